@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs every Debian 12 package that building, running and testing docket
+# needs. Non-interactive and idempotent; run as root (or through sudo).
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo -E sh "$0" "$@"
+	fi
+	echo "setup-debian.sh: must run as root to install packages" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build tools and the libraries docket links against. libetpan-dev pulls in
+# libcurl4-gnutls-dev, so docket uses the GnuTLS flavour of libcurl.
+PACKAGES="
+build-essential cmake pkg-config clang
+libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
+libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
+libcmocka-dev
+python3 sqlite3 ca-certificates
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+echo "setup-debian.sh: all packages present"

@@ -1,0 +1,104 @@
+/* The normalised message: what docket knows about one mail after reading it.
+ *
+ * dk_message_parse() turns the raw bytes of an RFC 5322 message into a
+ * DkMessage: cleaned identifiers, decoded addresses and subject, the best
+ * text in UTF-8, attachments and a classification. It is a pure function:
+ * no I/O, no store, no configuration beyond the options passed in. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define DK_PARSE_ERROR (dk_parse_error_quark())
+GQuark dk_parse_error_quark(void);
+
+typedef enum {
+	DK_PARSE_ERROR_NOT_MAIL, /* no header block: not a message at all */
+	DK_PARSE_ERROR_LIMIT,    /* a configured limit was exceeded */
+	DK_PARSE_ERROR_INVALID,  /* a message, but one docket cannot read */
+} DkParseError;
+
+/* Bounds against hostile input; zero means the built-in default. */
+typedef struct {
+	guint max_depth;          /* MIME nesting depth */
+	guint max_parts;          /* MIME parts in total */
+	gsize max_header_bytes;   /* size of one header block */
+	gsize max_decoded_bytes;  /* decoded text and attachments together */
+	const char *fallback_charset; /* for undeclared 8-bit text; default windows-1252 */
+	gint64 arrival_time;      /* Unix seconds; used when Date is missing or absurd; 0 = now */
+} DkParseOptions;
+
+typedef struct {
+	char *name;    /* decoded display name, UTF-8, or NULL */
+	char *address; /* local@domain with the domain lower-cased */
+} DkAddress;
+
+typedef struct {
+	char *filename;     /* decoded and made safe, or NULL */
+	char *content_type; /* type/subtype, lower case */
+	char *content_id;   /* without angle brackets, or NULL */
+	char *disposition;  /* "attachment" or "inline" */
+	gsize size;         /* decoded size in bytes */
+	char sha256[65];    /* hex SHA-256 of the decoded content */
+	GBytes *data;       /* the decoded content */
+} DkAttachment;
+
+typedef struct {
+	char *recipient;           /* the failed recipient, or NULL */
+	char *status;              /* the RFC 3463 status code, e.g. "5.1.1", or NULL */
+	char *original_message_id; /* Message-ID of the mail that bounced, or NULL */
+} DkBounce;
+
+typedef struct {
+	gboolean auto_reply;
+	gboolean bulk;
+	gboolean spam;
+	gboolean loop;
+	DkBounce *bounce; /* NULL unless the message is a bounce */
+} DkClassification;
+
+typedef struct {
+	char *message_id;            /* without brackets; synthetic when the mail has none */
+	gboolean message_id_synthetic;
+	char *in_reply_to;           /* without brackets, or NULL */
+	GPtrArray *references;       /* of char*, oldest first, without brackets */
+	DkAddress *from;             /* NULL when the message has no usable From */
+	DkAddress *reply_to;         /* NULL when absent */
+	GPtrArray *to;               /* of DkAddress* */
+	GPtrArray *cc;               /* of DkAddress* */
+	char *subject;               /* decoded, UTF-8, unfolded; "" when absent */
+	gint64 date;                 /* Unix seconds */
+	int date_offset;             /* the Date's zone, in minutes east of UTC */
+	gboolean date_missing;       /* Date absent or absurd: date is the arrival time */
+	char *text;                  /* the full text, UTF-8 */
+	char *new_text;              /* the text without quoted history and signature */
+	char *quoted_text;           /* what was stripped as quoted history, or "" */
+	gboolean html;               /* the text came from an HTML part */
+	GPtrArray *attachments;      /* of DkAttachment* */
+	DkClassification classification;
+	GPtrArray *errors;           /* of char*: limits exceeded and other problems */
+	char fingerprint[65];        /* SHA-256 of the message less its trace headers */
+	GHashTable *headers;         /* lower-case name -> GPtrArray of decoded values */
+} DkMessage;
+
+/* Parses raw (which the caller keeps owning). Returns NULL and sets
+ * DK_PARSE_ERROR_NOT_MAIL for input that is not a message (empty, binary,
+ * no header block). Problems that leave a usable message are listed in
+ * ->errors instead. The caller frees the result with dk_message_free(). */
+DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error);
+
+/* All values of one header, decoded, in order; NULL when absent. The array
+ * belongs to the message. */
+const GPtrArray *dk_message_header_all(const DkMessage *message, const char *name);
+
+/* The first value of one header, decoded, or NULL. */
+const char *dk_message_header(const DkMessage *message, const char *name);
+
+void dk_message_free(DkMessage *message);
+void dk_address_free(DkAddress *address);
+void dk_attachment_free(DkAttachment *attachment);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkMessage, dk_message_free)
+
+G_END_DECLS

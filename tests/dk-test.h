@@ -1,0 +1,52 @@
+/* Helpers shared by docket's cmocka tests: where ../shared is, temporary
+ * folders, and reading fixture files. Header-only so every test stays one
+ * source file. */
+#pragma once
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+
+/* Exit status that ctest reports as "skipped" (SKIP_RETURN_CODE). */
+#define DK_TEST_SKIP 77
+
+/* The shared corpus folder, or NULL when it is absent (a fresh clone). The
+ * caller owns the returned string. */
+static inline char *dk_test_shared_path(const char *sub)
+{
+	const char *root = g_getenv("DOCKET_SHARED");
+	if (root == NULL || *root == '\0')
+		return NULL;
+	g_autofree char *path = g_build_filename(root, sub, NULL);
+	if (!g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+		return NULL;
+	return g_steal_pointer(&path);
+}
+
+/* A fresh temporary folder; the caller removes it with dk_test_rmtree. */
+static inline char *dk_test_tmpdir(void)
+{
+	g_autoptr(GError) error = NULL;
+	char *dir = g_dir_make_tmp("docket-test-XXXXXX", &error);
+	g_assert_no_error(error);
+	return dir;
+}
+
+static inline void dk_test_rmtree(const char *path)
+{
+	if (path == NULL)
+		return;
+	if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+		GDir *dir = g_dir_open(path, 0, NULL);
+		const char *name;
+		while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+			g_autofree char *child = g_build_filename(path, name, NULL);
+			dk_test_rmtree(child);
+		}
+		if (dir != NULL)
+			g_dir_close(dir);
+		g_rmdir(path);
+	} else {
+		g_unlink(path);
+	}
+}
