@@ -1,15 +1,111 @@
-/* Subcommand dispatch. */
+/* Subcommand dispatch and the helpers the subcommands share. */
 #include "gateway/cli/cli.h"
 
+#include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+static char *config_path;
+
+const GOptionEntry dk_cli_config_entries[] = {
+	{"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (default: $DOCKET_CONFIG, or none)",
+	 "FILE"},
+	G_OPTION_ENTRY_NULL,
+};
+
+typedef struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} DkCommand;
+
+static const DkCommand commands[] = {
+	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
+	{"ticket", dk_cmd_ticket, "list and show tickets"},
+	{"config", dk_cmd_config, "check or dump the configuration"},
+};
+
+void dk_cli_error(const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	g_autofree char *msg = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	fprintf(stderr, "docket: %s\n", msg);
+}
+
+gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv)
+{
+	g_autoptr(GError) error = NULL;
+	if (g_option_context_parse(context, argc, argv, &error))
+		return TRUE;
+	dk_cli_error("%s (see --help)", error->message);
+	return FALSE;
+}
+
+DkConfig *dk_cli_load_config(void)
+{
+	g_autoptr(GError) error = NULL;
+	DkConfig *config = dk_config_load(config_path, &error);
+	if (config == NULL)
+		dk_cli_error("%s", error->message);
+	return config;
+}
+
+DkStore *dk_cli_open_store(const DkConfig *config, GError **error)
+{
+	DkStoreOptions options = {
+		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
+		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
+	};
+	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: docket [--config FILE] COMMAND [OPTIONS]\n\n"
+		     "An email-to-ticket gateway.\n\nCommands:\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n`docket COMMAND --help` describes each command.\n"
+		     "Options:\n  -c, --config FILE  configuration file\n  --version          print the version\n");
+}
+
 int dk_cli_main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("docket %s\n", DOCKET_VERSION);
-		return DK_EXIT_OK;
+	setlocale(LC_ALL, "");
+	int i = 1;
+	/* Options before the command: --config, --version, --help. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("docket %s\n", DOCKET_VERSION);
+			return DK_EXIT_OK;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return DK_EXIT_OK;
+		} else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			g_free(config_path);
+			config_path = g_strdup(argv[++i]);
+		} else if (g_str_has_prefix(argv[i], "--config=")) {
+			g_free(config_path);
+			config_path = g_strdup(argv[i] + strlen("--config="));
+		} else {
+			dk_cli_error("unknown option %s (see --help)", argv[i]);
+			return DK_EXIT_USAGE;
+		}
 	}
-	fprintf(stderr, "usage: docket COMMAND [OPTIONS]\n");
+	if (i >= argc) {
+		usage(stderr);
+		return DK_EXIT_USAGE;
+	}
+	for (gsize c = 0; c < G_N_ELEMENTS(commands); c++) {
+		if (strcmp(argv[i], commands[c].name) == 0) {
+			int rc = commands[c].run(argc - i, argv + i);
+			g_clear_pointer(&config_path, g_free);
+			return rc;
+		}
+	}
+	dk_cli_error("unknown command “%s” (see --help)", argv[i]);
 	return DK_EXIT_USAGE;
 }

@@ -1,5 +1,9 @@
-/* The command line: one entry per subcommand, each in its own file. */
+/* The command line: one entry per subcommand, each in its own file
+ * (cmd-NAME.c holding dk_cmd_NAME), and the few helpers they share. */
 #pragma once
+
+#include "gateway/config.h"
+#include "gateway/core/store.h"
 
 #include <glib.h>
 
@@ -8,14 +12,38 @@ G_BEGIN_DECLS
 /* Exit statuses from sysexits.h: what an MTA expects of a delivery agent. */
 enum {
 	DK_EXIT_OK = 0,
+	DK_EXIT_FAILURE = 1,   /* a check found problems */
 	DK_EXIT_USAGE = 64,    /* EX_USAGE */
 	DK_EXIT_DATAERR = 65,  /* EX_DATAERR: input that can never be accepted */
+	DK_EXIT_NOINPUT = 66,  /* EX_NOINPUT: no such file or ticket */
 	DK_EXIT_SOFTWARE = 70, /* EX_SOFTWARE */
-	DK_EXIT_CONFIG = 78,   /* EX_CONFIG */
 	DK_EXIT_TEMPFAIL = 75, /* EX_TEMPFAIL: try again later */
+	DK_EXIT_CONFIG = 78,   /* EX_CONFIG */
 };
 
 /* Runs the program; returns the exit status. */
 int dk_cli_main(int argc, char **argv);
+
+/* The --config option every subcommand accepts; add it to a GOptionContext
+ * with g_option_context_add_main_entries. */
+extern const GOptionEntry dk_cli_config_entries[];
+
+/* Parses a subcommand's options; on error prints it with the usage hint and
+ * returns FALSE. argv[0] is the subcommand's name. */
+gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv);
+
+/* Loads the configuration named by --config, $DOCKET_CONFIG or none; on
+ * error prints it and returns NULL. */
+DkConfig *dk_cli_load_config(void);
+
+/* Opens the store that config names; errors are returned, not printed. */
+DkStore *dk_cli_open_store(const DkConfig *config, GError **error);
+
+/* Prints "docket: message" to stderr. */
+void dk_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+int dk_cmd_deliver(int argc, char **argv);
+int dk_cmd_ticket(int argc, char **argv);
+int dk_cmd_config(int argc, char **argv);
 
 G_END_DECLS

@@ -1,0 +1,108 @@
+/* `docket deliver`: the MTA pipe. Reads one message on stdin, runs the
+ * pipeline, and answers with the exit status an MTA understands: 0 once the
+ * message is committed, 75 to have it retried, 65 for input that can never
+ * be accepted. */
+#include "gateway/cli/cli.h"
+#include "gateway/core/error.h"
+#include "gateway/core/pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static const char *const outcome_names[] = {
+	[DK_OUTCOME_CREATED] = "created",
+	[DK_OUTCOME_APPENDED] = "appended",
+	[DK_OUTCOME_DUPLICATE] = "duplicate",
+};
+
+/* Reads all of fd, refusing more than limit bytes. */
+static GBytes *read_all(int fd, gsize limit, GError **error)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	guint8 chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "reading stdin: %s", g_strerror(errno));
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		if (buf->len + (gsize)n > limit) {
+			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+				    "message larger than [intake] max_message_size (%" G_GSIZE_FORMAT " bytes)", limit);
+			return NULL;
+		}
+		g_byte_array_append(buf, chunk, (guint)n);
+	}
+	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+static int exit_for(const GError *error)
+{
+	return dk_error_is_temporary(error) ? DK_EXIT_TEMPFAIL : DK_EXIT_DATAERR;
+}
+
+int dk_cmd_deliver(int argc, char **argv)
+{
+	g_auto(GStrv) recipients = NULL;
+	g_autofree char *sender = NULL;
+	gboolean verbose = FALSE;
+	const GOptionEntry entries[] = {
+		{"recipient", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &recipients,
+		 "Envelope recipient (repeatable)", "ADDR"},
+		{"sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "Envelope sender", "ADDR"},
+		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the outcome on stdout", NULL},
+		G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) context = g_option_context_new("< MESSAGE");
+	g_option_context_set_summary(context,
+				     "Reads one RFC 5322 message on stdin and files it as a ticket or an article.\n"
+				     "Exit status: 0 stored (or already stored), 75 temporary failure (retry),\n"
+				     "65 not acceptable (the reason is printed on stderr).");
+	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
+	if (!dk_cli_parse_options(context, &argc, &argv))
+		return DK_EXIT_USAGE;
+	if (argc > 1) {
+		dk_cli_error("deliver: unexpected argument “%s”; the message is read on stdin", argv[1]);
+		return DK_EXIT_USAGE;
+	}
+	/* A configuration error is the administrator's to fix: have the MTA
+	 * keep the message meanwhile. */
+	g_autoptr(DkConfig) config = dk_cli_load_config();
+	if (config == NULL)
+		return DK_EXIT_TEMPFAIL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) raw = read_all(STDIN_FILENO, (gsize)dk_config_get_int(config, "intake", "max_message_size"),
+					 &error);
+	if (raw == NULL) {
+		dk_cli_error("deliver: %s", error->message);
+		return exit_for(error);
+	}
+	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	if (store == NULL) {
+		dk_cli_error("deliver: %s", error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
+	DkIntake intake = {
+		.intake = "stdin",
+		.envelope_from = sender,
+		.recipients = (const char *const *)recipients,
+	};
+	DkDelivery result = {0};
+	if (!dk_pipeline_deliver(pipeline, raw, &intake, &result, &error)) {
+		dk_cli_error("deliver: %s", error->message);
+		return exit_for(error);
+	}
+	if (verbose)
+		printf("ticket=%" G_GINT64_FORMAT " article=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=%s\n",
+		       result.ticket, result.article, outcome_names[result.outcome], result.evidence,
+		       result.message_id);
+	dk_delivery_clear(&result);
+	return DK_EXIT_OK;
+}

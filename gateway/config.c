@@ -1,0 +1,362 @@
+/* Reads and validates docket.conf against the schema of known keys. */
+#include "gateway/config.h"
+
+#include "gateway/core/error.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+	DK_CONF_STRING,
+	DK_CONF_INT,   /* a plain integer */
+	DK_CONF_SIZE,  /* bytes, with an optional K, M or G suffix */
+	DK_CONF_BOOL,
+	DK_CONF_LIST,  /* comma-separated */
+	DK_CONF_ENUM,  /* one of choices, separated by | */
+} DkConfType;
+
+typedef struct {
+	const char *section; /* "name" or "name:*" for one section per instance */
+	const char *key;
+	DkConfType type;
+	const char *value; /* the default */
+	gint64 min, max;   /* for INT and SIZE */
+	const char *choices;
+	gboolean secret;   /* masked in dumps */
+} DkConfKey;
+
+#define G64(x) G_GINT64_CONSTANT(x)
+
+static const DkConfKey schema[] = {
+	{"store", "data_dir", DK_CONF_STRING, "./var"},
+	{"store", "inline_max", DK_CONF_SIZE, "256K", 0, G64(64) << 20},
+	{"store", "busy_timeout_ms", DK_CONF_INT, "5000", 0, 600000},
+	{"intake", "max_message_size", DK_CONF_SIZE, "64M", 1024, G64(4) << 30},
+	{"parse", "fallback_charset", DK_CONF_STRING, "windows-1252"},
+	{"parse", "max_depth", DK_CONF_INT, "50", 1, 10000},
+	{"parse", "max_parts", DK_CONF_INT, "1000", 1, 1000000},
+	{"parse", "max_header_size", DK_CONF_SIZE, "1M", 1024, G64(1) << 30},
+	{"parse", "max_decoded_size", DK_CONF_SIZE, "100M", 1024, G64(16) << 30},
+	{"parse", "own_domains", DK_CONF_LIST, ""},
+	{"threading", "token_prefix", DK_CONF_STRING, "docket"},
+	{"log", "level", DK_CONF_ENUM, "info", 0, 0, "error|warning|info|debug"},
+	{"log", "syslog", DK_CONF_BOOL, "false"},
+	{"log", "trace", DK_CONF_LIST, ""},
+};
+
+struct DkConfig {
+	char *path;
+	GKeyFile *values; /* the effective values, defaults filled in */
+	GHashTable *cache; /* "section\nkey" -> value: GKeyFile only hands out copies */
+};
+
+static const DkConfKey *schema_find(const char *section, const char *key)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(schema); i++) {
+		const DkConfKey *k = &schema[i];
+		if (key != NULL && strcmp(k->key, key) != 0)
+			continue;
+		const char *star = strstr(k->section, ":*");
+		if (star != NULL) {
+			gsize plen = (gsize)(star - k->section) + 1;
+			if (strncmp(section, k->section, plen) == 0 && section[plen] != '\0')
+				return k;
+		} else if (strcmp(k->section, section) == 0) {
+			return k;
+		}
+	}
+	return NULL;
+}
+
+static gboolean parse_size(const char *s, gint64 *out)
+{
+	char *end = NULL;
+	errno = 0;
+	gint64 v = g_ascii_strtoll(s, &end, 10);
+	if (errno != 0 || end == s || v < 0)
+		return FALSE;
+	int shift = 0;
+	switch (g_ascii_toupper(*end)) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (g_ascii_toupper(*end) == 'B' && shift > 0)
+		end++;
+	while (g_ascii_isspace(*end))
+		end++;
+	if (*end != '\0' || v > (G_MAXINT64 >> shift))
+		return FALSE;
+	*out = v << shift;
+	return TRUE;
+}
+
+static gboolean parse_bool(const char *s, gboolean *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+	static const char *const no[] = {"false", "no", "off", "0", NULL};
+	if (g_strv_contains(yes, s))
+		*out = TRUE;
+	else if (g_strv_contains(no, s))
+		*out = FALSE;
+	else
+		return FALSE;
+	return TRUE;
+}
+
+/* Checks one value against its schema entry; returns an explanation or NULL. */
+static char *check_value(const DkConfKey *k, const char *value)
+{
+	gint64 n;
+	gboolean b;
+	switch (k->type) {
+	case DK_CONF_INT:
+	case DK_CONF_SIZE:
+		if (k->type == DK_CONF_INT ? !g_ascii_string_to_signed(value, 10, G_MININT64, G_MAXINT64, &n, NULL)
+					   : !parse_size(value, &n))
+			return g_strdup_printf("“%s” is not %s", value,
+					       k->type == DK_CONF_INT ? "an integer" : "a size (e.g. 512K, 10M)");
+		if (n < k->min || (k->max > 0 && n > k->max))
+			return g_strdup_printf("%s is out of range [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]",
+					       value, k->min, k->max);
+		return NULL;
+	case DK_CONF_BOOL:
+		return parse_bool(value, &b) ? NULL : g_strdup_printf("“%s” is not true or false", value);
+	case DK_CONF_ENUM: {
+		g_auto(GStrv) choices = g_strsplit(k->choices, "|", -1);
+		if (g_strv_contains((const char *const *)choices, value))
+			return NULL;
+		return g_strdup_printf("“%s” is not one of %s", value, k->choices);
+	}
+	case DK_CONF_STRING:
+	case DK_CONF_LIST:
+		return NULL;
+	}
+	return NULL;
+}
+
+/* GKeyFile does not say where a key stood, so find it in the text. */
+static int find_line(const char *text, const char *section, const char *key)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	gboolean in_section = FALSE;
+	for (int i = 0; lines[i] != NULL; i++) {
+		char *line = g_strstrip(lines[i]);
+		if (line[0] == '[') {
+			char *close = strchr(line, ']');
+			in_section = close != NULL && (gsize)(close - line - 1) == strlen(section) &&
+				     strncmp(line + 1, section, strlen(section)) == 0;
+			if (in_section && key == NULL)
+				return i + 1;
+		} else if (in_section && key != NULL) {
+			gsize kl = strlen(key);
+			if (strncmp(line, key, kl) == 0 && (line[kl] == '=' || line[kl] == ' ' || line[kl] == '\t'))
+				return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* GKeyFile's own syntax errors carry no line number: check the lines first. */
+static gboolean check_syntax(const char *path, const char *text, GError **error)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (int i = 0; lines[i] != NULL; i++) {
+		const char *line = g_strstrip(lines[i]);
+		if (*line == '\0' || *line == '#' || *line == ';')
+			continue;
+		if (*line == '[' ? strchr(line, ']') != NULL : strchr(line, '=') != NULL)
+			continue;
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: expected “[section]” or “key = value”, found “%s”",
+			    path, i + 1, line);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean validate_file(DkConfig *c, GKeyFile *file, const char *text, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(file, NULL);
+	for (int g = 0; groups[g] != NULL; g++) {
+		if (schema_find(groups[g], NULL) == NULL) {
+			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: unknown section [%s]", c->path,
+				    find_line(text, groups[g], NULL), groups[g]);
+			return FALSE;
+		}
+		g_auto(GStrv) keys = g_key_file_get_keys(file, groups[g], NULL, NULL);
+		for (int k = 0; keys[k] != NULL; k++) {
+			const DkConfKey *entry = schema_find(groups[g], keys[k]);
+			int line = find_line(text, groups[g], keys[k]);
+			if (entry == NULL) {
+				g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: unknown key “%s” in [%s]",
+					    c->path, line, keys[k], groups[g]);
+				return FALSE;
+			}
+			g_autofree char *value = g_key_file_get_value(file, groups[g], keys[k], NULL);
+			g_strstrip(value);
+			g_autofree char *why = check_value(entry, value);
+			if (why != NULL) {
+				g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: [%s] %s: %s", c->path, line,
+					    groups[g], keys[k], why);
+				return FALSE;
+			}
+			g_key_file_set_value(c->values, groups[g], keys[k], value);
+		}
+	}
+	return TRUE;
+}
+
+/* Fills in every default, including those of each instance section. */
+static void fill_defaults(DkConfig *c)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(c->values, NULL);
+	for (gsize i = 0; i < G_N_ELEMENTS(schema); i++) {
+		const DkConfKey *k = &schema[i];
+		if (strstr(k->section, ":*") == NULL) {
+			if (!g_key_file_has_key(c->values, k->section, k->key, NULL))
+				g_key_file_set_value(c->values, k->section, k->key, k->value);
+			continue;
+		}
+		for (int g = 0; groups[g] != NULL; g++) {
+			if (schema_find(groups[g], k->key) == k &&
+			    !g_key_file_has_key(c->values, groups[g], k->key, NULL))
+				g_key_file_set_value(c->values, groups[g], k->key, k->value);
+		}
+	}
+}
+
+DkConfig *dk_config_new_default(void)
+{
+	DkConfig *c = g_new0(DkConfig, 1);
+	c->values = g_key_file_new();
+	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	fill_defaults(c);
+	return c;
+}
+
+DkConfig *dk_config_load(const char *path, GError **error)
+{
+	if (path == NULL)
+		path = g_getenv("DOCKET_CONFIG");
+	if (path == NULL || *path == '\0')
+		return dk_config_new_default();
+	g_autofree char *text = NULL;
+	g_autoptr(GError) local = NULL;
+	if (!g_file_get_contents(path, &text, NULL, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s", local->message);
+		return NULL;
+	}
+	g_autoptr(DkConfig) c = g_new0(DkConfig, 1);
+	c->path = g_strdup(path);
+	c->values = g_key_file_new();
+	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (!check_syntax(path, text, error))
+		return NULL;
+	g_autoptr(GKeyFile) file = g_key_file_new();
+	if (!g_key_file_load_from_data(file, text, (gsize)-1, G_KEY_FILE_NONE, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s", path, local->message);
+		return NULL;
+	}
+	if (!validate_file(c, file, text, error))
+		return NULL;
+	fill_defaults(c);
+	return g_steal_pointer(&c);
+}
+
+const char *dk_config_path(const DkConfig *config)
+{
+	return config->path;
+}
+
+static const char *lookup(const DkConfig *c, const char *section, const char *key, DkConfType type)
+{
+	const DkConfKey *k = schema_find(section, key);
+	g_assert(k != NULL && (k->type == type || (type == DK_CONF_STRING && k->type == DK_CONF_ENUM)));
+	g_autofree char *id = g_strconcat(section, "\n", key, NULL);
+	const char *cached = g_hash_table_lookup(c->cache, id);
+	if (cached != NULL)
+		return cached;
+	char *value = g_key_file_get_value(c->values, section, key, NULL);
+	if (value == NULL)
+		value = g_strdup(k->value);
+	g_hash_table_insert(c->cache, g_steal_pointer(&id), value);
+	return value;
+}
+
+const char *dk_config_get_string(const DkConfig *config, const char *section, const char *key)
+{
+	return lookup(config, section, key, DK_CONF_STRING);
+}
+
+gint64 dk_config_get_int(const DkConfig *config, const char *section, const char *key)
+{
+	const DkConfKey *k = schema_find(section, key);
+	g_assert(k != NULL && (k->type == DK_CONF_INT || k->type == DK_CONF_SIZE));
+	const char *v = lookup(config, section, key, k->type);
+	gint64 n = 0;
+	if (k->type == DK_CONF_SIZE)
+		parse_size(v, &n);
+	else
+		n = g_ascii_strtoll(v, NULL, 10);
+	return n;
+}
+
+gboolean dk_config_get_bool(const DkConfig *config, const char *section, const char *key)
+{
+	gboolean b = FALSE;
+	parse_bool(lookup(config, section, key, DK_CONF_BOOL), &b);
+	return b;
+}
+
+char **dk_config_get_list(const DkConfig *config, const char *section, const char *key)
+{
+	g_auto(GStrv) parts = g_strsplit(lookup(config, section, key, DK_CONF_LIST), ",", -1);
+	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+	for (int i = 0; parts[i] != NULL; i++) {
+		g_strstrip(parts[i]);
+		if (*parts[i] != '\0')
+			g_strv_builder_add(out, parts[i]);
+	}
+	return g_strv_builder_end(out);
+}
+
+char **dk_config_get_instances(const DkConfig *config, const char *prefix)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(config->values, NULL);
+	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+	gsize plen = strlen(prefix);
+	for (int g = 0; groups[g] != NULL; g++) {
+		if (strncmp(groups[g], prefix, plen) == 0 && groups[g][plen] == ':' && groups[g][plen + 1])
+			g_strv_builder_add(out, groups[g] + plen + 1);
+	}
+	return g_strv_builder_end(out);
+}
+
+char *dk_config_dump(const DkConfig *config)
+{
+	GString *out = g_string_new(NULL);
+	g_auto(GStrv) groups = g_key_file_get_groups(config->values, NULL);
+	for (int g = 0; groups[g] != NULL; g++) {
+		g_string_append_printf(out, "%s[%s]\n", g > 0 ? "\n" : "", groups[g]);
+		g_auto(GStrv) keys = g_key_file_get_keys(config->values, groups[g], NULL, NULL);
+		for (int k = 0; keys[k] != NULL; k++) {
+			const DkConfKey *entry = schema_find(groups[g], keys[k]);
+			g_autofree char *v = g_key_file_get_value(config->values, groups[g], keys[k], NULL);
+			g_string_append_printf(out, "%s = %s\n", keys[k],
+					       (entry && entry->secret && *v) ? "********" : v);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+void dk_config_free(DkConfig *config)
+{
+	if (config == NULL)
+		return;
+	g_free(config->path);
+	g_key_file_free(config->values);
+	g_hash_table_unref(config->cache);
+	g_free(config);
+}

@@ -1,0 +1,94 @@
+/* The pipeline: prepare (parse) and the entry points every intake calls. */
+#include "gateway/core/pipeline.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/writer.h"
+
+struct DkPipeline {
+	const DkConfig *config;
+	DkStore *store;
+	DkParseOptions parse;
+	char *fallback_charset;
+};
+
+DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
+{
+	DkPipeline *p = g_new0(DkPipeline, 1);
+	p->config = config;
+	p->store = store;
+	p->fallback_charset = g_strdup(dk_config_get_string(config, "parse", "fallback_charset"));
+	p->parse.fallback_charset = p->fallback_charset;
+	p->parse.max_depth = (guint)dk_config_get_int(config, "parse", "max_depth");
+	p->parse.max_parts = (guint)dk_config_get_int(config, "parse", "max_parts");
+	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
+	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
+	return p;
+}
+
+void dk_pipeline_free(DkPipeline *pipeline)
+{
+	if (pipeline == NULL)
+		return;
+	g_free(pipeline->fallback_charset);
+	g_free(pipeline);
+}
+
+DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
+				    GError **error)
+{
+	gint64 now = intake->received_at ? intake->received_at : g_get_real_time() / G_USEC_PER_SEC;
+	DkParseOptions options = pipeline->parse;
+	options.arrival_time = now;
+	DkMessage *message = dk_message_parse(raw, &options, error);
+	if (message == NULL)
+		return NULL;
+	DkPipelineItem *item = g_new0(DkPipelineItem, 1);
+	item->raw = g_bytes_ref(raw);
+	item->message = message;
+	item->intake = g_strdup(intake->intake ? intake->intake : "stdin");
+	item->envelope_from = g_strdup(intake->envelope_from);
+	item->recipients = g_strdupv((char **)intake->recipients);
+	item->received_at = now;
+	return item;
+}
+
+gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint n, GError **error)
+{
+	return dk_writer_commit(pipeline->store, items, n, error);
+}
+
+gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake, DkDelivery *out,
+			     GError **error)
+{
+	g_autoptr(DkPipelineItem) item = dk_pipeline_prepare(pipeline, raw, intake, error);
+	if (item == NULL)
+		return FALSE;
+	if (!dk_pipeline_commit(pipeline, &item, 1, error))
+		return FALSE;
+	if (item->error != NULL) {
+		g_propagate_error(error, g_steal_pointer(&item->error));
+		return FALSE;
+	}
+	*out = item->result;
+	item->result.message_id = NULL;
+	return TRUE;
+}
+
+void dk_pipeline_item_free(DkPipelineItem *item)
+{
+	if (item == NULL)
+		return;
+	g_bytes_unref(item->raw);
+	dk_message_free(item->message);
+	g_free(item->intake);
+	g_free(item->envelope_from);
+	g_strfreev(item->recipients);
+	dk_delivery_clear(&item->result);
+	g_clear_error(&item->error);
+	g_free(item);
+}
+
+void dk_delivery_clear(DkDelivery *delivery)
+{
+	g_clear_pointer(&delivery->message_id, g_free);
+}

@@ -1,0 +1,78 @@
+/* The one path of every message: parse, thread, commit. Every intake (stdin,
+ * LMTP, IMAP, import) calls this module; none parses or writes tickets by
+ * itself.
+ *
+ * dk_pipeline_prepare() is the pure half (parse and normalise) and may run
+ * on any thread; dk_pipeline_commit() is the writer's half: it threads and
+ * stores a batch of prepared messages in one transaction, so one commit
+ * (one fsync) serves them all. Only after it returns TRUE may an intake
+ * acknowledge the messages whose items carry no error. */
+#pragma once
+
+#include "gateway/config.h"
+#include "gateway/core/store.h"
+#include "parsers/message.h"
+
+G_BEGIN_DECLS
+
+typedef struct DkPipeline DkPipeline;
+
+typedef struct {
+	const char *intake;            /* "stdin", "lmtp", "imap", "import" */
+	const char *envelope_from;     /* or NULL */
+	const char *const *recipients; /* NULL-terminated envelope recipients, or NULL */
+	gint64 received_at;            /* Unix seconds; 0 means now */
+} DkIntake;
+
+typedef enum {
+	DK_OUTCOME_CREATED,   /* a new ticket with this message as its first article */
+	DK_OUTCOME_APPENDED,  /* a new article on an existing ticket */
+	DK_OUTCOME_DUPLICATE, /* already stored: nothing written */
+} DkOutcome;
+
+typedef struct {
+	DkOutcome outcome;
+	gint64 ticket;
+	gint64 article;
+	char *message_id;
+	const char *evidence; /* static string */
+} DkDelivery;
+
+/* One message on its way: made by prepare, completed by commit. */
+typedef struct {
+	GBytes *raw;
+	DkMessage *message;
+	char *intake;
+	char *envelope_from;
+	char **recipients;
+	gint64 received_at;
+	DkDelivery result;  /* valid when error is NULL after commit */
+	GError *error;      /* this message's own failure, if any */
+} DkPipelineItem;
+
+/* config and store must outlive the pipeline. */
+DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
+void dk_pipeline_free(DkPipeline *pipeline);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkPipeline, dk_pipeline_free)
+
+/* Parses raw (a reference is taken). NULL with a DK_PARSE_ERROR for input
+ * that is not mail. Touches no store; safe on any thread. */
+DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
+				    GError **error);
+
+/* Threads and stores items in one transaction. Returns FALSE (and every
+ * item is unstored) when the transaction itself failed; otherwise each item
+ * has either its result or its own error (that message alone was rolled
+ * back). */
+gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint n, GError **error);
+
+/* prepare + commit of one message. On success fills out (free with
+ * dk_delivery_clear). */
+gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
+			     DkDelivery *out, GError **error);
+
+void dk_pipeline_item_free(DkPipelineItem *item);
+void dk_delivery_clear(DkDelivery *delivery);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkPipelineItem, dk_pipeline_item_free)
+
+G_END_DECLS

@@ -1,0 +1,194 @@
+/* The store's read queries: tickets, articles, events and the lists that
+ * `docket ticket show` prints. */
+#include "gateway/core/store-private.h"
+
+#define TICKET_COLUMNS                                                                            \
+	"t.number, t.subject, t.status, t.priority, t.queue, t.requester, t.organisation,"         \
+	" t.assignee, t.created_at, t.updated_at,"                                                 \
+	" (SELECT count(*) FROM articles a WHERE a.ticket = t.number)"
+
+static DkTicket *ticket_from_row(sqlite3_stmt *st)
+{
+	DkTicket *t = g_new0(DkTicket, 1);
+	t->number = sqlite3_column_int64(st, 0);
+	t->subject = dk_store_column_text(st, 1);
+	t->status = dk_store_column_text(st, 2);
+	t->priority = dk_store_column_text(st, 3);
+	t->queue = dk_store_column_text(st, 4);
+	t->requester = dk_store_column_text(st, 5);
+	t->organisation = dk_store_column_text(st, 6);
+	t->assignee = dk_store_column_text(st, 7);
+	t->created_at = sqlite3_column_int64(st, 8);
+	t->updated_at = sqlite3_column_int64(st, 9);
+	t->articles = sqlite3_column_int64(st, 10);
+	return t;
+}
+
+/* Steps st to the end, turning each row into an element with from_row. */
+static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, gpointer (*from_row)(sqlite3_stmt *),
+			  GDestroyNotify free_func, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(free_func);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_ptr_array_add(out, from_row(st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "reading");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
+DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "SELECT " TICKET_COLUMNS " FROM tickets t WHERE number = ?",
+					    error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, number);
+	g_autoptr(GPtrArray) rows = collect(store, st, (gpointer)ticket_from_row, (GDestroyNotify)dk_ticket_free,
+					    error);
+	if (rows == NULL)
+		return NULL;
+	if (rows->len == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, number);
+		return NULL;
+	}
+	return g_ptr_array_steal_index(rows, 0);
+}
+
+GPtrArray *dk_store_ticket_list(DkStore *store, const char *status, guint limit, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT " TICKET_COLUMNS " FROM tickets t"
+					    " WHERE ?1 IS NULL OR t.status = ?1"
+					    " ORDER BY t.updated_at DESC, t.number DESC LIMIT ?2",
+					    error);
+	if (st == NULL)
+		return NULL;
+	if (status != NULL)
+		sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, limit ? limit : G_MAXINT64);
+	return collect(store, st, (gpointer)ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
+}
+
+static DkArticle *article_from_row(sqlite3_stmt *st)
+{
+	DkArticle *a = g_new0(DkArticle, 1);
+	a->id = sqlite3_column_int64(st, 0);
+	a->ticket = sqlite3_column_int64(st, 1);
+	char **fields[] = {&a->direction, &a->visibility, &a->evidence, &a->sender, &a->recipients,
+			   &a->subject, &a->message_id, &a->fingerprint, &a->new_text, &a->full_text,
+			   &a->raw_sha256, &a->intake};
+	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
+		*fields[i] = dk_store_column_text(st, (int)i + 2);
+	a->created_at = sqlite3_column_int64(st, 14);
+	return a;
+}
+
+GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT id, ticket, direction, visibility, evidence, sender, recipients,"
+					    " subject, message_id, fingerprint, new_text, full_text, raw_sha256,"
+					    " intake, created_at FROM articles WHERE ticket = ? ORDER BY id",
+					    error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, ticket);
+	return collect(store, st, (gpointer)article_from_row, (GDestroyNotify)dk_article_free, error);
+}
+
+static DkEvent *event_from_row(sqlite3_stmt *st)
+{
+	DkEvent *e = g_new0(DkEvent, 1);
+	e->id = sqlite3_column_int64(st, 0);
+	e->ticket = sqlite3_column_int64(st, 1);
+	e->article = sqlite3_column_int64(st, 2);
+	e->type = dk_store_column_text(st, 3);
+	e->detail = dk_store_column_text(st, 4);
+	e->created_at = sqlite3_column_int64(st, 5);
+	return e;
+}
+
+GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT id, ticket, coalesce(article, 0), type, detail, created_at"
+					    " FROM events WHERE ticket = ? ORDER BY id",
+					    error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, ticket);
+	return collect(store, st, (gpointer)event_from_row, (GDestroyNotify)dk_event_free, error);
+}
+
+static gpointer first_column(sqlite3_stmt *st)
+{
+	return dk_store_column_text(st, 0);
+}
+
+static GPtrArray *strings(DkStore *store, const char *sql, gint64 ticket, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, ticket);
+	return collect(store, st, first_column, g_free, error);
+}
+
+GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store,
+		       "SELECT m.message_id FROM message_ids m LEFT JOIN articles a ON a.id = m.article"
+		       " WHERE m.ticket = ? ORDER BY coalesce(a.id, 0), m.message_id",
+		       ticket, error);
+}
+
+GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store, "SELECT tag FROM tags WHERE ticket = ? ORDER BY tag", ticket, error);
+}
+
+GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store,
+		       "SELECT address || ' ' || role FROM participants WHERE ticket = ?"
+		       " ORDER BY role = 'requester' DESC, address",
+		       ticket, error);
+}
+
+void dk_ticket_free(DkTicket *t)
+{
+	if (t == NULL)
+		return;
+	g_free(t->subject);
+	g_free(t->status);
+	g_free(t->priority);
+	g_free(t->queue);
+	g_free(t->requester);
+	g_free(t->organisation);
+	g_free(t->assignee);
+	g_free(t);
+}
+
+void dk_article_free(DkArticle *a)
+{
+	if (a == NULL)
+		return;
+	char *fields[] = {a->direction, a->visibility, a->evidence, a->sender, a->recipients, a->subject,
+			  a->message_id, a->fingerprint, a->new_text, a->full_text, a->raw_sha256, a->intake};
+	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
+		g_free(fields[i]);
+	g_free(a);
+}
+
+void dk_event_free(DkEvent *e)
+{
+	if (e == NULL)
+		return;
+	g_free(e->type);
+	g_free(e->detail);
+	g_free(e);
+}

@@ -1,0 +1,154 @@
+/* The store's schema as numbered migrations, applied in order on open. A
+ * migration is never edited once released: add the next one instead. */
+#include "gateway/core/store-private.h"
+
+static const char migration_1[] =
+	"CREATE TABLE tickets ("
+	"  number INTEGER PRIMARY KEY,"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN"
+	"    ('new','open','in_progress','waiting','on_hold','resolved','closed')),"
+	"  priority TEXT NOT NULL DEFAULT 'none' CHECK (priority IN"
+	"    ('critical','high','medium','low','none')),"
+	"  queue TEXT NOT NULL DEFAULT 'default',"
+	"  requester TEXT,"
+	"  organisation TEXT,"
+	"  assignee TEXT,"
+	"  correlation_key TEXT,"
+	"  first_response_due INTEGER,"
+	"  resolution_due INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX tickets_status ON tickets (status, updated_at);"
+	"CREATE INDEX tickets_correlation ON tickets (correlation_key) WHERE correlation_key IS NOT NULL;"
+	"CREATE TABLE ticket_fields ("
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  name TEXT NOT NULL, value TEXT NOT NULL,"
+	"  PRIMARY KEY (ticket, name)) WITHOUT ROWID;"
+	"CREATE TABLE tags ("
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  tag TEXT NOT NULL,"
+	"  PRIMARY KEY (ticket, tag)) WITHOUT ROWID;"
+	"CREATE TABLE participants ("
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  address TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('requester','sender','cc','agent')),"
+	"  PRIMARY KEY (ticket, address)) WITHOUT ROWID;"
+	/* Raw messages as received, by SHA-256 of their bytes: inline in data,
+	 * or (large ones) in a file under the data directory named by path. */
+	"CREATE TABLE raw_messages ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  data BLOB,"
+	"  path TEXT,"
+	"  received_at INTEGER NOT NULL,"
+	"  CHECK ((data IS NULL) <> (path IS NULL))) WITHOUT ROWID;"
+	"CREATE TABLE articles ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('inbound','outbound')),"
+	"  visibility TEXT NOT NULL CHECK (visibility IN ('public','internal')),"
+	"  evidence TEXT NOT NULL,"
+	"  sender TEXT,"
+	"  recipients TEXT,"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  message_id TEXT,"
+	"  fingerprint TEXT,"
+	"  new_text TEXT NOT NULL DEFAULT '',"
+	"  full_text TEXT NOT NULL DEFAULT '',"
+	"  raw_sha256 TEXT REFERENCES raw_messages,"
+	"  intake TEXT,"
+	"  sent_at INTEGER,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX articles_ticket ON articles (ticket, id);"
+	"CREATE INDEX articles_message ON articles (message_id, fingerprint);"
+	/* The threading index: every Message-ID seen or sent. */
+	"CREATE TABLE message_ids ("
+	"  message_id TEXT PRIMARY KEY,"
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  article INTEGER REFERENCES articles ON DELETE SET NULL) WITHOUT ROWID;"
+	"CREATE INDEX message_ids_ticket ON message_ids (ticket);"
+	"CREATE TABLE attachments ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  path TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE article_attachments ("
+	"  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL REFERENCES attachments,"
+	"  filename TEXT, content_type TEXT NOT NULL, content_id TEXT,"
+	"  disposition TEXT NOT NULL,"
+	"  PRIMARY KEY (article, position)) WITHOUT ROWID;"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  article INTEGER REFERENCES articles ON DELETE SET NULL,"
+	"  type TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX events_ticket ON events (ticket, id);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  ticket INTEGER REFERENCES tickets ON DELETE SET NULL,"
+	"  payload TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
+	"CREATE TABLE external_refs ("
+	"  connector TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  local_id INTEGER NOT NULL,"
+	"  remote_id TEXT NOT NULL,"
+	"  PRIMARY KEY (connector, kind, local_id)) WITHOUT ROWID;"
+	"CREATE TABLE imap_state ("
+	"  account TEXT NOT NULL,"
+	"  folder TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  last_uid INTEGER NOT NULL,"
+	"  PRIMARY KEY (account, folder)) WITHOUT ROWID;";
+
+static const char *const migrations[] = {
+	migration_1,
+};
+
+int dk_store_schema_latest(void)
+{
+	return (int)G_N_ELEMENTS(migrations);
+}
+
+gboolean dk_store_schema_migrate(sqlite3 *db, GError **error)
+{
+	int version = 0;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return dk_store_set_error(db, error, "reading the schema version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > dk_store_schema_latest()) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+			    "the store has schema version %d, newer than this docket knows (%d)", version,
+			    dk_store_schema_latest());
+		return FALSE;
+	}
+	for (int v = version; v < dk_store_schema_latest(); v++) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return dk_store_set_error(db, error, "starting a migration");
+		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+			dk_store_set_error(db, error, "applying schema migration");
+			g_prefix_error(error, "migration %d: ", v + 1);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return FALSE;
+		}
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			return dk_store_set_error(db, error, "committing a migration");
+	}
+	return TRUE;
+}

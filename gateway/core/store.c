@@ -1,0 +1,463 @@
+/* The SQLite store: connection, transactions, and every statement docket
+ * runs, prepared once and bound by parameter. */
+#include "gateway/core/store-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void finalize_statement(gpointer st)
+{
+	sqlite3_finalize(st);
+}
+
+gboolean dk_store_set_error(sqlite3 *db, GError **error, const char *doing)
+{
+	int code = sqlite3_extended_errcode(db);
+	int primary = code & 0xff;
+	gboolean temporary = primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL ||
+			     primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_NOMEM ||
+			     primary == SQLITE_PROTOCOL || primary == SQLITE_READONLY;
+	g_set_error(error, DK_ERROR, temporary ? DK_ERROR_TEMPORARY : DK_ERROR_PERMANENT, "store: %s: %s",
+		    doing, sqlite3_errmsg(db));
+	return FALSE;
+}
+
+sqlite3_stmt *dk_store_prepare(DkStore *s, const char *sql, GError **error)
+{
+	sqlite3_stmt *st = g_hash_table_lookup(s->statements, sql);
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		dk_store_set_error(s->db, error, "preparing a statement");
+		return NULL;
+	}
+	g_hash_table_insert(s->statements, (gpointer)sql, st);
+	return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_id(sqlite3_stmt *st, int i, gint64 v)
+{
+	if (v <= 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+/* Steps a statement that returns no rows. */
+static gboolean run(DkStore *s, sqlite3_stmt *st, const char *doing, GError **error)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return dk_store_set_error(s->db, error, doing);
+	return TRUE;
+}
+
+char *dk_store_column_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? g_strdup((const char *)t) : NULL;
+}
+
+static gboolean exec(DkStore *s, const char *sql, GError **error)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return dk_store_set_error(s->db, error, sql);
+	return TRUE;
+}
+
+static gboolean configure(DkStore *s, GError **error)
+{
+	sqlite3_busy_timeout(s->db, s->options.busy_timeout_ms);
+	sqlite3_extended_result_codes(s->db, 1);
+	/* The last connection to close would checkpoint the WAL into the
+	 * database: costly for a short-lived `docket deliver`, and needless,
+	 * since the next writer's auto-checkpoint does it. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+	/* In WAL mode synchronous=NORMAL does not sync at commit; FULL does,
+	 * and an acknowledged message must be on disk. */
+	return exec(s, "PRAGMA journal_mode = WAL", error) && exec(s, "PRAGMA synchronous = FULL", error) &&
+	       exec(s, "PRAGMA foreign_keys = ON", error);
+}
+
+DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error)
+{
+	if (g_mkdir_with_parents(data_dir, 0750) != 0) {
+		int saved = errno;
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: cannot create %s: %s", data_dir,
+			    g_strerror(saved));
+		return NULL;
+	}
+	g_autoptr(DkStore) s = g_new0(DkStore, 1);
+	s->data_dir = g_strdup(data_dir);
+	s->options.inline_max = options ? options->inline_max : 256 * 1024;
+	s->options.busy_timeout_ms = options ? options->busy_timeout_ms : 5000;
+	s->statements = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, finalize_statement);
+	g_autofree char *path = g_build_filename(data_dir, "docket.db", NULL);
+	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		dk_store_set_error(s->db, error, "opening the database");
+		g_prefix_error(error, "%s: ", path);
+		return NULL;
+	}
+	if (!configure(s, error) || !dk_store_schema_migrate(s->db, error)) {
+		g_prefix_error(error, "%s: ", path);
+		return NULL;
+	}
+	return g_steal_pointer(&s);
+}
+
+void dk_store_close(DkStore *store)
+{
+	if (store == NULL)
+		return;
+	if (store->statements != NULL)
+		g_hash_table_unref(store->statements);
+	if (store->db != NULL)
+		sqlite3_close(store->db);
+	g_free(store->data_dir);
+	g_free(store);
+}
+
+int dk_store_schema_version(DkStore *store)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "PRAGMA user_version", NULL);
+	int v = (st && sqlite3_step(st) == SQLITE_ROW) ? sqlite3_column_int(st, 0) : -1;
+	if (st)
+		sqlite3_reset(st);
+	return v;
+}
+
+gboolean dk_store_begin(DkStore *store, GError **error)
+{
+	return exec(store, "BEGIN IMMEDIATE", error);
+}
+
+gboolean dk_store_commit(DkStore *store, GError **error)
+{
+	if (exec(store, "COMMIT", error))
+		return TRUE;
+	dk_store_rollback(store);
+	return FALSE;
+}
+
+void dk_store_rollback(DkStore *store)
+{
+	if (!sqlite3_get_autocommit(store->db))
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+gboolean dk_store_savepoint(DkStore *store, GError **error)
+{
+	return exec(store, "SAVEPOINT item", error);
+}
+
+gboolean dk_store_release(DkStore *store, GError **error)
+{
+	return exec(store, "RELEASE item", error);
+}
+
+void dk_store_rollback_savepoint(DkStore *store)
+{
+	sqlite3_exec(store->db, "ROLLBACK TO item; RELEASE item", NULL, NULL, NULL);
+}
+
+/* Writes data to dir/name durably: a temporary file, fsync, rename, fsync of
+ * the folder. An existing file of that name is kept (content-addressed). */
+static gboolean write_durable(const char *dir, const char *name, GBytes *data, GError **error)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	if (g_file_test(path, G_FILE_TEST_EXISTS))
+		return TRUE;
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+	if (g_mkdir_with_parents(dir, 0750) != 0)
+		goto fail;
+	int fd = g_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		goto fail;
+	gsize n = 0;
+	const char *p = g_bytes_get_data(data, &n);
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int saved = errno;
+			close(fd);
+			g_unlink(tmp);
+			errno = saved;
+			goto fail;
+		}
+		p += w;
+		n -= (gsize)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0 || g_rename(tmp, path) != 0)
+		goto fail;
+	int dfd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		if (dfd >= 0)
+			close(dfd);
+		goto fail;
+	}
+	close(dfd);
+	return TRUE;
+fail:
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: writing %s: %s", path, g_strerror(errno));
+	return FALSE;
+}
+
+static char *blob_dir(DkStore *s, const char *kind, const char *sha256)
+{
+	char shard[3] = {sha256[0], sha256[1], '\0'};
+	return g_build_filename(s->data_dir, kind, shard, NULL);
+}
+
+gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65], GError **error)
+{
+	gsize n = 0;
+	const guint8 *p = g_bytes_get_data(raw, &n);
+	g_autofree char *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, p, n);
+	g_strlcpy(sha256_out, sha, 65);
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
+				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, sha);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+	if (n <= store->options.inline_max) {
+		sqlite3_bind_blob64(st, 3, n ? (const void *)p : (const void *)"", n, SQLITE_STATIC);
+	} else {
+		g_autofree char *dir = blob_dir(store, "raw", sha);
+		if (!write_durable(dir, sha, raw, error))
+			return FALSE;
+		g_autofree char *rel = g_build_filename("raw", (char[]){sha[0], sha[1], 0}, sha, NULL);
+		bind_text(st, 4, rel);
+	}
+	sqlite3_bind_int64(st, 5, now);
+	return run(store, st, "storing a raw message", error);
+}
+
+GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "SELECT data, path FROM raw_messages WHERE sha256 = ?", error);
+	if (st == NULL)
+		return NULL;
+	bind_text(st, 1, sha256);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no raw message %s", sha256);
+		else
+			dk_store_set_error(store->db, error, "reading a raw message");
+		sqlite3_reset(st);
+		return NULL;
+	}
+	GBytes *out = NULL;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		out = g_bytes_new(sqlite3_column_blob(st, 0), (gsize)sqlite3_column_bytes(st, 0));
+	} else {
+		g_autofree char *path = g_build_filename(store->data_dir, sqlite3_column_text(st, 1), NULL);
+		g_autofree char *contents = NULL;
+		gsize len = 0;
+		GError *local = NULL;
+		if (g_file_get_contents(path, &contents, &len, &local))
+			out = g_bytes_new_take(g_steal_pointer(&contents), len);
+		else
+			g_propagate_error(error, local);
+	}
+	sqlite3_reset(st);
+	return out;
+}
+
+gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64 *ticket_out,
+				  gboolean *found_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "SELECT ticket FROM message_ids WHERE message_id = ?", error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, message_id);
+	int rc = sqlite3_step(st);
+	*found_out = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		*ticket_out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up a Message-ID");
+	return TRUE;
+}
+
+gboolean dk_store_article_find(DkStore *store, const char *message_id, const char *fingerprint,
+			       gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
+			       GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "SELECT ticket, id FROM articles WHERE message_id = ? AND fingerprint = ?"
+				   " ORDER BY id LIMIT 1",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, message_id);
+	bind_text(st, 2, fingerprint);
+	int rc = sqlite3_step(st);
+	*found_out = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW) {
+		*ticket_out = sqlite3_column_int64(st, 0);
+		*article_out = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up an article");
+	return TRUE;
+}
+
+gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester, gint64 now,
+			      GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "INSERT INTO tickets (subject, requester, created_at, updated_at)"
+				   " VALUES (?, ?, ?, ?)",
+				   error);
+	if (st == NULL)
+		return 0;
+	bind_text(st, 1, subject ? subject : "");
+	bind_text(st, 2, requester);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, now);
+	if (!run(store, st, "creating a ticket", error))
+		return 0;
+	return sqlite3_last_insert_rowid(store->db);
+}
+
+gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, ticket);
+	return run(store, st, "updating a ticket", error);
+}
+
+gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(
+		store,
+		"INSERT INTO articles (ticket, direction, visibility, evidence, sender, recipients, subject,"
+		" message_id, fingerprint, new_text, full_text, raw_sha256, intake, created_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		error);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, a->ticket);
+	const char *values[] = {a->direction, a->visibility, a->evidence, a->sender, a->recipients,
+				a->subject ? a->subject : "", a->message_id, a->fingerprint,
+				a->new_text ? a->new_text : "", a->full_text ? a->full_text : "",
+				a->raw_sha256, a->intake};
+	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
+		bind_text(st, (int)i + 2, values[i]);
+	sqlite3_bind_int64(st, 14, a->created_at);
+	if (!run(store, st, "adding an article", error))
+		return 0;
+	a->id = sqlite3_last_insert_rowid(store->db);
+	return a->id;
+}
+
+gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
+				 const DkAttachmentIn *att, GError **error)
+{
+	g_autofree char *dir = blob_dir(store, "attachments", att->sha256);
+	if (att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
+		return FALSE;
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "INSERT INTO attachments (sha256, size, path) VALUES (?, ?, ?)"
+				   " ON CONFLICT DO NOTHING",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	g_autofree char *rel = g_build_filename("attachments", (char[]){att->sha256[0], att->sha256[1], 0},
+						att->sha256, NULL);
+	bind_text(st, 1, att->sha256);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)att->size);
+	bind_text(st, 3, rel);
+	if (!run(store, st, "storing an attachment", error))
+		return FALSE;
+	st = dk_store_prepare(store,
+		     "INSERT INTO article_attachments (article, position, sha256, filename, content_type,"
+		     " content_id, disposition) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		     error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, article);
+	sqlite3_bind_int(st, 2, (int)position);
+	bind_text(st, 3, att->sha256);
+	bind_text(st, 4, att->filename);
+	bind_text(st, 5, att->content_type ? att->content_type : "application/octet-stream");
+	bind_text(st, 6, att->content_id);
+	bind_text(st, 7, att->disposition ? att->disposition : "attachment");
+	return run(store, st, "linking an attachment", error);
+}
+
+gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket, gint64 article,
+				 GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "INSERT INTO message_ids (message_id, ticket, article) VALUES (?, ?, ?)"
+				   " ON CONFLICT DO NOTHING",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, message_id);
+	sqlite3_bind_int64(st, 2, ticket);
+	bind_id(st, 3, article);
+	return run(store, st, "recording a Message-ID", error);
+}
+
+gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address, const char *role,
+				  GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
+				   " ON CONFLICT DO NOTHING",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, address);
+	bind_text(st, 3, role);
+	return run(store, st, "recording a participant", error);
+}
+
+gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
+			    const char *detail_json, gint64 now, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "INSERT INTO events (ticket, article, type, detail, created_at)"
+				   " VALUES (?, ?, ?, ?, ?)",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_id(st, 2, article);
+	bind_text(st, 3, type);
+	bind_text(st, 4, detail_json ? detail_json : "{}");
+	sqlite3_bind_int64(st, 5, now);
+	return run(store, st, "recording an event", error);
+}

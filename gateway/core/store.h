@@ -1,0 +1,143 @@
+/* The ticket store: the only door to SQLite.
+ *
+ * One DkStore is one connection. The database is in WAL mode with
+ * synchronous=FULL, so a commit that returned is on disk. Writes happen
+ * between dk_store_begin() and dk_store_commit(); the writer (writer.h) is
+ * the one caller that writes in the running program. Errors are in DK_ERROR:
+ * DK_ERROR_TEMPORARY for a busy, locked, full or failing disk, anything
+ * else DK_ERROR_PERMANENT or DK_ERROR_NOT_FOUND. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct DkStore DkStore;
+
+typedef struct {
+	gsize inline_max;     /* raw messages up to this size live in the database */
+	int busy_timeout_ms;  /* how long to wait for another writer */
+} DkStoreOptions;
+
+typedef struct {
+	gint64 number;
+	char *subject;
+	char *status;
+	char *priority;
+	char *queue;
+	char *requester;    /* address, or NULL */
+	char *organisation; /* or NULL */
+	char *assignee;     /* or NULL */
+	gint64 created_at;
+	gint64 updated_at;
+	gint64 articles;    /* how many articles it has */
+} DkTicket;
+
+typedef struct {
+	gint64 id;
+	gint64 ticket;
+	char *direction;  /* "inbound" or "outbound" */
+	char *visibility; /* "public" or "internal" */
+	char *evidence;   /* how it was threaded: "new", "header", ... */
+	char *sender;
+	char *recipients; /* comma-separated */
+	char *subject;
+	char *message_id;
+	char *fingerprint;
+	char *new_text;
+	char *full_text;
+	char *raw_sha256;
+	char *intake;
+	gint64 created_at;
+} DkArticle;
+
+typedef struct {
+	gint64 id;
+	gint64 ticket;
+	gint64 article; /* 0 when none */
+	char *type;
+	char *detail;   /* a JSON object */
+	gint64 created_at;
+} DkEvent;
+
+typedef struct {
+	char *filename;
+	char *content_type;
+	char *content_id;
+	char *disposition;
+	gsize size;
+	const char *sha256; /* 64 hex digits */
+	GBytes *data;
+} DkAttachmentIn;
+
+/* Opens (creating if needed) data_dir/docket.db and applies the schema
+ * migrations. The data directory is created with mode 0750. */
+DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error);
+void dk_store_close(DkStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkStore, dk_store_close)
+
+/* The schema version of the open database (PRAGMA user_version). */
+int dk_store_schema_version(DkStore *store);
+
+/* Transactions. begin takes the write lock at once (BEGIN IMMEDIATE), so a
+ * busy database shows up here and not halfway through. Savepoints nest
+ * inside: the writer gives each message of a batch its own, so one bad
+ * message does not sink the others. */
+gboolean dk_store_begin(DkStore *store, GError **error);
+gboolean dk_store_commit(DkStore *store, GError **error);
+void dk_store_rollback(DkStore *store);
+gboolean dk_store_savepoint(DkStore *store, GError **error);
+gboolean dk_store_release(DkStore *store, GError **error);
+void dk_store_rollback_savepoint(DkStore *store);
+
+/* Keeps a raw message (idempotent: the same bytes are stored once). Small
+ * ones go into the database; large ones into a file that is fsynced before
+ * this returns, so the commit that names it makes it durable. Writes the hex
+ * SHA-256 into sha256_out. Must be inside a transaction. */
+gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65], GError **error);
+/* The raw message with that SHA-256; DK_ERROR_NOT_FOUND when unknown. */
+GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error);
+
+/* Threading lookups. Each returns FALSE only on error; *found_out says
+ * whether a row matched. */
+gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64 *ticket_out,
+				  gboolean *found_out, GError **error);
+gboolean dk_store_article_find(DkStore *store, const char *message_id, const char *fingerprint,
+			       gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
+			       GError **error);
+
+/* Writes; all must be inside a transaction. */
+gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester,
+			      gint64 now, GError **error);
+gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error);
+/* Adds the article and returns its id; fills article->id. */
+gint64 dk_store_article_add(DkStore *store, DkArticle *article, GError **error);
+gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
+				 const DkAttachmentIn *attachment, GError **error);
+/* Records message_id for ticket/article; a known id keeps its first owner. */
+gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket,
+				 gint64 article, GError **error);
+gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address,
+				  const char *role, GError **error);
+/* detail_json NULL means "{}". */
+gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
+			    const char *detail_json, gint64 now, GError **error);
+
+/* Reads. The returned arrays own their elements. */
+DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error);
+GPtrArray *dk_store_ticket_list(DkStore *store, const char *status, guint limit, GError **error);
+GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error);
+GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error);
+/* Of char*: the ticket's Message-IDs, oldest first. */
+GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error);
+/* Of char*. */
+GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error);
+/* Of char*: "address role". */
+GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error);
+
+void dk_ticket_free(DkTicket *ticket);
+void dk_article_free(DkArticle *article);
+void dk_event_free(DkEvent *event);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkTicket, dk_ticket_free)
+
+G_END_DECLS

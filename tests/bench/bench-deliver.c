@@ -1,0 +1,103 @@
+/* Benchmark of the MTA pipe: N distinct messages of a given size, each
+ * delivered by its own `docket deliver` process as an MTA pipe would, into a
+ * fresh store with synchronous=FULL. Prints messages/s per round, their
+ * median, and the peak RSS of any one deliver process.
+ *
+ * usage: bench-deliver [DOCKET_BINARY [MESSAGES [SIZE [ROUNDS]]]] */
+#include "dk-test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *make_message(int round, int i, gsize size)
+{
+	GString *m = g_string_new(NULL);
+	g_string_append_printf(m,
+			       "From: Customer %d <customer%d@example.com>\r\nTo: support@example.com\r\n"
+			       "Subject: Benchmark message %d of round %d\r\n"
+			       "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <bench-%d-%d@example.com>\r\n"
+			       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+			       i % 97, i % 97, i, round, round, i);
+	while (m->len < size)
+		g_string_append(m, "The quick brown fox jumps over the lazy dog, again and again.\r\n");
+	g_string_truncate(m, size);
+	return g_string_free(m, FALSE);
+}
+
+/* Runs `docket -c conf deliver` with text on stdin; returns its max RSS in KiB. */
+static long deliver_one(const char *docket, const char *conf, const char *text)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		abort();
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[0], STDIN_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execl(docket, docket, "-c", conf, "deliver", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	gsize len = strlen(text);
+	for (gsize off = 0; off < len;) {
+		ssize_t w = write(fds[1], text + off, len - off);
+		if (w <= 0)
+			break;
+		off += (gsize)w;
+	}
+	close(fds[1]);
+	int status = 0;
+	struct rusage ru;
+	wait4(pid, &status, 0, &ru);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench-deliver: docket deliver failed (status %d)\n", status);
+		exit(1);
+	}
+	return ru.ru_maxrss;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	const char *docket = argc > 1 ? argv[1] : g_getenv("DOCKET_BINARY");
+	int count = argc > 2 ? atoi(argv[2]) : 300;
+	gsize size = argc > 3 ? (gsize)atol(argv[3]) : 4096;
+	int rounds = argc > 4 ? atoi(argv[4]) : 3;
+	if (docket == NULL || count <= 0 || rounds <= 0 || rounds > 64) {
+		fprintf(stderr, "usage: bench-deliver DOCKET_BINARY [MESSAGES [SIZE [ROUNDS]]]\n");
+		return 64;
+	}
+	double rates[64];
+	long peak = 0;
+	printf("docket deliver, one process per message, %d messages of %zu bytes, synchronous=FULL\n", count,
+	       size);
+	for (int r = 0; r < rounds; r++) {
+		g_autofree char *dir = dk_test_tmpdir();
+		g_autofree char *conf = g_build_filename(dir, "docket.conf", NULL);
+		g_autofree char *text = g_strdup_printf("[store]\ndata_dir = %s/var\n", dir);
+		g_file_set_contents(conf, text, -1, NULL);
+		GPtrArray *messages = g_ptr_array_new_with_free_func(g_free);
+		for (int i = 0; i < count; i++)
+			g_ptr_array_add(messages, make_message(r, i, size));
+		gint64 start = g_get_monotonic_time();
+		for (int i = 0; i < count; i++)
+			peak = MAX(peak, deliver_one(docket, conf, g_ptr_array_index(messages, i)));
+		double seconds = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+		rates[r] = count / seconds;
+		printf("  round %d: %.1f messages/s (%.2f ms per message)\n", r + 1, rates[r], 1000.0 * seconds / count);
+		g_ptr_array_unref(messages);
+		dk_test_rmtree(dir);
+	}
+	qsort(rates, (size_t)rounds, sizeof rates[0], compare_double);
+	printf("median: %.1f messages/s; peak RSS of one deliver: %.1f MiB\n", rates[rounds / 2], peak / 1024.0);
+	return 0;
+}

@@ -1,0 +1,56 @@
+"""Shared helpers for docket's end-to-end tests: a scratch data directory
+and a way to run the docket binary against it."""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+
+BINARY = os.environ.get("DOCKET_BINARY", "docket")
+
+
+class DocketCase(unittest.TestCase):
+    """A test with its own data directory and configuration file."""
+
+    config_text = ""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="docket-e2e-")
+        self.data = os.path.join(self.dir, "var")
+        self.config = os.path.join(self.dir, "docket.conf")
+        with open(self.config, "w") as f:
+            f.write("[store]\ndata_dir = %s\n%s" % (self.data, self.config_text))
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def docket(self, *args, stdin=b"", check=True):
+        """Runs docket with our configuration; returns the CompletedProcess."""
+        proc = subprocess.run([BINARY, "-c", self.config, *args], input=stdin,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        if check and proc.returncode != 0:
+            self.fail("docket %s exited %d: %s" % (" ".join(args), proc.returncode,
+                                                  proc.stderr.decode(errors="replace")))
+        return proc
+
+    def deliver(self, message, *args):
+        if isinstance(message, str):
+            message = message.encode()
+        return self.docket("deliver", *args, stdin=message, check=False)
+
+    def show(self, number):
+        return json.loads(self.docket("ticket", "show", str(number), "--json").stdout)
+
+    def tickets(self):
+        return json.loads(self.docket("ticket", "list", "--json").stdout)["tickets"]
+
+    def dump_store(self):
+        """Every row of the database, to compare the store before and after."""
+        path = os.path.join(self.data, "docket.db")
+        if not os.path.exists(path):
+            return []
+        with sqlite3.connect(path) as db:
+            return list(db.iterdump())

@@ -1,0 +1,259 @@
+/* Tests of the pipeline: threading by header, idempotent delivery,
+ * synthetic Message-IDs, refusals that leave the store untouched, and a
+ * batch whose messages see each other. */
+#include "dk-test.h"
+#include "gateway/core/error.h"
+#include "gateway/core/pipeline.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+typedef struct {
+	char *dir;
+	DkConfig *config;
+	DkStore *store;
+	DkPipeline *pipeline;
+} Fixture;
+
+static int setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	f->dir = dk_test_tmpdir();
+	f->config = dk_config_new_default();
+	f->store = dk_store_open(f->dir, NULL, NULL);
+	f->pipeline = dk_pipeline_new(f->config, f->store);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	Fixture *f = *state;
+	dk_pipeline_free(f->pipeline);
+	dk_store_close(f->store);
+	dk_config_free(f->config);
+	dk_test_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f);
+	return 0;
+}
+
+/* Delivers text; returns the ticket, or 0 with *error set. */
+static gint64 deliver(Fixture *f, const char *text, DkOutcome *outcome_out, GError **error)
+{
+	g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
+	DkIntake intake = {.intake = "test"};
+	DkDelivery d = {0};
+	if (!dk_pipeline_deliver(f->pipeline, raw, &intake, &d, error))
+		return 0;
+	if (outcome_out)
+		*outcome_out = d.outcome;
+	dk_delivery_clear(&d);
+	return d.ticket;
+}
+
+static guint count_tickets(Fixture *f)
+{
+	g_autoptr(GPtrArray) list = dk_store_ticket_list(f->store, NULL, 0, NULL);
+	return list->len;
+}
+
+static guint count_articles(Fixture *f, gint64 ticket)
+{
+	g_autoptr(GPtrArray) list = dk_store_articles(f->store, ticket, NULL);
+	return list->len;
+}
+
+static void test_conversation(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	DkOutcome o;
+	gint64 t1 = deliver(f,
+			    "From: Alice <alice@example.com>\r\nTo: support@example.com\r\n"
+			    "Subject: =?UTF-8?Q?Dr=C3=BCcker?= broken\r\nMessage-ID: <orig@example.com>\r\n\r\nHelp\r\n",
+			    &o, &error);
+	assert_null(error);
+	assert_int_equal(o, DK_OUTCOME_CREATED);
+	gint64 t2 = deliver(f,
+			    "From: support@example.com\nSubject: Re: Drucker\nMessage-ID: <r1@example.com>\n"
+			    "In-Reply-To: <orig@example.com>\n\nOn it.\n",
+			    &o, &error);
+	assert_int_equal(o, DK_OUTCOME_APPENDED);
+	assert_int_equal(t2, t1);
+	/* Only References, naming the reply, with an unknown id after it. */
+	gint64 t3 = deliver(f,
+			    "From: alice@example.com\nSubject: Re: Re: Drucker\nMessage-ID: <r2@example.com>\n"
+			    "References: <r1@example.com> <unknown@elsewhere>\n\nThanks\n",
+			    &o, &error);
+	assert_int_equal(t3, t1);
+	/* An unrelated message opens its own ticket. */
+	gint64 t4 = deliver(f, "From: bob@example.com\nSubject: Other\nMessage-ID: <b@example.com>\n\nx\n", &o, &error);
+	assert_int_not_equal(t4, t1);
+	assert_int_equal(count_tickets(f), 2);
+	assert_int_equal(count_articles(f, t1), 3);
+	g_autoptr(DkTicket) ticket = dk_store_ticket_get(f->store, t1, &error);
+	assert_string_equal(ticket->subject, "Drücker broken");
+	assert_string_equal(ticket->requester, "alice@example.com");
+	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, t1, &error);
+	const DkArticle *reply = g_ptr_array_index(articles, 2);
+	assert_string_equal(reply->evidence, "header");
+	assert_string_equal(reply->direction, "inbound");
+	g_autoptr(GPtrArray) events = dk_store_events(f->store, t1, &error);
+	assert_int_equal(events->len, 3);
+	assert_string_equal(((DkEvent *)g_ptr_array_index(events, 0))->type, "created");
+	assert_string_equal(((DkEvent *)g_ptr_array_index(events, 1))->type, "comment");
+}
+
+static void test_duplicate(void **state)
+{
+	Fixture *f = *state;
+	const char *msg = "From: a@example.com\nSubject: s\nMessage-ID: <dup@example.com>\n\nbody\n";
+	/* The same message again by another route: other trace fields, CRLF. */
+	const char *again = "Received: from mx2 by here\r\nReturn-Path: <a@example.com>\r\n"
+			    "From: a@example.com\r\nSubject: s\r\nMessage-ID: <dup@example.com>\r\n\r\nbody\r\n";
+	DkOutcome o;
+	g_autoptr(GError) error = NULL;
+	gint64 t = deliver(f, msg, &o, &error);
+	assert_int_equal(o, DK_OUTCOME_CREATED);
+	assert_int_equal(deliver(f, msg, &o, &error), t);
+	assert_int_equal(o, DK_OUTCOME_DUPLICATE);
+	assert_int_equal(deliver(f, again, &o, &error), t);
+	assert_int_equal(o, DK_OUTCOME_DUPLICATE);
+	assert_int_equal(count_articles(f, t), 1);
+	/* Same Message-ID, other content: kept, on the same ticket, flagged. */
+	assert_int_equal(deliver(f, "From: a@example.com\nSubject: s\nMessage-ID: <dup@example.com>\n\nother\n",
+				 &o, &error),
+			 t);
+	assert_int_equal(o, DK_OUTCOME_APPENDED);
+	assert_int_equal(count_articles(f, t), 2);
+	g_autoptr(GPtrArray) events = dk_store_events(f->store, t, &error);
+	assert_string_equal(((DkEvent *)g_ptr_array_index(events, events->len - 1))->type, "message_id_conflict");
+}
+
+static void test_no_message_id(void **state)
+{
+	Fixture *f = *state;
+	const char *msg = "From: a@example.com\nSubject: no id\n\nbody\n";
+	DkOutcome o;
+	g_autoptr(GError) error = NULL;
+	gint64 t = deliver(f, msg, &o, &error);
+	assert_int_equal(o, DK_OUTCOME_CREATED);
+	assert_int_equal(deliver(f, msg, &o, &error), t);
+	assert_int_equal(o, DK_OUTCOME_DUPLICATE);
+	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, t, &error);
+	const DkArticle *a = g_ptr_array_index(articles, 0);
+	assert_true(g_str_has_suffix(a->message_id, "@synthetic.docket.invalid"));
+	/* Other bytes, other synthetic id, other ticket. */
+	assert_int_not_equal(deliver(f, "From: a@example.com\nSubject: no id\n\nbody 2\n", &o, &error), t);
+}
+
+static void test_odd_but_real(void **state)
+{
+	Fixture *f = *state;
+	static const char *const cases[] = {
+		"From: a@example.com\nSubject: headers only\nMessage-ID: <h@x>\n",
+		"From: a@example.com\nSubject: empty body\nMessage-ID: <e@x>\n\n",
+		"Subject: no date, no id, bare LF\n\nline\n",
+		"From a@example.com Tue Nov 24 10:00:00 2026\nFrom: a@example.com\nSubject: mbox line\n\nx\n",
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		if (deliver(f, cases[i], NULL, &error) == 0)
+			fail_msg("case %zu refused: %s", i, error->message);
+	}
+	assert_int_equal(count_tickets(f), G_N_ELEMENTS(cases));
+}
+
+static void test_not_mail(void **state)
+{
+	Fixture *f = *state;
+	static const struct {
+		const char *data;
+		gsize len;
+	} cases[] = {
+		{"", 0},
+		{"\x7f"
+		 "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+		 16},
+		{"Just a line of text\nand another\n", 32},
+		{"\n\nSubject: after blank lines\n", 29},
+		{"Subject: nul\0inside\n\nx\n", 23},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GBytes) raw = g_bytes_new(cases[i].data, cases[i].len);
+		DkIntake intake = {.intake = "test"};
+		DkDelivery d = {0};
+		g_autoptr(GError) error = NULL;
+		if (dk_pipeline_deliver(f->pipeline, raw, &intake, &d, &error))
+			fail_msg("case %zu accepted", i);
+		assert_true(g_error_matches(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL));
+		assert_false(dk_error_is_temporary(error));
+	}
+	assert_int_equal(count_tickets(f), 0);
+}
+
+/* Two messages of one conversation in one batch: the reply sees the
+ * original that is not committed yet. */
+static void test_batch(void **state)
+{
+	Fixture *f = *state;
+	const char *texts[] = {
+		"From: a@example.com\nSubject: first\nMessage-ID: <b1@x>\n\nx\n",
+		"From: b@example.com\nSubject: Re: first\nMessage-ID: <b2@x>\nIn-Reply-To: <b1@x>\n\ny\n",
+		"From: c@example.com\nSubject: other\nMessage-ID: <b3@x>\n\nz\n",
+	};
+	DkPipelineItem *items[3];
+	DkIntake intake = {.intake = "test"};
+	for (int i = 0; i < 3; i++) {
+		g_autoptr(GBytes) raw = g_bytes_new(texts[i], strlen(texts[i]));
+		items[i] = dk_pipeline_prepare(f->pipeline, raw, &intake, NULL);
+		assert_non_null(items[i]);
+	}
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_pipeline_commit(f->pipeline, items, 3, &error));
+	assert_null(items[0]->error);
+	assert_int_equal(items[1]->result.ticket, items[0]->result.ticket);
+	assert_int_equal(items[1]->result.outcome, DK_OUTCOME_APPENDED);
+	assert_int_not_equal(items[2]->result.ticket, items[0]->result.ticket);
+	for (int i = 0; i < 3; i++)
+		dk_pipeline_item_free(items[i]);
+	assert_int_equal(count_tickets(f), 2);
+}
+
+static void test_store_busy_is_temporary(void **state)
+{
+	Fixture *f = *state;
+	DkStoreOptions options = {.inline_max = 1024, .busy_timeout_ms = 10};
+	g_autoptr(DkStore) other = dk_store_open(f->dir, &options, NULL);
+	g_autoptr(DkStore) mine = dk_store_open(f->dir, &options, NULL);
+	g_autoptr(DkPipeline) p = dk_pipeline_new(f->config, mine);
+	assert_true(dk_store_begin(other, NULL));
+	const char *msg = "From: a@example.com\nSubject: s\nMessage-ID: <busy@x>\n\nb\n";
+	g_autoptr(GBytes) raw = g_bytes_new(msg, strlen(msg));
+	DkIntake intake = {.intake = "test"};
+	DkDelivery d = {0};
+	g_autoptr(GError) error = NULL;
+	assert_false(dk_pipeline_deliver(p, raw, &intake, &d, &error));
+	assert_true(dk_error_is_temporary(error));
+	dk_store_rollback(other);
+	g_clear_error(&error);
+	assert_true(dk_pipeline_deliver(p, raw, &intake, &d, &error));
+	dk_delivery_clear(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_conversation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_message_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_odd_but_real, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_mail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+/* Tests of the store: schema migrations, durability settings, raw
+ * messages inline and in files, and the write/read round trip. */
+#include "dk-test.h"
+#include "gateway/core/store-private.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static int setup(void **state)
+{
+	*state = dk_test_tmpdir();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	dk_test_rmtree(*state);
+	g_free(*state);
+	return 0;
+}
+
+static gint64 pragma(DkStore *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	gint64 v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void test_open_migrates(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_build_filename(*state, "data", "nested", NULL);
+	g_autoptr(DkStore) s = dk_store_open(dir, NULL, &error);
+	assert_null(error);
+	assert_int_equal(dk_store_schema_version(s), dk_store_schema_latest());
+	assert_int_equal(pragma(s, "PRAGMA synchronous"), 2); /* FULL */
+	assert_int_equal(pragma(s, "PRAGMA foreign_keys"), 1);
+	sqlite3_stmt *st = NULL;
+	sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	/* Reopening applies nothing twice. */
+	dk_store_close(g_steal_pointer(&s));
+	s = dk_store_open(dir, NULL, &error);
+	assert_null(error);
+	assert_int_equal(dk_store_schema_version(s), dk_store_schema_latest());
+}
+
+static void test_refuses_newer_schema(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	{
+		g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
+		assert_non_null(s);
+		assert_int_equal(sqlite3_exec(s->db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	}
+	g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
+	assert_null(s);
+	assert_non_null(strstr(error->message, "newer"));
+	assert_false(dk_error_is_temporary(error));
+}
+
+static void test_raw_inline_and_file(void **state)
+{
+	DkStoreOptions options = {.inline_max = 16, .busy_timeout_ms = 100};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_store_open(*state, &options, &error);
+	g_autoptr(GBytes) small = g_bytes_new_static("Subject: x\n\nhi\n", 15);
+	g_autoptr(GBytes) large = g_bytes_new_static("Subject: large\n\nthis is longer than sixteen\n", 44);
+	char sha_small[65], sha_large[65], again[65];
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_raw_put(s, small, 1, sha_small, &error));
+	assert_true(dk_store_raw_put(s, large, 1, sha_large, &error));
+	assert_true(dk_store_raw_put(s, small, 2, again, &error)); /* idempotent */
+	assert_true(dk_store_commit(s, &error));
+	assert_string_equal(sha_small, again);
+	assert_int_equal(pragma(s, "SELECT count(*) FROM raw_messages"), 2);
+	assert_int_equal(pragma(s, "SELECT count(*) FROM raw_messages WHERE path IS NOT NULL"), 1);
+	g_autofree char *file = g_build_filename(*state, "raw", (char[]){sha_large[0], sha_large[1], 0}, sha_large, NULL);
+	assert_true(g_file_test(file, G_FILE_TEST_IS_REGULAR));
+	g_autoptr(GBytes) back_small = dk_store_raw_get(s, sha_small, &error);
+	g_autoptr(GBytes) back_large = dk_store_raw_get(s, sha_large, &error);
+	assert_true(g_bytes_equal(back_small, small));
+	assert_true(g_bytes_equal(back_large, large));
+	g_autoptr(GBytes) none = dk_store_raw_get(s, "0000", &error);
+	assert_null(none);
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
+}
+
+static void test_ticket_roundtrip(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
+	assert_true(dk_store_begin(s, &error));
+	gint64 t = dk_store_ticket_create(s, "Printer", "alice@example.com", 100, &error);
+	assert_int_equal(t, 1);
+	DkArticle a = {.ticket = t, .direction = "inbound", .visibility = "public", .evidence = "new",
+		       .sender = "alice@example.com", .subject = "Printer", .message_id = "m1@x",
+		       .fingerprint = "f1", .new_text = "hello", .full_text = "hello", .created_at = 100};
+	assert_true(dk_store_article_add(s, &a, &error) > 0);
+	assert_true(dk_store_message_id_add(s, "m1@x", t, a.id, &error));
+	assert_true(dk_store_message_id_add(s, "m1@x", 99, 0, &error)); /* the first owner stays */
+	assert_true(dk_store_event_add(s, t, a.id, "created", NULL, 100, &error));
+	assert_true(dk_store_participant_add(s, t, "Alice@Example.com", "requester", &error));
+	assert_true(dk_store_commit(s, &error));
+
+	gint64 found_ticket = 0, found_article = 0;
+	gboolean found = FALSE;
+	assert_true(dk_store_message_id_find(s, "m1@x", &found_ticket, &found, &error));
+	assert_true(found);
+	assert_int_equal(found_ticket, t);
+	assert_true(dk_store_message_id_find(s, "other@x", &found_ticket, &found, &error));
+	assert_false(found);
+	assert_true(dk_store_article_find(s, "m1@x", "f1", &found_ticket, &found_article, &found, &error));
+	assert_true(found);
+	assert_int_equal(found_article, a.id);
+	assert_true(dk_store_article_find(s, "m1@x", "f2", &found_ticket, &found_article, &found, &error));
+	assert_false(found);
+
+	g_autoptr(DkTicket) ticket = dk_store_ticket_get(s, t, &error);
+	assert_string_equal(ticket->subject, "Printer");
+	assert_string_equal(ticket->status, "new");
+	assert_int_equal(ticket->articles, 1);
+	g_autoptr(GPtrArray) people = dk_store_participants(s, t, &error);
+	assert_int_equal(people->len, 1);
+	assert_string_equal(g_ptr_array_index(people, 0), "alice@example.com requester");
+	g_autoptr(GPtrArray) events = dk_store_events(s, t, &error);
+	assert_int_equal(events->len, 1);
+	g_autoptr(DkTicket) missing = dk_store_ticket_get(s, 42, &error);
+	assert_null(missing);
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
+}
+
+static void test_rollback_leaves_nothing(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_ticket_create(s, "gone", NULL, 1, &error) > 0);
+	dk_store_rollback(s);
+	g_autoptr(GPtrArray) list = dk_store_ticket_list(s, NULL, 0, &error);
+	assert_int_equal(list->len, 0);
+	/* A check constraint is a permanent error, not a temporary one. */
+	assert_true(dk_store_begin(s, &error));
+	gint64 t = dk_store_ticket_create(s, "x", NULL, 1, &error);
+	DkArticle bad = {.ticket = t, .direction = "sideways", .visibility = "public", .evidence = "new"};
+	assert_int_equal(dk_store_article_add(s, &bad, &error), 0);
+	assert_false(dk_error_is_temporary(error));
+	dk_store_rollback(s);
+}
+
+static void test_busy_is_temporary(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	DkStoreOptions options = {.inline_max = 1024, .busy_timeout_ms = 50};
+	g_autoptr(DkStore) a = dk_store_open(*state, &options, &error);
+	g_autoptr(DkStore) b = dk_store_open(*state, &options, &error);
+	assert_true(dk_store_begin(a, &error));
+	assert_false(dk_store_begin(b, &error));
+	assert_true(dk_error_is_temporary(error));
+	dk_store_rollback(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_migrates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ticket_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
