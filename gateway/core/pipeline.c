@@ -7,6 +7,7 @@
 struct DkPipeline {
 	const DkConfig *config;
 	DkStore *store;
+	DkWriter *writer;
 	DkParseOptions parse;
 	char *fallback_charset;
 };
@@ -23,6 +24,11 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
 	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
 	return p;
+}
+
+void dk_pipeline_set_writer(DkPipeline *pipeline, DkWriter *writer)
+{
+	pipeline->writer = writer;
 }
 
 void dk_pipeline_free(DkPipeline *pipeline)
@@ -54,6 +60,8 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 
 gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint n, GError **error)
 {
+	if (pipeline->writer != NULL)
+		return dk_writer_submit(pipeline->writer, items, n, error);
 	return dk_writer_commit(pipeline->store, items, n, error);
 }
 

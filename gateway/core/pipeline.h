@@ -50,8 +50,15 @@ typedef struct {
 	GError *error;      /* this message's own failure, if any */
 } DkPipelineItem;
 
+typedef struct DkWriter DkWriter;
+
 /* config and store must outlive the pipeline. */
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
+
+/* From now on commits go through writer (a writer thread that owns the
+ * store; see writer.h) instead of the store directly, so that concurrent
+ * intakes share transactions. NULL goes back to direct commits. */
+void dk_pipeline_set_writer(DkPipeline *pipeline, DkWriter *writer);
 void dk_pipeline_free(DkPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkPipeline, dk_pipeline_free)
 
@@ -60,7 +67,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkPipeline, dk_pipeline_free)
 DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
 				    GError **error);
 
-/* Threads and stores items in one transaction. Returns FALSE (and every
+/* Threads and stores items in one transaction (the writer's, when one is
+ * set: then the call blocks until that transaction committed). Returns FALSE (and every
  * item is unstored) when the transaction itself failed; otherwise each item
  * has either its result or its own error (that message alone was rolled
  * back). */

@@ -1,13 +1,40 @@
-/* The writer: the one place that writes messages into the store. It takes a
- * batch of prepared messages, threads and stores each inside one
- * transaction (each in its own savepoint), and commits once. */
+/* The writer: the one place that writes messages into the store.
+ *
+ * dk_writer_commit() takes a batch of prepared messages, threads and stores
+ * each inside one transaction (each in its own savepoint, so one bad message
+ * does not sink the others), and commits once.
+ *
+ * A DkWriter runs that on its own thread for a long-running process: any
+ * number of intake threads submit their messages and block until the
+ * transaction that holds them has committed. Whatever is queued while a
+ * commit is in progress goes into the next transaction together, so one
+ * fsync serves many messages (group commit). */
 #pragma once
 
 #include "gateway/core/pipeline.h"
 
 G_BEGIN_DECLS
 
-/* See dk_pipeline_commit(). */
+typedef struct DkWriter DkWriter;
+
+/* Stores items in one transaction on the calling thread. See
+ * dk_pipeline_commit() for the meaning of the result. */
 gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error);
+
+/* Starts the writer thread. From now on store belongs to it: nobody else
+ * may use that connection until dk_writer_stop() returns. max_batch caps
+ * the messages of one transaction (0: 256). */
+DkWriter *dk_writer_start(DkStore *store, guint max_batch);
+
+/* Queues items and waits until they are committed; same result as
+ * dk_writer_commit(). Safe from any thread. After dk_writer_stop() began,
+ * fails with a temporary error. */
+gboolean dk_writer_submit(DkWriter *writer, DkPipelineItem **items, guint n, GError **error);
+
+/* Commits what is queued, then ends the thread and frees the writer. */
+void dk_writer_stop(DkWriter *writer);
+
+/* Statistics since start: transactions and messages committed. */
+void dk_writer_stats(DkWriter *writer, guint64 *commits_out, guint64 *messages_out);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "dk-test.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/core/writer.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -244,6 +245,63 @@ static void test_store_busy_is_temporary(void **state)
 	dk_delivery_clear(&d);
 }
 
+typedef struct {
+	DkPipeline *pipeline;
+	int thread;
+	int failures;
+} Sender;
+
+static gpointer send_many(gpointer data)
+{
+	Sender *s = data;
+	for (int i = 0; i < 50; i++) {
+		g_autofree char *text = g_strdup_printf("From: t%d@example.com\nSubject: thread %d message %d\n"
+							"Message-ID: <w-%d-%d@x>\n\nbody\n",
+							s->thread, s->thread, i, s->thread, i);
+		g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
+		DkIntake intake = {.intake = "test"};
+		DkDelivery d = {0};
+		if (!dk_pipeline_deliver(s->pipeline, raw, &intake, &d, NULL))
+			s->failures++;
+		dk_delivery_clear(&d);
+	}
+	return NULL;
+}
+
+/* Eight intakes at once through the writer thread: every message is
+ * committed exactly once, and the writer may group them. */
+static void test_writer_thread(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(DkStore) own = dk_store_open(f->dir, NULL, NULL);
+	DkWriter *writer = dk_writer_start(own, 0);
+	dk_pipeline_set_writer(f->pipeline, writer);
+	Sender senders[8];
+	GThread *threads[8];
+	for (int i = 0; i < 8; i++) {
+		senders[i] = (Sender){.pipeline = f->pipeline, .thread = i};
+		threads[i] = g_thread_new("sender", send_many, &senders[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		g_thread_join(threads[i]);
+		assert_int_equal(senders[i].failures, 0);
+	}
+	guint64 commits = 0, messages = 0;
+	dk_writer_stats(writer, &commits, &messages);
+	dk_writer_stop(writer);
+	dk_pipeline_set_writer(f->pipeline, NULL);
+	print_message("400 messages in %" G_GUINT64_FORMAT " transactions\n", commits);
+	assert_int_equal(messages, 400);
+	assert_true(commits >= 1 && commits <= 400);
+	assert_int_equal(count_tickets(f), 400);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) raw = g_bytes_new_static("Subject: after\n\nx\n", 18);
+	DkIntake intake = {.intake = "test"};
+	DkDelivery d = {0};
+	assert_true(dk_pipeline_deliver(f->pipeline, raw, &intake, &d, &error));
+	dk_delivery_clear(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +312,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_mail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_thread, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
