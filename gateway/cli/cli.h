@@ -45,5 +45,6 @@ void dk_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
 int dk_cmd_deliver(int argc, char **argv);
 int dk_cmd_ticket(int argc, char **argv);
 int dk_cmd_config(int argc, char **argv);
+int dk_cmd_serve(int argc, char **argv);
 
 G_END_DECLS
