@@ -205,23 +205,6 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 	}
 }
 
-/* Return-Path and Received: fields (RFC 5321 section 4.4) put before the
- * message, as a delivery agent does. The date is formatted by hand: the
- * names must be English whatever the locale. */
-static char *trace_fields(const DkLmtpSession *s)
-{
-	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-	return g_strdup_printf("Return-Path: <%s>\r\nReceived: from %s (%s)\r\n\tby %s (docket) with LMTP id %s;\r\n"
-			       "\t%s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
-			       s->sender, s->lhlo ? s->lhlo : "unknown", s->peer, s->settings->hostname, s->id,
-			       days[g_date_time_get_day_of_week(now) - 1], g_date_time_get_day_of_month(now),
-			       months[g_date_time_get_month(now) - 1], g_date_time_get_year(now),
-			       g_date_time_get_hour(now), g_date_time_get_minute(now), g_date_time_get_second(now));
-}
-
 static void do_data(DkLmtpSession *s)
 {
 	if (s->state != STATE_RCPT)
@@ -231,11 +214,6 @@ static void do_data(DkLmtpSession *s)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(s->settings->spool_dir, &error);
 	if (spool == NULL) {
-		g_warning("lmtp sid=%s event=spool error=%s", s->id, error->message);
-		return reply(s, "451 4.3.0 Cannot spool the message, try again later");
-	}
-	g_autofree char *trace = trace_fields(s);
-	if (!dk_lmtp_spool_write(spool, trace, strlen(trace), &error)) {
 		g_warning("lmtp sid=%s event=spool error=%s", s->id, error->message);
 		return reply(s, "451 4.3.0 Cannot spool the message, try again later");
 	}
