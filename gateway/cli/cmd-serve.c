@@ -5,6 +5,7 @@
 #include "gateway/core/pipeline.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/lmtp-server.h"
+#include "gateway/ops/http.h"
 #include "gateway/ops/log.h"
 
 #include <glib-unix.h>
@@ -13,6 +14,9 @@
 typedef struct {
 	GMainLoop *loop;
 	DkLmtpServer *lmtp;
+	DkHttpServer *http;
+	DkStore *reader; /* a read connection for the probe, under reader_lock */
+	GMutex reader_lock;
 	GPtrArray *configs; /* every configuration loaded; the newest is last */
 	gboolean stopping;
 } Serve;
@@ -42,6 +46,61 @@ static gboolean on_reload(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
+{
+	Serve *s = data;
+	g_autoptr(GError) error = NULL;
+	g_mutex_lock(&s->reader_lock);
+	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error);
+	g_mutex_unlock(&s->reader_lock);
+	if (!ok)
+		g_warning("http event=probe error=%s", error->message);
+	return ok;
+}
+
+/* The operations endpoint, when [http] listen is set. */
+static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
+{
+	const char *listen = dk_config_get_string(config, "http", "listen");
+	if (*listen == '\0')
+		return TRUE;
+	s->reader = dk_cli_open_store(config, error);
+	if (s->reader == NULL)
+		return FALSE;
+	s->http = dk_http_server_new(listen, probe, s, error);
+	return s->http != NULL;
+}
+
+/* Starts the listeners and runs the main loop until a stop signal. */
+static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipeline)
+{
+	g_autoptr(GError) error = NULL;
+	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
+	if (s->lmtp == NULL || !start_http(s, config, &error)) {
+		dk_cli_error("serve: %s", error->message);
+		dk_lmtp_server_free(s->lmtp);
+		return DK_EXIT_CONFIG;
+	}
+	s->loop = g_main_loop_new(NULL, FALSE);
+	guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
+			   g_unix_signal_add(SIGHUP, on_reload, s)};
+	g_message("serve event=ready version=%s", DOCKET_VERSION);
+	g_main_loop_run(s->loop);
+	dk_lmtp_server_shutdown(s->lmtp, 30);
+	for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
+		g_source_remove(sources[i]);
+	g_main_loop_unref(s->loop);
+	dk_http_server_free(s->http);
+	if (dk_lmtp_server_active(s->lmtp) > 0) {
+		/* Sessions past the grace period still use the server and the
+		 * writer: what they hold is uncommitted, so the client retries. */
+		g_warning("serve event=stopped forced=yes");
+		_exit(DK_EXIT_OK);
+	}
+	dk_lmtp_server_free(s->lmtp);
+	return DK_EXIT_OK;
+}
+
 int dk_cmd_serve(int argc, char **argv)
 {
 	g_auto(GStrv) listen = NULL;
@@ -62,6 +121,7 @@ int dk_cmd_serve(int argc, char **argv)
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
 	Serve s = {.configs = g_ptr_array_new_with_free_func((GDestroyNotify)dk_config_free)};
+	g_mutex_init(&s.reader_lock);
 	g_ptr_array_add(s.configs, config);
 	dk_log_init(config);
 	g_autoptr(GError) error = NULL;
@@ -74,29 +134,13 @@ int dk_cmd_serve(int argc, char **argv)
 	DkWriter *writer = dk_writer_start(store, 0);
 	DkPipeline *pipeline = dk_pipeline_new(config, store);
 	dk_pipeline_set_writer(pipeline, writer);
-	s.lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
-	int rc = DK_EXIT_OK;
-	if (s.lmtp == NULL) {
-		dk_cli_error("serve: %s", error->message);
-		rc = DK_EXIT_CONFIG;
-	} else {
-		s.loop = g_main_loop_new(NULL, FALSE);
-		guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, &s), g_unix_signal_add(SIGINT, on_stop, &s),
-				   g_unix_signal_add(SIGHUP, on_reload, &s)};
-		g_message("serve event=ready version=%s", DOCKET_VERSION);
-		g_main_loop_run(s.loop);
-		dk_lmtp_server_shutdown(s.lmtp, 30);
-		for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
-			g_source_remove(sources[i]);
-		g_main_loop_unref(s.loop);
-		if (dk_lmtp_server_active(s.lmtp) > 0)
-			_exit(DK_EXIT_OK); /* sessions still hold the server: leave them to the kernel */
-		dk_lmtp_server_free(s.lmtp);
-	}
+	int rc = run(&s, config, listen, pipeline);
+	dk_store_close(s.reader);
 	dk_writer_stop(writer);
 	dk_pipeline_free(pipeline);
 	dk_store_close(store);
 	g_ptr_array_unref(s.configs);
+	g_mutex_clear(&s.reader_lock);
 	g_message("serve event=stopped");
 	return rc;
 }

@@ -135,6 +135,11 @@ GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error);
 /* Of char*: "address role". */
 GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error);
 
+/* Pending outbox rows and the age in seconds of the oldest one (0 when
+ * none), as of now. */
+gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gint64 *oldest_age_out,
+			       GError **error);
+
 void dk_ticket_free(DkTicket *ticket);
 void dk_article_free(DkArticle *article);
 void dk_event_free(DkEvent *event);

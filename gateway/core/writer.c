@@ -3,6 +3,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/thread.h"
+#include "gateway/ops/metrics.h"
 
 #include "gateway/core/json.h"
 
@@ -149,7 +150,7 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	       dk_store_ticket_touch(store, match.ticket, item->received_at, error);
 }
 
-gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
+static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GError **error)
 {
 	if (!dk_store_begin(store, error))
 		return FALSE;
@@ -170,4 +171,13 @@ gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GErro
 broken:
 	dk_store_rollback(store);
 	return FALSE;
+}
+
+gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
+{
+	gint64 started = g_get_monotonic_time();
+	gboolean ok = commit_items(store, items, n, error);
+	if (ok)
+		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC);
+	return ok;
 }

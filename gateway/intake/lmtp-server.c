@@ -3,6 +3,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/intake/lmtp-session.h"
+#include "gateway/ops/http.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
@@ -91,33 +92,6 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *connecti
 	return TRUE;
 }
 
-static GSocketAddress *parse_inet(const char *spec, GError **error)
-{
-	g_autofree char *host = NULL;
-	const char *port_text = NULL;
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (close != NULL && close[1] == ':') {
-			host = g_strndup(spec + 1, (gsize)(close - spec - 1));
-			port_text = close + 2;
-		}
-	} else {
-		const char *colon = strrchr(spec, ':');
-		if (colon != NULL) {
-			host = g_strndup(spec, (gsize)(colon - spec));
-			port_text = colon + 1;
-		}
-	}
-	guint64 port = 0;
-	g_autoptr(GInetAddress) addr = host ? g_inet_address_new_from_string(host) : NULL;
-	if (addr == NULL || !g_ascii_string_to_unsigned(port_text, 10, 0, 65535, &port, NULL)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-			    "listen address “%s” is not IP:PORT, [IPv6]:PORT or unix:/path", spec);
-		return NULL;
-	}
-	return g_inet_socket_address_new(addr, (guint16)port);
-}
-
 static gboolean listen_unix(DkLmtpServer *server, const DkConfig *config, const char *path, GError **error)
 {
 	/* A socket file left by an earlier run would make bind fail. */
@@ -149,7 +123,7 @@ static gboolean listen_one(DkLmtpServer *server, const DkConfig *config, const c
 {
 	if (g_str_has_prefix(spec, "unix:"))
 		return listen_unix(server, config, spec + 5, error);
-	g_autoptr(GSocketAddress) addr = parse_inet(spec, error);
+	g_autoptr(GSocketAddress) addr = dk_socket_address_parse(spec, error);
 	if (addr == NULL)
 		return FALSE;
 	g_autoptr(GSocketAddress) bound = NULL;

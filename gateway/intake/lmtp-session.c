@@ -4,6 +4,7 @@
 #include "gateway/core/error.h"
 #include "gateway/intake/lmtp-command.h"
 #include "gateway/intake/lmtp-data.h"
+#include "gateway/ops/metrics.h"
 
 #include <string.h>
 
@@ -189,15 +190,18 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 	if (item != NULL && dk_pipeline_commit(s->pipeline, &item, 1, &error) && item->error != NULL)
 		error = g_steal_pointer(&item->error);
 	if (error == NULL) {
+		dk_metrics_count(DK_METRIC_ACCEPTED, "lmtp");
 		log_message(s, size, &item->result, outcome_names[item->result.outcome], started, NULL);
 		g_autofree char *ok = g_strdup_printf("250 2.0.0 <%s> ticket %" G_GINT64_FORMAT " %s",
 						      item->result.message_id, item->result.ticket,
 						      outcome_names[item->result.outcome]);
 		reply_each(s, ok);
 	} else if (dk_error_is_temporary(error)) {
+		dk_metrics_count(DK_METRIC_TEMPFAILED, "lmtp");
 		log_message(s, size, NULL, "tempfail", started, error);
 		reply_each(s, "451 4.3.0 Temporary failure, try again later");
 	} else {
+		dk_metrics_count(DK_METRIC_REFUSED, "lmtp");
 		log_message(s, size, NULL, "refused", started, error);
 		g_autofree char *text = g_strdup_printf("554 5.6.0 Message refused: %s", error->message);
 		g_strdelimit(text, "\r\n", ' ');
