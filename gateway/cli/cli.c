@@ -24,6 +24,7 @@ static const DkCommand commands[] = {
 	{"serve", dk_cmd_serve, "run the gateway: LMTP listener and writer"},
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
+	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 };
 

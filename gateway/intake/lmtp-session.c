@@ -167,12 +167,6 @@ static void log_message(DkLmtpSession *s, gsize size, const DkDelivery *d, const
 		  (g_get_monotonic_time() - started) / 1000, error ? " error=" : "", error ? error->message : "");
 }
 
-static const char *const outcome_names[] = {
-	[DK_OUTCOME_CREATED] = "created",
-	[DK_OUTCOME_APPENDED] = "appended",
-	[DK_OUTCOME_DUPLICATE] = "duplicate",
-};
-
 /* The message is in the spool: through the pipeline, then the replies. */
 static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 {
@@ -189,12 +183,18 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 	gsize size = raw ? g_bytes_get_size(raw) : 0;
 	if (item != NULL && dk_pipeline_commit(s->pipeline, &item, 1, &error) && item->error != NULL)
 		error = g_steal_pointer(&item->error);
-	if (error == NULL) {
+	if (error == NULL && item->result.outcome == DK_OUTCOME_QUARANTINED) {
+		dk_metrics_count(DK_METRIC_QUARANTINED, "lmtp");
+		log_message(s, size, &item->result, "quarantined", started, NULL);
+		g_autofree char *ok = g_strdup_printf("250 2.0.0 Kept in quarantine as %" G_GINT64_FORMAT,
+						      item->result.quarantine);
+		reply_each(s, ok);
+	} else if (error == NULL) {
 		dk_metrics_count(DK_METRIC_ACCEPTED, "lmtp");
-		log_message(s, size, &item->result, outcome_names[item->result.outcome], started, NULL);
+		log_message(s, size, &item->result, dk_outcome_name(item->result.outcome), started, NULL);
 		g_autofree char *ok = g_strdup_printf("250 2.0.0 <%s> ticket %" G_GINT64_FORMAT " %s",
 						      item->result.message_id, item->result.ticket,
-						      outcome_names[item->result.outcome]);
+						      dk_outcome_name(item->result.outcome));
 		reply_each(s, ok);
 	} else if (dk_error_is_temporary(error)) {
 		dk_metrics_count(DK_METRIC_TEMPFAILED, "lmtp");
