@@ -49,6 +49,8 @@ static const DkConfKey schema[] = {
 	{"parse", "max_decoded_size", DK_CONF_SIZE, "100M", 1024, G64(16) << 30},
 	{"parse", "own_domains", DK_CONF_LIST, ""},
 	{"threading", "token_prefix", DK_CONF_STRING, "docket"},
+	{"threading", "secret", DK_CONF_STRING, "", .secret = TRUE},
+	{"threading", "domain", DK_CONF_STRING, ""}, /* empty: the host name */
 	{"log", "level", DK_CONF_ENUM, "info", 0, 0, "error|warning|info|debug"},
 	{"log", "syslog", DK_CONF_BOOL, "false"},
 	{"log", "trace", DK_CONF_LIST, ""},
