@@ -1,0 +1,230 @@
+/* Builds DkAttachments: safe names, SHA-256, and TNEF (winmail.dat) unpacking. */
+#include "parsers/attachment.h"
+
+#include "parsers/charset.h"
+#include "parsers/html.h"
+
+#include <stdio.h> /* ytnef.h needs FILE */
+#include <string.h>
+#include <ytnef.h>
+
+/* Characters that must not reach a file system or a screen unescaped:
+ * controls, and the bidirectional overrides that make "gpj.exe" read as
+ * "exe.jpg". */
+static gboolean is_unsafe_char(gunichar c)
+{
+	return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) || c == 0x200E || c == 0x200F ||
+	       (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) || c == 0xFFFD ||
+	       strchr("<>:\"|?*", (int)c) != NULL;
+}
+
+static const char *last_component(char *s)
+{
+	gsize len = strlen(s);
+	while (len > 0 && (s[len - 1] == '/' || s[len - 1] == '\\'))
+		s[--len] = '\0';
+	const char *slash = strrchr(s, '/');
+	const char *back = strrchr(s, '\\');
+	const char *cut = MAX(slash, back);
+	return cut ? cut + 1 : s;
+}
+
+static gboolean is_reserved_name(const char *s)
+{
+	static const char *const names[] = {"con", "prn", "aux", "nul", "com", "lpt", NULL};
+	gsize stem = strcspn(s, ".");
+	for (guint i = 0; names[i] != NULL; i++) {
+		if (g_ascii_strncasecmp(s, names[i], 3) != 0)
+			continue;
+		if (stem == 3 || (stem == 4 && g_ascii_isdigit(s[3]) && i >= 4))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Cuts s to at most max bytes on a character boundary, keeping a short
+ * extension. */
+static char *bound_length(const char *s, gsize max)
+{
+	gsize len = strlen(s);
+	if (len <= max)
+		return g_strdup(s);
+	const char *dot = strrchr(s, '.');
+	gsize ext = (dot != NULL && dot != s && len - (gsize)(dot - s) <= 20) ? len - (gsize)(dot - s) : 0;
+	gsize keep = max - ext;
+	while (keep > 0 && ((guchar)s[keep] & 0xC0) == 0x80)
+		keep--; /* do not split a UTF-8 sequence */
+	return g_strdup_printf("%.*s%s", (int)keep, s, ext ? dot : "");
+}
+
+char *dk_attachment_safe_filename(const char *raw)
+{
+	if (raw == NULL)
+		return NULL;
+	g_autofree char *valid = g_utf8_make_valid(raw, -1);
+	const char *base = last_component(valid);
+	GString *s = g_string_new(NULL);
+	for (const char *p = base; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (is_unsafe_char(c))
+			g_string_append_c(s, '_');
+		else
+			g_string_append_unichar(s, c);
+	}
+	gsize lead = strspn(s->str, ". \t");
+	g_string_erase(s, 0, (gssize)lead);
+	while (s->len > 0 && (s->str[s->len - 1] == '.' || s->str[s->len - 1] == ' '))
+		g_string_truncate(s, s->len - 1);
+	if (s->len == 0) {
+		g_string_free(s, TRUE);
+		return NULL;
+	}
+	if (is_reserved_name(s->str))
+		g_string_prepend_c(s, '_');
+	char *bounded = bound_length(s->str, DK_ATTACHMENT_MAX_FILENAME);
+	g_string_free(s, TRUE);
+	return bounded;
+}
+
+DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
+				const char *disposition, const char *content_id, GBytes *data)
+{
+	DkAttachment *a = g_new0(DkAttachment, 1);
+	a->filename = dk_attachment_safe_filename(filename);
+	a->content_type = g_ascii_strdown(content_type ? content_type : "application/octet-stream", -1);
+	a->disposition = g_strdup(disposition ? disposition : "attachment");
+	a->content_id = (content_id && *content_id) ? g_strdup(content_id) : NULL;
+	if (data != NULL) {
+		a->data = g_bytes_ref(data);
+		a->size = g_bytes_get_size(data);
+		g_autofree char *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, data);
+		g_strlcpy(a->sha256, sum, sizeof a->sha256);
+	}
+	return a;
+}
+
+void dk_attachment_free(DkAttachment *attachment)
+{
+	if (attachment == NULL)
+		return;
+	g_free(attachment->filename);
+	g_free(attachment->content_type);
+	g_free(attachment->content_id);
+	g_free(attachment->disposition);
+	g_free(attachment->origin);
+	g_free(attachment->message_subject);
+	dk_address_free(attachment->message_from);
+	g_clear_pointer(&attachment->data, g_bytes_unref);
+	g_free(attachment);
+}
+
+gboolean dk_attachment_is_tnef(const char *content_type, const char *filename)
+{
+	if (content_type != NULL && (g_ascii_strcasecmp(content_type, "application/ms-tnef") == 0 ||
+				     g_ascii_strcasecmp(content_type, "application/vnd.ms-tnef") == 0))
+		return TRUE;
+	return filename != NULL && g_ascii_strcasecmp(filename, "winmail.dat") == 0;
+}
+
+static variableLength *find_prop(MAPIProps *props, ULONG type, ULONG id)
+{
+	variableLength *v = MAPIFindProperty(props, PROP_TAG(type, id));
+	return (v == NULL || v == MAPI_UNDEFINED || v->data == NULL || v->size <= 0) ? NULL : v;
+}
+
+/* A MAPI string property (PT_UNICODE is UTF-16LE, PT_STRING8 is 8-bit in
+ * the sender's code page) as UTF-8, or NULL. */
+static char *prop_string(MAPIProps *props, ULONG id)
+{
+	variableLength *v = find_prop(props, PT_UNICODE, id);
+	gsize n;
+	if (v != NULL) {
+		n = (gsize)v->size & ~(gsize)1;
+		while (n >= 2 && v->data[n - 1] == 0 && v->data[n - 2] == 0)
+			n -= 2;
+		return n ? dk_charset_to_utf8((const char *)v->data, n, "utf-16le", NULL, NULL) : NULL;
+	}
+	v = find_prop(props, PT_STRING8, id);
+	if (v == NULL)
+		v = find_prop(props, PT_BINARY, id);
+	if (v == NULL)
+		return NULL;
+	n = (gsize)v->size;
+	while (n > 0 && v->data[n - 1] == 0)
+		n--;
+	return n ? dk_charset_to_utf8((const char *)v->data, n, NULL, NULL, NULL) : NULL;
+}
+
+static char *tnef_file_name(Attachment *at)
+{
+	char *name = prop_string(&at->MAPI, PR_ATTACH_LONG_FILENAME);
+	if (name == NULL)
+		name = prop_string(&at->MAPI, PR_ATTACH_FILENAME);
+	if (name == NULL && at->Title.data != NULL && at->Title.size > 0) {
+		gsize n = (gsize)at->Title.size;
+		while (n > 0 && at->Title.data[n - 1] == 0)
+			n--;
+		name = dk_charset_to_utf8((const char *)at->Title.data, n, NULL, NULL, NULL);
+	}
+	return name;
+}
+
+static char *tnef_body(TNEFStruct *tnef)
+{
+	char *body = prop_string(&tnef->MapiProperties, PR_BODY);
+	if (body == NULL && tnef->body.data != NULL && tnef->body.size > 0)
+		body = dk_charset_to_utf8((const char *)tnef->body.data, (gsize)tnef->body.size, NULL,
+					  NULL, NULL);
+	if (body == NULL) {
+		g_autofree char *html = prop_string(&tnef->MapiProperties, PR_BODY_HTML);
+		if (html != NULL) {
+			g_autoptr(DkHtmlText) t = dk_html_to_text(html, strlen(html));
+			body = g_steal_pointer(&t->text);
+		}
+	}
+	if (body != NULL && *g_strstrip(body) == '\0')
+		g_clear_pointer(&body, g_free);
+	return body;
+}
+
+gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_bytes,
+				    GPtrArray *out, char **body_out, guint *skipped_out)
+{
+	gsize n = 0;
+	const guint8 *p = g_bytes_get_data(data, &n);
+	*body_out = NULL;
+	*skipped_out = 0;
+	if (n < 6 || n > G_MAXINT32)
+		return FALSE;
+	TNEFStruct tnef;
+	TNEFInitialize(&tnef);
+	tnef.Debug = 0;
+	/* libytnef reads but does not write the buffer; its API lacks const. */
+	if (TNEFParseMemory((BYTE *)p, (long)n, &tnef) < 0) {
+		TNEFFree(&tnef);
+		return FALSE;
+	}
+	gsize total = 0;
+	for (Attachment *at = tnef.starting_attach.next; at != NULL; at = at->next) {
+		variableLength *v = (at->FileData.data && at->FileData.size > 0)
+					    ? &at->FileData
+					    : find_prop(&at->MAPI, PT_BINARY, PR_ATTACH_DATA_OBJ);
+		if (v == NULL)
+			continue;
+		if (total + (gsize)v->size > max_bytes) {
+			(*skipped_out)++;
+			continue;
+		}
+		total += (gsize)v->size;
+		g_autofree char *name = tnef_file_name(at);
+		g_autofree char *type = prop_string(&at->MAPI, PR_ATTACH_MIME_TAG);
+		g_autofree char *cid = prop_string(&at->MAPI, PR_ATTACH_CONTENT_ID);
+		g_autoptr(GBytes) bytes = g_bytes_new(v->data, (gsize)v->size);
+		DkAttachment *a = dk_attachment_new(name, type, "attachment", cid, bytes);
+		a->origin = g_strdup(origin);
+		g_ptr_array_add(out, a);
+	}
+	*body_out = tnef_body(&tnef);
+	TNEFFree(&tnef);
+	return TRUE;
+}
