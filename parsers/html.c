@@ -231,7 +231,7 @@ static void enter_element(Walk *w, xmlNode *n)
 			outs[i]->space = FALSE;
 		}
 	} else if (is_any(n, paragraphs)) {
-		emit_break(w, 2);
+		emit_break(w, (w->list_depth > 0 && (is(n, "ul") || is(n, "ol"))) ? 1 : 2);
 	} else if (is_any(n, blocks)) {
 		emit_break(w, 1);
 	}

@@ -435,6 +435,23 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
 }
 
+/* Old Mac OS mail ends lines with a bare CR. When the first line ends so,
+ * every bare CR becomes LF (a copy: the rare case pays for itself). */
+static GBytes *bare_cr_to_lf(const guint8 *p, gsize n)
+{
+	const guint8 *first = NULL;
+	for (gsize i = 0; i < n && i < 8192 && first == NULL; i++)
+		if (p[i] == '\r' || p[i] == '\n')
+			first = p + i;
+	if (first == NULL || *first != '\r' || (first + 1 < p + n && first[1] == '\n'))
+		return NULL;
+	guint8 *copy = g_memdup2(p, n);
+	for (gsize i = 0; i < n; i++)
+		if (copy[i] == '\r' && (i + 1 == n || copy[i + 1] != '\n'))
+			copy[i] = '\n';
+	return g_bytes_new_take(copy, n);
+}
+
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error)
 {
 	g_return_val_if_fail(raw != NULL, NULL);
@@ -442,6 +459,9 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 	const DkParseOptions *o = options ? options : &defaults;
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(raw, &n);
+	g_autoptr(GBytes) converted = bare_cr_to_lf(p, n);
+	if (converted != NULL)
+		p = g_bytes_get_data(converted, &n);
 	g_autoptr(DkMessage) m = message_new();
 	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
 	if (!scan_header_block(p, n, max_header, m->fingerprint, error))
