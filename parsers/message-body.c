@@ -255,7 +255,7 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 	GMimeObject *obj = GMIME_OBJECT(mp);
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
 	g_autoptr(GBytes) bytes = inner ? serialise(c, GMIME_OBJECT(inner)) : NULL;
-	const char *raw_subject = inner ? g_mime_object_get_header(GMIME_OBJECT(inner), "Subject") : NULL;
+	const char *raw_subject = inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
 	g_autofree char *subject = raw_subject ? dk_message_decode_header(c, raw_subject) : NULL;
 	const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
 	if (name == NULL)

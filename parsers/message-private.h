@@ -35,6 +35,10 @@ void dk_message_body_read(DkParseContext *c, GMimeObject *body);
 /* The first mailbox of an address list, normalised, or NULL. */
 DkAddress *dk_message_first_address(InternetAddressList *list);
 
+/* The raw (folded, undecoded) value of obj's first header called name,
+ * or NULL. */
+const char *dk_message_raw_header(GMimeObject *obj, const char *name);
+
 /* A header value decoded to UTF-8: unfolded, RFC 2047 encoded words
  * (repaired when broken) decoded, raw 8-bit text read as UTF-8 or the
  * fallback charset, surrounding whitespace removed. */

@@ -255,10 +255,19 @@ DkAddress *dk_message_first_address(InternetAddressList *list)
 	return all->len > 0 ? g_ptr_array_steal_index(all, 0) : NULL;
 }
 
+/* The raw (undecoded, folded) value of the first header called name:
+ * g_mime_object_get_header() would give it decoded already. */
+const char *dk_message_raw_header(GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = list ? g_mime_header_list_get_header(list, name) : NULL;
+	return h ? g_mime_header_get_raw_value(h) : NULL;
+}
+
 /* All mailboxes of the first header called name, appended to out. */
 static void read_addresses(DkParseContext *c, GMimeMessage *gm, const char *name, GPtrArray *out)
 {
-	const char *raw = g_mime_object_get_header(GMIME_OBJECT(gm), name);
+	const char *raw = dk_message_raw_header(GMIME_OBJECT(gm), name);
 	InternetAddressList *list = raw ? internet_address_list_parse(c->gmime_options, raw) : NULL;
 	if (list == NULL)
 		return;
@@ -305,18 +314,18 @@ static void read_ids(DkParseContext *c, GMimeMessage *gm)
 {
 	DkMessage *m = c->m;
 	GMimeObject *obj = GMIME_OBJECT(gm);
-	const char *raw_id = g_mime_object_get_header(obj, "Message-ID");
+	const char *raw_id = dk_message_raw_header(obj, "Message-ID");
 	g_autofree char *decoded = raw_id ? g_mime_utils_decode_message_id(raw_id) : NULL;
 	m->message_id = clean_id(decoded);
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GPtrArray) parents = g_ptr_array_new_with_free_func(g_free);
-	parse_ids(c, g_mime_object_get_header(obj, "In-Reply-To"), parents, seen);
+	parse_ids(c, dk_message_raw_header(obj, "In-Reply-To"), parents, seen);
 	if (parents->len > 0)
 		m->in_reply_to = g_strdup(g_ptr_array_index(parents, 0));
 	g_hash_table_remove_all(seen);
 	if (m->message_id != NULL) /* a message does not refer to itself */
 		g_hash_table_add(seen, g_strdup(m->message_id));
-	parse_ids(c, g_mime_object_get_header(obj, "References"), m->references, seen);
+	parse_ids(c, dk_message_raw_header(obj, "References"), m->references, seen);
 }
 
 static void read_headers(DkParseContext *c, GMimeMessage *gm)
@@ -337,7 +346,7 @@ static void read_headers(DkParseContext *c, GMimeMessage *gm)
 
 static void read_date(DkMessage *m, GMimeMessage *gm, gint64 arrival)
 {
-	const char *raw = g_mime_object_get_header(GMIME_OBJECT(gm), "Date");
+	const char *raw = dk_message_raw_header(GMIME_OBJECT(gm), "Date");
 	g_autoptr(GDateTime) dt = raw ? g_mime_utils_header_decode_date(raw) : NULL;
 	gint64 t = dt ? g_date_time_to_unix(dt) : 0;
 	/* Before 1980 or more than a day ahead of arrival: the sender's clock
@@ -429,7 +438,7 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 		m->message_id_synthetic = TRUE;
 	}
 	read_address_headers(c, gm);
-	const char *subject = g_mime_object_get_header(GMIME_OBJECT(gm), "Subject");
+	const char *subject = dk_message_raw_header(GMIME_OBJECT(gm), "Subject");
 	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
 	read_date(m, gm, arrival);
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
