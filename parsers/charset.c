@@ -161,6 +161,33 @@ static char *from_fallback(const char *data, gsize len, const char *fallback, gb
 	return s ? s : make_valid(data, len, replaced);
 }
 
+/* Russian mail written without any charset label: words made only of
+ * 8-bit letters are Cyrillic (Western text mixes accents into ASCII
+ * words). Lower-case letters sit at 0xC0-0xDF in KOI8-R and at 0xE0-0xFF
+ * in windows-1251, and text is mostly lower case. NULL when the text does
+ * not look Cyrillic. */
+static const char *guess_cyrillic(const char *data, gsize len)
+{
+	guint all_high = 0, mixed = 0, koi = 0, cp1251 = 0, high = 0, ascii = 0;
+	for (gsize i = 0; i <= len; i++) {
+		guchar c = i < len ? (guchar)data[i] : ' ';
+		if (c >= 0xC0) {
+			high++;
+			koi += c < 0xE0;
+			cp1251 += c >= 0xE0;
+		} else if (g_ascii_isalpha(c)) {
+			ascii++;
+		} else {
+			all_high += high >= 2 && ascii == 0;
+			mixed += high > 0 && ascii > 0;
+			high = ascii = 0;
+		}
+	}
+	if (all_high == 0 || all_high <= mixed * 2)
+		return NULL;
+	return koi >= cp1251 ? "KOI8-R" : "CP1251";
+}
+
 static char *guess(const char *data, gsize len, const char *canon, const char *fallback,
 		   gboolean *replaced)
 {
@@ -171,7 +198,8 @@ static char *guess(const char *data, gsize len, const char *canon, const char *f
 	if (canon != NULL && !g_str_equal(canon, "ascii") && !g_str_equal(canon, "us-ascii") &&
 	    !g_str_equal(canon, "ansi_x3.4-1968"))
 		return from_fallback(data, len, "windows-1252", replaced);
-	return from_fallback(data, len, fallback, replaced);
+	const char *cyrillic = guess_cyrillic(data, len);
+	return from_fallback(data, len, cyrillic ? cyrillic : fallback, replaced);
 }
 
 char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, const char *fallback,

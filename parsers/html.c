@@ -166,7 +166,10 @@ static gboolean is_quote_container(xmlNode *n)
 	return attr_contains(n, "class", classes) || attr_contains(n, "id", classes);
 }
 
-/* Separators after which everything is quoted history (Outlook, Hotmail). */
+/* Separators after which everything is quoted history: Outlook's reply
+ * header container and its border-top rule (#E1E1E1 since 2013, #B5C4DF
+ * before), Windows Mail's (rgb(229,229,229)), Outlook 2003's
+ * <hr tabindex=-1>, Hotmail's hr#stopSpelling. */
 static gboolean is_quote_separator(xmlNode *n)
 {
 	static const char *const ids[] = {
@@ -175,10 +178,41 @@ static gboolean is_quote_separator(xmlNode *n)
 	};
 	static const char *const classes[] = {"outlookmessageheader", NULL};
 	static const char *const borders[] = {
-		"border-top:solid#e1e1e1", "border-top:solid#b5c4df", NULL,
+		"border-top:solid#e1e1e1", "border-top:solid#b5c4df", "border-top-color:rgb(229,229,229)", NULL,
 	};
+	static const char *const minus_one[] = {"-1", NULL};
 	return attr_contains(n, "id", ids) || attr_contains(n, "class", classes) ||
-	       (is(n, "div") && attr_contains(n, "style", borders));
+	       attr_contains(n, "style", borders) || (is(n, "hr") && attr_contains(n, "tabindex", minus_one));
+}
+
+/* The last line written to o, when it ends with ':' as the attribution
+ * line before a quote does ("On Mon, X wrote:", "26.06.2014, X:"); it is
+ * cut from o and returned. */
+static char *take_attribution(Out *o)
+{
+	const char *nl = strrchr(o->s->str, '\n');
+	gsize start = nl ? (gsize)(nl - o->s->str) + 1 : 0;
+	g_autofree char *line = g_strstrip(g_strdup(o->s->str + start));
+	gsize len = strlen(line);
+	if (len < 2 || len > 300 || line[len - 1] != ':')
+		return NULL;
+	g_string_truncate(o->s, start);
+	return g_steal_pointer(&line);
+}
+
+/* A blockquote after an attribution line is quoted history too (Apple
+ * Mail, Yandex, mail.ru): the attribution moves to the quoted text. */
+static gboolean starts_attributed_quote(Walk *w, xmlNode *n)
+{
+	if (!is(n, "blockquote"))
+		return FALSE;
+	g_autofree char *line = take_attribution(&w->fresh);
+	if (line == NULL)
+		return FALSE;
+	out_break(&w->quoted, 2);
+	out_raw(&w->quoted, line);
+	out_break(&w->quoted, 1);
+	return TRUE;
 }
 
 static gboolean is_hidden(xmlNode *n)
@@ -221,7 +255,7 @@ static void enter_element(Walk *w, xmlNode *n)
 	if (w->quote_node == NULL && !w->rest_quoted) {
 		if (is_quote_separator(n))
 			w->rest_quoted = TRUE;
-		else if (is_quote_container(n))
+		else if (starts_attributed_quote(w, n) || is_quote_container(n))
 			w->quote_node = n;
 	}
 	if (is(n, "br")) {

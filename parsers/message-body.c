@@ -272,9 +272,10 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 }
 
 /* Text a reader sees in place: text/plain or text/html that is not marked
- * as an attachment, and that carries no file name unless it is explicitly
- * inline (RFC 2183 section 2). */
-static gboolean is_body_text(GMimeObject *obj, gboolean *html_out)
+ * as an attachment and carries no file name (RFC 2183 section 2). A named
+ * text part is a file the sender attached, even when marked inline, unless
+ * it is the whole message. */
+static gboolean is_body_text(GMimeObject *obj, guint depth, gboolean *html_out)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	gboolean plain = g_mime_content_type_is_type(ct, "text", "plain");
@@ -284,14 +285,13 @@ static gboolean is_body_text(GMimeObject *obj, gboolean *html_out)
 	const char *d = g_mime_object_get_disposition(obj);
 	if (d != NULL && g_ascii_strcasecmp(d, "attachment") == 0)
 		return FALSE;
-	return g_mime_part_get_filename(GMIME_PART(obj)) == NULL ||
-	       (d != NULL && g_ascii_strcasecmp(d, "inline") == 0);
+	return depth == 0 || g_mime_part_get_filename(GMIME_PART(obj)) == NULL;
 }
 
-static void walk_part(DkParseContext *c, GMimePart *part, Mode mode)
+static void walk_part(DkParseContext *c, GMimePart *part, guint depth, Mode mode)
 {
 	gboolean html = FALSE;
-	if (is_body_text(GMIME_OBJECT(part), &html)) {
+	if (is_body_text(GMIME_OBJECT(part), depth, &html)) {
 		if (mode == WANT_TEXT)
 			add_text(c, part, html);
 		return;
@@ -381,7 +381,7 @@ static void walk(DkParseContext *c, GMimeObject *obj, guint depth, Mode mode)
 	else if (GMIME_IS_MESSAGE_PART(obj))
 		add_message(c, GMIME_MESSAGE_PART(obj));
 	else if (GMIME_IS_PART(obj))
-		walk_part(c, GMIME_PART(obj), mode);
+		walk_part(c, GMIME_PART(obj), depth, mode);
 }
 
 void dk_message_body_read(DkParseContext *c, GMimeObject *body)

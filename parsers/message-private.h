@@ -11,6 +11,7 @@ typedef struct {
 	DkMessage *m;
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;
+	const char *header_charset; /* the body's, for raw 8-bit headers, or NULL */
 	guint max_depth;
 	guint max_parts;
 	gsize max_decoded;

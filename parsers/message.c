@@ -176,6 +176,14 @@ char *dk_message_decode_header(DkParseContext *c, const char *raw)
 	if (raw == NULL)
 		return g_strdup("");
 	g_autofree char *unfolded = g_mime_utils_header_unfold(raw);
+	if (!g_utf8_validate(unfolded, -1, NULL)) {
+		/* Raw 8-bit text (RFC 6532 allows UTF-8 only): read it in the
+		 * body's charset, else guess, else the fallback. */
+		char *utf8 = dk_charset_to_utf8(unfolded, strlen(unfolded), c->header_charset,
+						c->fallback_charset, NULL);
+		g_free(unfolded);
+		unfolded = utf8;
+	}
 	g_autofree char *repaired = repair_encoded_words(unfolded);
 	char *text = g_mime_utils_header_decode_text(c->gmime_options, repaired ? repaired : unfolded);
 	if (!g_utf8_validate(text, -1, NULL)) {
@@ -427,10 +435,32 @@ static GMimeMessage *gmime_parse(DkParseContext *c, const guint8 *p, gsize n, GB
 	return gm;
 }
 
+/* The charset of the first text part: the best guess for raw 8-bit
+ * header text of the same message. */
+static const char *body_charset(GMimeObject *obj, guint depth)
+{
+	if (obj == NULL || depth > 8)
+		return NULL;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 8; i++) {
+			const char *cs = body_charset(g_mime_multipart_get_part(mp, i), depth + 1);
+			if (cs != NULL)
+				return cs;
+		}
+		return NULL;
+	}
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	if (!g_mime_content_type_is_type(ct, "text", "*"))
+		return NULL;
+	return g_mime_content_type_get_parameter(ct, "charset");
+}
+
 static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptions *o)
 {
 	DkMessage *m = c->m;
 	gint64 arrival = o->arrival_time ? o->arrival_time : g_get_real_time() / G_USEC_PER_SEC;
+	c->header_charset = body_charset(g_mime_message_get_mime_part(gm), 0);
 	read_headers(c, gm);
 	read_ids(c, gm);
 	if (m->message_id == NULL) {

@@ -41,6 +41,10 @@ static const Case cases[] = {
 	{"caf\xc3\xa9", NULL, "café", FALSE},
 	{"caf\xe9", NULL, "café", FALSE},
 	{"caf\xe9", "unknown-8bit", "café", FALSE},
+	/* undeclared Cyrillic: KOI8-R or windows-1251 by where lower case sits */
+	{"\xd4\xc5\xd3\xd4 \xd4\xc5\xd3\xd4", NULL, "тест тест", FALSE},
+	{"\xf2\xe5\xf1\xf2 ok", "us-ascii", "тест ok", FALSE},
+	{"d\xe9j\xe0 vu, \xe0 la cr\xe8me", NULL, "déjà vu, à la crème", FALSE},
 	{"caf\xe9", "x-no-such-charset", "café", FALSE},
 	/* broken UTF-8 in UTF-8: replaced, the rest kept */
 	{"caf\xc3\xa9 \xff end", "utf-8", "café \xef\xbf\xbd end", TRUE},

@@ -63,6 +63,13 @@ static const QuoteCase quotes[] = {
 	 "Thanks!", "On Mon, A wrote:\nold"},
 	/* Apple Mail */
 	{"<div>Yes.</div><div><br><blockquote type=\"cite\"><div>earlier</div></blockquote></div>", "Yes.", "earlier"},
+	{"<div>Yes.</div><div><br>On 2 May 2024, at 10:00, D &lt;d@x&gt; wrote:<br><blockquote type=\"cite\">e</blockquote></div>",
+	 "Yes.", "On 2 May 2024, at 10:00, D <d@x> wrote:\ne"},
+	/* Yandex, mail.ru: an attribution line, then a bare blockquote */
+	{"<div>Fine</div><div>26.06.2014, 14:41, \"A\" &lt;a@x&gt;:</div><blockquote>Hello!</blockquote>", "Fine",
+	 "26.06.2014, 14:41, \"A\" <a@x>:\nHello!"},
+	/* Outlook 2003 */
+	{"<p>Hi</p><div align=center><hr size=3 tabindex=-1></div><p>From: A</p>", "Hi", "From: A"},
 	/* Thunderbird */
 	{"<p>Fine</p><div class=\"moz-cite-prefix\">On 1/2, B wrote:<br></div><blockquote type=\"cite\">before</blockquote>",
 	 "Fine", "On 1/2, B wrote:\nbefore"},
