@@ -187,6 +187,34 @@ static char *tnef_body(TNEFStruct *tnef)
 	return body;
 }
 
+/* Walks the TNEF attribute stream ([MS-OXTNEF] 2.1.3: signature, key,
+ * then level, id, length, data and a 16-bit sum of the data per
+ * attribute) before libytnef sees it: libytnef prints to stdout about
+ * every damaged stream, and a library of docket's must not write. */
+static gboolean tnef_well_formed(const guint8 *p, gsize n)
+{
+	if (n < 6 || p[0] != 0x78 || p[1] != 0x9f || p[2] != 0x3e || p[3] != 0x22)
+		return FALSE;
+	gsize i = 6;
+	while (i < n) {
+		if (n - i < 9 || (p[i] != 1 && p[i] != 2))
+			return FALSE;
+		guint32 len = (guint32)p[i + 5] | (guint32)p[i + 6] << 8 | (guint32)p[i + 7] << 16 |
+			      (guint32)p[i + 8] << 24;
+		i += 9;
+		if (len == 0 || len > n - i || n - i - len < 2)
+			return FALSE;
+		guint32 sum = 0;
+		for (gsize k = 0; k < len; k++)
+			sum += p[i + k];
+		i += len;
+		if ((sum & 0xFFFF) != ((guint32)p[i] | (guint32)p[i + 1] << 8))
+			return FALSE;
+		i += 2;
+	}
+	return TRUE;
+}
+
 gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_bytes,
 				    GPtrArray *out, char **body_out, guint *skipped_out)
 {
@@ -194,7 +222,7 @@ gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_
 	const guint8 *p = g_bytes_get_data(data, &n);
 	*body_out = NULL;
 	*skipped_out = 0;
-	if (n < 6 || n > G_MAXINT32)
+	if (n > G_MAXINT32 || !tnef_well_formed(p, n))
 		return FALSE;
 	TNEFStruct tnef;
 	TNEFInitialize(&tnef);

@@ -134,15 +134,46 @@ static void convert_loop(GIConv cd, const char *data, gsize len, GString *out, g
 	g_string_append_len(out, buf, (gssize)(o - buf));
 }
 
+static void close_converter(gpointer cd)
+{
+	if (cd != (GIConv)-1)
+		g_iconv_close(cd);
+}
+
+static void free_cache(gpointer cache)
+{
+	g_hash_table_unref(cache);
+}
+
+/* Opening a converter loads a glibc gconv module each time; each thread
+ * keeps the ones it used (a failed open is remembered too). */
+static GIConv converter(const char *charset)
+{
+	static GPrivate key = G_PRIVATE_INIT(free_cache);
+	GHashTable *cache = g_private_get(&key);
+	if (cache == NULL) {
+		cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, close_converter);
+		g_private_set(&key, cache);
+	}
+	gpointer cd;
+	if (g_hash_table_lookup_extended(cache, charset, NULL, &cd))
+		return cd;
+	if (g_hash_table_size(cache) > 64) /* names come from mail: bound them */
+		g_hash_table_remove_all(cache);
+	cd = g_iconv_open("UTF-8", charset);
+	g_hash_table_insert(cache, g_strdup(charset), cd);
+	return cd;
+}
+
 /* Converts with iconv; NULL when the charset is unknown to iconv. */
 static char *convert(const char *data, gsize len, const char *charset, gboolean *replaced)
 {
-	GIConv cd = g_iconv_open("UTF-8", charset);
+	GIConv cd = converter(charset);
 	if (cd == (GIConv)-1)
 		return NULL;
+	g_iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state */
 	GString *out = g_string_sized_new(len + len / 2 + 16);
 	convert_loop(cd, data, len, out, replaced);
-	g_iconv_close(cd);
 	/* iconv's output is UTF-8 but may hold U+0000 from the input. */
 	if (memchr(out->str, '\0', out->len) != NULL) {
 		char *valid = make_valid(out->str, out->len, replaced);

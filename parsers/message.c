@@ -63,6 +63,29 @@ static gboolean is_trace_field(const guint8 *p, gsize len)
 	return FALSE;
 }
 
+/* Adds the body with CRLF read as LF and a final LF, in as few chunks as
+ * the CRs allow (the fingerprint's cost is one pass over the bytes). */
+static void checksum_body(GChecksum *sum, const guint8 *p, gsize n)
+{
+	const guint8 *end = p + n;
+	while (p < end) {
+		const guint8 *cr = memchr(p, '\r', (gsize)(end - p));
+		if (cr == NULL)
+			break;
+		if (cr + 1 < end && cr[1] != '\n') {
+			g_checksum_update(sum, p, cr + 1 - p); /* a lone CR is data */
+		} else {
+			g_checksum_update(sum, p, cr - p);
+		}
+		p = cr + 1;
+	}
+	g_checksum_update(sum, p, end - p);
+	if (n > 0 && end[-1] != '\n' && end[-1] != '\r')
+		g_checksum_update(sum, (const guint8 *)"\n", 1);
+	else if (n > 0 && end[-1] == '\r')
+		g_checksum_update(sum, (const guint8 *)"\n", 1);
+}
+
 /* Checks that the input starts with a header block (RFC 5322 section 2.2)
  * and computes the fingerprint on the way: SHA-256 of the message with
  * trace fields removed and line ends normalised to LF. */
@@ -113,9 +136,12 @@ static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, ch
 			g_checksum_update(sum, (const guint8 *)"\n", 1);
 		}
 		i = next;
+		if (in_body)
+			break;
 	}
 	if (fields == 0)
 		goto no_header;
+	checksum_body(sum, p + i, n - i);
 	g_strlcpy(fingerprint, g_checksum_get_string(sum), 65);
 	return TRUE;
 no_header:
@@ -171,10 +197,27 @@ static char *repair_encoded_words(const char *s)
 	return g_string_free(out, FALSE);
 }
 
+/* The trimmed value when it is one line of printable ASCII without '=':
+ * nothing to unfold or decode (most trace and list headers). */
+static char *simple_header(const char *raw)
+{
+	const char *start = raw + strspn(raw, " \t");
+	const char *end = start + strlen(start);
+	while (end > start && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (const char *p = start; p < end; p++)
+		if ((guchar)*p < 0x20 || (guchar)*p >= 0x7F || *p == '=')
+			return NULL;
+	return g_strndup(start, (gsize)(end - start));
+}
+
 char *dk_message_decode_header(DkParseContext *c, const char *raw)
 {
 	if (raw == NULL)
 		return g_strdup("");
+	char *simple = simple_header(raw);
+	if (simple != NULL)
+		return simple;
 	g_autofree char *unfolded = g_mime_utils_header_unfold(raw);
 	if (!g_utf8_validate(unfolded, -1, NULL)) {
 		/* Raw 8-bit text (RFC 6532 allows UTF-8 only): read it in the
@@ -216,7 +259,11 @@ static char *clean_id(const char *raw)
 
 static DkAddress *address_new(InternetAddressMailbox *mb)
 {
-	const char *addr = internet_address_mailbox_get_idn_addr(mb);
+	/* Punycode domains (xn--) are shown in Unicode; the conversion is
+	 * slow, so only they pay for it. */
+	const char *addr = internet_address_mailbox_get_addr(mb);
+	if (addr != NULL && strstr(addr, "xn--") != NULL)
+		addr = internet_address_mailbox_get_idn_addr(mb);
 	if (addr == NULL || *addr == '\0' || !g_utf8_validate(addr, -1, NULL))
 		return NULL;
 	DkAddress *a = g_new0(DkAddress, 1);

@@ -196,7 +196,8 @@ static gboolean check_html_reply(const char *file, const char *want)
 	g_autofree char *got = squeeze(m->new_text);
 	g_autofree char *expected = squeeze(want);
 	gboolean ok = strcmp(got, expected) == 0;
-	if (!ok && !g_strv_contains(needs_text_rules, g_path_get_basename(file)))
+	g_autofree char *base = g_path_get_basename(file);
+	if (!ok && !g_strv_contains(needs_text_rules, base))
 		fail_msg("talon %s: new text \"%s\"", file, got);
 	if (!ok)
 		printf("talon %s: not met without parsers/reply.c (got \"%s\")\n", file, got);

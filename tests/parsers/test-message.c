@@ -389,6 +389,78 @@ static void test_safe_filename_length(void **state)
 	assert_true(g_utf8_validate(f, -1, NULL));
 }
 
+
+/* ---- TNEF ---- */
+
+static void tnef_attr(GByteArray *a, guint8 level, guint32 id, const void *data, guint32 len)
+{
+	guint8 head[9] = {level, id & 0xFF, (id >> 8) & 0xFF, (id >> 16) & 0xFF, id >> 24,
+			  len & 0xFF, (len >> 8) & 0xFF, (len >> 16) & 0xFF, len >> 24};
+	g_byte_array_append(a, head, sizeof head);
+	g_byte_array_append(a, data, len);
+	guint32 sum = 0;
+	for (guint32 i = 0; i < len; i++)
+		sum += ((const guint8 *)data)[i];
+	guint8 tail[2] = {sum & 0xFF, (sum >> 8) & 0xFF};
+	g_byte_array_append(a, tail, 2);
+}
+
+/* A winmail.dat with a body and one file, hello.txt, as Outlook writes
+ * them ([MS-OXTNEF] 2.1.3), base64-encoded. */
+static char *tnef_base64(gboolean damaged)
+{
+	GByteArray *a = g_byte_array_new();
+	static const guint8 head[] = {0x78, 0x9f, 0x3e, 0x22, 0x01, 0x00};
+	static const guint8 version[] = {0, 0, 1, 0};
+	static const guint8 rend[14] = {1, 0, 0xff, 0xff, 0xff, 0xff};
+	g_byte_array_append(a, head, sizeof head);
+	tnef_attr(a, 1, 0x00089006, version, 4);
+	tnef_attr(a, 1, 0x0002800C, "body in tnef", 12);
+	tnef_attr(a, 2, 0x00069002, rend, sizeof rend);
+	tnef_attr(a, 2, 0x00018010, "hello.txt", 10);
+	tnef_attr(a, 2, 0x0006800F, "hello world", 11);
+	if (damaged)
+		a->data[a->len - 1] ^= 1; /* the checksum no longer adds up */
+	char *b64 = g_base64_encode(a->data, a->len);
+	g_byte_array_unref(a);
+	return b64;
+}
+
+static void test_tnef(void **state)
+{
+	(void)state;
+	g_autofree char *b64 = tnef_base64(FALSE);
+	g_autofree char *raw = g_strdup_printf(
+		"Subject: t\nContent-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\n"
+		"Content-Transfer-Encoding: base64\n\n%s\n--b--\n", b64);
+	g_autoptr(DkMessage) m = parse(raw);
+	assert_int_equal(m->attachments->len, 2);
+	assert_string_equal(attachment(m, 0)->filename, "winmail.dat");
+	assert_null(attachment(m, 0)->origin);
+	const DkAttachment *inner = attachment(m, 1);
+	assert_string_equal(inner->filename, "hello.txt");
+	assert_string_equal(inner->origin, "winmail.dat");
+	assert_int_equal(inner->size, 11);
+	assert_memory_equal(g_bytes_get_data(inner->data, NULL), "hello world", 11);
+	assert_string_equal(m->text, "body in tnef"); /* no other text: the TNEF body is it */
+	assert_int_equal(m->errors->len, 0);
+}
+
+static void test_tnef_damaged(void **state)
+{
+	(void)state;
+	g_autofree char *b64 = tnef_base64(TRUE);
+	g_autofree char *raw = g_strdup_printf(
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+		"--b\nContent-Type: application/octet-stream; name=\"WINMAIL.DAT\"\n"
+		"Content-Transfer-Encoding: base64\n\n%s\n--b--\n", b64);
+	g_autoptr(DkMessage) m = parse(raw);
+	assert_int_equal(m->attachments->len, 1); /* the original, kept */
+	assert_true(has_error(m, "TNEF"));
+	assert_string_equal(m->text, "hi");
+}
+
 /* ---- limits ---- */
 
 static char *nested(int depth)
@@ -506,6 +578,8 @@ int main(void)
 		cmocka_unit_test(test_attached_message),
 		cmocka_unit_test(test_attached_text_files_are_attachments),
 		cmocka_unit_test(test_safe_filename_length),
+		cmocka_unit_test(test_tnef),
+		cmocka_unit_test(test_tnef_damaged),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_part_limit),
 		cmocka_unit_test(test_decoded_limit),
