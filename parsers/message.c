@@ -521,6 +521,25 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
 }
 
+/* GMime builds an object for every part before docket's walk can count
+ * them, and checks each line against every open boundary: a message of
+ * 100,000 tiny parts costs seconds and hundreds of megabytes. Lines that
+ * start with "--" bound the number of parts (RFC 2046 section 5.1.1), so
+ * GMime is given only the bytes before the one past four per allowed
+ * part; the walk's part limit would skip what follows anyway. Returns
+ * the length to parse. */
+static gsize boundary_cut(const guint8 *p, gsize n, guint max_parts)
+{
+	gsize allowed = (gsize)max_parts * 4 + 64, seen = 0;
+	const guint8 *at = p, *end = p + n;
+	while ((at = memmem(at, (gsize)(end - at), "\n--", 3)) != NULL) {
+		if (++seen > allowed)
+			return (gsize)(at - p) + 1;
+		at += 3;
+	}
+	return n;
+}
+
 /* Old Mac OS mail ends lines with a bare CR. When the first line ends so,
  * every bare CR becomes LF (a copy: the rare case pays for itself). */
 static GBytes *bare_cr_to_lf(const guint8 *p, gsize n)
@@ -559,8 +578,12 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 	ensure_gmime();
 	DkParseContext c = {0};
 	context_init(&c, m, o);
+	gsize parse_len = boundary_cut(p, n, c.max_parts);
+	if (parse_len < n)
+		dk_parse_context_error(&c, "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
+				       " of %" G_GSIZE_FORMAT, c.max_parts, parse_len, n);
 	GByteArray borrowed = {0};
-	GMimeMessage *gm = gmime_parse(&c, p, n, &borrowed);
+	GMimeMessage *gm = gmime_parse(&c, p, parse_len, &borrowed);
 	if (gm == NULL) {
 		context_clear(&c);
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID, "GMime could not read the message");

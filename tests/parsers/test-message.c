@@ -501,6 +501,21 @@ static void test_part_limit(void **state)
 	assert_null(strstr(m->text, "part 10"));
 }
 
+static void test_many_parts_cut_before_gmime(void **state)
+{
+	(void)state;
+	GString *s = g_string_new("Content-Type: multipart/mixed; boundary=b\n\n");
+	for (int i = 0; i < 3000; i++)
+		g_string_append_printf(s, "--b\n\np%d\n", i);
+	g_string_append(s, "--b--\n");
+	DkParseOptions o = {.max_parts = 100};
+	g_autoptr(DkMessage) m = parse_with(s->str, &o);
+	g_string_free(s, TRUE);
+	assert_true(has_error(m, "read only up to byte"));
+	assert_true(has_error(m, "part limit of 100 reached"));
+	assert_non_null(strstr(m->text, "p0"));
+}
+
 static void test_decoded_limit(void **state)
 {
 	(void)state;
@@ -582,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_tnef_damaged),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_part_limit),
+		cmocka_unit_test(test_many_parts_cut_before_gmime),
 		cmocka_unit_test(test_decoded_limit),
 		cmocka_unit_test(test_header_limit),
 		cmocka_unit_test(test_time_limit),
