@@ -86,12 +86,33 @@ char *dk_attachment_safe_filename(const char *raw)
 	return bounded;
 }
 
+/* A type for files that arrive without one (uuencoded, inside TNEF), by
+ * the extensions mail most often carries. */
+static const char *type_from_name(const char *filename)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"png", "image/png"}, {"gif", "image/gif"},
+		{"pdf", "application/pdf"}, {"txt", "text/plain"}, {"htm", "text/html"},
+		{"html", "text/html"}, {"zip", "application/zip"}, {"doc", "application/msword"},
+		{"xls", "application/vnd.ms-excel"}, {"csv", "text/csv"}, {"eml", "message/rfc822"},
+		{"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+		{"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+	};
+	const char *dot = filename ? strrchr(filename, '.') : NULL;
+	for (guint i = 0; dot != NULL && i < G_N_ELEMENTS(types); i++)
+		if (g_ascii_strcasecmp(dot + 1, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
 DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
 				const char *disposition, const char *content_id, GBytes *data)
 {
 	DkAttachment *a = g_new0(DkAttachment, 1);
 	a->filename = dk_attachment_safe_filename(filename);
-	a->content_type = g_ascii_strdown(content_type ? content_type : "application/octet-stream", -1);
+	a->content_type = g_ascii_strdown(content_type ? content_type : type_from_name(a->filename), -1);
 	a->disposition = g_strdup(disposition ? disposition : "attachment");
 	a->content_id = (content_id && *content_id) ? g_strdup(content_id) : NULL;
 	if (data != NULL) {
@@ -255,4 +276,91 @@ gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_
 	*body_out = tnef_body(&tnef);
 	TNEFFree(&tnef);
 	return TRUE;
+}
+
+/* One line of uuencoded data (POSIX uuencode: a length character, then
+ * four characters per three bytes, each character 0x20-0x60). */
+static gboolean uudecode_line(const char *line, gsize len, GByteArray *out)
+{
+	if (len == 0)
+		return FALSE;
+	guint n = ((guchar)line[0] - 0x20) & 0x3F;
+	if ((guchar)line[0] < 0x20 || (guchar)line[0] > 0x60 || len < 1 + (n + 2) / 3 * 4)
+		return FALSE;
+	for (guint i = 0; i < n; i += 3) {
+		guint8 c[4];
+		for (guint k = 0; k < 4; k++) {
+			guchar ch = (guchar)line[1 + i / 3 * 4 + k];
+			if (ch < 0x20 || ch > 0x60)
+				return FALSE;
+			c[k] = (ch - 0x20) & 0x3F;
+		}
+		guint8 b[3] = {(guint8)(c[0] << 2 | c[1] >> 4), (guint8)(c[1] << 4 | c[2] >> 2),
+			       (guint8)(c[2] << 6 | c[3])};
+		g_byte_array_append(out, b, MIN(3, n - i));
+	}
+	return TRUE;
+}
+
+/* Decodes the block whose "begin" line starts at lines[first]; returns
+ * the index of its "end" line, or 0 when the block is not well formed. */
+static guint uudecode_block(gchar **lines, guint first, GByteArray *out)
+{
+	for (guint i = first + 1; lines[i] != NULL; i++) {
+		const char *l = lines[i];
+		gsize len = strlen(l);
+		if (len > 0 && l[len - 1] == '\r')
+			len--;
+		if (len == 3 && strncmp(l, "end", 3) == 0)
+			return i;
+		if (!uudecode_line(l, len, out))
+			return 0;
+	}
+	return 0;
+}
+
+static const char *uu_begin_name(const char *line)
+{
+	if (!g_str_has_prefix(line, "begin "))
+		return NULL;
+	const char *p = line + 6;
+	gsize digits = strspn(p, "01234567");
+	if (digits < 3 || digits > 4 || p[digits] != ' ' || p[digits + 1] == '\0')
+		return NULL;
+	return p + digits + 1;
+}
+
+guint dk_attachment_extract_uuencoded(char **text, gsize max_bytes, GPtrArray *out)
+{
+	if (strstr(*text, "begin ") == NULL)
+		return 0;
+	gchar **lines = g_strsplit(*text, "\n", -1);
+	GString *kept = g_string_sized_new(strlen(*text));
+	guint found = 0;
+	gsize total = 0;
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const char *name = uu_begin_name(lines[i]);
+		g_autoptr(GByteArray) data = name ? g_byte_array_new() : NULL;
+		guint end = name ? uudecode_block(lines, i, data) : 0;
+		if (end > 0 && total + data->len <= max_bytes) {
+			total += data->len;
+			g_autofree char *clean = g_strchomp(g_strdup(name));
+			g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes(g_steal_pointer(&data));
+			g_ptr_array_add(out, dk_attachment_new(clean, NULL, "attachment", NULL, bytes));
+			found++;
+			i = end;
+			continue;
+		}
+		g_string_append(kept, lines[i]);
+		if (lines[i + 1] != NULL)
+			g_string_append_c(kept, '\n');
+	}
+	g_strfreev(lines);
+	if (found == 0) {
+		g_string_free(kept, TRUE);
+		return 0;
+	}
+	g_free(*text);
+	*text = g_string_free(kept, FALSE);
+	return found;
 }

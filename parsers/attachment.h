@@ -22,8 +22,8 @@ char *dk_attachment_safe_filename(const char *raw);
 
 /* A new attachment holding data (a reference is taken; NULL for none,
  * when a limit kept it out): size and SHA-256 are computed here. The
- * strings are copied; filename is made safe. Free with
- * dk_attachment_free(). */
+ * strings are copied; filename is made safe; a NULL content_type is
+ * guessed from the file name's extension. Free with dk_attachment_free(). */
 DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
 				const char *disposition, const char *content_id, GBytes *data);
 
@@ -39,5 +39,12 @@ gboolean dk_attachment_is_tnef(const char *content_type, const char *filename);
  * data is not readable TNEF. */
 gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_bytes,
 				    GPtrArray *out, char **body_out, guint *skipped_out);
+
+/* Finds uuencoded files in plain text ("begin 644 name" ... "end", as Lotus
+ * Notes and old mailers embed them), appends each as a DkAttachment to out
+ * and removes its lines from *text (replaced with g_free()d new text when
+ * anything was found). Files past max_bytes in total stay in the text.
+ * Returns the number of files taken out. */
+guint dk_attachment_extract_uuencoded(char **text, gsize max_bytes, GPtrArray *out);
 
 G_END_DECLS

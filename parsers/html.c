@@ -117,9 +117,10 @@ static void emit_break(Walk *w, int n)
 	out_break(&w->quoted, n);
 }
 
+/* libxml2's HTML parser gives element names in lower case. */
 static gboolean is(const xmlNode *n, const char *name)
 {
-	return n->name != NULL && g_ascii_strcasecmp((const char *)n->name, name) == 0;
+	return n->name != NULL && strcmp((const char *)n->name, name) == 0;
 }
 
 static gboolean is_any(const xmlNode *n, const char *const *names)
@@ -133,6 +134,8 @@ static gboolean is_any(const xmlNode *n, const char *const *names)
 /* An attribute, lower-cased and without whitespace, for matching. */
 static char *attr_squeezed(xmlNode *n, const char *name)
 {
+	if (n->properties == NULL)
+		return NULL; /* most elements: no attributes at all */
 	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
 	if (v == NULL)
 		return NULL;
@@ -221,8 +224,8 @@ static gboolean is_hidden(xmlNode *n)
 		"script", "style", "head", "title", "template", "object", "svg", "math", "meta", NULL,
 	};
 	static const char *const hidden[] = {"display:none", NULL};
-	return is_any(n, names) || attr_contains(n, "style", hidden) ||
-	       xmlHasProp(n, (const xmlChar *)"hidden") != NULL;
+	return is_any(n, names) || (n->properties != NULL && (attr_contains(n, "style", hidden) ||
+							       xmlHasProp(n, (const xmlChar *)"hidden") != NULL));
 }
 
 static const char *const blocks[] = {
@@ -326,7 +329,8 @@ static void leave_element(Walk *w, xmlNode *n)
 	}
 }
 
-/* Enters a node; returns whether to walk its children. */
+/* Enters a node; returns whether it is a visible element, whose children
+ * are walked and which is left afterwards. */
 static gboolean enter(Walk *w, xmlNode *n)
 {
 	switch (n->type) {
@@ -345,29 +349,24 @@ static gboolean enter(Walk *w, xmlNode *n)
 	}
 }
 
-static void leave(Walk *w, xmlNode *n)
-{
-	if (n->type == XML_ELEMENT_NODE && !is_hidden(n))
-		leave_element(w, n);
-}
-
 /* Walks the tree without recursion: HTML nests as deep as its author
  * likes, the stack does not. */
 static void walk_tree(Walk *w, xmlNode *root)
 {
 	xmlNode *n = root->children;
 	while (n != NULL) {
-		if (enter(w, n) && n->children != NULL) {
+		gboolean entered = enter(w, n);
+		if (entered && n->children != NULL) {
 			n = n->children;
 			continue;
 		}
-		if (n->type == XML_ELEMENT_NODE)
-			leave(w, n);
+		if (entered)
+			leave_element(w, n);
 		while (n != NULL && n->next == NULL) {
 			n = n->parent;
 			if (n == root || n == NULL)
 				return;
-			leave(w, n);
+			leave_element(w, n); /* a parent was entered, or we would not be here */
 		}
 		n = n->next;
 	}

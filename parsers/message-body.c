@@ -168,6 +168,11 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 			g_free(utf8);
 			utf8 = flat;
 		}
+		gsize room = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
+		guint before = c->m->attachments->len;
+		if (dk_attachment_extract_uuencoded(&utf8, room, c->m->attachments) > 0)
+			for (guint i = before; i < c->m->attachments->len; i++)
+				c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
 		split_plain(utf8, &fresh, &quoted);
 		join(c->text, utf8);
 	}

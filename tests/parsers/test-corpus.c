@@ -141,6 +141,21 @@ static guint check_rt_entry(const char *name, json_t *facts)
 	return n;
 }
 
+/* RT stores the uuencoded picture of notes-uuencoded as its own entity
+ * (its rt_attachment_count of 3): docket takes it out of the text too. */
+static void test_rt_uuencoded(void **state)
+{
+	(void)state;
+	g_autofree char *path = g_build_filename(corpus, "rt", "emails", "notes-uuencoded", NULL);
+	g_autoptr(DkMessage) m = parse_file(path, NULL);
+	assert_non_null(m);
+	const DkAttachment *a = find_attachment(m, "Naz_Head.jpg");
+	assert_non_null(a);
+	assert_string_equal(a->content_type, "image/jpeg");
+	assert_memory_equal(g_bytes_get_data(a->data, NULL), "\xff\xd8\xff", 3);
+	assert_null(strstr(m->text, "begin 644"));
+}
+
 static json_t *load_expectations(const char *dir)
 {
 	g_autofree char *path = g_build_filename(corpus, dir, "expectations.json", NULL);
@@ -239,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_message_parses),
 		cmocka_unit_test(test_rt_expectations),
+		cmocka_unit_test(test_rt_uuencoded),
 		cmocka_unit_test(test_talon_html_replies),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -461,6 +461,21 @@ static void test_tnef_damaged(void **state)
 	assert_string_equal(m->text, "hi");
 }
 
+static void test_uuencoded_in_text(void **state)
+{
+	(void)state;
+	g_autoptr(DkMessage) m = parse("Subject: notes\n\nSee the file.\n\nbegin 644 hi.txt\n"
+				       ",:&5L;&\\@=V]R;&0*\n`\nend\nThanks\n");
+	assert_string_equal(m->text, "See the file.\n\nThanks\n");
+	assert_int_equal(m->attachments->len, 1);
+	assert_string_equal(attachment(m, 0)->filename, "hi.txt");
+	assert_memory_equal(g_bytes_get_data(attachment(m, 0)->data, NULL), "hello world\n", 12);
+	/* not uuencode after all: the text stays */
+	g_autoptr(DkMessage) n = parse("Subject: x\n\nbegin 644 plan\nwe start monday\nend\n");
+	assert_int_equal(n->attachments->len, 0);
+	assert_non_null(strstr(n->text, "we start monday"));
+}
+
 /* ---- limits ---- */
 
 static char *nested(int depth)
@@ -593,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_attached_message),
 		cmocka_unit_test(test_attached_text_files_are_attachments),
 		cmocka_unit_test(test_safe_filename_length),
+		cmocka_unit_test(test_uuencoded_in_text),
 		cmocka_unit_test(test_tnef),
 		cmocka_unit_test(test_tnef_damaged),
 		cmocka_unit_test(test_depth_limit),
