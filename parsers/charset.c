@@ -233,6 +233,19 @@ static char *guess(const char *data, gsize len, const char *canon, const char *f
 	return from_fallback(data, len, cyrillic ? cyrillic : fallback, replaced);
 }
 
+const char *dk_charset_effective(const char *declared, const char *data, gsize len)
+{
+	g_autofree char *canon = canonical_name(declared);
+	const char *name = dk_charset_iconv_name(canon);
+	if (name != NULL && !in_list(canon, latin_names) && !g_str_equal(name, "ASCII"))
+		return name;
+	if (dk_charset_is_ascii(data, len) || g_utf8_validate_len(data, len, NULL))
+		return "UTF-8";
+	if (name != NULL && !g_str_equal(name, "ASCII") && !g_str_equal(canon, "us-ascii"))
+		return "CP1252";
+	return guess_cyrillic(data, len);
+}
+
 char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, const char *fallback,
 			 gboolean *replaced_out)
 {

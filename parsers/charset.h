@@ -30,6 +30,13 @@ char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, cons
  * mean "unknown" (unknown-8bit, x-user-defined, ...). Static string. */
 const char *dk_charset_iconv_name(const char *declared);
 
+/* The charset that len bytes of data, declared as declared, are really
+ * in, by the rules of dk_charset_to_utf8(): "UTF-8" for valid UTF-8 under
+ * a Latin-1 or ASCII label, "CP1252" for other text under a Latin-1 label,
+ * the superset for a subset label; NULL when only the fallback charset is
+ * left. Static string. */
+const char *dk_charset_effective(const char *declared, const char *data, gsize len);
+
 /* Whether data is pure 7-bit ASCII. */
 gboolean dk_charset_is_ascii(const char *data, gsize len);
 

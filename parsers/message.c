@@ -165,30 +165,71 @@ void dk_parse_context_error(DkParseContext *c, const char *format, ...)
 	g_ptr_array_add(c->m->errors, msg);
 }
 
-/* Base64 encoded words whose padding was lost (a common encoder bug) make
- * GMime drop the whole word; RFC 2047 section 4.1 requires the padding,
- * docket restores it. */
+/* The bytes an encoded word's text stands for (RFC 2047 section 4). */
+static GBytes *encoded_word_bytes(char enc, const char *text, gsize len)
+{
+	if (enc == 'b' || enc == 'B') {
+		g_autofree char *padded = g_strndup(text, len);
+		gsize n = 0;
+		guchar *raw = g_base64_decode(padded, &n);
+		return g_bytes_new_take(raw, n);
+	}
+	GByteArray *out = g_byte_array_sized_new((guint)len);
+	for (gsize i = 0; i < len; i++) {
+		guint8 c = (guint8)text[i];
+		if (c == '=' && i + 2 < len && g_ascii_isxdigit(text[i + 1]) && g_ascii_isxdigit(text[i + 2])) {
+			c = (guint8)(g_ascii_xdigit_value(text[i + 1]) << 4 | g_ascii_xdigit_value(text[i + 2]));
+			i += 2;
+		} else if (c == '_') {
+			c = ' ';
+		}
+		g_byte_array_append(out, &c, 1);
+	}
+	return g_byte_array_free_to_bytes(out);
+}
+
+/* Appends one encoded word, repaired: base64 whose padding was lost (GMime
+ * would drop the word) gets it back, and the charset label is replaced by
+ * the one its bytes are really in (UTF-8 or windows-1252 under a Latin-1
+ * label, GB18030 for gb2312, ...). */
+static void append_encoded_word(GString *out, const char *charset, gsize charset_len, char enc,
+				const char *text, gsize len)
+{
+	g_autofree char *label = g_strndup(charset, charset_len);
+	g_autofree char *padded = NULL;
+	if ((enc == 'b' || enc == 'B') && len % 4 != 0 && memchr(text, '=', len) == NULL) {
+		gsize keep = len % 4 == 1 ? len - 1 : len;
+		padded = g_strdup_printf("%.*s%s", (int)keep, text, len % 4 == 2 ? "==" : len % 4 == 3 ? "=" : "");
+		text = padded;
+		len = strlen(padded);
+	}
+	g_autoptr(GBytes) bytes = encoded_word_bytes(enc, text, len);
+	gsize n = 0;
+	const char *data = g_bytes_get_data(bytes, &n);
+	const char *real = dk_charset_effective(label, data ? data : "", n);
+	g_string_append_printf(out, "=?%s?%c?%.*s?=", real ? real : label, enc, (int)len, text);
+}
+
+/* Rewrites the encoded words of a header value (see append_encoded_word);
+ * NULL when there are none. */
 static char *repair_encoded_words(const char *s)
 {
 	GString *out = NULL;
 	const char *copied = s;
 	for (const char *p = strstr(s, "=?"); p != NULL; p = strstr(p + 2, "=?")) {
 		const char *q1 = strchr(p + 2, '?');
-		if (q1 == NULL || (q1[1] != 'b' && q1[1] != 'B') || q1[2] != '?')
+		if (q1 == NULL || q1[1] == '\0' || q1[2] != '?' || strchr("bBqQ", q1[1]) == NULL)
 			continue;
 		const char *text = q1 + 3;
 		const char *end = strstr(text, "?=");
 		if (end == NULL)
 			break;
-		gsize len = (gsize)(end - text);
-		if (len % 4 == 0 || memchr(text, '=', len) != NULL)
-			continue;
 		if (out == NULL)
 			out = g_string_new(NULL);
-		g_string_append_len(out, copied, end - copied - (len % 4 == 1 ? 1 : 0));
-		for (gsize k = len % 4; k > 1 && k < 4; k++)
-			g_string_append_c(out, '=');
-		copied = end;
+		g_string_append_len(out, copied, p - copied);
+		gsize charset_len = strcspn(p + 2, "*?"); /* RFC 2231 section 5: charset*lang */
+		append_encoded_word(out, p + 2, charset_len, q1[1], text, (gsize)(end - text));
+		copied = end + 2;
 		p = end;
 	}
 	if (out == NULL)

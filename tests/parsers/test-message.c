@@ -57,6 +57,11 @@ static void test_rfc2047_subject(void **state)
 		{"=?koi8-r?B?1MXT1A==?=", "тест"},
 		{"=?iso-2022-jp?B?GyRCRnxLXBsoQg==?=", "日本"},
 		{"=?unknown?q?plain?=", "plain"},
+		{"=?iso-8859-1?q?=93quoted=94_it=92s?=", "\u201cquoted\u201d it\u2019s"}, /* windows-1252 */
+		{"=?us-ascii?q?caf=C3=A9?=", "café"},                                /* really UTF-8 */
+		{"=?iso-8859-1?B?Y2Fmw6k=?=", "café"},
+		{"=?gb2312?B?xOO6ww==?=", "你好"},
+		{"=?utf-8*en?q?lang?=", "lang"},
 		{"raw caf\xc3\xa9 utf8", "raw café utf8"},
 		{"raw caf\xe9 latin", "raw café latin"},
 		{"test\r\n \r\n", "test"}, /* whitespace-only folded line */
