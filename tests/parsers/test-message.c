@@ -506,16 +506,25 @@ static void test_depth_limit(void **state)
 	assert_true(has_error(m, "depth limit of 5"));
 }
 
+/* A multipart/mixed of count parts, each written by part_format with its
+ * number (a format with one %d). */
+static char *many_parts(int count, const char *part_format)
+{
+	GString *s = g_string_new("Content-Type: multipart/mixed; boundary=b\n\n");
+	for (int i = 0; i < count; i++) {
+		g_string_append(s, "--b\n");
+		g_string_append_printf(s, part_format, i);
+	}
+	g_string_append(s, "--b--\n");
+	return g_string_free(s, FALSE);
+}
+
 static void test_part_limit(void **state)
 {
 	(void)state;
-	GString *s = g_string_new("Content-Type: multipart/mixed; boundary=b\n\n");
-	for (int i = 0; i < 50; i++)
-		g_string_append_printf(s, "--b\nContent-Type: text/plain\n\npart %d\n", i);
-	g_string_append(s, "--b--\n");
+	g_autofree char *raw = many_parts(50, "Content-Type: text/plain\n\npart %d\n");
 	DkParseOptions o = {.max_parts = 11};
-	g_autoptr(DkMessage) m = parse_with(s->str, &o);
-	g_string_free(s, TRUE);
+	g_autoptr(DkMessage) m = parse_with(raw, &o);
 	assert_true(has_error(m, "part limit of 11"));
 	assert_non_null(strstr(m->text, "part 9"));
 	assert_null(strstr(m->text, "part 10"));
@@ -524,13 +533,9 @@ static void test_part_limit(void **state)
 static void test_many_parts_cut_before_gmime(void **state)
 {
 	(void)state;
-	GString *s = g_string_new("Content-Type: multipart/mixed; boundary=b\n\n");
-	for (int i = 0; i < 3000; i++)
-		g_string_append_printf(s, "--b\n\np%d\n", i);
-	g_string_append(s, "--b--\n");
+	g_autofree char *raw = many_parts(3000, "\np%d\n");
 	DkParseOptions o = {.max_parts = 100};
-	g_autoptr(DkMessage) m = parse_with(s->str, &o);
-	g_string_free(s, TRUE);
+	g_autoptr(DkMessage) m = parse_with(raw, &o);
 	assert_true(has_error(m, "read only up to byte"));
 	assert_true(has_error(m, "part limit of 100 reached"));
 	assert_non_null(strstr(m->text, "p0"));
@@ -573,13 +578,9 @@ static void test_header_limit(void **state)
 static void test_time_limit(void **state)
 {
 	(void)state;
-	GString *s = g_string_new("Content-Type: multipart/mixed; boundary=b\n\n");
-	for (int i = 0; i < 900; i++)
-		g_string_append_printf(s, "--b\nContent-Type: text/html\n\n<p>part %d</p>\n", i);
-	g_string_append(s, "--b--\n");
+	g_autofree char *raw = many_parts(900, "Content-Type: text/html\n\n<p>part %d</p>\n");
 	DkParseOptions o = {.max_millis = 1};
-	g_autoptr(DkMessage) m = parse_with(s->str, &o);
-	g_string_free(s, TRUE);
+	g_autoptr(DkMessage) m = parse_with(raw, &o);
 	/* GMime's own parse counts: the walk may stop before the first part */
 	assert_true(has_error(m, "time limit of 1 ms"));
 	assert_null(strstr(m->text, "part 899"));
