@@ -228,6 +228,7 @@ typedef struct {
 	char *recipient[64];
 	char *original[64];
 	char *status[64];
+	char *diagnostic[64];
 	char *original_id;
 } Dsn;
 
@@ -244,6 +245,8 @@ static void dsn_field(const char *name, const char *value, guint group, gpointer
 		slot = &d->original[g];
 	else if (strcmp(name, "status") == 0)
 		slot = &d->status[g];
+	else if (strcmp(name, "diagnostic-code") == 0)
+		slot = &d->diagnostic[g];
 	else if (g_str_has_suffix(name, "original-message-id") && d->original_id == NULL)
 		slot = &d->original_id;
 	if (slot != NULL && *slot == NULL && *value != '\0')
@@ -296,6 +299,23 @@ static char *find_status(const char *s)
 	return NULL;
 }
 
+/* The Status field's code (RFC 3464 section 2.3.4); when it is only the
+ * class ("5.0.0"), the more precise code of the same class that the
+ * Diagnostic-Code quotes from the remote server. */
+static char *group_status(const char *status, const char *diagnostic)
+{
+	char *code = status ? find_status(status) : NULL;
+	if (diagnostic == NULL || (code != NULL && !g_str_has_suffix(code, ".0.0")))
+		return code;
+	char *precise = find_status(diagnostic);
+	if (precise != NULL && (code == NULL || precise[0] == code[0])) {
+		g_free(code);
+		return precise;
+	}
+	g_free(precise);
+	return code;
+}
+
 static int action_rank(const char *action, const char *status)
 {
 	if (action == NULL)
@@ -314,6 +334,7 @@ static void dsn_clear(Dsn *d)
 		g_free(d->recipient[g]);
 		g_free(d->original[g]);
 		g_free(d->status[g]);
+		g_free(d->diagnostic[g]);
 	}
 	g_free(d->original_id);
 }
@@ -342,7 +363,7 @@ static DkBounce *bounce_from_dsn(const char *status_text, char **original_id_out
 	if (rank > 0) {
 		b = g_new0(DkBounce, 1);
 		b->recipient = address_value(d.recipient[best] ? d.recipient[best] : d.original[best]);
-		b->status = d.status[best] ? find_status(d.status[best]) : NULL;
+		b->status = group_status(d.status[best], d.diagnostic[best]);
 	}
 	dsn_clear(&d);
 	return b;
@@ -420,27 +441,32 @@ static char *find_recipient(const DkMessage *m, const char *text)
  * brackets. The bounce's own header block is not in text. */
 static char *find_message_id(const char *text)
 {
-	for (const char *p = text; p != NULL && *p != '\0';) {
-		const char *eol = strchr(p, '\n');
+	const char *end = text + strlen(text);
+	for (const char *p = text; p < end;) {
+		const char *eol = memchr(p, '\n', (gsize)(end - p));
+		eol = eol ? eol : end;
 		const char *q = p;
-		while (*q == ' ' || *q == '\t' || *q == '>')
+		while (q < eol && (*q == ' ' || *q == '\t' || *q == '>'))
 			q++;
-		const char *colon = strchr(q, ':');
-		if (colon != NULL && (eol == NULL || colon < eol) && colon - q >= 10 && colon - q < 40 &&
-		    g_ascii_strncasecmp(colon - 10, "message-id", 10) == 0 &&
+		const char *colon = memchr(q, ':', (gsize)MIN(eol - q, 40));
+		if (colon != NULL && colon - q >= 10 && g_ascii_strncasecmp(colon - 10, "message-id", 10) == 0 &&
 		    (colon - 10 == q || colon[-11] == '-')) {
-			const char *lt = strchr(colon, '<');
-			const char *limit = eol && eol[1] != '\0' ? strchr(eol + 1, '\n') : NULL;
-			const char *gt = lt ? strchr(lt, '>') : NULL;
-			if (lt != NULL && gt != NULL && (limit == NULL || gt < limit) && gt - lt > 1 &&
-			    gt - lt < 1000) {
+			/* The value, or its fold on the next line (RFC 5322 section 2.2.3). */
+			const char *value_end = eol;
+			if (eol < end && (eol[1] == ' ' || eol[1] == '\t')) {
+				const char *next = memchr(eol + 1, '\n', (gsize)(end - eol - 1));
+				value_end = next ? next : end;
+			}
+			const char *lt = memchr(colon, '<', (gsize)(value_end - colon));
+			const char *gt = lt ? memchr(lt, '>', (gsize)MIN(value_end - lt, 1000)) : NULL;
+			if (gt != NULL && gt - lt > 1) {
 				g_autofree char *id = g_strndup(lt + 1, (gsize)(gt - lt - 1));
 				g_strstrip(id);
-				if (*id != '\0' && strchr(id, '\n') == NULL)
+				if (*id != '\0' && strpbrk(id, "\r\n") == NULL)
 					return g_steal_pointer(&id);
 			}
 		}
-		p = eol ? eol + 1 : NULL;
+		p = eol + 1;
 	}
 	return NULL;
 }

@@ -89,7 +89,7 @@ static const char *const client_signatures[] = {
 	"sent from my ", "sent from mail for windows", "sent from outlook",
 	"sent from yahoo mail", "sent from samsung", "sent from iphone", "sent from ipad",
 	"sent from android", "sent from gmail mobile", "sent from mobile", "sent via ",
-	"sent with ", "sent using ", "get outlook for ", "envoyé de mon ", "envoyé depuis mon ",
+	"sent with ", "sent using ", "get outlook for ", "envoyé de mon ", "envoyé depuis ",
 	"envoyé à partir de ", "envoyé de ", "von meinem ", "gesendet von meinem ",
 	"gesendet von ", "gesendet mit ", "verstuurd vanaf mijn ", "verzonden vanaf mijn ",
 	"verzonden met ", "enviado desde mi ", "enviado desde ", "enviado do meu ",
@@ -281,7 +281,9 @@ static Attribution judge_attribution(GArray *lines, guint s, guint j)
 	gboolean digit = FALSE, at = memchr(t, '@', n) != NULL;
 	for (gsize k = 0; k < n && !digit; k++)
 		digit = g_ascii_isdigit(t[k]);
-	a.soft = (verb && (prefix || digit || at)) || (g_ascii_isdigit(t[0]) && at);
+	/* A date and an address over "> " lines, even without a verb:
+	 * "2012年4月2日 18:26 Bob <bob@example.com>:" (Gmail in Japanese). */
+	a.soft = (verb && (prefix || digit || at)) || (digit && at);
 	a.strong = verb && prefix && digit;
 	return a;
 }
