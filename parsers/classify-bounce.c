@@ -23,75 +23,100 @@ typedef struct {
 /* What an MTA's own failure report says, in the texts of the MTAs that
  * write no RFC 3464 report (or write one as well). Lower case. */
 static const char *const bounce_phrases[] = {
-	"this message was created automatically by mail delivery software",
-	"i'm afraid i wasn't able to deliver your message",
-	"this is the qmail-send program",
-	"this is the mail system at host",
-	"i'm sorry to have to inform you that your message could not",
-	"the following addresses had permanent fatal errors",
-	"the following addresses had transient non-fatal errors",
-	"delivery has failed to these recipients",
-	"your message did not reach some or all of the intended recipients",
-	"could not be delivered to one or more recipients",
-	"was not delivered to",
-	"sorry, we were unable to deliver your message",
-	"delivery to the following recipient failed",
-	"delivery to the following recipients failed",
-	"your message wasn't delivered",
-	"your message could not be delivered",
-	"message could not be delivered",
-	"could not be delivered to",
-	"your mail to the following recipients could not be delivered",
-	"your message cannot be delivered",
-	"the following message to",
-	"there was an error delivering your mail",
-	"\"notificationtype\":\"bounce\"",
+    "this message was created automatically by mail delivery software",
+    "i'm afraid i wasn't able to deliver your message",
+    "this is the qmail-send program",
+    "this is the mail system at host",
+    "i'm sorry to have to inform you that your message could not",
+    "the following addresses had permanent fatal errors",
+    "the following addresses had transient non-fatal errors",
+    "delivery has failed to these recipients",
+    "your message did not reach some or all of the intended recipients",
+    "could not be delivered to one or more recipients",
+    "was not delivered to",
+    "sorry, we were unable to deliver your message",
+    "delivery to the following recipient failed",
+    "delivery to the following recipients failed",
+    "your message wasn't delivered",
+    "your message could not be delivered",
+    "message could not be delivered",
+    "could not be delivered to",
+    "your mail to the following recipients could not be delivered",
+    "your message cannot be delivered",
+    "the following message to",
+    "there was an error delivering your mail",
+    "\"notificationtype\":\"bounce\"",
 };
 
 /* Words that failure reports use, but people too: they count only in mail
  * from a mailer daemon or with a null return path. Lower case. */
 static const char *const bounce_words[] = {
-	"message not delivered",
-	"undeliverable",
-	"unable to deliver",
-	"delivery failed",
-	"failed permanently",
-	"permanent error",
-	"permanent failure",
-	"user unknown",
-	"unknown user",
-	"no such user",
-	"mailbox unavailable",
-	"mailbox is full",
-	"recipient address rejected",
-	"undelivered mail returned to sender",
-	"returned mail",
-	"delivery status notification",
-	"non-delivery",
-	"nondelivery",
-	"konnte nicht zugestellt werden",
-	"unzustellbar",
-	"n'a pas pu être remis",
-	"no se pudo entregar",
-	"\"bouncetype\"",
+    "message not delivered",
+    "undeliverable",
+    "unable to deliver",
+    "delivery failed",
+    "failed permanently",
+    "permanent error",
+    "permanent failure",
+    "user unknown",
+    "unknown user",
+    "no such user",
+    "mailbox unavailable",
+    "mailbox is full",
+    "recipient address rejected",
+    "undelivered mail returned to sender",
+    "returned mail",
+    "delivery status notification",
+    "non-delivery",
+    "nondelivery",
+    "konnte nicht zugestellt werden",
+    "unzustellbar",
+    "n'a pas pu être remis",
+    "no se pudo entregar",
+    "\"bouncetype\"",
 };
 
 /* Words in the subjects of bounces. Lower case. */
 static const char *const bounce_subjects[] = {
-	"undeliver", "undelivered", "delivery status notification", "delivery failure",
-	"delivery failed", "failure notice", "failure delivery", "returned mail",
-	"mail delivery failed", "mail delivery failure", "delivery notification",
-	"nondeliverable", "non-deliverable", "non remis", "unzustellbar",
-	"nicht zugestellt", "could not be delivered", "not delivered", "delivery problem",
-	"mail system error", "rejected", "bounce", "delivery has failed", "failed delivery",
-	"returned to sender", "mail could not be delivered", "delivery error",
-	"message delivery", "delivery report", "warning: could not send",
-	"permanent error", "error sending", "mail failure", "sending failed",
+    "undeliver",
+    "undelivered",
+    "delivery status notification",
+    "delivery failure",
+    "delivery failed",
+    "failure notice",
+    "failure delivery",
+    "returned mail",
+    "mail delivery failed",
+    "mail delivery failure",
+    "delivery notification",
+    "nondeliverable",
+    "non-deliverable",
+    "non remis",
+    "unzustellbar",
+    "nicht zugestellt",
+    "could not be delivered",
+    "not delivered",
+    "delivery problem",
+    "mail system error",
+    "rejected",
+    "bounce",
+    "delivery has failed",
+    "failed delivery",
+    "returned to sender",
+    "mail could not be delivered",
+    "delivery error",
+    "message delivery",
+    "delivery report",
+    "warning: could not send",
+    "permanent error",
+    "error sending",
+    "mail failure",
+    "sending failed",
 };
 
 static const char *const daemon_names[] = {
-	"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "maildaemon",
-	"postmaster", "post_master", "mail delivery", "mail administrator", "mail system",
+    "mailer-daemon", "mailer_daemon", "mailerdaemon",  "mail-daemon",        "maildaemon",
+    "postmaster",    "post_master",   "mail delivery", "mail administrator", "mail system",
 };
 
 static void append_bounded(GString *out, const char *s, gsize n)
@@ -149,8 +174,9 @@ static void scan_part(Scan *s, GMimeObject *part, guint depth)
 			const char *rt = g_mime_content_type_get_parameter(ct, "report-type");
 			if (rt != NULL && g_ascii_strcasecmp(rt, "delivery-status") == 0)
 				s->dsn = TRUE;
-			else if (rt != NULL && (g_ascii_strcasecmp(rt, "feedback-report") == 0 ||
-						g_ascii_strcasecmp(rt, "disposition-notification") == 0))
+			else if (rt != NULL &&
+			         (g_ascii_strcasecmp(rt, "feedback-report") == 0 ||
+			          g_ascii_strcasecmp(rt, "disposition-notification") == 0))
 				s->feedback = TRUE;
 		}
 		GMimeMultipart *mp = GMIME_MULTIPART(part);
@@ -171,13 +197,13 @@ static void scan_part(Scan *s, GMimeObject *part, guint depth)
 	    g_mime_content_type_is_type(ct, "message", "global-delivery-status"))
 		append_content(s->status, part);
 	else if (g_mime_content_type_is_type(ct, "message", "feedback-report") ||
-		 g_mime_content_type_is_type(ct, "message", "disposition-notification"))
+	         g_mime_content_type_is_type(ct, "message", "disposition-notification"))
 		s->feedback = TRUE;
 	else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
-		 g_mime_content_type_is_type(ct, "message", "rfc822-headers"))
+	         g_mime_content_type_is_type(ct, "message", "rfc822-headers"))
 		append_content(s->headers, part);
 	else if (g_mime_content_type_is_type(ct, "text", "*") ||
-		 g_mime_content_type_is_type(ct, "message", "*"))
+	         g_mime_content_type_is_type(ct, "message", "*"))
 		append_content(s->text, part);
 }
 
@@ -222,7 +248,7 @@ static void each_field(const char *s, FieldFunc field, gpointer data)
 /* The chosen recipient group of a DSN: failed first, then delayed. */
 typedef struct {
 	guint group;
-	int rank; /* 0: none, 1: a status without an action, 2: delayed, 3: failed */
+	int rank;  /* 0: none, 1: a status without an action, 2: delayed, 3: failed */
 	int other; /* groups that report delivery, relaying or expansion */
 	char *action[64];
 	char *recipient[64];
@@ -342,7 +368,7 @@ static void dsn_clear(Dsn *d)
 /* Reads the RFC 3464 fields; returns a bounce, or NULL with *delivered_out
  * set when the report only tells of delivery. */
 static DkBounce *bounce_from_dsn(const char *status_text, char **original_id_out,
-				 gboolean *delivered_out)
+                                 gboolean *delivered_out)
 {
 	Dsn d = {0};
 	each_field(status_text, dsn_field, &d);
@@ -362,7 +388,8 @@ static DkBounce *bounce_from_dsn(const char *status_text, char **original_id_out
 	DkBounce *b = NULL;
 	if (rank > 0) {
 		b = g_new0(DkBounce, 1);
-		b->recipient = address_value(d.recipient[best] ? d.recipient[best] : d.original[best]);
+		b->recipient =
+		    address_value(d.recipient[best] ? d.recipient[best] : d.original[best]);
 		b->status = group_status(d.status[best], d.diagnostic[best]);
 	}
 	dsn_clear(&d);
@@ -403,7 +430,8 @@ static gboolean looks_like_bounce(const DkMessage *m, const Scan *s)
 	g_autofree char *subject = g_ascii_strdown(m->subject ? m->subject : "", -1);
 	g_autofree char *text = g_ascii_strdown(s->text->str, -1);
 	gboolean phrase = contains_any(text, bounce_phrases, G_N_ELEMENTS(bounce_phrases));
-	gboolean failed_subject = contains_any(subject, bounce_subjects, G_N_ELEMENTS(bounce_subjects));
+	gboolean failed_subject =
+	    contains_any(subject, bounce_subjects, G_N_ELEMENTS(bounce_subjects));
 	gboolean automatic = from_daemon(m) || null_return_path(m);
 	if (phrase && (automatic || failed_subject))
 		return TRUE;
@@ -427,9 +455,10 @@ static char *find_recipient(const DkMessage *m, const char *text)
 			continue;
 		g_autofree char *addr = g_ascii_strdown(b, (gssize)(e - b));
 		gboolean own = m->from != NULL && m->from->address != NULL &&
-			       g_ascii_strcasecmp(addr, m->from->address) == 0;
+		               g_ascii_strcasecmp(addr, m->from->address) == 0;
 		for (guint i = 0; !own && m->to != NULL && i < m->to->len; i++)
-			own = g_ascii_strcasecmp(addr, ((DkAddress *)g_ptr_array_index(m->to, i))->address) == 0;
+			own = g_ascii_strcasecmp(
+			          addr, ((DkAddress *)g_ptr_array_index(m->to, i))->address) == 0;
 		if (!own && !contains_any(addr, daemon_names, G_N_ELEMENTS(daemon_names)))
 			return g_steal_pointer(&addr);
 	}
@@ -449,7 +478,8 @@ static char *find_message_id(const char *text)
 		while (q < eol && (*q == ' ' || *q == '\t' || *q == '>'))
 			q++;
 		const char *colon = memchr(q, ':', (gsize)MIN(eol - q, 40));
-		if (colon != NULL && colon - q >= 10 && g_ascii_strncasecmp(colon - 10, "message-id", 10) == 0 &&
+		if (colon != NULL && colon - q >= 10 &&
+		    g_ascii_strncasecmp(colon - 10, "message-id", 10) == 0 &&
 		    (colon - 10 == q || colon[-11] == '-')) {
 			/* The value, or its fold on the next line (RFC 5322 section 2.2.3). */
 			const char *value_end = eol;
@@ -458,7 +488,8 @@ static char *find_message_id(const char *text)
 				value_end = next ? next : end;
 			}
 			const char *lt = memchr(colon, '<', (gsize)(value_end - colon));
-			const char *gt = lt ? memchr(lt, '>', (gsize)MIN(value_end - lt, 1000)) : NULL;
+			const char *gt =
+			    lt ? memchr(lt, '>', (gsize)MIN(value_end - lt, 1000)) : NULL;
 			if (gt != NULL && gt - lt > 1) {
 				g_autofree char *id = g_strndup(lt + 1, (gsize)(gt - lt - 1));
 				g_strstrip(id);
@@ -516,7 +547,8 @@ static void fill_missing(DkBounce *b, const DkMessage *m, Scan *s, char *dsn_id)
 DkBounce *dk_classify_bounce(GMimeMessage *gm, const DkMessage *m)
 {
 	g_return_val_if_fail(gm != NULL && m != NULL, NULL);
-	Scan s = {g_string_new(NULL), g_string_new(NULL), g_string_new(NULL), NULL, FALSE, FALSE, 0};
+	Scan s = {
+	    g_string_new(NULL), g_string_new(NULL), g_string_new(NULL), NULL, FALSE, FALSE, 0};
 	GMimeObject *body = g_mime_message_get_mime_part(gm);
 	if (body != NULL)
 		scan_part(&s, body, 0);

@@ -8,18 +8,44 @@
  * subject. Phrases that are unmistakable may be followed by anything; the
  * plain words need a ":" (or nothing) after them, as "Absence: ...". */
 static const char *const auto_subjects[] = {
-	"out of office", "out of the office", "automatic reply", "auto reply", "auto-reply",
-	"autoreply", "auto response", "auto-response", "automatic response", "vacation reply",
-	"abwesenheitsnotiz", "automatische antwort", "réponse automatique",
-	"absence du bureau", "absent du bureau", "respuesta automática", "respuesta automatica",
-	"fuera de la oficina", "automatisch antwoord", "risposta automatica", "fuori sede",
-	"odpowiedź automatyczna", "automatisk svar", "automatisk besked", "automaattinen vastaus",
-	"resposta automática", "resposta automatica", "fora do escritório", "自动回复", "自動回覆",
-	"自動返信", "自動応答", "автоответ", "автоматический ответ", "otomatik yanıt",
+    "out of office",
+    "out of the office",
+    "automatic reply",
+    "auto reply",
+    "auto-reply",
+    "autoreply",
+    "auto response",
+    "auto-response",
+    "automatic response",
+    "vacation reply",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "réponse automatique",
+    "absence du bureau",
+    "absent du bureau",
+    "respuesta automática",
+    "respuesta automatica",
+    "fuera de la oficina",
+    "automatisch antwoord",
+    "risposta automatica",
+    "fuori sede",
+    "odpowiedź automatyczna",
+    "automatisk svar",
+    "automatisk besked",
+    "automaattinen vastaus",
+    "resposta automática",
+    "resposta automatica",
+    "fora do escritório",
+    "自动回复",
+    "自動回覆",
+    "自動返信",
+    "自動応答",
+    "автоответ",
+    "автоматический ответ",
+    "otomatik yanıt",
 };
 static const char *const auto_subject_words[] = {
-	"absence", "afwezig", "ausente", "abwesend", "vacation", "urlaub", "vacances",
-	"auto", "oof",
+    "absence", "afwezig", "ausente", "abwesend", "vacation", "urlaub", "vacances", "auto", "oof",
 };
 
 static gboolean header_is(const DkMessage *m, const char *name, const char *value)
@@ -118,7 +144,7 @@ static gboolean names_domain(const char *s, const char *domain)
 	for (const char *p = strstr(s, domain); p != NULL; p = strstr(p + 1, domain)) {
 		gboolean left = p == s || !(g_ascii_isalnum(p[-1]) || p[-1] == '-');
 		gboolean right = !(g_ascii_isalnum(p[n]) || p[n] == '-' ||
-				   (p[n] == '.' && g_ascii_isalnum(p[n + 1])));
+		                   (p[n] == '.' && g_ascii_isalnum(p[n + 1])));
 		if (left && right)
 			return TRUE;
 	}
@@ -147,8 +173,8 @@ static gboolean is_loop(const DkMessage *m, const char *const *own_domains)
 	for (guint k = 0; own_domains[k] != NULL; k++) {
 		g_autofree char *own = g_ascii_strdown(own_domains[k], -1);
 		gsize dl = strlen(domain), ol = strlen(own);
-		if (ol > 0 && (strcmp(domain, own) == 0 ||
-			       (dl > ol && domain[dl - ol - 1] == '.' && strcmp(domain + dl - ol, own) == 0)))
+		if (ol > 0 && (strcmp(domain, own) == 0 || (dl > ol && domain[dl - ol - 1] == '.' &&
+		                                            strcmp(domain + dl - ol, own) == 0)))
 			return TRUE;
 	}
 	return FALSE;

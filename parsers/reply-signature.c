@@ -5,9 +5,9 @@
 
 #include <string.h>
 
-#define SIGNATURE_WINDOW 15    /* a signature lies in the last non-blank lines */
-#define SIGNATURE_LINE_MAX 80  /* and has no line longer than this */
-#define SIGNATURE_TOKEN_MIN 3  /* name parts shorter than this are not looked for */
+#define SIGNATURE_WINDOW 15   /* a signature lies in the last non-blank lines */
+#define SIGNATURE_LINE_MAX 80 /* and has no line longer than this */
+#define SIGNATURE_TOKEN_MIN 3 /* name parts shorter than this are not looked for */
 
 /* Words of the display name, the address and its local part, lower case. */
 static GPtrArray *sender_tokens(const char *sender)
@@ -79,7 +79,7 @@ static guint signature_start(GArray *lines, guint window, guint last, GPtrArray 
 }
 
 gboolean dk_reply_signature_split(const char *body, const char *sender, char **body_out,
-				  char **signature_out)
+                                  char **signature_out)
 {
 	g_autoptr(GArray) lines = dk_reply_lines_split(body);
 	g_autoptr(GPtrArray) tokens = sender_tokens(sender);
@@ -97,8 +97,9 @@ gboolean dk_reply_signature_split(const char *body, const char *sender, char **b
 		text--;
 	/* A signature needs text above it, and a paragraph that starts in
 	 * the middle of one is no signature. */
-	if (start >= last || text == 0 || (start > 0 && !blank_at(lines, start - 1) &&
-					    !dk_reply_line_is_rule(&g_array_index(lines, DkReplyLine, start))))
+	if (start >= last || text == 0 ||
+	    (start > 0 && !blank_at(lines, start - 1) &&
+	     !dk_reply_line_is_rule(&g_array_index(lines, DkReplyLine, start))))
 		return FALSE;
 	GString *above = g_string_new(NULL), *sig = g_string_new(NULL);
 	dk_reply_lines_append(above, lines, 0, text, FALSE);

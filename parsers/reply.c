@@ -33,70 +33,180 @@ typedef struct {
 /* Field names of the header blocks that Outlook and other clients put above
  * the original message, in the languages they localise them to. */
 static const FieldName field_names[] = {
-	{"from", F_FROM}, {"von", F_FROM}, {"de", F_FROM}, {"van", F_FROM}, {"da", F_FROM},
-	{"od", F_FROM}, {"från", F_FROM}, {"fra", F_FROM}, {"lähettäjä", F_FROM},
-	{"От", F_FROM}, {"发件人", F_FROM}, {"寄件者", F_FROM}, {"差出人", F_FROM},
-	{"kimden", F_FROM}, {"feladó", F_FROM}, {"odesílatel", F_FROM},
-	{"sent", F_SENT}, {"date", F_SENT}, {"gesendet", F_SENT}, {"datum", F_SENT},
-	{"envoyé", F_SENT}, {"envoye", F_SENT}, {"verzonden", F_SENT}, {"enviado", F_SENT},
-	{"fecha", F_SENT}, {"inviato", F_SENT}, {"data", F_SENT}, {"wysłano", F_SENT},
-	{"skickat", F_SENT}, {"sendt", F_SENT}, {"Отправлено", F_SENT}, {"Дата", F_SENT},
-	{"发送时间", F_SENT}, {"日期", F_SENT}, {"寄件日期", F_SENT}, {"送信日時", F_SENT},
-	{"tarih", F_SENT}, {"päivämäärä", F_SENT}, {"odesláno", F_SENT},
-	{"to", F_TO}, {"an", F_TO}, {"à", F_TO}, {"À", F_TO}, {"a", F_TO}, {"aan", F_TO},
-	{"para", F_TO}, {"do", F_TO}, {"till", F_TO}, {"til", F_TO}, {"Кому", F_TO},
-	{"收件人", F_TO}, {"宛先", F_TO}, {"kime", F_TO}, {"vastaanottaja", F_TO},
-	{"komu", F_TO}, {"címzett", F_TO},
-	{"subject", F_SUBJECT}, {"betreff", F_SUBJECT}, {"objet", F_SUBJECT},
-	{"onderwerp", F_SUBJECT}, {"asunto", F_SUBJECT}, {"oggetto", F_SUBJECT},
-	{"temat", F_SUBJECT}, {"Ämne", F_SUBJECT}, {"emne", F_SUBJECT}, {"Тема", F_SUBJECT},
-	{"主题", F_SUBJECT}, {"主旨", F_SUBJECT}, {"件名", F_SUBJECT}, {"konu", F_SUBJECT},
-	{"aihe", F_SUBJECT}, {"předmět", F_SUBJECT}, {"tárgy", F_SUBJECT},
-	{"cc", F_CC}, {"kopie", F_CC}, {"copie", F_CC}, {"cópia", F_CC}, {"copia", F_CC},
-	{"kopia", F_CC},
+    {"from", F_FROM},
+    {"von", F_FROM},
+    {"de", F_FROM},
+    {"van", F_FROM},
+    {"da", F_FROM},
+    {"od", F_FROM},
+    {"från", F_FROM},
+    {"fra", F_FROM},
+    {"lähettäjä", F_FROM},
+    {"От", F_FROM},
+    {"发件人", F_FROM},
+    {"寄件者", F_FROM},
+    {"差出人", F_FROM},
+    {"kimden", F_FROM},
+    {"feladó", F_FROM},
+    {"odesílatel", F_FROM},
+    {"sent", F_SENT},
+    {"date", F_SENT},
+    {"gesendet", F_SENT},
+    {"datum", F_SENT},
+    {"envoyé", F_SENT},
+    {"envoye", F_SENT},
+    {"verzonden", F_SENT},
+    {"enviado", F_SENT},
+    {"fecha", F_SENT},
+    {"inviato", F_SENT},
+    {"data", F_SENT},
+    {"wysłano", F_SENT},
+    {"skickat", F_SENT},
+    {"sendt", F_SENT},
+    {"Отправлено", F_SENT},
+    {"Дата", F_SENT},
+    {"发送时间", F_SENT},
+    {"日期", F_SENT},
+    {"寄件日期", F_SENT},
+    {"送信日時", F_SENT},
+    {"tarih", F_SENT},
+    {"päivämäärä", F_SENT},
+    {"odesláno", F_SENT},
+    {"to", F_TO},
+    {"an", F_TO},
+    {"à", F_TO},
+    {"À", F_TO},
+    {"a", F_TO},
+    {"aan", F_TO},
+    {"para", F_TO},
+    {"do", F_TO},
+    {"till", F_TO},
+    {"til", F_TO},
+    {"Кому", F_TO},
+    {"收件人", F_TO},
+    {"宛先", F_TO},
+    {"kime", F_TO},
+    {"vastaanottaja", F_TO},
+    {"komu", F_TO},
+    {"címzett", F_TO},
+    {"subject", F_SUBJECT},
+    {"betreff", F_SUBJECT},
+    {"objet", F_SUBJECT},
+    {"onderwerp", F_SUBJECT},
+    {"asunto", F_SUBJECT},
+    {"oggetto", F_SUBJECT},
+    {"temat", F_SUBJECT},
+    {"Ämne", F_SUBJECT},
+    {"emne", F_SUBJECT},
+    {"Тема", F_SUBJECT},
+    {"主题", F_SUBJECT},
+    {"主旨", F_SUBJECT},
+    {"件名", F_SUBJECT},
+    {"konu", F_SUBJECT},
+    {"aihe", F_SUBJECT},
+    {"předmět", F_SUBJECT},
+    {"tárgy", F_SUBJECT},
+    {"cc", F_CC},
+    {"kopie", F_CC},
+    {"copie", F_CC},
+    {"cópia", F_CC},
+    {"copia", F_CC},
+    {"kopia", F_CC},
 };
 
 /* "-----Original Message-----" and its translations. */
 static const char *const original_markers[] = {
-	"original message", "ursprüngliche nachricht", "original-nachricht",
-	"originalnachricht", "message d'origine", "message original", "mensaje original",
-	"oorspronkelijk bericht", "origineel bericht", "messaggio originale",
-	"oryginalna wiadomość", "wiadomość oryginalna", "originalmeddelande",
-	"ursprungligt meddelande", "opprinnelig melding", "original meddelelse",
-	"oprindelig meddelelse", "alkuperäinen viesti", "mensagem original",
-	"původní zpráva", "pôvodná správa", "eredeti üzenet", "Исходное сообщение",
-	"Исходное письмо", "原始邮件", "原始郵件", "元のメッセージ", "orijinal mesaj",
-	"reply message",
+    "original message",
+    "ursprüngliche nachricht",
+    "original-nachricht",
+    "originalnachricht",
+    "message d'origine",
+    "message original",
+    "mensaje original",
+    "oorspronkelijk bericht",
+    "origineel bericht",
+    "messaggio originale",
+    "oryginalna wiadomość",
+    "wiadomość oryginalna",
+    "originalmeddelande",
+    "ursprungligt meddelande",
+    "opprinnelig melding",
+    "original meddelelse",
+    "oprindelig meddelelse",
+    "alkuperäinen viesti",
+    "mensagem original",
+    "původní zpráva",
+    "pôvodná správa",
+    "eredeti üzenet",
+    "Исходное сообщение",
+    "Исходное письмо",
+    "原始邮件",
+    "原始郵件",
+    "元のメッセージ",
+    "orijinal mesaj",
+    "reply message",
 };
 
 /* How attribution lines start ("On <date>, <name> wrote:" and kin). A
  * leading digit (a date first, as Android and Gmail in several languages
  * write it) counts too. */
 static const char *const attribution_prefixes[] = {
-	"on ", "am ", "le ", "el ", "op ", "il ", "w dniu ", "em ", "den ", "dne ", "en ",
-	"på ", "в ", "在", "于",
+    "on ",  "am ",  "le ", "el ", "op ", "il ", "w dniu ", "em ",
+    "den ", "dne ", "en ", "på ", "в ",  "在",  "于",
 };
 
 /* The verb of an attribution line; it must not follow a letter. */
 static const char *const attribution_verbs[] = {
-	"wrote", "writes", "schrieb", "a écrit", "escribió", "escribio", "schreef",
-	"ha scritto", "scrisse", "pisze", "napisał", "napisal", "написал", "skrev",
-	"kirjoitti", "escreveu", "napsal", "yazdı", "írta", "写道", "寫道", "のメッセージ",
+    "wrote",   "writes",     "schrieb",   "a écrit",      "escribió", "escribio",
+    "schreef", "ha scritto", "scrisse",   "pisze",        "napisał",  "napisal",
+    "написал", "skrev",      "kirjoitti", "escreveu",     "napsal",   "yazdı",
+    "írta",    "写道",       "寫道",      "のメッセージ",
 };
 
 /* Lines that mail clients add under the new text, as signatures. */
 static const char *const client_signatures[] = {
-	"sent from my ", "sent from mail for windows", "sent from outlook",
-	"sent from yahoo mail", "sent from samsung", "sent from iphone", "sent from ipad",
-	"sent from android", "sent from gmail mobile", "sent from mobile", "sent via ",
-	"sent with ", "sent using ", "get outlook for ", "envoyé de mon ", "envoyé depuis ",
-	"envoyé à partir de ", "envoyé de ", "von meinem ", "gesendet von meinem ",
-	"gesendet von ", "gesendet mit ", "verstuurd vanaf mijn ", "verzonden vanaf mijn ",
-	"verzonden met ", "enviado desde mi ", "enviado desde ", "enviado do meu ",
-	"enviado de meu ", "enviado de mi ", "inviato da ", "inviato dal mio ",
-	"wysłane z mojego ", "wysłano z ", "skickat från min ", "sendt fra min ",
-	"lähetetty ", "Отправлено с ", "Отправлено из ", "从我的", "发自我的",
-	"iphoneから送信",
+    "sent from my ",
+    "sent from mail for windows",
+    "sent from outlook",
+    "sent from yahoo mail",
+    "sent from samsung",
+    "sent from iphone",
+    "sent from ipad",
+    "sent from android",
+    "sent from gmail mobile",
+    "sent from mobile",
+    "sent via ",
+    "sent with ",
+    "sent using ",
+    "get outlook for ",
+    "envoyé de mon ",
+    "envoyé depuis ",
+    "envoyé à partir de ",
+    "envoyé de ",
+    "von meinem ",
+    "gesendet von meinem ",
+    "gesendet von ",
+    "gesendet mit ",
+    "verstuurd vanaf mijn ",
+    "verzonden vanaf mijn ",
+    "verzonden met ",
+    "enviado desde mi ",
+    "enviado desde ",
+    "enviado do meu ",
+    "enviado de meu ",
+    "enviado de mi ",
+    "inviato da ",
+    "inviato dal mio ",
+    "wysłane z mojego ",
+    "wysłano z ",
+    "skickat från min ",
+    "sendt fra min ",
+    "lähetetty ",
+    "Отправлено с ",
+    "Отправлено из ",
+    "从我的",
+    "发自我的",
+    "iphoneから送信",
 };
 
 static const DkReplyLine *line_at(GArray *lines, guint i)
@@ -163,7 +273,8 @@ static Field header_field(const DkReplyLine *l)
 		i++;
 	gsize start = i;
 	while (i < n && i - start < 40 && p[i] != ':' && p[i] != '*' && p[i] != ' ' &&
-	       p[i] != '\t' && colon_at(p + i, n - i) == 0 && !(i + 1 < n && (guchar)p[i] == 0xC2 && (guchar)p[i + 1] == 0xA0))
+	       p[i] != '\t' && colon_at(p + i, n - i) == 0 &&
+	       !(i + 1 < n && (guchar)p[i] == 0xC2 && (guchar)p[i + 1] == 0xA0))
 		i++;
 	gsize name_len = i - start;
 	if (name_len == 0 || name_len >= 40)
@@ -297,7 +408,8 @@ static gboolean find_attribution(GArray *lines, guint j, guint *start_out, Attri
 		return FALSE;
 	guint floor = j;
 	while (floor > 0 && j - floor < ATTRIBUTION_LINES - 1 &&
-	       !dk_reply_line_is_blank(line_at(lines, floor - 1)) && !is_quote(line_at(lines, floor - 1)))
+	       !dk_reply_line_is_blank(line_at(lines, floor - 1)) &&
+	       !is_quote(line_at(lines, floor - 1)))
 		floor--;
 	for (guint k = j - floor + 1; k-- > 0;) {
 		guint s = j - k;
@@ -340,7 +452,8 @@ static gboolean is_dash_name(const char *p, gsize n)
 				return FALSE;
 			words++;
 			word_start = FALSE;
-		} else if (!(g_ascii_isalpha(c) || c >= 0x80 || c == '.' || c == '\'' || c == '-')) {
+		} else if (!(g_ascii_isalpha(c) || c >= 0x80 || c == '.' || c == '\'' ||
+		             c == '-')) {
 			return FALSE;
 		}
 	}
@@ -360,7 +473,8 @@ static gboolean is_client_signature(const char *p, gsize n)
 		if (rl > 80)
 			return FALSE;
 		for (gsize i = 0; i < rl; i++) {
-			if (rest[i] == ',' || rest[i] == ';' || (rest[i] == '.' && i + 1 < rl && rest[i + 1] == ' '))
+			if (rest[i] == ',' || rest[i] == ';' ||
+			    (rest[i] == '.' && i + 1 < rl && rest[i + 1] == ' '))
 				return FALSE;
 			words += rest[i] == ' ';
 		}

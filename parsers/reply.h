@@ -51,6 +51,6 @@ gboolean dk_reply_is_signature_line(const char *line, gsize len);
  * removed) and *signature_out (trimmed), both newly allocated, when one is
  * found; returns FALSE and leaves both untouched otherwise. */
 gboolean dk_reply_signature_split(const char *body, const char *sender, char **body_out,
-				  char **signature_out);
+                                  char **signature_out);
 
 G_END_DECLS

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gsize head = nl ? (gsize)(nl - (const char *)data) : 0;
 	g_autofree char *sender = g_utf8_make_valid((const char *)data, (gssize)head);
 	g_autofree char *text = g_utf8_make_valid((const char *)data + (nl ? head + 1 : 0),
-						  (gssize)(size - (nl ? head + 1 : 0)));
+	                                          (gssize)(size - (nl ? head + 1 : 0)));
 	g_autofree char *fresh = NULL, *quoted = NULL;
 	dk_reply_split(text, &fresh, &quoted);
 	gsize n = strlen(text);

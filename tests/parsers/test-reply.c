@@ -21,108 +21,142 @@ typedef struct {
 } ReplyCase;
 
 static const ReplyCase cases[] = {
-	/* Attribution lines with "> " quotes under them. */
-	{"en", "Thanks!\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Bob <bob@example.com> wrote:\n> Hi\n",
-	 "Thanks!", "On Mon, Apr 2, 2012 at 6:26 PM, Bob <bob@example.com> wrote:\n> Hi"},
-	{"en-wrapped", "Thanks!\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Bob\n<bob@example.com> wrote:\n\n> Hi",
-	 "Thanks!", "<bob@example.com> wrote:"},
-	{"en-wrapped-3", "Ok.\r\n\r\nOn Dec 16, 2011, at 12:47 PM, Corey\r\n<c@example.com>\r\nwrote:\r\n\r\n> Was it?\r\n",
-	 "Ok.", "On Dec 16, 2011"},
-	{"de", "Danke!\n\nAm 02.04.2012 um 18:26 schrieb Bob <bob@example.com>:\n> Hallo\n", "Danke!",
-	 "Am 02.04.2012"},
-	{"fr", "Merci\n\nLe 2 avr. 2012 à 18:26, Bob <bob@example.com> a écrit :\n> Salut\n", "Merci",
-	 "a écrit :"},
-	{"es", "Gracias\n\nEl 2 abr 2012, a las 18:26, Bob <bob@example.com> escribió:\n> Hola\n",
-	 "Gracias", "escribió:"},
-	{"nl", "Bedankt\n\nOp 2 apr. 2012 om 18:26 schreef Bob <bob@example.com>:\n> Hoi\n", "Bedankt",
-	 "schreef Bob"},
-	{"it", "Grazie\n\nIl giorno 2 apr 2012, alle ore 18:26, Bob <bob@example.com> ha scritto:\n> Ciao\n",
-	 "Grazie", "ha scritto:"},
-	{"pl", "Dzięki\n\nW dniu 2.04.2012 18:26, Bob pisze:\n> Cześć\n", "Dzięki", "W dniu"},
-	{"zh", "谢谢\n\n在 2012年4月2日，下午6:26，Bob <bob@example.com> 写道：\n> 你好\n", "谢谢", "写道："},
-	{"ru-android", "Спасибо\n02.04.2012 14:20 пользователь \"bob@example.com\" <\nbob@example.com> написал:\n\n> Привет\n",
-	 "Спасибо", "написал:"},
-	{"ru-gmail", "Да\n\nпн, 2 апр. 2012 г. в 18:26, Bob <bob@example.com>:\n> Привет\n", "Да",
-	 "> Привет"},
-	{"pl-gmail", "Tak\n\npon., 2 kwi 2012 o 18:26 Bob <bob@example.com> napisał(a):\n> Cześć\n", "Tak",
-	 "napisał(a):"},
-	{"ja-gmail", "ありがとう\n\n2012年4月2日 18:26 Bob <bob@example.com>:\n> こんにちは\n", "ありがとう",
-	 "> こんにちは"},
-	{"yahoo-dashes", "Sure.\n\n--- On Wed, 4/4/12, bob@example.com <bob@example.com> wrote:\n\nFrom: bob\nHi\n",
-	 "Sure.", "--- On Wed"},
-	/* An attribution without "> " lines under it starts the history. */
-	{"de-unquoted", "Danke!\n\nAm 02.04.2012 um 18:26 schrieb Bob <bob@example.com>:\n\nHallo Welt\n",
-	 "Danke!", "Hallo Welt"},
-	{"en-unquoted", "Yes.\n\nOn Tue, 3 Apr 2012 at 09:00, Ann wrote:\nWill it work?\n", "Yes.",
-	 "Will it work?"},
-	/* Original-message separators. */
-	{"original-en", "Hello\n\n-----Original Message-----\nFrom: a@example.com\nHi\n", "Hello",
-	 "-----Original Message-----"},
-	{"original-de", "Hallo\n\n-----Ursprüngliche Nachricht-----\nVon: a@example.com\nHi\n", "Hallo",
-	 "Ursprüngliche Nachricht"},
-	{"original-fr", "Bonjour\n\n-------- Message d'origine --------\nDe : a@example.com\n", "Bonjour",
-	 "Message d'origine"},
-	{"original-es", "Hola\n\n----- Mensaje original -----\nDe: a@example.com\n", "Hola",
-	 "Mensaje original"},
-	{"original-nl", "Hoi\n\n-----Oorspronkelijk bericht-----\nVan: a@example.com\n", "Hoi",
-	 "Oorspronkelijk bericht"},
-	{"original-it", "Ciao\n\n-----Messaggio originale-----\nDa: a@example.com\n", "Ciao",
-	 "Messaggio originale"},
-	/* Outlook header blocks, with and without a rule above. */
-	{"outlook-en",
-	 "Fixed.\n\n________________________________\nFrom: Ann <ann@example.com>\nSent: Monday, April 2, 2012 5:44 PM\nTo: Bob\nSubject: Test\n\nHi\n",
-	 "Fixed.", "________________________________\nFrom: Ann"},
-	{"outlook-en-bold",
-	 "Fixed.\n\n ------------------------------\n\n*From:* Ann [mailto:ann@example.com]\n*Sent:* Thursday, February 09, 2012 1:36 PM\n*To:* bob@example.com\n*Subject:* Test\n\nHi\n",
-	 "Fixed.", "*From:* Ann"},
-	{"outlook-de", "Erledigt.\n\nVon: Ann <ann@example.com>\nGesendet: Montag, 2. April 2012 17:44\nAn: Bob\nBetreff: Test\n\nHallo\n",
-	 "Erledigt.", "Betreff: Test"},
-	{"outlook-fr", "C'est fait.\n\nDe : Ann <ann@example.com>\nEnvoyé : lundi 2 avril 2012 17:44\nÀ : Bob\nObjet : Test\n\nSalut\n",
-	 "C'est fait.", "Objet : Test"},
-	{"outlook-fr-nbsp", "C'est fait.\n\nDe\xc2\xa0: Ann\nEnvoy\xc3\xa9\xc2\xa0: lundi\n\xc3\x80\xc2\xa0: Bob\nObjet\xc2\xa0: Test\n",
-	 "C'est fait.", "Objet"},
-	{"outlook-nl", "Klaar.\n\nVan: Ann <ann@example.com>\nVerzonden: maandag 2 april 2012 17:44\nAan: Bob\nOnderwerp: Test\n\nHoi\n",
-	 "Klaar.", "Onderwerp: Test"},
-	{"outlook-es", "Listo.\n\nDe: Ann <ann@example.com>\nEnviado: lunes, 2 de abril de 2012 17:44\nPara: Bob\nAsunto: Test\n\nHola\n",
-	 "Listo.", "Asunto: Test"},
-	{"outlook-wrapped-to", "Done.\n\nFrom: Ann\nSent: Monday\nTo: a@example.com; b@example.com;\n c@example.com\nSubject: Test\n",
-	 "Done.", "Subject: Test"},
-	/* Quote blocks: bottom posting loses the quote, inline replies keep it. */
-	{"bottom-post", "On 04/02/2012 06:26 PM, Megan wrote:\n> Hi\nHello", "Hello", "> Hi"},
-	{"quote-only-above", "> quoted\n> more\n\nMy answer\n", "My answer", "> quoted\n> more"},
-	{"inline", "> q1\nanswer1\n> q2\nanswer2\n> q3\n", "> q1\nanswer1\n> q2\nanswer2", "> q3"},
-	{"all-quoted", "> only\n> quotes\n", "", "> only\n> quotes"},
-	/* Signatures. */
-	{"sig-dash", "Hello\n\n-- \nBob\nACME Inc.\n", "Hello", "-- \nBob\nACME Inc."},
-	{"sig-dash-nospace", "Hello\n\n--\nBob\n", "Hello", "--\nBob"},
-	{"sig-then-quote", "Hello\n\n-- \nBob\n\nOn Mon, 2 Apr 2012, Ann wrote:\n> Hi\n", "Hello", "-- \nBob"},
-	{"iphone", "Hello\n\nSent from my iPhone\n", "Hello", "Sent from my iPhone"},
-	{"iphone-quote", "Hello\n\nSent from my iPhone\n\nOn Apr 3, 2012, at 4:19 PM, bob <bob@example.com> wrote:\n\n> Hi\n",
-	 "Hello", "Sent from my iPhone"},
-	{"blackberry", "Hello\n\nSent from my Verizon Wireless BlackBerry\n", "Hello", "BlackBerry"},
-	{"outlook-ios", "Hello\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n", "Hello", "Get Outlook"},
-	{"envoye-iphone", "Bonjour\n\nEnvoyé de mon iPhone\n", "Bonjour", "Envoyé de mon iPhone"},
-	{"von-iphone", "Hallo\n\nVon meinem iPhone gesendet\n", "Hallo", "Von meinem iPhone gesendet"},
-	{"enviado-iphone", "Hola\n\nEnviado desde mi iPhone\n", "Hola", "Enviado desde mi iPhone"},
-	{"verstuurd-iphone", "Hoi\n\nVerstuurd vanaf mijn iPhone\n", "Hoi", "Verstuurd vanaf mijn iPhone"},
-	{"mail-windows", "Hi\n\nSent from Mail for Windows 10\n", "Hi", "Sent from Mail for Windows 10"},
-	{"dash-name-footer",
-	 "Hi folks\n\n-Ann Smith\n\n\n____\nlist mailing list\nlist@example.com\n", "Hi folks",
-	 "-Ann Smith"},
-	/* What is not quoted history or a signature stays. */
-	{"sent-from-sentence", "Hello\n\nSent from my desk, which is nicer.\n", "Hello\n\nSent from my desk, which is nicer.", NULL},
-	{"on-not-attribution", "On your host run:\n\n  ls -l\n", "On your host run:\n\n  ls -l", NULL},
-	{"one-not-on", "One question I had:\n\nwhy?\n", "One question I had:\n\nwhy?", NULL},
-	{"dash-mid-line", "A fix -- not a signature.\nok\n", "A fix -- not a signature.\nok", NULL},
-	{"bullets", "List:\n- one\n- two\n", "List:\n- one\n- two", NULL},
-	{"dash-option", "Use this flag:\n-Wall\nand then it builds.\n", "Use this flag:\n-Wall\nand then it builds.", NULL},
-	{"two-headers-only", "Check the mail\nFrom: alice\nTo: bob\nthanks\n", "Check the mail\nFrom: alice\nTo: bob\nthanks", NULL},
-	{"long-after-separator", "Intro\n--\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n21\n22\n23\n24\n25\n26\n27\n28\n29\n30\n31\n32\n33\n34\n35\n36\n37\n38\n39\n40\n41\n",
-	 NULL, NULL},
-	{"trailing-space", "line one   \nline two\t\n", "line one\nline two", NULL},
-	{"crlf", "Hi\r\n\r\nOn Mon, 2 Apr 2012, Ann wrote:\r\n> x\r\n", "Hi", "> x"},
-	{"bare-cr", "Hi\r\rOn Mon, 2 Apr 2012, Ann wrote:\r> x\r", "Hi", "> x"},
-	{"empty", "", "", NULL},
+    /* Attribution lines with "> " quotes under them. */
+    {"en", "Thanks!\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Bob <bob@example.com> wrote:\n> Hi\n",
+     "Thanks!", "On Mon, Apr 2, 2012 at 6:26 PM, Bob <bob@example.com> wrote:\n> Hi"},
+    {"en-wrapped",
+     "Thanks!\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Bob\n<bob@example.com> wrote:\n\n> Hi", "Thanks!",
+     "<bob@example.com> wrote:"},
+    {"en-wrapped-3",
+     "Ok.\r\n\r\nOn Dec 16, 2011, at 12:47 PM, Corey\r\n<c@example.com>\r\nwrote:\r\n\r\n> Was "
+     "it?\r\n",
+     "Ok.", "On Dec 16, 2011"},
+    {"de", "Danke!\n\nAm 02.04.2012 um 18:26 schrieb Bob <bob@example.com>:\n> Hallo\n", "Danke!",
+     "Am 02.04.2012"},
+    {"fr", "Merci\n\nLe 2 avr. 2012 à 18:26, Bob <bob@example.com> a écrit :\n> Salut\n", "Merci",
+     "a écrit :"},
+    {"es", "Gracias\n\nEl 2 abr 2012, a las 18:26, Bob <bob@example.com> escribió:\n> Hola\n",
+     "Gracias", "escribió:"},
+    {"nl", "Bedankt\n\nOp 2 apr. 2012 om 18:26 schreef Bob <bob@example.com>:\n> Hoi\n", "Bedankt",
+     "schreef Bob"},
+    {"it",
+     "Grazie\n\nIl giorno 2 apr 2012, alle ore 18:26, Bob <bob@example.com> ha scritto:\n> Ciao\n",
+     "Grazie", "ha scritto:"},
+    {"pl", "Dzięki\n\nW dniu 2.04.2012 18:26, Bob pisze:\n> Cześć\n", "Dzięki", "W dniu"},
+    {"zh", "谢谢\n\n在 2012年4月2日，下午6:26，Bob <bob@example.com> 写道：\n> 你好\n", "谢谢",
+     "写道："},
+    {"ru-android",
+     "Спасибо\n02.04.2012 14:20 пользователь \"bob@example.com\" <\nbob@example.com> написал:\n\n> "
+     "Привет\n",
+     "Спасибо", "написал:"},
+    {"ru-gmail", "Да\n\nпн, 2 апр. 2012 г. в 18:26, Bob <bob@example.com>:\n> Привет\n", "Да",
+     "> Привет"},
+    {"pl-gmail", "Tak\n\npon., 2 kwi 2012 o 18:26 Bob <bob@example.com> napisał(a):\n> Cześć\n",
+     "Tak", "napisał(a):"},
+    {"ja-gmail", "ありがとう\n\n2012年4月2日 18:26 Bob <bob@example.com>:\n> こんにちは\n",
+     "ありがとう", "> こんにちは"},
+    {"yahoo-dashes",
+     "Sure.\n\n--- On Wed, 4/4/12, bob@example.com <bob@example.com> wrote:\n\nFrom: bob\nHi\n",
+     "Sure.", "--- On Wed"},
+    /* An attribution without "> " lines under it starts the history. */
+    {"de-unquoted",
+     "Danke!\n\nAm 02.04.2012 um 18:26 schrieb Bob <bob@example.com>:\n\nHallo Welt\n", "Danke!",
+     "Hallo Welt"},
+    {"en-unquoted", "Yes.\n\nOn Tue, 3 Apr 2012 at 09:00, Ann wrote:\nWill it work?\n", "Yes.",
+     "Will it work?"},
+    /* Original-message separators. */
+    {"original-en", "Hello\n\n-----Original Message-----\nFrom: a@example.com\nHi\n", "Hello",
+     "-----Original Message-----"},
+    {"original-de", "Hallo\n\n-----Ursprüngliche Nachricht-----\nVon: a@example.com\nHi\n", "Hallo",
+     "Ursprüngliche Nachricht"},
+    {"original-fr", "Bonjour\n\n-------- Message d'origine --------\nDe : a@example.com\n",
+     "Bonjour", "Message d'origine"},
+    {"original-es", "Hola\n\n----- Mensaje original -----\nDe: a@example.com\n", "Hola",
+     "Mensaje original"},
+    {"original-nl", "Hoi\n\n-----Oorspronkelijk bericht-----\nVan: a@example.com\n", "Hoi",
+     "Oorspronkelijk bericht"},
+    {"original-it", "Ciao\n\n-----Messaggio originale-----\nDa: a@example.com\n", "Ciao",
+     "Messaggio originale"},
+    /* Outlook header blocks, with and without a rule above. */
+    {"outlook-en",
+     "Fixed.\n\n________________________________\nFrom: Ann <ann@example.com>\nSent: Monday, April "
+     "2, 2012 5:44 PM\nTo: Bob\nSubject: Test\n\nHi\n",
+     "Fixed.", "________________________________\nFrom: Ann"},
+    {"outlook-en-bold",
+     "Fixed.\n\n ------------------------------\n\n*From:* Ann [mailto:ann@example.com]\n*Sent:* "
+     "Thursday, February 09, 2012 1:36 PM\n*To:* bob@example.com\n*Subject:* Test\n\nHi\n",
+     "Fixed.", "*From:* Ann"},
+    {"outlook-de",
+     "Erledigt.\n\nVon: Ann <ann@example.com>\nGesendet: Montag, 2. April 2012 17:44\nAn: "
+     "Bob\nBetreff: Test\n\nHallo\n",
+     "Erledigt.", "Betreff: Test"},
+    {"outlook-fr",
+     "C'est fait.\n\nDe : Ann <ann@example.com>\nEnvoyé : lundi 2 avril 2012 17:44\nÀ : Bob\nObjet "
+     ": Test\n\nSalut\n",
+     "C'est fait.", "Objet : Test"},
+    {"outlook-fr-nbsp",
+     "C'est fait.\n\nDe\xc2\xa0: Ann\nEnvoy\xc3\xa9\xc2\xa0: lundi\n\xc3\x80\xc2\xa0: "
+     "Bob\nObjet\xc2\xa0: Test\n",
+     "C'est fait.", "Objet"},
+    {"outlook-nl",
+     "Klaar.\n\nVan: Ann <ann@example.com>\nVerzonden: maandag 2 april 2012 17:44\nAan: "
+     "Bob\nOnderwerp: Test\n\nHoi\n",
+     "Klaar.", "Onderwerp: Test"},
+    {"outlook-es",
+     "Listo.\n\nDe: Ann <ann@example.com>\nEnviado: lunes, 2 de abril de 2012 17:44\nPara: "
+     "Bob\nAsunto: Test\n\nHola\n",
+     "Listo.", "Asunto: Test"},
+    {"outlook-wrapped-to",
+     "Done.\n\nFrom: Ann\nSent: Monday\nTo: a@example.com; b@example.com;\n "
+     "c@example.com\nSubject: Test\n",
+     "Done.", "Subject: Test"},
+    /* Quote blocks: bottom posting loses the quote, inline replies keep it. */
+    {"bottom-post", "On 04/02/2012 06:26 PM, Megan wrote:\n> Hi\nHello", "Hello", "> Hi"},
+    {"quote-only-above", "> quoted\n> more\n\nMy answer\n", "My answer", "> quoted\n> more"},
+    {"inline", "> q1\nanswer1\n> q2\nanswer2\n> q3\n", "> q1\nanswer1\n> q2\nanswer2", "> q3"},
+    {"all-quoted", "> only\n> quotes\n", "", "> only\n> quotes"},
+    /* Signatures. */
+    {"sig-dash", "Hello\n\n-- \nBob\nACME Inc.\n", "Hello", "-- \nBob\nACME Inc."},
+    {"sig-dash-nospace", "Hello\n\n--\nBob\n", "Hello", "--\nBob"},
+    {"sig-then-quote", "Hello\n\n-- \nBob\n\nOn Mon, 2 Apr 2012, Ann wrote:\n> Hi\n", "Hello",
+     "-- \nBob"},
+    {"iphone", "Hello\n\nSent from my iPhone\n", "Hello", "Sent from my iPhone"},
+    {"iphone-quote",
+     "Hello\n\nSent from my iPhone\n\nOn Apr 3, 2012, at 4:19 PM, bob <bob@example.com> "
+     "wrote:\n\n> Hi\n",
+     "Hello", "Sent from my iPhone"},
+    {"blackberry", "Hello\n\nSent from my Verizon Wireless BlackBerry\n", "Hello", "BlackBerry"},
+    {"outlook-ios", "Hello\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n", "Hello",
+     "Get Outlook"},
+    {"envoye-iphone", "Bonjour\n\nEnvoyé de mon iPhone\n", "Bonjour", "Envoyé de mon iPhone"},
+    {"von-iphone", "Hallo\n\nVon meinem iPhone gesendet\n", "Hallo", "Von meinem iPhone gesendet"},
+    {"enviado-iphone", "Hola\n\nEnviado desde mi iPhone\n", "Hola", "Enviado desde mi iPhone"},
+    {"verstuurd-iphone", "Hoi\n\nVerstuurd vanaf mijn iPhone\n", "Hoi",
+     "Verstuurd vanaf mijn iPhone"},
+    {"mail-windows", "Hi\n\nSent from Mail for Windows 10\n", "Hi",
+     "Sent from Mail for Windows 10"},
+    {"dash-name-footer", "Hi folks\n\n-Ann Smith\n\n\n____\nlist mailing list\nlist@example.com\n",
+     "Hi folks", "-Ann Smith"},
+    /* What is not quoted history or a signature stays. */
+    {"sent-from-sentence", "Hello\n\nSent from my desk, which is nicer.\n",
+     "Hello\n\nSent from my desk, which is nicer.", NULL},
+    {"on-not-attribution", "On your host run:\n\n  ls -l\n", "On your host run:\n\n  ls -l", NULL},
+    {"one-not-on", "One question I had:\n\nwhy?\n", "One question I had:\n\nwhy?", NULL},
+    {"dash-mid-line", "A fix -- not a signature.\nok\n", "A fix -- not a signature.\nok", NULL},
+    {"bullets", "List:\n- one\n- two\n", "List:\n- one\n- two", NULL},
+    {"dash-option", "Use this flag:\n-Wall\nand then it builds.\n",
+     "Use this flag:\n-Wall\nand then it builds.", NULL},
+    {"two-headers-only", "Check the mail\nFrom: alice\nTo: bob\nthanks\n",
+     "Check the mail\nFrom: alice\nTo: bob\nthanks", NULL},
+    {"long-after-separator",
+     "Intro\n--"
+     "\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n21\n22\n23\n24\n25\n"
+     "26\n27\n28\n29\n30\n31\n32\n33\n34\n35\n36\n37\n38\n39\n40\n41\n",
+     NULL, NULL},
+    {"trailing-space", "line one   \nline two\t\n", "line one\nline two", NULL},
+    {"crlf", "Hi\r\n\r\nOn Mon, 2 Apr 2012, Ann wrote:\r\n> x\r\n", "Hi", "> x"},
+    {"bare-cr", "Hi\r\rOn Mon, 2 Apr 2012, Ann wrote:\r> x\r", "Hi", "> x"},
+    {"empty", "", "", NULL},
 };
 
 static void test_cases(void **state)
@@ -169,8 +203,9 @@ static void test_null_and_signature_line(void **state)
 static void test_bounded(void **state)
 {
 	(void)state;
-	const char *units[] = {"-Ann\n", "On 1 Jan 2020, x wrote:\n", "From: a\nTo: b\n", ">\n",
-			       "Sent from my iPhone\n", "\n", "a:\n"};
+	const char *units[] = {"-Ann\n", "On 1 Jan 2020, x wrote:\n", "From: a\nTo: b\n",
+	                       ">\n",    "Sent from my iPhone\n",     "\n",
+	                       "a:\n"};
 	for (guint u = 0; u < G_N_ELEMENTS(units); u++) {
 		g_autoptr(GString) s = g_string_new(NULL);
 		for (guint i = 0; i < 50000; i++)
@@ -234,7 +269,7 @@ static void check_fragments(Fixture *f, const char *kind)
 		}
 		if (!ok)
 			g_string_append_printf(f->why, " %s[%s] not in %s text;", kind, key,
-					       hidden ? "quoted" : "new");
+			                       hidden ? "quoted" : "new");
 	}
 }
 
@@ -252,7 +287,8 @@ static gboolean check_fixture(Fixture *f)
 			none_hidden = none_hidden && !json_is_true(json_array_get(hidden, i));
 	}
 	if (none_hidden && *f->quoted != '\0')
-		g_string_append_printf(f->why, " nothing is hidden but quoted is [%.60s];", f->quoted);
+		g_string_append_printf(f->why, " nothing is hidden but quoted is [%.60s];",
+		                       f->quoted);
 	check_fragments(f, "fragments_exact");
 	check_fragments(f, "fragments_regex");
 	check_fragments(f, "fragments_contains");
@@ -301,9 +337,9 @@ static void test_email_reply_parser(void **state)
 int main(void)
 {
 	const struct CMUnitTest unit[] = {
-		cmocka_unit_test(test_cases),
-		cmocka_unit_test(test_null_and_signature_line),
-		cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_null_and_signature_line),
+	    cmocka_unit_test(test_bounded),
 	};
 	int failed = cmocka_run_group_tests_name("reply", unit, NULL, NULL);
 	if (failed != 0)
@@ -314,7 +350,7 @@ int main(void)
 		return DK_TEST_SKIP;
 	}
 	const struct CMUnitTest corpus[] = {
-		cmocka_unit_test(test_email_reply_parser),
+	    cmocka_unit_test(test_email_reply_parser),
 	};
 	return cmocka_run_group_tests_name("reply-corpus", corpus, NULL, NULL);
 }

@@ -59,7 +59,8 @@ static void split_expected(const char *reply, char **before_out, char **sig_out)
 static void test_standard_replies(void **state)
 {
 	(void)state;
-	json_t *all = json_object_get(json_object_get(expectations, "expectations"), "standard_replies");
+	json_t *all =
+	    json_object_get(json_object_get(expectations, "expectations"), "standard_replies");
 	const char *name;
 	json_t *exp;
 	guint total = 0, passed = 0;
@@ -70,7 +71,8 @@ static void test_standard_replies(void **state)
 		g_autofree char *fresh = NULL, *quoted = NULL, *want = NULL, *sig = NULL;
 		dk_reply_split(text, &fresh, &quoted);
 		split_expected(json_string_value(json_object_get(exp, "reply_text")), &want, &sig);
-		gboolean ok = strcmp(fresh, want) == 0 && (sig == NULL || strstr(quoted, sig) != NULL);
+		gboolean ok =
+		    strcmp(fresh, want) == 0 && (sig == NULL || strstr(quoted, sig) != NULL);
 		total++;
 		passed += ok;
 		printf("%s standard_replies/%s%s%s%s\n", ok ? "ok  " : "MISS", name,
@@ -99,16 +101,17 @@ static void test_shared_block(void **state)
 static void test_signatures(void **state)
 {
 	(void)state;
-	json_t *all = json_object_get(json_object_get(expectations, "expectations"), "signature_stripped");
+	json_t *all =
+	    json_object_get(json_object_get(expectations, "expectations"), "signature_stripped");
 	const char *name;
 	json_t *exp;
 	guint total = 0, passed = 0;
 	json_object_foreach(all, name, exp)
 	{
 		const char *want = json_string_value(json_object_get(exp, "expected_signature"));
-		g_autofree char *sub = g_build_filename(
-			"signature", "emails", "stripped",
-			json_string_value(json_object_get(exp, "body")), NULL);
+		g_autofree char *sub =
+		    g_build_filename("signature", "emails", "stripped",
+		                     json_string_value(json_object_get(exp, "body")), NULL);
 		g_autofree char *body = read_fixture(sub);
 		const char *sender = json_string_value(json_object_get(exp, "sender"));
 		g_autofree char *above = NULL, *sig = NULL;
@@ -127,8 +130,8 @@ static void test_signatures(void **state)
 		}
 		total++;
 		passed += ok;
-		printf("%s signature %s%s%s%s\n", ok ? "ok  " : "MISS", name,
-		       ok ? "" : " found: [", ok ? "" : (found ? sig : "(none)"), ok ? "" : "]");
+		printf("%s signature %s%s%s%s\n", ok ? "ok  " : "MISS", name, ok ? "" : " found: [",
+		       ok ? "" : (found ? sig : "(none)"), ok ? "" : "]");
 	}
 	printf("talon signatures: %u/%u\n", passed, total);
 	assert_true(total >= 6);
@@ -147,7 +150,8 @@ static void test_html_skipped(void **state)
 	json_object_foreach(json_object_get(top, "html_replies"), name, exp)
 	{
 		printf("skip html_replies/%s: HTML quote blocks are recognised by the HTML "
-		       "converter (parsers/message.c), not by dk_reply_split\n", name);
+		       "converter (parsers/message.c), not by dk_reply_split\n",
+		       name);
 		skipped++;
 	}
 	json_object_foreach(json_object_get(top, "other"), name, exp)
@@ -195,9 +199,9 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_standard_replies), cmocka_unit_test(test_shared_block),
-		cmocka_unit_test(test_signatures), cmocka_unit_test(test_html_skipped),
-		cmocka_unit_test(test_training_samples),
+	    cmocka_unit_test(test_standard_replies), cmocka_unit_test(test_shared_block),
+	    cmocka_unit_test(test_signatures),       cmocka_unit_test(test_html_skipped),
+	    cmocka_unit_test(test_training_samples),
 	};
 	int failed = cmocka_run_group_tests_name("talon", tests, NULL, NULL);
 	json_decref(expectations);
