@@ -1,5 +1,6 @@
 /* Subcommand dispatch and the helpers the subcommands share. */
 #include "gateway/cli/cli.h"
+#include "gateway/cli/cmd-parse.h"
 
 #include <locale.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@ static const DkCommand commands[] = {
 	{"serve", dk_cmd_serve, "run the gateway: LMTP listener and writer"},
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
+	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 };
