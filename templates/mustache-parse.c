@@ -36,6 +36,7 @@ typedef struct {
 	const char *pos;
 	const char *line_start;
 	guint line;
+	guint first_column; /* column of SRC on its line, 1-based */
 	char otag[16], ctag[16];
 	gsize olen, clen;
 	GArray *toks;
@@ -57,7 +58,8 @@ static void lex_advance(Lexer *lx, const char *p)
 
 static guint lex_column(const Lexer *lx, const char *p)
 {
-	return (guint)(p - lx->line_start) + 1;
+	guint col = (guint)(p - lx->line_start) + 1;
+	return lx->line_start == lx->src ? col + lx->first_column - 1 : col;
 }
 
 /* Adds text [P, E) as tokens of at most one line each, so the standalone
@@ -319,6 +321,16 @@ static GPtrArray *builder_current(Builder *b)
 	return top->children;
 }
 
+/* How the opening tag of section-like node N was written, e.g. "#items". */
+static char *opening_of(const DkNode *n)
+{
+	char sigil = n->kind == DK_NODE_SECTION    ? '#'
+		     : n->kind == DK_NODE_INVERTED ? '^'
+		     : n->kind == DK_NODE_BLOCK    ? '$'
+						   : '<';
+	return g_strdup_printf("%c%s%s", sigil, n->dynamic ? "*" : "", n->text);
+}
+
 static gboolean builder_close(Builder *b, const Tok *t, GError **error)
 {
 	g_autofree char *name = g_strndup(t->start, t->len);
@@ -327,14 +339,11 @@ static gboolean builder_close(Builder *b, const Tok *t, GError **error)
 		return syntax_error(error, t->line, t->column, msg);
 	}
 	DkNode *top = g_ptr_array_index(b->open, b->open->len - 1);
-	const char *open_name = top->text;
-	g_autofree char *open_full = top->dynamic ? g_strconcat("*", top->text, NULL) : NULL;
-	if (open_full != NULL)
-		open_name = open_full;
-	if (strcmp(open_name, name) != 0) {
+	g_autofree char *opening = opening_of(top);
+	if (strcmp(opening + 1, name) != 0) {
 		g_autofree char *msg = g_strdup_printf(
 			"close tag {{/%s}} does not match {{%s}} opened at line %u, column %u", name,
-			open_name, top->line, top->column);
+			opening, top->line, top->column);
 		return syntax_error(error, t->line, t->column, msg);
 	}
 	g_ptr_array_set_size(b->open, b->open->len - 1);
@@ -382,19 +391,20 @@ static gboolean build_tree(GArray *toks, GPtrArray *root, GError **error)
 		ok = builder_add(&b, &g_array_index(toks, Tok, i), error);
 	if (ok && b.open->len > 0) {
 		DkNode *top = g_ptr_array_index(b.open, b.open->len - 1);
-		g_autofree char *msg = g_strdup_printf("unclosed section {{%s%s}}",
-						       top->dynamic ? "*" : "", top->text);
+		g_autofree char *opening = opening_of(top);
+		g_autofree char *msg = g_strdup_printf("unclosed section {{%s}}", opening);
 		ok = syntax_error(error, top->line, top->column, msg);
 	}
 	g_ptr_array_unref(b.open);
 	return ok;
 }
 
-DkTemplate *dk_template_parse_len(const char *source, gsize len, GError **error)
+DkTemplate *dk_template_parse_at(const char *source, gsize len, guint line, guint column,
+				 GError **error)
 {
 	g_return_val_if_fail(source != NULL || len == 0, NULL);
 	Lexer lx = {.src = source, .end = source + len, .pos = source, .line_start = source,
-		    .line = 1, .otag = "{{", .ctag = "}}", .olen = 2, .clen = 2};
+		    .line = MAX(line, 1), .first_column = MAX(column, 1), .otag = "{{", .ctag = "}}", .olen = 2, .clen = 2};
 	lx.toks = g_array_new(FALSE, TRUE, sizeof(Tok));
 	g_autoptr(DkTemplate) t = g_new0(DkTemplate, 1);
 	t->nodes = g_ptr_array_new_with_free_func(node_free);
@@ -410,5 +420,5 @@ DkTemplate *dk_template_parse_len(const char *source, gsize len, GError **error)
 DkTemplate *dk_template_parse(const char *source, GError **error)
 {
 	g_return_val_if_fail(source != NULL, NULL);
-	return dk_template_parse_len(source, strlen(source), error);
+	return dk_template_parse_at(source, strlen(source), 1, 1, error);
 }

@@ -59,8 +59,11 @@ typedef struct {
  * unexpected close tag, bad set-delimiter tag, empty name, nesting too deep. */
 DkTemplate *dk_template_parse(const char *source, GError **error);
 
-/* Like dk_template_parse with an explicit length; SOURCE may hold NUL bytes. */
-DkTemplate *dk_template_parse_len(const char *source, gsize len, GError **error);
+/* Like dk_template_parse for LEN bytes of SOURCE (which may hold NUL bytes)
+ * that start at LINE and COLUMN (1-based) of a larger file, so that errors
+ * name positions in that file. */
+DkTemplate *dk_template_parse_at(const char *source, gsize len, guint line, guint column,
+				 GError **error);
 
 /* Renders T against DATA (any JSON value; NULL means an empty object) with
  * HTML escaping. Returns a new string (g_free), or NULL with an error from
