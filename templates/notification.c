@@ -123,19 +123,19 @@ static gboolean split_source(const char *source, const char *origin, Parts *part
 	const char *p = source;
 	for (guint lineno = 1;; lineno++) {
 		const char *nl = strchr(p, '\n');
-		if (nl == NULL)
-			return syntax_error(error, origin, lineno, 1,
-					    "no blank line between the header lines and the body");
-		gsize len = (gsize)(nl - p);
+		gsize len = nl != NULL ? (gsize)(nl - p) : strlen(p);
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
-		if (len == 0) {
+		if (len == 0 && nl != NULL) {
 			parts->body = nl + 1;
 			parts->body_line = lineno + 1;
 			break;
 		}
-		if (!parse_header_line(parts, p, len, lineno, origin, error))
+		if (len > 0 && !parse_header_line(parts, p, len, lineno, origin, error))
 			return FALSE;
+		if (nl == NULL)
+			return syntax_error(error, origin, lineno, 1,
+					    "no blank line between the header lines and the body");
 		p = nl + 1;
 	}
 	if (!parts->headers[HDR_SUBJECT].present)
