@@ -7,6 +7,8 @@
 
 G_DEFINE_QUARK(dk-template-error-quark, dk_template_error)
 
+#define DK_TEMPLATE_MAX_DELIM 15
+
 typedef enum {
 	TOK_TEXT,
 	TOK_VAR,
@@ -26,9 +28,13 @@ typedef struct {
 	const char *start; /* TEXT: the text; tags: the trimmed content */
 	gsize len;
 	guint line, column;
-	gboolean drop;      /* whitespace of a standalone line */
-	const char *indent; /* PARTIAL/PARENT on a standalone line */
+	const char *raw_start, *raw_end; /* the whole tag or text in the source */
+	gboolean standalone; /* a tag alone on its line (with other such tags) */
+	gboolean drop;       /* whitespace of a standalone line */
+	gboolean keep_eol;   /* ...except this line ending, after an empty block */
+	const char *indent;  /* PARTIAL/PARENT/BLOCK on a standalone line */
 	gsize indent_len;
+	char otag[DK_TEMPLATE_MAX_DELIM + 1], ctag[DK_TEMPLATE_MAX_DELIM + 1];
 } Tok;
 
 typedef struct {
@@ -42,7 +48,6 @@ typedef struct {
 	GArray *toks;
 } Lexer;
 
-#define DK_TEMPLATE_MAX_DELIM 15
 
 /* Moves the lexer to P, counting the lines it passes. */
 static void lex_advance(Lexer *lx, const char *p)
@@ -69,7 +74,8 @@ static void lex_text(Lexer *lx, const char *p, const char *e)
 	while (p < e) {
 		const char *nl = memchr(p, '\n', (gsize)(e - p));
 		const char *stop = nl != NULL ? nl + 1 : e;
-		Tok t = {.kind = TOK_TEXT, .start = p, .len = (gsize)(stop - p)};
+		Tok t = {.kind = TOK_TEXT, .start = p, .len = (gsize)(stop - p), .raw_start = p,
+			 .raw_end = stop};
 		t.line = lx->line;
 		t.column = lex_column(lx, p);
 		g_array_append_val(lx->toks, t);
@@ -147,7 +153,9 @@ static TokKind tag_kind(char c, gboolean *sigil)
 /* Lexes the tag whose opening delimiter starts at P. */
 static gboolean lex_tag(Lexer *lx, const char *p, GError **error)
 {
-	Tok t = {.line = lx->line, .column = lex_column(lx, p)};
+	Tok t = {.line = lx->line, .column = lex_column(lx, p), .raw_start = p};
+	memcpy(t.otag, lx->otag, sizeof(t.otag));
+	memcpy(t.ctag, lx->ctag, sizeof(t.ctag));
 	const char *c = p + lx->olen;
 	gboolean sigil = FALSE;
 	t.kind = c < lx->end ? tag_kind(*c, &sigil) : TOK_VAR;
@@ -166,6 +174,7 @@ static gboolean lex_tag(Lexer *lx, const char *p, GError **error)
 		return syntax_error(error, t.line, t.column, "unclosed tag");
 	t.start = c;
 	t.len = (gsize)(q - c);
+	t.raw_end = q + close_len;
 	trim(&t.start, &t.len);
 	if (t.kind == TOK_DELIM && !lex_set_delimiters(lx, &t, error))
 		return FALSE;
@@ -230,12 +239,23 @@ static void mark_line(Tok *toks, guint from, guint to)
 		return;
 	const Tok *lead = toks[from].kind == TOK_TEXT ? &toks[from] : NULL;
 	for (guint i = from; i < to; i++) {
-		if (toks[i].kind == TOK_TEXT) {
-			toks[i].drop = TRUE;
-		} else if (lead != NULL && (toks[i].kind == TOK_PARTIAL || toks[i].kind == TOK_PARENT)) {
-			toks[i].indent = lead->start;
-			toks[i].indent_len = lead->len;
+		Tok *t = &toks[i];
+		if (t->kind == TOK_TEXT) {
+			t->drop = TRUE;
+			continue;
 		}
+		t->standalone = TRUE;
+		if (lead != NULL && (t->kind == TOK_PARTIAL || t->kind == TOK_PARENT ||
+				     t->kind == TOK_BLOCK)) {
+			t->indent = lead->start;
+			t->indent_len = lead->len;
+		}
+		/* An empty block alone on its line keeps the line ending: the
+		 * block's content takes the place of the tags (spec
+		 * ~inheritance, "Standalone block"). */
+		if (t->kind == TOK_BLOCK && i + 1 < to && toks[i + 1].kind == TOK_CLOSE &&
+		    toks[to - 1].kind == TOK_TEXT)
+			toks[to - 1].keep_eol = TRUE;
 	}
 }
 
@@ -260,6 +280,9 @@ static void node_free(gpointer p)
 	g_free(n->text);
 	g_strfreev(n->path);
 	g_free(n->indent);
+	g_free(n->body);
+	g_free(n->body_otag);
+	g_free(n->body_ctag);
 	if (n->children != NULL)
 		g_ptr_array_unref(n->children);
 	g_free(n);
@@ -310,6 +333,8 @@ static DkNode *node_from_tag(const Tok *t, DkNodeKind kind)
 
 typedef struct {
 	GPtrArray *open; /* DkNode * of open sections, innermost last (borrowed) */
+	GArray *open_tok; /* guint: the index of each open section's token */
+	const Tok *toks;
 	GPtrArray *root;
 } Builder;
 
@@ -319,6 +344,99 @@ static GPtrArray *builder_current(Builder *b)
 		return b->root;
 	DkNode *top = g_ptr_array_index(b->open, b->open->len - 1);
 	return top->children;
+}
+
+/* Adds text token T as a node, or LITERAL in its place. */
+static gboolean add_text(Builder *b, const Tok *t, const char *literal)
+{
+	DkNode *n = g_new0(DkNode, 1);
+	n->kind = DK_NODE_TEXT;
+	n->len = literal != NULL ? strlen(literal) : t->len;
+	n->text = g_malloc(n->len + 1);
+	memcpy(n->text, literal != NULL ? literal : t->start, n->len);
+	n->text[n->len] = '\0';
+	n->line = t->line;
+	n->column = t->column;
+	g_ptr_array_add(builder_current(b), n);
+	return TRUE;
+}
+
+static gboolean ends_line(const Tok *t)
+{
+	return t->kind == TOK_TEXT && t->len > 0 && t->start[t->len - 1] == '\n';
+}
+
+/* Removes the indentation common to the non-blank lines of BODY (blank lines
+ * keep only their line ending); returns the new text and, in MARGIN_OUT, what
+ * was removed from each line. */
+static char *dedent(const char *body, char **margin_out)
+{
+	const char *margin = NULL;
+	gsize mlen = 0;
+	for (const char *p = body; *p != '\0';) {
+		gsize line = strcspn(p, "\n"), ws = strspn(p, " \t");
+		gboolean blank = ws >= line || (ws + 1 == line && p[ws] == '\r');
+		if (!blank && margin == NULL) {
+			margin = p;
+			mlen = MIN(ws, line);
+		} else if (!blank) {
+			gsize k = 0;
+			while (k < mlen && k < ws && p[k] == margin[k])
+				k++;
+			mlen = k;
+		}
+		p += line + (p[line] == '\n');
+	}
+	GString *out = g_string_new(NULL);
+	for (const char *p = body; *p != '\0';) {
+		gsize line = strcspn(p, "\n"), ws = strspn(p, " \t");
+		gsize eol = p[line] == '\n' ? 1 : 0;
+		gboolean blank = ws >= line || (ws + 1 == line && p[ws] == '\r');
+		gsize skip = blank ? MIN(ws, line) : mlen;
+		g_string_append_len(out, p + skip, (gssize)(line + eol - skip));
+		p += line + eol;
+	}
+	*margin_out = g_strndup(margin != NULL ? margin : "", mlen);
+	return g_string_free(out, FALSE);
+}
+
+/* Records the source of block N, from its opening tag TOKS[OPEN] to its
+ * closing tag TOKS[CLOSE], leaving out the rest of standalone tag lines. */
+static void block_set_body(DkNode *n, const Tok *toks, guint open, guint close)
+{
+	const Tok *o = &toks[open], *c = &toks[close];
+	const char *s = o->raw_end, *e = c->raw_start;
+	guint k = open + 1;
+	if (o->standalone) {
+		for (; k < close && toks[k].kind == TOK_TEXT && toks[k].drop; k++) {
+			s = toks[k].raw_end;
+			if (ends_line(&toks[k])) {
+				k++;
+				break;
+			}
+		}
+	}
+	if (c->standalone) {
+		for (guint j = close; j-- > k && toks[j].kind == TOK_TEXT && toks[j].drop &&
+				      !ends_line(&toks[j]);)
+			e = toks[j].raw_start;
+	}
+	g_autofree char *raw = g_strndup(s, e > s ? (gsize)(e - s) : 0);
+	n->body_otag = g_strdup(o->otag);
+	n->body_ctag = g_strdup(o->ctag);
+	n->standalone = o->standalone;
+	if (!o->standalone) {
+		n->body = g_steal_pointer(&raw);
+		return;
+	}
+	char *margin = NULL;
+	n->body = dedent(raw, &margin);
+	if (*margin != '\0' || n->indent == NULL) {
+		g_free(n->indent);
+		n->indent = margin;
+	} else {
+		g_free(margin);
+	}
 }
 
 /* How the opening tag of section-like node N was written, e.g. "#items". */
@@ -346,7 +464,11 @@ static gboolean builder_close(Builder *b, const Tok *t, GError **error)
 			opening, top->line, top->column);
 		return syntax_error(error, t->line, t->column, msg);
 	}
+	guint open_index = g_array_index(b->open_tok, guint, b->open_tok->len - 1);
+	if (top->kind == DK_NODE_BLOCK)
+		block_set_body(top, b->toks, open_index, (guint)(t - b->toks));
 	g_ptr_array_set_size(b->open, b->open->len - 1);
+	g_array_set_size(b->open_tok, b->open_tok->len - 1);
 	return TRUE;
 }
 
@@ -358,20 +480,14 @@ static gboolean builder_add(Builder *b, const Tok *t, GError **error)
 		[TOK_PARTIAL] = DK_NODE_PARTIAL,   [TOK_BLOCK] = DK_NODE_BLOCK,
 		[TOK_PARENT] = DK_NODE_PARENT,
 	};
+	if (t->drop && t->keep_eol)
+		return add_text(b, t, t->len > 1 && t->start[t->len - 2] == '\r' ? "\r\n" : "\n");
 	if (t->drop || t->kind == TOK_COMMENT || t->kind == TOK_DELIM)
 		return TRUE;
 	if (t->kind == TOK_CLOSE)
 		return builder_close(b, t, error);
-	if (t->kind == TOK_TEXT) {
-		DkNode *n = g_new0(DkNode, 1);
-		n->kind = DK_NODE_TEXT;
-		n->text = g_strndup(t->start, t->len);
-		n->len = t->len;
-		n->line = t->line;
-		n->column = t->column;
-		g_ptr_array_add(builder_current(b), n);
-		return TRUE;
-	}
+	if (t->kind == TOK_TEXT)
+		return add_text(b, t, NULL);
 	DkNode *n = node_from_tag(t, kinds[t->kind]);
 	n->escape = t->kind == TOK_VAR;
 	g_ptr_array_add(builder_current(b), n);
@@ -379,13 +495,16 @@ static gboolean builder_add(Builder *b, const Tok *t, GError **error)
 		if (b->open->len >= DK_TEMPLATE_MAX_NESTING)
 			return syntax_error(error, t->line, t->column, "sections nested too deeply");
 		g_ptr_array_add(b->open, n);
+		guint index = (guint)(t - b->toks);
+		g_array_append_val(b->open_tok, index);
 	}
 	return TRUE;
 }
 
 static gboolean build_tree(GArray *toks, GPtrArray *root, GError **error)
 {
-	Builder b = {.open = g_ptr_array_new(), .root = root};
+	Builder b = {.open = g_ptr_array_new(), .open_tok = g_array_new(FALSE, FALSE, sizeof(guint)),
+		     .toks = (const Tok *)toks->data, .root = root};
 	gboolean ok = TRUE;
 	for (guint i = 0; ok && i < toks->len; i++)
 		ok = builder_add(&b, &g_array_index(toks, Tok, i), error);
@@ -396,15 +515,19 @@ static gboolean build_tree(GArray *toks, GPtrArray *root, GError **error)
 		ok = syntax_error(error, top->line, top->column, msg);
 	}
 	g_ptr_array_unref(b.open);
+	g_array_unref(b.open_tok);
 	return ok;
 }
 
-DkTemplate *dk_template_parse_at(const char *source, gsize len, guint line, guint column,
-				 GError **error)
+static DkTemplate *parse(const char *source, gsize len, guint line, guint column,
+			 const char *otag, const char *ctag, GError **error)
 {
-	g_return_val_if_fail(source != NULL || len == 0, NULL);
 	Lexer lx = {.src = source, .end = source + len, .pos = source, .line_start = source,
-		    .line = MAX(line, 1), .first_column = MAX(column, 1), .otag = "{{", .ctag = "}}", .olen = 2, .clen = 2};
+		    .line = MAX(line, 1), .first_column = MAX(column, 1)};
+	g_strlcpy(lx.otag, otag, sizeof(lx.otag));
+	g_strlcpy(lx.ctag, ctag, sizeof(lx.ctag));
+	lx.olen = strlen(lx.otag);
+	lx.clen = strlen(lx.ctag);
 	lx.toks = g_array_new(FALSE, TRUE, sizeof(Tok));
 	g_autoptr(DkTemplate) t = g_new0(DkTemplate, 1);
 	t->nodes = g_ptr_array_new_with_free_func(node_free);
@@ -415,6 +538,19 @@ DkTemplate *dk_template_parse_at(const char *source, gsize len, guint line, guin
 	}
 	g_array_unref(lx.toks);
 	return ok ? g_steal_pointer(&t) : NULL;
+}
+
+DkTemplate *dk_template_parse_at(const char *source, gsize len, guint line, guint column,
+				 GError **error)
+{
+	g_return_val_if_fail(source != NULL || len == 0, NULL);
+	return parse(source, len, line, column, "{{", "}}", error);
+}
+
+DkTemplate *dk_template_parse_body(const char *body, const char *otag, const char *ctag,
+				   GError **error)
+{
+	return parse(body, strlen(body), 1, 1, otag, ctag, error);
 }
 
 DkTemplate *dk_template_parse(const char *source, GError **error)

@@ -24,8 +24,19 @@ typedef struct {
 	char *indent;        /* PARTIAL/PARENT on a standalone line: the whitespace before it */
 	GPtrArray *children; /* SECTION/INVERTED/BLOCK/PARENT: DkNode * */
 	guint line, column;  /* where the tag starts, 1-based */
+	/* BLOCK: its content as template source, for re-indenting (spec
+	 * ~inheritance): dedented when the block opens on a standalone line
+	 * ("standalone"; then INDENT is the indentation to put back), with the
+	 * delimiters in effect where it starts. */
+	char *body;
+	char *body_otag, *body_ctag;
+	gboolean standalone;
 } DkNode;
 
 struct _DkTemplate {
 	GPtrArray *nodes; /* DkNode *, owned */
 };
+
+/* Parses a block's BODY that starts with the delimiters OTAG and CTAG. */
+DkTemplate *dk_template_parse_body(const char *body, const char *otag, const char *ctag,
+				   GError **error);

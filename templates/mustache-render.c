@@ -255,10 +255,38 @@ static gboolean render_parent(Render *r, DkNode *n)
 	return render_partial_with(r, n, ov);
 }
 
+/* Parses the body of block SRC, indented by INDENT, once per render. */
+static DkTemplate *block_template(Render *r, DkNode *src, const char *indent)
+{
+	g_autofree char *key = g_strdup_printf("\x01%p\n%s", (void *)src, indent);
+	DkTemplate *t = g_hash_table_lookup(r->partials, key);
+	if (t != NULL)
+		return t;
+	g_autofree char *body = *indent != '\0' ? indent_source(src->body, indent)
+						: g_strdup(src->body);
+	GError *local = NULL;
+	t = dk_template_parse_body(body, src->body_otag, src->body_ctag, &local);
+	if (t == NULL) {
+		g_set_error(r->error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_PARTIAL, "block \"%s\": %s",
+			    src->text, local->message);
+		g_error_free(local);
+		return NULL;
+	}
+	g_hash_table_insert(r->partials, g_steal_pointer(&key), t);
+	return t;
+}
+
+/* {{$name}}: the override for NAME if any, else the block's own content.
+ * A block on a standalone line takes the content re-indented to where it
+ * stands (spec ~inheritance, "Block reindentation"). */
 static gboolean render_block(Render *r, DkNode *n)
 {
 	DkNode *over = r->overrides != NULL ? g_hash_table_lookup(r->overrides, n->text) : NULL;
-	return render_nodes(r, over != NULL ? over->children : n->children);
+	DkNode *src = over != NULL ? over : n;
+	if (!n->standalone && !src->standalone)
+		return render_nodes(r, src->children);
+	DkTemplate *t = block_template(r, src, n->standalone && n->indent ? n->indent : "");
+	return t != NULL && render_nodes(r, t->nodes);
 }
 
 static gboolean render_node(Render *r, DkNode *n)
