@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(dk-template-error-quark, dk_template_error)
+G_DEFINE_QUARK(dk - template - error - quark, dk_template_error)
 
 #define DK_TEMPLATE_MAX_DELIM 15
 
@@ -29,10 +29,10 @@ typedef struct {
 	gsize len;
 	guint line, column;
 	const char *raw_start, *raw_end; /* the whole tag or text in the source */
-	gboolean standalone; /* a tag alone on its line (with other such tags) */
-	gboolean drop;       /* whitespace of a standalone line */
-	gboolean keep_eol;   /* ...except this line ending, after an empty block */
-	const char *indent;  /* PARTIAL/PARENT/BLOCK on a standalone line */
+	gboolean standalone;             /* a tag alone on its line (with other such tags) */
+	gboolean drop;                   /* whitespace of a standalone line */
+	gboolean keep_eol;               /* ...except this line ending, after an empty block */
+	const char *indent;              /* PARTIAL/PARENT/BLOCK on a standalone line */
 	gsize indent_len;
 	char otag[DK_TEMPLATE_MAX_DELIM + 1], ctag[DK_TEMPLATE_MAX_DELIM + 1];
 } Tok;
@@ -47,7 +47,6 @@ typedef struct {
 	gsize olen, clen;
 	GArray *toks;
 } Lexer;
-
 
 /* Moves the lexer to P, counting the lines it passes. */
 static void lex_advance(Lexer *lx, const char *p)
@@ -74,8 +73,11 @@ static void lex_text(Lexer *lx, const char *p, const char *e)
 	while (p < e) {
 		const char *nl = memchr(p, '\n', (gsize)(e - p));
 		const char *stop = nl != NULL ? nl + 1 : e;
-		Tok t = {.kind = TOK_TEXT, .start = p, .len = (gsize)(stop - p), .raw_start = p,
-			 .raw_end = stop};
+		Tok t = {.kind = TOK_TEXT,
+		         .start = p,
+		         .len = (gsize)(stop - p),
+		         .raw_start = p,
+		         .raw_end = stop};
 		t.line = lx->line;
 		t.column = lex_column(lx, p);
 		g_array_append_val(lx->toks, t);
@@ -102,7 +104,7 @@ static void trim(const char **s, gsize *len)
 static gboolean syntax_error(GError **error, guint line, guint column, const char *what)
 {
 	g_set_error(error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_SYNTAX, "line %u, column %u: %s",
-		    line, column, what);
+	            line, column, what);
 	return FALSE;
 }
 
@@ -122,7 +124,7 @@ static gboolean lex_set_delimiters(Lexer *lx, const Tok *t, GError **error)
 	    l2 > DK_TEMPLATE_MAX_DELIM || memchr(b, '\n', l2) || memchr(s, '\0', l1) ||
 	    memchr(b, '\0', l2))
 		return syntax_error(error, t->line, t->column,
-				    "bad set-delimiter tag: expected {{=OPEN CLOSE=}}");
+		                    "bad set-delimiter tag: expected {{=OPEN CLOSE=}}");
 	memcpy(lx->otag, s, l1);
 	lx->otag[l1] = '\0';
 	lx->olen = l1;
@@ -136,17 +138,29 @@ static TokKind tag_kind(char c, gboolean *sigil)
 {
 	*sigil = TRUE;
 	switch (c) {
-	case '{': return TOK_RAW;
-	case '&': return TOK_RAW;
-	case '#': return TOK_SECTION;
-	case '^': return TOK_INVERTED;
-	case '/': return TOK_CLOSE;
-	case '!': return TOK_COMMENT;
-	case '>': return TOK_PARTIAL;
-	case '=': return TOK_DELIM;
-	case '$': return TOK_BLOCK;
-	case '<': return TOK_PARENT;
-	default: *sigil = FALSE; return TOK_VAR;
+	case '{':
+		return TOK_RAW;
+	case '&':
+		return TOK_RAW;
+	case '#':
+		return TOK_SECTION;
+	case '^':
+		return TOK_INVERTED;
+	case '/':
+		return TOK_CLOSE;
+	case '!':
+		return TOK_COMMENT;
+	case '>':
+		return TOK_PARTIAL;
+	case '=':
+		return TOK_DELIM;
+	case '$':
+		return TOK_BLOCK;
+	case '<':
+		return TOK_PARENT;
+	default:
+		*sigil = FALSE;
+		return TOK_VAR;
 	}
 }
 
@@ -245,8 +259,8 @@ static void mark_line(Tok *toks, guint from, guint to)
 			continue;
 		}
 		t->standalone = TRUE;
-		if (lead != NULL && (t->kind == TOK_PARTIAL || t->kind == TOK_PARENT ||
-				     t->kind == TOK_BLOCK)) {
+		if (lead != NULL &&
+		    (t->kind == TOK_PARTIAL || t->kind == TOK_PARENT || t->kind == TOK_BLOCK)) {
 			t->indent = lead->start;
 			t->indent_len = lead->len;
 		}
@@ -332,7 +346,7 @@ static DkNode *node_from_tag(const Tok *t, DkNodeKind kind)
 }
 
 typedef struct {
-	GPtrArray *open; /* DkNode * of open sections, innermost last (borrowed) */
+	GPtrArray *open;  /* DkNode * of open sections, innermost last (borrowed) */
 	GArray *open_tok; /* guint: the index of each open section's token */
 	const Tok *toks;
 	GPtrArray *root;
@@ -417,8 +431,8 @@ static void block_set_body(DkNode *n, const Tok *toks, guint open, guint close)
 		}
 	}
 	if (c->standalone) {
-		for (guint j = close; j-- > k && toks[j].kind == TOK_TEXT && toks[j].drop &&
-				      !ends_line(&toks[j]);)
+		for (guint j = close;
+		     j-- > k && toks[j].kind == TOK_TEXT && toks[j].drop && !ends_line(&toks[j]);)
 			e = toks[j].raw_start;
 	}
 	g_autofree char *raw = g_strndup(s, e > s ? (gsize)(e - s) : 0);
@@ -443,9 +457,9 @@ static void block_set_body(DkNode *n, const Tok *toks, guint open, guint close)
 static char *opening_of(const DkNode *n)
 {
 	char sigil = n->kind == DK_NODE_SECTION    ? '#'
-		     : n->kind == DK_NODE_INVERTED ? '^'
-		     : n->kind == DK_NODE_BLOCK    ? '$'
-						   : '<';
+	             : n->kind == DK_NODE_INVERTED ? '^'
+	             : n->kind == DK_NODE_BLOCK    ? '$'
+	                                           : '<';
 	return g_strdup_printf("%c%s%s", sigil, n->dynamic ? "*" : "", n->text);
 }
 
@@ -453,15 +467,16 @@ static gboolean builder_close(Builder *b, const Tok *t, GError **error)
 {
 	g_autofree char *name = g_strndup(t->start, t->len);
 	if (b->open->len == 0) {
-		g_autofree char *msg = g_strdup_printf("close tag {{/%s}} without an open section", name);
+		g_autofree char *msg =
+		    g_strdup_printf("close tag {{/%s}} without an open section", name);
 		return syntax_error(error, t->line, t->column, msg);
 	}
 	DkNode *top = g_ptr_array_index(b->open, b->open->len - 1);
 	g_autofree char *opening = opening_of(top);
 	if (strcmp(opening + 1, name) != 0) {
 		g_autofree char *msg = g_strdup_printf(
-			"close tag {{/%s}} does not match {{%s}} opened at line %u, column %u", name,
-			opening, top->line, top->column);
+		    "close tag {{/%s}} does not match {{%s}} opened at line %u, column %u", name,
+		    opening, top->line, top->column);
 		return syntax_error(error, t->line, t->column, msg);
 	}
 	guint open_index = g_array_index(b->open_tok, guint, b->open_tok->len - 1);
@@ -475,10 +490,10 @@ static gboolean builder_close(Builder *b, const Tok *t, GError **error)
 static gboolean builder_add(Builder *b, const Tok *t, GError **error)
 {
 	static const DkNodeKind kinds[] = {
-		[TOK_VAR] = DK_NODE_VAR,           [TOK_RAW] = DK_NODE_VAR,
-		[TOK_SECTION] = DK_NODE_SECTION,   [TOK_INVERTED] = DK_NODE_INVERTED,
-		[TOK_PARTIAL] = DK_NODE_PARTIAL,   [TOK_BLOCK] = DK_NODE_BLOCK,
-		[TOK_PARENT] = DK_NODE_PARENT,
+	    [TOK_VAR] = DK_NODE_VAR,         [TOK_RAW] = DK_NODE_VAR,
+	    [TOK_SECTION] = DK_NODE_SECTION, [TOK_INVERTED] = DK_NODE_INVERTED,
+	    [TOK_PARTIAL] = DK_NODE_PARTIAL, [TOK_BLOCK] = DK_NODE_BLOCK,
+	    [TOK_PARENT] = DK_NODE_PARENT,
 	};
 	if (t->drop && t->keep_eol)
 		return add_text(b, t, t->len > 1 && t->start[t->len - 2] == '\r' ? "\r\n" : "\n");
@@ -493,7 +508,8 @@ static gboolean builder_add(Builder *b, const Tok *t, GError **error)
 	g_ptr_array_add(builder_current(b), n);
 	if (n->children != NULL) {
 		if (b->open->len >= DK_TEMPLATE_MAX_NESTING)
-			return syntax_error(error, t->line, t->column, "sections nested too deeply");
+			return syntax_error(error, t->line, t->column,
+			                    "sections nested too deeply");
 		g_ptr_array_add(b->open, n);
 		guint index = (guint)(t - b->toks);
 		g_array_append_val(b->open_tok, index);
@@ -503,8 +519,10 @@ static gboolean builder_add(Builder *b, const Tok *t, GError **error)
 
 static gboolean build_tree(GArray *toks, GPtrArray *root, GError **error)
 {
-	Builder b = {.open = g_ptr_array_new(), .open_tok = g_array_new(FALSE, FALSE, sizeof(guint)),
-		     .toks = (const Tok *)toks->data, .root = root};
+	Builder b = {.open = g_ptr_array_new(),
+	             .open_tok = g_array_new(FALSE, FALSE, sizeof(guint)),
+	             .toks = (const Tok *)toks->data,
+	             .root = root};
 	gboolean ok = TRUE;
 	for (guint i = 0; ok && i < toks->len; i++)
 		ok = builder_add(&b, &g_array_index(toks, Tok, i), error);
@@ -519,11 +537,15 @@ static gboolean build_tree(GArray *toks, GPtrArray *root, GError **error)
 	return ok;
 }
 
-static DkTemplate *parse(const char *source, gsize len, guint line, guint column,
-			 const char *otag, const char *ctag, GError **error)
+static DkTemplate *parse(const char *source, gsize len, guint line, guint column, const char *otag,
+                         const char *ctag, GError **error)
 {
-	Lexer lx = {.src = source, .end = source + len, .pos = source, .line_start = source,
-		    .line = MAX(line, 1), .first_column = MAX(column, 1)};
+	Lexer lx = {.src = source,
+	            .end = source + len,
+	            .pos = source,
+	            .line_start = source,
+	            .line = MAX(line, 1),
+	            .first_column = MAX(column, 1)};
 	g_strlcpy(lx.otag, otag, sizeof(lx.otag));
 	g_strlcpy(lx.ctag, ctag, sizeof(lx.ctag));
 	lx.olen = strlen(lx.otag);
@@ -541,14 +563,14 @@ static DkTemplate *parse(const char *source, gsize len, guint line, guint column
 }
 
 DkTemplate *dk_template_parse_at(const char *source, gsize len, guint line, guint column,
-				 GError **error)
+                                 GError **error)
 {
 	g_return_val_if_fail(source != NULL || len == 0, NULL);
 	return parse(source, len, line, column, "{{", "}}", error);
 }
 
 DkTemplate *dk_template_parse_body(const char *body, const char *otag, const char *ctag,
-				   GError **error)
+                                   GError **error)
 {
 	return parse(body, strlen(body), 1, 1, otag, ctag, error);
 }

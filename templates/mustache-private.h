@@ -39,4 +39,4 @@ struct _DkTemplate {
 
 /* Parses a block's BODY that starts with the delimiters OTAG and CTAG. */
 DkTemplate *dk_template_parse_body(const char *body, const char *otag, const char *ctag,
-				   GError **error);
+                                   GError **error);

@@ -43,12 +43,23 @@ static gboolean emit_html(Render *r, const char *s, gsize len)
 	for (const char *p = s; p < s + len; p++) {
 		const char *ent = NULL;
 		switch (*p) {
-		case '&': ent = "&amp;"; break;
-		case '<': ent = "&lt;"; break;
-		case '>': ent = "&gt;"; break;
-		case '"': ent = "&quot;"; break;
-		case '\'': ent = "&#39;"; break;
-		default: continue;
+		case '&':
+			ent = "&amp;";
+			break;
+		case '<':
+			ent = "&lt;";
+			break;
+		case '>':
+			ent = "&gt;";
+			break;
+		case '"':
+			ent = "&quot;";
+			break;
+		case '\'':
+			ent = "&#39;";
+			break;
+		default:
+			continue;
 		}
 		if (!emit(r, run, (gsize)(p - run)) || !emit(r, ent, strlen(ent)))
 			return FALSE;
@@ -105,12 +116,18 @@ static char *format_real(double d)
 static char *value_to_string(json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_STRING: return g_strndup(json_string_value(v), json_string_length(v));
-	case JSON_INTEGER: return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	case JSON_REAL: return format_real(json_real_value(v));
-	case JSON_TRUE: return g_strdup("true");
-	case JSON_FALSE: return g_strdup("false");
-	default: return g_strdup("");
+	case JSON_STRING:
+		return g_strndup(json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case JSON_REAL:
+		return format_real(json_real_value(v));
+	case JSON_TRUE:
+		return g_strdup("true");
+	case JSON_FALSE:
+		return g_strdup("false");
+	default:
+		return g_strdup("");
 	}
 }
 
@@ -191,10 +208,14 @@ static gboolean get_partial(Render *r, const char *name, const char *indent, DkT
 			g_free(src);
 			src = indented;
 		}
+		/* A partial larger than the output allowed could not be rendered
+		 * anyway; this also bounds re-indenting partials in partials. */
+		if (strlen(src) > r->opts->max_output)
+			return limit_error(r, "partial is too large");
 		t = dk_template_parse(src, &local);
 		if (t == NULL) {
 			g_set_error(r->error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_PARTIAL,
-				    "partial \"%s\": %s", name, local->message);
+			            "partial \"%s\": %s", name, local->message);
 			g_error_free(local);
 			return FALSE;
 		}
@@ -262,13 +283,17 @@ static DkTemplate *block_template(Render *r, DkNode *src, const char *indent)
 	DkTemplate *t = g_hash_table_lookup(r->partials, key);
 	if (t != NULL)
 		return t;
-	g_autofree char *body = *indent != '\0' ? indent_source(src->body, indent)
-						: g_strdup(src->body);
+	g_autofree char *body =
+	    *indent != '\0' ? indent_source(src->body, indent) : g_strdup(src->body);
+	if (strlen(body) > r->opts->max_output) {
+		limit_error(r, "block is too large");
+		return NULL;
+	}
 	GError *local = NULL;
 	t = dk_template_parse_body(body, src->body_otag, src->body_ctag, &local);
 	if (t == NULL) {
-		g_set_error(r->error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_PARTIAL, "block \"%s\": %s",
-			    src->text, local->message);
+		g_set_error(r->error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_PARTIAL,
+		            "block \"%s\": %s", src->text, local->message);
 		g_error_free(local);
 		return NULL;
 	}
@@ -292,13 +317,19 @@ static gboolean render_block(Render *r, DkNode *n)
 static gboolean render_node(Render *r, DkNode *n)
 {
 	switch (n->kind) {
-	case DK_NODE_TEXT: return emit(r, n->text, n->len);
-	case DK_NODE_VAR: return render_var(r, n);
+	case DK_NODE_TEXT:
+		return emit(r, n->text, n->len);
+	case DK_NODE_VAR:
+		return render_var(r, n);
 	case DK_NODE_SECTION:
-	case DK_NODE_INVERTED: return render_section(r, n);
-	case DK_NODE_PARTIAL: return render_partial_with(r, n, r->overrides);
-	case DK_NODE_BLOCK: return render_block(r, n);
-	case DK_NODE_PARENT: return render_parent(r, n);
+	case DK_NODE_INVERTED:
+		return render_section(r, n);
+	case DK_NODE_PARTIAL:
+		return render_partial_with(r, n, r->overrides);
+	case DK_NODE_BLOCK:
+		return render_block(r, n);
+	case DK_NODE_PARENT:
+		return render_parent(r, n);
 	}
 	return TRUE;
 }
@@ -325,7 +356,7 @@ static void free_template(gpointer p)
 }
 
 char *dk_template_render_with(DkTemplate *t, json_t *data, const DkTemplateOptions *options,
-			      GError **error)
+                              GError **error)
 {
 	g_return_val_if_fail(t != NULL, NULL);
 	DkTemplateOptions opts = {0};
@@ -338,8 +369,8 @@ char *dk_template_render_with(DkTemplate *t, json_t *data, const DkTemplateOptio
 	if (opts.max_steps == 0)
 		opts.max_steps = DK_TEMPLATE_DEFAULT_MAX_STEPS;
 	json_t *empty = json_object();
-	Render r = {.opts = &opts, .out = g_string_new(NULL), .stack = g_ptr_array_new(),
-		    .error = error};
+	Render r = {
+	    .opts = &opts, .out = g_string_new(NULL), .stack = g_ptr_array_new(), .error = error};
 	r.partials = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_template);
 	g_ptr_array_add(r.stack, data != NULL ? data : empty);
 	gboolean ok = render_nodes(&r, t->nodes);
@@ -354,10 +385,9 @@ char *dk_template_render_with(DkTemplate *t, json_t *data, const DkTemplateOptio
 }
 
 char *dk_template_render(DkTemplate *t, json_t *data, DkPartialLoader loader, gpointer user_data,
-			 GError **error)
+                         GError **error)
 {
-	DkTemplateOptions opts = {.escape = DK_TEMPLATE_ESCAPE_HTML,
-				  .loader = loader,
-				  .user_data = user_data};
+	DkTemplateOptions opts = {
+	    .escape = DK_TEMPLATE_ESCAPE_HTML, .loader = loader, .user_data = user_data};
 	return dk_template_render_with(t, data, &opts, error);
 }

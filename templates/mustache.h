@@ -46,8 +46,8 @@ typedef struct _DkTemplate DkTemplate;
 /* Everything a render may vary. Zero-initialise and set what you need. */
 typedef struct {
 	DkTemplateEscape escape;
-	DkPartialLoader loader; /* NULL: every partial is missing */
-	gpointer user_data;     /* passed to LOADER */
+	DkPartialLoader loader;  /* NULL: every partial is missing */
+	gpointer user_data;      /* passed to LOADER */
 	guint max_partial_depth; /* partials/parents inside partials; 0: default */
 	gsize max_output;        /* bytes of output; 0: default */
 	guint64 max_steps;       /* nodes visited, bounds the work; 0: default */
@@ -63,18 +63,18 @@ DkTemplate *dk_template_parse(const char *source, GError **error);
  * that start at LINE and COLUMN (1-based) of a larger file, so that errors
  * name positions in that file. */
 DkTemplate *dk_template_parse_at(const char *source, gsize len, guint line, guint column,
-				 GError **error);
+                                 GError **error);
 
 /* Renders T against DATA (any JSON value; NULL means an empty object) with
  * HTML escaping. Returns a new string (g_free), or NULL with an error from
  * DK_TEMPLATE_ERROR (PARTIAL or LIMIT) or one the LOADER set. */
 char *dk_template_render(DkTemplate *t, json_t *data, DkPartialLoader loader, gpointer user_data,
-			 GError **error);
+                         GError **error);
 
 /* Renders T against DATA with OPTIONS (NULL: defaults, HTML escaping, no
  * partials). Returns a new string (g_free) or NULL with an error as above. */
 char *dk_template_render_with(DkTemplate *t, json_t *data, const DkTemplateOptions *options,
-			      GError **error);
+                              GError **error);
 
 /* Frees T and all its nodes; NULL is allowed. */
 void dk_template_free(DkTemplate *t);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-G_DEFINE_QUARK(dk-notification-error-quark, dk_notification_error)
+G_DEFINE_QUARK(dk - notification - error - quark, dk_notification_error)
 
 /* The header lines a template may set; the outbox adds the rest (RFC 5322
  * section 3.6: Date, Message-ID, To, threading). */
@@ -69,7 +69,8 @@ const char **dk_notification_default_names(void)
 static int header_index(const char *name, gsize len)
 {
 	for (int i = 0; i < HDR_COUNT; i++)
-		if (strlen(header_names[i]) == len && g_ascii_strncasecmp(name, header_names[i], len) == 0)
+		if (strlen(header_names[i]) == len &&
+		    g_ascii_strncasecmp(name, header_names[i], len) == 0)
 			return i;
 	return -1;
 }
@@ -83,25 +84,26 @@ gboolean dk_notification_looks_like(const char *source)
 }
 
 static gboolean syntax_error(GError **error, const char *origin, guint line, guint column,
-			     const char *what)
+                             const char *what)
 {
 	g_set_error(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_SYNTAX, "%s:%u:%u: %s",
-		    origin, line, column, what);
+	            origin, line, column, what);
 	return FALSE;
 }
 
 /* One header line "Name: value" of LEN bytes (without its line ending). */
 static gboolean parse_header_line(Parts *parts, const char *line, gsize len, guint lineno,
-				  const char *origin, GError **error)
+                                  const char *origin, GError **error)
 {
 	if (line[0] == ' ' || line[0] == '\t')
-		return syntax_error(error, origin, lineno, 1, "folded header lines are not supported");
+		return syntax_error(error, origin, lineno, 1,
+		                    "folded header lines are not supported");
 	const char *colon = memchr(line, ':', len);
 	int idx = colon != NULL ? header_index(line, (gsize)(colon - line)) : -1;
 	if (idx < 0)
 		return syntax_error(error, origin, lineno, 1,
-				    "expected a Subject, From or Reply-To header line, or a blank "
-				    "line before the body");
+		                    "expected a Subject, From or Reply-To header line, or a blank "
+		                    "line before the body");
 	Header *h = &parts->headers[idx];
 	if (h->present)
 		return syntax_error(error, origin, lineno, 1, "header line given twice");
@@ -110,14 +112,16 @@ static gboolean parse_header_line(Parts *parts, const char *line, gsize len, gui
 		v++;
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
-	*h = (Header){.value = v, .len = (gsize)(end - v), .line = lineno,
-		      .column = (guint)(v - line) + 1, .present = TRUE};
+	*h = (Header){.value = v,
+	              .len = (gsize)(end - v),
+	              .line = lineno,
+	              .column = (guint)(v - line) + 1,
+	              .present = TRUE};
 	return TRUE;
 }
 
 /* Splits SOURCE at the first empty line into header lines and the body. */
-static gboolean split_source(const char *source, const char *origin, Parts *parts,
-			     GError **error)
+static gboolean split_source(const char *source, const char *origin, Parts *parts, GError **error)
 {
 	memset(parts, 0, sizeof(*parts));
 	const char *p = source;
@@ -135,7 +139,7 @@ static gboolean split_source(const char *source, const char *origin, Parts *part
 			return FALSE;
 		if (nl == NULL)
 			return syntax_error(error, origin, lineno, 1,
-					    "no blank line between the header lines and the body");
+			                    "no blank line between the header lines and the body");
 		p = nl + 1;
 	}
 	if (!parts->headers[HDR_SUBJECT].present)
@@ -152,10 +156,10 @@ static void propagate_template_error(GError **error, GError *local, const char *
 	    sscanf(local->message, "line %u, column %u: %n", &line, &column, &skip) == 2 &&
 	    skip > 0)
 		g_set_error(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_SYNTAX,
-			    "%s:%u:%u: %s", origin, line, column, local->message + skip);
+		            "%s:%u:%u: %s", origin, line, column, local->message + skip);
 	else
 		g_set_error(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_RENDER, "%s: %s",
-			    origin, local->message);
+		            origin, local->message);
 	g_error_free(local);
 }
 
@@ -173,7 +177,7 @@ static gboolean is_safe_name(const char *name)
 
 /* Asks LOADER for PATH; TRUE when it answered (found or failed). */
 static gboolean try_loader(DkTemplateFileLoader loader, gpointer user_data, char *path,
-			   char **src_out, char **origin_out, GError **error)
+                           char **src_out, char **origin_out, GError **error)
 {
 	GError *local = NULL;
 	*src_out = loader(path, user_data, &local);
@@ -194,25 +198,26 @@ static gboolean try_loader(DkTemplateFileLoader loader, gpointer user_data, char
 }
 
 char *dk_notification_find(const char *name, const char *queue, DkTemplateFileLoader loader,
-			   gpointer user_data, char **origin_out, GError **error)
+                           gpointer user_data, char **origin_out, GError **error)
 {
 	if (!is_safe_name(name)) {
 		g_set_error(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_NAME,
-			    "bad template name \"%s\"", name != NULL ? name : "");
+		            "bad template name \"%s\"", name != NULL ? name : "");
 		return NULL;
 	}
 	char *src = NULL;
 	/* A queue whose name cannot be a folder name has no override folder. */
 	if (loader != NULL && is_safe_name(queue) &&
 	    try_loader(loader, user_data, g_strconcat(queue, "/", name, NULL), &src, origin_out,
-		       error))
+	               error))
 		return src;
-	if (loader != NULL && try_loader(loader, user_data, g_strdup(name), &src, origin_out, error))
+	if (loader != NULL &&
+	    try_loader(loader, user_data, g_strdup(name), &src, origin_out, error))
 		return src;
 	const char *def = dk_notification_default(name);
 	if (def == NULL) {
 		g_set_error(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_NOT_FOUND,
-			    "no template \"%s\"", name);
+		            "no template \"%s\"", name);
 		return NULL;
 	}
 	if (origin_out != NULL)
@@ -235,7 +240,7 @@ static char *load_partial(const char *name, gpointer user_data, GError **error)
 }
 
 static char *render_part(const char *src, gsize len, guint line, guint column, const char *origin,
-			 json_t *data, const DkTemplateOptions *opts, GError **error)
+                         json_t *data, const DkTemplateOptions *opts, GError **error)
 {
 	GError *local = NULL;
 	g_autoptr(DkTemplate) t = dk_template_parse_at(src, len, line, column, &local);
@@ -249,7 +254,7 @@ static char *render_part(const char *src, gsize len, guint line, guint column, c
  * message or ticket can start a header line of its own (RFC 5322 section
  * 2.2: a header field is one line unless folded). */
 static gboolean render_header(const Header *h, const char *origin, json_t *data,
-			      const DkTemplateOptions *opts, char **out, GError **error)
+                              const DkTemplateOptions *opts, char **out, GError **error)
 {
 	if (!h->present)
 		return TRUE;
@@ -264,36 +269,37 @@ static gboolean render_header(const Header *h, const char *origin, json_t *data,
 }
 
 DkNotification *dk_notification_render(const char *source, const char *html_source,
-				       const char *origin, json_t *data, const char *queue,
-				       DkTemplateFileLoader loader, gpointer user_data,
-				       GError **error)
+                                       const char *origin, json_t *data, const char *queue,
+                                       DkTemplateFileLoader loader, gpointer user_data,
+                                       GError **error)
 {
 	if (origin == NULL)
 		origin = "template";
 	Parts parts;
 	if (!split_source(source, origin, &parts, error))
 		return NULL;
-	PartialContext pc = {.queue = queue, .loader = loader, .user_data = user_data,
-			     .ext = ".txt"};
-	DkTemplateOptions opts = {.escape = DK_TEMPLATE_ESCAPE_NONE, .loader = load_partial,
-				  .user_data = &pc};
+	PartialContext pc = {
+	    .queue = queue, .loader = loader, .user_data = user_data, .ext = ".txt"};
+	DkTemplateOptions opts = {
+	    .escape = DK_TEMPLATE_ESCAPE_NONE, .loader = load_partial, .user_data = &pc};
 	g_autoptr(DkNotification) n = g_new0(DkNotification, 1);
 	char **fields[HDR_COUNT] = {&n->subject, &n->from, &n->reply_to};
 	for (int i = 0; i < HDR_COUNT; i++)
 		if (!render_header(&parts.headers[i], origin, data, &opts, fields[i], error))
 			return NULL;
 	n->text = render_part(parts.body, strlen(parts.body), parts.body_line, 1, origin, data,
-			      &opts, error);
+	                      &opts, error);
 	if (n->text == NULL)
 		return NULL;
 	if (html_source != NULL) {
-		g_autofree char *html_origin = g_str_has_suffix(origin, ".txt")
-			? g_strdup_printf("%.*s.html", (int)strlen(origin) - 4, origin)
-			: g_strconcat(origin, " (HTML)", NULL);
+		g_autofree char *html_origin =
+		    g_str_has_suffix(origin, ".txt")
+		        ? g_strdup_printf("%.*s.html", (int)strlen(origin) - 4, origin)
+		        : g_strconcat(origin, " (HTML)", NULL);
 		pc.ext = ".html";
 		opts.escape = DK_TEMPLATE_ESCAPE_HTML;
 		n->html = render_part(html_source, strlen(html_source), 1, 1, html_origin, data,
-				      &opts, error);
+		                      &opts, error);
 		if (n->html == NULL)
 			return NULL;
 	}
@@ -302,28 +308,28 @@ DkNotification *dk_notification_render(const char *source, const char *html_sour
 
 /* The HTML sibling comes from the same place as the text template, so an
  * overridden text body is never paired with a stale default HTML body. */
-static char *find_sibling(const char *origin, const char *html_name,
-			  DkTemplateFileLoader loader, gpointer user_data, GError **error)
+static char *find_sibling(const char *origin, const char *html_name, DkTemplateFileLoader loader,
+                          gpointer user_data, GError **error)
 {
 	if (g_str_has_prefix(origin, "default/"))
 		return g_strdup(dk_notification_default(html_name));
 	g_autofree char *dir = g_path_get_dirname(origin);
-	char *path = strcmp(dir, ".") == 0 ? g_strdup(html_name)
-					   : g_strconcat(dir, "/", html_name, NULL);
+	char *path =
+	    strcmp(dir, ".") == 0 ? g_strdup(html_name) : g_strconcat(dir, "/", html_name, NULL);
 	char *src = NULL;
 	try_loader(loader, user_data, path, &src, NULL, error);
 	return src;
 }
 
 DkNotification *dk_notification_build(const char *name, const char *queue, json_t *data,
-				      DkTemplateFileLoader loader, gpointer user_data,
-				      GError **error)
+                                      DkTemplateFileLoader loader, gpointer user_data,
+                                      GError **error)
 {
 	g_autofree char *text_name = g_strconcat(name, ".txt", NULL);
 	g_autofree char *html_name = g_strconcat(name, ".html", NULL);
 	g_autofree char *origin = NULL;
-	g_autofree char *text = dk_notification_find(text_name, queue, loader, user_data, &origin,
-						     error);
+	g_autofree char *text =
+	    dk_notification_find(text_name, queue, loader, user_data, &origin, error);
 	if (text == NULL)
 		return NULL;
 	GError *local = NULL;

@@ -58,7 +58,7 @@ const char **dk_notification_default_names(void);
  * "default/NAME"); NULL with DK_NOTIFICATION_ERROR_NOT_FOUND or _NAME, or the
  * loader's error. */
 char *dk_notification_find(const char *name, const char *queue, DkTemplateFileLoader loader,
-			   gpointer user_data, char **origin_out, GError **error);
+                           gpointer user_data, char **origin_out, GError **error);
 
 /* Renders notification source SOURCE (header lines, a blank line, a body)
  * against DATA with the body NOT HTML-escaped, and HTML_SOURCE (a body
@@ -68,16 +68,16 @@ char *dk_notification_find(const char *name, const char *queue, DkTemplateFileLo
  * otherwise among the defaults. ORIGIN names SOURCE in errors. Returns a
  * new notification or NULL with a DK_NOTIFICATION_ERROR. */
 DkNotification *dk_notification_render(const char *source, const char *html_source,
-				       const char *origin, json_t *data, const char *queue,
-				       DkTemplateFileLoader loader, gpointer user_data,
-				       GError **error);
+                                       const char *origin, json_t *data, const char *queue,
+                                       DkTemplateFileLoader loader, gpointer user_data,
+                                       GError **error);
 
 /* Finds NAME.txt and, if any, NAME.html (NAME like "ack") as
  * dk_notification_find does and renders them with dk_notification_render.
  * Returns a new notification or NULL with an error as above. */
 DkNotification *dk_notification_build(const char *name, const char *queue, json_t *data,
-				      DkTemplateFileLoader loader, gpointer user_data,
-				      GError **error);
+                                      DkTemplateFileLoader loader, gpointer user_data,
+                                      GError **error);
 
 /* Whether SOURCE starts like a notification template: its first line is a
  * Subject, From or Reply-To header. */

@@ -20,7 +20,8 @@ typedef struct {
  * comes from templates, so it may not leave DIR. */
 static char *read_in_dir(const char *dir, const char *path, GError **error)
 {
-	if (dir == NULL || path[0] == '\0' || g_path_is_absolute(path) || strstr(path, "..") != NULL)
+	if (dir == NULL || path[0] == '\0' || g_path_is_absolute(path) ||
+	    strstr(path, "..") != NULL)
 		return NULL;
 	g_autofree char *file = g_build_filename(dir, path, NULL);
 	char *contents = NULL;
@@ -78,12 +79,11 @@ static int template_failed(const char *file, const GError *error)
 	return DK_EXIT_DATAERR;
 }
 
-static int render_notification(const char *file, const char *source, json_t *data,
-			       PartialDir *pd)
+static int render_notification(const char *file, const char *source, json_t *data, PartialDir *pd)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkNotification) n = dk_notification_render(source, NULL, file, data, NULL,
-							      load_file, pd, &error);
+	g_autoptr(DkNotification) n =
+	    dk_notification_render(source, NULL, file, data, NULL, load_file, pd, &error);
 	if (n == NULL) {
 		fprintf(stderr, "%s\n", error->message);
 		return DK_EXIT_DATAERR;
@@ -98,7 +98,7 @@ static int render_notification(const char *file, const char *source, json_t *dat
 }
 
 static int render_plain(const char *file, const char *source, gsize len, json_t *data,
-			DkTemplateEscape escape, PartialDir *pd)
+                        DkTemplateEscape escape, PartialDir *pd)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkTemplate) t = dk_template_parse_at(source, len, 1, 1, &error);
@@ -143,8 +143,8 @@ static gboolean escape_from(const char *name, const char *file, DkTemplateEscape
 {
 	if (name == NULL)
 		*out = g_str_has_suffix(file, ".html") || g_str_has_suffix(file, ".htm")
-			       ? DK_TEMPLATE_ESCAPE_HTML
-			       : DK_TEMPLATE_ESCAPE_NONE;
+		           ? DK_TEMPLATE_ESCAPE_HTML
+		           : DK_TEMPLATE_ESCAPE_NONE;
 	else if (strcmp(name, "html") == 0)
 		*out = DK_TEMPLATE_ESCAPE_HTML;
 	else if (strcmp(name, "none") == 0)
@@ -159,17 +159,17 @@ int dk_cmd_template(int argc, char **argv)
 	g_autofree char *partials = NULL;
 	g_autofree char *escape_name = NULL;
 	GOptionEntry entries[] = {
-		{"partials", 'p', 0, G_OPTION_ARG_FILENAME, &partials,
-		 "Find partials ({{> name}}) in DIR", "DIR"},
-		{"escape", 'e', 0, G_OPTION_ARG_STRING, &escape_name,
-		 "Escape {{values}} as html or none (default: html for .html files)", "MODE"},
-		{NULL},
+	    {"partials", 'p', 0, G_OPTION_ARG_FILENAME, &partials,
+	     "Find partials ({{> name}}) in DIR", "DIR"},
+	    {"escape", 'e', 0, G_OPTION_ARG_STRING, &escape_name,
+	     "Escape {{values}} as html or none (default: html for .html files)", "MODE"},
+	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("render FILE DATA.json");
 	g_option_context_set_summary(
-		ctx, "Render a template against JSON data and print the result. A FILE that starts\n"
-		     "with a Subject, From or Reply-To line is a notification: its header lines\n"
-		     "and body are rendered as docket sends them, the body without HTML escaping.");
+	    ctx, "Render a template against JSON data and print the result. A FILE that starts\n"
+	         "with a Subject, From or Reply-To line is a notification: its header lines\n"
+	         "and body are rendered as docket sends them, the body without HTML escaping.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_autoptr(GError) error = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
@@ -191,10 +191,11 @@ int dk_cmd_template(int argc, char **argv)
 	if (data == NULL)
 		return status;
 	const char *dot = strrchr(file, '.');
-	PartialDir pd = {.dir = partials, .ext = dot != NULL && strchr(dot, '/') == NULL ? dot : ""};
+	PartialDir pd = {.dir = partials,
+	                 .ext = dot != NULL && strchr(dot, '/') == NULL ? dot : ""};
 	status = dk_notification_looks_like(source) && strlen(source) == len
-			     ? render_notification(file, source, data, &pd)
-			     : render_plain(file, source, len, data, escape, &pd);
+	             ? render_notification(file, source, data, &pd)
+	             : render_plain(file, source, len, data, escape, &pd);
 	json_decref(data);
 	return status;
 }

@@ -27,15 +27,11 @@ static gboolean has_lambda(json_t *v)
 			return TRUE;
 		const char *k;
 		json_t *c;
-		json_object_foreach(v, k, c)
-			if (has_lambda(c))
-				return TRUE;
+		json_object_foreach(v, k, c) if (has_lambda(c)) return TRUE;
 	} else if (json_is_array(v)) {
 		size_t i;
 		json_t *c;
-		json_array_foreach(v, i, c)
-			if (has_lambda(c))
-				return TRUE;
+		json_array_foreach(v, i, c) if (has_lambda(c)) return TRUE;
 	}
 	return FALSE;
 }
@@ -56,7 +52,7 @@ static gboolean run_case(const char *file, json_t *test)
 	g_autofree char *out = NULL;
 	if (t != NULL)
 		out = dk_template_render(t, json_object_get(test, "data"), load_partial,
-					 json_object_get(test, "partials"), &error);
+		                         json_object_get(test, "partials"), &error);
 	if (out != NULL && strcmp(out, expected) == 0)
 		return TRUE;
 	g_autofree char *e_expected = g_strescape(expected, NULL);
@@ -79,7 +75,8 @@ static void test_spec_file(void **state)
 	Counts c = {0};
 	size_t i;
 	json_t *test;
-	json_array_foreach(tests, i, test) {
+	json_array_foreach(tests, i, test)
+	{
 		if (has_lambda(json_object_get(test, "data")))
 			c.skipped++;
 		else if (run_case(file, test))
@@ -121,8 +118,8 @@ int main(void)
 	g_ptr_array_sort(files, compare_names);
 	struct CMUnitTest *tests = g_new0(struct CMUnitTest, files->len);
 	for (guint i = 0; i < files->len; i++) {
-		tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(test_spec_file,
-									 files->pdata[i]);
+		tests[i] =
+		    (struct CMUnitTest)cmocka_unit_test_prestate(test_spec_file, files->pdata[i]);
 		tests[i].name = files->pdata[i];
 	}
 	int failures = _cmocka_run_group_tests("mustache-spec", tests, files->len, NULL, NULL);

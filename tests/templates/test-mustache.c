@@ -37,26 +37,26 @@ typedef struct {
 } RenderCase;
 
 static const RenderCase render_cases[] = {
-	{"Hi {{name}}", "{\"name\": \"<b>Q&A</b> 'x'\"}",
-	 "Hi &lt;b&gt;Q&amp;A&lt;/b&gt; &#39;x&#39;", "Hi <b>Q&A</b> 'x'"},
-	{"{{{name}}}|{{& name}}", "{\"name\": \"a&b\"}", "a&b|a&b", "a&b|a&b"},
-	{"{{a.b.c}}", "{\"a\": {\"b\": {\"c\": \"deep\"}}}", "deep", "deep"},
-	{"{{a.b.c}}", "{\"a\": {\"b\": 3}}", "", ""},
-	{"{{#list}}{{.}},{{/list}}", "{\"list\": [1, 2.5, true, null, \"x\"]}", "1,2.5,true,,x,",
-	 "1,2.5,true,,x,"},
-	{"{{n}} {{r}} {{big}}", "{\"n\": -7, \"r\": 0.1, \"big\": 9007199254740993}",
-	 "-7 0.1 9007199254740993", "-7 0.1 9007199254740993"},
-	/* An empty string is falsy, so optional values can guard text. */
-	{"{{#link}}<{{link}}>{{/link}}{{^link}}none{{/link}}", "{\"link\": \"\"}", "none", "none"},
-	{"{{#link}}<{{link}}>{{/link}}", "{\"link\": \"http://x/?a&b\"}", "<http://x/?a&amp;b>",
-	 "<http://x/?a&b>"},
-	{"{{#obj}}{{x}}{{y}}{{/obj}}", "{\"obj\": {\"x\": 1}, \"y\": 2}", "12", "12"},
-	{"{{#empty}}x{{/empty}}{{^empty}}y{{/empty}}", "{\"empty\": []}", "y", "y"},
-	{"{{=<% %>=}}<% x %>{{x}}<%={{ }}=%>{{x}}", "{\"x\": 1}", "1{{x}}1", "1{{x}}1"},
-	{"caf\xc3\xa9 {{v}}", "{\"v\": \"\xe2\x82\xac\"}", "caf\xc3\xa9 \xe2\x82\xac",
-	 "caf\xc3\xa9 \xe2\x82\xac"},
-	{"{{.}}", "\"top\"", "top", "top"},
-	{"a\r\n  {{#s}}\r\n  b\r\n  {{/s}}\r\nc", "{\"s\": 1}", "a\r\n  b\r\nc", "a\r\n  b\r\nc"},
+    {"Hi {{name}}", "{\"name\": \"<b>Q&A</b> 'x'\"}", "Hi &lt;b&gt;Q&amp;A&lt;/b&gt; &#39;x&#39;",
+     "Hi <b>Q&A</b> 'x'"},
+    {"{{{name}}}|{{& name}}", "{\"name\": \"a&b\"}", "a&b|a&b", "a&b|a&b"},
+    {"{{a.b.c}}", "{\"a\": {\"b\": {\"c\": \"deep\"}}}", "deep", "deep"},
+    {"{{a.b.c}}", "{\"a\": {\"b\": 3}}", "", ""},
+    {"{{#list}}{{.}},{{/list}}", "{\"list\": [1, 2.5, true, null, \"x\"]}", "1,2.5,true,,x,",
+     "1,2.5,true,,x,"},
+    {"{{n}} {{r}} {{big}}", "{\"n\": -7, \"r\": 0.1, \"big\": 9007199254740993}",
+     "-7 0.1 9007199254740993", "-7 0.1 9007199254740993"},
+    /* An empty string is falsy, so optional values can guard text. */
+    {"{{#link}}<{{link}}>{{/link}}{{^link}}none{{/link}}", "{\"link\": \"\"}", "none", "none"},
+    {"{{#link}}<{{link}}>{{/link}}", "{\"link\": \"http://x/?a&b\"}", "<http://x/?a&amp;b>",
+     "<http://x/?a&b>"},
+    {"{{#obj}}{{x}}{{y}}{{/obj}}", "{\"obj\": {\"x\": 1}, \"y\": 2}", "12", "12"},
+    {"{{#empty}}x{{/empty}}{{^empty}}y{{/empty}}", "{\"empty\": []}", "y", "y"},
+    {"{{=<% %>=}}<% x %>{{x}}<%={{ }}=%>{{x}}", "{\"x\": 1}", "1{{x}}1", "1{{x}}1"},
+    {"caf\xc3\xa9 {{v}}", "{\"v\": \"\xe2\x82\xac\"}", "caf\xc3\xa9 \xe2\x82\xac",
+     "caf\xc3\xa9 \xe2\x82\xac"},
+    {"{{.}}", "\"top\"", "top", "top"},
+    {"a\r\n  {{#s}}\r\n  b\r\n  {{/s}}\r\nc", "{\"s\": 1}", "a\r\n  b\r\nc", "a\r\n  b\r\nc"},
 };
 
 static void test_render_table(void **state)
@@ -75,21 +75,21 @@ typedef struct {
 } ErrorCase;
 
 static const ErrorCase error_cases[] = {
-	{"{{#a}}x", "line 1, column 1: unclosed section {{#a}}"},
-	{"x\n  {{^b}}\n", "line 2, column 3: unclosed section {{^b}}"},
-	{"x\n  {{/a}}", "line 2, column 3: close tag {{/a}} without an open section"},
-	{"{{#a}}\n {{#b}}{{/a}}",
-	 "line 2, column 8: close tag {{/a}} does not match {{#b}} opened at line 2, column 2"},
-	{"ab {{x", "line 1, column 4: unclosed tag"},
-	{"{{{x}}", "line 1, column 1: unclosed tag"},
-	{"\n\n\t{{=<%%>=}}", "line 3, column 2: bad set-delimiter tag: expected {{=OPEN CLOSE=}}"},
-	{"{{= a =}}", "line 1, column 1: bad set-delimiter tag: expected {{=OPEN CLOSE=}}"},
-	{"{{=a= b=}}", "line 1, column 1: bad set-delimiter tag: expected {{=OPEN CLOSE=}}"},
-	{"x{{ }}", "line 1, column 2: empty tag name"},
-	{"{{#}}", "line 1, column 1: empty tag name"},
-	{"{{=[ ]=}}\n[#a]\n{{/a}}", "line 2, column 1: unclosed section {{#a}}"},
-	{"{{<p}}{{$b}}{{/p}}",
-	 "line 1, column 13: close tag {{/p}} does not match {{$b}} opened at line 1, column 7"},
+    {"{{#a}}x", "line 1, column 1: unclosed section {{#a}}"},
+    {"x\n  {{^b}}\n", "line 2, column 3: unclosed section {{^b}}"},
+    {"x\n  {{/a}}", "line 2, column 3: close tag {{/a}} without an open section"},
+    {"{{#a}}\n {{#b}}{{/a}}",
+     "line 2, column 8: close tag {{/a}} does not match {{#b}} opened at line 2, column 2"},
+    {"ab {{x", "line 1, column 4: unclosed tag"},
+    {"{{{x}}", "line 1, column 1: unclosed tag"},
+    {"\n\n\t{{=<%%>=}}", "line 3, column 2: bad set-delimiter tag: expected {{=OPEN CLOSE=}}"},
+    {"{{= a =}}", "line 1, column 1: bad set-delimiter tag: expected {{=OPEN CLOSE=}}"},
+    {"{{=a= b=}}", "line 1, column 1: bad set-delimiter tag: expected {{=OPEN CLOSE=}}"},
+    {"x{{ }}", "line 1, column 2: empty tag name"},
+    {"{{#}}", "line 1, column 1: empty tag name"},
+    {"{{=[ ]=}}\n[#a]\n{{/a}}", "line 2, column 1: unclosed section {{#a}}"},
+    {"{{<p}}{{$b}}{{/p}}",
+     "line 1, column 13: close tag {{/p}} does not match {{$b}} opened at line 1, column 7"},
 };
 
 static void test_syntax_errors(void **state)
@@ -113,7 +113,8 @@ static void test_parse_at_offsets_positions(void **state)
 	g_clear_error(&error);
 	const char *two = "a\n{{/y}}";
 	g_autoptr(DkTemplate) t2 = dk_template_parse_at(two, strlen(two), 7, 10, &error);
-	assert_string_equal(error->message, "line 8, column 1: close tag {{/y}} without an open section");
+	assert_string_equal(error->message,
+	                    "line 8, column 1: close tag {{/y}} without an open section");
 }
 
 static void test_nesting_cap(void **state)
@@ -146,7 +147,7 @@ static char *object_loader(const char *name, gpointer user_data, GError **error)
 }
 
 static char *render_partials(const char *source, const char *partials, DkTemplateOptions *opts,
-			     GError **error)
+                             GError **error)
 {
 	g_autoptr(DkTemplate) t = dk_template_parse(source, NULL);
 	assert_non_null(t);
@@ -164,28 +165,51 @@ static void test_partials(void **state)
 {
 	DkTemplateOptions opts = {0};
 	g_autoptr(GError) error = NULL;
-	g_autofree char *out = render_partials("[{{>missing}}]\n  {{>p}}\n", "{\"p\": \"x\\ny\\n\"}",
-					       &opts, &error);
+	g_autofree char *out =
+	    render_partials("[{{>missing}}]\n  {{>p}}\n", "{\"p\": \"x\\ny\\n\"}", &opts, &error);
 	assert_string_equal(out, "[]\n  x\n  y\n");
 	g_autofree char *failed = render_partials("{{>fail}}", "{}", &opts, &error);
 	assert_null(failed);
 	assert_true(g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_ACCES));
 	assert_string_equal(error->message, "partial \"fail\": denied");
 	g_clear_error(&error);
-	g_autofree char *bad = render_partials("x{{>bad}}", "{\"bad\": \"\\n{{#a}}\"}", &opts,
-					       &error);
+	g_autofree char *bad =
+	    render_partials("x{{>bad}}", "{\"bad\": \"\\n{{#a}}\"}", &opts, &error);
 	assert_null(bad);
 	assert_true(g_error_matches(error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_PARTIAL));
 	assert_string_equal(error->message,
-			    "partial \"bad\": line 2, column 1: unclosed section {{#a}}");
+	                    "partial \"bad\": line 2, column 1: unclosed section {{#a}}");
+}
+
+static void test_inheritance_and_dynamic_names(void **state)
+{
+	DkTemplateOptions opts = {0};
+	g_autoptr(GError) error = NULL;
+	const char *partials = "{\"base\": \"<h1>{{$title}}untitled{{/title}}</h1>\\n"
+	                       "  {{$body}}\\n  nothing\\n  {{/body}}\\n\", \"x\": \"[x]\"}";
+	g_autofree char *out =
+	    render_partials("{{<base}}{{$title}}T{{/title}}{{/base}}\n", partials, &opts, &error);
+	assert_string_equal(out, "<h1>T</h1>\n  nothing\n\n");
+	/* The override's own indentation is replaced by the block's. */
+	g_autofree char *body = render_partials(
+	    "{{<base}}\n{{$body}}\n\tone\n\t  two\n{{/body}}\n{{/base}}", partials, &opts, &error);
+	assert_string_equal(body, "<h1>untitled</h1>\n  one\n    two\n");
+	/* Dynamic names take strings only; anything else renders nothing. */
+	g_autoptr(DkTemplate) t = dk_template_parse("{{>*a}}|{{>*list}}|{{>*missing}}", NULL);
+	json_t *p = json(partials);
+	json_t *data = json("{\"a\": \"x\", \"list\": [\"x\"]}");
+	g_autofree char *dyn = dk_template_render(t, data, object_loader, p, &error);
+	assert_string_equal(dyn, "[x]||");
+	json_decref(p);
+	json_decref(data);
 }
 
 static void test_limits(void **state)
 {
 	DkTemplateOptions opts = {.max_partial_depth = 5};
 	g_autoptr(GError) error = NULL;
-	g_autofree char *deep = render_partials("{{>self}}", "{\"self\": \"x{{>self}}\"}", &opts,
-						&error);
+	g_autofree char *deep =
+	    render_partials("{{>self}}", "{\"self\": \"x{{>self}}\"}", &opts, &error);
 	assert_null(deep);
 	assert_true(g_error_matches(error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_LIMIT));
 	g_clear_error(&error);
@@ -197,11 +221,16 @@ static void test_limits(void **state)
 	assert_null(big);
 	assert_string_equal(error->message, "rendered output is too large");
 	g_clear_error(&error);
+	g_autofree char *huge =
+	    render_partials("{{>p}}", "{\"p\": \"0123456789a\"}", &small, &error);
+	assert_null(huge);
+	assert_string_equal(error->message, "partial is too large");
+	g_clear_error(&error);
 
 	/* Two self-inclusions a level: 2^32 partials without a bound on work. */
 	DkTemplateOptions work = {.max_steps = 100000};
-	g_autofree char *bomb = render_partials("{{>p}}", "{\"p\": \"{{#a}}{{>p}}{{>p}}{{/a}}\"}",
-						&work, &error);
+	g_autofree char *bomb =
+	    render_partials("{{>p}}", "{\"p\": \"{{#a}}{{>p}}{{>p}}{{/a}}\"}", &work, &error);
 	assert_null(bomb);
 	assert_true(g_error_matches(error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_LIMIT));
 }
@@ -223,13 +252,14 @@ static void test_reuse_and_defaults(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_table),
-		cmocka_unit_test(test_syntax_errors),
-		cmocka_unit_test(test_parse_at_offsets_positions),
-		cmocka_unit_test(test_nesting_cap),
-		cmocka_unit_test(test_partials),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_reuse_and_defaults),
+	    cmocka_unit_test(test_render_table),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_parse_at_offsets_positions),
+	    cmocka_unit_test(test_nesting_cap),
+	    cmocka_unit_test(test_partials),
+	    cmocka_unit_test(test_inheritance_and_dynamic_names),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_reuse_and_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

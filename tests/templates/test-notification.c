@@ -12,14 +12,14 @@
 static json_t *ticket_data(const char *subject)
 {
 	json_t *d = json_pack(
-		"{s:{s:i, s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s},"
-		" s:{s:s, s:s}, s:{s:s}}",
-		"ticket", "number", 42, "token", "[#42]", "subject", subject, "status", "open",
-		"priority", "high", "queue", "support", "link", "https://desk.example.com/t/42?a=1&b=2",
-		"article", "new_text", "The printer says <PC LOAD LETTER> & stops.", "full_text",
-		"The printer says <PC LOAD LETTER> & stops.\n\n> older", "sender", "ann@example.com",
-		"requester", "name", "Ann O'Neil", "address", "ann@example.com", "agent", "name",
-		"Bob", "address", "bob@example.com", "organisation", "name", "Example & Co");
+	    "{s:{s:i, s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s},"
+	    " s:{s:s, s:s}, s:{s:s}}",
+	    "ticket", "number", 42, "token", "[#42]", "subject", subject, "status", "open",
+	    "priority", "high", "queue", "support", "link", "https://desk.example.com/t/42?a=1&b=2",
+	    "article", "new_text", "The printer says <PC LOAD LETTER> & stops.", "full_text",
+	    "The printer says <PC LOAD LETTER> & stops.\n\n> older", "sender", "ann@example.com",
+	    "requester", "name", "Ann O'Neil", "address", "ann@example.com", "agent", "name", "Bob",
+	    "address", "bob@example.com", "organisation", "name", "Example & Co");
 	assert_non_null(d);
 	return d;
 }
@@ -27,15 +27,15 @@ static json_t *ticket_data(const char *subject)
 static void test_defaults_render(void **state)
 {
 	g_autofree const char **names = dk_notification_default_names();
-	const char *expected[] = {"ack", "agent-reply", "team-new", "assignee-reply", "resolved",
-				  "sla-breach"};
+	const char *expected[] = {"ack",      "agent-reply", "team-new", "assignee-reply",
+	                          "resolved", "sla-breach"};
 	json_t *full = ticket_data("Printer on fire");
 	json_t *empty = json_object();
 	for (gsize i = 0; i < G_N_ELEMENTS(expected); i++) {
 		for (int d = 0; d < 2; d++) {
 			g_autoptr(GError) error = NULL;
 			g_autoptr(DkNotification) n = dk_notification_build(
-				expected[i], NULL, d == 0 ? full : empty, NULL, NULL, &error);
+			    expected[i], NULL, d == 0 ? full : empty, NULL, NULL, &error);
 			if (n == NULL)
 				fail_msg("%s: %s", expected[i], error->message);
 			assert_null(strstr(n->text, "{{"));
@@ -61,7 +61,7 @@ static void test_ack_content(void **state)
 	assert_null(n->from);
 	assert_null(n->reply_to);
 	assert_true(g_str_has_prefix(n->text, "Hello Ann O'Neil,\n\nThank you for contacting "
-					      "Example & Co."));
+	                                      "Example & Co."));
 	assert_non_null(strstr(n->text, "\nhttps://desk.example.com/t/42?a=1&b=2\n"));
 	assert_true(g_str_has_suffix(n->text, "\n-- \nExample & Co support\n"));
 	assert_non_null(n->html);
@@ -76,11 +76,11 @@ static void test_header_injection(void **state)
 	json_t *d = ticket_data("Hello\r\nBcc: victim@example.org\nX: y");
 	json_object_set_new(json_object_get(d, "agent"), "name", json_string("Eve\r\nBcc: a@b"));
 	const char *src = "Subject: {{ticket.token}} {{ticket.subject}}\r\n"
-			  "From: {{agent.name}} <support@example.com>\r\n"
-			  "Reply-To:   support@example.com  \r\n\r\nBody {{agent.name}}\r\n";
+	                  "From: {{agent.name}} <support@example.com>\r\n"
+	                  "Reply-To:   support@example.com  \r\n\r\nBody {{agent.name}}\r\n";
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkNotification) n = dk_notification_render(src, NULL, "t.txt", d, NULL, NULL,
-							      NULL, &error);
+	g_autoptr(DkNotification) n =
+	    dk_notification_render(src, NULL, "t.txt", d, NULL, NULL, NULL, &error);
 	assert_non_null(n);
 	assert_string_equal(n->subject, "[#42] Hello  Bcc: victim@example.org X: y");
 	assert_string_equal(n->from, "Eve  Bcc: a@b <support@example.com>");
@@ -95,11 +95,11 @@ typedef struct {
 } FakeFile;
 
 static const FakeFile fake_files[] = {
-	{"sales/ack.txt", "Subject: sales {{ticket.number}}\n\nsales body {{> signature}}"},
-	{"ack.txt", "Subject: global\nFrom: Help <help@example.com>\n\nglobal body"},
-	{"signature.txt", "(global signature)"},
-	{"sales/signature.txt", "(sales signature)"},
-	{"broken/ack.txt", "Subject: x\n\n{{#a}}"},
+    {"sales/ack.txt", "Subject: sales {{ticket.number}}\n\nsales body {{> signature}}"},
+    {"ack.txt", "Subject: global\nFrom: Help <help@example.com>\n\nglobal body"},
+    {"signature.txt", "(global signature)"},
+    {"sales/signature.txt", "(sales signature)"},
+    {"broken/ack.txt", "Subject: x\n\n{{#a}}"},
 };
 
 static char *fake_loader(const char *path, gpointer user_data, GError **error)
@@ -147,7 +147,8 @@ static void test_override_lookup(void **state)
 	assert_string_equal(asked->pdata[0], "ack.txt");
 
 	g_autofree char *origin = NULL;
-	g_autofree char *def = dk_notification_find("ack.txt", "sales", NULL, NULL, &origin, &error);
+	g_autofree char *def =
+	    dk_notification_find("ack.txt", "sales", NULL, NULL, &origin, &error);
 	assert_string_equal(origin, "default/ack.txt");
 	assert_string_equal(def, dk_notification_default("ack.txt"));
 }
@@ -169,11 +170,11 @@ static void test_lookup_errors(void **state)
 
 	const char *bad_names[] = {"../ack.txt", ".hidden", "a/b", "", "a\nb"};
 	for (gsize i = 0; i < G_N_ELEMENTS(bad_names); i++) {
-		g_autofree char *s = dk_notification_find(bad_names[i], NULL, fake_loader, asked,
-							  NULL, &error);
+		g_autofree char *s =
+		    dk_notification_find(bad_names[i], NULL, fake_loader, asked, NULL, &error);
 		assert_null(s);
-		assert_true(g_error_matches(error, DK_NOTIFICATION_ERROR,
-					    DK_NOTIFICATION_ERROR_NAME));
+		assert_true(
+		    g_error_matches(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_NAME));
 		g_clear_error(&error);
 	}
 	g_autofree char *none = dk_notification_find("nope.txt", NULL, NULL, NULL, NULL, &error);
@@ -186,17 +187,17 @@ typedef struct {
 } SplitError;
 
 static const SplitError split_errors[] = {
-	{"Subject: {{#x}}\n\nbody", "t.txt:1:10: unclosed section {{#x}}"},
-	{"Subject: ok\nX-Foo: a\n\nbody",
-	 "t.txt:2:1: expected a Subject, From or Reply-To header line, or a blank line before the "
-	 "body"},
-	{"Subject: ok\nbody without blank line", "t.txt:2:1: expected a Subject, From or Reply-To "
-						 "header line, or a blank line before the body"},
-	{"Subject: ok", "t.txt:1:1: no blank line between the header lines and the body"},
-	{"From: a@b\n\nbody", "t.txt:1:1: no Subject header line"},
-	{"Subject: a\n  folded\n\nbody", "t.txt:2:1: folded header lines are not supported"},
-	{"Subject: a\nsubject: b\n\nbody", "t.txt:2:1: header line given twice"},
-	{"Subject: s\r\n\r\nline\n\n  {{/x}}", "t.txt:5:3: close tag {{/x}} without an open section"},
+    {"Subject: {{#x}}\n\nbody", "t.txt:1:10: unclosed section {{#x}}"},
+    {"Subject: ok\nX-Foo: a\n\nbody",
+     "t.txt:2:1: expected a Subject, From or Reply-To header line, or a blank line before the "
+     "body"},
+    {"Subject: ok\nbody without blank line", "t.txt:2:1: expected a Subject, From or Reply-To "
+                                             "header line, or a blank line before the body"},
+    {"Subject: ok", "t.txt:1:1: no blank line between the header lines and the body"},
+    {"From: a@b\n\nbody", "t.txt:1:1: no Subject header line"},
+    {"Subject: a\n  folded\n\nbody", "t.txt:2:1: folded header lines are not supported"},
+    {"Subject: a\nsubject: b\n\nbody", "t.txt:2:1: header line given twice"},
+    {"Subject: s\r\n\r\nline\n\n  {{/x}}", "t.txt:5:3: close tag {{/x}} without an open section"},
 };
 
 static void test_split_errors(void **state)
@@ -204,15 +205,15 @@ static void test_split_errors(void **state)
 	for (gsize i = 0; i < G_N_ELEMENTS(split_errors); i++) {
 		g_autoptr(GError) error = NULL;
 		g_autoptr(DkNotification) n = dk_notification_render(
-			split_errors[i].source, NULL, "t.txt", NULL, NULL, NULL, NULL, &error);
+		    split_errors[i].source, NULL, "t.txt", NULL, NULL, NULL, NULL, &error);
 		assert_null(n);
-		assert_true(g_error_matches(error, DK_NOTIFICATION_ERROR,
-					    DK_NOTIFICATION_ERROR_SYNTAX));
+		assert_true(
+		    g_error_matches(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_SYNTAX));
 		assert_string_equal(error->message, split_errors[i].message);
 	}
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkNotification) n = dk_notification_render("Subject: s\n\nok", "{{#a}}", "t.txt",
-							      NULL, NULL, NULL, NULL, &error);
+	                                                     NULL, NULL, NULL, NULL, &error);
 	assert_null(n);
 	assert_string_equal(error->message, "t.html:1:1: unclosed section {{#a}}");
 }
@@ -229,13 +230,10 @@ static void test_looks_like(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_render),
-		cmocka_unit_test(test_ack_content),
-		cmocka_unit_test(test_header_injection),
-		cmocka_unit_test(test_override_lookup),
-		cmocka_unit_test(test_lookup_errors),
-		cmocka_unit_test(test_split_errors),
-		cmocka_unit_test(test_looks_like),
+	    cmocka_unit_test(test_defaults_render),  cmocka_unit_test(test_ack_content),
+	    cmocka_unit_test(test_header_injection), cmocka_unit_test(test_override_lookup),
+	    cmocka_unit_test(test_lookup_errors),    cmocka_unit_test(test_split_errors),
+	    cmocka_unit_test(test_looks_like),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
