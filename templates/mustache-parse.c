@@ -3,6 +3,7 @@
  * the tree built with a stack of open sections. */
 #include "templates/mustache-private.h"
 
+#include <stdio.h>
 #include <string.h>
 
 G_DEFINE_QUARK(dk - template - error - quark, dk_template_error)
@@ -99,6 +100,19 @@ static void trim(const char **s, gsize *len)
 	}
 	while (*len > 0 && is_blank((*s)[*len - 1]))
 		(*len)--;
+}
+
+gboolean dk_template_error_position(const GError *error, guint *line_out, guint *column_out,
+                                    const char **what_out)
+{
+	int skip = 0;
+	if (!g_error_matches(error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_SYNTAX) ||
+	    sscanf(error->message, "line %u, column %u: %n", line_out, column_out, &skip) != 2 ||
+	    skip == 0)
+		return FALSE;
+	if (what_out != NULL)
+		*what_out = error->message + skip;
+	return TRUE;
 }
 
 static gboolean syntax_error(GError **error, guint line, guint column, const char *what)

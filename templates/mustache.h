@@ -76,6 +76,12 @@ char *dk_template_render(DkTemplate *t, json_t *data, DkPartialLoader loader, gp
 char *dk_template_render_with(DkTemplate *t, json_t *data, const DkTemplateOptions *options,
                               GError **error);
 
+/* When ERROR is a DK_TEMPLATE_ERROR_SYNTAX, sets LINE_OUT and COLUMN_OUT to
+ * where it is and WHAT_OUT (optional) to the message without its position,
+ * pointing into ERROR, and returns TRUE; else returns FALSE. */
+gboolean dk_template_error_position(const GError *error, guint *line_out, guint *column_out,
+                                    const char **what_out);
+
 /* Frees T and all its nodes; NULL is allowed. */
 void dk_template_free(DkTemplate *t);
 

@@ -6,7 +6,6 @@
 #include "templates/defaults-private.h"
 #include "templates/mustache.h"
 
-#include <stdio.h>
 #include <string.h>
 
 G_DEFINE_QUARK(dk - notification - error - quark, dk_notification_error)
@@ -151,12 +150,10 @@ static gboolean split_source(const char *source, const char *origin, Parts *part
 static void propagate_template_error(GError **error, GError *local, const char *origin)
 {
 	guint line = 0, column = 0;
-	int skip = 0;
-	if (local->code == DK_TEMPLATE_ERROR_SYNTAX && local->domain == DK_TEMPLATE_ERROR &&
-	    sscanf(local->message, "line %u, column %u: %n", &line, &column, &skip) == 2 &&
-	    skip > 0)
+	const char *what = NULL;
+	if (dk_template_error_position(local, &line, &column, &what))
 		g_set_error(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_SYNTAX,
-		            "%s:%u:%u: %s", origin, line, column, local->message + skip);
+		            "%s:%u:%u: %s", origin, line, column, what);
 	else
 		g_set_error(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_RENDER, "%s: %s",
 		            origin, local->message);

@@ -69,11 +69,9 @@ static char *load_partial(const char *name, gpointer user_data, GError **error)
 static int template_failed(const char *file, const GError *error)
 {
 	guint line = 0, column = 0;
-	int skip = 0;
-	if (g_error_matches(error, DK_TEMPLATE_ERROR, DK_TEMPLATE_ERROR_SYNTAX) &&
-	    sscanf(error->message, "line %u, column %u: %n", &line, &column, &skip) == 2 &&
-	    skip > 0)
-		fprintf(stderr, "%s:%u:%u: %s\n", file, line, column, error->message + skip);
+	const char *what = NULL;
+	if (dk_template_error_position(error, &line, &column, &what))
+		fprintf(stderr, "%s:%u:%u: %s\n", file, line, column, what);
 	else
 		fprintf(stderr, "%s: %s\n", file, error->message);
 	return DK_EXIT_DATAERR;
@@ -171,12 +169,17 @@ int dk_cmd_template(int argc, char **argv)
 	         "with a Subject, From or Reply-To line is a notification: its header lines\n"
 	         "and body are rendered as docket sends them, the body without HTML escaping.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	/* Usage lines read "docket template ...": GLib names the program after
+	 * argv[0] unless it was named already. */
+	g_autofree char **args = g_new0(char *, argc + 1);
+	memcpy(args, argv, sizeof(char *) * (gsize)argc);
+	args[0] = "docket template";
 	g_autoptr(GError) error = NULL;
-	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+	if (!g_option_context_parse(ctx, &argc, &args, &error))
 		return usage_error(ctx, error->message);
-	if (argc != 4 || strcmp(argv[1], "render") != 0)
+	if (argc != 4 || strcmp(args[1], "render") != 0)
 		return usage_error(ctx, "expected: render FILE DATA.json");
-	const char *file = argv[2];
+	const char *file = args[2];
 	DkTemplateEscape escape;
 	if (!escape_from(escape_name, file, &escape))
 		return usage_error(ctx, "--escape must be html or none");
@@ -187,7 +190,7 @@ int dk_cmd_template(int argc, char **argv)
 		return EX_NOINPUT;
 	}
 	int status = DK_EXIT_OK;
-	json_t *data = load_data(argv[3], &status);
+	json_t *data = load_data(args[3], &status);
 	if (data == NULL)
 		return status;
 	const char *dot = strrchr(file, '.');
