@@ -228,6 +228,11 @@ static gboolean lex_all(Lexer *lx, GError **error)
 	return TRUE;
 }
 
+static gboolean ends_line(const Tok *t)
+{
+	return t->kind == TOK_TEXT && t->len > 0 && t->start[t->len - 1] == '\n';
+}
+
 static gboolean can_stand_alone(TokKind k)
 {
 	return k != TOK_TEXT && k != TOK_VAR && k != TOK_RAW;
@@ -282,7 +287,7 @@ static void mark_line(Tok *toks, guint from, guint to)
 		 * block's content takes the place of the tags (spec
 		 * ~inheritance, "Standalone block"). */
 		if (t->kind == TOK_BLOCK && i + 1 < to && toks[i + 1].kind == TOK_CLOSE &&
-		    toks[to - 1].kind == TOK_TEXT)
+		    ends_line(&toks[to - 1]))
 			toks[to - 1].keep_eol = TRUE;
 	}
 }
@@ -387,11 +392,6 @@ static gboolean add_text(Builder *b, const Tok *t, const char *literal)
 	n->column = t->column;
 	g_ptr_array_add(builder_current(b), n);
 	return TRUE;
-}
-
-static gboolean ends_line(const Tok *t)
-{
-	return t->kind == TOK_TEXT && t->len > 0 && t->start[t->len - 1] == '\n';
 }
 
 /* Removes the indentation common to the non-blank lines of BODY (blank lines

@@ -194,6 +194,14 @@ static void test_inheritance_and_dynamic_names(void **state)
 	g_autofree char *body = render_partials(
 	    "{{<base}}\n{{$body}}\n\tone\n\t  two\n{{/body}}\n{{/base}}", partials, &opts, &error);
 	assert_string_equal(body, "<h1>untitled</h1>\n  one\n    two\n");
+	/* An empty block alone on the last line, without a line ending. */
+	g_autofree char *last =
+	    render_partials("{{<e}}{{/e}}", "{\"e\": \"a\\n  {{$b}}{{/b}}  \"}", &opts, &error);
+	assert_string_equal(last, "a\n");
+	g_autofree char *kept =
+	    render_partials("{{<e}}{{$b}}x{{/b}}{{/e}}",
+	                    "{\"e\": \"a\\r\\n  {{$b}}{{/b}}  \\r\\nz\"}", &opts, &error);
+	assert_string_equal(kept, "a\r\n  x\r\nz");
 	/* Dynamic names take strings only; anything else renders nothing. */
 	g_autoptr(DkTemplate) t = dk_template_parse("{{>*a}}|{{>*list}}|{{>*missing}}", NULL);
 	json_t *p = json(partials);
