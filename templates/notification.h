@@ -9,6 +9,18 @@
 
 G_BEGIN_DECLS
 
+/* The data a notification is rendered against (a JSON object; any member may
+ * be missing, and an empty string counts as false in {{#section}}):
+ *   ticket:       number, token ("[Ticket #42]"), subject, status, priority,
+ *                 queue, link (only when a web link is configured)
+ *   article:      new_text, full_text, sender
+ *   requester:    name, address
+ *   agent:        name, address (the assignee or the replying agent)
+ *   organisation: name
+ * The default templates are ack, agent-reply, team-new, assignee-reply,
+ * resolved and sla-breach (NAME.txt), ack.html, and the partial signature
+ * (signature.txt, signature.html). */
+
 #define DK_NOTIFICATION_ERROR (dk_notification_error_quark())
 GQuark dk_notification_error_quark(void);
 
