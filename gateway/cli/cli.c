@@ -1,6 +1,7 @@
 /* Subcommand dispatch and the helpers the subcommands share. */
 #include "gateway/cli/cli.h"
 #include "gateway/cli/cmd-parse.h"
+#include "gateway/cli/cmd-template.h"
 
 #include <locale.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@ static const DkCommand commands[] = {
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
+	{"template", dk_cmd_template, "preview a notification template with JSON data"},
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 };
