@@ -560,6 +560,9 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
 	read_date(m, gm, arrival);
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
+	/* ---- Classification (parsers/classify.h, owned elsewhere) ----
+	 * Until dk_classify() is merged, m->classification stays zeroed.
+	 * Then: dk_classify(gm, m, o->own_domains); */
 }
 
 /* GMime builds an object for every part before docket's walk can count

@@ -28,6 +28,8 @@ typedef struct {
 	guint max_millis;         /* wall time for the walk over the parts */
 	const char *fallback_charset; /* for undeclared 8-bit text; default windows-1252 */
 	gint64 arrival_time;      /* Unix seconds; used when Date is missing or absurd; 0 = now */
+	const char *const *own_domains; /* docket's own mail domains, NULL-terminated, for
+					 * loop detection; NULL for none */
 } DkParseOptions;
 
 /* The defaults that a zero in DkParseOptions stands for. */
