@@ -73,10 +73,10 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 				       " bytes reached: content left out", c->max_decoded);
 		return NULL;
 	}
-	GMimeStream *mem = g_mime_stream_mem_new();
-	g_mime_data_wrapper_write_to_stream(w, mem);
-	GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	GByteArray *array = g_byte_array_sized_new((guint)MIN(estimate + 16, (gsize)G_MAXUINT));
+	GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(array);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_data_wrapper_write_to_stream(w, mem);
 	g_object_unref(mem);
 	c->decoded += array->len;
 	return g_byte_array_free_to_bytes(array);
