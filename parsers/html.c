@@ -169,10 +169,44 @@ static gboolean is_quote_container(xmlNode *n)
 	return attr_contains(n, "class", classes) || attr_contains(n, "id", classes);
 }
 
+/* The next node in document order after n's subtree, or NULL. */
+static xmlNode *next_after(xmlNode *n)
+{
+	while (n != NULL && n->next == NULL)
+		n = n->parent;
+	return n ? n->next : NULL;
+}
+
+/* Whether the text that follows n starts like a forwarded or replied-to
+ * message's header block ("From: ...", in the languages Outlook, Yahoo
+ * and Windows Mail write). Looks at a bounded number of nodes. */
+static gboolean followed_by_header_block(xmlNode *n)
+{
+	static const char *const labels[] = {
+		"From:", "De:", "De :", "Von:", "Van:", "Da:", "Fra:", "Från:", "Od:", "Kimden:",
+		"\xd0\x9e\xd1\x82:", "-----Original Message-----", "-----Ursprüngliche Nachricht-----", NULL,
+	};
+	GString *text = g_string_new(NULL);
+	xmlNode *cur = next_after(n);
+	for (guint steps = 0; cur != NULL && steps < 64 && text->len < 40; steps++) {
+		if (cur->type == XML_TEXT_NODE && cur->content != NULL)
+			for (const xmlChar *p = cur->content; *p && text->len < 40; p++)
+				if (!g_ascii_isspace(*p) || (text->len > 0 && text->str[text->len - 1] != ' '))
+					g_string_append_c(text, g_ascii_isspace(*p) ? ' ' : (char)*p);
+		cur = (cur->children != NULL && cur->type == XML_ELEMENT_NODE) ? cur->children : next_after(cur);
+	}
+	gboolean found = FALSE;
+	for (guint i = 0; labels[i] != NULL && !found; i++)
+		found = g_str_has_prefix(text->str, labels[i]);
+	g_string_free(text, TRUE);
+	return found;
+}
+
 /* Separators after which everything is quoted history: Outlook's reply
  * header container and its border-top rule (#E1E1E1 since 2013, #B5C4DF
  * before), Windows Mail's (rgb(229,229,229)), Outlook 2003's
- * <hr tabindex=-1>, Hotmail's hr#stopSpelling. */
+ * <hr tabindex=-1>, Hotmail's hr#stopSpelling, and any <hr> followed by a
+ * "From:" header block (Yahoo, Comcast and other web mailers). */
 static gboolean is_quote_separator(xmlNode *n)
 {
 	static const char *const ids[] = {
@@ -185,7 +219,8 @@ static gboolean is_quote_separator(xmlNode *n)
 	};
 	static const char *const minus_one[] = {"-1", NULL};
 	return attr_contains(n, "id", ids) || attr_contains(n, "class", classes) ||
-	       attr_contains(n, "style", borders) || (is(n, "hr") && attr_contains(n, "tabindex", minus_one));
+	       attr_contains(n, "style", borders) ||
+	       (is(n, "hr") && (attr_contains(n, "tabindex", minus_one) || followed_by_header_block(n)));
 }
 
 /* The last line written to o, when it ends with ':' as the attribution
