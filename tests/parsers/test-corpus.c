@@ -193,12 +193,10 @@ static char *squeeze(const char *s)
 	return g_string_free(out, FALSE);
 }
 
-/* Cases the HTML rules leave to others, or answer differently on purpose:
- * ms_outlook_2010 marks its quote only with a "From:/Sent:" paragraph,
- * which the plain-text rules of parsers/reply.c find; in
- * reply-separated-by-hr, "Bob" stands above the <hr> and docket keeps it,
- * where talon drops the whole block holding the separator. */
-static const char *const not_html_rules[] = {"ms_outlook_2010.html", "reply-separated-by-hr.html", NULL};
+/* Answered differently on purpose: in reply-separated-by-hr, "Bob" stands
+ * above the <hr> and docket keeps it, where talon drops the whole block
+ * that holds the separator. */
+static const char *const not_html_rules[] = {"reply-separated-by-hr.html", NULL};
 
 static gboolean check_html_reply(const char *file, const char *want)
 {

@@ -87,6 +87,10 @@ static const QuoteCase quotes[] = {
 	{"<div>Hi<div>there</div><div>Bob<hr><b>From: </b>b@x<br><b>To: </b>c@x<p>Hello</p></div></div>",
 	 "Hi\nthere\nBob", "From: b@x\nTo: c@x\n\nHello"},
 	{"<p>a</p><hr><p>b</p>", "a\n\nb", ""},
+	/* Outlook: a From: paragraph that also says when it was sent */
+	{"<p>Fine.</p><p><b>From:</b> Foo<br><b>Sent:</b> Monday<br><b>To:</b> x</p><p>Hello?</p>", "Fine.",
+	 "From: Foo\nSent: Monday\nTo: x\n\nHello?"},
+	{"<p>From: the team, with thanks</p>", "From: the team, with thanks", ""},
 	/* a plain blockquote is not a quote marker */
 	{"<p>see</p><blockquote>a citation</blockquote>", "see\n\na citation", ""},
 };
