@@ -143,6 +143,11 @@ static const ClassifyCase cases[] = {
      "headers.\n\n"
      "Message-Id: <t10@help.example.org>\nFrom: help@help.example.org\n\nhi\n",
      FALSE, FALSE, FALSE, FALSE, TRUE, "lost@example.com", "5.1.1", "t10@help.example.org"},
+    {"in-reply-to-only",
+     "From: post_master@vtext.example.com\nTo: help@help.example.org\nSubject: Re:ticket\n"
+     "In-Reply-To: <t11@help.example.org>\n\nError: Invalid user address\n\n"
+     "Error message below:\n550 - Requested action not taken: no such user here\n",
+     FALSE, FALSE, FALSE, FALSE, TRUE, NULL, NULL, "t11@help.example.org"},
     {"human-mentions-bounce",
      HDR "Subject: my mail bounced\n\nMy mail to bob was undeliverable, can you help?\n"},
 };
@@ -246,6 +251,7 @@ typedef struct {
 	guint files, bounces, detected, carried, id_found, status_known, status_match;
 	guint wrong;          /* non-bounces taken for bounces, auto-replies missed */
 	guint mac_raw_parsed; /* bare-CR files detected without conversion */
+	guint with_id;        /* detected bounces with any original Message-ID */
 } Tally;
 
 static void sisimai_file(const char *dir, const char *folder, const char *name, json_t *all,
@@ -294,6 +300,7 @@ static void sisimai_file(const char *dir, const char *folder, const char *name, 
 		return;
 	}
 	t->detected++;
+	t->with_id += b->original_message_id != NULL;
 	g_autoptr(GPtrArray) ids = carried_ids(raw);
 	if (ids->len > 0) {
 		t->carried++;
@@ -352,6 +359,8 @@ static void test_sisimai(void **state)
 	printf("sisimai: original Message-ID found %u of %u detected bounces that carry one "
 	       "(%.1f%%)\n",
 	       t.id_found, t.carried, ids);
+	printf("sisimai: detected bounces with an original Message-ID at all: %u of %u\n",
+	       t.with_id, t.detected);
 	printf("sisimai: status equal to sisimai's %u of %u (where the message states that code)\n",
 	       t.status_match, t.status_known);
 	printf("sisimai: maildir-mac bounces detected before bare CR became LF: %u\n",
