@@ -148,6 +148,13 @@ static const ClassifyCase cases[] = {
      "In-Reply-To: <t11@help.example.org>\n\nError: Invalid user address\n\n"
      "Error message below:\n550 - Requested action not taken: no such user here\n",
      FALSE, FALSE, FALSE, FALSE, TRUE, NULL, NULL, "t11@help.example.org"},
+    {"read-receipt",
+     "From: ann@example.com\nSubject: Read: ticket\nMIME-Version: 1.0\n"
+     "Content-Type: multipart/report; report-type=disposition-notification; boundary=\"b\"\n\n"
+     "--b\nContent-Type: text/plain\n\nYour message was read.\n"
+     "--b\nContent-Type: message/disposition-notification\n\nDisposition: "
+     "manual-action/MDN-sent-manually; displayed\n--b--\n",
+     TRUE},
     {"human-mentions-bounce",
      HDR "Subject: my mail bounced\n\nMy mail to bob was undeliverable, can you help?\n"},
 };
@@ -180,6 +187,26 @@ static void test_cases(void **state)
 	printf("classify cases: %u/%u\n", (guint)G_N_ELEMENTS(cases) - failed,
 	       (guint)G_N_ELEMENTS(cases));
 	assert_int_equal(failed, 0);
+}
+
+/* Hostile bounces: long runs of what the classifier searches for. */
+static void test_bounded(void **state)
+{
+	(void)state;
+	const char *units[] = {"a@b.c ", "Message-ID:", "5.5.5.5.", ":::::", "@@@@", "x\n"};
+	for (guint u = 0; u < G_N_ELEMENTS(units); u++) {
+		g_autoptr(GString) raw = g_string_new("From: MAILER-DAEMON@example.com\n"
+		                                      "Subject: Undelivered Mail\n\n");
+		while (raw->len < 2 * 1024 * 1024)
+			g_string_append(raw, units[u]);
+		gint64 t0 = g_get_monotonic_time();
+		g_autoptr(DkMessage) m = classify(raw->str, raw->len);
+		double secs = (g_get_monotonic_time() - t0) / 1e6;
+		g_autofree char *shown = g_strescape(units[u], NULL);
+		printf("bounded: 2 MB of %-12s %.3f s\n", shown, secs);
+		assert_non_null(m);
+		assert_non_null(m->classification.bounce);
+	}
 }
 
 static void test_no_gmime_message(void **state)
@@ -378,6 +405,7 @@ int main(void)
 	const struct CMUnitTest unit[] = {
 	    cmocka_unit_test(test_cases),
 	    cmocka_unit_test(test_no_gmime_message),
+	    cmocka_unit_test(test_bounded),
 	};
 	int failed = cmocka_run_group_tests_name("classify", unit, NULL, NULL);
 	if (failed != 0)
