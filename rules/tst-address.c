@@ -1,0 +1,142 @@
+/* The address and envelope tests (RFC 5228 sections 5.1 and 5.4) with the
+ * address parts of section 2.7.4 and subaddress (RFC 5233). */
+#include "rules/sieve-private.h"
+
+#include <gmime/gmime.h>
+#include <string.h>
+
+/* RFC 5233: the separator between user and detail. */
+#define DK_SIEVE_SUBADDRESS_SEPARATOR '+'
+
+char *dk_sieve_address_part(const char *address, DkSieveAddressPart part)
+{
+	const char *at = strrchr(address, '@');
+	gsize local_len = at ? (gsize)(at - address) : strlen(address);
+	const char *sep = memchr(address, DK_SIEVE_SUBADDRESS_SEPARATOR, local_len);
+	switch (part) {
+	case DK_PART_LOCAL:
+		return g_strndup(address, local_len);
+	case DK_PART_DOMAIN:
+		return g_strdup(at ? at + 1 : "");
+	case DK_PART_USER:
+		return g_strndup(address, sep ? (gsize)(sep - address) : local_len);
+	case DK_PART_DETAIL:
+		return sep ? g_strndup(sep + 1, local_len - (gsize)(sep - address) - 1) : NULL;
+	default:
+		return g_strdup(address);
+	}
+}
+
+static void add_mailboxes(InternetAddressList *list, GPtrArray *out, guint depth)
+{
+	int n = internet_address_list_length(list);
+	for (int i = 0; i < n && out->len < 1024; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 4) {
+			add_mailboxes(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out,
+				      depth + 1);
+		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+			if (addr && *addr)
+				g_ptr_array_add(out, g_strdup(addr));
+		}
+	}
+}
+
+static void add_parts(GPtrArray *addresses, DkSieveAddressPart part, GPtrArray *out)
+{
+	for (guint i = 0; i < addresses->len; i++) {
+		char *p = dk_sieve_address_part(g_ptr_array_index(addresses, i), part);
+		if (p)
+			g_ptr_array_add(out, p);
+	}
+}
+
+static gboolean test_address(DkSieveInterp *ip, const DkSieveNode *node)
+{
+	g_autoptr(GPtrArray) names = dk_sieve_expand_list(ip, dk_sieve_node_arg(node, 0));
+	g_autoptr(GPtrArray) raw = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < names->len; i++)
+		dk_sieve_header_values(ip, g_ptr_array_index(names, i), raw);
+	for (guint i = 0; i < raw->len; i++) {
+		InternetAddressList *list = internet_address_list_parse(NULL, g_ptr_array_index(raw, i));
+		if (list == NULL)
+			continue;
+		add_mailboxes(list, addresses, 0);
+		g_object_unref(list);
+	}
+	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
+	add_parts(addresses, node->match.part, values);
+	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 1));
+}
+
+static gboolean validate_address(DkSieveValidator *v, DkSieveNode *node)
+{
+	return dk_sieve_validate_field_names(v, dk_sieve_node_arg(node, 0));
+}
+
+/* envelope: "from" and "to" (RFC 5228 section 5.4); the null reverse path
+ * is the empty string, also for :localpart and :domain. */
+static gboolean test_envelope(DkSieveInterp *ip, const DkSieveNode *node)
+{
+	g_autoptr(GPtrArray) parts = dk_sieve_expand_list(ip, dk_sieve_node_arg(node, 0));
+	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < parts->len; i++) {
+		const char *which = g_ptr_array_index(parts, i);
+		const char *addr = g_ascii_strcasecmp(which, "from") == 0 ? ip->input->envelope_from :
+				   g_ascii_strcasecmp(which, "to") == 0 ? ip->input->envelope_to : NULL;
+		if (addr == NULL)
+			continue;
+		if (*addr == '\0') {
+			if (node->match.part != DK_PART_DETAIL)
+				g_ptr_array_add(values, g_strdup(""));
+			continue;
+		}
+		char *p = dk_sieve_address_part(addr, node->match.part);
+		if (p)
+			g_ptr_array_add(values, p);
+	}
+	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 1));
+}
+
+static gboolean validate_envelope(DkSieveValidator *v, DkSieveNode *node)
+{
+	const DkSieveArg *parts = dk_sieve_node_arg(node, 0);
+	if (!dk_sieve_arg_constant(v, parts))
+		return TRUE;
+	for (guint i = 0; i < parts->strings->len; i++) {
+		const char *p = g_ptr_array_index(parts->strings, i);
+		if (g_ascii_strcasecmp(p, "from") != 0 && g_ascii_strcasecmp(p, "to") != 0) {
+			dk_sieve_validator_error(v, parts->line, parts->column,
+						 "unknown envelope part '%s': expected \"from\" or \"to\"", p);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static const DkSieveArgType address_args[] = {DK_ARGT_LIST, DK_ARGT_LIST};
+
+const DkSieveDef dk_sieve_tst_address = {
+	.name = "address",
+	.is_test = TRUE,
+	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR | DK_TAGS_ADDRESS,
+	.min_args = 2,
+	.max_args = 2,
+	.args = address_args,
+	.validate = validate_address,
+	.test = test_address,
+};
+
+const DkSieveDef dk_sieve_tst_envelope = {
+	.name = "envelope",
+	.extension = "envelope",
+	.is_test = TRUE,
+	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR | DK_TAGS_ADDRESS,
+	.min_args = 2,
+	.max_args = 2,
+	.args = address_args,
+	.validate = validate_envelope,
+	.test = test_envelope,
+};
