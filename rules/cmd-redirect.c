@@ -2,7 +2,6 @@
  * copy leaves through the outbox. */
 #include "rules/sieve-private.h"
 
-#include <gmime/gmime.h>
 #include <string.h>
 
 static const DkSieveTagDef redirect_tags[] = {
@@ -12,27 +11,54 @@ static const DkSieveTagDef redirect_tags[] = {
 
 static const DkSieveArgType redirect_args[] = {DK_ARGT_STRING};
 
-/* The bare address of an RFC 5322 mailbox, or NULL when the string is not
- * exactly one valid address (section 4.2 wants a single address). */
+static gboolean is_atext(char c)
+{
+	return g_ascii_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL);
+}
+
+static gboolean local_valid(const char *p, gsize n)
+{
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"')
+		return TRUE;
+	for (gsize i = 0; i < n; i++)
+		if (!is_atext(p[i]))
+			return FALSE;
+	return n > 0;
+}
+
+static gboolean domain_valid(const char *p, gsize n)
+{
+	if (n >= 2 && p[0] == '[' && p[n - 1] == ']')
+		return TRUE;
+	for (gsize i = 0; i < n; i++)
+		if (!(g_ascii_isalnum(p[i]) || p[i] == '-' || p[i] == '.'))
+			return FALSE;
+	return n > 0 && p[0] != '.' && p[n - 1] != '.';
+}
+
+/* The bare addr-spec of a redirect target (RFC 5228 section 4.2 wants one
+ * RFC 5322 address: "Name <local@domain>" or local@domain, with white space
+ * allowed around the "@"), or NULL when the string is not one. */
 static char *redirect_address(const char *s)
 {
-	const char *at = strrchr(s, '@');
-	if (at == NULL || at == s || at[1] == '\0')
-		return NULL;
-	InternetAddressList *list = internet_address_list_parse(NULL, s);
-	if (list == NULL)
-		return NULL;
-	char *out = NULL;
-	if (internet_address_list_length(list) == 1) {
-		InternetAddress *ia = internet_address_list_get_address(list, 0);
-		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-			if (addr && strchr(addr, '@') && !strchr(addr, ' '))
-				out = g_strdup(addr);
-		}
+	g_autofree char *copy = g_strstrip(g_strdup(s));
+	char *addr = copy;
+	gsize n = strlen(copy);
+	if (n > 0 && copy[n - 1] == '>') {
+		char *lt = strrchr(copy, '<');
+		if (lt == NULL)
+			return NULL;
+		copy[n - 1] = '\0';
+		addr = g_strstrip(lt + 1);
 	}
-	g_object_unref(list);
-	return out;
+	char *at = strrchr(addr, '@');
+	if (at == NULL)
+		return NULL;
+	*at = '\0';
+	char *local = g_strstrip(addr), *domain = g_strstrip(at + 1);
+	if (!local_valid(local, strlen(local)) || !domain_valid(domain, strlen(domain)))
+		return NULL;
+	return g_strdup_printf("%s@%s", local, domain);
 }
 
 static gboolean validate_redirect(DkSieveValidator *v, DkSieveNode *node)

@@ -8,6 +8,7 @@ struct _DkSieveLexer {
 	const char *p;
 	gsize len, pos;
 	guint line, column;
+	guint comment_line, comment_column; /* where the last bracketed comment opened */
 	gboolean done;
 };
 
@@ -85,6 +86,8 @@ static gboolean skip_space(DkSieveLexer *lx)
 			while (peek(lx, 0) != -1 && peek(lx, 0) != '\n')
 				advance(lx);
 		} else if (c == '/' && peek(lx, 1) == '*') {
+			lx->comment_line = lx->line;
+			lx->comment_column = lx->column;
 			advance(lx);
 			advance(lx);
 			while (!(peek(lx, 0) == '*' && peek(lx, 1) == '/')) {
@@ -189,7 +192,7 @@ static void lex_number(DkSieveLexer *lx, DkSieveToken *t)
 	guint64 n = 0;
 	while (g_ascii_isdigit(peek(lx, 0))) {
 		guint d = (guint)(peek(lx, 0) - '0');
-		if (n > ((guint64)G_MAXINT64 - d) / 10) {
+		if (n > (G_MAXUINT64 - d) / 10) {
 			set_error(lx, t, "number too large");
 			return;
 		}
@@ -200,13 +203,13 @@ static void lex_number(DkSieveLexer *lx, DkSieveToken *t)
 	guint shift = q == 'K' ? 10 : q == 'M' ? 20 : q == 'G' ? 30 : 0;
 	if (shift > 0) {
 		advance(lx);
-		if (n > ((guint64)G_MAXINT64 >> shift)) {
+		if (n > (G_MAXUINT64 >> shift)) {
 			set_error(lx, t, "number too large");
 			return;
 		}
 		n <<= shift;
 	}
-	if (g_ascii_isalpha(peek(lx, 0)) || peek(lx, 0) == '_') {
+	if (g_ascii_isalnum(peek(lx, 0)) || peek(lx, 0) == '_') {
 		set_error(lx, t, "invalid character '%c' after number", peek(lx, 0));
 		return;
 	}
@@ -219,11 +222,14 @@ static gboolean is_ident_start(int c)
 	return c != -1 && (g_ascii_isalpha(c) || c == '_');
 }
 
+/* An identifier; NULL when longer than DK_SIEVE_MAX_IDENTIFIER. */
 static char *lex_word(DkSieveLexer *lx)
 {
 	gsize start = lx->pos;
 	while (peek(lx, 0) != -1 && (g_ascii_isalnum(peek(lx, 0)) || peek(lx, 0) == '_'))
 		advance(lx);
+	if (lx->pos - start > DK_SIEVE_MAX_IDENTIFIER)
+		return NULL;
 	return g_strndup(lx->p + start, lx->pos - start);
 }
 
@@ -252,6 +258,8 @@ void dk_sieve_lexer_next(DkSieveLexer *lx, DkSieveToken *t)
 	t->line = lx->line;
 	t->column = lx->column;
 	if (!closed) {
+		t->line = lx->comment_line;
+		t->column = lx->comment_column;
 		set_error(lx, t, "unterminated comment: expected '*/'");
 		return;
 	}
@@ -270,6 +278,8 @@ void dk_sieve_lexer_next(DkSieveLexer *lx, DkSieveToken *t)
 		advance(lx);
 		t->type = DK_TOK_TAG;
 		t->text = lex_word(lx);
+		if (t->text == NULL)
+			set_error(lx, t, "tag longer than %d characters", DK_SIEVE_MAX_IDENTIFIER);
 	} else if (is_ident_start(c)) {
 		if (lx->len - lx->pos >= 5 && g_ascii_strncasecmp(lx->p + lx->pos, "text:", 5) == 0) {
 			lex_multiline(lx, t);
@@ -277,6 +287,8 @@ void dk_sieve_lexer_next(DkSieveLexer *lx, DkSieveToken *t)
 		}
 		t->type = DK_TOK_IDENT;
 		t->text = lex_word(lx);
+		if (t->text == NULL)
+			set_error(lx, t, "identifier longer than %d characters", DK_SIEVE_MAX_IDENTIFIER);
 	} else if (c == 0) {
 		set_error(lx, t, "NUL byte in script");
 	} else if (c < 32 || c >= 127) {

@@ -8,6 +8,7 @@ G_BEGIN_DECLS
 
 /* Bounds against hostile scripts and messages. */
 #define DK_SIEVE_MAX_SCRIPT_BYTES (1024 * 1024)
+#define DK_SIEVE_MAX_IDENTIFIER 32   /* as Pigeonhole */
 #define DK_SIEVE_MAX_DEPTH 32          /* nesting of blocks and tests */
 #define DK_SIEVE_MAX_STRING (64 * 1024) /* one string, also after expansion */
 #define DK_SIEVE_MAX_VARIABLES 256
