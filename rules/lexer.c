@@ -171,7 +171,8 @@ static void lex_multiline(DkSieveLexer *lx, DkSieveToken *t)
 		gsize content_end = (end > start && lx->p[end - 1] == '\r') ? end - 1 : end;
 		if (content_end - start == 1 && lx->p[start] == '.' && (newline || lx->pos >= lx->len))
 			break;
-		if (content_end > start && lx->p[start] == '.')
+		/* Pigeonhole, like other implementations, only unstuffs "..". */
+		if (content_end - start >= 2 && lx->p[start] == '.' && lx->p[start + 1] == '.')
 			start++;
 		g_string_append_len(s, lx->p + start, (gssize)(end - start));
 		if (newline)

@@ -229,8 +229,6 @@ GPtrArray *dk_sieve_store_flags(DkSieveInterp *ip, const DkSieveNode *node);
 
 /* ---- headers (tst-header.c) ---- */
 
-/* Checks constant header names; FALSE with an error added. */
-gboolean dk_sieve_validate_field_names(DkSieveValidator *v, const DkSieveArg *names);
 /* Appends the trimmed decoded values of one header to out (of char*). */
 void dk_sieve_header_values(DkSieveInterp *ip, const char *name, GPtrArray *out);
 

@@ -43,10 +43,20 @@ static void add_mailboxes(InternetAddressList *list, GPtrArray *out, guint depth
 	}
 }
 
+static gboolean address_valid(const char *address)
+{
+	const char *at = strrchr(address, '@');
+	return at != NULL && at != address && at[1] != '\0';
+}
+
+/* RFC 5228 section 2.7.4: an address that is not syntactically valid is
+ * only matched by :all, as written. */
 static void add_parts(GPtrArray *addresses, DkSieveAddressPart part, GPtrArray *out)
 {
 	for (guint i = 0; i < addresses->len; i++) {
-		char *p = dk_sieve_address_part(g_ptr_array_index(addresses, i), part);
+		const char *a = g_ptr_array_index(addresses, i);
+		char *p = address_valid(a) ? dk_sieve_address_part(a, part) :
+			  part == DK_PART_ALL ? g_strdup(a) : NULL;
 		if (p)
 			g_ptr_array_add(out, p);
 	}
@@ -60,20 +70,19 @@ static gboolean test_address(DkSieveInterp *ip, const DkSieveNode *node)
 	for (guint i = 0; i < names->len; i++)
 		dk_sieve_header_values(ip, g_ptr_array_index(names, i), raw);
 	for (guint i = 0; i < raw->len; i++) {
-		InternetAddressList *list = internet_address_list_parse(NULL, g_ptr_array_index(raw, i));
-		if (list == NULL)
-			continue;
-		add_mailboxes(list, addresses, 0);
-		g_object_unref(list);
+		const char *value = g_ptr_array_index(raw, i);
+		guint before = addresses->len;
+		InternetAddressList *list = internet_address_list_parse(NULL, value);
+		if (list != NULL) {
+			add_mailboxes(list, addresses, 0);
+			g_object_unref(list);
+		}
+		if (addresses->len == before) /* nothing readable: the value itself */
+			g_ptr_array_add(addresses, g_strdup(value));
 	}
 	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
 	add_parts(addresses, node->match.part, values);
 	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 1));
-}
-
-static gboolean validate_address(DkSieveValidator *v, DkSieveNode *node)
-{
-	return dk_sieve_validate_field_names(v, dk_sieve_node_arg(node, 0));
 }
 
 /* envelope: "from" and "to" (RFC 5228 section 5.4); the null reverse path
@@ -125,7 +134,6 @@ const DkSieveDef dk_sieve_tst_address = {
 	.min_args = 2,
 	.max_args = 2,
 	.args = address_args,
-	.validate = validate_address,
 	.test = test_address,
 };
 

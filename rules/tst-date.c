@@ -67,8 +67,7 @@ static gboolean validate_common(DkSieveValidator *v, DkSieveNode *node, guint pa
 
 static gboolean validate_date(DkSieveValidator *v, DkSieveNode *node)
 {
-	return dk_sieve_validate_field_names(v, dk_sieve_node_arg(node, 0)) &&
-	       validate_common(v, node, 1);
+	return validate_common(v, node, 1);
 }
 
 static gboolean validate_currentdate(DkSieveValidator *v, DkSieveNode *node)

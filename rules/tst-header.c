@@ -4,37 +4,6 @@
 
 #include <string.h>
 
-/* A header field name is printable US-ASCII without ':' (RFC 5322 section 2.2). */
-static gboolean field_name_valid(const char *name)
-{
-	if (*name == '\0')
-		return FALSE;
-	for (const char *p = name; *p; p++)
-		if (*p <= 32 || *p >= 127 || *p == ':')
-			return FALSE;
-	return TRUE;
-}
-
-gboolean dk_sieve_validate_field_names(DkSieveValidator *v, const DkSieveArg *names)
-{
-	if (!dk_sieve_arg_constant(v, names))
-		return TRUE;
-	for (guint i = 0; i < names->strings->len; i++) {
-		const char *name = g_ptr_array_index(names->strings, i);
-		if (!field_name_valid(name)) {
-			dk_sieve_validator_error(v, names->line, names->column,
-						 "invalid header field name '%s'", name);
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-static gboolean validate_names(DkSieveValidator *v, DkSieveNode *node)
-{
-	return dk_sieve_validate_field_names(v, dk_sieve_node_arg(node, 0));
-}
-
 /* Adds the values of the named headers, leading and trailing white space
  * removed, to out. */
 void dk_sieve_header_values(DkSieveInterp *ip, const char *name, GPtrArray *out)
@@ -73,7 +42,6 @@ const DkSieveDef dk_sieve_tst_header = {
 	.min_args = 2,
 	.max_args = 2,
 	.args = header_args,
-	.validate = validate_names,
 	.test = test_header,
 };
 
@@ -83,6 +51,5 @@ const DkSieveDef dk_sieve_tst_exists = {
 	.min_args = 1,
 	.max_args = 1,
 	.args = header_args,
-	.validate = validate_names,
 	.test = test_exists,
 };
