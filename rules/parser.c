@@ -202,7 +202,7 @@ static DkSieveNode *parse_test(Parser *ps)
 {
 	if (++ps->depth > DK_SIEVE_MAX_DEPTH) {
 		dk_sieve_diag_add(ps->diags, ps->tok.line, ps->tok.column,
-				  "tests nested deeper than %d", DK_SIEVE_MAX_DEPTH);
+				  "blocks and tests nested deeper than %d", DK_SIEVE_MAX_DEPTH);
 		ps->failed = TRUE;
 		return NULL;
 	}
@@ -240,7 +240,7 @@ static DkSieveNode *parse_command(Parser *ps)
 	}
 	if (++ps->depth > DK_SIEVE_MAX_DEPTH) {
 		dk_sieve_diag_add(ps->diags, ps->tok.line, ps->tok.column,
-				  "blocks nested deeper than %d", DK_SIEVE_MAX_DEPTH);
+				  "blocks and tests nested deeper than %d", DK_SIEVE_MAX_DEPTH);
 		ps->failed = TRUE;
 		dk_sieve_node_free(node);
 		return NULL;
