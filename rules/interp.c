@@ -266,12 +266,15 @@ DkSieveResult *dk_sieve_execute(const DkSieveScript *script, const DkSieveInput 
 		.variables = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
 		.captures = g_ptr_array_new_with_free_func(g_free),
 		.flags = g_ptr_array_new_with_free_func(g_free),
+		.addresses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						   (GDestroyNotify)g_ptr_array_unref),
 	};
 	run_list(&ip, script->commands);
 	finish(&ip);
 	g_hash_table_unref(ip.variables);
 	g_ptr_array_unref(ip.captures);
 	g_ptr_array_unref(ip.flags);
+	g_hash_table_unref(ip.addresses);
 	g_free(ip.error);
 	return r;
 }

@@ -91,10 +91,13 @@ static gboolean contains(const char *hay, const char *needle, gboolean casemap)
 	if (!casemap)
 		return strstr(hay, needle) != NULL;
 	gsize n = strlen(needle);
+	if (n == 0)
+		return TRUE;
+	char lo = g_ascii_tolower(needle[0]), up = g_ascii_toupper(needle[0]);
 	for (const char *p = hay; *p; p++)
-		if (g_ascii_strncasecmp(p, needle, n) == 0)
+		if ((*p == lo || *p == up) && g_ascii_strncasecmp(p, needle, n) == 0)
 			return TRUE;
-	return n == 0;
+	return FALSE;
 }
 
 typedef enum { TOK_LIT, TOK_ANY, TOK_STAR } WildKind;
@@ -194,6 +197,11 @@ gboolean dk_sieve_match_wildcard(const char *value, const char *pattern, gboolea
 
 GRegex *dk_sieve_regex_new(const char *pattern, gboolean casemap, GError **error)
 {
+	/* GRegex works in UTF-8 mode and does not check the pattern itself. */
+	if (!g_utf8_validate(pattern, -1, NULL)) {
+		g_set_error(error, G_REGEX_ERROR, G_REGEX_ERROR_COMPILE, "pattern is not valid UTF-8");
+		return NULL;
+	}
 	/* PCRE2's own limit on backtracking, so a hostile pattern cannot spin. */
 	g_autofree char *bounded = g_strconcat("(*LIMIT_MATCH=100000)", pattern, NULL);
 	GRegexCompileFlags flags = G_REGEX_DOLLAR_ENDONLY | (casemap ? G_REGEX_CASELESS : 0);
@@ -203,6 +211,9 @@ GRegex *dk_sieve_regex_new(const char *pattern, gboolean casemap, GError **error
 static gboolean regex_match(DkSieveInterp *ip, const char *value, GRegex *re, GPtrArray *caps)
 {
 	g_autoptr(GMatchInfo) info = NULL;
+	g_autofree char *valid = g_utf8_validate(value, -1, NULL) ? NULL : g_utf8_make_valid(value, -1);
+	if (valid != NULL)
+		value = valid;
 	if (!g_regex_match(re, value, 0, &info))
 		return FALSE;
 	g_ptr_array_set_size(caps, 0);

@@ -181,6 +181,7 @@ struct _DkSieveInterp {
 	GHashTable *variables;   /* lower-case name -> char* */
 	GPtrArray *captures;     /* of char*: ${0}..${9} of the last successful match */
 	GPtrArray *flags;        /* the imap4flags internal variable, of char* */
+	GHashTable *addresses;   /* lower-case header name -> GPtrArray of addresses */
 	guint steps;
 	gboolean keep_cancelled; /* by discard, fileinto, redirect, reject */
 	char *error;

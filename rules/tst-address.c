@@ -62,13 +62,16 @@ static void add_parts(GPtrArray *addresses, DkSieveAddressPart part, GPtrArray *
 	}
 }
 
-static gboolean test_address(DkSieveInterp *ip, const DkSieveNode *node)
+/* The addresses of one header, parsed once per run. */
+static GPtrArray *header_addresses(DkSieveInterp *ip, const char *name)
 {
-	g_autoptr(GPtrArray) names = dk_sieve_expand_list(ip, dk_sieve_node_arg(node, 0));
+	g_autofree char *key = g_ascii_strdown(name, -1);
+	GPtrArray *addresses = g_hash_table_lookup(ip->addresses, key);
+	if (addresses != NULL)
+		return addresses;
+	addresses = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) raw = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func(g_free);
-	for (guint i = 0; i < names->len; i++)
-		dk_sieve_header_values(ip, g_ptr_array_index(names, i), raw);
+	dk_sieve_header_values(ip, name, raw);
 	for (guint i = 0; i < raw->len; i++) {
 		const char *value = g_ptr_array_index(raw, i);
 		guint before = addresses->len;
@@ -80,8 +83,16 @@ static gboolean test_address(DkSieveInterp *ip, const DkSieveNode *node)
 		if (addresses->len == before) /* nothing readable: the value itself */
 			g_ptr_array_add(addresses, g_strdup(value));
 	}
+	g_hash_table_insert(ip->addresses, g_steal_pointer(&key), addresses);
+	return addresses;
+}
+
+static gboolean test_address(DkSieveInterp *ip, const DkSieveNode *node)
+{
+	g_autoptr(GPtrArray) names = dk_sieve_expand_list(ip, dk_sieve_node_arg(node, 0));
 	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
-	add_parts(addresses, node->match.part, values);
+	for (guint i = 0; i < names->len; i++)
+		add_parts(header_addresses(ip, g_ptr_array_index(names, i)), node->match.part, values);
 	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 1));
 }
 

@@ -44,8 +44,8 @@ static gboolean test_body(DkSieveInterp *ip, const DkSieveNode *node)
 	if (content && !content_wants_text(ip, content->value))
 		return FALSE;
 	const char *text = ip->input->message->text ? ip->input->message->text : "";
-	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(values, g_strndup(text, 1024 * 1024));
+	g_autoptr(GPtrArray) values = g_ptr_array_new();
+	g_ptr_array_add(values, (gpointer)text);
 	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 0));
 }
 

@@ -237,6 +237,7 @@ static const Case regex_cases[] = {
 	{":regex captures", "require [\"regex\", \"variables\", \"fileinto\"];\n"
 	 "if header :regex \"subject\" \"version ([0-9]+)\\\\.([0-9]+)\" { fileinto \"v${1}-${2}\"; }", "fileinto:v1-0"},
 	{"invalid regex", "require \"regex\"; if header :regex \"subject\" \"(\" { discard; }", "COMPILE: 1:45: invalid regular expression: Error while compiling regular expression ‘(*LIMIT_MATCH=100000)(’ at char 22: missing terminating )"},
+	{"pattern not UTF-8", "require \"regex\"; if header :regex \"subject\" \"[0-9\xff]\" { discard; }", "COMPILE: 1:45: invalid regular expression: pattern is not valid UTF-8"},
 	{"regex needs require", "if header :regex \"subject\" \"x\" { discard; }", "COMPILE: 1:11: tag ':regex' needs require \"regex\""},
 };
 
