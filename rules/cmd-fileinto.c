@@ -5,9 +5,9 @@
 #include <string.h>
 
 static const DkSieveTagDef fileinto_tags[] = {
-	{"copy", "copy", -1},
-	{"flags", "imap4flags", DK_ARGT_LIST},
-	{NULL, NULL, 0},
+    {"copy", "copy", -1},
+    {"flags", "imap4flags", DK_ARGT_LIST},
+    {NULL, NULL, 0},
 };
 
 static const DkSieveArgType fileinto_args[] = {DK_ARGT_STRING};
@@ -18,7 +18,7 @@ static gboolean validate_fileinto(DkSieveValidator *v, DkSieveNode *node)
 	const char *name = g_ptr_array_index(box->strings, 0);
 	if (dk_sieve_arg_constant(v, box) && (*name == '\0' || !g_utf8_validate(name, -1, NULL))) {
 		dk_sieve_validator_error(v, box->line, box->column,
-					 "fileinto expects a non-empty UTF-8 mailbox name");
+		                         "fileinto expects a non-empty UTF-8 mailbox name");
 		return FALSE;
 	}
 	return TRUE;
@@ -51,12 +51,12 @@ static DkSieveStep run_fileinto(DkSieveInterp *ip, const DkSieveNode *node)
 }
 
 const DkSieveDef dk_sieve_cmd_fileinto = {
-	.name = "fileinto",
-	.extension = "fileinto",
-	.tags = fileinto_tags,
-	.min_args = 1,
-	.max_args = 1,
-	.args = fileinto_args,
-	.validate = validate_fileinto,
-	.run = run_fileinto,
+    .name = "fileinto",
+    .extension = "fileinto",
+    .tags = fileinto_tags,
+    .min_args = 1,
+    .max_args = 1,
+    .args = fileinto_args,
+    .validate = validate_fileinto,
+    .run = run_fileinto,
 };

@@ -50,12 +50,14 @@ static GPtrArray *current_flags(DkSieveInterp *ip, const char *variable)
 static DkSieveStep run_flags(DkSieveInterp *ip, const DkSieveNode *node)
 {
 	const char *cmd = node->def->name;
-	const char *variable = node->positional->len == 2 ?
-		g_ptr_array_index(dk_sieve_node_arg(node, 0)->strings, 0) : NULL;
-	g_autoptr(GPtrArray) strings = dk_sieve_expand_list(ip, dk_sieve_node_arg(node, node->positional->len - 1));
+	const char *variable = node->positional->len == 2
+	                           ? g_ptr_array_index(dk_sieve_node_arg(node, 0)->strings, 0)
+	                           : NULL;
+	g_autoptr(GPtrArray) strings =
+	    dk_sieve_expand_list(ip, dk_sieve_node_arg(node, node->positional->len - 1));
 	g_autoptr(GPtrArray) given = dk_sieve_flags_split(strings);
-	g_autoptr(GPtrArray) now = cmd[0] == 's' ? g_ptr_array_new_with_free_func(g_free)
-						 : current_flags(ip, variable);
+	g_autoptr(GPtrArray) now =
+	    cmd[0] == 's' ? g_ptr_array_new_with_free_func(g_free) : current_flags(ip, variable);
 	for (guint i = 0; i < given->len; i++) {
 		const char *f = g_ptr_array_index(given, i);
 		if (cmd[0] == 'r') {
@@ -73,8 +75,9 @@ static DkSieveStep run_flags(DkSieveInterp *ip, const DkSieveNode *node)
 		g_ptr_array_unref(ip->flags);
 		ip->flags = g_steal_pointer(&now);
 	}
-	DkSieveActionType type = cmd[0] == 's' ? DK_SIEVE_ACTION_SETFLAG :
-				 cmd[0] == 'a' ? DK_SIEVE_ACTION_ADDFLAG : DK_SIEVE_ACTION_REMOVEFLAG;
+	DkSieveActionType type = cmd[0] == 's'   ? DK_SIEVE_ACTION_SETFLAG
+	                         : cmd[0] == 'a' ? DK_SIEVE_ACTION_ADDFLAG
+	                                         : DK_SIEVE_ACTION_REMOVEFLAG;
 	DkSieveAction *a = dk_sieve_interp_action(ip, type, node);
 	if (a == NULL)
 		return DK_STEP_ERROR;
@@ -90,14 +93,15 @@ static gboolean validate_flags(DkSieveValidator *v, DkSieveNode *node)
 	const DkSieveArg *var = dk_sieve_node_arg(node, 0);
 	if (!dk_sieve_validator_has(v, "variables")) {
 		dk_sieve_validator_error(v, var->line, var->column,
-					 "a variable name for '%s' needs require \"variables\"",
-					 node->name);
+		                         "a variable name for '%s' needs require \"variables\"",
+		                         node->name);
 		return FALSE;
 	}
 	for (guint i = 0; var->strings && i < var->strings->len; i++) {
 		if (!dk_sieve_variable_name_valid(g_ptr_array_index(var->strings, i))) {
-			dk_sieve_validator_error(v, var->line, var->column, "invalid variable name '%s'",
-						 (const char *)g_ptr_array_index(var->strings, i));
+			dk_sieve_validator_error(v, var->line, var->column,
+			                         "invalid variable name '%s'",
+			                         (const char *)g_ptr_array_index(var->strings, i));
 			return FALSE;
 		}
 	}
@@ -113,20 +117,22 @@ static gboolean test_hasflag(DkSieveInterp *ip, const DkSieveNode *node)
 		const DkSieveArg *vars = dk_sieve_node_arg(node, 0);
 		g_autoptr(GPtrArray) strings = g_ptr_array_new();
 		for (guint i = 0; i < vars->strings->len; i++)
-			g_ptr_array_add(strings, (gpointer)dk_sieve_variable_get(ip, g_ptr_array_index(vars->strings, i)));
+			g_ptr_array_add(strings, (gpointer)dk_sieve_variable_get(
+			                             ip, g_ptr_array_index(vars->strings, i)));
 		values = dk_sieve_flags_split(strings);
 	} else {
 		values = dk_sieve_flags_split(ip->flags);
 	}
-	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, node->positional->len - 1));
+	return dk_sieve_match_values(ip, node, values,
+	                             dk_sieve_node_arg(node, node->positional->len - 1));
 }
 
 static const DkSieveArgType flag_args[] = {DK_ARGT_LIST, DK_ARGT_LIST};
 
-#define FLAG_COMMAND(cname)                                                                       \
-	{                                                                                         \
-		.name = cname, .extension = "imap4flags", .min_args = 1, .max_args = 2,           \
-		.args = flag_args, .validate = validate_flags, .run = run_flags,                  \
+#define FLAG_COMMAND(cname)                                                                        \
+	{                                                                                          \
+		.name = cname, .extension = "imap4flags", .min_args = 1, .max_args = 2,            \
+		.args = flag_args, .validate = validate_flags, .run = run_flags,                   \
 	}
 
 const DkSieveDef dk_sieve_cmd_setflag = FLAG_COMMAND("setflag");
@@ -134,13 +140,13 @@ const DkSieveDef dk_sieve_cmd_addflag = FLAG_COMMAND("addflag");
 const DkSieveDef dk_sieve_cmd_removeflag = FLAG_COMMAND("removeflag");
 
 const DkSieveDef dk_sieve_tst_hasflag = {
-	.name = "hasflag",
-	.extension = "imap4flags",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
-	.min_args = 1,
-	.max_args = 2,
-	.args = flag_args,
-	.validate = validate_flags,
-	.test = test_hasflag,
+    .name = "hasflag",
+    .extension = "imap4flags",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
+    .min_args = 1,
+    .max_args = 2,
+    .args = flag_args,
+    .validate = validate_flags,
+    .test = test_hasflag,
 };

@@ -3,8 +3,8 @@
 #include "rules/sieve-private.h"
 
 static const DkSieveTagDef keep_tags[] = {
-	{"flags", "imap4flags", DK_ARGT_LIST},
-	{NULL, NULL, 0},
+    {"flags", "imap4flags", DK_ARGT_LIST},
+    {NULL, NULL, 0},
 };
 
 /* The flags a keep or fileinto stores: its :flags, else the internal

@@ -5,8 +5,8 @@
 #include <string.h>
 
 static const DkSieveTagDef redirect_tags[] = {
-	{"copy", "copy", -1},
-	{NULL, NULL, 0},
+    {"copy", "copy", -1},
+    {NULL, NULL, 0},
 };
 
 static const DkSieveArgType redirect_args[] = {DK_ARGT_STRING};
@@ -69,8 +69,8 @@ static gboolean validate_redirect(DkSieveValidator *v, DkSieveNode *node)
 	g_autofree char *addr = redirect_address(g_ptr_array_index(to->strings, 0));
 	if (addr == NULL) {
 		dk_sieve_validator_error(v, to->line, to->column,
-					 "redirect expects one valid mail address, found '%s'",
-					 (const char *)g_ptr_array_index(to->strings, 0));
+		                         "redirect expects one valid mail address, found '%s'",
+		                         (const char *)g_ptr_array_index(to->strings, 0));
 		return FALSE;
 	}
 	return TRUE;
@@ -87,7 +87,8 @@ static DkSieveStep run_redirect(DkSieveInterp *ip, const DkSieveNode *node)
 		ip->keep_cancelled = TRUE;
 	for (guint i = 0; i < ip->result->actions->len; i++) {
 		DkSieveAction *old = g_ptr_array_index(ip->result->actions, i);
-		if (old->type == DK_SIEVE_ACTION_REDIRECT && g_ascii_strcasecmp(old->value, addr) == 0)
+		if (old->type == DK_SIEVE_ACTION_REDIRECT &&
+		    g_ascii_strcasecmp(old->value, addr) == 0)
 			return DK_STEP_NEXT;
 	}
 	DkSieveAction *a = dk_sieve_interp_action(ip, DK_SIEVE_ACTION_REDIRECT, node);
@@ -99,11 +100,11 @@ static DkSieveStep run_redirect(DkSieveInterp *ip, const DkSieveNode *node)
 }
 
 const DkSieveDef dk_sieve_cmd_redirect = {
-	.name = "redirect",
-	.tags = redirect_tags,
-	.min_args = 1,
-	.max_args = 1,
-	.args = redirect_args,
-	.validate = validate_redirect,
-	.run = run_redirect,
+    .name = "redirect",
+    .tags = redirect_tags,
+    .min_args = 1,
+    .max_args = 1,
+    .args = redirect_args,
+    .validate = validate_redirect,
+    .run = run_redirect,
 };

@@ -6,8 +6,8 @@ static const DkSieveArgType reject_args[] = {DK_ARGT_STRING};
 
 static DkSieveStep run_reject(DkSieveInterp *ip, const DkSieveNode *node)
 {
-	DkSieveActionType type = node->def->name[0] == 'e' ? DK_SIEVE_ACTION_EREJECT
-							   : DK_SIEVE_ACTION_REJECT;
+	DkSieveActionType type =
+	    node->def->name[0] == 'e' ? DK_SIEVE_ACTION_EREJECT : DK_SIEVE_ACTION_REJECT;
 	DkSieveAction *a = dk_sieve_interp_action(ip, type, node);
 	if (a == NULL)
 		return DK_STEP_ERROR;
@@ -17,19 +17,19 @@ static DkSieveStep run_reject(DkSieveInterp *ip, const DkSieveNode *node)
 }
 
 const DkSieveDef dk_sieve_cmd_reject = {
-	.name = "reject",
-	.extension = "reject",
-	.min_args = 1,
-	.max_args = 1,
-	.args = reject_args,
-	.run = run_reject,
+    .name = "reject",
+    .extension = "reject",
+    .min_args = 1,
+    .max_args = 1,
+    .args = reject_args,
+    .run = run_reject,
 };
 
 const DkSieveDef dk_sieve_cmd_ereject = {
-	.name = "ereject",
-	.extension = "ereject",
-	.min_args = 1,
-	.max_args = 1,
-	.args = reject_args,
-	.run = run_reject,
+    .name = "ereject",
+    .extension = "ereject",
+    .min_args = 1,
+    .max_args = 1,
+    .args = reject_args,
+    .run = run_reject,
 };

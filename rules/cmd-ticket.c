@@ -5,9 +5,10 @@
 
 #include <string.h>
 
-const char *const dk_sieve_ticket_priorities[] = {"critical", "high", "medium", "low", "none", NULL};
-const char *const dk_sieve_ticket_statuses[] = {"new", "open", "in_progress", "waiting",
-						 "on_hold", "resolved", "closed", NULL};
+const char *const dk_sieve_ticket_priorities[] = {"critical", "high", "medium",
+                                                  "low",      "none", NULL};
+const char *const dk_sieve_ticket_statuses[] = {"new",     "open",     "in_progress", "waiting",
+                                                "on_hold", "resolved", "closed",      NULL};
 
 typedef struct {
 	const char *command;
@@ -16,15 +17,15 @@ typedef struct {
 } TicketAction;
 
 static const TicketAction ticket_actions[] = {
-	{"ticket_priority", DK_SIEVE_ACTION_TICKET_PRIORITY, dk_sieve_ticket_priorities},
-	{"ticket_status", DK_SIEVE_ACTION_TICKET_STATUS, dk_sieve_ticket_statuses},
-	{"ticket_assign", DK_SIEVE_ACTION_TICKET_ASSIGN, NULL},
-	{"ticket_organisation", DK_SIEVE_ACTION_TICKET_ORGANISATION, NULL},
-	{"ticket_field", DK_SIEVE_ACTION_TICKET_FIELD, NULL},
-	{"ticket_correlate", DK_SIEVE_ACTION_TICKET_CORRELATE, NULL},
-	{"ticket_noack", DK_SIEVE_ACTION_TICKET_NOACK, NULL},
-	{"ticket_template", DK_SIEVE_ACTION_TICKET_TEMPLATE, NULL},
-	{NULL, 0, NULL},
+    {"ticket_priority", DK_SIEVE_ACTION_TICKET_PRIORITY, dk_sieve_ticket_priorities},
+    {"ticket_status", DK_SIEVE_ACTION_TICKET_STATUS, dk_sieve_ticket_statuses},
+    {"ticket_assign", DK_SIEVE_ACTION_TICKET_ASSIGN, NULL},
+    {"ticket_organisation", DK_SIEVE_ACTION_TICKET_ORGANISATION, NULL},
+    {"ticket_field", DK_SIEVE_ACTION_TICKET_FIELD, NULL},
+    {"ticket_correlate", DK_SIEVE_ACTION_TICKET_CORRELATE, NULL},
+    {"ticket_noack", DK_SIEVE_ACTION_TICKET_NOACK, NULL},
+    {"ticket_template", DK_SIEVE_ACTION_TICKET_TEMPLATE, NULL},
+    {NULL, 0, NULL},
 };
 
 static const TicketAction *lookup(const char *command)
@@ -45,7 +46,8 @@ static gboolean value_allowed(const TicketAction *t, const char *value)
 static gboolean validate_ticket(DkSieveValidator *v, DkSieveNode *node)
 {
 	const TicketAction *t = lookup(node->def->name);
-	const DkSieveArg *last = node->positional->len ? dk_sieve_node_arg(node, node->positional->len - 1) : NULL;
+	const DkSieveArg *last =
+	    node->positional->len ? dk_sieve_node_arg(node, node->positional->len - 1) : NULL;
 	if (last == NULL || !dk_sieve_arg_constant(v, last))
 		return TRUE;
 	const char *value = g_ptr_array_index(last->strings, 0);
@@ -53,9 +55,9 @@ static gboolean validate_ticket(DkSieveValidator *v, DkSieveNode *node)
 		return TRUE; /* an empty field value clears the field */
 	if (!value_allowed(t, value)) {
 		g_autofree char *list = t->allowed ? g_strjoinv(" ", (char **)t->allowed) : NULL;
-		dk_sieve_validator_error(v, last->line, last->column, "invalid value '%s' for %s%s%s",
-					 value, node->name, list ? ": expected one of " : "",
-					 list ? list : "");
+		dk_sieve_validator_error(v, last->line, last->column,
+		                         "invalid value '%s' for %s%s%s", value, node->name,
+		                         list ? ": expected one of " : "", list ? list : "");
 		return FALSE;
 	}
 	return TRUE;
@@ -72,7 +74,8 @@ static DkSieveStep run_ticket(DkSieveInterp *ip, const DkSieveNode *node)
 	}
 	if (node->positional->len > 0) {
 		value = dk_sieve_expand_arg(ip, dk_sieve_node_arg(node, node->positional->len - 1));
-		if (!(t->type == DK_SIEVE_ACTION_TICKET_FIELD && *value == '\0') && !value_allowed(t, value))
+		if (!(t->type == DK_SIEVE_ACTION_TICKET_FIELD && *value == '\0') &&
+		    !value_allowed(t, value))
 			return dk_sieve_interp_fail(ip, node, "invalid value '%s'", value);
 	}
 	DkSieveAction *a = dk_sieve_interp_action(ip, t->type, node);
@@ -86,17 +89,17 @@ static DkSieveStep run_ticket(DkSieveInterp *ip, const DkSieveNode *node)
 static const DkSieveArgType one_string[] = {DK_ARGT_STRING};
 static const DkSieveArgType two_strings[] = {DK_ARGT_STRING, DK_ARGT_STRING};
 
-#define TICKET_COMMAND(cname, n, types)                                                         \
-	{                                                                                       \
-		.name = cname, .extension = "vnd.docket.ticket", .min_args = n, .max_args = n,  \
-		.args = types, .validate = validate_ticket, .run = run_ticket,                  \
+#define TICKET_COMMAND(cname, n, types)                                                            \
+	{                                                                                          \
+		.name = cname, .extension = "vnd.docket.ticket", .min_args = n, .max_args = n,     \
+		.args = types, .validate = validate_ticket, .run = run_ticket,                     \
 	}
 
 const DkSieveDef dk_sieve_cmd_ticket_priority = TICKET_COMMAND("ticket_priority", 1, one_string);
 const DkSieveDef dk_sieve_cmd_ticket_status = TICKET_COMMAND("ticket_status", 1, one_string);
 const DkSieveDef dk_sieve_cmd_ticket_assign = TICKET_COMMAND("ticket_assign", 1, one_string);
 const DkSieveDef dk_sieve_cmd_ticket_organisation =
-	TICKET_COMMAND("ticket_organisation", 1, one_string);
+    TICKET_COMMAND("ticket_organisation", 1, one_string);
 const DkSieveDef dk_sieve_cmd_ticket_field = TICKET_COMMAND("ticket_field", 2, two_strings);
 const DkSieveDef dk_sieve_cmd_ticket_correlate = TICKET_COMMAND("ticket_correlate", 1, one_string);
 const DkSieveDef dk_sieve_cmd_ticket_noack = TICKET_COMMAND("ticket_noack", 0, NULL);

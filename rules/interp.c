@@ -6,7 +6,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
-G_DEFINE_QUARK(dk-sieve-error-quark, dk_sieve_error)
+G_DEFINE_QUARK(dk - sieve - error - quark, dk_sieve_error)
 
 void dk_sieve_diagnostic_free(DkSieveDiagnostic *diagnostic)
 {
@@ -32,16 +32,17 @@ const char *const *dk_sieve_script_extensions(const DkSieveScript *script)
 }
 
 DkSieveScript *dk_sieve_compile(const char *source, gssize len, GPtrArray **diagnostics_out,
-				GError **error)
+                                GError **error)
 {
 	gsize n = len < 0 ? strlen(source) : (gsize)len;
 	g_autoptr(GPtrArray) diags =
-		g_ptr_array_new_with_free_func((GDestroyNotify)dk_sieve_diagnostic_free);
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_sieve_diagnostic_free);
 	DkSieveScript *script = g_new0(DkSieveScript, 1);
 	script->extensions = g_ptr_array_new_with_free_func(g_free);
 	int code = DK_SIEVE_ERROR_SYNTAX;
 	if (n > DK_SIEVE_MAX_SCRIPT_BYTES) {
-		dk_sieve_diag_add(diags, 1, 1, "script larger than %d bytes", DK_SIEVE_MAX_SCRIPT_BYTES);
+		dk_sieve_diag_add(diags, 1, 1, "script larger than %d bytes",
+		                  DK_SIEVE_MAX_SCRIPT_BYTES);
 		code = DK_SIEVE_ERROR_LIMIT;
 	} else if (dk_sieve_parse(script, source, n, diags)) {
 		code = DK_SIEVE_ERROR_INVALID;
@@ -61,23 +62,23 @@ DkSieveScript *dk_sieve_compile(const char *source, gssize len, GPtrArray **diag
 const char *dk_sieve_action_type_name(DkSieveActionType type)
 {
 	static const char *const names[] = {
-		[DK_SIEVE_ACTION_KEEP] = "keep",
-		[DK_SIEVE_ACTION_DISCARD] = "discard",
-		[DK_SIEVE_ACTION_FILEINTO] = "fileinto",
-		[DK_SIEVE_ACTION_REDIRECT] = "redirect",
-		[DK_SIEVE_ACTION_REJECT] = "reject",
-		[DK_SIEVE_ACTION_EREJECT] = "ereject",
-		[DK_SIEVE_ACTION_ADDFLAG] = "addflag",
-		[DK_SIEVE_ACTION_SETFLAG] = "setflag",
-		[DK_SIEVE_ACTION_REMOVEFLAG] = "removeflag",
-		[DK_SIEVE_ACTION_TICKET_PRIORITY] = "ticket_priority",
-		[DK_SIEVE_ACTION_TICKET_STATUS] = "ticket_status",
-		[DK_SIEVE_ACTION_TICKET_ASSIGN] = "ticket_assign",
-		[DK_SIEVE_ACTION_TICKET_ORGANISATION] = "ticket_organisation",
-		[DK_SIEVE_ACTION_TICKET_FIELD] = "ticket_field",
-		[DK_SIEVE_ACTION_TICKET_CORRELATE] = "ticket_correlate",
-		[DK_SIEVE_ACTION_TICKET_NOACK] = "ticket_noack",
-		[DK_SIEVE_ACTION_TICKET_TEMPLATE] = "ticket_template",
+	    [DK_SIEVE_ACTION_KEEP] = "keep",
+	    [DK_SIEVE_ACTION_DISCARD] = "discard",
+	    [DK_SIEVE_ACTION_FILEINTO] = "fileinto",
+	    [DK_SIEVE_ACTION_REDIRECT] = "redirect",
+	    [DK_SIEVE_ACTION_REJECT] = "reject",
+	    [DK_SIEVE_ACTION_EREJECT] = "ereject",
+	    [DK_SIEVE_ACTION_ADDFLAG] = "addflag",
+	    [DK_SIEVE_ACTION_SETFLAG] = "setflag",
+	    [DK_SIEVE_ACTION_REMOVEFLAG] = "removeflag",
+	    [DK_SIEVE_ACTION_TICKET_PRIORITY] = "ticket_priority",
+	    [DK_SIEVE_ACTION_TICKET_STATUS] = "ticket_status",
+	    [DK_SIEVE_ACTION_TICKET_ASSIGN] = "ticket_assign",
+	    [DK_SIEVE_ACTION_TICKET_ORGANISATION] = "ticket_organisation",
+	    [DK_SIEVE_ACTION_TICKET_FIELD] = "ticket_field",
+	    [DK_SIEVE_ACTION_TICKET_CORRELATE] = "ticket_correlate",
+	    [DK_SIEVE_ACTION_TICKET_NOACK] = "ticket_noack",
+	    [DK_SIEVE_ACTION_TICKET_TEMPLATE] = "ticket_template",
 	};
 	return (guint)type < G_N_ELEMENTS(names) ? names[type] : "unknown";
 }
@@ -106,7 +107,7 @@ void dk_sieve_result_free(DkSieveResult *result)
 }
 
 DkSieveStep dk_sieve_interp_fail(DkSieveInterp *ip, const DkSieveNode *node, const char *format,
-				 ...)
+                                 ...)
 {
 	if (ip->error != NULL)
 		return DK_STEP_ERROR;
@@ -115,12 +116,12 @@ DkSieveStep dk_sieve_interp_fail(DkSieveInterp *ip, const DkSieveNode *node, con
 	g_autofree char *msg = g_strdup_vprintf(format, ap);
 	va_end(ap);
 	ip->error = node ? g_strdup_printf("line %u: %s: %s", node->line, node->name, msg)
-			 : g_steal_pointer(&msg);
+	                 : g_steal_pointer(&msg);
 	return DK_STEP_ERROR;
 }
 
 DkSieveAction *dk_sieve_interp_action(DkSieveInterp *ip, DkSieveActionType type,
-				      const DkSieveNode *node)
+                                      const DkSieveNode *node)
 {
 	if (ip->result->actions->len >= DK_SIEVE_MAX_ACTIONS) {
 		dk_sieve_interp_fail(ip, node, "more than %d actions", DK_SIEVE_MAX_ACTIONS);
@@ -260,14 +261,14 @@ DkSieveResult *dk_sieve_execute(const DkSieveScript *script, const DkSieveInput 
 	r->trace = g_ptr_array_new_with_free_func(g_free);
 	r->fired_lines = g_array_new(FALSE, FALSE, sizeof(guint));
 	DkSieveInterp ip = {
-		.script = script,
-		.input = input,
-		.result = r,
-		.variables = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
-		.captures = g_ptr_array_new_with_free_func(g_free),
-		.flags = g_ptr_array_new_with_free_func(g_free),
-		.addresses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-						   (GDestroyNotify)g_ptr_array_unref),
+	    .script = script,
+	    .input = input,
+	    .result = r,
+	    .variables = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+	    .captures = g_ptr_array_new_with_free_func(g_free),
+	    .flags = g_ptr_array_new_with_free_func(g_free),
+	    .addresses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                       (GDestroyNotify)g_ptr_array_unref),
 	};
 	run_list(&ip, script->commands);
 	finish(&ip);

@@ -35,11 +35,13 @@ void dk_sieve_token_clear(DkSieveToken *token)
 const char *dk_sieve_token_describe(DkSieveTokenType type)
 {
 	static const char *const names[] = {
-		[DK_TOK_EOF] = "end of script", [DK_TOK_IDENT] = "identifier",
-		[DK_TOK_TAG] = "tag", [DK_TOK_NUMBER] = "number", [DK_TOK_STRING] = "string",
-		[DK_TOK_LBRACKET] = "'['", [DK_TOK_RBRACKET] = "']'", [DK_TOK_LPAREN] = "'('",
-		[DK_TOK_RPAREN] = "')'", [DK_TOK_LBRACE] = "'{'", [DK_TOK_RBRACE] = "'}'",
-		[DK_TOK_COMMA] = "','", [DK_TOK_SEMICOLON] = "';'", [DK_TOK_ERROR] = "error",
+	    [DK_TOK_EOF] = "end of script", [DK_TOK_IDENT] = "identifier",
+	    [DK_TOK_TAG] = "tag",           [DK_TOK_NUMBER] = "number",
+	    [DK_TOK_STRING] = "string",     [DK_TOK_LBRACKET] = "'['",
+	    [DK_TOK_RBRACKET] = "']'",      [DK_TOK_LPAREN] = "'('",
+	    [DK_TOK_RPAREN] = "')'",        [DK_TOK_LBRACE] = "'{'",
+	    [DK_TOK_RBRACE] = "'}'",        [DK_TOK_COMMA] = "','",
+	    [DK_TOK_SEMICOLON] = "';'",     [DK_TOK_ERROR] = "error",
 	};
 	return names[type];
 }
@@ -63,7 +65,7 @@ static void advance(DkSieveLexer *lx)
 }
 
 static void set_error(DkSieveLexer *lx, DkSieveToken *t, const char *format, ...)
-	G_GNUC_PRINTF(3, 4);
+    G_GNUC_PRINTF(3, 4);
 static void set_error(DkSieveLexer *lx, DkSieveToken *t, const char *format, ...)
 {
 	va_list ap;
@@ -159,7 +161,8 @@ static void lex_multiline(DkSieveLexer *lx, DkSieveToken *t)
 	for (;;) {
 		if (peek(lx, 0) == -1) {
 			g_string_free(s, TRUE);
-			set_error(lx, t, "unterminated multi-line string: expected a line with '.'");
+			set_error(lx, t,
+			          "unterminated multi-line string: expected a line with '.'");
 			return;
 		}
 		gsize start = lx->pos;
@@ -169,7 +172,8 @@ static void lex_multiline(DkSieveLexer *lx, DkSieveToken *t)
 		gboolean newline = peek(lx, 0) == '\n';
 		advance(lx);
 		gsize content_end = (end > start && lx->p[end - 1] == '\r') ? end - 1 : end;
-		if (content_end - start == 1 && lx->p[start] == '.' && (newline || lx->pos >= lx->len))
+		if (content_end - start == 1 && lx->p[start] == '.' &&
+		    (newline || lx->pos >= lx->len))
 			break;
 		/* Pigeonhole, like other implementations, only unstuffs "..". */
 		if (content_end - start >= 2 && lx->p[start] == '.' && lx->p[start + 1] == '.')
@@ -238,8 +242,8 @@ static gboolean lex_punct(DkSieveLexer *lx, DkSieveToken *t, int c)
 {
 	static const char punct[] = "[](){},;";
 	static const DkSieveTokenType types[] = {
-		DK_TOK_LBRACKET, DK_TOK_RBRACKET, DK_TOK_LPAREN, DK_TOK_RPAREN,
-		DK_TOK_LBRACE, DK_TOK_RBRACE, DK_TOK_COMMA, DK_TOK_SEMICOLON,
+	    DK_TOK_LBRACKET, DK_TOK_RBRACKET, DK_TOK_LPAREN, DK_TOK_RPAREN,
+	    DK_TOK_LBRACE,   DK_TOK_RBRACE,   DK_TOK_COMMA,  DK_TOK_SEMICOLON,
 	};
 	const char *hit = c > 0 ? strchr(punct, c) : NULL;
 	if (hit == NULL)
@@ -282,14 +286,16 @@ void dk_sieve_lexer_next(DkSieveLexer *lx, DkSieveToken *t)
 		if (t->text == NULL)
 			set_error(lx, t, "tag longer than %d characters", DK_SIEVE_MAX_IDENTIFIER);
 	} else if (is_ident_start(c)) {
-		if (lx->len - lx->pos >= 5 && g_ascii_strncasecmp(lx->p + lx->pos, "text:", 5) == 0) {
+		if (lx->len - lx->pos >= 5 &&
+		    g_ascii_strncasecmp(lx->p + lx->pos, "text:", 5) == 0) {
 			lex_multiline(lx, t);
 			return;
 		}
 		t->type = DK_TOK_IDENT;
 		t->text = lex_word(lx);
 		if (t->text == NULL)
-			set_error(lx, t, "identifier longer than %d characters", DK_SIEVE_MAX_IDENTIFIER);
+			set_error(lx, t, "identifier longer than %d characters",
+			          DK_SIEVE_MAX_IDENTIFIER);
 	} else if (c == 0) {
 		set_error(lx, t, "NUL byte in script");
 	} else if (c < 32 || c >= 127) {

@@ -150,7 +150,7 @@ static void wild_captures(const char *value, gsize n, GArray *toks, GPtrArray *o
  * last takes as little as it can, which gives RFC 5229's example
  * "[*] *" on "[acme-users] [fwd] version" ${1} = "acme-users". */
 gboolean dk_sieve_match_wildcard(const char *value, const char *pattern, gboolean casemap,
-				 GPtrArray *captures_out)
+                                 GPtrArray *captures_out)
 {
 	g_autoptr(GArray) toks = wild_compile(pattern);
 	gsize n = strlen(value), i = 0, star_i = 0, work = 0;
@@ -166,7 +166,8 @@ gboolean dk_sieve_match_wildcard(const char *value, const char *pattern, gboolea
 			t->end = i;
 			j++;
 		} else if (t && t->kind == TOK_LIT &&
-			   (casemap ? g_ascii_tolower(t->c) == g_ascii_tolower(value[i]) : t->c == value[i])) {
+		           (casemap ? g_ascii_tolower(t->c) == g_ascii_tolower(value[i])
+		                    : t->c == value[i])) {
 			i++;
 			j++;
 		} else if (t && t->kind == TOK_STAR) {
@@ -199,19 +200,28 @@ GRegex *dk_sieve_regex_new(const char *pattern, gboolean casemap, GError **error
 {
 	/* GRegex works in UTF-8 mode and does not check the pattern itself. */
 	if (!g_utf8_validate(pattern, -1, NULL)) {
-		g_set_error(error, G_REGEX_ERROR, G_REGEX_ERROR_COMPILE, "pattern is not valid UTF-8");
+		g_set_error(error, G_REGEX_ERROR, G_REGEX_ERROR_COMPILE,
+		            "pattern is not valid UTF-8");
 		return NULL;
 	}
-	/* PCRE2's own limit on backtracking, so a hostile pattern cannot spin. */
-	g_autofree char *bounded = g_strconcat("(*LIMIT_MATCH=100000)", pattern, NULL);
 	GRegexCompileFlags flags = G_REGEX_DOLLAR_ENDONLY | (casemap ? G_REGEX_CASELESS : 0);
+	/* Compiled once as written, for an error message that names the
+	 * script's own pattern... */
+	GRegex *plain = g_regex_new(pattern, flags, 0, error);
+	if (plain == NULL)
+		return NULL;
+	g_regex_unref(plain);
+	/* ...and used with PCRE2's limit on backtracking, so a hostile pattern
+	 * cannot spin. */
+	g_autofree char *bounded = g_strconcat("(*LIMIT_MATCH=100000)", pattern, NULL);
 	return g_regex_new(bounded, flags, 0, error);
 }
 
 static gboolean regex_match(DkSieveInterp *ip, const char *value, GRegex *re, GPtrArray *caps)
 {
 	g_autoptr(GMatchInfo) info = NULL;
-	g_autofree char *valid = g_utf8_validate(value, -1, NULL) ? NULL : g_utf8_make_valid(value, -1);
+	g_autofree char *valid =
+	    g_utf8_validate(value, -1, NULL) ? NULL : g_utf8_make_valid(value, -1);
 	if (valid != NULL)
 		value = valid;
 	if (!g_regex_match(re, value, 0, &info))
@@ -226,7 +236,7 @@ static gboolean regex_match(DkSieveInterp *ip, const char *value, GRegex *re, GP
 }
 
 static gboolean match_one(DkSieveInterp *ip, const DkSieveNode *node, const char *value,
-			  const char *key, guint key_index, GPtrArray *caps)
+                          const char *key, guint key_index, GPtrArray *caps)
 {
 	gboolean casemap = node->match.comparator == DK_CMP_CASEMAP;
 	switch (node->match.type) {
@@ -238,11 +248,13 @@ static gboolean match_one(DkSieveInterp *ip, const DkSieveNode *node, const char
 		return dk_sieve_match_wildcard(value, key, casemap, caps);
 	case DK_MATCH_REGEX: {
 		if (node->match.regexes)
-			return regex_match(ip, value, g_ptr_array_index(node->match.regexes, key_index), caps);
+			return regex_match(ip, value,
+			                   g_ptr_array_index(node->match.regexes, key_index), caps);
 		g_autoptr(GError) error = NULL;
 		g_autoptr(GRegex) re = dk_sieve_regex_new(key, casemap, &error);
 		if (re == NULL) {
-			dk_sieve_interp_fail(ip, node, "invalid regular expression: %s", error->message);
+			dk_sieve_interp_fail(ip, node, "invalid regular expression: %s",
+			                     error->message);
 			return FALSE;
 		}
 		return regex_match(ip, value, re, caps);
@@ -253,26 +265,27 @@ static gboolean match_one(DkSieveInterp *ip, const DkSieveNode *node, const char
 }
 
 gboolean dk_sieve_match_values(DkSieveInterp *ip, const DkSieveNode *node, GPtrArray *values,
-			       const DkSieveArg *keys_arg)
+                               const DkSieveArg *keys_arg)
 {
 	g_autoptr(GPtrArray) keys = dk_sieve_expand_list(ip, keys_arg);
 	if (node->match.type == DK_MATCH_COUNT) {
 		g_autofree char *count = g_strdup_printf("%u", values->len);
 		for (guint k = 0; k < keys->len; k++)
-			if (relation_holds(compare(count, g_ptr_array_index(keys, k), node->match.comparator),
-					   node->match.rel))
+			if (relation_holds(
+			        compare(count, g_ptr_array_index(keys, k), node->match.comparator),
+			        node->match.rel))
 				return TRUE;
 		return FALSE;
 	}
 	g_autoptr(GPtrArray) caps = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < values->len; i++) {
 		for (guint k = 0; k < keys->len; k++) {
-			if (!match_one(ip, node, g_ptr_array_index(values, i), g_ptr_array_index(keys, k), k,
-				       caps))
+			if (!match_one(ip, node, g_ptr_array_index(values, i),
+			               g_ptr_array_index(keys, k), k, caps))
 				continue;
 			/* RFC 5229 section 3.2: only a successful match alters ${N}. */
 			if (ip->script->variables && (node->match.type == DK_MATCH_MATCHES ||
-						      node->match.type == DK_MATCH_REGEX)) {
+			                              node->match.type == DK_MATCH_REGEX)) {
 				g_ptr_array_unref(ip->captures);
 				ip->captures = g_steal_pointer(&caps);
 			}

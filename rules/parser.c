@@ -46,10 +46,10 @@ static void expected(Parser *ps, const char *what)
 	const char *found = dk_sieve_token_describe(ps->tok.type);
 	if (ps->tok.type == DK_TOK_IDENT)
 		dk_sieve_diag_add(ps->diags, ps->tok.line, ps->tok.column,
-				  "expected %s, found identifier '%s'", what, ps->tok.text);
+		                  "expected %s, found identifier '%s'", what, ps->tok.text);
 	else
 		dk_sieve_diag_add(ps->diags, ps->tok.line, ps->tok.column, "expected %s, found %s",
-				  what, found);
+		                  what, found);
 }
 
 static void arg_free(DkSieveArg *a)
@@ -202,7 +202,7 @@ static DkSieveNode *parse_test(Parser *ps)
 {
 	if (++ps->depth > DK_SIEVE_MAX_DEPTH) {
 		dk_sieve_diag_add(ps->diags, ps->tok.line, ps->tok.column,
-				  "blocks and tests nested deeper than %d", DK_SIEVE_MAX_DEPTH);
+		                  "blocks and tests nested deeper than %d", DK_SIEVE_MAX_DEPTH);
 		ps->failed = TRUE;
 		return NULL;
 	}
@@ -233,14 +233,15 @@ static DkSieveNode *parse_command(Parser *ps)
 		return node;
 	}
 	if (ps->tok.type != DK_TOK_LBRACE) {
-		g_autofree char *what = g_strdup_printf("';' or '{' after the arguments of '%s'", name);
+		g_autofree char *what =
+		    g_strdup_printf("';' or '{' after the arguments of '%s'", name);
 		expected(ps, what);
 		dk_sieve_node_free(node);
 		return NULL;
 	}
 	if (++ps->depth > DK_SIEVE_MAX_DEPTH) {
 		dk_sieve_diag_add(ps->diags, ps->tok.line, ps->tok.column,
-				  "blocks and tests nested deeper than %d", DK_SIEVE_MAX_DEPTH);
+		                  "blocks and tests nested deeper than %d", DK_SIEVE_MAX_DEPTH);
 		ps->failed = TRUE;
 		dk_sieve_node_free(node);
 		return NULL;

@@ -8,11 +8,11 @@ G_BEGIN_DECLS
 
 /* Bounds against hostile scripts and messages. */
 #define DK_SIEVE_MAX_SCRIPT_BYTES (1024 * 1024)
-#define DK_SIEVE_MAX_IDENTIFIER 32   /* as Pigeonhole */
-#define DK_SIEVE_MAX_DEPTH 32          /* nesting of blocks and tests */
+#define DK_SIEVE_MAX_IDENTIFIER 32      /* as Pigeonhole */
+#define DK_SIEVE_MAX_DEPTH 32           /* nesting of blocks and tests */
 #define DK_SIEVE_MAX_STRING (64 * 1024) /* one string, also after expansion */
 #define DK_SIEVE_MAX_VARIABLES 256
-#define DK_SIEVE_MAX_STEPS 200000      /* tests and commands per run */
+#define DK_SIEVE_MAX_STEPS 200000 /* tests and commands per run */
 #define DK_SIEVE_MAX_ACTIONS 1024
 #define DK_SIEVE_MAX_DIAGNOSTICS 50
 #define DK_SIEVE_MAX_MATCH_WORK 2000000 /* comparisons in one :matches */
@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 typedef enum {
 	DK_TOK_EOF,
 	DK_TOK_IDENT,
-	DK_TOK_TAG,    /* :name, text without the colon */
+	DK_TOK_TAG, /* :name, text without the colon */
 	DK_TOK_NUMBER,
 	DK_TOK_STRING, /* quoted or multi-line, text decoded */
 	DK_TOK_LBRACKET,
@@ -33,7 +33,7 @@ typedef enum {
 	DK_TOK_RBRACE,
 	DK_TOK_COMMA,
 	DK_TOK_SEMICOLON,
-	DK_TOK_ERROR,  /* text is the message */
+	DK_TOK_ERROR, /* text is the message */
 } DkSieveTokenType;
 
 typedef struct {
@@ -68,19 +68,30 @@ struct _DkSieveArg {
 	guint line, column;
 	GPtrArray *strings; /* of char*, for STRING (one) and LIST */
 	guint64 number;
-	char *tag;          /* for TAG, without the colon */
-	DkSieveArg *value;  /* for TAG: its argument when it takes one (borrowed) */
+	char *tag;         /* for TAG, without the colon */
+	DkSieveArg *value; /* for TAG: its argument when it takes one (borrowed) */
 };
 
 typedef struct _DkSieveDef DkSieveDef;
 typedef struct _DkSieveNode DkSieveNode;
 
-typedef enum { DK_MATCH_IS, DK_MATCH_CONTAINS, DK_MATCH_MATCHES, DK_MATCH_REGEX,
-	       DK_MATCH_COUNT, DK_MATCH_VALUE } DkSieveMatchType;
+typedef enum {
+	DK_MATCH_IS,
+	DK_MATCH_CONTAINS,
+	DK_MATCH_MATCHES,
+	DK_MATCH_REGEX,
+	DK_MATCH_COUNT,
+	DK_MATCH_VALUE
+} DkSieveMatchType;
 typedef enum { DK_REL_GT, DK_REL_GE, DK_REL_LT, DK_REL_LE, DK_REL_EQ, DK_REL_NE } DkSieveRelOp;
 typedef enum { DK_CMP_OCTET, DK_CMP_CASEMAP, DK_CMP_NUMERIC } DkSieveComparator;
-typedef enum { DK_PART_ALL, DK_PART_LOCAL, DK_PART_DOMAIN, DK_PART_USER,
-	       DK_PART_DETAIL } DkSieveAddressPart;
+typedef enum {
+	DK_PART_ALL,
+	DK_PART_LOCAL,
+	DK_PART_DOMAIN,
+	DK_PART_USER,
+	DK_PART_DETAIL
+} DkSieveAddressPart;
 
 /* The comparison a test performs (RFC 5228 section 2.7). */
 typedef struct {
@@ -105,9 +116,9 @@ struct _DkSieveNode {
 };
 
 struct _DkSieveScript {
-	GPtrArray *commands;    /* of DkSieveNode* */
-	GPtrArray *extensions;  /* of char*, NULL-terminated */
-	gboolean variables;     /* "variables" was required: expand ${...} */
+	GPtrArray *commands;   /* of DkSieveNode* */
+	GPtrArray *extensions; /* of char*, NULL-terminated */
+	gboolean variables;    /* "variables" was required: expand ${...} */
 };
 
 /* Parses source into script->commands; returns FALSE after adding the
@@ -115,7 +126,7 @@ struct _DkSieveScript {
 gboolean dk_sieve_parse(DkSieveScript *script, const char *source, gsize len, GPtrArray *diags);
 void dk_sieve_node_free(DkSieveNode *node);
 void dk_sieve_diag_add(GPtrArray *diags, guint line, guint column, const char *format, ...)
-	G_GNUC_PRINTF(4, 5);
+    G_GNUC_PRINTF(4, 5);
 
 /* ---- validator (validator.c) and plug-ins ---- */
 
@@ -141,13 +152,13 @@ typedef enum { DK_STEP_NEXT, DK_STEP_STOP, DK_STEP_ERROR } DkSieveStep;
 /* A command or test: one const table per plug-in file. */
 struct _DkSieveDef {
 	const char *name;
-	const char *extension;      /* needed in require, or NULL for the core */
+	const char *extension; /* needed in require, or NULL for the core */
 	gboolean is_test;
 	guint groups;               /* DkSieveTagGroups accepted */
 	const DkSieveTagDef *tags;  /* further tags, ended by {NULL} */
 	guint min_args, max_args;   /* positional arguments */
 	const DkSieveArgType *args; /* types of the last max_args positionals,
-				     * right-aligned when fewer are given */
+	                             * right-aligned when fewer are given */
 	int tests;                  /* 0: none, 1: one test, -1: a test list */
 	gboolean block;             /* takes a block */
 	/* Further checks after the generic ones; adds to diags and returns FALSE. */
@@ -159,7 +170,7 @@ struct _DkSieveDef {
 /* Validates the tree and resolves defs and tags; FALSE with diags added. */
 gboolean dk_sieve_validate(DkSieveScript *script, GPtrArray *diags);
 void dk_sieve_validator_error(DkSieveValidator *v, guint line, guint column, const char *format,
-			      ...) G_GNUC_PRINTF(4, 5);
+                              ...) G_GNUC_PRINTF(4, 5);
 gboolean dk_sieve_validator_has(DkSieveValidator *v, const char *extension);
 /* A string argument that is known at compile time (no variables in it). */
 gboolean dk_sieve_arg_constant(DkSieveValidator *v, const DkSieveArg *arg);
@@ -178,10 +189,10 @@ struct _DkSieveInterp {
 	const DkSieveScript *script;
 	const DkSieveInput *input;
 	DkSieveResult *result;
-	GHashTable *variables;   /* lower-case name -> char* */
-	GPtrArray *captures;     /* of char*: ${0}..${9} of the last successful match */
-	GPtrArray *flags;        /* the imap4flags internal variable, of char* */
-	GHashTable *addresses;   /* lower-case header name -> GPtrArray of addresses */
+	GHashTable *variables; /* lower-case name -> char* */
+	GPtrArray *captures;   /* of char*: ${0}..${9} of the last successful match */
+	GPtrArray *flags;      /* the imap4flags internal variable, of char* */
+	GHashTable *addresses; /* lower-case header name -> GPtrArray of addresses */
 	guint steps;
 	gboolean keep_cancelled; /* by discard, fileinto, redirect, reject */
 	char *error;
@@ -191,11 +202,11 @@ struct _DkSieveInterp {
 gboolean dk_sieve_interp_test(DkSieveInterp *ip, const DkSieveNode *test);
 /* Fails the run with a runtime error; returns DK_STEP_ERROR. */
 DkSieveStep dk_sieve_interp_fail(DkSieveInterp *ip, const DkSieveNode *node, const char *format,
-				 ...) G_GNUC_PRINTF(3, 4);
+                                 ...) G_GNUC_PRINTF(3, 4);
 /* Appends an action; the caller fills in the rest. NULL past the limit (the
  * run has failed). */
 DkSieveAction *dk_sieve_interp_action(DkSieveInterp *ip, DkSieveActionType type,
-				      const DkSieveNode *node);
+                                      const DkSieveNode *node);
 
 /* Expands ${...} when the variables extension is on; caller frees. */
 char *dk_sieve_expand(DkSieveInterp *ip, const char *s);
@@ -211,11 +222,11 @@ gboolean dk_sieve_variable_name_valid(const char *name);
 /* Compares the values against the keys (key-list arg) with the node's match
  * spec; sets captures on success for :matches and :regex. */
 gboolean dk_sieve_match_values(DkSieveInterp *ip, const DkSieveNode *node, GPtrArray *values,
-			       const DkSieveArg *keys);
+                               const DkSieveArg *keys);
 /* Wildcard match of RFC 5228 section 2.7.1; captures_out (may be NULL)
  * receives ${0} and one string per wildcard. */
 gboolean dk_sieve_match_wildcard(const char *value, const char *pattern, gboolean casemap,
-				 GPtrArray *captures_out);
+                                 GPtrArray *captures_out);
 /* Parses comparator/match-type/relational names; FALSE when unknown. */
 gboolean dk_sieve_comparator_parse(const char *name, DkSieveComparator *out);
 gboolean dk_sieve_relop_parse(const char *name, DkSieveRelOp *out);

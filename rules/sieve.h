@@ -41,12 +41,12 @@ typedef struct {
 /* Everything a script reads. message is required; the rest may be zero. */
 typedef struct {
 	const DkMessage *message;
-	gsize size;                 /* raw size in octets, for the size test */
-	const char *envelope_from;  /* MAIL FROM; "" for the null sender, NULL if unknown */
-	const char *envelope_to;    /* RCPT TO; NULL if unknown */
+	gsize size;                /* raw size in octets, for the size test */
+	const char *envelope_from; /* MAIL FROM; "" for the null sender, NULL if unknown */
+	const char *envelope_to;   /* RCPT TO; NULL if unknown */
 	const DkSieveTicket *ticket;
-	gint64 now;                 /* Unix seconds for currentdate; 0 = the real time */
-	GTimeZone *local_zone;      /* the zone of date tests without :zone; NULL = UTC */
+	gint64 now;            /* Unix seconds for currentdate; 0 = the real time */
+	GTimeZone *local_zone; /* the zone of date tests without :zone; NULL = UTC */
 } DkSieveInput;
 
 typedef enum {
@@ -72,13 +72,13 @@ typedef enum {
 /* One action, in the order the script executed it. */
 typedef struct {
 	DkSieveActionType type;
-	guint line;      /* the command's line; 0 for the implicit keep */
-	char *value;     /* mailbox, address, reason, priority, status, assignee,
-			  * organisation, field value, key, template; else NULL */
-	char *name;      /* ticket_field's field name; else NULL */
-	GPtrArray *flags; /* of char*: the flags stored with keep/fileinto, or the
-			   * flags added/set/removed; NULL for other actions */
-	gboolean copy;   /* :copy on fileinto/redirect (RFC 3894) */
+	guint line;        /* the command's line; 0 for the implicit keep */
+	char *value;       /* mailbox, address, reason, priority, status, assignee,
+	                    * organisation, field value, key, template; else NULL */
+	char *name;        /* ticket_field's field name; else NULL */
+	GPtrArray *flags;  /* of char*: the flags stored with keep/fileinto, or the
+	                    * flags added/set/removed; NULL for other actions */
+	gboolean copy;     /* :copy on fileinto/redirect (RFC 3894) */
 	gboolean implicit; /* the implicit keep of RFC 5228 section 2.10.2 */
 } DkSieveAction;
 
@@ -95,7 +95,7 @@ typedef struct {
 	GArray *fired_lines; /* of guint: lines of the action commands executed */
 	GPtrArray *flags;    /* of char*: the imap4flags internal variable at the end */
 	char *error;         /* a runtime error, or NULL; on error the actions are
-			      * just the implicit keep (RFC 5228 section 2.10.6) */
+	                      * just the implicit keep (RFC 5228 section 2.10.6) */
 } DkSieveResult;
 
 typedef struct _DkSieveScript DkSieveScript;
@@ -105,7 +105,7 @@ typedef struct _DkSieveScript DkSieveScript;
  * the first problem, and, if diagnostics_out is given, stores there every
  * problem found as DkSieveDiagnostic* (caller frees the array). */
 DkSieveScript *dk_sieve_compile(const char *source, gssize len, GPtrArray **diagnostics_out,
-				GError **error);
+                                GError **error);
 
 /* The extensions the script requires, NULL-terminated; owned by the script. */
 const char *const *dk_sieve_script_extensions(const DkSieveScript *script);

@@ -33,10 +33,12 @@ static void add_mailboxes(InternetAddressList *list, GPtrArray *out, guint depth
 	for (int i = 0; i < n && out->len < 1024; i++) {
 		InternetAddress *ia = internet_address_list_get_address(list, i);
 		if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 4) {
-			add_mailboxes(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out,
-				      depth + 1);
+			add_mailboxes(
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out,
+			    depth + 1);
 		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+			const char *addr =
+			    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
 			if (addr && *addr)
 				g_ptr_array_add(out, g_strdup(addr));
 		}
@@ -55,8 +57,9 @@ static void add_parts(GPtrArray *addresses, DkSieveAddressPart part, GPtrArray *
 {
 	for (guint i = 0; i < addresses->len; i++) {
 		const char *a = g_ptr_array_index(addresses, i);
-		char *p = address_valid(a) ? dk_sieve_address_part(a, part) :
-			  part == DK_PART_ALL ? g_strdup(a) : NULL;
+		char *p = address_valid(a)      ? dk_sieve_address_part(a, part)
+		          : part == DK_PART_ALL ? g_strdup(a)
+		                                : NULL;
 		if (p)
 			g_ptr_array_add(out, p);
 	}
@@ -92,7 +95,8 @@ static gboolean test_address(DkSieveInterp *ip, const DkSieveNode *node)
 	g_autoptr(GPtrArray) names = dk_sieve_expand_list(ip, dk_sieve_node_arg(node, 0));
 	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < names->len; i++)
-		add_parts(header_addresses(ip, g_ptr_array_index(names, i)), node->match.part, values);
+		add_parts(header_addresses(ip, g_ptr_array_index(names, i)), node->match.part,
+		          values);
 	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 1));
 }
 
@@ -104,8 +108,9 @@ static gboolean test_envelope(DkSieveInterp *ip, const DkSieveNode *node)
 	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < parts->len; i++) {
 		const char *which = g_ptr_array_index(parts, i);
-		const char *addr = g_ascii_strcasecmp(which, "from") == 0 ? ip->input->envelope_from :
-				   g_ascii_strcasecmp(which, "to") == 0 ? ip->input->envelope_to : NULL;
+		const char *addr = g_ascii_strcasecmp(which, "from") == 0 ? ip->input->envelope_from
+		                   : g_ascii_strcasecmp(which, "to") == 0 ? ip->input->envelope_to
+		                                                          : NULL;
 		if (addr == NULL)
 			continue;
 		if (*addr == '\0') {
@@ -128,8 +133,9 @@ static gboolean validate_envelope(DkSieveValidator *v, DkSieveNode *node)
 	for (guint i = 0; i < parts->strings->len; i++) {
 		const char *p = g_ptr_array_index(parts->strings, i);
 		if (g_ascii_strcasecmp(p, "from") != 0 && g_ascii_strcasecmp(p, "to") != 0) {
-			dk_sieve_validator_error(v, parts->line, parts->column,
-						 "unknown envelope part '%s': expected \"from\" or \"to\"", p);
+			dk_sieve_validator_error(
+			    v, parts->line, parts->column,
+			    "unknown envelope part '%s': expected \"from\" or \"to\"", p);
 			return FALSE;
 		}
 	}
@@ -139,23 +145,23 @@ static gboolean validate_envelope(DkSieveValidator *v, DkSieveNode *node)
 static const DkSieveArgType address_args[] = {DK_ARGT_LIST, DK_ARGT_LIST};
 
 const DkSieveDef dk_sieve_tst_address = {
-	.name = "address",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR | DK_TAGS_ADDRESS,
-	.min_args = 2,
-	.max_args = 2,
-	.args = address_args,
-	.test = test_address,
+    .name = "address",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR | DK_TAGS_ADDRESS,
+    .min_args = 2,
+    .max_args = 2,
+    .args = address_args,
+    .test = test_address,
 };
 
 const DkSieveDef dk_sieve_tst_envelope = {
-	.name = "envelope",
-	.extension = "envelope",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR | DK_TAGS_ADDRESS,
-	.min_args = 2,
-	.max_args = 2,
-	.args = address_args,
-	.validate = validate_envelope,
-	.test = test_envelope,
+    .name = "envelope",
+    .extension = "envelope",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR | DK_TAGS_ADDRESS,
+    .min_args = 2,
+    .max_args = 2,
+    .args = address_args,
+    .validate = validate_envelope,
+    .test = test_envelope,
 };

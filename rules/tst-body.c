@@ -6,21 +6,22 @@
 #include <string.h>
 
 static const DkSieveTagDef body_tags[] = {
-	{"raw", NULL, -1},
-	{"text", NULL, -1},
-	{"content", NULL, DK_ARGT_LIST},
-	{NULL, NULL, 0},
+    {"raw", NULL, -1},
+    {"text", NULL, -1},
+    {"content", NULL, DK_ARGT_LIST},
+    {NULL, NULL, 0},
 };
 
 static const DkSieveArgType body_args[] = {DK_ARGT_LIST};
 
 static gboolean validate_body(DkSieveValidator *v, DkSieveNode *node)
 {
-	guint n = (dk_sieve_node_tag(node, "raw") != NULL) + (dk_sieve_node_tag(node, "text") != NULL) +
-		  (dk_sieve_node_tag(node, "content") != NULL);
+	guint n = (dk_sieve_node_tag(node, "raw") != NULL) +
+	          (dk_sieve_node_tag(node, "text") != NULL) +
+	          (dk_sieve_node_tag(node, "content") != NULL);
 	if (n > 1) {
 		dk_sieve_validator_error(v, node->line, node->column,
-					 "body takes one of :raw, :content and :text");
+		                         "body takes one of :raw, :content and :text");
 		return FALSE;
 	}
 	return TRUE;
@@ -32,7 +33,8 @@ static gboolean content_wants_text(DkSieveInterp *ip, const DkSieveArg *types)
 	for (guint i = 0; i < list->len; i++) {
 		const char *t = g_ptr_array_index(list, i);
 		if (*t == '\0' || g_ascii_strcasecmp(t, "text") == 0 ||
-		    g_ascii_strcasecmp(t, ip->input->message->html ? "text/html" : "text/plain") == 0)
+		    g_ascii_strcasecmp(t, ip->input->message->html ? "text/html" : "text/plain") ==
+		        0)
 			return TRUE;
 	}
 	return FALSE;
@@ -50,14 +52,14 @@ static gboolean test_body(DkSieveInterp *ip, const DkSieveNode *node)
 }
 
 const DkSieveDef dk_sieve_tst_body = {
-	.name = "body",
-	.extension = "body",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
-	.tags = body_tags,
-	.min_args = 1,
-	.max_args = 1,
-	.args = body_args,
-	.validate = validate_body,
-	.test = test_body,
+    .name = "body",
+    .extension = "body",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
+    .tags = body_tags,
+    .min_args = 1,
+    .max_args = 1,
+    .args = body_args,
+    .validate = validate_body,
+    .test = test_body,
 };

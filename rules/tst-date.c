@@ -6,19 +6,19 @@
 #include <string.h>
 
 static const char *const date_parts[] = {
-	"year", "month", "day", "date", "julian", "hour", "minute", "second",
-	"time", "iso8601", "std11", "zone", "weekday", NULL,
+    "year",   "month", "day",     "date",  "julian", "hour",    "minute",
+    "second", "time",  "iso8601", "std11", "zone",   "weekday", NULL,
 };
 
 static const DkSieveTagDef date_tags[] = {
-	{"zone", NULL, DK_ARGT_STRING},
-	{"originalzone", NULL, -1},
-	{NULL, NULL, 0},
+    {"zone", NULL, DK_ARGT_STRING},
+    {"originalzone", NULL, -1},
+    {NULL, NULL, 0},
 };
 
 static const DkSieveTagDef currentdate_tags[] = {
-	{"zone", NULL, DK_ARGT_STRING},
-	{NULL, NULL, 0},
+    {"zone", NULL, DK_ARGT_STRING},
+    {NULL, NULL, 0},
 };
 
 /* A zone as "+hhmm" or "-hhmm" (RFC 5260 section 4.1), or NULL. */
@@ -41,14 +41,14 @@ static gboolean validate_common(DkSieveValidator *v, DkSieveNode *node, guint pa
 	const DkSieveArg *zone = dk_sieve_node_tag(node, "zone");
 	if (zone && dk_sieve_node_tag(node, "originalzone")) {
 		dk_sieve_validator_error(v, node->line, node->column,
-					 "date takes :zone or :originalzone, not both");
+		                         "date takes :zone or :originalzone, not both");
 		return FALSE;
 	}
 	if (zone && dk_sieve_arg_constant(v, zone->value)) {
 		GTimeZone *tz = zone_parse(g_ptr_array_index(zone->value->strings, 0));
 		if (tz == NULL) {
 			dk_sieve_validator_error(v, zone->value->line, zone->value->column,
-						 "expected a zone as +hhmm or -hhmm");
+			                         "expected a zone as +hhmm or -hhmm");
 			return FALSE;
 		}
 		g_time_zone_unref(tz);
@@ -58,7 +58,8 @@ static gboolean validate_common(DkSieveValidator *v, DkSieveNode *node, guint pa
 	if (dk_sieve_arg_constant(v, part) && !g_strv_contains(date_parts, name)) {
 		g_autofree char *lower = g_ascii_strdown(name, -1);
 		if (!g_strv_contains(date_parts, lower)) {
-			dk_sieve_validator_error(v, part->line, part->column, "unknown date part '%s'", name);
+			dk_sieve_validator_error(v, part->line, part->column,
+			                         "unknown date part '%s'", name);
 			return FALSE;
 		}
 	}
@@ -86,7 +87,8 @@ static char *zone_string(GDateTime *dt)
 /* One date part (RFC 5260 section 4.2) of dt, or NULL for an unknown part. */
 static char *date_part(GDateTime *dt, const char *part)
 {
-	static const char *const names[] = {"year", "month", "day", "hour", "minute", "second", NULL};
+	static const char *const names[] = {"year",   "month",  "day", "hour",
+	                                    "minute", "second", NULL};
 	static const char *const formats[] = {"%Y", "%m", "%d", "%H", "%M", "%S"};
 	for (guint i = 0; names[i]; i++)
 		if (g_ascii_strcasecmp(part, names[i]) == 0)
@@ -104,7 +106,8 @@ static char *date_part(GDateTime *dt, const char *part)
 		GDate d;
 		g_date_clear(&d, 1);
 		g_date_set_dmy(&d, (GDateDay)g_date_time_get_day_of_month(dt),
-			       (GDateMonth)g_date_time_get_month(dt), (GDateYear)g_date_time_get_year(dt));
+		               (GDateMonth)g_date_time_get_month(dt),
+		               (GDateYear)g_date_time_get_year(dt));
 		return g_strdup_printf("%u", g_date_get_julian(&d) - 678576);
 	}
 	g_autofree char *zone = zone_string(dt);
@@ -133,7 +136,8 @@ static GDateTime *in_zone(DkSieveInterp *ip, const DkSieveNode *node, GDateTime 
 		if (tz == NULL)
 			return NULL;
 	} else {
-		tz = ip->input->local_zone ? g_time_zone_ref(ip->input->local_zone) : g_time_zone_new_utc();
+		tz = ip->input->local_zone ? g_time_zone_ref(ip->input->local_zone)
+		                           : g_time_zone_new_utc();
 	}
 	GDateTime *out = g_date_time_to_timezone(dt, tz);
 	g_time_zone_unref(tz);
@@ -141,7 +145,7 @@ static GDateTime *in_zone(DkSieveInterp *ip, const DkSieveNode *node, GDateTime 
 }
 
 static gboolean match_part(DkSieveInterp *ip, const DkSieveNode *node, GDateTime *dt,
-			   const DkSieveArg *part_arg, const DkSieveArg *keys, GPtrArray *values)
+                           const DkSieveArg *part_arg, const DkSieveArg *keys, GPtrArray *values)
 {
 	g_autoptr(GDateTime) z = in_zone(ip, node, dt);
 	if (z == NULL)
@@ -160,7 +164,8 @@ static gboolean test_date(DkSieveInterp *ip, const DkSieveNode *node)
 	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
 	dk_sieve_header_values(ip, name, raw);
 	for (guint i = 0; i < raw->len; i++) {
-		g_autoptr(GDateTime) dt = g_mime_utils_header_decode_date(g_ptr_array_index(raw, i));
+		g_autoptr(GDateTime) dt =
+		    g_mime_utils_header_decode_date(g_ptr_array_index(raw, i));
 		if (dt)
 			match_part(ip, node, dt, dk_sieve_node_arg(node, 1), NULL, values);
 	}
@@ -180,27 +185,27 @@ static gboolean test_currentdate(DkSieveInterp *ip, const DkSieveNode *node)
 static const DkSieveArgType date_args[] = {DK_ARGT_STRING, DK_ARGT_STRING, DK_ARGT_LIST};
 
 const DkSieveDef dk_sieve_tst_date = {
-	.name = "date",
-	.extension = "date",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
-	.tags = date_tags,
-	.min_args = 3,
-	.max_args = 3,
-	.args = date_args,
-	.validate = validate_date,
-	.test = test_date,
+    .name = "date",
+    .extension = "date",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
+    .tags = date_tags,
+    .min_args = 3,
+    .max_args = 3,
+    .args = date_args,
+    .validate = validate_date,
+    .test = test_date,
 };
 
 const DkSieveDef dk_sieve_tst_currentdate = {
-	.name = "currentdate",
-	.extension = "date",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
-	.tags = currentdate_tags,
-	.min_args = 2,
-	.max_args = 2,
-	.args = date_args + 1,
-	.validate = validate_currentdate,
-	.test = test_currentdate,
+    .name = "currentdate",
+    .extension = "date",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
+    .tags = currentdate_tags,
+    .min_args = 2,
+    .max_args = 2,
+    .args = date_args + 1,
+    .validate = validate_currentdate,
+    .test = test_currentdate,
 };

@@ -36,20 +36,20 @@ static gboolean test_exists(DkSieveInterp *ip, const DkSieveNode *node)
 static const DkSieveArgType header_args[] = {DK_ARGT_LIST, DK_ARGT_LIST};
 
 const DkSieveDef dk_sieve_tst_header = {
-	.name = "header",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
-	.min_args = 2,
-	.max_args = 2,
-	.args = header_args,
-	.test = test_header,
+    .name = "header",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
+    .min_args = 2,
+    .max_args = 2,
+    .args = header_args,
+    .test = test_header,
 };
 
 const DkSieveDef dk_sieve_tst_exists = {
-	.name = "exists",
-	.is_test = TRUE,
-	.min_args = 1,
-	.max_args = 1,
-	.args = header_args,
-	.test = test_exists,
+    .name = "exists",
+    .is_test = TRUE,
+    .min_args = 1,
+    .max_args = 1,
+    .args = header_args,
+    .test = test_exists,
 };

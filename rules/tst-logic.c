@@ -33,8 +33,10 @@ static gboolean test_false(DkSieveInterp *ip, const DkSieveNode *node)
 	return FALSE;
 }
 
-const DkSieveDef dk_sieve_tst_allof = {.name = "allof", .is_test = TRUE, .tests = -1, .test = test_allof};
-const DkSieveDef dk_sieve_tst_anyof = {.name = "anyof", .is_test = TRUE, .tests = -1, .test = test_anyof};
+const DkSieveDef dk_sieve_tst_allof = {
+    .name = "allof", .is_test = TRUE, .tests = -1, .test = test_allof};
+const DkSieveDef dk_sieve_tst_anyof = {
+    .name = "anyof", .is_test = TRUE, .tests = -1, .test = test_anyof};
 const DkSieveDef dk_sieve_tst_not = {.name = "not", .is_test = TRUE, .tests = 1, .test = test_not};
 const DkSieveDef dk_sieve_tst_true = {.name = "true", .is_test = TRUE, .test = test_true};
 const DkSieveDef dk_sieve_tst_false = {.name = "false", .is_test = TRUE, .test = test_false};

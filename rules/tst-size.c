@@ -3,9 +3,9 @@
 #include "rules/sieve-private.h"
 
 static const DkSieveTagDef size_tags[] = {
-	{"over", NULL, -1},
-	{"under", NULL, -1},
-	{NULL, NULL, 0},
+    {"over", NULL, -1},
+    {"under", NULL, -1},
+    {NULL, NULL, 0},
 };
 
 static const DkSieveArgType size_args[] = {DK_ARGT_NUMBER};
@@ -16,7 +16,7 @@ static gboolean validate_size(DkSieveValidator *v, DkSieveNode *node)
 	gboolean under = dk_sieve_node_tag(node, "under") != NULL;
 	if (over == under) {
 		dk_sieve_validator_error(v, node->line, node->column,
-					 "size expects exactly one of :over and :under");
+		                         "size expects exactly one of :over and :under");
 		return FALSE;
 	}
 	return TRUE;
@@ -30,12 +30,12 @@ static gboolean test_size(DkSieveInterp *ip, const DkSieveNode *node)
 }
 
 const DkSieveDef dk_sieve_tst_size = {
-	.name = "size",
-	.is_test = TRUE,
-	.tags = size_tags,
-	.min_args = 1,
-	.max_args = 1,
-	.args = size_args,
-	.validate = validate_size,
-	.test = test_size,
+    .name = "size",
+    .is_test = TRUE,
+    .tags = size_tags,
+    .min_args = 1,
+    .max_args = 1,
+    .args = size_args,
+    .validate = validate_size,
+    .test = test_size,
 };

@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-static const char *const message_classes[] = {"auto_reply", "bounce", "bulk", "agent", "spam", NULL};
+static const char *const message_classes[] = {"auto_reply", "bounce", "bulk",
+                                              "agent",      "spam",   NULL};
 
 static gboolean test_is_new(DkSieveInterp *ip, const DkSieveNode *node)
 {
@@ -56,8 +57,9 @@ static gboolean validate_class(DkSieveValidator *v, DkSieveNode *node)
 		const char *k = g_ptr_array_index(keys->strings, i);
 		if (!g_strv_contains(message_classes, k)) {
 			dk_sieve_validator_error(v, keys->line, keys->column,
-						 "unknown message class '%s': expected auto_reply, "
-						 "bounce, bulk, agent or spam", k);
+			                         "unknown message class '%s': expected auto_reply, "
+			                         "bounce, bulk, agent or spam",
+			                         k);
 			return FALSE;
 		}
 	}
@@ -66,20 +68,21 @@ static gboolean validate_class(DkSieveValidator *v, DkSieveNode *node)
 
 static const DkSieveArgType key_list[] = {DK_ARGT_LIST};
 
-#define TICKET_TEST(tname, fn, check)                                                          \
-	{                                                                                      \
-		.name = tname, .extension = "vnd.docket.ticket", .is_test = TRUE,              \
-		.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR, .min_args = 1, .max_args = 1,    \
-		.args = key_list, .validate = check, .test = fn,                               \
+#define TICKET_TEST(tname, fn, check)                                                              \
+	{                                                                                          \
+		.name = tname, .extension = "vnd.docket.ticket", .is_test = TRUE,                  \
+		.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR, .min_args = 1, .max_args = 1,        \
+		.args = key_list, .validate = check, .test = fn,                                   \
 	}
 
 const DkSieveDef dk_sieve_tst_ticket_is_new = {
-	.name = "ticket_is_new",
-	.extension = "vnd.docket.ticket",
-	.is_test = TRUE,
-	.test = test_is_new,
+    .name = "ticket_is_new",
+    .extension = "vnd.docket.ticket",
+    .is_test = TRUE,
+    .test = test_is_new,
 };
 const DkSieveDef dk_sieve_tst_ticket_status = TICKET_TEST("ticket_status", test_field, NULL);
 const DkSieveDef dk_sieve_tst_ticket_priority = TICKET_TEST("ticket_priority", test_field, NULL);
 const DkSieveDef dk_sieve_tst_ticket_queue = TICKET_TEST("ticket_queue", test_field, NULL);
-const DkSieveDef dk_sieve_tst_message_class = TICKET_TEST("message_class", test_class, validate_class);
+const DkSieveDef dk_sieve_tst_message_class =
+    TICKET_TEST("message_class", test_class, validate_class);

@@ -13,7 +13,7 @@ struct _DkSieveValidator {
 };
 
 void dk_sieve_validator_error(DkSieveValidator *v, guint line, guint column, const char *format,
-			      ...)
+                              ...)
 {
 	va_list ap;
 	va_start(ap, format);
@@ -56,7 +56,8 @@ const DkSieveArg *dk_sieve_node_arg(const DkSieveNode *node, guint index)
 static const DkSieveDef *find_def(const char *name, gboolean is_test)
 {
 	for (guint i = 0; dk_sieve_defs[i] != NULL; i++)
-		if (dk_sieve_defs[i]->is_test == is_test && strcmp(dk_sieve_defs[i]->name, name) == 0)
+		if (dk_sieve_defs[i]->is_test == is_test &&
+		    strcmp(dk_sieve_defs[i]->name, name) == 0)
 			return dk_sieve_defs[i];
 	return NULL;
 }
@@ -74,22 +75,23 @@ static void validate_require(DkSieveValidator *v, DkSieveNode *node, gboolean al
 {
 	if (!allowed)
 		dk_sieve_validator_error(v, node->line, node->column,
-					 "require must come before any other command");
+		                         "require must come before any other command");
 	if (node->args->len != 1 || node->tests->len > 0 || node->block != NULL) {
 		dk_sieve_validator_error(v, node->line, node->column,
-					 "require expects one string list of extensions");
+		                         "require expects one string list of extensions");
 		return;
 	}
 	const DkSieveArg *a = g_ptr_array_index(node->args, 0);
 	if (a->strings == NULL) {
 		dk_sieve_validator_error(v, a->line, a->column,
-					 "require expects a string list of extensions");
+		                         "require expects a string list of extensions");
 		return;
 	}
 	for (guint i = 0; i < a->strings->len; i++) {
 		const char *ext = g_ptr_array_index(a->strings, i);
 		if (!extension_known(ext)) {
-			dk_sieve_validator_error(v, a->line, a->column, "unknown extension '%s'", ext);
+			dk_sieve_validator_error(v, a->line, a->column, "unknown extension '%s'",
+			                         ext);
 			continue;
 		}
 		if (!g_hash_table_contains(v->required, ext)) {
@@ -110,19 +112,19 @@ typedef struct {
 } GroupTag;
 
 static const GroupTag group_tags[] = {
-	{"is", NULL, DK_TAGS_MATCH, DK_MATCH_IS, -1},
-	{"contains", NULL, DK_TAGS_MATCH, DK_MATCH_CONTAINS, -1},
-	{"matches", NULL, DK_TAGS_MATCH, DK_MATCH_MATCHES, -1},
-	{"regex", "regex", DK_TAGS_MATCH, DK_MATCH_REGEX, -1},
-	{"count", "relational", DK_TAGS_MATCH, DK_MATCH_COUNT, DK_ARGT_STRING},
-	{"value", "relational", DK_TAGS_MATCH, DK_MATCH_VALUE, DK_ARGT_STRING},
-	{"comparator", NULL, DK_TAGS_COMPARATOR, 0, DK_ARGT_STRING},
-	{"all", NULL, DK_TAGS_ADDRESS, DK_PART_ALL, -1},
-	{"localpart", NULL, DK_TAGS_ADDRESS, DK_PART_LOCAL, -1},
-	{"domain", NULL, DK_TAGS_ADDRESS, DK_PART_DOMAIN, -1},
-	{"user", "subaddress", DK_TAGS_ADDRESS, DK_PART_USER, -1},
-	{"detail", "subaddress", DK_TAGS_ADDRESS, DK_PART_DETAIL, -1},
-	{NULL, NULL, 0, 0, 0},
+    {"is", NULL, DK_TAGS_MATCH, DK_MATCH_IS, -1},
+    {"contains", NULL, DK_TAGS_MATCH, DK_MATCH_CONTAINS, -1},
+    {"matches", NULL, DK_TAGS_MATCH, DK_MATCH_MATCHES, -1},
+    {"regex", "regex", DK_TAGS_MATCH, DK_MATCH_REGEX, -1},
+    {"count", "relational", DK_TAGS_MATCH, DK_MATCH_COUNT, DK_ARGT_STRING},
+    {"value", "relational", DK_TAGS_MATCH, DK_MATCH_VALUE, DK_ARGT_STRING},
+    {"comparator", NULL, DK_TAGS_COMPARATOR, 0, DK_ARGT_STRING},
+    {"all", NULL, DK_TAGS_ADDRESS, DK_PART_ALL, -1},
+    {"localpart", NULL, DK_TAGS_ADDRESS, DK_PART_LOCAL, -1},
+    {"domain", NULL, DK_TAGS_ADDRESS, DK_PART_DOMAIN, -1},
+    {"user", "subaddress", DK_TAGS_ADDRESS, DK_PART_USER, -1},
+    {"detail", "subaddress", DK_TAGS_ADDRESS, DK_PART_DETAIL, -1},
+    {NULL, NULL, 0, 0, 0},
 };
 
 static gboolean arg_fits(const DkSieveArg *a, int type)
@@ -141,39 +143,43 @@ static gboolean arg_fits(const DkSieveArg *a, int type)
 
 static const char *argt_name(int type)
 {
-	return type == DK_ARGT_STRING ? "a string" : type == DK_ARGT_LIST ? "a string list" : "a number";
+	return type == DK_ARGT_STRING ? "a string"
+	       : type == DK_ARGT_LIST ? "a string list"
+	                              : "a number";
 }
 
 /* Applies a tag of the match, comparator or address-part groups. */
 static void apply_group_tag(DkSieveValidator *v, DkSieveNode *node, const GroupTag *g,
-			    const DkSieveArg *tag, guint *seen)
+                            const DkSieveArg *tag, guint *seen)
 {
 	if (*seen & g->group) {
-		const char *what = g->group == DK_TAGS_MATCH ? "match type" :
-				   g->group == DK_TAGS_COMPARATOR ? "comparator" : "address part";
-		dk_sieve_validator_error(v, tag->line, tag->column, "more than one %s for '%s'", what,
-					 node->name);
+		const char *what = g->group == DK_TAGS_MATCH        ? "match type"
+		                   : g->group == DK_TAGS_COMPARATOR ? "comparator"
+		                                                    : "address part";
+		dk_sieve_validator_error(v, tag->line, tag->column, "more than one %s for '%s'",
+		                         what, node->name);
 		return;
 	}
 	*seen |= g->group;
 	if (g->group == DK_TAGS_MATCH) {
 		node->match.type = (DkSieveMatchType)g->value;
 		if (tag->value && !dk_sieve_relop_parse(g_ptr_array_index(tag->value->strings, 0),
-							&node->match.rel))
-			dk_sieve_validator_error(v, tag->value->line, tag->value->column,
-						 "expected a relational operator (gt ge lt le eq ne)");
+		                                        &node->match.rel))
+			dk_sieve_validator_error(
+			    v, tag->value->line, tag->value->column,
+			    "expected a relational operator (gt ge lt le eq ne)");
 	} else if (g->group == DK_TAGS_ADDRESS) {
 		node->match.part = (DkSieveAddressPart)g->value;
 	} else {
 		const char *name = g_ptr_array_index(tag->value->strings, 0);
 		if (!dk_sieve_comparator_parse(name, &node->match.comparator))
 			dk_sieve_validator_error(v, tag->value->line, tag->value->column,
-						 "unknown comparator '%s'", name);
+			                         "unknown comparator '%s'", name);
 		else if (node->match.comparator == DK_CMP_NUMERIC &&
-			 !dk_sieve_validator_has(v, "comparator-i;ascii-numeric"))
+		         !dk_sieve_validator_has(v, "comparator-i;ascii-numeric"))
 			dk_sieve_validator_error(v, tag->value->line, tag->value->column,
-						 "comparator 'i;ascii-numeric' needs require "
-						 "\"comparator-i;ascii-numeric\"");
+			                         "comparator 'i;ascii-numeric' needs require "
+			                         "\"comparator-i;ascii-numeric\"");
 	}
 }
 
@@ -205,20 +211,23 @@ static void validate_tags(DkSieveValidator *v, DkSieveNode *node)
 		const char *ext = g ? g->extension : own ? own->extension : NULL;
 		int argtype = g ? g->arg : own ? own->arg : -1;
 		if (g == NULL && own == NULL) {
-			dk_sieve_validator_error(v, a->line, a->column, "unknown tag ':%s' for '%s'",
-						 a->tag, node->name);
+			dk_sieve_validator_error(v, a->line, a->column,
+			                         "unknown tag ':%s' for '%s'", a->tag, node->name);
 			continue;
 		}
 		if (ext && !dk_sieve_validator_has(v, ext))
 			dk_sieve_validator_error(v, a->line, a->column,
-						 "tag ':%s' needs require \"%s\"", a->tag, ext);
+			                         "tag ':%s' needs require \"%s\"", a->tag, ext);
 		if (own && node->tagged->len > 0 && dk_sieve_node_tag(node, a->tag))
-			dk_sieve_validator_error(v, a->line, a->column, "tag ':%s' given twice", a->tag);
+			dk_sieve_validator_error(v, a->line, a->column, "tag ':%s' given twice",
+			                         a->tag);
 		if (argtype >= 0) {
-			DkSieveArg *val = i + 1 < node->args->len ? g_ptr_array_index(node->args, i + 1) : NULL;
+			DkSieveArg *val =
+			    i + 1 < node->args->len ? g_ptr_array_index(node->args, i + 1) : NULL;
 			if (val == NULL || !arg_fits(val, argtype)) {
-				dk_sieve_validator_error(v, a->line, a->column, "expected %s after ':%s'",
-							 argt_name(argtype), a->tag);
+				dk_sieve_validator_error(v, a->line, a->column,
+				                         "expected %s after ':%s'",
+				                         argt_name(argtype), a->tag);
 				continue;
 			}
 			a->value = val;
@@ -237,12 +246,14 @@ static void validate_positional(DkSieveValidator *v, DkSieveNode *node)
 	if (n < def->min_args || n > def->max_args) {
 		if (def->min_args == def->max_args)
 			dk_sieve_validator_error(v, node->line, node->column,
-						 "'%s' expects %u positional argument%s, found %u",
-						 node->name, def->max_args, def->max_args == 1 ? "" : "s", n);
+			                         "'%s' expects %u positional argument%s, found %u",
+			                         node->name, def->max_args,
+			                         def->max_args == 1 ? "" : "s", n);
 		else
-			dk_sieve_validator_error(v, node->line, node->column,
-						 "'%s' expects %u to %u positional arguments, found %u",
-						 node->name, def->min_args, def->max_args, n);
+			dk_sieve_validator_error(
+			    v, node->line, node->column,
+			    "'%s' expects %u to %u positional arguments, found %u", node->name,
+			    def->min_args, def->max_args, n);
 		return;
 	}
 	guint offset = def->max_args - n;
@@ -251,8 +262,8 @@ static void validate_positional(DkSieveValidator *v, DkSieveNode *node)
 		int type = def->args[i + offset];
 		if (!arg_fits(a, type))
 			dk_sieve_validator_error(v, a->line, a->column,
-						 "argument %u of '%s': expected %s", i + 1, node->name,
-						 argt_name(type));
+			                         "argument %u of '%s': expected %s", i + 1,
+			                         node->name, argt_name(type));
 	}
 }
 
@@ -265,10 +276,10 @@ static void validate_regex_keys(DkSieveValidator *v, DkSieveNode *node)
 	for (guint i = 0; i < keys->strings->len; i++) {
 		g_autoptr(GError) error = NULL;
 		GRegex *re = dk_sieve_regex_new(g_ptr_array_index(keys->strings, i),
-						node->match.comparator == DK_CMP_CASEMAP, &error);
+		                                node->match.comparator == DK_CMP_CASEMAP, &error);
 		if (re == NULL) {
-			dk_sieve_validator_error(v, keys->line, keys->column, "invalid regular expression: %s",
-						 error->message);
+			dk_sieve_validator_error(v, keys->line, keys->column,
+			                         "invalid regular expression: %s", error->message);
 			g_clear_pointer(&node->match.regexes, g_ptr_array_unref);
 			return;
 		}
@@ -283,8 +294,9 @@ static void validate_match(DkSieveValidator *v, DkSieveNode *node)
 	DkSieveMatchType t = node->match.type;
 	if (node->match.comparator == DK_CMP_NUMERIC &&
 	    (t == DK_MATCH_CONTAINS || t == DK_MATCH_MATCHES || t == DK_MATCH_REGEX))
-		dk_sieve_validator_error(v, node->line, node->column,
-					 "comparator 'i;ascii-numeric' does not support this match type");
+		dk_sieve_validator_error(
+		    v, node->line, node->column,
+		    "comparator 'i;ascii-numeric' does not support this match type");
 	if (t == DK_MATCH_REGEX && node->match.comparator == DK_CMP_NUMERIC)
 		return;
 	if (t == DK_MATCH_REGEX)
@@ -300,16 +312,16 @@ static void validate_node(DkSieveValidator *v, DkSieveNode *node, gboolean is_te
 		const char *want = is_test ? "test" : "command";
 		if (find_def(node->name, !is_test) != NULL)
 			dk_sieve_validator_error(v, node->line, node->column, "'%s' is not a %s",
-						 node->name, want);
+			                         node->name, want);
 		else
-			dk_sieve_validator_error(v, node->line, node->column, "unknown %s '%s'", want,
-						 node->name);
+			dk_sieve_validator_error(v, node->line, node->column, "unknown %s '%s'",
+			                         want, node->name);
 		return;
 	}
 	const DkSieveDef *def = node->def;
 	if (def->extension && !dk_sieve_validator_has(v, def->extension))
 		dk_sieve_validator_error(v, node->line, node->column, "'%s' needs require \"%s\"",
-					 node->name, def->extension);
+		                         node->name, def->extension);
 	node->positional = g_ptr_array_new();
 	node->tagged = g_ptr_array_new();
 	node->match.type = DK_MATCH_IS;
@@ -318,19 +330,20 @@ static void validate_node(DkSieveValidator *v, DkSieveNode *node, gboolean is_te
 	validate_tags(v, node);
 	validate_positional(v, node);
 	if (def->tests == 0 && node->tests->len > 0)
-		dk_sieve_validator_error(v, node->line, node->column, "'%s' takes no test", node->name);
+		dk_sieve_validator_error(v, node->line, node->column, "'%s' takes no test",
+		                         node->name);
 	if (def->tests == 1 && node->tests->len != 1)
 		dk_sieve_validator_error(v, node->line, node->column, "'%s' expects one test",
-					 node->name);
+		                         node->name);
 	if (def->tests < 0 && node->tests->len == 0)
 		dk_sieve_validator_error(v, node->line, node->column,
-					 "'%s' expects a list of tests in parentheses", node->name);
+		                         "'%s' expects a list of tests in parentheses", node->name);
 	if (def->block && node->block == NULL)
 		dk_sieve_validator_error(v, node->line, node->column, "'%s' expects a block",
-					 node->name);
+		                         node->name);
 	if (!def->block && node->block != NULL)
 		dk_sieve_validator_error(v, node->line, node->column, "'%s' takes no block",
-					 node->name);
+		                         node->name);
 	if (v->failed)
 		return;
 	validate_match(v, node);
@@ -357,7 +370,7 @@ static void validate_list(DkSieveValidator *v, GPtrArray *list, gboolean top, gu
 		if ((strcmp(node->name, "elsif") == 0 || strcmp(node->name, "else") == 0) &&
 		    (prev == NULL || (strcmp(prev, "if") != 0 && strcmp(prev, "elsif") != 0)))
 			dk_sieve_validator_error(v, node->line, node->column,
-						 "'%s' must follow 'if' or 'elsif'", node->name);
+			                         "'%s' must follow 'if' or 'elsif'", node->name);
 		gboolean before = v->failed;
 		v->failed = FALSE;
 		validate_node(v, node, FALSE, depth);
@@ -369,9 +382,9 @@ static void validate_list(DkSieveValidator *v, GPtrArray *list, gboolean top, gu
 gboolean dk_sieve_validate(DkSieveScript *script, GPtrArray *diags)
 {
 	DkSieveValidator v = {
-		.script = script,
-		.diags = diags,
-		.required = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+	    .script = script,
+	    .diags = diags,
+	    .required = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
 	};
 	validate_list(&v, script->commands, TRUE, 0);
 	g_hash_table_unref(v.required);

@@ -99,14 +99,14 @@ typedef struct {
 } Modifier;
 
 static const Modifier modifiers[] = {
-	{"lower", 40}, {"upper", 40}, {"lowerfirst", 30}, {"upperfirst", 30},
-	{"quotewildcard", 20}, {"length", 10}, {NULL, 0},
+    {"lower", 40},         {"upper", 40},  {"lowerfirst", 30}, {"upperfirst", 30},
+    {"quotewildcard", 20}, {"length", 10}, {NULL, 0},
 };
 
 static const DkSieveTagDef set_tags[] = {
-	{"lower", NULL, -1}, {"upper", NULL, -1}, {"lowerfirst", NULL, -1},
-	{"upperfirst", NULL, -1}, {"quotewildcard", NULL, -1}, {"length", NULL, -1},
-	{NULL, NULL, 0},
+    {"lower", NULL, -1},      {"upper", NULL, -1},         {"lowerfirst", NULL, -1},
+    {"upperfirst", NULL, -1}, {"quotewildcard", NULL, -1}, {"length", NULL, -1},
+    {NULL, NULL, 0},
 };
 
 static gboolean validate_set(DkSieveValidator *v, DkSieveNode *node)
@@ -114,7 +114,7 @@ static gboolean validate_set(DkSieveValidator *v, DkSieveNode *node)
 	const DkSieveArg *name = dk_sieve_node_arg(node, 0);
 	if (!dk_sieve_variable_name_valid(g_ptr_array_index(name->strings, 0))) {
 		dk_sieve_validator_error(v, name->line, name->column, "invalid variable name '%s'",
-					 (const char *)g_ptr_array_index(name->strings, 0));
+		                         (const char *)g_ptr_array_index(name->strings, 0));
 		return FALSE;
 	}
 	guint seen[50] = {0};
@@ -125,7 +125,7 @@ static gboolean validate_set(DkSieveValidator *v, DkSieveNode *node)
 				continue;
 			if (seen[m->precedence]++) {
 				dk_sieve_validator_error(v, t->line, t->column,
-							 "two modifiers of the same precedence");
+				                         "two modifiers of the same precedence");
 				return FALSE;
 			}
 		}
@@ -155,7 +155,8 @@ static char *apply_modifier(const char *name, const char *value)
 		return g_string_free(out, FALSE);
 	}
 	/* :length counts characters, not octets */
-	glong n = g_utf8_validate(value, -1, NULL) ? g_utf8_strlen(value, -1) : (glong)strlen(value);
+	glong n =
+	    g_utf8_validate(value, -1, NULL) ? g_utf8_strlen(value, -1) : (glong)strlen(value);
 	return g_strdup_printf("%ld", n);
 }
 
@@ -192,23 +193,23 @@ static const DkSieveArgType set_args[] = {DK_ARGT_STRING, DK_ARGT_STRING};
 static const DkSieveArgType string_args[] = {DK_ARGT_LIST, DK_ARGT_LIST};
 
 const DkSieveDef dk_sieve_cmd_set = {
-	.name = "set",
-	.extension = "variables",
-	.tags = set_tags,
-	.min_args = 2,
-	.max_args = 2,
-	.args = set_args,
-	.validate = validate_set,
-	.run = run_set,
+    .name = "set",
+    .extension = "variables",
+    .tags = set_tags,
+    .min_args = 2,
+    .max_args = 2,
+    .args = set_args,
+    .validate = validate_set,
+    .run = run_set,
 };
 
 const DkSieveDef dk_sieve_tst_string = {
-	.name = "string",
-	.extension = "variables",
-	.is_test = TRUE,
-	.groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
-	.min_args = 2,
-	.max_args = 2,
-	.args = string_args,
-	.test = test_string,
+    .name = "string",
+    .extension = "variables",
+    .is_test = TRUE,
+    .groups = DK_TAGS_MATCH | DK_TAGS_COMPARATOR,
+    .min_args = 2,
+    .max_args = 2,
+    .args = string_args,
+    .test = test_string,
 };

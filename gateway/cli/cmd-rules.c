@@ -11,8 +11,8 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: docket rules check FILE\n"
-			"       docket rules test SCRIPT FILE.eml [--json] [--envelope-from A] "
-			"[--envelope-to B]\n");
+	                "       docket rules test SCRIPT FILE.eml [--json] [--envelope-from A] "
+	                "[--envelope-to B]\n");
 	return DK_EXIT_USAGE;
 }
 
@@ -49,8 +49,9 @@ static json_t *action_json(const DkSieveAction *a)
 	json_object_set_new(o, "type", json_string(dk_sieve_action_type_name(a->type)));
 	json_object_set_new(o, "line", json_integer(a->line));
 	if (a->name)
-		json_object_set_new(o, a->type == DK_SIEVE_ACTION_TICKET_FIELD ? "name" : "variable",
-				    json_string(a->name));
+		json_object_set_new(o,
+		                    a->type == DK_SIEVE_ACTION_TICKET_FIELD ? "name" : "variable",
+		                    json_string(a->name));
 	if (a->value)
 		json_object_set_new(o, "value", json_string(a->value));
 	if (a->flags) {
@@ -74,8 +75,8 @@ static void print_json(const DkSieveResult *r)
 		json_array_append_new(actions, action_json(g_ptr_array_index(r->actions, i)));
 	for (guint i = 0; i < r->trace->len; i++) {
 		const DkSieveTraceEntry *e = g_ptr_array_index(r->trace, i);
-		json_array_append_new(trace, json_pack("{s:i, s:s, s:b}", "line", (int)e->line, "test",
-						       e->test, "result", e->result));
+		json_array_append_new(trace, json_pack("{s:i, s:s, s:b}", "line", (int)e->line,
+		                                       "test", e->test, "result", e->result));
 	}
 	json_object_set_new(root, "actions", actions);
 	json_object_set_new(root, "trace", trace);
@@ -91,7 +92,8 @@ static void print_text(const DkSieveResult *r)
 {
 	for (guint i = 0; i < r->trace->len; i++) {
 		const DkSieveTraceEntry *e = g_ptr_array_index(r->trace, i);
-		printf("line %u: %s %s\n", e->line, e->test, e->result ? "matched" : "did not match");
+		printf("line %u: %s %s\n", e->line, e->test,
+		       e->result ? "matched" : "did not match");
 	}
 	if (r->error)
 		printf("error: %s\n", r->error);
@@ -104,7 +106,8 @@ static void print_text(const DkSieveResult *r)
 		if (a->value)
 			printf(" \"%s\"", a->value);
 		for (guint k = 0; a->flags && k < a->flags->len; k++)
-			printf("%s%s", k == 0 ? " flags: " : " ", (const char *)g_ptr_array_index(a->flags, k));
+			printf("%s%s", k == 0 ? " flags: " : " ",
+			       (const char *)g_ptr_array_index(a->flags, k));
 		printf("%s%s\n", a->copy ? " :copy" : "", a->implicit ? " (implicit keep)" : "");
 	}
 }
@@ -114,10 +117,10 @@ static int rules_test(int argc, char **argv)
 	gboolean json = FALSE;
 	g_autofree char *env_from = NULL, *env_to = NULL;
 	GOptionEntry entries[] = {
-		{"json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL},
-		{"envelope-from", 0, 0, G_OPTION_ARG_STRING, &env_from, "MAIL FROM", "A"},
-		{"envelope-to", 0, 0, G_OPTION_ARG_STRING, &env_to, "RCPT TO", "B"},
-		{NULL, 0, 0, 0, NULL, NULL, NULL},
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL},
+	    {"envelope-from", 0, 0, G_OPTION_ARG_STRING, &env_from, "MAIL FROM", "A"},
+	    {"envelope-to", 0, 0, G_OPTION_ARG_STRING, &env_to, "RCPT TO", "B"},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("SCRIPT FILE.eml");
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -144,8 +147,11 @@ static int rules_test(int argc, char **argv)
 	}
 	DkSieveTicket ticket = {.is_new = TRUE, .status = "new", .priority = "none", .queue = ""};
 	DkSieveInput input = {
-		.message = message, .size = len, .envelope_from = env_from,
-		.envelope_to = env_to, .ticket = &ticket,
+	    .message = message,
+	    .size = len,
+	    .envelope_from = env_from,
+	    .envelope_to = env_to,
+	    .ticket = &ticket,
 	};
 	g_autoptr(DkSieveResult) result = dk_sieve_execute(script, &input);
 	if (json)

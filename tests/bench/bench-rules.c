@@ -45,43 +45,70 @@ static void append_rule(GString *s, guint i)
 {
 	switch (i % 10) {
 	case 0:
-		g_string_append_printf(s, "if header :contains \"subject\" \"word%u\" { fileinto \"q%u\"; }\n", i, i);
+		g_string_append_printf(
+		    s, "if header :contains \"subject\" \"word%u\" { fileinto \"q%u\"; }\n", i, i);
 		break;
 	case 1:
-		g_string_append_printf(s, "if address :domain :is \"from\" \"domain%u.example\" { addflag \"t%u\"; }\n", i, i);
+		g_string_append_printf(
+		    s,
+		    "if address :domain :is \"from\" \"domain%u.example\" { addflag \"t%u\"; }\n",
+		    i, i);
 		break;
 	case 2:
-		g_string_append_printf(s, "if header :matches \"subject\" \"*alert %u on *\" { ticket_field \"device\" \"${2}\"; }\n", i);
+		g_string_append_printf(s,
+		                       "if header :matches \"subject\" \"*alert %u on *\" { "
+		                       "ticket_field \"device\" \"${2}\"; }\n",
+		                       i);
 		break;
 	case 3:
-		g_string_append_printf(s, "if header :regex \"message-id\" \"^x%u[0-9]+@\" { ticket_priority \"high\"; }\n", i);
+		g_string_append_printf(s,
+		                       "if header :regex \"message-id\" \"^x%u[0-9]+@\" { "
+		                       "ticket_priority \"high\"; }\n",
+		                       i);
 		break;
 	case 4:
-		g_string_append_printf(s, "if anyof (exists \"x-rule-%u\", header :is \"precedence\" \"bulk%u\") { ticket_noack; }\n", i, i);
+		g_string_append_printf(s,
+		                       "if anyof (exists \"x-rule-%u\", header :is \"precedence\" "
+		                       "\"bulk%u\") { ticket_noack; }\n",
+		                       i, i);
 		break;
 	case 5:
-		g_string_append_printf(s, "if allof (size :over %uK, address :localpart :contains [\"to\", \"cc\"] \"user%u\") { redirect \"r%u@example.net\"; }\n", i, i, i);
+		g_string_append_printf(
+		    s,
+		    "if allof (size :over %uK, address :localpart :contains [\"to\", \"cc\"] "
+		    "\"user%u\") { redirect \"r%u@example.net\"; }\n",
+		    i, i, i);
 		break;
 	case 6:
-		g_string_append_printf(s, "if body :contains \"token-%u\" { ticket_status \"open\"; }\n", i);
+		g_string_append_printf(
+		    s, "if body :contains \"token-%u\" { ticket_status \"open\"; }\n", i);
 		break;
 	case 7:
-		g_string_append_printf(s, "if envelope :detail \"to\" \"dept%u\" { fileinto \"dept%u\"; }\n", i, i);
+		g_string_append_printf(
+		    s, "if envelope :detail \"to\" \"dept%u\" { fileinto \"dept%u\"; }\n", i, i);
 		break;
 	case 8:
-		g_string_append_printf(s, "if message_class \"bulk\" { if header :contains \"list-id\" \"list%u\" { ticket_template \"t%u\"; } }\n", i, i);
+		g_string_append_printf(s,
+		                       "if message_class \"bulk\" { if header :contains "
+		                       "\"list-id\" \"list%u\" { ticket_template \"t%u\"; } }\n",
+		                       i, i);
 		break;
 	default:
-		g_string_append_printf(s, "if header :value \"gt\" :comparator \"i;ascii-numeric\" \"x-priority\" \"%u\" { ticket_assign \"a%u@example.com\"; }\n", i + 100, i);
+		g_string_append_printf(
+		    s,
+		    "if header :value \"gt\" :comparator \"i;ascii-numeric\" \"x-priority\" \"%u\" "
+		    "{ ticket_assign \"a%u@example.com\"; }\n",
+		    i + 100, i);
 		break;
 	}
 }
 
 static char *generate_script(void)
 {
-	GString *s = g_string_new("require [\"fileinto\", \"imap4flags\", \"variables\", \"regex\", \"body\",\n"
-				  "  \"envelope\", \"subaddress\", \"relational\", \"comparator-i;ascii-numeric\",\n"
-				  "  \"vnd.docket.ticket\"];\n");
+	GString *s = g_string_new(
+	    "require [\"fileinto\", \"imap4flags\", \"variables\", \"regex\", \"body\",\n"
+	    "  \"envelope\", \"subaddress\", \"relational\", \"comparator-i;ascii-numeric\",\n"
+	    "  \"vnd.docket.ticket\"];\n");
 	for (guint i = 0; i < RULES; i++)
 		append_rule(s, i);
 	return g_string_free(s, FALSE);
@@ -91,7 +118,8 @@ static char *generate_script(void)
  * have passed; returns messages per second. */
 static double run(GPtrArray *messages, const DkSieveScript *script, guint *actions_out)
 {
-	DkSieveTicket ticket = {.is_new = TRUE, .status = "new", .priority = "none", .queue = "support"};
+	DkSieveTicket ticket = {
+	    .is_new = TRUE, .status = "new", .priority = "none", .queue = "support"};
 	gint64 start = g_get_monotonic_time();
 	guint64 done = 0;
 	double elapsed = 0;
@@ -101,9 +129,11 @@ static double run(GPtrArray *messages, const DkSieveScript *script, guint *actio
 			GBytes *b = g_ptr_array_index(messages, i);
 			DkMessage *m = dk_message_parse(b, NULL, NULL);
 			if (script) {
-				DkSieveInput in = {.message = m, .size = g_bytes_get_size(b),
-						   .envelope_from = "sender@example.com",
-						   .envelope_to = "support+dept7@example.org", .ticket = &ticket};
+				DkSieveInput in = {.message = m,
+				                   .size = g_bytes_get_size(b),
+				                   .envelope_from = "sender@example.com",
+				                   .envelope_to = "support+dept7@example.org",
+				                   .ticket = &ticket};
 				DkSieveResult *r = dk_sieve_execute(script, &in);
 				*actions_out += r->actions->len;
 				dk_sieve_result_free(r);
@@ -119,19 +149,23 @@ static double run(GPtrArray *messages, const DkSieveScript *script, guint *actio
 /* Evaluates the script on messages parsed beforehand: the engine alone. */
 static double run_script_only(GPtrArray *messages, const DkSieveScript *script)
 {
-	g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func((GDestroyNotify)dk_message_free);
+	g_autoptr(GPtrArray) parsed =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_message_free);
 	for (guint i = 0; i < messages->len; i++)
-		g_ptr_array_add(parsed, dk_message_parse(g_ptr_array_index(messages, i), NULL, NULL));
-	DkSieveTicket ticket = {.is_new = TRUE, .status = "new", .priority = "none", .queue = "support"};
+		g_ptr_array_add(parsed,
+		                dk_message_parse(g_ptr_array_index(messages, i), NULL, NULL));
+	DkSieveTicket ticket = {
+	    .is_new = TRUE, .status = "new", .priority = "none", .queue = "support"};
 	gint64 start = g_get_monotonic_time();
 	guint64 done = 0;
 	double elapsed = 0;
 	do {
 		for (guint i = 0; i < parsed->len; i++) {
 			DkSieveInput in = {.message = g_ptr_array_index(parsed, i),
-					   .size = g_bytes_get_size(g_ptr_array_index(messages, i)),
-					   .envelope_from = "sender@example.com",
-					   .envelope_to = "support+dept7@example.org", .ticket = &ticket};
+			                   .size = g_bytes_get_size(g_ptr_array_index(messages, i)),
+			                   .envelope_from = "sender@example.com",
+			                   .envelope_to = "support+dept7@example.org",
+			                   .ticket = &ticket};
 			dk_sieve_result_free(dk_sieve_execute(script, &in));
 			done++;
 		}
@@ -143,9 +177,11 @@ static double run_script_only(GPtrArray *messages, const DkSieveScript *script)
 int main(int argc, char **argv)
 {
 	const char *shared = g_getenv("DOCKET_SHARED");
-	g_autofree char *corpus = argc > 1 ? g_strdup(argv[1]) :
-				  g_build_filename(shared ? shared : "../shared", "corpus", NULL);
-	g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_autofree char *corpus =
+	    argc > 1 ? g_strdup(argv[1])
+	             : g_build_filename(shared ? shared : "../shared", "corpus", NULL);
+	g_autoptr(GPtrArray) messages =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	collect(corpus, messages, 0);
 	if (messages->len == 0) {
 		fprintf(stderr, "bench-rules: no messages under %s\n", corpus);

@@ -8,18 +8,18 @@
 #include "rules/sieve.h"
 
 /* The default test message (RFC 5228 examples use similar ones). */
-#define DK_SIEVE_TEST_MESSAGE                                                  \
-	"Return-Path: <sender@example.com>\r\n"                                \
-	"Date: Tue, 10 Aug 2004 14:15:16 -0700\r\n"                            \
-	"From: \"Joe Sender\" <joe+lists@Example.COM>\r\n"                     \
-	"To: Alice <alice@example.org>, bob@example.net\r\n"                   \
-	"Cc: carol@example.org\r\n"                                            \
-	"Subject: [acme-users] [fwd] version 1.0 is out\r\n"                   \
-	"List-ID: Acme users <acme-users.lists.example.com>\r\n"               \
-	"X-Priority: 2\r\n"                                                    \
-	"X-Priority: 5\r\n"                                                    \
-	"Message-ID: <m1@example.com>\r\n"                                     \
-	"\r\n"                                                                 \
+#define DK_SIEVE_TEST_MESSAGE                                                                      \
+	"Return-Path: <sender@example.com>\r\n"                                                    \
+	"Date: Tue, 10 Aug 2004 14:15:16 -0700\r\n"                                                \
+	"From: \"Joe Sender\" <joe+lists@Example.COM>\r\n"                                         \
+	"To: Alice <alice@example.org>, bob@example.net\r\n"                                       \
+	"Cc: carol@example.org\r\n"                                                                \
+	"Subject: [acme-users] [fwd] version 1.0 is out\r\n"                                       \
+	"List-ID: Acme users <acme-users.lists.example.com>\r\n"                                   \
+	"X-Priority: 2\r\n"                                                                        \
+	"X-Priority: 5\r\n"                                                                        \
+	"Message-ID: <m1@example.com>\r\n"                                                         \
+	"\r\n"                                                                                     \
 	"Hello,\r\nthe server web01 is DOWN since 10:00.\r\n"
 
 typedef struct {
@@ -52,7 +52,7 @@ static inline void dk_sieve_test_describe(GString *s, const DkSieveAction *a)
 		g_string_append(s, " [");
 		for (guint k = 0; k < a->flags->len; k++)
 			g_string_append_printf(s, "%s%s", k ? " " : "",
-					       (const char *)g_ptr_array_index(a->flags, k));
+			                       (const char *)g_ptr_array_index(a->flags, k));
 		g_string_append(s, "]");
 	}
 	if (a->copy)
@@ -62,7 +62,7 @@ static inline void dk_sieve_test_describe(GString *s, const DkSieveAction *a)
 /* Runs source over message text; returns the actions joined by "; ", or
  * "COMPILE: <error>" / "ERROR: <error>". The caller frees. */
 static inline char *dk_sieve_test_run(const char *source, const char *message,
-				      const DkSieveTestEnv *env)
+                                      const DkSieveTestEnv *env)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkSieveScript) script = dk_sieve_compile(source, -1, NULL, &error);
@@ -73,12 +73,12 @@ static inline char *dk_sieve_test_run(const char *source, const char *message,
 	if (env == NULL)
 		env = &none;
 	DkSieveInput in = {
-		.message = m,
-		.size = strlen(message ? message : DK_SIEVE_TEST_MESSAGE),
-		.envelope_from = env->envelope_from,
-		.envelope_to = env->envelope_to,
-		.ticket = env->ticket,
-		.now = env->now,
+	    .message = m,
+	    .size = strlen(message ? message : DK_SIEVE_TEST_MESSAGE),
+	    .envelope_from = env->envelope_from,
+	    .envelope_to = env->envelope_to,
+	    .ticket = env->ticket,
+	    .now = env->now,
 	};
 	g_autoptr(DkSieveResult) r = dk_sieve_execute(script, &in);
 	if (r->error)

@@ -54,7 +54,8 @@ static char *write_file(const char *dir, const char *name, const char *text)
 static void test_check(void **state)
 {
 	g_autofree char *dir = dk_test_tmpdir();
-	g_autofree char *good = write_file(dir, "good.sieve", "require \"fileinto\";\nfileinto \"x\";\n");
+	g_autofree char *good =
+	    write_file(dir, "good.sieve", "require \"fileinto\";\nfileinto \"x\";\n");
 	g_autofree char *bad = write_file(dir, "bad.sieve", "keep;\nfrob;\nif header \"a\" { }\n");
 	g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
 	char *argv_good[] = {"rules", "check", good, NULL};
@@ -62,9 +63,10 @@ static void test_check(void **state)
 	assert_string_equal(err, "");
 	char *argv_bad[] = {"rules", "check", bad, NULL};
 	assert_int_equal(run_cli(dir, argv_bad, 3, &out2, &err2), 1);
-	g_autofree char *want = g_strdup_printf("%s:2:1: unknown command 'frob'\n"
-						"%s:3:4: 'header' expects 2 positional arguments, found 1\n",
-						bad, bad);
+	g_autofree char *want =
+	    g_strdup_printf("%s:2:1: unknown command 'frob'\n"
+	                    "%s:3:4: 'header' expects 2 positional arguments, found 1\n",
+	                    bad, bad);
 	assert_string_equal(err2, want);
 	dk_test_rmtree(dir);
 }
@@ -72,12 +74,16 @@ static void test_check(void **state)
 static void test_json(void **state)
 {
 	g_autofree char *dir = dk_test_tmpdir();
-	g_autofree char *script = write_file(dir, "s.sieve",
-		"require [\"fileinto\", \"imap4flags\", \"envelope\", \"vnd.docket.ticket\", \"variables\"];\n"
-		"if envelope :is \"to\" \"support@example.org\" { addflag \"vip\"; }\n"
-		"if header :matches \"subject\" \"[*]*\" { fileinto \"${1}\"; ticket_priority \"high\"; }\n");
+	g_autofree char *script =
+	    write_file(dir, "s.sieve",
+	               "require [\"fileinto\", \"imap4flags\", \"envelope\", "
+	               "\"vnd.docket.ticket\", \"variables\"];\n"
+	               "if envelope :is \"to\" \"support@example.org\" { addflag \"vip\"; }\n"
+	               "if header :matches \"subject\" \"[*]*\" { fileinto \"${1}\"; "
+	               "ticket_priority \"high\"; }\n");
 	g_autofree char *mail = write_file(dir, "m.eml", DK_SIEVE_TEST_MESSAGE);
-	char *argv[] = {"rules", "test", script, mail, "--json", "--envelope-to", "support@example.org", NULL};
+	char *argv[] = {
+	    "rules", "test", script, mail, "--json", "--envelope-to", "support@example.org", NULL};
 	g_autofree char *out = NULL, *err = NULL;
 	assert_int_equal(run_cli(dir, argv, 7, &out, &err), 0);
 	json_error_t jerr;
@@ -88,10 +94,12 @@ static void test_json(void **state)
 	json_t *a0 = json_array_get(actions, 0), *a1 = json_array_get(actions, 1),
 	       *a2 = json_array_get(actions, 2);
 	assert_string_equal(json_string_value(json_object_get(a0, "type")), "addflag");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(a0, "flags"), 0)), "vip");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(a0, "flags"), 0)),
+	                    "vip");
 	assert_string_equal(json_string_value(json_object_get(a1, "type")), "fileinto");
 	assert_string_equal(json_string_value(json_object_get(a1, "value")), "acme-users");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(a1, "flags"), 0)), "vip");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(a1, "flags"), 0)),
+	                    "vip");
 	assert_string_equal(json_string_value(json_object_get(a2, "type")), "ticket_priority");
 	assert_string_equal(json_string_value(json_object_get(a2, "value")), "high");
 	json_t *trace = json_object_get(root, "trace");
@@ -105,12 +113,14 @@ static void test_json(void **state)
 static void test_text_and_usage(void **state)
 {
 	g_autofree char *dir = dk_test_tmpdir();
-	g_autofree char *script = write_file(dir, "s.sieve", "if header :contains \"subject\" \"nomatch\" { discard; }\n");
+	g_autofree char *script = write_file(
+	    dir, "s.sieve", "if header :contains \"subject\" \"nomatch\" { discard; }\n");
 	g_autofree char *mail = write_file(dir, "m.eml", DK_SIEVE_TEST_MESSAGE);
 	char *argv[] = {"rules", "test", script, mail, NULL};
 	g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
 	assert_int_equal(run_cli(dir, argv, 4, &out, &err), 0);
-	assert_string_equal(out, "line 1: header did not match\nactions:\n  keep (implicit keep)\n");
+	assert_string_equal(out,
+	                    "line 1: header did not match\nactions:\n  keep (implicit keep)\n");
 	char *bad[] = {"rules", "frob", NULL};
 	assert_int_equal(run_cli(dir, bad, 2, &out2, &err2), 64);
 	dk_test_rmtree(dir);
@@ -119,9 +129,9 @@ static void test_text_and_usage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_text_and_usage),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_text_and_usage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,15 +29,18 @@ typedef struct {
 	char *message;
 	char *envelope_from;
 	char *envelope_to;
-	GPtrArray *prelude; /* of DkSieveNode*, borrowed: top-level commands before the test */
+	GPtrArray *prelude;    /* of DkSieveNode*, borrowed: top-level commands before the test */
 	GPtrArray *extensions; /* of char*: the file's require list */
 } TestState;
 
 static const char *const unsupported[] = {
-	"test_script_compile", "test_script_run", "test_result_execute", "test_result_action",
-	"test_result_reset", "test_error", "test_config_set", "test_config_reload",
-	"test_binary_save", "test_binary_load", "test_mailbox_create", "test_message", "test_name",
-	NULL,
+    "test_script_compile", "test_script_run",
+    "test_result_execute", "test_result_action",
+    "test_result_reset",   "test_error",
+    "test_config_set",     "test_config_reload",
+    "test_binary_save",    "test_binary_load",
+    "test_mailbox_create", "test_message",
+    "test_name",           NULL,
 };
 
 /* Whether the tree uses testsuite commands the runner does not implement;
@@ -76,9 +79,10 @@ static void apply_set(TestState *st, const DkSieveNode *node)
 	const char *what = string_arg(node, 0), *value = string_arg(node, 1);
 	if (what == NULL || value == NULL)
 		return;
-	char **slot = strcmp(what, "message") == 0 ? &st->message :
-		      strcmp(what, "envelope.from") == 0 ? &st->envelope_from :
-		      strcmp(what, "envelope.to") == 0 ? &st->envelope_to : NULL;
+	char **slot = strcmp(what, "message") == 0         ? &st->message
+	              : strcmp(what, "envelope.from") == 0 ? &st->envelope_from
+	              : strcmp(what, "envelope.to") == 0   ? &st->envelope_to
+	                                                   : NULL;
 	if (slot == NULL)
 		return;
 	g_free(*slot);
@@ -101,10 +105,12 @@ static int run_segment(TestState *st, GPtrArray *commands, const char *name, GSt
 {
 	GString *req = g_string_new("require [\"fileinto\"");
 	for (guint i = 0; i < st->extensions->len; i++)
-		g_string_append_printf(req, ", \"%s\"", (const char *)g_ptr_array_index(st->extensions, i));
+		g_string_append_printf(req, ", \"%s\"",
+		                       (const char *)g_ptr_array_index(st->extensions, i));
 	g_string_append(req, "];");
 	DkSieveScript req_tree = {0};
-	g_autoptr(GPtrArray) diags = g_ptr_array_new_with_free_func((GDestroyNotify)dk_sieve_diagnostic_free);
+	g_autoptr(GPtrArray) diags =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_sieve_diagnostic_free);
 	gboolean ok = dk_sieve_parse(&req_tree, req->str, req->len, diags);
 	g_string_free(req, TRUE);
 	g_assert_true(ok);
@@ -123,10 +129,14 @@ static int run_segment(TestState *st, GPtrArray *commands, const char *name, GSt
 		verdict = strstr(d->message, "unknown") ? -1 : 0;
 	} else {
 		g_ptr_array_add(script->extensions, NULL);
-		DkSieveTestEnv env = {.envelope_from = st->envelope_from, .envelope_to = st->envelope_to};
-		g_autoptr(DkMessage) m = dk_sieve_test_message(st->message ? st->message : "X-Empty: 1\n\n");
-		DkSieveInput in = {.message = m, .size = crlf_size(st->message),
-				   .envelope_from = env.envelope_from, .envelope_to = env.envelope_to};
+		DkSieveTestEnv env = {.envelope_from = st->envelope_from,
+		                      .envelope_to = st->envelope_to};
+		g_autoptr(DkMessage) m =
+		    dk_sieve_test_message(st->message ? st->message : "X-Empty: 1\n\n");
+		DkSieveInput in = {.message = m,
+		                   .size = crlf_size(st->message),
+		                   .envelope_from = env.envelope_from,
+		                   .envelope_to = env.envelope_to};
 		g_autoptr(DkSieveResult) r = dk_sieve_execute(script, &in);
 		if (r->error) {
 			g_string_append_printf(why, "runtime error: %s", r->error);
@@ -134,7 +144,8 @@ static int run_segment(TestState *st, GPtrArray *commands, const char *name, GSt
 		}
 		for (guint i = 0; i < r->actions->len; i++) {
 			const DkSieveAction *a = g_ptr_array_index(r->actions, i);
-			if (a->type == DK_SIEVE_ACTION_FILEINTO && g_str_has_prefix(a->value, FAIL_PREFIX)) {
+			if (a->type == DK_SIEVE_ACTION_FILEINTO &&
+			    g_str_has_prefix(a->value, FAIL_PREFIX)) {
 				g_string_append_printf(why, "%s; ", a->value);
 				verdict = 0;
 			}
@@ -194,7 +205,8 @@ static void run_file(const char *root, const char *rel, Tally *tally)
 {
 	g_autofree char *path = g_build_filename(root, rel, NULL);
 	g_autofree char *src = load(path);
-	g_autoptr(GPtrArray) diags = g_ptr_array_new_with_free_func((GDestroyNotify)dk_sieve_diagnostic_free);
+	g_autoptr(GPtrArray) diags =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_sieve_diagnostic_free);
 	DkSieveScript tree = {0};
 	if (!dk_sieve_parse(&tree, src, strlen(src), diags)) {
 		const DkSieveDiagnostic *d = g_ptr_array_index(diags, 0);
@@ -202,14 +214,17 @@ static void run_file(const char *root, const char *rel, Tally *tally)
 		tally->failed++;
 		return;
 	}
-	TestState st = {.prelude = g_ptr_array_new(), .extensions = g_ptr_array_new_with_free_func(g_free)};
+	TestState st = {.prelude = g_ptr_array_new(),
+	                .extensions = g_ptr_array_new_with_free_func(g_free)};
 	for (guint i = 0; i < tree.commands->len; i++) {
 		DkSieveNode *n = g_ptr_array_index(tree.commands, i);
 		if (strcmp(n->name, "require") == 0) {
 			const DkSieveArg *a = g_ptr_array_index(n->args, 0);
 			for (guint k = 0; a->strings && k < a->strings->len; k++)
-				if (strcmp(g_ptr_array_index(a->strings, k), "vnd.dovecot.testsuite") != 0)
-					g_ptr_array_add(st.extensions, g_strdup(g_ptr_array_index(a->strings, k)));
+				if (strcmp(g_ptr_array_index(a->strings, k),
+				           "vnd.dovecot.testsuite") != 0)
+					g_ptr_array_add(st.extensions,
+					                g_strdup(g_ptr_array_index(a->strings, k)));
 		} else if (strcmp(n->name, "test_set") == 0) {
 			apply_set(&st, n);
 		} else if (strcmp(n->name, "test") == 0 && n->block) {
@@ -223,7 +238,8 @@ static void run_file(const char *root, const char *rel, Tally *tally)
 					printf("skip %s: %s %s\n", rel, string_arg(n, 0), why->str);
 			} else {
 				tally->failed++;
-				print_error("FAIL %s: test \"%s\": %s\n", rel, string_arg(n, 0), why->str);
+				print_error("FAIL %s: test \"%s\": %s\n", rel, string_arg(n, 0),
+				            why->str);
 			}
 		} else if (prepare(n)) {
 			g_ptr_array_add(st.prelude, n);
@@ -241,15 +257,33 @@ static void test_svtests(void **state)
 {
 	g_autofree char *root = dk_test_shared_path("conformance/sieve/tests");
 	const char *const files[] = {
-		"testsuite.svtest", "control-if.svtest", "control-stop.svtest", "lexer.svtest",
-		"test-allof.svtest", "test-anyof.svtest", "test-exists.svtest", "test-header.svtest",
-		"test-size.svtest", "test-address.svtest.in", "comparators/i-octet.svtest",
-		"comparators/i-ascii-casemap.svtest", "comparators/i-unicode-casemap.svtest",
-		"match-types/is.svtest", "match-types/contains.svtest", "match-types/matches.svtest",
-		"execute/smtp.svtest", "execute/address-normalize.svtest", "execute/actions.svtest",
-		"execute/errors.svtest", "execute/examples.svtest", "execute/mailstore.svtest",
-		"execute/errors-cpu-limit.svtest", "compile/compile.svtest", "compile/errors.svtest",
-		"compile/recover.svtest", "compile/warnings.svtest",
+	    "testsuite.svtest",
+	    "control-if.svtest",
+	    "control-stop.svtest",
+	    "lexer.svtest",
+	    "test-allof.svtest",
+	    "test-anyof.svtest",
+	    "test-exists.svtest",
+	    "test-header.svtest",
+	    "test-size.svtest",
+	    "test-address.svtest.in",
+	    "comparators/i-octet.svtest",
+	    "comparators/i-ascii-casemap.svtest",
+	    "comparators/i-unicode-casemap.svtest",
+	    "match-types/is.svtest",
+	    "match-types/contains.svtest",
+	    "match-types/matches.svtest",
+	    "execute/smtp.svtest",
+	    "execute/address-normalize.svtest",
+	    "execute/actions.svtest",
+	    "execute/errors.svtest",
+	    "execute/examples.svtest",
+	    "execute/mailstore.svtest",
+	    "execute/errors-cpu-limit.svtest",
+	    "compile/compile.svtest",
+	    "compile/errors.svtest",
+	    "compile/recover.svtest",
+	    "compile/warnings.svtest",
 	};
 	Tally t = {0};
 	for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
@@ -266,22 +300,48 @@ static void test_compile(void **state)
 {
 	g_autofree char *root = dk_test_shared_path("conformance/sieve");
 	const char *const bad[] = {
-		"address-part", "address", "comparator", "encoded-character", "envelope", "fileinto",
-		"header", "if", "keep", "lexer", "match-type", "out-address", "parser", "require",
-		"size", "stop", "tag", "typos", "unsupported", "../recover/commands-endblock",
-		"../recover/commands-semicolon", "../recover/tests-endcomma",
+	    "address-part",
+	    "address",
+	    "comparator",
+	    "encoded-character",
+	    "envelope",
+	    "fileinto",
+	    "header",
+	    "if",
+	    "keep",
+	    "lexer",
+	    "match-type",
+	    "out-address",
+	    "parser",
+	    "require",
+	    "size",
+	    "stop",
+	    "tag",
+	    "typos",
+	    "unsupported",
+	    "../recover/commands-endblock",
+	    "../recover/commands-semicolon",
+	    "../recover/tests-endcomma",
 	};
 	const char *const good[] = {
-		"tests/compile/trivial.sieve", "tests/compile/redirect.sieve",
-		"tests/compile/warnings/eof.sieve", "tests/compile/warnings/invalid-headers.sieve",
-		"tests/execute/actions/fileinto.sieve", "tests/execute/actions/redirect.sieve",
-		"tests/execute/errors/fileinto.sieve", "tests/execute/errors/conflict-reject-keep.sieve",
-		"examples/relational.rfc5231.sieve", "examples/rfc3028.sieve", "examples/sanjay.sieve",
-		"examples/sieve_examples.sieve", "examples/subaddress.rfc5233.sieve",
+	    "tests/compile/trivial.sieve",
+	    "tests/compile/redirect.sieve",
+	    "tests/compile/warnings/eof.sieve",
+	    "tests/compile/warnings/invalid-headers.sieve",
+	    "tests/execute/actions/fileinto.sieve",
+	    "tests/execute/actions/redirect.sieve",
+	    "tests/execute/errors/fileinto.sieve",
+	    "tests/execute/errors/conflict-reject-keep.sieve",
+	    "examples/relational.rfc5231.sieve",
+	    "examples/rfc3028.sieve",
+	    "examples/sanjay.sieve",
+	    "examples/sieve_examples.sieve",
+	    "examples/subaddress.rfc5233.sieve",
 	};
 	guint failed = 0;
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-		g_autofree char *path = g_strdup_printf("%s/tests/compile/errors/%s.sieve", root, bad[i]);
+		g_autofree char *path =
+		    g_strdup_printf("%s/tests/compile/errors/%s.sieve", root, bad[i]);
 		g_autofree char *src = load(path);
 		g_autoptr(DkSieveScript) s = dk_sieve_compile(src, -1, NULL, NULL);
 		if (s != NULL) {
@@ -308,7 +368,7 @@ static void test_runtime_conflicts(void **state)
 {
 	g_autofree char *root = dk_test_shared_path("conformance/sieve/tests/execute/errors");
 	const char *const files[] = {"conflict-reject-fileinto", "conflict-reject-keep",
-				     "conflict-reject-redirect", "action-duplicates"};
+	                             "conflict-reject-redirect", "action-duplicates"};
 	g_autoptr(DkMessage) m = dk_sieve_test_message(DK_SIEVE_TEST_MESSAGE);
 	for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *path = g_strdup_printf("%s/%s.sieve", root, files[i]);
@@ -330,9 +390,9 @@ int main(void)
 	if (root == NULL)
 		return DK_TEST_SKIP;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_svtests),
-		cmocka_unit_test(test_compile),
-		cmocka_unit_test(test_runtime_conflicts),
+	    cmocka_unit_test(test_svtests),
+	    cmocka_unit_test(test_compile),
+	    cmocka_unit_test(test_runtime_conflicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,28 +20,50 @@
 #define MAX_MESSAGES 50
 
 static const char *const scripts[] = {
-	"keep;",
-	"discard;",
-	"require \"fileinto\";\nif header :contains \"subject\" \"re\" { fileinto \"Replies\"; }",
-	"require \"fileinto\";\nif address :domain :is \"from\" [\"example.com\", \"example.org\", \"gmail.com\"] { fileinto \"Known\"; } else { keep; }",
-	"require \"fileinto\";\nif header :matches \"subject\" \"*[*]*\" { fileinto \"Tagged\"; }",
-	"require \"fileinto\";\nif size :over 10K { fileinto \"Big\"; } elsif size :under 2K { discard; }",
-	"require \"fileinto\";\nif anyof (exists \"list-id\", exists \"list-unsubscribe\", header :is \"precedence\" [\"bulk\", \"list\"]) { fileinto \"Lists\"; stop; }\nkeep;",
-	"if allof (not exists \"in-reply-to\", not header :contains \"subject\" \"test\") { redirect \"archive@example.net\"; }",
-	"require \"copy\";\nredirect :copy \"audit@example.net\";\nif header :contains \"from\" \"a\" { discard; }",
-	"require \"imap4flags\";\naddflag \"\\\\Seen\";\nif header :contains \"subject\" \"e\" { addflag \"hasE\"; }\nif address :contains \"to\" \"a\" { setflag \"onlyA\"; }",
-	"require [\"imap4flags\", \"fileinto\"];\nif header :contains \"mime-version\" \"1.0\" { fileinto :flags \"multi \\\\Flagged\" \"Multipart\"; }\naddflag \"x\";\nkeep;\nremoveflag \"x\";",
-	"require \"reject\";\nif address :localpart :contains \"from\" [\"mailer-daemon\", \"postmaster\"] { reject \"no bounces here\"; }",
-	"require [\"envelope\", \"fileinto\", \"subaddress\"];\nif envelope :detail \"to\" \"billing\" { fileinto \"Billing\"; }\nif envelope :domain :is \"from\" \"example.com\" { fileinto \"FromExample\"; }",
-	"require \"fileinto\";\nif header :comparator \"i;octet\" :contains \"subject\" \"Re\" { fileinto \"CaseRe\"; } elsif header :contains \"subject\" \"re\" { fileinto \"LowerRe\"; }",
-	"require \"fileinto\";\nif address :localpart :matches [\"to\", \"cc\"] \"*o*\" { fileinto \"HasO\"; }",
-	"require \"fileinto\";\nif header :is \"x-mailer\" \"\" { fileinto \"EmptyMailer\"; } elsif exists \"x-mailer\" { fileinto \"Mailer\"; }",
-	"require [\"fileinto\", \"variables\"];\nif address :domain :matches \"from\" \"*.*\" { set :lower \"tld\" \"${2}\"; if string :is \"${tld}\" [\"com\", \"org\", \"net\"] { fileinto \"tld-${tld}\"; } }",
-	"require [\"fileinto\", \"relational\", \"comparator-i;ascii-numeric\"];\nif header :count \"ge\" :comparator \"i;ascii-numeric\" \"received\" \"3\" { fileinto \"ManyHops\"; }\nif address :count \"gt\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] \"1\" { redirect \"team@example.net\"; }",
-	"require [\"fileinto\", \"regex\"];\nif header :regex \"subject\" \"^(re|fwd?):\" { fileinto \"Thread\"; } elsif header :regex \"message-id\" \"[0-9]{5,}\" { discard; }",
-	"require \"fileinto\";\nif header :contains \"subject\" \"a\" { keep; stop; }\nif header :contains \"subject\" \"o\" { fileinto \"O\"; }\ndiscard;",
-	"require [\"fileinto\", \"date\", \"relational\"];\nif date :value \"lt\" :originalzone \"date\" \"year\" \"2005\" { fileinto \"Old\"; }",
-	"require [\"fileinto\", \"body\"];\nif body :contains \"unsubscribe\" { fileinto \"Unsub\"; }",
+    "keep;",
+    "discard;",
+    "require \"fileinto\";\nif header :contains \"subject\" \"re\" { fileinto \"Replies\"; }",
+    "require \"fileinto\";\nif address :domain :is \"from\" [\"example.com\", \"example.org\", "
+    "\"gmail.com\"] { fileinto \"Known\"; } else { keep; }",
+    "require \"fileinto\";\nif header :matches \"subject\" \"*[*]*\" { fileinto \"Tagged\"; }",
+    "require \"fileinto\";\nif size :over 10K { fileinto \"Big\"; } elsif size :under 2K { "
+    "discard; }",
+    "require \"fileinto\";\nif anyof (exists \"list-id\", exists \"list-unsubscribe\", header :is "
+    "\"precedence\" [\"bulk\", \"list\"]) { fileinto \"Lists\"; stop; }\nkeep;",
+    "if allof (not exists \"in-reply-to\", not header :contains \"subject\" \"test\") { redirect "
+    "\"archive@example.net\"; }",
+    "require \"copy\";\nredirect :copy \"audit@example.net\";\nif header :contains \"from\" \"a\" "
+    "{ discard; }",
+    "require \"imap4flags\";\naddflag \"\\\\Seen\";\nif header :contains \"subject\" \"e\" { "
+    "addflag \"hasE\"; }\nif address :contains \"to\" \"a\" { setflag \"onlyA\"; }",
+    "require [\"imap4flags\", \"fileinto\"];\nif header :contains \"mime-version\" \"1.0\" { "
+    "fileinto :flags \"multi \\\\Flagged\" \"Multipart\"; }\naddflag \"x\";\nkeep;\nremoveflag "
+    "\"x\";",
+    "require \"reject\";\nif address :localpart :contains \"from\" [\"mailer-daemon\", "
+    "\"postmaster\"] { reject \"no bounces here\"; }",
+    "require [\"envelope\", \"fileinto\", \"subaddress\"];\nif envelope :detail \"to\" \"billing\" "
+    "{ fileinto \"Billing\"; }\nif envelope :domain :is \"from\" \"example.com\" { fileinto "
+    "\"FromExample\"; }",
+    "require \"fileinto\";\nif header :comparator \"i;octet\" :contains \"subject\" \"Re\" { "
+    "fileinto \"CaseRe\"; } elsif header :contains \"subject\" \"re\" { fileinto \"LowerRe\"; }",
+    "require \"fileinto\";\nif address :localpart :matches [\"to\", \"cc\"] \"*o*\" { fileinto "
+    "\"HasO\"; }",
+    "require \"fileinto\";\nif header :is \"x-mailer\" \"\" { fileinto \"EmptyMailer\"; } elsif "
+    "exists \"x-mailer\" { fileinto \"Mailer\"; }",
+    "require [\"fileinto\", \"variables\"];\nif address :domain :matches \"from\" \"*.*\" { set "
+    ":lower \"tld\" \"${2}\"; if string :is \"${tld}\" [\"com\", \"org\", \"net\"] { fileinto "
+    "\"tld-${tld}\"; } }",
+    "require [\"fileinto\", \"relational\", \"comparator-i;ascii-numeric\"];\nif header :count "
+    "\"ge\" :comparator \"i;ascii-numeric\" \"received\" \"3\" { fileinto \"ManyHops\"; }\nif "
+    "address :count \"gt\" :comparator \"i;ascii-numeric\" [\"to\", \"cc\"] \"1\" { redirect "
+    "\"team@example.net\"; }",
+    "require [\"fileinto\", \"regex\"];\nif header :regex \"subject\" \"^(re|fwd?):\" { fileinto "
+    "\"Thread\"; } elsif header :regex \"message-id\" \"[0-9]{5,}\" { discard; }",
+    "require \"fileinto\";\nif header :contains \"subject\" \"a\" { keep; stop; }\nif header "
+    ":contains \"subject\" \"o\" { fileinto \"O\"; }\ndiscard;",
+    "require [\"fileinto\", \"date\", \"relational\"];\nif date :value \"lt\" :originalzone "
+    "\"date\" \"year\" \"2005\" { fileinto \"Old\"; }",
+    "require [\"fileinto\", \"body\"];\nif body :contains \"unsubscribe\" { fileinto \"Unsub\"; }",
 };
 
 static gint str_cmp(gconstpointer a, gconstpointer b)
@@ -56,9 +78,9 @@ static const struct {
 	const char *message;
 	const char *why;
 } deviations[] = {
-	{21, "content_transfer_encoding_7-bit.eml",
-	 "the text part's Content-Transfer-Encoding is the invalid \"7-bit\"; docket reads the "
-	 "text anyway, Pigeonhole's body test sees no text"},
+    {21, "content_transfer_encoding_7-bit.eml",
+     "the text part's Content-Transfer-Encoding is the invalid \"7-bit\"; docket reads the "
+     "text anyway, Pigeonhole's body test sees no text"},
 };
 
 static const char *deviation(guint script, const char *path)
@@ -106,8 +128,8 @@ static char *flags_string(GPtrArray *flags)
 
 static char *docket_actions(const DkSieveScript *script, const DkMessage *m, gsize size)
 {
-	DkSieveInput in = {.message = m, .size = size, .envelope_from = ENVELOPE_FROM,
-			   .envelope_to = ENVELOPE_TO};
+	DkSieveInput in = {
+	    .message = m, .size = size, .envelope_from = ENVELOPE_FROM, .envelope_to = ENVELOPE_TO};
 	g_autoptr(DkSieveResult) r = dk_sieve_execute(script, &in);
 	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < r->actions->len; i++) {
@@ -144,14 +166,15 @@ static char *pigeonhole_actions(const char *out)
 	char *pending = NULL; /* a store waiting for its flags line */
 	for (guint i = 0; lines[i]; i++) {
 		const char *l = g_strstrip(lines[i]);
-		if (g_str_has_prefix(l, "* ") || g_str_has_prefix(l, "Implicit keep") || *l == '\0' ||
-		    g_str_has_prefix(l, "Performed")) {
+		if (g_str_has_prefix(l, "* ") || g_str_has_prefix(l, "Implicit keep") ||
+		    *l == '\0' || g_str_has_prefix(l, "Performed")) {
 			if (pending)
 				g_ptr_array_add(items, g_strdup_printf("%s", pending));
 			g_clear_pointer(&pending, g_free);
 		}
 		if (g_str_has_prefix(l, "* store message in folder: ")) {
-			pending = g_strdup_printf("store:%s", l + strlen("* store message in folder: "));
+			pending =
+			    g_strdup_printf("store:%s", l + strlen("* store message in folder: "));
 		} else if (g_str_has_prefix(l, "+ add IMAP flags: ") && pending) {
 			g_auto(GStrv) words = g_strsplit(l + strlen("+ add IMAP flags: "), " ", -1);
 			g_autoptr(GPtrArray) f = g_ptr_array_new();
@@ -164,11 +187,14 @@ static char *pigeonhole_actions(const char *out)
 			pending = with;
 		} else if (g_str_has_prefix(l, "* redirect message to: <")) {
 			const char *a = l + strlen("* redirect message to: <");
-			g_ptr_array_add(items, g_strdup_printf("redirect:%.*s", (int)strcspn(a, ">"), a));
+			g_ptr_array_add(items,
+			                g_strdup_printf("redirect:%.*s", (int)strcspn(a, ">"), a));
 		} else if (strcmp(l, "* discard") == 0) {
 			g_ptr_array_add(items, g_strdup("discard"));
 		} else if (g_str_has_prefix(l, "* reject message with reason: ")) {
-			g_ptr_array_add(items, g_strdup_printf("reject:%s", l + strlen("* reject message with reason: ")));
+			g_ptr_array_add(
+			    items, g_strdup_printf("reject:%s",
+			                           l + strlen("* reject message with reason: ")));
 		}
 	}
 	if (pending)
@@ -183,9 +209,9 @@ static char *pigeonhole_actions(const char *out)
 static GPtrArray *run_sieve_test(const char *sieve_test, const char *script_path, GPtrArray *mails)
 {
 	g_autofree char *loop = g_strdup_printf(
-		"for m in \"$@\"; do %s -o mail_uid=65534 -o mail_gid=65534 -f %s -r %s %s \"$m\" "
-		"2>/dev/null; echo \"" END_MARK "$?\"; done",
-		sieve_test, ENVELOPE_FROM, ENVELOPE_TO, script_path);
+	    "for m in \"$@\"; do %s -o mail_uid=65534 -o mail_gid=65534 -f %s -r %s %s \"$m\" "
+	    "2>/dev/null; echo \"" END_MARK "$?\"; done",
+	    sieve_test, ENVELOPE_FROM, ENVELOPE_TO, script_path);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_ptr_array_add(argv, "/bin/sh");
 	g_ptr_array_add(argv, "-c");
@@ -196,15 +222,16 @@ static GPtrArray *run_sieve_test(const char *sieve_test, const char *script_path
 	g_ptr_array_add(argv, NULL);
 	g_autofree char *out = NULL;
 	g_autoptr(GError) error = NULL;
-	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-				   NULL, NULL, &error));
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+	                           &out, NULL, NULL, &error));
 	GPtrArray *results = g_ptr_array_new_with_free_func(g_free);
 	const char *p = out;
 	for (const char *mark; (mark = strstr(p, END_MARK)) != NULL;) {
 		g_autofree char *chunk = g_strndup(p, (gsize)(mark - p));
 		int status = atoi(mark + strlen(END_MARK));
-		g_ptr_array_add(results, status == 0 ? pigeonhole_actions(chunk)
-						     : g_strdup_printf("sieve-test failed (%d)", status));
+		g_ptr_array_add(results, status == 0
+		                             ? pigeonhole_actions(chunk)
+		                             : g_strdup_printf("sieve-test failed (%d)", status));
 		const char *nl = strchr(mark, '\n');
 		p = nl ? nl + 1 : mark + strlen(mark);
 	}
@@ -225,7 +252,7 @@ static void collect_files(const char *dir, GPtrArray *out, guint depth)
 		if (g_file_test(path, G_FILE_TEST_IS_DIR))
 			collect_files(path, out, depth + 1);
 		else if (!g_str_has_suffix(name, ".json") && !g_str_has_suffix(name, ".md") &&
-			 !g_str_has_suffix(name, ".txt") && !g_str_has_prefix(name, "LICENSE"))
+		         !g_str_has_suffix(name, ".txt") && !g_str_has_prefix(name, "LICENSE"))
 			g_ptr_array_add(out, g_steal_pointer(&path));
 	}
 	if (d)
@@ -290,8 +317,8 @@ static void test_differential(void **state)
 				known++;
 				printf("known deviation, script %zu, %s: %s\n", s, mail, why);
 			} else
-				print_error("script %zu, %s:\n  docket:     %s\n  sieve-test: %s\n", s, mail,
-					    ours, theirs);
+				print_error("script %zu, %s:\n  docket:     %s\n  sieve-test: %s\n",
+				            s, mail, ours, theirs);
 		}
 	}
 	dk_test_rmtree(tmp);
@@ -309,7 +336,7 @@ int main(void)
 	if (corpus == NULL || sieve_test == NULL)
 		return DK_TEST_SKIP;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_differential),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,32 +57,33 @@ typedef struct {
 } LexCase;
 
 static const LexCase cases[] = {
-	{"", "EOF"},
-	{"keep;", "I:keep ';' EOF"},
-	{"  # comment\nstop; # trailing", "I:stop ';' EOF"},
-	{"/* block\n comment */ discard /**/;", "I:discard ';' EOF"},
-	{"if header :is \"a\" [\"b\",\"c\"] {}", "I:if I:header T:is S:<a> '[' S:<b> ',' S:<c> ']' '{' '}' EOF"},
-	{"\"a\\\"b\\\\c\\d\"", "S:<a\"b\\cd> EOF"},
-	{"\"multi\nline\"", "S:<multi\nline> EOF"},
-	{"1 10K 2M 3G 0k", "N:1 N:10240 N:2097152 N:3221225472 N:0 EOF"},
-	{"text:\nline one\n..dot\n.\n;", "S:<line one\n.dot\n> ';' EOF"},
-	{"text: # comment\r\nx\r\n.\r\n", "S:<x\r\n> EOF"},
-	{"TEXT:\n.\n", "S:<> EOF"},
-	{"(a,b)", "'(' I:a ',' I:b ')' EOF"},
-	{":Over _x1", "T:Over I:_x1 EOF"},
-	{"\"unterminated", "E:1:1:unterminated quoted string: expected '\"'"},
-	{"/* open", "E:1:1:unterminated comment: expected '*/'"},
-	{"keep;\n  @", "I:keep ';' E:2:3:unexpected character '@'"},
-	{"text:\nabc\n", "E:1:1:unterminated multi-line string: expected a line with '.'"},
-	{"text: x\n.\n", "E:1:1:expected end of line after 'text:'"},
-	{"99999999999999999999", "E:1:1:number too large"},
-	{"18446744073709551615 18446744073709551616", "N:18446744073709551615 E:1:22:number too large"},
-	{"34359738368G 17179869183G", "E:1:1:number too large"},
-	{"if this_is_a_rediculously_long_test_name", "I:if E:1:4:identifier longer than 32 characters"},
-	{"9G9", "E:1:1:invalid character '9' after number"},
-	{"12abc", "E:1:1:invalid character 'a' after number"},
-	{"\x01", "E:1:1:unexpected byte 0x01"},
-	{": x", "E:1:1:unexpected character ':'"},
+    {"", "EOF"},
+    {"keep;", "I:keep ';' EOF"},
+    {"  # comment\nstop; # trailing", "I:stop ';' EOF"},
+    {"/* block\n comment */ discard /**/;", "I:discard ';' EOF"},
+    {"if header :is \"a\" [\"b\",\"c\"] {}",
+     "I:if I:header T:is S:<a> '[' S:<b> ',' S:<c> ']' '{' '}' EOF"},
+    {"\"a\\\"b\\\\c\\d\"", "S:<a\"b\\cd> EOF"},
+    {"\"multi\nline\"", "S:<multi\nline> EOF"},
+    {"1 10K 2M 3G 0k", "N:1 N:10240 N:2097152 N:3221225472 N:0 EOF"},
+    {"text:\nline one\n..dot\n.\n;", "S:<line one\n.dot\n> ';' EOF"},
+    {"text: # comment\r\nx\r\n.\r\n", "S:<x\r\n> EOF"},
+    {"TEXT:\n.\n", "S:<> EOF"},
+    {"(a,b)", "'(' I:a ',' I:b ')' EOF"},
+    {":Over _x1", "T:Over I:_x1 EOF"},
+    {"\"unterminated", "E:1:1:unterminated quoted string: expected '\"'"},
+    {"/* open", "E:1:1:unterminated comment: expected '*/'"},
+    {"keep;\n  @", "I:keep ';' E:2:3:unexpected character '@'"},
+    {"text:\nabc\n", "E:1:1:unterminated multi-line string: expected a line with '.'"},
+    {"text: x\n.\n", "E:1:1:expected end of line after 'text:'"},
+    {"99999999999999999999", "E:1:1:number too large"},
+    {"18446744073709551615 18446744073709551616", "N:18446744073709551615 E:1:22:number too large"},
+    {"34359738368G 17179869183G", "E:1:1:number too large"},
+    {"if this_is_a_rediculously_long_test_name", "I:if E:1:4:identifier longer than 32 characters"},
+    {"9G9", "E:1:1:invalid character '9' after number"},
+    {"12abc", "E:1:1:invalid character 'a' after number"},
+    {"\x01", "E:1:1:unexpected byte 0x01"},
+    {": x", "E:1:1:unexpected character ':'"},
 };
 
 static void test_tokens(void **state)
@@ -92,7 +93,7 @@ static void test_tokens(void **state)
 		g_autofree char *got = lex_all(cases[i].src);
 		if (strcmp(got, cases[i].tokens) != 0) {
 			print_error("source %s\n  expected: %s\n  got:      %s\n", cases[i].src,
-				    cases[i].tokens, got);
+			            cases[i].tokens, got);
 			failed++;
 		}
 	}
@@ -103,7 +104,8 @@ static void test_positions(void **state)
 {
 	const char *src = "require \"x\";\n\n   if true {\n\tkeep;\n}";
 	DkSieveLexer *lx = dk_sieve_lexer_new(src, strlen(src));
-	guint want[][2] = {{1, 1}, {1, 9}, {1, 12}, {3, 4}, {3, 7}, {3, 12}, {4, 2}, {4, 6}, {5, 1}};
+	guint want[][2] = {{1, 1},  {1, 9}, {1, 12}, {3, 4}, {3, 7},
+	                   {3, 12}, {4, 2}, {4, 6},  {5, 1}};
 	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
 		DkSieveToken t;
 		dk_sieve_lexer_next(lx, &t);
@@ -130,9 +132,9 @@ static void test_long_string(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_positions),
-		cmocka_unit_test(test_long_string),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_positions),
+	    cmocka_unit_test(test_long_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
