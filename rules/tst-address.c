@@ -45,6 +45,76 @@ static void add_mailboxes(InternetAddressList *list, GPtrArray *out, guint depth
 	}
 }
 
+/* RFC 5228 section 5.1: the address test is restricted to headers that
+ * hold addresses. */
+static const char *const address_headers[] = {
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "resent-from",
+    "resent-sender",
+    "resent-reply-to",
+    "resent-to",
+    "resent-cc",
+    "resent-bcc",
+    "return-path",
+    "disposition-notification-to",
+    "delivered-to",
+    "errors-to",
+    "mail-followup-to",
+    "mail-reply-to",
+    "original-recipient",
+    "x-original-to",
+    "x-original-from",
+    "x-envelope-to",
+    "x-envelope-from",
+    "envelope-to",
+    "apparently-to",
+    "return-receipt-to",
+    "return-receipt-requested",
+    "read-receipt-to",
+    "registered-mail-reply-requested-by",
+    "for-approval",
+    "for-comment",
+    "for-handling",
+    "abuse-reports-to",
+    "x-report-abuse-to",
+    "x-complaints-to",
+    "x-confirm-reading-to",
+    "x-admin",
+    "x-beenthere",
+    NULL,
+};
+
+/* A name that cannot be a header field (RFC 5322 section 2.2) never
+ * matches; Pigeonhole only warns about it, and so does docket (silently). */
+static gboolean field_name_valid(const char *name)
+{
+	for (const char *p = name; *p; p++)
+		if (*p <= 32 || *p >= 127 || *p == ':')
+			return FALSE;
+	return *name != '\0';
+}
+
+static gboolean validate_address(DkSieveValidator *v, DkSieveNode *node)
+{
+	const DkSieveArg *names = dk_sieve_node_arg(node, 0);
+	if (!dk_sieve_arg_constant(v, names))
+		return TRUE;
+	for (guint i = 0; i < names->strings->len; i++) {
+		g_autofree char *name = g_ascii_strdown(g_ptr_array_index(names->strings, i), -1);
+		if (field_name_valid(name) && !g_strv_contains(address_headers, name)) {
+			dk_sieve_validator_error(v, names->line, names->column,
+			                         "'%s' is not a header that holds addresses", name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 static gboolean address_valid(const char *address)
 {
 	const char *at = strrchr(address, '@');
@@ -151,6 +221,7 @@ const DkSieveDef dk_sieve_tst_address = {
     .min_args = 2,
     .max_args = 2,
     .args = address_args,
+    .validate = validate_address,
     .test = test_address,
 };
 

@@ -73,9 +73,11 @@ static gboolean extension_known(const char *name)
 /* require <capabilities: string-list>, section 3.2. */
 static void validate_require(DkSieveValidator *v, DkSieveNode *node, gboolean allowed)
 {
-	if (!allowed)
+	if (!allowed) {
 		dk_sieve_validator_error(v, node->line, node->column,
 		                         "require must come before any other command");
+		return;
+	}
 	if (node->args->len != 1 || node->tests->len > 0 || node->block != NULL) {
 		dk_sieve_validator_error(v, node->line, node->column,
 		                         "require expects one string list of extensions");
@@ -197,11 +199,17 @@ static void validate_tags(DkSieveValidator *v, DkSieveNode *node)
 {
 	const DkSieveDef *def = node->def;
 	guint seen = 0;
-	for (guint i = 0; i < node->args->len; i++) {
+	for (guint i = 0; i < node->args->len && !v->failed; i++) {
 		DkSieveArg *a = g_ptr_array_index(node->args, i);
 		if (a->kind != DK_SIEVE_ARG_TAG) {
 			g_ptr_array_add(node->positional, a);
 			continue;
+		}
+		if (node->positional->len > 0) {
+			dk_sieve_validator_error(
+			    v, a->line, a->column,
+			    "tag ':%s' must come before the positional arguments", a->tag);
+			return;
 		}
 		const GroupTag *g = NULL;
 		for (const GroupTag *t = group_tags; t->name; t++)
@@ -305,7 +313,26 @@ static void validate_match(DkSieveValidator *v, DkSieveNode *node)
 
 static void validate_list(DkSieveValidator *v, GPtrArray *list, gboolean top, guint depth);
 
-static void validate_node(DkSieveValidator *v, DkSieveNode *node, gboolean is_test, guint depth)
+/* Whether the node has the tests and block its definition asks for. */
+static void validate_shape(DkSieveValidator *v, DkSieveNode *node)
+{
+	const DkSieveDef *def = node->def;
+	const char *problem = NULL;
+	if (def->tests == 0 && node->tests->len > 0)
+		problem = "'%s' takes no test";
+	else if (def->tests == 1 && node->tests->len != 1)
+		problem = "'%s' expects one test";
+	else if (def->tests < 0 && node->tests->len == 0)
+		problem = "'%s' expects a list of tests in parentheses";
+	else if (def->block && node->block == NULL)
+		problem = "'%s' expects a block";
+	else if (!def->block && node->block != NULL)
+		problem = "'%s' takes no block";
+	if (problem != NULL)
+		dk_sieve_validator_error(v, node->line, node->column, problem, node->name);
+}
+
+static gboolean resolve_def(DkSieveValidator *v, DkSieveNode *node, gboolean is_test)
 {
 	node->def = find_def(node->name, is_test);
 	if (node->def == NULL) {
@@ -316,43 +343,42 @@ static void validate_node(DkSieveValidator *v, DkSieveNode *node, gboolean is_te
 		else
 			dk_sieve_validator_error(v, node->line, node->column, "unknown %s '%s'",
 			                         want, node->name);
-		return;
+		return FALSE;
 	}
-	const DkSieveDef *def = node->def;
-	if (def->extension && !dk_sieve_validator_has(v, def->extension))
+	if (node->def->extension && !dk_sieve_validator_has(v, node->def->extension)) {
 		dk_sieve_validator_error(v, node->line, node->column, "'%s' needs require \"%s\"",
-		                         node->name, def->extension);
+		                         node->name, node->def->extension);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Checks one command or test. Like Pigeonhole, a node reports its first
+ * problem only; its tests and block are checked in any case. */
+static void validate_node(DkSieveValidator *v, DkSieveNode *node, gboolean is_test, guint depth)
+{
+	gboolean outer = v->failed;
+	v->failed = FALSE;
 	node->positional = g_ptr_array_new();
 	node->tagged = g_ptr_array_new();
 	node->match.type = DK_MATCH_IS;
 	node->match.comparator = DK_CMP_CASEMAP;
 	node->match.part = DK_PART_ALL;
-	validate_tags(v, node);
-	validate_positional(v, node);
-	if (def->tests == 0 && node->tests->len > 0)
-		dk_sieve_validator_error(v, node->line, node->column, "'%s' takes no test",
-		                         node->name);
-	if (def->tests == 1 && node->tests->len != 1)
-		dk_sieve_validator_error(v, node->line, node->column, "'%s' expects one test",
-		                         node->name);
-	if (def->tests < 0 && node->tests->len == 0)
-		dk_sieve_validator_error(v, node->line, node->column,
-		                         "'%s' expects a list of tests in parentheses", node->name);
-	if (def->block && node->block == NULL)
-		dk_sieve_validator_error(v, node->line, node->column, "'%s' expects a block",
-		                         node->name);
-	if (!def->block && node->block != NULL)
-		dk_sieve_validator_error(v, node->line, node->column, "'%s' takes no block",
-		                         node->name);
-	if (v->failed)
-		return;
-	validate_match(v, node);
-	if (def->validate)
-		def->validate(v, node);
+	if (resolve_def(v, node, is_test))
+		validate_tags(v, node);
+	if (!v->failed)
+		validate_positional(v, node);
+	if (!v->failed)
+		validate_shape(v, node);
+	if (!v->failed)
+		validate_match(v, node);
+	if (!v->failed && node->def->validate)
+		node->def->validate(v, node);
 	for (guint i = 0; i < node->tests->len; i++)
 		validate_node(v, g_ptr_array_index(node->tests, i), TRUE, depth + 1);
 	if (node->block)
 		validate_list(v, node->block, FALSE, depth + 1);
+	v->failed = v->failed || outer;
 }
 
 static void validate_list(DkSieveValidator *v, GPtrArray *list, gboolean top, guint depth)
@@ -371,10 +397,8 @@ static void validate_list(DkSieveValidator *v, GPtrArray *list, gboolean top, gu
 		    (prev == NULL || (strcmp(prev, "if") != 0 && strcmp(prev, "elsif") != 0)))
 			dk_sieve_validator_error(v, node->line, node->column,
 			                         "'%s' must follow 'if' or 'elsif'", node->name);
-		gboolean before = v->failed;
-		v->failed = FALSE;
-		validate_node(v, node, FALSE, depth);
-		v->failed = v->failed || before;
+		else
+			validate_node(v, node, FALSE, depth);
 		prev = node->name;
 	}
 }

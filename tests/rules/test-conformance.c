@@ -362,6 +362,37 @@ static void test_compile(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* compile/errors.svtest gives the number of errors Pigeonhole reports per
+ * script (plus one for "compilation failed"); docket's validator reports
+ * the same number for these. The others differ in how a parse error or a
+ * misplaced test counts (if, stop, typos) or in unsupported extensions. */
+static void test_error_counts(void **state)
+{
+	g_autofree char *root = dk_test_shared_path("conformance/sieve/tests/compile/errors");
+	static const struct {
+		const char *file;
+		guint errors;
+	} counts[] = {
+	    {"address-part", 2}, {"address", 8}, {"comparator", 5}, {"envelope", 2},
+	    {"fileinto", 9},     {"header", 9},  {"keep", 2},       {"match-type", 1},
+	    {"require", 14},     {"size", 6},    {"tag", 2},
+	};
+	guint failed = 0;
+	for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
+		g_autofree char *path = g_strdup_printf("%s/%s.sieve", root, counts[i].file);
+		g_autofree char *src = load(path);
+		g_autoptr(GPtrArray) diags = NULL;
+		g_autoptr(DkSieveScript) s = dk_sieve_compile(src, -1, &diags, NULL);
+		guint n = diags ? diags->len : 0;
+		if (s != NULL || n != counts[i].errors) {
+			print_error("%s: %u errors, Pigeonhole reports %u\n", counts[i].file, n,
+			            counts[i].errors);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
 /* execute/errors.svtest: reject with a delivering action is a runtime
  * error (RFC 5429 section 2.1), and the run falls back to the implicit keep. */
 static void test_runtime_conflicts(void **state)
@@ -392,6 +423,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_svtests),
 	    cmocka_unit_test(test_compile),
+	    cmocka_unit_test(test_error_counts),
 	    cmocka_unit_test(test_runtime_conflicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,7 +69,9 @@ static const CompileCase cases[] = {
      "1:30: argument 1 of 'fileinto': expected a string"},
     {"require \"fileinto\"; fileinto \"\";",
      "1:30: fileinto expects a non-empty UTF-8 mailbox name"},
-    {"redirect \"a@b\" :copy;", "1:16: tag ':copy' needs require \"copy\""},
+    {"redirect :copy \"a@b\";", "1:10: tag ':copy' needs require \"copy\""},
+    {"if address \"subject\" \"x\" { }", "1:12: 'subject' is not a header that holds addresses"},
+    {"redirect \"a@b\" :copy;", "1:16: tag ':copy' must come before the positional arguments"},
 };
 
 static void test_compile_cases(void **state)
