@@ -52,6 +52,17 @@ static int numeric_compare(const char *a, const char *b)
 	return c < 0 ? -1 : c > 0;
 }
 
+/* i;ascii-casemap (RFC 4790 section 9.2): a-z mapped to upper case, then
+ * compared as octets; the mapping to upper case matters for ordering. */
+static int casemap_compare(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int ca = g_ascii_toupper(*a), cb = g_ascii_toupper(*b);
+		if (ca != cb || ca == 0)
+			return (unsigned char)ca - (unsigned char)cb;
+	}
+}
+
 static int compare(const char *a, const char *b, DkSieveComparator cmp)
 {
 	int c;
@@ -59,7 +70,7 @@ static int compare(const char *a, const char *b, DkSieveComparator cmp)
 	case DK_CMP_NUMERIC:
 		return numeric_compare(a, b);
 	case DK_CMP_CASEMAP:
-		c = g_ascii_strcasecmp(a, b);
+		c = casemap_compare(a, b);
 		break;
 	default:
 		c = strcmp(a, b);

@@ -289,8 +289,13 @@ static const Case relational_cases[] = {
      "require [\"relational\", \"comparator-i;ascii-numeric\"];\n"
      "if header :value \"gt\" :comparator \"i;ascii-numeric\" \"x-priority\" \"3\" { discard; }",
      "discard"},
-    {":value lt string",
-     "require \"relational\"; if header :value \"lt\" \"subject\" \"b\" { discard; }", "discard"},
+    {":value gt string: '[' sorts after 'A'",
+     "require \"relational\"; if header :value \"gt\" \"subject\" \"a\" { discard; }", "discard"},
+    {":value casemap orders in upper case",
+     "require [\"relational\", \"variables\"]; if string :value \"gt\" \"_\" \"a\" { discard; }",
+     "discard"},
+    {":value octet", "require [\"relational\", \"variables\"];\n"
+     "if string :value \"gt\" :comparator \"i;octet\" \"_\" \"a\" { discard; }", "implicit-keep"},
     {":value ne",
      "require \"relational\"; if header :value \"ne\" \"x-priority\" \"2\" { discard; }",
      "discard"},
