@@ -30,14 +30,15 @@ static DkSieveStep run_fileinto(DkSieveInterp *ip, const DkSieveNode *node)
 	if (*box == '\0' || !g_utf8_validate(box, -1, NULL))
 		return dk_sieve_interp_fail(ip, node, "invalid mailbox name");
 	gboolean copy = dk_sieve_node_tag(node, "copy") != NULL;
-	/* RFC 5228 section 2.10.3: filing into one mailbox twice files once. */
-	for (guint i = 0; i < ip->result->actions->len; i++) {
-		DkSieveAction *old = g_ptr_array_index(ip->result->actions, i);
-		if (old->type == DK_SIEVE_ACTION_FILEINTO && strcmp(old->value, box) == 0) {
-			if (!copy)
-				ip->keep_cancelled = TRUE;
-			return DK_STEP_NEXT;
-		}
+	if (!copy)
+		ip->keep_cancelled = TRUE;
+	/* RFC 5228 section 2.10.3: filing into one mailbox twice files once;
+	 * "INBOX" is where keep files. */
+	DkSieveAction *old = dk_sieve_find_store(ip, box);
+	if (old != NULL) {
+		g_autoptr(GPtrArray) flags = dk_sieve_store_flags(ip, node);
+		dk_sieve_merge_flags(old, flags);
+		return DK_STEP_NEXT;
 	}
 	DkSieveAction *a = dk_sieve_interp_action(ip, DK_SIEVE_ACTION_FILEINTO, node);
 	if (a == NULL)
@@ -45,8 +46,6 @@ static DkSieveStep run_fileinto(DkSieveInterp *ip, const DkSieveNode *node)
 	a->value = g_steal_pointer(&box);
 	a->copy = copy;
 	a->flags = dk_sieve_store_flags(ip, node);
-	if (!copy)
-		ip->keep_cancelled = TRUE;
 	return DK_STEP_NEXT;
 }
 

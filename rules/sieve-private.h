@@ -238,6 +238,11 @@ GRegex *dk_sieve_regex_new(const char *pattern, gboolean casemap, GError **error
 GPtrArray *dk_sieve_flags_split(GPtrArray *strings);
 /* The flags a keep or fileinto stores (cmd-keep.c). */
 GPtrArray *dk_sieve_store_flags(DkSieveInterp *ip, const DkSieveNode *node);
+/* The keep or fileinto already filing into mailbox (NULL or "INBOX": where
+ * keep files), or NULL. */
+DkSieveAction *dk_sieve_find_store(DkSieveInterp *ip, const char *mailbox);
+/* Adds flags (may be NULL) to a store action's flags, without duplicates. */
+void dk_sieve_merge_flags(DkSieveAction *action, GPtrArray *flags);
 
 /* ---- headers (tst-header.c) ---- */
 

@@ -393,6 +393,29 @@ static void test_error_counts(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* execute/actions.svtest: duplicates collapse (RFC 5228 section 2.10.3),
+ * fileinto "INBOX" is the keep, and the actions keep their order. */
+static void test_actions_svtest(void **state)
+{
+	g_autofree char *root = dk_test_shared_path("conformance/sieve/tests/execute/actions");
+	static const char message[] = "To: nico@frop.example.org\r\nFrom: stephan@example.org\r\n"
+	                              "Subject: Test\r\n\r\nTest.\r\n";
+	static const struct {
+		const char *file;
+		const char *actions;
+	} cases[] = {
+	    {"fileinto", "fileinto:INBOX.VB; fileinto:INBOX.backup; keep"},
+	    {"redirect", "redirect:stephan@example.com; keep; redirect:stephan@example.org; "
+	                 "redirect:nico@example.nl"},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *path = g_strdup_printf("%s/%s.sieve", root, cases[i].file);
+		g_autofree char *src = load(path);
+		g_autofree char *got = dk_sieve_test_run(src, message, NULL);
+		assert_string_equal(got, cases[i].actions);
+	}
+}
+
 /* execute/errors.svtest: reject with a delivering action is a runtime
  * error (RFC 5429 section 2.1), and the run falls back to the implicit keep. */
 static void test_runtime_conflicts(void **state)
@@ -421,9 +444,8 @@ int main(void)
 	if (root == NULL)
 		return DK_TEST_SKIP;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_svtests),
-	    cmocka_unit_test(test_compile),
-	    cmocka_unit_test(test_error_counts),
+	    cmocka_unit_test(test_svtests),           cmocka_unit_test(test_compile),
+	    cmocka_unit_test(test_error_counts),      cmocka_unit_test(test_actions_svtest),
 	    cmocka_unit_test(test_runtime_conflicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

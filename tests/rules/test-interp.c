@@ -39,6 +39,8 @@ static const Case core_cases[] = {
     {"fileinto", "require \"fileinto\"; fileinto \"Lists\";", "fileinto:Lists"},
     {"fileinto twice is once", "require \"fileinto\"; fileinto \"A\"; fileinto \"A\";",
      "fileinto:A"},
+    {"keep twice is once", "keep; keep;", "keep"},
+    {"fileinto INBOX is keep", "require \"fileinto\"; keep; fileinto \"inbox\";", "keep"},
     {"if true", "if true { discard; }", "discard"},
     {"if false", "if false { discard; }", "implicit-keep"},
     {"elsif", "if false { discard; } elsif true { keep; } else { redirect \"a@b.c\"; }", "keep"},
@@ -187,6 +189,8 @@ static const Case flag_cases[] = {
      "require [\"imap4flags\", \"variables\"]; addflag \"v\" \"a\"; addflag \"v\" \"b\";\n"
      "if hasflag \"v\" \"b\" { discard; }",
      "addflag:v [a]; addflag:v [b]; discard"},
+    {"duplicate keeps merge flags",
+     "require \"imap4flags\"; keep :flags \"a\"; keep :flags [\"b\", \"A\"];", "keep [a b]"},
     {"duplicate flags once", "require \"imap4flags\"; setflag \"a A a\";",
      "setflag [a]; implicit-keep [a]"},
 };
@@ -294,8 +298,10 @@ static const Case relational_cases[] = {
     {":value casemap orders in upper case",
      "require [\"relational\", \"variables\"]; if string :value \"gt\" \"_\" \"a\" { discard; }",
      "discard"},
-    {":value octet", "require [\"relational\", \"variables\"];\n"
-     "if string :value \"gt\" :comparator \"i;octet\" \"_\" \"a\" { discard; }", "implicit-keep"},
+    {":value octet",
+     "require [\"relational\", \"variables\"];\n"
+     "if string :value \"gt\" :comparator \"i;octet\" \"_\" \"a\" { discard; }",
+     "implicit-keep"},
     {":value ne",
      "require \"relational\"; if header :value \"ne\" \"x-priority\" \"2\" { discard; }",
      "discard"},
