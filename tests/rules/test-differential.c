@@ -64,6 +64,12 @@ static const char *const scripts[] = {
     "require [\"fileinto\", \"date\", \"relational\"];\nif date :value \"lt\" :originalzone "
     "\"date\" \"year\" \"2005\" { fileinto \"Old\"; }",
     "require [\"fileinto\", \"body\"];\nif body :contains \"unsubscribe\" { fileinto \"Unsub\"; }",
+    "require [\"fileinto\", \"variables\"];\nif header :matches \"from\" \"*@*.*\" { set :lower \"d\" \"${2}\"; "
+    "fileinto \"from-${d}\"; }",
+    "require [\"fileinto\", \"subaddress\"];\nif address :user :contains [\"from\", \"to\"] \"mail\" { fileinto \"MailUser\"; }"
+    "\nelsif address :all :is \"to\" \"\" { fileinto \"NoTo\"; }",
+    "require [\"envelope\", \"fileinto\", \"imap4flags\"];\nif envelope :all :is \"from\" \"sender@example.com\" "
+    "{ setflag \"\\\\Answered\"; }\nif not header :matches \"subject\" \"?*\" { fileinto \"NoSubject\"; stop; }\nkeep;",
 };
 
 static gint str_cmp(gconstpointer a, gconstpointer b)
