@@ -3,7 +3,8 @@
  * an ordered list of actions and a trace of the tests evaluated.
  *
  * The engine does no I/O: the caller reads the script and the message, and
- * applies the actions. Supported extensions are listed in rules/README.md. */
+ * applies the actions. A compiled script is read-only: several threads may
+ * run it at once. Supported extensions are listed in rules/README.md. */
 #pragma once
 
 #include <glib.h>

@@ -12,7 +12,9 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: docket rules check FILE\n"
 	                "       docket rules test SCRIPT FILE.eml [--json] [--envelope-from A] "
-	                "[--envelope-to B]\n");
+	                "[--envelope-to B]\n"
+	                "             [--existing] [--agent] [--ticket-status S] "
+	                "[--ticket-priority P] [--ticket-queue Q]\n");
 	return DK_EXIT_USAGE;
 }
 
@@ -112,49 +114,91 @@ static void print_text(const DkSieveResult *r)
 	}
 }
 
-static int rules_test(int argc, char **argv)
+typedef struct {
+	gboolean json, existing, agent;
+	char *env_from, *env_to, *status, *priority, *queue;
+} TestOptions;
+
+static void test_options_clear(TestOptions *o)
 {
-	gboolean json = FALSE;
-	g_autofree char *env_from = NULL, *env_to = NULL;
+	g_free(o->env_from);
+	g_free(o->env_to);
+	g_free(o->status);
+	g_free(o->priority);
+	g_free(o->queue);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TestOptions, test_options_clear)
+
+/* Parses the options of `rules test`; leaves SCRIPT and FILE in argv. */
+static gboolean parse_test_options(int *argc, char ***argv, TestOptions *o)
+{
 	GOptionEntry entries[] = {
-	    {"json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL},
-	    {"envelope-from", 0, 0, G_OPTION_ARG_STRING, &env_from, "MAIL FROM", "A"},
-	    {"envelope-to", 0, 0, G_OPTION_ARG_STRING, &env_to, "RCPT TO", "B"},
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &o->json, "print JSON", NULL},
+	    {"envelope-from", 0, 0, G_OPTION_ARG_STRING, &o->env_from, "MAIL FROM", "A"},
+	    {"envelope-to", 0, 0, G_OPTION_ARG_STRING, &o->env_to, "RCPT TO", "B"},
+	    {"existing", 0, 0, G_OPTION_ARG_NONE, &o->existing, "the ticket exists already", NULL},
+	    {"agent", 0, 0, G_OPTION_ARG_NONE, &o->agent, "the sender is an agent", NULL},
+	    {"ticket-status", 0, 0, G_OPTION_ARG_STRING, &o->status, "ticket status", "S"},
+	    {"ticket-priority", 0, 0, G_OPTION_ARG_STRING, &o->priority, "ticket priority", "P"},
+	    {"ticket-queue", 0, 0, G_OPTION_ARG_STRING, &o->queue, "ticket queue", "Q"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("SCRIPT FILE.eml");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_autoptr(GError) error = NULL;
-	if (!g_option_context_parse(ctx, &argc, &argv, &error) || argc != 4) {
-		if (error)
-			fprintf(stderr, "docket: %s\n", error->message);
-		return usage();
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		fprintf(stderr, "docket: %s\n", error->message);
+		return FALSE;
 	}
+	return *argc == 4;
+}
+
+static DkMessage *load_message(const char *path, gsize *size_out)
+{
+	g_autofree char *raw = NULL;
+	g_autoptr(GError) error = NULL;
+	if (!g_file_get_contents(path, &raw, size_out, &error)) {
+		fprintf(stderr, "docket: %s\n", error->message);
+		return NULL;
+	}
+	g_autoptr(GBytes) bytes = g_bytes_new_static(raw, *size_out);
+	DkMessage *message = dk_message_parse(bytes, NULL, &error);
+	if (message == NULL)
+		fprintf(stderr, "docket: %s: %s\n", path, error->message);
+	return message;
+}
+
+static int rules_test(int argc, char **argv)
+{
+	g_auto(TestOptions) o = {0};
+	if (!parse_test_options(&argc, &argv, &o))
+		return usage();
 	g_autoptr(DkSieveScript) script = compile_file(argv[2]);
 	if (script == NULL)
 		return 1;
-	g_autofree char *raw = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents(argv[3], &raw, &len, &error)) {
-		fprintf(stderr, "docket: %s\n", error->message);
+	gsize size = 0;
+	g_autoptr(DkMessage) message = load_message(argv[3], &size);
+	if (message == NULL)
 		return DK_EXIT_DATAERR;
-	}
-	g_autoptr(GBytes) bytes = g_bytes_new_static(raw, len);
-	g_autoptr(DkMessage) message = dk_message_parse(bytes, NULL, &error);
-	if (message == NULL) {
-		fprintf(stderr, "docket: %s: %s\n", argv[3], error->message);
-		return DK_EXIT_DATAERR;
-	}
-	DkSieveTicket ticket = {.is_new = TRUE, .status = "new", .priority = "none", .queue = ""};
+	DkSieveTicket ticket = {
+	    .is_new = !o.existing,
+	    .status = o.status     ? o.status
+	              : o.existing ? "open"
+	                           : "new",
+	    .priority = o.priority ? o.priority : "none",
+	    .queue = o.queue ? o.queue : "",
+	    .is_agent = o.agent,
+	};
 	DkSieveInput input = {
 	    .message = message,
-	    .size = len,
-	    .envelope_from = env_from,
-	    .envelope_to = env_to,
+	    .size = size,
+	    .envelope_from = o.env_from,
+	    .envelope_to = o.env_to,
 	    .ticket = &ticket,
 	};
 	g_autoptr(DkSieveResult) result = dk_sieve_execute(script, &input);
-	if (json)
+	if (o.json)
 		print_json(result);
 	else
 		print_text(result);

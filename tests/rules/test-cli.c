@@ -126,12 +126,43 @@ static void test_text_and_usage(void **state)
 	dk_test_rmtree(dir);
 }
 
+static void test_ticket_options(void **state)
+{
+	g_autofree char *dir = dk_test_tmpdir();
+	g_autofree char *script = write_file(
+	    dir, "s.sieve",
+	    "require \"vnd.docket.ticket\";\n"
+	    "if allof (not ticket_is_new, ticket_status :is \"waiting\", message_class \"agent\",\n"
+	    "          ticket_queue \"billing\", ticket_priority \"low\") { ticket_status "
+	    "\"open\"; }\n");
+	g_autofree char *mail = write_file(dir, "m.eml", DK_SIEVE_TEST_MESSAGE);
+	char *argv[] = {"rules",
+	                "test",
+	                script,
+	                mail,
+	                "--existing",
+	                "--agent",
+	                "--ticket-status",
+	                "waiting",
+	                "--ticket-queue",
+	                "billing",
+	                "--ticket-priority",
+	                "low",
+	                NULL};
+	g_autofree char *out = NULL, *err = NULL;
+	assert_int_equal(run_cli(dir, argv, 12, &out, &err), 0);
+	assert_non_null(strstr(out, "line 2: allof matched\n"));
+	assert_non_null(strstr(out, "  ticket_status \"open\"\n"));
+	dk_test_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_text_and_usage),
+	    cmocka_unit_test(test_ticket_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
