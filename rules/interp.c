@@ -276,6 +276,7 @@ DkSieveResult *dk_sieve_execute(const DkSieveScript *script, const DkSieveInput 
 	g_ptr_array_unref(ip.captures);
 	g_ptr_array_unref(ip.flags);
 	g_hash_table_unref(ip.addresses);
+	g_free(ip.body_lower);
 	g_free(ip.error);
 	return r;
 }

@@ -193,6 +193,7 @@ struct _DkSieveInterp {
 	GPtrArray *captures;   /* of char*: ${0}..${9} of the last successful match */
 	GPtrArray *flags;      /* the imap4flags internal variable, of char* */
 	GHashTable *addresses; /* lower-case header name -> GPtrArray of addresses */
+	char *body_lower;      /* the text in lower case, made on first use */
 	guint steps;
 	gboolean keep_cancelled; /* by discard, fileinto, redirect, reject */
 	char *error;

@@ -1,9 +1,10 @@
 /* Benchmark of the Sieve engine: a generated 200-rule script run over the
- * corpus messages, in messages per second, against the same messages
+ * corpus messages, in messages per CPU second, against the same messages
  * parsed with no script, in the same run. Usage: bench-rules [CORPUS_DIR]
  * (default $DOCKET_SHARED/corpus or ../shared/corpus). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "rules/sieve.h"
 
@@ -114,6 +115,15 @@ static char *generate_script(void)
 	return g_string_free(s, FALSE);
 }
 
+/* CPU seconds used by this process: steadier than wall time on the shared
+ * machines the benchmarks run on. */
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Evaluates the script (if any) on each message until MIN_SECONDS have
  * passed; parses each message every time unless parsed holds the messages
  * parsed beforehand (then the engine alone is measured). Returns messages
@@ -123,7 +133,7 @@ static double run(GPtrArray *messages, GPtrArray *parsed, const DkSieveScript *s
 {
 	DkSieveTicket ticket = {
 	    .is_new = TRUE, .status = "new", .priority = "none", .queue = "support"};
-	gint64 start = g_get_monotonic_time();
+	double start = cpu_seconds();
 	guint64 done = 0;
 	double elapsed = 0;
 	*actions_out = 0;
@@ -146,7 +156,7 @@ static double run(GPtrArray *messages, GPtrArray *parsed, const DkSieveScript *s
 				dk_message_free(m);
 			done++;
 		}
-		elapsed = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+		elapsed = cpu_seconds() - start;
 	} while (elapsed < MIN_SECONDS);
 	return (double)done / elapsed;
 }
@@ -166,9 +176,9 @@ int main(int argc, char **argv)
 	}
 	g_autofree char *source = generate_script();
 	g_autoptr(GError) error = NULL;
-	gint64 t0 = g_get_monotonic_time();
+	double t0 = cpu_seconds();
 	g_autoptr(DkSieveScript) script = dk_sieve_compile(source, -1, NULL, &error);
-	gint64 t1 = g_get_monotonic_time();
+	double t1 = cpu_seconds();
 	if (script == NULL) {
 		fprintf(stderr, "bench-rules: %s\n", error->message);
 		return 1;
@@ -184,11 +194,11 @@ int main(int argc, char **argv)
 	double alone = run(messages, parsed, script, &actions);
 	printf("messages: %u from %s\n", messages->len, corpus);
 	printf("script: %u rules, %zu bytes, compiled in %.2f ms\n", RULES, strlen(source),
-	       (double)(t1 - t0) / 1000.0);
-	printf("parse only (no script):     %10.1f messages/s\n", base);
-	printf("parse + 200-rule script:    %10.1f messages/s\n", with);
+	       (t1 - t0) * 1000.0);
+	printf("parse only (no script):     %10.1f messages/CPU-s\n", base);
+	printf("parse + 200-rule script:    %10.1f messages/CPU-s\n", with);
 	printf("script cost per message:    %10.1f us\n", (1.0 / with - 1.0 / base) * 1e6);
-	printf("script alone (pre-parsed):  %10.1f messages/s (%.1f us each)\n", alone,
+	printf("script alone (pre-parsed):  %10.1f messages/CPU-s (%.1f us each)\n", alone,
 	       1e6 / alone);
 	return 0;
 }
