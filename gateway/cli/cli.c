@@ -24,6 +24,8 @@ static const DkCommand commands[] = {
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
+	{"poll", dk_cmd_poll, "fetch mail from the IMAP accounts (--once for one round)"},
+	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
 };
 
 void dk_cli_error(const char *format, ...)

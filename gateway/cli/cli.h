@@ -45,5 +45,7 @@ void dk_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
 int dk_cmd_deliver(int argc, char **argv);
 int dk_cmd_ticket(int argc, char **argv);
 int dk_cmd_config(int argc, char **argv);
+int dk_cmd_poll(int argc, char **argv);
+int dk_cmd_import(int argc, char **argv);
 
 G_END_DECLS
