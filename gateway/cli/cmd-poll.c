@@ -69,7 +69,7 @@ static gpointer poller_thread(gpointer data)
 static gboolean stop_loop(gpointer loop)
 {
 	g_main_loop_quit(loop);
-	return G_SOURCE_REMOVE;
+	return G_SOURCE_CONTINUE;
 }
 
 /* Runs every poller on its own thread until a signal or the time limit. */
@@ -79,8 +79,7 @@ static int run_forever(GPtrArray *pollers, guint for_seconds)
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	guint sigint = g_unix_signal_add(SIGINT, stop_loop, loop);
 	guint sigterm = g_unix_signal_add(SIGTERM, stop_loop, loop);
-	if (for_seconds > 0)
-		g_timeout_add_seconds(for_seconds, stop_loop, loop);
+	guint timer = for_seconds > 0 ? g_timeout_add_seconds(for_seconds, stop_loop, loop) : 0;
 	g_autoptr(GPtrArray) threads = g_ptr_array_new();
 	g_autofree gpointer *args = g_new0(gpointer, 2 * pollers->len);
 	for (guint i = 0; i < pollers->len; i++) {
@@ -94,6 +93,8 @@ static int run_forever(GPtrArray *pollers, guint for_seconds)
 		g_thread_join(g_ptr_array_index(threads, i));
 	g_source_remove(sigint);
 	g_source_remove(sigterm);
+	if (timer != 0)
+		g_source_remove(timer);
 	for (guint i = 0; i < pollers->len; i++)
 		print_stats(g_ptr_array_index(pollers, i));
 	return DK_EXIT_OK;

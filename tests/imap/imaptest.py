@@ -5,6 +5,7 @@ the Maildirs directly and read the folders back from disk."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +55,8 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{dir}/mail/%u
 first_valid_uid = 1
+shutdown_clients = yes
+verbose_proctitle = yes
 mailbox_idle_check_interval = 1 secs
 imap_idle_notify_interval = 1 mins
 passdb {{
@@ -124,12 +127,26 @@ class Dovecot:
         with open(os.path.join(self.dir, "run", "master.pid")) as f:
             return int(f.read().strip())
 
+    def children(self, pid):
+        out = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+        return out
+
     def stop(self):
-        """Stops the server and waits until its port is closed."""
+        """Stops the server with every process it started (as a crash or
+        restart of the machine would) and waits until it is gone."""
         try:
             pid = self.master_pid()
         except OSError:
             return
+        children = self.children(pid)
         subprocess.run(["doveadm", "-c", self.config, "stop"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
@@ -137,8 +154,13 @@ class Dovecot:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                return
+                break
             time.sleep(0.05)
+        for child in children:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def close(self):
         self.stop()
