@@ -8,8 +8,11 @@
 #include "gateway/intake/imap-tls.h"
 
 #include <libetpan/libetpan.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct DkImapClient {
 	const DkImapAccount *account;
@@ -55,6 +58,22 @@ static struct mailimap_set *make_set(const guint32 *uids, guint n)
 	return set;
 }
 
+/* IMAP is a dialogue of short commands: without TCP_NODELAY, Nagle's
+ * algorithm and delayed ACKs add tens of milliseconds to each. Keep-alive
+ * lets the kernel notice a peer that vanished while docket waits. */
+static void tune_socket(DkImapClient *c)
+{
+	int fd = mailstream_low_get_fd(mailstream_get_low(c->imap->imap_stream));
+	int on = 1, idle = 60, interval = 10, probes = 3;
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
 static gboolean open_transport(DkImapClient *c, GError **error)
 {
 	const DkImapAccount *a = c->account;
@@ -66,6 +85,7 @@ static gboolean open_transport(DkImapClient *c, GError **error)
 	if (!is_ok(rc))
 		return imap_error(c, rc == MAILIMAP_ERROR_STREAM ? MAILIMAP_ERROR_CONNECTION_REFUSED : rc,
 				  "connecting", error);
+	tune_socket(c);
 	if (a->tls == DK_IMAP_TLS_STARTTLS) {
 		rc = mailimap_socket_starttls_with_callback(c->imap, dk_imap_tls_setup, a->host);
 		if (!is_ok(rc))
