@@ -52,14 +52,14 @@ ssl = yes
 ssl_cert = <{dir}/cert.pem
 ssl_key = <{dir}/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2
 mail_location = maildir:{dir}/mail/%u
 first_valid_uid = 1
 shutdown_clients = yes
 verbose_proctitle = yes
 mailbox_idle_check_interval = 1 secs
 imap_idle_notify_interval = 1 mins
-passdb {{
+{oauth}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {dir}/users
 }}
@@ -86,10 +86,28 @@ service anvil {{
 """
 
 
-class Dovecot:
-    """One Dovecot instance; users user1..user20 with password PASSWORD."""
+OAUTH_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2
+  args = {dir}/oauth2.conf.ext
+}}
+"""
 
-    def __init__(self, users=20):
+OAUTH_CONFIG = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
+class Dovecot:
+    """One Dovecot instance; users user1..user20 with password PASSWORD.
+    With introspection_url, XOAUTH2 tokens are checked there (RFC 7662)."""
+
+    def __init__(self, users=20, introspection_url=None):
         self.dir = tempfile.mkdtemp(prefix="docket-dovecot-")
         os.chmod(self.dir, 0o755)
         self.plain_port = free_port()
@@ -107,9 +125,14 @@ class Dovecot:
             for i in range(1, users + 1):
                 f.write("user%d:{PLAIN}%s:%d:%d::%s/home/user%d::\n"
                         % (i, PASSWORD, MAIL_UID, MAIL_UID, self.dir, i))
+        oauth = ""
+        if introspection_url:
+            oauth = OAUTH_PASSDB.format(dir=self.dir)
+            with open(os.path.join(self.dir, "oauth2.conf.ext"), "w") as f:
+                f.write(OAUTH_CONFIG.format(url=introspection_url))
         with open(self.config, "w") as f:
             f.write(CONFIG.format(dir=self.dir, plain_port=self.plain_port,
-                                  tls_port=self.tls_port))
+                                  tls_port=self.tls_port, oauth=oauth))
         self.start()
 
     def start(self):

@@ -298,6 +298,7 @@ class RobustnessTest(ImapCase):
                 os.kill(pid, signal.SIGCONT)
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
         self.assertIn(b"ending IDLE", err)
         self.assertIn(b"stored=1", out)
 
@@ -318,6 +319,7 @@ class RobustnessTest(ImapCase):
         finally:
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
         self.assertLess(stopped_at, n, "the restart came too late to test anything")
         self.assertIn(b"event=error", err)
         self.assert_each_once(n)
