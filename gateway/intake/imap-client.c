@@ -17,6 +17,7 @@
 struct DkImapClient {
 	const DkImapAccount *account;
 	mailimap *imap;
+	gboolean broken; /* the connection failed: no LOGOUT on it */
 };
 
 static gboolean is_ok(int rc)
@@ -35,6 +36,7 @@ static gboolean imap_error(DkImapClient *c, int rc, const char *doing, GError **
 			   rc == MAILIMAP_ERROR_MEMORY || rc == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION;
 	gboolean refused = rc == MAILIMAP_ERROR_LOGIN || rc == MAILIMAP_ERROR_SASL;
 	const char *what = network ? "connection lost or timed out" : "the server refused";
+	c->broken = c->broken || network;
 	if (rc == MAILIMAP_ERROR_CONNECTION_REFUSED)
 		what = "cannot connect";
 	g_set_error(error, DK_ERROR, refused ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
@@ -92,6 +94,7 @@ static gboolean open_transport(DkImapClient *c, GError **error)
 			return imap_error(c, rc, "STARTTLS", error);
 	}
 	if (a->tls != DK_IMAP_TLS_NONE && !dk_imap_tls_verify(c->imap->imap_stream, a->host, a->ca_file, error)) {
+		c->broken = TRUE; /* say nothing more to an untrusted server */
 		g_prefix_error(error, "imap %s:%u: ", a->host, a->port);
 		return FALSE;
 	}
@@ -153,7 +156,7 @@ void dk_imap_client_free(DkImapClient *client)
 	if (client == NULL)
 		return;
 	if (client->imap != NULL) {
-		if (client->imap->imap_stream != NULL)
+		if (client->imap->imap_stream != NULL && !client->broken)
 			mailimap_logout(client->imap);
 		mailimap_free(client->imap);
 	}
