@@ -15,6 +15,7 @@ import time
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 IMAP_BINARY = "/usr/lib/dovecot/imap"
 PASSWORD = "s3cret-pass"
+NEW_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")  # fast to make
 MAIL_UID = 65534  # nobody: Dovecot refuses to serve mail as root
 
 
@@ -49,7 +50,7 @@ log_path = {dir}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
 ssl = yes
-ssl_cert = <{dir}/cert.pem
+ssl_cert = <{dir}/{server_cert}
 ssl_key = <{dir}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login xoauth2
@@ -107,18 +108,23 @@ class Dovecot:
     """One Dovecot instance; users user1..user20 with password PASSWORD.
     With introspection_url, XOAUTH2 tokens are checked there (RFC 7662)."""
 
-    def __init__(self, users=20, introspection_url=None):
+    def __init__(self, users=20, introspection_url=None, chain=False):
         self.dir = tempfile.mkdtemp(prefix="docket-dovecot-")
         os.chmod(self.dir, 0o755)
         self.plain_port = free_port()
         self.tls_port = free_port()
         self.config = os.path.join(self.dir, "dovecot.conf")
+        # self.cert is what a client must trust: the self-signed server
+        # certificate, or with chain=True the root of root -> intermediate
+        # -> server, the server sending its certificate and the
+        # intermediate's.
         self.cert = os.path.join(self.dir, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", os.path.join(self.dir, "key.pem"), "-out", self.cert,
-                        "-days", "2", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if chain:
+            self.make_chain()
+        else:
+            self.openssl("req", "-x509", *NEW_KEY, "-nodes",
+                         "-keyout", "key.pem", "-out", "cert.pem", "-days", "2",
+                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
         os.makedirs(os.path.join(self.dir, "mail"))
         os.chown(os.path.join(self.dir, "mail"), MAIL_UID, MAIL_UID)
         with open(os.path.join(self.dir, "users"), "w") as f:
@@ -132,8 +138,38 @@ class Dovecot:
                 f.write(OAUTH_CONFIG.format(url=introspection_url))
         with open(self.config, "w") as f:
             f.write(CONFIG.format(dir=self.dir, plain_port=self.plain_port,
-                                  tls_port=self.tls_port, oauth=oauth))
+                                  tls_port=self.tls_port, oauth=oauth,
+                                  server_cert="server.pem" if chain else "cert.pem"))
         self.start()
+
+    def openssl(self, *args):
+        subprocess.run(["openssl", *args], check=True, cwd=self.dir,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def make_chain(self):
+        ext = os.path.join(self.dir, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("[ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = keyCertSign,cRLSign\n"
+                    "[leaf]\nbasicConstraints = CA:FALSE\nsubjectAltName = IP:127.0.0.1\n"
+                    "extendedKeyUsage = serverAuth\n")
+        self.openssl("req", "-x509", *NEW_KEY, "-nodes", "-keyout", "root.key",
+                     "-out", "cert.pem", "-days", "2", "-subj", "/CN=docket test root")
+        for name, issuer, section, subject in (("inter", "cert", "ca", "/CN=docket test inter"),
+                                               ("leaf", "inter", "leaf", "/CN=imap server")):
+            self.openssl("req", *NEW_KEY, "-nodes", "-keyout", name + ".key",
+                         "-out", name + ".csr", "-subj", subject)
+            self.openssl("x509", "-req", "-in", name + ".csr", "-CA", issuer + ".pem",
+                         "-CAkey", ("root" if issuer == "cert" else issuer) + ".key",
+                         "-CAcreateserial", "-out", name + ".pem", "-days", "2",
+                         "-extfile", "ext.cnf", "-extensions", section)
+        with open(os.path.join(self.dir, "key.pem"), "wb") as out:
+            with open(os.path.join(self.dir, "leaf.key"), "rb") as f:
+                out.write(f.read())
+        # Dovecot sends the whole file: server certificate first.
+        with open(os.path.join(self.dir, "server.pem"), "wb") as out:
+            for name in ("leaf.pem", "inter.pem"):
+                with open(os.path.join(self.dir, name), "rb") as f:
+                    out.write(f.read())
 
     def start(self):
         subprocess.run([DOVECOT, "-c", self.config], check=True)

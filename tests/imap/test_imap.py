@@ -353,6 +353,23 @@ class RobustnessTest(ImapCase):
         self.assertIn(b"fetched=0", self.poll().stdout)
 
 
+class ChainTest(DocketCase):
+    """A server certificate issued by an intermediate CA: the chain the
+    server sends is checked up to the root in ca_file."""
+
+    def test_chain_to_root(self):
+        imaptest.skip_unless_available()
+        dovecot = imaptest.Dovecot(users=1, chain=True)
+        try:
+            dovecot.add("user1", message(0))
+            with open(self.config, "a") as f:
+                f.write("[imap:a]\nhost = 127.0.0.1\nport = %d\nca_file = %s\nuser = user1\n"
+                        "password = %s\n" % (dovecot.tls_port, dovecot.cert, imaptest.PASSWORD))
+            self.assertIn(b"stored=1", self.docket("poll", "--once").stdout)
+        finally:
+            dovecot.close()
+
+
 def tearDownModule():
     if ImapCase.dovecot is not None:
         ImapCase.dovecot.close()
