@@ -19,6 +19,7 @@ struct DkImapPoller {
 	DkImapClient *client;
 	gsize max_message_size;
 	guint handled; /* UIDs stored or refused in the current round */
+	GCancellable *cancellable; /* of dk_imap_poller_run(): ends a round between batches */
 	GMutex lock; /* guards stats */
 	DkImapStats stats;
 };
@@ -223,7 +224,8 @@ static gboolean work_folder(DkImapPoller *p, const char *folder, GError **error)
 		return FALSE;
 	const guint32 *all = (const guint32 *)(void *)uids->data;
 	gboolean stop = FALSE;
-	for (guint i = 0; i < uids->len && !stop; i += p->account->batch_size) {
+	for (guint i = 0; i < uids->len && !stop && !g_cancellable_is_cancelled(p->cancellable);
+	     i += p->account->batch_size) {
 		guint n = MIN(p->account->batch_size, uids->len - i);
 		if (!work_batch(p, folder, all + i, n, &state, &stop, error))
 			return FALSE;
@@ -296,6 +298,7 @@ static gboolean wait_for_news(DkImapPoller *p, GCancellable *cancellable, GError
 void dk_imap_poller_run(DkImapPoller *p, GCancellable *cancellable)
 {
 	guint backoff = 1;
+	p->cancellable = cancellable;
 	while (!g_cancellable_is_cancelled(cancellable)) {
 		g_autoptr(GError) error = NULL;
 		/* Mail that came during a busy round is fetched at once: only an
@@ -315,4 +318,5 @@ void dk_imap_poller_run(DkImapPoller *p, GCancellable *cancellable)
 		backoff = MIN(backoff * 2, BACKOFF_MAX_SECONDS);
 	}
 	g_clear_pointer(&p->client, dk_imap_client_free);
+	p->cancellable = NULL;
 }
