@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -232,6 +233,50 @@ static DkImapMessage *message_from(struct mailimap_msg_att *att)
 	m->uid = uid;
 	m->raw = g_bytes_new(body->sec_body_part ? body->sec_body_part : "", body->sec_length);
 	return m;
+}
+
+/* The UID and RFC822.SIZE of one FETCH response; FALSE when it lacks one. */
+static gboolean size_from(struct mailimap_msg_att *att, guint32 *uid_out, guint32 *size_out)
+{
+	*uid_out = 0;
+	gboolean sized = FALSE;
+	for (clistiter *it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		struct mailimap_msg_att_static *s = item->att_data.att_static;
+		if (s->att_type == MAILIMAP_MSG_ATT_UID)
+			*uid_out = s->att_data.att_uid;
+		else if (s->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+			*size_out = s->att_data.att_rfc822_size, sized = TRUE;
+	}
+	return *uid_out != 0 && sized;
+}
+
+gboolean dk_imap_client_sizes(DkImapClient *c, const guint32 *uids, guint n, guint32 *sizes_out,
+			      GError **error)
+{
+	struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_rfc822_size());
+	struct mailimap_set *set = make_set(uids, n);
+	clist *result = NULL;
+	int rc = mailimap_uid_fetch(c->imap, set, type, &result);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(type);
+	if (!is_ok(rc))
+		return imap_error(c, rc, "UID FETCH RFC822.SIZE", error);
+	memset(sizes_out, 0, n * sizeof *sizes_out);
+	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+		guint32 uid, size = 0;
+		if (!size_from(clist_content(it), &uid, &size))
+			continue;
+		guint32 *at = bsearch(&uid, uids, n, sizeof *uids, compare_uid);
+		if (at != NULL)
+			sizes_out[at - uids] = size;
+	}
+	mailimap_fetch_list_free(result);
+	return TRUE;
 }
 
 GPtrArray *dk_imap_client_fetch(DkImapClient *c, const guint32 *uids, guint n, GError **error)

@@ -38,6 +38,11 @@ gboolean dk_imap_client_select(DkImapClient *client, const char *folder, guint32
  * The caller frees the GArray (of guint32). */
 GArray *dk_imap_client_search_after(DkImapClient *client, guint32 last_uid, GError **error);
 
+/* UID FETCH (RFC822.SIZE) of n UIDs, ascending: sizes_out[i] is the size
+ * of uids[i] in bytes, 0 for a UID the server no longer has. */
+gboolean dk_imap_client_sizes(DkImapClient *client, const guint32 *uids, guint n, guint32 *sizes_out,
+			      GError **error);
+
 /* UID FETCH (BODY.PEEK[]) of n UIDs, so nothing is marked \Seen before it
  * is stored (RFC 3501 section 6.4.5). Returns DkImapMessage* in any order,
  * freed with the array; UIDs the server no longer has are missing. */

@@ -11,6 +11,7 @@
 #include "gateway/intake/imap-client.h"
 
 #define BACKOFF_MAX_SECONDS 300
+#define BATCH_BYTES (G_GUINT64_CONSTANT(32) << 20) /* raw bytes one fetch may hold */
 
 struct DkImapPoller {
 	DkImapAccount *account;
@@ -171,21 +172,30 @@ static gboolean dispose(DkImapPoller *p, Disposition *d, GError **error)
 				   a->error_folder, error);
 }
 
-/* Fetches, commits and disposes of one batch; advances state->last_uid
- * past every UID handled, and stops short of the first deferred one.
+/* Fetches, commits and disposes of one batch (fetch: UIDs to fetch;
+ * too_big: UIDs refused unread for their size); then records that every
+ * UID up to last is handled, or stops short of the first deferred one.
  * *stop_out says the folder's round should end (a deferral). */
-static gboolean work_batch(DkImapPoller *p, const char *folder, const guint32 *uids, guint n,
+static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, GArray *too_big, guint32 last,
 			   DkImapState *state, gboolean *stop_out, GError **error)
 {
-	g_autoptr(GPtrArray) messages = dk_imap_client_fetch(p->client, uids, n, error);
-	if (messages == NULL)
-		return FALSE;
-	count(p, &p->stats.fetched, messages->len);
 	Disposition d = {
 		.done = g_array_new(FALSE, FALSE, sizeof(guint32)),
 		.refused = g_array_new(FALSE, FALSE, sizeof(guint32)),
 	};
 	g_autoptr(GArray) done = d.done, refused = d.refused;
+	for (guint i = 0; i < too_big->len; i++) {
+		g_autoptr(GError) why = g_error_new(DK_ERROR, DK_ERROR_PERMANENT,
+						    "larger than [intake] max_message_size (%" G_GSIZE_FORMAT " bytes)",
+						    p->max_message_size);
+		refuse(p, folder, &d, g_array_index(too_big, guint32, i), why);
+	}
+	g_autoptr(GPtrArray) messages = fetch->len == 0 ? g_ptr_array_new()
+							: dk_imap_client_fetch(p->client, (const guint32 *)(void *)fetch->data,
+									       fetch->len, error);
+	if (messages == NULL)
+		return FALSE;
+	count(p, &p->stats.fetched, messages->len);
 	g_autoptr(GArray) item_uids = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_autoptr(GPtrArray) items = prepare(p, folder, messages, item_uids, &d);
 	g_clear_pointer(&messages, g_ptr_array_unref);
@@ -197,10 +207,43 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, const guint32 *u
 	if (!dispose(p, &d, error))
 		return FALSE;
 	/* UIDs the server did not return were expunged meanwhile: done. */
-	state->last_uid = d.first_deferred ? d.first_deferred - 1 : MAX(state->last_uid, uids[n - 1]);
+	state->last_uid = d.first_deferred ? d.first_deferred - 1 : MAX(state->last_uid, last);
 	*stop_out = d.first_deferred != 0;
 	p->handled += d.done->len + d.refused->len;
 	return dk_store_imap_state_set(p->state, p->account->name, folder, state, error);
+}
+
+/* Works n UIDs (at most batch_size): their sizes first, so that a message
+ * over max_message_size is refused without being downloaded and one fetch
+ * holds at most BATCH_BYTES (or a single larger message): memory stays
+ * bounded however large the folder and its messages. */
+static gboolean work_chunk(DkImapPoller *p, const char *folder, const guint32 *uids, guint n,
+			   DkImapState *state, gboolean *stop_out, GError **error)
+{
+	g_autofree guint32 *sizes = g_new0(guint32, n);
+	if (!dk_imap_client_sizes(p->client, uids, n, sizes, error))
+		return FALSE;
+	g_autoptr(GArray) fetch = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_autoptr(GArray) too_big = g_array_new(FALSE, FALSE, sizeof(guint32));
+	guint64 bytes = 0;
+	for (guint i = 0; i < n; i++) {
+		if (sizes[i] > p->max_message_size) {
+			g_array_append_val(too_big, uids[i]);
+			continue;
+		}
+		if (fetch->len > 0 && bytes + sizes[i] > BATCH_BYTES) {
+			if (!work_batch(p, folder, fetch, too_big, uids[i - 1], state, stop_out, error))
+				return FALSE;
+			if (*stop_out)
+				return TRUE;
+			g_array_set_size(fetch, 0);
+			g_array_set_size(too_big, 0);
+			bytes = 0;
+		}
+		g_array_append_val(fetch, uids[i]);
+		bytes += sizes[i];
+	}
+	return work_batch(p, folder, fetch, too_big, uids[n - 1], state, stop_out, error);
 }
 
 static gboolean work_folder(DkImapPoller *p, const char *folder, GError **error)
@@ -227,7 +270,7 @@ static gboolean work_folder(DkImapPoller *p, const char *folder, GError **error)
 	for (guint i = 0; i < uids->len && !stop && !g_cancellable_is_cancelled(p->cancellable);
 	     i += p->account->batch_size) {
 		guint n = MIN(p->account->batch_size, uids->len - i);
-		if (!work_batch(p, folder, all + i, n, &state, &stop, error))
+		if (!work_chunk(p, folder, all + i, n, &state, &stop, error))
 			return FALSE;
 	}
 	return TRUE;

@@ -4,7 +4,9 @@
  * A round selects each folder, checks its UIDVALIDITY against the store (a
  * change starts the folder over), and fetches the UIDs above the last one
  * recorded, batch_size at a time, with BODY.PEEK[] so nothing is marked
- * read early. Each batch is prepared and committed with one
+ * read early; their sizes are asked first, so a message over [intake]
+ * max_message_size is refused unread and one fetch holds at most 32 MiB
+ * (or one larger message): memory stays bounded for any folder. Each batch is prepared and committed with one
  * dk_pipeline_commit(); only then are the stored messages (and the
  * duplicates) moved to processed_folder or flagged \Seen, the ones the
  * pipeline refused for good moved to error_folder with the reason logged,

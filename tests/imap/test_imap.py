@@ -159,6 +159,20 @@ class FetchTest(ImapCase):
         self.assertIn(b"event=uidvalidity-changed", proc.stderr)
         self.assert_each_once(3)
 
+    def test_oversized_message_is_refused_unread(self):
+        with open(self.config, "a") as f:
+            f.write("[intake]\nmax_message_size = 2K\n")
+        self.add(message(0))
+        self.add(message(1, body="x" * 5000))
+        self.add(message(2))
+        self.account(batch_size=10)
+        proc = self.poll()
+        self.assertIn(b"fetched=2 stored=2 duplicates=0 refused=1", proc.stdout)
+        self.assertIn(b"uid=2 event=refused reason=\"larger than [intake] max_message_size (2048 bytes)",
+                      proc.stderr)
+        self.assertEqual(len(self.files("Refused")), 1)
+        self.assertEqual(len(self.files("Processed")), 2)
+
     def test_starttls_with_authenticate_plain(self):
         self.add(message(0))
         self.account(tls="starttls", port=self.dovecot.plain_port, auth="plain")
