@@ -250,6 +250,14 @@ class ErrorTest(ImapCase):
         self.assertEqual(proc.returncode, 75)
         self.assertIn(b"cannot connect", proc.stderr)
 
+    def test_unknown_account(self):
+        self.account()
+        proc = self.docket("poll", "--once", "--account", "sales", check=False)
+        self.assertEqual(proc.returncode, 78)
+        self.assertIn(b"no [imap:sales] section", proc.stderr)
+        empty = self.docket("-c", os.devnull, "poll", "--once", check=False)
+        self.assertEqual(empty.returncode, 78)
+
     def test_config_dump_masks_password(self):
         self.account()
         dump = self.docket("config", "dump").stdout.decode()
@@ -278,6 +286,27 @@ class RobustnessTest(ImapCase):
             out, err = proc.communicate(timeout=20)
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn(b"stored=1", out)
+
+    def test_two_accounts_share_the_writer(self):
+        other = "user%d" % next(ImapCase.users)
+        self.add(message(0))
+        self.dovecot.add(other, message(1))
+        self.account()
+        with open(self.config, "a") as f:
+            f.write("[imap:sales]\nhost = 127.0.0.1\nport = %d\nca_file = %s\nuser = %s\n"
+                    "password = %s\nafter = flag\n"
+                    % (self.dovecot.tls_port, self.dovecot.cert, other, imaptest.PASSWORD))
+        proc = self.background("poll", "--for-seconds", "30")
+        try:
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 2, 10))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn(b"account=support fetched=1 stored=1", out)
+        self.assertIn(b"account=sales fetched=1 stored=1", out)
+        self.assert_each_once(2)
+        self.assertEqual(len(self.dovecot.files(other)), 1)
 
     def imap_processes(self):
         """Our Dovecot's imap processes serving this test's user."""
