@@ -19,7 +19,7 @@ struct DkImapPoller {
 	DkStore *state; /* own connection: the UID state */
 	DkImapClient *client;
 	gsize max_message_size;
-	guint handled; /* UIDs stored or refused in the current round */
+	guint handled; /* messages stored or refused in the current round */
 	GCancellable *cancellable; /* of dk_imap_poller_run(): ends a round between batches */
 	GMutex lock; /* guards stats */
 	DkImapStats stats;
@@ -30,6 +30,7 @@ typedef struct {
 	GArray *done;    /* stored or duplicate: to processed_folder / \Seen */
 	GArray *refused; /* to error_folder */
 	guint32 first_deferred; /* 0: none */
+	guint fresh;            /* stored for the first time */
 } Disposition;
 
 DkImapPoller *dk_imap_poller_new(const DkConfig *config, const char *account, DkPipeline *pipeline,
@@ -137,9 +138,10 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 		DkPipelineItem *item = g_ptr_array_index(items, i);
 		guint32 uid = g_array_index(uids, guint32, i);
 		if (item->error == NULL) {
+			gboolean duplicate = item->result.outcome == DK_OUTCOME_DUPLICATE;
 			g_array_append_val(d->done, uid);
-			count(p, item->result.outcome == DK_OUTCOME_DUPLICATE ? &p->stats.duplicates : &p->stats.stored,
-			      1);
+			d->fresh += !duplicate;
+			count(p, duplicate ? &p->stats.duplicates : &p->stats.stored, 1);
 		} else if (dk_error_is_temporary(item->error)) {
 			defer(p, folder, d, uid, item->error);
 		} else {
@@ -209,7 +211,9 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, G
 	/* UIDs the server did not return were expunged meanwhile: done. */
 	state->last_uid = d.first_deferred ? d.first_deferred - 1 : MAX(state->last_uid, last);
 	*stop_out = d.first_deferred != 0;
-	p->handled += d.done->len + d.refused->len;
+	/* Duplicates do not count: re-fetching what follows a deferred message
+	 * (flag mode) must not keep the loop from waiting. */
+	p->handled += d.fresh + d.refused->len;
 	return dk_store_imap_state_set(p->state, p->account->name, folder, state, error);
 }
 
