@@ -40,6 +40,8 @@ static gboolean imap_error(DkImapClient *c, int rc, const char *doing, GError **
 	c->broken = c->broken || network;
 	if (rc == MAILIMAP_ERROR_CONNECTION_REFUSED)
 		what = "cannot connect";
+	else if (rc == MAILIMAP_ERROR_SSL)
+		what = "TLS handshake failed (is tls = imaps right for this port?)";
 	g_set_error(error, DK_ERROR, refused ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
 		    "imap %s:%u: %s: %s%s%s%s", c->account->host, c->account->port, doing, what,
 		    (!network && said && *said) ? " (server said: " : "", (!network && said) ? said : "",

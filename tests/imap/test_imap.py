@@ -250,6 +250,13 @@ class ErrorTest(ImapCase):
         self.assertEqual(proc.returncode, 75)
         self.assertIn(b"cannot connect", proc.stderr)
 
+    def test_implicit_tls_on_a_plain_port(self):
+        self.account(port=self.dovecot.plain_port)
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 75, proc.stderr)
+        self.assertIn(b"127.0.0.1:%d: connecting: TLS handshake failed" % self.dovecot.plain_port,
+                      proc.stderr)
+
     def test_unknown_account(self):
         self.account()
         proc = self.docket("poll", "--once", "--account", "sales", check=False)
