@@ -1,12 +1,15 @@
 /* Reads one raw RFC 5322 message into a DkMessage with GMime. */
 #include "parsers/message.h"
 
+#include "parsers/attachment.h"
+#include "parsers/charset.h"
+#include "parsers/message-private.h"
+
 #include <gmime/gmime.h>
+#include <stdarg.h>
 #include <string.h>
 
 G_DEFINE_QUARK(dk-parse-error-quark, dk_parse_error)
-
-#define DK_DEFAULT_MAX_HEADER_BYTES (1024 * 1024)
 
 /* Header fields added in transit: two copies of one message that reached
  * docket by different routes differ only in these, so the fingerprint
@@ -60,6 +63,29 @@ static gboolean is_trace_field(const guint8 *p, gsize len)
 	return FALSE;
 }
 
+/* Adds the body with CRLF read as LF and a final LF, in as few chunks as
+ * the CRs allow (the fingerprint's cost is one pass over the bytes). */
+static void checksum_body(GChecksum *sum, const guint8 *p, gsize n)
+{
+	const guint8 *end = p + n;
+	while (p < end) {
+		const guint8 *cr = memchr(p, '\r', (gsize)(end - p));
+		if (cr == NULL)
+			break;
+		if (cr + 1 < end && cr[1] != '\n') {
+			g_checksum_update(sum, p, cr + 1 - p); /* a lone CR is data */
+		} else {
+			g_checksum_update(sum, p, cr - p);
+		}
+		p = cr + 1;
+	}
+	g_checksum_update(sum, p, end - p);
+	if (n > 0 && end[-1] != '\n' && end[-1] != '\r')
+		g_checksum_update(sum, (const guint8 *)"\n", 1);
+	else if (n > 0 && end[-1] == '\r')
+		g_checksum_update(sum, (const guint8 *)"\n", 1);
+}
+
 /* Checks that the input starts with a header block (RFC 5322 section 2.2)
  * and computes the fingerprint on the way: SHA-256 of the message with
  * trace fields removed and line ends normalised to LF. */
@@ -110,9 +136,12 @@ static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, ch
 			g_checksum_update(sum, (const guint8 *)"\n", 1);
 		}
 		i = next;
+		if (in_body)
+			break;
 	}
 	if (fields == 0)
 		goto no_header;
+	checksum_body(sum, p + i, n - i);
 	g_strlcpy(fingerprint, g_checksum_get_string(sum), 65);
 	return TRUE;
 no_header:
@@ -121,24 +150,162 @@ no_header:
 	return FALSE;
 }
 
+void dk_parse_context_error(DkParseContext *c, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	char *msg = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	for (guint i = 0; i < c->m->errors->len; i++) {
+		if (strcmp(g_ptr_array_index(c->m->errors, i), msg) == 0) {
+			g_free(msg);
+			return;
+		}
+	}
+	g_ptr_array_add(c->m->errors, msg);
+}
+
+/* The bytes an encoded word's text stands for (RFC 2047 section 4). */
+static GBytes *encoded_word_bytes(char enc, const char *text, gsize len)
+{
+	if (enc == 'b' || enc == 'B') {
+		g_autofree char *padded = g_strndup(text, len);
+		gsize n = 0;
+		guchar *raw = g_base64_decode(padded, &n);
+		return g_bytes_new_take(raw, n);
+	}
+	GByteArray *out = g_byte_array_sized_new((guint)len);
+	for (gsize i = 0; i < len; i++) {
+		guint8 c = (guint8)text[i];
+		if (c == '=' && i + 2 < len && g_ascii_isxdigit(text[i + 1]) && g_ascii_isxdigit(text[i + 2])) {
+			c = (guint8)(g_ascii_xdigit_value(text[i + 1]) << 4 | g_ascii_xdigit_value(text[i + 2]));
+			i += 2;
+		} else if (c == '_') {
+			c = ' ';
+		}
+		g_byte_array_append(out, &c, 1);
+	}
+	return g_byte_array_free_to_bytes(out);
+}
+
+/* Appends one encoded word, repaired: base64 whose padding was lost (GMime
+ * would drop the word) gets it back, and the charset label is replaced by
+ * the one its bytes are really in (UTF-8 or windows-1252 under a Latin-1
+ * label, GB18030 for gb2312, ...). */
+static void append_encoded_word(GString *out, const char *charset, gsize charset_len, char enc,
+				const char *text, gsize len)
+{
+	g_autofree char *label = g_strndup(charset, charset_len);
+	g_autofree char *padded = NULL;
+	if ((enc == 'b' || enc == 'B') && len % 4 != 0 && memchr(text, '=', len) == NULL) {
+		gsize keep = len % 4 == 1 ? len - 1 : len;
+		padded = g_strdup_printf("%.*s%s", (int)keep, text, len % 4 == 2 ? "==" : len % 4 == 3 ? "=" : "");
+		text = padded;
+		len = strlen(padded);
+	}
+	g_autoptr(GBytes) bytes = encoded_word_bytes(enc, text, len);
+	gsize n = 0;
+	const char *data = g_bytes_get_data(bytes, &n);
+	const char *real = dk_charset_effective(label, data ? data : "", n);
+	g_string_append_printf(out, "=?%s?%c?%.*s?=", real ? real : label, enc, (int)len, text);
+}
+
+/* Rewrites the encoded words of a header value (see append_encoded_word);
+ * NULL when there are none. */
+static char *repair_encoded_words(const char *s)
+{
+	GString *out = NULL;
+	const char *copied = s;
+	for (const char *p = strstr(s, "=?"); p != NULL; p = strstr(p + 2, "=?")) {
+		const char *q1 = strchr(p + 2, '?');
+		if (q1 == NULL || q1[1] == '\0' || q1[2] != '?' || strchr("bBqQ", q1[1]) == NULL)
+			continue;
+		const char *text = q1 + 3;
+		const char *end = strstr(text, "?=");
+		if (end == NULL)
+			break;
+		if (out == NULL)
+			out = g_string_new(NULL);
+		g_string_append_len(out, copied, p - copied);
+		gsize charset_len = strcspn(p + 2, "*?"); /* RFC 2231 section 5: charset*lang */
+		append_encoded_word(out, p + 2, charset_len, q1[1], text, (gsize)(end - text));
+		copied = end + 2;
+		p = end;
+	}
+	if (out == NULL)
+		return NULL;
+	g_string_append(out, copied);
+	return g_string_free(out, FALSE);
+}
+
+/* The trimmed value when it is one line of printable ASCII without '=':
+ * nothing to unfold or decode (most trace and list headers). */
+static char *simple_header(const char *raw)
+{
+	const char *start = raw + strspn(raw, " \t");
+	const char *end = start + strlen(start);
+	while (end > start && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (const char *p = start; p < end; p++)
+		if ((guchar)*p < 0x20 || (guchar)*p >= 0x7F || *p == '=')
+			return NULL;
+	return g_strndup(start, (gsize)(end - start));
+}
+
+char *dk_message_decode_header(DkParseContext *c, const char *raw)
+{
+	if (raw == NULL)
+		return g_strdup("");
+	char *simple = simple_header(raw);
+	if (simple != NULL)
+		return simple;
+	g_autofree char *unfolded = g_mime_utils_header_unfold(raw);
+	if (!g_utf8_validate(unfolded, -1, NULL)) {
+		/* Raw 8-bit text (RFC 6532 allows UTF-8 only): read it in the
+		 * body's charset, else guess, else the fallback. */
+		char *utf8 = dk_charset_to_utf8(unfolded, strlen(unfolded), c->header_charset,
+						c->fallback_charset, NULL);
+		g_free(unfolded);
+		unfolded = utf8;
+	}
+	g_autofree char *repaired = repair_encoded_words(unfolded);
+	char *text = g_mime_utils_header_decode_text(c->gmime_options, repaired ? repaired : unfolded);
+	if (!g_utf8_validate(text, -1, NULL)) {
+		char *valid = g_utf8_make_valid(text, -1);
+		g_free(text);
+		text = valid;
+	}
+	for (char *p = text; *p; p++) /* controls left by broken encodings */
+		if ((guchar)*p < 0x20)
+			*p = ' ';
+	return g_strstrip(text);
+}
+
+/* A Message-ID without brackets, comments or whitespace (RFC 5322
+ * section 3.6.4), or NULL when nothing id-like is left. */
 static char *clean_id(const char *raw)
 {
 	if (raw == NULL)
 		return NULL;
-	g_autofree char *s = g_strstrip(g_strdup(raw));
-	gsize len = strlen(s);
-	char *start = s;
-	if (len >= 2 && s[0] == '<' && s[len - 1] == '>') {
-		s[len - 1] = '\0';
-		start = s + 1;
+	GString *s = g_string_new(NULL);
+	for (const char *p = raw; *p; p++)
+		if ((guchar)*p > 32 && *p != 0x7F && *p != '<' && *p != '>')
+			g_string_append_c(s, *p);
+	if (s->len == 0 || s->len > 250 || !g_utf8_validate(s->str, -1, NULL)) {
+		g_string_free(s, TRUE);
+		return NULL;
 	}
-	return *start ? g_strdup(start) : NULL;
+	return g_string_free(s, FALSE);
 }
 
 static DkAddress *address_new(InternetAddressMailbox *mb)
 {
-	const char *addr = internet_address_mailbox_get_idn_addr(mb);
-	if (addr == NULL || *addr == '\0')
+	/* Punycode domains (xn--) are shown in Unicode; the conversion is
+	 * slow, so only they pay for it. */
+	const char *addr = internet_address_mailbox_get_addr(mb);
+	if (addr != NULL && strstr(addr, "xn--") != NULL)
+		addr = internet_address_mailbox_get_idn_addr(mb);
+	if (addr == NULL || *addr == '\0' || !g_utf8_validate(addr, -1, NULL))
 		return NULL;
 	DkAddress *a = g_new0(DkAddress, 1);
 	const char *at = strrchr(addr, '@');
@@ -149,19 +316,26 @@ static DkAddress *address_new(InternetAddressMailbox *mb)
 		a->address = g_strdup(addr);
 	}
 	const char *name = internet_address_get_name(INTERNET_ADDRESS(mb));
-	a->name = (name && *name) ? g_strdup(name) : NULL;
+	if (name != NULL && *name) {
+		a->name = g_utf8_make_valid(name, -1);
+		g_strstrip(a->name);
+		if (*a->name == '\0' || g_strcmp0(a->name, a->address) == 0)
+			g_clear_pointer(&a->name, g_free);
+	}
 	return a;
 }
 
-static void collect_addresses(InternetAddressList *list, GPtrArray *out)
+/* Mailboxes in order; groups (RFC 5322 section 3.4) are flattened. */
+static void collect_addresses(InternetAddressList *list, GPtrArray *out, guint depth)
 {
-	if (list == NULL)
+	if (list == NULL || depth > 4)
 		return;
 	int n = internet_address_list_length(list);
 	for (int i = 0; i < n; i++) {
 		InternetAddress *ia = internet_address_list_get_address(list, i);
 		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			collect_addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out);
+			InternetAddressList *members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
+			collect_addresses(members, out, depth + 1);
 		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 			DkAddress *a = address_new(INTERNET_ADDRESS_MAILBOX(ia));
 			if (a != NULL)
@@ -170,57 +344,106 @@ static void collect_addresses(InternetAddressList *list, GPtrArray *out)
 	}
 }
 
-static DkAddress *first_address(InternetAddressList *list)
+DkAddress *dk_message_first_address(InternetAddressList *list)
 {
 	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
-	collect_addresses(list, all);
+	collect_addresses(list, all, 0);
 	return all->len > 0 ? g_ptr_array_steal_index(all, 0) : NULL;
 }
 
-static void read_ids(DkMessage *m, GMimeMessage *gm)
+/* The raw (undecoded, folded) value of the first header called name:
+ * g_mime_object_get_header() would give it decoded already. */
+const char *dk_message_raw_header(GMimeObject *obj, const char *name)
 {
-	m->message_id = clean_id(g_mime_message_get_message_id(gm));
-	const char *irt = g_mime_object_get_header(GMIME_OBJECT(gm), "In-Reply-To");
-	if (irt != NULL) {
-		GMimeReferences *refs = g_mime_references_parse(NULL, irt);
-		if (refs != NULL && g_mime_references_length(refs) > 0)
-			m->in_reply_to = g_strdup(g_mime_references_get_message_id(refs, 0));
-		if (refs != NULL)
-			g_mime_references_free(refs);
-	}
-	const char *raw_refs = g_mime_object_get_header(GMIME_OBJECT(gm), "References");
-	if (raw_refs != NULL) {
-		GMimeReferences *refs = g_mime_references_parse(NULL, raw_refs);
-		for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
-			const char *id = g_mime_references_get_message_id(refs, i);
-			if (id != NULL && *id)
-				g_ptr_array_add(m->references, g_strdup(id));
-		}
-		if (refs != NULL)
-			g_mime_references_free(refs);
-	}
+	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = list ? g_mime_header_list_get_header(list, name) : NULL;
+	return h ? g_mime_header_get_raw_value(h) : NULL;
 }
 
-static void read_headers(DkMessage *m, GMimeMessage *gm)
+/* All mailboxes of the first header called name, appended to out. */
+static void read_addresses(DkParseContext *c, GMimeMessage *gm, const char *name, GPtrArray *out)
+{
+	const char *raw = dk_message_raw_header(GMIME_OBJECT(gm), name);
+	InternetAddressList *list = raw ? internet_address_list_parse(c->gmime_options, raw) : NULL;
+	if (list == NULL)
+		return;
+	collect_addresses(list, out, 0);
+	g_object_unref(list);
+}
+
+static DkAddress *read_first_address(DkParseContext *c, GMimeMessage *gm, const char *name)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
+	read_addresses(c, gm, name, all);
+	return all->len > 0 ? g_ptr_array_steal_index(all, 0) : NULL;
+}
+
+static void read_address_headers(DkParseContext *c, GMimeMessage *gm)
+{
+	DkMessage *m = c->m;
+	static const char *const senders[] = {"From", "Sender", "Return-Path", NULL};
+	for (guint i = 0; senders[i] != NULL && m->from == NULL; i++)
+		m->from = read_first_address(c, gm, senders[i]);
+	m->reply_to = read_first_address(c, gm, "Reply-To");
+	read_addresses(c, gm, "To", m->to);
+	read_addresses(c, gm, "Cc", m->cc);
+}
+
+/* The ids of a References or In-Reply-To field, cleaned, without
+ * duplicates (RFC 5322 section 3.6.4). */
+static void parse_ids(DkParseContext *c, const char *raw, GPtrArray *out, GHashTable *seen)
+{
+	if (raw == NULL)
+		return;
+	GMimeReferences *refs = g_mime_references_parse(c->gmime_options, raw);
+	for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
+		char *id = clean_id(g_mime_references_get_message_id(refs, i));
+		if (id == NULL || !g_hash_table_add(seen, id))
+			continue;
+		g_ptr_array_add(out, g_strdup(id));
+	}
+	if (refs != NULL)
+		g_mime_references_free(refs);
+}
+
+static void read_ids(DkParseContext *c, GMimeMessage *gm)
+{
+	DkMessage *m = c->m;
+	GMimeObject *obj = GMIME_OBJECT(gm);
+	const char *raw_id = dk_message_raw_header(obj, "Message-ID");
+	g_autofree char *decoded = raw_id ? g_mime_utils_decode_message_id(raw_id) : NULL;
+	m->message_id = clean_id(decoded);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GPtrArray) parents = g_ptr_array_new_with_free_func(g_free);
+	parse_ids(c, dk_message_raw_header(obj, "In-Reply-To"), parents, seen);
+	if (parents->len > 0)
+		m->in_reply_to = g_strdup(g_ptr_array_index(parents, 0));
+	g_hash_table_remove_all(seen);
+	if (m->message_id != NULL) /* a message does not refer to itself */
+		g_hash_table_add(seen, g_strdup(m->message_id));
+	parse_ids(c, dk_message_raw_header(obj, "References"), m->references, seen);
+}
+
+static void read_headers(DkParseContext *c, GMimeMessage *gm)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(gm));
 	int n = g_mime_header_list_get_count(headers);
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		g_autofree char *name = g_ascii_strdown(g_mime_header_get_name(h), -1);
-		const char *value = g_mime_header_get_value(h);
-		GPtrArray *values = g_hash_table_lookup(m->headers, name);
+		GPtrArray *values = g_hash_table_lookup(c->m->headers, name);
 		if (values == NULL) {
 			values = g_ptr_array_new_with_free_func(g_free);
-			g_hash_table_insert(m->headers, g_strdup(name), values);
+			g_hash_table_insert(c->m->headers, g_strdup(name), values);
 		}
-		g_ptr_array_add(values, g_mime_utils_header_decode_text(NULL, value ? value : ""));
+		g_ptr_array_add(values, dk_message_decode_header(c, g_mime_header_get_raw_value(h)));
 	}
 }
 
 static void read_date(DkMessage *m, GMimeMessage *gm, gint64 arrival)
 {
-	GDateTime *dt = g_mime_message_get_date(gm);
+	const char *raw = dk_message_raw_header(GMIME_OBJECT(gm), "Date");
+	g_autoptr(GDateTime) dt = raw ? g_mime_utils_header_decode_date(raw) : NULL;
 	gint64 t = dt ? g_date_time_to_unix(dt) : 0;
 	/* Before 1980 or more than a day ahead of arrival: the sender's clock
 	 * is wrong, and the arrival time is the better guess. */
@@ -232,60 +455,6 @@ static void read_date(DkMessage *m, GMimeMessage *gm, gint64 arrival)
 	}
 	m->date = t;
 	m->date_offset = (int)(g_date_time_get_utc_offset(dt) / G_TIME_SPAN_MINUTE);
-}
-
-static char *part_text(GMimeObject *part)
-{
-	if (!GMIME_IS_TEXT_PART(part))
-		return NULL;
-	char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
-	if (text != NULL && !g_utf8_validate(text, -1, NULL)) {
-		char *valid = g_utf8_make_valid(text, -1);
-		g_free(text);
-		text = valid;
-	}
-	return text;
-}
-
-static void find_text(GMimeObject *part, GMimeObject **plain, GMimeObject **html, guint depth)
-{
-	if (depth > 64)
-		return;
-	if (GMIME_IS_MULTIPART(part)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(part);
-		int n = g_mime_multipart_get_count(mp);
-		for (int i = 0; i < n; i++)
-			find_text(g_mime_multipart_get_part(mp, i), plain, html, depth + 1);
-		return;
-	}
-	if (!GMIME_IS_TEXT_PART(part))
-		return;
-	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(part);
-	if (disp != NULL && g_mime_content_disposition_is_attachment(disp))
-		return;
-	GMimeContentType *ct = g_mime_object_get_content_type(part);
-	if (*plain == NULL && g_mime_content_type_is_type(ct, "text", "plain"))
-		*plain = part;
-	else if (*html == NULL && g_mime_content_type_is_type(ct, "text", "html"))
-		*html = part;
-}
-
-static void read_body(DkMessage *m, GMimeMessage *gm)
-{
-	GMimeObject *plain = NULL, *html = NULL;
-	GMimeObject *body = g_mime_message_get_mime_part(gm);
-	if (body != NULL)
-		find_text(body, &plain, &html, 0);
-	if (plain != NULL) {
-		m->text = part_text(plain);
-	} else if (html != NULL) {
-		m->text = part_text(html);
-		m->html = TRUE;
-	}
-	if (m->text == NULL)
-		m->text = g_strdup("");
-	m->new_text = g_strdup(m->text);
-	m->quoted_text = g_strdup("");
 }
 
 static DkMessage *message_new(void)
@@ -301,6 +470,134 @@ static DkMessage *message_new(void)
 	return m;
 }
 
+static void context_init(DkParseContext *c, DkMessage *m, const DkParseOptions *o)
+{
+	c->m = m;
+	c->fallback_charset = o->fallback_charset ? o->fallback_charset : DK_CHARSET_DEFAULT_FALLBACK;
+	c->max_depth = o->max_depth ? o->max_depth : DK_PARSE_DEFAULT_MAX_DEPTH;
+	c->max_parts = o->max_parts ? o->max_parts : DK_PARSE_DEFAULT_MAX_PARTS;
+	c->max_decoded = o->max_decoded_bytes ? o->max_decoded_bytes : DK_PARSE_DEFAULT_MAX_DECODED_BYTES;
+	c->max_millis = o->max_millis ? o->max_millis : DK_PARSE_DEFAULT_MAX_MILLIS;
+	c->deadline = g_get_monotonic_time() + (gint64)c->max_millis * 1000;
+	/* Raw 8-bit header text: UTF-8 when it is valid, else the fallback. */
+	const char *charsets[] = {"UTF-8", c->fallback_charset, NULL};
+	c->gmime_options = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(c->gmime_options, charsets);
+	g_mime_parser_options_set_rfc2047_compliance_mode(c->gmime_options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(c->gmime_options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(c->gmime_options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_allow_addresses_without_domain(c->gmime_options, TRUE);
+	c->text = g_string_new(NULL);
+	c->new_text = g_string_new(NULL);
+	c->quoted_text = g_string_new(NULL);
+}
+
+static void context_clear(DkParseContext *c)
+{
+	g_mime_parser_options_free(c->gmime_options);
+	if (c->text != NULL)
+		g_string_free(c->text, TRUE);
+	if (c->new_text != NULL)
+		g_string_free(c->new_text, TRUE);
+	if (c->quoted_text != NULL)
+		g_string_free(c->quoted_text, TRUE);
+	g_free(c->tnef_body);
+}
+
+/* GMime reads the caller's bytes in place: a memory stream over a byte
+ * array it does not own (set_owner FALSE), whose data is the GBytes'
+ * buffer. GMime only reads ->data and ->len of it, and its parts refer to
+ * substreams of it, so a large message is held once, not twice. The array
+ * must outlive every GMime object of the parse. */
+static GMimeMessage *gmime_parse(DkParseContext *c, const guint8 *p, gsize n, GByteArray *borrowed)
+{
+	borrowed->data = (guint8 *)p;
+	borrowed->len = (guint)n;
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(borrowed);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	GMimeMessage *gm = g_mime_parser_construct_message(parser, c->gmime_options);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return gm;
+}
+
+/* The charset of the first text part: the best guess for raw 8-bit
+ * header text of the same message. */
+static const char *body_charset(GMimeObject *obj, guint depth)
+{
+	if (obj == NULL || depth > 8)
+		return NULL;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 8; i++) {
+			const char *cs = body_charset(g_mime_multipart_get_part(mp, i), depth + 1);
+			if (cs != NULL)
+				return cs;
+		}
+		return NULL;
+	}
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	if (!g_mime_content_type_is_type(ct, "text", "*"))
+		return NULL;
+	return g_mime_content_type_get_parameter(ct, "charset");
+}
+
+static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptions *o)
+{
+	DkMessage *m = c->m;
+	gint64 arrival = o->arrival_time ? o->arrival_time : g_get_real_time() / G_USEC_PER_SEC;
+	c->header_charset = body_charset(g_mime_message_get_mime_part(gm), 0);
+	read_headers(c, gm);
+	read_ids(c, gm);
+	if (m->message_id == NULL) {
+		m->message_id = g_strdup_printf("%.32s@synthetic.docket.invalid", m->fingerprint);
+		m->message_id_synthetic = TRUE;
+	}
+	read_address_headers(c, gm);
+	const char *subject = dk_message_raw_header(GMIME_OBJECT(gm), "Subject");
+	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
+	read_date(m, gm, arrival);
+	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
+}
+
+/* GMime builds an object for every part before docket's walk can count
+ * them, and checks each line against every open boundary: a message of
+ * 100,000 tiny parts costs seconds and hundreds of megabytes. Lines that
+ * start with "--" bound the number of parts (RFC 2046 section 5.1.1), so
+ * GMime is given only the bytes before the one past four per allowed
+ * part; the walk's part limit would skip what follows anyway. Returns
+ * the length to parse. */
+static gsize boundary_cut(const guint8 *p, gsize n, guint max_parts)
+{
+	gsize allowed = (gsize)max_parts * 4 + 64, seen = 0;
+	const guint8 *at = p, *end = p + n;
+	while ((at = memmem(at, (gsize)(end - at), "\n--", 3)) != NULL) {
+		if (++seen > allowed)
+			return (gsize)(at - p) + 1;
+		at += 3;
+	}
+	return n;
+}
+
+/* Old Mac OS mail ends lines with a bare CR. When the first line ends so,
+ * every bare CR becomes LF (a copy: the rare case pays for itself). */
+static GBytes *bare_cr_to_lf(const guint8 *p, gsize n)
+{
+	const guint8 *first = NULL;
+	for (gsize i = 0; i < n && i < 8192 && first == NULL; i++)
+		if (p[i] == '\r' || p[i] == '\n')
+			first = p + i;
+	if (first == NULL || *first != '\r' || (first + 1 < p + n && first[1] == '\n'))
+		return NULL;
+	guint8 *copy = g_memdup2(p, n);
+	for (gsize i = 0; i < n; i++)
+		if (copy[i] == '\r' && (i + 1 == n || copy[i + 1] != '\n'))
+			copy[i] = '\n';
+	return g_bytes_new_take(copy, n);
+}
+
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error)
 {
 	g_return_val_if_fail(raw != NULL, NULL);
@@ -308,38 +605,34 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 	const DkParseOptions *o = options ? options : &defaults;
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(raw, &n);
+	g_autoptr(GBytes) converted = bare_cr_to_lf(p, n);
+	if (converted != NULL)
+		p = g_bytes_get_data(converted, &n);
 	g_autoptr(DkMessage) m = message_new();
-	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_DEFAULT_MAX_HEADER_BYTES;
+	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
 	if (!scan_header_block(p, n, max_header, m->fingerprint, error))
 		return NULL;
-
+	if (n > G_MAXUINT) {
+		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT, "message larger than 4 GiB");
+		return NULL;
+	}
 	ensure_gmime();
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *)p, n);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	g_autoptr(GObject) owner = G_OBJECT(g_mime_parser_construct_message(parser, NULL));
-	GMimeMessage *gm = owner ? GMIME_MESSAGE(owner) : NULL;
-	g_object_unref(parser);
-	g_object_unref(stream);
+	DkParseContext c = {0};
+	context_init(&c, m, o);
+	gsize parse_len = boundary_cut(p, n, c.max_parts);
+	if (parse_len < n)
+		dk_parse_context_error(&c, "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
+				       " of %" G_GSIZE_FORMAT, c.max_parts, parse_len, n);
+	GByteArray borrowed = {0};
+	GMimeMessage *gm = gmime_parse(&c, p, parse_len, &borrowed);
 	if (gm == NULL) {
+		context_clear(&c);
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID, "GMime could not read the message");
 		return NULL;
 	}
-	gint64 arrival = o->arrival_time ? o->arrival_time : g_get_real_time() / G_USEC_PER_SEC;
-	read_headers(m, gm);
-	read_ids(m, gm);
-	if (m->message_id == NULL) {
-		m->message_id = g_strdup_printf("%.32s@synthetic.docket.invalid", m->fingerprint);
-		m->message_id_synthetic = TRUE;
-	}
-	m->from = first_address(g_mime_message_get_from(gm));
-	m->reply_to = first_address(g_mime_message_get_reply_to(gm));
-	collect_addresses(g_mime_message_get_to(gm), m->to);
-	collect_addresses(g_mime_message_get_cc(gm), m->cc);
-	const char *subject = g_mime_message_get_subject(gm);
-	m->subject = g_strdup(subject ? subject : "");
-	read_date(m, gm, arrival);
-	read_body(m, gm);
+	read_message(&c, gm, o);
+	g_object_unref(gm);
+	context_clear(&c);
 	return g_steal_pointer(&m);
 }
 
@@ -362,18 +655,6 @@ void dk_address_free(DkAddress *address)
 	g_free(address->name);
 	g_free(address->address);
 	g_free(address);
-}
-
-void dk_attachment_free(DkAttachment *attachment)
-{
-	if (attachment == NULL)
-		return;
-	g_free(attachment->filename);
-	g_free(attachment->content_type);
-	g_free(attachment->content_id);
-	g_free(attachment->disposition);
-	g_clear_pointer(&attachment->data, g_bytes_unref);
-	g_free(attachment);
 }
 
 static void bounce_free(DkBounce *b)

@@ -25,9 +25,17 @@ typedef struct {
 	guint max_parts;          /* MIME parts in total */
 	gsize max_header_bytes;   /* size of one header block */
 	gsize max_decoded_bytes;  /* decoded text and attachments together */
+	guint max_millis;         /* wall time for the walk over the parts */
 	const char *fallback_charset; /* for undeclared 8-bit text; default windows-1252 */
 	gint64 arrival_time;      /* Unix seconds; used when Date is missing or absurd; 0 = now */
 } DkParseOptions;
+
+/* The defaults that a zero in DkParseOptions stands for. */
+#define DK_PARSE_DEFAULT_MAX_DEPTH 32
+#define DK_PARSE_DEFAULT_MAX_PARTS 1000
+#define DK_PARSE_DEFAULT_MAX_HEADER_BYTES (1024 * 1024)
+#define DK_PARSE_DEFAULT_MAX_DECODED_BYTES (64 * 1024 * 1024)
+#define DK_PARSE_DEFAULT_MAX_MILLIS 10000
 
 typedef struct {
 	char *name;    /* decoded display name, UTF-8, or NULL */
@@ -39,9 +47,13 @@ typedef struct {
 	char *content_type; /* type/subtype, lower case */
 	char *content_id;   /* without angle brackets, or NULL */
 	char *disposition;  /* "attachment" or "inline" */
-	gsize size;         /* decoded size in bytes */
-	char sha256[65];    /* hex SHA-256 of the decoded content */
-	GBytes *data;       /* the decoded content */
+	gsize size;         /* decoded size in bytes (0 when data is NULL) */
+	char sha256[65];    /* hex SHA-256 of the decoded content ("" when data is NULL) */
+	GBytes *data;       /* the decoded content; NULL when a limit kept it out */
+	char *origin;       /* file name of the container it came out of
+			     * (a winmail.dat), or NULL for a MIME part */
+	char *message_subject;  /* message/rfc822 only: the attached mail's subject */
+	DkAddress *message_from; /* message/rfc822 only: its sender, or NULL */
 } DkAttachment;
 
 typedef struct {

@@ -1,5 +1,7 @@
 /* Subcommand dispatch and the helpers the subcommands share. */
 #include "gateway/cli/cli.h"
+#include "gateway/cli/cmd-parse.h"
+#include "gateway/cli/cmd-template.h"
 
 #include <locale.h>
 #include <stdarg.h>
@@ -21,8 +23,12 @@ typedef struct {
 } DkCommand;
 
 static const DkCommand commands[] = {
+	{"serve", dk_cmd_serve, "run the gateway: LMTP listener and writer"},
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
+	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
+	{"template", dk_cmd_template, "preview a notification template with JSON data"},
+	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 	{"poll", dk_cmd_poll, "fetch mail from the IMAP accounts (--once for one round)"},
 	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
@@ -62,6 +68,22 @@ DkStore *dk_cli_open_store(const DkConfig *config, GError **error)
 		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
 	};
 	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
+}
+
+int dk_cli_open(const char *command, DkConfig **config_out, DkStore **store_out)
+{
+	g_autoptr(DkConfig) config = dk_cli_load_config();
+	if (config == NULL)
+		return DK_EXIT_CONFIG;
+	g_autoptr(GError) error = NULL;
+	DkStore *store = dk_cli_open_store(config, &error);
+	if (store == NULL) {
+		dk_cli_error("%s: %s", command, error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	*config_out = g_steal_pointer(&config);
+	*store_out = store;
+	return DK_EXIT_OK;
 }
 
 static void usage(FILE *out)

@@ -10,12 +10,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-static const char *const outcome_names[] = {
-	[DK_OUTCOME_CREATED] = "created",
-	[DK_OUTCOME_APPENDED] = "appended",
-	[DK_OUTCOME_DUPLICATE] = "duplicate",
-};
-
 /* Reads all of fd, refusing more than limit bytes. */
 static GBytes *read_all(int fd, gsize limit, GError **error)
 {
@@ -99,9 +93,12 @@ int dk_cmd_deliver(int argc, char **argv)
 		dk_cli_error("deliver: %s", error->message);
 		return exit_for(error);
 	}
-	if (verbose)
+	if (result.outcome == DK_OUTCOME_QUARANTINED)
+		dk_cli_error("deliver: unreadable, kept in quarantine as %" G_GINT64_FORMAT " (docket quarantine show %"
+			     G_GINT64_FORMAT ")", result.quarantine, result.quarantine);
+	else if (verbose)
 		printf("ticket=%" G_GINT64_FORMAT " article=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=%s\n",
-		       result.ticket, result.article, outcome_names[result.outcome], result.evidence,
+		       result.ticket, result.article, dk_outcome_name(result.outcome), result.evidence,
 		       result.message_id);
 	dk_delivery_clear(&result);
 	return DK_EXIT_OK;

@@ -45,10 +45,15 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	gint64 now = intake->received_at ? intake->received_at : g_get_real_time() / G_USEC_PER_SEC;
 	DkParseOptions options = pipeline->parse;
 	options.arrival_time = now;
-	DkMessage *message = dk_message_parse(raw, &options, error);
-	if (message == NULL)
+	g_autoptr(GError) local = NULL;
+	DkMessage *message = dk_message_parse(raw, &options, &local);
+	if (message == NULL && g_error_matches(local, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL)) {
+		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;
+	}
 	DkPipelineItem *item = g_new0(DkPipelineItem, 1);
+	if (message == NULL)
+		item->quarantine_reason = g_strdup(local ? local->message : "unreadable");
 	item->raw = g_bytes_ref(raw);
 	item->message = message;
 	item->intake = g_strdup(intake->intake ? intake->intake : "stdin");
@@ -88,12 +93,24 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 		return;
 	g_bytes_unref(item->raw);
 	dk_message_free(item->message);
+	g_free(item->quarantine_reason);
 	g_free(item->intake);
 	g_free(item->envelope_from);
 	g_strfreev(item->recipients);
 	dk_delivery_clear(&item->result);
 	g_clear_error(&item->error);
 	g_free(item);
+}
+
+const char *dk_outcome_name(DkOutcome outcome)
+{
+	static const char *const names[] = {
+		[DK_OUTCOME_CREATED] = "created",
+		[DK_OUTCOME_APPENDED] = "appended",
+		[DK_OUTCOME_DUPLICATE] = "duplicate",
+		[DK_OUTCOME_QUARANTINED] = "quarantined",
+	};
+	return names[outcome];
 }
 
 void dk_delivery_clear(DkDelivery *delivery)

@@ -28,20 +28,27 @@ typedef enum {
 	DK_OUTCOME_CREATED,   /* a new ticket with this message as its first article */
 	DK_OUTCOME_APPENDED,  /* a new article on an existing ticket */
 	DK_OUTCOME_DUPLICATE, /* already stored: nothing written */
+	DK_OUTCOME_QUARANTINED, /* unreadable: kept raw in the quarantine */
 } DkOutcome;
+
+/* The outcome's name for logs and output: "created", "appended", ... */
+const char *dk_outcome_name(DkOutcome outcome);
 
 typedef struct {
 	DkOutcome outcome;
-	gint64 ticket;
+	gint64 ticket;     /* 0 when quarantined */
 	gint64 article;
-	char *message_id;
+	gint64 quarantine; /* the quarantine entry, when quarantined */
+	char *message_id;  /* NULL when quarantined */
 	const char *evidence; /* static string */
 } DkDelivery;
 
 /* One message on its way: made by prepare, completed by commit. */
 typedef struct {
 	GBytes *raw;
-	DkMessage *message;
+	DkMessage *message;      /* NULL when the message goes to the quarantine */
+	char *quarantine_reason; /* why it could not be read, when message is NULL */
+	gint64 requeued_from;    /* a quarantine entry this item replaces, or 0 */
 	char *intake;
 	char *envelope_from;
 	char **recipients;
@@ -63,7 +70,9 @@ void dk_pipeline_free(DkPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkPipeline, dk_pipeline_free)
 
 /* Parses raw (a reference is taken). NULL with a DK_PARSE_ERROR for input
- * that is not mail. Touches no store; safe on any thread. */
+ * that is not mail. A message docket cannot read (a limit exceeded, GMime
+ * failing) gives an item without a message, bound for the quarantine: it is
+ * kept and acknowledged, never lost. Touches no store; safe on any thread. */
 DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
 				    GError **error);
 

@@ -159,6 +159,27 @@ GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error)
 		       ticket, error);
 }
 
+gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gint64 *oldest_age_out,
+			       GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT count(*), coalesce(min(created_at), ?) FROM outbox"
+					    " WHERE state = 'pending'",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*depth_out = sqlite3_column_int64(st, 0);
+		*oldest_age_out = now - sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "reading the outbox");
+	return TRUE;
+}
+
 void dk_ticket_free(DkTicket *t)
 {
 	if (t == NULL)

@@ -112,8 +112,21 @@ static const char migration_1[] =
 	"  last_uid INTEGER NOT NULL,"
 	"  PRIMARY KEY (account, folder)) WITHOUT ROWID;";
 
+/* Mail docket could not read, kept raw with the reason until an
+ * administrator reprocesses it. */
+static const char migration_2[] =
+	"CREATE TABLE quarantine ("
+	"  id INTEGER PRIMARY KEY,"
+	"  raw_sha256 TEXT NOT NULL UNIQUE REFERENCES raw_messages,"
+	"  reason TEXT NOT NULL,"
+	"  intake TEXT NOT NULL,"
+	"  envelope_from TEXT,"
+	"  recipients TEXT,"
+	"  received_at INTEGER NOT NULL);";
+
 static const char *const migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 int dk_store_schema_latest(void)

@@ -70,6 +70,17 @@ typedef struct {
 	GBytes *data;
 } DkAttachmentIn;
 
+typedef struct {
+	gint64 id;
+	char *raw_sha256;
+	char *reason;
+	char *intake;
+	char *envelope_from; /* or NULL */
+	char *recipients;    /* comma-separated, or NULL */
+	gint64 size;
+	gint64 received_at;
+} DkQuarantined;
+
 /* Opens (creating if needed) data_dir/docket.db and applies the schema
  * migrations. The data directory is created with mode 0750. */
 DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error);
@@ -123,6 +134,18 @@ gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *add
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
 			    const char *detail_json, gint64 now, GError **error);
 
+/* Keeps a message docket could not read (its raw bytes already stored
+ * with dk_store_raw_put) with the reason; the same raw message twice is one
+ * entry. Writes its id into id_out. */
+gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *entry, gint64 *id_out, GError **error);
+gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error);
+/* Of DkQuarantined*, oldest first. */
+GPtrArray *dk_store_quarantine_list(DkStore *store, GError **error);
+/* DK_ERROR_NOT_FOUND when there is no such entry. */
+DkQuarantined *dk_store_quarantine_get(DkStore *store, gint64 id, GError **error);
+void dk_quarantined_free(DkQuarantined *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkQuarantined, dk_quarantined_free)
+
 /* Reads. The returned arrays own their elements. */
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error);
 GPtrArray *dk_store_ticket_list(DkStore *store, const char *status, guint limit, GError **error);
@@ -134,6 +157,11 @@ GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error);
 GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error);
 /* Of char*: "address role". */
 GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error);
+
+/* Pending outbox rows and the age in seconds of the oldest one (0 when
+ * none), as of now. */
+gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gint64 *oldest_age_out,
+			       GError **error);
 
 void dk_ticket_free(DkTicket *ticket);
 void dk_article_free(DkArticle *article);

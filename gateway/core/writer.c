@@ -3,6 +3,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/thread.h"
+#include "gateway/ops/metrics.h"
 
 #include "gateway/core/json.h"
 
@@ -111,7 +112,38 @@ static gboolean write_article(DkStore *store, DkPipelineItem *item, const DkThre
 	       dk_store_message_id_add(store, m->message_id, match->ticket, article.id, error);
 }
 
+static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **error)
+{
+	char raw_sha[65];
+	if (!dk_store_raw_put(store, item->raw, item->received_at, raw_sha, error))
+		return FALSE;
+	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
+	DkQuarantined entry = {
+		.raw_sha256 = raw_sha,
+		.reason = item->quarantine_reason,
+		.intake = item->intake,
+		.envelope_from = item->envelope_from,
+		.recipients = recipients,
+		.received_at = item->received_at,
+	};
+	item->result.outcome = DK_OUTCOME_QUARANTINED;
+	item->result.evidence = "quarantine";
+	return dk_store_quarantine_add(store, &entry, &item->result.quarantine, error);
+}
+
+static gboolean write_message(DkStore *store, DkPipelineItem *item, GError **error);
+
+/* Stores one item; a message taken back from the quarantine leaves it in
+ * the same transaction. */
 static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
+{
+	if (item->message == NULL)
+		return quarantine_item(store, item, error);
+	return write_message(store, item, error) &&
+	       (item->requeued_from == 0 || dk_store_quarantine_remove(store, item->requeued_from, error));
+}
+
+static gboolean write_message(DkStore *store, DkPipelineItem *item, GError **error)
 {
 	const DkMessage *m = item->message;
 	DkDelivery *r = &item->result;
@@ -149,7 +181,7 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	       dk_store_ticket_touch(store, match.ticket, item->received_at, error);
 }
 
-gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
+static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GError **error)
 {
 	if (!dk_store_begin(store, error))
 		return FALSE;
@@ -170,4 +202,13 @@ gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GErro
 broken:
 	dk_store_rollback(store);
 	return FALSE;
+}
+
+gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
+{
+	gint64 started = g_get_monotonic_time();
+	gboolean ok = commit_items(store, items, n, error);
+	if (ok)
+		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC);
+	return ok;
 }

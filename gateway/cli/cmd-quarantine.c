@@ -1,0 +1,170 @@
+/* `docket quarantine list|show|reprocess`: mail docket could not read is
+ * kept raw with the reason; after a fix or a limit change an administrator
+ * runs it through the pipeline again. */
+#include "gateway/cli/cli.h"
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+#include "gateway/core/pipeline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static gboolean as_json;
+
+static json_t *entry_json(const DkQuarantined *q)
+{
+	return json_pack("{sI ss ss ss ss? ss? sI sI}", "id", (json_int_t)q->id, "raw_sha256", q->raw_sha256, "reason",
+			 q->reason, "intake", q->intake, "envelope_from", q->envelope_from, "recipients",
+			 q->recipients, "size", (json_int_t)q->size, "received_at", (json_int_t)q->received_at);
+}
+
+static void print_json(json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	puts(text);
+	free(text);
+}
+
+static int list(DkStore *store)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) entries = dk_store_quarantine_list(store, &error);
+	if (entries == NULL) {
+		dk_cli_error("quarantine: %s", error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	if (as_json) {
+		g_autoptr(json_t) arr = json_array();
+		for (guint i = 0; i < entries->len; i++)
+			json_array_append_new(arr, entry_json(g_ptr_array_index(entries, i)));
+		g_autoptr(json_t) doc = json_pack("{sO}", "quarantine", arr);
+		print_json(doc);
+		return DK_EXIT_OK;
+	}
+	printf("%6s  %-19s  %-6s  %10s  %s\n", "ID", "RECEIVED", "INTAKE", "SIZE", "REASON");
+	for (guint i = 0; i < entries->len; i++) {
+		const DkQuarantined *q = g_ptr_array_index(entries, i);
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(q->received_at);
+		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
+		printf("%6" G_GINT64_FORMAT "  %-19s  %-6s  %10" G_GINT64_FORMAT "  %s\n", q->id, when, q->intake, q->size,
+		       q->reason);
+	}
+	return DK_EXIT_OK;
+}
+
+static int show(DkStore *store, gint64 id, gboolean raw)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkQuarantined) q = dk_store_quarantine_get(store, id, &error);
+	g_autoptr(GBytes) bytes = q ? dk_store_raw_get(store, q->raw_sha256, &error) : NULL;
+	if (bytes == NULL) {
+		dk_cli_error("quarantine show: %s", error->message);
+		return g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ? DK_EXIT_NOINPUT : DK_EXIT_TEMPFAIL;
+	}
+	if (raw) {
+		fwrite(g_bytes_get_data(bytes, NULL), 1, g_bytes_get_size(bytes), stdout);
+	} else if (as_json) {
+		g_autoptr(json_t) doc = entry_json(q);
+		print_json(doc);
+	} else {
+		printf("quarantine %" G_GINT64_FORMAT "\n  reason: %s\n  intake: %s\n  from: %s\n  to: %s\n"
+		       "  size: %" G_GINT64_FORMAT " bytes\n  sha256: %s\n  (--raw prints the message)\n",
+		       q->id, q->reason, q->intake, q->envelope_from ? q->envelope_from : "-",
+		       q->recipients ? q->recipients : "-", q->size, q->raw_sha256);
+	}
+	return DK_EXIT_OK;
+}
+
+/* Runs one entry through the pipeline again. Returns FALSE when it still
+ * cannot be read or could not be stored. */
+static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, &error);
+	g_auto(GStrv) recipients = q->recipients ? g_strsplit(q->recipients, ",", -1) : NULL;
+	DkIntake intake = {.intake = q->intake,
+			   .envelope_from = q->envelope_from,
+			   .recipients = (const char *const *)recipients,
+			   .received_at = q->received_at};
+	g_autoptr(DkPipelineItem) item = raw ? dk_pipeline_prepare(pipeline, raw, &intake, &error) : NULL;
+	if (item != NULL && item->message == NULL) {
+		printf("%" G_GINT64_FORMAT ": still unreadable: %s\n", q->id, item->quarantine_reason);
+		return FALSE;
+	}
+	if (item != NULL) {
+		item->requeued_from = q->id;
+		if (dk_pipeline_commit(pipeline, &item, 1, &error) && item->error != NULL)
+			error = g_steal_pointer(&item->error);
+	}
+	if (error != NULL) {
+		printf("%" G_GINT64_FORMAT ": failed: %s\n", q->id, error->message);
+		return FALSE;
+	}
+	printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id, item->result.ticket,
+	       dk_outcome_name(item->result.outcome));
+	return TRUE;
+}
+
+static int reprocess(DkStore *store, const DkConfig *config, gint64 id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) entries = dk_store_quarantine_list(store, &error);
+	if (entries == NULL) {
+		dk_cli_error("quarantine reprocess: %s", error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
+	guint tried = 0, failed = 0;
+	for (guint i = 0; i < entries->len; i++) {
+		const DkQuarantined *q = g_ptr_array_index(entries, i);
+		if (id != 0 && q->id != id)
+			continue;
+		tried++;
+		failed += !reprocess_one(pipeline, store, q);
+	}
+	if (id != 0 && tried == 0) {
+		dk_cli_error("quarantine reprocess: no quarantined message %" G_GINT64_FORMAT, id);
+		return DK_EXIT_NOINPUT;
+	}
+	return failed ? DK_EXIT_FAILURE : DK_EXIT_OK;
+}
+
+int dk_cmd_quarantine(int argc, char **argv)
+{
+	gboolean all = FALSE, raw = FALSE;
+	as_json = FALSE;
+	const GOptionEntry entries[] = {
+		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON (list, show)", NULL},
+		{"raw", 0, 0, G_OPTION_ARG_NONE, &raw, "show: print the raw message", NULL},
+		{"all", 0, 0, G_OPTION_ARG_NONE, &all, "reprocess: every quarantined message", NULL},
+		G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) context = g_option_context_new("list | show ID | reprocess ID|--all");
+	g_option_context_set_summary(context, "Mail docket could not read is kept here with the reason.\n"
+					      "reprocess runs it through the pipeline again (exit 1 if some still fail).");
+	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
+	if (!dk_cli_parse_options(context, &argc, &argv))
+		return DK_EXIT_USAGE;
+	const char *verb = argc > 1 ? argv[1] : "";
+	gint64 id = 0;
+	gboolean wants_id = strcmp(verb, "show") == 0 || (strcmp(verb, "reprocess") == 0 && !all);
+	if (wants_id && (argc != 3 || !g_ascii_string_to_signed(argv[2], 10, 1, G_MAXINT64, &id, NULL))) {
+		dk_cli_error("quarantine %s: expected an entry number (see --help)", verb);
+		return DK_EXIT_USAGE;
+	}
+	if (!wants_id && (argc != 2 || (strcmp(verb, "list") != 0 && strcmp(verb, "reprocess") != 0))) {
+		dk_cli_error("quarantine: expected list, show ID or reprocess ID|--all (see --help)");
+		return DK_EXIT_USAGE;
+	}
+	g_autoptr(DkConfig) config = NULL;
+	g_autoptr(DkStore) store = NULL;
+	int rc = dk_cli_open("quarantine", &config, &store);
+	if (rc != DK_EXIT_OK)
+		return rc;
+	if (strcmp(verb, "list") == 0)
+		return list(store);
+	if (strcmp(verb, "show") == 0)
+		return show(store, id, raw);
+	return reprocess(store, config, id);
+}

@@ -1,0 +1,146 @@
+/* `docket serve`: the long-running gateway. LMTP listener, writer thread
+ * (group commit), signals: SIGTERM/SIGINT finish in-flight transactions and
+ * exit; SIGHUP reloads the configuration. */
+#include "gateway/cli/cli.h"
+#include "gateway/core/pipeline.h"
+#include "gateway/core/writer.h"
+#include "gateway/intake/lmtp-server.h"
+#include "gateway/ops/http.h"
+#include "gateway/ops/log.h"
+
+#include <glib-unix.h>
+#include <unistd.h>
+
+typedef struct {
+	GMainLoop *loop;
+	DkLmtpServer *lmtp;
+	DkHttpServer *http;
+	DkStore *reader; /* a read connection for the probe, under reader_lock */
+	GMutex reader_lock;
+	GPtrArray *configs; /* every configuration loaded; the newest is last */
+	gboolean stopping;
+} Serve;
+
+static gboolean on_stop(gpointer data)
+{
+	Serve *s = data;
+	g_message("serve event=stopping");
+	s->stopping = TRUE;
+	g_main_loop_quit(s->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_reload(gpointer data)
+{
+	Serve *s = data;
+	g_autoptr(GError) error = NULL;
+	const DkConfig *current = g_ptr_array_index(s->configs, s->configs->len - 1);
+	DkConfig *fresh = dk_config_load(dk_config_path(current), &error);
+	if (fresh == NULL) {
+		g_warning("serve event=reload result=failed keeping=previous error=%s", error->message);
+		return G_SOURCE_CONTINUE;
+	}
+	g_ptr_array_add(s->configs, fresh);
+	dk_lmtp_server_reload(s->lmtp, fresh);
+	g_message("serve event=reload result=ok");
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
+{
+	Serve *s = data;
+	g_autoptr(GError) error = NULL;
+	g_mutex_lock(&s->reader_lock);
+	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error);
+	g_mutex_unlock(&s->reader_lock);
+	if (!ok)
+		g_warning("http event=probe error=%s", error->message);
+	return ok;
+}
+
+/* The operations endpoint, when [http] listen is set. */
+static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
+{
+	const char *listen = dk_config_get_string(config, "http", "listen");
+	if (*listen == '\0')
+		return TRUE;
+	s->reader = dk_cli_open_store(config, error);
+	if (s->reader == NULL)
+		return FALSE;
+	s->http = dk_http_server_new(listen, probe, s, error);
+	return s->http != NULL;
+}
+
+/* Starts the listeners and runs the main loop until a stop signal. */
+static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipeline)
+{
+	g_autoptr(GError) error = NULL;
+	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
+	if (s->lmtp == NULL || !start_http(s, config, &error)) {
+		dk_cli_error("serve: %s", error->message);
+		dk_lmtp_server_free(s->lmtp);
+		return DK_EXIT_CONFIG;
+	}
+	s->loop = g_main_loop_new(NULL, FALSE);
+	guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
+			   g_unix_signal_add(SIGHUP, on_reload, s)};
+	g_message("serve event=ready version=%s", DOCKET_VERSION);
+	g_main_loop_run(s->loop);
+	dk_lmtp_server_shutdown(s->lmtp, 30);
+	for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
+		g_source_remove(sources[i]);
+	g_main_loop_unref(s->loop);
+	dk_http_server_free(s->http);
+	if (dk_lmtp_server_active(s->lmtp) > 0) {
+		/* Sessions past the grace period still use the server and the
+		 * writer: what they hold is uncommitted, so the client retries. */
+		g_warning("serve event=stopped forced=yes");
+		_exit(DK_EXIT_OK);
+	}
+	dk_lmtp_server_free(s->lmtp);
+	return DK_EXIT_OK;
+}
+
+int dk_cmd_serve(int argc, char **argv)
+{
+	g_auto(GStrv) listen = NULL;
+	const GOptionEntry entries[] = {
+		{"listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+		 "LMTP address, repeatable (instead of [lmtp] listen): 127.0.0.1:2424, [::1]:2424, unix:/path",
+		 "ADDR"},
+		G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+	g_option_context_set_summary(context, "Runs the gateway: the LMTP listener and the writer.\n"
+					      "SIGTERM finishes transactions in progress and exits; SIGHUP reloads.");
+	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
+	if (!dk_cli_parse_options(context, &argc, &argv))
+		return DK_EXIT_USAGE;
+	DkConfig *config = dk_cli_load_config();
+	if (config == NULL)
+		return DK_EXIT_CONFIG;
+	Serve s = {.configs = g_ptr_array_new_with_free_func((GDestroyNotify)dk_config_free)};
+	g_mutex_init(&s.reader_lock);
+	g_ptr_array_add(s.configs, config);
+	dk_log_init(config);
+	g_autoptr(GError) error = NULL;
+	DkStore *store = dk_cli_open_store(config, &error);
+	if (store == NULL) {
+		dk_cli_error("serve: %s", error->message);
+		g_ptr_array_unref(s.configs);
+		return DK_EXIT_TEMPFAIL;
+	}
+	DkWriter *writer = dk_writer_start(store, 0);
+	DkPipeline *pipeline = dk_pipeline_new(config, store);
+	dk_pipeline_set_writer(pipeline, writer);
+	int rc = run(&s, config, listen, pipeline);
+	dk_store_close(s.reader);
+	dk_writer_stop(writer);
+	dk_pipeline_free(pipeline);
+	dk_store_close(store);
+	g_ptr_array_unref(s.configs);
+	g_mutex_clear(&s.reader_lock);
+	g_message("serve event=stopped");
+	return rc;
+}

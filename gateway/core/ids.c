@@ -1,0 +1,163 @@
+/* Tokens, MAC'd Message-IDs and signed reply addresses. */
+#include "gateway/core/ids.h"
+
+#include "gateway/core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MESSAGE_ID_MAC_HEX 16 /* 64 bits */
+#define REPLY_MAC_HEX 10      /* 40 bits: reply addresses should stay short */
+
+char *dk_ids_token(const char *prefix, gint64 ticket)
+{
+	return g_strdup_printf("[%s #%" G_GINT64_FORMAT "]", prefix, ticket);
+}
+
+/* Hex HMAC-SHA256 of "purpose:data", truncated to hex_length digits. */
+static char *mac(GBytes *secret, const char *purpose, const char *data, gsize hex_length)
+{
+	gsize klen = 0;
+	const guint8 *key = g_bytes_get_data(secret, &klen);
+	g_autoptr(GHmac) h = g_hmac_new(G_CHECKSUM_SHA256, key, klen);
+	g_hmac_update(h, (const guint8 *)purpose, -1);
+	g_hmac_update(h, (const guint8 *)":", 1);
+	g_hmac_update(h, (const guint8 *)data, -1);
+	char *hex = g_strdup(g_hmac_get_string(h));
+	hex[hex_length] = '\0';
+	return hex;
+}
+
+/* Compares two equal-length strings without leaking where they differ. */
+static gboolean equal_constant_time(const char *a, const char *b, gsize length)
+{
+	guint8 diff = 0;
+	for (gsize i = 0; i < length; i++)
+		diff |= (guint8)(g_ascii_tolower(a[i]) ^ g_ascii_tolower(b[i]));
+	return diff == 0;
+}
+
+static gboolean parse_number(const char *s, gsize len, gint64 *out)
+{
+	if (len == 0 || len > 18)
+		return FALSE;
+	g_autofree char *text = g_strndup(s, len);
+	guint64 n = 0;
+	if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT64, &n, NULL))
+		return FALSE;
+	*out = (gint64)n;
+	return TRUE;
+}
+
+char *dk_ids_message_id(GBytes *secret, gint64 ticket, const char *domain)
+{
+	g_autofree char *data = g_strdup_printf("%" G_GINT64_FORMAT ".%08x%08x", ticket, g_random_int(), g_random_int());
+	g_autofree char *m = mac(secret, "message-id", data, MESSAGE_ID_MAC_HEX);
+	return g_strdup_printf("docket.%s.%s@%s", data, m, domain);
+}
+
+gboolean dk_ids_message_id_ticket(GBytes *secret, const char *message_id, gint64 *ticket_out)
+{
+	/* docket.<ticket>.<random16>.<mac16>@domain */
+	if (!g_str_has_prefix(message_id, "docket."))
+		return FALSE;
+	const char *data = message_id + strlen("docket.");
+	const char *dot1 = strchr(data, '.');
+	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	const char *at = dot2 ? strchr(dot2 + 1, '@') : NULL;
+	if (at == NULL || (gsize)(at - dot2 - 1) != MESSAGE_ID_MAC_HEX || (gsize)(dot2 - dot1 - 1) != 16)
+		return FALSE;
+	gint64 ticket = 0;
+	if (!parse_number(data, (gsize)(dot1 - data), &ticket))
+		return FALSE;
+	g_autofree char *signed_part = g_strndup(data, (gsize)(dot2 - data));
+	g_autofree char *expected = mac(secret, "message-id", signed_part, MESSAGE_ID_MAC_HEX);
+	if (!equal_constant_time(expected, dot2 + 1, MESSAGE_ID_MAC_HEX))
+		return FALSE;
+	*ticket_out = ticket;
+	return TRUE;
+}
+
+char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket)
+{
+	const char *at = strrchr(base, '@');
+	g_return_val_if_fail(at != NULL, NULL);
+	g_autofree char *number = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
+	g_autofree char *m = mac(secret, "reply", number, REPLY_MAC_HEX);
+	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - base), base, number, m, at);
+}
+
+gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const char *address, gint64 *ticket_out)
+{
+	const char *base_at = strrchr(base, '@');
+	const char *at = strrchr(address, '@');
+	if (base_at == NULL || at == NULL || g_ascii_strcasecmp(base_at, at) != 0)
+		return FALSE;
+	gsize local = (gsize)(base_at - base);
+	if ((gsize)(at - address) <= local + 1 || g_ascii_strncasecmp(address, base, local) != 0 ||
+	    address[local] != '+')
+		return FALSE;
+	const char *number = address + local + 1;
+	const char *dot = memchr(number, '.', (gsize)(at - number));
+	if (dot == NULL || (gsize)(at - dot - 1) != REPLY_MAC_HEX)
+		return FALSE;
+	gint64 ticket = 0;
+	if (!parse_number(number, (gsize)(dot - number), &ticket))
+		return FALSE;
+	g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
+	g_autofree char *expected = mac(secret, "reply", text, REPLY_MAC_HEX);
+	if (!equal_constant_time(expected, dot + 1, REPLY_MAC_HEX))
+		return FALSE;
+	*ticket_out = ticket;
+	return TRUE;
+}
+
+/* Creates data_dir/secret with fresh random bytes, atomically, so that two
+ * processes starting at once agree on one secret. */
+static gboolean create_secret(const char *path, GError **error)
+{
+	g_autofree char *tmp = g_strdup_printf("%s.%d", path, (int)getpid());
+	int fd = g_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	guint8 key[32];
+	for (gsize i = 0; i < sizeof key; i += 4) {
+		guint32 r = g_random_int();
+		memcpy(key + i, &r, 4);
+	}
+	gboolean ok = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
+	close(fd);
+	/* link() fails if another process won the race: then use theirs. */
+	if (ok && link(tmp, path) != 0 && errno != EEXIST)
+		ok = FALSE;
+	g_unlink(tmp);
+	if (ok)
+		return TRUE;
+fail:
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", path, g_strerror(errno));
+	return FALSE;
+}
+
+GBytes *dk_ids_secret_load(const DkConfig *config, GError **error)
+{
+	const char *configured = dk_config_get_string(config, "threading", "secret");
+	if (*configured != '\0')
+		return g_bytes_new(configured, strlen(configured));
+	const char *dir = dk_config_get_string(config, "store", "data_dir");
+	g_autofree char *path = g_build_filename(dir, "secret", NULL);
+	if (!g_file_test(path, G_FILE_TEST_EXISTS) &&
+	    (g_mkdir_with_parents(dir, 0750) != 0 || !create_secret(path, error)))
+		return NULL;
+	g_autofree char *contents = NULL;
+	gsize length = 0;
+	if (!g_file_get_contents(path, &contents, &length, error))
+		return NULL;
+	if (length < 16) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s is too short to be a secret", path);
+		return NULL;
+	}
+	return g_bytes_new_take(g_steal_pointer(&contents), length);
+}

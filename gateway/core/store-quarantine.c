@@ -1,0 +1,104 @@
+/* The quarantine: raw messages docket could not read, with the reason. */
+#include "gateway/core/store-private.h"
+
+gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 *id_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO quarantine (raw_sha256, reason, intake, envelope_from,"
+					    " recipients, received_at) VALUES (?, ?, ?, ?, ?, ?)"
+					    " ON CONFLICT (raw_sha256) DO UPDATE SET reason = excluded.reason"
+					    " RETURNING id",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	const char *values[] = {q->raw_sha256, q->reason, q->intake, q->envelope_from, q->recipients};
+	for (guint i = 0; i < G_N_ELEMENTS(values); i++) {
+		if (values[i] == NULL)
+			sqlite3_bind_null(st, (int)i + 1);
+		else
+			sqlite3_bind_text(st, (int)i + 1, values[i], -1, SQLITE_TRANSIENT);
+	}
+	sqlite3_bind_int64(st, 6, q->received_at);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "quarantining a message");
+	return TRUE;
+}
+
+gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "DELETE FROM quarantine WHERE id = ?", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "releasing a quarantined message");
+	return TRUE;
+}
+
+#define QUARANTINE_SELECT                                                                          \
+	"SELECT q.id, q.raw_sha256, q.reason, q.intake, q.envelope_from, q.recipients, r.size,"     \
+	" q.received_at FROM quarantine q JOIN raw_messages r ON r.sha256 = q.raw_sha256"
+
+static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_quarantined_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		DkQuarantined *q = g_new0(DkQuarantined, 1);
+		q->id = sqlite3_column_int64(st, 0);
+		q->raw_sha256 = dk_store_column_text(st, 1);
+		q->reason = dk_store_column_text(st, 2);
+		q->intake = dk_store_column_text(st, 3);
+		q->envelope_from = dk_store_column_text(st, 4);
+		q->recipients = dk_store_column_text(st, 5);
+		q->size = sqlite3_column_int64(st, 6);
+		q->received_at = sqlite3_column_int64(st, 7);
+		g_ptr_array_add(out, q);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "reading the quarantine");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
+GPtrArray *dk_store_quarantine_list(DkStore *store, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, QUARANTINE_SELECT " ORDER BY q.id", error);
+	return st ? query(store, st, error) : NULL;
+}
+
+DkQuarantined *dk_store_quarantine_get(DkStore *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, QUARANTINE_SELECT " WHERE q.id = ?", error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	g_autoptr(GPtrArray) rows = query(store, st, error);
+	if (rows == NULL)
+		return NULL;
+	if (rows->len == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no quarantined message %" G_GINT64_FORMAT, id);
+		return NULL;
+	}
+	return g_ptr_array_steal_index(rows, 0);
+}
+
+void dk_quarantined_free(DkQuarantined *q)
+{
+	if (q == NULL)
+		return;
+	g_free(q->raw_sha256);
+	g_free(q->reason);
+	g_free(q->intake);
+	g_free(q->envelope_from);
+	g_free(q->recipients);
+	g_free(q);
+}

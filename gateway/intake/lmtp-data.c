@@ -1,0 +1,250 @@
+/* Line reading, DATA dot-unstuffing and spool files for LMTP sessions. */
+#include "gateway/intake/lmtp-data.h"
+
+#include "gateway/core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void dk_lmtp_reader_init(DkLmtpReader *r, gsize size)
+{
+	r->buf = g_malloc(size);
+	r->size = size;
+	r->start = r->end = 0;
+}
+
+void dk_lmtp_reader_clear(DkLmtpReader *r)
+{
+	g_clear_pointer(&r->buf, g_free);
+}
+
+gboolean dk_lmtp_reader_has_line(const DkLmtpReader *r)
+{
+	return memchr(r->buf + r->start, '\n', r->end - r->start) != NULL;
+}
+
+/* Reads more input after what is buffered; 0 at end of input, -1 on error. */
+static gssize fill(DkLmtpReader *r, GInputStream *in, GCancellable *cancellable, GError **error)
+{
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->size)
+		return -2; /* full: the caller decides */
+	return g_input_stream_read(in, r->buf + r->end, r->size - r->end, cancellable, error);
+}
+
+DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, const char **line_out,
+			       gsize *length_out, GCancellable *cancellable, GError **error)
+{
+	gboolean skipping = FALSE;
+	max = MIN(max, r->size);
+	for (;;) {
+		guint8 *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+		if (nl != NULL) {
+			gsize len = (gsize)(nl - (r->buf + r->start));
+			const char *line = (const char *)r->buf + r->start;
+			r->start += len + 1;
+			if (skipping || len > max)
+				return DK_LMTP_LINE_TOO_LONG;
+			if (len > 0 && line[len - 1] == '\r')
+				len--;
+			*line_out = line;
+			*length_out = len;
+			return DK_LMTP_LINE_OK;
+		}
+		if (r->end - r->start >= max) {
+			/* Over-long: drop what we have and keep reading to its end. */
+			skipping = TRUE;
+			r->start = r->end;
+		}
+		gssize n = fill(r, in, cancellable, error);
+		if (n == 0)
+			return DK_LMTP_LINE_EOF;
+		if (n < 0)
+			return DK_LMTP_LINE_ERROR;
+		r->end += (gsize)n;
+	}
+}
+
+struct DkLmtpSpool {
+	char *path;
+	int fd;
+	gsize size;
+	GByteArray *pending;
+};
+
+#define SPOOL_CHUNK 65536
+
+DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
+{
+	if (g_mkdir_with_parents(dir, 0750) != 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir, g_strerror(errno));
+		return NULL;
+	}
+	g_autofree char *path = g_build_filename(dir, "lmtp-XXXXXX", NULL);
+	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s", dir,
+			    g_strerror(errno));
+		return NULL;
+	}
+	DkLmtpSpool *s = g_new0(DkLmtpSpool, 1);
+	s->path = g_steal_pointer(&path);
+	s->fd = fd;
+	s->pending = g_byte_array_sized_new(SPOOL_CHUNK);
+	return s;
+}
+
+static gboolean spool_flush(DkLmtpSpool *s, GError **error)
+{
+	const guint8 *p = s->pending->data;
+	gsize n = s->pending->len;
+	while (n > 0) {
+		ssize_t w = write(s->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", s->path, g_strerror(errno));
+			return FALSE;
+		}
+		p += w;
+		n -= (gsize)w;
+	}
+	g_byte_array_set_size(s->pending, 0);
+	return TRUE;
+}
+
+gboolean dk_lmtp_spool_write(DkLmtpSpool *s, const void *data, gsize length, GError **error)
+{
+	if (s->pending->len + length > SPOOL_CHUNK && !spool_flush(s, error))
+		return FALSE;
+	if (length >= SPOOL_CHUNK) {
+		g_byte_array_append(s->pending, data, (guint)length);
+		if (!spool_flush(s, error))
+			return FALSE;
+	} else {
+		g_byte_array_append(s->pending, data, (guint)length);
+	}
+	s->size += length;
+	return TRUE;
+}
+
+gboolean dk_lmtp_spool_finish(DkLmtpSpool *s, GError **error)
+{
+	return spool_flush(s, error);
+}
+
+GBytes *dk_lmtp_spool_contents(DkLmtpSpool *s, GError **error)
+{
+	if (s->size == 0)
+		return g_bytes_new(NULL, 0);
+	GMappedFile *map = g_mapped_file_new_from_fd(s->fd, FALSE, error);
+	if (map == NULL)
+		return NULL;
+	GBytes *bytes = g_mapped_file_get_bytes(map);
+	g_mapped_file_unref(map);
+	return bytes;
+}
+
+gsize dk_lmtp_spool_size(const DkLmtpSpool *s)
+{
+	return s->size;
+}
+
+void dk_lmtp_spool_free(DkLmtpSpool *s)
+{
+	if (s == NULL)
+		return;
+	close(s->fd);
+	g_unlink(s->path);
+	g_free(s->path);
+	g_byte_array_unref(s->pending);
+	g_free(s);
+}
+
+typedef enum { AT_LINE_START, IN_LINE, AFTER_DOT, AFTER_DOT_CR } DataState;
+
+/* Feeds buffered bytes through the unstuffing state machine; TRUE at the
+ * final dot (the reader then stands after it). */
+static gboolean unstuff(DkLmtpReader *r, DataState *state, GByteArray *out)
+{
+	while (r->start < r->end) {
+		const guint8 *p = r->buf + r->start;
+		gsize avail = r->end - r->start;
+		switch (*state) {
+		case IN_LINE: {
+			const guint8 *nl = memchr(p, '\n', avail);
+			gsize take = nl ? (gsize)(nl - p) + 1 : avail;
+			g_byte_array_append(out, p, (guint)take);
+			r->start += take;
+			if (nl != NULL)
+				*state = AT_LINE_START;
+			break;
+		}
+		case AT_LINE_START:
+			r->start++;
+			*state = *p == '.' ? AFTER_DOT : IN_LINE;
+			if (*p != '.') {
+				g_byte_array_append(out, p, 1);
+				if (*p == '\n')
+					*state = AT_LINE_START;
+			}
+			break;
+		case AFTER_DOT:
+			r->start++;
+			if (*p == '\n')
+				return TRUE; /* ".\n": lenient end, as Postfix accepts */
+			if (*p == '\r') {
+				*state = AFTER_DOT_CR;
+			} else {
+				/* A stuffed dot: the first one is dropped. */
+				g_byte_array_append(out, p, 1);
+				*state = IN_LINE;
+			}
+			break;
+		case AFTER_DOT_CR:
+			if (*p == '\n') {
+				r->start++;
+				return TRUE;
+			}
+			g_byte_array_append(out, (const guint8 *)"\r", 1);
+			*state = IN_LINE;
+			break;
+		}
+	}
+	return FALSE;
+}
+
+DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *r, GInputStream *in, DkLmtpSpool *spool, gint64 max_size,
+				   GError **error)
+{
+	DataState state = AT_LINE_START;
+	g_autoptr(GByteArray) chunk = g_byte_array_sized_new((guint)r->size);
+	DkLmtpDataResult result = DK_LMTP_DATA_OK;
+	for (;;) {
+		gboolean done = unstuff(r, &state, chunk);
+		if (result == DK_LMTP_DATA_OK && (gint64)(dk_lmtp_spool_size(spool) + chunk->len) > max_size)
+			result = DK_LMTP_DATA_TOO_BIG;
+		/* After a failure, read on to the final dot, then answer. */
+		if (result == DK_LMTP_DATA_OK && chunk->len > 0 &&
+		    !dk_lmtp_spool_write(spool, chunk->data, chunk->len, error))
+			result = DK_LMTP_DATA_FAILED;
+		g_byte_array_set_size(chunk, 0);
+		if (done)
+			return result;
+		r->start = r->end = 0;
+		gssize n = g_input_stream_read(in, r->buf, r->size, NULL, error);
+		if (n <= 0) {
+			if (n == 0 && error != NULL && *error == NULL)
+				g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "connection closed in DATA");
+			return DK_LMTP_DATA_BROKEN;
+		}
+		r->end = (gsize)n;
+	}
+}

@@ -1,0 +1,62 @@
+/* The byte level of an LMTP session: a bounded line reader for commands,
+ * the DATA reader that undoes dot-stuffing (RFC 5321 section 4.5.2), and the
+ * spool file DATA goes to, so that memory stays bounded whatever the
+ * message size. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+	guint8 *buf;
+	gsize size;  /* capacity */
+	gsize start; /* first unread byte */
+	gsize end;   /* one past the last buffered byte */
+} DkLmtpReader;
+
+void dk_lmtp_reader_init(DkLmtpReader *reader, gsize size);
+void dk_lmtp_reader_clear(DkLmtpReader *reader);
+
+/* TRUE when a complete line is buffered (the next read will not block). */
+gboolean dk_lmtp_reader_has_line(const DkLmtpReader *reader);
+
+typedef enum {
+	DK_LMTP_LINE_OK,
+	DK_LMTP_LINE_TOO_LONG, /* the line was longer than max and was discarded */
+	DK_LMTP_LINE_EOF,
+	DK_LMTP_LINE_ERROR,    /* error set: timeout, cancelled, I/O */
+} DkLmtpLine;
+
+/* Reads one line, CRLF or bare LF ended. *line_out points into the
+ * reader's buffer (valid until the next call), without the line end. */
+DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *reader, GInputStream *in, gsize max, const char **line_out,
+			       gsize *length_out, GCancellable *cancellable, GError **error);
+
+typedef struct DkLmtpSpool DkLmtpSpool;
+
+/* A new, empty spool file in dir (created if needed). */
+DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error);
+gboolean dk_lmtp_spool_write(DkLmtpSpool *spool, const void *data, gsize length, GError **error);
+/* Flushes what is buffered; call before reading the contents. */
+gboolean dk_lmtp_spool_finish(DkLmtpSpool *spool, GError **error);
+/* The spooled bytes (mapped from the file, not copied). */
+GBytes *dk_lmtp_spool_contents(DkLmtpSpool *spool, GError **error);
+/* Bytes written so far. */
+gsize dk_lmtp_spool_size(const DkLmtpSpool *spool);
+/* Closes and removes the file. */
+void dk_lmtp_spool_free(DkLmtpSpool *spool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkLmtpSpool, dk_lmtp_spool_free)
+
+typedef enum {
+	DK_LMTP_DATA_OK,
+	DK_LMTP_DATA_TOO_BIG, /* read to the end, but more than max_size: not spooled */
+	DK_LMTP_DATA_FAILED,  /* read to the end, but the spool failed (error set): retry */
+	DK_LMTP_DATA_BROKEN,  /* the input ended or failed before the final dot */
+} DkLmtpDataResult;
+
+/* Reads DATA up to the line ".", undoing dot-stuffing, into spool. */
+DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *reader, GInputStream *in, DkLmtpSpool *spool,
+				   gint64 max_size, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,407 @@
+/* Walks a message's MIME tree: picks the text a reader sees, collects the
+ * attachments, and stops at the configured limits (RFC 2045, 2046, 2387). */
+#include "parsers/message-private.h"
+
+#include "parsers/attachment.h"
+#include "parsers/charset.h"
+#include "parsers/html.h"
+
+#include <string.h>
+
+/* Which text parts below a node are the body (WANT_TEXT), and which are
+ * unused alternatives of it that are neither body nor attachment. */
+typedef enum { WANT_TEXT, SKIP_TEXT } Mode;
+
+static void walk(DkParseContext *c, GMimeObject *obj, guint depth, Mode mode);
+
+/* ---- Plain-text reply splitting (parsers/reply.h, owned elsewhere) ----
+ * Until dk_reply_split() is merged, plain text counts as all new. Replace
+ * the body with: dk_reply_split(text, new_out, quoted_out); */
+static void split_plain(const char *text, char **new_out, char **quoted_out)
+{
+	*new_out = g_strdup(text);
+	*quoted_out = g_strdup("");
+}
+
+static void join(GString *s, const char *piece)
+{
+	if (piece == NULL || *piece == '\0')
+		return;
+	if (s->len > 0)
+		g_string_append(s, "\n\n");
+	g_string_append(s, piece);
+}
+
+/* Counts one more part against the limits; FALSE when the walk must stop. */
+static gboolean within_limits(DkParseContext *c, guint depth)
+{
+	if (c->stopped)
+		return FALSE;
+	if (g_get_monotonic_time() > c->deadline) {
+		dk_parse_context_error(c, "time limit of %u ms reached: later parts skipped",
+				       c->max_millis);
+		c->stopped = TRUE;
+		return FALSE;
+	}
+	if (++c->parts > c->max_parts) {
+		dk_parse_context_error(c, "part limit of %u reached: later parts skipped", c->max_parts);
+		c->stopped = TRUE;
+		return FALSE;
+	}
+	if (depth > c->max_depth) {
+		dk_parse_context_error(c, "MIME depth limit of %u reached: deeper parts skipped",
+				       c->max_depth);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The decoded content of a part (RFC 2045 section 6), or NULL when it
+ * would take the message past the decoded-size limit. */
+static GBytes *decode_part(DkParseContext *c, GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	if (w == NULL)
+		return g_bytes_new(NULL, 0);
+	gint64 encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
+	/* Decoding never grows a part; base64 shrinks it by a quarter. */
+	gsize estimate = encoded > 0 ? (gsize)encoded : 0;
+	if (g_mime_data_wrapper_get_encoding(w) == GMIME_CONTENT_ENCODING_BASE64)
+		estimate = estimate / 4 * 3;
+	if (c->decoded + estimate > c->max_decoded) {
+		dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT
+				       " bytes reached: content left out", c->max_decoded);
+		return NULL;
+	}
+	GMimeStream *mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, mem);
+	GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_object_unref(mem);
+	c->decoded += array->len;
+	return g_byte_array_free_to_bytes(array);
+}
+
+/* <meta charset="..."> or <meta http-equiv content="...; charset=...">
+ * in the first kilobytes of HTML that has no MIME charset. */
+static char *sniff_meta_charset(const char *data, gsize len)
+{
+	g_autofree char *head = g_ascii_strdown(data, (gssize)MIN(len, 4096));
+	const char *p = strstr(head, "charset=");
+	if (p == NULL)
+		return NULL;
+	p += 8;
+	p += strspn(p, "\"' ");
+	gsize n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-_:.");
+	return n > 0 ? g_strndup(p, n) : NULL;
+}
+
+/* CRLF and bare CR to LF, so every text reads the same. */
+static char *normalise_newlines(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		if (*r == '\r') {
+			*w++ = '\n';
+			if (r[1] == '\n')
+				r++;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return s;
+}
+
+/* RFC 3676 format=flowed: a line ending in a space continues on the next
+ * line; a leading space is stuffing; "-- " is the signature separator. */
+static char *unflow(const char *text, gboolean delsp)
+{
+	GString *out = g_string_sized_new(strlen(text));
+	gchar **lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const char *l = lines[i];
+		if (*l == ' ')
+			l++;
+		gsize len = strlen(l);
+		gboolean soft = len > 0 && l[len - 1] == ' ' && strcmp(l, "-- ") != 0 &&
+				lines[i + 1] != NULL && lines[i + 1][0] != '>' && l[0] != '>';
+		g_string_append_len(out, l, (gssize)(soft && delsp ? len - 1 : len));
+		if (!soft && lines[i + 1] != NULL)
+			g_string_append_c(out, '\n');
+	}
+	g_strfreev(lines);
+	return g_string_free(out, FALSE);
+}
+
+static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
+{
+	g_autoptr(GBytes) bytes = decode_part(c, part);
+	if (bytes == NULL)
+		return;
+	gsize len = 0;
+	const char *data = g_bytes_get_data(bytes, &len);
+	GMimeObject *obj = GMIME_OBJECT(part);
+	const char *declared = g_mime_object_get_content_type_parameter(obj, "charset");
+	g_autofree char *sniffed = (html && declared == NULL && len > 0) ? sniff_meta_charset(data, len) : NULL;
+	gboolean replaced = FALSE;
+	g_autofree char *utf8 = dk_charset_to_utf8(data ? data : "", len, declared ? declared : sniffed,
+						   c->fallback_charset, &replaced);
+	if (replaced)
+		dk_parse_context_error(c, "unreadable bytes in a text part (charset %s) replaced",
+				       declared ? declared : "undeclared");
+	g_autofree char *fresh = NULL, *quoted = NULL;
+	if (html) {
+		g_autoptr(DkHtmlText) t = dk_html_to_text(utf8, strlen(utf8));
+		g_autofree char *quoted_before = NULL;
+		split_plain(t->new_text, &fresh, &quoted_before);
+		quoted = g_strjoin(*quoted_before && *t->quoted_text ? "\n\n" : "", quoted_before,
+				   t->quoted_text, NULL);
+		join(c->text, t->text);
+		c->m->html = TRUE;
+	} else {
+		normalise_newlines(utf8);
+		const char *format = g_mime_object_get_content_type_parameter(obj, "format");
+		if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
+			const char *delsp = g_mime_object_get_content_type_parameter(obj, "delsp");
+			char *flat = unflow(utf8, delsp && g_ascii_strcasecmp(delsp, "yes") == 0);
+			g_free(utf8);
+			utf8 = flat;
+		}
+		gsize room = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
+		guint before = c->m->attachments->len;
+		if (dk_attachment_extract_uuencoded(&utf8, room, c->m->attachments) > 0)
+			for (guint i = before; i < c->m->attachments->len; i++)
+				c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
+		split_plain(utf8, &fresh, &quoted);
+		join(c->text, utf8);
+	}
+	join(c->new_text, g_strstrip(fresh));
+	join(c->quoted_text, g_strstrip(quoted));
+}
+
+static char *clean_content_id(const char *raw)
+{
+	if (raw == NULL)
+		return NULL;
+	char *s = g_strstrip(g_strdup(raw));
+	gsize len = strlen(s);
+	if (len >= 2 && s[0] == '<' && s[len - 1] == '>') {
+		memmove(s, s + 1, len - 2);
+		s[len - 2] = '\0';
+	}
+	return s;
+}
+
+/* "inline" or "attachment" (RFC 2183); without a header, a part with a
+ * Content-ID is an inline image of an HTML body. */
+static const char *disposition_of(GMimeObject *obj)
+{
+	const char *d = g_mime_object_get_disposition(obj);
+	if (d != NULL)
+		return g_ascii_strcasecmp(d, "inline") == 0 ? "inline" : "attachment";
+	return g_mime_object_get_content_id(obj) ? "inline" : "attachment";
+}
+
+static void add_tnef(DkParseContext *c, DkAttachment *container)
+{
+	g_autofree char *body = NULL;
+	guint skipped = 0;
+	gsize room = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
+	guint before = c->m->attachments->len;
+	if (!dk_attachment_extract_tnef(container->data, container->filename ? container->filename : "winmail.dat",
+					room, c->m->attachments, &body, &skipped)) {
+		dk_parse_context_error(c, "winmail.dat (TNEF) could not be read: kept as it is");
+		return;
+	}
+	for (guint i = before; i < c->m->attachments->len; i++)
+		c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
+	if (skipped > 0)
+		dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT
+				       " bytes reached: content left out", c->max_decoded);
+	if (body != NULL && c->tnef_body == NULL)
+		c->tnef_body = g_steal_pointer(&body);
+}
+
+static void add_attachment(DkParseContext *c, GMimePart *part)
+{
+	GMimeObject *obj = GMIME_OBJECT(part);
+	g_autoptr(GBytes) bytes = decode_part(c, part);
+	g_autofree char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
+	g_autofree char *cid = clean_content_id(g_mime_object_get_content_id(obj));
+	const char *filename = g_mime_part_get_filename(part);
+	DkAttachment *a = dk_attachment_new(filename, type, disposition_of(obj), cid, bytes);
+	g_ptr_array_add(c->m->attachments, a);
+	if (bytes != NULL && dk_attachment_is_tnef(type, filename))
+		add_tnef(c, a);
+}
+
+static GBytes *serialise(DkParseContext *c, GMimeObject *obj)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	g_mime_object_write_to_stream(obj, NULL, mem);
+	GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_object_unref(mem);
+	if (c->decoded + array->len > c->max_decoded) {
+		g_byte_array_unref(array);
+		dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT
+				       " bytes reached: content left out", c->max_decoded);
+		return NULL;
+	}
+	c->decoded += array->len;
+	return g_byte_array_free_to_bytes(array);
+}
+
+/* A forwarded message (RFC 2046 section 5.2.1) stays one attachment, named
+ * after its subject when the sender gave it no name. */
+static void add_message(DkParseContext *c, GMimeMessagePart *mp)
+{
+	GMimeObject *obj = GMIME_OBJECT(mp);
+	GMimeMessage *inner = g_mime_message_part_get_message(mp);
+	g_autoptr(GBytes) bytes = inner ? serialise(c, GMIME_OBJECT(inner)) : NULL;
+	const char *raw_subject = inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
+	g_autofree char *subject = raw_subject ? dk_message_decode_header(c, raw_subject) : NULL;
+	const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
+	if (name == NULL)
+		name = g_mime_object_get_content_type_parameter(obj, "name");
+	g_autofree char *made = NULL;
+	if (name == NULL)
+		name = made = g_strdup_printf("%s.eml", subject && *subject ? subject : "message");
+	g_autofree char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
+	g_autofree char *cid = clean_content_id(g_mime_object_get_content_id(obj));
+	DkAttachment *a = dk_attachment_new(name, type, disposition_of(obj), cid, bytes);
+	a->message_subject = g_strdup(subject ? subject : "");
+	a->message_from = inner ? dk_message_first_address(g_mime_message_get_from(inner)) : NULL;
+	g_ptr_array_add(c->m->attachments, a);
+}
+
+/* Text a reader sees in place: text/plain or text/html that is not marked
+ * as an attachment and carries no file name (RFC 2183 section 2). A named
+ * text part is a file the sender attached, even when marked inline, unless
+ * it is the whole message. */
+static gboolean is_body_text(GMimeObject *obj, guint depth, gboolean *html_out)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	gboolean plain = g_mime_content_type_is_type(ct, "text", "plain");
+	*html_out = g_mime_content_type_is_type(ct, "text", "html");
+	if (!plain && !*html_out)
+		return FALSE;
+	const char *d = g_mime_object_get_disposition(obj);
+	if (d != NULL && g_ascii_strcasecmp(d, "attachment") == 0)
+		return FALSE;
+	return depth == 0 || g_mime_part_get_filename(GMIME_PART(obj)) == NULL;
+}
+
+static void walk_part(DkParseContext *c, GMimePart *part, guint depth, Mode mode)
+{
+	gboolean html = FALSE;
+	if (is_body_text(GMIME_OBJECT(part), depth, &html)) {
+		if (mode == WANT_TEXT)
+			add_text(c, part, html);
+		return;
+	}
+	add_attachment(c, part);
+}
+
+static gboolean is_empty_text(GMimeObject *obj)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
+	if (w == NULL)
+		return TRUE;
+	gint64 len = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
+	if (len > 1024)
+		return FALSE;
+	GMimeStream *mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, mem);
+	GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	gboolean empty = TRUE;
+	for (guint i = 0; i < a->len && empty; i++)
+		empty = g_ascii_isspace(a->data[i]);
+	g_object_unref(mem);
+	return empty;
+}
+
+/* RFC 2046 section 5.1.4: the last alternative is the richest, but
+ * docket wants text: text/plain unless it is empty, else the HTML (or the
+ * multipart holding it). */
+static GMimeObject *choose_alternative(GMimeMultipart *mp)
+{
+	int n = g_mime_multipart_get_count(mp);
+	GMimeObject *rich = NULL;
+	for (int i = 0; i < n; i++) {
+		GMimeObject *child = g_mime_multipart_get_part(mp, i);
+		GMimeContentType *ct = g_mime_object_get_content_type(child);
+		if (GMIME_IS_PART(child) && g_mime_content_type_is_type(ct, "text", "plain") &&
+		    !is_empty_text(child))
+			return child;
+		if (GMIME_IS_MULTIPART(child) || g_mime_content_type_is_type(ct, "text", "html"))
+			rich = child;
+	}
+	return rich ? rich : (n > 0 ? g_mime_multipart_get_part(mp, 0) : NULL);
+}
+
+/* RFC 2387: the root is named by the start parameter, else it is first. */
+static GMimeObject *related_root(GMimeMultipart *mp)
+{
+	const char *start = g_mime_object_get_content_type_parameter(GMIME_OBJECT(mp), "start");
+	int n = g_mime_multipart_get_count(mp);
+	g_autofree char *want = clean_content_id(start);
+	for (int i = 0; want != NULL && i < n; i++) {
+		const char *id = g_mime_object_get_content_id(g_mime_multipart_get_part(mp, i));
+		if (id != NULL && g_strcmp0(id, want) == 0)
+			return g_mime_multipart_get_part(mp, i);
+	}
+	return n > 0 ? g_mime_multipart_get_part(mp, 0) : NULL;
+}
+
+static void walk_multipart(DkParseContext *c, GMimeMultipart *mp, guint depth, Mode mode)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(mp));
+	const char *sub = g_mime_content_type_get_media_subtype(ct);
+	GMimeObject *chosen = NULL;
+	gboolean only_first = FALSE;
+	if (sub != NULL && g_ascii_strcasecmp(sub, "alternative") == 0)
+		chosen = choose_alternative(mp);
+	else if (sub != NULL && g_ascii_strcasecmp(sub, "related") == 0)
+		chosen = related_root(mp);
+	else if (GMIME_IS_MULTIPART_SIGNED(mp))
+		only_first = TRUE; /* RFC 1847: the second part is the signature */
+	int n = g_mime_multipart_get_count(mp);
+	for (int i = 0; i < n && !c->stopped; i++) {
+		GMimeObject *child = g_mime_multipart_get_part(mp, i);
+		Mode m = mode;
+		if ((chosen != NULL && child != chosen) || (only_first && i > 0))
+			m = SKIP_TEXT;
+		walk(c, child, depth + 1, m);
+	}
+}
+
+static void walk(DkParseContext *c, GMimeObject *obj, guint depth, Mode mode)
+{
+	if (!within_limits(c, depth))
+		return;
+	if (GMIME_IS_MULTIPART(obj))
+		walk_multipart(c, GMIME_MULTIPART(obj), depth, mode);
+	else if (GMIME_IS_MESSAGE_PART(obj))
+		add_message(c, GMIME_MESSAGE_PART(obj));
+	else if (GMIME_IS_PART(obj))
+		walk_part(c, GMIME_PART(obj), depth, mode);
+}
+
+void dk_message_body_read(DkParseContext *c, GMimeObject *body)
+{
+	if (body != NULL)
+		walk(c, body, 0, WANT_TEXT);
+	DkMessage *m = c->m;
+	if (c->text->len == 0 && c->tnef_body != NULL) {
+		g_autofree char *fresh = NULL, *quoted = NULL;
+		split_plain(c->tnef_body, &fresh, &quoted);
+		join(c->text, c->tnef_body);
+		join(c->new_text, fresh);
+		join(c->quoted_text, quoted);
+	}
+	m->text = g_string_free(g_steal_pointer(&c->text), FALSE);
+	m->new_text = g_string_free(g_steal_pointer(&c->new_text), FALSE);
+	m->quoted_text = g_string_free(g_steal_pointer(&c->quoted_text), FALSE);
+}

@@ -1,0 +1,101 @@
+"""docket serve end to end: the operations endpoint reports what the LMTP
+listener did, and SIGTERM stops the server cleanly."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from dockettest import BINARY, DocketCase  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("port %d never opened" % port)
+
+
+def lmtp_send(port, message):
+    """One LMTP transaction; returns the reply line after DATA."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        f = s.makefile("rb")
+
+        def reply():
+            while True:
+                line = f.readline().decode()
+                if line[3:4] != "-":
+                    return line.strip()
+
+        reply()
+        s.sendall(b"LHLO test\r\n")
+        reply()
+        s.sendall(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n")
+        for _ in range(3):
+            reply()
+        s.sendall(message + b".\r\nQUIT\r\n")
+        result = reply()
+        reply()
+        return result
+
+
+class ServeTest(DocketCase):
+    def setUp(self):
+        super().setUp()
+        self.lmtp_port, self.http_port = free_port(), free_port()
+        with open(self.config, "a") as f:
+            f.write("[http]\nlisten = 127.0.0.1:%d\n" % self.http_port)
+        self.log = open(os.path.join(self.dir, "serve.log"), "wb")
+        self.proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen",
+                                      "127.0.0.1:%d" % self.lmtp_port], stderr=self.log)
+        wait_for_port(self.lmtp_port)
+        wait_for_port(self.http_port)
+
+    def tearDown(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        super().tearDown()
+
+    def get(self, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http_port, path), timeout=10) as r:
+            return r.status, r.read().decode()
+
+    def test_health_metrics_and_stop(self):
+        self.assertEqual(self.get("/healthz"), (200, "ok\n"))
+        ok = lmtp_send(self.lmtp_port, b"From: a@example.com\r\nSubject: m1\r\nMessage-ID: <m1@x>\r\n\r\nx\r\n")
+        self.assertTrue(ok.startswith("250 2.0.0"), ok)
+        refused = lmtp_send(self.lmtp_port, b"no headers at all\r\n")
+        self.assertTrue(refused.startswith("554 5.6.0"), refused)
+        status, body = self.get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn('docket_messages_accepted_total{intake="lmtp"} 1\n', body)
+        self.assertIn('docket_messages_refused_total{intake="lmtp"} 1\n', body)
+        self.assertIn("docket_commit_seconds_count 1\n", body)
+        self.assertIn("docket_outbox_depth 0\n", body)
+        with self.assertRaises(urllib.error.HTTPError) as missing:
+            self.get("/nothing")
+        self.assertEqual(missing.exception.code, 404)
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=20), 0)
+        self.assertEqual(len(self.tickets()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
