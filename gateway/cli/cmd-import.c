@@ -35,8 +35,8 @@ static void show_progress(guint64 done, guint64 total, const DkImportStats *s, g
 static void print_summary(const DkImportStats *s)
 {
 	printf("messages=%" G_GUINT64_FORMAT " imported=%" G_GUINT64_FORMAT " duplicates=%" G_GUINT64_FORMAT
-	       " refused=%" G_GUINT64_FORMAT "\n",
-	       s->messages, s->imported, s->duplicates, s->refused);
+	       " refused=%" G_GUINT64_FORMAT " quarantined=%" G_GUINT64_FORMAT "\n",
+	       s->messages, s->imported, s->duplicates, s->refused, s->quarantined);
 	for (guint i = 0; i < s->reasons->len; i++)
 		printf("refused: %s\n", (const char *)g_ptr_array_index(s->reasons, i));
 }
@@ -54,6 +54,7 @@ int dk_cmd_import(int argc, char **argv)
 	g_option_context_set_summary(context,
 				     "Imports an mbox file or a Maildir (cur/ and new/) through the pipeline.\n"
 				     "Safe to re-run: messages already stored count as duplicates.\n"
+				     "Mail docket cannot read is kept in the quarantine (docket quarantine).\n"
 				     "Exit status: 0 done (refused messages are listed), 66 no such PATH,\n"
 				     "75 a temporary failure (re-run to finish).");
 	g_option_context_add_main_entries(context, entries, NULL);

@@ -138,10 +138,18 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 		DkPipelineItem *item = g_ptr_array_index(items, i);
 		guint32 uid = g_array_index(uids, guint32, i);
 		if (item->error == NULL) {
-			gboolean duplicate = item->result.outcome == DK_OUTCOME_DUPLICATE;
+			DkOutcome outcome = item->result.outcome;
 			g_array_append_val(d->done, uid);
-			d->fresh += !duplicate;
-			count(p, duplicate ? &p->stats.duplicates : &p->stats.stored, 1);
+			d->fresh += outcome != DK_OUTCOME_DUPLICATE;
+			if (outcome == DK_OUTCOME_QUARANTINED)
+				g_warning("account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
+					  " reason=\"%s\"",
+					  p->account->name, folder, uid, item->result.quarantine, item->quarantine_reason);
+			count(p,
+			      outcome == DK_OUTCOME_DUPLICATE     ? &p->stats.duplicates
+			      : outcome == DK_OUTCOME_QUARANTINED ? &p->stats.quarantined
+								  : &p->stats.stored,
+			      1);
 		} else if (dk_error_is_temporary(item->error)) {
 			defer(p, folder, d, uid, item->error);
 		} else {

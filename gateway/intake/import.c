@@ -107,6 +107,8 @@ static gboolean flush(Batch *b, GError **error)
 			refused(b->stats, g_ptr_array_index(b->wheres, i), item->error);
 		else if (item->result.outcome == DK_OUTCOME_DUPLICATE)
 			b->stats->duplicates++;
+		else if (item->result.outcome == DK_OUTCOME_QUARANTINED)
+			b->stats->quarantined++;
 		else
 			b->stats->imported++;
 	}

@@ -12,6 +12,7 @@ typedef struct {
 	guint64 messages;   /* messages read */
 	guint64 imported;   /* new tickets or articles */
 	guint64 duplicates; /* already stored */
+	guint64 quarantined; /* unreadable: kept in the quarantine */
 	guint64 refused;    /* not stored; reasons holds why */
 	GPtrArray *reasons; /* of char*: "WHERE: why", one per refused message */
 } DkImportStats;

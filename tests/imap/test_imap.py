@@ -173,6 +173,20 @@ class FetchTest(ImapCase):
         self.assertEqual(len(self.files("Refused")), 1)
         self.assertEqual(len(self.files("Processed")), 2)
 
+    def test_unreadable_mail_is_quarantined_and_acknowledged(self):
+        with open(self.config, "a") as f:
+            f.write("[parse]\nmax_header_size = 1K\n")
+        self.add(b"From: a@example.com\r\nSubject: big\r\nX-Long: " + b"y" * 3000 + b"\r\n\r\nbody\r\n")
+        self.add(message(1))
+        self.account()
+        proc = self.poll()
+        self.assertIn(b"fetched=2 stored=1 duplicates=0 refused=0 deferred=0 quarantined=1", proc.stdout)
+        self.assertIn(b"event=quarantined entry=1 reason=\"header block larger than 1024 bytes", proc.stderr)
+        entries = json.loads(self.docket("quarantine", "list", "--json").stdout)["quarantine"]
+        self.assertEqual([e["intake"] for e in entries], ["imap"])
+        self.assertEqual(len(self.files("Processed")), 2)
+        self.assertEqual(self.files(), [])
+
     def test_starttls_with_authenticate_plain(self):
         self.add(message(0))
         self.account(tls="starttls", port=self.dovecot.plain_port, auth="plain")

@@ -2,6 +2,7 @@
 a message that is not mail) and a Maildir (cur/ and new/), each imported
 twice: the second run stores nothing and says so."""
 
+import json
 import os
 import sys
 import unittest
@@ -59,11 +60,28 @@ class ImportTest(DocketCase):
         with open(os.path.join(root, "tmp", "partial"), "wb") as f:
             f.write(message(99))  # still being delivered: not read
         first = self.import_(root, "--quiet")
-        self.assertEqual(first.stdout.strip(), b"messages=6 imported=6 duplicates=0 refused=0")
+        self.assertEqual(first.stdout.strip(), b"messages=6 imported=6 duplicates=0 refused=0 quarantined=0")
         self.assertEqual(first.stderr, b"")
         second = self.import_(root)
         self.assertIn(b"messages=6 imported=0 duplicates=6 refused=0", second.stdout)
         self.assertEqual(len(self.tickets()), 6)
+
+    def test_unreadable_mail_is_quarantined_once(self):
+        with open(self.config, "a") as f:
+            f.write("[parse]\nmax_header_size = 1K\n")
+        path = os.path.join(self.dir, "odd.mbox")
+        big = b"From: a@example.com\nSubject: big\nX-Long: " + b"y" * 3000 + b"\n\nbody\n"
+        with open(path, "wb") as f:
+            f.write(b"From a Tue Nov 24 09:00:00 2026\n" + big + b"\n")
+            f.write(b"From b Tue Nov 24 09:00:00 2026\n" + message(1).replace(b"\r\n", b"\n"))
+        for _ in range(2):
+            self.assertIn(b"messages=2 imported=", self.import_(path).stdout)
+        out = self.docket("quarantine", "list", "--json").stdout
+        entries = json.loads(out)["quarantine"]
+        self.assertEqual(len(entries), 1)
+        self.assertEqual(entries[0]["intake"], "import")
+        self.assertIn("header block larger than 1024 bytes", entries[0]["reason"])
+        self.assertEqual(len(self.tickets()), 1)
 
     def test_reply_in_history_threads(self):
         path = os.path.join(self.dir, "thread.mbox")
