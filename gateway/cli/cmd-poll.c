@@ -6,6 +6,7 @@
 #include "gateway/core/pipeline.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
+#include "gateway/ops/log.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -129,6 +130,7 @@ int dk_cmd_poll(int argc, char **argv)
 	g_autoptr(DkConfig) config = dk_cli_load_config();
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
+	dk_log_init(config);
 	g_auto(GStrv) accounts = account ? g_strdupv((char *[]){account, NULL}) : dk_config_get_instances(config, "imap");
 	if (accounts[0] == NULL) {
 		dk_cli_error("poll: no [imap:NAME] section in the configuration");

@@ -1,8 +1,6 @@
 /* The IMAP poller: rounds over an account's folders, the after-commit
  * disposition of each message, and the IDLE/poll loop with its watchdog and
  * reconnect backoff. */
-#define G_LOG_DOMAIN "imap"
-
 #include "gateway/intake/imap-poller.h"
 
 #include "gateway/core/error.h"
@@ -87,7 +85,7 @@ static void count(DkImapPoller *p, guint64 *field, guint64 n)
 
 static void refuse(DkImapPoller *p, const char *folder, Disposition *d, guint32 uid, const GError *why)
 {
-	g_warning("account=%s folder=%s uid=%u event=refused reason=\"%s\"", p->account->name, folder, uid,
+	g_warning("imap account=%s folder=%s uid=%u event=refused reason=\"%s\"", p->account->name, folder, uid,
 		  why->message);
 	g_array_append_val(d->refused, uid);
 	count(p, &p->stats.refused, 1);
@@ -95,7 +93,7 @@ static void refuse(DkImapPoller *p, const char *folder, Disposition *d, guint32 
 
 static void defer(DkImapPoller *p, const char *folder, Disposition *d, guint32 uid, const GError *why)
 {
-	g_message("account=%s folder=%s uid=%u event=deferred reason=\"%s\"", p->account->name, folder, uid,
+	g_message("imap account=%s folder=%s uid=%u event=deferred reason=\"%s\"", p->account->name, folder, uid,
 		  why->message);
 	if (d->first_deferred == 0 || uid < d->first_deferred)
 		d->first_deferred = uid;
@@ -142,7 +140,7 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 			g_array_append_val(d->done, uid);
 			d->fresh += outcome != DK_OUTCOME_DUPLICATE;
 			if (outcome == DK_OUTCOME_QUARANTINED)
-				g_warning("account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
+				g_warning("imap account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
 					  " reason=\"%s\"",
 					  p->account->name, folder, uid, item->result.quarantine, item->quarantine_reason);
 			count(p,
@@ -270,7 +268,7 @@ static gboolean work_folder(DkImapPoller *p, const char *folder, GError **error)
 		/* RFC 3501 section 2.3.1.1: the old UIDs mean nothing now. The
 		 * pipeline dedupes whatever was stored before. */
 		if (state.uidvalidity != 0)
-			g_message("account=%s folder=%s event=uidvalidity-changed old=%u new=%u", name, folder,
+			g_message("imap account=%s folder=%s event=uidvalidity-changed old=%u new=%u", name, folder,
 				  state.uidvalidity, uidvalidity);
 		state = (DkImapState){.uidvalidity = uidvalidity, .last_uid = 0};
 	}
@@ -296,7 +294,7 @@ static gboolean connect_client(DkImapPoller *p, GError **error)
 	if (p->client == NULL)
 		return FALSE;
 	count(p, &p->stats.reconnects, 1);
-	g_message("account=%s event=connected host=%s", p->account->name, p->account->host);
+	g_message("imap account=%s event=connected host=%s", p->account->name, p->account->host);
 	return TRUE;
 }
 
@@ -365,7 +363,7 @@ void dk_imap_poller_run(DkImapPoller *p, GCancellable *cancellable)
 		}
 		if (g_cancellable_is_cancelled(cancellable))
 			break;
-		g_warning("account=%s event=error retry_in=%us reason=\"%s\"", p->account->name, backoff,
+		g_warning("imap account=%s event=error retry_in=%us reason=\"%s\"", p->account->name, backoff,
 			  error->message);
 		g_clear_pointer(&p->client, dk_imap_client_free);
 		if (!pause_for(backoff, cancellable))
