@@ -65,15 +65,12 @@ int dk_cmd_import(int argc, char **argv)
 		dk_cli_error("import: %s (see --help)", argc != 2 ? "expected one PATH" : "--batch must be positive");
 		return DK_EXIT_USAGE;
 	}
-	g_autoptr(DkConfig) config = dk_cli_load_config();
-	if (config == NULL)
-		return DK_EXIT_CONFIG;
+	g_autoptr(DkConfig) config = NULL;
+	g_autoptr(DkStore) store = NULL;
+	int rc = dk_cli_open("import", &config, &store);
+	if (rc != DK_EXIT_OK)
+		return rc;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
-	if (store == NULL) {
-		dk_cli_error("import: %s", error->message);
-		return DK_EXIT_TEMPFAIL;
-	}
 	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
 	Progress progress = {.tty = isatty(STDERR_FILENO), .last_step = -1};
 	DkImportOptions options = {

@@ -73,4 +73,30 @@ void dk_imap_poller_stats(DkImapPoller *poller, DkImapStats *stats_out);
 /* The account's name. */
 const char *dk_imap_poller_account(DkImapPoller *poller);
 
+/* The pollers of several accounts, each on its own thread once started:
+ * what `docket serve` and `docket poll` run. */
+typedef struct DkImapPollerSet DkImapPollerSet;
+
+/* Pollers for accounts (NULL: every [imap:NAME] section of config; none is
+ * an empty set), committing through pipeline. Fails, freeing what it made,
+ * when one account cannot be set up (see dk_imap_poller_new()). */
+DkImapPollerSet *dk_imap_poller_set_new(const DkConfig *config, const char *const *accounts,
+					DkPipeline *pipeline, GError **error);
+
+/* How many pollers the set holds, and the i-th (owned by the set). */
+guint dk_imap_poller_set_size(DkImapPollerSet *set);
+DkImapPoller *dk_imap_poller_set_get(DkImapPollerSet *set, guint i);
+
+/* Starts a thread per poller running dk_imap_poller_run(). */
+void dk_imap_poller_set_start(DkImapPollerSet *set);
+
+/* Stops the threads, if started: a round in progress ends after its
+ * batch, an IDLE at once. Call it before the writer of the pipeline
+ * stops. The statistics stay readable. */
+void dk_imap_poller_set_stop(DkImapPollerSet *set);
+
+/* Stops (see above) and frees the pollers. */
+void dk_imap_poller_set_free(DkImapPollerSet *set);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkImapPollerSet, dk_imap_poller_set_free)
+
 G_END_DECLS
