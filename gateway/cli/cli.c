@@ -32,6 +32,8 @@ static const DkCommand commands[] = {
 	{"template", dk_cmd_template, "preview a notification template with JSON data"},
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
+	{"poll", dk_cmd_poll, "fetch mail from the IMAP accounts (--once for one round)"},
+	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
 };
 
 void dk_cli_error(const char *format, ...)
