@@ -15,6 +15,20 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lmtptest import CRLF, Client, LmtpCase, dot_stuff, message  # noqa: E402
 
+def spool_fds(server):
+    """docket's open file descriptors on spool files."""
+    fds = []
+    base = "/proc/%d/fd" % server.proc.pid
+    for fd in os.listdir(base):
+        try:
+            target = os.readlink(os.path.join(base, fd))
+        except OSError:
+            continue
+        if "/spool/lmtp-" in target:
+            fds.append(target)
+    return fds
+
+
 RECIPIENTS = """\
 recipients = support@example.test, *@help.example.test
 max_recipients = 3
@@ -316,11 +330,12 @@ class DropTest(LmtpCase):
         self.assertEqual(c.cmd("DATA").code, 354)
         c.send(dot_stuff(msg)[:150000])
         time.sleep(0.2)
-        self.assertEqual(len(self.spool_files()), 1)  # the body is being spooled
+        self.assertEqual(len(spool_fds(server)), 1)  # the body is being spooled
         c.sock.shutdown(socket.SHUT_RDWR)
         c.close()
         server.wait_log("event=aborted")
         self.wait_spool_empty()
+        self.assertEqual(spool_fds(server), [])
         self.assertEqual(self.tickets(), [])
         # Others are served as usual, and no session is left behind.
         with server.client() as other:
@@ -332,6 +347,31 @@ class DropTest(LmtpCase):
         self.wait_spool_empty()
         self.assertEqual(server.stop(), 0)
         self.assertNotIn("sessions_left", server.log())
+
+    def test_killed_mid_data_leaves_no_spool_file(self):
+        """A crash mid-DATA leaves nothing behind in the spool directory:
+        the message was never acknowledged, Postfix sends it again."""
+        server = self.serve()
+        c = server.client()
+        c.greet()
+        c.cmd("MAIL FROM:<a@example.com>")
+        c.cmd("RCPT TO:<s@example.test>")
+        self.assertEqual(c.cmd("DATA").code, 354)
+        c.send(b"Subject: half\r\n\r\n" + b"some text\r\n" * 1000)
+        deadline = time.monotonic() + 5
+        while not spool_fds(server) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.proc.kill()
+        server.proc.wait()
+        c.close()
+        self.assertEqual(self.spool_files(), [])
+        # And a restarted docket starts clean and serves.
+        server = self.serve()
+        with server.client() as c:
+            c.greet()
+            _, data = c.transaction("b@example.com", ["s@example.test"], message("restart@example.com"))
+            self.assertEqual([r.code for r in data], [250])
+        self.assertEqual(self.spool_files(), [])
 
     def test_reset_connection_mid_data(self):
         server = self.serve()
