@@ -96,6 +96,9 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
 			    g_strerror(errno));
 		return NULL;
 	}
+	/* Only the descriptor is used from here on: without a name, a spool
+	 * file cannot outlive a crash mid-DATA (the client retries). */
+	g_unlink(path);
 	DkLmtpSpool *s = g_new0(DkLmtpSpool, 1);
 	s->path = g_steal_pointer(&path);
 	s->fd = fd;
@@ -164,7 +167,6 @@ void dk_lmtp_spool_free(DkLmtpSpool *s)
 	if (s == NULL)
 		return;
 	close(s->fd);
-	g_unlink(s->path);
 	g_free(s->path);
 	g_byte_array_unref(s->pending);
 	g_free(s);
