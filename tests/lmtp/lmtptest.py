@@ -132,6 +132,20 @@ class Client:
         return rcpt, self.replies(sum(1 for x in rcpt if x.code == 250))
 
 
+def spool_fds(server):
+    """docket's open file descriptors on spool files (named or not)."""
+    fds = []
+    base = "/proc/%d/fd" % server.proc.pid
+    for fd in os.listdir(base):
+        try:
+            target = os.readlink(os.path.join(base, fd))
+        except OSError:
+            continue
+        if "/spool/lmtp-" in target:
+            fds.append(target)
+    return fds
+
+
 class Server:
     """`docket serve` in the background, its log in a file."""
 
@@ -213,11 +227,16 @@ class LmtpCase(DocketCase):
         spool = os.path.join(self.data, "spool")
         return sorted(os.listdir(spool)) if os.path.isdir(spool) else []
 
+    def spool_in_use(self):
+        """Spool files in the directory and held open by running servers."""
+        held = [fd for s in self.servers if s.proc.poll() is None for fd in spool_fds(s)]
+        return self.spool_files() + held
+
     def wait_spool_empty(self, timeout=5.0):
         deadline = time.monotonic() + timeout
-        while self.spool_files() and time.monotonic() < deadline:
+        while self.spool_in_use() and time.monotonic() < deadline:
             time.sleep(0.02)
-        self.assertEqual(self.spool_files(), [])
+        self.assertEqual(self.spool_in_use(), [])
 
     def raw(self, sha256):
         """The stored raw message with this digest (inline or in a file)."""

@@ -13,21 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lmtptest import CRLF, Client, LmtpCase, dot_stuff, message  # noqa: E402
-
-def spool_fds(server):
-    """docket's open file descriptors on spool files."""
-    fds = []
-    base = "/proc/%d/fd" % server.proc.pid
-    for fd in os.listdir(base):
-        try:
-            target = os.readlink(os.path.join(base, fd))
-        except OSError:
-            continue
-        if "/spool/lmtp-" in target:
-            fds.append(target)
-    return fds
-
+from lmtptest import CRLF, Client, LmtpCase, dot_stuff, message, spool_fds  # noqa: E402
 
 RECIPIENTS = """\
 recipients = support@example.test, *@help.example.test
