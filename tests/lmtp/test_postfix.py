@@ -12,6 +12,7 @@ anywhere but to docket. Skipped (exit 77) without Postfix or without root."""
 import grp
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,8 @@ from lmtptest import LmtpCase, message  # noqa: E402
 POSTFIX = "/usr/sbin/postfix"
 SENDMAIL = "/usr/sbin/sendmail"
 POSTQUEUE = "/usr/sbin/postqueue"
+POSTMAP = "/usr/sbin/postmap"
+CONTRIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib", "postfix")
 
 MASTER_CF = """\
 # Only what sendmail -> pickup -> cleanup -> qmgr -> lmtp needs; no chroot.
@@ -66,7 +69,6 @@ local_recipient_maps =
 # Anything but the support addresses bounces here: no mail leaves.
 default_transport = error:outside mail is off in this test
 relay_transport = error:outside mail is off in this test
-transport_maps = texthash:{dir}/etc/transport
 maillog_file = {dir}/log/maillog
 maillog_file_prefixes = {dir}
 # Retry fast, so that the test is quick.
@@ -80,7 +82,7 @@ lmtp_connect_timeout = 5s
 def skip_reason():
     if os.geteuid() != 0:
         return "needs root to run a private Postfix"
-    for tool in (POSTFIX, SENDMAIL, POSTQUEUE):
+    for tool in (POSTFIX, SENDMAIL, POSTQUEUE, POSTMAP):
         if not os.access(tool, os.X_OK):
             return "%s is not installed (contrib/setup-debian.sh installs postfix)" % tool
     try:
@@ -96,8 +98,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def contrib(name):
+    with open(os.path.join(CONTRIB, name)) as f:
+        return f.read()
+
+
+def contrib_transport(port, socket_path):
+    """contrib/postfix/transport with docket's test addresses: support@
+    over TCP, helpdesk@ over the Unix socket (its commented-out variant)."""
+    text = contrib("transport").replace("127.0.0.1:2424", "127.0.0.1:%d" % port)
+    text = text.replace("/run/docket/lmtp", socket_path)
+    tcp = re.search(r"^(support@example\.com\s+docket:inet:\S+)$", text, re.M).group(1)
+    unix = re.search(r"^#(helpdesk@example\.com\s+docket:unix:\S+)$", text, re.M).group(1)
+    return tcp + "\n" + unix + "\n"
+
+
 class Postfix:
-    """A private Postfix instance under `root`."""
+    """A private Postfix instance under `root`, configured with docket's
+    contrib/postfix snippets."""
 
     def __init__(self, root, transport):
         self.root = root
@@ -105,12 +123,14 @@ class Postfix:
         for d in ("etc", "spool", "lib", "log"):
             os.makedirs(os.path.join(root, d), exist_ok=True)
         shutil.chown(os.path.join(root, "lib"), user="postfix")
+        table = os.path.join(self.etc, "docket-transport")
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(dir=root))
+            f.write(MAIN_CF.format(dir=root) + contrib("main.cf").replace("/etc/postfix/docket-transport", table))
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF)
-        with open(os.path.join(self.etc, "transport"), "w") as f:
+            f.write(MASTER_CF + contrib("master.cf"))
+        with open(table, "w") as f:
             f.write(transport)
+        self.run(POSTMAP, "-c", self.etc, table)
         self.run(POSTFIX, "-c", self.etc, "start")
 
     def run(self, *args, stdin=None):
@@ -172,9 +192,7 @@ class PostfixTest(LmtpCase):
         os.chmod(self.dir, 0o755)  # Postfix's daemons run as postfix
         self.port = free_port()
         self.sock = os.path.join(self.dir, "lmtp.sock")
-        self.postfix = Postfix(os.path.join(self.dir, "postfix"),
-                               "support@example.test lmtp:inet:127.0.0.1:%d\n"
-                               "help@example.test lmtp:unix:%s\n" % (self.port, self.sock))
+        self.postfix = Postfix(os.path.join(self.dir, "postfix"), contrib_transport(self.port, self.sock))
         self.addCleanup(self.postfix.stop)
         self.sent = []  # Message-IDs
         self.submissions = 0
@@ -191,7 +209,7 @@ class PostfixTest(LmtpCase):
         body = "Message %d.\n.a line with a leading dot\nUnicode: gr\u00fc\u00dfe\n" % n
         return mid, message(mid, subject="Postfix %d" % n, body=body, to=recipient).replace(b"\r\n", b"\n")
 
-    def send(self, count, recipient="support@example.test"):
+    def send(self, count, recipient="support@example.com"):
         for _ in range(count):
             mid, data = self.compose(len(self.sent) + 1, recipient)
             self.postfix.sendmail(data, "alice@example.com", recipient)
@@ -221,7 +239,7 @@ class PostfixTest(LmtpCase):
     def test_delivery_retries_and_no_duplicates(self):
         docket = self.start_docket()
         self.send(5)
-        self.send(2, "help@example.test")  # over the Unix socket
+        self.send(2, "helpdesk@example.com")  # over the Unix socket
         self.wait_delivered()
         self.assert_each_once()
         doc = self.show(self.tickets()[-1]["number"])
@@ -230,8 +248,8 @@ class PostfixTest(LmtpCase):
         self.assertIn(self.sock, self.postfix.log())
         # The same message sent again (Postfix's own Received: field is new):
         # delivered (250), not stored again.
-        self.postfix.sendmail(self.compose(1, "support@example.test")[1], "alice@example.com",
-                              "support@example.test")
+        self.postfix.sendmail(self.compose(1, "support@example.com")[1], "alice@example.com",
+                              "support@example.com")
         self.submissions += 1
         self.wait_delivered()
         self.assert_each_once()
@@ -240,7 +258,7 @@ class PostfixTest(LmtpCase):
         # docket is down: mail waits, deferred, in Postfix's queue.
         self.assertEqual(docket.stop(), 0)
         self.send(6)
-        self.send(2, "help@example.test")
+        self.send(2, "helpdesk@example.com")
         self.wait_queue(lambda q: len(q) == 8 and all(
             r.get("delay_reason") for m in q for r in m["recipients"]), "deferred all 8")
         self.assertEqual(len(self.articles_by_message_id()), 7)
