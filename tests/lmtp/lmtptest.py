@@ -51,10 +51,13 @@ class Reply:
 
 
 class Client:
-    """An LMTP client over TCP ((host, port)) or a Unix socket (path)."""
+    """An LMTP client over TCP ((host, port), IPv4 or IPv6) or a Unix socket (path)."""
 
     def __init__(self, address, timeout=10.0):
-        family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
+        if isinstance(address, str):
+            family = socket.AF_UNIX
+        else:
+            family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:

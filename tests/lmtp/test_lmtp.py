@@ -393,6 +393,68 @@ class DropTest(LmtpCase):
         self.assertTrue(self.raw(article["raw_sha256"]).startswith(b"Return-Path: <second@example.com>\r\n"))
 
 
+class OutcomeTest(LmtpCase):
+    def test_store_failure_is_451_then_the_retry_is_stored(self):
+        """A failure before the commit is temporary (451 4.3.0, one per
+        recipient) so that the client retries; nothing is stored."""
+        os.makedirs(self.data)
+        blocker = os.path.join(self.data, "raw")
+        with open(blocker, "w") as f:
+            f.write("not a directory\n")
+        server = self.serve("[store]\ninline_max = 1K\n")
+        msg = message("retry@example.com", body="x" * 4000 + "\r\n")
+        with server.client() as c:
+            c.greet()
+            _, data = c.transaction("a@example.com", ["s@example.test", "t@example.test"], msg)
+            self.assertEqual([(r.code, r.status) for r in data], [(451, "4.3.0")] * 2)
+            self.assertEqual(self.tickets(), [])
+            os.unlink(blocker)
+            _, data = c.transaction("a@example.com", ["s@example.test", "t@example.test"], msg)
+            self.assertEqual([r.code for r in data], [250, 250])
+        self.assertEqual(self.articles_by_message_id(), {"retry@example.com": 1})
+        self.assertIn("outcome=tempfail", server.log())
+
+    def test_binary_is_refused_for_good(self):
+        server = self.serve()
+        with server.client() as c:
+            c.greet()
+            junk = bytes(range(1, 256)).replace(b"\n", b"").replace(b"\r", b"") + b"\x00\r\n"
+            _, data = c.transaction("a@example.com", ["s@example.test", "t@example.test"], junk * 4)
+            self.assertEqual([(r.code, r.status) for r in data], [(554, "5.6.0")] * 2)
+            self.assertEqual(c.cmd("NOOP").code, 250)
+        self.assertEqual(self.tickets(), [])
+        self.assertIn("outcome=refused", server.log())
+
+    def test_text_without_headers_is_refused_as_by_deliver(self):
+        """`docket deliver` refuses text that has no header block (exit 65).
+        Over LMTP the same text must not become a ticket just because
+        docket put its own Return-Path: and Received: fields first."""
+        text = b"Hello,\r\nplease fix my printer.\r\nThanks\r\n"
+        self.assertEqual(self.deliver(text.replace(b"\r\n", b"\n")).returncode, 65)
+        server = self.serve()
+        with server.client() as c:
+            c.greet()
+            _, data = c.transaction("a@example.com", ["s@example.test"], text)
+            self.assertEqual([r.code for r in data], [554], data)
+        self.assertEqual(self.tickets(), [])
+
+    def test_ipv6_loopback(self):
+        if not socket.has_ipv6:
+            self.skipTest("no IPv6")
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no ::1 here")
+        server = self.serve(listen=("[::1]:0",))
+        self.assertIn("address=::1", server.log())
+        with Client(("::1", server.ports[0])) as c:
+            c.greet()
+            _, data = c.transaction("a@example.com", ["s@example.test"], message("v6@example.com"))
+            self.assertEqual([r.code for r in data], [250])
+        self.assertIn("peer=[::1]", server.log())
+
+
 class DuplicateTest(LmtpCase):
     def test_same_message_twice(self):
         server = self.serve()
