@@ -136,6 +136,25 @@ class SizeTest(LmtpCase):
             self.assertEqual(c.cmd("MAIL FROM:<alice@example.com> SIZE=12x").code, 501)
             self.assertEqual(c.cmd("MAIL FROM:<alice@example.com> SIZE=99999999999999999999999").code, 501)
 
+    def test_data_at_the_limit_is_accepted(self):
+        """The limit advertised in SIZE applies to what the client sends,
+        not to it plus docket's own trace fields."""
+        server = self.serve(self.CONFIG)
+        head = message("limit@example.com", body="")
+        msg = head + b"z" * (4096 - len(head) - 2) + b"\r\n"
+        self.assertEqual(len(msg), 4096)
+        with server.client() as c:
+            c.greet()
+            self.assertEqual(c.cmd("MAIL FROM:<a@example.com> SIZE=4096").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:<s@example.test>").code, 250)
+            self.assertEqual(c.cmd("DATA").code, 354)
+            c.send(dot_stuff(msg))
+            self.assertEqual(c.reply().code, 250)
+            # One octet more is over.
+            _, data = c.transaction("a@example.com", ["s@example.test"], msg[:-2] + b"zz\r\n")
+            self.assertEqual([r.code for r in data], [552])
+        self.assertEqual(list(self.articles_by_message_id()), ["limit@example.com"])
+
     def test_data_over_the_limit_is_refused_and_not_stored(self):
         server = self.serve(self.CONFIG)
         big = message("big@example.com", body=("y" * 70 + "\r\n") * 200)
