@@ -242,8 +242,10 @@ class PostfixTest(LmtpCase):
         self.send(2, "helpdesk@example.com")  # over the Unix socket
         self.wait_delivered()
         self.assert_each_once()
-        doc = self.show(self.tickets()[-1]["number"])
-        self.assertEqual(doc["ticket"]["subject"], "Postfix 1")
+        first = [t for t in self.tickets() if t["subject"] == "Postfix 1"]
+        self.assertEqual(len(first), 1)
+        doc = self.show(first[0]["number"])
+        self.assertEqual(doc["articles"][0]["message_id"], self.sent[0])
         self.assertEqual(doc["articles"][0]["text"], "Message 1.\r\n.a line with a leading dot\r\nUnicode: gr\u00fc\u00dfe\r\n")
         self.assertIn(self.sock, self.postfix.log())
         # The same message sent again (Postfix's own Received: field is new):
