@@ -27,15 +27,30 @@ now_ns() {
 	date +%s%N
 }
 
-# drive PORT SESSIONS MESSAGES SIZE: runs smtp-source, prints messages/s.
+# cpu_ticks: "idle total" jiffies of the whole machine (/proc/stat).
+cpu_ticks() {
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat
+}
+
+# proc_cpu_ms PID: user + system CPU time of a process so far, in ms.
+proc_cpu_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat"
+}
+
+# drive PORT SESSIONS MESSAGES SIZE: runs smtp-source; prints messages/s
+# and how idle the machine was meanwhile (percent).
 drive() {
-	local t0 t1
+	local t0 t1 c0 c1
+	c0=$(cpu_ticks)
 	t0=$(now_ns)
 	"$SMTP_SOURCE" -L -d -s "$2" -m "$3" -l "$4" -f bench@example.com -t support@example.test \
 		-M client.example.test -S "bench $4" "127.0.0.1:$1" >/dev/null ||
 		die "smtp-source failed against port $1"
 	t1=$(now_ns)
-	awk -v n="$3" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n * 1e9 / ns }'
+	c1=$(cpu_ticks)
+	awk -v n="$3" -v ns="$((t1 - t0))" -v c0="$c0" -v c1="$c1" 'BEGIN {
+		split(c0, a, " "); split(c1, b, " ")
+		printf "%.0f %.0f\n", n * 1e9 / ns, 100 * (b[1] - a[1]) / (b[2] - a[2] + 1e-9) }'
 }
 
 docket_pid=""
@@ -73,17 +88,20 @@ count_tickets() {
 	"$DOCKET" -c "$1/docket.conf" ticket list --json --limit 1000000 | grep -c '"number":' || true
 }
 
-# run_docket SESSIONS MESSAGES SIZE: one timed run on a fresh store.
+# run_docket SESSIONS MESSAGES SIZE: one timed run on a fresh store;
+# prints messages/s, idle percent, docket's CPU time per message (ms).
 run_docket() {
-	local dir="$work/docket-run" rate got
+	local dir="$work/docket-run" out got cpu0 cpu1
 	rm -rf "$dir"
 	start_docket "$dir"
-	rate=$(drive "$docket_port" "$1" "$2" "$3")
+	cpu0=$(proc_cpu_ms "$docket_pid")
+	out=$(drive "$docket_port" "$1" "$2" "$3")
+	cpu1=$(proc_cpu_ms "$docket_pid")
 	got=$(count_tickets "$dir")
 	stop_docket
 	[ "$got" = "$2" ] || echo "warning: docket stored $got tickets of $2" >&2
 	rm -rf "$dir"
-	echo "$rate"
+	echo "$out $(awk -v c="$((cpu1 - cpu0))" -v n="$2" 'BEGIN { printf "%.2f", c / n }')"
 }
 
 # start_dovecot DIR: a private Dovecot with only LMTP, on a free port,
@@ -144,16 +162,17 @@ stop_dovecot() {
 	dovecot_conf=""
 }
 
+# run_dovecot SESSIONS MESSAGES SIZE: prints messages/s, idle percent.
 run_dovecot() {
-	local dir="$work/dovecot-run" rate got
+	local dir="$work/dovecot-run" out got
 	rm -rf "$dir"
 	start_dovecot "$dir"
-	rate=$(drive "$dovecot_port" "$1" "$2" "$3")
+	out=$(drive "$dovecot_port" "$1" "$2" "$3")
 	got=$(find "$dir/mail/support/Maildir/new" -type f | wc -l)
 	stop_dovecot
 	[ "$got" = "$2" ] || echo "warning: dovecot stored $got messages of $2" >&2
 	rm -rf "$dir"
-	echo "$rate"
+	echo "$out"
 }
 
 cleanup() {
@@ -175,19 +194,28 @@ print_conditions() {
 # median of the numbers on stdin
 median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
-		else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		else printf "%g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# column RESULTS NAME SIZE SESSIONS FIELD: the median of one column.
+column() {
+	awk -v n="$2" -v z="$3" -v s="$4" -v f="$5" '$1 == n && $2 == z && $3 == s { print $f }' "$1" | median
 }
 
 print_table() {
 	local results=$1 size s d v ratio
 	echo
-	printf '%-8s %-9s %12s %12s %8s\n' size sessions "docket/s" "dovecot/s" ratio
+	echo "medians; idle = share of the machine's CPU left idle during the runs"
+	printf '%-8s %-9s %10s %10s %8s %12s %12s %14s\n' size sessions "docket/s" "dovecot/s" ratio \
+		"idle docket" "idle dovecot" "docket cpu/msg"
 	for size in $SIZES; do
 		for s in $SESSIONS; do
-			d=$(awk -v z="$size" -v s="$s" '$1 == "docket" && $2 == z && $3 == s { print $4 }' "$results" | median)
-			v=$(awk -v z="$size" -v s="$s" '$1 == "dovecot" && $2 == z && $3 == s { print $4 }' "$results" | median)
+			d=$(column "$results" docket "$size" "$s" 4)
+			v=$(column "$results" dovecot "$size" "$s" 4)
 			ratio=$(awk -v d="$d" -v v="$v" 'BEGIN { if (v > 0) printf "%.2fx", d / v; else print "-" }')
-			printf '%-8s %-9s %12s %12s %8s\n' "$size" "$s" "$d" "${v/#0/-}" "$ratio"
+			printf '%-8s %-9s %10s %10s %8s %11s%% %11s%% %11s ms\n' "$size" "$s" "$d" "${v/#0/-}" "$ratio" \
+				"$(column "$results" docket "$size" "$s" 5)" "$(column "$results" dovecot "$size" "$s" 5)" \
+				"$(column "$results" docket "$size" "$s" 6)"
 		done
 	done
 	echo "  load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -208,7 +236,10 @@ max_message_size = $((BIG_MIB * 2))M
 [parse]
 max_decoded_size = $((BIG_MIB * 2))M"
 	before=$(vm_kib "$docket_pid" VmHWM)
+	local t0 t1
+	t0=$(now_ns)
 	drive "$docket_port" 1 1 "$bytes" >/dev/null
+	t1=$(now_ns)
 	after=$(vm_kib "$docket_pid" VmHWM)
 	anon=$(vm_kib "$docket_pid" RssAnon)
 	file=$(vm_kib "$docket_pid" RssFile)
@@ -216,7 +247,8 @@ max_decoded_size = $((BIG_MIB * 2))M"
 	stop_docket
 	echo
 	echo "peak RSS for one ${BIG_MIB} MiB message (VmHWM, KiB; target <= 32768 for docket):"
-	echo "  docket: $after after (idle: $before; RssAnon $anon, RssFile $file at the end); tickets stored: $got"
+	echo "  docket: $after (idle before: $before; RssAnon $anon, RssFile $file after); tickets stored: $got;" \
+		"$(((t1 - t0) / 1000000)) ms"
 	grep -h 'event=message' "$dir/docket.log" | sed 's/^/  docket log: /' | cut -c1-200
 	rm -rf "$dir"
 	[ "$use_dovecot" = 1 ] || return 0

@@ -50,13 +50,13 @@ for size in $SIZES; do
 		n=$((s * PER_SESSION))
 		[ "$n" -gt "$MAX_MESSAGES" ] && n=$MAX_MESSAGES
 		for round in $(seq 1 "$ROUNDS"); do
-			rate=$(run_docket "$s" "$n" "$size")
-			echo "docket $size $s $rate" >>"$results"
-			echo "  round $round: docket   sessions=$s size=$size messages=$n: $rate msg/s" >&2
+			out=$(run_docket "$s" "$n" "$size")
+			echo "docket $size $s $out" >>"$results"
+			echo "  round $round: docket  sessions=$s size=$size messages=$n: msg/s idle% cpu-ms/msg: $out" >&2
 			if [ "$use_dovecot" = 1 ]; then
-				rate=$(run_dovecot "$s" "$n" "$size")
-				echo "dovecot $size $s $rate" >>"$results"
-				echo "  round $round: dovecot  sessions=$s size=$size messages=$n: $rate msg/s" >&2
+				out=$(run_dovecot "$s" "$n" "$size")
+				echo "dovecot $size $s $out" >>"$results"
+				echo "  round $round: dovecot sessions=$s size=$size messages=$n: msg/s idle%: $out" >&2
 			fi
 		done
 	done
