@@ -122,12 +122,23 @@ class Client:
         assert greeting.code == 220, greeting
         return self.cmd("LHLO " + name)
 
+    def envelope(self, sender, recipients):
+        """MAIL, then RCPT for each recipient: the RCPT replies."""
+        r = self.cmd("MAIL FROM:<%s>" % sender)
+        assert r.code == 250, r
+        return [self.cmd("RCPT TO:<%s>" % a) for a in recipients]
+
+    def start_data(self, sender, recipients):
+        """MAIL, RCPT... (all accepted) and DATA, up to the 354."""
+        for r in self.envelope(sender, recipients):
+            assert r.code == 250, r
+        r = self.cmd("DATA")
+        assert r.code == 354, r
+
     def transaction(self, sender, recipients, data):
         """MAIL, RCPT..., DATA one step at a time: (rcpt replies, data
         replies), one data reply per accepted recipient."""
-        r = self.cmd("MAIL FROM:<%s>" % sender)
-        assert r.code == 250, r
-        rcpt = [self.cmd("RCPT TO:<%s>" % a) for a in recipients]
+        rcpt = self.envelope(sender, recipients)
         r = self.cmd("DATA")
         if r.code != 354:
             return rcpt, [r]

@@ -330,9 +330,7 @@ class DropTest(LmtpCase):
         msg = message("dropped@example.com", body=("z" * 70 + "\r\n") * 3000)
         c = server.client()
         c.greet()
-        c.cmd("MAIL FROM:<a@example.com>")
-        c.cmd("RCPT TO:<s@example.test>")
-        self.assertEqual(c.cmd("DATA").code, 354)
+        c.start_data("a@example.com", ["s@example.test"])
         c.send(dot_stuff(msg)[:150000])
         time.sleep(0.2)
         self.assertEqual(len(spool_fds(server)), 1)  # the body is being spooled
@@ -359,9 +357,7 @@ class DropTest(LmtpCase):
         server = self.serve()
         c = server.client()
         c.greet()
-        c.cmd("MAIL FROM:<a@example.com>")
-        c.cmd("RCPT TO:<s@example.test>")
-        self.assertEqual(c.cmd("DATA").code, 354)
+        c.start_data("a@example.com", ["s@example.test"])
         c.send(b"Subject: half\r\n\r\n" + b"some text\r\n" * 1000)
         deadline = time.monotonic() + 5
         while not spool_fds(server) and time.monotonic() < deadline:
@@ -382,9 +378,7 @@ class DropTest(LmtpCase):
         server = self.serve()
         c = server.client()
         c.greet()
-        c.cmd("MAIL FROM:<a@example.com>")
-        c.cmd("RCPT TO:<s@example.test>")
-        self.assertEqual(c.cmd("DATA").code, 354)
+        c.start_data("a@example.com", ["s@example.test"])
         c.send(b"Subject: half\r\n\r\nsome")
         # SO_LINGER 0: the close sends a RST.
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -566,9 +560,7 @@ class LimitsTest(LmtpCase):
         server = self.serve("timeout_seconds = 1\n")
         with server.client() as c:
             c.greet()
-            c.cmd("MAIL FROM:<a@example.com>")
-            c.cmd("RCPT TO:<s@example.test>")
-            self.assertEqual(c.cmd("DATA").code, 354)
+            c.start_data("a@example.com", ["s@example.test"])
             c.send(b"Subject: stalled\r\n\r\nhalf a bo")
             self.assertTrue(c.at_eof(timeout=5))
         server.wait_log("event=aborted")
@@ -596,10 +588,7 @@ class SignalTest(LmtpCase):
         msg = dot_stuff(message("inflight@example.com"))
         with server.client() as c:
             c.greet()
-            c.cmd("MAIL FROM:<a@example.com>")
-            c.cmd("RCPT TO:<s@example.test>")
-            c.cmd("RCPT TO:<t@example.test>")
-            self.assertEqual(c.cmd("DATA").code, 354)
+            c.start_data("a@example.com", ["s@example.test", "t@example.test"])
             c.send(msg[:40])
             server.signal(signal.SIGTERM)
             server.wait_log("serve event=stopping")
