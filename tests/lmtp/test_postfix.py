@@ -119,6 +119,7 @@ class Postfix:
 
     def __init__(self, root, transport):
         self.root = root
+        self.pid = None
         self.etc = os.path.join(root, "etc")
         for d in ("etc", "spool", "lib", "log"):
             os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -131,7 +132,10 @@ class Postfix:
         with open(table, "w") as f:
             f.write(transport)
         self.run(POSTMAP, "-c", self.etc, table)
+
+    def start(self):
         self.run(POSTFIX, "-c", self.etc, "start")
+        self.pid = self.master_pid()
 
     def run(self, *args, stdin=None):
         proc = subprocess.run(args, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
@@ -165,10 +169,12 @@ class Postfix:
             return None
 
     def stop(self):
-        """Stops this instance, whatever state it is in."""
-        pid = self.master_pid()
-        subprocess.run([POSTFIX, "-c", self.etc, "stop"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60)
+        """Stops this instance, whatever state it is in (its master is
+        killed by process id if `postfix stop` cannot do it)."""
+        pid = self.master_pid() or self.pid
+        if os.path.isdir(self.etc):
+            subprocess.run([POSTFIX, "-c", self.etc, "stop"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
         deadline = time.monotonic() + 10
         while pid is not None and time.monotonic() < deadline:
             try:
@@ -189,13 +195,22 @@ class PostfixTest(LmtpCase):
         if reason:
             raise unittest.SkipTest(reason)
         super().setUp()
+        # Cleanups run (last added first) even when setUp fails half-way,
+        # tearDown does not.
+        self.addCleanup(shutil.rmtree, self.dir, True)
         os.chmod(self.dir, 0o755)  # Postfix's daemons run as postfix
         self.port = free_port()
         self.sock = os.path.join(self.dir, "lmtp.sock")
         self.postfix = Postfix(os.path.join(self.dir, "postfix"), contrib_transport(self.port, self.sock))
         self.addCleanup(self.postfix.stop)
+        self.postfix.start()
         self.sent = []  # Message-IDs
         self.submissions = 0
+
+    def tearDown(self):
+        # Postfix first: `postfix stop` needs the directory tearDown removes.
+        self.postfix.stop()
+        super().tearDown()
 
     def start_docket(self):
         # Postfix's lmtp client runs as postfix: the socket is for its group.
