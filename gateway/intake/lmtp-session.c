@@ -223,7 +223,10 @@ static void do_data(DkLmtpSession *s)
 	}
 	reply(s, "354 2.0.0 End data with <CR><LF>.<CR><LF>");
 	flush(s);
-	DkLmtpDataResult r = dk_lmtp_data_read(&s->reader, s->in, spool, s->settings->max_size, &error);
+	/* The limit is on what the client sends (RFC 1870 section 4), the
+	 * trace fields already in the spool aside. */
+	DkLmtpDataResult r =
+		dk_lmtp_data_read(&s->reader, s->in, spool, s->settings->max_size + (gint64)strlen(trace), &error);
 	if (r == DK_LMTP_DATA_BROKEN) {
 		/* The client went away mid-DATA: nothing is stored. */
 		g_message("lmtp sid=%s event=aborted reason=%s", s->id, error ? error->message : "eof");
