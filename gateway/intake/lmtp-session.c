@@ -223,10 +223,7 @@ static void do_data(DkLmtpSession *s)
 	}
 	reply(s, "354 2.0.0 End data with <CR><LF>.<CR><LF>");
 	flush(s);
-	/* The limit is on what the client sends (RFC 1870 section 4), the
-	 * trace fields already in the spool aside. */
-	DkLmtpDataResult r =
-		dk_lmtp_data_read(&s->reader, s->in, spool, s->settings->max_size + (gint64)strlen(trace), &error);
+	DkLmtpDataResult r = dk_lmtp_data_read(&s->reader, s->in, spool, s->settings->max_size, &error);
 	if (r == DK_LMTP_DATA_BROKEN) {
 		/* The client went away mid-DATA: nothing is stored. */
 		g_message("lmtp sid=%s event=aborted reason=%s", s->id, error ? error->message : "eof");
@@ -238,9 +235,9 @@ static void do_data(DkLmtpSession *s)
 	} else if (r == DK_LMTP_DATA_FAILED || !dk_lmtp_spool_finish(spool, &error)) {
 		g_warning("lmtp sid=%s event=spool error=%s", s->id, error ? error->message : "?");
 		reply_each(s, "451 4.3.0 Cannot spool the message, try again later");
-	}
-	else
+	} else {
 		deliver(s, spool, started);
+	}
 	reset_transaction(s);
 }
 

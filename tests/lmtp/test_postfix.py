@@ -261,7 +261,7 @@ class PostfixTest(LmtpCase):
         self.assertEqual(len(first), 1)
         doc = self.show(first[0]["number"])
         self.assertEqual(doc["articles"][0]["message_id"], self.sent[0])
-        self.assertEqual(doc["articles"][0]["text"], "Message 1.\r\n.a line with a leading dot\r\nUnicode: gr\u00fc\u00dfe\r\n")
+        self.assertEqual(doc["articles"][0]["text"], "Message 1.\n.a line with a leading dot\nUnicode: gr\u00fc\u00dfe\n")
         self.assertIn(self.sock, self.postfix.log())
         # The same message sent again (Postfix's own Received: field is new):
         # delivered (250), not stored again.
