@@ -47,18 +47,23 @@ static const char *after_counter_and_colon(const char *p)
 }
 
 /* Whether the text at p starts with the case-folded word; the end of the
- * word in *end_out. */
+ * word in *end_out. Folding may change the length ("İ" folds to two
+ * characters), so characters are folded one at a time until the folded
+ * text is as long as the word. */
 static gboolean starts_with_word(const char *p, const char *word, const char **end_out)
 {
-	glong chars = g_utf8_strlen(word, -1);
+	gsize want = strlen(word), have = 0;
 	const char *q = p;
-	for (glong i = 0; i < chars; i++) {
-		if (*q == '\0')
+	while (have < want && *q != '\0') {
+		const char *next = g_utf8_next_char(q);
+		g_autofree char *folded = g_utf8_casefold(q, next - q);
+		gsize n = strlen(folded);
+		if (have + n > want || memcmp(word + have, folded, n) != 0)
 			return FALSE;
-		q = g_utf8_next_char(q);
+		have += n;
+		q = next;
 	}
-	g_autofree char *folded = g_utf8_casefold(p, q - p);
-	if (strcmp(folded, word) != 0)
+	if (have != want)
 		return FALSE;
 	*end_out = q;
 	return TRUE;

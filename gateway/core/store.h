@@ -211,5 +211,7 @@ void dk_ticket_free(DkTicket *ticket);
 void dk_article_free(DkArticle *article);
 void dk_event_free(DkEvent *event);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkTicket, dk_ticket_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkArticle, dk_article_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkEvent, dk_event_free)
 
 G_END_DECLS
