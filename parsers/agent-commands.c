@@ -8,12 +8,12 @@
 #define MAX_RESULTS 64
 
 static const char *const names[] = {
-	[DK_AGENT_STATUS] = "status",     [DK_AGENT_PRIORITY] = "priority", [DK_AGENT_ASSIGN] = "assign",
-	[DK_AGENT_TAG] = "tag",           [DK_AGENT_INTERNAL] = "internal",
+    [DK_AGENT_STATUS] = "status", [DK_AGENT_PRIORITY] = "priority", [DK_AGENT_ASSIGN] = "assign",
+    [DK_AGENT_TAG] = "tag",       [DK_AGENT_INTERNAL] = "internal",
 };
 
 static const char *const statuses[] = {"new",     "open",     "in_progress", "waiting",
-				       "on_hold", "resolved", "closed",      NULL};
+                                       "on_hold", "resolved", "closed",      NULL};
 static const char *const priorities[] = {"critical", "high", "medium", "low", "none", NULL};
 
 const char *dk_agent_command_name(DkAgentCommandKind kind)
@@ -186,8 +186,9 @@ static gboolean resinfo_passes(const char *resinfo, const char *domain)
 		g_autofree char *property = g_ascii_strdown(w, eq - w);
 		g_autofree char *v = g_strdup(eq + 1);
 		g_strstrip(g_strdelimit(v, "\"", ' '));
-		gboolean relevant = dkim ? (strcmp(property, "header.d") == 0 || strcmp(property, "header.i") == 0)
-					 : strcmp(property, "smtp.mailfrom") == 0;
+		gboolean relevant =
+		    dkim ? (strcmp(property, "header.d") == 0 || strcmp(property, "header.i") == 0)
+		         : strcmp(property, "smtp.mailfrom") == 0;
 		if (relevant && g_ascii_strcasecmp(domain_of(v), domain) == 0)
 			return TRUE;
 	}
@@ -195,7 +196,7 @@ static gboolean resinfo_passes(const char *resinfo, const char *domain)
 }
 
 static gboolean value_passes(const char *value, const char *authserv_id, const char *domain,
-			     gboolean *present_out)
+                             gboolean *present_out)
 {
 	g_autofree char *clean = without_comments(value);
 	g_auto(GStrv) parts = g_strsplit(clean, ";", MAX_RESULTS);
@@ -217,13 +218,14 @@ static gboolean value_passes(const char *value, const char *authserv_id, const c
 }
 
 gboolean dk_agent_commands_authenticated(const GPtrArray *values, const char *authserv_id,
-					 const char *domain, gboolean *present_out)
+                                         const char *domain, gboolean *present_out)
 {
 	*present_out = FALSE;
 	if (values == NULL || authserv_id == NULL || domain == NULL)
 		return FALSE;
 	gboolean pass = FALSE;
 	for (guint i = 0; i < values->len && i < MAX_RESULTS; i++)
-		pass |= value_passes(g_ptr_array_index(values, i), authserv_id, domain, present_out);
+		pass |=
+		    value_passes(g_ptr_array_index(values, i), authserv_id, domain, present_out);
 	return pass;
 }

@@ -52,6 +52,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkAgentCommands, dk_agent_commands_free)
  * spf=pass with the domain of smtp.mailfrom equal to domain. *present_out
  * says whether any value from authserv_id was there at all. */
 gboolean dk_agent_commands_authenticated(const GPtrArray *values, const char *authserv_id,
-					 const char *domain, gboolean *present_out);
+                                         const char *domain, gboolean *present_out);
 
 G_END_DECLS

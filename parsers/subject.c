@@ -8,9 +8,10 @@
 /* Case-folded (g_utf8_casefold) prefix words, longest first where one is
  * the start of another, so that "Fwd" is tried before "Fw". */
 static const char *const prefix_words[] = {
-	"továbbítás", "пересл", "ответ", "doorst", "antw", "fwd", "res", "rif", "odp", "enc", "ynt",
-	"i̇lt", "σχετ", "πρθ", "отв", "re", "fw", "aw", "wg", "sv", "vs", "vb", "tr", "rv", "pd", "vá",
-	"απ", "r", "i", "回复", "答复", "转发", "回覆", "轉寄", "返信", "転送", "답장", "전달",
+    "továbbítás", "пересл", "ответ", "doorst", "antw", "fwd",  "res",  "rif",  "odp", "enc",
+    "ynt",        "i̇lt",    "σχετ",  "πρθ",    "отв",  "re",   "fw",   "aw",   "wg",  "sv",
+    "vs",         "vb",     "tr",    "rv",     "pd",   "vá",   "απ",   "r",    "i",   "回复",
+    "答复",       "转发",   "回覆",  "轉寄",   "返信", "転送", "답장", "전달",
 };
 
 static const char *skip_spaces(const char *p)

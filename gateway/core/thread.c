@@ -44,7 +44,8 @@ static void load_foreign(DkThreadPolicy *p, const DkConfig *config)
 		g_autoptr(GError) error = NULL;
 		GRegex *re = g_regex_new(pattern, G_REGEX_OPTIMIZE, 0, &error);
 		if (re == NULL || g_regex_get_capture_count(re) < 1) {
-			g_warning("[%s] pattern: %s", section, re ? "needs a capture group for the number" : error->message);
+			g_warning("[%s] pattern: %s", section,
+			          re ? "needs a capture group for the number" : error->message);
 			if (re != NULL)
 				g_regex_unref(re);
 			continue;
@@ -63,13 +64,13 @@ DkThreadPolicy *dk_thread_policy_new(const DkConfig *config)
 	p->token_prefix = g_strdup(dk_config_get_string(config, "threading", "token_prefix"));
 	const char *follow_up = dk_config_get_string(config, "threading", "follow_up");
 	p->follow_up = strcmp(follow_up, "accept") == 0   ? DK_FOLLOW_UP_ACCEPT
-		       : strcmp(follow_up, "reject") == 0 ? DK_FOLLOW_UP_REJECT
-							  : DK_FOLLOW_UP_NEW_TICKET;
+	               : strcmp(follow_up, "reject") == 0 ? DK_FOLLOW_UP_REJECT
+	                                                  : DK_FOLLOW_UP_NEW_TICKET;
 	p->reopen_seconds = dk_config_get_int(config, "threading", "reopen_days") * 86400;
 	p->reply_addresses = dk_config_get_bool(config, "threading", "reply_addresses");
 	p->reply_address = nonempty(dk_config_get_string(config, "threading", "reply_address"));
 	p->organisation_domain_participants =
-		dk_config_get_bool(config, "threading", "organisation_domain_participants");
+	    dk_config_get_bool(config, "threading", "organisation_domain_participants");
 	p->agent_addresses = lower_list(config, "agents", "addresses");
 	p->agent_domains = lower_list(config, "agents", "domains");
 	p->authserv_id = nonempty(dk_config_get_string(config, "agents", "authserv_id"));
@@ -79,7 +80,8 @@ DkThreadPolicy *dk_thread_policy_new(const DkConfig *config)
 	if (p->secret_configured)
 		p->secret = g_bytes_new(secret, strlen(secret));
 	else
-		p->secret_path = g_build_filename(dk_config_get_string(config, "store", "data_dir"), "secret", NULL);
+		p->secret_path = g_build_filename(dk_config_get_string(config, "store", "data_dir"),
+		                                  "secret", NULL);
 	return p;
 }
 
@@ -102,7 +104,8 @@ void dk_thread_policy_free(DkThreadPolicy *p)
 GBytes *dk_thread_policy_secret(DkThreadPolicy *p)
 {
 	g_mutex_lock(&p->lock);
-	if (p->secret == NULL && p->secret_path != NULL && g_file_test(p->secret_path, G_FILE_TEST_IS_REGULAR)) {
+	if (p->secret == NULL && p->secret_path != NULL &&
+	    g_file_test(p->secret_path, G_FILE_TEST_IS_REGULAR)) {
 		g_autofree char *contents = NULL;
 		gsize length = 0;
 		if (g_file_get_contents(p->secret_path, &contents, &length, NULL) && length >= 16)
@@ -125,8 +128,8 @@ static gboolean ticket_exists(DkStore *store, gint64 number, gboolean *exists_ou
 	return TRUE;
 }
 
-gboolean dk_thread_find_message_id(DkStore *store, DkThreadPolicy *policy, const char *id, gint64 *ticket_out,
-				   gboolean *found_out, GError **error)
+gboolean dk_thread_find_message_id(DkStore *store, DkThreadPolicy *policy, const char *id,
+                                   gint64 *ticket_out, gboolean *found_out, GError **error)
 {
 	*found_out = FALSE;
 	if (id == NULL || *id == '\0')
@@ -146,11 +149,12 @@ gboolean dk_thread_find_message_id(DkStore *store, DkThreadPolicy *policy, const
 	return TRUE;
 }
 
-static gboolean by_header(DkStore *store, DkThreadPolicy *policy, const DkMessage *m, DkThreadMatch *match,
-			  GError **error)
+static gboolean by_header(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                          DkThreadMatch *match, GError **error)
 {
 	gboolean found = FALSE;
-	if (!dk_thread_find_message_id(store, policy, m->in_reply_to, &match->ticket, &found, error))
+	if (!dk_thread_find_message_id(store, policy, m->in_reply_to, &match->ticket, &found,
+	                               error))
 		return FALSE;
 	/* The newest reference is the likeliest to be ours; older ones still
 	 * count, since a client may trim or reorder the list. */
@@ -166,7 +170,8 @@ static gboolean by_header(DkStore *store, DkThreadPolicy *policy, const DkMessag
 
 /* A candidate address: a valid reply address sets the match; one of ours
  * with a bad MAC sets forged. */
-static void check_reply_address(DkThreadPolicy *policy, GBytes *secret, const char *address, DkThreadMatch *match)
+static void check_reply_address(DkThreadPolicy *policy, GBytes *secret, const char *address,
+                                DkThreadMatch *match)
 {
 	gint64 ticket = 0;
 	if (address == NULL || match->ticket != 0)
@@ -178,14 +183,16 @@ static void check_reply_address(DkThreadPolicy *policy, GBytes *secret, const ch
 	}
 	const char *at = strrchr(policy->reply_address, '@');
 	gsize local = (gsize)(at - policy->reply_address);
-	if (g_ascii_strncasecmp(address, policy->reply_address, local) == 0 && address[local] == '+')
+	if (g_ascii_strncasecmp(address, policy->reply_address, local) == 0 &&
+	    address[local] == '+')
 		match->forged = TRUE;
 }
 
-static gboolean by_reply_address(DkStore *store, DkThreadPolicy *policy, const DkMessage *m, char **recipients,
-				 DkThreadMatch *match, GError **error)
+static gboolean by_reply_address(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                                 char **recipients, DkThreadMatch *match, GError **error)
 {
-	if (!policy->reply_addresses || policy->reply_address == NULL || strchr(policy->reply_address, '@') == NULL)
+	if (!policy->reply_addresses || policy->reply_address == NULL ||
+	    strchr(policy->reply_address, '@') == NULL)
 		return TRUE;
 	g_autoptr(GBytes) secret = dk_thread_policy_secret(policy);
 	if (secret == NULL)
@@ -195,7 +202,9 @@ static gboolean by_reply_address(DkStore *store, DkThreadPolicy *policy, const D
 	const GPtrArray *lists[] = {m->to, m->cc};
 	for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
 		for (guint i = 0; i < lists[l]->len; i++)
-			check_reply_address(policy, secret, ((DkAddress *)g_ptr_array_index(lists[l], i))->address, match);
+			check_reply_address(policy, secret,
+			                    ((DkAddress *)g_ptr_array_index(lists[l], i))->address,
+			                    match);
 	}
 	gboolean exists = TRUE;
 	if (match->ticket != 0 && !ticket_exists(store, match->ticket, &exists, error))
@@ -207,8 +216,8 @@ static gboolean by_reply_address(DkStore *store, DkThreadPolicy *policy, const D
 	return TRUE;
 }
 
-static gboolean by_token(DkStore *store, const DkThreadPolicy *policy, const DkMessage *m, DkThreadMatch *match,
-			 GError **error)
+static gboolean by_token(DkStore *store, const DkThreadPolicy *policy, const DkMessage *m,
+                         DkThreadMatch *match, GError **error)
 {
 	gint64 ticket = 0;
 	gboolean exists = FALSE;
@@ -224,13 +233,14 @@ static gboolean by_token(DkStore *store, const DkThreadPolicy *policy, const DkM
 }
 
 static gboolean by_foreign(DkStore *store, const DkThreadPolicy *policy, const DkMessage *m,
-			   DkThreadMatch *match, GError **error)
+                           DkThreadMatch *match, GError **error)
 {
 	g_autoptr(GPtrArray) pairs = dk_thread_foreign_numbers(policy, m);
 	for (guint i = 0; i + 1 < pairs->len && match->ticket == 0; i += 2) {
 		gboolean found = FALSE;
-		if (!dk_store_foreign_ref_find(store, g_ptr_array_index(pairs, i), g_ptr_array_index(pairs, i + 1),
-					       &match->ticket, &found, error))
+		if (!dk_store_foreign_ref_find(store, g_ptr_array_index(pairs, i),
+		                               g_ptr_array_index(pairs, i + 1), &match->ticket,
+		                               &found, error))
 			return FALSE;
 		if (found)
 			match->evidence = "foreign";
@@ -238,13 +248,14 @@ static gboolean by_foreign(DkStore *store, const DkThreadPolicy *policy, const D
 	return TRUE;
 }
 
-gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage *m, char **recipients,
-			DkThreadMatch *match_out, GError **error)
+gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                        char **recipients, DkThreadMatch *match_out, GError **error)
 {
 	*match_out = (DkThreadMatch){.ticket = 0, .evidence = "new"};
 	if (!by_header(store, policy, m, match_out, error))
 		return FALSE;
-	if (match_out->ticket == 0 && !by_reply_address(store, policy, m, recipients, match_out, error))
+	if (match_out->ticket == 0 &&
+	    !by_reply_address(store, policy, m, recipients, match_out, error))
 		return FALSE;
 	if (match_out->ticket == 0 && !by_token(store, policy, m, match_out, error))
 		return FALSE;
@@ -270,8 +281,9 @@ gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address)
 	       g_strv_contains((const char *const *)policy->agent_domains, lower_domain);
 }
 
-gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy, const DkTicket *ticket,
-				  const char *address, gboolean *participant_out, GError **error)
+gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
+                                  const DkTicket *ticket, const char *address,
+                                  gboolean *participant_out, GError **error)
 {
 	*participant_out = FALSE;
 	if (address == NULL)
@@ -280,13 +292,16 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy, 
 	if (!dk_store_participant_role(store, ticket->number, address, &role, error))
 		return FALSE;
 	const char *mine = domain_of(address), *theirs = domain_of(ticket->requester);
-	*participant_out = role != NULL || (ticket->requester && g_ascii_strcasecmp(ticket->requester, address) == 0) ||
-			   (policy->organisation_domain_participants && mine && theirs &&
-			    g_ascii_strcasecmp(mine, theirs) == 0);
+	*participant_out =
+	    role != NULL ||
+	    (ticket->requester && g_ascii_strcasecmp(ticket->requester, address) == 0) ||
+	    (policy->organisation_domain_participants && mine && theirs &&
+	     g_ascii_strcasecmp(mine, theirs) == 0);
 	return TRUE;
 }
 
-DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *m, const char **why_out)
+DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *m,
+                                   const char **why_out)
 {
 	*why_out = NULL;
 	if (m->from == NULL || !dk_thread_is_agent(policy, m->from->address))
@@ -294,11 +309,13 @@ DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage
 	if (policy->authserv_id == NULL)
 		return DK_AGENT_VERIFIED;
 	gboolean present = FALSE;
-	if (dk_agent_commands_authenticated(dk_message_header_all(m, "authentication-results"), policy->authserv_id,
-					    domain_of(m->from->address), &present))
+	if (dk_agent_commands_authenticated(dk_message_header_all(m, "authentication-results"),
+	                                    policy->authserv_id, domain_of(m->from->address),
+	                                    &present))
 		return DK_AGENT_VERIFIED;
-	*why_out = present ? "Authentication-Results show no DKIM or SPF pass for the sender's domain"
-			   : "no Authentication-Results from our own server";
+	*why_out = present
+	               ? "Authentication-Results show no DKIM or SPF pass for the sender's domain"
+	               : "no Authentication-Results from our own server";
 	return DK_AGENT_UNVERIFIED;
 }
 
@@ -330,7 +347,8 @@ GPtrArray *dk_thread_foreign_numbers(const DkThreadPolicy *policy, const DkMessa
 		scan_foreign(f, m->subject, strlen(m->subject ? m->subject : ""), out);
 		gsize len = m->new_text ? strlen(m->new_text) : 0;
 		if (len > FOREIGN_SCAN_MAX)
-			len = g_utf8_find_prev_char(m->new_text, m->new_text + FOREIGN_SCAN_MAX) - m->new_text;
+			len = g_utf8_find_prev_char(m->new_text, m->new_text + FOREIGN_SCAN_MAX) -
+			      m->new_text;
 		scan_foreign(f, m->new_text, len, out);
 	}
 	return out;

@@ -33,7 +33,7 @@ typedef enum {
 } DkFollowUp;
 
 typedef struct {
-	char *name;   /* the NAME of [foreign:NAME] */
+	char *name;    /* the NAME of [foreign:NAME] */
 	GRegex *regex; /* capture group 1 is the number */
 } DkForeignPattern;
 
@@ -42,14 +42,14 @@ typedef struct {
 typedef struct {
 	char *token_prefix;
 	DkFollowUp follow_up;
-	gint64 reopen_seconds;           /* [threading] reopen_days in seconds */
+	gint64 reopen_seconds; /* [threading] reopen_days in seconds */
 	gboolean reply_addresses;
-	char *reply_address;             /* the base, or NULL */
+	char *reply_address; /* the base, or NULL */
 	gboolean organisation_domain_participants;
-	char **agent_addresses;          /* lower case */
-	char **agent_domains;            /* lower case */
-	char *authserv_id;               /* or NULL: From alone identifies an agent */
-	GPtrArray *foreign;              /* of DkForeignPattern* */
+	char **agent_addresses; /* lower case */
+	char **agent_domains;   /* lower case */
+	char *authserv_id;      /* or NULL: From alone identifies an agent */
+	GPtrArray *foreign;     /* of DkForeignPattern* */
 	/* private */
 	GMutex lock;
 	GBytes *secret;
@@ -64,8 +64,9 @@ typedef struct {
 } DkThreadMatch;
 
 typedef enum {
-	DK_AGENT_NONE,       /* the From is no agent */
-	DK_AGENT_VERIFIED,   /* an agent, and the MTA vouches for the From (or no authserv_id is set) */
+	DK_AGENT_NONE,     /* the From is no agent */
+	DK_AGENT_VERIFIED, /* an agent, and the MTA vouches for the From (or no authserv_id is set)
+	                    */
 	DK_AGENT_UNVERIFIED, /* the From names an agent, but nothing vouches for it */
 } DkAgentTrust;
 
@@ -86,20 +87,21 @@ GBytes *dk_thread_policy_secret(DkThreadPolicy *policy);
  * the envelope recipients (NULL-terminated, or NULL). FALSE only on a
  * store error. */
 gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage *message,
-			char **recipients, DkThreadMatch *match_out, GError **error);
+                        char **recipients, DkThreadMatch *match_out, GError **error);
 
 /* The ticket a Message-ID names: in the store, or by a valid MAC (when
  * that ticket exists). FALSE only on a store error. */
 gboolean dk_thread_find_message_id(DkStore *store, DkThreadPolicy *policy, const char *message_id,
-				   gint64 *ticket_out, gboolean *found_out, GError **error);
+                                   gint64 *ticket_out, gboolean *found_out, GError **error);
 
 /* Whether address counts as a participant of ticket: an address recorded
  * on it (requester, sender, cc, agent), or with
  * organisation_domain_participants an address in the requester's domain.
  * A verified agent (dk_thread_agent_trust) counts too: the caller checks
  * that, since an agent's From alone proves nothing. */
-gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy, const DkTicket *ticket,
-				  const char *address, gboolean *participant_out, GError **error);
+gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
+                                  const DkTicket *ticket, const char *address,
+                                  gboolean *participant_out, GError **error);
 
 /* Whether message comes from an agent, and whether it is verified: the
  * From is in [agents] addresses or domains and, with [agents] authserv_id
@@ -108,7 +110,7 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy, 
  * counts. why_out (static or owned by nobody: a literal) explains an
  * unverified agent. */
 DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *message,
-				   const char **why_out);
+                                   const char **why_out);
 
 /* TRUE when address (any case) is one of the agents'. */
 gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address);

@@ -85,15 +85,23 @@ static char *event_detail(const Write *w, json_t *extra)
 static gboolean add_event(Write *w, gint64 ticket, const char *type, json_t *extra, GError **error)
 {
 	g_autofree char *detail = event_detail(w, extra);
-	return dk_store_event_add(w->store, ticket, w->item->result.article, type, detail, w->item->received_at,
-				  error);
+	return dk_store_event_add(w->store, ticket, w->item->result.article, type, detail,
+	                          w->item->received_at, error);
 }
 
-/* The envelope recipients are the support addresses the mail came to. */
-static gboolean record_addresses(DkStore *store, const DkPipelineItem *item, gint64 ticket, GError **error)
+/* The envelope recipients are the support addresses the mail came to;
+ * a subaddress ("support+12.3f9a0c1d2e@", RFC 5233) counts as its base. */
+static gboolean record_addresses(DkStore *store, const DkPipelineItem *item, gint64 ticket,
+                                 GError **error)
 {
 	for (guint i = 0; item->recipients != NULL && item->recipients[i] != NULL; i++) {
-		if (!dk_store_ticket_address_add(store, ticket, item->recipients[i], item->received_at, error))
+		const char *address = item->recipients[i];
+		const char *plus = strchr(address, '+'), *at = strrchr(address, '@');
+		g_autofree char *base =
+		    plus && at && plus < at
+		        ? g_strdup_printf("%.*s%s", (int)(plus - address), address, at)
+		        : g_strdup(address);
+		if (!dk_store_ticket_address_add(store, ticket, base, item->received_at, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -104,8 +112,11 @@ static gboolean record_participants(Write *w, gint64 ticket, gboolean created, G
 	const DkMessage *m = w->m;
 	if (strcmp(w->event, "comment") != 0 && strcmp(w->event, "created") != 0)
 		return TRUE; /* auto-replies and bounces make nobody a participant */
-	const char *role = w->agent == DK_AGENT_VERIFIED ? "agent" : created ? "requester" : "sender";
-	if (m->from != NULL && !dk_store_participant_add(w->store, ticket, m->from->address, role, error))
+	const char *role = w->agent == DK_AGENT_VERIFIED ? "agent"
+	                   : created                     ? "requester"
+	                                                 : "sender";
+	if (m->from != NULL &&
+	    !dk_store_participant_add(w->store, ticket, m->from->address, role, error))
 		return FALSE;
 	for (guint i = 0; i < m->cc->len; i++) {
 		const DkAddress *a = g_ptr_array_index(m->cc, i);
@@ -115,18 +126,19 @@ static gboolean record_participants(Write *w, gint64 ticket, gboolean created, G
 	return TRUE;
 }
 
-static gboolean store_attachments(DkStore *store, gint64 article, const DkMessage *m, GError **error)
+static gboolean store_attachments(DkStore *store, gint64 article, const DkMessage *m,
+                                  GError **error)
 {
 	for (guint i = 0; i < m->attachments->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(m->attachments, i);
 		DkAttachmentIn in = {
-			.filename = a->filename,
-			.content_type = a->content_type,
-			.content_id = a->content_id,
-			.disposition = a->disposition,
-			.size = a->size,
-			.sha256 = a->sha256,
-			.data = a->data,
+		    .filename = a->filename,
+		    .content_type = a->content_type,
+		    .content_id = a->content_id,
+		    .disposition = a->disposition,
+		    .size = a->size,
+		    .sha256 = a->sha256,
+		    .data = a->data,
 		};
 		if (!dk_store_attachment_add(store, article, i, &in, error))
 			return FALSE;
@@ -146,10 +158,12 @@ static gboolean find_ticket(Write *w, GError **error)
 	if (known) {
 		w->conflict = TRUE;
 		w->match = (DkThreadMatch){.ticket = owner, .evidence = "header"};
-	} else if (!dk_thread_find(w->store, w->policy, w->m, w->item->recipients, &w->match, error)) {
+	} else if (!dk_thread_find(w->store, w->policy, w->m, w->item->recipients, &w->match,
+	                           error)) {
 		return FALSE;
 	}
-	if (w->match.ticket != 0 && (w->ticket = dk_store_ticket_get(w->store, w->match.ticket, error)) == NULL)
+	if (w->match.ticket != 0 &&
+	    (w->ticket = dk_store_ticket_get(w->store, w->match.ticket, error)) == NULL)
 		return FALSE;
 	return TRUE;
 }
@@ -170,9 +184,11 @@ static gboolean stranger_by_token(Write *w, gboolean *stranger_out, GError **err
 {
 	gboolean participant = FALSE;
 	*stranger_out = FALSE;
-	if (w->ticket == NULL || strcmp(w->match.evidence, "token") != 0 || w->agent == DK_AGENT_VERIFIED)
+	if (w->ticket == NULL || strcmp(w->match.evidence, "token") != 0 ||
+	    w->agent == DK_AGENT_VERIFIED)
 		return TRUE;
-	if (!dk_thread_is_participant(w->store, w->policy, w->ticket, sender_of(w->m), &participant, error))
+	if (!dk_thread_is_participant(w->store, w->policy, w->ticket, sender_of(w->m), &participant,
+	                              error))
 		return FALSE;
 	*stranger_out = !participant;
 	return TRUE;
@@ -190,10 +206,12 @@ static gboolean apply_follow_up(Write *w, GError **error)
 		return TRUE;
 	}
 	const char *sender = sender_of(w->m);
-	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-		    "the subject names ticket #%" G_GINT64_FORMAT " but %s is not one of its participants, and"
-		    " [threading] follow_up = reject: write a new message without the ticket's token",
-		    w->ticket->number, sender ? sender : "the sender");
+	g_set_error(
+	    error, DK_ERROR, DK_ERROR_PERMANENT,
+	    "the subject names ticket #%" G_GINT64_FORMAT
+	    " but %s is not one of its participants, and"
+	    " [threading] follow_up = reject: write a new message without the ticket's token",
+	    w->ticket->number, sender ? sender : "the sender");
 	return FALSE;
 }
 
@@ -240,7 +258,8 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	const DkBounce *b = w->m->classification.bounce;
 	gint64 ticket = 0;
 	gboolean found = FALSE;
-	if (!dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket, &found, error))
+	if (!dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket, &found,
+	                               error))
 		return FALSE;
 	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
 		dk_ticket_free(w->ticket);
@@ -250,7 +269,8 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	}
 	if (w->ticket != NULL && strcmp(w->match.evidence, "header") != 0 &&
 	    strcmp(w->match.evidence, "reply-address") != 0)
-		g_clear_pointer(&w->ticket, dk_ticket_free); /* a token alone does not place a bounce */
+		g_clear_pointer(&w->ticket,
+		                dk_ticket_free); /* a token alone does not place a bounce */
 	*drop_out = w->ticket == NULL;
 	w->visibility = "internal";
 	w->event = "bounce";
@@ -277,9 +297,11 @@ static void decide_agent(Write *w)
 static gboolean create_ticket(Write *w, GError **error)
 {
 	const DkMessage *m = w->m;
-	g_autofree char *subject = w->linked_from ? dk_subject_clean(m->subject, w->policy->token_prefix)
-						  : g_strdup(m->subject);
-	gint64 number = dk_store_ticket_create(w->store, subject, sender_of(m), w->item->received_at, error);
+	g_autofree char *subject = w->linked_from
+	                               ? dk_subject_clean(m->subject, w->policy->token_prefix)
+	                               : g_strdup(m->subject);
+	gint64 number =
+	    dk_store_ticket_create(w->store, subject, sender_of(m), w->item->received_at, error);
 	if (number == 0)
 		return FALSE;
 	w->match.ticket = number;
@@ -291,8 +313,9 @@ static json_t *command_lines(const DkAgentCommands *c)
 	json_t *arr = json_array();
 	for (guint i = 0; i < c->commands->len; i++) {
 		const DkAgentCommand *cmd = g_ptr_array_index(c->commands, i);
-		g_autofree char *line = g_strdup_printf("#%s%s%s", dk_agent_command_name(cmd->kind),
-							cmd->value ? " " : "", cmd->value ? cmd->value : "");
+		g_autofree char *line =
+		    g_strdup_printf("#%s%s%s", dk_agent_command_name(cmd->kind),
+		                    cmd->value ? " " : "", cmd->value ? cmd->value : "");
 		json_array_append_new(arr, json_string(line));
 	}
 	return arr;
@@ -304,19 +327,25 @@ static gboolean apply_command(Write *w, const DkTicket *t, const DkAgentCommand 
 	gint64 now = w->item->received_at;
 	switch (c->kind) {
 	case DK_AGENT_STATUS:
-		return dk_store_ticket_set(w->store, t->number, DK_TICKET_STATUS, c->value, now, error) &&
+		return dk_store_ticket_set(w->store, t->number, DK_TICKET_STATUS, c->value, now,
+		                           error) &&
 		       add_event(w, t->number, "status_change",
-				 json_pack("{ss ss ss}", "old", t->status, "new", c->value, "by", "command"), error);
+		                 json_pack("{ss ss ss}", "old", t->status, "new", c->value, "by",
+		                           "command"),
+		                 error);
 	case DK_AGENT_PRIORITY:
-		return dk_store_ticket_set(w->store, t->number, DK_TICKET_PRIORITY, c->value, now, error) &&
+		return dk_store_ticket_set(w->store, t->number, DK_TICKET_PRIORITY, c->value, now,
+		                           error) &&
 		       add_event(w, t->number, "priority_change",
-				 json_pack("{ss ss}", "old", t->priority, "new", c->value), error);
+		                 json_pack("{ss ss}", "old", t->priority, "new", c->value), error);
 	case DK_AGENT_ASSIGN:
-		return dk_store_ticket_set(w->store, t->number, DK_TICKET_ASSIGNEE, c->value, now, error) &&
+		return dk_store_ticket_set(w->store, t->number, DK_TICKET_ASSIGNEE, c->value, now,
+		                           error) &&
 		       add_event(w, t->number, "assignment",
-				 json_pack("{so ss}", "old", t->assignee ? json_string(t->assignee) : json_null(),
-					   "new", c->value),
-				 error);
+		                 json_pack("{so ss}", "old",
+		                           t->assignee ? json_string(t->assignee) : json_null(),
+		                           "new", c->value),
+		                 error);
 	case DK_AGENT_TAG:
 		return dk_store_tag_add(w->store, t->number, c->value, error) &&
 		       add_event(w, t->number, "tag", json_pack("{ss}", "tag", c->value), error);
@@ -336,13 +365,17 @@ static gboolean apply_commands(Write *w, gint64 ticket, GError **error)
 	gboolean any = c->commands->len > 0 || c->errors->len > 0;
 	if (w->agent != DK_AGENT_VERIFIED) {
 		if (!any)
-			return add_event(w, ticket, "agent_unverified", json_pack("{ss}", "why", w->agent_why), error);
-		return add_event(w, ticket, "agent_commands_ignored",
-				 json_pack("{ss so}", "why", w->agent_why, "commands", command_lines(c)), error);
+			return add_event(w, ticket, "agent_unverified",
+			                 json_pack("{ss}", "why", w->agent_why), error);
+		return add_event(
+		    w, ticket, "agent_commands_ignored",
+		    json_pack("{ss so}", "why", w->agent_why, "commands", command_lines(c)), error);
 	}
 	for (guint i = 0; i < c->errors->len; i++) {
-		if (!add_event(w, ticket, "agent_command_invalid",
-			       json_pack("{ss}", "command", (char *)g_ptr_array_index(c->errors, i)), error))
+		if (!add_event(
+		        w, ticket, "agent_command_invalid",
+		        json_pack("{ss}", "command", (char *)g_ptr_array_index(c->errors, i)),
+		        error))
 			return FALSE;
 	}
 	for (guint i = 0; i < c->commands->len; i++) {
@@ -359,22 +392,23 @@ static gboolean write_article(Write *w, GError **error)
 	const DkMessage *m = w->m;
 	g_autofree char *recipients = join_addresses(m);
 	/* A verified agent's command lines are instructions, not text. */
-	const char *new_text = w->agent == DK_AGENT_VERIFIED && w->commands ? w->commands->text : m->new_text;
+	const char *new_text =
+	    w->agent == DK_AGENT_VERIFIED && w->commands ? w->commands->text : m->new_text;
 	DkArticle article = {
-		.ticket = w->match.ticket,
-		.direction = (char *)w->direction,
-		.visibility = (char *)w->visibility,
-		.evidence = (char *)w->match.evidence,
-		.sender = (char *)sender_of(m),
-		.recipients = recipients,
-		.subject = m->subject,
-		.message_id = m->message_id,
-		.fingerprint = (char *)m->fingerprint,
-		.new_text = (char *)new_text,
-		.full_text = m->text,
-		.raw_sha256 = w->raw_sha,
-		.intake = w->item->intake,
-		.created_at = w->item->received_at,
+	    .ticket = w->match.ticket,
+	    .direction = (char *)w->direction,
+	    .visibility = (char *)w->visibility,
+	    .evidence = (char *)w->match.evidence,
+	    .sender = (char *)sender_of(m),
+	    .recipients = recipients,
+	    .subject = m->subject,
+	    .message_id = m->message_id,
+	    .fingerprint = (char *)m->fingerprint,
+	    .new_text = (char *)new_text,
+	    .full_text = m->text,
+	    .raw_sha256 = w->raw_sha,
+	    .intake = w->item->intake,
+	    .created_at = w->item->received_at,
 	};
 	if (dk_store_article_add(w->store, &article, error) == 0)
 		return FALSE;
@@ -392,26 +426,33 @@ static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
 	if (requester == NULL)
 		return TRUE;
 	if (among_recipients(w->m, requester))
-		return add_event(w, ticket, "outbound_delivered", json_pack("{ss}", "to", requester), error);
-	g_autoptr(json_t) payload = json_pack("{sI sI ss}", "ticket", (json_int_t)ticket, "article",
-					      (json_int_t)w->item->result.article, "message_id", w->m->message_id);
+		return add_event(w, ticket, "outbound_delivered",
+		                 json_pack("{ss}", "to", requester), error);
+	g_autoptr(json_t) payload =
+	    json_pack("{sI sI ss}", "ticket", (json_int_t)ticket, "article",
+	              (json_int_t)w->item->result.article, "message_id", w->m->message_id);
 	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	gint64 id = 0;
-	return dk_store_outbox_add(w->store, "relay", requester, ticket, text, w->item->received_at, &id, error) &&
-	       add_event(w, ticket, "outbound_relay_queued", json_pack("{ss sI}", "to", requester, "outbox",
-								       (json_int_t)id),
-			 error);
+	return dk_store_outbox_add(w->store, "relay", requester, ticket, text, w->item->received_at,
+	                           &id, error) &&
+	       add_event(w, ticket, "outbound_relay_queued",
+	                 json_pack("{ss sI}", "to", requester, "outbox", (json_int_t)id), error);
 }
 
 static gboolean link_events(Write *w, gint64 ticket, GError **error)
 {
 	if (w->linked_from == 0)
 		return TRUE;
-	return dk_store_link_add(w->store, ticket, w->linked_from, w->link_reason, w->item->received_at, error) &&
+	return dk_store_link_add(w->store, ticket, w->linked_from, w->link_reason,
+	                         w->item->received_at, error) &&
 	       add_event(w, ticket, "linked",
-			 json_pack("{sI ss}", "ticket", (json_int_t)w->linked_from, "reason", w->link_reason), error) &&
-	       add_event(w, w->linked_from, "linked",
-			 json_pack("{sI ss}", "ticket", (json_int_t)ticket, "reason", w->link_reason), error);
+	                 json_pack("{sI ss}", "ticket", (json_int_t)w->linked_from, "reason",
+	                           w->link_reason),
+	                 error) &&
+	       add_event(
+	           w, w->linked_from, "linked",
+	           json_pack("{sI ss}", "ticket", (json_int_t)ticket, "reason", w->link_reason),
+	           error);
 }
 
 /* The detail of a bounce event: who bounced, with which status; and that
@@ -419,12 +460,14 @@ static gboolean link_events(Write *w, gint64 ticket, GError **error)
 static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
 {
 	const DkBounce *b = w->m->classification.bounce;
-	json_object_set_new(extra, "recipient", b->recipient ? json_string(b->recipient) : json_null());
+	json_object_set_new(extra, "recipient",
+	                    b->recipient ? json_string(b->recipient) : json_null());
 	json_object_set_new(extra, "status", b->status ? json_string(b->status) : json_null());
 	json_object_set_new(extra, "original_message_id",
-			    b->original_message_id ? json_string(b->original_message_id) : json_null());
-	if (b->recipient != NULL &&
-	    !dk_store_bouncing_mark(w->store, b->recipient, b->status, w->item->received_at, error)) {
+	                    b->original_message_id ? json_string(b->original_message_id)
+	                                           : json_null());
+	if (b->recipient != NULL && !dk_store_bouncing_mark(w->store, b->recipient, b->status,
+	                                                    w->item->received_at, error)) {
 		json_decref(extra);
 		return NULL;
 	}
@@ -435,8 +478,8 @@ static gboolean foreign_refs(Write *w, gint64 ticket, GError **error)
 {
 	g_autoptr(GPtrArray) pairs = dk_thread_foreign_numbers(w->policy, w->m);
 	for (guint i = 0; i + 1 < pairs->len; i += 2) {
-		if (!dk_store_foreign_ref_add(w->store, g_ptr_array_index(pairs, i), g_ptr_array_index(pairs, i + 1),
-					      ticket, error))
+		if (!dk_store_foreign_ref_add(w->store, g_ptr_array_index(pairs, i),
+		                              g_ptr_array_index(pairs, i + 1), ticket, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -454,14 +497,17 @@ static gboolean write_consequences(Write *w, gboolean created, GError **error)
 	    (w->match.forged && !add_event(w, ticket, "forged_reply_address", NULL, error)) ||
 	    !link_events(w, ticket, error))
 		return FALSE;
-	if (w->reopen && (!dk_store_ticket_set(w->store, ticket, DK_TICKET_STATUS, "open", now, error) ||
-			  !add_event(w, ticket, "status_change",
-				     json_pack("{ss ss ss}", "old", w->ticket->status, "new", "open", "by", "reply"),
-				     error)))
+	if (w->reopen &&
+	    (!dk_store_ticket_set(w->store, ticket, DK_TICKET_STATUS, "open", now, error) ||
+	     !add_event(
+	         w, ticket, "status_change",
+	         json_pack("{ss ss ss}", "old", w->ticket->status, "new", "open", "by", "reply"),
+	         error)))
 		return FALSE;
 	return apply_commands(w, ticket, error) && outbound_events(w, ticket, error) &&
 	       record_participants(w, ticket, created, error) && foreign_refs(w, ticket, error) &&
-	       record_addresses(w->store, w->item, ticket, error) && dk_store_ticket_touch(w->store, ticket, now, error);
+	       record_addresses(w->store, w->item, ticket, error) &&
+	       dk_store_ticket_touch(w->store, ticket, now, error);
 }
 
 /* Classification and policy: where the message goes, or that it is
@@ -483,13 +529,15 @@ static gboolean decide(Write *w, gboolean *drop_out, GError **error)
 	return TRUE;
 }
 
-static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy, GError **error)
+static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
+                              GError **error)
 {
 	DkDelivery *r = &item->result;
 	const DkMessage *m = item->message;
 	gboolean duplicate = FALSE, drop = FALSE;
 	r->message_id = g_strdup(m->message_id);
-	if (!dk_store_article_find(store, m->message_id, m->fingerprint, &r->ticket, &r->article, &duplicate, error))
+	if (!dk_store_article_find(store, m->message_id, m->fingerprint, &r->ticket, &r->article,
+	                           &duplicate, error))
 		return FALSE;
 	if (duplicate) {
 		r->outcome = DK_OUTCOME_DUPLICATE;
@@ -497,12 +545,18 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		/* The same mail by another route: its support address counts. */
 		return record_addresses(store, item, r->ticket, error);
 	}
-	Write w = {.store = store, .item = item, .m = m, .policy = policy, .direction = "inbound",
-		   .visibility = "public", .event = "comment"};
+	Write w = {.store = store,
+	           .item = item,
+	           .m = m,
+	           .policy = policy,
+	           .direction = "inbound",
+	           .visibility = "public",
+	           .event = "comment"};
 	gboolean ok = dk_store_raw_put(store, item->raw, item->received_at, w.raw_sha, error) &&
-		      decide(&w, &drop, error);
+	              decide(&w, &drop, error);
 	if (ok && drop) {
-		g_message("writer message_id=%s event=dropped reason=%s raw=%s", m->message_id, w.event, w.raw_sha);
+		g_message("writer message_id=%s event=dropped reason=%s raw=%s", m->message_id,
+		          w.event, w.raw_sha);
 		r->outcome = DK_OUTCOME_DROPPED;
 		r->evidence = "dropped";
 	} else if (ok) {
@@ -527,12 +581,12 @@ static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **e
 		return FALSE;
 	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
 	DkQuarantined entry = {
-		.raw_sha256 = raw_sha,
-		.reason = item->quarantine_reason,
-		.intake = item->intake,
-		.envelope_from = item->envelope_from,
-		.recipients = recipients,
-		.received_at = item->received_at,
+	    .raw_sha256 = raw_sha,
+	    .reason = item->quarantine_reason,
+	    .intake = item->intake,
+	    .envelope_from = item->envelope_from,
+	    .recipients = recipients,
+	    .received_at = item->received_at,
 	};
 	item->result.outcome = DK_OUTCOME_QUARANTINED;
 	item->result.evidence = "quarantine";
@@ -558,7 +612,8 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 		return quarantine_item(store, item, error);
 	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
 	return write_message(store, item, policy, error) &&
-	       (item->requeued_from == 0 || dk_store_quarantine_remove(store, item->requeued_from, error));
+	       (item->requeued_from == 0 ||
+	        dk_store_quarantine_remove(store, item->requeued_from, error));
 }
 
 static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GError **error)
@@ -589,6 +644,7 @@ gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GErro
 	gint64 started = g_get_monotonic_time();
 	gboolean ok = commit_items(store, items, n, error);
 	if (ok)
-		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC);
+		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) /
+		                          G_USEC_PER_SEC);
 	return ok;
 }

@@ -107,6 +107,7 @@ class ConversationTest(ThreadingCase):
         self.assertEqual((out["ticket"], out["evidence"]), (str(number), "reply-address"))
         doc = self.show(number)
         self.assertEqual([a["evidence"] for a in doc["articles"]], ["new", "header", "reply-address"])
+        self.assertEqual(doc["ticket"]["addresses"], ["support@example.com"])
 
     def test_forged_reply_address_is_not_evidence(self):
         number, _ = self.open_ticket()

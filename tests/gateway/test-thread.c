@@ -32,9 +32,10 @@ static Fixture *fixture_new(const char *extra)
 	Fixture *f = g_new0(Fixture, 1);
 	f->dir = dk_test_tmpdir();
 	g_autofree char *path = g_build_filename(f->dir, "docket.conf", NULL);
-	g_autofree char *text = g_strdup_printf("[store]\ndata_dir = %s\n[threading]\nsecret = " SECRET "\n"
-						"reply_addresses = true\nreply_address = help@example.com\n%s",
-						f->dir, extra ? extra : "");
+	g_autofree char *text =
+	    g_strdup_printf("[store]\ndata_dir = %s\n[threading]\nsecret = " SECRET "\n"
+	                    "reply_addresses = true\nreply_address = help@example.com\n%s",
+	                    f->dir, extra ? extra : "");
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	g_autoptr(GError) error = NULL;
 	f->config = dk_config_load(path, &error);
@@ -62,7 +63,8 @@ static DkPipelineItem *prepare(Fixture *f, const char *text, gint64 at, const ch
 {
 	g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
 	const char *recipients[] = {recipient, NULL};
-	DkIntake intake = {.intake = "test", .received_at = at, .recipients = recipient ? recipients : NULL};
+	DkIntake intake = {
+	    .intake = "test", .received_at = at, .recipients = recipient ? recipients : NULL};
 	g_autoptr(GError) error = NULL;
 	DkPipelineItem *item = dk_pipeline_prepare(f->pipeline, raw, &intake, &error);
 	g_assert_no_error(error);
@@ -90,10 +92,12 @@ static DkDelivery put(Fixture *f, const char *text, gint64 at)
 	return d;
 }
 
-static char *mail(const char *from, const char *subject, const char *id, const char *headers, const char *body)
+static char *mail(const char *from, const char *subject, const char *id, const char *headers,
+                  const char *body)
 {
-	return g_strdup_printf("From: %s\nTo: help@example.com\nSubject: %s\nMessage-ID: <%s>\n%s\n%s\n", from,
-			       subject, id, headers ? headers : "", body ? body : "Hello.");
+	return g_strdup_printf(
+	    "From: %s\nTo: help@example.com\nSubject: %s\nMessage-ID: <%s>\n%s\n%s\n", from,
+	    subject, id, headers ? headers : "", body ? body : "Hello.");
 }
 
 /* The event types of ticket, comma-separated. */
@@ -102,7 +106,8 @@ static char *event_types(Fixture *f, gint64 ticket)
 	g_autoptr(GPtrArray) events = dk_store_events(f->store, ticket, NULL);
 	GString *out = g_string_new(NULL);
 	for (guint i = 0; i < events->len; i++)
-		g_string_append_printf(out, "%s%s", i ? "," : "", ((DkEvent *)g_ptr_array_index(events, i))->type);
+		g_string_append_printf(out, "%s%s", i ? "," : "",
+		                       ((DkEvent *)g_ptr_array_index(events, i))->type);
 	return g_string_free(out, FALSE);
 }
 
@@ -114,8 +119,8 @@ static DkArticle *last_article(Fixture *f, gint64 ticket)
 
 static gint64 open_ticket(Fixture *f)
 {
-	g_autofree char *m = mail("Dana <dana@customer.example>", "Printer", "orig@customer.example",
-				  "Cc: bob@customer.example\n", NULL);
+	g_autofree char *m = mail("Dana <dana@customer.example>", "Printer",
+	                          "orig@customer.example", "Cc: bob@customer.example\n", NULL);
 	DkDelivery d = put(f, m, T0);
 	assert_int_equal(d.outcome, DK_OUTCOME_CREATED);
 	dk_delivery_clear(&d);
@@ -128,7 +133,8 @@ static void test_mac_message_id(void **state)
 	gint64 t = open_ticket(f);
 	g_autofree char *ours = dk_ids_message_id(f->secret, t, "example.com");
 	g_autofree char *h1 = g_strdup_printf("References: <x@elsewhere> <%s>\n", ours);
-	g_autofree char *m1 = mail("dana@customer.example", "Re: Printer", "r1@customer.example", h1, NULL);
+	g_autofree char *m1 =
+	    mail("dana@customer.example", "Re: Printer", "r1@customer.example", h1, NULL);
 	DkDelivery d = put(f, m1, T0 + 1);
 	assert_int_equal(d.ticket, t);
 	assert_string_equal(d.evidence, "header");
@@ -155,15 +161,18 @@ static void test_reply_address(void **state)
 	Fixture *f = fixture_new(NULL);
 	gint64 t = open_ticket(f);
 	g_autofree char *address = dk_ids_reply_address(f->secret, "help@example.com", t);
-	g_autofree char *m = mail("someone@else.example", "Re: Printer", "ra@else.example", NULL, NULL);
+	g_autofree char *m =
+	    mail("someone@else.example", "Re: Printer", "ra@else.example", NULL, NULL);
 	g_autoptr(DkPipelineItem) item = prepare(f, m, T0 + 1, address);
 	DkDelivery d = commit(f, item, NULL);
 	assert_int_equal(d.ticket, t);
 	assert_string_equal(d.evidence, "reply-address");
 	dk_delivery_clear(&d);
 	/* Forged: the right shape, a wrong MAC. */
-	g_autofree char *forged = g_strdup_printf("help+%" G_GINT64_FORMAT ".aaaaaaaaaa@example.com", t);
-	g_autofree char *m2 = mail("someone@else.example", "Re: Printer", "ra2@else.example", NULL, NULL);
+	g_autofree char *forged =
+	    g_strdup_printf("help+%" G_GINT64_FORMAT ".aaaaaaaaaa@example.com", t);
+	g_autofree char *m2 =
+	    mail("someone@else.example", "Re: Printer", "ra2@else.example", NULL, NULL);
 	g_autoptr(DkPipelineItem) item2 = prepare(f, m2, T0 + 2, forged);
 	DkDelivery d2 = commit(f, item2, NULL);
 	assert_int_equal(d2.outcome, DK_OUTCOME_CREATED);
@@ -179,7 +188,8 @@ static void test_reply_address_disabled(void **state)
 	g_autoptr(GError) error = NULL;
 	/* Same store, a pipeline with reply addresses off. */
 	g_autofree char *path = g_build_filename(f->dir, "off.conf", NULL);
-	g_autofree char *text = g_strdup_printf("[store]\ndata_dir = %s\n[threading]\nsecret = " SECRET "\n", f->dir);
+	g_autofree char *text =
+	    g_strdup_printf("[store]\ndata_dir = %s\n[threading]\nsecret = " SECRET "\n", f->dir);
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	g_autoptr(DkConfig) off = dk_config_load(path, &error);
 	g_assert_no_error(error);
@@ -187,7 +197,8 @@ static void test_reply_address_disabled(void **state)
 	dk_pipeline_free(f->pipeline);
 	f->pipeline = dk_pipeline_new(off, f->store);
 	g_autofree char *address = dk_ids_reply_address(f->secret, "help@example.com", t);
-	g_autofree char *m = mail("someone@else.example", "Re: Printer", "off@else.example", NULL, NULL);
+	g_autofree char *m =
+	    mail("someone@else.example", "Re: Printer", "off@else.example", NULL, NULL);
 	g_autoptr(DkPipelineItem) item = prepare(f, m, T0 + 1, address);
 	DkDelivery d = commit(f, item, NULL);
 	assert_int_equal(d.outcome, DK_OUTCOME_CREATED);
@@ -204,7 +215,8 @@ static void test_follow_up_policies(void **state)
 		g_autofree char *extra = g_strdup_printf("follow_up = %s\n", policies[p]);
 		Fixture *f = fixture_new(extra);
 		gint64 t = open_ticket(f);
-		g_autofree char *m = mail("mallory@evil.example", "Re: [docket #1] Printer", "s@evil.example", NULL, NULL);
+		g_autofree char *m = mail("mallory@evil.example", "Re: [docket #1] Printer",
+		                          "s@evil.example", NULL, NULL);
 		g_autoptr(DkPipelineItem) item = prepare(f, m, T0 + 1, NULL);
 		g_autoptr(GError) error = NULL;
 		DkDelivery d = commit(f, item, &error);
@@ -215,7 +227,8 @@ static void test_follow_up_policies(void **state)
 			assert_int_equal(d.outcome, DK_OUTCOME_CREATED);
 			g_autoptr(GPtrArray) links = dk_store_links(f->store, t, NULL);
 			assert_int_equal(links->len, 1);
-			g_autofree char *want = g_strdup_printf("%" G_GINT64_FORMAT " follow_up", d.ticket);
+			g_autofree char *want =
+			    g_strdup_printf("%" G_GINT64_FORMAT " follow_up", d.ticket);
 			assert_string_equal(g_ptr_array_index(links, 0), want);
 		} else {
 			assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT));
@@ -224,8 +237,8 @@ static void test_follow_up_policies(void **state)
 			assert_int_equal(all->len, 1);
 		}
 		/* The requester and a Cc of an earlier article are participants. */
-		g_autofree char *m2 = mail("bob@customer.example", "AW: [docket #1] Printer", "bob@customer.example", NULL,
-					   NULL);
+		g_autofree char *m2 = mail("bob@customer.example", "AW: [docket #1] Printer",
+		                           "bob@customer.example", NULL, NULL);
 		DkDelivery d2 = put(f, m2, T0 + 2);
 		assert_int_equal(d2.ticket, t);
 		dk_delivery_clear(&d2);
@@ -249,7 +262,8 @@ static void test_reopen_window_edges(void **state)
 	g_autoptr(DkTicket) closed = dk_store_ticket_get(f->store, t, NULL);
 	assert_int_equal(closed->closed_at, T0 + DAY);
 	/* Exactly 14 days after closing: reopens. */
-	g_autofree char *m1 = mail("dana@customer.example", "Re: [docket #1] Printer", "w1@customer.example", NULL, NULL);
+	g_autofree char *m1 = mail("dana@customer.example", "Re: [docket #1] Printer",
+	                           "w1@customer.example", NULL, NULL);
 	DkDelivery d1 = put(f, m1, T0 + 15 * DAY);
 	assert_int_equal(d1.ticket, t);
 	g_autoptr(DkTicket) open = dk_store_ticket_get(f->store, t, NULL);
@@ -257,7 +271,8 @@ static void test_reopen_window_edges(void **state)
 	assert_int_equal(open->closed_at, 0);
 	/* Closed again; one second past the window: a new linked ticket. */
 	close_ticket(f, t, T0 + 16 * DAY);
-	g_autofree char *m2 = mail("dana@customer.example", "Re: [docket #1] Printer", "w2@customer.example", NULL, NULL);
+	g_autofree char *m2 = mail("dana@customer.example", "Re: [docket #1] Printer",
+	                           "w2@customer.example", NULL, NULL);
 	DkDelivery d2 = put(f, m2, T0 + 30 * DAY + 1);
 	assert_int_equal(d2.outcome, DK_OUTCOME_CREATED);
 	assert_int_not_equal(d2.ticket, t);
@@ -272,8 +287,9 @@ static void test_auto_reply(void **state)
 {
 	Fixture *f = fixture_new(NULL);
 	gint64 t = open_ticket(f);
-	g_autofree char *m = mail("dana@customer.example", "Out of office: [docket #1] Printer", "ooo@customer.example",
-				  "In-Reply-To: <orig@customer.example>\n", "Away.");
+	g_autofree char *m =
+	    mail("dana@customer.example", "Out of office: [docket #1] Printer",
+	         "ooo@customer.example", "In-Reply-To: <orig@customer.example>\n", "Away.");
 	g_autoptr(DkPipelineItem) item = prepare(f, m, T0 + 1, NULL);
 	item->message->classification.auto_reply = TRUE;
 	DkDelivery d = commit(f, item, NULL);
@@ -283,7 +299,8 @@ static void test_auto_reply(void **state)
 	g_autofree char *types = event_types(f, t);
 	assert_string_equal(types, "created,auto_reply");
 	/* Naming no ticket: dropped, the raw message kept. */
-	g_autofree char *m2 = mail("x@customer.example", "Out of office", "ooo2@customer.example", NULL, "Away.");
+	g_autofree char *m2 =
+	    mail("x@customer.example", "Out of office", "ooo2@customer.example", NULL, "Away.");
 	g_autoptr(DkPipelineItem) item2 = prepare(f, m2, T0 + 2, NULL);
 	item2->message->classification.auto_reply = TRUE;
 	DkDelivery d2 = commit(f, item2, NULL);
@@ -304,8 +321,8 @@ static void test_bounce(void **state)
 	Fixture *f = fixture_new(NULL);
 	gint64 t = open_ticket(f);
 	g_autofree char *ours = dk_ids_message_id(f->secret, t, "example.com");
-	g_autofree char *m = mail("MAILER-DAEMON@mx.customer.example", "Undelivered Mail", "b1@mx.customer.example",
-				  NULL, "failed");
+	g_autofree char *m = mail("MAILER-DAEMON@mx.customer.example", "Undelivered Mail",
+	                          "b1@mx.customer.example", NULL, "failed");
 	g_autoptr(DkPipelineItem) item = prepare(f, m, T0 + 1, NULL);
 	DkBounce *b = g_new0(DkBounce, 1);
 	b->recipient = g_strdup("Dana@customer.example");
@@ -329,9 +346,10 @@ static void test_agent_commands(void **state)
 {
 	Fixture *f = fixture_new("[agents]\ndomains = helpdesk.example\n");
 	gint64 t = open_ticket(f);
-	g_autofree char *m = mail("Alex <alex@HELPDESK.example>", "Re: [docket #1] Printer", "a1@helpdesk.example",
-				  "In-Reply-To: <orig@customer.example>\n",
-				  "#status waiting\n#priority low\n#tag hw\n#tag hw\n\nPlease restart it.");
+	g_autofree char *m =
+	    mail("Alex <alex@HELPDESK.example>", "Re: [docket #1] Printer", "a1@helpdesk.example",
+	         "In-Reply-To: <orig@customer.example>\n",
+	         "#status waiting\n#priority low\n#tag hw\n#tag hw\n\nPlease restart it.");
 	DkDelivery d = put(f, m, T0 + 1);
 	assert_int_equal(d.ticket, t);
 	g_autoptr(DkTicket) ticket = dk_store_ticket_get(f->store, t, NULL);
@@ -342,7 +360,8 @@ static void test_agent_commands(void **state)
 	assert_string_equal(a->new_text, "Please restart it.");
 	/* Only to support: relayed to the requester through the outbox. */
 	g_autofree char *types = event_types(f, t);
-	assert_string_equal(types, "created,comment,status_change,priority_change,tag,tag,outbound_relay_queued");
+	assert_string_equal(
+	    types, "created,comment,status_change,priority_change,tag,tag,outbound_relay_queued");
 	gint64 depth = 0, age = 0;
 	assert_true(dk_store_outbox_stats(f->store, T0 + 1, &depth, &age, NULL));
 	assert_int_equal(depth, 1);
@@ -352,12 +371,17 @@ static void test_agent_commands(void **state)
 
 static void test_foreign_and_batch(void **state)
 {
-	Fixture *f = fixture_new("[foreign:acme]\npattern = ACME-([0-9]{4,})\n[foreign:broken]\npattern = (\n");
-	g_autofree char *m1 = mail("dana@customer.example", "Printer ACME-1234", "f1@customer.example", NULL,
-				   "See ACME-1234 and ACME-1234 and ACME-5678.");
-	g_autofree char *m2 = mail("vendor@acme.example", "Your case", "f2@acme.example", NULL, "Re ACME-5678: fixed.");
-	g_autofree char *m3 = mail("dana@customer.example", "Re: [docket #1] Printer", "f3@customer.example", NULL, NULL);
-	DkPipelineItem *items[] = {prepare(f, m1, T0, NULL), prepare(f, m2, T0 + 1, NULL), prepare(f, m3, T0 + 2, NULL)};
+	Fixture *f = fixture_new(
+	    "[foreign:acme]\npattern = ACME-([0-9]{4,})\n[foreign:broken]\npattern = (\n");
+	g_autofree char *m1 =
+	    mail("dana@customer.example", "Printer ACME-1234", "f1@customer.example", NULL,
+	         "See ACME-1234 and ACME-1234 and ACME-5678.");
+	g_autofree char *m2 = mail("vendor@acme.example", "Your case", "f2@acme.example", NULL,
+	                           "Re ACME-5678: fixed.");
+	g_autofree char *m3 = mail("dana@customer.example", "Re: [docket #1] Printer",
+	                           "f3@customer.example", NULL, NULL);
+	DkPipelineItem *items[] = {prepare(f, m1, T0, NULL), prepare(f, m2, T0 + 1, NULL),
+	                           prepare(f, m3, T0 + 2, NULL)};
 	assert_true(dk_pipeline_commit(f->pipeline, items, G_N_ELEMENTS(items), NULL));
 	assert_null(items[1]->error);
 	assert_int_equal(items[1]->result.ticket, items[0]->result.ticket);
@@ -376,15 +400,15 @@ static void test_foreign_and_batch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mac_message_id),
-		cmocka_unit_test(test_reply_address),
-		cmocka_unit_test(test_reply_address_disabled),
-		cmocka_unit_test(test_follow_up_policies),
-		cmocka_unit_test(test_reopen_window_edges),
-		cmocka_unit_test(test_auto_reply),
-		cmocka_unit_test(test_bounce),
-		cmocka_unit_test(test_agent_commands),
-		cmocka_unit_test(test_foreign_and_batch),
+	    cmocka_unit_test(test_mac_message_id),
+	    cmocka_unit_test(test_reply_address),
+	    cmocka_unit_test(test_reply_address_disabled),
+	    cmocka_unit_test(test_follow_up_policies),
+	    cmocka_unit_test(test_reopen_window_edges),
+	    cmocka_unit_test(test_auto_reply),
+	    cmocka_unit_test(test_bounce),
+	    cmocka_unit_test(test_agent_commands),
+	    cmocka_unit_test(test_foreign_and_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
