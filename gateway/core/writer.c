@@ -267,19 +267,20 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 			return FALSE;
 		w->match = (DkThreadMatch){.ticket = ticket, .evidence = "header"};
 	}
+	/* A token or a foreign number alone does not place a bounce. */
 	if (w->ticket != NULL && strcmp(w->match.evidence, "header") != 0 &&
 	    strcmp(w->match.evidence, "reply-address") != 0)
-		g_clear_pointer(&w->ticket,
-		                dk_ticket_free); /* a token alone does not place a bounce */
+		g_clear_pointer(&w->ticket, dk_ticket_free);
 	*drop_out = w->ticket == NULL;
 	w->visibility = "internal";
 	w->event = "bounce";
 	return TRUE;
 }
 
-/* Direction, visibility and the relay of an agent's mail on an existing
- * ticket: outbound; delivered when the requester is among its recipients,
- * else relayed to the requester through the outbox, unless "#internal". */
+/* Who sent it: a verified agent's mail on an existing ticket is outbound
+ * (outbound_events() then records it as delivered or queues its relay),
+ * internal with "#internal". An unverified agent's mail stays inbound;
+ * its commands are parsed only to be reported as ignored. */
 static void decide_agent(Write *w)
 {
 	w->agent = dk_thread_agent_trust(w->policy, w->m, &w->agent_why);
@@ -429,8 +430,9 @@ static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
 		return add_event(w, ticket, "outbound_delivered",
 		                 json_pack("{ss}", "to", requester), error);
 	g_autoptr(json_t) payload =
-	    json_pack("{sI sI ss}", "ticket", (json_int_t)ticket, "article",
-	              (json_int_t)w->item->result.article, "message_id", w->m->message_id);
+	    json_pack("{sI sI ss ss}", "ticket", (json_int_t)ticket, "article",
+	              (json_int_t)w->item->result.article, "message_id", w->m->message_id, "from",
+	              sender_of(w->m));
 	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	gint64 id = 0;
 	return dk_store_outbox_add(w->store, "relay", requester, ticket, text, w->item->received_at,
