@@ -74,6 +74,13 @@ DkThreadPolicy *dk_thread_policy_new(const DkConfig *config)
 	p->agent_addresses = lower_list(config, "agents", "addresses");
 	p->agent_domains = lower_list(config, "agents", "domains");
 	p->authserv_id = nonempty(dk_config_get_string(config, "agents", "authserv_id"));
+	p->support_addresses = lower_list(config, "lmtp", "recipients");
+	if (p->reply_address != NULL) {
+		guint n = g_strv_length(p->support_addresses);
+		p->support_addresses = g_renew(char *, p->support_addresses, n + 2);
+		p->support_addresses[n] = g_ascii_strdown(p->reply_address, -1);
+		p->support_addresses[n + 1] = NULL;
+	}
 	load_foreign(p, config);
 	const char *secret = dk_config_get_string(config, "threading", "secret");
 	p->secret_configured = *secret != '\0';
@@ -94,6 +101,7 @@ void dk_thread_policy_free(DkThreadPolicy *p)
 	g_strfreev(p->agent_addresses);
 	g_strfreev(p->agent_domains);
 	g_free(p->authserv_id);
+	g_strfreev(p->support_addresses);
 	g_ptr_array_unref(p->foreign);
 	g_clear_pointer(&p->secret, g_bytes_unref);
 	g_free(p->secret_path);
@@ -268,6 +276,19 @@ static const char *domain_of(const char *address)
 {
 	const char *at = address ? strrchr(address, '@') : NULL;
 	return at ? at + 1 : NULL;
+}
+
+gboolean dk_thread_is_support_address(const DkThreadPolicy *policy, const char *address)
+{
+	const char *at = address ? strrchr(address, '@') : NULL;
+	if (at == NULL)
+		return FALSE;
+	const char *plus = memchr(address, '+', (gsize)(at - address));
+	gsize local = (gsize)((plus ? plus : at) - address);
+	g_autofree char *base = g_ascii_strdown(address, (gssize)local);
+	g_autofree char *domain = g_ascii_strdown(at, -1);
+	g_autofree char *plain = g_strconcat(base, domain, NULL);
+	return g_strv_contains((const char *const *)policy->support_addresses, plain);
 }
 
 gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address)

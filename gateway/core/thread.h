@@ -46,10 +46,11 @@ typedef struct {
 	gboolean reply_addresses;
 	char *reply_address; /* the base, or NULL */
 	gboolean organisation_domain_participants;
-	char **agent_addresses; /* lower case */
-	char **agent_domains;   /* lower case */
-	char *authserv_id;      /* or NULL: From alone identifies an agent */
-	GPtrArray *foreign;     /* of DkForeignPattern* */
+	char **agent_addresses;   /* lower case */
+	char **agent_domains;     /* lower case */
+	char *authserv_id;        /* or NULL: From alone identifies an agent */
+	char **support_addresses; /* [lmtp] recipients and reply_address, lower case */
+	GPtrArray *foreign;       /* of DkForeignPattern* */
 	/* private */
 	GMutex lock;
 	GBytes *secret;
@@ -111,6 +112,10 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
  * unverified agent. */
 DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *message,
                                    const char **why_out);
+
+/* TRUE when address (any case, a "+detail" subaddress ignored, RFC 5233)
+ * is one of docket's own: [lmtp] recipients or [threading] reply_address. */
+gboolean dk_thread_is_support_address(const DkThreadPolicy *policy, const char *address);
 
 /* TRUE when address (any case) is one of the agents'. */
 gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address);

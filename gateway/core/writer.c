@@ -107,6 +107,18 @@ static gboolean record_addresses(DkStore *store, const DkPipelineItem *item, gin
 	return TRUE;
 }
 
+/* Whether address is docket's own (a support address, an envelope
+ * recipient of this message): never a participant. */
+static gboolean ours(const Write *w, const char *address)
+{
+	char **recipients = w->item->recipients;
+	for (guint i = 0; recipients != NULL && recipients[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(recipients[i], address) == 0)
+			return TRUE;
+	}
+	return dk_thread_is_support_address(w->policy, address);
+}
+
 static gboolean record_participants(Write *w, gint64 ticket, gboolean created, GError **error)
 {
 	const DkMessage *m = w->m;
@@ -120,7 +132,8 @@ static gboolean record_participants(Write *w, gint64 ticket, gboolean created, G
 		return FALSE;
 	for (guint i = 0; i < m->cc->len; i++) {
 		const DkAddress *a = g_ptr_array_index(m->cc, i);
-		if (!dk_store_participant_add(w->store, ticket, a->address, "cc", error))
+		if (!ours(w, a->address) &&
+		    !dk_store_participant_add(w->store, ticket, a->address, "cc", error))
 			return FALSE;
 	}
 	return TRUE;

@@ -87,6 +87,10 @@ class ConversationTest(ThreadingCase):
                                "Jetzt geht es wieder."), at=T0 + 1200)
         self.assertEqual((out["outcome"], out["ticket"], out["evidence"]), ("appended", str(number), "token"))
         doc = self.show(number)
+        text = self.docket("ticket", "show", str(number)).stdout.decode()
+        self.assertIn("evidence header", text)
+        self.assertIn("inbound · public", text)
+        self.assertIn("participant bob@customer.example cc", text)
         self.assertEqual([a["evidence"] for a in doc["articles"]], ["new", "header", "token"])
         self.assertEqual([a["direction"] for a in doc["articles"]], ["inbound"] * 3)
         self.assertEqual(self.events(doc), ["created", "comment", "comment"])
@@ -142,6 +146,8 @@ class ConversationTest(ThreadingCase):
         doc = self.show(int(first["ticket"]))
         self.assertEqual(doc["ticket"]["articles"], 1)
         self.assertEqual(doc["ticket"]["addresses"], ["sales@example.com", "support@example.com"])
+        # The Cc to support is docket's own address, not a participant.
+        self.assertEqual(doc["ticket"]["participants"], [{"address": "dana@customer.example", "role": "requester"}])
         self.assertEqual(len(self.tickets()), 1)
 
     def test_same_message_id_different_content_is_a_conflict(self):
