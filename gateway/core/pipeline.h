@@ -83,7 +83,9 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
  * set: then the call blocks until that transaction committed). Returns FALSE (and every
  * item is unstored) when the transaction itself failed; otherwise each item
  * has either its result or its own error (that message alone was rolled
- * back). */
+ * back). An item's error is DK_ERROR_PERMANENT when docket refuses the
+ * message for good (e.g. [threading] follow_up = reject: a stranger's mail
+ * naming a ticket only by its token); intakes answer 550 / exit 65. */
 gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint n, GError **error);
 
 /* prepare + commit of one message. On success fills out (free with
