@@ -288,7 +288,9 @@ gboolean dk_thread_is_support_address(const DkThreadPolicy *policy, const char *
 	g_autofree char *base = g_ascii_strdown(address, (gssize)local);
 	g_autofree char *domain = g_ascii_strdown(at, -1);
 	g_autofree char *plain = g_strconcat(base, domain, NULL);
-	return g_strv_contains((const char *const *)policy->support_addresses, plain);
+	g_autofree char *any = g_strconcat("*", domain, NULL); /* "*@domain" in [lmtp] recipients */
+	return g_strv_contains((const char *const *)policy->support_addresses, plain) ||
+	       g_strv_contains((const char *const *)policy->support_addresses, any);
 }
 
 gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address)

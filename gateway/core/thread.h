@@ -114,7 +114,8 @@ DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage
                                    const char **why_out);
 
 /* TRUE when address (any case, a "+detail" subaddress ignored, RFC 5233)
- * is one of docket's own: [lmtp] recipients or [threading] reply_address. */
+ * is one of docket's own: [lmtp] recipients (a "*@domain" entry covers
+ * the domain) or [threading] reply_address. */
 gboolean dk_thread_is_support_address(const DkThreadPolicy *policy, const char *address);
 
 /* TRUE when address (any case) is one of the agents'. */

@@ -9,12 +9,14 @@ commands from a spoofed agent address."""
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dockettest import DocketCase  # noqa: E402
+import lmtpclient  # noqa: E402
+from dockettest import BINARY, DocketCase  # noqa: E402
 from mailclients import (SECRET, apple_mail, docket_message_id, gmail, outlook,  # noqa: E402
                          reply_address, thunderbird)
 
@@ -367,11 +369,54 @@ class AgentTest(ThreadingCase):
         self.assertNotIn("outbound_delivered", self.events(doc))
 
 
+class LmtpRoutesTest(ThreadingCase):
+    """The same mail by LMTP (two recipients in one transaction) and again by
+    the MTA pipe is one article; a refusal by the follow-up policy is a
+    permanent LMTP failure (5xx)."""
+
+    config_text = BASE_CONFIG.replace("[threading]\n", "[threading]\nfollow_up = reject\n")
+
+    def setUp(self):
+        super().setUp()
+        from test_serve import free_port, wait_for_port
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "serve.log"), "wb")
+        self.proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen",
+                                      "127.0.0.1:%d" % self.port], stderr=self.log)
+        wait_for_port(self.port)
+
+    def tearDown(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+        self.log.close()
+        super().tearDown()
+
+    def test_two_routes_one_article_and_refusal(self):
+        message = outlook(CUSTOMER, "support@example.com, sales@example.com", "Angebot und Defekt",
+                          "Bitte beides pruefen.")
+        replies = lmtpclient.send(self.port, message, ["support@example.com", "sales@example.com"])
+        self.assertEqual([r[:3] for r in replies], ["250", "250"])
+        again = self.put(message, at=T0 + 60, recipients=("billing@example.com",))
+        self.assertEqual(again["outcome"], "duplicate")
+        tickets = self.tickets()
+        self.assertEqual(len(tickets), 1)
+        doc = self.show(tickets[0]["number"])
+        self.assertEqual(doc["ticket"]["articles"], 1)
+        self.assertEqual(doc["ticket"]["addresses"],
+                         ["billing@example.com", "sales@example.com", "support@example.com"])
+        stranger = gmail("Mallory <mallory@evil.example>", SUPPORT,
+                         "Re: [docket #%d] Angebot und Defekt" % tickets[0]["number"], "Hi.")
+        replies = lmtpclient.send(self.port, stranger, ["support@example.com"])
+        self.assertTrue(replies[0].startswith("5"), replies)  # permanent: the session says 554 5.6.0
+        self.assertIn("follow_up = reject", replies[0])
+        self.assertEqual(len(self.tickets()), 1)
+
+
 def classification_wired():
     """Auto-replies and bounces are recognised by parsers/classify.c, which
     the message parser must call; until it does, those scenarios skip."""
     binary = os.environ.get("DOCKET_BINARY", "docket")
-    import subprocess
     with tempfile.NamedTemporaryFile(suffix=".eml") as f:
         f.write(b"From: a@customer.example\nTo: support@example.com\nSubject: Out of Office\n"
                 b"Auto-Submitted: auto-replied\nMessage-ID: <probe@customer.example>\n\nAway.\n")
