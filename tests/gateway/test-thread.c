@@ -283,6 +283,32 @@ static void test_reopen_window_edges(void **state)
 	fixture_free(f);
 }
 
+/* Neither an auto-reply nor an agent's mail reopens a closed ticket. */
+static void test_closed_stays_closed(void **state)
+{
+	Fixture *f = fixture_new("[agents]\naddresses = alex@helpdesk.example\n");
+	gint64 t = open_ticket(f);
+	close_ticket(f, t, T0 + DAY);
+	g_autofree char *ooo = mail("dana@customer.example", "Out of office: [docket #1] Printer",
+	                            "c1@customer.example", NULL, "Away.");
+	g_autoptr(DkPipelineItem) item = prepare(f, ooo, T0 + 2 * DAY, NULL);
+	item->message->classification.auto_reply = TRUE;
+	DkDelivery d1 = commit(f, item, NULL);
+	assert_int_equal(d1.ticket, t);
+	g_autofree char *agent = mail("alex@helpdesk.example", "Re: [docket #1] Printer",
+	                              "c2@helpdesk.example", NULL, "One more note.");
+	DkDelivery d2 = put(f, agent, T0 + 40 * DAY);
+	assert_int_equal(d2.ticket, t);
+	g_autoptr(DkTicket) ticket = dk_store_ticket_get(f->store, t, NULL);
+	assert_string_equal(ticket->status, "closed");
+	assert_int_equal(ticket->closed_at, T0 + DAY);
+	g_autofree char *types = event_types(f, t);
+	assert_string_equal(types, "created,auto_reply,comment,outbound_relay_queued");
+	dk_delivery_clear(&d1);
+	dk_delivery_clear(&d2);
+	fixture_free(f);
+}
+
 static void test_auto_reply(void **state)
 {
 	Fixture *f = fixture_new(NULL);
@@ -405,6 +431,7 @@ int main(void)
 	    cmocka_unit_test(test_reply_address_disabled),
 	    cmocka_unit_test(test_follow_up_policies),
 	    cmocka_unit_test(test_reopen_window_edges),
+	    cmocka_unit_test(test_closed_stays_closed),
 	    cmocka_unit_test(test_auto_reply),
 	    cmocka_unit_test(test_bounce),
 	    cmocka_unit_test(test_agent_commands),
