@@ -10,6 +10,7 @@ struct DkPipeline {
 	DkWriter *writer;
 	DkParseOptions parse;
 	char *fallback_charset;
+	DkThreadPolicy *policy;
 };
 
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
@@ -23,6 +24,7 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->parse.max_parts = (guint)dk_config_get_int(config, "parse", "max_parts");
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
 	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
+	p->policy = dk_thread_policy_new(config);
 	return p;
 }
 
@@ -36,6 +38,7 @@ void dk_pipeline_free(DkPipeline *pipeline)
 	if (pipeline == NULL)
 		return;
 	g_free(pipeline->fallback_charset);
+	dk_thread_policy_free(pipeline->policy);
 	g_free(pipeline);
 }
 
@@ -60,6 +63,7 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	item->envelope_from = g_strdup(intake->envelope_from);
 	item->recipients = g_strdupv((char **)intake->recipients);
 	item->received_at = now;
+	item->policy = pipeline->policy;
 	return item;
 }
 
@@ -109,6 +113,7 @@ const char *dk_outcome_name(DkOutcome outcome)
 		[DK_OUTCOME_APPENDED] = "appended",
 		[DK_OUTCOME_DUPLICATE] = "duplicate",
 		[DK_OUTCOME_QUARANTINED] = "quarantined",
+		[DK_OUTCOME_DROPPED] = "dropped",
 	};
 	return names[outcome];
 }
