@@ -10,8 +10,27 @@ struct DkPipeline {
 	DkWriter *writer;
 	DkParseOptions parse;
 	char *fallback_charset;
+	char **own_domains;
 	DkThreadPolicy *policy;
 };
+
+/* docket's own domains, for loop detection: [parse] own_domains and the
+ * domain of the Message-IDs docket makes. */
+static char **own_domains(const DkConfig *config)
+{
+	g_auto(GStrv) listed = dk_config_get_list(config, "parse", "own_domains");
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	for (int i = 0; listed[i] != NULL; i++) {
+		g_autofree char *lower = g_ascii_strdown(listed[i], -1);
+		g_strv_builder_add(b, lower);
+	}
+	const char *domain = dk_config_get_string(config, "threading", "domain");
+	if (*domain != '\0') {
+		g_autofree char *lower = g_ascii_strdown(domain, -1);
+		g_strv_builder_add(b, lower);
+	}
+	return g_strv_builder_end(b);
+}
 
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 {
@@ -24,6 +43,8 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->parse.max_parts = (guint)dk_config_get_int(config, "parse", "max_parts");
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
 	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
+	p->own_domains = own_domains(config);
+	p->parse.own_domains = (const char *const *)p->own_domains;
 	p->policy = dk_thread_policy_new(config);
 	return p;
 }
@@ -38,6 +59,7 @@ void dk_pipeline_free(DkPipeline *pipeline)
 	if (pipeline == NULL)
 		return;
 	g_free(pipeline->fallback_charset);
+	g_strfreev(pipeline->own_domains);
 	dk_thread_policy_free(pipeline->policy);
 	g_free(pipeline);
 }
