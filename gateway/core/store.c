@@ -473,6 +473,11 @@ gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field,
 				       " WHERE number = ?2",
 		[DK_TICKET_ASSIGNEE] = "UPDATE tickets SET assignee = nullif(?1, ''), updated_at = max(updated_at, ?3)"
 				       " WHERE number = ?2",
+		[DK_TICKET_QUEUE] = "UPDATE tickets SET queue = ?1, updated_at = max(updated_at, ?3) WHERE number = ?2",
+		[DK_TICKET_ORGANISATION] = "UPDATE tickets SET organisation = nullif(?1, ''),"
+					   " updated_at = max(updated_at, ?3) WHERE number = ?2",
+		[DK_TICKET_CORRELATION] = "UPDATE tickets SET correlation_key = nullif(?1, ''),"
+					  " updated_at = max(updated_at, ?3) WHERE number = ?2",
 	};
 	sqlite3_stmt *st = dk_store_prepare(store, sql[field], error);
 	if (st == NULL)
@@ -481,6 +486,38 @@ gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field,
 	sqlite3_bind_int64(st, 2, ticket);
 	sqlite3_bind_int64(st, 3, now);
 	return run(store, st, "changing a ticket", error);
+}
+
+gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
+				   GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO ticket_fields (ticket, name, value) VALUES (?, ?, ?)"
+					    " ON CONFLICT (ticket, name) DO UPDATE SET value = excluded.value",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, name);
+	bind_text(st, 3, value ? value : "");
+	return run(store, st, "setting a ticket field", error);
+}
+
+gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT number FROM tickets WHERE correlation_key = ?"
+					    " AND status NOT IN ('resolved', 'closed') ORDER BY number DESC LIMIT 1",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	*ticket_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up a correlation key");
+	return TRUE;
 }
 
 /* Runs sql with ticket as ?1 and text as ?2. */

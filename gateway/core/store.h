@@ -38,6 +38,9 @@ typedef enum {
 	DK_TICKET_STATUS,   /* also sets closed_at on resolved/closed, clears it otherwise */
 	DK_TICKET_PRIORITY,
 	DK_TICKET_ASSIGNEE, /* NULL or "" clears it */
+	DK_TICKET_QUEUE,
+	DK_TICKET_ORGANISATION, /* NULL or "" clears it */
+	DK_TICKET_CORRELATION,  /* the rules' correlation key; NULL or "" clears it */
 } DkTicketField;
 
 typedef struct {
@@ -146,6 +149,12 @@ gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const
 gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value,
 			     gint64 now, GError **error);
 gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error);
+/* Sets a custom field (name, value) of ticket. */
+gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
+				   GError **error);
+/* The newest ticket that is neither resolved nor closed and carries the
+ * correlation key; *ticket_out 0 when there is none. */
+gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error);
 /* The role ("requester", "sender", "cc", "agent") address has on ticket
  * (compared in lower case) into role_out, or NULL when it has none. */
 gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address, char **role_out,
