@@ -89,16 +89,21 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir, g_strerror(errno));
 		return NULL;
 	}
+	/* Only the descriptor is used: a file without a name cannot outlive
+	 * a crash mid-DATA (the client retries). O_TMPFILE never has one;
+	 * where the file system lacks it, the name goes at once. */
 	g_autofree char *path = g_build_filename(dir, "lmtp-XXXXXX", NULL);
-	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0640);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0640);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0640);
+		if (fd >= 0)
+			g_unlink(path);
+	}
 	if (fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s", dir,
 			    g_strerror(errno));
 		return NULL;
 	}
-	/* Only the descriptor is used from here on: without a name, a spool
-	 * file cannot outlive a crash mid-DATA (the client retries). */
-	g_unlink(path);
 	DkLmtpSpool *s = g_new0(DkLmtpSpool, 1);
 	s->path = g_steal_pointer(&path);
 	s->fd = fd;

@@ -155,7 +155,7 @@ def spool_fds(server):
             target = os.readlink(os.path.join(base, fd))
         except OSError:
             continue
-        if "/spool/lmtp-" in target:
+        if "/spool/" in target:  # named lmtp-XXXXXX, or #NNN with O_TMPFILE
             fds.append(target)
     return fds
 

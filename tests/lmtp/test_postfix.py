@@ -300,4 +300,7 @@ class PostfixTest(LmtpCase):
 
 
 if __name__ == "__main__":
+    if skip_reason():
+        print("skipped: " + skip_reason())
+        sys.exit(77)  # ctest: SKIP_RETURN_CODE
     unittest.main(verbosity=2)
