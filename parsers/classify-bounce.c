@@ -214,15 +214,18 @@ typedef void (*FieldFunc)(const char *name, const char *value, guint group, gpoi
 
 static void each_field(const char *s, FieldFunc field, gpointer data)
 {
-	g_auto(GStrv) lines = g_strsplit(s, "\n", -1);
 	g_autoptr(GString) name = g_string_new(NULL), value = g_string_new(NULL);
+	g_autoptr(GString) line = g_string_new(NULL);
+	const char *end = s + strlen(s);
 	guint group = 0;
-	for (guint i = 0;; i++) {
-		char *l = lines[i];
-		if (l != NULL)
-			g_strchomp(l);
-		gboolean folded = l != NULL && (*l == ' ' || *l == '\t') && name->len > 0;
-		if (folded) {
+	for (const char *p = s; p <= end;) {
+		const char *eol = memchr(p, '\n', (gsize)(end - p));
+		eol = eol ? eol : end;
+		g_string_assign(line, "");
+		g_string_append_len(line, p, eol - p);
+		char *l = g_strchomp(line->str);
+		p = eol + 1;
+		if ((*l == ' ' || *l == '\t') && name->len > 0) {
 			g_string_append(value, g_strstrip(l));
 			continue;
 		}
@@ -230,8 +233,6 @@ static void each_field(const char *s, FieldFunc field, gpointer data)
 			field(name->str, g_strstrip(value->str), group, data);
 		g_string_truncate(name, 0);
 		g_string_truncate(value, 0);
-		if (l == NULL)
-			break;
 		char *colon = strchr(l, ':');
 		if (*l == '\0') {
 			group++;
@@ -243,6 +244,8 @@ static void each_field(const char *s, FieldFunc field, gpointer data)
 			g_string_append(value, colon + 1);
 		}
 	}
+	if (name->len > 0)
+		field(name->str, g_strstrip(value->str), group, data);
 }
 
 /* The chosen recipient group of a DSN: failed first, then delayed. */
