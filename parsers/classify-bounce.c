@@ -15,7 +15,6 @@ typedef struct {
 	GString *status;   /* message/delivery-status parts */
 	GString *headers;  /* text/rfc822-headers parts and returned headers */
 	char *returned_id; /* Message-ID of the first returned message/rfc822 */
-	gboolean dsn;      /* a multipart/report of report-type delivery-status */
 	gboolean feedback; /* an ARF feedback report or a read receipt */
 	guint parts;
 } Scan;
@@ -164,6 +163,14 @@ static void scan_returned(Scan *s, GMimeMessage *returned)
 		append_content(s->headers, body);
 }
 
+static gboolean is_dsn_report(GMimeObject *part)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	const char *rt = g_mime_content_type_get_parameter(ct, "report-type");
+	return g_mime_content_type_is_type(ct, "multipart", "report") && rt != NULL &&
+	       g_ascii_strcasecmp(rt, "delivery-status") == 0;
+}
+
 static void scan_part(Scan *s, GMimeObject *part, guint depth)
 {
 	if (depth > SCAN_MAX_DEPTH || ++s->parts > SCAN_MAX_PARTS)
@@ -172,11 +179,8 @@ static void scan_part(Scan *s, GMimeObject *part, guint depth)
 	if (GMIME_IS_MULTIPART(part)) {
 		if (g_mime_content_type_is_type(ct, "multipart", "report")) {
 			const char *rt = g_mime_content_type_get_parameter(ct, "report-type");
-			if (rt != NULL && g_ascii_strcasecmp(rt, "delivery-status") == 0)
-				s->dsn = TRUE;
-			else if (rt != NULL &&
-			         (g_ascii_strcasecmp(rt, "feedback-report") == 0 ||
-			          g_ascii_strcasecmp(rt, "disposition-notification") == 0))
+			if (rt != NULL && (g_ascii_strcasecmp(rt, "feedback-report") == 0 ||
+			                   g_ascii_strcasecmp(rt, "disposition-notification") == 0))
 				s->feedback = TRUE;
 		}
 		GMimeMultipart *mp = GMIME_MULTIPART(part);
@@ -190,7 +194,13 @@ static void scan_part(Scan *s, GMimeObject *part, guint depth)
 		return;
 	}
 	if (GMIME_IS_MESSAGE_PART(part)) {
-		scan_returned(s, g_mime_message_part_get_message(GMIME_MESSAGE_PART(part)));
+		GMimeMessage *returned = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
+		GMimeObject *inner = returned ? g_mime_message_get_mime_part(returned) : NULL;
+		/* A bounce forwarded as a whole: read the report inside. */
+		if (inner != NULL && s->status->len == 0 && is_dsn_report(inner))
+			scan_part(s, inner, depth + 1);
+		else
+			scan_returned(s, returned);
 		return;
 	}
 	if (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
@@ -214,15 +224,18 @@ typedef void (*FieldFunc)(const char *name, const char *value, guint group, gpoi
 
 static void each_field(const char *s, FieldFunc field, gpointer data)
 {
-	g_auto(GStrv) lines = g_strsplit(s, "\n", -1);
 	g_autoptr(GString) name = g_string_new(NULL), value = g_string_new(NULL);
+	g_autoptr(GString) line = g_string_new(NULL);
+	const char *end = s + strlen(s);
 	guint group = 0;
-	for (guint i = 0;; i++) {
-		char *l = lines[i];
-		if (l != NULL)
-			g_strchomp(l);
-		gboolean folded = l != NULL && (*l == ' ' || *l == '\t') && name->len > 0;
-		if (folded) {
+	for (const char *p = s; p <= end;) {
+		const char *eol = memchr(p, '\n', (gsize)(end - p));
+		eol = eol ? eol : end;
+		g_string_assign(line, "");
+		g_string_append_len(line, p, eol - p);
+		char *l = g_strchomp(line->str);
+		p = eol + 1;
+		if ((*l == ' ' || *l == '\t') && name->len > 0) {
 			g_string_append(value, g_strstrip(l));
 			continue;
 		}
@@ -230,8 +243,6 @@ static void each_field(const char *s, FieldFunc field, gpointer data)
 			field(name->str, g_strstrip(value->str), group, data);
 		g_string_truncate(name, 0);
 		g_string_truncate(value, 0);
-		if (l == NULL)
-			break;
 		char *colon = strchr(l, ':');
 		if (*l == '\0') {
 			group++;
@@ -243,6 +254,8 @@ static void each_field(const char *s, FieldFunc field, gpointer data)
 			g_string_append(value, colon + 1);
 		}
 	}
+	if (name->len > 0)
+		field(name->str, g_strstrip(value->str), group, data);
 }
 
 /* The chosen recipient group of a DSN: failed first, then delayed. */
@@ -551,8 +564,9 @@ static void fill_missing(DkBounce *b, const DkMessage *m, Scan *s, char *dsn_id)
 DkBounce *dk_classify_bounce(GMimeMessage *gm, const DkMessage *m)
 {
 	g_return_val_if_fail(gm != NULL && m != NULL, NULL);
-	Scan s = {
-	    g_string_new(NULL), g_string_new(NULL), g_string_new(NULL), NULL, FALSE, FALSE, 0};
+	Scan s = {.text = g_string_new(NULL),
+	          .status = g_string_new(NULL),
+	          .headers = g_string_new(NULL)};
 	GMimeObject *body = g_mime_message_get_mime_part(gm);
 	if (body != NULL)
 		scan_part(&s, body, 0);
