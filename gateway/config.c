@@ -60,6 +60,7 @@ static const DkConfKey schema[] = {
 	{"agents", "domains", DK_CONF_LIST, ""},
 	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* empty: From alone identifies an agent */
 	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
+	{"rules", "script", DK_CONF_STRING, ""},
 	{"log", "level", DK_CONF_ENUM, "info", 0, 0, "error|warning|info|debug"},
 	{"log", "syslog", DK_CONF_BOOL, "false"},
 	{"log", "trace", DK_CONF_LIST, ""},

@@ -1,6 +1,7 @@
 /* `docket config check|dump`: validate the configuration, or print the
  * effective one (every key, defaults included, secrets masked). */
 #include "gateway/cli/cli.h"
+#include "gateway/core/rules-apply.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,12 @@ int dk_cmd_config(int argc, char **argv)
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
 	if (strcmp(argv[1], "check") == 0) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DkRules) rules = dk_rules_load(config, &error);
+		if (error != NULL) {
+			dk_cli_error("%s", error->message);
+			return DK_EXIT_CONFIG;
+		}
 		const char *path = dk_config_path(config);
 		printf("%s: OK\n", path ? path : "(no configuration file: embedded defaults)");
 		return DK_EXIT_OK;

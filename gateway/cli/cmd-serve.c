@@ -15,6 +15,7 @@ typedef struct {
 	GMainLoop *loop;
 	DkLmtpServer *lmtp;
 	DkHttpServer *http;
+	DkPipeline *pipeline;
 	DkStore *reader; /* a read connection for the probe, under reader_lock */
 	GMutex reader_lock;
 	GPtrArray *configs; /* every configuration loaded; the newest is last */
@@ -42,6 +43,10 @@ static gboolean on_reload(gpointer data)
 	}
 	g_ptr_array_add(s->configs, fresh);
 	dk_lmtp_server_reload(s->lmtp, fresh);
+	if (!dk_pipeline_reload_rules(s->pipeline, fresh, &error)) {
+		g_warning("serve event=reload rules=failed keeping=previous error=%s", error->message);
+		return G_SOURCE_CONTINUE;
+	}
 	g_message("serve event=reload result=ok");
 	return G_SOURCE_CONTINUE;
 }
@@ -75,6 +80,11 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipeline)
 {
 	g_autoptr(GError) error = NULL;
+	s->pipeline = pipeline;
+	if (!dk_pipeline_check(pipeline, &error)) {
+		dk_cli_error("serve: %s", error->message);
+		return DK_EXIT_CONFIG;
+	}
 	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
 	if (s->lmtp == NULL || !start_http(s, config, &error)) {
 		dk_cli_error("serve: %s", error->message);

@@ -134,7 +134,7 @@ static json_t *event_json(const DkEvent *e)
 
 typedef struct {
 	DkTicket *ticket;
-	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign, *addresses;
+	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign, *addresses, *fields;
 } TicketView;
 
 static void view_clear(TicketView *v)
@@ -148,6 +148,7 @@ static void view_clear(TicketView *v)
 	g_clear_pointer(&v->links, g_ptr_array_unref);
 	g_clear_pointer(&v->foreign, g_ptr_array_unref);
 	g_clear_pointer(&v->addresses, g_ptr_array_unref);
+	g_clear_pointer(&v->fields, g_ptr_array_unref);
 }
 
 static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError **error)
@@ -160,13 +161,20 @@ static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError *
 	       (v->participants = dk_store_participants(store, number, error)) != NULL &&
 	       (v->links = dk_store_links(store, number, error)) != NULL &&
 	       (v->foreign = dk_store_foreign_refs(store, number, error)) != NULL &&
-	       (v->addresses = dk_store_ticket_addresses(store, number, error)) != NULL;
+	       (v->addresses = dk_store_ticket_addresses(store, number, error)) != NULL &&
+	       (v->fields = dk_store_ticket_fields(store, number, error)) != NULL;
 }
 
 static void show_json(const TicketView *v, const char *prefix)
 {
 	json_t *ticket = ticket_json(v->ticket, prefix);
 	json_object_set_new(ticket, "tags", strings_json(v->tags));
+	json_t *fields = json_object();
+	for (guint i = 0; i < v->fields->len; i++) {
+		g_auto(GStrv) kv = g_strsplit(g_ptr_array_index(v->fields, i), "=", 2);
+		json_object_set_new(fields, kv[0], json_string(kv[1] ? kv[1] : ""));
+	}
+	json_object_set_new(ticket, "fields", fields);
 	json_object_set_new(ticket, "participants", participants_json(v->participants));
 	json_object_set_new(ticket, "links", links_json(v->links));
 	json_object_set_new(ticket, "foreign_refs", foreign_json(v->foreign));

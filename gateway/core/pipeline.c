@@ -2,6 +2,7 @@
 #include "gateway/core/pipeline.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/rules-apply.h"
 #include "gateway/core/writer.h"
 
 struct DkPipeline {
@@ -12,6 +13,9 @@ struct DkPipeline {
 	char *fallback_charset;
 	char **own_domains;
 	DkThreadPolicy *policy;
+	GMutex rules_lock;
+	DkRules *rules;     /* under rules_lock */
+	GError *rules_error; /* the script given could not be loaded */
 };
 
 /* docket's own domains, for loop detection: [parse] own_domains and the
@@ -46,7 +50,42 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->own_domains = own_domains(config);
 	p->parse.own_domains = (const char *const *)p->own_domains;
 	p->policy = dk_thread_policy_new(config);
+	g_mutex_init(&p->rules_lock);
+	p->rules = dk_rules_load(config, &p->rules_error);
 	return p;
+}
+
+gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error)
+{
+	if (pipeline->rules_error == NULL)
+		return TRUE;
+	g_propagate_error(error, g_error_copy(pipeline->rules_error));
+	return FALSE;
+}
+
+gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	DkRules *fresh = dk_rules_load(config, &local);
+	if (local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	g_mutex_lock(&pipeline->rules_lock);
+	DkRules *old = pipeline->rules;
+	pipeline->rules = fresh;
+	g_clear_error(&pipeline->rules_error);
+	g_mutex_unlock(&pipeline->rules_lock);
+	dk_rules_unref(old);
+	return TRUE;
+}
+
+static DkRules *current_rules(DkPipeline *pipeline)
+{
+	g_mutex_lock(&pipeline->rules_lock);
+	DkRules *rules = pipeline->rules ? dk_rules_ref(pipeline->rules) : NULL;
+	g_mutex_unlock(&pipeline->rules_lock);
+	return rules;
 }
 
 void dk_pipeline_set_writer(DkPipeline *pipeline, DkWriter *writer)
@@ -60,6 +99,9 @@ void dk_pipeline_free(DkPipeline *pipeline)
 		return;
 	g_free(pipeline->fallback_charset);
 	g_strfreev(pipeline->own_domains);
+	dk_rules_unref(pipeline->rules);
+	g_clear_error(&pipeline->rules_error);
+	g_mutex_clear(&pipeline->rules_lock);
 	dk_thread_policy_free(pipeline->policy);
 	g_free(pipeline);
 }
@@ -67,6 +109,10 @@ void dk_pipeline_free(DkPipeline *pipeline)
 DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
 				    GError **error)
 {
+	if (pipeline->rules_error != NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s", pipeline->rules_error->message);
+		return NULL;
+	}
 	gint64 now = intake->received_at ? intake->received_at : g_get_real_time() / G_USEC_PER_SEC;
 	DkParseOptions options = pipeline->parse;
 	options.arrival_time = now;
@@ -86,6 +132,7 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	item->recipients = g_strdupv((char **)intake->recipients);
 	item->received_at = now;
 	item->policy = pipeline->policy;
+	item->rules = current_rules(pipeline);
 	return item;
 }
 
@@ -120,6 +167,8 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 	g_bytes_unref(item->raw);
 	dk_message_free(item->message);
 	g_free(item->quarantine_reason);
+	dk_rules_unref(item->rules);
+	g_free(item->template_name);
 	g_free(item->intake);
 	g_free(item->envelope_from);
 	g_strfreev(item->recipients);

@@ -56,6 +56,9 @@ typedef struct {
 	char **recipients;
 	gint64 received_at;
 	DkThreadPolicy *policy; /* the pipeline's, borrowed; NULL: the defaults */
+	struct DkRules *rules;  /* the Sieve script to run (a reference), or NULL */
+	gboolean suppress_ack;  /* no acknowledgement (a rule's ticket_noack) */
+	char *template_name;    /* the notification template a rule chose, or NULL */
 	DkDelivery result;  /* valid when error is NULL after commit */
 	GError *error;      /* this message's own failure, if any */
 } DkPipelineItem;
@@ -64,6 +67,15 @@ typedef struct DkWriter DkWriter;
 
 /* config and store must outlive the pipeline. */
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
+
+/* FALSE when the pipeline cannot run: the [rules] script is unreadable or
+ * invalid (the error says where). `docket serve` refuses to start then;
+ * each prepare fails with a temporary error, so an MTA keeps the mail. */
+gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error);
+
+/* Compiles the [rules] script of config and, only if it is valid, makes it
+ * the one new messages run; on error the old script stays. */
+gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, GError **error);
 
 /* From now on commits go through writer (a writer thread that owns the
  * store; see writer.h) instead of the store directly, so that concurrent

@@ -147,6 +147,12 @@ GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error)
 		       ticket, error);
 }
 
+GPtrArray *dk_store_ticket_fields(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store, "SELECT name || '=' || value FROM ticket_fields WHERE ticket = ? ORDER BY name", ticket,
+		       error);
+}
+
 GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error)
 {
 	return strings(store, "SELECT tag FROM tags WHERE ticket = ? ORDER BY tag", ticket, error);

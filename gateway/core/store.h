@@ -200,6 +200,8 @@ GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error);
 GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error);
 /* Of char*: the ticket's Message-IDs, oldest first. */
 GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error);
+/* Of char*: "name=value", by name. */
+GPtrArray *dk_store_ticket_fields(DkStore *store, gint64 ticket, GError **error);
 /* Of char*. */
 GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error);
 /* Of char*: "address role". */

@@ -4,6 +4,7 @@
 #include "gateway/core/writer.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/rules-apply.h"
 #include "gateway/core/thread.h"
 #include "gateway/ops/metrics.h"
 #include "parsers/agent-commands.h"
@@ -544,6 +545,41 @@ static gboolean decide(Write *w, gboolean *drop_out, GError **error)
 	return TRUE;
 }
 
+/* The administrator's rules: they may refuse the mail, drop it, or send
+ * it to the open ticket of its correlation key (DESIGN.md, threading 4). */
+static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GError **error)
+{
+	DkPipelineItem *item = w->item;
+	const char *to = item->recipients && item->recipients[0] ? item->recipients[0] : NULL;
+	const DkTicket *ticket = w->match.ticket != 0 ? w->ticket : NULL;
+	dk_rules_run(item->rules, w->m, g_bytes_get_size(item->raw), item->envelope_from, to, ticket,
+	             w->agent == DK_AGENT_VERIFIED, item->received_at, v);
+	if (v->reject != NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s", v->reject);
+		return FALSE;
+	}
+	if (v->discard) {
+		*drop_out = TRUE;
+		w->event = "discarded by the rules";
+		return TRUE;
+	}
+	item->suppress_ack = v->noack;
+	g_free(item->template_name);
+	item->template_name = g_strdup(v->template_name);
+	if (v->correlation == NULL || w->match.ticket != 0)
+		return TRUE;
+	gint64 open = 0;
+	if (!dk_store_ticket_find_correlated(w->store, v->correlation, &open, error))
+		return FALSE;
+	if (open == 0)
+		return TRUE;
+	dk_ticket_free(w->ticket);
+	w->match.ticket = open;
+	w->match.evidence = "correlation";
+	w->linked_from = 0;
+	return (w->ticket = dk_store_ticket_get(w->store, open, error)) != NULL;
+}
+
 static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
                               GError **error)
 {
@@ -567,8 +603,11 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	           .direction = "inbound",
 	           .visibility = "public",
 	           .event = "comment"};
+	DkRulesVerdict verdict = {0};
 	gboolean ok = dk_store_raw_put(store, item->raw, item->received_at, w.raw_sha, error) &&
 	              decide(&w, &drop, error);
+	if (ok && !drop && item->rules != NULL)
+		ok = run_rules(&w, &verdict, &drop, error);
 	if (ok && drop) {
 		g_message("writer message_id=%s event=dropped reason=%s raw=%s", m->message_id,
 		          w.event, w.raw_sha);
@@ -583,8 +622,14 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		r->outcome = created ? DK_OUTCOME_CREATED : DK_OUTCOME_APPENDED;
 		r->ticket = w.match.ticket;
 		r->evidence = w.match.evidence;
-		ok = ok && write_article(&w, error) && write_consequences(&w, created, error);
+		ok = ok && write_article(&w, error) && write_consequences(&w, created, error) &&
+		     (!created || verdict.correlation == NULL ||
+		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION, verdict.correlation,
+		                          item->received_at, error)) &&
+		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, w.raw_sha, item->received_at,
+		                    error);
 	}
+	dk_rules_verdict_clear(&verdict);
 	write_clear(&w);
 	return ok;
 }

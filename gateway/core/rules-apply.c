@@ -1,0 +1,184 @@
+/* Runs the Sieve script for a message and applies what it decided. */
+#include "gateway/core/rules-apply.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <string.h>
+
+struct DkRules {
+	gint refcount;
+	DkSieveScript *script;
+};
+
+DkRules *dk_rules_load(const DkConfig *config, GError **error)
+{
+	const char *path = dk_config_get_string(config, "rules", "script");
+	if (*path == '\0')
+		return NULL;
+	g_autofree char *source = NULL;
+	gsize length = 0;
+	g_autoptr(GError) local = NULL;
+	if (!g_file_get_contents(path, &source, &length, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "rules: %s", local->message);
+		return NULL;
+	}
+	DkSieveScript *script = dk_sieve_compile(source, (gssize)length, NULL, &local);
+	if (script == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "rules: %s:%s", path, local->message);
+		return NULL;
+	}
+	DkRules *rules = g_new0(DkRules, 1);
+	rules->refcount = 1;
+	rules->script = script;
+	return rules;
+}
+
+DkRules *dk_rules_ref(DkRules *rules)
+{
+	g_atomic_int_inc(&rules->refcount);
+	return rules;
+}
+
+void dk_rules_unref(DkRules *rules)
+{
+	if (rules == NULL || !g_atomic_int_dec_and_test(&rules->refcount))
+		return;
+	dk_sieve_script_free(rules->script);
+	g_free(rules);
+}
+
+void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, const char *envelope_from,
+		  const char *envelope_to, const DkTicket *ticket, gboolean from_agent, gint64 now,
+		  DkRulesVerdict *v)
+{
+	memset(v, 0, sizeof *v);
+	DkSieveTicket context = {
+		.is_new = ticket == NULL,
+		.status = ticket ? ticket->status : "new",
+		.priority = ticket ? ticket->priority : "none",
+		.queue = ticket ? ticket->queue : "default",
+		.is_agent = from_agent,
+	};
+	DkSieveInput input = {
+		.message = message,
+		.size = size,
+		.envelope_from = envelope_from,
+		.envelope_to = envelope_to,
+		.ticket = &context,
+		.now = now,
+	};
+	v->result = dk_sieve_execute(rules->script, &input);
+	gboolean kept = FALSE;
+	for (guint i = 0; i < v->result->actions->len; i++) {
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		switch (a->type) {
+		case DK_SIEVE_ACTION_KEEP:
+			kept = TRUE;
+			break;
+		case DK_SIEVE_ACTION_FILEINTO:
+			kept = TRUE;
+			v->queue = a->value;
+			break;
+		case DK_SIEVE_ACTION_REJECT:
+		case DK_SIEVE_ACTION_EREJECT:
+			g_free(v->reject);
+			v->reject = g_strdup(a->value ? a->value : "rejected");
+			break;
+		case DK_SIEVE_ACTION_TICKET_CORRELATE:
+			v->correlation = a->value;
+			break;
+		case DK_SIEVE_ACTION_TICKET_NOACK:
+			v->noack = TRUE;
+			break;
+		case DK_SIEVE_ACTION_TICKET_TEMPLATE:
+			v->template_name = a->value;
+			break;
+		default:
+			break;
+		}
+	}
+	/* discard, or a redirect without :copy, cancels the implicit keep
+	 * (RFC 5228 section 2.10.2): no article, no ticket. */
+	v->discard = !kept && v->reject == NULL;
+}
+
+static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *value, gint64 now,
+			  const char *event, GError **error)
+{
+	g_autoptr(json_t) detail = json_pack("{ss ss}", "value", value ? value : "", "by", "rules");
+	g_autofree char *text = json_dumps(detail, JSON_COMPACT);
+	return dk_store_ticket_set(store, ticket, field, value, now, error) &&
+	       dk_store_event_add(store, ticket, 0, event, text, now, error);
+}
+
+static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 ticket, const char *raw_sha256,
+			     gint64 now, GError **error)
+{
+	switch (a->type) {
+	case DK_SIEVE_ACTION_FILEINTO:
+		return set_field(store, ticket, DK_TICKET_QUEUE, a->value, now, "queue_change", error);
+	case DK_SIEVE_ACTION_TICKET_PRIORITY:
+		return set_field(store, ticket, DK_TICKET_PRIORITY, a->value, now, "priority_change", error);
+	case DK_SIEVE_ACTION_TICKET_STATUS:
+		return set_field(store, ticket, DK_TICKET_STATUS, a->value, now, "status_change", error);
+	case DK_SIEVE_ACTION_TICKET_ASSIGN:
+		return set_field(store, ticket, DK_TICKET_ASSIGNEE, a->value, now, "assignment", error);
+	case DK_SIEVE_ACTION_TICKET_ORGANISATION:
+		return set_field(store, ticket, DK_TICKET_ORGANISATION, a->value, now, "organisation_change", error);
+	case DK_SIEVE_ACTION_TICKET_FIELD:
+		return dk_store_ticket_field_set(store, ticket, a->name, a->value, error);
+	case DK_SIEVE_ACTION_REDIRECT: {
+		g_autoptr(json_t) payload = json_pack("{ss}", "raw_sha256", raw_sha256);
+		g_autofree char *text = json_dumps(payload, JSON_COMPACT);
+		return dk_store_outbox_add(store, "redirect", a->value, ticket, text, now, NULL, error);
+	}
+	default:
+		return TRUE;
+	}
+}
+
+static json_t *fired_json(const DkRulesVerdict *v)
+{
+	json_t *actions = json_array();
+	for (guint i = 0; i < v->result->actions->len; i++) {
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		if (a->implicit)
+			continue;
+		json_t *item = json_pack("{ss sI}", "type", dk_sieve_action_type_name(a->type), "line",
+					 (json_int_t)a->line);
+		if (a->value != NULL)
+			json_object_set_new(item, "value", json_string(a->value));
+		json_array_append_new(actions, item);
+	}
+	json_t *o = json_pack("{so}", "actions", actions);
+	if (v->result->error != NULL)
+		json_object_set_new(o, "error", json_string(v->result->error));
+	return o;
+}
+
+gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, gint64 article,
+			const char *raw_sha256, gint64 now, GError **error)
+{
+	if (v->result == NULL)
+		return TRUE;
+	for (guint i = 0; i < v->result->actions->len; i++) {
+		if (!apply_action(store, g_ptr_array_index(v->result->actions, i), ticket, raw_sha256, now, error))
+			return FALSE;
+	}
+	for (guint i = 0; v->result->flags != NULL && i < v->result->flags->len; i++) {
+		if (!dk_store_tag_add(store, ticket, g_ptr_array_index(v->result->flags, i), error))
+			return FALSE;
+	}
+	g_autoptr(json_t) fired = fired_json(v);
+	if (json_array_size(json_object_get(fired, "actions")) == 0 && v->result->error == NULL)
+		return TRUE;
+	g_autofree char *text = json_dumps(fired, JSON_COMPACT);
+	return dk_store_event_add(store, ticket, article, "rule_fired", text, now, error);
+}
+
+void dk_rules_verdict_clear(DkRulesVerdict *v)
+{
+	g_clear_pointer(&v->result, dk_sieve_result_free);
+	g_clear_pointer(&v->reject, g_free);
+}
