@@ -1,5 +1,27 @@
-/* docket: the program's entry. Dispatches to the subcommands in cli/. */
+/* docket: the program's entry. Dispatches to the subcommands in cli/.
+ *
+ * This binary carries no network library: `docket deliver` runs once per
+ * message as an MTA pipe, and loading libcurl, libetpan and GnuTLS (with
+ * their dozens of dependencies) would cost more than filing the message.
+ * The commands that need them (serve, poll, outbox) execute docket-net,
+ * installed beside this binary, with the same arguments. */
 #include "gateway/cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static char **original_argv;
+
+static int exec_net(const char *command, int argc, char **argv)
+{
+	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *dir = self ? g_path_get_dirname(self) : g_strdup(".");
+	g_autofree char *net = g_build_filename(dir, "docket-net", NULL);
+	execv(net, original_argv);
+	dk_cli_error("%s: cannot run %s: %s", command, net, g_strerror(errno));
+	return DK_EXIT_SOFTWARE;
+}
 
 int main(int argc, char **argv)
 {
@@ -10,5 +32,6 @@ int main(int argc, char **argv)
 	g_setenv("GIO_MODULE_DIR", "/nonexistent", TRUE);
 	g_setenv("GIO_USE_VFS", "local", TRUE);
 #endif
-	return dk_cli_main(argc, argv);
+	original_argv = argv;
+	return dk_cli_main(argc, argv, exec_net);
 }

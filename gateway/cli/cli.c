@@ -23,8 +23,15 @@ typedef struct {
 	const char *summary;
 } DkCommand;
 
+/* The commands that need the network libraries (libcurl, libetpan,
+ * GnuTLS) run in docket-net; see dk_cli_main(). */
+static const DkCommand net_commands[] = {
+	{"serve", NULL, "run the gateway: LMTP listener, IMAP pollers, outbox worker"},
+	{"poll", NULL, "fetch mail from the IMAP accounts (--once for one round)"},
+	{"outbox", NULL, "list, run, retry and drop pending notifications"},
+};
+
 static const DkCommand commands[] = {
-	{"serve", dk_cmd_serve, "run the gateway: LMTP listener and writer"},
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
@@ -32,7 +39,6 @@ static const DkCommand commands[] = {
 	{"template", dk_cmd_template, "preview a notification template with JSON data"},
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
-	{"poll", dk_cmd_poll, "fetch mail from the IMAP accounts (--once for one round)"},
 	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
 };
 
@@ -92,13 +98,15 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: docket [--config FILE] COMMAND [OPTIONS]\n\n"
 		     "An email-to-ticket gateway.\n\nCommands:\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(net_commands); i++)
+		fprintf(out, "  %-10s %s\n", net_commands[i].name, net_commands[i].summary);
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n`docket COMMAND --help` describes each command.\n"
 		     "Options:\n  -c, --config FILE  configuration file\n  --version          print the version\n");
 }
 
-int dk_cli_main(int argc, char **argv)
+int dk_cli_main(int argc, char **argv, DkNetRunner net)
 {
 	setlocale(LC_ALL, "");
 	int i = 1;
@@ -124,6 +132,13 @@ int dk_cli_main(int argc, char **argv)
 	if (i >= argc) {
 		usage(stderr);
 		return DK_EXIT_USAGE;
+	}
+	for (gsize c = 0; c < G_N_ELEMENTS(net_commands); c++) {
+		if (strcmp(argv[i], net_commands[c].name) == 0) {
+			int rc = net(argv[i], argc - i, argv + i);
+			g_clear_pointer(&config_path, g_free);
+			return rc;
+		}
 	}
 	for (gsize c = 0; c < G_N_ELEMENTS(commands); c++) {
 		if (strcmp(argv[i], commands[c].name) == 0) {

@@ -21,8 +21,17 @@ enum {
 	DK_EXIT_CONFIG = 78,   /* EX_CONFIG */
 };
 
+/* Runs a command that needs the network libraries (serve, poll, outbox):
+ * in docket-net it is dk_cli_net_run(); in docket it executes docket-net,
+ * so that the MTA pipe (`docket deliver`) never pays for loading them.
+ * argv[0] is the command's name. */
+typedef int (*DkNetRunner)(const char *command, int argc, char **argv);
+
 /* Runs the program; returns the exit status. */
-int dk_cli_main(int argc, char **argv);
+int dk_cli_main(int argc, char **argv, DkNetRunner net);
+
+/* docket-net's runner: serve, poll and outbox in this process. */
+int dk_cli_net_run(const char *command, int argc, char **argv);
 
 /* The --config option every subcommand accepts; add it to a GOptionContext
  * with g_option_context_add_main_entries. */

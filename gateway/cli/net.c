@@ -1,0 +1,15 @@
+/* docket-net's half of the command line: the commands that need libcurl,
+ * libetpan and GnuTLS (serve, poll, outbox). */
+#include "gateway/cli/cli.h"
+
+#include <string.h>
+
+int dk_cli_net_run(const char *command, int argc, char **argv)
+{
+	if (strcmp(command, "serve") == 0)
+		return dk_cmd_serve(argc, argv);
+	if (strcmp(command, "poll") == 0)
+		return dk_cmd_poll(argc, argv);
+	dk_cli_error("%s: not available in this build", command);
+	return DK_EXIT_SOFTWARE;
+}
