@@ -1,6 +1,7 @@
 /* Subcommand dispatch and the helpers the subcommands share. */
 #include "gateway/cli/cli.h"
 #include "gateway/cli/cmd-parse.h"
+#include "gateway/cli/cmd-rules.h"
 #include "gateway/cli/cmd-template.h"
 
 #include <locale.h>
@@ -27,6 +28,7 @@ static const DkCommand commands[] = {
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
+	{"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
 	{"template", dk_cmd_template, "preview a notification template with JSON data"},
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},

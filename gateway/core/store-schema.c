@@ -124,9 +124,39 @@ static const char migration_2[] =
 	"  recipients TEXT,"
 	"  received_at INTEGER NOT NULL);";
 
+/* Threading, direction and trust: when a ticket was closed (for the
+ * reopen window), links between tickets, other systems' ticket numbers,
+ * addresses whose mail bounces, and the support addresses a ticket's mail
+ * came in through. */
+static const char migration_3[] =
+	"ALTER TABLE tickets ADD COLUMN closed_at INTEGER;"
+	"CREATE TABLE ticket_links ("
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  linked INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  reason TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (ticket, linked)) WITHOUT ROWID;"
+	"CREATE TABLE foreign_refs ("
+	"  name TEXT NOT NULL,"
+	"  number TEXT NOT NULL,"
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  PRIMARY KEY (name, number)) WITHOUT ROWID;"
+	"CREATE INDEX foreign_refs_ticket ON foreign_refs (ticket);"
+	"CREATE TABLE bouncing_addresses ("
+	"  address TEXT PRIMARY KEY,"
+	"  since INTEGER NOT NULL,"
+	"  last_status TEXT,"
+	"  count INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;"
+	"CREATE TABLE ticket_addresses ("
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  address TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (ticket, address)) WITHOUT ROWID;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 int dk_store_schema_latest(void)

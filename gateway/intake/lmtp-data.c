@@ -43,7 +43,7 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, con
 			       gsize *length_out, GCancellable *cancellable, GError **error)
 {
 	gboolean skipping = FALSE;
-	max = MIN(max, r->size);
+	max = MIN(max, r->size - 1); /* room to see one octet past the limit */
 	for (;;) {
 		guint8 *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
 		if (nl != NULL) {
@@ -58,8 +58,10 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, con
 			*length_out = len;
 			return DK_LMTP_LINE_OK;
 		}
-		if (r->end - r->start >= max) {
-			/* Over-long: drop what we have and keep reading to its end. */
+		if (r->end - r->start > max) {
+			/* Over-long whatever follows: drop what we have and keep
+			 * reading to its end. With exactly max octets the LF may
+			 * still come in the next read. */
 			skipping = TRUE;
 			r->start = r->end;
 		}
@@ -94,6 +96,9 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
 			    g_strerror(errno));
 		return NULL;
 	}
+	/* Only the descriptor is used from here on: without a name, a spool
+	 * file cannot outlive a crash mid-DATA (the client retries). */
+	g_unlink(path);
 	DkLmtpSpool *s = g_new0(DkLmtpSpool, 1);
 	s->path = g_steal_pointer(&path);
 	s->fd = fd;
@@ -162,7 +167,6 @@ void dk_lmtp_spool_free(DkLmtpSpool *s)
 	if (s == NULL)
 		return;
 	close(s->fd);
-	g_unlink(s->path);
 	g_free(s->path);
 	g_byte_array_unref(s->pending);
 	g_free(s);

@@ -235,9 +235,9 @@ static void do_data(DkLmtpSession *s)
 	} else if (r == DK_LMTP_DATA_FAILED || !dk_lmtp_spool_finish(spool, &error)) {
 		g_warning("lmtp sid=%s event=spool error=%s", s->id, error ? error->message : "?");
 		reply_each(s, "451 4.3.0 Cannot spool the message, try again later");
-	}
-	else
+	} else {
 		deliver(s, spool, started);
+	}
 	reset_transaction(s);
 }
 
