@@ -129,6 +129,20 @@ static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messag
 	return items;
 }
 
+static guint64 *outcome_counter(DkImapPoller *p, DkOutcome outcome)
+{
+	switch (outcome) {
+	case DK_OUTCOME_DUPLICATE:
+		return &p->stats.duplicates;
+	case DK_OUTCOME_QUARANTINED:
+		return &p->stats.quarantined;
+	case DK_OUTCOME_DROPPED:
+		return &p->stats.dropped;
+	default:
+		return &p->stats.stored;
+	}
+}
+
 /* Sorts the committed items into done, refused and deferred. */
 static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArray *uids, Disposition *d)
 {
@@ -143,11 +157,7 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 				g_warning("imap account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
 					  " reason=\"%s\"",
 					  p->account->name, folder, uid, item->result.quarantine, item->quarantine_reason);
-			count(p,
-			      outcome == DK_OUTCOME_DUPLICATE     ? &p->stats.duplicates
-			      : outcome == DK_OUTCOME_QUARANTINED ? &p->stats.quarantined
-								  : &p->stats.stored,
-			      1);
+			count(p, outcome_counter(p, outcome), 1);
 		} else if (dk_error_is_temporary(item->error)) {
 			defer(p, folder, d, uid, item->error);
 		} else {

@@ -8,7 +8,8 @@
  * max_message_size is refused unread and one fetch holds at most 32 MiB
  * (or one larger message): memory stays bounded for any folder. Each batch is prepared and committed with one
  * dk_pipeline_commit(); only then are the stored messages (and the
- * duplicates, and what went to the quarantine) moved to processed_folder
+ * duplicates, the dropped auto-replies and what went to the quarantine)
+ * moved to processed_folder
  * or flagged \Seen, the ones the
  * pipeline refused for good moved to error_folder with the reason logged,
  * and the last UID recorded. A message that failed temporarily stays where
@@ -39,6 +40,7 @@ typedef struct {
 	guint64 stored;     /* committed as a new ticket or article */
 	guint64 duplicates; /* already in the store */
 	guint64 quarantined; /* unreadable, kept in the quarantine (and acknowledged) */
+	guint64 dropped;    /* kept raw only: an auto-reply or bounce naming no ticket */
 	guint64 refused;    /* refused for good, moved to error_folder */
 	guint64 deferred;   /* temporary failures, left for a later round */
 	guint64 rounds;     /* completed rounds */

@@ -13,6 +13,7 @@ typedef struct {
 	guint64 imported;   /* new tickets or articles */
 	guint64 duplicates; /* already stored */
 	guint64 quarantined; /* unreadable: kept in the quarantine */
+	guint64 dropped;     /* kept raw only: an auto-reply or bounce naming no ticket */
 	guint64 refused;    /* not stored; reasons holds why */
 	GPtrArray *reasons; /* of char*: "WHERE: why", one per refused message */
 } DkImportStats;

@@ -187,6 +187,16 @@ class FetchTest(ImapCase):
         self.assertEqual(len(self.files("Processed")), 2)
         self.assertEqual(self.files(), [])
 
+    def test_auto_reply_naming_no_ticket_is_dropped_and_acknowledged(self):
+        self.add(b"From: a@example.com\r\nTo: support@example.com\r\nSubject: Out of office\r\n"
+                 b"Auto-Submitted: auto-replied\r\nMessage-ID: <ooo@example.com>\r\n\r\nAway.\r\n")
+        self.account(after="flag")
+        proc = self.poll()
+        self.assertIn(b"fetched=1 stored=0 duplicates=0 refused=0 deferred=0 quarantined=0 dropped=1",
+                      proc.stdout)
+        self.assertEqual(self.tickets(), [])
+        self.assertRegex(self.files()[0], r":2,[A-Z]*S")
+
     def test_starttls_with_authenticate_plain(self):
         self.add(message(0))
         self.account(tls="starttls", port=self.dovecot.plain_port, auth="plain")
