@@ -343,17 +343,17 @@ static gboolean pause_for(guint seconds, GCancellable *cancellable)
 	return FALSE;
 }
 
-/* Waits for news in the last folder selected: IDLE when offered (each
- * IDLE at most idle_renew_seconds; with several folders at most
- * poll_seconds, so the others are polled too), else a pause and a NOOP that
- * proves the connection. */
+/* Waits for news in the last folder selected: IDLE when offered, else a
+ * pause and a NOOP that proves the connection. Each IDLE lasts at most
+ * poll_seconds (and idle_renew_seconds): the other folders are polled that
+ * often, and a notification TLS left buffered unseen waits no longer. */
 static gboolean wait_for_news(DkImapPoller *p, GCancellable *cancellable, GError **error)
 {
 	const DkImapAccount *a = p->account;
 	if (!a->idle || !dk_imap_client_can_idle(p->client)) {
 		return !pause_for(a->poll_seconds, cancellable) || dk_imap_client_noop(p->client, error);
 	}
-	guint seconds = a->folders[1] != NULL ? MIN(a->poll_seconds, a->idle_renew_seconds) : a->idle_renew_seconds;
+	guint seconds = MIN(a->poll_seconds, a->idle_renew_seconds);
 	gboolean activity = FALSE;
 	return dk_imap_client_idle(p->client, seconds, cancellable, &activity, error);
 }
