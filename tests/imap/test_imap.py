@@ -444,6 +444,34 @@ class ChainTest(DocketCase):
             dovecot.close()
 
 
+class FallbackTest(DocketCase):
+    """Servers without MOVE (RFC 6851): COPY, \\Deleted and UID EXPUNGE
+    with UIDPLUS (RFC 4315), plain EXPUNGE without."""
+
+    def check(self, capability):
+        imaptest.skip_unless_available()
+        dovecot = imaptest.Dovecot(users=1, capability=capability)
+        try:
+            for i in range(3):
+                dovecot.add("user1", message(i))
+            with open(self.config, "a") as f:
+                f.write("[imap:a]\nhost = 127.0.0.1\nport = %d\nca_file = %s\nuser = user1\n"
+                        "password = %s\n" % (dovecot.tls_port, dovecot.cert, imaptest.PASSWORD))
+            self.assertIn(b"fetched=3 stored=3", self.docket("poll", "--once").stdout)
+            self.assertEqual(dovecot.files("user1"), [])
+            self.assertEqual(len(dovecot.files("user1", "Processed")), 3)
+            log = dovecot.log()
+            self.assertIn("deleted=3 expunged=3", log)  # not MOVE: STORE \\Deleted
+        finally:
+            dovecot.close()
+
+    def test_uidplus_without_move(self):
+        self.check("IMAP4rev1 LITERAL+ IDLE UIDPLUS")
+
+    def test_neither_move_nor_uidplus(self):
+        self.check("IMAP4rev1 LITERAL+ IDLE")
+
+
 def tearDownModule():
     if ImapCase.dovecot is not None:
         ImapCase.dovecot.close()
