@@ -35,8 +35,8 @@ static void show_progress(guint64 done, guint64 total, const DkImportStats *s, g
 static void print_summary(const DkImportStats *s)
 {
 	printf("messages=%" G_GUINT64_FORMAT " imported=%" G_GUINT64_FORMAT " duplicates=%" G_GUINT64_FORMAT
-	       " refused=%" G_GUINT64_FORMAT " quarantined=%" G_GUINT64_FORMAT "\n",
-	       s->messages, s->imported, s->duplicates, s->refused, s->quarantined);
+	       " refused=%" G_GUINT64_FORMAT " quarantined=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT "\n",
+	       s->messages, s->imported, s->duplicates, s->refused, s->quarantined, s->dropped);
 	for (guint i = 0; i < s->reasons->len; i++)
 		printf("refused: %s\n", (const char *)g_ptr_array_index(s->reasons, i));
 }

@@ -27,9 +27,9 @@ static void print_stats(DkImapPollerSet *set)
 		dk_imap_poller_stats(poller, &s);
 		printf("account=%s fetched=%" G_GUINT64_FORMAT " stored=%" G_GUINT64_FORMAT
 		       " duplicates=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT " deferred=%" G_GUINT64_FORMAT
-		       " quarantined=%" G_GUINT64_FORMAT "\n",
+		       " quarantined=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT "\n",
 		       dk_imap_poller_account(poller), s.fetched, s.stored, s.duplicates, s.refused, s.deferred,
-		       s.quarantined);
+		       s.quarantined, s.dropped);
 	}
 	fflush(stdout);
 }

@@ -129,6 +129,20 @@ static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messag
 	return items;
 }
 
+static guint64 *outcome_counter(DkImapPoller *p, DkOutcome outcome)
+{
+	switch (outcome) {
+	case DK_OUTCOME_DUPLICATE:
+		return &p->stats.duplicates;
+	case DK_OUTCOME_QUARANTINED:
+		return &p->stats.quarantined;
+	case DK_OUTCOME_DROPPED:
+		return &p->stats.dropped;
+	default:
+		return &p->stats.stored;
+	}
+}
+
 /* Sorts the committed items into done, refused and deferred. */
 static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArray *uids, Disposition *d)
 {
@@ -143,11 +157,7 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 				g_warning("imap account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
 					  " reason=\"%s\"",
 					  p->account->name, folder, uid, item->result.quarantine, item->quarantine_reason);
-			count(p,
-			      outcome == DK_OUTCOME_DUPLICATE     ? &p->stats.duplicates
-			      : outcome == DK_OUTCOME_QUARANTINED ? &p->stats.quarantined
-								  : &p->stats.stored,
-			      1);
+			count(p, outcome_counter(p, outcome), 1);
 		} else if (dk_error_is_temporary(item->error)) {
 			defer(p, folder, d, uid, item->error);
 		} else {
@@ -333,17 +343,17 @@ static gboolean pause_for(guint seconds, GCancellable *cancellable)
 	return FALSE;
 }
 
-/* Waits for news in the last folder selected: IDLE when offered (each
- * IDLE at most idle_renew_seconds; with several folders at most
- * poll_seconds, so the others are polled too), else a pause and a NOOP that
- * proves the connection. */
+/* Waits for news in the last folder selected: IDLE when offered, else a
+ * pause and a NOOP that proves the connection. Each IDLE lasts at most
+ * poll_seconds (and idle_renew_seconds): the other folders are polled that
+ * often, and a notification TLS left buffered unseen waits no longer. */
 static gboolean wait_for_news(DkImapPoller *p, GCancellable *cancellable, GError **error)
 {
 	const DkImapAccount *a = p->account;
 	if (!a->idle || !dk_imap_client_can_idle(p->client)) {
 		return !pause_for(a->poll_seconds, cancellable) || dk_imap_client_noop(p->client, error);
 	}
-	guint seconds = a->folders[1] != NULL ? MIN(a->poll_seconds, a->idle_renew_seconds) : a->idle_renew_seconds;
+	guint seconds = MIN(a->poll_seconds, a->idle_renew_seconds);
 	gboolean activity = FALSE;
 	return dk_imap_client_idle(p->client, seconds, cancellable, &activity, error);
 }

@@ -4,24 +4,27 @@
  * A round selects each folder, checks its UIDVALIDITY against the store (a
  * change starts the folder over), and fetches the UIDs above the last one
  * recorded, batch_size at a time, with BODY.PEEK[] so nothing is marked
- * read early; their sizes are asked first, so a message over [intake]
- * max_message_size is refused unread and one fetch holds at most 32 MiB
- * (or one larger message): memory stays bounded for any folder. Each batch is prepared and committed with one
- * dk_pipeline_commit(); only then are the stored messages (and the
- * duplicates, and what went to the quarantine) moved to processed_folder
- * or flagged \Seen, the ones the
- * pipeline refused for good moved to error_folder with the reason logged,
- * and the last UID recorded. A message that failed temporarily stays where
- * it is and the folder's round ends there, so the next round retries it. A
- * crash between the commit and the state update costs a re-fetch that the
- * idempotent pipeline turns into duplicates.
+ * read early. Their sizes are asked first: a message over [intake]
+ * max_message_size is refused unread, and one fetch holds at most 32 MiB
+ * (or one larger message), so memory stays bounded for any folder. Each
+ * batch is prepared and committed with one dk_pipeline_commit(); only then
+ * are the messages it stored (and the duplicates, the dropped auto-replies
+ * and what went to the quarantine) moved to processed_folder or flagged
+ * \Seen, the ones the pipeline refused for good moved to error_folder with
+ * the reason logged, and the last UID recorded. A message that failed
+ * temporarily stays where it is and the folder's round ends there, so the
+ * next round retries it. A crash between the commit and the state update
+ * costs a re-fetch that the idempotent pipeline turns into duplicates.
  *
  * dk_imap_poller_run() is the long-running form: rounds, then IDLE (RFC
- * 2177) or a pause of poll_seconds; IDLE is re-issued every
- * idle_renew_seconds (well inside the 29-minute limit) and its DONE must be
- * answered within timeout_seconds, or the connection is taken for dead and
- * replaced. Failures reconnect with exponential backoff (1 s doubling to
- * 5 min). One poller per account; each runs on its own thread. */
+ * 2177) or a pause of poll_seconds. IDLE lasts at most poll_seconds or
+ * idle_renew_seconds, whichever is shorter (well inside the 29-minute
+ * limit), with a round in between (the other folders, anything IDLE
+ * missed); its DONE must be answered within timeout_seconds, or the
+ * connection is taken for dead and replaced, and a TCP keep-alive notices
+ * a vanished peer meanwhile. Failures reconnect with exponential backoff
+ * (1 s doubling to 5 min). One poller per account, each on its own thread
+ * (see DkImapPollerSet below). */
 #pragma once
 
 #include "gateway/config.h"
@@ -39,6 +42,7 @@ typedef struct {
 	guint64 stored;     /* committed as a new ticket or article */
 	guint64 duplicates; /* already in the store */
 	guint64 quarantined; /* unreadable, kept in the quarantine (and acknowledged) */
+	guint64 dropped;    /* kept raw only: an auto-reply or bounce naming no ticket */
 	guint64 refused;    /* refused for good, moved to error_folder */
 	guint64 deferred;   /* temporary failures, left for a later round */
 	guint64 rounds;     /* completed rounds */

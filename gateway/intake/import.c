@@ -109,6 +109,8 @@ static gboolean flush(Batch *b, GError **error)
 			b->stats->duplicates++;
 		else if (item->result.outcome == DK_OUTCOME_QUARANTINED)
 			b->stats->quarantined++;
+		else if (item->result.outcome == DK_OUTCOME_DROPPED)
+			b->stats->dropped++;
 		else
 			b->stats->imported++;
 	}

@@ -13,6 +13,7 @@ typedef struct {
 	guint64 imported;   /* new tickets or articles */
 	guint64 duplicates; /* already stored */
 	guint64 quarantined; /* unreadable: kept in the quarantine */
+	guint64 dropped;     /* kept raw only: an auto-reply or bounce naming no ticket */
 	guint64 refused;    /* not stored; reasons holds why */
 	GPtrArray *reasons; /* of char*: "WHERE: why", one per refused message */
 } DkImportStats;
@@ -35,7 +36,8 @@ typedef struct {
  * dk_import_stats_clear). FALSE with an error for what stops the whole
  * import: an unreadable path (DK_ERROR_PERMANENT), a failed transaction
  * (temporary; the batches before it stay committed). A message the
- * pipeline refuses is counted, not fatal. */
+ * pipeline refuses is counted with its reason, one it cannot read is kept
+ * in the quarantine and counted: neither is fatal. */
 gboolean dk_import_path(DkPipeline *pipeline, const char *path, const DkImportOptions *options,
 			DkImportStats *stats, GError **error);
 

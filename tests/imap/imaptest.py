@@ -108,7 +108,7 @@ class Dovecot:
     """One Dovecot instance; users user1..user20 with password PASSWORD.
     With introspection_url, XOAUTH2 tokens are checked there (RFC 7662)."""
 
-    def __init__(self, users=20, introspection_url=None, chain=False):
+    def __init__(self, users=20, introspection_url=None, chain=False, capability=None):
         self.dir = tempfile.mkdtemp(prefix="docket-dovecot-")
         os.chmod(self.dir, 0o755)
         self.plain_port = free_port()
@@ -137,6 +137,8 @@ class Dovecot:
             with open(os.path.join(self.dir, "oauth2.conf.ext"), "w") as f:
                 f.write(OAUTH_CONFIG.format(url=introspection_url))
         with open(self.config, "w") as f:
+            if capability:  # what the server advertises after login
+                f.write("imap_capability = %s\n" % capability)
             f.write(CONFIG.format(dir=self.dir, plain_port=self.plain_port,
                                   tls_port=self.tls_port, oauth=oauth,
                                   server_cert="server.pem" if chain else "cert.pem"))

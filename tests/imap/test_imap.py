@@ -187,6 +187,16 @@ class FetchTest(ImapCase):
         self.assertEqual(len(self.files("Processed")), 2)
         self.assertEqual(self.files(), [])
 
+    def test_auto_reply_naming_no_ticket_is_dropped_and_acknowledged(self):
+        self.add(b"From: a@example.com\r\nTo: support@example.com\r\nSubject: Out of office\r\n"
+                 b"Auto-Submitted: auto-replied\r\nMessage-ID: <ooo@example.com>\r\n\r\nAway.\r\n")
+        self.account(after="flag")
+        proc = self.poll()
+        self.assertIn(b"fetched=1 stored=0 duplicates=0 refused=0 deferred=0 quarantined=0 dropped=1",
+                      proc.stdout)
+        self.assertEqual(self.tickets(), [])
+        self.assertRegex(self.files()[0], r":2,[A-Z]*S")
+
     def test_starttls_with_authenticate_plain(self):
         self.add(message(0))
         self.account(tls="starttls", port=self.dovecot.plain_port, auth="plain")
@@ -432,6 +442,34 @@ class ChainTest(DocketCase):
             self.assertIn(b"stored=1", self.docket("poll", "--once").stdout)
         finally:
             dovecot.close()
+
+
+class FallbackTest(DocketCase):
+    """Servers without MOVE (RFC 6851): COPY, \\Deleted and UID EXPUNGE
+    with UIDPLUS (RFC 4315), plain EXPUNGE without."""
+
+    def check(self, capability):
+        imaptest.skip_unless_available()
+        dovecot = imaptest.Dovecot(users=1, capability=capability)
+        try:
+            for i in range(3):
+                dovecot.add("user1", message(i))
+            with open(self.config, "a") as f:
+                f.write("[imap:a]\nhost = 127.0.0.1\nport = %d\nca_file = %s\nuser = user1\n"
+                        "password = %s\n" % (dovecot.tls_port, dovecot.cert, imaptest.PASSWORD))
+            self.assertIn(b"fetched=3 stored=3", self.docket("poll", "--once").stdout)
+            self.assertEqual(dovecot.files("user1"), [])
+            self.assertEqual(len(dovecot.files("user1", "Processed")), 3)
+            log = dovecot.log()
+            self.assertIn("deleted=3 expunged=3", log)  # not MOVE: STORE \\Deleted
+        finally:
+            dovecot.close()
+
+    def test_uidplus_without_move(self):
+        self.check("IMAP4rev1 LITERAL+ IDLE UIDPLUS")
+
+    def test_neither_move_nor_uidplus(self):
+        self.check("IMAP4rev1 LITERAL+ IDLE")
 
 
 def tearDownModule():

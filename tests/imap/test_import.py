@@ -60,7 +60,7 @@ class ImportTest(DocketCase):
         with open(os.path.join(root, "tmp", "partial"), "wb") as f:
             f.write(message(99))  # still being delivered: not read
         first = self.import_(root, "--quiet")
-        self.assertEqual(first.stdout.strip(), b"messages=6 imported=6 duplicates=0 refused=0 quarantined=0")
+        self.assertEqual(first.stdout.strip(), b"messages=6 imported=6 duplicates=0 refused=0 quarantined=0 dropped=0")
         self.assertEqual(first.stderr, b"")
         second = self.import_(root)
         self.assertIn(b"messages=6 imported=0 duplicates=6 refused=0", second.stdout)
