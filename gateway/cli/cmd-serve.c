@@ -4,6 +4,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/core/writer.h"
+#include "gateway/intake/imap-poller.h"
 #include "gateway/intake/lmtp-server.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/log.h"
@@ -144,7 +145,17 @@ int dk_cmd_serve(int argc, char **argv)
 	DkWriter *writer = dk_writer_start(store, 0);
 	DkPipeline *pipeline = dk_pipeline_new(config, store);
 	dk_pipeline_set_writer(pipeline, writer);
-	int rc = run(&s, config, listen, pipeline);
+	/* The IMAP accounts poll beside the LMTP listener, through the same
+	 * pipeline and writer. */
+	DkImapPollerSet *pollers = dk_imap_poller_set_new(config, NULL, pipeline, &error);
+	int rc = DK_EXIT_CONFIG;
+	if (pollers == NULL) {
+		dk_cli_error("serve: %s", error->message);
+	} else {
+		dk_imap_poller_set_start(pollers);
+		rc = run(&s, config, listen, pipeline);
+		dk_imap_poller_set_free(pollers); /* stops them; before the writer stops */
+	}
 	dk_store_close(s.reader);
 	dk_writer_stop(writer);
 	dk_pipeline_free(pipeline);

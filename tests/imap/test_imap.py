@@ -318,6 +318,21 @@ class RobustnessTest(ImapCase):
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn(b"stored=1", out)
 
+    def test_serve_polls_beside_lmtp(self):
+        """docket serve runs the account's poller with the LMTP listener."""
+        self.account(idle="true", poll_seconds=300)
+        self.add(message(0))
+        proc = self.background("serve", "--listen", "127.0.0.1:0")
+        try:
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 1, 15))
+            self.add(message(1))
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 2, 5))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assert_each_once(2)
+
     def test_two_accounts_share_the_writer(self):
         other = "user%d" % next(ImapCase.users)
         self.add(message(0))
@@ -377,7 +392,9 @@ class RobustnessTest(ImapCase):
         self.assertIn(b"stored=1", out)
 
     def test_server_restart_mid_batch(self):
-        n = 300
+        # Enough messages that the server is stopped while docket is still
+        # at work, however fast the machine.
+        n = 1000
         for i in range(n):
             self.add(message(i))
         self.account(batch_size=1, idle="true")
