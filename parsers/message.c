@@ -627,6 +627,7 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 	ensure_gmime();
 	DkParseContext c = {0};
 	context_init(&c, m, o);
+	c.raw = converted ? converted : raw;
 	gsize parse_len = boundary_cut(p, n, c.max_parts);
 	if (parse_len < n)
 		dk_parse_context_error(&c, "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
