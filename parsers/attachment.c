@@ -332,7 +332,10 @@ static const char *uu_begin_name(const char *line)
 
 guint dk_attachment_extract_uuencoded(char **text, gsize max_bytes, GPtrArray *out)
 {
-	if (strstr(*text, "begin ") == NULL)
+	gboolean candidate = FALSE; /* a "begin NNN name" line, before splitting */
+	for (const char *p = strstr(*text, "begin "); p != NULL && !candidate; p = strstr(p + 6, "begin "))
+		candidate = (p == *text || p[-1] == '\n') && uu_begin_name(p) != NULL;
+	if (!candidate)
 		return 0;
 	gchar **lines = g_strsplit(*text, "\n", -1);
 	GString *kept = g_string_sized_new(strlen(*text));

@@ -131,29 +131,35 @@ static gboolean is_any(const xmlNode *n, const char *const *names)
 	return FALSE;
 }
 
-/* An attribute, lower-cased and without whitespace, for matching. */
-static char *attr_squeezed(xmlNode *n, const char *name)
-{
-	if (n->properties == NULL)
-		return NULL; /* most elements: no attributes at all */
-	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-	if (v == NULL)
-		return NULL;
-	GString *s = g_string_new(NULL);
-	for (const xmlChar *p = v; *p; p++)
-		if (!g_ascii_isspace(*p))
-			g_string_append_c(s, g_ascii_tolower(*p));
-	xmlFree(v);
-	return g_string_free(s, FALSE);
-}
-
+/* Whether attribute name of n, lower-cased and without whitespace,
+ * contains one of needles. Reads the attribute in place: this runs for
+ * every element of every HTML mail. */
 static gboolean attr_contains(xmlNode *n, const char *name, const char *const *needles)
 {
-	g_autofree char *v = attr_squeezed(n, name);
-	for (guint i = 0; v != NULL && needles[i] != NULL; i++)
-		if (strstr(v, needles[i]) != NULL)
-			return TRUE;
-	return FALSE;
+	if (n->properties == NULL)
+		return FALSE; /* most elements: no attributes at all */
+	xmlAttr *attr = xmlHasProp(n, (const xmlChar *)name);
+	if (attr == NULL || attr->children == NULL)
+		return FALSE;
+	xmlChar *joined = NULL; /* only when entities split the value */
+	const xmlChar *v = attr->children->content;
+	if (attr->children->next != NULL || v == NULL)
+		v = joined = xmlNodeListGetString(n->doc, attr->children, 1);
+	char stack[256];
+	gsize len = v ? strlen((const char *)v) : 0;
+	char *buf = len < sizeof stack ? stack : g_malloc(len + 1);
+	gsize k = 0;
+	for (gsize i = 0; i < len; i++)
+		if (!g_ascii_isspace(v[i]))
+			buf[k++] = g_ascii_tolower((char)v[i]);
+	buf[k] = '\0';
+	gboolean found = FALSE;
+	for (guint i = 0; needles[i] != NULL && !found; i++)
+		found = strstr(buf, needles[i]) != NULL;
+	if (buf != stack)
+		g_free(buf);
+	xmlFree(joined);
+	return found;
 }
 
 /* Containers that hold quoted history and end where they end. */

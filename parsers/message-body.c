@@ -61,6 +61,11 @@ static void note_over_budget(DkParseContext *c)
 			       c->max_decoded);
 }
 
+static gboolean over_budget(DkParseContext *c)
+{
+	return c->decoded >= c->max_decoded;
+}
+
 /* array as GBytes when it fits in what is left of the decoded-size
  * budget, else NULL (array is freed either way). */
 static GBytes *take_within_budget(DkParseContext *c, GByteArray *array)
@@ -261,13 +266,54 @@ static GBytes *serialise(DkParseContext *c, GMimeObject *obj)
 	return take_within_budget(c, array);
 }
 
+/* The attached message's own bytes, sliced from the raw message without a
+ * copy: from its first header (GMime records where each header was read)
+ * to the line break before the enclosing multipart's next boundary
+ * (RFC 2046 section 5.1.1), or to the end. NULL when that cannot be told. */
+static GBytes *original_bytes(DkParseContext *c, GMimeMessage *inner)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(inner));
+	if (headers == NULL || g_mime_header_list_get_count(headers) == 0)
+		return NULL;
+	gint64 start = g_mime_header_get_offset(g_mime_header_list_get_header_at(headers, 0));
+	gsize n = 0;
+	const char *p = g_bytes_get_data(c->raw, &n);
+	if (start < 0 || (gsize)start >= n)
+		return NULL;
+	gsize end = n;
+	if (c->boundary != NULL) {
+		g_autofree char *delimiter = g_strconcat("\n--", c->boundary, NULL);
+		gsize dlen = strlen(delimiter);
+		const char *at = p + start - 1;
+		for (;;) {
+			at = memmem(at + 1, n - (gsize)(at + 1 - p), delimiter, dlen);
+			if (at == NULL)
+				return NULL;
+			gsize after = (gsize)(at - p) + dlen;
+			if (after == n || strchr("\r\n \t-", p[after]) != NULL)
+				break;
+		}
+		end = (gsize)(at - p);
+		if (end > (gsize)start && p[end - 1] == '\r')
+			end--;
+	}
+	if (c->decoded + (end - (gsize)start) > c->max_decoded) {
+		note_over_budget(c);
+		return NULL;
+	}
+	c->decoded += end - (gsize)start;
+	return g_bytes_new_from_bytes(c->raw, (gsize)start, end - (gsize)start);
+}
+
 /* A forwarded message (RFC 2046 section 5.2.1) stays one attachment, named
  * after its subject when the sender gave it no name. */
 static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 {
 	GMimeObject *obj = GMIME_OBJECT(mp);
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
-	g_autoptr(GBytes) bytes = inner ? serialise(c, GMIME_OBJECT(inner)) : NULL;
+	g_autoptr(GBytes) bytes = inner ? original_bytes(c, inner) : NULL;
+	if (inner != NULL && bytes == NULL && !over_budget(c))
+		bytes = serialise(c, GMIME_OBJECT(inner));
 	const char *raw_subject = inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
 	g_autofree char *subject = raw_subject ? dk_message_decode_header(c, raw_subject) : NULL;
 	const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
@@ -376,6 +422,8 @@ static void walk_multipart(DkParseContext *c, GMimeMultipart *mp, guint depth, M
 	else if (GMIME_IS_MULTIPART_SIGNED(mp))
 		only_first = TRUE; /* RFC 1847: the second part is the signature */
 	int n = g_mime_multipart_get_count(mp);
+	const char *outer = c->boundary;
+	c->boundary = g_mime_multipart_get_boundary(mp);
 	for (int i = 0; i < n && !c->stopped; i++) {
 		GMimeObject *child = g_mime_multipart_get_part(mp, i);
 		Mode m = mode;
@@ -383,6 +431,7 @@ static void walk_multipart(DkParseContext *c, GMimeMultipart *mp, guint depth, M
 			m = SKIP_TEXT;
 		walk(c, child, depth + 1, m);
 	}
+	c->boundary = outer;
 }
 
 static void walk(DkParseContext *c, GMimeObject *obj, guint depth, Mode mode)

@@ -9,6 +9,8 @@ G_BEGIN_DECLS
 
 typedef struct {
 	DkMessage *m;
+	GBytes *raw;       /* the bytes GMime parsed (borrowed) */
+	const char *boundary; /* of the multipart being walked, or NULL */
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;
 	const char *header_charset; /* the body's, for raw 8-bit headers, or NULL */

@@ -580,6 +580,8 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 static gsize boundary_cut(const guint8 *p, gsize n, guint max_parts)
 {
 	gsize allowed = (gsize)max_parts * 4 + 64, seen = 0;
+	if (n / 3 <= allowed)
+		return n; /* too short to hold that many "\n--" */
 	const guint8 *at = p, *end = p + n;
 	while ((at = memmem(at, (gsize)(end - at), "\n--", 3)) != NULL) {
 		if (++seen > allowed)
@@ -627,6 +629,7 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 	ensure_gmime();
 	DkParseContext c = {0};
 	context_init(&c, m, o);
+	c.raw = converted ? converted : raw;
 	gsize parse_len = boundary_cut(p, n, c.max_parts);
 	if (parse_len < n)
 		dk_parse_context_error(&c, "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
