@@ -431,9 +431,9 @@ static void read_ids(DkParseContext *c, GMimeMessage *gm)
 	parse_ids(c, dk_message_raw_header(obj, "References"), m->references, seen);
 }
 
-static void read_headers(DkParseContext *c, GMimeMessage *gm)
+static void read_header_list(DkParseContext *c, GMimeObject *obj)
 {
-	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(gm));
+	GMimeHeaderList *headers = g_mime_object_get_header_list(obj);
 	int n = g_mime_header_list_get_count(headers);
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
@@ -445,6 +445,17 @@ static void read_headers(DkParseContext *c, GMimeMessage *gm)
 		}
 		g_ptr_array_add(values, dk_message_decode_header(c, g_mime_header_get_raw_value(h)));
 	}
+}
+
+/* Every header field of the message as the mail has it. GMime keeps the
+ * Content-* fields on the top MIME part rather than on the message, so
+ * they are read from there (a Sieve `header "content-type"` needs them). */
+static void read_headers(DkParseContext *c, GMimeMessage *gm)
+{
+	read_header_list(c, GMIME_OBJECT(gm));
+	GMimeObject *body = g_mime_message_get_mime_part(gm);
+	if (body != NULL)
+		read_header_list(c, body);
 }
 
 static void read_date(DkMessage *m, GMimeMessage *gm, gint64 arrival)
@@ -668,16 +679,6 @@ void dk_address_free(DkAddress *address)
 	g_free(address);
 }
 
-static void bounce_free(DkBounce *b)
-{
-	if (b == NULL)
-		return;
-	g_free(b->recipient);
-	g_free(b->status);
-	g_free(b->original_message_id);
-	g_free(b);
-}
-
 void dk_message_free(DkMessage *m)
 {
 	if (m == NULL)
@@ -694,7 +695,7 @@ void dk_message_free(DkMessage *m)
 	g_free(m->new_text);
 	g_free(m->quoted_text);
 	g_ptr_array_unref(m->attachments);
-	bounce_free(m->classification.bounce);
+	dk_bounce_free(m->classification.bounce);
 	g_ptr_array_unref(m->errors);
 	g_hash_table_unref(m->headers);
 	g_free(m);

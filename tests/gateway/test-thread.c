@@ -3,6 +3,7 @@
  * window's edges, auto-replies and bounces (classification set by hand),
  * agents, foreign numbers, and a batch whose messages see each other. */
 #include "dk-test.h"
+#include "parsers/classify.h"
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
 #include "gateway/core/pipeline.h"
@@ -354,6 +355,7 @@ static void test_bounce(void **state)
 	b->recipient = g_strdup("Dana@customer.example");
 	b->status = g_strdup("5.1.1");
 	b->original_message_id = g_strdup(ours);
+	dk_bounce_free(item->message->classification.bounce); /* what the classifier made of it */
 	item->message->classification.bounce = b;
 	DkDelivery d = commit(f, item, NULL);
 	assert_int_equal(d.ticket, t);

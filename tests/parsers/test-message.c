@@ -591,9 +591,21 @@ static void test_time_limit(void **state)
 	assert_null(strstr(m->text, "part 899"));
 }
 
+/* Content-* fields live on GMime's top part; the headers table has them. */
+static void test_content_headers_listed(void **state)
+{
+	g_autoptr(DkMessage) m = parse("From: a@example.com\nSubject: x\nMIME-Version: 1.0\n"
+				       "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nhi\n");
+	assert_non_null(dk_message_header(m, "Content-Type"));
+	assert_non_null(strstr(dk_message_header(m, "content-type"), "text/plain"));
+	assert_string_equal(dk_message_header(m, "content-transfer-encoding"), "8bit");
+	assert_string_equal(dk_message_header(m, "mime-version"), "1.0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_content_headers_listed),
 		cmocka_unit_test(test_rfc2047_subject),
 		cmocka_unit_test(test_fallback_charset_for_raw_headers),
 		cmocka_unit_test(test_addresses),
