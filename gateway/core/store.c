@@ -90,8 +90,15 @@ static gboolean configure(DkStore *s, GError **error)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 	/* In WAL mode synchronous=NORMAL does not sync at commit; FULL does,
 	 * and an acknowledged message must be on disk. */
-	return exec(s, "PRAGMA journal_mode = WAL", error) && exec(s, "PRAGMA synchronous = FULL", error) &&
-	       exec(s, "PRAGMA foreign_keys = ON", error);
+	if (!exec(s, "PRAGMA journal_mode = WAL", error) || !exec(s, "PRAGMA synchronous = FULL", error) ||
+	    !exec(s, "PRAGMA foreign_keys = ON", error))
+		return FALSE;
+	/* Keep the WAL file when the last connection closes (its checkpoint
+	 * empties it instead): no unlink and re-create, and no folder sync,
+	 * for every `docket deliver`. */
+	int persist = 1;
+	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	return exec(s, "PRAGMA journal_size_limit = 1048576", error);
 }
 
 DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error)
