@@ -60,6 +60,7 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	item->envelope_from = g_strdup(intake->envelope_from);
 	item->recipients = g_strdupv((char **)intake->recipients);
 	item->received_at = now;
+	item->config = pipeline->config;
 	return item;
 }
 

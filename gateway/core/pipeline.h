@@ -53,6 +53,8 @@ typedef struct {
 	char *envelope_from;
 	char **recipients;
 	gint64 received_at;
+	gboolean suppress_ack;   /* a rule asked for no acknowledgement */
+	const DkConfig *config;  /* the pipeline's; NULL: no notifications */
 	DkDelivery result;  /* valid when error is NULL after commit */
 	GError *error;      /* this message's own failure, if any */
 } DkPipelineItem;

@@ -124,9 +124,23 @@ static const char migration_2[] =
 	"  recipients TEXT,"
 	"  received_at INTEGER NOT NULL);";
 
+/* The outbox's guards: the rate of automatic mail per address is counted
+ * on (target, created_at); bouncing_addresses is shared with the threading
+ * module, which fills it from bounces (IF NOT EXISTS: whichever migration
+ * comes first creates it). */
+static const char migration_4[] =
+	"CREATE TABLE IF NOT EXISTS bouncing_addresses ("
+	"  address TEXT PRIMARY KEY,"
+	"  since INTEGER NOT NULL,"
+	"  last_status TEXT,"
+	"  count INTEGER NOT NULL DEFAULT 1);"
+	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
+	/* migration_3 (threading: bouncing_addresses, foreign_refs) goes here. */
+	migration_4,
 };
 
 int dk_store_schema_latest(void)

@@ -4,6 +4,7 @@
 #include "gateway/core/error.h"
 #include "gateway/core/thread.h"
 #include "gateway/ops/metrics.h"
+#include "gateway/outbox/notify.h"
 
 #include "gateway/core/json.h"
 
@@ -133,13 +134,22 @@ static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **e
 
 static gboolean write_message(DkStore *store, DkPipelineItem *item, GError **error);
 
+/* Notifications: the acknowledgement of a new ticket is an outbox row in
+ * this same transaction (outbox/notify.h), sent after commit. */
+static gboolean notify(DkStore *store, DkPipelineItem *item, GError **error)
+{
+	if (item->result.outcome != DK_OUTCOME_CREATED)
+		return TRUE;
+	return dk_notify_enqueue_ack(store, item->config, item, error);
+}
+
 /* Stores one item; a message taken back from the quarantine leaves it in
  * the same transaction. */
 static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 {
 	if (item->message == NULL)
 		return quarantine_item(store, item, error);
-	return write_message(store, item, error) &&
+	return write_message(store, item, error) && notify(store, item, error) &&
 	       (item->requeued_from == 0 || dk_store_quarantine_remove(store, item->requeued_from, error));
 }
 

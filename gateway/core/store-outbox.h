@@ -1,0 +1,79 @@
+/* The outbox in the store: side effects (mail, later HTTP) written as rows
+ * in the transaction that decided them, performed after commit by the
+ * outbox worker, with attempts, backoff and the last error kept per row.
+ * Also the two tables that keep docket from looping or spamming: the rate
+ * of automatic mail per address, and the addresses marked as bouncing. */
+#pragma once
+
+#include "gateway/core/store.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	gint64 id;
+	char *kind;    /* "ack", "relay", "notice", ... */
+	char *target;  /* the recipient address */
+	gint64 ticket; /* 0 when none */
+	char *payload; /* a JSON object */
+	char *state;   /* "pending", "done" or "failed" */
+	gint64 attempts;
+	gint64 next_attempt_at;
+	char *last_error; /* or NULL */
+	gint64 created_at;
+} DkOutboxRow;
+
+void dk_outbox_row_free(DkOutboxRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkOutboxRow, dk_outbox_row_free)
+
+/* Adds a pending row due now; returns its id, or 0 with an error. Inside a
+ * transaction. ticket 0 means none. */
+gint64 dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
+			   const char *payload_json, gint64 now, GError **error);
+
+/* Of DkOutboxRow*: pending rows due at now, oldest first, at most limit. */
+GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error);
+
+/* Of DkOutboxRow*: rows in state (NULL: every state), newest first, at most
+ * limit (0: no limit). */
+GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error);
+
+/* One row; DK_ERROR_NOT_FOUND when there is none. */
+DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error);
+
+/* Replaces a row's payload (the worker fixes the Message-ID on the first
+ * attempt, so every retry sends the same message). */
+gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json, GError **error);
+
+/* The row was performed: state done, attempts + 1. */
+gboolean dk_store_outbox_done(DkStore *store, gint64 id, GError **error);
+
+/* A temporary failure: attempts + 1, next try at next_at, the error kept. */
+gboolean dk_store_outbox_defer(DkStore *store, gint64 id, gint64 next_at, const char *last_error,
+			       GError **error);
+
+/* A permanent failure: state failed, attempts + 1, the error kept. */
+gboolean dk_store_outbox_fail(DkStore *store, gint64 id, const char *last_error, GError **error);
+
+/* Makes a pending or failed row due now again (`docket outbox retry`);
+ * DK_ERROR_NOT_FOUND when there is no such row, DK_ERROR_PERMANENT when it
+ * is done. */
+gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **error);
+
+/* Deletes a row (`docket outbox drop`); DK_ERROR_NOT_FOUND when none. */
+gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error);
+
+/* How many rows other than relays (automatic mail) were written for address
+ * (case-insensitive) since the Unix time since. */
+gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since, gint64 *count_out,
+				GError **error);
+
+/* Whether address (case-insensitive) is in bouncing_addresses. */
+gboolean dk_store_address_bouncing(DkStore *store, const char *address, gboolean *bouncing_out,
+				   GError **error);
+
+/* Links a sent notification's article to its Message-ID (recorded before
+ * sending, without an article) and stamps the article's sent_at. */
+gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article, gint64 sent_at,
+				      GError **error);
+
+G_END_DECLS
