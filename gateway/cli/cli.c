@@ -27,6 +27,7 @@ static const DkCommand commands[] = {
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
+	{"outbox", dk_cmd_outbox, "list, send, retry and drop pending notifications"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 };
 

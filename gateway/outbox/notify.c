@@ -175,9 +175,17 @@ static gboolean add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char
 	return TRUE;
 }
 
+static gpointer init_gmime(gpointer unused)
+{
+	g_mime_init(); /* counted: the parsers' own call does no harm */
+	return NULL;
+}
+
 GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotification *n, const DkMailHeaders *h,
 				      GError **error)
 {
+	static GOnce once = G_ONCE_INIT;
+	g_once(&once, init_gmime, NULL);
 	GMimeMessage *msg = g_mime_message_new(TRUE);
 	GMimeObject *o = GMIME_OBJECT(msg);
 	const char *reply_to = n->reply_to && dk_notify_address_ok(n->reply_to) ? n->reply_to : NULL;

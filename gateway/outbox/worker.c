@@ -51,7 +51,7 @@ void dk_outbox_free(DkOutbox *o)
 
 static char *event_json(const DkOutboxRow *row, const char *message_id, const char *error_text)
 {
-	g_autoptr(json_t) o = json_pack("{sI ss ss ss? ss?}", "outbox", (json_int_t)row->id, "kind", row->kind, "to",
+	g_autoptr(json_t) o = json_pack("{sI ss ss s* s*}", "outbox", (json_int_t)row->id, "kind", row->kind, "to",
 					row->target, "message_id", message_id, "error", error_text);
 	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
