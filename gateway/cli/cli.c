@@ -67,6 +67,22 @@ DkStore *dk_cli_open_store(const DkConfig *config, GError **error)
 	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
 }
 
+int dk_cli_open(const char *command, DkConfig **config_out, DkStore **store_out)
+{
+	g_autoptr(DkConfig) config = dk_cli_load_config();
+	if (config == NULL)
+		return DK_EXIT_CONFIG;
+	g_autoptr(GError) error = NULL;
+	DkStore *store = dk_cli_open_store(config, &error);
+	if (store == NULL) {
+		dk_cli_error("%s: %s", command, error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	*config_out = g_steal_pointer(&config);
+	*store_out = store;
+	return DK_EXIT_OK;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: docket [--config FILE] COMMAND [OPTIONS]\n\n"

@@ -39,6 +39,10 @@ DkConfig *dk_cli_load_config(void);
 /* Opens the store that config names; errors are returned, not printed. */
 DkStore *dk_cli_open_store(const DkConfig *config, GError **error);
 
+/* Loads the configuration and opens its store for command; on failure
+ * prints why and returns the exit status (config 78, store 75), else 0. */
+int dk_cli_open(const char *command, DkConfig **config_out, DkStore **store_out);
+
 /* Prints "docket: message" to stderr. */
 void dk_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
 

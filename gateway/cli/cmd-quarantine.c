@@ -157,15 +157,11 @@ int dk_cmd_quarantine(int argc, char **argv)
 		dk_cli_error("quarantine: expected list, show ID or reprocess ID|--all (see --help)");
 		return DK_EXIT_USAGE;
 	}
-	g_autoptr(DkConfig) config = dk_cli_load_config();
-	if (config == NULL)
-		return DK_EXIT_CONFIG;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
-	if (store == NULL) {
-		dk_cli_error("quarantine: %s", error->message);
-		return DK_EXIT_TEMPFAIL;
-	}
+	g_autoptr(DkConfig) config = NULL;
+	g_autoptr(DkStore) store = NULL;
+	int rc = dk_cli_open("quarantine", &config, &store);
+	if (rc != DK_EXIT_OK)
+		return rc;
 	if (strcmp(verb, "list") == 0)
 		return list(store);
 	if (strcmp(verb, "show") == 0)

@@ -224,14 +224,10 @@ int dk_cmd_ticket(int argc, char **argv)
 		dk_cli_error("ticket: expected “list” or “show NUMBER” (see --help)");
 		return DK_EXIT_USAGE;
 	}
-	g_autoptr(DkConfig) config = dk_cli_load_config();
-	if (config == NULL)
-		return DK_EXIT_CONFIG;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
-	if (store == NULL) {
-		dk_cli_error("ticket: %s", error->message);
-		return DK_EXIT_TEMPFAIL;
-	}
+	g_autoptr(DkConfig) config = NULL;
+	g_autoptr(DkStore) store = NULL;
+	int rc = dk_cli_open("ticket", &config, &store);
+	if (rc != DK_EXIT_OK)
+		return rc;
 	return is_list ? list(store, config, status, (guint)MAX(limit, 0)) : show(store, config, argv[2]);
 }

@@ -1,6 +1,6 @@
 /* Tests of the LMTP session state machine over memory streams, and of the
  * DATA reader fed one byte at a time. */
-#include "dk-test.h"
+#include "dk-test-store.h"
 #include "gateway/intake/lmtp-data.h"
 #include "gateway/intake/lmtp-session.h"
 
@@ -10,8 +10,8 @@
 #include <cmocka.h>
 
 typedef struct {
+	DkTestStore *base;
 	char *dir;
-	DkConfig *config;
 	DkStore *store;
 	DkPipeline *pipeline;
 	DkLmtpSettings *settings;
@@ -20,11 +20,11 @@ typedef struct {
 static int setup(void **state)
 {
 	Fixture *f = g_new0(Fixture, 1);
-	f->dir = dk_test_tmpdir();
-	f->config = dk_config_new_default();
-	f->store = dk_store_open(f->dir, NULL, NULL);
-	f->pipeline = dk_pipeline_new(f->config, f->store);
-	f->settings = dk_lmtp_settings_new(f->config);
+	f->base = dk_test_store_new();
+	f->dir = f->base->dir;
+	f->store = f->base->store;
+	f->pipeline = f->base->pipeline;
+	f->settings = dk_lmtp_settings_new(f->base->config);
 	g_free(f->settings->hostname);
 	f->settings->hostname = g_strdup("lmtp.test");
 	g_free(f->settings->spool_dir);
@@ -40,11 +40,7 @@ static int teardown(void **state)
 {
 	Fixture *f = *state;
 	dk_lmtp_settings_unref(f->settings);
-	dk_pipeline_free(f->pipeline);
-	dk_store_close(f->store);
-	dk_config_free(f->config);
-	dk_test_rmtree(f->dir);
-	g_free(f->dir);
+	dk_test_store_free(f->base);
 	g_free(f);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* Tests of the pipeline: threading by header, idempotent delivery,
  * synthetic Message-IDs, refusals that leave the store untouched, and a
  * batch whose messages see each other. */
-#include "dk-test.h"
+#include "dk-test-store.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/core/writer.h"
@@ -11,33 +11,17 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-typedef struct {
-	char *dir;
-	DkConfig *config;
-	DkStore *store;
-	DkPipeline *pipeline;
-} Fixture;
+typedef DkTestStore Fixture;
 
 static int setup(void **state)
 {
-	Fixture *f = g_new0(Fixture, 1);
-	f->dir = dk_test_tmpdir();
-	f->config = dk_config_new_default();
-	f->store = dk_store_open(f->dir, NULL, NULL);
-	f->pipeline = dk_pipeline_new(f->config, f->store);
-	*state = f;
+	*state = dk_test_store_new();
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	Fixture *f = *state;
-	dk_pipeline_free(f->pipeline);
-	dk_store_close(f->store);
-	dk_config_free(f->config);
-	dk_test_rmtree(f->dir);
-	g_free(f->dir);
-	g_free(f);
+	dk_test_store_free(*state);
 	return 0;
 }
 
