@@ -4,6 +4,7 @@
 
 #include "gateway/core/json.h"
 #include "gateway/core/store-outbox.h"
+#include "parsers/classify.h"
 
 #include <string.h>
 
@@ -54,8 +55,46 @@ static gboolean own_address(const DkConfig *config, const char *const *own_recip
 	return FALSE;
 }
 
-static const char *message_refusal(const DkMessage *m)
+static gboolean header_in(const DkMessage *m, const char *name, const char *const *values)
 {
+	const char *v = dk_message_header(m, name);
+	if (v == NULL)
+		return FALSE;
+	g_autofree char *low = g_ascii_strdown(v, -1);
+	g_strstrip(low);
+	return values == NULL || g_strv_contains(values, low);
+}
+
+/* RFC 3834 section 2, checked on the headers themselves so that the guard
+ * holds whatever the classifier decided: automatic mail, list mail, mail
+ * that went through docket already. */
+static const char *header_refusal(const DkMessage *m, const char *from)
+{
+	static const char *const precedence[] = {"bulk", "list", "junk", "auto_reply", NULL};
+	static const char *const no[] = {"no", NULL};
+	if (dk_message_header(m, "auto-submitted") != NULL && !header_in(m, "auto-submitted", no))
+		return "auto-reply";
+	if (header_in(m, "x-autoreply", NULL) || header_in(m, "x-autorespond", NULL) ||
+	    dk_classify_auto_reply_subject(m->subject))
+		return "auto-reply";
+	if (header_in(m, "precedence", precedence) || header_in(m, "list-id", NULL) ||
+	    header_in(m, "list-unsubscribe", NULL))
+		return "bulk";
+	const GPtrArray *loops = dk_message_header_all(m, "x-loop");
+	for (guint i = 0; loops != NULL && i < loops->len; i++) {
+		g_autofree char *v = g_ascii_strdown(g_ptr_array_index(loops, i), -1);
+		if (strstr(v, "docket") != NULL || (*from && strstr(v, from) != NULL))
+			return "loop";
+	}
+	return NULL;
+}
+
+static const char *message_refusal(const DkMessage *m, const DkConfig *config)
+{
+	g_autofree char *from = g_ascii_strdown(dk_config_get_string(config, "notify", "from"), -1);
+	const char *reason = header_refusal(m, from);
+	if (reason != NULL)
+		return reason;
 	const DkClassification *c = &m->classification;
 	if (c->bounce != NULL)
 		return "bounce";
@@ -75,7 +114,7 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
 			    const char **reason_out, GError **error)
 {
 	*reason_out = NULL;
-	if (m != NULL && (*reason_out = message_refusal(m)) != NULL)
+	if (m != NULL && (*reason_out = message_refusal(m, config)) != NULL)
 		return FALSE;
 	if (!dk_notify_address_ok(address))
 		*reason_out = "unusable address";

@@ -121,8 +121,15 @@ static char *subject_with_token(const char *subject, const char *token)
 
 static GMimeObject *text_part(const char *subtype, const char *text)
 {
+	/* Always UTF-8: g_mime_text_part_set_text() would pick the smallest
+	 * charset that fits, which differs from message to message. */
 	GMimeTextPart *part = g_mime_text_part_new_with_subtype(subtype);
-	g_mime_text_part_set_text(part, text ? text : "");
+	const char *t = text ? text : "";
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(t, strlen(t));
+	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(GMIME_PART(part), content);
+	g_object_unref(content);
+	g_object_unref(stream);
 	g_mime_text_part_set_charset(part, "utf-8");
 	GMimeContentEncoding enc = g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT);
 	g_mime_part_set_content_encoding(GMIME_PART(part), enc);
