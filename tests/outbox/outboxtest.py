@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 
-from dockettest import DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase  # noqa: E402,F401
 from smtpsink import Sink, free_port  # noqa: E402
 
 DOMAIN = "help.example.com"
