@@ -23,7 +23,18 @@ static gboolean sendmail_send(const DkConfig *config, const DkOutgoing *mail, GE
 		argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
 		&local);
 	g_autoptr(GBytes) err_out = NULL;
-	if (proc == NULL || !g_subprocess_communicate(proc, mail->message, NULL, NULL, &err_out, &local)) {
+	if (proc == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program, local->message);
+		return FALSE;
+	}
+	/* A program that exits without reading its input breaks the pipe:
+	 * its exit status still says what happened. */
+	if (!g_subprocess_communicate(proc, mail->message, NULL, NULL, &err_out, &local) &&
+	    !g_subprocess_wait(proc, NULL, NULL)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program, local->message);
+		return FALSE;
+	}
+	if (local != NULL && g_subprocess_get_if_exited(proc) && g_subprocess_get_exit_status(proc) == 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program, local->message);
 		return FALSE;
 	}
