@@ -134,13 +134,15 @@ static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **e
 
 static gboolean write_message(DkStore *store, DkPipelineItem *item, GError **error);
 
-/* Notifications: the acknowledgement of a new ticket is an outbox row in
- * this same transaction (outbox/notify.h), sent after commit. */
+/* Notifications: the acknowledgement of a new ticket and the team's notice
+ * are outbox rows in this same transaction (outbox/notify.h), sent after
+ * commit. */
 static gboolean notify(DkStore *store, DkPipelineItem *item, GError **error)
 {
 	if (item->result.outcome != DK_OUTCOME_CREATED)
 		return TRUE;
-	return dk_notify_enqueue_ack(store, item->config, item, error);
+	return dk_notify_enqueue_ack(store, item->config, item, error) &&
+	       dk_notify_enqueue_team(store, item->config, item, error);
 }
 
 /* Stores one item; a message taken back from the quarantine leaves it in

@@ -53,6 +53,7 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 	const char *to_name = json_string_value(json_object_get(payload, "to_name"));
 	const char *to = json_string_value(json_object_get(payload, "to"));
 	gboolean to_requester = t->requester != NULL && to != NULL && g_ascii_strcasecmp(t->requester, to) == 0;
+	const char *requester_name = to_requester ? to_name : json_string_value(json_object_get(payload, "requester_name"));
 	json_t *data = json_object();
 	json_object_set_new(data, "ticket",
 			    json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number, "token", token, "subject",
@@ -61,7 +62,7 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 		json_object_set_new(data, "article",
 				    json_pack("{ss ss ss}", "new_text", a->new_text ? a->new_text : "", "full_text",
 					      a->full_text ? a->full_text : "", "sender", a->sender ? a->sender : ""));
-	json_object_set_new(data, "requester", person(to_requester ? to_name : NULL, t->requester));
+	json_object_set_new(data, "requester", person(requester_name, t->requester));
 	json_object_set_new(data, "agent", person(json_string_value(json_object_get(payload, "agent_name")),
 						  json_string_value(json_object_get(payload, "agent_address"))));
 	json_object_set_new(data, "organisation", json_pack("{ss}", "name", s->organisation));

@@ -12,6 +12,7 @@
  *   in_reply_to     the Message-ID the mail answers, or absent
  *   references      array of Message-IDs, oldest first
  *   agent_name, agent_address   for templates that name the agent
+ *   requester_name  the customer's name, for mail to others (notices)
  *   message_id      set by the worker before the first attempt */
 #pragma once
 

@@ -185,3 +185,29 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkP
 	return dk_store_outbox_add(store, "ack", m->from->address, item->result.ticket, payload, item->received_at,
 				   error) != 0;
 }
+
+/* The team hears of every new ticket except docket's own mail coming back;
+ * team addresses are docket's people, so no hourly limit applies. */
+gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item, GError **error)
+{
+	const DkMessage *m = item->message;
+	if (config == NULL || m == NULL)
+		return TRUE;
+	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
+	if (team[0] == NULL || m->classification.loop || g_strcmp0(message_refusal(m, config), "loop") == 0)
+		return TRUE;
+	for (guint i = 0; team[i] != NULL; i++) {
+		if (!dk_notify_address_ok(team[i]) || own_address(config, (const char *const *)item->recipients, team[i]) ||
+		    (m->from != NULL && same_address(team[i], m->from->address)))
+			continue;
+		g_autoptr(json_t) o = json_pack("{ss ss sI}", "template", "team-new", "to", team[i], "article",
+						(json_int_t)item->result.article);
+		if (m->from != NULL && m->from->name != NULL)
+			json_object_set_new(o, "requester_name", json_string(m->from->name));
+		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		if (dk_store_outbox_add(store, "notice", team[i], item->result.ticket, payload, item->received_at,
+					error) == 0)
+			return FALSE;
+	}
+	return TRUE;
+}

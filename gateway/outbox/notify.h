@@ -102,4 +102,11 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
 gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
 			       GError **error);
 
+/* Called by the writer with dk_notify_enqueue_ack: one outbox row of kind
+ * "notice" (template team-new) per [notify] team_addresses entry, unless
+ * the message is docket's own mail come back, the address is docket's own
+ * or the sender is that team member. Payload: {"template", "to", "article", "requester_name"}. */
+gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+				GError **error);
+
 G_END_DECLS

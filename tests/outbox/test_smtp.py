@@ -122,6 +122,25 @@ class SendTest(OutboxCase):
                          self.outbox()[0]["payload"]["message_id"])
 
 
+class TeamNoticeTest(OutboxCase):
+    notify_text = "team_addresses = agents@example.net, support@help.example.com\n"
+
+    def test_team_hears_of_every_new_ticket(self):
+        for i in range(5):
+            self.deliver_ok(customer_mail("Zoë <zoe@example.org>", "Issue %d" % i, "t%d@example.org" % i))
+        # five acks would pass the limit of three; the team has no limit;
+        # docket's own address in the team list gets nothing
+        self.assertEqual(self.run_once(), (8, 0, 0))
+        notices = [parse(d) for _, r, d in self.sink.messages if r == ["agents@example.net"]]
+        self.assertEqual(len(notices), 5)
+        self.assertEqual(notices[0]["Auto-Submitted"], "auto-generated")
+        self.assertIn("New ticket in default", str(notices[0]["Subject"]))
+        self.assertIn("Zoë <zoe@example.org>", notices[0].get_body(("plain",)).get_content())
+        acks = [r for _, r, _ in self.sink.messages if r == ["zoe@example.org"]]
+        self.assertEqual(len(acks), 3)
+        self.assertEqual(self.events(5, "ack_suppressed")[0]["detail"]["reason"], "rate limit")
+
+
 class StartTlsRequiredTest(OutboxCase):
     smtp_text = ""  # the default: STARTTLS required
 
