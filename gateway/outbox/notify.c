@@ -188,6 +188,25 @@ static gpointer init_gmime(gpointer unused)
 	return NULL;
 }
 
+/* A From or Reply-To line a template gave ("Name <a@b>" or "a@b"): TRUE
+ * with its name and address when it holds one usable mailbox. */
+static gboolean template_mailbox(const char *text, char **name_out, char **address_out)
+{
+	if (text == NULL || *text == '\0')
+		return FALSE;
+	InternetAddressList *list = internet_address_list_parse(NULL, text);
+	gboolean ok = list != NULL && internet_address_list_length(list) == 1;
+	InternetAddress *a = ok ? internet_address_list_get_address(list, 0) : NULL;
+	ok = ok && INTERNET_ADDRESS_IS_MAILBOX(a) &&
+	     dk_notify_address_ok(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+	if (ok) {
+		*name_out = g_strdup(internet_address_get_name(a));
+		*address_out = g_strdup(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+	}
+	g_clear_object(&list);
+	return ok;
+}
+
 GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotification *n, const DkMailHeaders *h,
 				      GError **error)
 {
@@ -195,10 +214,15 @@ GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotific
 	g_once(&once, init_gmime, NULL);
 	GMimeMessage *msg = g_mime_message_new(TRUE);
 	GMimeObject *o = GMIME_OBJECT(msg);
-	const char *reply_to = n->reply_to && dk_notify_address_ok(n->reply_to) ? n->reply_to : NULL;
-	if (!add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, s->from_name, s->from, error) ||
+	g_autofree char *from_name = NULL, *from = NULL, *reply_name = NULL, *reply_to = NULL;
+	if (!template_mailbox(n->from, &from_name, &from)) {
+		from_name = g_strdup(s->from_name);
+		from = g_strdup(s->from);
+	}
+	template_mailbox(n->reply_to, &reply_name, &reply_to);
+	if (!add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, from, error) ||
 	    !add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, h->to_name, h->to, error) ||
-	    (reply_to != NULL && !add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, reply_to, error))) {
+	    (reply_to != NULL && !add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, reply_name, reply_to, error))) {
 		g_object_unref(msg);
 		return NULL;
 	}

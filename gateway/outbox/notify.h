@@ -55,7 +55,8 @@ typedef struct {
 	gint64 date;              /* Unix seconds */
 } DkMailHeaders;
 
-/* Builds the message: From, To, Reply-To, Subject (RFC 2047 for non-ASCII),
+/* Builds the message: From (the template's when it gives a usable one,
+ * else the settings'), To, Reply-To (the template's), Subject (RFC 2047 for non-ASCII),
  * Date, Message-ID, In-Reply-To and References (RFC 5322 section 3.6.4),
  * Auto-Submitted (RFC 3834 section 5) with X-Auto-Response-Suppress, X-Loop,
  * and a text/plain body or multipart/alternative with the HTML. Control

@@ -137,6 +137,22 @@ static void test_no_injection(void **state)
 	assert_non_null(strstr(text, "Content-Type: multipart/alternative"));
 }
 
+static void test_template_from_and_reply_to(void **state)
+{
+	Fixture *f = *state;
+	DkNotification n = {.subject = "s", .text = "t", .from = "Billing Team <billing@help.example.com>",
+			    .reply_to = "Ticket 7 <support+7.abc@help.example.com>"};
+	DkMailHeaders h = {.to = "ann@example.org", .date = 1};
+	g_autofree char *text = build(f, &n, &h, NULL);
+	assert_non_null(strstr(text, "From: Billing Team <billing@help.example.com>\n"));
+	assert_non_null(strstr(text, "Reply-To: Ticket 7 <support+7.abc@help.example.com>\n"));
+	/* two addresses, or none usable: the configured From, no Reply-To */
+	DkNotification bad = {.subject = "s", .text = "t", .from = "a@b, c@d", .reply_to = "not an address"};
+	g_autofree char *text2 = build(f, &bad, &h, NULL);
+	assert_non_null(strstr(text2, "From: Support <support@help.example.com>\n"));
+	assert_null(strstr(text2, "Reply-To:"));
+}
+
 static void test_unusable_recipient(void **state)
 {
 	Fixture *f = *state;
@@ -230,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_address_ok),
 		cmocka_unit_test_setup_teardown(test_build_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_injection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_template_from_and_reply_to, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unusable_recipient, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verp_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_may_send, setup, teardown),
