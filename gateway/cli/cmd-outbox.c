@@ -16,11 +16,11 @@
 static json_t *row_json(const DkOutboxRow *r)
 {
 	json_t *payload = json_loads(r->payload, 0, NULL);
-	return json_pack("{sI ss ss sI ss sI sI ss? sI so}", "id", (json_int_t)r->id, "kind", r->kind, "target",
-			 r->target, "ticket", (json_int_t)r->ticket, "state", r->state, "attempts",
-			 (json_int_t)r->attempts, "next_attempt_at", (json_int_t)r->next_attempt_at, "last_error",
-			 r->last_error, "created_at", (json_int_t)r->created_at, "payload",
-			 payload ? payload : json_object());
+	return json_pack("{sI ss ss sI ss sI sI ss? sI so}", "id", (json_int_t)r->id, "kind",
+	                 r->kind, "target", r->target, "ticket", (json_int_t)r->ticket, "state",
+	                 r->state, "attempts", (json_int_t)r->attempts, "next_attempt_at",
+	                 (json_int_t)r->next_attempt_at, "last_error", r->last_error, "created_at",
+	                 (json_int_t)r->created_at, "payload", payload ? payload : json_object());
 }
 
 static int list(DkStore *store, const char *state, gboolean as_json)
@@ -41,14 +41,14 @@ static int list(DkStore *store, const char *state, gboolean as_json)
 		free(text);
 		return DK_EXIT_OK;
 	}
-	printf("%6s  %-7s  %-8s  %6s  %3s  %-19s  %-30s  %s\n", "ID", "KIND", "STATE", "TICKET", "TRY", "NEXT",
-	       "TO", "LAST ERROR");
+	printf("%6s  %-7s  %-8s  %6s  %3s  %-19s  %-30s  %s\n", "ID", "KIND", "STATE", "TICKET",
+	       "TRY", "NEXT", "TO", "LAST ERROR");
 	for (guint i = 0; i < rows->len; i++) {
 		const DkOutboxRow *r = g_ptr_array_index(rows, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(r->next_attempt_at);
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
-		printf("%6" G_GINT64_FORMAT "  %-7s  %-8s  %6" G_GINT64_FORMAT "  %3" G_GINT64_FORMAT
-		       "  %-19s  %-30s  %s\n",
+		printf("%6" G_GINT64_FORMAT "  %-7s  %-8s  %6" G_GINT64_FORMAT
+		       "  %3" G_GINT64_FORMAT "  %-19s  %-30s  %s\n",
 		       r->id, r->kind, r->state, r->ticket, r->attempts, when, r->target,
 		       r->last_error ? r->last_error : "");
 	}
@@ -60,9 +60,11 @@ static int run_once(const DkConfig *config, DkStore *store)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkOutbox) outbox = dk_outbox_new(config, store, &error);
 	DkOutboxStats stats = {0};
-	if (outbox == NULL || !dk_outbox_run_due(outbox, g_get_real_time() / G_USEC_PER_SEC, &stats, &error)) {
+	if (outbox == NULL ||
+	    !dk_outbox_run_due(outbox, g_get_real_time() / G_USEC_PER_SEC, &stats, &error)) {
 		dk_cli_error("outbox run: %s", error->message);
-		return g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG) ? DK_EXIT_CONFIG : DK_EXIT_TEMPFAIL;
+		return g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG) ? DK_EXIT_CONFIG
+		                                                         : DK_EXIT_TEMPFAIL;
 	}
 	printf("sent %u, deferred %u, failed %u\n", stats.sent, stats.deferred, stats.failed);
 	return DK_EXIT_OK;
@@ -98,13 +100,15 @@ static int steer(DkStore *store, const char *verb, gint64 id)
 {
 	g_autoptr(GError) error = NULL;
 	gboolean retry = strcmp(verb, "retry") == 0;
-	gboolean ok = retry ? dk_store_outbox_retry(store, id, g_get_real_time() / G_USEC_PER_SEC, &error)
-			    : dk_store_outbox_drop(store, id, &error);
+	gboolean ok =
+	    retry ? dk_store_outbox_retry(store, id, g_get_real_time() / G_USEC_PER_SEC, &error)
+	          : dk_store_outbox_drop(store, id, &error);
 	if (!ok) {
 		dk_cli_error("outbox %s: %s", verb, error->message);
 		if (g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND))
 			return DK_EXIT_NOINPUT;
-		return g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT) ? DK_EXIT_DATAERR : DK_EXIT_TEMPFAIL;
+		return g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT) ? DK_EXIT_DATAERR
+		                                                            : DK_EXIT_TEMPFAIL;
 	}
 	printf("outbox %s %" G_GINT64_FORMAT "\n", retry ? "retrying" : "dropped", id);
 	return DK_EXIT_OK;
@@ -130,14 +134,17 @@ int dk_cmd_outbox(int argc, char **argv)
 	gboolean as_json = FALSE, once = FALSE;
 	g_autofree char *state = NULL;
 	const GOptionEntry entries[] = {
-		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "list: print JSON", NULL},
-		{"state", 0, 0, G_OPTION_ARG_STRING, &state, "list: only rows in STATE (pending, done, failed)", "STATE"},
-		{"once", 0, 0, G_OPTION_ARG_NONE, &once, "run: send what is due, then exit", NULL},
-		G_OPTION_ENTRY_NULL,
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "list: print JSON", NULL},
+	    {"state", 0, 0, G_OPTION_ARG_STRING, &state,
+	     "list: only rows in STATE (pending, done, failed)", "STATE"},
+	    {"once", 0, 0, G_OPTION_ARG_NONE, &once, "run: send what is due, then exit", NULL},
+	    G_OPTION_ENTRY_NULL,
 	};
-	g_autoptr(GOptionContext) context = g_option_context_new("list | run [--once] | retry ID | drop ID");
-	g_option_context_set_summary(context, "Notifications waiting to be sent, sent, or given up.\n"
-					      "retry makes a pending or failed row due now; drop deletes it.");
+	g_autoptr(GOptionContext) context =
+	    g_option_context_new("list | run [--once] | retry ID | drop ID");
+	g_option_context_set_summary(
+	    context, "Notifications waiting to be sent, sent, or given up.\n"
+	             "retry makes a pending or failed row due now; drop deletes it.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	gint64 id = 0;

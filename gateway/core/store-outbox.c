@@ -13,27 +13,29 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 
 /* Steps a statement that returns no rows; with must_change, a statement
  * that changed no row is DK_ERROR_NOT_FOUND. */
-static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean must_change, const char *doing,
-			  GError **error)
+static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean must_change,
+                          const char *doing, GError **error)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return dk_store_set_error(store->db, error, doing);
 	if (must_change && sqlite3_changes(store->db) == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no outbox row %" G_GINT64_FORMAT, id);
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no outbox row %" G_GINT64_FORMAT,
+		            id);
 		return FALSE;
 	}
 	return TRUE;
 }
 
 gint64 dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
-			   const char *payload_json, gint64 now, GError **error)
+                           const char *payload_json, gint64 now, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
-					    " VALUES (?, ?, ?, ?, ?, ?)",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?)",
+	    error);
 	if (st == NULL)
 		return 0;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
@@ -50,13 +52,15 @@ gint64 dk_store_outbox_add(DkStore *store, const char *kind, const char *target,
 	return sqlite3_last_insert_rowid(store->db);
 }
 
-#define OUTBOX_SELECT                                                                                      \
-	"SELECT id, kind, target, coalesce(ticket, 0), payload, state, attempts, next_attempt_at, last_error," \
+#define OUTBOX_SELECT                                                                              \
+	"SELECT id, kind, target, coalesce(ticket, 0), payload, state, attempts, "                 \
+	"next_attempt_at, last_error,"                                                             \
 	" created_at FROM outbox"
 
 static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 {
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_outbox_row_free);
+	g_autoptr(GPtrArray) out =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_outbox_row_free);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		DkOutboxRow *r = g_new0(DkOutboxRow, 1);
@@ -82,9 +86,11 @@ static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
-		store, OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-		error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ? "
+	                                   "ORDER BY next_attempt_at, id LIMIT ?",
+	                     error);
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, now);
@@ -94,8 +100,9 @@ GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError *
 
 GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, OUTBOX_SELECT " WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, OUTBOX_SELECT " WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2",
+	    error);
 	if (st == NULL)
 		return NULL;
 	bind_opt_text(st, 1, state);
@@ -113,15 +120,18 @@ DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error)
 	if (rows == NULL)
 		return NULL;
 	if (rows->len == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no outbox row %" G_GINT64_FORMAT, id);
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no outbox row %" G_GINT64_FORMAT,
+		            id);
 		return NULL;
 	}
 	return g_ptr_array_steal_index(rows, 0);
 }
 
-gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json, GError **error)
+gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json,
+                                     GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "UPDATE outbox SET payload = ? WHERE id = ?", error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store, "UPDATE outbox SET payload = ? WHERE id = ?", error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_text(st, 1, payload_json, -1, SQLITE_TRANSIENT);
@@ -130,13 +140,14 @@ gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payl
 }
 
 /* One UPDATE for done, defer and fail: they differ in state and time. */
-static gboolean finish(DkStore *store, gint64 id, const char *state, gint64 next_at, const char *last_error,
-		       GError **error)
+static gboolean finish(DkStore *store, gint64 id, const char *state, gint64 next_at,
+                       const char *last_error, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "UPDATE outbox SET state = ?, attempts = attempts + 1,"
-					    " next_attempt_at = coalesce(?, next_attempt_at), last_error = ? WHERE id = ?",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "UPDATE outbox SET state = ?, attempts = attempts + 1,"
+	    " next_attempt_at = coalesce(?, next_attempt_at), last_error = ? WHERE id = ?",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
@@ -154,7 +165,8 @@ gboolean dk_store_outbox_done(DkStore *store, gint64 id, GError **error)
 	return finish(store, id, "done", 0, NULL, error);
 }
 
-gboolean dk_store_outbox_defer(DkStore *store, gint64 id, gint64 next_at, const char *last_error, GError **error)
+gboolean dk_store_outbox_defer(DkStore *store, gint64 id, gint64 next_at, const char *last_error,
+                               GError **error)
 {
 	return finish(store, id, "pending", next_at, last_error, error);
 }
@@ -170,11 +182,12 @@ gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **e
 	if (row == NULL)
 		return FALSE;
 	if (g_strcmp0(row->state, "done") == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "outbox row %" G_GINT64_FORMAT " was already sent", id);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "outbox row %" G_GINT64_FORMAT " was already sent", id);
 		return FALSE;
 	}
 	sqlite3_stmt *st = dk_store_prepare(
-		store, "UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE id = ?", error);
+	    store, "UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE id = ?", error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, now);
@@ -191,13 +204,14 @@ gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error)
 	return step_done(store, st, id, TRUE, "dropping an outbox row", error);
 }
 
-gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since, gint64 *count_out,
-				GError **error)
+gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
+                                gint64 *count_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
-					    " AND created_at >= ? AND kind <> 'relay'",
-					    error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
+	                     " AND created_at >= ? AND kind <> 'relay'",
+	                     error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_text(st, 1, address, -1, SQLITE_TRANSIENT);
@@ -210,10 +224,12 @@ gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 sinc
 	return TRUE;
 }
 
-gboolean dk_store_address_bouncing(DkStore *store, const char *address, gboolean *bouncing_out, GError **error)
+gboolean dk_store_address_bouncing(DkStore *store, const char *address, gboolean *bouncing_out,
+                                   GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(
-		store, "SELECT 1 FROM bouncing_addresses WHERE address = ? COLLATE NOCASE LIMIT 1", error);
+	    store, "SELECT 1 FROM bouncing_addresses WHERE address = ? COLLATE NOCASE LIMIT 1",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_text(st, 1, address, -1, SQLITE_TRANSIENT);
@@ -225,10 +241,11 @@ gboolean dk_store_address_bouncing(DkStore *store, const char *address, gboolean
 	return TRUE;
 }
 
-gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article, gint64 sent_at,
-				      GError **error)
+gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
+                                      gint64 sent_at, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "UPDATE message_ids SET article = ? WHERE message_id = ?", error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, "UPDATE message_ids SET article = ? WHERE message_id = ?", error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, article);

@@ -28,7 +28,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkOutboxRow, dk_outbox_row_free)
 /* Adds a pending row due now; returns its id, or 0 with an error. Inside a
  * transaction. ticket 0 means none. */
 gint64 dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
-			   const char *payload_json, gint64 now, GError **error);
+                           const char *payload_json, gint64 now, GError **error);
 
 /* Of DkOutboxRow*: pending rows due at now, oldest first, at most limit. */
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error);
@@ -42,14 +42,15 @@ DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error);
 
 /* Replaces a row's payload (the worker fixes the Message-ID on the first
  * attempt, so every retry sends the same message). */
-gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json, GError **error);
+gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json,
+                                     GError **error);
 
 /* The row was performed: state done, attempts + 1. */
 gboolean dk_store_outbox_done(DkStore *store, gint64 id, GError **error);
 
 /* A temporary failure: attempts + 1, next try at next_at, the error kept. */
 gboolean dk_store_outbox_defer(DkStore *store, gint64 id, gint64 next_at, const char *last_error,
-			       GError **error);
+                               GError **error);
 
 /* A permanent failure: state failed, attempts + 1, the error kept. */
 gboolean dk_store_outbox_fail(DkStore *store, gint64 id, const char *last_error, GError **error);
@@ -64,16 +65,16 @@ gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error);
 
 /* How many rows other than relays (automatic mail) were written for address
  * (case-insensitive) since the Unix time since. */
-gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since, gint64 *count_out,
-				GError **error);
+gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
+                                gint64 *count_out, GError **error);
 
 /* Whether address (case-insensitive) is in bouncing_addresses. */
 gboolean dk_store_address_bouncing(DkStore *store, const char *address, gboolean *bouncing_out,
-				   GError **error);
+                                   GError **error);
 
 /* Links a sent notification's article to its Message-ID (recorded before
  * sending, without an article) and stamps the article's sent_at. */
-gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article, gint64 sent_at,
-				      GError **error);
+gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
+                                      gint64 sent_at, GError **error);
 
 G_END_DECLS

@@ -10,7 +10,8 @@
 
 gboolean dk_compose_handles(const char *kind)
 {
-	return g_strcmp0(kind, "ack") == 0 || g_strcmp0(kind, "relay") == 0 || g_strcmp0(kind, "notice") == 0;
+	return g_strcmp0(kind, "ack") == 0 || g_strcmp0(kind, "relay") == 0 ||
+	       g_strcmp0(kind, "notice") == 0;
 }
 
 static const char *template_for(const DkOutboxRow *row, json_t *payload)
@@ -47,24 +48,30 @@ static json_t *person(const char *name, const char *address)
 }
 
 /* The data the templates see (templates/notification.h). */
-static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const DkArticle *a, json_t *payload,
-			     const char *token)
+static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const DkArticle *a,
+                             json_t *payload, const char *token)
 {
 	const char *to_name = json_string_value(json_object_get(payload, "to_name"));
 	const char *to = json_string_value(json_object_get(payload, "to"));
-	gboolean to_requester = t->requester != NULL && to != NULL && g_ascii_strcasecmp(t->requester, to) == 0;
-	const char *requester_name = to_requester ? to_name : json_string_value(json_object_get(payload, "requester_name"));
+	gboolean to_requester =
+	    t->requester != NULL && to != NULL && g_ascii_strcasecmp(t->requester, to) == 0;
+	const char *requester_name =
+	    to_requester ? to_name : json_string_value(json_object_get(payload, "requester_name"));
 	json_t *data = json_object();
 	json_object_set_new(data, "ticket",
-			    json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number, "token", token, "subject",
-				      t->subject, "status", t->status, "priority", t->priority, "queue", t->queue));
+	                    json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number,
+	                              "token", token, "subject", t->subject, "status", t->status,
+	                              "priority", t->priority, "queue", t->queue));
 	if (a != NULL)
 		json_object_set_new(data, "article",
-				    json_pack("{ss ss ss}", "new_text", a->new_text ? a->new_text : "", "full_text",
-					      a->full_text ? a->full_text : "", "sender", a->sender ? a->sender : ""));
+		                    json_pack("{ss ss ss}", "new_text",
+		                              a->new_text ? a->new_text : "", "full_text",
+		                              a->full_text ? a->full_text : "", "sender",
+		                              a->sender ? a->sender : ""));
 	json_object_set_new(data, "requester", person(requester_name, t->requester));
-	json_object_set_new(data, "agent", person(json_string_value(json_object_get(payload, "agent_name")),
-						  json_string_value(json_object_get(payload, "agent_address"))));
+	json_object_set_new(data, "agent",
+	                    person(json_string_value(json_object_get(payload, "agent_name")),
+	                           json_string_value(json_object_get(payload, "agent_address"))));
 	json_object_set_new(data, "organisation", json_pack("{ss}", "name", s->organisation));
 	return data;
 }
@@ -79,30 +86,32 @@ static GPtrArray *references(json_t *payload)
 	return refs;
 }
 
-static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow *row, json_t *payload,
-				   const DkTicket *t, const DkArticle *a, gint64 now, GError **error)
+static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow *row,
+                                   json_t *payload, const DkTicket *t, const DkArticle *a,
+                                   gint64 now, GError **error)
 {
 	g_autofree char *token = dk_ids_token(s->token_prefix, t->number);
 	g_autoptr(json_t) data = template_data(s, t, a, payload, token);
 	g_autoptr(GError) local = NULL;
-	g_autoptr(DkNotification) n = dk_notification_build(template_for(row, payload), t->queue, data,
-							     dk_notify_template_loader, (gpointer)s, &local);
+	g_autoptr(DkNotification) n =
+	    dk_notification_build(template_for(row, payload), t->queue, data,
+	                          dk_notify_template_loader, (gpointer)s, &local);
 	if (n == NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "template: %s", local->message);
 		return NULL;
 	}
 	g_autoptr(GPtrArray) refs = references(payload);
 	DkMailHeaders h = {
-		.to = row->target,
-		.to_name = json_string_value(json_object_get(payload, "to_name")),
-		.message_id = json_string_value(json_object_get(payload, "message_id")),
-		.in_reply_to = json_string_value(json_object_get(payload, "in_reply_to")),
-		.references = refs,
-		.token = token,
-		.auto_submitted = strcmp(row->kind, "relay") == 0 ? NULL
-				  : strcmp(row->kind, "ack") == 0 ? "auto-replied"
-								  : "auto-generated",
-		.date = now,
+	    .to = row->target,
+	    .to_name = json_string_value(json_object_get(payload, "to_name")),
+	    .message_id = json_string_value(json_object_get(payload, "message_id")),
+	    .in_reply_to = json_string_value(json_object_get(payload, "in_reply_to")),
+	    .references = refs,
+	    .token = token,
+	    .auto_submitted = strcmp(row->kind, "relay") == 0 ? NULL
+	                      : strcmp(row->kind, "ack") == 0 ? "auto-replied"
+	                                                      : "auto-generated",
+	    .date = now,
 	};
 	GMimeMessage *msg = dk_notify_build_message(s, n, &h, error);
 	if (msg == NULL)
@@ -116,15 +125,15 @@ static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow 
 	return c;
 }
 
-DkComposed *dk_compose(DkStore *store, const DkNotifySettings *s, const DkOutboxRow *row, json_t *payload,
-		       gint64 now, GError **error)
+DkComposed *dk_compose(DkStore *store, const DkNotifySettings *s, const DkOutboxRow *row,
+                       json_t *payload, gint64 now, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, row->ticket, &local);
 	if (t == NULL) {
 		gboolean gone = g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND);
-		g_set_error(error, DK_ERROR, gone ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY, "ticket %" G_GINT64_FORMAT ": %s",
-			    row->ticket, local->message);
+		g_set_error(error, DK_ERROR, gone ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+		            "ticket %" G_GINT64_FORMAT ": %s", row->ticket, local->message);
 		return NULL;
 	}
 	gint64 article_id = json_integer_value(json_object_get(payload, "article"));

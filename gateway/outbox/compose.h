@@ -25,10 +25,10 @@ G_BEGIN_DECLS
 
 typedef struct {
 	GMimeMessage *message;
-	GBytes *bytes;   /* the message, LF line endings */
-	char *subject;   /* as sent (UTF-8) */
-	char *text;      /* the plain-text body */
-	gint64 article;  /* the payload's article, 0 when none */
+	GBytes *bytes;  /* the message, LF line endings */
+	char *subject;  /* as sent (UTF-8) */
+	char *text;     /* the plain-text body */
+	gint64 article; /* the payload's article, 0 when none */
 } DkComposed;
 
 void dk_composed_free(DkComposed *c);
@@ -41,7 +41,7 @@ gboolean dk_compose_handles(const char *kind);
  * NULL with DK_ERROR_PERMANENT when it can never be sent (no such ticket,
  * a template that does not render, an unusable address); other errors
  * come from the store. */
-DkComposed *dk_compose(DkStore *store, const DkNotifySettings *settings, const DkOutboxRow *row, json_t *payload,
-		       gint64 now, GError **error);
+DkComposed *dk_compose(DkStore *store, const DkNotifySettings *settings, const DkOutboxRow *row,
+                       json_t *payload, gint64 now, GError **error);
 
 G_END_DECLS

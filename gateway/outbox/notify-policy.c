@@ -20,15 +20,17 @@ static gboolean matches_base(const char *address, const char *base)
 	if (at == NULL || aat == NULL || g_ascii_strcasecmp(at, aat) != 0)
 		return FALSE;
 	gsize local = (gsize)(at - base);
-	return g_ascii_strncasecmp(address, base, local) == 0 && (address[local] == '@' || address[local] == '+');
+	return g_ascii_strncasecmp(address, base, local) == 0 &&
+	       (address[local] == '@' || address[local] == '+');
 }
 
 /* Addresses that never get an automatic message: RFC 3834 section 2 asks
  * not to respond to mailer daemons and lists; no-reply senders cannot read. */
 static gboolean system_address(const char *address)
 {
-	static const char *const locals[] = {"mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply",
-					     "donotreply", "listserv", "majordomo", "bounces", "nobody"};
+	static const char *const locals[] = {"mailer-daemon", "postmaster", "noreply",  "no-reply",
+	                                     "do-not-reply",  "donotreply", "listserv", "majordomo",
+	                                     "bounces",       "nobody"};
 	const char *at = strrchr(address, '@');
 	g_autofree char *local = g_ascii_strdown(address, at ? at - address : -1);
 	for (gsize i = 0; i < G_N_ELEMENTS(locals); i++)
@@ -38,10 +40,11 @@ static gboolean system_address(const char *address)
 	       g_str_has_suffix(local, "-owner") || g_str_has_prefix(local, "bounces+");
 }
 
-static gboolean own_address(const DkConfig *config, const char *const *own_recipients, const char *address)
+static gboolean own_address(const DkConfig *config, const char *const *own_recipients,
+                            const char *address)
 {
 	const char *bases[] = {dk_config_get_string(config, "notify", "from"),
-			       dk_config_get_string(config, "notify", "bounce_address")};
+	                       dk_config_get_string(config, "notify", "bounce_address")};
 	for (gsize i = 0; i < G_N_ELEMENTS(bases); i++)
 		if (*bases[i] && matches_base(address, bases[i]))
 			return TRUE;
@@ -110,8 +113,8 @@ static const char *message_refusal(const DkMessage *m, const DkConfig *config)
 }
 
 gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMessage *m,
-			    const char *const *own_recipients, const char *address, gint64 now,
-			    const char **reason_out, GError **error)
+                            const char *const *own_recipients, const char *address, gint64 now,
+                            const char **reason_out, GError **error)
 {
 	*reason_out = NULL;
 	if (m != NULL && (*reason_out = message_refusal(m, config)) != NULL)
@@ -154,16 +157,18 @@ static char *ack_payload(const DkPipelineItem *item)
 	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-static gboolean record_suppressed(DkStore *store, const DkPipelineItem *item, const char *reason, GError **error)
+static gboolean record_suppressed(DkStore *store, const DkPipelineItem *item, const char *reason,
+                                  GError **error)
 {
 	g_autoptr(json_t) o = json_pack("{ss ss?}", "reason", reason, "to",
-					item->message->from ? item->message->from->address : NULL);
+	                                item->message->from ? item->message->from->address : NULL);
 	g_autofree char *detail = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	return dk_store_event_add(store, item->result.ticket, item->result.article, "ack_suppressed", detail,
-				  item->received_at, error);
+	return dk_store_event_add(store, item->result.ticket, item->result.article,
+	                          "ack_suppressed", detail, item->received_at, error);
 }
 
-gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkPipelineItem *item, GError **error)
+gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+                               GError **error)
 {
 	const DkMessage *m = item->message;
 	if (config == NULL || m == NULL || !dk_config_get_bool(config, "notify", "ack"))
@@ -175,38 +180,41 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkP
 		reason = "no sender";
 	else if (item->envelope_from != NULL && *item->envelope_from == '\0')
 		reason = "null envelope sender"; /* RFC 5321 section 4.5.5: a bounce */
-	else if (!dk_notify_may_send(store, config, m, (const char *const *)item->recipients, m->from->address,
-				     item->received_at, &reason, error) &&
-		 reason == NULL)
+	else if (!dk_notify_may_send(store, config, m, (const char *const *)item->recipients,
+	                             m->from->address, item->received_at, &reason, error) &&
+	         reason == NULL)
 		return FALSE;
 	if (reason != NULL)
 		return record_suppressed(store, item, reason, error);
 	g_autofree char *payload = ack_payload(item);
-	return dk_store_outbox_add(store, "ack", m->from->address, item->result.ticket, payload, item->received_at,
-				   error) != 0;
+	return dk_store_outbox_add(store, "ack", m->from->address, item->result.ticket, payload,
+	                           item->received_at, error) != 0;
 }
 
 /* The team hears of every new ticket except docket's own mail coming back;
  * team addresses are docket's people, so no hourly limit applies. */
-gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item, GError **error)
+gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+                                GError **error)
 {
 	const DkMessage *m = item->message;
 	if (config == NULL || m == NULL)
 		return TRUE;
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
-	if (team[0] == NULL || m->classification.loop || g_strcmp0(message_refusal(m, config), "loop") == 0)
+	if (team[0] == NULL || m->classification.loop ||
+	    g_strcmp0(message_refusal(m, config), "loop") == 0)
 		return TRUE;
 	for (guint i = 0; team[i] != NULL; i++) {
-		if (!dk_notify_address_ok(team[i]) || own_address(config, (const char *const *)item->recipients, team[i]) ||
+		if (!dk_notify_address_ok(team[i]) ||
+		    own_address(config, (const char *const *)item->recipients, team[i]) ||
 		    (m->from != NULL && same_address(team[i], m->from->address)))
 			continue;
-		g_autoptr(json_t) o = json_pack("{ss ss sI}", "template", "team-new", "to", team[i], "article",
-						(json_int_t)item->result.article);
+		g_autoptr(json_t) o = json_pack("{ss ss sI}", "template", "team-new", "to", team[i],
+		                                "article", (json_int_t)item->result.article);
 		if (m->from != NULL && m->from->name != NULL)
 			json_object_set_new(o, "requester_name", json_string(m->from->name));
 		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		if (dk_store_outbox_add(store, "notice", team[i], item->result.ticket, payload, item->received_at,
-					error) == 0)
+		if (dk_store_outbox_add(store, "notice", team[i], item->result.ticket, payload,
+		                        item->received_at, error) == 0)
 			return FALSE;
 	}
 	return TRUE;

@@ -32,8 +32,9 @@ DkNotifySettings *dk_notify_settings_new(const DkConfig *config, GError **error)
 	s->templates_dir = *dir ? g_strdup(dir) : NULL;
 	s->token_prefix = g_strdup(dk_config_get_string(config, "threading", "token_prefix"));
 	if (!dk_notify_address_ok(s->from) || !dk_notify_address_ok(s->bounce_base)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[notify] from “%s” or bounce_address “%s” is not an address",
-			    s->from, s->bounce_base);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "[notify] from “%s” or bounce_address “%s” is not an address", s->from,
+		            s->bounce_base);
 		return NULL;
 	}
 	s->secret = dk_ids_secret_load(config, error);
@@ -82,7 +83,8 @@ gboolean dk_notify_address_ok(const char *address)
 		return FALSE;
 	for (const char *p = address; *p != '\0'; p++) {
 		guchar c = (guchar)*p;
-		if (c <= 0x20 || c == 0x7f || strchr("<>()[],;:\"\\", c) != NULL || (c == '@' && p != at))
+		if (c <= 0x20 || c == 0x7f || strchr("<>()[],;:\"\\", c) != NULL ||
+		    (c == '@' && p != at))
 			return FALSE;
 	}
 	return TRUE;
@@ -126,12 +128,14 @@ static GMimeObject *text_part(const char *subtype, const char *text)
 	GMimeTextPart *part = g_mime_text_part_new_with_subtype(subtype);
 	const char *t = text ? text : "";
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(t, strlen(t));
-	GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	GMimeDataWrapper *content =
+	    g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
 	g_mime_part_set_content(GMIME_PART(part), content);
 	g_object_unref(content);
 	g_object_unref(stream);
 	g_mime_text_part_set_charset(part, "utf-8");
-	GMimeContentEncoding enc = g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT);
+	GMimeContentEncoding enc =
+	    g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT);
 	g_mime_part_set_content_encoding(GMIME_PART(part), enc);
 	return GMIME_OBJECT(part);
 }
@@ -170,11 +174,12 @@ static void set_thread_headers(GMimeObject *o, const DkMailHeaders *h)
 		g_mime_object_set_header(o, "References", refs->str, NULL);
 }
 
-static gboolean add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *name, const char *address,
-			    GError **error)
+static gboolean add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *name,
+                            const char *address, GError **error)
 {
 	if (!dk_notify_address_ok(address)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "unusable address “%s”", address ? address : "");
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "unusable address “%s”",
+		            address ? address : "");
 		return FALSE;
 	}
 	g_autofree char *clean = one_line(name);
@@ -201,14 +206,15 @@ static gboolean template_mailbox(const char *text, char **name_out, char **addre
 	     dk_notify_address_ok(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
 	if (ok) {
 		*name_out = g_strdup(internet_address_get_name(a));
-		*address_out = g_strdup(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+		*address_out =
+		    g_strdup(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
 	}
 	g_clear_object(&list);
 	return ok;
 }
 
-GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotification *n, const DkMailHeaders *h,
-				      GError **error)
+GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotification *n,
+                                      const DkMailHeaders *h, GError **error)
 {
 	static GOnce once = G_ONCE_INIT;
 	g_once(&once, init_gmime, NULL);
@@ -222,7 +228,8 @@ GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotific
 	template_mailbox(n->reply_to, &reply_name, &reply_to);
 	if (!add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, from, error) ||
 	    !add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, h->to_name, h->to, error) ||
-	    (reply_to != NULL && !add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, reply_name, reply_to, error))) {
+	    (reply_to != NULL &&
+	     !add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, reply_name, reply_to, error))) {
 		g_object_unref(msg);
 		return NULL;
 	}
@@ -269,7 +276,8 @@ char *dk_notify_bounce_address(const DkNotifySettings *s, gint64 outbox_id)
 	const char *at = strrchr(s->bounce_base, '@');
 	g_autofree char *number = g_strdup_printf("%" G_GINT64_FORMAT, outbox_id);
 	g_autofree char *mac = bounce_mac(s, number);
-	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - s->bounce_base), s->bounce_base, number, mac, at);
+	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - s->bounce_base), s->bounce_base, number,
+	                       mac, at);
 }
 
 /* The outbox id in a bounce address with a valid MAC, or 0. */
@@ -278,10 +286,11 @@ static gint64 bounce_id(const DkNotifySettings *s, const char *recipient)
 	const char *at = strrchr(s->bounce_base, '@');
 	gsize local = (gsize)(at - s->bounce_base);
 	const char *rat = recipient ? strrchr(recipient, '@') : NULL;
-	if (rat == NULL || g_ascii_strcasecmp(rat, at) != 0 || g_ascii_strncasecmp(recipient, s->bounce_base, local) != 0 ||
-	    recipient[local] != '+')
+	if (rat == NULL || g_ascii_strcasecmp(rat, at) != 0 ||
+	    g_ascii_strncasecmp(recipient, s->bounce_base, local) != 0 || recipient[local] != '+')
 		return 0;
-	g_autofree char *token = g_strndup(recipient + local + 1, (gsize)(rat - recipient) - local - 1);
+	g_autofree char *token =
+	    g_strndup(recipient + local + 1, (gsize)(rat - recipient) - local - 1);
 	char *dot = strchr(token, '.');
 	if (dot == NULL)
 		return 0;
@@ -299,7 +308,8 @@ static gint64 bounce_id(const DkNotifySettings *s, const char *recipient)
 }
 
 gboolean dk_notify_bounce_lookup(DkStore *store, const DkNotifySettings *s, const char *recipient,
-				 gint64 *outbox_out, gint64 *ticket_out, char **address_out, GError **error)
+                                 gint64 *outbox_out, gint64 *ticket_out, char **address_out,
+                                 GError **error)
 {
 	gint64 id = bounce_id(s, recipient);
 	if (id == 0)

@@ -45,14 +45,14 @@ gboolean dk_notify_address_ok(const char *address);
 
 /* The headers of one notification, besides what the template gives. */
 typedef struct {
-	const char *to;           /* the recipient address (checked) */
-	const char *to_name;      /* or NULL */
-	const char *message_id;   /* without brackets; from dk_ids_message_id() */
-	const char *in_reply_to;  /* the customer's Message-ID, or NULL */
-	GPtrArray *references;    /* of char*, oldest first, or NULL */
-	const char *token;        /* the subject token, added when the subject lacks it */
+	const char *to;             /* the recipient address (checked) */
+	const char *to_name;        /* or NULL */
+	const char *message_id;     /* without brackets; from dk_ids_message_id() */
+	const char *in_reply_to;    /* the customer's Message-ID, or NULL */
+	GPtrArray *references;      /* of char*, oldest first, or NULL */
+	const char *token;          /* the subject token, added when the subject lacks it */
 	const char *auto_submitted; /* RFC 3834 value, or NULL for a person's reply */
-	gint64 date;              /* Unix seconds */
+	gint64 date;                /* Unix seconds */
 } DkMailHeaders;
 
 /* Builds the message: From (the template's when it gives a usable one,
@@ -64,7 +64,7 @@ typedef struct {
  * msg-id are left out. NULL with DK_ERROR_PERMANENT when the recipient or
  * the sender address is unusable. The caller unrefs the result. */
 GMimeMessage *dk_notify_build_message(const DkNotifySettings *settings, const DkNotification *n,
-				      const DkMailHeaders *headers, GError **error);
+                                      const DkMailHeaders *headers, GError **error);
 
 /* The message as bytes with LF line endings (a new GBytes). */
 GBytes *dk_notify_message_bytes(GMimeMessage *message);
@@ -79,8 +79,9 @@ char *dk_notify_bounce_address(const DkNotifySettings *settings, gint64 outbox_i
  * (the recipient that bounced; g_free) are filled (each may be NULL).
  * FALSE without error when recipient is not one; FALSE with an error when
  * the store fails. */
-gboolean dk_notify_bounce_lookup(DkStore *store, const DkNotifySettings *settings, const char *recipient,
-				 gint64 *outbox_out, gint64 *ticket_out, char **address_out, GError **error);
+gboolean dk_notify_bounce_lookup(DkStore *store, const DkNotifySettings *settings,
+                                 const char *recipient, gint64 *outbox_out, gint64 *ticket_out,
+                                 char **address_out, GError **error);
 
 /* Whether an automatic message to address may be sent now: FALSE (and
  * *reason_out a static string) for docket's own and system addresses
@@ -91,8 +92,8 @@ gboolean dk_notify_bounce_lookup(DkStore *store, const DkNotifySettings *setting
  * spam and looping mail are refused too. Returns FALSE with *reason_out
  * NULL and error set when the store fails. */
 gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMessage *m,
-			    const char *const *own_recipients, const char *address, gint64 now,
-			    const char **reason_out, GError **error);
+                            const char *const *own_recipients, const char *address, gint64 now,
+                            const char **reason_out, GError **error);
 
 /* Called by the writer for a message that created a ticket, inside its
  * transaction: unless item->suppress_ack, [notify] ack is off or
@@ -101,13 +102,13 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
  * The row's payload: {"template": "ack", "to", "to_name", "article",
  * "in_reply_to", "references": [...], "queue"}. */
 gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
-			       GError **error);
+                               GError **error);
 
 /* Called by the writer with dk_notify_enqueue_ack: one outbox row of kind
  * "notice" (template team-new) per [notify] team_addresses entry, unless
  * the message is docket's own mail come back, the address is docket's own
  * or the sender is that team member. Payload: {"template", "to", "article", "requester_name"}. */
 gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
-				GError **error);
+                                GError **error);
 
 G_END_DECLS

@@ -18,7 +18,8 @@ static gboolean make_dirs(const char *root, GError **error)
 		g_autofree char *dir = g_build_filename(root, subs[i], NULL);
 		if (g_mkdir_with_parents(dir, 0750) != 0) {
 			int e = errno;
-			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir, g_strerror(e));
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir,
+			            g_strerror(e));
 			return FALSE;
 		}
 	}
@@ -49,7 +50,8 @@ static gboolean write_synced(const char *path, GBytes *data, GError **error)
 	}
 	if (!ok) {
 		g_unlink(path);
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path, g_strerror(e));
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path,
+		            g_strerror(e));
 	}
 	return ok;
 }
@@ -66,12 +68,14 @@ static gboolean sync_dir(const char *dir)
 
 static gboolean maildir_send(const DkConfig *config, const DkOutgoing *mail, GError **error)
 {
-	g_autofree char *root = g_build_filename(dk_config_get_string(config, "store", "data_dir"), "outbox-maildir", NULL);
+	g_autofree char *root = g_build_filename(dk_config_get_string(config, "store", "data_dir"),
+	                                         "outbox-maildir", NULL);
 	if (!make_dirs(root, error))
 		return FALSE;
 	/* Maildir unique names: time, a random part and the host. */
-	g_autofree char *name = g_strdup_printf("%" G_GINT64_FORMAT ".P%dR%08x.%s", g_get_real_time() / G_USEC_PER_SEC,
-						(int)getpid(), g_random_int(), g_get_host_name());
+	g_autofree char *name =
+	    g_strdup_printf("%" G_GINT64_FORMAT ".P%dR%08x.%s", g_get_real_time() / G_USEC_PER_SEC,
+	                    (int)getpid(), g_random_int(), g_get_host_name());
 	g_autofree char *tmp = g_build_filename(root, "tmp", name, NULL);
 	g_autofree char *dest = g_build_filename(root, "new", name, NULL);
 	g_autofree char *newdir = g_build_filename(root, "new", NULL);
@@ -80,21 +84,23 @@ static gboolean maildir_send(const DkConfig *config, const DkOutgoing *mail, GEr
 	if (g_rename(tmp, dest) != 0 || !sync_dir(newdir)) {
 		int e = errno;
 		g_unlink(tmp);
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "moving %s into new/: %s", name, g_strerror(e));
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "moving %s into new/: %s", name,
+		            g_strerror(e));
 		return FALSE;
 	}
 	return TRUE;
 }
 
 const DkSendOps dk_send_maildir = {
-	.name = "maildir",
-	.send = maildir_send,
+    .name = "maildir",
+    .send = maildir_send,
 };
 
 const DkSendOps *dk_send_for_config(const DkConfig *config)
 {
 	const char *t = dk_config_get_string(config, "notify", "transport");
-	if (strcmp(t, "smtp") == 0 || (strcmp(t, "auto") == 0 && *dk_config_get_string(config, "smtp", "url")))
+	if (strcmp(t, "smtp") == 0 ||
+	    (strcmp(t, "auto") == 0 && *dk_config_get_string(config, "smtp", "url")))
 		return &dk_send_smtp;
 	if (strcmp(t, "sendmail") == 0)
 		return &dk_send_sendmail;

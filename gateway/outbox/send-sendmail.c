@@ -19,23 +19,29 @@ static gboolean sendmail_send(const DkConfig *config, const DkOutgoing *mail, GE
 	const char *program = dk_config_get_string(config, "notify", "sendmail");
 	const char *argv[] = {program, "-t", "-i", "-f", mail->envelope_from, NULL};
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GSubprocess) proc = g_subprocess_newv(
-		argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-		&local);
+	g_autoptr(GSubprocess) proc =
+	    g_subprocess_newv(argv,
+	                      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+	                          G_SUBPROCESS_FLAGS_STDERR_PIPE,
+	                      &local);
 	g_autoptr(GBytes) err_out = NULL;
 	if (proc == NULL) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program, local->message);
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program,
+		            local->message);
 		return FALSE;
 	}
 	/* A program that exits without reading its input breaks the pipe:
 	 * its exit status still says what happened. */
 	if (!g_subprocess_communicate(proc, mail->message, NULL, NULL, &err_out, &local) &&
 	    !g_subprocess_wait(proc, NULL, NULL)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program, local->message);
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program,
+		            local->message);
 		return FALSE;
 	}
-	if (local != NULL && g_subprocess_get_if_exited(proc) && g_subprocess_get_exit_status(proc) == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program, local->message);
+	if (local != NULL && g_subprocess_get_if_exited(proc) &&
+	    g_subprocess_get_exit_status(proc) == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "running %s: %s", program,
+		            local->message);
 		return FALSE;
 	}
 	if (g_subprocess_get_if_exited(proc) && g_subprocess_get_exit_status(proc) == 0)
@@ -44,12 +50,13 @@ static gboolean sendmail_send(const DkConfig *config, const DkOutgoing *mail, GE
 	gsize len = 0;
 	const char *text = err_out ? g_bytes_get_data(err_out, &len) : NULL;
 	g_autofree char *why = g_strstrip(g_strndup(text ? text : "", MIN(len, 300)));
-	g_set_error(error, DK_ERROR, permanent_status(status) ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
-		    "%s exited with status %d%s%s", program, status, *why ? ": " : "", why);
+	g_set_error(error, DK_ERROR,
+	            permanent_status(status) ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+	            "%s exited with status %d%s%s", program, status, *why ? ": " : "", why);
 	return FALSE;
 }
 
 const DkSendOps dk_send_sendmail = {
-	.name = "sendmail",
-	.send = sendmail_send,
+    .name = "sendmail",
+    .send = sendmail_send,
 };

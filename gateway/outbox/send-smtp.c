@@ -72,8 +72,8 @@ static gboolean report(CURL *curl, CURLcode rc, const char *errbuf, GError **err
 	long code = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	gboolean permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
-	g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY, "smtp: %s (reply %ld)",
-		    *errbuf ? errbuf : curl_easy_strerror(rc), code);
+	g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+	            "smtp: %s (reply %ld)", *errbuf ? errbuf : curl_easy_strerror(rc), code);
 	return FALSE;
 }
 
@@ -115,6 +115,6 @@ static gboolean smtp_send(const DkConfig *config, const DkOutgoing *mail, GError
 }
 
 const DkSendOps dk_send_smtp = {
-	.name = "smtp",
-	.send = smtp_send,
+    .name = "smtp",
+    .send = smtp_send,
 };

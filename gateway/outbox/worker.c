@@ -51,14 +51,15 @@ void dk_outbox_free(DkOutbox *o)
 
 static char *event_json(const DkOutboxRow *row, const char *message_id, const char *error_text)
 {
-	g_autoptr(json_t) o = json_pack("{sI ss ss s* s*}", "outbox", (json_int_t)row->id, "kind", row->kind, "to",
-					row->target, "message_id", message_id, "error", error_text);
+	g_autoptr(json_t) o =
+	    json_pack("{sI ss ss s* s*}", "outbox", (json_int_t)row->id, "kind", row->kind, "to",
+	              row->target, "message_id", message_id, "error", error_text);
 	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
 /* Runs body inside one transaction; rolls back when it fails. */
-static gboolean in_transaction(DkStore *store, gboolean (*body)(DkOutbox *, gpointer, GError **), DkOutbox *o,
-			       gpointer data, GError **error)
+static gboolean in_transaction(DkStore *store, gboolean (*body)(DkOutbox *, gpointer, GError **),
+                               DkOutbox *o, gpointer data, GError **error)
 {
 	if (!dk_store_begin(store, error))
 		return FALSE;
@@ -84,11 +85,13 @@ typedef struct {
 static gboolean fix_message_id(DkOutbox *o, gpointer data, GError **error)
 {
 	RowCtx *c = data;
-	g_autofree char *mid = dk_ids_message_id(o->settings->secret, c->row->ticket, o->settings->domain);
+	g_autofree char *mid =
+	    dk_ids_message_id(o->settings->secret, c->row->ticket, o->settings->domain);
 	json_object_set_new(c->payload, "message_id", json_string(mid));
 	g_autofree char *text = json_dumps(c->payload, JSON_COMPACT | JSON_SORT_KEYS);
 	return dk_store_outbox_set_payload(o->store, c->row->id, text, error) &&
-	       (c->row->ticket == 0 || dk_store_message_id_add(o->store, mid, c->row->ticket, 0, error));
+	       (c->row->ticket == 0 ||
+	        dk_store_message_id_add(o->store, mid, c->row->ticket, 0, error));
 }
 
 /* After sending: the outbound article (a relay's exists already), the row
@@ -103,19 +106,19 @@ static gboolean record_sent(DkOutbox *o, gpointer data, GError **error)
 		if (!dk_store_raw_put(o->store, c->mail->bytes, c->now, sha, error))
 			return FALSE;
 		DkArticle a = {
-			.ticket = row->ticket,
-			.direction = "outbound",
-			.visibility = "public",
-			.evidence = "notification",
-			.sender = o->settings->from,
-			.recipients = row->target,
-			.subject = c->mail->subject,
-			.message_id = (char *)c->message_id,
-			.new_text = c->mail->text,
-			.full_text = c->mail->text,
-			.raw_sha256 = sha,
-			.intake = "outbox",
-			.created_at = c->now,
+		    .ticket = row->ticket,
+		    .direction = "outbound",
+		    .visibility = "public",
+		    .evidence = "notification",
+		    .sender = o->settings->from,
+		    .recipients = row->target,
+		    .subject = c->mail->subject,
+		    .message_id = (char *)c->message_id,
+		    .new_text = c->mail->text,
+		    .full_text = c->mail->text,
+		    .raw_sha256 = sha,
+		    .intake = "outbox",
+		    .created_at = c->now,
 		};
 		if ((article = dk_store_article_add(o->store, &a, error)) == 0)
 			return FALSE;
@@ -123,8 +126,10 @@ static gboolean record_sent(DkOutbox *o, gpointer data, GError **error)
 	g_autofree char *detail = event_json(row, c->message_id, NULL);
 	return dk_store_outbox_done(o->store, row->id, error) &&
 	       (row->ticket == 0 ||
-		((article == 0 || dk_store_outbox_sent_article(o->store, c->message_id, article, c->now, error)) &&
-		 dk_store_event_add(o->store, row->ticket, article, "notification_sent", detail, c->now, error)));
+	        ((article == 0 ||
+	          dk_store_outbox_sent_article(o->store, c->message_id, article, c->now, error)) &&
+	         dk_store_event_add(o->store, row->ticket, article, "notification_sent", detail,
+	                            c->now, error)));
 }
 
 static gint64 backoff(const DkOutbox *o, gint64 attempts)
@@ -140,14 +145,16 @@ static gboolean record_failure(DkOutbox *o, gpointer data, GError **error)
 {
 	RowCtx *c = data;
 	const DkOutboxRow *row = c->row;
-	gboolean too_old = c->now - row->created_at >= dk_config_get_int(o->config, "notify", "max_age_seconds");
+	gboolean too_old =
+	    c->now - row->created_at >= dk_config_get_int(o->config, "notify", "max_age_seconds");
 	if (dk_error_is_temporary(c->failure) && !too_old)
-		return dk_store_outbox_defer(o->store, row->id, c->now + backoff(o, row->attempts), c->failure->message,
-					     error);
+		return dk_store_outbox_defer(o->store, row->id, c->now + backoff(o, row->attempts),
+		                             c->failure->message, error);
 	g_autofree char *detail = event_json(row, c->message_id, c->failure->message);
 	return dk_store_outbox_fail(o->store, row->id, c->failure->message, error) &&
 	       (row->ticket == 0 ||
-		dk_store_event_add(o->store, row->ticket, 0, "notification_failed", detail, c->now, error));
+	        dk_store_event_add(o->store, row->ticket, 0, "notification_failed", detail, c->now,
+	                           error));
 }
 
 /* Composes and sends; FALSE with the row's own failure in error. */
@@ -157,18 +164,21 @@ static gboolean attempt(DkOutbox *o, RowCtx *c, GError **error)
 	if (!dk_store_address_bouncing(o->store, c->row->target, &bouncing, error))
 		return FALSE;
 	if (bouncing) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is marked as bouncing", c->row->target);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is marked as bouncing",
+		            c->row->target);
 		return FALSE;
 	}
 	c->mail = dk_compose(o->store, o->settings, c->row, c->payload, c->now, error);
 	if (c->mail == NULL)
 		return FALSE;
 	g_autofree char *bounce = dk_notify_bounce_address(o->settings, c->row->id);
-	DkOutgoing out = {.envelope_from = bounce, .recipient = c->row->target, .message = c->mail->bytes};
+	DkOutgoing out = {
+	    .envelope_from = bounce, .recipient = c->row->target, .message = c->mail->bytes};
 	return o->send->send(o->config, &out, error);
 }
 
-static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutboxStats *stats, GError **error)
+static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutboxStats *stats,
+                        GError **error)
 {
 	g_autoptr(json_t) payload = json_loads(row->payload, 0, NULL);
 	if (!json_is_object(payload)) {
@@ -176,25 +186,28 @@ static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutbo
 		payload = json_object();
 	}
 	RowCtx c = {.row = row, .payload = payload, .now = now};
-	if (json_object_get(payload, "message_id") == NULL && !in_transaction(o->store, fix_message_id, o, &c, error))
+	if (json_object_get(payload, "message_id") == NULL &&
+	    !in_transaction(o->store, fix_message_id, o, &c, error))
 		return FALSE;
 	c.message_id = json_string_value(json_object_get(payload, "message_id"));
 	g_autoptr(GError) failure = NULL;
 	gboolean sent = attempt(o, &c, &failure);
 	g_autoptr(DkComposed) mail = c.mail;
 	if (sent) {
-		g_message("outbox id=%" G_GINT64_FORMAT " kind=%s to=%s via=%s result=sent", row->id, row->kind,
-			  row->target, o->send->name);
+		g_message("outbox id=%" G_GINT64_FORMAT " kind=%s to=%s via=%s result=sent",
+		          row->id, row->kind, row->target, o->send->name);
 		stats->sent++;
 		return in_transaction(o->store, record_sent, o, &c, error);
 	}
 	c.failure = failure;
 	gboolean temporary = dk_error_is_temporary(failure);
-	g_message("outbox id=%" G_GINT64_FORMAT " kind=%s to=%s via=%s result=%s error=\"%s\"", row->id, row->kind,
-		  row->target, o->send->name, temporary ? "deferred" : "failed", failure->message);
+	g_message("outbox id=%" G_GINT64_FORMAT " kind=%s to=%s via=%s result=%s error=\"%s\"",
+	          row->id, row->kind, row->target, o->send->name, temporary ? "deferred" : "failed",
+	          failure->message);
 	if (!in_transaction(o->store, record_failure, o, &c, error))
 		return FALSE;
-	if (temporary && now - row->created_at < dk_config_get_int(o->config, "notify", "max_age_seconds"))
+	if (temporary &&
+	    now - row->created_at < dk_config_get_int(o->config, "notify", "max_age_seconds"))
 		stats->deferred++;
 	else
 		stats->failed++;
@@ -244,7 +257,8 @@ static gpointer worker_main(gpointer data)
 		DkOutboxStats stats = w->stats;
 		g_mutex_unlock(&w->lock);
 		g_autoptr(GError) error = NULL;
-		if (!dk_outbox_run_due(w->outbox, g_get_real_time() / G_USEC_PER_SEC, &stats, &error))
+		if (!dk_outbox_run_due(w->outbox, g_get_real_time() / G_USEC_PER_SEC, &stats,
+		                       &error))
 			g_warning("outbox event=run result=error error=\"%s\"", error->message);
 		g_mutex_lock(&w->lock);
 		w->stats = stats;
@@ -260,8 +274,8 @@ static gpointer worker_main(gpointer data)
 static DkStore *open_store(const DkConfig *config, GError **error)
 {
 	DkStoreOptions options = {
-		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
+	    .inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
+	    .busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
 	};
 	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
 }

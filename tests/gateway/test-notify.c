@@ -24,10 +24,11 @@ static int setup(void **state)
 	Fixture *f = g_new0(Fixture, 1);
 	f->dir = dk_test_tmpdir();
 	g_autofree char *path = g_build_filename(f->dir, "docket.conf", NULL);
-	g_autofree char *text = g_strdup_printf("[store]\ndata_dir = %s\n[threading]\ndomain = help.example.com\n"
-						"[notify]\nfrom = support@help.example.com\nrate_per_hour = 2\n"
-						"[lmtp]\nrecipients = it@help.example.com\n",
-						f->dir);
+	g_autofree char *text =
+	    g_strdup_printf("[store]\ndata_dir = %s\n[threading]\ndomain = help.example.com\n"
+	                    "[notify]\nfrom = support@help.example.com\nrate_per_hour = 2\n"
+	                    "[lmtp]\nrecipients = it@help.example.com\n",
+	                    f->dir);
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	f->config = dk_config_load(path, NULL);
 	g_assert_nonnull(f->config);
@@ -52,9 +53,11 @@ static int teardown(void **state)
 
 static void test_address_ok(void **state)
 {
-	const char *good[] = {"a@b", "ann.lee+x@example.org", "jürgen@exämple.de", "o'brien@example.ie"};
-	const char *bad[] = {NULL, "", "@b", "a@", "noat", "a b@c", "a@b\r\nBcc: x@y", "<a@b>", "a@b,c@d",
-			     "a@b@c", "\"q\"@b", "a@b;", "a\t@b"};
+	const char *good[] = {"a@b", "ann.lee+x@example.org", "jürgen@exämple.de",
+	                      "o'brien@example.ie"};
+	const char *bad[] = {
+	    NULL,    "",        "@b",    "a@",      "noat", "a b@c", "a@b\r\nBcc: x@y",
+	    "<a@b>", "a@b,c@d", "a@b@c", "\"q\"@b", "a@b;", "a\t@b"};
 	for (gsize i = 0; i < G_N_ELEMENTS(good); i++)
 		assert_true(dk_notify_address_ok(good[i]));
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
@@ -92,9 +95,14 @@ static void test_build_headers(void **state)
 	g_ptr_array_add(refs, "r0@example.org");
 	g_ptr_array_add(refs, "not an id");
 	g_ptr_array_add(refs, "r1@example.org>\r\nBcc: x@y");
-	DkMailHeaders h = {.to = "jm@example.org", .to_name = "Jürgen Müller", .message_id = "docket.1.ab.cd@help.example.com",
-			   .in_reply_to = "c1@example.org", .references = refs, .token = "[docket #1]",
-			   .auto_submitted = "auto-replied", .date = 1795600000};
+	DkMailHeaders h = {.to = "jm@example.org",
+	                   .to_name = "Jürgen Müller",
+	                   .message_id = "docket.1.ab.cd@help.example.com",
+	                   .in_reply_to = "c1@example.org",
+	                   .references = refs,
+	                   .token = "[docket #1]",
+	                   .auto_submitted = "auto-replied",
+	                   .date = 1795600000};
 	g_autofree char *text = build(f, &n, &h, NULL);
 	const char *body = strstr(text, "\n\n");
 	assert_non_null(body);
@@ -109,7 +117,8 @@ static void test_build_headers(void **state)
 	GMimeMessage *m = reparse(text);
 	assert_string_equal(g_mime_message_get_subject(m), "[docket #1] Grüße aus Köln");
 	InternetAddressList *to = g_mime_message_get_to(m);
-	assert_string_equal(internet_address_get_name(internet_address_list_get_address(to, 0)), "Jürgen Müller");
+	assert_string_equal(internet_address_get_name(internet_address_list_get_address(to, 0)),
+	                    "Jürgen Müller");
 	GMimeObject *part = g_mime_message_get_mime_part(m);
 	assert_string_equal(g_mime_object_get_content_type_parameter(part, "charset"), "utf-8");
 	g_autofree char *decoded = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
@@ -121,10 +130,15 @@ static void test_build_headers(void **state)
 static void test_no_injection(void **state)
 {
 	Fixture *f = *state;
-	DkNotification n = {.subject = "Hi\r\nBcc: victim@example.net\r\n\r\nbody", .text = "x",
-			    .reply_to = "a@b\r\nBcc: c@d", .html = "<p>x</p>"};
-	DkMailHeaders h = {.to = "eve@example.org", .to_name = "Eve\r\nBcc: victim@example.net", .in_reply_to = "a@b\nBcc: x@y",
-			   .token = "[docket #2]", .date = 1795600000};
+	DkNotification n = {.subject = "Hi\r\nBcc: victim@example.net\r\n\r\nbody",
+	                    .text = "x",
+	                    .reply_to = "a@b\r\nBcc: c@d",
+	                    .html = "<p>x</p>"};
+	DkMailHeaders h = {.to = "eve@example.org",
+	                   .to_name = "Eve\r\nBcc: victim@example.net",
+	                   .in_reply_to = "a@b\nBcc: x@y",
+	                   .token = "[docket #2]",
+	                   .date = 1795600000};
 	g_autofree char *text = build(f, &n, &h, NULL);
 	char *end = strstr(text, "\n\n");
 	*end = '\0';
@@ -132,7 +146,8 @@ static void test_no_injection(void **state)
 	for (guint i = 0; lines[i] != NULL; i++) {
 		assert_false(g_ascii_strncasecmp(lines[i], "bcc:", 4) == 0);
 		assert_false(g_ascii_strncasecmp(lines[i], "in-reply-to:", 12) == 0);
-		assert_false(g_ascii_strncasecmp(lines[i], "auto-submitted:", 15) == 0); /* a person's reply */
+		assert_false(g_ascii_strncasecmp(lines[i], "auto-submitted:", 15) ==
+		             0); /* a person's reply */
 	}
 	assert_non_null(strstr(text, "Content-Type: multipart/alternative"));
 }
@@ -140,14 +155,17 @@ static void test_no_injection(void **state)
 static void test_template_from_and_reply_to(void **state)
 {
 	Fixture *f = *state;
-	DkNotification n = {.subject = "s", .text = "t", .from = "Billing Team <billing@help.example.com>",
-			    .reply_to = "Ticket 7 <support+7.abc@help.example.com>"};
+	DkNotification n = {.subject = "s",
+	                    .text = "t",
+	                    .from = "Billing Team <billing@help.example.com>",
+	                    .reply_to = "Ticket 7 <support+7.abc@help.example.com>"};
 	DkMailHeaders h = {.to = "ann@example.org", .date = 1};
 	g_autofree char *text = build(f, &n, &h, NULL);
 	assert_non_null(strstr(text, "From: Billing Team <billing@help.example.com>\n"));
 	assert_non_null(strstr(text, "Reply-To: Ticket 7 <support+7.abc@help.example.com>\n"));
 	/* two addresses, or none usable: the configured From, no Reply-To */
-	DkNotification bad = {.subject = "s", .text = "t", .from = "a@b, c@d", .reply_to = "not an address"};
+	DkNotification bad = {
+	    .subject = "s", .text = "t", .from = "a@b, c@d", .reply_to = "not an address"};
 	g_autofree char *text2 = build(f, &bad, &h, NULL);
 	assert_non_null(strstr(text2, "From: Support <support@help.example.com>\n"));
 	assert_null(strstr(text2, "Reply-To:"));
@@ -186,7 +204,8 @@ static void test_verp_round_trip(void **state)
 	g_autofree char *address = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *upper = g_ascii_strup(bounce, -1);
-	assert_true(dk_notify_bounce_lookup(f->store, f->settings, upper, &outbox, &ticket, &address, &error));
+	assert_true(dk_notify_bounce_lookup(f->store, f->settings, upper, &outbox, &ticket,
+	                                    &address, &error));
 	assert_int_equal(outbox, id);
 	assert_int_equal(ticket, 1);
 	assert_string_equal(address, "ann@example.org");
@@ -194,18 +213,27 @@ static void test_verp_round_trip(void **state)
 	g_autofree char *forged = g_strdup(bounce);
 	char *at = strrchr(forged, '@');
 	at[-1] = at[-1] == '0' ? '1' : '0';
-	g_autofree char *other = g_strdup_printf("bounces+%" G_GINT64_FORMAT "%s", id + 1, strchr(bounce, '.'));
+	g_autofree char *other =
+	    g_strdup_printf("bounces+%" G_GINT64_FORMAT "%s", id + 1, strchr(bounce, '.'));
 	g_autofree char *elsewhere = g_strdup(bounce);
 	strcpy(strrchr(elsewhere, '@'), "@evil.example");
-	const char *nots[] = {forged, other, elsewhere, "bounces@help.example.com", "bounces+@help.example.com",
-			      "bounces+1@help.example.com", "x", NULL};
+	const char *nots[] = {forged,
+	                      other,
+	                      elsewhere,
+	                      "bounces@help.example.com",
+	                      "bounces+@help.example.com",
+	                      "bounces+1@help.example.com",
+	                      "x",
+	                      NULL};
 	for (guint i = 0; nots[i] != NULL; i++) {
-		assert_false(dk_notify_bounce_lookup(f->store, f->settings, nots[i], NULL, NULL, NULL, &error));
+		assert_false(dk_notify_bounce_lookup(f->store, f->settings, nots[i], NULL, NULL,
+		                                     NULL, &error));
 		assert_null(error);
 	}
 	/* a valid address for a row that is gone */
 	g_autofree char *gone = dk_notify_bounce_address(f->settings, 999);
-	assert_false(dk_notify_bounce_lookup(f->store, f->settings, gone, NULL, NULL, NULL, &error));
+	assert_false(
+	    dk_notify_bounce_lookup(f->store, f->settings, gone, NULL, NULL, NULL, &error));
 	assert_null(error);
 }
 
@@ -214,7 +242,8 @@ static const char *refusal(Fixture *f, const char *address, gint64 now)
 	const char *const own[] = {"helpdesk@example.org", NULL};
 	const char *reason = NULL;
 	g_autoptr(GError) error = NULL;
-	gboolean ok = dk_notify_may_send(f->store, f->config, NULL, own, address, now, &reason, &error);
+	gboolean ok =
+	    dk_notify_may_send(f->store, f->config, NULL, own, address, now, &reason, &error);
 	assert_null(error);
 	assert_true(ok == (reason == NULL));
 	return reason;
@@ -243,13 +272,13 @@ static void test_may_send(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_address_ok),
-		cmocka_unit_test_setup_teardown(test_build_headers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_injection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_template_from_and_reply_to, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unusable_recipient, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verp_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_may_send, setup, teardown),
+	    cmocka_unit_test(test_address_ok),
+	    cmocka_unit_test_setup_teardown(test_build_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_injection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_template_from_and_reply_to, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unusable_recipient, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verp_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_may_send, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

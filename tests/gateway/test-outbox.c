@@ -26,9 +26,10 @@ static int setup_with(void **state, const char *extra)
 	Fixture *f = g_new0(Fixture, 1);
 	f->dir = dk_test_tmpdir();
 	g_autofree char *path = g_build_filename(f->dir, "docket.conf", NULL);
-	g_autofree char *text = g_strdup_printf("[store]\ndata_dir = %s\n[threading]\ndomain = help.example.com\n"
-						"[notify]\nfrom = support@help.example.com\n%s",
-						f->dir, extra);
+	g_autofree char *text =
+	    g_strdup_printf("[store]\ndata_dir = %s\n[threading]\ndomain = help.example.com\n"
+	                    "[notify]\nfrom = support@help.example.com\n%s",
+	                    f->dir, extra);
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	f->config = dk_config_load(path, NULL);
 	g_assert_nonnull(f->config);
@@ -46,8 +47,9 @@ static int setup(void **state)
 /* sendmail that always fails with a temporary status (exit 1). */
 static int setup_failing(void **state)
 {
-	return setup_with(state, "transport = sendmail\nsendmail = /bin/false\nretry_initial_seconds = 60\n"
-				 "retry_max_seconds = 200\nmax_age_seconds = 1000\n");
+	return setup_with(
+	    state, "transport = sendmail\nsendmail = /bin/false\nretry_initial_seconds = 60\n"
+	           "retry_max_seconds = 200\nmax_age_seconds = 1000\n");
 }
 
 static int teardown(void **state)
@@ -64,9 +66,10 @@ static int teardown(void **state)
 
 static void deliver(Fixture *f, const char *from, const char *message_id, gint64 now)
 {
-	g_autofree char *text = g_strdup_printf("From: %s\nTo: support@help.example.com\nSubject: Broken\n"
-						"Message-ID: <%s>\n\nIt is broken.\n",
-						from, message_id);
+	g_autofree char *text =
+	    g_strdup_printf("From: %s\nTo: support@help.example.com\nSubject: Broken\n"
+	                    "Message-ID: <%s>\n\nIt is broken.\n",
+	                    from, message_id);
 	g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
 	DkIntake intake = {.intake = "test", .received_at = now};
 	DkDelivery d = {0};
@@ -147,7 +150,8 @@ static void test_backoff_then_give_up(void **state)
 		g_autoptr(DkOutboxRow) row = only_row(f);
 		assert_string_equal(row->state, "pending");
 		assert_int_equal(row->attempts, i + 1);
-		assert_int_equal(row->next_attempt_at, expect_next[i]); /* 60, 120, 200 (max), 200 */
+		assert_int_equal(row->next_attempt_at,
+		                 expect_next[i]); /* 60, 120, 200 (max), 200 */
 		assert_non_null(strstr(row->last_error, "status 1"));
 		now = row->next_attempt_at;
 	}
@@ -176,12 +180,20 @@ static void test_relay_and_other_kinds(void **state)
 	g_autoptr(GError) error = NULL;
 	assert_true(dk_store_begin(f->store, &error));
 	gint64 ticket = dk_store_ticket_create(f->store, "Printer", "cy@example.org", 100, &error);
-	DkArticle reply = {.ticket = ticket, .direction = "outbound", .visibility = "public", .evidence = "agent",
-			   .sender = "agent@help.example.com", .new_text = "Try turning it off and on.", .created_at = 100};
+	DkArticle reply = {.ticket = ticket,
+	                   .direction = "outbound",
+	                   .visibility = "public",
+	                   .evidence = "agent",
+	                   .sender = "agent@help.example.com",
+	                   .new_text = "Try turning it off and on.",
+	                   .created_at = 100};
 	assert_true(dk_store_article_add(f->store, &reply, &error) > 0);
-	g_autofree char *payload = g_strdup_printf("{\"to\": \"cy@example.org\", \"article\": %" G_GINT64_FORMAT "}", reply.id);
-	assert_true(dk_store_outbox_add(f->store, "relay", "cy@example.org", ticket, payload, 100, &error) > 0);
-	assert_true(dk_store_outbox_add(f->store, "webhook", "https://x.example", ticket, "{}", 100, &error) > 0);
+	g_autofree char *payload = g_strdup_printf(
+	    "{\"to\": \"cy@example.org\", \"article\": %" G_GINT64_FORMAT "}", reply.id);
+	assert_true(dk_store_outbox_add(f->store, "relay", "cy@example.org", ticket, payload, 100,
+	                                &error) > 0);
+	assert_true(dk_store_outbox_add(f->store, "webhook", "https://x.example", ticket, "{}", 100,
+	                                &error) > 0);
 	assert_true(dk_store_commit(f->store, &error));
 	g_autoptr(DkOutbox) outbox = dk_outbox_new(f->config, f->store, &error);
 	DkOutboxStats stats = {0};
@@ -206,9 +218,9 @@ static void test_relay_and_other_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ack_sent_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backoff_then_give_up, setup_failing, teardown),
-		cmocka_unit_test_setup_teardown(test_relay_and_other_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_sent_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backoff_then_give_up, setup_failing, teardown),
+	    cmocka_unit_test_setup_teardown(test_relay_and_other_kinds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
