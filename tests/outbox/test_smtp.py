@@ -166,8 +166,13 @@ class AuthTest(OutboxCase):
         self.deliver_ok(customer_mail("ann@example.org", "VPN", "a1@example.org"))
         self.assertEqual(self.run_once(), (1, 0, 0))
         self.assertEqual(self.sink.credentials, [("docket", "s3cret")])
-        dump = self.docket("config", "dump").stdout.decode() if False else ""
-        self.assertNotIn("s3cret", dump)
+
+    def test_inline_password_is_masked(self):
+        with open(self.config, "a") as f:
+            f.write("password = inline-s3cret\n")
+        dump = self.docket("config", "dump").stdout.decode()
+        self.assertIn("password = ****", dump)
+        self.assertNotIn("inline-s3cret", dump)
 
 
 class NoAckTest(OutboxCase):
