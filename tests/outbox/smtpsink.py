@@ -1,8 +1,10 @@
 """A small SMTP server (RFC 5321) for the outbox tests, standard library
 only: it listens on loopback, keeps every message it accepts with its
 envelope, and answers as the test tells it (a 4xx or 5xx for a recipient or
-for the data, AUTH PLAIN and LOGIN recorded). No STARTTLS: the tests use it
-to check that docket refuses to send in clear unless told so."""
+for the data, AUTH PLAIN and LOGIN recorded). With an ssl.SSLContext it
+offers STARTTLS (RFC 3207), or speaks TLS from the start (implicit_tls, for
+smtps://); without one it offers no TLS, so the tests can check that docket
+refuses to send in clear unless told so."""
 
 import base64
 import socket
@@ -10,10 +12,13 @@ import threading
 
 
 class Sink:
-    def __init__(self, port=0, auth=False):
+    def __init__(self, port=0, auth=False, tls=None, implicit_tls=False):
         self.port = port
         self.auth = auth
+        self.tls = tls
+        self.implicit_tls = implicit_tls
         self.messages = []      # (mail_from, [rcpt], bytes)
+        self.secure = []        # whether each message came over TLS
         self.credentials = []   # (user, password)
         self.rcpt_reply = None  # fn(rcpt) -> "4xx text" / "5xx text" / None
         self.data_reply = None  # fn(mail_from, rcpts, data) -> reply / None
@@ -63,31 +68,48 @@ class Sink:
             threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
     def _session(self, conn):
-        f = conn.makefile("rb")
+        state = {"conn": conn, "secure": self.implicit_tls}
         try:
-            self._dialogue(conn, f)
+            if self.implicit_tls:
+                state["conn"] = self.tls.wrap_socket(conn, server_side=True)
+            state["f"] = state["conn"].makefile("rb")
+            self._dialogue(state)
         except (OSError, ValueError):
             pass
         finally:
+            if "f" in state:
+                state["f"].close()
+            state["conn"].close()
             conn.close()
             if conn in self.sessions:
                 self.sessions.remove(conn)
 
-    def _dialogue(self, conn, f):
+    def _dialogue(self, state):
+
         def say(text):
-            conn.sendall(text.encode() + b"\r\n")
+            state["conn"].sendall(text.encode() + b"\r\n")
 
         say("220 sink.test ESMTP")
         mail_from, rcpts = None, []
         while True:
+            f = state["f"]
             line = f.readline()
             if not line:
                 return
             cmd = line.decode("utf-8", "replace").rstrip("\r\n")
             verb = cmd.split(" ", 1)[0].upper()
             if verb == "EHLO":
-                say("250-sink.test\r\n250-8BITMIME\r\n%s250 SIZE 10000000" %
-                    ("250-AUTH PLAIN LOGIN\r\n" if self.auth else ""))
+                starttls = self.tls is not None and not state["secure"]
+                say("250-sink.test\r\n250-8BITMIME\r\n%s%s250 SIZE 10000000" %
+                    ("250-AUTH PLAIN LOGIN\r\n" if self.auth else "",
+                     "250-STARTTLS\r\n" if starttls else ""))
+            elif verb == "STARTTLS" and self.tls is not None and not state["secure"]:
+                say("220 go ahead")
+                state["f"].close()
+                state["conn"] = self.tls.wrap_socket(state["conn"], server_side=True)
+                state["f"] = state["conn"].makefile("rb")
+                state["secure"] = True
+                mail_from, rcpts = None, []
             elif verb == "HELO":
                 say("250 sink.test")
             elif verb == "AUTH":
@@ -113,6 +135,7 @@ class Sink:
                     say(reply)
                     continue
                 with self.arrived:
+                    self.secure.append(state["secure"])
                     self.messages.append((mail_from, rcpts, data))
                     self.arrived.notify_all()
                 say("250 queued")
