@@ -79,7 +79,16 @@ static gboolean maildir_send(const DkConfig *config, const DkOutgoing *mail, GEr
 	g_autofree char *tmp = g_build_filename(root, "tmp", name, NULL);
 	g_autofree char *dest = g_build_filename(root, "new", name, NULL);
 	g_autofree char *newdir = g_build_filename(root, "new", NULL);
-	if (!write_synced(tmp, mail->message, error))
+	/* What a delivery agent adds (RFC 5321 section 4.4): the envelope. */
+	g_autofree char *envelope = g_strdup_printf("Return-Path: <%s>\nDelivered-To: %s\n",
+	                                            mail->envelope_from, mail->recipient);
+	gsize len = 0;
+	const char *data = g_bytes_get_data(mail->message, &len);
+	g_autoptr(GByteArray) file = g_byte_array_sized_new((guint)(strlen(envelope) + len));
+	g_byte_array_append(file, (const guint8 *)envelope, (guint)strlen(envelope));
+	g_byte_array_append(file, (const guint8 *)data, (guint)len);
+	g_autoptr(GBytes) bytes = g_bytes_new_static(file->data, file->len);
+	if (!write_synced(tmp, bytes, error))
 		return FALSE;
 	if (g_rename(tmp, dest) != 0 || !sync_dir(newdir)) {
 		int e = errno;

@@ -10,6 +10,7 @@
 #include "gateway/outbox/send.h"
 
 #include <curl/curl.h>
+#include <string.h>
 
 #define BATCH 64
 
@@ -157,11 +158,14 @@ static gboolean record_failure(DkOutbox *o, gpointer data, GError **error)
 	                           error));
 }
 
-/* Composes and sends; FALSE with the row's own failure in error. */
+/* Composes and sends; FALSE with the row's own failure in error. An
+ * address marked bouncing since the row was written gets no automatic
+ * mail; an agent's reply (a relay) is still tried: a person wrote it. */
 static gboolean attempt(DkOutbox *o, RowCtx *c, GError **error)
 {
 	gboolean bouncing = FALSE;
-	if (!dk_store_address_bouncing(o->store, c->row->target, &bouncing, error))
+	if (strcmp(c->row->kind, "relay") != 0 &&
+	    !dk_store_address_bouncing(o->store, c->row->target, &bouncing, error))
 		return FALSE;
 	if (bouncing) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is marked as bouncing",

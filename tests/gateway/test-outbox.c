@@ -1,7 +1,7 @@
 /* Tests of the outbox rows and the worker: an acknowledgement written with
  * its ticket, sent once into the Maildir and recorded as an outbound
  * article; exponential backoff and giving up; relays linked to their
- * article; rows of other kinds left to their owners. */
+ * article; bouncing addresses; rows of other kinds left to their owners. */
 #include "dk-test.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
@@ -9,6 +9,7 @@
 #include "gateway/outbox/worker.h"
 
 #include <setjmp.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -194,11 +195,28 @@ static void test_relay_and_other_kinds(void **state)
 	                                &error) > 0);
 	assert_true(dk_store_outbox_add(f->store, "webhook", "https://x.example", ticket, "{}", 100,
 	                                &error) > 0);
+	assert_true(
+	    dk_store_outbox_add(f->store, "ack", "cy@example.org", ticket, "{}", 100, &error) > 0);
 	assert_true(dk_store_commit(f->store, &error));
+	/* cy@ bounces since: the ack is given up, the agent's reply still goes */
+	g_autofree char *db_path = g_build_filename(f->dir, "docket.db", NULL);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO bouncing_addresses (address, since)"
+	                              " VALUES ('CY@example.org', 150)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
 	g_autoptr(DkOutbox) outbox = dk_outbox_new(f->config, f->store, &error);
 	DkOutboxStats stats = {0};
 	assert_true(dk_outbox_run_due(outbox, 200, &stats, &error));
 	assert_int_equal(stats.sent, 1);
+	assert_int_equal(stats.failed, 1);
+	g_autoptr(GPtrArray) failed = dk_store_outbox_list(f->store, "failed", 0, &error);
+	assert_int_equal(failed->len, 1);
+	assert_non_null(
+	    strstr(((DkOutboxRow *)g_ptr_array_index(failed, 0))->last_error, "bouncing"));
 	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, ticket, &error);
 	assert_int_equal(articles->len, 1); /* the agent's reply is the article */
 	g_autoptr(GPtrArray) pending = dk_store_outbox_list(f->store, "pending", 0, &error);

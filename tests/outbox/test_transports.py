@@ -28,6 +28,8 @@ class MaildirTest(DocketCase):
         self.assertNotIn(b"\r\n", data)  # local files use LF
         m = parse(data)
         self.assertEqual(m["To"], "ann@example.org")
+        self.assertRegex(m["Return-Path"], r"^<bounces\+1\.[0-9a-f]{12}@help\.example\.com>$")
+        self.assertEqual(m["Delivered-To"], "ann@example.org")
         self.assertEqual(str(m["Subject"]), "[docket #1] Screen flickers")
         self.assertEqual(m["In-Reply-To"], "<s1@example.org>")
         self.assertEqual(m["Auto-Submitted"], "auto-replied")
