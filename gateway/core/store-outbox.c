@@ -139,6 +139,24 @@ gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payl
 	return step_done(store, st, id, TRUE, "updating an outbox row", error);
 }
 
+gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 until,
+                               gboolean *claimed_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+	                                    "UPDATE outbox SET next_attempt_at = ? WHERE id = ?"
+	                                    " AND state = 'pending' AND next_attempt_at <= ?",
+	                                    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, until);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 3, now);
+	if (!step_done(store, st, id, FALSE, "claiming an outbox row", error))
+		return FALSE;
+	*claimed_out = sqlite3_changes(store->db) > 0;
+	return TRUE;
+}
+
 /* One UPDATE for done, defer and fail: they differ in state and time. */
 static gboolean finish(DkStore *store, gint64 id, const char *state, gint64 next_at,
                        const char *last_error, GError **error)

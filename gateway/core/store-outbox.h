@@ -45,6 +45,14 @@ DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error);
 gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json,
                                      GError **error);
 
+/* Takes a due row for one attempt: moves its next_attempt_at to until, so
+ * that another worker (a `docket outbox run --once` beside `docket serve`)
+ * does not send it too, and a worker that dies mid-attempt leaves it due
+ * again at until. *claimed_out is FALSE when the row is no longer pending
+ * and due at now. Inside a transaction. */
+gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 until,
+                               gboolean *claimed_out, GError **error);
+
 /* The row was performed: state done, attempts + 1. */
 gboolean dk_store_outbox_done(DkStore *store, gint64 id, GError **error);
 

@@ -78,14 +78,23 @@ typedef struct {
 	const char *message_id;
 	const GError *failure;
 	gint64 now;
+	gboolean claimed;
 } RowCtx;
 
-/* Before the first attempt: the Message-ID is fixed in the payload and
- * recorded in message_ids, so retries send the same message and a reply
- * threads at once. */
-static gboolean fix_message_id(DkOutbox *o, gpointer data, GError **error)
+/* Before each attempt the row is claimed (store-outbox.h); before the
+ * first, its Message-ID is fixed in the payload and recorded in
+ * message_ids, so retries send the same message and a reply threads at
+ * once. */
+static gboolean claim(DkOutbox *o, gpointer data, GError **error)
 {
 	RowCtx *c = data;
+	/* Longer than an SMTP attempt can take (curl's whole-transfer timeout). */
+	gint64 lease = 5 * dk_config_get_int(o->config, "smtp", "timeout_seconds") + 60;
+	if (!dk_store_outbox_claim(o->store, c->row->id, c->now, c->now + lease, &c->claimed,
+	                           error))
+		return FALSE;
+	if (!c->claimed || json_object_get(c->payload, "message_id") != NULL)
+		return TRUE;
 	g_autofree char *mid =
 	    dk_ids_message_id(o->settings->secret, c->row->ticket, o->settings->domain);
 	json_object_set_new(c->payload, "message_id", json_string(mid));
@@ -190,9 +199,10 @@ static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutbo
 		payload = json_object();
 	}
 	RowCtx c = {.row = row, .payload = payload, .now = now};
-	if (json_object_get(payload, "message_id") == NULL &&
-	    !in_transaction(o->store, fix_message_id, o, &c, error))
+	if (!in_transaction(o->store, claim, o, &c, error))
 		return FALSE;
+	if (!c.claimed)
+		return TRUE; /* another worker has it */
 	c.message_id = json_string_value(json_object_get(payload, "message_id"));
 	g_autoptr(GError) failure = NULL;
 	gboolean sent = attempt(o, &c, &failure);

@@ -175,6 +175,29 @@ static void test_backoff_then_give_up(void **state)
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
 }
 
+/* Another worker holds the row: this one leaves it; a worker that died
+ * mid-attempt leaves it due again when the claim runs out. */
+static void test_claimed_row(void **state)
+{
+	Fixture *f = *state;
+	deliver(f, "dan@example.org", "d1@example.org", 500);
+	g_autoptr(DkOutboxRow) row = only_row(f);
+	g_autoptr(GError) error = NULL;
+	gboolean claimed = FALSE;
+	assert_true(dk_store_begin(f->store, &error));
+	assert_true(dk_store_outbox_claim(f->store, row->id, 500, 900, &claimed, &error));
+	assert_true(claimed);
+	assert_true(dk_store_outbox_claim(f->store, row->id, 501, 901, &claimed, &error));
+	assert_false(claimed);
+	assert_true(dk_store_commit(f->store, &error));
+	g_autoptr(DkOutbox) outbox = dk_outbox_new(f->config, f->store, &error);
+	DkOutboxStats stats = {0};
+	assert_true(dk_outbox_run_due(outbox, 600, &stats, &error));
+	assert_int_equal(stats.sent, 0);
+	assert_true(dk_outbox_run_due(outbox, 900, &stats, &error));
+	assert_int_equal(stats.sent, 1);
+}
+
 static void test_relay_and_other_kinds(void **state)
 {
 	Fixture *f = *state;
@@ -238,6 +261,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ack_sent_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backoff_then_give_up, setup_failing, teardown),
+	    cmocka_unit_test_setup_teardown(test_claimed_row, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relay_and_other_kinds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
