@@ -1,6 +1,7 @@
 /* The outbox worker: performs the side effects the pipeline wrote as outbox
- * rows, after their transaction committed. For mail rows (compose.h) it
- * fixes the Message-ID (recorded in message_ids before the first attempt,
+ * rows, after their transaction committed. Each row is claimed before an
+ * attempt (dk_store_outbox_claim), so workers side by side never send it
+ * twice. For mail rows (compose.h) it fixes the Message-ID (recorded in message_ids before the first attempt,
  * so every retry sends the same message and a reply threads even while
  * the row is pending), sends through the configured transport with a
  * per-message bounce address as envelope sender, and then, in one

@@ -80,6 +80,25 @@ class RelayOutageTest(WorkerCase):
         self.assertEqual((row["state"], row["attempts"]), ("done", 4))
 
 
+class ConcurrentWorkersTest(OutboxCase):
+    """`docket outbox run --once` from cron beside a running worker: each
+    notification goes out once."""
+
+    def test_two_workers_send_each_row_once(self):
+        self.sink.data_reply = lambda *_: time.sleep(0.3)  # a slow relay
+        for i in range(6):
+            self.deliver_ok(customer_mail("w%d@example.org" % i, "Slow %d" % i, "w%d@example.org" % i))
+        procs = [subprocess.Popen([BINARY, "-c", self.config, "outbox", "run", "--once"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        outs = [p.communicate(timeout=60)[0].decode() for p in procs]
+        self.assertEqual([p.returncode for p in procs], [0, 0])
+        sent = sum(int(o.split()[1].rstrip(",")) for o in outs)
+        self.assertEqual(sent, 6)
+        self.assertEqual(len(self.sink.messages), 6)
+        self.assertEqual(sorted(r[0] for _, r, _ in self.sink.messages),
+                         sorted("w%d@example.org" % i for i in range(6)))
+
+
 class AutoresponderTest(WorkerCase):
     """A mailbox that answers every message it gets, delivered back into
     docket as a test thread would (the MTA pipe)."""
