@@ -21,6 +21,7 @@ libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
 libcmocka-dev
 python3 sqlite3 ca-certificates
+dovecot-core dovecot-imapd openssl
 "
 
 missing=""

@@ -75,6 +75,30 @@ static const DkConfKey schema[] = {
 	{"log", "level", DK_CONF_ENUM, "info", 0, 0, "error|warning|info|debug"},
 	{"log", "syslog", DK_CONF_BOOL, "false"},
 	{"log", "trace", DK_CONF_LIST, ""},
+	/* [imap:NAME]: one IMAP account (gateway/intake/imap-account.h). */
+	{"imap:*", "host", DK_CONF_STRING, ""},
+	{"imap:*", "port", DK_CONF_INT, "0", 0, 65535}, /* 0: 993 for imaps, else 143 */
+	{"imap:*", "tls", DK_CONF_ENUM, "imaps", 0, 0, "imaps|starttls|insecure-plain"},
+	{"imap:*", "ca_file", DK_CONF_STRING, ""},
+	{"imap:*", "user", DK_CONF_STRING, ""},
+	{"imap:*", "password", DK_CONF_STRING, "", 0, 0, NULL, TRUE},
+	{"imap:*", "password_file", DK_CONF_STRING, ""},
+	{"imap:*", "auth", DK_CONF_ENUM, "login", 0, 0, "login|plain|xoauth2"},
+	{"imap:*", "oauth_token_url", DK_CONF_STRING, ""},
+	{"imap:*", "oauth_client_id", DK_CONF_STRING, ""},
+	{"imap:*", "oauth_client_secret", DK_CONF_STRING, "", 0, 0, NULL, TRUE},
+	{"imap:*", "oauth_client_secret_file", DK_CONF_STRING, ""},
+	{"imap:*", "oauth_refresh_token", DK_CONF_STRING, "", 0, 0, NULL, TRUE},
+	{"imap:*", "oauth_refresh_token_file", DK_CONF_STRING, ""},
+	{"imap:*", "folders", DK_CONF_LIST, "INBOX"},
+	{"imap:*", "after", DK_CONF_ENUM, "move", 0, 0, "move|flag"},
+	{"imap:*", "processed_folder", DK_CONF_STRING, "Processed"},
+	{"imap:*", "error_folder", DK_CONF_STRING, "Refused"},
+	{"imap:*", "poll_seconds", DK_CONF_INT, "60", 1, 86400},
+	{"imap:*", "idle", DK_CONF_BOOL, "true"},
+	{"imap:*", "idle_renew_seconds", DK_CONF_INT, "1500", 1, 1740}, /* RFC 2177: under 29 min */
+	{"imap:*", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
+	{"imap:*", "batch_size", DK_CONF_INT, "50", 1, 1000},
 };
 
 struct DkConfig {

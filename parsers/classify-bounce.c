@@ -541,6 +541,10 @@ static void fill_missing(DkBounce *b, const DkMessage *m, Scan *s, char *dsn_id)
 		b->original_message_id = g_strdup(dsn_id);
 	if (b->original_message_id == NULL)
 		b->original_message_id = find_message_id(s->text->str);
+	/* Some MTAs return nothing of the message but answer it, as a reply
+	 * would: In-Reply-To then names it. */
+	if (b->original_message_id == NULL && m->in_reply_to != NULL)
+		b->original_message_id = g_strdup(m->in_reply_to);
 	clean_id(b->original_message_id);
 }
 

@@ -190,6 +190,19 @@ void dk_bounce_free(DkBounce *bounce)
 	g_free(bounce);
 }
 
+/* A read receipt (RFC 8098 section 3: multipart/report with report-type
+ * disposition-notification) is an automatic answer too. */
+static gboolean is_receipt(GMimeMessage *gm)
+{
+	GMimeObject *body = gm != NULL ? g_mime_message_get_mime_part(gm) : NULL;
+	if (body == NULL)
+		return FALSE;
+	GMimeContentType *ct = g_mime_object_get_content_type(body);
+	const char *rt = g_mime_content_type_get_parameter(ct, "report-type");
+	return g_mime_content_type_is_type(ct, "multipart", "report") && rt != NULL &&
+	       g_ascii_strcasecmp(rt, "disposition-notification") == 0;
+}
+
 void dk_classify(GMimeMessage *gm, DkMessage *m, const char *const *own_domains)
 {
 	g_return_if_fail(m != NULL);
@@ -197,7 +210,7 @@ void dk_classify(GMimeMessage *gm, DkMessage *m, const char *const *own_domains)
 	dk_bounce_free(c->bounce);
 	c->bounce = gm != NULL ? dk_classify_bounce(gm, m) : NULL;
 	/* Bounces often carry Auto-Submitted too; they are bounces only. */
-	c->auto_reply = c->bounce == NULL && is_auto_reply(m);
+	c->auto_reply = c->bounce == NULL && (is_auto_reply(m) || is_receipt(gm));
 	c->bulk = is_bulk(m);
 	c->spam = is_spam(m);
 	c->loop = is_loop(m, own_domains);

@@ -20,9 +20,9 @@ G_BEGIN_DECLS
  *    5), X-Autoreply, X-Autorespond, Precedence: auto_reply,
  *    X-Auto-Response-Suppress: All (Exchange sets it on the automatic
  *    replies it sends; lists of single values such as "OOF, DR" only ask
- *    others not to respond and are set on ordinary mail too), or an
- *    out-of-office subject in one of several languages. A bounce is never
- *    an auto_reply.
+ *    others not to respond and are set on ordinary mail too), an
+ *    out-of-office subject in one of several languages, or a read receipt
+ *    (RFC 8098 disposition notification). A bounce is never an auto_reply.
  *  - bounce: a delivery status notification (RFC 3464 multipart/report with
  *    report-type=delivery-status, or a message/delivery-status part) with a
  *    failed or delayed recipient, or a non-standard bounce recognised from a

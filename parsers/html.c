@@ -169,10 +169,79 @@ static gboolean is_quote_container(xmlNode *n)
 	return attr_contains(n, "class", classes) || attr_contains(n, "id", classes);
 }
 
+/* The next node in document order after n's subtree, not leaving
+ * within's subtree (NULL: the document), or NULL. */
+static xmlNode *next_after(xmlNode *n, xmlNode *within)
+{
+	while (n != NULL && n != within && n->next == NULL)
+		n = n->parent;
+	return (n == NULL || n == within) ? NULL : n->next;
+}
+
+/* Up to max bytes of the text from start on in document order, spaces
+ * collapsed, looking at a bounded number of nodes. */
+static char *text_from(xmlNode *start, xmlNode *within, gsize max)
+{
+	GString *text = g_string_new(NULL);
+	xmlNode *cur = start;
+	for (guint steps = 0; cur != NULL && steps < 128 && text->len < max; steps++) {
+		if (cur->type == XML_TEXT_NODE && cur->content != NULL)
+			for (const xmlChar *p = cur->content; *p && text->len < max; p++)
+				if (!g_ascii_isspace(*p) || (text->len > 0 && text->str[text->len - 1] != ' '))
+					g_string_append_c(text, g_ascii_isspace(*p) ? ' ' : (char)*p);
+		cur = (cur->children != NULL && cur->type == XML_ELEMENT_NODE) ? cur->children
+									       : next_after(cur, within);
+	}
+	return g_string_free(text, FALSE);
+}
+
+/* The first field of the header block a client writes above the message
+ * it replies to or forwards, in the languages Outlook, Yahoo and Windows
+ * Mail write it. */
+static gboolean starts_header_block(const char *text)
+{
+	static const char *const labels[] = {
+		"From:", "De:", "De :", "Von:", "Van:", "Da:", "Fra:", "Från:", "Od:", "Kimden:",
+		"\xd0\x9e\xd1\x82:", "-----Original Message-----", "-----Ursprüngliche Nachricht-----", NULL,
+	};
+	for (guint i = 0; labels[i] != NULL; i++)
+		if (g_str_has_prefix(text, labels[i]))
+			return TRUE;
+	return FALSE;
+}
+
+/* Whether the text that follows n starts a header block. */
+static gboolean followed_by_header_block(xmlNode *n)
+{
+	g_autofree char *text = text_from(next_after(n, NULL), NULL, 40);
+	return starts_header_block(text);
+}
+
+/* Outlook without a separator: a paragraph that starts with "From:" and
+ * also names when it was sent is the header of the quoted message. */
+static gboolean is_header_paragraph(xmlNode *n)
+{
+	static const char *const sent[] = {
+		"Sent:", "Date:", "Gesendet:", "Envoyé :", "Envoyé:", "Verzonden:", "Enviado:", "Enviado el:",
+		"Inviato:", "Skickat:", "\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe:", NULL,
+	};
+	if (!is(n, "p") && !is(n, "div"))
+		return FALSE;
+	g_autofree char *head = text_from(n->children, n, 40); /* cheap first look */
+	if (!starts_header_block(head))
+		return FALSE;
+	g_autofree char *text = text_from(n->children, n, 400);
+	for (guint i = 0; sent[i] != NULL; i++)
+		if (strstr(text, sent[i]) != NULL)
+			return TRUE;
+	return FALSE;
+}
+
 /* Separators after which everything is quoted history: Outlook's reply
  * header container and its border-top rule (#E1E1E1 since 2013, #B5C4DF
  * before), Windows Mail's (rgb(229,229,229)), Outlook 2003's
- * <hr tabindex=-1>, Hotmail's hr#stopSpelling. */
+ * <hr tabindex=-1>, Hotmail's hr#stopSpelling, and any <hr> followed by a
+ * "From:" header block (Yahoo, Comcast and other web mailers). */
 static gboolean is_quote_separator(xmlNode *n)
 {
 	static const char *const ids[] = {
@@ -185,7 +254,8 @@ static gboolean is_quote_separator(xmlNode *n)
 	};
 	static const char *const minus_one[] = {"-1", NULL};
 	return attr_contains(n, "id", ids) || attr_contains(n, "class", classes) ||
-	       attr_contains(n, "style", borders) || (is(n, "hr") && attr_contains(n, "tabindex", minus_one));
+	       attr_contains(n, "style", borders) || is_header_paragraph(n) ||
+	       (is(n, "hr") && (attr_contains(n, "tabindex", minus_one) || followed_by_header_block(n)));
 }
 
 /* The last line written to o, when it ends with ':' as the attribution

@@ -56,6 +56,25 @@ static gboolean within_limits(DkParseContext *c, guint depth)
 	return TRUE;
 }
 
+static void note_over_budget(DkParseContext *c)
+{
+	dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT " bytes reached: content left out",
+			       c->max_decoded);
+}
+
+/* array as GBytes when it fits in what is left of the decoded-size
+ * budget, else NULL (array is freed either way). */
+static GBytes *take_within_budget(DkParseContext *c, GByteArray *array)
+{
+	if (c->decoded + array->len > c->max_decoded) {
+		g_byte_array_unref(array);
+		note_over_budget(c);
+		return NULL;
+	}
+	c->decoded += array->len;
+	return g_byte_array_free_to_bytes(array);
+}
+
 /* The decoded content of a part (RFC 2045 section 6), or NULL when it
  * would take the message past the decoded-size limit. */
 static GBytes *decode_part(DkParseContext *c, GMimePart *part)
@@ -69,17 +88,15 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 	if (g_mime_data_wrapper_get_encoding(w) == GMIME_CONTENT_ENCODING_BASE64)
 		estimate = estimate / 4 * 3;
 	if (c->decoded + estimate > c->max_decoded) {
-		dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT
-				       " bytes reached: content left out", c->max_decoded);
+		note_over_budget(c);
 		return NULL;
 	}
-	GMimeStream *mem = g_mime_stream_mem_new();
-	g_mime_data_wrapper_write_to_stream(w, mem);
-	GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	GByteArray *array = g_byte_array_sized_new((guint)MIN(estimate + 16, (gsize)G_MAXUINT));
+	GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(array);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_data_wrapper_write_to_stream(w, mem);
 	g_object_unref(mem);
-	c->decoded += array->len;
-	return g_byte_array_free_to_bytes(array);
+	return take_within_budget(c, array); /* the estimate may have been short */
 }
 
 /* <meta charset="..."> or <meta http-equiv content="...; charset=...">
@@ -217,8 +234,7 @@ static void add_tnef(DkParseContext *c, DkAttachment *container)
 	for (guint i = before; i < c->m->attachments->len; i++)
 		c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
 	if (skipped > 0)
-		dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT
-				       " bytes reached: content left out", c->max_decoded);
+		note_over_budget(c);
 	if (body != NULL && c->tnef_body == NULL)
 		c->tnef_body = g_steal_pointer(&body);
 }
@@ -243,14 +259,7 @@ static GBytes *serialise(DkParseContext *c, GMimeObject *obj)
 	GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_object_unref(mem);
-	if (c->decoded + array->len > c->max_decoded) {
-		g_byte_array_unref(array);
-		dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT
-				       " bytes reached: content left out", c->max_decoded);
-		return NULL;
-	}
-	c->decoded += array->len;
-	return g_byte_array_free_to_bytes(array);
+	return take_within_budget(c, array);
 }
 
 /* A forwarded message (RFC 2046 section 5.2.1) stays one attachment, named

@@ -269,7 +269,9 @@ char *dk_message_decode_header(DkParseContext *c, const char *raw)
 		unfolded = utf8;
 	}
 	g_autofree char *repaired = repair_encoded_words(unfolded);
-	char *text = g_mime_utils_header_decode_text(c->gmime_options, repaired ? repaired : unfolded);
+	/* Without encoded words there is nothing left to decode. */
+	char *text = repaired != NULL ? g_mime_utils_header_decode_text(c->gmime_options, repaired)
+				      : g_strdup(unfolded);
 	if (!g_utf8_validate(text, -1, NULL)) {
 		char *valid = g_utf8_make_valid(text, -1);
 		g_free(text);
@@ -381,12 +383,15 @@ static DkAddress *read_first_address(DkParseContext *c, GMimeMessage *gm, const 
 static void read_address_headers(DkParseContext *c, GMimeMessage *gm)
 {
 	DkMessage *m = c->m;
-	static const char *const senders[] = {"From", "Sender", "Return-Path", NULL};
+	/* GMime parsed these while building the message, with the same
+	 * options and from the raw values; Sender and Return-Path it does not. */
+	m->from = dk_message_first_address(g_mime_message_get_from(gm));
+	static const char *const senders[] = {"Sender", "Return-Path", NULL};
 	for (guint i = 0; senders[i] != NULL && m->from == NULL; i++)
 		m->from = read_first_address(c, gm, senders[i]);
-	m->reply_to = read_first_address(c, gm, "Reply-To");
-	read_addresses(c, gm, "To", m->to);
-	read_addresses(c, gm, "Cc", m->cc);
+	m->reply_to = dk_message_first_address(g_mime_message_get_reply_to(gm));
+	collect_addresses(g_mime_message_get_to(gm), m->to, 0);
+	collect_addresses(g_mime_message_get_cc(gm), m->cc, 0);
 }
 
 /* The ids of a References or In-Reply-To field, cleaned, without
@@ -560,6 +565,9 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
 	read_date(m, gm, arrival);
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
+	/* ---- Classification (parsers/classify.h, owned elsewhere) ----
+	 * Until dk_classify() is merged, m->classification stays zeroed.
+	 * Then: dk_classify(gm, m, o->own_domains); */
 }
 
 /* GMime builds an object for every part before docket's walk can count

@@ -28,6 +28,8 @@ typedef struct {
 	guint max_millis;         /* wall time for the walk over the parts */
 	const char *fallback_charset; /* for undeclared 8-bit text; default windows-1252 */
 	gint64 arrival_time;      /* Unix seconds; used when Date is missing or absurd; 0 = now */
+	const char *const *own_domains; /* docket's own mail domains, NULL-terminated, for
+					 * loop detection; NULL for none */
 } DkParseOptions;
 
 /* The defaults that a zero in DkParseOptions stands for. */
@@ -94,10 +96,15 @@ typedef struct {
 	GHashTable *headers;         /* lower-case name -> GPtrArray of decoded values */
 } DkMessage;
 
-/* Parses raw (which the caller keeps owning). Returns NULL and sets
- * DK_PARSE_ERROR_NOT_MAIL for input that is not a message (empty, binary,
- * no header block). Problems that leave a usable message are listed in
- * ->errors instead. The caller frees the result with dk_message_free(). */
+/* Parses raw (which the caller keeps owning; it is read in place, not
+ * copied). Returns NULL and sets DK_PARSE_ERROR_NOT_MAIL for input that is
+ * not a message (empty, binary, no header block), DK_PARSE_ERROR_LIMIT
+ * when nothing useful can be read within the limits (a header block past
+ * max_header_bytes, more than 4 GiB) and DK_PARSE_ERROR_INVALID when GMime
+ * cannot read it at all. Problems that leave a usable message (limits
+ * reached part-way, unreadable bytes replaced, a damaged winmail.dat) are
+ * listed in ->errors instead, one sentence each. Thread-safe. The caller
+ * frees the result with dk_message_free(). */
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error);
 
 /* All values of one header, decoded, in order; NULL when absent. The array

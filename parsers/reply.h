@@ -33,8 +33,10 @@ G_BEGIN_DECLS
  * removed. In new_text, line ends become LF, trailing white space is removed
  * from each line and leading and trailing blank lines are dropped; it is ""
  * when the text is nothing but quoted history. quoted_text holds the removed
- * lines as they were (line ends as LF), or "". text NULL counts as "". Both
- * results are newly allocated; free them with g_free(). */
+ * lines as they were (line ends as LF, leading blank lines and trailing
+ * white space dropped): a leading quote first, then the trailing part; or
+ * "". text NULL counts as "". Both results are newly allocated; free them
+ * with g_free(). Time and memory are linear in the size of text. */
 void dk_reply_split(const char *text, char **new_text_out, char **quoted_text_out);
 
 /* TRUE when line (one line, without its line end) starts a signature on its

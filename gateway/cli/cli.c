@@ -1,6 +1,8 @@
 /* Subcommand dispatch and the helpers the subcommands share. */
 #include "gateway/cli/cli.h"
 #include "gateway/cli/cmd-parse.h"
+#include "gateway/cli/cmd-rules.h"
+#include "gateway/cli/cmd-template.h"
 
 #include <locale.h>
 #include <stdarg.h>
@@ -26,9 +28,13 @@ static const DkCommand commands[] = {
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
 	{"ticket", dk_cmd_ticket, "list and show tickets"},
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
+	{"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
+	{"template", dk_cmd_template, "preview a notification template with JSON data"},
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"outbox", dk_cmd_outbox, "list, send, retry and drop pending notifications"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
+	{"poll", dk_cmd_poll, "fetch mail from the IMAP accounts (--once for one round)"},
+	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
 };
 
 void dk_cli_error(const char *format, ...)

@@ -27,6 +27,8 @@ static char *make_message(int round, int i, gsize size)
 	return g_string_free(m, FALSE);
 }
 
+static double cpu_seconds; /* user + system time of all deliver processes */
+
 /* Runs `docket -c conf deliver` with text on stdin; returns its max RSS in KiB. */
 static long deliver_one(const char *docket, const char *conf, const char *text)
 {
@@ -53,6 +55,7 @@ static long deliver_one(const char *docket, const char *conf, const char *text)
 	int status = 0;
 	struct rusage ru;
 	wait4(pid, &status, 0, &ru);
+	cpu_seconds += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "bench-deliver: docket deliver failed (status %d)\n", status);
 		exit(1);
@@ -99,5 +102,10 @@ int main(int argc, char **argv)
 	}
 	qsort(rates, (size_t)rounds, sizeof rates[0], compare_double);
 	printf("median: %.1f messages/s; peak RSS of one deliver: %.1f MiB\n", rates[rounds / 2], peak / 1024.0);
+	/* Wall time suffers from whatever else the machine runs; CPU time per
+	 * message says what one idle core could do. */
+	double per = cpu_seconds / ((double)count * rounds);
+	printf("CPU per message: %.2f ms (user+system), i.e. %.0f messages/s per idle core before fsync waits\n",
+	       per * 1000, 1 / per);
 	return 0;
 }

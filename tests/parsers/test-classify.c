@@ -143,6 +143,18 @@ static const ClassifyCase cases[] = {
      "headers.\n\n"
      "Message-Id: <t10@help.example.org>\nFrom: help@help.example.org\n\nhi\n",
      FALSE, FALSE, FALSE, FALSE, TRUE, "lost@example.com", "5.1.1", "t10@help.example.org"},
+    {"in-reply-to-only",
+     "From: post_master@vtext.example.com\nTo: help@help.example.org\nSubject: Re:ticket\n"
+     "In-Reply-To: <t11@help.example.org>\n\nError: Invalid user address\n\n"
+     "Error message below:\n550 - Requested action not taken: no such user here\n",
+     FALSE, FALSE, FALSE, FALSE, TRUE, NULL, NULL, "t11@help.example.org"},
+    {"read-receipt",
+     "From: ann@example.com\nSubject: Read: ticket\nMIME-Version: 1.0\n"
+     "Content-Type: multipart/report; report-type=disposition-notification; boundary=\"b\"\n\n"
+     "--b\nContent-Type: text/plain\n\nYour message was read.\n"
+     "--b\nContent-Type: message/disposition-notification\n\nDisposition: "
+     "manual-action/MDN-sent-manually; displayed\n--b--\n",
+     TRUE},
     {"human-mentions-bounce",
      HDR "Subject: my mail bounced\n\nMy mail to bob was undeliverable, can you help?\n"},
 };
@@ -175,6 +187,26 @@ static void test_cases(void **state)
 	printf("classify cases: %u/%u\n", (guint)G_N_ELEMENTS(cases) - failed,
 	       (guint)G_N_ELEMENTS(cases));
 	assert_int_equal(failed, 0);
+}
+
+/* Hostile bounces: long runs of what the classifier searches for. */
+static void test_bounded(void **state)
+{
+	(void)state;
+	const char *units[] = {"a@b.c ", "Message-ID:", "5.5.5.5.", ":::::", "@@@@", "x\n"};
+	for (guint u = 0; u < G_N_ELEMENTS(units); u++) {
+		g_autoptr(GString) raw = g_string_new("From: MAILER-DAEMON@example.com\n"
+		                                      "Subject: Undelivered Mail\n\n");
+		while (raw->len < 2 * 1024 * 1024)
+			g_string_append(raw, units[u]);
+		gint64 t0 = g_get_monotonic_time();
+		g_autoptr(DkMessage) m = classify(raw->str, raw->len);
+		double secs = (g_get_monotonic_time() - t0) / 1e6;
+		g_autofree char *shown = g_strescape(units[u], NULL);
+		printf("bounded: 2 MB of %-12s %.3f s\n", shown, secs);
+		assert_non_null(m);
+		assert_non_null(m->classification.bounce);
+	}
 }
 
 static void test_no_gmime_message(void **state)
@@ -246,6 +278,7 @@ typedef struct {
 	guint files, bounces, detected, carried, id_found, status_known, status_match;
 	guint wrong;          /* non-bounces taken for bounces, auto-replies missed */
 	guint mac_raw_parsed; /* bare-CR files detected without conversion */
+	guint with_id;        /* detected bounces with any original Message-ID */
 } Tally;
 
 static void sisimai_file(const char *dir, const char *folder, const char *name, json_t *all,
@@ -294,6 +327,7 @@ static void sisimai_file(const char *dir, const char *folder, const char *name, 
 		return;
 	}
 	t->detected++;
+	t->with_id += b->original_message_id != NULL;
 	g_autoptr(GPtrArray) ids = carried_ids(raw);
 	if (ids->len > 0) {
 		t->carried++;
@@ -352,6 +386,8 @@ static void test_sisimai(void **state)
 	printf("sisimai: original Message-ID found %u of %u detected bounces that carry one "
 	       "(%.1f%%)\n",
 	       t.id_found, t.carried, ids);
+	printf("sisimai: detected bounces with an original Message-ID at all: %u of %u\n",
+	       t.with_id, t.detected);
 	printf("sisimai: status equal to sisimai's %u of %u (where the message states that code)\n",
 	       t.status_match, t.status_known);
 	printf("sisimai: maildir-mac bounces detected before bare CR became LF: %u\n",
@@ -369,6 +405,7 @@ int main(void)
 	const struct CMUnitTest unit[] = {
 	    cmocka_unit_test(test_cases),
 	    cmocka_unit_test(test_no_gmime_message),
+	    cmocka_unit_test(test_bounded),
 	};
 	int failed = cmocka_run_group_tests_name("classify", unit, NULL, NULL);
 	if (failed != 0)

@@ -83,6 +83,14 @@ static const QuoteCase quotes[] = {
 	{"<p>R</p><div style=\"border-top: solid #B5C4DF 1.0pt\"><p>From: Z</p></div><p>q</p>", "R", "From: Z\n\nq"},
 	/* Yahoo */
 	{"<div>Ok</div><div class=\"yahoo_quoted\">On Tue, C wrote: stuff</div>", "Ok", "On Tue, C wrote: stuff"},
+	/* an <hr> before a header block */
+	{"<div>Hi<div>there</div><div>Bob<hr><b>From: </b>b@x<br><b>To: </b>c@x<p>Hello</p></div></div>",
+	 "Hi\nthere\nBob", "From: b@x\nTo: c@x\n\nHello"},
+	{"<p>a</p><hr><p>b</p>", "a\n\nb", ""},
+	/* Outlook: a From: paragraph that also says when it was sent */
+	{"<p>Fine.</p><p><b>From:</b> Foo<br><b>Sent:</b> Monday<br><b>To:</b> x</p><p>Hello?</p>", "Fine.",
+	 "From: Foo\nSent: Monday\nTo: x\n\nHello?"},
+	{"<p>From: the team, with thanks</p>", "From: the team, with thanks", ""},
 	/* a plain blockquote is not a quote marker */
 	{"<p>see</p><blockquote>a citation</blockquote>", "see\n\na citation", ""},
 };

@@ -239,6 +239,10 @@ static void test_html_meta_charset(void **state)
 	(void)state;
 	g_autoptr(DkMessage) m = parse("Content-Type: text/html\n\n<meta charset=\"koi8-r\"><p>\xd4\xc5\xd3\xd4</p>\n");
 	assert_string_equal(m->text, "тест");
+	/* the MIME label wins over a contradicting meta, once converted */
+	g_autoptr(DkMessage) n = parse("Content-Type: text/html; charset=utf-8\n\n"
+				       "<meta charset=\"windows-1252\"><p>Gr\xc3\xbc\xc3\x9f""e</p>\n");
+	assert_string_equal(n->text, "Grüße");
 }
 
 static void test_html_quote_split(void **state)

@@ -110,6 +110,14 @@ static const ReplyCase cases[] = {
      "Done.\n\nFrom: Ann\nSent: Monday\nTo: a@example.com; b@example.com;\n "
      "c@example.com\nSubject: Test\n",
      "Done.", "Subject: Test"},
+    {"outlook-ja",
+     "了解です。\n\n差出人: Ann\n送信日時: 2012年4月2日 17:44\n宛先: Bob\n件名: Test\n",
+     "了解です。", "件名: Test"},
+    {"outlook-zh",
+     "好的\n\n发件人： Ann\n发送时间： 2012年4月2日 17:44\n收件人： Bob\n主题： Test\n", "好的",
+     "主题： Test"},
+    {"forward-kept", "FYI\n\n---------- Forwarded message ---------\nsee below\n",
+     "FYI\n\n---------- Forwarded message ---------\nsee below", NULL},
     /* Quote blocks: bottom posting loses the quote, inline replies keep it. */
     {"bottom-post", "On 04/02/2012 06:26 PM, Megan wrote:\n> Hi\nHello", "Hello", "> Hi"},
     {"quote-only-above", "> quoted\n> more\n\nMy answer\n", "My answer", "> quoted\n> more"},
@@ -120,6 +128,9 @@ static const ReplyCase cases[] = {
     {"sig-dash-nospace", "Hello\n\n--\nBob\n", "Hello", "--\nBob"},
     {"sig-then-quote", "Hello\n\n-- \nBob\n\nOn Mon, 2 Apr 2012, Ann wrote:\n> Hi\n", "Hello",
      "-- \nBob"},
+    {"sig-nbsp", "Hello\n\n--\xc2\xa0\nBob\n", "Hello", "Bob"},
+    {"iphone-then-text", "Sent from my iPhone\none\ntwo\nthree\nfour\n",
+     "Sent from my iPhone\none\ntwo\nthree\nfour", NULL},
     {"iphone", "Hello\n\nSent from my iPhone\n", "Hello", "Sent from my iPhone"},
     {"iphone-quote",
      "Hello\n\nSent from my iPhone\n\nOn Apr 3, 2012, at 4:19 PM, bob <bob@example.com> "

@@ -1,0 +1,180 @@
+/* [imap:NAME] configuration to DkImapAccount, secrets included. */
+#include "gateway/intake/imap-account.h"
+
+#include "gateway/core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *dk_imap_secret_read(const char *path, GError **error)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int saved = errno;
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "cannot open secret file %s: %s", path,
+			    g_strerror(saved));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is not a regular file", path);
+		return NULL;
+	}
+	/* Checked on the open descriptor, so the file cannot be swapped between
+	 * the check and the read. */
+	if ((st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) != 0) {
+		close(fd);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+			    "refusing secret file %s: its mode %04o lets other users read it (chmod 600 %s)",
+			    path, (unsigned)(st.st_mode & 07777), path);
+		return NULL;
+	}
+	char buf[4096];
+	ssize_t n;
+	do
+		n = read(fd, buf, sizeof buf - 1);
+	while (n < 0 && errno == EINTR);
+	int saved = errno;
+	close(fd);
+	if (n < 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "reading secret file %s: %s", path, g_strerror(saved));
+		return NULL;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	g_strchomp(buf);
+	if (buf[0] == '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is empty", path);
+		return NULL;
+	}
+	return g_strdup(buf);
+}
+
+/* A string key, NULL when empty. */
+static char *get_opt(const DkConfig *config, const char *section, const char *key)
+{
+	const char *v = dk_config_get_string(config, section, key);
+	return (v != NULL && *v != '\0') ? g_strdup(v) : NULL;
+}
+
+/* The secret in key, or in the file named by key_file; NULL with *error
+ * unset when neither is set. */
+static char *get_secret(const DkConfig *config, const char *section, const char *key, const char *key_file,
+			GError **error)
+{
+	g_autofree char *path = get_opt(config, section, key_file);
+	if (path == NULL)
+		return get_opt(config, section, key);
+	if (*dk_config_get_string(config, section, key) != '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s]: set %s or %s, not both", section, key, key_file);
+		return NULL;
+	}
+	char *secret = dk_imap_secret_read(path, error);
+	if (secret == NULL)
+		g_prefix_error(error, "[%s] %s: ", section, key_file);
+	return secret;
+}
+
+static gboolean require(const char *value, const char *section, const char *what, GError **error)
+{
+	if (value != NULL)
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s]: %s is not set", section, what);
+	return FALSE;
+}
+
+static gboolean read_credentials(DkImapAccount *a, const DkConfig *config, const char *section, GError **error)
+{
+	static const char *const auths[] = {"login", "plain", "xoauth2"};
+	const char *auth = dk_config_get_string(config, section, "auth");
+	for (guint i = 0; i < G_N_ELEMENTS(auths); i++)
+		if (strcmp(auth, auths[i]) == 0)
+			a->auth = (DkImapAuth)i;
+	GError *local = NULL;
+	if (a->auth != DK_IMAP_AUTH_XOAUTH2) {
+		a->password = get_secret(config, section, "password", "password_file", &local);
+		if (local != NULL)
+			return g_propagate_error(error, local), FALSE;
+		return require(a->password, section, "password (or password_file)", error);
+	}
+	a->oauth_token_url = get_opt(config, section, "oauth_token_url");
+	a->oauth_client_id = get_opt(config, section, "oauth_client_id");
+	a->oauth_client_secret =
+		get_secret(config, section, "oauth_client_secret", "oauth_client_secret_file", &local);
+	if (local == NULL)
+		a->oauth_refresh_token =
+			get_secret(config, section, "oauth_refresh_token", "oauth_refresh_token_file", &local);
+	if (local != NULL)
+		return g_propagate_error(error, local), FALSE;
+	return require(a->oauth_token_url, section, "oauth_token_url (auth = xoauth2)", error) &&
+	       require(a->oauth_client_id, section, "oauth_client_id (auth = xoauth2)", error) &&
+	       require(a->oauth_refresh_token, section, "oauth_refresh_token (or _file)", error);
+}
+
+static void read_behaviour(DkImapAccount *a, const DkConfig *config, const char *section)
+{
+	a->folders = dk_config_get_list(config, section, "folders");
+	a->move = strcmp(dk_config_get_string(config, section, "after"), "move") == 0;
+	a->processed_folder = g_strdup(dk_config_get_string(config, section, "processed_folder"));
+	a->error_folder = g_strdup(dk_config_get_string(config, section, "error_folder"));
+	a->poll_seconds = (guint)dk_config_get_int(config, section, "poll_seconds");
+	a->idle = dk_config_get_bool(config, section, "idle");
+	a->idle_renew_seconds = (guint)dk_config_get_int(config, section, "idle_renew_seconds");
+	a->timeout_seconds = (guint)dk_config_get_int(config, section, "timeout_seconds");
+	a->batch_size = (guint)dk_config_get_int(config, section, "batch_size");
+}
+
+DkImapAccount *dk_imap_account_new(const DkConfig *config, const char *name, GError **error)
+{
+	g_auto(GStrv) names = dk_config_get_instances(config, "imap");
+	if (!g_strv_contains((const char *const *)names, name)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "no [imap:%s] section in the configuration", name);
+		return NULL;
+	}
+	g_autofree char *section = g_strconcat("imap:", name, NULL);
+	g_autoptr(DkImapAccount) a = g_new0(DkImapAccount, 1);
+	a->name = g_strdup(name);
+	a->host = get_opt(config, section, "host");
+	a->user = get_opt(config, section, "user");
+	a->ca_file = get_opt(config, section, "ca_file");
+	const char *tls = dk_config_get_string(config, section, "tls");
+	a->tls = strcmp(tls, "imaps") == 0      ? DK_IMAP_TLS_IMAPS
+		 : strcmp(tls, "starttls") == 0 ? DK_IMAP_TLS_STARTTLS
+						: DK_IMAP_TLS_NONE;
+	gint64 port = dk_config_get_int(config, section, "port");
+	a->port = (guint16)(port != 0 ? port : a->tls == DK_IMAP_TLS_IMAPS ? 993 : 143);
+	read_behaviour(a, config, section);
+	if (!require(a->host, section, "host", error) || !require(a->user, section, "user", error) ||
+	    !read_credentials(a, config, section, error))
+		return NULL;
+	if (a->folders[0] == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s]: folders is empty", section);
+		return NULL;
+	}
+	return g_steal_pointer(&a);
+}
+
+void dk_imap_account_free(DkImapAccount *a)
+{
+	if (a == NULL)
+		return;
+	g_free(a->name);
+	g_free(a->host);
+	g_free(a->ca_file);
+	g_free(a->user);
+	if (a->password != NULL)
+		memset(a->password, 0, strlen(a->password));
+	g_free(a->password);
+	g_free(a->oauth_token_url);
+	g_free(a->oauth_client_id);
+	g_free(a->oauth_client_secret);
+	g_free(a->oauth_refresh_token);
+	g_strfreev(a->folders);
+	g_free(a->processed_folder);
+	g_free(a->error_folder);
+	g_free(a);
+}

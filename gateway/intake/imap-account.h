@@ -1,0 +1,59 @@
+/* One [imap:NAME] section of docket.conf as a validated account: where the
+ * server is, how to reach it safely, how to log in, which folders to work
+ * and what to do with a message once it is stored. Secrets named by a file
+ * are read here, and a file other users can read is refused. */
+#pragma once
+
+#include "gateway/config.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+	DK_IMAP_TLS_IMAPS,    /* implicit TLS (RFC 8314), port 993 */
+	DK_IMAP_TLS_STARTTLS, /* RFC 3501 section 6.2.1, port 143 */
+	DK_IMAP_TLS_NONE,     /* plain text: only with tls = insecure-plain */
+} DkImapTls;
+
+typedef enum {
+	DK_IMAP_AUTH_LOGIN,   /* the LOGIN command (RFC 3501 section 6.2.3) */
+	DK_IMAP_AUTH_PLAIN,   /* AUTHENTICATE PLAIN (RFC 4616) */
+	DK_IMAP_AUTH_XOAUTH2, /* AUTHENTICATE XOAUTH2 with a refreshed access token */
+} DkImapAuth;
+
+typedef struct {
+	char *name; /* the NAME of [imap:NAME] */
+	char *host;
+	guint16 port;
+	DkImapTls tls;
+	char *ca_file; /* NULL: the system trust store */
+	char *user;
+	DkImapAuth auth;
+	char *password; /* LOGIN and PLAIN; NULL for XOAUTH2 */
+	char *oauth_token_url;
+	char *oauth_client_id;
+	char *oauth_client_secret; /* may be NULL (public clients) */
+	char *oauth_refresh_token;
+	char **folders;
+	gboolean move; /* after = move; FALSE: after = flag (set \Seen) */
+	char *processed_folder;
+	char *error_folder;
+	guint poll_seconds;
+	gboolean idle;
+	guint idle_renew_seconds;
+	guint timeout_seconds;
+	guint batch_size;
+} DkImapAccount;
+
+/* The account of section [imap:name]. DK_ERROR_CONFIG naming the section
+ * and the key for a missing host, user or secret, a secret file that cannot
+ * be read or that group or others may read. The caller frees the result. */
+DkImapAccount *dk_imap_account_new(const DkConfig *config, const char *name, GError **error);
+void dk_imap_account_free(DkImapAccount *account);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkImapAccount, dk_imap_account_free)
+
+/* Reads a secret from path: the first line, trailing white space removed.
+ * Refuses (DK_ERROR_CONFIG, saying why) a file that is not a regular file
+ * or whose mode lets group or others read it. The caller frees the result. */
+char *dk_imap_secret_read(const char *path, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,443 @@
+"""The IMAP intake against a real Dovecot on loopback: plain mail, move and
+flag modes, the error folder, STARTTLS and AUTHENTICATE PLAIN, IDLE
+latency, a silent server replaced by the watchdog, a server restart and a
+SIGKILL mid-batch (every message exactly one article), UIDVALIDITY
+changes, and clear errors for a wrong password, an untrusted certificate,
+a wrong host name and a password file others can read."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+import imaptest  # noqa: E402
+from dockettest import BINARY, DocketCase  # noqa: E402
+from imaptest import message  # noqa: E402
+
+NOT_MAIL = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64
+
+
+class ImapCase(DocketCase):
+    dovecot = None
+    users = iter(range(1, 1000))
+
+    @classmethod
+    def setUpClass(cls):
+        imaptest.skip_unless_available()
+        ImapCase.dovecot = ImapCase.dovecot or imaptest.Dovecot(users=40)
+
+    def setUp(self):
+        super().setUp()
+        self.user = "user%d" % next(ImapCase.users)
+
+    def account(self, **keys):
+        """Appends an [imap:support] section for this test's user."""
+        values = {"host": "127.0.0.1", "port": self.dovecot.tls_port, "tls": "imaps",
+                  "ca_file": self.dovecot.cert, "user": self.user,
+                  "password": imaptest.PASSWORD, "timeout_seconds": 5}
+        values.update(keys)
+        with open(self.config, "a") as f:
+            f.write("[imap:support]\n")
+            for k, v in values.items():
+                if v is not None:
+                    f.write("%s = %s\n" % (k, v))
+
+    def poll(self, *args, check=True):
+        return self.docket("poll", "--once", *args, check=check)
+
+    def add(self, data, folder="INBOX"):
+        self.dovecot.add(self.user, data, folder)
+
+    def files(self, folder="INBOX"):
+        return self.dovecot.files(self.user, folder)
+
+    def db_rows(self, sql):
+        path = os.path.join(self.data, "docket.db")
+        if not os.path.exists(path):
+            return []
+        with sqlite3.connect(path, timeout=10) as db:
+            return db.execute(sql).fetchall()
+
+    def article_count(self):
+        try:
+            rows = self.db_rows("SELECT count(*) FROM articles")
+        except sqlite3.OperationalError:
+            return 0
+        return rows[0][0] if rows else 0
+
+    def assert_each_once(self, n):
+        rows = self.db_rows("SELECT message_id, count(*) FROM articles GROUP BY message_id")
+        expected = {"msg%d@example.com" % i for i in range(n)}
+        self.assertEqual([r for r in rows if r[0] not in expected], [])
+        self.assertEqual(len(rows), n)
+        self.assertEqual({c for _, c in rows}, {1})
+        self.assertEqual(sorted(m for m, _ in rows), sorted("msg%d@example.com" % i for i in range(n)))
+
+    def background(self, *args):
+        return subprocess.Popen([BINARY, "-c", self.config, *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
+    def wait_for(self, condition, seconds, step=0.02):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if condition():
+                return True
+            time.sleep(step)
+        return False
+
+
+class FetchTest(ImapCase):
+    def test_plain_mail_is_moved_and_not_mail_goes_to_error_folder(self):
+        for i in range(3):
+            self.add(message(i))
+        self.add(NOT_MAIL)
+        self.account()
+        proc = self.poll()
+        self.assertIn(b"fetched=4 stored=3 duplicates=0 refused=1 deferred=0", proc.stdout)
+        self.assertIn(b"event=refused", proc.stderr)
+        self.assertIn(b"no header block", proc.stderr)
+        tickets = self.tickets()
+        self.assertEqual(sorted(t["subject"] for t in tickets),
+                         ["Problem number 0", "Problem number 1", "Problem number 2"])
+        doc = self.show(tickets[0]["number"])
+        self.assertEqual(doc["events"][0]["detail"]["intake"], "imap")
+        self.assertEqual(self.files(), [])
+        self.assertEqual(len(self.files("Processed")), 3)
+        self.assertEqual(len(self.files("Refused")), 1)
+        again = self.poll()
+        self.assertIn(b"fetched=0 stored=0", again.stdout)
+        self.assertEqual(len(self.tickets()), 3)
+
+    def test_flag_mode_marks_seen_and_tracks_uids(self):
+        for i in range(3):
+            self.add(message(i))
+        self.account(after="flag")
+        self.assertIn(b"fetched=3 stored=3", self.poll().stdout)
+        names = self.files()
+        self.assertEqual(len(names), 3)
+        for name in names:
+            self.assertRegex(name, r":2,[A-Z]*S")
+        self.assertEqual(self.files("Processed"), [])
+        self.assertIn(b"fetched=0", self.poll().stdout)
+        self.add(message(3))
+        self.assertIn(b"fetched=1 stored=1", self.poll().stdout)
+        self.assertEqual(len(self.tickets()), 4)
+
+    def test_fetch_does_not_mark_read_before_commit(self):
+        # A locked store: the commit fails, the message stays unread.
+        with open(self.config, "a") as f:
+            f.write("busy_timeout_ms = 200\n")  # still in [store]
+        self.add(message(0))
+        self.account(after="flag")
+        self.assertIn(b"fetched=1 stored=1", self.poll().stdout)
+        self.add(message(1))
+        db = sqlite3.connect(os.path.join(self.data, "docket.db"), timeout=0)
+        db.execute("BEGIN EXCLUSIVE")
+        proc = self.poll(check=False)
+        db.rollback()
+        db.close()
+        self.assertEqual(proc.returncode, 75, proc.stderr)
+        unseen = [n for n in self.files() if not n.endswith("S")]
+        self.assertEqual(len(unseen), 1)
+        self.assertIn(b"fetched=1 stored=1", self.poll().stdout)
+
+    def test_uidvalidity_change_starts_over_without_duplicates(self):
+        for i in range(3):
+            self.add(message(i))
+        self.account(after="flag")
+        self.poll()
+        with sqlite3.connect(os.path.join(self.data, "docket.db")) as db:
+            db.execute("UPDATE imap_state SET uidvalidity = 1, last_uid = 99")
+        proc = self.poll()
+        self.assertIn(b"fetched=3 stored=0 duplicates=3", proc.stdout)
+        self.assertIn(b"event=uidvalidity-changed", proc.stderr)
+        self.assert_each_once(3)
+
+    def test_oversized_message_is_refused_unread(self):
+        with open(self.config, "a") as f:
+            f.write("[intake]\nmax_message_size = 2K\n")
+        self.add(message(0))
+        self.add(message(1, body="x" * 5000))
+        self.add(message(2))
+        self.account(batch_size=10)
+        proc = self.poll()
+        self.assertIn(b"fetched=2 stored=2 duplicates=0 refused=1", proc.stdout)
+        self.assertIn(b"uid=2 event=refused reason=\"larger than [intake] max_message_size (2048 bytes)",
+                      proc.stderr)
+        self.assertEqual(len(self.files("Refused")), 1)
+        self.assertEqual(len(self.files("Processed")), 2)
+
+    def test_unreadable_mail_is_quarantined_and_acknowledged(self):
+        with open(self.config, "a") as f:
+            f.write("[parse]\nmax_header_size = 1K\n")
+        self.add(b"From: a@example.com\r\nSubject: big\r\nX-Long: " + b"y" * 3000 + b"\r\n\r\nbody\r\n")
+        self.add(message(1))
+        self.account()
+        proc = self.poll()
+        self.assertIn(b"fetched=2 stored=1 duplicates=0 refused=0 deferred=0 quarantined=1", proc.stdout)
+        self.assertIn(b"event=quarantined entry=1 reason=\"header block larger than 1024 bytes", proc.stderr)
+        entries = json.loads(self.docket("quarantine", "list", "--json").stdout)["quarantine"]
+        self.assertEqual([e["intake"] for e in entries], ["imap"])
+        self.assertEqual(len(self.files("Processed")), 2)
+        self.assertEqual(self.files(), [])
+
+    def test_starttls_with_authenticate_plain(self):
+        self.add(message(0))
+        self.account(tls="starttls", port=self.dovecot.plain_port, auth="plain")
+        self.assertIn(b"stored=1", self.poll().stdout)
+        self.assertIn("method=PLAIN", self.dovecot.log())
+
+    def test_insecure_plain_when_asked(self):
+        self.add(message(0))
+        self.account(tls="insecure-plain", port=self.dovecot.plain_port, ca_file=None)
+        self.assertIn(b"stored=1", self.poll().stdout)
+
+    def test_several_folders_and_batches(self):
+        for i in range(7):
+            self.add(message(i), folder="INBOX" if i < 4 else "Support")
+        self.account(folders="INBOX, Support", batch_size=2)
+        self.assertIn(b"fetched=7 stored=7", self.poll().stdout)
+        self.assertEqual(self.files(), [])
+        self.assertEqual(self.files("Support"), [])
+        self.assertEqual(len(self.files("Processed")), 7)
+
+
+class ErrorTest(ImapCase):
+    def test_wrong_password(self):
+        self.account(password="not-the-password")
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 78)
+        err = proc.stderr.decode()
+        self.assertIn("127.0.0.1:%d" % self.dovecot.tls_port, err)
+        self.assertIn("authentication as %s" % self.user, err)
+        self.assertIn("server said: Authentication failed", err)
+
+    def test_untrusted_certificate_sends_no_credentials(self):
+        self.account(ca_file=None)
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 78, proc.stderr)
+        err = proc.stderr.decode()
+        self.assertIn("TLS certificate of 127.0.0.1 not trusted", err)
+        self.assertIn("not trusted", err)
+        self.assertNotIn("user=<%s>" % self.user, self.dovecot.log())
+
+    def test_untrusted_certificate_with_starttls(self):
+        self.account(ca_file=None, tls="starttls", port=self.dovecot.plain_port)
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 78, proc.stderr)
+        self.assertIn(b"TLS certificate of 127.0.0.1 not trusted", proc.stderr)
+        self.assertNotIn("user=<%s>" % self.user, self.dovecot.log())
+
+    def test_wrong_host_name(self):
+        import socket
+        if "127.0.0.1" not in {a[4][0] for a in socket.getaddrinfo("localhost", None)}:
+            self.skipTest("localhost does not resolve to 127.0.0.1")
+        self.account(host="localhost")
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 78, proc.stderr)
+        self.assertIn(b"TLS certificate of localhost not trusted", proc.stderr)
+        self.assertIn(b"another host name", proc.stderr)
+
+    def test_password_file_readable_by_others_is_refused(self):
+        path = os.path.join(self.dir, "password")
+        with open(path, "w") as f:
+            f.write(imaptest.PASSWORD + "\n")
+        os.chmod(path, 0o644)
+        self.account(password=None, password_file=path)
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 78)
+        self.assertIn(b"lets other users read it", proc.stderr)
+        self.assertIn(path.encode(), proc.stderr)
+        os.chmod(path, 0o600)
+        self.add(message(0))
+        self.assertIn(b"stored=1", self.poll().stdout)
+
+    def test_no_server(self):
+        self.account(port=imaptest.free_port())
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 75)
+        self.assertIn(b"cannot connect", proc.stderr)
+
+    def test_implicit_tls_on_a_plain_port(self):
+        self.account(port=self.dovecot.plain_port)
+        proc = self.poll(check=False)
+        self.assertEqual(proc.returncode, 75, proc.stderr)
+        self.assertIn(b"127.0.0.1:%d: connecting: TLS handshake failed" % self.dovecot.plain_port,
+                      proc.stderr)
+
+    def test_unknown_account(self):
+        self.account()
+        proc = self.docket("poll", "--once", "--account", "sales", check=False)
+        self.assertEqual(proc.returncode, 78)
+        self.assertIn(b"no [imap:sales] section", proc.stderr)
+        empty = self.docket("-c", os.devnull, "poll", "--once", check=False)
+        self.assertEqual(empty.returncode, 78)
+
+    def test_config_dump_masks_password(self):
+        self.account()
+        dump = self.docket("config", "dump").stdout.decode()
+        self.assertIn("[imap:support]", dump)
+        self.assertNotIn(imaptest.PASSWORD, dump)
+        self.assertIn("password = ********", dump)
+
+
+class RobustnessTest(ImapCase):
+    def test_idle_picks_up_new_mail_within_a_second(self):
+        self.account(idle="true", poll_seconds=300)
+        proc = self.background("poll", "--for-seconds", "10")
+        try:
+            # Wait for the first (empty) round to finish and IDLE to begin.
+            self.assertTrue(self.wait_for(lambda: "IDLE" in self.dovecot.log() or
+                                          os.path.exists(os.path.join(self.data, "docket.db")), 5))
+            time.sleep(1.0)
+            start = time.time()
+            self.add(message(0))
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 1, 5))
+            latency = time.time() - start
+            print("IDLE latency %.3f s" % latency, file=sys.stderr)
+            self.assertLess(latency, 1.0)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn(b"stored=1", out)
+
+    def test_two_accounts_share_the_writer(self):
+        other = "user%d" % next(ImapCase.users)
+        self.add(message(0))
+        self.dovecot.add(other, message(1))
+        self.account()
+        with open(self.config, "a") as f:
+            f.write("[imap:sales]\nhost = 127.0.0.1\nport = %d\nca_file = %s\nuser = %s\n"
+                    "password = %s\nafter = flag\n"
+                    % (self.dovecot.tls_port, self.dovecot.cert, other, imaptest.PASSWORD))
+        proc = self.background("poll", "--for-seconds", "30")
+        try:
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 2, 10))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn(b"account=support fetched=1 stored=1", out)
+        self.assertIn(b"account=sales fetched=1 stored=1", out)
+        self.assert_each_once(2)
+        self.assertEqual(len(self.dovecot.files(other)), 1)
+
+    def imap_processes(self):
+        """Our Dovecot's imap processes serving this test's user."""
+        pids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if cmd.startswith("dovecot/imap ") and "[%s " % self.user in cmd:
+                pids.append(int(pid))
+        return pids
+
+    def test_watchdog_replaces_a_silent_connection(self):
+        self.account(idle="true", idle_renew_seconds=1, timeout_seconds=2)
+        proc = self.background("poll", "--for-seconds", "15")
+        stopped = []
+        try:
+            self.assertTrue(self.wait_for(lambda: self.imap_processes(), 5))
+            time.sleep(0.5)
+            stopped = self.imap_processes()
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            self.add(message(0))
+            # IDLE's DONE goes unanswered: the connection is replaced.
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 1, 10))
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn(b"ending IDLE", err)
+        self.assertIn(b"stored=1", out)
+
+    def test_server_restart_mid_batch(self):
+        n = 300
+        for i in range(n):
+            self.add(message(i))
+        self.account(batch_size=1, idle="true")
+        proc = self.background("poll", "--for-seconds", "40")
+        try:
+            self.assertTrue(self.wait_for(lambda: self.article_count() >= 10, 20))
+            self.dovecot.stop()
+            stopped_at = self.article_count()
+            time.sleep(1.5)
+            self.dovecot.start()
+            self.assertTrue(self.wait_for(lambda: self.article_count() == n, 30, step=0.2))
+            self.assertTrue(self.wait_for(lambda: len(self.files()) == 0, 10, step=0.2))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertLess(stopped_at, n, "the restart came too late to test anything")
+        self.assertIn(b"event=error", err)
+        self.assert_each_once(n)
+        # A MOVE cut short by the kill may leave its copy behind (RFC 6851
+        # section 4.4 allows copy and expunge to be apart): the retry
+        # moves the message again, the store keeps one article.
+        self.assertGreaterEqual(len(self.files("Processed")), n)
+        self.assertLessEqual(len(self.files("Processed")), n + 1)
+
+    def test_sigkill_mid_batch_then_rerun(self):
+        n = 300
+        for i in range(n):
+            self.add(message(i))
+        self.account(batch_size=10)
+        proc = self.background("poll", "--once")
+        killed_at = None
+        try:
+            self.assertTrue(self.wait_for(lambda: self.article_count() >= 25, 20, step=0.005))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            killed_at = self.article_count()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+        self.assertLess(killed_at, n, "the kill came too late to test anything")
+        self.poll()
+        self.assert_each_once(n)
+        self.assertEqual(self.files(), [])
+        self.assertEqual(len(self.files("Processed")), n)
+        self.assertIn(b"fetched=0", self.poll().stdout)
+
+
+class ChainTest(DocketCase):
+    """A server certificate issued by an intermediate CA: the chain the
+    server sends is checked up to the root in ca_file."""
+
+    def test_chain_to_root(self):
+        imaptest.skip_unless_available()
+        dovecot = imaptest.Dovecot(users=1, chain=True)
+        try:
+            dovecot.add("user1", message(0))
+            with open(self.config, "a") as f:
+                f.write("[imap:a]\nhost = 127.0.0.1\nport = %d\nca_file = %s\nuser = user1\n"
+                        "password = %s\n" % (dovecot.tls_port, dovecot.cert, imaptest.PASSWORD))
+            self.assertIn(b"stored=1", self.docket("poll", "--once").stdout)
+        finally:
+            dovecot.close()
+
+
+def tearDownModule():
+    if ImapCase.dovecot is not None:
+        ImapCase.dovecot.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
