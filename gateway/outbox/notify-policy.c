@@ -157,6 +157,12 @@ static char *ack_payload(const DkPipelineItem *item)
 	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* Imported mail is history: answering it now would surprise everyone. */
+static gboolean history(const DkPipelineItem *item)
+{
+	return g_strcmp0(item->intake, "import") == 0;
+}
+
 static gboolean record_suppressed(DkStore *store, const DkPipelineItem *item, const char *reason,
                                   GError **error)
 {
@@ -171,7 +177,8 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkP
                                GError **error)
 {
 	const DkMessage *m = item->message;
-	if (config == NULL || m == NULL || !dk_config_get_bool(config, "notify", "ack"))
+	if (config == NULL || m == NULL || !dk_config_get_bool(config, "notify", "ack") ||
+	    history(item))
 		return TRUE;
 	const char *reason = NULL;
 	if (item->suppress_ack)
@@ -197,7 +204,7 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
                                 GError **error)
 {
 	const DkMessage *m = item->message;
-	if (config == NULL || m == NULL)
+	if (config == NULL || m == NULL || history(item))
 		return TRUE;
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
 	if (team[0] == NULL || m->classification.loop ||

@@ -96,7 +96,8 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
                             const char **reason_out, GError **error);
 
 /* Called by the writer for a message that created a ticket, inside its
- * transaction: unless item->suppress_ack, [notify] ack is off or
+ * transaction: unless the item was imported (history), item->suppress_ack,
+ * [notify] ack is off or
  * dk_notify_may_send() refuses, writes an outbox row of kind "ack" to the
  * sender; when refused, records an "ack_suppressed" event with the reason.
  * The row's payload: {"template": "ack", "to", "to_name", "article",
@@ -106,7 +107,7 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkP
 
 /* Called by the writer with dk_notify_enqueue_ack: one outbox row of kind
  * "notice" (template team-new) per [notify] team_addresses entry, unless
- * the message is docket's own mail come back, the address is docket's own
+ * the item was imported, the message is docket's own mail come back, the address is docket's own
  * or the sender is that team member. Payload: {"template", "to", "article", "requester_name"}. */
 gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
                                 GError **error);

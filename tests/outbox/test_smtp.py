@@ -209,6 +209,17 @@ class NoAckTest(OutboxCase):
         reason = self.suppressed(customer_mail("someone@example.org", "Hello", "ns1@example.org"), "-f", "")
         self.assertIn("null envelope sender", str(reason))
 
+    def test_imported_mail_is_history(self):
+        mbox = self.dir + "/old.mbox"
+        with open(mbox, "wb") as f:
+            for i in range(2):
+                f.write(b"From old@example.org Mon Jan  1 00:00:00 2024\n")
+                f.write(customer_mail("old%d@example.org" % i, "Old %d" % i, "old%d@example.org" % i) + b"\n")
+        self.docket("import", mbox)
+        self.assertEqual(len(self.tickets()), 2)
+        self.assertEqual(self.outbox(), [])
+        self.assertEqual(self.events(1, "ack_suppressed"), [])
+
     def test_bouncing_address(self):
         import sqlite3
         self.docket("ticket", "list")  # creates the store
