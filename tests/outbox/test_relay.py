@@ -50,7 +50,7 @@ class RelayOutageTest(WorkerCase):
         self.sink.start()
         self.assertEqual(self.sink.wait_for(len(customers), 30), len(customers))
         self.assertTrue(self.wait_until(lambda: all(r["state"] == "done" for r in self.outbox()), 20))
-        time.sleep(3)  # a few more polls: nothing is sent twice
+        time.sleep(2)  # a few more polls: nothing is sent twice
         self.assertEqual(self.stop_worker(), 0)
         self.assertEqual(len(self.sink.messages), len(customers))
         self.assertEqual(sorted(r[0] for _, r, _ in self.sink.messages), sorted(customers))
@@ -62,7 +62,7 @@ class RelayOutageTest(WorkerCase):
     def test_relay_fails_mid_conversation(self):
         # up but answering 421 to the data for a while, then healthy
         self.sink.start()
-        refusals = {"left": 3}
+        refusals = {"left": 2}
 
         def data_reply(*_):
             if refusals["left"] > 0:
@@ -74,10 +74,10 @@ class RelayOutageTest(WorkerCase):
         self.deliver_ok(customer_mail("dora@example.org", "Mail", "d1@example.org"))
         self.start_worker()
         self.assertEqual(self.sink.wait_for(1, 30), 1)
-        time.sleep(2.5)
+        time.sleep(1.5)
         self.assertEqual(len(self.sink.messages), 1)
         row = self.outbox()[0]
-        self.assertEqual((row["state"], row["attempts"]), ("done", 4))
+        self.assertEqual((row["state"], row["attempts"]), ("done", 3))
 
 
 class ConcurrentWorkersTest(OutboxCase):
@@ -122,7 +122,7 @@ class AutoresponderTest(WorkerCase):
             self.delivered += 1
             self.deliver(self.answer(m, self.delivered))
 
-    def wait_quiet(self, seconds=4, timeout=40):
+    def wait_quiet(self, seconds=3, timeout=40):
         """Waits until no mail moved for seconds."""
         last, since = -1, time.monotonic()
         deadline = time.monotonic() + timeout
