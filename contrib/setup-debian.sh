@@ -21,8 +21,13 @@ libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
 libcmocka-dev
 python3 sqlite3 ca-certificates
-dovecot-core dovecot-imapd openssl
+dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 "
+
+# Postfix (tests/lmtp/test_postfix.py, smtp-source for tests/bench) must
+# install without questions and without a system configuration of its own:
+# the tests run private instances. Dovecot LMTP is the benchmark's reference.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 
 missing=""
 for p in $PACKAGES; do

@@ -51,6 +51,15 @@ static const DkConfKey schema[] = {
 	{"threading", "token_prefix", DK_CONF_STRING, "docket"},
 	{"threading", "secret", DK_CONF_STRING, "", .secret = TRUE},
 	{"threading", "domain", DK_CONF_STRING, ""}, /* empty: the host name */
+	{"threading", "follow_up", DK_CONF_ENUM, "new_ticket", 0, 0, "accept|new_ticket|reject"},
+	{"threading", "reopen_days", DK_CONF_INT, "14", 0, 36500},
+	{"threading", "reply_addresses", DK_CONF_BOOL, "false"},
+	{"threading", "reply_address", DK_CONF_STRING, ""}, /* the base, e.g. support@example.com */
+	{"threading", "organisation_domain_participants", DK_CONF_BOOL, "false"},
+	{"agents", "addresses", DK_CONF_LIST, ""},
+	{"agents", "domains", DK_CONF_LIST, ""},
+	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* empty: From alone identifies an agent */
+	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
 	{"smtp", "url", DK_CONF_STRING, ""}, /* smtp://host:587 or smtps://host:465 */
 	{"smtp", "user", DK_CONF_STRING, ""},
 	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},

@@ -1,6 +1,7 @@
 /* Walks a message's MIME tree: picks the text a reader sees, collects the
  * attachments, and stops at the configured limits (RFC 2045, 2046, 2387). */
 #include "parsers/message-private.h"
+#include "parsers/reply.h"
 
 #include "parsers/attachment.h"
 #include "parsers/charset.h"
@@ -14,13 +15,11 @@ typedef enum { WANT_TEXT, SKIP_TEXT } Mode;
 
 static void walk(DkParseContext *c, GMimeObject *obj, guint depth, Mode mode);
 
-/* ---- Plain-text reply splitting (parsers/reply.h, owned elsewhere) ----
- * Until dk_reply_split() is merged, plain text counts as all new. Replace
- * the body with: dk_reply_split(text, new_out, quoted_out); */
+/* Plain text is split into new text and quoted history by reply.c; HTML
+ * quote containers are recognised before conversion, in html.c. */
 static void split_plain(const char *text, char **new_out, char **quoted_out)
 {
-	*new_out = g_strdup(text);
-	*quoted_out = g_strdup("");
+	dk_reply_split(text, new_out, quoted_out);
 }
 
 static void join(GString *s, const char *piece)

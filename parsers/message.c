@@ -1,6 +1,8 @@
 /* Reads one raw RFC 5322 message into a DkMessage with GMime. */
 #include "parsers/message.h"
 
+#include "parsers/classify.h"
+
 #include "parsers/attachment.h"
 #include "parsers/charset.h"
 #include "parsers/message-private.h"
@@ -565,9 +567,7 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
 	read_date(m, gm, arrival);
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
-	/* ---- Classification (parsers/classify.h, owned elsewhere) ----
-	 * Until dk_classify() is merged, m->classification stays zeroed.
-	 * Then: dk_classify(gm, m, o->own_domains); */
+	dk_classify(gm, m, o->own_domains);
 }
 
 /* GMime builds an object for every part before docket's walk can count

@@ -144,17 +144,17 @@ static GDateTime *in_zone(DkSieveInterp *ip, const DkSieveNode *node, GDateTime 
 	return out;
 }
 
-static gboolean match_part(DkSieveInterp *ip, const DkSieveNode *node, GDateTime *dt,
-                           const DkSieveArg *part_arg, const DkSieveArg *keys, GPtrArray *values)
+/* Adds the date part named by part_arg of dt, in the node's zone, to values. */
+static void add_part(DkSieveInterp *ip, const DkSieveNode *node, GDateTime *dt,
+                     const DkSieveArg *part_arg, GPtrArray *values)
 {
 	g_autoptr(GDateTime) z = in_zone(ip, node, dt);
 	if (z == NULL)
-		return FALSE;
+		return;
 	g_autofree char *part = dk_sieve_expand_arg(ip, part_arg);
 	char *v = date_part(z, part);
 	if (v)
 		g_ptr_array_add(values, v);
-	return TRUE;
 }
 
 static gboolean test_date(DkSieveInterp *ip, const DkSieveNode *node)
@@ -167,7 +167,7 @@ static gboolean test_date(DkSieveInterp *ip, const DkSieveNode *node)
 		g_autoptr(GDateTime) dt =
 		    g_mime_utils_header_decode_date(g_ptr_array_index(raw, i));
 		if (dt)
-			match_part(ip, node, dt, dk_sieve_node_arg(node, 1), NULL, values);
+			add_part(ip, node, dt, dk_sieve_node_arg(node, 1), values);
 	}
 	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 2));
 }
@@ -178,7 +178,7 @@ static gboolean test_currentdate(DkSieveInterp *ip, const DkSieveNode *node)
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(now);
 	g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func(g_free);
 	if (dt)
-		match_part(ip, node, dt, dk_sieve_node_arg(node, 0), NULL, values);
+		add_part(ip, node, dt, dk_sieve_node_arg(node, 0), values);
 	return dk_sieve_match_values(ip, node, values, dk_sieve_node_arg(node, 1));
 }
 

@@ -45,11 +45,14 @@ int dk_cmd_deliver(int argc, char **argv)
 	g_auto(GStrv) recipients = NULL;
 	g_autofree char *sender = NULL;
 	gboolean verbose = FALSE;
+	gint64 received_at = 0;
 	const GOptionEntry entries[] = {
 		{"recipient", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &recipients,
 		 "Envelope recipient (repeatable)", "ADDR"},
 		{"sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "Envelope sender", "ADDR"},
 		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the outcome on stdout", NULL},
+		/* For tests and imports: the arrival time (Unix seconds) instead of now. */
+		{"received-at", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &received_at, NULL, "UNIX"},
 		G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("< MESSAGE");
@@ -87,6 +90,7 @@ int dk_cmd_deliver(int argc, char **argv)
 		.intake = "stdin",
 		.envelope_from = sender,
 		.recipients = (const char *const *)recipients,
+		.received_at = MAX(received_at, 0),
 	};
 	DkDelivery result = {0};
 	if (!dk_pipeline_deliver(pipeline, raw, &intake, &result, &error)) {

@@ -91,6 +91,29 @@ static json_t *participants_json(GPtrArray *rows)
 	return arr;
 }
 
+/* "number reason" rows as {"ticket", "reason"} objects. */
+static json_t *links_json(GPtrArray *rows)
+{
+	json_t *arr = json_array();
+	for (guint i = 0; i < rows->len; i++) {
+		g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(rows, i), " ", 2);
+		json_array_append_new(arr, json_pack("{sI ss}", "ticket", (json_int_t)g_ascii_strtoll(parts[0], NULL, 10),
+						     "reason", parts[1] ? parts[1] : ""));
+	}
+	return arr;
+}
+
+/* "name number" rows as {"name", "number"} objects. */
+static json_t *foreign_json(GPtrArray *rows)
+{
+	json_t *arr = json_array();
+	for (guint i = 0; i < rows->len; i++) {
+		g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(rows, i), " ", 2);
+		json_array_append_new(arr, json_pack("{ss ss}", "name", parts[0], "number", parts[1] ? parts[1] : ""));
+	}
+	return arr;
+}
+
 static json_t *article_json(const DkArticle *a)
 {
 	return json_pack("{sI ss ss ss so so so so so so so so sb}", "id", (json_int_t)a->id, "direction",
@@ -111,7 +134,7 @@ static json_t *event_json(const DkEvent *e)
 
 typedef struct {
 	DkTicket *ticket;
-	GPtrArray *articles, *events, *message_ids, *tags, *participants;
+	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign, *addresses;
 } TicketView;
 
 static void view_clear(TicketView *v)
@@ -122,6 +145,9 @@ static void view_clear(TicketView *v)
 	g_clear_pointer(&v->message_ids, g_ptr_array_unref);
 	g_clear_pointer(&v->tags, g_ptr_array_unref);
 	g_clear_pointer(&v->participants, g_ptr_array_unref);
+	g_clear_pointer(&v->links, g_ptr_array_unref);
+	g_clear_pointer(&v->foreign, g_ptr_array_unref);
+	g_clear_pointer(&v->addresses, g_ptr_array_unref);
 }
 
 static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError **error)
@@ -131,7 +157,10 @@ static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError *
 	       (v->events = dk_store_events(store, number, error)) != NULL &&
 	       (v->message_ids = dk_store_message_ids(store, number, error)) != NULL &&
 	       (v->tags = dk_store_tags(store, number, error)) != NULL &&
-	       (v->participants = dk_store_participants(store, number, error)) != NULL;
+	       (v->participants = dk_store_participants(store, number, error)) != NULL &&
+	       (v->links = dk_store_links(store, number, error)) != NULL &&
+	       (v->foreign = dk_store_foreign_refs(store, number, error)) != NULL &&
+	       (v->addresses = dk_store_ticket_addresses(store, number, error)) != NULL;
 }
 
 static void show_json(const TicketView *v, const char *prefix)
@@ -139,6 +168,10 @@ static void show_json(const TicketView *v, const char *prefix)
 	json_t *ticket = ticket_json(v->ticket, prefix);
 	json_object_set_new(ticket, "tags", strings_json(v->tags));
 	json_object_set_new(ticket, "participants", participants_json(v->participants));
+	json_object_set_new(ticket, "links", links_json(v->links));
+	json_object_set_new(ticket, "foreign_refs", foreign_json(v->foreign));
+	json_object_set_new(ticket, "addresses", strings_json(v->addresses));
+	json_object_set_new(ticket, "closed_at", v->ticket->closed_at ? jtime(v->ticket->closed_at) : json_null());
 	json_t *articles = json_array(), *events = json_array();
 	for (guint i = 0; i < v->articles->len; i++)
 		json_array_append_new(articles, article_json(g_ptr_array_index(v->articles, i)));
@@ -159,11 +192,17 @@ static void show_text(const TicketView *v, const char *prefix)
 	printf("  requester %s · created %s\n", t->requester ? t->requester : "-", created);
 	for (guint i = 0; i < v->participants->len; i++)
 		printf("  participant %s\n", (char *)g_ptr_array_index(v->participants, i));
+	for (guint i = 0; i < v->links->len; i++)
+		printf("  linked to #%s\n", (char *)g_ptr_array_index(v->links, i));
+	for (guint i = 0; i < v->foreign->len; i++)
+		printf("  foreign %s\n", (char *)g_ptr_array_index(v->foreign, i));
+	for (guint i = 0; i < v->addresses->len; i++)
+		printf("  came to %s\n", (char *)g_ptr_array_index(v->addresses, i));
 	for (guint i = 0; i < v->articles->len; i++) {
 		const DkArticle *a = g_ptr_array_index(v->articles, i);
 		g_autofree char *when = iso_time(a->created_at);
-		printf("\n── article %" G_GINT64_FORMAT " · %s %s · %s · from %s · by %s\n", a->id, a->direction,
-		       a->visibility, when, a->sender ? a->sender : "-", a->evidence);
+		printf("\n── article %" G_GINT64_FORMAT " · %s · %s · %s · from %s · evidence %s\n", a->id,
+		       a->direction, a->visibility, when, a->sender ? a->sender : "-", a->evidence);
 		printf("   Message-ID: <%s>\n   Subject: %s\n\n", a->message_id, a->subject);
 		g_auto(GStrv) lines = g_strsplit(a->new_text ? a->new_text : "", "\n", -1);
 		for (int l = 0; lines[l] != NULL; l++)

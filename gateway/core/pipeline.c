@@ -10,7 +10,27 @@ struct DkPipeline {
 	DkWriter *writer;
 	DkParseOptions parse;
 	char *fallback_charset;
+	char **own_domains;
+	DkThreadPolicy *policy;
 };
+
+/* docket's own domains, for loop detection: [parse] own_domains and the
+ * domain of the Message-IDs docket makes. */
+static char **own_domains(const DkConfig *config)
+{
+	g_auto(GStrv) listed = dk_config_get_list(config, "parse", "own_domains");
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	for (int i = 0; listed[i] != NULL; i++) {
+		g_autofree char *lower = g_ascii_strdown(listed[i], -1);
+		g_strv_builder_add(b, lower);
+	}
+	const char *domain = dk_config_get_string(config, "threading", "domain");
+	if (*domain != '\0') {
+		g_autofree char *lower = g_ascii_strdown(domain, -1);
+		g_strv_builder_add(b, lower);
+	}
+	return g_strv_builder_end(b);
+}
 
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 {
@@ -23,6 +43,9 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->parse.max_parts = (guint)dk_config_get_int(config, "parse", "max_parts");
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
 	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
+	p->own_domains = own_domains(config);
+	p->parse.own_domains = (const char *const *)p->own_domains;
+	p->policy = dk_thread_policy_new(config);
 	return p;
 }
 
@@ -36,6 +59,8 @@ void dk_pipeline_free(DkPipeline *pipeline)
 	if (pipeline == NULL)
 		return;
 	g_free(pipeline->fallback_charset);
+	g_strfreev(pipeline->own_domains);
+	dk_thread_policy_free(pipeline->policy);
 	g_free(pipeline);
 }
 
@@ -60,6 +85,7 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	item->envelope_from = g_strdup(intake->envelope_from);
 	item->recipients = g_strdupv((char **)intake->recipients);
 	item->received_at = now;
+	item->policy = pipeline->policy;
 	item->config = pipeline->config;
 	return item;
 }
@@ -110,6 +136,7 @@ const char *dk_outcome_name(DkOutcome outcome)
 		[DK_OUTCOME_APPENDED] = "appended",
 		[DK_OUTCOME_DUPLICATE] = "duplicate",
 		[DK_OUTCOME_QUARANTINED] = "quarantined",
+		[DK_OUTCOME_DROPPED] = "dropped",
 	};
 	return names[outcome];
 }

@@ -11,6 +11,7 @@
 
 #include "gateway/config.h"
 #include "gateway/core/store.h"
+#include "gateway/core/thread.h"
 #include "parsers/message.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,7 @@ typedef enum {
 	DK_OUTCOME_APPENDED,  /* a new article on an existing ticket */
 	DK_OUTCOME_DUPLICATE, /* already stored: nothing written */
 	DK_OUTCOME_QUARANTINED, /* unreadable: kept raw in the quarantine */
+	DK_OUTCOME_DROPPED,   /* kept raw only: an auto-reply or bounce that names no ticket */
 } DkOutcome;
 
 /* The outcome's name for logs and output: "created", "appended", ... */
@@ -36,7 +38,7 @@ const char *dk_outcome_name(DkOutcome outcome);
 
 typedef struct {
 	DkOutcome outcome;
-	gint64 ticket;     /* 0 when quarantined */
+	gint64 ticket;     /* 0 when quarantined or dropped */
 	gint64 article;
 	gint64 quarantine; /* the quarantine entry, when quarantined */
 	char *message_id;  /* NULL when quarantined */
@@ -53,6 +55,7 @@ typedef struct {
 	char *envelope_from;
 	char **recipients;
 	gint64 received_at;
+	DkThreadPolicy *policy; /* the pipeline's, borrowed; NULL: the defaults */
 	gboolean suppress_ack;   /* a rule asked for no acknowledgement */
 	const DkConfig *config;  /* the pipeline's; NULL: no notifications */
 	DkDelivery result;  /* valid when error is NULL after commit */
@@ -82,7 +85,9 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
  * set: then the call blocks until that transaction committed). Returns FALSE (and every
  * item is unstored) when the transaction itself failed; otherwise each item
  * has either its result or its own error (that message alone was rolled
- * back). */
+ * back). An item's error is DK_ERROR_PERMANENT when docket refuses the
+ * message for good (e.g. [threading] follow_up = reject: a stranger's mail
+ * naming a ticket only by its token); intakes answer 550 / exit 65. */
 gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint n, GError **error);
 
 /* prepare + commit of one message. On success fills out (free with

@@ -1,4 +1,4 @@
-/* The outbox rows and the rate and bounce lookups that guard them. */
+/* The outbox rows and the rate count that guards them. */
 #include "gateway/core/store-outbox.h"
 
 #include "gateway/core/store-private.h"
@@ -26,30 +26,6 @@ static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean 
 		return FALSE;
 	}
 	return TRUE;
-}
-
-gint64 dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
-                           const char *payload_json, gint64 now, GError **error)
-{
-	sqlite3_stmt *st = dk_store_prepare(
-	    store,
-	    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?)",
-	    error);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
-	if (ticket > 0)
-		sqlite3_bind_int64(st, 3, ticket);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_text(st, 4, payload_json ? payload_json : "{}", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, now);
-	if (!step_done(store, st, 0, FALSE, "adding an outbox row", error))
-		return 0;
-	return sqlite3_last_insert_rowid(store->db);
 }
 
 #define OUTBOX_SELECT                                                                              \
@@ -239,23 +215,6 @@ gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 sinc
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return dk_store_set_error(store->db, error, "counting recent outbox rows");
-	return TRUE;
-}
-
-gboolean dk_store_address_bouncing(DkStore *store, const char *address, gboolean *bouncing_out,
-                                   GError **error)
-{
-	sqlite3_stmt *st = dk_store_prepare(
-	    store, "SELECT 1 FROM bouncing_addresses WHERE address = ? COLLATE NOCASE LIMIT 1",
-	    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, address, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	*bouncing_out = rc == SQLITE_ROW;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "looking up bouncing addresses");
 	return TRUE;
 }
 

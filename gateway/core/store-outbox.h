@@ -1,8 +1,8 @@
 /* The outbox in the store: side effects (mail, later HTTP) written as rows
  * in the transaction that decided them, performed after commit by the
  * outbox worker, with attempts, backoff and the last error kept per row.
- * Also the two tables that keep docket from looping or spamming: the rate
- * of automatic mail per address, and the addresses marked as bouncing. */
+ * Also the count that keeps docket from spamming: the rate of automatic
+ * mail per address (bouncing addresses are in store.h). */
 #pragma once
 
 #include "gateway/core/store.h"
@@ -25,10 +25,8 @@ typedef struct {
 void dk_outbox_row_free(DkOutboxRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkOutboxRow, dk_outbox_row_free)
 
-/* Adds a pending row due now; returns its id, or 0 with an error. Inside a
- * transaction. ticket 0 means none. */
-gint64 dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
-                           const char *payload_json, gint64 now, GError **error);
+/* Rows are added with dk_store_outbox_add() (store.h), inside the
+ * transaction that decided them. */
 
 /* Of DkOutboxRow*: pending rows due at now, oldest first, at most limit. */
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error);
@@ -75,10 +73,6 @@ gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error);
  * (case-insensitive) since the Unix time since. */
 gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
                                 gint64 *count_out, GError **error);
-
-/* Whether address (case-insensitive) is in bouncing_addresses. */
-gboolean dk_store_address_bouncing(DkStore *store, const char *address, gboolean *bouncing_out,
-                                   GError **error);
 
 /* Links a sent notification's article to its Message-ID (recorded before
  * sending, without an article) and stamps the article's sent_at. */

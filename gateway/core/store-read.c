@@ -5,7 +5,7 @@
 #define TICKET_COLUMNS                                                                            \
 	"t.number, t.subject, t.status, t.priority, t.queue, t.requester, t.organisation,"         \
 	" t.assignee, t.created_at, t.updated_at,"                                                 \
-	" (SELECT count(*) FROM articles a WHERE a.ticket = t.number)"
+	" (SELECT count(*) FROM articles a WHERE a.ticket = t.number), coalesce(t.closed_at, 0)"
 
 static DkTicket *ticket_from_row(sqlite3_stmt *st)
 {
@@ -21,6 +21,7 @@ static DkTicket *ticket_from_row(sqlite3_stmt *st)
 	t->created_at = sqlite3_column_int64(st, 8);
 	t->updated_at = sqlite3_column_int64(st, 9);
 	t->articles = sqlite3_column_int64(st, 10);
+	t->closed_at = sqlite3_column_int64(st, 11);
 	return t;
 }
 
@@ -157,6 +158,24 @@ GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error)
 		       "SELECT address || ' ' || role FROM participants WHERE ticket = ?"
 		       " ORDER BY role = 'requester' DESC, address",
 		       ticket, error);
+}
+
+GPtrArray *dk_store_links(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store, "SELECT linked || ' ' || reason FROM ticket_links WHERE ticket = ? ORDER BY linked",
+		       ticket, error);
+}
+
+GPtrArray *dk_store_foreign_refs(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store, "SELECT name || ' ' || number FROM foreign_refs WHERE ticket = ? ORDER BY name, number",
+		       ticket, error);
+}
+
+GPtrArray *dk_store_ticket_addresses(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store, "SELECT address FROM ticket_addresses WHERE ticket = ? ORDER BY address", ticket,
+		       error);
 }
 
 gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gint64 *oldest_age_out,

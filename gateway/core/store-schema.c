@@ -124,22 +124,44 @@ static const char migration_2[] =
 	"  recipients TEXT,"
 	"  received_at INTEGER NOT NULL);";
 
-/* The outbox's guards: the rate of automatic mail per address is counted
- * on (target, created_at); bouncing_addresses is shared with the threading
- * module, which fills it from bounces (IF NOT EXISTS: whichever migration
- * comes first creates it). */
-static const char migration_4[] =
-	"CREATE TABLE IF NOT EXISTS bouncing_addresses ("
+/* Threading, direction and trust: when a ticket was closed (for the
+ * reopen window), links between tickets, other systems' ticket numbers,
+ * addresses whose mail bounces, and the support addresses a ticket's mail
+ * came in through. */
+static const char migration_3[] =
+	"ALTER TABLE tickets ADD COLUMN closed_at INTEGER;"
+	"CREATE TABLE ticket_links ("
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  linked INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  reason TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (ticket, linked)) WITHOUT ROWID;"
+	"CREATE TABLE foreign_refs ("
+	"  name TEXT NOT NULL,"
+	"  number TEXT NOT NULL,"
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  PRIMARY KEY (name, number)) WITHOUT ROWID;"
+	"CREATE INDEX foreign_refs_ticket ON foreign_refs (ticket);"
+	"CREATE TABLE bouncing_addresses ("
 	"  address TEXT PRIMARY KEY,"
 	"  since INTEGER NOT NULL,"
 	"  last_status TEXT,"
-	"  count INTEGER NOT NULL DEFAULT 1);"
+	"  count INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;"
+	"CREATE TABLE ticket_addresses ("
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  address TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (ticket, address)) WITHOUT ROWID;";
+
+/* The outbox's guard on the rate of automatic mail per address counts
+ * rows by (target, created_at). */
+static const char migration_4[] =
 	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
 
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
-	/* migration_3 (threading: bouncing_addresses, foreign_refs) goes here. */
+	migration_3,
 	migration_4,
 };
 

@@ -461,3 +461,214 @@ gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const
 	sqlite3_bind_int64(st, 5, now);
 	return run(store, st, "recording an event", error);
 }
+
+gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value, gint64 now,
+			     GError **error)
+{
+	static const char *const sql[] = {
+		[DK_TICKET_STATUS] = "UPDATE tickets SET status = ?1, updated_at = max(updated_at, ?3),"
+				     " closed_at = CASE WHEN ?1 IN ('resolved', 'closed')"
+				     " THEN coalesce(closed_at, ?3) ELSE NULL END WHERE number = ?2",
+		[DK_TICKET_PRIORITY] = "UPDATE tickets SET priority = ?1, updated_at = max(updated_at, ?3)"
+				       " WHERE number = ?2",
+		[DK_TICKET_ASSIGNEE] = "UPDATE tickets SET assignee = nullif(?1, ''), updated_at = max(updated_at, ?3)"
+				       " WHERE number = ?2",
+		[DK_TICKET_QUEUE] = "UPDATE tickets SET queue = ?1, updated_at = max(updated_at, ?3) WHERE number = ?2",
+		[DK_TICKET_ORGANISATION] = "UPDATE tickets SET organisation = nullif(?1, ''),"
+					   " updated_at = max(updated_at, ?3) WHERE number = ?2",
+		[DK_TICKET_CORRELATION] = "UPDATE tickets SET correlation_key = nullif(?1, ''),"
+					  " updated_at = max(updated_at, ?3) WHERE number = ?2",
+	};
+	sqlite3_stmt *st = dk_store_prepare(store, sql[field], error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, value);
+	sqlite3_bind_int64(st, 2, ticket);
+	sqlite3_bind_int64(st, 3, now);
+	return run(store, st, "changing a ticket", error);
+}
+
+gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
+				   GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO ticket_fields (ticket, name, value) VALUES (?, ?, ?)"
+					    " ON CONFLICT (ticket, name) DO UPDATE SET value = excluded.value",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, name);
+	bind_text(st, 3, value ? value : "");
+	return run(store, st, "setting a ticket field", error);
+}
+
+gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT number FROM tickets WHERE correlation_key = ?"
+					    " AND status NOT IN ('resolved', 'closed') ORDER BY number DESC LIMIT 1",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, key);
+	int rc = sqlite3_step(st);
+	*ticket_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up a correlation key");
+	return TRUE;
+}
+
+/* Runs sql with ticket as ?1 and text as ?2. */
+static gboolean ticket_text(DkStore *store, const char *sql, gint64 ticket, const char *text, const char *doing,
+			    GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, text);
+	return run(store, st, doing, error);
+}
+
+gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error)
+{
+	return ticket_text(store, "INSERT INTO tags (ticket, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING", ticket,
+			   tag, "adding a tag", error);
+}
+
+gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address, char **role_out,
+				   GError **error)
+{
+	*role_out = NULL;
+	sqlite3_stmt *st = dk_store_prepare(store, "SELECT role FROM participants WHERE ticket = ? AND address = lower(?)",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, address);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*role_out = dk_store_column_text(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up a participant");
+	return TRUE;
+}
+
+gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,
+			   GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO ticket_links (ticket, linked, reason, created_at)"
+					    " VALUES (?1, ?2, ?3, ?4), (?2, ?1, ?3, ?4) ON CONFLICT DO NOTHING",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	sqlite3_bind_int64(st, 2, linked);
+	bind_text(st, 3, reason);
+	sqlite3_bind_int64(st, 4, now);
+	return run(store, st, "linking tickets", error);
+}
+
+gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number, gint64 ticket,
+				  GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO foreign_refs (name, number, ticket) VALUES (?, ?, ?)"
+					    " ON CONFLICT DO NOTHING",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, name);
+	bind_text(st, 2, number);
+	sqlite3_bind_int64(st, 3, ticket);
+	return run(store, st, "recording a foreign ticket number", error);
+}
+
+gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
+				   gboolean *found_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "SELECT ticket FROM foreign_refs WHERE name = ? AND number = ?",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, name);
+	bind_text(st, 2, number);
+	int rc = sqlite3_step(st);
+	*found_out = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		*ticket_out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up a foreign ticket number");
+	return TRUE;
+}
+
+gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
+				GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO bouncing_addresses (address, since, last_status) VALUES (lower(?1), ?2, ?3)"
+					    " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, address);
+	sqlite3_bind_int64(st, 2, now);
+	bind_text(st, 3, status);
+	return run(store, st, "marking an address as bouncing", error);
+}
+
+gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "SELECT 1 FROM bouncing_addresses WHERE address = lower(?)", error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, address);
+	int rc = sqlite3_step(st);
+	*bouncing_out = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up a bouncing address");
+	return TRUE;
+}
+
+gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
+				     GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO ticket_addresses (ticket, address, first_seen) VALUES (?, lower(?), ?)"
+					    " ON CONFLICT DO NOTHING",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, address);
+	sqlite3_bind_int64(st, 3, now);
+	return run(store, st, "recording a support address", error);
+}
+
+gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
+			     const char *payload_json, gint64 now, gint64 *id_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
+					    " VALUES (?, ?, ?, ?, ?, ?)",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, target);
+	bind_id(st, 3, ticket);
+	bind_text(st, 4, payload_json ? payload_json : "{}");
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now);
+	if (!run(store, st, "queueing outbox work", error))
+		return FALSE;
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(store->db);
+	return TRUE;
+}

@@ -31,7 +31,17 @@ typedef struct {
 	gint64 created_at;
 	gint64 updated_at;
 	gint64 articles;    /* how many articles it has */
+	gint64 closed_at;   /* when it became resolved or closed; 0 while open */
 } DkTicket;
+
+typedef enum {
+	DK_TICKET_STATUS,   /* also sets closed_at on resolved/closed, clears it otherwise */
+	DK_TICKET_PRIORITY,
+	DK_TICKET_ASSIGNEE, /* NULL or "" clears it */
+	DK_TICKET_QUEUE,
+	DK_TICKET_ORGANISATION, /* NULL or "" clears it */
+	DK_TICKET_CORRELATION,  /* the rules' correlation key; NULL or "" clears it */
+} DkTicketField;
 
 typedef struct {
 	gint64 id;
@@ -134,6 +144,43 @@ gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *add
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
 			    const char *detail_json, gint64 now, GError **error);
 
+/* Changes one field of a ticket (status and priority are checked by the
+ * schema: a bad value is DK_ERROR_PERMANENT). */
+gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value,
+			     gint64 now, GError **error);
+gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error);
+/* Sets a custom field (name, value) of ticket. */
+gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
+				   GError **error);
+/* The newest ticket that is neither resolved nor closed and carries the
+ * correlation key; *ticket_out 0 when there is none. */
+gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error);
+/* The role ("requester", "sender", "cc", "agent") address has on ticket
+ * (compared in lower case) into role_out, or NULL when it has none. */
+gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address, char **role_out,
+				   GError **error);
+/* Links two tickets both ways with a reason ("follow_up", "closed"). */
+gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,
+			   GError **error);
+/* Another system's ticket number (pattern name, number) names ticket; the
+ * first ticket to carry it keeps it. */
+gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number, gint64 ticket,
+				  GError **error);
+gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
+				   gboolean *found_out, GError **error);
+/* Counts a bounce of mail to address (lower-cased) with its RFC 3463 status. */
+gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
+				GError **error);
+/* Whether mail to address bounced: notifications skip such addresses. */
+gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error);
+/* Records a support address (an envelope recipient) ticket's mail came to. */
+gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
+				     GError **error);
+/* Queues work for the outbox (kind e.g. "relay", target an address,
+ * payload a JSON object), due now; its id into id_out (may be NULL). */
+gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
+			     const char *payload_json, gint64 now, gint64 *id_out, GError **error);
+
 /* Keeps a message docket could not read (its raw bytes already stored
  * with dk_store_raw_put) with the reason; the same raw message twice is one
  * entry. Writes its id into id_out. */
@@ -157,6 +204,12 @@ GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error);
 GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error);
 /* Of char*: "address role". */
 GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error);
+/* Of char*: "number reason", the tickets linked to ticket. */
+GPtrArray *dk_store_links(DkStore *store, gint64 ticket, GError **error);
+/* Of char*: "name number", other systems' numbers of ticket. */
+GPtrArray *dk_store_foreign_refs(DkStore *store, gint64 ticket, GError **error);
+/* Of char*: the support addresses ticket's mail came to. */
+GPtrArray *dk_store_ticket_addresses(DkStore *store, gint64 ticket, GError **error);
 
 /* Pending outbox rows and the age in seconds of the oldest one (0 when
  * none), as of now. */
@@ -167,5 +220,7 @@ void dk_ticket_free(DkTicket *ticket);
 void dk_article_free(DkArticle *article);
 void dk_event_free(DkEvent *event);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkTicket, dk_ticket_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkArticle, dk_article_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkEvent, dk_event_free)
 
 G_END_DECLS

@@ -1,33 +1,378 @@
-/* Threading lookups against the store's Message-ID index. */
+/* Threading: evidence against the store, the follow-up participants, and
+ * the agents. */
 #include "gateway/core/thread.h"
 
-static gboolean find_id(DkStore *store, const char *id, gint64 *ticket_out, gboolean *found_out,
-			GError **error)
+#include "gateway/core/error.h"
+#include "gateway/core/ids.h"
+#include "parsers/agent-commands.h"
+#include "parsers/subject.h"
+
+#include <string.h>
+
+#define FOREIGN_SCAN_MAX (64 * 1024) /* bytes of new text searched for foreign numbers */
+
+static void foreign_free(DkForeignPattern *f)
+{
+	g_free(f->name);
+	g_regex_unref(f->regex);
+	g_free(f);
+}
+
+static char **lower_list(const DkConfig *config, const char *section, const char *key)
+{
+	char **list = dk_config_get_list(config, section, key);
+	for (int i = 0; list[i] != NULL; i++) {
+		char *lower = g_ascii_strdown(list[i], -1);
+		g_free(list[i]);
+		list[i] = lower;
+	}
+	return list;
+}
+
+static char *nonempty(const char *s)
+{
+	return s != NULL && *s != '\0' ? g_strdup(s) : NULL;
+}
+
+static void load_foreign(DkThreadPolicy *p, const DkConfig *config)
+{
+	p->foreign = g_ptr_array_new_with_free_func((GDestroyNotify)foreign_free);
+	g_auto(GStrv) names = dk_config_get_instances(config, "foreign");
+	for (int i = 0; names[i] != NULL; i++) {
+		g_autofree char *section = g_strconcat("foreign:", names[i], NULL);
+		const char *pattern = dk_config_get_string(config, section, "pattern");
+		g_autoptr(GError) error = NULL;
+		GRegex *re = g_regex_new(pattern, G_REGEX_OPTIMIZE, 0, &error);
+		if (re == NULL || g_regex_get_capture_count(re) < 1) {
+			g_warning("[%s] pattern: %s", section,
+			          re ? "needs a capture group for the number" : error->message);
+			if (re != NULL)
+				g_regex_unref(re);
+			continue;
+		}
+		DkForeignPattern *f = g_new0(DkForeignPattern, 1);
+		f->name = g_strdup(names[i]);
+		f->regex = re;
+		g_ptr_array_add(p->foreign, f);
+	}
+}
+
+DkThreadPolicy *dk_thread_policy_new(const DkConfig *config)
+{
+	DkThreadPolicy *p = g_new0(DkThreadPolicy, 1);
+	g_mutex_init(&p->lock);
+	p->token_prefix = g_strdup(dk_config_get_string(config, "threading", "token_prefix"));
+	const char *follow_up = dk_config_get_string(config, "threading", "follow_up");
+	p->follow_up = strcmp(follow_up, "accept") == 0   ? DK_FOLLOW_UP_ACCEPT
+	               : strcmp(follow_up, "reject") == 0 ? DK_FOLLOW_UP_REJECT
+	                                                  : DK_FOLLOW_UP_NEW_TICKET;
+	p->reopen_seconds = dk_config_get_int(config, "threading", "reopen_days") * 86400;
+	p->reply_addresses = dk_config_get_bool(config, "threading", "reply_addresses");
+	p->reply_address = nonempty(dk_config_get_string(config, "threading", "reply_address"));
+	p->organisation_domain_participants =
+	    dk_config_get_bool(config, "threading", "organisation_domain_participants");
+	p->agent_addresses = lower_list(config, "agents", "addresses");
+	p->agent_domains = lower_list(config, "agents", "domains");
+	p->authserv_id = nonempty(dk_config_get_string(config, "agents", "authserv_id"));
+	p->support_addresses = lower_list(config, "lmtp", "recipients");
+	if (p->reply_address != NULL) {
+		guint n = g_strv_length(p->support_addresses);
+		p->support_addresses = g_renew(char *, p->support_addresses, n + 2);
+		p->support_addresses[n] = g_ascii_strdown(p->reply_address, -1);
+		p->support_addresses[n + 1] = NULL;
+	}
+	load_foreign(p, config);
+	const char *secret = dk_config_get_string(config, "threading", "secret");
+	p->secret_configured = *secret != '\0';
+	if (p->secret_configured)
+		p->secret = g_bytes_new(secret, strlen(secret));
+	else
+		p->secret_path = g_build_filename(dk_config_get_string(config, "store", "data_dir"),
+		                                  "secret", NULL);
+	return p;
+}
+
+void dk_thread_policy_free(DkThreadPolicy *p)
+{
+	if (p == NULL)
+		return;
+	g_free(p->token_prefix);
+	g_free(p->reply_address);
+	g_strfreev(p->agent_addresses);
+	g_strfreev(p->agent_domains);
+	g_free(p->authserv_id);
+	g_strfreev(p->support_addresses);
+	g_ptr_array_unref(p->foreign);
+	g_clear_pointer(&p->secret, g_bytes_unref);
+	g_free(p->secret_path);
+	g_mutex_clear(&p->lock);
+	g_free(p);
+}
+
+GBytes *dk_thread_policy_secret(DkThreadPolicy *p)
+{
+	g_mutex_lock(&p->lock);
+	if (p->secret == NULL && p->secret_path != NULL &&
+	    g_file_test(p->secret_path, G_FILE_TEST_IS_REGULAR)) {
+		g_autofree char *contents = NULL;
+		gsize length = 0;
+		if (g_file_get_contents(p->secret_path, &contents, &length, NULL) && length >= 16)
+			p->secret = g_bytes_new_take(g_steal_pointer(&contents), length);
+	}
+	GBytes *out = p->secret ? g_bytes_ref(p->secret) : NULL;
+	g_mutex_unlock(&p->lock);
+	return out;
+}
+
+static gboolean ticket_exists(DkStore *store, gint64 number, gboolean *exists_out, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, number, &local);
+	*exists_out = t != NULL;
+	if (t == NULL && !g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean dk_thread_find_message_id(DkStore *store, DkThreadPolicy *policy, const char *id,
+                                   gint64 *ticket_out, gboolean *found_out, GError **error)
 {
 	*found_out = FALSE;
 	if (id == NULL || *id == '\0')
 		return TRUE;
-	return dk_store_message_id_find(store, id, ticket_out, found_out, error);
+	if (!dk_store_message_id_find(store, id, ticket_out, found_out, error))
+		return FALSE;
+	if (*found_out || !g_str_has_prefix(id, "docket."))
+		return TRUE;
+	g_autoptr(GBytes) secret = dk_thread_policy_secret(policy);
+	gint64 ticket = 0;
+	if (secret == NULL || !dk_ids_message_id_ticket(secret, id, &ticket))
+		return TRUE;
+	if (!ticket_exists(store, ticket, found_out, error))
+		return FALSE;
+	if (*found_out)
+		*ticket_out = ticket;
+	return TRUE;
 }
 
-gboolean dk_thread_find(DkStore *store, const DkMessage *message, DkThreadMatch *match_out,
-			GError **error)
+static gboolean by_header(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                          DkThreadMatch *match, GError **error)
 {
-	gint64 ticket = 0;
 	gboolean found = FALSE;
-	match_out->ticket = 0;
-	match_out->evidence = "new";
-	if (!find_id(store, message->in_reply_to, &ticket, &found, error))
+	if (!dk_thread_find_message_id(store, policy, m->in_reply_to, &match->ticket, &found,
+	                               error))
 		return FALSE;
 	/* The newest reference is the likeliest to be ours; older ones still
 	 * count, since a client may trim or reorder the list. */
-	for (guint i = message->references->len; !found && i > 0; i--) {
-		if (!find_id(store, g_ptr_array_index(message->references, i - 1), &ticket, &found, error))
+	for (guint i = m->references->len; !found && i > 0; i--) {
+		const char *id = g_ptr_array_index(m->references, i - 1);
+		if (!dk_thread_find_message_id(store, policy, id, &match->ticket, &found, error))
 			return FALSE;
 	}
-	if (found) {
-		match_out->ticket = ticket;
-		match_out->evidence = "header";
+	if (found)
+		match->evidence = "header";
+	return TRUE;
+}
+
+/* A candidate address: a valid reply address sets the match; one of ours
+ * with a bad MAC sets forged. */
+static void check_reply_address(DkThreadPolicy *policy, GBytes *secret, const char *address,
+                                DkThreadMatch *match)
+{
+	gint64 ticket = 0;
+	if (address == NULL || match->ticket != 0)
+		return;
+	if (dk_ids_reply_address_ticket(secret, policy->reply_address, address, &ticket)) {
+		match->ticket = ticket;
+		match->evidence = "reply-address";
+		return;
+	}
+	const char *at = strrchr(policy->reply_address, '@');
+	gsize local = (gsize)(at - policy->reply_address);
+	if (g_ascii_strncasecmp(address, policy->reply_address, local) == 0 &&
+	    address[local] == '+')
+		match->forged = TRUE;
+}
+
+static gboolean by_reply_address(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                                 char **recipients, DkThreadMatch *match, GError **error)
+{
+	if (!policy->reply_addresses || policy->reply_address == NULL ||
+	    strchr(policy->reply_address, '@') == NULL)
+		return TRUE;
+	g_autoptr(GBytes) secret = dk_thread_policy_secret(policy);
+	if (secret == NULL)
+		return TRUE;
+	for (guint i = 0; recipients != NULL && recipients[i] != NULL; i++)
+		check_reply_address(policy, secret, recipients[i], match);
+	const GPtrArray *lists[] = {m->to, m->cc};
+	for (guint l = 0; l < G_N_ELEMENTS(lists); l++) {
+		for (guint i = 0; i < lists[l]->len; i++)
+			check_reply_address(policy, secret,
+			                    ((DkAddress *)g_ptr_array_index(lists[l], i))->address,
+			                    match);
+	}
+	gboolean exists = TRUE;
+	if (match->ticket != 0 && !ticket_exists(store, match->ticket, &exists, error))
+		return FALSE;
+	if (!exists) {
+		match->ticket = 0;
+		match->evidence = "new";
 	}
 	return TRUE;
+}
+
+static gboolean by_token(DkStore *store, const DkThreadPolicy *policy, const DkMessage *m,
+                         DkThreadMatch *match, GError **error)
+{
+	gint64 ticket = 0;
+	gboolean exists = FALSE;
+	if (!dk_subject_find_token(m->subject, policy->token_prefix, &ticket))
+		return TRUE;
+	if (!ticket_exists(store, ticket, &exists, error))
+		return FALSE;
+	if (exists) {
+		match->ticket = ticket;
+		match->evidence = "token";
+	}
+	return TRUE;
+}
+
+static gboolean by_foreign(DkStore *store, const DkThreadPolicy *policy, const DkMessage *m,
+                           DkThreadMatch *match, GError **error)
+{
+	g_autoptr(GPtrArray) pairs = dk_thread_foreign_numbers(policy, m);
+	for (guint i = 0; i + 1 < pairs->len && match->ticket == 0; i += 2) {
+		gboolean found = FALSE;
+		if (!dk_store_foreign_ref_find(store, g_ptr_array_index(pairs, i),
+		                               g_ptr_array_index(pairs, i + 1), &match->ticket,
+		                               &found, error))
+			return FALSE;
+		if (found)
+			match->evidence = "foreign";
+	}
+	return TRUE;
+}
+
+gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                        char **recipients, DkThreadMatch *match_out, GError **error)
+{
+	*match_out = (DkThreadMatch){.ticket = 0, .evidence = "new"};
+	if (!by_header(store, policy, m, match_out, error))
+		return FALSE;
+	if (match_out->ticket == 0 &&
+	    !by_reply_address(store, policy, m, recipients, match_out, error))
+		return FALSE;
+	if (match_out->ticket == 0 && !by_token(store, policy, m, match_out, error))
+		return FALSE;
+	if (match_out->ticket == 0 && !by_foreign(store, policy, m, match_out, error))
+		return FALSE;
+	return TRUE;
+}
+
+static const char *domain_of(const char *address)
+{
+	const char *at = address ? strrchr(address, '@') : NULL;
+	return at ? at + 1 : NULL;
+}
+
+gboolean dk_thread_is_support_address(const DkThreadPolicy *policy, const char *address)
+{
+	const char *at = address ? strrchr(address, '@') : NULL;
+	if (at == NULL)
+		return FALSE;
+	const char *plus = memchr(address, '+', (gsize)(at - address));
+	gsize local = (gsize)((plus ? plus : at) - address);
+	g_autofree char *base = g_ascii_strdown(address, (gssize)local);
+	g_autofree char *domain = g_ascii_strdown(at, -1);
+	g_autofree char *plain = g_strconcat(base, domain, NULL);
+	g_autofree char *any = g_strconcat("*", domain, NULL); /* "*@domain" in [lmtp] recipients */
+	return g_strv_contains((const char *const *)policy->support_addresses, plain) ||
+	       g_strv_contains((const char *const *)policy->support_addresses, any);
+}
+
+gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address)
+{
+	const char *domain = domain_of(address);
+	if (domain == NULL)
+		return FALSE;
+	g_autofree char *lower = g_ascii_strdown(address, -1);
+	g_autofree char *lower_domain = g_ascii_strdown(domain, -1);
+	return g_strv_contains((const char *const *)policy->agent_addresses, lower) ||
+	       g_strv_contains((const char *const *)policy->agent_domains, lower_domain);
+}
+
+gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
+                                  const DkTicket *ticket, const char *address,
+                                  gboolean *participant_out, GError **error)
+{
+	*participant_out = FALSE;
+	if (address == NULL)
+		return TRUE;
+	g_autofree char *role = NULL;
+	if (!dk_store_participant_role(store, ticket->number, address, &role, error))
+		return FALSE;
+	const char *mine = domain_of(address), *theirs = domain_of(ticket->requester);
+	*participant_out =
+	    role != NULL ||
+	    (ticket->requester && g_ascii_strcasecmp(ticket->requester, address) == 0) ||
+	    (policy->organisation_domain_participants && mine && theirs &&
+	     g_ascii_strcasecmp(mine, theirs) == 0);
+	return TRUE;
+}
+
+DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *m,
+                                   const char **why_out)
+{
+	*why_out = NULL;
+	if (m->from == NULL || !dk_thread_is_agent(policy, m->from->address))
+		return DK_AGENT_NONE;
+	if (policy->authserv_id == NULL)
+		return DK_AGENT_VERIFIED;
+	gboolean present = FALSE;
+	if (dk_agent_commands_authenticated(dk_message_header_all(m, "authentication-results"),
+	                                    policy->authserv_id, domain_of(m->from->address),
+	                                    &present))
+		return DK_AGENT_VERIFIED;
+	*why_out = present
+	               ? "Authentication-Results show no DKIM or SPF pass for the sender's domain"
+	               : "no Authentication-Results from our own server";
+	return DK_AGENT_UNVERIFIED;
+}
+
+static void scan_foreign(const DkForeignPattern *f, const char *text, gsize len, GPtrArray *out)
+{
+	g_autoptr(GMatchInfo) info = NULL;
+	if (text == NULL || !g_regex_match_full(f->regex, text, (gssize)len, 0, 0, &info, NULL))
+		return;
+	for (int n = 0; n < 32 && g_match_info_matches(info); n++) {
+		g_autofree char *number = g_match_info_fetch(info, 1);
+		gboolean seen = number == NULL || *number == '\0';
+		for (guint i = 0; !seen && i + 1 < out->len; i += 2)
+			seen = strcmp(g_ptr_array_index(out, i), f->name) == 0 &&
+			       strcmp(g_ptr_array_index(out, i + 1), number) == 0;
+		if (!seen) {
+			g_ptr_array_add(out, g_strdup(f->name));
+			g_ptr_array_add(out, g_steal_pointer(&number));
+		}
+		if (!g_match_info_next(info, NULL))
+			break;
+	}
+}
+
+GPtrArray *dk_thread_foreign_numbers(const DkThreadPolicy *policy, const DkMessage *m)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < policy->foreign->len; i++) {
+		const DkForeignPattern *f = g_ptr_array_index(policy->foreign, i);
+		scan_foreign(f, m->subject, strlen(m->subject ? m->subject : ""), out);
+		gsize len = m->new_text ? strlen(m->new_text) : 0;
+		if (len > FOREIGN_SCAN_MAX)
+			len = g_utf8_find_prev_char(m->new_text, m->new_text + FOREIGN_SCAN_MAX) -
+			      m->new_text;
+		scan_foreign(f, m->new_text, len, out);
+	}
+	return out;
 }

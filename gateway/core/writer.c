@@ -1,12 +1,43 @@
-/* Stores prepared messages: dedupe, thread, ticket, article, index, events. */
+/* Stores prepared messages: dedupe, thread, decide (follow-up policy,
+ * closed tickets, auto-replies, bounces, agents), ticket, article,
+ * participants, events. */
 #include "gateway/core/writer.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/thread.h"
 #include "gateway/ops/metrics.h"
 #include "gateway/outbox/notify.h"
+#include "parsers/agent-commands.h"
+#include "parsers/subject.h"
 
 #include "gateway/core/json.h"
+
+#include <string.h>
+
+/* One message on its way into the store: what was decided so far. */
+typedef struct {
+	DkStore *store;
+	DkPipelineItem *item;
+	const DkMessage *m;
+	DkThreadPolicy *policy;
+	char raw_sha[65];
+	DkThreadMatch match;
+	gboolean conflict;
+	DkTicket *ticket;        /* the existing ticket it goes onto, or NULL */
+	gint64 linked_from;      /* a new ticket is linked to this one */
+	const char *link_reason; /* "follow_up" or "closed" */
+	gboolean reopen;
+	DkAgentTrust agent;
+	const char *agent_why;
+	DkAgentCommands *commands; /* parsed when the From is an agent */
+	const char *direction, *visibility, *event;
+} Write;
+
+static void write_clear(Write *w)
+{
+	dk_ticket_free(w->ticket);
+	dk_agent_commands_free(w->commands);
+}
 
 static char *join_addresses(const DkMessage *m)
 {
@@ -21,43 +52,107 @@ static char *join_addresses(const DkMessage *m)
 	return g_string_free(out, FALSE);
 }
 
-static char *event_detail(const DkPipelineItem *item)
+static gboolean among_recipients(const DkMessage *m, const char *address)
 {
-	const DkMessage *m = item->message;
-	g_autoptr(json_t) o = json_object();
+	const GPtrArray *lists[] = {m->to, m->cc};
+	for (guint l = 0; address != NULL && l < G_N_ELEMENTS(lists); l++) {
+		for (guint i = 0; i < lists[l]->len; i++) {
+			const DkAddress *a = g_ptr_array_index(lists[l], i);
+			if (g_ascii_strcasecmp(a->address, address) == 0)
+				return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static const char *sender_of(const DkMessage *m)
+{
+	return m->from ? m->from->address : NULL;
+}
+
+/* The common detail of this message's events, with more fields from extra
+ * (stolen; may be NULL). */
+static char *event_detail(const Write *w, json_t *extra)
+{
+	const DkMessage *m = w->m;
+	g_autoptr(json_t) o = extra ? extra : json_object();
 	json_object_set_new(o, "message_id", json_string(m->message_id));
 	if (m->from != NULL)
 		json_object_set_new(o, "from", json_string(m->from->address));
-	json_object_set_new(o, "intake", json_string(item->intake));
+	json_object_set_new(o, "intake", json_string(w->item->intake));
 	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-static gboolean record_participants(DkStore *store, gint64 ticket, const DkMessage *m, gboolean created,
-				    GError **error)
+static gboolean add_event(Write *w, gint64 ticket, const char *type, json_t *extra, GError **error)
 {
-	const char *role = created ? "requester" : "sender";
-	if (m->from != NULL && !dk_store_participant_add(store, ticket, m->from->address, role, error))
-		return FALSE;
-	for (guint i = 0; i < m->cc->len; i++) {
-		const DkAddress *a = g_ptr_array_index(m->cc, i);
-		if (!dk_store_participant_add(store, ticket, a->address, "cc", error))
+	g_autofree char *detail = event_detail(w, extra);
+	return dk_store_event_add(w->store, ticket, w->item->result.article, type, detail,
+	                          w->item->received_at, error);
+}
+
+/* The envelope recipients are the support addresses the mail came to;
+ * a subaddress ("support+12.3f9a0c1d2e@", RFC 5233) counts as its base. */
+static gboolean record_addresses(DkStore *store, const DkPipelineItem *item, gint64 ticket,
+                                 GError **error)
+{
+	for (guint i = 0; item->recipients != NULL && item->recipients[i] != NULL; i++) {
+		const char *address = item->recipients[i];
+		const char *plus = strchr(address, '+'), *at = strrchr(address, '@');
+		g_autofree char *base =
+		    plus && at && plus < at
+		        ? g_strdup_printf("%.*s%s", (int)(plus - address), address, at)
+		        : g_strdup(address);
+		if (!dk_store_ticket_address_add(store, ticket, base, item->received_at, error))
 			return FALSE;
 	}
 	return TRUE;
 }
 
-static gboolean store_attachments(DkStore *store, gint64 article, const DkMessage *m, GError **error)
+/* Whether address is docket's own (a support address, an envelope
+ * recipient of this message): never a participant. */
+static gboolean ours(const Write *w, const char *address)
+{
+	char **recipients = w->item->recipients;
+	for (guint i = 0; recipients != NULL && recipients[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(recipients[i], address) == 0)
+			return TRUE;
+	}
+	return dk_thread_is_support_address(w->policy, address);
+}
+
+static gboolean record_participants(Write *w, gint64 ticket, gboolean created, GError **error)
+{
+	const DkMessage *m = w->m;
+	if (strcmp(w->event, "comment") != 0 && strcmp(w->event, "created") != 0)
+		return TRUE; /* auto-replies and bounces make nobody a participant */
+	const char *role = w->agent == DK_AGENT_VERIFIED ? "agent"
+	                   : created                     ? "requester"
+	                                                 : "sender";
+	if (m->from != NULL &&
+	    !dk_store_participant_add(w->store, ticket, m->from->address, role, error))
+		return FALSE;
+	for (guint i = 0; i < m->cc->len; i++) {
+		const DkAddress *a = g_ptr_array_index(m->cc, i);
+		if (!ours(w, a->address) &&
+		    !dk_store_participant_add(w->store, ticket, a->address, "cc", error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean store_attachments(DkStore *store, gint64 article, const DkMessage *m,
+                                  GError **error)
 {
 	for (guint i = 0; i < m->attachments->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(m->attachments, i);
 		DkAttachmentIn in = {
-			.filename = a->filename,
-			.content_type = a->content_type,
-			.content_id = a->content_id,
-			.disposition = a->disposition,
-			.size = a->size,
-			.sha256 = a->sha256,
-			.data = a->data,
+		    .filename = a->filename,
+		    .content_type = a->content_type,
+		    .content_id = a->content_id,
+		    .disposition = a->disposition,
+		    .size = a->size,
+		    .sha256 = a->sha256,
+		    .data = a->data,
 		};
 		if (!dk_store_attachment_add(store, article, i, &in, error))
 			return FALSE;
@@ -65,52 +160,434 @@ static gboolean store_attachments(DkStore *store, gint64 article, const DkMessag
 	return TRUE;
 }
 
-/* Where the message goes: a ticket it threads onto, or a new one. A known
- * Message-ID with different content (a conflict) stays with the ticket
- * that holds the first copy. */
-static gboolean decide(DkStore *store, const DkMessage *m, DkThreadMatch *match, gboolean *conflict_out,
-		       GError **error)
+/* Where the message goes by the evidence: a ticket it threads onto, or a
+ * new one. A known Message-ID with different content (a conflict) stays
+ * with the ticket that holds the first copy. */
+static gboolean find_ticket(Write *w, GError **error)
 {
 	gint64 owner = 0;
 	gboolean known = FALSE;
-	*conflict_out = FALSE;
-	if (!dk_store_message_id_find(store, m->message_id, &owner, &known, error))
+	if (!dk_store_message_id_find(w->store, w->m->message_id, &owner, &known, error))
 		return FALSE;
 	if (known) {
-		*conflict_out = TRUE;
-		match->ticket = owner;
-		match->evidence = "header";
-		return TRUE;
+		w->conflict = TRUE;
+		w->match = (DkThreadMatch){.ticket = owner, .evidence = "header"};
+	} else if (!dk_thread_find(w->store, w->policy, w->m, w->item->recipients, &w->match,
+	                           error)) {
+		return FALSE;
 	}
-	return dk_thread_find(store, m, match, error);
+	if (w->match.ticket != 0 &&
+	    (w->ticket = dk_store_ticket_get(w->store, w->match.ticket, error)) == NULL)
+		return FALSE;
+	return TRUE;
 }
 
-static gboolean write_article(DkStore *store, DkPipelineItem *item, const DkThreadMatch *match,
-			      const char *raw_sha, GError **error)
+/* Leaves the ticket found: the message opens a new one linked to it. */
+static void open_linked(Write *w, const char *reason)
 {
-	const DkMessage *m = item->message;
-	g_autofree char *recipients = join_addresses(m);
-	DkArticle article = {
-		.ticket = match->ticket,
-		.direction = "inbound",
-		.visibility = "public",
-		.evidence = (char *)match->evidence,
-		.sender = m->from ? m->from->address : NULL,
-		.recipients = recipients,
-		.subject = m->subject,
-		.message_id = m->message_id,
-		.fingerprint = (char *)m->fingerprint,
-		.new_text = m->new_text,
-		.full_text = m->text,
-		.raw_sha256 = (char *)raw_sha,
-		.intake = item->intake,
-		.created_at = item->received_at,
-	};
-	if (dk_store_article_add(store, &article, error) == 0)
+	w->linked_from = w->ticket->number;
+	w->link_reason = reason;
+	g_clear_pointer(&w->ticket, dk_ticket_free);
+	w->match.ticket = 0;
+	w->match.evidence = "new";
+}
+
+/* Whether only the subject token names the ticket and the sender is no
+ * participant of it: then the follow-up policy decides. */
+static gboolean stranger_by_token(Write *w, gboolean *stranger_out, GError **error)
+{
+	gboolean participant = FALSE;
+	*stranger_out = FALSE;
+	if (w->ticket == NULL || strcmp(w->match.evidence, "token") != 0 ||
+	    w->agent == DK_AGENT_VERIFIED)
+		return TRUE;
+	if (!dk_thread_is_participant(w->store, w->policy, w->ticket, sender_of(w->m), &participant,
+	                              error))
 		return FALSE;
-	item->result.article = article.id;
-	return store_attachments(store, article.id, m, error) &&
-	       dk_store_message_id_add(store, m->message_id, match->ticket, article.id, error);
+	*stranger_out = !participant;
+	return TRUE;
+}
+
+static gboolean apply_follow_up(Write *w, GError **error)
+{
+	gboolean stranger = FALSE;
+	if (!stranger_by_token(w, &stranger, error))
+		return FALSE;
+	if (!stranger || w->policy->follow_up == DK_FOLLOW_UP_ACCEPT)
+		return TRUE;
+	if (w->policy->follow_up == DK_FOLLOW_UP_NEW_TICKET) {
+		open_linked(w, "follow_up");
+		return TRUE;
+	}
+	const char *sender = sender_of(w->m);
+	g_set_error(
+	    error, DK_ERROR, DK_ERROR_PERMANENT,
+	    "the subject names ticket #%" G_GINT64_FORMAT
+	    " but %s is not one of its participants, and"
+	    " [threading] follow_up = reject: write a new message without the ticket's token",
+	    w->ticket->number, sender ? sender : "the sender");
+	return FALSE;
+}
+
+static gboolean is_closed(const DkTicket *t)
+{
+	return strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0;
+}
+
+/* A reply to a closed ticket reopens it within reopen_days of its closing;
+ * later it opens a new ticket linked to the old. An agent's mail reopens
+ * nothing (a "#status" command does). */
+static void apply_closed(Write *w)
+{
+	if (w->ticket == NULL || !is_closed(w->ticket) || w->agent == DK_AGENT_VERIFIED)
+		return;
+	gint64 closed_at = w->ticket->closed_at ? w->ticket->closed_at : w->ticket->updated_at;
+	if (w->item->received_at - closed_at <= w->policy->reopen_seconds)
+		w->reopen = TRUE;
+	else
+		open_linked(w, "closed");
+}
+
+/* An auto-reply never opens a ticket, changes no status and makes nobody a
+ * participant: on a ticket it is an internal article; naming none (or a
+ * ticket only by the token of a stranger, unless the policy accepts
+ * that) it is dropped, the raw message kept. */
+static gboolean decide_auto_reply(Write *w, gboolean *drop_out, GError **error)
+{
+	gboolean stranger = FALSE;
+	if (!stranger_by_token(w, &stranger, error))
+		return FALSE;
+	*drop_out = w->ticket == NULL || (stranger && w->policy->follow_up != DK_FOLLOW_UP_ACCEPT);
+	w->visibility = "internal";
+	w->event = "auto_reply";
+	return TRUE;
+}
+
+/* A bounce names the message that bounced: when that is ours, the bounce
+ * goes onto its ticket (or the ticket the headers name) as an internal
+ * article with a "bounce" event, and the address is marked as bouncing.
+ * A bounce naming no ticket is dropped, the raw message kept. */
+static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
+{
+	const DkBounce *b = w->m->classification.bounce;
+	gint64 ticket = 0;
+	gboolean found = FALSE;
+	if (!dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket, &found,
+	                               error))
+		return FALSE;
+	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
+		dk_ticket_free(w->ticket);
+		if ((w->ticket = dk_store_ticket_get(w->store, ticket, error)) == NULL)
+			return FALSE;
+		w->match = (DkThreadMatch){.ticket = ticket, .evidence = "header"};
+	}
+	/* A token or a foreign number alone does not place a bounce. */
+	if (w->ticket != NULL && strcmp(w->match.evidence, "header") != 0 &&
+	    strcmp(w->match.evidence, "reply-address") != 0)
+		g_clear_pointer(&w->ticket, dk_ticket_free);
+	*drop_out = w->ticket == NULL;
+	w->visibility = "internal";
+	w->event = "bounce";
+	return TRUE;
+}
+
+/* Who sent it: a verified agent's mail on an existing ticket is outbound
+ * (outbound_events() then records it as delivered or queues its relay),
+ * internal with "#internal". An unverified agent's mail stays inbound;
+ * its commands are parsed only to be reported as ignored. */
+static void decide_agent(Write *w)
+{
+	w->agent = dk_thread_agent_trust(w->policy, w->m, &w->agent_why);
+	if (w->agent == DK_AGENT_NONE)
+		return;
+	w->commands = dk_agent_commands_parse(w->m->new_text);
+	if (w->agent != DK_AGENT_VERIFIED)
+		return;
+	if (w->commands->internal)
+		w->visibility = "internal";
+	if (w->ticket != NULL)
+		w->direction = "outbound";
+}
+
+static gboolean create_ticket(Write *w, GError **error)
+{
+	const DkMessage *m = w->m;
+	g_autofree char *subject = w->linked_from
+	                               ? dk_subject_clean(m->subject, w->policy->token_prefix)
+	                               : g_strdup(m->subject);
+	gint64 number =
+	    dk_store_ticket_create(w->store, subject, sender_of(m), w->item->received_at, error);
+	if (number == 0)
+		return FALSE;
+	w->match.ticket = number;
+	return TRUE;
+}
+
+static json_t *command_lines(const DkAgentCommands *c)
+{
+	json_t *arr = json_array();
+	for (guint i = 0; i < c->commands->len; i++) {
+		const DkAgentCommand *cmd = g_ptr_array_index(c->commands, i);
+		g_autofree char *line =
+		    g_strdup_printf("#%s%s%s", dk_agent_command_name(cmd->kind),
+		                    cmd->value ? " " : "", cmd->value ? cmd->value : "");
+		json_array_append_new(arr, json_string(line));
+	}
+	return arr;
+}
+
+/* One command of a verified agent: the change and its event. */
+static gboolean apply_command(Write *w, const DkTicket *t, const DkAgentCommand *c, GError **error)
+{
+	gint64 now = w->item->received_at;
+	switch (c->kind) {
+	case DK_AGENT_STATUS:
+		return dk_store_ticket_set(w->store, t->number, DK_TICKET_STATUS, c->value, now,
+		                           error) &&
+		       add_event(w, t->number, "status_change",
+		                 json_pack("{ss ss ss}", "old", t->status, "new", c->value, "by",
+		                           "command"),
+		                 error);
+	case DK_AGENT_PRIORITY:
+		return dk_store_ticket_set(w->store, t->number, DK_TICKET_PRIORITY, c->value, now,
+		                           error) &&
+		       add_event(w, t->number, "priority_change",
+		                 json_pack("{ss ss}", "old", t->priority, "new", c->value), error);
+	case DK_AGENT_ASSIGN:
+		return dk_store_ticket_set(w->store, t->number, DK_TICKET_ASSIGNEE, c->value, now,
+		                           error) &&
+		       add_event(w, t->number, "assignment",
+		                 json_pack("{so ss}", "old",
+		                           t->assignee ? json_string(t->assignee) : json_null(),
+		                           "new", c->value),
+		                 error);
+	case DK_AGENT_TAG:
+		return dk_store_tag_add(w->store, t->number, c->value, error) &&
+		       add_event(w, t->number, "tag", json_pack("{ss}", "tag", c->value), error);
+	case DK_AGENT_INTERNAL:
+		return TRUE; /* the article's visibility */
+	}
+	return TRUE;
+}
+
+/* A verified agent's commands apply; anyone else's are ignored, with an
+ * event that says why. */
+static gboolean apply_commands(Write *w, gint64 ticket, GError **error)
+{
+	const DkAgentCommands *c = w->commands;
+	if (c == NULL)
+		return TRUE;
+	gboolean any = c->commands->len > 0 || c->errors->len > 0;
+	if (w->agent != DK_AGENT_VERIFIED) {
+		if (!any)
+			return add_event(w, ticket, "agent_unverified",
+			                 json_pack("{ss}", "why", w->agent_why), error);
+		return add_event(
+		    w, ticket, "agent_commands_ignored",
+		    json_pack("{ss so}", "why", w->agent_why, "commands", command_lines(c)), error);
+	}
+	for (guint i = 0; i < c->errors->len; i++) {
+		if (!add_event(
+		        w, ticket, "agent_command_invalid",
+		        json_pack("{ss}", "command", (char *)g_ptr_array_index(c->errors, i)),
+		        error))
+			return FALSE;
+	}
+	for (guint i = 0; i < c->commands->len; i++) {
+		/* Each command sees the ticket as the one before left it. */
+		g_autoptr(DkTicket) t = dk_store_ticket_get(w->store, ticket, error);
+		if (t == NULL || !apply_command(w, t, g_ptr_array_index(c->commands, i), error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean write_article(Write *w, GError **error)
+{
+	const DkMessage *m = w->m;
+	g_autofree char *recipients = join_addresses(m);
+	/* A verified agent's command lines are instructions, not text. */
+	const char *new_text =
+	    w->agent == DK_AGENT_VERIFIED && w->commands ? w->commands->text : m->new_text;
+	DkArticle article = {
+	    .ticket = w->match.ticket,
+	    .direction = (char *)w->direction,
+	    .visibility = (char *)w->visibility,
+	    .evidence = (char *)w->match.evidence,
+	    .sender = (char *)sender_of(m),
+	    .recipients = recipients,
+	    .subject = m->subject,
+	    .message_id = m->message_id,
+	    .fingerprint = (char *)m->fingerprint,
+	    .new_text = (char *)new_text,
+	    .full_text = m->text,
+	    .raw_sha256 = w->raw_sha,
+	    .intake = w->item->intake,
+	    .created_at = w->item->received_at,
+	};
+	if (dk_store_article_add(w->store, &article, error) == 0)
+		return FALSE;
+	w->item->result.article = article.id;
+	return store_attachments(w->store, article.id, m, error) &&
+	       dk_store_message_id_add(w->store, m->message_id, w->match.ticket, article.id, error);
+}
+
+/* The outbound side of an agent's public mail: delivered, or relayed. */
+static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
+{
+	if (strcmp(w->direction, "outbound") != 0 || strcmp(w->visibility, "public") != 0)
+		return TRUE;
+	const char *requester = w->ticket ? w->ticket->requester : NULL;
+	if (requester == NULL)
+		return TRUE;
+	if (among_recipients(w->m, requester))
+		return add_event(w, ticket, "outbound_delivered",
+		                 json_pack("{ss}", "to", requester), error);
+	g_autoptr(json_t) payload =
+	    json_pack("{sI sI ss ss}", "ticket", (json_int_t)ticket, "article",
+	              (json_int_t)w->item->result.article, "message_id", w->m->message_id, "from",
+	              sender_of(w->m));
+	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	gint64 id = 0;
+	return dk_store_outbox_add(w->store, "relay", requester, ticket, text, w->item->received_at,
+	                           &id, error) &&
+	       add_event(w, ticket, "outbound_relay_queued",
+	                 json_pack("{ss sI}", "to", requester, "outbox", (json_int_t)id), error);
+}
+
+static gboolean link_events(Write *w, gint64 ticket, GError **error)
+{
+	if (w->linked_from == 0)
+		return TRUE;
+	return dk_store_link_add(w->store, ticket, w->linked_from, w->link_reason,
+	                         w->item->received_at, error) &&
+	       add_event(w, ticket, "linked",
+	                 json_pack("{sI ss}", "ticket", (json_int_t)w->linked_from, "reason",
+	                           w->link_reason),
+	                 error) &&
+	       add_event(
+	           w, w->linked_from, "linked",
+	           json_pack("{sI ss}", "ticket", (json_int_t)ticket, "reason", w->link_reason),
+	           error);
+}
+
+/* The detail of a bounce event: who bounced, with which status; and that
+ * address is marked as bouncing, so notifications skip it. */
+static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
+{
+	const DkBounce *b = w->m->classification.bounce;
+	json_object_set_new(extra, "recipient",
+	                    b->recipient ? json_string(b->recipient) : json_null());
+	json_object_set_new(extra, "status", b->status ? json_string(b->status) : json_null());
+	json_object_set_new(extra, "original_message_id",
+	                    b->original_message_id ? json_string(b->original_message_id)
+	                                           : json_null());
+	if (b->recipient != NULL && !dk_store_bouncing_mark(w->store, b->recipient, b->status,
+	                                                    w->item->received_at, error)) {
+		json_decref(extra);
+		return NULL;
+	}
+	return extra;
+}
+
+static gboolean foreign_refs(Write *w, gint64 ticket, GError **error)
+{
+	g_autoptr(GPtrArray) pairs = dk_thread_foreign_numbers(w->policy, w->m);
+	for (guint i = 0; i + 1 < pairs->len; i += 2) {
+		if (!dk_store_foreign_ref_add(w->store, g_ptr_array_index(pairs, i),
+		                              g_ptr_array_index(pairs, i + 1), ticket, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Everything after the article: the ticket's state and its events. */
+static gboolean write_consequences(Write *w, gboolean created, GError **error)
+{
+	gint64 ticket = w->match.ticket, now = w->item->received_at;
+	json_t *extra = json_pack("{ss}", "evidence", w->match.evidence);
+	if (strcmp(w->event, "bounce") == 0 && (extra = bounce_detail(w, extra, error)) == NULL)
+		return FALSE;
+	if (!add_event(w, ticket, w->event, extra, error) ||
+	    (w->conflict && !add_event(w, ticket, "message_id_conflict", NULL, error)) ||
+	    (w->match.forged && !add_event(w, ticket, "forged_reply_address", NULL, error)) ||
+	    !link_events(w, ticket, error))
+		return FALSE;
+	if (w->reopen &&
+	    (!dk_store_ticket_set(w->store, ticket, DK_TICKET_STATUS, "open", now, error) ||
+	     !add_event(
+	         w, ticket, "status_change",
+	         json_pack("{ss ss ss}", "old", w->ticket->status, "new", "open", "by", "reply"),
+	         error)))
+		return FALSE;
+	return apply_commands(w, ticket, error) && outbound_events(w, ticket, error) &&
+	       record_participants(w, ticket, created, error) && foreign_refs(w, ticket, error) &&
+	       record_addresses(w->store, w->item, ticket, error) &&
+	       dk_store_ticket_touch(w->store, ticket, now, error);
+}
+
+/* Classification and policy: where the message goes, or that it is
+ * dropped (drop_out) or refused (an error). */
+static gboolean decide(Write *w, gboolean *drop_out, GError **error)
+{
+	const DkClassification *c = &w->m->classification;
+	*drop_out = FALSE;
+	if (!find_ticket(w, error))
+		return FALSE;
+	if (c->bounce != NULL)
+		return decide_bounce(w, drop_out, error);
+	if (c->auto_reply)
+		return decide_auto_reply(w, drop_out, error);
+	decide_agent(w);
+	if (!apply_follow_up(w, error))
+		return FALSE;
+	apply_closed(w);
+	return TRUE;
+}
+
+static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
+                              GError **error)
+{
+	DkDelivery *r = &item->result;
+	const DkMessage *m = item->message;
+	gboolean duplicate = FALSE, drop = FALSE;
+	r->message_id = g_strdup(m->message_id);
+	if (!dk_store_article_find(store, m->message_id, m->fingerprint, &r->ticket, &r->article,
+	                           &duplicate, error))
+		return FALSE;
+	if (duplicate) {
+		r->outcome = DK_OUTCOME_DUPLICATE;
+		r->evidence = "duplicate";
+		/* The same mail by another route: its support address counts. */
+		return record_addresses(store, item, r->ticket, error);
+	}
+	Write w = {.store = store,
+	           .item = item,
+	           .m = m,
+	           .policy = policy,
+	           .direction = "inbound",
+	           .visibility = "public",
+	           .event = "comment"};
+	gboolean ok = dk_store_raw_put(store, item->raw, item->received_at, w.raw_sha, error) &&
+	              decide(&w, &drop, error);
+	if (ok && drop) {
+		g_message("writer message_id=%s event=dropped reason=%s raw=%s", m->message_id,
+		          w.event, w.raw_sha);
+		r->outcome = DK_OUTCOME_DROPPED;
+		r->evidence = "dropped";
+	} else if (ok) {
+		gboolean created = w.match.ticket == 0;
+		if (created) {
+			w.event = "created";
+			ok = create_ticket(&w, error);
+		}
+		r->outcome = created ? DK_OUTCOME_CREATED : DK_OUTCOME_APPENDED;
+		r->ticket = w.match.ticket;
+		r->evidence = w.match.evidence;
+		ok = ok && write_article(&w, error) && write_consequences(&w, created, error);
+	}
+	write_clear(&w);
+	return ok;
 }
 
 static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **error)
@@ -120,19 +597,28 @@ static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **e
 		return FALSE;
 	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
 	DkQuarantined entry = {
-		.raw_sha256 = raw_sha,
-		.reason = item->quarantine_reason,
-		.intake = item->intake,
-		.envelope_from = item->envelope_from,
-		.recipients = recipients,
-		.received_at = item->received_at,
+	    .raw_sha256 = raw_sha,
+	    .reason = item->quarantine_reason,
+	    .intake = item->intake,
+	    .envelope_from = item->envelope_from,
+	    .recipients = recipients,
+	    .received_at = item->received_at,
 	};
 	item->result.outcome = DK_OUTCOME_QUARANTINED;
 	item->result.evidence = "quarantine";
 	return dk_store_quarantine_add(store, &entry, &item->result.quarantine, error);
 }
 
-static gboolean write_message(DkStore *store, DkPipelineItem *item, GError **error);
+/* The policy of items made without a pipeline: the defaults. */
+static DkThreadPolicy *default_policy(void)
+{
+	static DkThreadPolicy *policy;
+	if (g_once_init_enter(&policy)) {
+		g_autoptr(DkConfig) config = dk_config_new_default();
+		g_once_init_leave(&policy, dk_thread_policy_new(config));
+	}
+	return policy;
+}
 
 /* Notifications: the acknowledgement of a new ticket and the team's notice
  * are outbox rows in this same transaction (outbox/notify.h), sent after
@@ -151,46 +637,10 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 {
 	if (item->message == NULL)
 		return quarantine_item(store, item, error);
-	return write_message(store, item, error) && notify(store, item, error) &&
-	       (item->requeued_from == 0 || dk_store_quarantine_remove(store, item->requeued_from, error));
-}
-
-static gboolean write_message(DkStore *store, DkPipelineItem *item, GError **error)
-{
-	const DkMessage *m = item->message;
-	DkDelivery *r = &item->result;
-	gboolean duplicate = FALSE, conflict = FALSE;
-	r->message_id = g_strdup(m->message_id);
-	if (!dk_store_article_find(store, m->message_id, m->fingerprint, &r->ticket, &r->article, &duplicate,
-				   error))
-		return FALSE;
-	if (duplicate) {
-		r->outcome = DK_OUTCOME_DUPLICATE;
-		r->evidence = "duplicate";
-		return TRUE;
-	}
-	char raw_sha[65];
-	DkThreadMatch match;
-	if (!dk_store_raw_put(store, item->raw, item->received_at, raw_sha, error) ||
-	    !decide(store, m, &match, &conflict, error))
-		return FALSE;
-	r->outcome = match.ticket ? DK_OUTCOME_APPENDED : DK_OUTCOME_CREATED;
-	if (match.ticket == 0) {
-		match.ticket = dk_store_ticket_create(store, m->subject, m->from ? m->from->address : NULL,
-						      item->received_at, error);
-		if (match.ticket == 0)
-			return FALSE;
-	}
-	r->ticket = match.ticket;
-	r->evidence = match.evidence;
-	g_autofree char *detail = event_detail(item);
-	const char *event = r->outcome == DK_OUTCOME_CREATED ? "created" : "comment";
-	return write_article(store, item, &match, raw_sha, error) &&
-	       record_participants(store, match.ticket, m, r->outcome == DK_OUTCOME_CREATED, error) &&
-	       dk_store_event_add(store, match.ticket, r->article, event, detail, item->received_at, error) &&
-	       (!conflict || dk_store_event_add(store, match.ticket, r->article, "message_id_conflict", detail,
-						item->received_at, error)) &&
-	       dk_store_ticket_touch(store, match.ticket, item->received_at, error);
+	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
+	return write_message(store, item, policy, error) && notify(store, item, error) &&
+	       (item->requeued_from == 0 ||
+	        dk_store_quarantine_remove(store, item->requeued_from, error));
 }
 
 static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GError **error)
@@ -221,6 +671,7 @@ gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GErro
 	gint64 started = g_get_monotonic_time();
 	gboolean ok = commit_items(store, items, n, error);
 	if (ok)
-		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC);
+		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) /
+		                          G_USEC_PER_SEC);
 	return ok;
 }

@@ -43,7 +43,7 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, con
 			       gsize *length_out, GCancellable *cancellable, GError **error)
 {
 	gboolean skipping = FALSE;
-	max = MIN(max, r->size);
+	max = MIN(max, r->size - 1); /* room to see one octet past the limit */
 	for (;;) {
 		guint8 *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
 		if (nl != NULL) {
@@ -58,8 +58,10 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, con
 			*length_out = len;
 			return DK_LMTP_LINE_OK;
 		}
-		if (r->end - r->start >= max) {
-			/* Over-long: drop what we have and keep reading to its end. */
+		if (r->end - r->start > max) {
+			/* Over-long whatever follows: drop what we have and keep
+			 * reading to its end. With exactly max octets the LF may
+			 * still come in the next read. */
 			skipping = TRUE;
 			r->start = r->end;
 		}
@@ -87,8 +89,16 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir, g_strerror(errno));
 		return NULL;
 	}
+	/* Only the descriptor is used: a file without a name cannot outlive
+	 * a crash mid-DATA (the client retries). O_TMPFILE never has one;
+	 * where the file system lacks it, the name goes at once. */
 	g_autofree char *path = g_build_filename(dir, "lmtp-XXXXXX", NULL);
-	int fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0640);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0640);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0640);
+		if (fd >= 0)
+			g_unlink(path);
+	}
 	if (fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s", dir,
 			    g_strerror(errno));
@@ -162,7 +172,6 @@ void dk_lmtp_spool_free(DkLmtpSpool *s)
 	if (s == NULL)
 		return;
 	close(s->fd);
-	g_unlink(s->path);
 	g_free(s->path);
 	g_byte_array_unref(s->pending);
 	g_free(s);

@@ -35,7 +35,8 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *reader, GInputStream *in, gsize max
 
 typedef struct DkLmtpSpool DkLmtpSpool;
 
-/* A new, empty spool file in dir (created if needed). */
+/* A new, empty spool file in dir (created if needed), without a name
+ * (O_TMPFILE): nothing is left in dir when the process dies. */
 DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error);
 gboolean dk_lmtp_spool_write(DkLmtpSpool *spool, const void *data, gsize length, GError **error);
 /* Flushes what is buffered; call before reading the contents. */

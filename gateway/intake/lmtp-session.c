@@ -203,7 +203,11 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 	} else {
 		dk_metrics_count(DK_METRIC_REFUSED, "lmtp");
 		log_message(s, size, NULL, "refused", started, error);
-		g_autofree char *text = g_strdup_printf("554 5.6.0 Message refused: %s", error->message);
+		/* Not mail at all: 5.6.0 (bad content). Refused by policy (a
+		 * stranger on someone's ticket, a rule's reject): 5.7.1. */
+		gboolean content = error->domain == DK_PARSE_ERROR;
+		g_autofree char *text = g_strdup_printf("%s Message refused: %s",
+							 content ? "554 5.6.0" : "550 5.7.1", error->message);
 		g_strdelimit(text, "\r\n", ' ');
 		reply_each(s, text);
 	}
@@ -235,9 +239,9 @@ static void do_data(DkLmtpSession *s)
 	} else if (r == DK_LMTP_DATA_FAILED || !dk_lmtp_spool_finish(spool, &error)) {
 		g_warning("lmtp sid=%s event=spool error=%s", s->id, error ? error->message : "?");
 		reply_each(s, "451 4.3.0 Cannot spool the message, try again later");
-	}
-	else
+	} else {
 		deliver(s, spool, started);
+	}
 	reset_transaction(s);
 }
 

@@ -24,22 +24,24 @@ static const char *template_for(const DkOutboxRow *row, json_t *payload)
 	return strcmp(row->kind, "notice") == 0 ? "team-new" : "ack";
 }
 
-static DkArticle *find_article(DkStore *store, gint64 ticket, gint64 id, GError **error)
+/* The payload's article, and the Message-ID of the ticket's latest inbound
+ * article (what a relay answers when the payload names none). */
+static gboolean find_articles(DkStore *store, gint64 ticket, gint64 id, DkArticle **article_out,
+                              char **last_inbound_out, GError **error)
 {
 	g_autoptr(GPtrArray) articles = dk_store_articles(store, ticket, error);
 	if (articles == NULL)
-		return NULL;
+		return FALSE;
 	for (guint i = 0; i < articles->len; i++) {
 		DkArticle *a = g_ptr_array_index(articles, i);
-		if (a->id == id) {
-			g_ptr_array_set_free_func(articles, NULL);
-			for (guint j = 0; j < articles->len; j++)
-				if (j != i)
-					dk_article_free(g_ptr_array_index(articles, j));
-			return a;
+		if (strcmp(a->direction, "inbound") == 0 && a->message_id != NULL) {
+			g_free(*last_inbound_out);
+			*last_inbound_out = g_strdup(a->message_id);
 		}
+		if (a->id == id && *article_out == NULL)
+			*article_out = g_ptr_array_steal_index(articles, i--);
 	}
-	return NULL;
+	return TRUE;
 }
 
 static json_t *person(const char *name, const char *address)
@@ -69,9 +71,13 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 		                              a->full_text ? a->full_text : "", "sender",
 		                              a->sender ? a->sender : ""));
 	json_object_set_new(data, "requester", person(requester_name, t->requester));
-	json_object_set_new(data, "agent",
-	                    person(json_string_value(json_object_get(payload, "agent_name")),
-	                           json_string_value(json_object_get(payload, "agent_address"))));
+	/* Relays queued by the writer name the agent as "from". */
+	const char *agent = json_string_value(json_object_get(payload, "agent_address"));
+	if (agent == NULL)
+		agent = json_string_value(json_object_get(payload, "from"));
+	json_object_set_new(
+	    data, "agent",
+	    person(json_string_value(json_object_get(payload, "agent_name")), agent));
 	json_object_set_new(data, "organisation", json_pack("{ss}", "name", s->organisation));
 	return data;
 }
@@ -104,7 +110,7 @@ static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow 
 	DkMailHeaders h = {
 	    .to = row->target,
 	    .to_name = json_string_value(json_object_get(payload, "to_name")),
-	    .message_id = json_string_value(json_object_get(payload, "message_id")),
+	    .message_id = json_string_value(json_object_get(payload, "sent_message_id")),
 	    .in_reply_to = json_string_value(json_object_get(payload, "in_reply_to")),
 	    .references = refs,
 	    .token = token,
@@ -138,13 +144,12 @@ DkComposed *dk_compose(DkStore *store, const DkNotifySettings *s, const DkOutbox
 	}
 	gint64 article_id = json_integer_value(json_object_get(payload, "article"));
 	DkArticle *a = NULL;
-	if (article_id > 0) {
-		a = find_article(store, t->number, article_id, &local);
-		if (local != NULL) {
-			g_propagate_error(error, g_steal_pointer(&local));
-			return NULL;
-		}
-	}
+	g_autofree char *last_inbound = NULL;
+	if (!find_articles(store, t->number, article_id, &a, &last_inbound, error))
+		return NULL;
+	if (json_object_get(payload, "in_reply_to") == NULL && last_inbound != NULL &&
+	    strcmp(row->kind, "relay") == 0)
+		json_object_set_new(payload, "in_reply_to", json_string(last_inbound));
 	DkComposed *c = compose_message(s, row, payload, t, a, now, error);
 	dk_article_free(a);
 	return c;

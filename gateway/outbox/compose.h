@@ -9,11 +9,13 @@
  *                   for an ack; for a relay, the agent's reply itself)
  *   template        "ack", "agent-reply", "team-new", ...; default by kind:
  *                   ack -> ack, relay -> agent-reply, notice -> team-new
- *   in_reply_to     the Message-ID the mail answers, or absent
+ *   in_reply_to     the Message-ID the mail answers, or absent (a relay
+ *                   then answers the ticket's latest inbound message)
  *   references      array of Message-IDs, oldest first
- *   agent_name, agent_address   for templates that name the agent
+ *   agent_name, agent_address (or from)   for templates that name the agent
  *   requester_name  the customer's name, for mail to others (notices)
- *   message_id      set by the worker before the first attempt */
+ *   message_id      a relay's: the agent's own mail (not what is sent)
+ *   sent_message_id set by the worker before the first attempt */
 #pragma once
 
 #include "gateway/core/store-outbox.h"

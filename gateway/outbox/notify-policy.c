@@ -129,7 +129,7 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
 		return FALSE;
 	gboolean bouncing = FALSE;
 	gint64 recent = 0;
-	if (!dk_store_address_bouncing(store, address, &bouncing, error) ||
+	if (!dk_store_bouncing_get(store, address, &bouncing, error) ||
 	    !dk_store_outbox_recent(store, address, now - 3600, &recent, error))
 		return FALSE;
 	if (bouncing)
@@ -195,7 +195,7 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkP
 		return record_suppressed(store, item, reason, error);
 	g_autofree char *payload = ack_payload(item);
 	return dk_store_outbox_add(store, "ack", m->from->address, item->result.ticket, payload,
-	                           item->received_at, error) != 0;
+	                           item->received_at, NULL, error);
 }
 
 /* The team hears of every new ticket except docket's own mail coming back;
@@ -220,8 +220,8 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
 		if (m->from != NULL && m->from->name != NULL)
 			json_object_set_new(o, "requester_name", json_string(m->from->name));
 		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		if (dk_store_outbox_add(store, "notice", team[i], item->result.ticket, payload,
-		                        item->received_at, error) == 0)
+		if (!dk_store_outbox_add(store, "notice", team[i], item->result.ticket, payload,
+		                         item->received_at, NULL, error))
 			return FALSE;
 	}
 	return TRUE;

@@ -1,7 +1,7 @@
 /* Sends through an SMTP relay with libcurl: [smtp] url smtp://host:587
  * (STARTTLS, required unless [smtp] starttls says otherwise) or
  * smtps://host:465 (TLS from the start), AUTH with user and password or
- * password_file. A 5xx reply to MAIL, RCPT or DATA is permanent (RFC 5321
+ * password_file (mode 0600 or stricter). A 5xx reply to MAIL, RCPT or DATA is permanent (RFC 5321
  * section 4.2.1); everything else (4xx, no connection, a timeout, a TLS or
  * login failure, which an administrator can fix) is temporary. */
 #include "gateway/outbox/send.h"
@@ -9,6 +9,7 @@
 #include "gateway/core/error.h"
 
 #include <curl/curl.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 typedef struct {
@@ -39,14 +40,25 @@ static GByteArray *to_crlf(GBytes *message)
 	return out;
 }
 
+/* The password, from password_file when set: a file that others may read
+ * is refused, as for the IMAP accounts. Errors are temporary: an
+ * administrator fixes them and the row goes out on a later attempt. */
 static char *read_password(const DkConfig *config, GError **error)
 {
 	const char *file = dk_config_get_string(config, "smtp", "password_file");
 	if (*file == '\0')
 		return g_strdup(dk_config_get_string(config, "smtp", "password"));
+	GStatBuf st;
 	char *text = NULL;
-	if (!g_file_get_contents(file, &text, NULL, error)) {
-		g_prefix_error(error, "[smtp] password_file: ");
+	g_autoptr(GError) local = NULL;
+	if (g_stat(file, &st) == 0 && (st.st_mode & 077) != 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+		            "[smtp] password_file %s is readable by others (chmod 600 it)", file);
+		return NULL;
+	}
+	if (!g_file_get_contents(file, &text, NULL, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "[smtp] password_file: %s",
+		            local->message);
 		return NULL;
 	}
 	return g_strchomp(text);

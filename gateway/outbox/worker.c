@@ -93,11 +93,11 @@ static gboolean claim(DkOutbox *o, gpointer data, GError **error)
 	if (!dk_store_outbox_claim(o->store, c->row->id, c->now, c->now + lease, &c->claimed,
 	                           error))
 		return FALSE;
-	if (!c->claimed || json_object_get(c->payload, "message_id") != NULL)
+	if (!c->claimed || json_object_get(c->payload, "sent_message_id") != NULL)
 		return TRUE;
 	g_autofree char *mid =
 	    dk_ids_message_id(o->settings->secret, c->row->ticket, o->settings->domain);
-	json_object_set_new(c->payload, "message_id", json_string(mid));
+	json_object_set_new(c->payload, "sent_message_id", json_string(mid));
 	g_autofree char *text = json_dumps(c->payload, JSON_COMPACT | JSON_SORT_KEYS);
 	return dk_store_outbox_set_payload(o->store, c->row->id, text, error) &&
 	       (c->row->ticket == 0 ||
@@ -174,7 +174,7 @@ static gboolean attempt(DkOutbox *o, RowCtx *c, GError **error)
 {
 	gboolean bouncing = FALSE;
 	if (strcmp(c->row->kind, "relay") != 0 &&
-	    !dk_store_address_bouncing(o->store, c->row->target, &bouncing, error))
+	    !dk_store_bouncing_get(o->store, c->row->target, &bouncing, error))
 		return FALSE;
 	if (bouncing) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is marked as bouncing",
@@ -203,7 +203,7 @@ static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutbo
 		return FALSE;
 	if (!c.claimed)
 		return TRUE; /* another worker has it */
-	c.message_id = json_string_value(json_object_get(payload, "message_id"));
+	c.message_id = json_string_value(json_object_get(payload, "sent_message_id"));
 	g_autoptr(GError) failure = NULL;
 	gboolean sent = attempt(o, &c, &failure);
 	g_autoptr(DkComposed) mail = c.mail;

@@ -31,6 +31,7 @@ static int setup(void **state)
 	f->settings->spool_dir = g_build_filename(f->dir, "spool", NULL);
 	f->settings->max_size = 2000;
 	f->settings->max_recipients = 3;
+	g_strfreev(f->settings->recipients);
 	f->settings->recipients = g_strsplit("support@example.com,*@help.example.com", ",", -1);
 	*state = f;
 	return 0;

@@ -186,7 +186,8 @@ static gint64 add_row(Fixture *f, const char *kind, const char *target, gint64 n
 	g_autoptr(GError) error = NULL;
 	assert_true(dk_store_begin(f->store, &error));
 	gint64 ticket = dk_store_ticket_create(f->store, "s", target, now, &error);
-	gint64 id = dk_store_outbox_add(f->store, kind, target, ticket, "{}", now, &error);
+	gint64 id = 0;
+	assert_true(dk_store_outbox_add(f->store, kind, target, ticket, "{}", now, &id, &error));
 	assert_true(dk_store_commit(f->store, &error));
 	assert_true(id > 0);
 	return id;
