@@ -123,6 +123,42 @@ class SendTest(OutboxCase):
                          self.outbox()[0]["payload"]["sent_message_id"])
 
 
+class RelayTest(OutboxCase):
+    """An agent's reply to support only is relayed to the customer by the
+    worker: a person's mail (no Auto-Submitted), threaded on the customer's
+    message, and the customer's answer to it threads back."""
+
+    def setUp(self):
+        super().setUp()
+        with open(self.config, "a") as f:
+            f.write("[agents]\naddresses = agent@agents.example\n")
+
+    def test_agent_reply_relayed(self):
+        self.deliver_ok(customer_mail("Ann <ann@example.org>", "VPN down", "v1@example.org"))
+        self.assertEqual(self.run_once(), (1, 0, 0))
+        ack = parse(self.sink.messages[0][2])
+        agent = customer_mail("Alex Agent <agent@agents.example>", "Re: [docket #1] VPN down", "ag1@agents.example",
+                              body="Please restart the router.\n",
+                              headers="In-Reply-To: %s\n" % ack["Message-ID"])
+        self.deliver_ok(agent)
+        self.assertEqual([r["kind"] for r in self.outbox("--state", "pending")], ["relay"])
+        self.assertEqual(self.run_once(), (1, 0, 0))
+        mail_from, rcpts, data = self.sink.messages[1]
+        self.assertEqual(rcpts, ["ann@example.org"])
+        self.assertRegex(mail_from, BOUNCE)
+        m = parse(data)
+        self.assertIsNone(m["Auto-Submitted"])
+        self.assertEqual(m["In-Reply-To"], "<v1@example.org>")
+        self.assertIn("[docket #1]", str(m["Subject"]))
+        self.assertIn("Please restart the router.", m.get_body(("plain",)).get_content())
+        self.assertEqual(len(self.show(1)["articles"]), 3)  # the agent's article is the relay
+        # the customer answers the relayed mail: back on ticket 1
+        self.deliver_ok(customer_mail("ann@example.org", "Re: VPN", "v2@example.org",
+                                      headers="In-Reply-To: %s\n" % m["Message-ID"]))
+        self.assertEqual(len(self.tickets()), 1)
+        self.assertEqual(self.show(1)["articles"][-1]["message_id"], "v2@example.org")
+
+
 class TeamNoticeTest(OutboxCase):
     notify_text = "team_addresses = agents@example.net, support@help.example.com\n"
 
