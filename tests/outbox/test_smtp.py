@@ -159,6 +159,52 @@ class RelayTest(OutboxCase):
         self.assertEqual(self.show(1)["articles"][-1]["message_id"], "v2@example.org")
 
 
+DSN = """From: Mail Delivery System <MAILER-DAEMON@mx.example.org>
+To: %(bounce)s
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <dsn1@mx.example.org>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; %(rcpt)s
+Action: failed
+Status: 5.1.1
+
+--B
+Content-Type: text/rfc822-headers
+
+Message-ID: %(mid)s
+To: %(rcpt)s
+
+--B--
+"""
+
+
+class BounceTest(OutboxCase):
+    def test_bounce_comes_home_and_stops_acks(self):
+        self.deliver_ok(customer_mail("gone@example.org", "Hello", "g1@example.org"))
+        self.assertEqual(self.run_once(), (1, 0, 0))
+        mail_from, _, data = self.sink.messages[0]
+        dsn = DSN % {"bounce": mail_from, "rcpt": "gone@example.org", "mid": parse(data)["Message-ID"]}
+        self.deliver_ok(dsn.encode(), "-f", "", "-r", mail_from)
+        # the bounce threads onto the ticket and marks the address
+        self.assertEqual(len(self.tickets()), 1)
+        self.deliver_ok(customer_mail("gone@example.org", "Hello again", "g2@example.org"))
+        self.assertEqual(self.events(2, "ack_suppressed")[0]["detail"]["reason"], "bouncing")
+        self.assertEqual(self.run_once(), (0, 0, 0))
+
+
 class TeamNoticeTest(OutboxCase):
     notify_text = "team_addresses = agents@example.net, support@help.example.com\n"
 
