@@ -61,6 +61,27 @@ static const DkConfKey schema[] = {
 	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* empty: From alone identifies an agent */
 	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
 	{"rules", "script", DK_CONF_STRING, ""},
+	{"smtp", "url", DK_CONF_STRING, ""}, /* smtp://host:587 or smtps://host:465 */
+	{"smtp", "user", DK_CONF_STRING, ""},
+	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},
+	{"smtp", "password_file", DK_CONF_STRING, ""},
+	{"smtp", "starttls", DK_CONF_ENUM, "required", 0, 0, "required|optional|insecure-none"},
+	{"smtp", "insecure_skip_verify", DK_CONF_BOOL, "false"},
+	{"smtp", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
+	{"notify", "transport", DK_CONF_ENUM, "auto", 0, 0, "auto|maildir|smtp|sendmail"}, /* auto: smtp when [smtp] url is set, else maildir */
+	{"notify", "from", DK_CONF_STRING, ""}, /* empty: docket@<threading domain> */
+	{"notify", "from_name", DK_CONF_STRING, "Support"},
+	{"notify", "bounce_address", DK_CONF_STRING, ""}, /* VERP base; empty: bounces@<from's domain> */
+	{"notify", "organisation", DK_CONF_STRING, ""},
+	{"notify", "ack", DK_CONF_BOOL, "true"},
+	{"notify", "rate_per_hour", DK_CONF_INT, "3", 0, 100000},
+	{"notify", "templates_dir", DK_CONF_STRING, ""},
+	{"notify", "team_addresses", DK_CONF_LIST, ""},
+	{"notify", "sendmail", DK_CONF_STRING, "/usr/sbin/sendmail"},
+	{"notify", "retry_initial_seconds", DK_CONF_INT, "60", 1, 86400},
+	{"notify", "retry_max_seconds", DK_CONF_INT, "21600", 1, 604800},
+	{"notify", "max_age_seconds", DK_CONF_INT, "432000", 1, G64(31536000)},
+	{"notify", "poll_seconds", DK_CONF_INT, "5", 1, 3600},
 	{"log", "level", DK_CONF_ENUM, "info", 0, 0, "error|warning|info|debug"},
 	{"log", "syslog", DK_CONF_BOOL, "false"},
 	{"log", "trace", DK_CONF_LIST, ""},

@@ -6,6 +6,7 @@
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
 #include "gateway/intake/lmtp-server.h"
+#include "gateway/outbox/worker.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/log.h"
 
@@ -148,14 +149,17 @@ int dk_cmd_serve(int argc, char **argv)
 	/* The IMAP accounts poll beside the LMTP listener, through the same
 	 * pipeline and writer. */
 	DkImapPollerSet *pollers = dk_imap_poller_set_new(config, NULL, pipeline, &error);
+	/* The outbox worker sends what committed transactions queued. */
+	DkOutboxWorker *outbox = pollers ? dk_outbox_worker_start(config, &error) : NULL;
 	int rc = DK_EXIT_CONFIG;
-	if (pollers == NULL) {
+	if (pollers == NULL || outbox == NULL) {
 		dk_cli_error("serve: %s", error->message);
 	} else {
 		dk_imap_poller_set_start(pollers);
 		rc = run(&s, config, listen, pipeline);
-		dk_imap_poller_set_free(pollers); /* stops them; before the writer stops */
 	}
+	dk_imap_poller_set_free(pollers); /* stops them; before the writer stops */
+	dk_outbox_worker_stop(outbox);
 	dk_store_close(s.reader);
 	dk_writer_stop(writer);
 	dk_pipeline_free(pipeline);

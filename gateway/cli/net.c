@@ -10,6 +10,8 @@ int dk_cli_net_run(const char *command, int argc, char **argv)
 		return dk_cmd_serve(argc, argv);
 	if (strcmp(command, "poll") == 0)
 		return dk_cmd_poll(argc, argv);
+	if (strcmp(command, "outbox") == 0)
+		return dk_cmd_outbox(argc, argv);
 	dk_cli_error("%s: not available in this build", command);
 	return DK_EXIT_SOFTWARE;
 }

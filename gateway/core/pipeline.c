@@ -133,6 +133,7 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	item->received_at = now;
 	item->policy = pipeline->policy;
 	item->rules = current_rules(pipeline);
+	item->config = pipeline->config;
 	return item;
 }
 

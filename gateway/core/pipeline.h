@@ -59,6 +59,7 @@ typedef struct {
 	struct DkRules *rules;  /* the Sieve script to run (a reference), or NULL */
 	gboolean suppress_ack;  /* no acknowledgement (a rule's ticket_noack) */
 	char *template_name;    /* the notification template a rule chose, or NULL */
+	const DkConfig *config;  /* the pipeline's; NULL: no notifications */
 	DkDelivery result;  /* valid when error is NULL after commit */
 	GError *error;      /* this message's own failure, if any */
 } DkPipelineItem;

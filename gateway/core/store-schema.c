@@ -153,10 +153,16 @@ static const char migration_3[] =
 	"  first_seen INTEGER NOT NULL,"
 	"  PRIMARY KEY (ticket, address)) WITHOUT ROWID;";
 
+/* The outbox's guard on the rate of automatic mail per address counts
+ * rows by (target, created_at). */
+static const char migration_4[] =
+	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 int dk_store_schema_latest(void)

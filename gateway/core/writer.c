@@ -7,6 +7,7 @@
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/thread.h"
 #include "gateway/ops/metrics.h"
+#include "gateway/outbox/notify.h"
 #include "parsers/agent-commands.h"
 #include "parsers/subject.h"
 
@@ -664,6 +665,17 @@ static DkThreadPolicy *default_policy(void)
 	return policy;
 }
 
+/* Notifications: the acknowledgement of a new ticket and the team's notice
+ * are outbox rows in this same transaction (outbox/notify.h), sent after
+ * commit. */
+static gboolean notify(DkStore *store, DkPipelineItem *item, GError **error)
+{
+	if (item->result.outcome != DK_OUTCOME_CREATED)
+		return TRUE;
+	return dk_notify_enqueue_ack(store, item->config, item, error) &&
+	       dk_notify_enqueue_team(store, item->config, item, error);
+}
+
 /* Stores one item; a message taken back from the quarantine leaves it in
  * the same transaction. */
 static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
@@ -671,7 +683,7 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	if (item->message == NULL)
 		return quarantine_item(store, item, error);
 	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
-	return write_message(store, item, policy, error) &&
+	return write_message(store, item, policy, error) && notify(store, item, error) &&
 	       (item->requeued_from == 0 ||
 	        dk_store_quarantine_remove(store, item->requeued_from, error));
 }

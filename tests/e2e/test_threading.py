@@ -312,7 +312,7 @@ class AgentTest(ThreadingCase):
         self.assertEqual(len(ignored), 1)
         self.assertIn("no Authentication-Results", ignored[0]["why"])
         self.assertEqual(ignored[0]["commands"], ["#status closed", "#assign mallory@evil.example"])
-        self.assertEqual(self.db("SELECT count(*) FROM outbox"), [(0,)])
+        self.assertEqual(self.db("SELECT count(*) FROM outbox WHERE kind = 'relay'"), [(0,)])
         self.assertNotIn({"address": "agent@example.com", "role": "agent"}, doc["ticket"]["participants"])
 
     def test_spoofed_agent_with_token_only_is_a_stranger(self):
@@ -352,7 +352,7 @@ class AgentTest(ThreadingCase):
         article = doc["articles"][-1]
         self.assertEqual((article["direction"], article["visibility"]), ("outbound", "public"))
         self.assertIn("outbound_relay_queued", self.events(doc))
-        rows = self.db("SELECT kind, target, ticket, state, payload FROM outbox")
+        rows = self.db("SELECT kind, target, ticket, state, payload FROM outbox WHERE kind = 'relay'")
         self.assertEqual(len(rows), 1)
         self.assertEqual(rows[0][:4], ("relay", "dana@customer.example", number, "pending"))
         self.assertEqual(json.loads(rows[0][4])["article"], int(out["article"]))
@@ -365,7 +365,7 @@ class AgentTest(ThreadingCase):
         article = doc["articles"][-1]
         self.assertEqual((article["direction"], article["visibility"]), ("outbound", "internal"))
         self.assertEqual(article["new_text"].strip(), "Kunde ist VIP, bitte bevorzugt.")
-        self.assertEqual(self.db("SELECT count(*) FROM outbox"), [(0,)])
+        self.assertEqual(self.db("SELECT count(*) FROM outbox WHERE kind = 'relay'"), [(0,)])
         self.assertNotIn("outbound_delivered", self.events(doc))
 
 

@@ -263,9 +263,11 @@ class LmtpCase(DocketCase):
             return f.read()
 
     def articles_by_message_id(self):
-        """message_id -> number of articles holding it, over all tickets."""
+        """message_id -> number of inbound articles holding it, over all
+        tickets (the acknowledgements docket sends are outbound)."""
         counts = {}
         for t in self.tickets():
             for a in self.show(t["number"])["articles"]:
-                counts[a["message_id"]] = counts.get(a["message_id"], 0) + 1
+                if a["direction"] == "inbound":
+                    counts[a["message_id"]] = counts.get(a["message_id"], 0) + 1
         return counts

@@ -1,0 +1,170 @@
+/* `docket outbox list|run|retry|drop`: see and steer the notifications
+ * (and later connector calls) waiting in the outbox. `run --once` sends
+ * what is due and exits, for cron and for installations that only use
+ * `docket deliver`; `run` alone keeps the worker going until SIGTERM. */
+#include "gateway/cli/cli.h"
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+#include "gateway/core/store-outbox.h"
+#include "gateway/ops/log.h"
+#include "gateway/outbox/worker.h"
+
+#include <glib-unix.h>
+#include <stdio.h>
+#include <string.h>
+
+static json_t *row_json(const DkOutboxRow *r)
+{
+	json_t *payload = json_loads(r->payload, 0, NULL);
+	return json_pack("{sI ss ss sI ss sI sI ss? sI so}", "id", (json_int_t)r->id, "kind",
+	                 r->kind, "target", r->target, "ticket", (json_int_t)r->ticket, "state",
+	                 r->state, "attempts", (json_int_t)r->attempts, "next_attempt_at",
+	                 (json_int_t)r->next_attempt_at, "last_error", r->last_error, "created_at",
+	                 (json_int_t)r->created_at, "payload", payload ? payload : json_object());
+}
+
+static int list(DkStore *store, const char *state, gboolean as_json)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) rows = dk_store_outbox_list(store, state, 0, &error);
+	if (rows == NULL) {
+		dk_cli_error("outbox: %s", error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	if (as_json) {
+		g_autoptr(json_t) arr = json_array();
+		for (guint i = 0; i < rows->len; i++)
+			json_array_append_new(arr, row_json(g_ptr_array_index(rows, i)));
+		g_autoptr(json_t) doc = json_pack("{sO}", "outbox", arr);
+		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		puts(text);
+		free(text);
+		return DK_EXIT_OK;
+	}
+	printf("%6s  %-7s  %-8s  %6s  %3s  %-19s  %-30s  %s\n", "ID", "KIND", "STATE", "TICKET",
+	       "TRY", "NEXT", "TO", "LAST ERROR");
+	for (guint i = 0; i < rows->len; i++) {
+		const DkOutboxRow *r = g_ptr_array_index(rows, i);
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(r->next_attempt_at);
+		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
+		printf("%6" G_GINT64_FORMAT "  %-7s  %-8s  %6" G_GINT64_FORMAT
+		       "  %3" G_GINT64_FORMAT "  %-19s  %-30s  %s\n",
+		       r->id, r->kind, r->state, r->ticket, r->attempts, when, r->target,
+		       r->last_error ? r->last_error : "");
+	}
+	return DK_EXIT_OK;
+}
+
+static int run_once(const DkConfig *config, DkStore *store)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkOutbox) outbox = dk_outbox_new(config, store, &error);
+	DkOutboxStats stats = {0};
+	if (outbox == NULL ||
+	    !dk_outbox_run_due(outbox, g_get_real_time() / G_USEC_PER_SEC, &stats, &error)) {
+		dk_cli_error("outbox run: %s", error->message);
+		return g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG) ? DK_EXIT_CONFIG
+		                                                         : DK_EXIT_TEMPFAIL;
+	}
+	printf("sent %u, deferred %u, failed %u\n", stats.sent, stats.deferred, stats.failed);
+	return DK_EXIT_OK;
+}
+
+static gboolean on_signal(gpointer loop)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
+static int run_forever(const DkConfig *config)
+{
+	g_autoptr(GError) error = NULL;
+	DkOutboxWorker *worker = dk_outbox_worker_start(config, &error);
+	if (worker == NULL) {
+		dk_cli_error("outbox run: %s", error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	guint term = g_unix_signal_add(SIGTERM, on_signal, loop);
+	guint intr = g_unix_signal_add(SIGINT, on_signal, loop);
+	g_message("outbox event=ready");
+	g_main_loop_run(loop);
+	g_source_remove(term);
+	g_source_remove(intr);
+	dk_outbox_worker_stop(worker);
+	g_message("outbox event=stopped");
+	return DK_EXIT_OK;
+}
+
+static int steer(DkStore *store, const char *verb, gint64 id)
+{
+	g_autoptr(GError) error = NULL;
+	gboolean retry = strcmp(verb, "retry") == 0;
+	gboolean ok =
+	    retry ? dk_store_outbox_retry(store, id, g_get_real_time() / G_USEC_PER_SEC, &error)
+	          : dk_store_outbox_drop(store, id, &error);
+	if (!ok) {
+		dk_cli_error("outbox %s: %s", verb, error->message);
+		if (g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND))
+			return DK_EXIT_NOINPUT;
+		return g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT) ? DK_EXIT_DATAERR
+		                                                            : DK_EXIT_TEMPFAIL;
+	}
+	printf("outbox %s %" G_GINT64_FORMAT "\n", retry ? "retrying" : "dropped", id);
+	return DK_EXIT_OK;
+}
+
+static gboolean check_usage(int argc, char **argv, gint64 *id_out)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+	if (strcmp(verb, "retry") == 0 || strcmp(verb, "drop") == 0) {
+		if (argc == 3 && g_ascii_string_to_signed(argv[2], 10, 1, G_MAXINT64, id_out, NULL))
+			return TRUE;
+		dk_cli_error("outbox %s: expected a row number (see --help)", verb);
+		return FALSE;
+	}
+	if (argc == 2 && (strcmp(verb, "list") == 0 || strcmp(verb, "run") == 0))
+		return TRUE;
+	dk_cli_error("outbox: expected list, run, retry ID or drop ID (see --help)");
+	return FALSE;
+}
+
+int dk_cmd_outbox(int argc, char **argv)
+{
+	gboolean as_json = FALSE, once = FALSE;
+	g_autofree char *state = NULL;
+	const GOptionEntry entries[] = {
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "list: print JSON", NULL},
+	    {"state", 0, 0, G_OPTION_ARG_STRING, &state,
+	     "list: only rows in STATE (pending, done, failed)", "STATE"},
+	    {"once", 0, 0, G_OPTION_ARG_NONE, &once, "run: send what is due, then exit", NULL},
+	    G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) context =
+	    g_option_context_new("list | run [--once] | retry ID | drop ID");
+	g_option_context_set_summary(
+	    context, "Notifications waiting to be sent, sent, or given up.\n"
+	             "retry makes a pending or failed row due now; drop deletes it.");
+	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
+	gint64 id = 0;
+	if (!dk_cli_parse_options(context, &argc, &argv) || !check_usage(argc, argv, &id))
+		return DK_EXIT_USAGE;
+	g_autoptr(DkConfig) config = dk_cli_load_config();
+	if (config == NULL)
+		return DK_EXIT_CONFIG;
+	dk_log_init(config);
+	if (strcmp(argv[1], "run") == 0 && !once)
+		return run_forever(config);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	if (store == NULL) {
+		dk_cli_error("outbox: %s", error->message);
+		return DK_EXIT_TEMPFAIL;
+	}
+	if (strcmp(argv[1], "list") == 0)
+		return list(store, state, as_json);
+	if (strcmp(argv[1], "run") == 0)
+		return run_once(config, store);
+	return steer(store, argv[1], id);
+}

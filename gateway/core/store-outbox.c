@@ -1,0 +1,250 @@
+/* The outbox rows and the rate count that guards them. */
+#include "gateway/core/store-outbox.h"
+
+#include "gateway/core/store-private.h"
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* Steps a statement that returns no rows; with must_change, a statement
+ * that changed no row is DK_ERROR_NOT_FOUND. */
+static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean must_change,
+                          const char *doing, GError **error)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, doing);
+	if (must_change && sqlite3_changes(store->db) == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no outbox row %" G_GINT64_FORMAT,
+		            id);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+#define OUTBOX_SELECT                                                                              \
+	"SELECT id, kind, target, coalesce(ticket, 0), payload, state, attempts, "                 \
+	"next_attempt_at, last_error,"                                                             \
+	" created_at FROM outbox"
+
+static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
+{
+	g_autoptr(GPtrArray) out =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_outbox_row_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		DkOutboxRow *r = g_new0(DkOutboxRow, 1);
+		r->id = sqlite3_column_int64(st, 0);
+		r->kind = dk_store_column_text(st, 1);
+		r->target = dk_store_column_text(st, 2);
+		r->ticket = sqlite3_column_int64(st, 3);
+		r->payload = dk_store_column_text(st, 4);
+		r->state = dk_store_column_text(st, 5);
+		r->attempts = sqlite3_column_int64(st, 6);
+		r->next_attempt_at = sqlite3_column_int64(st, 7);
+		r->last_error = dk_store_column_text(st, 8);
+		r->created_at = sqlite3_column_int64(st, 9);
+		g_ptr_array_add(out, r);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "reading the outbox");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
+GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error)
+{
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ? "
+	                                   "ORDER BY next_attempt_at, id LIMIT ?",
+	                     error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit);
+	return query(store, st, error);
+}
+
+GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, OUTBOX_SELECT " WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2",
+	    error);
+	if (st == NULL)
+		return NULL;
+	bind_opt_text(st, 1, state);
+	sqlite3_bind_int64(st, 2, limit > 0 ? (gint64)limit : -1);
+	return query(store, st, error);
+}
+
+DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, OUTBOX_SELECT " WHERE id = ?", error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	g_autoptr(GPtrArray) rows = query(store, st, error);
+	if (rows == NULL)
+		return NULL;
+	if (rows->len == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no outbox row %" G_GINT64_FORMAT,
+		            id);
+		return NULL;
+	}
+	return g_ptr_array_steal_index(rows, 0);
+}
+
+gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json,
+                                     GError **error)
+{
+	sqlite3_stmt *st =
+	    dk_store_prepare(store, "UPDATE outbox SET payload = ? WHERE id = ?", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, payload_json, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(store, st, id, TRUE, "updating an outbox row", error);
+}
+
+gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 until,
+                               gboolean *claimed_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+	                                    "UPDATE outbox SET next_attempt_at = ? WHERE id = ?"
+	                                    " AND state = 'pending' AND next_attempt_at <= ?",
+	                                    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, until);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 3, now);
+	if (!step_done(store, st, id, FALSE, "claiming an outbox row", error))
+		return FALSE;
+	*claimed_out = sqlite3_changes(store->db) > 0;
+	return TRUE;
+}
+
+/* One UPDATE for done, defer and fail: they differ in state and time. */
+static gboolean finish(DkStore *store, gint64 id, const char *state, gint64 next_at,
+                       const char *last_error, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "UPDATE outbox SET state = ?, attempts = attempts + 1,"
+	    " next_attempt_at = coalesce(?, next_attempt_at), last_error = ? WHERE id = ?",
+	    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	if (next_at > 0)
+		sqlite3_bind_int64(st, 2, next_at);
+	else
+		sqlite3_bind_null(st, 2);
+	bind_opt_text(st, 3, last_error);
+	sqlite3_bind_int64(st, 4, id);
+	return step_done(store, st, id, TRUE, "updating an outbox row", error);
+}
+
+gboolean dk_store_outbox_done(DkStore *store, gint64 id, GError **error)
+{
+	return finish(store, id, "done", 0, NULL, error);
+}
+
+gboolean dk_store_outbox_defer(DkStore *store, gint64 id, gint64 next_at, const char *last_error,
+                               GError **error)
+{
+	return finish(store, id, "pending", next_at, last_error, error);
+}
+
+gboolean dk_store_outbox_fail(DkStore *store, gint64 id, const char *last_error, GError **error)
+{
+	return finish(store, id, "failed", 0, last_error, error);
+}
+
+gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **error)
+{
+	g_autoptr(DkOutboxRow) row = dk_store_outbox_get(store, id, error);
+	if (row == NULL)
+		return FALSE;
+	if (g_strcmp0(row->state, "done") == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "outbox row %" G_GINT64_FORMAT " was already sent", id);
+		return FALSE;
+	}
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, "UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE id = ?", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(store, st, id, TRUE, "retrying an outbox row", error);
+}
+
+gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "DELETE FROM outbox WHERE id = ?", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(store, st, id, TRUE, "dropping an outbox row", error);
+}
+
+gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
+                                gint64 *count_out, GError **error)
+{
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
+	                     " AND created_at >= ? AND kind <> 'relay'",
+	                     error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, address, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, since);
+	int rc = sqlite3_step(st);
+	*count_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "counting recent outbox rows");
+	return TRUE;
+}
+
+gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
+                                      gint64 sent_at, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, "UPDATE message_ids SET article = ? WHERE message_id = ?", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, article);
+	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_TRANSIENT);
+	if (!step_done(store, st, article, FALSE, "linking a sent Message-ID", error))
+		return FALSE;
+	st = dk_store_prepare(store, "UPDATE articles SET sent_at = ? WHERE id = ?", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, sent_at);
+	sqlite3_bind_int64(st, 2, article);
+	return step_done(store, st, article, TRUE, "stamping a sent article", error);
+}
+
+void dk_outbox_row_free(DkOutboxRow *row)
+{
+	if (row == NULL)
+		return;
+	g_free(row->kind);
+	g_free(row->target);
+	g_free(row->payload);
+	g_free(row->state);
+	g_free(row->last_error);
+	g_free(row);
+}

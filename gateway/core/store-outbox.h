@@ -1,0 +1,82 @@
+/* The outbox in the store: side effects (mail, later HTTP) written as rows
+ * in the transaction that decided them, performed after commit by the
+ * outbox worker, with attempts, backoff and the last error kept per row.
+ * Also the count that keeps docket from spamming: the rate of automatic
+ * mail per address (bouncing addresses are in store.h). */
+#pragma once
+
+#include "gateway/core/store.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	gint64 id;
+	char *kind;    /* "ack", "relay", "notice", ... */
+	char *target;  /* the recipient address */
+	gint64 ticket; /* 0 when none */
+	char *payload; /* a JSON object */
+	char *state;   /* "pending", "done" or "failed" */
+	gint64 attempts;
+	gint64 next_attempt_at;
+	char *last_error; /* or NULL */
+	gint64 created_at;
+} DkOutboxRow;
+
+void dk_outbox_row_free(DkOutboxRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkOutboxRow, dk_outbox_row_free)
+
+/* Rows are added with dk_store_outbox_add() (store.h), inside the
+ * transaction that decided them. */
+
+/* Of DkOutboxRow*: pending rows due at now, oldest first, at most limit. */
+GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error);
+
+/* Of DkOutboxRow*: rows in state (NULL: every state), newest first, at most
+ * limit (0: no limit). */
+GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error);
+
+/* One row; DK_ERROR_NOT_FOUND when there is none. */
+DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error);
+
+/* Replaces a row's payload (the worker fixes the Message-ID on the first
+ * attempt, so every retry sends the same message). */
+gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json,
+                                     GError **error);
+
+/* Takes a due row for one attempt: moves its next_attempt_at to until, so
+ * that another worker (a `docket outbox run --once` beside `docket serve`)
+ * does not send it too, and a worker that dies mid-attempt leaves it due
+ * again at until. *claimed_out is FALSE when the row is no longer pending
+ * and due at now. Inside a transaction. */
+gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 until,
+                               gboolean *claimed_out, GError **error);
+
+/* The row was performed: state done, attempts + 1. */
+gboolean dk_store_outbox_done(DkStore *store, gint64 id, GError **error);
+
+/* A temporary failure: attempts + 1, next try at next_at, the error kept. */
+gboolean dk_store_outbox_defer(DkStore *store, gint64 id, gint64 next_at, const char *last_error,
+                               GError **error);
+
+/* A permanent failure: state failed, attempts + 1, the error kept. */
+gboolean dk_store_outbox_fail(DkStore *store, gint64 id, const char *last_error, GError **error);
+
+/* Makes a pending or failed row due now again (`docket outbox retry`);
+ * DK_ERROR_NOT_FOUND when there is no such row, DK_ERROR_PERMANENT when it
+ * is done. */
+gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **error);
+
+/* Deletes a row (`docket outbox drop`); DK_ERROR_NOT_FOUND when none. */
+gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error);
+
+/* How many rows other than relays (automatic mail) were written for address
+ * (case-insensitive) since the Unix time since. */
+gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
+                                gint64 *count_out, GError **error);
+
+/* Links a sent notification's article to its Message-ID (recorded before
+ * sending, without an article) and stamps the article's sent_at. */
+gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
+                                      gint64 sent_at, GError **error);
+
+G_END_DECLS

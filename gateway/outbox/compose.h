@@ -1,0 +1,49 @@
+/* Turns an outbox row of a mail kind ("ack", "relay", "notice") into the
+ * message to send: the ticket and article it names are read from the store,
+ * the template rendered (templates/notification.h) and the message built
+ * (notify.h).
+ *
+ * The payload of a mail row is a JSON object:
+ *   to, to_name     the recipient (to is also the row's target)
+ *   article         the article the mail is about (the customer's message
+ *                   for an ack; for a relay, the agent's reply itself)
+ *   template        "ack", "agent-reply", "team-new", ...; default by kind:
+ *                   ack -> ack, relay -> agent-reply, notice -> team-new
+ *   in_reply_to     the Message-ID the mail answers, or absent (a relay
+ *                   then answers the ticket's latest inbound message)
+ *   references      array of Message-IDs, oldest first
+ *   agent_name, agent_address (or from)   for templates that name the agent
+ *   requester_name  the customer's name, for mail to others (notices)
+ *   message_id      a relay's: the agent's own mail (not what is sent)
+ *   sent_message_id set by the worker before the first attempt */
+#pragma once
+
+#include "gateway/core/store-outbox.h"
+#include "gateway/outbox/notify.h"
+
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+	GMimeMessage *message;
+	GBytes *bytes;  /* the message, LF line endings */
+	char *subject;  /* as sent (UTF-8) */
+	char *text;     /* the plain-text body */
+	gint64 article; /* the payload's article, 0 when none */
+} DkComposed;
+
+void dk_composed_free(DkComposed *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkComposed, dk_composed_free)
+
+/* TRUE when kind is one the mail worker sends. */
+gboolean dk_compose_handles(const char *kind);
+
+/* Composes row (payload already parsed, with its message_id) as of now.
+ * NULL with DK_ERROR_PERMANENT when it can never be sent (no such ticket,
+ * a template that does not render, an unusable address); other errors
+ * come from the store. */
+DkComposed *dk_compose(DkStore *store, const DkNotifySettings *settings, const DkOutboxRow *row,
+                       json_t *payload, gint64 now, GError **error);
+
+G_END_DECLS

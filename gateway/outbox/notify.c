@@ -1,0 +1,331 @@
+/* Builds notification mail with GMime and makes and reads the per-message
+ * bounce addresses (VERP). */
+#include "gateway/outbox/notify.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/ids.h"
+#include "gateway/core/store-outbox.h"
+
+#include <string.h>
+
+#define BOUNCE_MAC_HEX 12
+
+static char *domain_of(const char *address)
+{
+	const char *at = strrchr(address, '@');
+	return g_strdup(at ? at + 1 : address);
+}
+
+DkNotifySettings *dk_notify_settings_new(const DkConfig *config, GError **error)
+{
+	g_autoptr(DkNotifySettings) s = g_new0(DkNotifySettings, 1);
+	const char *domain = dk_config_get_string(config, "threading", "domain");
+	s->domain = g_strdup(*domain ? domain : g_get_host_name());
+	const char *from = dk_config_get_string(config, "notify", "from");
+	s->from = *from ? g_strdup(from) : g_strdup_printf("docket@%s", s->domain);
+	s->from_name = g_strdup(dk_config_get_string(config, "notify", "from_name"));
+	const char *bounce = dk_config_get_string(config, "notify", "bounce_address");
+	g_autofree char *from_domain = domain_of(s->from);
+	s->bounce_base = *bounce ? g_strdup(bounce) : g_strdup_printf("bounces@%s", from_domain);
+	s->organisation = g_strdup(dk_config_get_string(config, "notify", "organisation"));
+	const char *dir = dk_config_get_string(config, "notify", "templates_dir");
+	s->templates_dir = *dir ? g_strdup(dir) : NULL;
+	s->token_prefix = g_strdup(dk_config_get_string(config, "threading", "token_prefix"));
+	if (!dk_notify_address_ok(s->from) || !dk_notify_address_ok(s->bounce_base)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "[notify] from “%s” or bounce_address “%s” is not an address", s->from,
+		            s->bounce_base);
+		return NULL;
+	}
+	s->secret = dk_ids_secret_load(config, error);
+	if (s->secret == NULL)
+		return NULL;
+	return g_steal_pointer(&s);
+}
+
+void dk_notify_settings_free(DkNotifySettings *s)
+{
+	if (s == NULL)
+		return;
+	g_free(s->domain);
+	g_free(s->from);
+	g_free(s->from_name);
+	g_free(s->bounce_base);
+	g_free(s->organisation);
+	g_free(s->templates_dir);
+	g_free(s->token_prefix);
+	if (s->secret != NULL)
+		g_bytes_unref(s->secret);
+	g_free(s);
+}
+
+char *dk_notify_template_loader(const char *path, gpointer user_data, GError **error)
+{
+	const DkNotifySettings *s = user_data;
+	if (s->templates_dir == NULL)
+		return NULL;
+	g_autofree char *file = g_build_filename(s->templates_dir, path, NULL);
+	char *contents = NULL;
+	g_autoptr(GError) local = NULL;
+	if (g_file_get_contents(file, &contents, NULL, &local))
+		return contents;
+	if (!g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+		g_propagate_error(error, g_steal_pointer(&local));
+	return NULL;
+}
+
+gboolean dk_notify_address_ok(const char *address)
+{
+	if (address == NULL || !g_utf8_validate(address, -1, NULL))
+		return FALSE;
+	const char *at = strrchr(address, '@');
+	if (at == NULL || at == address || at[1] == '\0' || strlen(address) > 254)
+		return FALSE;
+	for (const char *p = address; *p != '\0'; p++) {
+		guchar c = (guchar)*p;
+		if (c <= 0x20 || c == 0x7f || strchr("<>()[],;:\"\\", c) != NULL ||
+		    (c == '@' && p != at))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* A msg-id (RFC 5322 section 3.6.4) without its brackets: printable ASCII,
+ * no brackets or spaces, with an '@'. */
+static gboolean message_id_ok(const char *id)
+{
+	if (id == NULL || *id == '\0' || strchr(id, '@') == NULL || strlen(id) > 250)
+		return FALSE;
+	for (const char *p = id; *p != '\0'; p++)
+		if ((guchar)*p <= 0x20 || (guchar)*p >= 0x7f || *p == '<' || *p == '>')
+			return FALSE;
+	return TRUE;
+}
+
+/* A one-line copy: every control character (CR and LF above all) becomes a
+ * space, so no value can start a header of its own. */
+static char *one_line(const char *value)
+{
+	char *out = g_strdup(value ? value : "");
+	for (char *p = out; *p != '\0'; p++)
+		if ((guchar)*p < 0x20 || (guchar)*p == 0x7f)
+			*p = ' ';
+	return g_strstrip(out);
+}
+
+static char *subject_with_token(const char *subject, const char *token)
+{
+	g_autofree char *clean = one_line(subject);
+	if (token == NULL || *token == '\0' || strstr(clean, token) != NULL)
+		return g_steal_pointer(&clean);
+	return g_strdup_printf("%s %s", token, clean);
+}
+
+static GMimeObject *text_part(const char *subtype, const char *text)
+{
+	/* Always UTF-8: g_mime_text_part_set_text() would pick the smallest
+	 * charset that fits, which differs from message to message. */
+	GMimeTextPart *part = g_mime_text_part_new_with_subtype(subtype);
+	const char *t = text ? text : "";
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(t, strlen(t));
+	GMimeDataWrapper *content =
+	    g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(GMIME_PART(part), content);
+	g_object_unref(content);
+	g_object_unref(stream);
+	g_mime_text_part_set_charset(part, "utf-8");
+	GMimeContentEncoding enc =
+	    g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT);
+	g_mime_part_set_content_encoding(GMIME_PART(part), enc);
+	return GMIME_OBJECT(part);
+}
+
+static GMimeObject *body(const DkNotification *n)
+{
+	GMimeObject *plain = text_part("plain", n->text);
+	if (n->html == NULL)
+		return plain;
+	GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+	g_mime_multipart_add(alt, plain);
+	g_object_unref(plain);
+	GMimeObject *html = text_part("html", n->html);
+	g_mime_multipart_add(alt, html);
+	g_object_unref(html);
+	return GMIME_OBJECT(alt);
+}
+
+/* In-Reply-To and References (RFC 5322 section 3.6.4): the customer's
+ * message and the thread before it; invalid ids are left out. */
+static void set_thread_headers(GMimeObject *o, const DkMailHeaders *h)
+{
+	g_autoptr(GString) refs = g_string_new(NULL);
+	for (guint i = 0; h->references != NULL && i < h->references->len; i++) {
+		const char *id = g_ptr_array_index(h->references, i);
+		if (message_id_ok(id))
+			g_string_append_printf(refs, "%s<%s>", refs->len ? " " : "", id);
+	}
+	if (message_id_ok(h->in_reply_to)) {
+		g_autofree char *irt = g_strdup_printf("<%s>", h->in_reply_to);
+		g_mime_object_set_header(o, "In-Reply-To", irt, NULL);
+		if (strstr(refs->str, irt) == NULL)
+			g_string_append_printf(refs, "%s%s", refs->len ? " " : "", irt);
+	}
+	if (refs->len > 0)
+		g_mime_object_set_header(o, "References", refs->str, NULL);
+}
+
+static gboolean add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *name,
+                            const char *address, GError **error)
+{
+	if (!dk_notify_address_ok(address)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "unusable address “%s”",
+		            address ? address : "");
+		return FALSE;
+	}
+	g_autofree char *clean = one_line(name);
+	g_mime_message_add_mailbox(msg, type, *clean ? clean : NULL, address);
+	return TRUE;
+}
+
+static gpointer init_gmime(gpointer unused)
+{
+	g_mime_init(); /* counted: the parsers' own call does no harm */
+	return NULL;
+}
+
+/* A From or Reply-To line a template gave ("Name <a@b>" or "a@b"): TRUE
+ * with its name and address when it holds one usable mailbox. */
+static gboolean template_mailbox(const char *text, char **name_out, char **address_out)
+{
+	if (text == NULL || *text == '\0')
+		return FALSE;
+	InternetAddressList *list = internet_address_list_parse(NULL, text);
+	gboolean ok = list != NULL && internet_address_list_length(list) == 1;
+	InternetAddress *a = ok ? internet_address_list_get_address(list, 0) : NULL;
+	ok = ok && INTERNET_ADDRESS_IS_MAILBOX(a) &&
+	     dk_notify_address_ok(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+	if (ok) {
+		*name_out = g_strdup(internet_address_get_name(a));
+		*address_out =
+		    g_strdup(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+	}
+	g_clear_object(&list);
+	return ok;
+}
+
+GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotification *n,
+                                      const DkMailHeaders *h, GError **error)
+{
+	static GOnce once = G_ONCE_INIT;
+	g_once(&once, init_gmime, NULL);
+	GMimeMessage *msg = g_mime_message_new(TRUE);
+	GMimeObject *o = GMIME_OBJECT(msg);
+	g_autofree char *from_name = NULL, *from = NULL, *reply_name = NULL, *reply_to = NULL;
+	if (!template_mailbox(n->from, &from_name, &from)) {
+		from_name = g_strdup(s->from_name);
+		from = g_strdup(s->from);
+	}
+	template_mailbox(n->reply_to, &reply_name, &reply_to);
+	if (!add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, from, error) ||
+	    !add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, h->to_name, h->to, error) ||
+	    (reply_to != NULL &&
+	     !add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, reply_name, reply_to, error))) {
+		g_object_unref(msg);
+		return NULL;
+	}
+	g_autofree char *subject = subject_with_token(n->subject, h->token);
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	g_autoptr(GDateTime) date = g_date_time_new_from_unix_local(h->date);
+	g_mime_message_set_date(msg, date);
+	if (message_id_ok(h->message_id))
+		g_mime_message_set_message_id(msg, h->message_id);
+	set_thread_headers(o, h);
+	if (h->auto_submitted != NULL) {
+		/* RFC 3834 section 5; Exchange honours only its own header. */
+		g_mime_object_set_header(o, "Auto-Submitted", h->auto_submitted, NULL);
+		g_mime_object_set_header(o, "X-Auto-Response-Suppress", "All", NULL);
+	}
+	g_mime_object_set_header(o, "X-Loop", s->from, NULL);
+	GMimeObject *part = body(n);
+	g_mime_message_set_mime_part(msg, part);
+	g_object_unref(part);
+	return msg;
+}
+
+GBytes *dk_notify_message_bytes(GMimeMessage *message)
+{
+	GMimeFormatOptions *options = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_UNIX);
+	char *text = g_mime_object_to_string(GMIME_OBJECT(message), options);
+	g_mime_format_options_free(options);
+	return g_bytes_new_take(text, strlen(text));
+}
+
+static char *bounce_mac(const DkNotifySettings *s, const char *number)
+{
+	gsize klen = 0;
+	const guchar *key = g_bytes_get_data(s->secret, &klen);
+	g_autoptr(GHmac) h = g_hmac_new(G_CHECKSUM_SHA256, key, klen);
+	g_hmac_update(h, (const guchar *)"bounce:", 7);
+	g_hmac_update(h, (const guchar *)number, -1);
+	return g_strndup(g_hmac_get_string(h), BOUNCE_MAC_HEX);
+}
+
+char *dk_notify_bounce_address(const DkNotifySettings *s, gint64 outbox_id)
+{
+	const char *at = strrchr(s->bounce_base, '@');
+	g_autofree char *number = g_strdup_printf("%" G_GINT64_FORMAT, outbox_id);
+	g_autofree char *mac = bounce_mac(s, number);
+	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - s->bounce_base), s->bounce_base, number,
+	                       mac, at);
+}
+
+/* The outbox id in a bounce address with a valid MAC, or 0. */
+static gint64 bounce_id(const DkNotifySettings *s, const char *recipient)
+{
+	const char *at = strrchr(s->bounce_base, '@');
+	gsize local = (gsize)(at - s->bounce_base);
+	const char *rat = recipient ? strrchr(recipient, '@') : NULL;
+	if (rat == NULL || g_ascii_strcasecmp(rat, at) != 0 ||
+	    g_ascii_strncasecmp(recipient, s->bounce_base, local) != 0 || recipient[local] != '+')
+		return 0;
+	g_autofree char *token =
+	    g_strndup(recipient + local + 1, (gsize)(rat - recipient) - local - 1);
+	char *dot = strchr(token, '.');
+	if (dot == NULL)
+		return 0;
+	*dot = '\0';
+	gint64 id = 0;
+	if (!g_ascii_string_to_signed(token, 10, 1, G_MAXINT64, (gint64 *)&id, NULL))
+		return 0;
+	g_autofree char *expected = bounce_mac(s, token);
+	g_autofree char *given = g_ascii_strdown(dot + 1, -1);
+	/* Constant time: the MAC is the only secret here. */
+	guint diff = strlen(given) != BOUNCE_MAC_HEX;
+	for (gsize i = 0; i < BOUNCE_MAC_HEX && given[i] != '\0'; i++)
+		diff |= (guint)(given[i] ^ expected[i]);
+	return diff == 0 ? id : 0;
+}
+
+gboolean dk_notify_bounce_lookup(DkStore *store, const DkNotifySettings *s, const char *recipient,
+                                 gint64 *outbox_out, gint64 *ticket_out, char **address_out,
+                                 GError **error)
+{
+	gint64 id = bounce_id(s, recipient);
+	if (id == 0)
+		return FALSE;
+	g_autoptr(GError) local = NULL;
+	g_autoptr(DkOutboxRow) row = dk_store_outbox_get(store, id, &local);
+	if (row == NULL) {
+		if (!g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND))
+			g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	if (outbox_out != NULL)
+		*outbox_out = row->id;
+	if (ticket_out != NULL)
+		*ticket_out = row->ticket;
+	if (address_out != NULL)
+		*address_out = g_strdup(row->target);
+	return TRUE;
+}

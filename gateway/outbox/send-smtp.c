@@ -1,0 +1,132 @@
+/* Sends through an SMTP relay with libcurl: [smtp] url smtp://host:587
+ * (STARTTLS, required unless [smtp] starttls says otherwise) or
+ * smtps://host:465 (TLS from the start), AUTH with user and password or
+ * password_file (mode 0600 or stricter). A 5xx reply to MAIL, RCPT or DATA is permanent (RFC 5321
+ * section 4.2.1); everything else (4xx, no connection, a timeout, a TLS or
+ * login failure, which an administrator can fix) is temporary. */
+#include "gateway/outbox/send.h"
+
+#include "gateway/core/error.h"
+
+#include <curl/curl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef struct {
+	const char *data;
+	gsize len, pos;
+} Upload;
+
+static size_t read_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	Upload *u = userdata;
+	size_t n = MIN(size * nitems, u->len - u->pos);
+	memcpy(buffer, u->data + u->pos, n);
+	u->pos += n;
+	return n;
+}
+
+/* RFC 5321 section 2.3.8: lines end in CRLF on the wire. */
+static GByteArray *to_crlf(GBytes *message)
+{
+	gsize len = 0;
+	const char *p = g_bytes_get_data(message, &len);
+	GByteArray *out = g_byte_array_sized_new((guint)(len + len / 32 + 2));
+	for (gsize i = 0; i < len; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			g_byte_array_append(out, (const guint8 *)"\r", 1);
+		g_byte_array_append(out, (const guint8 *)&p[i], 1);
+	}
+	return out;
+}
+
+/* The password, from password_file when set: a file that others may read
+ * is refused, as for the IMAP accounts. Errors are temporary: an
+ * administrator fixes them and the row goes out on a later attempt. */
+static char *read_password(const DkConfig *config, GError **error)
+{
+	const char *file = dk_config_get_string(config, "smtp", "password_file");
+	if (*file == '\0')
+		return g_strdup(dk_config_get_string(config, "smtp", "password"));
+	GStatBuf st;
+	char *text = NULL;
+	g_autoptr(GError) local = NULL;
+	if (g_stat(file, &st) == 0 && (st.st_mode & 077) != 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+		            "[smtp] password_file %s is readable by others (chmod 600 it)", file);
+		return NULL;
+	}
+	if (!g_file_get_contents(file, &text, NULL, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "[smtp] password_file: %s",
+		            local->message);
+		return NULL;
+	}
+	return g_strchomp(text);
+}
+
+static void set_tls(CURL *curl, const DkConfig *config)
+{
+	const char *starttls = dk_config_get_string(config, "smtp", "starttls");
+	if (strcmp(starttls, "optional") == 0)
+		curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	else if (strcmp(starttls, "insecure-none") == 0)
+		curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
+	else
+		curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (dk_config_get_bool(config, "smtp", "insecure_skip_verify")) {
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
+static gboolean report(CURL *curl, CURLcode rc, const char *errbuf, GError **error)
+{
+	long code = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	gboolean permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
+	g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+	            "smtp: %s (reply %ld)", *errbuf ? errbuf : curl_easy_strerror(rc), code);
+	return FALSE;
+}
+
+static gboolean smtp_send(const DkConfig *config, const DkOutgoing *mail, GError **error)
+{
+	g_autofree char *password = read_password(config, error);
+	if (password == NULL)
+		return FALSE;
+	g_autoptr(GByteArray) wire = to_crlf(mail->message);
+	Upload upload = {(const char *)wire->data, wire->len, 0};
+	g_autofree char *from = g_strdup_printf("<%s>", mail->envelope_from);
+	g_autofree char *rcpt = g_strdup_printf("<%s>", mail->recipient);
+	struct curl_slist *rcpts = curl_slist_append(NULL, rcpt);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long timeout = (long)dk_config_get_int(config, "smtp", "timeout_seconds");
+	CURL *curl = curl_easy_init();
+	curl_easy_setopt(curl, CURLOPT_URL, dk_config_get_string(config, "smtp", "url"));
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout * 5);
+	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts);
+	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
+	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)wire->len);
+	const char *user = dk_config_get_string(config, "smtp", "user");
+	if (*user != '\0') {
+		curl_easy_setopt(curl, CURLOPT_USERNAME, user);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, password);
+	}
+	set_tls(curl, config);
+	CURLcode rc = curl_easy_perform(curl);
+	gboolean ok = rc == CURLE_OK || report(curl, rc, errbuf, error);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(rcpts);
+	return ok;
+}
+
+const DkSendOps dk_send_smtp = {
+    .name = "smtp",
+    .send = smtp_send,
+};
