@@ -1,5 +1,6 @@
 /* Builds DkAttachments: safe names, SHA-256, and TNEF (winmail.dat) unpacking. */
 #include "parsers/attachment.h"
+#include "parsers/digest.h"
 
 #include "parsers/charset.h"
 #include "parsers/html.h"
@@ -118,8 +119,7 @@ DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
 	if (data != NULL) {
 		a->data = g_bytes_ref(data);
 		a->size = g_bytes_get_size(data);
-		g_autofree char *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, data);
-		g_strlcpy(a->sha256, sum, sizeof a->sha256);
+		dk_sha256_hex(g_bytes_get_data(data, NULL), a->size, a->sha256);
 	}
 	return a;
 }

@@ -2,6 +2,7 @@
 #include "parsers/message.h"
 
 #include "parsers/classify.h"
+#include "parsers/digest.h"
 
 #include "parsers/attachment.h"
 #include "parsers/charset.h"
@@ -67,7 +68,7 @@ static gboolean is_trace_field(const guint8 *p, gsize len)
 
 /* Adds the body with CRLF read as LF and a final LF, in as few chunks as
  * the CRs allow (the fingerprint's cost is one pass over the bytes). */
-static void checksum_body(GChecksum *sum, const guint8 *p, gsize n)
+static void checksum_body(DkSha256 *sum, const guint8 *p, gsize n)
 {
 	const guint8 *end = p + n;
 	while (p < end) {
@@ -75,17 +76,17 @@ static void checksum_body(GChecksum *sum, const guint8 *p, gsize n)
 		if (cr == NULL)
 			break;
 		if (cr + 1 < end && cr[1] != '\n') {
-			g_checksum_update(sum, p, cr + 1 - p); /* a lone CR is data */
+			dk_sha256_update(sum, p, cr + 1 - p); /* a lone CR is data */
 		} else {
-			g_checksum_update(sum, p, cr - p);
+			dk_sha256_update(sum, p, cr - p);
 		}
 		p = cr + 1;
 	}
-	g_checksum_update(sum, p, end - p);
+	dk_sha256_update(sum, p, end - p);
 	if (n > 0 && end[-1] != '\n' && end[-1] != '\r')
-		g_checksum_update(sum, (const guint8 *)"\n", 1);
+		dk_sha256_update(sum, (const guint8 *)"\n", 1);
 	else if (n > 0 && end[-1] == '\r')
-		g_checksum_update(sum, (const guint8 *)"\n", 1);
+		dk_sha256_update(sum, (const guint8 *)"\n", 1);
 }
 
 /* Checks that the input starts with a header block (RFC 5322 section 2.2)
@@ -98,7 +99,7 @@ static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, ch
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL, "empty message");
 		return FALSE;
 	}
-	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_autoptr(DkSha256) sum = dk_sha256_new();
 	gsize i = 0, next, fields = 0;
 	gboolean skipping = FALSE, in_body = FALSE;
 	if (n > 5 && memcmp(p, "From ", 5) == 0) /* an mbox separator line */
@@ -134,8 +135,8 @@ static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, ch
 			}
 		}
 		if (in_body || !skipping) {
-			g_checksum_update(sum, p + i, len);
-			g_checksum_update(sum, (const guint8 *)"\n", 1);
+			dk_sha256_update(sum, p + i, len);
+			dk_sha256_update(sum, (const guint8 *)"\n", 1);
 		}
 		i = next;
 		if (in_body)
@@ -144,7 +145,7 @@ static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, ch
 	if (fields == 0)
 		goto no_header;
 	checksum_body(sum, p + i, n - i);
-	g_strlcpy(fingerprint, g_checksum_get_string(sum), 65);
+	dk_sha256_finish(sum, fingerprint);
 	return TRUE;
 no_header:
 	g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL,

@@ -2,6 +2,8 @@
  * runs, prepared once and bound by parameter. */
 #include "gateway/core/store-private.h"
 
+#include "parsers/digest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -238,7 +240,8 @@ gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_o
 {
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(raw, &n);
-	g_autofree char *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, p, n);
+	char sha[65];
+	dk_sha256_hex(p, n, sha);
 	g_strlcpy(sha256_out, sha, 65);
 	sqlite3_stmt *st = dk_store_prepare(store,
 				   "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
