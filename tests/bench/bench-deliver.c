@@ -6,6 +6,7 @@
  * usage: bench-deliver [DOCKET_BINARY [MESSAGES [SIZE [ROUNDS]]]] */
 #include "dk-test.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -63,6 +64,25 @@ static long deliver_one(const char *docket, const char *conf, const char *text)
 	return ru.ru_maxrss;
 }
 
+/* The floor of any pipe: starting the binary and letting it exit
+ * (`docket --version`), timed the same way, in milliseconds. */
+static double start_floor_ms(const char *docket, int count)
+{
+	gint64 start = g_get_monotonic_time();
+	for (int i = 0; i < count; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, STDOUT_FILENO);
+			execl(docket, docket, "--version", (char *)NULL);
+			_exit(127);
+		}
+		int status = 0;
+		waitpid(pid, &status, 0);
+	}
+	return (double)(g_get_monotonic_time() - start) / 1000.0 / count;
+}
+
 static int compare_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -101,6 +121,7 @@ int main(int argc, char **argv)
 		dk_test_rmtree(dir);
 	}
 	qsort(rates, (size_t)rounds, sizeof rates[0], compare_double);
+	printf("process start alone (docket --version): %.2f ms\n", start_floor_ms(docket, 100));
 	printf("median: %.1f messages/s; peak RSS of one deliver: %.1f MiB\n", rates[rounds / 2], peak / 1024.0);
 	/* Wall time suffers from whatever else the machine runs; CPU time per
 	 * message says what one idle core could do. */
