@@ -16,6 +16,7 @@ typedef struct {
 	GString *headers;  /* text/rfc822-headers parts and returned headers */
 	char *returned_id; /* Message-ID of the first returned message/rfc822 */
 	gboolean feedback; /* an ARF feedback report or a read receipt */
+	gboolean want_text; /* collect text parts (decoding them costs) */
 	guint parts;
 } Scan;
 
@@ -186,7 +187,7 @@ static void scan_part(Scan *s, GMimeObject *part, guint depth)
 		GMimeMultipart *mp = GMIME_MULTIPART(part);
 		/* A report whose boundary is missing or wrong is all prologue. */
 		const char *prologue = g_mime_multipart_get_prologue(mp);
-		if (prologue != NULL)
+		if (prologue != NULL && s->want_text)
 			append_bounded(s->text, prologue, strlen(prologue));
 		int n = g_mime_multipart_get_count(mp);
 		for (int i = 0; i < n; i++)
@@ -212,8 +213,8 @@ static void scan_part(Scan *s, GMimeObject *part, guint depth)
 	else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
 	         g_mime_content_type_is_type(ct, "message", "rfc822-headers"))
 		append_content(s->headers, part);
-	else if (g_mime_content_type_is_type(ct, "text", "*") ||
-	         g_mime_content_type_is_type(ct, "message", "*"))
+	else if (s->want_text && (g_mime_content_type_is_type(ct, "text", "*") ||
+	                          g_mime_content_type_is_type(ct, "message", "*")))
 		append_content(s->text, part);
 }
 
@@ -564,12 +565,30 @@ static void fill_missing(DkBounce *b, const DkMessage *m, Scan *s, char *dsn_id)
 DkBounce *dk_classify_bounce(GMimeMessage *gm, const DkMessage *m)
 {
 	g_return_val_if_fail(gm != NULL && m != NULL, NULL);
+	/* The texts matter only for mail that comes from a mailer daemon or
+	 * has a failure subject, or that carries a delivery report: most mail
+	 * is none of these, and is not decoded a second time. */
+	g_autofree char *subject = g_ascii_strdown(m->subject ? m->subject : "", -1);
+	gboolean candidate = from_daemon(m) || null_return_path(m) ||
+	                     contains_any(subject, bounce_subjects, G_N_ELEMENTS(bounce_subjects));
 	Scan s = {.text = g_string_new(NULL),
 	          .status = g_string_new(NULL),
-	          .headers = g_string_new(NULL)};
+	          .headers = g_string_new(NULL),
+	          .want_text = candidate};
 	GMimeObject *body = g_mime_message_get_mime_part(gm);
 	if (body != NULL)
 		scan_part(&s, body, 0);
+	if (body != NULL && !candidate && s.status->len > 0) {
+		/* A report after all (a bounce forwarded whole): read it all. */
+		g_string_truncate(s.text, 0);
+		g_string_truncate(s.status, 0);
+		g_string_truncate(s.headers, 0);
+		g_clear_pointer(&s.returned_id, g_free);
+		s.parts = 0;
+		s.feedback = FALSE;
+		s.want_text = TRUE;
+		scan_part(&s, body, 0);
+	}
 	DkBounce *b = NULL;
 	g_autofree char *dsn_id = NULL;
 	gboolean delivered = FALSE;
