@@ -71,11 +71,18 @@ gboolean dk_classify_auto_reply_subject(const char *subject)
 {
 	if (subject == NULL)
 		return FALSE;
+	/* The phrases, case-folded once for the life of the process. */
+	static char **folded;
+	if (g_once_init_enter(&folded)) {
+		char **f = g_new0(char *, G_N_ELEMENTS(auto_subjects) + 1);
+		for (guint k = 0; k < G_N_ELEMENTS(auto_subjects); k++)
+			f[k] = g_utf8_casefold(auto_subjects[k], -1);
+		g_once_init_leave(&folded, f);
+	}
 	g_autofree char *s = g_utf8_casefold(subject, -1);
 	g_strstrip(s);
-	for (guint k = 0; k < G_N_ELEMENTS(auto_subjects); k++) {
-		g_autofree char *phrase = g_utf8_casefold(auto_subjects[k], -1);
-		if (g_str_has_prefix(s, phrase))
+	for (guint k = 0; folded[k] != NULL; k++) {
+		if (g_str_has_prefix(s, folded[k]))
 			return TRUE;
 	}
 	for (guint k = 0; k < G_N_ELEMENTS(auto_subject_words); k++) {
