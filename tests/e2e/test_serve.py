@@ -12,6 +12,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from dockettest import BINARY, DocketCase  # noqa: E402
+import lmtpclient  # noqa: E402
 
 
 def free_port():
@@ -29,29 +30,6 @@ def wait_for_port(port, timeout=10):
         except OSError:
             time.sleep(0.05)
     raise AssertionError("port %d never opened" % port)
-
-
-def lmtp_send(port, message):
-    """One LMTP transaction; returns the reply line after DATA."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        f = s.makefile("rb")
-
-        def reply():
-            while True:
-                line = f.readline().decode()
-                if line[3:4] != "-":
-                    return line.strip()
-
-        reply()
-        s.sendall(b"LHLO test\r\n")
-        reply()
-        s.sendall(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n")
-        for _ in range(3):
-            reply()
-        s.sendall(message + b".\r\nQUIT\r\n")
-        result = reply()
-        reply()
-        return result
 
 
 class ServeTest(DocketCase):
@@ -79,9 +57,11 @@ class ServeTest(DocketCase):
 
     def test_health_metrics_and_stop(self):
         self.assertEqual(self.get("/healthz"), (200, "ok\n"))
-        ok = lmtp_send(self.lmtp_port, b"From: a@example.com\r\nSubject: m1\r\nMessage-ID: <m1@x>\r\n\r\nx\r\n")
+        ok, = lmtpclient.send(self.lmtp_port, b"From: a@example.com\r\nSubject: m1\r\nMessage-ID: <m1@x>\r\n\r\nx\r\n",
+                              ["support@example.com"], sender="a@example.com")
         self.assertTrue(ok.startswith("250 2.0.0"), ok)
-        refused = lmtp_send(self.lmtp_port, b"no headers at all\r\n")
+        refused, = lmtpclient.send(self.lmtp_port, b"no headers at all\r\n", ["support@example.com"],
+                                   sender="a@example.com")
         self.assertTrue(refused.startswith("554 5.6.0"), refused)
         status, body = self.get("/metrics")
         self.assertEqual(status, 200)
