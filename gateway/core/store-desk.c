@@ -231,12 +231,14 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
-	/* A hit in the subject weighs twice one in the text. */
+	/* A hit in the subject weighs twice one in the text. ORDER BY rank
+	 * lets FTS5 sort by itself, so that the snippet and the article's
+	 * ticket are computed for the rows returned only. */
 	sqlite3_stmt *st = dk_store_prepare(
 		store,
-		"SELECT a.ticket, s.rowid, bm25(article_search, 2.0, 1.0) AS r,"
+		"SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank,"
 		" snippet(article_search, -1, '[', ']', '…', 12) FROM article_search s"
-		" JOIN articles a ON a.id = s.rowid WHERE article_search MATCH ? ORDER BY r LIMIT ?",
+		" WHERE article_search MATCH ?1 AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank LIMIT ?2",
 		error);
 	if (st == NULL)
 		return NULL;
