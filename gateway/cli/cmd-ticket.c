@@ -104,23 +104,35 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 	if (tickets == NULL)
 		return dk_ticket_fail("ticket list", error);
 	const char *prefix = dk_config_get_string(config, "threading", "token_prefix");
+	g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < tickets->len; i++) {
+		const DkTicket *t = g_ptr_array_index(tickets, i);
+		DkTicketSla sla;
+		if (!dk_store_ticket_sla_get(store, t->number, &sla, &error))
+			return dk_ticket_fail("ticket list", error);
+		g_ptr_array_add(left, dk_desk_sla_left(t, &sla, now));
+	}
 	if (as_json) {
 		g_autoptr(json_t) arr = json_array();
-		for (guint i = 0; i < tickets->len; i++)
-			json_array_append_new(arr, ticket_json(g_ptr_array_index(tickets, i), prefix));
+		for (guint i = 0; i < tickets->len; i++) {
+			json_t *t = ticket_json(g_ptr_array_index(tickets, i), prefix);
+			json_object_set_new(t, "sla", json_string(g_ptr_array_index(left, i)));
+			json_array_append_new(arr, t);
+		}
 		g_autoptr(json_t) doc = json_pack("{sO}", "tickets", arr);
 		dk_ticket_print_json(doc);
 		return DK_EXIT_OK;
 	}
-	printf("%6s  %-11s  %-8s  %-10s  %4s  %-16s  %-24s  %s\n", "NUMBER", "STATUS", "PRIORITY", "QUEUE", "AGE",
-	       "UPDATED", "REQUESTER", "SUBJECT");
+	printf("%6s  %-11s  %-8s  %-10s  %4s  %7s  %-16s  %-24s  %s\n", "NUMBER", "STATUS", "PRIORITY", "QUEUE",
+	       "AGE", "SLA", "UPDATED", "REQUESTER", "SUBJECT");
 	for (guint i = 0; i < tickets->len; i++) {
 		const DkTicket *t = g_ptr_array_index(tickets, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t->updated_at);
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M");
 		g_autofree char *old = age(now, t->created_at);
-		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %4s  %-16s  %-24.24s  %s\n", t->number, t->status,
-		       t->priority, t->queue, old, when, t->requester ? t->requester : "-", t->subject);
+		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %4s  %7s  %-16s  %-24.24s  %s\n", t->number,
+		       t->status, t->priority, t->queue, old, (char *)g_ptr_array_index(left, i), when,
+		       t->requester ? t->requester : "-", t->subject);
 	}
 	return DK_EXIT_OK;
 }

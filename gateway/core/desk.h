@@ -89,4 +89,29 @@ gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char 
  * merges (at most 16 steps). */
 gboolean dk_desk_resolve_merged(DkStore *store, gint64 ticket, gint64 *resolved_out, GError **error);
 
+/* SLA clocks. Targets by priority, in minutes (first response /
+ * resolution): critical 15/240, high 60/480, medium 240/1440, low
+ * 1440/4320; none has no target. A due time is created_at + target + the
+ * time the clock was paused: it pauses while the ticket is waiting or on
+ * hold, and stops while it is resolved or closed (a reopened ticket's
+ * clock runs on). The first public article an agent writes meets the
+ * first-response target. Business hours are not counted yet. */
+
+/* FALSE (and zeros) for a priority without targets. */
+gboolean dk_desk_sla_targets(const char *priority, gint64 *first_response_out, gint64 *resolution_out);
+
+/* Brings sla up to date for a ticket of that priority and status created
+ * at created_at, as of now: pauses or resumes the clock, recomputes both
+ * due times. Pure. */
+void dk_desk_sla_compute(const char *priority, const char *status, gint64 created_at, gint64 now,
+			 DkTicketSla *sla);
+
+/* dk_desk_sla_compute on the stored ticket, written back. */
+gboolean dk_desk_sla_update(DkStore *store, gint64 ticket, gint64 now, GError **error);
+
+/* What `ticket list` shows: the time left to the next target ("1h15m"),
+ * or exceeded ("-20m"), "paused", "met" or "late" once resolved, "-"
+ * without targets. */
+char *dk_desk_sla_left(const DkTicket *ticket, const DkTicketSla *sla, gint64 now);
+
 G_END_DECLS

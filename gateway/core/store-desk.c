@@ -261,6 +261,48 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	return g_steal_pointer(&out);
 }
 
+gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
+					    " coalesce(first_response_at, 0), sla_paused_seconds,"
+					    " coalesce(sla_paused_since, 0) FROM tickets WHERE number = ?",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	int rc = sqlite3_step(st);
+	gint64 *fields[] = {&sla->first_response_due, &sla->resolution_due, &sla->first_response_at,
+			    &sla->paused_seconds, &sla->paused_since};
+	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
+		*fields[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)i) : 0;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
+		return FALSE;
+	}
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "reading SLA clocks");
+	return TRUE;
+}
+
+gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
+					    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
+					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0) WHERE number = ?1",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	const gint64 values[] = {sla->first_response_due, sla->resolution_due, sla->first_response_at,
+				 sla->paused_seconds, sla->paused_since};
+	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
+		sqlite3_bind_int64(st, (int)i + 2, values[i]);
+	return step_done(store, st, "writing SLA clocks", error);
+}
+
 void dk_time_entry_free(DkTimeEntry *e)
 {
 	if (e == NULL)

@@ -159,11 +159,16 @@ static const char migration_4[] =
 	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
 
 /* The ticket desk: a merged ticket's pointer to the ticket that took its
- * articles, time entries for billing, and a full-text index (SQLite FTS5,
+ * articles, SLA clock state, time entries for billing, and a full-text index (SQLite FTS5,
  * external content) over the articles' subjects and new text, kept current
  * by triggers. */
 static const char migration_5[] =
 	"ALTER TABLE tickets ADD COLUMN merged_into INTEGER REFERENCES tickets ON DELETE SET NULL;"
+	/* SLA clocks: the first public answer, and the time spent paused
+	 * (waiting, on hold) so far plus since when the clock is paused now. */
+	"ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;"
+	"ALTER TABLE tickets ADD COLUMN sla_paused_seconds INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tickets ADD COLUMN sla_paused_since INTEGER;"
 	"CREATE TABLE time_entries ("
 	"  id INTEGER PRIMARY KEY,"
 	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"

@@ -256,6 +256,18 @@ typedef struct {
 	char *snippet; /* the matching text with [brackets] around the hits */
 } DkSearchHit;
 
+/* A ticket's SLA clocks (0 for a time that is not set). */
+typedef struct {
+	gint64 first_response_due, resolution_due;
+	gint64 first_response_at;
+	gint64 paused_seconds; /* paused before paused_since */
+	gint64 paused_since;   /* 0 while the clock runs */
+} DkTicketSla;
+
+gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out, GError **error);
+/* Writes every field of sla. */
+gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error);
+
 /* Of DkTicket*: the tickets query selects, by urgency (priority, then the
  * oldest first). */
 GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *query, GError **error);

@@ -167,6 +167,11 @@ class ListSearchTest(DeskCase):
         self.docket("ticket", "set", "2", "--priority", "critical", "--assign", AGENT, "--queue", "ops")
         self.docket("ticket", "set", "3", "--status", "waiting", "--priority", "medium")
         self.assertEqual([t["number"] for t in self.tickets()], [2, 3, 1])
+        sla = {t["number"]: t["sla"] for t in self.tickets()}
+        self.assertRegex(sla[2], r"^1[0-5]m$")  # critical: 15 minutes to answer
+        self.assertEqual(sla[3], "paused")  # waiting on the customer
+        self.assertRegex(sla[1], r"^(24h|23h5\dm)$")  # low: a day
+        self.assertIn("paused", self.docket("ticket", "list").stdout.decode())
         listed = json.loads(self.docket("ticket", "list", "--json", "--status", "new", "--status",
                                         "waiting").stdout)["tickets"]
         self.assertEqual([t["number"] for t in listed], [2, 3, 1])

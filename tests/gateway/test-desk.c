@@ -112,7 +112,7 @@ static void test_durations(void **state)
 	static const struct {
 		gint64 minutes;
 		const char *text;
-	} formats[] = {{30, "30m"}, {75, "1h15m"}, {120, "2h"}, {61, "1h1m"}};
+	} formats[] = {{30, "30m"}, {75, "1h15m"}, {120, "2h"}, {61, "1h1m"}, {0, "0m"}, {-5, "-5m"}, {-127, "-2h7m"}};
 	for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
 		g_autofree char *s = dk_desk_format_duration(formats[i].minutes);
 		assert_string_equal(s, formats[i].text);
@@ -317,6 +317,85 @@ static void test_query_and_search(void **state)
 	(void)done;
 }
 
+static void test_sla_targets(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *priority;
+		gint64 first, resolution;
+	} cases[] = {{"critical", 15, 240}, {"high", 60, 480}, {"medium", 240, 1440}, {"low", 1440, 4320},
+		     {"none", 0, 0}, {"bogus", 0, 0}};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		gint64 first = -1, resolution = -1;
+		assert_int_equal(dk_desk_sla_targets(cases[i].priority, &first, &resolution), cases[i].first != 0);
+		assert_int_equal(first, cases[i].first);
+		assert_int_equal(resolution, cases[i].resolution);
+	}
+}
+
+/* One ticket's life, step by step: (now, status, first response at) and
+ * what the list shows then, by hand. Priority high: 1 h / 8 h. */
+static void test_sla_clock(void **state)
+{
+	(void)state;
+	static const struct {
+		gint64 now;
+		const char *status;
+		gint64 first_response_at, closed_at;
+		gint64 first_due, resolution_due;
+		const char *left;
+	} steps[] = {
+		{0, "new", 0, 0, 3600, 28800, "1h"},
+		{600, "new", 0, 0, 3600, 28800, "50m"},
+		{1800, "waiting", 0, 0, 3600, 28800, "paused"},	 /* paused at 1800 */
+		{5000, "on_hold", 0, 0, 3600, 28800, "paused"},	 /* still paused */
+		{5400, "open", 0, 0, 7200, 32400, "30m"},	 /* 1 h paused */
+		{7300, "open", 0, 0, 7200, 32400, "-2m"},	 /* first response late */
+		{7300, "open", 7300, 0, 7200, 32400, "6h58m"},	 /* answered: resolution next */
+		{40000, "in_progress", 7300, 0, 7200, 32400, "-2h7m"},
+		{40000, "resolved", 7300, 40000, 7200, 32400, "late"},
+	};
+	DkTicketSla sla = {0};
+	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+		sla.first_response_at = steps[i].first_response_at;
+		dk_desk_sla_compute("high", steps[i].status, 0, steps[i].now, &sla);
+		assert_int_equal(sla.first_response_due, steps[i].first_due);
+		assert_int_equal(sla.resolution_due, steps[i].resolution_due);
+		DkTicket t = {.priority = "high", .status = (char *)steps[i].status, .closed_at = steps[i].closed_at};
+		g_autofree char *left = dk_desk_sla_left(&t, &sla, steps[i].now);
+		if (strcmp(left, steps[i].left) != 0)
+			fail_msg("step %u: left %s, expected %s", i, left, steps[i].left);
+	}
+	DkTicket met = {.priority = "high", .status = "closed", .closed_at = 30000};
+	g_autofree char *m = dk_desk_sla_left(&met, &sla, 50000);
+	assert_string_equal(m, "met");
+	DkTicket none = {.priority = "none", .status = "open"};
+	DkTicketSla zero = {0};
+	g_autofree char *n = dk_desk_sla_left(&none, &zero, 100);
+	assert_string_equal(n, "-");
+}
+
+static void test_sla_stored(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 n = ticket_new(s, "Server down", "all of it", "new", 1000);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_priority(s, n, "critical", NULL, 1000, NULL));
+	DkTicketSla sla;
+	assert_true(dk_store_ticket_sla_get(s, n, &sla, NULL));
+	assert_int_equal(sla.first_response_due, 1000 + 15 * 60);
+	assert_int_equal(sla.resolution_due, 1000 + 4 * 3600);
+	assert_true(dk_desk_set_status(s, n, "waiting", NULL, 1100, NULL));
+	assert_true(dk_desk_set_status(s, n, "open", NULL, 1700, NULL));
+	assert_true(dk_desk_reply(s, n, "on it", NULL, 1800, NULL) > 0);
+	assert_true(dk_store_ticket_sla_get(s, n, &sla, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	assert_int_equal(sla.paused_seconds, 600);
+	assert_int_equal(sla.first_response_due, 1000 + 15 * 60 + 600);
+	assert_int_equal(sla.first_response_at, 1800);
+	assert_int_equal(sla.paused_since, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +407,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_note_reply_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_and_search, setup, teardown),
+		cmocka_unit_test(test_sla_targets),
+		cmocka_unit_test(test_sla_clock),
+		cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
