@@ -235,6 +235,7 @@ typedef struct {
 	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign, *addresses, *fields;
 	GPtrArray *time_entries;
 	gint64 merged_into;
+	DkTicketSla sla;
 } TicketView;
 
 static void view_clear(TicketView *v)
@@ -265,7 +266,24 @@ static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError *
 	       (v->addresses = dk_store_ticket_addresses(store, number, error)) != NULL &&
 	       (v->fields = dk_store_ticket_fields(store, number, error)) != NULL &&
 	       (v->time_entries = dk_store_time_entries(store, number, error)) != NULL &&
-	       dk_store_ticket_merged_into(store, number, &v->merged_into, error);
+	       dk_store_ticket_merged_into(store, number, &v->merged_into, error) &&
+	       dk_store_ticket_sla_get(store, number, &v->sla, error);
+}
+
+static json_t *jtime_or_null(gint64 t)
+{
+	return t ? jtime(t) : json_null();
+}
+
+/* The stored clocks, and what the list shows as of now. */
+static json_t *sla_json(const TicketView *v)
+{
+	const DkTicketSla *s = &v->sla;
+	g_autofree char *left = dk_desk_sla_left(v->ticket, s, g_get_real_time() / G_USEC_PER_SEC);
+	return json_pack("{so so so sI sb ss}", "first_response_due", jtime_or_null(s->first_response_due),
+			 "resolution_due", jtime_or_null(s->resolution_due), "first_response_at",
+			 jtime_or_null(s->first_response_at), "paused_seconds", (json_int_t)s->paused_seconds,
+			 "paused", s->paused_since != 0, "left", left);
 }
 
 static void show_json(const TicketView *v, const char *prefix)
@@ -295,6 +313,7 @@ static void show_json(const TicketView *v, const char *prefix)
 	}
 	json_object_set_new(ticket, "time_entries", entries);
 	json_object_set_new(ticket, "time_minutes", json_integer(total));
+	json_object_set_new(ticket, "sla", sla_json(v));
 	json_t *articles = json_array(), *events = json_array();
 	for (guint i = 0; i < v->articles->len; i++)
 		json_array_append_new(articles, article_json(g_ptr_array_index(v->articles, i)));
@@ -332,6 +351,16 @@ static void show_text(const TicketView *v, const char *prefix)
 	printf("  status %s · priority %s · queue %s · assignee %s\n", t->status, t->priority, t->queue,
 	       t->assignee ? t->assignee : "-");
 	printf("  requester %s · created %s\n", t->requester ? t->requester : "-", created);
+	if (v->sla.resolution_due != 0) {
+		g_autofree char *left = dk_desk_sla_left(t, &v->sla, g_get_real_time() / G_USEC_PER_SEC);
+		g_autofree char *first = dk_ticket_iso_time(v->sla.first_response_due);
+		g_autofree char *resolution = dk_ticket_iso_time(v->sla.resolution_due);
+		printf("  sla %s · first response due %s%s · resolution due %s\n", left, first,
+		       v->sla.first_response_at == 0				    ? ""
+		       : v->sla.first_response_at <= v->sla.first_response_due ? " (met)"
+									    : " (late)",
+		       resolution);
+	}
 	for (guint i = 0; i < v->participants->len; i++)
 		printf("  participant %s\n", (char *)g_ptr_array_index(v->participants, i));
 	for (guint i = 0; i < v->links->len; i++)
