@@ -79,9 +79,15 @@ class LifeTest(DeskCase):
         public = [a for a in shown["articles"] if a["direction"] == "outbound" and a["evidence"] == "desk"]
         self.assertEqual(len(public), 1)
         self.assertEqual(public[0]["from"], AGENT)
+        sla = shown["ticket"]["sla"]  # high: answered within the hour
+        self.assertIsNotNone(sla["first_response_at"])
+        self.assertLessEqual(sla["first_response_at"], sla["first_response_due"])
+        self.assertFalse(sla["paused"])
 
         # Waiting on the customer; the customer's answer reopens it.
         self.docket("ticket", "set", "1", "--status", "waiting")
+        self.assertTrue(self.show(1)["ticket"]["sla"]["paused"])
+        self.assertEqual(self.tickets()[0]["sla"], "paused")
         self.docket("ticket", "note", "1", stdin=b"Asked for the client version.\n")
         self.docket("ticket", "time", "1", "1h15m", "diagnosis and reply", "--as", AGENT)
         self.deliver_ok(mail("alice@example.org", "Re: [docket #1] VPN tunnel down", "a2@example.org",
@@ -95,6 +101,7 @@ class LifeTest(DeskCase):
         self.assertEqual(changes, [("new", "in_progress", AGENT), ("in_progress", "waiting", "cli"),
                                    ("waiting", "open", "customer_reply")])
         self.assertEqual(shown["ticket"]["time_minutes"], 75)
+        self.assertFalse(shown["ticket"]["sla"]["paused"])  # the customer's answer restarts the clock
         self.assertEqual(shown["ticket"]["tags"], ["vpn"])
         self.assertEqual(shown["ticket"]["assignee"], AGENT)
 
