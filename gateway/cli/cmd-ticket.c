@@ -1,8 +1,11 @@
-/* `docket ticket list|show`: the tickets as a table, or as JSON for
- * scripts. The JSON shape is documented in README.md and kept stable. */
-#include "gateway/cli/cli.h"
+/* `docket ticket list|show|search` and the dispatcher of every ticket
+ * subcommand (the changes are in cmd-ticket-edit.c): the tickets as a
+ * table, or as JSON for scripts. The JSON shape is documented in README.md
+ * and kept stable. */
+#include "gateway/cli/cmd-ticket.h"
+
+#include "gateway/core/desk.h"
 #include "gateway/core/error.h"
-#include "gateway/core/json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +17,7 @@ static json_t *jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static char *iso_time(gint64 t)
+char *dk_ticket_iso_time(gint64 t)
 {
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
 	return dt ? g_date_time_format_iso8601(dt) : g_strdup("");
@@ -22,7 +25,7 @@ static char *iso_time(gint64 t)
 
 static json_t *jtime(gint64 t)
 {
-	g_autofree char *s = iso_time(t);
+	g_autofree char *s = dk_ticket_iso_time(t);
 	return json_string(s);
 }
 
@@ -36,38 +39,133 @@ static json_t *ticket_json(const DkTicket *t, const char *prefix)
 			 jtime(t->created_at), "updated_at", jtime(t->updated_at));
 }
 
-static void print_json(json_t *doc)
+void dk_ticket_print_json(json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	puts(text);
 	free(text);
 }
 
-static int list(DkStore *store, const DkConfig *config, const char *status, guint limit)
+/* A date ("2026-11-01", midnight UTC) or an ISO 8601 time as Unix time. */
+static gboolean parse_since(const char *option, const char *text, gint64 *out)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) tickets = dk_store_ticket_list(store, status, limit, &error);
-	if (tickets == NULL) {
-		dk_cli_error("ticket list: %s", error->message);
-		return DK_EXIT_TEMPFAIL;
+	if (text == NULL)
+		return TRUE;
+	g_autofree char *full = strlen(text) == 10 ? g_strconcat(text, "T00:00:00Z", NULL) : g_strdup(text);
+	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(full, utc);
+	if (dt == NULL) {
+		dk_cli_error("ticket list: %s “%s” is not a date (2026-11-01) or ISO 8601 time", option, text);
+		return FALSE;
 	}
+	*out = g_date_time_to_unix(dt);
+	return TRUE;
+}
+
+/* "3d", "5h", "12m": how long ago t was. */
+static char *age(gint64 now, gint64 t)
+{
+	gint64 s = MAX(now - t, 0);
+	if (s >= 86400)
+		return g_strdup_printf("%" G_GINT64_FORMAT "d", s / 86400);
+	if (s >= 3600)
+		return g_strdup_printf("%" G_GINT64_FORMAT "h", s / 3600);
+	return g_strdup_printf("%" G_GINT64_FORMAT "m", s / 60);
+}
+
+static gboolean valid_filters(const DkTicketOptions *o)
+{
+	for (guint i = 0; o->statuses && o->statuses[i]; i++) {
+		if (!dk_desk_status_valid(o->statuses[i])) {
+			dk_cli_error("ticket list: “%s” is no status", o->statuses[i]);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o)
+{
+	DkTicketQuery q = {
+		.statuses = (const char *const *)o->statuses,
+		.priority = o->priority,
+		.queue = o->queue,
+		.assignee = o->assignee,
+		.requester = o->requester,
+		.include_merged = o->all,
+		.limit = (guint)MAX(o->limit, 0),
+	};
+	gint64 now = 0;
+	if (!valid_filters(o) || !parse_since("--created-since", o->created_since, &q.created_since) ||
+	    !parse_since("--updated-since", o->updated_since, &q.updated_since) || !dk_ticket_now(o, &now))
+		return DK_EXIT_USAGE;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) tickets = dk_store_ticket_query(store, &q, &error);
+	if (tickets == NULL)
+		return dk_ticket_fail("ticket list", error);
 	const char *prefix = dk_config_get_string(config, "threading", "token_prefix");
+	g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < tickets->len; i++) {
+		const DkTicket *t = g_ptr_array_index(tickets, i);
+		DkTicketSla sla;
+		if (!dk_store_ticket_sla_get(store, t->number, &sla, &error))
+			return dk_ticket_fail("ticket list", error);
+		g_ptr_array_add(left, dk_desk_sla_left(t, &sla, now));
+	}
 	if (as_json) {
 		g_autoptr(json_t) arr = json_array();
-		for (guint i = 0; i < tickets->len; i++)
-			json_array_append_new(arr, ticket_json(g_ptr_array_index(tickets, i), prefix));
+		for (guint i = 0; i < tickets->len; i++) {
+			json_t *t = ticket_json(g_ptr_array_index(tickets, i), prefix);
+			json_object_set_new(t, "sla", json_string(g_ptr_array_index(left, i)));
+			json_array_append_new(arr, t);
+		}
 		g_autoptr(json_t) doc = json_pack("{sO}", "tickets", arr);
-		print_json(doc);
+		dk_ticket_print_json(doc);
 		return DK_EXIT_OK;
 	}
-	printf("%6s  %-11s  %-8s  %-10s  %-16s  %-28s  %s\n", "NUMBER", "STATUS", "PRIORITY", "QUEUE", "UPDATED",
-	       "REQUESTER", "SUBJECT");
+	printf("%6s  %-11s  %-8s  %-10s  %4s  %7s  %-16s  %-24s  %s\n", "NUMBER", "STATUS", "PRIORITY", "QUEUE",
+	       "AGE", "SLA", "UPDATED", "REQUESTER", "SUBJECT");
 	for (guint i = 0; i < tickets->len; i++) {
 		const DkTicket *t = g_ptr_array_index(tickets, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t->updated_at);
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M");
-		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %-16s  %-28.28s  %s\n", t->number, t->status,
-		       t->priority, t->queue, when, t->requester ? t->requester : "-", t->subject);
+		g_autofree char *old = age(now, t->created_at);
+		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %4s  %7s  %-16s  %-24.24s  %s\n", t->number,
+		       t->status, t->priority, t->queue, old, (char *)g_ptr_array_index(left, i), when,
+		       t->requester ? t->requester : "-", t->subject);
+	}
+	return DK_EXIT_OK;
+}
+
+static int search(DkStore *store, const DkTicketOptions *o, int argc, char **argv)
+{
+	if (argc < 3) {
+		dk_cli_error("ticket search: expected the words to look for");
+		return DK_EXIT_USAGE;
+	}
+	g_autofree char *text = g_strjoinv(" ", argv + 2);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) hits = dk_store_search(store, text, o->limit > 0 ? (guint)o->limit : 50, &error);
+	if (hits == NULL)
+		return dk_ticket_fail("ticket search", error);
+	g_autoptr(json_t) arr = json_array();
+	for (guint i = 0; i < hits->len; i++) {
+		const DkSearchHit *h = g_ptr_array_index(hits, i);
+		g_autoptr(DkTicket) t = dk_store_ticket_get(store, h->ticket, &error);
+		if (t == NULL)
+			return dk_ticket_fail("ticket search", error);
+		if (as_json)
+			json_array_append_new(arr, json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket,
+							     "article", (json_int_t)h->article, "rank", h->rank,
+							     "status", t->status, "subject", t->subject, "snippet",
+							     h->snippet ? h->snippet : ""));
+		else
+			printf("#%-6" G_GINT64_FORMAT " %-11s %s\n        article %" G_GINT64_FORMAT ": %s\n",
+			       h->ticket, t->status, t->subject, h->article, h->snippet ? h->snippet : "");
+	}
+	if (as_json) {
+		g_autoptr(json_t) doc = json_pack("{ss sO}", "query", text, "hits", arr);
+		dk_ticket_print_json(doc);
 	}
 	return DK_EXIT_OK;
 }
@@ -135,6 +233,9 @@ static json_t *event_json(const DkEvent *e)
 typedef struct {
 	DkTicket *ticket;
 	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign, *addresses, *fields;
+	GPtrArray *time_entries;
+	gint64 merged_into;
+	DkTicketSla sla;
 } TicketView;
 
 static void view_clear(TicketView *v)
@@ -149,6 +250,7 @@ static void view_clear(TicketView *v)
 	g_clear_pointer(&v->foreign, g_ptr_array_unref);
 	g_clear_pointer(&v->addresses, g_ptr_array_unref);
 	g_clear_pointer(&v->fields, g_ptr_array_unref);
+	g_clear_pointer(&v->time_entries, g_ptr_array_unref);
 }
 
 static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError **error)
@@ -162,7 +264,26 @@ static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError *
 	       (v->links = dk_store_links(store, number, error)) != NULL &&
 	       (v->foreign = dk_store_foreign_refs(store, number, error)) != NULL &&
 	       (v->addresses = dk_store_ticket_addresses(store, number, error)) != NULL &&
-	       (v->fields = dk_store_ticket_fields(store, number, error)) != NULL;
+	       (v->fields = dk_store_ticket_fields(store, number, error)) != NULL &&
+	       (v->time_entries = dk_store_time_entries(store, number, error)) != NULL &&
+	       dk_store_ticket_merged_into(store, number, &v->merged_into, error) &&
+	       dk_store_ticket_sla_get(store, number, &v->sla, error);
+}
+
+static json_t *jtime_or_null(gint64 t)
+{
+	return t ? jtime(t) : json_null();
+}
+
+/* The stored clocks, and what the list shows as of now. */
+static json_t *sla_json(const TicketView *v)
+{
+	const DkTicketSla *s = &v->sla;
+	g_autofree char *left = dk_desk_sla_left(v->ticket, s, g_get_real_time() / G_USEC_PER_SEC);
+	return json_pack("{so so so sI sb ss}", "first_response_due", jtime_or_null(s->first_response_due),
+			 "resolution_due", jtime_or_null(s->resolution_due), "first_response_at",
+			 jtime_or_null(s->first_response_at), "paused_seconds", (json_int_t)s->paused_seconds,
+			 "paused", s->paused_since != 0, "left", left);
 }
 
 static void show_json(const TicketView *v, const char *prefix)
@@ -180,6 +301,19 @@ static void show_json(const TicketView *v, const char *prefix)
 	json_object_set_new(ticket, "foreign_refs", foreign_json(v->foreign));
 	json_object_set_new(ticket, "addresses", strings_json(v->addresses));
 	json_object_set_new(ticket, "closed_at", v->ticket->closed_at ? jtime(v->ticket->closed_at) : json_null());
+	json_object_set_new(ticket, "merged_into", v->merged_into ? json_integer(v->merged_into) : json_null());
+	json_t *entries = json_array();
+	gint64 total = 0;
+	for (guint i = 0; i < v->time_entries->len; i++) {
+		const DkTimeEntry *e = g_ptr_array_index(v->time_entries, i);
+		total += e->minutes;
+		json_array_append_new(entries, json_pack("{sI sI ss so so}", "id", (json_int_t)e->id, "minutes",
+							 (json_int_t)e->minutes, "note", e->note, "author",
+							 jstr(e->author), "created_at", jtime(e->created_at)));
+	}
+	json_object_set_new(ticket, "time_entries", entries);
+	json_object_set_new(ticket, "time_minutes", json_integer(total));
+	json_object_set_new(ticket, "sla", sla_json(v));
 	json_t *articles = json_array(), *events = json_array();
 	for (guint i = 0; i < v->articles->len; i++)
 		json_array_append_new(articles, article_json(g_ptr_array_index(v->articles, i)));
@@ -187,17 +321,46 @@ static void show_json(const TicketView *v, const char *prefix)
 		json_array_append_new(events, event_json(g_ptr_array_index(v->events, i)));
 	g_autoptr(json_t) doc = json_pack("{so so so so}", "ticket", ticket, "articles", articles, "message_ids",
 					  strings_json(v->message_ids), "events", events);
-	print_json(doc);
+	dk_ticket_print_json(doc);
+}
+
+static void show_time(const TicketView *v)
+{
+	if (v->merged_into)
+		printf("\nmerged into #%" G_GINT64_FORMAT "\n", v->merged_into);
+	if (v->time_entries->len == 0)
+		return;
+	gint64 total = 0;
+	printf("\ntime:\n");
+	for (guint i = 0; i < v->time_entries->len; i++) {
+		const DkTimeEntry *e = g_ptr_array_index(v->time_entries, i);
+		g_autofree char *when = dk_ticket_iso_time(e->created_at);
+		g_autofree char *d = dk_desk_format_duration(e->minutes);
+		printf("  %s  %-6s %s  %s\n", when, d, e->author ? e->author : "-", e->note);
+		total += e->minutes;
+	}
+	g_autofree char *sum = dk_desk_format_duration(total);
+	printf("  total %s\n", sum);
 }
 
 static void show_text(const TicketView *v, const char *prefix)
 {
 	const DkTicket *t = v->ticket;
-	g_autofree char *created = iso_time(t->created_at);
+	g_autofree char *created = dk_ticket_iso_time(t->created_at);
 	printf("[%s #%" G_GINT64_FORMAT "] %s\n", prefix, t->number, t->subject);
 	printf("  status %s · priority %s · queue %s · assignee %s\n", t->status, t->priority, t->queue,
 	       t->assignee ? t->assignee : "-");
 	printf("  requester %s · created %s\n", t->requester ? t->requester : "-", created);
+	if (v->sla.resolution_due != 0) {
+		g_autofree char *left = dk_desk_sla_left(t, &v->sla, g_get_real_time() / G_USEC_PER_SEC);
+		g_autofree char *first = dk_ticket_iso_time(v->sla.first_response_due);
+		g_autofree char *resolution = dk_ticket_iso_time(v->sla.resolution_due);
+		printf("  sla %s · first response due %s%s · resolution due %s\n", left, first,
+		       v->sla.first_response_at == 0				    ? ""
+		       : v->sla.first_response_at <= v->sla.first_response_due ? " (met)"
+									    : " (late)",
+		       resolution);
+	}
 	for (guint i = 0; i < v->participants->len; i++)
 		printf("  participant %s\n", (char *)g_ptr_array_index(v->participants, i));
 	for (guint i = 0; i < v->links->len; i++)
@@ -208,18 +371,21 @@ static void show_text(const TicketView *v, const char *prefix)
 		printf("  came to %s\n", (char *)g_ptr_array_index(v->addresses, i));
 	for (guint i = 0; i < v->articles->len; i++) {
 		const DkArticle *a = g_ptr_array_index(v->articles, i);
-		g_autofree char *when = iso_time(a->created_at);
+		g_autofree char *when = dk_ticket_iso_time(a->created_at);
 		printf("\n── article %" G_GINT64_FORMAT " · %s · %s · %s · from %s · evidence %s\n", a->id,
 		       a->direction, a->visibility, when, a->sender ? a->sender : "-", a->evidence);
-		printf("   Message-ID: <%s>\n   Subject: %s\n\n", a->message_id, a->subject);
+		if (a->message_id != NULL)
+			printf("   Message-ID: <%s>\n", a->message_id);
+		printf("   Subject: %s\n\n", a->subject);
 		g_auto(GStrv) lines = g_strsplit(a->new_text ? a->new_text : "", "\n", -1);
 		for (int l = 0; lines[l] != NULL; l++)
 			printf("   %s\n", lines[l]);
 	}
+	show_time(v);
 	printf("\nevents:\n");
 	for (guint i = 0; i < v->events->len; i++) {
 		const DkEvent *e = g_ptr_array_index(v->events, i);
-		g_autofree char *when = iso_time(e->created_at);
+		g_autofree char *when = dk_ticket_iso_time(e->created_at);
 		printf("  %s  %-20s %s\n", when, e->type, e->detail);
 	}
 }
@@ -227,10 +393,8 @@ static void show_text(const TicketView *v, const char *prefix)
 static int show(DkStore *store, const DkConfig *config, const char *arg)
 {
 	gint64 number = 0;
-	if (!g_ascii_string_to_signed(arg[0] == '#' ? arg + 1 : arg, 10, 1, G_MAXINT64, &number, NULL)) {
-		dk_cli_error("ticket show: “%s” is not a ticket number", arg);
+	if (!dk_ticket_number("ticket show", arg, &number))
 		return DK_EXIT_USAGE;
-	}
 	g_autoptr(GError) error = NULL;
 	TicketView v = {0};
 	if (!view_load(store, number, &v, &error)) {
@@ -247,28 +411,72 @@ static int show(DkStore *store, const DkConfig *config, const char *arg)
 	return DK_EXIT_OK;
 }
 
-int dk_cmd_ticket(int argc, char **argv)
+gboolean dk_ticket_now(const DkTicketOptions *o, gint64 *now_out)
 {
-	g_autofree char *status = NULL;
-	int limit = 0;
-	as_json = FALSE;
-	const GOptionEntry entries[] = {
-		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL},
-		{"status", 's', 0, G_OPTION_ARG_STRING, &status, "list: only tickets with this status", "STATUS"},
-		{"limit", 'n', 0, G_OPTION_ARG_INT, &limit, "list: at most N tickets", "N"},
-		G_OPTION_ENTRY_NULL,
-	};
-	g_autoptr(GOptionContext) context = g_option_context_new("list | show NUMBER");
-	g_option_context_set_summary(context, "list: the tickets, most recently updated first.\n"
-					      "show NUMBER: one ticket with its articles and events.");
-	g_option_context_add_main_entries(context, entries, NULL);
-	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
-	if (!dk_cli_parse_options(context, &argc, &argv))
-		return DK_EXIT_USAGE;
-	gboolean is_list = argc == 2 && strcmp(argv[1], "list") == 0;
-	gboolean is_show = argc == 3 && strcmp(argv[1], "show") == 0;
-	if (!is_list && !is_show) {
-		dk_cli_error("ticket: expected “list” or “show NUMBER” (see --help)");
+	if (o->now == NULL) {
+		*now_out = g_get_real_time() / G_USEC_PER_SEC;
+		return TRUE;
+	}
+	if (g_ascii_string_to_signed(o->now, 10, 0, G_MAXINT64, now_out, NULL))
+		return TRUE;
+	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(o->now, utc);
+	if (dt == NULL) {
+		dk_cli_error("ticket: --now “%s” is neither Unix seconds nor an ISO 8601 time", o->now);
+		return FALSE;
+	}
+	*now_out = g_date_time_to_unix(dt);
+	return TRUE;
+}
+
+gboolean dk_ticket_number(const char *command, const char *arg, gint64 *number_out)
+{
+	if (g_ascii_string_to_signed(arg[0] == '#' ? arg + 1 : arg, 10, 1, G_MAXINT64, number_out, NULL))
+		return TRUE;
+	dk_cli_error("%s: “%s” is not a ticket number", command, arg);
+	return FALSE;
+}
+
+int dk_ticket_fail(const char *command, const GError *error)
+{
+	dk_cli_error("%s: %s", command, error->message);
+	if (g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND))
+		return DK_EXIT_NOINPUT;
+	return dk_error_is_temporary(error) ? DK_EXIT_TEMPFAIL : DK_EXIT_DATAERR;
+}
+
+static void options_clear(DkTicketOptions *o)
+{
+	g_strfreev(o->statuses);
+	g_strfreev(o->tags);
+	g_strfreev(o->untags);
+	char *strings[] = {o->priority, o->queue, o->assignee, o->requester, o->created_since,
+			   o->updated_since, o->assign, o->as, o->now};
+	for (guint i = 0; i < G_N_ELEMENTS(strings); i++)
+		g_free(strings[i]);
+}
+
+static const char summary[] =
+	"list: the tickets, most urgent first (priority, then age).\n"
+	"show NUMBER: one ticket with its articles, time entries and events.\n"
+	"search WORDS: tickets whose subject or text has every word, best first.\n"
+	"set NUMBER: change status, priority, assignee, queue or tags.\n"
+	"note NUMBER / reply NUMBER: an internal note, or a reply mailed to the requester\n"
+	"  (the text from stdin, or $EDITOR on a terminal).\n"
+	"time NUMBER DURATION [TEXT]: record work (30m, 1h15m, 2h).\n"
+	"merge A B: move B's articles and Message-IDs to A; B points to A.\n"
+	"autoclose: close the tickets resolved --days (7) ago or longer.";
+
+static int dispatch(DkTicketOptions *o, int argc, char **argv)
+{
+	const char *sub = argc >= 2 ? argv[1] : "";
+	gboolean is_list = argc == 2 && strcmp(sub, "list") == 0;
+	gboolean is_show = argc == 3 && strcmp(sub, "show") == 0;
+	gboolean is_search = strcmp(sub, "search") == 0;
+	static const char *const edits[] = {"set", "note", "reply", "time", "merge", "autoclose", NULL};
+	if (!is_list && !is_show && !is_search && !g_strv_contains(edits, sub)) {
+		dk_cli_error("ticket: expected list, show, search, set, note, reply, time, merge or autoclose"
+			     " (see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;
@@ -276,5 +484,44 @@ int dk_cmd_ticket(int argc, char **argv)
 	int rc = dk_cli_open("ticket", &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
-	return is_list ? list(store, config, status, (guint)MAX(limit, 0)) : show(store, config, argv[2]);
+	if (is_list)
+		return list(store, config, o);
+	if (is_show)
+		return show(store, config, argv[2]);
+	if (is_search)
+		return search(store, o, argc, argv);
+	return dk_ticket_edit(store, config, o, argc, argv);
+}
+
+int dk_cmd_ticket(int argc, char **argv)
+{
+	DkTicketOptions o = {.days = DK_DESK_CLOSE_AFTER_DAYS};
+	as_json = FALSE;
+	const GOptionEntry entries[] = {
+		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL},
+		{"status", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.statuses, "list: with this status (repeatable); set: the new status", "STATUS"},
+		{"priority", 'p', 0, G_OPTION_ARG_STRING, &o.priority, "list: with this priority; set: the new one", "P"},
+		{"queue", 'q', 0, G_OPTION_ARG_STRING, &o.queue, "list: in this queue; set: move to it", "Q"},
+		{"assignee", 0, 0, G_OPTION_ARG_STRING, &o.assignee, "list: assigned to ADDR", "ADDR"},
+		{"requester", 0, 0, G_OPTION_ARG_STRING, &o.requester, "list: requested by ADDR", "ADDR"},
+		{"created-since", 0, 0, G_OPTION_ARG_STRING, &o.created_since, "list: created on or after", "DATE"},
+		{"updated-since", 0, 0, G_OPTION_ARG_STRING, &o.updated_since, "list: updated on or after", "DATE"},
+		{"all", 'a', 0, G_OPTION_ARG_NONE, &o.all, "list: merged tickets too", NULL},
+		{"limit", 'n', 0, G_OPTION_ARG_INT, &o.limit, "list, search: at most N", "N"},
+		{"assign", 0, 0, G_OPTION_ARG_STRING, &o.assign, "set: assign to ADDR", "ADDR"},
+		{"unassign", 0, 0, G_OPTION_ARG_NONE, &o.unassign, "set: assign to nobody", NULL},
+		{"tag", 't', 0, G_OPTION_ARG_STRING_ARRAY, &o.tags, "set: add a tag (repeatable)", "TAG"},
+		{"untag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.untags, "set: remove a tag (repeatable)", "TAG"},
+		{"as", 0, 0, G_OPTION_ARG_STRING, &o.as, "the agent acting (default $DOCKET_AGENT)", "ADDR"},
+		{"days", 0, 0, G_OPTION_ARG_INT, &o.days, "autoclose: days after resolution (7)", "N"},
+		{"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o.now, "the clock, for tests", "TIME"},
+		G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) context = g_option_context_new("COMMAND [ARGS]");
+	g_option_context_set_summary(context, summary);
+	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
+	int rc = dk_cli_parse_options(context, &argc, &argv) ? dispatch(&o, argc, argv) : DK_EXIT_USAGE;
+	options_clear(&o);
+	return rc;
 }

@@ -158,11 +158,48 @@ static const char migration_3[] =
 static const char migration_4[] =
 	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
 
+/* The ticket desk: a merged ticket's pointer to the ticket that took its
+ * articles, SLA clock state, time entries for billing, and a full-text index (SQLite FTS5,
+ * external content) over the articles' subjects and new text, kept current
+ * by triggers. */
+static const char migration_5[] =
+	"ALTER TABLE tickets ADD COLUMN merged_into INTEGER REFERENCES tickets ON DELETE SET NULL;"
+	/* SLA clocks: the first public answer, and the time spent paused
+	 * (waiting, on hold) so far plus since when the clock is paused now. */
+	"ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;"
+	"ALTER TABLE tickets ADD COLUMN sla_paused_seconds INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tickets ADD COLUMN sla_paused_since INTEGER;"
+	"CREATE TABLE time_entries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+	"  minutes INTEGER NOT NULL CHECK (minutes > 0),"
+	"  note TEXT NOT NULL DEFAULT '',"
+	"  author TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX time_entries_ticket ON time_entries (ticket, id);"
+	"CREATE INDEX tickets_resolved ON tickets (closed_at) WHERE status = 'resolved';"
+	"CREATE VIRTUAL TABLE article_search USING fts5(subject, new_text, content='articles',"
+	"  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+	"CREATE TRIGGER article_search_insert AFTER INSERT ON articles BEGIN"
+	"  INSERT INTO article_search (rowid, subject, new_text) VALUES (new.id, new.subject, new.new_text);"
+	"END;"
+	"CREATE TRIGGER article_search_delete AFTER DELETE ON articles BEGIN"
+	"  INSERT INTO article_search (article_search, rowid, subject, new_text)"
+	"  VALUES ('delete', old.id, old.subject, old.new_text);"
+	"END;"
+	"CREATE TRIGGER article_search_update AFTER UPDATE OF subject, new_text ON articles BEGIN"
+	"  INSERT INTO article_search (article_search, rowid, subject, new_text)"
+	"  VALUES ('delete', old.id, old.subject, old.new_text);"
+	"  INSERT INTO article_search (rowid, subject, new_text) VALUES (new.id, new.subject, new.new_text);"
+	"END;"
+	"INSERT INTO article_search (article_search) VALUES ('rebuild');";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 int dk_store_schema_latest(void)

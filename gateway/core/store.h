@@ -225,4 +225,75 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkTicket, dk_ticket_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkArticle, dk_article_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkEvent, dk_event_free)
 
+/* The ticket desk's queries (store-desk.c). All writes inside a transaction. */
+
+typedef struct {
+	gint64 id;
+	gint64 ticket;
+	gint64 minutes;
+	char *note;
+	char *author; /* or NULL */
+	gint64 created_at;
+} DkTimeEntry;
+
+/* What `docket ticket list` filters by; NULL or 0 fields do not filter. */
+typedef struct {
+	const char *const *statuses; /* NULL-terminated, or NULL */
+	const char *priority;
+	const char *queue;
+	const char *assignee;  /* compared in lower case */
+	const char *requester; /* compared in lower case */
+	gint64 created_since;
+	gint64 updated_since;
+	gboolean include_merged; /* merged tickets are left out unless this is set */
+	guint limit;             /* 0: no limit */
+} DkTicketQuery;
+
+typedef struct {
+	gint64 ticket;
+	gint64 article;
+	double rank;   /* bm25: lower is better */
+	char *snippet; /* the matching text with [brackets] around the hits */
+} DkSearchHit;
+
+/* A ticket's SLA clocks (0 for a time that is not set). */
+typedef struct {
+	gint64 first_response_due, resolution_due;
+	gint64 first_response_at;
+	gint64 paused_seconds; /* paused before paused_since */
+	gint64 paused_since;   /* 0 while the clock runs */
+} DkTicketSla;
+
+gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out, GError **error);
+/* Writes every field of sla. */
+gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error);
+
+/* Of DkTicket*: the tickets query selects, by urgency (priority, then the
+ * oldest first). */
+GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *query, GError **error);
+/* Removes a tag; *removed_out says whether the ticket had it. */
+gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gboolean *removed_out,
+			     GError **error);
+/* Records minutes of work on ticket; its id into id_out (may be NULL). */
+gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
+				 const char *author, gint64 now, gint64 *id_out, GError **error);
+/* Of DkTimeEntry*, oldest first. */
+GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error);
+/* The ticket that ticket was merged into, 0 when none. */
+gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out, GError **error);
+/* Moves source's articles, Message-IDs, participants (its requester as a
+ * "sender"), tags and time entries to target and leaves source pointing at
+ * target; the caller checks the tickets and records the events. */
+gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GError **error);
+/* Of gint64 (in a GArray): resolved tickets resolved at or before before. */
+GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError **error);
+/* Of DkSearchHit*: articles whose subject or new text match every word of
+ * text (each word a prefix-free FTS5 string), best first, at most limit
+ * (0: 50). */
+GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error);
+void dk_time_entry_free(DkTimeEntry *entry);
+void dk_search_hit_free(DkSearchHit *hit);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkTimeEntry, dk_time_entry_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkSearchHit, dk_search_hit_free)
+
 G_END_DECLS

@@ -2,6 +2,7 @@
  * the agents. */
 #include "gateway/core/thread.h"
 
+#include "gateway/core/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
 #include "parsers/agent-commands.h"
@@ -269,7 +270,9 @@ gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage 
 		return FALSE;
 	if (match_out->ticket == 0 && !by_foreign(store, policy, m, match_out, error))
 		return FALSE;
-	return TRUE;
+	/* A merged ticket's mail goes to the ticket it was merged into. */
+	return match_out->ticket == 0 ||
+	       dk_desk_resolve_merged(store, match_out->ticket, &match_out->ticket, error);
 }
 
 static const char *domain_of(const char *address)

@@ -3,6 +3,7 @@
  * participants, events. */
 #include "gateway/core/writer.h"
 
+#include "gateway/core/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/thread.h"
@@ -520,6 +521,11 @@ static gboolean write_consequences(Write *w, gboolean created, GError **error)
 	         w, ticket, "status_change",
 	         json_pack("{ss ss ss}", "old", w->ticket->status, "new", "open", "by", "reply"),
 	         error)))
+		return FALSE;
+	/* The desk's lifecycle: a customer's answer to a waiting ticket. */
+	if (!w->reopen && !created && w->ticket != NULL && strcmp(w->event, "comment") == 0 &&
+	    strcmp(w->direction, "inbound") == 0 && w->agent != DK_AGENT_VERIFIED &&
+	    !dk_desk_customer_reply(w->store, w->ticket, w->item->result.article, now, error))
 		return FALSE;
 	return apply_commands(w, ticket, error) && outbound_events(w, ticket, error) &&
 	       record_participants(w, ticket, created, error) && foreign_refs(w, ticket, error) &&

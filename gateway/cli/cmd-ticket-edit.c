@@ -1,0 +1,244 @@
+/* `docket ticket set|note|reply|time|merge|autoclose`: the changes an agent
+ * makes from the command line, each in one transaction through the desk
+ * (core/desk.h), so they are recorded with the events mail changes make. */
+#include "gateway/cli/cmd-ticket.h"
+
+#include "gateway/core/desk.h"
+#include "gateway/core/error.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BODY_MAX (4 * 1024 * 1024)
+
+typedef struct {
+	const DkTicketOptions *o;
+	gint64 ticket, other, minutes, now;
+	const char *text;
+	gint64 article_out;
+	guint closed_out;
+} Edit;
+
+typedef gboolean (*EditFunc)(DkStore *store, Edit *e, GError **error);
+
+static const char *author(const DkTicketOptions *o)
+{
+	if (o->as != NULL && *o->as != '\0')
+		return o->as;
+	const char *env = g_getenv("DOCKET_AGENT");
+	return env != NULL && *env != '\0' ? env : NULL;
+}
+
+/* Runs f in one transaction: all of it or nothing. */
+static int in_transaction(DkStore *store, const char *command, EditFunc f, Edit *e)
+{
+	g_autoptr(GError) error = NULL;
+	if (!dk_store_begin(store, &error))
+		return dk_ticket_fail(command, error);
+	if (!f(store, e, &error)) {
+		dk_store_rollback(store);
+		return dk_ticket_fail(command, error);
+	}
+	if (!dk_store_commit(store, &error))
+		return dk_ticket_fail(command, error);
+	return DK_EXIT_OK;
+}
+
+static gboolean do_set(DkStore *s, Edit *e, GError **error)
+{
+	const DkTicketOptions *o = e->o;
+	const char *by = author(o) ? author(o) : "cli";
+	if (o->priority && !dk_desk_set_priority(s, e->ticket, o->priority, by, e->now, error))
+		return FALSE;
+	if ((o->assign || o->unassign) && !dk_desk_assign(s, e->ticket, o->assign, by, e->now, error))
+		return FALSE;
+	if (o->queue && !dk_desk_set_queue(s, e->ticket, o->queue, by, e->now, error))
+		return FALSE;
+	for (guint i = 0; o->tags && o->tags[i]; i++)
+		if (!dk_desk_tag(s, e->ticket, o->tags[i], by, e->now, error))
+			return FALSE;
+	for (guint i = 0; o->untags && o->untags[i]; i++)
+		if (!dk_desk_untag(s, e->ticket, o->untags[i], by, e->now, error))
+			return FALSE;
+	/* Last, so that a ticket resolved here carries the rest already. */
+	return o->statuses == NULL || dk_desk_set_status(s, e->ticket, o->statuses[0], by, e->now, error);
+}
+
+static int set(DkStore *store, const DkTicketOptions *o, Edit *e)
+{
+	if (o->statuses && o->statuses[0] && o->statuses[1]) {
+		dk_cli_error("ticket set: one --status at a time");
+		return DK_EXIT_USAGE;
+	}
+	if (o->assign && o->unassign) {
+		dk_cli_error("ticket set: --assign or --unassign, not both");
+		return DK_EXIT_USAGE;
+	}
+	if (!o->statuses && !o->priority && !o->assign && !o->unassign && !o->queue && !o->tags && !o->untags) {
+		dk_cli_error("ticket set: nothing to change (--status, --priority, --assign, --unassign, --queue,"
+			     " --tag, --untag)");
+		return DK_EXIT_USAGE;
+	}
+	return in_transaction(store, "ticket set", do_set, e);
+}
+
+static char *read_fd(int fd, GError **error)
+{
+	GString *out = g_string_new(NULL);
+	char buf[8192];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "reading the text: %s", g_strerror(errno));
+			g_string_free(out, TRUE);
+			return NULL;
+		}
+		if (n == 0 || out->len + (gsize)n > BODY_MAX)
+			break;
+		g_string_append_len(out, buf, n);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* The text from $EDITOR (or vi) on a temporary file. */
+static char *from_editor(GError **error)
+{
+	g_autofree char *path = NULL;
+	int fd = g_file_open_tmp("docket-XXXXXX.txt", &path, error);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	const char *editor = g_getenv("VISUAL") ? g_getenv("VISUAL") : g_getenv("EDITOR");
+	const char *argv[] = {"/bin/sh", "-c", "exec ${DK_EDITOR} \"$1\"", "sh", path, NULL};
+	g_auto(GStrv) env = g_environ_setenv(g_get_environ(), "DK_EDITOR", editor ? editor : "vi", TRUE);
+	int status = 0;
+	char *text = NULL;
+	if (g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, &status,
+			 error) &&
+	    g_spawn_check_wait_status(status, error))
+		g_file_get_contents(path, &text, NULL, error);
+	g_unlink(path);
+	return text;
+}
+
+/* The article's text: stdin, or the editor when stdin is a terminal. An
+ * empty text is refused. */
+static char *read_text(const char *command)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = isatty(STDIN_FILENO) ? from_editor(&error) : read_fd(STDIN_FILENO, &error);
+	if (text == NULL) {
+		dk_cli_error("%s: %s", command, error->message);
+		return NULL;
+	}
+	if (!g_utf8_validate(text, -1, NULL)) {
+		dk_cli_error("%s: the text is not UTF-8", command);
+		return NULL;
+	}
+	g_strchomp(text);
+	if (*text == '\0') {
+		dk_cli_error("%s: the text is empty: nothing written", command);
+		return NULL;
+	}
+	return g_steal_pointer(&text);
+}
+
+static gboolean do_note(DkStore *s, Edit *e, GError **error)
+{
+	return (e->article_out = dk_desk_note(s, e->ticket, e->text, author(e->o), e->now, error)) != 0;
+}
+
+static gboolean do_reply(DkStore *s, Edit *e, GError **error)
+{
+	return (e->article_out = dk_desk_reply(s, e->ticket, e->text, author(e->o), e->now, error)) != 0;
+}
+
+static int article(DkStore *store, Edit *e, gboolean public)
+{
+	const char *command = public ? "ticket reply" : "ticket note";
+	g_autofree char *text = read_text(command);
+	if (text == NULL)
+		return DK_EXIT_DATAERR;
+	e->text = text;
+	int rc = in_transaction(store, command, public ? do_reply : do_note, e);
+	if (rc == DK_EXIT_OK)
+		printf("article %" G_GINT64_FORMAT " on #%" G_GINT64_FORMAT "%s\n", e->article_out, e->ticket,
+		       public ? ", queued for the requester" : " (internal)");
+	return rc;
+}
+
+static gboolean do_time(DkStore *s, Edit *e, GError **error)
+{
+	return dk_desk_add_time(s, e->ticket, e->minutes, e->text, author(e->o), e->now, error);
+}
+
+static gboolean do_merge(DkStore *s, Edit *e, GError **error)
+{
+	return dk_desk_merge(s, e->ticket, e->other, author(e->o) ? author(e->o) : "cli", e->now, error);
+}
+
+static gboolean do_autoclose(DkStore *s, Edit *e, GError **error)
+{
+	return dk_desk_autoclose(s, e->o->days, e->now, &e->closed_out, error);
+}
+
+static int time_entry(DkStore *store, Edit *e, int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	if (argc < 4 || argc > 5) {
+		dk_cli_error("ticket time: expected NUMBER DURATION [\"what was done\"]");
+		return DK_EXIT_USAGE;
+	}
+	if (!dk_desk_parse_duration(argv[3], &e->minutes, &error)) {
+		dk_cli_error("ticket time: %s", error->message);
+		return DK_EXIT_USAGE;
+	}
+	e->text = argc == 5 ? argv[4] : "";
+	return in_transaction(store, "ticket time", do_time, e);
+}
+
+static int merge(DkStore *store, Edit *e, int argc, char **argv)
+{
+	if (argc != 4 || !dk_ticket_number("ticket merge", argv[3], &e->other))
+		return DK_EXIT_USAGE;
+	int rc = in_transaction(store, "ticket merge", do_merge, e);
+	if (rc == DK_EXIT_OK)
+		printf("#%" G_GINT64_FORMAT " merged into #%" G_GINT64_FORMAT "\n", e->other, e->ticket);
+	return rc;
+}
+
+int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc, char **argv)
+{
+	(void)config;
+	static const char *const known[] = {"set", "note", "reply", "time", "merge", "autoclose", NULL};
+	if (argc < 2 || !g_strv_contains(known, argv[1]))
+		return -1;
+	Edit e = {.o = o};
+	if (!dk_ticket_now(o, &e.now))
+		return DK_EXIT_USAGE;
+	if (strcmp(argv[1], "autoclose") == 0) {
+		int rc = in_transaction(store, "ticket autoclose", do_autoclose, &e);
+		if (rc == DK_EXIT_OK)
+			printf("closed %u ticket%s\n", e.closed_out, e.closed_out == 1 ? "" : "s");
+		return rc;
+	}
+	g_autofree char *command = g_strconcat("ticket ", argv[1], NULL);
+	if (argc < 3 || !dk_ticket_number(command, argv[2], &e.ticket))
+		return DK_EXIT_USAGE;
+	if (strcmp(argv[1], "time") == 0)
+		return time_entry(store, &e, argc, argv);
+	if (strcmp(argv[1], "merge") == 0)
+		return merge(store, &e, argc, argv);
+	if (argc != 3) {
+		dk_cli_error("%s: expected one ticket number", command);
+		return DK_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "set") == 0)
+		return set(store, o, &e);
+	return article(store, &e, strcmp(argv[1], "reply") == 0);
+}

@@ -1,0 +1,466 @@
+/* The ticket desk: lifecycle transitions, the agent's changes with their
+ * events, notes and replies, time entries, merging and auto-closing. */
+#include "gateway/core/desk.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <string.h>
+
+#define MERGE_CHAIN_MAX 16
+#define DURATION_MAX_MINUTES (1000 * 60)
+
+static const char *const statuses[] = {"new", "open", "in_progress", "waiting", "on_hold", "resolved", "closed"};
+
+gboolean dk_desk_status_valid(const char *status)
+{
+	for (guint i = 0; status != NULL && i < G_N_ELEMENTS(statuses); i++)
+		if (strcmp(status, statuses[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean working(const char *s)
+{
+	return strcmp(s, "open") == 0 || strcmp(s, "in_progress") == 0 || strcmp(s, "waiting") == 0 ||
+	       strcmp(s, "on_hold") == 0;
+}
+
+gboolean dk_desk_transition_allowed(const char *from, const char *to)
+{
+	if (!dk_desk_status_valid(from) || !dk_desk_status_valid(to))
+		return FALSE;
+	if (strcmp(from, to) == 0)
+		return TRUE;
+	if (strcmp(to, "new") == 0)
+		return FALSE; /* a ticket is new once */
+	if (strcmp(to, "closed") == 0)
+		return strcmp(from, "resolved") == 0;
+	if (strcmp(from, "closed") == 0)
+		return strcmp(to, "open") == 0; /* reopened */
+	if (strcmp(from, "resolved") == 0)
+		return strcmp(to, "open") == 0 || strcmp(to, "in_progress") == 0;
+	/* new and the working statuses go to any working status or resolved */
+	return working(to) || strcmp(to, "resolved") == 0;
+}
+
+gboolean dk_desk_parse_duration(const char *text, gint64 *minutes_out, GError **error)
+{
+	gint64 total = 0;
+	const char *p = text;
+	gboolean any = FALSE;
+	while (p != NULL && *p != '\0') {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (!g_ascii_isdigit(*p))
+			goto bad;
+		gint64 n = 0;
+		while (g_ascii_isdigit(*p) && n <= DURATION_MAX_MINUTES)
+			n = n * 10 + (*p++ - '0');
+		if (*p == 'h' || *p == 'H')
+			n *= 60;
+		else if (*p != 'm' && *p != 'M')
+			goto bad;
+		p++;
+		total += n;
+		any = TRUE;
+		if (total > DURATION_MAX_MINUTES)
+			goto bad;
+	}
+	if (!any || total == 0)
+		goto bad;
+	*minutes_out = total;
+	return TRUE;
+bad:
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		    "“%s” is not a duration like 30m, 1h15m or 2h (at most 1000h)", text ? text : "");
+	return FALSE;
+}
+
+char *dk_desk_format_duration(gint64 minutes)
+{
+	if (minutes < 0) {
+		g_autofree char *positive = dk_desk_format_duration(-minutes);
+		return g_strconcat("-", positive, NULL);
+	}
+	if (minutes > 0 && minutes % 60 == 0)
+		return g_strdup_printf("%" G_GINT64_FORMAT "h", minutes / 60);
+	if (minutes < 60)
+		return g_strdup_printf("%" G_GINT64_FORMAT "m", minutes);
+	return g_strdup_printf("%" G_GINT64_FORMAT "h%" G_GINT64_FORMAT "m", minutes / 60, minutes % 60);
+}
+
+/* Records an event with detail (stolen) and "by". */
+static gboolean event(DkStore *store, gint64 ticket, gint64 article, const char *type, json_t *detail,
+		      const char *by, gint64 now, GError **error)
+{
+	g_autoptr(json_t) o = detail;
+	if (by != NULL)
+		json_object_set_new(o, "by", json_string(by));
+	g_autofree char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	return dk_store_event_add(store, ticket, article, type, text, now, error);
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *change(const char *old, const char *new)
+{
+	return json_pack("{so so}", "old", jstr(old), "new", jstr(new));
+}
+
+gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, const char *by, gint64 now,
+			    GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return FALSE;
+	if (!dk_desk_status_valid(status)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+			    "“%s” is no status (new, open, in_progress, waiting, on_hold, resolved, closed)", status);
+		return FALSE;
+	}
+	if (!dk_desk_transition_allowed(t->status, status)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "ticket #%" G_GINT64_FORMAT " cannot go from %s to %s%s",
+			    ticket, t->status, status,
+			    strcmp(status, "closed") == 0 ? ": a ticket is resolved before it is closed" : "");
+		return FALSE;
+	}
+	if (strcmp(t->status, status) == 0)
+		return TRUE;
+	return dk_store_ticket_set(store, ticket, DK_TICKET_STATUS, status, now, error) &&
+	       event(store, ticket, 0, "status_change", change(t->status, status), by, now, error) &&
+	       dk_desk_sla_update(store, ticket, now, error);
+}
+
+/* Sets field to value (NULL clears) and records type {old, new} when it
+ * changes; old is the current value. */
+static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *old, const char *value,
+			  const char *type, const char *by, gint64 now, GError **error)
+{
+	if (g_strcmp0(old, value) == 0)
+		return TRUE;
+	return dk_store_ticket_set(store, ticket, field, value, now, error) &&
+	       event(store, ticket, 0, type, change(old, value), by, now, error);
+}
+
+gboolean dk_desk_set_priority(DkStore *store, gint64 ticket, const char *priority, const char *by, gint64 now,
+			      GError **error)
+{
+	static const char *const known[] = {"critical", "high", "medium", "low", "none", NULL};
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return FALSE;
+	if (!g_strv_contains(known, priority)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "“%s” is no priority (critical, high, medium, low, none)",
+			    priority);
+		return FALSE;
+	}
+	return set_field(store, ticket, DK_TICKET_PRIORITY, t->priority, priority, "priority_change", by, now,
+			 error) &&
+	       dk_desk_sla_update(store, ticket, now, error);
+}
+
+gboolean dk_desk_assign(DkStore *store, gint64 ticket, const char *assignee, const char *by, gint64 now,
+			GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return FALSE;
+	const char *value = assignee != NULL && *assignee != '\0' ? assignee : NULL;
+	return set_field(store, ticket, DK_TICKET_ASSIGNEE, t->assignee, value, "assignment", by, now, error);
+}
+
+gboolean dk_desk_set_queue(DkStore *store, gint64 ticket, const char *queue, const char *by, gint64 now,
+			   GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return FALSE;
+	if (queue == NULL || *queue == '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "a queue needs a name");
+		return FALSE;
+	}
+	return set_field(store, ticket, DK_TICKET_QUEUE, t->queue, queue, "queue_change", by, now, error);
+}
+
+static gboolean has_tag(DkStore *store, gint64 ticket, const char *tag, gboolean *has_out, GError **error)
+{
+	g_autoptr(GPtrArray) tags = dk_store_tags(store, ticket, error);
+	if (tags == NULL)
+		return FALSE;
+	*has_out = g_ptr_array_find_with_equal_func(tags, tag, g_str_equal, NULL);
+	return TRUE;
+}
+
+gboolean dk_desk_tag(DkStore *store, gint64 ticket, const char *tag, const char *by, gint64 now, GError **error)
+{
+	gboolean has = FALSE;
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL || !has_tag(store, ticket, tag, &has, error))
+		return FALSE;
+	if (has)
+		return TRUE;
+	return dk_store_tag_add(store, ticket, tag, error) && dk_store_ticket_touch(store, ticket, now, error) &&
+	       event(store, ticket, 0, "tag", json_pack("{ss}", "tag", tag), by, now, error);
+}
+
+gboolean dk_desk_untag(DkStore *store, gint64 ticket, const char *tag, const char *by, gint64 now,
+		       GError **error)
+{
+	gboolean removed = FALSE;
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL || !dk_store_tag_remove(store, ticket, tag, &removed, error))
+		return FALSE;
+	if (!removed)
+		return TRUE;
+	return dk_store_ticket_touch(store, ticket, now, error) &&
+	       event(store, ticket, 0, "untag", json_pack("{ss}", "tag", tag), by, now, error);
+}
+
+gboolean dk_desk_customer_reply(DkStore *store, const DkTicket *ticket, gint64 article, gint64 now,
+				GError **error)
+{
+	if (strcmp(ticket->status, "waiting") != 0)
+		return TRUE;
+	return dk_store_ticket_set(store, ticket->number, DK_TICKET_STATUS, "open", now, error) &&
+	       event(store, ticket->number, article, "status_change", change("waiting", "open"), "customer_reply",
+		     now, error) &&
+	       dk_desk_sla_update(store, ticket->number, now, error);
+}
+
+gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, guint *closed_out,
+			   GError **error)
+{
+	g_autoptr(GArray) due = dk_store_tickets_resolved_before(store, now - close_after_days * 86400, error);
+	if (due == NULL)
+		return FALSE;
+	for (guint i = 0; i < due->len; i++) {
+		if (!dk_desk_set_status(store, g_array_index(due, gint64, i), "closed", "autoclose", now, error))
+			return FALSE;
+	}
+	if (closed_out != NULL)
+		*closed_out = due->len;
+	return TRUE;
+}
+
+static gint64 add_article(DkStore *store, const DkTicket *t, const char *visibility, const char *text,
+			  const char *author, gint64 now, GError **error)
+{
+	DkArticle a = {
+		.ticket = t->number,
+		.direction = "outbound",
+		.visibility = (char *)visibility,
+		.evidence = "desk",
+		.sender = (char *)author,
+		.recipients = strcmp(visibility, "public") == 0 ? t->requester : NULL,
+		.subject = t->subject,
+		.new_text = (char *)text,
+		.full_text = (char *)text,
+		.intake = "desk",
+		.created_at = now,
+	};
+	if (dk_store_article_add(store, &a, error) == 0)
+		return 0;
+	if (!event(store, t->number, a.id, "comment", json_pack("{ss}", "visibility", visibility), author, now,
+		   error) ||
+	    !dk_store_ticket_touch(store, t->number, now, error))
+		return 0;
+	return a.id;
+}
+
+gint64 dk_desk_note(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
+		    GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return 0;
+	return add_article(store, t, "internal", text, author, now, error);
+}
+
+/* The relay row the writer also queues for an agent's mailed reply
+ * (writer.c outbound_events), with the event it records. */
+static gboolean queue_relay(DkStore *store, const DkTicket *t, gint64 article, const char *author, gint64 now,
+			    GError **error)
+{
+	g_autoptr(json_t) payload = json_pack("{sI sI}", "ticket", (json_int_t)t->number, "article",
+					      (json_int_t)article);
+	if (author != NULL)
+		json_object_set_new(payload, "from", json_string(author));
+	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	gint64 id = 0;
+	return dk_store_outbox_add(store, "relay", t->requester, t->number, text, now, &id, error) &&
+	       event(store, t->number, article, "outbound_relay_queued",
+		     json_pack("{ss sI}", "to", t->requester, "outbox", (json_int_t)id), author, now, error);
+}
+
+/* The first public answer meets the first-response target. */
+static gboolean first_response(DkStore *store, gint64 ticket, gint64 now, GError **error)
+{
+	DkTicketSla sla;
+	if (!dk_store_ticket_sla_get(store, ticket, &sla, error))
+		return FALSE;
+	if (sla.first_response_at != 0)
+		return TRUE;
+	sla.first_response_at = now;
+	return dk_store_ticket_sla_set(store, ticket, &sla, error) && dk_desk_sla_update(store, ticket, now, error);
+}
+
+gint64 dk_desk_reply(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
+		     GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return 0;
+	if (t->requester == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+			    "ticket #%" G_GINT64_FORMAT " has no requester to reply to", ticket);
+		return 0;
+	}
+	gint64 article = add_article(store, t, "public", text, author, now, error);
+	if (article == 0 || !queue_relay(store, t, article, author, now, error) ||
+	    !first_response(store, ticket, now, error))
+		return 0;
+	return article;
+}
+
+gboolean dk_desk_add_time(DkStore *store, gint64 ticket, gint64 minutes, const char *note, const char *author,
+			  gint64 now, GError **error)
+{
+	gint64 id = 0;
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return FALSE;
+	return dk_store_time_entry_add(store, ticket, minutes, note, author, now, &id, error) &&
+	       dk_store_ticket_touch(store, ticket, now, error) &&
+	       event(store, ticket, 0, "time_entry",
+		     json_pack("{sI sI ss}", "id", (json_int_t)id, "minutes", (json_int_t)minutes, "note",
+			       note ? note : ""),
+		     author, now, error);
+}
+
+/* Refuses what cannot be merged. */
+static gboolean merge_check(DkStore *store, const DkTicket *target, const DkTicket *source, GError **error)
+{
+	gint64 into_target = 0, into_source = 0;
+	if (!dk_store_ticket_merged_into(store, target->number, &into_target, error) ||
+	    !dk_store_ticket_merged_into(store, source->number, &into_source, error))
+		return FALSE;
+	const char *why = target->number == source->number ? "a ticket cannot be merged into itself"
+			  : into_source != 0			    ? "the ticket to merge was merged already"
+			  : into_target != 0			    ? "the target was merged into another ticket"
+								    : NULL;
+	if (why != NULL)
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "merging #%" G_GINT64_FORMAT " into #%" G_GINT64_FORMAT ": %s",
+			    source->number, target->number, why);
+	return why == NULL;
+}
+
+gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char *by, gint64 now, GError **error)
+{
+	g_autoptr(DkTicket) to = dk_store_ticket_get(store, target, error);
+	if (to == NULL)
+		return FALSE;
+	g_autoptr(DkTicket) from = dk_store_ticket_get(store, source, error);
+	if (from == NULL || !merge_check(store, to, from, error) ||
+	    !dk_store_ticket_merge(store, target, source, error))
+		return FALSE;
+	/* The merged ticket is done: resolved, then closed, like any other. */
+	if ((strcmp(from->status, "resolved") != 0 && strcmp(from->status, "closed") != 0 &&
+	     !dk_desk_set_status(store, source, "resolved", "merge", now, error)) ||
+	    !dk_desk_set_status(store, source, "closed", "merge", now, error))
+		return FALSE;
+	return dk_store_link_add(store, target, source, "merged", now, error) &&
+	       event(store, target, 0, "merged", json_pack("{sI}", "from", (json_int_t)source), by, now, error) &&
+	       event(store, source, 0, "merged", json_pack("{sI}", "into", (json_int_t)target), by, now, error) &&
+	       dk_store_ticket_touch(store, target, now, error);
+}
+
+gboolean dk_desk_resolve_merged(DkStore *store, gint64 ticket, gint64 *resolved_out, GError **error)
+{
+	gint64 current = ticket;
+	for (int i = 0; i < MERGE_CHAIN_MAX; i++) {
+		gint64 into = 0;
+		if (!dk_store_ticket_merged_into(store, current, &into, error))
+			return FALSE;
+		if (into == 0)
+			break;
+		current = into;
+	}
+	*resolved_out = current;
+	return TRUE;
+}
+
+gboolean dk_desk_sla_targets(const char *priority, gint64 *first_response_out, gint64 *resolution_out)
+{
+	static const struct {
+		const char *priority;
+		gint64 first_response, resolution;
+	} targets[] = {
+		{"critical", 15, 4 * 60}, {"high", 60, 8 * 60}, {"medium", 4 * 60, 24 * 60}, {"low", 24 * 60, 72 * 60}};
+	*first_response_out = *resolution_out = 0;
+	for (guint i = 0; priority != NULL && i < G_N_ELEMENTS(targets); i++) {
+		if (strcmp(priority, targets[i].priority) == 0) {
+			*first_response_out = targets[i].first_response;
+			*resolution_out = targets[i].resolution;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean clock_stopped(const char *status)
+{
+	return strcmp(status, "waiting") == 0 || strcmp(status, "on_hold") == 0 || strcmp(status, "resolved") == 0 ||
+	       strcmp(status, "closed") == 0;
+}
+
+void dk_desk_sla_compute(const char *priority, const char *status, gint64 created_at, gint64 now,
+			 DkTicketSla *sla)
+{
+	gboolean stopped = clock_stopped(status);
+	if (stopped && sla->paused_since == 0)
+		sla->paused_since = now;
+	else if (!stopped && sla->paused_since != 0) {
+		sla->paused_seconds += MAX(now - sla->paused_since, 0);
+		sla->paused_since = 0;
+	}
+	gint64 first = 0, resolution = 0;
+	if (!dk_desk_sla_targets(priority, &first, &resolution)) {
+		sla->first_response_due = sla->resolution_due = 0;
+		return;
+	}
+	sla->first_response_due = created_at + first * 60 + sla->paused_seconds;
+	sla->resolution_due = created_at + resolution * 60 + sla->paused_seconds;
+}
+
+gboolean dk_desk_sla_update(DkStore *store, gint64 ticket, gint64 now, GError **error)
+{
+	DkTicketSla sla;
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL || !dk_store_ticket_sla_get(store, ticket, &sla, error))
+		return FALSE;
+	dk_desk_sla_compute(t->priority, t->status, t->created_at, now, &sla);
+	return dk_store_ticket_sla_set(store, ticket, &sla, error);
+}
+
+char *dk_desk_sla_left(const DkTicket *t, const DkTicketSla *stored, gint64 now)
+{
+	DkTicketSla sla = *stored;
+	/* Due times the desk has not stored yet (a priority set by mail). */
+	dk_desk_sla_compute(t->priority, t->status, t->created_at, now, &sla);
+	if (sla.resolution_due == 0)
+		return g_strdup("-");
+	if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0)
+		return g_strdup(t->closed_at <= sla.resolution_due ? "met" : "late");
+	if (sla.paused_since != 0)
+		return g_strdup("paused");
+	gint64 due = sla.first_response_at == 0 ? sla.first_response_due : sla.resolution_due;
+	gint64 left = due - now;
+	/* Whole minutes, rounded towards the deadline's side. */
+	return dk_desk_format_duration(left >= 0 ? left / 60 : -((-left + 59) / 60));
+}

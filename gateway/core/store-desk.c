@@ -1,0 +1,321 @@
+/* The store's queries for the ticket desk: filtered lists by urgency, tag
+ * removal, time entries, merging, the resolved tickets due to close, and
+ * full-text search over the articles (FTS5, ranked by bm25). */
+#include "gateway/core/store-private.h"
+
+#include <string.h>
+
+/* Steps a statement that returns no rows. */
+static gboolean step_done(DkStore *store, sqlite3_stmt *st, const char *doing, GError **error)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, doing);
+	return TRUE;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* ",a,b," for the statuses, or NULL: matched with instr() in one statement. */
+static char *status_set(const char *const *statuses)
+{
+	if (statuses == NULL || statuses[0] == NULL)
+		return NULL;
+	g_autofree char *joined = g_strjoinv(",", (char **)statuses);
+	return g_strconcat(",", joined, ",", NULL);
+}
+
+/* Reads the numbers st selects into a GArray of gint64. */
+static GArray *numbers(DkStore *store, sqlite3_stmt *st, GError **error)
+{
+	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(gint64));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 n = sqlite3_column_int64(st, 0);
+		g_array_append_val(out, n);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "reading tickets");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
+GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(
+		store,
+		"SELECT number FROM tickets t WHERE (?1 IS NULL OR instr(?1, ',' || t.status || ',') > 0)"
+		" AND (?2 IS NULL OR t.priority = ?2) AND (?3 IS NULL OR t.queue = ?3)"
+		" AND (?4 IS NULL OR lower(t.assignee) = lower(?4))"
+		" AND (?5 IS NULL OR lower(t.requester) = lower(?5))"
+		" AND t.created_at >= ?6 AND t.updated_at >= ?7 AND (?8 OR t.merged_into IS NULL)"
+		" ORDER BY CASE t.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
+		" WHEN 'low' THEN 3 ELSE 4 END, t.created_at, t.number LIMIT ?9",
+		error);
+	if (st == NULL)
+		return NULL;
+	g_autofree char *statuses = status_set(q->statuses);
+	bind_text_or_null(st, 1, statuses);
+	bind_text_or_null(st, 2, q->priority);
+	bind_text_or_null(st, 3, q->queue);
+	bind_text_or_null(st, 4, q->assignee);
+	bind_text_or_null(st, 5, q->requester);
+	sqlite3_bind_int64(st, 6, q->created_since);
+	sqlite3_bind_int64(st, 7, q->updated_since);
+	sqlite3_bind_int(st, 8, q->include_merged ? 1 : 0);
+	sqlite3_bind_int64(st, 9, q->limit ? q->limit : G_MAXINT64);
+	g_autoptr(GArray) found = numbers(store, st, error);
+	if (found == NULL)
+		return NULL;
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_ticket_free);
+	for (guint i = 0; i < found->len; i++) {
+		DkTicket *t = dk_store_ticket_get(store, g_array_index(found, gint64, i), error);
+		if (t == NULL)
+			return NULL;
+		g_ptr_array_add(out, t);
+	}
+	return g_steal_pointer(&out);
+}
+
+gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gboolean *removed_out,
+			     GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "DELETE FROM tags WHERE ticket = ? AND tag = ?", error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
+	if (!step_done(store, st, "removing a tag", error))
+		return FALSE;
+	*removed_out = sqlite3_changes(store->db) > 0;
+	return TRUE;
+}
+
+gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
+				 const char *author, gint64 now, gint64 *id_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "INSERT INTO time_entries (ticket, minutes, note, author, created_at)"
+					    " VALUES (?, ?, ?, ?, ?)",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	sqlite3_bind_int64(st, 2, minutes);
+	sqlite3_bind_text(st, 3, note ? note : "", -1, SQLITE_TRANSIENT);
+	bind_text_or_null(st, 4, author);
+	sqlite3_bind_int64(st, 5, now);
+	if (!step_done(store, st, "recording a time entry", error))
+		return FALSE;
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(store->db);
+	return TRUE;
+}
+
+GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT id, ticket, minutes, note, author, created_at FROM time_entries"
+					    " WHERE ticket = ? ORDER BY id",
+					    error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, ticket);
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_time_entry_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		DkTimeEntry *e = g_new0(DkTimeEntry, 1);
+		e->id = sqlite3_column_int64(st, 0);
+		e->ticket = sqlite3_column_int64(st, 1);
+		e->minutes = sqlite3_column_int64(st, 2);
+		e->note = dk_store_column_text(st, 3);
+		e->author = dk_store_column_text(st, 4);
+		e->created_at = sqlite3_column_int64(st, 5);
+		g_ptr_array_add(out, e);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "reading time entries");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
+gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, "SELECT coalesce(merged_into, 0) FROM tickets WHERE number = ?",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	int rc = sqlite3_step(st);
+	*into_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "looking up a merged ticket");
+	return TRUE;
+}
+
+gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GError **error)
+{
+	static const char *const steps[] = {
+		"UPDATE articles SET ticket = ?1 WHERE ticket = ?2",
+		"UPDATE message_ids SET ticket = ?1 WHERE ticket = ?2",
+		"INSERT INTO participants (ticket, address, role) SELECT ?1, address,"
+		" CASE role WHEN 'requester' THEN 'sender' ELSE role END FROM participants"
+		" WHERE ticket = ?2 ON CONFLICT DO NOTHING",
+		"INSERT INTO tags (ticket, tag) SELECT ?1, tag FROM tags WHERE ticket = ?2 ON CONFLICT DO NOTHING",
+		"UPDATE time_entries SET ticket = ?1 WHERE ticket = ?2",
+		"UPDATE tickets SET merged_into = ?1 WHERE number = ?2",
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+		sqlite3_stmt *st = dk_store_prepare(store, steps[i], error);
+		if (st == NULL)
+			return FALSE;
+		sqlite3_bind_int64(st, 1, target);
+		sqlite3_bind_int64(st, 2, source);
+		if (!step_done(store, st, "merging tickets", error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT number FROM tickets WHERE status = 'resolved'"
+					    " AND coalesce(closed_at, updated_at) <= ? ORDER BY number",
+					    error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, before);
+	return numbers(store, st, error);
+}
+
+/* The FTS5 query for text: every word as a string, so that the user's
+ * punctuation is never query syntax; NULL when there is no word. */
+static char *fts_query(const char *text)
+{
+	g_auto(GStrv) words = g_strsplit_set(text, " \t\r\n", -1);
+	GString *q = g_string_new(NULL);
+	for (guint i = 0; words[i] != NULL; i++) {
+		if (*words[i] == '\0')
+			continue;
+		g_string_append(q, q->len ? " \"" : "\"");
+		for (const char *p = words[i]; *p; p++) {
+			if (*p == '"')
+				g_string_append_c(q, '"');
+			g_string_append_c(q, *p);
+		}
+		g_string_append_c(q, '"');
+	}
+	if (q->len == 0) {
+		g_string_free(q, TRUE);
+		return NULL;
+	}
+	return g_string_free(q, FALSE);
+}
+
+GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
+	g_autofree char *query = fts_query(text ? text : "");
+	if (query == NULL)
+		return g_steal_pointer(&out);
+	/* A hit in the subject weighs twice one in the text. ORDER BY rank
+	 * lets FTS5 sort by itself, so that the snippet and the article's
+	 * ticket are computed for the rows returned only. */
+	sqlite3_stmt *st = dk_store_prepare(
+		store,
+		"SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank,"
+		" snippet(article_search, -1, '[', ']', '…', 12) FROM article_search s"
+		" WHERE article_search MATCH ?1 AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank LIMIT ?2",
+		error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, query, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, limit ? limit : 50);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		DkSearchHit *h = g_new0(DkSearchHit, 1);
+		h->ticket = sqlite3_column_int64(st, 0);
+		h->article = sqlite3_column_int64(st, 1);
+		h->rank = sqlite3_column_double(st, 2);
+		h->snippet = dk_store_column_text(st, 3);
+		g_ptr_array_add(out, h);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "searching");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
+gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
+					    " coalesce(first_response_at, 0), sla_paused_seconds,"
+					    " coalesce(sla_paused_since, 0) FROM tickets WHERE number = ?",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	int rc = sqlite3_step(st);
+	gint64 *fields[] = {&sla->first_response_due, &sla->resolution_due, &sla->first_response_at,
+			    &sla->paused_seconds, &sla->paused_since};
+	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
+		*fields[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)i) : 0;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
+		return FALSE;
+	}
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "reading SLA clocks");
+	return TRUE;
+}
+
+gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
+					    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
+					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0) WHERE number = ?1",
+					    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, ticket);
+	const gint64 values[] = {sla->first_response_due, sla->resolution_due, sla->first_response_at,
+				 sla->paused_seconds, sla->paused_since};
+	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
+		sqlite3_bind_int64(st, (int)i + 2, values[i]);
+	return step_done(store, st, "writing SLA clocks", error);
+}
+
+void dk_time_entry_free(DkTimeEntry *e)
+{
+	if (e == NULL)
+		return;
+	g_free(e->note);
+	g_free(e->author);
+	g_free(e);
+}
+
+void dk_search_hit_free(DkSearchHit *h)
+{
+	if (h == NULL)
+		return;
+	g_free(h->snippet);
+	g_free(h);
+}

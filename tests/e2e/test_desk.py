@@ -1,0 +1,209 @@
+"""The ticket desk driven like an agent does: whole ticket lives through
+`docket deliver`, `docket ticket set|reply|note|time|merge|autoclose` and
+the outbox worker (its default Maildir transport), with a simulated clock
+(the hidden --now option) for auto-closing."""
+
+import email
+import email.policy
+import glob
+import json
+import os
+import time
+import unittest
+
+from dockettest import DocketCase
+
+DOMAIN = "help.example.com"
+SUPPORT = "support@" + DOMAIN
+AGENT = "bob@" + DOMAIN
+DAY = 86400
+
+
+def mail(frm, subject, message_id, body, headers=""):
+    return ("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s>\n"
+            "Date: Wed, 25 Nov 2026 10:00:00 +0000\n%s\n%s" %
+            (frm, SUPPORT, subject, message_id, headers, body)).encode()
+
+
+class DeskCase(DocketCase):
+    config_text = ("[threading]\ndomain = %s\n[notify]\nfrom = %s\n[lmtp]\nrecipients = %s\n"
+                   % (DOMAIN, SUPPORT, SUPPORT))
+
+    def deliver_ok(self, message):
+        proc = self.deliver(message)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+
+    def sent(self):
+        """The messages the outbox wrote into its Maildir, oldest first."""
+        files = sorted(glob.glob(os.path.join(self.data, "outbox-maildir", "new", "*")),
+                       key=os.path.getmtime)
+        out = []
+        for path in files:
+            with open(path, "rb") as f:
+                out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
+        return out
+
+    def status(self, number):
+        return self.show(number)["ticket"]["status"]
+
+    def events(self, number, kind):
+        return [e for e in self.show(number)["events"] if e["type"] == kind]
+
+
+class LifeTest(DeskCase):
+    def test_whole_ticket_life(self):
+        t0 = int(time.time())
+        self.deliver_ok(mail("alice@example.org", "VPN tunnel down", "a1@example.org",
+                             "The handshake fails with error 809.\n"))
+        self.assertEqual(self.status(1), "new")
+        self.assertIn("sent 1", self.docket("outbox", "run", "--once").stdout.decode())  # the ack
+
+        # The agent answers from the command line: a relay row, sent threaded.
+        self.docket("ticket", "set", "1", "--status", "in_progress", "--priority", "high",
+                    "--assign", AGENT, "--tag", "vpn", "--as", AGENT)
+        out = self.docket("ticket", "reply", "1", "--as", AGENT,
+                          stdin=b"Please update the client to version 5.2.\n").stdout.decode()
+        self.assertIn("queued for the requester", out)
+        rows = json.loads(self.docket("outbox", "list", "--json").stdout)["outbox"]
+        self.assertEqual([r["kind"] for r in rows if r["state"] == "pending"], ["relay"])
+        self.assertIn("sent 1", self.docket("outbox", "run", "--once").stdout.decode())
+        reply = self.sent()[-1]
+        self.assertEqual(reply["To"], "alice@example.org")
+        self.assertEqual(str(reply["Subject"]), "Re: [docket #1] VPN tunnel down")
+        self.assertEqual(reply["In-Reply-To"], "<a1@example.org>")
+        self.assertIsNone(reply["Auto-Submitted"])  # a person wrote it
+        self.assertIn("version 5.2", reply.get_body(("plain",)).get_content())
+        relayed_id = reply["Message-ID"].strip("<>")
+        shown = self.show(1)
+        self.assertIn(relayed_id, shown["message_ids"])
+        public = [a for a in shown["articles"] if a["direction"] == "outbound" and a["evidence"] == "desk"]
+        self.assertEqual(len(public), 1)
+        self.assertEqual(public[0]["from"], AGENT)
+        sla = shown["ticket"]["sla"]  # high: answered within the hour
+        self.assertIsNotNone(sla["first_response_at"])
+        self.assertLessEqual(sla["first_response_at"], sla["first_response_due"])
+        self.assertFalse(sla["paused"])
+
+        # Waiting on the customer; the customer's answer reopens it.
+        self.docket("ticket", "set", "1", "--status", "waiting")
+        self.assertTrue(self.show(1)["ticket"]["sla"]["paused"])
+        self.assertEqual(self.tickets()[0]["sla"], "paused")
+        self.docket("ticket", "note", "1", stdin=b"Asked for the client version.\n")
+        self.docket("ticket", "time", "1", "1h15m", "diagnosis and reply", "--as", AGENT)
+        self.deliver_ok(mail("alice@example.org", "Re: [docket #1] VPN tunnel down", "a2@example.org",
+                             "Updated, still failing with error 812.\n",
+                             "In-Reply-To: <%s>\n" % relayed_id))
+        shown = self.show(1)
+        self.assertEqual(shown["ticket"]["status"], "open")
+        self.assertEqual(len(shown["articles"]), 5)  # mail, ack, reply, note, mail
+        changes = [(e["detail"]["old"], e["detail"]["new"], e["detail"]["by"])
+                   for e in shown["events"] if e["type"] == "status_change"]
+        self.assertEqual(changes, [("new", "in_progress", AGENT), ("in_progress", "waiting", "cli"),
+                                   ("waiting", "open", "customer_reply")])
+        self.assertEqual(shown["ticket"]["time_minutes"], 75)
+        self.assertFalse(shown["ticket"]["sla"]["paused"])  # the customer's answer restarts the clock
+        self.assertEqual(shown["ticket"]["tags"], ["vpn"])
+        self.assertEqual(shown["ticket"]["assignee"], AGENT)
+
+        # Closed only after resolved; resolved closes itself after 7 days.
+        proc = self.docket("ticket", "set", "1", "--status", "closed", check=False)
+        self.assertEqual(proc.returncode, 65)
+        self.assertIn(b"resolved before it is closed", proc.stderr)
+        resolved = t0 + 3600
+        self.docket("ticket", "set", "1", "--status", "resolved", "--now", str(resolved))
+        out = self.docket("ticket", "autoclose", "--now", str(resolved + 7 * DAY - 60)).stdout
+        self.assertEqual(out, b"closed 0 tickets\n")
+        self.assertEqual(self.status(1), "resolved")
+        out = self.docket("ticket", "autoclose", "--now", str(resolved + 7 * DAY)).stdout
+        self.assertEqual(out, b"closed 1 ticket\n")
+        self.assertEqual(self.status(1), "closed")
+        last = self.events(1, "status_change")[-1]["detail"]
+        self.assertEqual((last["old"], last["new"], last["by"]), ("resolved", "closed", "autoclose"))
+
+    def test_set_refusals(self):
+        self.deliver_ok(mail("alice@example.org", "Printer", "p1@example.org", "Jammed.\n"))
+        for args, code in [(["--status", "bogus"], 65), (["--priority", "urgent"], 65),
+                           (["--assign", "x@y", "--unassign"], 64), ([], 64)]:
+            proc = self.docket("ticket", "set", "1", *args, check=False)
+            self.assertEqual(proc.returncode, code, args)
+        self.assertEqual(self.docket("ticket", "set", "9", "--status", "open", check=False).returncode, 66)
+        self.assertEqual(self.docket("ticket", "time", "1", "5x", check=False).returncode, 64)
+        self.assertEqual(self.docket("ticket", "reply", "1", stdin=b"  \n", check=False).returncode, 65)
+        self.assertEqual(self.show(1)["events"][-1]["type"], "created")  # nothing half-done
+
+
+class MergeTest(DeskCase):
+    def test_merge_then_replies_thread_to_target(self):
+        self.deliver_ok(mail("alice@example.org", "Mail server down", "m1@example.org",
+                             "Nobody can send mail.\n"))
+        self.deliver_ok(mail("carol@example.org", "Cannot send email", "m2@example.org",
+                             "Outlook says the server refused the connection.\n"))
+        self.docket("ticket", "set", "2", "--tag", "mail")
+        out = self.docket("ticket", "merge", "1", "2").stdout.decode()
+        self.assertIn("#2 merged into #1", out)
+        target, merged = self.show(1), self.show(2)
+        self.assertEqual(len([a for a in target["articles"] if a["direction"] == "inbound"]), 2)
+        self.assertIn("m2@example.org", target["message_ids"])
+        self.assertEqual(merged["ticket"]["merged_into"], 1)
+        self.assertEqual(merged["ticket"]["status"], "closed")
+        self.assertEqual(target["ticket"]["tags"], ["mail"])
+        self.assertIn({"address": "carol@example.org", "role": "sender"}, target["ticket"]["participants"])
+        self.assertEqual([t["number"] for t in self.tickets()], [1])  # merged ones hidden
+        # A reply to the merged ticket's message, and one by its token.
+        self.deliver_ok(mail("carol@example.org", "Re: Cannot send email", "m3@example.org",
+                             "Still broken here.\n", "In-Reply-To: <m2@example.org>\n"))
+        self.deliver_ok(mail("carol@example.org", "Re: [docket #2] Cannot send email", "m4@example.org",
+                             "Any news?\n"))
+        self.assertEqual(len(self.tickets()), 1)
+        ids = self.show(1)["message_ids"]
+        self.assertIn("m3@example.org", ids)
+        self.assertIn("m4@example.org", ids)
+        self.assertEqual(self.show(2)["articles"], [])
+        self.assertEqual(self.docket("ticket", "merge", "1", "2", check=False).returncode, 65)
+        self.assertEqual(self.docket("ticket", "merge", "1", "1", check=False).returncode, 65)
+
+
+class ListSearchTest(DeskCase):
+    def test_filters_urgency_and_search(self):
+        self.deliver_ok(mail("alice@example.org", "Coffee machine", "c1@example.org",
+                             "The espresso grinder makes a noise.\n"))
+        self.deliver_ok(mail("dave@example.org", "Database outage", "d1@example.org",
+                             "Replication lag on the primary keeps growing.\n"))
+        self.deliver_ok(mail("erin@example.org", "Laptop", "l1@example.org", "Battery swollen.\n"))
+        self.docket("ticket", "set", "1", "--priority", "low")
+        self.docket("ticket", "set", "2", "--priority", "critical", "--assign", AGENT, "--queue", "ops")
+        self.docket("ticket", "set", "3", "--status", "waiting", "--priority", "medium")
+        self.assertEqual([t["number"] for t in self.tickets()], [2, 3, 1])
+        sla = {t["number"]: t["sla"] for t in self.tickets()}
+        self.assertRegex(sla[2], r"^1[0-5]m$")  # critical: 15 minutes to answer
+        self.assertEqual(sla[3], "paused")  # waiting on the customer
+        self.assertRegex(sla[1], r"^(24h|23h5\dm)$")  # low: a day
+        self.assertIn("paused", self.docket("ticket", "list").stdout.decode())
+        listed = json.loads(self.docket("ticket", "list", "--json", "--status", "new", "--status",
+                                        "waiting").stdout)["tickets"]
+        self.assertEqual([t["number"] for t in listed], [2, 3, 1])
+        for args, numbers in [(["--status", "waiting"], [3]), (["--queue", "ops"], [2]),
+                              (["--assignee", AGENT.upper()], [2]), (["--priority", "low"], [1]),
+                              (["--requester", "erin@example.org"], [3]),
+                              (["--created-since", "2000-01-01"], [2, 3, 1]),
+                              (["--updated-since", "2999-01-01"], [])]:
+            got = json.loads(self.docket("ticket", "list", "--json", *args).stdout)["tickets"]
+            self.assertEqual([t["number"] for t in got], numbers, args)
+        self.assertEqual(self.docket("ticket", "list", "--status", "later", check=False).returncode, 64)
+        self.assertEqual(self.docket("ticket", "list", "--created-since", "soon", check=False).returncode, 64)
+        # Words in article text, in a note, and in a subject; ranked; punctuation harmless.
+        self.docket("ticket", "note", "3", stdin=b"Ordered a replacement battery from the vendor.\n")
+        hits = json.loads(self.docket("ticket", "search", "replication", "lag", "--json").stdout)["hits"]
+        self.assertEqual([h["ticket"] for h in hits], [2])
+        self.assertIn("[Replication]", hits[0]["snippet"])
+        hits = json.loads(self.docket("ticket", "search", "battery", "--json").stdout)["hits"]
+        self.assertEqual(sorted(h["ticket"] for h in hits), [3, 3])
+        hits = json.loads(self.docket("ticket", "search", "outage", "--json").stdout)["hits"]
+        self.assertEqual([h["ticket"] for h in hits], [2])
+        hits = json.loads(self.docket("ticket", "search", 'espresso"', "OR", "--json").stdout)["hits"]
+        self.assertEqual(hits, [])  # "OR" is a word here, and no article has it
+        self.assertIn("Coffee machine", self.docket("ticket", "search", "grinder").stdout.decode())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

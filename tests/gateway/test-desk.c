@@ -1,0 +1,415 @@
+/* Tests of the ticket desk: the transition table, durations, the agent's
+ * changes and their events, auto-closing, notes, replies queued as relays,
+ * time entries, merging and search. */
+#include "dk-test-store.h"
+#include "gateway/core/desk.h"
+#include "gateway/core/error.h"
+#include "gateway/core/store-outbox.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+static int setup(void **state)
+{
+	*state = dk_test_store_new();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	dk_test_store_free(*state);
+	return 0;
+}
+
+static DkStore *store_of(void **state)
+{
+	return ((DkTestStore *)*state)->store;
+}
+
+/* A ticket with one inbound article, in status. */
+static gint64 ticket_new(DkStore *s, const char *subject, const char *text, const char *status, gint64 now)
+{
+	assert_true(dk_store_begin(s, NULL));
+	gint64 n = dk_store_ticket_create(s, subject, "alice@example.com", now, NULL);
+	assert_true(n > 0);
+	g_autofree char *mid = g_strdup_printf("m%" G_GINT64_FORMAT "@example.com", n);
+	DkArticle a = {.ticket = n, .direction = "inbound", .visibility = "public", .evidence = "new",
+		       .sender = "alice@example.com", .subject = (char *)subject, .message_id = mid,
+		       .new_text = (char *)text, .full_text = (char *)text, .created_at = now};
+	assert_true(dk_store_article_add(s, &a, NULL) > 0);
+	assert_true(dk_store_message_id_add(s, mid, n, a.id, NULL));
+	assert_true(dk_store_participant_add(s, n, "alice@example.com", "requester", NULL));
+	if (strcmp(status, "new") != 0)
+		assert_true(dk_store_ticket_set(s, n, DK_TICKET_STATUS, status, now, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	return n;
+}
+
+static char *status_of(DkStore *s, gint64 n)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(s, n, NULL);
+	assert_non_null(t);
+	return g_strdup(t->status);
+}
+
+/* The events of ticket n as "type detail" lines. */
+static char *events_of(DkStore *s, gint64 n)
+{
+	g_autoptr(GPtrArray) events = dk_store_events(s, n, NULL);
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; i < events->len; i++) {
+		const DkEvent *e = g_ptr_array_index(events, i);
+		g_string_append_printf(out, "%s %s\n", e->type, e->detail);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static void test_transitions(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from, *to;
+		gboolean allowed;
+	} cases[] = {
+		{"new", "open", TRUE},		 {"new", "in_progress", TRUE},	   {"new", "waiting", TRUE},
+		{"new", "on_hold", TRUE},	 {"new", "resolved", TRUE},	   {"new", "closed", FALSE},
+		{"open", "new", FALSE},		 {"open", "waiting", TRUE},	   {"open", "closed", FALSE},
+		{"waiting", "open", TRUE},	 {"waiting", "on_hold", TRUE},	   {"waiting", "resolved", TRUE},
+		{"on_hold", "in_progress", TRUE}, {"in_progress", "closed", FALSE}, {"resolved", "closed", TRUE},
+		{"resolved", "open", TRUE},	 {"resolved", "in_progress", TRUE}, {"resolved", "waiting", FALSE},
+		{"resolved", "new", FALSE},	 {"closed", "open", TRUE},	   {"closed", "resolved", FALSE},
+		{"closed", "in_progress", FALSE}, {"closed", "closed", TRUE},	   {"open", "open", TRUE},
+		{"open", "bogus", FALSE},	 {"bogus", "open", FALSE},	   {NULL, "open", FALSE},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		if (dk_desk_transition_allowed(cases[i].from, cases[i].to) != cases[i].allowed)
+			fail_msg("%s -> %s should be %s", cases[i].from, cases[i].to,
+				 cases[i].allowed ? "allowed" : "refused");
+	}
+}
+
+static void test_durations(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		gint64 minutes; /* 0: refused */
+	} cases[] = {
+		{"30m", 30}, {"1h15m", 75}, {"2h", 120}, {"1h 5m", 65}, {"90m", 90}, {"1H", 60},
+		{"1000h", 60000}, {"1001h", 0}, {"0m", 0}, {"", 0}, {"15", 0}, {"h", 0}, {"1d", 0},
+		{"-5m", 0}, {"1h15", 0}, {"99999999999999999999h", 0},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		gint64 minutes = 0;
+		g_autoptr(GError) error = NULL;
+		gboolean ok = dk_desk_parse_duration(cases[i].text, &minutes, &error);
+		if (ok != (cases[i].minutes != 0) || (ok && minutes != cases[i].minutes))
+			fail_msg("“%s”: got %d/%" G_GINT64_FORMAT, cases[i].text, ok, minutes);
+	}
+	static const struct {
+		gint64 minutes;
+		const char *text;
+	} formats[] = {{30, "30m"}, {75, "1h15m"}, {120, "2h"}, {61, "1h1m"}, {0, "0m"}, {-5, "-5m"}, {-127, "-2h7m"}};
+	for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
+		g_autofree char *s = dk_desk_format_duration(formats[i].minutes);
+		assert_string_equal(s, formats[i].text);
+	}
+}
+
+static void test_set_status_checks(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 n = ticket_new(s, "Printer", "jammed", "new", 1000);
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_store_begin(s, NULL));
+	assert_false(dk_desk_set_status(s, n, "closed", "cli", 1100, &error));
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT));
+	assert_non_null(strstr(error->message, "resolved before it is closed"));
+	g_clear_error(&error);
+	assert_false(dk_desk_set_status(s, n, "done", "cli", 1100, &error));
+	g_clear_error(&error);
+	assert_false(dk_desk_set_status(s, 999, "open", "cli", 1100, &error));
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
+	assert_true(dk_desk_set_status(s, n, "open", "cli", 1100, NULL));
+	assert_true(dk_desk_set_status(s, n, "open", "cli", 1150, NULL)); /* no change, no event */
+	assert_true(dk_desk_set_priority(s, n, "high", "cli", 1200, NULL));
+	assert_false(dk_desk_set_priority(s, n, "urgent", "cli", 1200, NULL));
+	assert_true(dk_desk_assign(s, n, "bob@example.com", "cli", 1300, NULL));
+	assert_true(dk_desk_set_queue(s, n, "hardware", "cli", 1300, NULL));
+	assert_true(dk_desk_tag(s, n, "printer", "cli", 1300, NULL));
+	assert_true(dk_desk_tag(s, n, "printer", "cli", 1300, NULL)); /* had it: nothing */
+	assert_true(dk_desk_untag(s, n, "printer", "cli", 1300, NULL));
+	assert_true(dk_desk_untag(s, n, "printer", "cli", 1300, NULL));
+	assert_true(dk_desk_assign(s, n, NULL, "cli", 1400, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	g_autofree char *events = events_of(s, n);
+	assert_string_equal(events, "status_change {\"by\":\"cli\",\"new\":\"open\",\"old\":\"new\"}\n"
+				    "priority_change {\"by\":\"cli\",\"new\":\"high\",\"old\":\"none\"}\n"
+				    "assignment {\"by\":\"cli\",\"new\":\"bob@example.com\",\"old\":null}\n"
+				    "queue_change {\"by\":\"cli\",\"new\":\"hardware\",\"old\":\"default\"}\n"
+				    "tag {\"by\":\"cli\",\"tag\":\"printer\"}\n"
+				    "untag {\"by\":\"cli\",\"tag\":\"printer\"}\n"
+				    "assignment {\"by\":\"cli\",\"new\":null,\"old\":\"bob@example.com\"}\n");
+	g_autoptr(DkTicket) t = dk_store_ticket_get(s, n, NULL);
+	assert_string_equal(t->priority, "high");
+	assert_string_equal(t->queue, "hardware");
+	assert_null(t->assignee);
+	assert_int_equal(t->updated_at, 1400);
+}
+
+static void test_autoclose(void **state)
+{
+	DkStore *s = store_of(state);
+	const gint64 day = 86400, t0 = 1700000000;
+	gint64 old = ticket_new(s, "Old", "x", "open", t0);
+	gint64 recent = ticket_new(s, "Recent", "y", "open", t0);
+	gint64 open = ticket_new(s, "Open", "z", "open", t0);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_status(s, old, "resolved", "cli", t0, NULL));
+	assert_true(dk_desk_set_status(s, recent, "resolved", "cli", t0 + 3 * day, NULL));
+	guint closed = 99;
+	/* Just short of 7 days: nothing. */
+	assert_true(dk_desk_autoclose(s, 7, t0 + 7 * day - 1, &closed, NULL));
+	assert_int_equal(closed, 0);
+	assert_true(dk_desk_autoclose(s, 7, t0 + 7 * day, &closed, NULL));
+	assert_int_equal(closed, 1);
+	assert_true(dk_desk_autoclose(s, 7, t0 + 7 * day + 1, &closed, NULL)); /* closed once */
+	assert_int_equal(closed, 0);
+	assert_true(dk_store_commit(s, NULL));
+	g_autofree char *s1 = status_of(s, old), *s2 = status_of(s, recent), *s3 = status_of(s, open);
+	assert_string_equal(s1, "closed");
+	assert_string_equal(s2, "resolved");
+	assert_string_equal(s3, "open");
+	g_autofree char *events = events_of(s, old);
+	assert_non_null(strstr(events, "status_change {\"by\":\"autoclose\",\"new\":\"closed\",\"old\":\"resolved\"}"));
+	g_autoptr(DkTicket) t = dk_store_ticket_get(s, old, NULL);
+	assert_int_equal(t->closed_at, t0); /* when it was resolved */
+}
+
+static void test_customer_reply_reopens_waiting(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 waiting = ticket_new(s, "W", "x", "waiting", 1000);
+	gint64 on_hold = ticket_new(s, "H", "x", "on_hold", 1000);
+	assert_true(dk_store_begin(s, NULL));
+	for (gint64 n = waiting; n <= on_hold; n++) {
+		g_autoptr(DkTicket) t = dk_store_ticket_get(s, n, NULL);
+		assert_true(dk_desk_customer_reply(s, t, 0, 2000, NULL));
+	}
+	assert_true(dk_store_commit(s, NULL));
+	g_autofree char *a = status_of(s, waiting), *b = status_of(s, on_hold);
+	assert_string_equal(a, "open");
+	assert_string_equal(b, "on_hold");
+	g_autofree char *events = events_of(s, waiting);
+	assert_string_equal(events, "status_change {\"by\":\"customer_reply\",\"new\":\"open\",\"old\":\"waiting\"}\n");
+}
+
+static void test_note_reply_time(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 n = ticket_new(s, "VPN", "does not connect", "open", 1000);
+	assert_true(dk_store_begin(s, NULL));
+	gint64 note = dk_desk_note(s, n, "checked the logs", "bob@example.com", 1100, NULL);
+	gint64 reply = dk_desk_reply(s, n, "please restart", "bob@example.com", 1200, NULL);
+	assert_true(note > 0 && reply > note);
+	assert_true(dk_desk_add_time(s, n, 45, "diagnosis", "bob@example.com", 1300, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	g_autoptr(GPtrArray) articles = dk_store_articles(s, n, NULL);
+	assert_int_equal(articles->len, 3);
+	const DkArticle *a = g_ptr_array_index(articles, 1), *b = g_ptr_array_index(articles, 2);
+	assert_string_equal(a->visibility, "internal");
+	assert_string_equal(a->direction, "outbound");
+	assert_string_equal(b->visibility, "public");
+	assert_string_equal(b->new_text, "please restart");
+	g_autoptr(GPtrArray) rows = dk_store_outbox_list(s, "pending", 0, NULL);
+	assert_int_equal(rows->len, 1);
+	const DkOutboxRow *row = g_ptr_array_index(rows, 0);
+	assert_string_equal(row->kind, "relay");
+	assert_string_equal(row->target, "alice@example.com");
+	g_autofree char *payload = g_strdup_printf("{\"article\":%" G_GINT64_FORMAT ",\"from\":\"bob@example.com\","
+						   "\"ticket\":%" G_GINT64_FORMAT "}",
+						   reply, n);
+	assert_string_equal(row->payload, payload);
+	g_autoptr(GPtrArray) entries = dk_store_time_entries(s, n, NULL);
+	assert_int_equal(entries->len, 1);
+	assert_int_equal(((DkTimeEntry *)g_ptr_array_index(entries, 0))->minutes, 45);
+	g_autofree char *events = events_of(s, n);
+	assert_non_null(strstr(events, "time_entry {\"by\":\"bob@example.com\",\"id\":1,\"minutes\":45,\"note\":\"diagnosis\"}"));
+	assert_non_null(strstr(events, "outbound_relay_queued"));
+}
+
+static void test_merge(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 a = ticket_new(s, "Mail down", "cannot send", "open", 1000);
+	gint64 b = ticket_new(s, "Mail broken", "same here", "new", 1100);
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_store_tag_add(s, b, "mail", NULL));
+	assert_false(dk_desk_merge(s, a, a, "cli", 1200, &error));
+	g_clear_error(&error);
+	assert_true(dk_desk_merge(s, a, b, "cli", 1200, NULL));
+	assert_false(dk_desk_merge(s, a, b, "cli", 1200, &error)); /* merged already */
+	g_clear_error(&error);
+	assert_false(dk_desk_merge(s, b, a, "cli", 1200, &error)); /* into a merged ticket */
+	assert_true(dk_store_commit(s, NULL));
+	g_autoptr(GPtrArray) articles = dk_store_articles(s, a, NULL);
+	assert_int_equal(articles->len, 2);
+	g_autoptr(GPtrArray) left = dk_store_articles(s, b, NULL);
+	assert_int_equal(left->len, 0);
+	gint64 owner = 0, into = 0, resolved = 0;
+	gboolean found = FALSE;
+	assert_true(dk_store_message_id_find(s, "m2@example.com", &owner, &found, NULL));
+	assert_true(found);
+	assert_int_equal(owner, a);
+	assert_true(dk_store_ticket_merged_into(s, b, &into, NULL));
+	assert_int_equal(into, a);
+	assert_true(dk_desk_resolve_merged(s, b, &resolved, NULL));
+	assert_int_equal(resolved, a);
+	g_autofree char *status = status_of(s, b);
+	assert_string_equal(status, "closed");
+	g_autoptr(GPtrArray) tags = dk_store_tags(s, a, NULL);
+	assert_int_equal(tags->len, 1);
+	/* Merged tickets are left out of lists. */
+	DkTicketQuery q = {0};
+	g_autoptr(GPtrArray) listed = dk_store_ticket_query(s, &q, NULL);
+	assert_int_equal(listed->len, 1);
+}
+
+static void test_query_and_search(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 low = ticket_new(s, "Coffee machine", "the espresso grinder is noisy", "open", 1000);
+	gint64 crit = ticket_new(s, "Database outage", "replication lag on the primary", "open", 2000);
+	gint64 done = ticket_new(s, "Old thing", "espresso again", "resolved", 500);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_priority(s, low, "low", NULL, 1000, NULL));
+	assert_true(dk_desk_set_priority(s, crit, "critical", NULL, 2000, NULL));
+	assert_true(dk_desk_assign(s, crit, "Bob@Example.com", NULL, 2000, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	DkTicketQuery q = {0};
+	g_autoptr(GPtrArray) all = dk_store_ticket_query(s, &q, NULL);
+	assert_int_equal(all->len, 3);
+	assert_int_equal(((DkTicket *)g_ptr_array_index(all, 0))->number, crit); /* most urgent first */
+	assert_int_equal(((DkTicket *)g_ptr_array_index(all, 1))->number, low);
+	const char *const open_only[] = {"open", "waiting", NULL};
+	q = (DkTicketQuery){.statuses = open_only, .assignee = "bob@example.com"};
+	g_autoptr(GPtrArray) mine = dk_store_ticket_query(s, &q, NULL);
+	assert_int_equal(mine->len, 1);
+	q = (DkTicketQuery){.created_since = 900, .priority = "low"};
+	g_autoptr(GPtrArray) since = dk_store_ticket_query(s, &q, NULL);
+	assert_int_equal(since->len, 1);
+	g_autoptr(GPtrArray) hits = dk_store_search(s, "espresso", 0, NULL);
+	assert_int_equal(hits->len, 2);
+	g_autoptr(GPtrArray) both = dk_store_search(s, "espresso GRINDER", 0, NULL);
+	assert_int_equal(both->len, 1);
+	assert_int_equal(((DkSearchHit *)g_ptr_array_index(both, 0))->ticket, low);
+	assert_non_null(strstr(((DkSearchHit *)g_ptr_array_index(both, 0))->snippet, "[espresso]"));
+	g_autoptr(GPtrArray) subject = dk_store_search(s, "outage", 0, NULL);
+	assert_int_equal(subject->len, 1);
+	g_autoptr(GPtrArray) odd = dk_store_search(s, "\"lag\" OR) NEAR(", 0, NULL);
+	assert_non_null(odd); /* punctuation is never query syntax */
+	g_autoptr(GPtrArray) none = dk_store_search(s, "   ", 0, NULL);
+	assert_int_equal(none->len, 0);
+	(void)done;
+}
+
+static void test_sla_targets(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *priority;
+		gint64 first, resolution;
+	} cases[] = {{"critical", 15, 240}, {"high", 60, 480}, {"medium", 240, 1440}, {"low", 1440, 4320},
+		     {"none", 0, 0}, {"bogus", 0, 0}};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		gint64 first = -1, resolution = -1;
+		assert_int_equal(dk_desk_sla_targets(cases[i].priority, &first, &resolution), cases[i].first != 0);
+		assert_int_equal(first, cases[i].first);
+		assert_int_equal(resolution, cases[i].resolution);
+	}
+}
+
+/* One ticket's life, step by step: (now, status, first response at) and
+ * what the list shows then, by hand. Priority high: 1 h / 8 h. */
+static void test_sla_clock(void **state)
+{
+	(void)state;
+	static const struct {
+		gint64 now;
+		const char *status;
+		gint64 first_response_at, closed_at;
+		gint64 first_due, resolution_due;
+		const char *left;
+	} steps[] = {
+		{0, "new", 0, 0, 3600, 28800, "1h"},
+		{600, "new", 0, 0, 3600, 28800, "50m"},
+		{1800, "waiting", 0, 0, 3600, 28800, "paused"},	 /* paused at 1800 */
+		{5000, "on_hold", 0, 0, 3600, 28800, "paused"},	 /* still paused */
+		{5400, "open", 0, 0, 7200, 32400, "30m"},	 /* 1 h paused */
+		{7300, "open", 0, 0, 7200, 32400, "-2m"},	 /* first response late */
+		{7300, "open", 7300, 0, 7200, 32400, "6h58m"},	 /* answered: resolution next */
+		{40000, "in_progress", 7300, 0, 7200, 32400, "-2h7m"},
+		{40000, "resolved", 7300, 40000, 7200, 32400, "late"},
+	};
+	DkTicketSla sla = {0};
+	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+		sla.first_response_at = steps[i].first_response_at;
+		dk_desk_sla_compute("high", steps[i].status, 0, steps[i].now, &sla);
+		assert_int_equal(sla.first_response_due, steps[i].first_due);
+		assert_int_equal(sla.resolution_due, steps[i].resolution_due);
+		DkTicket t = {.priority = "high", .status = (char *)steps[i].status, .closed_at = steps[i].closed_at};
+		g_autofree char *left = dk_desk_sla_left(&t, &sla, steps[i].now);
+		if (strcmp(left, steps[i].left) != 0)
+			fail_msg("step %u: left %s, expected %s", i, left, steps[i].left);
+	}
+	DkTicket met = {.priority = "high", .status = "closed", .closed_at = 30000};
+	g_autofree char *m = dk_desk_sla_left(&met, &sla, 50000);
+	assert_string_equal(m, "met");
+	DkTicket none = {.priority = "none", .status = "open"};
+	DkTicketSla zero = {0};
+	g_autofree char *n = dk_desk_sla_left(&none, &zero, 100);
+	assert_string_equal(n, "-");
+}
+
+static void test_sla_stored(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 n = ticket_new(s, "Server down", "all of it", "new", 1000);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_priority(s, n, "critical", NULL, 1000, NULL));
+	DkTicketSla sla;
+	assert_true(dk_store_ticket_sla_get(s, n, &sla, NULL));
+	assert_int_equal(sla.first_response_due, 1000 + 15 * 60);
+	assert_int_equal(sla.resolution_due, 1000 + 4 * 3600);
+	assert_true(dk_desk_set_status(s, n, "waiting", NULL, 1100, NULL));
+	assert_true(dk_desk_set_status(s, n, "open", NULL, 1700, NULL));
+	assert_true(dk_desk_reply(s, n, "on it", NULL, 1800, NULL) > 0);
+	assert_true(dk_store_ticket_sla_get(s, n, &sla, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	assert_int_equal(sla.paused_seconds, 600);
+	assert_int_equal(sla.first_response_due, 1000 + 15 * 60 + 600);
+	assert_int_equal(sla.first_response_at, 1800);
+	assert_int_equal(sla.paused_since, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transitions),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test_setup_teardown(test_set_status_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_autoclose, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_customer_reply_reopens_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_note_reply_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_and_search, setup, teardown),
+		cmocka_unit_test(test_sla_targets),
+		cmocka_unit_test(test_sla_clock),
+		cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
