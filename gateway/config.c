@@ -61,6 +61,7 @@ static const DkConfKey schema[] = {
 	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* empty: From alone identifies an agent */
 	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
 	{"rules", "script", DK_CONF_STRING, ""},
+	{"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
 	{"smtp", "url", DK_CONF_STRING, ""}, /* smtp://host:587 or smtps://host:465 */
 	{"smtp", "user", DK_CONF_STRING, ""},
 	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},

@@ -33,7 +33,7 @@ static const DkCommand net_commands[] = {
 
 static const DkCommand commands[] = {
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
-	{"ticket", dk_cmd_ticket, "list and show tickets"},
+	{"ticket", dk_cmd_ticket, "work tickets: list, show, search, set, note, reply, time, merge, autoclose"},
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
 	{"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
 	{"template", dk_cmd_template, "preview a notification template with JSON data"},

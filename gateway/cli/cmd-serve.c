@@ -2,6 +2,7 @@
  * (group commit), signals: SIGTERM/SIGINT finish in-flight transactions and
  * exit; SIGHUP reloads the configuration. */
 #include "gateway/cli/cli.h"
+#include "gateway/core/desk.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
@@ -78,6 +79,28 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	return s->http != NULL;
 }
 
+/* Hourly: resolved tickets close by themselves after [desk]
+ * close_after_days. A connection of its own, for one short transaction. */
+static gboolean on_autoclose(gpointer data)
+{
+	Serve *s = data;
+	const DkConfig *config = g_ptr_array_index(s->configs, s->configs->len - 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	guint closed = 0;
+	int days = (int)dk_config_get_int(config, "desk", "close_after_days");
+	if (store == NULL || !dk_store_begin(store, &error) ||
+	    !dk_desk_autoclose(store, days, g_get_real_time() / G_USEC_PER_SEC, &closed, &error) ||
+	    !dk_store_commit(store, &error)) {
+		if (store != NULL)
+			dk_store_rollback(store);
+		g_warning("desk event=autoclose result=error error=%s", error ? error->message : "?");
+	} else if (closed > 0) {
+		g_message("desk event=autoclose closed=%u", closed);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
 /* Starts the listeners and runs the main loop until a stop signal. */
 static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipeline)
 {
@@ -95,7 +118,8 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	}
 	s->loop = g_main_loop_new(NULL, FALSE);
 	guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
-			   g_unix_signal_add(SIGHUP, on_reload, s)};
+			   g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s)};
+	on_autoclose(s);
 	g_message("serve event=ready version=%s", DOCKET_VERSION);
 	g_main_loop_run(s->loop);
 	dk_lmtp_server_shutdown(s->lmtp, 30);

@@ -482,6 +482,8 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
 	int rc = dk_cli_open("ticket", &config, &store);
+	if (rc == DK_EXIT_OK && o->days < 0)
+		o->days = (int)dk_config_get_int(config, "desk", "close_after_days");
 	if (rc != DK_EXIT_OK)
 		return rc;
 	if (is_list)
@@ -495,7 +497,7 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 
 int dk_cmd_ticket(int argc, char **argv)
 {
-	DkTicketOptions o = {.days = DK_DESK_CLOSE_AFTER_DAYS};
+	DkTicketOptions o = {.days = -1};
 	as_json = FALSE;
 	const GOptionEntry entries[] = {
 		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL},
@@ -513,7 +515,7 @@ int dk_cmd_ticket(int argc, char **argv)
 		{"tag", 't', 0, G_OPTION_ARG_STRING_ARRAY, &o.tags, "set: add a tag (repeatable)", "TAG"},
 		{"untag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.untags, "set: remove a tag (repeatable)", "TAG"},
 		{"as", 0, 0, G_OPTION_ARG_STRING, &o.as, "the agent acting (default $DOCKET_AGENT)", "ADDR"},
-		{"days", 0, 0, G_OPTION_ARG_INT, &o.days, "autoclose: days after resolution (7)", "N"},
+		{"days", 0, 0, G_OPTION_ARG_INT, &o.days, "autoclose: days after resolution (default [desk] close_after_days, 7)", "N"},
 		{"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o.now, "the clock, for tests", "TIME"},
 		G_OPTION_ENTRY_NULL,
 	};
