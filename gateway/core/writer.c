@@ -344,6 +344,12 @@ static gboolean apply_command(Write *w, const DkTicket *t, const DkAgentCommand 
 	gint64 now = w->item->received_at;
 	switch (c->kind) {
 	case DK_AGENT_STATUS:
+		/* The lifecycle holds for mail as for the command line. */
+		if (!dk_desk_transition_allowed(t->status, c->value))
+			return add_event(w, t->number, "agent_command_invalid",
+			                 json_pack("{ss ss}", "command", "status", "why",
+			                           "that status cannot follow the ticket's"),
+			                 error);
 		return dk_store_ticket_set(w->store, t->number, DK_TICKET_STATUS, c->value, now,
 		                           error) &&
 		       add_event(w, t->number, "status_change",
