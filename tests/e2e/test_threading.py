@@ -242,6 +242,13 @@ class StrangerRejectTest(ThreadingCase):
 
 class ClosedTicketTest(ThreadingCase):
     def close(self, number, at):
+        # Closed only after resolved: the lifecycle holds for mail too.
+        out = self.put(outlook(AGENT, CUSTOMER, "RE: [docket #%d] Drucker druckt nicht" % number,
+                               "#status closed\n\nErledigt.", extra=[AUTH_PASS]), at=at - 2)
+        self.assertEqual(self.show(number)["ticket"]["status"], "new")
+        self.assertIn("agent_command_invalid", [e["type"] for e in self.show(number)["events"]])
+        out = self.put(outlook(AGENT, CUSTOMER, "RE: [docket #%d] Drucker druckt nicht" % number,
+                               "#status resolved\n\nDer Toner war leer.", extra=[AUTH_PASS]), at=at - 1)
         out = self.put(outlook(AGENT, CUSTOMER, "RE: [docket #%d] Drucker druckt nicht" % number,
                                "#status closed\n\nErledigt, der Toner war leer.", extra=[AUTH_PASS]),
                        at=at)
@@ -259,7 +266,8 @@ class ClosedTicketTest(ThreadingCase):
         self.assertIsNone(doc["ticket"]["closed_at"])
         changes = [e["detail"] for e in doc["events"] if e["type"] == "status_change"]
         self.assertEqual([(c["old"], c["new"], c["by"]) for c in changes],
-                         [("new", "closed", "command"), ("closed", "open", "reply")])
+                         [("new", "resolved", "command"), ("resolved", "closed", "command"),
+                          ("closed", "open", "reply")])
 
     def test_reply_30_days_after_closing_opens_linked_ticket(self):
         number, _ = self.open_ticket()
@@ -270,7 +278,7 @@ class ClosedTicketTest(ThreadingCase):
         new = int(out["ticket"])
         old_doc, new_doc = self.show(number), self.show(new)
         self.assertEqual(old_doc["ticket"]["status"], "closed")
-        self.assertEqual(old_doc["ticket"]["articles"], 2)
+        self.assertEqual(old_doc["ticket"]["articles"], 4)  # the mail and the agent's three
         self.assertEqual(new_doc["ticket"]["links"], [{"ticket": number, "reason": "closed"}])
         self.assertEqual(self.events(old_doc)[-1], "linked")
         self.assertEqual(new_doc["ticket"]["status"], "new")
