@@ -248,3 +248,41 @@ void dk_outbox_row_free(DkOutboxRow *row)
 	g_free(row->last_error);
 	g_free(row);
 }
+
+gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,
+                                   gint64 local_id, char **remote_out, GError **error)
+{
+	*remote_out = NULL;
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "SELECT remote_id FROM external_refs WHERE connector = ? AND kind = ? AND local_id = ?",
+	    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, connector, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, local_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*remote_out = dk_store_column_text(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "reading an external reference");
+	return TRUE;
+}
+
+gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const char *kind,
+                                   gint64 local_id, const char *remote_id, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+	                                    "INSERT OR REPLACE INTO external_refs"
+	                                    " (connector, kind, local_id, remote_id) VALUES (?, ?, ?, ?)",
+	                                    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, connector, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, local_id);
+	sqlite3_bind_text(st, 4, remote_id, -1, SQLITE_TRANSIENT);
+	return step_done(store, st, 0, FALSE, "recording an external reference", error);
+}

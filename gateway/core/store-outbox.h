@@ -79,4 +79,13 @@ gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 sinc
 gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
                                       gint64 sent_at, GError **error);
 
+/* The id a connector's system gave one of ours (kind "ticket" or
+ * "article"); *remote_out NULL when none is recorded. */
+gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,
+                                   gint64 local_id, char **remote_out, GError **error);
+
+/* Records (or replaces) the id a connector's system gave one of ours. */
+gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const char *kind,
+                                   gint64 local_id, const char *remote_id, GError **error);
+
 G_END_DECLS
