@@ -286,3 +286,25 @@ gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const 
 	sqlite3_bind_text(st, 4, remote_id, -1, SQLITE_TRANSIENT);
 	return step_done(store, st, 0, FALSE, "recording an external reference", error);
 }
+
+gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
+                                         gboolean *exists_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?"
+	    " AND state = 'pending' AND id < ?)",
+	    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, row->kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, row->target, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, row->ticket);
+	sqlite3_bind_int64(st, 4, row->id);
+	int rc = sqlite3_step(st);
+	*exists_out = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "reading the outbox");
+	return TRUE;
+}

@@ -79,6 +79,11 @@ gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 sinc
 gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
                                       gint64 sent_at, GError **error);
 
+/* Whether a pending row older than row, of the same kind, target and
+ * ticket, exists: such rows go out in order. */
+gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
+                                         gboolean *exists_out, GError **error);
+
 /* The id a connector's system gave one of ours (kind "ticket" or
  * "article"); *remote_out NULL when none is recorded. */
 gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,

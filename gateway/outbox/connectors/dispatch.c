@@ -79,9 +79,16 @@ static gboolean in_transaction(DkStore *store, gboolean (*body)(Run *, GError **
 	return dk_store_commit(store, error);
 }
 
+/* A ticket's events go out in order: a row waits while an older one of
+ * the same connector and ticket is pending. */
 static gboolean claim(Run *r, GError **error)
 {
 	gint64 timeout = r->c ? r->c->timeout_seconds : 30;
+	gboolean waiting = FALSE;
+	if (!dk_store_outbox_earlier_pending(r->store, r->row, &waiting, error))
+		return FALSE;
+	if (waiting)
+		return TRUE;
 	return dk_store_outbox_claim(r->store, r->row->id, r->now, r->now + 4 * timeout + 60,
 	                             &r->claimed, error);
 }
