@@ -1,0 +1,106 @@
+"""The generic webhook: a whole conversation becomes four signed, versioned
+events plus the status change, in order; faults (500, 429 with
+Retry-After, an answer lost) are retried with the same delivery id, so a
+receiver that deduplicates sees each event once; a wrong secret fails."""
+
+import unittest
+
+from conntest import AGENT, CUSTOMER, ConnectorCase, conversation
+import hookmock
+
+
+class WebhookCase(ConnectorCase):
+    name = "hook"
+    credentials = "secret = %s\n" % hookmock.SECRET
+
+    def make_mock(self):
+        return hookmock.Receiver()
+
+    def connector_text(self):
+        return "type = webhook\nbase_url = %s/hook\n" % self.mock.url
+
+    def summary(self, events):
+        out = []
+        for e in events:
+            a = e.get("article")
+            out.append((e["event"], e["reference"], e["ticket"]["number"],
+                        a and (a["direction"], a["visibility"], a["sender"], a["text"].strip()),
+                        e.get("change")))
+        return out
+
+    def expected(self):
+        return [
+            ("ticket.created", "docket-1", 1,
+             ("inbound", "public", CUSTOMER, "The printer shows error 50."), None),
+            ("article.created", "docket-1", 1,
+             ("inbound", "public", CUSTOMER, "Still broken after a restart."), None),
+            ("article.created", "docket-1", 1,
+             ("outbound", "public", AGENT, "Please replace the toner."), None),
+            ("article.created", "docket-1", 1,
+             ("outbound", "internal", AGENT, "Toner replaced on site."), None),
+            ("ticket.updated", "docket-1", 1,
+             ("outbound", "internal", AGENT, "Toner replaced on site."),
+             {"field": "status", "old": "new", "new": "resolved"}),
+        ]
+
+
+class ConversationTest(WebhookCase):
+    def test_whole_conversation(self):
+        for m in conversation():
+            self.deliver_ok(m)
+        rows = self.drain()
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual(len(self.mock.requests), 5)
+        self.assertEqual(self.summary(self.mock.events), self.expected())
+        first = self.mock.events[0]
+        self.assertEqual(first["version"], 1)
+        self.assertEqual(first["ticket"]["subject"], "Printer offline on floor 2")
+        self.assertEqual(first["ticket"]["requester"], CUSTOMER)
+        self.assertEqual(first["article"]["message_id"], "p1@customer.example")
+        self.assertEqual(self.mock.events[-1]["ticket"]["status"], "resolved")
+        for r in self.mock.requests:
+            self.assertEqual(r.headers["Content-Type"], "application/json")
+
+
+class FaultTest(WebhookCase):
+    def test_each_event_once_after_faults(self):
+        self.mock.inject("POST", "/hook", status=500, body=b"oops")
+        self.mock.inject("POST", "/hook", status=429, headers={"Retry-After": "1"})
+        self.mock.inject("POST", "/hook", pause=2)  # accepted, the answer lost
+        for m in conversation():
+            self.deliver_ok(m)
+        rows = self.drain(60)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual(self.summary(self.mock.events), self.expected())
+        ids = [r.headers["X-Docket-Delivery"] for r in self.mock.requests]
+        self.assertEqual(len(set(ids)), 5)
+        self.assertEqual(len(ids), 8)  # three faulted attempts, retried under the same delivery id
+
+    def test_wrong_secret_fails_permanently(self):
+        with open(self.dir + "/credentials", "w") as f:
+            f.write("secret = not-the-secret\n")
+        self.deliver_ok(conversation()[0])
+        self.assertEqual(self.run_once(), (0, 0, 1))
+        row = self.outbox()[0]
+        self.assertEqual(row["state"], "failed")
+        self.assertIn("HTTP 401", row["last_error"])
+        self.assertNotIn("not-the-secret", row["last_error"])
+        self.assertEqual(self.mock.events, [])
+
+    def test_check_pings(self):
+        proc = self.docket("connector", "check", "hook")
+        self.assertIn("hook: ok", proc.stdout.decode())
+        self.assertEqual([e["event"] for e in self.mock.events], ["ping"])
+
+
+class QueueTest(WebhookCase):
+    def connector_text(self):
+        return super().connector_text() + "queues = billing\n"
+
+    def test_other_queues_send_nothing(self):
+        self.deliver_ok(conversation()[0])
+        self.assertEqual(self.outbox(), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
