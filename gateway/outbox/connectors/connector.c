@@ -34,11 +34,12 @@ static GHashTable *read_credentials(const char *path, GError **error)
 	}
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++) {
-		char *eq = strchr(lines[i], '=');
-		if (eq == NULL || g_strstrip(lines[i])[0] == '#')
+		char *line = g_strstrip(lines[i]);
+		char *eq = strchr(line, '=');
+		if (eq == NULL || line[0] == '#')
 			continue;
 		*eq = '\0';
-		g_hash_table_replace(out, g_strdup(g_strstrip(lines[i])), g_strdup(g_strstrip(eq + 1)));
+		g_hash_table_replace(out, g_strdup(g_strstrip(line)), g_strdup(g_strstrip(eq + 1)));
 	}
 	return out;
 }
