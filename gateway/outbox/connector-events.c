@@ -39,23 +39,40 @@ static gboolean add_row(DkStore *store, const char *name, const DkPipelineItem *
 	                           item->received_at, NULL, error);
 }
 
-/* The change events this item's article caused, as payloads. */
+/* Whether event e was caused by the item: it names the item's article
+ * (agent commands, a reopening reply), or the rules wrote it (with no
+ * article) after the item's first event, the writer running this hook
+ * right after each item. */
+static gboolean caused_by_item(const DkEvent *e, const json_t *detail,
+                               const DkPipelineItem *item, gboolean seen_item)
+{
+	if (e->article == item->result.article)
+		return TRUE;
+	return seen_item && e->article == 0 &&
+	       g_strcmp0(json_string_value(json_object_get(detail, "by")), "rules") == 0;
+}
+
+/* The change events this item caused, as payloads. */
 static GPtrArray *change_payloads(DkStore *store, const DkPipelineItem *item, GError **error)
 {
 	g_autoptr(GPtrArray) events = dk_store_events(store, item->result.ticket, error);
 	if (events == NULL)
 		return NULL;
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
+	gboolean seen_item = FALSE;
 	for (guint i = 0; i < events->len; i++) {
 		const DkEvent *e = g_ptr_array_index(events, i);
 		const char *field = changed_field(e->type);
-		if (field == NULL || e->article != item->result.article)
+		g_autoptr(json_t) detail = json_loads(e->detail ? e->detail : "{}", 0, NULL);
+		gboolean ours = caused_by_item(e, detail, item, seen_item);
+		seen_item = seen_item || e->article == item->result.article;
+		if (field == NULL || !ours)
 			continue;
 		json_t *o = base_payload("ticket.updated", item);
-		g_autoptr(json_t) detail = json_loads(e->detail ? e->detail : "{}", 0, NULL);
+		json_t *value = json_object_get(detail, "new"); /* rules say "value" */
 		json_object_set_new(o, "field", json_string(field));
-		json_object_set(o, "old", detail ? json_object_get(detail, "old") : NULL);
-		json_object_set(o, "new", detail ? json_object_get(detail, "new") : NULL);
+		json_object_set(o, "old", json_object_get(detail, "old"));
+		json_object_set(o, "new", value ? value : json_object_get(detail, "value"));
 		g_ptr_array_add(out, o);
 	}
 	return out;

@@ -102,5 +102,30 @@ class QueueTest(WebhookCase):
         self.assertEqual(self.outbox(), [])
 
 
+class RulesTest(WebhookCase):
+    """A field the rules change on a reply is an event too."""
+
+    def setUp(self):
+        super().setUp()
+        script = self.dir + "/rules.sieve"
+        with open(script, "w") as f:
+            f.write('require "vnd.docket.ticket";\n'
+                    'if header :contains "subject" "URGENT" { ticket_priority "critical"; }\n')
+        with open(self.config, "a") as f:
+            f.write("[rules]\nscript = %s\n" % script)
+
+    def test_rule_priority_change(self):
+        from conntest import mail
+        self.deliver_ok(conversation()[0])
+        self.deliver_ok(mail(CUSTOMER, "Re: URGENT printer", "p3@customer.example",
+                             "Now the whole floor is down.\n",
+                             "In-Reply-To: <p1@customer.example>\n"))
+        self.drain()
+        self.assertEqual([(e["event"], e.get("change")) for e in self.mock.events], [
+            ("ticket.created", None), ("article.created", None),
+            ("ticket.updated", {"field": "priority", "old": None, "new": "critical"})])
+        self.assertEqual(self.mock.events[-1]["ticket"]["priority"], "critical")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
