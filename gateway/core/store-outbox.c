@@ -308,3 +308,23 @@ gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
 		return dk_store_set_error(store->db, error, "reading the outbox");
 	return TRUE;
 }
+
+gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,
+                             gboolean *exists_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?)",
+	    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, ticket);
+	int rc = sqlite3_step(st);
+	*exists_out = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "reading the outbox");
+	return TRUE;
+}

@@ -84,6 +84,10 @@ gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gi
 gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
                                          gboolean *exists_out, GError **error);
 
+/* Whether any row (in any state) of kind and target exists for ticket. */
+gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,
+                             gboolean *exists_out, GError **error);
+
 /* The id a connector's system gave one of ours (kind "ticket" or
  * "article"); *remote_out NULL when none is recorded. */
 gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,

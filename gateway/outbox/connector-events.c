@@ -2,6 +2,7 @@
 #include "gateway/outbox/connector-events.h"
 
 #include "gateway/core/json.h"
+#include "gateway/core/store-outbox.h"
 
 #include <string.h>
 
@@ -93,14 +94,18 @@ gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkPi
 	g_autoptr(GPtrArray) changes = ticket ? change_payloads(store, item, error) : NULL;
 	if (changes == NULL)
 		return FALSE;
-	const char *first = item->result.outcome == DK_OUTCOME_CREATED ? "ticket.created"
-	                                                                : "article.created";
 	for (guint i = 0; names[i] != NULL; i++) {
 		g_autofree char *section = g_strconcat("connector:", names[i], NULL);
 		g_auto(GStrv) queues = dk_config_get_list(config, section, "queues");
 		if (!dk_connector_queue_matches(queues, ticket->queue))
 			continue;
-		g_autoptr(json_t) o = base_payload(first, item);
+		/* A ticket the connector has not seen yet (it came into the
+		 * queue, or was older than the connector) is created there. */
+		gboolean known = FALSE;
+		if (item->result.outcome != DK_OUTCOME_CREATED &&
+		    !dk_store_outbox_has(store, "connector", names[i], ticket->number, &known, error))
+			return FALSE;
+		g_autoptr(json_t) o = base_payload(known ? "article.created" : "ticket.created", item);
 		if (!add_row(store, names[i], item, o, error))
 			return FALSE;
 		for (guint j = 0; j < changes->len; j++)

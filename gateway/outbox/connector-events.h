@@ -10,8 +10,9 @@
 G_BEGIN_DECLS
 
 /* For each [connector:NAME] whose queues take the item's ticket, one row
- * (target NAME) per event: "ticket.created" for a new ticket, else
- * "article.created"; then one "ticket.updated" per status, priority or
+ * (target NAME) per event: "ticket.created" for a ticket new to the
+ * connector (a new one, one that came into its queues, one older than
+ * the connector), else "article.created"; then one "ticket.updated" per status, priority or
  * assignee change the item made (agent commands, rules, a reopening
  * reply). The payload is {"event", "ticket", "article"[, "field", "old",
  * "new"]}. Imported mail is history and sends nothing. */

@@ -101,6 +101,27 @@ class QueueTest(WebhookCase):
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.outbox(), [])
 
+    def test_a_ticket_moved_into_the_queue_is_created(self):
+        script = self.dir + "/rules.sieve"
+        with open(script, "w") as f:
+            f.write('require "fileinto";\n'
+                    'if header :contains "subject" "invoice" { fileinto "billing"; }\n')
+        with open(self.config, "a") as f:
+            f.write("[rules]\nscript = %s\n" % script)
+        from conntest import mail
+        self.deliver_ok(conversation()[0])
+        self.deliver_ok(conversation()[1])
+        self.assertEqual(self.outbox(), [])
+        self.deliver_ok(mail(CUSTOMER, "Re: the invoice too", "p4@customer.example",
+                             "And the invoice is wrong.\n", "In-Reply-To: <p2@customer.example>\n"))
+        self.deliver_ok(mail(CUSTOMER, "Re: Printer", "p5@customer.example",
+                             "Any news?\n", "In-Reply-To: <p4@customer.example>\n"))
+        self.drain()
+        self.assertEqual([(e["event"], e["ticket"]["queue"], e["article"]["text"].strip())
+                          for e in self.mock.events],
+                         [("ticket.created", "billing", "And the invoice is wrong."),
+                          ("article.created", "billing", "Any news?")])
+
 
 class RulesTest(WebhookCase):
     """A field the rules change on a reply is an event too."""
