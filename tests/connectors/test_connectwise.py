@@ -120,6 +120,22 @@ class FaultTest(ConnectWiseCase):
         self.assertEqual(lookups[0].query["conditions"], ['externalXRef="docket-1"'])
         self.assertGreaterEqual(self.show(1)["articles"].__len__(), 4)
 
+    def test_retry_after_is_honoured(self):
+        import time
+        self.mock.inject("POST", "/v4_6_release/apis/3.0/service/tickets", status=429,
+                         body=b'{"code":"TooManyRequests","message":"slow down"}',
+                         headers={"Retry-After": "120"})
+        self.deliver_ok(conversation()[0])
+        self.deliver_ok(conversation()[1])
+        before = int(time.time())
+        self.assertEqual(self.run_once(), (0, 1, 0))  # the note waits behind the ticket
+        rows = self.outbox()
+        create = [r for r in rows if r["payload"]["event"] == "ticket.created"][0]
+        self.assertEqual(create["state"], "pending")
+        self.assertGreaterEqual(create["next_attempt_at"], before + 119)
+        self.assertIn("HTTP 429", create["last_error"])
+        self.assertEqual(len(self.mock.requests), 1)
+
     def test_permanent_error_is_recorded(self):
         self.mock.inject("POST", "/v4_6_release/apis/3.0/service/tickets", status=400,
                          body=b'{"code":"InvalidObject","message":"summary is required"}')
