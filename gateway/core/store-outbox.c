@@ -328,3 +328,23 @@ gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *targe
 		return dk_store_set_error(store->db, error, "reading the outbox");
 	return TRUE;
 }
+
+gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,
+                                     const char *remote_id, gboolean *taken_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+	                                    "SELECT EXISTS (SELECT 1 FROM external_refs WHERE"
+	                                    " connector = ? AND kind = ? AND remote_id = ?)",
+	                                    error);
+	if (st == NULL)
+		return FALSE;
+	sqlite3_bind_text(st, 1, connector, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, remote_id, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	*taken_out = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dk_store_set_error(store->db, error, "reading the external references");
+	return TRUE;
+}

@@ -93,6 +93,10 @@ gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *targe
 gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,
                                    gint64 local_id, char **remote_out, GError **error);
 
+/* Whether remote_id is recorded for one of ours of that kind. */
+gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,
+                                     const char *remote_id, gboolean *taken_out, GError **error);
+
 /* Records (or replaces) the id a connector's system gave one of ours. */
 gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const char *kind,
                                    gint64 local_id, const char *remote_id, GError **error);

@@ -120,6 +120,22 @@ class FaultTest(ConnectWiseCase):
         self.assertEqual(lookups[0].query["conditions"], ['externalXRef="docket-1"'])
         self.assertGreaterEqual(self.show(1)["articles"].__len__(), 4)
 
+    def test_the_same_text_twice_stays_twice(self):
+        from conntest import mail
+        base = "/v4_6_release/apis/3.0/service/tickets"
+        self.deliver_ok(conversation()[0])
+        self.deliver_ok(mail(CUSTOMER, "Re: Printer", "n1@customer.example", "Any news?\n",
+                             "In-Reply-To: <p1@customer.example>\n"))
+        self.drain()
+        self.mock.inject("POST", base + "/", pause=2)  # made, the answer lost
+        self.deliver_ok(mail(CUSTOMER, "Re: Printer", "n2@customer.example", "Any news?\n",
+                             "In-Reply-To: <n1@customer.example>\n"))
+        rows = self.drain(30)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual([n["text"].strip() for n in self.mock.notes[98231]],
+                         ["Any news?", "Any news?"])
+        self.assertEqual(len(self.mock.writes({201})), 3)
+
     def test_retry_after_is_honoured(self):
         import time
         self.mock.inject("POST", "/v4_6_release/apis/3.0/service/tickets", status=429,

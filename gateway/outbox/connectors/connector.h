@@ -66,9 +66,10 @@ typedef struct {
 	 * *remote_out NULL when there is none. */
 	gboolean (*lookup)(DkConnector *c, const char *reference, char **remote_out,
 	                   GError **error);
-	/* Optional: the id of a comment already made for this event (after a
-	 * timeout); *remote_out NULL when there is none. */
-	gboolean (*find_comment)(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+	/* Optional: the ids (char*, oldest first) of comments on the remote
+	 * ticket that look like this event's (after a lost answer); the caller
+	 * skips those already recorded for other articles. */
+	gboolean (*find_comment)(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
 	                         GError **error);
 	/* Authenticates and reads vocabularies; appends findings to report,
 	 * one line each; FALSE when misconfigured. Creates nothing. */

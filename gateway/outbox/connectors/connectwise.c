@@ -153,11 +153,10 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
 	       got_id(c, reply, remote_out, error);
 }
 
-/* After a lost answer: a note with the same text and flags. */
-static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+/* After a lost answer: the notes with the same text and flags. */
+static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
                              GError **error)
 {
-	*remote_out = NULL;
 	g_autofree char *path =
 	    g_strdup_printf("/service/tickets/%s/notes?pageSize=1000", e->remote_ticket);
 	g_autoptr(json_t) notes = NULL;
@@ -168,11 +167,15 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, char **r
 	json_t *n;
 	json_array_foreach(notes, i, n)
 	{
-		if (g_strcmp0(json_string_value(json_object_get(n, "text")),
+		char *id = id_of(n);
+		if (id != NULL &&
+		    g_strcmp0(json_string_value(json_object_get(n, "text")),
 		              json_string_value(json_object_get(want, "text"))) == 0 &&
 		    json_equal(json_object_get(n, "internalAnalysisFlag"),
 		               json_object_get(want, "internalAnalysisFlag")))
-			return (*remote_out = id_of(n)) != NULL || TRUE;
+			g_ptr_array_add(ids_out, id);
+		else
+			g_free(id);
 	}
 	return TRUE;
 }

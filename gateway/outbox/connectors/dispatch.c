@@ -137,6 +137,24 @@ static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 	return ops->create_ticket(r->c, e, &r->new_ticket, error);
 }
 
+/* A comment like the event's that no other article of ours claims: the
+ * one an earlier attempt made (the same text twice stays twice). */
+static gboolean find_comment(Run *r, const DkConnectorEvent *e, GError **error)
+{
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	if (!r->c->ops->find_comment(r->c, e, ids, error))
+		return FALSE;
+	for (guint i = 0; i < ids->len && r->new_comment == NULL; i++) {
+		gboolean taken = FALSE;
+		if (!dk_store_external_ref_taken(r->store, r->c->name, "article",
+		                                 g_ptr_array_index(ids, i), &taken, error))
+			return FALSE;
+		if (!taken)
+			r->new_comment = g_strdup(g_ptr_array_index(ids, i));
+	}
+	return TRUE;
+}
+
 static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 {
 	const DkConnectorOps *ops = r->c->ops;
@@ -147,7 +165,7 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 	if (known != NULL)
 		return TRUE;
 	if (r->row->attempts > 0 && ops->find_comment != NULL) {
-		if (!ops->find_comment(r->c, e, &r->new_comment, error))
+		if (!find_comment(r, e, error))
 			return FALSE;
 		if (r->new_comment != NULL)
 			return TRUE;
