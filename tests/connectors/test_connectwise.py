@@ -187,6 +187,13 @@ class CheckTest(ConnectWiseCase):
         self.assertIn("HTTP 401", err)
         self.assertNotIn("wrongKEY", err + proc.stdout.decode())
 
+    def test_check_reports_a_wrong_base_url(self):
+        with open(self.config, "a") as f:
+            f.write("base_url = %s/v2019/apis/3.0\n" % self.mock.url)
+        proc = self.docket("connector", "check", "desk", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("404 on /service/boards", proc.stdout.decode())
+
     def test_config_dump_has_no_secret(self):
         out = self.docket("config", "dump", check=False).stdout.decode()
         self.assertNotIn("privKEY", out)

@@ -269,8 +269,13 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	g_autoptr(json_t) boards = NULL, statuses = NULL, priorities = NULL, companies = NULL;
 	g_autofree char *bcond = g_strdup_printf("name=\"%s\"", c->board);
 	g_autofree char *ccond = g_strdup_printf("identifier=\"%s\"", c->company);
-	if (!query(c, "/service/boards", bcond, &boards, error))
+	if (!query(c, "/service/boards", bcond, &boards, error)) {
+		/* REFERENCE.md 2.2: some clouds answer wrong keys with 404. */
+		if (strstr((*error)->message, "HTTP 404") != NULL)
+			g_string_append_printf(report, "%s: 404 on /service/boards: check base_url, "
+			                       "and the company and keys\n", c->name);
 		return FALSE;
+	}
 	g_string_append_printf(report, "%s: authenticated\n", c->name);
 	if (json_array_size(boards) == 0) {
 		g_string_append_printf(report, "%s: board \"%s\" does not exist\n", c->name, c->board);
