@@ -110,6 +110,18 @@ static const DkConfKey schema[] = {
 	{"imap:*", "idle_renew_seconds", DK_CONF_INT, "1500", 1, 1740}, /* RFC 2177: under 29 min */
 	{"imap:*", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
 	{"imap:*", "batch_size", DK_CONF_INT, "50", 1, 1000},
+	/* Help-desk connectors (gateway/outbox/connectors/connector.h). */
+	{"connector:*", "type", DK_CONF_ENUM, "webhook", 0, 0, "webhook|connectwise"},
+	{"connector:*", "base_url", DK_CONF_STRING, ""},
+	{"connector:*", "credentials_file", DK_CONF_STRING, ""}, /* name = value lines */
+	{"connector:*", "queues", DK_CONF_LIST, "*"},
+	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
+	{"connector:*", "ca_file", DK_CONF_STRING, ""},
+	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},
+	{"connector:*", "board", DK_CONF_STRING, ""},
+	{"connector:*", "company", DK_CONF_STRING, ""},
+	{"connector:*", "status_map", DK_CONF_LIST, ""},   /* ours=theirs, over the defaults */
+	{"connector:*", "priority_map", DK_CONF_LIST, ""}, /* ours=theirs, over the defaults */
 };
 
 struct DkConfig {

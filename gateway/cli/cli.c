@@ -29,6 +29,7 @@ static const DkCommand net_commands[] = {
 	{"serve", NULL, "run the gateway: LMTP listener, IMAP pollers, outbox worker"},
 	{"poll", NULL, "fetch mail from the IMAP accounts (--once for one round)"},
 	{"outbox", NULL, "list, run, retry and drop pending notifications"},
+	{"connector", NULL, "check a help-desk connector's configuration and access"},
 };
 
 static const DkCommand commands[] = {

@@ -1,5 +1,5 @@
 /* docket-net's half of the command line: the commands that need libcurl,
- * libetpan and GnuTLS (serve, poll, outbox). */
+ * libetpan and GnuTLS (serve, poll, outbox, connector). */
 #include "gateway/cli/cli.h"
 
 #include <string.h>
@@ -12,6 +12,8 @@ int dk_cli_net_run(const char *command, int argc, char **argv)
 		return dk_cmd_poll(argc, argv);
 	if (strcmp(command, "outbox") == 0)
 		return dk_cmd_outbox(argc, argv);
+	if (strcmp(command, "connector") == 0)
+		return dk_cmd_connector(argc, argv);
 	dk_cli_error("%s: not available in this build", command);
 	return DK_EXIT_SOFTWARE;
 }

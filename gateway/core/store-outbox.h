@@ -79,4 +79,26 @@ gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 sinc
 gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
                                       gint64 sent_at, GError **error);
 
+/* Whether a pending row older than row, of the same kind, target and
+ * ticket, exists: such rows go out in order. */
+gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
+                                         gboolean *exists_out, GError **error);
+
+/* Whether any row (in any state) of kind and target exists for ticket. */
+gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,
+                             gboolean *exists_out, GError **error);
+
+/* The id a connector's system gave one of ours (kind "ticket" or
+ * "article"); *remote_out NULL when none is recorded. */
+gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,
+                                   gint64 local_id, char **remote_out, GError **error);
+
+/* Whether remote_id is recorded for one of ours of that kind. */
+gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,
+                                     const char *remote_id, gboolean *taken_out, GError **error);
+
+/* Records (or replaces) the id a connector's system gave one of ours. */
+gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const char *kind,
+                                   gint64 local_id, const char *remote_id, GError **error);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/thread.h"
 #include "gateway/ops/metrics.h"
+#include "gateway/outbox/connector-events.h"
 #include "gateway/outbox/notify.h"
 #include "parsers/agent-commands.h"
 #include "parsers/subject.h"
@@ -682,6 +683,9 @@ static DkThreadPolicy *default_policy(void)
  * commit. */
 static gboolean notify(DkStore *store, DkPipelineItem *item, GError **error)
 {
+	/* The connectors hear of every new article (outbox/connector-events.h). */
+	if (!dk_connector_enqueue(store, item->config, item, error))
+		return FALSE;
 	if (item->result.outcome != DK_OUTCOME_CREATED)
 		return TRUE;
 	return dk_notify_enqueue_ack(store, item->config, item, error) &&

@@ -7,6 +7,7 @@
 #include "gateway/core/ids.h"
 #include "gateway/core/json.h"
 #include "gateway/outbox/compose.h"
+#include "gateway/outbox/connectors/connector.h"
 #include "gateway/outbox/send.h"
 
 #include <curl/curl.h>
@@ -19,6 +20,7 @@ struct DkOutbox {
 	DkStore *store;
 	DkNotifySettings *settings;
 	const DkSendOps *send;
+	DkConnectors *connectors;
 };
 
 static gpointer init_curl(gpointer unused)
@@ -39,6 +41,7 @@ DkOutbox *dk_outbox_new(const DkConfig *config, DkStore *store, GError **error)
 	o->store = store;
 	o->settings = settings;
 	o->send = dk_send_for_config(config);
+	o->connectors = dk_connectors_new(config, NULL);
 	return o;
 }
 
@@ -47,6 +50,7 @@ void dk_outbox_free(DkOutbox *o)
 	if (o == NULL)
 		return;
 	dk_notify_settings_free(o->settings);
+	dk_connectors_free(o->connectors);
 	g_free(o);
 }
 
@@ -230,7 +234,7 @@ static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutbo
 
 gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError **error)
 {
-	/* Each pass ends every mail row it meets (done, failed, or deferred
+	/* Each pass ends every row it meets (done, failed, or deferred
 	 * past now), so the passes end. */
 	for (;;) {
 		g_autoptr(GPtrArray) rows = dk_store_outbox_due(o->store, now, BATCH, error);
@@ -239,12 +243,21 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 		guint handled = 0;
 		for (guint i = 0; i < rows->len; i++) {
 			const DkOutboxRow *row = g_ptr_array_index(rows, i);
-			/* Rows of other kinds belong to the connectors. */
-			if (!dk_compose_handles(row->kind))
+			guint before = stats->sent + stats->deferred + stats->failed;
+			gboolean ok;
+			if (strcmp(row->kind, "connector") == 0)
+				ok = dk_connectors_run_row(o->connectors, o->config, o->store, row,
+				                           now, stats, error);
+			else if (dk_compose_handles(row->kind))
+				ok = run_row(o, row, now, stats, error);
+			else
 				continue;
-			if (!run_row(o, row, now, stats, error))
+			if (!ok)
 				return FALSE;
-			handled++;
+			/* A row left waiting (or taken by another worker) is not
+			 * handled: it would come back in the next batch. */
+			if (stats->sent + stats->deferred + stats->failed != before)
+				handled++;
 		}
 		if (handled == 0 || rows->len < BATCH)
 			return TRUE;

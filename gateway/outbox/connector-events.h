@@ -1,0 +1,26 @@
+/* Ticket events for the help-desk connectors, written as outbox rows of
+ * kind "connector" in the writer's transaction (the connectors themselves,
+ * which need libcurl, are in outbox/connectors/ and run in the worker). */
+#pragma once
+
+#include "gateway/config.h"
+#include "gateway/core/pipeline.h"
+#include "gateway/core/store.h"
+
+G_BEGIN_DECLS
+
+/* For each [connector:NAME] whose queues take the item's ticket, one row
+ * (target NAME) per event: "ticket.created" for a ticket new to the
+ * connector (a new one, one that came into its queues, one older than
+ * the connector), else "article.created"; then one "ticket.updated" per status, priority or
+ * assignee change the item made (agent commands, rules, a reopening
+ * reply). The payload is {"event", "ticket", "article"[, "field", "old",
+ * "new"]}. Imported mail is history and sends nothing. */
+gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+                              GError **error);
+
+/* Whether a connector with these queues ("*" is every queue) takes a
+ * ticket in queue. */
+gboolean dk_connector_queue_matches(char **queues, const char *queue);
+
+G_END_DECLS

@@ -1,0 +1,232 @@
+/* A connector from its [connector:NAME] section, and the HTTP requests
+ * every connector makes (libcurl; JSON bodies; TLS verification on). */
+#define G_LOG_DOMAIN "connector"
+#include "gateway/outbox/connectors/connector.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+const DkConnectorOps *dk_connector_ops(const char *type)
+{
+	static const DkConnectorOps *const all[] = {&dk_connector_webhook,
+	                                            &dk_connector_connectwise};
+	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
+		if (g_strcmp0(all[i]->type, type) == 0)
+			return all[i];
+	return NULL;
+}
+
+/* "name = value" lines; # starts a comment line. */
+static GHashTable *read_credentials(const char *path, GError **error)
+{
+	GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (*path == '\0')
+		return out;
+	g_autofree char *text = NULL;
+	g_autoptr(GError) local = NULL;
+	if (!g_file_get_contents(path, &text, NULL, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "credentials: %s", local->message);
+		g_hash_table_unref(out);
+		return NULL;
+	}
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		char *line = g_strstrip(lines[i]);
+		char *eq = strchr(line, '=');
+		if (eq == NULL || line[0] == '#')
+			continue;
+		*eq = '\0';
+		g_hash_table_replace(out, g_strdup(g_strstrip(line)), g_strdup(g_strstrip(eq + 1)));
+	}
+	return out;
+}
+
+static GHashTable *read_map(const DkConfig *config, const char *section, const char *key)
+{
+	GHashTable *map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_auto(GStrv) items = dk_config_get_list(config, section, key);
+	for (guint i = 0; items[i] != NULL; i++) {
+		char *eq = strchr(items[i], '=');
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		g_hash_table_replace(map, g_strdup(g_strstrip(items[i])), g_strdup(g_strstrip(eq + 1)));
+	}
+	return map;
+}
+
+DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError **error)
+{
+	g_autofree char *section = g_strconcat("connector:", name, NULL);
+	g_auto(GStrv) names = dk_config_get_instances(config, "connector");
+	if (!g_strv_contains((const char *const *)names, name)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "no [%s] section in the configuration",
+		            section);
+		return NULL;
+	}
+	const char *type = dk_config_get_string(config, section, "type");
+	const char *url = dk_config_get_string(config, section, "base_url");
+	if (*url == '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s] needs base_url", section);
+		return NULL;
+	}
+	GHashTable *credentials =
+	    read_credentials(dk_config_get_string(config, section, "credentials_file"), error);
+	if (credentials == NULL)
+		return NULL;
+	DkConnector *c = g_new0(DkConnector, 1);
+	c->name = g_strdup(name);
+	c->ops = dk_connector_ops(type);
+	c->base_url = g_strdup(url);
+	gsize len = strlen(c->base_url);
+	while (len > 0 && c->base_url[len - 1] == '/')
+		c->base_url[--len] = '\0';
+	c->credentials = credentials;
+	c->queues = dk_config_get_list(config, section, "queues");
+	c->timeout_seconds = dk_config_get_int(config, section, "timeout_seconds");
+	const char *ca = dk_config_get_string(config, section, "ca_file");
+	c->ca_file = *ca ? g_strdup(ca) : NULL;
+	c->reference_prefix = g_strdup(dk_config_get_string(config, section, "reference_prefix"));
+	c->board = g_strdup(dk_config_get_string(config, section, "board"));
+	c->company = g_strdup(dk_config_get_string(config, section, "company"));
+	c->status_map = read_map(config, section, "status_map");
+	c->priority_map = read_map(config, section, "priority_map");
+	return c;
+}
+
+void dk_connector_free(DkConnector *c)
+{
+	if (c == NULL)
+		return;
+	g_free(c->name);
+	g_free(c->base_url);
+	g_hash_table_unref(c->credentials);
+	g_strfreev(c->queues);
+	g_free(c->ca_file);
+	g_free(c->reference_prefix);
+	g_free(c->board);
+	g_free(c->company);
+	g_hash_table_unref(c->status_map);
+	g_hash_table_unref(c->priority_map);
+	g_free(c);
+}
+
+const char *dk_connector_credential(const DkConnector *c, const char *name)
+{
+	return g_hash_table_lookup(c->credentials, name);
+}
+
+const char *dk_connector_map(GHashTable *map, const char *value)
+{
+	const char *mapped = value ? g_hash_table_lookup(map, value) : NULL;
+	return mapped ? mapped : value;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *user)
+{
+	g_string_append_len(user, data, (gssize)(size * n));
+	return size * n;
+}
+
+/* Retry-After in seconds (RFC 9110 section 10.2.3; an HTTP-date counts as
+ * a minute). */
+static size_t header_cb(char *data, size_t size, size_t n, void *user)
+{
+	DkConnector *c = user;
+	gsize len = size * n;
+	if (len > 12 && g_ascii_strncasecmp(data, "Retry-After:", 12) == 0) {
+		g_autofree char *v = g_strstrip(g_strndup(data + 12, len - 12));
+		char *end = NULL;
+		gint64 s = g_ascii_strtoll(v, &end, 10);
+		c->retry_after = (end != v && *end == '\0') ? CLAMP(s, 0, 86400) : 60;
+	}
+	return len;
+}
+
+static gboolean classify(DkConnector *c, const char *method, const char *path, long status,
+                         const GString *body, GError **error)
+{
+	if (status >= 200 && status < 300)
+		return TRUE;
+	gboolean temporary = status == 408 || status == 429 || status >= 500;
+	g_autofree char *shown = g_strndup(body->str, MIN(body->len, 512));
+	g_set_error(error, DK_ERROR, temporary ? DK_ERROR_TEMPORARY : DK_ERROR_PERMANENT,
+	            "%s: %s %s: HTTP %ld: %s", c->name, method, path, status, shown);
+	return FALSE;
+}
+
+static void set_options(DkConnector *c, CURL *curl, const char *method, const char *url,
+                        const char *body)
+{
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)c->timeout_seconds);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)c->timeout_seconds);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->ca_file != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
+	if (body != NULL) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, c);
+}
+
+static struct curl_slist *headers_for(DkConnector *c, const char *body, const char *const *extra,
+                                      GError **error)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+	if (body != NULL)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "User-Agent: docket");
+	for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+		h = curl_slist_append(h, extra[i]);
+	if (c->ops->auth != NULL && !c->ops->auth(c, &h, error)) {
+		curl_slist_free_all(h);
+		return NULL;
+	}
+	return h;
+}
+
+gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
+                           const char *body, const char *const *extra, json_t **response_out,
+                           GError **error)
+{
+	if (response_out != NULL)
+		*response_out = NULL;
+	c->retry_after = 0;
+	struct curl_slist *headers = headers_for(c, body, extra, error);
+	if (headers == NULL)
+		return FALSE;
+	CURL *curl = curl_easy_init();
+	g_autofree char *url = g_strconcat(c->base_url, path, NULL);
+	g_autoptr(GString) received = g_string_new(NULL);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	set_options(c, curl, method, url, body);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, received);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode rc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s %s: %s", c->name, method,
+		            path, *errbuf ? errbuf : curl_easy_strerror(rc));
+		return FALSE;
+	}
+	if (!classify(c, method, path, status, received, error))
+		return FALSE;
+	if (response_out != NULL && received->len > 0)
+		*response_out = json_loadb(received->str, received->len, 0, NULL);
+	return TRUE;
+}

@@ -1,0 +1,138 @@
+/* Help-desk connectors: one small interface (a const table of functions per
+ * system), a DkConnector made from a [connector:NAME] section, the HTTP
+ * plumbing they share (libcurl, JSON in and out), and the outbox side that
+ * runs rows of kind "connector" (outbox/connector-events.h writes them).
+ *
+ * Configuration of [connector:NAME]:
+ *   type             webhook | connectwise
+ *   base_url         the system's API root (ConnectWise:
+ *                    https://SITE/v4_6_release/apis/3.0), or the webhook URL
+ *   credentials_file "name = value" lines, never logged nor dumped:
+ *                    webhook: secret; connectwise: company, public_key,
+ *                    private_key, client_id
+ *   queues           docket queues whose tickets go there ("*": all)
+ *   timeout_seconds  per request (default 30)
+ *   ca_file          extra CA bundle; TLS verification is always on
+ *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
+ *   board, company   ConnectWise board name and company identifier
+ *   status_map, priority_map  ours=theirs items over the defaults (see
+ *                    each connector's file for its defaults) */
+#pragma once
+
+#include "gateway/config.h"
+#include "gateway/core/store-outbox.h"
+#include "gateway/outbox/worker.h"
+
+#include <jansson.h>
+
+struct curl_slist;
+
+G_BEGIN_DECLS
+
+typedef struct DkConnector DkConnector;
+
+/* What happened, as a connector sees it. */
+typedef struct {
+	const char *event;          /* "ticket.created", "article.created", "ticket.updated" */
+	const DkTicket *ticket;
+	const DkArticle *article;   /* the article the event came with, or NULL */
+	const char *field;          /* ticket.updated: "status", "priority" or "assignee" */
+	const char *old_value;      /* ticket.updated; may be NULL */
+	const char *new_value;      /* ticket.updated; may be NULL */
+	const char *reference;      /* our reference: PREFIX-NUMBER */
+	const char *remote_ticket;  /* the system's id of the ticket, or NULL */
+	gint64 outbox_id;           /* the row: stable over retries */
+} DkConnectorEvent;
+
+/* One system. Functions return FALSE with a DK_ERROR_TEMPORARY or
+ * DK_ERROR_PERMANENT error (dk_connector_http sets them). Optional entries
+ * are NULL. */
+typedef struct {
+	const char *type;
+	/* Whether the system gives tickets ids that later events need. */
+	gboolean remote_ids;
+	/* Adds the authentication headers to a request. */
+	gboolean (*auth)(DkConnector *c, struct curl_slist **headers, GError **error);
+	/* Creates the ticket (with the event's article as its description);
+	 * *remote_out the system's id (NULL when it gives none). */
+	gboolean (*create_ticket)(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+	                          GError **error);
+	/* Adds the article: its direction and visibility decide the kind. */
+	gboolean (*add_comment)(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+	                        GError **error);
+	/* Changes status, priority or assignee. */
+	gboolean (*update)(DkConnector *c, const DkConnectorEvent *e, GError **error);
+	/* Optional: the system's id of the ticket carrying our reference;
+	 * *remote_out NULL when there is none. */
+	gboolean (*lookup)(DkConnector *c, const char *reference, char **remote_out,
+	                   GError **error);
+	/* Optional: the ids (char*, oldest first) of comments on the remote
+	 * ticket that look like this event's (after a lost answer); the caller
+	 * skips those already recorded for other articles. */
+	gboolean (*find_comment)(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
+	                         GError **error);
+	/* Authenticates and reads vocabularies; appends findings to report,
+	 * one line each; FALSE when misconfigured. Creates nothing. */
+	gboolean (*check)(DkConnector *c, GString *report, GError **error);
+} DkConnectorOps;
+
+struct DkConnector {
+	char *name;
+	const DkConnectorOps *ops;
+	char *base_url;          /* without a trailing slash */
+	GHashTable *credentials; /* name -> value */
+	char **queues;
+	gint64 timeout_seconds;
+	char *ca_file;           /* or NULL */
+	char *reference_prefix;
+	char *board, *company;   /* "" when unset */
+	GHashTable *status_map;  /* ours -> theirs, defaults filled in */
+	GHashTable *priority_map;
+	gint64 retry_after;      /* seconds from the last 429/503, 0 when none */
+};
+
+/* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
+ * missing or incomplete or its credentials cannot be read. */
+DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError **error);
+void dk_connector_free(DkConnector *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkConnector, dk_connector_free)
+
+/* A credential by name, or NULL. */
+const char *dk_connector_credential(const DkConnector *c, const char *name);
+
+/* Our value's name in the system: the map's entry, else value itself. */
+const char *dk_connector_map(GHashTable *map, const char *value);
+
+/* One JSON request to base_url + path (body NULL: none). 2xx: TRUE, the
+ * parsed response in *response_out (NULL when empty or not JSON; may be
+ * NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
+ * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
+ * 10.2.3); other statuses DK_ERROR_PERMANENT with the body in the
+ * message. extra: more headers, NULL-terminated, or NULL. */
+gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
+                           const char *body, const char *const *extra, json_t **response_out,
+                           GError **error);
+
+/* The versioned JSON event (README.md, "Connectors"): version 1, event,
+ * id (stable over retries), reference, ticket, article (or absent),
+ * change (ticket.updated). */
+json_t *dk_connector_event_json(const DkConnector *c, const DkConnectorEvent *e);
+
+/* The operations of a type, or NULL. */
+const DkConnectorOps *dk_connector_ops(const char *type);
+extern const DkConnectorOps dk_connector_webhook;
+extern const DkConnectorOps dk_connector_connectwise;
+
+/* The connectors of a configuration, by name. */
+typedef struct DkConnectors DkConnectors;
+DkConnectors *dk_connectors_new(const DkConfig *config, GError **error);
+void dk_connectors_free(DkConnectors *set);
+
+/* Performs one due "connector" row: claims it, runs the event, records
+ * the remote ids, and marks it done, deferred (backoff, or Retry-After)
+ * or failed, with an event on the ticket. */
+gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStore *store,
+                               const DkOutboxRow *row, gint64 now, DkOutboxStats *stats,
+                               GError **error);
+
+G_END_DECLS

@@ -1,0 +1,315 @@
+/* ConnectWise PSA (Manage) REST 3.0: tickets under /service/tickets, notes
+ * with Discussion/Internal flags, JSON Patch updates, our reference in
+ * externalXRef (../shared/specs/REFERENCE.md section 2). */
+#include "gateway/outbox/connectors/connector.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+/* What REFERENCE.md marks as inferred [INF], in one place: the default
+ * vocabularies (tenants rename them: status_map, priority_map), the
+ * owner's identifier taken from the assignee's local part, and summary's
+ * 100-character limit. */
+static const char *const default_statuses[][2] = {
+    {"new", "New"},           {"open", "In Progress"},     {"in_progress", "In Progress"},
+    {"waiting", "Waiting on Client"}, {"on_hold", "On Hold"}, {"resolved", "Resolved"},
+    {"closed", "Closed"},
+};
+static const char *const default_priorities[][2] = {
+    {"critical", "Priority 1 - Emergency Response"},
+    {"high", "Priority 2 - Quick Response"},
+    {"medium", "Priority 3 - Normal Response"},
+    {"low", "Priority 4 - Schedule Maintenance"},
+};
+#define SUMMARY_MAX 100
+
+static const char *status_name(const DkConnector *c, const char *ours)
+{
+	const char *mapped = g_hash_table_lookup(c->status_map, ours);
+	for (gsize i = 0; mapped == NULL && i < G_N_ELEMENTS(default_statuses); i++)
+		if (g_strcmp0(default_statuses[i][0], ours) == 0)
+			mapped = default_statuses[i][1];
+	return mapped;
+}
+
+/* NULL for "none" and unknown values: the board's default. */
+static const char *priority_name(const DkConnector *c, const char *ours)
+{
+	const char *mapped = g_hash_table_lookup(c->priority_map, ours);
+	for (gsize i = 0; mapped == NULL && i < G_N_ELEMENTS(default_priorities); i++)
+		if (g_strcmp0(default_priorities[i][0], ours) == 0)
+			mapped = default_priorities[i][1];
+	return mapped;
+}
+
+/* Basic company+public:private and the integrator's clientId header. */
+static gboolean auth(DkConnector *c, struct curl_slist **headers, GError **error)
+{
+	const char *company = dk_connector_credential(c, "company");
+	const char *pub = dk_connector_credential(c, "public_key");
+	const char *priv = dk_connector_credential(c, "private_key");
+	const char *client = dk_connector_credential(c, "client_id");
+	if (company == NULL || pub == NULL || priv == NULL || client == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s: the credentials file needs company, public_key, private_key and "
+		            "client_id",
+		            c->name);
+		return FALSE;
+	}
+	g_autofree char *pair = g_strdup_printf("%s+%s:%s", company, pub, priv);
+	g_autofree char *b64 = g_base64_encode((const guchar *)pair, strlen(pair));
+	g_autofree char *basic = g_strconcat("Authorization: Basic ", b64, NULL);
+	g_autofree char *id = g_strconcat("clientId: ", client, NULL);
+	*headers = curl_slist_append(*headers, basic);
+	*headers = curl_slist_append(*headers, id);
+	return TRUE;
+}
+
+/* A reference object: {"id": n} for a number, else {key: value}. */
+static json_t *ref(const char *key, const char *value)
+{
+	char *end = NULL;
+	gint64 n = g_ascii_strtoll(value, &end, 10);
+	if (*value != '\0' && *end == '\0')
+		return json_pack("{sI}", "id", (json_int_t)n);
+	return json_pack("{ss}", key, value);
+}
+
+static char *summary(const char *subject)
+{
+	const char *s = subject && *subject ? subject : "(no subject)";
+	if (g_utf8_strlen(s, -1) <= SUMMARY_MAX)
+		return g_strdup(s);
+	return g_utf8_substring(s, 0, SUMMARY_MAX);
+}
+
+static const char *text_of(const DkArticle *a)
+{
+	return a != NULL && a->new_text != NULL && *a->new_text ? a->new_text : "(no text)";
+}
+
+static char *id_of(const json_t *o)
+{
+	json_t *id = json_object_get(o, "id");
+	return json_is_integer(id) ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(id))
+	                           : NULL;
+}
+
+static gboolean got_id(DkConnector *c, json_t *reply, char **remote_out, GError **error)
+{
+	if ((*remote_out = id_of(reply)) != NULL)
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: the answer carries no id", c->name);
+	return FALSE;
+}
+
+static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                              GError **error)
+{
+	*remote_out = NULL;
+	if (*c->board == '\0' || *c->company == '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: board and company are needed",
+		            c->name);
+		return FALSE;
+	}
+	g_autofree char *sum = summary(e->ticket->subject);
+	g_autoptr(json_t) o = json_pack(
+	    "{ss so so ss ss sb s[s]}", "summary", sum, "board", ref("name", c->board), "company",
+	    ref("identifier", c->company), "initialDescription", text_of(e->article),
+	    "externalXRef", e->reference, "processNotifications", 0, "integratorTags", "docket");
+	if (e->ticket->requester != NULL)
+		json_object_set_new(o, "contactEmailAddress", json_string(e->ticket->requester));
+	const char *priority = priority_name(c, e->ticket->priority);
+	if (priority != NULL)
+		json_object_set_new(o, "priority", ref("name", priority));
+	g_autofree char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	g_autoptr(json_t) reply = NULL;
+	return dk_connector_http(c, "POST", "/service/tickets", body, NULL, &reply, error) &&
+	       got_id(c, reply, remote_out, error);
+}
+
+static json_t *note_json(const DkConnectorEvent *e)
+{
+	const DkArticle *a = e->article;
+	gboolean internal = g_strcmp0(a->visibility, "internal") == 0;
+	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
+	return json_pack("{ss sb sb sb sb sb}", "text", text_of(a), "detailDescriptionFlag",
+	                 !internal, "internalAnalysisFlag", internal, "resolutionFlag", 0,
+	                 "customerUpdatedFlag", inbound, "processNotifications", 0);
+}
+
+static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                            GError **error)
+{
+	*remote_out = NULL;
+	g_autoptr(json_t) o = note_json(e);
+	g_autofree char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	g_autofree char *path = g_strdup_printf("/service/tickets/%s/notes", e->remote_ticket);
+	g_autoptr(json_t) reply = NULL;
+	return dk_connector_http(c, "POST", path, body, NULL, &reply, error) &&
+	       got_id(c, reply, remote_out, error);
+}
+
+/* After a lost answer: the notes with the same text and flags. */
+static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
+                             GError **error)
+{
+	g_autofree char *path =
+	    g_strdup_printf("/service/tickets/%s/notes?pageSize=1000", e->remote_ticket);
+	g_autoptr(json_t) notes = NULL;
+	if (!dk_connector_http(c, "GET", path, NULL, NULL, &notes, error))
+		return FALSE;
+	g_autoptr(json_t) want = note_json(e);
+	size_t i;
+	json_t *n;
+	json_array_foreach(notes, i, n)
+	{
+		char *id = id_of(n);
+		if (id != NULL &&
+		    g_strcmp0(json_string_value(json_object_get(n, "text")),
+		              json_string_value(json_object_get(want, "text"))) == 0 &&
+		    json_equal(json_object_get(n, "internalAnalysisFlag"),
+		               json_object_get(want, "internalAnalysisFlag")))
+			g_ptr_array_add(ids_out, id);
+		else
+			g_free(id);
+	}
+	return TRUE;
+}
+
+/* One JSON Patch operation (REFERENCE.md section 2.6). */
+static json_t *patch_op(const DkConnector *c, const DkConnectorEvent *e)
+{
+	const char *v = e->new_value;
+	if (g_strcmp0(e->field, "status") == 0 && status_name(c, v) != NULL)
+		return json_pack("{ss ss so}", "op", "replace", "path", "status", "value",
+		                 ref("name", status_name(c, v)));
+	if (g_strcmp0(e->field, "priority") == 0 && priority_name(c, v) != NULL)
+		return json_pack("{ss ss so}", "op", "replace", "path", "priority", "value",
+		                 ref("name", priority_name(c, v)));
+	if (g_strcmp0(e->field, "assignee") == 0 && (v == NULL || *v == '\0'))
+		return json_pack("{ss ss}", "op", "remove", "path", "owner");
+	if (g_strcmp0(e->field, "assignee") == 0) {
+		const char *at = strchr(v, '@');
+		g_autofree char *identifier = g_strndup(v, at ? (gsize)(at - v) : strlen(v));
+		return json_pack("{ss ss s{ss}}", "op", "replace", "path", "owner", "value",
+		                 "identifier", identifier);
+	}
+	return NULL;
+}
+
+static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error)
+{
+	json_t *op = patch_op(c, e);
+	if (op == NULL)
+		return TRUE; /* nothing that maps: the board keeps its value */
+	g_autoptr(json_t) ops = json_pack("[o]", op);
+	g_autofree char *body = json_dumps(ops, JSON_COMPACT | JSON_SORT_KEYS);
+	g_autofree char *path = g_strdup_printf("/service/tickets/%s", e->remote_ticket);
+	return dk_connector_http(c, "PATCH", path, body, NULL, NULL, error);
+}
+
+/* GET path?conditions=cond; the answer array in *out. */
+static gboolean query(DkConnector *c, const char *path, const char *cond, json_t **out,
+                      GError **error)
+{
+	g_autofree char *escaped = g_uri_escape_string(cond, NULL, FALSE);
+	g_autofree char *full = g_strdup_printf("%s?conditions=%s", path, escaped);
+	if (!dk_connector_http(c, "GET", full, NULL, NULL, out, error))
+		return FALSE;
+	if (json_is_array(*out))
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: GET %s: not a list", c->name, path);
+	return FALSE;
+}
+
+static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+{
+	*remote_out = NULL;
+	g_autofree char *cond = g_strdup_printf("externalXRef=\"%s\"", reference);
+	g_autoptr(json_t) found = NULL;
+	if (!query(c, "/service/tickets", cond, &found, error))
+		return FALSE;
+	if (json_array_size(found) > 0)
+		*remote_out = id_of(json_array_get(found, 0));
+	return TRUE;
+}
+
+/* Whether every name (NULL-terminated pairs' second halves) is among the
+ * list's "name" fields; reports those that are not. */
+static gboolean names_present(DkConnector *c, const json_t *list, const char *const (*pairs)[2],
+                              gsize n, GHashTable *map, const char *what, GString *report)
+{
+	gboolean ok = TRUE;
+	for (gsize i = 0; i < n; i++) {
+		const char *want = g_hash_table_lookup(map, pairs[i][0]);
+		want = want ? want : pairs[i][1];
+		gboolean seen = FALSE;
+		size_t k;
+		json_t *item;
+		json_array_foreach(list, k, item)
+		{
+			seen = seen || g_strcmp0(json_string_value(json_object_get(item, "name")), want) == 0;
+		}
+		if (!seen) {
+			g_string_append_printf(report, "%s: %s %s (for %s) does not exist\n", c->name, what,
+			                       want, pairs[i][0]);
+			ok = FALSE;
+		}
+	}
+	return ok;
+}
+
+/* Reads the board, its statuses, the priorities and the company. */
+static gboolean check(DkConnector *c, GString *report, GError **error)
+{
+	g_autoptr(json_t) boards = NULL, statuses = NULL, priorities = NULL, companies = NULL;
+	g_autofree char *bcond = g_strdup_printf("name=\"%s\"", c->board);
+	g_autofree char *ccond = g_strdup_printf("identifier=\"%s\"", c->company);
+	if (!query(c, "/service/boards", bcond, &boards, error)) {
+		/* REFERENCE.md 2.2: some clouds answer wrong keys with 404. */
+		if (strstr((*error)->message, "HTTP 404") != NULL)
+			g_string_append_printf(report, "%s: 404 on /service/boards: check base_url, "
+			                       "and the company and keys\n", c->name);
+		return FALSE;
+	}
+	g_string_append_printf(report, "%s: authenticated\n", c->name);
+	if (json_array_size(boards) == 0) {
+		g_string_append_printf(report, "%s: board \"%s\" does not exist\n", c->name, c->board);
+		return FALSE;
+	}
+	g_autofree char *board = id_of(json_array_get(boards, 0));
+	g_autofree char *spath = g_strdup_printf("/service/boards/%s/statuses", board);
+	if (!dk_connector_http(c, "GET", spath, NULL, NULL, &statuses, error) ||
+	    !dk_connector_http(c, "GET", "/service/priorities", NULL, NULL, &priorities, error) ||
+	    !query(c, "/company/companies", ccond, &companies, error))
+		return FALSE;
+	gboolean ok = names_present(c, statuses, default_statuses, G_N_ELEMENTS(default_statuses),
+	                            c->status_map, "status", report);
+	ok = names_present(c, priorities, default_priorities, G_N_ELEMENTS(default_priorities),
+	                   c->priority_map, "priority", report) && ok;
+	if (json_array_size(companies) == 0) {
+		g_string_append_printf(report, "%s: company \"%s\" does not exist\n", c->name,
+		                       c->company);
+		ok = FALSE;
+	}
+	if (ok)
+		g_string_append_printf(report, "%s: board %s, statuses, priorities and company found\n",
+		                       c->name, c->board);
+	return ok;
+}
+
+const DkConnectorOps dk_connector_connectwise = {
+    .type = "connectwise",
+    .remote_ids = TRUE,
+    .auth = auth,
+    .create_ticket = create_ticket,
+    .add_comment = add_comment,
+    .update = update,
+    .lookup = lookup,
+    .find_comment = find_comment,
+    .check = check,
+};

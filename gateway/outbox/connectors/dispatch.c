@@ -1,0 +1,316 @@
+/* The outbox side of the connectors: a due "connector" row is claimed,
+ * performed against its system, and recorded with the remote ids. */
+#define G_LOG_DOMAIN "connector"
+#include "gateway/outbox/connectors/connector.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <string.h>
+
+struct DkConnectors {
+	GHashTable *connectors; /* name -> DkConnector* */
+	GHashTable *broken;     /* name -> why it could not be made */
+};
+
+DkConnectors *dk_connectors_new(const DkConfig *config, GError **error)
+{
+	(void)error;
+	DkConnectors *set = g_new0(DkConnectors, 1);
+	set->connectors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+	                                        (GDestroyNotify)dk_connector_free);
+	set->broken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_auto(GStrv) names = dk_config_get_instances(config, "connector");
+	for (guint i = 0; names[i] != NULL; i++) {
+		g_autoptr(GError) local = NULL;
+		DkConnector *c = dk_connector_new(config, names[i], &local);
+		if (c != NULL)
+			g_hash_table_insert(set->connectors, c->name, c);
+		else
+			g_hash_table_insert(set->broken, g_strdup(names[i]), g_strdup(local->message));
+	}
+	return set;
+}
+
+void dk_connectors_free(DkConnectors *set)
+{
+	if (set == NULL)
+		return;
+	g_hash_table_unref(set->connectors);
+	g_hash_table_unref(set->broken);
+	g_free(set);
+}
+
+typedef struct {
+	DkConnectors *set;
+	const DkConfig *config;
+	DkStore *store;
+	const DkOutboxRow *row;
+	DkConnector *c;
+	json_t *payload;
+	gint64 now;
+	gboolean claimed;
+	DkTicket *ticket;
+	DkArticle *article;
+	char *remote_ticket;  /* known before the attempt */
+	char *new_ticket;     /* learnt by it */
+	char *new_comment;
+	const GError *failure;
+} Run;
+
+static void run_clear(Run *r)
+{
+	dk_ticket_free(r->ticket);
+	dk_article_free(r->article);
+	g_free(r->remote_ticket);
+	g_free(r->new_ticket);
+	g_free(r->new_comment);
+}
+
+static gboolean in_transaction(DkStore *store, gboolean (*body)(Run *, GError **), Run *r,
+                               GError **error)
+{
+	if (!dk_store_begin(store, error))
+		return FALSE;
+	if (!body(r, error)) {
+		dk_store_rollback(store);
+		return FALSE;
+	}
+	return dk_store_commit(store, error);
+}
+
+/* A ticket's events go out in order: a row waits while an older one of
+ * the same connector and ticket is pending. */
+static gboolean claim(Run *r, GError **error)
+{
+	gint64 timeout = r->c ? r->c->timeout_seconds : 30;
+	gboolean waiting = FALSE;
+	if (!dk_store_outbox_earlier_pending(r->store, r->row, &waiting, error))
+		return FALSE;
+	if (waiting)
+		return TRUE;
+	return dk_store_outbox_claim(r->store, r->row->id, r->now, r->now + 4 * timeout + 60,
+	                             &r->claimed, error);
+}
+
+static gint64 payload_int(const Run *r, const char *key)
+{
+	return json_integer_value(json_object_get(r->payload, key));
+}
+
+static const char *payload_str(const Run *r, const char *key)
+{
+	return json_string_value(json_object_get(r->payload, key));
+}
+
+/* The ticket, the article and the remote ticket id, from the store. */
+static gboolean load(Run *r, GError **error)
+{
+	r->ticket = dk_store_ticket_get(r->store, r->row->ticket, error);
+	if (r->ticket == NULL)
+		return FALSE;
+	g_autoptr(GPtrArray) articles = dk_store_articles(r->store, r->row->ticket, error);
+	if (articles == NULL)
+		return FALSE;
+	gint64 wanted = payload_int(r, "article");
+	for (guint i = 0; i < articles->len && r->article == NULL; i++) {
+		DkArticle *a = g_ptr_array_index(articles, i);
+		if (a->id == wanted)
+			r->article = g_ptr_array_steal_index(articles, i);
+	}
+	return dk_store_external_ref_get(r->store, r->c->name, "ticket", r->row->ticket,
+	                                 &r->remote_ticket, error);
+}
+
+static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
+{
+	const DkConnectorOps *ops = r->c->ops;
+	if (r->remote_ticket != NULL)
+		return TRUE; /* made by an earlier attempt that recorded it */
+	/* An earlier attempt may have created it and lost the answer. */
+	if (r->row->attempts > 0 && ops->lookup != NULL) {
+		if (!ops->lookup(r->c, e->reference, &r->new_ticket, error))
+			return FALSE;
+		if (r->new_ticket != NULL)
+			return TRUE;
+	}
+	return ops->create_ticket(r->c, e, &r->new_ticket, error);
+}
+
+/* A comment like the event's that no other article of ours claims: the
+ * one an earlier attempt made (the same text twice stays twice). */
+static gboolean find_comment(Run *r, const DkConnectorEvent *e, GError **error)
+{
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	if (!r->c->ops->find_comment(r->c, e, ids, error))
+		return FALSE;
+	for (guint i = 0; i < ids->len && r->new_comment == NULL; i++) {
+		gboolean taken = FALSE;
+		if (!dk_store_external_ref_taken(r->store, r->c->name, "article",
+		                                 g_ptr_array_index(ids, i), &taken, error))
+			return FALSE;
+		if (!taken)
+			r->new_comment = g_strdup(g_ptr_array_index(ids, i));
+	}
+	return TRUE;
+}
+
+static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
+{
+	const DkConnectorOps *ops = r->c->ops;
+	g_autofree char *known = NULL;
+	if (!dk_store_external_ref_get(r->store, r->c->name, "article", e->article->id, &known,
+	                               error))
+		return FALSE;
+	if (known != NULL)
+		return TRUE;
+	if (r->row->attempts > 0 && ops->find_comment != NULL) {
+		if (!find_comment(r, e, error))
+			return FALSE;
+		if (r->new_comment != NULL)
+			return TRUE;
+	}
+	return ops->add_comment(r->c, e, &r->new_comment, error);
+}
+
+static gboolean perform(Run *r, GError **error)
+{
+	if (!load(r, error))
+		return FALSE;
+	g_autofree char *reference =
+	    g_strdup_printf("%s-%" G_GINT64_FORMAT, r->c->reference_prefix, r->row->ticket);
+	const char *event = payload_str(r, "event");
+	DkConnectorEvent e = {
+	    .event = event,
+	    .ticket = r->ticket,
+	    .article = r->article,
+	    .field = payload_str(r, "field"),
+	    .old_value = payload_str(r, "old"),
+	    .new_value = payload_str(r, "new"),
+	    .reference = reference,
+	    .remote_ticket = r->remote_ticket,
+	    .outbox_id = r->row->id,
+	};
+	if (g_strcmp0(event, "ticket.created") == 0)
+		return create(r, &e, error);
+	if (r->c->ops->remote_ids && r->remote_ticket == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+		            "%s: ticket %" G_GINT64_FORMAT " is not created there yet", r->c->name,
+		            r->row->ticket);
+		return FALSE;
+	}
+	if (g_strcmp0(event, "article.created") == 0 && r->article != NULL)
+		return comment(r, &e, error);
+	if (g_strcmp0(event, "ticket.updated") == 0)
+		return r->c->ops->update(r->c, &e, error);
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: unknown event %s", r->c->name,
+	            event ? event : "(none)");
+	return FALSE;
+}
+
+static char *detail_json(const Run *r, const char *remote, const char *error_text)
+{
+	g_autoptr(json_t) o = json_pack("{sI ss s? s* s*}", "outbox", (json_int_t)r->row->id,
+	                                "connector", r->row->target, "event",
+	                                json_object_get(r->payload, "event"), "remote", remote,
+	                                "error", error_text);
+	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static gboolean record_done(Run *r, GError **error)
+{
+	const char *name = r->row->target;
+	if (r->new_ticket != NULL &&
+	    !dk_store_external_ref_set(r->store, name, "ticket", r->row->ticket, r->new_ticket,
+	                               error))
+		return FALSE;
+	if (r->new_comment != NULL && r->article != NULL &&
+	    !dk_store_external_ref_set(r->store, name, "article", r->article->id, r->new_comment,
+	                               error))
+		return FALSE;
+	g_autofree char *detail =
+	    detail_json(r, r->new_ticket ? r->new_ticket : r->new_comment, NULL);
+	return dk_store_outbox_done(r->store, r->row->id, error) &&
+	       dk_store_event_add(r->store, r->row->ticket, 0, "connector_sent", detail, r->now,
+	                          error);
+}
+
+static gint64 backoff(const Run *r)
+{
+	gint64 delay = dk_config_get_int(r->config, "notify", "retry_initial_seconds");
+	gint64 max = dk_config_get_int(r->config, "notify", "retry_max_seconds");
+	for (gint64 i = 0; i < r->row->attempts && delay < max; i++)
+		delay *= 2;
+	delay = MIN(delay, max);
+	return r->c != NULL ? MAX(delay, r->c->retry_after) : delay;
+}
+
+static gboolean too_old(const Run *r)
+{
+	return r->now - r->row->created_at >=
+	       dk_config_get_int(r->config, "notify", "max_age_seconds");
+}
+
+static gboolean record_failure(Run *r, GError **error)
+{
+	if (dk_error_is_temporary(r->failure) && !too_old(r))
+		return dk_store_outbox_defer(r->store, r->row->id, r->now + backoff(r),
+		                             r->failure->message, error);
+	g_autofree char *detail = detail_json(r, NULL, r->failure->message);
+	return dk_store_outbox_fail(r->store, r->row->id, r->failure->message, error) &&
+	       dk_store_event_add(r->store, r->row->ticket, 0, "connector_failed", detail, r->now,
+	                          error);
+}
+
+static gboolean attempt(Run *r, GError **error)
+{
+	const char *broken = g_hash_table_lookup(r->set->broken, r->row->target);
+	if (r->c == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "connector %s: %s", r->row->target,
+		            broken ? broken : "not configured");
+		return FALSE;
+	}
+	if (r->c->ops == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "connector %s: unknown type",
+		            r->c->name);
+		return FALSE;
+	}
+	return perform(r, error);
+}
+
+gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStore *store,
+                               const DkOutboxRow *row, gint64 now, DkOutboxStats *stats,
+                               GError **error)
+{
+	g_autoptr(json_t) payload = json_loads(row->payload, 0, NULL);
+	if (!json_is_object(payload)) {
+		json_decref(payload);
+		payload = json_object();
+	}
+	Run r = {.set = set, .config = config, .store = store, .row = row, .payload = payload,
+	         .now = now, .c = g_hash_table_lookup(set->connectors, row->target)};
+	if (!in_transaction(store, claim, &r, error))
+		return FALSE;
+	if (!r.claimed)
+		return TRUE;
+	g_autoptr(GError) failure = NULL;
+	gboolean ok;
+	if (attempt(&r, &failure)) {
+		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=%s result=sent",
+		          row->id, row->target, json_string_value(json_object_get(payload, "event")));
+		stats->sent++;
+		ok = in_transaction(store, record_done, &r, error);
+	} else {
+		r.failure = failure;
+		gboolean deferred = dk_error_is_temporary(failure) && !too_old(&r);
+		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s result=%s error=\"%s\"",
+		          row->id, row->target, deferred ? "deferred" : "failed", failure->message);
+		if (deferred)
+			stats->deferred++;
+		else
+			stats->failed++;
+		ok = in_transaction(store, record_failure, &r, error);
+	}
+	run_clear(&r);
+	return ok;
+}
