@@ -103,6 +103,75 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 	return take_within_budget(c, array); /* the estimate may have been short */
 }
 
+static void note_text_cut(DkParseContext *c)
+{
+	dk_parse_context_error(c, "text truncated at %" G_GSIZE_FORMAT " bytes; the raw message is kept whole",
+			       c->max_text);
+}
+
+/* len cut down to at most max without splitting a UTF-8 sequence. */
+static gsize utf8_cut(const char *s, gsize len, gsize max)
+{
+	if (len <= max)
+		return len;
+	gsize n = max;
+	while (n > 0 && ((guchar)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* A stream that reads w's content decoded (RFC 2045 section 6). */
+static GMimeStream *decoding_stream(GMimeDataWrapper *w)
+{
+	GMimeStream *source = g_mime_data_wrapper_get_stream(w);
+	g_mime_stream_reset(source);
+	GMimeStream *decoded = g_mime_stream_filter_new(source);
+	GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(w);
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64 || encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    encoding == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *filter = g_mime_filter_basic_new(encoding, FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(decoded), filter);
+		g_object_unref(filter);
+	}
+	return decoded;
+}
+
+/* The decoded content of a text part, of which at most room bytes are
+ * kept (*cut tells when more was there): a large part is read through
+ * GMime's decoding stream only as far as needed, never whole. The cut
+ * falls at a line end when one is near, so no character is split in an
+ * ASCII-compatible charset. */
+static GBytes *decode_text(DkParseContext *c, GMimePart *part, gsize room, gboolean *cut)
+{
+	*cut = FALSE;
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	if (w == NULL)
+		return g_bytes_new(NULL, 0);
+	gint64 encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
+	if (encoded >= 0 && (gsize)encoded <= room) /* decoding never grows a part */
+		return decode_part(c, part);
+	GMimeStream *decoded = decoding_stream(w);
+	GByteArray *array = g_byte_array_sized_new((guint)MIN(room + 1, (gsize)G_MAXUINT - 1));
+	g_byte_array_set_size(array, (guint)MIN(room + 1, (gsize)G_MAXUINT - 1));
+	gsize got = 0;
+	while (got < array->len) {
+		gssize r = g_mime_stream_read(decoded, (char *)array->data + got, array->len - got);
+		if (r <= 0)
+			break;
+		got += (gsize)r;
+	}
+	g_object_unref(decoded);
+	if (got > room) {
+		*cut = TRUE;
+		got = room;
+		const guint8 *nl = memrchr(array->data, '\n', got);
+		if (nl != NULL && (gsize)(nl - array->data) + 4096 >= got)
+			got = (gsize)(nl - array->data) + 1;
+	}
+	g_byte_array_set_size(array, (guint)got);
+	return take_within_budget(c, array);
+}
+
 /* <meta charset="..."> or <meta http-equiv content="...; charset=...">
  * in the first kilobytes of HTML that has no MIME charset. */
 static char *sniff_meta_charset(const char *data, gsize len)
@@ -157,7 +226,11 @@ static char *unflow(const char *text, gboolean delsp)
 
 static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 {
-	g_autoptr(GBytes) bytes = decode_part(c, part);
+	gsize room = c->max_text > c->text->len ? c->max_text - c->text->len : 0;
+	gboolean cut = FALSE;
+	g_autoptr(GBytes) bytes = decode_text(c, part, room, &cut);
+	if (cut)
+		note_text_cut(c);
 	if (bytes == NULL)
 		return;
 	gsize len = 0;
@@ -189,9 +262,9 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 			g_free(utf8);
 			utf8 = flat;
 		}
-		gsize room = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
+		gsize budget = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
 		guint before = c->m->attachments->len;
-		if (dk_attachment_extract_uuencoded(&utf8, room, c->m->attachments) > 0)
+		if (dk_attachment_extract_uuencoded(&utf8, budget, c->m->attachments) > 0)
 			for (guint i = before; i < c->m->attachments->len; i++)
 				c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
 		split_plain(utf8, &fresh, &quoted);
@@ -446,6 +519,17 @@ static void walk(DkParseContext *c, GMimeObject *obj, guint depth, Mode mode)
 		walk_part(c, GMIME_PART(obj), depth, mode);
 }
 
+/* Each text is kept to max_text bytes, whatever the joins and the HTML
+ * conversion made of the bounded parts. */
+static void bound_text(DkParseContext *c, GString *s)
+{
+	gsize keep = utf8_cut(s->str, s->len, c->max_text);
+	if (keep == s->len)
+		return;
+	g_string_truncate(s, keep);
+	note_text_cut(c);
+}
+
 void dk_message_body_read(DkParseContext *c, GMimeObject *body)
 {
 	if (body != NULL)
@@ -458,6 +542,9 @@ void dk_message_body_read(DkParseContext *c, GMimeObject *body)
 		join(c->new_text, fresh);
 		join(c->quoted_text, quoted);
 	}
+	bound_text(c, c->text);
+	bound_text(c, c->new_text);
+	bound_text(c, c->quoted_text);
 	m->text = g_string_free(g_steal_pointer(&c->text), FALSE);
 	m->new_text = g_string_free(g_steal_pointer(&c->new_text), FALSE);
 	m->quoted_text = g_string_free(g_steal_pointer(&c->quoted_text), FALSE);

@@ -17,6 +17,7 @@ typedef struct {
 	guint max_depth;
 	guint max_parts;
 	gsize max_decoded;
+	gsize max_text;    /* bytes of each text kept */
 	guint max_millis;
 	gint64 deadline;   /* g_get_monotonic_time() past which the walk stops */
 	guint parts;       /* MIME parts seen so far */

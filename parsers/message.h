@@ -30,6 +30,9 @@ typedef struct {
 	gint64 arrival_time;      /* Unix seconds; used when Date is missing or absurd; 0 = now */
 	const char *const *own_domains; /* docket's own mail domains, NULL-terminated, for
 					 * loop detection; NULL for none */
+	gsize max_text_bytes;     /* text, new_text and quoted_text each: longer
+				   * text is cut at a UTF-8 boundary and the cut
+				   * listed in errors (the raw stays whole) */
 } DkParseOptions;
 
 /* The defaults that a zero in DkParseOptions stands for. */
@@ -38,6 +41,7 @@ typedef struct {
 #define DK_PARSE_DEFAULT_MAX_HEADER_BYTES (1024 * 1024)
 #define DK_PARSE_DEFAULT_MAX_DECODED_BYTES (64 * 1024 * 1024)
 #define DK_PARSE_DEFAULT_MAX_MILLIS 10000
+#define DK_PARSE_DEFAULT_MAX_TEXT_BYTES (1024 * 1024)
 
 typedef struct {
 	char *name;    /* decoded display name, UTF-8, or NULL */
