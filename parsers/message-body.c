@@ -120,6 +120,33 @@ static gsize utf8_cut(const char *s, gsize len, gsize max)
 	return n;
 }
 
+/* The decoded content of a text part, of which at most room bytes are
+ * kept (*cut tells when more was there): a large part is read through
+ * GMime's decoding stream only as far as needed, never whole. The cut
+ * falls at a line end when one is near, so no character is split in an
+ * ASCII-compatible charset. */
+static GBytes *decode_text(DkParseContext *c, GMimePart *part, gsize room, gboolean *cut)
+{
+	*cut = FALSE;
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	if (w == NULL)
+		return g_bytes_new(NULL, 0);
+	gint64 encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
+	if (encoded >= 0 && (gsize)encoded <= room) /* decoding never grows a part */
+		return decode_part(c, part);
+	GByteArray *array = dk_message_read_decoded(w, room + 1);
+	gsize got = array->len;
+	if (got > room) {
+		*cut = TRUE;
+		got = room;
+		const guint8 *nl = memrchr(array->data, '\n', got);
+		if (nl != NULL && (gsize)(nl - array->data) + 4096 >= got)
+			got = (gsize)(nl - array->data) + 1;
+	}
+	g_byte_array_set_size(array, (guint)got);
+	return take_within_budget(c, array);
+}
+
 /* A stream that reads w's content decoded (RFC 2045 section 6). */
 static GMimeStream *decoding_stream(GMimeDataWrapper *w)
 {
@@ -136,40 +163,20 @@ static GMimeStream *decoding_stream(GMimeDataWrapper *w)
 	return decoded;
 }
 
-/* The decoded content of a text part, of which at most room bytes are
- * kept (*cut tells when more was there): a large part is read through
- * GMime's decoding stream only as far as needed, never whole. The cut
- * falls at a line end when one is near, so no character is split in an
- * ASCII-compatible charset. */
-static GBytes *decode_text(DkParseContext *c, GMimePart *part, gsize room, gboolean *cut)
+GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max)
 {
-	*cut = FALSE;
-	GMimeDataWrapper *w = g_mime_part_get_content(part);
-	if (w == NULL)
-		return g_bytes_new(NULL, 0);
-	gint64 encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
-	if (encoded >= 0 && (gsize)encoded <= room) /* decoding never grows a part */
-		return decode_part(c, part);
+	max = MIN(max, (gsize)G_MAXUINT - 1);
+	GByteArray *array = g_byte_array_sized_new((guint)MIN(max, (gsize)65536));
 	GMimeStream *decoded = decoding_stream(w);
-	GByteArray *array = g_byte_array_sized_new((guint)MIN(room + 1, (gsize)G_MAXUINT - 1));
-	g_byte_array_set_size(array, (guint)MIN(room + 1, (gsize)G_MAXUINT - 1));
-	gsize got = 0;
-	while (got < array->len) {
-		gssize r = g_mime_stream_read(decoded, (char *)array->data + got, array->len - got);
+	char buf[16384];
+	while (array->len < max) {
+		gssize r = g_mime_stream_read(decoded, buf, MIN(sizeof buf, max - array->len));
 		if (r <= 0)
 			break;
-		got += (gsize)r;
+		g_byte_array_append(array, (const guint8 *)buf, (guint)r);
 	}
 	g_object_unref(decoded);
-	if (got > room) {
-		*cut = TRUE;
-		got = room;
-		const guint8 *nl = memrchr(array->data, '\n', got);
-		if (nl != NULL && (gsize)(nl - array->data) + 4096 >= got)
-			got = (gsize)(nl - array->data) + 1;
-	}
-	g_byte_array_set_size(array, (guint)got);
-	return take_within_budget(c, array);
+	return array;
 }
 
 /* <meta charset="..."> or <meta http-equiv content="...; charset=...">

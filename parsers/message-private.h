@@ -36,6 +36,10 @@ void dk_parse_context_error(DkParseContext *c, const char *format, ...) G_GNUC_P
  * quoted_text, html flag and attachments, within the context's limits. */
 void dk_message_body_read(DkParseContext *c, GMimeObject *body);
 
+/* At most max bytes of w's content, transfer encoding removed: a large
+ * part is read only as far as needed. */
+GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max);
+
 /* The first mailbox of an address list, normalised, or NULL. */
 DkAddress *dk_message_first_address(InternetAddressList *list);
 
