@@ -353,7 +353,7 @@ static GBytes *serialise(DkParseContext *c, GMimeObject *obj)
 static GBytes *original_bytes(DkParseContext *c, GMimeMessage *inner)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(inner));
-	if (headers == NULL || g_mime_header_list_get_count(headers) == 0)
+	if (c->raw == NULL || headers == NULL || g_mime_header_list_get_count(headers) == 0)
 		return NULL;
 	gint64 start = g_mime_header_get_offset(g_mime_header_list_get_header_at(headers, 0));
 	gsize n = 0;

@@ -9,7 +9,8 @@ G_BEGIN_DECLS
 
 typedef struct {
 	DkMessage *m;
-	GBytes *raw;       /* the bytes GMime parsed (borrowed) */
+	GBytes *raw;       /* the bytes GMime parsed (borrowed), or NULL when
+			    * they are read from a file */
 	const char *boundary; /* of the multipart being walked, or NULL */
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;
@@ -51,5 +52,30 @@ const char *dk_message_raw_header(GMimeObject *obj, const char *name);
  * (repaired when broken) decoded, raw 8-bit text read as UTF-8 or the
  * fallback charset, surrounding whitespace removed. */
 char *dk_message_decode_header(DkParseContext *c, const char *raw);
+
+/* The parse shared by dk_message_parse() and dk_message_parse_fd(), after
+ * the header scan: GMime reads stream (parse_len of the n bytes; raw, when
+ * given, is the same bytes in memory, for slicing attached messages). Takes
+ * fresh (its fingerprint already set). */
+DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes *raw, gsize parse_len, gsize n,
+				   const DkParseOptions *o, GError **error);
+
+/* An empty DkMessage with its arrays and table made. */
+DkMessage *dk_message_new_empty(void);
+
+/* Checks the header block at the start of p (RFC 5322 section 2.2),
+ * feeding its non-trace lines, LF-terminated, to sum; *body_out is where
+ * the body starts. */
+gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, GChecksum *sum, gsize *body_out,
+			      GError **error);
+
+/* Feeds body bytes to the fingerprint, CRLF as LF (see message.c). */
+void dk_message_checksum_body(GChecksum *sum, const guint8 *p, gsize n, gboolean last);
+
+/* How many lines starting with "--" GMime is given at most. */
+gsize dk_message_boundary_allowance(guint max_parts);
+
+/* TRUE when the first line ends in a bare CR (old Mac OS mail). */
+gboolean dk_message_bare_cr(const guint8 *p, gsize n);
 
 G_END_DECLS

@@ -111,6 +111,14 @@ typedef struct {
  * frees the result with dk_message_free(). */
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error);
 
+/* dk_message_parse() of the size bytes at the start of the file fd
+ * (which the caller keeps owning), read in chunks and never held whole:
+ * the same DkMessage, except that an attached message/rfc822 is written
+ * out by GMime rather than sliced from the input. For large messages
+ * (a bare-CR message or one that fits in the first chunk is read into
+ * memory). The one parser that does I/O: it reads fd, nothing else. */
+DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options, GError **error);
+
 /* All values of one header, decoded, in order; NULL when absent. The array
  * belongs to the message. */
 const GPtrArray *dk_message_header_all(const DkMessage *message, const char *name);

@@ -167,6 +167,11 @@ gsize dk_lmtp_spool_size(const DkLmtpSpool *s)
 	return s->size;
 }
 
+int dk_lmtp_spool_fd(const DkLmtpSpool *s)
+{
+	return s->fd;
+}
+
 void dk_lmtp_spool_free(DkLmtpSpool *s)
 {
 	if (s == NULL)

@@ -45,6 +45,9 @@ gboolean dk_lmtp_spool_finish(DkLmtpSpool *spool, GError **error);
 GBytes *dk_lmtp_spool_contents(DkLmtpSpool *spool, GError **error);
 /* Bytes written so far. */
 gsize dk_lmtp_spool_size(const DkLmtpSpool *spool);
+/* The spool file's descriptor (the spool keeps it), for reading a large
+ * message in chunks (see dk_pipeline_prepare_fd()). */
+int dk_lmtp_spool_fd(const DkLmtpSpool *spool);
 /* Closes and removes the file. */
 void dk_lmtp_spool_free(DkLmtpSpool *spool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkLmtpSpool, dk_lmtp_spool_free)
