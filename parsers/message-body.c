@@ -120,6 +120,21 @@ static gsize utf8_cut(const char *s, gsize len, gsize max)
 	return n;
 }
 
+/* n less an incomplete UTF-8 sequence at the end of p, if there is one
+ * (other charsets lose nothing: only a lead byte followed by too few
+ * continuation bytes is dropped). */
+static gsize drop_partial_utf8(const guint8 *p, gsize n)
+{
+	for (gsize back = 1; back <= 4 && back <= n; back++) {
+		guint8 b = p[n - back];
+		if ((b & 0xC0) == 0x80)
+			continue;
+		gsize need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+		return need > back ? n - back : n;
+	}
+	return n;
+}
+
 /* The decoded content of a text part, of which at most room bytes are
  * kept (*cut tells when more was there): a large part is read through
  * GMime's decoding stream only as far as needed, never whole. The cut
@@ -142,6 +157,8 @@ static GBytes *decode_text(DkParseContext *c, GMimePart *part, gsize room, gbool
 		const guint8 *nl = memrchr(array->data, '\n', got);
 		if (nl != NULL && (gsize)(nl - array->data) + 4096 >= got)
 			got = (gsize)(nl - array->data) + 1;
+		else
+			got = drop_partial_utf8(array->data, got);
 	}
 	g_byte_array_set_size(array, (guint)got);
 	return take_within_budget(c, array);

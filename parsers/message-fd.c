@@ -119,10 +119,10 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 		read_failed(error);
 		return NULL;
 	}
+	if ((gsize)r < head_len)
+		size = (gsize)r; /* the file is shorter than said */
 	head_len = (gsize)r;
-	if (head_len < size && head_len <= 8192)
-		size = head_len; /* the file is shorter than said */
-	if (dk_message_bare_cr(head, head_len) || head_len == size)
+	if (dk_message_bare_cr(head, head_len))
 		return parse_in_memory(fd, size, o, error);
 	if (size > G_MAXUINT) {
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT, "message larger than 4 GiB");
@@ -132,7 +132,7 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 	gsize body = 0;
 	if (!dk_message_scan_head(head, head_len, max_header, sum, &body, error))
 		return NULL;
-	if (body >= head_len) { /* the header block runs past what was read */
+	if (body >= head_len && head_len < size) { /* the header block runs past what was read */
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT,
 			    "header block larger than %" G_GSIZE_FORMAT " bytes", max_header);
 		return NULL;

@@ -114,9 +114,8 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 /* dk_message_parse() of the size bytes at the start of the file fd
  * (which the caller keeps owning), read in chunks and never held whole:
  * the same DkMessage, except that an attached message/rfc822 is written
- * out by GMime rather than sliced from the input. For large messages
- * (a bare-CR message or one that fits in the first chunk is read into
- * memory). The one parser that does I/O: it reads fd, nothing else. */
+ * out by GMime rather than sliced from the input. Meant for large
+ * messages (a bare-CR message is read into memory whole). The one parser that does I/O: it reads fd, nothing else. */
 DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options, GError **error);
 
 /* All values of one header, decoded, in order; NULL when absent. The array
