@@ -2,6 +2,8 @@
  * runs, prepared once and bound by parameter. */
 #include "gateway/core/store-private.h"
 
+#include "gateway/core/store-file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -228,24 +230,6 @@ fail:
 	return FALSE;
 }
 
-#define RAW_CHUNK (256 * 1024)
-
-/* Reads the size bytes of fd into buf; FALSE with errno set. */
-static gboolean copy_to_memory(int fd, guint8 *buf, gsize size)
-{
-	for (gsize at = 0; at < size;) {
-		ssize_t r = pread(fd, buf + at, size - at, (off_t)at);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			errno = r == 0 ? EIO : errno;
-			return FALSE;
-		}
-		at += (gsize)r;
-	}
-	return TRUE;
-}
-
 static char *blob_dir(DkStore *s, const char *kind, const char *sha256)
 {
 	char shard[3] = {sha256[0], sha256[1], '\0'};
@@ -279,104 +263,12 @@ gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_o
 	return run(store, st, "storing a raw message", error);
 }
 
-/* The SHA-256 of the size bytes of fd, read in chunks; FALSE with errno
- * set when they cannot be read. */
-static gboolean sha256_of_fd(int fd, gsize size, char out[65])
-{
-	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-	g_autofree guint8 *buf = g_malloc(RAW_CHUNK);
-	for (gsize at = 0; at < size;) {
-		ssize_t r = pread(fd, buf, MIN((gsize)RAW_CHUNK, size - at), (off_t)at);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			errno = r == 0 ? EIO : errno;
-			return FALSE;
-		}
-		g_checksum_update(sum, buf, (gsize)r);
-		at += (gsize)r;
-	}
-	g_strlcpy(out, g_checksum_get_string(sum), 65);
-	return TRUE;
-}
-
-/* Copies the size bytes of fd to the open file out, in chunks. */
-static gboolean copy_fd(int fd, gsize size, int out)
-{
-	g_autofree guint8 *buf = g_malloc(RAW_CHUNK);
-	for (gsize at = 0; at < size;) {
-		ssize_t r = pread(fd, buf, MIN((gsize)RAW_CHUNK, size - at), (off_t)at);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			errno = r == 0 ? EIO : errno;
-			return FALSE;
-		}
-		for (ssize_t done = 0; done < r;) {
-			ssize_t w = write(out, buf + done, (size_t)(r - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return FALSE;
-			done += w;
-		}
-		at += (gsize)r;
-	}
-	return TRUE;
-}
-
-static gboolean fsync_dir(const char *dir)
-{
-	int dfd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (dfd < 0)
-		return FALSE;
-	gboolean ok = fsync(dfd) == 0;
-	int saved = errno;
-	close(dfd);
-	errno = saved;
-	return ok;
-}
-
-/* Gives the file fd the name dir/name durably: a hard link to it (the
- * file is the spool's, on the same file system), else a copy in chunks. */
-static gboolean link_durable(const char *dir, const char *name, int fd, gsize size, GError **error)
-{
-	g_autofree char *path = g_build_filename(dir, name, NULL);
-	if (g_file_test(path, G_FILE_TEST_EXISTS))
-		return TRUE;
-	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
-	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
-	if (g_mkdir_with_parents(dir, 0750) != 0 || fsync(fd) != 0)
-		goto fail;
-	g_unlink(tmp);
-	if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
-		int out = g_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-		if (out < 0)
-			goto fail;
-		if (!copy_fd(fd, size, out) || fsync(out) != 0) {
-			int saved = errno;
-			close(out);
-			g_unlink(tmp);
-			errno = saved;
-			goto fail;
-		}
-		if (close(out) != 0)
-			goto fail;
-	}
-	if (g_rename(tmp, path) != 0 || !fsync_dir(dir))
-		goto fail;
-	return TRUE;
-fail:
-	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: writing %s: %s", path, g_strerror(errno));
-	return FALSE;
-}
-
 gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
 			     GError **error)
 {
 	if (size <= store->options.inline_max) {
 		g_autofree guint8 *all = g_malloc(size + 1);
-		if (!copy_to_memory(fd, all, size)) {
+		if (!dk_store_file_read(fd, all, size)) {
 			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s",
 				    g_strerror(errno));
 			return FALSE;
@@ -385,7 +277,7 @@ gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, cha
 		return dk_store_raw_put(store, raw, now, sha256_out, error);
 	}
 	char sha[65];
-	if (!sha256_of_fd(fd, size, sha)) {
+	if (!dk_store_file_sha256(fd, size, sha)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s",
 			    g_strerror(errno));
 		return FALSE;
@@ -398,7 +290,7 @@ gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, cha
 	if (st == NULL)
 		return FALSE;
 	g_autofree char *dir = blob_dir(store, "raw", sha);
-	if (!link_durable(dir, sha, fd, size, error)) {
+	if (!dk_store_file_link(dir, sha, fd, size, error)) {
 		sqlite3_reset(st);
 		return FALSE;
 	}
