@@ -47,6 +47,7 @@ static const DkConfKey schema[] = {
 	{"parse", "max_parts", DK_CONF_INT, "1000", 1, 1000000},
 	{"parse", "max_header_size", DK_CONF_SIZE, "1M", 1024, G64(1) << 30},
 	{"parse", "max_decoded_size", DK_CONF_SIZE, "100M", 1024, G64(16) << 30},
+	{"parse", "max_text_size", DK_CONF_SIZE, "1M", 1024, G64(1) << 30},
 	{"parse", "own_domains", DK_CONF_LIST, ""},
 	{"threading", "token_prefix", DK_CONF_STRING, "docket"},
 	{"threading", "secret", DK_CONF_STRING, "", .secret = TRUE},

@@ -3,6 +3,9 @@
  * the status code and the Message-ID of the mail that bounced. */
 #include "parsers/classify.h"
 
+#include "parsers/charset.h"
+#include "parsers/message-private.h"
+
 #include <string.h>
 
 #define SCAN_MAX_DEPTH 16
@@ -127,25 +130,25 @@ static void append_bounded(GString *out, const char *s, gsize n)
 		g_string_append_c(out, '\n');
 }
 
-/* The decoded content of a leaf part, transfer encoding removed. */
+/* The decoded content of a leaf part, transfer encoding removed (text
+ * in UTF-8), read only as far as the scan's bound. */
 static void append_content(GString *out, GMimeObject *part)
 {
-	if (GMIME_IS_TEXT_PART(part)) {
-		g_autofree char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
-		if (text != NULL)
-			append_bounded(out, text, strlen(text));
-		return;
-	}
-	if (!GMIME_IS_PART(part))
+	gsize room = out->len < SCAN_MAX_TEXT ? SCAN_MAX_TEXT - out->len : 0;
+	if (!GMIME_IS_PART(part) || room == 0)
 		return;
 	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
 	if (content == NULL)
 		return;
-	GMimeStream *mem = g_mime_stream_mem_new();
-	g_mime_data_wrapper_write_to_stream(content, mem);
-	GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_autoptr(GByteArray) bytes = dk_message_read_decoded(content, room);
+	if (GMIME_IS_TEXT_PART(part)) {
+		const char *charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
+		g_autofree char *text = dk_charset_to_utf8((const char *)bytes->data, bytes->len, charset,
+							    DK_CHARSET_DEFAULT_FALLBACK, NULL);
+		append_bounded(out, text, strlen(text));
+		return;
+	}
 	append_bounded(out, (const char *)bytes->data, bytes->len);
-	g_object_unref(mem);
 }
 
 static void scan_returned(Scan *s, GMimeMessage *returned)

@@ -103,6 +103,99 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 	return take_within_budget(c, array); /* the estimate may have been short */
 }
 
+static void note_text_cut(DkParseContext *c)
+{
+	dk_parse_context_error(c, "text truncated at %" G_GSIZE_FORMAT " bytes; the raw message is kept whole",
+			       c->max_text);
+}
+
+/* len cut down to at most max without splitting a UTF-8 sequence. */
+static gsize utf8_cut(const char *s, gsize len, gsize max)
+{
+	if (len <= max)
+		return len;
+	gsize n = max;
+	while (n > 0 && ((guchar)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* n less an incomplete UTF-8 sequence at the end of p, if there is one
+ * (other charsets lose nothing: only a lead byte followed by too few
+ * continuation bytes is dropped). */
+static gsize drop_partial_utf8(const guint8 *p, gsize n)
+{
+	for (gsize back = 1; back <= 4 && back <= n; back++) {
+		guint8 b = p[n - back];
+		if ((b & 0xC0) == 0x80)
+			continue;
+		gsize need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+		return need > back ? n - back : n;
+	}
+	return n;
+}
+
+/* The decoded content of a text part, of which at most room bytes are
+ * kept (*cut tells when more was there): a large part is read through
+ * GMime's decoding stream only as far as needed, never whole. The cut
+ * falls at a line end when one is near, so no character is split in an
+ * ASCII-compatible charset. */
+static GBytes *decode_text(DkParseContext *c, GMimePart *part, gsize room, gboolean *cut)
+{
+	*cut = FALSE;
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	if (w == NULL)
+		return g_bytes_new(NULL, 0);
+	gint64 encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
+	if (encoded >= 0 && (gsize)encoded <= room) /* decoding never grows a part */
+		return decode_part(c, part);
+	GByteArray *array = dk_message_read_decoded(w, room + 1);
+	gsize got = array->len;
+	if (got > room) {
+		*cut = TRUE;
+		got = room;
+		const guint8 *nl = memrchr(array->data, '\n', got);
+		if (nl != NULL && (gsize)(nl - array->data) + 4096 >= got)
+			got = (gsize)(nl - array->data) + 1;
+		else
+			got = drop_partial_utf8(array->data, got);
+	}
+	g_byte_array_set_size(array, (guint)got);
+	return take_within_budget(c, array);
+}
+
+/* A stream that reads w's content decoded (RFC 2045 section 6). */
+static GMimeStream *decoding_stream(GMimeDataWrapper *w)
+{
+	GMimeStream *source = g_mime_data_wrapper_get_stream(w);
+	g_mime_stream_reset(source);
+	GMimeStream *decoded = g_mime_stream_filter_new(source);
+	GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(w);
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64 || encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    encoding == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *filter = g_mime_filter_basic_new(encoding, FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(decoded), filter);
+		g_object_unref(filter);
+	}
+	return decoded;
+}
+
+GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max)
+{
+	max = MIN(max, (gsize)G_MAXUINT - 1);
+	GByteArray *array = g_byte_array_sized_new((guint)MIN(max, (gsize)65536));
+	GMimeStream *decoded = decoding_stream(w);
+	char buf[16384];
+	while (array->len < max) {
+		gssize r = g_mime_stream_read(decoded, buf, MIN(sizeof buf, max - array->len));
+		if (r <= 0)
+			break;
+		g_byte_array_append(array, (const guint8 *)buf, (guint)r);
+	}
+	g_object_unref(decoded);
+	return array;
+}
+
 /* <meta charset="..."> or <meta http-equiv content="...; charset=...">
  * in the first kilobytes of HTML that has no MIME charset. */
 static char *sniff_meta_charset(const char *data, gsize len)
@@ -157,7 +250,11 @@ static char *unflow(const char *text, gboolean delsp)
 
 static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 {
-	g_autoptr(GBytes) bytes = decode_part(c, part);
+	gsize room = c->max_text > c->text->len ? c->max_text - c->text->len : 0;
+	gboolean cut = FALSE;
+	g_autoptr(GBytes) bytes = decode_text(c, part, room, &cut);
+	if (cut)
+		note_text_cut(c);
 	if (bytes == NULL)
 		return;
 	gsize len = 0;
@@ -189,9 +286,9 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 			g_free(utf8);
 			utf8 = flat;
 		}
-		gsize room = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
+		gsize budget = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
 		guint before = c->m->attachments->len;
-		if (dk_attachment_extract_uuencoded(&utf8, room, c->m->attachments) > 0)
+		if (dk_attachment_extract_uuencoded(&utf8, budget, c->m->attachments) > 0)
 			for (guint i = before; i < c->m->attachments->len; i++)
 				c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
 		split_plain(utf8, &fresh, &quoted);
@@ -273,7 +370,7 @@ static GBytes *serialise(DkParseContext *c, GMimeObject *obj)
 static GBytes *original_bytes(DkParseContext *c, GMimeMessage *inner)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(inner));
-	if (headers == NULL || g_mime_header_list_get_count(headers) == 0)
+	if (c->raw == NULL || headers == NULL || g_mime_header_list_get_count(headers) == 0)
 		return NULL;
 	gint64 start = g_mime_header_get_offset(g_mime_header_list_get_header_at(headers, 0));
 	gsize n = 0;
@@ -446,6 +543,17 @@ static void walk(DkParseContext *c, GMimeObject *obj, guint depth, Mode mode)
 		walk_part(c, GMIME_PART(obj), depth, mode);
 }
 
+/* Each text is kept to max_text bytes, whatever the joins and the HTML
+ * conversion made of the bounded parts. */
+static void bound_text(DkParseContext *c, GString *s)
+{
+	gsize keep = utf8_cut(s->str, s->len, c->max_text);
+	if (keep == s->len)
+		return;
+	g_string_truncate(s, keep);
+	note_text_cut(c);
+}
+
 void dk_message_body_read(DkParseContext *c, GMimeObject *body)
 {
 	if (body != NULL)
@@ -458,6 +566,9 @@ void dk_message_body_read(DkParseContext *c, GMimeObject *body)
 		join(c->new_text, fresh);
 		join(c->quoted_text, quoted);
 	}
+	bound_text(c, c->text);
+	bound_text(c, c->new_text);
+	bound_text(c, c->quoted_text);
 	m->text = g_string_free(g_steal_pointer(&c->text), FALSE);
 	m->new_text = g_string_free(g_steal_pointer(&c->new_text), FALSE);
 	m->quoted_text = g_string_free(g_steal_pointer(&c->quoted_text), FALSE);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "parsers/message.h"
+#include "parsers/digest.h"
 
 #include <gmime/gmime.h>
 
@@ -9,7 +10,8 @@ G_BEGIN_DECLS
 
 typedef struct {
 	DkMessage *m;
-	GBytes *raw;       /* the bytes GMime parsed (borrowed) */
+	GBytes *raw;       /* the bytes GMime parsed (borrowed), or NULL when
+			    * they are read from a file */
 	const char *boundary; /* of the multipart being walked, or NULL */
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;
@@ -17,6 +19,7 @@ typedef struct {
 	guint max_depth;
 	guint max_parts;
 	gsize max_decoded;
+	gsize max_text;    /* bytes of each text kept */
 	guint max_millis;
 	gint64 deadline;   /* g_get_monotonic_time() past which the walk stops */
 	guint parts;       /* MIME parts seen so far */
@@ -35,6 +38,10 @@ void dk_parse_context_error(DkParseContext *c, const char *format, ...) G_GNUC_P
  * quoted_text, html flag and attachments, within the context's limits. */
 void dk_message_body_read(DkParseContext *c, GMimeObject *body);
 
+/* At most max bytes of w's content, transfer encoding removed: a large
+ * part is read only as far as needed. */
+GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max);
+
 /* The first mailbox of an address list, normalised, or NULL. */
 DkAddress *dk_message_first_address(InternetAddressList *list);
 
@@ -46,5 +53,30 @@ const char *dk_message_raw_header(GMimeObject *obj, const char *name);
  * (repaired when broken) decoded, raw 8-bit text read as UTF-8 or the
  * fallback charset, surrounding whitespace removed. */
 char *dk_message_decode_header(DkParseContext *c, const char *raw);
+
+/* The parse shared by dk_message_parse() and dk_message_parse_fd(), after
+ * the header scan: GMime reads stream (parse_len of the n bytes; raw, when
+ * given, is the same bytes in memory, for slicing attached messages). Takes
+ * fresh (its fingerprint already set). */
+DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes *raw, gsize parse_len, gsize n,
+				   const DkParseOptions *o, GError **error);
+
+/* An empty DkMessage with its arrays and table made. */
+DkMessage *dk_message_new_empty(void);
+
+/* Checks the header block at the start of p (RFC 5322 section 2.2),
+ * feeding its non-trace lines, LF-terminated, to sum; *body_out is where
+ * the body starts. */
+gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
+			      GError **error);
+
+/* Feeds body bytes to the fingerprint, CRLF as LF (see message.c). */
+void dk_message_checksum_body(DkSha256 *sum, const guint8 *p, gsize n, gboolean last);
+
+/* How many lines starting with "--" GMime is given at most. */
+gsize dk_message_boundary_allowance(guint max_parts);
+
+/* TRUE when the first line ends in a bare CR (old Mac OS mail). */
+gboolean dk_message_bare_cr(const guint8 *p, gsize n);
 
 G_END_DECLS

@@ -1,8 +1,8 @@
 /* Reads one raw RFC 5322 message into a DkMessage with GMime. */
 #include "parsers/message.h"
+#include "parsers/digest.h"
 
 #include "parsers/classify.h"
-#include "parsers/digest.h"
 
 #include "parsers/attachment.h"
 #include "parsers/charset.h"
@@ -66,9 +66,11 @@ static gboolean is_trace_field(const guint8 *p, gsize len)
 	return FALSE;
 }
 
-/* Adds the body with CRLF read as LF and a final LF, in as few chunks as
- * the CRs allow (the fingerprint's cost is one pass over the bytes). */
-static void checksum_body(DkSha256 *sum, const guint8 *p, gsize n)
+/* Adds body bytes with CRLF read as LF, in as few chunks as the CRs
+ * allow (the fingerprint's cost is one pass over the bytes). A chunk that
+ * is not the last must not end in CR; the last gets a final LF when it
+ * lacks one. */
+void dk_message_checksum_body(DkSha256 *sum, const guint8 *p, gsize n, gboolean last)
 {
 	const guint8 *end = p + n;
 	while (p < end) {
@@ -83,23 +85,17 @@ static void checksum_body(DkSha256 *sum, const guint8 *p, gsize n)
 		p = cr + 1;
 	}
 	dk_sha256_update(sum, p, end - p);
-	if (n > 0 && end[-1] != '\n' && end[-1] != '\r')
-		dk_sha256_update(sum, (const guint8 *)"\n", 1);
-	else if (n > 0 && end[-1] == '\r')
+	if (last && n > 0 && (end[-1] != '\n'))
 		dk_sha256_update(sum, (const guint8 *)"\n", 1);
 }
 
-/* Checks that the input starts with a header block (RFC 5322 section 2.2)
- * and computes the fingerprint on the way: SHA-256 of the message with
- * trace fields removed and line ends normalised to LF. */
-static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, char *fingerprint,
-				  GError **error)
+gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
+			      GError **error)
 {
 	if (n == 0) {
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL, "empty message");
 		return FALSE;
 	}
-	g_autoptr(DkSha256) sum = dk_sha256_new();
 	gsize i = 0, next, fields = 0;
 	gboolean skipping = FALSE, in_body = FALSE;
 	if (n > 5 && memcmp(p, "From ", 5) == 0) /* an mbox separator line */
@@ -144,13 +140,27 @@ static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, ch
 	}
 	if (fields == 0)
 		goto no_header;
-	checksum_body(sum, p + i, n - i);
-	dk_sha256_finish(sum, fingerprint);
+	*body_out = i;
 	return TRUE;
 no_header:
 	g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL,
 		    "no header block: input does not start with a header field");
 	return FALSE;
+}
+
+/* Checks that the input starts with a header block (RFC 5322 section 2.2)
+ * and computes the fingerprint on the way: SHA-256 of the message with
+ * trace fields removed and line ends normalised to LF. */
+static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, char *fingerprint,
+				  GError **error)
+{
+	g_autoptr(DkSha256) sum = dk_sha256_new();
+	gsize body = 0;
+	if (!dk_message_scan_head(p, n, max_header, sum, &body, error))
+		return FALSE;
+	dk_message_checksum_body(sum, p + body, n - body, TRUE);
+	dk_sha256_finish(sum, fingerprint);
+	return TRUE;
 }
 
 void dk_parse_context_error(DkParseContext *c, const char *format, ...)
@@ -497,6 +507,7 @@ static void context_init(DkParseContext *c, DkMessage *m, const DkParseOptions *
 	c->max_parts = o->max_parts ? o->max_parts : DK_PARSE_DEFAULT_MAX_PARTS;
 	c->max_decoded = o->max_decoded_bytes ? o->max_decoded_bytes : DK_PARSE_DEFAULT_MAX_DECODED_BYTES;
 	c->max_millis = o->max_millis ? o->max_millis : DK_PARSE_DEFAULT_MAX_MILLIS;
+	c->max_text = o->max_text_bytes ? o->max_text_bytes : DK_PARSE_DEFAULT_MAX_TEXT_BYTES;
 	c->deadline = g_get_monotonic_time() + (gint64)c->max_millis * 1000;
 	/* Raw 8-bit header text: UTF-8 when it is valid, else the fallback. */
 	const char *charsets[] = {"UTF-8", c->fallback_charset, NULL};
@@ -528,18 +539,13 @@ static void context_clear(DkParseContext *c)
  * buffer. GMime only reads ->data and ->len of it, and its parts refer to
  * substreams of it, so a large message is held once, not twice. The array
  * must outlive every GMime object of the parse. */
-static GMimeMessage *gmime_parse(DkParseContext *c, const guint8 *p, gsize n, GByteArray *borrowed)
+static GMimeStream *borrowing_stream(const guint8 *p, gsize n, GByteArray *borrowed)
 {
 	borrowed->data = (guint8 *)p;
 	borrowed->len = (guint)n;
 	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(borrowed);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	GMimeMessage *gm = g_mime_parser_construct_message(parser, c->gmime_options);
-	g_object_unref(parser);
-	g_object_unref(stream);
-	return gm;
+	return stream;
 }
 
 /* The charset of the first text part: the best guess for raw 8-bit
@@ -591,7 +597,7 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
  * the length to parse. */
 static gsize boundary_cut(const guint8 *p, gsize n, guint max_parts)
 {
-	gsize allowed = (gsize)max_parts * 4 + 64, seen = 0;
+	gsize allowed = dk_message_boundary_allowance(max_parts), seen = 0;
 	if (n / 3 <= allowed)
 		return n; /* too short to hold that many "\n--" */
 	const guint8 *at = p, *end = p + n;
@@ -603,21 +609,62 @@ static gsize boundary_cut(const guint8 *p, gsize n, guint max_parts)
 	return n;
 }
 
+gsize dk_message_boundary_allowance(guint max_parts)
+{
+	return (gsize)max_parts * 4 + 64;
+}
+
 /* Old Mac OS mail ends lines with a bare CR. When the first line ends so,
  * every bare CR becomes LF (a copy: the rare case pays for itself). */
-static GBytes *bare_cr_to_lf(const guint8 *p, gsize n)
+gboolean dk_message_bare_cr(const guint8 *p, gsize n)
 {
 	const guint8 *first = NULL;
 	for (gsize i = 0; i < n && i < 8192 && first == NULL; i++)
 		if (p[i] == '\r' || p[i] == '\n')
 			first = p + i;
-	if (first == NULL || *first != '\r' || (first + 1 < p + n && first[1] == '\n'))
+	return first != NULL && *first == '\r' && !(first + 1 < p + n && first[1] == '\n');
+}
+
+static GBytes *bare_cr_to_lf(const guint8 *p, gsize n)
+{
+	if (!dk_message_bare_cr(p, n))
 		return NULL;
 	guint8 *copy = g_memdup2(p, n);
 	for (gsize i = 0; i < n; i++)
 		if (copy[i] == '\r' && (i + 1 == n || copy[i + 1] != '\n'))
 			copy[i] = '\n';
 	return g_bytes_new_take(copy, n);
+}
+
+DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes *raw, gsize parse_len, gsize n,
+				   const DkParseOptions *o, GError **error)
+{
+	g_autoptr(DkMessage) m = fresh;
+	ensure_gmime();
+	DkParseContext c = {0};
+	context_init(&c, m, o);
+	c.raw = raw;
+	if (parse_len < n)
+		dk_parse_context_error(&c, "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
+				       " of %" G_GSIZE_FORMAT, c.max_parts, parse_len, n);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	GMimeMessage *gm = g_mime_parser_construct_message(parser, c.gmime_options);
+	g_object_unref(parser);
+	if (gm == NULL) {
+		context_clear(&c);
+		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID, "GMime could not read the message");
+		return NULL;
+	}
+	read_message(&c, gm, o);
+	g_object_unref(gm);
+	context_clear(&c);
+	return g_steal_pointer(&m);
+}
+
+DkMessage *dk_message_new_empty(void)
+{
+	return message_new();
 }
 
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error)
@@ -638,25 +685,13 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT, "message larger than 4 GiB");
 		return NULL;
 	}
-	ensure_gmime();
-	DkParseContext c = {0};
-	context_init(&c, m, o);
-	c.raw = converted ? converted : raw;
-	gsize parse_len = boundary_cut(p, n, c.max_parts);
-	if (parse_len < n)
-		dk_parse_context_error(&c, "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
-				       " of %" G_GSIZE_FORMAT, c.max_parts, parse_len, n);
+	gsize parse_len = boundary_cut(p, n, o->max_parts ? o->max_parts : DK_PARSE_DEFAULT_MAX_PARTS);
 	GByteArray borrowed = {0};
-	GMimeMessage *gm = gmime_parse(&c, p, parse_len, &borrowed);
-	if (gm == NULL) {
-		context_clear(&c);
-		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID, "GMime could not read the message");
-		return NULL;
-	}
-	read_message(&c, gm, o);
-	g_object_unref(gm);
-	context_clear(&c);
-	return g_steal_pointer(&m);
+	GMimeStream *stream = borrowing_stream(p, parse_len, &borrowed);
+	DkMessage *out = dk_message_parse_stream(g_steal_pointer(&m), stream, converted ? converted : raw,
+						 parse_len, n, o, error);
+	g_object_unref(stream);
+	return out;
 }
 
 const GPtrArray *dk_message_header_all(const DkMessage *message, const char *name)

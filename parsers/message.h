@@ -30,6 +30,9 @@ typedef struct {
 	gint64 arrival_time;      /* Unix seconds; used when Date is missing or absurd; 0 = now */
 	const char *const *own_domains; /* docket's own mail domains, NULL-terminated, for
 					 * loop detection; NULL for none */
+	gsize max_text_bytes;     /* text, new_text and quoted_text each: longer
+				   * text is cut at a UTF-8 boundary and the cut
+				   * listed in errors (the raw stays whole) */
 } DkParseOptions;
 
 /* The defaults that a zero in DkParseOptions stands for. */
@@ -38,6 +41,7 @@ typedef struct {
 #define DK_PARSE_DEFAULT_MAX_HEADER_BYTES (1024 * 1024)
 #define DK_PARSE_DEFAULT_MAX_DECODED_BYTES (64 * 1024 * 1024)
 #define DK_PARSE_DEFAULT_MAX_MILLIS 10000
+#define DK_PARSE_DEFAULT_MAX_TEXT_BYTES (1024 * 1024)
 
 typedef struct {
 	char *name;    /* decoded display name, UTF-8, or NULL */
@@ -106,6 +110,13 @@ typedef struct {
  * listed in ->errors instead, one sentence each. Thread-safe. The caller
  * frees the result with dk_message_free(). */
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error);
+
+/* dk_message_parse() of the size bytes at the start of the file fd
+ * (which the caller keeps owning), read in chunks and never held whole:
+ * the same DkMessage, except that an attached message/rfc822 is written
+ * out by GMime rather than sliced from the input. Meant for large
+ * messages (a bare-CR message is read into memory whole). The one parser that does I/O: it reads fd, nothing else. */
+DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options, GError **error);
 
 /* All values of one header, decoded, in order; NULL when absent. The array
  * belongs to the message. */

@@ -5,6 +5,9 @@
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/writer.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 struct DkPipeline {
 	const DkConfig *config;
 	DkStore *store;
@@ -47,6 +50,7 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->parse.max_parts = (guint)dk_config_get_int(config, "parse", "max_parts");
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
 	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
+	p->parse.max_text_bytes = (gsize)dk_config_get_int(config, "parse", "max_text_size");
 	p->own_domains = own_domains(config);
 	p->parse.own_domains = (const char *const *)p->own_domains;
 	p->policy = dk_thread_policy_new(config);
@@ -106,8 +110,10 @@ void dk_pipeline_free(DkPipeline *pipeline)
 	g_free(pipeline);
 }
 
-DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
-				    GError **error)
+/* Parses raw, or the size bytes of fd when raw is NULL; the item keeps
+ * what the message came from. */
+static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize size, const DkIntake *intake,
+			       GError **error)
 {
 	if (pipeline->rules_error != NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s", pipeline->rules_error->message);
@@ -117,7 +123,8 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	DkParseOptions options = pipeline->parse;
 	options.arrival_time = now;
 	g_autoptr(GError) local = NULL;
-	DkMessage *message = dk_message_parse(raw, &options, &local);
+	DkMessage *message = raw ? dk_message_parse(raw, &options, &local)
+				 : dk_message_parse_fd(fd, size, &options, &local);
 	if (message == NULL && g_error_matches(local, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL)) {
 		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;
@@ -125,7 +132,9 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	DkPipelineItem *item = g_new0(DkPipelineItem, 1);
 	if (message == NULL)
 		item->quarantine_reason = g_strdup(local ? local->message : "unreadable");
-	item->raw = g_bytes_ref(raw);
+	item->raw = raw ? g_bytes_ref(raw) : NULL;
+	item->raw_fd = raw ? -1 : dup(fd);
+	item->raw_size = raw ? g_bytes_get_size(raw) : size;
 	item->message = message;
 	item->intake = g_strdup(intake->intake ? intake->intake : "stdin");
 	item->envelope_from = g_strdup(intake->envelope_from);
@@ -134,7 +143,25 @@ DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkI
 	item->policy = pipeline->policy;
 	item->rules = current_rules(pipeline);
 	item->config = pipeline->config;
+	if (!raw && item->raw_fd < 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "duplicating a spool descriptor: %s",
+			    g_strerror(errno));
+		dk_pipeline_item_free(item);
+		return NULL;
+	}
 	return item;
+}
+
+DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
+				    GError **error)
+{
+	return prepare(pipeline, raw, -1, 0, intake, error);
+}
+
+DkPipelineItem *dk_pipeline_prepare_fd(DkPipeline *pipeline, int fd, gsize size, const DkIntake *intake,
+				       GError **error)
+{
+	return prepare(pipeline, NULL, fd, size, intake, error);
 }
 
 gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint n, GError **error)
@@ -165,7 +192,10 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 {
 	if (item == NULL)
 		return;
-	g_bytes_unref(item->raw);
+	if (item->raw != NULL)
+		g_bytes_unref(item->raw);
+	if (item->raw_fd >= 0 && item->raw == NULL)
+		close(item->raw_fd);
 	dk_message_free(item->message);
 	g_free(item->quarantine_reason);
 	dk_rules_unref(item->rules);

@@ -47,7 +47,7 @@ typedef struct {
 
 /* One message on its way: made by prepare, completed by commit. */
 typedef struct {
-	GBytes *raw;
+	GBytes *raw;             /* NULL when the raw is in raw_fd */
 	DkMessage *message;      /* NULL when the message goes to the quarantine */
 	char *quarantine_reason; /* why it could not be read, when message is NULL */
 	gint64 requeued_from;    /* a quarantine entry this item replaces, or 0 */
@@ -62,6 +62,9 @@ typedef struct {
 	const DkConfig *config;  /* the pipeline's; NULL: no notifications */
 	DkDelivery result;  /* valid when error is NULL after commit */
 	GError *error;      /* this message's own failure, if any */
+	int raw_fd;         /* the raw in a file (from offset 0; the item's own
+			     * descriptor) when raw is NULL; -1 otherwise */
+	gsize raw_size;     /* the raw's size, in either case */
 } DkPipelineItem;
 
 typedef struct DkWriter DkWriter;
@@ -91,6 +94,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkPipeline, dk_pipeline_free)
  * kept and acknowledged, never lost. Touches no store; safe on any thread. */
 DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
 				    GError **error);
+
+/* dk_pipeline_prepare() of the size bytes of the file fd (a spool file;
+ * the item keeps a duplicate of the descriptor, the caller keeps fd): for
+ * large messages, which are then parsed and stored without being held in
+ * memory whole (the raw is linked into the store where the file system
+ * allows). */
+DkPipelineItem *dk_pipeline_prepare_fd(DkPipeline *pipeline, int fd, gsize size, const DkIntake *intake,
+				       GError **error);
 
 /* Threads and stores items in one transaction (the writer's, when one is
  * set: then the call blocks until that transaction committed). Returns FALSE (and every

@@ -3,6 +3,7 @@
 #include "gateway/core/store-private.h"
 
 #include "parsers/digest.h"
+#include "gateway/core/store-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -264,6 +265,45 @@ gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_o
 	return run(store, st, "storing a raw message", error);
 }
 
+gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
+			     GError **error)
+{
+	if (size <= store->options.inline_max) {
+		g_autofree guint8 *all = g_malloc(size + 1);
+		if (!dk_store_file_read(fd, all, size)) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s",
+				    g_strerror(errno));
+			return FALSE;
+		}
+		g_autoptr(GBytes) raw = g_bytes_new_static(all, size);
+		return dk_store_raw_put(store, raw, now, sha256_out, error);
+	}
+	char sha[65];
+	if (!dk_store_file_sha256(fd, size, sha)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s",
+			    g_strerror(errno));
+		return FALSE;
+	}
+	g_strlcpy(sha256_out, sha, 65);
+	sqlite3_stmt *st = dk_store_prepare(store,
+				   "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
+				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+				   error);
+	if (st == NULL)
+		return FALSE;
+	g_autofree char *dir = blob_dir(store, "raw", sha);
+	if (!dk_store_file_link(dir, sha, fd, size, error)) {
+		sqlite3_reset(st);
+		return FALSE;
+	}
+	g_autofree char *rel = g_build_filename("raw", (char[]){sha[0], sha[1], 0}, sha, NULL);
+	bind_text(st, 1, sha);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+	bind_text(st, 4, rel);
+	sqlite3_bind_int64(st, 5, now);
+	return run(store, st, "storing a raw message", error);
+}
+
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store, "SELECT data, path FROM raw_messages WHERE sha256 = ?", error);
@@ -383,8 +423,14 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 				a->raw_sha256, a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
 		bind_text(st, (int)i + 2, values[i]);
+	/* The texts, the largest values, are bound without a copy: a lives
+	 * until the statement has run, and the bindings go with it. */
+	sqlite3_bind_text(st, 10, values[8], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, values[9], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, a->created_at);
-	if (!run(store, st, "adding an article", error))
+	gboolean ok = run(store, st, "adding an article", error);
+	sqlite3_clear_bindings(st);
+	if (!ok)
 		return 0;
 	a->id = sqlite3_last_insert_rowid(store->db);
 	return a->id;

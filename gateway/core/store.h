@@ -116,6 +116,14 @@ void dk_store_rollback_savepoint(DkStore *store);
  * this returns, so the commit that names it makes it durable. Writes the hex
  * SHA-256 into sha256_out. Must be inside a transaction. */
 gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65], GError **error);
+
+/* dk_store_raw_put() of the size bytes of the file fd (from offset 0),
+ * never held in memory whole: the SHA-256 is computed over chunks, and a
+ * large message's file is linked into the store (fd, e.g. an O_TMPFILE
+ * spool file on the data directory's file system, is fsynced and gets a
+ * name there), or copied in chunks where it cannot be linked. */
+gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
+			     GError **error);
 /* The raw message with that SHA-256; DK_ERROR_NOT_FOUND when unknown. */
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error);
 

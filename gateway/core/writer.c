@@ -559,6 +559,14 @@ static gboolean decide(Write *w, gboolean *drop_out, GError **error)
 	return TRUE;
 }
 
+/* Keeps the item's raw, from memory or from its file. */
+static gboolean raw_put(DkStore *store, const DkPipelineItem *item, char sha[65], GError **error)
+{
+	if (item->raw == NULL)
+		return dk_store_raw_put_fd(store, item->raw_fd, item->raw_size, item->received_at, sha, error);
+	return dk_store_raw_put(store, item->raw, item->received_at, sha, error);
+}
+
 /* The administrator's rules: they may refuse the mail, drop it, or send
  * it to the open ticket of its correlation key (DESIGN.md, threading 4). */
 static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GError **error)
@@ -566,7 +574,7 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	DkPipelineItem *item = w->item;
 	const char *to = item->recipients && item->recipients[0] ? item->recipients[0] : NULL;
 	const DkTicket *ticket = w->match.ticket != 0 ? w->ticket : NULL;
-	dk_rules_run(item->rules, w->m, g_bytes_get_size(item->raw), item->envelope_from, to, ticket,
+	dk_rules_run(item->rules, w->m, item->raw_size, item->envelope_from, to, ticket,
 	             w->agent == DK_AGENT_VERIFIED, item->received_at, v);
 	if (v->reject != NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s", v->reject);
@@ -618,7 +626,7 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	           .visibility = "public",
 	           .event = "comment"};
 	DkRulesVerdict verdict = {0};
-	gboolean ok = dk_store_raw_put(store, item->raw, item->received_at, w.raw_sha, error) &&
+	gboolean ok = raw_put(store, item, w.raw_sha, error) &&
 	              decide(&w, &drop, error);
 	if (ok && !drop && item->rules != NULL)
 		ok = run_rules(&w, &verdict, &drop, error);
@@ -651,7 +659,7 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **error)
 {
 	char raw_sha[65];
-	if (!dk_store_raw_put(store, item->raw, item->received_at, raw_sha, error))
+	if (!raw_put(store, item, raw_sha, error))
 		return FALSE;
 	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
 	DkQuarantined entry = {

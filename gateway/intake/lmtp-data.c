@@ -75,13 +75,18 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, con
 }
 
 struct DkLmtpSpool {
+	char *dir;
 	char *path;
-	int fd;
+	int fd;             /* -1 while the message is held in memory */
 	gsize size;
-	GByteArray *pending;
+	GByteArray *pending; /* not yet written; the whole message while fd is -1 */
 };
 
 #define SPOOL_CHUNK 65536
+
+/* Below this size a message stays in memory: creating a file per small
+ * message costs more than the message (ext4 inode work). */
+#define SPOOL_MEMORY_MAX (256 * 1024)
 
 DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
 {
@@ -89,30 +94,39 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir, g_strerror(errno));
 		return NULL;
 	}
-	/* Only the descriptor is used: a file without a name cannot outlive
-	 * a crash mid-DATA (the client retries). O_TMPFILE never has one;
-	 * where the file system lacks it, the name goes at once. */
-	g_autofree char *path = g_build_filename(dir, "lmtp-XXXXXX", NULL);
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0640);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0640);
-		if (fd >= 0)
-			g_unlink(path);
-	}
-	if (fd < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s", dir,
-			    g_strerror(errno));
-		return NULL;
-	}
 	DkLmtpSpool *s = g_new0(DkLmtpSpool, 1);
-	s->path = g_steal_pointer(&path);
-	s->fd = fd;
+	s->dir = g_strdup(dir);
+	s->path = g_build_filename(dir, "lmtp-XXXXXX", NULL);
+	s->fd = -1;
 	s->pending = g_byte_array_sized_new(SPOOL_CHUNK);
 	return s;
 }
 
+/* The file, once the message outgrows memory. Only the descriptor is
+ * used: a file without a name cannot outlive a crash mid-DATA (the client
+ * retries). O_TMPFILE never has one; where the file system lacks it, the
+ * name goes at once. */
+static gboolean spool_open(DkLmtpSpool *s, GError **error)
+{
+	int fd = open(s->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0640);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		fd = g_mkstemp_full(s->path, O_RDWR | O_CLOEXEC, 0640);
+		if (fd >= 0)
+			g_unlink(s->path);
+	}
+	if (fd < 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s", s->dir,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	s->fd = fd;
+	return TRUE;
+}
+
 static gboolean spool_flush(DkLmtpSpool *s, GError **error)
 {
+	if (s->fd < 0)
+		return TRUE;
 	const guint8 *p = s->pending->data;
 	gsize n = s->pending->len;
 	while (n > 0) {
@@ -132,15 +146,13 @@ static gboolean spool_flush(DkLmtpSpool *s, GError **error)
 
 gboolean dk_lmtp_spool_write(DkLmtpSpool *s, const void *data, gsize length, GError **error)
 {
-	if (s->pending->len + length > SPOOL_CHUNK && !spool_flush(s, error))
+	if (s->fd < 0 && s->size + length > SPOOL_MEMORY_MAX && !spool_open(s, error))
 		return FALSE;
-	if (length >= SPOOL_CHUNK) {
-		g_byte_array_append(s->pending, data, (guint)length);
-		if (!spool_flush(s, error))
-			return FALSE;
-	} else {
-		g_byte_array_append(s->pending, data, (guint)length);
-	}
+	if (s->fd >= 0 && s->pending->len + length > SPOOL_CHUNK && !spool_flush(s, error))
+		return FALSE;
+	g_byte_array_append(s->pending, data, (guint)length);
+	if (s->fd >= 0 && length >= SPOOL_CHUNK && !spool_flush(s, error))
+		return FALSE;
 	s->size += length;
 	return TRUE;
 }
@@ -152,6 +164,11 @@ gboolean dk_lmtp_spool_finish(DkLmtpSpool *s, GError **error)
 
 GBytes *dk_lmtp_spool_contents(DkLmtpSpool *s, GError **error)
 {
+	if (s->fd < 0) {
+		GBytes *bytes = g_byte_array_free_to_bytes(s->pending);
+		s->pending = g_byte_array_new();
+		return bytes;
+	}
 	if (s->size == 0)
 		return g_bytes_new(NULL, 0);
 	GMappedFile *map = g_mapped_file_new_from_fd(s->fd, FALSE, error);
@@ -167,11 +184,18 @@ gsize dk_lmtp_spool_size(const DkLmtpSpool *s)
 	return s->size;
 }
 
+int dk_lmtp_spool_fd(const DkLmtpSpool *s)
+{
+	return s->fd;
+}
+
 void dk_lmtp_spool_free(DkLmtpSpool *s)
 {
 	if (s == NULL)
 		return;
-	close(s->fd);
+	if (s->fd >= 0)
+		close(s->fd);
+	g_free(s->dir);
 	g_free(s->path);
 	g_byte_array_unref(s->pending);
 	g_free(s);

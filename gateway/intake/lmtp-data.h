@@ -35,17 +35,23 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *reader, GInputStream *in, gsize max
 
 typedef struct DkLmtpSpool DkLmtpSpool;
 
-/* A new, empty spool file in dir (created if needed), without a name
- * (O_TMPFILE): nothing is left in dir when the process dies. */
+/* A new, empty spool: in memory up to 256 KiB, then a file in dir
+ * (created if needed) without a name (O_TMPFILE): nothing is left in dir
+ * when the process dies. */
 DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error);
 gboolean dk_lmtp_spool_write(DkLmtpSpool *spool, const void *data, gsize length, GError **error);
 /* Flushes what is buffered; call before reading the contents. */
 gboolean dk_lmtp_spool_finish(DkLmtpSpool *spool, GError **error);
-/* The spooled bytes (mapped from the file, not copied). */
+/* The spooled bytes (mapped from the file, not copied; or, once only,
+ * the memory a small message is held in, handed over). */
 GBytes *dk_lmtp_spool_contents(DkLmtpSpool *spool, GError **error);
 /* Bytes written so far. */
 gsize dk_lmtp_spool_size(const DkLmtpSpool *spool);
-/* Closes and removes the file. */
+/* The spool file's descriptor (the spool keeps it), for reading a large
+ * message in chunks (see dk_pipeline_prepare_fd()); -1 for a message
+ * held in memory. */
+int dk_lmtp_spool_fd(const DkLmtpSpool *spool);
+/* Closes and removes the file, if any. */
 void dk_lmtp_spool_free(DkLmtpSpool *spool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkLmtpSpool, dk_lmtp_spool_free)
 

@@ -167,6 +167,10 @@ static void log_message(DkLmtpSession *s, gsize size, const DkDelivery *d, const
 		  (g_get_monotonic_time() - started) / 1000, error ? " error=" : "", error ? error->message : "");
 }
 
+/* Past this size a message is parsed and stored from its spool file in
+ * chunks, never mapped or held whole, so that memory stays bounded. */
+#define LARGE_MESSAGE (1024 * 1024)
+
 /* The message is in the spool: through the pipeline, then the replies. */
 static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 {
@@ -177,10 +181,14 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 		.envelope_from = s->sender,
 		.recipients = (const char *const *)s->recipients->pdata,
 	};
-	g_autoptr(GBytes) raw = dk_lmtp_spool_contents(spool, &error);
-	g_autoptr(DkPipelineItem) item = raw ? dk_pipeline_prepare(s->pipeline, raw, &intake, &error) : NULL;
+	gsize size = dk_lmtp_spool_size(spool);
+	g_autoptr(GBytes) raw = size > LARGE_MESSAGE ? NULL : dk_lmtp_spool_contents(spool, &error);
+	g_autoptr(DkPipelineItem) item = NULL;
+	if (size > LARGE_MESSAGE)
+		item = dk_pipeline_prepare_fd(s->pipeline, dk_lmtp_spool_fd(spool), size, &intake, &error);
+	else if (raw != NULL)
+		item = dk_pipeline_prepare(s->pipeline, raw, &intake, &error);
 	g_ptr_array_set_size(s->recipients, s->recipients->len - 1);
-	gsize size = raw ? g_bytes_get_size(raw) : 0;
 	if (item != NULL && dk_pipeline_commit(s->pipeline, &item, 1, &error) && item->error != NULL)
 		error = g_steal_pointer(&item->error);
 	if (error == NULL && item->result.outcome == DK_OUTCOME_QUARANTINED) {

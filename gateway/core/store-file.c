@@ -1,0 +1,117 @@
+/* The store's chunked work on raw message files: reading, hashing, and
+ * naming a spool file durably in the store. */
+#include "gateway/core/store-file.h"
+#include "parsers/digest.h"
+
+#include "gateway/core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#define RAW_CHUNK (256 * 1024)
+
+gboolean dk_store_file_read(int fd, guint8 *buf, gsize size)
+{
+	for (gsize at = 0; at < size;) {
+		ssize_t r = pread(fd, buf + at, size - at, (off_t)at);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? EIO : errno;
+			return FALSE;
+		}
+		at += (gsize)r;
+	}
+	return TRUE;
+}
+
+gboolean dk_store_file_sha256(int fd, gsize size, char out[65])
+{
+	g_autoptr(DkSha256) sum = dk_sha256_new();
+	g_autofree guint8 *buf = g_malloc(RAW_CHUNK);
+	for (gsize at = 0; at < size;) {
+		ssize_t r = pread(fd, buf, MIN((gsize)RAW_CHUNK, size - at), (off_t)at);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? EIO : errno;
+			return FALSE;
+		}
+		dk_sha256_update(sum, buf, (gsize)r);
+		at += (gsize)r;
+	}
+	dk_sha256_finish(sum, out);
+	return TRUE;
+}
+
+/* Copies the size bytes of fd to the open file out, in chunks. */
+static gboolean copy_fd(int fd, gsize size, int out)
+{
+	g_autofree guint8 *buf = g_malloc(RAW_CHUNK);
+	for (gsize at = 0; at < size;) {
+		ssize_t r = pread(fd, buf, MIN((gsize)RAW_CHUNK, size - at), (off_t)at);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? EIO : errno;
+			return FALSE;
+		}
+		for (ssize_t done = 0; done < r;) {
+			ssize_t w = write(out, buf + done, (size_t)(r - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return FALSE;
+			done += w;
+		}
+		at += (gsize)r;
+	}
+	return TRUE;
+}
+
+static gboolean fsync_dir(const char *dir)
+{
+	int dfd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return FALSE;
+	gboolean ok = fsync(dfd) == 0;
+	int saved = errno;
+	close(dfd);
+	errno = saved;
+	return ok;
+}
+
+gboolean dk_store_file_link(const char *dir, const char *name, int fd, gsize size, GError **error)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	if (g_file_test(path, G_FILE_TEST_EXISTS))
+		return TRUE;
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
+	if (g_mkdir_with_parents(dir, 0750) != 0 || fsync(fd) != 0)
+		goto fail;
+	g_unlink(tmp);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
+		int out = g_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		if (out < 0)
+			goto fail;
+		if (!copy_fd(fd, size, out) || fsync(out) != 0) {
+			int saved = errno;
+			close(out);
+			g_unlink(tmp);
+			errno = saved;
+			goto fail;
+		}
+		if (close(out) != 0)
+			goto fail;
+	}
+	if (g_rename(tmp, path) != 0 || !fsync_dir(dir))
+		goto fail;
+	return TRUE;
+fail:
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: writing %s: %s", path, g_strerror(errno));
+	return FALSE;
+}
+

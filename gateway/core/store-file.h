@@ -1,0 +1,22 @@
+/* Chunked file operations for the store's raw messages, so that a large
+ * message is never held in memory whole (see dk_store_raw_put_fd()). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Reads the size bytes at the start of fd into buf; FALSE with errno set. */
+gboolean dk_store_file_read(int fd, guint8 *buf, gsize size);
+
+/* The hex SHA-256 of the size bytes at the start of fd, read in chunks;
+ * FALSE with errno set when they cannot be read. */
+gboolean dk_store_file_sha256(int fd, gsize size, char out[65]);
+
+/* Gives the file fd the name dir/name durably (fsync of the file and of
+ * dir): a hard link to it through /proc/self/fd (an O_TMPFILE spool file
+ * on the same file system gets its first name), else a copy in chunks
+ * renamed into place. TRUE at once when dir/name exists. */
+gboolean dk_store_file_link(const char *dir, const char *name, int fd, gsize size, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,213 @@
+/* Tests for the bound on the article text and for dk_message_parse_fd():
+ * large messages read in chunks give the same DkMessage as in memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "parsers/message.h"
+#include "tests/dk-test.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *corpus;
+
+static DkMessage *parse_text(const char *raw, gsize max_text)
+{
+	DkParseOptions o = {.arrival_time = 1700000000, .max_text_bytes = max_text};
+	g_autoptr(GBytes) b = g_bytes_new(raw, strlen(raw));
+	g_autoptr(GError) error = NULL;
+	DkMessage *m = dk_message_parse(b, &o, &error);
+	if (m == NULL)
+		fail_msg("parse failed: %s", error->message);
+	return m;
+}
+
+static gboolean has_error(const DkMessage *m, const char *needle)
+{
+	for (guint i = 0; i < m->errors->len; i++)
+		if (strstr(g_ptr_array_index(m->errors, i), needle) != NULL)
+			return TRUE;
+	return FALSE;
+}
+
+static char *repeat(const char *piece, guint times)
+{
+	GString *s = g_string_new(NULL);
+	for (guint i = 0; i < times; i++)
+		g_string_append(s, piece);
+	return g_string_free(s, FALSE);
+}
+
+/* One 3000-byte line of two-byte characters cut at an odd bound: the cut
+ * falls before the split character and says so. */
+static void test_text_cut_at_utf8_boundary(void **state)
+{
+	(void)state;
+	g_autofree char *body = repeat("\xc3\xa9", 1500);
+	g_autofree char *raw = g_strconcat("From: a@example.com\nSubject: long\n"
+					   "Content-Type: text/plain; charset=utf-8\n\n", body, "\n", NULL);
+	g_autoptr(DkMessage) m = parse_text(raw, 1025);
+	assert_int_equal(strlen(m->text), 1024);
+	assert_true(g_utf8_validate(m->text, -1, NULL));
+	assert_true(strlen(m->new_text) <= 1025);
+	assert_true(g_utf8_validate(m->new_text, -1, NULL));
+	assert_true(has_error(m, "text truncated at 1025 bytes; the raw message is kept whole"));
+	assert_false(has_error(m, "unreadable"));
+}
+
+/* Many lines: the cut falls at a line end, and the text is its prefix. */
+static void test_text_cut_at_line_end(void **state)
+{
+	(void)state;
+	g_autofree char *body = repeat("line of text, forty bytes long........\n", 200);
+	g_autofree char *raw = g_strconcat("From: a@example.com\nSubject: lines\n\n", body, NULL);
+	g_autoptr(DkMessage) m = parse_text(raw, 2000);
+	assert_true(strlen(m->text) <= 2000);
+	assert_true(strlen(m->text) > 1900);
+	assert_true(g_str_has_prefix(body, m->text));
+	assert_true(has_error(m, "text truncated at 2000 bytes"));
+}
+
+/* A base64 text part is decoded only up to the bound. */
+static void test_base64_text_cut(void **state)
+{
+	(void)state;
+	g_autofree char *plain = repeat("abcdefghij", 1000);
+	g_autofree char *b64 = g_base64_encode((const guchar *)plain, strlen(plain));
+	g_autofree char *raw = g_strconcat("From: a@example.com\nSubject: b64\nMIME-Version: 1.0\n"
+					   "Content-Type: text/plain; charset=us-ascii\n"
+					   "Content-Transfer-Encoding: base64\n\n", b64, "\n", NULL);
+	g_autoptr(DkMessage) m = parse_text(raw, 4096);
+	assert_int_equal(strlen(m->text), 4096);
+	assert_true(g_str_has_prefix(plain, m->text));
+	assert_true(has_error(m, "text truncated at 4096 bytes"));
+}
+
+/* Within the bound nothing is cut and nothing is said. */
+static void test_short_text_untouched(void **state)
+{
+	(void)state;
+	g_autoptr(DkMessage) m = parse_text("From: a@example.com\nSubject: s\n\nHello there.\n", 1024);
+	assert_string_equal(m->text, "Hello there.\n");
+	assert_false(has_error(m, "truncated"));
+}
+
+static int file_of(const char *data, gsize n)
+{
+	char name[] = "/tmp/docket-test-fd-XXXXXX";
+	int fd = g_mkstemp(name);
+	assert_true(fd >= 0);
+	unlink(name);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	return fd;
+}
+
+static void assert_same(const DkMessage *a, const DkMessage *b)
+{
+	assert_string_equal(a->fingerprint, b->fingerprint);
+	assert_string_equal(a->message_id, b->message_id);
+	assert_string_equal(a->subject, b->subject);
+	assert_string_equal(a->text, b->text);
+	assert_string_equal(a->new_text, b->new_text);
+	assert_string_equal(a->quoted_text, b->quoted_text);
+	assert_int_equal(a->attachments->len, b->attachments->len);
+	for (guint i = 0; i < a->attachments->len; i++) {
+		const DkAttachment *x = g_ptr_array_index(a->attachments, i);
+		const DkAttachment *y = g_ptr_array_index(b->attachments, i);
+		assert_string_equal(x->content_type, y->content_type);
+		if (strcmp(x->content_type, "message/rfc822") != 0)
+			assert_string_equal(x->sha256, y->sha256);
+	}
+}
+
+/* Parses data both ways; FALSE when the in-memory parse refuses it (then
+ * the file parse must refuse it with the same code). */
+static gboolean compare_both(const char *data, gsize n)
+{
+	DkParseOptions o = {.arrival_time = 1700000000};
+	g_autoptr(GBytes) b = g_bytes_new(data, n);
+	g_autoptr(GError) e1 = NULL, e2 = NULL;
+	g_autoptr(DkMessage) m1 = dk_message_parse(b, &o, &e1);
+	int fd = file_of(data, n);
+	g_autoptr(DkMessage) m2 = dk_message_parse_fd(fd, n, &o, &e2);
+	close(fd);
+	if (m1 == NULL) {
+		assert_null(m2);
+		assert_int_equal(e1->code, e2->code);
+		return FALSE;
+	}
+	if (m2 == NULL)
+		fail_msg("parse_fd failed: %s", e2->message);
+	assert_same(m1, m2);
+	return TRUE;
+}
+
+/* Several chunks of CRLF text, with an attachment and a CR at a chunk end. */
+static void test_parse_fd_large_multipart(void **state)
+{
+	(void)state;
+	GString *s = g_string_new("Received: from x\r\nFrom: A <a@example.com>\r\nSubject: =?utf-8?q?gro=C3=9F?=\r\n"
+				  "Message-ID: <large@example.com>\r\nMIME-Version: 1.0\r\n"
+				  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+				  "Content-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n\r\n> quoted\r\n");
+	while (s->len < 262144 - 1)
+		g_string_append_c(s, 'x');
+	g_string_append(s, "\r\n");
+	for (guint i = 0; i < 20000; i++)
+		g_string_append(s, "a line of the attachment's text\r\n");
+	g_string_append(s, "--b\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+			   "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgcICQ==\r\n--b--\r\n");
+	assert_true(compare_both(s->str, s->len));
+	g_string_free(s, TRUE);
+}
+
+static void walk(const char *dir, guint *compared, guint depth)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while (d != NULL && depth < 16 && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+			walk(path, compared, depth + 1);
+			continue;
+		}
+		g_autofree char *data = NULL;
+		gsize n = 0;
+		if (!g_file_get_contents(path, &data, &n, NULL) || n == 0)
+			continue;
+		if (compare_both(data, n))
+			(*compared)++;
+	}
+}
+
+/* Every corpus message: the same fingerprint, subject and texts. */
+static void test_parse_fd_corpus(void **state)
+{
+	(void)state;
+	if (corpus == NULL)
+		skip();
+	guint compared = 0;
+	walk(corpus, &compared, 0);
+	print_message("parse_fd agreed with parse on %u corpus messages\n", compared);
+	assert_true(compared > 100);
+}
+
+int main(void)
+{
+	corpus = dk_test_shared_path("corpus");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_cut_at_utf8_boundary),
+		cmocka_unit_test(test_text_cut_at_line_end),
+		cmocka_unit_test(test_base64_text_cut),
+		cmocka_unit_test(test_short_text_untouched),
+		cmocka_unit_test(test_parse_fd_large_multipart),
+		cmocka_unit_test(test_parse_fd_corpus),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	g_free(corpus);
+	return rc;
+}
