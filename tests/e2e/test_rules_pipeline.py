@@ -2,11 +2,16 @@
 actions, correlation, discard and reject, and a broken script refused."""
 
 import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dockettest import DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase  # noqa: E402
+import lmtpclient  # noqa: E402
 
 SCRIPT = r'''require ["fileinto", "imap4flags", "vnd.docket.ticket", "variables", "reject", "envelope"];
 if header :contains "subject" "URGENT" {
@@ -95,6 +100,39 @@ class RulesPipelineTest(DocketCase):
         serve = self.docket("serve", "--listen", "127.0.0.1:0", check=False)
         self.assertEqual(serve.returncode, 78)
         self.assertIn(b"rules.sieve:", serve.stderr)
+
+
+    def test_sighup_keeps_the_old_script_when_the_new_one_is_broken(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log = open(os.path.join(self.dir, "serve.log"), "wb")
+        proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen", "127.0.0.1:%d" % port],
+                                stderr=log)
+        try:
+            deadline = time.time() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    self.assertLess(time.time(), deadline, "serve never listened")
+                    time.sleep(0.05)
+            with open(self.script, "a") as f:
+                f.write('if header :is "subject" {\n')  # broken from here on
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+            reply, = lmtpclient.send(port, mail("a@example.com", "URGENT: after reload", "h1@x").encode(),
+                                     ["support@example.com"], sender="a@example.com")
+            self.assertTrue(reply.startswith("250"), reply)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            log.close()
+        with open(os.path.join(self.dir, "serve.log"), "rb") as f:
+            self.assertIn(b"rules=failed keeping=previous", f.read())
+        ticket = self.by_subject()["URGENT: after reload"]
+        self.assertEqual(ticket["priority"], "high")  # the old script still ran
 
 
 if __name__ == "__main__":
