@@ -2,6 +2,7 @@
  * disposition of each message, and the IDLE/poll loop with its watchdog and
  * reconnect backoff. */
 #include "gateway/intake/imap-poller.h"
+#include "gateway/ops/metrics.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/store-imap.h"
@@ -158,9 +159,13 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 					  " reason=\"%s\"",
 					  p->account->name, folder, uid, item->result.quarantine, item->quarantine_reason);
 			count(p, outcome_counter(p, outcome), 1);
+			dk_metrics_count(outcome == DK_OUTCOME_QUARANTINED ? DK_METRIC_QUARANTINED : DK_METRIC_ACCEPTED,
+					 "imap");
 		} else if (dk_error_is_temporary(item->error)) {
+			dk_metrics_count(DK_METRIC_TEMPFAILED, "imap");
 			defer(p, folder, d, uid, item->error);
 		} else {
+			dk_metrics_count(DK_METRIC_REFUSED, "imap");
 			refuse(p, folder, d, uid, item->error);
 		}
 	}
@@ -321,6 +326,7 @@ gboolean dk_imap_poller_run_once(DkImapPoller *p, GError **error)
 		}
 	}
 	count(p, &p->stats.rounds, 1);
+	dk_metrics_imap_polled(p->account->name, g_get_real_time() / G_USEC_PER_SEC);
 	return TRUE;
 }
 

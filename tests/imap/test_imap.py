@@ -9,7 +9,9 @@ import json
 import os
 import signal
 import sqlite3
+import socket
 import subprocess
+import urllib.request
 import sys
 import time
 import unittest
@@ -321,12 +323,22 @@ class RobustnessTest(ImapCase):
     def test_serve_polls_beside_lmtp(self):
         """docket serve runs the account's poller with the LMTP listener."""
         self.account(idle="true", poll_seconds=300)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            http_port = probe.getsockname()[1]
+        with open(self.config, "a") as f:
+            f.write("[http]\nlisten = 127.0.0.1:%d\n" % http_port)
         self.add(message(0))
         proc = self.background("serve", "--listen", "127.0.0.1:0")
         try:
             self.assertTrue(self.wait_for(lambda: self.article_count() == 1, 15))
             self.add(message(1))
             self.assertTrue(self.wait_for(lambda: self.article_count() == 2, 5))
+            # The operations endpoint reports the account's last poll.
+            url = "http://127.0.0.1:%d/metrics" % http_port
+            metrics = urllib.request.urlopen(url, timeout=10).read().decode()
+            self.assertRegex(metrics, r'docket_imap_last_poll_timestamp_seconds\{account="support"\} \d+')
+            self.assertIn('docket_messages_accepted_total{intake="imap"} 2\n', metrics)
         finally:
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=30)
