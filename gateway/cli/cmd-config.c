@@ -23,7 +23,7 @@ int dk_cmd_config(int argc, char **argv)
 		return DK_EXIT_CONFIG;
 	if (strcmp(argv[1], "check") == 0) {
 		g_autoptr(GError) error = NULL;
-		g_autoptr(DkRules) rules = dk_rules_load(config, &error);
+		dk_rules_unref(dk_rules_load(config, &error)); /* only whether it compiles */
 		if (error != NULL) {
 			dk_cli_error("%s", error->message);
 			return DK_EXIT_CONFIG;

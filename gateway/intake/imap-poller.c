@@ -206,7 +206,9 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, G
 		.done = g_array_new(FALSE, FALSE, sizeof(guint32)),
 		.refused = g_array_new(FALSE, FALSE, sizeof(guint32)),
 	};
-	g_autoptr(GArray) done = d.done, refused = d.refused;
+	/* Owners of the arrays, for their cleanup only. */
+	g_autoptr(GArray) done G_GNUC_UNUSED = d.done;
+	g_autoptr(GArray) refused G_GNUC_UNUSED = d.refused;
 	for (guint i = 0; i < too_big->len; i++) {
 		g_autoptr(GError) why = g_error_new(DK_ERROR, DK_ERROR_PERMANENT,
 						    "larger than [intake] max_message_size (%" G_GSIZE_FORMAT " bytes)",

@@ -210,7 +210,7 @@ static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutbo
 	c.message_id = json_string_value(json_object_get(payload, "sent_message_id"));
 	g_autoptr(GError) failure = NULL;
 	gboolean sent = attempt(o, &c, &failure);
-	g_autoptr(DkComposed) mail = c.mail;
+	g_autoptr(DkComposed) mail G_GNUC_UNUSED = c.mail; /* owner, for its cleanup */
 	if (sent) {
 		g_message("outbox id=%" G_GINT64_FORMAT " kind=%s to=%s via=%s result=sent",
 		          row->id, row->kind, row->target, o->send->name);
