@@ -6,9 +6,14 @@
  *
  * DOCKET_HOSTILE_SCALE multiplies the sizes of the byte-sized cases (the
  * long header and the long line, 5 MiB and 50 MiB at scale 1, the CI
- * default). The issue's full sizes: DOCKET_HOSTILE_SCALE=10 (a 50 MiB
- * header, a 500 MiB line), e.g.
- *   DOCKET_HOSTILE_SCALE=10 build/tests/reliability/reliability-test-hostile */
+ * default, about 5 s in all). The issue's full sizes: DOCKET_HOSTILE_SCALE=10
+ * (a 50 MiB header, a 500 MiB line), e.g.
+ *   DOCKET_HOSTILE_SCALE=10 build/tests/reliability/reliability-test-hostile
+ * The time bound grows with the scale; the memory bound does not. A long
+ * text line costs about six times its size today (308 MiB for 50 MiB: the
+ * decoded part, its UTF-8 text, the full and new texts), so the full-size
+ * run fails on that case until the normaliser caps the text it keeps; over
+ * LMTP, [intake] max_message_size (64M) refuses such a message first. */
 #include "dk-test-store.h"
 #include "gateway/core/error.h"
 
@@ -403,7 +408,7 @@ static void test_catalogue(void **state)
 			fail_msg("%s: %s, expected %s", c->name, expect_names[got], expect_names[c->expect]);
 		if (seconds > MAX_SECONDS * MAX(s, 1.0))
 			fail_msg("%s: %.1f s", c->name, seconds);
-		if (growth > MAX_GROWTH_MIB * MAX(s, 1.0))
+		if (growth > MAX_GROWTH_MIB)
 			fail_msg("%s: %.0f MiB", c->name, growth);
 	}
 	dk_test_store_free(f);
