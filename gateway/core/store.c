@@ -380,8 +380,14 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 				a->raw_sha256, a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
 		bind_text(st, (int)i + 2, values[i]);
+	/* The texts can be tens of MiB: bound in place, not copied (they
+	 * outlive the step; the bindings are cleared right after it). */
+	sqlite3_bind_text(st, 10, values[8], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, values[9], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, a->created_at);
-	if (!run(store, st, "adding an article", error))
+	gboolean ok = run(store, st, "adding an article", error);
+	sqlite3_clear_bindings(st);
+	if (!ok)
 		return 0;
 	a->id = sqlite3_last_insert_rowid(store->db);
 	return a->id;
