@@ -3,6 +3,8 @@
  * the status code and the Message-ID of the mail that bounced. */
 #include "parsers/classify.h"
 
+#include "parsers/charset.h"
+
 #include <string.h>
 
 #define SCAN_MAX_DEPTH 16
@@ -126,25 +128,52 @@ static void append_bounded(GString *out, const char *s, gsize n)
 		g_string_append_c(out, '\n');
 }
 
-/* The decoded content of a leaf part, transfer encoding removed. */
+/* Up to max bytes of a leaf part's content, transfer encoding removed.
+ * Read through a decoding filter, so that a part of hundreds of MiB costs
+ * no more than what is looked at. */
+static gsize read_decoded(GMimePart *part, char *buf, gsize max)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeStream *src = content != NULL ? g_mime_data_wrapper_get_stream(content) : NULL;
+	if (src == NULL)
+		return 0;
+	g_mime_stream_reset(src);
+	GMimeStream *filtered = g_mime_stream_filter_new(src);
+	GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(content);
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64 || encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    encoding == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *decode = g_mime_filter_basic_new(encoding, FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), decode);
+		g_object_unref(decode);
+	}
+	gsize total = 0;
+	while (total < max) {
+		ssize_t n = g_mime_stream_read(filtered, buf + total, max - total);
+		if (n <= 0)
+			break;
+		total += (gsize)n;
+	}
+	g_object_unref(filtered);
+	g_mime_stream_reset(src);
+	return total;
+}
+
+/* The decoded content of a leaf part, text parts in UTF-8; no more than
+ * fits in SCAN_MAX_TEXT. */
 static void append_content(GString *out, GMimeObject *part)
 {
+	gsize room = out->len < SCAN_MAX_TEXT ? SCAN_MAX_TEXT - out->len : 0;
+	if (!GMIME_IS_PART(part) || room == 0)
+		return;
+	g_autofree char *buf = g_malloc(room);
+	gsize n = read_decoded(GMIME_PART(part), buf, room);
 	if (GMIME_IS_TEXT_PART(part)) {
-		g_autofree char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
-		if (text != NULL)
-			append_bounded(out, text, strlen(text));
+		const char *charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
+		g_autofree char *text = dk_charset_to_utf8(buf, n, charset, "windows-1252", NULL);
+		append_bounded(out, text, strlen(text));
 		return;
 	}
-	if (!GMIME_IS_PART(part))
-		return;
-	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
-	if (content == NULL)
-		return;
-	GMimeStream *mem = g_mime_stream_mem_new();
-	g_mime_data_wrapper_write_to_stream(content, mem);
-	GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	append_bounded(out, (const char *)bytes->data, bytes->len);
-	g_object_unref(mem);
+	append_bounded(out, buf, n);
 }
 
 static void scan_returned(Scan *s, GMimeMessage *returned)

@@ -266,9 +266,14 @@ static void check_parts(const DkMessage *m)
 	assert_true(m->errors->len > 0);
 }
 
+/* Past [parse] max_decoded_size (100M) the part is left out, and said so:
+ * the ticket then holds the headers only. */
 static void check_line(const DkMessage *m)
 {
-	assert_true(text_has(m, "start of a long line"));
+	if (strstr(m->text, "start of a long line") != NULL)
+		return;
+	assert_int_equal(m->errors->len, 1);
+	assert_non_null(strstr(m->errors->pdata[0], "decoded-size limit"));
 }
 
 static void check_charsets(const DkMessage *m)
