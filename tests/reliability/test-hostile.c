@@ -44,6 +44,8 @@ typedef struct {
 	GBytes *(*build)(double scale);
 	Expect expect;
 	void (*check)(const DkMessage *message); /* on a ticket: what could be read */
+	const char *config; /* docket.conf text for this case, or NULL: the defaults */
+	double max_mib;     /* a tighter memory bound, or 0 */
 } HostileCase;
 
 static double scale(void)
@@ -113,6 +115,20 @@ static GBytes *build_line(double scale)
 	gsize at = s->len;
 	g_string_set_size(s, at + n);
 	memset(s->str + at, 'l', n);
+	g_string_append(s, "\r\n");
+	return finish(s);
+}
+
+/* A 40 MiB line past a 1 MiB decoded-size limit: left out, and read by
+ * nobody (the bounce classifier once decoded all of it). */
+static GBytes *build_line_over(double scale_unused)
+{
+	(void)scale_unused;
+	gsize n = 40 * MIB; /* above malloc's mmap threshold: fresh pages, measured */
+	GString *s = head("over", "text/plain; charset=us-ascii");
+	gsize at = s->len;
+	g_string_set_size(s, at + n);
+	memset(s->str + at, 'o', n);
 	g_string_append(s, "\r\n");
 	return finish(s);
 }
@@ -343,6 +359,8 @@ static const HostileCase cases[] = {
     {"100000 parts", build_parts, EXPECT_TICKET, check_parts},
     {"long header", build_header, EXPECT_QUARANTINE, NULL},
     {"long line", build_line, EXPECT_TICKET, check_line},
+    {"line over the limit", build_line_over, EXPECT_TICKET, check_line,
+     "[parse]\nmax_decoded_size = 1M\n", 8.0},
     {"charsets", build_charsets, EXPECT_TICKET, check_charsets},
     {"NUL in the body", build_nul_body, EXPECT_TICKET, check_nul},
     {"NUL in a header", build_nul_header, EXPECT_REFUSAL, NULL},
@@ -367,7 +385,11 @@ static double peak_mib(void)
 /* Resets the peak to the current resident set (Linux 4.0, clear_refs 5). */
 static void reset_peak(void)
 {
-	g_file_set_contents("/proc/self/clear_refs", "5", 1, NULL);
+	/* Written in place: g_file_set_contents would rename a new file. */
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	assert_non_null(f);
+	fputs("5", f);
+	fclose(f);
 }
 
 /* Runs one case through prepare and commit; returns what came of it. */
@@ -375,12 +397,20 @@ static Expect run_case(DkTestStore *f, const HostileCase *c, GBytes *raw)
 {
 	DkIntake intake = {.intake = "test", .envelope_from = "mallory@example.com"};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkPipelineItem) item = dk_pipeline_prepare(f->pipeline, raw, &intake, &error);
+	g_autoptr(DkConfig) config = NULL;
+	g_autoptr(DkPipeline) own = NULL;
+	DkPipeline *pipeline = f->pipeline;
+	if (c->config != NULL) {
+		config = dk_config_load_data(c->config, strlen(c->config), c->name, &error);
+		assert_non_null(config);
+		pipeline = own = dk_pipeline_new(config, f->store);
+	}
+	g_autoptr(DkPipelineItem) item = dk_pipeline_prepare(pipeline, raw, &intake, &error);
 	if (item == NULL) {
 		assert_false(dk_error_is_temporary(error));
 		return EXPECT_REFUSAL;
 	}
-	assert_true(dk_pipeline_commit(f->pipeline, &item, 1, &error));
+	assert_true(dk_pipeline_commit(pipeline, &item, 1, &error));
 	if (item->error != NULL) {
 		assert_false(dk_error_is_temporary(item->error));
 		return EXPECT_REFUSAL;
@@ -425,7 +455,7 @@ static void test_catalogue(void **state)
 			fail_msg("%s: %s, expected %s", c->name, expect_names[got], expect_names[c->expect]);
 		if (seconds > MAX_SECONDS * MAX(s, 1.0))
 			fail_msg("%s: %.1f s", c->name, seconds);
-		if (growth > MAX_GROWTH_MIB)
+		if (growth > (c->max_mib > 0 ? c->max_mib : MAX_GROWTH_MIB))
 			fail_msg("%s: %.0f MiB", c->name, growth);
 	}
 	dk_test_store_free(f);
