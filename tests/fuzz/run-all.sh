@@ -50,6 +50,16 @@ make_seeds() {
 		for t in message classify; do seed $t $mails; done
 		seed reply $(find "$shared/corpus" -type f \( -path '*reply*' -o -path '*/emails/*' \) -size -64k)
 		seed html $(find "$shared/corpus" -type f -name '*.htm*' -size -64k)
+		# Real subjects, and real messages as dot-stuffed DATA sessions.
+		mkdir -p "$work/seeds/subject" "$work/seeds/lmtp-data"
+		grep -h -i -m1 '^Subject:' $mails 2>/dev/null | cut -c10- | sort -u | head -300 |
+			split -l 1 - "$work/seeds/subject/corpus-"
+		i=0
+		for f in $(echo "$mails" | head -40); do
+			i=$((i + 1))
+			{ printf '\377\377LHLO x\r\n'; sed 's/^\./../' "$f"; printf '\r\n.\r\nQUIT\r\n'; } \
+				>"$work/seeds/lmtp-data/corpus-$i"
+		done
 	fi
 	if [ -d "$shared/conformance/sieve" ]; then
 		seed sieve $(find "$shared/conformance/sieve" -type f \( -name '*.sieve' -o -name '*.svtest' \))
