@@ -323,20 +323,35 @@ DkConfig *dk_config_load(const char *path, GError **error)
 	if (path == NULL || *path == '\0')
 		return dk_config_new_default();
 	g_autofree char *text = NULL;
+	gsize len = 0;
 	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &text, NULL, &local)) {
+	if (!g_file_get_contents(path, &text, &len, &local)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s", local->message);
 		return NULL;
 	}
+	return dk_config_load_data(text, len, path, error);
+}
+
+DkConfig *dk_config_load_data(const char *data, gsize len, const char *name, GError **error)
+{
+	/* The line checks below read C strings: a NUL would hide the rest. */
+	const char *nul = memchr(data, '\0', len);
+	if (nul != NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: a NUL byte at offset %" G_GSIZE_FORMAT, name,
+			    (gsize)(nul - data));
+		return NULL;
+	}
+	g_autofree char *text = g_strndup(data, len);
+	g_autoptr(GError) local = NULL;
 	g_autoptr(DkConfig) c = g_new0(DkConfig, 1);
-	c->path = g_strdup(path);
+	c->path = g_strdup(name);
 	c->values = g_key_file_new();
 	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	if (!check_syntax(path, text, error))
+	if (!check_syntax(name, text, error))
 		return NULL;
 	g_autoptr(GKeyFile) file = g_key_file_new();
-	if (!g_key_file_load_from_data(file, text, (gsize)-1, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s", path, local->message);
+	if (!g_key_file_load_from_data(file, text, len, G_KEY_FILE_NONE, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s", name, local->message);
 		return NULL;
 	}
 	if (!validate_file(c, file, text, error))

@@ -18,6 +18,11 @@ DkConfig *dk_config_new_default(void);
  * of range, a line that is not "key = value". */
 DkConfig *dk_config_load(const char *path, GError **error);
 
+/* Reads len bytes of docket.conf text over the defaults, as dk_config_load
+ * does a file; name stands for the file in errors and dk_config_path(). A
+ * NUL byte in the text is an error (DK_ERROR_CONFIG). */
+DkConfig *dk_config_load_data(const char *data, gsize len, const char *name, GError **error);
+
 /* The file the configuration came from, or NULL for the defaults. */
 const char *dk_config_path(const DkConfig *config);
 

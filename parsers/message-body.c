@@ -265,12 +265,16 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 	gboolean replaced = FALSE;
 	g_autofree char *utf8 = dk_charset_to_utf8(data ? data : "", len, declared ? declared : sniffed,
 						   c->fallback_charset, &replaced);
+	/* A long text is held several times over (decoded, UTF-8, full and new
+	 * text): drop each copy as soon as the next exists. */
+	g_clear_pointer(&bytes, g_bytes_unref);
 	if (replaced)
 		dk_parse_context_error(c, "unreadable bytes in a text part (charset %s) replaced",
 				       declared ? declared : "undeclared");
 	g_autofree char *fresh = NULL, *quoted = NULL;
 	if (html) {
 		g_autoptr(DkHtmlText) t = dk_html_to_text(utf8, strlen(utf8));
+		g_clear_pointer(&utf8, g_free);
 		g_autofree char *quoted_before = NULL;
 		split_plain(t->new_text, &fresh, &quoted_before);
 		quoted = g_strjoin(*quoted_before && *t->quoted_text ? "\n\n" : "", quoted_before,
@@ -291,8 +295,11 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 		if (dk_attachment_extract_uuencoded(&utf8, budget, c->m->attachments) > 0)
 			for (guint i = before; i < c->m->attachments->len; i++)
 				c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
-		split_plain(utf8, &fresh, &quoted);
+		/* Split the copy in the full text, not utf8, which goes first. */
+		gsize offset = *utf8 != '\0' && c->text->len > 0 ? c->text->len + 2 : c->text->len;
 		join(c->text, utf8);
+		g_clear_pointer(&utf8, g_free);
+		split_plain(c->text->str + offset, &fresh, &quoted);
 	}
 	join(c->new_text, g_strstrip(fresh));
 	join(c->quoted_text, g_strstrip(quoted));

@@ -125,12 +125,36 @@ static void test_dump_roundtrip(void **state)
 	remove_conf(path);
 }
 
+/* The in-memory loader: the same reading as a file, the name in errors,
+ * and a NUL byte refused rather than cutting the text short. */
+static void test_load_data(void **state)
+{
+	(void)state;
+	static const char text[] = "[store]\ninline_max = 1M\n[lmtp]\nmax_recipients = 7\n";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkConfig) c = dk_config_load_data(text, sizeof(text) - 1, "mem.conf", &error);
+	assert_non_null(c);
+	assert_string_equal(dk_config_path(c), "mem.conf");
+	assert_int_equal(dk_config_get_int(c, "store", "inline_max"), 1 << 20);
+	assert_int_equal(dk_config_get_int(c, "lmtp", "max_recipients"), 7);
+	static const char nul[] = "[lmtp]\nmax_recipients = 7\0\n[nope]\n";
+	g_autoptr(DkConfig) bad = dk_config_load_data(nul, sizeof(nul) - 1, "nul.conf", &error);
+	assert_null(bad);
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG));
+	assert_non_null(strstr(error->message, "nul.conf"));
+	g_clear_error(&error);
+	g_autoptr(DkConfig) unknown = dk_config_load_data("[nope]\n", 7, "x.conf", &error);
+	assert_null(unknown);
+	assert_non_null(strstr(error->message, "x.conf:1: unknown section [nope]"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_values),
 		cmocka_unit_test(test_env),          cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file), cmocka_unit_test(test_dump_roundtrip),
+		cmocka_unit_test(test_load_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
