@@ -181,7 +181,8 @@ static void test_headers_table(void **state)
 static void test_not_mail(void **state)
 {
 	(void)state;
-	static const char *const inputs[] = {"", "just some text\nwithout headers\n", "\x7f" "ELF\x01\x02"};
+	static const char elf[] = {0x7f, 'E', 'L', 'F', 0x01, 0x02, 0};
+	static const char *const inputs[] = {"", "just some text\nwithout headers\n", elf};
 	for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
 		g_autoptr(GBytes) b = g_bytes_new(inputs[i], strlen(inputs[i]));
 		g_autoptr(GError) error = NULL;

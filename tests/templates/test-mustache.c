@@ -113,6 +113,7 @@ static void test_parse_at_offsets_positions(void **state)
 	g_clear_error(&error);
 	const char *two = "a\n{{/y}}";
 	g_autoptr(DkTemplate) t2 = dk_template_parse_at(two, strlen(two), 7, 10, &error);
+	assert_null(t2);
 	assert_string_equal(error->message,
 	                    "line 8, column 1: close tag {{/y}} without an open section");
 }
