@@ -19,7 +19,7 @@ PACKAGES="
 build-essential cmake pkg-config clang
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
-libcmocka-dev
+libcmocka-dev nettle-dev
 python3 sqlite3 ca-certificates
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 "
