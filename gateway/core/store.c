@@ -6,6 +6,7 @@
 #include "gateway/core/store-file.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -68,6 +69,28 @@ static gboolean run(DkStore *s, sqlite3_stmt *st, const char *doing, GError **er
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return dk_store_set_error(s->db, error, doing);
 	return TRUE;
+}
+
+/* Prepares sql, binds the arguments that follow as types says ('i' a
+ * gint64, 'n' a row id where 0 means NULL, 's' a string where NULL means
+ * NULL), and runs it: the shape of every write that returns no rows. */
+static gboolean write_row(DkStore *s, const char *sql, const char *doing, GError **error, const char *types, ...)
+{
+	sqlite3_stmt *st = dk_store_prepare(s, sql, error);
+	if (st == NULL)
+		return FALSE;
+	va_list ap;
+	va_start(ap, types);
+	for (int i = 0; types[i] != '\0'; i++) {
+		if (types[i] == 's')
+			bind_text(st, i + 1, va_arg(ap, const char *));
+		else if (types[i] == 'n')
+			bind_id(st, i + 1, va_arg(ap, gint64));
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, gint64));
+	}
+	va_end(ap);
+	return run(s, st, doing, error);
 }
 
 char *dk_store_column_text(sqlite3_stmt *st, int i)
@@ -397,13 +420,8 @@ gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *r
 
 gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
-				   error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, ticket);
-	return run(store, st, "updating a ticket", error);
+	return write_row(store, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
+			 "updating a ticket", error, "ii", now, ticket);
 }
 
 gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
@@ -474,48 +492,28 @@ gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
 gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket, gint64 article,
 				 GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO message_ids (message_id, ticket, article) VALUES (?, ?, ?)"
-				   " ON CONFLICT DO NOTHING",
-				   error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, message_id);
-	sqlite3_bind_int64(st, 2, ticket);
-	bind_id(st, 3, article);
-	return run(store, st, "recording a Message-ID", error);
+	return write_row(store,
+			 "INSERT INTO message_ids (message_id, ticket, article) VALUES (?, ?, ?)"
+			 " ON CONFLICT DO NOTHING",
+			 "recording a Message-ID", error, "sin", message_id, ticket, article);
 }
 
 gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address, const char *role,
 				  GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
-				   " ON CONFLICT DO NOTHING",
-				   error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	bind_text(st, 2, address);
-	bind_text(st, 3, role);
-	return run(store, st, "recording a participant", error);
+	return write_row(store,
+			 "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
+			 " ON CONFLICT DO NOTHING",
+			 "recording a participant", error, "iss", ticket, address, role);
 }
 
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
 			    const char *detail_json, gint64 now, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO events (ticket, article, type, detail, created_at)"
-				   " VALUES (?, ?, ?, ?, ?)",
-				   error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	bind_id(st, 2, article);
-	bind_text(st, 3, type);
-	bind_text(st, 4, detail_json ? detail_json : "{}");
-	sqlite3_bind_int64(st, 5, now);
-	return run(store, st, "recording an event", error);
+	return write_row(store,
+			 "INSERT INTO events (ticket, article, type, detail, created_at) VALUES (?, ?, ?, ?, ?)",
+			 "recording an event", error, "inssi", ticket, article, type,
+			 detail_json ? detail_json : "{}", now);
 }
 
 gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value, gint64 now,
@@ -535,28 +533,16 @@ gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field,
 		[DK_TICKET_CORRELATION] = "UPDATE tickets SET correlation_key = nullif(?1, ''),"
 					  " updated_at = max(updated_at, ?3) WHERE number = ?2",
 	};
-	sqlite3_stmt *st = dk_store_prepare(store, sql[field], error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, value);
-	sqlite3_bind_int64(st, 2, ticket);
-	sqlite3_bind_int64(st, 3, now);
-	return run(store, st, "changing a ticket", error);
+	return write_row(store, sql[field], "changing a ticket", error, "sii", value, ticket, now);
 }
 
 gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
 				   GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO ticket_fields (ticket, name, value) VALUES (?, ?, ?)"
-					    " ON CONFLICT (ticket, name) DO UPDATE SET value = excluded.value",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	bind_text(st, 2, name);
-	bind_text(st, 3, value ? value : "");
-	return run(store, st, "setting a ticket field", error);
+	return write_row(store,
+			 "INSERT INTO ticket_fields (ticket, name, value) VALUES (?, ?, ?)"
+			 " ON CONFLICT (ticket, name) DO UPDATE SET value = excluded.value",
+			 "setting a ticket field", error, "iss", ticket, name, value ? value : "");
 }
 
 gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error)
@@ -576,22 +562,10 @@ gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64
 	return TRUE;
 }
 
-/* Runs sql with ticket as ?1 and text as ?2. */
-static gboolean ticket_text(DkStore *store, const char *sql, gint64 ticket, const char *text, const char *doing,
-			    GError **error)
-{
-	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	bind_text(st, 2, text);
-	return run(store, st, doing, error);
-}
-
 gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error)
 {
-	return ticket_text(store, "INSERT INTO tags (ticket, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING", ticket,
-			   tag, "adding a tag", error);
+	return write_row(store, "INSERT INTO tags (ticket, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+			 "adding a tag", error, "is", ticket, tag);
 }
 
 gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address, char **role_out,
@@ -616,32 +590,18 @@ gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *ad
 gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,
 			   GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO ticket_links (ticket, linked, reason, created_at)"
-					    " VALUES (?1, ?2, ?3, ?4), (?2, ?1, ?3, ?4) ON CONFLICT DO NOTHING",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	sqlite3_bind_int64(st, 2, linked);
-	bind_text(st, 3, reason);
-	sqlite3_bind_int64(st, 4, now);
-	return run(store, st, "linking tickets", error);
+	return write_row(store,
+			 "INSERT INTO ticket_links (ticket, linked, reason, created_at)"
+			 " VALUES (?1, ?2, ?3, ?4), (?2, ?1, ?3, ?4) ON CONFLICT DO NOTHING",
+			 "linking tickets", error, "iisi", ticket, linked, reason, now);
 }
 
 gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number, gint64 ticket,
 				  GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO foreign_refs (name, number, ticket) VALUES (?, ?, ?)"
-					    " ON CONFLICT DO NOTHING",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, name);
-	bind_text(st, 2, number);
-	sqlite3_bind_int64(st, 3, ticket);
-	return run(store, st, "recording a foreign ticket number", error);
+	return write_row(store,
+			 "INSERT INTO foreign_refs (name, number, ticket) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			 "recording a foreign ticket number", error, "ssi", name, number, ticket);
 }
 
 gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
@@ -666,16 +626,10 @@ gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char 
 gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
 				GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO bouncing_addresses (address, since, last_status) VALUES (lower(?1), ?2, ?3)"
-					    " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, address);
-	sqlite3_bind_int64(st, 2, now);
-	bind_text(st, 3, status);
-	return run(store, st, "marking an address as bouncing", error);
+	return write_row(store,
+			 "INSERT INTO bouncing_addresses (address, since, last_status) VALUES (lower(?1), ?2, ?3)"
+			 " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3",
+			 "marking an address as bouncing", error, "sis", address, now, status);
 }
 
 gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error)
@@ -695,16 +649,10 @@ gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bo
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
 				     GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO ticket_addresses (ticket, address, first_seen) VALUES (?, lower(?), ?)"
-					    " ON CONFLICT DO NOTHING",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	bind_text(st, 2, address);
-	sqlite3_bind_int64(st, 3, now);
-	return run(store, st, "recording a support address", error);
+	return write_row(store,
+			 "INSERT INTO ticket_addresses (ticket, address, first_seen) VALUES (?, lower(?), ?)"
+			 " ON CONFLICT DO NOTHING",
+			 "recording a support address", error, "isi", ticket, address, now);
 }
 
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
