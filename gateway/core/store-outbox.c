@@ -252,81 +252,50 @@ void dk_outbox_row_free(DkOutboxRow *row)
 gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,
                                    gint64 local_id, char **remote_out, GError **error)
 {
-	*remote_out = NULL;
-	sqlite3_stmt *st = dk_store_prepare(
+	return dk_store_lookup_text(
 	    store,
-	    "SELECT remote_id FROM external_refs WHERE connector = ? AND kind = ? AND local_id = ?",
-	    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, connector, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, local_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*remote_out = dk_store_column_text(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "reading an external reference");
-	return TRUE;
+	    dk_store_query(store,
+	                   "SELECT remote_id FROM external_refs WHERE connector = ? AND kind = ? AND local_id = ?",
+	                   error, "ssi", connector, kind, local_id),
+	    "reading an external reference", remote_out, error);
 }
 
 gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const char *kind,
                                    gint64 local_id, const char *remote_id, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-	                                    "INSERT OR REPLACE INTO external_refs"
-	                                    " (connector, kind, local_id, remote_id) VALUES (?, ?, ?, ?)",
-	                                    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, connector, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, local_id);
-	sqlite3_bind_text(st, 4, remote_id, -1, SQLITE_TRANSIENT);
-	return step_done(store, st, 0, FALSE, "recording an external reference", error);
+	return dk_store_write(store,
+	                      "INSERT OR REPLACE INTO external_refs (connector, kind, local_id, remote_id)"
+	                      " VALUES (?, ?, ?, ?)",
+	                      "recording an external reference", error, "ssis", connector, kind, local_id,
+	                      remote_id);
 }
 
 gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
                                          gboolean *exists_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	gint64 exists = 0;
+	gboolean ok = dk_store_lookup_int64(
 	    store,
-	    "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?"
-	    " AND state = 'pending' AND id < ?)",
-	    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, row->kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, row->target, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, row->ticket);
-	sqlite3_bind_int64(st, 4, row->id);
-	int rc = sqlite3_step(st);
-	*exists_out = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, "reading the outbox");
-	return TRUE;
+	    dk_store_query(store,
+	                   "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?"
+	                   " AND state = 'pending' AND id < ?)",
+	                   error, "ssii", row->kind, row->target, row->ticket, row->id),
+	    "reading the outbox", &exists, NULL, error);
+	*exists_out = exists != 0;
+	return ok;
 }
 
 gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,
                              gboolean *exists_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	gint64 exists = 0;
+	gboolean ok = dk_store_lookup_int64(
 	    store,
-	    "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?)",
-	    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, ticket);
-	int rc = sqlite3_step(st);
-	*exists_out = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, "reading the outbox");
-	return TRUE;
+	    dk_store_query(store, "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?)",
+	                   error, "ssi", kind, target, ticket),
+	    "reading the outbox", &exists, NULL, error);
+	*exists_out = exists != 0;
+	return ok;
 }
 
 gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,

@@ -21,6 +21,25 @@ struct DkStore {
  * keyed by its text), reset and ready to bind; NULL and error on failure. */
 sqlite3_stmt *dk_store_prepare(DkStore *store, const char *sql, GError **error);
 
+/* dk_store_prepare, then binds the arguments that follow as types says:
+ * 'i' a gint64, 'n' a row id (0 binds NULL), 's' a string (NULL binds
+ * NULL). NULL and error when the statement cannot be prepared. */
+sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...);
+
+/* dk_store_query, then runs the statement: every write that returns no
+ * rows. doing names the work in the error. */
+gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error, const char *types,
+			...);
+
+/* Steps a statement from dk_store_query (NULL: its error stands) once and
+ * reads the first column of the row, if any, into *value_out; *found_out
+ * (may be NULL) says whether there was a row. */
+gboolean dk_store_lookup_int64(DkStore *store, sqlite3_stmt *st, const char *doing, gint64 *value_out,
+			       gboolean *found_out, GError **error);
+/* The same for a text column; *value_out NULL when there is no row. */
+gboolean dk_store_lookup_text(DkStore *store, sqlite3_stmt *st, const char *doing, char **value_out,
+			      GError **error);
+
 /* A copy of a text column, or NULL. */
 char *dk_store_column_text(sqlite3_stmt *st, int i);
 

@@ -71,16 +71,8 @@ static gboolean run(DkStore *s, sqlite3_stmt *st, const char *doing, GError **er
 	return TRUE;
 }
 
-/* Prepares sql, binds the arguments that follow as types says ('i' a
- * gint64, 'n' a row id where 0 means NULL, 's' a string where NULL means
- * NULL), and runs it: the shape of every write that returns no rows. */
-static gboolean write_row(DkStore *s, const char *sql, const char *doing, GError **error, const char *types, ...)
+static void bind_values(sqlite3_stmt *st, const char *types, va_list ap)
 {
-	sqlite3_stmt *st = dk_store_prepare(s, sql, error);
-	if (st == NULL)
-		return FALSE;
-	va_list ap;
-	va_start(ap, types);
 	for (int i = 0; types[i] != '\0'; i++) {
 		if (types[i] == 's')
 			bind_text(st, i + 1, va_arg(ap, const char *));
@@ -89,8 +81,63 @@ static gboolean write_row(DkStore *s, const char *sql, const char *doing, GError
 		else
 			sqlite3_bind_int64(st, i + 1, va_arg(ap, gint64));
 	}
+}
+
+sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
+	if (st == NULL)
+		return NULL;
+	va_list ap;
+	va_start(ap, types);
+	bind_values(st, types, ap);
 	va_end(ap);
-	return run(s, st, doing, error);
+	return st;
+}
+
+gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error, const char *types, ...)
+{
+	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
+	if (st == NULL)
+		return FALSE;
+	va_list ap;
+	va_start(ap, types);
+	bind_values(st, types, ap);
+	va_end(ap);
+	return run(store, st, doing, error);
+}
+
+/* Steps st once: the first column of the row, if there is one. */
+static gboolean lookup(DkStore *store, sqlite3_stmt *st, const char *doing, gint64 *number_out, char **text_out,
+		       gboolean *found_out, GError **error)
+{
+	if (st == NULL)
+		return FALSE;
+	int rc = sqlite3_step(st);
+	gboolean found = rc == SQLITE_ROW;
+	if (found_out != NULL)
+		*found_out = found;
+	if (found && number_out != NULL)
+		*number_out = sqlite3_column_int64(st, 0);
+	if (found && text_out != NULL)
+		*text_out = dk_store_column_text(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, doing);
+	return TRUE;
+}
+
+gboolean dk_store_lookup_int64(DkStore *store, sqlite3_stmt *st, const char *doing, gint64 *value_out,
+			       gboolean *found_out, GError **error)
+{
+	return lookup(store, st, doing, value_out, NULL, found_out, error);
+}
+
+gboolean dk_store_lookup_text(DkStore *store, sqlite3_stmt *st, const char *doing, char **value_out,
+			      GError **error)
+{
+	*value_out = NULL;
+	return lookup(store, st, doing, NULL, value_out, NULL, error);
 }
 
 char *dk_store_column_text(sqlite3_stmt *st, int i)
@@ -362,18 +409,10 @@ GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64 *ticket_out,
 				  gboolean *found_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "SELECT ticket FROM message_ids WHERE message_id = ?", error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, message_id);
-	int rc = sqlite3_step(st);
-	*found_out = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW)
-		*ticket_out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "looking up a Message-ID");
-	return TRUE;
+	return dk_store_lookup_int64(store,
+				     dk_store_query(store, "SELECT ticket FROM message_ids WHERE message_id = ?", error,
+						    "s", message_id),
+				     "looking up a Message-ID", ticket_out, found_out, error);
 }
 
 gboolean dk_store_article_find(DkStore *store, const char *message_id, const char *fingerprint,
@@ -420,7 +459,7 @@ gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *r
 
 gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error)
 {
-	return write_row(store, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
+	return dk_store_write(store, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
 			 "updating a ticket", error, "ii", now, ticket);
 }
 
@@ -492,7 +531,7 @@ gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
 gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket, gint64 article,
 				 GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO message_ids (message_id, ticket, article) VALUES (?, ?, ?)"
 			 " ON CONFLICT DO NOTHING",
 			 "recording a Message-ID", error, "sin", message_id, ticket, article);
@@ -501,7 +540,7 @@ gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 
 gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address, const char *role,
 				  GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
 			 " ON CONFLICT DO NOTHING",
 			 "recording a participant", error, "iss", ticket, address, role);
@@ -510,7 +549,7 @@ gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *add
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
 			    const char *detail_json, gint64 now, GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO events (ticket, article, type, detail, created_at) VALUES (?, ?, ?, ?, ?)",
 			 "recording an event", error, "inssi", ticket, article, type,
 			 detail_json ? detail_json : "{}", now);
@@ -533,13 +572,13 @@ gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field,
 		[DK_TICKET_CORRELATION] = "UPDATE tickets SET correlation_key = nullif(?1, ''),"
 					  " updated_at = max(updated_at, ?3) WHERE number = ?2",
 	};
-	return write_row(store, sql[field], "changing a ticket", error, "sii", value, ticket, now);
+	return dk_store_write(store, sql[field], "changing a ticket", error, "sii", value, ticket, now);
 }
 
 gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
 				   GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO ticket_fields (ticket, name, value) VALUES (?, ?, ?)"
 			 " ON CONFLICT (ticket, name) DO UPDATE SET value = excluded.value",
 			 "setting a ticket field", error, "iss", ticket, name, value ? value : "");
@@ -547,50 +586,35 @@ gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *na
 
 gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT number FROM tickets WHERE correlation_key = ?"
-					    " AND status NOT IN ('resolved', 'closed') ORDER BY number DESC LIMIT 1",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	*ticket_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "looking up a correlation key");
-	return TRUE;
+	*ticket_out = 0;
+	return dk_store_lookup_int64(store,
+				     dk_store_query(store,
+						    "SELECT number FROM tickets WHERE correlation_key = ?"
+						    " AND status NOT IN ('resolved', 'closed') ORDER BY number DESC LIMIT 1",
+						    error, "s", key),
+				     "looking up a correlation key", ticket_out, NULL, error);
 }
 
 gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error)
 {
-	return write_row(store, "INSERT INTO tags (ticket, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	return dk_store_write(store, "INSERT INTO tags (ticket, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 			 "adding a tag", error, "is", ticket, tag);
 }
 
 gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address, char **role_out,
 				   GError **error)
 {
-	*role_out = NULL;
-	sqlite3_stmt *st = dk_store_prepare(store, "SELECT role FROM participants WHERE ticket = ? AND address = lower(?)",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	bind_text(st, 2, address);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*role_out = dk_store_column_text(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "looking up a participant");
-	return TRUE;
+	return dk_store_lookup_text(store,
+				    dk_store_query(store,
+						   "SELECT role FROM participants WHERE ticket = ? AND address = lower(?)",
+						   error, "is", ticket, address),
+				    "looking up a participant", role_out, error);
 }
 
 gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,
 			   GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO ticket_links (ticket, linked, reason, created_at)"
 			 " VALUES (?1, ?2, ?3, ?4), (?2, ?1, ?3, ?4) ON CONFLICT DO NOTHING",
 			 "linking tickets", error, "iisi", ticket, linked, reason, now);
@@ -599,7 +623,7 @@ gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const c
 gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number, gint64 ticket,
 				  GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO foreign_refs (name, number, ticket) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 			 "recording a foreign ticket number", error, "ssi", name, number, ticket);
 }
@@ -607,26 +631,16 @@ gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *
 gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
 				   gboolean *found_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "SELECT ticket FROM foreign_refs WHERE name = ? AND number = ?",
-					    error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, name);
-	bind_text(st, 2, number);
-	int rc = sqlite3_step(st);
-	*found_out = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW)
-		*ticket_out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "looking up a foreign ticket number");
-	return TRUE;
+	return dk_store_lookup_int64(store,
+				     dk_store_query(store, "SELECT ticket FROM foreign_refs WHERE name = ? AND number = ?",
+						    error, "ss", name, number),
+				     "looking up a foreign ticket number", ticket_out, found_out, error);
 }
 
 gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
 				GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO bouncing_addresses (address, since, last_status) VALUES (lower(?1), ?2, ?3)"
 			 " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3",
 			 "marking an address as bouncing", error, "sis", address, now, status);
@@ -634,22 +648,16 @@ gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char 
 
 gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "SELECT 1 FROM bouncing_addresses WHERE address = lower(?)", error);
-	if (st == NULL)
-		return FALSE;
-	bind_text(st, 1, address);
-	int rc = sqlite3_step(st);
-	*bouncing_out = rc == SQLITE_ROW;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "looking up a bouncing address");
-	return TRUE;
+	return dk_store_lookup_int64(store,
+				     dk_store_query(store, "SELECT 1 FROM bouncing_addresses WHERE address = lower(?)",
+						    error, "s", address),
+				     "looking up a bouncing address", NULL, bouncing_out, error);
 }
 
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
 				     GError **error)
 {
-	return write_row(store,
+	return dk_store_write(store,
 			 "INSERT INTO ticket_addresses (ticket, address, first_seen) VALUES (?, lower(?), ?)"
 			 " ON CONFLICT DO NOTHING",
 			 "recording a support address", error, "isi", ticket, address, now);
