@@ -83,28 +83,30 @@ static void bind_values(sqlite3_stmt *st, const char *types, va_list ap)
 	}
 }
 
-sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...)
+static sqlite3_stmt *query_va(DkStore *store, const char *sql, GError **error, const char *types, va_list ap)
 {
 	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
-	if (st == NULL)
-		return NULL;
+	if (st != NULL)
+		bind_values(st, types, ap);
+	return st;
+}
+
+sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...)
+{
 	va_list ap;
 	va_start(ap, types);
-	bind_values(st, types, ap);
+	sqlite3_stmt *st = query_va(store, sql, error, types, ap);
 	va_end(ap);
 	return st;
 }
 
 gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error, const char *types, ...)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
-	if (st == NULL)
-		return FALSE;
 	va_list ap;
 	va_start(ap, types);
-	bind_values(st, types, ap);
+	sqlite3_stmt *st = query_va(store, sql, error, types, ap);
 	va_end(ap);
-	return run(store, st, doing, error);
+	return st != NULL && run(store, st, doing, error);
 }
 
 /* Steps st once: the first column of the row, if there is one. */
