@@ -4,12 +4,14 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/desk.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/core/store-outbox.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
 #include "gateway/intake/lmtp-server.h"
 #include "gateway/outbox/worker.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/log.h"
+#include "gateway/ops/metrics.h"
 
 #include <glib-unix.h>
 #include <unistd.h>
@@ -59,8 +61,13 @@ static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
 	Serve *s = data;
 	g_autoptr(GError) error = NULL;
 	g_mutex_lock(&s->reader_lock);
-	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error);
+	gint64 failed = 0, held = 0;
+	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error) &&
+		      dk_store_outbox_count(s->reader, "failed", &failed, &error) &&
+		      dk_store_outbox_count(s->reader, "held", &held, &error);
 	g_mutex_unlock(&s->reader_lock);
+	if (ok)
+		dk_metrics_outbox_settled(failed, held);
 	if (!ok)
 		g_warning("http event=probe error=%s", error->message);
 	return ok;

@@ -243,7 +243,7 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 		guint handled = 0;
 		for (guint i = 0; i < rows->len; i++) {
 			const DkOutboxRow *row = g_ptr_array_index(rows, i);
-			guint before = stats->sent + stats->deferred + stats->failed;
+			guint before = stats->sent + stats->deferred + stats->failed + stats->held;
 			gboolean ok;
 			if (strcmp(row->kind, "connector") == 0)
 				ok = dk_connectors_run_row(o->connectors, o->config, o->store, row,
@@ -256,7 +256,7 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 				return FALSE;
 			/* A row left waiting (or taken by another worker) is not
 			 * handled: it would come back in the next batch. */
-			if (stats->sent + stats->deferred + stats->failed != before)
+			if (stats->sent + stats->deferred + stats->failed + stats->held != before)
 				handled++;
 		}
 		if (handled == 0 || rows->len < BATCH)

@@ -24,6 +24,7 @@ typedef struct {
 	guint sent;     /* rows performed */
 	guint deferred; /* temporary failures, to be retried */
 	guint failed;   /* permanent failures */
+	guint held;     /* connector rows held behind their ticket's failed create */
 } DkOutboxStats;
 
 /* A worker over store (borrowed; used from one thread at a time). NULL with

@@ -130,7 +130,9 @@ void dk_connectors_free(DkConnectors *set);
 
 /* Performs one due "connector" row: claims it, runs the event, records
  * the remote ids, and marks it done, deferred (backoff, or Retry-After)
- * or failed, with an event on the ticket. */
+ * or failed, with an event on the ticket. A ticket's rows go in order;
+ * when its create failed for good, the later ones are held (state held,
+ * a "connector_held" event) until the create is retried. */
 gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStore *store,
                                const DkOutboxRow *row, gint64 now, DkOutboxStats *stats,
                                GError **error);
