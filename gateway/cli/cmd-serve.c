@@ -21,6 +21,7 @@ typedef struct {
 	DkLmtpServer *lmtp;
 	DkHttpServer *http;
 	DkPipeline *pipeline;
+	DkOutboxWorker *outbox;
 	DkStore *reader; /* a read connection for the probe, under reader_lock */
 	GMutex reader_lock;
 	GPtrArray *configs; /* every configuration loaded; the newest is last */
@@ -36,14 +37,18 @@ static gboolean on_stop(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* A new configuration applies whole or not at all where it can fail: a
+ * file that does not load, or notification settings the outbox cannot use,
+ * keep the old one everywhere; a broken rules script keeps the old script. */
 static gboolean on_reload(gpointer data)
 {
 	Serve *s = data;
 	g_autoptr(GError) error = NULL;
 	const DkConfig *current = g_ptr_array_index(s->configs, s->configs->len - 1);
 	DkConfig *fresh = dk_config_load(dk_config_path(current), &error);
-	if (fresh == NULL) {
+	if (fresh == NULL || !dk_outbox_worker_reload(s->outbox, fresh, &error)) {
 		g_warning("serve event=reload result=failed keeping=previous error=%s", error->message);
+		dk_config_free(fresh);
 		return G_SOURCE_CONTINUE;
 	}
 	g_ptr_array_add(s->configs, fresh);
@@ -187,6 +192,7 @@ int dk_cmd_serve(int argc, char **argv)
 		dk_cli_error("serve: %s", error->message);
 	} else {
 		dk_imap_poller_set_start(pollers);
+		s.outbox = outbox;
 		rc = run(&s, config, listen, pipeline);
 	}
 	dk_imap_poller_set_free(pollers); /* stops them; before the writer stops */

@@ -17,6 +17,7 @@ struct DkPipeline {
 	char **own_domains;
 	DkThreadPolicy *policy;
 	GMutex rules_lock;
+	const DkConfig *items_config; /* what items carry; under rules_lock */
 	DkRules *rules;     /* under rules_lock */
 	GError *rules_error; /* the script given could not be loaded */
 };
@@ -55,6 +56,7 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->parse.own_domains = (const char *const *)p->own_domains;
 	p->policy = dk_thread_policy_new(config);
 	g_mutex_init(&p->rules_lock);
+	p->items_config = config;
 	p->rules = dk_rules_load(config, &p->rules_error);
 	return p;
 }
@@ -78,6 +80,7 @@ gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, 
 	g_mutex_lock(&pipeline->rules_lock);
 	DkRules *old = pipeline->rules;
 	pipeline->rules = fresh;
+	pipeline->items_config = config;
 	g_clear_error(&pipeline->rules_error);
 	g_mutex_unlock(&pipeline->rules_lock);
 	dk_rules_unref(old);
@@ -142,7 +145,9 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	item->received_at = now;
 	item->policy = pipeline->policy;
 	item->rules = current_rules(pipeline);
-	item->config = pipeline->config;
+	g_mutex_lock(&pipeline->rules_lock);
+	item->config = pipeline->items_config;
+	g_mutex_unlock(&pipeline->rules_lock);
 	if (!raw && item->raw_fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "duplicating a spool descriptor: %s",
 			    g_strerror(errno));

@@ -78,7 +78,9 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
 gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error);
 
 /* Compiles the [rules] script of config and, only if it is valid, makes it
- * the one new messages run; on error the old script stays. */
+ * the one new messages run, and config (which must outlive the pipeline)
+ * the one the writer reads for their notifications and connector rows; on
+ * error the old script and configuration stay. */
 gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, GError **error);
 
 /* From now on commits go through writer (a writer thread that owns the
