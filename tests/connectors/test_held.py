@@ -100,6 +100,7 @@ class HeldTest(ConnectWiseCase):
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=20)
+        self.assertEqual(proc.returncode, 0)
         self.assertIn('docket_outbox_rows{state="failed"} 1\n', body)
         self.assertIn('docket_outbox_rows{state="held"} 4\n', body)
 

@@ -33,10 +33,13 @@ class ReloadTest(DocketCase):
         wait_for_port(self.lmtp)
 
     def stop(self):
+        """SIGTERM; returns the exit status (0, also under the sanitizers)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=20)
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
+        return self.proc.returncode
 
     def write_config(self, extra):
         with open(self.config, "w") as f:
@@ -99,6 +102,7 @@ class ReloadTest(DocketCase):
         froms = [str(parse(d)["From"]) for _, r, d in self.sink.messages if r == ["c3@example.org"]]
         self.assertEqual(froms, ["Help Desk <%s>" % SUPPORT])
         self.assertEqual(len(self.maildir()), 1)
+        self.assertEqual(self.stop(), 0)
 
 
 if __name__ == "__main__":

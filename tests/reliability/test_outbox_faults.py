@@ -134,10 +134,13 @@ class OutboxFaultTest(DocketCase):
                      psa_key, self.hook.url, hook_key))
 
     def stop_serve(self):
+        """SIGTERM; returns the exit status (0, also under the sanitizers)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=60)
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
+        return self.proc.returncode
 
     def outbox(self):
         out = self.docket("outbox", "list", "--json").stdout
@@ -195,6 +198,7 @@ class OutboxFaultTest(DocketCase):
         hook = self.check_webhook(rows)
         retries = sum(r["attempts"] for r in rows) - len(rows)
         self.report(rows, failed, mail, psa, hook, retries, drained)
+        self.assertEqual(self.stop_serve(), 0)
 
     def check_mail(self, rows):
         """Every notification at the relay: once, plus once per reply the
