@@ -12,7 +12,8 @@
 const DkConnectorOps *dk_connector_ops(const char *type)
 {
 	static const DkConnectorOps *const all[] = {&dk_connector_webhook,
-	                                            &dk_connector_connectwise};
+	                                            &dk_connector_connectwise,
+	                                            &dk_connector_incidentiq};
 	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
 		if (g_strcmp0(all[i]->type, type) == 0)
 			return all[i];
@@ -94,6 +95,7 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 	c->company = g_strdup(dk_config_get_string(config, section, "company"));
 	c->status_map = read_map(config, section, "status_map");
 	c->priority_map = read_map(config, section, "priority_map");
+	c->config = config;
 	return c;
 }
 
@@ -111,6 +113,8 @@ void dk_connector_free(DkConnector *c)
 	g_free(c->company);
 	g_hash_table_unref(c->status_map);
 	g_hash_table_unref(c->priority_map);
+	if (c->state != NULL && c->state_free != NULL)
+		c->state_free(c->state);
 	g_free(c);
 }
 

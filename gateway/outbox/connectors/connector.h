@@ -4,19 +4,23 @@
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
  * Configuration of [connector:NAME]:
- *   type             webhook | connectwise
+ *   type             webhook | connectwise | incidentiq
  *   base_url         the system's API root (ConnectWise:
  *                    https://SITE/v4_6_release/apis/3.0), or the webhook URL
  *   credentials_file "name = value" lines, never logged nor dumped:
  *                    webhook: secret; connectwise: company, public_key,
- *                    private_key, client_id
+ *                    private_key, client_id; incidentiq: token, site_id,
+ *                    product_id (optional)
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
  *   ca_file          extra CA bundle; TLS verification is always on
  *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
  *   board, company   ConnectWise board name and company identifier
  *   status_map, priority_map  ours=theirs items over the defaults (see
- *                    each connector's file for its defaults) */
+ *                    each connector's file for its defaults)
+ *   location_id, issue_type_id, issue_category_id, issue_id,
+ *   default_requester_id  Incident IQ: the GUIDs a new ticket needs, and
+ *                    the user it is for when the sender is not a user */
 #pragma once
 
 #include "gateway/config.h"
@@ -89,6 +93,9 @@ struct DkConnector {
 	GHashTable *status_map;  /* ours -> theirs, defaults filled in */
 	GHashTable *priority_map;
 	gint64 retry_after;      /* seconds from the last 429/503, 0 when none */
+	const DkConfig *config;  /* borrowed: outlives the connector */
+	gpointer state;          /* the type's own cache, or NULL */
+	GDestroyNotify state_free;
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -122,6 +129,7 @@ json_t *dk_connector_event_json(const DkConnector *c, const DkConnectorEvent *e)
 const DkConnectorOps *dk_connector_ops(const char *type);
 extern const DkConnectorOps dk_connector_webhook;
 extern const DkConnectorOps dk_connector_connectwise;
+extern const DkConnectorOps dk_connector_incidentiq;
 
 /* The connectors of a configuration, by name. */
 typedef struct DkConnectors DkConnectors;
