@@ -137,18 +137,29 @@ static void append_content(GString *out, GMimeObject *part)
 	gsize room = out->len < SCAN_MAX_TEXT ? SCAN_MAX_TEXT - out->len : 0;
 	if (!GMIME_IS_PART(part) || room == 0)
 		return;
-	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
-	if (content == NULL)
-		return;
-	g_autoptr(GByteArray) bytes = dk_message_read_decoded(content, room);
+	GBytes *done = g_object_get_qdata(G_OBJECT(part), dk_message_decoded_quark());
+	g_autoptr(GByteArray) bytes = NULL;
+	const char *data;
+	gsize len;
+	if (done != NULL) { /* the body walk decoded it already */
+		data = g_bytes_get_data(done, &len);
+		len = MIN(len, room);
+	} else {
+		GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
+		if (content == NULL)
+			return;
+		bytes = dk_message_read_decoded(content, room);
+		data = (const char *)bytes->data;
+		len = bytes->len;
+	}
 	if (GMIME_IS_TEXT_PART(part)) {
 		const char *charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
-		g_autofree char *text = dk_charset_to_utf8((const char *)bytes->data, bytes->len, charset,
+		g_autofree char *text = dk_charset_to_utf8(data ? data : "", len, charset,
 							    DK_CHARSET_DEFAULT_FALLBACK, NULL);
 		append_bounded(out, text, strlen(text));
 		return;
 	}
-	append_bounded(out, (const char *)bytes->data, bytes->len);
+	append_bounded(out, data, len);
 }
 
 static void scan_returned(Scan *s, GMimeMessage *returned)
