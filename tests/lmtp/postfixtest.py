@@ -13,7 +13,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -274,15 +273,6 @@ class PostfixCase(LmtpCase):
         self.assertEqual(sorted(counts), sorted(self.sent), "lost or extra messages")
         self.assertEqual(set(counts.values()), {1}, "a message stored twice")
         self.assertEqual(self.postfix.log().count("status=sent"), self.submissions)
-
-    def inbound_counts(self):
-        """message_id -> inbound articles holding it, read from the store
-        directly (one query instead of a `ticket show` per ticket)."""
-        path = os.path.join(self.data, "docket.db")
-        with sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30) as db:
-            rows = db.execute("SELECT message_id, count(*) FROM articles"
-                              " WHERE direction = 'inbound' GROUP BY message_id").fetchall()
-        return dict(rows)
 
     def lost_and_duplicated(self):
         """(Message-IDs sent but not stored, Message-IDs stored more than once)."""
