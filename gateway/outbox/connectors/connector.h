@@ -74,6 +74,10 @@ typedef struct {
 	/* Authenticates and reads vocabularies; appends findings to report,
 	 * one line each; FALSE when misconfigured. Creates nothing. */
 	gboolean (*check)(DkConnector *c, GString *report, GError **error);
+	/* Optional: reads the type's own keys of section into c->state
+	 * (freed with c->state_free); DK_ERROR_CONFIG when they are wrong. */
+	gboolean (*init)(DkConnector *c, const DkConfig *config, const char *section,
+	                 GError **error);
 } DkConnectorOps;
 
 struct DkConnector {
@@ -89,6 +93,8 @@ struct DkConnector {
 	GHashTable *status_map;  /* ours -> theirs, defaults filled in */
 	GHashTable *priority_map;
 	gint64 retry_after;      /* seconds from the last 429/503, 0 when none */
+	gpointer state;          /* the type's own (ops->init), or NULL */
+	GDestroyNotify state_free;
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -103,7 +109,8 @@ const char *dk_connector_credential(const DkConnector *c, const char *name);
 /* Our value's name in the system: the map's entry, else value itself. */
 const char *dk_connector_map(GHashTable *map, const char *value);
 
-/* One JSON request to base_url + path (body NULL: none). 2xx: TRUE, the
+/* One JSON request to base_url + path (path an absolute http(s) URL: to
+ * it; body NULL: none; an extra Content-Type replaces the JSON one). 2xx: TRUE, the
  * parsed response in *response_out (NULL when empty or not JSON; may be
  * NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
  * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
@@ -112,6 +119,16 @@ const char *dk_connector_map(GHashTable *map, const char *value);
 gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
                            const char *body, const char *const *extra, json_t **response_out,
                            GError **error);
+
+/* The article's new text, "(no text)" when it has none or a is NULL. */
+const char *dk_connector_text(const DkArticle *a);
+
+/* The integer "id" member of o as text (free it), or NULL. */
+char *dk_connector_id(const json_t *o);
+
+/* *remote_out the id of an answer; DK_ERROR_PERMANENT when it has none. */
+gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **remote_out,
+                              GError **error);
 
 /* The versioned JSON event (README.md, "Connectors"): version 1, event,
  * id (stable over retries), reference, ticket, article (or absent),
