@@ -12,7 +12,8 @@
 const DkConnectorOps *dk_connector_ops(const char *type)
 {
 	static const DkConnectorOps *const all[] = {&dk_connector_webhook,
-	                                            &dk_connector_connectwise};
+	                                            &dk_connector_connectwise,
+	                                            &dk_connector_ninjaone};
 	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
 		if (g_strcmp0(all[i]->type, type) == 0)
 			return all[i];

@@ -4,17 +4,21 @@
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
  * Configuration of [connector:NAME]:
- *   type             webhook | connectwise
+ *   type             webhook | connectwise | ninjaone
  *   base_url         the system's API root (ConnectWise:
- *                    https://SITE/v4_6_release/apis/3.0), or the webhook URL
+ *                    https://SITE/v4_6_release/apis/3.0; NinjaOne:
+ *                    https://REGION.ninjarmm.com), or the webhook URL
  *   credentials_file "name = value" lines, never logged nor dumped:
  *                    webhook: secret; connectwise: company, public_key,
- *                    private_key, client_id
+ *                    private_key, client_id; ninjaone: client_id,
+ *                    client_secret, token_url, scope (ninjaone.c)
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
  *   ca_file          extra CA bundle; TLS verification is always on
  *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
- *   board, company   ConnectWise board name and company identifier
+ *   board, company   ConnectWise board name and company identifier;
+ *                    NinjaOne: board id searched for lost creates
+ *   ticket_form, organisation_map  NinjaOne (read by its init)
  *   status_map, priority_map  ours=theirs items over the defaults (see
  *                    each connector's file for its defaults) */
 #pragma once
@@ -139,6 +143,7 @@ json_t *dk_connector_event_json(const DkConnector *c, const DkConnectorEvent *e)
 const DkConnectorOps *dk_connector_ops(const char *type);
 extern const DkConnectorOps dk_connector_webhook;
 extern const DkConnectorOps dk_connector_connectwise;
+extern const DkConnectorOps dk_connector_ninjaone;
 
 /* The connectors of a configuration, by name. */
 typedef struct DkConnectors DkConnectors;
