@@ -152,6 +152,12 @@ class ConversationTest(NinjaCase):
         self.assertEqual(create["clientId"], 3)
         self.assertNotIn("requesterUid", create)
         self.assertEqual(create["cc"], {"uids": [], "emails": ["bob@elsewhere.example"]})
+        # the spec requires requesterUid on a PUT: without one the change is refused
+        self.deliver_ok(self.agent_note("r", "#status resolved").replace(
+            b"p1@customer.example", b"v1@elsewhere.example"))
+        self.assertEqual(self.run_once(), (1, 0, 1))  # the note is sent, the change fails
+        [row] = [r for r in self.outbox() if r["state"] == "failed"]
+        self.assertIn("requesterUid", row["last_error"])
 
 
 class TokenTest(NinjaCase):
@@ -276,9 +282,12 @@ class CheckTest(NinjaCase):
 
     def test_check_reports_form_status_and_organisation(self):
         code, out, _ = self.check("ticket_form = 99\nstatus_map = waiting=Parked\n"
-                                  "organisation_map = customer.example=44\nboard = 8\n")
+                                  "organisation_map = customer.example=44\nboard = 8\n"
+                                  "priority_map = critical=CRITICAL, high=HIGH+SEVERE\n")
         self.assertEqual(code, 1)
         for line in ["status Parked (for waiting) is not among the tenant's statuses",
+                     "priority CRITICAL (for critical) is not NONE, LOW, MEDIUM or HIGH",
+                     "priority HIGH+SEVERE (for high) is not NONE",
                      "ticket form 99 does not exist",
                      "organisation 44 (for customer.example) does not exist",
                      "no default organisation", "board 8 does not exist"]:

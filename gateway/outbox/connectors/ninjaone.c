@@ -616,6 +616,30 @@ static gboolean check_statuses(DkConnector *c, GString *report)
 	return ok;
 }
 
+/* Each mapped priority and severity among the spec's values. */
+static gboolean check_priorities(DkConnector *c, GString *report)
+{
+	static const char *const priorities[] = {"NONE", "LOW", "MEDIUM", "HIGH", NULL};
+	static const char *const severities[] = {"NONE", "MINOR", "MODERATE", "MAJOR", "CRITICAL",
+	                                         NULL};
+	gboolean ok = TRUE;
+	for (gsize i = 0; i < G_N_ELEMENTS(default_priorities); i++) {
+		g_autofree char *priority = NULL, *severity = NULL;
+		priority_of(c, default_priorities[i][0], &priority, &severity);
+		if (!g_strv_contains(priorities, priority) ||
+		    (severity != NULL && !g_strv_contains(severities, severity))) {
+			g_string_append_printf(report,
+			                       "%s: priority %s%s%s (for %s) is not NONE, LOW, MEDIUM or "
+			                       "HIGH with a severity NONE, MINOR, MODERATE, MAJOR or "
+			                       "CRITICAL\n",
+			                       c->name, priority, severity ? "+" : "",
+			                       severity ? severity : "", default_priorities[i][0]);
+			ok = FALSE;
+		}
+	}
+	return ok;
+}
+
 /* Whether the list holds an object whose "id" is id. */
 static gboolean listed(const json_t *list, gint64 id)
 {
@@ -649,8 +673,8 @@ static gboolean check_organisations(DkConnector *c, const json_t *orgs, GString 
 	return ok;
 }
 
-/* The token, the statuses, the ticket form, the organisations and the
- * board; reads only. */
+/* The token, the statuses, the priorities, the ticket form, the
+ * organisations and the board; reads only. */
 static gboolean check(DkConnector *c, GString *report, GError **error)
 {
 	Ninja *n = c->state;
@@ -659,6 +683,7 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	g_string_append_printf(report, "%s: authenticated, %zu statuses\n", c->name,
 	                       json_array_size(n->statuses));
 	gboolean ok = check_statuses(c, report);
+	ok = check_priorities(c, report) && ok;
 	g_autoptr(json_t) forms = NULL, orgs = NULL;
 	gint64 board = 0;
 	if (!call(c, "GET", "/ticketing/ticket-form", NULL, NULL, &forms, error) ||
