@@ -114,9 +114,9 @@ const char *dk_connector_credential(const DkConnector *c, const char *name);
 const char *dk_connector_map(GHashTable *map, const char *value);
 
 /* One JSON request to base_url + path (path an absolute http(s) URL: to
- * it; body NULL: none; an extra Content-Type replaces the JSON one). 2xx: TRUE, the
- * parsed response in *response_out (NULL when empty or not JSON; may be
- * NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
+ * it; body NULL: none; an extra Content-Type replaces the JSON one). 2xx:
+ * TRUE, the parsed response in *response_out (NULL when empty or not JSON;
+ * may be NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
  * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
  * 10.2.3); other statuses DK_ERROR_PERMANENT with the body in the
  * message. extra: more headers, NULL-terminated, or NULL. */
