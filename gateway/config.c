@@ -113,7 +113,7 @@ static const DkConfKey schema[] = {
 	{"imap:*", "batch_size", DK_CONF_INT, "50", 1, 1000},
 	/* Help-desk connectors (gateway/outbox/connectors/connector.h). */
 	{"connector:*", "type", DK_CONF_ENUM, "webhook", 0, 0,
-	 "webhook|connectwise|incidentiq"},
+	 "webhook|connectwise|incidentiq|ninjaone"},
 	{"connector:*", "base_url", DK_CONF_STRING, ""},
 	{"connector:*", "credentials_file", DK_CONF_STRING, ""}, /* name = value lines */
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
@@ -130,6 +130,8 @@ static const DkConfKey schema[] = {
 	{"connector:*", "issue_category_id", DK_CONF_STRING, ""},
 	{"connector:*", "issue_id", DK_CONF_STRING, ""},
 	{"connector:*", "default_requester_id", DK_CONF_STRING, ""},
+	{"connector:*", "ticket_form", DK_CONF_STRING, ""},     /* NinjaOne ticketFormId */
+	{"connector:*", "organisation_map", DK_CONF_LIST, ""}, /* NinjaOne: domain=clientId, *=default */
 };
 
 struct DkConfig {
