@@ -38,9 +38,12 @@ static const DkConfKey schema[] = {
 	{"lmtp", "max_recipients", DK_CONF_INT, "100", 1, 100000},
 	{"lmtp", "max_connections", DK_CONF_INT, "100", 1, 100000},
 	{"lmtp", "timeout_seconds", DK_CONF_INT, "300", 1, 86400},
+	{"lmtp", "data_timeout_seconds", DK_CONF_INT, "600", 1, 86400}, /* the whole DATA */
 	{"lmtp", "hostname", DK_CONF_STRING, ""},
 	{"lmtp", "unix_mode", DK_CONF_STRING, "0660"},
 	{"lmtp", "unix_group", DK_CONF_STRING, ""},
+	{"limits", "sender_per_hour", DK_CONF_INT, "0", 0, 1000000}, /* 0: no limit */
+	{"limits", "sender_action", DK_CONF_ENUM, "tempfail", 0, 0, "tempfail|hold"},
 	{"http", "listen", DK_CONF_STRING, ""},
 	{"parse", "fallback_charset", DK_CONF_STRING, "windows-1252"},
 	{"parse", "max_depth", DK_CONF_INT, "50", 1, 10000},
