@@ -27,7 +27,8 @@ gboolean dk_sender_limit_check(DkStore *store, const DkPipelineItem *item, const
 		return TRUE;
 	const char *sender = item->message->from->address;
 	gint64 recent = 0;
-	if (!dk_store_sender_recent(store, sender, item->received_at - WINDOW_SECONDS + 1, &recent, error))
+	if (!dk_store_sender_recent(store, sender, item->received_at - WINDOW_SECONDS + 1, limit, &recent,
+				    error))
 		return FALSE;
 	if (recent < limit)
 		return TRUE;
