@@ -70,7 +70,7 @@ static const DkConfKey schema[] = {
 	{"smtp", "user", DK_CONF_STRING, ""},
 	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},
 	{"smtp", "password_file", DK_CONF_STRING, ""},
-	{"smtp", "starttls", DK_CONF_ENUM, "required", 0, 0, "required|optional|insecure-none"},
+	{"smtp", "starttls", DK_CONF_ENUM, "required", 0, 0, "required|insecure-optional|insecure-none"},
 	{"smtp", "insecure_skip_verify", DK_CONF_BOOL, "false"},
 	{"smtp", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
 	{"notify", "transport", DK_CONF_ENUM, "auto", 0, 0, "auto|maildir|smtp|sendmail"}, /* auto: smtp when [smtp] url is set, else maildir */
@@ -121,6 +121,7 @@ static const DkConfKey schema[] = {
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
 	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
 	{"connector:*", "ca_file", DK_CONF_STRING, ""},
+	{"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
 	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},
 	{"connector:*", "board", DK_CONF_STRING, ""},
 	{"connector:*", "company", DK_CONF_STRING, ""},
