@@ -18,7 +18,8 @@ G_BEGIN_DECLS
  * tempfail, or with the store's error. Exempt: no limit configured,
  * imported history, a message an operator takes back from the quarantine,
  * a verified agent's mail, a message without a From address. */
-gboolean dk_sender_limit_check(DkStore *store, const DkPipelineItem *item, const DkThreadPolicy *policy,
-			       char **hold_reason_out, GError **error);
+gboolean dk_sender_limit_check(DkStore *store, const DkPipelineItem *item,
+                               const DkThreadPolicy *policy, char **hold_reason_out,
+                               GError **error);
 
 G_END_DECLS

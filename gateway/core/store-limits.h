@@ -13,6 +13,6 @@ G_BEGIN_DECLS
  * its own or an agent's address, never a customer's.) Errors are the
  * store's (temporary when the database is busy). */
 gboolean dk_store_sender_recent(DkStore *store, const char *sender, gint64 since, gint64 upto,
-				gint64 *count_out, GError **error);
+                                gint64 *count_out, GError **error);
 
 G_END_DECLS

@@ -685,7 +685,6 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	return ok;
 }
 
-
 /* The policy of items made without a pipeline: the defaults. */
 static DkThreadPolicy *default_policy(void)
 {

@@ -14,8 +14,8 @@ static gboolean loopback(const char *host)
 	return address != NULL && g_inet_address_get_is_loopback(address);
 }
 
-gboolean dk_url_policy_check(const char *url, gboolean insecure, const char *what, const char *insecure_key,
-			     GError **error)
+gboolean dk_url_policy_check(const char *url, gboolean insecure, const char *what,
+                             const char *insecure_key, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, &local);
@@ -27,15 +27,16 @@ gboolean dk_url_policy_check(const char *url, gboolean insecure, const char *wha
 	if (g_ascii_strcasecmp(scheme, "https") == 0)
 		return TRUE;
 	if (g_ascii_strcasecmp(scheme, "http") != 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s is not an https:// URL", what, url);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s is not an https:// URL", what,
+		            url);
 		return FALSE;
 	}
 	const char *host = g_uri_get_host(uri);
 	if (insecure || (host != NULL && loopback(host)))
 		return TRUE;
 	g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-		    "%s: %s would send credentials without TLS; use https://%s%s%s", what, url,
-		    insecure_key ? " (or, knowingly, " : "", insecure_key ? insecure_key : "",
-		    insecure_key ? " = true)" : "");
+	            "%s: %s would send credentials without TLS; use https://%s%s%s", what, url,
+	            insecure_key ? " (or, knowingly, " : "", insecure_key ? insecure_key : "",
+	            insecure_key ? " = true)" : "");
 	return FALSE;
 }

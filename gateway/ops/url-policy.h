@@ -11,7 +11,7 @@ G_BEGIN_DECLS
  * Otherwise FALSE with DK_ERROR_CONFIG naming what (e.g. "[connector:psa]
  * base_url") and how to allow it, if allowing it is possible
  * (insecure_key, or NULL). */
-gboolean dk_url_policy_check(const char *url, gboolean insecure, const char *what, const char *insecure_key,
-			     GError **error);
+gboolean dk_url_policy_check(const char *url, gboolean insecure, const char *what,
+                             const char *insecure_key, GError **error);
 
 G_END_DECLS
