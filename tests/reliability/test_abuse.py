@@ -135,6 +135,24 @@ class FloodTest(AbuseCase):
         self.assertEqual(self.count("SELECT count(*) FROM quarantine"), len(held) - 1)
 
 
+class DeliverLimitTest(AbuseCase):
+    """The MTA pipe: exit 75 with the reason over the limit; the window
+    is the last hour, so the sender is let in again an hour later."""
+
+    def test_exit_75_then_an_hour_later_accepted(self):
+        with open(self.config, "a") as f:
+            f.write("[limits]\nsender_per_hour = 2\n")
+        t0 = 1795000000
+        codes = []
+        for i, at in enumerate((t0, t0 + 60, t0 + 120, t0 + 3599, t0 + 3600)):
+            proc = self.deliver(message("pipe-%d@flood.example" % i, sender="mallory@flood.example"),
+                                "--received-at", str(at), "-r", SUPPORT)
+            codes.append(proc.returncode)
+            if proc.returncode == 75:
+                self.assertIn(b"mallory@flood.example sent more than 2 messages within an hour", proc.stderr)
+        self.assertEqual(codes, [0, 0, 75, 75, 0])
+
+
 class MailLoopTest(AbuseCase):
     """Another help desk answers every mail docket sends it with a new
     ticket of its own: a fresh subject, no In-Reply-To, no Auto-Submitted.
