@@ -465,7 +465,8 @@ static const char summary[] =
 	"  (the text from stdin, or $EDITOR on a terminal).\n"
 	"time NUMBER DURATION [TEXT]: record work (30m, 1h15m, 2h).\n"
 	"merge A B: move B's articles and Message-IDs to A; B points to A.\n"
-	"autoclose: close the tickets resolved --days (7) ago or longer.";
+	"autoclose: close the tickets resolved --days (7) ago or longer.\n"
+	"sla-check: record the SLA targets missed by now and tell the team (once each).";
 
 static int dispatch(DkTicketOptions *o, int argc, char **argv)
 {
@@ -473,10 +474,10 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	gboolean is_list = argc == 2 && strcmp(sub, "list") == 0;
 	gboolean is_show = argc == 3 && strcmp(sub, "show") == 0;
 	gboolean is_search = strcmp(sub, "search") == 0;
-	static const char *const edits[] = {"set", "note", "reply", "time", "merge", "autoclose", NULL};
+	static const char *const edits[] = {"set", "note", "reply", "time", "merge", "autoclose", "sla-check", NULL};
 	if (!is_list && !is_show && !is_search && !g_strv_contains(edits, sub)) {
-		dk_cli_error("ticket: expected list, show, search, set, note, reply, time, merge or autoclose"
-			     " (see --help)");
+		dk_cli_error("ticket: expected list, show, search, set, note, reply, time, merge, autoclose or"
+			     " sla-check (see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;

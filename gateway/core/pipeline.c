@@ -3,6 +3,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
+#include "gateway/core/sla-policy.h"
 #include "gateway/core/writer.h"
 
 #include <errno.h>
@@ -19,6 +20,8 @@ struct DkPipeline {
 	GMutex rules_lock;
 	DkRules *rules;     /* under rules_lock */
 	GError *rules_error; /* the script given could not be loaded */
+	DkSlaPolicy *sla;
+	GError *sla_error; /* [sla] or a [queue:NAME] is wrong */
 };
 
 /* docket's own domains, for loop detection: [parse] own_domains and the
@@ -56,14 +59,16 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	p->policy = dk_thread_policy_new(config);
 	g_mutex_init(&p->rules_lock);
 	p->rules = dk_rules_load(config, &p->rules_error);
+	p->sla = dk_sla_policy_new(config, &p->sla_error);
 	return p;
 }
 
 gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error)
 {
-	if (pipeline->rules_error == NULL)
+	const GError *wrong = pipeline->rules_error ? pipeline->rules_error : pipeline->sla_error;
+	if (wrong == NULL)
 		return TRUE;
-	g_propagate_error(error, g_error_copy(pipeline->rules_error));
+	g_propagate_error(error, g_error_copy(wrong));
 	return FALSE;
 }
 
@@ -107,6 +112,8 @@ void dk_pipeline_free(DkPipeline *pipeline)
 	g_clear_error(&pipeline->rules_error);
 	g_mutex_clear(&pipeline->rules_lock);
 	dk_thread_policy_free(pipeline->policy);
+	dk_sla_policy_free(pipeline->sla);
+	g_clear_error(&pipeline->sla_error);
 	g_free(pipeline);
 }
 
@@ -115,8 +122,9 @@ void dk_pipeline_free(DkPipeline *pipeline)
 static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize size, const DkIntake *intake,
 			       GError **error)
 {
-	if (pipeline->rules_error != NULL) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s", pipeline->rules_error->message);
+	const GError *wrong = pipeline->rules_error ? pipeline->rules_error : pipeline->sla_error;
+	if (wrong != NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s", wrong->message);
 		return NULL;
 	}
 	gint64 now = intake->received_at ? intake->received_at : g_get_real_time() / G_USEC_PER_SEC;
@@ -143,6 +151,7 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	item->policy = pipeline->policy;
 	item->rules = current_rules(pipeline);
 	item->config = pipeline->config;
+	item->sla = pipeline->sla;
 	if (!raw && item->raw_fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "duplicating a spool descriptor: %s",
 			    g_strerror(errno));

@@ -60,6 +60,7 @@ typedef struct {
 	gboolean suppress_ack;  /* no acknowledgement (a rule's ticket_noack) */
 	char *template_name;    /* the notification template a rule chose, or NULL */
 	const DkConfig *config;  /* the pipeline's; NULL: no notifications */
+	const struct DkSlaPolicy *sla; /* the pipeline's SLA policy; NULL: the defaults */
 	DkDelivery result;  /* valid when error is NULL after commit */
 	GError *error;      /* this message's own failure, if any */
 	int raw_fd;         /* the raw in a file (from offset 0; the item's own
@@ -73,7 +74,8 @@ typedef struct DkWriter DkWriter;
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
 
 /* FALSE when the pipeline cannot run: the [rules] script is unreadable or
- * invalid (the error says where). `docket serve` refuses to start then;
+ * invalid, or the [sla] and [queue:NAME] settings are wrong (the error
+ * says where). `docket serve` refuses to start then;
  * each prepare fails with a temporary error, so an MTA keeps the mail. */
 gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error);
 

@@ -266,14 +266,16 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 	sqlite3_stmt *st = dk_store_prepare(store,
 					    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
 					    " coalesce(first_response_at, 0), sla_paused_seconds,"
-					    " coalesce(sla_paused_since, 0) FROM tickets WHERE number = ?",
+					    " coalesce(sla_paused_since, 0), coalesce(first_response_breached_at, 0),"
+					    " coalesce(resolution_breached_at, 0) FROM tickets WHERE number = ?",
 					    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
 	int rc = sqlite3_step(st);
 	gint64 *fields[] = {&sla->first_response_due, &sla->resolution_due, &sla->first_response_at,
-			    &sla->paused_seconds, &sla->paused_since};
+			    &sla->paused_seconds, &sla->paused_since, &sla->first_response_breached_at,
+			    &sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)i) : 0;
 	sqlite3_reset(st);
@@ -291,16 +293,62 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 	sqlite3_stmt *st = dk_store_prepare(store,
 					    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
 					    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
-					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0) WHERE number = ?1",
+					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0),"
+					    " first_response_breached_at = nullif(?7, 0), resolution_breached_at = nullif(?8, 0)"
+					    " WHERE number = ?1",
 					    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
 	const gint64 values[] = {sla->first_response_due, sla->resolution_due, sla->first_response_at,
-				 sla->paused_seconds, sla->paused_since};
+				 sla->paused_seconds, sla->paused_since, sla->first_response_breached_at,
+				 sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
 		sqlite3_bind_int64(st, (int)i + 2, values[i]);
 	return step_done(store, st, "writing SLA clocks", error);
+}
+
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GPtrArray **statuses_out,
+					GError **error)
+{
+	/* The desk and the writer record {"old", "new"}, the rules {"value"}. */
+	sqlite3_stmt *st = dk_store_query(
+		store,
+		"SELECT created_at, 'new' FROM tickets WHERE number = ?1 UNION ALL"
+		" SELECT created_at, coalesce(json_extract(detail, '$.new'), json_extract(detail, '$.value'))"
+		" FROM (SELECT created_at, detail FROM events WHERE ticket = ?1 AND type = 'status_change'"
+		" ORDER BY id)",
+		error, "i", ticket);
+	if (st == NULL)
+		return FALSE;
+	g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
+	g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func(g_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 at = sqlite3_column_int64(st, 0);
+		g_array_append_val(times, at);
+		g_ptr_array_add(statuses, dk_store_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "reading a status history");
+	if (times->len == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
+		return FALSE;
+	}
+	*times_out = g_steal_pointer(&times);
+	*statuses_out = g_steal_pointer(&statuses);
+	return TRUE;
+}
+
+GArray *dk_store_tickets_sla_open(DkStore *store, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+					  "SELECT number FROM tickets WHERE status NOT IN ('resolved', 'closed')"
+					  " AND merged_into IS NULL AND (first_response_breached_at IS NULL"
+					  " OR resolution_breached_at IS NULL) ORDER BY number",
+					  error, "");
+	return st == NULL ? NULL : numbers(store, st, error);
 }
 
 void dk_time_entry_free(DkTimeEntry *e)

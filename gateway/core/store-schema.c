@@ -194,12 +194,20 @@ static const char migration_5[] =
 	"END;"
 	"INSERT INTO article_search (article_search) VALUES ('rebuild');";
 
+/* SLA breaches: when each target was found missed, so that the breach is
+ * recorded and the team told once per target. */
+static const char migration_6[] =
+	"ALTER TABLE tickets ADD COLUMN first_response_breached_at INTEGER;"
+	"ALTER TABLE tickets ADD COLUMN resolution_breached_at INTEGER;"
+	"CREATE INDEX events_ticket_type ON events (ticket, type);";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 int dk_store_schema_latest(void)

@@ -270,11 +270,22 @@ typedef struct {
 	gint64 first_response_at;
 	gint64 paused_seconds; /* paused before paused_since */
 	gint64 paused_since;   /* 0 while the clock runs */
+	gint64 first_response_breached_at, resolution_breached_at; /* when found missed */
 } DkTicketSla;
 
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out, GError **error);
 /* Writes every field of sla. */
 gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error);
+
+/* The status history of ticket: (*times_out)[i] (a GArray of gint64) is
+ * when it took the status (*statuses_out)[i] (a GPtrArray of char*); the
+ * first is "new" at its creation, then every status_change event. */
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GPtrArray **statuses_out,
+					GError **error);
+/* Of gint64 (in a GArray): the tickets whose SLA clock can still be
+ * breached (neither resolved, closed nor merged, with a target not yet
+ * recorded as breached). */
+GArray *dk_store_tickets_sla_open(DkStore *store, GError **error);
 
 /* Of DkTicket*: the tickets query selects, by urgency (priority, then the
  * oldest first). */

@@ -446,6 +446,10 @@ static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
 {
 	if (strcmp(w->direction, "outbound") != 0 || strcmp(w->visibility, "public") != 0)
 		return TRUE;
+	/* An agent's public answer by mail meets the first-response target
+	 * like one from `docket ticket reply`. */
+	if (!dk_desk_first_response(w->store, ticket, w->item->received_at, error))
+		return FALSE;
 	const char *requester = w->ticket ? w->ticket->requester : NULL;
 	if (requester == NULL)
 		return TRUE;
@@ -602,6 +606,15 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	return (w->ticket = dk_store_ticket_get(w->store, open, error)) != NULL;
 }
 
+/* The SLA policy of items made without a pipeline: the defaults. */
+static const DkSlaPolicy *default_sla(void)
+{
+	static DkSlaPolicy *policy;
+	if (g_once_init_enter(&policy))
+		g_once_init_leave(&policy, dk_sla_policy_new_default());
+	return policy;
+}
+
 static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
                               GError **error)
 {
@@ -649,7 +662,9 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION, verdict.correlation,
 		                          item->received_at, error)) &&
 		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, w.raw_sha, item->received_at,
-		                    error);
+		                    error) &&
+		     dk_desk_sla_update(store, item->sla ? item->sla : default_sla(), w.match.ticket,
+		                        item->received_at, error);
 	}
 	dk_rules_verdict_clear(&verdict);
 	write_clear(&w);
