@@ -93,6 +93,7 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 		.assignee = o->assignee,
 		.requester = o->requester,
 		.include_merged = o->all,
+		.breached = o->breached,
 		.limit = (guint)MAX(o->limit, 0),
 	};
 	gint64 now = 0;
@@ -510,6 +511,7 @@ int dk_cmd_ticket(int argc, char **argv)
 		{"created-since", 0, 0, G_OPTION_ARG_STRING, &o.created_since, "list: created on or after", "DATE"},
 		{"updated-since", 0, 0, G_OPTION_ARG_STRING, &o.updated_since, "list: updated on or after", "DATE"},
 		{"all", 'a', 0, G_OPTION_ARG_NONE, &o.all, "list: merged tickets too", NULL},
+		{"breached", 0, 0, G_OPTION_ARG_NONE, &o.breached, "list: only tickets that missed an SLA target", NULL},
 		{"limit", 'n', 0, G_OPTION_ARG_INT, &o.limit, "list, search: at most N", "N"},
 		{"assign", 0, 0, G_OPTION_ARG_STRING, &o.assign, "set: assign to ADDR", "ADDR"},
 		{"unassign", 0, 0, G_OPTION_ARG_NONE, &o.unassign, "set: assign to nobody", NULL},

@@ -58,6 +58,7 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 		" AND (?4 IS NULL OR lower(t.assignee) = lower(?4))"
 		" AND (?5 IS NULL OR lower(t.requester) = lower(?5))"
 		" AND t.created_at >= ?6 AND t.updated_at >= ?7 AND (?8 OR t.merged_into IS NULL)"
+		" AND (?10 = 0 OR t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL)"
 		" ORDER BY CASE t.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
 		" WHEN 'low' THEN 3 ELSE 4 END, t.created_at, t.number LIMIT ?9",
 		error);
@@ -73,6 +74,7 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 	sqlite3_bind_int64(st, 7, q->updated_since);
 	sqlite3_bind_int(st, 8, q->include_merged ? 1 : 0);
 	sqlite3_bind_int64(st, 9, q->limit ? q->limit : G_MAXINT64);
+	sqlite3_bind_int(st, 10, q->breached ? 1 : 0);
 	g_autoptr(GArray) found = numbers(store, st, error);
 	if (found == NULL)
 		return NULL;

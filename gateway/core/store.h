@@ -254,6 +254,7 @@ typedef struct {
 	gint64 created_since;
 	gint64 updated_since;
 	gboolean include_merged; /* merged tickets are left out unless this is set */
+	gboolean breached;       /* only tickets that missed an SLA target */
 	guint limit;             /* 0: no limit */
 } DkTicketQuery;
 
