@@ -63,6 +63,31 @@ char *dk_desk_sla_left(const DkTicket *t, const DkTicketSla *sla, gint64 now)
 	return dk_desk_format_duration(left >= 0 ? left / 60 : -((-left + 59) / 60));
 }
 
+char **dk_desk_sla_states(const DkTicketSla *sla, gint64 now)
+{
+	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+	gboolean running = sla->paused_since == 0;
+	gboolean first = sla->first_response_breached_at != 0 ||
+			 (sla->first_response_due != 0 && (sla->first_response_at != 0
+								? sla->first_response_at > sla->first_response_due
+								: running && now >= sla->first_response_due));
+	gboolean resolution = sla->resolution_breached_at != 0 ||
+			      (sla->resolution_due != 0 && running && now >= sla->resolution_due);
+	if (first || resolution)
+		g_strv_builder_add(out, "breached");
+	if (first)
+		g_strv_builder_add(out, "first_response_breached");
+	if (resolution)
+		g_strv_builder_add(out, "resolution_breached");
+	if (!running)
+		g_strv_builder_add(out, "paused");
+	if (sla->first_response_at != 0)
+		g_strv_builder_add(out, "answered");
+	if (sla->first_response_due == 0 && sla->resolution_due == 0)
+		g_strv_builder_add(out, "no_target");
+	return g_strv_builder_end(out);
+}
+
 /* The event and the team's notices for one missed target. */
 static gboolean breach(DkStore *store, const DkTicket *t, const char *target, gint64 due, const char *const *team,
 		       gint64 now, GError **error)

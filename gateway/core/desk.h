@@ -125,6 +125,14 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team, gint64 now,
 			   guint *breaches_out, GError **error);
 
+/* The SLA states the rules' ticket_sla test reads (rules/README.md), as
+ * of now: "breached" when a target was missed (recorded, or its due time
+ * passed while the clock ran) with "first_response_breached" and/or
+ * "resolution_breached"; "paused" while the clock stands; "answered" once
+ * the first response was given; "no_target" for a priority without
+ * targets. A NULL-terminated array (g_strfreev). */
+char **dk_desk_sla_states(const DkTicketSla *sla, gint64 now);
+
 /* What `ticket list` shows: the time left to the next target ("1h15m"),
  * or exceeded ("-20m"), "paused", "met" or "late" once resolved, "-"
  * without targets. Wall-clock time to the stored due time. */

@@ -227,32 +227,41 @@ static char *fts_query(const char *text)
 	return g_string_free(q, FALSE);
 }
 
+/* The snippet of one matching article: FTS5 makes it only in a query
+ * that matches, so it is asked for the hits kept. */
+static gboolean search_snippet(DkStore *store, const char *query, DkSearchHit *hit, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+					  "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
+					  " WHERE article_search MATCH ? AND rowid = ?",
+					  error, "si", query, hit->article);
+	return dk_store_lookup_text(store, st, "making a search snippet", &hit->snippet, error);
+}
+
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
 {
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
-	/* A hit in the subject weighs twice one in the text. ORDER BY rank
-	 * lets FTS5 sort by itself, so that the snippet and the article's
-	 * ticket are computed for the rows returned only. */
-	sqlite3_stmt *st = dk_store_prepare(
+	/* One hit per ticket, its best article: min() over a ticket's
+	 * articles, the bare rowid being that of the row with the minimum
+	 * (SQLite's rule for bare columns with min). A hit in the subject
+	 * weighs twice one in the text. */
+	sqlite3_stmt *st = dk_store_query(
 		store,
-		"SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank,"
-		" snippet(article_search, -1, '[', ']', '…', 12) FROM article_search s"
-		" WHERE article_search MATCH ?1 AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank LIMIT ?2",
-		error);
+		"SELECT a.ticket, s.rowid, min(s.rank) AS best FROM article_search s JOIN articles a ON a.id = s.rowid"
+		" WHERE article_search MATCH ?1 AND s.rank MATCH 'bm25(2.0, 1.0)' GROUP BY a.ticket"
+		" ORDER BY best, a.ticket LIMIT ?2",
+		error, "si", query, (gint64)(limit ? limit : 50));
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_text(st, 1, query, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, limit ? limit : 50);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		DkSearchHit *h = g_new0(DkSearchHit, 1);
 		h->ticket = sqlite3_column_int64(st, 0);
 		h->article = sqlite3_column_int64(st, 1);
 		h->rank = sqlite3_column_double(st, 2);
-		h->snippet = dk_store_column_text(st, 3);
 		g_ptr_array_add(out, h);
 	}
 	sqlite3_reset(st);
@@ -260,6 +269,9 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 		dk_store_set_error(store->db, error, "searching");
 		return NULL;
 	}
+	for (guint i = 0; i < out->len; i++)
+		if (!search_snippet(store, query, g_ptr_array_index(out, i), error))
+			return NULL;
 	return g_steal_pointer(&out);
 }
 

@@ -307,9 +307,9 @@ gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into
 gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GError **error);
 /* Of gint64 (in a GArray): resolved tickets resolved at or before before. */
 GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError **error);
-/* Of DkSearchHit*: articles whose subject or new text match every word of
- * text (each word a prefix-free FTS5 string), best first, at most limit
- * (0: 50). */
+/* Of DkSearchHit*: one per ticket, its best article among those whose
+ * subject or new text match every word of text (each word a prefix-free
+ * FTS5 string), best first, at most limit tickets (0: 50). */
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error);
 void dk_time_entry_free(DkTimeEntry *entry);
 void dk_search_hit_free(DkSearchHit *hit);

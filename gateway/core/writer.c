@@ -578,8 +578,13 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	DkPipelineItem *item = w->item;
 	const char *to = item->recipients && item->recipients[0] ? item->recipients[0] : NULL;
 	const DkTicket *ticket = w->match.ticket != 0 ? w->ticket : NULL;
+	/* What the ticket's SLA clocks say, for ticket_sla. */
+	DkTicketSla sla = {0};
+	if (ticket != NULL && !dk_store_ticket_sla_get(w->store, ticket->number, &sla, error))
+		return FALSE;
+	g_auto(GStrv) states = ticket ? dk_desk_sla_states(&sla, item->received_at) : NULL;
 	dk_rules_run(item->rules, w->m, item->raw_size, item->envelope_from, to, ticket,
-	             w->agent == DK_AGENT_VERIFIED, item->received_at, v);
+	             (const char *const *)states, w->agent == DK_AGENT_VERIFIED, item->received_at, v);
 	if (v->reject != NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s", v->reject);
 		return FALSE;

@@ -317,6 +317,31 @@ static void test_query_and_search(void **state)
 	(void)done;
 }
 
+/* A ticket whose articles match many times is one hit, with its best
+ * article; other tickets still follow. */
+static void test_search_one_hit_per_ticket(void **state)
+{
+	DkStore *s = store_of(state);
+	gint64 a = ticket_new(s, "Paper jam", "the toner is low, nothing else", "open", 1000);
+	gint64 b = ticket_new(s, "Scanner", "the toner light blinks on the scanner", "open", 1000);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_note(s, a, "ordered toner", NULL, 1100, NULL) > 0);
+	gint64 best = dk_desk_note(s, a, "toner toner toner: all three toner cartridges", NULL, 1200, NULL);
+	assert_true(best > 0);
+	assert_true(dk_desk_note(s, a, "toner arrived today", NULL, 1300, NULL) > 0);
+	assert_true(dk_store_commit(s, NULL));
+	g_autoptr(GPtrArray) hits = dk_store_search(s, "toner", 0, NULL);
+	assert_int_equal(hits->len, 2);
+	const DkSearchHit *first = g_ptr_array_index(hits, 0), *second = g_ptr_array_index(hits, 1);
+	assert_int_equal(first->ticket, a);
+	assert_int_equal(first->article, best);
+	assert_non_null(strstr(first->snippet, "[toner]"));
+	assert_int_equal(second->ticket, b);
+	assert_true(first->rank <= second->rank);
+	g_autoptr(GPtrArray) one = dk_store_search(s, "toner", 1, NULL);
+	assert_int_equal(one->len, 1); /* the limit counts tickets */
+}
+
 /* One ticket's life, step by step, with the default policy (around the
  * clock, high: 1 h / 8 h): the history so far, what the clocks are then and
  * what the list shows, by hand. */
@@ -392,6 +417,37 @@ static void test_sla_stored(void **state)
 	assert_int_equal(sla.paused_since, 0);
 }
 
+/* The states ticket_sla reads, by hand from the clocks. */
+static void test_sla_states(void **state)
+{
+	(void)state;
+	static const struct {
+		DkTicketSla sla;
+		gint64 now;
+		const char *states;
+	} cases[] = {
+		{{.first_response_due = 900, .resolution_due = 14400}, 100, ""},
+		/* due passed while the clock runs */
+		{{.first_response_due = 900, .resolution_due = 14400}, 900, "breached first_response_breached"},
+		/* a paused clock's due time is only a lower bound */
+		{{.first_response_due = 900, .resolution_due = 14400, .paused_since = 500}, 900, "paused"},
+		{{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 800}, 15000,
+		 "breached resolution_breached answered"},
+		{{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 1000}, 1000,
+		 "breached first_response_breached answered"},
+		/* recorded breaches stay, even when the due time moved on */
+		{{.first_response_due = 5000, .resolution_due = 20000, .first_response_breached_at = 900}, 1000,
+		 "breached first_response_breached"},
+		{{0}, 100, "no_target"},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_auto(GStrv) states = dk_desk_sla_states(&cases[i].sla, cases[i].now);
+		g_autofree char *joined = g_strjoinv(" ", states);
+		if (strcmp(joined, cases[i].states) != 0)
+			fail_msg("case %u: “%s”, expected “%s”", i, joined, cases[i].states);
+	}
+}
+
 static guint breach_check(DkStore *s, const DkSlaPolicy *policy, gint64 now)
 {
 	static const char *const team[] = {"team@example.com", "lead@example.com", NULL};
@@ -453,7 +509,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_note_reply_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_and_search, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_one_hit_per_ticket, setup, teardown),
 		cmocka_unit_test(test_sla_clock),
+		cmocka_unit_test(test_sla_states),
 		cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sla_breach_once, setup, teardown),
 	};
