@@ -192,8 +192,9 @@ char **dk_sla_holidays_parse(const char *text, const char *name, GError **error)
 	return g_strv_builder_end(out);
 }
 
-/* The instant of minute (0..1440) of the local date d. A local time the
- * clocks skip (spring forward) is GLib's: moved forward by the jump. */
+/* The instant of minute (0..1440) of the local date d. GLib places a
+ * local time the clocks skip (spring forward) at the first instant after
+ * the jump, and one they pass twice (fall back) at its second occurrence. */
 static gint64 local_instant(const DkSlaCalendar *c, const GDate *d, int minute)
 {
 	GDate day = *d;

@@ -5,7 +5,9 @@
  * Without hours every day is open around the clock. Local times are turned
  * into instants with GLib's GTimeZone, so a day on which the clocks change
  * is 23 or 25 hours long and opening hours keep their local time across
- * the change. Pure: no store, no configuration file, no clock. */
+ * the change. An opening hour the clocks skip starts right after the
+ * jump; one they pass twice counts from its second occurrence. Pure: no
+ * store, no configuration file, no clock. */
 #pragma once
 
 #include <glib.h>

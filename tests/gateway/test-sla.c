@@ -18,7 +18,16 @@
 #include <string.h>
 #include <cmocka.h>
 
-enum { UTC_ALWAYS, BERLIN_OFFICE, NEW_YORK_OFFICE, BERLIN_SUNDAYS, BERLIN_LUNCH, BERLIN_ALWAYS, N_CALENDARS };
+enum {
+	UTC_ALWAYS,
+	BERLIN_OFFICE,
+	NEW_YORK_OFFICE,
+	BERLIN_SUNDAYS,
+	BERLIN_LUNCH,
+	BERLIN_ALWAYS,
+	BERLIN_NIGHT,
+	N_CALENDARS
+};
 
 static DkSlaCalendar *calendar(int which)
 {
@@ -26,6 +35,7 @@ static DkSlaCalendar *calendar(int which)
 	static const char *const ny_office[] = {"mon-fri 08:00-18:00", NULL};
 	static const char *const sundays[] = {"sun 00:00-24:00", NULL};
 	static const char *const lunch[] = {"mon-fri 09:00-12:00", "mon-fri 13:00-17:00", NULL};
+	static const char *const night[] = {"sun 02:30-04:00", NULL};
 	static const char *const christmas[] = {"2026-12-25", "2026-12-26", NULL};
 	static const char *const thanksgiving[] = {"2026-11-26", NULL};
 	static const char *const xmas_day[] = {"2026-12-25", NULL};
@@ -38,6 +48,7 @@ static DkSlaCalendar *calendar(int which)
 	case BERLIN_SUNDAYS: c = dk_sla_calendar_new(sundays, "Europe/Berlin", NULL, &error); break;
 	case BERLIN_LUNCH: c = dk_sla_calendar_new(lunch, "Europe/Berlin", NULL, &error); break;
 	case BERLIN_ALWAYS: c = dk_sla_calendar_new(NULL, "Europe/Berlin", xmas_day, &error); break;
+	case BERLIN_NIGHT: c = dk_sla_calendar_new(night, "Europe/Berlin", NULL, &error); break;
 	default: break;
 	}
 	if (c == NULL)
@@ -184,6 +195,15 @@ static const struct {
 	{BERLIN_SUNDAYS, "2026-03-28T00:00:00Z", "2026-03-31T00:00:00Z", 23 * 3600},
 	/* Thanksgiving week Wed-Fri in New York: 10 h, holiday, 10 h. */
 	{NEW_YORK_OFFICE, "2026-11-25T00:00:00Z", "2026-11-28T00:00:00Z", 20 * 3600},
+	/* Sundays 02:30-04:00 in Berlin, on the nights the clocks change. On
+	 * 29 Mar 02:30 does not exist: the opening starts after the jump, at
+	 * 03:00 CEST = 01:00Z, until 04:00 CEST = 02:00Z: 1 h. */
+	{BERLIN_NIGHT, "2026-03-29T00:00:00Z", "2026-03-30T00:00:00Z", 1 * 3600},
+	/* On 25 Oct 02:30 comes twice: from the second, 02:30 CET = 01:30Z,
+	 * to 04:00 CET = 03:00Z: 1 h 30. */
+	{BERLIN_NIGHT, "2026-10-25T00:00:00Z", "2026-10-26T00:00:00Z", 5400},
+	/* An ordinary Sunday: 1 h 30 (01:30Z to 03:00Z in CET). */
+	{BERLIN_NIGHT, "2026-11-29T00:00:00Z", "2026-11-30T00:00:00Z", 5400},
 	/* Backwards: nothing. */
 	{UTC_ALWAYS, "2026-11-25T10:00:00Z", "2026-11-25T09:00:00Z", 0},
 };
