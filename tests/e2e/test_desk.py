@@ -9,11 +9,14 @@ import email.policy
 import glob
 import json
 import os
+import signal
+import subprocess
 import time
 import unittest
 from datetime import datetime
 
-from dockettest import DocketCase
+from dockettest import BINARY, DocketCase
+from test_serve import free_port, wait_for_port
 
 DOMAIN = "help.example.com"
 SUPPORT = "support@" + DOMAIN
@@ -371,6 +374,39 @@ class BusinessHoursBreachTest(ScenarioCase):
         self.assertIn(b"[queue:billing]", proc.stderr)
         proc = self.deliver(mail("carol@example.org", "x", "x1@example.org", "x\n"))
         self.assertEqual(proc.returncode, 75)  # the MTA keeps it until the file is fixed
+
+
+class ServeBreachTest(ScenarioCase):
+    """docket serve checks by itself, every [sla] check_seconds, and tells
+    the team of each missed target once."""
+
+    config_text = (DeskCase.config_text + "[notify]\nteam_addresses = team@%s\npoll_seconds = 1\n" % DOMAIN +
+                   "[sla]\ncheck_seconds = 1\n")
+
+    def test_serve_checks_and_notices_once(self):
+        # Opened two hours ago as critical: the first response (15 min)
+        # is late, the resolution (4 h) not yet.
+        then = int(time.time()) - 7200
+        self.deliver_at(then, mail("dave@example.org", "Site down", "s1@example.org", "503 everywhere.\n"))
+        self.at(then, "ticket", "set", "1", "--priority", "critical")
+        port = free_port()
+        with open(os.path.join(self.dir, "serve.log"), "wb") as log:
+            proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen", "127.0.0.1:%d" % port],
+                                    stderr=log)
+            try:
+                wait_for_port(port)
+                notices = []
+                deadline = time.time() + 20
+                while time.time() < deadline and not notices:
+                    notices = [m for m in self.sent_to("team@" + DOMAIN) if "SLA breached" in str(m["Subject"])]
+                    time.sleep(0.2)
+                self.assertEqual(len(notices), 1)
+                time.sleep(3)  # a few more checks and outbox rounds
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(timeout=20), 0)
+        self.assertEqual([e["detail"]["target"] for e in self.events(1, "sla_breach")], ["first_response"])
+        self.assertEqual(len([m for m in self.sent_to("team@" + DOMAIN) if "SLA breached" in str(m["Subject"])]), 1)
 
 
 if __name__ == "__main__":
