@@ -27,7 +27,8 @@ static void rules_free(Rules *r)
 	g_free(r);
 }
 
-gboolean dk_sla_policy_parse_target(const char *text, gint64 *first_out, gint64 *resolution_out, GError **error)
+gboolean dk_sla_policy_parse_target(const char *text, gint64 *first_out, gint64 *resolution_out,
+                                    GError **error)
 {
 	g_autofree char *t = g_strstrip(g_strdup(text));
 	if (g_ascii_strcasecmp(t, "none") == 0) {
@@ -36,10 +37,11 @@ gboolean dk_sla_policy_parse_target(const char *text, gint64 *first_out, gint64 
 	}
 	g_auto(GStrv) parts = g_strsplit(t, "/", -1);
 	gint64 first = 0, resolution = 0;
-	if (g_strv_length(parts) != 2 || !dk_desk_parse_duration(g_strstrip(parts[0]), &first, NULL) ||
+	if (g_strv_length(parts) != 2 ||
+	    !dk_desk_parse_duration(g_strstrip(parts[0]), &first, NULL) ||
 	    !dk_desk_parse_duration(g_strstrip(parts[1]), &resolution, NULL)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-			    "“%s” is not a target FIRST/RESOLUTION like 15m/4h (or none)", text);
+		            "“%s” is not a target FIRST/RESOLUTION like 15m/4h (or none)", text);
 		return FALSE;
 	}
 	*first_out = first * 60;
@@ -51,7 +53,8 @@ gboolean dk_sla_policy_parse_target(const char *text, gint64 *first_out, gint64 
 static const char *value(const DkConfig *config, const char *section, const char *key)
 {
 	const char *v = dk_config_get_string(config, section, key);
-	return *v != '\0' || strcmp(section, "sla") == 0 ? v : dk_config_get_string(config, "sla", key);
+	return *v != '\0' || strcmp(section, "sla") == 0 ? v
+	                                                 : dk_config_get_string(config, "sla", key);
 }
 
 static char **list(const DkConfig *config, const char *section, const char *key)
@@ -86,7 +89,7 @@ static gboolean rules_fill(const DkConfig *config, const char *section, Rules *r
 {
 	for (guint i = 0; i < N_PRIORITIES; i++)
 		if (!dk_sla_policy_parse_target(value(config, section, priorities[i]), &r->first[i],
-						&r->resolution[i], error)) {
+		                                &r->resolution[i], error)) {
 			g_prefix_error(error, "%s: ", priorities[i]);
 			return FALSE;
 		}
@@ -97,8 +100,9 @@ static gboolean rules_fill(const DkConfig *config, const char *section, Rules *r
 		return FALSE;
 	}
 	g_auto(GStrv) hours = list(config, section, "business_hours");
-	r->calendar = dk_sla_calendar_new((const char *const *)hours, value(config, section, "timezone"),
-					  (const char *const *)days_off, error);
+	r->calendar =
+	    dk_sla_calendar_new((const char *const *)hours, value(config, section, "timezone"),
+	                        (const char *const *)days_off, error);
 	return r->calendar != NULL;
 }
 
@@ -113,7 +117,8 @@ static gboolean rules_read(const DkConfig *config, const char *section, Rules *r
 DkSlaPolicy *dk_sla_policy_new(const DkConfig *config, GError **error)
 {
 	g_autoptr(DkSlaPolicy) p = g_new0(DkSlaPolicy, 1);
-	p->queues = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rules_free);
+	p->queues =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rules_free);
 	if (!rules_read(config, "sla", &p->defaults, error))
 		return NULL;
 	g_auto(GStrv) queues = dk_config_get_instances(config, "queue");
@@ -147,8 +152,9 @@ void dk_sla_policy_free(DkSlaPolicy *p)
 	g_free(p);
 }
 
-gboolean dk_sla_policy_targets(const DkSlaPolicy *p, const char *queue, const char *priority, gint64 *first_out,
-			       gint64 *resolution_out, const DkSlaCalendar **calendar_out)
+gboolean dk_sla_policy_targets(const DkSlaPolicy *p, const char *queue, const char *priority,
+                               gint64 *first_out, gint64 *resolution_out,
+                               const DkSlaCalendar **calendar_out)
 {
 	const Rules *r = queue ? g_hash_table_lookup(p->queues, queue) : NULL;
 	if (r == NULL)

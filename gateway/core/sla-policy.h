@@ -19,12 +19,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkSlaPolicy, dk_sla_policy_free)
 
 /* Parses a target "FIRST/RESOLUTION" ("15m/4h", "1h30m/8h") into seconds,
  * or "none" (both 0). DK_ERROR_CONFIG when it is neither. */
-gboolean dk_sla_policy_parse_target(const char *text, gint64 *first_out, gint64 *resolution_out, GError **error);
+gboolean dk_sla_policy_parse_target(const char *text, gint64 *first_out, gint64 *resolution_out,
+                                    GError **error);
 
 /* The targets in seconds for a ticket of priority in queue (0: none), and
  * the calendar they count in (borrowed from the policy). FALSE when the
  * priority has no target there. */
 gboolean dk_sla_policy_targets(const DkSlaPolicy *policy, const char *queue, const char *priority,
-			       gint64 *first_out, gint64 *resolution_out, const DkSlaCalendar **calendar_out);
+                               gint64 *first_out, gint64 *resolution_out,
+                               const DkSlaCalendar **calendar_out);
 
 G_END_DECLS

@@ -16,7 +16,7 @@ typedef struct {
 
 struct DkSlaCalendar {
 	GTimeZone *tz;
-	GArray *days[8];     /* of Opening, by GDateWeekday (1 = Monday), sorted, merged */
+	GArray *days[8];      /* of Opening, by GDateWeekday (1 = Monday), sorted, merged */
 	GHashTable *holidays; /* julian day numbers */
 };
 
@@ -81,12 +81,14 @@ static gboolean add_hours(DkSlaCalendar *c, const char *item, GError **error)
 		first = weekday_of(words[0], dash ? (gsize)(dash - words[0]) : strlen(words[0]));
 		last = dash ? weekday_of(dash + 1, strlen(dash + 1)) : first;
 	}
-	if (first == 0 || last == 0 || !parse_clock(words[1], (gsize)(clock_dash - words[1]), &from) ||
+	if (first == 0 || last == 0 ||
+	    !parse_clock(words[1], (gsize)(clock_dash - words[1]), &from) ||
 	    !parse_clock(clock_dash + 1, strlen(clock_dash + 1), &to) || from >= to) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-			    "business hours “%s” are not like “mon-fri 09:00-17:00” (days mon..sun, the end"
-			    " after the start, at most 24:00)",
-			    item);
+		g_set_error(
+		    error, DK_ERROR, DK_ERROR_CONFIG,
+		    "business hours “%s” are not like “mon-fri 09:00-17:00” (days mon..sun, the end"
+		    " after the start, at most 24:00)",
+		    item);
 		return FALSE;
 	}
 	for (int d = first;; d = d % 7 + 1) { /* a range may wrap: fri-mon */
@@ -114,15 +116,15 @@ static gboolean parse_date(const char *s, GDate *out)
 	return TRUE;
 }
 
-DkSlaCalendar *dk_sla_calendar_new(const char *const *hours, const char *timezone, const char *const *holidays,
-				   GError **error)
+DkSlaCalendar *dk_sla_calendar_new(const char *const *hours, const char *timezone,
+                                   const char *const *holidays, GError **error)
 {
 	g_autoptr(DkSlaCalendar) c = g_new0(DkSlaCalendar, 1);
 	if (timezone == NULL || *timezone == '\0')
 		c->tz = g_time_zone_new_utc();
 	else if ((c->tz = g_time_zone_new_identifier(timezone)) == NULL) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "“%s” is not a time zone known to this system (tzdata)",
-			    timezone);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "“%s” is not a time zone known to this system (tzdata)", timezone);
 		return NULL;
 	}
 	for (int d = 1; d <= 7; d++)
@@ -146,8 +148,8 @@ DkSlaCalendar *dk_sla_calendar_new(const char *const *hours, const char *timezon
 	for (guint i = 0; holidays != NULL && holidays[i] != NULL; i++) {
 		GDate date;
 		if (!parse_date(holidays[i], &date)) {
-			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "holiday “%s” is not a date YYYY-MM-DD",
-				    holidays[i]);
+			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+			            "holiday “%s” is not a date YYYY-MM-DD", holidays[i]);
 			return NULL;
 		}
 		g_hash_table_add(c->holidays, GUINT_TO_POINTER(g_date_get_julian(&date)));
@@ -183,8 +185,8 @@ char **dk_sla_holidays_parse(const char *text, const char *name, GError **error)
 		*end = '\0';
 		GDate date;
 		if (!parse_date(line, &date)) {
-			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%u: “%s” is not a date YYYY-MM-DD", name,
-				    i + 1, line);
+			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+			            "%s:%u: “%s” is not a date YYYY-MM-DD", name, i + 1, line);
 			return NULL;
 		}
 		g_strv_builder_add(out, line);
@@ -202,8 +204,9 @@ static gint64 local_instant(const DkSlaCalendar *c, const GDate *d, int minute)
 		g_date_add_days(&day, 1);
 		minute = 0;
 	}
-	g_autoptr(GDateTime) dt = g_date_time_new(c->tz, g_date_get_year(&day), g_date_get_month(&day),
-						  g_date_get_day(&day), minute / 60, minute % 60, 0);
+	g_autoptr(GDateTime) dt =
+	    g_date_time_new(c->tz, g_date_get_year(&day), g_date_get_month(&day),
+	                    g_date_get_day(&day), minute / 60, minute % 60, 0);
 	return g_date_time_to_unix(dt);
 }
 
@@ -222,7 +225,8 @@ static void walk_start(Walk *w, const DkSlaCalendar *c, gint64 from)
 	*w = (Walk){.c = c};
 	g_date_clear(&w->date, 1);
 	g_date_set_dmy(&w->date, (GDateDay)g_date_time_get_day_of_month(local),
-		       (GDateMonth)g_date_time_get_month(local), (GDateYear)g_date_time_get_year(local));
+	               (GDateMonth)g_date_time_get_month(local),
+	               (GDateYear)g_date_time_get_year(local));
 	/* The day before too: its opening may end after from where a
 	 * change of clocks makes dates overlap. */
 	g_date_subtract_days(&w->date, 1);
@@ -233,8 +237,8 @@ static gboolean walk_next(Walk *w, gint64 *a, gint64 *b)
 {
 	while (w->days < WALK_DAYS) {
 		GArray *day = w->c->days[g_date_get_weekday(&w->date)];
-		gboolean holiday =
-			g_hash_table_contains(w->c->holidays, GUINT_TO_POINTER(g_date_get_julian(&w->date)));
+		gboolean holiday = g_hash_table_contains(
+		    w->c->holidays, GUINT_TO_POINTER(g_date_get_julian(&w->date)));
 		if (!holiday && w->index < day->len) {
 			const Opening *o = &g_array_index(day, Opening, w->index++);
 			*a = local_instant(w->c, &w->date, o->from);
@@ -280,7 +284,8 @@ static GArray *pauses_normalise(const DkSlaPause *pauses, guint n)
 /* Runs the clock over [a, b) less the pauses: the seconds that ran are
  * taken from *need; when *need reaches 0 inside, *reached_out is the
  * instant and TRUE is returned. A negative *need never runs out. */
-static gboolean run_span(const GArray *pauses, gint64 a, gint64 b, gint64 *need, gint64 *ran, gint64 *reached_out)
+static gboolean run_span(const GArray *pauses, gint64 a, gint64 b, gint64 *need, gint64 *ran,
+                         gint64 *reached_out)
 {
 	gint64 cursor = a;
 	for (guint i = 0; i <= pauses->len && cursor < b; i++) {
@@ -308,8 +313,8 @@ static gboolean run_span(const GArray *pauses, gint64 a, gint64 b, gint64 *need,
 	return FALSE;
 }
 
-gint64 dk_sla_business_seconds(const DkSlaCalendar *c, gint64 from, gint64 to, const DkSlaPause *pauses,
-			       guint n_pauses)
+gint64 dk_sla_business_seconds(const DkSlaCalendar *c, gint64 from, gint64 to,
+                               const DkSlaPause *pauses, guint n_pauses)
 {
 	if (to <= from)
 		return 0;
@@ -325,7 +330,7 @@ gint64 dk_sla_business_seconds(const DkSlaCalendar *c, gint64 from, gint64 to, c
 }
 
 gint64 dk_sla_due(const DkSlaCalendar *c, gint64 start, gint64 seconds, const DkSlaPause *pauses,
-		  guint n_pauses)
+                  guint n_pauses)
 {
 	if (seconds <= 0)
 		return start;
@@ -346,7 +351,8 @@ gboolean dk_sla_status_stops_clock(const char *status)
 	return status != NULL && g_strv_contains(stopped, status);
 }
 
-GArray *dk_sla_pauses_from_history(const gint64 *times, const char *const *statuses, guint n, gint64 now)
+GArray *dk_sla_pauses_from_history(const gint64 *times, const char *const *statuses, guint n,
+                                   gint64 now)
 {
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(DkSlaPause));
 	gboolean open = FALSE;

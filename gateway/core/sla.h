@@ -26,8 +26,8 @@ typedef struct {
  * or empty: around the clock), timezone (an IANA name such as
  * "Europe/Berlin"; NULL or empty: UTC) and holidays (local dates
  * "YYYY-MM-DD"; may be NULL). DK_ERROR_CONFIG naming what is wrong. */
-DkSlaCalendar *dk_sla_calendar_new(const char *const *hours, const char *timezone, const char *const *holidays,
-				   GError **error);
+DkSlaCalendar *dk_sla_calendar_new(const char *const *hours, const char *timezone,
+                                   const char *const *holidays, GError **error);
 void dk_sla_calendar_free(DkSlaCalendar *calendar);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkSlaCalendar, dk_sla_calendar_free)
 
@@ -38,8 +38,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkSlaCalendar, dk_sla_calendar_free)
 char **dk_sla_holidays_parse(const char *text, const char *name, GError **error);
 
 /* Business seconds in [from, to) less the pauses (0 when to <= from). */
-gint64 dk_sla_business_seconds(const DkSlaCalendar *calendar, gint64 from, gint64 to, const DkSlaPause *pauses,
-			       guint n_pauses);
+gint64 dk_sla_business_seconds(const DkSlaCalendar *calendar, gint64 from, gint64 to,
+                               const DkSlaPause *pauses, guint n_pauses);
 
 /* The instant at which seconds of business time have run since start,
  * with the clock stopped during the pauses (in any order, may overlap).
@@ -47,8 +47,8 @@ gint64 dk_sla_business_seconds(const DkSlaCalendar *calendar, gint64 from, gint6
  * reached: a target of 8 h from Monday 09:00 on 09:00-17:00 is Monday
  * 17:00, not Tuesday 09:00. G_MAXINT64 when the calendar has no business
  * time in the next twenty years. */
-gint64 dk_sla_due(const DkSlaCalendar *calendar, gint64 start, gint64 seconds, const DkSlaPause *pauses,
-		  guint n_pauses);
+gint64 dk_sla_due(const DkSlaCalendar *calendar, gint64 start, gint64 seconds,
+                  const DkSlaPause *pauses, guint n_pauses);
 
 /* TRUE for the statuses in which the clock does not run: waiting and
  * on_hold (paused), resolved and closed (stopped). */
@@ -57,6 +57,7 @@ gboolean dk_sla_status_stops_clock(const char *status);
 /* Turns a ticket's status history into pauses. statuses[i] became the
  * status at times[i] (ascending; the first is the status at creation);
  * a pause still open ends at now. A GArray of DkSlaPause. */
-GArray *dk_sla_pauses_from_history(const gint64 *times, const char *const *statuses, guint n, gint64 now);
+GArray *dk_sla_pauses_from_history(const gint64 *times, const char *const *statuses, guint n,
+                                   gint64 now);
 
 G_END_DECLS
