@@ -244,31 +244,38 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
-	/* One hit per ticket, its best article: min() over a ticket's
-	 * articles, the bare rowid being that of the row with the minimum
-	 * (SQLite's rule for bare columns with min). A hit in the subject
-	 * weighs twice one in the text. */
+	/* One hit per ticket, its best article: the matches come best first
+	 * (FTS5 sorts by rank itself) and a ticket's later ones are skipped,
+	 * until limit tickets are found; the article's ticket is looked up
+	 * only for the rows stepped over. A hit in the subject weighs twice
+	 * one in the text. */
 	sqlite3_stmt *st = dk_store_query(
 		store,
-		"SELECT a.ticket, s.rowid, min(s.rank) AS best FROM article_search s JOIN articles a ON a.id = s.rowid"
-		" WHERE article_search MATCH ?1 AND s.rank MATCH 'bm25(2.0, 1.0)' GROUP BY a.ticket"
-		" ORDER BY best, a.ticket LIMIT ?2",
-		error, "si", query, (gint64)(limit ? limit : 50));
+		"SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank FROM article_search s"
+		" WHERE article_search MATCH ? AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank",
+		error, "s", query);
 	if (st == NULL)
 		return NULL;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	guint want = limit ? limit : 50;
+	int rc = SQLITE_DONE;
+	while (out->len < want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 ticket = sqlite3_column_int64(st, 0);
+		if (g_hash_table_contains(seen, &ticket))
+			continue;
 		DkSearchHit *h = g_new0(DkSearchHit, 1);
-		h->ticket = sqlite3_column_int64(st, 0);
+		h->ticket = ticket;
 		h->article = sqlite3_column_int64(st, 1);
 		h->rank = sqlite3_column_double(st, 2);
 		g_ptr_array_add(out, h);
+		g_hash_table_add(seen, &h->ticket);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	if (out->len < want && rc != SQLITE_DONE) {
+		sqlite3_reset(st);
 		dk_store_set_error(store->db, error, "searching");
 		return NULL;
 	}
+	sqlite3_reset(st);
 	for (guint i = 0; i < out->len; i++)
 		if (!search_snippet(store, query, g_ptr_array_index(out, i), error))
 			return NULL;
