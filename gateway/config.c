@@ -134,7 +134,8 @@ static const DkConfKey schema[] = {
 	{"imap:*", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
 	{"imap:*", "batch_size", DK_CONF_INT, "50", 1, 1000},
 	/* Help-desk connectors (gateway/outbox/connectors/connector.h). */
-	{"connector:*", "type", DK_CONF_ENUM, "webhook", 0, 0, "webhook|connectwise"},
+	{"connector:*", "type", DK_CONF_ENUM, "webhook", 0, 0,
+	 "webhook|connectwise|incidentiq|ninjaone"},
 	{"connector:*", "base_url", DK_CONF_STRING, ""},
 	{"connector:*", "credentials_file", DK_CONF_STRING, ""}, /* name = value lines */
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
@@ -145,6 +146,14 @@ static const DkConfKey schema[] = {
 	{"connector:*", "company", DK_CONF_STRING, ""},
 	{"connector:*", "status_map", DK_CONF_LIST, ""},   /* ours=theirs, over the defaults */
 	{"connector:*", "priority_map", DK_CONF_LIST, ""}, /* ours=theirs, over the defaults */
+	/* Incident IQ (connectors/incidentiq.c): GUIDs for a new ticket. */
+	{"connector:*", "location_id", DK_CONF_STRING, ""},
+	{"connector:*", "issue_type_id", DK_CONF_STRING, ""},
+	{"connector:*", "issue_category_id", DK_CONF_STRING, ""},
+	{"connector:*", "issue_id", DK_CONF_STRING, ""},
+	{"connector:*", "default_requester_id", DK_CONF_STRING, ""},
+	{"connector:*", "ticket_form", DK_CONF_STRING, ""},     /* NinjaOne ticketFormId */
+	{"connector:*", "organisation_map", DK_CONF_LIST, ""}, /* NinjaOne: domain=clientId, *=default */
 };
 
 struct DkConfig {

@@ -287,6 +287,7 @@ static gboolean uudecode_line(const char *line, gsize len, GByteArray *out)
 	guint n = ((guchar)line[0] - 0x20) & 0x3F;
 	if ((guchar)line[0] < 0x20 || (guchar)line[0] > 0x60 || len < 1 + (n + 2) / 3 * 4)
 		return FALSE;
+	guint8 b[66]; /* n is at most 63: one append per line */
 	for (guint i = 0; i < n; i += 3) {
 		guint8 c[4];
 		for (guint k = 0; k < 4; k++) {
@@ -295,10 +296,11 @@ static gboolean uudecode_line(const char *line, gsize len, GByteArray *out)
 				return FALSE;
 			c[k] = (ch - 0x20) & 0x3F;
 		}
-		guint8 b[3] = {(guint8)(c[0] << 2 | c[1] >> 4), (guint8)(c[1] << 4 | c[2] >> 2),
-			       (guint8)(c[2] << 6 | c[3])};
-		g_byte_array_append(out, b, MIN(3, n - i));
+		b[i] = (guint8)(c[0] << 2 | c[1] >> 4);
+		b[i + 1] = (guint8)(c[1] << 4 | c[2] >> 2);
+		b[i + 2] = (guint8)(c[2] << 6 | c[3]);
 	}
+	g_byte_array_append(out, b, n);
 	return TRUE;
 }
 

@@ -97,10 +97,20 @@ static gboolean has_utf8_sequence(const char *data, gsize len)
 	return FALSE;
 }
 
+/* Whether data is valid UTF-8 without NUL bytes (as g_utf8_validate_len
+ * tells), with the ASCII run most text starts with checked cheaply. */
+static gboolean plain_utf8(const char *data, gsize len)
+{
+	gsize i = 0;
+	while (i < len && (guchar)data[i] - 1u < 0x7Fu) /* 0x01-0x7F */
+		i++;
+	return i == len || g_utf8_validate_len(data + i, len - i, NULL);
+}
+
 /* Valid UTF-8 with NULs replaced (g_utf8_make_valid does both). */
 static char *make_valid(const char *data, gsize len, gboolean *replaced)
 {
-	if (g_utf8_validate_len(data, len, NULL))
+	if (plain_utf8(data, len))
 		return g_strndup(data, len);
 	*replaced = TRUE;
 	return g_utf8_make_valid(data, (gssize)len);
@@ -222,8 +232,10 @@ static const char *guess_cyrillic(const char *data, gsize len)
 static char *guess(const char *data, gsize len, const char *canon, const char *fallback,
 		   gboolean *replaced)
 {
-	if (dk_charset_is_ascii(data, len) || g_utf8_validate_len(data, len, NULL))
-		return make_valid(data, len, replaced);
+	if (plain_utf8(data, len))
+		return g_strndup(data, len);
+	if (dk_charset_is_ascii(data, len))
+		return make_valid(data, len, replaced); /* NUL bytes */
 	/* Bytes 0x80-0x9F are C1 controls in ISO-8859-1 and never appear in
 	 * real text: the writer meant windows-1252 (as WHATWG decoders do). */
 	if (canon != NULL && !g_str_equal(canon, "ascii") && !g_str_equal(canon, "us-ascii") &&
@@ -265,8 +277,9 @@ char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, cons
 	} else if (g_ascii_strcasecmp(name, "utf-8") == 0) {
 		/* Labelled UTF-8 without a single UTF-8 sequence but with 8-bit
 		 * bytes: a legacy charset under the wrong label. */
-		if (!dk_charset_is_ascii(data, len) && !g_utf8_validate_len(data, len, NULL) &&
-		    !has_utf8_sequence(data, len))
+		if (plain_utf8(data, len))
+			result = g_strndup(data, len);
+		else if (!dk_charset_is_ascii(data, len) && !has_utf8_sequence(data, len))
 			result = from_fallback(data, len, fallback, &replaced);
 		else
 			result = make_valid(data, len, &replaced);

@@ -130,6 +130,13 @@ static void append_bounded(GString *out, const char *s, gsize n)
 		g_string_append_c(out, '\n');
 }
 
+/* s, or as much of it as the scan's bound leaves room for. */
+static void append_limited(GString *out, const char *s)
+{
+	gsize room = out->len < SCAN_MAX_TEXT ? SCAN_MAX_TEXT - out->len : 0;
+	g_string_append_len(out, s, (gssize)MIN(strlen(s), room));
+}
+
 /* The decoded content of a leaf part, transfer encoding removed (text
  * in UTF-8), read only as far as the scan's bound. */
 static void append_content(GString *out, GMimeObject *part)
@@ -137,18 +144,29 @@ static void append_content(GString *out, GMimeObject *part)
 	gsize room = out->len < SCAN_MAX_TEXT ? SCAN_MAX_TEXT - out->len : 0;
 	if (!GMIME_IS_PART(part) || room == 0)
 		return;
-	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
-	if (content == NULL)
-		return;
-	g_autoptr(GByteArray) bytes = dk_message_read_decoded(content, room);
+	GBytes *done = g_object_get_qdata(G_OBJECT(part), dk_message_decoded_quark());
+	g_autoptr(GByteArray) bytes = NULL;
+	const char *data;
+	gsize len;
+	if (done != NULL) { /* the body walk decoded it already */
+		data = g_bytes_get_data(done, &len);
+		len = MIN(len, room);
+	} else {
+		GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
+		if (content == NULL)
+			return;
+		bytes = dk_message_read_decoded(content, room);
+		data = (const char *)bytes->data;
+		len = bytes->len;
+	}
 	if (GMIME_IS_TEXT_PART(part)) {
 		const char *charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
-		g_autofree char *text = dk_charset_to_utf8((const char *)bytes->data, bytes->len, charset,
+		g_autofree char *text = dk_charset_to_utf8(data ? data : "", len, charset,
 							    DK_CHARSET_DEFAULT_FALLBACK, NULL);
 		append_bounded(out, text, strlen(text));
 		return;
 	}
-	append_bounded(out, (const char *)bytes->data, bytes->len);
+	append_bounded(out, data, len);
 }
 
 static void scan_returned(Scan *s, GMimeMessage *returned)
@@ -158,9 +176,20 @@ static void scan_returned(Scan *s, GMimeMessage *returned)
 	const char *id = g_mime_message_get_message_id(returned);
 	if (s->returned_id == NULL && id != NULL && *id != '\0')
 		s->returned_id = g_strdup(id);
-	g_autofree char *headers = g_mime_object_get_headers(GMIME_OBJECT(returned), NULL);
-	if (headers != NULL)
-		append_bounded(s->headers, headers, strlen(headers));
+	/* The header block as it was received: name, colon, raw value. */
+	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(returned));
+	int n = list ? g_mime_header_list_get_count(list) : 0;
+	for (int i = 0; i < n && s->headers->len < SCAN_MAX_TEXT; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+		append_limited(s->headers, g_mime_header_get_name(h));
+		append_limited(s->headers, ":");
+		append_limited(s->headers, raw ? raw : "");
+		if (s->headers->str[s->headers->len - 1] != '\n')
+			g_string_append_c(s->headers, '\n');
+	}
+	if (n > 0)
+		g_string_append_c(s->headers, '\n');
 	/* A blank line before the returned header block makes it the body. */
 	GMimeObject *body = g_mime_message_get_mime_part(returned);
 	if ((id == NULL || *id == '\0') && body != NULL)

@@ -69,7 +69,9 @@ static gsize invisible_len(const char *p)
 static void out_text(Out *o, const char *p, gboolean pre)
 {
 	while (*p) {
-		gsize skip = invisible_len(p);
+		/* every invisible sequence starts with one of these lead bytes */
+		gboolean lead = *p == '\xE2' || *p == '\xEF' || *p == '\xCD' || *p == '\xC2';
+		gsize skip = lead ? invisible_len(p) : 0;
 		if (skip > 0) {
 			p += skip;
 		} else if (pre && (*p == '\n' || *p == '\r')) {
@@ -131,14 +133,22 @@ static gboolean is_any(const xmlNode *n, const char *const *names)
 	return FALSE;
 }
 
+/* The attribute of n by its (lower-case) name, as the parser gave it;
+ * unlike xmlHasProp, no look into a DTD for defaults. */
+static xmlAttr *find_attr(const xmlNode *n, const char *name)
+{
+	for (xmlAttr *a = n->properties; a != NULL; a = a->next) /* most elements: none */
+		if (a->name != NULL && strcmp((const char *)a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
 /* Whether attribute name of n, lower-cased and without whitespace,
  * contains one of needles. Reads the attribute in place: this runs for
  * every element of every HTML mail. */
 static gboolean attr_contains(xmlNode *n, const char *name, const char *const *needles)
 {
-	if (n->properties == NULL)
-		return FALSE; /* most elements: no attributes at all */
-	xmlAttr *attr = xmlHasProp(n, (const xmlChar *)name);
+	xmlAttr *attr = find_attr(n, name);
 	if (attr == NULL || attr->children == NULL)
 		return FALSE;
 	xmlChar *joined = NULL; /* only when entities split the value */
@@ -149,9 +159,12 @@ static gboolean attr_contains(xmlNode *n, const char *name, const char *const *n
 	gsize len = v ? strlen((const char *)v) : 0;
 	char *buf = len < sizeof stack ? stack : g_malloc(len + 1);
 	gsize k = 0;
-	for (gsize i = 0; i < len; i++)
-		if (!g_ascii_isspace(v[i]))
-			buf[k++] = g_ascii_tolower((char)v[i]);
+	for (gsize i = 0; i < len; i++) {
+		char ch = (char)v[i];
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f')
+			continue;
+		buf[k++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + ('a' - 'A')) : ch;
+	}
 	buf[k] = '\0';
 	gboolean found = FALSE;
 	for (guint i = 0; needles[i] != NULL && !found; i++)
@@ -301,7 +314,7 @@ static gboolean is_hidden(xmlNode *n)
 	};
 	static const char *const hidden[] = {"display:none", NULL};
 	return is_any(n, names) || (n->properties != NULL && (attr_contains(n, "style", hidden) ||
-							       xmlHasProp(n, (const xmlChar *)"hidden") != NULL));
+							       find_attr(n, "hidden") != NULL));
 }
 
 static const char *const blocks[] = {
@@ -487,7 +500,8 @@ DkHtmlText *dk_html_to_text(const char *html, gsize len)
 	w.fresh.s = g_string_new(NULL);
 	w.quoted.s = g_string_new(NULL);
 	init_parser();
-	int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET;
+	int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+		   HTML_PARSE_COMPACT;
 	htmlDocPtr doc = len > 0 ? htmlReadMemory(html, (int)MIN(len, (gsize)G_MAXINT), NULL, "UTF-8", opts)
 				 : NULL;
 	if (doc != NULL) {

@@ -100,7 +100,16 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_mime_data_wrapper_write_to_stream(w, mem);
 	g_object_unref(mem);
-	return take_within_budget(c, array); /* the estimate may have been short */
+	GBytes *bytes = take_within_budget(c, array); /* the estimate may have been short */
+	if (bytes != NULL)
+		g_object_set_qdata_full(G_OBJECT(part), dk_message_decoded_quark(), g_bytes_ref(bytes),
+					(GDestroyNotify)g_bytes_unref);
+	return bytes;
+}
+
+GQuark dk_message_decoded_quark(void)
+{
+	return g_quark_from_static_string("dk-decoded");
 }
 
 static void note_text_cut(DkParseContext *c)

@@ -42,6 +42,12 @@ void dk_message_body_read(DkParseContext *c, GMimeObject *body);
  * part is read only as far as needed. */
 GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max);
 
+/* A part's whole decoded content (GBytes), kept on the GMimePart as qdata
+ * under this quark by the body walk, so that later readers in the same
+ * parse (the bounce classifier) do not decode it again; absent when the
+ * part was not decoded whole. */
+GQuark dk_message_decoded_quark(void);
+
 /* The first mailbox of an address list, normalised, or NULL. */
 DkAddress *dk_message_first_address(InternetAddressList *list);
 

@@ -262,27 +262,40 @@ static char *repair_encoded_words(const char *s)
 	return g_string_free(out, FALSE);
 }
 
-/* The trimmed value when it is one line of printable ASCII without '=':
- * nothing to unfold or decode (most trace and list headers). */
-static char *simple_header(const char *raw)
+/* A header value with nothing to decode (7-bit, no encoded word),
+ * unfolded (RFC 5322 section 2.2.3), controls made spaces, ends trimmed;
+ * NULL when it needs decoding. One pass over most header fields. */
+static char *plain_header(const char *raw)
 {
-	const char *start = raw + strspn(raw, " \t");
-	const char *end = start + strlen(start);
-	while (end > start && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	for (const char *p = start; p < end; p++)
-		if ((guchar)*p < 0x20 || (guchar)*p >= 0x7F || *p == '=')
+	char *out = g_malloc(strlen(raw) + 1), *w = out;
+	for (const char *p = raw; *p; p++) {
+		guchar ch = (guchar)*p;
+		if (ch >= 0x7F || (ch == '=' && p[1] == '?')) {
+			g_free(out);
 			return NULL;
-	return g_strndup(start, (gsize)(end - start));
+		}
+		if (ch != '\r' && ch != '\n')
+			*w++ = ch < 0x20 ? ' ' : (char)ch;
+	}
+	*w = '\0';
+	return g_strstrip(out);
+}
+
+static char *controls_to_spaces(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((guchar)*p < 0x20)
+			*p = ' ';
+	return s;
 }
 
 char *dk_message_decode_header(DkParseContext *c, const char *raw)
 {
 	if (raw == NULL)
 		return g_strdup("");
-	char *simple = simple_header(raw);
-	if (simple != NULL)
-		return simple;
+	char *plain = plain_header(raw);
+	if (plain != NULL)
+		return plain;
 	g_autofree char *unfolded = g_mime_utils_header_unfold(raw);
 	if (!g_utf8_validate(unfolded, -1, NULL)) {
 		/* Raw 8-bit text (RFC 6532 allows UTF-8 only): read it in the
@@ -301,10 +314,7 @@ char *dk_message_decode_header(DkParseContext *c, const char *raw)
 		g_free(text);
 		text = valid;
 	}
-	for (char *p = text; *p; p++) /* controls left by broken encodings */
-		if ((guchar)*p < 0x20)
-			*p = ' ';
-	return g_strstrip(text);
+	return g_strstrip(controls_to_spaces(text)); /* left by broken encodings */
 }
 
 /* A Message-ID without brackets, comments or whitespace (RFC 5322
@@ -459,12 +469,19 @@ static void read_header_list(DkParseContext *c, GMimeObject *obj)
 	int n = g_mime_header_list_get_count(headers);
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-		g_autofree char *name = g_ascii_strdown(g_mime_header_get_name(h), -1);
+		const char *field = g_mime_header_get_name(h);
+		char stack[64];
+		gsize len = strlen(field);
+		char *name = len < sizeof stack ? stack : g_malloc(len + 1);
+		for (gsize k = 0; k <= len; k++)
+			name[k] = g_ascii_tolower(field[k]);
 		GPtrArray *values = g_hash_table_lookup(c->m->headers, name);
 		if (values == NULL) {
 			values = g_ptr_array_new_with_free_func(g_free);
 			g_hash_table_insert(c->m->headers, g_strdup(name), values);
 		}
+		if (name != stack)
+			g_free(name);
 		g_ptr_array_add(values, dk_message_decode_header(c, g_mime_header_get_raw_value(h)));
 	}
 }
@@ -612,10 +629,10 @@ static gsize boundary_cut(const guint8 *p, gsize n, guint max_parts)
 	if (n / 3 <= allowed)
 		return n; /* too short to hold that many "\n--" */
 	const guint8 *at = p, *end = p + n;
-	while ((at = memmem(at, (gsize)(end - at), "\n--", 3)) != NULL) {
-		if (++seen > allowed)
+	while ((at = memchr(at, '\n', (gsize)(end - at))) != NULL) {
+		if (end - at >= 3 && at[1] == '-' && at[2] == '-' && ++seen > allowed)
 			return (gsize)(at - p) + 1;
-		at += 3;
+		at++;
 	}
 	return n;
 }

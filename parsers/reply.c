@@ -464,10 +464,13 @@ static gboolean is_dash_name(const char *p, gsize n)
  * that is not a sentence ("Sent from my desk, is much easier..." is not). */
 static gboolean is_client_signature(const char *p, gsize n)
 {
+	if (n == 0)
+		return FALSE;
+	char first = g_ascii_tolower(p[0]); /* most lines: no opening starts so */
 	for (guint k = 0; k < G_N_ELEMENTS(client_signatures); k++) {
-		gsize kl = strlen(client_signatures[k]);
-		if (!has_prefix_ci(p, n, client_signatures[k]))
+		if (client_signatures[k][0] != first || !has_prefix_ci(p, n, client_signatures[k]))
 			continue;
+		gsize kl = strlen(client_signatures[k]);
 		const char *rest = p + kl;
 		gsize rl = n - kl, words = rl > 0;
 		if (rl > 80)

@@ -67,7 +67,8 @@ static int run_once(const DkConfig *config, DkStore *store, gint64 now)
 		return g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG) ? DK_EXIT_CONFIG
 		                                                         : DK_EXIT_TEMPFAIL;
 	}
-	printf("sent %u, deferred %u, failed %u\n", stats.sent, stats.deferred, stats.failed);
+	printf("sent %u, deferred %u, failed %u, held %u\n", stats.sent, stats.deferred, stats.failed,
+	       stats.held);
 	return DK_EXIT_OK;
 }
 
@@ -138,7 +139,7 @@ int dk_cmd_outbox(int argc, char **argv)
 	const GOptionEntry entries[] = {
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "list: print JSON", NULL},
 	    {"state", 0, 0, G_OPTION_ARG_STRING, &state,
-	     "list: only rows in STATE (pending, done, failed)", "STATE"},
+	     "list: only rows in STATE (pending, done, failed, held)", "STATE"},
 	    {"once", 0, 0, G_OPTION_ARG_NONE, &once, "run: send what is due, then exit", NULL},
 	    /* For tests with a simulated clock: run --once as of this time. */
 	    {"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &now, NULL, "UNIX"},
@@ -148,7 +149,8 @@ int dk_cmd_outbox(int argc, char **argv)
 	    g_option_context_new("list | run [--once] | retry ID | drop ID");
 	g_option_context_set_summary(
 	    context, "Notifications waiting to be sent, sent, or given up.\n"
-	             "retry makes a pending or failed row due now; drop deletes it.");
+	             "retry makes a pending or failed row due now (and the connector rows\n"
+	             "held behind a failed create with it); drop deletes it.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	gint64 id = 0;

@@ -4,12 +4,14 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/desk.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/core/store-outbox.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
 #include "gateway/intake/lmtp-server.h"
 #include "gateway/outbox/worker.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/log.h"
+#include "gateway/ops/metrics.h"
 
 #include <glib-unix.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@ typedef struct {
 	DkLmtpServer *lmtp;
 	DkHttpServer *http;
 	DkPipeline *pipeline;
+	DkOutboxWorker *outbox;
 	DkStore *reader; /* a read connection for the probe, under reader_lock */
 	GMutex reader_lock;
 	GPtrArray *configs; /* every configuration loaded; the newest is last */
@@ -34,14 +37,18 @@ static gboolean on_stop(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* A new configuration applies whole or not at all where it can fail: a
+ * file that does not load, or notification settings the outbox cannot use,
+ * keep the old one everywhere; a broken rules script keeps the old script. */
 static gboolean on_reload(gpointer data)
 {
 	Serve *s = data;
 	g_autoptr(GError) error = NULL;
 	const DkConfig *current = g_ptr_array_index(s->configs, s->configs->len - 1);
 	DkConfig *fresh = dk_config_load(dk_config_path(current), &error);
-	if (fresh == NULL) {
+	if (fresh == NULL || !dk_outbox_worker_reload(s->outbox, fresh, &error)) {
 		g_warning("serve event=reload result=failed keeping=previous error=%s", error->message);
+		dk_config_free(fresh);
 		return G_SOURCE_CONTINUE;
 	}
 	g_ptr_array_add(s->configs, fresh);
@@ -59,8 +66,13 @@ static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
 	Serve *s = data;
 	g_autoptr(GError) error = NULL;
 	g_mutex_lock(&s->reader_lock);
-	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error);
+	gint64 failed = 0, held = 0;
+	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error) &&
+		      dk_store_outbox_count(s->reader, "failed", &failed, &error) &&
+		      dk_store_outbox_count(s->reader, "held", &held, &error);
 	g_mutex_unlock(&s->reader_lock);
+	if (ok)
+		dk_metrics_outbox_settled(failed, held);
 	if (!ok)
 		g_warning("http event=probe error=%s", error->message);
 	return ok;
@@ -217,6 +229,7 @@ int dk_cmd_serve(int argc, char **argv)
 		dk_cli_error("serve: %s", error->message);
 	} else {
 		dk_imap_poller_set_start(pollers);
+		s.outbox = outbox;
 		rc = run(&s, config, listen, pipeline);
 	}
 	dk_imap_poller_set_free(pollers); /* stops them; before the writer stops */

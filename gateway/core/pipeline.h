@@ -79,8 +79,12 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
  * each prepare fails with a temporary error, so an MTA keeps the mail. */
 gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error);
 
-/* Compiles the [rules] script of config and, only if it is valid, makes it
- * the one new messages run; on error the old script stays. */
+/* Compiles the [rules] script of config and reads its SLA settings; only
+ * if both are valid, makes the script the one new messages run, the SLA
+ * policy the one their tickets' clocks follow, and config (which must
+ * outlive the pipeline) the one the writer reads for their notifications
+ * and connector rows; on error the old script, policy and configuration
+ * stay. */
 gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, GError **error);
 
 /* From now on commits go through writer (a writer thread that owns the

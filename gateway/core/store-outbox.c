@@ -180,13 +180,66 @@ gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **e
 		            "outbox row %" G_GINT64_FORMAT " was already sent", id);
 		return FALSE;
 	}
-	sqlite3_stmt *st = dk_store_prepare(
-	    store, "UPDATE outbox SET state = 'pending', next_attempt_at = ? WHERE id = ?", error);
+	g_autoptr(DkOutboxRow) blocker = NULL;
+	if (g_strcmp0(row->state, "held") == 0 &&
+	    !dk_store_outbox_earlier_failed(store, row, &blocker, error))
+		return FALSE;
+	if (blocker != NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "outbox row %" G_GINT64_FORMAT " is held behind failed row %" G_GINT64_FORMAT
+		            ": retry that one",
+		            id, blocker->id);
+		return FALSE;
+	}
+	/* One statement, so the rows held behind this one are released with
+	 * it or not at all; they go out after it, in order (the worker sends a
+	 * ticket's rows oldest first). */
+	if (!dk_store_write(store,
+	                    "UPDATE outbox SET state = 'pending', next_attempt_at = ?1 WHERE id = ?2"
+	                    " OR (state = 'held' AND id > ?2 AND kind = ?3 AND target = ?4 AND ticket = ?5)",
+	                    "retrying an outbox row", error, "iissi", now, id, row->kind, row->target,
+	                    row->ticket))
+		return FALSE;
+	return TRUE;
+}
+
+gboolean dk_store_outbox_earlier_failed(DkStore *store, const DkOutboxRow *row,
+                                        DkOutboxRow **failed_out, GError **error)
+{
+	*failed_out = NULL;
+	sqlite3_stmt *st = dk_store_query(store,
+	                                  OUTBOX_SELECT " WHERE kind = ? AND target = ? AND ticket = ?"
+	                                                " AND state = 'failed' AND id < ? ORDER BY id LIMIT 1",
+	                                  error, "ssii", row->kind, row->target, row->ticket, row->id);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, id);
-	return step_done(store, st, id, TRUE, "retrying an outbox row", error);
+	g_autoptr(GPtrArray) rows = query(store, st, error);
+	if (rows == NULL)
+		return FALSE;
+	if (rows->len > 0)
+		*failed_out = g_ptr_array_steal_index(rows, 0);
+	return TRUE;
+}
+
+gboolean dk_store_outbox_hold(DkStore *store, const DkOutboxRow *blocker, const char *reason,
+                              gint64 *held_out, GError **error)
+{
+	if (!dk_store_write(store,
+	                    "UPDATE outbox SET state = 'held', last_error = ? WHERE kind = ?"
+	                    " AND target = ? AND ticket = ? AND id > ? AND state = 'pending'",
+	                    "holding outbox rows", error, "sssii", reason, blocker->kind,
+	                    blocker->target, blocker->ticket, blocker->id))
+		return FALSE;
+	*held_out = sqlite3_changes(store->db);
+	return TRUE;
+}
+
+gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_out,
+                               GError **error)
+{
+	return dk_store_lookup_int64(
+	    store, dk_store_query(store, "SELECT count(*) FROM outbox WHERE state = ?", error, "s", state),
+	    "counting outbox rows", count_out, NULL, error);
 }
 
 gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error)

@@ -15,7 +15,8 @@ typedef struct {
 	char *target;  /* the recipient address */
 	gint64 ticket; /* 0 when none */
 	char *payload; /* a JSON object */
-	char *state;   /* "pending", "done" or "failed" */
+	char *state;   /* "pending", "done", "failed" or "held" (connector rows
+	                  behind their ticket's failed create) */
 	gint64 attempts;
 	gint64 next_attempt_at;
 	char *last_error; /* or NULL */
@@ -61,9 +62,11 @@ gboolean dk_store_outbox_defer(DkStore *store, gint64 id, gint64 next_at, const 
 /* A permanent failure: state failed, attempts + 1, the error kept. */
 gboolean dk_store_outbox_fail(DkStore *store, gint64 id, const char *last_error, GError **error);
 
-/* Makes a pending or failed row due now again (`docket outbox retry`);
- * DK_ERROR_NOT_FOUND when there is no such row, DK_ERROR_PERMANENT when it
- * is done. */
+/* Makes a pending or failed row due now again (`docket outbox retry`),
+ * and with it, in the same statement, the rows of its kind, target and
+ * ticket held behind it; DK_ERROR_NOT_FOUND when there is no such row,
+ * DK_ERROR_PERMANENT when it is done, or held behind a failed row (whose
+ * number the message gives: retry that one). */
 gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **error);
 
 /* Deletes a row (`docket outbox drop`); DK_ERROR_NOT_FOUND when none. */
@@ -83,6 +86,21 @@ gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gi
  * ticket, exists: such rows go out in order. */
 gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
                                          gboolean *exists_out, GError **error);
+
+/* The oldest failed row older than row, of the same kind, target and
+ * ticket, in *failed_out (the caller frees it), or NULL when none. */
+gboolean dk_store_outbox_earlier_failed(DkStore *store, const DkOutboxRow *row,
+                                        DkOutboxRow **failed_out, GError **error);
+
+/* Holds the pending rows of blocker's kind, target and ticket that are
+ * newer than blocker (state held, reason as their last error) until
+ * blocker is retried; *held_out says how many. Inside a transaction. */
+gboolean dk_store_outbox_hold(DkStore *store, const DkOutboxRow *blocker, const char *reason,
+                              gint64 *held_out, GError **error);
+
+/* How many rows are in state. */
+gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_out,
+                               GError **error);
 
 /* Whether any row (in any state) of kind and target exists for ticket. */
 gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,

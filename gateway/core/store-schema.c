@@ -194,9 +194,31 @@ static const char migration_5[] =
 	"END;"
 	"INSERT INTO article_search (article_search) VALUES ('rebuild');";
 
+/* Connector rows held behind their ticket's failed create get a state of
+ * their own, "held"; SQLite cannot change a CHECK in place, so the table
+ * is copied. */
+static const char migration_6[] =
+	"CREATE TABLE outbox_next ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  ticket INTEGER REFERENCES tickets ON DELETE SET NULL,"
+	"  payload TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed','held')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"INSERT INTO outbox_next SELECT id, kind, target, ticket, payload, state, attempts,"
+	"  next_attempt_at, last_error, created_at FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_next RENAME TO outbox;"
+	"CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
+	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
+
 /* SLA breaches: when each target was found missed, so that the breach is
  * recorded and the team told once per target. */
-static const char migration_6[] =
+static const char migration_7[] =
 	"ALTER TABLE tickets ADD COLUMN first_response_breached_at INTEGER;"
 	"ALTER TABLE tickets ADD COLUMN resolution_breached_at INTEGER;"
 	"CREATE INDEX events_ticket_type ON events (ticket, type);";
@@ -208,6 +230,7 @@ static const char *const migrations[] = {
 	migration_4,
 	migration_5,
 	migration_6,
+	migration_7,
 };
 
 int dk_store_schema_latest(void)

@@ -17,6 +17,7 @@ static guint64 counters[DK_METRIC_COUNT][G_N_ELEMENTS(intakes)];
 static guint64 histogram[G_N_ELEMENTS(buckets) + 1];
 static double commit_sum;
 static GHashTable *imap_polls; /* account -> gint64* */
+static gint64 outbox_failed = -1, outbox_held = -1; /* -1: not counted yet */
 
 static gsize intake_index(const char *intake)
 {
@@ -54,6 +55,25 @@ void dk_metrics_imap_polled(const char *account, gint64 now)
 	g_mutex_unlock(&lock);
 }
 
+void dk_metrics_outbox_settled(gint64 failed, gint64 held)
+{
+	g_mutex_lock(&lock);
+	outbox_failed = failed;
+	outbox_held = held;
+	g_mutex_unlock(&lock);
+}
+
+static void render_outbox_rows(GString *out)
+{
+	if (outbox_failed < 0)
+		return;
+	g_string_append_printf(out,
+			       "# TYPE docket_outbox_rows gauge\n"
+			       "docket_outbox_rows{state=\"failed\"} %" G_GINT64_FORMAT "\n"
+			       "docket_outbox_rows{state=\"held\"} %" G_GINT64_FORMAT "\n",
+			       outbox_failed, outbox_held);
+}
+
 static void render_counters(GString *out)
 {
 	for (gsize c = 0; c < DK_METRIC_COUNT; c++) {
@@ -84,6 +104,7 @@ void dk_metrics_render(GString *out, gint64 outbox_depth, gint64 outbox_oldest_a
 	g_mutex_lock(&lock);
 	render_counters(out);
 	render_histogram(out);
+	render_outbox_rows(out);
 	g_string_append(out, "# TYPE docket_imap_last_poll_timestamp_seconds gauge\n");
 	if (imap_polls != NULL) {
 		GHashTableIter it;

@@ -24,6 +24,11 @@ void dk_metrics_observe_commit(double seconds);
 /* Records a successful IMAP poll of account at Unix time now. */
 void dk_metrics_imap_polled(const char *account, gint64 now);
 
+/* Records how many outbox rows failed for good and how many connector
+ * rows are held behind a failed create, as the store counts them now
+ * (rendered as docket_outbox_rows{state="failed|held"}). */
+void dk_metrics_outbox_settled(gint64 failed, gint64 held);
+
 /* Appends the metrics to out. outbox_depth and outbox_oldest_age (seconds)
  * come from the store; pass -1 when unknown. */
 void dk_metrics_render(GString *out, gint64 outbox_depth, gint64 outbox_oldest_age);

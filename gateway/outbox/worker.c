@@ -243,7 +243,7 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 		guint handled = 0;
 		for (guint i = 0; i < rows->len; i++) {
 			const DkOutboxRow *row = g_ptr_array_index(rows, i);
-			guint before = stats->sent + stats->deferred + stats->failed;
+			guint before = stats->sent + stats->deferred + stats->failed + stats->held;
 			gboolean ok;
 			if (strcmp(row->kind, "connector") == 0)
 				ok = dk_connectors_run_row(o->connectors, o->config, o->store, row,
@@ -256,7 +256,7 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 				return FALSE;
 			/* A row left waiting (or taken by another worker) is not
 			 * handled: it would come back in the next batch. */
-			if (stats->sent + stats->deferred + stats->failed != before)
+			if (stats->sent + stats->deferred + stats->failed + stats->held != before)
 				handled++;
 		}
 		if (handled == 0 || rows->len < BATCH)
@@ -271,6 +271,7 @@ struct DkOutboxWorker {
 	gboolean stopping, woken;
 	DkStore *store;
 	DkOutbox *outbox;
+	DkOutbox *reloaded; /* to take over before the next run, or NULL */
 	gint64 poll_seconds;
 	DkOutboxStats stats;
 };
@@ -281,6 +282,10 @@ static gpointer worker_main(gpointer data)
 	g_mutex_lock(&w->lock);
 	while (!w->stopping) {
 		w->woken = FALSE;
+		if (w->reloaded != NULL) {
+			dk_outbox_free(w->outbox);
+			w->outbox = g_steal_pointer(&w->reloaded);
+		}
 		DkOutboxStats stats = w->stats;
 		g_mutex_unlock(&w->lock);
 		g_autoptr(GError) error = NULL;
@@ -335,6 +340,21 @@ void dk_outbox_worker_wake(DkOutboxWorker *w)
 	g_mutex_unlock(&w->lock);
 }
 
+gboolean dk_outbox_worker_reload(DkOutboxWorker *w, const DkConfig *config, GError **error)
+{
+	DkOutbox *fresh = dk_outbox_new(config, w->store, error);
+	if (fresh == NULL)
+		return FALSE;
+	g_mutex_lock(&w->lock);
+	dk_outbox_free(w->reloaded);
+	w->reloaded = fresh;
+	w->poll_seconds = dk_config_get_int(config, "notify", "poll_seconds");
+	w->woken = TRUE;
+	g_cond_signal(&w->wake);
+	g_mutex_unlock(&w->lock);
+	return TRUE;
+}
+
 void dk_outbox_worker_stats(DkOutboxWorker *w, DkOutboxStats *stats_out)
 {
 	g_mutex_lock(&w->lock);
@@ -351,6 +371,7 @@ void dk_outbox_worker_stop(DkOutboxWorker *w)
 	g_cond_signal(&w->wake);
 	g_mutex_unlock(&w->lock);
 	g_thread_join(w->thread);
+	dk_outbox_free(w->reloaded);
 	dk_outbox_free(w->outbox);
 	dk_store_close(w->store);
 	g_mutex_clear(&w->lock);

@@ -24,6 +24,7 @@ typedef struct {
 	guint sent;     /* rows performed */
 	guint deferred; /* temporary failures, to be retried */
 	guint failed;   /* permanent failures */
+	guint held;     /* connector rows held behind their ticket's failed create */
 } DkOutboxStats;
 
 /* A worker over store (borrowed; used from one thread at a time). NULL with
@@ -46,6 +47,13 @@ DkOutboxWorker *dk_outbox_worker_start(const DkConfig *config, GError **error);
 
 /* Runs the due rows now (e.g. after a commit wrote some). Any thread. */
 void dk_outbox_worker_wake(DkOutboxWorker *worker);
+
+/* Makes config (which must outlive the worker) the settings of the
+ * worker's next run: the transport and [smtp], [notify], and the
+ * connectors (SIGHUP in `docket serve`). FALSE with an error, the old
+ * settings kept, when the notification settings are unusable. The row in
+ * progress finishes with the old ones. Any thread. */
+gboolean dk_outbox_worker_reload(DkOutboxWorker *worker, const DkConfig *config, GError **error);
 
 /* Totals since start. */
 void dk_outbox_worker_stats(DkOutboxWorker *worker, DkOutboxStats *stats_out);

@@ -2,10 +2,13 @@
 request is kept (method, path, headers, body), and faults can be queued
 for the next request that matches: an HTTP status with a body and headers,
 or a pause after the request was handled (the answer arrives after the
-client gave up)."""
+client gave up). With random_faults (a RandomFaults) the mock also fails
+at random while it is active; without, it only fails when told to."""
 
+import collections
 import http.server
 import json
+import random
 import socket
 import threading
 import time
@@ -38,6 +41,63 @@ class Request:
         return json.loads(self.body) if self.body else None
 
 
+class RandomFaults:
+    """Each request, while active, has rate chances of one of
+
+      http_500   500 with an error body, nothing done
+      http_429   429 with Retry-After: retry_after, nothing done
+      late       (writes only) performed, the answer sent late seconds
+                 after, when the client has given up: a create that
+                 succeeded while the caller saw a timeout
+
+    from a seeded generator, the kinds in shuffled rounds (each once per
+    round, so that a short run meets every kind); counts holds the faults
+    per kind."""
+
+    KINDS = ("http_500", "http_429", "late")
+
+    def __init__(self, seed, rate, late=2.0, retry_after=1, kinds=KINDS):
+        self.rng = random.Random(seed)
+        self.rate = rate
+        self.late = late
+        self.retry_after = retry_after
+        self.kinds = kinds
+        self.active = True
+        self.counts = collections.Counter()
+        self.bag = []
+        self.lock = threading.Lock()
+
+    def stop(self):
+        with self.lock:
+            self.active = False
+
+    def _next_kind(self, writes):
+        for _ in range(2 * len(self.kinds)):
+            if not self.bag:
+                self.bag = list(self.kinds)
+                self.rng.shuffle(self.bag)
+            if writes or self.bag[-1] != "late":
+                return self.bag.pop()
+            self.bag.insert(0, self.bag.pop())  # late waits for a write
+        return None
+
+    def __call__(self, req):
+        """A fault tuple (method, route, status, body, headers, pause) or None."""
+        with self.lock:
+            if not self.active or self.rng.random() >= self.rate:
+                return None
+            kind = self._next_kind(req.method in ("POST", "PATCH", "PUT"))
+            if kind is None:
+                return None
+            self.counts[kind] += 1
+        if kind == "http_500":
+            return (req.method, req.route, 500, b'{"code":"InternalError"}', {}, 0)
+        if kind == "http_429":
+            return (req.method, req.route, 429, b'{"code":"TooManyRequests"}',
+                    {"Retry-After": str(self.retry_after)}, 0)
+        return (req.method, req.route, None, b"", {}, self.late)
+
+
 class MockServer:
     """Subclasses implement handle(request) -> (status, headers, body)."""
 
@@ -45,6 +105,7 @@ class MockServer:
         self.port = free_port()
         self.requests = []
         self.faults = []  # (method, route prefix, fault)
+        self.random_faults = None  # a RandomFaults, or None
         self.lock = threading.Lock()
         self.server = None
 
@@ -63,6 +124,8 @@ class MockServer:
             for i, f in enumerate(self.faults):
                 if f[0] == req.method and req.route.startswith(f[1]):
                     return self.faults.pop(i)
+        if self.random_faults is not None:
+            return self.random_faults(req)
         return None
 
     def start(self):

@@ -4,15 +4,101 @@ envelope, and answers as the test tells it (a 4xx or 5xx for a recipient or
 for the data, AUTH PLAIN and LOGIN recorded). With an ssl.SSLContext it
 offers STARTTLS (RFC 3207), or speaks TLS from the start (implicit_tls, for
 smtps://); without one it offers no TLS, so the tests can check that docket
-refuses to send in clear unless told so."""
+refuses to send in clear unless told so. With faults (a Faults), it fails
+at random like a real relay having a bad day; without, it never does."""
 
 import base64
+import collections
+import email.parser
+import random
 import socket
 import threading
+import time
+
+
+def message_id(data):
+    """The Message-ID of a message as the sink received it, or None."""
+    headers = email.parser.BytesHeaderParser().parsebytes(data)
+    value = headers.get("Message-ID")
+    return value.strip().strip("<>") if value else None
+
+
+class Faults:
+    """Random relay failures from a seeded generator, while active: each
+    session (docket sends one message per session) has rate chances of
+    one of
+
+      greeting_421     421 4.3.2 instead of the greeting
+      rcpt_450         450 4.2.1 to RCPT (mailbox busy)
+      burst_5xx        554 5.3.0 to RCPT in this and the next burst-1
+                       sessions (a relay misconfigured for a while)
+      data_451         451 4.3.0 after the final dot, nothing kept
+      drop_in_data     the connection closed at the end of DATA, nothing kept
+      drop_after_dot   the message kept, the connection closed before
+                       the reply (RFC 1047's duplicate window)
+      timeout_after_dot  the message kept, no reply for timeout seconds
+      slow             the reply to the final dot after 0.2-1 s (no failure)
+
+    The kinds come in shuffled rounds (each once per round);
+    timeout_after_dot happens at most max_timeouts times (each costs the
+    client its whole timeout). counts holds the faults per kind, kept the
+    Message-IDs whose acceptance the client never heard of."""
+
+    KINDS = ("greeting_421", "rcpt_450", "burst_5xx", "data_451", "drop_in_data",
+             "drop_after_dot", "timeout_after_dot", "slow")
+
+    def __init__(self, seed, rate, timeout=6.0, max_timeouts=2, burst=3, kinds=KINDS):
+        self.rng = random.Random(seed)
+        self.rate = rate
+        self.timeout = timeout
+        self.max_timeouts = max_timeouts
+        self.burst = burst
+        self.kinds = kinds
+        self.active = True
+        self.counts = collections.Counter()
+        self.kept = collections.Counter()  # Message-ID -> copies whose reply was lost
+        self.burst_left = 0
+        self.bag = []
+        self.lock = threading.Lock()
+
+    def stop(self):
+        with self.lock:
+            self.active = False
+            self.burst_left = 0
+
+    def pick(self):
+        """The fault for a new session (applied where its kind says), or None."""
+        with self.lock:
+            if self.burst_left > 0:
+                self.burst_left -= 1
+                self.counts["burst_5xx"] += 1
+                return "burst_5xx"
+            if not self.active or self.rng.random() >= self.rate:
+                return None
+            kind = self._next_kind()
+            self.counts[kind] += 1
+            if kind == "burst_5xx":
+                self.burst_left = self.burst - 1
+            return kind
+
+    def _next_kind(self):
+        # in shuffled rounds, so that a short run meets every kind
+        while True:
+            if not self.bag:
+                self.bag = list(self.kinds)
+                self.rng.shuffle(self.bag)
+            kind = self.bag.pop()
+            if kind != "timeout_after_dot" or \
+                    self.counts["timeout_after_dot"] < self.max_timeouts:
+                return kind
+
+    def slow_seconds(self):
+        with self.lock:
+            return 0.2 + 0.8 * self.rng.random()
 
 
 class Sink:
-    def __init__(self, port=0, auth=False, tls=None, implicit_tls=False):
+    def __init__(self, port=0, auth=False, tls=None, implicit_tls=False, faults=None):
         self.port = port
         self.auth = auth
         self.tls = tls
@@ -23,6 +109,7 @@ class Sink:
         self.rcpt_reply = None  # fn(rcpt) -> "4xx text" / "5xx text" / None
         self.data_reply = None  # fn(mail_from, rcpts, data) -> reply / None
         self.on_message = None  # fn(mail_from, rcpts, data) after acceptance
+        self.faults = faults    # a Faults, or None: never fails by itself
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         self.listener = None
@@ -89,6 +176,10 @@ class Sink:
         def say(text):
             state["conn"].sendall(text.encode() + b"\r\n")
 
+        fault = self.faults.pick() if self.faults is not None else None
+        if fault == "greeting_421":
+            say("421 4.3.2 too busy, try later")
+            return
         say("220 sink.test ESMTP")
         mail_from, rcpts = None, []
         while True:
@@ -121,6 +212,9 @@ class Sink:
                 rcpt = cmd[8:].strip().strip("<>")
                 reply = self.rcpt_reply(rcpt) if self.rcpt_reply else None
                 if reply is None:
+                    reply = {"rcpt_450": "450 4.2.1 mailbox busy",
+                             "burst_5xx": "554 5.3.0 relay misconfigured"}.get(fault)
+                if reply is None:
                     rcpts.append(rcpt)
                     reply = "250 ok"
                 say(reply)
@@ -134,10 +228,23 @@ class Sink:
                 if reply is not None:
                     say(reply)
                     continue
+                if fault == "data_451":
+                    say("451 4.3.0 local error, try later")
+                    continue
+                if fault == "drop_in_data":
+                    return
                 with self.arrived:
                     self.secure.append(state["secure"])
                     self.messages.append((mail_from, rcpts, data))
                     self.arrived.notify_all()
+                if fault in ("drop_after_dot", "timeout_after_dot"):
+                    with self.faults.lock:
+                        self.faults.kept[message_id(data)] += 1
+                    if fault == "timeout_after_dot":
+                        time.sleep(self.faults.timeout)
+                    return
+                if fault == "slow":
+                    time.sleep(self.faults.slow_seconds())
                 say("250 queued")
                 if self.on_message:
                     self.on_message(mail_from, rcpts, data)

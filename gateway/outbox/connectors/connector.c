@@ -12,7 +12,9 @@
 const DkConnectorOps *dk_connector_ops(const char *type)
 {
 	static const DkConnectorOps *const all[] = {&dk_connector_webhook,
-	                                            &dk_connector_connectwise};
+	                                            &dk_connector_connectwise,
+	                                            &dk_connector_incidentiq,
+	                                            &dk_connector_ninjaone};
 	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
 		if (g_strcmp0(all[i]->type, type) == 0)
 			return all[i];
@@ -94,6 +96,11 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 	c->company = g_strdup(dk_config_get_string(config, section, "company"));
 	c->status_map = read_map(config, section, "status_map");
 	c->priority_map = read_map(config, section, "priority_map");
+	c->config = config;
+	if (c->ops != NULL && c->ops->init != NULL && !c->ops->init(c, config, section, error)) {
+		dk_connector_free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -111,6 +118,8 @@ void dk_connector_free(DkConnector *c)
 	g_free(c->company);
 	g_hash_table_unref(c->status_map);
 	g_hash_table_unref(c->priority_map);
+	if (c->state != NULL && c->state_free != NULL)
+		c->state_free(c->state);
 	g_free(c);
 }
 
@@ -123,6 +132,27 @@ const char *dk_connector_map(GHashTable *map, const char *value)
 {
 	const char *mapped = value ? g_hash_table_lookup(map, value) : NULL;
 	return mapped ? mapped : value;
+}
+
+const char *dk_connector_text(const DkArticle *a)
+{
+	return a != NULL && a->new_text != NULL && *a->new_text ? a->new_text : "(no text)";
+}
+
+char *dk_connector_id(const json_t *o)
+{
+	json_t *id = json_object_get(o, "id");
+	return json_is_integer(id) ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(id))
+	                           : NULL;
+}
+
+gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **remote_out,
+                              GError **error)
+{
+	if ((*remote_out = dk_connector_id(reply)) != NULL)
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: the answer carries no id", c->name);
+	return FALSE;
 }
 
 static size_t collect(char *data, size_t size, size_t n, void *user)
@@ -182,8 +212,11 @@ static void set_options(DkConnector *c, CURL *curl, const char *method, const ch
 static struct curl_slist *headers_for(DkConnector *c, const char *body, const char *const *extra,
                                       GError **error)
 {
+	gboolean typed = FALSE;
+	for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+		typed = typed || g_ascii_strncasecmp(extra[i], "Content-Type:", 13) == 0;
 	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-	if (body != NULL)
+	if (body != NULL && !typed)
 		h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "User-Agent: docket");
 	for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
@@ -206,7 +239,8 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	if (headers == NULL)
 		return FALSE;
 	CURL *curl = curl_easy_init();
-	g_autofree char *url = g_strconcat(c->base_url, path, NULL);
+	gboolean absolute = g_str_has_prefix(path, "https://") || g_str_has_prefix(path, "http://");
+	g_autofree char *url = absolute ? g_strdup(path) : g_strconcat(c->base_url, path, NULL);
 	g_autoptr(GString) received = g_string_new(NULL);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	set_options(c, curl, method, url, body);

@@ -4,19 +4,27 @@
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
  * Configuration of [connector:NAME]:
- *   type             webhook | connectwise
+ *   type             webhook | connectwise | incidentiq | ninjaone
  *   base_url         the system's API root (ConnectWise:
- *                    https://SITE/v4_6_release/apis/3.0), or the webhook URL
+ *                    https://SITE/v4_6_release/apis/3.0; NinjaOne:
+ *                    https://REGION.ninjarmm.com), or the webhook URL
  *   credentials_file "name = value" lines, never logged nor dumped:
  *                    webhook: secret; connectwise: company, public_key,
- *                    private_key, client_id
+ *                    private_key, client_id; incidentiq: token, site_id,
+ *                    product_id (optional); ninjaone: client_id,
+ *                    client_secret, token_url, scope (ninjaone.c)
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
  *   ca_file          extra CA bundle; TLS verification is always on
  *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
- *   board, company   ConnectWise board name and company identifier
+ *   board, company   ConnectWise board name and company identifier;
+ *                    NinjaOne: board id searched for lost creates
+ *   ticket_form, organisation_map  NinjaOne (read by its init)
  *   status_map, priority_map  ours=theirs items over the defaults (see
- *                    each connector's file for its defaults) */
+ *                    each connector's file for its defaults)
+ *   location_id, issue_type_id, issue_category_id, issue_id,
+ *   default_requester_id  Incident IQ: the GUIDs a new ticket needs, and
+ *                    the user it is for when the sender is not a user */
 #pragma once
 
 #include "gateway/config.h"
@@ -74,6 +82,10 @@ typedef struct {
 	/* Authenticates and reads vocabularies; appends findings to report,
 	 * one line each; FALSE when misconfigured. Creates nothing. */
 	gboolean (*check)(DkConnector *c, GString *report, GError **error);
+	/* Optional: reads the type's own keys of section into c->state
+	 * (freed with c->state_free); DK_ERROR_CONFIG when they are wrong. */
+	gboolean (*init)(DkConnector *c, const DkConfig *config, const char *section,
+	                 GError **error);
 } DkConnectorOps;
 
 struct DkConnector {
@@ -89,6 +101,9 @@ struct DkConnector {
 	GHashTable *status_map;  /* ours -> theirs, defaults filled in */
 	GHashTable *priority_map;
 	gint64 retry_after;      /* seconds from the last 429/503, 0 when none */
+	const DkConfig *config;  /* borrowed: outlives the connector */
+	gpointer state;          /* the type's own cache (ops->init may set it), or NULL */
+	GDestroyNotify state_free;
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -103,15 +118,26 @@ const char *dk_connector_credential(const DkConnector *c, const char *name);
 /* Our value's name in the system: the map's entry, else value itself. */
 const char *dk_connector_map(GHashTable *map, const char *value);
 
-/* One JSON request to base_url + path (body NULL: none). 2xx: TRUE, the
- * parsed response in *response_out (NULL when empty or not JSON; may be
- * NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
+/* One JSON request to base_url + path (path an absolute http(s) URL: to
+ * it; body NULL: none; an extra Content-Type replaces the JSON one). 2xx:
+ * TRUE, the parsed response in *response_out (NULL when empty or not JSON;
+ * may be NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
  * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
  * 10.2.3); other statuses DK_ERROR_PERMANENT with the body in the
  * message. extra: more headers, NULL-terminated, or NULL. */
 gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
                            const char *body, const char *const *extra, json_t **response_out,
                            GError **error);
+
+/* The article's new text, "(no text)" when it has none or a is NULL. */
+const char *dk_connector_text(const DkArticle *a);
+
+/* The integer "id" member of o as text (free it), or NULL. */
+char *dk_connector_id(const json_t *o);
+
+/* *remote_out the id of an answer; DK_ERROR_PERMANENT when it has none. */
+gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **remote_out,
+                              GError **error);
 
 /* The versioned JSON event (README.md, "Connectors"): version 1, event,
  * id (stable over retries), reference, ticket, article (or absent),
@@ -122,6 +148,8 @@ json_t *dk_connector_event_json(const DkConnector *c, const DkConnectorEvent *e)
 const DkConnectorOps *dk_connector_ops(const char *type);
 extern const DkConnectorOps dk_connector_webhook;
 extern const DkConnectorOps dk_connector_connectwise;
+extern const DkConnectorOps dk_connector_incidentiq;
+extern const DkConnectorOps dk_connector_ninjaone;
 
 /* The connectors of a configuration, by name. */
 typedef struct DkConnectors DkConnectors;
@@ -130,7 +158,9 @@ void dk_connectors_free(DkConnectors *set);
 
 /* Performs one due "connector" row: claims it, runs the event, records
  * the remote ids, and marks it done, deferred (backoff, or Retry-After)
- * or failed, with an event on the ticket. */
+ * or failed, with an event on the ticket. A ticket's rows go in order;
+ * when its create failed for good, the later ones are held (state held,
+ * a "connector_held" event) until the create is retried. */
 gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStore *store,
                                const DkOutboxRow *row, gint64 now, DkOutboxStats *stats,
                                GError **error);

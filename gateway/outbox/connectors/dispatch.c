@@ -56,6 +56,7 @@ typedef struct {
 	char *new_ticket;     /* learnt by it */
 	char *new_comment;
 	const GError *failure;
+	guint held;           /* rows held by this run */
 } Run;
 
 static void run_clear(Run *r)
@@ -79,11 +80,47 @@ static gboolean in_transaction(DkStore *store, gboolean (*body)(Run *, GError **
 	return dk_store_commit(store, error);
 }
 
+static gboolean is_create(const DkOutboxRow *row)
+{
+	g_autoptr(json_t) payload = json_loads(row->payload, 0, NULL);
+	return g_strcmp0(json_string_value(json_object_get(payload, "event")), "ticket.created") == 0;
+}
+
+/* Holds the rows after blocker, a create that failed for good: later
+ * events of a ticket the system never got cannot go, and they must not
+ * wait in silence either. One "connector_held" event names the cause. */
+static gboolean hold_after(Run *r, const DkOutboxRow *blocker, GError **error)
+{
+	g_autofree char *reason = g_strdup_printf(
+	    "held: the ticket's create (outbox row %" G_GINT64_FORMAT ") failed: %s", blocker->id,
+	    blocker->last_error ? blocker->last_error : "(no error recorded)");
+	gint64 held = 0;
+	if (!dk_store_outbox_hold(r->store, blocker, reason, &held, error))
+		return FALSE;
+	if (held == 0)
+		return TRUE;
+	g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s result=held rows=%" G_GINT64_FORMAT,
+	          blocker->id, blocker->target, held);
+	r->held += (guint)held;
+	g_autoptr(json_t) o = json_pack("{sI ss sI ss}", "outbox", (json_int_t)blocker->id,
+	                                "connector", blocker->target, "held", (json_int_t)held,
+	                                "error", reason);
+	g_autofree char *detail = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	return dk_store_event_add(r->store, blocker->ticket, 0, "connector_held", detail, r->now,
+	                          error);
+}
+
 /* A ticket's events go out in order: a row waits while an older one of
- * the same connector and ticket is pending. */
+ * the same connector and ticket is pending, and is held while the
+ * ticket's create has failed (until `docket outbox retry` of the create). */
 static gboolean claim(Run *r, GError **error)
 {
 	gint64 timeout = r->c ? r->c->timeout_seconds : 30;
+	g_autoptr(DkOutboxRow) failed = NULL;
+	if (!dk_store_outbox_earlier_failed(r->store, r->row, &failed, error))
+		return FALSE;
+	if (failed != NULL && is_create(failed))
+		return hold_after(r, failed, error);
 	gboolean waiting = FALSE;
 	if (!dk_store_outbox_earlier_pending(r->store, r->row, &waiting, error))
 		return FALSE;
@@ -257,9 +294,15 @@ static gboolean record_failure(Run *r, GError **error)
 		return dk_store_outbox_defer(r->store, r->row->id, r->now + backoff(r),
 		                             r->failure->message, error);
 	g_autofree char *detail = detail_json(r, NULL, r->failure->message);
-	return dk_store_outbox_fail(r->store, r->row->id, r->failure->message, error) &&
-	       dk_store_event_add(r->store, r->row->ticket, 0, "connector_failed", detail, r->now,
-	                          error);
+	if (!dk_store_outbox_fail(r->store, r->row->id, r->failure->message, error) ||
+	    !dk_store_event_add(r->store, r->row->ticket, 0, "connector_failed", detail, r->now,
+	                        error))
+		return FALSE;
+	if (!is_create(r->row))
+		return TRUE;
+	DkOutboxRow blocker = *r->row;
+	blocker.last_error = (char *)r->failure->message;
+	return hold_after(r, &blocker, error);
 }
 
 static gboolean attempt(Run *r, GError **error)
@@ -289,12 +332,12 @@ gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStor
 	}
 	Run r = {.set = set, .config = config, .store = store, .row = row, .payload = payload,
 	         .now = now, .c = g_hash_table_lookup(set->connectors, row->target)};
-	if (!in_transaction(store, claim, &r, error))
-		return FALSE;
-	if (!r.claimed)
-		return TRUE;
+	gboolean ok = in_transaction(store, claim, &r, error);
+	stats->held += r.held;
+	if (!ok || !r.claimed)
+		return ok;
 	g_autoptr(GError) failure = NULL;
-	gboolean ok;
+	r.held = 0;
 	if (attempt(&r, &failure)) {
 		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=%s result=sent",
 		          row->id, row->target, json_string_value(json_object_get(payload, "event")));
@@ -310,6 +353,7 @@ gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStor
 		else
 			stats->failed++;
 		ok = in_transaction(store, record_failure, &r, error);
+		stats->held += r.held;
 	}
 	run_clear(&r);
 	return ok;

@@ -1,0 +1,620 @@
+/* Incident IQ API v1.0: tickets by GUID under /tickets, comments as ticket
+ * activities with IsPublic, status changes through the action endpoints or
+ * a workflow step, a Bearer token with the SiteId, ProductId and Client
+ * headers (../shared/specs/REFERENCE.md section 3). */
+#include "gateway/outbox/connectors/connector.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+/* What is not in the vendor's Swagger file, in one place (REFERENCE.md
+ * tags: [INF] inference, [3P] third-party clients, [DOC] vendor prose):
+ * - the Ticketing module's ProductId, the default for product_id [SPEC
+ *   sample body; that it is the same on every site is INF];
+ * - comments: POST /tickets/{id}/activities/new with one comment item and
+ *   GET /tickets/{id}/activities [3P];
+ * - the user search POST /users with an "email" facet [INF] and the
+ *   ticket search POST /tickets with a "keyword" facet [DOC, 3P];
+ * - no direction field: the author and side lead the comment's text [INF];
+ * - the default vocabularies below (statuses are per workflow; priorities
+ *   are urgent or not, numbers are tenant-defined) [INF];
+ * - the flags a new ticket carries: rules run, Incident IQ sends no mail
+ *   (docket mails the customer itself) [INF]. */
+#define TICKETING_PRODUCT "88df910c-91aa-e711-80c2-0004ffa00010"
+#define COMMENT_TYPE "Spark.Shared.Models.TicketActivityComment, Spark.Shared"
+#define USER_FACET "email"
+#define TICKET_FACET "keyword"
+/* The close reasons of POST /tickets/{id}/close and /cancel [SPEC]. */
+#define CLOSE_RESOLVED "C98AE44E-ADA0-4AE7-AE30-817785C00002"
+#define CLOSE_CANCELED "C98AE44E-ADA0-4AE7-AE30-817785C00001"
+#define ACTIVITY_COMMENT 6 /* ActivityTypes [SPEC] */
+
+/* Map values: "none" (leave it), an action below, else a status or
+ * workflow step name (statuses) or a Priority number (priorities). */
+static const char *const default_statuses[][2] = {
+    {"new", "none"},
+    {"open", "requestor-responded"},
+    {"in_progress", "In Progress"},
+    {"waiting", "waiting-on-requestor"},
+    {"on_hold", "On Hold"},
+    {"resolved", "close"},
+    {"closed", "none"},
+};
+static const char *const default_priorities[][2] = {
+    {"critical", "urgent"}, {"high", "not-urgent"}, {"medium", "not-urgent"},
+    {"low", "not-urgent"},  {"none", "not-urgent"},
+};
+
+/* The action endpoints under /tickets/{id}/ [SPEC] and their bodies. */
+static const char *const actions[][3] = {
+    {"waiting-on-requestor", "status/waiting-on-requestor", ""},
+    {"requestor-responded", "status/requestor-responded", ""},
+    {"close", "close", "{\"CloseReasonTypeId\":\"" CLOSE_RESOLVED "\"}"},
+    {"cancel", "cancel", "{\"CloseReasonTypeId\":\"" CLOSE_CANCELED "\"}"},
+    {"urgent", "mark-urgent", ""},
+    {"not-urgent", "mark-not-urgent", ""},
+};
+
+/* What a connector keeps between events: the statuses, read once. */
+typedef struct {
+	json_t *statuses;
+} State;
+
+static void state_free(gpointer p)
+{
+	State *s = p;
+	json_decref(s->statuses);
+	g_free(s);
+}
+
+static const char *mapped(GHashTable *map, const char *const (*defaults)[2], gsize n,
+                          const char *ours)
+{
+	const char *v = ours ? g_hash_table_lookup(map, ours) : NULL;
+	for (gsize i = 0; v == NULL && ours != NULL && i < n; i++)
+		if (strcmp(defaults[i][0], ours) == 0)
+			v = defaults[i][1];
+	return v ? v : "none";
+}
+
+static const char *status_value(const DkConnector *c, const char *ours)
+{
+	return mapped(c->status_map, default_statuses, G_N_ELEMENTS(default_statuses), ours);
+}
+
+static const char *priority_value(const DkConnector *c, const char *ours)
+{
+	return mapped(c->priority_map, default_priorities, G_N_ELEMENTS(default_priorities), ours);
+}
+
+static const char *const *action(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(actions); i++)
+		if (g_strcmp0(actions[i][0], name) == 0)
+			return actions[i];
+	return NULL;
+}
+
+/* A key of this connector's section. */
+static const char *setting(const DkConnector *c, const char *key)
+{
+	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
+	return dk_config_get_string(c->config, section, key);
+}
+
+static const char *product(const DkConnector *c)
+{
+	const char *p = dk_connector_credential(c, "product_id");
+	return p != NULL && *p != '\0' ? p : TICKETING_PRODUCT;
+}
+
+/* Bearer token, the site, the module, and Client: ApiClient [3P]. */
+static gboolean auth(DkConnector *c, struct curl_slist **headers, GError **error)
+{
+	const char *token = dk_connector_credential(c, "token");
+	const char *site = dk_connector_credential(c, "site_id");
+	if (token == NULL || *token == '\0' || site == NULL || *site == '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s: the credentials file needs token and site_id", c->name);
+		return FALSE;
+	}
+	g_autofree char *bearer = g_strconcat("Authorization: Bearer ", token, NULL);
+	g_autofree char *siteh = g_strconcat("SiteId: ", site, NULL);
+	g_autofree char *producth = g_strconcat("ProductId: ", product(c), NULL);
+	*headers = curl_slist_append(*headers, bearer);
+	*headers = curl_slist_append(*headers, siteh);
+	*headers = curl_slist_append(*headers, producth);
+	*headers = curl_slist_append(*headers, "Client: ApiClient");
+	return TRUE;
+}
+
+/* After a 401: the credentials file read again; TRUE when its token or
+ * site changed (an administrator replaced an expired token). */
+static gboolean reload_credentials(DkConnector *c)
+{
+	g_autoptr(DkConnector) fresh = dk_connector_new(c->config, c->name, NULL);
+	if (fresh == NULL)
+		return FALSE;
+	const char *const keys[] = {"token", "site_id", "product_id"};
+	gboolean changed = FALSE;
+	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
+		changed = changed || g_strcmp0(dk_connector_credential(c, keys[i]),
+		                               dk_connector_credential(fresh, keys[i])) != 0;
+	if (changed) {
+		GHashTable *old = c->credentials;
+		c->credentials = g_hash_table_ref(fresh->credentials);
+		g_hash_table_unref(old);
+	}
+	return changed;
+}
+
+static gboolean refused(const GError *e)
+{
+	return e->code == DK_ERROR_PERMANENT && strstr(e->message, ": HTTP 401: ") != NULL;
+}
+
+/* dk_connector_http; on a 401 the request is made again when the
+ * credentials file has a new token, and is otherwise temporary: the token
+ * is an administrator's and expires, and the rows wait for the new one
+ * instead of failing one by one. */
+static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
+                     json_t **out, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	if (dk_connector_http(c, method, path, body, NULL, out, &local))
+		return TRUE;
+	if (refused(local) && reload_credentials(c)) {
+		g_clear_error(&local);
+		if (dk_connector_http(c, method, path, body, NULL, out, &local))
+			return TRUE;
+	}
+	if (refused(local)) {
+		local->code = DK_ERROR_TEMPORARY;
+		g_prefix_error(&local, "the token was refused (replace it in credentials_file): ");
+	}
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+static const char *str_at(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* The "Item" of an answer's envelope, with its id field, copied. */
+static gboolean item_id(DkConnector *c, const json_t *reply, const char *key, char **id_out,
+                        GError **error)
+{
+	const char *id = str_at(json_object_get(reply, "Item"), key);
+	id = id ? id : str_at(reply, "Uid");
+	if ((*id_out = g_strdup(id)) != NULL)
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: the answer carries no %s", c->name,
+	            key);
+	return FALSE;
+}
+
+static char *dumps(const json_t *o)
+{
+	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static char *text_of(const DkArticle *a)
+{
+	char *t = g_strdup(a != NULL && a->new_text != NULL ? a->new_text : "");
+	g_strstrip(t);
+	if (*t != '\0')
+		return t;
+	g_free(t);
+	return g_strdup("(no text)");
+}
+
+/* The UserId of the user with this address, or NULL. */
+static gboolean find_user(DkConnector *c, const char *email, char **id_out, GError **error)
+{
+	*id_out = NULL;
+	g_autoptr(json_t) q =
+	    json_pack("{sb sb s[{ss ss}]}", "OnlyShowDeleted", 0, "FilterByViewPermission", 0,
+	              "Filters", "Facet", USER_FACET, "Value", email);
+	g_autofree char *body = dumps(q);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "POST", "/users?$p=0&$s=50", body, &reply, error))
+		return FALSE;
+	size_t i;
+	json_t *u;
+	json_array_foreach(json_object_get(reply, "Items"), i, u)
+	{
+		if (*id_out == NULL && str_at(u, "Email") != NULL &&
+		    g_ascii_strcasecmp(str_at(u, "Email"), email) == 0)
+			*id_out = g_strdup(str_at(u, "UserId"));
+	}
+	return TRUE;
+}
+
+/* ForId: the requester's user, else default_requester_id. */
+static gboolean requester_id(DkConnector *c, const DkTicket *t, char **id_out, GError **error)
+{
+	if (t->requester != NULL && !find_user(c, t->requester, id_out, error))
+		return FALSE;
+	if (*id_out != NULL)
+		return TRUE;
+	const char *fallback = setting(c, "default_requester_id");
+	if (*fallback != '\0') {
+		*id_out = g_strdup(fallback);
+		return TRUE;
+	}
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+	            "%s: %s is not an Incident IQ user and default_requester_id is not set",
+	            c->name, t->requester ? t->requester : "the requester");
+	return FALSE;
+}
+
+/* The reference closes the description: the search after a lost answer
+ * looks for it. */
+static char *description(const DkConnectorEvent *e)
+{
+	g_autofree char *text = text_of(e->article);
+	return g_strdup_printf("%s\n\n[%s]", text, e->reference);
+}
+
+static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                              GError **error)
+{
+	*remote_out = NULL;
+	const char *location = setting(c, "location_id"), *type = setting(c, "issue_type_id");
+	if (*location == '\0' || *type == '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s: location_id and issue_type_id are needed", c->name);
+		return FALSE;
+	}
+	g_autofree char *for_id = NULL;
+	if (!requester_id(c, e->ticket, &for_id, error))
+		return FALSE;
+	g_autofree char *desc = description(e);
+	const char *subject =
+	    e->ticket->subject && *e->ticket->subject ? e->ticket->subject : "(no subject)";
+	gboolean urgent = g_strcmp0(priority_value(c, e->ticket->priority), "urgent") == 0;
+	g_autoptr(json_t) o = json_pack(
+	    "{ss ss ss ss ss ss sb sb sb sb sb sb}", "Subject", subject, "IssueDescription", desc,
+	    "ForId", for_id, "LocationId", location, "IssueTypeId", type, "ProductId", product(c),
+	    "IsUrgent", urgent, "HasSensitiveInformation", 0, "IsTraining", 0, "SendNotifications",
+	    1, "RunRules", 1, "SendEmails", 0);
+	const char *const optional[][2] = {{"IssueCategoryId", "issue_category_id"},
+	                                   {"IssueId", "issue_id"}};
+	for (gsize i = 0; i < G_N_ELEMENTS(optional); i++)
+		if (*setting(c, optional[i][1]) != '\0')
+			json_object_set_new(o, optional[i][0],
+			                    json_string(setting(c, optional[i][1])));
+	g_autofree char *body = dumps(o);
+	g_autoptr(json_t) reply = NULL;
+	return call(c, "POST", "/tickets/new", body, &reply, error) &&
+	       item_id(c, reply, "TicketId", remote_out, error);
+}
+
+static char *comment_text(const DkArticle *a)
+{
+	g_autofree char *text = text_of(a);
+	if (a->sender == NULL || *a->sender == '\0')
+		return g_steal_pointer(&text);
+	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
+	return g_strdup_printf("%s (%s) wrote:\n\n%s", a->sender, inbound ? "customer" : "support",
+	                       text);
+}
+
+static json_t *comment_json(const DkConnectorEvent *e)
+{
+	g_autofree char *text = comment_text(e->article);
+	gboolean public = g_strcmp0(e->article->visibility, "internal") != 0;
+	return json_pack("{ss sb sb sb s[{ss si ss}]}", "TicketId", e->remote_ticket, "IsPublic",
+	                 public, "WaitForResponse", 0, "TicketWasUpdated", 0, "ActivityItems",
+	                 "$type", COMMENT_TYPE, "TicketActivityTypeId", ACTIVITY_COMMENT,
+	                 "Comments", text);
+}
+
+static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                            GError **error)
+{
+	*remote_out = NULL;
+	g_autoptr(json_t) o = comment_json(e);
+	g_autofree char *body = dumps(o);
+	g_autofree char *path = g_strdup_printf("/tickets/%s/activities/new", e->remote_ticket);
+	g_autoptr(json_t) reply = NULL;
+	return call(c, "POST", path, body, &reply, error) &&
+	       item_id(c, reply, "TicketActivityId", remote_out, error);
+}
+
+static gboolean has_comment(const json_t *activity, const char *text)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(activity, "ActivityItems"), i, it)
+	{
+		if (g_strcmp0(str_at(it, "Comments"), text) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* After a lost answer: the activities with the same comment and IsPublic. */
+static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
+                             GError **error)
+{
+	g_autofree char *path = g_strdup_printf("/tickets/%s/activities", e->remote_ticket);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "GET", path, NULL, &reply, error))
+		return FALSE;
+	g_autoptr(json_t) want = comment_json(e);
+	const char *text =
+	    str_at(json_array_get(json_object_get(want, "ActivityItems"), 0), "Comments");
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(reply, "Items"), i, a)
+	{
+		if (str_at(a, "TicketActivityId") != NULL && has_comment(a, text) &&
+		    json_equal(json_object_get(a, "IsPublic"), json_object_get(want, "IsPublic")))
+			g_ptr_array_add(ids_out, g_strdup(str_at(a, "TicketActivityId")));
+	}
+	return TRUE;
+}
+
+static gboolean run_action(DkConnector *c, const char *ticket, const char *const *act,
+                           GError **error)
+{
+	g_autofree char *path = g_strdup_printf("/tickets/%s/%s", ticket, act[1]);
+	return call(c, "POST", path, act[2], NULL, error);
+}
+
+/* POST /tickets/{id} takes the whole ticket [SPEC]: the current one with
+ * field set to value (stolen) and the flags the request requires. */
+static gboolean update_field(DkConnector *c, const char *ticket, const char *field, json_t *value,
+                             GError **error)
+{
+	g_autoptr(json_t) v = value;
+	g_autofree char *path = g_strdup_printf("/tickets/%s", ticket);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "GET", path, NULL, &reply, error))
+		return FALSE;
+	json_t *t = json_object_get(reply, "Item");
+	if (!json_is_object(t)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: GET %s: no Item", c->name,
+		            path);
+		return FALSE;
+	}
+	json_object_set(t, field, v);
+	const char *const off[] = {"UpdateAssets",          "UpdateTags",
+	                           "UpdateTicketFollowers", "UpdateCustomFields",
+	                           "UpdateAttachments",     "SendEmails"};
+	for (gsize i = 0; i < G_N_ELEMENTS(off); i++)
+		json_object_set_new(t, off[i], json_false());
+	json_object_set_new(t, "SendNotifications", json_true());
+	json_object_set_new(t, "RunRules", json_true());
+	g_autofree char *body = dumps(t);
+	return call(c, "POST", path, body, NULL, error);
+}
+
+/* The statuses of GET /tickets/statuses, read once per connector. */
+static gboolean statuses(DkConnector *c, json_t **out, GError **error)
+{
+	if (c->state == NULL) {
+		c->state = g_new0(State, 1);
+		c->state_free = state_free;
+	}
+	State *s = c->state;
+	if (s->statuses == NULL) {
+		g_autoptr(json_t) reply = NULL;
+		if (!call(c, "GET", "/tickets/statuses", NULL, &reply, error))
+			return FALSE;
+		if (!json_is_array(json_object_get(reply, "Items"))) {
+			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+			            "%s: GET /tickets/statuses: no Items", c->name);
+			return FALSE;
+		}
+		s->statuses = json_incref(json_object_get(reply, "Items"));
+	}
+	*out = s->statuses;
+	return TRUE;
+}
+
+/* The WorkflowStepId of the status or step called name, or NULL. */
+static const char *step_id(const json_t *list, const char *name)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(list, i, s)
+	{
+		if (g_strcmp0(str_at(s, "StatusName"), name) == 0 ||
+		    g_strcmp0(str_at(s, "StepName"), name) == 0)
+			return str_at(s, "WorkflowStepId");
+	}
+	return NULL;
+}
+
+static gboolean set_status(DkConnector *c, const char *ticket, const char *value, GError **error)
+{
+	if (strcmp(value, "none") == 0)
+		return TRUE;
+	if (action(value) != NULL)
+		return run_action(c, ticket, action(value), error);
+	json_t *list = NULL;
+	if (!statuses(c, &list, error))
+		return FALSE;
+	const char *step = step_id(list, value);
+	if (step == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s: no status or workflow step is called \"%s\" (status_map)", c->name,
+		            value);
+		return FALSE;
+	}
+	return update_field(c, ticket, "WorkflowStepId", json_string(step), error);
+}
+
+static gboolean is_number(const char *s)
+{
+	char *end = NULL;
+	g_ascii_strtoll(s, &end, 10);
+	return *s != '\0' && *end == '\0';
+}
+
+static gboolean set_priority(DkConnector *c, const char *ticket, const char *value, GError **error)
+{
+	if (strcmp(value, "none") == 0)
+		return TRUE;
+	if (action(value) != NULL)
+		return run_action(c, ticket, action(value), error);
+	if (is_number(value))
+		return update_field(c, ticket, "Priority",
+		                    json_integer(g_ascii_strtoll(value, NULL, 10)), error);
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+	            "%s: priority_map value \"%s\" is not urgent, not-urgent, none or a number",
+	            c->name, value);
+	return FALSE;
+}
+
+static gboolean set_assignee(DkConnector *c, const char *ticket, const char *email, GError **error)
+{
+	if (email == NULL || *email == '\0') {
+		g_autofree char *path = g_strdup_printf("/tickets/%s/unassign/user", ticket);
+		return call(c, "POST", path, "", NULL, error);
+	}
+	g_autofree char *user = NULL;
+	if (!find_user(c, email, &user, error))
+		return FALSE;
+	if (user == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s: the assignee %s is not an Incident IQ user", c->name, email);
+		return FALSE;
+	}
+	return update_field(c, ticket, "AssignedToUserId", json_string(user), error);
+}
+
+static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error)
+{
+	if (g_strcmp0(e->field, "status") == 0)
+		return set_status(c, e->remote_ticket, status_value(c, e->new_value), error);
+	if (g_strcmp0(e->field, "priority") == 0)
+		return set_priority(c, e->remote_ticket, priority_value(c, e->new_value), error);
+	if (g_strcmp0(e->field, "assignee") == 0)
+		return set_assignee(c, e->remote_ticket, e->new_value, error);
+	return TRUE;
+}
+
+/* A keyword search for our reference, kept only where the description
+ * ends with it (a search may match more). */
+static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+{
+	*remote_out = NULL;
+	g_autoptr(json_t) q =
+	    json_pack("{ss sb sb ss s[{ss ss}]}", "Schema", "All", "OnlyShowDeleted", 0,
+	              "FilterByViewPermission", 0, "ProductId", product(c), "Filters", "Facet",
+	              TICKET_FACET, "Value", reference);
+	g_autofree char *body = dumps(q);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "POST", "/tickets?$p=0&$s=50", body, &reply, error))
+		return FALSE;
+	g_autofree char *marker = g_strdup_printf("\n\n[%s]", reference);
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(reply, "Items"), i, t)
+	{
+		const char *d = str_at(t, "IssueDescription");
+		if (*remote_out == NULL && d != NULL && g_str_has_suffix(d, marker))
+			*remote_out = g_strdup(str_at(t, "TicketId"));
+	}
+	return TRUE;
+}
+
+/* Whether every status value names an action or a status of the list. */
+static gboolean check_statuses(DkConnector *c, const json_t *list, GString *report)
+{
+	gboolean ok = TRUE;
+	for (gsize i = 0; i < G_N_ELEMENTS(default_statuses); i++) {
+		const char *v = status_value(c, default_statuses[i][0]);
+		if (strcmp(v, "none") == 0 || action(v) != NULL || step_id(list, v) != NULL)
+			continue;
+		g_string_append_printf(report, "%s: status %s (for %s) is not a status or step\n",
+		                       c->name, v, default_statuses[i][0]);
+		ok = FALSE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(default_priorities); i++) {
+		const char *v = priority_value(c, default_priorities[i][0]);
+		if (strcmp(v, "none") == 0 || action(v) != NULL || is_number(v))
+			continue;
+		g_string_append_printf(report,
+		                       "%s: priority %s (for %s) is not urgent, not-urgent, "
+		                       "none or a number\n",
+		                       c->name, v, default_priorities[i][0]);
+		ok = FALSE;
+	}
+	return ok;
+}
+
+/* Whether the keys a new ticket needs are set, and the fallback user
+ * exists. */
+static gboolean check_settings(DkConnector *c, GString *report, GError **error)
+{
+	gboolean ok = TRUE;
+	const char *const needed[] = {"location_id", "issue_type_id"};
+	for (gsize i = 0; i < G_N_ELEMENTS(needed); i++)
+		if (*setting(c, needed[i]) == '\0') {
+			g_string_append_printf(report, "%s: %s is not set: new tickets need it\n",
+			                       c->name, needed[i]);
+			ok = FALSE;
+		}
+	const char *fallback = setting(c, "default_requester_id");
+	if (*fallback == '\0')
+		return ok;
+	g_autofree char *path = g_strdup_printf("/users/%s", fallback);
+	g_autoptr(GError) local = NULL;
+	if (dk_connector_http(c, "GET", path, NULL, NULL, NULL, &local))
+		return ok;
+	if (local->code != DK_ERROR_PERMANENT) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	g_string_append_printf(report, "%s: default_requester_id %s: %s\n", c->name, fallback,
+	                       local->message);
+	return FALSE;
+}
+
+/* Authenticates by reading the statuses, then checks the maps and keys.
+ * Reads only. */
+static gboolean check(DkConnector *c, GString *report, GError **error)
+{
+	g_autoptr(json_t) reply = NULL;
+	if (!dk_connector_http(c, "GET", "/tickets/statuses", NULL, NULL, &reply, error)) {
+		if (refused(*error))
+			g_string_append_printf(report,
+			                       "%s: the token was refused: check token and "
+			                       "site_id in the credentials file\n",
+			                       c->name);
+		return FALSE;
+	}
+	const json_t *list = json_object_get(reply, "Items");
+	g_string_append_printf(report, "%s: authenticated; %zu statuses\n", c->name,
+	                       json_array_size(list));
+	gboolean ok = check_statuses(c, list, report);
+	ok = check_settings(c, report, error) && ok;
+	if (error != NULL && *error != NULL)
+		return FALSE;
+	if (ok)
+		g_string_append_printf(report,
+		                       "%s: statuses, priorities, location and issue type "
+		                       "set\n",
+		                       c->name);
+	return ok;
+}
+
+const DkConnectorOps dk_connector_incidentiq = {
+    .type = "incidentiq",
+    .remote_ids = TRUE,
+    .auth = auth,
+    .create_ticket = create_ticket,
+    .add_comment = add_comment,
+    .update = update,
+    .lookup = lookup,
+    .find_comment = find_comment,
+    .check = check,
+};
