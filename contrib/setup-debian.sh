@@ -14,13 +14,14 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # Build tools and the libraries docket links against. libetpan-dev pulls in
-# libcurl4-gnutls-dev, so docket uses the GnuTLS flavour of libcurl.
+# libcurl4-gnutls-dev, so docket uses the GnuTLS flavour of libcurl. tzdata:
+# the time zones of [sla] timezone (and the SLA tests' Berlin and New York).
 PACKAGES="
 build-essential cmake pkg-config clang
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
 libcmocka-dev nettle-dev
-python3 sqlite3 ca-certificates
+python3 sqlite3 ca-certificates tzdata
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 "
 

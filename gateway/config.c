@@ -66,6 +66,28 @@ static const DkConfKey schema[] = {
 	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
 	{"rules", "script", DK_CONF_STRING, ""},
 	{"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
+	/* SLA targets FIRST/RESOLUTION per priority (or none) and the
+	 * business calendar they count in (gateway/core/sla-policy.h). */
+	{"sla", "critical", DK_CONF_STRING, "15m/4h"},
+	{"sla", "high", DK_CONF_STRING, "1h/8h"},
+	{"sla", "medium", DK_CONF_STRING, "4h/24h"},
+	{"sla", "low", DK_CONF_STRING, "24h/72h"},
+	{"sla", "none", DK_CONF_STRING, "none"},
+	{"sla", "business_hours", DK_CONF_LIST, ""}, /* e.g. mon-fri 09:00-17:00; empty: around the clock */
+	{"sla", "timezone", DK_CONF_STRING, ""},     /* an IANA name; empty: UTC */
+	{"sla", "holidays", DK_CONF_LIST, ""},       /* local dates YYYY-MM-DD */
+	{"sla", "holidays_file", DK_CONF_STRING, ""}, /* one date a line */
+	{"sla", "check_seconds", DK_CONF_INT, "60", 1, 86400}, /* serve's breach check */
+	/* [queue:NAME]: the SLA of one queue; an empty key takes [sla]'s value. */
+	{"queue:*", "critical", DK_CONF_STRING, ""},
+	{"queue:*", "high", DK_CONF_STRING, ""},
+	{"queue:*", "medium", DK_CONF_STRING, ""},
+	{"queue:*", "low", DK_CONF_STRING, ""},
+	{"queue:*", "none", DK_CONF_STRING, ""},
+	{"queue:*", "business_hours", DK_CONF_LIST, ""},
+	{"queue:*", "timezone", DK_CONF_STRING, ""},
+	{"queue:*", "holidays", DK_CONF_LIST, ""},
+	{"queue:*", "holidays_file", DK_CONF_STRING, ""},
 	{"smtp", "url", DK_CONF_STRING, ""}, /* smtp://host:587 or smtps://host:465 */
 	{"smtp", "user", DK_CONF_STRING, ""},
 	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},

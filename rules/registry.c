@@ -17,7 +17,7 @@
 	                            X(tst_currentdate) X(tst_string) X(tst_hasflag)                \
 	                                X(tst_ticket_is_new) X(tst_ticket_status)                  \
 	                                    X(tst_ticket_priority) X(tst_ticket_queue)             \
-	                                        X(tst_message_class)
+	                                        X(tst_message_class) X(tst_ticket_sla)
 
 #define DECLARE(n) extern const DkSieveDef dk_sieve_##n;
 DEFS(DECLARE)

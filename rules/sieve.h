@@ -37,6 +37,10 @@ typedef struct {
 	const char *priority; /* critical high medium low none */
 	const char *queue;    /* the queue the ticket is in */
 	gboolean is_agent;    /* the sender is one of docket's agents */
+	/* The ticket's SLA states that hold (NULL-terminated; NULL: none):
+	 * breached, first_response_breached, resolution_breached, paused,
+	 * answered, no_target. */
+	const char *const *sla;
 } DkSieveTicket;
 
 /* Everything a script reads. message is required; the rest may be zero. */

@@ -2,6 +2,7 @@
  * effective one (every key, defaults included, secrets masked). */
 #include "gateway/cli/cli.h"
 #include "gateway/core/rules-apply.h"
+#include "gateway/core/sla-policy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,8 @@ int dk_cmd_config(int argc, char **argv)
 	if (strcmp(argv[1], "check") == 0) {
 		g_autoptr(GError) error = NULL;
 		dk_rules_unref(dk_rules_load(config, &error)); /* only whether it compiles */
+		if (error == NULL)
+			dk_sla_policy_free(dk_sla_policy_new(config, &error)); /* hours, zones, holidays */
 		if (error != NULL) {
 			dk_cli_error("%s", error->message);
 			return DK_EXIT_CONFIG;

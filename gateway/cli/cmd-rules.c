@@ -117,6 +117,7 @@ static void print_text(const DkSieveResult *r)
 typedef struct {
 	gboolean json, existing, agent;
 	char *env_from, *env_to, *status, *priority, *queue;
+	char **sla;
 } TestOptions;
 
 static void test_options_clear(TestOptions *o)
@@ -126,6 +127,7 @@ static void test_options_clear(TestOptions *o)
 	g_free(o->status);
 	g_free(o->priority);
 	g_free(o->queue);
+	g_strfreev(o->sla);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TestOptions, test_options_clear)
@@ -142,6 +144,8 @@ static gboolean parse_test_options(int *argc, char ***argv, TestOptions *o)
 	    {"ticket-status", 0, 0, G_OPTION_ARG_STRING, &o->status, "ticket status", "S"},
 	    {"ticket-priority", 0, 0, G_OPTION_ARG_STRING, &o->priority, "ticket priority", "P"},
 	    {"ticket-queue", 0, 0, G_OPTION_ARG_STRING, &o->queue, "ticket queue", "Q"},
+	    {"ticket-sla", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->sla,
+	     "an SLA state of the ticket, for ticket_sla (repeatable)", "STATE"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("SCRIPT FILE.eml");
@@ -189,6 +193,7 @@ static int rules_test(int argc, char **argv)
 	    .priority = o.priority ? o.priority : "none",
 	    .queue = o.queue ? o.queue : "",
 	    .is_agent = o.agent,
+	    .sla = (const char *const *)o.sla,
 	};
 	DkSieveInput input = {
 	    .message = message,

@@ -91,25 +91,59 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	return s->http != NULL;
 }
 
-/* Hourly: resolved tickets close by themselves after [desk]
- * close_after_days. A connection of its own, for one short transaction. */
-static gboolean on_autoclose(gpointer data)
+/* One periodic piece of desk work: does it inside a transaction and says
+ * how many tickets it changed. */
+typedef gboolean (*DeskWork)(DkStore *store, const DkConfig *config, gint64 now, guint *count_out,
+			     GError **error);
+
+/* Runs work on a connection of its own, in one short transaction, with
+ * the newest configuration; logs "desk event=NAME KEY=count" when it
+ * did anything, and errors. */
+static void desk_work(Serve *s, DeskWork work, const char *name, const char *key)
 {
-	Serve *s = data;
 	const DkConfig *config = g_ptr_array_index(s->configs, s->configs->len - 1);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
-	guint closed = 0;
-	int days = (int)dk_config_get_int(config, "desk", "close_after_days");
+	guint count = 0;
 	if (store == NULL || !dk_store_begin(store, &error) ||
-	    !dk_desk_autoclose(store, days, g_get_real_time() / G_USEC_PER_SEC, &closed, &error) ||
+	    !work(store, config, g_get_real_time() / G_USEC_PER_SEC, &count, &error) ||
 	    !dk_store_commit(store, &error)) {
 		if (store != NULL)
 			dk_store_rollback(store);
-		g_warning("desk event=autoclose result=error error=%s", error ? error->message : "?");
-	} else if (closed > 0) {
-		g_message("desk event=autoclose closed=%u", closed);
+		g_warning("desk event=%s result=error error=%s", name, error ? error->message : "?");
+	} else if (count > 0) {
+		g_message("desk event=%s %s=%u", name, key, count);
 	}
+}
+
+static gboolean autoclose(DkStore *store, const DkConfig *config, gint64 now, guint *closed_out, GError **error)
+{
+	int days = (int)dk_config_get_int(config, "desk", "close_after_days");
+	return dk_desk_autoclose(store, days, now, closed_out, error);
+}
+
+static gboolean sla_check(DkStore *store, const DkConfig *config, gint64 now, guint *breaches_out,
+			  GError **error)
+{
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new(config, error);
+	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
+	return policy != NULL &&
+	       dk_desk_sla_check(store, policy, (const char *const *)team, now, breaches_out, error);
+}
+
+/* Hourly: resolved tickets close by themselves after [desk]
+ * close_after_days. */
+static gboolean on_autoclose(gpointer data)
+{
+	desk_work(data, autoclose, "autoclose", "closed");
+	return G_SOURCE_CONTINUE;
+}
+
+/* Every [sla] check_seconds: the SLA targets missed by now are recorded
+ * and the team told, once each (core/desk.h). */
+static gboolean on_sla_check(gpointer data)
+{
+	desk_work(data, sla_check, "sla_check", "breaches");
 	return G_SOURCE_CONTINUE;
 }
 
@@ -130,8 +164,11 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	}
 	s->loop = g_main_loop_new(NULL, FALSE);
 	guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
-			   g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s)};
+			   g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s),
+			   g_timeout_add_seconds((guint)dk_config_get_int(config, "sla", "check_seconds"),
+						 on_sla_check, s)};
 	on_autoclose(s);
+	on_sla_check(s);
 	g_message("serve event=ready version=%s", DOCKET_VERSION);
 	g_main_loop_run(s->loop);
 	dk_lmtp_server_shutdown(s->lmtp, 30);

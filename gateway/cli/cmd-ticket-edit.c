@@ -1,6 +1,7 @@
-/* `docket ticket set|note|reply|time|merge|autoclose`: the changes an agent
- * makes from the command line, each in one transaction through the desk
- * (core/desk.h), so they are recorded with the events mail changes make. */
+/* `docket ticket set|note|reply|time|merge|autoclose|sla-check`: the
+ * changes an agent makes from the command line, each in one transaction
+ * through the desk (core/desk.h), so they are recorded with the events mail
+ * changes make, and the ticket's SLA clocks recomputed at its end. */
 #include "gateway/cli/cmd-ticket.h"
 
 #include "gateway/core/desk.h"
@@ -16,10 +17,12 @@
 
 typedef struct {
 	const DkTicketOptions *o;
+	const DkSlaPolicy *sla;
+	char **team; /* [notify] team_addresses: who hears of a breach */
 	gint64 ticket, other, minutes, now;
 	const char *text;
 	gint64 article_out;
-	guint closed_out;
+	guint closed_out, breaches_out;
 } Edit;
 
 typedef gboolean (*EditFunc)(DkStore *store, Edit *e, GError **error);
@@ -32,13 +35,15 @@ static const char *author(const DkTicketOptions *o)
 	return env != NULL && *env != '\0' ? env : NULL;
 }
 
-/* Runs f in one transaction: all of it or nothing. */
+/* Runs f in one transaction, with the ticket's SLA clocks recomputed
+ * after it: all of it or nothing. */
 static int in_transaction(DkStore *store, const char *command, EditFunc f, Edit *e)
 {
 	g_autoptr(GError) error = NULL;
 	if (!dk_store_begin(store, &error))
 		return dk_ticket_fail(command, error);
-	if (!f(store, e, &error)) {
+	if (!f(store, e, &error) ||
+	    (e->ticket != 0 && !dk_desk_sla_update(store, e->sla, e->ticket, e->now, &error))) {
 		dk_store_rollback(store);
 		return dk_ticket_fail(command, error);
 	}
@@ -187,6 +192,11 @@ static gboolean do_autoclose(DkStore *s, Edit *e, GError **error)
 	return dk_desk_autoclose(s, e->o->days, e->now, &e->closed_out, error);
 }
 
+static gboolean do_sla_check(DkStore *s, Edit *e, GError **error)
+{
+	return dk_desk_sla_check(s, e->sla, (const char *const *)e->team, e->now, &e->breaches_out, error);
+}
+
 static int time_entry(DkStore *store, Edit *e, int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
@@ -214,17 +224,29 @@ static int merge(DkStore *store, Edit *e, int argc, char **argv)
 
 int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc, char **argv)
 {
-	(void)config;
-	static const char *const known[] = {"set", "note", "reply", "time", "merge", "autoclose", NULL};
+	static const char *const known[] = {"set", "note", "reply", "time", "merge", "autoclose", "sla-check", NULL};
 	if (argc < 2 || !g_strv_contains(known, argv[1]))
 		return -1;
-	Edit e = {.o = o};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkSlaPolicy) sla = dk_sla_policy_new(config, &error);
+	if (sla == NULL) {
+		dk_cli_error("ticket: %s", error->message);
+		return DK_EXIT_CONFIG;
+	}
+	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
+	Edit e = {.o = o, .sla = sla, .team = team};
 	if (!dk_ticket_now(o, &e.now))
 		return DK_EXIT_USAGE;
 	if (strcmp(argv[1], "autoclose") == 0) {
 		int rc = in_transaction(store, "ticket autoclose", do_autoclose, &e);
 		if (rc == DK_EXIT_OK)
 			printf("closed %u ticket%s\n", e.closed_out, e.closed_out == 1 ? "" : "s");
+		return rc;
+	}
+	if (strcmp(argv[1], "sla-check") == 0) {
+		int rc = in_transaction(store, "ticket sla-check", do_sla_check, &e);
+		if (rc == DK_EXIT_OK)
+			printf("%u breach%s\n", e.breaches_out, e.breaches_out == 1 ? "" : "es");
 		return rc;
 	}
 	g_autofree char *command = g_strconcat("ticket ", argv[1], NULL);

@@ -93,6 +93,7 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 		.assignee = o->assignee,
 		.requester = o->requester,
 		.include_merged = o->all,
+		.breached = o->breached,
 		.limit = (guint)MAX(o->limit, 0),
 	};
 	gint64 now = 0;
@@ -465,7 +466,8 @@ static const char summary[] =
 	"  (the text from stdin, or $EDITOR on a terminal).\n"
 	"time NUMBER DURATION [TEXT]: record work (30m, 1h15m, 2h).\n"
 	"merge A B: move B's articles and Message-IDs to A; B points to A.\n"
-	"autoclose: close the tickets resolved --days (7) ago or longer.";
+	"autoclose: close the tickets resolved --days (7) ago or longer.\n"
+	"sla-check: record the SLA targets missed by now and tell the team (once each).";
 
 static int dispatch(DkTicketOptions *o, int argc, char **argv)
 {
@@ -473,10 +475,10 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	gboolean is_list = argc == 2 && strcmp(sub, "list") == 0;
 	gboolean is_show = argc == 3 && strcmp(sub, "show") == 0;
 	gboolean is_search = strcmp(sub, "search") == 0;
-	static const char *const edits[] = {"set", "note", "reply", "time", "merge", "autoclose", NULL};
+	static const char *const edits[] = {"set", "note", "reply", "time", "merge", "autoclose", "sla-check", NULL};
 	if (!is_list && !is_show && !is_search && !g_strv_contains(edits, sub)) {
-		dk_cli_error("ticket: expected list, show, search, set, note, reply, time, merge or autoclose"
-			     " (see --help)");
+		dk_cli_error("ticket: expected list, show, search, set, note, reply, time, merge, autoclose or"
+			     " sla-check (see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;
@@ -509,6 +511,7 @@ int dk_cmd_ticket(int argc, char **argv)
 		{"created-since", 0, 0, G_OPTION_ARG_STRING, &o.created_since, "list: created on or after", "DATE"},
 		{"updated-since", 0, 0, G_OPTION_ARG_STRING, &o.updated_since, "list: updated on or after", "DATE"},
 		{"all", 'a', 0, G_OPTION_ARG_NONE, &o.all, "list: merged tickets too", NULL},
+		{"breached", 0, 0, G_OPTION_ARG_NONE, &o.breached, "list: only tickets that missed an SLA target", NULL},
 		{"limit", 'n', 0, G_OPTION_ARG_INT, &o.limit, "list, search: at most N", "N"},
 		{"assign", 0, 0, G_OPTION_ARG_STRING, &o.assign, "set: assign to ADDR", "ADDR"},
 		{"unassign", 0, 0, G_OPTION_ARG_NONE, &o.unassign, "set: assign to nobody", NULL},

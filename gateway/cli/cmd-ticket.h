@@ -15,6 +15,7 @@ typedef struct {
 	char *created_since, *updated_since;
 	int limit;
 	gboolean all;     /* list: merged tickets too */
+	gboolean breached; /* list: only those that missed an SLA target */
 	char *assign;     /* set --assign */
 	gboolean unassign;
 	char **tags, **untags;

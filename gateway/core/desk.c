@@ -133,8 +133,7 @@ gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, c
 	if (strcmp(t->status, status) == 0)
 		return TRUE;
 	return dk_store_ticket_set(store, ticket, DK_TICKET_STATUS, status, now, error) &&
-	       event(store, ticket, 0, "status_change", change(t->status, status), by, now, error) &&
-	       dk_desk_sla_update(store, ticket, now, error);
+	       event(store, ticket, 0, "status_change", change(t->status, status), by, now, error);
 }
 
 /* Sets field to value (NULL clears) and records type {old, new} when it
@@ -161,8 +160,7 @@ gboolean dk_desk_set_priority(DkStore *store, gint64 ticket, const char *priorit
 		return FALSE;
 	}
 	return set_field(store, ticket, DK_TICKET_PRIORITY, t->priority, priority, "priority_change", by, now,
-			 error) &&
-	       dk_desk_sla_update(store, ticket, now, error);
+			 error);
 }
 
 gboolean dk_desk_assign(DkStore *store, gint64 ticket, const char *assignee, const char *by, gint64 now,
@@ -229,8 +227,7 @@ gboolean dk_desk_customer_reply(DkStore *store, const DkTicket *ticket, gint64 a
 		return TRUE;
 	return dk_store_ticket_set(store, ticket->number, DK_TICKET_STATUS, "open", now, error) &&
 	       event(store, ticket->number, article, "status_change", change("waiting", "open"), "customer_reply",
-		     now, error) &&
-	       dk_desk_sla_update(store, ticket->number, now, error);
+		     now, error);
 }
 
 gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, guint *closed_out,
@@ -298,8 +295,7 @@ static gboolean queue_relay(DkStore *store, const DkTicket *t, gint64 article, c
 		     json_pack("{ss sI}", "to", t->requester, "outbox", (json_int_t)id), author, now, error);
 }
 
-/* The first public answer meets the first-response target. */
-static gboolean first_response(DkStore *store, gint64 ticket, gint64 now, GError **error)
+gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GError **error)
 {
 	DkTicketSla sla;
 	if (!dk_store_ticket_sla_get(store, ticket, &sla, error))
@@ -307,7 +303,7 @@ static gboolean first_response(DkStore *store, gint64 ticket, gint64 now, GError
 	if (sla.first_response_at != 0)
 		return TRUE;
 	sla.first_response_at = now;
-	return dk_store_ticket_sla_set(store, ticket, &sla, error) && dk_desk_sla_update(store, ticket, now, error);
+	return dk_store_ticket_sla_set(store, ticket, &sla, error);
 }
 
 gint64 dk_desk_reply(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
@@ -323,7 +319,7 @@ gint64 dk_desk_reply(DkStore *store, gint64 ticket, const char *text, const char
 	}
 	gint64 article = add_article(store, t, "public", text, author, now, error);
 	if (article == 0 || !queue_relay(store, t, article, author, now, error) ||
-	    !first_response(store, ticket, now, error))
+	    !dk_desk_first_response(store, ticket, now, error))
 		return 0;
 	return article;
 }
@@ -393,74 +389,4 @@ gboolean dk_desk_resolve_merged(DkStore *store, gint64 ticket, gint64 *resolved_
 	}
 	*resolved_out = current;
 	return TRUE;
-}
-
-gboolean dk_desk_sla_targets(const char *priority, gint64 *first_response_out, gint64 *resolution_out)
-{
-	static const struct {
-		const char *priority;
-		gint64 first_response, resolution;
-	} targets[] = {
-		{"critical", 15, 4 * 60}, {"high", 60, 8 * 60}, {"medium", 4 * 60, 24 * 60}, {"low", 24 * 60, 72 * 60}};
-	*first_response_out = *resolution_out = 0;
-	for (guint i = 0; priority != NULL && i < G_N_ELEMENTS(targets); i++) {
-		if (strcmp(priority, targets[i].priority) == 0) {
-			*first_response_out = targets[i].first_response;
-			*resolution_out = targets[i].resolution;
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
-
-static gboolean clock_stopped(const char *status)
-{
-	return strcmp(status, "waiting") == 0 || strcmp(status, "on_hold") == 0 || strcmp(status, "resolved") == 0 ||
-	       strcmp(status, "closed") == 0;
-}
-
-void dk_desk_sla_compute(const char *priority, const char *status, gint64 created_at, gint64 now,
-			 DkTicketSla *sla)
-{
-	gboolean stopped = clock_stopped(status);
-	if (stopped && sla->paused_since == 0)
-		sla->paused_since = now;
-	else if (!stopped && sla->paused_since != 0) {
-		sla->paused_seconds += MAX(now - sla->paused_since, 0);
-		sla->paused_since = 0;
-	}
-	gint64 first = 0, resolution = 0;
-	if (!dk_desk_sla_targets(priority, &first, &resolution)) {
-		sla->first_response_due = sla->resolution_due = 0;
-		return;
-	}
-	sla->first_response_due = created_at + first * 60 + sla->paused_seconds;
-	sla->resolution_due = created_at + resolution * 60 + sla->paused_seconds;
-}
-
-gboolean dk_desk_sla_update(DkStore *store, gint64 ticket, gint64 now, GError **error)
-{
-	DkTicketSla sla;
-	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
-	if (t == NULL || !dk_store_ticket_sla_get(store, ticket, &sla, error))
-		return FALSE;
-	dk_desk_sla_compute(t->priority, t->status, t->created_at, now, &sla);
-	return dk_store_ticket_sla_set(store, ticket, &sla, error);
-}
-
-char *dk_desk_sla_left(const DkTicket *t, const DkTicketSla *stored, gint64 now)
-{
-	DkTicketSla sla = *stored;
-	/* Due times the desk has not stored yet (a priority set by mail). */
-	dk_desk_sla_compute(t->priority, t->status, t->created_at, now, &sla);
-	if (sla.resolution_due == 0)
-		return g_strdup("-");
-	if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0)
-		return g_strdup(t->closed_at <= sla.resolution_due ? "met" : "late");
-	if (sla.paused_since != 0)
-		return g_strdup("paused");
-	gint64 due = sla.first_response_at == 0 ? sla.first_response_due : sla.resolution_due;
-	gint64 left = due - now;
-	/* Whole minutes, rounded towards the deadline's side. */
-	return dk_desk_format_duration(left >= 0 ? left / 60 : -((-left + 59) / 60));
 }

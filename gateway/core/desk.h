@@ -11,6 +11,7 @@
  * refuse, DK_ERROR_NOT_FOUND for an unknown ticket, else store errors. */
 #pragma once
 
+#include "gateway/core/sla-policy.h"
 #include "gateway/core/store.h"
 
 G_BEGIN_DECLS
@@ -89,29 +90,52 @@ gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char 
  * merges (at most 16 steps). */
 gboolean dk_desk_resolve_merged(DkStore *store, gint64 ticket, gint64 *resolved_out, GError **error);
 
-/* SLA clocks. Targets by priority, in minutes (first response /
- * resolution): critical 15/240, high 60/480, medium 240/1440, low
- * 1440/4320; none has no target. A due time is created_at + target + the
- * time the clock was paused: it pauses while the ticket is waiting or on
- * hold, and stops while it is resolved or closed (a reopened ticket's
- * clock runs on). The first public article an agent writes meets the
- * first-response target. Business hours are not counted yet. */
+/* The first public answer meets the first-response target: records now
+ * as the first response unless one was recorded. dk_desk_reply() calls
+ * it, and the writer for an agent's public mail. */
+gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GError **error);
 
-/* FALSE (and zeros) for a priority without targets. */
-gboolean dk_desk_sla_targets(const char *priority, gint64 *first_response_out, gint64 *resolution_out);
+/* SLA clocks (desk-sla.c). Each ticket has a first-response and a
+ * resolution target by queue and priority (sla-policy.h), counted in the
+ * business time of its calendar from its creation. The clock pauses while
+ * the ticket is waiting or on hold and stops while it is resolved or
+ * closed (a reopened ticket's clock runs on): the spans come from its
+ * status history. A pause still running is counted up to now, so the due
+ * time of a paused ticket is a lower bound that moves on with the clock.
+ * Changes do not recompute the clocks themselves: whoever changes a
+ * ticket (the command line, the writer) calls dk_desk_sla_update() last,
+ * in the same transaction. */
 
-/* Brings sla up to date for a ticket of that priority and status created
- * at created_at, as of now: pauses or resumes the clock, recomputes both
- * due times. Pure. */
-void dk_desk_sla_compute(const char *priority, const char *status, gint64 created_at, gint64 now,
-			 DkTicketSla *sla);
+/* Pure: the clocks of ticket t, whose status history is times/statuses
+ * (see dk_store_ticket_status_history), as of now, into sla (its
+ * first_response_at and breach times are kept). */
+void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
+			 const char *const *statuses, guint n, gint64 now, DkTicketSla *sla);
 
 /* dk_desk_sla_compute on the stored ticket, written back. */
-gboolean dk_desk_sla_update(DkStore *store, gint64 ticket, gint64 now, GError **error);
+gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now, GError **error);
+
+/* The breach check (`docket serve` every [sla] check_seconds, `docket
+ * ticket sla-check`): recomputes every ticket that can still breach and,
+ * for each target missed as of now (no first response by its due time, or
+ * one after it; not resolved by its due time) and not recorded before,
+ * records an sla_breach event {target, due} and queues an "sla-breach"
+ * notice to each of team (may be NULL). How many breaches into
+ * breaches_out (may be NULL). */
+gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team, gint64 now,
+			   guint *breaches_out, GError **error);
+
+/* The SLA states the rules' ticket_sla test reads (rules/README.md), as
+ * of now: "breached" when a target was missed (recorded, or its due time
+ * passed while the clock ran) with "first_response_breached" and/or
+ * "resolution_breached"; "paused" while the clock stands; "answered" once
+ * the first response was given; "no_target" for a priority without
+ * targets. A NULL-terminated array (g_strfreev). */
+char **dk_desk_sla_states(const DkTicketSla *sla, gint64 now);
 
 /* What `ticket list` shows: the time left to the next target ("1h15m"),
  * or exceeded ("-20m"), "paused", "met" or "late" once resolved, "-"
- * without targets. */
+ * without targets. Wall-clock time to the stored due time. */
 char *dk_desk_sla_left(const DkTicket *ticket, const DkTicketSla *sla, gint64 now);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
+#include "gateway/core/sla-policy.h"
 #include "gateway/core/writer.h"
 
 #include <errno.h>
@@ -20,6 +21,9 @@ struct DkPipeline {
 	const DkConfig *items_config; /* what items carry; under rules_lock */
 	DkRules *rules;     /* under rules_lock */
 	GError *rules_error; /* the script given could not be loaded */
+	DkSlaPolicy *sla;  /* under rules_lock */
+	GError *sla_error; /* [sla] or a [queue:NAME] is wrong */
+	GPtrArray *old_sla; /* policies replaced by a reload: items in flight may hold them */
 };
 
 /* docket's own domains, for loop detection: [parse] own_domains and the
@@ -58,14 +62,17 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
 	g_mutex_init(&p->rules_lock);
 	p->items_config = config;
 	p->rules = dk_rules_load(config, &p->rules_error);
+	p->sla = dk_sla_policy_new(config, &p->sla_error);
+	p->old_sla = g_ptr_array_new_with_free_func((GDestroyNotify)dk_sla_policy_free);
 	return p;
 }
 
 gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error)
 {
-	if (pipeline->rules_error == NULL)
+	const GError *wrong = pipeline->rules_error ? pipeline->rules_error : pipeline->sla_error;
+	if (wrong == NULL)
 		return TRUE;
-	g_propagate_error(error, g_error_copy(pipeline->rules_error));
+	g_propagate_error(error, g_error_copy(wrong));
 	return FALSE;
 }
 
@@ -77,11 +84,21 @@ gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, 
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
+	DkSlaPolicy *sla = dk_sla_policy_new(config, &local);
+	if (sla == NULL) {
+		dk_rules_unref(fresh);
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
 	g_mutex_lock(&pipeline->rules_lock);
 	DkRules *old = pipeline->rules;
 	pipeline->rules = fresh;
 	pipeline->items_config = config;
 	g_clear_error(&pipeline->rules_error);
+	if (pipeline->sla != NULL)
+		g_ptr_array_add(pipeline->old_sla, pipeline->sla);
+	pipeline->sla = sla;
+	g_clear_error(&pipeline->sla_error);
 	g_mutex_unlock(&pipeline->rules_lock);
 	dk_rules_unref(old);
 	return TRUE;
@@ -110,6 +127,9 @@ void dk_pipeline_free(DkPipeline *pipeline)
 	g_clear_error(&pipeline->rules_error);
 	g_mutex_clear(&pipeline->rules_lock);
 	dk_thread_policy_free(pipeline->policy);
+	dk_sla_policy_free(pipeline->sla);
+	g_ptr_array_unref(pipeline->old_sla);
+	g_clear_error(&pipeline->sla_error);
 	g_free(pipeline);
 }
 
@@ -118,8 +138,9 @@ void dk_pipeline_free(DkPipeline *pipeline)
 static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize size, const DkIntake *intake,
 			       GError **error)
 {
-	if (pipeline->rules_error != NULL) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s", pipeline->rules_error->message);
+	const GError *wrong = pipeline->rules_error ? pipeline->rules_error : pipeline->sla_error;
+	if (wrong != NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s", wrong->message);
 		return NULL;
 	}
 	gint64 now = intake->received_at ? intake->received_at : g_get_real_time() / G_USEC_PER_SEC;
@@ -147,6 +168,7 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	item->rules = current_rules(pipeline);
 	g_mutex_lock(&pipeline->rules_lock);
 	item->config = pipeline->items_config;
+	item->sla = pipeline->sla;
 	g_mutex_unlock(&pipeline->rules_lock);
 	if (!raw && item->raw_fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "duplicating a spool descriptor: %s",

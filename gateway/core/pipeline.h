@@ -60,6 +60,7 @@ typedef struct {
 	gboolean suppress_ack;  /* no acknowledgement (a rule's ticket_noack) */
 	char *template_name;    /* the notification template a rule chose, or NULL */
 	const DkConfig *config;  /* the pipeline's; NULL: no notifications */
+	const struct DkSlaPolicy *sla; /* the pipeline's SLA policy; NULL: the defaults */
 	DkDelivery result;  /* valid when error is NULL after commit */
 	GError *error;      /* this message's own failure, if any */
 	int raw_fd;         /* the raw in a file (from offset 0; the item's own
@@ -73,14 +74,17 @@ typedef struct DkWriter DkWriter;
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
 
 /* FALSE when the pipeline cannot run: the [rules] script is unreadable or
- * invalid (the error says where). `docket serve` refuses to start then;
+ * invalid, or the [sla] and [queue:NAME] settings are wrong (the error
+ * says where). `docket serve` refuses to start then;
  * each prepare fails with a temporary error, so an MTA keeps the mail. */
 gboolean dk_pipeline_check(DkPipeline *pipeline, GError **error);
 
-/* Compiles the [rules] script of config and, only if it is valid, makes it
- * the one new messages run, and config (which must outlive the pipeline)
- * the one the writer reads for their notifications and connector rows; on
- * error the old script and configuration stay. */
+/* Compiles the [rules] script of config and reads its SLA settings; only
+ * if both are valid, makes the script the one new messages run, the SLA
+ * policy the one their tickets' clocks follow, and config (which must
+ * outlive the pipeline) the one the writer reads for their notifications
+ * and connector rows; on error the old script, policy and configuration
+ * stay. */
 gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, GError **error);
 
 /* From now on commits go through writer (a writer thread that owns the

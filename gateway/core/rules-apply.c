@@ -49,8 +49,8 @@ void dk_rules_unref(DkRules *rules)
 }
 
 void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, const char *envelope_from,
-		  const char *envelope_to, const DkTicket *ticket, gboolean from_agent, gint64 now,
-		  DkRulesVerdict *v)
+		  const char *envelope_to, const DkTicket *ticket, const char *const *sla, gboolean from_agent,
+		  gint64 now, DkRulesVerdict *v)
 {
 	memset(v, 0, sizeof *v);
 	DkSieveTicket context = {
@@ -59,6 +59,7 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 		.priority = ticket ? ticket->priority : "none",
 		.queue = ticket ? ticket->queue : "default",
 		.is_agent = from_agent,
+		.sla = sla,
 	};
 	DkSieveInput input = {
 		.message = message,

@@ -34,11 +34,12 @@ typedef struct {
 } DkRulesVerdict;
 
 /* Runs the script for message. ticket is the ticket it threads onto, or
- * NULL for a new one. Never fails: a runtime error keeps the message (RFC
- * 5228 section 2.10.6) and is reported in the events. */
+ * NULL for a new one; sla its SLA states for ticket_sla (NULL-terminated,
+ * see dk_desk_sla_states; may be NULL). Never fails: a runtime error keeps
+ * the message (RFC 5228 section 2.10.6) and is reported in the events. */
 void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, const char *envelope_from,
-		  const char *envelope_to, const DkTicket *ticket, gboolean from_agent, gint64 now,
-		  DkRulesVerdict *verdict_out);
+		  const char *envelope_to, const DkTicket *ticket, const char *const *sla, gboolean from_agent,
+		  gint64 now, DkRulesVerdict *verdict_out);
 
 /* Applies the ticket actions (queue, priority, status, assignee,
  * organisation, fields, tags, redirects) to ticket and records a

@@ -58,6 +58,7 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 		" AND (?4 IS NULL OR lower(t.assignee) = lower(?4))"
 		" AND (?5 IS NULL OR lower(t.requester) = lower(?5))"
 		" AND t.created_at >= ?6 AND t.updated_at >= ?7 AND (?8 OR t.merged_into IS NULL)"
+		" AND (?10 = 0 OR t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL)"
 		" ORDER BY CASE t.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
 		" WHEN 'low' THEN 3 ELSE 4 END, t.created_at, t.number LIMIT ?9",
 		error);
@@ -73,6 +74,7 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 	sqlite3_bind_int64(st, 7, q->updated_since);
 	sqlite3_bind_int(st, 8, q->include_merged ? 1 : 0);
 	sqlite3_bind_int64(st, 9, q->limit ? q->limit : G_MAXINT64);
+	sqlite3_bind_int(st, 10, q->breached ? 1 : 0);
 	g_autoptr(GArray) found = numbers(store, st, error);
 	if (found == NULL)
 		return NULL;
@@ -225,39 +227,58 @@ static char *fts_query(const char *text)
 	return g_string_free(q, FALSE);
 }
 
+/* The snippet of one matching article: FTS5 makes it only in a query
+ * that matches, so it is asked for the hits kept. */
+static gboolean search_snippet(DkStore *store, const char *query, DkSearchHit *hit, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+					  "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
+					  " WHERE article_search MATCH ? AND rowid = ?",
+					  error, "si", query, hit->article);
+	return dk_store_lookup_text(store, st, "making a search snippet", &hit->snippet, error);
+}
+
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
 {
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
-	/* A hit in the subject weighs twice one in the text. ORDER BY rank
-	 * lets FTS5 sort by itself, so that the snippet and the article's
-	 * ticket are computed for the rows returned only. */
-	sqlite3_stmt *st = dk_store_prepare(
+	/* One hit per ticket, its best article: the matches come best first
+	 * (FTS5 sorts by rank itself) and a ticket's later ones are skipped,
+	 * until limit tickets are found; the article's ticket is looked up
+	 * only for the rows stepped over. A hit in the subject weighs twice
+	 * one in the text. */
+	sqlite3_stmt *st = dk_store_query(
 		store,
-		"SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank,"
-		" snippet(article_search, -1, '[', ']', '…', 12) FROM article_search s"
-		" WHERE article_search MATCH ?1 AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank LIMIT ?2",
-		error);
+		"SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank FROM article_search s"
+		" WHERE article_search MATCH ? AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank",
+		error, "s", query);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_text(st, 1, query, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, limit ? limit : 50);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	guint want = limit ? limit : 50;
+	int rc = SQLITE_DONE;
+	while (out->len < want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 ticket = sqlite3_column_int64(st, 0);
+		if (g_hash_table_contains(seen, &ticket))
+			continue;
 		DkSearchHit *h = g_new0(DkSearchHit, 1);
-		h->ticket = sqlite3_column_int64(st, 0);
+		h->ticket = ticket;
 		h->article = sqlite3_column_int64(st, 1);
 		h->rank = sqlite3_column_double(st, 2);
-		h->snippet = dk_store_column_text(st, 3);
 		g_ptr_array_add(out, h);
+		g_hash_table_add(seen, &h->ticket);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	if (out->len < want && rc != SQLITE_DONE) {
+		sqlite3_reset(st);
 		dk_store_set_error(store->db, error, "searching");
 		return NULL;
 	}
+	sqlite3_reset(st);
+	for (guint i = 0; i < out->len; i++)
+		if (!search_snippet(store, query, g_ptr_array_index(out, i), error))
+			return NULL;
 	return g_steal_pointer(&out);
 }
 
@@ -266,14 +287,16 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 	sqlite3_stmt *st = dk_store_prepare(store,
 					    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
 					    " coalesce(first_response_at, 0), sla_paused_seconds,"
-					    " coalesce(sla_paused_since, 0) FROM tickets WHERE number = ?",
+					    " coalesce(sla_paused_since, 0), coalesce(first_response_breached_at, 0),"
+					    " coalesce(resolution_breached_at, 0) FROM tickets WHERE number = ?",
 					    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
 	int rc = sqlite3_step(st);
 	gint64 *fields[] = {&sla->first_response_due, &sla->resolution_due, &sla->first_response_at,
-			    &sla->paused_seconds, &sla->paused_since};
+			    &sla->paused_seconds, &sla->paused_since, &sla->first_response_breached_at,
+			    &sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)i) : 0;
 	sqlite3_reset(st);
@@ -291,16 +314,62 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 	sqlite3_stmt *st = dk_store_prepare(store,
 					    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
 					    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
-					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0) WHERE number = ?1",
+					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0),"
+					    " first_response_breached_at = nullif(?7, 0), resolution_breached_at = nullif(?8, 0)"
+					    " WHERE number = ?1",
 					    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
 	const gint64 values[] = {sla->first_response_due, sla->resolution_due, sla->first_response_at,
-				 sla->paused_seconds, sla->paused_since};
+				 sla->paused_seconds, sla->paused_since, sla->first_response_breached_at,
+				 sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
 		sqlite3_bind_int64(st, (int)i + 2, values[i]);
 	return step_done(store, st, "writing SLA clocks", error);
+}
+
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GPtrArray **statuses_out,
+					GError **error)
+{
+	/* The desk and the writer record {"old", "new"}, the rules {"value"}. */
+	sqlite3_stmt *st = dk_store_query(
+		store,
+		"SELECT created_at, 'new' FROM tickets WHERE number = ?1 UNION ALL"
+		" SELECT created_at, coalesce(json_extract(detail, '$.new'), json_extract(detail, '$.value'))"
+		" FROM (SELECT created_at, detail FROM events WHERE ticket = ?1 AND type = 'status_change'"
+		" ORDER BY id)",
+		error, "i", ticket);
+	if (st == NULL)
+		return FALSE;
+	g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
+	g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func(g_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 at = sqlite3_column_int64(st, 0);
+		g_array_append_val(times, at);
+		g_ptr_array_add(statuses, dk_store_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "reading a status history");
+	if (times->len == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
+		return FALSE;
+	}
+	*times_out = g_steal_pointer(&times);
+	*statuses_out = g_steal_pointer(&statuses);
+	return TRUE;
+}
+
+GArray *dk_store_tickets_sla_open(DkStore *store, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+					  "SELECT number FROM tickets WHERE status NOT IN ('resolved', 'closed')"
+					  " AND merged_into IS NULL AND (first_response_breached_at IS NULL"
+					  " OR resolution_breached_at IS NULL) ORDER BY number",
+					  error, "");
+	return st == NULL ? NULL : numbers(store, st, error);
 }
 
 void dk_time_entry_free(DkTimeEntry *e)

@@ -221,6 +221,13 @@ static const char migration_6[] =
 static const char migration_7[] =
 	"CREATE INDEX articles_sender ON articles (sender COLLATE NOCASE, created_at);";
 
+/* SLA breaches: when each target was found missed, so that the breach is
+ * recorded and the team told once per target. */
+static const char migration_8[] =
+	"ALTER TABLE tickets ADD COLUMN first_response_breached_at INTEGER;"
+	"ALTER TABLE tickets ADD COLUMN resolution_breached_at INTEGER;"
+	"CREATE INDEX events_ticket_type ON events (ticket, type);";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -229,6 +236,7 @@ static const char *const migrations[] = {
 	migration_5,
 	migration_6,
 	migration_7,
+	migration_8,
 };
 
 int dk_store_schema_latest(void)

@@ -258,6 +258,7 @@ typedef struct {
 	gint64 created_since;
 	gint64 updated_since;
 	gboolean include_merged; /* merged tickets are left out unless this is set */
+	gboolean breached;       /* only tickets that missed an SLA target */
 	guint limit;             /* 0: no limit */
 } DkTicketQuery;
 
@@ -274,11 +275,22 @@ typedef struct {
 	gint64 first_response_at;
 	gint64 paused_seconds; /* paused before paused_since */
 	gint64 paused_since;   /* 0 while the clock runs */
+	gint64 first_response_breached_at, resolution_breached_at; /* when found missed */
 } DkTicketSla;
 
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out, GError **error);
 /* Writes every field of sla. */
 gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error);
+
+/* The status history of ticket: (*times_out)[i] (a GArray of gint64) is
+ * when it took the status (*statuses_out)[i] (a GPtrArray of char*); the
+ * first is "new" at its creation, then every status_change event. */
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GPtrArray **statuses_out,
+					GError **error);
+/* Of gint64 (in a GArray): the tickets whose SLA clock can still be
+ * breached (neither resolved, closed nor merged, with a target not yet
+ * recorded as breached). */
+GArray *dk_store_tickets_sla_open(DkStore *store, GError **error);
 
 /* Of DkTicket*: the tickets query selects, by urgency (priority, then the
  * oldest first). */
@@ -299,9 +311,9 @@ gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into
 gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GError **error);
 /* Of gint64 (in a GArray): resolved tickets resolved at or before before. */
 GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError **error);
-/* Of DkSearchHit*: articles whose subject or new text match every word of
- * text (each word a prefix-free FTS5 string), best first, at most limit
- * (0: 50). */
+/* Of DkSearchHit*: one per ticket, its best article among those whose
+ * subject or new text match every word of text (each word a prefix-free
+ * FTS5 string), best first, at most limit tickets (0: 50). */
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error);
 void dk_time_entry_free(DkTimeEntry *entry);
 void dk_search_hit_free(DkSearchHit *hit);

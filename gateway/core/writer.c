@@ -447,6 +447,10 @@ static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
 {
 	if (strcmp(w->direction, "outbound") != 0 || strcmp(w->visibility, "public") != 0)
 		return TRUE;
+	/* An agent's public answer by mail meets the first-response target
+	 * like one from `docket ticket reply`. */
+	if (!dk_desk_first_response(w->store, ticket, w->item->received_at, error))
+		return FALSE;
 	const char *requester = w->ticket ? w->ticket->requester : NULL;
 	if (requester == NULL)
 		return TRUE;
@@ -575,8 +579,13 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	DkPipelineItem *item = w->item;
 	const char *to = item->recipients && item->recipients[0] ? item->recipients[0] : NULL;
 	const DkTicket *ticket = w->match.ticket != 0 ? w->ticket : NULL;
+	/* What the ticket's SLA clocks say, for ticket_sla. */
+	DkTicketSla sla = {0};
+	if (ticket != NULL && !dk_store_ticket_sla_get(w->store, ticket->number, &sla, error))
+		return FALSE;
+	g_auto(GStrv) states = ticket ? dk_desk_sla_states(&sla, item->received_at) : NULL;
 	dk_rules_run(item->rules, w->m, item->raw_size, item->envelope_from, to, ticket,
-	             w->agent == DK_AGENT_VERIFIED, item->received_at, v);
+	             (const char *const *)states, w->agent == DK_AGENT_VERIFIED, item->received_at, v);
 	if (v->reject != NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s", v->reject);
 		return FALSE;
@@ -620,6 +629,15 @@ static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **e
 	item->result.outcome = DK_OUTCOME_QUARANTINED;
 	item->result.evidence = "quarantine";
 	return dk_store_quarantine_add(store, &entry, &item->result.quarantine, error);
+}
+
+/* The SLA policy of items made without a pipeline: the defaults. */
+static const DkSlaPolicy *default_sla(void)
+{
+	static DkSlaPolicy *policy;
+	if (g_once_init_enter(&policy))
+		g_once_init_leave(&policy, dk_sla_policy_new_default());
+	return policy;
 }
 
 static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
@@ -678,7 +696,9 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION, verdict.correlation,
 		                          item->received_at, error)) &&
 		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, w.raw_sha, item->received_at,
-		                    error);
+		                    error) &&
+		     dk_desk_sla_update(store, item->sla ? item->sla : default_sla(), w.match.ticket,
+		                        item->received_at, error);
 	}
 	dk_rules_verdict_clear(&verdict);
 	write_clear(&w);

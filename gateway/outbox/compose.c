@@ -79,6 +79,10 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 	    data, "agent",
 	    person(json_string_value(json_object_get(payload, "agent_name")), agent));
 	json_object_set_new(data, "organisation", json_pack("{ss}", "name", s->organisation));
+	/* A breach notice names the target missed and when it was due. */
+	json_t *sla = json_object_get(payload, "sla");
+	if (json_is_object(sla))
+		json_object_set(data, "sla", sla);
 	return data;
 }
 

@@ -1,17 +1,22 @@
 """The ticket desk driven like an agent does: whole ticket lives through
-`docket deliver`, `docket ticket set|reply|note|time|merge|autoclose` and
-the outbox worker (its default Maildir transport), with a simulated clock
-(the hidden --now option) for auto-closing."""
+`docket deliver`, `docket ticket set|reply|note|time|merge|autoclose|sla-check`
+and the outbox worker (its default Maildir transport), with a simulated
+clock (the hidden --now of the ticket commands and --received-at of
+deliver) for auto-closing and SLA clocks."""
 
 import email
 import email.policy
 import glob
 import json
 import os
+import signal
+import subprocess
 import time
 import unittest
+from datetime import datetime
 
-from dockettest import DocketCase
+from dockettest import BINARY, DocketCase
+from test_serve import free_port, wait_for_port
 
 DOMAIN = "help.example.com"
 SUPPORT = "support@" + DOMAIN
@@ -197,12 +202,211 @@ class ListSearchTest(DeskCase):
         self.assertEqual([h["ticket"] for h in hits], [2])
         self.assertIn("[Replication]", hits[0]["snippet"])
         hits = json.loads(self.docket("ticket", "search", "battery", "--json").stdout)["hits"]
-        self.assertEqual(sorted(h["ticket"] for h in hits), [3, 3])
+        self.assertEqual([h["ticket"] for h in hits], [3])  # the mail and the note: one hit
         hits = json.loads(self.docket("ticket", "search", "outage", "--json").stdout)["hits"]
         self.assertEqual([h["ticket"] for h in hits], [2])
         hits = json.loads(self.docket("ticket", "search", 'espresso"', "OR", "--json").stdout)["hits"]
         self.assertEqual(hits, [])  # "OR" is a word here, and no article has it
         self.assertIn("Coffee machine", self.docket("ticket", "search", "grinder").stdout.decode())
+
+
+def unix(iso):
+    return int(datetime.fromisoformat(iso).timestamp())
+
+
+def iso(t):
+    """The ISO 8601 form `ticket show --json` prints (UTC, seconds)."""
+    return datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ScenarioCase(DeskCase):
+    def at(self, t, *args, stdin=b""):
+        return self.docket(*args, "--now", str(t), stdin=stdin)
+
+    def deliver_at(self, t, message):
+        proc = self.deliver(message, "--received-at", str(t))
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+
+    def sla_check(self, t):
+        out = self.at(t, "ticket", "sla-check").stdout.decode().strip()
+        return int(out.split()[0])
+
+    def sent_to(self, address):
+        return [m for m in self.sent() if m["To"] == address]
+
+
+class ScenarioTest(ScenarioCase):
+    """A whole ticket life on the default SLA (around the clock, UTC)."""
+
+    config_text = DeskCase.config_text + "[agents]\naddresses = %s\n" % AGENT
+
+    def test_life_by_mail(self):
+        t0 = unix("2026-11-25T10:00:00+00:00")
+        # Created by mail and acknowledged.
+        self.deliver_at(t0, mail("alice@example.org", "Printer offline", "p1@example.org",
+                                 "The printer on floor 2 shows error 50.\n"))
+        self.assertEqual(self.status(1), "new")
+        self.at(t0 + 60, "ticket", "set", "1", "--priority", "high")  # 1 h / 8 h
+        sla = self.show(1)["ticket"]["sla"]
+        self.assertEqual(sla["first_response_due"], iso(t0 + 3600))
+        self.assertEqual(sla["resolution_due"], iso(t0 + 8 * 3600))
+        self.assertIn("sent 1", self.at(t0 + 60, "outbox", "run", "--once").stdout.decode())
+        self.assertEqual(len(self.sent_to("alice@example.org")), 1)  # the acknowledgement
+
+        # The agent answers by mail, to support only: outbound, relayed to
+        # the requester, and it meets the first-response target.
+        self.deliver_at(t0 + 1200, mail(AGENT, "Re: Printer offline", "b1@help.example.com",
+                                        "Please switch it off and on again.\n",
+                                        "In-Reply-To: <p1@example.org>\n"))
+        shown = self.show(1)
+        agent = [a for a in shown["articles"] if a["from"] == AGENT]
+        self.assertEqual([(a["direction"], a["visibility"]) for a in agent], [("outbound", "public")])
+        self.assertEqual(shown["ticket"]["sla"]["first_response_at"], iso(t0 + 1200))
+        self.assertEqual(self.sla_check(t0 + 3600), 0)  # answered in time: no breach
+        self.assertIn("sent 1", self.at(t0 + 1200, "outbox", "run", "--once").stdout.decode())
+        relayed = self.sent_to("alice@example.org")[-1]
+        self.assertIn("switch it off", relayed.get_body(("plain",)).get_content())
+
+        # Waiting on the customer: the clock pauses; her answer reopens.
+        self.at(t0 + 1800, "ticket", "set", "1", "--status", "waiting", "--as", AGENT)
+        self.assertTrue(self.show(1)["ticket"]["sla"]["paused"])
+        self.deliver_at(t0 + 7200, mail("alice@example.org", "Re: [docket #1] Printer offline",
+                                        "p2@example.org", "Still error 50 after the restart.\n",
+                                        "In-Reply-To: <%s>\n" % relayed["Message-ID"].strip("<>")))
+        shown = self.show(1)
+        self.assertEqual(shown["ticket"]["status"], "open")
+        sla = shown["ticket"]["sla"]
+        self.assertFalse(sla["paused"])
+        # 1800 s to 7200 s paused: the resolution is due 5400 s later.
+        self.assertEqual(sla["paused_seconds"], 5400)
+        self.assertEqual(sla["resolution_due"], iso(t0 + 8 * 3600 + 5400))
+
+        # Resolved in time, then closed by itself seven days on.
+        resolved = t0 + 4 * 3600
+        self.at(resolved, "ticket", "set", "1", "--status", "resolved", "--as", AGENT)
+        self.assertEqual(self.tickets()[0]["sla"], "met")
+        self.assertEqual(self.sla_check(t0 + 30 * DAY), 0)  # a resolved ticket never breaches
+        self.assertEqual(self.at(resolved + 7 * DAY, "ticket", "autoclose").stdout, b"closed 1 ticket\n")
+        shown = self.show(1)
+        self.assertEqual(shown["ticket"]["status"], "closed")
+        changes = [(e["detail"].get("old"), e["detail"].get("new")) for e in shown["events"]
+                   if e["type"] == "status_change"]
+        self.assertEqual(changes, [("new", "waiting"), ("waiting", "open"), ("open", "resolved"),
+                                   ("resolved", "closed")])
+        self.assertEqual([e for e in shown["events"] if e["type"] == "sla_breach"], [])
+
+
+class BusinessHoursBreachTest(ScenarioCase):
+    """Berlin office hours: a ticket opened late on Friday breaches on
+    Monday morning, not over the weekend; the team is told once."""
+
+    config_text = (DeskCase.config_text + "[notify]\nteam_addresses = team@%s\n" % DOMAIN +
+                   "[sla]\nbusiness_hours = mon-fri 09:00-17:00\ntimezone = Europe/Berlin\n"
+                   "holidays = 2026-12-25, 2026-12-26\n")
+
+    def setUp(self):
+        super().setUp()
+        script = os.path.join(self.dir, "rules.sieve")
+        with open(script, "w") as f:
+            f.write('require ["vnd.docket.ticket", "imap4flags"];\n'
+                    'if ticket_sla "first_response_breached" { addflag "escalated"; }\n')
+        with open(self.config, "a") as f:
+            f.write("[rules]\nscript = %s\n" % script)
+
+    def tags(self):
+        return self.show(1)["ticket"]["tags"]
+
+    def test_breach_on_monday_once(self):
+        # Fri 27 Nov 16:30 CET; high: 1 h to answer = 30 min on Friday,
+        # 30 min from Monday 09:00 CET: due Mon 09:30 CET = 08:30Z.
+        t0 = unix("2026-11-27T16:30:00+01:00")
+        self.deliver_at(t0, mail("carol@example.org", "Invoices missing", "i1@example.org",
+                                 "The November invoices are not in the portal.\n"))
+        self.at(t0, "ticket", "set", "1", "--priority", "high")
+        sla = self.show(1)["ticket"]["sla"]
+        self.assertEqual(sla["first_response_due"], "2026-11-30T08:30:00Z")
+        # 8 business hours to resolve: 30 min Friday, 7 h 30 Monday: 16:30 CET.
+        self.assertEqual(sla["resolution_due"], "2026-11-30T15:30:00Z")
+        self.assertEqual(self.sla_check(unix("2026-11-28T12:00:00+01:00")), 0)  # Saturday
+        # The rules read the SLA state: not breached yet on Saturday.
+        self.deliver_at(unix("2026-11-28T12:05:00+01:00"),
+                        mail("carol@example.org", "Re: [docket #1] Invoices missing", "i2@example.org",
+                             "Any news?\n", "In-Reply-To: <i1@example.org>\n"))
+        self.assertEqual(self.tags(), [])
+        self.assertEqual(self.sla_check(unix("2026-11-30T09:29:00+01:00")), 0)
+        self.assertEqual(self.sla_check(unix("2026-11-30T09:30:00+01:00")), 1)
+        self.assertEqual(self.sla_check(unix("2026-11-30T09:45:00+01:00")), 0)  # once
+        self.deliver_at(unix("2026-11-30T09:50:00+01:00"),
+                        mail("carol@example.org", "Re: [docket #1] Invoices missing", "i3@example.org",
+                             "Hello?\n", "In-Reply-To: <i1@example.org>\n"))
+        self.assertEqual(self.tags(), ["escalated"])
+        breaches = self.events(1, "sla_breach")
+        self.assertEqual([e["detail"]["target"] for e in breaches], ["first_response"])
+        self.at(unix("2026-11-30T09:31:00+01:00"), "outbox", "run", "--once")
+        notices = self.sent_to("team@" + DOMAIN)
+        breach_notices = [m for m in notices if "SLA breached" in str(m["Subject"])]
+        self.assertEqual(len(breach_notices), 1)
+        self.assertIn("[docket #1]", str(breach_notices[0]["Subject"]))
+        text = breach_notices[0].get_body(("plain",)).get_content()
+        self.assertIn("first response, due 2026-11-30T08:30:00Z", text)
+        self.assertEqual(self.sla_check(unix("2026-11-30T12:00:00+01:00")), 0)
+        self.at(unix("2026-11-30T12:01:00+01:00"), "outbox", "run", "--once")
+        self.assertEqual(len([m for m in self.sent_to("team@" + DOMAIN)
+                              if "SLA breached" in str(m["Subject"])]), 1)  # sent once
+        # An hour on hold on Monday moves the resolution an hour on, past
+        # Monday's 17:00: 30 min on Monday, 30 min from Tuesday 09:00 CET.
+        self.at(unix("2026-11-30T13:00:00+01:00"), "ticket", "set", "1", "--status", "on_hold")
+        self.at(unix("2026-11-30T14:00:00+01:00"), "ticket", "set", "1", "--status", "open")
+        self.assertEqual(self.show(1)["ticket"]["sla"]["resolution_due"], "2026-12-01T08:30:00Z")
+        self.assertEqual(self.sla_check(unix("2026-11-30T17:30:00+01:00")), 0)
+        self.assertEqual(self.sla_check(unix("2026-12-01T09:29:00+01:00")), 0)
+        self.assertEqual(self.sla_check(unix("2026-12-01T09:30:00+01:00")), 1)
+        self.assertEqual([e["detail"]["target"] for e in self.events(1, "sla_breach")],
+                         ["first_response", "resolution"])
+        listed = json.loads(self.docket("ticket", "list", "--json", "--breached").stdout)["tickets"]
+        self.assertEqual([t["number"] for t in listed], [1])
+
+    def test_wrong_calendar_is_refused(self):
+        with open(self.config, "a") as f:
+            f.write("[queue:billing]\nbusiness_hours = weekdays\n")
+        proc = self.docket("config", "check", check=False)
+        self.assertEqual(proc.returncode, 78)
+        self.assertIn(b"[queue:billing]", proc.stderr)
+        proc = self.deliver(mail("carol@example.org", "x", "x1@example.org", "x\n"))
+        self.assertEqual(proc.returncode, 75)  # the MTA keeps it until the file is fixed
+
+
+class ServeBreachTest(ScenarioCase):
+    """docket serve checks by itself, every [sla] check_seconds, and tells
+    the team of each missed target once."""
+
+    config_text = (DeskCase.config_text + "[notify]\nteam_addresses = team@%s\npoll_seconds = 1\n" % DOMAIN +
+                   "[sla]\ncheck_seconds = 1\n")
+
+    def test_serve_checks_and_notices_once(self):
+        # Opened two hours ago as critical: the first response (15 min)
+        # is late, the resolution (4 h) not yet.
+        then = int(time.time()) - 7200
+        self.deliver_at(then, mail("dave@example.org", "Site down", "s1@example.org", "503 everywhere.\n"))
+        self.at(then, "ticket", "set", "1", "--priority", "critical")
+        port = free_port()
+        with open(os.path.join(self.dir, "serve.log"), "wb") as log:
+            proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen", "127.0.0.1:%d" % port],
+                                    stderr=log)
+            try:
+                wait_for_port(port)
+                notices = []
+                deadline = time.time() + 20
+                while time.time() < deadline and not notices:
+                    notices = [m for m in self.sent_to("team@" + DOMAIN) if "SLA breached" in str(m["Subject"])]
+                    time.sleep(0.2)
+                self.assertEqual(len(notices), 1)
+                time.sleep(3)  # a few more checks and outbox rounds
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(timeout=20), 0)
+        self.assertEqual([e["detail"]["target"] for e in self.events(1, "sla_breach")], ["first_response"])
+        self.assertEqual(len([m for m in self.sent_to("team@" + DOMAIN) if "SLA breached" in str(m["Subject"])]), 1)
 
 
 if __name__ == "__main__":

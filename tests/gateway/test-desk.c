@@ -317,51 +317,68 @@ static void test_query_and_search(void **state)
 	(void)done;
 }
 
-static void test_sla_targets(void **state)
+/* A ticket whose articles match many times is one hit, with its best
+ * article; other tickets still follow. */
+static void test_search_one_hit_per_ticket(void **state)
 {
-	(void)state;
-	static const struct {
-		const char *priority;
-		gint64 first, resolution;
-	} cases[] = {{"critical", 15, 240}, {"high", 60, 480}, {"medium", 240, 1440}, {"low", 1440, 4320},
-		     {"none", 0, 0}, {"bogus", 0, 0}};
-	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		gint64 first = -1, resolution = -1;
-		assert_int_equal(dk_desk_sla_targets(cases[i].priority, &first, &resolution), cases[i].first != 0);
-		assert_int_equal(first, cases[i].first);
-		assert_int_equal(resolution, cases[i].resolution);
-	}
+	DkStore *s = store_of(state);
+	gint64 a = ticket_new(s, "Paper jam", "the toner is low, nothing else", "open", 1000);
+	gint64 b = ticket_new(s, "Scanner", "the toner light blinks on the scanner", "open", 1000);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_note(s, a, "ordered toner", NULL, 1100, NULL) > 0);
+	gint64 best = dk_desk_note(s, a, "toner toner toner: all three toner cartridges", NULL, 1200, NULL);
+	assert_true(best > 0);
+	assert_true(dk_desk_note(s, a, "toner arrived today", NULL, 1300, NULL) > 0);
+	assert_true(dk_store_commit(s, NULL));
+	g_autoptr(GPtrArray) hits = dk_store_search(s, "toner", 0, NULL);
+	assert_int_equal(hits->len, 2);
+	const DkSearchHit *first = g_ptr_array_index(hits, 0), *second = g_ptr_array_index(hits, 1);
+	assert_int_equal(first->ticket, a);
+	assert_int_equal(first->article, best);
+	assert_non_null(strstr(first->snippet, "[toner]"));
+	assert_int_equal(second->ticket, b);
+	assert_true(first->rank <= second->rank);
+	g_autoptr(GPtrArray) one = dk_store_search(s, "toner", 1, NULL);
+	assert_int_equal(one->len, 1); /* the limit counts tickets */
 }
 
-/* One ticket's life, step by step: (now, status, first response at) and
- * what the list shows then, by hand. Priority high: 1 h / 8 h. */
+/* One ticket's life, step by step, with the default policy (around the
+ * clock, high: 1 h / 8 h): the history so far, what the clocks are then and
+ * what the list shows, by hand. */
 static void test_sla_clock(void **state)
 {
 	(void)state;
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
+	static const gint64 times[] = {0, 1800, 5000, 5400, 40000};
+	static const char *const statuses[] = {"new", "waiting", "on_hold", "open", "resolved"};
 	static const struct {
 		gint64 now;
-		const char *status;
+		guint n; /* how much of the history has happened */
 		gint64 first_response_at, closed_at;
-		gint64 first_due, resolution_due;
+		gint64 first_due, resolution_due, paused_seconds;
 		const char *left;
 	} steps[] = {
-		{0, "new", 0, 0, 3600, 28800, "1h"},
-		{600, "new", 0, 0, 3600, 28800, "50m"},
-		{1800, "waiting", 0, 0, 3600, 28800, "paused"},	 /* paused at 1800 */
-		{5000, "on_hold", 0, 0, 3600, 28800, "paused"},	 /* still paused */
-		{5400, "open", 0, 0, 7200, 32400, "30m"},	 /* 1 h paused */
-		{7300, "open", 0, 0, 7200, 32400, "-2m"},	 /* first response late */
-		{7300, "open", 7300, 0, 7200, 32400, "6h58m"},	 /* answered: resolution next */
-		{40000, "in_progress", 7300, 0, 7200, 32400, "-2h7m"},
-		{40000, "resolved", 7300, 40000, 7200, 32400, "late"},
+		{0, 1, 0, 0, 3600, 28800, 0, "1h"},
+		{600, 1, 0, 0, 3600, 28800, 0, "50m"},
+		/* paused at 1800: the pause counts up to now, so due moves on */
+		{1800, 2, 0, 0, 3600, 28800, 0, "paused"},
+		{5000, 3, 0, 0, 3600 + 3200, 28800 + 3200, 3200, "paused"},
+		/* open again at 5400 after 1 h paused: 3600 + 3600, 28800 + 3600 */
+		{5400, 4, 0, 0, 7200, 32400, 3600, "30m"},
+		{7300, 4, 0, 0, 7200, 32400, 3600, "-2m"},		/* first response late */
+		{7300, 4, 7300, 0, 7200, 32400, 3600, "6h58m"},		/* answered: resolution next */
+		{40000, 4, 7300, 0, 7200, 32400, 3600, "-2h7m"},
+		{40000, 5, 7300, 40000, 7200, 32400, 3600, "late"}, /* resolved after 32400 */
 	};
 	DkTicketSla sla = {0};
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+		DkTicket t = {.priority = "high", .queue = "default", .status = (char *)statuses[steps[i].n - 1],
+			      .closed_at = steps[i].closed_at};
 		sla.first_response_at = steps[i].first_response_at;
-		dk_desk_sla_compute("high", steps[i].status, 0, steps[i].now, &sla);
+		dk_desk_sla_compute(policy, &t, times, statuses, steps[i].n, steps[i].now, &sla);
 		assert_int_equal(sla.first_response_due, steps[i].first_due);
 		assert_int_equal(sla.resolution_due, steps[i].resolution_due);
-		DkTicket t = {.priority = "high", .status = (char *)steps[i].status, .closed_at = steps[i].closed_at};
+		assert_int_equal(sla.paused_seconds, steps[i].paused_seconds);
 		g_autofree char *left = dk_desk_sla_left(&t, &sla, steps[i].now);
 		if (strcmp(left, steps[i].left) != 0)
 			fail_msg("step %u: left %s, expected %s", i, left, steps[i].left);
@@ -369,8 +386,9 @@ static void test_sla_clock(void **state)
 	DkTicket met = {.priority = "high", .status = "closed", .closed_at = 30000};
 	g_autofree char *m = dk_desk_sla_left(&met, &sla, 50000);
 	assert_string_equal(m, "met");
-	DkTicket none = {.priority = "none", .status = "open"};
+	DkTicket none = {.priority = "none", .queue = "default", .status = "open"};
 	DkTicketSla zero = {0};
+	dk_desk_sla_compute(policy, &none, times, statuses, 1, 100, &zero);
 	g_autofree char *n = dk_desk_sla_left(&none, &zero, 100);
 	assert_string_equal(n, "-");
 }
@@ -378,9 +396,11 @@ static void test_sla_clock(void **state)
 static void test_sla_stored(void **state)
 {
 	DkStore *s = store_of(state);
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
 	gint64 n = ticket_new(s, "Server down", "all of it", "new", 1000);
 	assert_true(dk_store_begin(s, NULL));
 	assert_true(dk_desk_set_priority(s, n, "critical", NULL, 1000, NULL));
+	assert_true(dk_desk_sla_update(s, policy, n, 1000, NULL));
 	DkTicketSla sla;
 	assert_true(dk_store_ticket_sla_get(s, n, &sla, NULL));
 	assert_int_equal(sla.first_response_due, 1000 + 15 * 60);
@@ -388,12 +408,94 @@ static void test_sla_stored(void **state)
 	assert_true(dk_desk_set_status(s, n, "waiting", NULL, 1100, NULL));
 	assert_true(dk_desk_set_status(s, n, "open", NULL, 1700, NULL));
 	assert_true(dk_desk_reply(s, n, "on it", NULL, 1800, NULL) > 0);
+	assert_true(dk_desk_sla_update(s, policy, n, 1800, NULL));
 	assert_true(dk_store_ticket_sla_get(s, n, &sla, NULL));
 	assert_true(dk_store_commit(s, NULL));
 	assert_int_equal(sla.paused_seconds, 600);
 	assert_int_equal(sla.first_response_due, 1000 + 15 * 60 + 600);
 	assert_int_equal(sla.first_response_at, 1800);
 	assert_int_equal(sla.paused_since, 0);
+}
+
+/* The states ticket_sla reads, by hand from the clocks. */
+static void test_sla_states(void **state)
+{
+	(void)state;
+	static const struct {
+		DkTicketSla sla;
+		gint64 now;
+		const char *states;
+	} cases[] = {
+		{{.first_response_due = 900, .resolution_due = 14400}, 100, ""},
+		/* due passed while the clock runs */
+		{{.first_response_due = 900, .resolution_due = 14400}, 900, "breached first_response_breached"},
+		/* a paused clock's due time is only a lower bound */
+		{{.first_response_due = 900, .resolution_due = 14400, .paused_since = 500}, 900, "paused"},
+		{{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 800}, 15000,
+		 "breached resolution_breached answered"},
+		{{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 1000}, 1000,
+		 "breached first_response_breached answered"},
+		/* recorded breaches stay, even when the due time moved on */
+		{{.first_response_due = 5000, .resolution_due = 20000, .first_response_breached_at = 900}, 1000,
+		 "breached first_response_breached"},
+		{{0}, 100, "no_target"},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_auto(GStrv) states = dk_desk_sla_states(&cases[i].sla, cases[i].now);
+		g_autofree char *joined = g_strjoinv(" ", states);
+		if (strcmp(joined, cases[i].states) != 0)
+			fail_msg("case %u: “%s”, expected “%s”", i, joined, cases[i].states);
+	}
+}
+
+static guint breach_check(DkStore *s, const DkSlaPolicy *policy, gint64 now)
+{
+	static const char *const team[] = {"team@example.com", "lead@example.com", NULL};
+	guint n = 99;
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_sla_check(s, policy, team, now, &n, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	return n;
+}
+
+/* Breaches are recorded once per target, each with one notice per team
+ * address; a paused ticket does not breach while its clock stands. */
+static void test_sla_breach_once(void **state)
+{
+	DkStore *s = store_of(state);
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
+	gint64 a = ticket_new(s, "Outage", "down", "new", 0);
+	gint64 b = ticket_new(s, "Question", "how", "new", 0);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_priority(s, a, "critical", NULL, 0, NULL)); /* 15 min / 4 h */
+	assert_true(dk_desk_set_priority(s, b, "critical", NULL, 0, NULL));
+	assert_true(dk_desk_set_status(s, b, "waiting", NULL, 600, NULL));  /* paused after 10 min */
+	assert_true(dk_store_commit(s, NULL));
+	assert_int_equal(breach_check(s, policy, 899), 0);
+	assert_int_equal(breach_check(s, policy, 900), 1); /* a: first response due at 900 */
+	assert_int_equal(breach_check(s, policy, 960), 0); /* once */
+	assert_int_equal(breach_check(s, policy, 7200), 0); /* b is paused */
+	assert_int_equal(breach_check(s, policy, 14400), 1); /* a: resolution due at 14400 */
+	assert_int_equal(breach_check(s, policy, 20000), 0);
+	g_autofree char *ev = events_of(s, a);
+	assert_non_null(strstr(ev, "sla_breach {\"due\":900,\"target\":\"first_response\"}"));
+	assert_non_null(strstr(ev, "sla_breach {\"due\":14400,\"target\":\"resolution\"}"));
+	g_autofree char *ev_b = events_of(s, b);
+	assert_null(strstr(ev_b, "sla_breach"));
+	g_autoptr(GPtrArray) rows = dk_store_outbox_list(s, NULL, 0, NULL);
+	guint notices = 0;
+	for (guint i = 0; i < rows->len; i++) {
+		const DkOutboxRow *r = g_ptr_array_index(rows, i);
+		if (strcmp(r->kind, "notice") == 0 && strstr(r->payload, "sla-breach") != NULL)
+			notices++;
+	}
+	assert_int_equal(notices, 4); /* two breaches, two team addresses */
+	/* b back to open at 7200: 5 of its 15 minutes were left. */
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_status(s, b, "open", NULL, 7200, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	assert_int_equal(breach_check(s, policy, 7200 + 299), 0);
+	assert_int_equal(breach_check(s, policy, 7200 + 300), 1);
 }
 
 int main(void)
@@ -407,9 +509,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_note_reply_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_and_search, setup, teardown),
-		cmocka_unit_test(test_sla_targets),
+		cmocka_unit_test_setup_teardown(test_search_one_hit_per_ticket, setup, teardown),
 		cmocka_unit_test(test_sla_clock),
+		cmocka_unit_test(test_sla_states),
 		cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sla_breach_once, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * batch whose messages see each other. */
 #include "dk-test-store.h"
 #include "gateway/core/error.h"
+#include "gateway/config.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/core/writer.h"
 
@@ -286,6 +287,39 @@ static void test_writer_thread(void **state)
 	dk_delivery_clear(&d);
 }
 
+static gint64 first_response_due(Fixture *f, gint64 ticket)
+{
+	DkTicketSla sla;
+	assert_true(dk_store_ticket_sla_get(f->store, ticket, &sla, NULL));
+	return sla.first_response_due;
+}
+
+/* A reload brings new SLA settings for the next message; wrong ones are
+ * refused and the running ones kept. */
+static void test_reload_sla(void **state)
+{
+	Fixture *f = *state;
+	gint64 a = deliver(f, "From: a@example.com\nSubject: one\nMessage-ID: <r1@x>\n\nx\n", NULL, NULL);
+	assert_int_equal(first_response_due(f, a), 0); /* priority none: no target */
+	static const char wrong[] = "[sla]\nnone = soon\n";
+	g_autoptr(DkConfig) bad = dk_config_load_data(wrong, strlen(wrong), "bad.conf", NULL);
+	g_autoptr(GError) error = NULL;
+	assert_false(dk_pipeline_reload_rules(f->pipeline, bad, &error));
+	assert_non_null(strstr(error->message, "[sla]"));
+	gint64 b = deliver(f, "From: b@example.com\nSubject: two\nMessage-ID: <r2@x>\n\nx\n", NULL, NULL);
+	assert_int_equal(first_response_due(f, b), 0);
+	static const char right[] = "[sla]\nnone = 1h/2h\n";
+	g_autoptr(DkConfig) good = dk_config_load_data(right, strlen(right), "good.conf", NULL);
+	assert_true(dk_pipeline_reload_rules(f->pipeline, good, NULL));
+	static const char three[] = "From: c@example.com\nSubject: three\nMessage-ID: <r3@x>\n\nx\n";
+	g_autoptr(GBytes) raw = g_bytes_new_static(three, strlen(three));
+	DkIntake intake = {.intake = "test", .received_at = 5000};
+	DkDelivery d = {0};
+	assert_true(dk_pipeline_deliver(f->pipeline, raw, &intake, &d, NULL));
+	assert_int_equal(first_response_due(f, d.ticket), 5000 + 3600);
+	dk_delivery_clear(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_sla, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

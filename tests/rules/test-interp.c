@@ -482,8 +482,18 @@ static const Case ticket_cases[] = {
      "implicit-keep"},
     {"message_class unknown",
      "require \"vnd.docket.ticket\"; if message_class \"robot\" { discard; }",
-     "COMPILE: 1:47: unknown message class 'robot': expected auto_reply, bounce, bulk, agent or "
+     "COMPILE: 1:47: unknown message class 'robot': expected auto_reply, bounce, bulk, agent, "
      "spam"},
+    {"ticket_sla breached", "require \"vnd.docket.ticket\"; if ticket_sla \"breached\" { discard; }",
+     "discard"},
+    {"ticket_sla any of", "require \"vnd.docket.ticket\"; if ticket_sla [\"paused\", \"answered\"] "
+     "{ discard; }",
+     "implicit-keep"},
+    {"ticket_sla matches",
+     "require \"vnd.docket.ticket\"; if ticket_sla :matches \"*_breached\" { discard; }", "discard"},
+    {"ticket_sla unknown", "require \"vnd.docket.ticket\"; if ticket_sla \"late\" { discard; }",
+     "COMPILE: 1:44: unknown SLA state 'late': expected breached, first_response_breached, "
+     "resolution_breached, paused, answered, no_target"},
     {"needs require", "ticket_noack;",
      "COMPILE: 1:1: 'ticket_noack' needs require \"vnd.docket.ticket\""},
 };
@@ -494,7 +504,8 @@ static void test_ticket(void **state)
 	                   .status = "open",
 	                   .priority = "high",
 	                   .queue = "Sales",
-	                   .is_agent = TRUE};
+	                   .is_agent = TRUE,
+	                   .sla = (const char *const[]){"breached", "first_response_breached", NULL}};
 	DkSieveTestEnv env = {.ticket = &t};
 	run_cases(ticket_cases, G_N_ELEMENTS(ticket_cases), NULL, &env);
 }

@@ -1,0 +1,174 @@
+/* The desk's SLA clocks: due times from the ticket's status history and
+ * its queue's calendar (sla.h), what the list shows, and the breach check
+ * with its event and its notice to the team. */
+#include "gateway/core/desk.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <string.h>
+
+void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
+                         const char *const *statuses, guint n, gint64 now, DkTicketSla *sla)
+{
+	g_autoptr(GArray) pauses = dk_sla_pauses_from_history(times, statuses, n, now);
+	const DkSlaPause *p = (const DkSlaPause *)(gpointer)pauses->data;
+	const DkSlaCalendar *calendar = NULL;
+	gint64 first = 0, resolution = 0;
+	gboolean targets =
+	    dk_sla_policy_targets(policy, t->queue, t->priority, &first, &resolution, &calendar);
+	sla->paused_since = 0;
+	if (dk_sla_status_stops_clock(t->status) && pauses->len > 0)
+		sla->paused_since = p[pauses->len - 1].start;
+	sla->paused_seconds = 0;
+	for (guint i = 0; i < pauses->len; i++)
+		sla->paused_seconds +=
+		    dk_sla_business_seconds(calendar, p[i].start, p[i].end, NULL, 0);
+	sla->first_response_due =
+	    targets && first > 0 ? dk_sla_due(calendar, t->created_at, first, p, pauses->len) : 0;
+	sla->resolution_due = targets && resolution > 0
+	                          ? dk_sla_due(calendar, t->created_at, resolution, p, pauses->len)
+	                          : 0;
+	/* Beyond the calendar's twenty years: no due time to show. */
+	if (sla->first_response_due == G_MAXINT64)
+		sla->first_response_due = 0;
+	if (sla->resolution_due == G_MAXINT64)
+		sla->resolution_due = 0;
+}
+
+gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
+                            GError **error)
+{
+	DkTicketSla sla;
+	g_autoptr(GArray) times = NULL;
+	g_autoptr(GPtrArray) statuses = NULL;
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL || !dk_store_ticket_sla_get(store, ticket, &sla, error) ||
+	    !dk_store_ticket_status_history(store, ticket, &times, &statuses, error))
+		return FALSE;
+	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,
+	                    (const char *const *)statuses->pdata, times->len, now, &sla);
+	return dk_store_ticket_sla_set(store, ticket, &sla, error);
+}
+
+char *dk_desk_sla_left(const DkTicket *t, const DkTicketSla *sla, gint64 now)
+{
+	if (sla->resolution_due == 0 && sla->first_response_due == 0)
+		return g_strdup("-");
+	if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0)
+		return g_strdup(sla->resolution_due == 0 || t->closed_at <= sla->resolution_due
+		                    ? "met"
+		                    : "late");
+	if (sla->paused_since != 0)
+		return g_strdup("paused");
+	gint64 due = sla->first_response_at == 0 && sla->first_response_due != 0
+	                 ? sla->first_response_due
+	                 : sla->resolution_due;
+	if (due == 0)
+		return g_strdup("-");
+	gint64 left = due - now;
+	/* Whole minutes, rounded towards the deadline's side. */
+	return dk_desk_format_duration(left >= 0 ? left / 60 : -((-left + 59) / 60));
+}
+
+char **dk_desk_sla_states(const DkTicketSla *sla, gint64 now)
+{
+	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+	gboolean running = sla->paused_since == 0;
+	gboolean first =
+	    sla->first_response_breached_at != 0 ||
+	    (sla->first_response_due != 0 &&
+	     (sla->first_response_at != 0 ? sla->first_response_at > sla->first_response_due
+	                                  : running && now >= sla->first_response_due));
+	gboolean resolution = sla->resolution_breached_at != 0 ||
+	                      (sla->resolution_due != 0 && running && now >= sla->resolution_due);
+	if (first || resolution)
+		g_strv_builder_add(out, "breached");
+	if (first)
+		g_strv_builder_add(out, "first_response_breached");
+	if (resolution)
+		g_strv_builder_add(out, "resolution_breached");
+	if (!running)
+		g_strv_builder_add(out, "paused");
+	if (sla->first_response_at != 0)
+		g_strv_builder_add(out, "answered");
+	if (sla->first_response_due == 0 && sla->resolution_due == 0)
+		g_strv_builder_add(out, "no_target");
+	return g_strv_builder_end(out);
+}
+
+/* The event and the team's notices for one missed target. */
+static gboolean breach(DkStore *store, const DkTicket *t, const char *target, gint64 due,
+                       const char *const *team, gint64 now, GError **error)
+{
+	g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(due);
+	g_autofree char *due_text = g_date_time_format_iso8601(when);
+	g_autoptr(json_t) detail = json_pack("{ss sI}", "target", target, "due", (json_int_t)due);
+	g_autofree char *detail_text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!dk_store_event_add(store, t->number, 0, "sla_breach", detail_text, now, error))
+		return FALSE;
+	g_message("desk event=sla_breach ticket=%" G_GINT64_FORMAT " target=%s due=%s", t->number,
+	          target, due_text);
+	for (guint i = 0; team != NULL && team[i] != NULL; i++) {
+		g_autoptr(json_t) o = json_pack(
+		    "{ss ss s{ss ss}}", "template", "sla-breach", "to", team[i], "sla", "target",
+		    strcmp(target, "first_response") == 0 ? "first response" : "resolution", "due",
+		    due_text);
+		if (t->assignee != NULL) {
+			json_object_set_new(o, "agent_address", json_string(t->assignee));
+			json_object_set_new(o, "agent_name", json_string(t->assignee));
+		}
+		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!dk_store_outbox_add(store, "notice", team[i], t->number, payload, now, NULL,
+		                         error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Recomputes one ticket and records what it missed; counts into *n. */
+static gboolean check_ticket(DkStore *store, const DkSlaPolicy *policy, gint64 number,
+                             const char *const *team, gint64 now, guint *n, GError **error)
+{
+	DkTicketSla sla;
+	if (!dk_desk_sla_update(store, policy, number, now, error) ||
+	    !dk_store_ticket_sla_get(store, number, &sla, error))
+		return FALSE;
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, number, error);
+	if (t == NULL)
+		return FALSE;
+	gboolean first =
+	    sla.first_response_due != 0 && sla.first_response_breached_at == 0 &&
+	    (sla.first_response_at != 0 ? sla.first_response_at > sla.first_response_due
+	                                : now >= sla.first_response_due);
+	gboolean resolution =
+	    sla.resolution_due != 0 && sla.resolution_breached_at == 0 && now >= sla.resolution_due;
+	if (first) {
+		sla.first_response_breached_at = now;
+		if (!breach(store, t, "first_response", sla.first_response_due, team, now, error))
+			return FALSE;
+	}
+	if (resolution) {
+		sla.resolution_breached_at = now;
+		if (!breach(store, t, "resolution", sla.resolution_due, team, now, error))
+			return FALSE;
+	}
+	*n += (first ? 1 : 0) + (resolution ? 1 : 0);
+	return !(first || resolution) || dk_store_ticket_sla_set(store, number, &sla, error);
+}
+
+gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
+                           gint64 now, guint *breaches_out, GError **error)
+{
+	g_autoptr(GArray) open = dk_store_tickets_sla_open(store, error);
+	if (open == NULL)
+		return FALSE;
+	guint n = 0;
+	for (guint i = 0; i < open->len; i++)
+		if (!check_ticket(store, policy, g_array_index(open, gint64, i), team, now, &n,
+		                  error))
+			return FALSE;
+	if (breaches_out != NULL)
+		*breaches_out = n;
+	return TRUE;
+}
