@@ -4,13 +4,16 @@
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
  * Configuration of [connector:NAME]:
- *   type             webhook | connectwise | incidentiq
+ *   type             webhook | connectwise | incidentiq | opspilot |
+ *                    omnidesk
  *   base_url         the system's API root (ConnectWise:
- *                    https://SITE/v4_6_release/apis/3.0), or the webhook URL
+ *                    https://SITE/v4_6_release/apis/3.0; OpsPilot: the
+ *                    portal's origin, before /api/msp-portal; Omnidesk:
+ *                    https://ACCOUNT.omnidesk.com), or the webhook URL
  *   credentials_file "name = value" lines, never logged nor dumped:
  *                    webhook: secret; connectwise: company, public_key,
  *                    private_key, client_id; incidentiq: token, site_id,
- *                    product_id (optional)
+ *                    product_id (optional); opspilot, omnidesk: api_key
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
  *   ca_file          extra CA bundle; TLS verification is always on
@@ -20,7 +23,14 @@
  *                    each connector's file for its defaults)
  *   location_id, issue_type_id, issue_category_id, issue_id,
  *   default_requester_id  Incident IQ: the GUIDs a new ticket needs, and
- *                    the user it is for when the sender is not a user */
+ *                    the user it is for when the sender is not a user
+ *   domain_map       domain=id items: the requester's mail domain to the
+ *                    system's organisation (OpsPilot customerId, Omnidesk
+ *                    brandID); unmatched domains get company (OpsPilot) or
+ *                    brand (Omnidesk)
+ *   brand, channel, note_type  Omnidesk: default brand id, the channel id
+ *                    of mail (1), the message type of internal notes
+ *   api_key_in       Omnidesk: query (apiKey=KEY on the URL) or header */
 #pragma once
 
 #include "gateway/config.h"
@@ -57,6 +67,9 @@ typedef struct {
 	gboolean remote_ids;
 	/* Adds the authentication headers to a request. */
 	gboolean (*auth)(DkConnector *c, struct curl_slist **headers, GError **error);
+	/* Optional: a "name=value" query parameter (escaped) that every URL
+	 * carries for authentication, or NULL; never shown in errors. */
+	gboolean (*auth_query)(DkConnector *c, char **param_out, GError **error);
 	/* Creates the ticket (with the event's article as its description);
 	 * *remote_out the system's id (NULL when it gives none). */
 	gboolean (*create_ticket)(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
@@ -96,6 +109,10 @@ struct DkConnector {
 	const DkConfig *config;  /* borrowed: outlives the connector */
 	gpointer state;          /* the type's own cache, or NULL */
 	GDestroyNotify state_free;
+	gint64 rate_reset;       /* X-RateLimit-Reset of the last answer, or 0 */
+	GHashTable *domain_map;  /* requester domain -> organisation id */
+	char *brand, *note_type, *api_key_in; /* Omnidesk */
+	gint64 channel;
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -114,22 +131,64 @@ const char *dk_connector_map(GHashTable *map, const char *value);
  * parsed response in *response_out (NULL when empty or not JSON; may be
  * NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
  * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
- * 10.2.3); other statuses DK_ERROR_PERMANENT with the body in the
+ * 10.2.3, or on a 429 without it from X-RateLimit-Reset); other statuses DK_ERROR_PERMANENT with the body in the
  * message. extra: more headers, NULL-terminated, or NULL. */
 gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
                            const char *body, const char *const *extra, json_t **response_out,
                            GError **error);
+
+/* dk_connector_http with body (or NULL) serialised compactly. */
+gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
+                                const json_t *body, json_t **response_out, GError **error);
 
 /* The versioned JSON event (README.md, "Connectors"): version 1, event,
  * id (stable over retries), reference, ticket, article (or absent),
  * change (ticket.updated). */
 json_t *dk_connector_event_json(const DkConnector *c, const DkConnectorEvent *e);
 
+/* A vocabulary word: ours and the system's default for it. */
+typedef struct {
+	const char *ours, *theirs;
+} DkConnectorWord;
+
+/* A system's words for one field ("status": status_map overrides the
+ * defaults; "priority": priority_map), and every word the system knows. */
+typedef struct {
+	const char *field;
+	const DkConnectorWord *defaults;
+	gsize n;
+	const char *const *known; /* NULL-terminated */
+} DkConnectorVocabulary;
+
+/* The system's word for ours: the map's entry, else the default, else
+ * NULL (ours has no word there: leave the system's value alone). */
+const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary *v,
+                              const char *ours);
+
+/* Whether every word the defaults and maps of both vocabularies give is
+ * known; appends a line to report for each that is not. */
+gboolean dk_connector_words_known(const DkConnector *c, const DkConnectorVocabulary *status,
+                                  const DkConnectorVocabulary *priority, GString *report);
+
+/* The organisation id domain_map gives the address's domain, else
+ * fallback; NULL when that is empty too. */
+const char *dk_connector_for_domain(const DkConnector *c, const char *address,
+                                    const char *fallback);
+
+/* The article's new text, or "(no text)". */
+const char *dk_connector_text(const DkArticle *a);
+
+/* The object's member, an integer or a non-empty string, as a new
+ * string; NULL when it is neither. */
+char *dk_connector_id(const json_t *object, const char *member);
+
 /* The operations of a type, or NULL. */
 const DkConnectorOps *dk_connector_ops(const char *type);
 extern const DkConnectorOps dk_connector_webhook;
 extern const DkConnectorOps dk_connector_connectwise;
 extern const DkConnectorOps dk_connector_incidentiq;
+extern const DkConnectorOps dk_connector_opspilot;
+extern const DkConnectorOps dk_connector_omnidesk;
 
 /* The connectors of a configuration, by name. */
 typedef struct DkConnectors DkConnectors;

@@ -1,0 +1,134 @@
+/* Tests of what the OpsPilot and Omnidesk connectors share with the
+ * others: the keys they add to [connector:NAME] and their defaults,
+ * vocabulary words over the maps, the organisation of a requester's
+ * domain, ids in answers, and an API key carried on the URL that never
+ * shows in an error. */
+#include "dk-test.h"
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+#include "gateway/outbox/connectors/connector.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+/* The connector "x" of a configuration holding section (credentials:
+ * api_key = KEY-1234), or NULL with *error set. */
+static DkConnector *connector_of(const char *section, GError **error)
+{
+	g_autofree char *dir = dk_test_tmpdir();
+	g_autofree char *creds = g_build_filename(dir, "key", NULL);
+	g_autofree char *conf = g_build_filename(dir, "docket.conf", NULL);
+	g_autofree char *text =
+	    g_strdup_printf("[connector:x]\ncredentials_file = %s\n%s", creds, section);
+	g_assert_true(g_file_set_contents(creds, "api_key = KEY-1234\n", -1, NULL));
+	g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+	DkConfig *config = dk_config_load(conf, error);
+	DkConnector *c = config ? dk_connector_new(config, "x", error) : NULL;
+	dk_config_free(config);
+	dk_test_rmtree(dir);
+	return c;
+}
+
+static const DkConnectorWord defaults[] = {{"new", "New"}, {"resolved", "Resolved"}};
+static const char *const known[] = {"New", "Resolved", "Closed", NULL};
+static const DkConnectorVocabulary status = {"status", defaults, G_N_ELEMENTS(defaults), known};
+static const DkConnectorVocabulary priority = {"priority", defaults, 0, known};
+
+static void test_new_keys_and_defaults(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkConnector) c =
+	    connector_of("type = omnidesk\nbase_url = http://127.0.0.1:9\n", &error);
+	assert_non_null(c);
+	assert_ptr_equal(c->ops, &dk_connector_omnidesk);
+	assert_int_equal(c->channel, 1);
+	assert_string_equal(c->note_type, "note");
+	assert_string_equal(c->api_key_in, "query");
+	assert_string_equal(c->brand, "");
+	assert_int_equal(g_hash_table_size(c->domain_map), 0);
+	assert_ptr_equal(dk_connector_ops("opspilot"), &dk_connector_opspilot);
+	g_autoptr(GError) bad = NULL;
+	assert_null(connector_of("type = omnidesk\nbase_url = http://h\napi_key_in = cookie\n",
+	                         &bad));
+	assert_true(g_error_matches(bad, DK_ERROR, DK_ERROR_CONFIG));
+}
+
+static void test_words(void **state)
+{
+	g_autoptr(DkConnector) c = connector_of(
+	    "type = opspilot\nbase_url = http://h\nstatus_map = resolved=Closed, waiting=Later\n",
+	    NULL);
+	assert_non_null(c);
+	assert_string_equal(dk_connector_word(c, &status, "new"), "New");
+	assert_string_equal(dk_connector_word(c, &status, "resolved"), "Closed");
+	assert_string_equal(dk_connector_word(c, &status, "waiting"), "Later");
+	assert_null(dk_connector_word(c, &status, "on_hold"));
+	assert_null(dk_connector_word(c, &status, NULL));
+	assert_null(dk_connector_word(c, &priority, "resolved"));
+	g_autoptr(GString) report = g_string_new(NULL);
+	assert_false(dk_connector_words_known(c, &status, &priority, report));
+	assert_string_equal(report->str,
+	                    "x: status \"Later\" (for waiting) is not one of the system's\n");
+	g_hash_table_remove(c->status_map, "waiting");
+	g_string_truncate(report, 0);
+	assert_true(dk_connector_words_known(c, &status, &priority, report));
+	assert_string_equal(report->str, "");
+}
+
+static void test_for_domain(void **state)
+{
+	g_autoptr(DkConnector) c = connector_of(
+	    "type = opspilot\nbase_url = http://h\ndomain_map = Customer.Example=cus_1, b.example=\n",
+	    NULL);
+	assert_non_null(c);
+	assert_string_equal(dk_connector_for_domain(c, "Alice@customer.EXAMPLE", "dflt"), "cus_1");
+	assert_string_equal(dk_connector_for_domain(c, "bob@other.example", "dflt"), "dflt");
+	assert_string_equal(dk_connector_for_domain(c, "no-domain", "dflt"), "dflt");
+	assert_null(dk_connector_for_domain(c, "bob@other.example", ""));
+	assert_null(dk_connector_for_domain(c, NULL, NULL));
+	assert_null(dk_connector_for_domain(c, "x@b.example", ""));
+}
+
+static void test_ids(void **state)
+{
+	g_autoptr(json_t) o = json_pack("{sI ss ss sb}", "n", (json_int_t)858462, "s", "tkt_1",
+	                                "empty", "", "b", 1);
+	g_autofree char *n = dk_connector_id(o, "n");
+	g_autofree char *s = dk_connector_id(o, "s");
+	assert_string_equal(n, "858462");
+	assert_string_equal(s, "tkt_1");
+	assert_null(dk_connector_id(o, "empty"));
+	assert_null(dk_connector_id(o, "b"));
+	assert_null(dk_connector_id(o, "missing"));
+	assert_null(dk_connector_id(NULL, "n"));
+}
+
+/* Nothing listens on the discard port: the error names the path, not the
+ * key the URL carried. */
+static void test_key_on_the_url_stays_out_of_errors(void **state)
+{
+	g_autoptr(DkConnector) c = connector_of(
+	    "type = omnidesk\nbase_url = http://127.0.0.1:9\ntimeout_seconds = 2\n", NULL);
+	assert_non_null(c);
+	g_autoptr(GError) error = NULL;
+	assert_false(dk_connector_http(c, "GET", "/api/v2/ticket?itemLimit=1", NULL, NULL, NULL,
+	                               &error));
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_TEMPORARY));
+	assert_non_null(strstr(error->message, "x: GET /api/v2/ticket?itemLimit=1"));
+	assert_null(strstr(error->message, "KEY-1234"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_new_keys_and_defaults),
+	    cmocka_unit_test(test_words),
+	    cmocka_unit_test(test_for_domain),
+	    cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_key_on_the_url_stays_out_of_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
