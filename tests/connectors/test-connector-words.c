@@ -51,8 +51,8 @@ static void test_new_keys_and_defaults(void **state)
 	assert_int_equal(g_hash_table_size(c->domain_map), 0);
 	assert_ptr_equal(dk_connector_ops("opspilot"), &dk_connector_opspilot);
 	g_autoptr(GError) bad = NULL;
-	assert_null(connector_of("type = omnidesk\nbase_url = http://h\napi_key_in = cookie\n",
-	                         &bad));
+	assert_null(
+	    connector_of("type = omnidesk\nbase_url = http://h\napi_key_in = cookie\n", &bad));
 	assert_true(g_error_matches(bad, DK_ERROR, DK_ERROR_CONFIG));
 }
 
@@ -80,9 +80,9 @@ static void test_words(void **state)
 
 static void test_for_domain(void **state)
 {
-	g_autoptr(DkConnector) c = connector_of(
-	    "type = opspilot\nbase_url = http://h\ndomain_map = Customer.Example=cus_1, b.example=\n",
-	    NULL);
+	g_autoptr(DkConnector) c = connector_of("type = opspilot\nbase_url = http://h\ndomain_map "
+	                                        "= Customer.Example=cus_1, b.example=\n",
+	                                        NULL);
 	assert_non_null(c);
 	assert_string_equal(dk_connector_for_domain(c, "Alice@customer.EXAMPLE", "dflt"), "cus_1");
 	assert_string_equal(dk_connector_for_domain(c, "bob@other.example", "dflt"), "dflt");
@@ -94,8 +94,8 @@ static void test_for_domain(void **state)
 
 static void test_ids(void **state)
 {
-	g_autoptr(json_t) o = json_pack("{sI ss ss sb}", "n", (json_int_t)858462, "s", "tkt_1",
-	                                "empty", "", "b", 1);
+	g_autoptr(json_t) o =
+	    json_pack("{sI ss ss sb}", "n", (json_int_t)858462, "s", "tkt_1", "empty", "", "b", 1);
 	g_autofree char *n = dk_connector_id(o, "n");
 	g_autofree char *s = dk_connector_id(o, "s");
 	assert_string_equal(n, "858462");
@@ -114,8 +114,8 @@ static void test_key_on_the_url_stays_out_of_errors(void **state)
 	    "type = omnidesk\nbase_url = http://127.0.0.1:9\ntimeout_seconds = 2\n", NULL);
 	assert_non_null(c);
 	g_autoptr(GError) error = NULL;
-	assert_false(dk_connector_http(c, "GET", "/api/v2/ticket?itemLimit=1", NULL, NULL, NULL,
-	                               &error));
+	assert_false(
+	    dk_connector_http(c, "GET", "/api/v2/ticket?itemLimit=1", NULL, NULL, NULL, &error));
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_TEMPORARY));
 	assert_non_null(strstr(error->message, "x: GET /api/v2/ticket?itemLimit=1"));
 	assert_null(strstr(error->message, "KEY-1234"));

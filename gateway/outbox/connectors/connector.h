@@ -111,8 +111,10 @@ struct DkConnector {
 	GDestroyNotify state_free;
 	gint64 rate_reset;       /* X-RateLimit-Reset of the last answer, or 0 */
 	GHashTable *domain_map;  /* requester domain -> organisation id */
-	char *brand, *note_type, *api_key_in; /* Omnidesk */
-	gint64 channel;
+	char *brand;             /* Omnidesk: default brand id, "" for none */
+	gint64 channel;          /* Omnidesk: the mail channel's id */
+	char *note_type;         /* Omnidesk: the message type of notes */
+	char *api_key_in;        /* Omnidesk: "query" or "header" */
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -131,8 +133,9 @@ const char *dk_connector_map(GHashTable *map, const char *value);
  * parsed response in *response_out (NULL when empty or not JSON; may be
  * NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
  * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
- * 10.2.3, or on a 429 without it from X-RateLimit-Reset); other statuses DK_ERROR_PERMANENT with the body in the
- * message. extra: more headers, NULL-terminated, or NULL. */
+ * 10.2.3, or on a 429 without it from X-RateLimit-Reset); other statuses
+ * DK_ERROR_PERMANENT with the body in the message. extra: more headers,
+ * NULL-terminated, or NULL. */
 gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
                            const char *body, const char *const *extra, json_t **response_out,
                            GError **error);

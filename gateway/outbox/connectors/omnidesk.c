@@ -12,26 +12,25 @@
 #include <string.h>
 
 #define API "/api/v2"
-#define MESSAGE_MIN 5    /* documented: shorter messages are refused */
-#define LOOKUP_LIMIT 50  /* tickets read per search for our reference */
+#define MESSAGE_MIN 5   /* documented: shorter messages are refused */
+#define LOOKUP_LIMIT 50 /* tickets read per search for our reference */
 
 /* Documented [DOC]: setstatus's options. Inferred [INF]: the priorities
  * (only "medium" appears in the documentation). */
-static const char *const statuses[] = {"new", "open", "pending", "holding",
+static const char *const statuses[] = {"new",    "open",   "pending", "holding",
                                        "solved", "closed", NULL};
 static const char *const priorities[] = {"low", "medium", "high", "urgent", NULL};
 
 static const DkConnectorWord default_statuses[] = {
-    {"new", "new"},         {"open", "open"},     {"in_progress", "open"},
-    {"waiting", "pending"}, {"on_hold", "holding"}, {"resolved", "solved"},
-    {"closed", "closed"},
+    {"new", "new"},         {"open", "open"},       {"in_progress", "open"}, {"waiting", "pending"},
+    {"on_hold", "holding"}, {"resolved", "solved"}, {"closed", "closed"},
 };
 static const DkConnectorWord default_priorities[] = {
     {"critical", "urgent"}, {"high", "high"}, {"medium", "medium"}, {"low", "low"}};
 static const DkConnectorVocabulary status_words = {"status", default_statuses,
                                                    G_N_ELEMENTS(default_statuses), statuses};
-static const DkConnectorVocabulary priority_words = {
-    "priority", default_priorities, G_N_ELEMENTS(default_priorities), priorities};
+static const DkConnectorVocabulary priority_words = {"priority", default_priorities,
+                                                     G_N_ELEMENTS(default_priorities), priorities};
 
 /* Inferred [INF], kept in the functions up to auth(): JSON bodies (the
  * /message fragment shows multipart/form-data); our reference at the end
@@ -43,8 +42,8 @@ static const DkConnectorVocabulary priority_words = {
  * like setstatus's. */
 static char *title_of(const DkConnectorEvent *e)
 {
-	const char *s = e->ticket->subject && *e->ticket->subject ? e->ticket->subject
-	                                                          : "(no subject)";
+	const char *s =
+	    e->ticket->subject && *e->ticket->subject ? e->ticket->subject : "(no subject)";
 	return g_strdup_printf("%s [%s]", s, e->reference);
 }
 
@@ -83,12 +82,12 @@ static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, gint
 	g_autofree char *title = title_of(e);
 	const DkArticle *a = e->article;
 	gboolean outbound = a != NULL && g_strcmp0(a->direction, "outbound") == 0;
-	g_autofree char *ours = a ? (outbound ? g_strdup(a->sender) : first_address(a->recipients))
-	                          : NULL;
+	g_autofree char *ours =
+	    a ? (outbound ? g_strdup(a->sender) : first_address(a->recipients)) : NULL;
 	const char *theirs = e->ticket->requester;
-	json_t *o = json_pack("{ss ss sI}", "title", title, "direction",
-	                      outbound ? "outbound" : "inbound", "channelID",
-	                      (json_int_t)c->channel);
+	json_t *o =
+	    json_pack("{ss ss sI}", "title", title, "direction", outbound ? "outbound" : "inbound",
+	              "channelID", (json_int_t)c->channel);
 	if ((outbound ? ours : theirs) != NULL)
 		json_object_set_new(o, "from", json_string(outbound ? ours : theirs));
 	if ((outbound ? theirs : ours) != NULL)
@@ -360,10 +359,12 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 {
 	if (!call(c, "GET", API "/ticket?itemStart=0&itemLimit=1", NULL, NULL, error)) {
 		if (strstr((*error)->message, "HTTP 401") != NULL)
-			g_string_append_printf(report, "%s: the API key was refused (api_key_in = %s)\n",
+			g_string_append_printf(report,
+			                       "%s: the API key was refused (api_key_in = %s)\n",
 			                       c->name, c->api_key_in);
 		if (strstr((*error)->message, "HTTP 403") != NULL)
-			g_string_append_printf(report, "%s: the API key lacks TICKET_READ\n", c->name);
+			g_string_append_printf(report, "%s: the API key lacks TICKET_READ\n",
+			                       c->name);
 		return FALSE;
 	}
 	g_string_append_printf(report, "%s: authenticated\n", c->name);
@@ -386,8 +387,10 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 		ok = FALSE;
 	}
 	if (ok)
-		g_string_append_printf(report, "%s: statuses and priorities known; brands and the "
-		                       "write permissions are not checked\n", c->name);
+		g_string_append_printf(report,
+		                       "%s: statuses and priorities known; brands and the "
+		                       "write permissions are not checked\n",
+		                       c->name);
 	return ok;
 }
 

@@ -16,24 +16,27 @@
 #define LOOKUP_PAGES 50 /* a lost create is searched for in 5,000 tickets */
 
 /* Documented [DOC]: the exact display names. */
-static const char *const statuses[] = {"New", "In Progress", "Waiting on Customer",
-                                       "Resolved", "Closed", NULL};
+static const char *const statuses[] = {"New",      "In Progress", "Waiting on Customer",
+                                       "Resolved", "Closed",      NULL};
 static const char *const priorities[] = {"Critical", "High", "Medium", "Low", NULL};
 
 /* Our vocabulary onto theirs (REFERENCE.md 7.2, 7.3): on_hold has no
  * status of its own; priority none is left out (the portal's default). */
 static const DkConnectorWord default_statuses[] = {
-    {"new", "New"},           {"open", "In Progress"},
-    {"in_progress", "In Progress"}, {"waiting", "Waiting on Customer"},
-    {"on_hold", "Waiting on Customer"}, {"resolved", "Resolved"},
+    {"new", "New"},
+    {"open", "In Progress"},
+    {"in_progress", "In Progress"},
+    {"waiting", "Waiting on Customer"},
+    {"on_hold", "Waiting on Customer"},
+    {"resolved", "Resolved"},
     {"closed", "Closed"},
 };
 static const DkConnectorWord default_priorities[] = {
     {"critical", "Critical"}, {"high", "High"}, {"medium", "Medium"}, {"low", "Low"}};
 static const DkConnectorVocabulary status_words = {"status", default_statuses,
                                                    G_N_ELEMENTS(default_statuses), statuses};
-static const DkConnectorVocabulary priority_words = {
-    "priority", default_priorities, G_N_ELEMENTS(default_priorities), priorities};
+static const DkConnectorVocabulary priority_words = {"priority", default_priorities,
+                                                     G_N_ELEMENTS(default_priorities), priorities};
 
 /* Inferred [INF], from REFERENCE.md's proposed contract and nowhere else:
  * the field names of a ticket (subject, description, customerId,
@@ -44,8 +47,8 @@ static const DkConnectorVocabulary priority_words = {
  * these four functions when the real shapes are known. */
 static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, const char *customer)
 {
-	const char *subject = e->ticket->subject && *e->ticket->subject ? e->ticket->subject
-	                                                                 : "(no subject)";
+	const char *subject =
+	    e->ticket->subject && *e->ticket->subject ? e->ticket->subject : "(no subject)";
 	json_t *o = json_pack("{ss ss ss s[ss]}", "subject", subject, "description",
 	                      dk_connector_text(e->article), "customerId", customer, "tags",
 	                      "docket", e->reference);
@@ -107,8 +110,8 @@ static gboolean call(DkConnector *c, const char *method, const char *path, const
 		g_autofree char *shown = reply ? json_dumps(json_object_get(reply, "error"),
 		                                            JSON_COMPACT | JSON_ENCODE_ANY)
 		                               : NULL;
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s %s: no success: %s", c->name,
-		            method, path, shown ? shown : "(no envelope)");
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s %s: no success: %s",
+		            c->name, method, path, shown ? shown : "(no envelope)");
 		return FALSE;
 	}
 	if (data_out != NULL)
@@ -243,8 +246,10 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 		ok = ok && g_hash_table_size(c->domain_map) > 0;
 	}
 	if (ok)
-		g_string_append_printf(report, "%s: statuses and priorities known; customer ids "
-		                       "cannot be listed and are not checked\n", c->name);
+		g_string_append_printf(report,
+		                       "%s: statuses and priorities known; customer ids "
+		                       "cannot be listed and are not checked\n",
+		                       c->name);
 	return ok;
 }
 
