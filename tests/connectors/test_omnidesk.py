@@ -189,6 +189,17 @@ class FaultTest(OmnideskCase):
         self.assertEqual(len(self.events(1, "connector_failed")), 1)
         self.assertEqual(self.mock.tickets, {})
 
+    def test_message_on_a_deleted_ticket_fails_with_the_answer(self):
+        self.deliver_ok(conversation()[0])
+        self.drain()
+        del self.mock.tickets[858462]
+        self.deliver_ok(conversation()[1])
+        states = {r["payload"]["event"]: r for r in self.drain()}
+        self.assertEqual(states["ticket.created"]["state"], "done")
+        self.assertEqual(states["article.created"]["state"], "failed")
+        self.assertIn("HTTP 400", states["article.created"]["last_error"])
+        self.assertIn("This ticket does not exist.", states["article.created"]["last_error"])
+
     def test_missing_permission_is_a_permanent_failure(self):
         with open(self.dir + "/credentials", "w") as f:
             f.write("api_key = %s\n" % omnideskmock.READ_ONLY_KEY)

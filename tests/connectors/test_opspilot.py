@@ -25,6 +25,10 @@ class OpsPilotCase(ConnectorCase):
         return ("type = opspilot\nbase_url = %s\ncompany = cus_default\n"
                 "domain_map = Customer.Example=cus_customer\n" % self.mock.base_url)
 
+    def write_key(self, key):
+        with open(self.dir + "/credentials", "w") as f:
+            f.write("api_key = %s\n" % key)
+
     @staticmethod
     def comment(text, internal, direction):
         return {"body": text, "isInternal": internal, "direction": direction}
@@ -155,6 +159,26 @@ class FaultTest(OpsPilotCase):
         self.assertIn("VALIDATION_ERROR", row["last_error"])
         self.assertEqual(len(self.events(1, "connector_failed")), 1)
         self.assertEqual(self.mock.tickets, {})
+
+    def test_read_only_key_is_a_permanent_failure(self):
+        self.write_key(opspilotmock.READ_ONLY_KEY)
+        self.deliver_ok(conversation()[0])
+        self.assertEqual(self.run_once(), (0, 0, 1))
+        row = self.outbox()[0]
+        self.assertIn("HTTP 403", row["last_error"])
+        self.assertIn("FORBIDDEN", row["last_error"])
+        self.assertNotIn(opspilotmock.READ_ONLY_KEY, row["last_error"])
+
+    def test_comment_on_a_deleted_ticket_fails_with_the_answer(self):
+        self.deliver_ok(conversation()[0])
+        self.drain()
+        del self.mock.tickets["tkt_1042"]
+        self.deliver_ok(conversation()[1])
+        states = {r["payload"]["event"]: r for r in self.drain()}
+        self.assertEqual(states["ticket.created"]["state"], "done")
+        self.assertEqual(states["article.created"]["state"], "failed")
+        self.assertIn("HTTP 404", states["article.created"]["last_error"])
+        self.assertIn("NOT_FOUND", states["article.created"]["last_error"])
 
     def test_no_customer_at_all_is_refused_before_sending(self):
         with open(self.config, "a") as f:
