@@ -14,10 +14,16 @@
 #include <cmocka.h>
 #include <string.h>
 
-/* The connector "x" of a configuration holding section (credentials:
- * api_key = KEY-1234), or NULL with *error set. */
-static DkConnector *connector_of(const char *section, GError **error)
+/* The configuration holding section (credentials: api_key = KEY-1234)
+ * as connector "x", kept alive beside the connector that borrows it. */
+typedef struct {
+	DkConfig *config;
+	DkConnector *c;
+} Loaded;
+
+static Loaded load(const char *section, GError **error)
 {
+	Loaded l = {0};
 	g_autofree char *dir = dk_test_tmpdir();
 	g_autofree char *creds = g_build_filename(dir, "key", NULL);
 	g_autofree char *conf = g_build_filename(dir, "docket.conf", NULL);
@@ -25,11 +31,16 @@ static DkConnector *connector_of(const char *section, GError **error)
 	    g_strdup_printf("[connector:x]\ncredentials_file = %s\n%s", creds, section);
 	g_assert_true(g_file_set_contents(creds, "api_key = KEY-1234\n", -1, NULL));
 	g_assert_true(g_file_set_contents(conf, text, -1, NULL));
-	DkConfig *config = dk_config_load(conf, error);
-	DkConnector *c = config ? dk_connector_new(config, "x", error) : NULL;
-	dk_config_free(config);
+	l.config = dk_config_load(conf, error);
+	l.c = l.config ? dk_connector_new(l.config, "x", error) : NULL;
 	dk_test_rmtree(dir);
-	return c;
+	return l;
+}
+
+static void unload(Loaded *l)
+{
+	dk_connector_free(l->c);
+	dk_config_free(l->config);
 }
 
 static const DkConnectorWord defaults[] = {{"new", "New"}, {"resolved", "Resolved"}};
@@ -40,27 +51,30 @@ static const DkConnectorVocabulary priority = {"priority", defaults, 0, known};
 static void test_new_keys_and_defaults(void **state)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkConnector) c =
-	    connector_of("type = omnidesk\nbase_url = http://127.0.0.1:9\n", &error);
-	assert_non_null(c);
-	assert_ptr_equal(c->ops, &dk_connector_omnidesk);
-	assert_int_equal(c->channel, 1);
-	assert_string_equal(c->note_type, "note");
-	assert_string_equal(c->api_key_in, "query");
-	assert_string_equal(c->brand, "");
-	assert_int_equal(g_hash_table_size(c->domain_map), 0);
+	Loaded l = load("type = omnidesk\nbase_url = http://127.0.0.1:9\n", &error);
+	assert_non_null(l.c);
+	assert_ptr_equal(l.c->ops, &dk_connector_omnidesk);
+	assert_int_equal(dk_connector_setting_int(l.c, "channel"), 1);
+	assert_string_equal(dk_connector_setting(l.c, "note_type"), "note");
+	assert_string_equal(dk_connector_setting(l.c, "api_key_in"), "query");
+	assert_string_equal(dk_connector_setting(l.c, "brand"), "");
+	g_autoptr(GHashTable) domains = dk_connector_setting_map(l.c, "domain_map");
+	assert_int_equal(g_hash_table_size(domains), 0);
 	assert_ptr_equal(dk_connector_ops("opspilot"), &dk_connector_opspilot);
+	unload(&l);
 	g_autoptr(GError) bad = NULL;
-	assert_null(
-	    connector_of("type = omnidesk\nbase_url = http://h\napi_key_in = cookie\n", &bad));
+	l = load("type = omnidesk\nbase_url = http://h\napi_key_in = cookie\n", &bad);
+	assert_null(l.c);
 	assert_true(g_error_matches(bad, DK_ERROR, DK_ERROR_CONFIG));
+	unload(&l);
 }
 
 static void test_words(void **state)
 {
-	g_autoptr(DkConnector) c = connector_of(
+	Loaded l = load(
 	    "type = opspilot\nbase_url = http://h\nstatus_map = resolved=Closed, waiting=Later\n",
 	    NULL);
+	DkConnector *c = l.c;
 	assert_non_null(c);
 	assert_string_equal(dk_connector_word(c, &status, "new"), "New");
 	assert_string_equal(dk_connector_word(c, &status, "resolved"), "Closed");
@@ -76,20 +90,32 @@ static void test_words(void **state)
 	g_string_truncate(report, 0);
 	assert_true(dk_connector_words_known(c, &status, &priority, report));
 	assert_string_equal(report->str, "");
+	unload(&l);
+}
+
+static void assert_domain(DkConnector *c, const char *address, const char *fallback,
+                          const char *want)
+{
+	g_autofree char *got = dk_connector_for_domain(c, address, fallback);
+	if (want == NULL)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
 }
 
 static void test_for_domain(void **state)
 {
-	g_autoptr(DkConnector) c = connector_of("type = opspilot\nbase_url = http://h\ndomain_map "
-	                                        "= Customer.Example=cus_1, b.example=\n",
-	                                        NULL);
-	assert_non_null(c);
-	assert_string_equal(dk_connector_for_domain(c, "Alice@customer.EXAMPLE", "dflt"), "cus_1");
-	assert_string_equal(dk_connector_for_domain(c, "bob@other.example", "dflt"), "dflt");
-	assert_string_equal(dk_connector_for_domain(c, "no-domain", "dflt"), "dflt");
-	assert_null(dk_connector_for_domain(c, "bob@other.example", ""));
-	assert_null(dk_connector_for_domain(c, NULL, NULL));
-	assert_null(dk_connector_for_domain(c, "x@b.example", ""));
+	Loaded l = load("type = opspilot\nbase_url = http://h\n"
+	                "domain_map = Customer.Example=cus_1, b.example=\n",
+	                NULL);
+	assert_non_null(l.c);
+	assert_domain(l.c, "Alice@customer.EXAMPLE", "dflt", "cus_1");
+	assert_domain(l.c, "bob@other.example", "dflt", "dflt");
+	assert_domain(l.c, "no-domain", "dflt", "dflt");
+	assert_domain(l.c, "bob@other.example", "", NULL);
+	assert_domain(l.c, NULL, NULL, NULL);
+	assert_domain(l.c, "x@b.example", "", NULL);
+	unload(&l);
 }
 
 static void test_ids(void **state)
@@ -110,15 +136,16 @@ static void test_ids(void **state)
  * key the URL carried. */
 static void test_key_on_the_url_stays_out_of_errors(void **state)
 {
-	g_autoptr(DkConnector) c = connector_of(
-	    "type = omnidesk\nbase_url = http://127.0.0.1:9\ntimeout_seconds = 2\n", NULL);
-	assert_non_null(c);
+	Loaded l =
+	    load("type = omnidesk\nbase_url = http://127.0.0.1:9\ntimeout_seconds = 2\n", NULL);
+	assert_non_null(l.c);
 	g_autoptr(GError) error = NULL;
 	assert_false(
-	    dk_connector_http(c, "GET", "/api/v2/ticket?itemLimit=1", NULL, NULL, NULL, &error));
+	    dk_connector_http(l.c, "GET", "/api/v2/ticket?itemLimit=1", NULL, NULL, NULL, &error));
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_TEMPORARY));
 	assert_non_null(strstr(error->message, "x: GET /api/v2/ticket?itemLimit=1"));
 	assert_null(strstr(error->message, "KEY-1234"));
+	unload(&l);
 }
 
 int main(void)

@@ -218,14 +218,15 @@ class CheckTest(KeyChecks, OmnideskCase):
     def test_check_reports_words_and_brands(self):
         with open(self.config, "a") as f:
             f.write("status_map = resolved=Solved\npriority_map = critical=critical\n"
-                    "domain_map = customer.example=Customer Brand\n")
+                    "domain_map = customer.example=Customer Brand\nbrand = MyBrand\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
         out = proc.stdout.decode()
         self.assertIn('status "Solved" (for resolved) is not one of the system\'s', out)
         self.assertIn('priority "critical" (for critical) is not one of the system\'s', out)
-        self.assertIn('domain_map customer.example: desk: brand "Customer Brand" is not a '
+        self.assertIn('desk: domain_map customer.example: brand "Customer Brand" is not a '
                       'number', out)
+        self.assertIn('desk: brand "MyBrand" is not a number', out)
 
     def test_config_dump_shows_where_the_key_goes(self):
         self.assertIn("api_key_in = query", self.docket("config", "dump").stdout.decode())

@@ -98,11 +98,6 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 	c->status_map = read_map(config, section, "status_map");
 	c->priority_map = read_map(config, section, "priority_map");
 	c->config = config;
-	c->domain_map = read_map(config, section, "domain_map");
-	c->brand = g_strdup(dk_config_get_string(config, section, "brand"));
-	c->channel = dk_config_get_int(config, section, "channel");
-	c->note_type = g_strdup(dk_config_get_string(config, section, "note_type"));
-	c->api_key_in = g_strdup(dk_config_get_string(config, section, "api_key_in"));
 	return c;
 }
 
@@ -122,10 +117,6 @@ void dk_connector_free(DkConnector *c)
 	g_hash_table_unref(c->priority_map);
 	if (c->state != NULL && c->state_free != NULL)
 		c->state_free(c->state);
-	g_hash_table_unref(c->domain_map);
-	g_free(c->brand);
-	g_free(c->note_type);
-	g_free(c->api_key_in);
 	g_free(c);
 }
 
@@ -192,20 +183,38 @@ gboolean dk_connector_words_known(const DkConnector *c, const DkConnectorVocabul
 	return vocabulary_known(c, priority, report) && ok;
 }
 
-const char *dk_connector_for_domain(const DkConnector *c, const char *address,
-                                    const char *fallback)
+const char *dk_connector_setting(const DkConnector *c, const char *key)
+{
+	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
+	return dk_config_get_string(c->config, section, key);
+}
+
+gint64 dk_connector_setting_int(const DkConnector *c, const char *key)
+{
+	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
+	return dk_config_get_int(c->config, section, key);
+}
+
+GHashTable *dk_connector_setting_map(const DkConnector *c, const char *key)
+{
+	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
+	return read_map(c->config, section, key);
+}
+
+char *dk_connector_for_domain(const DkConnector *c, const char *address, const char *fallback)
 {
 	const char *at = address ? strrchr(address, '@') : NULL;
 	const char *found = NULL;
+	g_autoptr(GHashTable) map = dk_connector_setting_map(c, "domain_map");
 	GHashTableIter iter;
 	gpointer domain, id;
-	g_hash_table_iter_init(&iter, c->domain_map);
+	g_hash_table_iter_init(&iter, map);
 	while (at != NULL && found == NULL && g_hash_table_iter_next(&iter, &domain, &id))
 		if (g_ascii_strcasecmp(domain, at + 1) == 0)
 			found = id;
 	if (found == NULL)
 		found = fallback;
-	return found != NULL && *found != '\0' ? found : NULL;
+	return found != NULL && *found != '\0' ? g_strdup(found) : NULL;
 }
 
 const char *dk_connector_text(const DkArticle *a)

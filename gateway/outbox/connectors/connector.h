@@ -110,11 +110,6 @@ struct DkConnector {
 	gpointer state;          /* the type's own cache, or NULL */
 	GDestroyNotify state_free;
 	gint64 rate_reset;       /* X-RateLimit-Reset of the last answer, or 0 */
-	GHashTable *domain_map;  /* requester domain -> organisation id */
-	char *brand;             /* Omnidesk: default brand id, "" for none */
-	gint64 channel;          /* Omnidesk: the mail channel's id */
-	char *note_type;         /* Omnidesk: the message type of notes */
-	char *api_key_in;        /* Omnidesk: "query" or "header" */
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -173,10 +168,18 @@ const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary 
 gboolean dk_connector_words_known(const DkConnector *c, const DkConnectorVocabulary *status,
                                   const DkConnectorVocabulary *priority, GString *report);
 
-/* The organisation id domain_map gives the address's domain, else
- * fallback; NULL when that is empty too. */
-const char *dk_connector_for_domain(const DkConnector *c, const char *address,
-                                    const char *fallback);
+/* A key of the connector's section, its default when unset; borrowed
+ * from the configuration. */
+const char *dk_connector_setting(const DkConnector *c, const char *key);
+gint64 dk_connector_setting_int(const DkConnector *c, const char *key);
+
+/* A list key of "name=value" items as a new table, name -> value. */
+GHashTable *dk_connector_setting_map(const DkConnector *c, const char *key);
+
+/* The organisation id that domain_map gives the address's domain (the
+ * domain compared without regard to case), else fallback; NULL when that
+ * is empty. Free with g_free. */
+char *dk_connector_for_domain(const DkConnector *c, const char *address, const char *fallback);
 
 /* The article's new text, or "(no text)". */
 const char *dk_connector_text(const DkArticle *a);

@@ -87,7 +87,7 @@ static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, gint
 	const char *theirs = e->ticket->requester;
 	json_t *o =
 	    json_pack("{ss ss sI}", "title", title, "direction", outbound ? "outbound" : "inbound",
-	              "channelID", (json_int_t)c->channel);
+	              "channelID", (json_int_t)dk_connector_setting_int(c, "channel"));
 	if ((outbound ? ours : theirs) != NULL)
 		json_object_set_new(o, "from", json_string(outbound ? ours : theirs));
 	if ((outbound ? theirs : ours) != NULL)
@@ -107,9 +107,10 @@ static json_t *message_body(const DkConnector *c, const DkConnectorEvent *e, gin
 	                               ? g_strdup(text)
 	                               : g_strdup_printf("%s [%s]", text, e->reference);
 	if (g_strcmp0(a->visibility, "internal") == 0)
-		return json_pack("{sI ss ss}", "ticketID", (json_int_t)ticket, "type", c->note_type,
-		                 "message", message);
-	g_autofree char *channel = g_strdup_printf("%" G_GINT64_FORMAT, c->channel);
+		return json_pack("{sI ss ss}", "ticketID", (json_int_t)ticket, "type",
+		                 dk_connector_setting(c, "note_type"), "message", message);
+	g_autofree char *channel =
+	    g_strdup_printf("%" G_GINT64_FORMAT, dk_connector_setting_int(c, "channel"));
 	return json_pack("{sI ss ss ss}", "ticketID", (json_int_t)ticket, "type", channel,
 	                 "message", message, "direction",
 	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
@@ -135,9 +136,14 @@ static const char *api_key(DkConnector *c, GError **error)
 	return key;
 }
 
+static gboolean key_in_header(const DkConnector *c)
+{
+	return g_strcmp0(dk_connector_setting(c, "api_key_in"), "header") == 0;
+}
+
 static gboolean auth(DkConnector *c, struct curl_slist **headers, GError **error)
 {
-	if (g_strcmp0(c->api_key_in, "header") != 0)
+	if (!key_in_header(c))
 		return TRUE;
 	const char *key = api_key(c, error);
 	if (key == NULL)
@@ -150,7 +156,7 @@ static gboolean auth(DkConnector *c, struct curl_slist **headers, GError **error
 static gboolean auth_query(DkConnector *c, char **param_out, GError **error)
 {
 	*param_out = NULL;
-	if (g_strcmp0(c->api_key_in, "header") == 0)
+	if (key_in_header(c))
 		return TRUE;
 	const char *key = api_key(c, error);
 	if (key == NULL)
@@ -180,12 +186,17 @@ static gboolean call(DkConnector *c, const char *method, const char *path, const
 }
 
 /* A whole number, or a permanent error naming what it is. */
-static gboolean number(DkConnector *c, const char *what, const char *text, gint64 *out,
-                       GError **error)
+static gboolean is_number(const char *text, gint64 *out)
 {
 	char *end = NULL;
 	*out = text ? g_ascii_strtoll(text, &end, 10) : 0;
-	if (text != NULL && *text != '\0' && *end == '\0' && *out > 0)
+	return text != NULL && *text != '\0' && *end == '\0' && *out > 0;
+}
+
+static gboolean number(DkConnector *c, const char *what, const char *text, gint64 *out,
+                       GError **error)
+{
+	if (is_number(text, out))
 		return TRUE;
 	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s \"%s\" is not a number", c->name,
 	            what, text ? text : "");
@@ -271,7 +282,8 @@ static gboolean set_word(DkConnector *c, gint64 ticket, const char *action, cons
 /* The brand of the requester's domain, else brand; 0 for none. */
 static gboolean brand_of(DkConnector *c, const char *requester, gint64 *out, GError **error)
 {
-	const char *brand = dk_connector_for_domain(c, requester, c->brand);
+	g_autofree char *brand =
+	    dk_connector_for_domain(c, requester, dk_connector_setting(c, "brand"));
 	*out = 0;
 	return brand == NULL || number(c, "brand", brand, out, error);
 }
@@ -352,6 +364,33 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 	return TRUE;
 }
 
+/* Whether domain_map's brands and brand are numbers; reports those that
+ * are not. */
+static gboolean brands_are_numbers(DkConnector *c, GString *report)
+{
+	g_autoptr(GHashTable) brands = dk_connector_setting_map(c, "domain_map");
+	const char *fallback = dk_connector_setting(c, "brand");
+	gboolean ok = TRUE;
+	gint64 n = 0;
+	if (*fallback != '\0' && !is_number(fallback, &n)) {
+		g_string_append_printf(report, "%s: brand \"%s\" is not a number\n", c->name,
+		                       fallback);
+		ok = FALSE;
+	}
+	GHashTableIter iter;
+	gpointer domain, brand;
+	g_hash_table_iter_init(&iter, brands);
+	while (g_hash_table_iter_next(&iter, &domain, &brand)) {
+		if (!is_number(brand, &n)) {
+			g_string_append_printf(report,
+			                       "%s: domain_map %s: brand \"%s\" is not a number\n",
+			                       c->name, (const char *)domain, (const char *)brand);
+			ok = FALSE;
+		}
+	}
+	return ok;
+}
+
 /* Lists one ticket (the key and TICKET_READ), checks the maps against the
  * vocabularies and that brands are numbers. Brands cannot be listed and
  * the write permissions cannot be tried without writing. */
@@ -361,7 +400,7 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 		if (strstr((*error)->message, "HTTP 401") != NULL)
 			g_string_append_printf(report,
 			                       "%s: the API key was refused (api_key_in = %s)\n",
-			                       c->name, c->api_key_in);
+			                       c->name, dk_connector_setting(c, "api_key_in"));
 		if (strstr((*error)->message, "HTTP 403") != NULL)
 			g_string_append_printf(report, "%s: the API key lacks TICKET_READ\n",
 			                       c->name);
@@ -369,23 +408,7 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	}
 	g_string_append_printf(report, "%s: authenticated\n", c->name);
 	gboolean ok = dk_connector_words_known(c, &status_words, &priority_words, report);
-	GHashTableIter iter;
-	gpointer domain, brand;
-	gint64 n = 0;
-	g_hash_table_iter_init(&iter, c->domain_map);
-	while (g_hash_table_iter_next(&iter, &domain, &brand)) {
-		g_autoptr(GError) bad = NULL;
-		if (!number(c, "brand", brand, &n, &bad)) {
-			g_string_append_printf(report, "%s: domain_map %s: %s\n", c->name,
-			                       (const char *)domain, bad->message);
-			ok = FALSE;
-		}
-	}
-	g_autoptr(GError) bad = NULL;
-	if (*c->brand != '\0' && !number(c, "brand", c->brand, &n, &bad)) {
-		g_string_append_printf(report, "%s: %s\n", c->name, bad->message);
-		ok = FALSE;
-	}
+	ok = brands_are_numbers(c, report) && ok;
 	if (ok)
 		g_string_append_printf(report,
 		                       "%s: statuses and priorities known; brands and the "

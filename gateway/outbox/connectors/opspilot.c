@@ -137,7 +137,7 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
                               GError **error)
 {
 	*remote_out = NULL;
-	const char *customer = dk_connector_for_domain(c, e->ticket->requester, c->company);
+	g_autofree char *customer = dk_connector_for_domain(c, e->ticket->requester, c->company);
 	if (customer == NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 		            "%s: no customer for %s: set company or domain_map", c->name,
@@ -243,7 +243,8 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 		                       "%s: company (the default customerId) is not set: mail from "
 		                       "domains outside domain_map will fail\n",
 		                       c->name);
-		ok = ok && g_hash_table_size(c->domain_map) > 0;
+		g_autoptr(GHashTable) domains = dk_connector_setting_map(c, "domain_map");
+		ok = ok && g_hash_table_size(domains) > 0;
 	}
 	if (ok)
 		g_string_append_printf(report,
