@@ -254,9 +254,17 @@ gboolean dk_store_release(DkStore *store, GError **error)
 	return exec(store, "RELEASE item", error);
 }
 
-void dk_store_rollback_savepoint(DkStore *store)
+gboolean dk_store_rollback_savepoint(DkStore *store, GError **error)
 {
-	sqlite3_exec(store->db, "ROLLBACK TO item; RELEASE item", NULL, NULL, NULL);
+	if (sqlite3_get_autocommit(store->db)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+		            "store: SQLite rolled back the transaction");
+		return FALSE;
+	}
+	if (exec(store, "ROLLBACK TO item; RELEASE item", error))
+		return TRUE;
+	dk_store_rollback(store);
+	return FALSE;
 }
 
 /* Writes data to dir/name durably: a temporary file, fsync, rename, fsync of

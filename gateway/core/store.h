@@ -109,7 +109,11 @@ gboolean dk_store_commit(DkStore *store, GError **error);
 void dk_store_rollback(DkStore *store);
 gboolean dk_store_savepoint(DkStore *store, GError **error);
 gboolean dk_store_release(DkStore *store, GError **error);
-void dk_store_rollback_savepoint(DkStore *store);
+/* Undoes the writes since the savepoint, leaving the transaction open.
+ * After a full disk, an I/O error or a lack of memory SQLite may have
+ * rolled back the whole transaction by itself: then, or when the rollback
+ * fails, DK_ERROR_TEMPORARY, and the transaction is over. */
+gboolean dk_store_rollback_savepoint(DkStore *store, GError **error);
 
 /* Keeps a raw message (idempotent: the same bytes are stored once). Small
  * ones go into the database; large ones into a file that is fsynced before

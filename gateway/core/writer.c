@@ -724,10 +724,16 @@ static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GE
 		 * itself is broken: the whole batch fails. */
 		if (!dk_store_savepoint(store, error))
 			goto broken;
-		if (!write_item(store, item, &item->error))
-			dk_store_rollback_savepoint(store);
-		else if (!dk_store_release(store, error))
+		/* A failed item may have cost the whole transaction (SQLite
+		 * rolls it back after a full disk or an I/O error): then the
+		 * items before it are gone too, and the batch fails. */
+		gboolean written = write_item(store, item, &item->error);
+		if (written ? !dk_store_release(store, error)
+		            : !dk_store_rollback_savepoint(store, error)) {
+			if (item->error != NULL)
+				g_prefix_error(error, "%s: ", item->error->message);
 			goto broken;
+		}
 	}
 	return dk_store_commit(store, error);
 broken:

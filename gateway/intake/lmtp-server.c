@@ -147,6 +147,12 @@ DkLmtpServer *dk_lmtp_server_new(const DkConfig *config, char **listen, DkPipeli
 	server->unix_paths = g_ptr_array_new_with_free_func(g_free);
 	server->service = g_socket_service_new();
 	dk_lmtp_server_reload(server, config);
+	/* GIO's listen queue of 10 overflows when a burst of connections
+	 * meets a busy main loop; the kernel then half-opens the rest (SYN
+	 * cookies) and drops them, and their clients wait for a greeting that
+	 * never comes. Room for every connection we would serve. */
+	g_socket_listener_set_backlog(G_SOCKET_LISTENER(server->service),
+				      (int)MAX(server->max_connections, 128));
 	g_auto(GStrv) configured = listen ? NULL : dk_config_get_list(config, "lmtp", "listen");
 	char **addresses = listen ? listen : configured;
 	for (int i = 0; addresses[i] != NULL; i++) {

@@ -58,7 +58,7 @@ static void test_new_keys_and_defaults(void **state)
 	assert_string_equal(dk_connector_setting(l.c, "note_type"), "note");
 	assert_string_equal(dk_connector_setting(l.c, "api_key_in"), "query");
 	assert_string_equal(dk_connector_setting(l.c, "brand"), "");
-	g_autoptr(GHashTable) domains = dk_connector_setting_map(l.c, "domain_map");
+	g_autoptr(GHashTable) domains = dk_connector_setting_map(l.c, "organisation_map");
 	assert_int_equal(g_hash_table_size(domains), 0);
 	assert_ptr_equal(dk_connector_ops("opspilot"), &dk_connector_opspilot);
 	unload(&l);
@@ -106,7 +106,7 @@ static void assert_domain(DkConnector *c, const char *address, const char *fallb
 static void test_for_domain(void **state)
 {
 	Loaded l = load("type = opspilot\nbase_url = http://h\n"
-	                "domain_map = Customer.Example=cus_1, b.example=\n",
+	                "organisation_map = Customer.Example=cus_1, b.example=\n",
 	                NULL);
 	assert_non_null(l.c);
 	assert_domain(l.c, "Alice@customer.EXAMPLE", "dflt", "cus_1");
@@ -116,20 +116,25 @@ static void test_for_domain(void **state)
 	assert_domain(l.c, NULL, NULL, NULL);
 	assert_domain(l.c, "x@b.example", "", NULL);
 	unload(&l);
+	l = load("type = omnidesk\nbase_url = http://h\norganisation_map = *=2, a.example=3\n",
+	         NULL);
+	assert_domain(l.c, "x@A.example", "9", "3");
+	assert_domain(l.c, "x@other.example", "9", "2");
+	unload(&l);
 }
 
 static void test_ids(void **state)
 {
 	g_autoptr(json_t) o =
 	    json_pack("{sI ss ss sb}", "n", (json_int_t)858462, "s", "tkt_1", "empty", "", "b", 1);
-	g_autofree char *n = dk_connector_id(o, "n");
-	g_autofree char *s = dk_connector_id(o, "s");
+	g_autofree char *n = dk_connector_member_id(o, "n");
+	g_autofree char *s = dk_connector_member_id(o, "s");
 	assert_string_equal(n, "858462");
 	assert_string_equal(s, "tkt_1");
-	assert_null(dk_connector_id(o, "empty"));
-	assert_null(dk_connector_id(o, "b"));
-	assert_null(dk_connector_id(o, "missing"));
-	assert_null(dk_connector_id(NULL, "n"));
+	assert_null(dk_connector_member_id(o, "empty"));
+	assert_null(dk_connector_member_id(o, "b"));
+	assert_null(dk_connector_member_id(o, "missing"));
+	assert_null(dk_connector_member_id(NULL, "n"));
 }
 
 /* Nothing listens on the discard port: the error names the path, not the

@@ -28,7 +28,7 @@ class OmnideskCase(ConnectorCase):
 
     def connector_text(self):
         return ("type = omnidesk\nbase_url = %s\napi_key_in = %s\nbrand = 2\n"
-                "domain_map = customer.example=3\n" % (self.mock.base_url, self.key_in))
+                "organisation_map = customer.example=3\n" % (self.mock.base_url, self.key_in))
 
     @staticmethod
     def message(tid, text, direction):
@@ -179,7 +179,7 @@ class FaultTest(OmnideskCase):
 
     def test_unknown_brand_is_a_permanent_failure(self):
         with open(self.config, "a") as f:
-            f.write("domain_map = customer.example=99\n")
+            f.write("organisation_map = customer.example=99\n")
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.run_once(), (0, 0, 1))
         row = self.outbox()[0]
@@ -218,13 +218,13 @@ class CheckTest(KeyChecks, OmnideskCase):
     def test_check_reports_words_and_brands(self):
         with open(self.config, "a") as f:
             f.write("status_map = resolved=Solved\npriority_map = critical=critical\n"
-                    "domain_map = customer.example=Customer Brand\nbrand = MyBrand\n")
+                    "organisation_map = customer.example=Customer Brand\nbrand = MyBrand\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
         out = proc.stdout.decode()
         self.assertIn('status "Solved" (for resolved) is not one of the system\'s', out)
         self.assertIn('priority "critical" (for critical) is not one of the system\'s', out)
-        self.assertIn('desk: domain_map customer.example: brand "Customer Brand" is not a '
+        self.assertIn('desk: organisation_map customer.example: brand "Customer Brand" is not a '
                       'number', out)
         self.assertIn('desk: brand "MyBrand" is not a number', out)
 

@@ -23,7 +23,7 @@ class OpsPilotCase(ConnectorCase):
 
     def connector_text(self):
         return ("type = opspilot\nbase_url = %s\ncompany = cus_default\n"
-                "domain_map = Customer.Example=cus_customer\n" % self.mock.base_url)
+                "organisation_map = Customer.Example=cus_customer\n" % self.mock.base_url)
 
     def write_key(self, key):
         with open(self.dir + "/credentials", "w") as f:
@@ -150,7 +150,7 @@ class FaultTest(OpsPilotCase):
 
     def test_unknown_customer_is_a_permanent_failure(self):
         with open(self.config, "a") as f:
-            f.write("domain_map = customer.example=cus_gone\n")
+            f.write("organisation_map = customer.example=cus_gone\n")
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.run_once(), (0, 0, 1))
         row = self.outbox()[0]
@@ -182,7 +182,7 @@ class FaultTest(OpsPilotCase):
 
     def test_no_customer_at_all_is_refused_before_sending(self):
         with open(self.config, "a") as f:
-            f.write("company =\ndomain_map =\n")
+            f.write("company =\norganisation_map =\n")
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.run_once(), (0, 0, 1))
         self.assertIn("no customer for %s" % CUSTOMER, self.outbox()[0]["last_error"])
@@ -209,10 +209,11 @@ class CheckTest(KeyChecks, OpsPilotCase):
 
     def test_check_without_any_customer(self):
         with open(self.config, "a") as f:
-            f.write("company =\ndomain_map =\n")
+            f.write("company =\norganisation_map =\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("company (the default customerId) is not set", proc.stdout.decode())
+        self.assertIn("no default customer (company, or \"*\" in organisation_map)",
+                      proc.stdout.decode())
 
 
 if __name__ == "__main__":

@@ -155,6 +155,32 @@ static void test_rollback_leaves_nothing(void **state)
 	dk_store_rollback(s);
 }
 
+/* After a full disk or an I/O error SQLite may roll back the whole
+ * transaction by itself: undoing one message's savepoint then says so,
+ * as a temporary error, instead of leaving the batch to run on outside a
+ * transaction (tests/reliability/test_diskfull.py provokes the real thing). */
+static void test_savepoint_after_lost_transaction(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_savepoint(s, &error));
+	assert_true(dk_store_ticket_create(s, "kept", NULL, 1, &error) > 0);
+	assert_true(dk_store_release(s, &error));
+	assert_true(dk_store_savepoint(s, &error));
+	assert_true(dk_store_ticket_create(s, "undone", NULL, 1, &error) > 0);
+	assert_true(dk_store_rollback_savepoint(s, &error));
+	assert_true(dk_store_commit(s, &error));
+	g_autoptr(GPtrArray) one = dk_store_ticket_list(s, NULL, 0, &error);
+	assert_int_equal(one->len, 1);
+
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_savepoint(s, &error));
+	dk_store_rollback(s); /* what SQLite does itself on SQLITE_FULL */
+	assert_false(dk_store_rollback_savepoint(s, &error));
+	assert_true(dk_error_is_temporary(error));
+}
+
 static void test_busy_is_temporary(void **state)
 {
 	g_autoptr(GError) error = NULL;
@@ -175,6 +201,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

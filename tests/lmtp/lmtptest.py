@@ -271,3 +271,12 @@ class LmtpCase(DocketCase):
                 if a["direction"] == "inbound":
                     counts[a["message_id"]] = counts.get(a["message_id"], 0) + 1
         return counts
+
+    def inbound_counts(self):
+        """message_id -> inbound articles holding it, read from the store
+        directly (one query instead of a `ticket show` per ticket)."""
+        path = os.path.join(self.data, "docket.db")
+        with sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30) as db:
+            rows = db.execute("SELECT message_id, count(*) FROM articles"
+                              " WHERE direction = 'inbound' GROUP BY message_id").fetchall()
+        return dict(rows)

@@ -15,6 +15,9 @@
  * max_decoded_size (100M) the part is left out and the message costs
  * almost nothing more (1 MiB for 500 MiB). Over LMTP, [intake]
  * max_message_size (64M) refuses such a message before it is parsed.
+ *
+ * `reliability-test-hostile --write DIR` writes the catalogue to files
+ * instead (see write_catalogue), for the same cases over LMTP.
  */
 #include "dk-test-store.h"
 #include "gateway/core/error.h"
@@ -472,8 +475,36 @@ static void test_catalogue(void **state)
 	dk_test_store_free(f);
 }
 
-int main(void)
+/* The catalogue as files instead of a run: DIR/NN.eml per case and
+ * DIR/index.tsv (file, expected outcome, name), at DOCKET_HOSTILE_SCALE,
+ * for tests/reliability/test_hostile_lmtp.py, which sends each case to
+ * `docket serve` over LMTP. */
+static int write_catalogue(const char *dir)
 {
+	g_autoptr(GString) index = g_string_new(NULL);
+	g_autoptr(GError) error = NULL;
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GBytes) raw = cases[i].build(scale());
+		g_autofree char *file = g_strdup_printf("%02" G_GSIZE_FORMAT ".eml", i);
+		g_autofree char *path = g_build_filename(dir, file, NULL);
+		gsize n = 0;
+		const char *data = g_bytes_get_data(raw, &n);
+		if (!g_file_set_contents(path, data, (gssize)n, &error))
+			break;
+		g_string_append_printf(index, "%s\t%s\t%s\n", file, expect_names[cases[i].expect],
+				       cases[i].name);
+	}
+	g_autofree char *path = g_build_filename(dir, "index.tsv", NULL);
+	if (error == NULL && g_file_set_contents(path, index->str, (gssize)index->len, &error))
+		return 0;
+	fprintf(stderr, "reliability-test-hostile: %s\n", error->message);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--write") == 0)
+		return write_catalogue(argv[2]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_catalogue),
 	};

@@ -14,6 +14,7 @@ const DkConnectorOps *dk_connector_ops(const char *type)
 	static const DkConnectorOps *const all[] = {&dk_connector_webhook,
 	                                            &dk_connector_connectwise,
 	                                            &dk_connector_incidentiq,
+	                                            &dk_connector_ninjaone,
 	                                            &dk_connector_opspilot,
 	                                            &dk_connector_omnidesk};
 	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
@@ -98,6 +99,10 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 	c->status_map = read_map(config, section, "status_map");
 	c->priority_map = read_map(config, section, "priority_map");
 	c->config = config;
+	if (c->ops != NULL && c->ops->init != NULL && !c->ops->init(c, config, section, error)) {
+		dk_connector_free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -205,13 +210,15 @@ char *dk_connector_for_domain(const DkConnector *c, const char *address, const c
 {
 	const char *at = address ? strrchr(address, '@') : NULL;
 	const char *found = NULL;
-	g_autoptr(GHashTable) map = dk_connector_setting_map(c, "domain_map");
+	g_autoptr(GHashTable) map = dk_connector_setting_map(c, "organisation_map");
 	GHashTableIter iter;
 	gpointer domain, id;
 	g_hash_table_iter_init(&iter, map);
 	while (at != NULL && found == NULL && g_hash_table_iter_next(&iter, &domain, &id))
 		if (g_ascii_strcasecmp(domain, at + 1) == 0)
 			found = id;
+	if (found == NULL)
+		found = g_hash_table_lookup(map, "*");
 	if (found == NULL)
 		found = fallback;
 	return found != NULL && *found != '\0' ? g_strdup(found) : NULL;
@@ -222,7 +229,23 @@ const char *dk_connector_text(const DkArticle *a)
 	return a != NULL && a->new_text != NULL && *a->new_text ? a->new_text : "(no text)";
 }
 
-char *dk_connector_id(const json_t *object, const char *member)
+char *dk_connector_id(const json_t *o)
+{
+	json_t *id = json_object_get(o, "id");
+	return json_is_integer(id) ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(id))
+	                           : NULL;
+}
+
+gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **remote_out,
+                              GError **error)
+{
+	if ((*remote_out = dk_connector_id(reply)) != NULL)
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: the answer carries no id", c->name);
+	return FALSE;
+}
+
+char *dk_connector_member_id(const json_t *object, const char *member)
 {
 	json_t *v = json_object_get(object, member);
 	if (json_is_integer(v))
@@ -299,8 +322,11 @@ static void set_options(DkConnector *c, CURL *curl, const char *method, const ch
 static struct curl_slist *headers_for(DkConnector *c, const char *body, const char *const *extra,
                                       GError **error)
 {
+	gboolean typed = FALSE;
+	for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+		typed = typed || g_ascii_strncasecmp(extra[i], "Content-Type:", 13) == 0;
 	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-	if (body != NULL)
+	if (body != NULL && !typed)
 		h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "User-Agent: docket");
 	for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
@@ -327,9 +353,13 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	if (headers == NULL)
 		return FALSE;
 	CURL *curl = curl_easy_init();
-	g_autofree char *url = g_strconcat(c->base_url, path,
-	                                   param ? (strchr(path, '?') ? "&" : "?") : "", param,
-	                                   NULL);
+	gboolean absolute = g_str_has_prefix(path, "https://") || g_str_has_prefix(path, "http://");
+	g_autofree char *url = absolute ? g_strdup(path) : g_strconcat(c->base_url, path, NULL);
+	if (param != NULL) {
+		char *with = g_strconcat(url, strchr(url, '?') ? "&" : "?", param, NULL);
+		g_free(url);
+		url = with;
+	}
 	g_autoptr(GString) received = g_string_new(NULL);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	set_options(c, curl, method, url, body);

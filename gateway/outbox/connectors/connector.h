@@ -4,30 +4,35 @@
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
  * Configuration of [connector:NAME]:
- *   type             webhook | connectwise | incidentiq | opspilot |
- *                    omnidesk
+ *   type             webhook | connectwise | incidentiq | ninjaone |
+ *                    opspilot | omnidesk
  *   base_url         the system's API root (ConnectWise:
- *                    https://SITE/v4_6_release/apis/3.0; OpsPilot: the
- *                    portal's origin, before /api/msp-portal; Omnidesk:
+ *                    https://SITE/v4_6_release/apis/3.0; NinjaOne:
+ *                    https://REGION.ninjarmm.com; OpsPilot: the portal's
+ *                    origin, before /api/msp-portal; Omnidesk:
  *                    https://ACCOUNT.omnidesk.com), or the webhook URL
  *   credentials_file "name = value" lines, never logged nor dumped:
  *                    webhook: secret; connectwise: company, public_key,
  *                    private_key, client_id; incidentiq: token, site_id,
- *                    product_id (optional); opspilot, omnidesk: api_key
+ *                    product_id (optional); ninjaone: client_id,
+ *                    client_secret, token_url, scope (ninjaone.c);
+ *                    opspilot, omnidesk: api_key
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
  *   ca_file          extra CA bundle; TLS verification is always on
  *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
- *   board, company   ConnectWise board name and company identifier
+ *   board, company   ConnectWise board name and company identifier;
+ *                    NinjaOne: board id searched for lost creates
+ *   ticket_form      NinjaOne (read by its init)
+ *   organisation_map domain=id items, "*" for other domains: the
+ *                    requester's mail domain to the NinjaOne clientId,
+ *                    OpsPilot customerId or Omnidesk brandID; without "*",
+ *                    other domains get company (OpsPilot) or brand (Omnidesk)
  *   status_map, priority_map  ours=theirs items over the defaults (see
  *                    each connector's file for its defaults)
  *   location_id, issue_type_id, issue_category_id, issue_id,
  *   default_requester_id  Incident IQ: the GUIDs a new ticket needs, and
  *                    the user it is for when the sender is not a user
- *   domain_map       domain=id items: the requester's mail domain to the
- *                    system's organisation (OpsPilot customerId, Omnidesk
- *                    brandID); unmatched domains get company (OpsPilot) or
- *                    brand (Omnidesk)
  *   brand, channel, note_type  Omnidesk: default brand id, the channel id
  *                    of mail (1), the message type of internal notes
  *   api_key_in       Omnidesk: query (apiKey=KEY on the URL) or header */
@@ -91,6 +96,10 @@ typedef struct {
 	/* Authenticates and reads vocabularies; appends findings to report,
 	 * one line each; FALSE when misconfigured. Creates nothing. */
 	gboolean (*check)(DkConnector *c, GString *report, GError **error);
+	/* Optional: reads the type's own keys of section into c->state
+	 * (freed with c->state_free); DK_ERROR_CONFIG when they are wrong. */
+	gboolean (*init)(DkConnector *c, const DkConfig *config, const char *section,
+	                 GError **error);
 } DkConnectorOps;
 
 struct DkConnector {
@@ -107,7 +116,7 @@ struct DkConnector {
 	GHashTable *priority_map;
 	gint64 retry_after;      /* seconds from the last 429/503, 0 when none */
 	const DkConfig *config;  /* borrowed: outlives the connector */
-	gpointer state;          /* the type's own cache, or NULL */
+	gpointer state;          /* the type's own cache (ops->init may set it), or NULL */
 	GDestroyNotify state_free;
 	gint64 rate_reset;       /* X-RateLimit-Reset of the last answer, or 0 */
 };
@@ -124,9 +133,10 @@ const char *dk_connector_credential(const DkConnector *c, const char *name);
 /* Our value's name in the system: the map's entry, else value itself. */
 const char *dk_connector_map(GHashTable *map, const char *value);
 
-/* One JSON request to base_url + path (body NULL: none). 2xx: TRUE, the
- * parsed response in *response_out (NULL when empty or not JSON; may be
- * NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
+/* One JSON request to base_url + path (path an absolute http(s) URL: to
+ * it; body NULL: none; an extra Content-Type replaces the JSON one). 2xx:
+ * TRUE, the parsed response in *response_out (NULL when empty or not JSON;
+ * may be NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
  * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
  * 10.2.3, or on a 429 without it from X-RateLimit-Reset); other statuses
  * DK_ERROR_PERMANENT with the body in the message. extra: more headers,
@@ -134,6 +144,20 @@ const char *dk_connector_map(GHashTable *map, const char *value);
 gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
                            const char *body, const char *const *extra, json_t **response_out,
                            GError **error);
+
+/* The article's new text, "(no text)" when it has none or a is NULL. */
+const char *dk_connector_text(const DkArticle *a);
+
+/* The integer "id" member of o as text (free it), or NULL. */
+char *dk_connector_id(const json_t *o);
+
+/* *remote_out the id of an answer; DK_ERROR_PERMANENT when it has none. */
+gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **remote_out,
+                              GError **error);
+
+/* The object's member, an integer or a non-empty string, as a new
+ * string; NULL when it is neither. */
+char *dk_connector_member_id(const json_t *object, const char *member);
 
 /* dk_connector_http with body (or NULL) serialised compactly. */
 gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
@@ -176,23 +200,17 @@ gint64 dk_connector_setting_int(const DkConnector *c, const char *key);
 /* A list key of "name=value" items as a new table, name -> value. */
 GHashTable *dk_connector_setting_map(const DkConnector *c, const char *key);
 
-/* The organisation id that domain_map gives the address's domain (the
- * domain compared without regard to case), else fallback; NULL when that
- * is empty. Free with g_free. */
+/* The organisation id that organisation_map gives the address's domain
+ * (compared without regard to case), else its "*" entry, else fallback;
+ * NULL when that is empty. Free with g_free. */
 char *dk_connector_for_domain(const DkConnector *c, const char *address, const char *fallback);
-
-/* The article's new text, or "(no text)". */
-const char *dk_connector_text(const DkArticle *a);
-
-/* The object's member, an integer or a non-empty string, as a new
- * string; NULL when it is neither. */
-char *dk_connector_id(const json_t *object, const char *member);
 
 /* The operations of a type, or NULL. */
 const DkConnectorOps *dk_connector_ops(const char *type);
 extern const DkConnectorOps dk_connector_webhook;
 extern const DkConnectorOps dk_connector_connectwise;
 extern const DkConnectorOps dk_connector_incidentiq;
+extern const DkConnectorOps dk_connector_ninjaone;
 extern const DkConnectorOps dk_connector_opspilot;
 extern const DkConnectorOps dk_connector_omnidesk;
 

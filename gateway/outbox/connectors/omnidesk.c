@@ -61,8 +61,8 @@ static json_t *items_of(json_t *list)
 
 static char *created_id(const json_t *reply)
 {
-	char *id = dk_connector_id(json_object_get(reply, "item"), "id");
-	return id ? id : dk_connector_id(reply, "ticketID");
+	char *id = dk_connector_member_id(json_object_get(reply, "item"), "id");
+	return id ? id : dk_connector_member_id(reply, "ticketID");
 }
 
 /* The address list's first address, or NULL. */
@@ -219,7 +219,7 @@ static gboolean find_ticket(DkConnector *c, const char *reference, char **remote
 	json_array_foreach(items_of(list), i, t)
 	{
 		if (*remote_out == NULL && has_reference(t, reference))
-			*remote_out = dk_connector_id(t, "id");
+			*remote_out = dk_connector_member_id(t, "id");
 	}
 	return TRUE;
 }
@@ -244,7 +244,7 @@ static gboolean matching_items(DkConnector *c, gint64 ticket, const json_t *body
 	json_t *item;
 	json_array_foreach(json_object_get(json_object_get(reply, "item"), "timeline"), i, item)
 	{
-		char *id = timeline_matches(item, body) ? dk_connector_id(item, "id") : NULL;
+		char *id = timeline_matches(item, body) ? dk_connector_member_id(item, "id") : NULL;
 		if (id != NULL)
 			g_ptr_array_add(ids_out, id);
 	}
@@ -364,11 +364,11 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 	return TRUE;
 }
 
-/* Whether domain_map's brands and brand are numbers; reports those that
+/* Whether organisation_map's brands and brand are numbers; reports those that
  * are not. */
 static gboolean brands_are_numbers(DkConnector *c, GString *report)
 {
-	g_autoptr(GHashTable) brands = dk_connector_setting_map(c, "domain_map");
+	g_autoptr(GHashTable) brands = dk_connector_setting_map(c, "organisation_map");
 	const char *fallback = dk_connector_setting(c, "brand");
 	gboolean ok = TRUE;
 	gint64 n = 0;
@@ -382,9 +382,9 @@ static gboolean brands_are_numbers(DkConnector *c, GString *report)
 	g_hash_table_iter_init(&iter, brands);
 	while (g_hash_table_iter_next(&iter, &domain, &brand)) {
 		if (!is_number(brand, &n)) {
-			g_string_append_printf(report,
-			                       "%s: domain_map %s: brand \"%s\" is not a number\n",
-			                       c->name, (const char *)domain, (const char *)brand);
+			g_string_append_printf(
+			    report, "%s: organisation_map %s: brand \"%s\" is not a number\n",
+			    c->name, (const char *)domain, (const char *)brand);
 			ok = FALSE;
 		}
 	}

@@ -121,7 +121,7 @@ static gboolean call(DkConnector *c, const char *method, const char *path, const
 
 static gboolean got_id(DkConnector *c, const json_t *data, char **remote_out, GError **error)
 {
-	if ((*remote_out = dk_connector_id(data, "id")) != NULL)
+	if ((*remote_out = dk_connector_member_id(data, "id")) != NULL)
 		return TRUE;
 	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: the answer carries no id", c->name);
 	return FALSE;
@@ -140,7 +140,7 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	g_autofree char *customer = dk_connector_for_domain(c, e->ticket->requester, c->company);
 	if (customer == NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-		            "%s: no customer for %s: set company or domain_map", c->name,
+		            "%s: no customer for %s: set company or organisation_map", c->name,
 		            e->ticket->requester ? e->ticket->requester : "(no requester)");
 		return FALSE;
 	}
@@ -178,7 +178,7 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 		for (gsize k = 0; k < G_N_ELEMENTS(keys); k++)
 			same = same && json_equal(json_object_get(item, keys[k]),
 			                          json_object_get(want, keys[k]));
-		char *id = same ? dk_connector_id(item, "id") : NULL;
+		char *id = same ? dk_connector_member_id(item, "id") : NULL;
 		if (id != NULL)
 			g_ptr_array_add(ids_out, id);
 	}
@@ -218,7 +218,7 @@ static gboolean lookup(DkConnector *c, const char *reference, char **remote_out,
 		json_array_foreach(data, i, ticket)
 		{
 			if (*remote_out == NULL && has_tag(ticket, reference))
-				*remote_out = dk_connector_id(ticket, "id");
+				*remote_out = dk_connector_member_id(ticket, "id");
 		}
 		if (json_array_size(data) < PAGE_LIMIT)
 			break;
@@ -238,12 +238,12 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	}
 	g_string_append_printf(report, "%s: authenticated\n", c->name);
 	gboolean ok = dk_connector_words_known(c, &status_words, &priority_words, report);
-	if (*c->company == '\0') {
+	g_autoptr(GHashTable) domains = dk_connector_setting_map(c, "organisation_map");
+	if (*c->company == '\0' && !g_hash_table_contains(domains, "*")) {
 		g_string_append_printf(report,
-		                       "%s: company (the default customerId) is not set: mail from "
-		                       "domains outside domain_map will fail\n",
+		                       "%s: no default customer (company, or \"*\" in "
+		                       "organisation_map): mail from other domains will fail\n",
 		                       c->name);
-		g_autoptr(GHashTable) domains = dk_connector_setting_map(c, "domain_map");
 		ok = ok && g_hash_table_size(domains) > 0;
 	}
 	if (ok)
