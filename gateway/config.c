@@ -38,9 +38,12 @@ static const DkConfKey schema[] = {
 	{"lmtp", "max_recipients", DK_CONF_INT, "100", 1, 100000},
 	{"lmtp", "max_connections", DK_CONF_INT, "100", 1, 100000},
 	{"lmtp", "timeout_seconds", DK_CONF_INT, "300", 1, 86400},
+	{"lmtp", "data_timeout_seconds", DK_CONF_INT, "600", 1, 86400}, /* the whole DATA */
 	{"lmtp", "hostname", DK_CONF_STRING, ""},
 	{"lmtp", "unix_mode", DK_CONF_STRING, "0660"},
 	{"lmtp", "unix_group", DK_CONF_STRING, ""},
+	{"limits", "sender_per_hour", DK_CONF_INT, "0", 0, 1000000}, /* 0: no limit */
+	{"limits", "sender_action", DK_CONF_ENUM, "tempfail", 0, 0, "tempfail|hold"},
 	{"http", "listen", DK_CONF_STRING, ""},
 	{"parse", "fallback_charset", DK_CONF_STRING, "windows-1252"},
 	{"parse", "max_depth", DK_CONF_INT, "50", 1, 10000},
@@ -67,7 +70,7 @@ static const DkConfKey schema[] = {
 	{"smtp", "user", DK_CONF_STRING, ""},
 	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},
 	{"smtp", "password_file", DK_CONF_STRING, ""},
-	{"smtp", "starttls", DK_CONF_ENUM, "required", 0, 0, "required|optional|insecure-none"},
+	{"smtp", "starttls", DK_CONF_ENUM, "required", 0, 0, "required|insecure-optional|insecure-none"},
 	{"smtp", "insecure_skip_verify", DK_CONF_BOOL, "false"},
 	{"smtp", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
 	{"notify", "transport", DK_CONF_ENUM, "auto", 0, 0, "auto|maildir|smtp|sendmail"}, /* auto: smtp when [smtp] url is set, else maildir */
@@ -119,6 +122,7 @@ static const DkConfKey schema[] = {
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
 	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
 	{"connector:*", "ca_file", DK_CONF_STRING, ""},
+	{"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
 	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},
 	{"connector:*", "board", DK_CONF_STRING, ""},
 	{"connector:*", "company", DK_CONF_STRING, ""},

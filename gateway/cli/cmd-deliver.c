@@ -98,8 +98,9 @@ int dk_cmd_deliver(int argc, char **argv)
 		return exit_for(error);
 	}
 	if (result.outcome == DK_OUTCOME_QUARANTINED)
-		dk_cli_error("deliver: unreadable, kept in quarantine as %" G_GINT64_FORMAT " (docket quarantine show %"
-			     G_GINT64_FORMAT ")", result.quarantine, result.quarantine);
+		dk_cli_error("deliver: unreadable or held, kept in quarantine as %" G_GINT64_FORMAT
+			     " (docket quarantine show %" G_GINT64_FORMAT " says why)",
+			     result.quarantine, result.quarantine);
 	else if (verbose)
 		printf("ticket=%" G_GINT64_FORMAT " article=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=%s\n",
 		       result.ticket, result.article, dk_outcome_name(result.outcome), result.evidence,

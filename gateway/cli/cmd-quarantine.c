@@ -1,6 +1,6 @@
-/* `docket quarantine list|show|reprocess`: mail docket could not read is
- * kept raw with the reason; after a fix or a limit change an administrator
- * runs it through the pipeline again. */
+/* `docket quarantine list|show|reprocess`: mail docket could not read, and
+ * mail held by the sender limit, is kept raw with the reason; after a fix
+ * or a limit change an administrator runs it through the pipeline again. */
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
@@ -140,8 +140,9 @@ int dk_cmd_quarantine(int argc, char **argv)
 		G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("list | show ID | reprocess ID|--all");
-	g_option_context_set_summary(context, "Mail docket could not read is kept here with the reason.\n"
-					      "reprocess runs it through the pipeline again (exit 1 if some still fail).");
+	g_option_context_set_summary(context, "Mail docket could not read, and mail held by [limits] sender_action = hold,\n"
+					      "is kept here with the reason. reprocess runs it through the pipeline again\n"
+					      "(exit 1 if some still fail); held mail passes the sender limit then.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))

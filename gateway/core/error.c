@@ -12,6 +12,6 @@ gboolean dk_error_is_temporary(const GError *error)
 	if (error->domain == DK_PARSE_ERROR)
 		return FALSE;
 	if (error->domain == DK_ERROR)
-		return error->code == DK_ERROR_TEMPORARY;
+		return error->code == DK_ERROR_TEMPORARY || error->code == DK_ERROR_RATE_LIMITED;
 	return TRUE;
 }

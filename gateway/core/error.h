@@ -15,10 +15,11 @@ typedef enum {
 	DK_ERROR_PERMANENT, /* the input can never be accepted */
 	DK_ERROR_CONFIG,    /* the configuration is wrong */
 	DK_ERROR_NOT_FOUND, /* no such ticket, article, row */
+	DK_ERROR_RATE_LIMITED, /* a sender over [limits] sender_per_hour: retry later (temporary) */
 } DkErrorCode;
 
 /* TRUE when error describes a fault that may clear by itself: a busy or full
- * database, an I/O error, a temporary DK_ERROR. Parse errors and permanent
+ * database, an I/O error, a temporary DK_ERROR, a rate limit. Parse errors and permanent
  * errors are not temporary. An unknown error counts as temporary, because
  * retrying a message is always safe and refusing it is not. */
 gboolean dk_error_is_temporary(const GError *error);

@@ -216,6 +216,11 @@ static const char migration_6[] =
 	"CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
 	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
 
+/* The intake's per-sender rate limit ([limits] sender_per_hour) counts a
+ * sender's recent articles; this index makes that one short range scan. */
+static const char migration_7[] =
+	"CREATE INDEX articles_sender ON articles (sender COLLATE NOCASE, created_at);";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -223,6 +228,7 @@ static const char *const migrations[] = {
 	migration_4,
 	migration_5,
 	migration_6,
+	migration_7,
 };
 
 int dk_store_schema_latest(void)

@@ -6,6 +6,7 @@
 #include "gateway/core/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
+#include "gateway/core/sender-limit.h"
 #include "gateway/core/thread.h"
 #include "gateway/ops/metrics.h"
 #include "gateway/outbox/connector-events.h"
@@ -602,6 +603,25 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	return (w->ticket = dk_store_ticket_get(w->store, open, error)) != NULL;
 }
 
+static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **error)
+{
+	char raw_sha[65];
+	if (!raw_put(store, item, raw_sha, error))
+		return FALSE;
+	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
+	DkQuarantined entry = {
+	    .raw_sha256 = raw_sha,
+	    .reason = item->quarantine_reason,
+	    .intake = item->intake,
+	    .envelope_from = item->envelope_from,
+	    .recipients = recipients,
+	    .received_at = item->received_at,
+	};
+	item->result.outcome = DK_OUTCOME_QUARANTINED;
+	item->result.evidence = "quarantine";
+	return dk_store_quarantine_add(store, &entry, &item->result.quarantine, error);
+}
+
 static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
                               GError **error)
 {
@@ -617,6 +637,15 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		r->evidence = "duplicate";
 		/* The same mail by another route: its support address counts. */
 		return record_addresses(store, item, r->ticket, error);
+	}
+	/* A sender over its hourly limit: tempfailed (an error) or held. */
+	g_autofree char *held = NULL;
+	if (!dk_sender_limit_check(store, item, policy, &held, error))
+		return FALSE;
+	if (held != NULL) {
+		g_free(item->quarantine_reason);
+		item->quarantine_reason = g_steal_pointer(&held);
+		return quarantine_item(store, item, error);
 	}
 	Write w = {.store = store,
 	           .item = item,
@@ -654,25 +683,6 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	dk_rules_verdict_clear(&verdict);
 	write_clear(&w);
 	return ok;
-}
-
-static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **error)
-{
-	char raw_sha[65];
-	if (!raw_put(store, item, raw_sha, error))
-		return FALSE;
-	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
-	DkQuarantined entry = {
-	    .raw_sha256 = raw_sha,
-	    .reason = item->quarantine_reason,
-	    .intake = item->intake,
-	    .envelope_from = item->envelope_from,
-	    .recipients = recipients,
-	    .received_at = item->received_at,
-	};
-	item->result.outcome = DK_OUTCOME_QUARANTINED;
-	item->result.evidence = "quarantine";
-	return dk_store_quarantine_add(store, &entry, &item->result.quarantine, error);
 }
 
 /* The policy of items made without a pipeline: the defaults. */

@@ -2,6 +2,7 @@
 #include "gateway/intake/imap-account.h"
 
 #include "gateway/core/error.h"
+#include "gateway/ops/url-policy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,9 +111,11 @@ static gboolean read_credentials(DkImapAccount *a, const DkConfig *config, const
 			get_secret(config, section, "oauth_refresh_token", "oauth_refresh_token_file", &local);
 	if (local != NULL)
 		return g_propagate_error(error, local), FALSE;
+	g_autofree char *what = g_strdup_printf("[%s] oauth_token_url", section);
 	return require(a->oauth_token_url, section, "oauth_token_url (auth = xoauth2)", error) &&
 	       require(a->oauth_client_id, section, "oauth_client_id (auth = xoauth2)", error) &&
-	       require(a->oauth_refresh_token, section, "oauth_refresh_token (or _file)", error);
+	       require(a->oauth_refresh_token, section, "oauth_refresh_token (or _file)", error) &&
+	       dk_url_policy_check(a->oauth_token_url, FALSE, what, NULL, error);
 }
 
 static void read_behaviour(DkImapAccount *a, const DkConfig *config, const char *section)

@@ -14,6 +14,7 @@ void dk_lmtp_reader_init(DkLmtpReader *r, gsize size)
 	r->buf = g_malloc(size);
 	r->size = size;
 	r->start = r->end = 0;
+	r->deadline = 0;
 }
 
 void dk_lmtp_reader_clear(DkLmtpReader *r)
@@ -24,6 +25,14 @@ void dk_lmtp_reader_clear(DkLmtpReader *r)
 gboolean dk_lmtp_reader_has_line(const DkLmtpReader *r)
 {
 	return memchr(r->buf + r->start, '\n', r->end - r->start) != NULL;
+}
+
+static gboolean past_deadline(const DkLmtpReader *r, GError **error)
+{
+	if (r->deadline == 0 || g_get_monotonic_time() <= r->deadline)
+		return FALSE;
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "the client took too long");
+	return TRUE;
 }
 
 /* Reads more input after what is buffered; 0 at end of input, -1 on error. */
@@ -71,6 +80,8 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, con
 		if (n < 0)
 			return DK_LMTP_LINE_ERROR;
 		r->end += (gsize)n;
+		if (past_deadline(r, error))
+			return DK_LMTP_LINE_ERROR;
 	}
 }
 
@@ -279,5 +290,7 @@ DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *r, GInputStream *in, DkLmtpSpoo
 			return DK_LMTP_DATA_BROKEN;
 		}
 		r->end = (gsize)n;
+		if (past_deadline(r, error))
+			return DK_LMTP_DATA_BROKEN;
 	}
 }

@@ -13,6 +13,8 @@ typedef struct {
 	gsize size;  /* capacity */
 	gsize start; /* first unread byte */
 	gsize end;   /* one past the last buffered byte */
+	gint64 deadline; /* monotonic time (µs) by which the line or the DATA
+			  * being read must be complete; 0: none */
 } DkLmtpReader;
 
 void dk_lmtp_reader_init(DkLmtpReader *reader, gsize size);
@@ -29,7 +31,10 @@ typedef enum {
 } DkLmtpLine;
 
 /* Reads one line, CRLF or bare LF ended. *line_out points into the
- * reader's buffer (valid until the next call), without the line end. */
+ * reader's buffer (valid until the next call), without the line end. Past
+ * the reader's deadline (checked after each read, so a client trickling
+ * bytes cannot hold the session): DK_LMTP_LINE_ERROR with
+ * G_IO_ERROR_TIMED_OUT. */
 DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *reader, GInputStream *in, gsize max, const char **line_out,
 			       gsize *length_out, GCancellable *cancellable, GError **error);
 
@@ -62,7 +67,8 @@ typedef enum {
 	DK_LMTP_DATA_BROKEN,  /* the input ended or failed before the final dot */
 } DkLmtpDataResult;
 
-/* Reads DATA up to the line ".", undoing dot-stuffing, into spool. */
+/* Reads DATA up to the line ".", undoing dot-stuffing, into spool. Past
+ * the reader's deadline: DK_LMTP_DATA_BROKEN with G_IO_ERROR_TIMED_OUT. */
 DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *reader, GInputStream *in, DkLmtpSpool *spool,
 				   gint64 max_size, GError **error);
 

@@ -46,6 +46,8 @@ DkLmtpSettings *dk_lmtp_settings_new(const DkConfig *config)
 	s->max_recipients = (guint)dk_config_get_int(config, "lmtp", "max_recipients");
 	s->recipients = dk_config_get_list(config, "lmtp", "recipients");
 	s->spool_dir = g_build_filename(dk_config_get_string(config, "store", "data_dir"), "spool", NULL);
+	s->command_seconds = (guint)dk_config_get_int(config, "lmtp", "timeout_seconds");
+	s->data_seconds = (guint)dk_config_get_int(config, "lmtp", "data_timeout_seconds");
 	return s;
 }
 
@@ -204,6 +206,12 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 						      item->result.message_id, item->result.ticket,
 						      dk_outcome_name(item->result.outcome));
 		reply_each(s, ok);
+	} else if (g_error_matches(error, DK_ERROR, DK_ERROR_RATE_LIMITED)) {
+		dk_metrics_count(DK_METRIC_TEMPFAILED, "lmtp");
+		log_message(s, size, NULL, "rate-limited", started, error);
+		g_autofree char *text = g_strdup_printf("451 4.7.1 %s", error->message);
+		g_strdelimit(text, "\r\n", ' ');
+		reply_each(s, text);
 	} else if (dk_error_is_temporary(error)) {
 		dk_metrics_count(DK_METRIC_TEMPFAILED, "lmtp");
 		log_message(s, size, NULL, "tempfail", started, error);
@@ -235,7 +243,15 @@ static void do_data(DkLmtpSession *s)
 	}
 	reply(s, "354 2.0.0 End data with <CR><LF>.<CR><LF>");
 	flush(s);
+	s->reader.deadline = g_get_monotonic_time() + (gint64)s->settings->data_seconds * G_USEC_PER_SEC;
 	DkLmtpDataResult r = dk_lmtp_data_read(&s->reader, s->in, spool, s->settings->max_size, &error);
+	if (r == DK_LMTP_DATA_BROKEN && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+		/* Too slow (or idle) in DATA: nothing is stored, the MTA retries. */
+		g_message("lmtp sid=%s event=aborted reason=data-timeout", s->id);
+		reply(s, "421 4.4.2 %s DATA took too long, closing connection", s->settings->hostname);
+		s->quit = TRUE;
+		return;
+	}
 	if (r == DK_LMTP_DATA_BROKEN) {
 		/* The client went away mid-DATA: nothing is stored. */
 		g_message("lmtp sid=%s event=aborted reason=%s", s->id, error ? error->message : "eof");
@@ -314,6 +330,8 @@ void dk_lmtp_session_run(DkLmtpSession *s)
 		const char *line = NULL;
 		gsize length = 0;
 		g_autoptr(GError) error = NULL;
+		s->reader.deadline =
+			g_get_monotonic_time() + (gint64)s->settings->command_seconds * G_USEC_PER_SEC;
 		DkLmtpLine r = dk_lmtp_reader_line(&s->reader, s->in, DK_LMTP_MAX_LINE, &line, &length,
 						   s->cancellable, &error);
 		if (r == DK_LMTP_LINE_TOO_LONG) {

@@ -20,6 +20,8 @@ typedef struct {
 	guint max_recipients;   /* per transaction */
 	char **recipients;      /* accepted addresses and *@domain patterns; empty: all */
 	char *spool_dir;        /* where DATA is spooled */
+	guint command_seconds;  /* a command line must be complete within this */
+	guint data_seconds;     /* DATA must be complete within this */
 } DkLmtpSettings;
 
 DkLmtpSettings *dk_lmtp_settings_new(const DkConfig *config);
@@ -39,7 +41,10 @@ typedef struct DkLmtpSession DkLmtpSession;
 DkLmtpSession *dk_lmtp_session_new(DkLmtpSettings *settings, DkPipeline *pipeline, const char *peer,
 				   GInputStream *in, GOutputStream *out, GCancellable *cancellable);
 
-/* Runs the session until QUIT, end of input, a timeout or an I/O error. */
+/* Runs the session until QUIT, end of input, a timeout or an I/O error.
+ * A command line not complete within command_seconds, or DATA not within
+ * data_seconds, ends the session with 421 4.4.2 (a client sending one byte
+ * a second cannot hold it); nothing of an unfinished DATA is stored. */
 void dk_lmtp_session_run(DkLmtpSession *session);
 
 void dk_lmtp_session_free(DkLmtpSession *session);

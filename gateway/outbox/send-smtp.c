@@ -67,7 +67,7 @@ static char *read_password(const DkConfig *config, GError **error)
 static void set_tls(CURL *curl, const DkConfig *config)
 {
 	const char *starttls = dk_config_get_string(config, "smtp", "starttls");
-	if (strcmp(starttls, "optional") == 0)
+	if (strcmp(starttls, "insecure-optional") == 0)
 		curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
 	else if (strcmp(starttls, "insecure-none") == 0)
 		curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);

@@ -72,7 +72,7 @@ static void test_from_config(void **state)
 static void test_config_errors(void **state)
 {
 	Fixture *f = fixture_new("[connector:a]\ntype = webhook\n"
-	                         "[connector:b]\nbase_url = http://x\ncredentials_file = /nonexistent/k\n",
+	                         "[connector:b]\nbase_url = https://x\ncredentials_file = /nonexistent/k\n",
 	                         "");
 	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
 	assert_null(dk_connector_new(f->config, "a", &e1));

@@ -211,6 +211,30 @@ static void test_data_bytewise(void **state)
 	}
 }
 
+/* A reader past its deadline gives up after the next read, with a
+ * timeout: what ends a session that trickles a byte at a time. */
+static void test_deadline(void **state)
+{
+	Fixture *f = *state;
+	static const char wire[] = "NOOP\r\nfrom here on too late\r\n.\r\n";
+	g_autoptr(GInputStream) in = g_memory_input_stream_new_from_data(wire, sizeof wire - 1, NULL);
+	DkLmtpReader reader;
+	dk_lmtp_reader_init(&reader, 8);
+	const char *line = NULL;
+	gsize length = 0;
+	g_autoptr(GError) error = NULL;
+	reader.deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	assert_int_equal(dk_lmtp_reader_line(&reader, in, 100, &line, &length, NULL, &error), DK_LMTP_LINE_OK);
+	reader.deadline = g_get_monotonic_time() - 1;
+	assert_int_equal(dk_lmtp_reader_line(&reader, in, 100, &line, &length, NULL, &error), DK_LMTP_LINE_ERROR);
+	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+	g_clear_error(&error);
+	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(f->settings->spool_dir, NULL);
+	assert_int_equal(dk_lmtp_data_read(&reader, in, spool, 1000, &error), DK_LMTP_DATA_BROKEN);
+	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+	dk_lmtp_reader_clear(&reader);
+}
+
 static void test_accepts(void **state)
 {
 	Fixture *f = *state;
@@ -232,6 +256,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dropped_in_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_mail_and_duplicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_bytewise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accepts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
+#include "gateway/ops/url-policy.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -77,6 +78,10 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s] needs base_url", section);
 		return NULL;
 	}
+	g_autofree char *what = g_strdup_printf("[%s] base_url", section);
+	if (!dk_url_policy_check(url, dk_config_get_bool(config, section, "insecure_http"), what,
+	                         "insecure_http", error))
+		return NULL;
 	GHashTable *credentials =
 	    read_credentials(dk_config_get_string(config, section, "credentials_file"), error);
 	if (credentials == NULL)

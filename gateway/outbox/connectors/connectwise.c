@@ -86,26 +86,6 @@ static char *summary(const char *subject)
 	return g_utf8_substring(s, 0, SUMMARY_MAX);
 }
 
-static const char *text_of(const DkArticle *a)
-{
-	return a != NULL && a->new_text != NULL && *a->new_text ? a->new_text : "(no text)";
-}
-
-static char *id_of(const json_t *o)
-{
-	json_t *id = json_object_get(o, "id");
-	return json_is_integer(id) ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(id))
-	                           : NULL;
-}
-
-static gboolean got_id(DkConnector *c, json_t *reply, char **remote_out, GError **error)
-{
-	if ((*remote_out = id_of(reply)) != NULL)
-		return TRUE;
-	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: the answer carries no id", c->name);
-	return FALSE;
-}
-
 static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
                               GError **error)
 {
@@ -118,7 +98,7 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	g_autofree char *sum = summary(e->ticket->subject);
 	g_autoptr(json_t) o = json_pack(
 	    "{ss so so ss ss sb s[s]}", "summary", sum, "board", ref("name", c->board), "company",
-	    ref("identifier", c->company), "initialDescription", text_of(e->article),
+	    ref("identifier", c->company), "initialDescription", dk_connector_text(e->article),
 	    "externalXRef", e->reference, "processNotifications", 0, "integratorTags", "docket");
 	if (e->ticket->requester != NULL)
 		json_object_set_new(o, "contactEmailAddress", json_string(e->ticket->requester));
@@ -128,7 +108,7 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	g_autofree char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	g_autoptr(json_t) reply = NULL;
 	return dk_connector_http(c, "POST", "/service/tickets", body, NULL, &reply, error) &&
-	       got_id(c, reply, remote_out, error);
+	       dk_connector_take_id(c, reply, remote_out, error);
 }
 
 static json_t *note_json(const DkConnectorEvent *e)
@@ -136,7 +116,7 @@ static json_t *note_json(const DkConnectorEvent *e)
 	const DkArticle *a = e->article;
 	gboolean internal = g_strcmp0(a->visibility, "internal") == 0;
 	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
-	return json_pack("{ss sb sb sb sb sb}", "text", text_of(a), "detailDescriptionFlag",
+	return json_pack("{ss sb sb sb sb sb}", "text", dk_connector_text(a), "detailDescriptionFlag",
 	                 !internal, "internalAnalysisFlag", internal, "resolutionFlag", 0,
 	                 "customerUpdatedFlag", inbound, "processNotifications", 0);
 }
@@ -150,7 +130,7 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
 	g_autofree char *path = g_strdup_printf("/service/tickets/%s/notes", e->remote_ticket);
 	g_autoptr(json_t) reply = NULL;
 	return dk_connector_http(c, "POST", path, body, NULL, &reply, error) &&
-	       got_id(c, reply, remote_out, error);
+	       dk_connector_take_id(c, reply, remote_out, error);
 }
 
 /* After a lost answer: the notes with the same text and flags. */
@@ -167,7 +147,7 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 	json_t *n;
 	json_array_foreach(notes, i, n)
 	{
-		char *id = id_of(n);
+		char *id = dk_connector_id(n);
 		if (id != NULL &&
 		    g_strcmp0(json_string_value(json_object_get(n, "text")),
 		              json_string_value(json_object_get(want, "text"))) == 0 &&
@@ -234,7 +214,7 @@ static gboolean lookup(DkConnector *c, const char *reference, char **remote_out,
 	if (!query(c, "/service/tickets", cond, &found, error))
 		return FALSE;
 	if (json_array_size(found) > 0)
-		*remote_out = id_of(json_array_get(found, 0));
+		*remote_out = dk_connector_id(json_array_get(found, 0));
 	return TRUE;
 }
 
@@ -281,7 +261,7 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 		g_string_append_printf(report, "%s: board \"%s\" does not exist\n", c->name, c->board);
 		return FALSE;
 	}
-	g_autofree char *board = id_of(json_array_get(boards, 0));
+	g_autofree char *board = dk_connector_id(json_array_get(boards, 0));
 	g_autofree char *spath = g_strdup_printf("/service/boards/%s/statuses", board);
 	if (!dk_connector_http(c, "GET", spath, NULL, NULL, &statuses, error) ||
 	    !dk_connector_http(c, "GET", "/service/priorities", NULL, NULL, &priorities, error) ||

@@ -1,0 +1,19 @@
+/* Counts for the intake limits (store-limits.h). */
+#include "gateway/core/store-limits.h"
+
+#include "gateway/core/store-private.h"
+
+gboolean dk_store_sender_recent(DkStore *store, const char *sender, gint64 since, gint64 upto,
+                                gint64 *count_out, GError **error)
+{
+	/* The index holds both columns: the count reads no table row, and
+	 * stops at upto whatever the sender's history. */
+	sqlite3_stmt *st = dk_store_query(
+	    store,
+	    "SELECT count(*) FROM (SELECT 1 FROM articles WHERE sender = ? COLLATE NOCASE"
+	    " AND created_at >= ? LIMIT ?)",
+	    error, "sii", sender, since, upto);
+	*count_out = 0;
+	return dk_store_lookup_int64(store, st, "counting a sender's recent articles", count_out,
+	                             NULL, error);
+}
