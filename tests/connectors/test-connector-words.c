@@ -63,7 +63,7 @@ static void test_new_keys_and_defaults(void **state)
 	assert_ptr_equal(dk_connector_ops("opspilot"), &dk_connector_opspilot);
 	unload(&l);
 	g_autoptr(GError) bad = NULL;
-	l = load("type = omnidesk\nbase_url = http://h\napi_key_in = cookie\n", &bad);
+	l = load("type = omnidesk\nbase_url = https://h.example\napi_key_in = cookie\n", &bad);
 	assert_null(l.c);
 	assert_true(g_error_matches(bad, DK_ERROR, DK_ERROR_CONFIG));
 	unload(&l);
@@ -72,7 +72,7 @@ static void test_new_keys_and_defaults(void **state)
 static void test_words(void **state)
 {
 	Loaded l = load(
-	    "type = opspilot\nbase_url = http://h\nstatus_map = resolved=Closed, waiting=Later\n",
+	    "type = opspilot\nbase_url = https://h.example\nstatus_map = resolved=Closed, waiting=Later\n",
 	    NULL);
 	DkConnector *c = l.c;
 	assert_non_null(c);
@@ -105,7 +105,7 @@ static void assert_domain(DkConnector *c, const char *address, const char *fallb
 
 static void test_for_domain(void **state)
 {
-	Loaded l = load("type = opspilot\nbase_url = http://h\n"
+	Loaded l = load("type = opspilot\nbase_url = https://h.example\n"
 	                "organisation_map = Customer.Example=cus_1, b.example=\n",
 	                NULL);
 	assert_non_null(l.c);
@@ -116,7 +116,7 @@ static void test_for_domain(void **state)
 	assert_domain(l.c, NULL, NULL, NULL);
 	assert_domain(l.c, "x@b.example", "", NULL);
 	unload(&l);
-	l = load("type = omnidesk\nbase_url = http://h\norganisation_map = *=2, a.example=3\n",
+	l = load("type = omnidesk\nbase_url = https://h.example\norganisation_map = *=2, a.example=3\n",
 	         NULL);
 	assert_domain(l.c, "x@A.example", "9", "3");
 	assert_domain(l.c, "x@other.example", "9", "2");
