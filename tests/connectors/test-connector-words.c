@@ -71,9 +71,9 @@ static void test_new_keys_and_defaults(void **state)
 
 static void test_words(void **state)
 {
-	Loaded l = load(
-	    "type = opspilot\nbase_url = https://h.example\nstatus_map = resolved=Closed, waiting=Later\n",
-	    NULL);
+	Loaded l = load("type = opspilot\nbase_url = https://h.example\nstatus_map = "
+	                "resolved=Closed, waiting=Later\n",
+	                NULL);
 	DkConnector *c = l.c;
 	assert_non_null(c);
 	assert_string_equal(dk_connector_word(c, &status, "new"), "New");
@@ -116,8 +116,9 @@ static void test_for_domain(void **state)
 	assert_domain(l.c, NULL, NULL, NULL);
 	assert_domain(l.c, "x@b.example", "", NULL);
 	unload(&l);
-	l = load("type = omnidesk\nbase_url = https://h.example\norganisation_map = *=2, a.example=3\n",
-	         NULL);
+	l = load(
+	    "type = omnidesk\nbase_url = https://h.example\norganisation_map = *=2, a.example=3\n",
+	    NULL);
 	assert_domain(l.c, "x@A.example", "9", "3");
 	assert_domain(l.c, "x@other.example", "9", "2");
 	unload(&l);
