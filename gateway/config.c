@@ -138,7 +138,7 @@ static const DkConfKey schema[] = {
 	{"imap:*", "batch_size", DK_CONF_INT, "50", 1, 1000},
 	/* Help-desk connectors (gateway/outbox/connectors/connector.h). */
 	{"connector:*", "type", DK_CONF_ENUM, "webhook", 0, 0,
-	 "webhook|connectwise|incidentiq|ninjaone"},
+	 "webhook|connectwise|incidentiq|ninjaone|opspilot|omnidesk"},
 	{"connector:*", "base_url", DK_CONF_STRING, ""},
 	{"connector:*", "credentials_file", DK_CONF_STRING, ""}, /* name = value lines */
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
@@ -157,7 +157,12 @@ static const DkConfKey schema[] = {
 	{"connector:*", "issue_id", DK_CONF_STRING, ""},
 	{"connector:*", "default_requester_id", DK_CONF_STRING, ""},
 	{"connector:*", "ticket_form", DK_CONF_STRING, ""},     /* NinjaOne ticketFormId */
-	{"connector:*", "organisation_map", DK_CONF_LIST, ""}, /* NinjaOne: domain=clientId, *=default */
+	/* domain=id, *=default: NinjaOne clientId, OpsPilot customerId, Omnidesk brandID */
+	{"connector:*", "organisation_map", DK_CONF_LIST, ""},
+	{"connector:*", "brand", DK_CONF_STRING, ""},      /* Omnidesk default brandID */
+	{"connector:*", "channel", DK_CONF_INT, "1", 1, 1000000}, /* Omnidesk: mail's channelID */
+	{"connector:*", "note_type", DK_CONF_STRING, "note"}, /* Omnidesk: type of a note */
+	{"connector:*", "api_key_in", DK_CONF_ENUM, "query", 0, 0, "query|header"}, /* Omnidesk */
 };
 
 struct DkConfig {

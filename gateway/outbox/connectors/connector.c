@@ -15,7 +15,9 @@ const DkConnectorOps *dk_connector_ops(const char *type)
 	static const DkConnectorOps *const all[] = {&dk_connector_webhook,
 	                                            &dk_connector_connectwise,
 	                                            &dk_connector_incidentiq,
-	                                            &dk_connector_ninjaone};
+	                                            &dk_connector_ninjaone,
+	                                            &dk_connector_opspilot,
+	                                            &dk_connector_omnidesk};
 	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
 		if (g_strcmp0(all[i]->type, type) == 0)
 			return all[i];
@@ -139,6 +141,94 @@ const char *dk_connector_map(GHashTable *map, const char *value)
 	return mapped ? mapped : value;
 }
 
+static GHashTable *map_of(const DkConnector *c, const DkConnectorVocabulary *v)
+{
+	return g_strcmp0(v->field, "status") == 0 ? c->status_map : c->priority_map;
+}
+
+const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary *v,
+                              const char *ours)
+{
+	const char *mapped = ours ? g_hash_table_lookup(map_of(c, v), ours) : NULL;
+	for (gsize i = 0; mapped == NULL && i < v->n; i++)
+		if (g_strcmp0(v->defaults[i].ours, ours) == 0)
+			mapped = v->defaults[i].theirs;
+	return mapped;
+}
+
+static gboolean word_known(const DkConnector *c, const DkConnectorVocabulary *v,
+                           const char *ours, GString *report)
+{
+	const char *word = dk_connector_word(c, v, ours);
+	if (g_strv_contains(v->known, word))
+		return TRUE;
+	g_string_append_printf(report, "%s: %s \"%s\" (for %s) is not one of the system's\n",
+	                       c->name, v->field, word, ours);
+	return FALSE;
+}
+
+/* Each default's word (as the map may change it) and each mapped word. */
+static gboolean vocabulary_known(const DkConnector *c, const DkConnectorVocabulary *v,
+                                 GString *report)
+{
+	gboolean ok = TRUE;
+	for (gsize i = 0; i < v->n; i++)
+		ok = word_known(c, v, v->defaults[i].ours, report) && ok;
+	GHashTableIter iter;
+	gpointer ours;
+	g_hash_table_iter_init(&iter, map_of(c, v));
+	while (g_hash_table_iter_next(&iter, &ours, NULL)) {
+		gboolean has_default = FALSE;
+		for (gsize i = 0; i < v->n; i++)
+			has_default = has_default || g_strcmp0(v->defaults[i].ours, ours) == 0;
+		ok = (has_default || word_known(c, v, ours, report)) && ok;
+	}
+	return ok;
+}
+
+gboolean dk_connector_words_known(const DkConnector *c, const DkConnectorVocabulary *status,
+                                  const DkConnectorVocabulary *priority, GString *report)
+{
+	gboolean ok = vocabulary_known(c, status, report);
+	return vocabulary_known(c, priority, report) && ok;
+}
+
+const char *dk_connector_setting(const DkConnector *c, const char *key)
+{
+	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
+	return dk_config_get_string(c->config, section, key);
+}
+
+gint64 dk_connector_setting_int(const DkConnector *c, const char *key)
+{
+	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
+	return dk_config_get_int(c->config, section, key);
+}
+
+GHashTable *dk_connector_setting_map(const DkConnector *c, const char *key)
+{
+	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
+	return read_map(c->config, section, key);
+}
+
+char *dk_connector_for_domain(const DkConnector *c, const char *address, const char *fallback)
+{
+	const char *at = address ? strrchr(address, '@') : NULL;
+	const char *found = NULL;
+	g_autoptr(GHashTable) map = dk_connector_setting_map(c, "organisation_map");
+	GHashTableIter iter;
+	gpointer domain, id;
+	g_hash_table_iter_init(&iter, map);
+	while (at != NULL && found == NULL && g_hash_table_iter_next(&iter, &domain, &id))
+		if (g_ascii_strcasecmp(domain, at + 1) == 0)
+			found = id;
+	if (found == NULL)
+		found = g_hash_table_lookup(map, "*");
+	if (found == NULL)
+		found = fallback;
+	return found != NULL && *found != '\0' ? g_strdup(found) : NULL;
+}
+
 const char *dk_connector_text(const DkArticle *a)
 {
 	return a != NULL && a->new_text != NULL && *a->new_text ? a->new_text : "(no text)";
@@ -160,6 +250,16 @@ gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **
 	return FALSE;
 }
 
+char *dk_connector_member_id(const json_t *object, const char *member)
+{
+	json_t *v = json_object_get(object, member);
+	if (json_is_integer(v))
+		return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_string(v) && *json_string_value(v) != '\0')
+		return g_strdup(json_string_value(v));
+	return NULL;
+}
+
 static size_t collect(char *data, size_t size, size_t n, void *user)
 {
 	g_string_append_len(user, data, (gssize)(size * n));
@@ -177,6 +277,9 @@ static size_t header_cb(char *data, size_t size, size_t n, void *user)
 		char *end = NULL;
 		gint64 s = g_ascii_strtoll(v, &end, 10);
 		c->retry_after = (end != v && *end == '\0') ? CLAMP(s, 0, 86400) : 60;
+	} else if (len > 18 && g_ascii_strncasecmp(data, "X-RateLimit-Reset:", 18) == 0) {
+		g_autofree char *v = g_strstrip(g_strndup(data + 18, len - 18));
+		c->rate_reset = g_ascii_strtoll(v, NULL, 10);
 	}
 	return len;
 }
@@ -187,6 +290,13 @@ static gboolean classify(DkConnector *c, const char *method, const char *path, l
 	if (status >= 200 && status < 300)
 		return TRUE;
 	gboolean temporary = status == 408 || status == 429 || status >= 500;
+	/* A 429 that names no Retry-After waits for the rate-limit window's
+	 * reset (epoch seconds; small values are taken as seconds from now). */
+	if (status == 429 && c->retry_after == 0 && c->rate_reset > 0) {
+		gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+		gint64 wait = c->rate_reset > 1000000000 ? c->rate_reset - now : c->rate_reset;
+		c->retry_after = CLAMP(wait, 1, 86400);
+	}
 	g_autofree char *shown = g_strndup(body->str, MIN(body->len, 512));
 	g_set_error(error, DK_ERROR, temporary ? DK_ERROR_TEMPORARY : DK_ERROR_PERMANENT,
 	            "%s: %s %s: HTTP %ld: %s", c->name, method, path, status, shown);
@@ -240,12 +350,21 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	if (response_out != NULL)
 		*response_out = NULL;
 	c->retry_after = 0;
+	c->rate_reset = 0;
+	g_autofree char *param = NULL;
+	if (c->ops->auth_query != NULL && !c->ops->auth_query(c, &param, error))
+		return FALSE;
 	struct curl_slist *headers = headers_for(c, body, extra, error);
 	if (headers == NULL)
 		return FALSE;
 	CURL *curl = curl_easy_init();
 	gboolean absolute = g_str_has_prefix(path, "https://") || g_str_has_prefix(path, "http://");
 	g_autofree char *url = absolute ? g_strdup(path) : g_strconcat(c->base_url, path, NULL);
+	if (param != NULL) {
+		char *with = g_strconcat(url, strchr(url, '?') ? "&" : "?", param, NULL);
+		g_free(url);
+		url = with;
+	}
 	g_autoptr(GString) received = g_string_new(NULL);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	set_options(c, curl, method, url, body);
@@ -268,4 +387,11 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	if (response_out != NULL && received->len > 0)
 		*response_out = json_loadb(received->str, received->len, 0, NULL);
 	return TRUE;
+}
+
+gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
+                                const json_t *body, json_t **response_out, GError **error)
+{
+	g_autofree char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	return dk_connector_http(c, method, path, text, NULL, response_out, error);
 }

@@ -4,27 +4,38 @@
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
  * Configuration of [connector:NAME]:
- *   type             webhook | connectwise | incidentiq | ninjaone
+ *   type             webhook | connectwise | incidentiq | ninjaone |
+ *                    opspilot | omnidesk
  *   base_url         the system's API root (ConnectWise:
  *                    https://SITE/v4_6_release/apis/3.0; NinjaOne:
- *                    https://REGION.ninjarmm.com), or the webhook URL
+ *                    https://REGION.ninjarmm.com; OpsPilot: the portal's
+ *                    origin, before /api/msp-portal; Omnidesk:
+ *                    https://ACCOUNT.omnidesk.com), or the webhook URL
  *   credentials_file "name = value" lines, never logged nor dumped:
  *                    webhook: secret; connectwise: company, public_key,
  *                    private_key, client_id; incidentiq: token, site_id,
  *                    product_id (optional); ninjaone: client_id,
- *                    client_secret, token_url, scope (ninjaone.c)
+ *                    client_secret, token_url, scope (ninjaone.c);
+ *                    opspilot, omnidesk: api_key
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
  *   ca_file          extra CA bundle; TLS verification is always on
  *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
  *   board, company   ConnectWise board name and company identifier;
  *                    NinjaOne: board id searched for lost creates
- *   ticket_form, organisation_map  NinjaOne (read by its init)
+ *   ticket_form      NinjaOne (read by its init)
+ *   organisation_map domain=id items, "*" for other domains: the
+ *                    requester's mail domain to the NinjaOne clientId,
+ *                    OpsPilot customerId or Omnidesk brandID; without "*",
+ *                    other domains get company (OpsPilot) or brand (Omnidesk)
  *   status_map, priority_map  ours=theirs items over the defaults (see
  *                    each connector's file for its defaults)
  *   location_id, issue_type_id, issue_category_id, issue_id,
  *   default_requester_id  Incident IQ: the GUIDs a new ticket needs, and
- *                    the user it is for when the sender is not a user */
+ *                    the user it is for when the sender is not a user
+ *   brand, channel, note_type  Omnidesk: default brand id, the channel id
+ *                    of mail (1), the message type of internal notes
+ *   api_key_in       Omnidesk: query (apiKey=KEY on the URL) or header */
 #pragma once
 
 #include "gateway/config.h"
@@ -61,6 +72,9 @@ typedef struct {
 	gboolean remote_ids;
 	/* Adds the authentication headers to a request. */
 	gboolean (*auth)(DkConnector *c, struct curl_slist **headers, GError **error);
+	/* Optional: a "name=value" query parameter (escaped) that every URL
+	 * carries for authentication, or NULL; never shown in errors. */
+	gboolean (*auth_query)(DkConnector *c, char **param_out, GError **error);
 	/* Creates the ticket (with the event's article as its description);
 	 * *remote_out the system's id (NULL when it gives none). */
 	gboolean (*create_ticket)(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
@@ -104,6 +118,7 @@ struct DkConnector {
 	const DkConfig *config;  /* borrowed: outlives the connector */
 	gpointer state;          /* the type's own cache (ops->init may set it), or NULL */
 	GDestroyNotify state_free;
+	gint64 rate_reset;       /* X-RateLimit-Reset of the last answer, or 0 */
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -123,8 +138,9 @@ const char *dk_connector_map(GHashTable *map, const char *value);
  * TRUE, the parsed response in *response_out (NULL when empty or not JSON;
  * may be NULL to ignore it). Transport failures, timeouts, 408, 429 and 5xx are
  * DK_ERROR_TEMPORARY (c->retry_after from Retry-After, RFC 9110 section
- * 10.2.3); other statuses DK_ERROR_PERMANENT with the body in the
- * message. extra: more headers, NULL-terminated, or NULL. */
+ * 10.2.3, or on a 429 without it from X-RateLimit-Reset); other statuses
+ * DK_ERROR_PERMANENT with the body in the message. extra: more headers,
+ * NULL-terminated, or NULL. */
 gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
                            const char *body, const char *const *extra, json_t **response_out,
                            GError **error);
@@ -139,10 +155,55 @@ char *dk_connector_id(const json_t *o);
 gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **remote_out,
                               GError **error);
 
+/* The object's member, an integer or a non-empty string, as a new
+ * string; NULL when it is neither. */
+char *dk_connector_member_id(const json_t *object, const char *member);
+
+/* dk_connector_http with body (or NULL) serialised compactly. */
+gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
+                                const json_t *body, json_t **response_out, GError **error);
+
 /* The versioned JSON event (README.md, "Connectors"): version 1, event,
  * id (stable over retries), reference, ticket, article (or absent),
  * change (ticket.updated). */
 json_t *dk_connector_event_json(const DkConnector *c, const DkConnectorEvent *e);
+
+/* A vocabulary word: ours and the system's default for it. */
+typedef struct {
+	const char *ours, *theirs;
+} DkConnectorWord;
+
+/* A system's words for one field ("status": status_map overrides the
+ * defaults; "priority": priority_map), and every word the system knows. */
+typedef struct {
+	const char *field;
+	const DkConnectorWord *defaults;
+	gsize n;
+	const char *const *known; /* NULL-terminated */
+} DkConnectorVocabulary;
+
+/* The system's word for ours: the map's entry, else the default, else
+ * NULL (ours has no word there: leave the system's value alone). */
+const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary *v,
+                              const char *ours);
+
+/* Whether every word the defaults and maps of both vocabularies give is
+ * known; appends a line to report for each that is not. */
+gboolean dk_connector_words_known(const DkConnector *c, const DkConnectorVocabulary *status,
+                                  const DkConnectorVocabulary *priority, GString *report);
+
+/* A key of the connector's section, its default when unset; borrowed
+ * from the configuration. */
+const char *dk_connector_setting(const DkConnector *c, const char *key);
+gint64 dk_connector_setting_int(const DkConnector *c, const char *key);
+
+/* A list key of "name=value" items as a new table, name -> value. */
+GHashTable *dk_connector_setting_map(const DkConnector *c, const char *key);
+
+/* The organisation id that organisation_map gives the address's domain
+ * (compared without regard to case), else its "*" entry, else fallback;
+ * NULL when that is empty. Free with g_free. */
+char *dk_connector_for_domain(const DkConnector *c, const char *address, const char *fallback);
 
 /* The operations of a type, or NULL. */
 const DkConnectorOps *dk_connector_ops(const char *type);
@@ -150,6 +211,8 @@ extern const DkConnectorOps dk_connector_webhook;
 extern const DkConnectorOps dk_connector_connectwise;
 extern const DkConnectorOps dk_connector_incidentiq;
 extern const DkConnectorOps dk_connector_ninjaone;
+extern const DkConnectorOps dk_connector_opspilot;
+extern const DkConnectorOps dk_connector_omnidesk;
 
 /* The connectors of a configuration, by name. */
 typedef struct DkConnectors DkConnectors;

@@ -1,0 +1,430 @@
+/* Omnidesk (omnidesk.com, API v2): a ticket, then its messages and notes
+ * through /message, status and priority through setstatus/setPriority;
+ * the API key as a query parameter or a header
+ * (../shared/specs/REFERENCE.md section 5 and omnidesk/product-notes.md).
+ * There is no vendor OpenAPI document; what is inferred is marked below. */
+#include "gateway/outbox/connectors/connector.h"
+
+#include "gateway/core/error.h"
+#include "gateway/core/json.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+#define API "/api/v2"
+#define MESSAGE_MIN 5   /* documented: shorter messages are refused */
+#define LOOKUP_LIMIT 50 /* tickets read per search for our reference */
+
+/* Documented [DOC]: setstatus's options. Inferred [INF]: the priorities
+ * (only "medium" appears in the documentation). */
+static const char *const statuses[] = {"new",    "open",   "pending", "holding",
+                                       "solved", "closed", NULL};
+static const char *const priorities[] = {"low", "medium", "high", "urgent", NULL};
+
+static const DkConnectorWord default_statuses[] = {
+    {"new", "new"},         {"open", "open"},       {"in_progress", "open"}, {"waiting", "pending"},
+    {"on_hold", "holding"}, {"resolved", "solved"}, {"closed", "closed"},
+};
+static const DkConnectorWord default_priorities[] = {
+    {"critical", "urgent"}, {"high", "high"}, {"medium", "medium"}, {"low", "low"}};
+static const DkConnectorVocabulary status_words = {"status", default_statuses,
+                                                   G_N_ELEMENTS(default_statuses), statuses};
+static const DkConnectorVocabulary priority_words = {"priority", default_priorities,
+                                                     G_N_ELEMENTS(default_priorities), priorities};
+
+/* Inferred [INF], kept in the functions up to auth(): JSON bodies (the
+ * /message fragment shows multipart/form-data); our reference at the end
+ * of the title, "[docket-1]", as the only field docket can set that a
+ * search (`query`) finds; the list answer's tickets in "items"; the id of
+ * a new ticket in item.id (or ticketID); /message's "direction" field, the
+ * note type (note_type, default "note") and a message's text coming back
+ * unchanged as the timeline item's "content"; setPriority's body shaped
+ * like setstatus's. */
+static char *title_of(const DkConnectorEvent *e)
+{
+	const char *s =
+	    e->ticket->subject && *e->ticket->subject ? e->ticket->subject : "(no subject)";
+	return g_strdup_printf("%s [%s]", s, e->reference);
+}
+
+static gboolean has_reference(const json_t *ticket, const char *reference)
+{
+	g_autofree char *suffix = g_strdup_printf("[%s]", reference);
+	const char *title = json_string_value(json_object_get(ticket, "title"));
+	return title != NULL && g_str_has_suffix(title, suffix);
+}
+
+static json_t *items_of(json_t *list)
+{
+	return json_is_array(list) ? list : json_object_get(list, "items");
+}
+
+static char *created_id(const json_t *reply)
+{
+	char *id = dk_connector_member_id(json_object_get(reply, "item"), "id");
+	return id ? id : dk_connector_member_id(reply, "ticketID");
+}
+
+/* The address list's first address, or NULL. */
+static char *first_address(const char *list)
+{
+	if (list == NULL || *list == '\0')
+		return NULL;
+	const char *comma = strchr(list, ',');
+	g_autofree char *one = g_strndup(list, comma ? (gsize)(comma - list) : strlen(list));
+	return g_strdup(g_strstrip(one));
+}
+
+/* Inbound: from the requester to our address; outbound (an agent opened
+ * it): the other way round, as the documentation asks. */
+static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, gint64 brand)
+{
+	g_autofree char *title = title_of(e);
+	const DkArticle *a = e->article;
+	gboolean outbound = a != NULL && g_strcmp0(a->direction, "outbound") == 0;
+	g_autofree char *ours =
+	    a ? (outbound ? g_strdup(a->sender) : first_address(a->recipients)) : NULL;
+	const char *theirs = e->ticket->requester;
+	json_t *o =
+	    json_pack("{ss ss sI}", "title", title, "direction", outbound ? "outbound" : "inbound",
+	              "channelID", (json_int_t)dk_connector_setting_int(c, "channel"));
+	if ((outbound ? ours : theirs) != NULL)
+		json_object_set_new(o, "from", json_string(outbound ? ours : theirs));
+	if ((outbound ? theirs : ours) != NULL)
+		json_object_set_new(o, "to", json_string(outbound ? theirs : ours));
+	if (brand > 0)
+		json_object_set_new(o, "brandID", json_integer(brand));
+	return o;
+}
+
+/* A public article is a message on the mail channel with its direction;
+ * an internal one a note. docket mails the customer itself: no toAddress. */
+static json_t *message_body(const DkConnector *c, const DkConnectorEvent *e, gint64 ticket)
+{
+	const DkArticle *a = e->article;
+	const char *text = dk_connector_text(a);
+	g_autofree char *message = g_utf8_strlen(text, -1) >= MESSAGE_MIN
+	                               ? g_strdup(text)
+	                               : g_strdup_printf("%s [%s]", text, e->reference);
+	if (g_strcmp0(a->visibility, "internal") == 0)
+		return json_pack("{sI ss ss}", "ticketID", (json_int_t)ticket, "type",
+		                 dk_connector_setting(c, "note_type"), "message", message);
+	g_autofree char *channel =
+	    g_strdup_printf("%" G_GINT64_FORMAT, dk_connector_setting_int(c, "channel"));
+	return json_pack("{sI ss ss ss}", "ticketID", (json_int_t)ticket, "type", channel,
+	                 "message", message, "direction",
+	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
+}
+
+/* Whether a timeline item is the message the body made. */
+static gboolean timeline_matches(const json_t *item, const json_t *body)
+{
+	gboolean note = !json_is_string(json_object_get(body, "direction"));
+	return g_strcmp0(json_string_value(json_object_get(item, "type")),
+	                 note ? "note" : "message") == 0 &&
+	       json_equal(json_object_get(item, "content"), json_object_get(body, "message"));
+}
+
+static const char *api_key(DkConnector *c, GError **error)
+{
+	const char *key = dk_connector_credential(c, "api_key");
+	if (key == NULL || *key == '\0') {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s: the credentials file needs api_key", c->name);
+		return NULL;
+	}
+	return key;
+}
+
+static gboolean key_in_header(const DkConnector *c)
+{
+	return g_strcmp0(dk_connector_setting(c, "api_key_in"), "header") == 0;
+}
+
+static gboolean auth(DkConnector *c, struct curl_slist **headers, GError **error)
+{
+	if (!key_in_header(c))
+		return TRUE;
+	const char *key = api_key(c, error);
+	if (key == NULL)
+		return FALSE;
+	g_autofree char *header = g_strconcat("apiKey: ", key, NULL);
+	*headers = curl_slist_append(*headers, header);
+	return TRUE;
+}
+
+static gboolean auth_query(DkConnector *c, char **param_out, GError **error)
+{
+	*param_out = NULL;
+	if (key_in_header(c))
+		return TRUE;
+	const char *key = api_key(c, error);
+	if (key == NULL)
+		return FALSE;
+	g_autofree char *escaped = g_uri_escape_string(key, NULL, FALSE);
+	*param_out = g_strconcat("apiKey=", escaped, NULL);
+	return TRUE;
+}
+
+/* One request; the answer in *reply_out (NULL to ignore it). A 2xx
+ * answer saying {"status": "error"} is refused with its message. */
+static gboolean call(DkConnector *c, const char *method, const char *path, const json_t *body,
+                     json_t **reply_out, GError **error)
+{
+	g_autoptr(json_t) reply = NULL;
+	if (!dk_connector_http_json(c, method, path, body, &reply, error))
+		return FALSE;
+	if (g_strcmp0(json_string_value(json_object_get(reply, "status")), "error") == 0) {
+		const char *why = json_string_value(json_object_get(reply, "message"));
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s %s: %s", c->name, method,
+		            path, why ? why : "error");
+		return FALSE;
+	}
+	if (reply_out != NULL)
+		*reply_out = g_steal_pointer(&reply);
+	return TRUE;
+}
+
+/* A whole number, or a permanent error naming what it is. */
+static gboolean is_number(const char *text, gint64 *out)
+{
+	char *end = NULL;
+	*out = text ? g_ascii_strtoll(text, &end, 10) : 0;
+	return text != NULL && *text != '\0' && *end == '\0' && *out > 0;
+}
+
+static gboolean number(DkConnector *c, const char *what, const char *text, gint64 *out,
+                       GError **error)
+{
+	if (is_number(text, out))
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s \"%s\" is not a number", c->name,
+	            what, text ? text : "");
+	return FALSE;
+}
+
+/* The ticket whose title ends with our reference, or NULL. */
+static gboolean find_ticket(DkConnector *c, const char *reference, char **remote_out,
+                            GError **error)
+{
+	*remote_out = NULL;
+	g_autofree char *q = g_uri_escape_string(reference, NULL, FALSE);
+	g_autofree char *path = g_strdup_printf(
+	    API "/ticket?query=%s&searchArchived=yes&itemStart=0&itemLimit=%d", q, LOOKUP_LIMIT);
+	g_autoptr(json_t) list = NULL;
+	if (!call(c, "GET", path, NULL, &list, error))
+		return FALSE;
+	size_t i;
+	json_t *t;
+	json_array_foreach(items_of(list), i, t)
+	{
+		if (*remote_out == NULL && has_reference(t, reference))
+			*remote_out = dk_connector_member_id(t, "id");
+	}
+	return TRUE;
+}
+
+static gint compare_ids(gconstpointer a, gconstpointer b)
+{
+	gint64 x = g_ascii_strtoll(*(char *const *)a, NULL, 10);
+	gint64 y = g_ascii_strtoll(*(char *const *)b, NULL, 10);
+	return x < y ? -1 : x > y;
+}
+
+/* The ids of the ticket's timeline items that are body's message, oldest
+ * (lowest id) first. */
+static gboolean matching_items(DkConnector *c, gint64 ticket, const json_t *body,
+                               GPtrArray *ids_out, GError **error)
+{
+	g_autofree char *path = g_strdup_printf(API "/ticket/%" G_GINT64_FORMAT, ticket);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "GET", path, NULL, &reply, error))
+		return FALSE;
+	size_t i;
+	json_t *item;
+	json_array_foreach(json_object_get(json_object_get(reply, "item"), "timeline"), i, item)
+	{
+		char *id = timeline_matches(item, body) ? dk_connector_member_id(item, "id") : NULL;
+		if (id != NULL)
+			g_ptr_array_add(ids_out, id);
+	}
+	g_ptr_array_sort(ids_out, compare_ids);
+	return TRUE;
+}
+
+/* Posts the article as a message; *remote_out the timeline item it made
+ * (the answer names none: the newest item like it), or NULL. */
+static gboolean post_message(DkConnector *c, const DkConnectorEvent *e, gint64 ticket,
+                             char **remote_out, GError **error)
+{
+	*remote_out = NULL;
+	g_autoptr(json_t) body = message_body(c, e, ticket);
+	if (!call(c, "POST", API "/message", body, NULL, error))
+		return FALSE;
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	if (!matching_items(c, ticket, body, ids, error))
+		return FALSE;
+	if (ids->len > 0)
+		*remote_out = g_strdup(g_ptr_array_index(ids, ids->len - 1));
+	return TRUE;
+}
+
+/* POST /ticket/ACTION {"ticketIDs": [ticket], field: word}. */
+static gboolean set_word(DkConnector *c, gint64 ticket, const char *action, const char *field,
+                         const char *word, GError **error)
+{
+	g_autoptr(json_t) body =
+	    json_pack("{s[I] ss}", "ticketIDs", (json_int_t)ticket, field, word);
+	g_autofree char *path = g_strconcat(API "/ticket/", action, NULL);
+	return call(c, "POST", path, body, NULL, error);
+}
+
+/* The brand of the requester's domain, else brand; 0 for none. */
+static gboolean brand_of(DkConnector *c, const char *requester, gint64 *out, GError **error)
+{
+	g_autofree char *brand =
+	    dk_connector_for_domain(c, requester, dk_connector_setting(c, "brand"));
+	*out = 0;
+	return brand == NULL || number(c, "brand", brand, out, error);
+}
+
+/* Omnidesk creates an empty ticket, then takes its first message and
+ * priority in further requests; there is no idempotency key. So the
+ * ticket carrying our reference is searched for first, and each step is
+ * done only if an earlier attempt did not do it. */
+static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                              GError **error)
+{
+	*remote_out = NULL;
+	gint64 brand = 0, ticket = 0;
+	g_autofree char *id = NULL;
+	if (!brand_of(c, e->ticket->requester, &brand, error) ||
+	    !find_ticket(c, e->reference, &id, error))
+		return FALSE;
+	gboolean found = id != NULL;
+	if (!found) {
+		g_autoptr(json_t) body = ticket_body(c, e, brand);
+		g_autoptr(json_t) reply = NULL;
+		if (!call(c, "POST", API "/ticket", body, &reply, error))
+			return FALSE;
+		id = created_id(reply);
+	}
+	if (!number(c, "the new ticket's id", id, &ticket, error))
+		return FALSE;
+	if (e->article != NULL) {
+		g_autoptr(json_t) body = message_body(c, e, ticket);
+		g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+		g_autofree char *made = NULL;
+		if (found && !matching_items(c, ticket, body, ids, error))
+			return FALSE;
+		if (ids->len == 0 && !post_message(c, e, ticket, &made, error))
+			return FALSE;
+	}
+	const char *priority = dk_connector_word(c, &priority_words, e->ticket->priority);
+	if (priority != NULL && !set_word(c, ticket, "setPriority", "priority", priority, error))
+		return FALSE;
+	*remote_out = g_steal_pointer(&id);
+	return TRUE;
+}
+
+static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                            GError **error)
+{
+	gint64 ticket = 0;
+	*remote_out = NULL;
+	return number(c, "ticket id", e->remote_ticket, &ticket, error) &&
+	       post_message(c, e, ticket, remote_out, error);
+}
+
+static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
+                             GError **error)
+{
+	gint64 ticket = 0;
+	if (!number(c, "ticket id", e->remote_ticket, &ticket, error))
+		return FALSE;
+	g_autoptr(json_t) body = message_body(c, e, ticket);
+	return matching_items(c, ticket, body, ids_out, error);
+}
+
+/* Status through setstatus, priority through setPriority; the API shows
+ * no way to assign a user by address, so assignee changes are not sent. */
+static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error)
+{
+	gint64 ticket = 0;
+	if (!number(c, "ticket id", e->remote_ticket, &ticket, error))
+		return FALSE;
+	if (g_strcmp0(e->field, "status") == 0) {
+		const char *word = dk_connector_word(c, &status_words, e->new_value);
+		return word == NULL || set_word(c, ticket, "setstatus", "status", word, error);
+	}
+	if (g_strcmp0(e->field, "priority") == 0) {
+		const char *word = dk_connector_word(c, &priority_words, e->new_value);
+		return word == NULL || set_word(c, ticket, "setPriority", "priority", word, error);
+	}
+	return TRUE;
+}
+
+/* Whether organisation_map's brands and brand are numbers; reports those that
+ * are not. */
+static gboolean brands_are_numbers(DkConnector *c, GString *report)
+{
+	g_autoptr(GHashTable) brands = dk_connector_setting_map(c, "organisation_map");
+	const char *fallback = dk_connector_setting(c, "brand");
+	gboolean ok = TRUE;
+	gint64 n = 0;
+	if (*fallback != '\0' && !is_number(fallback, &n)) {
+		g_string_append_printf(report, "%s: brand \"%s\" is not a number\n", c->name,
+		                       fallback);
+		ok = FALSE;
+	}
+	GHashTableIter iter;
+	gpointer domain, brand;
+	g_hash_table_iter_init(&iter, brands);
+	while (g_hash_table_iter_next(&iter, &domain, &brand)) {
+		if (!is_number(brand, &n)) {
+			g_string_append_printf(
+			    report, "%s: organisation_map %s: brand \"%s\" is not a number\n",
+			    c->name, (const char *)domain, (const char *)brand);
+			ok = FALSE;
+		}
+	}
+	return ok;
+}
+
+/* Lists one ticket (the key and TICKET_READ), checks the maps against the
+ * vocabularies and that brands are numbers. Brands cannot be listed and
+ * the write permissions cannot be tried without writing. */
+static gboolean check(DkConnector *c, GString *report, GError **error)
+{
+	if (!call(c, "GET", API "/ticket?itemStart=0&itemLimit=1", NULL, NULL, error)) {
+		if (strstr((*error)->message, "HTTP 401") != NULL)
+			g_string_append_printf(report,
+			                       "%s: the API key was refused (api_key_in = %s)\n",
+			                       c->name, dk_connector_setting(c, "api_key_in"));
+		if (strstr((*error)->message, "HTTP 403") != NULL)
+			g_string_append_printf(report, "%s: the API key lacks TICKET_READ\n",
+			                       c->name);
+		return FALSE;
+	}
+	g_string_append_printf(report, "%s: authenticated\n", c->name);
+	gboolean ok = dk_connector_words_known(c, &status_words, &priority_words, report);
+	ok = brands_are_numbers(c, report) && ok;
+	if (ok)
+		g_string_append_printf(report,
+		                       "%s: statuses and priorities known; brands and the "
+		                       "write permissions are not checked\n",
+		                       c->name);
+	return ok;
+}
+
+const DkConnectorOps dk_connector_omnidesk = {
+    .type = "omnidesk",
+    .remote_ids = TRUE,
+    .auth = auth,
+    .auth_query = auth_query,
+    .create_ticket = create_ticket,
+    .add_comment = add_comment,
+    .update = update,
+    .find_comment = find_comment,
+    .check = check,
+};
