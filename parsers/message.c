@@ -24,7 +24,7 @@ static const char *const trace_headers[] = {
 	"x-spam-flag", "x-spam-level", "x-spam-checker-version", "x-virus-scanned", NULL,
 };
 
-static void ensure_gmime(void)
+void dk_gmime_init(void)
 {
 	static gsize done = 0;
 	if (g_once_init_enter(&done)) {
@@ -668,7 +668,7 @@ DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes
 				   const DkParseOptions *o, GError **error)
 {
 	g_autoptr(DkMessage) m = fresh;
-	ensure_gmime();
+	dk_gmime_init();
 	DkParseContext c = {0};
 	context_init(&c, m, o);
 	c.raw = raw;

@@ -125,6 +125,12 @@ const GPtrArray *dk_message_header_all(const DkMessage *message, const char *nam
 /* The first value of one header, decoded, or NULL. */
 const char *dk_message_header(const DkMessage *message, const char *name);
 
+/* Initialises GMime once per process. g_mime_init() itself is not safe to
+ * call from two threads at once (both register GMime's types, and the
+ * second aborts), so every part of docket that uses GMime calls this
+ * instead, whatever thread it runs in. */
+void dk_gmime_init(void);
+
 void dk_message_free(DkMessage *message);
 void dk_address_free(DkAddress *address);
 void dk_attachment_free(DkAttachment *attachment);

@@ -251,11 +251,7 @@ static void finish(DkSieveInterp *ip)
 DkSieveResult *dk_sieve_execute(const DkSieveScript *script, const DkSieveInput *input)
 {
 	g_return_val_if_fail(script != NULL && input != NULL && input->message != NULL, NULL);
-	static gsize gmime_ready = 0;
-	if (g_once_init_enter(&gmime_ready)) { /* address parsing uses GMime */
-		g_mime_init();
-		g_once_init_leave(&gmime_ready, 1);
-	}
+	dk_gmime_init(); /* address parsing uses GMime */
 	DkSieveResult *r = g_new0(DkSieveResult, 1);
 	r->actions = g_ptr_array_new_with_free_func((GDestroyNotify)action_free);
 	r->trace = g_ptr_array_new_with_free_func(g_free);

@@ -187,11 +187,6 @@ static gboolean add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char
 	return TRUE;
 }
 
-static gpointer init_gmime(gpointer unused)
-{
-	g_mime_init(); /* counted: the parsers' own call does no harm */
-	return NULL;
-}
 
 /* A From or Reply-To line a template gave ("Name <a@b>" or "a@b"): TRUE
  * with its name and address when it holds one usable mailbox. */
@@ -216,8 +211,7 @@ static gboolean template_mailbox(const char *text, char **name_out, char **addre
 GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotification *n,
                                       const DkMailHeaders *h, GError **error)
 {
-	static GOnce once = G_ONCE_INIT;
-	g_once(&once, init_gmime, NULL);
+	dk_gmime_init();
 	GMimeMessage *msg = g_mime_message_new(TRUE);
 	GMimeObject *o = GMIME_OBJECT(msg);
 	g_autofree char *from_name = NULL, *from = NULL, *reply_name = NULL, *reply_to = NULL;
