@@ -168,6 +168,13 @@ static gboolean configure(DkStore *s, GError **error)
 	if (!exec(s, "PRAGMA journal_mode = WAL", error) || !exec(s, "PRAGMA synchronous = FULL", error) ||
 	    !exec(s, "PRAGMA foreign_keys = ON", error))
 		return FALSE;
+	/* The writer gives every message its own savepoint, and SQLite keeps
+	 * the pages a savepoint changes in a statement journal, which spills
+	 * to a temporary file past 64 KiB: one batch would write and read it
+	 * back through the kernel. It is only needed until the transaction
+	 * ends, so memory holds it; durability rests on the WAL alone. */
+	if (!exec(s, "PRAGMA temp_store = MEMORY", error))
+		return FALSE;
 	/* Keep the WAL file when the last connection closes (its checkpoint
 	 * empties it instead): no unlink and re-create, and no folder sync,
 	 * for every `docket deliver`. */
@@ -225,14 +232,24 @@ int dk_store_schema_version(DkStore *store)
 	return v;
 }
 
+/* Runs one of the fixed statements that frame transactions. They are
+ * prepared once like every other: the writer runs a savepoint and its
+ * release for every message, and parsing them anew each time cost more
+ * than some of the writes they frame. */
+static gboolean control(DkStore *s, const char *sql, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(s, sql, error);
+	return st != NULL && run(s, st, sql, error);
+}
+
 gboolean dk_store_begin(DkStore *store, GError **error)
 {
-	return exec(store, "BEGIN IMMEDIATE", error);
+	return control(store, "BEGIN IMMEDIATE", error);
 }
 
 gboolean dk_store_commit(DkStore *store, GError **error)
 {
-	if (exec(store, "COMMIT", error))
+	if (control(store, "COMMIT", error))
 		return TRUE;
 	dk_store_rollback(store);
 	return FALSE;
@@ -246,12 +263,12 @@ void dk_store_rollback(DkStore *store)
 
 gboolean dk_store_savepoint(DkStore *store, GError **error)
 {
-	return exec(store, "SAVEPOINT item", error);
+	return control(store, "SAVEPOINT item", error);
 }
 
 gboolean dk_store_release(DkStore *store, GError **error)
 {
-	return exec(store, "RELEASE item", error);
+	return control(store, "RELEASE item", error);
 }
 
 gboolean dk_store_rollback_savepoint(DkStore *store, GError **error)
@@ -261,7 +278,7 @@ gboolean dk_store_rollback_savepoint(DkStore *store, GError **error)
 		            "store: SQLite rolled back the transaction");
 		return FALSE;
 	}
-	if (exec(store, "ROLLBACK TO item; RELEASE item", error))
+	if (control(store, "ROLLBACK TO item", error) && control(store, "RELEASE item", error))
 		return TRUE;
 	dk_store_rollback(store);
 	return FALSE;
