@@ -15,6 +15,8 @@ struct DkStore {
 	char *data_dir;
 	DkStoreOptions options;
 	GHashTable *statements; /* SQL text -> sqlite3_stmt*, prepared once */
+	gboolean search_deferred; /* see dk_store_search_defer() */
+	gint64 search_after;      /* the articles above this id are not indexed yet */
 };
 
 /* The cached prepared statement for sql (a string constant: the cache is

@@ -247,9 +247,35 @@ gboolean dk_store_begin(DkStore *store, GError **error)
 	return control(store, "BEGIN IMMEDIATE", error);
 }
 
+gboolean dk_store_search_defer(DkStore *store, GError **error)
+{
+	store->search_after = 0;
+	if (!dk_store_lookup_int64(store,
+				   dk_store_query(store, "SELECT coalesce(max(id), 0) FROM articles", error, ""),
+				   "reading the last article", &store->search_after, NULL, error))
+		return FALSE;
+	store->search_deferred = TRUE;
+	return TRUE;
+}
+
+/* Indexes the articles of this transaction that dk_store_search_defer()
+ * held back. Article ids only grow (INTEGER PRIMARY KEY, nothing deletes
+ * articles in a batch), so they are the ones above the last id before it;
+ * an article rolled back with its savepoint is simply not there. */
+static gboolean search_index_deferred(DkStore *store, GError **error)
+{
+	if (!store->search_deferred)
+		return TRUE;
+	store->search_deferred = FALSE;
+	return dk_store_write(store,
+			      "INSERT INTO article_search (rowid, subject, new_text)"
+			      " SELECT id, subject, new_text FROM articles WHERE id > ? ORDER BY id",
+			      "indexing articles for search", error, "i", store->search_after);
+}
+
 gboolean dk_store_commit(DkStore *store, GError **error)
 {
-	if (control(store, "COMMIT", error))
+	if (search_index_deferred(store, error) && control(store, "COMMIT", error))
 		return TRUE;
 	dk_store_rollback(store);
 	return FALSE;
@@ -257,6 +283,7 @@ gboolean dk_store_commit(DkStore *store, GError **error)
 
 void dk_store_rollback(DkStore *store)
 {
+	store->search_deferred = FALSE;
 	if (!sqlite3_get_autocommit(store->db))
 		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -517,6 +544,10 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	if (!ok)
 		return 0;
 	a->id = sqlite3_last_insert_rowid(store->db);
+	if (!store->search_deferred &&
+	    !dk_store_write(store, "INSERT INTO article_search (rowid, subject, new_text) VALUES (?, ?, ?)",
+			    "indexing an article for search", error, "iss", a->id, values[5], values[8]))
+		return 0;
 	return a->id;
 }
 

@@ -115,6 +115,14 @@ gboolean dk_store_release(DkStore *store, GError **error);
  * fails, DK_ERROR_TEMPORARY, and the transaction is over. */
 gboolean dk_store_rollback_savepoint(DkStore *store, GError **error);
 
+/* Until the transaction ends, the articles added are indexed for full-text
+ * search all at once by dk_store_commit(), in one statement, instead of
+ * one by one. SQLite's FTS5 writes its pending index to the database at the
+ * end of every statement that touched it, so a batch indexed article by
+ * article costs one index segment (and later merges) per article. Call
+ * right after dk_store_begin(); a rollback ends it. */
+gboolean dk_store_search_defer(DkStore *store, GError **error);
+
 /* Keeps a raw message (idempotent: the same bytes are stored once). Small
  * ones go into the database; large ones into a file that is fsynced before
  * this returns, so the commit that names it makes it durable. Writes the hex

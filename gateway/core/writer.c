@@ -746,6 +746,8 @@ static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GE
 {
 	if (!dk_store_begin(store, error))
 		return FALSE;
+	if (!dk_store_search_defer(store, error))
+		goto broken;
 	for (guint i = 0; i < n; i++) {
 		DkPipelineItem *item = items[i];
 		g_clear_error(&item->error);

@@ -181,6 +181,75 @@ static void test_savepoint_after_lost_transaction(void **state)
 	assert_true(dk_error_is_temporary(error));
 }
 
+static gint64 add_text(DkStore *s, gint64 ticket, const char *subject, const char *text)
+{
+	DkArticle a = {.ticket = ticket, .direction = "inbound", .visibility = "public", .evidence = "new",
+		       .subject = (char *)subject, .new_text = (char *)text, .full_text = (char *)text,
+		       .created_at = 1};
+	g_autoptr(GError) error = NULL;
+	gint64 id = dk_store_article_add(s, &a, &error);
+	assert_null(error);
+	return id;
+}
+
+static guint hits(DkStore *s, const char *text)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) found = dk_store_search(s, text, 0, &error);
+	assert_null(error);
+	return found->len;
+}
+
+/* FTS5's own check of the index against the articles. */
+static void assert_search_consistent(DkStore *s)
+{
+	assert_int_equal(sqlite3_exec(s->db, "INSERT INTO article_search (article_search, rank)"
+					     " VALUES ('integrity-check', 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+}
+
+/* A batch indexes its articles at commit: the ones of a savepoint rolled
+ * back are not indexed, even when a later article takes their id; a
+ * rolled-back batch indexes nothing; articles outside a batch are indexed
+ * at once. */
+static void test_search_deferred(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
+	assert_true(dk_store_begin(s, &error));
+	gint64 t = dk_store_ticket_create(s, "t", NULL, 1, &error);
+	add_text(s, t, "Printer", "paper jam in tray two");
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(hits(s, "jam"), 1);
+
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_search_defer(s, &error));
+	assert_true(dk_store_savepoint(s, &error));
+	gint64 gone = add_text(s, t, "Scanner", "glass cracked");
+	assert_true(dk_store_rollback_savepoint(s, &error));
+	assert_true(dk_store_savepoint(s, &error));
+	assert_int_equal(add_text(s, t, "Toner", "toner empty again"), gone);
+	assert_true(dk_store_release(s, &error));
+	add_text(s, t, "Toner", "still empty");
+	assert_int_equal(hits(s, "toner"), 0); /* not until the commit */
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(hits(s, "toner"), 2);
+	assert_int_equal(hits(s, "cracked"), 0);
+	assert_int_equal(hits(s, "jam"), 1);
+
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_search_defer(s, &error));
+	add_text(s, t, "Fax", "fax rolled back");
+	dk_store_rollback(s);
+	assert_true(dk_store_begin(s, &error));
+	add_text(s, t, "Fax", "fax kept");
+	assert_int_equal(hits(s, "fax"), 1); /* indexed with the insert */
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(hits(s, "fax"), 1);
+	assert_search_consistent(s);
+}
+
 static void test_busy_is_temporary(void **state)
 {
 	g_autoptr(GError) error = NULL;
@@ -203,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_deferred, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
