@@ -155,14 +155,25 @@ static gboolean exec(DkStore *s, const char *sql, GError **error)
 	return TRUE;
 }
 
+/* SQLite's automatic checkpoint (a passive one past this many WAL frames),
+ * kept, and the WAL's size after each commit noted for dk_store_close(). */
+#define AUTO_CHECKPOINT_FRAMES 1000
+
+static int wal_committed(void *data, sqlite3 *db, const char *name, int frames)
+{
+	DkStore *s = data;
+	s->wal_frames = frames;
+	if (frames >= AUTO_CHECKPOINT_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
 static gboolean configure(DkStore *s, GError **error)
 {
 	sqlite3_busy_timeout(s->db, s->options.busy_timeout_ms);
 	sqlite3_extended_result_codes(s->db, 1);
-	/* The last connection to close would checkpoint the WAL into the
-	 * database: costly for a short-lived `docket deliver`, and needless,
-	 * since the next writer's auto-checkpoint does it. */
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+	s->wal_frames = -1;
+	sqlite3_wal_hook(s->db, wal_committed, s);
 	/* In WAL mode synchronous=NORMAL does not sync at commit; FULL does,
 	 * and an acknowledged message must be on disk. */
 	if (!exec(s, "PRAGMA journal_mode = WAL", error) || !exec(s, "PRAGMA synchronous = FULL", error) ||
@@ -211,12 +222,29 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 	return g_steal_pointer(&s);
 }
 
+/* Closing leaves a WAL of fewer frames than this as it is (see
+ * dk_store_close()): 512 KiB of 4 KiB pages, a few dozen deliveries. A
+ * process that opens the store first rebuilds the WAL's index by reading
+ * every frame, which costs less than the fsyncs saved only while the WAL
+ * stays this small. */
+#define CLOSE_CHECKPOINT_FRAMES 128
+
 void dk_store_close(DkStore *store)
 {
 	if (store == NULL)
 		return;
 	if (store->statements != NULL)
 		g_hash_table_unref(store->statements);
+	/* The last connection to close checkpoints the WAL into the database
+	 * and empties it: two more fsyncs, the most costly part of a
+	 * short-lived `docket deliver`. While the WAL is small, leave it: the
+	 * commit is durable in the WAL already, and the next process to open
+	 * the store rebuilds its index from these few frames. A connection
+	 * that saw the WAL grow past the limit still checkpoints, and so does
+	 * one that committed nothing (it does not know the WAL's size), so
+	 * the WAL stays small between processes. */
+	if (store->db != NULL && store->wal_frames >= 0 && store->wal_frames < CLOSE_CHECKPOINT_FRAMES)
+		sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (store->db != NULL)
 		sqlite3_close(store->db);
 	g_free(store->data_dir);

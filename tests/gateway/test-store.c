@@ -3,6 +3,7 @@
 #include "dk-test.h"
 #include "gateway/core/store-private.h"
 
+#include <glib/gstdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,6 +251,42 @@ static void test_search_deferred(void **state)
 	assert_search_consistent(s);
 }
 
+static goffset wal_size(const char *dir)
+{
+	g_autofree char *path = g_build_filename(dir, "docket.db-wal", NULL);
+	GStatBuf st;
+	return g_stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Closing leaves a small WAL for the next process (the commit is durable
+ * in it) and checkpoints a large one, so that the WAL stays small. */
+static void test_close_checkpoints_large_wal(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	DkStore *s = dk_store_open(*state, NULL, &error);
+	assert_true(dk_store_begin(s, &error));
+	assert_int_equal(dk_store_ticket_create(s, "kept", NULL, 1, &error), 1);
+	assert_true(dk_store_commit(s, &error));
+	dk_store_close(s);
+	assert_true(wal_size(*state) > 0);
+
+	s = dk_store_open(*state, NULL, &error);
+	g_autoptr(DkTicket) t = dk_store_ticket_get(s, 1, &error);
+	assert_non_null(t);
+	assert_string_equal(t->subject, "kept");
+	assert_true(dk_store_begin(s, &error));
+	g_autofree char *filler = g_strnfill(3000, 'x');
+	for (int i = 0; i < 300; i++) {
+		g_autofree char *text = g_strdup_printf("%d %s", i, filler);
+		g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
+		char sha[65];
+		assert_true(dk_store_raw_put(s, raw, 1, sha, &error));
+	}
+	assert_true(dk_store_commit(s, &error));
+	dk_store_close(s);
+	assert_int_equal(wal_size(*state), 0);
+}
+
 static void test_busy_is_temporary(void **state)
 {
 	g_autoptr(GError) error = NULL;
@@ -273,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_checkpoints_large_wal, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
