@@ -191,6 +191,13 @@ static gboolean configure(DkStore *s, GError **error)
 	 * for every `docket deliver`. */
 	int persist = 1;
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/* SQLite's default page cache is 2 MiB: under a stream of LMTP
+	 * deliveries the writer's hot pages (index leaves, the tails of
+	 * tables, the search index) did not fit and were read back from the
+	 * file, 8.6 preads per message; with 8 MiB, about 5. A short-lived
+	 * process never fills it. */
+	if (!exec(s, "PRAGMA cache_size = -8192", error))
+		return FALSE;
 	return exec(s, "PRAGMA journal_size_limit = 1048576", error);
 }
 
