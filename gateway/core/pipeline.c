@@ -5,6 +5,7 @@
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sla-policy.h"
 #include "gateway/core/writer.h"
+#include "parsers/digest.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -157,6 +158,10 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	if (message == NULL)
 		item->quarantine_reason = g_strdup(local ? local->message : "unreadable");
 	item->raw = raw ? g_bytes_ref(raw) : NULL;
+	/* The digest that names the raw message in the store, computed here
+	 * on the intake's thread rather than by the one writer. */
+	if (raw != NULL)
+		dk_sha256_hex(g_bytes_get_data(raw, NULL), g_bytes_get_size(raw), item->raw_sha256);
 	item->raw_fd = raw ? -1 : dup(fd);
 	item->raw_size = raw ? g_bytes_get_size(raw) : size;
 	item->message = message;

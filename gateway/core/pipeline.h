@@ -66,6 +66,7 @@ typedef struct {
 	int raw_fd;         /* the raw in a file (from offset 0; the item's own
 			     * descriptor) when raw is NULL; -1 otherwise */
 	gsize raw_size;     /* the raw's size, in either case */
+	char raw_sha256[65]; /* the hex SHA-256 of raw, computed while preparing; "" if not */
 } DkPipelineItem;
 
 typedef struct DkWriter DkWriter;

@@ -400,9 +400,14 @@ gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_o
 {
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(raw, &n);
-	char sha[65];
-	dk_sha256_hex(p, n, sha);
-	g_strlcpy(sha256_out, sha, 65);
+	dk_sha256_hex(p, n, sha256_out);
+	return dk_store_raw_put_digest(store, raw, sha256_out, now, error);
+}
+
+gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, gint64 now, GError **error)
+{
+	gsize n = 0;
+	const guint8 *p = g_bytes_get_data(raw, &n);
 	sqlite3_stmt *st = dk_store_prepare(store,
 				   "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
 				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

@@ -128,6 +128,10 @@ gboolean dk_store_search_defer(DkStore *store, GError **error);
  * this returns, so the commit that names it makes it durable. Writes the hex
  * SHA-256 into sha256_out. Must be inside a transaction. */
 gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65], GError **error);
+/* dk_store_raw_put() of raw whose hex SHA-256 the caller computed already
+ * (off the writer's thread: dk_pipeline_prepare() does). */
+gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha256, gint64 now,
+				 GError **error);
 
 /* dk_store_raw_put() of the size bytes of the file fd (from offset 0),
  * never held in memory whole: the SHA-256 is computed over chunks, and a

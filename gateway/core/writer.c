@@ -569,7 +569,10 @@ static gboolean raw_put(DkStore *store, const DkPipelineItem *item, char sha[65]
 {
 	if (item->raw == NULL)
 		return dk_store_raw_put_fd(store, item->raw_fd, item->raw_size, item->received_at, sha, error);
-	return dk_store_raw_put(store, item->raw, item->received_at, sha, error);
+	if (item->raw_sha256[0] == '\0')
+		return dk_store_raw_put(store, item->raw, item->received_at, sha, error);
+	memcpy(sha, item->raw_sha256, 65);
+	return dk_store_raw_put_digest(store, item->raw, sha, item->received_at, error);
 }
 
 /* The administrator's rules: they may refuse the mail, drop it, or send
