@@ -542,7 +542,8 @@ static gboolean write_consequences(Write *w, gboolean created, GError **error)
 	return apply_commands(w, ticket, error) && outbound_events(w, ticket, error) &&
 	       record_participants(w, ticket, created, error) && foreign_refs(w, ticket, error) &&
 	       record_addresses(w->store, w->item, ticket, error) &&
-	       dk_store_ticket_touch(w->store, ticket, now, error);
+	       /* A ticket created by this message has updated_at = now already. */
+	       (created || dk_store_ticket_touch(w->store, ticket, now, error));
 }
 
 /* Classification and policy: where the message goes, or that it is
