@@ -198,7 +198,14 @@ static gboolean configure(DkStore *s, GError **error)
 	 * process never fills it. */
 	if (!exec(s, "PRAGMA cache_size = -8192", error))
 		return FALSE;
-	return exec(s, "PRAGMA journal_size_limit = 1048576", error);
+	/* After a checkpoint the WAL starts over from its beginning and is cut
+	 * down to this size. Above the ~4 MiB that the automatic checkpoint
+	 * lets it reach, `docket serve` keeps writing over blocks the file
+	 * has already, and an fdatasync of a file whose size did not change
+	 * needs no journal commit of the file system: 314-346 us per commit
+	 * with a 1 MiB limit, 173-198 us with 8 MiB. A closing connection that
+	 * checkpoints still empties the WAL (see dk_store_close()). */
+	return exec(s, "PRAGMA journal_size_limit = 8388608", error);
 }
 
 DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error)
