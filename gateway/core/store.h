@@ -120,7 +120,10 @@ gboolean dk_store_rollback_savepoint(DkStore *store, GError **error);
  * one by one. SQLite's FTS5 writes its pending index to the database at the
  * end of every statement that touched it, so a batch indexed article by
  * article costs one index segment (and later merges) per article. Call
- * right after dk_store_begin(); a rollback ends it. */
+ * right after dk_store_begin(); a rollback ends it. An article added in
+ * such a transaction must not have its subject or text changed, nor be
+ * deleted, before the commit (the search index's triggers for those
+ * would act on an entry not written yet). */
 gboolean dk_store_search_defer(DkStore *store, GError **error);
 
 /* Keeps a raw message (idempotent: the same bytes are stored once). Small
