@@ -4,6 +4,7 @@
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sla-policy.h"
+#include "gateway/core/store-file.h"
 #include "gateway/core/writer.h"
 #include "parsers/digest.h"
 
@@ -159,9 +160,14 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 		item->quarantine_reason = g_strdup(local ? local->message : "unreadable");
 	item->raw = raw ? g_bytes_ref(raw) : NULL;
 	/* The digest that names the raw message in the store, computed here
-	 * on the intake's thread rather than by the one writer. */
+	 * on the intake's thread rather than by the one writer (for a large
+	 * spool file, hashing it there would hold up every other intake). A
+	 * file that cannot be read now leaves it to the writer, which then
+	 * reports the error. */
 	if (raw != NULL)
 		dk_sha256_hex(g_bytes_get_data(raw, NULL), g_bytes_get_size(raw), item->raw_sha256);
+	else if (!dk_store_file_sha256(fd, size, item->raw_sha256))
+		item->raw_sha256[0] = '\0';
 	item->raw_fd = raw ? -1 : dup(fd);
 	item->raw_size = raw ? g_bytes_get_size(raw) : size;
 	item->message = message;

@@ -436,26 +436,30 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 	return run(store, st, "storing a raw message", error);
 }
 
+static gboolean read_failed(GError **error)
+{
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s", g_strerror(errno));
+	return FALSE;
+}
+
 gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
 			     GError **error)
 {
+	if (!dk_store_file_sha256(fd, size, sha256_out))
+		return read_failed(error);
+	return dk_store_raw_put_fd_digest(store, fd, size, sha256_out, now, error);
+}
+
+gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha, gint64 now,
+				    GError **error)
+{
 	if (size <= store->options.inline_max) {
 		g_autofree guint8 *all = g_malloc(size + 1);
-		if (!dk_store_file_read(fd, all, size)) {
-			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s",
-				    g_strerror(errno));
-			return FALSE;
-		}
+		if (!dk_store_file_read(fd, all, size))
+			return read_failed(error);
 		g_autoptr(GBytes) raw = g_bytes_new_static(all, size);
-		return dk_store_raw_put(store, raw, now, sha256_out, error);
+		return dk_store_raw_put_digest(store, raw, sha, now, error);
 	}
-	char sha[65];
-	if (!dk_store_file_sha256(fd, size, sha)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s",
-			    g_strerror(errno));
-		return FALSE;
-	}
-	g_strlcpy(sha256_out, sha, 65);
 	sqlite3_stmt *st = dk_store_prepare(store,
 				   "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
 				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

@@ -143,6 +143,9 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha256
  * name there), or copied in chunks where it cannot be linked. */
 gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
 			     GError **error);
+/* dk_store_raw_put_fd() of a file whose hex SHA-256 the caller computed. */
+gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha256, gint64 now,
+				    GError **error);
 /* The raw message with that SHA-256; DK_ERROR_NOT_FOUND when unknown. */
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error);
 

@@ -568,11 +568,16 @@ static gboolean decide(Write *w, gboolean *drop_out, GError **error)
 /* Keeps the item's raw, from memory or from its file. */
 static gboolean raw_put(DkStore *store, const DkPipelineItem *item, char sha[65], GError **error)
 {
-	if (item->raw == NULL)
-		return dk_store_raw_put_fd(store, item->raw_fd, item->raw_size, item->received_at, sha, error);
-	if (item->raw_sha256[0] == '\0')
+	if (item->raw_sha256[0] == '\0') {
+		if (item->raw == NULL)
+			return dk_store_raw_put_fd(store, item->raw_fd, item->raw_size, item->received_at, sha,
+			                           error);
 		return dk_store_raw_put(store, item->raw, item->received_at, sha, error);
+	}
 	memcpy(sha, item->raw_sha256, 65);
+	if (item->raw == NULL)
+		return dk_store_raw_put_fd_digest(store, item->raw_fd, item->raw_size, sha,
+		                                  item->received_at, error);
 	return dk_store_raw_put_digest(store, item->raw, sha, item->received_at, error);
 }
 
