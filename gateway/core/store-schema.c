@@ -231,8 +231,9 @@ static const char migration_8[] =
 /* New articles are indexed for search by the store itself (store.c), a
  * whole batch in one statement, instead of by a trigger row by row: FTS5
  * writes an index segment at the end of every statement that touched it.
- * Deletions and edits keep their triggers. */
-static const char migration_9[] = "DROP TRIGGER article_search_insert;";
+ * Deletions and edits keep their triggers. (IF EXISTS: a store that an
+ * earlier build migrated under another number has dropped it already.) */
+static const char migration_9[] = "DROP TRIGGER IF EXISTS article_search_insert;";
 
 static const char *const migrations[] = {
 	migration_1,
