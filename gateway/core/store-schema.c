@@ -252,34 +252,53 @@ int dk_store_schema_latest(void)
 	return (int)G_N_ELEMENTS(migrations);
 }
 
-gboolean dk_store_schema_migrate(sqlite3 *db, GError **error)
+static gboolean read_version(sqlite3 *db, int *version_out, GError **error)
 {
-	int version = 0;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
 		return dk_store_set_error(db, error, "reading the schema version");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
+	*version_out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
-	if (version > dk_store_schema_latest()) {
+	if (*version_out > dk_store_schema_latest()) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-			    "the store has schema version %d, newer than this docket knows (%d)", version,
+			    "the store has schema version %d, newer than this docket knows (%d)", *version_out,
 			    dk_store_schema_latest());
 		return FALSE;
 	}
-	for (int v = version; v < dk_store_schema_latest(); v++) {
+	return TRUE;
+}
+
+/* Each migration in its own write transaction. The version is read again
+ * once the write lock is held: several processes may open a new store at
+ * once (an MTA starts `docket deliver` for many messages together), and
+ * each migration must run in exactly one of them. */
+gboolean dk_store_schema_migrate(sqlite3 *db, GError **error)
+{
+	int version = 0;
+	if (!read_version(db, &version, error))
+		return FALSE;
+	while (version < dk_store_schema_latest()) {
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 			return dk_store_set_error(db, error, "starting a migration");
-		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", v + 1);
-		if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+		if (!read_version(db, &version, error)) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return FALSE;
+		}
+		if (version == dk_store_schema_latest()) { /* another process did it */
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			break;
+		}
+		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", version + 1);
+		if (sqlite3_exec(db, migrations[version], NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(db, bump, NULL, NULL, NULL) != SQLITE_OK) {
 			dk_store_set_error(db, error, "applying schema migration");
-			g_prefix_error(error, "migration %d: ", v + 1);
+			g_prefix_error(error, "migration %d: ", version + 1);
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return FALSE;
 		}
 		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			return dk_store_set_error(db, error, "committing a migration");
+		version++;
 	}
 	return TRUE;
 }

@@ -168,6 +168,23 @@ static int wal_committed(void *data, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* Switches a new store to WAL (an existing one is in WAL already: the mode
+ * is kept in the file). The switch needs the file to itself and SQLite
+ * answers SQLITE_BUSY at once, without its busy handler, while another
+ * process holds it: several `docket deliver` processes creating one store
+ * together retry here, within the busy timeout. */
+static gboolean set_wal(DkStore *s, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)s->options.busy_timeout_ms * 1000;
+	int rc;
+	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK &&
+	       (rc & 0xFF) == SQLITE_BUSY && g_get_monotonic_time() < deadline)
+		g_usleep(2000);
+	if (rc != SQLITE_OK)
+		return dk_store_set_error(s->db, error, "PRAGMA journal_mode = WAL");
+	return TRUE;
+}
+
 static gboolean configure(DkStore *s, GError **error)
 {
 	sqlite3_busy_timeout(s->db, s->options.busy_timeout_ms);
@@ -176,7 +193,7 @@ static gboolean configure(DkStore *s, GError **error)
 	sqlite3_wal_hook(s->db, wal_committed, s);
 	/* In WAL mode synchronous=NORMAL does not sync at commit; FULL does,
 	 * and an acknowledged message must be on disk. */
-	if (!exec(s, "PRAGMA journal_mode = WAL", error) || !exec(s, "PRAGMA synchronous = FULL", error) ||
+	if (!set_wal(s, error) || !exec(s, "PRAGMA synchronous = FULL", error) ||
 	    !exec(s, "PRAGMA foreign_keys = ON", error))
 		return FALSE;
 	/* The writer gives every message its own savepoint, and SQLite keeps

@@ -1,11 +1,15 @@
 /* Benchmark of the MTA pipe: N distinct messages of a given size, each
  * delivered by its own `docket deliver` process as an MTA pipe would, into a
  * fresh store with synchronous=FULL. Prints messages/s per round, their
- * median, and the peak RSS of any one deliver process.
+ * median, and the peak RSS of any one deliver process. With JOBS above 1,
+ * that many deliver processes run at once, as an MTA's pipe transport runs
+ * them (Postfix: up to default_destination_concurrency_limit, 20); 1, one
+ * after the other, is the default.
  *
- * usage: bench-deliver [DOCKET_BINARY [MESSAGES [SIZE [ROUNDS]]]] */
+ * usage: bench-deliver [DOCKET_BINARY [MESSAGES [SIZE [ROUNDS [JOBS]]]]] */
 #include "dk-test.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +34,10 @@ static char *make_message(int round, int i, gsize size)
 
 static double cpu_seconds; /* user + system time of all deliver processes */
 
-/* Runs `docket -c conf deliver` with text on stdin; returns its max RSS in KiB. */
-static long deliver_one(const char *docket, const char *conf, const char *text)
+/* Starts `docket -c conf deliver` with text on its stdin (a pipe: the
+ * message fits in the pipe's buffer, so this does not wait); returns the
+ * child. */
+static pid_t deliver_start(const char *docket, const char *conf, const char *text)
 {
 	int fds[2];
 	if (pipe(fds) != 0)
@@ -53,9 +59,20 @@ static long deliver_one(const char *docket, const char *conf, const char *text)
 		off += (gsize)w;
 	}
 	close(fds[1]);
+	return pid;
+}
+
+/* Waits for any one deliver process; returns its max RSS in KiB. */
+static long deliver_reap(void)
+{
 	int status = 0;
 	struct rusage ru;
-	wait4(pid, &status, 0, &ru);
+	while (wait4(-1, &status, 0, &ru) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "bench-deliver: wait4: %s\n", g_strerror(errno));
+			exit(1);
+		}
+	}
 	cpu_seconds += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "bench-deliver: docket deliver failed (status %d)\n", status);
@@ -95,14 +112,16 @@ int main(int argc, char **argv)
 	int count = argc > 2 ? atoi(argv[2]) : 300;
 	gsize size = argc > 3 ? (gsize)atol(argv[3]) : 4096;
 	int rounds = argc > 4 ? atoi(argv[4]) : 3;
-	if (docket == NULL || count <= 0 || rounds <= 0 || rounds > 64) {
-		fprintf(stderr, "usage: bench-deliver DOCKET_BINARY [MESSAGES [SIZE [ROUNDS]]]\n");
+	int jobs = argc > 5 ? atoi(argv[5]) : 1;
+	if (docket == NULL || count <= 0 || rounds <= 0 || rounds > 64 || jobs <= 0) {
+		fprintf(stderr, "usage: bench-deliver DOCKET_BINARY [MESSAGES [SIZE [ROUNDS [JOBS]]]]\n");
 		return 64;
 	}
 	double rates[64];
 	long peak = 0;
-	printf("docket deliver, one process per message, %d messages of %zu bytes, synchronous=FULL\n", count,
-	       size);
+	printf("docket deliver, one process per message, %d messages of %zu bytes, synchronous=FULL, "
+	       "%d at a time\n",
+	       count, size, jobs);
 	for (int r = 0; r < rounds; r++) {
 		g_autofree char *dir = dk_test_tmpdir();
 		g_autofree char *conf = g_build_filename(dir, "docket.conf", NULL);
@@ -112,8 +131,20 @@ int main(int argc, char **argv)
 		for (int i = 0; i < count; i++)
 			g_ptr_array_add(messages, make_message(r, i, size));
 		gint64 start = g_get_monotonic_time();
-		for (int i = 0; i < count; i++)
-			peak = MAX(peak, deliver_one(docket, conf, g_ptr_array_index(messages, i)));
+		int running = 0;
+		for (int i = 0; i < count; i++) {
+			if (running == jobs) {
+				long rss = deliver_reap();
+				peak = MAX(peak, rss);
+				running--;
+			}
+			deliver_start(docket, conf, g_ptr_array_index(messages, i));
+			running++;
+		}
+		for (; running > 0; running--) {
+			long rss = deliver_reap();
+			peak = MAX(peak, rss);
+		}
 		double seconds = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
 		rates[r] = count / seconds;
 		printf("  round %d: %.1f messages/s (%.2f ms per message)\n", r + 1, rates[r], 1000.0 * seconds / count);

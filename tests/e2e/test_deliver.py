@@ -3,11 +3,12 @@ duplicate is stored once, and input that is not mail is refused with exit
 65, a reason, and the store unchanged."""
 
 import os
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dockettest import DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase  # noqa: E402
 
 ORIGINAL = """\
 From: Alice Example <alice@Example.COM>
@@ -88,6 +89,32 @@ class DeliverTest(DocketCase):
         self.assertIn(b"outcome=created", first.stdout)
         self.assertIn(b"outcome=duplicate", second.stdout)
         self.assertEqual(self.show(1)["ticket"]["articles"], 1)
+
+    def test_many_processes_create_the_store_together(self):
+        # An MTA starts a deliver process per message, many at once: the
+        # first ones find no store and all create it together. Each
+        # migration must run once, the switch to WAL must wait its turn,
+        # and every message must be stored (before, some exited 75 with
+        # "table tickets already exists" or "database is locked").
+        for attempt in range(3):
+            self.tearDown()
+            self.setUp()
+            procs = []
+            for i in range(12):
+                msg = ORIGINAL.replace("CAold123", "burst%d-%d" % (attempt, i)).replace(
+                    "VPN does not connect", "Burst %d" % i)
+                p = subprocess.Popen([BINARY, "-c", self.config, "deliver"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                procs.append((p, msg.encode()))
+            for p, msg in procs:
+                p.stdin.write(msg)
+                p.stdin.close()
+            for p, _ in procs:
+                p.wait(timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr.read().decode(errors="replace"))
+                p.stdout.close()
+                p.stderr.close()
+            self.assertEqual(len(self.tickets()), 12)
 
     def test_not_mail_is_refused_and_store_unchanged(self):
         self.assertEqual(self.deliver(ORIGINAL).returncode, 0)
