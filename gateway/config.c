@@ -143,6 +143,7 @@ static const DkConfKey schema[] = {
 	{"connector:*", "credentials_file", DK_CONF_STRING, ""}, /* name = value lines */
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
 	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
+	{"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
 	{"connector:*", "ca_file", DK_CONF_STRING, ""},
 	{"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
 	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},

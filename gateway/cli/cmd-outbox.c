@@ -59,10 +59,9 @@ static int list(DkStore *store, const char *state, gboolean as_json)
 static int run_once(const DkConfig *config, DkStore *store, gint64 now)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkOutbox) outbox = dk_outbox_new(config, store, &error);
 	DkOutboxStats stats = {0};
-	if (outbox == NULL ||
-	    !dk_outbox_run_due(outbox, now ? now : g_get_real_time() / G_USEC_PER_SEC, &stats, &error)) {
+	if (!dk_outbox_run_lanes(config, store, now ? now : g_get_real_time() / G_USEC_PER_SEC,
+	                         &stats, &error)) {
 		dk_cli_error("outbox run: %s", error->message);
 		return g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG) ? DK_EXIT_CONFIG
 		                                                         : DK_EXIT_TEMPFAIL;

@@ -1,6 +1,7 @@
 /* The outbox rows and the rate count that guards them. */
 #include "gateway/core/store-outbox.h"
 
+#include "gateway/core/json.h"
 #include "gateway/core/store-private.h"
 
 static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
@@ -72,6 +73,32 @@ GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError *
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, limit);
 	return query(store, st, error);
+}
+
+GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *connector,
+                                    const char *const *except, guint limit, GError **error)
+{
+	sqlite3_stmt *st;
+	if (connector != NULL) {
+		st = dk_store_query(store,
+		                    OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
+		                                  " AND kind = 'connector' AND target = ?"
+		                                  " ORDER BY next_attempt_at, id LIMIT ?",
+		                    error, "isi", now, connector, (gint64)limit);
+	} else {
+		/* The names travel as one JSON array, read back by json_each. */
+		g_autoptr(json_t) names = json_array();
+		for (guint i = 0; except != NULL && except[i] != NULL; i++)
+			json_array_append_new(names, json_string(except[i]));
+		g_autofree char *text = json_dumps(names, JSON_COMPACT);
+		st = dk_store_query(store,
+		                    OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
+		                                  " AND NOT (kind = 'connector' AND target IN"
+		                                  " (SELECT value FROM json_each(?)))"
+		                                  " ORDER BY next_attempt_at, id LIMIT ?",
+		                    error, "isi", now, text, (gint64)limit);
+	}
+	return st != NULL ? query(store, st, error) : NULL;
 }
 
 GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error)

@@ -32,6 +32,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkOutboxRow, dk_outbox_row_free)
 /* Of DkOutboxRow*: pending rows due at now, oldest first, at most limit. */
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error);
 
+/* The same for one lane of the worker: with connector, that connector's
+ * rows; without, every row but the connector rows whose target is named
+ * in except (NULL-terminated; NULL: none). */
+GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *connector,
+                                    const char *const *except, guint limit, GError **error);
+
 /* Of DkOutboxRow*: rows in state (NULL: every state), newest first, at most
  * limit (0: no limit). */
 GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error);

@@ -21,6 +21,8 @@ struct DkOutbox {
 	DkNotifySettings *settings;
 	const DkSendOps *send;
 	DkConnectors *connectors;
+	char *lane;    /* a connector's name: only its rows; NULL: the rest */
+	char **except; /* the rest: not the rows of these connectors */
 };
 
 static gpointer init_curl(gpointer unused)
@@ -29,7 +31,9 @@ static gpointer init_curl(gpointer unused)
 	return NULL;
 }
 
-DkOutbox *dk_outbox_new(const DkConfig *config, DkStore *store, GError **error)
+/* An outbox over one lane (dk_store_outbox_due_lane). */
+static DkOutbox *outbox_for_lane(const DkConfig *config, DkStore *store, const char *lane,
+                                 const char *const *except, GError **error)
 {
 	static GOnce curl_once = G_ONCE_INIT;
 	g_once(&curl_once, init_curl, NULL);
@@ -42,7 +46,14 @@ DkOutbox *dk_outbox_new(const DkConfig *config, DkStore *store, GError **error)
 	o->settings = settings;
 	o->send = dk_send_for_config(config);
 	o->connectors = dk_connectors_new(config, NULL);
+	o->lane = g_strdup(lane);
+	o->except = g_strdupv((char **)except);
 	return o;
+}
+
+DkOutbox *dk_outbox_new(const DkConfig *config, DkStore *store, GError **error)
+{
+	return outbox_for_lane(config, store, NULL, NULL, error);
 }
 
 void dk_outbox_free(DkOutbox *o)
@@ -51,6 +62,8 @@ void dk_outbox_free(DkOutbox *o)
 		return;
 	dk_notify_settings_free(o->settings);
 	dk_connectors_free(o->connectors);
+	g_free(o->lane);
+	g_strfreev(o->except);
 	g_free(o);
 }
 
@@ -237,7 +250,8 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 	/* Each pass ends every row it meets (done, failed, or deferred
 	 * past now), so the passes end. */
 	for (;;) {
-		g_autoptr(GPtrArray) rows = dk_store_outbox_due(o->store, now, BATCH, error);
+		g_autoptr(GPtrArray) rows = dk_store_outbox_due_lane(
+		    o->store, now, o->lane, (const char *const *)o->except, BATCH, error);
 		if (rows == NULL)
 			return FALSE;
 		guint handled = 0;
@@ -264,43 +278,66 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 	}
 }
 
-struct DkOutboxWorker {
-	GThread *thread;
-	GMutex lock;
-	GCond wake;
-	gboolean stopping, woken;
-	DkStore *store;
-	DkOutbox *outbox;
-	DkOutbox *reloaded; /* to take over before the next run, or NULL */
-	gint64 poll_seconds;
-	DkOutboxStats stats;
-};
 
-static gpointer worker_main(gpointer data)
+/* Lanes: every connector has its own runners ([connector:NAME]
+ * max_parallel threads), and one runner takes the rest (mail, and rows
+ * of connectors no longer configured). A runner is a thread with its own
+ * store connection and its own DkOutbox, so it shares no connector state
+ * (tokens, Retry-After) with another; the claim makes each row one
+ * runner's, and a ticket's rows for one connector still go in order
+ * (dk_connectors_run_row waits for the older ones). A slow or hanging
+ * system therefore only occupies its own runners. */
+
+
+typedef struct {
+	DkOutboxWorker *worker; /* NULL in a single pass */
+	char *lane;             /* the connector's name, NULL: the rest */
+	guint slot;             /* which of the lane's runners */
+	GThread *thread;
+	DkStore *store;
+	gboolean owns_store;    /* FALSE: the caller's, in a single pass */
+	DkOutbox *outbox;
+	DkOutbox *reloaded;     /* to take over before the next run, or NULL */
+	gboolean stopping, woken, finished;
+	gint64 now;             /* a single pass: its time */
+	DkOutboxStats stats;    /* a single pass: its counts */
+	GError *error;          /* a single pass: why it stopped */
+} Runner;
+
+/* One lane of a layout, with how many runners it gets. */
+typedef struct {
+	const char *lane;
+	guint runners;
+} Lane;
+
+/* The lanes of config: the rest first, then a lane per connector. The
+ * names belong to names_out. */
+static GArray *lanes_of(const DkConfig *config, char ***names_out)
 {
-	DkOutboxWorker *w = data;
-	g_mutex_lock(&w->lock);
-	while (!w->stopping) {
-		w->woken = FALSE;
-		if (w->reloaded != NULL) {
-			dk_outbox_free(w->outbox);
-			w->outbox = g_steal_pointer(&w->reloaded);
-		}
-		DkOutboxStats stats = w->stats;
-		g_mutex_unlock(&w->lock);
-		g_autoptr(GError) error = NULL;
-		if (!dk_outbox_run_due(w->outbox, g_get_real_time() / G_USEC_PER_SEC, &stats,
-		                       &error))
-			g_warning("outbox event=run result=error error=\"%s\"", error->message);
-		g_mutex_lock(&w->lock);
-		w->stats = stats;
-		gint64 until = g_get_monotonic_time() + w->poll_seconds * G_USEC_PER_SEC;
-		while (!w->stopping && !w->woken)
-			if (!g_cond_wait_until(&w->wake, &w->lock, until))
-				break;
+	*names_out = dk_config_get_instances(config, "connector");
+	GArray *lanes = g_array_new(FALSE, FALSE, sizeof(Lane));
+	Lane rest = {.lane = NULL, .runners = 1};
+	g_array_append_val(lanes, rest);
+	for (guint i = 0; (*names_out)[i] != NULL; i++) {
+		g_autofree char *section = g_strconcat("connector:", (*names_out)[i], NULL);
+		Lane l = {.lane = (*names_out)[i],
+		          .runners = (guint)dk_config_get_int(config, section, "max_parallel")};
+		g_array_append_val(lanes, l);
 	}
-	g_mutex_unlock(&w->lock);
-	return NULL;
+	return lanes;
+}
+
+static void runner_free(Runner *r)
+{
+	if (r == NULL)
+		return;
+	dk_outbox_free(r->outbox);
+	dk_outbox_free(r->reloaded);
+	if (r->owns_store && r->store != NULL)
+		dk_store_close(r->store);
+	g_clear_error(&r->error);
+	g_free(r->lane);
+	g_free(r);
 }
 
 static DkStore *open_store(const DkConfig *config, GError **error)
@@ -312,47 +349,259 @@ static DkStore *open_store(const DkConfig *config, GError **error)
 	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
 }
 
-DkOutboxWorker *dk_outbox_worker_start(const DkConfig *config, GError **error)
+/* A runner of lane over store (NULL: its own connection). */
+static Runner *runner_new(const DkConfig *config, DkStore *store, const Lane *lane, guint slot,
+                          char **names, GError **error)
 {
-	DkStore *store = open_store(config, error);
-	if (store == NULL)
-		return NULL;
-	DkOutbox *outbox = dk_outbox_new(config, store, error);
-	if (outbox == NULL) {
-		dk_store_close(store);
+	Runner *r = g_new0(Runner, 1);
+	r->lane = g_strdup(lane->lane);
+	r->slot = slot;
+	r->owns_store = store == NULL;
+	r->store = store != NULL ? store : open_store(config, error);
+	if (r->store != NULL)
+		r->outbox = outbox_for_lane(config, r->store, lane->lane,
+		                            lane->lane ? NULL : (const char *const *)names, error);
+	if (r->outbox == NULL) {
+		runner_free(r);
 		return NULL;
 	}
+	return r;
+}
+
+static gpointer pass_main(gpointer data)
+{
+	Runner *r = data;
+	dk_outbox_run_due(r->outbox, r->now, &r->stats, &r->error);
+	return NULL;
+}
+
+static void stats_add(DkOutboxStats *to, const DkOutboxStats *from)
+{
+	to->sent += from->sent;
+	to->deferred += from->deferred;
+	to->failed += from->failed;
+	to->held += from->held;
+}
+
+gboolean dk_outbox_run_lanes(const DkConfig *config, DkStore *store, gint64 now,
+                             DkOutboxStats *stats, GError **error)
+{
+	g_auto(GStrv) names = NULL;
+	g_autoptr(GArray) lanes = lanes_of(config, &names);
+	g_autoptr(GPtrArray) runners = g_ptr_array_new();
+	gboolean ok = TRUE;
+	for (guint i = 0; i < lanes->len && ok; i++) {
+		const Lane *l = &g_array_index(lanes, Lane, i);
+		for (guint slot = 0; slot < l->runners && ok; slot++) {
+			/* The rest runs on the caller's connection. */
+			Runner *r = runner_new(config, l->lane ? NULL : store, l, slot, names, error);
+			if (r == NULL) {
+				ok = FALSE;
+				break;
+			}
+			r->now = now;
+			g_ptr_array_add(runners, r);
+		}
+	}
+	for (guint i = 0; i < runners->len && ok; i++) {
+		Runner *r = g_ptr_array_index(runners, i);
+		r->thread = g_thread_new("outbox-lane", pass_main, r);
+	}
+	for (guint i = 0; i < runners->len; i++) {
+		Runner *r = g_ptr_array_index(runners, i);
+		if (r->thread != NULL)
+			g_thread_join(r->thread);
+		stats_add(stats, &r->stats);
+		if (r->error != NULL && ok) {
+			g_propagate_error(error, g_steal_pointer(&r->error));
+			ok = FALSE;
+		}
+		runner_free(r);
+	}
+	return ok;
+}
+
+struct DkOutboxWorker {
+	GMutex lock;
+	GCond wake;
+	gboolean stopping;
+	GPtrArray *runners; /* Runner*, the current layout */
+	GPtrArray *retired; /* Runner*, told to stop, not yet joined */
+	gint64 poll_seconds;
+	DkOutboxStats stats;
+};
+
+/* Runs its lane's due rows every poll_seconds or when woken, taking up
+ * new settings between runs, until told to stop. */
+static gpointer runner_main(gpointer data)
+{
+	Runner *r = data;
+	DkOutboxWorker *w = r->worker;
+	g_mutex_lock(&w->lock);
+	while (!r->stopping && !w->stopping) {
+		r->woken = FALSE;
+		if (r->reloaded != NULL) {
+			dk_outbox_free(r->outbox);
+			r->outbox = g_steal_pointer(&r->reloaded);
+		}
+		g_mutex_unlock(&w->lock);
+		DkOutboxStats stats = {0};
+		g_autoptr(GError) error = NULL;
+		if (!dk_outbox_run_due(r->outbox, g_get_real_time() / G_USEC_PER_SEC, &stats,
+		                       &error))
+			g_warning("outbox lane=%s event=run result=error error=\"%s\"",
+			          r->lane ? r->lane : "mail", error->message);
+		g_mutex_lock(&w->lock);
+		stats_add(&w->stats, &stats);
+		gint64 until = g_get_monotonic_time() + w->poll_seconds * G_USEC_PER_SEC;
+		while (!r->stopping && !w->stopping && !r->woken)
+			if (!g_cond_wait_until(&w->wake, &w->lock, until))
+				break;
+	}
+	r->finished = TRUE;
+	g_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static Runner *find_runner(GPtrArray *runners, const char *lane, guint slot)
+{
+	for (guint i = 0; i < runners->len; i++) {
+		Runner *r = g_ptr_array_index(runners, i);
+		if (g_strcmp0(r->lane, lane) == 0 && r->slot == slot)
+			return r;
+	}
+	return NULL;
+}
+
+/* The settings of config for every runner of its layout: a runner that
+ * stays gets a fresh DkOutbox on its own connection (taken up after the
+ * row in progress), a new one is made. Nothing changes when one cannot
+ * be made. fresh_out: Runner* in layout order; a runner that stays
+ * appears as itself with reloaded set. */
+static gboolean prepare_layout(DkOutboxWorker *w, const DkConfig *config, GPtrArray *fresh_out,
+                               GError **error)
+{
+	g_auto(GStrv) names = NULL;
+	g_autoptr(GArray) lanes = lanes_of(config, &names);
+	g_autoptr(GPtrArray) outboxes = g_ptr_array_new(); /* for runners that stay */
+	for (guint i = 0; i < lanes->len; i++) {
+		const Lane *l = &g_array_index(lanes, Lane, i);
+		for (guint slot = 0; slot < l->runners; slot++) {
+			Runner *old = find_runner(w->runners, l->lane, slot);
+			DkOutbox *o = NULL;
+			Runner *r = NULL;
+			if (old != NULL)
+				o = outbox_for_lane(config, old->store, l->lane,
+				                    l->lane ? NULL : (const char *const *)names, error);
+			else
+				r = runner_new(config, NULL, l, slot, names, error);
+			if (o == NULL && r == NULL) {
+				for (guint j = 0; j < fresh_out->len; j++) {
+					Runner *f = g_ptr_array_index(fresh_out, j);
+					if (f->worker == NULL)
+						runner_free(f);
+				}
+				for (guint j = 0; j < outboxes->len; j++)
+					dk_outbox_free(g_ptr_array_index(outboxes, j));
+				g_ptr_array_set_size(fresh_out, 0);
+				return FALSE;
+			}
+			g_ptr_array_add(fresh_out, old != NULL ? old : r);
+			g_ptr_array_add(outboxes, o);
+		}
+	}
+	/* Only now, when nothing can fail, do the runners that stay see it. */
+	g_mutex_lock(&w->lock);
+	for (guint i = 0; i < fresh_out->len; i++) {
+		Runner *r = g_ptr_array_index(fresh_out, i);
+		DkOutbox *o = g_ptr_array_index(outboxes, i);
+		if (o == NULL)
+			continue;
+		dk_outbox_free(r->reloaded);
+		r->reloaded = o;
+	}
+	g_mutex_unlock(&w->lock);
+	return TRUE;
+}
+
+/* Joins the retired runners that have finished; with all, every one. */
+static void join_retired(DkOutboxWorker *w, gboolean all)
+{
+	g_autoptr(GPtrArray) done = g_ptr_array_new();
+	g_mutex_lock(&w->lock);
+	for (guint i = 0; i < w->retired->len;) {
+		Runner *r = g_ptr_array_index(w->retired, i);
+		if (all || r->finished)
+			g_ptr_array_add(done, g_ptr_array_steal_index(w->retired, i));
+		else
+			i++;
+	}
+	g_mutex_unlock(&w->lock);
+	for (guint i = 0; i < done->len; i++) {
+		Runner *r = g_ptr_array_index(done, i);
+		g_thread_join(r->thread);
+		runner_free(r);
+	}
+}
+
+/* Makes config the worker's layout: runners that stay take it up, those
+ * no longer in it stop after their row in progress, new ones start. */
+static gboolean apply_layout(DkOutboxWorker *w, const DkConfig *config, GError **error)
+{
+	g_autoptr(GPtrArray) fresh = g_ptr_array_new();
+	if (!prepare_layout(w, config, fresh, error))
+		return FALSE;
+	g_mutex_lock(&w->lock);
+	for (guint i = 0; i < w->runners->len; i++) {
+		Runner *r = g_ptr_array_index(w->runners, i);
+		if (!g_ptr_array_find(fresh, r, NULL)) {
+			r->stopping = TRUE;
+			g_ptr_array_add(w->retired, r);
+		}
+	}
+	g_ptr_array_set_size(w->runners, 0);
+	for (guint i = 0; i < fresh->len; i++) {
+		Runner *r = g_ptr_array_index(fresh, i);
+		if (r->worker == NULL) {
+			r->worker = w;
+			r->thread = g_thread_new("outbox-lane", runner_main, r);
+		}
+		r->woken = TRUE;
+		g_ptr_array_add(w->runners, r);
+	}
+	w->poll_seconds = dk_config_get_int(config, "notify", "poll_seconds");
+	g_cond_broadcast(&w->wake);
+	g_mutex_unlock(&w->lock);
+	join_retired(w, FALSE);
+	return TRUE;
+}
+
+DkOutboxWorker *dk_outbox_worker_start(const DkConfig *config, GError **error)
+{
 	DkOutboxWorker *w = g_new0(DkOutboxWorker, 1);
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->wake);
-	w->store = store;
-	w->outbox = outbox;
-	w->poll_seconds = dk_config_get_int(config, "notify", "poll_seconds");
-	w->thread = g_thread_new("outbox", worker_main, w);
+	w->runners = g_ptr_array_new();
+	w->retired = g_ptr_array_new();
+	if (!apply_layout(w, config, error)) {
+		dk_outbox_worker_stop(w);
+		return NULL;
+	}
 	return w;
 }
 
 void dk_outbox_worker_wake(DkOutboxWorker *w)
 {
 	g_mutex_lock(&w->lock);
-	w->woken = TRUE;
-	g_cond_signal(&w->wake);
+	for (guint i = 0; i < w->runners->len; i++)
+		((Runner *)g_ptr_array_index(w->runners, i))->woken = TRUE;
+	g_cond_broadcast(&w->wake);
 	g_mutex_unlock(&w->lock);
 }
 
 gboolean dk_outbox_worker_reload(DkOutboxWorker *w, const DkConfig *config, GError **error)
 {
-	DkOutbox *fresh = dk_outbox_new(config, w->store, error);
-	if (fresh == NULL)
-		return FALSE;
-	g_mutex_lock(&w->lock);
-	dk_outbox_free(w->reloaded);
-	w->reloaded = fresh;
-	w->poll_seconds = dk_config_get_int(config, "notify", "poll_seconds");
-	w->woken = TRUE;
-	g_cond_signal(&w->wake);
-	g_mutex_unlock(&w->lock);
-	return TRUE;
+	return apply_layout(w, config, error);
 }
 
 void dk_outbox_worker_stats(DkOutboxWorker *w, DkOutboxStats *stats_out)
@@ -368,12 +617,11 @@ void dk_outbox_worker_stop(DkOutboxWorker *w)
 		return;
 	g_mutex_lock(&w->lock);
 	w->stopping = TRUE;
-	g_cond_signal(&w->wake);
+	g_ptr_array_extend_and_steal(w->retired, g_steal_pointer(&w->runners));
+	g_cond_broadcast(&w->wake);
 	g_mutex_unlock(&w->lock);
-	g_thread_join(w->thread);
-	dk_outbox_free(w->reloaded);
-	dk_outbox_free(w->outbox);
-	dk_store_close(w->store);
+	join_retired(w, TRUE);
+	g_ptr_array_unref(w->retired);
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->wake);
 	g_free(w);
