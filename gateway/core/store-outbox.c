@@ -80,10 +80,17 @@ GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *conn
 {
 	sqlite3_stmt *st;
 	if (connector != NULL) {
+		/* A row behind an older pending row of its ticket waits for it
+		 * (per-ticket order): left out, so a ticket with many waiting
+		 * rows cannot fill the batch and hide other tickets' rows. */
 		st = dk_store_query(store,
-		                    OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
-		                                  " AND kind = 'connector' AND target = ?"
-		                                  " ORDER BY next_attempt_at, id LIMIT ?",
+		                    OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?1"
+		                                  " AND kind = 'connector' AND target = ?2"
+		                                  " AND NOT EXISTS (SELECT 1 FROM outbox o"
+		                                  " WHERE o.kind = 'connector' AND o.target = ?2"
+		                                  " AND o.ticket = outbox.ticket AND o.state = 'pending'"
+		                                  " AND o.id < outbox.id)"
+		                                  " ORDER BY next_attempt_at, id LIMIT ?3",
 		                    error, "isi", now, connector, (gint64)limit);
 	} else {
 		/* The names travel as one JSON array, read back by json_each. */

@@ -33,8 +33,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkOutboxRow, dk_outbox_row_free)
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error);
 
 /* The same for one lane of the worker: with connector, that connector's
- * rows; without, every row but the connector rows whose target is named
- * in except (NULL-terminated; NULL: none). */
+ * rows, less those behind an older pending row of the same ticket;
+ * without, every row but the connector rows whose target is named in
+ * except (NULL-terminated; NULL: none). */
 GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *connector,
                                     const char *const *except, guint limit, GError **error);
 

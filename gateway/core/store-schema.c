@@ -235,6 +235,13 @@ static const char migration_8[] =
  * earlier build migrated under another number has dropped it already.) */
 static const char migration_9[] = "DROP TRIGGER IF EXISTS article_search_insert;";
 
+/* The outbox lanes: a connector's due rows leave out those behind an
+ * older pending row of their ticket, and a row waits for the older ones;
+ * both look a ticket's rows up by (kind, target, ticket). (IF NOT
+ * EXISTS: a store an earlier build migrated under another number has it.) */
+static const char migration_10[] =
+	"CREATE INDEX IF NOT EXISTS outbox_ticket_rows ON outbox (kind, target, ticket, state, id);";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -245,6 +252,7 @@ static const char *const migrations[] = {
 	migration_7,
 	migration_8,
 	migration_9,
+	migration_10,
 };
 
 int dk_store_schema_latest(void)

@@ -248,7 +248,9 @@ static gboolean run_row(DkOutbox *o, const DkOutboxRow *row, gint64 now, DkOutbo
 gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError **error)
 {
 	/* Each pass ends every row it meets (done, failed, or deferred
-	 * past now), so the passes end. */
+	 * past now), so the passes end. A pass that ended some looks again:
+	 * rows waiting behind them are due now (and left out of the batch
+	 * until then, dk_store_outbox_due_lane). */
 	for (;;) {
 		g_autoptr(GPtrArray) rows = dk_store_outbox_due_lane(
 		    o->store, now, o->lane, (const char *const *)o->except, BATCH, error);
@@ -273,7 +275,7 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 			if (stats->sent + stats->deferred + stats->failed + stats->held != before)
 				handled++;
 		}
-		if (handled == 0 || rows->len < BATCH)
+		if (handled == 0)
 			return TRUE;
 	}
 }
