@@ -19,6 +19,7 @@
  *                    opspilot, omnidesk: api_key
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
+ *   max_parallel     runners of its outbox lane: requests at once (default 4)
  *   ca_file          extra CA bundle; TLS verification is always on
  *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
  *   board, company   ConnectWise board name and company identifier;
