@@ -170,6 +170,7 @@ struct DkConfig {
 	char *path;
 	GKeyFile *values; /* the effective values, defaults filled in */
 	GHashTable *cache; /* "section\nkey" -> value: GKeyFile only hands out copies */
+	GMutex lock;       /* over cache: threads (the outbox lanes) read at once */
 };
 
 static const DkConfKey *schema_find(const char *section, const char *key)
@@ -353,6 +354,7 @@ DkConfig *dk_config_new_default(void)
 	DkConfig *c = g_new0(DkConfig, 1);
 	c->values = g_key_file_new();
 	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_mutex_init(&c->lock);
 	fill_defaults(c);
 	return c;
 }
@@ -388,6 +390,7 @@ DkConfig *dk_config_load_data(const char *data, gsize len, const char *name, GEr
 	c->path = g_strdup(name);
 	c->values = g_key_file_new();
 	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_mutex_init(&c->lock);
 	if (!check_syntax(name, text, error))
 		return NULL;
 	g_autoptr(GKeyFile) file = g_key_file_new();
@@ -411,13 +414,17 @@ static const char *lookup(const DkConfig *c, const char *section, const char *ke
 	const DkConfKey *k = schema_find(section, key);
 	g_assert(k != NULL && (k->type == type || (type == DK_CONF_STRING && k->type == DK_CONF_ENUM)));
 	g_autofree char *id = g_strconcat(section, "\n", key, NULL);
-	const char *cached = g_hash_table_lookup(c->cache, id);
-	if (cached != NULL)
-		return cached;
-	char *value = g_key_file_get_value(c->values, section, key, NULL);
-	if (value == NULL)
-		value = g_strdup(k->value);
-	g_hash_table_insert(c->cache, g_steal_pointer(&id), value);
+	/* An entry, once made, stays until the configuration is freed. */
+	GMutex *lock = (GMutex *)&c->lock;
+	g_mutex_lock(lock);
+	char *value = g_hash_table_lookup(c->cache, id);
+	if (value == NULL) {
+		value = g_key_file_get_value(c->values, section, key, NULL);
+		if (value == NULL)
+			value = g_strdup(k->value);
+		g_hash_table_insert(c->cache, g_steal_pointer(&id), value);
+	}
+	g_mutex_unlock(lock);
 	return value;
 }
 
@@ -494,5 +501,6 @@ void dk_config_free(DkConfig *config)
 	g_free(config->path);
 	g_key_file_free(config->values);
 	g_hash_table_unref(config->cache);
+	g_mutex_clear(&config->lock);
 	g_free(config);
 }

@@ -290,7 +290,6 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
  * (dk_connectors_run_row waits for the older ones). A slow or hanging
  * system therefore only occupies its own runners. */
 
-
 typedef struct {
 	DkOutboxWorker *worker; /* NULL in a single pass */
 	char *lane;             /* the connector's name, NULL: the rest */
@@ -397,12 +396,11 @@ gboolean dk_outbox_run_lanes(const DkConfig *config, DkStore *store, gint64 now,
 		for (guint slot = 0; slot < l->runners && ok; slot++) {
 			/* The rest runs on the caller's connection. */
 			Runner *r = runner_new(config, l->lane ? NULL : store, l, slot, names, error);
-			if (r == NULL) {
-				ok = FALSE;
-				break;
+			ok = r != NULL;
+			if (ok) {
+				r->now = now;
+				g_ptr_array_add(runners, r);
 			}
-			r->now = now;
-			g_ptr_array_add(runners, r);
 		}
 	}
 	for (guint i = 0; i < runners->len && ok; i++) {
