@@ -1,7 +1,8 @@
 /* Tests of the outbox rows and the worker: an acknowledgement written with
  * its ticket, sent once into the Maildir and recorded as an outbound
  * article; exponential backoff and giving up; relays linked to their
- * article; bouncing addresses; rows of other kinds left to their owners. */
+ * article; bouncing addresses; rows of other kinds left to their owners;
+ * the rows of each lane. */
 #include "dk-test.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
@@ -174,6 +175,62 @@ static void test_backoff_then_give_up(void **state)
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
 }
 
+static gint64 add_connector_row(Fixture *f, const char *target, gint64 ticket)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 id = 0;
+	assert_true(dk_store_outbox_add(f->store, "connector", target, ticket, "{}", 100, &id, &error));
+	return id;
+}
+
+/* Asserts the ids of rows, in order; the list ends with 0. */
+static void assert_ids(GPtrArray *rows, ...)
+{
+	va_list ap;
+	va_start(ap, rows);
+	guint i = 0;
+	for (gint64 id = va_arg(ap, gint64); id != 0; id = va_arg(ap, gint64), i++) {
+		assert_true(i < rows->len);
+		assert_int_equal(((DkOutboxRow *)g_ptr_array_index(rows, i))->id, id);
+	}
+	va_end(ap);
+	assert_int_equal(rows->len, i);
+}
+
+/* The worker's lanes: a connector's lane has its own rows, less those
+ * behind an older pending row of their ticket; the rest has every row
+ * but those of the connectors with lanes. */
+static void test_lane_rows(void **state)
+{
+	Fixture *f = *state;
+	deliver(f, "erin@example.org", "e1@example.org", 100);
+	deliver(f, "fred@example.org", "f1@example.org", 100);
+	g_autoptr(GPtrArray) acks = dk_store_outbox_list(f->store, NULL, 0, NULL);
+	assert_int_equal(acks->len, 2);
+	gint64 ack2 = ((DkOutboxRow *)g_ptr_array_index(acks, 0))->id;
+	gint64 ack1 = ((DkOutboxRow *)g_ptr_array_index(acks, 1))->id;
+	gint64 a1 = add_connector_row(f, "a", 1), a2 = add_connector_row(f, "a", 1);
+	gint64 b1 = add_connector_row(f, "b", 1), a3 = add_connector_row(f, "a", 2);
+	gint64 gone = add_connector_row(f, "gone", 2);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) lane_a = dk_store_outbox_due_lane(f->store, 100, "a", NULL, 10, &error);
+	assert_ids(lane_a, a1, a3, G_GINT64_CONSTANT(0));
+	g_autoptr(GPtrArray) lane_b = dk_store_outbox_due_lane(f->store, 100, "b", NULL, 10, &error);
+	assert_ids(lane_b, b1, G_GINT64_CONSTANT(0));
+	const char *const lanes[] = {"a", "b", NULL};
+	g_autoptr(GPtrArray) rest = dk_store_outbox_due_lane(f->store, 100, NULL, lanes, 10, &error);
+	assert_ids(rest, ack1, ack2, gone, G_GINT64_CONSTANT(0));
+	g_autoptr(GPtrArray) all = dk_store_outbox_due_lane(f->store, 100, NULL, NULL, 10, &error);
+	assert_int_equal(all->len, 7);
+	/* a2 is due once a1 is done; a claimed a3 is not due */
+	assert_true(dk_store_outbox_done(f->store, a1, &error));
+	gboolean claimed = FALSE;
+	assert_true(dk_store_outbox_claim(f->store, a3, 100, 400, &claimed, &error));
+	assert_true(claimed);
+	g_autoptr(GPtrArray) after = dk_store_outbox_due_lane(f->store, 100, "a", NULL, 10, &error);
+	assert_ids(after, a2, G_GINT64_CONSTANT(0));
+}
+
 /* Another worker holds the row: this one leaves it; a worker that died
  * mid-attempt leaves it due again when the claim runs out. */
 static void test_claimed_row(void **state)
@@ -255,6 +312,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_sent_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backoff_then_give_up, setup_failing, teardown),
 	    cmocka_unit_test_setup_teardown(test_claimed_row, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lane_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relay_and_other_kinds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
