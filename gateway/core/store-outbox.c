@@ -84,13 +84,14 @@ GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *conn
 		 * (per-ticket order): left out, so a ticket with many waiting
 		 * rows cannot fill the batch and hide other tickets' rows. */
 		st = dk_store_query(store,
-		                    OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?1"
-		                                  " AND kind = 'connector' AND target = ?2"
-		                                  " AND NOT EXISTS (SELECT 1 FROM outbox o"
-		                                  " WHERE o.kind = 'connector' AND o.target = ?2"
-		                                  " AND o.ticket = outbox.ticket AND o.state = 'pending'"
-		                                  " AND o.id < outbox.id)"
-		                                  " ORDER BY next_attempt_at, id LIMIT ?3",
+		                    OUTBOX_SELECT
+		                    " WHERE state = 'pending' AND next_attempt_at <= ?1"
+		                    " AND kind = 'connector' AND target = ?2"
+		                    " AND NOT EXISTS (SELECT 1 FROM outbox o"
+		                    " WHERE o.kind = 'connector' AND o.target = ?2"
+		                    " AND o.ticket = outbox.ticket AND o.state = 'pending'"
+		                    " AND o.id < outbox.id)"
+		                    " ORDER BY next_attempt_at, id LIMIT ?3",
 		                    error, "isi", now, connector, (gint64)limit);
 	} else {
 		/* The names travel as one JSON array, read back by json_each. */
@@ -98,12 +99,13 @@ GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *conn
 		for (guint i = 0; except != NULL && except[i] != NULL; i++)
 			json_array_append_new(names, json_string(except[i]));
 		g_autofree char *text = json_dumps(names, JSON_COMPACT);
-		st = dk_store_query(store,
-		                    OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
-		                                  " AND NOT (kind = 'connector' AND target IN"
-		                                  " (SELECT value FROM json_each(?)))"
-		                                  " ORDER BY next_attempt_at, id LIMIT ?",
-		                    error, "isi", now, text, (gint64)limit);
+		st =
+		    dk_store_query(store,
+		                   OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
+		                                 " AND NOT (kind = 'connector' AND target IN"
+		                                 " (SELECT value FROM json_each(?)))"
+		                                 " ORDER BY next_attempt_at, id LIMIT ?",
+		                   error, "isi", now, text, (gint64)limit);
 	}
 	return st != NULL ? query(store, st, error) : NULL;
 }

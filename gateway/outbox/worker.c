@@ -280,7 +280,6 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 	}
 }
 
-
 /* Lanes: every connector has its own runners ([connector:NAME]
  * max_parallel threads), and one runner takes the rest (mail, and rows
  * of connectors no longer configured). A runner is a thread with its own
@@ -296,13 +295,13 @@ typedef struct {
 	guint slot;             /* which of the lane's runners */
 	GThread *thread;
 	DkStore *store;
-	gboolean owns_store;    /* FALSE: the caller's, in a single pass */
+	gboolean owns_store; /* FALSE: the caller's, in a single pass */
 	DkOutbox *outbox;
-	DkOutbox *reloaded;     /* to take over before the next run, or NULL */
+	DkOutbox *reloaded; /* to take over before the next run, or NULL */
 	gboolean stopping, woken, finished;
-	gint64 now;             /* a single pass: its time */
-	DkOutboxStats stats;    /* a single pass: its counts */
-	GError *error;          /* a single pass: why it stopped */
+	gint64 now;          /* a single pass: its time */
+	DkOutboxStats stats; /* a single pass: its counts */
+	GError *error;       /* a single pass: why it stopped */
 } Runner;
 
 /* One lane of a layout, with how many runners it gets. */
@@ -395,7 +394,8 @@ gboolean dk_outbox_run_lanes(const DkConfig *config, DkStore *store, gint64 now,
 		const Lane *l = &g_array_index(lanes, Lane, i);
 		for (guint slot = 0; slot < l->runners && ok; slot++) {
 			/* The rest runs on the caller's connection. */
-			Runner *r = runner_new(config, l->lane ? NULL : store, l, slot, names, error);
+			Runner *r =
+			    runner_new(config, l->lane ? NULL : store, l, slot, names, error);
 			ok = r != NULL;
 			if (ok) {
 				r->now = now;
@@ -492,7 +492,8 @@ static gboolean prepare_layout(DkOutboxWorker *w, const DkConfig *config, GPtrAr
 			Runner *r = NULL;
 			if (old != NULL)
 				o = outbox_for_lane(config, old->store, l->lane,
-				                    l->lane ? NULL : (const char *const *)names, error);
+				                    l->lane ? NULL : (const char *const *)names,
+				                    error);
 			else
 				r = runner_new(config, NULL, l, slot, names, error);
 			if (o == NULL && r == NULL) {

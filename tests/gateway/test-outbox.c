@@ -179,7 +179,8 @@ static gint64 add_connector_row(Fixture *f, const char *target, gint64 ticket)
 {
 	g_autoptr(GError) error = NULL;
 	gint64 id = 0;
-	assert_true(dk_store_outbox_add(f->store, "connector", target, ticket, "{}", 100, &id, &error));
+	assert_true(
+	    dk_store_outbox_add(f->store, "connector", target, ticket, "{}", 100, &id, &error));
 	return id;
 }
 
@@ -213,12 +214,15 @@ static void test_lane_rows(void **state)
 	gint64 b1 = add_connector_row(f, "b", 1), a3 = add_connector_row(f, "a", 2);
 	gint64 gone = add_connector_row(f, "gone", 2);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) lane_a = dk_store_outbox_due_lane(f->store, 100, "a", NULL, 10, &error);
+	g_autoptr(GPtrArray) lane_a =
+	    dk_store_outbox_due_lane(f->store, 100, "a", NULL, 10, &error);
 	assert_ids(lane_a, a1, a3, G_GINT64_CONSTANT(0));
-	g_autoptr(GPtrArray) lane_b = dk_store_outbox_due_lane(f->store, 100, "b", NULL, 10, &error);
+	g_autoptr(GPtrArray) lane_b =
+	    dk_store_outbox_due_lane(f->store, 100, "b", NULL, 10, &error);
 	assert_ids(lane_b, b1, G_GINT64_CONSTANT(0));
 	const char *const lanes[] = {"a", "b", NULL};
-	g_autoptr(GPtrArray) rest = dk_store_outbox_due_lane(f->store, 100, NULL, lanes, 10, &error);
+	g_autoptr(GPtrArray) rest =
+	    dk_store_outbox_due_lane(f->store, 100, NULL, lanes, 10, &error);
 	assert_ids(rest, ack1, ack2, gone, G_GINT64_CONSTANT(0));
 	g_autoptr(GPtrArray) all = dk_store_outbox_due_lane(f->store, 100, NULL, NULL, 10, &error);
 	assert_int_equal(all->len, 7);
