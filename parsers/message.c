@@ -24,11 +24,45 @@ static const char *const trace_headers[] = {
 	"x-spam-flag", "x-spam-level", "x-spam-checker-version", "x-virus-scanned", NULL,
 };
 
+/* GMime 3 registers most of its types when first asked for them, in
+ * functions that are not thread-safe ("static GType type; if (!type)
+ * type = g_type_register_static (...)"): two threads meeting a stream or
+ * filter type for the first time both register it, and one of them goes
+ * on with no type. All are registered here, before any thread uses them. */
+static GType (*const gmime_types[])(void) = {
+	g_mime_application_pkcs7_mime_get_type, g_mime_autocrypt_header_get_type,
+	g_mime_autocrypt_header_list_get_type, g_mime_certificate_get_type,
+	g_mime_certificate_list_get_type, g_mime_content_disposition_get_type,
+	g_mime_content_type_get_type, g_mime_crypto_context_get_type, g_mime_data_wrapper_get_type,
+	g_mime_decrypt_result_get_type, g_mime_filter_basic_get_type, g_mime_filter_best_get_type,
+	g_mime_filter_charset_get_type, g_mime_filter_checksum_get_type,
+	g_mime_filter_dos2unix_get_type, g_mime_filter_enriched_get_type,
+	g_mime_filter_from_get_type, g_mime_filter_get_type, g_mime_filter_gzip_get_type,
+	g_mime_filter_html_get_type, g_mime_filter_openpgp_get_type,
+	g_mime_filter_smtp_data_get_type, g_mime_filter_strip_get_type,
+	g_mime_filter_unix2dos_get_type, g_mime_filter_windows_get_type,
+	g_mime_filter_yenc_get_type, g_mime_format_options_get_type, g_mime_header_get_type,
+	g_mime_header_list_get_type, g_mime_message_get_type, g_mime_message_part_get_type,
+	g_mime_message_partial_get_type, g_mime_multipart_encrypted_get_type,
+	g_mime_multipart_get_type, g_mime_multipart_signed_get_type, g_mime_object_get_type,
+	g_mime_param_get_type, g_mime_param_list_get_type, g_mime_parser_get_type,
+	g_mime_parser_options_get_type, g_mime_part_get_type, g_mime_part_iter_get_type,
+	g_mime_references_get_type, g_mime_signature_get_type, g_mime_signature_list_get_type,
+	g_mime_stream_buffer_get_type, g_mime_stream_cat_get_type, g_mime_stream_file_get_type,
+	g_mime_stream_filter_get_type, g_mime_stream_fs_get_type, g_mime_stream_get_type,
+	g_mime_stream_gio_get_type, g_mime_stream_mem_get_type, g_mime_stream_mmap_get_type,
+	g_mime_stream_null_get_type, g_mime_stream_pipe_get_type, g_mime_text_part_get_type,
+	internet_address_get_type, internet_address_group_get_type, internet_address_list_get_type,
+	internet_address_mailbox_get_type,
+};
+
 void dk_gmime_init(void)
 {
 	static gsize done = 0;
 	if (g_once_init_enter(&done)) {
 		g_mime_init();
+		for (gsize i = 0; i < G_N_ELEMENTS(gmime_types); i++)
+			g_type_ensure(gmime_types[i]());
 		g_once_init_leave(&done, 1);
 	}
 }

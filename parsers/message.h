@@ -125,10 +125,11 @@ const GPtrArray *dk_message_header_all(const DkMessage *message, const char *nam
 /* The first value of one header, decoded, or NULL. */
 const char *dk_message_header(const DkMessage *message, const char *name);
 
-/* Initialises GMime once per process. g_mime_init() itself is not safe to
- * call from two threads at once (both register GMime's types, and the
- * second aborts), so every part of docket that uses GMime calls this
- * instead, whatever thread it runs in. */
+/* Initialises GMime once per process and registers all its types.
+ * Neither g_mime_init() nor GMime's own type registration is safe from
+ * two threads at once (both register a type, and the second goes on
+ * without one), so every part of docket that uses GMime calls this
+ * first, whatever thread it runs in. */
 void dk_gmime_init(void);
 
 void dk_message_free(DkMessage *message);

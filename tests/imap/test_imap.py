@@ -25,6 +25,15 @@ from imaptest import message  # noqa: E402
 NOT_MAIL = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64
 
 
+
+def wait_for(condition, seconds, step=0.02):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return False
+
 class ImapCase(DocketCase):
     dovecot = None
     users = iter(range(1, 1000))
@@ -86,12 +95,7 @@ class ImapCase(DocketCase):
                                 stderr=subprocess.PIPE)
 
     def wait_for(self, condition, seconds, step=0.02):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if condition():
-                return True
-            time.sleep(step)
-        return False
+        return wait_for(condition, seconds, step)
 
 
 class FetchTest(ImapCase):
@@ -490,8 +494,10 @@ class FallbackTest(DocketCase):
             self.assertIn(b"fetched=3 stored=3", self.docket("poll", "--once").stdout)
             self.assertEqual(dovecot.files("user1"), [])
             self.assertEqual(len(dovecot.files("user1", "Processed")), 3)
-            log = dovecot.log()
-            self.assertIn("deleted=3 expunged=3", log)  # not MOVE: STORE \\Deleted
+            # Dovecot logs the session's summary when it ends, which may
+            # come a moment after docket has finished.
+            wait_for(lambda: "deleted=3 expunged=3" in dovecot.log(), 10)
+            self.assertIn("deleted=3 expunged=3", dovecot.log())  # not MOVE: STORE \\Deleted
         finally:
             dovecot.close()
 
