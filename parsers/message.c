@@ -91,7 +91,10 @@ static gboolean is_field_line(const guint8 *p, gsize len)
 
 static gboolean is_trace_field(const guint8 *p, gsize len)
 {
+	char first = g_ascii_tolower((char)p[0]); /* most fields: no trace name starts so */
 	for (guint k = 0; trace_headers[k] != NULL; k++) {
+		if (trace_headers[k][0] != first)
+			continue;
 		gsize kl = strlen(trace_headers[k]);
 		if (len > kl && g_ascii_strncasecmp((const char *)p, trace_headers[k], kl) == 0 &&
 		    (p[kl] == ':' || p[kl] == ' ' || p[kl] == '\t'))
@@ -323,7 +326,24 @@ static char *controls_to_spaces(char *s)
 	return s;
 }
 
-char *dk_message_decode_header(DkParseContext *c, const char *raw)
+/* Options for GMime's header decoding: raw 8-bit text read as UTF-8 when
+ * valid, else in fallback; broken encodings read leniently. */
+static GMimeParserOptions *header_options(const char *fallback)
+{
+	const char *charsets[] = {"UTF-8", fallback, NULL};
+	GMimeParserOptions *o = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(o, charsets);
+	g_mime_parser_options_set_rfc2047_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_allow_addresses_without_domain(o, TRUE);
+	return o;
+}
+
+/* dk_message_decode_header with its settings given; options NULL: made
+ * here when an encoded word needs them. */
+static char *decode_header(const char *raw, const char *header_charset, const char *fallback,
+			   GMimeParserOptions *options)
 {
 	if (raw == NULL)
 		return g_strdup("");
@@ -334,21 +354,34 @@ char *dk_message_decode_header(DkParseContext *c, const char *raw)
 	if (!g_utf8_validate(unfolded, -1, NULL)) {
 		/* Raw 8-bit text (RFC 6532 allows UTF-8 only): read it in the
 		 * body's charset, else guess, else the fallback. */
-		char *utf8 = dk_charset_to_utf8(unfolded, strlen(unfolded), c->header_charset,
-						c->fallback_charset, NULL);
+		char *utf8 = dk_charset_to_utf8(unfolded, strlen(unfolded), header_charset,
+						fallback, NULL);
 		g_free(unfolded);
 		unfolded = utf8;
 	}
 	g_autofree char *repaired = repair_encoded_words(unfolded);
 	/* Without encoded words there is nothing left to decode. */
-	char *text = repaired != NULL ? g_mime_utils_header_decode_text(c->gmime_options, repaired)
-				      : g_strdup(unfolded);
+	char *text;
+	if (repaired == NULL) {
+		text = g_strdup(unfolded);
+	} else if (options != NULL) {
+		text = g_mime_utils_header_decode_text(options, repaired);
+	} else {
+		GMimeParserOptions *made = header_options(fallback);
+		text = g_mime_utils_header_decode_text(made, repaired);
+		g_mime_parser_options_free(made);
+	}
 	if (!g_utf8_validate(text, -1, NULL)) {
 		char *valid = g_utf8_make_valid(text, -1);
 		g_free(text);
 		text = valid;
 	}
 	return g_strstrip(controls_to_spaces(text)); /* left by broken encodings */
+}
+
+char *dk_message_decode_header(DkParseContext *c, const char *raw)
+{
+	return decode_header(raw, c->header_charset, c->fallback_charset, c->gmime_options);
 }
 
 /* A Message-ID without brackets, comments or whitespace (RFC 5322
@@ -497,6 +530,27 @@ static void read_ids(DkParseContext *c, GMimeMessage *gm)
 	parse_ids(c, dk_message_raw_header(obj, "References"), m->references, seen);
 }
 
+/* One header's values: raw as the mail has them until first read, then
+ * decoded in place (dk_message_header_all). */
+typedef struct {
+	GPtrArray *values;
+	gboolean decoded;
+} HeaderValues;
+
+static void header_values_free(HeaderValues *hv)
+{
+	g_ptr_array_unref(hv->values);
+	g_free(hv);
+}
+
+/* The n bytes of s, ASCII letters lower-cased, and a NUL, into out. */
+static void lower_into(char *out, const char *s, gsize n)
+{
+	for (gsize k = 0; k < n; k++)
+		out[k] = (s[k] >= 'A' && s[k] <= 'Z') ? (char)(s[k] + ('a' - 'A')) : s[k];
+	out[n] = '\0';
+}
+
 static void read_header_list(DkParseContext *c, GMimeObject *obj)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list(obj);
@@ -507,16 +561,17 @@ static void read_header_list(DkParseContext *c, GMimeObject *obj)
 		char stack[64];
 		gsize len = strlen(field);
 		char *name = len < sizeof stack ? stack : g_malloc(len + 1);
-		for (gsize k = 0; k <= len; k++)
-			name[k] = g_ascii_tolower(field[k]);
-		GPtrArray *values = g_hash_table_lookup(c->m->headers, name);
-		if (values == NULL) {
-			values = g_ptr_array_new_with_free_func(g_free);
-			g_hash_table_insert(c->m->headers, g_strdup(name), values);
+		lower_into(name, field, len);
+		HeaderValues *hv = g_hash_table_lookup(c->m->headers, name);
+		if (hv == NULL) {
+			hv = g_new0(HeaderValues, 1);
+			hv->values = g_ptr_array_new_with_free_func(g_free);
+			g_hash_table_insert(c->m->headers, g_strdup(name), hv);
 		}
 		if (name != stack)
 			g_free(name);
-		g_ptr_array_add(values, dk_message_decode_header(c, g_mime_header_get_raw_value(h)));
+		const char *raw = g_mime_header_get_raw_value(h);
+		g_ptr_array_add(hv->values, g_strdup(raw ? raw : "")); /* decoded when read */
 	}
 }
 
@@ -557,7 +612,7 @@ static DkMessage *message_new(void)
 	m->attachments = g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
 	m->errors = g_ptr_array_new_with_free_func(g_free);
 	m->headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					   (GDestroyNotify)g_ptr_array_unref);
+					   (GDestroyNotify)header_values_free);
 	return m;
 }
 
@@ -572,13 +627,7 @@ static void context_init(DkParseContext *c, DkMessage *m, const DkParseOptions *
 	c->max_text = o->max_text_bytes ? o->max_text_bytes : DK_PARSE_DEFAULT_MAX_TEXT_BYTES;
 	c->deadline = g_get_monotonic_time() + (gint64)c->max_millis * 1000;
 	/* Raw 8-bit header text: UTF-8 when it is valid, else the fallback. */
-	const char *charsets[] = {"UTF-8", c->fallback_charset, NULL};
-	c->gmime_options = g_mime_parser_options_new();
-	g_mime_parser_options_set_fallback_charsets(c->gmime_options, charsets);
-	g_mime_parser_options_set_rfc2047_compliance_mode(c->gmime_options, GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_parameter_compliance_mode(c->gmime_options, GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_address_compliance_mode(c->gmime_options, GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_allow_addresses_without_domain(c->gmime_options, TRUE);
+	c->gmime_options = header_options(c->fallback_charset);
 	c->text = g_string_new(NULL);
 	c->new_text = g_string_new(NULL);
 	c->quoted_text = g_string_new(NULL);
@@ -636,6 +685,8 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 	DkMessage *m = c->m;
 	gint64 arrival = o->arrival_time ? o->arrival_time : g_get_real_time() / G_USEC_PER_SEC;
 	c->header_charset = body_charset(g_mime_message_get_mime_part(gm), 0);
+	m->header_charset = g_strdup(c->header_charset);
+	m->fallback_charset = g_strdup(c->fallback_charset);
 	read_headers(c, gm);
 	read_ids(c, gm);
 	if (m->message_id == NULL) {
@@ -758,8 +809,25 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 
 const GPtrArray *dk_message_header_all(const DkMessage *message, const char *name)
 {
-	g_autofree char *key = g_ascii_strdown(name, -1);
-	return g_hash_table_lookup(message->headers, key);
+	char stack[64];
+	gsize len = strlen(name);
+	char *key = len < sizeof stack ? stack : g_malloc(len + 1);
+	lower_into(key, name, len);
+	HeaderValues *hv = g_hash_table_lookup(message->headers, key);
+	if (key != stack)
+		g_free(key);
+	if (hv == NULL)
+		return NULL;
+	if (!hv->decoded) {
+		for (guint i = 0; i < hv->values->len; i++) {
+			char *raw = g_ptr_array_index(hv->values, i);
+			hv->values->pdata[i] = decode_header(raw, message->header_charset,
+							     message->fallback_charset, NULL);
+			g_free(raw);
+		}
+		hv->decoded = TRUE;
+	}
+	return hv->values;
 }
 
 const char *dk_message_header(const DkMessage *message, const char *name)
@@ -796,5 +864,7 @@ void dk_message_free(DkMessage *m)
 	dk_bounce_free(m->classification.bounce);
 	g_ptr_array_unref(m->errors);
 	g_hash_table_unref(m->headers);
+	g_free(m->header_charset);
+	g_free(m->fallback_charset);
 	g_free(m);
 }

@@ -97,7 +97,11 @@ typedef struct {
 	DkClassification classification;
 	GPtrArray *errors;           /* of char*: limits exceeded and other problems */
 	char fingerprint[65];        /* SHA-256 of the message less its trace headers */
-	GHashTable *headers;         /* lower-case name -> GPtrArray of decoded values */
+	/* Private, read through dk_message_header_all(): every header field,
+	 * decoded when first asked for (most never are). */
+	GHashTable *headers;         /* lower-case name -> values (message.c) */
+	char *header_charset;        /* for raw 8-bit header text, or NULL */
+	char *fallback_charset;
 } DkMessage;
 
 /* Parses raw (which the caller keeps owning; it is read in place, not
@@ -119,7 +123,8 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options, GError **error);
 
 /* All values of one header, decoded, in order; NULL when absent. The array
- * belongs to the message. */
+ * belongs to the message. A header is decoded the first time it is asked
+ * for, so one message is not to be read from two threads at once. */
 const GPtrArray *dk_message_header_all(const DkMessage *message, const char *name);
 
 /* The first value of one header, decoded, or NULL. */
