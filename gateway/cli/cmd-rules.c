@@ -14,7 +14,8 @@ static int usage(void)
 	                "       docket rules test SCRIPT FILE.eml [--json] [--envelope-from A] "
 	                "[--envelope-to B]\n"
 	                "             [--existing] [--agent] [--ticket-status S] "
-	                "[--ticket-priority P] [--ticket-queue Q]\n");
+	                "[--ticket-priority P] [--ticket-queue Q]\n"
+	                "             [--ticket-sla STATE]...\n");
 	return DK_EXIT_USAGE;
 }
 
