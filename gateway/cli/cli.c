@@ -26,7 +26,7 @@ typedef struct {
 /* The commands that need the network libraries (libcurl, libetpan,
  * GnuTLS) run in docket-net; see dk_cli_main(). */
 static const DkCommand net_commands[] = {
-	{"serve", NULL, "run the gateway: LMTP listener, IMAP pollers, outbox worker"},
+	{"serve", NULL, "run the gateway: LMTP listener, IMAP pollers, outbox worker, /metrics"},
 	{"poll", NULL, "fetch mail from the IMAP accounts (--once for one round)"},
 	{"outbox", NULL, "list, run, retry and drop pending notifications"},
 	{"connector", NULL, "check a help-desk connector's configuration and access"},
@@ -34,7 +34,7 @@ static const DkCommand net_commands[] = {
 
 static const DkCommand commands[] = {
 	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
-	{"ticket", dk_cmd_ticket, "work tickets: list, show, search, set, note, reply, time, merge, autoclose"},
+	{"ticket", dk_cmd_ticket, "work tickets: list, show, search, set, note, reply, time, merge, autoclose, sla-check"},
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
 	{"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
 	{"template", dk_cmd_template, "preview a notification template with JSON data"},

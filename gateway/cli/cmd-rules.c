@@ -8,13 +8,19 @@
 #include "gateway/cli/cli.h"
 #include "rules/sieve.h"
 
+static void print_usage(FILE *out)
+{
+	fprintf(out, "Usage: docket rules check FILE\n"
+	             "       docket rules test SCRIPT FILE.eml [--json] [--envelope-from A] "
+	             "[--envelope-to B]\n"
+	             "             [--existing] [--agent] [--ticket-status S] "
+	             "[--ticket-priority P] [--ticket-queue Q]\n"
+	             "             [--ticket-sla STATE]...\n");
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: docket rules check FILE\n"
-	                "       docket rules test SCRIPT FILE.eml [--json] [--envelope-from A] "
-	                "[--envelope-to B]\n"
-	                "             [--existing] [--agent] [--ticket-status S] "
-	                "[--ticket-priority P] [--ticket-queue Q]\n");
+	print_usage(stderr);
 	return DK_EXIT_USAGE;
 }
 
@@ -212,6 +218,10 @@ static int rules_test(int argc, char **argv)
 
 int dk_cmd_rules(int argc, char **argv)
 {
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		print_usage(stdout);
+		return DK_EXIT_OK;
+	}
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return rules_check(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "test") == 0)

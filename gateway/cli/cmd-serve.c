@@ -196,8 +196,11 @@ int dk_cmd_serve(int argc, char **argv)
 		G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
-	g_option_context_set_summary(context, "Runs the gateway: the LMTP listener and the writer.\n"
-					      "SIGTERM finishes transactions in progress and exits; SIGHUP reloads.");
+	g_option_context_set_summary(context,
+	                             "Runs the gateway: the LMTP listener and the writer, the IMAP\n"
+	                             "pollers, the outbox worker and, with [http] listen, /healthz\n"
+	                             "and /metrics. SIGTERM finishes transactions in progress and\n"
+	                             "exits; SIGHUP reloads.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))

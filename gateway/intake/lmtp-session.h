@@ -15,7 +15,7 @@ G_BEGIN_DECLS
  * one. */
 typedef struct {
 	gint refcount;
-	char *hostname;         /* in the greeting and Received: lines */
+	char *hostname;         /* in the greeting and replies */
 	gint64 max_size;        /* bytes; announced with SIZE */
 	guint max_recipients;   /* per transaction */
 	char **recipients;      /* accepted addresses and *@domain patterns; empty: all */

@@ -99,7 +99,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	guint reps = 5, rounds = 5;
-	const char *only = NULL; /* "bare", "full" or "none": for profilers */
+	const char *only = NULL; /* "bare", "full" or "hash": for profilers */
 	int opt = 1;
 	for (; opt + 1 < argc && argv[opt][0] == '-'; opt += 2) {
 		if (strcmp(argv[opt], "-n") == 0)
@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 	else if (corpus != NULL)
 		load(corpus, msgs, 0);
 	if (msgs->len == 0) {
-		fprintf(stderr, "usage: bench-parse [-n REPS] [-r ROUNDS] PATH... (or set DOCKET_SHARED)\n");
+		fprintf(stderr, "usage: bench-parse [-n REPS] [-r ROUNDS] [-o bare|full|hash] PATH... "
+		                "(or set DOCKET_SHARED)\n");
 		return 2;
 	}
 	gsize bytes = 0;

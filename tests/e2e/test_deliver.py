@@ -161,9 +161,10 @@ class DeliverTest(DocketCase):
 class CommandLineTest(DocketCase):
     def test_version_and_help(self):
         self.assertRegex(self.docket("--version").stdout.decode(), r"^docket \d+\.\d+\.\d+")
-        for cmd in ("deliver", "ticket", "config"):
+        for cmd in ("deliver", "ticket", "config", "parse", "rules", "template", "quarantine",
+                    "import", "serve", "poll", "outbox", "connector"):
             proc = self.docket(cmd, "--help")
-            self.assertIn(b"Usage:", proc.stdout)
+            self.assertIn(b"Usage:", proc.stdout, cmd)
 
     def test_config_check_and_dump(self):
         self.assertIn(b"OK", self.docket("config", "check").stdout)
