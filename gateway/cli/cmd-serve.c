@@ -3,6 +3,7 @@
  * exit; SIGHUP reloads the configuration. */
 #include "gateway/cli/cli.h"
 #include "gateway/core/desk.h"
+#include "gateway/outbox/connector-events.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/core/store-outbox.h"
 #include "gateway/core/writer.h"
@@ -97,16 +98,20 @@ typedef gboolean (*DeskWork)(DkStore *store, const DkConfig *config, gint64 now,
 			     GError **error);
 
 /* Runs work on a connection of its own, in one short transaction, with
- * the newest configuration; logs "desk event=NAME KEY=count" when it
- * did anything, and errors. */
+ * the newest configuration, its status changes queued for the help-desk
+ * connectors; logs "desk event=NAME KEY=count" when it did anything, and
+ * errors. */
 static void desk_work(Serve *s, DeskWork work, const char *name, const char *key)
 {
 	const DkConfig *config = g_ptr_array_index(s->configs, s->configs->len - 1);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
 	guint count = 0;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC, last_event = 0;
 	if (store == NULL || !dk_store_begin(store, &error) ||
-	    !work(store, config, g_get_real_time() / G_USEC_PER_SEC, &count, &error) ||
+	    !dk_store_last_event(store, &last_event, &error) ||
+	    !work(store, config, now, &count, &error) ||
+	    !dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, &error) ||
 	    !dk_store_commit(store, &error)) {
 		if (store != NULL)
 			dk_store_rollback(store);

@@ -6,6 +6,7 @@
 
 #include "gateway/core/desk.h"
 #include "gateway/core/error.h"
+#include "gateway/outbox/connector-events.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -16,6 +17,7 @@
 #define BODY_MAX (4 * 1024 * 1024)
 
 typedef struct {
+	const DkConfig *config;
 	const DkTicketOptions *o;
 	const DkSlaPolicy *sla;
 	char **team; /* [notify] team_addresses: who hears of a breach */
@@ -36,14 +38,18 @@ static const char *author(const DkTicketOptions *o)
 }
 
 /* Runs f in one transaction, with the ticket's SLA clocks recomputed
- * after it: all of it or nothing. */
+ * after it and its changes queued for the help-desk connectors, as mail's
+ * are: all of it or nothing. */
 static int in_transaction(DkStore *store, const char *command, EditFunc f, Edit *e)
 {
 	g_autoptr(GError) error = NULL;
+	gint64 last_event = 0;
 	if (!dk_store_begin(store, &error))
 		return dk_ticket_fail(command, error);
-	if (!f(store, e, &error) ||
-	    (e->ticket != 0 && !dk_desk_sla_update(store, e->sla, e->ticket, e->now, &error))) {
+	if (!dk_store_last_event(store, &last_event, &error) || !f(store, e, &error) ||
+	    (e->ticket != 0 && !dk_desk_sla_update(store, e->sla, e->ticket, e->now, &error)) ||
+	    !dk_connector_enqueue_desk(store, e->config, last_event, e->ticket, e->article_out, e->now,
+				       &error)) {
 		dk_store_rollback(store);
 		return dk_ticket_fail(command, error);
 	}
@@ -234,7 +240,7 @@ int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions
 		return DK_EXIT_CONFIG;
 	}
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
-	Edit e = {.o = o, .sla = sla, .team = team};
+	Edit e = {.config = config, .o = o, .sla = sla, .team = team};
 	if (!dk_ticket_now(o, &e.now))
 		return DK_EXIT_USAGE;
 	if (strcmp(argv[1], "autoclose") == 0) {

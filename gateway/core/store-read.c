@@ -125,6 +125,24 @@ GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error)
 	return collect(store, st, (gpointer)event_from_row, (GDestroyNotify)dk_event_free, error);
 }
 
+GPtrArray *dk_store_events_after(DkStore *store, gint64 after, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+					    "SELECT id, ticket, coalesce(article, 0), type, detail, created_at"
+					    " FROM events WHERE id > ? ORDER BY id",
+					    error);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, after);
+	return collect(store, st, (gpointer)event_from_row, (GDestroyNotify)dk_event_free, error);
+}
+
+gboolean dk_store_last_event(DkStore *store, gint64 *id_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store, "SELECT coalesce(max(id), 0) FROM events", error, "");
+	return dk_store_lookup_int64(store, st, "reading the newest event", id_out, NULL, error);
+}
+
 static gpointer first_column(sqlite3_stmt *st)
 {
 	return dk_store_column_text(st, 0);

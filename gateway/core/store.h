@@ -228,6 +228,10 @@ DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error);
 GPtrArray *dk_store_ticket_list(DkStore *store, const char *status, guint limit, GError **error);
 GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error);
 GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error);
+/* Every event after event id `after`, of all tickets, oldest first. */
+GPtrArray *dk_store_events_after(DkStore *store, gint64 after, GError **error);
+/* The id of the newest event, 0 when there is none. */
+gboolean dk_store_last_event(DkStore *store, gint64 *id_out, GError **error);
 /* Of char*: the ticket's Message-IDs, oldest first. */
 GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error);
 /* Of char*: "name=value", by name. */

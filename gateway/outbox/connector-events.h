@@ -19,6 +19,16 @@ G_BEGIN_DECLS
 gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
                               GError **error);
 
+/* The same for changes made outside the pipeline, by the agent's command
+ * line, in its transaction: every status, priority or assignee event after
+ * event id after_event (of any ticket) becomes a "ticket.updated" row, and
+ * article (0: none), a note or reply written on ticket, an
+ * "article.created" row, for the connectors taking each ticket; a ticket
+ * a connector has not seen is created there first, with its first
+ * article. */
+gboolean dk_connector_enqueue_desk(DkStore *store, const DkConfig *config, gint64 after_event,
+                                   gint64 ticket, gint64 article, gint64 now, GError **error);
+
 /* Whether a connector with these queues ("*" is every queue) takes a
  * ticket in queue. */
 gboolean dk_connector_queue_matches(char **queues, const char *queue);

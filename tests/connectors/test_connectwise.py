@@ -91,6 +91,50 @@ class ConversationTest(ConnectWiseCase):
             [{"op": "replace", "path": "owner", "value": {"identifier": "agent"}}]])
 
 
+class CommandLineTest(ConnectWiseCase):
+    """Changes an agent makes with `docket ticket` reach the PSA as mail's
+    do: in the same transaction, through the same outbox rows."""
+
+    def test_set_reply_and_note_from_the_command_line(self):
+        self.deliver_ok(conversation()[0])
+        self.drain()
+        self.docket("ticket", "set", "1", "--priority", "critical", "--status", "in_progress")
+        self.docket("ticket", "reply", "1", stdin=b"We are sending a technician.\n")
+        self.docket("ticket", "note", "1", stdin=b"Spare toner is in room 4.\n")
+        self.docket("ticket", "set", "1", "--status", "resolved")
+        rows = self.drain()
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        base = "/v4_6_release/apis/3.0/service/tickets/98231"
+        writes = [(r.method, r.path, r.json()) for r in self.mock.writes()][1:]
+        self.assertEqual([(m, p) for m, p, _ in writes], [
+            ("PATCH", base), ("PATCH", base), ("POST", base + "/notes"),
+            ("POST", base + "/notes"), ("PATCH", base)])
+        self.assertEqual(writes[0][2][0]["value"], {"name": "Priority 1 - Emergency Response"})
+        self.assertEqual(writes[2][2]["text"].strip(), "We are sending a technician.")
+        self.assertTrue(writes[2][2]["detailDescriptionFlag"])
+        self.assertEqual(writes[3][2]["text"].strip(), "Spare toner is in room 4.")
+        self.assertTrue(writes[3][2]["internalAnalysisFlag"])
+        self.assertEqual(self.mock.tickets[98231]["status"]["name"], "Resolved")
+
+    def test_a_ticket_older_than_the_connector_is_created_first(self):
+        # Mail that arrived while no connector took its queue.
+        with open(self.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text.replace("[connector:%s]" % self.name, "[connector:%s]\nqueues = none" %
+                                 self.name, 1))
+        self.deliver_ok(conversation()[0])
+        with open(self.config, "w") as f:
+            f.write(text)
+        self.docket("ticket", "set", "1", "--priority", "high")
+        self.drain()
+        writes = [(r.method, r.path) for r in self.mock.writes()]
+        self.assertEqual(writes, [("POST", "/v4_6_release/apis/3.0/service/tickets"),
+                                  ("PATCH", "/v4_6_release/apis/3.0/service/tickets/98231")])
+        self.assertEqual(self.mock.writes()[0].json()["initialDescription"].strip(),
+                         "The printer shows error 50.")
+
+
 class FaultTest(ConnectWiseCase):
     def test_every_ticket_and_note_exactly_once(self):
         base = "/v4_6_release/apis/3.0/service/tickets"
