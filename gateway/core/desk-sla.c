@@ -101,9 +101,11 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,
 	                    (const char *const *)statuses->pdata, times->len, now, &sla);
 	/* A ticket resolved after a target passed, before any check saw it:
-	 * the breach as of the moment its clock stopped. */
+	 * the breach as of the moment its clock stopped, in the change that
+	 * stops it only (a later change to a resolved ticket, perhaps under
+	 * other targets, does not judge it again). */
 	guint n = 0;
-	if (stopped(t->status) && sla.paused_since != 0 &&
+	if (stopped(t->status) && sla.paused_since == now &&
 	    !record_missed(store, t, &sla, sla.paused_since, dk_sla_policy_team(policy), now, &n, error))
 		return FALSE;
 	return dk_store_ticket_sla_set(store, ticket, &sla, error);

@@ -115,10 +115,10 @@ void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gin
 			 const char *const *statuses, guint n, gint64 now, DkTicketSla *sla);
 
 /* dk_desk_sla_compute on the stored ticket, written back. When the
- * ticket's clock stopped (resolved, closed), a target it had missed by then
- * and that no check recorded is recorded as dk_desk_sla_check() does, with
- * its event and the notices to dk_sla_policy_team(): in the transaction
- * that resolves it, once per target. */
+ * ticket's clock stopped now (resolved), a target it had missed by then and
+ * that no check recorded is recorded as dk_desk_sla_check() does, with its
+ * event and the notices to dk_sla_policy_team(): in the transaction that
+ * resolves it, once per target. */
 gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now, GError **error);
 
 /* The breach check (`docket serve` every [sla] check_seconds, `docket

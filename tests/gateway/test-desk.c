@@ -593,6 +593,18 @@ static void test_sla_breach_at_resolution(void **state)
 	g_autofree char *ev_rolled = events_of(s, rolled);
 	assert_null(strstr(ev_rolled, "sla_breach"));
 	assert_int_equal(breach_notices(s), 6);
+	/* Resolved in time, then changed under tighter targets: it was judged
+	 * when it was resolved, not again. */
+	static const char strict_conf[] = "[sla]\ncritical = 1m/2m\n";
+	g_autoptr(DkConfig) strict_config = dk_config_load_data(strict_conf, sizeof strict_conf - 1, "strict.conf", NULL);
+	g_autoptr(DkSlaPolicy) strict = dk_sla_policy_new(strict_config, NULL);
+	assert_non_null(strict);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_tag(s, in_time, "later", NULL, 5000, NULL));
+	assert_true(dk_desk_sla_update(s, strict, in_time, 5000, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	g_autofree char *ev_later = events_of(s, in_time);
+	assert_null(strstr(ev_later, "sla_breach"));
 }
 
 /* A paused ticket's time left stands at what it was when the pause began,
