@@ -73,6 +73,19 @@ static char *age(gint64 now, gint64 t)
 	return g_strdup_printf("%" G_GINT64_FORMAT "m", s / 60);
 }
 
+/* Waiting or on hold: the SLA clock stands and its time left with it. */
+static gboolean paused(const DkTicket *t)
+{
+	return strcmp(t->status, "waiting") == 0 || strcmp(t->status, "on_hold") == 0;
+}
+
+/* The seconds left to the next SLA target (negative: exceeded), or null. */
+static json_t *left_seconds_json(const DkTicket *t, const DkTicketSla *sla, gint64 now)
+{
+	gint64 left = 0;
+	return dk_desk_sla_left_seconds(t, sla, now, &left) ? json_integer(left) : json_null();
+}
+
 static gboolean valid_filters(const DkTicketOptions *o)
 {
 	for (guint i = 0; o->statuses && o->statuses[i]; i++) {
@@ -100,38 +113,41 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 	if (!valid_filters(o) || !parse_since("--created-since", o->created_since, &q.created_since) ||
 	    !parse_since("--updated-since", o->updated_since, &q.updated_since) || !dk_ticket_now(o, &now))
 		return DK_EXIT_USAGE;
+	q.now = now;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) tickets = dk_store_ticket_query(store, &q, &error);
 	if (tickets == NULL)
 		return dk_ticket_fail("ticket list", error);
 	const char *prefix = dk_config_get_string(config, "threading", "token_prefix");
 	g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(json_t) arr = json_array();
 	for (guint i = 0; i < tickets->len; i++) {
 		const DkTicket *t = g_ptr_array_index(tickets, i);
 		DkTicketSla sla;
 		if (!dk_store_ticket_sla_get(store, t->number, &sla, &error))
 			return dk_ticket_fail("ticket list", error);
 		g_ptr_array_add(left, dk_desk_sla_left(t, &sla, now));
+		if (as_json) {
+			json_t *o = ticket_json(t, prefix);
+			json_object_set_new(o, "sla", json_string(g_ptr_array_index(left, i)));
+			json_object_set_new(o, "sla_left_seconds", left_seconds_json(t, &sla, now));
+			json_object_set_new(o, "sla_paused", json_boolean(paused(t)));
+			json_array_append_new(arr, o);
+		}
 	}
 	if (as_json) {
-		g_autoptr(json_t) arr = json_array();
-		for (guint i = 0; i < tickets->len; i++) {
-			json_t *t = ticket_json(g_ptr_array_index(tickets, i), prefix);
-			json_object_set_new(t, "sla", json_string(g_ptr_array_index(left, i)));
-			json_array_append_new(arr, t);
-		}
 		g_autoptr(json_t) doc = json_pack("{sO}", "tickets", arr);
 		dk_ticket_print_json(doc);
 		return DK_EXIT_OK;
 	}
-	printf("%6s  %-11s  %-8s  %-10s  %4s  %7s  %-16s  %-24s  %s\n", "NUMBER", "STATUS", "PRIORITY", "QUEUE",
+	printf("%6s  %-11s  %-8s  %-10s  %4s  %13s  %-16s  %-24s  %s\n", "NUMBER", "STATUS", "PRIORITY", "QUEUE",
 	       "AGE", "SLA", "UPDATED", "REQUESTER", "SUBJECT");
 	for (guint i = 0; i < tickets->len; i++) {
 		const DkTicket *t = g_ptr_array_index(tickets, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t->updated_at);
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M");
 		g_autofree char *old = age(now, t->created_at);
-		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %4s  %7s  %-16s  %-24.24s  %s\n", t->number,
+		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %4s  %13s  %-16s  %-24.24s  %s\n", t->number,
 		       t->status, t->priority, t->queue, old, (char *)g_ptr_array_index(left, i), when,
 		       t->requester ? t->requester : "-", t->subject);
 	}
@@ -237,6 +253,7 @@ typedef struct {
 	GPtrArray *time_entries;
 	gint64 merged_into;
 	DkTicketSla sla;
+	gint64 now; /* the clock the SLA time left is shown at */
 } TicketView;
 
 static void view_clear(TicketView *v)
@@ -280,11 +297,12 @@ static json_t *jtime_or_null(gint64 t)
 static json_t *sla_json(const TicketView *v)
 {
 	const DkTicketSla *s = &v->sla;
-	g_autofree char *left = dk_desk_sla_left(v->ticket, s, g_get_real_time() / G_USEC_PER_SEC);
-	return json_pack("{so so so sI sb ss}", "first_response_due", jtime_or_null(s->first_response_due),
+	g_autofree char *left = dk_desk_sla_left(v->ticket, s, v->now);
+	return json_pack("{so so so sI sb ss so}", "first_response_due", jtime_or_null(s->first_response_due),
 			 "resolution_due", jtime_or_null(s->resolution_due), "first_response_at",
 			 jtime_or_null(s->first_response_at), "paused_seconds", (json_int_t)s->paused_seconds,
-			 "paused", s->paused_since != 0, "left", left);
+			 "paused", s->paused_since != 0, "left", left, "left_seconds",
+			 left_seconds_json(v->ticket, s, v->now));
 }
 
 static void show_json(const TicketView *v, const char *prefix)
@@ -353,7 +371,7 @@ static void show_text(const TicketView *v, const char *prefix)
 	       t->assignee ? t->assignee : "-");
 	printf("  requester %s · created %s\n", t->requester ? t->requester : "-", created);
 	if (v->sla.resolution_due != 0) {
-		g_autofree char *left = dk_desk_sla_left(t, &v->sla, g_get_real_time() / G_USEC_PER_SEC);
+		g_autofree char *left = dk_desk_sla_left(t, &v->sla, v->now);
 		g_autofree char *first = dk_ticket_iso_time(v->sla.first_response_due);
 		g_autofree char *resolution = dk_ticket_iso_time(v->sla.resolution_due);
 		printf("  sla %s · first response due %s%s · resolution due %s\n", left, first,
@@ -391,13 +409,13 @@ static void show_text(const TicketView *v, const char *prefix)
 	}
 }
 
-static int show(DkStore *store, const DkConfig *config, const char *arg)
+static int show(DkStore *store, const DkConfig *config, const DkTicketOptions *o, const char *arg)
 {
 	gint64 number = 0;
-	if (!dk_ticket_number("ticket show", arg, &number))
+	TicketView v = {0};
+	if (!dk_ticket_number("ticket show", arg, &number) || !dk_ticket_now(o, &v.now))
 		return DK_EXIT_USAGE;
 	g_autoptr(GError) error = NULL;
-	TicketView v = {0};
 	if (!view_load(store, number, &v, &error)) {
 		view_clear(&v);
 		dk_cli_error("ticket show: %s", error->message);
@@ -458,7 +476,12 @@ static void options_clear(DkTicketOptions *o)
 }
 
 static const char summary[] =
-	"list: the tickets, most urgent first (priority, then age).\n"
+	"list: the tickets, most urgent first: by the SLA time left to the next target,\n"
+	"  so those past it first (most overdue first); a waiting or on-hold ticket by\n"
+	"  the time it had left when the pause began, after a running one with as much\n"
+	"  left; then the tickets without a target to count to by priority and age.\n"
+	"  SLA column: time left (2h5m), exceeded (-35m), frozen while paused\n"
+	"  (1h paused), met or late once resolved, - without a target.\n"
 	"show NUMBER: one ticket with its articles, time entries and events.\n"
 	"search WORDS: tickets whose subject or text has every word, best first.\n"
 	"set NUMBER: change status, priority, assignee, queue or tags.\n"
@@ -491,7 +514,7 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	if (is_list)
 		return list(store, config, o);
 	if (is_show)
-		return show(store, config, argv[2]);
+		return show(store, config, o, argv[2]);
 	if (is_search)
 		return search(store, o, argc, argv);
 	return dk_ticket_edit(store, config, o, argc, argv);

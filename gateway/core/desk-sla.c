@@ -8,6 +8,12 @@
 
 #include <string.h>
 
+/* Resolved or closed: the clock stopped rather than paused. */
+static gboolean stopped(const char *status)
+{
+	return strcmp(status, "resolved") == 0 || strcmp(status, "closed") == 0;
+}
+
 void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
                          const char *const *statuses, guint n, gint64 now, DkTicketSla *sla)
 {
@@ -34,6 +40,52 @@ void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gin
 		sla->first_response_due = 0;
 	if (sla->resolution_due == G_MAXINT64)
 		sla->resolution_due = 0;
+	/* A pause freezes the time left: what it was when the pause began,
+	 * the next target's due time without the pause that is still open. */
+	gint64 target = sla->first_response_at == 0 && sla->first_response_due != 0 ? first
+	                : sla->resolution_due != 0                                   ? resolution
+	                                                                             : 0;
+	gint64 frozen = target > 0 && sla->paused_since != 0 && !stopped(t->status)
+	                    ? dk_sla_due(calendar, t->created_at, target, p, pauses->len - 1)
+	                    : G_MAXINT64;
+	sla->has_paused_left = frozen != G_MAXINT64;
+	sla->paused_left = sla->has_paused_left ? frozen - sla->paused_since : 0;
+}
+
+/* The targets sla missed as of at that were not recorded yet: no first
+ * response by its due time (or one after it), not resolved by its due time. */
+static void missed(const DkTicketSla *sla, gint64 at, gboolean *first, gboolean *resolution)
+{
+	*first = sla->first_response_due != 0 && sla->first_response_breached_at == 0 &&
+	         (sla->first_response_at != 0 ? sla->first_response_at > sla->first_response_due
+	                                      : at >= sla->first_response_due);
+	*resolution = sla->resolution_due != 0 && sla->resolution_breached_at == 0 &&
+	              at >= sla->resolution_due;
+}
+
+static gboolean breach(DkStore *store, const DkTicket *t, const char *target, gint64 due,
+                       const char *const *team, gint64 now, GError **error);
+
+/* Records the targets missed as of at (see missed()) in sla, each with its
+ * event and the team's notices; counts them into *n. The caller writes
+ * sla back. */
+static gboolean record_missed(DkStore *store, const DkTicket *t, DkTicketSla *sla, gint64 at,
+                              const char *const *team, gint64 now, guint *n, GError **error)
+{
+	gboolean first = FALSE, resolution = FALSE;
+	missed(sla, at, &first, &resolution);
+	if (first) {
+		sla->first_response_breached_at = now;
+		if (!breach(store, t, "first_response", sla->first_response_due, team, now, error))
+			return FALSE;
+	}
+	if (resolution) {
+		sla->resolution_breached_at = now;
+		if (!breach(store, t, "resolution", sla->resolution_due, team, now, error))
+			return FALSE;
+	}
+	*n += (first ? 1 : 0) + (resolution ? 1 : 0);
+	return TRUE;
 }
 
 gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
@@ -48,27 +100,48 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 		return FALSE;
 	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,
 	                    (const char *const *)statuses->pdata, times->len, now, &sla);
+	/* A ticket resolved after a target passed, before any check saw it:
+	 * the breach as of the moment its clock stopped, in the change that
+	 * stops it only (a later change to a resolved ticket, perhaps under
+	 * other targets, does not judge it again). */
+	guint n = 0;
+	if (stopped(t->status) && sla.paused_since == now &&
+	    !record_missed(store, t, &sla, sla.paused_since, dk_sla_policy_team(policy), now, &n, error))
+		return FALSE;
 	return dk_store_ticket_sla_set(store, ticket, &sla, error);
+}
+
+gboolean dk_desk_sla_left_seconds(const DkTicket *t, const DkTicketSla *sla, gint64 now,
+                                  gint64 *left_out)
+{
+	if (stopped(t->status))
+		return FALSE;
+	if (sla->paused_since != 0) {
+		*left_out = sla->paused_left;
+		return sla->has_paused_left;
+	}
+	gint64 due = sla->first_response_at == 0 && sla->first_response_due != 0
+	                 ? sla->first_response_due
+	                 : sla->resolution_due;
+	*left_out = due - now;
+	return due != 0;
 }
 
 char *dk_desk_sla_left(const DkTicket *t, const DkTicketSla *sla, gint64 now)
 {
 	if (sla->resolution_due == 0 && sla->first_response_due == 0)
 		return g_strdup("-");
-	if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0)
+	if (stopped(t->status))
 		return g_strdup(sla->resolution_due == 0 || t->closed_at <= sla->resolution_due
 		                    ? "met"
 		                    : "late");
-	if (sla->paused_since != 0)
-		return g_strdup("paused");
-	gint64 due = sla->first_response_at == 0 && sla->first_response_due != 0
-	                 ? sla->first_response_due
-	                 : sla->resolution_due;
-	if (due == 0)
-		return g_strdup("-");
-	gint64 left = due - now;
+	gint64 left = 0;
+	if (!dk_desk_sla_left_seconds(t, sla, now, &left))
+		return g_strdup(sla->paused_since != 0 ? "paused" : "-");
 	/* Whole minutes, rounded towards the deadline's side. */
-	return dk_desk_format_duration(left >= 0 ? left / 60 : -((-left + 59) / 60));
+	g_autofree char *text =
+	    dk_desk_format_duration(left >= 0 ? left / 60 : -((-left + 59) / 60));
+	return sla->paused_since != 0 ? g_strconcat(text, " paused", NULL) : g_steal_pointer(&text);
 }
 
 char **dk_desk_sla_states(const DkTicketSla *sla, gint64 now)
@@ -137,24 +210,10 @@ static gboolean check_ticket(DkStore *store, const DkSlaPolicy *policy, gint64 n
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, number, error);
 	if (t == NULL)
 		return FALSE;
-	gboolean first =
-	    sla.first_response_due != 0 && sla.first_response_breached_at == 0 &&
-	    (sla.first_response_at != 0 ? sla.first_response_at > sla.first_response_due
-	                                : now >= sla.first_response_due);
-	gboolean resolution =
-	    sla.resolution_due != 0 && sla.resolution_breached_at == 0 && now >= sla.resolution_due;
-	if (first) {
-		sla.first_response_breached_at = now;
-		if (!breach(store, t, "first_response", sla.first_response_due, team, now, error))
-			return FALSE;
-	}
-	if (resolution) {
-		sla.resolution_breached_at = now;
-		if (!breach(store, t, "resolution", sla.resolution_due, team, now, error))
-			return FALSE;
-	}
-	*n += (first ? 1 : 0) + (resolution ? 1 : 0);
-	return !(first || resolution) || dk_store_ticket_sla_set(store, number, &sla, error);
+	guint before = *n;
+	if (!record_missed(store, t, &sla, now, team, now, n, error))
+		return FALSE;
+	return *n == before || dk_store_ticket_sla_set(store, number, &sla, error);
 }
 
 gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team,

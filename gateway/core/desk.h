@@ -101,7 +101,9 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
  * the ticket is waiting or on hold and stops while it is resolved or
  * closed (a reopened ticket's clock runs on): the spans come from its
  * status history. A pause still running is counted up to now, so the due
- * time of a paused ticket is a lower bound that moves on with the clock.
+ * time of a paused ticket is a lower bound that moves on with the clock;
+ * what the desk shows of it is the time that was left when the pause
+ * began (paused_left), frozen until the ticket resumes.
  * Changes do not recompute the clocks themselves: whoever changes a
  * ticket (the command line, the writer) calls dk_desk_sla_update() last,
  * in the same transaction. */
@@ -112,7 +114,11 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
 void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
 			 const char *const *statuses, guint n, gint64 now, DkTicketSla *sla);
 
-/* dk_desk_sla_compute on the stored ticket, written back. */
+/* dk_desk_sla_compute on the stored ticket, written back. When the
+ * ticket's clock stopped now (resolved), a target it had missed by then and
+ * that no check recorded is recorded as dk_desk_sla_check() does, with its
+ * event and the notices to dk_sla_policy_team(): in the transaction that
+ * resolves it, once per target. */
 gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now, GError **error);
 
 /* The breach check (`docket serve` every [sla] check_seconds, `docket
@@ -133,9 +139,17 @@ gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char
  * targets. A NULL-terminated array (g_strfreev). */
 char **dk_desk_sla_states(const DkTicketSla *sla, gint64 now);
 
-/* What `ticket list` shows: the time left to the next target ("1h15m"),
- * or exceeded ("-20m"), "paused", "met" or "late" once resolved, "-"
- * without targets. Wall-clock time to the stored due time. */
+/* The seconds left to the next target (the first response while none was
+ * given, else the resolution), negative once exceeded: wall-clock time
+ * from now to its due time while the clock runs, frozen at the pause's
+ * start while waiting or on hold. FALSE when there is none to count to
+ * (no target, resolved, closed). dk_store_ticket_query sorts by the same. */
+gboolean dk_desk_sla_left_seconds(const DkTicket *ticket, const DkTicketSla *sla, gint64 now,
+                                  gint64 *left_out);
+
+/* What `ticket list` shows: dk_desk_sla_left_seconds in whole minutes
+ * ("1h15m", exceeded "-20m"; "2h paused" while the clock stands), "met"
+ * or "late" once resolved, "-" without targets. */
 char *dk_desk_sla_left(const DkTicket *ticket, const DkTicketSla *sla, gint64 now);
 
 G_END_DECLS

@@ -19,6 +19,7 @@ typedef struct {
 struct DkSlaPolicy {
 	Rules defaults;
 	GHashTable *queues; /* name -> Rules* */
+	char **team;        /* [notify] team_addresses */
 };
 
 static void rules_free(Rules *r)
@@ -119,6 +120,7 @@ DkSlaPolicy *dk_sla_policy_new(const DkConfig *config, GError **error)
 	g_autoptr(DkSlaPolicy) p = g_new0(DkSlaPolicy, 1);
 	p->queues =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rules_free);
+	p->team = dk_config_get_list(config, "notify", "team_addresses");
 	if (!rules_read(config, "sla", &p->defaults, error))
 		return NULL;
 	g_auto(GStrv) queues = dk_config_get_instances(config, "queue");
@@ -149,7 +151,13 @@ void dk_sla_policy_free(DkSlaPolicy *p)
 	dk_sla_calendar_free(p->defaults.calendar);
 	if (p->queues != NULL)
 		g_hash_table_unref(p->queues);
+	g_strfreev(p->team);
 	g_free(p);
+}
+
+const char *const *dk_sla_policy_team(const DkSlaPolicy *p)
+{
+	return (const char *const *)p->team;
 }
 
 gboolean dk_sla_policy_targets(const DkSlaPolicy *p, const char *queue, const char *priority,

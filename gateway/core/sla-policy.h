@@ -15,6 +15,10 @@ DkSlaPolicy *dk_sla_policy_new(const DkConfig *config, GError **error);
 /* The built-in defaults: targets per priority around the clock in UTC. */
 DkSlaPolicy *dk_sla_policy_new_default(void);
 void dk_sla_policy_free(DkSlaPolicy *policy);
+
+/* [notify] team_addresses: who is told of a missed target (may be empty,
+ * never NULL; borrowed from the policy). */
+const char *const *dk_sla_policy_team(const DkSlaPolicy *policy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkSlaPolicy, dk_sla_policy_free)
 
 /* Parses a target "FIRST/RESOLUTION" ("15m/4h", "1h30m/8h") into seconds,

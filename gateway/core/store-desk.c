@@ -1,4 +1,4 @@
-/* The store's queries for the ticket desk: filtered lists by urgency, tag
+/* The store's queries for the ticket desk: filtered lists by SLA urgency, tag
  * removal, time entries, merging, the resolved tickets due to close, and
  * full-text search over the articles (FTS5, ranked by bm25). */
 #include "gateway/core/store-private.h"
@@ -51,16 +51,27 @@ static GArray *numbers(DkStore *store, sqlite3_stmt *st, GError **error)
 
 GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError **error)
 {
+	/* left: the seconds to the next target as dk_desk_sla_left_seconds()
+	 * counts them (NULL without a running or paused target), negative
+	 * once exceeded, so the most overdue come first; on equal time left a
+	 * running clock before a paused one. One pass over the tickets the
+	 * filters keep, sorted by SQLite (a top-N sort under a limit). */
 	sqlite3_stmt *st = dk_store_prepare(
 		store,
-		"SELECT number FROM tickets t WHERE (?1 IS NULL OR instr(?1, ',' || t.status || ',') > 0)"
+		"SELECT number FROM (SELECT t.number, t.priority, t.created_at,"
+		" t.sla_paused_since IS NOT NULL AS paused,"
+		" CASE WHEN t.status IN ('resolved', 'closed') THEN NULL"
+		" WHEN t.sla_paused_since IS NOT NULL THEN t.sla_paused_left"
+		" WHEN t.first_response_at IS NULL AND t.first_response_due IS NOT NULL"
+		" THEN t.first_response_due - ?11 ELSE t.resolution_due - ?11 END AS left"
+		" FROM tickets t WHERE (?1 IS NULL OR instr(?1, ',' || t.status || ',') > 0)"
 		" AND (?2 IS NULL OR t.priority = ?2) AND (?3 IS NULL OR t.queue = ?3)"
 		" AND (?4 IS NULL OR lower(t.assignee) = lower(?4))"
 		" AND (?5 IS NULL OR lower(t.requester) = lower(?5))"
 		" AND t.created_at >= ?6 AND t.updated_at >= ?7 AND (?8 OR t.merged_into IS NULL)"
-		" AND (?10 = 0 OR t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL)"
-		" ORDER BY CASE t.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-		" WHEN 'low' THEN 3 ELSE 4 END, t.created_at, t.number LIMIT ?9",
+		" AND (?10 = 0 OR t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL))"
+		" ORDER BY left IS NULL, left, left IS NOT NULL AND paused, CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
+		" WHEN 'low' THEN 3 ELSE 4 END, created_at, number LIMIT ?9",
 		error);
 	if (st == NULL)
 		return NULL;
@@ -75,6 +86,7 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 	sqlite3_bind_int(st, 8, q->include_merged ? 1 : 0);
 	sqlite3_bind_int64(st, 9, q->limit ? q->limit : G_MAXINT64);
 	sqlite3_bind_int(st, 10, q->breached ? 1 : 0);
+	sqlite3_bind_int64(st, 11, q->now);
 	g_autoptr(GArray) found = numbers(store, st, error);
 	if (found == NULL)
 		return NULL;
@@ -288,7 +300,8 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 					    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
 					    " coalesce(first_response_at, 0), sla_paused_seconds,"
 					    " coalesce(sla_paused_since, 0), coalesce(first_response_breached_at, 0),"
-					    " coalesce(resolution_breached_at, 0) FROM tickets WHERE number = ?",
+					    " coalesce(resolution_breached_at, 0), sla_paused_left IS NOT NULL,"
+					    " coalesce(sla_paused_left, 0) FROM tickets WHERE number = ?",
 					    error);
 	if (st == NULL)
 		return FALSE;
@@ -299,6 +312,8 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 			    &sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)i) : 0;
+	sla->has_paused_left = rc == SQLITE_ROW && sqlite3_column_int(st, (int)G_N_ELEMENTS(fields)) != 0;
+	sla->paused_left = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)G_N_ELEMENTS(fields) + 1) : 0;
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
@@ -315,8 +330,8 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 					    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
 					    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
 					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0),"
-					    " first_response_breached_at = nullif(?7, 0), resolution_breached_at = nullif(?8, 0)"
-					    " WHERE number = ?1",
+					    " first_response_breached_at = nullif(?7, 0), resolution_breached_at = nullif(?8, 0),"
+					    " sla_paused_left = ?9 WHERE number = ?1",
 					    error);
 	if (st == NULL)
 		return FALSE;
@@ -326,6 +341,10 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 				 sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
 		sqlite3_bind_int64(st, (int)i + 2, values[i]);
+	if (sla->has_paused_left)
+		sqlite3_bind_int64(st, 9, sla->paused_left);
+	else
+		sqlite3_bind_null(st, 9);
 	return step_done(store, st, "writing SLA clocks", error);
 }
 

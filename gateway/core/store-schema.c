@@ -242,6 +242,10 @@ static const char migration_9[] = "DROP TRIGGER IF EXISTS article_search_insert;
 static const char migration_10[] =
 	"CREATE INDEX IF NOT EXISTS outbox_ticket_rows ON outbox (kind, target, ticket, state, id);";
 
+/* A paused ticket's SLA clock stands: the seconds it had left to its next
+ * target when the pause began, so that the desk shows them frozen. */
+static const char migration_11[] = "ALTER TABLE tickets ADD COLUMN sla_paused_left INTEGER;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -253,6 +257,7 @@ static const char *const migrations[] = {
 	migration_8,
 	migration_9,
 	migration_10,
+	migration_11,
 };
 
 int dk_store_schema_latest(void)

@@ -282,6 +282,7 @@ typedef struct {
 	gboolean include_merged; /* merged tickets are left out unless this is set */
 	gboolean breached;       /* only tickets that missed an SLA target */
 	guint limit;             /* 0: no limit */
+	gint64 now;              /* the clock urgency is measured by */
 } DkTicketQuery;
 
 typedef struct {
@@ -298,6 +299,10 @@ typedef struct {
 	gint64 paused_seconds; /* paused before paused_since */
 	gint64 paused_since;   /* 0 while the clock runs */
 	gint64 first_response_breached_at, resolution_breached_at; /* when found missed */
+	/* While waiting or on hold with a target: the seconds that were left
+	 * to the next target when the pause began (negative: exceeded). */
+	gboolean has_paused_left;
+	gint64 paused_left;
 } DkTicketSla;
 
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out, GError **error);
@@ -314,8 +319,12 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
  * recorded as breached). */
 GArray *dk_store_tickets_sla_open(DkStore *store, GError **error);
 
-/* Of DkTicket*: the tickets query selects, by urgency (priority, then the
- * oldest first). */
+/* Of DkTicket*: the tickets query selects, by urgency as of query->now:
+ * by the SLA time left to the next target (dk_desk_sla_left_seconds), so
+ * those past it first, most overdue first, and a paused ticket by the time
+ * it had left when the pause began (after a running one with as much
+ * left); then the tickets without a target to count to (none for their
+ * priority, resolved, closed) by priority and age. */
 GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *query, GError **error);
 /* Removes a tag; *removed_out says whether the ticket had it. */
 gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gboolean *removed_out,

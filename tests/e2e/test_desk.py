@@ -92,7 +92,7 @@ class LifeTest(DeskCase):
         # Waiting on the customer; the customer's answer reopens it.
         self.docket("ticket", "set", "1", "--status", "waiting")
         self.assertTrue(self.show(1)["ticket"]["sla"]["paused"])
-        self.assertEqual(self.tickets()[0]["sla"], "paused")
+        self.assertRegex(self.tickets()[0]["sla"], r"^(8h|7h5\dm) paused$")  # frozen: resolution next
         self.docket("ticket", "note", "1", stdin=b"Asked for the client version.\n")
         self.docket("ticket", "time", "1", "1h15m", "diagnosis and reply", "--as", AGENT)
         self.deliver_ok(mail("alice@example.org", "Re: [docket #1] VPN tunnel down", "a2@example.org",
@@ -178,10 +178,13 @@ class ListSearchTest(DeskCase):
         self.docket("ticket", "set", "1", "--priority", "low")
         self.docket("ticket", "set", "2", "--priority", "critical", "--assign", AGENT, "--queue", "ops")
         self.docket("ticket", "set", "3", "--status", "waiting", "--priority", "medium")
+        # By SLA time left: 15 min, 4 h (paused), 24 h.
         self.assertEqual([t["number"] for t in self.tickets()], [2, 3, 1])
         sla = {t["number"]: t["sla"] for t in self.tickets()}
         self.assertRegex(sla[2], r"^1[0-5]m$")  # critical: 15 minutes to answer
-        self.assertEqual(sla[3], "paused")  # waiting on the customer
+        self.assertRegex(sla[3], r"^(4h|3h5\dm) paused$")  # waiting on the customer
+        left = {t["number"]: t["sla_left_seconds"] for t in self.tickets()}
+        self.assertTrue(0 < left[2] <= 900 < left[3] <= 4 * 3600 < left[1] <= DAY, left)
         self.assertRegex(sla[1], r"^(24h|23h5\dm)$")  # low: a day
         self.assertIn("paused", self.docket("ticket", "list").stdout.decode())
         listed = json.loads(self.docket("ticket", "list", "--json", "--status", "new", "--status",
@@ -374,6 +377,55 @@ class BusinessHoursBreachTest(ScenarioCase):
         self.assertIn(b"[queue:billing]", proc.stderr)
         proc = self.deliver(mail("carol@example.org", "x", "x1@example.org", "x\n"))
         self.assertEqual(proc.returncode, 75)  # the MTA keeps it until the file is fixed
+
+
+class PauseAndLateResolutionTest(ScenarioCase):
+    """A paused ticket's time left stands still; a ticket resolved after
+    its targets passed, with no check in between, records both breaches
+    and tells the team, once."""
+
+    config_text = DeskCase.config_text + "[notify]\nteam_addresses = team@%s\n" % DOMAIN
+
+    def listed(self, t, *args):
+        return json.loads(self.at(t, "ticket", "list", "--json", *args).stdout)["tickets"]
+
+    def test_frozen_then_resolved_late(self):
+        t0 = unix("2026-11-25T10:00:00+00:00")
+        self.deliver_at(t0, mail("alice@example.org", "Site down", "s1@example.org", "All 500s.\n"))
+        self.deliver_at(t0, mail("dave@example.org", "Password", "w1@example.org", "Reset please.\n"))
+        self.at(t0, "ticket", "set", "1", "--priority", "critical")  # 15 min / 4 h
+        self.at(t0, "ticket", "set", "2", "--priority", "high")  # 1 h / 8 h
+        self.at(t0 + 600, "ticket", "set", "1", "--status", "waiting")  # 5 min were left
+        for t in (t0 + 600, t0 + 3000, t0 + 7000):
+            one = [x for x in self.listed(t) if x["number"] == 1][0]
+            self.assertEqual((one["sla"], one["sla_left_seconds"], one["sla_paused"]), ("5m paused", 300, True))
+            shown = json.loads(self.at(t, "ticket", "show", "1", "--json").stdout)["ticket"]["sla"]
+            self.assertEqual((shown["left"], shown["left_seconds"]), ("5m paused", 300))
+        self.assertIn("5m paused", self.at(t0 + 3000, "ticket", "list").stdout.decode())
+        # #2 has 10 min left at 3000 (after #1's frozen 5) and is overdue at 4000.
+        self.assertEqual([x["number"] for x in self.listed(t0 + 3000)], [1, 2])
+        two = [x for x in self.listed(t0 + 4000) if x["number"] == 2][0]
+        self.assertEqual((two["sla"], two["sla_left_seconds"]), ("-7m", -400))
+        self.assertEqual([x["number"] for x in self.listed(t0 + 4000)], [2, 1])  # overdue first
+        # Resumed at 7200: the 5 minutes run from there.
+        self.at(t0 + 7200, "ticket", "set", "1", "--status", "open")
+        one = [x for x in self.listed(t0 + 7260) if x["number"] == 1][0]
+        self.assertEqual((one["sla"], one["sla_left_seconds"], one["sla_paused"]), ("4m", 240, False))
+        # Resolved at 30000, past the first response (7500) and the
+        # resolution (4 h + 6600 s) due times, no check having run.
+        self.at(t0 + 30000, "ticket", "set", "1", "--status", "resolved")
+        breaches = self.events(1, "sla_breach")
+        self.assertEqual([(e["detail"]["target"], e["detail"]["due"]) for e in breaches],
+                         [("first_response", t0 + 7500), ("resolution", t0 + 4 * 3600 + 6600)])
+        self.assertEqual(self.sla_check(t0 + 30060), 2)  # #2's two: #1's are recorded
+        self.at(t0 + 31000, "ticket", "set", "1", "--status", "closed")
+        self.assertEqual(len(self.events(1, "sla_breach")), 2)
+        self.at(t0 + 31000, "outbox", "run", "--once")
+        notices = [m for m in self.sent_to("team@" + DOMAIN) if "SLA breached" in str(m["Subject"])]
+        self.assertEqual(sorted(str(m["Subject"]).split("]")[0] for m in notices),
+                         ["[docket #1", "[docket #1", "[docket #2", "[docket #2"])
+        one = [x for x in self.listed(t0 + 31000, "--all") if x["number"] == 1][0]
+        self.assertEqual((one["sla"], one["sla_left_seconds"]), ("late", None))
 
 
 class ServeBreachTest(ScenarioCase):

@@ -360,9 +360,10 @@ static void test_sla_clock(void **state)
 	} steps[] = {
 		{0, 1, 0, 0, 3600, 28800, 0, "1h"},
 		{600, 1, 0, 0, 3600, 28800, 0, "50m"},
-		/* paused at 1800: the pause counts up to now, so due moves on */
-		{1800, 2, 0, 0, 3600, 28800, 0, "paused"},
-		{5000, 3, 0, 0, 3600 + 3200, 28800 + 3200, 3200, "paused"},
+		/* paused at 1800: the pause counts up to now, so due moves on,
+		 * and the time left stands at what it was then */
+		{1800, 2, 0, 0, 3600, 28800, 0, "30m paused"},
+		{5000, 3, 0, 0, 3600 + 3200, 28800 + 3200, 3200, "30m paused"},
 		/* open again at 5400 after 1 h paused: 3600 + 3600, 28800 + 3600 */
 		{5400, 4, 0, 0, 7200, 32400, 3600, "30m"},
 		{7300, 4, 0, 0, 7200, 32400, 3600, "-2m"},		/* first response late */
@@ -380,6 +381,12 @@ static void test_sla_clock(void **state)
 		assert_int_equal(sla.resolution_due, steps[i].resolution_due);
 		assert_int_equal(sla.paused_seconds, steps[i].paused_seconds);
 		g_autofree char *left = dk_desk_sla_left(&t, &sla, steps[i].now);
+		gint64 seconds = 0;
+		if (dk_desk_sla_left_seconds(&t, &sla, steps[i].now, &seconds)) {
+			g_autofree char *minutes = dk_desk_format_duration(seconds >= 0 ? seconds / 60
+										: -((-seconds + 59) / 60));
+			assert_non_null(g_str_has_prefix(left, minutes) ? left : NULL);
+		}
 		if (strcmp(left, steps[i].left) != 0)
 			fail_msg("step %u: left %s, expected %s", i, left, steps[i].left);
 	}
@@ -458,6 +465,19 @@ static guint breach_check(DkStore *s, const DkSlaPolicy *policy, gint64 now)
 	return n;
 }
 
+/* The sla-breach notices queued. */
+static guint breach_notices(DkStore *s)
+{
+	g_autoptr(GPtrArray) rows = dk_store_outbox_list(s, NULL, 0, NULL);
+	guint notices = 0;
+	for (guint i = 0; i < rows->len; i++) {
+		const DkOutboxRow *r = g_ptr_array_index(rows, i);
+		if (strcmp(r->kind, "notice") == 0 && strstr(r->payload, "sla-breach") != NULL)
+			notices++;
+	}
+	return notices;
+}
+
 /* Breaches are recorded once per target, each with one notice per team
  * address; a paused ticket does not breach while its clock stands. */
 static void test_sla_breach_once(void **state)
@@ -482,20 +502,168 @@ static void test_sla_breach_once(void **state)
 	assert_non_null(strstr(ev, "sla_breach {\"due\":14400,\"target\":\"resolution\"}"));
 	g_autofree char *ev_b = events_of(s, b);
 	assert_null(strstr(ev_b, "sla_breach"));
-	g_autoptr(GPtrArray) rows = dk_store_outbox_list(s, NULL, 0, NULL);
-	guint notices = 0;
-	for (guint i = 0; i < rows->len; i++) {
-		const DkOutboxRow *r = g_ptr_array_index(rows, i);
-		if (strcmp(r->kind, "notice") == 0 && strstr(r->payload, "sla-breach") != NULL)
-			notices++;
-	}
-	assert_int_equal(notices, 4); /* two breaches, two team addresses */
+	assert_int_equal(breach_notices(s), 4); /* two breaches, two team addresses */
 	/* b back to open at 7200: 5 of its 15 minutes were left. */
 	assert_true(dk_store_begin(s, NULL));
 	assert_true(dk_desk_set_status(s, b, "open", NULL, 7200, NULL));
 	assert_true(dk_store_commit(s, NULL));
 	assert_int_equal(breach_check(s, policy, 7200 + 299), 0);
 	assert_int_equal(breach_check(s, policy, 7200 + 300), 1);
+}
+
+/* A ticket made at 0 with priority and its clocks (the default policy). */
+static gint64 ticket_with(DkStore *s, const char *subject, const char *priority)
+{
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
+	gint64 n = ticket_new(s, subject, "text", "new", 0);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_priority(s, n, priority, NULL, 0, NULL));
+	assert_true(dk_desk_sla_update(s, policy, n, 0, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	return n;
+}
+
+/* Sets ticket's status at now and recomputes its clocks, as the command
+ * line does. */
+static void status_at(DkStore *s, const DkSlaPolicy *policy, gint64 n, const char *status, gint64 now)
+{
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_status(s, n, status, NULL, now, NULL));
+	assert_true(dk_desk_sla_update(s, policy, n, now, NULL));
+	assert_true(dk_store_commit(s, NULL));
+}
+
+static guint count_of(const char *text, const char *needle)
+{
+	guint n = 0;
+	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* A ticket resolved after its targets passed, with no check in between:
+ * the breaches are recorded when it is resolved, in that transaction, once
+ * per target, with the team's notices; one resolved in time has none. */
+static void test_sla_breach_at_resolution(void **state)
+{
+	DkStore *s = store_of(state);
+	static const char conf[] = "[notify]\nteam_addresses = team@example.com, lead@example.com\n";
+	g_autoptr(DkConfig) config = dk_config_load_data(conf, sizeof conf - 1, "team.conf", NULL);
+	assert_non_null(config);
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new(config, NULL);
+	assert_non_null(policy);
+	gint64 late = ticket_with(s, "Outage", "critical");    /* 15 min / 4 h */
+	gint64 answered = ticket_with(s, "Slow", "critical");
+	gint64 in_time = ticket_with(s, "Question", "critical");
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_reply(s, answered, "looking", NULL, 600, NULL) > 0); /* in time */
+	assert_true(dk_store_commit(s, NULL));
+	status_at(s, policy, late, "resolved", 20000);
+	status_at(s, policy, answered, "resolved", 14401);
+	status_at(s, policy, in_time, "resolved", 800);
+	g_autofree char *ev = events_of(s, late);
+	assert_non_null(strstr(ev, "sla_breach {\"due\":900,\"target\":\"first_response\"}"));
+	assert_non_null(strstr(ev, "sla_breach {\"due\":14400,\"target\":\"resolution\"}"));
+	g_autofree char *ev_answered = events_of(s, answered);
+	assert_int_equal(count_of(ev_answered, "sla_breach"), 1);
+	assert_non_null(strstr(ev_answered, "\"target\":\"resolution\""));
+	g_autofree char *ev_in_time = events_of(s, in_time);
+	assert_null(strstr(ev_in_time, "sla_breach"));
+	assert_int_equal(breach_notices(s), 6); /* three breaches, two team addresses */
+	DkTicketSla sla;
+	assert_true(dk_store_ticket_sla_get(s, late, &sla, NULL));
+	assert_int_equal(sla.first_response_breached_at, 20000);
+	assert_int_equal(sla.resolution_breached_at, 20000);
+	/* Closing, reopening and resolving again, and the check: nothing more. */
+	status_at(s, policy, late, "closed", 21000);
+	status_at(s, policy, answered, "open", 21000);
+	status_at(s, policy, answered, "resolved", 22000);
+	assert_int_equal(breach_check(s, policy, 30000), 0);
+	g_autofree char *again = events_of(s, late);
+	assert_int_equal(count_of(again, "sla_breach"), 2);
+	g_autofree char *again_answered = events_of(s, answered);
+	assert_int_equal(count_of(again_answered, "sla_breach"), 1);
+	assert_int_equal(breach_notices(s), 6);
+	/* A failed change leaves no breach behind: the transaction is one. */
+	gint64 rolled = ticket_with(s, "Rolled back", "critical");
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_set_status(s, rolled, "resolved", NULL, 20000, NULL));
+	assert_true(dk_desk_sla_update(s, policy, rolled, 20000, NULL));
+	dk_store_rollback(s);
+	g_autofree char *ev_rolled = events_of(s, rolled);
+	assert_null(strstr(ev_rolled, "sla_breach"));
+	assert_int_equal(breach_notices(s), 6);
+	/* Resolved in time, then changed under tighter targets: it was judged
+	 * when it was resolved, not again. */
+	static const char strict_conf[] = "[sla]\ncritical = 1m/2m\n";
+	g_autoptr(DkConfig) strict_config = dk_config_load_data(strict_conf, sizeof strict_conf - 1, "strict.conf", NULL);
+	g_autoptr(DkSlaPolicy) strict = dk_sla_policy_new(strict_config, NULL);
+	assert_non_null(strict);
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_tag(s, in_time, "later", NULL, 5000, NULL));
+	assert_true(dk_desk_sla_update(s, strict, in_time, 5000, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	g_autofree char *ev_later = events_of(s, in_time);
+	assert_null(strstr(ev_later, "sla_breach"));
+}
+
+/* A paused ticket's time left stands at what it was when the pause began,
+ * stored, listed and sorted by; it runs on from there once resumed. */
+static void test_sla_paused_frozen(void **state)
+{
+	DkStore *s = store_of(state);
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
+	gint64 waiting = ticket_with(s, "Waiting", "critical"); /* 15 min to answer */
+	gint64 running = ticket_with(s, "Running", "high");     /* 1 h to answer */
+	gint64 overdue = ticket_with(s, "Overdue", "critical");
+	gint64 none = ticket_with(s, "No target", "none");
+	gint64 done = ticket_with(s, "Done", "critical");
+	status_at(s, policy, waiting, "waiting", 600); /* 5 min left then */
+	status_at(s, policy, done, "resolved", 100);
+	DkTicketSla sla;
+	gint64 left = 0;
+	for (gint64 now = 600; now <= 7200; now += 3300) {
+		assert_true(dk_store_begin(s, NULL));
+		assert_true(dk_desk_sla_update(s, policy, waiting, now, NULL));
+		assert_true(dk_store_commit(s, NULL));
+		assert_true(dk_store_ticket_sla_get(s, waiting, &sla, NULL));
+		assert_true(sla.has_paused_left);
+		assert_int_equal(sla.paused_left, 300);
+		g_autoptr(DkTicket) t = dk_store_ticket_get(s, waiting, NULL);
+		assert_true(dk_desk_sla_left_seconds(t, &sla, now, &left));
+		assert_int_equal(left, 300);
+		g_autofree char *shown = dk_desk_sla_left(t, &sla, now);
+		assert_string_equal(shown, "5m paused");
+	}
+	/* At 3000: overdue (-2100), waiting (300 frozen), running (600), then
+	 * those without a target to count to by priority. */
+	static const char *const statuses[] = {"new", "waiting", "resolved", NULL};
+	DkTicketQuery q = {.now = 3000, .statuses = statuses};
+	g_autoptr(GPtrArray) listed = dk_store_ticket_query(s, &q, NULL);
+	const gint64 expected[] = {overdue, waiting, running, done, none};
+	assert_int_equal(listed->len, G_N_ELEMENTS(expected));
+	for (guint i = 0; i < listed->len; i++)
+		assert_int_equal(((DkTicket *)g_ptr_array_index(listed, i))->number, expected[i]);
+	/* At 3300 the running ticket has 300 left too: it comes first. */
+	q.now = 3300;
+	g_autoptr(GPtrArray) tie = dk_store_ticket_query(s, &q, NULL);
+	assert_int_equal(((DkTicket *)g_ptr_array_index(tie, 1))->number, running);
+	assert_int_equal(((DkTicket *)g_ptr_array_index(tie, 2))->number, waiting);
+	q.limit = 2;
+	g_autoptr(GPtrArray) two = dk_store_ticket_query(s, &q, NULL);
+	assert_int_equal(two->len, 2);
+	/* Resumed at 7200: the 5 minutes run from there. */
+	status_at(s, policy, waiting, "open", 7200);
+	assert_true(dk_store_ticket_sla_get(s, waiting, &sla, NULL));
+	assert_false(sla.has_paused_left);
+	assert_int_equal(sla.first_response_due, 7200 + 300);
+	g_autoptr(DkTicket) t = dk_store_ticket_get(s, waiting, NULL);
+	assert_true(dk_desk_sla_left_seconds(t, &sla, 7260, &left));
+	assert_int_equal(left, 240);
+	/* None to count to: no target, or resolved. */
+	g_autoptr(DkTicket) resolved = dk_store_ticket_get(s, done, NULL);
+	assert_true(dk_store_ticket_sla_get(s, done, &sla, NULL));
+	assert_false(dk_desk_sla_left_seconds(resolved, &sla, 7260, &left));
 }
 
 int main(void)
@@ -514,6 +682,8 @@ int main(void)
 		cmocka_unit_test(test_sla_states),
 		cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sla_breach_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sla_breach_at_resolution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sla_paused_frozen, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
