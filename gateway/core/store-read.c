@@ -113,28 +113,25 @@ static DkEvent *event_from_row(sqlite3_stmt *st)
 	return e;
 }
 
-GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error)
+#define EVENTS "SELECT id, ticket, coalesce(article, 0), type, detail, created_at FROM events "
+
+/* The events sql (EVENTS and a condition on one integer) selects. */
+static GPtrArray *events_where(DkStore *store, const char *sql, gint64 value, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT id, ticket, coalesce(article, 0), type, detail, created_at"
-					    " FROM events WHERE ticket = ? ORDER BY id",
-					    error);
+	sqlite3_stmt *st = dk_store_query(store, sql, error, "i", value);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, ticket);
 	return collect(store, st, (gpointer)event_from_row, (GDestroyNotify)dk_event_free, error);
+}
+
+GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error)
+{
+	return events_where(store, EVENTS "WHERE ticket = ? ORDER BY id", ticket, error);
 }
 
 GPtrArray *dk_store_events_after(DkStore *store, gint64 after, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT id, ticket, coalesce(article, 0), type, detail, created_at"
-					    " FROM events WHERE id > ? ORDER BY id",
-					    error);
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_int64(st, 1, after);
-	return collect(store, st, (gpointer)event_from_row, (GDestroyNotify)dk_event_free, error);
+	return events_where(store, EVENTS "WHERE id > ? ORDER BY id", after, error);
 }
 
 gboolean dk_store_last_event(DkStore *store, gint64 *id_out, GError **error)

@@ -7,6 +7,7 @@
  * after the other, is the default.
  *
  * usage: bench-deliver [DOCKET_BINARY [MESSAGES [SIZE [ROUNDS [JOBS]]]]] */
+#include "bench.h"
 #include "dk-test.h"
 
 #include <errno.h>
@@ -100,12 +101,6 @@ static double start_floor_ms(const char *docket, int count)
 	return (double)(g_get_monotonic_time() - start) / 1000.0 / count;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
 	const char *docket = argc > 1 ? argv[1] : g_getenv("DOCKET_BINARY");
@@ -151,7 +146,7 @@ int main(int argc, char **argv)
 		g_ptr_array_unref(messages);
 		dk_test_rmtree(dir);
 	}
-	qsort(rates, (size_t)rounds, sizeof rates[0], compare_double);
+	dk_bench_sort(rates, (size_t)rounds);
 	printf("process start alone (docket --version): %.2f ms\n", start_floor_ms(docket, 100));
 	printf("median: %.1f messages/s; peak RSS of one deliver: %.1f MiB\n", rates[rounds / 2], peak / 1024.0);
 	/* Wall time suffers from whatever else the machine runs; CPU time per

@@ -5,6 +5,7 @@
  * its order by urgency for the filters an agent uses, printing latency
  * percentiles. Usage: bench-list [TICKETS] [DIR] (default 100000, a
  * temporary folder that is removed afterwards). */
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -67,12 +68,6 @@ static gboolean build(DkStore *store, guint tickets, GRand *rand, GError **error
 	return TRUE;
 }
 
-static int compare_ms(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Times RUNS queries q; prints the percentiles and how many were listed. */
 static void run(DkStore *store, const char *name, const DkTicketQuery *q)
 {
@@ -89,7 +84,7 @@ static void run(DkStore *store, const char *name, const DkTicketQuery *q)
 		}
 		listed = found->len;
 	}
-	qsort(ms, RUNS, sizeof ms[0], compare_ms);
+	dk_bench_sort(ms, RUNS);
 	printf("%-34s p50 %8.2f ms  p95 %8.2f ms  max %8.2f ms  (%u listed)\n", name, ms[RUNS / 2],
 	       ms[RUNS * 95 / 100], ms[RUNS - 1], listed);
 }

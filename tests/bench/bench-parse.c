@@ -9,6 +9,7 @@
  * time, so other load on the machine does not skew the ratio. With -o,
  * only that side runs and nothing is printed: for instruction counts
  * under perf stat or callgrind. */
+#include "bench.h"
 #include "parsers/digest.h"
 #include "parsers/message.h"
 
@@ -90,12 +91,6 @@ static double time_round(GPtrArray *msgs, guint reps, void (*fn)(GBytes *))
 	return cpu_seconds() - start;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
 	guint reps = 5, rounds = 5;
@@ -139,9 +134,9 @@ int main(int argc, char **argv)
 		full[r] = time_round(msgs, reps, full_parse);
 		hash[r] = time_round(msgs, reps, hash_only);
 	}
-	qsort(bare, rounds, sizeof bare[0], cmp_double);
-	qsort(full, rounds, sizeof full[0], cmp_double);
-	qsort(hash, rounds, sizeof hash[0], cmp_double);
+	dk_bench_sort(bare, rounds);
+	dk_bench_sort(full, rounds);
+	dk_bench_sort(hash, rounds);
 	double tb = bare[rounds / 2], tf = full[rounds / 2], th = hash[rounds / 2];
 	double n = (double)msgs->len * reps, mb = (double)bytes * reps / 1e6;
 	printf("messages: %u (%.2f MB), %u repetitions, median of %u rounds, CPU time\n", msgs->len, bytes / 1e6, reps, rounds);

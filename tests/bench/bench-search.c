@@ -5,6 +5,7 @@
  * words and two-word queries, printing latency percentiles. Usage:
  * bench-search [ARTICLES] [DIR] (default 100000, a temporary folder that
  * is removed afterwards). */
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,12 +99,6 @@ static gboolean build(DkStore *store, guint articles, GRand *rand, GError **erro
 	return TRUE;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Times QUERIES searches made by make_query; prints the percentiles. */
 static void run_class(DkStore *store, const char *name, GRand *rand, char *(*make_query)(GRand *))
 {
@@ -121,7 +116,7 @@ static void run_class(DkStore *store, const char *name, GRand *rand, char *(*mak
 		}
 		hits += found->len;
 	}
-	qsort(ms, QUERIES, sizeof ms[0], compare_double);
+	dk_bench_sort(ms, QUERIES);
 	printf("%-22s p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (%.1f hits/query)\n", name,
 	       ms[QUERIES / 2], ms[QUERIES * 95 / 100], ms[QUERIES * 99 / 100], ms[QUERIES - 1],
 	       (double)hits / QUERIES);
