@@ -157,7 +157,14 @@ class FullMidBatchTest(LmtpCase):
                 self.assertIn(mid, stored)
             else:
                 self.assertEqual((r.code, r.status), (451, "4.3.0"), r)
-        self.assertIn("SQLite rolled back the transaction", docket.log())
+        # Where the full disk shows depends on what the batch holds in
+        # memory: SQLite may roll the batch back by itself in the middle
+        # (the page cache spilling), or the COMMIT fails. Either way every
+        # message gets 451; the writer's handling of a rollback it did not
+        # ask for is tested on its own in tests/gateway/test-store.c.
+        log = docket.log()
+        self.assertTrue("SQLite rolled back the transaction" in log or
+                        "COMMIT: database or disk is full" in log, log[-2000:])
 
         os.unlink(filler)
         again = self.burst(docket, "spill")
