@@ -51,7 +51,8 @@ def deliver_all(server, items, sessions=4):
     for t in threads:
         t.join()
     if errors:
-        raise errors[0]
+        raise AssertionError("%r; docket serve exit %s, log ends:\n%s" % (
+            errors[0], server.proc.poll(), server.log()[-3000:]))
     return replies
 
 
