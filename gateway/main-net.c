@@ -1,6 +1,7 @@
 /* docket-net: the whole program, network commands included. `docket`
  * executes it for serve, poll and outbox; it runs every command itself. */
 #include "gateway/cli/cli.h"
+#include "parsers/message.h"
 
 int main(int argc, char **argv)
 {
@@ -8,5 +9,8 @@ int main(int argc, char **argv)
 	g_setenv("GIO_MODULE_DIR", "/nonexistent", TRUE);
 	g_setenv("GIO_USE_VFS", "local", TRUE);
 #endif
+	/* Every docket-net command runs threads that use GMime: its types
+	 * are registered here, before any of them starts. */
+	dk_gmime_init();
 	return dk_cli_main(argc, argv, dk_cli_net_run);
 }

@@ -110,6 +110,7 @@ static DkMessage *parse_in_memory(int fd, gsize size, const DkParseOptions *o, G
 
 DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options, GError **error)
 {
+	dk_gmime_init(); /* before the first GMime stream below */
 	DkParseOptions defaults = {0};
 	const DkParseOptions *o = options ? options : &defaults;
 	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;

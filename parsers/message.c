@@ -783,6 +783,7 @@ DkMessage *dk_message_new_empty(void)
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error)
 {
 	g_return_val_if_fail(raw != NULL, NULL);
+	dk_gmime_init(); /* before the first GMime stream below */
 	DkParseOptions defaults = {0};
 	const DkParseOptions *o = options ? options : &defaults;
 	gsize n = 0;
