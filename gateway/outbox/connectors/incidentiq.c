@@ -98,13 +98,6 @@ static const char *const *action(const char *name)
 	return NULL;
 }
 
-/* A key of this connector's section. */
-static const char *setting(const DkConnector *c, const char *key)
-{
-	g_autofree char *section = g_strconcat("connector:", c->name, NULL);
-	return dk_config_get_string(c->config, section, key);
-}
-
 static const char *product(const DkConnector *c)
 {
 	const char *p = dk_connector_credential(c, "product_id");
@@ -241,7 +234,7 @@ static gboolean requester_id(DkConnector *c, const DkTicket *t, char **id_out, G
 		return FALSE;
 	if (*id_out != NULL)
 		return TRUE;
-	const char *fallback = setting(c, "default_requester_id");
+	const char *fallback = dk_connector_setting(c, "default_requester_id");
 	if (*fallback != '\0') {
 		*id_out = g_strdup(fallback);
 		return TRUE;
@@ -264,7 +257,7 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
                               GError **error)
 {
 	*remote_out = NULL;
-	const char *location = setting(c, "location_id"), *type = setting(c, "issue_type_id");
+	const char *location = dk_connector_setting(c, "location_id"), *type = dk_connector_setting(c, "issue_type_id");
 	if (*location == '\0' || *type == '\0') {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 		            "%s: location_id and issue_type_id are needed", c->name);
@@ -285,9 +278,9 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	const char *const optional[][2] = {{"IssueCategoryId", "issue_category_id"},
 	                                   {"IssueId", "issue_id"}};
 	for (gsize i = 0; i < G_N_ELEMENTS(optional); i++)
-		if (*setting(c, optional[i][1]) != '\0')
+		if (*dk_connector_setting(c, optional[i][1]) != '\0')
 			json_object_set_new(o, optional[i][0],
-			                    json_string(setting(c, optional[i][1])));
+			                    json_string(dk_connector_setting(c, optional[i][1])));
 	g_autofree char *body = dumps(o);
 	g_autoptr(json_t) reply = NULL;
 	return call(c, "POST", "/tickets/new", body, &reply, error) &&
@@ -558,12 +551,12 @@ static gboolean check_settings(DkConnector *c, GString *report, GError **error)
 	gboolean ok = TRUE;
 	const char *const needed[] = {"location_id", "issue_type_id"};
 	for (gsize i = 0; i < G_N_ELEMENTS(needed); i++)
-		if (*setting(c, needed[i]) == '\0') {
+		if (*dk_connector_setting(c, needed[i]) == '\0') {
 			g_string_append_printf(report, "%s: %s is not set: new tickets need it\n",
 			                       c->name, needed[i]);
 			ok = FALSE;
 		}
-	const char *fallback = setting(c, "default_requester_id");
+	const char *fallback = dk_connector_setting(c, "default_requester_id");
 	if (*fallback == '\0')
 		return ok;
 	g_autofree char *path = g_strdup_printf("/users/%s", fallback);
