@@ -69,7 +69,8 @@ typedef struct {
 } DkBounce;
 
 typedef struct {
-	gboolean auto_reply;
+	gboolean auto_reply;     /* an answer made by a machine: out-of-office, vacation */
+	gboolean auto_generated; /* other machine mail: alerts, notices (never answered) */
 	gboolean bulk;
 	gboolean spam;
 	gboolean loop;

@@ -103,6 +103,8 @@ static const char *message_refusal(const DkMessage *m, const DkConfig *config)
 		return "bounce";
 	if (c->auto_reply)
 		return "auto-reply";
+	if (c->auto_generated)
+		return "automatic";
 	if (c->loop)
 		return "loop";
 	if (c->bulk)
