@@ -5,7 +5,7 @@
 #include "gateway/core/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
-#include "parsers/agent-commands.h"
+#include "parsers/authres.h"
 #include "parsers/subject.h"
 
 #include <string.h>
@@ -334,14 +334,12 @@ DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage
 		return DK_AGENT_NONE;
 	if (policy->authserv_id == NULL)
 		return DK_AGENT_VERIFIED;
-	gboolean present = FALSE;
-	if (dk_agent_commands_authenticated(dk_message_header_all(m, "authentication-results"),
-	                                    policy->authserv_id, domain_of(m->from->address),
-	                                    &present))
+	DkAuthresVerdict verdict =
+	    dk_authres_verify(dk_message_header_all(m, "authentication-results"),
+	                      policy->authserv_id, domain_of(m->from->address), FALSE, NULL);
+	if (verdict == DK_AUTHRES_PASS)
 		return DK_AGENT_VERIFIED;
-	*why_out = present
-	               ? "Authentication-Results show no DKIM or SPF pass for the sender's domain"
-	               : "no Authentication-Results from our own server";
+	*why_out = dk_authres_verdict_reason(verdict);
 	return DK_AGENT_UNVERIFIED;
 }
 
