@@ -7,10 +7,46 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define MESSAGE_ID_MAC_HEX 16 /* 64 bits */
 #define REPLY_MAC_HEX 10      /* 40 bits: reply addresses should stay short */
+
+void dk_ids_random(void *buf, gsize n)
+{
+	guint8 *p = buf;
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			g_error("getrandom: %s", g_strerror(errno)); /* no CSPRNG: nothing is safe */
+		p += got;
+		n -= (gsize)got;
+	}
+}
+
+char *dk_ids_random_hex(gsize n)
+{
+	g_autofree guint8 *bytes = g_malloc(n);
+	dk_ids_random(bytes, n);
+	GString *hex = g_string_sized_new(2 * n);
+	for (gsize i = 0; i < n; i++)
+		g_string_append_printf(hex, "%02x", bytes[i]);
+	return g_string_free(hex, FALSE);
+}
+
+char *dk_ids_uuid(void)
+{
+	guint8 u[16];
+	dk_ids_random(u, sizeof u);
+	u[6] = (guint8)((u[6] & 0x0f) | 0x40); /* version 4 */
+	u[8] = (guint8)((u[8] & 0x3f) | 0x80); /* variant 10 */
+	return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	                       u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
+	                       u[11], u[12], u[13], u[14], u[15]);
+}
 
 char *dk_ids_token(const char *prefix, gint64 ticket)
 {
@@ -54,7 +90,8 @@ static gboolean parse_number(const char *s, gsize len, gint64 *out)
 
 char *dk_ids_message_id(GBytes *secret, gint64 ticket, const char *domain)
 {
-	g_autofree char *data = g_strdup_printf("%" G_GINT64_FORMAT ".%08x%08x", ticket, g_random_int(), g_random_int());
+	g_autofree char *random = dk_ids_random_hex(8);
+	g_autofree char *data = g_strdup_printf("%" G_GINT64_FORMAT ".%s", ticket, random);
 	g_autofree char *m = mac(secret, "message-id", data, MESSAGE_ID_MAC_HEX);
 	return g_strdup_printf("docket.%s.%s@%s", data, m, domain);
 }
@@ -124,10 +161,7 @@ static gboolean create_secret(const char *path, GError **error)
 	if (fd < 0)
 		goto fail;
 	guint8 key[32];
-	for (gsize i = 0; i < sizeof key; i += 4) {
-		guint32 r = g_random_int();
-		memcpy(key + i, &r, 4);
-	}
+	dk_ids_random(key, sizeof key);
 	gboolean ok = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
 	close(fd);
 	/* link() fails if another process won the race: then use theirs. */

@@ -3,18 +3,34 @@
  * that carry a MAC of their ticket number (so a reply naming one is trusted
  * even after a restore from backup), and signed reply addresses
  * ("support+12.3f9a0c1d2e@example.com"). MACs are HMAC-SHA256 with the
- * installation's secret, truncated, and compared in constant time. */
+ * installation's secret, truncated, and compared in constant time.
+ *
+ * The secret and every random part of an identifier that leaves docket
+ * come from the operating system's CSPRNG (getrandom(2)), never from
+ * GLib's g_random_*: that generator is a Mersenne Twister whose state its
+ * published outputs give away (GMime's MIME boundaries use it). */
 #pragma once
 
 #include "gateway/config.h"
 
 G_BEGIN_DECLS
 
+/* Fills buf with n bytes from the kernel's CSPRNG (getrandom(2)). It
+ * cannot fail on a supported kernel; aborts if the kernel has none. */
+void dk_ids_random(void *buf, gsize n);
+
+/* n random bytes from dk_ids_random() as 2n lower-case hex digits. */
+char *dk_ids_random_hex(gsize n);
+
+/* A random (version 4) UUID from dk_ids_random(), RFC 9562 section 5.4. */
+char *dk_ids_uuid(void);
+
 /* "[prefix #ticket]". */
 char *dk_ids_token(const char *prefix, gint64 ticket);
 
 /* A new Message-ID (without brackets) for mail docket sends about ticket:
- * "docket.<ticket>.<random>.<mac>@domain". */
+ * "docket.<ticket>.<random>.<mac>@domain", the random part 64 bits from
+ * dk_ids_random(). */
 char *dk_ids_message_id(GBytes *secret, gint64 ticket, const char *domain);
 
 /* TRUE when message_id (without brackets) is one dk_ids_message_id made

@@ -5,6 +5,7 @@
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/core/json.h"
 
 #include <curl/curl.h>
@@ -399,7 +400,7 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
 {
 	*remote_out = NULL;
 	g_autoptr(json_t) entry = log_entry_json(e->article);
-	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *uuid = dk_ids_uuid();
 	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
 	g_autofree char *body = multipart(boundary, entry);
 	g_autofree char *type =
