@@ -65,6 +65,7 @@ static const DkConfKey schema[] = {
 	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* empty: From alone identifies an agent */
 	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
 	{"rules", "script", DK_CONF_STRING, ""},
+	{"rules", "max_steps", DK_CONF_INT, "1000000", 100, G64(1000000000)}, /* budget per message */
 	{"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
 	/* SLA targets FIRST/RESOLUTION per priority (or none) and the
 	 * business calendar they count in (gateway/core/sla-policy.h). */

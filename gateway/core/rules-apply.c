@@ -9,6 +9,7 @@
 struct DkRules {
 	gint refcount;
 	DkSieveScript *script;
+	guint64 max_steps; /* [rules] max_steps: each message's budget */
 };
 
 DkRules *dk_rules_load(const DkConfig *config, GError **error)
@@ -31,6 +32,7 @@ DkRules *dk_rules_load(const DkConfig *config, GError **error)
 	DkRules *rules = g_new0(DkRules, 1);
 	rules->refcount = 1;
 	rules->script = script;
+	rules->max_steps = (guint64)dk_config_get_int(config, "rules", "max_steps");
 	return rules;
 }
 
@@ -68,6 +70,7 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 		.envelope_to = envelope_to,
 		.ticket = &context,
 		.now = now,
+		.max_steps = rules->max_steps,
 	};
 	v->result = dk_sieve_execute(rules->script, &input);
 	gboolean kept = FALSE;
@@ -155,6 +158,8 @@ static json_t *fired_json(const DkRulesVerdict *v)
 	json_t *o = json_pack("{so}", "actions", actions);
 	if (v->result->error != NULL)
 		json_object_set_new(o, "error", json_string(v->result->error));
+	if (v->result->budget_exceeded)
+		json_object_set_new(o, "steps", json_integer((json_int_t)v->result->steps));
 	return o;
 }
 
@@ -175,7 +180,10 @@ gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, 
 	if (json_array_size(json_object_get(fired, "actions")) == 0 && v->result->error == NULL)
 		return TRUE;
 	g_autofree char *text = json_dumps(fired, JSON_COMPACT);
-	return dk_store_event_add(store, ticket, article, "rule_fired", text, now, error);
+	/* A run stopped by its budget did nothing: the message is stored as if
+	 * no rule had matched, and this event says so. */
+	const char *type = v->result->budget_exceeded ? "rules_budget_exceeded" : "rule_fired";
+	return dk_store_event_add(store, ticket, article, type, text, now, error);
 }
 
 void dk_rules_verdict_clear(DkRulesVerdict *v)
