@@ -45,6 +45,8 @@ static const DkConfKey schema[] = {
 	{"limits", "sender_per_hour", DK_CONF_INT, "0", 0, 1000000}, /* 0: no limit */
 	{"limits", "sender_action", DK_CONF_ENUM, "tempfail", 0, 0, "tempfail|hold"},
 	{"http", "listen", DK_CONF_STRING, ""},
+	{"http", "timeout_seconds", DK_CONF_INT, "10", 1, 3600}, /* each connection, in all */
+	{"http", "max_connections", DK_CONF_INT, "32", 1, 10000}, /* the oldest makes room */
 	{"parse", "fallback_charset", DK_CONF_STRING, "windows-1252"},
 	{"parse", "max_depth", DK_CONF_INT, "50", 1, 10000},
 	{"parse", "max_parts", DK_CONF_INT, "1000", 1, 1000000},

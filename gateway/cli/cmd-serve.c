@@ -88,7 +88,11 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	s->reader = dk_cli_open_store(config, error);
 	if (s->reader == NULL)
 		return FALSE;
-	s->http = dk_http_server_new(listen, probe, s, error);
+	DkHttpLimits limits = {
+	    .max_connections = (guint)dk_config_get_int(config, "http", "max_connections"),
+	    .timeout_ms = (guint)dk_config_get_int(config, "http", "timeout_seconds") * 1000,
+	};
+	s->http = dk_http_server_new(listen, &limits, probe, s, error);
 	return s->http != NULL;
 }
 
