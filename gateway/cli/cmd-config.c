@@ -3,6 +3,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sla-policy.h"
+#include "gateway/ops/url-policy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,7 @@ int dk_cmd_config(int argc, char **argv)
 		return DK_EXIT_OK;
 	}
 	g_autofree char *dump = dk_config_dump(config);
-	fputs(dump, stdout);
+	g_autofree char *masked = dk_url_policy_mask(dump);
+	fputs(masked, stdout);
 	return DK_EXIT_OK;
 }

@@ -2,58 +2,10 @@
 #include "gateway/intake/imap-account.h"
 
 #include "gateway/core/error.h"
+#include "gateway/ops/secret-file.h"
 #include "gateway/ops/url-policy.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-char *dk_imap_secret_read(const char *path, GError **error)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		int saved = errno;
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "cannot open secret file %s: %s", path,
-			    g_strerror(saved));
-		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is not a regular file", path);
-		return NULL;
-	}
-	/* Checked on the open descriptor, so the file cannot be swapped between
-	 * the check and the read. */
-	if ((st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) != 0) {
-		close(fd);
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-			    "refusing secret file %s: its mode %04o lets other users read it (chmod 600 %s)",
-			    path, (unsigned)(st.st_mode & 07777), path);
-		return NULL;
-	}
-	char buf[4096];
-	ssize_t n;
-	do
-		n = read(fd, buf, sizeof buf - 1);
-	while (n < 0 && errno == EINTR);
-	int saved = errno;
-	close(fd);
-	if (n < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "reading secret file %s: %s", path, g_strerror(saved));
-		return NULL;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	g_strchomp(buf);
-	if (buf[0] == '\0') {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is empty", path);
-		return NULL;
-	}
-	return g_strdup(buf);
-}
 
 /* A string key, NULL when empty. */
 static char *get_opt(const DkConfig *config, const char *section, const char *key)
@@ -74,7 +26,7 @@ static char *get_secret(const DkConfig *config, const char *section, const char 
 		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s]: set %s or %s, not both", section, key, key_file);
 		return NULL;
 	}
-	char *secret = dk_imap_secret_read(path, error);
+	char *secret = dk_secret_file_read_line(path, error);
 	if (secret == NULL)
 		g_prefix_error(error, "[%s] %s: ", section, key_file);
 	return secret;

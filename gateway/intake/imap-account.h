@@ -51,9 +51,4 @@ DkImapAccount *dk_imap_account_new(const DkConfig *config, const char *name, GEr
 void dk_imap_account_free(DkImapAccount *account);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkImapAccount, dk_imap_account_free)
 
-/* Reads a secret from path: the first line, trailing white space removed.
- * Refuses (DK_ERROR_CONFIG, saying why) a file that is not a regular file
- * or whose mode lets group or others read it. The caller frees the result. */
-char *dk_imap_secret_read(const char *path, GError **error);
-
 G_END_DECLS

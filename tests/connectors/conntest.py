@@ -11,7 +11,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 
-from dockettest import BINARY, DocketCase  # noqa: E402,F401
+from dockettest import BINARY, DocketCase, write_secret  # noqa: E402,F401
 
 SUPPORT = "support@help.example.com"
 CUSTOMER = "alice@customer.example"
@@ -57,8 +57,7 @@ class ConnectorCase(DocketCase):
         self.addCleanup(self.mock.stop)
         super().setUp()
         creds = os.path.join(self.dir, "credentials")
-        with open(creds, "w") as f:
-            f.write(self.credentials)
+        write_secret(creds, self.credentials)
         with open(self.config, "a") as f:
             f.write("[threading]\ndomain = help.example.com\n"
                     "[notify]\nack = false\nretry_initial_seconds = 1\nretry_max_seconds = 2\n"

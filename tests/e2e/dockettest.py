@@ -14,6 +14,15 @@ import unittest
 BINARY = os.environ.get("DOCKET_BINARY", "docket")
 
 
+def write_secret(path, text):
+    """Writes a credentials file only its owner may read, as docket
+    requires of every secret file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
 def free_port():
     """A TCP port on loopback that nothing listens on now."""
     with socket.socket() as s:

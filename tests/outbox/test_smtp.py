@@ -251,7 +251,7 @@ class AuthTest(OutboxCase):
         self.deliver_ok(customer_mail("ann@example.org", "VPN", "a0@example.org"))
         # a password others can read is refused, and the mail waits
         self.assertEqual(self.run_once(), (0, 1, 0))
-        self.assertIn("readable by others", self.outbox()[0]["last_error"])
+        self.assertIn("lets other users read it", self.outbox()[0]["last_error"])
         self.assertEqual(self.sink.credentials, [])
         os.chmod(self.secret, 0o600)
         self.docket("outbox", "retry", str(self.outbox()[0]["id"]))

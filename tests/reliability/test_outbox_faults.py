@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 for d in ("e2e", "outbox", "connectors"):
     sys.path.insert(0, os.path.join(HERE, "..", d))
 
-from dockettest import BINARY, DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase, write_secret  # noqa: E402
 from lmtpclient import send  # noqa: E402
 from mockhttp import RandomFaults  # noqa: E402
 from smtpsink import Faults, Sink, free_port, message_id  # noqa: E402
@@ -112,12 +112,10 @@ class OutboxFaultTest(DocketCase):
 
     def write_config(self):
         psa_key = os.path.join(self.dir, "psa.key")
-        with open(psa_key, "w") as f:
-            f.write("company = %s\npublic_key = %s\nprivate_key = %s\nclient_id = %s\n" %
-                    (cwmock.COMPANY, cwmock.PUBLIC, cwmock.PRIVATE, cwmock.CLIENT_ID))
+        write_secret(psa_key, "company = %s\npublic_key = %s\nprivate_key = %s\nclient_id = %s\n" %
+                     (cwmock.COMPANY, cwmock.PUBLIC, cwmock.PRIVATE, cwmock.CLIENT_ID))
         hook_key = os.path.join(self.dir, "hook.key")
-        with open(hook_key, "w") as f:
-            f.write("secret = %s\n" % hookmock.SECRET)
+        write_secret(hook_key, "secret = %s\n" % hookmock.SECRET)
         with open(self.config, "a") as f:
             f.write("[threading]\ndomain = %s\n"
                     "[notify]\nfrom = %s\nteam_addresses = %s\nrate_per_hour = 100000\n"

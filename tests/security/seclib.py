@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 
-from dockettest import BINARY, DocketCase, free_port, wait_for_port  # noqa: E402,F401
+from dockettest import BINARY, DocketCase, free_port, wait_for_port, write_secret  # noqa: E402,F401
 
 SUPPORT = "support@help.example.com"
 DOMAIN = "help.example.com"
