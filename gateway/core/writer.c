@@ -196,13 +196,15 @@ static void open_linked(Write *w, const char *reason)
 	w->match.evidence = "new";
 }
 
-/* Whether only the subject token names the ticket and the sender is no
+/* Whether only a number anyone can write names the ticket (docket's
+ * subject token, or another system's number) and the sender is no
  * participant of it: then the follow-up policy decides. */
 static gboolean stranger_by_token(Write *w, gboolean *stranger_out, GError **error)
 {
 	gboolean participant = FALSE;
 	*stranger_out = FALSE;
-	if (w->ticket == NULL || strcmp(w->match.evidence, "token") != 0 ||
+	if (w->ticket == NULL ||
+	    (strcmp(w->match.evidence, "token") != 0 && strcmp(w->match.evidence, "foreign") != 0) ||
 	    w->agent == DK_AGENT_VERIFIED)
 		return TRUE;
 	if (!dk_thread_is_participant(w->store, w->policy, w->ticket, sender_of(w->m), &participant,
