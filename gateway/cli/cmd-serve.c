@@ -68,12 +68,16 @@ static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
 	g_autoptr(GError) error = NULL;
 	g_mutex_lock(&s->reader_lock);
 	gint64 failed = 0, held = 0;
+	g_autoptr(GHashTable) set_aside = NULL;
 	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error) &&
 		      dk_store_outbox_count(s->reader, "failed", &failed, &error) &&
-		      dk_store_outbox_count(s->reader, "held", &held, &error);
+		      dk_store_outbox_count(s->reader, "held", &held, &error) &&
+		      (set_aside = dk_store_quarantine_counts(s->reader, &error)) != NULL;
 	g_mutex_unlock(&s->reader_lock);
-	if (ok)
+	if (ok) {
 		dk_metrics_outbox_settled(failed, held);
+		dk_metrics_set_aside(set_aside);
+	}
 	if (!ok)
 		g_warning("http event=probe error=%s", error->message);
 	return ok;

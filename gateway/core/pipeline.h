@@ -30,7 +30,8 @@ typedef enum {
 	DK_OUTCOME_APPENDED,  /* a new article on an existing ticket */
 	DK_OUTCOME_DUPLICATE, /* already stored: nothing written */
 	DK_OUTCOME_QUARANTINED, /* unreadable: kept raw in the quarantine */
-	DK_OUTCOME_DROPPED,   /* kept raw only: an auto-reply or bounce that names no ticket */
+	DK_OUTCOME_DROPPED,   /* no article, kept in the quarantine with its kind: an
+			       * auto-reply or bounce naming no ticket, a rule's discard */
 } DkOutcome;
 
 /* The outcome's name for logs and output: "created", "appended", ... */
@@ -40,7 +41,7 @@ typedef struct {
 	DkOutcome outcome;
 	gint64 ticket;     /* 0 when quarantined or dropped */
 	gint64 article;
-	gint64 quarantine; /* the quarantine entry, when quarantined */
+	gint64 quarantine; /* the quarantine entry, when quarantined or dropped */
 	char *message_id;  /* NULL when quarantined */
 	const char *evidence; /* static string */
 } DkDelivery;
@@ -51,6 +52,8 @@ typedef struct {
 	DkMessage *message;      /* NULL when the message goes to the quarantine */
 	char *quarantine_reason; /* why it could not be read, when message is NULL */
 	gint64 requeued_from;    /* a quarantine entry this item replaces, or 0 */
+	gboolean release;        /* `docket quarantine release`: becomes an article
+				  * whatever set it aside before (limit, class, rules) */
 	char *intake;
 	char *envelope_from;
 	char **recipients;

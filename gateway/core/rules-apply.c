@@ -3,6 +3,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
+#include "gateway/desk/desk.h"
 
 #include <string.h>
 
@@ -116,6 +117,43 @@ static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, co
 	       dk_store_event_add(store, ticket, 0, event, text, now, error);
 }
 
+/* The lifecycle holds for rules as for the command line: a status that
+ * cannot follow the ticket's is refused with an event naming the line. */
+static gboolean set_status(DkStore *store, const DkSieveAction *a, gint64 ticket, gint64 now,
+			   GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return FALSE;
+	if (dk_desk_transition_allowed(t->status, a->value))
+		return set_field(store, ticket, DK_TICKET_STATUS, a->value, now, "status_change", error);
+	g_autoptr(json_t) detail =
+		json_pack("{ss sI ss ss}", "action", "ticket_status", "line", (json_int_t)a->line, "value",
+			  a->value, "why", "that status cannot follow the ticket's");
+	json_object_set_new(detail, "status", json_string(t->status));
+	g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+	return dk_store_event_add(store, ticket, 0, "rule_action_refused", text, now, error);
+}
+
+/* Whether an action changes a field of the ticket (or its tags). */
+static gboolean changes_fields(const DkSieveAction *a)
+{
+	switch (a->type) {
+	case DK_SIEVE_ACTION_FILEINTO:
+	case DK_SIEVE_ACTION_TICKET_PRIORITY:
+	case DK_SIEVE_ACTION_TICKET_STATUS:
+	case DK_SIEVE_ACTION_TICKET_ASSIGN:
+	case DK_SIEVE_ACTION_TICKET_ORGANISATION:
+	case DK_SIEVE_ACTION_TICKET_FIELD:
+	case DK_SIEVE_ACTION_ADDFLAG:
+	case DK_SIEVE_ACTION_SETFLAG:
+	case DK_SIEVE_ACTION_REMOVEFLAG:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
 static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 ticket, const char *raw_sha256,
 			     gint64 now, GError **error)
 {
@@ -125,7 +163,7 @@ static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 tick
 	case DK_SIEVE_ACTION_TICKET_PRIORITY:
 		return set_field(store, ticket, DK_TICKET_PRIORITY, a->value, now, "priority_change", error);
 	case DK_SIEVE_ACTION_TICKET_STATUS:
-		return set_field(store, ticket, DK_TICKET_STATUS, a->value, now, "status_change", error);
+		return set_status(store, a, ticket, now, error);
 	case DK_SIEVE_ACTION_TICKET_ASSIGN:
 		return set_field(store, ticket, DK_TICKET_ASSIGNEE, a->value, now, "assignment", error);
 	case DK_SIEVE_ACTION_TICKET_ORGANISATION:
@@ -168,11 +206,25 @@ gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, 
 {
 	if (v->result == NULL)
 		return TRUE;
+	g_autoptr(json_t) ignored = json_array();
 	for (guint i = 0; i < v->result->actions->len; i++) {
-		if (!apply_action(store, g_ptr_array_index(v->result->actions, i), ticket, raw_sha256, now, error))
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		if (v->fields_locked != NULL && !a->implicit && changes_fields(a)) {
+			json_array_append_new(ignored, json_pack("{ss sI}", "type",
+								 dk_sieve_action_type_name(a->type), "line",
+								 (json_int_t)a->line));
+			continue;
+		}
+		if (!apply_action(store, a, ticket, raw_sha256, now, error))
 			return FALSE;
 	}
-	for (guint i = 0; v->result->flags != NULL && i < v->result->flags->len; i++) {
+	if (json_array_size(ignored) > 0) {
+		g_autoptr(json_t) detail = json_pack("{ss sO}", "why", v->fields_locked, "actions", ignored);
+		g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!dk_store_event_add(store, ticket, article, "rule_actions_ignored", text, now, error))
+			return FALSE;
+	}
+	for (guint i = 0; v->fields_locked == NULL && v->result->flags != NULL && i < v->result->flags->len; i++) {
 		if (!dk_store_tag_add(store, ticket, g_ptr_array_index(v->result->flags, i), error))
 			return FALSE;
 	}

@@ -35,6 +35,8 @@ typedef struct {
 	const char *agent_why;
 	DkAgentCommands *commands; /* parsed when the From is an agent */
 	const char *direction, *visibility, *event;
+	const char *set_aside;   /* why no article: a DK_SET_ASIDE_KINDS kind */
+	guint discard_line;      /* the rule's line, when the rules discarded it */
 } Write;
 
 static void write_clear(Write *w)
@@ -266,6 +268,7 @@ static gboolean decide_auto_reply(Write *w, gboolean *drop_out, GError **error)
 	*drop_out = w->ticket == NULL || (stranger && w->policy->follow_up != DK_FOLLOW_UP_ACCEPT);
 	w->visibility = "internal";
 	w->event = "auto_reply";
+	w->set_aside = "auto_reply";
 	return TRUE;
 }
 
@@ -294,6 +297,7 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	*drop_out = w->ticket == NULL;
 	w->visibility = "internal";
 	w->event = "bounce";
+	w->set_aside = "bounce";
 	return TRUE;
 }
 
@@ -583,8 +587,46 @@ static gboolean raw_put(DkStore *store, const DkPipelineItem *item, char sha[65]
 	return dk_store_raw_put_digest(store, item->raw, sha, item->received_at, error);
 }
 
-/* The administrator's rules: they may refuse the mail, drop it, or send
- * it to the open ticket of its correlation key (DESIGN.md, threading 4). */
+/* The line of the action that cancelled the implicit keep (discard, or a
+ * redirect without :copy). */
+static guint discard_line(const DkRulesVerdict *v)
+{
+	for (guint i = 0; i < v->result->actions->len; i++) {
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		if (a->type == DK_SIEVE_ACTION_DISCARD || a->type == DK_SIEVE_ACTION_REDIRECT)
+			return a->line;
+	}
+	return 0;
+}
+
+/* Whether the script kept or filed the message by a command of its own. */
+static gboolean kept_explicitly(const DkRulesVerdict *v)
+{
+	for (guint i = 0; i < v->result->actions->len; i++) {
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		if (!a->implicit &&
+		    (a->type == DK_SIEVE_ACTION_KEEP || a->type == DK_SIEVE_ACTION_FILEINTO))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* A message set aside by its class (an auto-reply or bounce naming no
+ * ticket) that the rules, or a release, keep after all: a ticket of its
+ * own. */
+static void keep_set_aside(Write *w)
+{
+	g_clear_pointer(&w->ticket, dk_ticket_free);
+	w->match = (DkThreadMatch){.ticket = 0, .evidence = "new"};
+	w->linked_from = 0;
+	w->visibility = "public";
+	w->set_aside = NULL;
+}
+
+/* The administrator's rules see every message, auto-replies and bounces
+ * included: they may refuse it, discard it, keep one that its class sets
+ * aside (by an explicit keep or fileinto), or send it to the open ticket
+ * of its correlation key (DESIGN.md, threading 4). */
 static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GError **error)
 {
 	DkPipelineItem *item = w->item;
@@ -601,10 +643,17 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s", v->reject);
 		return FALSE;
 	}
-	if (v->discard) {
+	if (v->discard && !item->release) {
 		*drop_out = TRUE;
-		w->event = "discarded by the rules";
+		w->set_aside = "discarded";
+		w->discard_line = discard_line(v);
 		return TRUE;
+	}
+	if (*drop_out) {
+		if (!kept_explicitly(v))
+			return TRUE;
+		*drop_out = FALSE;
+		keep_set_aside(w);
 	}
 	item->suppress_ack = v->noack;
 	g_free(item->template_name);
@@ -623,6 +672,49 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	return (w->ticket = dk_store_ticket_get(w->store, open, error)) != NULL;
 }
 
+/* The sentence of a set-aside kind, for `docket quarantine list`. */
+static char *set_aside_reason(const Write *w)
+{
+	if (strcmp(w->set_aside, "discarded") == 0)
+		return g_strdup_printf("discarded by the rules (line %u)", w->discard_line);
+	if (strcmp(w->set_aside, "bounce") == 0)
+		return g_strdup("a bounce that names no message of a ticket");
+	return g_strdup(w->ticket ? "an auto-reply from someone who is no participant of the ticket"
+	                          : "an auto-reply that names no ticket");
+}
+
+/* A message that becomes no article is kept, findable, in the quarantine
+ * with its kind; a rule's discard of mail for a ticket is an event there
+ * too, naming the line. */
+static gboolean set_aside_message(Write *w, GError **error)
+{
+	DkPipelineItem *item = w->item;
+	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
+	g_autofree char *reason = set_aside_reason(w);
+	gint64 ticket = w->ticket ? w->ticket->number : 0;
+	DkQuarantined entry = {
+	    .raw_sha256 = w->raw_sha,
+	    .kind = (char *)w->set_aside,
+	    .reason = reason,
+	    .ticket = ticket,
+	    .intake = item->intake,
+	    .envelope_from = item->envelope_from,
+	    .recipients = recipients,
+	    .received_at = item->received_at,
+	};
+	if (!dk_store_quarantine_add(w->store, &entry, &item->result.quarantine, error))
+		return FALSE;
+	g_message("writer message_id=%s event=set_aside reason=%s quarantine=%" G_GINT64_FORMAT
+	          " size=%zu raw=%s",
+	          w->m->message_id, w->set_aside, item->result.quarantine, item->raw_size, w->raw_sha);
+	if (ticket == 0 || strcmp(w->set_aside, "discarded") != 0)
+		return TRUE;
+	return add_event(w, ticket, "discarded",
+	                 json_pack("{sI sI}", "line", (json_int_t)w->discard_line, "quarantine",
+	                           (json_int_t)item->result.quarantine),
+	                 error);
+}
+
 static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **error)
 {
 	char raw_sha[65];
@@ -637,6 +729,7 @@ static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **e
 	    .recipients = recipients,
 	    .received_at = item->received_at,
 	};
+	entry.kind = g_str_has_prefix(item->quarantine_reason, "held:") ? "held" : "unreadable";
 	item->result.outcome = DK_OUTCOME_QUARANTINED;
 	item->result.evidence = "quarantine";
 	return dk_store_quarantine_add(store, &entry, &item->result.quarantine, error);
@@ -686,13 +779,17 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	DkRulesVerdict verdict = {0};
 	gboolean ok = raw_put(store, item, w.raw_sha, error) &&
 	              decide(&w, &drop, error);
-	if (ok && !drop && item->rules != NULL)
+	/* Released from the quarantine: an article, whatever its class says. */
+	if (ok && drop && item->release) {
+		drop = FALSE;
+		keep_set_aside(&w);
+	}
+	if (ok && item->rules != NULL)
 		ok = run_rules(&w, &verdict, &drop, error);
 	if (ok && drop) {
-		g_message("writer message_id=%s event=dropped reason=%s raw=%s", m->message_id,
-		          w.event, w.raw_sha);
 		r->outcome = DK_OUTCOME_DROPPED;
 		r->evidence = "dropped";
+		ok = set_aside_message(&w, error);
 	} else if (ok) {
 		gboolean created = w.match.ticket == 0;
 		if (created) {
@@ -702,6 +799,9 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		r->outcome = created ? DK_OUTCOME_CREATED : DK_OUTCOME_APPENDED;
 		r->ticket = w.match.ticket;
 		r->evidence = w.match.evidence;
+		/* An auto-reply's rules change no field of the ticket it joins. */
+		if (!created && m->classification.auto_reply)
+			verdict.fields_locked = "an auto-reply changes no ticket field";
 		ok = ok && write_article(&w, error) && write_consequences(&w, created, error) &&
 		     (!created || verdict.correlation == NULL ||
 		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION, verdict.correlation,
@@ -748,8 +848,9 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	if (item->message == NULL)
 		return quarantine_item(store, item, error);
 	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
+	/* Set aside again, the entry stays (with its newest kind and reason). */
 	return write_message(store, item, policy, error) && notify(store, item, error) &&
-	       (item->requeued_from == 0 ||
+	       (item->requeued_from == 0 || item->result.quarantine == item->requeued_from ||
 	        dk_store_quarantine_remove(store, item->requeued_from, error));
 }
 

@@ -246,6 +246,19 @@ static const char migration_10[] =
  * target when the pause began, so that the desk shows them frozen. */
 static const char migration_11[] = "ALTER TABLE tickets ADD COLUMN sla_paused_left INTEGER;";
 
+/* Nothing accepted disappears: the quarantine also keeps, with their kind,
+ * the messages that became no article (auto-replies, rule discards,
+ * unmatched bounces, held mail), and the ticket one would have gone to. A
+ * bouncing address remembers its last counted bounce, so that marks
+ * expire. */
+static const char migration_12[] =
+	"ALTER TABLE quarantine ADD COLUMN kind TEXT NOT NULL DEFAULT 'unreadable';"
+	"ALTER TABLE quarantine ADD COLUMN ticket INTEGER;"
+	"UPDATE quarantine SET kind = 'held' WHERE reason LIKE 'held:%';"
+	"CREATE INDEX quarantine_kind ON quarantine (kind);"
+	"ALTER TABLE bouncing_addresses ADD COLUMN last_at INTEGER;"
+	"UPDATE bouncing_addresses SET last_at = since;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -258,6 +271,7 @@ static const char *const migrations[] = {
 	migration_9,
 	migration_10,
 	migration_11,
+	migration_12,
 };
 
 int dk_store_schema_latest(void)

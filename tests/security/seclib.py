@@ -17,6 +17,18 @@ SUPPORT = "support@help.example.com"
 DOMAIN = "help.example.com"
 
 
+class TrustCase(DocketCase):
+    """A DocketCase that can install a Sieve script."""
+
+    def rules(self, text, more=""):
+        """Writes text as [rules] script, with more lines for [rules]."""
+        script = os.path.join(self.dir, "rules.sieve")
+        with open(script, "w") as f:
+            f.write(text)
+        with open(self.config, "a") as f:
+            f.write("[rules]\nscript = %s\n%s" % (script, more))
+
+
 def mail(sender, subject, message_id, body="Hello,\n\nplease help.\n", to=SUPPORT, headers=""):
     """One RFC 5322 message as bytes; headers is extra header text."""
     return ("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s>\n"

@@ -5,10 +5,9 @@ has a budget in steps ([rules] max_steps, deterministic: the same script
 and message cost the same on any machine); past it the run stops with an
 event and the message is stored as if no rule had matched."""
 
-import os
 import unittest
 
-from seclib import DocketCase, detail, events, mail
+from seclib import TrustCase, detail, events, mail
 
 SCRIPT = """require ["regex", "fileinto"];
 fileinto "slow";
@@ -16,14 +15,10 @@ if header :regex "received" "^(a|aa)+$" { discard; }
 """
 
 
-class RulesBudgetTest(DocketCase):
+class RulesBudgetTest(TrustCase):
     def setUp(self):
         super().setUp()
-        script = os.path.join(self.dir, "rules.sieve")
-        with open(script, "w") as f:
-            f.write(SCRIPT)
-        with open(self.config, "a") as f:
-            f.write("[rules]\nscript = %s\nmax_steps = 20000\n" % script)
+        self.rules(SCRIPT, "max_steps = 20000\n")
 
     def test_backtracking_regex_over_many_headers_stops(self):
         received = "".join("Received: %sb\n" % ("a" * 28) for _ in range(400))
