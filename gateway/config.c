@@ -105,6 +105,7 @@ static const DkConfKey schema[] = {
 	{"notify", "organisation", DK_CONF_STRING, ""},
 	{"notify", "ack", DK_CONF_BOOL, "true"},
 	{"notify", "rate_per_hour", DK_CONF_INT, "3", 0, 100000},
+	{"notify", "bounce_expiry_days", DK_CONF_INT, "30", 1, 36500}, /* a bouncing mark lasts */
 	{"notify", "templates_dir", DK_CONF_STRING, ""},
 	{"notify", "team_addresses", DK_CONF_LIST, ""},
 	{"notify", "sendmail", DK_CONF_STRING, "/usr/sbin/sendmail"},

@@ -12,6 +12,7 @@
 
 #define MESSAGE_ID_MAC_HEX 16 /* 64 bits */
 #define REPLY_MAC_HEX 10      /* 40 bits: reply addresses should stay short */
+#define BOUNCE_MAC_HEX 12     /* 48 bits */
 
 void dk_ids_random(void *buf, gsize n)
 {
@@ -118,13 +119,36 @@ gboolean dk_ids_message_id_ticket(GBytes *secret, const char *message_id, gint64
 	return TRUE;
 }
 
-char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket)
+/* "local+<number>.<mac>@domain" for base local@domain, the MAC of
+ * purpose over the number. */
+static char *signed_address(GBytes *secret, const char *base, const char *purpose, gint64 number,
+                            gsize hex)
 {
 	const char *at = strrchr(base, '@');
 	g_return_val_if_fail(at != NULL, NULL);
-	g_autofree char *number = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
-	g_autofree char *m = mac(secret, "reply", number, REPLY_MAC_HEX);
-	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - base), base, number, m, at);
+	g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, number);
+	g_autofree char *m = mac(secret, purpose, text, hex);
+	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - base), base, text, m, at);
+}
+
+/* The number of "<number>.<mac>" (from text up to end) when its MAC of
+ * purpose is valid, else 0. */
+static gint64 signed_number(GBytes *secret, const char *purpose, const char *text,
+                            const char *end, gsize hex)
+{
+	const char *dot = memchr(text, '.', (gsize)(end - text));
+	gint64 number = 0;
+	if (dot == NULL || (gsize)(end - dot - 1) != hex ||
+	    !parse_number(text, (gsize)(dot - text), &number))
+		return 0;
+	g_autofree char *canonical = g_strdup_printf("%" G_GINT64_FORMAT, number);
+	g_autofree char *expected = mac(secret, purpose, canonical, hex);
+	return equal_constant_time(expected, dot + 1, hex) ? number : 0;
+}
+
+char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket)
+{
+	return signed_address(secret, base, "reply", ticket, REPLY_MAC_HEX);
 }
 
 gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const char *address, gint64 *ticket_out)
@@ -137,19 +161,23 @@ gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const cha
 	if ((gsize)(at - address) <= local + 1 || g_ascii_strncasecmp(address, base, local) != 0 ||
 	    address[local] != '+')
 		return FALSE;
-	const char *number = address + local + 1;
-	const char *dot = memchr(number, '.', (gsize)(at - number));
-	if (dot == NULL || (gsize)(at - dot - 1) != REPLY_MAC_HEX)
-		return FALSE;
-	gint64 ticket = 0;
-	if (!parse_number(number, (gsize)(dot - number), &ticket))
-		return FALSE;
-	g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
-	g_autofree char *expected = mac(secret, "reply", text, REPLY_MAC_HEX);
-	if (!equal_constant_time(expected, dot + 1, REPLY_MAC_HEX))
+	gint64 ticket = signed_number(secret, "reply", address + local + 1, at, REPLY_MAC_HEX);
+	if (ticket == 0)
 		return FALSE;
 	*ticket_out = ticket;
 	return TRUE;
+}
+
+char *dk_ids_bounce_address(GBytes *secret, const char *base, gint64 id)
+{
+	return signed_address(secret, base, "bounce", id, BOUNCE_MAC_HEX);
+}
+
+gint64 dk_ids_bounce_id(GBytes *secret, const char *address)
+{
+	const char *at = address ? strrchr(address, '@') : NULL;
+	const char *plus = at ? g_strrstr_len(address, at - address, "+") : NULL;
+	return plus ? signed_number(secret, "bounce", plus + 1, at, BOUNCE_MAC_HEX) : 0;
 }
 
 /* Creates data_dir/secret with fresh random bytes, atomically, so that two

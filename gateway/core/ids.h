@@ -45,6 +45,14 @@ char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket);
 gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const char *address,
 				     gint64 *ticket_out);
 
+/* The envelope sender of outbox row id (VERP): "local+<id>.<mac>@domain"
+ * for the bounce base local@domain, the MAC keyed by the secret. */
+char *dk_ids_bounce_address(GBytes *secret, const char *base, gint64 id);
+
+/* The outbox row a bounce address names when its MAC is valid (whatever
+ * its local part and domain), else 0. */
+gint64 dk_ids_bounce_id(GBytes *secret, const char *address);
+
 /* The installation's secret: [threading] secret when set, else the file
  * data_dir/secret, created with 32 random bytes (mode 0600) on first use. */
 GBytes *dk_ids_secret_load(const DkConfig *config, GError **error);

@@ -5,12 +5,14 @@
 
 #include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sender-limit.h"
 #include "gateway/core/thread.h"
 #include "gateway/ops/metrics.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/outbox/notify.h"
+#include "gateway/store/store-outbox.h"
 #include "parsers/agent-commands.h"
 #include "parsers/subject.h"
 
@@ -36,6 +38,9 @@ typedef struct {
 	DkAgentCommands *commands; /* parsed when the From is an agent */
 	const char *direction, *visibility, *event;
 	const char *set_aside;   /* why no article: a DK_SET_ASIDE_KINDS kind */
+	char *bounce_mark;       /* the address a verified bounce marks, or NULL */
+	const char *bounce_why;  /* why a bounce marks nobody (static), or NULL */
+	gint64 bounce_row;       /* the outbox row its VERP address names, or 0 */
 	guint discard_line;      /* the rule's line, when the rules discarded it */
 } Write;
 
@@ -43,6 +48,7 @@ static void write_clear(Write *w)
 {
 	dk_ticket_free(w->ticket);
 	dk_agent_commands_free(w->commands);
+	g_free(w->bounce_mark);
 }
 
 static char *join_addresses(const DkMessage *m)
@@ -272,17 +278,82 @@ static gboolean decide_auto_reply(Write *w, gboolean *drop_out, GError **error)
 	return TRUE;
 }
 
+/* The outbox row named by a VERP address among the bounce's envelope
+ * recipients and delivery headers (docket's bounce address with a valid
+ * MAC: only the mail server that received that notification knows it), or
+ * 0. Only rows that were sent count. */
+static gboolean verp_row(Write *w, DkOutboxRow **row_out, GError **error)
+{
+	*row_out = NULL;
+	g_autoptr(GBytes) secret = dk_thread_policy_secret(w->policy);
+	g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; w->item->recipients != NULL && w->item->recipients[i] != NULL; i++)
+		g_ptr_array_add(candidates, g_strdup(w->item->recipients[i]));
+	for (guint i = 0; i < w->m->to->len; i++)
+		g_ptr_array_add(candidates, g_strdup(((DkAddress *)g_ptr_array_index(w->m->to, i))->address));
+	const char *const headers[] = {"delivered-to", "x-original-to"};
+	for (guint h = 0; h < G_N_ELEMENTS(headers); h++) {
+		const GPtrArray *all = dk_message_header_all(w->m, headers[h]);
+		for (guint i = 0; all != NULL && i < all->len; i++)
+			g_ptr_array_add(candidates, g_strstrip(g_strdelimit(
+			                                g_strdup(g_ptr_array_index(all, i)), "<>", ' ')));
+	}
+	for (guint i = 0; secret != NULL && i < candidates->len; i++) {
+		gint64 id = dk_ids_bounce_id(secret, g_ptr_array_index(candidates, i));
+		if (id == 0)
+			continue;
+		g_autoptr(GError) local = NULL;
+		g_autoptr(DkOutboxRow) row = dk_store_outbox_get(w->store, id, &local);
+		if (row == NULL && !g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+		if (row != NULL && (row->attempts > 0 || strcmp(row->state, "done") == 0)) {
+			*row_out = g_steal_pointer(&row);
+			return TRUE;
+		}
+	}
+	return TRUE;
+}
+
+/* A bounce counts against an address only when it came back to the VERP
+ * address of a notification docket sent to that address, and reports a
+ * failure: a delay report (Action: delayed, 4.x.x) marks nobody, nor does
+ * a report that merely names a docket Message-ID (anyone can write one). */
+static gboolean bounce_mark(Write *w, gint64 *ticket_out, GError **error)
+{
+	const DkBounce *b = w->m->classification.bounce;
+	g_autoptr(DkOutboxRow) row = NULL;
+	if (!verp_row(w, &row, error))
+		return FALSE;
+	if (row == NULL) {
+		w->bounce_why = "not addressed to the bounce address of a notification docket sent";
+		return TRUE;
+	}
+	w->bounce_row = row->id;
+	*ticket_out = row->ticket;
+	if (b->delayed || (b->status != NULL && b->status[0] == '4'))
+		w->bounce_why = "a delay report: delivery is still being tried";
+	else
+		w->bounce_mark = g_strdup(row->target);
+	return TRUE;
+}
+
 /* A bounce names the message that bounced: when that is ours, the bounce
- * goes onto its ticket (or the ticket the headers name) as an internal
- * article with a "bounce" event, and the address is marked as bouncing.
- * A bounce naming no ticket is dropped, the raw message kept. */
+ * goes onto its ticket (or the ticket its VERP address or the headers
+ * name) as an internal article with a "bounce" event; only a verified
+ * bounce (bounce_mark) marks the address as bouncing. A bounce naming no
+ * ticket is set aside in the quarantine. */
 static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 {
 	const DkBounce *b = w->m->classification.bounce;
 	gint64 ticket = 0;
 	gboolean found = FALSE;
-	if (!dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket, &found,
-	                               error))
+	if (!bounce_mark(w, &ticket, error))
+		return FALSE;
+	found = ticket != 0;
+	if (!found && !dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket,
+	                                         &found, error))
 		return FALSE;
 	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
 		dk_ticket_free(w->ticket);
@@ -491,8 +562,8 @@ static gboolean link_events(Write *w, gint64 ticket, GError **error)
 	           error);
 }
 
-/* The detail of a bounce event: who bounced, with which status; and that
- * address is marked as bouncing, so notifications skip it. */
+/* The detail of a bounce event: who bounced, with which status, which
+ * address it marks as bouncing (so notifications skip it) or why none. */
 static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
 {
 	const DkBounce *b = w->m->classification.bounce;
@@ -502,8 +573,14 @@ static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
 	json_object_set_new(extra, "original_message_id",
 	                    b->original_message_id ? json_string(b->original_message_id)
 	                                           : json_null());
-	if (b->recipient != NULL && !dk_store_bouncing_mark(w->store, b->recipient, b->status,
-	                                                    w->item->received_at, error)) {
+	json_object_set_new(extra, "marked",
+	                    w->bounce_mark ? json_string(w->bounce_mark) : json_null());
+	if (w->bounce_why != NULL)
+		json_object_set_new(extra, "why", json_string(w->bounce_why));
+	if (w->bounce_row != 0)
+		json_object_set_new(extra, "outbox", json_integer((json_int_t)w->bounce_row));
+	if (w->bounce_mark != NULL && !dk_store_bouncing_mark(w->store, w->bounce_mark, b->status,
+	                                                      w->item->received_at, error)) {
 		json_decref(extra);
 		return NULL;
 	}

@@ -796,23 +796,6 @@ gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char 
 				     "looking up a foreign ticket number", ticket_out, found_out, error);
 }
 
-gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
-				GError **error)
-{
-	return dk_store_write(store,
-			 "INSERT INTO bouncing_addresses (address, since, last_status) VALUES (lower(?1), ?2, ?3)"
-			 " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3",
-			 "marking an address as bouncing", error, "sis", address, now, status);
-}
-
-gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error)
-{
-	return dk_store_lookup_int64(store,
-				     dk_store_query(store, "SELECT 1 FROM bouncing_addresses WHERE address = lower(?)",
-						    error, "s", address),
-				     "looking up a bouncing address", NULL, bouncing_out, error);
-}
-
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
 				     GError **error)
 {

@@ -203,11 +203,28 @@ gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *
 				  GError **error);
 gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
 				   gboolean *found_out, GError **error);
-/* Counts a bounce of mail to address (lower-cased) with its RFC 3463 status. */
+/* Counts a bounce of mail to address (lower-cased) with its RFC 3463
+ * status, at now (the mark's last bounce). */
 gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
 				GError **error);
-/* Whether mail to address bounced: notifications skip such addresses. */
-gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error);
+/* Whether mail to address bounced at or after not_before (older marks
+ * have expired): notifications skip such addresses. */
+gboolean dk_store_bouncing_get(DkStore *store, const char *address, gint64 not_before,
+			       gboolean *bouncing_out, GError **error);
+
+typedef struct {
+	char *address;
+	char *last_status; /* or NULL */
+	gint64 since, last_at, count;
+} DkBouncing;
+
+/* Every bouncing mark, expired ones too, by address. Of DkBouncing*. */
+GPtrArray *dk_store_bouncing_list(DkStore *store, GError **error);
+/* Forgets the mark of address (NULL: every mark); *count_out (may be
+ * NULL) the marks forgotten. */
+gboolean dk_store_bouncing_clear(DkStore *store, const char *address, gint64 *count_out, GError **error);
+void dk_bouncing_free(DkBouncing *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkBouncing, dk_bouncing_free)
 /* Records a support address (an envelope recipient) ticket's mail came to. */
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
 				     GError **error);

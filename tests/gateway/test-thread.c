@@ -9,6 +9,7 @@
 #include "gateway/core/pipeline.h"
 #include "gateway/core/thread.h"
 #include "gateway/core/writer.h"
+#include "gateway/store/store-outbox.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -361,12 +362,37 @@ static void test_bounce(void **state)
 	assert_int_equal(d.ticket, t);
 	g_autofree char *types = event_types(f, t);
 	assert_string_equal(types, "created,bounce");
-	gboolean bouncing = FALSE;
-	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", &bouncing, NULL));
+	/* Naming our Message-ID places the bounce but proves nothing about
+	 * who bounced: anyone can write one. */
+	gboolean bouncing = TRUE;
+	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", 0, &bouncing, NULL));
+	assert_false(bouncing);
+	/* Sent back to the VERP address of a notification docket sent to
+	 * dana, it marks dana (and nobody else). */
+	gint64 row = 0;
+	assert_true(dk_store_outbox_add(f->store, "ack", "dana@customer.example", t, "{}", T0, &row,
+	                                NULL));
+	assert_true(dk_store_outbox_done(f->store, row, NULL));
+	g_autofree char *verp = dk_ids_bounce_address(f->secret, "bounces@example.com", row);
+	g_autofree char *m2 = mail("MAILER-DAEMON@mx.customer.example", "Undelivered Mail",
+	                           "b2@mx.customer.example", NULL, "failed");
+	g_autoptr(DkPipelineItem) item2 = prepare(f, m2, T0 + 2, verp);
+	DkBounce *b2 = g_new0(DkBounce, 1);
+	b2->recipient = g_strdup("bob@customer.example");
+	b2->status = g_strdup("5.1.1");
+	dk_bounce_free(item2->message->classification.bounce);
+	item2->message->classification.bounce = b2;
+	DkDelivery d2 = commit(f, item2, NULL);
+	assert_int_equal(d2.ticket, t);
+	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", 0, &bouncing, NULL));
 	assert_true(bouncing);
-	assert_true(dk_store_bouncing_get(f->store, "bob@customer.example", &bouncing, NULL));
+	assert_true(dk_store_bouncing_get(f->store, "bob@customer.example", 0, &bouncing, NULL));
+	assert_false(bouncing);
+	/* Marks expire: not counted before their last bounce. */
+	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", T0 + 3, &bouncing, NULL));
 	assert_false(bouncing);
 	dk_delivery_clear(&d);
+	dk_delivery_clear(&d2);
 	fixture_free(f);
 }
 

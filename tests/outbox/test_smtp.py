@@ -321,7 +321,8 @@ class NoAckTest(OutboxCase):
         import sqlite3
         self.docket("ticket", "list")  # creates the store
         with sqlite3.connect(self.data + "/docket.db") as db:
-            db.execute("INSERT INTO bouncing_addresses (address, since) VALUES ('dead@example.org', 0)")
+            db.execute("INSERT INTO bouncing_addresses (address, since, last_at)"
+                       " VALUES ('dead@example.org', 0, strftime('%s', 'now'))")
         reason = self.suppressed(customer_mail("Dead@Example.org", "Hello", "b1@example.org"))
         self.assertIn("bouncing", str(reason))
 
