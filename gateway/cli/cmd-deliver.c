@@ -5,6 +5,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -85,7 +86,7 @@ int dk_cmd_deliver(int argc, char **argv)
 		dk_cli_error("deliver: %s", error->message);
 		return DK_EXIT_TEMPFAIL;
 	}
-	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
+	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	DkIntake intake = {
 		.intake = "stdin",
 		.envelope_from = sender,

@@ -5,6 +5,7 @@
 #include "gateway/desk/desk.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
@@ -224,8 +225,8 @@ int dk_cmd_serve(int argc, char **argv)
 		g_ptr_array_unref(s.configs);
 		return DK_EXIT_TEMPFAIL;
 	}
-	DkWriter *writer = dk_writer_start(store, 0);
-	DkPipeline *pipeline = dk_pipeline_new(config, store);
+	DkWriter *writer = dk_writer_start(store, 0, dk_metrics_observe_commit);
+	DkPipeline *pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	dk_pipeline_set_writer(pipeline, writer);
 	/* The IMAP accounts poll beside the LMTP listener, through the same
 	 * pipeline and writer. */

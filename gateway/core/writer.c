@@ -3,14 +3,12 @@
  * participants, events. */
 #include "gateway/core/writer.h"
 
-#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
+#include "gateway/core/pipeline-private.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sender-limit.h"
 #include "gateway/core/thread.h"
-#include "gateway/ops/metrics.h"
-#include "gateway/outbox/connector-events.h"
-#include "gateway/outbox/notify.h"
+#include "gateway/desk/desk.h"
 #include "parsers/agent-commands.h"
 #include "parsers/subject.h"
 
@@ -22,6 +20,7 @@
 typedef struct {
 	DkStore *store;
 	DkPipelineItem *item;
+	DkEffects *effects; /* what the outbox is to do for it */
 	const DkMessage *m;
 	DkThreadPolicy *policy;
 	char raw_sha[65];
@@ -486,8 +485,8 @@ static gboolean link_events(Write *w, gint64 ticket, GError **error)
 }
 
 /* The detail of a bounce event: who bounced, with which status; and that
- * address is marked as bouncing, so notifications skip it. */
-static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
+ * address is to be marked as bouncing, so notifications skip it. */
+static json_t *bounce_detail(Write *w, json_t *extra)
 {
 	const DkBounce *b = w->m->classification.bounce;
 	json_object_set_new(extra, "recipient",
@@ -496,11 +495,8 @@ static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
 	json_object_set_new(extra, "original_message_id",
 	                    b->original_message_id ? json_string(b->original_message_id)
 	                                           : json_null());
-	if (b->recipient != NULL && !dk_store_bouncing_mark(w->store, b->recipient, b->status,
-	                                                    w->item->received_at, error)) {
-		json_decref(extra);
-		return NULL;
-	}
+	w->effects->bouncing_address = b->recipient;
+	w->effects->bouncing_status = b->status;
 	return extra;
 }
 
@@ -520,8 +516,8 @@ static gboolean write_consequences(Write *w, gboolean created, GError **error)
 {
 	gint64 ticket = w->match.ticket, now = w->item->received_at;
 	json_t *extra = json_pack("{ss}", "evidence", w->match.evidence);
-	if (strcmp(w->event, "bounce") == 0 && (extra = bounce_detail(w, extra, error)) == NULL)
-		return FALSE;
+	if (strcmp(w->event, "bounce") == 0)
+		extra = bounce_detail(w, extra);
 	if (!add_event(w, ticket, w->event, extra, error) ||
 	    (w->conflict && !add_event(w, ticket, "message_id_conflict", NULL, error)) ||
 	    (w->match.forged && !add_event(w, ticket, "forged_reply_address", NULL, error)) ||
@@ -604,9 +600,7 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 		w->event = "discarded by the rules";
 		return TRUE;
 	}
-	item->suppress_ack = v->noack;
-	g_free(item->template_name);
-	item->template_name = g_strdup(v->template_name);
+	w->effects->suppress_ack = v->noack;
 	if (v->correlation == NULL || w->match.ticket != 0)
 		return TRUE;
 	gint64 open = 0;
@@ -650,7 +644,7 @@ static const DkSlaPolicy *default_sla(void)
 }
 
 static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
-                              GError **error)
+                              DkEffects *effects, GError **error)
 {
 	DkDelivery *r = &item->result;
 	const DkMessage *m = item->message;
@@ -676,6 +670,7 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	}
 	Write w = {.store = store,
 	           .item = item,
+	           .effects = effects,
 	           .m = m,
 	           .policy = policy,
 	           .direction = "inbound",
@@ -725,18 +720,25 @@ static DkThreadPolicy *default_policy(void)
 	return policy;
 }
 
-/* Notifications: the acknowledgement of a new ticket and the team's notice
- * are outbox rows in this same transaction (outbox/notify.h), sent after
- * commit. */
-static gboolean notify(DkStore *store, DkPipelineItem *item, GError **error)
+/* Hands the item's effects to the outbox (core/effects.h), which writes
+ * its rows in this same transaction, right after the item's own: the
+ * connectors hear of every new article, a new ticket earns its
+ * acknowledgement and the team's notice, a bounce marks its address. */
+static gboolean carry_out(DkStore *store, DkPipelineItem *item, DkEffects *effects,
+                          GError **error)
 {
-	/* The connectors hear of every new article (outbox/connector-events.h). */
-	if (!dk_connector_enqueue(store, item->config, item, error))
-		return FALSE;
-	if (item->result.outcome != DK_OUTCOME_CREATED)
-		return TRUE;
-	return dk_notify_enqueue_ack(store, item->config, item, error) &&
-	       dk_notify_enqueue_team(store, item->config, item, error);
+	const DkDelivery *r = &item->result;
+	effects->intake = item->intake;
+	effects->at = item->received_at;
+	effects->ticket = r->ticket;
+	effects->article = r->article;
+	effects->message = item->message;
+	effects->envelope_from = item->envelope_from;
+	effects->recipients = (const char *const *)item->recipients;
+	effects->article_event =
+	    r->outcome == DK_OUTCOME_CREATED || r->outcome == DK_OUTCOME_APPENDED;
+	effects->ticket_created = r->outcome == DK_OUTCOME_CREATED;
+	return item->effects == NULL || item->effects->write(store, item->config, effects, error);
 }
 
 /* Stores one item; a message taken back from the quarantine leaves it in
@@ -746,12 +748,14 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	if (item->message == NULL)
 		return quarantine_item(store, item, error);
 	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
-	return write_message(store, item, policy, error) && notify(store, item, error) &&
+	DkEffects effects = {0};
+	return write_message(store, item, policy, &effects, error) &&
+	       carry_out(store, item, &effects, error) &&
 	       (item->requeued_from == 0 ||
 	        dk_store_quarantine_remove(store, item->requeued_from, error));
 }
 
-static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GError **error)
+gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
 {
 	if (!dk_store_begin(store, error))
 		return FALSE;
@@ -780,14 +784,4 @@ static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GE
 broken:
 	dk_store_rollback(store);
 	return FALSE;
-}
-
-gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
-{
-	gint64 started = g_get_monotonic_time();
-	gboolean ok = commit_items(store, items, n, error);
-	if (ok)
-		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) /
-		                          G_USEC_PER_SEC);
-	return ok;
 }

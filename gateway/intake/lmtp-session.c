@@ -191,20 +191,21 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 	else if (raw != NULL)
 		item = dk_pipeline_prepare(s->pipeline, raw, &intake, &error);
 	g_ptr_array_set_size(s->recipients, s->recipients->len - 1);
-	if (item != NULL && dk_pipeline_commit(s->pipeline, &item, 1, &error) && item->error != NULL)
-		error = g_steal_pointer(&item->error);
-	if (error == NULL && item->result.outcome == DK_OUTCOME_QUARANTINED) {
+	if (item != NULL && dk_pipeline_commit(s->pipeline, &item, 1, &error))
+		error = dk_pipeline_item_steal_error(item);
+	const DkDelivery *result = item != NULL ? dk_pipeline_item_result(item) : NULL;
+	if (error == NULL && result->outcome == DK_OUTCOME_QUARANTINED) {
 		dk_metrics_count(DK_METRIC_QUARANTINED, "lmtp");
-		log_message(s, size, &item->result, "quarantined", started, NULL);
+		log_message(s, size, result, "quarantined", started, NULL);
 		g_autofree char *ok = g_strdup_printf("250 2.0.0 Kept in quarantine as %" G_GINT64_FORMAT,
-						      item->result.quarantine);
+						      result->quarantine);
 		reply_each(s, ok);
 	} else if (error == NULL) {
 		dk_metrics_count(DK_METRIC_ACCEPTED, "lmtp");
-		log_message(s, size, &item->result, dk_outcome_name(item->result.outcome), started, NULL);
+		log_message(s, size, result, dk_outcome_name(result->outcome), started, NULL);
 		g_autofree char *ok = g_strdup_printf("250 2.0.0 <%s> ticket %" G_GINT64_FORMAT " %s",
-						      item->result.message_id, item->result.ticket,
-						      dk_outcome_name(item->result.outcome));
+						      result->message_id, result->ticket,
+						      dk_outcome_name(result->outcome));
 		reply_each(s, ok);
 	} else if (g_error_matches(error, DK_ERROR, DK_ERROR_RATE_LIMITED)) {
 		dk_metrics_count(DK_METRIC_TEMPFAILED, "lmtp");

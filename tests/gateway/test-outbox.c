@@ -6,6 +6,7 @@
 #include "dk-test.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/outbox/worker.h"
 
@@ -35,7 +36,7 @@ static int setup_with(void **state, const char *extra)
 	f->config = dk_config_load(path, NULL);
 	g_assert_nonnull(f->config);
 	f->store = dk_store_open(f->dir, NULL, NULL);
-	f->pipeline = dk_pipeline_new(f->config, f->store);
+	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	*state = f;
 	return 0;
 }
