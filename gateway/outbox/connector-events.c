@@ -36,7 +36,8 @@ static gboolean add_row(DkStore *store, const char *name, gint64 ticket, json_t 
                         GError **error)
 {
 	g_autofree char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	return dk_store_outbox_add(store, "connector", name, ticket, text, at, NULL, error);
+	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR), name, ticket, text, at,
+	                           NULL, error);
 }
 
 /* The "ticket.updated" payload of a change event, or NULL for another
@@ -72,8 +73,8 @@ static gboolean enqueue_ticket(DkStore *store, const DkConfig *config, const DkT
 		/* A ticket the connector has not seen yet (it came into the
 		 * queue, or was older than the connector) is created there. */
 		gboolean known = FALSE;
-		if (!created &&
-		    !dk_store_outbox_has(store, "connector", names[i], ticket->number, &known, error))
+		if (!created && !dk_store_outbox_has(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR),
+		                                     names[i], ticket->number, &known, error))
 			return FALSE;
 		gint64 description = created ? article : first_article;
 		if (!known) {

@@ -194,8 +194,8 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkE
 	if (reason != NULL)
 		return record_suppressed(store, e, reason, error);
 	g_autofree char *payload = ack_payload(e);
-	return dk_store_outbox_add(store, "ack", m->from->address, e->ticket, payload, e->at, NULL,
-	                           error);
+	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_ACK), m->from->address,
+	                           e->ticket, payload, e->at, NULL, error);
 }
 
 /* The team hears of every new ticket except docket's own mail coming back;
@@ -220,8 +220,8 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
 		if (m->from != NULL && m->from->name != NULL)
 			json_object_set_new(o, "requester_name", json_string(m->from->name));
 		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!dk_store_outbox_add(store, "notice", team[i], e->ticket, payload, e->at, NULL,
-		                         error))
+		if (!dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_NOTICE), team[i], e->ticket,
+		                         payload, e->at, NULL, error))
 			return FALSE;
 	}
 	return TRUE;

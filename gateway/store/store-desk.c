@@ -24,12 +24,14 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 }
 
 /* ",a,b," for the statuses, or NULL: matched with instr() in one statement. */
-static char *status_set(const char *const *statuses)
+static char *status_set(const DkTicketStatus *statuses, guint n)
 {
-	if (statuses == NULL || statuses[0] == NULL)
+	if (statuses == NULL || n == 0)
 		return NULL;
-	g_autofree char *joined = g_strjoinv(",", (char **)statuses);
-	return g_strconcat(",", joined, ",", NULL);
+	GString *set = g_string_new(",");
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(set, "%s,", dk_ticket_status_name(statuses[i]));
+	return g_string_free(set, FALSE);
 }
 
 /* Reads the numbers st selects into a GArray of gint64. */
@@ -75,7 +77,7 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 		error);
 	if (st == NULL)
 		return NULL;
-	g_autofree char *statuses = status_set(q->statuses);
+	g_autofree char *statuses = status_set(q->statuses, q->n_statuses);
 	bind_text_or_null(st, 1, statuses);
 	bind_text_or_null(st, 2, q->priority);
 	bind_text_or_null(st, 3, q->queue);
@@ -348,7 +350,7 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 	return step_done(store, st, "writing SLA clocks", error);
 }
 
-gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GPtrArray **statuses_out,
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GArray **statuses_out,
 					GError **error)
 {
 	/* The desk and the writer record {"old", "new"}, the rules {"value"}. */
@@ -362,12 +364,16 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 	if (st == NULL)
 		return FALSE;
 	g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
-	g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GArray) statuses = g_array_new(FALSE, FALSE, sizeof(DkTicketStatus));
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		gint64 at = sqlite3_column_int64(st, 0);
+		/* An event without a status it names counts as a working
+		 * status: the clock runs. */
+		DkTicketStatus status = DK_STATUS_OPEN;
+		dk_ticket_status_parse((const char *)sqlite3_column_text(st, 1), &status);
 		g_array_append_val(times, at);
-		g_ptr_array_add(statuses, dk_store_column_text(st, 1));
+		g_array_append_val(statuses, status);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

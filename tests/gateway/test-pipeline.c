@@ -87,7 +87,7 @@ static void test_conversation(void **state)
 	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, t1, &error);
 	const DkArticle *reply = g_ptr_array_index(articles, 2);
 	assert_string_equal(reply->evidence, "header");
-	assert_string_equal(reply->direction, "inbound");
+	assert_string_equal(dk_direction_name(reply->direction), "inbound");
 	g_autoptr(GPtrArray) events = dk_store_events(f->store, t1, &error);
 	assert_int_equal(events->len, 3);
 	assert_string_equal(((DkEvent *)g_ptr_array_index(events, 0))->type, "created");

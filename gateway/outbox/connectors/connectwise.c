@@ -114,8 +114,8 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 static json_t *note_json(const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
-	gboolean internal = g_strcmp0(a->visibility, "internal") == 0;
-	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
+	gboolean internal = a->visibility == DK_INTERNAL;
+	gboolean inbound = a->direction == DK_INBOUND;
 	return json_pack("{ss sb sb sb sb sb}", "text", dk_connector_text(a), "detailDescriptionFlag",
 	                 !internal, "internalAnalysisFlag", internal, "resolutionFlag", 0,
 	                 "customerUpdatedFlag", inbound, "processNotifications", 0);

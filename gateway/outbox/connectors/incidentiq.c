@@ -292,7 +292,7 @@ static char *comment_text(const DkArticle *a)
 	g_autofree char *text = text_of(a);
 	if (a->sender == NULL || *a->sender == '\0')
 		return g_steal_pointer(&text);
-	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
+	gboolean inbound = a->direction == DK_INBOUND;
 	return g_strdup_printf("%s (%s) wrote:\n\n%s", a->sender, inbound ? "customer" : "support",
 	                       text);
 }
@@ -300,7 +300,7 @@ static char *comment_text(const DkArticle *a)
 static json_t *comment_json(const DkConnectorEvent *e)
 {
 	g_autofree char *text = comment_text(e->article);
-	gboolean public = g_strcmp0(e->article->visibility, "internal") != 0;
+	gboolean public = e->article->visibility != DK_INTERNAL;
 	return json_pack("{ss sb sb sb s[{ss si ss}]}", "TicketId", e->remote_ticket, "IsPublic",
 	                 public, "WaitForResponse", 0, "TicketWasUpdated", 0, "ActivityItems",
 	                 "$type", COMMENT_TYPE, "TicketActivityTypeId", ACTIVITY_COMMENT,

@@ -298,7 +298,7 @@ static gboolean find_person(DkConnector *c, const char *email, const char *type,
 
 static json_t *log_entry_json(const DkArticle *a)
 {
-	return json_pack("{sb ss}", "public", a == NULL || g_strcmp0(a->visibility, "internal") != 0,
+	return json_pack("{sb ss}", "public", a == NULL || a->visibility != DK_INTERNAL,
 	                 "body", dk_connector_text(a));
 }
 

@@ -64,8 +64,8 @@ static json_t *comment_body(const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
 	return json_pack("{ss sb ss}", "body", dk_connector_text(a), "isInternal",
-	                 g_strcmp0(a->visibility, "internal") == 0, "direction",
-	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
+	                 a->visibility == DK_INTERNAL, "direction",
+	                 a->direction == DK_INBOUND ? "inbound" : "outbound");
 }
 
 static gboolean has_tag(const json_t *ticket, const char *tag)
