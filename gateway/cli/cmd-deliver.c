@@ -81,7 +81,7 @@ int dk_cmd_deliver(int argc, char **argv)
 		dk_cli_error("deliver: %s", error->message);
 		return exit_for(error);
 	}
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	if (store == NULL) {
 		dk_cli_error("deliver: %s", error->message);
 		return DK_EXIT_TEMPFAIL;

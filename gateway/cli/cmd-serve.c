@@ -86,7 +86,7 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	const char *listen = dk_config_get_string(config, "http", "listen");
 	if (*listen == '\0')
 		return TRUE;
-	s->reader = dk_cli_open_store(config, error);
+	s->reader = dk_store_open_config(config, error);
 	if (s->reader == NULL)
 		return FALSE;
 	s->http = dk_http_server_new(listen, probe, s, error);
@@ -106,7 +106,7 @@ static void desk_work(Serve *s, DeskWork work, const char *name, const char *key
 {
 	const DkConfig *config = g_ptr_array_index(s->configs, s->configs->len - 1);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	guint count = 0;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC, last_event = 0;
 	if (store == NULL || !dk_store_begin(store, &error) ||
@@ -219,7 +219,7 @@ int dk_cmd_serve(int argc, char **argv)
 	g_ptr_array_add(s.configs, config);
 	dk_log_init(config);
 	g_autoptr(GError) error = NULL;
-	DkStore *store = dk_cli_open_store(config, &error);
+	DkStore *store = dk_store_open_config(config, &error);
 	if (store == NULL) {
 		dk_cli_error("serve: %s", error->message);
 		g_ptr_array_unref(s.configs);

@@ -38,11 +38,7 @@ DkImapPoller *dk_imap_poller_new(const DkConfig *config, const char *account, Dk
 	g_autoptr(DkImapAccount) a = dk_imap_account_new(config, account, error);
 	if (a == NULL)
 		return NULL;
-	DkStoreOptions options = {
-		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
-	};
-	DkStore *state = dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
+	DkStore *state = dk_store_open_config(config, error);
 	if (state == NULL)
 		return NULL;
 	DkImapPoller *p = g_new0(DkImapPoller, 1);

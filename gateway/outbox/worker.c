@@ -341,15 +341,6 @@ static void runner_free(Runner *r)
 	g_free(r);
 }
 
-static DkStore *open_store(const DkConfig *config, GError **error)
-{
-	DkStoreOptions options = {
-	    .inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-	    .busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
-	};
-	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
-}
-
 /* A runner of lane over store (NULL: its own connection). */
 static Runner *runner_new(const DkConfig *config, DkStore *store, const Lane *lane, guint slot,
                           char **names, GError **error)
@@ -358,7 +349,7 @@ static Runner *runner_new(const DkConfig *config, DkStore *store, const Lane *la
 	r->lane = g_strdup(lane->lane);
 	r->slot = slot;
 	r->owns_store = store == NULL;
-	r->store = store != NULL ? store : open_store(config, error);
+	r->store = store != NULL ? store : dk_store_open_config(config, error);
 	if (r->store != NULL)
 		r->outbox = outbox_for_lane(config, r->store, lane->lane,
 		                            lane->lane ? NULL : (const char *const *)names, error);

@@ -46,20 +46,35 @@ static DkTicket *ticket_from_row(sqlite3_stmt *st)
 	return t;
 }
 
-/* Steps st to the end, turning each row into an element with from_row. */
+typedef struct {
+	GPtrArray *out;
+	gpointer (*from_row)(sqlite3_stmt *);
+} Collecting;
+
+static gboolean add_row(sqlite3_stmt *st, gpointer data)
+{
+	Collecting *c = data;
+	g_ptr_array_add(c->out, c->from_row(st));
+	return TRUE;
+}
+
+GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing, gpointer (*from_row)(sqlite3_stmt *),
+			    GDestroyNotify free_func, GError **error)
+{
+	if (st == NULL)
+		return NULL;
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(free_func);
+	Collecting c = {out, from_row};
+	if (!dk_store_each_row(store, st, doing, add_row, &c, error))
+		return NULL;
+	return g_steal_pointer(&out);
+}
+
+/* dk_store_collect() for the read queries here. */
 static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, gpointer (*from_row)(sqlite3_stmt *),
 			  GDestroyNotify free_func, GError **error)
 {
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(free_func);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(out, from_row(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return dk_store_collect(store, st, "reading", from_row, free_func, error);
 }
 
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)

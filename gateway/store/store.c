@@ -148,6 +148,24 @@ char *dk_store_column_text(sqlite3_stmt *st, int i)
 	return t ? g_strdup((const char *)t) : NULL;
 }
 
+gboolean dk_store_each_row(DkStore *store, sqlite3_stmt *st, const char *doing,
+			   gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data, GError **error)
+{
+	if (st == NULL)
+		return FALSE;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!row(st, data)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, doing);
+	return TRUE;
+}
+
 static gboolean exec(DkStore *s, const char *sql, GError **error)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -251,6 +269,15 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 		return NULL;
 	}
 	return g_steal_pointer(&s);
+}
+
+DkStore *dk_store_open_config(const DkConfig *config, GError **error)
+{
+	DkStoreOptions options = {
+		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
+		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
+	};
+	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
 }
 
 /* Closing leaves a WAL of fewer frames than this as it is (see

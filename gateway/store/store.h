@@ -8,6 +8,7 @@
  * else DK_ERROR_PERMANENT or DK_ERROR_NOT_FOUND. */
 #pragma once
 
+#include "gateway/config.h"
 #include "gateway/store/values.h"
 
 #include <glib.h>
@@ -122,6 +123,9 @@ typedef struct {
 /* Opens (creating if needed) data_dir/docket.db and applies the schema
  * migrations. The data directory is created with mode 0750. */
 DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error);
+/* dk_store_open() of [store] data_dir with the options [store] inline_max
+ * and busy_timeout_ms: how every command and thread of docket opens it. */
+DkStore *dk_store_open_config(const DkConfig *config, GError **error);
 void dk_store_close(DkStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkStore, dk_store_close)
 
