@@ -1,7 +1,7 @@
-/* NinjaOne ticketing (Public API 2.0, ../shared/specs/ninjaone and
- * REFERENCE.md section 1): an OAuth2 client-credentials token cached and
- * refreshed, tickets with the tenant's status ids, multipart comments with
- * a public flag, full PUT updates carrying the current version. */
+/* NinjaOne ticketing (the vendor's OpenAPI document of its Public API 2.0
+ * [SPEC]): an OAuth2 client-credentials token cached and refreshed,
+ * tickets with the tenant's status ids, multipart comments with a public
+ * flag, full PUT updates carrying the current version. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -10,7 +10,7 @@
 #include <curl/curl.h>
 #include <string.h>
 
-/* What REFERENCE.md marks as inferred or third-party [INF]/[3P], in one
+/* What is inferred or seen only in third-party clients [INF]/[3P], in one
  * place: the /api prefix, the token path and scope, the refresh margin,
  * the default status names (NEW, OPEN and CLOSED are seen in fixtures;
  * WAITING, PAUSED and RESOLVED are not verified; CLOSED is reported not

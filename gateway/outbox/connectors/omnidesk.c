@@ -1,8 +1,8 @@
 /* Omnidesk (omnidesk.com, API v2): a ticket, then its messages and notes
  * through /message, status and priority through setstatus/setPriority;
- * the API key as a query parameter or a header
- * (../shared/specs/REFERENCE.md section 5 and omnidesk/product-notes.md).
- * There is no vendor OpenAPI document; what is inferred is marked below. */
+ * the API key as a query parameter or a header, as the vendor's API
+ * documentation and product notes describe them [DOC]. There is no vendor
+ * OpenAPI document; what is inferred is marked below. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
