@@ -28,7 +28,7 @@ static DkParticipantRole column_role(sqlite3_stmt *st, int i)
 	return role;
 }
 
-static DkTicket *ticket_from_row(sqlite3_stmt *st)
+static gpointer ticket_from_row(sqlite3_stmt *st)
 {
 	DkTicket *t = g_new0(DkTicket, 1);
 	t->number = sqlite3_column_int64(st, 0);
@@ -84,7 +84,7 @@ DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, number);
-	g_autoptr(GPtrArray) rows = collect(store, st, (gpointer)ticket_from_row, (GDestroyNotify)dk_ticket_free,
+	g_autoptr(GPtrArray) rows = collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free,
 					    error);
 	if (rows == NULL)
 		return NULL;
@@ -107,10 +107,10 @@ GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, gu
 	if (status != NULL)
 		sqlite3_bind_text(st, 1, dk_ticket_status_name(*status), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, limit ? limit : G_MAXINT64);
-	return collect(store, st, (gpointer)ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
+	return collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 }
 
-static DkArticle *article_from_row(sqlite3_stmt *st)
+static gpointer article_from_row(sqlite3_stmt *st)
 {
 	DkArticle *a = g_new0(DkArticle, 1);
 	a->id = sqlite3_column_int64(st, 0);
@@ -136,10 +136,10 @@ GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error)
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, ticket);
-	return collect(store, st, (gpointer)article_from_row, (GDestroyNotify)dk_article_free, error);
+	return collect(store, st, article_from_row, (GDestroyNotify)dk_article_free, error);
 }
 
-static DkEvent *event_from_row(sqlite3_stmt *st)
+static gpointer event_from_row(sqlite3_stmt *st)
 {
 	DkEvent *e = g_new0(DkEvent, 1);
 	e->id = sqlite3_column_int64(st, 0);
@@ -159,7 +159,7 @@ static GPtrArray *events_where(DkStore *store, const char *sql, gint64 value, GE
 	sqlite3_stmt *st = dk_store_query(store, sql, error, "i", value);
 	if (st == NULL)
 		return NULL;
-	return collect(store, st, (gpointer)event_from_row, (GDestroyNotify)dk_event_free, error);
+	return collect(store, st, event_from_row, (GDestroyNotify)dk_event_free, error);
 }
 
 GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error)
