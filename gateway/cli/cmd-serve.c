@@ -162,17 +162,24 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 		dk_cli_error("serve: %s", error->message);
 		return DK_EXIT_CONFIG;
 	}
-	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
-	if (s->lmtp == NULL || !start_http(s, config, &error)) {
-		dk_cli_error("serve: %s", error->message);
-		dk_lmtp_server_free(s->lmtp);
-		return DK_EXIT_CONFIG;
-	}
+	/* The signals are ours before anyone can connect: a SIGHUP (or a
+	 * SIGTERM) sent as soon as the port answers must not meet the
+	 * default action and kill the gateway. They are handled once the
+	 * loop runs. */
 	s->loop = g_main_loop_new(NULL, FALSE);
 	guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
 			   g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s),
 			   g_timeout_add_seconds((guint)dk_config_get_int(config, "sla", "check_seconds"),
 						 on_sla_check, s)};
+	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
+	if (s->lmtp == NULL || !start_http(s, config, &error)) {
+		dk_cli_error("serve: %s", error->message);
+		dk_lmtp_server_free(s->lmtp);
+		for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
+			g_source_remove(sources[i]);
+		g_main_loop_unref(s->loop);
+		return DK_EXIT_CONFIG;
+	}
 	on_autoclose(s);
 	on_sla_check(s);
 	g_message("serve event=ready version=%s", DOCKET_VERSION);
