@@ -54,7 +54,8 @@ DkLmtpSettings *dk_lmtp_settings_new(const DkConfig *config)
 	s->max_size = dk_config_get_int(config, "intake", "max_message_size");
 	s->max_recipients = (guint)dk_config_get_int(config, "lmtp", "max_recipients");
 	s->recipients = dk_config_get_list(config, "lmtp", "recipients");
-	s->spool_dir = g_build_filename(dk_config_get_string(config, "store", "data_dir"), "spool", NULL);
+	s->spool_dir =
+	    g_build_filename(dk_config_get_string(config, "store", "data_dir"), "spool", NULL);
 	s->command_seconds = (guint)dk_config_get_int(config, "lmtp", "timeout_seconds");
 	s->data_seconds = (guint)dk_config_get_int(config, "lmtp", "data_timeout_seconds");
 	return s;
@@ -106,7 +107,8 @@ static void flush(DkLmtpSession *s)
 {
 	if (s->replies->len == 0 || s->broken)
 		return;
-	if (!g_output_stream_write_all(s->out, s->replies->str, s->replies->len, NULL, NULL, NULL) ||
+	if (!g_output_stream_write_all(s->out, s->replies->str, s->replies->len, NULL, NULL,
+	                               NULL) ||
 	    !g_output_stream_flush(s->out, NULL, NULL))
 		s->broken = TRUE;
 	g_string_truncate(s->replies, 0);
@@ -118,7 +120,8 @@ static void enter_state(DkLmtpSession *s, State to)
 {
 	if (s->state == to)
 		return;
-	g_debug("lmtp sid=%s event=state from=%s to=%s", s->id, state_names[s->state], state_names[to]);
+	g_debug("lmtp sid=%s event=state from=%s to=%s", s->id, state_names[s->state],
+	        state_names[to]);
 	s->state = to;
 }
 
@@ -201,10 +204,11 @@ static char *rcpt_reply(const RcptOutcome *o)
 		return g_strdup("451 4.3.0 Cannot spool the message, try again later");
 	if (e == NULL && o->delivery->outcome == DK_OUTCOME_QUARANTINED)
 		return g_strdup_printf("250 2.0.0 Kept in quarantine as %" G_GINT64_FORMAT,
-				       o->delivery->quarantine);
+		                       o->delivery->quarantine);
 	if (e == NULL)
-		return g_strdup_printf("250 2.0.0 <%s> ticket %" G_GINT64_FORMAT " %s", o->delivery->message_id,
-				       o->delivery->ticket, dk_outcome_name(o->delivery->outcome));
+		return g_strdup_printf("250 2.0.0 <%s> ticket %" G_GINT64_FORMAT " %s",
+		                       o->delivery->message_id, o->delivery->ticket,
+		                       dk_outcome_name(o->delivery->outcome));
 	char *text;
 	if (g_error_matches(e, DK_ERROR, DK_ERROR_RATE_LIMITED))
 		text = g_strdup_printf("451 4.7.1 %s", e->message);
@@ -214,7 +218,8 @@ static char *rcpt_reply(const RcptOutcome *o)
 		/* Not mail at all: 5.6.0 (bad content). Refused by policy (a
 		 * stranger on someone's ticket, a rule's reject): 5.7.1. */
 		text = g_strdup_printf("%s Message refused: %s",
-				       e->domain == DK_PARSE_ERROR ? "554 5.6.0" : "550 5.7.1", e->message);
+		                       e->domain == DK_PARSE_ERROR ? "554 5.6.0" : "550 5.7.1",
+		                       e->message);
 	g_strdelimit(text, "\r\n", ' ');
 	return text;
 }
@@ -238,18 +243,20 @@ static void reply_all(DkLmtpSession *s, RcptOutcome outcome)
 }
 
 static void log_message(DkLmtpSession *s, gsize size, const DkDelivery *d, const char *outcome,
-			gint64 started, const GError *error)
+                        gint64 started, const GError *error)
 {
 	g_autofree char *rcpts = g_strjoinv(",", (char **)s->recipients->pdata);
 	g_message("lmtp sid=%s event=message from=<%s> rcpts=%s size=%" G_GSIZE_FORMAT
-		  " ticket=%" G_GINT64_FORMAT " outcome=%s ms=%" G_GINT64_FORMAT "%s%s",
-		  s->id, s->sender, rcpts, size, d ? d->ticket : 0, outcome,
-		  (g_get_monotonic_time() - started) / 1000, error ? " error=" : "", error ? error->message : "");
+	          " ticket=%" G_GINT64_FORMAT " outcome=%s ms=%" G_GINT64_FORMAT "%s%s",
+	          s->id, s->sender, rcpts, size, d ? d->ticket : 0, outcome,
+	          (g_get_monotonic_time() - started) / 1000, error ? " error=" : "",
+	          error ? error->message : "");
 }
 
 /* The message's metric and log line: one per message, whatever the
  * number of recipients. */
-static void account(DkLmtpSession *s, gsize size, const DkDelivery *d, const GError *error, gint64 started)
+static void account(DkLmtpSession *s, gsize size, const DkDelivery *d, const GError *error,
+                    gint64 started)
 {
 	if (error == NULL && d->outcome == DK_OUTCOME_QUARANTINED) {
 		dk_metrics_count(DK_METRIC_QUARANTINED, "lmtp");
@@ -279,15 +286,16 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 	g_autoptr(GError) error = NULL;
 	g_ptr_array_add(s->recipients, NULL);
 	DkIntake intake = {
-		.intake = "lmtp",
-		.envelope_from = s->sender,
-		.recipients = (const char *const *)s->recipients->pdata,
+	    .intake = "lmtp",
+	    .envelope_from = s->sender,
+	    .recipients = (const char *const *)s->recipients->pdata,
 	};
 	gsize size = dk_lmtp_spool_size(spool);
 	g_autoptr(GBytes) raw = size > LARGE_MESSAGE ? NULL : dk_lmtp_spool_contents(spool, &error);
 	g_autoptr(DkPipelineItem) item = NULL;
 	if (size > LARGE_MESSAGE)
-		item = dk_pipeline_prepare_fd(s->pipeline, dk_lmtp_spool_fd(spool), size, &intake, &error);
+		item = dk_pipeline_prepare_fd(s->pipeline, dk_lmtp_spool_fd(spool), size, &intake,
+		                              &error);
 	else if (raw != NULL)
 		item = dk_pipeline_prepare(s->pipeline, raw, &intake, &error);
 	g_ptr_array_set_size(s->recipients, s->recipients->len - 1);
@@ -310,18 +318,22 @@ static void do_data(DkLmtpSession *s, const DkLmtpCommand *c)
 	}
 	reply(s, "354 2.0.0 End data with <CR><LF>.<CR><LF>");
 	flush(s);
-	s->reader.deadline = g_get_monotonic_time() + (gint64)s->settings->data_seconds * G_USEC_PER_SEC;
-	DkLmtpDataResult r = dk_lmtp_data_read(&s->reader, s->in, spool, s->settings->max_size, &error);
+	s->reader.deadline =
+	    g_get_monotonic_time() + (gint64)s->settings->data_seconds * G_USEC_PER_SEC;
+	DkLmtpDataResult r =
+	    dk_lmtp_data_read(&s->reader, s->in, spool, s->settings->max_size, &error);
 	if (r == DK_LMTP_DATA_BROKEN && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
 		/* Too slow (or idle) in DATA: nothing is stored, the MTA retries. */
 		g_message("lmtp sid=%s event=aborted reason=data-timeout", s->id);
-		reply(s, "421 4.4.2 %s DATA took too long, closing connection", s->settings->hostname);
+		reply(s, "421 4.4.2 %s DATA took too long, closing connection",
+		      s->settings->hostname);
 		s->quit = TRUE;
 		return;
 	}
 	if (r == DK_LMTP_DATA_BROKEN) {
 		/* The client went away mid-DATA: nothing is stored. */
-		g_message("lmtp sid=%s event=aborted reason=%s", s->id, error ? error->message : "eof");
+		g_message("lmtp sid=%s event=aborted reason=%s", s->id,
+		          error ? error->message : "eof");
 		s->broken = TRUE;
 		return;
 	}
@@ -366,7 +378,8 @@ static void do_unknown(DkLmtpSession *s, const DkLmtpCommand *c)
 /* What a command out of its states is told: by the state it came in. */
 static const char *mail_refusal(State state)
 {
-	return state == STATE_GREETED ? "503 5.5.1 Send LHLO first" : "503 5.5.1 Nested MAIL command";
+	return state == STATE_GREETED ? "503 5.5.1 Send LHLO first"
+	                              : "503 5.5.1 Nested MAIL command";
 }
 
 static const char *rcpt_refusal(State state)
@@ -376,7 +389,8 @@ static const char *rcpt_refusal(State state)
 
 static const char *data_refusal(State state)
 {
-	return state == STATE_MAIL ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT command first";
+	return state == STATE_MAIL ? "554 5.5.1 No valid recipients"
+	                           : "503 5.5.1 Need RCPT command first";
 }
 
 #define IN(state) (1u << (state))
@@ -392,16 +406,16 @@ typedef struct {
 
 // clang-format off
 static const CommandDef commands[] = {
-    [DK_LMTP_LHLO]    = {ANY_STATE,                   do_lhlo,    NULL},
-    [DK_LMTP_HELO]    = {ANY_STATE,                   do_helo,    NULL},
-    [DK_LMTP_MAIL]    = {IN(STATE_READY),             do_mail,    mail_refusal},
-    [DK_LMTP_RCPT]    = {IN(STATE_MAIL) | IN(STATE_RCPT), do_rcpt, rcpt_refusal},
-    [DK_LMTP_DATA]    = {IN(STATE_RCPT),              do_data,    data_refusal},
-    [DK_LMTP_RSET]    = {ANY_STATE,                   do_rset,    NULL},
-    [DK_LMTP_NOOP]    = {ANY_STATE,                   do_noop,    NULL},
-    [DK_LMTP_VRFY]    = {ANY_STATE,                   do_vrfy,    NULL},
-    [DK_LMTP_QUIT]    = {ANY_STATE,                   do_quit,    NULL},
-    [DK_LMTP_UNKNOWN] = {ANY_STATE,                   do_unknown, NULL},
+    [DK_LMTP_LHLO]      = {ANY_STATE,                       do_lhlo,     NULL},
+    [DK_LMTP_HELO]      = {ANY_STATE,                       do_helo,     NULL},
+    [DK_LMTP_MAIL]      = {IN(STATE_READY),                 do_mail,     mail_refusal},
+    [DK_LMTP_RCPT]      = {IN(STATE_MAIL) | IN(STATE_RCPT), do_rcpt,     rcpt_refusal},
+    [DK_LMTP_DATA]      = {IN(STATE_RCPT),                  do_data,     data_refusal},
+    [DK_LMTP_RSET]      = {ANY_STATE,                       do_rset,     NULL},
+    [DK_LMTP_NOOP]      = {ANY_STATE,                       do_noop,     NULL},
+    [DK_LMTP_VRFY]      = {ANY_STATE,                       do_vrfy,     NULL},
+    [DK_LMTP_QUIT]      = {ANY_STATE,                       do_quit,     NULL},
+    [DK_LMTP_UNKNOWN]   = {ANY_STATE,                       do_unknown,  NULL},
 };
 // clang-format on
 
@@ -415,7 +429,7 @@ static void dispatch(DkLmtpSession *s, const DkLmtpCommand *c)
 }
 
 DkLmtpSession *dk_lmtp_session_new(DkLmtpSettings *settings, DkPipeline *pipeline, const char *peer,
-				   GInputStream *in, GOutputStream *out, GCancellable *cancellable)
+                                   GInputStream *in, GOutputStream *out, GCancellable *cancellable)
 {
 	DkLmtpSession *s = g_new0(DkLmtpSession, 1);
 	s->settings = dk_lmtp_settings_ref(settings);
@@ -448,17 +462,20 @@ void dk_lmtp_session_run(DkLmtpSession *s)
 		gsize length = 0;
 		g_autoptr(GError) error = NULL;
 		s->reader.deadline =
-			g_get_monotonic_time() + (gint64)s->settings->command_seconds * G_USEC_PER_SEC;
-		DkLmtpLine r = dk_lmtp_reader_line(&s->reader, s->in, DK_LMTP_MAX_LINE, &line, &length,
-						   s->cancellable, &error);
+		    g_get_monotonic_time() + (gint64)s->settings->command_seconds * G_USEC_PER_SEC;
+		DkLmtpLine r = dk_lmtp_reader_line(&s->reader, s->in, DK_LMTP_MAX_LINE, &line,
+		                                   &length, s->cancellable, &error);
 		if (r == DK_LMTP_LINE_TOO_LONG) {
 			reply(s, "500 5.5.2 Line too long");
 			continue;
 		}
 		if (r != DK_LMTP_LINE_OK) {
-			if (error != NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-				reply(s, "421 4.4.2 %s timeout, closing connection", s->settings->hostname);
-			else if (error != NULL && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			if (error != NULL &&
+			    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+				reply(s, "421 4.4.2 %s timeout, closing connection",
+				      s->settings->hostname);
+			else if (error != NULL &&
+			         g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 				reply(s, "421 4.3.2 %s shutting down", s->settings->hostname);
 			break;
 		}
