@@ -34,31 +34,26 @@ static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean 
 	"next_attempt_at, last_error,"                                                             \
 	" created_at FROM outbox"
 
+static gpointer row_from_row(sqlite3_stmt *st)
+{
+	DkOutboxRow *r = g_new0(DkOutboxRow, 1);
+	r->id = sqlite3_column_int64(st, 0);
+	r->kind = dk_store_column_text(st, 1);
+	r->target = dk_store_column_text(st, 2);
+	r->ticket = sqlite3_column_int64(st, 3);
+	r->payload = dk_store_column_text(st, 4);
+	r->state = dk_store_column_text(st, 5);
+	r->attempts = sqlite3_column_int64(st, 6);
+	r->next_attempt_at = sqlite3_column_int64(st, 7);
+	r->last_error = dk_store_column_text(st, 8);
+	r->created_at = sqlite3_column_int64(st, 9);
+	return r;
+}
+
 static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 {
-	g_autoptr(GPtrArray) out =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_outbox_row_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		DkOutboxRow *r = g_new0(DkOutboxRow, 1);
-		r->id = sqlite3_column_int64(st, 0);
-		r->kind = dk_store_column_text(st, 1);
-		r->target = dk_store_column_text(st, 2);
-		r->ticket = sqlite3_column_int64(st, 3);
-		r->payload = dk_store_column_text(st, 4);
-		r->state = dk_store_column_text(st, 5);
-		r->attempts = sqlite3_column_int64(st, 6);
-		r->next_attempt_at = sqlite3_column_int64(st, 7);
-		r->last_error = dk_store_column_text(st, 8);
-		r->created_at = sqlite3_column_int64(st, 9);
-		g_ptr_array_add(out, r);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading the outbox");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return dk_store_collect(store, st, "reading the outbox", row_from_row,
+	                        (GDestroyNotify)dk_outbox_row_free, error);
 }
 
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error)

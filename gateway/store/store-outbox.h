@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 
 typedef struct {
 	gint64 id;
-	char *kind;    /* "ack", "relay", "notice", ... */
+	char *kind;    /* its kind's name as stored: dk_outbox_kind_from_name() */
 	char *target;  /* the recipient address */
 	gint64 ticket; /* 0 when none */
 	char *payload; /* a JSON object */

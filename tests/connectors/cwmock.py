@@ -1,5 +1,6 @@
-"""A ConnectWise PSA (Manage REST 3.0) mock written from
-../shared/specs/REFERENCE.md section 2: Basic company+public:private with
+"""A ConnectWise PSA (Manage REST 3.0) mock written from the vendor's
+documentation and the clients generated from its OpenAPI document (not
+public itself): Basic company+public:private with
 the clientId header, tickets (201 on create, summary/board/company
 required), notes (one of the three type flags required), JSON Patch
 arrays (paths "x", "/x", "x/id"), `conditions` for field="value" and

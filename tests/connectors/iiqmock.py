@@ -1,5 +1,5 @@
-"""An Incident IQ (API v1.0) mock written from ../shared/specs/incidentiq
-(the Tickets Swagger file, product-notes.md) and REFERENCE.md section 3:
+"""An Incident IQ (API v1.0) mock written from the vendor's Swagger file of
+its Tickets API, its product notes and its Postman collection (comments):
 Bearer token with the SiteId, ProductId and Client headers; GUID ids;
 every answer in the envelope {Item | Items, Paging, Id, Uid, UserToken,
 RequestDate, ExecutionTime, StatusCode, ProcessId, Message, ErrorKey,

@@ -1,5 +1,5 @@
-"""A NinjaOne ticketing mock written from ../shared/specs/ninjaone (the
-Public API 2.0 OpenAPI document) and REFERENCE.md section 1: the OAuth2
+"""A NinjaOne ticketing mock written from the vendor's OpenAPI document of
+its Public API 2.0 and the third-party clients of it: the OAuth2
 token endpoint (form-encoded client credentials, RFC 6749 errors), Bearer
 tokens that expire (or are expired on command), scopes (writes need
 `management`), NewTicket/UpdateTicket/NewTicketLogEntry required fields,
@@ -8,7 +8,7 @@ whose `comment` part is JSON, log entries, statuses with tenant ids,
 ticket forms, organisations, boards and their run, users and contacts.
 API errors are {"resultCode": "FAILURE", "errorMessage": ...}.
 
-Inferred, as REFERENCE.md says: both /api/v2 and /v2 are served; a board
+Inferred (no vendor document says so): both /api/v2 and /v2 are served; a board
 run's searchCriteria matches the subject, the id and the tags; the comment
 answer has no body (the spec gives it no schema); CLOSED cannot be set."""
 

@@ -1,6 +1,5 @@
-"""An Omnidesk (omnidesk.com, API v2) mock written from
-../shared/specs/REFERENCE.md section 5 and
-../shared/specs/omnidesk/product-notes.md.
+"""An Omnidesk (omnidesk.com, API v2) mock written from the vendor's API
+documentation and product notes (there is no vendor OpenAPI document).
 
 Documented [DOC]: the API key as the apiKey query parameter or the apiKey
 header, with per-endpoint permissions (TICKET_READ, TICKET_CREATE,

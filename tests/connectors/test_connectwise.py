@@ -1,5 +1,5 @@
 """ConnectWise PSA: a whole conversation becomes the exact requests the
-mock (written from REFERENCE.md section 2) expects; after injected faults
+mock (written from the vendor's documents) expects; after injected faults
 (500, 429 with Retry-After, an answer lost after a create) every remote
 ticket and note exists exactly once; `docket connector check` reports a
 wrong board and bad credentials and creates nothing."""

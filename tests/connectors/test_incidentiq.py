@@ -1,5 +1,5 @@
 """Incident IQ: a whole conversation becomes the exact requests the mock
-(written from ../shared/specs/incidentiq and REFERENCE.md section 3)
+(written from the vendor's Swagger file and product notes)
 expects; after injected faults (500, 429 with Retry-After, answers lost
 after a create, an expired token) every remote ticket and comment exists
 exactly once; `docket connector check` reports bad credentials and
@@ -16,7 +16,7 @@ CREDENTIALS = "token = %s\nsite_id = %s\nproduct_id = %s\n" % (
     iiqmock.TOKEN, iiqmock.SITE, iiqmock.PRODUCT)
 ALICE = iiqmock.USERS[0]["UserId"]
 RESOLVED = "C98AE44E-ADA0-4AE7-AE30-817785C00002"  # the close reason "Resolved"
-# REFERENCE.md 3.5: the $type of a comment item in IIQ's Postman collection.
+# The $type of a comment item, as in Incident IQ's own Postman collection.
 COMMENT_TYPE = "Spark.Shared.Models.TicketActivityComment, Spark.Shared"
 
 

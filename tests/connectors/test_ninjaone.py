@@ -1,5 +1,5 @@
 """NinjaOne: a whole conversation becomes the exact requests the mock
-(written from ../shared/specs/ninjaone and REFERENCE.md section 1)
+(written from the vendor's OpenAPI document)
 expects, with the tenant's status ids and the priority/severity mapping;
 the token is refreshed before it expires and once on a 401; after injected
 faults (500, 429 with Retry-After, answers lost after a create and after a

@@ -1,5 +1,5 @@
 """Omnidesk: a whole conversation becomes the exact requests the mock
-(written from REFERENCE.md section 5 and the product notes) expects, with
+(written from the vendor's documentation and product notes) expects, with
 the API key as a query parameter or a header; after injected faults (500,
 429 with Retry-After, an answer lost after the ticket was made and after a
 message) every remote ticket and message exists exactly once; `docket

@@ -1,5 +1,5 @@
 """OpsPilot MSP portal: a whole conversation becomes the exact requests the
-mock (written from REFERENCE.md section 4 and the product notes) expects;
+mock (written from the vendor's product notes) expects;
 after injected faults (500, 429 with the X-RateLimit headers or
 Retry-After, an answer lost after a create and after a comment) every
 remote ticket and comment exists exactly once; `docket connector check`

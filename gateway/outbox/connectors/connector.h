@@ -3,6 +3,15 @@
  * plumbing they share (libcurl, JSON in and out), and the outbox side that
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
+ * Each connector's comments say where what it sends comes from, tagged:
+ *   [SPEC] the vendor's published OpenAPI or Swagger document;
+ *   [DOC]  the vendor's prose documentation;
+ *   [3P]   seen only in third-party clients of the API;
+ *   [INF]  inferred: a choice not verified against the vendor, kept in
+ *          one place per connector so that it is easy to correct.
+ * The mock servers in tests/connectors are written from the same sources,
+ * not from the connector code.
+ *
  * Configuration of [connector:NAME]:
  *   type             webhook | connectwise | incidentiq | ninjaone |
  *                    opspilot | omnidesk

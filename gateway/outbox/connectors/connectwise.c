@@ -1,6 +1,9 @@
 /* ConnectWise PSA (Manage) REST 3.0: tickets under /service/tickets, notes
  * with Discussion/Internal flags, JSON Patch updates, our reference in
- * externalXRef (../shared/specs/REFERENCE.md section 2). */
+ * externalXRef. The vendor's OpenAPI document is not public: the paths and
+ * fields are those of the clients generated from it [3P], the Basic
+ * company+public:private authentication with a clientId header is the
+ * vendor's [DOC]. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -9,7 +12,7 @@
 #include <curl/curl.h>
 #include <string.h>
 
-/* What REFERENCE.md marks as inferred [INF], in one place: the default
+/* What is inferred [INF], in one place: the default
  * vocabularies (tenants rename them: status_map, priority_map), the
  * owner's identifier taken from the assignee's local part, and summary's
  * 100-character limit. */
@@ -114,8 +117,8 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 static json_t *note_json(const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
-	gboolean internal = g_strcmp0(a->visibility, "internal") == 0;
-	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
+	gboolean internal = a->visibility == DK_INTERNAL;
+	gboolean inbound = a->direction == DK_INBOUND;
 	return json_pack("{ss sb sb sb sb sb}", "text", dk_connector_text(a), "detailDescriptionFlag",
 	                 !internal, "internalAnalysisFlag", internal, "resolutionFlag", 0,
 	                 "customerUpdatedFlag", inbound, "processNotifications", 0);
@@ -160,7 +163,8 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 	return TRUE;
 }
 
-/* One JSON Patch operation (REFERENCE.md section 2.6). */
+/* One JSON Patch operation, {op, path, value}, replacing a whole
+ * reference object ({"name": ...}) as the generated clients do [3P]. */
 static json_t *patch_op(const DkConnector *c, const DkConnectorEvent *e)
 {
 	const char *v = e->new_value;
@@ -250,7 +254,7 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	g_autofree char *bcond = g_strdup_printf("name=\"%s\"", c->board);
 	g_autofree char *ccond = g_strdup_printf("identifier=\"%s\"", c->company);
 	if (!query(c, "/service/boards", bcond, &boards, error)) {
-		/* REFERENCE.md 2.2: some clouds answer wrong keys with 404. */
+		/* Some ConnectWise clouds answer wrong keys with 404, not 401 [3P]. */
 		if (strstr((*error)->message, "HTTP 404") != NULL)
 			g_string_append_printf(report, "%s: 404 on /service/boards: check base_url, "
 			                       "and the company and keys\n", c->name);

@@ -1,7 +1,9 @@
 /* Incident IQ API v1.0: tickets by GUID under /tickets, comments as ticket
  * activities with IsPublic, status changes through the action endpoints or
  * a workflow step, a Bearer token with the SiteId, ProductId and Client
- * headers (../shared/specs/REFERENCE.md section 3). */
+ * headers. The tickets, their fields and the action endpoints are in the
+ * vendor's Swagger file of its Tickets API [SPEC]; the rest is listed
+ * below. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -10,8 +12,8 @@
 #include <curl/curl.h>
 #include <string.h>
 
-/* What is not in the vendor's Swagger file, in one place (REFERENCE.md
- * tags: [INF] inference, [3P] third-party clients, [DOC] vendor prose):
+/* What is not in the vendor's Swagger file, in one place (tagged as
+ * connector.h says):
  * - the Ticketing module's ProductId, the default for product_id [SPEC
  *   sample body; that it is the same on every site is INF];
  * - comments: POST /tickets/{id}/activities/new with one comment item and
@@ -292,7 +294,7 @@ static char *comment_text(const DkArticle *a)
 	g_autofree char *text = text_of(a);
 	if (a->sender == NULL || *a->sender == '\0')
 		return g_steal_pointer(&text);
-	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
+	gboolean inbound = a->direction == DK_INBOUND;
 	return g_strdup_printf("%s (%s) wrote:\n\n%s", a->sender, inbound ? "customer" : "support",
 	                       text);
 }
@@ -300,7 +302,7 @@ static char *comment_text(const DkArticle *a)
 static json_t *comment_json(const DkConnectorEvent *e)
 {
 	g_autofree char *text = comment_text(e->article);
-	gboolean public = g_strcmp0(e->article->visibility, "internal") != 0;
+	gboolean public = e->article->visibility != DK_INTERNAL;
 	return json_pack("{ss sb sb sb s[{ss si ss}]}", "TicketId", e->remote_ticket, "IsPublic",
 	                 public, "WaitForResponse", 0, "TicketWasUpdated", 0, "ActivityItems",
 	                 "$type", COMMENT_TYPE, "TicketActivityTypeId", ACTIVITY_COMMENT,

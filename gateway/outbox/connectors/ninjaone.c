@@ -1,7 +1,7 @@
-/* NinjaOne ticketing (Public API 2.0, ../shared/specs/ninjaone and
- * REFERENCE.md section 1): an OAuth2 client-credentials token cached and
- * refreshed, tickets with the tenant's status ids, multipart comments with
- * a public flag, full PUT updates carrying the current version. */
+/* NinjaOne ticketing (the vendor's OpenAPI document of its Public API 2.0
+ * [SPEC]): an OAuth2 client-credentials token cached and refreshed,
+ * tickets with the tenant's status ids, multipart comments with a public
+ * flag, full PUT updates carrying the current version. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -11,7 +11,7 @@
 #include <curl/curl.h>
 #include <string.h>
 
-/* What REFERENCE.md marks as inferred or third-party [INF]/[3P], in one
+/* What is inferred or seen only in third-party clients [INF]/[3P], in one
  * place: the /api prefix, the token path and scope, the refresh margin,
  * the default status names (NEW, OPEN and CLOSED are seen in fixtures;
  * WAITING, PAUSED and RESOLVED are not verified; CLOSED is reported not
@@ -299,7 +299,7 @@ static gboolean find_person(DkConnector *c, const char *email, const char *type,
 
 static json_t *log_entry_json(const DkArticle *a)
 {
-	return json_pack("{sb ss}", "public", a == NULL || g_strcmp0(a->visibility, "internal") != 0,
+	return json_pack("{sb ss}", "public", a == NULL || a->visibility != DK_INTERNAL,
 	                 "body", dk_connector_text(a));
 }
 

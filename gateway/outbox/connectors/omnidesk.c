@@ -1,8 +1,8 @@
 /* Omnidesk (omnidesk.com, API v2): a ticket, then its messages and notes
  * through /message, status and priority through setstatus/setPriority;
- * the API key as a query parameter or a header
- * (../shared/specs/REFERENCE.md section 5 and omnidesk/product-notes.md).
- * There is no vendor OpenAPI document; what is inferred is marked below. */
+ * the API key as a query parameter or a header, as the vendor's API
+ * documentation and product notes describe them [DOC]. There is no vendor
+ * OpenAPI document; what is inferred is marked below. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -81,7 +81,7 @@ static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, gint
 {
 	g_autofree char *title = title_of(e);
 	const DkArticle *a = e->article;
-	gboolean outbound = a != NULL && g_strcmp0(a->direction, "outbound") == 0;
+	gboolean outbound = a != NULL && a->direction == DK_OUTBOUND;
 	g_autofree char *ours =
 	    a ? (outbound ? g_strdup(a->sender) : first_address(a->recipients)) : NULL;
 	const char *theirs = e->ticket->requester;
@@ -106,14 +106,14 @@ static json_t *message_body(const DkConnector *c, const DkConnectorEvent *e, gin
 	g_autofree char *message = g_utf8_strlen(text, -1) >= MESSAGE_MIN
 	                               ? g_strdup(text)
 	                               : g_strdup_printf("%s [%s]", text, e->reference);
-	if (g_strcmp0(a->visibility, "internal") == 0)
+	if (a->visibility == DK_INTERNAL)
 		return json_pack("{sI ss ss}", "ticketID", (json_int_t)ticket, "type",
 		                 dk_connector_setting(c, "note_type"), "message", message);
 	g_autofree char *channel =
 	    g_strdup_printf("%" G_GINT64_FORMAT, dk_connector_setting_int(c, "channel"));
 	return json_pack("{sI ss ss ss}", "ticketID", (json_int_t)ticket, "type", channel,
 	                 "message", message, "direction",
-	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
+	                 a->direction == DK_INBOUND ? "inbound" : "outbound");
 }
 
 /* Whether a timeline item is the message the body made. */

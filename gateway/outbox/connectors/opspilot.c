@@ -1,8 +1,8 @@
 /* OpsPilot MSP portal: tickets under /api/msp-portal/tickets, a Bearer API
- * key, answers in the {success, data, meta} envelope
- * (../shared/specs/REFERENCE.md section 4). There is no vendor OpenAPI
- * document: the endpoint list, the envelope, the error codes, paging and
- * the vocabularies are documented; the field names are not (see below). */
+ * key, answers in the {success, data, meta} envelope. There is no vendor
+ * OpenAPI document: the endpoint list, the envelope, the error codes,
+ * paging and the vocabularies are in the vendor's product notes [DOC]; the
+ * field names are not (see below). */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -20,8 +20,9 @@ static const char *const statuses[] = {"New",      "In Progress", "Waiting on Cu
                                        "Resolved", "Closed",      NULL};
 static const char *const priorities[] = {"Critical", "High", "Medium", "Low", NULL};
 
-/* Our vocabulary onto theirs (REFERENCE.md 7.2, 7.3): on_hold has no
- * status of its own; priority none is left out (the portal's default). */
+/* Our vocabulary onto theirs (the portal's documented priorities and
+ * statuses [DOC]): on_hold has no status of its own; priority none is left
+ * out (the portal's default). */
 static const DkConnectorWord default_statuses[] = {
     {"new", "New"},
     {"open", "In Progress"},
@@ -38,7 +39,7 @@ static const DkConnectorVocabulary status_words = {"status", default_statuses,
 static const DkConnectorVocabulary priority_words = {"priority", default_priorities,
                                                      G_N_ELEMENTS(default_priorities), priorities};
 
-/* Inferred [INF], from REFERENCE.md's proposed contract and nowhere else:
+/* Inferred [INF], a proposed contract and nothing the vendor documents:
  * the field names of a ticket (subject, description, customerId,
  * requesterEmail, priority, tags) and of a comment (body, isInternal,
  * direction), string ids in data.id, our reference carried as a tag (there
@@ -64,8 +65,8 @@ static json_t *comment_body(const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
 	return json_pack("{ss sb ss}", "body", dk_connector_text(a), "isInternal",
-	                 g_strcmp0(a->visibility, "internal") == 0, "direction",
-	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
+	                 a->visibility == DK_INTERNAL, "direction",
+	                 a->direction == DK_INBOUND ? "inbound" : "outbound");
 }
 
 static gboolean has_tag(const json_t *ticket, const char *tag)
