@@ -64,7 +64,9 @@ static const DkConfKey schema[] = {
 	{"threading", "organisation_domain_participants", DK_CONF_BOOL, "false"},
 	{"agents", "addresses", DK_CONF_LIST, ""},
 	{"agents", "domains", DK_CONF_LIST, ""},
-	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* empty: From alone identifies an agent */
+	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* our MTA's Authentication-Results id */
+	{"agents", "alignment", DK_CONF_ENUM, "strict", 0, 0, "strict|relaxed"}, /* DKIM/SPF domain vs From */
+	{"agents", "insecure_trust_from", DK_CONF_BOOL, "false"}, /* the From alone verifies an agent */
 	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
 	{"rules", "script", DK_CONF_STRING, ""},
 	{"rules", "max_steps", DK_CONF_INT, "1000000", 100, G64(1000000000)}, /* budget per message */

@@ -8,6 +8,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Warnings on how agent mail is trusted: agents that nothing can verify
+ * (their commands and relays never apply), or the From trusted alone. */
+static void warn_agents(const DkConfig *config)
+{
+	g_auto(GStrv) addresses = dk_config_get_list(config, "agents", "addresses");
+	g_auto(GStrv) domains = dk_config_get_list(config, "agents", "domains");
+	if (addresses[0] == NULL && domains[0] == NULL)
+		return;
+	if (dk_config_get_bool(config, "agents", "insecure_trust_from"))
+		fprintf(stderr, "docket: warning: [agents] insecure_trust_from = true: anyone who "
+				"writes an agent's address in From runs its commands and mails "
+				"customers as support\n");
+	else if (*dk_config_get_string(config, "agents", "authserv_id") == '\0')
+		fprintf(stderr, "docket: warning: [agents] no agent mail can be verified: set "
+				"[agents] authserv_id to the id your MTA writes in Authentication-Results; "
+				"until then agents' mail is stored as inbound and its commands and relays "
+				"are ignored\n");
+}
+
 int dk_cmd_config(int argc, char **argv)
 {
 	g_autoptr(GOptionContext) context = g_option_context_new("check|dump");
@@ -32,6 +51,7 @@ int dk_cmd_config(int argc, char **argv)
 			dk_cli_error("%s", error->message);
 			return DK_EXIT_CONFIG;
 		}
+		warn_agents(config);
 		const char *path = dk_config_path(config);
 		printf("%s: OK\n", path ? path : "(no configuration file: embedded defaults)");
 		return DK_EXIT_OK;

@@ -291,7 +291,8 @@ static void test_reopen_window_edges(void **state)
 /* Neither an auto-reply nor an agent's mail reopens a closed ticket. */
 static void test_closed_stays_closed(void **state)
 {
-	Fixture *f = fixture_new("[agents]\naddresses = alex@helpdesk.example\n");
+	Fixture *f = fixture_new(
+	    "[agents]\naddresses = alex@helpdesk.example\nauthserv_id = mx.example.com\n");
 	gint64 t = open_ticket(f);
 	close_ticket(f, t, T0 + DAY);
 	g_autofree char *ooo = mail("dana@customer.example", "Out of office: [docket #1] Printer",
@@ -300,8 +301,10 @@ static void test_closed_stays_closed(void **state)
 	dk_pipeline_item_message(item)->classification.auto_reply = TRUE;
 	DkDelivery d1 = commit(f, item, NULL);
 	assert_int_equal(d1.ticket, t);
-	g_autofree char *agent = mail("alex@helpdesk.example", "Re: [docket #1] Printer",
-	                              "c2@helpdesk.example", NULL, "One more note.");
+	g_autofree char *agent =
+	    mail("alex@helpdesk.example", "Re: [docket #1] Printer", "c2@helpdesk.example",
+	         "Authentication-Results: mx.example.com; dkim=pass header.d=helpdesk.example\n",
+	         "One more note.");
 	DkDelivery d2 = put(f, agent, T0 + 40 * DAY);
 	assert_int_equal(d2.ticket, t);
 	g_autoptr(DkTicket) ticket = dk_store_ticket_get(f->store, t, NULL);
@@ -401,11 +404,13 @@ static void test_bounce(void **state)
 
 static void test_agent_commands(void **state)
 {
-	Fixture *f = fixture_new("[agents]\ndomains = helpdesk.example\n");
+	/* Verified as the receiving MTA vouches: its Authentication-Results. */
+	Fixture *f = fixture_new("[agents]\ndomains = helpdesk.example\nauthserv_id = mx.example.com\n");
 	gint64 t = open_ticket(f);
 	g_autofree char *m =
 	    mail("Alex <alex@HELPDESK.example>", "Re: [docket #1] Printer", "a1@helpdesk.example",
-	         "In-Reply-To: <orig@customer.example>\n",
+	         "In-Reply-To: <orig@customer.example>\n"
+	         "Authentication-Results: mx.example.com; dkim=pass header.d=helpdesk.example\n",
 	         "#status waiting\n#priority low\n#tag hw\n#tag hw\n\nPlease restart it.");
 	DkDelivery d = put(f, m, T0 + 1);
 	assert_int_equal(d.ticket, t);

@@ -131,7 +131,7 @@ class RelayTest(OutboxCase):
     def setUp(self):
         super().setUp()
         with open(self.config, "a") as f:
-            f.write("[agents]\naddresses = agent@agents.example\n")
+            f.write("[agents]\naddresses = agent@agents.example\nauthserv_id = mx.test.example\n")
 
     def test_agent_reply_relayed(self):
         self.deliver_ok(customer_mail("Ann <ann@example.org>", "VPN down", "v1@example.org"))
@@ -139,7 +139,8 @@ class RelayTest(OutboxCase):
         ack = parse(self.sink.messages[0][2])
         agent = customer_mail("Alex Agent <agent@agents.example>", "Re: [docket #1] VPN down", "ag1@agents.example",
                               body="Please restart the router.\n",
-                              headers="In-Reply-To: %s\n" % ack["Message-ID"])
+                              headers="In-Reply-To: %s\nAuthentication-Results: mx.test.example;"
+                                      " dkim=pass header.d=agents.example\n" % ack["Message-ID"])
         self.deliver_ok(agent)
         self.assertEqual([r["kind"] for r in self.outbox("--state", "pending")], ["relay"])
         self.assertEqual(self.run_once(), (1, 0, 0))

@@ -55,6 +55,8 @@ DOMAIN = "help.example.com"
 SUPPORT = "support@" + DOMAIN
 TEAM = "team@" + DOMAIN
 AGENT = "agent@agents.example"
+# What the receiving MTA adds to the agents' mail (docket trusts it only so).
+AGENT_AUTH = "Authentication-Results: mx.test.example; dkim=pass header.d=agents.example\n"
 MAIL_KINDS = ("ack", "notice", "relay")
 
 
@@ -78,13 +80,13 @@ def conversation(i):
          "Still broken after restart %d." % i),
         (AGENT, mail(AGENT, "Re: " + subject, "a%d@agents.example" % i,
                      "Please replace toner cartridge %d.\n" % i,
-                     "In-Reply-To: <r%d@customer.example>\n" % i),
+                     AGENT_AUTH + "In-Reply-To: <r%d@customer.example>\n" % i),
          "Please replace toner cartridge %d." % i),
     ]
     if i % 3 == 0:
         steps.append((AGENT, mail(AGENT, "Re: " + subject, "n%d@agents.example" % i,
                                   "#internal\n#status resolved\nToner %d replaced.\n" % i,
-                                  "In-Reply-To: <a%d@agents.example>\n" % i),
+                                  AGENT_AUTH + "In-Reply-To: <a%d@agents.example>\n" % i),
                       "Toner %d replaced." % i))
     return subject, steps
 
@@ -122,7 +124,7 @@ class OutboxFaultTest(DocketCase):
                     "poll_seconds = 1\nretry_initial_seconds = 1\nretry_max_seconds = 2\n"
                     "[smtp]\nurl = smtp://127.0.0.1:%d\nstarttls = insecure-none\n"
                     "timeout_seconds = 1\n"
-                    "[agents]\naddresses = %s\n"
+                    "[agents]\naddresses = %s\nauthserv_id = mx.test.example\n"
                     "[connector:psa]\ntype = connectwise\nbase_url = %s\n"
                     "credentials_file = %s\ntimeout_seconds = 1\nboard = Help Desk\n"
                     "company = CUSTCO\n"
