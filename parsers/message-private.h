@@ -15,7 +15,6 @@ typedef struct {
 	const char *boundary; /* of the multipart being walked, or NULL */
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;
-	const char *header_charset; /* the body's, for raw 8-bit headers, or NULL */
 	guint max_depth;
 	guint max_parts;
 	gsize max_decoded;
@@ -55,9 +54,19 @@ DkAddress *dk_message_first_address(InternetAddressList *list);
  * or NULL. */
 const char *dk_message_raw_header(GMimeObject *obj, const char *name);
 
-/* A header value decoded to UTF-8: unfolded, RFC 2047 encoded words
- * (repaired when broken) decoded, raw 8-bit text read as UTF-8 or the
- * fallback charset, surrounding whitespace removed. */
+/* A header value decoded to UTF-8: unfolded, raw 8-bit text read by
+ * dk_charset_header_to_utf8() with charsets (NULL-terminated, or NULL),
+ * RFC 2047 encoded words decoded (dk_header_decode_words), controls made
+ * spaces, surrounding whitespace removed (message-header.c). */
+char *dk_header_decode(const char *raw, const char *const *charsets, const char *fallback);
+
+/* s (UTF-8) with its RFC 2047 encoded words decoded: broken ones too
+ * (inside words, with spaces, without base64 padding); adjacent words of
+ * one charset joined as bytes before conversion; each charset label
+ * checked against its bytes as dk_charset_to_utf8() does. */
+char *dk_header_decode_words(const char *s, const char *fallback);
+
+/* dk_header_decode() with the message's charsets and fallback. */
 char *dk_message_decode_header(DkParseContext *c, const char *raw);
 
 /* The parse shared by dk_message_parse() and dk_message_parse_fd(), after

@@ -215,117 +215,6 @@ void dk_parse_context_error(DkParseContext *c, const char *format, ...)
 	g_ptr_array_add(c->m->errors, msg);
 }
 
-/* The bytes an encoded word's text stands for (RFC 2047 section 4). */
-static GBytes *encoded_word_bytes(char enc, const char *text, gsize len)
-{
-	if (enc == 'b' || enc == 'B') {
-		g_autofree char *padded = g_strndup(text, len);
-		gsize n = 0;
-		guchar *raw = g_base64_decode(padded, &n);
-		return g_bytes_new_take(raw, n);
-	}
-	GByteArray *out = g_byte_array_sized_new((guint)len);
-	for (gsize i = 0; i < len; i++) {
-		guint8 c = (guint8)text[i];
-		if (c == '=' && i + 2 < len && g_ascii_isxdigit(text[i + 1]) && g_ascii_isxdigit(text[i + 2])) {
-			c = (guint8)(g_ascii_xdigit_value(text[i + 1]) << 4 | g_ascii_xdigit_value(text[i + 2]));
-			i += 2;
-		} else if (c == '_') {
-			c = ' ';
-		}
-		g_byte_array_append(out, &c, 1);
-	}
-	return g_byte_array_free_to_bytes(out);
-}
-
-/* Appends one encoded word, repaired: base64 whose padding was lost (GMime
- * would drop the word) gets it back, and the charset label is replaced by
- * the one its bytes are really in (UTF-8 or windows-1252 under a Latin-1
- * label, GB18030 for gb2312, ...). */
-static void append_encoded_word(GString *out, const char *charset, gsize charset_len, char enc,
-				const char *text, gsize len)
-{
-	g_autofree char *label = g_strndup(charset, charset_len);
-	g_autofree char *padded = NULL;
-	if ((enc == 'b' || enc == 'B') && len % 4 != 0 && memchr(text, '=', len) == NULL) {
-		gsize keep = len % 4 == 1 ? len - 1 : len;
-		padded = g_strdup_printf("%.*s%s", (int)keep, text, len % 4 == 2 ? "==" : len % 4 == 3 ? "=" : "");
-		text = padded;
-		len = strlen(padded);
-	}
-	g_autoptr(GBytes) bytes = encoded_word_bytes(enc, text, len);
-	gsize n = 0;
-	const char *data = g_bytes_get_data(bytes, &n);
-	const char *real = dk_charset_effective(label, data ? data : "", n);
-	g_string_append_printf(out, "=?%s?%c?%.*s?=", real ? real : label, enc, (int)len, text);
-}
-
-/* The first "ab" in s, or NULL. A plain loop: sanitizers' strstr measures
- * the whole haystack on every call, which made 15,000 encoded words in a
- * header quadratic (more than 10 s) under AddressSanitizer. */
-static const char *find_pair(const char *s, char a, char b)
-{
-	for (; *s != '\0'; s++)
-		if (s[0] == a && s[1] == b)
-			return s;
-	return NULL;
-}
-
-/* Rewrites the encoded words of a header value (see append_encoded_word);
- * NULL when there are none. */
-static char *repair_encoded_words(const char *s)
-{
-	GString *out = NULL;
-	const char *copied = s;
-	for (const char *p = find_pair(s, '=', '?'); p != NULL; p = find_pair(p + 2, '=', '?')) {
-		const char *q1 = strchr(p + 2, '?');
-		if (q1 == NULL || q1[1] == '\0' || q1[2] != '?' || strchr("bBqQ", q1[1]) == NULL)
-			continue;
-		const char *text = q1 + 3;
-		const char *end = find_pair(text, '?', '=');
-		if (end == NULL)
-			break;
-		if (out == NULL)
-			out = g_string_new(NULL);
-		g_string_append_len(out, copied, p - copied);
-		gsize charset_len = strcspn(p + 2, "*?"); /* RFC 2231 section 5: charset*lang */
-		append_encoded_word(out, p + 2, charset_len, q1[1], text, (gsize)(end - text));
-		copied = end + 2;
-		p = end;
-	}
-	if (out == NULL)
-		return NULL;
-	g_string_append(out, copied);
-	return g_string_free(out, FALSE);
-}
-
-/* A header value with nothing to decode (7-bit, no encoded word),
- * unfolded (RFC 5322 section 2.2.3), controls made spaces, ends trimmed;
- * NULL when it needs decoding. One pass over most header fields. */
-static char *plain_header(const char *raw)
-{
-	char *out = g_malloc(strlen(raw) + 1), *w = out;
-	for (const char *p = raw; *p; p++) {
-		guchar ch = (guchar)*p;
-		if (ch >= 0x7F || (ch == '=' && p[1] == '?')) {
-			g_free(out);
-			return NULL;
-		}
-		if (ch != '\r' && ch != '\n')
-			*w++ = ch < 0x20 ? ' ' : (char)ch;
-	}
-	*w = '\0';
-	return g_strstrip(out);
-}
-
-static char *controls_to_spaces(char *s)
-{
-	for (char *p = s; *p; p++)
-		if ((guchar)*p < 0x20)
-			*p = ' ';
-	return s;
-}
-
 /* Options for GMime's header decoding: raw 8-bit text read as UTF-8 when
  * valid, else in fallback; broken encodings read leniently. */
 static GMimeParserOptions *header_options(const char *fallback)
@@ -338,50 +227,6 @@ static GMimeParserOptions *header_options(const char *fallback)
 	g_mime_parser_options_set_address_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_allow_addresses_without_domain(o, TRUE);
 	return o;
-}
-
-/* dk_message_decode_header with its settings given; options NULL: made
- * here when an encoded word needs them. */
-static char *decode_header(const char *raw, const char *header_charset, const char *fallback,
-			   GMimeParserOptions *options)
-{
-	if (raw == NULL)
-		return g_strdup("");
-	char *plain = plain_header(raw);
-	if (plain != NULL)
-		return plain;
-	g_autofree char *unfolded = g_mime_utils_header_unfold(raw);
-	if (!g_utf8_validate(unfolded, -1, NULL)) {
-		/* Raw 8-bit text (RFC 6532 allows UTF-8 only): read it in the
-		 * body's charset, else guess, else the fallback. */
-		char *utf8 = dk_charset_to_utf8(unfolded, strlen(unfolded), header_charset,
-						fallback, NULL);
-		g_free(unfolded);
-		unfolded = utf8;
-	}
-	g_autofree char *repaired = repair_encoded_words(unfolded);
-	/* Without encoded words there is nothing left to decode. */
-	char *text;
-	if (repaired == NULL) {
-		text = g_strdup(unfolded);
-	} else if (options != NULL) {
-		text = g_mime_utils_header_decode_text(options, repaired);
-	} else {
-		GMimeParserOptions *made = header_options(fallback);
-		text = g_mime_utils_header_decode_text(made, repaired);
-		g_mime_parser_options_free(made);
-	}
-	if (!g_utf8_validate(text, -1, NULL)) {
-		char *valid = g_utf8_make_valid(text, -1);
-		g_free(text);
-		text = valid;
-	}
-	return g_strstrip(controls_to_spaces(text)); /* left by broken encodings */
-}
-
-char *dk_message_decode_header(DkParseContext *c, const char *raw)
-{
-	return decode_header(raw, c->header_charset, c->fallback_charset, c->gmime_options);
 }
 
 /* A Message-ID without brackets, comments or whitespace (RFC 5322
@@ -659,33 +504,37 @@ static GMimeStream *borrowing_stream(const guint8 *p, gsize n, GByteArray *borro
 	return stream;
 }
 
-/* The charset of the first text part: the best guess for raw 8-bit
- * header text of the same message. */
-static const char *body_charset(GMimeObject *obj, guint depth)
+/* The charsets the text parts declare, each once, in order: the best
+ * guesses for raw 8-bit header text of the same message. */
+static void body_charsets(GMimeObject *obj, guint depth, GPtrArray *out)
 {
-	if (obj == NULL || depth > 8)
-		return NULL;
+	if (obj == NULL || depth > 8 || out->len >= 4)
+		return;
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 8; i++) {
-			const char *cs = body_charset(g_mime_multipart_get_part(mp, i), depth + 1);
-			if (cs != NULL)
-				return cs;
-		}
-		return NULL;
+		for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 8; i++)
+			body_charsets(g_mime_multipart_get_part(mp, i), depth + 1, out);
+		return;
 	}
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	if (!g_mime_content_type_is_type(ct, "text", "*"))
-		return NULL;
-	return g_mime_content_type_get_parameter(ct, "charset");
+		return;
+	const char *cs = g_mime_content_type_get_parameter(ct, "charset");
+	for (guint i = 0; cs != NULL && i < out->len; i++)
+		if (g_ascii_strcasecmp(g_ptr_array_index(out, i), cs) == 0)
+			return;
+	if (cs != NULL)
+		g_ptr_array_add(out, g_strdup(cs));
 }
 
 static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptions *o)
 {
 	DkMessage *m = c->m;
 	gint64 arrival = o->arrival_time ? o->arrival_time : g_get_real_time() / G_USEC_PER_SEC;
-	c->header_charset = body_charset(g_mime_message_get_mime_part(gm), 0);
-	m->header_charset = g_strdup(c->header_charset);
+	GPtrArray *charsets = g_ptr_array_new();
+	body_charsets(g_mime_message_get_mime_part(gm), 0, charsets);
+	g_ptr_array_add(charsets, NULL);
+	m->header_charsets = (char **)g_ptr_array_free(charsets, FALSE);
 	m->fallback_charset = g_strdup(c->fallback_charset);
 	read_headers(c, gm);
 	read_ids(c, gm);
@@ -822,8 +671,8 @@ const GPtrArray *dk_message_header_all(const DkMessage *message, const char *nam
 	if (!hv->decoded) {
 		for (guint i = 0; i < hv->values->len; i++) {
 			char *raw = g_ptr_array_index(hv->values, i);
-			hv->values->pdata[i] = decode_header(raw, message->header_charset,
-							     message->fallback_charset, NULL);
+			hv->values->pdata[i] = dk_header_decode(raw, (const char *const *)message->header_charsets,
+								message->fallback_charset);
 			g_free(raw);
 		}
 		hv->decoded = TRUE;
@@ -865,7 +714,7 @@ void dk_message_free(DkMessage *m)
 	dk_bounce_free(m->classification.bounce);
 	g_ptr_array_unref(m->errors);
 	g_hash_table_unref(m->headers);
-	g_free(m->header_charset);
+	g_strfreev(m->header_charsets);
 	g_free(m->fallback_charset);
 	g_free(m);
 }

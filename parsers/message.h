@@ -100,7 +100,7 @@ typedef struct {
 	/* Private, read through dk_message_header_all(): every header field,
 	 * decoded when first asked for (most never are). */
 	GHashTable *headers;         /* lower-case name -> values (message.c) */
-	char *header_charset;        /* for raw 8-bit header text, or NULL */
+	char **header_charsets;      /* the text parts' charsets, for raw 8-bit header text */
 	char *fallback_charset;
 } DkMessage;
 
