@@ -47,6 +47,10 @@ GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max);
  * part was not decoded whole. */
 GQuark dk_message_decoded_quark(void);
 
+/* Fills the message's from (repaired when malformed, see
+ * message-address.c), reply_to, to and cc. */
+void dk_message_read_addresses(DkParseContext *c, GMimeMessage *gm);
+
 /* The first mailbox of an address list, normalised, or NULL. */
 DkAddress *dk_message_first_address(InternetAddressList *list);
 
@@ -84,6 +88,16 @@ DkMessage *dk_message_new_empty(void);
  * the body starts. */
 gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
 			      GError **error);
+
+/* Where the header block starts in the n bytes at p: after a UTF-8 byte
+ * order mark, and after up to five lines of junk ("---- Original email
+ * message ----", an mbox "From " line) when real header fields follow
+ * them; 0 when the input starts with a header field or no header block
+ * is found near the start. */
+gsize dk_message_junk_prefix(const guint8 *p, gsize n);
+
+/* Lists in m's repairs that the len bytes at p were skipped. */
+void dk_message_note_junk(DkMessage *m, const guint8 *p, gsize len);
 
 /* Feeds body bytes to the fingerprint, CRLF as LF (see message.c). */
 void dk_message_checksum_body(DkSha256 *sum, const guint8 *p, gsize n, gboolean last);

@@ -126,6 +126,55 @@ void dk_message_checksum_body(DkSha256 *sum, const guint8 *p, gsize n, gboolean 
 		dk_sha256_update(sum, (const guint8 *)"\n", 1);
 }
 
+/* Whether the field line at p starts a message's header block: a field
+ * every message or its transport writes. */
+static gboolean is_message_field(const guint8 *p, gsize len)
+{
+	static const char *const names[] = {
+		"from", "to", "cc", "subject", "date", "received", "return-path", "message-id",
+		"mime-version", "delivered-to", "reply-to", "sender", "x-original-to", "envelope-to", NULL,
+	};
+	gsize name = 0;
+	while (name < len && p[name] != ':' && p[name] != ' ' && p[name] != '\t')
+		name++;
+	for (guint i = 0; names[i] != NULL; i++)
+		if (strlen(names[i]) == name && g_ascii_strncasecmp((const char *)p, names[i], name) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Whether the lines from i on start a header block: a run of field lines
+ * (folded or not) of which one, among the first ten, is a field every
+ * message or its transport writes, and that has at least two lines. */
+static gboolean header_block_at(const guint8 *p, gsize n, gsize i)
+{
+	gboolean known = FALSE;
+	guint lines = 0;
+	for (gsize next; i < n && lines < 10; lines++, i = next) {
+		gsize end = line_end(p, n, i, &next);
+		if (end == i)
+			break;
+		gboolean folded = lines > 0 && (p[i] == ' ' || p[i] == '\t');
+		if (!folded && !is_field_line(p + i, end - i))
+			break;
+		known |= !folded && is_message_field(p + i, end - i);
+	}
+	return known && lines >= 2;
+}
+
+gsize dk_message_junk_prefix(const guint8 *p, gsize n)
+{
+	gsize i = (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0, next;
+	for (guint lines = 0; i < n && lines <= 5 && i <= 2048; lines++, i = next) {
+		gsize end = line_end(p, n, i, &next);
+		if (lines == 0 && end > i && is_field_line(p + i, end - i))
+			return i; /* the header block starts here (after a BOM, if any) */
+		if (end > i && is_field_line(p + i, end - i) && header_block_at(p, n, i))
+			return i;
+	}
+	return 0;
+}
+
 gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
 			      GError **error)
 {
@@ -135,7 +184,7 @@ gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha2
 	}
 	gsize i = 0, next, fields = 0;
 	gboolean skipping = FALSE, in_body = FALSE;
-	if (n > 5 && memcmp(p, "From ", 5) == 0) /* an mbox separator line */
+	if (n > 5 && memcmp(p, "From ", 5) == 0) /* an mbox separator line (GMime skips it too) */
 		line_end(p, n, 0, &i);
 	while (i < n) {
 		gsize end = line_end(p, n, i, &next);
@@ -246,59 +295,6 @@ static char *clean_id(const char *raw)
 	return g_string_free(s, FALSE);
 }
 
-static DkAddress *address_new(InternetAddressMailbox *mb)
-{
-	/* Punycode domains (xn--) are shown in Unicode; the conversion is
-	 * slow, so only they pay for it. */
-	const char *addr = internet_address_mailbox_get_addr(mb);
-	if (addr != NULL && strstr(addr, "xn--") != NULL)
-		addr = internet_address_mailbox_get_idn_addr(mb);
-	if (addr == NULL || *addr == '\0' || !g_utf8_validate(addr, -1, NULL))
-		return NULL;
-	DkAddress *a = g_new0(DkAddress, 1);
-	const char *at = strrchr(addr, '@');
-	if (at != NULL) {
-		g_autofree char *domain = g_utf8_strdown(at + 1, -1);
-		a->address = g_strdup_printf("%.*s@%s", (int)(at - addr), addr, domain);
-	} else {
-		a->address = g_strdup(addr);
-	}
-	const char *name = internet_address_get_name(INTERNET_ADDRESS(mb));
-	if (name != NULL && *name) {
-		a->name = g_utf8_make_valid(name, -1);
-		g_strstrip(a->name);
-		if (*a->name == '\0' || g_strcmp0(a->name, a->address) == 0)
-			g_clear_pointer(&a->name, g_free);
-	}
-	return a;
-}
-
-/* Mailboxes in order; groups (RFC 5322 section 3.4) are flattened. */
-static void collect_addresses(InternetAddressList *list, GPtrArray *out, guint depth)
-{
-	if (list == NULL || depth > 4)
-		return;
-	int n = internet_address_list_length(list);
-	for (int i = 0; i < n; i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
-		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			InternetAddressList *members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
-			collect_addresses(members, out, depth + 1);
-		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			DkAddress *a = address_new(INTERNET_ADDRESS_MAILBOX(ia));
-			if (a != NULL)
-				g_ptr_array_add(out, a);
-		}
-	}
-}
-
-DkAddress *dk_message_first_address(InternetAddressList *list)
-{
-	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
-	collect_addresses(list, all, 0);
-	return all->len > 0 ? g_ptr_array_steal_index(all, 0) : NULL;
-}
-
 /* The raw (undecoded, folded) value of the first header called name:
  * g_mime_object_get_header() would give it decoded already. */
 const char *dk_message_raw_header(GMimeObject *obj, const char *name)
@@ -306,38 +302,6 @@ const char *dk_message_raw_header(GMimeObject *obj, const char *name)
 	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
 	GMimeHeader *h = list ? g_mime_header_list_get_header(list, name) : NULL;
 	return h ? g_mime_header_get_raw_value(h) : NULL;
-}
-
-/* All mailboxes of the first header called name, appended to out. */
-static void read_addresses(DkParseContext *c, GMimeMessage *gm, const char *name, GPtrArray *out)
-{
-	const char *raw = dk_message_raw_header(GMIME_OBJECT(gm), name);
-	InternetAddressList *list = raw ? internet_address_list_parse(c->gmime_options, raw) : NULL;
-	if (list == NULL)
-		return;
-	collect_addresses(list, out, 0);
-	g_object_unref(list);
-}
-
-static DkAddress *read_first_address(DkParseContext *c, GMimeMessage *gm, const char *name)
-{
-	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
-	read_addresses(c, gm, name, all);
-	return all->len > 0 ? g_ptr_array_steal_index(all, 0) : NULL;
-}
-
-static void read_address_headers(DkParseContext *c, GMimeMessage *gm)
-{
-	DkMessage *m = c->m;
-	/* GMime parsed these while building the message, with the same
-	 * options and from the raw values; Sender and Return-Path it does not. */
-	m->from = dk_message_first_address(g_mime_message_get_from(gm));
-	static const char *const senders[] = {"Sender", "Return-Path", NULL};
-	for (guint i = 0; senders[i] != NULL && m->from == NULL; i++)
-		m->from = read_first_address(c, gm, senders[i]);
-	m->reply_to = dk_message_first_address(g_mime_message_get_reply_to(gm));
-	collect_addresses(g_mime_message_get_to(gm), m->to, 0);
-	collect_addresses(g_mime_message_get_cc(gm), m->cc, 0);
 }
 
 /* The ids of a References or In-Reply-To field, cleaned, without
@@ -456,6 +420,7 @@ static DkMessage *message_new(void)
 	m->cc = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
 	m->attachments = g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
 	m->errors = g_ptr_array_new_with_free_func(g_free);
+	m->repairs = g_ptr_array_new_with_free_func(g_free);
 	m->headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					   (GDestroyNotify)header_values_free);
 	return m;
@@ -542,7 +507,7 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 		m->message_id = g_strdup_printf("%.32s@synthetic.docket.invalid", m->fingerprint);
 		m->message_id_synthetic = TRUE;
 	}
-	read_address_headers(c, gm);
+	dk_message_read_addresses(c, gm);
 	const char *subject = dk_message_raw_header(GMIME_OBJECT(gm), "Subject");
 	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
 	read_date(m, gm, arrival);
@@ -629,6 +594,23 @@ DkMessage *dk_message_new_empty(void)
 	return message_new();
 }
 
+void dk_message_note_junk(DkMessage *m, const guint8 *p, gsize len)
+{
+	gsize first = 0, next;
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		first = 3;
+	gsize end = MIN(line_end(p, len, first, &next), first + 80);
+	g_autofree char *shown = g_utf8_make_valid((const char *)p + first, (gssize)(end - first));
+	for (char *c = shown; *c; c++)
+		if ((guchar)*c < 0x20)
+			*c = ' ';
+	if (end == first && first == 3 && len == 3)
+		g_ptr_array_add(m->repairs, g_strdup("a byte order mark before the header block was skipped"));
+	else
+		g_ptr_array_add(m->repairs, g_strdup_printf("%" G_GSIZE_FORMAT " bytes before the header block were "
+							    "skipped, starting \"%s\"", len, shown));
+}
+
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error)
 {
 	g_return_val_if_fail(raw != NULL, NULL);
@@ -641,6 +623,14 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 	if (converted != NULL)
 		p = g_bytes_get_data(converted, &n);
 	g_autoptr(DkMessage) m = message_new();
+	gsize junk = dk_message_junk_prefix(p, n);
+	if (junk > 0) {
+		dk_message_note_junk(m, p, junk);
+		GBytes *rest = g_bytes_new_from_bytes(converted ? converted : raw, junk, n - junk);
+		g_clear_pointer(&converted, g_bytes_unref);
+		converted = rest; /* raw as GMime reads it, for slicing attached mail */
+		p = g_bytes_get_data(converted, &n);
+	}
 	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
 	if (!scan_header_block(p, n, max_header, m->fingerprint, error))
 		return NULL;
@@ -713,6 +703,7 @@ void dk_message_free(DkMessage *m)
 	g_ptr_array_unref(m->attachments);
 	dk_bounce_free(m->classification.bounce);
 	g_ptr_array_unref(m->errors);
+	g_ptr_array_unref(m->repairs);
 	g_hash_table_unref(m->headers);
 	g_strfreev(m->header_charsets);
 	g_free(m->fallback_charset);

@@ -49,7 +49,10 @@ typedef struct {
 } DkAddress;
 
 typedef struct {
-	char *filename;     /* decoded and made safe, or NULL */
+	char *filename;     /* as sent, decoded (see dk_attachment_sent_filename:
+			     * not safe as a path), or generated; NULL only
+			     * for files inside a container without names */
+	gboolean filename_generated; /* the part had no name: docket made one */
 	char *content_type; /* type/subtype, lower case */
 	char *content_id;   /* without angle brackets, or NULL */
 	char *disposition;  /* "attachment" or "inline" */
@@ -82,6 +85,9 @@ typedef struct {
 	char *in_reply_to;           /* without brackets, or NULL */
 	GPtrArray *references;       /* of char*, oldest first, without brackets */
 	DkAddress *from;             /* NULL when the message has no usable From */
+	gboolean from_repaired;      /* from was recovered from a malformed From
+				      * field, or its address taken from Sender or
+				      * Return-Path (the repairs say which) */
 	DkAddress *reply_to;         /* NULL when absent */
 	GPtrArray *to;               /* of DkAddress* */
 	GPtrArray *cc;               /* of DkAddress* */
@@ -96,6 +102,9 @@ typedef struct {
 	GPtrArray *attachments;      /* of DkAttachment* */
 	DkClassification classification;
 	GPtrArray *errors;           /* of char*: limits exceeded and other problems */
+	GPtrArray *repairs;          /* of char*: what was mended to read the mail (a
+				      * sender recovered, junk before the header
+				      * skipped), one sentence each */
 	char fingerprint[65];        /* SHA-256 of the message less its trace headers */
 	/* Private, read through dk_message_header_all(): every header field,
 	 * decoded when first asked for (most never are). */
