@@ -242,6 +242,47 @@ static void note_repair(DkParseContext *c, const char *what)
 	g_ptr_array_add(c->m->repairs, g_strdup(what));
 }
 
+/* Whether address is written in the first address of the raw list: GMime
+ * drops a first entry it cannot read ("Test test@example.com, other@x")
+ * and would make the second one the sender. */
+static gboolean in_first_segment(const char *raw, const char *address)
+{
+	gsize len = 0;
+	gboolean quoted = FALSE;
+	guint word = 0; /* inside an encoded word, whose text may hold a bare comma: '?' seen + 1 */
+	for (guint angle = 0; raw[len] != '\0'; len++) {
+		char ch = raw[len];
+		if (word == 0 && !quoted && ch == '=' && raw[len + 1] == '?') {
+			word = 1;
+			len++;
+		} else if (word > 0 && ch == '?') {
+			if (word >= 3 && raw[len + 1] == '=') {
+				word = 0;
+				len++;
+			} else {
+				word++;
+			}
+		} else if (word > 0) {
+			continue;
+		} else if (ch == '"')
+			quoted = !quoted;
+		else if (ch == '<' && !quoted)
+			angle++;
+		else if (ch == '>' && !quoted && angle > 0)
+			angle--;
+		else if (ch == ',' && !quoted && angle == 0)
+			break;
+	}
+	const char *at = strrchr(address, '@');
+	gsize local = at ? (gsize)(at - address) : strlen(address);
+	/* the local part as written (the domain may have been lower-cased,
+	 * a Unicode domain may be written in Punycode) */
+	for (gsize i = 0; i + local <= len; i++)
+		if (strncmp(raw + i, address, local) == 0)
+			return TRUE;
+	return FALSE;
+}
+
 /* The raw From value repaired (see repair()), or NULL. */
 static DkAddress *repair_from(DkParseContext *c, const char *raw)
 {
@@ -291,7 +332,9 @@ static void read_from(DkParseContext *c, GMimeMessage *gm)
 	DkMessage *m = c->m;
 	m->from = read_first(c, gm, "From", GMIME_ADDRESS_TYPE_FROM);
 	const char *raw = dk_message_raw_header(GMIME_OBJECT(gm), "From");
-	if ((m->from != NULL && strchr(m->from->address, '@') != NULL) || raw == NULL) {
+	if ((m->from != NULL && strchr(m->from->address, '@') != NULL &&
+	     in_first_segment(raw, m->from->address)) ||
+	    raw == NULL) {
 		if (m->from == NULL)
 			from_sender(c, gm, NULL);
 		return;

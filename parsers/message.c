@@ -599,12 +599,17 @@ void dk_message_note_junk(DkMessage *m, const guint8 *p, gsize len)
 	gsize first = 0, next;
 	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 		first = 3;
-	gsize end = MIN(line_end(p, len, first, &next), first + 80);
+	gsize end = line_end(p, len, first, &next);
+	while (end == first && next < len) { /* show the first line with text */
+		first = next;
+		end = line_end(p, len, first, &next);
+	}
+	end = MIN(end, first + 80);
 	g_autofree char *shown = g_utf8_make_valid((const char *)p + first, (gssize)(end - first));
 	for (char *c = shown; *c; c++)
 		if ((guchar)*c < 0x20)
 			*c = ' ';
-	if (end == first && first == 3 && len == 3)
+	if (len == 3 && first == 3)
 		g_ptr_array_add(m->repairs, g_strdup("a byte order mark before the header block was skipped"));
 	else
 		g_ptr_array_add(m->repairs, g_strdup_printf("%" G_GSIZE_FORMAT " bytes before the header block were "
