@@ -135,8 +135,12 @@ DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
 {
 	DkAttachment *a = g_new0(DkAttachment, 1);
 	a->filename = dk_attachment_sent_filename(filename);
-	g_autofree char *safe = dk_attachment_safe_filename(a->filename);
-	a->content_type = g_ascii_strdown(content_type ? content_type : type_from_name(safe), -1);
+	if (content_type != NULL) {
+		a->content_type = g_ascii_strdown(content_type, -1);
+	} else {
+		g_autofree char *safe = dk_attachment_safe_filename(a->filename);
+		a->content_type = g_strdup(type_from_name(safe));
+	}
 	a->disposition = g_strdup(disposition ? disposition : "attachment");
 	a->content_id = (content_id && *content_id) ? g_strdup(content_id) : NULL;
 	if (data != NULL) {

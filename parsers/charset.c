@@ -288,17 +288,29 @@ static const char *short_cyrillic(const char *data, gsize len)
  * single-byte charsets apart (it reads four KOI8-R letters as Greek). */
 #define SHORT_SAMPLE 32
 
+/* How much of a text the detector reads: a few kilobytes tell. */
+#define DETECT_BYTES 1024
+
 /* The charset Debian's libuchardet finds for undeclared 8-bit text, as
  * the iconv name docket uses, or NULL when it has no answer. On a short
  * sample a single-byte answer is taken only for Western charsets; other
- * short text is read as Cyrillic when its words say so. Only the first
- * 64 KiB are looked at. */
+ * short text is read as Cyrillic when its words say so. Only 1 KiB from
+ * just before the first 8-bit byte are looked at. */
 const char *dk_charset_detect(const char *data, gsize len)
 {
+	/* The text from a little before its first 8-bit byte: what comes
+	 * before is ASCII, which says nothing. */
+	gsize first = 0;
+	while (first < len && (guchar)data[first] < 0x80)
+		first++;
+	first = first > 64 ? first - 64 : 0;
+	data += first;
+	len = MIN(len - first, (gsize)DETECT_BYTES);
+	if (memchr(data, '\0', len) != NULL)
+		return NULL; /* binary data (an image sent as text), not text */
 	uchardet_t ud = uchardet_new();
 	if (ud == NULL)
 		return NULL;
-	len = MIN(len, (gsize)65536);
 	const char *name = NULL;
 	if (uchardet_handle_data(ud, data, len) == 0) {
 		uchardet_data_end(ud);
@@ -326,7 +338,7 @@ const char *dk_charset_detect(const char *data, gsize len)
 static gboolean mostly_high(const char *data, gsize len)
 {
 	gsize high = 0, ascii = 0;
-	for (gsize i = 0; i < len; i++) {
+	for (gsize i = 0; i < len && i < DETECT_BYTES * 4; i++) { /* a sample tells */
 		guchar c = (guchar)data[i];
 		high += c >= 0xA0;
 		ascii += g_ascii_isalpha(c);
@@ -352,9 +364,10 @@ static char *guess(const char *data, gsize len, const char *canon, const char *f
 	/* A fallback the administrator chose says more than a single-byte
 	 * guess. */
 	gboolean chosen = fallback != NULL && g_ascii_strcasecmp(fallback, DK_CHARSET_DEFAULT_FALLBACK) != 0;
-	const char *found = dk_charset_detect(data, len);
-	if (found != NULL && (is_multibyte(found) || (!latin && !chosen) ||
-			      (latin && is_cyrillic(found) && mostly_high(data, len)))) {
+	/* Western text under its Latin-1 label is the common case: the
+	 * detector is asked only when 8-bit letters outnumber ASCII ones. */
+	const char *found = latin && !mostly_high(data, len) ? NULL : dk_charset_detect(data, len);
+	if (found != NULL && (is_multibyte(found) || (!latin && !chosen) || (latin && is_cyrillic(found)))) {
 		char *s = convert_strict(data, len, found);
 		if (s != NULL)
 			return s;

@@ -42,8 +42,11 @@ const char *dk_charset_iconv_name(const char *declared);
  * Never returns NULL; g_free() it. */
 char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *declared, const char *fallback);
 
-/* The charset libuchardet detects for 8-bit text (the first 64 KiB of
- * it), as an iconv name, or NULL when it finds none. Static string. */
+/* The charset libuchardet detects for 8-bit text (1 KiB of it, from
+ * just before its first 8-bit byte), as an iconv name, or NULL when it
+ * finds none or, on fewer than 32 8-bit bytes, names a single-byte
+ * charset other than a Western one (then words made only of 8-bit
+ * letters are read as KOI8-R or windows-1251). Static string. */
 const char *dk_charset_detect(const char *data, gsize len);
 
 /* Whether data is pure 7-bit ASCII. */

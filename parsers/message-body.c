@@ -383,15 +383,18 @@ static char *raw_8bit_param(DkParseContext *c, GMimeObject *obj, const char *fie
  * (RFC 2183, RFC 2045), each decoded (RFC 2231, RFC 2047, raw 8-bit). */
 static char *part_filename(DkParseContext *c, GMimeObject *obj)
 {
-	char *name = raw_8bit_param(c, obj, "Content-Disposition", "filename");
-	if (name == NULL && g_mime_object_get_content_disposition_parameter(obj, "filename") == NULL)
-		name = raw_8bit_param(c, obj, "Content-Type", "name");
-	if (name != NULL)
-		return name;
-	const char *sent = g_mime_object_get_content_disposition_parameter(obj, "filename");
-	if (sent == NULL || *sent == '\0')
-		sent = g_mime_object_get_content_type_parameter(obj, "name");
-	return g_strdup(sent);
+	const char *field = "Content-Disposition", *param = "filename";
+	const char *sent = g_mime_object_get_content_disposition_parameter(obj, param);
+	if (sent == NULL || *sent == '\0') {
+		field = "Content-Type";
+		param = "name";
+		sent = g_mime_object_get_content_type_parameter(obj, param);
+	}
+	/* Only a name GMime read as something other than ASCII can have been
+	 * raw 8-bit text that it took for the fallback charset. */
+	char *raw = sent != NULL && !dk_charset_is_ascii(sent, strlen(sent)) ? raw_8bit_param(c, obj, field, param)
+									      : NULL;
+	return raw != NULL ? raw : g_strdup(sent);
 }
 
 /* Names the attachment a (just made from obj) when its part had none. */
