@@ -47,6 +47,11 @@ GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max);
  * part was not decoded whole. */
 GQuark dk_message_decoded_quark(void);
 
+/* Fills the message's crypto.kind and protocol from the structure below
+ * body (message-crypto.c); an encrypted message's texts become
+ * DK_MESSAGE_ENCRYPTED_MARKER. Call after dk_message_body_read(). */
+void dk_message_crypto_read(DkParseContext *c, GMimeObject *body);
+
 /* Fills the message's from (repaired when malformed, see
  * message-address.c), reply_to, to and cc. */
 void dk_message_read_addresses(DkParseContext *c, GMimeMessage *gm);

@@ -512,6 +512,7 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
 	read_date(m, gm, arrival);
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
+	dk_message_crypto_read(c, g_mime_message_get_mime_part(gm));
 	dk_classify(gm, m, o->own_domains);
 }
 
@@ -709,6 +710,7 @@ void dk_message_free(DkMessage *m)
 	dk_bounce_free(m->classification.bounce);
 	g_ptr_array_unref(m->errors);
 	g_ptr_array_unref(m->repairs);
+	dk_message_crypto_clear(&m->crypto);
 	g_hash_table_unref(m->headers);
 	g_strfreev(m->header_charsets);
 	g_free(m->fallback_charset);

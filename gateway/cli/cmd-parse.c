@@ -2,6 +2,7 @@
 #include "gateway/cli/cmd-parse.h"
 
 #include "gateway/cli/cli.h"
+#include "gateway/core/crypto.h"
 #include "parsers/message.h"
 
 #include <jansson.h>
@@ -94,6 +95,7 @@ static json_t *message_json(const DkMessage *m)
 	json_object_set_new(o, "attachments", attachments_json(m->attachments));
 	json_object_set_new(o, "classification", classification_json(&m->classification));
 	json_object_set_new(o, "errors", strings_json(m->errors));
+	json_object_set_new(o, "crypto", dk_crypto_json(&m->crypto));
 	json_object_set_new(o, "from_repaired", json_boolean(m->from_repaired));
 	json_object_set_new(o, "repairs", strings_json(m->repairs));
 	return o;
