@@ -18,6 +18,7 @@ struct DkStore {
 	int wal_frames;           /* frames in the WAL after this connection's last commit; -1: none */
 	gboolean search_deferred; /* see dk_store_search_defer() */
 	gint64 search_after;      /* the articles above this id are not indexed yet */
+	gboolean search_cjk;      /* one of them is in a script without spaces */
 };
 
 /* The cached prepared statement for sql (a string constant: the cache is

@@ -326,15 +326,17 @@ static gboolean search_index_deferred(DkStore *store, GError **error)
 	if (!store->search_deferred)
 		return TRUE;
 	store->search_deferred = FALSE;
+	gboolean cjk = store->search_cjk; /* the trigram index only when needed */
+	store->search_cjk = FALSE;
 	return dk_store_write(store,
 			      "INSERT INTO article_search (rowid, subject, new_text)"
 			      " SELECT id, subject, new_text FROM articles WHERE id > ? ORDER BY id",
 			      "indexing articles for search", error, "i", store->search_after) &&
-	       dk_store_write(store,
-			      "INSERT INTO article_search_cjk (rowid, subject, new_text)"
-			      " SELECT id, subject, new_text FROM articles WHERE id > ? AND " DK_STORE_CJK_GLOB
-			      " ORDER BY id",
-			      "indexing articles for search", error, "i", store->search_after);
+	       (!cjk || dk_store_write(store,
+				       "INSERT INTO article_search_cjk (rowid, subject, new_text)"
+				       " SELECT id, subject, new_text FROM articles WHERE id > ? AND " DK_STORE_CJK_GLOB
+				       " ORDER BY id",
+				       "indexing articles for search", error, "i", store->search_after));
 }
 
 gboolean dk_store_commit(DkStore *store, GError **error)
@@ -623,7 +625,9 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	    !dk_store_write(store, "INSERT INTO article_search (rowid, subject, new_text) VALUES (?, ?, ?)",
 			    "indexing an article for search", error, "iss", a->id, values[5], values[8]))
 		return 0;
-	if (!store->search_deferred && (dk_store_has_cjk(values[5]) || dk_store_has_cjk(values[8])) &&
+	gboolean cjk = dk_store_has_cjk(values[5]) || dk_store_has_cjk(values[8]);
+	store->search_cjk |= store->search_deferred && cjk; /* indexed at commit */
+	if (!store->search_deferred && cjk &&
 	    !dk_store_write(store, "INSERT INTO article_search_cjk (rowid, subject, new_text) VALUES (?, ?, ?)",
 			    "indexing an article for search", error, "iss", a->id, values[5], values[8]))
 		return 0;
