@@ -29,6 +29,9 @@ static DkAddress *address_new(InternetAddressMailbox *mb)
 	const char *name = internet_address_get_name(INTERNET_ADDRESS(mb));
 	if (name != NULL && *name) {
 		a->name = g_utf8_make_valid(name, -1);
+		for (char *p = a->name; *p; p++) /* an encoded CR/LF is no line break in a name */
+			if ((guchar)*p < 0x20 || *p == 0x7F)
+				*p = ' ';
 		g_strstrip(a->name);
 		if (*a->name == '\0' || g_strcmp0(a->name, a->address) == 0)
 			g_clear_pointer(&a->name, g_free);
@@ -191,7 +194,9 @@ static char *clean_name(const char *s, gsize len, const char *fallback)
 	g_strstrip(raw);
 	g_autofree char *decoded =
 	    strstr(raw, "=?") ? dk_header_decode_words(raw, fallback) : g_strdup(raw);
-	g_strdelimit(decoded, "\"", ' ');
+	for (char *p = decoded; *p; p++)
+		if ((guchar)*p < 0x20 || *p == 0x7F || *p == '"')
+			*p = ' ';
 	g_strstrip(decoded);
 	return *decoded && g_utf8_validate(decoded, -1, NULL) ? g_steal_pointer(&decoded) : NULL;
 }

@@ -184,6 +184,9 @@ static const struct {
     {"someone.@example.com", "someone.@example.com", NULL, TRUE},
     {"Test test@example.com, other@example.com", "test@example.com", "Test", TRUE},
     {"Plain <plain@example.com>", "plain@example.com", "Plain", FALSE},
+    /* an encoded line break in a name is a space, never a header line */
+    {"=?utf-8?q?Eve=0D=0ABcc:_victim@example.net?= <eve@example.org>", "eve@example.org",
+     "Eve  Bcc: victim@example.net", FALSE},
 };
 
 static void test_broken_senders(void **state)
