@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 
 from dockettest import BINARY, DocketCase  # noqa: E402,F401
+import specschema  # noqa: E402
 
 SUPPORT = "support@help.example.com"
 CUSTOMER = "alice@customer.example"
@@ -47,6 +48,12 @@ class ConnectorCase(DocketCase):
 
     name = "desk"
     credentials = ""
+    # The vendor's machine-readable description (specschema), the route
+    # prefix in front of its paths, and the operations documented outside
+    # it: (method, route regex, definition or None, why).
+    spec_path = None
+    spec_prefix = ""
+    spec_elsewhere = ()
 
     def connector_text(self):
         raise NotImplementedError
@@ -55,6 +62,8 @@ class ConnectorCase(DocketCase):
         self.mock = self.make_mock()
         self.mock.start()
         self.addCleanup(self.mock.stop)
+        if self.spec_path is not None:
+            self.addCleanup(self.assert_documented)
         super().setUp()
         creds = os.path.join(self.dir, "credentials")
         with open(creds, "w") as f:
@@ -65,6 +74,26 @@ class ConnectorCase(DocketCase):
                     "[agents]\naddresses = %s\n"
                     "[connector:%s]\ncredentials_file = %s\ntimeout_seconds = 1\n%s" %
                     (AGENT, self.name, creds, self.connector_text()))
+
+    def spec(self):
+        """The vendor's description, or None where ../shared/specs lacks it."""
+        return specschema.load(self.spec_path) if self.spec_path else None
+
+    def require_spec(self):
+        if self.spec() is None:
+            self.skipTest("%s is absent" % self.spec_path)
+        return self.spec()
+
+    def assert_documented(self, requests=None):
+        """Every request the mock saw (or those given) is an operation of
+        the vendor's description with a body its schema takes. Run after
+        every test of a suite with a spec_path; nothing where it is absent."""
+        spec = self.spec()
+        if spec is None:
+            return
+        reqs = self.mock.requests if requests is None else requests
+        self.assertEqual(specschema.problems_of(spec, reqs, self.spec_prefix,
+                                                self.spec_elsewhere), [])
 
     def deliver_ok(self, message):
         proc = self.deliver(message)

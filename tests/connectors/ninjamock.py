@@ -9,8 +9,11 @@ ticket forms, organisations, boards and their run, users and contacts.
 API errors are {"resultCode": "FAILURE", "errorMessage": ...}.
 
 Inferred, as REFERENCE.md says: both /api/v2 and /v2 are served; a board
-run's searchCriteria matches the subject, the id and the tags; the comment
-answer has no body (the spec gives it no schema); CLOSED cannot be set."""
+run's searchCriteria matches the subject and the id, never tags or
+descriptions (the spec does not say what it matches); sortBy takes the
+field id ASC or DESC, and lastCursorId continues after that id in the
+order asked for; the comment answer has no body (the spec gives it no
+schema); CLOSED cannot be set."""
 
 import email.parser
 import json
@@ -279,6 +282,20 @@ class NinjaOne(MockServer):
             self.add_entry(tid, "DESCRIPTION", desc.get("body"), desc["public"])
         return 200, {}, ticket
 
+    def add_ticket(self, subject, age=0):
+        """A ticket someone else made age seconds ago, as NinjaOne keeps it."""
+        with self.lock:
+            tid = self.next_id
+            self.next_id += 1
+            self.tickets[tid] = {"id": tid, "version": 1, "clientId": 3, "ticketFormId": 1,
+                                 "subject": subject, "status": self.status_object("1000"),
+                                 "priority": "NONE", "severity": "NONE", "source": "EMAIL",
+                                 "tags": [], "ccList": {"uids": [], "emails": []},
+                                 "attributeValues": [], "createTime": time.time() - age,
+                                 "deleted": False}
+            self.entries[tid] = []
+            return tid
+
     def get_ticket(self, req, tid):
         if tid not in self.tickets:
             return failure(404, "Ticket not found")
@@ -360,12 +377,16 @@ class NinjaOne(MockServer):
         rows = [{"id": t["id"], "subject": t["subject"], "status": t["status"]["name"],
                  "createTime": t["createTime"]}
                 for t in self.tickets.values()
-                if not needle or needle in t["subject"].lower() or needle == str(t["id"])
-                or any(needle == tag.lower() for tag in t["tags"])]
-        rows.sort(key=lambda r: r["id"])
+                if not needle or needle in t["subject"].lower() or needle == str(t["id"])]
+        order = body.get("sortBy") or [{"field": "id", "direction": "ASC"}]
+        if [o.get("field") for o in order] != ["id"] or \
+                order[0].get("direction") not in ("ASC", "DESC"):
+            return failure(400, "HTTP 400 Bad Request: sortBy %r" % order)
+        descending = order[0]["direction"] == "DESC"
+        rows.sort(key=lambda r: r["id"], reverse=descending)
         after = body.get("lastCursorId")
         if after is not None:
-            rows = [r for r in rows if r["id"] > after]
+            rows = [r for r in rows if (r["id"] < after if descending else r["id"] > after)]
         rows = rows[:body.get("pageSize") or 50]
         return 200, {}, {"data": rows,
                          "metadata": {"lastCursorId": rows[-1]["id"] if rows else None}}

@@ -9,12 +9,13 @@ credentials, creates nothing."""
 
 import json
 import os
+import re
 import sqlite3
 import time
 import unittest
 import urllib.parse
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation, mail
+from conntest import AGENT, CUSTOMER, ConnectorCase, conversation, mail, specschema
 import ninjamock
 
 CREDENTIALS = ("client_id = %s\nclient_secret = %s\n" %
@@ -26,6 +27,10 @@ API = "/api/v2/ticketing"
 class NinjaCase(ConnectorCase):
     credentials = CREDENTIALS
     maxDiff = None
+    spec_path = specschema.NINJAONE
+    spec_prefix = "/api"
+    spec_elsewhere = (("POST", re.escape(ninjamock.TOKEN_PATH), None,
+                       "the OAuth2 token endpoint: REFERENCE.md 1.2, third-party clients"),)
 
     def make_mock(self):
         return ninjamock.NinjaOne()
@@ -152,12 +157,14 @@ class ConversationTest(NinjaCase):
         self.assertEqual(create["clientId"], 3)
         self.assertNotIn("requesterUid", create)
         self.assertEqual(create["cc"], {"uids": [], "emails": ["bob@elsewhere.example"]})
-        # the spec requires requesterUid on a PUT: without one the change is refused
+        # the spec requires requesterUid on a PUT: without one the change is
+        # not sent (it would not be a documented request) and fails
         self.deliver_ok(self.agent_note("r", "#status resolved").replace(
             b"p1@customer.example", b"v1@elsewhere.example"))
         self.assertEqual(self.run_once(), (1, 0, 1))  # the note is sent, the change fails
         [row] = [r for r in self.outbox() if r["state"] == "failed"]
-        self.assertIn("requesterUid", row["last_error"])
+        self.assertIn("has no requesterUid, which UpdateTicket requires", row["last_error"])
+        self.assertEqual([r.method for r in self.mock.changes()], ["POST", "POST"])
 
 
 class TokenTest(NinjaCase):
@@ -208,8 +215,42 @@ class FaultTest(NinjaCase):
         self.assertEqual(self.normalised(self.mock.changes({200})), self.expected_writes(tid))
         runs = [r.json() for r in self.mock.requests if r.route.endswith("/run")]
         self.assertTrue(runs)
-        self.assertEqual(runs[0]["searchCriteria"], "docket-1")
+        self.assertEqual(runs[0], {"pageSize": 50,
+                                   "sortBy": [{"field": "id", "direction": "DESC"}]})
         self.assertTrue(any(r.status == 401 for r in self.mock.api_requests()))
+
+    def test_lost_create_found_among_newer_tickets(self):
+        # Older tickets of others, then ours made with its answer lost, then
+        # 70 more of others: the lookup pages back past them to ours (found
+        # by its tag, which the board's search does not match) and stops.
+        for n in range(30):
+            self.mock.add_ticket("Old %d" % n, age=86400)
+        self.mock.inject("POST", API + "/ticket", pause=2)
+        self.deliver_ok(conversation()[0])
+        self.assertEqual(self.run_once(), (0, 1, 0))
+        [ours] = [t for t in self.mock.tickets.values() if t["tags"] == ["docket-1"]]
+        for n in range(70):
+            self.mock.add_ticket("Newer %d" % n)
+        rows = self.drain(30)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual([t["id"] for t in self.mock.tickets.values()
+                          if t["tags"] == ["docket-1"]], [ours["id"]])
+        runs = [r.json() for r in self.mock.requests if r.route.endswith("/run")]
+        self.assertEqual([r.get("lastCursorId") for r in runs], [None, ours["id"] + 21])
+        self.assertEqual(len([r for r in self.mock.requests if r.method == "GET" and
+                              re.fullmatch(API + r"/ticket/\d+", r.route)]), 71)
+
+    def test_lost_create_that_never_arrived_is_made_once(self):
+        # The create times out before NinjaOne made it: the lookup meets an
+        # older ticket first and the create goes again, once.
+        for n in range(3):
+            self.mock.add_ticket("Old %d" % n, age=86400)
+        self.mock.inject("POST", API + "/ticket", status=504, body=b"")
+        self.send_all(conversation()[:1])
+        self.assertEqual(len([t for t in self.mock.tickets.values()
+                              if t["tags"] == ["docket-1"]]), 1)
+        self.assertEqual(len([r for r in self.mock.requests if r.method == "GET" and
+                              re.fullmatch(API + r"/ticket/\d+", r.route)]), 1)
 
     def test_stale_version_is_read_again(self):
         self.mock.inject("PUT", API + "/ticket/", status=409,

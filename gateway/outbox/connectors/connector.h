@@ -62,6 +62,8 @@ typedef struct {
 	const char *reference;      /* our reference: PREFIX-NUMBER */
 	const char *remote_ticket;  /* the system's id of the ticket, or NULL */
 	gint64 outbox_id;           /* the row: stable over retries */
+	gint64 since;               /* the row's creation (Unix seconds): whatever
+	                             * the event made on the system is newer */
 } DkConnectorEvent;
 
 /* One system. Functions return FALSE with a DK_ERROR_TEMPORARY or
@@ -85,9 +87,10 @@ typedef struct {
 	                        GError **error);
 	/* Changes status, priority or assignee. */
 	gboolean (*update)(DkConnector *c, const DkConnectorEvent *e, GError **error);
-	/* Optional: the system's id of the ticket carrying our reference;
-	 * *remote_out NULL when there is none. */
-	gboolean (*lookup)(DkConnector *c, const char *reference, char **remote_out,
+	/* Optional: the system's id of the ticket an earlier attempt at the
+	 * event's create made (it carries e->reference and is newer than
+	 * e->since); *remote_out NULL when there is none. */
+	gboolean (*lookup)(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
 	                   GError **error);
 	/* Optional: the ids (char*, oldest first) of comments on the remote
 	 * ticket that look like this event's (after a lost answer); the caller

@@ -206,10 +206,11 @@ static gboolean query(DkConnector *c, const char *path, const char *cond, json_t
 	return FALSE;
 }
 
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                       GError **error)
 {
 	*remote_out = NULL;
-	g_autofree char *cond = g_strdup_printf("externalXRef=\"%s\"", reference);
+	g_autofree char *cond = g_strdup_printf("externalXRef=\"%s\"", e->reference);
 	g_autoptr(json_t) found = NULL;
 	if (!query(c, "/service/tickets", cond, &found, error))
 		return FALSE;

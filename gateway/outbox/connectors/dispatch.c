@@ -166,7 +166,7 @@ static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 		return TRUE; /* made by an earlier attempt that recorded it */
 	/* An earlier attempt may have created it and lost the answer. */
 	if (r->row->attempts > 0 && ops->lookup != NULL) {
-		if (!ops->lookup(r->c, e->reference, &r->new_ticket, error))
+		if (!ops->lookup(r->c, e, &r->new_ticket, error))
 			return FALSE;
 		if (r->new_ticket != NULL)
 			return TRUE;
@@ -227,6 +227,7 @@ static gboolean perform(Run *r, GError **error)
 	    .reference = reference,
 	    .remote_ticket = r->remote_ticket,
 	    .outbox_id = r->row->id,
+	    .since = r->row->created_at,
 	};
 	if (g_strcmp0(event, "ticket.created") == 0)
 		return create(r, &e, error);

@@ -16,17 +16,27 @@
  *   sample body; that it is the same on every site is INF];
  * - comments: POST /tickets/{id}/activities/new with one comment item and
  *   GET /tickets/{id}/activities [3P];
- * - the user search POST /users with an "email" facet [INF] and the
- *   ticket search POST /tickets with a "keyword" facet [DOC, 3P];
+ * - the paths of the user search POST /users [SPEC: its body,
+ *   GetUsersRequestV1; the path is the Users controller's] and of the
+ *   ticket search POST /tickets [SPEC prose; body GetTicketsRequest], and
+ *   their $p/$s paging and $o/$d order [3P]. No facet that matches an
+ *   address or our reference is documented (FilterMatch needs a filter
+ *   Id), so both read pages without filters and compare the fields;
  * - no direction field: the author and side lead the comment's text [INF];
  * - the default vocabularies below (statuses are per workflow; priorities
  *   are urgent or not, numbers are tenant-defined) [INF];
- * - the flags a new ticket carries: rules run, Incident IQ sends no mail
+ * - what the flags every ticket write carries do (the schema requires
+ *   them and says nothing more): RunRules true (the district's routing
+ *   applies as to any ticket), SendNotifications and SendEmails false
  *   (docket mails the customer itself) [INF]. */
 #define TICKETING_PRODUCT "88df910c-91aa-e711-80c2-0004ffa00010"
 #define COMMENT_TYPE "Spark.Shared.Models.TicketActivityComment, Spark.Shared"
-#define USER_FACET "email"
-#define TICKET_FACET "keyword"
+#define USER_PAGE 100        /* $s: "some views max 100" [3P] */
+#define USER_PAGES 1000      /* 100,000 users at most */
+#define USER_REFRESH 600     /* seconds before a miss reads the users again */
+#define TICKET_PAGE 50
+#define TICKET_PAGES 20      /* newest tickets read after a lost create */
+#define CLOCK_SLACK 900      /* seconds Incident IQ's clock may lag docket's */
 /* The close reasons of POST /tickets/{id}/close and /cancel [SPEC]. */
 #define CLOSE_RESOLVED "C98AE44E-ADA0-4AE7-AE30-817785C00002"
 #define CLOSE_CANCELED "C98AE44E-ADA0-4AE7-AE30-817785C00001"
@@ -58,16 +68,48 @@ static const char *const actions[][3] = {
     {"not-urgent", "mark-not-urgent", ""},
 };
 
-/* What a connector keeps between events: the statuses, read once. */
+/* The properties of UpdateTicketRequest [SPEC]: what an update copies
+ * from the ticket it read. */
+static const char *const update_fields[] = {
+    "Activities", "AdditionalDetails", "AssetGroups", "Assets", "AssignedToTeam",
+    "AssignedToTeamId", "AssignedToUser", "AssignedToUserId", "Attachments", "CloseReason",
+    "CloseReasonTypeId", "ClosedDate", "CreatedDate", "CustomFieldValues", "DueDate", "For",
+    "ForId", "GuestTicketId", "HasSensitiveInformation", "IsClosed", "IsDeleted",
+    "IsIssueConfirmed", "IsPastDue", "IsTraining", "IsUrgent", "Issue", "IssueDescription",
+    "IssueId", "Location", "LocationDetails", "LocationId", "LocationRoom", "LocationRoomId",
+    "LocationTypes", "Locations", "Meta", "ModifiedDate", "OverallSurveyRating", "Owner",
+    "OwnerId", "Priority", "PriorityLevel", "ProductId", "Registration", "Roles", "Site",
+    "SiteId", "Sla", "SlaId", "SourceId", "StartedDate", "Subject", "SurveyId",
+    "SurveyResponseId", "SurveyUserId", "Tags", "Teams", "TicketFollowerTeamIds",
+    "TicketFollowerUserIds", "TicketId", "TicketNumber", "TicketTemplateId",
+    "TicketWizardCategoryId", "Users", "WorkflowStep", "WorkflowStepId",
+};
+
+/* What a connector keeps between events: the statuses, read once, and
+ * the users' addresses, read again when one is missing and they are older
+ * than USER_REFRESH. */
 typedef struct {
 	json_t *statuses;
+	GHashTable *users; /* lower-case e-mail -> UserId */
+	gint64 users_read; /* monotonic seconds, 0: never */
 } State;
 
 static void state_free(gpointer p)
 {
 	State *s = p;
 	json_decref(s->statuses);
+	if (s->users != NULL)
+		g_hash_table_unref(s->users);
 	g_free(s);
+}
+
+static State *state_of(DkConnector *c)
+{
+	if (c->state == NULL) {
+		c->state = g_new0(State, 1);
+		c->state_free = state_free;
+	}
+	return c->state;
 }
 
 static const char *mapped(GHashTable *map, const char *const (*defaults)[2], gsize n,
@@ -205,25 +247,56 @@ static char *text_of(const DkArticle *a)
 	return g_strdup("(no text)");
 }
 
+/* One page of the users (GetUsersRequestV1, no filter) into the map;
+ * *more_out whether another page follows. */
+static gboolean users_page(DkConnector *c, guint page, GHashTable *map, gboolean *more_out,
+                           GError **error)
+{
+	g_autoptr(json_t) q =
+	    json_pack("{sb sb}", "OnlyShowDeleted", 0, "ExcludeNoAccess", 0);
+	g_autofree char *body = dumps(q);
+	g_autofree char *path = g_strdup_printf("/users?$p=%u&$s=%d", page, USER_PAGE);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "POST", path, body, &reply, error))
+		return FALSE;
+	json_t *items = json_object_get(reply, "Items");
+	size_t i;
+	json_t *u;
+	json_array_foreach(items, i, u)
+	{
+		const char *email = str_at(u, "Email"), *id = str_at(u, "UserId");
+		if (email != NULL && id != NULL)
+			g_hash_table_insert(map, g_ascii_strdown(email, -1), g_strdup(id));
+	}
+	json_t *count = json_object_get(json_object_get(reply, "Paging"), "PageCount");
+	*more_out = json_is_integer(count) ? (gint64)page + 1 < json_integer_value(count)
+	                                   : json_array_size(items) == USER_PAGE;
+	return TRUE;
+}
+
 /* The UserId of the user with this address, or NULL. */
 static gboolean find_user(DkConnector *c, const char *email, char **id_out, GError **error)
 {
+	State *s = state_of(c);
+	g_autofree char *key = g_ascii_strdown(email, -1);
+	gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
 	*id_out = NULL;
-	g_autoptr(json_t) q =
-	    json_pack("{sb sb s[{ss ss}]}", "OnlyShowDeleted", 0, "FilterByViewPermission", 0,
-	              "Filters", "Facet", USER_FACET, "Value", email);
-	g_autofree char *body = dumps(q);
-	g_autoptr(json_t) reply = NULL;
-	if (!call(c, "POST", "/users?$p=0&$s=50", body, &reply, error))
-		return FALSE;
-	size_t i;
-	json_t *u;
-	json_array_foreach(json_object_get(reply, "Items"), i, u)
-	{
-		if (*id_out == NULL && str_at(u, "Email") != NULL &&
-		    g_ascii_strcasecmp(str_at(u, "Email"), email) == 0)
-			*id_out = g_strdup(str_at(u, "UserId"));
+	if (s->users != NULL && g_hash_table_contains(s->users, key)) {
+		*id_out = g_strdup(g_hash_table_lookup(s->users, key));
+		return TRUE;
 	}
+	if (s->users != NULL && now - s->users_read < USER_REFRESH)
+		return TRUE;
+	g_autoptr(GHashTable) map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	gboolean more = TRUE;
+	for (guint page = 0; more && page < USER_PAGES; page++)
+		if (!users_page(c, page, map, &more, error))
+			return FALSE;
+	if (s->users != NULL)
+		g_hash_table_unref(s->users);
+	s->users = g_steal_pointer(&map);
+	s->users_read = now;
+	*id_out = g_strdup(g_hash_table_lookup(s->users, key));
 	return TRUE;
 }
 
@@ -274,7 +347,7 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	    "{ss ss ss ss ss ss sb sb sb sb sb sb}", "Subject", subject, "IssueDescription", desc,
 	    "ForId", for_id, "LocationId", location, "IssueTypeId", type, "ProductId", product(c),
 	    "IsUrgent", urgent, "HasSensitiveInformation", 0, "IsTraining", 0, "SendNotifications",
-	    1, "RunRules", 1, "SendEmails", 0);
+	    0, "RunRules", 1, "SendEmails", 0);
 	const char *const optional[][2] = {{"IssueCategoryId", "issue_category_id"},
 	                                   {"IssueId", "issue_id"}};
 	for (gsize i = 0; i < G_N_ELEMENTS(optional); i++)
@@ -376,26 +449,27 @@ static gboolean update_field(DkConnector *c, const char *ticket, const char *fie
 		            path);
 		return FALSE;
 	}
-	json_object_set(t, field, v);
-	const char *const off[] = {"UpdateAssets",          "UpdateTags",
-	                           "UpdateTicketFollowers", "UpdateCustomFields",
-	                           "UpdateAttachments",     "SendEmails"};
+	g_autoptr(json_t) o = json_object();
+	for (gsize i = 0; i < G_N_ELEMENTS(update_fields); i++) {
+		json_t *kept = json_object_get(t, update_fields[i]);
+		if (kept != NULL)
+			json_object_set(o, update_fields[i], kept);
+	}
+	json_object_set(o, field, v);
+	const char *const off[] = {"UpdateAssets",       "UpdateTags",        "UpdateTicketFollowers",
+	                           "UpdateCustomFields", "UpdateAttachments", "SendNotifications",
+	                           "SendEmails"};
 	for (gsize i = 0; i < G_N_ELEMENTS(off); i++)
-		json_object_set_new(t, off[i], json_false());
-	json_object_set_new(t, "SendNotifications", json_true());
-	json_object_set_new(t, "RunRules", json_true());
-	g_autofree char *body = dumps(t);
+		json_object_set_new(o, off[i], json_false());
+	json_object_set_new(o, "RunRules", json_true());
+	g_autofree char *body = dumps(o);
 	return call(c, "POST", path, body, NULL, error);
 }
 
 /* The statuses of GET /tickets/statuses, read once per connector. */
 static gboolean statuses(DkConnector *c, json_t **out, GError **error)
 {
-	if (c->state == NULL) {
-		c->state = g_new0(State, 1);
-		c->state_free = state_free;
-	}
-	State *s = c->state;
+	State *s = state_of(c);
 	if (s->statuses == NULL) {
 		g_autoptr(json_t) reply = NULL;
 		if (!call(c, "GET", "/tickets/statuses", NULL, &reply, error))
@@ -494,29 +568,68 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 	return TRUE;
 }
 
-/* A keyword search for our reference, kept only where the description
- * ends with it (a search may match more). */
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+/* One page of the newest tickets (GetTicketsRequest, no filter, by
+ * CreatedDate descending) into a new list of Items. */
+static gboolean tickets_page(DkConnector *c, guint page, json_t **items_out, GError **error)
+{
+	g_autoptr(json_t) q = json_pack("{ss sb sb sb sb sb ss}", "Schema", "All", "FilterByProduct",
+	                                1, "OnlyShowDeleted", 0, "OnlyShowSupportTickets", 0,
+	                                "ShowTicketsForAllSites", 0, "isGlobalAdmin", 0,
+	                                "ProductId", product(c));
+	g_autofree char *body = dumps(q);
+	g_autofree char *path =
+	    g_strdup_printf("/tickets?$p=%u&$s=%d&$o=CreatedDate&$d=Descending", page, TICKET_PAGE);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "POST", path, body, &reply, error))
+		return FALSE;
+	json_t *items = json_object_get(reply, "Items");
+	*items_out = json_is_array(items) ? json_incref(items) : json_array();
+	return TRUE;
+}
+
+/* Whether the ticket was made before since, less the clock slack. */
+static gboolean older_than(const json_t *t, gint64 since)
+{
+	const char *made = str_at(t, "CreatedDate");
+	g_autoptr(GDateTime) when = made ? g_date_time_new_from_iso8601(made, NULL) : NULL;
+	return when != NULL && g_date_time_to_unix(when) < since - CLOCK_SLACK;
+}
+
+/* Incident IQ takes no idempotency key, and no search facet for our
+ * reference is documented: the newest tickets are read, newest first,
+ * until one's description ends with the reference (found) or one older
+ * than the event shows that the create never arrived. When the pages
+ * run out before that answer, it fails for good rather than risk a
+ * second ticket. */
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                       GError **error)
 {
 	*remote_out = NULL;
-	g_autoptr(json_t) q =
-	    json_pack("{ss sb sb ss s[{ss ss}]}", "Schema", "All", "OnlyShowDeleted", 0,
-	              "FilterByViewPermission", 0, "ProductId", product(c), "Filters", "Facet",
-	              TICKET_FACET, "Value", reference);
-	g_autofree char *body = dumps(q);
-	g_autoptr(json_t) reply = NULL;
-	if (!call(c, "POST", "/tickets?$p=0&$s=50", body, &reply, error))
-		return FALSE;
-	g_autofree char *marker = g_strdup_printf("\n\n[%s]", reference);
-	size_t i;
-	json_t *t;
-	json_array_foreach(json_object_get(reply, "Items"), i, t)
-	{
-		const char *d = str_at(t, "IssueDescription");
-		if (*remote_out == NULL && d != NULL && g_str_has_suffix(d, marker))
-			*remote_out = g_strdup(str_at(t, "TicketId"));
+	g_autofree char *marker = g_strdup_printf("\n\n[%s]", e->reference);
+	for (guint page = 0; page < TICKET_PAGES; page++) {
+		g_autoptr(json_t) items = NULL;
+		if (!tickets_page(c, page, &items, error))
+			return FALSE;
+		size_t i;
+		json_t *t;
+		json_array_foreach(items, i, t)
+		{
+			const char *d = str_at(t, "IssueDescription");
+			if (d != NULL && g_str_has_suffix(d, marker)) {
+				*remote_out = g_strdup(str_at(t, "TicketId"));
+				return TRUE;
+			}
+			if (older_than(t, e->since))
+				return TRUE;
+		}
+		if (json_array_size(items) < TICKET_PAGE)
+			return TRUE; /* every ticket read: it was never made */
 	}
-	return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+	            "%s: cannot tell whether the lost create of %s made a ticket: more than %d "
+	            "newer tickets; look for [%s] at the end of a description",
+	            c->name, e->reference, TICKET_PAGE * TICKET_PAGES, e->reference);
+	return FALSE;
 }
 
 /* Whether every status value names an action or a status of the list. */

@@ -15,7 +15,8 @@
  * the default status names (NEW, OPEN and CLOSED are seen in fixtures;
  * WAITING, PAUSED and RESOLVED are not verified; CLOSED is reported not
  * settable, so closed goes to RESOLVED), and that a board run's
- * searchCriteria finds a ticket by its tag. The priorities (no CRITICAL:
+ * lastCursorId, with sortBy id descending, continues below that id. The
+ * priorities (no CRITICAL:
  * critical is HIGH with severity CRITICAL) are the spec's. */
 #define API "/api/v2"
 #define TOKEN_PATH "/ws/oauth/token"
@@ -23,6 +24,8 @@
 #define REFRESH_MARGIN 60 /* seconds before expiry */
 #define SUBJECT_MAX 200
 #define LOOKUP_PAGE 50
+#define LOOKUP_PAGES 20   /* newest tickets read after a lost create: 1,000 */
+#define CLOCK_SLACK 900   /* seconds NinjaOne's clock may lag docket's */
 static const char *const default_statuses[][2] = {
     {"new", "NEW"},         {"open", "OPEN"},         {"in_progress", "OPEN"},
     {"waiting", "WAITING"}, {"on_hold", "PAUSED"},    {"resolved", "RESOLVED"},
@@ -517,6 +520,13 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 		if (!call(c, "GET", path, NULL, NULL, &current, error))
 			return FALSE;
 		g_autoptr(json_t) o = update_from(current);
+		if (!json_is_string(json_object_get(o, "requesterUid"))) {
+			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+			            "%s: ticket %s has no requesterUid, which UpdateTicket requires: "
+			            "the change cannot be sent",
+			            c->name, e->remote_ticket);
+			return FALSE;
+		}
 		if (!apply_change(c, e, o, error))
 			return FALSE;
 		g_autofree char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -565,40 +575,89 @@ static gboolean has_tag(const json_t *ticket, const char *tag)
 	return FALSE;
 }
 
-/* No field holds our reference, so create tags the ticket with it: a
- * board run searching for it, each hit read back to confirm the tag. */
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+/* One page of the board, newest ticket first (after cursor, 0: from the
+ * newest): its rows' ids into ids_out, *cursor_out the page's
+ * lastCursorId (0 when the answer has none). */
+static gboolean board_page(DkConnector *c, gint64 board, gint64 cursor, GArray *ids_out,
+                           gint64 *cursor_out, GError **error)
 {
-	*remote_out = NULL;
-	gint64 board = 0;
-	if (!lookup_board(c, &board, error))
-		return FALSE;
-	g_autoptr(json_t) req = json_pack("{ss si s[{ss ss}]}", "searchCriteria", reference,
-	                                  "pageSize", LOOKUP_PAGE, "sortBy", "field", "id",
-	                                  "direction", "ASC");
+	g_autoptr(json_t) req = json_pack("{si s[{ss ss}]}", "pageSize", LOOKUP_PAGE, "sortBy",
+	                                  "field", "id", "direction", "DESC");
+	if (cursor > 0)
+		json_object_set_new(req, "lastCursorId", json_integer(cursor));
 	g_autofree char *body = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
 	g_autofree char *path = g_strdup_printf("/ticketing/trigger/board/%" G_GINT64_FORMAT "/run",
 	                                        board);
-	g_autoptr(json_t) found = NULL;
-	if (!call(c, "POST", path, body, NULL, &found, error))
+	g_autoptr(json_t) page = NULL;
+	if (!call(c, "POST", path, body, NULL, &page, error))
 		return FALSE;
 	size_t i;
 	json_t *row;
-	json_array_foreach(json_object_get(found, "data"), i, row)
+	json_array_foreach(json_object_get(page, "data"), i, row)
 	{
-		g_autofree char *id = dk_connector_id(row);
-		g_autofree char *tpath = g_strdup_printf("/ticketing/ticket/%s", id);
-		g_autoptr(json_t) ticket = NULL;
-		if (id == NULL)
-			continue;
-		if (!call(c, "GET", tpath, NULL, NULL, &ticket, error))
-			return FALSE;
-		if (has_tag(ticket, reference)) {
-			*remote_out = g_steal_pointer(&id);
-			return TRUE;
+		json_t *id = json_object_get(row, "id");
+		if (json_is_integer(id)) {
+			gint64 v = json_integer_value(id);
+			g_array_append_val(ids_out, v);
 		}
 	}
+	json_t *next = json_object_get(json_object_get(page, "metadata"), "lastCursorId");
+	*cursor_out = json_is_integer(next) ? json_integer_value(next) : 0;
 	return TRUE;
+}
+
+/* Reads ticket id back: *found_out when it carries the reference tag,
+ * *older_out when it was made before since (less the clock slack). */
+static gboolean examine(DkConnector *c, gint64 id, const DkConnectorEvent *e,
+                        gboolean *found_out, gboolean *older_out, GError **error)
+{
+	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%" G_GINT64_FORMAT, id);
+	g_autoptr(json_t) ticket = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &ticket, error))
+		return FALSE;
+	json_t *made = json_object_get(ticket, "createTime");
+	*found_out = has_tag(ticket, e->reference);
+	*older_out = json_is_number(made) && json_number_value(made) < e->since - CLOCK_SLACK;
+	return TRUE;
+}
+
+/* NinjaOne takes no idempotency key and documents no search by tag or
+ * description, so the ticket a lost create made is looked for among the
+ * board's newest tickets (sortBy id, descending), each read back and
+ * compared on the tag docket gave it, until a ticket older than the event
+ * shows that the create never arrived. When the board's pages run out
+ * before that answer, it fails for good rather than risk a second ticket. */
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                       GError **error)
+{
+	*remote_out = NULL;
+	gint64 board = 0, cursor = 0;
+	if (!lookup_board(c, &board, error))
+		return FALSE;
+	for (guint n = 0; n < LOOKUP_PAGES; n++) {
+		g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+		if (!board_page(c, board, cursor, ids, &cursor, error))
+			return FALSE;
+		for (guint i = 0; i < ids->len; i++) {
+			gboolean found = FALSE, older = FALSE;
+			gint64 id = g_array_index(ids, gint64, i);
+			if (!examine(c, id, e, &found, &older, error))
+				return FALSE;
+			if (found)
+				*remote_out = g_strdup_printf("%" G_GINT64_FORMAT, id);
+			if (found || older)
+				return TRUE;
+		}
+		if (ids->len < LOOKUP_PAGE)
+			return TRUE; /* the whole board read: it was never made */
+		if (cursor == 0)
+			break;
+	}
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+	            "%s: cannot tell whether the lost create of %s made a ticket: board "
+	            "%" G_GINT64_FORMAT " holds more than %d newer tickets; look for the tag %s",
+	            c->name, e->reference, board, LOOKUP_PAGE * LOOKUP_PAGES, e->reference);
+	return FALSE;
 }
 
 /* Each mapped status name among the tenant's statuses. */

@@ -204,8 +204,10 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 
 /* The ticket tagged with our reference, page by page (no filter on tags
  * is documented). */
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
+                       GError **error)
 {
+	const char *reference = e->reference;
 	*remote_out = NULL;
 	for (int page = 1; page <= LOOKUP_PAGES && *remote_out == NULL; page++) {
 		g_autofree char *path =
