@@ -452,7 +452,7 @@ static gboolean update_field(DkConnector *c, const char *ticket, const char *fie
 	g_autoptr(json_t) o = json_object();
 	for (gsize i = 0; i < G_N_ELEMENTS(update_fields); i++) {
 		json_t *kept = json_object_get(t, update_fields[i]);
-		if (kept != NULL)
+		if (kept != NULL && !json_is_null(kept)) /* null: none, as when absent */
 			json_object_set(o, update_fields[i], kept);
 	}
 	json_object_set(o, field, v);
