@@ -162,7 +162,7 @@ static const DkConfKey schema[] = {
 	{"connector:*", "organisation_map", DK_CONF_LIST, ""},
 	{"connector:*", "brand", DK_CONF_STRING, ""},      /* Omnidesk default brandID */
 	{"connector:*", "channel", DK_CONF_INT, "1", 1, 1000000}, /* Omnidesk: mail's channelID */
-	{"connector:*", "note_type", DK_CONF_STRING, "note"}, /* Omnidesk: type of a note */
+	{"connector:*", "note_type", DK_CONF_STRING, "calllog"}, /* Omnidesk: type of support's messages */
 	{"connector:*", "api_key_in", DK_CONF_ENUM, "query", 0, 0, "query|header"}, /* Omnidesk */
 };
 
