@@ -67,7 +67,7 @@ static const DkConfKey schema[] = {
 	{"rules", "script", DK_CONF_STRING, ""},
 	{"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
 	/* SLA targets FIRST/RESOLUTION per priority (or none) and the
-	 * business calendar they count in (gateway/core/sla-policy.h). */
+	 * business calendar they count in (gateway/desk/sla-policy.h). */
 	{"sla", "critical", DK_CONF_STRING, "15m/4h"},
 	{"sla", "high", DK_CONF_STRING, "1h/8h"},
 	{"sla", "medium", DK_CONF_STRING, "4h/24h"},

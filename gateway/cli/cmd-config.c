@@ -2,7 +2,7 @@
  * effective one (every key, defaults included, secrets masked). */
 #include "gateway/cli/cli.h"
 #include "gateway/core/rules-apply.h"
-#include "gateway/core/sla-policy.h"
+#include "gateway/desk/sla-policy.h"
 
 #include <stdio.h>
 #include <string.h>
