@@ -144,6 +144,7 @@ static const DkConfKey schema[] = {
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
 	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
 	{"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
+	{"connector:*", "poll_seconds", DK_CONF_INT, "0", 0, 86400}, /* the way back: 0 off */
 	{"connector:*", "ca_file", DK_CONF_STRING, ""},
 	{"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
 	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},

@@ -387,6 +387,41 @@ gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *targe
 	return ok;
 }
 
+gboolean dk_store_outbox_unsettled(DkStore *store, const char *kind, const char *target,
+                                   gint64 ticket, gboolean *exists_out, GError **error)
+{
+	gint64 exists = 0;
+	gboolean ok = dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store,
+	                   "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ?"
+	                   " AND ticket = ? AND state IN ('pending', 'held'))",
+	                   error, "ssi", kind, target, ticket),
+	    "reading the outbox", &exists, NULL, error);
+	*exists_out = exists != 0;
+	return ok;
+}
+
+gboolean dk_store_external_refs(DkStore *store, const char *connector, const char *kind,
+                                GArray *local_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+	                                  "SELECT local_id FROM external_refs WHERE connector = ?"
+	                                  " AND kind = ? ORDER BY local_id",
+	                                  error, "ss", connector, kind);
+	if (st == NULL)
+		return FALSE;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 id = sqlite3_column_int64(st, 0);
+		g_array_append_val(local_out, id);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "reading the external references");
+	return TRUE;
+}
+
 gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,
                                      const char *remote_id, gboolean *taken_out, GError **error)
 {

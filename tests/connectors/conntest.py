@@ -2,6 +2,9 @@
 connector, mail for a whole conversation, and the outbox driven by
 `docket outbox run --once` until it is empty."""
 
+import email
+import email.policy
+import glob
 import json
 import os
 import sys
@@ -120,3 +123,98 @@ class ConnectorCase(DocketCase):
 
     def events(self, ticket, kind):
         return [e for e in self.show(ticket)["events"] if e["type"] == kind]
+
+
+class RoundTrip:
+    """Mixed into a ConnectorCase with poll_seconds set: a whole
+    conversation in both directions under faults. The customer mails; an
+    agent answers publicly in the help desk and adds an internal note;
+    `docket connector poll` (reads failing first, then run again as after
+    a restart) makes one reply mailed to the customer through the outbox,
+    threaded and tokened, and nothing goes back; the customer answers that
+    mail and the answer reaches the remote ticket once; the agent closes the
+    ticket there and docket's ticket follows, sending nothing back.
+
+    The suite gives: remote_ticket() the one remote ticket; agent_comment(
+    remote, text, public) and agent_close(remote) as an agent in the help
+    desk; remote_texts(remote) every comment text there; read_faults()
+    queues faults on the reads (and answers lost)."""
+
+    ANSWER = "Please hold the reset button for ten seconds."
+    NOTE = "Internal: the customer has the old firmware."
+    CLOSED_AS = "resolved"
+
+    def poll(self, passes=6):
+        """Polls until a pass reads every ticket without failure."""
+        for _ in range(passes):
+            proc = self.docket("connector", "poll", self.name, check=False)
+            if proc.returncode == 0:
+                return proc.stdout.decode()
+            self.assertEqual(proc.returncode, 75, proc.stderr.decode(errors="replace"))
+            time.sleep(0.2)
+        self.fail("the way back kept failing")
+
+    def sent(self):
+        """The mail the outbox wrote into its Maildir, oldest first."""
+        files = sorted(glob.glob(os.path.join(self.data, "outbox-maildir", "new", "*")),
+                       key=os.path.getmtime)
+        out = []
+        for path in files:
+            with open(path, "rb") as f:
+                out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
+        return out
+
+    def remote_writes(self):
+        """The requests that changed something there (tokens left out)."""
+        return self.mock.writes()
+
+    def count(self, texts, needle):
+        return sum(1 for t in texts if needle in t)
+
+    def test_round_trip(self):
+        self.deliver_ok(conversation()[0])
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        remote = self.remote_ticket()
+        self.agent_comment(remote, self.ANSWER, True)
+        self.agent_comment(remote, self.NOTE, False)
+        writes = len(self.remote_writes())
+        self.read_faults()
+        self.poll()
+        self.assertEqual(self.mock.faults, [])  # every fault was met
+        self.poll()  # again, as after a restart: nothing new
+        rows = self.drain()
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual(len(self.remote_writes()), writes)  # nothing echoed back
+
+        [reply] = [m for m in self.sent() if m["To"] == CUSTOMER]
+        self.assertEqual(str(reply["Subject"]), "Re: [docket #1] Printer offline on floor 2")
+        self.assertEqual(reply["In-Reply-To"], "<p1@customer.example>")
+        self.assertIn(self.ANSWER, reply.get_body(("plain",)).get_content())
+        self.assertNotIn(self.NOTE, reply.get_body(("plain",)).get_content())
+        shown = self.show(1)
+        outbound = [a for a in shown["articles"] if a["direction"] == "outbound"]
+        self.assertEqual([a["text"].strip() for a in outbound], [self.ANSWER])
+        self.assertFalse(any(self.NOTE in a["text"] for a in shown["articles"]))
+
+        # the customer answers the relayed mail: it threads and goes there once
+        relayed = reply["Message-ID"].strip("<>")
+        self.deliver_ok(mail(CUSTOMER, "Re: [docket #1] Printer offline on floor 2",
+                             "p3@customer.example", "That fixed it, thank you.\n",
+                             "In-Reply-To: <%s>\n" % relayed))
+        self.assertEqual(len(self.tickets()), 1)
+        self.assertTrue(all(r["state"] == "done" for r in self.drain(60)))
+        texts = self.remote_texts(remote)
+        self.assertEqual(self.count(texts, "That fixed it"), 1)
+        self.assertEqual(self.count(texts, self.ANSWER), 1)
+
+        # the agent closes it there; docket's ticket follows, nothing goes back
+        self.agent_close(remote)
+        writes = len(self.remote_writes())
+        self.poll()
+        self.poll()
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        self.assertEqual(self.show(1)["ticket"]["status"], self.CLOSED_AS)
+        self.assertEqual(len(self.remote_writes()), writes)
+        changes = [e["detail"] for e in self.show(1)["events"] if e["type"] == "status_change"]
+        self.assertEqual(changes[-1]["by"], "connector:" + self.name)
+        self.assertEqual(len([m for m in self.sent() if m["To"] == CUSTOMER]), 1)

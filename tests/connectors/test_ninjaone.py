@@ -15,7 +15,7 @@ import time
 import unittest
 import urllib.parse
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation, mail, specschema
+from conntest import AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, specschema
 import ninjamock
 
 CREDENTIALS = ("client_id = %s\nclient_secret = %s\n" %
@@ -290,6 +290,37 @@ class FaultTest(NinjaCase):
                 self.assertIn(needle, row["last_error"])
             self.assertEqual(len(self.events(n, "connector_failed")), 1)
             self.assertEqual(len(self.mock.changes()), tried)
+
+
+class RoundTripTest(RoundTrip, NinjaCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        [tid] = self.mock.tickets
+        return tid
+
+    def remote_writes(self):
+        return self.mock.changes()
+
+    def agent_comment(self, tid, text, public):
+        with self.mock.lock:
+            self.mock.add_entry(tid, "COMMENT", text, public)
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            t = self.mock.tickets[tid]
+            t["status"] = self.mock.status_object("5000")
+            t["version"] += 1
+
+    def remote_texts(self, tid):
+        return [e["body"] for e in self.mock.comments(tid)]
+
+    def read_faults(self):
+        self.mock.inject("GET", API + "/ticket/", status=500, body=b'{"resultCode":"FAILURE"}')
+        self.mock.inject("GET", API + "/ticket/", pause=2)  # the answer lost
+        self.mock.inject("GET", API + "/ticket/", status=429, headers={"Retry-After": "1"},
+                         body=b'{"resultCode":"FAILURE"}')
 
 
 class CheckTest(NinjaCase):

@@ -395,3 +395,31 @@ gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *
 	g_autofree char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	return dk_connector_http(c, method, path, text, NULL, response_out, error);
 }
+
+DkConnectorChange *dk_connector_change_new(const char *id, const char *text, const char *author,
+                                           const char *status)
+{
+	DkConnectorChange *ch = g_new0(DkConnectorChange, 1);
+	ch->id = g_strdup(id);
+	ch->text = g_strdup(text);
+	ch->author = g_strdup(author);
+	ch->status = g_strdup(status);
+	return ch;
+}
+
+void dk_connector_change_free(gpointer change)
+{
+	DkConnectorChange *ch = change;
+	if (ch == NULL)
+		return;
+	g_free(ch->id);
+	g_free(ch->text);
+	g_free(ch->author);
+	g_free(ch->status);
+	g_free(ch);
+}
+
+char *dk_connector_origin(const DkConnector *c)
+{
+	return g_strconcat("connector:", c->name, NULL);
+}

@@ -66,6 +66,21 @@ typedef struct {
 	                             * the event made on the system is newer */
 } DkConnectorEvent;
 
+/* What an agent did on the system, as the way back reads it: a public
+ * comment (id and text; author the agent's address when the system gives
+ * one) or the ticket's status, in our word. */
+typedef struct {
+	char *id;     /* the system's id of the comment; NULL for a status */
+	char *text;   /* the comment's text; NULL for a status */
+	char *author; /* or NULL */
+	char *status; /* our status; NULL for a comment */
+} DkConnectorChange;
+
+/* A new change (copies of the strings given; NULL ones stay NULL). */
+DkConnectorChange *dk_connector_change_new(const char *id, const char *text, const char *author,
+                                           const char *status);
+void dk_connector_change_free(gpointer change);
+
 /* One system. Functions return FALSE with a DK_ERROR_TEMPORARY or
  * DK_ERROR_PERMANENT error (dk_connector_http sets them). Optional entries
  * are NULL. */
@@ -100,6 +115,15 @@ typedef struct {
 	/* Authenticates and reads vocabularies; appends findings to report,
 	 * one line each; FALSE when misconfigured. Creates nothing. */
 	gboolean (*check)(DkConnector *c, GString *report, GError **error);
+	/* Optional, the way back: what agents did on the remote ticket since
+	 * the watermark cursor (NULL: since it was made), oldest first, into
+	 * changes_out (DkConnectorChange): public comments not written through
+	 * the API by docket where the system tells them apart, and one status
+	 * change when the ticket's status differs from the one the cursor saw.
+	 * Internal notes are not read. *cursor_out the new watermark (opaque
+	 * text kept by docket). Reads only. */
+	gboolean (*read_back)(DkConnector *c, const char *remote_ticket, const char *cursor,
+	                      GPtrArray *changes_out, char **cursor_out, GError **error);
 	/* Optional: reads the type's own keys of section into c->state
 	 * (freed with c->state_free); DK_ERROR_CONFIG when they are wrong. */
 	gboolean (*init)(DkConnector *c, const DkConfig *config, const char *section,
@@ -222,6 +246,35 @@ extern const DkConnectorOps dk_connector_omnidesk;
 typedef struct DkConnectors DkConnectors;
 DkConnectors *dk_connectors_new(const DkConfig *config, GError **error);
 void dk_connectors_free(DkConnectors *set);
+
+/* What one pass of the way back did. */
+typedef struct {
+	guint tickets;  /* remote tickets read */
+	guint comments; /* comments that became replies */
+	guint statuses; /* status changes mirrored */
+	guint skipped;  /* changes docket could not take (reason logged) */
+	guint failed;   /* tickets whose reading failed (retried next pass) */
+} DkReadBackStats;
+
+/* The way back for connector name (NULL: every connector with poll_seconds
+ * set): for each of its tickets that is not closed and has no row still
+ * to go there, reads what agents did since the stored watermark and, in
+ * one transaction per ticket, turns each public comment into a reply to
+ * the customer (dk_desk_reply: mailed through the outbox, threaded like
+ * any reply), mirrors the status (dk_desk_set_status, by
+ * "connector:NAME"), records the comment's remote id (so it is taken once
+ * and never sent back) and the new watermark. A reading that fails is
+ * logged, counted and tried again next pass; store errors are returned. */
+gboolean dk_connectors_read_back(DkConnectors *set, const DkConfig *config, DkStore *store,
+                                 const char *name, gint64 now, DkReadBackStats *stats,
+                                 GError **error);
+
+/* The author docket gives the changes it mirrors from connector c. */
+char *dk_connector_origin(const DkConnector *c);
+
+/* The connector called name in the set, or NULL (not configured, or
+ * broken: see dk_connectors_new). */
+DkConnector *dk_connectors_get(DkConnectors *set, const char *name);
 
 /* Performs one due "connector" row: claims it, runs the event, records
  * the remote ids, and marks it done, deferred (backoff, or Retry-After)

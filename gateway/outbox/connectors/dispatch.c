@@ -41,6 +41,11 @@ void dk_connectors_free(DkConnectors *set)
 	g_free(set);
 }
 
+DkConnector *dk_connectors_get(DkConnectors *set, const char *name)
+{
+	return g_hash_table_lookup(set->connectors, name);
+}
+
 typedef struct {
 	DkConnectors *set;
 	const DkConfig *config;
@@ -210,6 +215,13 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 	return ops->add_comment(r->c, e, &r->new_comment, error);
 }
 
+/* Whether the row's change was read back from this connector's system. */
+static gboolean mirrored(const Run *r)
+{
+	g_autofree char *origin = dk_connector_origin(r->c);
+	return g_strcmp0(payload_str(r, "by"), origin) == 0;
+}
+
 static gboolean perform(Run *r, GError **error)
 {
 	if (!load(r, error))
@@ -239,6 +251,8 @@ static gboolean perform(Run *r, GError **error)
 	}
 	if (g_strcmp0(event, "article.created") == 0 && r->article != NULL)
 		return comment(r, &e, error);
+	if (g_strcmp0(event, "ticket.updated") == 0 && mirrored(r))
+		return TRUE; /* the system made this change: nothing to send back */
 	if (g_strcmp0(event, "ticket.updated") == 0)
 		return r->c->ops->update(r->c, &e, error);
 	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: unknown event %s", r->c->name,

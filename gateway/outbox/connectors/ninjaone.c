@@ -8,6 +8,7 @@
 #include "gateway/core/json.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
 
 /* What REFERENCE.md marks as inferred or third-party [INF]/[3P], in one
@@ -660,6 +661,99 @@ static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_
 	return FALSE;
 }
 
+/* Our statuses that send the tenant's status sid, comma-joined in the
+ * order of the defaults (the first is taken when docket's is not among
+ * them); NULL when none does. */
+static char *ours_for(DkConnector *c, gint64 sid, GError **error)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; i < G_N_ELEMENTS(default_statuses); i++) {
+		g_autofree char *id = status_id(c, default_statuses[i][0], error);
+		if (id == NULL)
+			return NULL;
+		if (g_ascii_strtoll(id, NULL, 10) == sid)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i][0]);
+	}
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
+/* Whether a log entry is an agent's public comment. */
+static gboolean agent_comment(const json_t *entry)
+{
+	return g_strcmp0(json_string_value(json_object_get(entry, "type")), "COMMENT") == 0 &&
+	       json_is_true(json_object_get(entry, "publicEntry")) &&
+	       !json_is_true(json_object_get(entry, "system")) &&
+	       g_strcmp0(json_string_value(json_object_get(entry, "appUserContactType")),
+	                 "TECHNICIAN") == 0;
+}
+
+static gint by_entry_id(gconstpointer a, gconstpointer b)
+{
+	gint64 x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+	gint64 y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+	return x < y ? -1 : x > y;
+}
+
+/* The agents' public comments after entry id after, oldest first. */
+static gboolean comments_after(DkConnector *c, const char *ticket, gint64 after,
+                               GPtrArray *changes_out, gint64 *last_out, GError **error)
+{
+	g_autofree char *path = g_strdup_printf(
+	    "/ticketing/ticket/%s/log-entry?type=COMMENT&pageSize=500", ticket);
+	g_autoptr(json_t) entries = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &entries, error))
+		return FALSE;
+	g_autoptr(GPtrArray) found = g_ptr_array_new();
+	size_t i;
+	json_t *entry;
+	*last_out = after;
+	json_array_foreach(entries, i, entry)
+	{
+		gint64 id = json_integer_value(json_object_get(entry, "id"));
+		if (id > after && agent_comment(entry))
+			g_ptr_array_add(found, entry);
+		*last_out = MAX(*last_out, id);
+	}
+	g_ptr_array_sort(found, by_entry_id);
+	for (guint k = 0; k < found->len; k++) {
+		json_t *e = g_ptr_array_index(found, k);
+		g_autofree char *id = dk_connector_id(e);
+		const char *body = json_string_value(json_object_get(e, "body"));
+		g_ptr_array_add(changes_out, dk_connector_change_new(id, body ? body : "", NULL, NULL));
+	}
+	return TRUE;
+}
+
+/* The way back: the agents' public comments in the log entries after the
+ * cursor's entry id, and the ticket's status when it is not the one the
+ * cursor saw. Cursor: "ENTRY:STATUS". NinjaOne names the author only as a
+ * user uid; the reply goes without it. */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	gint64 after = 0, seen = 0, last = 0;
+	if (cursor != NULL && sscanf(cursor, "%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, &after,
+	                             &seen) < 1)
+		after = seen = 0;
+	if (!comments_after(c, remote, after, changes_out, &last, error))
+		return FALSE;
+	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%s", remote);
+	g_autoptr(json_t) ticket = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &ticket, error))
+		return FALSE;
+	json_t *sid = json_object_get(json_object_get(ticket, "status"), "statusId");
+	gint64 now = json_is_integer(sid) ? json_integer_value(sid) : 0;
+	if (now != 0 && now != seen) {
+		g_autofree char *ours = ours_for(c, now, error);
+		if (ours == NULL && error != NULL && *error != NULL)
+			return FALSE;
+		if (ours != NULL)
+			g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	}
+	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, last, now);
+	return TRUE;
+}
+
 /* Each mapped status name among the tenant's statuses. */
 static gboolean check_statuses(DkConnector *c, GString *report)
 {
@@ -781,4 +875,5 @@ const DkConnectorOps dk_connector_ninjaone = {
     .find_comment = find_comment,
     .check = check,
     .init = init,
+    .read_back = read_back,
 };
