@@ -7,8 +7,9 @@ misconfiguration and creates nothing."""
 
 import time
 import unittest
+import uuid
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation, mail, specschema
+from conntest import AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, specschema
 import iiqmock
 
 API = "/api/v1.0"
@@ -292,6 +293,36 @@ class FaultTest(IncidentIQCase):
         self.assertIn("HTTP 400", row["last_error"])
         self.assertIn("InvalidLocation", row["last_error"])
         self.assertEqual(len(self.events(1, "connector_failed")), 1)
+
+
+class RoundTripTest(RoundTrip, IncidentIQCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        return self.only_ticket()
+
+    def agent_comment(self, tid, text, public):
+        with self.mock.lock:
+            aid = str(uuid.uuid4())
+            self.mock.activities[tid].append({
+                "TicketActivityId": aid, "TicketId": tid, "IsPublic": public,
+                "OwnerId": iiqmock.USERS[1]["UserId"], "CreatedDate": iiqmock.now(),
+                "ActivityItems": [{"TicketActivityTypeId": 6, "Comments": text,
+                                   "TicketActivityId": aid, "IsPublic": public}]})
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            t = self.mock.tickets[tid]
+            t["WorkflowStepId"], t["IsClosed"] = iiqmock.STEP["Closed"], True
+
+    def remote_texts(self, tid):
+        return [text for public, text in self.mock.comments(tid)]
+
+    def read_faults(self):
+        self.mock.inject("GET", API + "/tickets/", status=500,
+                         body=b'{"StatusCode":"InternalServerError"}')
+        self.mock.inject("GET", API + "/tickets/", pause=2)  # the answer lost
 
 
 class CheckTest(IncidentIQCase):

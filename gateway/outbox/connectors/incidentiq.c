@@ -632,6 +632,107 @@ static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_
 	return FALSE;
 }
 
+/* Our statuses for a ticket as Incident IQ shows it (comma-joined, see
+ * DkConnectorChange): closed is resolved or closed; a step whose status
+ * or step name a status value names is those; one that needs the
+ * requestor is waiting; any other open step is open (or new, or in
+ * progress: docket's own is kept). */
+static char *ours_for(DkConnector *c, const json_t *ticket, const json_t *list)
+{
+	if (json_is_true(json_object_get(ticket, "IsClosed")))
+		return g_strdup("resolved,closed");
+	const char *step = str_at(ticket, "WorkflowStepId");
+	const json_t *found = NULL;
+	size_t i;
+	json_t *s;
+	json_array_foreach(list, i, s)
+	{
+		const char *id = str_at(s, "WorkflowStepId");
+		if (step != NULL && id != NULL && g_ascii_strcasecmp(step, id) == 0)
+			found = s;
+	}
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize k = 0; found != NULL && k < G_N_ELEMENTS(default_statuses); k++) {
+		const char *v = status_value(c, default_statuses[k][0]);
+		if (g_strcmp0(v, str_at(found, "StatusName")) == 0 ||
+		    g_strcmp0(v, str_at(found, "StepName")) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[k][0]);
+	}
+	if (out->len == 0 && json_is_true(json_object_get(found, "IsRequestorInputNeeded")))
+		g_string_append(out, "waiting");
+	if (out->len == 0)
+		g_string_append(out, "open,new,in_progress");
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Whether an activity is a public comment, and its text. */
+static const char *public_comment(const json_t *activity)
+{
+	if (!json_is_true(json_object_get(activity, "IsPublic")))
+		return NULL;
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(activity, "ActivityItems"), i, it)
+	{
+		if (json_integer_value(json_object_get(it, "TicketActivityTypeId")) ==
+		        ACTIVITY_COMMENT &&
+		    str_at(it, "Comments") != NULL)
+			return str_at(it, "Comments");
+	}
+	return NULL;
+}
+
+/* Every public comment of the ticket, oldest first (activities carry
+ * GUIDs, which do not order: the way back keeps no comment watermark and
+ * takes each comment id once, docket's own being recorded when sent). */
+static gboolean public_comments(DkConnector *c, const char *ticket, GPtrArray *changes_out,
+                                GError **error)
+{
+	for (guint page = 0; page < USER_PAGES; page++) {
+		g_autofree char *path =
+		    g_strdup_printf("/tickets/%s/activities?$p=%u&$s=%d", ticket, page, USER_PAGE);
+		g_autoptr(json_t) reply = NULL;
+		if (!call(c, "GET", path, NULL, &reply, error))
+			return FALSE;
+		json_t *items = json_object_get(reply, "Items");
+		size_t i;
+		json_t *a;
+		json_array_foreach(items, i, a)
+		{
+			const char *text = public_comment(a), *id = str_at(a, "TicketActivityId");
+			if (text != NULL && id != NULL)
+				g_ptr_array_add(changes_out, dk_connector_change_new(id, text, NULL, NULL));
+		}
+		if (json_array_size(items) < USER_PAGE)
+			return TRUE;
+	}
+	return TRUE;
+}
+
+/* The way back: the ticket's public comments, and its status when it is
+ * not the one the cursor saw ("STEP" or "closed"). */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	g_autofree char *path = g_strdup_printf("/tickets/%s", remote);
+	g_autoptr(json_t) reply = NULL;
+	json_t *list = NULL;
+	if (!public_comments(c, remote, changes_out, error) ||
+	    !call(c, "GET", path, NULL, &reply, error) || !statuses(c, &list, error))
+		return FALSE;
+	json_t *t = json_object_get(reply, "Item");
+	const char *step = str_at(t, "WorkflowStepId");
+	g_autofree char *seen = g_strdup(json_is_true(json_object_get(t, "IsClosed"))
+	                                     ? "closed"
+	                                     : (step ? step : ""));
+	if (g_strcmp0(seen, cursor) != 0 && json_is_object(t)) {
+		g_autofree char *ours = ours_for(c, t, list);
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	}
+	*cursor_out = g_steal_pointer(&seen);
+	return TRUE;
+}
+
 /* Whether every status value names an action or a status of the list. */
 static gboolean check_statuses(DkConnector *c, const json_t *list, GString *report)
 {
@@ -723,4 +824,5 @@ const DkConnectorOps dk_connector_incidentiq = {
     .lookup = lookup,
     .find_comment = find_comment,
     .check = check,
+    .read_back = read_back,
 };
