@@ -47,14 +47,16 @@ def find(items, value, key):
 
 def matches(obj, conditions):
     for part in re.split(r"\s+and\s+", conditions.strip()):
-        m = re.fullmatch(r'\s*([\w/]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(\d+))\s*', part)
-        if m is None:
+        m = re.fullmatch(r'\s*([\w/]+)\s*(=|>)\s*(?:"((?:[^"\\]|\\.)*)"|(\d+))\s*', part)
+        if m is None or (m.group(2) == ">" and m.group(4) is None):
             raise ValueError(part)
         value = obj
         for name in m.group(1).split("/"):
             value = value.get(name) if isinstance(value, dict) else None
-        want = m.group(2) if m.group(2) is not None else int(m.group(3))
-        if value != want:
+        want = m.group(3) if m.group(3) is not None else int(m.group(4))
+        if m.group(2) == ">" and not (isinstance(value, int) and value > want):
+            return False
+        if m.group(2) == "=" and value != want:
             return False
     return True
 
@@ -197,7 +199,13 @@ class ConnectWise(MockServer):
     def list_notes(self, req, body, tid):
         if tid not in self.tickets:
             return error(404, "NotFound", "Ticket %d not found" % tid)
-        return 200, {}, self.notes[tid]
+        order = req.query.get("orderBy", ["id asc"])[0]
+        if order not in ("id asc", "id desc"):
+            return error(400, "InvalidObject", "cannot order by %s" % order)
+        status, headers, out = self.listing(req, self.notes[tid])
+        if status == 200:
+            out = sorted(out, key=lambda n: n["id"], reverse=order == "id desc")
+        return status, headers, out
 
     def add_note(self, req, body, tid):
         if tid not in self.tickets:

@@ -7,7 +7,7 @@ wrong board and bad credentials and creates nothing."""
 import base64
 import unittest
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation
+from conntest import AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation
 import cwmock
 
 CREDENTIALS = ("company = %s\npublic_key = %s\nprivate_key = %s\nclient_id = %s\n" %
@@ -206,6 +206,39 @@ class FaultTest(ConnectWiseCase):
         self.assertIn("HTTP 400", row["last_error"])
         self.assertIn("InvalidObject", row["last_error"])
         self.assertEqual(len(self.events(1, "connector_failed")), 1)
+
+
+class RoundTripTest(RoundTrip, ConnectWiseCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        [tid] = self.mock.tickets
+        return tid
+
+    def agent_comment(self, tid, text, public):
+        with self.mock.lock:
+            self.mock.notes[tid].append({
+                "id": self.mock.next_note, "ticketId": tid, "text": text,
+                "detailDescriptionFlag": public, "internalAnalysisFlag": not public,
+                "resolutionFlag": False, "member": {"id": 17, "identifier": "agent"}})
+            self.mock.next_note += 1
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            t = self.mock.tickets[tid]
+            t["status"] = next(s for s in cwmock.STATUSES[t["board"]["id"]]
+                               if s["name"] == "Resolved")
+
+    def remote_texts(self, tid):
+        return [n["text"] for n in self.mock.notes[tid]]
+
+    def read_faults(self):
+        route = "/v4_6_release/apis/3.0/service/tickets/"
+        self.mock.inject("GET", route, status=500, body=b'{"code":"InternalError"}')
+        self.mock.inject("GET", route, pause=2)  # the answer lost
+        self.mock.inject("GET", route, status=429, headers={"Retry-After": "1"},
+                         body=b'{"code":"TooManyRequests"}')
 
 
 class CheckTest(ConnectWiseCase):

@@ -219,6 +219,66 @@ static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_
 	return TRUE;
 }
 
+/* Our statuses whose board status name is name, comma-joined in the order
+ * of the defaults (see DkConnectorChange), or NULL. */
+static char *ours_for(const DkConnector *c, const char *name)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; name != NULL && i < G_N_ELEMENTS(default_statuses); i++)
+		if (g_strcmp0(status_name(c, default_statuses[i][0]), name) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i][0]);
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
+/* An agent's public note: Discussion, not internal, written by a member. */
+static gboolean agent_note(const json_t *n)
+{
+	return json_is_true(json_object_get(n, "detailDescriptionFlag")) &&
+	       !json_is_true(json_object_get(n, "internalAnalysisFlag")) &&
+	       json_is_object(json_object_get(n, "member"));
+}
+
+/* The way back: the notes after the cursor's note id (conditions id>N,
+ * oldest first), the agents' public ones as comments, and the ticket's
+ * status when its name is not the one the cursor saw. Cursor:
+ * "NOTE:STATUS NAME". */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	gint64 after = cursor ? g_ascii_strtoll(cursor, NULL, 10) : 0;
+	const char *seen = cursor && strchr(cursor, ':') ? strchr(cursor, ':') + 1 : "";
+	g_autofree char *cond = g_strdup_printf("id>%" G_GINT64_FORMAT, after);
+	g_autofree char *escaped = g_uri_escape_string(cond, NULL, FALSE);
+	g_autofree char *path = g_strdup_printf(
+	    "/service/tickets/%s/notes?conditions=%s&orderBy=id%%20asc&pageSize=1000", remote,
+	    escaped);
+	g_autoptr(json_t) notes = NULL, ticket = NULL;
+	if (!dk_connector_http(c, "GET", path, NULL, NULL, &notes, error))
+		return FALSE;
+	size_t i;
+	json_t *n;
+	gint64 last = after;
+	json_array_foreach(notes, i, n)
+	{
+		gint64 id = json_integer_value(json_object_get(n, "id"));
+		g_autofree char *sid = dk_connector_id(n);
+		if (id > after && agent_note(n))
+			g_ptr_array_add(changes_out,
+			                dk_connector_change_new(
+			                    sid, json_string_value(json_object_get(n, "text")), NULL, NULL));
+		last = MAX(last, id);
+	}
+	g_autofree char *tpath = g_strdup_printf("/service/tickets/%s", remote);
+	if (!dk_connector_http(c, "GET", tpath, NULL, NULL, &ticket, error))
+		return FALSE;
+	const char *name = json_string_value(json_object_get(json_object_get(ticket, "status"), "name"));
+	g_autofree char *ours = ours_for(c, name);
+	if (name != NULL && g_strcmp0(name, seen) != 0 && ours != NULL)
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%s", last, name ? name : "");
+	return TRUE;
+}
+
 /* Whether every name (NULL-terminated pairs' second halves) is among the
  * list's "name" fields; reports those that are not. */
 static gboolean names_present(DkConnector *c, const json_t *list, const char *const (*pairs)[2],
@@ -292,5 +352,6 @@ const DkConnectorOps dk_connector_connectwise = {
     .update = update,
     .lookup = lookup,
     .find_comment = find_comment,
+    .read_back = read_back,
     .check = check,
 };
