@@ -228,6 +228,48 @@ static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_
 	return TRUE;
 }
 
+/* Our statuses whose portal word is word, comma-joined in the order of
+ * the defaults (see DkConnectorChange), or NULL. */
+static char *ours_for(const DkConnector *c, const char *word)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; word != NULL && i < G_N_ELEMENTS(default_statuses); i++)
+		if (g_strcmp0(dk_connector_word(c, &status_words, default_statuses[i].ours), word) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i].ours);
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
+/* The way back: GET /tickets/:ticketId gives the ticket "including
+ * comments and activity" [DOC]; its public outbound comments [INF: the
+ * comment fields] are the agents' (docket's own are recorded when sent,
+ * and comment ids do not order, so each is taken once by its id), and its
+ * status when it is not the one the cursor saw (cursor: the status). */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	g_autofree char *escaped = g_uri_escape_string(remote, NULL, FALSE);
+	g_autofree char *path = g_strconcat(TICKETS "/", escaped, NULL);
+	g_autoptr(json_t) ticket = NULL;
+	if (!call(c, "GET", path, NULL, &ticket, error))
+		return FALSE;
+	size_t i;
+	json_t *m;
+	json_array_foreach(comments_of(ticket), i, m)
+	{
+		g_autofree char *id = dk_connector_member_id(m, "id");
+		const char *body = json_string_value(json_object_get(m, "body"));
+		if (id != NULL && body != NULL && !json_is_true(json_object_get(m, "isInternal")) &&
+		    g_strcmp0(json_string_value(json_object_get(m, "direction")), "inbound") != 0)
+			g_ptr_array_add(changes_out, dk_connector_change_new(id, body, NULL, NULL));
+	}
+	const char *status = json_string_value(json_object_get(ticket, "status"));
+	g_autofree char *ours = ours_for(c, status);
+	if (status != NULL && g_strcmp0(status, cursor) != 0 && ours != NULL)
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	*cursor_out = g_strdup(status ? status : "");
+	return TRUE;
+}
+
 /* Reads one ticket (authentication and permission to read), then checks
  * the maps against the documented vocabularies and that every ticket
  * gets a customer. Customers cannot be listed: their ids go unchecked. */
@@ -266,4 +308,5 @@ const DkConnectorOps dk_connector_opspilot = {
     .lookup = lookup,
     .find_comment = find_comment,
     .check = check,
+    .read_back = read_back,
 };
