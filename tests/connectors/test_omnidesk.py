@@ -9,7 +9,7 @@ nothing."""
 import time
 import unittest
 
-from conntest import AGENT, CUSTOMER, SUPPORT, ConnectorCase, conversation, mail
+from conntest import AGENT, CUSTOMER, SUPPORT, ConnectorCase, RoundTrip, conversation, mail
 from keyedcase import KeyChecks
 import omnideskmock
 
@@ -227,6 +227,37 @@ class FaultTest(OmnideskCase):
         self.assertIn("HTTP 403", row["last_error"])
         self.assertIn("TICKET_CREATE", row["last_error"])
         self.assertNotIn(omnideskmock.READ_ONLY_KEY, row["last_error"])
+
+
+class RoundTripTest(RoundTrip, OmnideskCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        [tid] = self.mock.tickets
+        return tid
+
+    def agent_comment(self, tid, text, public):
+        # an agent's e-mail reply, or an internal note, made in Omnidesk
+        with self.mock.lock:
+            self.mock.tickets[tid]["timeline"].append({
+                "id": str(self.mock.next_item), "ticket_id": tid,
+                "type": "message" if public else "note", "channel_id": 1 if public else 0,
+                "direction": "outbound" if public else "", "content": text,
+                "user_id": 2, "user_name": "marleen", "files": []})
+            self.mock.next_item += 1
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            self.mock.tickets[tid]["status"] = "solved"
+
+    def remote_texts(self, tid):
+        return [m["content"] for m in self.mock.messages(tid)]
+
+    def read_faults(self):
+        self.mock.inject("GET", TICKET + "/", status=500,
+                         body=b'{"status":"error","message":"Internal error."}')
+        self.mock.inject("GET", TICKET + "/", pause=2)  # the answer lost
 
 
 class CheckTest(KeyChecks, OmnideskCase):

@@ -444,6 +444,69 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 	return TRUE;
 }
 
+/* Our statuses whose Omnidesk word is word, comma-joined in the order of
+ * the defaults (see DkConnectorChange), or NULL. */
+static char *ours_for(const DkConnector *c, const char *word)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; word != NULL && i < G_N_ELEMENTS(default_statuses); i++)
+		if (g_strcmp0(dk_connector_word(c, &status_words, default_statuses[i].ours), word) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i].ours);
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
+/* An agent's reply in the timeline: a message going out on a channel
+ * (docket's own are contact form messages and call logs). */
+static gboolean agent_reply(const json_t *item)
+{
+	return g_strcmp0(json_string_value(json_object_get(item, "type")), "message") == 0 &&
+	       g_strcmp0(json_string_value(json_object_get(item, "direction")), "outbound") == 0;
+}
+
+/* The way back: the ticket's timeline (GET /ticket/:ticketID) after the
+ * cursor's item id, its agents' replies oldest first (content, HTML for
+ * e-mail, is taken as the text; the sender is the user's name), and the
+ * status when it is not the one the cursor saw. Cursor: "ITEM:status". */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	gint64 ticket = 0, after = cursor ? g_ascii_strtoll(cursor, NULL, 10) : 0, last = 0;
+	const char *seen = cursor && strchr(cursor, ':') ? strchr(cursor, ':') + 1 : "";
+	if (!number(c, "ticket id", remote, &ticket, error))
+		return FALSE;
+	g_autofree char *path = g_strdup_printf(API "/ticket/%" G_GINT64_FORMAT, ticket);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &reply, error))
+		return FALSE;
+	json_t *t = json_object_get(reply, "item");
+	g_autoptr(GPtrArray) items = g_ptr_array_new();
+	size_t i;
+	json_t *item;
+	last = after;
+	json_array_foreach(json_object_get(t, "timeline"), i, item)
+	{
+		g_autofree char *sid = dk_connector_member_id(item, "id");
+		gint64 id = sid ? g_ascii_strtoll(sid, NULL, 10) : 0;
+		if (g_strcmp0(json_string_value(json_object_get(item, "type")), "event") == 0)
+			continue; /* events have ids of their own series */
+		if (id > after && agent_reply(item))
+			g_ptr_array_add(items, item);
+		last = MAX(last, id);
+	}
+	for (guint k = 0; k < items->len; k++) {
+		json_t *it = g_ptr_array_index(items, k);
+		g_autofree char *id = dk_connector_member_id(it, "id");
+		const char *text = json_string_value(json_object_get(it, "content"));
+		g_ptr_array_add(changes_out, dk_connector_change_new(id, text ? text : "", NULL, NULL));
+	}
+	const char *status = json_string_value(json_object_get(t, "status"));
+	g_autofree char *ours = ours_for(c, status);
+	if (status != NULL && g_strcmp0(status, seen) != 0 && ours != NULL)
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%s", last, status ? status : "");
+	return TRUE;
+}
+
 /* Whether organisation_map's brands and brand are numbers; reports those that
  * are not. */
 static gboolean brands_are_numbers(DkConnector *c, GString *report)
@@ -507,4 +570,5 @@ const DkConnectorOps dk_connector_omnidesk = {
     .update = update,
     .find_comment = find_comment,
     .check = check,
+    .read_back = read_back,
 };
