@@ -243,7 +243,10 @@ class RoundTripTest(RoundTrip, OmnideskCase):
             self.mock.tickets[tid]["timeline"].append({
                 "id": str(self.mock.next_item), "ticket_id": tid,
                 "type": "message" if public else "note", "channel_id": 1 if public else 0,
-                "direction": "outbound" if public else "", "content": text,
+                "direction": "outbound" if public else "",
+                "content": "<html><body><p>%s</p><blockquote type=\"cite\">The printer "
+                           "shows error 50.</blockquote></body></html>" % text if public
+                           else text,
                 "user_id": 2, "user_name": "marleen", "files": []})
             self.mock.next_item += 1
 

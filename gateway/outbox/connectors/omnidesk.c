@@ -12,6 +12,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
+#include "parsers/html.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -464,8 +465,8 @@ static gboolean agent_reply(const json_t *item)
 }
 
 /* The way back: the ticket's timeline (GET /ticket/:ticketID) after the
- * cursor's item id, its agents' replies oldest first (content, HTML for
- * e-mail, is taken as the text; the sender is the user's name), and the
+ * cursor's item id, its agents' replies oldest first (their content, HTML
+ * for e-mail, as plain text without the quoted history), and the
  * status when it is not the one the cursor saw. Cursor: "ITEM:status". */
 static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
                           GPtrArray *changes_out, char **cursor_out, GError **error)
@@ -497,7 +498,9 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
 		json_t *it = g_ptr_array_index(items, k);
 		g_autofree char *id = dk_connector_member_id(it, "id");
 		const char *text = json_string_value(json_object_get(it, "content"));
-		g_ptr_array_add(changes_out, dk_connector_change_new(id, text ? text : "", NULL, NULL));
+		g_autoptr(DkHtmlText) plain = text ? dk_html_to_text(text, strlen(text)) : NULL;
+		g_ptr_array_add(changes_out,
+		                dk_connector_change_new(id, plain ? plain->new_text : "", NULL, NULL));
 	}
 	const char *status = json_string_value(json_object_get(t, "status"));
 	g_autofree char *ours = ours_for(c, status);
