@@ -10,12 +10,16 @@ credentials, creates nothing."""
 import json
 import os
 import re
+import signal
+import subprocess
 import sqlite3
 import time
 import unittest
 import urllib.parse
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, specschema
+from conntest import (AGENT, BINARY, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail,
+                      specschema)
+from test_serve import free_port, wait_for_port
 import ninjamock
 
 CREDENTIALS = ("client_id = %s\nclient_secret = %s\n" %
@@ -321,6 +325,39 @@ class RoundTripTest(RoundTrip, NinjaCase):
         self.mock.inject("GET", API + "/ticket/", pause=2)  # the answer lost
         self.mock.inject("GET", API + "/ticket/", status=429, headers={"Retry-After": "1"},
                          body=b'{"resultCode":"FAILURE"}')
+
+
+class ServeTest(RoundTripTest):
+    test_round_trip = None  # RoundTripTest's; here only its helpers
+
+    def connector_text(self):
+        return NinjaCase.connector_text(self) + "poll_seconds = 1\n"
+
+    def test_serve_reads_back(self):
+        # `docket serve` sends the ticket, reads the agent's answer back on
+        # its own and mails it to the customer once.
+        port = free_port()
+        with open(os.path.join(self.dir, "serve.log"), "wb") as log:
+            proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen",
+                                     "127.0.0.1:%d" % port], stderr=log)
+            try:
+                wait_for_port(port)
+                self.deliver_ok(conversation()[0])
+                deadline = time.time() + 60
+                while time.time() < deadline and not self.mock.tickets:
+                    time.sleep(0.2)
+                self.agent_comment(self.remote_ticket(), self.ANSWER, True)
+                sent = []
+                while time.time() < deadline and not sent:
+                    sent = [m for m in self.sent() if m["To"] == CUSTOMER]
+                    time.sleep(0.2)
+                time.sleep(3)  # a few more passes
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(timeout=30), 0)
+        self.assertEqual(len([m for m in self.sent() if m["To"] == CUSTOMER]), 1)
+        # the agent's comment only: nothing went back
+        self.assertEqual(self.texts(4711), [(self.ANSWER, True)])
 
 
 class CheckTest(NinjaCase):

@@ -269,6 +269,15 @@ gboolean dk_connectors_read_back(DkConnectors *set, const DkConfig *config, DkSt
                                  const char *name, gint64 now, DkReadBackStats *stats,
                                  GError **error);
 
+/* `docket serve`'s way back: a thread that runs dk_connectors_read_back
+ * for each connector with poll_seconds set, every poll_seconds, on its own
+ * store connection (config is borrowed and must outlive it). Without such
+ * a connector it starts no thread. */
+typedef struct DkReadBackWorker DkReadBackWorker;
+DkReadBackWorker *dk_read_back_start(const DkConfig *config);
+/* Stops it between passes and frees it. */
+void dk_read_back_stop(DkReadBackWorker *w);
+
 /* The author docket gives the changes it mirrors from connector c. */
 char *dk_connector_origin(const DkConnector *c);
 
