@@ -156,6 +156,16 @@ const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary 
 	return mapped;
 }
 
+char *dk_connector_words_back(const DkConnector *c, const DkConnectorVocabulary *v,
+                              const char *theirs)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; theirs != NULL && i < v->n; i++)
+		if (g_strcmp0(dk_connector_word(c, v, v->defaults[i].ours), theirs) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "", v->defaults[i].ours);
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
 static gboolean word_known(const DkConnector *c, const DkConnectorVocabulary *v,
                            const char *ours, GString *report)
 {

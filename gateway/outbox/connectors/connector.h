@@ -215,6 +215,11 @@ typedef struct {
 const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary *v,
                               const char *ours);
 
+/* Our words whose system word is theirs, comma-joined in the order of the
+ * defaults (as DkConnectorChange's status wants them), or NULL. */
+char *dk_connector_words_back(const DkConnector *c, const DkConnectorVocabulary *v,
+                              const char *theirs);
+
 /* Whether every word the defaults and maps of both vocabularies give is
  * known; appends a line to report for each that is not. */
 gboolean dk_connector_words_known(const DkConnector *c, const DkConnectorVocabulary *status,

@@ -445,17 +445,6 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 	return TRUE;
 }
 
-/* Our statuses whose Omnidesk word is word, comma-joined in the order of
- * the defaults (see DkConnectorChange), or NULL. */
-static char *ours_for(const DkConnector *c, const char *word)
-{
-	g_autoptr(GString) out = g_string_new(NULL);
-	for (gsize i = 0; word != NULL && i < G_N_ELEMENTS(default_statuses); i++)
-		if (g_strcmp0(dk_connector_word(c, &status_words, default_statuses[i].ours), word) == 0)
-			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i].ours);
-	return out->len ? g_strdup(out->str) : NULL;
-}
-
 /* An agent's reply in the timeline: a message going out on a channel
  * (docket's own are contact form messages and call logs). */
 static gboolean agent_reply(const json_t *item)
@@ -503,7 +492,7 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
 		                dk_connector_change_new(id, plain ? plain->new_text : "", NULL, NULL));
 	}
 	const char *status = json_string_value(json_object_get(t, "status"));
-	g_autofree char *ours = ours_for(c, status);
+	g_autofree char *ours = dk_connector_words_back(c, &status_words, status);
 	if (status != NULL && g_strcmp0(status, seen) != 0 && ours != NULL)
 		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
 	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%s", last, status ? status : "");

@@ -228,17 +228,6 @@ static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_
 	return TRUE;
 }
 
-/* Our statuses whose portal word is word, comma-joined in the order of
- * the defaults (see DkConnectorChange), or NULL. */
-static char *ours_for(const DkConnector *c, const char *word)
-{
-	g_autoptr(GString) out = g_string_new(NULL);
-	for (gsize i = 0; word != NULL && i < G_N_ELEMENTS(default_statuses); i++)
-		if (g_strcmp0(dk_connector_word(c, &status_words, default_statuses[i].ours), word) == 0)
-			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i].ours);
-	return out->len ? g_strdup(out->str) : NULL;
-}
-
 /* The way back: GET /tickets/:ticketId gives the ticket "including
  * comments and activity" [DOC]; its public outbound comments [INF: the
  * comment fields] are the agents' (docket's own are recorded when sent,
@@ -263,7 +252,7 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
 			g_ptr_array_add(changes_out, dk_connector_change_new(id, body, NULL, NULL));
 	}
 	const char *status = json_string_value(json_object_get(ticket, "status"));
-	g_autofree char *ours = ours_for(c, status);
+	g_autofree char *ours = dk_connector_words_back(c, &status_words, status);
 	if (status != NULL && g_strcmp0(status, cursor) != 0 && ours != NULL)
 		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
 	*cursor_out = g_strdup(status ? status : "");
