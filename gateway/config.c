@@ -145,6 +145,7 @@ static const DkConfKey schema[] = {
 	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
 	{"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
 	{"connector:*", "poll_seconds", DK_CONF_INT, "0", 0, 86400}, /* the way back: 0 off */
+	{"connector:*", "attachment_max_bytes", DK_CONF_INT, "0", 0, 1073741824}, /* 0: the system's */
 	{"connector:*", "ca_file", DK_CONF_STRING, ""},
 	{"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
 	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},

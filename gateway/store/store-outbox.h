@@ -113,6 +113,24 @@ gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_
 gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,
                              gboolean *exists_out, GError **error);
 
+/* An attachment of an article as stored. */
+typedef struct {
+	guint position;
+	char *filename;     /* or NULL */
+	char *content_type;
+	char *disposition;
+	char *sha256;
+	gsize size;
+	char *path;         /* the file, absolute */
+} DkStoredAttachment;
+
+void dk_stored_attachment_free(gpointer attachment);
+
+/* The article's attachments in their order into out (DkStoredAttachment,
+ * the caller frees them). */
+gboolean dk_store_article_attachments(DkStore *store, gint64 article, GPtrArray *out,
+                                      GError **error);
+
 /* Whether a row of kind and target for ticket is still to go (pending
  * or held). */
 gboolean dk_store_outbox_unsettled(DkStore *store, const char *kind, const char *target,

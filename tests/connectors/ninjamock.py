@@ -68,15 +68,17 @@ def missing(fields):
                    [{"field": f, "message": "must not be null"} for f in fields])
 
 
-def form_parts(req):
-    """multipart/form-data (RFC 7578) as {name: [bytes]}."""
+def form_parts(req, with_names=False):
+    """multipart/form-data (RFC 7578) as {name: [bytes]} (with_names:
+    [(filename, bytes)])."""
     msg = email.parser.BytesParser().parsebytes(
         b"Content-Type: " + req.headers.get("Content-Type", "").encode() + b"\r\n\r\n" +
         req.body)
     parts = {}
     for part in msg.get_payload() if msg.is_multipart() else []:
         name = part.get_param("name", header="Content-Disposition")
-        parts.setdefault(name, []).append(part.get_payload(decode=True))
+        data = part.get_payload(decode=True)
+        parts.setdefault(name, []).append((part.get_filename(), data) if with_names else data)
     return parts
 
 
@@ -346,7 +348,9 @@ class NinjaOne(MockServer):
             return missing(["public"])
         if not comment.get("body") and not comment.get("htmlBody"):
             return missing(["body"])
-        self.add_entry(tid, "COMMENT", comment.get("body"), comment["public"])
+        entry = self.add_entry(tid, "COMMENT", comment.get("body"), comment["public"])
+        entry["files"] = [(name, len(data)) for name, data in
+                          form_parts(req, True).get("files", [])]
         return 200, {}, b""
 
     def comments(self, tid):

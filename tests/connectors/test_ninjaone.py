@@ -7,6 +7,7 @@ comment, an expired token) every remote ticket and comment exists exactly
 once; `docket connector check` reports misconfiguration and, with bad
 credentials, creates nothing."""
 
+import base64
 import json
 import os
 import re
@@ -294,6 +295,53 @@ class FaultTest(NinjaCase):
                 self.assertIn(needle, row["last_error"])
             self.assertEqual(len(self.events(n, "connector_failed")), 1)
             self.assertEqual(len(self.mock.changes()), tried)
+
+
+def with_files(frm, subject, message_id, text, files, headers=""):
+    """A multipart/mixed mail with text and files [(name, bytes)]."""
+    parts = ["--b1\nContent-Type: text/plain; charset=utf-8\n\n%s" % text]
+    for name, data in files:
+        parts.append("--b1\nContent-Type: application/octet-stream\n"
+                     "Content-Disposition: attachment; filename=\"%s\"\n"
+                     "Content-Transfer-Encoding: base64\n\n%s" %
+                     (name, base64.encodebytes(data).decode()))
+    body = "\n".join(parts) + "\n--b1--\n"
+    return mail(frm, subject, message_id, body,
+                headers + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b1\n")
+
+
+class AttachmentTest(NinjaCase):
+    LOG = b"disk error at sector 7\n" * 10
+    BIG = bytes(range(256)) * 8  # 2,048 bytes, binary
+
+    def connector_text(self):
+        return super().connector_text() + "attachment_max_bytes = 1024\n"
+
+    def test_files_reach_ninjaone_once(self):
+        # The first mail's files follow the new ticket as a comment (NewTicket
+        # takes none); a reply's files ride on its comment; the one over the
+        # limit is named, not sent; lost answers make nothing twice.
+        self.mock.inject("POST", API + "/ticket/", pause=2)  # the files comment made, lost
+        self.deliver_ok(with_files(CUSTOMER, "Printer offline", "f1@customer.example",
+                                   "See the log.\n", [("log.txt", self.LOG),
+                                                      ("dump.bin", self.BIG)]))
+        self.mock.inject("POST", API + "/ticket/", pause=2)  # the reply's comment, lost
+        self.deliver_ok(with_files(CUSTOMER, "Re: Printer offline", "f2@customer.example",
+                                   "And the photo.\n", [("photo.jpg", self.BIG[:700])],
+                                   "In-Reply-To: <f1@customer.example>\n"))
+        rows = self.drain(60)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual(self.mock.faults, [])
+        self.assertEqual(len(self.mock.tickets), 1)
+        got = [(e["body"].strip(), e["files"]) for e in self.mock.comments(4711)]
+        self.assertEqual(got, [
+            ("The attachments of the first mail [docket-1]: log.txt dump.bin\n"
+             "(not sent: dump.bin, 2048 bytes, over the limit of 1024 bytes)",
+             [("log.txt", len(self.LOG))]),
+            ("And the photo.", [("photo.jpg", 700)])])
+        files = [r for r in self.mock.requests if r.route.endswith("/comment")]
+        sent = [p for r in files for p in ninjamock.form_parts(r, True).get("files", [])]
+        self.assertIn(("log.txt", self.LOG), sent)
 
 
 class RoundTripTest(RoundTrip, NinjaCase):

@@ -314,7 +314,7 @@ static gboolean classify(DkConnector *c, const char *method, const char *path, l
 }
 
 static void set_options(DkConnector *c, CURL *curl, const char *method, const char *url,
-                        const char *body)
+                        const char *body, gsize body_len)
 {
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -328,7 +328,7 @@ static void set_options(DkConnector *c, CURL *curl, const char *method, const ch
 		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
 	if (body != NULL) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, c);
@@ -353,9 +353,9 @@ static struct curl_slist *headers_for(DkConnector *c, const char *body, const ch
 	return h;
 }
 
-gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
-                           const char *body, const char *const *extra, json_t **response_out,
-                           GError **error)
+static gboolean http(DkConnector *c, const char *method, const char *path, const char *body,
+                     gsize body_len, const char *const *extra, json_t **response_out,
+                     GError **error)
 {
 	if (response_out != NULL)
 		*response_out = NULL;
@@ -377,7 +377,7 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	}
 	g_autoptr(GString) received = g_string_new(NULL);
 	char errbuf[CURL_ERROR_SIZE] = "";
-	set_options(c, curl, method, url, body);
+	set_options(c, curl, method, url, body, body_len);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, received);
@@ -397,6 +397,22 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	if (response_out != NULL && received->len > 0)
 		*response_out = json_loadb(received->str, received->len, 0, NULL);
 	return TRUE;
+}
+
+gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
+                           const char *body, const char *const *extra, json_t **response_out,
+                           GError **error)
+{
+	return http(c, method, path, body, body ? strlen(body) : 0, extra, response_out, error);
+}
+
+gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path,
+                                 GBytes *body, const char *const *extra, json_t **response_out,
+                                 GError **error)
+{
+	gsize len = 0;
+	const char *data = g_bytes_get_data(body, &len);
+	return http(c, method, path, data ? data : "", len, extra, response_out, error);
 }
 
 gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
@@ -432,4 +448,35 @@ void dk_connector_change_free(gpointer change)
 char *dk_connector_origin(const DkConnector *c)
 {
 	return g_strconcat("connector:", c->name, NULL);
+}
+
+void dk_connector_file_free(gpointer file)
+{
+	DkConnectorFile *f = file;
+	if (f == NULL)
+		return;
+	g_free(f->filename);
+	g_free(f->content_type);
+	if (f->data != NULL)
+		g_bytes_unref(f->data);
+	g_free(f);
+}
+
+gint64 dk_connector_file_limit(const DkConnector *c, gint64 system_default)
+{
+	gint64 set = dk_connector_setting_int(c, "attachment_max_bytes");
+	return set > 0 ? set : system_default;
+}
+
+char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit)
+{
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; files != NULL && i < files->len; i++) {
+		const DkConnectorFile *f = g_ptr_array_index(files, i);
+		if (f->data == NULL || (gint64)f->size > limit)
+			g_string_append_printf(out, "\n(not sent: %s, %" G_GSIZE_FORMAT
+			                            " bytes, over the limit of %" G_GINT64_FORMAT " bytes)",
+			                       f->filename ? f->filename : "attachment", f->size, limit);
+	}
+	return g_string_free(out, FALSE);
 }

@@ -51,6 +51,17 @@ G_BEGIN_DECLS
 
 typedef struct DkConnector DkConnector;
 
+/* An attachment of the event's article: its bytes, or NULL when it is
+ * larger than the connector's limit (then only named). */
+typedef struct {
+	char *filename;     /* never NULL: "attachment" when it had none */
+	char *content_type;
+	gsize size;
+	GBytes *data;
+} DkConnectorFile;
+
+void dk_connector_file_free(gpointer file);
+
 /* What happened, as a connector sees it. */
 typedef struct {
 	const char *event;          /* "ticket.created", "article.created", "ticket.updated" */
@@ -64,6 +75,8 @@ typedef struct {
 	gint64 outbox_id;           /* the row: stable over retries */
 	gint64 since;               /* the row's creation (Unix seconds): whatever
 	                             * the event made on the system is newer */
+	const GPtrArray *files;     /* the article's attachments (DkConnectorFile),
+	                             * empty when it has none */
 } DkConnectorEvent;
 
 /* What an agent did on the system, as the way back reads it: a public
@@ -124,6 +137,14 @@ typedef struct {
 	 * text kept by docket). Reads only. */
 	gboolean (*read_back)(DkConnector *c, const char *remote_ticket, const char *cursor,
 	                      GPtrArray *changes_out, char **cursor_out, GError **error);
+	/* Optional: called after the ticket was created (or found after a lost
+	 * answer), before it is recorded: what create could not take (the
+	 * first mail's attachments); must be idempotent. */
+	gboolean (*after_create)(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+	                         GError **error);
+	/* Optional: the system's limit of one attachment in bytes (0: sends
+	 * none); attachment_max_bytes overrides it. */
+	gint64 file_limit;
 	/* Optional: reads the type's own keys of section into c->state
 	 * (freed with c->state_free); DK_ERROR_CONFIG when they are wrong. */
 	gboolean (*init)(DkConnector *c, const DkConfig *config, const char *section,
@@ -186,6 +207,19 @@ gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **
 /* The object's member, an integer or a non-empty string, as a new
  * string; NULL when it is neither. */
 char *dk_connector_member_id(const json_t *object, const char *member);
+
+/* dk_connector_http with a body that may hold any byte. */
+gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path,
+                                 GBytes *body, const char *const *extra, json_t **response_out,
+                                 GError **error);
+
+/* The limit of one attachment: attachment_max_bytes when set, else
+ * system_default. */
+gint64 dk_connector_file_limit(const DkConnector *c, gint64 system_default);
+
+/* A line "(not sent: NAME, N bytes, over the limit of L bytes)" for each
+ * file over limit (or not loaded), each after a newline; "" when none. */
+char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit);
 
 /* dk_connector_http with body (or NULL) serialised compactly. */
 gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,

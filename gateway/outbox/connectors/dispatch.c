@@ -60,6 +60,7 @@ typedef struct {
 	char *remote_ticket;  /* known before the attempt */
 	char *new_ticket;     /* learnt by it */
 	char *new_comment;
+	GPtrArray *files;     /* the article's (DkConnectorFile) */
 	const GError *failure;
 	guint held;           /* rows held by this run */
 } Run;
@@ -71,6 +72,8 @@ static void run_clear(Run *r)
 	g_free(r->remote_ticket);
 	g_free(r->new_ticket);
 	g_free(r->new_comment);
+	if (r->files != NULL)
+		g_ptr_array_unref(r->files);
 }
 
 static gboolean in_transaction(DkStore *store, gboolean (*body)(Run *, GError **), Run *r,
@@ -145,6 +148,39 @@ static const char *payload_str(const Run *r, const char *key)
 	return json_string_value(json_object_get(r->payload, key));
 }
 
+/* The article's attachments: the bytes of those within the connector's
+ * limit, the others named only. */
+static gboolean load_files(Run *r, GError **error)
+{
+	r->files = g_ptr_array_new_with_free_func(dk_connector_file_free);
+	if (r->article == NULL)
+		return TRUE;
+	g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func(dk_stored_attachment_free);
+	if (!dk_store_article_attachments(r->store, r->article->id, stored, error))
+		return FALSE;
+	gint64 limit = dk_connector_file_limit(r->c, r->c->ops->file_limit);
+	for (guint i = 0; i < stored->len; i++) {
+		const DkStoredAttachment *a = g_ptr_array_index(stored, i);
+		DkConnectorFile *f = g_new0(DkConnectorFile, 1);
+		f->filename = g_strdup(a->filename && *a->filename ? a->filename : "attachment");
+		f->content_type = g_strdup(a->content_type);
+		f->size = a->size;
+		g_ptr_array_add(r->files, f);
+		char *bytes = NULL;
+		gsize len = 0;
+		g_autoptr(GError) local = NULL;
+		if ((gint64)a->size > limit)
+			continue;
+		if (!g_file_get_contents(a->path, &bytes, &len, &local)) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "attachment %s: %s",
+			            f->filename, local->message);
+			return FALSE;
+		}
+		f->data = g_bytes_new_take(bytes, len);
+	}
+	return TRUE;
+}
+
 /* The ticket, the article and the remote ticket id, from the store. */
 static gboolean load(Run *r, GError **error)
 {
@@ -160,7 +196,8 @@ static gboolean load(Run *r, GError **error)
 		if (a->id == wanted)
 			r->article = g_ptr_array_steal_index(articles, i);
 	}
-	return dk_store_external_ref_get(r->store, r->c->name, "ticket", r->row->ticket,
+	return load_files(r, error) &&
+	       dk_store_external_ref_get(r->store, r->c->name, "ticket", r->row->ticket,
 	                                 &r->remote_ticket, error);
 }
 
@@ -170,13 +207,13 @@ static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 	if (r->remote_ticket != NULL)
 		return TRUE; /* made by an earlier attempt that recorded it */
 	/* An earlier attempt may have created it and lost the answer. */
-	if (r->row->attempts > 0 && ops->lookup != NULL) {
-		if (!ops->lookup(r->c, e, &r->new_ticket, error))
-			return FALSE;
-		if (r->new_ticket != NULL)
-			return TRUE;
-	}
-	return ops->create_ticket(r->c, e, &r->new_ticket, error);
+	if (r->row->attempts > 0 && ops->lookup != NULL &&
+	    !ops->lookup(r->c, e, &r->new_ticket, error))
+		return FALSE;
+	if (r->new_ticket == NULL && !ops->create_ticket(r->c, e, &r->new_ticket, error))
+		return FALSE;
+	return ops->after_create == NULL || r->new_ticket == NULL ||
+	       ops->after_create(r->c, e, r->new_ticket, error);
 }
 
 /* A comment like the event's that no other article of ours claims: the
@@ -240,6 +277,7 @@ static gboolean perform(Run *r, GError **error)
 	    .remote_ticket = r->remote_ticket,
 	    .outbox_id = r->row->id,
 	    .since = r->row->created_at,
+	    .files = r->files,
 	};
 	if (g_strcmp0(event, "ticket.created") == 0)
 		return create(r, &e, error);

@@ -25,6 +25,7 @@
 #define REFRESH_MARGIN 60 /* seconds before expiry */
 #define SUBJECT_MAX 200
 #define LOOKUP_PAGE 50
+#define FILE_LIMIT (10 * 1024 * 1024) /* one attachment; none documented [INF] */
 #define LOOKUP_PAGES 20   /* newest tickets read after a lost create: 1,000 */
 #define CLOCK_SLACK 900   /* seconds NinjaOne's clock may lag docket's */
 static const char *const default_statuses[][2] = {
@@ -167,24 +168,33 @@ static gboolean auth(DkConnector *c, struct curl_slist **headers, GError **error
 	return TRUE;
 }
 
-/* A request to the API; a 401 (the token revoked or expired early) gets a
- * new token and the request once more. A failure of the token request
- * itself is not retried here. */
-static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
-                     const char *const *extra, json_t **reply_out, GError **error)
+/* A request to the API (body NULL: none); a 401 (the token revoked or
+ * expired early) gets a new token and the request once more. A failure of
+ * the token request itself is not retried here. */
+static gboolean call_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                           const char *const *extra, json_t **reply_out, GError **error)
 {
 	Ninja *n = c->state;
 	g_autoptr(GError) first = NULL;
 	g_autofree char *full = g_strconcat(API, path, NULL);
 	n->token_failed = FALSE;
-	if (dk_connector_http(c, method, full, body, extra, reply_out, &first))
+	if (body ? dk_connector_http_bytes(c, method, full, body, extra, reply_out, &first)
+	         : dk_connector_http(c, method, full, NULL, extra, reply_out, &first))
 		return TRUE;
 	if (n->token_failed || !is_status(first, 401)) {
 		g_propagate_error(error, g_steal_pointer(&first));
 		return FALSE;
 	}
 	g_clear_pointer(&n->token, g_free);
-	return dk_connector_http(c, method, full, body, extra, reply_out, error);
+	return body ? dk_connector_http_bytes(c, method, full, body, extra, reply_out, error)
+	            : dk_connector_http(c, method, full, NULL, extra, reply_out, error);
+}
+
+static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
+                     const char *const *extra, json_t **reply_out, GError **error)
+{
+	g_autoptr(GBytes) bytes = body ? g_bytes_new_static(body, strlen(body)) : NULL;
+	return call_bytes(c, method, path, bytes, extra, reply_out, error);
 }
 
 static gboolean load_statuses(DkConnector *c, GError **error)
@@ -306,6 +316,19 @@ static json_t *log_entry_json(const DkArticle *a)
 	                 "body", dk_connector_text(a));
 }
 
+/* A comment's entry: the article's text, with a line for each attachment
+ * left out (over the limit). */
+static json_t *comment_entry(const DkConnector *c, const DkConnectorEvent *e, const char *text)
+{
+	json_t *entry = log_entry_json(e->article);
+	g_autofree char *left = dk_connector_files_left_out(e->files, dk_connector_file_limit(c, FILE_LIMIT));
+	if (*left != '\0' || text != NULL) {
+		g_autofree char *body = g_strconcat(text ? text : dk_connector_text(e->article), left, NULL);
+		json_object_set_new(entry, "body", json_string(body));
+	}
+	return entry;
+}
+
 /* The requester: a known user or contact by uid, else a copy by e-mail. */
 static gboolean add_requester(DkConnector *c, const DkTicket *t, json_t *o, GError **error)
 {
@@ -387,13 +410,62 @@ static gboolean matching_comments(DkConnector *c, const char *ticket, const json
 	return TRUE;
 }
 
-/* The "comment" part of multipart/form-data (RFC 7578); no files. */
-static char *multipart(const char *boundary, const json_t *entry)
+/* A file's name as a quoted-string of Content-Disposition (RFC 7578
+ * section 4.2: quotes and line breaks escaped). */
+static char *quoted_name(const char *name)
+{
+	GString *out = g_string_new(NULL);
+	for (const char *p = name; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_c(out, '\\');
+		g_string_append_c(out, *p == '\r' || *p == '\n' ? ' ' : *p);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* multipart/form-data (RFC 7578): the "comment" part, then a "files" part
+ * for each attachment within the limit. */
+static GBytes *multipart(const char *boundary, const json_t *entry, const GPtrArray *files)
 {
 	g_autofree char *json = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
-	return g_strdup_printf("--%s\r\nContent-Disposition: form-data; name=\"comment\"\r\n"
-	                       "Content-Type: application/json\r\n\r\n%s\r\n--%s--\r\n",
-	                       boundary, json, boundary);
+	GByteArray *out = g_byte_array_new();
+	g_autofree char *head = g_strdup_printf(
+	    "--%s\r\nContent-Disposition: form-data; name=\"comment\"\r\n"
+	    "Content-Type: application/json\r\n\r\n%s\r\n",
+	    boundary, json);
+	g_byte_array_append(out, (const guint8 *)head, (guint)strlen(head));
+	for (guint i = 0; files != NULL && i < files->len; i++) {
+		const DkConnectorFile *f = g_ptr_array_index(files, i);
+		if (f->data == NULL)
+			continue;
+		g_autofree char *name = quoted_name(f->filename);
+		g_autofree char *part = g_strdup_printf(
+		    "--%s\r\nContent-Disposition: form-data; name=\"files\"; filename=\"%s\"\r\n"
+		    "Content-Type: %s\r\n\r\n",
+		    boundary, name, f->content_type ? f->content_type : "application/octet-stream");
+		gsize len = 0;
+		const guint8 *data = g_bytes_get_data(f->data, &len);
+		g_byte_array_append(out, (const guint8 *)part, (guint)strlen(part));
+		g_byte_array_append(out, data, (guint)len);
+		g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+	}
+	g_autofree char *tail = g_strdup_printf("--%s--\r\n", boundary);
+	g_byte_array_append(out, (const guint8 *)tail, (guint)strlen(tail));
+	return g_byte_array_free_to_bytes(out);
+}
+
+/* POSTs a comment with the files within the limit. */
+static gboolean post_comment(DkConnector *c, const char *ticket, const json_t *entry,
+                             const GPtrArray *files, json_t **reply_out, GError **error)
+{
+	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
+	g_autoptr(GBytes) body = multipart(boundary, entry, files);
+	g_autofree char *type =
+	    g_strconcat("Content-Type: multipart/form-data; boundary=", boundary, NULL);
+	const char *extra[] = {type, NULL};
+	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%s/comment", ticket);
+	return call_bytes(c, "POST", path, body, extra, reply_out, error);
 }
 
 /* The spec gives the comment's answer no shape: its id when it has one,
@@ -402,16 +474,9 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
                             GError **error)
 {
 	*remote_out = NULL;
-	g_autoptr(json_t) entry = log_entry_json(e->article);
-	g_autofree char *uuid = g_uuid_string_random();
-	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
-	g_autofree char *body = multipart(boundary, entry);
-	g_autofree char *type =
-	    g_strconcat("Content-Type: multipart/form-data; boundary=", boundary, NULL);
-	const char *extra[] = {type, NULL};
-	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%s/comment", e->remote_ticket);
+	g_autoptr(json_t) entry = comment_entry(c, e, NULL);
 	g_autoptr(json_t) reply = NULL;
-	if (!call(c, "POST", path, body, extra, &reply, error))
+	if (!post_comment(c, e->remote_ticket, entry, e->files, &reply, error))
 		return FALSE;
 	if ((*remote_out = dk_connector_id(reply)) != NULL)
 		return TRUE;
@@ -426,8 +491,30 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
 static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
                              GError **error)
 {
-	g_autoptr(json_t) entry = log_entry_json(e->article);
+	g_autoptr(json_t) entry = comment_entry(c, e, NULL);
 	return matching_comments(c, e->remote_ticket, entry, ids_out, error);
+}
+
+/* NewTicket takes no files: the first mail's attachments follow as a
+ * comment of their own, with the description's visibility, made once (a
+ * comment with its text found in the log entries is the one an earlier
+ * attempt made). */
+static gboolean after_create(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+                             GError **error)
+{
+	if (e->files == NULL || e->files->len == 0)
+		return TRUE;
+	g_autofree char *text = g_strdup_printf("The attachments of the first mail [%s]:",
+	                                        e->reference);
+	g_autoptr(GString) names = g_string_new(text);
+	for (guint i = 0; i < e->files->len; i++)
+		g_string_append_printf(names, " %s",
+		                       ((const DkConnectorFile *)g_ptr_array_index(e->files, i))->filename);
+	g_autoptr(json_t) entry = comment_entry(c, e, names->str);
+	g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
+	if (!matching_comments(c, remote, entry, made, error))
+		return FALSE;
+	return made->len > 0 || post_comment(c, remote, entry, e->files, NULL, error);
 }
 
 /* UpdateTicket from the current TicketDTO: the writable fields, the
@@ -876,4 +963,6 @@ const DkConnectorOps dk_connector_ninjaone = {
     .check = check,
     .init = init,
     .read_back = read_back,
+    .after_create = after_create,
+    .file_limit = FILE_LIMIT,
 };
