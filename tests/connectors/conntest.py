@@ -2,6 +2,7 @@
 connector, mail for a whole conversation, and the outbox driven by
 `docket outbox run --once` until it is empty."""
 
+import base64
 import email
 import email.policy
 import glob
@@ -26,6 +27,19 @@ def mail(frm, subject, message_id, body, headers=""):
     return ("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s>\n"
             "Date: Wed, 25 Nov 2026 10:00:00 +0000\n%s\n%s" %
             (frm, SUPPORT, subject, message_id, headers, body)).encode()
+
+
+def with_files(frm, subject, message_id, text, files, headers=""):
+    """A multipart/mixed mail with text and files [(name, bytes)]."""
+    parts = ["--b1\nContent-Type: text/plain; charset=utf-8\n\n%s" % text]
+    for name, data in files:
+        parts.append("--b1\nContent-Type: application/octet-stream\n"
+                     "Content-Disposition: attachment; filename=\"%s\"\n"
+                     "Content-Transfer-Encoding: base64\n\n%s" %
+                     (name, base64.encodebytes(data).decode()))
+    body = "\n".join(parts) + "\n--b1--\n"
+    return mail(frm, subject, message_id, body,
+                headers + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b1\n")
 
 
 def conversation():

@@ -6,6 +6,7 @@ arrays (paths "x", "/x", "x/id"), `conditions` for field="value" and
 field=number joined by "and", ErrorResponseMessage bodies."""
 
 import base64
+import email.parser
 import re
 
 from mockhttp import MockServer
@@ -68,6 +69,7 @@ class ConnectWise(MockServer):
         self.notes = {}  # ticket id -> [note]
         self.next_id = 98231
         self.next_note = 5000
+        self.docs = []  # {"id", "recordType", "recordId", "title", "fileName", "data"}
 
     @property
     def base_url(self):
@@ -85,6 +87,8 @@ class ConnectWise(MockServer):
         if not self.authorised(req):
             return error(401, "Unauthorized", "Invalid credentials or clientId")
         route = req.route[len(PREFIX):]
+        if route == "/system/documents":
+            return self.documents(req)
         if req.method in ("POST", "PATCH", "PUT") and \
                 not req.headers.get("Content-Type", "").startswith("application/json"):
             return error(400, "InvalidObject", "Content-Type must be application/json")
@@ -221,6 +225,34 @@ class ConnectWise(MockServer):
         self.next_note += 1
         self.notes[tid].append(note)
         return 201, {}, note
+
+    def documents(self, req):
+        """/system/documents [INF]: POST multipart/form-data with recordType,
+        recordId, title and file; GET by recordType and recordId."""
+        if req.method == "GET":
+            q = req.query
+            out = [{k: v for k, v in d.items() if k != "data"} for d in self.docs
+                   if [d["recordType"]] == q.get("recordType") and
+                   [str(d["recordId"])] == q.get("recordId")]
+            return 200, {}, out
+        ctype = req.headers.get("Content-Type", "")
+        if req.method != "POST" or not ctype.startswith("multipart/form-data"):
+            return error(400, "InvalidObject", "multipart/form-data expected")
+        msg = email.parser.BytesParser().parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + req.body)
+        parts = {p.get_param("name", header="Content-Disposition"): p
+                 for p in (msg.get_payload() if msg.is_multipart() else [])}
+        if set(parts) != {"recordType", "recordId", "title", "file"}:
+            return error(400, "InvalidObject", "recordType, recordId, title and file expected")
+        text = lambda n: parts[n].get_payload(decode=True).decode()
+        if text("recordType") != "Ticket" or int(text("recordId")) not in self.tickets:
+            return error(400, "InvalidObject", "no such record")
+        doc = {"id": 700 + len(self.docs), "recordType": "Ticket",
+               "recordId": int(text("recordId")), "title": text("title"),
+               "fileName": parts["file"].get_filename(),
+               "data": parts["file"].get_payload(decode=True)}
+        self.docs.append(doc)
+        return 201, {}, {k: v for k, v in doc.items() if k != "data"}
 
     def statuses(self, req, body, bid):
         if bid not in STATUSES:

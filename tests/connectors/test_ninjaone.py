@@ -7,7 +7,6 @@ comment, an expired token) every remote ticket and comment exists exactly
 once; `docket connector check` reports misconfiguration and, with bad
 credentials, creates nothing."""
 
-import base64
 import json
 import os
 import re
@@ -19,7 +18,7 @@ import unittest
 import urllib.parse
 
 from conntest import (AGENT, BINARY, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail,
-                      specschema)
+                      specschema, with_files)
 from test_serve import free_port, wait_for_port
 import ninjamock
 
@@ -295,19 +294,6 @@ class FaultTest(NinjaCase):
                 self.assertIn(needle, row["last_error"])
             self.assertEqual(len(self.events(n, "connector_failed")), 1)
             self.assertEqual(len(self.mock.changes()), tried)
-
-
-def with_files(frm, subject, message_id, text, files, headers=""):
-    """A multipart/mixed mail with text and files [(name, bytes)]."""
-    parts = ["--b1\nContent-Type: text/plain; charset=utf-8\n\n%s" % text]
-    for name, data in files:
-        parts.append("--b1\nContent-Type: application/octet-stream\n"
-                     "Content-Disposition: attachment; filename=\"%s\"\n"
-                     "Content-Transfer-Encoding: base64\n\n%s" %
-                     (name, base64.encodebytes(data).decode()))
-    body = "\n".join(parts) + "\n--b1--\n"
-    return mail(frm, subject, message_id, body,
-                headers + "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b1\n")
 
 
 class AttachmentTest(NinjaCase):

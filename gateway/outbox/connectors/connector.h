@@ -137,11 +137,12 @@ typedef struct {
 	 * text kept by docket). Reads only. */
 	gboolean (*read_back)(DkConnector *c, const char *remote_ticket, const char *cursor,
 	                      GPtrArray *changes_out, char **cursor_out, GError **error);
-	/* Optional: called after the ticket was created (or found after a lost
-	 * answer), before it is recorded: what create could not take (the
-	 * first mail's attachments); must be idempotent. */
-	gboolean (*after_create)(DkConnector *c, const DkConnectorEvent *e, const char *remote,
-	                         GError **error);
+	/* Optional: called once the event's ticket (ticket.created) or comment
+	 * (article.created) is made or found after a lost answer, before it is
+	 * recorded, with the remote ticket: sends the article's files that the
+	 * request could not carry. Must be idempotent: a retry calls it again. */
+	gboolean (*attach)(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+	                   GError **error);
 	/* Optional: the system's limit of one attachment in bytes (0: sends
 	 * none); attachment_max_bytes overrides it. */
 	gint64 file_limit;

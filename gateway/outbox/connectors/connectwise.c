@@ -11,8 +11,11 @@
 
 /* What REFERENCE.md marks as inferred [INF], in one place: the default
  * vocabularies (tenants rename them: status_map, priority_map), the
- * owner's identifier taken from the assignee's local part, and summary's
- * 100-character limit. */
+ * owner's identifier taken from the assignee's local part, summary's
+ * 100-character limit, and the documents of a ticket: POST
+ * /system/documents as multipart/form-data with recordType Ticket,
+ * recordId, title and file, listed by GET with the same recordType and
+ * recordId (REFERENCE.md 2.3 marks the endpoint unverified). */
 static const char *const default_statuses[][2] = {
     {"new", "New"},           {"open", "In Progress"},     {"in_progress", "In Progress"},
     {"waiting", "Waiting on Client"}, {"on_hold", "On Hold"}, {"resolved", "Resolved"},
@@ -25,6 +28,8 @@ static const char *const default_priorities[][2] = {
     {"low", "Priority 4 - Schedule Maintenance"},
 };
 #define SUMMARY_MAX 100
+#define FILE_LIMIT (10 * 1024 * 1024) /* one document; none documented [INF] */
+#define DOCUMENTS "/system/documents"
 
 static const char *status_name(const DkConnector *c, const char *ours)
 {
@@ -86,6 +91,14 @@ static char *summary(const char *subject)
 	return g_utf8_substring(s, 0, SUMMARY_MAX);
 }
 
+/* The article's text, with a line for each attachment left out. */
+static char *text_of(const DkConnector *c, const DkConnectorEvent *e)
+{
+	g_autofree char *left =
+	    dk_connector_files_left_out(e->files, dk_connector_file_limit(c, FILE_LIMIT));
+	return g_strconcat(dk_connector_text(e->article), left, NULL);
+}
+
 static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
                               GError **error)
 {
@@ -96,9 +109,10 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 		return FALSE;
 	}
 	g_autofree char *sum = summary(e->ticket->subject);
+	g_autofree char *text = text_of(c, e);
 	g_autoptr(json_t) o = json_pack(
 	    "{ss so so ss ss sb s[s]}", "summary", sum, "board", ref("name", c->board), "company",
-	    ref("identifier", c->company), "initialDescription", dk_connector_text(e->article),
+	    ref("identifier", c->company), "initialDescription", text,
 	    "externalXRef", e->reference, "processNotifications", 0, "integratorTags", "docket");
 	if (e->ticket->requester != NULL)
 		json_object_set_new(o, "contactEmailAddress", json_string(e->ticket->requester));
@@ -111,12 +125,13 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	       dk_connector_take_id(c, reply, remote_out, error);
 }
 
-static json_t *note_json(const DkConnectorEvent *e)
+static json_t *note_json(const DkConnector *c, const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
 	gboolean internal = g_strcmp0(a->visibility, "internal") == 0;
 	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
-	return json_pack("{ss sb sb sb sb sb}", "text", dk_connector_text(a), "detailDescriptionFlag",
+	g_autofree char *text = text_of(c, e);
+	return json_pack("{ss sb sb sb sb sb}", "text", text, "detailDescriptionFlag",
 	                 !internal, "internalAnalysisFlag", internal, "resolutionFlag", 0,
 	                 "customerUpdatedFlag", inbound, "processNotifications", 0);
 }
@@ -125,7 +140,7 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
                             GError **error)
 {
 	*remote_out = NULL;
-	g_autoptr(json_t) o = note_json(e);
+	g_autoptr(json_t) o = note_json(c, e);
 	g_autofree char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	g_autofree char *path = g_strdup_printf("/service/tickets/%s/notes", e->remote_ticket);
 	g_autoptr(json_t) reply = NULL;
@@ -142,7 +157,7 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 	g_autoptr(json_t) notes = NULL;
 	if (!dk_connector_http(c, "GET", path, NULL, NULL, &notes, error))
 		return FALSE;
-	g_autoptr(json_t) want = note_json(e);
+	g_autoptr(json_t) want = note_json(c, e);
 	size_t i;
 	json_t *n;
 	json_array_foreach(notes, i, n)
@@ -216,6 +231,88 @@ static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_
 		return FALSE;
 	if (json_array_size(found) > 0)
 		*remote_out = dk_connector_id(json_array_get(found, 0));
+	return TRUE;
+}
+
+/* A document's title: our reference, the article and the file's place,
+ * its name; what a retry looks for. */
+static char *document_title(const DkConnectorEvent *e, guint i, const DkConnectorFile *f)
+{
+	return g_strdup_printf("%s %" G_GINT64_FORMAT ".%u %s", e->reference, e->article->id, i,
+	                       f->filename);
+}
+
+/* The ticket's document titles. */
+static gboolean document_titles(DkConnector *c, const char *ticket, GHashTable *titles,
+                                GError **error)
+{
+	g_autofree char *path = g_strdup_printf(
+	    DOCUMENTS "?recordType=Ticket&recordId=%s&pageSize=1000", ticket);
+	g_autoptr(json_t) docs = NULL;
+	if (!dk_connector_http(c, "GET", path, NULL, NULL, &docs, error))
+		return FALSE;
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d)
+	{
+		const char *title = json_string_value(json_object_get(d, "title"));
+		if (title != NULL)
+			g_hash_table_add(titles, g_strdup(title));
+	}
+	return TRUE;
+}
+
+/* POST /system/documents: multipart/form-data (RFC 7578). */
+static gboolean upload(DkConnector *c, const char *ticket, const char *title,
+                       const DkConnectorFile *f, GError **error)
+{
+	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
+	g_autoptr(GString) esc = g_string_new(NULL);
+	for (const char *p = f->filename; *p; p++)
+		g_string_append_c(esc, *p == '"' || *p == '\r' || *p == '\n' ? '_' : *p);
+	g_autofree char *head = g_strdup_printf(
+	    "--%s\r\nContent-Disposition: form-data; name=\"recordType\"\r\n\r\nTicket\r\n"
+	    "--%s\r\nContent-Disposition: form-data; name=\"recordId\"\r\n\r\n%s\r\n"
+	    "--%s\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n%s\r\n"
+	    "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+	    "Content-Type: %s\r\n\r\n",
+	    boundary, boundary, ticket, boundary, title, boundary, esc->str,
+	    f->content_type ? f->content_type : "application/octet-stream");
+	g_autofree char *tail = g_strdup_printf("\r\n--%s--\r\n", boundary);
+	GByteArray *body = g_byte_array_new();
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(f->data, &len);
+	g_byte_array_append(body, (const guint8 *)head, (guint)strlen(head));
+	g_byte_array_append(body, data, (guint)len);
+	g_byte_array_append(body, (const guint8 *)tail, (guint)strlen(tail));
+	g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes(body);
+	g_autofree char *type =
+	    g_strconcat("Content-Type: multipart/form-data; boundary=", boundary, NULL);
+	const char *extra[] = {type, NULL};
+	return dk_connector_http_bytes(c, "POST", DOCUMENTS, bytes, extra, NULL, error);
+}
+
+/* The article's files as documents on the ticket, each once: those whose
+ * title the ticket's documents already carry were uploaded before. */
+static gboolean attach(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+                       GError **error)
+{
+	guint sending = 0;
+	for (guint i = 0; e->files != NULL && i < e->files->len; i++)
+		sending += ((const DkConnectorFile *)g_ptr_array_index(e->files, i))->data != NULL;
+	if (sending == 0 || e->article == NULL)
+		return TRUE;
+	g_autoptr(GHashTable) titles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (!document_titles(c, remote, titles, error))
+		return FALSE;
+	for (guint i = 0; i < e->files->len; i++) {
+		const DkConnectorFile *f = g_ptr_array_index(e->files, i);
+		g_autofree char *title = document_title(e, i, f);
+		if (f->data != NULL && !g_hash_table_contains(titles, title) &&
+		    !upload(c, remote, title, f, error))
+			return FALSE;
+	}
 	return TRUE;
 }
 
@@ -353,5 +450,7 @@ const DkConnectorOps dk_connector_connectwise = {
     .lookup = lookup,
     .find_comment = find_comment,
     .read_back = read_back,
+    .attach = attach,
+    .file_limit = FILE_LIMIT,
     .check = check,
 };

@@ -212,8 +212,8 @@ static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 		return FALSE;
 	if (r->new_ticket == NULL && !ops->create_ticket(r->c, e, &r->new_ticket, error))
 		return FALSE;
-	return ops->after_create == NULL || r->new_ticket == NULL ||
-	       ops->after_create(r->c, e, r->new_ticket, error);
+	return ops->attach == NULL || r->new_ticket == NULL ||
+	       ops->attach(r->c, e, r->new_ticket, error);
 }
 
 /* A comment like the event's that no other article of ours claims: the
@@ -243,13 +243,11 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 		return FALSE;
 	if (known != NULL)
 		return TRUE;
-	if (r->row->attempts > 0 && ops->find_comment != NULL) {
-		if (!find_comment(r, e, error))
-			return FALSE;
-		if (r->new_comment != NULL)
-			return TRUE;
-	}
-	return ops->add_comment(r->c, e, &r->new_comment, error);
+	if (r->row->attempts > 0 && ops->find_comment != NULL && !find_comment(r, e, error))
+		return FALSE;
+	if (r->new_comment == NULL && !ops->add_comment(r->c, e, &r->new_comment, error))
+		return FALSE;
+	return ops->attach == NULL || ops->attach(r->c, e, e->remote_ticket, error);
 }
 
 /* Whether the row's change was read back from this connector's system. */

@@ -498,11 +498,11 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 /* NewTicket takes no files: the first mail's attachments follow as a
  * comment of their own, with the description's visibility, made once (a
  * comment with its text found in the log entries is the one an earlier
- * attempt made). */
-static gboolean after_create(DkConnector *c, const DkConnectorEvent *e, const char *remote,
-                             GError **error)
+ * attempt made). A later article's files ride on its comment. */
+static gboolean attach(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+                       GError **error)
 {
-	if (e->files == NULL || e->files->len == 0)
+	if (g_strcmp0(e->event, "ticket.created") != 0 || e->files == NULL || e->files->len == 0)
 		return TRUE;
 	g_autofree char *text = g_strdup_printf("The attachments of the first mail [%s]:",
 	                                        e->reference);
@@ -963,6 +963,6 @@ const DkConnectorOps dk_connector_ninjaone = {
     .check = check,
     .init = init,
     .read_back = read_back,
-    .after_create = after_create,
+    .attach = attach,
     .file_limit = FILE_LIMIT,
 };
