@@ -480,3 +480,46 @@ char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit)
 	}
 	return g_string_free(out, FALSE);
 }
+
+static void append(GByteArray *out, const char *text)
+{
+	g_byte_array_append(out, (const guint8 *)text, (guint)strlen(text));
+}
+
+void dk_connector_form_field(GByteArray *out, const char *boundary, const char *name,
+                             const char *content_type, const char *value)
+{
+	g_autofree char *head = g_strdup_printf(
+	    "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n%s%s%s\r\n", boundary, name,
+	    content_type ? "Content-Type: " : "", content_type ? content_type : "",
+	    content_type ? "\r\n" : "");
+	append(out, head);
+	append(out, value);
+	append(out, "\r\n");
+}
+
+void dk_connector_form_file(GByteArray *out, const char *boundary, const char *name,
+                            const DkConnectorFile *f)
+{
+	g_autofree char *file = g_strdup(f->filename);
+	for (char *p = file; *p != '\0'; p++)
+		if (*p == '"' || *p == '\r' || *p == '\n')
+			*p = '_';
+	g_autofree char *head = g_strdup_printf(
+	    "--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+	    "Content-Type: %s\r\n\r\n",
+	    boundary, name, file, f->content_type ? f->content_type : "application/octet-stream");
+	gsize len = 0;
+	const guint8 *data = f->data ? g_bytes_get_data(f->data, &len) : NULL;
+	append(out, head);
+	if (len > 0)
+		g_byte_array_append(out, data, (guint)len);
+	append(out, "\r\n");
+}
+
+GBytes *dk_connector_form_end(GByteArray *out, const char *boundary)
+{
+	g_autofree char *tail = g_strdup_printf("--%s--\r\n", boundary);
+	append(out, tail);
+	return g_byte_array_free_to_bytes(out);
+}

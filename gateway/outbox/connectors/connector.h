@@ -222,6 +222,16 @@ gint64 dk_connector_file_limit(const DkConnector *c, gint64 system_default);
  * file over limit (or not loaded), each after a newline; "" when none. */
 char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit);
 
+/* multipart/form-data (RFC 7578), built part by part into out: a field
+ * (content_type NULL: none named), a file part (its name quoted, quotes
+ * and line breaks replaced), and the closing boundary, which hands out
+ * over as the body. */
+void dk_connector_form_field(GByteArray *out, const char *boundary, const char *name,
+                             const char *content_type, const char *value);
+void dk_connector_form_file(GByteArray *out, const char *boundary, const char *name,
+                            const DkConnectorFile *f);
+GBytes *dk_connector_form_end(GByteArray *out, const char *boundary);
+
 /* dk_connector_http with body (or NULL) serialised compactly. */
 gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
                                 const json_t *body, json_t **response_out, GError **error);

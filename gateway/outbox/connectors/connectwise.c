@@ -268,25 +268,12 @@ static gboolean upload(DkConnector *c, const char *ticket, const char *title,
 {
 	g_autofree char *uuid = g_uuid_string_random();
 	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
-	g_autoptr(GString) esc = g_string_new(NULL);
-	for (const char *p = f->filename; *p; p++)
-		g_string_append_c(esc, *p == '"' || *p == '\r' || *p == '\n' ? '_' : *p);
-	g_autofree char *head = g_strdup_printf(
-	    "--%s\r\nContent-Disposition: form-data; name=\"recordType\"\r\n\r\nTicket\r\n"
-	    "--%s\r\nContent-Disposition: form-data; name=\"recordId\"\r\n\r\n%s\r\n"
-	    "--%s\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n%s\r\n"
-	    "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
-	    "Content-Type: %s\r\n\r\n",
-	    boundary, boundary, ticket, boundary, title, boundary, esc->str,
-	    f->content_type ? f->content_type : "application/octet-stream");
-	g_autofree char *tail = g_strdup_printf("\r\n--%s--\r\n", boundary);
-	GByteArray *body = g_byte_array_new();
-	gsize len = 0;
-	const guint8 *data = g_bytes_get_data(f->data, &len);
-	g_byte_array_append(body, (const guint8 *)head, (guint)strlen(head));
-	g_byte_array_append(body, data, (guint)len);
-	g_byte_array_append(body, (const guint8 *)tail, (guint)strlen(tail));
-	g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes(body);
+	GByteArray *out = g_byte_array_new();
+	dk_connector_form_field(out, boundary, "recordType", NULL, "Ticket");
+	dk_connector_form_field(out, boundary, "recordId", NULL, ticket);
+	dk_connector_form_field(out, boundary, "title", NULL, title);
+	dk_connector_form_file(out, boundary, "file", f);
+	g_autoptr(GBytes) bytes = dk_connector_form_end(out, boundary);
 	g_autofree char *type =
 	    g_strconcat("Content-Type: multipart/form-data; boundary=", boundary, NULL);
 	const char *extra[] = {type, NULL};

@@ -410,48 +410,19 @@ static gboolean matching_comments(DkConnector *c, const char *ticket, const json
 	return TRUE;
 }
 
-/* A file's name as a quoted-string of Content-Disposition (RFC 7578
- * section 4.2: quotes and line breaks escaped). */
-static char *quoted_name(const char *name)
-{
-	GString *out = g_string_new(NULL);
-	for (const char *p = name; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			g_string_append_c(out, '\\');
-		g_string_append_c(out, *p == '\r' || *p == '\n' ? ' ' : *p);
-	}
-	return g_string_free(out, FALSE);
-}
-
 /* multipart/form-data (RFC 7578): the "comment" part, then a "files" part
  * for each attachment within the limit. */
 static GBytes *multipart(const char *boundary, const json_t *entry, const GPtrArray *files)
 {
 	g_autofree char *json = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
 	GByteArray *out = g_byte_array_new();
-	g_autofree char *head = g_strdup_printf(
-	    "--%s\r\nContent-Disposition: form-data; name=\"comment\"\r\n"
-	    "Content-Type: application/json\r\n\r\n%s\r\n",
-	    boundary, json);
-	g_byte_array_append(out, (const guint8 *)head, (guint)strlen(head));
+	dk_connector_form_field(out, boundary, "comment", "application/json", json);
 	for (guint i = 0; files != NULL && i < files->len; i++) {
 		const DkConnectorFile *f = g_ptr_array_index(files, i);
-		if (f->data == NULL)
-			continue;
-		g_autofree char *name = quoted_name(f->filename);
-		g_autofree char *part = g_strdup_printf(
-		    "--%s\r\nContent-Disposition: form-data; name=\"files\"; filename=\"%s\"\r\n"
-		    "Content-Type: %s\r\n\r\n",
-		    boundary, name, f->content_type ? f->content_type : "application/octet-stream");
-		gsize len = 0;
-		const guint8 *data = g_bytes_get_data(f->data, &len);
-		g_byte_array_append(out, (const guint8 *)part, (guint)strlen(part));
-		g_byte_array_append(out, data, (guint)len);
-		g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+		if (f->data != NULL)
+			dk_connector_form_file(out, boundary, "files", f);
 	}
-	g_autofree char *tail = g_strdup_printf("--%s--\r\n", boundary);
-	g_byte_array_append(out, (const guint8 *)tail, (guint)strlen(tail));
-	return g_byte_array_free_to_bytes(out);
+	return dk_connector_form_end(out, boundary);
 }
 
 /* POSTs a comment with the files within the limit. */

@@ -172,18 +172,15 @@ static void message_of(const DkConnector *c, const DkConnectorEvent *e, Message 
 }
 
 /* The message as multipart/form-data (RFC 7578) with its boundary. */
-static char *message_multipart(gint64 ticket, const Message *m, const char *boundary)
+static GBytes *message_multipart(gint64 ticket, const Message *m, const char *boundary)
 {
 	g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
 	const char *const fields[] = {"ticketID", id, "type", m->type, "message", m->message, NULL};
-	GString *out = g_string_new(NULL);
+	GByteArray *out = g_byte_array_new();
 	for (guint i = 0; fields[i] != NULL; i += 2)
-		g_string_append_printf(out,
-		                       "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n"
-		                       "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
-		                       boundary, fields[i], fields[i + 1]);
-	g_string_append_printf(out, "--%s--\r\n", boundary);
-	return g_string_free(out, FALSE);
+		dk_connector_form_field(out, boundary, fields[i], "text/plain; charset=utf-8",
+		                        fields[i + 1]);
+	return dk_connector_form_end(out, boundary);
 }
 
 /* Whether a timeline item is the message m made (how the timeline shows
@@ -237,13 +234,14 @@ static gboolean auth_query(DkConnector *c, char **param_out, GError **error)
 /* One request with a body of content type (NULL: none); the answer in
  * *reply_out (NULL to ignore it). A 2xx answer saying {"status":
  * "error"} is refused with its message. */
-static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
-                     const char *type, json_t **reply_out, GError **error)
+static gboolean call_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                           const char *type, json_t **reply_out, GError **error)
 {
 	g_autoptr(json_t) reply = NULL;
 	g_autofree char *header = type ? g_strconcat("Content-Type: ", type, NULL) : NULL;
 	const char *extra[] = {header, NULL};
-	if (!dk_connector_http(c, method, path, body, extra, &reply, error))
+	if (body ? !dk_connector_http_bytes(c, method, path, body, extra, &reply, error)
+	         : !dk_connector_http(c, method, path, NULL, extra, &reply, error))
 		return FALSE;
 	if (g_strcmp0(json_string_value(json_object_get(reply, "status")), "error") == 0) {
 		const char *why = json_string_value(json_object_get(reply, "message"));
@@ -254,6 +252,13 @@ static gboolean call(DkConnector *c, const char *method, const char *path, const
 	if (reply_out != NULL)
 		*reply_out = g_steal_pointer(&reply);
 	return TRUE;
+}
+
+static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
+                     const char *type, json_t **reply_out, GError **error)
+{
+	g_autoptr(GBytes) bytes = body ? g_bytes_new_static(body, strlen(body)) : NULL;
+	return call_bytes(c, method, path, bytes, type, reply_out, error);
 }
 
 /* A whole number, or a permanent error naming what it is. */
@@ -333,10 +338,10 @@ static gboolean post_message(DkConnector *c, const DkConnectorEvent *e, gint64 t
 	message_of(c, e, &m);
 	g_autofree char *uuid = g_uuid_string_random();
 	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
-	g_autofree char *body = message_multipart(ticket, &m, boundary);
+	g_autoptr(GBytes) body = message_multipart(ticket, &m, boundary);
 	g_autofree char *type = g_strconcat("multipart/form-data; boundary=", boundary, NULL);
 	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
-	gboolean ok = call(c, "POST", API "/message", body, type, NULL, error) &&
+	gboolean ok = call_bytes(c, "POST", API "/message", body, type, NULL, error) &&
 	              matching_items(c, ticket, &m, ids, error);
 	message_clear(&m);
 	if (ok && ids->len > 0)
