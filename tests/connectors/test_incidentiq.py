@@ -9,7 +9,8 @@ import time
 import unittest
 import uuid
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, specschema
+from conntest import (AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, specschema,
+                      with_files)
 import iiqmock
 
 API = "/api/v1.0"
@@ -152,6 +153,18 @@ class ConversationTest(IncidentIQCase):
         self.assertEqual(row["state"], "failed")
         self.assertIn("bob@elsewhere.example is not an Incident IQ user", row["last_error"])
         self.assertEqual(self.mock.tickets, {})
+
+
+class AttachmentTest(IncidentIQCase):
+    def test_files_are_named_not_sent(self):
+        # Incident IQ documents no upload: the files are named in the text.
+        self.deliver_ok(with_files(CUSTOMER, "Printer offline on floor 2", "f1@customer.example",
+                                   "See the log.\n", [("log.txt", b"x" * 300)]))
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        [t] = self.mock.tickets.values()
+        self.assertEqual(t["IssueDescription"],
+                         "See the log.\n(not sent: log.txt, 300 bytes: the system takes no "
+                         "files from docket)\n\n[docket-1]")
 
 
 class FaultTest(IncidentIQCase):

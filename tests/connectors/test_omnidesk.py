@@ -9,7 +9,8 @@ nothing."""
 import time
 import unittest
 
-from conntest import AGENT, CUSTOMER, SUPPORT, ConnectorCase, RoundTrip, conversation, mail
+from conntest import (AGENT, CUSTOMER, SUPPORT, ConnectorCase, RoundTrip, conversation, mail,
+                      with_files)
 from keyedcase import KeyChecks
 import omnideskmock
 
@@ -142,6 +143,17 @@ class QueryOnlyTenantTest(OmnideskCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("the API key was refused (api_key_in = header)", proc.stdout.decode())
         self.assertEqual(self.mock.writes(), [])
+
+
+class AttachmentTest(OmnideskCase):
+    def test_files_are_named_not_sent(self):
+        # Omnidesk forwards only files it already holds: the files are named.
+        self.deliver_ok(with_files(CUSTOMER, "Printer", "f1@customer.example", "See the log.\n",
+                                   [("log.txt", b"x" * 300)]))
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        self.assertEqual(self.timeline(858462), [
+            ("message", "inbound", "See the log.\n(not sent: log.txt, 300 bytes: the system "
+             "takes no files from docket)")])
 
 
 class FaultTest(OmnideskCase):

@@ -8,7 +8,7 @@ reports bad keys and wrong vocabularies and creates nothing."""
 import time
 import unittest
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail
+from conntest import (AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, with_files)
 from keyedcase import KeyChecks, normalised
 import opspilotmock
 
@@ -85,6 +85,18 @@ class ConversationTest(OpsPilotCase):
         self.assertEqual(sorted(puts, key=str),
                          sorted([{"priority": "Critical"}, {"status": "Waiting on Customer"}],
                                 key=str))
+
+
+class AttachmentTest(OpsPilotCase):
+    def test_files_are_named_not_sent(self):
+        # OpsPilot documents no attachment format: the files are named.
+        self.deliver_ok(with_files(CUSTOMER, "Printer", "f1@customer.example", "See the log.\n",
+                                   [("log.txt", b"x" * 300)]))
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        [t] = self.mock.tickets.values()
+        self.assertEqual(t["description"].strip(),
+                         "See the log.\n(not sent: log.txt, 300 bytes: the system takes no "
+                         "files from docket)")
 
 
 class FaultTest(OpsPilotCase):

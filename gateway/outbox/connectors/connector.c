@@ -465,7 +465,7 @@ void dk_connector_file_free(gpointer file)
 gint64 dk_connector_file_limit(const DkConnector *c, gint64 system_default)
 {
 	gint64 set = dk_connector_setting_int(c, "attachment_max_bytes");
-	return set > 0 ? set : system_default;
+	return system_default > 0 && set > 0 ? set : system_default;
 }
 
 char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit)
@@ -473,10 +473,14 @@ char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit)
 	GString *out = g_string_new(NULL);
 	for (guint i = 0; files != NULL && i < files->len; i++) {
 		const DkConnectorFile *f = g_ptr_array_index(files, i);
-		if (f->data == NULL || (gint64)f->size > limit)
+		if (limit <= 0)
+			g_string_append_printf(out, "\n(not sent: %s, %" G_GSIZE_FORMAT
+			                            " bytes: the system takes no files from docket)",
+			                       f->filename, f->size);
+		else if (f->data == NULL || (gint64)f->size > limit)
 			g_string_append_printf(out, "\n(not sent: %s, %" G_GSIZE_FORMAT
 			                            " bytes, over the limit of %" G_GINT64_FORMAT " bytes)",
-			                       f->filename ? f->filename : "attachment", f->size, limit);
+			                       f->filename, f->size, limit);
 	}
 	return g_string_free(out, FALSE);
 }

@@ -215,11 +215,13 @@ gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char 
                                  GError **error);
 
 /* The limit of one attachment: attachment_max_bytes when set, else
- * system_default. */
+ * system_default; 0 (no files at all) when system_default is. */
 gint64 dk_connector_file_limit(const DkConnector *c, gint64 system_default);
 
 /* A line "(not sent: NAME, N bytes, over the limit of L bytes)" for each
- * file over limit (or not loaded), each after a newline; "" when none. */
+ * file over limit (or not loaded), or with limit 0 "(not sent: NAME, N
+ * bytes: the system takes no files from docket)" for each file, each after
+ * a newline; "" when none. */
 char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit);
 
 /* multipart/form-data (RFC 7578), built part by part into out: a field

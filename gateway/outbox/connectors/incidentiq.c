@@ -323,7 +323,8 @@ static gboolean requester_id(DkConnector *c, const DkTicket *t, char **id_out, G
 static char *description(const DkConnectorEvent *e)
 {
 	g_autofree char *text = text_of(e->article);
-	return g_strdup_printf("%s\n\n[%s]", text, e->reference);
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	return g_strdup_printf("%s%s\n\n[%s]", text, left, e->reference);
 }
 
 static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
@@ -360,9 +361,11 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	       item_id(c, reply, "TicketId", remote_out, error);
 }
 
-static char *comment_text(const DkArticle *a)
+static char *comment_text(const DkArticle *a, const GPtrArray *files)
 {
-	g_autofree char *text = text_of(a);
+	g_autofree char *left = dk_connector_files_left_out(files, 0);
+	g_autofree char *own = text_of(a);
+	g_autofree char *text = g_strconcat(own, left, NULL);
 	if (a->sender == NULL || *a->sender == '\0')
 		return g_steal_pointer(&text);
 	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
@@ -372,7 +375,7 @@ static char *comment_text(const DkArticle *a)
 
 static json_t *comment_json(const DkConnectorEvent *e)
 {
-	g_autofree char *text = comment_text(e->article);
+	g_autofree char *text = comment_text(e->article, e->files);
 	gboolean public = g_strcmp0(e->article->visibility, "internal") != 0;
 	return json_pack("{ss sb sb sb s[{ss si ss}]}", "TicketId", e->remote_ticket, "IsPublic",
 	                 public, "WaitForResponse", 0, "TicketWasUpdated", 0, "ActivityItems",

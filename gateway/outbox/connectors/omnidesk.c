@@ -155,7 +155,8 @@ static void message_clear(Message *m)
 static void message_of(const DkConnector *c, const DkConnectorEvent *e, Message *m)
 {
 	const DkArticle *a = e->article;
-	const char *text = dk_connector_text(a);
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	g_autofree char *text = g_strconcat(dk_connector_text(a), left, NULL);
 	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0 &&
 	                   g_strcmp0(a->visibility, "internal") != 0;
 	g_autofree char *led =

@@ -49,9 +49,10 @@ static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, cons
 {
 	const char *subject =
 	    e->ticket->subject && *e->ticket->subject ? e->ticket->subject : "(no subject)";
-	json_t *o = json_pack("{ss ss ss s[ss]}", "subject", subject, "description",
-	                      dk_connector_text(e->article), "customerId", customer, "tags",
-	                      "docket", e->reference);
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	g_autofree char *text = g_strconcat(dk_connector_text(e->article), left, NULL);
+	json_t *o = json_pack("{ss ss ss s[ss]}", "subject", subject, "description", text,
+	                      "customerId", customer, "tags", "docket", e->reference);
 	if (e->ticket->requester != NULL)
 		json_object_set_new(o, "requesterEmail", json_string(e->ticket->requester));
 	const char *priority = dk_connector_word(c, &priority_words, e->ticket->priority);
@@ -63,7 +64,9 @@ static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, cons
 static json_t *comment_body(const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
-	return json_pack("{ss sb ss}", "body", dk_connector_text(a), "isInternal",
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	g_autofree char *text = g_strconcat(dk_connector_text(a), left, NULL);
+	return json_pack("{ss sb ss}", "body", text, "isInternal",
 	                 g_strcmp0(a->visibility, "internal") == 0, "direction",
 	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
 }
