@@ -37,15 +37,16 @@ static gint64 passes(DkReadBackWorker *w, DkConnectors *set, DkStore *store)
 			DkReadBackStats stats = {0};
 			g_autoptr(GError) error = NULL;
 			gint64 real = g_get_real_time() / G_USEC_PER_SEC;
-			if (!dk_connectors_read_back(set, w->config, store, w->names[i], real, &stats,
-			                             &error))
+			if (!dk_connectors_read_back(set, w->config, store, w->names[i], real,
+			                             &stats, &error))
 				g_warning("connector %s event=read_back result=failed error=\"%s\"",
 				          w->names[i], error->message);
 			else if (stats.comments + stats.statuses + stats.failed > 0)
-				g_message("connector %s event=read_back tickets=%u replies=%u statuses=%u "
+				g_message("connector %s event=read_back tickets=%u replies=%u "
+				          "statuses=%u "
 				          "skipped=%u failed=%u",
-				          w->names[i], stats.tickets, stats.comments, stats.statuses,
-				          stats.skipped, stats.failed);
+				          w->names[i], stats.tickets, stats.comments,
+				          stats.statuses, stats.skipped, stats.failed);
 			w->due[i] = now + w->intervals[i];
 		}
 		next = MIN(next, w->due[i]);

@@ -60,8 +60,8 @@ static gboolean apply_comment(Apply *a, const DkConnectorChange *ch, GError **er
 	a->stats->comments++;
 	return dk_store_external_ref_set(a->store, a->c->name, "article", article, ch->id, error) &&
 	       dk_desk_sla_update(a->store, a->sla, a->ticket, a->now, error) &&
-	       dk_connector_enqueue_desk(a->store, a->config, last_event, a->ticket, article, a->now,
-	                                 error);
+	       dk_connector_enqueue_desk(a->store, a->config, last_event, a->ticket, article,
+	                                 a->now, error);
 }
 
 /* The system's status, mirrored where the lifecycle allows it. ch->status
@@ -100,7 +100,8 @@ static gboolean apply_all(Apply *a, GError **error)
 {
 	for (guint i = 0; i < a->changes->len; i++) {
 		const DkConnectorChange *ch = g_ptr_array_index(a->changes, i);
-		if (!(ch->status != NULL ? apply_status(a, ch, error) : apply_comment(a, ch, error)))
+		if (!(ch->status != NULL ? apply_status(a, ch, error)
+		                         : apply_comment(a, ch, error)))
 			return FALSE;
 	}
 	return dk_store_external_ref_set(a->store, a->c->name, "cursor", a->ticket, a->cursor,
@@ -156,8 +157,15 @@ static gboolean read_ticket(DkConnector *c, const DkConfig *config, DkStore *sto
 		stats->failed++;
 		return TRUE;
 	}
-	Apply a = {.config = config, .store = store, .c = c, .sla = sla, .ticket = ticket,
-	           .now = now, .changes = changes, .cursor = next ? next : "", .stats = stats};
+	Apply a = {.config = config,
+	           .store = store,
+	           .c = c,
+	           .sla = sla,
+	           .ticket = ticket,
+	           .now = now,
+	           .changes = changes,
+	           .cursor = next ? next : "",
+	           .stats = stats};
 	return in_transaction(&a, error);
 }
 
@@ -169,8 +177,8 @@ static gboolean read_connector(DkConnector *c, const DkConfig *config, DkStore *
 	if (!dk_store_external_refs(store, c->name, "ticket", tickets, error))
 		return FALSE;
 	for (guint i = 0; i < tickets->len; i++)
-		if (!read_ticket(c, config, store, sla, g_array_index(tickets, gint64, i), now, stats,
-		                 error))
+		if (!read_ticket(c, config, store, sla, g_array_index(tickets, gint64, i), now,
+		                 stats, error))
 			return FALSE;
 	return TRUE;
 }
