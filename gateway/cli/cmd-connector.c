@@ -68,10 +68,10 @@ static int poll_once(const char *name)
 int dk_cmd_connector(int argc, char **argv)
 {
 	g_autoptr(GOptionContext) context = g_option_context_new("check NAME | poll [NAME]");
-	g_option_context_set_summary(context,
-	                             "check: a [connector:NAME]'s authentication, vocabularies and\n"
-	                             "configuration; creates nothing. poll: one pass of the way\n"
-	                             "back for NAME (or every connector with poll_seconds set).");
+	g_option_context_set_summary(
+	    context, "check: a [connector:NAME]'s authentication, vocabularies and\n"
+	             "configuration; creates nothing. poll: one pass of the way\n"
+	             "back for NAME (or every connector with poll_seconds set).");
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))
 		return DK_EXIT_USAGE;

@@ -116,12 +116,12 @@ gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *targe
 /* An attachment of an article as stored. */
 typedef struct {
 	guint position;
-	char *filename;     /* or NULL */
+	char *filename; /* or NULL */
 	char *content_type;
 	char *disposition;
 	char *sha256;
 	gsize size;
-	char *path;         /* the file, absolute */
+	char *path; /* the file, absolute */
 } DkStoredAttachment;
 
 void dk_stored_attachment_free(gpointer attachment);

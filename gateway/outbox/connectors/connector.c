@@ -162,7 +162,8 @@ char *dk_connector_words_back(const DkConnector *c, const DkConnectorVocabulary 
 	g_autoptr(GString) out = g_string_new(NULL);
 	for (gsize i = 0; theirs != NULL && i < v->n; i++)
 		if (g_strcmp0(dk_connector_word(c, v, v->defaults[i].ours), theirs) == 0)
-			g_string_append_printf(out, "%s%s", out->len ? "," : "", v->defaults[i].ours);
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       v->defaults[i].ours);
 	return out->len ? g_strdup(out->str) : NULL;
 }
 
@@ -399,16 +400,14 @@ static gboolean http(DkConnector *c, const char *method, const char *path, const
 	return TRUE;
 }
 
-gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
-                           const char *body, const char *const *extra, json_t **response_out,
-                           GError **error)
+gboolean dk_connector_http(DkConnector *c, const char *method, const char *path, const char *body,
+                           const char *const *extra, json_t **response_out, GError **error)
 {
 	return http(c, method, path, body, body ? strlen(body) : 0, extra, response_out, error);
 }
 
-gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path,
-                                 GBytes *body, const char *const *extra, json_t **response_out,
-                                 GError **error)
+gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                                 const char *const *extra, json_t **response_out, GError **error)
 {
 	gsize len = 0;
 	const char *data = g_bytes_get_data(body, &len);
@@ -474,12 +473,15 @@ char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit)
 	for (guint i = 0; files != NULL && i < files->len; i++) {
 		const DkConnectorFile *f = g_ptr_array_index(files, i);
 		if (limit <= 0)
-			g_string_append_printf(out, "\n(not sent: %s, %" G_GSIZE_FORMAT
-			                            " bytes: the system takes no files from docket)",
+			g_string_append_printf(out,
+			                       "\n(not sent: %s, %" G_GSIZE_FORMAT
+			                       " bytes: the system takes no files from docket)",
 			                       f->filename, f->size);
 		else if (f->data == NULL || (gint64)f->size > limit)
-			g_string_append_printf(out, "\n(not sent: %s, %" G_GSIZE_FORMAT
-			                            " bytes, over the limit of %" G_GINT64_FORMAT " bytes)",
+			g_string_append_printf(out,
+			                       "\n(not sent: %s, %" G_GSIZE_FORMAT
+			                       " bytes, over the limit of %" G_GINT64_FORMAT
+			                       " bytes)",
 			                       f->filename, f->size, limit);
 	}
 	return g_string_free(out, FALSE);
@@ -493,10 +495,10 @@ static void append(GByteArray *out, const char *text)
 void dk_connector_form_field(GByteArray *out, const char *boundary, const char *name,
                              const char *content_type, const char *value)
 {
-	g_autofree char *head = g_strdup_printf(
-	    "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n%s%s%s\r\n", boundary, name,
-	    content_type ? "Content-Type: " : "", content_type ? content_type : "",
-	    content_type ? "\r\n" : "");
+	g_autofree char *head =
+	    g_strdup_printf("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n%s%s%s\r\n",
+	                    boundary, name, content_type ? "Content-Type: " : "",
+	                    content_type ? content_type : "", content_type ? "\r\n" : "");
 	append(out, head);
 	append(out, value);
 	append(out, "\r\n");

@@ -54,7 +54,7 @@ typedef struct DkConnector DkConnector;
 /* An attachment of the event's article: its bytes, or NULL when it is
  * larger than the connector's limit (then only named). */
 typedef struct {
-	char *filename;     /* never NULL: "attachment" when it had none */
+	char *filename; /* never NULL: "attachment" when it had none */
 	char *content_type;
 	gsize size;
 	GBytes *data;
@@ -210,9 +210,8 @@ gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **
 char *dk_connector_member_id(const json_t *object, const char *member);
 
 /* dk_connector_http with a body that may hold any byte. */
-gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path,
-                                 GBytes *body, const char *const *extra, json_t **response_out,
-                                 GError **error);
+gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                                 const char *const *extra, json_t **response_out, GError **error);
 
 /* The limit of one attachment: attachment_max_bytes when set, else
  * system_default; 0 (no files at all) when system_default is. */

@@ -112,8 +112,8 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	g_autofree char *text = text_of(c, e);
 	g_autoptr(json_t) o = json_pack(
 	    "{ss so so ss ss sb s[s]}", "summary", sum, "board", ref("name", c->board), "company",
-	    ref("identifier", c->company), "initialDescription", text,
-	    "externalXRef", e->reference, "processNotifications", 0, "integratorTags", "docket");
+	    ref("identifier", c->company), "initialDescription", text, "externalXRef", e->reference,
+	    "processNotifications", 0, "integratorTags", "docket");
 	if (e->ticket->requester != NULL)
 		json_object_set_new(o, "contactEmailAddress", json_string(e->ticket->requester));
 	const char *priority = priority_name(c, e->ticket->priority);
@@ -131,8 +131,8 @@ static json_t *note_json(const DkConnector *c, const DkConnectorEvent *e)
 	gboolean internal = g_strcmp0(a->visibility, "internal") == 0;
 	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
 	g_autofree char *text = text_of(c, e);
-	return json_pack("{ss sb sb sb sb sb}", "text", text, "detailDescriptionFlag",
-	                 !internal, "internalAnalysisFlag", internal, "resolutionFlag", 0,
+	return json_pack("{ss sb sb sb sb sb}", "text", text, "detailDescriptionFlag", !internal,
+	                 "internalAnalysisFlag", internal, "resolutionFlag", 0,
 	                 "customerUpdatedFlag", inbound, "processNotifications", 0);
 }
 
@@ -221,8 +221,7 @@ static gboolean query(DkConnector *c, const char *path, const char *cond, json_t
 	return FALSE;
 }
 
-static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
-                       GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
 {
 	*remote_out = NULL;
 	g_autofree char *cond = g_strdup_printf("externalXRef=\"%s\"", e->reference);
@@ -246,8 +245,8 @@ static char *document_title(const DkConnectorEvent *e, guint i, const DkConnecto
 static gboolean document_titles(DkConnector *c, const char *ticket, GHashTable *titles,
                                 GError **error)
 {
-	g_autofree char *path = g_strdup_printf(
-	    DOCUMENTS "?recordType=Ticket&recordId=%s&pageSize=1000", ticket);
+	g_autofree char *path =
+	    g_strdup_printf(DOCUMENTS "?recordType=Ticket&recordId=%s&pageSize=1000", ticket);
 	g_autoptr(json_t) docs = NULL;
 	if (!dk_connector_http(c, "GET", path, NULL, NULL, &docs, error))
 		return FALSE;
@@ -310,7 +309,8 @@ static char *ours_for(const DkConnector *c, const char *name)
 	g_autoptr(GString) out = g_string_new(NULL);
 	for (gsize i = 0; name != NULL && i < G_N_ELEMENTS(default_statuses); i++)
 		if (g_strcmp0(status_name(c, default_statuses[i][0]), name) == 0)
-			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i][0]);
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       default_statuses[i][0]);
 	return out->len ? g_strdup(out->str) : NULL;
 }
 
@@ -347,15 +347,17 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
 		gint64 id = json_integer_value(json_object_get(n, "id"));
 		g_autofree char *sid = dk_connector_id(n);
 		if (id > after && agent_note(n))
-			g_ptr_array_add(changes_out,
-			                dk_connector_change_new(
-			                    sid, json_string_value(json_object_get(n, "text")), NULL, NULL));
+			g_ptr_array_add(
+			    changes_out,
+			    dk_connector_change_new(
+			        sid, json_string_value(json_object_get(n, "text")), NULL, NULL));
 		last = MAX(last, id);
 	}
 	g_autofree char *tpath = g_strdup_printf("/service/tickets/%s", remote);
 	if (!dk_connector_http(c, "GET", tpath, NULL, NULL, &ticket, error))
 		return FALSE;
-	const char *name = json_string_value(json_object_get(json_object_get(ticket, "status"), "name"));
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(ticket, "status"), "name"));
 	g_autofree char *ours = ours_for(c, name);
 	if (name != NULL && g_strcmp0(name, seen) != 0 && ours != NULL)
 		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));

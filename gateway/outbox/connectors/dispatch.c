@@ -60,7 +60,7 @@ typedef struct {
 	char *remote_ticket;  /* known before the attempt */
 	char *new_ticket;     /* learnt by it */
 	char *new_comment;
-	GPtrArray *files;     /* the article's (DkConnectorFile) */
+	GPtrArray *files; /* the article's (DkConnectorFile) */
 	const GError *failure;
 	guint held;           /* rows held by this run */
 } Run;

@@ -31,12 +31,12 @@
  *   (docket mails the customer itself) [INF]. */
 #define TICKETING_PRODUCT "88df910c-91aa-e711-80c2-0004ffa00010"
 #define COMMENT_TYPE "Spark.Shared.Models.TicketActivityComment, Spark.Shared"
-#define USER_PAGE 100        /* $s: "some views max 100" [3P] */
-#define USER_PAGES 1000      /* 100,000 users at most */
-#define USER_REFRESH 600     /* seconds before a miss reads the users again */
+#define USER_PAGE 100    /* $s: "some views max 100" [3P] */
+#define USER_PAGES 1000  /* 100,000 users at most */
+#define USER_REFRESH 600 /* seconds before a miss reads the users again */
 #define TICKET_PAGE 50
-#define TICKET_PAGES 20      /* newest tickets read after a lost create */
-#define CLOCK_SLACK 900      /* seconds Incident IQ's clock may lag docket's */
+#define TICKET_PAGES 20 /* newest tickets read after a lost create */
+#define CLOCK_SLACK 900 /* seconds Incident IQ's clock may lag docket's */
 /* The close reasons of POST /tickets/{id}/close and /cancel [SPEC]. */
 #define CLOSE_RESOLVED "C98AE44E-ADA0-4AE7-AE30-817785C00002"
 #define CLOSE_CANCELED "C98AE44E-ADA0-4AE7-AE30-817785C00001"
@@ -70,6 +70,7 @@ static const char *const actions[][3] = {
 
 /* The properties of UpdateTicketRequest [SPEC]: what an update copies
  * from the ticket it read. */
+/* clang-format off */
 static const char *const update_fields[] = {
     "Activities", "AdditionalDetails", "AssetGroups", "Assets", "AssignedToTeam",
     "AssignedToTeamId", "AssignedToUser", "AssignedToUserId", "Attachments", "CloseReason",
@@ -84,6 +85,7 @@ static const char *const update_fields[] = {
     "TicketFollowerUserIds", "TicketId", "TicketNumber", "TicketTemplateId",
     "TicketWizardCategoryId", "Users", "WorkflowStep", "WorkflowStepId",
 };
+/* clang-format on */
 
 /* What a connector keeps between events: the statuses, read once, and
  * the users' addresses, read again when one is missing and they are older
@@ -252,8 +254,7 @@ static char *text_of(const DkArticle *a)
 static gboolean users_page(DkConnector *c, guint page, GHashTable *map, gboolean *more_out,
                            GError **error)
 {
-	g_autoptr(json_t) q =
-	    json_pack("{sb sb}", "OnlyShowDeleted", 0, "ExcludeNoAccess", 0);
+	g_autoptr(json_t) q = json_pack("{sb sb}", "OnlyShowDeleted", 0, "ExcludeNoAccess", 0);
 	g_autofree char *body = dumps(q);
 	g_autofree char *path = g_strdup_printf("/users?$p=%u&$s=%d", page, USER_PAGE);
 	g_autoptr(json_t) reply = NULL;
@@ -459,9 +460,10 @@ static gboolean update_field(DkConnector *c, const char *ticket, const char *fie
 			json_object_set(o, update_fields[i], kept);
 	}
 	json_object_set(o, field, v);
-	const char *const off[] = {"UpdateAssets",       "UpdateTags",        "UpdateTicketFollowers",
-	                           "UpdateCustomFields", "UpdateAttachments", "SendNotifications",
-	                           "SendEmails"};
+	const char *const off[] = {
+	    "UpdateAssets",       "UpdateTags",        "UpdateTicketFollowers",
+	    "UpdateCustomFields", "UpdateAttachments", "SendNotifications",
+	    "SendEmails"};
 	for (gsize i = 0; i < G_N_ELEMENTS(off); i++)
 		json_object_set_new(o, off[i], json_false());
 	json_object_set_new(o, "RunRules", json_true());
@@ -575,10 +577,10 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
  * CreatedDate descending) into a new list of Items. */
 static gboolean tickets_page(DkConnector *c, guint page, json_t **items_out, GError **error)
 {
-	g_autoptr(json_t) q = json_pack("{ss sb sb sb sb sb ss}", "Schema", "All", "FilterByProduct",
-	                                1, "OnlyShowDeleted", 0, "OnlyShowSupportTickets", 0,
-	                                "ShowTicketsForAllSites", 0, "isGlobalAdmin", 0,
-	                                "ProductId", product(c));
+	g_autoptr(json_t) q =
+	    json_pack("{ss sb sb sb sb sb ss}", "Schema", "All", "FilterByProduct", 1,
+	              "OnlyShowDeleted", 0, "OnlyShowSupportTickets", 0, "ShowTicketsForAllSites",
+	              0, "isGlobalAdmin", 0, "ProductId", product(c));
 	g_autofree char *body = dumps(q);
 	g_autofree char *path =
 	    g_strdup_printf("/tickets?$p=%u&$s=%d&$o=CreatedDate&$d=Descending", page, TICKET_PAGE);
@@ -604,8 +606,7 @@ static gboolean older_than(const json_t *t, gint64 since)
  * than the event shows that the create never arrived. When the pages
  * run out before that answer, it fails for good rather than risk a
  * second ticket. */
-static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
-                       GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
 {
 	*remote_out = NULL;
 	g_autofree char *marker = g_strdup_printf("\n\n[%s]", e->reference);
@@ -659,7 +660,8 @@ static char *ours_for(DkConnector *c, const json_t *ticket, const json_t *list)
 		const char *v = status_value(c, default_statuses[k][0]);
 		if (g_strcmp0(v, str_at(found, "StatusName")) == 0 ||
 		    g_strcmp0(v, str_at(found, "StepName")) == 0)
-			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[k][0]);
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       default_statuses[k][0]);
 	}
 	if (out->len == 0 && json_is_true(json_object_get(found, "IsRequestorInputNeeded")))
 		g_string_append(out, "waiting");
@@ -704,7 +706,8 @@ static gboolean public_comments(DkConnector *c, const char *ticket, GPtrArray *c
 		{
 			const char *text = public_comment(a), *id = str_at(a, "TicketActivityId");
 			if (text != NULL && id != NULL)
-				g_ptr_array_add(changes_out, dk_connector_change_new(id, text, NULL, NULL));
+				g_ptr_array_add(changes_out,
+				                dk_connector_change_new(id, text, NULL, NULL));
 		}
 		if (json_array_size(items) < USER_PAGE)
 			return TRUE;
@@ -725,9 +728,8 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
 		return FALSE;
 	json_t *t = json_object_get(reply, "Item");
 	const char *step = str_at(t, "WorkflowStepId");
-	g_autofree char *seen = g_strdup(json_is_true(json_object_get(t, "IsClosed"))
-	                                     ? "closed"
-	                                     : (step ? step : ""));
+	g_autofree char *seen =
+	    g_strdup(json_is_true(json_object_get(t, "IsClosed")) ? "closed" : (step ? step : ""));
 	if (g_strcmp0(seen, cursor) != 0 && json_is_object(t)) {
 		g_autofree char *ours = ours_for(c, t, list);
 		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));

@@ -26,8 +26,8 @@
 #define SUBJECT_MAX 200
 #define LOOKUP_PAGE 50
 #define FILE_LIMIT (10 * 1024 * 1024) /* one attachment; none documented [INF] */
-#define LOOKUP_PAGES 20   /* newest tickets read after a lost create: 1,000 */
-#define CLOCK_SLACK 900   /* seconds NinjaOne's clock may lag docket's */
+#define LOOKUP_PAGES 20               /* newest tickets read after a lost create: 1,000 */
+#define CLOCK_SLACK 900               /* seconds NinjaOne's clock may lag docket's */
 static const char *const default_statuses[][2] = {
     {"new", "NEW"},         {"open", "OPEN"},         {"in_progress", "OPEN"},
     {"waiting", "WAITING"}, {"on_hold", "PAUSED"},    {"resolved", "RESOLVED"},
@@ -321,9 +321,11 @@ static json_t *log_entry_json(const DkArticle *a)
 static json_t *comment_entry(const DkConnector *c, const DkConnectorEvent *e, const char *text)
 {
 	json_t *entry = log_entry_json(e->article);
-	g_autofree char *left = dk_connector_files_left_out(e->files, dk_connector_file_limit(c, FILE_LIMIT));
+	g_autofree char *left =
+	    dk_connector_files_left_out(e->files, dk_connector_file_limit(c, FILE_LIMIT));
 	if (*left != '\0' || text != NULL) {
-		g_autofree char *body = g_strconcat(text ? text : dk_connector_text(e->article), left, NULL);
+		g_autofree char *body =
+		    g_strconcat(text ? text : dk_connector_text(e->article), left, NULL);
 		json_object_set_new(entry, "body", json_string(body));
 	}
 	return entry;
@@ -475,12 +477,13 @@ static gboolean attach(DkConnector *c, const DkConnectorEvent *e, const char *re
 {
 	if (g_strcmp0(e->event, "ticket.created") != 0 || e->files == NULL || e->files->len == 0)
 		return TRUE;
-	g_autofree char *text = g_strdup_printf("The attachments of the first mail [%s]:",
-	                                        e->reference);
+	g_autofree char *text =
+	    g_strdup_printf("The attachments of the first mail [%s]:", e->reference);
 	g_autoptr(GString) names = g_string_new(text);
 	for (guint i = 0; i < e->files->len; i++)
-		g_string_append_printf(names, " %s",
-		                       ((const DkConnectorFile *)g_ptr_array_index(e->files, i))->filename);
+		g_string_append_printf(
+		    names, " %s",
+		    ((const DkConnectorFile *)g_ptr_array_index(e->files, i))->filename);
 	g_autoptr(json_t) entry = comment_entry(c, e, names->str);
 	g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
 	if (!matching_comments(c, remote, entry, made, error))
@@ -580,10 +583,11 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 			return FALSE;
 		g_autoptr(json_t) o = update_from(current);
 		if (!json_is_string(json_object_get(o, "requesterUid"))) {
-			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-			            "%s: ticket %s has no requesterUid, which UpdateTicket requires: "
-			            "the change cannot be sent",
-			            c->name, e->remote_ticket);
+			g_set_error(
+			    error, DK_ERROR, DK_ERROR_PERMANENT,
+			    "%s: ticket %s has no requesterUid, which UpdateTicket requires: "
+			    "the change cannot be sent",
+			    c->name, e->remote_ticket);
 			return FALSE;
 		}
 		if (!apply_change(c, e, o, error))
@@ -667,8 +671,8 @@ static gboolean board_page(DkConnector *c, gint64 board, gint64 cursor, GArray *
 
 /* Reads ticket id back: *found_out when it carries the reference tag,
  * *older_out when it was made before since (less the clock slack). */
-static gboolean examine(DkConnector *c, gint64 id, const DkConnectorEvent *e,
-                        gboolean *found_out, gboolean *older_out, GError **error)
+static gboolean examine(DkConnector *c, gint64 id, const DkConnectorEvent *e, gboolean *found_out,
+                        gboolean *older_out, GError **error)
 {
 	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%" G_GINT64_FORMAT, id);
 	g_autoptr(json_t) ticket = NULL;
@@ -686,8 +690,7 @@ static gboolean examine(DkConnector *c, gint64 id, const DkConnectorEvent *e,
  * compared on the tag docket gave it, until a ticket older than the event
  * shows that the create never arrived. When the board's pages run out
  * before that answer, it fails for good rather than risk a second ticket. */
-static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
-                       GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
 {
 	*remote_out = NULL;
 	gint64 board = 0, cursor = 0;
@@ -730,7 +733,8 @@ static char *ours_for(DkConnector *c, gint64 sid, GError **error)
 		if (id == NULL)
 			return NULL;
 		if (g_ascii_strtoll(id, NULL, 10) == sid)
-			g_string_append_printf(out, "%s%s", out->len ? "," : "", default_statuses[i][0]);
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       default_statuses[i][0]);
 	}
 	return out->len ? g_strdup(out->str) : NULL;
 }
@@ -756,8 +760,8 @@ static gint by_entry_id(gconstpointer a, gconstpointer b)
 static gboolean comments_after(DkConnector *c, const char *ticket, gint64 after,
                                GPtrArray *changes_out, gint64 *last_out, GError **error)
 {
-	g_autofree char *path = g_strdup_printf(
-	    "/ticketing/ticket/%s/log-entry?type=COMMENT&pageSize=500", ticket);
+	g_autofree char *path =
+	    g_strdup_printf("/ticketing/ticket/%s/log-entry?type=COMMENT&pageSize=500", ticket);
 	g_autoptr(json_t) entries = NULL;
 	if (!call(c, "GET", path, NULL, NULL, &entries, error))
 		return FALSE;
@@ -777,7 +781,8 @@ static gboolean comments_after(DkConnector *c, const char *ticket, gint64 after,
 		json_t *e = g_ptr_array_index(found, k);
 		g_autofree char *id = dk_connector_id(e);
 		const char *body = json_string_value(json_object_get(e, "body"));
-		g_ptr_array_add(changes_out, dk_connector_change_new(id, body ? body : "", NULL, NULL));
+		g_ptr_array_add(changes_out,
+		                dk_connector_change_new(id, body ? body : "", NULL, NULL));
 	}
 	return TRUE;
 }
@@ -790,8 +795,8 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
                           GPtrArray *changes_out, char **cursor_out, GError **error)
 {
 	gint64 after = 0, seen = 0, last = 0;
-	if (cursor != NULL && sscanf(cursor, "%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, &after,
-	                             &seen) < 1)
+	if (cursor != NULL &&
+	    sscanf(cursor, "%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, &after, &seen) < 1)
 		after = seen = 0;
 	if (!comments_after(c, remote, after, changes_out, &last, error))
 		return FALSE;
@@ -806,7 +811,8 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
 		if (ours == NULL && error != NULL && *error != NULL)
 			return FALSE;
 		if (ours != NULL)
-			g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+			g_ptr_array_add(changes_out,
+			                dk_connector_change_new(NULL, NULL, NULL, ours));
 	}
 	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, last, now);
 	return TRUE;

@@ -120,8 +120,8 @@ static GPtrArray *ticket_form(const DkConnector *c, const DkConnectorEvent *e, g
 	g_ptr_array_add(f, g_strdup("direction"));
 	g_ptr_array_add(f, g_strdup(outbound ? "outbound" : "inbound"));
 	g_ptr_array_add(f, g_strdup("channelID"));
-	g_ptr_array_add(f, g_strdup_printf("%" G_GINT64_FORMAT,
-	                                   dk_connector_setting_int(c, "channel")));
+	g_ptr_array_add(
+	    f, g_strdup_printf("%" G_GINT64_FORMAT, dk_connector_setting_int(c, "channel")));
 	if (from != NULL) {
 		g_ptr_array_add(f, g_strdup("from"));
 		g_ptr_array_add(f, g_strdup(from));
@@ -157,15 +157,16 @@ static void message_of(const DkConnector *c, const DkConnectorEvent *e, Message 
 	const DkArticle *a = e->article;
 	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
 	g_autofree char *text = g_strconcat(dk_connector_text(a), left, NULL);
-	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0 &&
-	                   g_strcmp0(a->visibility, "internal") != 0;
+	gboolean inbound =
+	    g_strcmp0(a->direction, "inbound") == 0 && g_strcmp0(a->visibility, "internal") != 0;
 	g_autofree char *led =
-	    inbound ? g_strdup(text)
-	            : g_strdup_printf("%s (%s):\n\n%s", a->sender && *a->sender ? a->sender : "docket",
-	                              g_strcmp0(a->visibility, "internal") == 0
-	                                  ? "internal note"
-	                                  : "support's reply, mailed by docket",
-	                              text);
+	    inbound
+	        ? g_strdup(text)
+	        : g_strdup_printf("%s (%s):\n\n%s", a->sender && *a->sender ? a->sender : "docket",
+	                          g_strcmp0(a->visibility, "internal") == 0
+	                              ? "internal note"
+	                              : "support's reply, mailed by docket",
+	                          text);
 	m->type = g_strdup(inbound ? INBOUND_TYPE : dk_connector_setting(c, "note_type"));
 	m->message = g_utf8_strlen(led, -1) >= MESSAGE_MIN
 	                 ? g_steal_pointer(&led)
@@ -310,8 +311,8 @@ static gint compare_ids(gconstpointer a, gconstpointer b)
 
 /* The ids of the ticket's timeline items that are m, oldest (lowest id)
  * first. */
-static gboolean matching_items(DkConnector *c, gint64 ticket, const Message *m,
-                               GPtrArray *ids_out, GError **error)
+static gboolean matching_items(DkConnector *c, gint64 ticket, const Message *m, GPtrArray *ids_out,
+                               GError **error)
 {
 	g_autofree char *path = g_strdup_printf(API "/ticket/%" G_GINT64_FORMAT, ticket);
 	g_autoptr(json_t) reply = NULL;
@@ -494,8 +495,8 @@ static gboolean read_back(DkConnector *c, const char *remote, const char *cursor
 		g_autofree char *id = dk_connector_member_id(it, "id");
 		const char *text = json_string_value(json_object_get(it, "content"));
 		g_autoptr(DkHtmlText) plain = text ? dk_html_to_text(text, strlen(text)) : NULL;
-		g_ptr_array_add(changes_out,
-		                dk_connector_change_new(id, plain ? plain->new_text : "", NULL, NULL));
+		g_ptr_array_add(changes_out, dk_connector_change_new(
+		                                 id, plain ? plain->new_text : "", NULL, NULL));
 	}
 	const char *status = json_string_value(json_object_get(t, "status"));
 	g_autofree char *ours = dk_connector_words_back(c, &status_words, status);

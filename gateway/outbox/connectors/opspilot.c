@@ -207,8 +207,7 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 
 /* The ticket tagged with our reference, page by page (no filter on tags
  * is documented). */
-static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
-                       GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
 {
 	const char *reference = e->reference;
 	*remote_out = NULL;
