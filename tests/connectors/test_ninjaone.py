@@ -301,7 +301,7 @@ class AttachmentTest(NinjaCase):
     BIG = bytes(range(256)) * 8  # 2,048 bytes, binary
 
     def connector_text(self):
-        return super().connector_text() + "attachment_max_bytes = 1024\n"
+        return super().connector_text() + "attachment_max_bytes = 1024\npoll_seconds = 60\n"
 
     def test_files_reach_ninjaone_once(self):
         # The first mail's files follow the new ticket as a comment (NewTicket
@@ -328,6 +328,10 @@ class AttachmentTest(NinjaCase):
         files = [r for r in self.mock.requests if r.route.endswith("/comment")]
         sent = [p for r in files for p in ninjamock.form_parts(r, True).get("files", [])]
         self.assertIn(("log.txt", self.LOG), sent)
+        # the files comment is docket's own: the way back does not take it
+        self.docket("connector", "poll", "desk")
+        self.assertEqual([a for a in self.show(1)["articles"] if a["direction"] == "outbound"],
+                         [])
 
 
 class RoundTripTest(RoundTrip, NinjaCase):

@@ -26,6 +26,7 @@
 #define SUBJECT_MAX 200
 #define LOOKUP_PAGE 50
 #define FILE_LIMIT (10 * 1024 * 1024) /* one attachment; none documented [INF] */
+#define FIRST_FILES "The attachments of the first mail" /* docket's own comment */
 #define LOOKUP_PAGES 20               /* newest tickets read after a lost create: 1,000 */
 #define CLOCK_SLACK 900               /* seconds NinjaOne's clock may lag docket's */
 static const char *const default_statuses[][2] = {
@@ -477,8 +478,7 @@ static gboolean attach(DkConnector *c, const DkConnectorEvent *e, const char *re
 {
 	if (g_strcmp0(e->event, "ticket.created") != 0 || e->files == NULL || e->files->len == 0)
 		return TRUE;
-	g_autofree char *text =
-	    g_strdup_printf("The attachments of the first mail [%s]:", e->reference);
+	g_autofree char *text = g_strdup_printf(FIRST_FILES " [%s]:", e->reference);
 	g_autoptr(GString) names = g_string_new(text);
 	for (guint i = 0; i < e->files->len; i++)
 		g_string_append_printf(
@@ -739,10 +739,14 @@ static char *ours_for(DkConnector *c, gint64 sid, GError **error)
 	return out->len ? g_strdup(out->str) : NULL;
 }
 
-/* Whether a log entry is an agent's public comment. */
-static gboolean agent_comment(const json_t *entry)
+/* Whether a log entry is an agent's public comment (not the comment
+ * docket makes for the first mail's files, whose id it cannot record). */
+static gboolean agent_comment(const DkConnector *c, const json_t *entry)
 {
+	const char *body = json_string_value(json_object_get(entry, "body"));
+	g_autofree char *own = g_strdup_printf(FIRST_FILES " [%s-", c->reference_prefix);
 	return g_strcmp0(json_string_value(json_object_get(entry, "type")), "COMMENT") == 0 &&
+	       !(body != NULL && g_str_has_prefix(body, own)) &&
 	       json_is_true(json_object_get(entry, "publicEntry")) &&
 	       !json_is_true(json_object_get(entry, "system")) &&
 	       g_strcmp0(json_string_value(json_object_get(entry, "appUserContactType")),
@@ -772,7 +776,7 @@ static gboolean comments_after(DkConnector *c, const char *ticket, gint64 after,
 	json_array_foreach(entries, i, entry)
 	{
 		gint64 id = json_integer_value(json_object_get(entry, "id"));
-		if (id > after && agent_comment(entry))
+		if (id > after && agent_comment(c, entry))
 			g_ptr_array_add(found, entry);
 		*last_out = MAX(*last_out, id);
 	}
