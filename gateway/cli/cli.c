@@ -70,22 +70,13 @@ DkConfig *dk_cli_load_config(void)
 	return config;
 }
 
-DkStore *dk_cli_open_store(const DkConfig *config, GError **error)
-{
-	DkStoreOptions options = {
-		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
-	};
-	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
-}
-
 int dk_cli_open(const char *command, DkConfig **config_out, DkStore **store_out)
 {
 	g_autoptr(DkConfig) config = dk_cli_load_config();
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
 	g_autoptr(GError) error = NULL;
-	DkStore *store = dk_cli_open_store(config, &error);
+	DkStore *store = dk_store_open_config(config, &error);
 	if (store == NULL) {
 		dk_cli_error("%s: %s", command, error->message);
 		return DK_EXIT_TEMPFAIL;

@@ -45,8 +45,6 @@ gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv);
  * error prints it and returns NULL. */
 DkConfig *dk_cli_load_config(void);
 
-/* Opens the store that config names; errors are returned, not printed. */
-DkStore *dk_cli_open_store(const DkConfig *config, GError **error);
 
 /* Loads the configuration and opens its store for command; on failure
  * prints why and returns the exit status (config 78, store 75), else 0. */

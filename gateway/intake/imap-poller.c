@@ -38,11 +38,7 @@ DkImapPoller *dk_imap_poller_new(const DkConfig *config, const char *account, Dk
 	g_autoptr(DkImapAccount) a = dk_imap_account_new(config, account, error);
 	if (a == NULL)
 		return NULL;
-	DkStoreOptions options = {
-		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
-	};
-	DkStore *state = dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
+	DkStore *state = dk_store_open_config(config, error);
 	if (state == NULL)
 		return NULL;
 	DkImapPoller *p = g_new0(DkImapPoller, 1);
@@ -150,23 +146,26 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 	for (guint i = 0; i < items->len; i++) {
 		DkPipelineItem *item = g_ptr_array_index(items, i);
 		guint32 uid = g_array_index(uids, guint32, i);
-		if (item->error == NULL) {
-			DkOutcome outcome = item->result.outcome;
+		const GError *why = dk_pipeline_item_error(item);
+		const DkDelivery *result = dk_pipeline_item_result(item);
+		if (why == NULL) {
+			DkOutcome outcome = result->outcome;
 			g_array_append_val(d->done, uid);
 			d->fresh += outcome != DK_OUTCOME_DUPLICATE;
 			if (outcome == DK_OUTCOME_QUARANTINED)
 				g_warning("imap account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
 					  " reason=\"%s\"",
-					  p->account->name, folder, uid, item->result.quarantine, item->quarantine_reason);
+					  p->account->name, folder, uid, result->quarantine,
+					  dk_pipeline_item_quarantine_reason(item));
 			count(p, outcome_counter(p, outcome), 1);
 			dk_metrics_count(outcome == DK_OUTCOME_QUARANTINED ? DK_METRIC_QUARANTINED : DK_METRIC_ACCEPTED,
 					 "imap");
-		} else if (dk_error_is_temporary(item->error)) {
+		} else if (dk_error_is_temporary(why)) {
 			dk_metrics_count(DK_METRIC_TEMPFAILED, "imap");
-			defer(p, folder, d, uid, item->error);
+			defer(p, folder, d, uid, why);
 		} else {
 			dk_metrics_count(DK_METRIC_REFUSED, "imap");
-			refuse(p, folder, d, uid, item->error);
+			refuse(p, folder, d, uid, why);
 		}
 	}
 }

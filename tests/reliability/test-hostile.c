@@ -423,7 +423,7 @@ static Expect run_case(DkTestStore *f, const HostileCase *c, GBytes *raw)
 	if (c->config != NULL) {
 		config = dk_config_load_data(c->config, strlen(c->config), c->name, &error);
 		assert_non_null(config);
-		pipeline = own = dk_pipeline_new(config, f->store);
+		pipeline = own = dk_pipeline_new(config, f->store, &dk_outbox_effects);
 	}
 	g_autoptr(DkPipelineItem) item = dk_pipeline_prepare(pipeline, raw, &intake, &error);
 	if (item == NULL) {
@@ -431,24 +431,24 @@ static Expect run_case(DkTestStore *f, const HostileCase *c, GBytes *raw)
 		return EXPECT_REFUSAL;
 	}
 	assert_true(dk_pipeline_commit(pipeline, &item, 1, &error));
-	if (item->error != NULL) {
-		assert_false(dk_error_is_temporary(item->error));
+	if (dk_pipeline_item_error(item) != NULL) {
+		assert_false(dk_error_is_temporary(dk_pipeline_item_error(item)));
 		return EXPECT_REFUSAL;
 	}
-	switch (item->result.outcome) {
+	switch (dk_pipeline_item_result(item)->outcome) {
 	case DK_OUTCOME_CREATED:
 	case DK_OUTCOME_APPENDED:
-		assert_true(item->result.ticket > 0);
-		assert_non_null(item->message);
-		assert_true(g_utf8_validate(item->message->text, -1, NULL));
+		assert_true(dk_pipeline_item_result(item)->ticket > 0);
+		assert_non_null(dk_pipeline_item_message(item));
+		assert_true(g_utf8_validate(dk_pipeline_item_message(item)->text, -1, NULL));
 		if (c->check != NULL)
-			c->check(item->message);
+			c->check(dk_pipeline_item_message(item));
 		return EXPECT_TICKET;
 	case DK_OUTCOME_QUARANTINED:
-		assert_true(item->result.quarantine > 0);
+		assert_true(dk_pipeline_item_result(item)->quarantine > 0);
 		return EXPECT_QUARANTINE;
 	default:
-		fail_msg("%s: unexpected outcome %s", c->name, dk_outcome_name(item->result.outcome));
+		fail_msg("%s: unexpected outcome %s", c->name, dk_outcome_name(dk_pipeline_item_result(item)->outcome));
 		return EXPECT_REFUSAL;
 	}
 }
