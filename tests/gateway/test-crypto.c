@@ -245,7 +245,9 @@ static void test_corpus_structures(void **state)
 
 int main(void)
 {
-	if (g_find_program_in_path("gpg") == NULL || g_find_program_in_path("gpgconf") == NULL)
+	g_autofree char *gpg = g_find_program_in_path("gpg");
+	g_autofree char *gpgconf = g_find_program_in_path("gpgconf");
+	if (gpg == NULL || gpgconf == NULL)
 		return DK_TEST_SKIP; /* gnupg, from contrib/setup-debian.sh */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_signed_verified),
