@@ -54,6 +54,7 @@ static const DkConfKey schema[] = {
 	{"parse", "max_decoded_size", DK_CONF_SIZE, "100M", 1024, G64(16) << 30},
 	{"parse", "max_text_size", DK_CONF_SIZE, "1M", 1024, G64(1) << 30},
 	{"parse", "own_domains", DK_CONF_LIST, ""},
+	{"crypto", "gnupg_home", DK_CONF_STRING, ""}, /* empty: signatures not checked, nothing decrypted */
 	{"threading", "token_prefix", DK_CONF_STRING, "docket"},
 	{"threading", "secret", DK_CONF_STRING, "", .secret = TRUE},
 	{"threading", "domain", DK_CONF_STRING, ""}, /* empty: the host name */
@@ -150,6 +151,8 @@ static const DkConfKey schema[] = {
 	{"connector:*", "queues", DK_CONF_LIST, "*"},
 	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
 	{"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
+	{"connector:*", "poll_seconds", DK_CONF_INT, "0", 0, 86400}, /* the way back: 0 off */
+	{"connector:*", "attachment_max_bytes", DK_CONF_INT, "0", 0, 1073741824}, /* 0: the system's */
 	{"connector:*", "ca_file", DK_CONF_STRING, ""},
 	{"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
 	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},
@@ -168,7 +171,7 @@ static const DkConfKey schema[] = {
 	{"connector:*", "organisation_map", DK_CONF_LIST, ""},
 	{"connector:*", "brand", DK_CONF_STRING, ""},      /* Omnidesk default brandID */
 	{"connector:*", "channel", DK_CONF_INT, "1", 1, 1000000}, /* Omnidesk: mail's channelID */
-	{"connector:*", "note_type", DK_CONF_STRING, "note"}, /* Omnidesk: type of a note */
+	{"connector:*", "note_type", DK_CONF_STRING, "calllog"}, /* Omnidesk: type of support's messages */
 	{"connector:*", "api_key_in", DK_CONF_ENUM, "query", 0, 0, "query|header"}, /* Omnidesk */
 };
 

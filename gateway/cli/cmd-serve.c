@@ -11,6 +11,7 @@
 #include "gateway/intake/imap-poller.h"
 #include "gateway/intake/lmtp-server.h"
 #include "gateway/outbox/worker.h"
+#include "gateway/outbox/connectors/connector.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/log.h"
 #include "gateway/ops/metrics.h"
@@ -254,7 +255,10 @@ int dk_cmd_serve(int argc, char **argv)
 	} else {
 		dk_imap_poller_set_start(pollers);
 		s.outbox = outbox;
+		/* The way back: what agents write in the help desks. */
+		DkReadBackWorker *read_back = dk_read_back_start(config);
 		rc = run(&s, config, listen, pipeline);
+		dk_read_back_stop(read_back);
 	}
 	dk_imap_poller_set_free(pollers); /* stops them; before the writer stops */
 	dk_outbox_worker_stop(outbox);

@@ -361,8 +361,12 @@ DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage
 		*why_out = "more than one From or Sender: which one the checks vouch for is unclear";
 		return DK_AGENT_UNVERIFIED;
 	}
+	/* A good signature by the agent's own trusted key (gateway/core/crypto.c). */
+	if (dk_message_signed_by(m, m->from->address))
+		return DK_AGENT_VERIFIED;
 	if (policy->authserv_id == NULL) {
-		*why_out = "no way to verify agents is configured ([agents] authserv_id)";
+		*why_out = "no way to verify agents is configured ([agents] authserv_id, or a signature "
+		           "by the agent's trusted key)";
 		return DK_AGENT_UNVERIFIED;
 	}
 	DkAuthresVerdict verdict = dk_authres_verify(

@@ -52,6 +52,10 @@ static json_t *change_payload(const DkEvent *e, const json_t *detail, gint64 art
 	json_object_set_new(o, "field", json_string(field));
 	json_object_set(o, "old", json_object_get(detail, "old"));
 	json_object_set(o, "new", value ? value : json_object_get(detail, "value"));
+	/* who made it: a change mirrored from a connector's system is not sent
+	 * back there (dispatch.c) */
+	if (json_is_string(json_object_get(detail, "by")))
+		json_object_set(o, "by", json_object_get(detail, "by"));
 	return o;
 }
 

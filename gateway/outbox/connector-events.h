@@ -16,7 +16,7 @@ G_BEGIN_DECLS
  * the connector), else "article.created"; then one "ticket.updated" per status, priority or
  * assignee change the message made (agent commands, rules, a reopening
  * reply). The payload is {"event", "ticket", "article"[, "field", "old",
- * "new"]}. Imported mail is history and sends nothing. */
+ * "new", "by"]}. Imported mail is history and sends nothing. */
 gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkEffects *fx,
                               GError **error);
 
