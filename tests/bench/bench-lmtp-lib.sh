@@ -102,10 +102,10 @@ writer_cpu_ms() {
 }
 
 # run_docket SESSIONS MESSAGES SIZE: one timed run on a fresh store;
-# prints messages/s, idle percent, docket's CPU time per message (ms) and
-# its writer thread's.
+# prints messages/s, idle percent, docket's CPU time per message (ms), its
+# writer thread's, and docket's peak RSS (VmHWM) over the run in MiB.
 run_docket() {
-	local dir="$work/docket-run" out got cpu0 cpu1 w0 w1
+	local dir="$work/docket-run" out got cpu0 cpu1 w0 w1 hwm
 	rm -rf "$dir"
 	start_docket "$dir"
 	cpu0=$(proc_cpu_ms "$docket_pid")
@@ -113,12 +113,13 @@ run_docket() {
 	out=$(drive "$docket_port" "$1" "$2" "$3")
 	cpu1=$(proc_cpu_ms "$docket_pid")
 	w1=$(writer_cpu_ms "$docket_pid")
+	hwm=$(vm_kib "$docket_pid" VmHWM)
 	got=$(count_tickets "$dir")
 	stop_docket
 	[ "$got" = "$2" ] || echo "warning: docket stored $got tickets of $2" >&2
 	rm -rf "$dir"
-	echo "$out $(awk -v c="$((cpu1 - cpu0))" -v w="$((w1 - w0))" -v n="$2" \
-		'BEGIN { printf "%.2f %.3f", c / n, w / n }')"
+	echo "$out $(awk -v c="$((cpu1 - cpu0))" -v w="$((w1 - w0))" -v n="$2" -v h="$hwm" \
+		'BEGIN { printf "%.2f %.3f %.1f", c / n, w / n, h / 1024 }')"
 }
 
 # start_dovecot DIR: a private Dovecot with only LMTP, on a free port,
@@ -223,21 +224,22 @@ print_table() {
 	local results=$1 size s d v ratio
 	echo
 	echo "medians; idle = share of the machine's CPU left idle during the runs"
-	printf '%-8s %-9s %10s %10s %8s %12s %12s %14s %14s\n' size sessions "docket/s" "dovecot/s" ratio \
-		"idle docket" "idle dovecot" "docket cpu/msg" "writer cpu/msg"
+	printf '%-8s %-9s %10s %10s %8s %12s %12s %14s %14s %10s\n' size sessions "docket/s" "dovecot/s" ratio \
+		"idle docket" "idle dovecot" "docket cpu/msg" "writer cpu/msg" "docket rss"
 	for size in $SIZES; do
 		for s in $SESSIONS; do
 			d=$(column "$results" docket "$size" "$s" 4)
 			v=$(column "$results" dovecot "$size" "$s" 4)
 			ratio=$(awk -v d="$d" -v v="$v" 'BEGIN { if (v > 0) printf "%.2fx", d / v; else print "-" }')
-			printf '%-8s %-9s %10s %10s %8s %11s%% %11s%% %11s ms %11s ms\n' "$size" "$s" "$d" "${v/#0/-}" \
-				"$ratio" "$(column "$results" docket "$size" "$s" 5)" \
+			printf '%-8s %-9s %10s %10s %8s %11s%% %11s%% %11s ms %11s ms %6s MiB\n' "$size" "$s" "$d" \
+				"${v/#0/-}" "$ratio" "$(column "$results" docket "$size" "$s" 5)" \
 				"$(column "$results" dovecot "$size" "$s" 5)" "$(column "$results" docket "$size" "$s" 6)" \
-				"$(column "$results" docket "$size" "$s" 7)"
+				"$(column "$results" docket "$size" "$s" 7)" "$(column "$results" docket "$size" "$s" 8)"
 		done
 	done
 	echo "  load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "  target: docket >= 3x Dovecot at 20 sessions with 4096-byte messages"
+	echo "  targets: docket >= 4x Dovecot at 20 sessions and >= 3x at 4 sessions (4096-byte"
+	echo "  messages); docket's peak RSS (VmHWM of docket serve over the run) < 40 MiB"
 	echo "  writer cpu/msg: the one thread that commits every message; 1000 / it is the"
 	echo "  ceiling in messages/s before fsync waits, whatever the other core does"
 }

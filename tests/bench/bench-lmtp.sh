@@ -52,7 +52,7 @@ for size in $SIZES; do
 		for round in $(seq 1 "$ROUNDS"); do
 			out=$(run_docket "$s" "$n" "$size")
 			echo "docket $size $s $out" >>"$results"
-			echo "  round $round: docket  sessions=$s size=$size messages=$n: msg/s idle% cpu-ms/msg writer-ms/msg: $out" >&2
+			echo "  round $round: docket  sessions=$s size=$size messages=$n: msg/s idle% cpu-ms/msg writer-ms/msg rss-MiB: $out" >&2
 			if [ "$use_dovecot" = 1 ]; then
 				out=$(run_dovecot "$s" "$n" "$size")
 				echo "dovecot $size $s $out" >>"$results"
