@@ -49,7 +49,10 @@ void dk_cli_error(const char *format, ...)
 	va_start(ap, format);
 	g_autofree char *msg = g_strdup_vprintf(format, ap);
 	va_end(ap);
-	fprintf(stderr, "docket: %s\n", msg);
+	/* A configuration's errors come one a line: each gets the prefix. */
+	g_auto(GStrv) lines = g_strsplit(msg, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++)
+		fprintf(stderr, "docket: %s\n", lines[i]);
 }
 
 gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv)

@@ -48,6 +48,8 @@ static gboolean on_reload(gpointer data)
 	const DkConfig *current = g_ptr_array_index(s->configs, s->configs->len - 1);
 	DkConfig *fresh = dk_config_load(dk_config_path(current), &error);
 	if (fresh == NULL || !dk_outbox_worker_reload(s->outbox, fresh, &error)) {
+		/* One log line: the validator's errors, one a line, joined. */
+		g_strdelimit(error->message, "\n", ';');
 		g_warning("serve event=reload result=failed keeping=previous error=%s", error->message);
 		dk_config_free(fresh);
 		return G_SOURCE_CONTINUE;

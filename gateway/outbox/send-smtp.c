@@ -7,9 +7,9 @@
 #include "gateway/outbox/send.h"
 
 #include "gateway/core/error.h"
+#include "gateway/ops/secret-file.h"
 
 #include <curl/curl.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 typedef struct {
@@ -41,27 +41,20 @@ static GByteArray *to_crlf(GBytes *message)
 }
 
 /* The password, from password_file when set: a file that others may read
- * is refused, as for the IMAP accounts. Errors are temporary: an
- * administrator fixes them and the row goes out on a later attempt. */
+ * is refused, as for the IMAP accounts (the validator has said so when
+ * the configuration was loaded). Errors are temporary: an administrator
+ * fixes them and the row goes out on a later attempt. */
 static char *read_password(const DkConfig *config, GError **error)
 {
 	const char *file = dk_config_get_string(config, "smtp", "password_file");
 	if (*file == '\0')
 		return g_strdup(dk_config_get_string(config, "smtp", "password"));
-	GStatBuf st;
-	char *text = NULL;
 	g_autoptr(GError) local = NULL;
-	if (g_stat(file, &st) == 0 && (st.st_mode & 077) != 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
-		            "[smtp] password_file %s is readable by others (chmod 600 it)", file);
-		return NULL;
-	}
-	if (!g_file_get_contents(file, &text, NULL, &local)) {
+	char *password = dk_secret_file_read(file, &local);
+	if (password == NULL)
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "[smtp] password_file: %s",
 		            local->message);
-		return NULL;
-	}
-	return g_strchomp(text);
+	return password;
 }
 
 static void set_tls(CURL *curl, const DkConfig *config)
