@@ -161,6 +161,8 @@ int dk_cmd_outbox(int argc, char **argv)
 	dk_log_init(config);
 	if (strcmp(argv[1], "run") == 0 && !once)
 		return run_forever(config);
+	if (!dk_cli_data_dir_exists(config, "outbox"))
+		return DK_EXIT_NOINPUT;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
 	if (store == NULL) {

@@ -97,7 +97,7 @@ int dk_cmd_poll(int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("poll", &config, &store);
+	int rc = dk_cli_open("poll", TRUE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	dk_log_init(config);

@@ -506,7 +506,7 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("ticket", &config, &store);
+	int rc = dk_cli_open("ticket", FALSE, &config, &store);
 	if (rc == DK_EXIT_OK && o->days < 0)
 		o->days = (int)dk_config_get_int(config, "desk", "close_after_days");
 	if (rc != DK_EXIT_OK)
