@@ -132,18 +132,13 @@ DkStore *dk_cli_open_store(const DkConfig *config, GError **error)
 gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command)
 {
 	const char *dir = dk_config_get_string(config, "store", "data_dir");
-	if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+	if (dk_config_path(config) != NULL || g_file_test(dir, G_FILE_TEST_IS_DIR))
 		return TRUE;
 	g_autofree char *cwd = g_get_current_dir();
 	g_autofree char *absolute = g_canonicalize_filename(dir, cwd);
-	const char *path = dk_config_path(config);
-	if (path == NULL)
-		dk_cli_error("%s: no data directory %s: without -c FILE or $DOCKET_CONFIG docket "
-		             "uses ./var, here %s (name your configuration with -c FILE)",
-		             command, dir, absolute);
-	else
-		dk_cli_error("%s: no data directory %s ([store] data_dir of %s)", command, absolute,
-		             path);
+	dk_cli_error("%s: no data directory %s: without -c FILE or $DOCKET_CONFIG docket uses "
+	             "./var, here %s (name your configuration with -c FILE)",
+	             command, dir, absolute);
 	return FALSE;
 }
 

@@ -49,18 +49,20 @@ gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv);
  * as). */
 DkConfig *dk_cli_load_config(void);
 
-/* TRUE when config's data directory exists; else prints which one the
- * command looked in (and, without a configuration file, that ./var is the
- * default and where that is) and returns FALSE. */
+/* FALSE, having said which data directory the command looked in, when
+ * there is no configuration file and the default ./var does not exist
+ * here (a command run in the wrong folder, or without -c); TRUE
+ * otherwise. */
 gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command);
 
 /* Opens the store that config names; errors are returned, not printed. */
 DkStore *dk_cli_open_store(const DkConfig *config, GError **error);
 
 /* Loads the configuration and opens its store for command; on failure
- * prints why and returns the exit status (config 78, no data directory 66
- * unless create, store 75), else 0. Commands that only work on what is
- * there pass create FALSE, so they never make an empty ./var. */
+ * prints why and returns the exit status (config 78, no ./var without a
+ * configuration file 66 unless create, store 75), else 0. Commands that
+ * only work on what is there pass create FALSE, so they never make an
+ * empty ./var wherever they happen to run. */
 int dk_cli_open(const char *command, gboolean create, DkConfig **config_out,
                 DkStore **store_out);
 

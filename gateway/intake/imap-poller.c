@@ -144,6 +144,20 @@ static guint64 *outcome_counter(DkImapPoller *p, DkOutcome outcome)
 	}
 }
 
+/* The one line of a message stored (or found stored, or dropped), as
+ * the LMTP listener writes one: the other outcomes have theirs
+ * (quarantined, refused, deferred). */
+static void log_message(DkImapPoller *p, const char *folder, guint32 uid, const DkPipelineItem *item)
+{
+	const DkAddress *from = item->message ? item->message->from : NULL;
+	g_message("imap account=%s folder=%s uid=%u event=message from=<%s> size=%" G_GSIZE_FORMAT
+		  " ticket=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=<%s>",
+		  p->account->name, folder, uid, from && from->address ? from->address : "", item->raw_size,
+		  item->result.ticket, dk_outcome_name(item->result.outcome),
+		  item->result.evidence ? item->result.evidence : "-",
+		  item->result.message_id ? item->result.message_id : "");
+}
+
 /* Sorts the committed items into done, refused and deferred. */
 static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArray *uids, Disposition *d)
 {
@@ -158,6 +172,8 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 				g_warning("imap account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
 					  " reason=\"%s\"",
 					  p->account->name, folder, uid, item->result.quarantine, item->quarantine_reason);
+			else
+				log_message(p, folder, uid, item);
 			count(p, outcome_counter(p, outcome), 1);
 			dk_metrics_count(outcome == DK_OUTCOME_QUARANTINED ? DK_METRIC_QUARANTINED : DK_METRIC_ACCEPTED,
 					 "imap");

@@ -86,9 +86,13 @@ class SendTest(OutboxCase):
         self.assertEqual(self.run_once(), (0, 0, 1))
         row = self.outbox()[0]
         self.assertEqual(row["state"], "failed")
-        self.assertIn("550", row["last_error"])
+        self.assertIn("550 5.1.1 no such user", row["last_error"])  # the relay's own words
         failed = self.events(1, "notification_failed")
         self.assertEqual(len(failed), 1)
+        listed = self.docket("outbox", "list").stdout.decode().splitlines()
+        self.assertRegex(listed[0], r"^transport: smtp smtp://127\.0\.0\.1:\d+$")
+        row_line = [l for l in listed if l.split()[:1] == [str(row["id"])]][0]
+        self.assertEqual(row_line.split()[5], "-")  # no next attempt for a failed row
         self.assertEqual(self.run_once(), (0, 0, 0))  # no more tries
         self.sink.rcpt_reply = None
         self.docket("outbox", "retry", str(row["id"]))
@@ -232,6 +236,8 @@ class StartTlsRequiredTest(OutboxCase):
         self.assertEqual(self.run_once(), (0, 1, 0))
         self.assertEqual(self.sink.messages, [])
         self.assertEqual(self.outbox()[0]["state"], "pending")
+        self.assertIn("does not offer STARTTLS", self.outbox()[0]["last_error"])
+        self.assertIn("starttls = insecure-optional", self.outbox()[0]["last_error"])
 
 
 class AuthTest(OutboxCase):
