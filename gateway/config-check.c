@@ -4,8 +4,8 @@
  * config-rules.c. Every finding names the file, the line and the key. */
 #include "gateway/config-private.h"
 
-#include "gateway/core/sla-policy.h"
-#include "gateway/core/sla.h"
+#include "gateway/desk/sla-policy.h"
+#include "gateway/desk/sla.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/secret-file.h"
 #include "gateway/ops/url-policy.h"

@@ -4,7 +4,7 @@
  * settings that weaken security and defaults that deliver nothing. */
 #include "gateway/config-private.h"
 
-#include "gateway/core/sla-policy.h"
+#include "gateway/desk/sla-policy.h"
 #include "gateway/intake/imap-account.h"
 
 #include <string.h>

@@ -52,7 +52,7 @@ const DkConfKey dk_conf_schema[] = {
     {"rules", "script", DK_CONF_STRING, "", .check = DK_CHECK_SIEVE},
     {"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
     /* SLA targets FIRST/RESOLUTION per priority (or none) and the
-     * business calendar they count in (gateway/core/sla-policy.h). */
+     * business calendar they count in (gateway/desk/sla-policy.h). */
     {"sla", "critical", DK_CONF_STRING, "15m/4h", .check = DK_CHECK_SLA_TARGET},
     {"sla", "high", DK_CONF_STRING, "1h/8h", .check = DK_CHECK_SLA_TARGET},
     {"sla", "medium", DK_CONF_STRING, "4h/24h", .check = DK_CHECK_SLA_TARGET},

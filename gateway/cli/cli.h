@@ -3,7 +3,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 #include <glib.h>
 

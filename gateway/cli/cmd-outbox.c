@@ -5,7 +5,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 #include "gateway/ops/log.h"
 #include "gateway/outbox/send.h"
 #include "gateway/outbox/worker.h"

@@ -2,10 +2,10 @@
  * (group commit), signals: SIGTERM/SIGINT finish in-flight transactions and
  * exit; SIGHUP reloads the configuration. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/core/pipeline.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
 #include "gateway/intake/lmtp-server.h"
@@ -153,7 +153,7 @@ static gboolean on_autoclose(gpointer data)
 }
 
 /* Every [sla] check_seconds: the SLA targets missed by now are recorded
- * and the team told, once each (core/desk.h). */
+ * and the team told, once each (desk/desk.h). */
 static gboolean on_sla_check(gpointer data)
 {
 	desk_work(data, sla_check, "sla_check", "breaches");

@@ -1,10 +1,10 @@
 /* `docket ticket set|note|reply|time|merge|autoclose|sla-check`: the
  * changes an agent makes from the command line, each in one transaction
- * through the desk (core/desk.h), so they are recorded with the events mail
+ * through the desk (desk/desk.h), so they are recorded with the events mail
  * changes make, and the ticket's SLA clocks recomputed at its end. */
 #include "gateway/cli/cmd-ticket.h"
 
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/outbox/connector-events.h"
 

@@ -4,7 +4,7 @@
  * and kept stable. */
 #include "gateway/cli/cmd-ticket.h"
 
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
 
 #include <stdio.h>

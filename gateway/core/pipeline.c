@@ -3,8 +3,8 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
-#include "gateway/core/sla-policy.h"
-#include "gateway/core/store-file.h"
+#include "gateway/desk/sla-policy.h"
+#include "gateway/store/store-file.h"
 #include "gateway/core/writer.h"
 #include "parsers/digest.h"
 

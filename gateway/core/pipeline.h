@@ -10,7 +10,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 #include "gateway/core/thread.h"
 #include "parsers/message.h"
 

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 #include "parsers/message.h"
 #include "rules/sieve.h"
 

@@ -2,7 +2,7 @@
 #include "gateway/core/sender-limit.h"
 
 #include "gateway/core/error.h"
-#include "gateway/core/store-limits.h"
+#include "gateway/store/store-limits.h"
 
 #include <string.h>
 

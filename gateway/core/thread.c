@@ -2,7 +2,7 @@
  * the agents. */
 #include "gateway/core/thread.h"
 
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
 #include "parsers/agent-commands.h"

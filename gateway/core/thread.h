@@ -21,7 +21,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 #include "parsers/message.h"
 
 G_BEGIN_DECLS

@@ -3,7 +3,7 @@
  * participants, events. */
 #include "gateway/core/writer.h"
 
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sender-limit.h"

@@ -5,7 +5,7 @@
 #include "gateway/ops/metrics.h"
 
 #include "gateway/core/error.h"
-#include "gateway/core/store-imap.h"
+#include "gateway/store/store-imap.h"
 #include "gateway/intake/imap-account.h"
 #include "gateway/intake/imap-client.h"
 

@@ -18,7 +18,7 @@
  *   sent_message_id set by the worker before the first attempt */
 #pragma once
 
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 #include "gateway/outbox/notify.h"
 
 #include <jansson.h>

@@ -2,7 +2,7 @@
 #include "gateway/outbox/connector-events.h"
 
 #include "gateway/core/json.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
 
 #include "gateway/config.h"
 #include "gateway/core/pipeline.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 

@@ -3,7 +3,7 @@
 #include "gateway/outbox/notify.h"
 
 #include "gateway/core/json.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 #include "parsers/classify.h"
 
 #include <string.h>

@@ -4,7 +4,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
 
 #include "gateway/config.h"
 #include "gateway/core/pipeline.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 #include "templates/notification.h"
 
 #include <gmime/gmime.h>

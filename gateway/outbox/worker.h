@@ -16,7 +16,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 

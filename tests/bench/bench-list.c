@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "dk-test.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 #define RUNS 30
 #define BATCH 5000

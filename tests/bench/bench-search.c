@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "dk-test.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 #define VOCABULARY 5000
 #define PER_TICKET 5

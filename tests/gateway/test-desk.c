@@ -2,9 +2,9 @@
  * changes and their events, auto-closing, notes, replies queued as relays,
  * time entries, merging and search. */
 #include "dk-test-store.h"
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,7 +3,7 @@
  * VERP bounce addresses and their lookup, and the never-loop guard. */
 #include "dk-test.h"
 #include "gateway/core/error.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 #include "gateway/outbox/notify.h"
 
 #include <setjmp.h>

@@ -6,7 +6,7 @@
 #include "dk-test.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 #include "gateway/outbox/worker.h"
 
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Tests of the SLA arithmetic (gateway/core/sla.c) against tables worked
+/* Tests of the SLA arithmetic (gateway/desk/sla.c) against tables worked
  * out by hand, and of the policy read from docket.conf (sla-policy.c).
  *
  * Offsets used by hand: Europe/Berlin is UTC+1 (CET) and UTC+2 (CEST) from
@@ -9,8 +9,8 @@
  * 12-25 Fri. */
 #include "gateway/config.h"
 #include "gateway/core/error.h"
-#include "gateway/core/sla-policy.h"
-#include "gateway/core/sla.h"
+#include "gateway/desk/sla-policy.h"
+#include "gateway/desk/sla.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

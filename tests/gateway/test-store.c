@@ -1,7 +1,7 @@
 /* Tests of the store: schema migrations, durability settings, raw
  * messages inline and in files, and the write/read round trip. */
 #include "dk-test.h"
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 #include <glib/gstdio.h>
 #include <setjmp.h>

@@ -1,7 +1,7 @@
 /* Tests of the IMAP state in the store: absent, recorded, replaced, kept
  * apart per account and folder, and inside a rolled-back transaction. */
 #include "dk-test.h"
-#include "gateway/core/store-imap.h"
+#include "gateway/store/store-imap.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

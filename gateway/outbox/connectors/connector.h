@@ -40,7 +40,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 #include "gateway/outbox/worker.h"
 
 #include <jansson.h>

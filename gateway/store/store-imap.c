@@ -1,8 +1,8 @@
 /* UIDVALIDITY and last-UID bookkeeping for the IMAP poller, over the
  * imap_state table. */
-#include "gateway/core/store-imap.h"
+#include "gateway/store/store-imap.h"
 
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 gboolean dk_store_imap_state_get(DkStore *store, const char *account, const char *folder,
 				 DkImapState *state_out, GError **error)

@@ -5,7 +5,7 @@
  * mail per address (bouncing addresses are in store.h). */
 #pragma once
 
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/sla.h"
+#include "gateway/desk/sla.h"
 
 G_BEGIN_DECLS
 

@@ -3,7 +3,7 @@
  * a restart and needs no table of its own. */
 #pragma once
 
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 

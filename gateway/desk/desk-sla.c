@@ -1,7 +1,7 @@
 /* The desk's SLA clocks: due times from the ticket's status history and
  * its queue's calendar (sla.h), what the list shows, and the breach check
  * with its event and its notice to the team. */
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"

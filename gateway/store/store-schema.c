@@ -1,6 +1,6 @@
 /* The store's schema as numbered migrations, applied in order on open. A
  * migration is never edited once released: add the next one instead. */
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 static const char migration_1[] =
 	"CREATE TABLE tickets ("

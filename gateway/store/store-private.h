@@ -3,7 +3,7 @@
 #pragma once
 
 #include "gateway/core/error.h"
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 #include <sqlite3.h>
 

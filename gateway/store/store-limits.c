@@ -1,7 +1,7 @@
 /* Counts for the intake limits (store-limits.h). */
-#include "gateway/core/store-limits.h"
+#include "gateway/store/store-limits.h"
 
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 gboolean dk_store_sender_recent(DkStore *store, const char *sender, gint64 since, gint64 upto,
                                 gint64 *count_out, GError **error)

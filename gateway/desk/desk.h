@@ -11,8 +11,8 @@
  * refuse, DK_ERROR_NOT_FOUND for an unknown ticket, else store errors. */
 #pragma once
 
-#include "gateway/core/sla-policy.h"
-#include "gateway/core/store.h"
+#include "gateway/desk/sla-policy.h"
+#include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 

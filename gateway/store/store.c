@@ -1,9 +1,9 @@
 /* The SQLite store: connection, transactions, and every statement docket
  * runs, prepared once and bound by parameter. */
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 #include "parsers/digest.h"
-#include "gateway/core/store-file.h"
+#include "gateway/store/store-file.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,9 +1,9 @@
 /* Builds the SLA policy from [sla] and [queue:NAME]: one calendar and one
  * table of targets for the defaults and for every queue that changes
  * either. An empty key in a queue's section takes [sla]'s value. */
-#include "gateway/core/sla-policy.h"
+#include "gateway/desk/sla-policy.h"
 
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
 
 #include <string.h>

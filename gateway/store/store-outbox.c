@@ -1,8 +1,8 @@
 /* The outbox rows and the rate count that guards them. */
-#include "gateway/core/store-outbox.h"
+#include "gateway/store/store-outbox.h"
 
 #include "gateway/core/json.h"
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 {

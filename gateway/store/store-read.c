@@ -1,6 +1,6 @@
 /* The store's read queries: tickets, articles, events and the lists that
  * `docket ticket show` prints. */
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 #define TICKET_COLUMNS                                                                            \
 	"t.number, t.subject, t.status, t.priority, t.queue, t.requester, t.organisation,"         \

@@ -1,5 +1,5 @@
 /* The quarantine: raw messages docket could not read, with the reason. */
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 *id_out, GError **error)
 {

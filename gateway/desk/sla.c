@@ -1,7 +1,7 @@
 /* SLA arithmetic over business hours, holidays and pauses in a time zone:
  * the calendar is walked one local date at a time, each opening interval
  * turned into instants with GTimeZone, pauses cut out of it. */
-#include "gateway/core/sla.h"
+#include "gateway/desk/sla.h"
 
 #include "gateway/core/error.h"
 

@@ -1,6 +1,6 @@
 /* The ticket desk: lifecycle transitions, the agent's changes with their
  * events, notes and replies, time entries, merging and auto-closing. */
-#include "gateway/core/desk.h"
+#include "gateway/desk/desk.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"

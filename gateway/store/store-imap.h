@@ -3,7 +3,7 @@
  * (RFC 3501 section 2.3.1.1), so a restart fetches only what is new. */
 #pragma once
 
-#include "gateway/core/store.h"
+#include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 

@@ -1,6 +1,6 @@
 /* The store's chunked work on raw message files: reading, hashing, and
  * naming a spool file durably in the store. */
-#include "gateway/core/store-file.h"
+#include "gateway/store/store-file.h"
 #include "parsers/digest.h"
 
 #include "gateway/core/error.h"

@@ -1,7 +1,7 @@
 /* The store's queries for the ticket desk: filtered lists by SLA urgency, tag
  * removal, time entries, merging, the resolved tickets due to close, and
  * full-text search over the articles (FTS5, ranked by bm25). */
-#include "gateway/core/store-private.h"
+#include "gateway/store/store-private.h"
 
 #include <string.h>
 
