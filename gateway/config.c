@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_REPORTED 50 /* errors listed; the rest are counted */
 
@@ -363,9 +364,16 @@ DkConfig *dk_config_load(const char *path, GError **error)
 	}
 	g_autofree char *text = NULL;
 	gsize len = 0;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &text, &len, &local)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s", local->message);
+	if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s", path,
+		            g_file_test(path, G_FILE_TEST_EXISTS) ? "not a regular file"
+		                                                  : "no such configuration file");
+		return NULL;
+	}
+	if (access(path, R_OK) != 0 || !g_file_get_contents(path, &text, &len, NULL)) {
+		int saved = errno;
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: cannot read the configuration: %s",
+		            path, g_strerror(saved));
 		return NULL;
 	}
 	return dk_config_load_data(text, len, path, error);

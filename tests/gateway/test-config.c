@@ -346,7 +346,7 @@ static void test_missing_file(void **state)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkConfig) c = dk_config_load("/nonexistent/docket.conf", &error);
 	assert_null(c);
-	assert_non_null(strstr(error->message, "/nonexistent/docket.conf"));
+	assert_string_equal(error->message, "/nonexistent/docket.conf: no such configuration file");
 }
 
 static void test_dump_roundtrip(void **state)
