@@ -12,6 +12,7 @@
 #include "rules/sieve.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <errno.h>
 #include <grp.h>
 #include <string.h>
@@ -145,6 +146,11 @@ static char *read_small(const char *path, char **why_out)
 	*why_out = file_why(path);
 	if (*why_out != NULL)
 		return NULL;
+	GStatBuf st;
+	if (g_stat(path, &st) == 0 && st.st_size > SCRIPT_MAX) {
+		*why_out = g_strdup_printf("%s is larger than %d MiB", path, SCRIPT_MAX >> 20);
+		return NULL;
+	}
 	g_autoptr(GError) error = NULL;
 	char *text = NULL;
 	gsize len = 0;

@@ -111,9 +111,10 @@ DkConfig *dk_cli_load_config(void)
 	if (switched) {
 		g_clear_pointer(&config, dk_config_free);
 		config = dk_config_load(config_path, &error);
+		struct passwd *pw = getpwuid(getuid());
+		g_autofree char *who = pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", getuid());
 		if (config == NULL)
-			g_prefix_error(&error, "as user %s, the owner of the data directory: ",
-			               g_get_user_name());
+			g_prefix_error(&error, "as user %s, the owner of the data directory: ", who);
 	}
 	if (config == NULL)
 		dk_cli_error("%s", error->message);

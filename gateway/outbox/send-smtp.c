@@ -114,7 +114,7 @@ static gboolean report(CURL *curl, CURLcode rc, const char *errbuf, const GStrin
 	gboolean permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
 	if (code >= 400 && reply->len > 0 && g_str_has_prefix(reply->str, "4") == (code < 500))
 		g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
-		            "smtp: the relay answered “%s” (%s)", reply->str, what);
+		            "smtp: the relay answered “%s” (%s, reply %ld)", reply->str, what, code);
 	else
 		g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
 		            "smtp: %s (reply %ld)", what, code);

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import urllib.request
 import sys
+import tempfile
 import time
 import unittest
 
@@ -91,8 +92,22 @@ class ImapCase(DocketCase):
         self.assertEqual(sorted(m for m, _ in rows), sorted("msg%d@example.com" % i for i in range(n)))
 
     def background(self, *args):
-        return subprocess.Popen([BINARY, "-c", self.config, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        """docket in the background; its log (a line per message: more than
+        a pipe holds while nobody reads it) goes to a file, which
+        communicate() returns as stderr."""
+        log = tempfile.TemporaryFile()
+        proc = subprocess.Popen([BINARY, "-c", self.config, *args], stdout=subprocess.PIPE,
+                                stderr=log)
+        wait = proc.communicate
+
+        def communicate(timeout=None):
+            out, _ = wait(timeout=timeout)
+            log.seek(0)
+            err = log.read()
+            log.close()
+            return out, err
+        proc.communicate = communicate
+        return proc
 
     def wait_for(self, condition, seconds, step=0.02):
         return wait_for(condition, seconds, step)
