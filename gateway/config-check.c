@@ -4,12 +4,12 @@
  * config-rules.c. Every finding names the file, the line and the key. */
 #include "gateway/config-private.h"
 
+#include "gateway/core/rules-apply.h"
 #include "gateway/desk/sla-policy.h"
 #include "gateway/desk/sla.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/secret-file.h"
 #include "gateway/ops/url-policy.h"
-#include "rules/sieve.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -166,17 +166,21 @@ static char *read_small(const char *path, char **why_out)
 	return text;
 }
 
-static char *sieve_why(const char *path)
+/* Compiles the rules script the way the pipeline runs it, and keeps the
+ * result with the configuration (dk_config_get_derived: "rules"). */
+static char *sieve_why(DkConfig *config, const char *path)
 {
 	char *why = NULL;
 	g_autofree char *source = read_small(path, &why);
 	if (source == NULL)
 		return why;
 	g_autoptr(GError) error = NULL;
-	DkSieveScript *script = dk_sieve_compile(source, -1, NULL, &error);
-	if (script == NULL)
-		return g_strdup_printf("%s:%s", path, error->message);
-	dk_sieve_script_free(script);
+	DkRules *rules = dk_rules_load(config, &error);
+	if (rules == NULL) {
+		const char *message = error ? error->message : "cannot be read";
+		return g_strdup(g_str_has_prefix(message, "rules: ") ? message + 7 : message);
+	}
+	dk_conf_set_derived(config, "rules", rules, (GDestroyNotify)dk_rules_unref);
 	return NULL;
 }
 
@@ -346,7 +350,7 @@ static char *value_why(const DkConfig *config, const DkConfKey *k, const char *s
 	case DK_CHECK_REGEX:
 		return regex_why(value);
 	case DK_CHECK_SIEVE:
-		return sieve_why(value);
+		return sieve_why((DkConfig *)config, value);
 	case DK_CHECK_SLA_TARGET: {
 		gint64 first, resolution;
 		g_autoptr(GError) error = NULL;
@@ -414,7 +418,7 @@ void dk_conf_check_values(DkConfig *config, DkConfReport *r)
 	for (guint g = 0; groups[g] != NULL; g++) {
 		for (gsize i = 0; i < dk_conf_schema_len; i++) {
 			const DkConfKey *k = &dk_conf_schema[i];
-			if (dk_conf_schema_find(groups[g], k->key) == k)
+			if (dk_conf_section_matches(k->section, groups[g]))
 				check_key(config, r, groups[g], k);
 		}
 	}

@@ -65,6 +65,10 @@ typedef struct {
 extern const DkConfKey dk_conf_schema[];
 extern const gsize dk_conf_schema_len;
 
+/* Whether section ("imap:support") is one of pattern ("imap:*", or a
+ * plain name). */
+gboolean dk_conf_section_matches(const char *pattern, const char *section);
+
 /* The entry of key in section (key NULL: any key of the section, to know
  * whether the section exists), or NULL. */
 const DkConfKey *dk_conf_schema_find(const char *section, const char *key);
@@ -83,6 +87,7 @@ struct DkConfig {
 	GKeyFile *values;  /* the effective values, defaults filled in */
 	GHashTable *lines; /* "section\nkey" (or "section") -> line number */
 	GPtrArray *notes;  /* of char*, NULL-terminated */
+	GHashTable *derived; /* name -> what the validator made (dk_config_get_derived) */
 	GHashTable *cache; /* "section\nkey" -> value: GKeyFile only hands out copies */
 	GMutex lock;       /* over cache: threads (the outbox lanes) read at once */
 };
@@ -123,6 +128,9 @@ gboolean dk_conf_domain_ok(const char *domain);
 
 /* Why address is not one plain mail address (local@domain), or NULL. */
 char *dk_conf_address_why(const char *address);
+
+/* Keeps data (freed with destroy) as what the validator made under name. */
+void dk_conf_set_derived(DkConfig *config, const char *name, gpointer data, GDestroyNotify destroy);
 
 /* A note for `docket config check` and the start of `docket serve`. */
 void dk_conf_note(DkConfig *config, const char *format, ...) G_GNUC_PRINTF(2, 3);

@@ -172,7 +172,7 @@ const DkConfKey dk_conf_schema[] = {
 const gsize dk_conf_schema_len = G_N_ELEMENTS(dk_conf_schema);
 
 /* "imap:support" matches "imap:*"; "imap:" and "imap" do not. */
-static gboolean section_matches(const char *pattern, const char *section)
+gboolean dk_conf_section_matches(const char *pattern, const char *section)
 {
 	const char *star = strstr(pattern, ":*");
 	if (star == NULL)
@@ -181,15 +181,35 @@ static gboolean section_matches(const char *pattern, const char *section)
 	return strncmp(section, pattern, plen) == 0 && section[plen] != '\0';
 }
 
+/* "section\nkey" -> entry, with "kind:*" for the sections of one kind;
+ * "section" -> its first entry. Made once: every getter looks here. */
+static GHashTable *schema_index(void)
+{
+	static GHashTable *index;
+	static gsize made;
+	if (g_once_init_enter(&made)) {
+		index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		for (gsize i = dk_conf_schema_len; i-- > 0;) {
+			const DkConfKey *k = &dk_conf_schema[i];
+			g_hash_table_insert(index, g_strconcat(k->section, "\n", k->key, NULL),
+			                    (gpointer)k);
+			g_hash_table_insert(index, g_strdup(k->section), (gpointer)k);
+		}
+		g_once_init_leave(&made, 1);
+	}
+	return index;
+}
+
 const DkConfKey *dk_conf_schema_find(const char *section, const char *key)
 {
-	for (gsize i = 0; i < dk_conf_schema_len; i++) {
-		const DkConfKey *k = &dk_conf_schema[i];
-		if ((key == NULL || strcmp(k->key, key) == 0) &&
-		    section_matches(k->section, section))
-			return k;
-	}
-	return NULL;
+	/* The sections of one kind ("imap:support") are found as "imap:*". */
+	const char *colon = strchr(section, ':');
+	if (colon != NULL && colon[1] == '\0')
+		return NULL;
+	g_autofree char *kind = colon ? g_strndup(section, (gsize)(colon - section)) : NULL;
+	g_autofree char *id = g_strconcat(kind ? kind : section, kind ? ":*" : "", key ? "\n" : "",
+	                                  key ? key : "", NULL);
+	return g_hash_table_lookup(schema_index(), id);
 }
 
 /* Edit distance with transpositions (optimal string alignment), ASCII
@@ -235,7 +255,7 @@ char *dk_conf_schema_suggest_key(const char *section, const char *key)
 	guint best = G_MAXUINT;
 	for (gsize i = 0; i < dk_conf_schema_len; i++) {
 		const DkConfKey *k = &dk_conf_schema[i];
-		if (section_matches(k->section, section) && near(key, k->key, &best))
+		if (dk_conf_section_matches(k->section, section) && near(key, k->key, &best))
 			nearest = k->key;
 	}
 	if (nearest != NULL)

@@ -147,6 +147,8 @@ void dk_conf_note(DkConfig *config, const char *format, ...)
 	g_ptr_array_insert(config->notes, (gint)config->notes->len - 1, note);
 }
 
+static void derived_free(gpointer p);
+
 static DkConfig *config_new(const char *path)
 {
 	DkConfig *c = g_new0(DkConfig, 1);
@@ -154,6 +156,7 @@ static DkConfig *config_new(const char *path)
 	c->values = g_key_file_new();
 	c->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c->notes = g_ptr_array_new_with_free_func(g_free);
+	c->derived = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, derived_free);
 	g_ptr_array_add(c->notes, NULL);
 	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_mutex_init(&c->lock);
@@ -299,7 +302,7 @@ static void fill_defaults(DkConfig *c)
 			continue;
 		}
 		for (int g = 0; groups[g] != NULL; g++) {
-			if (dk_conf_schema_find(groups[g], k->key) == k &&
+			if (dk_conf_section_matches(k->section, groups[g]) &&
 			    !g_key_file_has_key(c->values, groups[g], k->key, NULL))
 				g_key_file_set_value(c->values, groups[g], k->key, k->value);
 		}
@@ -372,8 +375,8 @@ DkConfig *dk_config_load(const char *path, GError **error)
 	}
 	if (access(path, R_OK) != 0 || !g_file_get_contents(path, &text, &len, NULL)) {
 		int saved = errno;
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: cannot read the configuration: %s",
-		            path, g_strerror(saved));
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "%s: cannot read the configuration: %s", path, g_strerror(saved));
 		return NULL;
 	}
 	return dk_config_load_data(text, len, path, error);
@@ -404,6 +407,33 @@ const char *dk_config_path(const DkConfig *config)
 const char *const *dk_config_notes(const DkConfig *config)
 {
 	return (const char *const *)config->notes->pdata;
+}
+
+typedef struct {
+	gpointer data;
+	GDestroyNotify destroy;
+} Derived;
+
+static void derived_free(gpointer p)
+{
+	Derived *d = p;
+	if (d->destroy != NULL)
+		d->destroy(d->data);
+	g_free(d);
+}
+
+void dk_conf_set_derived(DkConfig *config, const char *name, gpointer data, GDestroyNotify destroy)
+{
+	Derived *d = g_new0(Derived, 1);
+	d->data = data;
+	d->destroy = destroy;
+	g_hash_table_insert(config->derived, g_strdup(name), d);
+}
+
+gpointer dk_config_get_derived(const DkConfig *config, const char *name)
+{
+	Derived *d = g_hash_table_lookup(config->derived, name);
+	return d ? d->data : NULL;
 }
 
 int dk_config_line(const DkConfig *config, const char *section, const char *key)
@@ -512,6 +542,7 @@ void dk_config_free(DkConfig *config)
 	g_key_file_free(config->values);
 	g_hash_table_unref(config->lines);
 	g_ptr_array_unref(config->notes);
+	g_hash_table_unref(config->derived);
 	g_hash_table_unref(config->cache);
 	g_mutex_clear(&config->lock);
 	g_free(config);

@@ -41,6 +41,12 @@ const char *dk_config_path(const DkConfig *config);
  * `docket serve` logs them at start. */
 const char *const *dk_config_notes(const DkConfig *config);
 
+/* What the validator made of the configuration, kept with it so that it is
+ * not made again (and is exactly what was checked): under "rules", the
+ * compiled [rules] script (a DkRules, gateway/core/rules-apply.h). NULL
+ * when there is none. Owned by the configuration. */
+gpointer dk_config_get_derived(const DkConfig *config, const char *name);
+
 /* The line of the file where key (or, key NULL, section) is written; the
  * section's line for a key left to its default; 0 when neither is in the
  * file. For errors found after loading. */
