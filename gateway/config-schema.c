@@ -146,6 +146,8 @@ const DkConfKey dk_conf_schema[] = {
     {"connector:*", "queues", DK_CONF_LIST, "*"},
     {"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
     {"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
+    {"connector:*", "poll_seconds", DK_CONF_INT, "0", 0, 86400}, /* the way back: 0 off */
+    {"connector:*", "attachment_max_bytes", DK_CONF_INT, "0", 0, 1073741824}, /* 0: the system's */
     {"connector:*", "ca_file", DK_CONF_STRING, "", .check = DK_CHECK_FILE},
     {"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
     {"connector:*", "reference_prefix", DK_CONF_STRING, "docket", .check = DK_CHECK_WORD},
@@ -166,7 +168,7 @@ const DkConfKey dk_conf_schema[] = {
     {"connector:*", "organisation_map", DK_CONF_LIST, ""},
     {"connector:*", "brand", DK_CONF_STRING, ""},             /* Omnidesk default brandID */
     {"connector:*", "channel", DK_CONF_INT, "1", 1, 1000000}, /* Omnidesk: mail's channelID */
-    {"connector:*", "note_type", DK_CONF_STRING, "note"},     /* Omnidesk: type of a note */
+    {"connector:*", "note_type", DK_CONF_STRING, "calllog"}, /* Omnidesk: type of support's messages */
     {"connector:*", "api_key_in", DK_CONF_ENUM, "query", 0, 0, "query|header"}, /* Omnidesk */
 };
 const gsize dk_conf_schema_len = G_N_ELEMENTS(dk_conf_schema);

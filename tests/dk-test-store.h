@@ -4,6 +4,7 @@
 
 #include "dk-test.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 
 typedef struct {
 	char *dir;
@@ -19,7 +20,7 @@ static inline DkTestStore *dk_test_store_new(void)
 	f->config = dk_config_new_default();
 	f->store = dk_store_open(f->dir, NULL, NULL);
 	g_assert_nonnull(f->store);
-	f->pipeline = dk_pipeline_new(f->config, f->store);
+	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	return f;
 }
 

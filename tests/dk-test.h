@@ -1,5 +1,5 @@
-/* Helpers shared by docket's cmocka tests: where ../shared is, temporary
- * folders, and reading fixture files. Header-only so every test stays one
+/* Helpers shared by docket's cmocka tests: where the shared corpus is
+ * (DOCKET_SHARED), temporary folders, and reading fixture files. Header-only so every test stays one
  * source file. */
 #pragma once
 

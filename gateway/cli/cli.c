@@ -121,15 +121,6 @@ DkConfig *dk_cli_load_config(void)
 	return g_steal_pointer(&config);
 }
 
-DkStore *dk_cli_open_store(const DkConfig *config, GError **error)
-{
-	DkStoreOptions options = {
-		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
-	};
-	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
-}
-
 gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command)
 {
 	const char *dir = dk_config_get_string(config, "store", "data_dir");
@@ -152,7 +143,7 @@ int dk_cli_open(const char *command, gboolean create, DkConfig **config_out,
 	if (!create && !dk_cli_data_dir_exists(config, command))
 		return DK_EXIT_NOINPUT;
 	g_autoptr(GError) error = NULL;
-	DkStore *store = dk_cli_open_store(config, &error);
+	DkStore *store = dk_store_open_config(config, &error);
 	if (store == NULL) {
 		dk_cli_error("%s: %s", command, error->message);
 		return DK_EXIT_TEMPFAIL;

@@ -55,9 +55,6 @@ DkConfig *dk_cli_load_config(void);
  * otherwise. */
 gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command);
 
-/* Opens the store that config names; errors are returned, not printed. */
-DkStore *dk_cli_open_store(const DkConfig *config, GError **error);
-
 /* Loads the configuration and opens its store for command; on failure
  * prints why and returns the exit status (config 78, no ./var without a
  * configuration file 66 unless create, store 75), else 0. Commands that

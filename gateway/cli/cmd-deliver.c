@@ -6,6 +6,7 @@
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/ops/log.h"
+#include "gateway/outbox/effects.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,13 +99,13 @@ int dk_cmd_deliver(int argc, char **argv)
 		dk_cli_error("deliver: %s", error->message);
 		return exit_for(error);
 	}
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	if (store == NULL) {
 		dk_cli_error("deliver: %s", error->message);
 		return DK_EXIT_TEMPFAIL;
 	}
 	dk_log_init_quiet(config);
-	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
+	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	DkIntake intake = {
 		.intake = "stdin",
 		.envelope_from = sender,

@@ -4,6 +4,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
 #include "gateway/intake/import.h"
+#include "gateway/outbox/effects.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -71,7 +72,7 @@ int dk_cmd_import(int argc, char **argv)
 	if (rc != DK_EXIT_OK)
 		return rc;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
+	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	Progress progress = {.tty = isatty(STDERR_FILENO), .last_step = -1};
 	DkImportOptions options = {
 		.batch_size = (guint)batch,

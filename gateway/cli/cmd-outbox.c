@@ -195,7 +195,7 @@ int dk_cmd_outbox(int argc, char **argv)
 	if (!dk_cli_data_dir_exists(config, "outbox"))
 		return DK_EXIT_NOINPUT;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	if (store == NULL) {
 		dk_cli_error("outbox: %s", error->message);
 		return DK_EXIT_TEMPFAIL;

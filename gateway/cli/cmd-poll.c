@@ -5,9 +5,11 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
 #include "gateway/ops/log.h"
+#include "gateway/ops/metrics.h"
 
 #include <glib-unix.h>
 #include <stdio.h>
@@ -110,7 +112,7 @@ int dk_cmd_poll(int argc, char **argv)
 	if (rc != DK_EXIT_OK)
 		return rc;
 	dk_log_init(config);
-	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
+	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	const char *const only[] = {account, NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkImapPollerSet) set = dk_imap_poller_set_new(config, account ? only : NULL, pipeline, &error);
@@ -121,7 +123,7 @@ int dk_cmd_poll(int argc, char **argv)
 	if (once)
 		return run_once(set);
 	/* Several accounts share transactions through one writer thread. */
-	DkWriter *writer = dk_writer_start(store, 0);
+	DkWriter *writer = dk_writer_start(store, 0, dk_metrics_observe_commit);
 	dk_pipeline_set_writer(pipeline, writer);
 	run_forever(set, (guint)for_seconds);
 	dk_imap_poller_set_stop(set);

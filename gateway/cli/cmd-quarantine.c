@@ -5,6 +5,7 @@
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -87,21 +88,23 @@ static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuar
 			   .recipients = (const char *const *)recipients,
 			   .received_at = q->received_at};
 	g_autoptr(DkPipelineItem) item = raw ? dk_pipeline_prepare(pipeline, raw, &intake, &error) : NULL;
-	if (item != NULL && item->message == NULL) {
-		printf("%" G_GINT64_FORMAT ": still unreadable: %s\n", q->id, item->quarantine_reason);
+	if (item != NULL && dk_pipeline_item_message(item) == NULL) {
+		printf("%" G_GINT64_FORMAT ": still unreadable: %s\n", q->id,
+		       dk_pipeline_item_quarantine_reason(item));
 		return FALSE;
 	}
 	if (item != NULL) {
-		item->requeued_from = q->id;
-		if (dk_pipeline_commit(pipeline, &item, 1, &error) && item->error != NULL)
-			error = g_steal_pointer(&item->error);
+		dk_pipeline_item_set_requeued_from(item, q->id);
+		if (dk_pipeline_commit(pipeline, &item, 1, &error))
+			error = dk_pipeline_item_steal_error(item);
 	}
 	if (error != NULL) {
 		printf("%" G_GINT64_FORMAT ": failed: %s\n", q->id, error->message);
 		return FALSE;
 	}
-	printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id, item->result.ticket,
-	       dk_outcome_name(item->result.outcome));
+	const DkDelivery *result = dk_pipeline_item_result(item);
+	printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id, result->ticket,
+	       dk_outcome_name(result->outcome));
 	return TRUE;
 }
 
@@ -113,7 +116,7 @@ static int reprocess(DkStore *store, const DkConfig *config, gint64 id)
 		dk_cli_error("quarantine reprocess: %s", error->message);
 		return DK_EXIT_TEMPFAIL;
 	}
-	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store);
+	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	guint tried = 0, failed = 0;
 	for (guint i = 0; i < entries->len; i++) {
 		const DkQuarantined *q = g_ptr_array_index(entries, i);

@@ -5,11 +5,13 @@
 #include "gateway/desk/desk.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
 #include "gateway/intake/lmtp-server.h"
 #include "gateway/outbox/worker.h"
+#include "gateway/outbox/connectors/connector.h"
 #include "gateway/ops/http.h"
 #include "gateway/ops/log.h"
 #include "gateway/ops/metrics.h"
@@ -93,7 +95,7 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	const char *listen = dk_config_get_string(config, "http", "listen");
 	if (*listen == '\0')
 		return TRUE;
-	s->reader = dk_cli_open_store(config, error);
+	s->reader = dk_store_open_config(config, error);
 	if (s->reader == NULL)
 		return FALSE;
 	s->http = dk_http_server_new(listen, probe, s, error);
@@ -113,7 +115,7 @@ static void desk_work(Serve *s, DeskWork work, const char *name, const char *key
 {
 	const DkConfig *config = g_ptr_array_index(s->configs, s->configs->len - 1);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) store = dk_cli_open_store(config, &error);
+	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	guint count = 0;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC, last_event = 0;
 	if (store == NULL || !dk_store_begin(store, &error) ||
@@ -180,16 +182,23 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	if (!dk_pipeline_check(pipeline, &error)) {
 		return start_failed(s, DK_EXIT_CONFIG, error);
 	}
-	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
-	if (s->lmtp == NULL || !start_http(s, config, &error)) {
-		dk_lmtp_server_free(s->lmtp);
-		return start_failed(s, DK_EXIT_CONFIG, error);
-	}
+	/* The signals are ours before anyone can connect: a SIGHUP (or a
+	 * SIGTERM) sent as soon as the port answers must not meet the
+	 * default action and kill the gateway. They are handled once the
+	 * loop runs. */
 	s->loop = g_main_loop_new(NULL, FALSE);
 	guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
 			   g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s),
 			   g_timeout_add_seconds((guint)dk_config_get_int(config, "sla", "check_seconds"),
 						 on_sla_check, s)};
+	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
+	if (s->lmtp == NULL || !start_http(s, config, &error)) {
+		dk_lmtp_server_free(s->lmtp);
+		for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
+			g_source_remove(sources[i]);
+		g_main_loop_unref(s->loop);
+		return start_failed(s, DK_EXIT_CONFIG, error);
+	}
 	on_autoclose(s);
 	on_sla_check(s);
 	g_message("serve event=ready version=%s", DOCKET_VERSION);
@@ -236,7 +245,7 @@ int dk_cmd_serve(int argc, char **argv)
 	g_ptr_array_add(s.configs, config);
 	dk_log_init(config);
 	g_autoptr(GError) error = NULL;
-	DkStore *store = dk_cli_open_store(config, &error);
+	DkStore *store = dk_store_open_config(config, &error);
 	if (store == NULL) {
 		int rc = start_failed(&s, DK_EXIT_TEMPFAIL, error);
 		g_ptr_array_unref(s.configs);
@@ -246,8 +255,8 @@ int dk_cmd_serve(int argc, char **argv)
 	 * setting (`docket config check` prints the same). */
 	for (const char *const *note = dk_config_notes(config); *note != NULL; note++)
 		g_warning("serve event=note %s", *note);
-	DkWriter *writer = dk_writer_start(store, 0);
-	DkPipeline *pipeline = dk_pipeline_new(config, store);
+	DkWriter *writer = dk_writer_start(store, 0, dk_metrics_observe_commit);
+	DkPipeline *pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	dk_pipeline_set_writer(pipeline, writer);
 	/* The IMAP accounts poll beside the LMTP listener, through the same
 	 * pipeline and writer. */
@@ -261,7 +270,10 @@ int dk_cmd_serve(int argc, char **argv)
 		dk_imap_poller_set_start(pollers);
 		s.outbox = outbox;
 		s.pollers = pollers;
+		/* The way back: what agents write in the help desks. */
+		DkReadBackWorker *read_back = dk_read_back_start(config);
 		rc = run(&s, config, listen, pipeline);
+		dk_read_back_stop(read_back);
 	}
 	dk_imap_poller_set_free(pollers); /* stops them; before the writer stops */
 	dk_outbox_worker_stop(outbox);

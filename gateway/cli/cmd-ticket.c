@@ -33,7 +33,7 @@ static json_t *ticket_json(const DkTicket *t, const char *prefix)
 {
 	g_autofree char *token = g_strdup_printf("[%s #%" G_GINT64_FORMAT "]", prefix, t->number);
 	return json_pack("{sI ss so ss ss ss so so so sI so so}", "number", (json_int_t)t->number, "token", token,
-			 "subject", jstr(t->subject), "status", t->status, "priority", t->priority, "queue",
+			 "subject", jstr(t->subject), "status", dk_ticket_status_name(t->status), "priority", t->priority, "queue",
 			 t->queue, "requester", jstr(t->requester), "organisation", jstr(t->organisation),
 			 "assignee", jstr(t->assignee), "articles", (json_int_t)t->articles, "created_at",
 			 jtime(t->created_at), "updated_at", jtime(t->updated_at));
@@ -73,12 +73,6 @@ static char *age(gint64 now, gint64 t)
 	return g_strdup_printf("%" G_GINT64_FORMAT "m", s / 60);
 }
 
-/* Waiting or on hold: the SLA clock stands and its time left with it. */
-static gboolean paused(const DkTicket *t)
-{
-	return strcmp(t->status, "waiting") == 0 || strcmp(t->status, "on_hold") == 0;
-}
-
 /* The seconds left to the next SLA target (negative: exceeded), or null. */
 static json_t *left_seconds_json(const DkTicket *t, const DkTicketSla *sla, gint64 now)
 {
@@ -86,21 +80,30 @@ static json_t *left_seconds_json(const DkTicket *t, const DkTicketSla *sla, gint
 	return dk_desk_sla_left_seconds(t, sla, now, &left) ? json_integer(left) : json_null();
 }
 
-static gboolean valid_filters(const DkTicketOptions *o)
+/* The --status filters into statuses (room for DK_STATUS_COUNT). */
+static gboolean valid_filters(const DkTicketOptions *o, DkTicketStatus *statuses, guint *n_out)
 {
+	*n_out = 0;
 	for (guint i = 0; o->statuses && o->statuses[i]; i++) {
-		if (!dk_desk_status_valid(o->statuses[i])) {
+		DkTicketStatus status;
+		if (!dk_ticket_status_parse(o->statuses[i], &status)) {
 			dk_cli_error("ticket list: “%s” is no status", o->statuses[i]);
 			return FALSE;
 		}
+		gboolean listed = FALSE;
+		for (guint j = 0; j < *n_out; j++)
+			listed = listed || statuses[j] == status;
+		if (!listed)
+			statuses[(*n_out)++] = status;
 	}
 	return TRUE;
 }
 
 static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o)
 {
+	DkTicketStatus statuses[DK_STATUS_COUNT];
 	DkTicketQuery q = {
-		.statuses = (const char *const *)o->statuses,
+		.statuses = statuses,
 		.priority = o->priority,
 		.queue = o->queue,
 		.assignee = o->assignee,
@@ -110,7 +113,7 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 		.limit = (guint)MAX(o->limit, 0),
 	};
 	gint64 now = 0;
-	if (!valid_filters(o) || !parse_since("--created-since", o->created_since, &q.created_since) ||
+	if (!valid_filters(o, statuses, &q.n_statuses) || !parse_since("--created-since", o->created_since, &q.created_since) ||
 	    !parse_since("--updated-since", o->updated_since, &q.updated_since) || !dk_ticket_now(o, &now))
 		return DK_EXIT_USAGE;
 	q.now = now;
@@ -131,7 +134,7 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 			json_t *o = ticket_json(t, prefix);
 			json_object_set_new(o, "sla", json_string(g_ptr_array_index(left, i)));
 			json_object_set_new(o, "sla_left_seconds", left_seconds_json(t, &sla, now));
-			json_object_set_new(o, "sla_paused", json_boolean(paused(t)));
+			json_object_set_new(o, "sla_paused", json_boolean(dk_ticket_status_is_paused(t->status)));
 			json_array_append_new(arr, o);
 		}
 	}
@@ -148,7 +151,7 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M");
 		g_autofree char *old = age(now, t->created_at);
 		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %4s  %13s  %-16s  %-24.24s  %s\n", t->number,
-		       t->status, t->priority, t->queue, old, (char *)g_ptr_array_index(left, i), when,
+		       dk_ticket_status_name(t->status), t->priority, t->queue, old, (char *)g_ptr_array_index(left, i), when,
 		       t->requester ? t->requester : "-", t->subject);
 	}
 	return DK_EXIT_OK;
@@ -174,11 +177,12 @@ static int search(DkStore *store, const DkTicketOptions *o, int argc, char **arg
 		if (as_json)
 			json_array_append_new(arr, json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket,
 							     "article", (json_int_t)h->article, "rank", h->rank,
-							     "status", t->status, "subject", t->subject, "snippet",
+							     "status", dk_ticket_status_name(t->status), "subject",
+							     t->subject, "snippet",
 							     h->snippet ? h->snippet : ""));
 		else
 			printf("#%-6" G_GINT64_FORMAT " %-11s %s\n        article %" G_GINT64_FORMAT ": %s\n",
-			       h->ticket, t->status, t->subject, h->article, h->snippet ? h->snippet : "");
+			       h->ticket, dk_ticket_status_name(t->status), t->subject, h->article, h->snippet ? h->snippet : "");
 	}
 	if (as_json) {
 		g_autoptr(json_t) doc = json_pack("{ss sO}", "query", text, "hits", arr);
@@ -195,36 +199,36 @@ static json_t *strings_json(GPtrArray *items)
 	return arr;
 }
 
-/* "address role" rows as {"address", "role"} objects. */
+/* Of DkParticipant*: {"address", "role"} objects. */
 static json_t *participants_json(GPtrArray *rows)
 {
 	json_t *arr = json_array();
 	for (guint i = 0; i < rows->len; i++) {
-		g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(rows, i), " ", 2);
-		json_array_append_new(arr, json_pack("{ss ss}", "address", parts[0], "role", parts[1] ? parts[1] : ""));
+		const DkParticipant *p = g_ptr_array_index(rows, i);
+		json_array_append_new(arr, json_pack("{ss ss}", "address", p->address, "role",
+						     dk_participant_role_name(p->role)));
 	}
 	return arr;
 }
 
-/* "number reason" rows as {"ticket", "reason"} objects. */
+/* Of DkLink*: {"ticket", "reason"} objects. */
 static json_t *links_json(GPtrArray *rows)
 {
 	json_t *arr = json_array();
 	for (guint i = 0; i < rows->len; i++) {
-		g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(rows, i), " ", 2);
-		json_array_append_new(arr, json_pack("{sI ss}", "ticket", (json_int_t)g_ascii_strtoll(parts[0], NULL, 10),
-						     "reason", parts[1] ? parts[1] : ""));
+		const DkLink *l = g_ptr_array_index(rows, i);
+		json_array_append_new(arr, json_pack("{sI ss}", "ticket", (json_int_t)l->ticket, "reason", l->reason));
 	}
 	return arr;
 }
 
-/* "name number" rows as {"name", "number"} objects. */
+/* Of DkForeignRef*: {"name", "number"} objects. */
 static json_t *foreign_json(GPtrArray *rows)
 {
 	json_t *arr = json_array();
 	for (guint i = 0; i < rows->len; i++) {
-		g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(rows, i), " ", 2);
-		json_array_append_new(arr, json_pack("{ss ss}", "name", parts[0], "number", parts[1] ? parts[1] : ""));
+		const DkForeignRef *r = g_ptr_array_index(rows, i);
+		json_array_append_new(arr, json_pack("{ss ss}", "name", r->name, "number", r->number));
 	}
 	return arr;
 }
@@ -232,11 +236,12 @@ static json_t *foreign_json(GPtrArray *rows)
 static json_t *article_json(const DkArticle *a)
 {
 	return json_pack("{sI ss ss ss so so so so so so so so sb}", "id", (json_int_t)a->id, "direction",
-			 a->direction, "visibility", a->visibility, "evidence", a->evidence, "from",
+			 dk_direction_name(a->direction), "visibility", dk_visibility_name(a->visibility),
+			 "evidence", a->evidence, "from",
 			 jstr(a->sender), "to", jstr(a->recipients), "subject", jstr(a->subject), "message_id",
 			 jstr(a->message_id), "created_at", jtime(a->created_at), "new_text", jstr(a->new_text),
 			 "text", jstr(a->full_text), "raw_sha256", jstr(a->raw_sha256), "internal",
-			 strcmp(a->visibility, "internal") == 0);
+			 a->visibility == DK_INTERNAL);
 }
 
 static json_t *event_json(const DkEvent *e)
@@ -311,8 +316,8 @@ static void show_json(const TicketView *v, const char *prefix)
 	json_object_set_new(ticket, "tags", strings_json(v->tags));
 	json_t *fields = json_object();
 	for (guint i = 0; i < v->fields->len; i++) {
-		g_auto(GStrv) kv = g_strsplit(g_ptr_array_index(v->fields, i), "=", 2);
-		json_object_set_new(fields, kv[0], json_string(kv[1] ? kv[1] : ""));
+		const DkCustomField *f = g_ptr_array_index(v->fields, i);
+		json_object_set_new(fields, f->name, json_string(f->value ? f->value : ""));
 	}
 	json_object_set_new(ticket, "fields", fields);
 	json_object_set_new(ticket, "participants", participants_json(v->participants));
@@ -367,7 +372,8 @@ static void show_text(const TicketView *v, const char *prefix)
 	const DkTicket *t = v->ticket;
 	g_autofree char *created = dk_ticket_iso_time(t->created_at);
 	printf("[%s #%" G_GINT64_FORMAT "] %s\n", prefix, t->number, t->subject);
-	printf("  status %s · priority %s · queue %s · assignee %s\n", t->status, t->priority, t->queue,
+	printf("  status %s · priority %s · queue %s · assignee %s\n", dk_ticket_status_name(t->status),
+	       t->priority, t->queue,
 	       t->assignee ? t->assignee : "-");
 	printf("  requester %s · created %s\n", t->requester ? t->requester : "-", created);
 	if (v->sla.resolution_due != 0) {
@@ -380,19 +386,26 @@ static void show_text(const TicketView *v, const char *prefix)
 									    : " (late)",
 		       resolution);
 	}
-	for (guint i = 0; i < v->participants->len; i++)
-		printf("  participant %s\n", (char *)g_ptr_array_index(v->participants, i));
-	for (guint i = 0; i < v->links->len; i++)
-		printf("  linked to #%s\n", (char *)g_ptr_array_index(v->links, i));
-	for (guint i = 0; i < v->foreign->len; i++)
-		printf("  foreign %s\n", (char *)g_ptr_array_index(v->foreign, i));
+	for (guint i = 0; i < v->participants->len; i++) {
+		const DkParticipant *p = g_ptr_array_index(v->participants, i);
+		printf("  participant %s %s\n", p->address, dk_participant_role_name(p->role));
+	}
+	for (guint i = 0; i < v->links->len; i++) {
+		const DkLink *l = g_ptr_array_index(v->links, i);
+		printf("  linked to #%" G_GINT64_FORMAT " %s\n", l->ticket, l->reason);
+	}
+	for (guint i = 0; i < v->foreign->len; i++) {
+		const DkForeignRef *r = g_ptr_array_index(v->foreign, i);
+		printf("  foreign %s %s\n", r->name, r->number);
+	}
 	for (guint i = 0; i < v->addresses->len; i++)
 		printf("  came to %s\n", (char *)g_ptr_array_index(v->addresses, i));
 	for (guint i = 0; i < v->articles->len; i++) {
 		const DkArticle *a = g_ptr_array_index(v->articles, i);
 		g_autofree char *when = dk_ticket_iso_time(a->created_at);
 		printf("\n── article %" G_GINT64_FORMAT " · %s · %s · %s · from %s · evidence %s\n", a->id,
-		       a->direction, a->visibility, when, a->sender ? a->sender : "-", a->evidence);
+		       dk_direction_name(a->direction), dk_visibility_name(a->visibility), when,
+		       a->sender ? a->sender : "-", a->evidence);
 		if (a->message_id != NULL)
 			printf("   Message-ID: <%s>\n", a->message_id);
 		printf("   Subject: %s\n\n", a->subject);

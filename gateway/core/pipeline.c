@@ -1,5 +1,5 @@
 /* The pipeline: prepare (parse) and the entry points every intake calls. */
-#include "gateway/core/pipeline.h"
+#include "gateway/core/pipeline-private.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
@@ -14,6 +14,7 @@
 struct DkPipeline {
 	const DkConfig *config;
 	DkStore *store;
+	const DkEffectsOps *effects;
 	DkWriter *writer;
 	DkParseOptions parse;
 	char *fallback_charset;
@@ -46,11 +47,12 @@ static char **own_domains(const DkConfig *config)
 	return g_strv_builder_end(b);
 }
 
-DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store)
+DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffectsOps *effects)
 {
 	DkPipeline *p = g_new0(DkPipeline, 1);
 	p->config = config;
 	p->store = store;
+	p->effects = effects;
 	p->fallback_charset = g_strdup(dk_config_get_string(config, "parse", "fallback_charset"));
 	p->parse.fallback_charset = p->fallback_charset;
 	p->parse.max_depth = (guint)dk_config_get_int(config, "parse", "max_depth");
@@ -177,6 +179,7 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	item->recipients = g_strdupv((char **)intake->recipients);
 	item->received_at = now;
 	item->policy = pipeline->policy;
+	item->effects = pipeline->effects;
 	item->rules = current_rules(pipeline);
 	g_mutex_lock(&pipeline->rules_lock);
 	item->config = pipeline->items_config;
@@ -222,9 +225,44 @@ gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *
 		g_propagate_error(error, g_steal_pointer(&item->error));
 		return FALSE;
 	}
+	dk_pipeline_item_steal_result(item, out);
+	return TRUE;
+}
+
+const GError *dk_pipeline_item_error(const DkPipelineItem *item)
+{
+	return item->error;
+}
+
+GError *dk_pipeline_item_steal_error(DkPipelineItem *item)
+{
+	return g_steal_pointer(&item->error);
+}
+
+const DkDelivery *dk_pipeline_item_result(const DkPipelineItem *item)
+{
+	return &item->result;
+}
+
+void dk_pipeline_item_steal_result(DkPipelineItem *item, DkDelivery *out)
+{
 	*out = item->result;
 	item->result.message_id = NULL;
-	return TRUE;
+}
+
+DkMessage *dk_pipeline_item_message(DkPipelineItem *item)
+{
+	return item->message;
+}
+
+const char *dk_pipeline_item_quarantine_reason(const DkPipelineItem *item)
+{
+	return item->quarantine_reason;
+}
+
+void dk_pipeline_item_set_requeued_from(DkPipelineItem *item, gint64 id)
+{
+	item->requeued_from = id;
 }
 
 void dk_pipeline_item_free(DkPipelineItem *item)
@@ -238,7 +276,6 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 	dk_message_free(item->message);
 	g_free(item->quarantine_reason);
 	dk_rules_unref(item->rules);
-	g_free(item->template_name);
 	g_free(item->intake);
 	g_free(item->envelope_from);
 	g_strfreev(item->recipients);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "gateway/config.h"
+#include "gateway/core/effects.h"
 #include "gateway/store/store.h"
 #include "gateway/core/thread.h"
 #include "parsers/message.h"
@@ -45,34 +46,16 @@ typedef struct {
 	const char *evidence; /* static string */
 } DkDelivery;
 
-/* One message on its way: made by prepare, completed by commit. */
-typedef struct {
-	GBytes *raw;             /* NULL when the raw is in raw_fd */
-	DkMessage *message;      /* NULL when the message goes to the quarantine */
-	char *quarantine_reason; /* why it could not be read, when message is NULL */
-	gint64 requeued_from;    /* a quarantine entry this item replaces, or 0 */
-	char *intake;
-	char *envelope_from;
-	char **recipients;
-	gint64 received_at;
-	DkThreadPolicy *policy; /* the pipeline's, borrowed; NULL: the defaults */
-	struct DkRules *rules;  /* the Sieve script to run (a reference), or NULL */
-	gboolean suppress_ack;  /* no acknowledgement (a rule's ticket_noack) */
-	char *template_name;    /* the notification template a rule chose, or NULL */
-	const DkConfig *config;  /* the pipeline's; NULL: no notifications */
-	const struct DkSlaPolicy *sla; /* the pipeline's SLA policy; NULL: the defaults */
-	DkDelivery result;  /* valid when error is NULL after commit */
-	GError *error;      /* this message's own failure, if any */
-	int raw_fd;         /* the raw in a file (from offset 0; the item's own
-			     * descriptor) when raw is NULL; -1 otherwise */
-	gsize raw_size;     /* the raw's size, in either case */
-	char raw_sha256[65]; /* the hex SHA-256 of raw, computed while preparing; "" if not */
-} DkPipelineItem;
+/* One message on its way: made by prepare, completed by commit. Opaque:
+ * an intake reads its outcome through the accessors below. */
+typedef struct DkPipelineItem DkPipelineItem;
 
 typedef struct DkWriter DkWriter;
 
-/* config and store must outlive the pipeline. */
-DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store);
+/* config, store and effects must outlive the pipeline. effects carries out
+ * what each stored message asks of the outbox (notifications, connector
+ * rows, bounce marks; outbox/effects.h); NULL: nothing is carried out. */
+DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffectsOps *effects);
 
 /* FALSE when the pipeline cannot run: the [rules] script is unreadable or
  * invalid, or the [sla] and [queue:NAME] settings are wrong (the error
@@ -123,6 +106,32 @@ gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint 
  * dk_delivery_clear). */
 gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
 			     DkDelivery *out, GError **error);
+
+/* The item's own failure after commit (NULL: it was stored; then its
+ * result is valid); the item keeps it. */
+const GError *dk_pipeline_item_error(const DkPipelineItem *item);
+
+/* The same, handed to the caller (who frees it); the item then has none. */
+GError *dk_pipeline_item_steal_error(DkPipelineItem *item);
+
+/* What became of the message, valid after a commit without an item error;
+ * owned by the item. */
+const DkDelivery *dk_pipeline_item_result(const DkPipelineItem *item);
+
+/* Moves the result into out (free with dk_delivery_clear). */
+void dk_pipeline_item_steal_result(DkPipelineItem *item, DkDelivery *out);
+
+/* The parsed message, owned by the item; NULL when the message could not
+ * be read and goes to the quarantine. */
+DkMessage *dk_pipeline_item_message(DkPipelineItem *item);
+
+/* Why the message could not be read (when it has no message), or NULL. */
+const char *dk_pipeline_item_quarantine_reason(const DkPipelineItem *item);
+
+/* Marks the item as the message of quarantine entry id taken back: the
+ * commit that stores it removes the entry, and the sender limit does not
+ * hold it again. */
+void dk_pipeline_item_set_requeued_from(DkPipelineItem *item, gint64 id);
 
 void dk_pipeline_item_free(DkPipelineItem *item);
 void dk_delivery_clear(DkDelivery *delivery);

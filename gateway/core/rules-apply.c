@@ -59,7 +59,7 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 	memset(v, 0, sizeof *v);
 	DkSieveTicket context = {
 		.is_new = ticket == NULL,
-		.status = ticket ? ticket->status : "new",
+		.status = dk_ticket_status_name(ticket ? ticket->status : DK_STATUS_NEW),
 		.priority = ticket ? ticket->priority : "none",
 		.queue = ticket ? ticket->queue : "default",
 		.is_agent = from_agent,
@@ -108,13 +108,33 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 	v->discard = !kept && v->reject == NULL;
 }
 
-static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *value, gint64 now,
-			  const char *event, GError **error)
+/* The event of a change the rules made: {"value", "by": "rules"}. */
+static gboolean rules_event(DkStore *store, gint64 ticket, const char *event, const char *value, gint64 now,
+			    GError **error)
 {
 	g_autoptr(json_t) detail = json_pack("{ss ss}", "value", value ? value : "", "by", "rules");
 	g_autofree char *text = json_dumps(detail, JSON_COMPACT);
+	return dk_store_event_add(store, ticket, 0, event, text, now, error);
+}
+
+static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *value, gint64 now,
+			  const char *event, GError **error)
+{
 	return dk_store_ticket_set(store, ticket, field, value, now, error) &&
-	       dk_store_event_add(store, ticket, 0, event, text, now, error);
+	       rules_event(store, ticket, event, value, now, error);
+}
+
+/* ticket_status: the rules check its value against the seven names. */
+static gboolean set_status(DkStore *store, gint64 ticket, const char *value, gint64 now, GError **error)
+{
+	DkTicketStatus status;
+	if (!dk_ticket_status_parse(value, &status)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "the rules set no status: “%s”",
+			    value ? value : "");
+		return FALSE;
+	}
+	return dk_store_ticket_set_status(store, ticket, status, now, error) &&
+	       rules_event(store, ticket, "status_change", value, now, error);
 }
 
 static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 ticket, const char *raw_sha256,
@@ -126,7 +146,7 @@ static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 tick
 	case DK_SIEVE_ACTION_TICKET_PRIORITY:
 		return set_field(store, ticket, DK_TICKET_PRIORITY, a->value, now, "priority_change", error);
 	case DK_SIEVE_ACTION_TICKET_STATUS:
-		return set_field(store, ticket, DK_TICKET_STATUS, a->value, now, "status_change", error);
+		return set_status(store, ticket, a->value, now, error);
 	case DK_SIEVE_ACTION_TICKET_ASSIGN:
 		return set_field(store, ticket, DK_TICKET_ASSIGNEE, a->value, now, "assignment", error);
 	case DK_SIEVE_ACTION_TICKET_ORGANISATION:
@@ -136,7 +156,8 @@ static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 tick
 	case DK_SIEVE_ACTION_REDIRECT: {
 		g_autoptr(json_t) payload = json_pack("{ss}", "raw_sha256", raw_sha256);
 		g_autofree char *text = json_dumps(payload, JSON_COMPACT);
-		return dk_store_outbox_add(store, "redirect", a->value, ticket, text, now, NULL, error);
+		return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_REDIRECT), a->value, ticket, text,
+					   now, NULL, error);
 	}
 	default:
 		return TRUE;

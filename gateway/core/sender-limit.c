@@ -2,6 +2,7 @@
 #include "gateway/core/sender-limit.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/pipeline-private.h"
 #include "gateway/store/store-limits.h"
 
 #include <string.h>

@@ -314,12 +314,13 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
 	*participant_out = FALSE;
 	if (address == NULL)
 		return TRUE;
-	g_autofree char *role = NULL;
-	if (!dk_store_participant_role(store, ticket->number, address, &role, error))
+	DkParticipantRole role;
+	gboolean listed = FALSE;
+	if (!dk_store_participant_role(store, ticket->number, address, &role, &listed, error))
 		return FALSE;
 	const char *mine = domain_of(address), *theirs = domain_of(ticket->requester);
 	*participant_out =
-	    role != NULL ||
+	    listed ||
 	    (ticket->requester && g_ascii_strcasecmp(ticket->requester, address) == 0) ||
 	    (policy->organisation_domain_participants && mine && theirs &&
 	     g_ascii_strcasecmp(mine, theirs) == 0);

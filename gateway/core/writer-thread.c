@@ -12,6 +12,7 @@ typedef struct {
 struct DkWriter {
 	DkStore *store;
 	guint max_batch;
+	DkWriterObserver observer;
 	GThread *thread;
 	GMutex lock;
 	GCond wake;   /* the writer: work arrived or stop */
@@ -47,7 +48,10 @@ static void commit_batch(DkWriter *w, GPtrArray *batch, guint total)
 			items[k++] = r->items[j];
 	}
 	g_autoptr(GError) error = NULL;
+	gint64 started = g_get_monotonic_time();
 	gboolean ok = dk_writer_commit(w->store, items, total, &error);
+	if (ok && w->observer != NULL)
+		w->observer((double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC);
 	g_mutex_lock(&w->lock);
 	for (guint i = 0; i < batch->len; i++) {
 		Request *r = g_ptr_array_index(batch, i);
@@ -81,10 +85,11 @@ static gpointer writer_main(gpointer data)
 	return NULL;
 }
 
-DkWriter *dk_writer_start(DkStore *store, guint max_batch)
+DkWriter *dk_writer_start(DkStore *store, guint max_batch, DkWriterObserver observer)
 {
 	DkWriter *w = g_new0(DkWriter, 1);
 	w->store = store;
+	w->observer = observer;
 	w->max_batch = max_batch ? max_batch : 256;
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->wake);

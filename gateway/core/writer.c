@@ -3,14 +3,12 @@
  * participants, events. */
 #include "gateway/core/writer.h"
 
-#include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
+#include "gateway/core/pipeline-private.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sender-limit.h"
 #include "gateway/core/thread.h"
-#include "gateway/ops/metrics.h"
-#include "gateway/outbox/connector-events.h"
-#include "gateway/outbox/notify.h"
+#include "gateway/desk/desk.h"
 #include "parsers/agent-commands.h"
 #include "parsers/subject.h"
 
@@ -22,6 +20,7 @@
 typedef struct {
 	DkStore *store;
 	DkPipelineItem *item;
+	DkEffects *effects; /* what the outbox is to do for it */
 	const DkMessage *m;
 	DkThreadPolicy *policy;
 	char raw_sha[65];
@@ -34,7 +33,9 @@ typedef struct {
 	DkAgentTrust agent;
 	const char *agent_why;
 	DkAgentCommands *commands; /* parsed when the From is an agent */
-	const char *direction, *visibility, *event;
+	DkDirection direction;
+	DkVisibility visibility;
+	const char *event;
 } Write;
 
 static void write_clear(Write *w)
@@ -129,16 +130,16 @@ static gboolean record_participants(Write *w, gint64 ticket, gboolean created, G
 	const DkMessage *m = w->m;
 	if (strcmp(w->event, "comment") != 0 && strcmp(w->event, "created") != 0)
 		return TRUE; /* auto-replies and bounces make nobody a participant */
-	const char *role = w->agent == DK_AGENT_VERIFIED ? "agent"
-	                   : created                     ? "requester"
-	                                                 : "sender";
+	DkParticipantRole role = w->agent == DK_AGENT_VERIFIED ? DK_ROLE_AGENT
+	                         : created                     ? DK_ROLE_REQUESTER
+	                                                       : DK_ROLE_SENDER;
 	if (m->from != NULL &&
 	    !dk_store_participant_add(w->store, ticket, m->from->address, role, error))
 		return FALSE;
 	for (guint i = 0; i < m->cc->len; i++) {
 		const DkAddress *a = g_ptr_array_index(m->cc, i);
 		if (!ours(w, a->address) &&
-		    !dk_store_participant_add(w->store, ticket, a->address, "cc", error))
+		    !dk_store_participant_add(w->store, ticket, a->address, DK_ROLE_CC, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -233,17 +234,13 @@ static gboolean apply_follow_up(Write *w, GError **error)
 	return FALSE;
 }
 
-static gboolean is_closed(const DkTicket *t)
-{
-	return strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0;
-}
-
 /* A reply to a closed ticket reopens it within reopen_days of its closing;
  * later it opens a new ticket linked to the old. An agent's mail reopens
  * nothing (a "#status" command does). */
 static void apply_closed(Write *w)
 {
-	if (w->ticket == NULL || !is_closed(w->ticket) || w->agent == DK_AGENT_VERIFIED)
+	if (w->ticket == NULL || !dk_ticket_status_is_closed(w->ticket->status) ||
+	    w->agent == DK_AGENT_VERIFIED)
 		return;
 	gint64 closed_at = w->ticket->closed_at ? w->ticket->closed_at : w->ticket->updated_at;
 	if (w->item->received_at - closed_at <= w->policy->reopen_seconds)
@@ -262,7 +259,7 @@ static gboolean decide_auto_reply(Write *w, gboolean *drop_out, GError **error)
 	if (!stranger_by_token(w, &stranger, error))
 		return FALSE;
 	*drop_out = w->ticket == NULL || (stranger && w->policy->follow_up != DK_FOLLOW_UP_ACCEPT);
-	w->visibility = "internal";
+	w->visibility = DK_INTERNAL;
 	w->event = "auto_reply";
 	return TRUE;
 }
@@ -290,7 +287,7 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	    strcmp(w->match.evidence, "reply-address") != 0)
 		g_clear_pointer(&w->ticket, dk_ticket_free);
 	*drop_out = w->ticket == NULL;
-	w->visibility = "internal";
+	w->visibility = DK_INTERNAL;
 	w->event = "bounce";
 	return TRUE;
 }
@@ -308,9 +305,9 @@ static void decide_agent(Write *w)
 	if (w->agent != DK_AGENT_VERIFIED)
 		return;
 	if (w->commands->internal)
-		w->visibility = "internal";
+		w->visibility = DK_INTERNAL;
 	if (w->ticket != NULL)
-		w->direction = "outbound";
+		w->direction = DK_OUTBOUND;
 }
 
 static gboolean create_ticket(Write *w, GError **error)
@@ -345,19 +342,21 @@ static gboolean apply_command(Write *w, const DkTicket *t, const DkAgentCommand 
 {
 	gint64 now = w->item->received_at;
 	switch (c->kind) {
-	case DK_AGENT_STATUS:
+	case DK_AGENT_STATUS: {
 		/* The lifecycle holds for mail as for the command line. */
-		if (!dk_desk_transition_allowed(t->status, c->value))
+		DkTicketStatus to;
+		if (!dk_ticket_status_parse(c->value, &to) ||
+		    !dk_desk_transition_allowed(t->status, to))
 			return add_event(w, t->number, "agent_command_invalid",
 			                 json_pack("{ss ss}", "command", "status", "why",
 			                           "that status cannot follow the ticket's"),
 			                 error);
-		return dk_store_ticket_set(w->store, t->number, DK_TICKET_STATUS, c->value, now,
-		                           error) &&
+		return dk_store_ticket_set_status(w->store, t->number, to, now, error) &&
 		       add_event(w, t->number, "status_change",
-		                 json_pack("{ss ss ss}", "old", t->status, "new", c->value, "by",
-		                           "command"),
+		                 json_pack("{ss ss ss}", "old", dk_ticket_status_name(t->status), "new",
+		                           c->value, "by", "command"),
 		                 error);
+	}
 	case DK_AGENT_PRIORITY:
 		return dk_store_ticket_set(w->store, t->number, DK_TICKET_PRIORITY, c->value, now,
 		                           error) &&
@@ -421,8 +420,8 @@ static gboolean write_article(Write *w, GError **error)
 	    w->agent == DK_AGENT_VERIFIED && w->commands ? w->commands->text : m->new_text;
 	DkArticle article = {
 	    .ticket = w->match.ticket,
-	    .direction = (char *)w->direction,
-	    .visibility = (char *)w->visibility,
+	    .direction = w->direction,
+	    .visibility = w->visibility,
 	    .evidence = (char *)w->match.evidence,
 	    .sender = (char *)sender_of(m),
 	    .recipients = recipients,
@@ -445,7 +444,7 @@ static gboolean write_article(Write *w, GError **error)
 /* The outbound side of an agent's public mail: delivered, or relayed. */
 static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
 {
-	if (strcmp(w->direction, "outbound") != 0 || strcmp(w->visibility, "public") != 0)
+	if (w->direction != DK_OUTBOUND || w->visibility != DK_PUBLIC)
 		return TRUE;
 	/* An agent's public answer by mail meets the first-response target
 	 * like one from `docket ticket reply`. */
@@ -463,8 +462,8 @@ static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
 	              sender_of(w->m));
 	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	gint64 id = 0;
-	return dk_store_outbox_add(w->store, "relay", requester, ticket, text, w->item->received_at,
-	                           &id, error) &&
+	return dk_store_outbox_add(w->store, dk_outbox_kind_name(DK_OUTBOX_RELAY), requester, ticket,
+	                           text, w->item->received_at, &id, error) &&
 	       add_event(w, ticket, "outbound_relay_queued",
 	                 json_pack("{ss sI}", "to", requester, "outbox", (json_int_t)id), error);
 }
@@ -486,8 +485,8 @@ static gboolean link_events(Write *w, gint64 ticket, GError **error)
 }
 
 /* The detail of a bounce event: who bounced, with which status; and that
- * address is marked as bouncing, so notifications skip it. */
-static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
+ * address is to be marked as bouncing, so notifications skip it. */
+static json_t *bounce_detail(Write *w, json_t *extra)
 {
 	const DkBounce *b = w->m->classification.bounce;
 	json_object_set_new(extra, "recipient",
@@ -496,11 +495,8 @@ static json_t *bounce_detail(Write *w, json_t *extra, GError **error)
 	json_object_set_new(extra, "original_message_id",
 	                    b->original_message_id ? json_string(b->original_message_id)
 	                                           : json_null());
-	if (b->recipient != NULL && !dk_store_bouncing_mark(w->store, b->recipient, b->status,
-	                                                    w->item->received_at, error)) {
-		json_decref(extra);
-		return NULL;
-	}
+	w->effects->bouncing_address = b->recipient;
+	w->effects->bouncing_status = b->status;
 	return extra;
 }
 
@@ -520,23 +516,23 @@ static gboolean write_consequences(Write *w, gboolean created, GError **error)
 {
 	gint64 ticket = w->match.ticket, now = w->item->received_at;
 	json_t *extra = json_pack("{ss}", "evidence", w->match.evidence);
-	if (strcmp(w->event, "bounce") == 0 && (extra = bounce_detail(w, extra, error)) == NULL)
-		return FALSE;
+	if (strcmp(w->event, "bounce") == 0)
+		extra = bounce_detail(w, extra);
 	if (!add_event(w, ticket, w->event, extra, error) ||
 	    (w->conflict && !add_event(w, ticket, "message_id_conflict", NULL, error)) ||
 	    (w->match.forged && !add_event(w, ticket, "forged_reply_address", NULL, error)) ||
 	    !link_events(w, ticket, error))
 		return FALSE;
 	if (w->reopen &&
-	    (!dk_store_ticket_set(w->store, ticket, DK_TICKET_STATUS, "open", now, error) ||
-	     !add_event(
-	         w, ticket, "status_change",
-	         json_pack("{ss ss ss}", "old", w->ticket->status, "new", "open", "by", "reply"),
-	         error)))
+	    (!dk_store_ticket_set_status(w->store, ticket, DK_STATUS_OPEN, now, error) ||
+	     !add_event(w, ticket, "status_change",
+	                json_pack("{ss ss ss}", "old", dk_ticket_status_name(w->ticket->status), "new",
+	                          dk_ticket_status_name(DK_STATUS_OPEN), "by", "reply"),
+	                error)))
 		return FALSE;
 	/* The desk's lifecycle: a customer's answer to a waiting ticket. */
 	if (!w->reopen && !created && w->ticket != NULL && strcmp(w->event, "comment") == 0 &&
-	    strcmp(w->direction, "inbound") == 0 && w->agent != DK_AGENT_VERIFIED &&
+	    w->direction == DK_INBOUND && w->agent != DK_AGENT_VERIFIED &&
 	    !dk_desk_customer_reply(w->store, w->ticket, w->item->result.article, now, error))
 		return FALSE;
 	return apply_commands(w, ticket, error) && outbound_events(w, ticket, error) &&
@@ -604,9 +600,7 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 		w->event = "discarded by the rules";
 		return TRUE;
 	}
-	item->suppress_ack = v->noack;
-	g_free(item->template_name);
-	item->template_name = g_strdup(v->template_name);
+	w->effects->suppress_ack = v->noack;
 	if (v->correlation == NULL || w->match.ticket != 0)
 		return TRUE;
 	gint64 open = 0;
@@ -650,7 +644,7 @@ static const DkSlaPolicy *default_sla(void)
 }
 
 static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPolicy *policy,
-                              GError **error)
+                              DkEffects *effects, GError **error)
 {
 	DkDelivery *r = &item->result;
 	const DkMessage *m = item->message;
@@ -676,10 +670,11 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	}
 	Write w = {.store = store,
 	           .item = item,
+	           .effects = effects,
 	           .m = m,
 	           .policy = policy,
-	           .direction = "inbound",
-	           .visibility = "public",
+	           .direction = DK_INBOUND,
+	           .visibility = DK_PUBLIC,
 	           .event = "comment"};
 	DkRulesVerdict verdict = {0};
 	gboolean ok = raw_put(store, item, w.raw_sha, error) &&
@@ -725,18 +720,25 @@ static DkThreadPolicy *default_policy(void)
 	return policy;
 }
 
-/* Notifications: the acknowledgement of a new ticket and the team's notice
- * are outbox rows in this same transaction (outbox/notify.h), sent after
- * commit. */
-static gboolean notify(DkStore *store, DkPipelineItem *item, GError **error)
+/* Hands the item's effects to the outbox (core/effects.h), which writes
+ * its rows in this same transaction, right after the item's own: the
+ * connectors hear of every new article, a new ticket earns its
+ * acknowledgement and the team's notice, a bounce marks its address. */
+static gboolean carry_out(DkStore *store, DkPipelineItem *item, DkEffects *effects,
+                          GError **error)
 {
-	/* The connectors hear of every new article (outbox/connector-events.h). */
-	if (!dk_connector_enqueue(store, item->config, item, error))
-		return FALSE;
-	if (item->result.outcome != DK_OUTCOME_CREATED)
-		return TRUE;
-	return dk_notify_enqueue_ack(store, item->config, item, error) &&
-	       dk_notify_enqueue_team(store, item->config, item, error);
+	const DkDelivery *r = &item->result;
+	effects->intake = item->intake;
+	effects->at = item->received_at;
+	effects->ticket = r->ticket;
+	effects->article = r->article;
+	effects->message = item->message;
+	effects->envelope_from = item->envelope_from;
+	effects->recipients = (const char *const *)item->recipients;
+	effects->article_event =
+	    r->outcome == DK_OUTCOME_CREATED || r->outcome == DK_OUTCOME_APPENDED;
+	effects->ticket_created = r->outcome == DK_OUTCOME_CREATED;
+	return item->effects == NULL || item->effects->write(store, item->config, effects, error);
 }
 
 /* Stores one item; a message taken back from the quarantine leaves it in
@@ -746,12 +748,14 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	if (item->message == NULL)
 		return quarantine_item(store, item, error);
 	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
-	return write_message(store, item, policy, error) && notify(store, item, error) &&
+	DkEffects effects = {0};
+	return write_message(store, item, policy, &effects, error) &&
+	       carry_out(store, item, &effects, error) &&
 	       (item->requeued_from == 0 ||
 	        dk_store_quarantine_remove(store, item->requeued_from, error));
 }
 
-static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GError **error)
+gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
 {
 	if (!dk_store_begin(store, error))
 		return FALSE;
@@ -780,14 +784,4 @@ static gboolean commit_items(DkStore *store, DkPipelineItem **items, guint n, GE
 broken:
 	dk_store_rollback(store);
 	return FALSE;
-}
-
-gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)
-{
-	gint64 started = g_get_monotonic_time();
-	gboolean ok = commit_items(store, items, n, error);
-	if (ok)
-		dk_metrics_observe_commit((double)(g_get_monotonic_time() - started) /
-		                          G_USEC_PER_SEC);
-	return ok;
 }

@@ -21,10 +21,15 @@ typedef struct DkWriter DkWriter;
  * dk_pipeline_commit() for the meaning of the result. */
 gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error);
 
+/* Called by the writer thread after each transaction it committed, with
+ * the seconds the transaction took (for the commit-latency histogram). */
+typedef void (*DkWriterObserver)(double seconds);
+
 /* Starts the writer thread. From now on store belongs to it: nobody else
  * may use that connection until dk_writer_stop() returns. max_batch caps
- * the messages of one transaction (0: 256). */
-DkWriter *dk_writer_start(DkStore *store, guint max_batch);
+ * the messages of one transaction (0: 256); observer (may be NULL) hears
+ * of every commit. */
+DkWriter *dk_writer_start(DkStore *store, guint max_batch, DkWriterObserver observer);
 
 /* Queues items and waits until they are committed; same result as
  * dk_writer_commit(). Safe from any thread. After dk_writer_stop() began,

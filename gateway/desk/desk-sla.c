@@ -8,14 +8,8 @@
 
 #include <string.h>
 
-/* Resolved or closed: the clock stopped rather than paused. */
-static gboolean stopped(const char *status)
-{
-	return strcmp(status, "resolved") == 0 || strcmp(status, "closed") == 0;
-}
-
 void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
-                         const char *const *statuses, guint n, gint64 now, DkTicketSla *sla)
+                         const DkTicketStatus *statuses, guint n, gint64 now, DkTicketSla *sla)
 {
 	g_autoptr(GArray) pauses = dk_sla_pauses_from_history(times, statuses, n, now);
 	const DkSlaPause *p = (const DkSlaPause *)(gpointer)pauses->data;
@@ -45,7 +39,7 @@ void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gin
 	gint64 target = sla->first_response_at == 0 && sla->first_response_due != 0 ? first
 	                : sla->resolution_due != 0                                   ? resolution
 	                                                                             : 0;
-	gint64 frozen = target > 0 && sla->paused_since != 0 && !stopped(t->status)
+	gint64 frozen = target > 0 && sla->paused_since != 0 && !dk_ticket_status_is_closed(t->status)
 	                    ? dk_sla_due(calendar, t->created_at, target, p, pauses->len - 1)
 	                    : G_MAXINT64;
 	sla->has_paused_left = frozen != G_MAXINT64;
@@ -93,19 +87,19 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 {
 	DkTicketSla sla;
 	g_autoptr(GArray) times = NULL;
-	g_autoptr(GPtrArray) statuses = NULL;
+	g_autoptr(GArray) statuses = NULL;
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL || !dk_store_ticket_sla_get(store, ticket, &sla, error) ||
 	    !dk_store_ticket_status_history(store, ticket, &times, &statuses, error))
 		return FALSE;
 	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,
-	                    (const char *const *)statuses->pdata, times->len, now, &sla);
+	                    (const DkTicketStatus *)(gpointer)statuses->data, times->len, now, &sla);
 	/* A ticket resolved after a target passed, before any check saw it:
 	 * the breach as of the moment its clock stopped, in the change that
 	 * stops it only (a later change to a resolved ticket, perhaps under
 	 * other targets, does not judge it again). */
 	guint n = 0;
-	if (stopped(t->status) && sla.paused_since == now &&
+	if (dk_ticket_status_is_closed(t->status) && sla.paused_since == now &&
 	    !record_missed(store, t, &sla, sla.paused_since, dk_sla_policy_team(policy), now, &n, error))
 		return FALSE;
 	return dk_store_ticket_sla_set(store, ticket, &sla, error);
@@ -114,7 +108,7 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 gboolean dk_desk_sla_left_seconds(const DkTicket *t, const DkTicketSla *sla, gint64 now,
                                   gint64 *left_out)
 {
-	if (stopped(t->status))
+	if (dk_ticket_status_is_closed(t->status))
 		return FALSE;
 	if (sla->paused_since != 0) {
 		*left_out = sla->paused_left;
@@ -131,7 +125,7 @@ char *dk_desk_sla_left(const DkTicket *t, const DkTicketSla *sla, gint64 now)
 {
 	if (sla->resolution_due == 0 && sla->first_response_due == 0)
 		return g_strdup("-");
-	if (stopped(t->status))
+	if (dk_ticket_status_is_closed(t->status))
 		return g_strdup(sla->resolution_due == 0 || t->closed_at <= sla->resolution_due
 		                    ? "met"
 		                    : "late");
@@ -192,8 +186,8 @@ static gboolean breach(DkStore *store, const DkTicket *t, const char *target, gi
 			json_object_set_new(o, "agent_name", json_string(t->assignee));
 		}
 		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!dk_store_outbox_add(store, "notice", team[i], t->number, payload, now, NULL,
-		                         error))
+		if (!dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_NOTICE), team[i],
+		                         t->number, payload, now, NULL, error))
 			return FALSE;
 	}
 	return TRUE;

@@ -10,38 +10,25 @@
 #define MERGE_CHAIN_MAX 16
 #define DURATION_MAX_MINUTES (1000 * 60)
 
-static const char *const statuses[] = {"new", "open", "in_progress", "waiting", "on_hold", "resolved", "closed"};
-
-gboolean dk_desk_status_valid(const char *status)
+static gboolean working(DkTicketStatus s)
 {
-	for (guint i = 0; status != NULL && i < G_N_ELEMENTS(statuses); i++)
-		if (strcmp(status, statuses[i]) == 0)
-			return TRUE;
-	return FALSE;
+	return s == DK_STATUS_OPEN || s == DK_STATUS_IN_PROGRESS || dk_ticket_status_is_paused(s);
 }
 
-static gboolean working(const char *s)
+gboolean dk_desk_transition_allowed(DkTicketStatus from, DkTicketStatus to)
 {
-	return strcmp(s, "open") == 0 || strcmp(s, "in_progress") == 0 || strcmp(s, "waiting") == 0 ||
-	       strcmp(s, "on_hold") == 0;
-}
-
-gboolean dk_desk_transition_allowed(const char *from, const char *to)
-{
-	if (!dk_desk_status_valid(from) || !dk_desk_status_valid(to))
-		return FALSE;
-	if (strcmp(from, to) == 0)
+	if (from == to)
 		return TRUE;
-	if (strcmp(to, "new") == 0)
+	if (to == DK_STATUS_NEW)
 		return FALSE; /* a ticket is new once */
-	if (strcmp(to, "closed") == 0)
-		return strcmp(from, "resolved") == 0;
-	if (strcmp(from, "closed") == 0)
-		return strcmp(to, "open") == 0; /* reopened */
-	if (strcmp(from, "resolved") == 0)
-		return strcmp(to, "open") == 0 || strcmp(to, "in_progress") == 0;
+	if (to == DK_STATUS_CLOSED)
+		return from == DK_STATUS_RESOLVED;
+	if (from == DK_STATUS_CLOSED)
+		return to == DK_STATUS_OPEN; /* reopened */
+	if (from == DK_STATUS_RESOLVED)
+		return to == DK_STATUS_OPEN || to == DK_STATUS_IN_PROGRESS;
 	/* new and the working statuses go to any working status or resolved */
-	return working(to) || strcmp(to, "resolved") == 0;
+	return working(to) || to == DK_STATUS_RESOLVED;
 }
 
 gboolean dk_desk_parse_duration(const char *text, gint64 *minutes_out, GError **error)
@@ -113,27 +100,43 @@ static json_t *change(const char *old, const char *new)
 	return json_pack("{so so}", "old", jstr(old), "new", jstr(new));
 }
 
+/* Moves ticket t to status after checking the transition, with its event. */
+static gboolean change_status(DkStore *store, const DkTicket *t, DkTicketStatus status, const char *by,
+			      gint64 now, GError **error)
+{
+	const char *from = dk_ticket_status_name(t->status), *to = dk_ticket_status_name(status);
+	if (!dk_desk_transition_allowed(t->status, status)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "ticket #%" G_GINT64_FORMAT " cannot go from %s to %s%s",
+			    t->number, from, to,
+			    status == DK_STATUS_CLOSED ? ": a ticket is resolved before it is closed" : "");
+		return FALSE;
+	}
+	if (t->status == status)
+		return TRUE;
+	return dk_store_ticket_set_status(store, t->number, status, now, error) &&
+	       event(store, t->number, 0, "status_change", change(from, to), by, now, error);
+}
+
+static gboolean set_status(DkStore *store, gint64 ticket, DkTicketStatus status, const char *by, gint64 now,
+			   GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	return t != NULL && change_status(store, t, status, by, now, error);
+}
+
 gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, const char *by, gint64 now,
 			    GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return FALSE;
-	if (!dk_desk_status_valid(status)) {
+	DkTicketStatus to;
+	if (!dk_ticket_status_parse(status, &to)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 			    "“%s” is no status (new, open, in_progress, waiting, on_hold, resolved, closed)", status);
 		return FALSE;
 	}
-	if (!dk_desk_transition_allowed(t->status, status)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "ticket #%" G_GINT64_FORMAT " cannot go from %s to %s%s",
-			    ticket, t->status, status,
-			    strcmp(status, "closed") == 0 ? ": a ticket is resolved before it is closed" : "");
-		return FALSE;
-	}
-	if (strcmp(t->status, status) == 0)
-		return TRUE;
-	return dk_store_ticket_set(store, ticket, DK_TICKET_STATUS, status, now, error) &&
-	       event(store, ticket, 0, "status_change", change(t->status, status), by, now, error);
+	return change_status(store, t, to, by, now, error);
 }
 
 /* Sets field to value (NULL clears) and records type {old, new} when it
@@ -223,11 +226,12 @@ gboolean dk_desk_untag(DkStore *store, gint64 ticket, const char *tag, const cha
 gboolean dk_desk_customer_reply(DkStore *store, const DkTicket *ticket, gint64 article, gint64 now,
 				GError **error)
 {
-	if (strcmp(ticket->status, "waiting") != 0)
+	if (ticket->status != DK_STATUS_WAITING)
 		return TRUE;
-	return dk_store_ticket_set(store, ticket->number, DK_TICKET_STATUS, "open", now, error) &&
-	       event(store, ticket->number, article, "status_change", change("waiting", "open"), "customer_reply",
-		     now, error);
+	return dk_store_ticket_set_status(store, ticket->number, DK_STATUS_OPEN, now, error) &&
+	       event(store, ticket->number, article, "status_change",
+		     change(dk_ticket_status_name(DK_STATUS_WAITING), dk_ticket_status_name(DK_STATUS_OPEN)),
+		     "customer_reply", now, error);
 }
 
 gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, guint *closed_out,
@@ -237,7 +241,7 @@ gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, 
 	if (due == NULL)
 		return FALSE;
 	for (guint i = 0; i < due->len; i++) {
-		if (!dk_desk_set_status(store, g_array_index(due, gint64, i), "closed", "autoclose", now, error))
+		if (!set_status(store, g_array_index(due, gint64, i), DK_STATUS_CLOSED, "autoclose", now, error))
 			return FALSE;
 	}
 	if (closed_out != NULL)
@@ -245,16 +249,16 @@ gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, 
 	return TRUE;
 }
 
-static gint64 add_article(DkStore *store, const DkTicket *t, const char *visibility, const char *text,
+static gint64 add_article(DkStore *store, const DkTicket *t, DkVisibility visibility, const char *text,
 			  const char *author, gint64 now, GError **error)
 {
 	DkArticle a = {
 		.ticket = t->number,
-		.direction = "outbound",
-		.visibility = (char *)visibility,
+		.direction = DK_OUTBOUND,
+		.visibility = visibility,
 		.evidence = "desk",
 		.sender = (char *)author,
-		.recipients = strcmp(visibility, "public") == 0 ? t->requester : NULL,
+		.recipients = visibility == DK_PUBLIC ? t->requester : NULL,
 		.subject = t->subject,
 		.new_text = (char *)text,
 		.full_text = (char *)text,
@@ -263,8 +267,8 @@ static gint64 add_article(DkStore *store, const DkTicket *t, const char *visibil
 	};
 	if (dk_store_article_add(store, &a, error) == 0)
 		return 0;
-	if (!event(store, t->number, a.id, "comment", json_pack("{ss}", "visibility", visibility), author, now,
-		   error) ||
+	if (!event(store, t->number, a.id, "comment",
+		   json_pack("{ss}", "visibility", dk_visibility_name(visibility)), author, now, error) ||
 	    !dk_store_ticket_touch(store, t->number, now, error))
 		return 0;
 	return a.id;
@@ -276,7 +280,7 @@ gint64 dk_desk_note(DkStore *store, gint64 ticket, const char *text, const char 
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return 0;
-	return add_article(store, t, "internal", text, author, now, error);
+	return add_article(store, t, DK_INTERNAL, text, author, now, error);
 }
 
 /* The relay row the writer also queues for an agent's mailed reply
@@ -290,7 +294,8 @@ static gboolean queue_relay(DkStore *store, const DkTicket *t, gint64 article, c
 		json_object_set_new(payload, "from", json_string(author));
 	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	gint64 id = 0;
-	return dk_store_outbox_add(store, "relay", t->requester, t->number, text, now, &id, error) &&
+	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_RELAY), t->requester, t->number, text,
+				   now, &id, error) &&
 	       event(store, t->number, article, "outbound_relay_queued",
 		     json_pack("{ss sI}", "to", t->requester, "outbox", (json_int_t)id), author, now, error);
 }
@@ -317,7 +322,7 @@ gint64 dk_desk_reply(DkStore *store, gint64 ticket, const char *text, const char
 			    "ticket #%" G_GINT64_FORMAT " has no requester to reply to", ticket);
 		return 0;
 	}
-	gint64 article = add_article(store, t, "public", text, author, now, error);
+	gint64 article = add_article(store, t, DK_PUBLIC, text, author, now, error);
 	if (article == 0 || !queue_relay(store, t, article, author, now, error) ||
 	    !dk_desk_first_response(store, ticket, now, error))
 		return 0;
@@ -366,9 +371,9 @@ gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char 
 	    !dk_store_ticket_merge(store, target, source, error))
 		return FALSE;
 	/* The merged ticket is done: resolved, then closed, like any other. */
-	if ((strcmp(from->status, "resolved") != 0 && strcmp(from->status, "closed") != 0 &&
-	     !dk_desk_set_status(store, source, "resolved", "merge", now, error)) ||
-	    !dk_desk_set_status(store, source, "closed", "merge", now, error))
+	if ((!dk_ticket_status_is_closed(from->status) &&
+	     !set_status(store, source, DK_STATUS_RESOLVED, "merge", now, error)) ||
+	    !set_status(store, source, DK_STATUS_CLOSED, "merge", now, error))
 		return FALSE;
 	return dk_store_link_add(store, target, source, "merged", now, error) &&
 	       event(store, target, 0, "merged", json_pack("{sI}", "from", (json_int_t)source), by, now, error) &&

@@ -18,12 +18,9 @@ G_BEGIN_DECLS
 
 #define DK_DESK_CLOSE_AFTER_DAYS 7 /* the default of [desk] close_after_days */
 
-/* TRUE when status is one of the seven. */
-gboolean dk_desk_status_valid(const char *status);
-
 /* TRUE when a ticket may go from status from to status to (the same
  * status counts as allowed: it changes nothing). */
-gboolean dk_desk_transition_allowed(const char *from, const char *to);
+gboolean dk_desk_transition_allowed(DkTicketStatus from, DkTicketStatus to);
 
 /* Parses a duration of work: one or more <number><unit> with unit h or m
  * ("30m", "1h15m", "2h", "1h 5m"); minutes into minutes_out. Refuses
@@ -33,9 +30,9 @@ gboolean dk_desk_parse_duration(const char *text, gint64 *minutes_out, GError **
 /* "1h15m", "30m", "2h". */
 char *dk_desk_format_duration(gint64 minutes);
 
-/* Changes ticket's status after checking the transition; records a
- * status_change event {old, new, by}. The same status is no change and no
- * event. */
+/* Changes ticket's status (named as an agent writes it: "open", ...)
+ * after checking the name and the transition; records a status_change
+ * event {old, new, by}. The same status is no change and no event. */
 gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, const char *by,
 			    gint64 now, GError **error);
 
@@ -112,7 +109,7 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
  * (see dk_store_ticket_status_history), as of now, into sla (its
  * first_response_at and breach times are kept). */
 void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
-			 const char *const *statuses, guint n, gint64 now, DkTicketSla *sla);
+			 const DkTicketStatus *statuses, guint n, gint64 now, DkTicketSla *sla);
 
 /* dk_desk_sla_compute on the stored ticket, written back. When the
  * ticket's clock stopped now (resolved), a target it had missed by then and

@@ -345,13 +345,12 @@ gint64 dk_sla_due(const DkSlaCalendar *c, gint64 start, gint64 seconds, const Dk
 	return G_MAXINT64;
 }
 
-gboolean dk_sla_status_stops_clock(const char *status)
+gboolean dk_sla_status_stops_clock(DkTicketStatus status)
 {
-	static const char *const stopped[] = {"waiting", "on_hold", "resolved", "closed", NULL};
-	return status != NULL && g_strv_contains(stopped, status);
+	return dk_ticket_status_is_paused(status) || dk_ticket_status_is_closed(status);
 }
 
-GArray *dk_sla_pauses_from_history(const gint64 *times, const char *const *statuses, guint n,
+GArray *dk_sla_pauses_from_history(const gint64 *times, const DkTicketStatus *statuses, guint n,
                                    gint64 now)
 {
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(DkSlaPause));

@@ -10,6 +10,8 @@
  * store, no configuration file, no clock. */
 #pragma once
 
+#include "gateway/store/values.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -52,12 +54,12 @@ gint64 dk_sla_due(const DkSlaCalendar *calendar, gint64 start, gint64 seconds,
 
 /* TRUE for the statuses in which the clock does not run: waiting and
  * on_hold (paused), resolved and closed (stopped). */
-gboolean dk_sla_status_stops_clock(const char *status);
+gboolean dk_sla_status_stops_clock(DkTicketStatus status);
 
 /* Turns a ticket's status history into pauses. statuses[i] became the
  * status at times[i] (ascending; the first is the status at creation);
  * a pause still open ends at now. A GArray of DkSlaPause. */
-GArray *dk_sla_pauses_from_history(const gint64 *times, const char *const *statuses, guint n,
+GArray *dk_sla_pauses_from_history(const gint64 *times, const DkTicketStatus *statuses, guint n,
                                    gint64 now);
 
 G_END_DECLS

@@ -103,13 +103,15 @@ static gboolean flush(Batch *b, GError **error)
 		return FALSE;
 	for (guint i = 0; i < b->items->len; i++) {
 		DkPipelineItem *item = g_ptr_array_index(b->items, i);
-		if (item->error != NULL)
-			refused(b->stats, g_ptr_array_index(b->wheres, i), item->error);
-		else if (item->result.outcome == DK_OUTCOME_DUPLICATE)
+		const GError *why = dk_pipeline_item_error(item);
+		DkOutcome outcome = dk_pipeline_item_result(item)->outcome;
+		if (why != NULL)
+			refused(b->stats, g_ptr_array_index(b->wheres, i), why);
+		else if (outcome == DK_OUTCOME_DUPLICATE)
 			b->stats->duplicates++;
-		else if (item->result.outcome == DK_OUTCOME_QUARANTINED)
+		else if (outcome == DK_OUTCOME_QUARANTINED)
 			b->stats->quarantined++;
-		else if (item->result.outcome == DK_OUTCOME_DROPPED)
+		else if (outcome == DK_OUTCOME_DROPPED)
 			b->stats->dropped++;
 		else
 			b->stats->imported++;

@@ -8,20 +8,19 @@
 
 #include <string.h>
 
-gboolean dk_compose_handles(const char *kind)
+gboolean dk_compose_handles(DkOutboxKind kind)
 {
-	return g_strcmp0(kind, "ack") == 0 || g_strcmp0(kind, "relay") == 0 ||
-	       g_strcmp0(kind, "notice") == 0;
+	return kind == DK_OUTBOX_ACK || kind == DK_OUTBOX_RELAY || kind == DK_OUTBOX_NOTICE;
 }
 
-static const char *template_for(const DkOutboxRow *row, json_t *payload)
+static const char *template_for(DkOutboxKind kind, json_t *payload)
 {
 	const char *t = json_string_value(json_object_get(payload, "template"));
 	if (t != NULL)
 		return t;
-	if (strcmp(row->kind, "relay") == 0)
+	if (kind == DK_OUTBOX_RELAY)
 		return "agent-reply";
-	return strcmp(row->kind, "notice") == 0 ? "team-new" : "ack";
+	return kind == DK_OUTBOX_NOTICE ? "team-new" : "ack";
 }
 
 /* The payload's article, and the Message-ID of the ticket's latest inbound
@@ -34,7 +33,7 @@ static gboolean find_articles(DkStore *store, gint64 ticket, gint64 id, DkArticl
 		return FALSE;
 	for (guint i = 0; i < articles->len; i++) {
 		DkArticle *a = g_ptr_array_index(articles, i);
-		if (strcmp(a->direction, "inbound") == 0 && a->message_id != NULL) {
+		if (a->direction == DK_INBOUND && a->message_id != NULL) {
 			g_free(*last_inbound_out);
 			*last_inbound_out = g_strdup(a->message_id);
 		}
@@ -62,7 +61,7 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 	json_t *data = json_object();
 	json_object_set_new(data, "ticket",
 	                    json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number,
-	                              "token", token, "subject", t->subject, "status", t->status,
+	                              "token", token, "subject", t->subject, "status", dk_ticket_status_name(t->status),
 	                              "priority", t->priority, "queue", t->queue));
 	if (a != NULL)
 		json_object_set_new(data, "article",
@@ -100,11 +99,12 @@ static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow 
                                    json_t *payload, const DkTicket *t, const DkArticle *a,
                                    gint64 now, GError **error)
 {
+	DkOutboxKind kind = dk_outbox_kind_from_name(row->kind);
 	g_autofree char *token = dk_ids_token(s->token_prefix, t->number);
 	g_autoptr(json_t) data = template_data(s, t, a, payload, token);
 	g_autoptr(GError) local = NULL;
 	g_autoptr(DkNotification) n =
-	    dk_notification_build(template_for(row, payload), t->queue, data,
+	    dk_notification_build(template_for(kind, payload), t->queue, data,
 	                          dk_notify_template_loader, (gpointer)s, &local);
 	if (n == NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "template: %s", local->message);
@@ -118,9 +118,9 @@ static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow 
 	    .in_reply_to = json_string_value(json_object_get(payload, "in_reply_to")),
 	    .references = refs,
 	    .token = token,
-	    .auto_submitted = strcmp(row->kind, "relay") == 0 ? NULL
-	                      : strcmp(row->kind, "ack") == 0 ? "auto-replied"
-	                                                      : "auto-generated",
+	    .auto_submitted = kind == DK_OUTBOX_RELAY ? NULL
+	                      : kind == DK_OUTBOX_ACK ? "auto-replied"
+	                                              : "auto-generated",
 	    .date = now,
 	};
 	GMimeMessage *msg = dk_notify_build_message(s, n, &h, error);
@@ -152,7 +152,7 @@ DkComposed *dk_compose(DkStore *store, const DkNotifySettings *s, const DkOutbox
 	if (!find_articles(store, t->number, article_id, &a, &last_inbound, error))
 		return NULL;
 	if (json_object_get(payload, "in_reply_to") == NULL && last_inbound != NULL &&
-	    strcmp(row->kind, "relay") == 0)
+	    dk_outbox_kind_from_name(row->kind) == DK_OUTBOX_RELAY)
 		json_object_set_new(payload, "in_reply_to", json_string(last_inbound));
 	DkComposed *c = compose_message(s, row, payload, t, a, now, error);
 	dk_article_free(a);

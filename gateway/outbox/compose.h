@@ -37,7 +37,7 @@ void dk_composed_free(DkComposed *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkComposed, dk_composed_free)
 
 /* TRUE when kind is one the mail worker sends. */
-gboolean dk_compose_handles(const char *kind);
+gboolean dk_compose_handles(DkOutboxKind kind);
 
 /* Composes row (payload already parsed, with its message_id) as of now.
  * NULL with DK_ERROR_PERMANENT when it can never be sent (no such ticket,

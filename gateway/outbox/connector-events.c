@@ -36,7 +36,8 @@ static gboolean add_row(DkStore *store, const char *name, gint64 ticket, json_t 
                         GError **error)
 {
 	g_autofree char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	return dk_store_outbox_add(store, "connector", name, ticket, text, at, NULL, error);
+	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR), name, ticket, text, at,
+	                           NULL, error);
 }
 
 /* The "ticket.updated" payload of a change event, or NULL for another
@@ -51,6 +52,10 @@ static json_t *change_payload(const DkEvent *e, const json_t *detail, gint64 art
 	json_object_set_new(o, "field", json_string(field));
 	json_object_set(o, "old", json_object_get(detail, "old"));
 	json_object_set(o, "new", value ? value : json_object_get(detail, "value"));
+	/* who made it: a change mirrored from a connector's system is not sent
+	 * back there (dispatch.c) */
+	if (json_is_string(json_object_get(detail, "by")))
+		json_object_set(o, "by", json_object_get(detail, "by"));
 	return o;
 }
 
@@ -72,8 +77,8 @@ static gboolean enqueue_ticket(DkStore *store, const DkConfig *config, const DkT
 		/* A ticket the connector has not seen yet (it came into the
 		 * queue, or was older than the connector) is created there. */
 		gboolean known = FALSE;
-		if (!created &&
-		    !dk_store_outbox_has(store, "connector", names[i], ticket->number, &known, error))
+		if (!created && !dk_store_outbox_has(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR),
+		                                     names[i], ticket->number, &known, error))
 			return FALSE;
 		gint64 description = created ? article : first_article;
 		if (!known) {
@@ -94,23 +99,23 @@ static gboolean enqueue_ticket(DkStore *store, const DkConfig *config, const DkT
 	return TRUE;
 }
 
-/* Whether event e was caused by the item: it names the item's article
- * (agent commands, a reopening reply), or the rules wrote it (with no
- * article) after the item's first event, the writer running this hook
- * right after each item. */
-static gboolean caused_by_item(const DkEvent *e, const json_t *detail,
-                               const DkPipelineItem *item, gboolean seen_item)
+/* Whether event e was caused by the message: it names the message's
+ * article (agent commands, a reopening reply), or the rules wrote it (with
+ * no article) after the message's first event, the writer handing over
+ * each message's effects right after its rows. */
+static gboolean caused_by_item(const DkEvent *e, const json_t *detail, const DkEffects *fx,
+                               gboolean seen_item)
 {
-	if (e->article == item->result.article)
+	if (e->article == fx->article)
 		return TRUE;
 	return seen_item && e->article == 0 &&
 	       g_strcmp0(json_string_value(json_object_get(detail, "by")), "rules") == 0;
 }
 
-/* The change events this item caused, as payloads. */
-static GPtrArray *change_payloads(DkStore *store, const DkPipelineItem *item, GError **error)
+/* The change events this message caused, as payloads. */
+static GPtrArray *change_payloads(DkStore *store, const DkEffects *fx, GError **error)
 {
-	g_autoptr(GPtrArray) events = dk_store_events(store, item->result.ticket, error);
+	g_autoptr(GPtrArray) events = dk_store_events(store, fx->ticket, error);
 	if (events == NULL)
 		return NULL;
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
@@ -119,35 +124,32 @@ static GPtrArray *change_payloads(DkStore *store, const DkPipelineItem *item, GE
 		const DkEvent *e = g_ptr_array_index(events, i);
 		const char *field = changed_field(e->type);
 		g_autoptr(json_t) detail = json_loads(e->detail ? e->detail : "{}", 0, NULL);
-		gboolean ours = caused_by_item(e, detail, item, seen_item);
-		seen_item = seen_item || e->article == item->result.article;
+		gboolean ours = caused_by_item(e, detail, fx, seen_item);
+		seen_item = seen_item || e->article == fx->article;
 		if (field == NULL || !ours)
 			continue;
-		g_ptr_array_add(out, change_payload(e, detail, item->result.article));
+		g_ptr_array_add(out, change_payload(e, detail, fx->article));
 	}
 	return out;
 }
 
-gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkEffects *fx,
                               GError **error)
 {
-	if (config == NULL || item->result.ticket == 0 || item->result.article == 0 ||
-	    g_strcmp0(item->intake, "import") == 0 ||
-	    (item->result.outcome != DK_OUTCOME_CREATED &&
-	     item->result.outcome != DK_OUTCOME_APPENDED))
+	if (config == NULL || !fx->article_event || fx->ticket == 0 || fx->article == 0 ||
+	    g_strcmp0(fx->intake, "import") == 0)
 		return TRUE;
 	g_auto(GStrv) names = dk_config_get_instances(config, "connector");
 	if (names[0] == NULL)
 		return TRUE;
-	g_autoptr(DkTicket) ticket = dk_store_ticket_get(store, item->result.ticket, error);
-	g_autoptr(GPtrArray) changes = ticket ? change_payloads(store, item, error) : NULL;
+	g_autoptr(DkTicket) ticket = dk_store_ticket_get(store, fx->ticket, error);
+	g_autoptr(GPtrArray) changes = ticket ? change_payloads(store, fx, error) : NULL;
 	if (changes == NULL)
 		return FALSE;
 	/* Mail to a ticket new to the connector creates it there with this
 	 * mail as its description. */
-	return enqueue_ticket(store, config, ticket, item->result.article, item->result.article,
-	                      item->result.outcome == DK_OUTCOME_CREATED, changes, item->received_at,
-	                      error);
+	return enqueue_ticket(store, config, ticket, fx->article, fx->article, fx->ticket_created,
+	                      changes, fx->at, error);
 }
 
 /* The first article of a ticket, 0 when it has none. */

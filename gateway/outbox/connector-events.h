@@ -4,19 +4,20 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/pipeline.h"
+#include "gateway/core/effects.h"
 #include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 
-/* For each [connector:NAME] whose queues take the item's ticket, one row
+/* For a message that stored an article (fx->article_event; effects.h):
+ * for each [connector:NAME] whose queues take its ticket, one row
  * (target NAME) per event: "ticket.created" for a ticket new to the
  * connector (a new one, one that came into its queues, one older than
  * the connector), else "article.created"; then one "ticket.updated" per status, priority or
- * assignee change the item made (agent commands, rules, a reopening
+ * assignee change the message made (agent commands, rules, a reopening
  * reply). The payload is {"event", "ticket", "article"[, "field", "old",
- * "new"]}. Imported mail is history and sends nothing. */
-gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+ * "new", "by"]}. Imported mail is history and sends nothing. */
+gboolean dk_connector_enqueue(DkStore *store, const DkConfig *config, const DkEffects *fx,
                               GError **error);
 
 /* The same for changes made outside the pipeline, by the agent's command

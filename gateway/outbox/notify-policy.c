@@ -139,9 +139,9 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
 	return *reason_out == NULL;
 }
 
-static char *ack_payload(const DkPipelineItem *item)
+static char *ack_payload(const DkEffects *e)
 {
-	const DkMessage *m = item->message;
+	const DkMessage *m = e->message;
 	g_autoptr(json_t) refs = json_array();
 	for (guint i = 0; m->references != NULL && i < m->references->len; i++)
 		json_array_append_new(refs, json_string(g_ptr_array_index(m->references, i)));
@@ -150,7 +150,7 @@ static char *ack_payload(const DkPipelineItem *item)
 	json_object_set_new(o, "to", json_string(m->from->address));
 	if (m->from->name != NULL)
 		json_object_set_new(o, "to_name", json_string(m->from->name));
-	json_object_set_new(o, "article", json_integer(item->result.article));
+	json_object_set_new(o, "article", json_integer(e->article));
 	if (!m->message_id_synthetic)
 		json_object_set_new(o, "in_reply_to", json_string(m->message_id));
 	json_object_set(o, "references", refs);
@@ -158,53 +158,53 @@ static char *ack_payload(const DkPipelineItem *item)
 }
 
 /* Imported mail is history: answering it now would surprise everyone. */
-static gboolean history(const DkPipelineItem *item)
+static gboolean history(const DkEffects *e)
 {
-	return g_strcmp0(item->intake, "import") == 0;
+	return g_strcmp0(e->intake, "import") == 0;
 }
 
-static gboolean record_suppressed(DkStore *store, const DkPipelineItem *item, const char *reason,
+static gboolean record_suppressed(DkStore *store, const DkEffects *e, const char *reason,
                                   GError **error)
 {
 	g_autoptr(json_t) o = json_pack("{ss ss?}", "reason", reason, "to",
-	                                item->message->from ? item->message->from->address : NULL);
+	                                e->message->from ? e->message->from->address : NULL);
 	g_autofree char *detail = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	return dk_store_event_add(store, item->result.ticket, item->result.article,
-	                          "ack_suppressed", detail, item->received_at, error);
+	return dk_store_event_add(store, e->ticket, e->article, "ack_suppressed", detail, e->at,
+	                          error);
 }
 
-gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkEffects *e,
                                GError **error)
 {
-	const DkMessage *m = item->message;
+	const DkMessage *m = e->message;
 	if (config == NULL || m == NULL || !dk_config_get_bool(config, "notify", "ack") ||
-	    history(item))
+	    history(e))
 		return TRUE;
 	const char *reason = NULL;
-	if (item->suppress_ack)
+	if (e->suppress_ack)
 		reason = "rule";
 	else if (m->from == NULL)
 		reason = "no sender";
-	else if (item->envelope_from != NULL && *item->envelope_from == '\0')
+	else if (e->envelope_from != NULL && *e->envelope_from == '\0')
 		reason = "null envelope sender"; /* RFC 5321 section 4.5.5: a bounce */
-	else if (!dk_notify_may_send(store, config, m, (const char *const *)item->recipients,
-	                             m->from->address, item->received_at, &reason, error) &&
+	else if (!dk_notify_may_send(store, config, m, e->recipients, m->from->address, e->at,
+	                             &reason, error) &&
 	         reason == NULL)
 		return FALSE;
 	if (reason != NULL)
-		return record_suppressed(store, item, reason, error);
-	g_autofree char *payload = ack_payload(item);
-	return dk_store_outbox_add(store, "ack", m->from->address, item->result.ticket, payload,
-	                           item->received_at, NULL, error);
+		return record_suppressed(store, e, reason, error);
+	g_autofree char *payload = ack_payload(e);
+	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_ACK), m->from->address,
+	                           e->ticket, payload, e->at, NULL, error);
 }
 
 /* The team hears of every new ticket except docket's own mail coming back;
  * team addresses are docket's people, so no hourly limit applies. */
-gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkEffects *e,
                                 GError **error)
 {
-	const DkMessage *m = item->message;
-	if (config == NULL || m == NULL || history(item))
+	const DkMessage *m = e->message;
+	if (config == NULL || m == NULL || history(e))
 		return TRUE;
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
 	if (team[0] == NULL || m->classification.loop ||
@@ -212,16 +212,16 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
 		return TRUE;
 	for (guint i = 0; team[i] != NULL; i++) {
 		if (!dk_notify_address_ok(team[i]) ||
-		    own_address(config, (const char *const *)item->recipients, team[i]) ||
+		    own_address(config, e->recipients, team[i]) ||
 		    (m->from != NULL && same_address(team[i], m->from->address)))
 			continue;
 		g_autoptr(json_t) o = json_pack("{ss ss sI}", "template", "team-new", "to", team[i],
-		                                "article", (json_int_t)item->result.article);
+		                                "article", (json_int_t)e->article);
 		if (m->from != NULL && m->from->name != NULL)
 			json_object_set_new(o, "requester_name", json_string(m->from->name));
 		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!dk_store_outbox_add(store, "notice", team[i], item->result.ticket, payload,
-		                         item->received_at, NULL, error))
+		if (!dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_NOTICE), team[i], e->ticket,
+		                         payload, e->at, NULL, error))
 			return FALSE;
 	}
 	return TRUE;

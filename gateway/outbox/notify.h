@@ -6,7 +6,7 @@
 #pragma once
 
 #include "gateway/config.h"
-#include "gateway/core/pipeline.h"
+#include "gateway/core/effects.h"
 #include "gateway/store/store.h"
 #include "templates/notification.h"
 
@@ -95,21 +95,21 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
                             const char *const *own_recipients, const char *address, gint64 now,
                             const char **reason_out, GError **error);
 
-/* Called by the writer for a message that created a ticket, inside its
- * transaction: unless the item was imported (history), item->suppress_ack,
- * [notify] ack is off or
+/* For a message that created a ticket (effects.h), inside the writer's
+ * transaction: unless it was imported (history), a rule withheld the
+ * acknowledgement (e->suppress_ack), [notify] ack is off or
  * dk_notify_may_send() refuses, writes an outbox row of kind "ack" to the
  * sender; when refused, records an "ack_suppressed" event with the reason.
  * The row's payload: {"template": "ack", "to", "to_name", "article",
  * "in_reply_to", "references": [...], "queue"}. */
-gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkEffects *e,
                                GError **error);
 
-/* Called by the writer with dk_notify_enqueue_ack: one outbox row of kind
+/* With dk_notify_enqueue_ack: one outbox row of kind
  * "notice" (template team-new) per [notify] team_addresses entry, unless
- * the item was imported, the message is docket's own mail come back, the address is docket's own
+ * the message was imported, the message is docket's own mail come back, the address is docket's own
  * or the sender is that team member. Payload: {"template", "to", "article", "requester_name"}. */
-gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkPipelineItem *item,
+gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const DkEffects *e,
                                 GError **error);
 
 G_END_DECLS

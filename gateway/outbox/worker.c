@@ -128,14 +128,14 @@ static gboolean record_sent(DkOutbox *o, gpointer data, GError **error)
 	RowCtx *c = data;
 	const DkOutboxRow *row = c->row;
 	gint64 article = c->mail->article;
-	if (row->ticket != 0 && g_strcmp0(row->kind, "relay") != 0) {
+	if (row->ticket != 0 && dk_outbox_kind_from_name(row->kind) != DK_OUTBOX_RELAY) {
 		char sha[65];
 		if (!dk_store_raw_put(o->store, c->mail->bytes, c->now, sha, error))
 			return FALSE;
 		DkArticle a = {
 		    .ticket = row->ticket,
-		    .direction = "outbound",
-		    .visibility = "public",
+		    .direction = DK_OUTBOUND,
+		    .visibility = DK_PUBLIC,
 		    .evidence = "notification",
 		    .sender = o->settings->from,
 		    .recipients = row->target,
@@ -190,7 +190,7 @@ static gboolean record_failure(DkOutbox *o, gpointer data, GError **error)
 static gboolean attempt(DkOutbox *o, RowCtx *c, GError **error)
 {
 	gboolean bouncing = FALSE;
-	if (strcmp(c->row->kind, "relay") != 0 &&
+	if (dk_outbox_kind_from_name(c->row->kind) != DK_OUTBOX_RELAY &&
 	    !dk_store_bouncing_get(o->store, c->row->target, &bouncing, error))
 		return FALSE;
 	if (bouncing) {
@@ -261,10 +261,11 @@ gboolean dk_outbox_run_due(DkOutbox *o, gint64 now, DkOutboxStats *stats, GError
 			const DkOutboxRow *row = g_ptr_array_index(rows, i);
 			guint before = stats->sent + stats->deferred + stats->failed + stats->held;
 			gboolean ok;
-			if (strcmp(row->kind, "connector") == 0)
+			DkOutboxKind kind = dk_outbox_kind_from_name(row->kind);
+			if (kind == DK_OUTBOX_CONNECTOR)
 				ok = dk_connectors_run_row(o->connectors, o->config, o->store, row,
 				                           now, stats, error);
-			else if (dk_compose_handles(row->kind))
+			else if (dk_compose_handles(kind))
 				ok = run_row(o, row, now, stats, error);
 			else
 				continue;
@@ -340,15 +341,6 @@ static void runner_free(Runner *r)
 	g_free(r);
 }
 
-static DkStore *open_store(const DkConfig *config, GError **error)
-{
-	DkStoreOptions options = {
-	    .inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-	    .busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
-	};
-	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
-}
-
 /* A runner of lane over store (NULL: its own connection). */
 static Runner *runner_new(const DkConfig *config, DkStore *store, const Lane *lane, guint slot,
                           char **names, GError **error)
@@ -357,7 +349,7 @@ static Runner *runner_new(const DkConfig *config, DkStore *store, const Lane *la
 	r->lane = g_strdup(lane->lane);
 	r->slot = slot;
 	r->owns_store = store == NULL;
-	r->store = store != NULL ? store : open_store(config, error);
+	r->store = store != NULL ? store : dk_store_open_config(config, error);
 	if (r->store != NULL)
 		r->outbox = outbox_for_lane(config, r->store, lane->lane,
 		                            lane->lane ? NULL : (const char *const *)names, error);

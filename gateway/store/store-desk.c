@@ -24,28 +24,29 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 }
 
 /* ",a,b," for the statuses, or NULL: matched with instr() in one statement. */
-static char *status_set(const char *const *statuses)
+static char *status_set(const DkTicketStatus *statuses, guint n)
 {
-	if (statuses == NULL || statuses[0] == NULL)
+	if (statuses == NULL || n == 0)
 		return NULL;
-	g_autofree char *joined = g_strjoinv(",", (char **)statuses);
-	return g_strconcat(",", joined, ",", NULL);
+	GString *set = g_string_new(",");
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(set, "%s,", dk_ticket_status_name(statuses[i]));
+	return g_string_free(set, FALSE);
+}
+
+static gboolean add_number(sqlite3_stmt *st, gpointer out)
+{
+	gint64 n = sqlite3_column_int64(st, 0);
+	g_array_append_val((GArray *)out, n);
+	return TRUE;
 }
 
 /* Reads the numbers st selects into a GArray of gint64. */
 static GArray *numbers(DkStore *store, sqlite3_stmt *st, GError **error)
 {
 	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(gint64));
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 n = sqlite3_column_int64(st, 0);
-		g_array_append_val(out, n);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading tickets");
+	if (!dk_store_each_row(store, st, "reading tickets", add_number, out, error))
 		return NULL;
-	}
 	return g_steal_pointer(&out);
 }
 
@@ -75,7 +76,7 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 		error);
 	if (st == NULL)
 		return NULL;
-	g_autofree char *statuses = status_set(q->statuses);
+	g_autofree char *statuses = status_set(q->statuses, q->n_statuses);
 	bind_text_or_null(st, 1, statuses);
 	bind_text_or_null(st, 2, q->priority);
 	bind_text_or_null(st, 3, q->queue);
@@ -135,6 +136,18 @@ gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, 
 	return TRUE;
 }
 
+static gpointer time_entry_from_row(sqlite3_stmt *st)
+{
+	DkTimeEntry *e = g_new0(DkTimeEntry, 1);
+	e->id = sqlite3_column_int64(st, 0);
+	e->ticket = sqlite3_column_int64(st, 1);
+	e->minutes = sqlite3_column_int64(st, 2);
+	e->note = dk_store_column_text(st, 3);
+	e->author = dk_store_column_text(st, 4);
+	e->created_at = sqlite3_column_int64(st, 5);
+	return e;
+}
+
 GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store,
@@ -144,24 +157,8 @@ GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error)
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, ticket);
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_time_entry_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		DkTimeEntry *e = g_new0(DkTimeEntry, 1);
-		e->id = sqlite3_column_int64(st, 0);
-		e->ticket = sqlite3_column_int64(st, 1);
-		e->minutes = sqlite3_column_int64(st, 2);
-		e->note = dk_store_column_text(st, 3);
-		e->author = dk_store_column_text(st, 4);
-		e->created_at = sqlite3_column_int64(st, 5);
-		g_ptr_array_add(out, e);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading time entries");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return dk_store_collect(store, st, "reading time entries", time_entry_from_row,
+				(GDestroyNotify)dk_time_entry_free, error);
 }
 
 gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out, GError **error)
@@ -250,6 +247,28 @@ static gboolean search_snippet(DkStore *store, const char *query, DkSearchHit *h
 	return dk_store_lookup_text(store, st, "making a search snippet", &hit->snippet, error);
 }
 
+/* The hits found so far: one per ticket, up to want. */
+typedef struct {
+	GPtrArray *out;
+	GHashTable *seen; /* the tickets in out */
+	guint want;
+} Hits;
+
+static gboolean add_hit(sqlite3_stmt *st, gpointer data)
+{
+	Hits *hits = data;
+	gint64 ticket = sqlite3_column_int64(st, 0);
+	if (g_hash_table_contains(hits->seen, &ticket))
+		return TRUE;
+	DkSearchHit *h = g_new0(DkSearchHit, 1);
+	h->ticket = ticket;
+	h->article = sqlite3_column_int64(st, 1);
+	h->rank = sqlite3_column_double(st, 2);
+	g_ptr_array_add(hits->out, h);
+	g_hash_table_add(hits->seen, &h->ticket);
+	return hits->out->len < hits->want;
+}
+
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
 {
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
@@ -269,25 +288,9 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-	guint want = limit ? limit : 50;
-	int rc = SQLITE_DONE;
-	while (out->len < want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 ticket = sqlite3_column_int64(st, 0);
-		if (g_hash_table_contains(seen, &ticket))
-			continue;
-		DkSearchHit *h = g_new0(DkSearchHit, 1);
-		h->ticket = ticket;
-		h->article = sqlite3_column_int64(st, 1);
-		h->rank = sqlite3_column_double(st, 2);
-		g_ptr_array_add(out, h);
-		g_hash_table_add(seen, &h->ticket);
-	}
-	if (out->len < want && rc != SQLITE_DONE) {
-		sqlite3_reset(st);
-		dk_store_set_error(store->db, error, "searching");
+	Hits hits = {out, seen, limit ? limit : 50};
+	if (!dk_store_each_row(store, st, "searching", add_hit, &hits, error))
 		return NULL;
-	}
-	sqlite3_reset(st);
 	for (guint i = 0; i < out->len; i++)
 		if (!search_snippet(store, query, g_ptr_array_index(out, i), error))
 			return NULL;
@@ -348,7 +351,24 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 	return step_done(store, st, "writing SLA clocks", error);
 }
 
-gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GPtrArray **statuses_out,
+typedef struct {
+	GArray *times, *statuses;
+} History;
+
+static gboolean add_history(sqlite3_stmt *st, gpointer data)
+{
+	History *h = data;
+	gint64 at = sqlite3_column_int64(st, 0);
+	/* An event without a status it names counts as a working status:
+	 * the clock runs. */
+	DkTicketStatus status = DK_STATUS_OPEN;
+	dk_ticket_status_parse((const char *)sqlite3_column_text(st, 1), &status);
+	g_array_append_val(h->times, at);
+	g_array_append_val(h->statuses, status);
+	return TRUE;
+}
+
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GArray **statuses_out,
 					GError **error)
 {
 	/* The desk and the writer record {"old", "new"}, the rules {"value"}. */
@@ -362,16 +382,10 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 	if (st == NULL)
 		return FALSE;
 	g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
-	g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func(g_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 at = sqlite3_column_int64(st, 0);
-		g_array_append_val(times, at);
-		g_ptr_array_add(statuses, dk_store_column_text(st, 1));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "reading a status history");
+	g_autoptr(GArray) statuses = g_array_new(FALSE, FALSE, sizeof(DkTicketStatus));
+	History h = {times, statuses};
+	if (!dk_store_each_row(store, st, "reading a status history", add_history, &h, error))
+		return FALSE;
 	if (times->len == 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
 		return FALSE;

@@ -34,31 +34,26 @@ static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean 
 	"next_attempt_at, last_error,"                                                             \
 	" created_at FROM outbox"
 
+static gpointer row_from_row(sqlite3_stmt *st)
+{
+	DkOutboxRow *r = g_new0(DkOutboxRow, 1);
+	r->id = sqlite3_column_int64(st, 0);
+	r->kind = dk_store_column_text(st, 1);
+	r->target = dk_store_column_text(st, 2);
+	r->ticket = sqlite3_column_int64(st, 3);
+	r->payload = dk_store_column_text(st, 4);
+	r->state = dk_store_column_text(st, 5);
+	r->attempts = sqlite3_column_int64(st, 6);
+	r->next_attempt_at = sqlite3_column_int64(st, 7);
+	r->last_error = dk_store_column_text(st, 8);
+	r->created_at = sqlite3_column_int64(st, 9);
+	return r;
+}
+
 static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 {
-	g_autoptr(GPtrArray) out =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_outbox_row_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		DkOutboxRow *r = g_new0(DkOutboxRow, 1);
-		r->id = sqlite3_column_int64(st, 0);
-		r->kind = dk_store_column_text(st, 1);
-		r->target = dk_store_column_text(st, 2);
-		r->ticket = sqlite3_column_int64(st, 3);
-		r->payload = dk_store_column_text(st, 4);
-		r->state = dk_store_column_text(st, 5);
-		r->attempts = sqlite3_column_int64(st, 6);
-		r->next_attempt_at = sqlite3_column_int64(st, 7);
-		r->last_error = dk_store_column_text(st, 8);
-		r->created_at = sqlite3_column_int64(st, 9);
-		g_ptr_array_add(out, r);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading the outbox");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return dk_store_collect(store, st, "reading the outbox", row_from_row,
+	                        (GDestroyNotify)dk_outbox_row_free, error);
 }
 
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error)
@@ -385,6 +380,84 @@ gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *targe
 	    "reading the outbox", &exists, NULL, error);
 	*exists_out = exists != 0;
 	return ok;
+}
+
+void dk_stored_attachment_free(gpointer attachment)
+{
+	DkStoredAttachment *a = attachment;
+	if (a == NULL)
+		return;
+	g_free(a->filename);
+	g_free(a->content_type);
+	g_free(a->disposition);
+	g_free(a->sha256);
+	g_free(a->path);
+	g_free(a);
+}
+
+gboolean dk_store_article_attachments(DkStore *store, gint64 article, GPtrArray *out,
+                                      GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(
+	    store,
+	    "SELECT aa.position, aa.filename, aa.content_type, aa.disposition, a.sha256, a.size,"
+	    " a.path FROM article_attachments aa JOIN attachments a ON a.sha256 = aa.sha256"
+	    " WHERE aa.article = ? ORDER BY aa.position",
+	    error, "i", article);
+	if (st == NULL)
+		return FALSE;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		DkStoredAttachment *a = g_new0(DkStoredAttachment, 1);
+		a->position = (guint)sqlite3_column_int(st, 0);
+		a->filename = dk_store_column_text(st, 1);
+		a->content_type = dk_store_column_text(st, 2);
+		a->disposition = dk_store_column_text(st, 3);
+		a->sha256 = dk_store_column_text(st, 4);
+		a->size = (gsize)sqlite3_column_int64(st, 5);
+		g_autofree char *rel = dk_store_column_text(st, 6);
+		a->path = g_build_filename(store->data_dir, rel, NULL);
+		g_ptr_array_add(out, a);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "reading the attachments");
+	return TRUE;
+}
+
+gboolean dk_store_outbox_unsettled(DkStore *store, const char *kind, const char *target,
+                                   gint64 ticket, gboolean *exists_out, GError **error)
+{
+	gint64 exists = 0;
+	gboolean ok = dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store,
+	                   "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ?"
+	                   " AND ticket = ? AND state IN ('pending', 'held'))",
+	                   error, "ssi", kind, target, ticket),
+	    "reading the outbox", &exists, NULL, error);
+	*exists_out = exists != 0;
+	return ok;
+}
+
+gboolean dk_store_external_refs(DkStore *store, const char *connector, const char *kind,
+                                GArray *local_out, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+	                                  "SELECT local_id FROM external_refs WHERE connector = ?"
+	                                  " AND kind = ? ORDER BY local_id",
+	                                  error, "ss", connector, kind);
+	if (st == NULL)
+		return FALSE;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 id = sqlite3_column_int64(st, 0);
+		g_array_append_val(local_out, id);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, "reading the external references");
+	return TRUE;
 }
 
 gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,

@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 
 typedef struct {
 	gint64 id;
-	char *kind;    /* "ack", "relay", "notice", ... */
+	char *kind;    /* its kind's name as stored: dk_outbox_kind_from_name() */
 	char *target;  /* the recipient address */
 	gint64 ticket; /* 0 when none */
 	char *payload; /* a JSON object */
@@ -112,6 +112,34 @@ gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_
 /* Whether any row (in any state) of kind and target exists for ticket. */
 gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,
                              gboolean *exists_out, GError **error);
+
+/* An attachment of an article as stored. */
+typedef struct {
+	guint position;
+	char *filename; /* or NULL */
+	char *content_type;
+	char *disposition;
+	char *sha256;
+	gsize size;
+	char *path; /* the file, absolute */
+} DkStoredAttachment;
+
+void dk_stored_attachment_free(gpointer attachment);
+
+/* The article's attachments in their order into out (DkStoredAttachment,
+ * the caller frees them). */
+gboolean dk_store_article_attachments(DkStore *store, gint64 article, GPtrArray *out,
+                                      GError **error);
+
+/* Whether a row of kind and target for ticket is still to go (pending
+ * or held). */
+gboolean dk_store_outbox_unsettled(DkStore *store, const char *kind, const char *target,
+                                   gint64 ticket, gboolean *exists_out, GError **error);
+
+/* Every local id (gint64, ascending) for which the connector recorded a
+ * remote id of kind, into local_out. */
+gboolean dk_store_external_refs(DkStore *store, const char *connector, const char *kind,
+                                GArray *local_out, GError **error);
 
 /* The id a connector's system gave one of ours (kind "ticket" or
  * "article"); *remote_out NULL when none is recorded. */

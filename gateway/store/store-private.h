@@ -46,6 +46,19 @@ gboolean dk_store_lookup_text(DkStore *store, sqlite3_stmt *st, const char *doin
 /* A copy of a text column, or NULL. */
 char *dk_store_column_text(sqlite3_stmt *st, int i);
 
+/* Steps st (from dk_store_query or dk_store_prepare, bound) through its
+ * rows, calling row(st, data) on each until it returns FALSE (an early
+ * stop, not an error), and resets st. FALSE with the store's error, doing
+ * naming the work, when a step fails. */
+gboolean dk_store_each_row(DkStore *store, sqlite3_stmt *st, const char *doing,
+			   gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data, GError **error);
+
+/* The elements from_row makes of the rows of st (NULL: st's error
+ * stands), in a GPtrArray that frees them with free_func; NULL with the
+ * store's error when a step fails. */
+GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing, gpointer (*from_row)(sqlite3_stmt *),
+			    GDestroyNotify free_func, GError **error);
+
 gboolean dk_store_set_error(sqlite3 *db, GError **error, const char *doing);
 
 int dk_store_schema_latest(void);

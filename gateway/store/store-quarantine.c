@@ -45,28 +45,24 @@ gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error)
 	"SELECT q.id, q.raw_sha256, q.reason, q.intake, q.envelope_from, q.recipients, r.size,"     \
 	" q.received_at FROM quarantine q JOIN raw_messages r ON r.sha256 = q.raw_sha256"
 
+static gpointer entry_from_row(sqlite3_stmt *st)
+{
+	DkQuarantined *q = g_new0(DkQuarantined, 1);
+	q->id = sqlite3_column_int64(st, 0);
+	q->raw_sha256 = dk_store_column_text(st, 1);
+	q->reason = dk_store_column_text(st, 2);
+	q->intake = dk_store_column_text(st, 3);
+	q->envelope_from = dk_store_column_text(st, 4);
+	q->recipients = dk_store_column_text(st, 5);
+	q->size = sqlite3_column_int64(st, 6);
+	q->received_at = sqlite3_column_int64(st, 7);
+	return q;
+}
+
 static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 {
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_quarantined_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		DkQuarantined *q = g_new0(DkQuarantined, 1);
-		q->id = sqlite3_column_int64(st, 0);
-		q->raw_sha256 = dk_store_column_text(st, 1);
-		q->reason = dk_store_column_text(st, 2);
-		q->intake = dk_store_column_text(st, 3);
-		q->envelope_from = dk_store_column_text(st, 4);
-		q->recipients = dk_store_column_text(st, 5);
-		q->size = sqlite3_column_int64(st, 6);
-		q->received_at = sqlite3_column_int64(st, 7);
-		g_ptr_array_add(out, q);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading the quarantine");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return dk_store_collect(store, st, "reading the quarantine", entry_from_row,
+				(GDestroyNotify)dk_quarantined_free, error);
 }
 
 GPtrArray *dk_store_quarantine_list(DkStore *store, GError **error)

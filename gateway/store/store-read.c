@@ -7,12 +7,33 @@
 	" t.assignee, t.created_at, t.updated_at,"                                                 \
 	" (SELECT count(*) FROM articles a WHERE a.ticket = t.number), coalesce(t.closed_at, 0)"
 
-static DkTicket *ticket_from_row(sqlite3_stmt *st)
+/* The enumerated values of columns, by their names (values.h). The schema
+ * admits no other names; an unknown one would read as the first value. */
+static const char *column_name(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static DkTicketStatus column_status(sqlite3_stmt *st, int i)
+{
+	DkTicketStatus status = DK_STATUS_NEW;
+	dk_ticket_status_parse(column_name(st, i), &status);
+	return status;
+}
+
+static DkParticipantRole column_role(sqlite3_stmt *st, int i)
+{
+	DkParticipantRole role = DK_ROLE_REQUESTER;
+	dk_participant_role_parse(column_name(st, i), &role);
+	return role;
+}
+
+static gpointer ticket_from_row(sqlite3_stmt *st)
 {
 	DkTicket *t = g_new0(DkTicket, 1);
 	t->number = sqlite3_column_int64(st, 0);
 	t->subject = dk_store_column_text(st, 1);
-	t->status = dk_store_column_text(st, 2);
+	t->status = column_status(st, 2);
 	t->priority = dk_store_column_text(st, 3);
 	t->queue = dk_store_column_text(st, 4);
 	t->requester = dk_store_column_text(st, 5);
@@ -25,20 +46,35 @@ static DkTicket *ticket_from_row(sqlite3_stmt *st)
 	return t;
 }
 
-/* Steps st to the end, turning each row into an element with from_row. */
+typedef struct {
+	GPtrArray *out;
+	gpointer (*from_row)(sqlite3_stmt *);
+} Collecting;
+
+static gboolean add_row(sqlite3_stmt *st, gpointer data)
+{
+	Collecting *c = data;
+	g_ptr_array_add(c->out, c->from_row(st));
+	return TRUE;
+}
+
+GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing, gpointer (*from_row)(sqlite3_stmt *),
+			    GDestroyNotify free_func, GError **error)
+{
+	if (st == NULL)
+		return NULL;
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(free_func);
+	Collecting c = {out, from_row};
+	if (!dk_store_each_row(store, st, doing, add_row, &c, error))
+		return NULL;
+	return g_steal_pointer(&out);
+}
+
+/* dk_store_collect() for the read queries here. */
 static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, gpointer (*from_row)(sqlite3_stmt *),
 			  GDestroyNotify free_func, GError **error)
 {
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(free_func);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(out, from_row(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return dk_store_collect(store, st, "reading", from_row, free_func, error);
 }
 
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
@@ -48,7 +84,7 @@ DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, number);
-	g_autoptr(GPtrArray) rows = collect(store, st, (gpointer)ticket_from_row, (GDestroyNotify)dk_ticket_free,
+	g_autoptr(GPtrArray) rows = collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free,
 					    error);
 	if (rows == NULL)
 		return NULL;
@@ -59,7 +95,7 @@ DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 	return g_ptr_array_steal_index(rows, 0);
 }
 
-GPtrArray *dk_store_ticket_list(DkStore *store, const char *status, guint limit, GError **error)
+GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit, GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store,
 					    "SELECT " TICKET_COLUMNS " FROM tickets t"
@@ -69,21 +105,23 @@ GPtrArray *dk_store_ticket_list(DkStore *store, const char *status, guint limit,
 	if (st == NULL)
 		return NULL;
 	if (status != NULL)
-		sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 1, dk_ticket_status_name(*status), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, limit ? limit : G_MAXINT64);
-	return collect(store, st, (gpointer)ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
+	return collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 }
 
-static DkArticle *article_from_row(sqlite3_stmt *st)
+static gpointer article_from_row(sqlite3_stmt *st)
 {
 	DkArticle *a = g_new0(DkArticle, 1);
 	a->id = sqlite3_column_int64(st, 0);
 	a->ticket = sqlite3_column_int64(st, 1);
-	char **fields[] = {&a->direction, &a->visibility, &a->evidence, &a->sender, &a->recipients,
-			   &a->subject, &a->message_id, &a->fingerprint, &a->new_text, &a->full_text,
+	a->direction = dk_direction_from_name(column_name(st, 2));
+	a->visibility = dk_visibility_from_name(column_name(st, 3));
+	char **fields[] = {&a->evidence,    &a->sender,   &a->recipients, &a->subject,
+			   &a->message_id,  &a->fingerprint, &a->new_text, &a->full_text,
 			   &a->raw_sha256, &a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
-		*fields[i] = dk_store_column_text(st, (int)i + 2);
+		*fields[i] = dk_store_column_text(st, (int)i + 4);
 	a->created_at = sqlite3_column_int64(st, 14);
 	return a;
 }
@@ -98,10 +136,10 @@ GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error)
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, ticket);
-	return collect(store, st, (gpointer)article_from_row, (GDestroyNotify)dk_article_free, error);
+	return collect(store, st, article_from_row, (GDestroyNotify)dk_article_free, error);
 }
 
-static DkEvent *event_from_row(sqlite3_stmt *st)
+static gpointer event_from_row(sqlite3_stmt *st)
 {
 	DkEvent *e = g_new0(DkEvent, 1);
 	e->id = sqlite3_column_int64(st, 0);
@@ -121,7 +159,7 @@ static GPtrArray *events_where(DkStore *store, const char *sql, gint64 value, GE
 	sqlite3_stmt *st = dk_store_query(store, sql, error, "i", value);
 	if (st == NULL)
 		return NULL;
-	return collect(store, st, (gpointer)event_from_row, (GDestroyNotify)dk_event_free, error);
+	return collect(store, st, event_from_row, (GDestroyNotify)dk_event_free, error);
 }
 
 GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error)
@@ -162,10 +200,29 @@ GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error)
 		       ticket, error);
 }
 
+/* The rows sql (a condition on one ticket) selects, each made by
+ * from_row. */
+static GPtrArray *rows_of(DkStore *store, const char *sql, gint64 ticket, gpointer (*from_row)(sqlite3_stmt *),
+			  GDestroyNotify free_func, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store, sql, error, "i", ticket);
+	if (st == NULL)
+		return NULL;
+	return collect(store, st, from_row, free_func, error);
+}
+
+static gpointer custom_field_from_row(sqlite3_stmt *st)
+{
+	DkCustomField *f = g_new0(DkCustomField, 1);
+	f->name = dk_store_column_text(st, 0);
+	f->value = dk_store_column_text(st, 1);
+	return f;
+}
+
 GPtrArray *dk_store_ticket_fields(DkStore *store, gint64 ticket, GError **error)
 {
-	return strings(store, "SELECT name || '=' || value FROM ticket_fields WHERE ticket = ? ORDER BY name", ticket,
-		       error);
+	return rows_of(store, "SELECT name, value FROM ticket_fields WHERE ticket = ? ORDER BY name", ticket,
+		       custom_field_from_row, (GDestroyNotify)dk_custom_field_free, error);
 }
 
 GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error)
@@ -173,24 +230,48 @@ GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error)
 	return strings(store, "SELECT tag FROM tags WHERE ticket = ? ORDER BY tag", ticket, error);
 }
 
+static gpointer participant_from_row(sqlite3_stmt *st)
+{
+	DkParticipant *p = g_new0(DkParticipant, 1);
+	p->address = dk_store_column_text(st, 0);
+	p->role = column_role(st, 1);
+	return p;
+}
+
 GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error)
 {
-	return strings(store,
-		       "SELECT address || ' ' || role FROM participants WHERE ticket = ?"
+	return rows_of(store,
+		       "SELECT address, role FROM participants WHERE ticket = ?"
 		       " ORDER BY role = 'requester' DESC, address",
-		       ticket, error);
+		       ticket, participant_from_row, (GDestroyNotify)dk_participant_free, error);
+}
+
+static gpointer link_from_row(sqlite3_stmt *st)
+{
+	DkLink *l = g_new0(DkLink, 1);
+	l->ticket = sqlite3_column_int64(st, 0);
+	l->reason = dk_store_column_text(st, 1);
+	return l;
 }
 
 GPtrArray *dk_store_links(DkStore *store, gint64 ticket, GError **error)
 {
-	return strings(store, "SELECT linked || ' ' || reason FROM ticket_links WHERE ticket = ? ORDER BY linked",
-		       ticket, error);
+	return rows_of(store, "SELECT linked, reason FROM ticket_links WHERE ticket = ? ORDER BY linked", ticket,
+		       link_from_row, (GDestroyNotify)dk_link_free, error);
+}
+
+static gpointer foreign_ref_from_row(sqlite3_stmt *st)
+{
+	DkForeignRef *r = g_new0(DkForeignRef, 1);
+	r->name = dk_store_column_text(st, 0);
+	r->number = dk_store_column_text(st, 1);
+	return r;
 }
 
 GPtrArray *dk_store_foreign_refs(DkStore *store, gint64 ticket, GError **error)
 {
-	return strings(store, "SELECT name || ' ' || number FROM foreign_refs WHERE ticket = ? ORDER BY name, number",
-		       ticket, error);
+	return rows_of(store, "SELECT name, number FROM foreign_refs WHERE ticket = ? ORDER BY name, number", ticket,
+		       foreign_ref_from_row, (GDestroyNotify)dk_foreign_ref_free, error);
 }
 
 GPtrArray *dk_store_ticket_addresses(DkStore *store, gint64 ticket, GError **error)
@@ -225,7 +306,6 @@ void dk_ticket_free(DkTicket *t)
 	if (t == NULL)
 		return;
 	g_free(t->subject);
-	g_free(t->status);
 	g_free(t->priority);
 	g_free(t->queue);
 	g_free(t->requester);
@@ -238,8 +318,8 @@ void dk_article_free(DkArticle *a)
 {
 	if (a == NULL)
 		return;
-	char *fields[] = {a->direction, a->visibility, a->evidence, a->sender, a->recipients, a->subject,
-			  a->message_id, a->fingerprint, a->new_text, a->full_text, a->raw_sha256, a->intake};
+	char *fields[] = {a->evidence,	  a->sender,   a->recipients, a->subject,   a->message_id,
+			  a->fingerprint, a->new_text, a->full_text,  a->raw_sha256, a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		g_free(fields[i]);
 	g_free(a);
@@ -252,4 +332,38 @@ void dk_event_free(DkEvent *e)
 	g_free(e->type);
 	g_free(e->detail);
 	g_free(e);
+}
+
+void dk_custom_field_free(DkCustomField *f)
+{
+	if (f == NULL)
+		return;
+	g_free(f->name);
+	g_free(f->value);
+	g_free(f);
+}
+
+void dk_participant_free(DkParticipant *p)
+{
+	if (p == NULL)
+		return;
+	g_free(p->address);
+	g_free(p);
+}
+
+void dk_link_free(DkLink *l)
+{
+	if (l == NULL)
+		return;
+	g_free(l->reason);
+	g_free(l);
+}
+
+void dk_foreign_ref_free(DkForeignRef *r)
+{
+	if (r == NULL)
+		return;
+	g_free(r->name);
+	g_free(r->number);
+	g_free(r);
 }

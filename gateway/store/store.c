@@ -148,6 +148,24 @@ char *dk_store_column_text(sqlite3_stmt *st, int i)
 	return t ? g_strdup((const char *)t) : NULL;
 }
 
+gboolean dk_store_each_row(DkStore *store, sqlite3_stmt *st, const char *doing,
+			   gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data, GError **error)
+{
+	if (st == NULL)
+		return FALSE;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!row(st, data)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dk_store_set_error(store->db, error, doing);
+	return TRUE;
+}
+
 static gboolean exec(DkStore *s, const char *sql, GError **error)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -251,6 +269,15 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 		return NULL;
 	}
 	return g_steal_pointer(&s);
+}
+
+DkStore *dk_store_open_config(const DkConfig *config, GError **error)
+{
+	DkStoreOptions options = {
+		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
+		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
+	};
+	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
 }
 
 /* Closing leaves a WAL of fewer frames than this as it is (see
@@ -596,7 +623,7 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	if (st == NULL)
 		return 0;
 	sqlite3_bind_int64(st, 1, a->ticket);
-	const char *values[] = {a->direction, a->visibility, a->evidence, a->sender, a->recipients,
+	const char *values[] = {dk_direction_name(a->direction), dk_visibility_name(a->visibility), a->evidence, a->sender, a->recipients,
 				a->subject ? a->subject : "", a->message_id, a->fingerprint,
 				a->new_text ? a->new_text : "", a->full_text ? a->full_text : "",
 				a->raw_sha256, a->intake};
@@ -663,13 +690,13 @@ gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 
 			 "recording a Message-ID", error, "sin", message_id, ticket, article);
 }
 
-gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address, const char *role,
+gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address, DkParticipantRole role,
 				  GError **error)
 {
 	return dk_store_write(store,
 			 "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
 			 " ON CONFLICT DO NOTHING",
-			 "recording a participant", error, "iss", ticket, address, role);
+			 "recording a participant", error, "iss", ticket, address, dk_participant_role_name(role));
 }
 
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
@@ -685,9 +712,6 @@ gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field,
 			     GError **error)
 {
 	static const char *const sql[] = {
-		[DK_TICKET_STATUS] = "UPDATE tickets SET status = ?1, updated_at = max(updated_at, ?3),"
-				     " closed_at = CASE WHEN ?1 IN ('resolved', 'closed')"
-				     " THEN coalesce(closed_at, ?3) ELSE NULL END WHERE number = ?2",
 		[DK_TICKET_PRIORITY] = "UPDATE tickets SET priority = ?1, updated_at = max(updated_at, ?3)"
 				       " WHERE number = ?2",
 		[DK_TICKET_ASSIGNEE] = "UPDATE tickets SET assignee = nullif(?1, ''), updated_at = max(updated_at, ?3)"
@@ -699,6 +723,17 @@ gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field,
 					  " updated_at = max(updated_at, ?3) WHERE number = ?2",
 	};
 	return dk_store_write(store, sql[field], "changing a ticket", error, "sii", value, ticket, now);
+}
+
+gboolean dk_store_ticket_set_status(DkStore *store, gint64 ticket, DkTicketStatus status, gint64 now,
+				    GError **error)
+{
+	return dk_store_write(store,
+			      "UPDATE tickets SET status = ?1, updated_at = max(updated_at, ?3),"
+			      " closed_at = CASE WHEN ?4 THEN coalesce(closed_at, ?3) ELSE NULL END"
+			      " WHERE number = ?2",
+			      "changing a ticket", error, "siii", dk_ticket_status_name(status), ticket, now,
+			      (gint64)dk_ticket_status_is_closed(status));
 }
 
 gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
@@ -727,14 +762,19 @@ gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError
 			 "adding a tag", error, "is", ticket, tag);
 }
 
-gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address, char **role_out,
-				   GError **error)
+gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address,
+				   DkParticipantRole *role_out, gboolean *found_out, GError **error)
 {
-	return dk_store_lookup_text(store,
-				    dk_store_query(store,
-						   "SELECT role FROM participants WHERE ticket = ? AND address = lower(?)",
-						   error, "is", ticket, address),
-				    "looking up a participant", role_out, error);
+	g_autofree char *role = NULL;
+	if (!dk_store_lookup_text(store,
+				  dk_store_query(store,
+						 "SELECT role FROM participants WHERE ticket = ? AND address = lower(?)",
+						 error, "is", ticket, address),
+				  "looking up a participant", &role, error))
+		return FALSE;
+	/* The schema admits only the four roles. */
+	*found_out = role != NULL && dk_participant_role_parse(role, role_out);
+	return TRUE;
 }
 
 gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,

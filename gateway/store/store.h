@@ -8,6 +8,9 @@
  * else DK_ERROR_PERMANENT or DK_ERROR_NOT_FOUND. */
 #pragma once
 
+#include "gateway/config.h"
+#include "gateway/store/values.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -22,7 +25,7 @@ typedef struct {
 typedef struct {
 	gint64 number;
 	char *subject;
-	char *status;
+	DkTicketStatus status;
 	char *priority;
 	char *queue;
 	char *requester;    /* address, or NULL */
@@ -34,8 +37,9 @@ typedef struct {
 	gint64 closed_at;   /* when it became resolved or closed; 0 while open */
 } DkTicket;
 
+/* The fields dk_store_ticket_set() changes (the status has its own
+ * dk_store_ticket_set_status()). */
 typedef enum {
-	DK_TICKET_STATUS,   /* also sets closed_at on resolved/closed, clears it otherwise */
 	DK_TICKET_PRIORITY,
 	DK_TICKET_ASSIGNEE, /* NULL or "" clears it */
 	DK_TICKET_QUEUE,
@@ -46,8 +50,8 @@ typedef enum {
 typedef struct {
 	gint64 id;
 	gint64 ticket;
-	char *direction;  /* "inbound" or "outbound" */
-	char *visibility; /* "public" or "internal" */
+	DkDirection direction;
+	DkVisibility visibility;
 	char *evidence;   /* how it was threaded: "new", "header", ... */
 	char *sender;
 	char *recipients; /* comma-separated */
@@ -80,6 +84,31 @@ typedef struct {
 	GBytes *data;
 } DkAttachmentIn;
 
+/* A custom field of a ticket. */
+typedef struct {
+	char *name;
+	char *value;
+} DkCustomField;
+
+/* Someone a ticket's mail is with. */
+typedef struct {
+	char *address; /* in lower case */
+	DkParticipantRole role;
+} DkParticipant;
+
+/* A ticket linked to another, and why ("follow_up", "closed", "merged"). */
+typedef struct {
+	gint64 ticket;
+	char *reason;
+} DkLink;
+
+/* Another system's number for a ticket: the [threading] pattern's name
+ * and the number it found. */
+typedef struct {
+	char *name;
+	char *number;
+} DkForeignRef;
+
 typedef struct {
 	gint64 id;
 	char *raw_sha256;
@@ -94,6 +123,9 @@ typedef struct {
 /* Opens (creating if needed) data_dir/docket.db and applies the schema
  * migrations. The data directory is created with mode 0750. */
 DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error);
+/* dk_store_open() of [store] data_dir with the options [store] inline_max
+ * and busy_timeout_ms: how every command and thread of docket opens it. */
+DkStore *dk_store_open_config(const DkConfig *config, GError **error);
 void dk_store_close(DkStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkStore, dk_store_close)
 
@@ -169,15 +201,19 @@ gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
 gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket,
 				 gint64 article, GError **error);
 gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address,
-				  const char *role, GError **error);
+				  DkParticipantRole role, GError **error);
 /* detail_json NULL means "{}". */
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
 			    const char *detail_json, gint64 now, GError **error);
 
-/* Changes one field of a ticket (status and priority are checked by the
- * schema: a bad value is DK_ERROR_PERMANENT). */
+/* Changes one field of a ticket (the priority is checked by the schema: a
+ * bad value is DK_ERROR_PERMANENT). */
 gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value,
 			     gint64 now, GError **error);
+/* Changes a ticket's status; sets closed_at (to now) on resolved or
+ * closed, clears it otherwise. */
+gboolean dk_store_ticket_set_status(DkStore *store, gint64 ticket, DkTicketStatus status, gint64 now,
+				    GError **error);
 gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error);
 /* Sets a custom field (name, value) of ticket. */
 gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
@@ -185,10 +221,10 @@ gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *na
 /* The newest ticket that is neither resolved nor closed and carries the
  * correlation key; *ticket_out 0 when there is none. */
 gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error);
-/* The role ("requester", "sender", "cc", "agent") address has on ticket
- * (compared in lower case) into role_out, or NULL when it has none. */
-gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address, char **role_out,
-				   GError **error);
+/* The role address has on ticket (compared in lower case) into role_out;
+ * *found_out FALSE when it has none. */
+gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address,
+				   DkParticipantRole *role_out, gboolean *found_out, GError **error);
 /* Links two tickets both ways with a reason ("follow_up", "closed"). */
 gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,
 			   GError **error);
@@ -206,8 +242,10 @@ gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bo
 /* Records a support address (an envelope recipient) ticket's mail came to. */
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
 				     GError **error);
-/* Queues work for the outbox (kind e.g. "relay", target an address,
- * payload a JSON object), due now; its id into id_out (may be NULL). */
+/* Queues work for the outbox, due now: kind names what it is (docket's
+ * kinds: dk_outbox_kind_name(); the store keeps any name, and a kind the
+ * outbox does not know stays pending), target an address or a connector's
+ * name, payload a JSON object. Its id into id_out (may be NULL). */
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
 			     const char *payload_json, gint64 now, gint64 *id_out, GError **error);
 
@@ -225,7 +263,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkQuarantined, dk_quarantined_free)
 
 /* Reads. The returned arrays own their elements. */
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error);
-GPtrArray *dk_store_ticket_list(DkStore *store, const char *status, guint limit, GError **error);
+/* Of DkTicket*, the newest first; status NULL: of every status. */
+GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit, GError **error);
 GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error);
 GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error);
 /* Every event after event id `after`, of all tickets, oldest first. */
@@ -234,15 +273,15 @@ GPtrArray *dk_store_events_after(DkStore *store, gint64 after, GError **error);
 gboolean dk_store_last_event(DkStore *store, gint64 *id_out, GError **error);
 /* Of char*: the ticket's Message-IDs, oldest first. */
 GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error);
-/* Of char*: "name=value", by name. */
+/* Of DkCustomField*, by name. */
 GPtrArray *dk_store_ticket_fields(DkStore *store, gint64 ticket, GError **error);
 /* Of char*. */
 GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error);
-/* Of char*: "address role". */
+/* Of DkParticipant*, the requester first, then by address. */
 GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error);
-/* Of char*: "number reason", the tickets linked to ticket. */
+/* Of DkLink*: the tickets linked to ticket, by number. */
 GPtrArray *dk_store_links(DkStore *store, gint64 ticket, GError **error);
-/* Of char*: "name number", other systems' numbers of ticket. */
+/* Of DkForeignRef*: other systems' numbers of ticket, by name and number. */
 GPtrArray *dk_store_foreign_refs(DkStore *store, gint64 ticket, GError **error);
 /* Of char*: the support addresses ticket's mail came to. */
 GPtrArray *dk_store_ticket_addresses(DkStore *store, gint64 ticket, GError **error);
@@ -255,6 +294,10 @@ gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gi
 void dk_ticket_free(DkTicket *ticket);
 void dk_article_free(DkArticle *article);
 void dk_event_free(DkEvent *event);
+void dk_custom_field_free(DkCustomField *field);
+void dk_participant_free(DkParticipant *participant);
+void dk_link_free(DkLink *link);
+void dk_foreign_ref_free(DkForeignRef *ref);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkTicket, dk_ticket_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkArticle, dk_article_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkEvent, dk_event_free)
@@ -272,7 +315,8 @@ typedef struct {
 
 /* What `docket ticket list` filters by; NULL or 0 fields do not filter. */
 typedef struct {
-	const char *const *statuses; /* NULL-terminated, or NULL */
+	const DkTicketStatus *statuses; /* n_statuses of them, or NULL */
+	guint n_statuses;
 	const char *priority;
 	const char *queue;
 	const char *assignee;  /* compared in lower case */
@@ -310,9 +354,9 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error);
 
 /* The status history of ticket: (*times_out)[i] (a GArray of gint64) is
- * when it took the status (*statuses_out)[i] (a GPtrArray of char*); the
- * first is "new" at its creation, then every status_change event. */
-gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GPtrArray **statuses_out,
+ * when it took the status (*statuses_out)[i] (a GArray of DkTicketStatus);
+ * the first is new at its creation, then every status_change event. */
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GArray **statuses_out,
 					GError **error);
 /* Of gint64 (in a GArray): the tickets whose SLA clock can still be
  * breached (neither resolved, closed nor merged, with a target not yet

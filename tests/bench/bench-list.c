@@ -17,8 +17,9 @@
 #define NOW 1800000000
 
 static const char *const priorities[] = {"critical", "high", "medium", "low", "none"};
-static const char *const statuses[] = {"new", "open", "in_progress", "open", "waiting", "on_hold", "resolved",
-				       "closed"};
+static const DkTicketStatus statuses[] = {DK_STATUS_NEW,     DK_STATUS_OPEN,    DK_STATUS_IN_PROGRESS,
+					  DK_STATUS_OPEN,    DK_STATUS_WAITING, DK_STATUS_ON_HOLD,
+					  DK_STATUS_RESOLVED, DK_STATUS_CLOSED};
 
 /* One ticket made at created with a random priority, status and clocks. */
 static gboolean add_ticket(DkStore *store, GRand *rand, gint64 created, GError **error)
@@ -26,9 +27,9 @@ static gboolean add_ticket(DkStore *store, GRand *rand, gint64 created, GError *
 	g_autofree char *subject = g_strdup_printf("ticket made at %" G_GINT64_FORMAT, created);
 	gint64 n = dk_store_ticket_create(store, subject, "customer@example.com", created, error);
 	const char *priority = priorities[g_rand_int_range(rand, 0, G_N_ELEMENTS(priorities))];
-	const char *status = statuses[g_rand_int_range(rand, 0, G_N_ELEMENTS(statuses))];
+	DkTicketStatus status = statuses[g_rand_int_range(rand, 0, G_N_ELEMENTS(statuses))];
 	if (n == 0 || !dk_store_ticket_set(store, n, DK_TICKET_PRIORITY, priority, created, error) ||
-	    !dk_store_ticket_set(store, n, DK_TICKET_STATUS, status, created, error))
+	    !dk_store_ticket_set_status(store, n, status, created, error))
 		return FALSE;
 	DkTicketSla sla = {0};
 	if (g_strcmp0(priority, "none") != 0) {
@@ -39,8 +40,8 @@ static gboolean add_ticket(DkStore *store, GRand *rand, gint64 created, GError *
 		else if (sla.first_response_due < NOW)
 			sla.first_response_breached_at = sla.first_response_due;
 	}
-	gboolean paused = g_strcmp0(status, "waiting") == 0 || g_strcmp0(status, "on_hold") == 0;
-	gboolean stopped = g_strcmp0(status, "resolved") == 0 || g_strcmp0(status, "closed") == 0;
+	gboolean paused = dk_ticket_status_is_paused(status);
+	gboolean stopped = dk_ticket_status_is_closed(status);
 	if (paused || stopped)
 		sla.paused_since = created + 1200;
 	if (paused && sla.resolution_due != 0) {
@@ -106,13 +107,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("built %u tickets in %.1f s\n", tickets, (g_get_monotonic_time() - start) / 1e6);
-	static const char *const working[] = {"new", "open", "in_progress", "waiting", "on_hold", NULL};
+	static const DkTicketStatus working[] = {DK_STATUS_NEW, DK_STATUS_OPEN, DK_STATUS_IN_PROGRESS, DK_STATUS_WAITING,
+						 DK_STATUS_ON_HOLD};
 	run(store, "all, top 50", &(DkTicketQuery){.now = NOW, .limit = 50});
-	run(store, "working statuses, top 50", &(DkTicketQuery){.now = NOW, .statuses = working, .limit = 50});
+	run(store, "working statuses, top 50", &(DkTicketQuery){.now = NOW, .statuses = working, .n_statuses = G_N_ELEMENTS(working), .limit = 50});
 	run(store, "priority critical, top 50", &(DkTicketQuery){.now = NOW, .priority = "critical", .limit = 50});
 	run(store, "breached, top 50", &(DkTicketQuery){.now = NOW, .breached = TRUE, .limit = 50});
 	run(store, "requester, all of theirs", &(DkTicketQuery){.now = NOW, .requester = "nobody@example.com"});
-	run(store, "working statuses, all", &(DkTicketQuery){.now = NOW, .statuses = working});
+	run(store, "working statuses, all", &(DkTicketQuery){.now = NOW, .statuses = working, .n_statuses = G_N_ELEMENTS(working)});
 	dk_store_close(store);
 	if (argc <= 2)
 		dk_test_rmtree(dir);

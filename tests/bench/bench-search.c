@@ -72,7 +72,7 @@ static gboolean add_ticket(DkStore *store, GRand *rand, gint64 now, GError **err
 		return FALSE;
 	for (int a = 0; a < PER_TICKET; a++) {
 		g_autofree char *text = sentence(rand, WORDS_PER_ARTICLE);
-		DkArticle art = {.ticket = n, .direction = a % 2 ? "outbound" : "inbound", .visibility = "public",
+		DkArticle art = {.ticket = n, .direction = a % 2 ? DK_OUTBOUND : DK_INBOUND, .visibility = DK_PUBLIC,
 				 .evidence = "bench", .subject = subject, .new_text = text, .full_text = text,
 				 .created_at = now};
 		if (dk_store_article_add(store, &art, error) == 0)

@@ -1,11 +1,13 @@
-"""A ConnectWise PSA (Manage REST 3.0) mock written from
-../shared/specs/REFERENCE.md section 2: Basic company+public:private with
+"""A ConnectWise PSA (Manage REST 3.0) mock written from the vendor's
+documentation and the clients generated from its OpenAPI document (not
+public itself): Basic company+public:private with
 the clientId header, tickets (201 on create, summary/board/company
 required), notes (one of the three type flags required), JSON Patch
 arrays (paths "x", "/x", "x/id"), `conditions` for field="value" and
 field=number joined by "and", ErrorResponseMessage bodies."""
 
 import base64
+import email.parser
 import re
 
 from mockhttp import MockServer
@@ -47,14 +49,16 @@ def find(items, value, key):
 
 def matches(obj, conditions):
     for part in re.split(r"\s+and\s+", conditions.strip()):
-        m = re.fullmatch(r'\s*([\w/]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(\d+))\s*', part)
-        if m is None:
+        m = re.fullmatch(r'\s*([\w/]+)\s*(=|>)\s*(?:"((?:[^"\\]|\\.)*)"|(\d+))\s*', part)
+        if m is None or (m.group(2) == ">" and m.group(4) is None):
             raise ValueError(part)
         value = obj
         for name in m.group(1).split("/"):
             value = value.get(name) if isinstance(value, dict) else None
-        want = m.group(2) if m.group(2) is not None else int(m.group(3))
-        if value != want:
+        want = m.group(3) if m.group(3) is not None else int(m.group(4))
+        if m.group(2) == ">" and not (isinstance(value, int) and value > want):
+            return False
+        if m.group(2) == "=" and value != want:
             return False
     return True
 
@@ -66,6 +70,7 @@ class ConnectWise(MockServer):
         self.notes = {}  # ticket id -> [note]
         self.next_id = 98231
         self.next_note = 5000
+        self.docs = []  # {"id", "recordType", "recordId", "title", "fileName", "data"}
 
     @property
     def base_url(self):
@@ -83,6 +88,8 @@ class ConnectWise(MockServer):
         if not self.authorised(req):
             return error(401, "Unauthorized", "Invalid credentials or clientId")
         route = req.route[len(PREFIX):]
+        if route == "/system/documents":
+            return self.documents(req)
         if req.method in ("POST", "PATCH", "PUT") and \
                 not req.headers.get("Content-Type", "").startswith("application/json"):
             return error(400, "InvalidObject", "Content-Type must be application/json")
@@ -197,7 +204,13 @@ class ConnectWise(MockServer):
     def list_notes(self, req, body, tid):
         if tid not in self.tickets:
             return error(404, "NotFound", "Ticket %d not found" % tid)
-        return 200, {}, self.notes[tid]
+        order = req.query.get("orderBy", ["id asc"])[0]
+        if order not in ("id asc", "id desc"):
+            return error(400, "InvalidObject", "cannot order by %s" % order)
+        status, headers, out = self.listing(req, self.notes[tid])
+        if status == 200:
+            out = sorted(out, key=lambda n: n["id"], reverse=order == "id desc")
+        return status, headers, out
 
     def add_note(self, req, body, tid):
         if tid not in self.tickets:
@@ -213,6 +226,34 @@ class ConnectWise(MockServer):
         self.next_note += 1
         self.notes[tid].append(note)
         return 201, {}, note
+
+    def documents(self, req):
+        """/system/documents [INF]: POST multipart/form-data with recordType,
+        recordId, title and file; GET by recordType and recordId."""
+        if req.method == "GET":
+            q = req.query
+            out = [{k: v for k, v in d.items() if k != "data"} for d in self.docs
+                   if [d["recordType"]] == q.get("recordType") and
+                   [str(d["recordId"])] == q.get("recordId")]
+            return 200, {}, out
+        ctype = req.headers.get("Content-Type", "")
+        if req.method != "POST" or not ctype.startswith("multipart/form-data"):
+            return error(400, "InvalidObject", "multipart/form-data expected")
+        msg = email.parser.BytesParser().parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + req.body)
+        parts = {p.get_param("name", header="Content-Disposition"): p
+                 for p in (msg.get_payload() if msg.is_multipart() else [])}
+        if set(parts) != {"recordType", "recordId", "title", "file"}:
+            return error(400, "InvalidObject", "recordType, recordId, title and file expected")
+        text = lambda n: parts[n].get_payload(decode=True).decode()
+        if text("recordType") != "Ticket" or int(text("recordId")) not in self.tickets:
+            return error(400, "InvalidObject", "no such record")
+        doc = {"id": 700 + len(self.docs), "recordType": "Ticket",
+               "recordId": int(text("recordId")), "title": text("title"),
+               "fileName": parts["file"].get_filename(),
+               "data": parts["file"].get_payload(decode=True)}
+        self.docs.append(doc)
+        return 201, {}, {k: v for k, v in doc.items() if k != "data"}
 
     def statuses(self, req, body, bid):
         if bid not in STATUSES:

@@ -1,5 +1,5 @@
-"""An Incident IQ (API v1.0) mock written from ../shared/specs/incidentiq
-(the Tickets Swagger file, product-notes.md) and REFERENCE.md section 3:
+"""An Incident IQ (API v1.0) mock written from the vendor's Swagger file of
+its Tickets API, its product notes and its Postman collection (comments):
 Bearer token with the SiteId, ProductId and Client headers; GUID ids;
 every answer in the envelope {Item | Items, Paging, Id, Uid, UserToken,
 RequestDate, ExecutionTime, StatusCode, ProcessId, Message, ErrorKey,
@@ -8,9 +8,11 @@ IssueDescription, ForId, LocationId, IssueTypeId required, as the product
 notes say), POST /tickets/{id} as the update (the UpdateTicketRequest's
 required flags checked), the action endpoints (close and cancel with a
 CloseReasonTypeId from the documented table), GET /tickets/statuses,
-POST /tickets as the search ($p/$s paging, Filters with facets), ticket
-activities with IsPublic, and POST /users, GET /users/{id}. The token can
-be expired on command: the old one is refused with 401, a new one taken."""
+POST /tickets as the search ($p/$s paging, $o/$d order, Filters with
+facets), ticket activities with IsPublic, and POST /users (paged; the
+only facet it knows is keyword: nothing documents one that matches an
+address), GET /users/{id}. The token can be expired on command: the old
+one is refused with 401, a new one taken."""
 
 import datetime
 import re
@@ -85,6 +87,33 @@ class IncidentIQ(MockServer):
         self.activities = {}  # TicketId -> [activity]
         self.next_number = 10452
         self.on_refused = None
+        self.users = list(USERS)  # as the directory lists them
+
+    def add_users(self, n):
+        """n more users listed before the others (a district's directory)."""
+        filler = [{"UserId": str(uuid.uuid5(uuid.NAMESPACE_DNS, "user%d" % i)),
+                   "Name": "Student %d" % i, "Email": "student%d@district.example" % i,
+                   "IsAgent": False} for i in range(n)]
+        with self.lock:
+            self.users = filler + self.users
+
+    def add_ticket(self, subject, age=0):
+        """A ticket someone else made age seconds ago."""
+        made = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age)
+        with self.lock:
+            tid = str(uuid.uuid4())
+            self.next_number += 1
+            self.tickets[tid] = {
+                "TicketId": tid, "TicketNumber": str(self.next_number), "SiteId": SITE,
+                "ProductId": PRODUCT, "Subject": subject, "IssueDescription": subject,
+                "ForId": USERS[2]["UserId"], "OwnerId": USERS[2]["UserId"],
+                "LocationId": LOCATION, "IssueTypeId": ISSUE_TYPE, "Priority": 0,
+                "IsUrgent": False, "IsClosed": False, "IsDeleted": False,
+                "AssignedToUserId": None, "WorkflowStepId": STEP["Open"],
+                "CreatedDate": made.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "ModifiedDate": made.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+            self.activities[tid] = []
+            return tid
 
     @property
     def base_url(self):
@@ -275,6 +304,13 @@ class IncidentIQ(MockServer):
         if not isinstance(body, dict):
             return error(400, "Search options are required.", "Required", "Filters")
         found = list(self.tickets.values())
+        order = req.query.get("$o", [None])[0]
+        if order not in (None, "CreatedDate", "TicketNumber"):
+            return error(400, "Unknown order %s." % order, "InvalidOrder", "$o")
+        if order is not None:
+            found.sort(key=lambda t: (t[order] if order == "CreatedDate"
+                                      else int(t[order])),
+                       reverse=req.query.get("$d", ["Ascending"])[0] == "Descending")
         for f in body.get("Filters") or []:
             facet, value = str(f.get("Facet", "")).lower(), str(f.get("Value", ""))
             if facet == "keyword":
@@ -324,12 +360,10 @@ class IncidentIQ(MockServer):
         return missing or self.page(req, self.activities[tid])
 
     def search_users(self, req, body):
-        found = list(USERS)
+        found = list(self.users)
         for f in (body or {}).get("Filters") or []:
             facet, value = str(f.get("Facet", "")).lower(), str(f.get("Value", "")).lower()
-            if facet == "email":
-                found = [u for u in found if u["Email"].lower() == value]
-            elif facet == "keyword":
+            if facet == "keyword":
                 found = [u for u in found if value in (u["Name"] + u["Email"]).lower()]
             else:
                 return error(400, "Unknown facet %s." % facet, "InvalidFacet", "Facet")

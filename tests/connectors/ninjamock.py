@@ -1,5 +1,5 @@
-"""A NinjaOne ticketing mock written from ../shared/specs/ninjaone (the
-Public API 2.0 OpenAPI document) and REFERENCE.md section 1: the OAuth2
+"""A NinjaOne ticketing mock written from the vendor's OpenAPI document of
+its Public API 2.0 and the third-party clients of it: the OAuth2
 token endpoint (form-encoded client credentials, RFC 6749 errors), Bearer
 tokens that expire (or are expired on command), scopes (writes need
 `management`), NewTicket/UpdateTicket/NewTicketLogEntry required fields,
@@ -8,9 +8,12 @@ whose `comment` part is JSON, log entries, statuses with tenant ids,
 ticket forms, organisations, boards and their run, users and contacts.
 API errors are {"resultCode": "FAILURE", "errorMessage": ...}.
 
-Inferred, as REFERENCE.md says: both /api/v2 and /v2 are served; a board
-run's searchCriteria matches the subject, the id and the tags; the comment
-answer has no body (the spec gives it no schema); CLOSED cannot be set."""
+Inferred (no vendor document says so): both /api/v2 and /v2 are served; a board
+run's searchCriteria matches the subject and the id, never tags or
+descriptions (the spec does not say what it matches); sortBy takes the
+field id ASC or DESC, and lastCursorId continues after that id in the
+order asked for; the comment answer has no body (the spec gives it no
+schema); CLOSED cannot be set."""
 
 import email.parser
 import json
@@ -65,15 +68,17 @@ def missing(fields):
                    [{"field": f, "message": "must not be null"} for f in fields])
 
 
-def form_parts(req):
-    """multipart/form-data (RFC 7578) as {name: [bytes]}."""
+def form_parts(req, with_names=False):
+    """multipart/form-data (RFC 7578) as {name: [bytes]} (with_names:
+    [(filename, bytes)])."""
     msg = email.parser.BytesParser().parsebytes(
         b"Content-Type: " + req.headers.get("Content-Type", "").encode() + b"\r\n\r\n" +
         req.body)
     parts = {}
     for part in msg.get_payload() if msg.is_multipart() else []:
         name = part.get_param("name", header="Content-Disposition")
-        parts.setdefault(name, []).append(part.get_payload(decode=True))
+        data = part.get_payload(decode=True)
+        parts.setdefault(name, []).append((part.get_filename(), data) if with_names else data)
     return parts
 
 
@@ -279,6 +284,20 @@ class NinjaOne(MockServer):
             self.add_entry(tid, "DESCRIPTION", desc.get("body"), desc["public"])
         return 200, {}, ticket
 
+    def add_ticket(self, subject, age=0):
+        """A ticket someone else made age seconds ago, as NinjaOne keeps it."""
+        with self.lock:
+            tid = self.next_id
+            self.next_id += 1
+            self.tickets[tid] = {"id": tid, "version": 1, "clientId": 3, "ticketFormId": 1,
+                                 "subject": subject, "status": self.status_object("1000"),
+                                 "priority": "NONE", "severity": "NONE", "source": "EMAIL",
+                                 "tags": [], "ccList": {"uids": [], "emails": []},
+                                 "attributeValues": [], "createTime": time.time() - age,
+                                 "deleted": False}
+            self.entries[tid] = []
+            return tid
+
     def get_ticket(self, req, tid):
         if tid not in self.tickets:
             return failure(404, "Ticket not found")
@@ -329,7 +348,9 @@ class NinjaOne(MockServer):
             return missing(["public"])
         if not comment.get("body") and not comment.get("htmlBody"):
             return missing(["body"])
-        self.add_entry(tid, "COMMENT", comment.get("body"), comment["public"])
+        entry = self.add_entry(tid, "COMMENT", comment.get("body"), comment["public"])
+        entry["files"] = [(name, len(data)) for name, data in
+                          form_parts(req, True).get("files", [])]
         return 200, {}, b""
 
     def comments(self, tid):
@@ -360,12 +381,16 @@ class NinjaOne(MockServer):
         rows = [{"id": t["id"], "subject": t["subject"], "status": t["status"]["name"],
                  "createTime": t["createTime"]}
                 for t in self.tickets.values()
-                if not needle or needle in t["subject"].lower() or needle == str(t["id"])
-                or any(needle == tag.lower() for tag in t["tags"])]
-        rows.sort(key=lambda r: r["id"])
+                if not needle or needle in t["subject"].lower() or needle == str(t["id"])]
+        order = body.get("sortBy") or [{"field": "id", "direction": "ASC"}]
+        if [o.get("field") for o in order] != ["id"] or \
+                order[0].get("direction") not in ("ASC", "DESC"):
+            return failure(400, "HTTP 400 Bad Request: sortBy %r" % order)
+        descending = order[0]["direction"] == "DESC"
+        rows.sort(key=lambda r: r["id"], reverse=descending)
         after = body.get("lastCursorId")
         if after is not None:
-            rows = [r for r in rows if r["id"] > after]
+            rows = [r for r in rows if (r["id"] < after if descending else r["id"] > after)]
         rows = rows[:body.get("pageSize") or 50]
         return 200, {}, {"data": rows,
                          "metadata": {"lastCursorId": rows[-1]["id"] if rows else None}}

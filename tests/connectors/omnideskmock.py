@@ -1,6 +1,5 @@
-"""An Omnidesk (omnidesk.com, API v2) mock written from
-../shared/specs/REFERENCE.md section 5 and
-../shared/specs/omnidesk/product-notes.md.
+"""An Omnidesk (omnidesk.com, API v2) mock written from the vendor's API
+documentation and product notes (there is no vendor OpenAPI document).
 
 Documented [DOC]: the API key as the apiKey query parameter or the apiKey
 header, with per-endpoint permissions (TICKET_READ, TICKET_CREATE,
@@ -16,17 +15,26 @@ and {"type":"result","message":…}; errors {"status":"error","message":…}
 with HTTP 400; integer ticket ids, string timeline ids; notes in the
 timeline with type "note", channel_id 0 and direction "".
 
-Inferred [INF]: JSON request bodies everywhere (the /message fragment shows
-multipart/form-data); the list answer {"type":"list","items":[…],"total":n}
-and `query` matching the title; 401 for an unknown key and 403 for a
-missing permission (in the error format); 404 for an unknown ticket id in
-the path; priorities low, medium, high, urgent; "note" as the message type
-that makes an internal note; a `direction` field on /message; brands 2 and
-3 and forms 7 as this tenant's; a tenant that accepts the key only as a
-query parameter (query_only)."""
+Bodies are form data as the documents show them: /message
+multipart/form-data, the others application/x-www-form-urlencoded (setstatus
+names its field ticketIDs[]); a JSON body is refused, and so is any field
+the documents do not list for the endpoint. /message with a channel type
+needs toAddress (documented as optional only for contact forms and notes)
+and mails the message to it: every such mail is kept in `mailed`.
 
+Inferred [INF]: the list answer {"type":"list","items":[…],"total":n} and
+`query` matching the title; 401 for an unknown key and 403 for a missing
+permission (in the error format); 404 for an unknown ticket id in the path;
+priorities low, medium, high, urgent and setPriority's fields shaped like
+setstatus's; how the timeline shows a contactform message (type "message",
+direction inbound, channel_id 0) and a calllog (type "calllog"); that
+neither mails anyone; brands 2 and 3 and forms 7 as this tenant's; a tenant
+that accepts the key only as a query parameter (query_only)."""
+
+import email.parser
 import re
 import time
+import urllib.parse
 
 from mockhttp import MockServer
 
@@ -41,6 +49,59 @@ CHANNELS = {1: "e-mail", 3: "facebook", 5: "twitter", 7: "whatsapp", 8: "chat", 
             10: "telephone", 12: "instagram", 13: "contactform"}
 BRANDS = {2: "MyBrand", 3: "Customer Brand"}
 FORMS = {7: "Support request"}
+
+
+# The fields each endpoint documents (REFERENCE.md 5.2, 5.3; product notes).
+FIELDS = {
+    "/ticket": {"assignedGroupID", "to", "from", "direction", "channelID", "brandID", "title",
+                "formID"},
+    "/ticket/setstatus": {"ticketIDs[]", "status"},
+    "/ticket/setpriority": {"ticketIDs[]", "priority"},
+    "/message": {"ticketID", "type", "message", "plaintext", "toAddress", "ccInput",
+                 "bccInput", "respondMessageID", "forwardedFileIDs[]", "sendAt", "userID",
+                 "submitStatus"},
+    "/ticket/#": {"title", "status", "externalPrimaryID"},
+}
+INTEGERS = {"assignedGroupID", "channelID", "brandID", "formID", "ticketID", "userID",
+            "respondMessageID"}
+
+
+def parse_form(req):
+    """The form fields of a urlencoded or multipart body as {name: [str]},
+    or None when the body is neither."""
+    ctype = req.headers.get("Content-Type", "")
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        return urllib.parse.parse_qs(req.body.decode(), keep_blank_values=True)
+    if ctype.startswith("multipart/form-data") and "boundary=" in ctype:
+        msg = email.parser.BytesParser().parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + req.body)
+        out = {}
+        for part in msg.get_payload() if msg.is_multipart() else []:
+            name = part.get_param("name", header="Content-Disposition")
+            out.setdefault(name, []).append(part.get_payload(decode=True).decode())
+        return out
+    return None
+
+
+def form_body(fields):
+    """The fields as the endpoint's values: one string, a list for name[],
+    integers where documented; None when a value is not."""
+    body = {}
+    for name, values in fields.items():
+        if name.endswith("[]"):
+            try:
+                body[name[:-2]] = [int(v) for v in values]
+            except ValueError:
+                return None
+            continue
+        value = values[-1]
+        if name in INTEGERS:
+            try:
+                value = int(value)
+            except ValueError:
+                return None
+        body[name] = value
+    return body
 
 
 def error(status, message):
@@ -60,6 +121,7 @@ class Omnidesk(MockServer):
         super().__init__()
         self.query_only = query_only
         self.tickets = {}   # id -> ticket (timeline inside)
+        self.mailed = []    # (toAddress, message) Omnidesk sent out
         self.next_id = 858462
         self.next_item = 3143690
 
@@ -83,16 +145,18 @@ class Omnidesk(MockServer):
         if key not in PERMISSIONS:
             return error(401, "Invalid API key.")
         body = None
-        if req.method in ("POST", "PUT"):
-            if not req.headers.get("Content-Type", "").startswith("application/json"):
-                return error(400, "Unsupported content type.")
-            try:
-                body = req.json()
-            except ValueError:
-                return error(400, "The request body is not valid JSON.")
-            if not isinstance(body, dict):
-                return error(400, "The request body must be an object.")
         route = req.route[len("/api/v2"):]
+        if req.method in ("POST", "PUT"):
+            fields = parse_form(req)
+            if fields is None:
+                return error(400, "Unsupported content type: form data expected.")
+            documented = FIELDS.get(re.sub(r"/\d+$", "/#", route.lower()), set())
+            unknown = sorted(set(fields) - documented)
+            if unknown:
+                return error(400, "Unknown field %s." % ", ".join(unknown))
+            body = form_body(fields)
+            if body is None:
+                return error(400, "A number was expected.")
         for pattern, method, permission, fn in self.routes():
             m = re.fullmatch(pattern, route, re.IGNORECASE)
             if m and req.method == method:
@@ -136,9 +200,6 @@ class Omnidesk(MockServer):
         direction = body.get("direction", "inbound")
         if direction not in ("inbound", "outbound"):
             return error(400, "direction must be inbound or outbound.")
-        for field in ("channelID", "brandID", "formID", "assignedGroupID"):
-            if field in body and not isinstance(body[field], int):
-                return error(400, "%s must be an integer." % field)
         if body.get("channelID", 1) not in CHANNELS:
             return error(400, "This channel does not exist.")
         if "brandID" in body and body["brandID"] not in BRANDS:
@@ -216,29 +277,31 @@ class Omnidesk(MockServer):
         if ticket is None:
             return error(400, "This ticket does not exist.")
         kind = body["type"]
-        note = kind == "note"
-        if not note and kind not in ("calllog", "contactform") and \
-                not (str(kind).isdigit() and int(kind) in CHANNELS):
+        channel = int(kind) if kind.isdigit() and int(kind) in CHANNELS else None
+        if channel is None and kind not in ("calllog", "contactform"):
             return error(400, "This message type does not exist.")
-        if not isinstance(body["message"], str) or len(body["message"]) < 5:
+        if len(body["message"]) < 5:
             return error(400, "The message must be at least 5 characters.")
-        direction = body.get("direction", "outbound")
-        if direction not in ("inbound", "outbound"):
-            return error(400, "direction must be inbound or outbound.")
+        if channel is not None and not body.get("toAddress"):
+            return error(400, "toAddress is required.")
         status = body.get("submitStatus")
         if status is not None and status not in STATUSES:
             return error(400, "This status does not exist.")
-        channel = 0 if note or not str(kind).isdigit() else int(kind)
-        item = {"id": str(self.next_item), "ticket_id": ticket["id"],
-                "type": "note" if note else "message", "channel_id": channel,
-                "channel_name": CHANNELS.get(channel), "direction": "" if note else direction,
-                "content": body["message"], "to": body.get("toAddress"),
-                "user_id": body.get("userID", 0), "created_at": stamp(), "files": []}
+        shown = {"contactform": ("message", "inbound"), "calllog": ("calllog", "")}
+        kind_shown, direction = shown.get(kind, ("message", "outbound"))
+        item = {"id": str(self.next_item), "ticket_id": ticket["id"], "type": kind_shown,
+                "channel_id": channel or 0, "channel_name": CHANNELS.get(channel, kind),
+                "direction": direction, "content": body["message"],
+                "to": body.get("toAddress"), "user_id": body.get("userID", 0),
+                "created_at": stamp(), "files": []}
         self.next_item += 1
         ticket["timeline"].append(item)
+        if channel is not None:
+            self.mailed.append((body["toAddress"], body["message"]))
         if status is not None:
             ticket["status"] = status
         return result("Message has been sent and the ticket status was updated.")
 
     def messages(self, tid):
-        return [i for i in self.tickets[tid]["timeline"] if i["type"] in ("message", "note")]
+        return [i for i in self.tickets[tid]["timeline"]
+                if i["type"] in ("message", "note", "calllog")]

@@ -1,5 +1,5 @@
-"""An OpsPilot MSP portal mock written from ../shared/specs/REFERENCE.md
-section 4 and ../shared/specs/opspilot/product-notes.txt.
+"""An OpsPilot MSP portal mock written from the vendor's product notes
+(there is no vendor OpenAPI document).
 
 Documented [DOC]: the endpoints under /api/msp-portal/tickets (list, create,
 get with comments, PUT for status/assignee/priority, POST comments), the
@@ -11,7 +11,7 @@ the X-RateLimit-Limit/-Remaining/-Reset headers (Reset in epoch seconds),
 page/limit paging (limit at most 100), and the exact priority and status
 display names.
 
-Inferred [INF] (REFERENCE.md's proposed contract): the ticket and comment
+Inferred [INF] (a proposed contract, nothing the vendor documents): the ticket and comment
 field names (subject, description, customerId, requesterEmail, priority,
 status, assigneeId, tags; body, isInternal, direction), string ids, 201 on
 create, customerId being required and checked against the known customers

@@ -55,7 +55,7 @@ static void test_new_keys_and_defaults(void **state)
 	assert_non_null(l.c);
 	assert_ptr_equal(l.c->ops, &dk_connector_omnidesk);
 	assert_int_equal(dk_connector_setting_int(l.c, "channel"), 1);
-	assert_string_equal(dk_connector_setting(l.c, "note_type"), "note");
+	assert_string_equal(dk_connector_setting(l.c, "note_type"), "calllog");
 	assert_string_equal(dk_connector_setting(l.c, "api_key_in"), "query");
 	assert_string_equal(dk_connector_setting(l.c, "brand"), "");
 	g_autoptr(GHashTable) domains = dk_connector_setting_map(l.c, "organisation_map");

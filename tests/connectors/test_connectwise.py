@@ -1,5 +1,5 @@
 """ConnectWise PSA: a whole conversation becomes the exact requests the
-mock (written from REFERENCE.md section 2) expects; after injected faults
+mock (written from the vendor's documents) expects; after injected faults
 (500, 429 with Retry-After, an answer lost after a create) every remote
 ticket and note exists exactly once; `docket connector check` reports a
 wrong board and bad credentials and creates nothing."""
@@ -7,7 +7,7 @@ wrong board and bad credentials and creates nothing."""
 import base64
 import unittest
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation
+from conntest import AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, with_files
 import cwmock
 
 CREDENTIALS = ("company = %s\npublic_key = %s\nprivate_key = %s\nclient_id = %s\n" %
@@ -206,6 +206,68 @@ class FaultTest(ConnectWiseCase):
         self.assertIn("HTTP 400", row["last_error"])
         self.assertIn("InvalidObject", row["last_error"])
         self.assertEqual(len(self.events(1, "connector_failed")), 1)
+
+
+class AttachmentTest(ConnectWiseCase):
+    def connector_text(self):
+        return super().connector_text() + "attachment_max_bytes = 1024\n"
+
+    def test_files_become_documents_once(self):
+        log, big = b"fan failure\n" * 20, bytes(range(256)) * 8
+        self.mock.inject("POST", "/v4_6_release/apis/3.0/system/documents", pause=2)  # lost
+        self.mock.inject("POST", "/v4_6_release/apis/3.0/system/documents", status=500,
+                         body=b'{"code":"InternalError"}')
+        self.deliver_ok(with_files(CUSTOMER, "Server noise", "f1@customer.example",
+                                   "Log attached.\n", [("log.txt", log), ("dump.bin", big)]))
+        self.deliver_ok(with_files(CUSTOMER, "Re: Server noise", "f2@customer.example",
+                                   "Another one.\n", [("log.txt", log)],
+                                   "In-Reply-To: <f1@customer.example>\n"))
+        rows = self.drain(60)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual(self.mock.faults, [])
+        [tid] = self.mock.tickets
+        self.assertEqual([(d["fileName"], d["data"]) for d in self.mock.docs],
+                         [("log.txt", log), ("log.txt", log)])
+        self.assertEqual([d["title"] for d in self.mock.docs],
+                         ["docket-1 1.0 log.txt", "docket-1 2.0 log.txt"])
+        created = [r.json() for r in self.mock.requests
+                   if r.method == "POST" and r.route.endswith("/service/tickets")]
+        self.assertTrue(created[0]["initialDescription"].endswith(
+            "(not sent: dump.bin, 2048 bytes, over the limit of 1024 bytes)"))
+        self.assertEqual(len(self.mock.notes[tid]), 1)
+
+
+class RoundTripTest(RoundTrip, ConnectWiseCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        [tid] = self.mock.tickets
+        return tid
+
+    def agent_comment(self, tid, text, public):
+        with self.mock.lock:
+            self.mock.notes[tid].append({
+                "id": self.mock.next_note, "ticketId": tid, "text": text,
+                "detailDescriptionFlag": public, "internalAnalysisFlag": not public,
+                "resolutionFlag": False, "member": {"id": 17, "identifier": "agent"}})
+            self.mock.next_note += 1
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            t = self.mock.tickets[tid]
+            t["status"] = next(s for s in cwmock.STATUSES[t["board"]["id"]]
+                               if s["name"] == "Resolved")
+
+    def remote_texts(self, tid):
+        return [n["text"] for n in self.mock.notes[tid]]
+
+    def read_faults(self):
+        route = "/v4_6_release/apis/3.0/service/tickets/"
+        self.mock.inject("GET", route, status=500, body=b'{"code":"InternalError"}')
+        self.mock.inject("GET", route, pause=2)  # the answer lost
+        self.mock.inject("GET", route, status=429, headers={"Retry-After": "1"},
+                         body=b'{"code":"TooManyRequests"}')
 
 
 class CheckTest(ConnectWiseCase):

@@ -1,5 +1,5 @@
 """Incident IQ: a whole conversation becomes the exact requests the mock
-(written from ../shared/specs/incidentiq and REFERENCE.md section 3)
+(written from the vendor's Swagger file and product notes)
 expects; after injected faults (500, 429 with Retry-After, answers lost
 after a create, an expired token) every remote ticket and comment exists
 exactly once; `docket connector check` reports bad credentials and
@@ -7,8 +7,10 @@ misconfiguration and creates nothing."""
 
 import time
 import unittest
+import uuid
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation, mail
+from conntest import (AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, specschema,
+                      with_files)
 import iiqmock
 
 API = "/api/v1.0"
@@ -16,12 +18,25 @@ CREDENTIALS = "token = %s\nsite_id = %s\nproduct_id = %s\n" % (
     iiqmock.TOKEN, iiqmock.SITE, iiqmock.PRODUCT)
 ALICE = iiqmock.USERS[0]["UserId"]
 RESOLVED = "C98AE44E-ADA0-4AE7-AE30-817785C00002"  # the close reason "Resolved"
-# REFERENCE.md 3.5: the $type of a comment item in IIQ's Postman collection.
+# The $type of a comment item, as in Incident IQ's own Postman collection.
 COMMENT_TYPE = "Spark.Shared.Models.TicketActivityComment, Spark.Shared"
 
 
 class IncidentIQCase(ConnectorCase):
     credentials = CREDENTIALS
+    spec_path = specschema.INCIDENTIQ
+    spec_prefix = API
+    # Documented outside the Tickets Swagger file (REFERENCE.md 3.3, 3.5):
+    # the bodies of the two searches are its definitions.
+    spec_elsewhere = (
+        ("POST", API + "/users", "GetUsersRequestV1", "the Users controller"),
+        ("GET", API + r"/users/[0-9a-f-]{36}", None, "the Users controller"),
+        ("POST", API + "/tickets", "GetTicketsRequest", "POST /tickets/new's description"),
+        ("POST", API + r"/tickets/[0-9a-f-]{36}/activities/new", None,
+         "IIQ's Postman collection only"),
+        ("GET", API + r"/tickets/[0-9a-f-]{36}/activities", None,
+         "IIQ's Postman collection only"),
+    )
 
     def make_mock(self):
         return iiqmock.IncidentIQ()
@@ -30,10 +45,9 @@ class IncidentIQCase(ConnectorCase):
         return ("type = incidentiq\nbase_url = %s\nlocation_id = %s\nissue_type_id = %s\n" %
                 (self.mock.base_url, iiqmock.LOCATION, iiqmock.ISSUE_TYPE))
 
-    def user_search(self, email):
-        return ("POST", API + "/users?$p=0&$s=50",
-                {"OnlyShowDeleted": False, "FilterByViewPermission": False,
-                 "Filters": [{"Facet": "email", "Value": email}]})
+    def user_search(self, page=0):
+        return ("POST", API + "/users?$p=%d&$s=100" % page,
+                {"OnlyShowDeleted": False, "ExcludeNoAccess": False})
 
     def create(self, for_id=ALICE):
         return ("POST", API + "/tickets/new",
@@ -42,7 +56,7 @@ class IncidentIQCase(ConnectorCase):
                  "ForId": for_id, "LocationId": iiqmock.LOCATION,
                  "IssueTypeId": iiqmock.ISSUE_TYPE, "ProductId": iiqmock.PRODUCT,
                  "IsUrgent": False, "HasSensitiveInformation": False, "IsTraining": False,
-                 "SendNotifications": True, "RunRules": True, "SendEmails": False})
+                 "SendNotifications": False, "RunRules": True, "SendEmails": False})
 
     def comment(self, tid, public, text):
         return ("POST", API + "/tickets/%s/activities/new" % tid,
@@ -72,6 +86,11 @@ class IncidentIQCase(ConnectorCase):
 
 
 class ConversationTest(IncidentIQCase):
+    def test_an_undocumented_field_fails_the_schema_check(self):
+        self.deliver_ok(conversation()[0])
+        self.drain()
+        self.assert_check_is_live()
+
     def test_whole_conversation(self):
         for m in conversation():
             self.deliver_ok(m)
@@ -80,7 +99,7 @@ class ConversationTest(IncidentIQCase):
         self.assertTrue(all(r["state"] == "done" for r in rows), rows)
         tid = self.only_ticket()
         got = [(r.method, r.path, r.json()) for r in self.mock.requests]
-        self.assertEqual(got, [self.user_search(CUSTOMER)] + self.expected_changes(tid))
+        self.assertEqual(got, [self.user_search()] + self.expected_changes(tid))
         for r in self.mock.requests:
             self.assertEqual(r.headers["Authorization"], "Bearer " + iiqmock.TOKEN)
             self.assertEqual(r.headers["SiteId"], iiqmock.SITE)
@@ -140,6 +159,18 @@ class ConversationTest(IncidentIQCase):
         self.assertEqual(self.mock.tickets, {})
 
 
+class AttachmentTest(IncidentIQCase):
+    def test_files_are_named_not_sent(self):
+        # Incident IQ documents no upload: the files are named in the text.
+        self.deliver_ok(with_files(CUSTOMER, "Printer offline on floor 2", "f1@customer.example",
+                                   "See the log.\n", [("log.txt", b"x" * 300)]))
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        [t] = self.mock.tickets.values()
+        self.assertEqual(t["IssueDescription"],
+                         "See the log.\n(not sent: log.txt, 300 bytes: the system takes no "
+                         "files from docket)\n\n[docket-1]")
+
+
 class FaultTest(IncidentIQCase):
     def test_every_ticket_and_comment_exactly_once(self):
         self.mock.inject("POST", API + "/tickets/new", status=500,
@@ -148,10 +179,15 @@ class FaultTest(IncidentIQCase):
         self.deliver_ok(conversation()[0])
         self.drain(60)
         tid = self.only_ticket()
-        # the lost create was looked up by our reference before creating again
-        searches = [r.json() for r in self.mock.requests if r.route == API + "/tickets"]
+        # the lost create was looked for among the newest tickets first
+        searches = [r for r in self.mock.requests if r.route == API + "/tickets"]
         self.assertTrue(searches)
-        self.assertEqual(searches[0]["Filters"], [{"Facet": "keyword", "Value": "docket-1"}])
+        self.assertEqual(searches[0].query, {"$p": ["0"], "$s": ["50"], "$o": ["CreatedDate"],
+                                             "$d": ["Descending"]})
+        self.assertEqual(searches[0].json(), {
+            "Schema": "All", "FilterByProduct": True, "OnlyShowDeleted": False,
+            "OnlyShowSupportTickets": False, "ShowTicketsForAllSites": False,
+            "isGlobalAdmin": False, "ProductId": iiqmock.PRODUCT})
         notes = API + "/tickets/%s/activities/new" % tid
         self.mock.inject("POST", notes, status=429, headers={"Retry-After": "1"},
                          body=b'{"StatusCode":"TooManyRequests"}')
@@ -169,6 +205,40 @@ class FaultTest(IncidentIQCase):
         self.assertEqual(self.changes({200}), self.expected_changes(tid))
         self.assertTrue(self.mock.tickets[tid]["IsClosed"])
         self.assertEqual(self.mock.faults, [])  # every fault was met
+
+    def test_lost_create_found_among_newer_tickets(self):
+        # Others' older tickets, ours made with the answer lost, then 60
+        # newer ones: the lookup pages back to ours and nothing is made twice.
+        for n in range(5):
+            self.mock.add_ticket("Old %d" % n, age=86400)
+        self.mock.inject("POST", API + "/tickets/new", pause=2)
+        self.deliver_ok(conversation()[0])
+        self.assertEqual(self.run_once(), (0, 1, 0))
+        for n in range(60):
+            self.mock.add_ticket("Newer %d" % n)
+        rows = self.drain(30)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        ours = [t for t in self.mock.tickets.values()
+                if t["IssueDescription"].endswith("[docket-1]")]
+        self.assertEqual(len(ours), 1)
+        self.assertEqual([r.query["$p"] for r in self.mock.requests
+                          if r.route == API + "/tickets"], [["0"], ["1"]])
+
+    def test_requester_found_past_the_first_page(self):
+        # 250 users listed before Alice: docket reads the pages until the
+        # last (each runner of `outbox run --once` keeps its own reading).
+        self.mock.add_users(250)
+        self.deliver_ok(conversation()[0])
+        self.deliver_ok(mail(CUSTOMER, "Toner", "t1@customer.example", "Low toner.\n"))
+        rows = self.drain()
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual({t["ForId"] for t in self.mock.tickets.values()}, {ALICE})
+        searches = sorted((r.path, r.json()["ExcludeNoAccess"]) for r in self.mock.requests
+                          if r.route == API + "/users")
+        walks = len(searches) // 3  # one per runner that looked (each its own reading)
+        self.assertIn(walks, (1, 2))
+        self.assertEqual(searches, sorted([(self.user_search(p)[1], False)
+                                           for p in range(3)] * walks))
 
     def test_an_expired_token_waits_for_the_new_one(self):
         self.deliver_ok(conversation()[0])
@@ -239,6 +309,36 @@ class FaultTest(IncidentIQCase):
         self.assertIn("HTTP 400", row["last_error"])
         self.assertIn("InvalidLocation", row["last_error"])
         self.assertEqual(len(self.events(1, "connector_failed")), 1)
+
+
+class RoundTripTest(RoundTrip, IncidentIQCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        return self.only_ticket()
+
+    def agent_comment(self, tid, text, public):
+        with self.mock.lock:
+            aid = str(uuid.uuid4())
+            self.mock.activities[tid].append({
+                "TicketActivityId": aid, "TicketId": tid, "IsPublic": public,
+                "OwnerId": iiqmock.USERS[1]["UserId"], "CreatedDate": iiqmock.now(),
+                "ActivityItems": [{"TicketActivityTypeId": 6, "Comments": text,
+                                   "TicketActivityId": aid, "IsPublic": public}]})
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            t = self.mock.tickets[tid]
+            t["WorkflowStepId"], t["IsClosed"] = iiqmock.STEP["Closed"], True
+
+    def remote_texts(self, tid):
+        return [text for public, text in self.mock.comments(tid)]
+
+    def read_faults(self):
+        self.mock.inject("GET", API + "/tickets/", status=500,
+                         body=b'{"StatusCode":"InternalServerError"}')
+        self.mock.inject("GET", API + "/tickets/", pause=2)  # the answer lost
 
 
 class CheckTest(IncidentIQCase):

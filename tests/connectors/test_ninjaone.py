@@ -1,5 +1,5 @@
 """NinjaOne: a whole conversation becomes the exact requests the mock
-(written from ../shared/specs/ninjaone and REFERENCE.md section 1)
+(written from the vendor's OpenAPI document)
 expects, with the tenant's status ids and the priority/severity mapping;
 the token is refreshed before it expires and once on a 401; after injected
 faults (500, 429 with Retry-After, answers lost after a create and after a
@@ -9,12 +9,17 @@ credentials, creates nothing."""
 
 import json
 import os
+import re
+import signal
+import subprocess
 import sqlite3
 import time
 import unittest
 import urllib.parse
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation, mail
+from conntest import (AGENT, BINARY, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail,
+                      specschema, with_files)
+from test_serve import free_port, wait_for_port
 import ninjamock
 
 CREDENTIALS = ("client_id = %s\nclient_secret = %s\n" %
@@ -26,6 +31,10 @@ API = "/api/v2/ticketing"
 class NinjaCase(ConnectorCase):
     credentials = CREDENTIALS
     maxDiff = None
+    spec_path = specschema.NINJAONE
+    spec_prefix = "/api"
+    spec_elsewhere = (("POST", re.escape(ninjamock.TOKEN_PATH), None,
+                       "the OAuth2 token endpoint: REFERENCE.md 1.2, third-party clients"),)
 
     def make_mock(self):
         return ninjamock.NinjaOne()
@@ -89,6 +98,11 @@ class NinjaCase(ConnectorCase):
 
 
 class ConversationTest(NinjaCase):
+    def test_an_undocumented_field_fails_the_schema_check(self):
+        self.deliver_ok(conversation()[0])
+        self.drain()
+        self.assert_check_is_live()
+
     def test_whole_conversation(self):
         rows = self.send_all(conversation())
         self.assertEqual([r["kind"] for r in rows], ["connector"] * 5)
@@ -151,12 +165,14 @@ class ConversationTest(NinjaCase):
         self.assertEqual(create["clientId"], 3)
         self.assertNotIn("requesterUid", create)
         self.assertEqual(create["cc"], {"uids": [], "emails": ["bob@elsewhere.example"]})
-        # the spec requires requesterUid on a PUT: without one the change is refused
+        # the spec requires requesterUid on a PUT: without one the change is
+        # not sent (it would not be a documented request) and fails
         self.deliver_ok(self.agent_note("r", "#status resolved").replace(
             b"p1@customer.example", b"v1@elsewhere.example"))
         self.assertEqual(self.run_once(), (1, 0, 1))  # the note is sent, the change fails
         [row] = [r for r in self.outbox() if r["state"] == "failed"]
-        self.assertIn("requesterUid", row["last_error"])
+        self.assertIn("has no requesterUid, which UpdateTicket requires", row["last_error"])
+        self.assertEqual([r.method for r in self.mock.changes()], ["POST", "POST"])
 
 
 class TokenTest(NinjaCase):
@@ -207,8 +223,42 @@ class FaultTest(NinjaCase):
         self.assertEqual(self.normalised(self.mock.changes({200})), self.expected_writes(tid))
         runs = [r.json() for r in self.mock.requests if r.route.endswith("/run")]
         self.assertTrue(runs)
-        self.assertEqual(runs[0]["searchCriteria"], "docket-1")
+        self.assertEqual(runs[0], {"pageSize": 50,
+                                   "sortBy": [{"field": "id", "direction": "DESC"}]})
         self.assertTrue(any(r.status == 401 for r in self.mock.api_requests()))
+
+    def test_lost_create_found_among_newer_tickets(self):
+        # Older tickets of others, then ours made with its answer lost, then
+        # 70 more of others: the lookup pages back past them to ours (found
+        # by its tag, which the board's search does not match) and stops.
+        for n in range(30):
+            self.mock.add_ticket("Old %d" % n, age=86400)
+        self.mock.inject("POST", API + "/ticket", pause=2)
+        self.deliver_ok(conversation()[0])
+        self.assertEqual(self.run_once(), (0, 1, 0))
+        [ours] = [t for t in self.mock.tickets.values() if t["tags"] == ["docket-1"]]
+        for n in range(70):
+            self.mock.add_ticket("Newer %d" % n)
+        rows = self.drain(30)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual([t["id"] for t in self.mock.tickets.values()
+                          if t["tags"] == ["docket-1"]], [ours["id"]])
+        runs = [r.json() for r in self.mock.requests if r.route.endswith("/run")]
+        self.assertEqual([r.get("lastCursorId") for r in runs], [None, ours["id"] + 21])
+        self.assertEqual(len([r for r in self.mock.requests if r.method == "GET" and
+                              re.fullmatch(API + r"/ticket/\d+", r.route)]), 71)
+
+    def test_lost_create_that_never_arrived_is_made_once(self):
+        # The create times out before NinjaOne made it: the lookup meets an
+        # older ticket first and the create goes again, once.
+        for n in range(3):
+            self.mock.add_ticket("Old %d" % n, age=86400)
+        self.mock.inject("POST", API + "/ticket", status=504, body=b"")
+        self.send_all(conversation()[:1])
+        self.assertEqual(len([t for t in self.mock.tickets.values()
+                              if t["tags"] == ["docket-1"]]), 1)
+        self.assertEqual(len([r for r in self.mock.requests if r.method == "GET" and
+                              re.fullmatch(API + r"/ticket/\d+", r.route)]), 1)
 
     def test_stale_version_is_read_again(self):
         self.mock.inject("PUT", API + "/ticket/", status=409,
@@ -247,6 +297,108 @@ class FaultTest(NinjaCase):
                 self.assertIn(needle, row["last_error"])
             self.assertEqual(len(self.events(n, "connector_failed")), 1)
             self.assertEqual(len(self.mock.changes()), tried)
+
+
+class AttachmentTest(NinjaCase):
+    LOG = b"disk error at sector 7\n" * 10
+    BIG = bytes(range(256)) * 8  # 2,048 bytes, binary
+
+    def connector_text(self):
+        return super().connector_text() + "attachment_max_bytes = 1024\npoll_seconds = 60\n"
+
+    def test_files_reach_ninjaone_once(self):
+        # The first mail's files follow the new ticket as a comment (NewTicket
+        # takes none); a reply's files ride on its comment; the one over the
+        # limit is named, not sent; lost answers make nothing twice.
+        self.mock.inject("POST", API + "/ticket/", pause=2)  # the files comment made, lost
+        self.deliver_ok(with_files(CUSTOMER, "Printer offline", "f1@customer.example",
+                                   "See the log.\n", [("log.txt", self.LOG),
+                                                      ("dump.bin", self.BIG)]))
+        self.mock.inject("POST", API + "/ticket/", pause=2)  # the reply's comment, lost
+        self.deliver_ok(with_files(CUSTOMER, "Re: Printer offline", "f2@customer.example",
+                                   "And the photo.\n", [("photo.jpg", self.BIG[:700])],
+                                   "In-Reply-To: <f1@customer.example>\n"))
+        rows = self.drain(60)
+        self.assertTrue(all(r["state"] == "done" for r in rows), rows)
+        self.assertEqual(self.mock.faults, [])
+        self.assertEqual(len(self.mock.tickets), 1)
+        got = [(e["body"].strip(), e["files"]) for e in self.mock.comments(4711)]
+        self.assertEqual(got, [
+            ("The attachments of the first mail [docket-1]: log.txt dump.bin\n"
+             "(not sent: dump.bin, 2048 bytes, over the limit of 1024 bytes)",
+             [("log.txt", len(self.LOG))]),
+            ("And the photo.", [("photo.jpg", 700)])])
+        files = [r for r in self.mock.requests if r.route.endswith("/comment")]
+        sent = [p for r in files for p in ninjamock.form_parts(r, True).get("files", [])]
+        self.assertIn(("log.txt", self.LOG), sent)
+        # the files comment is docket's own: the way back does not take it
+        self.docket("connector", "poll", "desk")
+        self.assertEqual([a for a in self.show(1)["articles"] if a["direction"] == "outbound"],
+                         [])
+
+
+class RoundTripTest(RoundTrip, NinjaCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        [tid] = self.mock.tickets
+        return tid
+
+    def remote_writes(self):
+        return self.mock.changes()
+
+    def agent_comment(self, tid, text, public):
+        with self.mock.lock:
+            self.mock.add_entry(tid, "COMMENT", text, public)
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            t = self.mock.tickets[tid]
+            t["status"] = self.mock.status_object("5000")
+            t["version"] += 1
+
+    def remote_texts(self, tid):
+        return [e["body"] for e in self.mock.comments(tid)]
+
+    def read_faults(self):
+        self.mock.inject("GET", API + "/ticket/", status=500, body=b'{"resultCode":"FAILURE"}')
+        self.mock.inject("GET", API + "/ticket/", pause=2)  # the answer lost
+        self.mock.inject("GET", API + "/ticket/", status=429, headers={"Retry-After": "1"},
+                         body=b'{"resultCode":"FAILURE"}')
+
+
+class ServeTest(RoundTripTest):
+    test_round_trip = None  # RoundTripTest's; here only its helpers
+
+    def connector_text(self):
+        return NinjaCase.connector_text(self) + "poll_seconds = 1\n"
+
+    def test_serve_reads_back(self):
+        # `docket serve` sends the ticket, reads the agent's answer back on
+        # its own and mails it to the customer once.
+        port = free_port()
+        with open(os.path.join(self.dir, "serve.log"), "wb") as log:
+            proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen",
+                                     "127.0.0.1:%d" % port], stderr=log)
+            try:
+                wait_for_port(port)
+                self.deliver_ok(conversation()[0])
+                deadline = time.time() + 60
+                while time.time() < deadline and not self.mock.tickets:
+                    time.sleep(0.2)
+                self.agent_comment(self.remote_ticket(), self.ANSWER, True)
+                sent = []
+                while time.time() < deadline and not sent:
+                    sent = [m for m in self.sent() if m["To"] == CUSTOMER]
+                    time.sleep(0.2)
+                time.sleep(3)  # a few more passes
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(timeout=30), 0)
+        self.assertEqual(len([m for m in self.sent() if m["To"] == CUSTOMER]), 1)
+        # the agent's comment only: nothing went back
+        self.assertEqual(self.texts(4711), [(self.ANSWER, True)])
 
 
 class CheckTest(NinjaCase):

@@ -1,5 +1,5 @@
 """Omnidesk: a whole conversation becomes the exact requests the mock
-(written from REFERENCE.md section 5 and the product notes) expects, with
+(written from the vendor's documentation and product notes) expects, with
 the API key as a query parameter or a header; after injected faults (500,
 429 with Retry-After, an answer lost after the ticket was made and after a
 message) every remote ticket and message exists exactly once; `docket
@@ -9,8 +9,9 @@ nothing."""
 import time
 import unittest
 
-from conntest import AGENT, CUSTOMER, SUPPORT, ConnectorCase, conversation, mail
-from keyedcase import KeyChecks, normalised
+from conntest import (AGENT, CUSTOMER, SUPPORT, ConnectorCase, RoundTrip, conversation, mail,
+                      with_files)
+from keyedcase import KeyChecks
 import omnideskmock
 
 KEY = omnideskmock.API_KEY
@@ -31,26 +32,29 @@ class OmnideskCase(ConnectorCase):
                 "organisation_map = customer.example=3\n" % (self.mock.base_url, self.key_in))
 
     @staticmethod
-    def message(tid, text, direction):
-        if direction is None:
-            return {"ticketID": tid, "type": "note", "message": text}
-        return {"ticketID": tid, "type": "1", "message": text, "direction": direction}
+    def message(tid, text, kind="contactform"):
+        return {"ticketID": tid, "type": kind, "message": text}
+
+    REPLY = "%s (support's reply, mailed by docket):\n\nPlease replace the toner." % AGENT
+    NOTE = "%s (internal note):\n\nToner replaced on site." % AGENT
 
     def expected_writes(self, tid):
         return [
             ("POST", TICKET,
              {"title": "Printer offline on floor 2 [docket-1]", "direction": "inbound",
               "channelID": 1, "from": CUSTOMER, "to": SUPPORT, "brandID": 3}),
-            ("POST", MESSAGE, self.message(tid, "The printer shows error 50.", "inbound")),
-            ("POST", MESSAGE, self.message(tid, "Still broken after a restart.", "inbound")),
-            ("POST", MESSAGE, self.message(tid, "Please replace the toner.", "outbound")),
-            ("POST", MESSAGE, self.message(tid, "Toner replaced on site.", None)),
+            ("POST", MESSAGE, self.message(tid, "The printer shows error 50.")),
+            ("POST", MESSAGE, self.message(tid, "Still broken after a restart.")),
+            ("POST", MESSAGE, self.message(tid, self.REPLY, "calllog")),
+            ("POST", MESSAGE, self.message(tid, self.NOTE, "calllog")),
             ("POST", TICKET + "/setstatus", {"ticketIDs": [tid], "status": "solved"}),
         ]
 
     def normalised(self, reqs):
-        """(method, route, body) with texts stripped; the key must be where
+        """(method, route, form fields) with the message stripped; the body
+        form data of the kind each endpoint documents; the key where
         api_key_in puts it and nowhere else."""
+        out = []
         for r in reqs:
             if self.key_in == "query":
                 self.assertEqual(r.query.get("apiKey"), [KEY], r.path)
@@ -58,7 +62,18 @@ class OmnideskCase(ConnectorCase):
             else:
                 self.assertEqual(r.headers.get("apiKey"), KEY)
                 self.assertNotIn("apiKey", r.query)
-        return normalised(reqs, ("message",), "route")
+            if r.method == "GET":
+                out.append((r.method, r.route, None))
+                continue
+            ctype = r.headers.get("Content-Type", "")
+            self.assertTrue(ctype.startswith("multipart/form-data; boundary=")
+                            if r.route == MESSAGE else
+                            ctype == "application/x-www-form-urlencoded", (r.route, ctype))
+            body = omnideskmock.form_body(omnideskmock.parse_form(r))
+            if "message" in body:
+                body["message"] = body["message"].strip()
+            out.append((r.method, r.route, body))
+        return out
 
     def timeline(self, tid):
         return [(m["type"], m["direction"], m["content"].strip())
@@ -66,8 +81,8 @@ class OmnideskCase(ConnectorCase):
 
     EXPECTED_TIMELINE = [("message", "inbound", "The printer shows error 50."),
                          ("message", "inbound", "Still broken after a restart."),
-                         ("message", "outbound", "Please replace the toner."),
-                         ("note", "", "Toner replaced on site.")]
+                         ("calllog", "", REPLY),
+                         ("calllog", "", NOTE)]
 
 
 class ConversationTest(OmnideskCase):
@@ -84,6 +99,8 @@ class ConversationTest(OmnideskCase):
         self.assertEqual(ticket["status"], "solved")
         self.assertEqual(ticket["brand_name"], "Customer Brand")
         self.assertEqual(self.timeline(858462), self.EXPECTED_TIMELINE)
+        # Omnidesk mailed no one: the customer has docket's mail only
+        self.assertEqual(self.mock.mailed, [])
         # the new ticket was searched for by our reference first
         search = self.mock.requests[0]
         self.assertEqual((search.method, search.route), ("GET", TICKET))
@@ -95,13 +112,14 @@ class ConversationTest(OmnideskCase):
         self.deliver_ok(mail(AGENT, "Re: VPN down", "v2@agents.example",
                              "#priority critical\n#status on_hold\nOK.\n",
                              "Cc: bob@elsewhere.example\nIn-Reply-To: <v1@elsewhere.example>\n"))
+        self.deliver_ok(mail("bob@elsewhere.example", "Re: VPN down", "v3@elsewhere.example",
+                             "Thx\n", "In-Reply-To: <v2@agents.example>\n"))
         rows = self.drain()
         self.assertTrue(all(r["state"] == "done" for r in rows), rows)
         ticket = self.mock.tickets[858462]
         self.assertEqual(ticket["brand_id"], 2)
         self.assertEqual(ticket["priority"], "urgent")
-        self.assertEqual(ticket["status"], "holding")
-        self.assertEqual(self.timeline(858462)[-1], ("message", "outbound", "OK. [docket-1]"))
+        self.assertEqual(self.timeline(858462)[-1], ("message", "inbound", "Thx [docket-1]"))
 
 
 class HeaderKeyTest(OmnideskCase):
@@ -127,6 +145,17 @@ class QueryOnlyTenantTest(OmnideskCase):
         self.assertEqual(self.mock.writes(), [])
 
 
+class AttachmentTest(OmnideskCase):
+    def test_files_are_named_not_sent(self):
+        # Omnidesk forwards only files it already holds: the files are named.
+        self.deliver_ok(with_files(CUSTOMER, "Printer", "f1@customer.example", "See the log.\n",
+                                   [("log.txt", b"x" * 300)]))
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        self.assertEqual(self.timeline(858462), [
+            ("message", "inbound", "See the log.\n(not sent: log.txt, 300 bytes: the system "
+             "takes no files from docket)")])
+
+
 class FaultTest(OmnideskCase):
     def test_every_ticket_and_message_exactly_once(self):
         self.mock.inject("POST", TICKET, status=500,
@@ -146,6 +175,7 @@ class FaultTest(OmnideskCase):
         self.assertEqual(ticket["status"], "solved")
         self.assertEqual(self.timeline(tid), self.EXPECTED_TIMELINE)
         self.assertEqual(self.normalised(self.mock.writes({200})), self.expected_writes(tid))
+        self.assertEqual(self.mock.mailed, [])
 
     def test_lost_first_message_is_not_sent_twice(self):
         self.mock.inject("POST", MESSAGE, pause=2)  # the opening message made, answer lost
@@ -208,6 +238,40 @@ class FaultTest(OmnideskCase):
         self.assertIn("HTTP 403", row["last_error"])
         self.assertIn("TICKET_CREATE", row["last_error"])
         self.assertNotIn(omnideskmock.READ_ONLY_KEY, row["last_error"])
+
+
+class RoundTripTest(RoundTrip, OmnideskCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        [tid] = self.mock.tickets
+        return tid
+
+    def agent_comment(self, tid, text, public):
+        # an agent's e-mail reply, or an internal note, made in Omnidesk
+        with self.mock.lock:
+            self.mock.tickets[tid]["timeline"].append({
+                "id": str(self.mock.next_item), "ticket_id": tid,
+                "type": "message" if public else "note", "channel_id": 1 if public else 0,
+                "direction": "outbound" if public else "",
+                "content": "<html><body><p>%s</p><blockquote type=\"cite\">The printer "
+                           "shows error 50.</blockquote></body></html>" % text if public
+                           else text,
+                "user_id": 2, "user_name": "marleen", "files": []})
+            self.mock.next_item += 1
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            self.mock.tickets[tid]["status"] = "solved"
+
+    def remote_texts(self, tid):
+        return [m["content"] for m in self.mock.messages(tid)]
+
+    def read_faults(self):
+        self.mock.inject("GET", TICKET + "/", status=500,
+                         body=b'{"status":"error","message":"Internal error."}')
+        self.mock.inject("GET", TICKET + "/", pause=2)  # the answer lost
 
 
 class CheckTest(KeyChecks, OmnideskCase):

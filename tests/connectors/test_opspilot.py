@@ -1,5 +1,5 @@
 """OpsPilot MSP portal: a whole conversation becomes the exact requests the
-mock (written from REFERENCE.md section 4 and the product notes) expects;
+mock (written from the vendor's product notes) expects;
 after injected faults (500, 429 with the X-RateLimit headers or
 Retry-After, an answer lost after a create and after a comment) every
 remote ticket and comment exists exactly once; `docket connector check`
@@ -8,7 +8,7 @@ reports bad keys and wrong vocabularies and creates nothing."""
 import time
 import unittest
 
-from conntest import AGENT, CUSTOMER, ConnectorCase, conversation, mail
+from conntest import (AGENT, CUSTOMER, ConnectorCase, RoundTrip, conversation, mail, with_files)
 from keyedcase import KeyChecks, normalised
 import opspilotmock
 
@@ -85,6 +85,18 @@ class ConversationTest(OpsPilotCase):
         self.assertEqual(sorted(puts, key=str),
                          sorted([{"priority": "Critical"}, {"status": "Waiting on Customer"}],
                                 key=str))
+
+
+class AttachmentTest(OpsPilotCase):
+    def test_files_are_named_not_sent(self):
+        # OpsPilot documents no attachment format: the files are named.
+        self.deliver_ok(with_files(CUSTOMER, "Printer", "f1@customer.example", "See the log.\n",
+                                   [("log.txt", b"x" * 300)]))
+        self.assertTrue(all(r["state"] == "done" for r in self.drain()))
+        [t] = self.mock.tickets.values()
+        self.assertEqual(t["description"].strip(),
+                         "See the log.\n(not sent: log.txt, 300 bytes: the system takes no "
+                         "files from docket)")
 
 
 class FaultTest(OpsPilotCase):
@@ -185,6 +197,34 @@ class FaultTest(OpsPilotCase):
         self.assertEqual(self.run_once(), (0, 0, 1))
         self.assertIn("no customer for %s" % CUSTOMER, self.outbox()[0]["last_error"])
         self.assertEqual(self.mock.requests, [])
+
+
+class RoundTripTest(RoundTrip, OpsPilotCase):
+    def connector_text(self):
+        return super().connector_text() + "poll_seconds = 60\n"
+
+    def remote_ticket(self):
+        [tid] = self.mock.tickets
+        return tid
+
+    def agent_comment(self, tid, text, public):
+        with self.mock.lock:
+            self.mock.comments[tid].append({
+                "id": "cmt_%d" % self.mock.next_comment, "ticketId": tid, "body": text,
+                "isInternal": not public, "direction": "outbound"})
+            self.mock.next_comment += 1
+
+    def agent_close(self, tid):
+        with self.mock.lock:
+            self.mock.tickets[tid]["status"] = "Resolved"
+
+    def remote_texts(self, tid):
+        return [m["body"] for m in self.mock.comments[tid]]
+
+    def read_faults(self):
+        self.mock.inject("GET", "/api/msp-portal/tickets/", status=500,
+                         body=b'{"success":false,"error":{"code":"INTERNAL_ERROR"}}')
+        self.mock.inject("GET", "/api/msp-portal/tickets/", pause=2)  # the answer lost
 
 
 class CheckTest(KeyChecks, OpsPilotCase):

@@ -1,8 +1,8 @@
 """Messages as real mail clients write them (header order and names,
-subject prefixes, quoting), after the shapes in ../shared/corpus: Outlook
-(Thread-Topic, Thread-Index, "-----Original Message-----"), Gmail
-(CA...@mail.gmail.com, "On ... wrote:"), Apple Mail (X-Mailer, "> On ...
-wrote:" quoted too), Thunderbird (User-Agent, format=flowed). Plus the
+subject prefixes, quoting), after the shapes in the shared corpus
+(DOCKET_SHARED): Outlook (Thread-Topic, Thread-Index, "-----Original
+Message-----"), Gmail (CA...@mail.gmail.com, "On ... wrote:"), Apple Mail
+(X-Mailer, "> On ... wrote:" quoted too), Thunderbird (User-Agent, format=flowed). Plus the
 identifiers docket puts into the mail it sends, made with the same secret
 as the configuration of the test (see gateway/core/ids.h)."""
 

@@ -36,14 +36,16 @@ static gint64 ticket_new(DkStore *s, const char *subject, const char *text, cons
 	gint64 n = dk_store_ticket_create(s, subject, "alice@example.com", now, NULL);
 	assert_true(n > 0);
 	g_autofree char *mid = g_strdup_printf("m%" G_GINT64_FORMAT "@example.com", n);
-	DkArticle a = {.ticket = n, .direction = "inbound", .visibility = "public", .evidence = "new",
+	DkArticle a = {.ticket = n, .direction = DK_INBOUND, .visibility = DK_PUBLIC, .evidence = "new",
 		       .sender = "alice@example.com", .subject = (char *)subject, .message_id = mid,
 		       .new_text = (char *)text, .full_text = (char *)text, .created_at = now};
 	assert_true(dk_store_article_add(s, &a, NULL) > 0);
 	assert_true(dk_store_message_id_add(s, mid, n, a.id, NULL));
-	assert_true(dk_store_participant_add(s, n, "alice@example.com", "requester", NULL));
+	assert_true(dk_store_participant_add(s, n, "alice@example.com", DK_ROLE_REQUESTER, NULL));
+	DkTicketStatus to;
+	assert_true(dk_ticket_status_parse(status, &to));
 	if (strcmp(status, "new") != 0)
-		assert_true(dk_store_ticket_set(s, n, DK_TICKET_STATUS, status, now, NULL));
+		assert_true(dk_store_ticket_set_status(s, n, to, now, NULL));
 	assert_true(dk_store_commit(s, NULL));
 	return n;
 }
@@ -52,7 +54,7 @@ static char *status_of(DkStore *s, gint64 n)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(s, n, NULL);
 	assert_non_null(t);
-	return g_strdup(t->status);
+	return g_strdup(dk_ticket_status_name(t->status));
 }
 
 /* The events of ticket n as "type detail" lines. */
@@ -85,7 +87,10 @@ static void test_transitions(void **state)
 		{"open", "bogus", FALSE},	 {"bogus", "open", FALSE},	   {NULL, "open", FALSE},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		if (dk_desk_transition_allowed(cases[i].from, cases[i].to) != cases[i].allowed)
+		DkTicketStatus from, to;
+		gboolean allowed = dk_ticket_status_parse(cases[i].from, &from) &&
+				   dk_ticket_status_parse(cases[i].to, &to) && dk_desk_transition_allowed(from, to);
+		if (allowed != cases[i].allowed)
 			fail_msg("%s -> %s should be %s", cases[i].from, cases[i].to,
 				 cases[i].allowed ? "allowed" : "refused");
 	}
@@ -220,9 +225,9 @@ static void test_note_reply_time(void **state)
 	g_autoptr(GPtrArray) articles = dk_store_articles(s, n, NULL);
 	assert_int_equal(articles->len, 3);
 	const DkArticle *a = g_ptr_array_index(articles, 1), *b = g_ptr_array_index(articles, 2);
-	assert_string_equal(a->visibility, "internal");
-	assert_string_equal(a->direction, "outbound");
-	assert_string_equal(b->visibility, "public");
+	assert_string_equal(dk_visibility_name(a->visibility), "internal");
+	assert_string_equal(dk_direction_name(a->direction), "outbound");
+	assert_string_equal(dk_visibility_name(b->visibility), "public");
 	assert_string_equal(b->new_text, "please restart");
 	g_autoptr(GPtrArray) rows = dk_store_outbox_list(s, "pending", 0, NULL);
 	assert_int_equal(rows->len, 1);
@@ -295,8 +300,8 @@ static void test_query_and_search(void **state)
 	assert_int_equal(all->len, 3);
 	assert_int_equal(((DkTicket *)g_ptr_array_index(all, 0))->number, crit); /* most urgent first */
 	assert_int_equal(((DkTicket *)g_ptr_array_index(all, 1))->number, low);
-	const char *const open_only[] = {"open", "waiting", NULL};
-	q = (DkTicketQuery){.statuses = open_only, .assignee = "bob@example.com"};
+	const DkTicketStatus open_only[] = {DK_STATUS_OPEN, DK_STATUS_WAITING};
+	q = (DkTicketQuery){.statuses = open_only, .n_statuses = G_N_ELEMENTS(open_only), .assignee = "bob@example.com"};
 	g_autoptr(GPtrArray) mine = dk_store_ticket_query(s, &q, NULL);
 	assert_int_equal(mine->len, 1);
 	q = (DkTicketQuery){.created_since = 900, .priority = "low"};
@@ -350,7 +355,8 @@ static void test_sla_clock(void **state)
 	(void)state;
 	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
 	static const gint64 times[] = {0, 1800, 5000, 5400, 40000};
-	static const char *const statuses[] = {"new", "waiting", "on_hold", "open", "resolved"};
+	static const DkTicketStatus statuses[] = {DK_STATUS_NEW, DK_STATUS_WAITING, DK_STATUS_ON_HOLD, DK_STATUS_OPEN,
+						  DK_STATUS_RESOLVED};
 	static const struct {
 		gint64 now;
 		guint n; /* how much of the history has happened */
@@ -373,7 +379,7 @@ static void test_sla_clock(void **state)
 	};
 	DkTicketSla sla = {0};
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
-		DkTicket t = {.priority = "high", .queue = "default", .status = (char *)statuses[steps[i].n - 1],
+		DkTicket t = {.priority = "high", .queue = "default", .status = statuses[steps[i].n - 1],
 			      .closed_at = steps[i].closed_at};
 		sla.first_response_at = steps[i].first_response_at;
 		dk_desk_sla_compute(policy, &t, times, statuses, steps[i].n, steps[i].now, &sla);
@@ -390,10 +396,10 @@ static void test_sla_clock(void **state)
 		if (strcmp(left, steps[i].left) != 0)
 			fail_msg("step %u: left %s, expected %s", i, left, steps[i].left);
 	}
-	DkTicket met = {.priority = "high", .status = "closed", .closed_at = 30000};
+	DkTicket met = {.priority = "high", .status = DK_STATUS_CLOSED, .closed_at = 30000};
 	g_autofree char *m = dk_desk_sla_left(&met, &sla, 50000);
 	assert_string_equal(m, "met");
-	DkTicket none = {.priority = "none", .queue = "default", .status = "open"};
+	DkTicket none = {.priority = "none", .queue = "default", .status = DK_STATUS_OPEN};
 	DkTicketSla zero = {0};
 	dk_desk_sla_compute(policy, &none, times, statuses, 1, 100, &zero);
 	g_autofree char *n = dk_desk_sla_left(&none, &zero, 100);
@@ -637,8 +643,8 @@ static void test_sla_paused_frozen(void **state)
 	}
 	/* At 3000: overdue (-2100), waiting (300 frozen), running (600), then
 	 * those without a target to count to by priority. */
-	static const char *const statuses[] = {"new", "waiting", "resolved", NULL};
-	DkTicketQuery q = {.now = 3000, .statuses = statuses};
+	static const DkTicketStatus statuses[] = {DK_STATUS_NEW, DK_STATUS_WAITING, DK_STATUS_RESOLVED};
+	DkTicketQuery q = {.now = 3000, .statuses = statuses, .n_statuses = G_N_ELEMENTS(statuses)};
 	g_autoptr(GPtrArray) listed = dk_store_ticket_query(s, &q, NULL);
 	const gint64 expected[] = {overdue, waiting, running, done, none};
 	assert_int_equal(listed->len, G_N_ELEMENTS(expected));

@@ -6,6 +6,7 @@
 #include "dk-test.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/outbox/worker.h"
 
@@ -35,7 +36,7 @@ static int setup_with(void **state, const char *extra)
 	f->config = dk_config_load(path, NULL);
 	g_assert_nonnull(f->config);
 	f->store = dk_store_open(f->dir, NULL, NULL);
-	f->pipeline = dk_pipeline_new(f->config, f->store);
+	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	*state = f;
 	return 0;
 }
@@ -117,7 +118,7 @@ static void test_ack_sent_once(void **state)
 	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, 1, &error);
 	assert_int_equal(articles->len, 2);
 	const DkArticle *sent = g_ptr_array_index(articles, 1);
-	assert_string_equal(sent->direction, "outbound");
+	assert_string_equal(dk_direction_name(sent->direction), "outbound");
 	assert_string_equal(sent->recipients, "ann@example.org");
 	assert_true(g_str_has_prefix(sent->message_id, "docket.1."));
 	/* the sent Message-ID threads: it points at ticket 1 and the article */
@@ -265,8 +266,8 @@ static void test_relay_and_other_kinds(void **state)
 	assert_true(dk_store_begin(f->store, &error));
 	gint64 ticket = dk_store_ticket_create(f->store, "Printer", "cy@example.org", 100, &error);
 	DkArticle reply = {.ticket = ticket,
-	                   .direction = "outbound",
-	                   .visibility = "public",
+	                   .direction = DK_OUTBOUND,
+	                   .visibility = DK_PUBLIC,
 	                   .evidence = "agent",
 	                   .sender = "agent@help.example.com",
 	                   .new_text = "Try turning it off and on.",

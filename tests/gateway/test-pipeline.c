@@ -5,6 +5,7 @@
 #include "gateway/core/error.h"
 #include "gateway/config.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 #include "gateway/core/writer.h"
 
 #include <setjmp.h>
@@ -86,7 +87,7 @@ static void test_conversation(void **state)
 	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, t1, &error);
 	const DkArticle *reply = g_ptr_array_index(articles, 2);
 	assert_string_equal(reply->evidence, "header");
-	assert_string_equal(reply->direction, "inbound");
+	assert_string_equal(dk_direction_name(reply->direction), "inbound");
 	g_autoptr(GPtrArray) events = dk_store_events(f->store, t1, &error);
 	assert_int_equal(events->len, 3);
 	assert_string_equal(((DkEvent *)g_ptr_array_index(events, 0))->type, "created");
@@ -200,10 +201,10 @@ static void test_batch(void **state)
 	}
 	g_autoptr(GError) error = NULL;
 	assert_true(dk_pipeline_commit(f->pipeline, items, 3, &error));
-	assert_null(items[0]->error);
-	assert_int_equal(items[1]->result.ticket, items[0]->result.ticket);
-	assert_int_equal(items[1]->result.outcome, DK_OUTCOME_APPENDED);
-	assert_int_not_equal(items[2]->result.ticket, items[0]->result.ticket);
+	assert_null(dk_pipeline_item_error(items[0]));
+	assert_int_equal(dk_pipeline_item_result(items[1])->ticket, dk_pipeline_item_result(items[0])->ticket);
+	assert_int_equal(dk_pipeline_item_result(items[1])->outcome, DK_OUTCOME_APPENDED);
+	assert_int_not_equal(dk_pipeline_item_result(items[2])->ticket, dk_pipeline_item_result(items[0])->ticket);
 	for (int i = 0; i < 3; i++)
 		dk_pipeline_item_free(items[i]);
 	assert_int_equal(count_tickets(f), 2);
@@ -215,7 +216,7 @@ static void test_store_busy_is_temporary(void **state)
 	DkStoreOptions options = {.inline_max = 1024, .busy_timeout_ms = 10};
 	g_autoptr(DkStore) other = dk_store_open(f->dir, &options, NULL);
 	g_autoptr(DkStore) mine = dk_store_open(f->dir, &options, NULL);
-	g_autoptr(DkPipeline) p = dk_pipeline_new(f->config, mine);
+	g_autoptr(DkPipeline) p = dk_pipeline_new(f->config, mine, &dk_outbox_effects);
 	assert_true(dk_store_begin(other, NULL));
 	const char *msg = "From: a@example.com\nSubject: s\nMessage-ID: <busy@x>\n\nb\n";
 	g_autoptr(GBytes) raw = g_bytes_new(msg, strlen(msg));
@@ -259,7 +260,7 @@ static void test_writer_thread(void **state)
 {
 	Fixture *f = *state;
 	g_autoptr(DkStore) own = dk_store_open(f->dir, NULL, NULL);
-	DkWriter *writer = dk_writer_start(own, 0);
+	DkWriter *writer = dk_writer_start(own, 0, NULL);
 	dk_pipeline_set_writer(f->pipeline, writer);
 	Sender senders[8];
 	GThread *threads[8];

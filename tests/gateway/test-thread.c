@@ -7,6 +7,7 @@
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/outbox/effects.h"
 #include "gateway/core/thread.h"
 #include "gateway/core/writer.h"
 
@@ -43,7 +44,7 @@ static Fixture *fixture_new(const char *extra)
 	g_assert_no_error(error);
 	f->store = dk_store_open(f->dir, NULL, &error);
 	g_assert_no_error(error);
-	f->pipeline = dk_pipeline_new(f->config, f->store);
+	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	f->secret = g_bytes_new(SECRET, strlen(SECRET));
 	return f;
 }
@@ -77,10 +78,10 @@ static DkDelivery commit(Fixture *f, DkPipelineItem *item, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_assert_true(dk_pipeline_commit(f->pipeline, &item, 1, &local));
-	if (item->error != NULL)
-		g_propagate_error(error, g_steal_pointer(&item->error));
-	DkDelivery out = item->result;
-	item->result.message_id = NULL;
+	if (dk_pipeline_item_error(item) != NULL)
+		g_propagate_error(error, dk_pipeline_item_steal_error(item));
+	DkDelivery out;
+	dk_pipeline_item_steal_result(item, &out);
 	return out;
 }
 
@@ -196,7 +197,7 @@ static void test_reply_address_disabled(void **state)
 	g_assert_no_error(error);
 	gint64 t = open_ticket(f);
 	dk_pipeline_free(f->pipeline);
-	f->pipeline = dk_pipeline_new(off, f->store);
+	f->pipeline = dk_pipeline_new(off, f->store, &dk_outbox_effects);
 	g_autofree char *address = dk_ids_reply_address(f->secret, "help@example.com", t);
 	g_autofree char *m =
 	    mail("someone@else.example", "Re: Printer", "off@else.example", NULL, NULL);
@@ -205,7 +206,7 @@ static void test_reply_address_disabled(void **state)
 	assert_int_equal(d.outcome, DK_OUTCOME_CREATED);
 	dk_delivery_clear(&d);
 	dk_pipeline_free(f->pipeline);
-	f->pipeline = dk_pipeline_new(f->config, f->store);
+	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	fixture_free(f);
 }
 
@@ -230,7 +231,9 @@ static void test_follow_up_policies(void **state)
 			assert_int_equal(links->len, 1);
 			g_autofree char *want =
 			    g_strdup_printf("%" G_GINT64_FORMAT " follow_up", d.ticket);
-			assert_string_equal(g_ptr_array_index(links, 0), want);
+			const DkLink *link = g_ptr_array_index(links, 0);
+			g_autofree char *got = g_strdup_printf("%" G_GINT64_FORMAT " %s", link->ticket, link->reason);
+			assert_string_equal(got, want);
 		} else {
 			assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT));
 			assert_false(dk_error_is_temporary(error));
@@ -251,7 +254,7 @@ static void test_follow_up_policies(void **state)
 static void close_ticket(Fixture *f, gint64 t, gint64 at)
 {
 	assert_true(dk_store_begin(f->store, NULL));
-	assert_true(dk_store_ticket_set(f->store, t, DK_TICKET_STATUS, "closed", at, NULL));
+	assert_true(dk_store_ticket_set_status(f->store, t, DK_STATUS_CLOSED, at, NULL));
 	assert_true(dk_store_commit(f->store, NULL));
 }
 
@@ -268,7 +271,7 @@ static void test_reopen_window_edges(void **state)
 	DkDelivery d1 = put(f, m1, T0 + 15 * DAY);
 	assert_int_equal(d1.ticket, t);
 	g_autoptr(DkTicket) open = dk_store_ticket_get(f->store, t, NULL);
-	assert_string_equal(open->status, "open");
+	assert_string_equal(dk_ticket_status_name(open->status), "open");
 	assert_int_equal(open->closed_at, 0);
 	/* Closed again; one second past the window: a new linked ticket. */
 	close_ticket(f, t, T0 + 16 * DAY);
@@ -293,7 +296,7 @@ static void test_closed_stays_closed(void **state)
 	g_autofree char *ooo = mail("dana@customer.example", "Out of office: [docket #1] Printer",
 	                            "c1@customer.example", NULL, "Away.");
 	g_autoptr(DkPipelineItem) item = prepare(f, ooo, T0 + 2 * DAY, NULL);
-	item->message->classification.auto_reply = TRUE;
+	dk_pipeline_item_message(item)->classification.auto_reply = TRUE;
 	DkDelivery d1 = commit(f, item, NULL);
 	assert_int_equal(d1.ticket, t);
 	g_autofree char *agent = mail("alex@helpdesk.example", "Re: [docket #1] Printer",
@@ -301,7 +304,7 @@ static void test_closed_stays_closed(void **state)
 	DkDelivery d2 = put(f, agent, T0 + 40 * DAY);
 	assert_int_equal(d2.ticket, t);
 	g_autoptr(DkTicket) ticket = dk_store_ticket_get(f->store, t, NULL);
-	assert_string_equal(ticket->status, "closed");
+	assert_string_equal(dk_ticket_status_name(ticket->status), "closed");
 	assert_int_equal(ticket->closed_at, T0 + DAY);
 	g_autofree char *types = event_types(f, t);
 	assert_string_equal(types, "created,auto_reply,comment,outbound_relay_queued");
@@ -318,22 +321,22 @@ static void test_auto_reply(void **state)
 	    mail("dana@customer.example", "Out of office: [docket #1] Printer",
 	         "ooo@customer.example", "In-Reply-To: <orig@customer.example>\n", "Away.");
 	g_autoptr(DkPipelineItem) item = prepare(f, m, T0 + 1, NULL);
-	item->message->classification.auto_reply = TRUE;
+	dk_pipeline_item_message(item)->classification.auto_reply = TRUE;
 	DkDelivery d = commit(f, item, NULL);
 	assert_int_equal(d.outcome, DK_OUTCOME_APPENDED);
 	g_autoptr(DkArticle) a = last_article(f, t);
-	assert_string_equal(a->visibility, "internal");
+	assert_string_equal(dk_visibility_name(a->visibility), "internal");
 	g_autofree char *types = event_types(f, t);
 	assert_string_equal(types, "created,auto_reply");
 	/* Naming no ticket: dropped, the raw message kept. */
 	g_autofree char *m2 =
 	    mail("x@customer.example", "Out of office", "ooo2@customer.example", NULL, "Away.");
 	g_autoptr(DkPipelineItem) item2 = prepare(f, m2, T0 + 2, NULL);
-	item2->message->classification.auto_reply = TRUE;
+	dk_pipeline_item_message(item2)->classification.auto_reply = TRUE;
 	DkDelivery d2 = commit(f, item2, NULL);
 	assert_int_equal(d2.outcome, DK_OUTCOME_DROPPED);
 	assert_int_equal(d2.ticket, 0);
-	g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, item2->raw);
+	g_autofree char *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, m2, -1);
 	g_autoptr(GBytes) kept = dk_store_raw_get(f->store, sha, NULL);
 	assert_non_null(kept);
 	g_autoptr(GPtrArray) all = dk_store_ticket_list(f->store, NULL, 0, NULL);
@@ -355,8 +358,8 @@ static void test_bounce(void **state)
 	b->recipient = g_strdup("Dana@customer.example");
 	b->status = g_strdup("5.1.1");
 	b->original_message_id = g_strdup(ours);
-	dk_bounce_free(item->message->classification.bounce); /* what the classifier made of it */
-	item->message->classification.bounce = b;
+	dk_bounce_free(dk_pipeline_item_message(item)->classification.bounce); /* what the classifier made of it */
+	dk_pipeline_item_message(item)->classification.bounce = b;
 	DkDelivery d = commit(f, item, NULL);
 	assert_int_equal(d.ticket, t);
 	g_autofree char *types = event_types(f, t);
@@ -381,10 +384,10 @@ static void test_agent_commands(void **state)
 	DkDelivery d = put(f, m, T0 + 1);
 	assert_int_equal(d.ticket, t);
 	g_autoptr(DkTicket) ticket = dk_store_ticket_get(f->store, t, NULL);
-	assert_string_equal(ticket->status, "waiting");
+	assert_string_equal(dk_ticket_status_name(ticket->status), "waiting");
 	assert_string_equal(ticket->priority, "low");
 	g_autoptr(DkArticle) a = last_article(f, t);
-	assert_string_equal(a->direction, "outbound");
+	assert_string_equal(dk_direction_name(a->direction), "outbound");
 	assert_string_equal(a->new_text, "Please restart it.");
 	/* Only to support: relayed to the requester through the outbox. */
 	g_autofree char *types = event_types(f, t);
@@ -411,15 +414,18 @@ static void test_foreign_and_batch(void **state)
 	DkPipelineItem *items[] = {prepare(f, m1, T0, NULL), prepare(f, m2, T0 + 1, NULL),
 	                           prepare(f, m3, T0 + 2, NULL)};
 	assert_true(dk_pipeline_commit(f->pipeline, items, G_N_ELEMENTS(items), NULL));
-	assert_null(items[1]->error);
-	assert_int_equal(items[1]->result.ticket, items[0]->result.ticket);
-	assert_string_equal(items[1]->result.evidence, "foreign");
-	assert_int_equal(items[2]->result.ticket, items[0]->result.ticket);
-	assert_string_equal(items[2]->result.evidence, "token");
-	g_autoptr(GPtrArray) refs = dk_store_foreign_refs(f->store, items[0]->result.ticket, NULL);
+	assert_null(dk_pipeline_item_error(items[1]));
+	assert_int_equal(dk_pipeline_item_result(items[1])->ticket, dk_pipeline_item_result(items[0])->ticket);
+	assert_string_equal(dk_pipeline_item_result(items[1])->evidence, "foreign");
+	assert_int_equal(dk_pipeline_item_result(items[2])->ticket, dk_pipeline_item_result(items[0])->ticket);
+	assert_string_equal(dk_pipeline_item_result(items[2])->evidence, "token");
+	g_autoptr(GPtrArray) refs = dk_store_foreign_refs(f->store, dk_pipeline_item_result(items[0])->ticket, NULL);
 	assert_int_equal(refs->len, 2);
-	assert_string_equal(g_ptr_array_index(refs, 0), "acme 1234");
-	assert_string_equal(g_ptr_array_index(refs, 1), "acme 5678");
+	for (guint i = 0; i < refs->len; i++) {
+		const DkForeignRef *r = g_ptr_array_index(refs, i);
+		g_autofree char *got = g_strdup_printf("%s %s", r->name, r->number);
+		assert_string_equal(got, i == 0 ? "acme 1234" : "acme 5678");
+	}
 	for (guint i = 0; i < G_N_ELEMENTS(items); i++)
 		dk_pipeline_item_free(items[i]);
 	fixture_free(f);

@@ -457,7 +457,7 @@ static Expect run_case(Run *r, const HostileCase *c)
 	g_snprintf(text, sizeof text, "%s%s", NO_TIME_LIMIT, c->config ? c->config : "");
 	r->config = dk_config_load_data(text, strlen(text), c->name, &r->error);
 	assert_non_null(r->config);
-	r->pipeline = dk_pipeline_new(r->config, r->scratch->store);
+	r->pipeline = dk_pipeline_new(r->config, r->scratch->store, &dk_outbox_effects);
 	r->item = dk_pipeline_prepare(r->pipeline, r->raw, &intake, &r->error);
 	if (r->item == NULL) {
 		assert_false(dk_error_is_temporary(r->error));
@@ -465,24 +465,26 @@ static Expect run_case(Run *r, const HostileCase *c)
 	}
 	assert_true(dk_pipeline_commit(r->pipeline, &r->item, 1, &r->error));
 	DkPipelineItem *item = r->item;
-	if (item->error != NULL) {
-		assert_false(dk_error_is_temporary(item->error));
+	if (dk_pipeline_item_error(item) != NULL) {
+		assert_false(dk_error_is_temporary(dk_pipeline_item_error(item)));
 		return EXPECT_REFUSAL;
 	}
-	switch (item->result.outcome) {
+	const DkDelivery *result = dk_pipeline_item_result(item);
+	DkMessage *message = dk_pipeline_item_message(item);
+	switch (result->outcome) {
 	case DK_OUTCOME_CREATED:
 	case DK_OUTCOME_APPENDED:
-		assert_true(item->result.ticket > 0);
-		assert_non_null(item->message);
-		assert_true(g_utf8_validate(item->message->text, -1, NULL));
+		assert_true(result->ticket > 0);
+		assert_non_null(message);
+		assert_true(g_utf8_validate(message->text, -1, NULL));
 		if (c->check != NULL)
-			c->check(item->message);
+			c->check(message);
 		return EXPECT_TICKET;
 	case DK_OUTCOME_QUARANTINED:
-		assert_true(item->result.quarantine > 0);
+		assert_true(result->quarantine > 0);
 		return EXPECT_QUARANTINE;
 	default:
-		fail_msg("%s: unexpected outcome %s", c->name, dk_outcome_name(item->result.outcome));
+		fail_msg("%s: unexpected outcome %s", c->name, dk_outcome_name(result->outcome));
 		return EXPECT_REFUSAL;
 	}
 }

@@ -1,5 +1,5 @@
-/* Pigeonhole's core-language test scripts (../shared/conformance/sieve),
- * run on docket's engine. The .svtest files are Sieve with Pigeonhole's
+/* Pigeonhole's core-language test scripts (conformance/sieve of the shared
+ * folder, DOCKET_SHARED in tests/CMakeLists.txt), run on docket's engine. The .svtest files are Sieve with Pigeonhole's
  * "vnd.dovecot.testsuite" extension; this runner implements its small core
  * itself: each `test "name" { ... }` block runs as a script of its own, with
  * `test_set "message"|"envelope.from"|"envelope.to"` applied by the runner

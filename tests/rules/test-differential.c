@@ -1,8 +1,8 @@
 /* Differential test against Pigeonhole's sieve-test: for the standard
  * subset (keep, discard, fileinto, redirect, reject, addflag, setflag),
- * each script run over messages from ../shared/corpus must give the same
- * actions in docket as in sieve-test. Skips (77) when sieve-test or the
- * corpus is absent. */
+ * each script run over messages of the shared corpus (DOCKET_SHARED) must
+ * give the same actions in docket as in sieve-test. Skips (77) when
+ * sieve-test or the corpus is absent. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
-/* Runs every case of the official Mustache specification
- * (../shared/conformance/mustache/specs/ JSON files) through templates/mustache
+/* Runs every case of the official Mustache specification (the JSON files
+ * of conformance/mustache/specs in DOCKET_SHARED) through templates/mustache
  * and prints the counts per file; lambda cases are counted as skipped. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -156,6 +156,17 @@ const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary 
 	return mapped;
 }
 
+char *dk_connector_words_back(const DkConnector *c, const DkConnectorVocabulary *v,
+                              const char *theirs)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; theirs != NULL && i < v->n; i++)
+		if (g_strcmp0(dk_connector_word(c, v, v->defaults[i].ours), theirs) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       v->defaults[i].ours);
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
 static gboolean word_known(const DkConnector *c, const DkConnectorVocabulary *v,
                            const char *ours, GString *report)
 {
@@ -304,7 +315,7 @@ static gboolean classify(DkConnector *c, const char *method, const char *path, l
 }
 
 static void set_options(DkConnector *c, CURL *curl, const char *method, const char *url,
-                        const char *body)
+                        const char *body, gsize body_len)
 {
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -318,7 +329,7 @@ static void set_options(DkConnector *c, CURL *curl, const char *method, const ch
 		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
 	if (body != NULL) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, c);
@@ -343,9 +354,9 @@ static struct curl_slist *headers_for(DkConnector *c, const char *body, const ch
 	return h;
 }
 
-gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
-                           const char *body, const char *const *extra, json_t **response_out,
-                           GError **error)
+static gboolean http(DkConnector *c, const char *method, const char *path, const char *body,
+                     gsize body_len, const char *const *extra, json_t **response_out,
+                     GError **error)
 {
 	if (response_out != NULL)
 		*response_out = NULL;
@@ -367,7 +378,7 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	}
 	g_autoptr(GString) received = g_string_new(NULL);
 	char errbuf[CURL_ERROR_SIZE] = "";
-	set_options(c, curl, method, url, body);
+	set_options(c, curl, method, url, body, body_len);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, received);
@@ -389,9 +400,132 @@ gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
 	return TRUE;
 }
 
+gboolean dk_connector_http(DkConnector *c, const char *method, const char *path, const char *body,
+                           const char *const *extra, json_t **response_out, GError **error)
+{
+	return http(c, method, path, body, body ? strlen(body) : 0, extra, response_out, error);
+}
+
+gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                                 const char *const *extra, json_t **response_out, GError **error)
+{
+	gsize len = 0;
+	const char *data = g_bytes_get_data(body, &len);
+	return http(c, method, path, data ? data : "", len, extra, response_out, error);
+}
+
 gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
                                 const json_t *body, json_t **response_out, GError **error)
 {
 	g_autofree char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	return dk_connector_http(c, method, path, text, NULL, response_out, error);
+}
+
+DkConnectorChange *dk_connector_change_new(const char *id, const char *text, const char *author,
+                                           const char *status)
+{
+	DkConnectorChange *ch = g_new0(DkConnectorChange, 1);
+	ch->id = g_strdup(id);
+	ch->text = g_strdup(text);
+	ch->author = g_strdup(author);
+	ch->status = g_strdup(status);
+	return ch;
+}
+
+void dk_connector_change_free(gpointer change)
+{
+	DkConnectorChange *ch = change;
+	if (ch == NULL)
+		return;
+	g_free(ch->id);
+	g_free(ch->text);
+	g_free(ch->author);
+	g_free(ch->status);
+	g_free(ch);
+}
+
+char *dk_connector_origin(const DkConnector *c)
+{
+	return g_strconcat("connector:", c->name, NULL);
+}
+
+void dk_connector_file_free(gpointer file)
+{
+	DkConnectorFile *f = file;
+	if (f == NULL)
+		return;
+	g_free(f->filename);
+	g_free(f->content_type);
+	if (f->data != NULL)
+		g_bytes_unref(f->data);
+	g_free(f);
+}
+
+gint64 dk_connector_file_limit(const DkConnector *c, gint64 system_default)
+{
+	gint64 set = dk_connector_setting_int(c, "attachment_max_bytes");
+	return system_default > 0 && set > 0 ? set : system_default;
+}
+
+char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit)
+{
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; files != NULL && i < files->len; i++) {
+		const DkConnectorFile *f = g_ptr_array_index(files, i);
+		if (limit <= 0)
+			g_string_append_printf(out,
+			                       "\n(not sent: %s, %" G_GSIZE_FORMAT
+			                       " bytes: the system takes no files from docket)",
+			                       f->filename, f->size);
+		else if (f->data == NULL || (gint64)f->size > limit)
+			g_string_append_printf(out,
+			                       "\n(not sent: %s, %" G_GSIZE_FORMAT
+			                       " bytes, over the limit of %" G_GINT64_FORMAT
+			                       " bytes)",
+			                       f->filename, f->size, limit);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static void append(GByteArray *out, const char *text)
+{
+	g_byte_array_append(out, (const guint8 *)text, (guint)strlen(text));
+}
+
+void dk_connector_form_field(GByteArray *out, const char *boundary, const char *name,
+                             const char *content_type, const char *value)
+{
+	g_autofree char *head =
+	    g_strdup_printf("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n%s%s%s\r\n",
+	                    boundary, name, content_type ? "Content-Type: " : "",
+	                    content_type ? content_type : "", content_type ? "\r\n" : "");
+	append(out, head);
+	append(out, value);
+	append(out, "\r\n");
+}
+
+void dk_connector_form_file(GByteArray *out, const char *boundary, const char *name,
+                            const DkConnectorFile *f)
+{
+	g_autofree char *file = g_strdup(f->filename);
+	for (char *p = file; *p != '\0'; p++)
+		if (*p == '"' || *p == '\r' || *p == '\n')
+			*p = '_';
+	g_autofree char *head = g_strdup_printf(
+	    "--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+	    "Content-Type: %s\r\n\r\n",
+	    boundary, name, file, f->content_type ? f->content_type : "application/octet-stream");
+	gsize len = 0;
+	const guint8 *data = f->data ? g_bytes_get_data(f->data, &len) : NULL;
+	append(out, head);
+	if (len > 0)
+		g_byte_array_append(out, data, (guint)len);
+	append(out, "\r\n");
+}
+
+GBytes *dk_connector_form_end(GByteArray *out, const char *boundary)
+{
+	g_autofree char *tail = g_strdup_printf("--%s--\r\n", boundary);
+	append(out, tail);
+	return g_byte_array_free_to_bytes(out);
 }

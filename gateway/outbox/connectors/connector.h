@@ -3,6 +3,15 @@
  * plumbing they share (libcurl, JSON in and out), and the outbox side that
  * runs rows of kind "connector" (outbox/connector-events.h writes them).
  *
+ * Each connector's comments say where what it sends comes from, tagged:
+ *   [SPEC] the vendor's published OpenAPI or Swagger document;
+ *   [DOC]  the vendor's prose documentation;
+ *   [3P]   seen only in third-party clients of the API;
+ *   [INF]  inferred: a choice not verified against the vendor, kept in
+ *          one place per connector so that it is easy to correct.
+ * The mock servers in tests/connectors are written from the same sources,
+ * not from the connector code.
+ *
  * Configuration of [connector:NAME]:
  *   type             webhook | connectwise | incidentiq | ninjaone |
  *                    opspilot | omnidesk
@@ -51,6 +60,17 @@ G_BEGIN_DECLS
 
 typedef struct DkConnector DkConnector;
 
+/* An attachment of the event's article: its bytes, or NULL when it is
+ * larger than the connector's limit (then only named). */
+typedef struct {
+	char *filename; /* never NULL: "attachment" when it had none */
+	char *content_type;
+	gsize size;
+	GBytes *data;
+} DkConnectorFile;
+
+void dk_connector_file_free(gpointer file);
+
 /* What happened, as a connector sees it. */
 typedef struct {
 	const char *event;          /* "ticket.created", "article.created", "ticket.updated" */
@@ -62,7 +82,26 @@ typedef struct {
 	const char *reference;      /* our reference: PREFIX-NUMBER */
 	const char *remote_ticket;  /* the system's id of the ticket, or NULL */
 	gint64 outbox_id;           /* the row: stable over retries */
+	gint64 since;               /* the row's creation (Unix seconds): whatever
+	                             * the event made on the system is newer */
+	const GPtrArray *files;     /* the article's attachments (DkConnectorFile),
+	                             * empty when it has none */
 } DkConnectorEvent;
+
+/* What an agent did on the system, as the way back reads it: a public
+ * comment (id and text; author the agent's address when the system gives
+ * one) or the ticket's status, in our word. */
+typedef struct {
+	char *id;     /* the system's id of the comment; NULL for a status */
+	char *text;   /* the comment's text; NULL for a status */
+	char *author; /* or NULL */
+	char *status; /* our status; NULL for a comment */
+} DkConnectorChange;
+
+/* A new change (copies of the strings given; NULL ones stay NULL). */
+DkConnectorChange *dk_connector_change_new(const char *id, const char *text, const char *author,
+                                           const char *status);
+void dk_connector_change_free(gpointer change);
 
 /* One system. Functions return FALSE with a DK_ERROR_TEMPORARY or
  * DK_ERROR_PERMANENT error (dk_connector_http sets them). Optional entries
@@ -85,9 +124,10 @@ typedef struct {
 	                        GError **error);
 	/* Changes status, priority or assignee. */
 	gboolean (*update)(DkConnector *c, const DkConnectorEvent *e, GError **error);
-	/* Optional: the system's id of the ticket carrying our reference;
-	 * *remote_out NULL when there is none. */
-	gboolean (*lookup)(DkConnector *c, const char *reference, char **remote_out,
+	/* Optional: the system's id of the ticket an earlier attempt at the
+	 * event's create made (it carries e->reference and is newer than
+	 * e->since); *remote_out NULL when there is none. */
+	gboolean (*lookup)(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
 	                   GError **error);
 	/* Optional: the ids (char*, oldest first) of comments on the remote
 	 * ticket that look like this event's (after a lost answer); the caller
@@ -97,6 +137,24 @@ typedef struct {
 	/* Authenticates and reads vocabularies; appends findings to report,
 	 * one line each; FALSE when misconfigured. Creates nothing. */
 	gboolean (*check)(DkConnector *c, GString *report, GError **error);
+	/* Optional, the way back: what agents did on the remote ticket since
+	 * the watermark cursor (NULL: since it was made), oldest first, into
+	 * changes_out (DkConnectorChange): public comments not written through
+	 * the API by docket where the system tells them apart, and one status
+	 * change when the ticket's status differs from the one the cursor saw.
+	 * Internal notes are not read. *cursor_out the new watermark (opaque
+	 * text kept by docket). Reads only. */
+	gboolean (*read_back)(DkConnector *c, const char *remote_ticket, const char *cursor,
+	                      GPtrArray *changes_out, char **cursor_out, GError **error);
+	/* Optional: called once the event's ticket (ticket.created) or comment
+	 * (article.created) is made or found after a lost answer, before it is
+	 * recorded, with the remote ticket: sends the article's files that the
+	 * request could not carry. Must be idempotent: a retry calls it again. */
+	gboolean (*attach)(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+	                   GError **error);
+	/* Optional: the system's limit of one attachment in bytes (0: sends
+	 * none); attachment_max_bytes overrides it. */
+	gint64 file_limit;
 	/* Optional: reads the type's own keys of section into c->state
 	 * (freed with c->state_free); DK_ERROR_CONFIG when they are wrong. */
 	gboolean (*init)(DkConnector *c, const DkConfig *config, const char *section,
@@ -160,6 +218,30 @@ gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **
  * string; NULL when it is neither. */
 char *dk_connector_member_id(const json_t *object, const char *member);
 
+/* dk_connector_http with a body that may hold any byte. */
+gboolean dk_connector_http_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                                 const char *const *extra, json_t **response_out, GError **error);
+
+/* The limit of one attachment: attachment_max_bytes when set, else
+ * system_default; 0 (no files at all) when system_default is. */
+gint64 dk_connector_file_limit(const DkConnector *c, gint64 system_default);
+
+/* A line "(not sent: NAME, N bytes, over the limit of L bytes)" for each
+ * file over limit (or not loaded), or with limit 0 "(not sent: NAME, N
+ * bytes: the system takes no files from docket)" for each file, each after
+ * a newline; "" when none. */
+char *dk_connector_files_left_out(const GPtrArray *files, gint64 limit);
+
+/* multipart/form-data (RFC 7578), built part by part into out: a field
+ * (content_type NULL: none named), a file part (its name quoted, quotes
+ * and line breaks replaced), and the closing boundary, which hands out
+ * over as the body. */
+void dk_connector_form_field(GByteArray *out, const char *boundary, const char *name,
+                             const char *content_type, const char *value);
+void dk_connector_form_file(GByteArray *out, const char *boundary, const char *name,
+                            const DkConnectorFile *f);
+GBytes *dk_connector_form_end(GByteArray *out, const char *boundary);
+
 /* dk_connector_http with body (or NULL) serialised compactly. */
 gboolean dk_connector_http_json(DkConnector *c, const char *method, const char *path,
                                 const json_t *body, json_t **response_out, GError **error);
@@ -187,6 +269,11 @@ typedef struct {
  * NULL (ours has no word there: leave the system's value alone). */
 const char *dk_connector_word(const DkConnector *c, const DkConnectorVocabulary *v,
                               const char *ours);
+
+/* Our words whose system word is theirs, comma-joined in the order of the
+ * defaults (as DkConnectorChange's status wants them), or NULL. */
+char *dk_connector_words_back(const DkConnector *c, const DkConnectorVocabulary *v,
+                              const char *theirs);
 
 /* Whether every word the defaults and maps of both vocabularies give is
  * known; appends a line to report for each that is not. */
@@ -219,6 +306,44 @@ extern const DkConnectorOps dk_connector_omnidesk;
 typedef struct DkConnectors DkConnectors;
 DkConnectors *dk_connectors_new(const DkConfig *config, GError **error);
 void dk_connectors_free(DkConnectors *set);
+
+/* What one pass of the way back did. */
+typedef struct {
+	guint tickets;  /* remote tickets read */
+	guint comments; /* comments that became replies */
+	guint statuses; /* status changes mirrored */
+	guint skipped;  /* changes docket could not take (reason logged) */
+	guint failed;   /* tickets whose reading failed (retried next pass) */
+} DkReadBackStats;
+
+/* The way back for connector name (NULL: every connector with poll_seconds
+ * set): for each of its tickets that is not closed and has no row still
+ * to go there, reads what agents did since the stored watermark and, in
+ * one transaction per ticket, turns each public comment into a reply to
+ * the customer (dk_desk_reply: mailed through the outbox, threaded like
+ * any reply), mirrors the status (dk_desk_set_status, by
+ * "connector:NAME"), records the comment's remote id (so it is taken once
+ * and never sent back) and the new watermark. A reading that fails is
+ * logged, counted and tried again next pass; store errors are returned. */
+gboolean dk_connectors_read_back(DkConnectors *set, const DkConfig *config, DkStore *store,
+                                 const char *name, gint64 now, DkReadBackStats *stats,
+                                 GError **error);
+
+/* `docket serve`'s way back: a thread that runs dk_connectors_read_back
+ * for each connector with poll_seconds set, every poll_seconds, on its own
+ * store connection (config is borrowed and must outlive it). Without such
+ * a connector it starts no thread. */
+typedef struct DkReadBackWorker DkReadBackWorker;
+DkReadBackWorker *dk_read_back_start(const DkConfig *config);
+/* Stops it between passes and frees it. */
+void dk_read_back_stop(DkReadBackWorker *w);
+
+/* The author docket gives the changes it mirrors from connector c. */
+char *dk_connector_origin(const DkConnector *c);
+
+/* The connector called name in the set, or NULL (not configured, or
+ * broken: see dk_connectors_new). */
+DkConnector *dk_connectors_get(DkConnectors *set, const char *name);
 
 /* Performs one due "connector" row: claims it, runs the event, records
  * the remote ids, and marks it done, deferred (backoff, or Retry-After)

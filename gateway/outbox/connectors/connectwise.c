@@ -1,6 +1,9 @@
 /* ConnectWise PSA (Manage) REST 3.0: tickets under /service/tickets, notes
  * with Discussion/Internal flags, JSON Patch updates, our reference in
- * externalXRef (../shared/specs/REFERENCE.md section 2). */
+ * externalXRef. The vendor's OpenAPI document is not public: the paths and
+ * fields are those of the clients generated from it [3P], the Basic
+ * company+public:private authentication with a clientId header is the
+ * vendor's [DOC]. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -9,10 +12,13 @@
 #include <curl/curl.h>
 #include <string.h>
 
-/* What REFERENCE.md marks as inferred [INF], in one place: the default
+/* What is inferred [INF], in one place: the default
  * vocabularies (tenants rename them: status_map, priority_map), the
- * owner's identifier taken from the assignee's local part, and summary's
- * 100-character limit. */
+ * owner's identifier taken from the assignee's local part, summary's
+ * 100-character limit, and the documents of a ticket: POST
+ * /system/documents as multipart/form-data with recordType Ticket,
+ * recordId, title and file, listed by GET with the same recordType and
+ * recordId (the vendor reference notes mark this endpoint unverified) [3P]. */
 static const char *const default_statuses[][2] = {
     {"new", "New"},           {"open", "In Progress"},     {"in_progress", "In Progress"},
     {"waiting", "Waiting on Client"}, {"on_hold", "On Hold"}, {"resolved", "Resolved"},
@@ -25,6 +31,8 @@ static const char *const default_priorities[][2] = {
     {"low", "Priority 4 - Schedule Maintenance"},
 };
 #define SUMMARY_MAX 100
+#define FILE_LIMIT (10 * 1024 * 1024) /* one document; none documented [INF] */
+#define DOCUMENTS "/system/documents"
 
 static const char *status_name(const DkConnector *c, const char *ours)
 {
@@ -86,6 +94,14 @@ static char *summary(const char *subject)
 	return g_utf8_substring(s, 0, SUMMARY_MAX);
 }
 
+/* The article's text, with a line for each attachment left out. */
+static char *text_of(const DkConnector *c, const DkConnectorEvent *e)
+{
+	g_autofree char *left =
+	    dk_connector_files_left_out(e->files, dk_connector_file_limit(c, FILE_LIMIT));
+	return g_strconcat(dk_connector_text(e->article), left, NULL);
+}
+
 static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
                               GError **error)
 {
@@ -96,10 +112,11 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 		return FALSE;
 	}
 	g_autofree char *sum = summary(e->ticket->subject);
+	g_autofree char *text = text_of(c, e);
 	g_autoptr(json_t) o = json_pack(
 	    "{ss so so ss ss sb s[s]}", "summary", sum, "board", ref("name", c->board), "company",
-	    ref("identifier", c->company), "initialDescription", dk_connector_text(e->article),
-	    "externalXRef", e->reference, "processNotifications", 0, "integratorTags", "docket");
+	    ref("identifier", c->company), "initialDescription", text, "externalXRef", e->reference,
+	    "processNotifications", 0, "integratorTags", "docket");
 	if (e->ticket->requester != NULL)
 		json_object_set_new(o, "contactEmailAddress", json_string(e->ticket->requester));
 	const char *priority = priority_name(c, e->ticket->priority);
@@ -111,13 +128,14 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	       dk_connector_take_id(c, reply, remote_out, error);
 }
 
-static json_t *note_json(const DkConnectorEvent *e)
+static json_t *note_json(const DkConnector *c, const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
-	gboolean internal = g_strcmp0(a->visibility, "internal") == 0;
-	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
-	return json_pack("{ss sb sb sb sb sb}", "text", dk_connector_text(a), "detailDescriptionFlag",
-	                 !internal, "internalAnalysisFlag", internal, "resolutionFlag", 0,
+	gboolean internal = a->visibility == DK_INTERNAL;
+	gboolean inbound = a->direction == DK_INBOUND;
+	g_autofree char *text = text_of(c, e);
+	return json_pack("{ss sb sb sb sb sb}", "text", text, "detailDescriptionFlag", !internal,
+	                 "internalAnalysisFlag", internal, "resolutionFlag", 0,
 	                 "customerUpdatedFlag", inbound, "processNotifications", 0);
 }
 
@@ -125,7 +143,7 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
                             GError **error)
 {
 	*remote_out = NULL;
-	g_autoptr(json_t) o = note_json(e);
+	g_autoptr(json_t) o = note_json(c, e);
 	g_autofree char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	g_autofree char *path = g_strdup_printf("/service/tickets/%s/notes", e->remote_ticket);
 	g_autoptr(json_t) reply = NULL;
@@ -142,7 +160,7 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 	g_autoptr(json_t) notes = NULL;
 	if (!dk_connector_http(c, "GET", path, NULL, NULL, &notes, error))
 		return FALSE;
-	g_autoptr(json_t) want = note_json(e);
+	g_autoptr(json_t) want = note_json(c, e);
 	size_t i;
 	json_t *n;
 	json_array_foreach(notes, i, n)
@@ -160,7 +178,8 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 	return TRUE;
 }
 
-/* One JSON Patch operation (REFERENCE.md section 2.6). */
+/* One JSON Patch operation, {op, path, value}, replacing a whole
+ * reference object ({"name": ...}) as the generated clients do [3P]. */
 static json_t *patch_op(const DkConnector *c, const DkConnectorEvent *e)
 {
 	const char *v = e->new_value;
@@ -206,15 +225,147 @@ static gboolean query(DkConnector *c, const char *path, const char *cond, json_t
 	return FALSE;
 }
 
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
 {
 	*remote_out = NULL;
-	g_autofree char *cond = g_strdup_printf("externalXRef=\"%s\"", reference);
+	g_autofree char *cond = g_strdup_printf("externalXRef=\"%s\"", e->reference);
 	g_autoptr(json_t) found = NULL;
 	if (!query(c, "/service/tickets", cond, &found, error))
 		return FALSE;
 	if (json_array_size(found) > 0)
 		*remote_out = dk_connector_id(json_array_get(found, 0));
+	return TRUE;
+}
+
+/* A document's title: our reference, the article and the file's place,
+ * its name; what a retry looks for. */
+static char *document_title(const DkConnectorEvent *e, guint i, const DkConnectorFile *f)
+{
+	return g_strdup_printf("%s %" G_GINT64_FORMAT ".%u %s", e->reference, e->article->id, i,
+	                       f->filename);
+}
+
+/* The ticket's document titles. */
+static gboolean document_titles(DkConnector *c, const char *ticket, GHashTable *titles,
+                                GError **error)
+{
+	g_autofree char *path =
+	    g_strdup_printf(DOCUMENTS "?recordType=Ticket&recordId=%s&pageSize=1000", ticket);
+	g_autoptr(json_t) docs = NULL;
+	if (!dk_connector_http(c, "GET", path, NULL, NULL, &docs, error))
+		return FALSE;
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d)
+	{
+		const char *title = json_string_value(json_object_get(d, "title"));
+		if (title != NULL)
+			g_hash_table_add(titles, g_strdup(title));
+	}
+	return TRUE;
+}
+
+/* POST /system/documents: multipart/form-data (RFC 7578). */
+static gboolean upload(DkConnector *c, const char *ticket, const char *title,
+                       const DkConnectorFile *f, GError **error)
+{
+	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
+	GByteArray *out = g_byte_array_new();
+	dk_connector_form_field(out, boundary, "recordType", NULL, "Ticket");
+	dk_connector_form_field(out, boundary, "recordId", NULL, ticket);
+	dk_connector_form_field(out, boundary, "title", NULL, title);
+	dk_connector_form_file(out, boundary, "file", f);
+	g_autoptr(GBytes) bytes = dk_connector_form_end(out, boundary);
+	g_autofree char *type =
+	    g_strconcat("Content-Type: multipart/form-data; boundary=", boundary, NULL);
+	const char *extra[] = {type, NULL};
+	return dk_connector_http_bytes(c, "POST", DOCUMENTS, bytes, extra, NULL, error);
+}
+
+/* The article's files as documents on the ticket, each once: those whose
+ * title the ticket's documents already carry were uploaded before. */
+static gboolean attach(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+                       GError **error)
+{
+	guint sending = 0;
+	for (guint i = 0; e->files != NULL && i < e->files->len; i++)
+		sending += ((const DkConnectorFile *)g_ptr_array_index(e->files, i))->data != NULL;
+	if (sending == 0 || e->article == NULL)
+		return TRUE;
+	g_autoptr(GHashTable) titles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (!document_titles(c, remote, titles, error))
+		return FALSE;
+	for (guint i = 0; i < e->files->len; i++) {
+		const DkConnectorFile *f = g_ptr_array_index(e->files, i);
+		g_autofree char *title = document_title(e, i, f);
+		if (f->data != NULL && !g_hash_table_contains(titles, title) &&
+		    !upload(c, remote, title, f, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Our statuses whose board status name is name, comma-joined in the order
+ * of the defaults (see DkConnectorChange), or NULL. */
+static char *ours_for(const DkConnector *c, const char *name)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; name != NULL && i < G_N_ELEMENTS(default_statuses); i++)
+		if (g_strcmp0(status_name(c, default_statuses[i][0]), name) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       default_statuses[i][0]);
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
+/* An agent's public note: Discussion, not internal, written by a member. */
+static gboolean agent_note(const json_t *n)
+{
+	return json_is_true(json_object_get(n, "detailDescriptionFlag")) &&
+	       !json_is_true(json_object_get(n, "internalAnalysisFlag")) &&
+	       json_is_object(json_object_get(n, "member"));
+}
+
+/* The way back: the notes after the cursor's note id (conditions id>N,
+ * oldest first), the agents' public ones as comments, and the ticket's
+ * status when its name is not the one the cursor saw. Cursor:
+ * "NOTE:STATUS NAME". */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	gint64 after = cursor ? g_ascii_strtoll(cursor, NULL, 10) : 0;
+	const char *seen = cursor && strchr(cursor, ':') ? strchr(cursor, ':') + 1 : "";
+	g_autofree char *cond = g_strdup_printf("id>%" G_GINT64_FORMAT, after);
+	g_autofree char *escaped = g_uri_escape_string(cond, NULL, FALSE);
+	g_autofree char *path = g_strdup_printf(
+	    "/service/tickets/%s/notes?conditions=%s&orderBy=id%%20asc&pageSize=1000", remote,
+	    escaped);
+	g_autoptr(json_t) notes = NULL, ticket = NULL;
+	if (!dk_connector_http(c, "GET", path, NULL, NULL, &notes, error))
+		return FALSE;
+	size_t i;
+	json_t *n;
+	gint64 last = after;
+	json_array_foreach(notes, i, n)
+	{
+		gint64 id = json_integer_value(json_object_get(n, "id"));
+		g_autofree char *sid = dk_connector_id(n);
+		if (id > after && agent_note(n))
+			g_ptr_array_add(
+			    changes_out,
+			    dk_connector_change_new(
+			        sid, json_string_value(json_object_get(n, "text")), NULL, NULL));
+		last = MAX(last, id);
+	}
+	g_autofree char *tpath = g_strdup_printf("/service/tickets/%s", remote);
+	if (!dk_connector_http(c, "GET", tpath, NULL, NULL, &ticket, error))
+		return FALSE;
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(ticket, "status"), "name"));
+	g_autofree char *ours = ours_for(c, name);
+	if (name != NULL && g_strcmp0(name, seen) != 0 && ours != NULL)
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%s", last, name ? name : "");
 	return TRUE;
 }
 
@@ -250,7 +401,7 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	g_autofree char *bcond = g_strdup_printf("name=\"%s\"", c->board);
 	g_autofree char *ccond = g_strdup_printf("identifier=\"%s\"", c->company);
 	if (!query(c, "/service/boards", bcond, &boards, error)) {
-		/* REFERENCE.md 2.2: some clouds answer wrong keys with 404. */
+		/* Some ConnectWise clouds answer wrong keys with 404, not 401 [3P]. */
 		if (strstr((*error)->message, "HTTP 404") != NULL)
 			g_string_append_printf(report, "%s: 404 on /service/boards: check base_url, "
 			                       "and the company and keys\n", c->name);
@@ -291,5 +442,8 @@ const DkConnectorOps dk_connector_connectwise = {
     .update = update,
     .lookup = lookup,
     .find_comment = find_comment,
+    .read_back = read_back,
+    .attach = attach,
+    .file_limit = FILE_LIMIT,
     .check = check,
 };

@@ -41,6 +41,11 @@ void dk_connectors_free(DkConnectors *set)
 	g_free(set);
 }
 
+DkConnector *dk_connectors_get(DkConnectors *set, const char *name)
+{
+	return g_hash_table_lookup(set->connectors, name);
+}
+
 typedef struct {
 	DkConnectors *set;
 	const DkConfig *config;
@@ -55,6 +60,7 @@ typedef struct {
 	char *remote_ticket;  /* known before the attempt */
 	char *new_ticket;     /* learnt by it */
 	char *new_comment;
+	GPtrArray *files; /* the article's (DkConnectorFile) */
 	const GError *failure;
 	guint held;           /* rows held by this run */
 } Run;
@@ -66,6 +72,8 @@ static void run_clear(Run *r)
 	g_free(r->remote_ticket);
 	g_free(r->new_ticket);
 	g_free(r->new_comment);
+	if (r->files != NULL)
+		g_ptr_array_unref(r->files);
 }
 
 static gboolean in_transaction(DkStore *store, gboolean (*body)(Run *, GError **), Run *r,
@@ -140,6 +148,39 @@ static const char *payload_str(const Run *r, const char *key)
 	return json_string_value(json_object_get(r->payload, key));
 }
 
+/* The article's attachments: the bytes of those within the connector's
+ * limit, the others named only. */
+static gboolean load_files(Run *r, GError **error)
+{
+	r->files = g_ptr_array_new_with_free_func(dk_connector_file_free);
+	if (r->article == NULL)
+		return TRUE;
+	g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func(dk_stored_attachment_free);
+	if (!dk_store_article_attachments(r->store, r->article->id, stored, error))
+		return FALSE;
+	gint64 limit = dk_connector_file_limit(r->c, r->c->ops->file_limit);
+	for (guint i = 0; i < stored->len; i++) {
+		const DkStoredAttachment *a = g_ptr_array_index(stored, i);
+		DkConnectorFile *f = g_new0(DkConnectorFile, 1);
+		f->filename = g_strdup(a->filename && *a->filename ? a->filename : "attachment");
+		f->content_type = g_strdup(a->content_type);
+		f->size = a->size;
+		g_ptr_array_add(r->files, f);
+		char *bytes = NULL;
+		gsize len = 0;
+		g_autoptr(GError) local = NULL;
+		if ((gint64)a->size > limit)
+			continue;
+		if (!g_file_get_contents(a->path, &bytes, &len, &local)) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "attachment %s: %s",
+			            f->filename, local->message);
+			return FALSE;
+		}
+		f->data = g_bytes_new_take(bytes, len);
+	}
+	return TRUE;
+}
+
 /* The ticket, the article and the remote ticket id, from the store. */
 static gboolean load(Run *r, GError **error)
 {
@@ -155,7 +196,8 @@ static gboolean load(Run *r, GError **error)
 		if (a->id == wanted)
 			r->article = g_ptr_array_steal_index(articles, i);
 	}
-	return dk_store_external_ref_get(r->store, r->c->name, "ticket", r->row->ticket,
+	return load_files(r, error) &&
+	       dk_store_external_ref_get(r->store, r->c->name, "ticket", r->row->ticket,
 	                                 &r->remote_ticket, error);
 }
 
@@ -165,13 +207,13 @@ static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 	if (r->remote_ticket != NULL)
 		return TRUE; /* made by an earlier attempt that recorded it */
 	/* An earlier attempt may have created it and lost the answer. */
-	if (r->row->attempts > 0 && ops->lookup != NULL) {
-		if (!ops->lookup(r->c, e->reference, &r->new_ticket, error))
-			return FALSE;
-		if (r->new_ticket != NULL)
-			return TRUE;
-	}
-	return ops->create_ticket(r->c, e, &r->new_ticket, error);
+	if (r->row->attempts > 0 && ops->lookup != NULL &&
+	    !ops->lookup(r->c, e, &r->new_ticket, error))
+		return FALSE;
+	if (r->new_ticket == NULL && !ops->create_ticket(r->c, e, &r->new_ticket, error))
+		return FALSE;
+	return ops->attach == NULL || r->new_ticket == NULL ||
+	       ops->attach(r->c, e, r->new_ticket, error);
 }
 
 /* A comment like the event's that no other article of ours claims: the
@@ -201,13 +243,18 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 		return FALSE;
 	if (known != NULL)
 		return TRUE;
-	if (r->row->attempts > 0 && ops->find_comment != NULL) {
-		if (!find_comment(r, e, error))
-			return FALSE;
-		if (r->new_comment != NULL)
-			return TRUE;
-	}
-	return ops->add_comment(r->c, e, &r->new_comment, error);
+	if (r->row->attempts > 0 && ops->find_comment != NULL && !find_comment(r, e, error))
+		return FALSE;
+	if (r->new_comment == NULL && !ops->add_comment(r->c, e, &r->new_comment, error))
+		return FALSE;
+	return ops->attach == NULL || ops->attach(r->c, e, e->remote_ticket, error);
+}
+
+/* Whether the row's change was read back from this connector's system. */
+static gboolean mirrored(const Run *r)
+{
+	g_autofree char *origin = dk_connector_origin(r->c);
+	return g_strcmp0(payload_str(r, "by"), origin) == 0;
 }
 
 static gboolean perform(Run *r, GError **error)
@@ -227,6 +274,8 @@ static gboolean perform(Run *r, GError **error)
 	    .reference = reference,
 	    .remote_ticket = r->remote_ticket,
 	    .outbox_id = r->row->id,
+	    .since = r->row->created_at,
+	    .files = r->files,
 	};
 	if (g_strcmp0(event, "ticket.created") == 0)
 		return create(r, &e, error);
@@ -238,6 +287,8 @@ static gboolean perform(Run *r, GError **error)
 	}
 	if (g_strcmp0(event, "article.created") == 0 && r->article != NULL)
 		return comment(r, &e, error);
+	if (g_strcmp0(event, "ticket.updated") == 0 && mirrored(r))
+		return TRUE; /* the system made this change: nothing to send back */
 	if (g_strcmp0(event, "ticket.updated") == 0)
 		return r->c->ops->update(r->c, &e, error);
 	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: unknown event %s", r->c->name,

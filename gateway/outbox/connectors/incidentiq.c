@@ -1,7 +1,9 @@
 /* Incident IQ API v1.0: tickets by GUID under /tickets, comments as ticket
  * activities with IsPublic, status changes through the action endpoints or
  * a workflow step, a Bearer token with the SiteId, ProductId and Client
- * headers (../shared/specs/REFERENCE.md section 3). */
+ * headers. The tickets, their fields and the action endpoints are in the
+ * vendor's Swagger file of its Tickets API [SPEC]; the rest is listed
+ * below. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -10,23 +12,33 @@
 #include <curl/curl.h>
 #include <string.h>
 
-/* What is not in the vendor's Swagger file, in one place (REFERENCE.md
- * tags: [INF] inference, [3P] third-party clients, [DOC] vendor prose):
+/* What is not in the vendor's Swagger file, in one place (tagged as
+ * connector.h says):
  * - the Ticketing module's ProductId, the default for product_id [SPEC
  *   sample body; that it is the same on every site is INF];
  * - comments: POST /tickets/{id}/activities/new with one comment item and
  *   GET /tickets/{id}/activities [3P];
- * - the user search POST /users with an "email" facet [INF] and the
- *   ticket search POST /tickets with a "keyword" facet [DOC, 3P];
+ * - the paths of the user search POST /users [SPEC: its body,
+ *   GetUsersRequestV1; the path is the Users controller's] and of the
+ *   ticket search POST /tickets [SPEC prose; body GetTicketsRequest], and
+ *   their $p/$s paging and $o/$d order [3P]. No facet that matches an
+ *   address or our reference is documented (FilterMatch needs a filter
+ *   Id), so both read pages without filters and compare the fields;
  * - no direction field: the author and side lead the comment's text [INF];
  * - the default vocabularies below (statuses are per workflow; priorities
  *   are urgent or not, numbers are tenant-defined) [INF];
- * - the flags a new ticket carries: rules run, Incident IQ sends no mail
+ * - what the flags every ticket write carries do (the schema requires
+ *   them and says nothing more): RunRules true (the district's routing
+ *   applies as to any ticket), SendNotifications and SendEmails false
  *   (docket mails the customer itself) [INF]. */
 #define TICKETING_PRODUCT "88df910c-91aa-e711-80c2-0004ffa00010"
 #define COMMENT_TYPE "Spark.Shared.Models.TicketActivityComment, Spark.Shared"
-#define USER_FACET "email"
-#define TICKET_FACET "keyword"
+#define USER_PAGE 100    /* $s: "some views max 100" [3P] */
+#define USER_PAGES 1000  /* 100,000 users at most */
+#define USER_REFRESH 600 /* seconds before a miss reads the users again */
+#define TICKET_PAGE 50
+#define TICKET_PAGES 20 /* newest tickets read after a lost create */
+#define CLOCK_SLACK 900 /* seconds Incident IQ's clock may lag docket's */
 /* The close reasons of POST /tickets/{id}/close and /cancel [SPEC]. */
 #define CLOSE_RESOLVED "C98AE44E-ADA0-4AE7-AE30-817785C00002"
 #define CLOSE_CANCELED "C98AE44E-ADA0-4AE7-AE30-817785C00001"
@@ -58,16 +70,50 @@ static const char *const actions[][3] = {
     {"not-urgent", "mark-not-urgent", ""},
 };
 
-/* What a connector keeps between events: the statuses, read once. */
+/* The properties of UpdateTicketRequest [SPEC]: what an update copies
+ * from the ticket it read. */
+/* clang-format off */
+static const char *const update_fields[] = {
+    "Activities", "AdditionalDetails", "AssetGroups", "Assets", "AssignedToTeam",
+    "AssignedToTeamId", "AssignedToUser", "AssignedToUserId", "Attachments", "CloseReason",
+    "CloseReasonTypeId", "ClosedDate", "CreatedDate", "CustomFieldValues", "DueDate", "For",
+    "ForId", "GuestTicketId", "HasSensitiveInformation", "IsClosed", "IsDeleted",
+    "IsIssueConfirmed", "IsPastDue", "IsTraining", "IsUrgent", "Issue", "IssueDescription",
+    "IssueId", "Location", "LocationDetails", "LocationId", "LocationRoom", "LocationRoomId",
+    "LocationTypes", "Locations", "Meta", "ModifiedDate", "OverallSurveyRating", "Owner",
+    "OwnerId", "Priority", "PriorityLevel", "ProductId", "Registration", "Roles", "Site",
+    "SiteId", "Sla", "SlaId", "SourceId", "StartedDate", "Subject", "SurveyId",
+    "SurveyResponseId", "SurveyUserId", "Tags", "Teams", "TicketFollowerTeamIds",
+    "TicketFollowerUserIds", "TicketId", "TicketNumber", "TicketTemplateId",
+    "TicketWizardCategoryId", "Users", "WorkflowStep", "WorkflowStepId",
+};
+/* clang-format on */
+
+/* What a connector keeps between events: the statuses, read once, and
+ * the users' addresses, read again when one is missing and they are older
+ * than USER_REFRESH. */
 typedef struct {
 	json_t *statuses;
+	GHashTable *users; /* lower-case e-mail -> UserId */
+	gint64 users_read; /* monotonic seconds, 0: never */
 } State;
 
 static void state_free(gpointer p)
 {
 	State *s = p;
 	json_decref(s->statuses);
+	if (s->users != NULL)
+		g_hash_table_unref(s->users);
 	g_free(s);
+}
+
+static State *state_of(DkConnector *c)
+{
+	if (c->state == NULL) {
+		c->state = g_new0(State, 1);
+		c->state_free = state_free;
+	}
+	return c->state;
 }
 
 static const char *mapped(GHashTable *map, const char *const (*defaults)[2], gsize n,
@@ -205,25 +251,55 @@ static char *text_of(const DkArticle *a)
 	return g_strdup("(no text)");
 }
 
+/* One page of the users (GetUsersRequestV1, no filter) into the map;
+ * *more_out whether another page follows. */
+static gboolean users_page(DkConnector *c, guint page, GHashTable *map, gboolean *more_out,
+                           GError **error)
+{
+	g_autoptr(json_t) q = json_pack("{sb sb}", "OnlyShowDeleted", 0, "ExcludeNoAccess", 0);
+	g_autofree char *body = dumps(q);
+	g_autofree char *path = g_strdup_printf("/users?$p=%u&$s=%d", page, USER_PAGE);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "POST", path, body, &reply, error))
+		return FALSE;
+	json_t *items = json_object_get(reply, "Items");
+	size_t i;
+	json_t *u;
+	json_array_foreach(items, i, u)
+	{
+		const char *email = str_at(u, "Email"), *id = str_at(u, "UserId");
+		if (email != NULL && id != NULL)
+			g_hash_table_insert(map, g_ascii_strdown(email, -1), g_strdup(id));
+	}
+	json_t *count = json_object_get(json_object_get(reply, "Paging"), "PageCount");
+	*more_out = json_is_integer(count) ? (gint64)page + 1 < json_integer_value(count)
+	                                   : json_array_size(items) == USER_PAGE;
+	return TRUE;
+}
+
 /* The UserId of the user with this address, or NULL. */
 static gboolean find_user(DkConnector *c, const char *email, char **id_out, GError **error)
 {
+	State *s = state_of(c);
+	g_autofree char *key = g_ascii_strdown(email, -1);
+	gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
 	*id_out = NULL;
-	g_autoptr(json_t) q =
-	    json_pack("{sb sb s[{ss ss}]}", "OnlyShowDeleted", 0, "FilterByViewPermission", 0,
-	              "Filters", "Facet", USER_FACET, "Value", email);
-	g_autofree char *body = dumps(q);
-	g_autoptr(json_t) reply = NULL;
-	if (!call(c, "POST", "/users?$p=0&$s=50", body, &reply, error))
-		return FALSE;
-	size_t i;
-	json_t *u;
-	json_array_foreach(json_object_get(reply, "Items"), i, u)
-	{
-		if (*id_out == NULL && str_at(u, "Email") != NULL &&
-		    g_ascii_strcasecmp(str_at(u, "Email"), email) == 0)
-			*id_out = g_strdup(str_at(u, "UserId"));
+	if (s->users != NULL && g_hash_table_contains(s->users, key)) {
+		*id_out = g_strdup(g_hash_table_lookup(s->users, key));
+		return TRUE;
 	}
+	if (s->users != NULL && now - s->users_read < USER_REFRESH)
+		return TRUE;
+	g_autoptr(GHashTable) map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	gboolean more = TRUE;
+	for (guint page = 0; more && page < USER_PAGES; page++)
+		if (!users_page(c, page, map, &more, error))
+			return FALSE;
+	if (s->users != NULL)
+		g_hash_table_unref(s->users);
+	s->users = g_steal_pointer(&map);
+	s->users_read = now;
+	*id_out = g_strdup(g_hash_table_lookup(s->users, key));
 	return TRUE;
 }
 
@@ -250,7 +326,8 @@ static gboolean requester_id(DkConnector *c, const DkTicket *t, char **id_out, G
 static char *description(const DkConnectorEvent *e)
 {
 	g_autofree char *text = text_of(e->article);
-	return g_strdup_printf("%s\n\n[%s]", text, e->reference);
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	return g_strdup_printf("%s%s\n\n[%s]", text, left, e->reference);
 }
 
 static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **remote_out,
@@ -274,7 +351,7 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	    "{ss ss ss ss ss ss sb sb sb sb sb sb}", "Subject", subject, "IssueDescription", desc,
 	    "ForId", for_id, "LocationId", location, "IssueTypeId", type, "ProductId", product(c),
 	    "IsUrgent", urgent, "HasSensitiveInformation", 0, "IsTraining", 0, "SendNotifications",
-	    1, "RunRules", 1, "SendEmails", 0);
+	    0, "RunRules", 1, "SendEmails", 0);
 	const char *const optional[][2] = {{"IssueCategoryId", "issue_category_id"},
 	                                   {"IssueId", "issue_id"}};
 	for (gsize i = 0; i < G_N_ELEMENTS(optional); i++)
@@ -287,20 +364,22 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	       item_id(c, reply, "TicketId", remote_out, error);
 }
 
-static char *comment_text(const DkArticle *a)
+static char *comment_text(const DkArticle *a, const GPtrArray *files)
 {
-	g_autofree char *text = text_of(a);
+	g_autofree char *left = dk_connector_files_left_out(files, 0);
+	g_autofree char *own = text_of(a);
+	g_autofree char *text = g_strconcat(own, left, NULL);
 	if (a->sender == NULL || *a->sender == '\0')
 		return g_steal_pointer(&text);
-	gboolean inbound = g_strcmp0(a->direction, "inbound") == 0;
+	gboolean inbound = a->direction == DK_INBOUND;
 	return g_strdup_printf("%s (%s) wrote:\n\n%s", a->sender, inbound ? "customer" : "support",
 	                       text);
 }
 
 static json_t *comment_json(const DkConnectorEvent *e)
 {
-	g_autofree char *text = comment_text(e->article);
-	gboolean public = g_strcmp0(e->article->visibility, "internal") != 0;
+	g_autofree char *text = comment_text(e->article, e->files);
+	gboolean public = e->article->visibility != DK_INTERNAL;
 	return json_pack("{ss sb sb sb s[{ss si ss}]}", "TicketId", e->remote_ticket, "IsPublic",
 	                 public, "WaitForResponse", 0, "TicketWasUpdated", 0, "ActivityItems",
 	                 "$type", COMMENT_TYPE, "TicketActivityTypeId", ACTIVITY_COMMENT,
@@ -376,26 +455,28 @@ static gboolean update_field(DkConnector *c, const char *ticket, const char *fie
 		            path);
 		return FALSE;
 	}
-	json_object_set(t, field, v);
-	const char *const off[] = {"UpdateAssets",          "UpdateTags",
-	                           "UpdateTicketFollowers", "UpdateCustomFields",
-	                           "UpdateAttachments",     "SendEmails"};
+	g_autoptr(json_t) o = json_object();
+	for (gsize i = 0; i < G_N_ELEMENTS(update_fields); i++) {
+		json_t *kept = json_object_get(t, update_fields[i]);
+		if (kept != NULL && !json_is_null(kept)) /* null: none, as when absent */
+			json_object_set(o, update_fields[i], kept);
+	}
+	json_object_set(o, field, v);
+	const char *const off[] = {
+	    "UpdateAssets",       "UpdateTags",        "UpdateTicketFollowers",
+	    "UpdateCustomFields", "UpdateAttachments", "SendNotifications",
+	    "SendEmails"};
 	for (gsize i = 0; i < G_N_ELEMENTS(off); i++)
-		json_object_set_new(t, off[i], json_false());
-	json_object_set_new(t, "SendNotifications", json_true());
-	json_object_set_new(t, "RunRules", json_true());
-	g_autofree char *body = dumps(t);
+		json_object_set_new(o, off[i], json_false());
+	json_object_set_new(o, "RunRules", json_true());
+	g_autofree char *body = dumps(o);
 	return call(c, "POST", path, body, NULL, error);
 }
 
 /* The statuses of GET /tickets/statuses, read once per connector. */
 static gboolean statuses(DkConnector *c, json_t **out, GError **error)
 {
-	if (c->state == NULL) {
-		c->state = g_new0(State, 1);
-		c->state_free = state_free;
-	}
-	State *s = c->state;
+	State *s = state_of(c);
 	if (s->statuses == NULL) {
 		g_autoptr(json_t) reply = NULL;
 		if (!call(c, "GET", "/tickets/statuses", NULL, &reply, error))
@@ -494,28 +575,168 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 	return TRUE;
 }
 
-/* A keyword search for our reference, kept only where the description
- * ends with it (a search may match more). */
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+/* One page of the newest tickets (GetTicketsRequest, no filter, by
+ * CreatedDate descending) into a new list of Items. */
+static gboolean tickets_page(DkConnector *c, guint page, json_t **items_out, GError **error)
+{
+	g_autoptr(json_t) q =
+	    json_pack("{ss sb sb sb sb sb ss}", "Schema", "All", "FilterByProduct", 1,
+	              "OnlyShowDeleted", 0, "OnlyShowSupportTickets", 0, "ShowTicketsForAllSites",
+	              0, "isGlobalAdmin", 0, "ProductId", product(c));
+	g_autofree char *body = dumps(q);
+	g_autofree char *path =
+	    g_strdup_printf("/tickets?$p=%u&$s=%d&$o=CreatedDate&$d=Descending", page, TICKET_PAGE);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "POST", path, body, &reply, error))
+		return FALSE;
+	json_t *items = json_object_get(reply, "Items");
+	*items_out = json_is_array(items) ? json_incref(items) : json_array();
+	return TRUE;
+}
+
+/* Whether the ticket was made before since, less the clock slack. */
+static gboolean older_than(const json_t *t, gint64 since)
+{
+	const char *made = str_at(t, "CreatedDate");
+	g_autoptr(GDateTime) when = made ? g_date_time_new_from_iso8601(made, NULL) : NULL;
+	return when != NULL && g_date_time_to_unix(when) < since - CLOCK_SLACK;
+}
+
+/* Incident IQ takes no idempotency key, and no search facet for our
+ * reference is documented: the newest tickets are read, newest first,
+ * until one's description ends with the reference (found) or one older
+ * than the event shows that the create never arrived. When the pages
+ * run out before that answer, it fails for good rather than risk a
+ * second ticket. */
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
 {
 	*remote_out = NULL;
-	g_autoptr(json_t) q =
-	    json_pack("{ss sb sb ss s[{ss ss}]}", "Schema", "All", "OnlyShowDeleted", 0,
-	              "FilterByViewPermission", 0, "ProductId", product(c), "Filters", "Facet",
-	              TICKET_FACET, "Value", reference);
-	g_autofree char *body = dumps(q);
-	g_autoptr(json_t) reply = NULL;
-	if (!call(c, "POST", "/tickets?$p=0&$s=50", body, &reply, error))
-		return FALSE;
-	g_autofree char *marker = g_strdup_printf("\n\n[%s]", reference);
-	size_t i;
-	json_t *t;
-	json_array_foreach(json_object_get(reply, "Items"), i, t)
-	{
-		const char *d = str_at(t, "IssueDescription");
-		if (*remote_out == NULL && d != NULL && g_str_has_suffix(d, marker))
-			*remote_out = g_strdup(str_at(t, "TicketId"));
+	g_autofree char *marker = g_strdup_printf("\n\n[%s]", e->reference);
+	for (guint page = 0; page < TICKET_PAGES; page++) {
+		g_autoptr(json_t) items = NULL;
+		if (!tickets_page(c, page, &items, error))
+			return FALSE;
+		size_t i;
+		json_t *t;
+		json_array_foreach(items, i, t)
+		{
+			const char *d = str_at(t, "IssueDescription");
+			if (d != NULL && g_str_has_suffix(d, marker)) {
+				*remote_out = g_strdup(str_at(t, "TicketId"));
+				return TRUE;
+			}
+			if (older_than(t, e->since))
+				return TRUE;
+		}
+		if (json_array_size(items) < TICKET_PAGE)
+			return TRUE; /* every ticket read: it was never made */
 	}
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+	            "%s: cannot tell whether the lost create of %s made a ticket: more than %d "
+	            "newer tickets; look for [%s] at the end of a description",
+	            c->name, e->reference, TICKET_PAGE * TICKET_PAGES, e->reference);
+	return FALSE;
+}
+
+/* Our statuses for a ticket as Incident IQ shows it (comma-joined, see
+ * DkConnectorChange): closed is resolved or closed; a step whose status
+ * or step name a status value names is those; one that needs the
+ * requestor is waiting; any other open step is open (or new, or in
+ * progress: docket's own is kept). */
+static char *ours_for(DkConnector *c, const json_t *ticket, const json_t *list)
+{
+	if (json_is_true(json_object_get(ticket, "IsClosed")))
+		return g_strdup("resolved,closed");
+	const char *step = str_at(ticket, "WorkflowStepId");
+	const json_t *found = NULL;
+	size_t i;
+	json_t *s;
+	json_array_foreach(list, i, s)
+	{
+		const char *id = str_at(s, "WorkflowStepId");
+		if (step != NULL && id != NULL && g_ascii_strcasecmp(step, id) == 0)
+			found = s;
+	}
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize k = 0; found != NULL && k < G_N_ELEMENTS(default_statuses); k++) {
+		const char *v = status_value(c, default_statuses[k][0]);
+		if (g_strcmp0(v, str_at(found, "StatusName")) == 0 ||
+		    g_strcmp0(v, str_at(found, "StepName")) == 0)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       default_statuses[k][0]);
+	}
+	if (out->len == 0 && json_is_true(json_object_get(found, "IsRequestorInputNeeded")))
+		g_string_append(out, "waiting");
+	if (out->len == 0)
+		g_string_append(out, "open,new,in_progress");
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Whether an activity is a public comment, and its text. */
+static const char *public_comment(const json_t *activity)
+{
+	if (!json_is_true(json_object_get(activity, "IsPublic")))
+		return NULL;
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(activity, "ActivityItems"), i, it)
+	{
+		if (json_integer_value(json_object_get(it, "TicketActivityTypeId")) ==
+		        ACTIVITY_COMMENT &&
+		    str_at(it, "Comments") != NULL)
+			return str_at(it, "Comments");
+	}
+	return NULL;
+}
+
+/* Every public comment of the ticket, oldest first (activities carry
+ * GUIDs, which do not order: the way back keeps no comment watermark and
+ * takes each comment id once, docket's own being recorded when sent). */
+static gboolean public_comments(DkConnector *c, const char *ticket, GPtrArray *changes_out,
+                                GError **error)
+{
+	for (guint page = 0; page < USER_PAGES; page++) {
+		g_autofree char *path =
+		    g_strdup_printf("/tickets/%s/activities?$p=%u&$s=%d", ticket, page, USER_PAGE);
+		g_autoptr(json_t) reply = NULL;
+		if (!call(c, "GET", path, NULL, &reply, error))
+			return FALSE;
+		json_t *items = json_object_get(reply, "Items");
+		size_t i;
+		json_t *a;
+		json_array_foreach(items, i, a)
+		{
+			const char *text = public_comment(a), *id = str_at(a, "TicketActivityId");
+			if (text != NULL && id != NULL)
+				g_ptr_array_add(changes_out,
+				                dk_connector_change_new(id, text, NULL, NULL));
+		}
+		if (json_array_size(items) < USER_PAGE)
+			return TRUE;
+	}
+	return TRUE;
+}
+
+/* The way back: the ticket's public comments, and its status when it is
+ * not the one the cursor saw ("STEP" or "closed"). */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	g_autofree char *path = g_strdup_printf("/tickets/%s", remote);
+	g_autoptr(json_t) reply = NULL;
+	json_t *list = NULL;
+	if (!public_comments(c, remote, changes_out, error) ||
+	    !call(c, "GET", path, NULL, &reply, error) || !statuses(c, &list, error))
+		return FALSE;
+	json_t *t = json_object_get(reply, "Item");
+	const char *step = str_at(t, "WorkflowStepId");
+	g_autofree char *seen =
+	    g_strdup(json_is_true(json_object_get(t, "IsClosed")) ? "closed" : (step ? step : ""));
+	if (g_strcmp0(seen, cursor) != 0 && json_is_object(t)) {
+		g_autofree char *ours = ours_for(c, t, list);
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	}
+	*cursor_out = g_steal_pointer(&seen);
 	return TRUE;
 }
 
@@ -610,4 +831,5 @@ const DkConnectorOps dk_connector_incidentiq = {
     .lookup = lookup,
     .find_comment = find_comment,
     .check = check,
+    .read_back = read_back,
 };

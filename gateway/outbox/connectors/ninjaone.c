@@ -1,21 +1,23 @@
-/* NinjaOne ticketing (Public API 2.0, ../shared/specs/ninjaone and
- * REFERENCE.md section 1): an OAuth2 client-credentials token cached and
- * refreshed, tickets with the tenant's status ids, multipart comments with
- * a public flag, full PUT updates carrying the current version. */
+/* NinjaOne ticketing (the vendor's OpenAPI document of its Public API 2.0
+ * [SPEC]): an OAuth2 client-credentials token cached and refreshed,
+ * tickets with the tenant's status ids, multipart comments with a public
+ * flag, full PUT updates carrying the current version. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
 
-/* What REFERENCE.md marks as inferred or third-party [INF]/[3P], in one
+/* What is inferred or seen only in third-party clients [INF]/[3P], in one
  * place: the /api prefix, the token path and scope, the refresh margin,
  * the default status names (NEW, OPEN and CLOSED are seen in fixtures;
  * WAITING, PAUSED and RESOLVED are not verified; CLOSED is reported not
  * settable, so closed goes to RESOLVED), and that a board run's
- * searchCriteria finds a ticket by its tag. The priorities (no CRITICAL:
+ * lastCursorId, with sortBy id descending, continues below that id. The
+ * priorities (no CRITICAL:
  * critical is HIGH with severity CRITICAL) are the spec's. */
 #define API "/api/v2"
 #define TOKEN_PATH "/ws/oauth/token"
@@ -23,6 +25,10 @@
 #define REFRESH_MARGIN 60 /* seconds before expiry */
 #define SUBJECT_MAX 200
 #define LOOKUP_PAGE 50
+#define FILE_LIMIT (10 * 1024 * 1024) /* one attachment; none documented [INF] */
+#define FIRST_FILES "The attachments of the first mail" /* docket's own comment */
+#define LOOKUP_PAGES 20               /* newest tickets read after a lost create: 1,000 */
+#define CLOCK_SLACK 900               /* seconds NinjaOne's clock may lag docket's */
 static const char *const default_statuses[][2] = {
     {"new", "NEW"},         {"open", "OPEN"},         {"in_progress", "OPEN"},
     {"waiting", "WAITING"}, {"on_hold", "PAUSED"},    {"resolved", "RESOLVED"},
@@ -163,24 +169,33 @@ static gboolean auth(DkConnector *c, struct curl_slist **headers, GError **error
 	return TRUE;
 }
 
-/* A request to the API; a 401 (the token revoked or expired early) gets a
- * new token and the request once more. A failure of the token request
- * itself is not retried here. */
-static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
-                     const char *const *extra, json_t **reply_out, GError **error)
+/* A request to the API (body NULL: none); a 401 (the token revoked or
+ * expired early) gets a new token and the request once more. A failure of
+ * the token request itself is not retried here. */
+static gboolean call_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                           const char *const *extra, json_t **reply_out, GError **error)
 {
 	Ninja *n = c->state;
 	g_autoptr(GError) first = NULL;
 	g_autofree char *full = g_strconcat(API, path, NULL);
 	n->token_failed = FALSE;
-	if (dk_connector_http(c, method, full, body, extra, reply_out, &first))
+	if (body ? dk_connector_http_bytes(c, method, full, body, extra, reply_out, &first)
+	         : dk_connector_http(c, method, full, NULL, extra, reply_out, &first))
 		return TRUE;
 	if (n->token_failed || !is_status(first, 401)) {
 		g_propagate_error(error, g_steal_pointer(&first));
 		return FALSE;
 	}
 	g_clear_pointer(&n->token, g_free);
-	return dk_connector_http(c, method, full, body, extra, reply_out, error);
+	return body ? dk_connector_http_bytes(c, method, full, body, extra, reply_out, error)
+	            : dk_connector_http(c, method, full, NULL, extra, reply_out, error);
+}
+
+static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
+                     const char *const *extra, json_t **reply_out, GError **error)
+{
+	g_autoptr(GBytes) bytes = body ? g_bytes_new_static(body, strlen(body)) : NULL;
+	return call_bytes(c, method, path, bytes, extra, reply_out, error);
 }
 
 static gboolean load_statuses(DkConnector *c, GError **error)
@@ -298,8 +313,23 @@ static gboolean find_person(DkConnector *c, const char *email, const char *type,
 
 static json_t *log_entry_json(const DkArticle *a)
 {
-	return json_pack("{sb ss}", "public", a == NULL || g_strcmp0(a->visibility, "internal") != 0,
+	return json_pack("{sb ss}", "public", a == NULL || a->visibility != DK_INTERNAL,
 	                 "body", dk_connector_text(a));
+}
+
+/* A comment's entry: the article's text, with a line for each attachment
+ * left out (over the limit). */
+static json_t *comment_entry(const DkConnector *c, const DkConnectorEvent *e, const char *text)
+{
+	json_t *entry = log_entry_json(e->article);
+	g_autofree char *left =
+	    dk_connector_files_left_out(e->files, dk_connector_file_limit(c, FILE_LIMIT));
+	if (*left != '\0' || text != NULL) {
+		g_autofree char *body =
+		    g_strconcat(text ? text : dk_connector_text(e->article), left, NULL);
+		json_object_set_new(entry, "body", json_string(body));
+	}
+	return entry;
 }
 
 /* The requester: a known user or contact by uid, else a copy by e-mail. */
@@ -383,13 +413,33 @@ static gboolean matching_comments(DkConnector *c, const char *ticket, const json
 	return TRUE;
 }
 
-/* The "comment" part of multipart/form-data (RFC 7578); no files. */
-static char *multipart(const char *boundary, const json_t *entry)
+/* multipart/form-data (RFC 7578): the "comment" part, then a "files" part
+ * for each attachment within the limit. */
+static GBytes *multipart(const char *boundary, const json_t *entry, const GPtrArray *files)
 {
 	g_autofree char *json = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
-	return g_strdup_printf("--%s\r\nContent-Disposition: form-data; name=\"comment\"\r\n"
-	                       "Content-Type: application/json\r\n\r\n%s\r\n--%s--\r\n",
-	                       boundary, json, boundary);
+	GByteArray *out = g_byte_array_new();
+	dk_connector_form_field(out, boundary, "comment", "application/json", json);
+	for (guint i = 0; files != NULL && i < files->len; i++) {
+		const DkConnectorFile *f = g_ptr_array_index(files, i);
+		if (f->data != NULL)
+			dk_connector_form_file(out, boundary, "files", f);
+	}
+	return dk_connector_form_end(out, boundary);
+}
+
+/* POSTs a comment with the files within the limit. */
+static gboolean post_comment(DkConnector *c, const char *ticket, const json_t *entry,
+                             const GPtrArray *files, json_t **reply_out, GError **error)
+{
+	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
+	g_autoptr(GBytes) body = multipart(boundary, entry, files);
+	g_autofree char *type =
+	    g_strconcat("Content-Type: multipart/form-data; boundary=", boundary, NULL);
+	const char *extra[] = {type, NULL};
+	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%s/comment", ticket);
+	return call_bytes(c, "POST", path, body, extra, reply_out, error);
 }
 
 /* The spec gives the comment's answer no shape: its id when it has one,
@@ -398,16 +448,9 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
                             GError **error)
 {
 	*remote_out = NULL;
-	g_autoptr(json_t) entry = log_entry_json(e->article);
-	g_autofree char *uuid = g_uuid_string_random();
-	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
-	g_autofree char *body = multipart(boundary, entry);
-	g_autofree char *type =
-	    g_strconcat("Content-Type: multipart/form-data; boundary=", boundary, NULL);
-	const char *extra[] = {type, NULL};
-	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%s/comment", e->remote_ticket);
+	g_autoptr(json_t) entry = comment_entry(c, e, NULL);
 	g_autoptr(json_t) reply = NULL;
-	if (!call(c, "POST", path, body, extra, &reply, error))
+	if (!post_comment(c, e->remote_ticket, entry, e->files, &reply, error))
 		return FALSE;
 	if ((*remote_out = dk_connector_id(reply)) != NULL)
 		return TRUE;
@@ -422,8 +465,30 @@ static gboolean add_comment(DkConnector *c, const DkConnectorEvent *e, char **re
 static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArray *ids_out,
                              GError **error)
 {
-	g_autoptr(json_t) entry = log_entry_json(e->article);
+	g_autoptr(json_t) entry = comment_entry(c, e, NULL);
 	return matching_comments(c, e->remote_ticket, entry, ids_out, error);
+}
+
+/* NewTicket takes no files: the first mail's attachments follow as a
+ * comment of their own, with the description's visibility, made once (a
+ * comment with its text found in the log entries is the one an earlier
+ * attempt made). A later article's files ride on its comment. */
+static gboolean attach(DkConnector *c, const DkConnectorEvent *e, const char *remote,
+                       GError **error)
+{
+	if (g_strcmp0(e->event, "ticket.created") != 0 || e->files == NULL || e->files->len == 0)
+		return TRUE;
+	g_autofree char *text = g_strdup_printf(FIRST_FILES " [%s]:", e->reference);
+	g_autoptr(GString) names = g_string_new(text);
+	for (guint i = 0; i < e->files->len; i++)
+		g_string_append_printf(
+		    names, " %s",
+		    ((const DkConnectorFile *)g_ptr_array_index(e->files, i))->filename);
+	g_autoptr(json_t) entry = comment_entry(c, e, names->str);
+	g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func(g_free);
+	if (!matching_comments(c, remote, entry, made, error))
+		return FALSE;
+	return made->len > 0 || post_comment(c, remote, entry, e->files, NULL, error);
 }
 
 /* UpdateTicket from the current TicketDTO: the writable fields, the
@@ -517,6 +582,14 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 		if (!call(c, "GET", path, NULL, NULL, &current, error))
 			return FALSE;
 		g_autoptr(json_t) o = update_from(current);
+		if (!json_is_string(json_object_get(o, "requesterUid"))) {
+			g_set_error(
+			    error, DK_ERROR, DK_ERROR_PERMANENT,
+			    "%s: ticket %s has no requesterUid, which UpdateTicket requires: "
+			    "the change cannot be sent",
+			    c->name, e->remote_ticket);
+			return FALSE;
+		}
 		if (!apply_change(c, e, o, error))
 			return FALSE;
 		g_autofree char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -565,39 +638,187 @@ static gboolean has_tag(const json_t *ticket, const char *tag)
 	return FALSE;
 }
 
-/* No field holds our reference, so create tags the ticket with it: a
- * board run searching for it, each hit read back to confirm the tag. */
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+/* One page of the board, newest ticket first (after cursor, 0: from the
+ * newest): its rows' ids into ids_out, *cursor_out the page's
+ * lastCursorId (0 when the answer has none). */
+static gboolean board_page(DkConnector *c, gint64 board, gint64 cursor, GArray *ids_out,
+                           gint64 *cursor_out, GError **error)
 {
-	*remote_out = NULL;
-	gint64 board = 0;
-	if (!lookup_board(c, &board, error))
-		return FALSE;
-	g_autoptr(json_t) req = json_pack("{ss si s[{ss ss}]}", "searchCriteria", reference,
-	                                  "pageSize", LOOKUP_PAGE, "sortBy", "field", "id",
-	                                  "direction", "ASC");
+	g_autoptr(json_t) req = json_pack("{si s[{ss ss}]}", "pageSize", LOOKUP_PAGE, "sortBy",
+	                                  "field", "id", "direction", "DESC");
+	if (cursor > 0)
+		json_object_set_new(req, "lastCursorId", json_integer(cursor));
 	g_autofree char *body = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
 	g_autofree char *path = g_strdup_printf("/ticketing/trigger/board/%" G_GINT64_FORMAT "/run",
 	                                        board);
-	g_autoptr(json_t) found = NULL;
-	if (!call(c, "POST", path, body, NULL, &found, error))
+	g_autoptr(json_t) page = NULL;
+	if (!call(c, "POST", path, body, NULL, &page, error))
 		return FALSE;
 	size_t i;
 	json_t *row;
-	json_array_foreach(json_object_get(found, "data"), i, row)
+	json_array_foreach(json_object_get(page, "data"), i, row)
 	{
-		g_autofree char *id = dk_connector_id(row);
-		g_autofree char *tpath = g_strdup_printf("/ticketing/ticket/%s", id);
-		g_autoptr(json_t) ticket = NULL;
-		if (id == NULL)
-			continue;
-		if (!call(c, "GET", tpath, NULL, NULL, &ticket, error))
-			return FALSE;
-		if (has_tag(ticket, reference)) {
-			*remote_out = g_steal_pointer(&id);
-			return TRUE;
+		json_t *id = json_object_get(row, "id");
+		if (json_is_integer(id)) {
+			gint64 v = json_integer_value(id);
+			g_array_append_val(ids_out, v);
 		}
 	}
+	json_t *next = json_object_get(json_object_get(page, "metadata"), "lastCursorId");
+	*cursor_out = json_is_integer(next) ? json_integer_value(next) : 0;
+	return TRUE;
+}
+
+/* Reads ticket id back: *found_out when it carries the reference tag,
+ * *older_out when it was made before since (less the clock slack). */
+static gboolean examine(DkConnector *c, gint64 id, const DkConnectorEvent *e, gboolean *found_out,
+                        gboolean *older_out, GError **error)
+{
+	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%" G_GINT64_FORMAT, id);
+	g_autoptr(json_t) ticket = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &ticket, error))
+		return FALSE;
+	json_t *made = json_object_get(ticket, "createTime");
+	*found_out = has_tag(ticket, e->reference);
+	*older_out = json_is_number(made) && json_number_value(made) < e->since - CLOCK_SLACK;
+	return TRUE;
+}
+
+/* NinjaOne takes no idempotency key and documents no search by tag or
+ * description, so the ticket a lost create made is looked for among the
+ * board's newest tickets (sortBy id, descending), each read back and
+ * compared on the tag docket gave it, until a ticket older than the event
+ * shows that the create never arrived. When the board's pages run out
+ * before that answer, it fails for good rather than risk a second ticket. */
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
+{
+	*remote_out = NULL;
+	gint64 board = 0, cursor = 0;
+	if (!lookup_board(c, &board, error))
+		return FALSE;
+	for (guint n = 0; n < LOOKUP_PAGES; n++) {
+		g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+		if (!board_page(c, board, cursor, ids, &cursor, error))
+			return FALSE;
+		for (guint i = 0; i < ids->len; i++) {
+			gboolean found = FALSE, older = FALSE;
+			gint64 id = g_array_index(ids, gint64, i);
+			if (!examine(c, id, e, &found, &older, error))
+				return FALSE;
+			if (found)
+				*remote_out = g_strdup_printf("%" G_GINT64_FORMAT, id);
+			if (found || older)
+				return TRUE;
+		}
+		if (ids->len < LOOKUP_PAGE)
+			return TRUE; /* the whole board read: it was never made */
+		if (cursor == 0)
+			break;
+	}
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+	            "%s: cannot tell whether the lost create of %s made a ticket: board "
+	            "%" G_GINT64_FORMAT " holds more than %d newer tickets; look for the tag %s",
+	            c->name, e->reference, board, LOOKUP_PAGE * LOOKUP_PAGES, e->reference);
+	return FALSE;
+}
+
+/* Our statuses that send the tenant's status sid, comma-joined in the
+ * order of the defaults (the first is taken when docket's is not among
+ * them); NULL when none does. */
+static char *ours_for(DkConnector *c, gint64 sid, GError **error)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (gsize i = 0; i < G_N_ELEMENTS(default_statuses); i++) {
+		g_autofree char *id = status_id(c, default_statuses[i][0], error);
+		if (id == NULL)
+			return NULL;
+		if (g_ascii_strtoll(id, NULL, 10) == sid)
+			g_string_append_printf(out, "%s%s", out->len ? "," : "",
+			                       default_statuses[i][0]);
+	}
+	return out->len ? g_strdup(out->str) : NULL;
+}
+
+/* Whether a log entry is an agent's public comment (not the comment
+ * docket makes for the first mail's files, whose id it cannot record). */
+static gboolean agent_comment(const DkConnector *c, const json_t *entry)
+{
+	const char *body = json_string_value(json_object_get(entry, "body"));
+	g_autofree char *own = g_strdup_printf(FIRST_FILES " [%s-", c->reference_prefix);
+	return g_strcmp0(json_string_value(json_object_get(entry, "type")), "COMMENT") == 0 &&
+	       !(body != NULL && g_str_has_prefix(body, own)) &&
+	       json_is_true(json_object_get(entry, "publicEntry")) &&
+	       !json_is_true(json_object_get(entry, "system")) &&
+	       g_strcmp0(json_string_value(json_object_get(entry, "appUserContactType")),
+	                 "TECHNICIAN") == 0;
+}
+
+static gint by_entry_id(gconstpointer a, gconstpointer b)
+{
+	gint64 x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+	gint64 y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+	return x < y ? -1 : x > y;
+}
+
+/* The agents' public comments after entry id after, oldest first. */
+static gboolean comments_after(DkConnector *c, const char *ticket, gint64 after,
+                               GPtrArray *changes_out, gint64 *last_out, GError **error)
+{
+	g_autofree char *path =
+	    g_strdup_printf("/ticketing/ticket/%s/log-entry?type=COMMENT&pageSize=500", ticket);
+	g_autoptr(json_t) entries = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &entries, error))
+		return FALSE;
+	g_autoptr(GPtrArray) found = g_ptr_array_new();
+	size_t i;
+	json_t *entry;
+	*last_out = after;
+	json_array_foreach(entries, i, entry)
+	{
+		gint64 id = json_integer_value(json_object_get(entry, "id"));
+		if (id > after && agent_comment(c, entry))
+			g_ptr_array_add(found, entry);
+		*last_out = MAX(*last_out, id);
+	}
+	g_ptr_array_sort(found, by_entry_id);
+	for (guint k = 0; k < found->len; k++) {
+		json_t *e = g_ptr_array_index(found, k);
+		g_autofree char *id = dk_connector_id(e);
+		const char *body = json_string_value(json_object_get(e, "body"));
+		g_ptr_array_add(changes_out,
+		                dk_connector_change_new(id, body ? body : "", NULL, NULL));
+	}
+	return TRUE;
+}
+
+/* The way back: the agents' public comments in the log entries after the
+ * cursor's entry id, and the ticket's status when it is not the one the
+ * cursor saw. Cursor: "ENTRY:STATUS". NinjaOne names the author only as a
+ * user uid; the reply goes without it. */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	gint64 after = 0, seen = 0, last = 0;
+	if (cursor != NULL &&
+	    sscanf(cursor, "%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, &after, &seen) < 1)
+		after = seen = 0;
+	if (!comments_after(c, remote, after, changes_out, &last, error))
+		return FALSE;
+	g_autofree char *path = g_strdup_printf("/ticketing/ticket/%s", remote);
+	g_autoptr(json_t) ticket = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &ticket, error))
+		return FALSE;
+	json_t *sid = json_object_get(json_object_get(ticket, "status"), "statusId");
+	gint64 now = json_is_integer(sid) ? json_integer_value(sid) : 0;
+	if (now != 0 && now != seen) {
+		g_autofree char *ours = ours_for(c, now, error);
+		if (ours == NULL && error != NULL && *error != NULL)
+			return FALSE;
+		if (ours != NULL)
+			g_ptr_array_add(changes_out,
+			                dk_connector_change_new(NULL, NULL, NULL, ours));
+	}
+	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, last, now);
 	return TRUE;
 }
 
@@ -722,4 +943,7 @@ const DkConnectorOps dk_connector_ninjaone = {
     .find_comment = find_comment,
     .check = check,
     .init = init,
+    .read_back = read_back,
+    .attach = attach,
+    .file_limit = FILE_LIMIT,
 };

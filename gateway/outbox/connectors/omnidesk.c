@@ -1,17 +1,24 @@
-/* Omnidesk (omnidesk.com, API v2): a ticket, then its messages and notes
- * through /message, status and priority through setstatus/setPriority;
- * the API key as a query parameter or a header
- * (../shared/specs/REFERENCE.md section 5 and omnidesk/product-notes.md).
- * There is no vendor OpenAPI document; what is inferred is marked below. */
+/* Omnidesk (omnidesk.com, API v2): a ticket, then its messages through
+ * /message, status and priority through setstatus/setPriority; the API
+ * key as a query parameter or a header as the vendor's API
+ * documentation and product notes describe them [DOC]. There is no vendor OpenAPI
+ * document; what is inferred is marked below.
+ *
+ * Bodies are form data, as the documents show them: /message as
+ * multipart/form-data, the others as application/x-www-form-urlencoded
+ * (setstatus's field is written ticketIDs[], a form array). Answers are
+ * JSON envelopes. */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
+#include "parsers/html.h"
 
 #include <curl/curl.h>
 #include <string.h>
 
 #define API "/api/v2"
+#define FORM "application/x-www-form-urlencoded"
 #define MESSAGE_MIN 5   /* documented: shorter messages are refused */
 #define LOOKUP_LIMIT 50 /* tickets read per search for our reference */
 
@@ -32,14 +39,24 @@ static const DkConnectorVocabulary status_words = {"status", default_statuses,
 static const DkConnectorVocabulary priority_words = {"priority", default_priorities,
                                                      G_N_ELEMENTS(default_priorities), priorities};
 
-/* Inferred [INF], kept in the functions up to auth(): JSON bodies (the
- * /message fragment shows multipart/form-data); our reference at the end
- * of the title, "[docket-1]", as the only field docket can set that a
- * search (`query`) finds; the list answer's tickets in "items"; the id of
- * a new ticket in item.id (or ticketID); /message's "direction" field, the
- * note type (note_type, default "note") and a message's text coming back
- * unchanged as the timeline item's "content"; setPriority's body shaped
- * like setstatus's. */
+/* What /message's documented types do with a customer's mail: a channel
+ * type ("1", e-mail) needs toAddress and sends the message out on the
+ * channel, so Omnidesk would mail the customer a copy of their own mail,
+ * or of a reply docket already mailed. The documents name no note type and
+ * no way to record an inbound message. So the customer's mail goes as
+ * "contactform" (a message a customer sent; toAddress may be left out),
+ * and support's replies and internal notes as note_type (default
+ * "calllog": a record agents keep, sent to no one), each led by who wrote
+ * it. Nothing docket sends is mailed by Omnidesk. [INF: that neither type
+ * mails anyone is read from toAddress being optional for them.] */
+#define INBOUND_TYPE "contactform"
+
+/* Inferred [INF], kept in the functions up to auth(): our reference at
+ * the end of the title, "[docket-1]", as the only field docket can set
+ * that a search (`query`) finds; the list answer's tickets in "items"; the
+ * id of a new ticket in item.id (or ticketID); a message's text coming
+ * back unchanged as the timeline item's "content"; setPriority's body
+ * shaped like setstatus's. */
 static char *title_of(const DkConnectorEvent *e)
 {
 	const char *s =
@@ -75,54 +92,104 @@ static char *first_address(const char *list)
 	return g_strdup(g_strstrip(one));
 }
 
+/* application/x-www-form-urlencoded: name=value pairs (NULL-ended). */
+static char *form_encode(const char *const *pairs)
+{
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; pairs[i] != NULL && pairs[i + 1] != NULL; i += 2) {
+		g_autofree char *k = g_uri_escape_string(pairs[i], NULL, FALSE);
+		g_autofree char *v = g_uri_escape_string(pairs[i + 1], NULL, FALSE);
+		g_string_append_printf(out, "%s%s=%s", i ? "&" : "", k, v);
+	}
+	return g_string_free(out, FALSE);
+}
+
 /* Inbound: from the requester to our address; outbound (an agent opened
  * it): the other way round, as the documentation asks. */
-static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, gint64 brand)
+static GPtrArray *ticket_form(const DkConnector *c, const DkConnectorEvent *e, gint64 brand)
 {
-	g_autofree char *title = title_of(e);
+	GPtrArray *f = g_ptr_array_new_with_free_func(g_free);
 	const DkArticle *a = e->article;
-	gboolean outbound = a != NULL && g_strcmp0(a->direction, "outbound") == 0;
+	gboolean outbound = a != NULL && a->direction == DK_OUTBOUND;
 	g_autofree char *ours =
 	    a ? (outbound ? g_strdup(a->sender) : first_address(a->recipients)) : NULL;
 	const char *theirs = e->ticket->requester;
-	json_t *o =
-	    json_pack("{ss ss sI}", "title", title, "direction", outbound ? "outbound" : "inbound",
-	              "channelID", (json_int_t)dk_connector_setting_int(c, "channel"));
-	if ((outbound ? ours : theirs) != NULL)
-		json_object_set_new(o, "from", json_string(outbound ? ours : theirs));
-	if ((outbound ? theirs : ours) != NULL)
-		json_object_set_new(o, "to", json_string(outbound ? theirs : ours));
-	if (brand > 0)
-		json_object_set_new(o, "brandID", json_integer(brand));
-	return o;
+	const char *from = outbound ? ours : theirs, *to = outbound ? theirs : ours;
+	g_ptr_array_add(f, g_strdup("title"));
+	g_ptr_array_add(f, title_of(e));
+	g_ptr_array_add(f, g_strdup("direction"));
+	g_ptr_array_add(f, g_strdup(outbound ? "outbound" : "inbound"));
+	g_ptr_array_add(f, g_strdup("channelID"));
+	g_ptr_array_add(
+	    f, g_strdup_printf("%" G_GINT64_FORMAT, dk_connector_setting_int(c, "channel")));
+	if (from != NULL) {
+		g_ptr_array_add(f, g_strdup("from"));
+		g_ptr_array_add(f, g_strdup(from));
+	}
+	if (to != NULL) {
+		g_ptr_array_add(f, g_strdup("to"));
+		g_ptr_array_add(f, g_strdup(to));
+	}
+	if (brand > 0) {
+		g_ptr_array_add(f, g_strdup("brandID"));
+		g_ptr_array_add(f, g_strdup_printf("%" G_GINT64_FORMAT, brand));
+	}
+	g_ptr_array_add(f, NULL);
+	return f;
 }
 
-/* A public article is a message on the mail channel with its direction;
- * an internal one a note. docket mails the customer itself: no toAddress. */
-static json_t *message_body(const DkConnector *c, const DkConnectorEvent *e, gint64 ticket)
+/* The message an article becomes: its type (see INBOUND_TYPE) and text,
+ * support's led by who wrote it; texts under the 5 characters Omnidesk
+ * requires get our reference appended. */
+typedef struct {
+	char *type;
+	char *message;
+} Message;
+
+static void message_clear(Message *m)
+{
+	g_free(m->type);
+	g_free(m->message);
+}
+
+static void message_of(const DkConnector *c, const DkConnectorEvent *e, Message *m)
 {
 	const DkArticle *a = e->article;
-	const char *text = dk_connector_text(a);
-	g_autofree char *message = g_utf8_strlen(text, -1) >= MESSAGE_MIN
-	                               ? g_strdup(text)
-	                               : g_strdup_printf("%s [%s]", text, e->reference);
-	if (g_strcmp0(a->visibility, "internal") == 0)
-		return json_pack("{sI ss ss}", "ticketID", (json_int_t)ticket, "type",
-		                 dk_connector_setting(c, "note_type"), "message", message);
-	g_autofree char *channel =
-	    g_strdup_printf("%" G_GINT64_FORMAT, dk_connector_setting_int(c, "channel"));
-	return json_pack("{sI ss ss ss}", "ticketID", (json_int_t)ticket, "type", channel,
-	                 "message", message, "direction",
-	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	g_autofree char *text = g_strconcat(dk_connector_text(a), left, NULL);
+	gboolean inbound =
+	    a->direction == DK_INBOUND && a->visibility != DK_INTERNAL;
+	g_autofree char *led =
+	    inbound
+	        ? g_strdup(text)
+	        : g_strdup_printf("%s (%s):\n\n%s", a->sender && *a->sender ? a->sender : "docket",
+	                          a->visibility == DK_INTERNAL
+	                              ? "internal note"
+	                              : "support's reply, mailed by docket",
+	                          text);
+	m->type = g_strdup(inbound ? INBOUND_TYPE : dk_connector_setting(c, "note_type"));
+	m->message = g_utf8_strlen(led, -1) >= MESSAGE_MIN
+	                 ? g_steal_pointer(&led)
+	                 : g_strdup_printf("%s [%s]", led, e->reference);
 }
 
-/* Whether a timeline item is the message the body made. */
-static gboolean timeline_matches(const json_t *item, const json_t *body)
+/* The message as multipart/form-data (RFC 7578) with its boundary. */
+static GBytes *message_multipart(gint64 ticket, const Message *m, const char *boundary)
 {
-	gboolean note = !json_is_string(json_object_get(body, "direction"));
-	return g_strcmp0(json_string_value(json_object_get(item, "type")),
-	                 note ? "note" : "message") == 0 &&
-	       json_equal(json_object_get(item, "content"), json_object_get(body, "message"));
+	g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
+	const char *const fields[] = {"ticketID", id, "type", m->type, "message", m->message, NULL};
+	GByteArray *out = g_byte_array_new();
+	for (guint i = 0; fields[i] != NULL; i += 2)
+		dk_connector_form_field(out, boundary, fields[i], "text/plain; charset=utf-8",
+		                        fields[i + 1]);
+	return dk_connector_form_end(out, boundary);
+}
+
+/* Whether a timeline item is the message m made (how the timeline shows
+ * a contactform or calllog item is not documented: its text decides). */
+static gboolean timeline_matches(const json_t *item, const Message *m)
+{
+	return g_strcmp0(json_string_value(json_object_get(item, "content")), m->message) == 0;
 }
 
 static const char *api_key(DkConnector *c, GError **error)
@@ -166,13 +233,17 @@ static gboolean auth_query(DkConnector *c, char **param_out, GError **error)
 	return TRUE;
 }
 
-/* One request; the answer in *reply_out (NULL to ignore it). A 2xx
- * answer saying {"status": "error"} is refused with its message. */
-static gboolean call(DkConnector *c, const char *method, const char *path, const json_t *body,
-                     json_t **reply_out, GError **error)
+/* One request with a body of content type (NULL: none); the answer in
+ * *reply_out (NULL to ignore it). A 2xx answer saying {"status":
+ * "error"} is refused with its message. */
+static gboolean call_bytes(DkConnector *c, const char *method, const char *path, GBytes *body,
+                           const char *type, json_t **reply_out, GError **error)
 {
 	g_autoptr(json_t) reply = NULL;
-	if (!dk_connector_http_json(c, method, path, body, &reply, error))
+	g_autofree char *header = type ? g_strconcat("Content-Type: ", type, NULL) : NULL;
+	const char *extra[] = {header, NULL};
+	if (body ? !dk_connector_http_bytes(c, method, path, body, extra, &reply, error)
+	         : !dk_connector_http(c, method, path, NULL, extra, &reply, error))
 		return FALSE;
 	if (g_strcmp0(json_string_value(json_object_get(reply, "status")), "error") == 0) {
 		const char *why = json_string_value(json_object_get(reply, "message"));
@@ -183,6 +254,13 @@ static gboolean call(DkConnector *c, const char *method, const char *path, const
 	if (reply_out != NULL)
 		*reply_out = g_steal_pointer(&reply);
 	return TRUE;
+}
+
+static gboolean call(DkConnector *c, const char *method, const char *path, const char *body,
+                     const char *type, json_t **reply_out, GError **error)
+{
+	g_autoptr(GBytes) bytes = body ? g_bytes_new_static(body, strlen(body)) : NULL;
+	return call_bytes(c, method, path, bytes, type, reply_out, error);
 }
 
 /* A whole number, or a permanent error naming what it is. */
@@ -212,7 +290,7 @@ static gboolean find_ticket(DkConnector *c, const char *reference, char **remote
 	g_autofree char *path = g_strdup_printf(
 	    API "/ticket?query=%s&searchArchived=yes&itemStart=0&itemLimit=%d", q, LOOKUP_LIMIT);
 	g_autoptr(json_t) list = NULL;
-	if (!call(c, "GET", path, NULL, &list, error))
+	if (!call(c, "GET", path, NULL, NULL, &list, error))
 		return FALSE;
 	size_t i;
 	json_t *t;
@@ -231,20 +309,20 @@ static gint compare_ids(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
-/* The ids of the ticket's timeline items that are body's message, oldest
- * (lowest id) first. */
-static gboolean matching_items(DkConnector *c, gint64 ticket, const json_t *body,
-                               GPtrArray *ids_out, GError **error)
+/* The ids of the ticket's timeline items that are m, oldest (lowest id)
+ * first. */
+static gboolean matching_items(DkConnector *c, gint64 ticket, const Message *m, GPtrArray *ids_out,
+                               GError **error)
 {
 	g_autofree char *path = g_strdup_printf(API "/ticket/%" G_GINT64_FORMAT, ticket);
 	g_autoptr(json_t) reply = NULL;
-	if (!call(c, "GET", path, NULL, &reply, error))
+	if (!call(c, "GET", path, NULL, NULL, &reply, error))
 		return FALSE;
 	size_t i;
 	json_t *item;
 	json_array_foreach(json_object_get(json_object_get(reply, "item"), "timeline"), i, item)
 	{
-		char *id = timeline_matches(item, body) ? dk_connector_member_id(item, "id") : NULL;
+		char *id = timeline_matches(item, m) ? dk_connector_member_id(item, "id") : NULL;
 		if (id != NULL)
 			g_ptr_array_add(ids_out, id);
 	}
@@ -258,25 +336,30 @@ static gboolean post_message(DkConnector *c, const DkConnectorEvent *e, gint64 t
                              char **remote_out, GError **error)
 {
 	*remote_out = NULL;
-	g_autoptr(json_t) body = message_body(c, e, ticket);
-	if (!call(c, "POST", API "/message", body, NULL, error))
-		return FALSE;
+	Message m = {0};
+	message_of(c, e, &m);
+	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
+	g_autoptr(GBytes) body = message_multipart(ticket, &m, boundary);
+	g_autofree char *type = g_strconcat("multipart/form-data; boundary=", boundary, NULL);
 	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
-	if (!matching_items(c, ticket, body, ids, error))
-		return FALSE;
-	if (ids->len > 0)
+	gboolean ok = call_bytes(c, "POST", API "/message", body, type, NULL, error) &&
+	              matching_items(c, ticket, &m, ids, error);
+	message_clear(&m);
+	if (ok && ids->len > 0)
 		*remote_out = g_strdup(g_ptr_array_index(ids, ids->len - 1));
-	return TRUE;
+	return ok;
 }
 
-/* POST /ticket/ACTION {"ticketIDs": [ticket], field: word}. */
+/* POST /ticket/ACTION with ticketIDs[]=ticket and field=word. */
 static gboolean set_word(DkConnector *c, gint64 ticket, const char *action, const char *field,
                          const char *word, GError **error)
 {
-	g_autoptr(json_t) body =
-	    json_pack("{s[I] ss}", "ticketIDs", (json_int_t)ticket, field, word);
+	g_autofree char *id = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
+	const char *const pairs[] = {"ticketIDs[]", id, field, word, NULL};
+	g_autofree char *body = form_encode(pairs);
 	g_autofree char *path = g_strconcat(API "/ticket/", action, NULL);
-	return call(c, "POST", path, body, NULL, error);
+	return call(c, "POST", path, body, FORM, NULL, error);
 }
 
 /* The brand of the requester's domain, else brand; 0 for none. */
@@ -303,21 +386,23 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 		return FALSE;
 	gboolean found = id != NULL;
 	if (!found) {
-		g_autoptr(json_t) body = ticket_body(c, e, brand);
+		g_autoptr(GPtrArray) fields = ticket_form(c, e, brand);
+		g_autofree char *body = form_encode((const char *const *)fields->pdata);
 		g_autoptr(json_t) reply = NULL;
-		if (!call(c, "POST", API "/ticket", body, &reply, error))
+		if (!call(c, "POST", API "/ticket", body, FORM, &reply, error))
 			return FALSE;
 		id = created_id(reply);
 	}
 	if (!number(c, "the new ticket's id", id, &ticket, error))
 		return FALSE;
 	if (e->article != NULL) {
-		g_autoptr(json_t) body = message_body(c, e, ticket);
+		Message m = {0};
+		message_of(c, e, &m);
 		g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
 		g_autofree char *made = NULL;
-		if (found && !matching_items(c, ticket, body, ids, error))
-			return FALSE;
-		if (ids->len == 0 && !post_message(c, e, ticket, &made, error))
+		gboolean ok = !found || matching_items(c, ticket, &m, ids, error);
+		message_clear(&m);
+		if (!ok || (ids->len == 0 && !post_message(c, e, ticket, &made, error)))
 			return FALSE;
 	}
 	const char *priority = dk_connector_word(c, &priority_words, e->ticket->priority);
@@ -342,8 +427,11 @@ static gboolean find_comment(DkConnector *c, const DkConnectorEvent *e, GPtrArra
 	gint64 ticket = 0;
 	if (!number(c, "ticket id", e->remote_ticket, &ticket, error))
 		return FALSE;
-	g_autoptr(json_t) body = message_body(c, e, ticket);
-	return matching_items(c, ticket, body, ids_out, error);
+	Message m = {0};
+	message_of(c, e, &m);
+	gboolean ok = matching_items(c, ticket, &m, ids_out, error);
+	message_clear(&m);
+	return ok;
 }
 
 /* Status through setstatus, priority through setPriority; the API shows
@@ -361,6 +449,60 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 		const char *word = dk_connector_word(c, &priority_words, e->new_value);
 		return word == NULL || set_word(c, ticket, "setPriority", "priority", word, error);
 	}
+	return TRUE;
+}
+
+/* An agent's reply in the timeline: a message going out on a channel
+ * (docket's own are contact form messages and call logs). */
+static gboolean agent_reply(const json_t *item)
+{
+	return g_strcmp0(json_string_value(json_object_get(item, "type")), "message") == 0 &&
+	       g_strcmp0(json_string_value(json_object_get(item, "direction")), "outbound") == 0;
+}
+
+/* The way back: the ticket's timeline (GET /ticket/:ticketID) after the
+ * cursor's item id, its agents' replies oldest first (their content, HTML
+ * for e-mail, as plain text without the quoted history), and the
+ * status when it is not the one the cursor saw. Cursor: "ITEM:status". */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	gint64 ticket = 0, after = cursor ? g_ascii_strtoll(cursor, NULL, 10) : 0, last = 0;
+	const char *seen = cursor && strchr(cursor, ':') ? strchr(cursor, ':') + 1 : "";
+	if (!number(c, "ticket id", remote, &ticket, error))
+		return FALSE;
+	g_autofree char *path = g_strdup_printf(API "/ticket/%" G_GINT64_FORMAT, ticket);
+	g_autoptr(json_t) reply = NULL;
+	if (!call(c, "GET", path, NULL, NULL, &reply, error))
+		return FALSE;
+	json_t *t = json_object_get(reply, "item");
+	g_autoptr(GPtrArray) items = g_ptr_array_new();
+	size_t i;
+	json_t *item;
+	last = after;
+	json_array_foreach(json_object_get(t, "timeline"), i, item)
+	{
+		g_autofree char *sid = dk_connector_member_id(item, "id");
+		gint64 id = sid ? g_ascii_strtoll(sid, NULL, 10) : 0;
+		if (g_strcmp0(json_string_value(json_object_get(item, "type")), "event") == 0)
+			continue; /* events have ids of their own series */
+		if (id > after && agent_reply(item))
+			g_ptr_array_add(items, item);
+		last = MAX(last, id);
+	}
+	for (guint k = 0; k < items->len; k++) {
+		json_t *it = g_ptr_array_index(items, k);
+		g_autofree char *id = dk_connector_member_id(it, "id");
+		const char *text = json_string_value(json_object_get(it, "content"));
+		g_autoptr(DkHtmlText) plain = text ? dk_html_to_text(text, strlen(text)) : NULL;
+		g_ptr_array_add(changes_out, dk_connector_change_new(
+		                                 id, plain ? plain->new_text : "", NULL, NULL));
+	}
+	const char *status = json_string_value(json_object_get(t, "status"));
+	g_autofree char *ours = dk_connector_words_back(c, &status_words, status);
+	if (status != NULL && g_strcmp0(status, seen) != 0 && ours != NULL)
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	*cursor_out = g_strdup_printf("%" G_GINT64_FORMAT ":%s", last, status ? status : "");
 	return TRUE;
 }
 
@@ -396,7 +538,7 @@ static gboolean brands_are_numbers(DkConnector *c, GString *report)
  * the write permissions cannot be tried without writing. */
 static gboolean check(DkConnector *c, GString *report, GError **error)
 {
-	if (!call(c, "GET", API "/ticket?itemStart=0&itemLimit=1", NULL, NULL, error)) {
+	if (!call(c, "GET", API "/ticket?itemStart=0&itemLimit=1", NULL, NULL, NULL, error)) {
 		if (strstr((*error)->message, "HTTP 401") != NULL)
 			g_string_append_printf(report,
 			                       "%s: the API key was refused (api_key_in = %s)\n",
@@ -427,4 +569,5 @@ const DkConnectorOps dk_connector_omnidesk = {
     .update = update,
     .find_comment = find_comment,
     .check = check,
+    .read_back = read_back,
 };

@@ -1,8 +1,8 @@
 /* OpsPilot MSP portal: tickets under /api/msp-portal/tickets, a Bearer API
- * key, answers in the {success, data, meta} envelope
- * (../shared/specs/REFERENCE.md section 4). There is no vendor OpenAPI
- * document: the endpoint list, the envelope, the error codes, paging and
- * the vocabularies are documented; the field names are not (see below). */
+ * key, answers in the {success, data, meta} envelope. There is no vendor
+ * OpenAPI document: the endpoint list, the envelope, the error codes,
+ * paging and the vocabularies are in the vendor's product notes [DOC]; the
+ * field names are not (see below). */
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
@@ -20,8 +20,9 @@ static const char *const statuses[] = {"New",      "In Progress", "Waiting on Cu
                                        "Resolved", "Closed",      NULL};
 static const char *const priorities[] = {"Critical", "High", "Medium", "Low", NULL};
 
-/* Our vocabulary onto theirs (REFERENCE.md 7.2, 7.3): on_hold has no
- * status of its own; priority none is left out (the portal's default). */
+/* Our vocabulary onto theirs (the portal's documented priorities and
+ * statuses [DOC]): on_hold has no status of its own; priority none is left
+ * out (the portal's default). */
 static const DkConnectorWord default_statuses[] = {
     {"new", "New"},
     {"open", "In Progress"},
@@ -38,7 +39,7 @@ static const DkConnectorVocabulary status_words = {"status", default_statuses,
 static const DkConnectorVocabulary priority_words = {"priority", default_priorities,
                                                      G_N_ELEMENTS(default_priorities), priorities};
 
-/* Inferred [INF], from REFERENCE.md's proposed contract and nowhere else:
+/* Inferred [INF], a proposed contract and nothing the vendor documents:
  * the field names of a ticket (subject, description, customerId,
  * requesterEmail, priority, tags) and of a comment (body, isInternal,
  * direction), string ids in data.id, our reference carried as a tag (there
@@ -49,9 +50,10 @@ static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, cons
 {
 	const char *subject =
 	    e->ticket->subject && *e->ticket->subject ? e->ticket->subject : "(no subject)";
-	json_t *o = json_pack("{ss ss ss s[ss]}", "subject", subject, "description",
-	                      dk_connector_text(e->article), "customerId", customer, "tags",
-	                      "docket", e->reference);
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	g_autofree char *text = g_strconcat(dk_connector_text(e->article), left, NULL);
+	json_t *o = json_pack("{ss ss ss s[ss]}", "subject", subject, "description", text,
+	                      "customerId", customer, "tags", "docket", e->reference);
 	if (e->ticket->requester != NULL)
 		json_object_set_new(o, "requesterEmail", json_string(e->ticket->requester));
 	const char *priority = dk_connector_word(c, &priority_words, e->ticket->priority);
@@ -63,9 +65,11 @@ static json_t *ticket_body(const DkConnector *c, const DkConnectorEvent *e, cons
 static json_t *comment_body(const DkConnectorEvent *e)
 {
 	const DkArticle *a = e->article;
-	return json_pack("{ss sb ss}", "body", dk_connector_text(a), "isInternal",
-	                 g_strcmp0(a->visibility, "internal") == 0, "direction",
-	                 g_strcmp0(a->direction, "inbound") == 0 ? "inbound" : "outbound");
+	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
+	g_autofree char *text = g_strconcat(dk_connector_text(a), left, NULL);
+	return json_pack("{ss sb ss}", "body", text, "isInternal",
+	                 a->visibility == DK_INTERNAL, "direction",
+	                 a->direction == DK_INBOUND ? "inbound" : "outbound");
 }
 
 static gboolean has_tag(const json_t *ticket, const char *tag)
@@ -204,8 +208,9 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 
 /* The ticket tagged with our reference, page by page (no filter on tags
  * is documented). */
-static gboolean lookup(DkConnector *c, const char *reference, char **remote_out, GError **error)
+static gboolean lookup(DkConnector *c, const DkConnectorEvent *e, char **remote_out, GError **error)
 {
+	const char *reference = e->reference;
 	*remote_out = NULL;
 	for (int page = 1; page <= LOOKUP_PAGES && *remote_out == NULL; page++) {
 		g_autofree char *path =
@@ -223,6 +228,37 @@ static gboolean lookup(DkConnector *c, const char *reference, char **remote_out,
 		if (json_array_size(data) < PAGE_LIMIT)
 			break;
 	}
+	return TRUE;
+}
+
+/* The way back: GET /tickets/:ticketId gives the ticket "including
+ * comments and activity" [DOC]; its public outbound comments [INF: the
+ * comment fields] are the agents' (docket's own are recorded when sent,
+ * and comment ids do not order, so each is taken once by its id), and its
+ * status when it is not the one the cursor saw (cursor: the status). */
+static gboolean read_back(DkConnector *c, const char *remote, const char *cursor,
+                          GPtrArray *changes_out, char **cursor_out, GError **error)
+{
+	g_autofree char *escaped = g_uri_escape_string(remote, NULL, FALSE);
+	g_autofree char *path = g_strconcat(TICKETS "/", escaped, NULL);
+	g_autoptr(json_t) ticket = NULL;
+	if (!call(c, "GET", path, NULL, &ticket, error))
+		return FALSE;
+	size_t i;
+	json_t *m;
+	json_array_foreach(comments_of(ticket), i, m)
+	{
+		g_autofree char *id = dk_connector_member_id(m, "id");
+		const char *body = json_string_value(json_object_get(m, "body"));
+		if (id != NULL && body != NULL && !json_is_true(json_object_get(m, "isInternal")) &&
+		    g_strcmp0(json_string_value(json_object_get(m, "direction")), "inbound") != 0)
+			g_ptr_array_add(changes_out, dk_connector_change_new(id, body, NULL, NULL));
+	}
+	const char *status = json_string_value(json_object_get(ticket, "status"));
+	g_autofree char *ours = dk_connector_words_back(c, &status_words, status);
+	if (status != NULL && g_strcmp0(status, cursor) != 0 && ours != NULL)
+		g_ptr_array_add(changes_out, dk_connector_change_new(NULL, NULL, NULL, ours));
+	*cursor_out = g_strdup(status ? status : "");
 	return TRUE;
 }
 
@@ -264,4 +300,5 @@ const DkConnectorOps dk_connector_opspilot = {
     .lookup = lookup,
     .find_comment = find_comment,
     .check = check,
+    .read_back = read_back,
 };

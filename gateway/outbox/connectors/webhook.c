@@ -17,7 +17,8 @@ static json_t *opt_string(const char *s)
 static json_t *ticket_json(const DkTicket *t)
 {
 	return json_pack("{sI ss ss ss ss so so so sI sI}", "number", (json_int_t)t->number,
-	                 "subject", t->subject ? t->subject : "", "status", t->status, "priority",
+	                 "subject", t->subject ? t->subject : "", "status",
+	                 dk_ticket_status_name(t->status), "priority",
 	                 t->priority, "queue", t->queue, "requester", opt_string(t->requester),
 	                 "organisation", opt_string(t->organisation), "assignee",
 	                 opt_string(t->assignee), "created_at", (json_int_t)t->created_at,
@@ -27,7 +28,8 @@ static json_t *ticket_json(const DkTicket *t)
 static json_t *article_json(const DkArticle *a)
 {
 	return json_pack("{sI ss ss so so so so so sI}", "id", (json_int_t)a->id, "direction",
-	                 a->direction, "visibility", a->visibility, "sender",
+	                 dk_direction_name(a->direction), "visibility", dk_visibility_name(a->visibility),
+	                 "sender",
 	                 opt_string(a->sender), "recipients", opt_string(a->recipients), "subject",
 	                 opt_string(a->subject), "message_id", opt_string(a->message_id), "text",
 	                 opt_string(a->new_text), "created_at", (json_int_t)a->created_at);
@@ -83,7 +85,7 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 /* Sends a ping event (no ticket) and expects 2xx. */
 static gboolean check(DkConnector *c, GString *report, GError **error)
 {
-	DkTicket t = {.subject = "docket connector check", .status = "new", .priority = "none",
+	DkTicket t = {.subject = "docket connector check", .status = DK_STATUS_NEW, .priority = "none",
 	              .queue = "default"};
 	DkConnectorEvent e = {.event = "ping", .ticket = &t, .reference = "check"};
 	if (!post(c, &e, error))

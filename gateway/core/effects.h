@@ -1,0 +1,57 @@
+/* What a stored message asks of the world outside the store, and the
+ * interface through which the writer hands it on.
+ *
+ * The writer decides; it does not send. For each message it commits it
+ * fills one DkEffects: whether the connectors hear of a new article, whether
+ * a new ticket earns its notifications (and whether a rule withheld the
+ * acknowledgement), and which address a bounce marks as bouncing. The
+ * DkEffectsOps given to the pipeline turns that record into outbox rows in
+ * the same transaction, right after the message's own rows (outbox/effects.h
+ * is docket's implementation). core/ defines this interface so that it
+ * includes nothing of outbox/. */
+#pragma once
+
+#include "gateway/config.h"
+#include "gateway/store/store.h"
+#include "parsers/message.h"
+
+G_BEGIN_DECLS
+
+/* The effects of one message; every pointer is borrowed from the message's
+ * pipeline item and valid only during DkEffectsOps.write. */
+typedef struct {
+	const char *intake;        /* "lmtp", "imap", "stdin", "import" ("import" is history) */
+	gint64 at;                 /* when the message was received (Unix seconds) */
+	gint64 ticket;             /* the ticket it went onto, or 0 */
+	gint64 article;            /* the article it became, or 0 */
+	const DkMessage *message;  /* the message itself */
+	const char *envelope_from; /* or NULL; "" is the null sender of a bounce */
+	const char *const
+	    *recipients; /* its envelope recipients (docket's own addresses), or NULL */
+
+	/* An article was stored (a new ticket, or a new article on one): the
+	 * connectors hear of it and of the changes it made. */
+	gboolean article_event;
+	/* The message opened the ticket: the sender's acknowledgement and the
+	 * team's notice are due. */
+	gboolean ticket_created;
+	/* A rule (ticket_noack) withheld the acknowledgement. */
+	gboolean suppress_ack;
+
+	/* A bounce stored on its ticket: this address bounced (with this
+	 * status, or NULL), so notifications skip it from now on. NULL: none. */
+	const char *bouncing_address;
+	const char *bouncing_status;
+} DkEffects;
+
+/* The layer that carries effects out. */
+typedef struct {
+	/* Writes the rows that carry out effects, inside the writer's open
+	 * transaction, with config the item's configuration (NULL: no
+	 * notifications and no connector rows; bounce marks are still
+	 * written). FALSE with the store's error fails the message. */
+	gboolean (*write)(DkStore *store, const DkConfig *config, const DkEffects *effects,
+	                  GError **error);
+} DkEffectsOps;
+
+G_END_DECLS

@@ -1,0 +1,72 @@
+"""The arrows between docket's folders point one way (README, Architecture):
+the libraries use nothing of gateway/; inside gateway/, intake -> core ->
+store, desk -> outbox, and nothing below calls back up. Reads the #include
+lines of every source file and fails with each include that points the
+wrong way."""
+
+import os
+import re
+import sys
+import unittest
+
+SOURCE = os.environ.get("DOCKET_SOURCE_DIR",
+                        os.path.join(os.path.dirname(__file__), "..", ".."))
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+# folder -> the folders of this repository it may include from. core/'s
+# error.h (the error domain) and json.h (jansson's cleanup) are the two
+# headers every layer shares.
+SHARED = {"gateway/core/error.h", "gateway/core/json.h", "gateway/config.h"}
+ALLOWED = {
+    "parsers": {"parsers"},
+    "rules": {"rules", "parsers"},
+    "templates": {"templates"},
+    "gateway/store": {"gateway/store", "parsers"},
+    "gateway/desk": {"gateway/desk", "gateway/store", "parsers"},
+    "gateway/core": {"gateway/core", "gateway/store", "gateway/desk", "parsers", "rules",
+                     "templates"},
+    "gateway/outbox": {"gateway/outbox", "gateway/core", "gateway/store", "gateway/desk",
+                       "gateway/ops", "parsers", "rules", "templates"},
+    "gateway/ops": {"gateway/ops"},
+}
+
+
+def folder_of(path):
+    """The ALLOWED key a repository path belongs to, or None."""
+    for folder in sorted(ALLOWED, key=len, reverse=True):
+        if path == folder or path.startswith(folder + "/"):
+            return folder
+    return None
+
+
+def violations():
+    found = []
+    for top in ("parsers", "rules", "templates", "gateway"):
+        for root, _, files in os.walk(os.path.join(SOURCE, top)):
+            for name in files:
+                if not name.endswith((".c", ".h")):
+                    continue
+                path = os.path.relpath(os.path.join(root, name), SOURCE)
+                mine = folder_of(path)
+                if mine is None:
+                    continue  # main.c, config.c, cli/ and intake/ may use anything
+                with open(os.path.join(root, name), encoding="utf-8") as f:
+                    text = f.read()
+                for target in INCLUDE.findall(text):
+                    if "/" not in target or target in SHARED and mine.startswith("gateway/"):
+                        continue  # a header beside it, or a shared one
+                    theirs = folder_of(target) or os.path.dirname(target)
+                    if theirs not in ALLOWED[mine]:
+                        found.append("%s includes %s" % (path, target))
+    return found
+
+
+class LayersTest(unittest.TestCase):
+    def test_arrows_point_one_way(self):
+        self.assertTrue(os.path.isdir(os.path.join(SOURCE, "gateway")), SOURCE)
+        wrong = violations()
+        self.assertEqual(wrong, [], "\n" + "\n".join(wrong))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
