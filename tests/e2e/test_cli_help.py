@@ -10,7 +10,7 @@ from dockettest import BINARY
 
 COMMANDS = {
     "serve": [], "poll": [], "deliver": [], "import": [], "parse": [],
-    "template": ["render"], "connector": ["check"], "config": ["check", "dump"],
+    "template": ["render"], "connector": ["check", "poll"], "config": ["check", "dump"],
     "outbox": ["list", "run", "retry", "drop"], "quarantine": ["list", "show", "reprocess"],
     "imap": ["authorize"], "rules": ["check", "test"],
     "ticket": ["list", "show", "search", "set", "note", "reply", "time", "merge", "autoclose",
