@@ -20,7 +20,8 @@ PACKAGES="
 build-essential cmake pkg-config clang
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
-libcmocka-dev nettle-dev
+libcmocka-dev nettle-dev libuchardet-dev
+gnupg gpgsm
 python3 python3-yaml sqlite3 ca-certificates tzdata
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 "

@@ -33,6 +33,8 @@ const DkConfKey dk_conf_schema[] = {
     /* the wall-clock budget of one message's walk over its parts */
     {"parse", "time_limit_ms", DK_CONF_INT, "10000", 1, 3600000},
     {"parse", "own_domains", DK_CONF_LIST, "", .check = DK_CHECK_DOMAINS},
+    /* empty: signatures not checked, nothing decrypted */
+    {"crypto", "gnupg_home", DK_CONF_STRING, "", .check = DK_CHECK_DIR},
     {"threading", "token_prefix", DK_CONF_STRING, "docket", .check = DK_CHECK_WORD},
     {"threading", "secret", DK_CONF_STRING, "", .secret = TRUE},
     {"threading", "domain", DK_CONF_STRING, "",

@@ -246,6 +246,27 @@ static const char migration_10[] =
  * target when the pause began, so that the desk shows them frozen. */
 static const char migration_11[] = "ALTER TABLE tickets ADD COLUMN sla_paused_left INTEGER;";
 
+/* The check of a signed message recorded on its article (gateway/core/
+ * crypto.c), and a second search index, by trigrams, for the articles in
+ * scripts written without spaces (DK_STORE_CJK_GLOB): "日本語" is found in
+ * "日本語のテキスト", which unicode61 takes for one word. Latin search keeps
+ * its index and does not read this one. */
+static const char migration_12[] =
+	"ALTER TABLE articles ADD COLUMN signature TEXT;"
+	"ALTER TABLE articles ADD COLUMN signer TEXT;"
+	"CREATE VIRTUAL TABLE IF NOT EXISTS article_search_cjk USING fts5(subject, new_text, tokenize='trigram');"
+	"INSERT INTO article_search_cjk (rowid, subject, new_text)"
+	"  SELECT id, subject, new_text FROM articles WHERE " DK_STORE_CJK_GLOB ";"
+	"CREATE TRIGGER IF NOT EXISTS article_search_cjk_delete AFTER DELETE ON articles BEGIN"
+	"  DELETE FROM article_search_cjk WHERE rowid = old.id;"
+	"END;"
+	"CREATE TRIGGER IF NOT EXISTS article_search_cjk_update AFTER UPDATE OF subject, new_text ON articles BEGIN"
+	"  DELETE FROM article_search_cjk WHERE rowid = old.id;"
+	"  INSERT INTO article_search_cjk (rowid, subject, new_text)"
+	"    SELECT new.id, new.subject, new.new_text WHERE (new.subject || ' ' || new.new_text)"
+	"    GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*';"
+	"END;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -258,6 +279,7 @@ static const char *const migrations[] = {
 	migration_9,
 	migration_10,
 	migration_11,
+	migration_12,
 };
 
 int dk_store_schema_latest(void)
