@@ -24,6 +24,8 @@ const DkConfKey dk_conf_schema[] = {
     {"limits", "sender_per_hour", DK_CONF_INT, "0", 0, 1000000}, /* 0: no limit */
     {"limits", "sender_action", DK_CONF_ENUM, "tempfail", 0, 0, "tempfail|hold"},
     {"http", "listen", DK_CONF_STRING, "", .check = DK_CHECK_INET},
+    {"http", "timeout_seconds", DK_CONF_INT, "10", 1, 3600}, /* each connection, in all */
+    {"http", "max_connections", DK_CONF_INT, "32", 1, 10000}, /* the oldest makes room */
     {"parse", "fallback_charset", DK_CONF_STRING, "windows-1252", .check = DK_CHECK_CHARSET},
     {"parse", "max_depth", DK_CONF_INT, "50", 1, 10000},
     {"parse", "max_parts", DK_CONF_INT, "1000", 1, 1000000},
@@ -47,11 +49,14 @@ const DkConfKey dk_conf_schema[] = {
     {"threading", "organisation_domain_participants", DK_CONF_BOOL, "false"},
     {"agents", "addresses", DK_CONF_LIST, "", .check = DK_CHECK_ADDRESSES},
     {"agents", "domains", DK_CONF_LIST, "", .check = DK_CHECK_DOMAINS},
-    {"agents", "authserv_id", DK_CONF_STRING, "",
-     .check = DK_CHECK_WORD}, /* empty: From alone identifies an agent */
+    /* our MTA's Authentication-Results id */
+    {"agents", "authserv_id", DK_CONF_STRING, "", .check = DK_CHECK_WORD},
+    {"agents", "alignment", DK_CONF_ENUM, "strict", 0, 0, "strict|relaxed"}, /* DKIM/SPF domain vs From */
+    {"agents", "insecure_trust_from", DK_CONF_BOOL, "false"}, /* the From alone verifies an agent */
     {"foreign:*", "pattern", DK_CONF_STRING, "",
      .check = DK_CHECK_REGEX}, /* a GRegex; capture group 1 is the number */
     {"rules", "script", DK_CONF_STRING, "", .check = DK_CHECK_SIEVE},
+    {"rules", "max_steps", DK_CONF_INT, "1000000", 100, G64(1000000000)}, /* budget per message */
     {"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
     /* SLA targets FIRST/RESOLUTION per priority (or none) and the
      * business calendar they count in (gateway/desk/sla-policy.h). */
@@ -97,6 +102,7 @@ const DkConfKey dk_conf_schema[] = {
     {"notify", "organisation", DK_CONF_STRING, ""},
     {"notify", "ack", DK_CONF_BOOL, "true"},
     {"notify", "rate_per_hour", DK_CONF_INT, "3", 0, 100000},
+    {"notify", "bounce_expiry_days", DK_CONF_INT, "30", 1, 36500}, /* a bouncing mark lasts */
     {"notify", "templates_dir", DK_CONF_STRING, "", .check = DK_CHECK_DIR},
     {"notify", "team_addresses", DK_CONF_LIST, "", .check = DK_CHECK_ADDRESSES},
     {"notify", "sendmail", DK_CONF_STRING, "/usr/sbin/sendmail"},

@@ -46,7 +46,8 @@ static const DkCommand commands[] = {
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
 	{"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
 	{"template", dk_cmd_template, "preview a notification template with JSON data"},
-	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
+	{"quarantine", dk_cmd_quarantine, "list, show, reprocess and release mail that became no article"},
+	{"bounces", dk_cmd_bounces, "list or clear the addresses marked as bouncing"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
 };

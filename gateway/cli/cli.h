@@ -71,6 +71,7 @@ int dk_cmd_ticket(int argc, char **argv);
 int dk_cmd_config(int argc, char **argv);
 int dk_cmd_serve(int argc, char **argv);
 int dk_cmd_quarantine(int argc, char **argv);
+int dk_cmd_bounces(int argc, char **argv);
 int dk_cmd_outbox(int argc, char **argv);
 int dk_cmd_poll(int argc, char **argv);
 int dk_cmd_import(int argc, char **argv);

@@ -2,9 +2,30 @@
  * effective one (every key, defaults included, secrets masked). Both load
  * it through the one validator every command uses (config.h). */
 #include "gateway/cli/cli.h"
+#include "gateway/ops/url-policy.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Warnings on how agent mail is trusted: agents that nothing can verify
+ * (their commands and relays never apply), or the From trusted alone. */
+static void warn_agents(const DkConfig *config)
+{
+	g_auto(GStrv) addresses = dk_config_get_list(config, "agents", "addresses");
+	g_auto(GStrv) domains = dk_config_get_list(config, "agents", "domains");
+	if (addresses[0] == NULL && domains[0] == NULL)
+		return;
+	if (dk_config_get_bool(config, "agents", "insecure_trust_from"))
+		fprintf(stderr, "docket: warning: [agents] insecure_trust_from = true: anyone who "
+				"writes an agent's address in From runs its commands and mails "
+				"customers as support\n");
+	else if (*dk_config_get_string(config, "agents", "authserv_id") == '\0' &&
+		 *dk_config_get_string(config, "crypto", "gnupg_home") == '\0')
+		fprintf(stderr, "docket: warning: [agents] no agent mail can be verified: set "
+				"[agents] authserv_id to the id your MTA writes in Authentication-Results "
+				"(or [crypto] gnupg_home for signed mail); until then agents' mail is stored "
+				"as inbound and its commands and relays are ignored\n");
+}
 
 int dk_cmd_config(int argc, char **argv)
 {
@@ -25,6 +46,7 @@ int dk_cmd_config(int argc, char **argv)
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
 	if (strcmp(argv[1], "check") == 0) {
+		warn_agents(config);
 		const char *path = dk_config_path(config);
 		printf("%s: OK\n", path ? path : "(no configuration file: embedded defaults)");
 		for (const char *const *note = dk_config_notes(config); *note != NULL; note++)
@@ -32,6 +54,7 @@ int dk_cmd_config(int argc, char **argv)
 		return DK_EXIT_OK;
 	}
 	g_autofree char *dump = dk_config_dump(config);
-	fputs(dump, stdout);
+	g_autofree char *masked = dk_url_policy_mask(dump);
+	fputs(masked, stdout);
 	return DK_EXIT_OK;
 }

@@ -17,7 +17,7 @@ static void print_usage(FILE *out)
 	             "[--envelope-to B]\n"
 	             "             [--existing] [--agent] [--ticket-status S] "
 	             "[--ticket-priority P] [--ticket-queue Q]\n"
-	             "             [--ticket-sla STATE]...\n"
+	             "             [--ticket-sla STATE]... [--max-steps N]\n"
 	             "         runs it on a message, touching nothing: the tests that matched\n"
 	             "         and the actions (docket rules test --help: the options)\n");
 }
@@ -95,6 +95,7 @@ static void print_json(const DkSieveResult *r)
 	}
 	json_object_set_new(root, "actions", actions);
 	json_object_set_new(root, "trace", trace);
+	json_object_set_new(root, "steps", json_integer((json_int_t)r->steps));
 	if (r->error)
 		json_object_set_new(root, "error", json_string(r->error));
 	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -131,6 +132,7 @@ typedef struct {
 	gboolean json, existing, agent;
 	char *env_from, *env_to, *status, *priority, *queue;
 	char **sla;
+	gint64 max_steps;
 } TestOptions;
 
 static void test_options_clear(TestOptions *o)
@@ -159,6 +161,8 @@ static gboolean parse_test_options(int *argc, char ***argv, TestOptions *o)
 	    {"ticket-queue", 0, 0, G_OPTION_ARG_STRING, &o->queue, "ticket queue", "Q"},
 	    {"ticket-sla", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->sla,
 	     "an SLA state of the ticket, for ticket_sla (repeatable)", "STATE"},
+	    {"max-steps", 0, 0, G_OPTION_ARG_INT64, &o->max_steps,
+	     "the run's budget in steps (default: [rules] max_steps' default)", "N"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("test SCRIPT FILE.eml");
@@ -218,6 +222,7 @@ static int rules_test(int argc, char **argv)
 	    .envelope_from = o.env_from,
 	    .envelope_to = o.env_to,
 	    .ticket = &ticket,
+	    .max_steps = o.max_steps > 0 ? (guint64)o.max_steps : 0,
 	};
 	g_autoptr(DkSieveResult) result = dk_sieve_execute(script, &input);
 	if (o.json)

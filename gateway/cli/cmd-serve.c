@@ -78,12 +78,16 @@ static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
 	g_autoptr(GError) error = NULL;
 	g_mutex_lock(&s->reader_lock);
 	gint64 failed = 0, held = 0;
+	g_autoptr(GHashTable) set_aside = NULL;
 	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error) &&
 		      dk_store_outbox_count(s->reader, "failed", &failed, &error) &&
-		      dk_store_outbox_count(s->reader, "held", &held, &error);
+		      dk_store_outbox_count(s->reader, "held", &held, &error) &&
+		      (set_aside = dk_store_quarantine_counts(s->reader, &error)) != NULL;
 	g_mutex_unlock(&s->reader_lock);
-	if (ok)
+	if (ok) {
 		dk_metrics_outbox_settled(failed, held);
+		dk_metrics_set_aside(set_aside);
+	}
 	if (!ok)
 		g_warning("http event=probe error=%s", error->message);
 	return ok;
@@ -98,7 +102,11 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	s->reader = dk_store_open_config(config, error);
 	if (s->reader == NULL)
 		return FALSE;
-	s->http = dk_http_server_new(listen, probe, s, error);
+	DkHttpLimits limits = {
+	    .max_connections = (guint)dk_config_get_int(config, "http", "max_connections"),
+	    .timeout_ms = (guint)dk_config_get_int(config, "http", "timeout_seconds") * 1000,
+	};
+	s->http = dk_http_server_new(listen, &limits, probe, s, error);
 	return s->http != NULL;
 }
 

@@ -271,6 +271,11 @@ void dk_pipeline_item_set_requeued_from(DkPipelineItem *item, gint64 id)
 	item->requeued_from = id;
 }
 
+void dk_pipeline_item_set_release(DkPipelineItem *item, gboolean release)
+{
+	item->release = release;
+}
+
 void dk_pipeline_item_free(DkPipelineItem *item)
 {
 	if (item == NULL)
@@ -281,6 +286,7 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 		close(item->raw_fd);
 	dk_message_free(item->message);
 	g_free(item->quarantine_reason);
+	g_free(item->bounce_mark);
 	dk_rules_unref(item->rules);
 	g_free(item->intake);
 	g_free(item->envelope_from);

@@ -31,7 +31,7 @@ static char *get_secret(const DkConfig *config, const char *section, const char 
 		            section, key, key_file);
 		return NULL;
 	}
-	char *secret = dk_secret_file_read(path, error);
+	char *secret = dk_secret_file_read_line(path, error);
 	if (secret == NULL)
 		g_prefix_error(error, "[%s] %s: ", section, key_file);
 	return secret;
@@ -63,7 +63,7 @@ static gboolean choose_refresh_token(DkImapAccount *a, char *configured, GError 
 	a->oauth_refresh_token = configured;
 	if (!g_file_test(a->oauth_token_path, G_FILE_TEST_EXISTS))
 		return TRUE;
-	g_autofree char *stored = dk_secret_file_contents(a->oauth_token_path, error);
+	g_autofree char *stored = dk_secret_file_read(a->oauth_token_path, error);
 	if (stored == NULL)
 		return FALSE;
 	char *eol = strchr(stored, '\n');

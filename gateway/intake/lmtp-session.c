@@ -2,6 +2,7 @@
 #include "gateway/intake/lmtp-session.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/intake/lmtp-command.h"
 #include "gateway/intake/lmtp-data.h"
 #include "gateway/ops/metrics.h"
@@ -456,7 +457,7 @@ DkLmtpSession *dk_lmtp_session_new(DkLmtpSettings *settings, DkPipeline *pipelin
 	s->settings = dk_lmtp_settings_ref(settings);
 	s->pipeline = pipeline;
 	s->peer = g_strdup(peer ? peer : "unknown");
-	s->id = g_strdup_printf("%08x", g_random_int());
+	s->id = dk_ids_random_hex(4);
 	s->in = g_object_ref(in);
 	s->out = g_object_ref(out);
 	s->cancellable = cancellable ? g_object_ref(cancellable) : NULL;

@@ -1,4 +1,5 @@
-/* Reading and writing secret files (secret-file.h). */
+/* Reads credential files that only docket's user can read, and writes
+ * them (secret-file.h). */
 #include "gateway/ops/secret-file.h"
 
 #include "gateway/core/error.h"
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define SECRET_MAX (64 * 1024)
 
 int dk_secret_file_open(const char *path, GError **error)
 {
@@ -26,58 +29,63 @@ int dk_secret_file_open(const char *path, GError **error)
 		            "secret file %s is not a regular file", path);
 		return -1;
 	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	if ((st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) != 0) {
 		close(fd);
-		gboolean readable = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
-		g_set_error(
-		    error, DK_ERROR, DK_ERROR_CONFIG,
-		    "refusing secret file %s: its mode %04o lets other users %s it (chmod 600 %s)",
-		    path, (unsigned)(st.st_mode & 07777), readable ? "read" : "change", path);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "refusing secret file %s: its mode %04o lets other users read it "
+		            "(chmod 600 %s)",
+		            path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	if (st.st_size > SECRET_MAX) {
+		close(fd);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "secret file %s is larger than %d bytes", path, SECRET_MAX);
 		return -1;
 	}
 	return fd;
 }
 
-char *dk_secret_file_contents(const char *path, GError **error)
+char *dk_secret_file_read(const char *path, GError **error)
 {
 	int fd = dk_secret_file_open(path, error);
 	if (fd < 0)
 		return NULL;
-	char buf[8192];
-	gsize len = 0;
-	ssize_t n = 0;
-	while (len < sizeof buf - 1) {
-		n = read(fd, buf + len, sizeof buf - 1 - len);
+	GString *text = g_string_new(NULL);
+	char buf[4096];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			int saved = errno;
+			close(fd);
+			g_string_free(text, TRUE);
+			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "reading secret file %s: %s",
+			            path, g_strerror(saved));
+			return NULL;
+		}
+		if (n == 0 || text->len + (gsize)n > SECRET_MAX)
 			break;
-		len += (gsize)n;
+		g_string_append_len(text, buf, n);
 	}
-	int saved = errno;
 	close(fd);
-	if (n < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "reading secret file %s: %s", path,
-		            g_strerror(saved));
-		return NULL;
-	}
-	char *text = g_strndup(buf, len);
-	explicit_bzero(buf, sizeof buf);
-	return text;
+	return g_strchomp(g_string_free(text, FALSE));
 }
 
-char *dk_secret_file_read(const char *path, GError **error)
+char *dk_secret_file_read_line(const char *path, GError **error)
 {
-	char *text = dk_secret_file_contents(path, error);
+	char *text = dk_secret_file_read(path, error);
 	if (text == NULL)
 		return NULL;
 	text[strcspn(text, "\r\n")] = '\0';
 	g_strchomp(text);
-	if (text[0] != '\0')
-		return text;
-	g_free(text);
-	g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is empty", path);
-	return NULL;
+	if (text[0] == '\0') {
+		g_free(text);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is empty", path);
+		return NULL;
+	}
+	return text;
 }
 
 static gboolean fsync_dir(const char *dir)

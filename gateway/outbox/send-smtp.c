@@ -50,11 +50,11 @@ static char *read_password(const DkConfig *config, GError **error)
 	if (*file == '\0')
 		return g_strdup(dk_config_get_string(config, "smtp", "password"));
 	g_autoptr(GError) local = NULL;
-	char *password = dk_secret_file_read(file, &local);
-	if (password == NULL)
+	char *text = dk_secret_file_read(file, &local);
+	if (text == NULL)
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "[smtp] password_file: %s",
 		            local->message);
-	return password;
+	return text;
 }
 
 static void set_tls(CURL *curl, const DkConfig *config)

@@ -267,6 +267,19 @@ static const char migration_12[] =
 	"    GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*';"
 	"END;";
 
+/* Nothing accepted disappears: the quarantine also keeps, with their kind,
+ * the messages that became no article (auto-replies, rule discards,
+ * unmatched bounces, held mail), and the ticket one would have gone to. A
+ * bouncing address remembers its last counted bounce, so that marks
+ * expire. */
+static const char migration_13[] =
+	"ALTER TABLE quarantine ADD COLUMN kind TEXT NOT NULL DEFAULT 'unreadable';"
+	"ALTER TABLE quarantine ADD COLUMN ticket INTEGER;"
+	"UPDATE quarantine SET kind = 'held' WHERE reason LIKE 'held:%';"
+	"CREATE INDEX quarantine_kind ON quarantine (kind);"
+	"ALTER TABLE bouncing_addresses ADD COLUMN last_at INTEGER;"
+	"UPDATE bouncing_addresses SET last_at = since;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -280,6 +293,7 @@ static const char *const migrations[] = {
 	migration_10,
 	migration_11,
 	migration_12,
+	migration_13,
 };
 
 int dk_store_schema_latest(void)

@@ -24,7 +24,7 @@ static Fixture *fixture_new(const char *text, const char *creds)
 	Fixture *f = g_new0(Fixture, 1);
 	f->dir = dk_test_tmpdir();
 	g_autofree char *cpath = g_build_filename(f->dir, "creds", NULL);
-	g_assert_true(g_file_set_contents(cpath, creds, -1, NULL));
+	dk_test_write_secret(cpath, creds);
 	g_auto(GStrv) parts = g_strsplit(text, "@CREDS@", -1);
 	g_autofree char *conf = g_strjoinv(cpath, parts);
 	g_autofree char *path = g_build_filename(f->dir, "docket.conf", NULL);

@@ -11,7 +11,8 @@ from dockettest import BINARY
 COMMANDS = {
     "serve": [], "poll": [], "deliver": [], "import": [], "parse": [],
     "template": ["render"], "connector": ["check", "poll"], "config": ["check", "dump"],
-    "outbox": ["list", "run", "retry", "drop"], "quarantine": ["list", "show", "reprocess"],
+    "outbox": ["list", "run", "retry", "drop"], "bounces": ["list", "clear"],
+    "quarantine": ["list", "show", "reprocess", "release"],
     "imap": ["authorize"], "rules": ["check", "test"],
     "ticket": ["list", "show", "search", "set", "note", "reply", "time", "merge", "autoclose",
                "sla-check"],

@@ -135,7 +135,7 @@ class RelayTest(OutboxCase):
     def setUp(self):
         super().setUp()
         with open(self.config, "a") as f:
-            f.write("[agents]\naddresses = agent@agents.example\n")
+            f.write("[agents]\naddresses = agent@agents.example\nauthserv_id = mx.test.example\n")
 
     def test_agent_reply_relayed(self):
         self.deliver_ok(customer_mail("Ann <ann@example.org>", "VPN down", "v1@example.org"))
@@ -143,7 +143,8 @@ class RelayTest(OutboxCase):
         ack = parse(self.sink.messages[0][2])
         agent = customer_mail("Alex Agent <agent@agents.example>", "Re: [docket #1] VPN down", "ag1@agents.example",
                               body="Please restart the router.\n",
-                              headers="In-Reply-To: %s\n" % ack["Message-ID"])
+                              headers="In-Reply-To: %s\nAuthentication-Results: mx.test.example;"
+                                      " dkim=pass header.d=agents.example\n" % ack["Message-ID"])
         self.deliver_ok(agent)
         self.assertEqual([r["kind"] for r in self.outbox("--state", "pending")], ["relay"])
         self.assertEqual(self.run_once(), (1, 0, 0))
@@ -332,7 +333,8 @@ class NoAckTest(OutboxCase):
         import sqlite3
         self.docket("ticket", "list")  # creates the store
         with sqlite3.connect(self.data + "/docket.db") as db:
-            db.execute("INSERT INTO bouncing_addresses (address, since) VALUES ('dead@example.org', 0)")
+            db.execute("INSERT INTO bouncing_addresses (address, since, last_at)"
+                       " VALUES ('dead@example.org', 0, strftime('%s', 'now'))")
         reason = self.suppressed(customer_mail("Dead@Example.org", "Hello", "b1@example.org"))
         self.assertIn("bouncing", str(reason))
 
