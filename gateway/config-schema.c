@@ -149,8 +149,8 @@ const DkConfKey dk_conf_schema[] = {
     {"connector:*", "type", DK_CONF_ENUM, "webhook", 0, 0,
      "webhook|connectwise|incidentiq|ninjaone|opspilot|omnidesk"},
     {"connector:*", "base_url", DK_CONF_STRING, "", .check = DK_CHECK_HTTP_URL},
-    {"connector:*", "credentials_file", DK_CONF_STRING, "",
-     .check = DK_CHECK_FILE}, /* name = value lines */
+    /* name = value lines, private to docket's user */
+    {"connector:*", "credentials_file", DK_CONF_STRING, "", .check = DK_CHECK_SECRET_FILE},
     {"connector:*", "queues", DK_CONF_LIST, "*"},
     {"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
     {"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
