@@ -94,7 +94,7 @@ int dk_cmd_bounces(int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("bounces", &config, &store);
+	int rc = dk_cli_open("bounces", FALSE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	return is_list ? list(store, config, as_json) : clear(store, all ? NULL : argv[2]);

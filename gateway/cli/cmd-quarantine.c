@@ -184,7 +184,7 @@ int dk_cmd_quarantine(int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("quarantine", &config, &store);
+	int rc = dk_cli_open("quarantine", FALSE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	if (strcmp(verb, "list") == 0)

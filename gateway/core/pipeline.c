@@ -62,6 +62,7 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffe
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
 	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
 	p->parse.max_text_bytes = (gsize)dk_config_get_int(config, "parse", "max_text_size");
+	p->parse.max_millis = (guint)dk_config_get_int(config, "parse", "time_limit_ms");
 	p->own_domains = own_domains(config);
 	p->parse.own_domains = (const char *const *)p->own_domains;
 	p->policy = dk_thread_policy_new(config);

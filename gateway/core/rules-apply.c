@@ -18,6 +18,10 @@ DkRules *dk_rules_load(const DkConfig *config, GError **error)
 	const char *path = dk_config_get_string(config, "rules", "script");
 	if (*path == '\0')
 		return NULL;
+	/* The script the validator compiled when the configuration loaded. */
+	DkRules *checked = dk_config_get_derived(config, "rules");
+	if (checked != NULL)
+		return dk_rules_ref(checked);
 	g_autofree char *source = NULL;
 	gsize length = 0;
 	g_autoptr(GError) local = NULL;

@@ -14,7 +14,9 @@ G_BEGIN_DECLS
 /* A compiled script, shared by the pipeline and the items in flight. */
 typedef struct DkRules DkRules;
 
-/* Compiles [rules] script. NULL with *error NULL when no script is set;
+/* Compiles [rules] script (or takes, with a reference, the one the
+ * configuration's validator compiled). NULL with *error NULL when no
+ * script is set;
  * NULL with an error ("FILE:LINE:COL: ...") when it cannot be read or
  * compiled: the caller refuses to run rather than run half the rules. */
 DkRules *dk_rules_load(const DkConfig *config, GError **error);

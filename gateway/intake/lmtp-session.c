@@ -166,12 +166,31 @@ static void do_mail(DkLmtpSession *s, const DkLmtpCommand *c)
 	reply(s, "250 2.1.0 OK");
 }
 
+/* A recipient refused: the reply, and a log line that says why, so that
+ * mail bouncing for a wrong [lmtp] recipients shows in the log. */
+static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why,
+                        const char *format, ...) G_GNUC_PRINTF(4, 5);
+
+static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why,
+                        const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	g_autofree char *text = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	reply(s, "%s", text);
+	g_message("lmtp sid=%s event=rcpt result=refused to=<%s> reason=\"%s\" reply=\"%s\"", s->id,
+	          address ? address : "", why, text);
+}
+
 static void do_rcpt(DkLmtpSession *s, const DkLmtpCommand *c)
 {
 	if (s->recipients->len >= s->settings->max_recipients)
-		reply(s, "452 4.5.3 Too many recipients");
+		refuse_rcpt(s, c->address, "more than [lmtp] max_recipients",
+		            "452 4.5.3 Too many recipients");
 	else if (!dk_lmtp_settings_accepts(s->settings, c->address))
-		reply(s, "550 5.1.1 <%s> User unknown", c->address);
+		refuse_rcpt(s, c->address, "not in [lmtp] recipients", "550 5.1.1 <%s> User unknown",
+		            c->address);
 	else {
 		g_ptr_array_add(s->recipients, g_strdup(c->address));
 		enter_state(s, STATE_RCPT);
@@ -425,6 +444,8 @@ static void dispatch(DkLmtpSession *s, const DkLmtpCommand *c)
 	const CommandDef *def = &commands[c->verb];
 	if (def->states & IN(s->state))
 		def->run(s, c);
+	else if (c->verb == DK_LMTP_RCPT)
+		refuse_rcpt(s, c->address, "out of sequence", "%s", def->refusal(s->state));
 	else
 		reply(s, "%s", def->refusal(s->state));
 }
@@ -484,6 +505,8 @@ void dk_lmtp_session_run(DkLmtpSession *s)
 		g_autofree char *error_reply = NULL;
 		if (dk_lmtp_command_parse(line, length, &command, &error_reply))
 			dispatch(s, &command);
+		else if (length >= 4 && g_ascii_strncasecmp(line, "RCPT", 4) == 0)
+			refuse_rcpt(s, NULL, "syntax", "%s", error_reply);
 		else
 			reply(s, "%s", error_reply);
 		dk_lmtp_command_clear(&command);

@@ -1,18 +1,19 @@
-/* Reads credential files that only docket's user can read. */
+/* Reads credential files that only docket's user can read, and writes
+ * them (secret-file.h). */
 #include "gateway/ops/secret-file.h"
 
 #include "gateway/core/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define SECRET_MAX (64 * 1024)
 
-/* Opens path and checks what it is and who may read it. */
-static int open_private(const char *path, GError **error)
+int dk_secret_file_open(const char *path, GError **error)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -47,7 +48,7 @@ static int open_private(const char *path, GError **error)
 
 char *dk_secret_file_read(const char *path, GError **error)
 {
-	int fd = open_private(path, error);
+	int fd = dk_secret_file_open(path, error);
 	if (fd < 0)
 		return NULL;
 	GString *text = g_string_new(NULL);
@@ -85,4 +86,50 @@ char *dk_secret_file_read_line(const char *path, GError **error)
 		return NULL;
 	}
 	return text;
+}
+
+static gboolean fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return FALSE;
+	gboolean ok = fsync(fd) == 0;
+	close(fd);
+	return ok;
+}
+
+gboolean dk_secret_file_write(const char *path, const char *text, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
+	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int saved = errno;
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "cannot write %s: %s", path,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	g_autofree char *line = g_strdup(text);
+	gsize len = strlen(line), done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, line + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (gsize)n;
+	}
+	gboolean ok = done == len && fsync(fd) == 0;
+	int saved = errno;
+	close(fd);
+	explicit_bzero(line, len);
+	if (!ok || g_rename(tmp, path) != 0) {
+		saved = ok ? errno : saved;
+		g_unlink(tmp);
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "cannot write %s: %s", path,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	fsync_dir(dir);
+	return TRUE;
 }

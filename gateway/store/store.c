@@ -247,29 +247,42 @@ static gboolean configure(DkStore *s, GError **error)
 /* The database, and its -wal and -shm files, which SQLite creates with
  * the database's mode, are kept from other users whatever the umask: made
  * 0640 like every other file of the store, and an older database that
- * others could read loses those bits. */
-static gboolean private_database(const char *path, GError **error)
+ * others could read loses those bits.
+ *
+ * An existing database is never opened here: closing any descriptor of a
+ * database file drops every POSIX lock this process holds on it, those of
+ * its other connections included, and lets another process write under
+ * them (SQLite's "How To Corrupt" 2.2). Only a file that does not exist yet
+ * is created, exclusively, so no connection can have it open; an existing
+ * one is changed by name. */
+static gboolean private_mode(const char *path, GError **error)
 {
-	int fd = g_open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0 && errno == EACCES)
-		return TRUE; /* another user's store, opened to read: SQLite decides */
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 ||
-	    ((st.st_mode & 07) != 0 && fchmod(fd, st.st_mode & 0770) != 0)) {
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
+	GStatBuf st;
+	if (g_lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07) == 0)
+		return TRUE;
+	if (g_chmod(path, st.st_mode & 0770) != 0 && errno != EPERM) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: %s: %s", path,
-		            g_strerror(saved));
+		            g_strerror(errno));
 		return FALSE;
 	}
-	close(fd);
-	const char *const suffixes[] = {"-wal", "-shm"};
+	return TRUE; /* EPERM: another user's store, opened to read */
+}
+
+static gboolean private_database(const char *path, GError **error)
+{
+	int fd = g_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd >= 0)
+		close(fd); /* new and empty: no connection holds a lock on it */
+	else if (errno != EEXIST && errno != EACCES) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: %s: %s", path,
+		            g_strerror(errno));
+		return FALSE;
+	}
+	const char *const suffixes[] = {"", "-wal", "-shm"};
 	for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
-		g_autofree char *side = g_strconcat(path, suffixes[i], NULL);
-		GStatBuf sst;
-		if (g_lstat(side, &sst) == 0 && S_ISREG(sst.st_mode) && (sst.st_mode & 07) != 0)
-			g_chmod(side, sst.st_mode & 0770);
+		g_autofree char *file = g_strconcat(path, suffixes[i], NULL);
+		if (!private_mode(file, error))
+			return FALSE;
 	}
 	return TRUE;
 }

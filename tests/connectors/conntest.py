@@ -143,8 +143,11 @@ class ConnectorCase(DocketCase):
 
     def run_once(self):
         """`docket outbox run --once`: (sent, deferred, failed)."""
-        words = self.docket("outbox", "run", "--once").stdout.decode().replace(",", "").split()
-        return int(words[1]), int(words[3]), int(words[5])
+        proc = self.docket("outbox", "run", "--once", check=False)
+        words = proc.stdout.decode().replace(",", "").split()
+        counts = int(words[1]), int(words[3]), int(words[5])
+        self.assertEqual(proc.returncode, 1 if counts[2] else 0, proc.stderr)  # 1: a row failed
+        return counts
 
     def drain(self, limit=30):
         """Runs the outbox until no row is pending; returns the rows."""

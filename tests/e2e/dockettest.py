@@ -57,6 +57,26 @@ class DocketCase(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def configure(self, text):
+        """Adds text's lines to the configuration file; a key that the last
+        section of the file already sets is set again in place of the
+        earlier line (docket refuses a key written twice)."""
+        with open(self.config) as f:
+            lines = f.read().splitlines()
+        start = max([i for i, line in enumerate(lines) if line.lstrip().startswith("[")] + [0])
+        for line in text.splitlines():
+            if line.lstrip().startswith("["):
+                lines.append(line)
+                start = len(lines) - 1
+                continue
+            if "=" in line and not line.lstrip().startswith("#"):
+                key = line.split("=", 1)[0].strip()
+                lines = [old for i, old in enumerate(lines)
+                         if i <= start or old.split("=", 1)[0].strip() != key]
+            lines.append(line)
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
     def docket(self, *args, stdin=b"", check=True):
         """Runs docket with our configuration; returns the CompletedProcess."""
         proc = subprocess.run([BINARY, "-c", self.config, *args], input=stdin,
