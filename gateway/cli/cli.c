@@ -168,7 +168,11 @@ static void usage(FILE *out)
 
 int dk_cli_main(int argc, char **argv, DkNetRunner net)
 {
-	setlocale(LC_ALL, "");
+	/* Only the character set comes from the environment (file names, the
+	 * terminal): docket's messages are English, and the numbers and dates
+	 * it writes must not follow local conventions. It also spares each
+	 * `docket deliver` the dozen files of the other categories. */
+	setlocale(LC_CTYPE, "");
 	int i = 1;
 	/* Options before the command: --config, --version, --help. */
 	for (; i < argc && argv[i][0] == '-'; i++) {
