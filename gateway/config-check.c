@@ -395,7 +395,11 @@ static void check_key(DkConfig *config, DkConfReport *r, const char *section, co
 	if (k->check == DK_CHECK_NONE)
 		return;
 	const char *value = dk_conf_raw(config, section, k->key);
-	if (*value == '\0')
+	/* Empty is "unset". A default the file leaves is not checked: each is
+	 * valid (test-config writes every one into a file and checks it), and
+	 * checking would cost every `docket deliver` what the check looks up
+	 * (the converter of the fallback charset). */
+	if (*value == '\0' || !dk_conf_is_set(config, section, k->key))
 		return;
 	g_autofree char *why = value_why(config, k, section, value);
 	if (why != NULL) {

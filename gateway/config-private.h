@@ -135,6 +135,9 @@ void dk_conf_set_derived(DkConfig *config, const char *name, gpointer data, GDes
 /* A note for `docket config check` and the start of `docket serve`. */
 void dk_conf_note(DkConfig *config, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
+/* Whether the file sets section's key (else it has its default). */
+gboolean dk_conf_is_set(const DkConfig *config, const char *section, const char *key);
+
 /* The text of any key's value, whatever its type. */
 const char *dk_conf_raw(const DkConfig *config, const char *section, const char *key);
 

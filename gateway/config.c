@@ -129,6 +129,12 @@ static int line_of(const DkConfig *c, const char *section, const char *key)
 	return GPOINTER_TO_INT(line);
 }
 
+gboolean dk_conf_is_set(const DkConfig *config, const char *section, const char *key)
+{
+	g_autofree char *id = g_strconcat(section, "\n", key, NULL);
+	return g_hash_table_contains(config->lines, id);
+}
+
 void dk_conf_report_key(DkConfReport *r, const char *section, const char *key, const char *format,
                         ...)
 {

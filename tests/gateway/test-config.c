@@ -2,6 +2,7 @@
  * of bad files each with the message it must give (file, line, key and
  * why), every error of a file at once, and the files that stay valid. */
 #include "dk-test.h"
+#include "gateway/config-private.h"
 #include "gateway/config.h"
 #include "gateway/core/error.h"
 
@@ -82,6 +83,29 @@ static void test_defaults(void **state)
 	assert_non_null(strstr(notes[0], "var/outbox-maildir"));
 	assert_non_null(strstr(notes[0], "[smtp] url"));
 	assert_null(notes[1]);
+}
+
+/* The validator leaves the defaults a file does not set unchecked: each
+ * default that has a check must pass it when a file sets it (an instance
+ * section alone may lack its other keys: only errors of the key count). */
+static void test_defaults_valid(void **state)
+{
+	int checked = 0;
+	for (gsize i = 0; i < dk_conf_schema_len; i++) {
+		const DkConfKey *k = &dk_conf_schema[i];
+		if (k->check == DK_CHECK_NONE || *k->value == '\0')
+			continue;
+		g_auto(GStrv) parts = g_strsplit(k->section, "*", 2);
+		g_autofree char *section = g_strjoinv("test", parts);
+		g_autofree char *text = g_strdup_printf("[%s]\n%s = %s\n", section, k->key, k->value);
+		g_autofree char *mark = g_strdup_printf(":2: [%s] %s:", section, k->key);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(DkConfig) c = load(*state, text, &error);
+		if (error != NULL && (strstr(section, ":test") == NULL || strstr(error->message, mark) != NULL))
+			fail_msg("[%s] %s = %s: %s", section, k->key, k->value, error->message);
+		checked++;
+	}
+	assert_true(checked > 10);
 }
 
 static void test_values(void **state)
@@ -389,6 +413,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults_valid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
