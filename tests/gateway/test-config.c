@@ -97,11 +97,13 @@ static void test_defaults_valid(void **state)
 			continue;
 		g_auto(GStrv) parts = g_strsplit(k->section, "*", 2);
 		g_autofree char *section = g_strjoinv("test", parts);
-		g_autofree char *text = g_strdup_printf("[%s]\n%s = %s\n", section, k->key, k->value);
+		g_autofree char *text =
+		    g_strdup_printf("[%s]\n%s = %s\n", section, k->key, k->value);
 		g_autofree char *mark = g_strdup_printf(":2: [%s] %s:", section, k->key);
 		g_autoptr(GError) error = NULL;
 		g_autoptr(DkConfig) c = load(*state, text, &error);
-		if (error != NULL && (strstr(section, ":test") == NULL || strstr(error->message, mark) != NULL))
+		if (error != NULL &&
+		    (strstr(section, ":test") == NULL || strstr(error->message, mark) != NULL))
 			fail_msg("[%s] %s = %s: %s", section, k->key, k->value, error->message);
 		checked++;
 	}
