@@ -283,9 +283,18 @@ static gboolean is_cjk(gunichar c)
 
 gboolean dk_store_has_cjk(const char *text)
 {
-	for (const char *p = text; p != NULL && *p; p = g_utf8_next_char(p))
-		if ((guchar)*p >= 0xE2 && is_cjk(g_utf8_get_char(p)))
+	/* Every one of those scripts takes three bytes or more in UTF-8, and
+	 * a byte of 0xE2 or above only ever starts such a character: the
+	 * others (ASCII, continuation bytes, two-byte characters) are passed
+	 * over byte by byte, without decoding. The writer thread runs this on
+	 * every article's text. */
+	for (const guchar *p = (const guchar *)text; p != NULL && *p; p++) {
+		if (*p < 0xE2)
+			continue;
+		gunichar c = g_utf8_get_char_validated((const char *)p, -1);
+		if (c < (gunichar)-2 && is_cjk(c))
 			return TRUE;
+	}
 	return FALSE;
 }
 

@@ -278,7 +278,14 @@ static void test_search_cjk(void **state)
 		       .subject = "signed", .new_text = "plain", .full_text = "plain", .created_at = 1,
 		       .signature = "verified", .signer = "alice@example.com"};
 	assert_true(dk_store_article_add(s, &a, &error) > 0);
+	/* Other characters of three bytes (a dash, the euro sign) and of two
+	 * are not CJK, nor do they hide what follows them. */
+	gint64 t4 = dk_store_ticket_create(s, "t4", NULL, 1, &error);
+	add_text(s, t4, "Grüße – 5 €", "naïve café");
+	gint64 t5 = dk_store_ticket_create(s, "t5", NULL, 1, &error);
+	add_text(s, t5, "Preis – 5 €", "für das 倉庫");
 	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(hits(s, "倉庫"), 1);
 	assert_int_equal(hits(s, "日本語"), 1);
 	assert_int_equal(hits(s, "テキスト"), 1);
 	assert_int_equal(hits(s, "会議"), 1);       /* two characters */
@@ -288,7 +295,7 @@ static void test_search_cjk(void **state)
 	assert_int_equal(hits(s, "中国語"), 0);
 	assert_int_equal(hits(s, "100%"), 0);
 	assert_int_equal(hits(s, "printer"), 1);    /* Latin: the word index */
-	assert_int_equal(pragma(s, "SELECT count(*) FROM article_search_cjk"), 2);
+	assert_int_equal(pragma(s, "SELECT count(*) FROM article_search_cjk"), 3);
 	assert_int_equal(pragma(s, "SELECT count(*) FROM articles WHERE signature = 'verified'"
 				   " AND signer = 'alice@example.com'"),
 			 1);
