@@ -16,8 +16,9 @@ export DEBIAN_FRONTEND=noninteractive
 # Build tools and the libraries docket links against. libetpan-dev pulls in
 # libcurl4-gnutls-dev, so docket uses the GnuTLS flavour of libcurl. tzdata:
 # the time zones of [sla] timezone (and the SLA tests' Berlin and New York).
+# clang-format: tests/run.sh checks that the tree follows .clang-format.
 PACKAGES="
-build-essential cmake pkg-config clang
+build-essential cmake pkg-config clang clang-format
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
 libcmocka-dev nettle-dev libuchardet-dev

@@ -5,6 +5,7 @@
 #include "gateway/cli/cmd-template.h"
 
 #include "gateway/core/error.h"
+#include "gateway/ops/log.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -119,6 +120,8 @@ DkConfig *dk_cli_load_config(void)
 	}
 	if (config == NULL)
 		dk_cli_error("%s", error->message);
+	else
+		dk_log_init(config); /* every command's log lines in docket's format */
 	return g_steal_pointer(&config);
 }
 
