@@ -66,6 +66,9 @@ static const DkConfKey schema[] = {
 	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
 	{"rules", "script", DK_CONF_STRING, ""},
 	{"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
+	/* The conversation with the customer (gateway/desk/conversation.h). */
+	{"desk", "reply_status", DK_CONF_ENUM, "waiting", 0, 0, "waiting|none"},
+	{"desk", "copy_participants", DK_CONF_BOOL, "true"},
 	/* SLA targets FIRST/RESOLUTION per priority (or none) and the
 	 * business calendar they count in (gateway/desk/sla-policy.h). */
 	{"sla", "critical", DK_CONF_STRING, "15m/4h"},
@@ -88,6 +91,7 @@ static const DkConfKey schema[] = {
 	{"queue:*", "timezone", DK_CONF_STRING, ""},
 	{"queue:*", "holidays", DK_CONF_LIST, ""},
 	{"queue:*", "holidays_file", DK_CONF_STRING, ""},
+	{"queue:*", "copy_participants", DK_CONF_ENUM, "", 0, 0, "|true|false"}, /* empty: [desk]'s */
 	{"smtp", "url", DK_CONF_STRING, ""}, /* smtp://host:587 or smtps://host:465 */
 	{"smtp", "user", DK_CONF_STRING, ""},
 	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},
@@ -104,6 +108,12 @@ static const DkConfKey schema[] = {
 	{"notify", "rate_per_hour", DK_CONF_INT, "3", 0, 100000},
 	{"notify", "templates_dir", DK_CONF_STRING, ""},
 	{"notify", "team_addresses", DK_CONF_LIST, ""},
+	{"notify", "customer_reply", DK_CONF_ENUM, "assignee", 0, 0, "assignee|none"},
+	/* a reply's From name, Mustache over agent.name, agent.address, from_name */
+	{"notify", "reply_from_name", DK_CONF_STRING, "{{#agent.name}}{{agent.name}} via {{/agent.name}}{{from_name}}"},
+	{"notify", "ticket_link", DK_CONF_STRING, ""}, /* Mustache over ticket.number, ticket.token */
+	{"notify", "attachment_max_size", DK_CONF_SIZE, "10M", 0, G64(1) << 30},  /* one file of a reply */
+	{"notify", "attachment_max_total", DK_CONF_SIZE, "20M", 0, G64(4) << 30}, /* all files of a reply */
 	{"notify", "sendmail", DK_CONF_STRING, "/usr/sbin/sendmail"},
 	{"notify", "retry_initial_seconds", DK_CONF_INT, "60", 1, 86400},
 	{"notify", "retry_max_seconds", DK_CONF_INT, "21600", 1, 604800},

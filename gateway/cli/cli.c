@@ -41,6 +41,7 @@ static const DkCommand commands[] = {
 	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
+	{"attachment", dk_cmd_attachment, "get an attachment's bytes as they were received"},
 };
 
 void dk_cli_error(const char *format, ...)
