@@ -21,7 +21,7 @@ build-essential cmake pkg-config clang
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
 libcmocka-dev nettle-dev
-python3 python3-yaml sqlite3 ca-certificates tzdata
+python3 python3-yaml sqlite3 ca-certificates tzdata shared-mime-info
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 "
 

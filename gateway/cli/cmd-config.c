@@ -3,6 +3,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/desk/sla-policy.h"
+#include "gateway/outbox/notify.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,15 @@ int dk_cmd_config(int argc, char **argv)
 			dk_cli_error("%s", error->message);
 			return DK_EXIT_CONFIG;
 		}
+		g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+		g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+		dk_notify_check_templates(config, problems, notes);
+		for (guint i = 0; i < notes->len; i++)
+			printf("note: %s\n", (char *)g_ptr_array_index(notes, i));
+		for (guint i = 0; i < problems->len; i++)
+			dk_cli_error("%s", (char *)g_ptr_array_index(problems, i));
+		if (problems->len > 0)
+			return DK_EXIT_CONFIG;
 		const char *path = dk_config_path(config);
 		printf("%s: OK\n", path ? path : "(no configuration file: embedded defaults)");
 		return DK_EXIT_OK;

@@ -503,6 +503,7 @@ static gboolean outbound_events(Write *w, GError **error)
 	    .author_name = w->m->from ? w->m->from->name : NULL,
 	    .by = sender_of(w->m),
 	    .delivered = (const char *const *)to->pdata,
+	    .answers = w->m->in_reply_to,
 	};
 	return dk_conversation_replied(conversation_of(w), w->store, w->ticket, &out,
 	                               w->item->received_at, error);

@@ -148,6 +148,8 @@ static gboolean queue_relay(DkStore *store, const DkTicket *t, const DkReplyOut 
 		json_object_set_new(payload, "from", json_string(r->author));
 	if (r->author_name != NULL && *r->author_name != '\0')
 		json_object_set_new(payload, "agent_name", json_string(r->author_name));
+	if (r->answers != NULL)
+		json_object_set_new(payload, "answers", json_string(r->answers));
 	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	gint64 id = 0;
 	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_RELAY), target, t->number,

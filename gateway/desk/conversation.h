@@ -62,6 +62,9 @@ typedef struct {
 	/* Addresses the reply reached already by itself (an agent's mail
 	 * that had them in To or Cc), NULL-terminated, or NULL. */
 	const char *const *delivered;
+	/* The Message-ID the agent's mail answers (its In-Reply-To), or NULL:
+	 * each copy answers it where its recipient received it. */
+	const char *answers;
 } DkReplyOut;
 
 /* What follows a public reply of support on ticket t: a relay row per

@@ -126,13 +126,14 @@ static gint by_time(gconstpointer a, gconstpointer b)
 
 /* The Message-IDs of the ticket's mail that address has: what it wrote
  * or was a recipient of, and what docket sent it (each relay copy has
- * its own), oldest first; *parent_out the newest of them that is no
- * automatic notice (the message a reply answers), or NULL. A reply's
- * In-Reply-To and References name only these, so no client is pointed
- * at mail it never received. */
+ * its own), oldest first; *parent_out the message a reply answers:
+ * answers (what the agent's mail answered) when address has it, else the
+ * newest that is no automatic notice, or NULL. A reply's In-Reply-To and
+ * References name only these, so no client is pointed at mail it never
+ * received. */
 static GPtrArray *received_by(DkStore *store, const DkTicket *t, GPtrArray *articles,
-                              const char *address, GPtrArray *rows_out, const char **parent_out,
-                              GError **error)
+                              const char *address, const char *answers, GPtrArray *rows_out,
+                              const char **parent_out, GError **error)
 {
 	g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(Received));
 	for (guint i = 0; i < articles->len; i++) {
@@ -159,6 +160,9 @@ static GPtrArray *received_by(DkStore *store, const DkTicket *t, GPtrArray *arti
 	}
 	g_array_sort(seen, by_time);
 	*parent_out = NULL;
+	for (guint i = 0; answers != NULL && i < seen->len && *parent_out == NULL; i++)
+		if (strcmp(g_array_index(seen, Received, i).message_id, answers) == 0)
+			*parent_out = g_array_index(seen, Received, i).message_id;
 	for (guint i = seen->len; i > 0 && *parent_out == NULL; i--)
 		if (!g_array_index(seen, Received, i - 1).automatic)
 			*parent_out = g_array_index(seen, Received, i - 1).message_id;
@@ -249,7 +253,10 @@ static gboolean customer_headers(DkStore *store, const DkNotifySettings *s, cons
 	              "from_name", s->from_name);
 	c->from_name = render_setting(s->reply_from_name, who);
 	c->kept = g_ptr_array_new_with_free_func(g_free);
-	c->references = received_by(store, t, articles, row->target, c->kept, &c->in_reply_to, error);
+	c->references =
+	    received_by(store, t, articles, row->target,
+	                json_string_value(json_object_get(payload, "answers")), c->kept, &c->in_reply_to,
+	                error);
 	if (c->references == NULL)
 		return FALSE;
 	return a == NULL || (c->files = article_files(store, a->id, error)) != NULL;

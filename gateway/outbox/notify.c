@@ -6,6 +6,7 @@
 #include "gateway/core/ids.h"
 #include "gateway/desk/staff.h"
 #include "gateway/store/store-outbox.h"
+#include "templates/mustache.h"
 
 #include <string.h>
 
@@ -84,6 +85,87 @@ char *dk_notify_template_loader(const char *path, gpointer user_data, GError **e
 	if (!g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 		g_propagate_error(error, g_steal_pointer(&local));
 	return NULL;
+}
+
+static gboolean setting_name(const char *path, gpointer names)
+{
+	return g_strv_contains(names, path);
+}
+
+/* A Mustache setting of [notify] (key) against the names it may use. */
+static void check_setting(const DkConfig *config, const char *key, const char *const *names,
+                          GPtrArray *problems)
+{
+	const char *source = dk_config_get_string(config, "notify", key);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkTemplate) t = dk_template_parse(source, &error);
+	if (t == NULL) {
+		g_ptr_array_add(problems, g_strdup_printf("[notify] %s: %s", key, error->message));
+		return;
+	}
+	g_autoptr(GPtrArray) unknown = dk_template_unknown_names(t, setting_name, (gpointer)names);
+	for (guint i = 0; i < unknown->len; i++) {
+		const DkTemplateName *n = g_ptr_array_index(unknown, i);
+		g_ptr_array_add(problems, g_strdup_printf("[notify] %s: unknown variable “%s”", key, n->name));
+	}
+}
+
+/* One override file (path, shown as origin); whether it is a
+ * notification template (not a partial). */
+static gboolean check_file(const char *path, const char *origin, GPtrArray *problems)
+{
+	g_autofree char *source = NULL;
+	g_autoptr(GError) error = NULL;
+	if (!g_file_get_contents(path, &source, NULL, &error) ||
+	    !dk_notification_check(source, origin, problems, &error))
+		g_ptr_array_add(problems, g_strdup(error->message));
+	return source != NULL && dk_notification_looks_like(source);
+}
+
+/* The .txt and .html files of one folder (prefix: "" or "QUEUE/"); the
+ * queue folders of the top one. */
+static void check_folder(const char *dir, const char *prefix, GPtrArray *problems, GPtrArray *notes)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
+	if (d == NULL) {
+		g_ptr_array_add(problems, g_strdup_printf("[notify] templates_dir: %s", error->message));
+		return;
+	}
+	for (const char *name; (name = g_dir_read_name(d)) != NULL;) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		g_autofree char *origin = g_strconcat(prefix, name, NULL);
+		if (*prefix == '\0' && name[0] != '.' && g_file_test(path, G_FILE_TEST_IS_DIR)) {
+			g_autofree char *sub = g_strconcat(name, "/", NULL);
+			check_folder(path, sub, problems, notes);
+			continue;
+		}
+		if (!g_str_has_suffix(name, ".txt") && !g_str_has_suffix(name, ".html"))
+			continue;
+		if (!check_file(path, origin, problems) || !g_str_has_suffix(name, ".txt"))
+			continue;
+		g_autofree char *base = g_strndup(name, strlen(name) - 4);
+		g_autofree char *html = g_strconcat(base, ".html", NULL);
+		g_autofree char *html_path = g_build_filename(dir, html, NULL);
+		if (dk_notification_default(html) != NULL && !g_file_test(html_path, G_FILE_TEST_EXISTS))
+			g_ptr_array_add(notes, g_strdup_printf(
+			                           "%s is overridden without %s beside it: that mail goes"
+			                           " as plain text alone (the default %s is dropped, as it"
+			                           " would no longer match the text)",
+			                           origin, html, html));
+	}
+}
+
+void dk_notify_check_templates(const DkConfig *config, GPtrArray *problems, GPtrArray *notes)
+{
+	static const char *const from_names[] = {"agent", "agent.name", "agent.address", "from_name",
+	                                         NULL};
+	static const char *const link_names[] = {"ticket", "ticket.number", "ticket.token", NULL};
+	check_setting(config, "reply_from_name", from_names, problems);
+	check_setting(config, "ticket_link", link_names, problems);
+	const char *dir = dk_config_get_string(config, "notify", "templates_dir");
+	if (*dir != '\0')
+		check_folder(dir, "", problems, notes);
 }
 
 gboolean dk_notify_address_ok(const char *address)
@@ -280,9 +362,8 @@ GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotific
 	GMimeObject *o = GMIME_OBJECT(msg);
 	g_autofree char *from_name = NULL, *from = NULL, *reply_name = NULL, *reply_to = NULL;
 	if (!template_mailbox(n->from, &from_name, &from)) {
-		gboolean given = dk_notify_address_ok(h->from);
-		from_name = g_strdup(given ? h->from_name : s->from_name);
-		from = g_strdup(given ? h->from : s->from);
+		from_name = g_strdup(h->from_name ? h->from_name : s->from_name);
+		from = g_strdup(dk_notify_address_ok(h->from) ? h->from : s->from);
 	}
 	if (!template_mailbox(n->reply_to, &reply_name, &reply_to) && h->reply_to != NULL)
 		reply_to = g_strdup(h->reply_to);

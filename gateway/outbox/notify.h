@@ -44,6 +44,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkNotifySettings, dk_notify_settings_free)
  * there is none. */
 char *dk_notify_template_loader(const char *path, gpointer user_data, GError **error);
 
+/* Checks the templates of config for `docket config check`: every file
+ * of [notify] templates_dir (and of its queue folders) parses and uses
+ * only names the notification data has (templates/notification.h), and
+ * so do [notify] reply_from_name and ticket_link. Appends one line per
+ * problem to problems_out and, to notes_out, a line for each NAME.txt
+ * overridden without the NAME.html a default has (that mail then goes
+ * as plain text alone: the default HTML part is dropped). */
+void dk_notify_check_templates(const DkConfig *config, GPtrArray *problems_out,
+                               GPtrArray *notes_out);
+
 /* TRUE when address can go into a header and an SMTP envelope as it is:
  * local@domain of printable ASCII or UTF-8, without spaces, controls,
  * brackets, quotes, commas or semicolons. Protects headers from injection. */
