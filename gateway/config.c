@@ -52,6 +52,7 @@ static const DkConfKey schema[] = {
 	{"parse", "max_decoded_size", DK_CONF_SIZE, "100M", 1024, G64(16) << 30},
 	{"parse", "max_text_size", DK_CONF_SIZE, "1M", 1024, G64(1) << 30},
 	{"parse", "own_domains", DK_CONF_LIST, ""},
+	{"crypto", "gnupg_home", DK_CONF_STRING, ""}, /* empty: signatures not checked, nothing decrypted */
 	{"threading", "token_prefix", DK_CONF_STRING, "docket"},
 	{"threading", "secret", DK_CONF_STRING, "", .secret = TRUE},
 	{"threading", "domain", DK_CONF_STRING, ""}, /* empty: the host name */

@@ -108,12 +108,39 @@ static const char *type_from_name(const char *filename)
 	return "application/octet-stream";
 }
 
+char *dk_attachment_sent_filename(const char *raw)
+{
+	if (raw == NULL)
+		return NULL;
+	g_autofree char *valid = g_utf8_make_valid(raw, -1);
+	GString *s = g_string_new(NULL);
+	for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		/* Controls and direction overrides are not part of a name a
+		 * person can read ("gpj.exe" shown as "exe.jpg"). */
+		if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) || c == 0x200E || c == 0x200F ||
+		    (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069))
+			g_string_append_c(s, '_');
+		else
+			g_string_append_unichar(s, c);
+	}
+	g_strstrip(s->str);
+	char *bounded = *s->str ? bound_length(s->str, DK_ATTACHMENT_MAX_SENT_FILENAME) : NULL;
+	g_string_free(s, TRUE);
+	return bounded;
+}
+
 DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
 				const char *disposition, const char *content_id, GBytes *data)
 {
 	DkAttachment *a = g_new0(DkAttachment, 1);
-	a->filename = dk_attachment_safe_filename(filename);
-	a->content_type = g_ascii_strdown(content_type ? content_type : type_from_name(a->filename), -1);
+	a->filename = dk_attachment_sent_filename(filename);
+	if (content_type != NULL) {
+		a->content_type = g_ascii_strdown(content_type, -1);
+	} else {
+		g_autofree char *safe = dk_attachment_safe_filename(a->filename);
+		a->content_type = g_strdup(type_from_name(safe));
+	}
 	a->disposition = g_strdup(disposition ? disposition : "attachment");
 	a->content_id = (content_id && *content_id) ? g_strdup(content_id) : NULL;
 	if (data != NULL) {

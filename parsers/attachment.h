@@ -20,10 +20,34 @@ G_BEGIN_DECLS
  * usable is left; g_free() the result. */
 char *dk_attachment_safe_filename(const char *raw);
 
+/* Bounded length of a file name as sent, in bytes. */
+#define DK_ATTACHMENT_MAX_SENT_FILENAME 1000
+
+/* A file name as the sender wrote it (decoded already), for the metadata
+ * shown to people and agents: valid UTF-8, control characters and
+ * bidirectional overrides replaced by '_', surrounding spaces removed, at
+ * most DK_ATTACHMENT_MAX_SENT_FILENAME bytes; everything else, paths and
+ * colons included ("Call: HW.eml"), kept. NULL when nothing is left.
+ * Where a name becomes a file, dk_attachment_safe_filename() of it is
+ * the one to use. g_free() the result. */
+char *dk_attachment_sent_filename(const char *raw);
+
+/* A name for a part sent without one, as mail programs show it: the file
+ * name in its Content-ID ("image001.png@01D..."), else its
+ * Content-Description with the extension of its type, else a word for
+ * its type ("delivery-status.txt", "image.png", "file.bin"); NULL for
+ * message/rfc822, which is named after its subject by the caller. taken
+ * (may be NULL) holds the names already used in the message: a number is
+ * added before the extension until the name is new ("image1.png").
+ * g_free() the result. */
+char *dk_attachment_generated_filename(const char *content_type, const char *content_id,
+				       const char *description, GPtrArray *taken);
+
 /* A new attachment holding data (a reference is taken; NULL for none,
  * when a limit kept it out): size and SHA-256 are computed here. The
- * strings are copied; filename is made safe; a NULL content_type is
- * guessed from the file name's extension. Free with dk_attachment_free(). */
+ * strings are copied; filename is kept as sent
+ * (dk_attachment_sent_filename); a NULL content_type is guessed from the
+ * file name's extension. Free with dk_attachment_free(). */
 DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
 				const char *disposition, const char *content_id, GBytes *data);
 

@@ -1,8 +1,10 @@
 /* Converts mail text from its declared (or guessed) charset to UTF-8. */
 #include "parsers/charset.h"
+#include "parsers/charset-private.h"
 
 #include <errno.h>
 #include <string.h>
+#include <uchardet/uchardet.h>
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
@@ -17,7 +19,9 @@ static const struct {
 	{"cp936", "GB18030"},        {"euc-cn", "GB18030"},        {"x-euc-cn", "GB18030"},
 	{"shift_jis", "CP932"},      {"shift-jis", "CP932"},       {"x-sjis", "CP932"},
 	{"sjis", "CP932"},           {"ms_kanji", "CP932"},        {"windows-31j", "CP932"},
-	{"iso-2022-jp", "ISO-2022-JP-2"}, {"csiso2022jp", "ISO-2022-JP-2"},
+	{"iso-2022-jp", "ISO-2022-JP-MS"}, {"csiso2022jp", "ISO-2022-JP-MS"}, {"iso-2022-jp-ms", "ISO-2022-JP-MS"},
+	{"cp50220", "ISO-2022-JP-MS"}, {"cp50221", "ISO-2022-JP-MS"}, {"cp50222", "ISO-2022-JP-MS"},
+	{"x-cp50220", "ISO-2022-JP-MS"}, {"x-cp50221", "ISO-2022-JP-MS"}, {"iso-2022-jp-1", "ISO-2022-JP-MS"},
 	{"euc-kr", "CP949"},         {"ks_c_5601-1987", "CP949"},  {"ks_c_5601", "CP949"},
 	{"big5", "BIG5-HKSCS"},      {"x-x-big5", "BIG5-HKSCS"},   {"cn-big5", "BIG5-HKSCS"},
 	{"tis-620", "WINDOWS-874"},  {"iso-8859-11", "WINDOWS-874"},
@@ -176,7 +180,7 @@ static GIConv converter(const char *charset)
 }
 
 /* Converts with iconv; NULL when the charset is unknown to iconv. */
-static char *convert(const char *data, gsize len, const char *charset, gboolean *replaced)
+static char *iconv_convert(const char *data, gsize len, const char *charset, gboolean *replaced)
 {
 	GIConv cd = converter(charset);
 	if (cd == (GIConv)-1)
@@ -193,6 +197,18 @@ static char *convert(const char *data, gsize len, const char *charset, gboolean 
 	return g_string_free(out, FALSE);
 }
 
+/* iconv, except for ISO-2022-JP, which mail programs write with the
+ * vendor extensions of code page 50221 (charset-jis.c). */
+static char *convert(const char *data, gsize len, const char *charset, gboolean *replaced)
+{
+	if (strcmp(charset, "ISO-2022-JP-MS") != 0)
+		return iconv_convert(data, len, charset, replaced);
+	g_autoptr(GByteArray) sjis = dk_charset_jis_to_sjis(data, len);
+	if (sjis == NULL)
+		return iconv_convert(data, len, "ISO-2022-JP-2", replaced);
+	return iconv_convert((const char *)sjis->data, sjis->len, "CP932", replaced);
+}
+
 static char *from_fallback(const char *data, gsize len, const char *fallback, gboolean *replaced)
 {
 	const char *name = dk_charset_iconv_name(fallback ? fallback : DK_CHARSET_DEFAULT_FALLBACK);
@@ -202,33 +218,140 @@ static char *from_fallback(const char *data, gsize len, const char *fallback, gb
 	return s ? s : make_valid(data, len, replaced);
 }
 
-/* Russian mail written without any charset label: words made only of
- * 8-bit letters are Cyrillic (Western text mixes accents into ASCII
- * words). Lower-case letters sit at 0xC0-0xDF in KOI8-R and at 0xE0-0xFF
- * in windows-1251, and text is mostly lower case. NULL when the text does
- * not look Cyrillic. */
-static const char *guess_cyrillic(const char *data, gsize len)
+/* Charsets that need more than one byte for some characters: a wrong
+ * guess of these shows as bytes they cannot read. */
+static gboolean is_multibyte(const char *name)
 {
-	guint all_high = 0, mixed = 0, koi = 0, cp1251 = 0, high = 0, ascii = 0;
+	static const char *const marks[] = {"GB", "BIG5", "CP932", "CP949", "EUC", "2022", "UHC", "SHIFT", "HZ", NULL};
+	g_autofree char *upper = g_ascii_strup(name, -1);
+	for (guint i = 0; marks[i] != NULL; i++)
+		if (strstr(upper, marks[i]) != NULL)
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean is_cyrillic(const char *name)
+{
+	g_autofree char *upper = g_ascii_strup(name, -1);
+	return strstr(upper, "1251") != NULL || strstr(upper, "KOI8") != NULL || strstr(upper, "866") != NULL ||
+	       strstr(upper, "CYRILLIC") != NULL || g_str_equal(upper, "ISO-8859-5");
+}
+
+/* data read strictly as name: NULL when any byte could not be read. */
+static char *convert_strict(const char *data, gsize len, const char *name)
+{
+	gboolean replaced = FALSE;
+	char *s = convert(data, len, name, &replaced);
+	if (s != NULL && replaced)
+		g_clear_pointer(&s, g_free);
+	return s;
+}
+
+static gboolean is_latin_family(const char *name)
+{
+	static const char *const names[] = {"windows-1252", "windows-1250", "cp1252", "cp1250", "iso-8859-1",
+					    "iso-8859-2", "iso-8859-15", NULL};
+	return in_list(name, names);
+}
+
+/* Words made only of 8-bit letters, at least two of them or one of four
+ * letters or more: Cyrillic in a single-byte charset (Western text mixes
+ * accents into ASCII words). Lower-case letters sit at 0xC0-0xDF in
+ * KOI8-R and at 0xE0-0xFF in windows-1251, and text is mostly lower
+ * case. NULL when the text does not look so. */
+static const char *short_cyrillic(const char *data, gsize len)
+{
+	guint words = 0, longest = 0, mixed = 0, koi = 0, cp1251 = 0, high = 0, ascii = 0;
 	for (gsize i = 0; i <= len; i++) {
 		guchar c = i < len ? (guchar)data[i] : ' ';
 		if (c >= 0xC0) {
 			high++;
 			koi += c < 0xE0;
 			cp1251 += c >= 0xE0;
-		} else if (g_ascii_isalpha(c)) {
+		} else if (g_ascii_isalpha(c) || (c >= 0x80 && c < 0xC0)) {
 			ascii++;
 		} else {
-			all_high += high >= 2 && ascii == 0;
+			if (high >= 2 && ascii == 0) {
+				words++;
+				longest = MAX(longest, high);
+			}
 			mixed += high > 0 && ascii > 0;
 			high = ascii = 0;
 		}
 	}
-	if (all_high == 0 || all_high <= mixed * 2)
+	if (mixed > 0 || (words < 2 && longest < 4))
 		return NULL;
 	return koi >= cp1251 ? "KOI8-R" : "CP1251";
 }
 
+/* Fewer 8-bit bytes than this are too few for libuchardet to tell the
+ * single-byte charsets apart (it reads four KOI8-R letters as Greek). */
+#define SHORT_SAMPLE 32
+
+/* How much of a text the detector reads: a few kilobytes tell. */
+#define DETECT_BYTES 1024
+
+/* The charset Debian's libuchardet finds for undeclared 8-bit text, as
+ * the iconv name docket uses, or NULL when it has no answer. On a short
+ * sample a single-byte answer is taken only for Western charsets; other
+ * short text is read as Cyrillic when its words say so. Only 1 KiB from
+ * just before the first 8-bit byte are looked at. */
+const char *dk_charset_detect(const char *data, gsize len)
+{
+	/* The text from a little before its first 8-bit byte: what comes
+	 * before is ASCII, which says nothing. */
+	gsize first = 0;
+	while (first < len && (guchar)data[first] < 0x80)
+		first++;
+	first = first > 64 ? first - 64 : 0;
+	data += first;
+	len = MIN(len - first, (gsize)DETECT_BYTES);
+	if (memchr(data, '\0', len) != NULL)
+		return NULL; /* binary data (an image sent as text), not text */
+	uchardet_t ud = uchardet_new();
+	if (ud == NULL)
+		return NULL;
+	const char *name = NULL;
+	if (uchardet_handle_data(ud, data, len) == 0) {
+		uchardet_data_end(ud);
+		const char *found = uchardet_get_charset(ud);
+		if (found != NULL && *found != '\0' && g_ascii_strcasecmp(found, "ASCII") != 0 &&
+		    g_ascii_strcasecmp(found, "UTF-8") != 0) {
+			g_autofree char *lower = g_ascii_strdown(found, -1);
+			name = g_str_equal(lower, "uhc") ? "CP949" : dk_charset_iconv_name(lower);
+		}
+	}
+	uchardet_delete(ud);
+	if (name != NULL && (is_multibyte(name) || is_latin_family(name)))
+		return name;
+	gsize high = 0;
+	for (gsize i = 0; i < len && high < SHORT_SAMPLE; i++)
+		high += (guchar)data[i] >= 0x80;
+	if (high >= SHORT_SAMPLE)
+		return name;
+	return short_cyrillic(data, len);
+}
+
+/* Text with 8-bit letters in more words than ASCII letters: not Western
+ * text under its proper Latin-1 label, which mixes a few accents into
+ * ASCII words. */
+static gboolean mostly_high(const char *data, gsize len)
+{
+	gsize high = 0, ascii = 0;
+	for (gsize i = 0; i < len && i < DETECT_BYTES * 4; i++) { /* a sample tells */
+		guchar c = (guchar)data[i];
+		high += c >= 0xA0;
+		ascii += g_ascii_isalpha(c);
+	}
+	return high > ascii;
+}
+
+/* Undeclared, ASCII- or Latin-1-labelled 8-bit text that is not UTF-8:
+ * what the detector finds, when its answer reads cleanly (and, against a
+ * Latin-1 label, is a multi-byte or Cyrillic charset that the bytes fit),
+ * else windows-1252 for a Latin-1 label (bytes 0x80-0x9F are C1 controls
+ * in ISO-8859-1 and never appear in real text: the writer meant
+ * windows-1252, as WHATWG decoders read it), else the fallback. */
 static char *guess(const char *data, gsize len, const char *canon, const char *fallback,
 		   gboolean *replaced)
 {
@@ -236,26 +359,49 @@ static char *guess(const char *data, gsize len, const char *canon, const char *f
 		return g_strndup(data, len);
 	if (dk_charset_is_ascii(data, len))
 		return make_valid(data, len, replaced); /* NUL bytes */
-	/* Bytes 0x80-0x9F are C1 controls in ISO-8859-1 and never appear in
-	 * real text: the writer meant windows-1252 (as WHATWG decoders do). */
-	if (canon != NULL && !g_str_equal(canon, "ascii") && !g_str_equal(canon, "us-ascii") &&
-	    !g_str_equal(canon, "ansi_x3.4-1968"))
-		return from_fallback(data, len, "windows-1252", replaced);
-	const char *cyrillic = guess_cyrillic(data, len);
-	return from_fallback(data, len, cyrillic ? cyrillic : fallback, replaced);
+	gboolean latin = canon != NULL && !g_str_equal(canon, "ascii") && !g_str_equal(canon, "us-ascii") &&
+			 !g_str_equal(canon, "ansi_x3.4-1968");
+	/* A fallback the administrator chose says more than a single-byte
+	 * guess. */
+	gboolean chosen = fallback != NULL && g_ascii_strcasecmp(fallback, DK_CHARSET_DEFAULT_FALLBACK) != 0;
+	/* Western text under its Latin-1 label is the common case: the
+	 * detector is asked only when 8-bit letters outnumber ASCII ones. */
+	const char *found = latin && !mostly_high(data, len) ? NULL : dk_charset_detect(data, len);
+	if (found != NULL && (is_multibyte(found) || (!latin && !chosen) || (latin && is_cyrillic(found)))) {
+		char *s = convert_strict(data, len, found);
+		if (s != NULL)
+			return s;
+	}
+	return from_fallback(data, len, latin ? "windows-1252" : fallback, replaced);
 }
 
-const char *dk_charset_effective(const char *declared, const char *data, gsize len)
+char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *declared, const char *fallback)
 {
-	g_autofree char *canon = canonical_name(declared);
-	const char *name = dk_charset_iconv_name(canon);
-	if (name != NULL && !in_list(canon, latin_names) && !g_str_equal(name, "ASCII"))
-		return name;
-	if (dk_charset_is_ascii(data, len) || g_utf8_validate_len(data, len, NULL))
-		return "UTF-8";
-	if (name != NULL && !g_str_equal(name, "ASCII") && !g_str_equal(canon, "us-ascii"))
-		return "CP1252";
-	return guess_cyrillic(data, len);
+	if (plain_utf8(data, len))
+		return g_strndup(data, len);
+	gboolean latin = FALSE;
+	/* The charsets the message's text parts declare say most about what
+	 * its sender's program writes: a multi-byte one when the bytes read
+	 * cleanly in it, a single-byte one other than Latin-1 as it is. */
+	for (guint i = 0; declared != NULL && declared[i] != NULL; i++) {
+		g_autofree char *canon = canonical_name(declared[i]);
+		const char *name = dk_charset_iconv_name(canon);
+		if (name == NULL || g_ascii_strcasecmp(name, "UTF-8") == 0 || g_str_equal(name, "ASCII"))
+			continue;
+		if (in_list(canon, latin_names)) {
+			latin = TRUE;
+			continue;
+		}
+		char *s = is_multibyte(name) ? convert_strict(data, len, name) : NULL;
+		if (s == NULL && !is_multibyte(name)) {
+			gboolean replaced = FALSE;
+			s = convert(data, len, name, &replaced);
+		}
+		if (s != NULL)
+			return s;
+	}
+	gboolean replaced = FALSE;
+	return guess(data, len, latin ? "iso-8859-1" : NULL, fallback, &replaced);
 }
 
 char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, const char *fallback,

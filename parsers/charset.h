@@ -16,8 +16,11 @@ G_BEGIN_DECLS
 /* Converts len bytes of data, declared to be in declared (a MIME charset
  * name, or NULL when the mail names none), to UTF-8. Undeclared text and
  * text declared us-ascii or iso-8859-1 is kept when it is valid UTF-8;
- * otherwise it is read as fallback (NULL: windows-1252) or, for
- * iso-8859-1, as its superset windows-1252. An unknown charset is treated
+ * otherwise it is read in the charset libuchardet detects (against a
+ * Latin-1 label only a multi-byte or Cyrillic one), when the bytes read
+ * cleanly in it, else as fallback (NULL: windows-1252) or, for
+ * iso-8859-1, as its superset windows-1252. ISO-2022-JP is read with the
+ * vendor extensions of code page 50221. An unknown charset is treated
  * as undeclared. Bytes that cannot be converted and NUL bytes become
  * U+FFFD; nothing is dropped after them. Sets *replaced_out, when given, to
  * whether any replacement happened. Never returns NULL; g_free() it. */
@@ -30,12 +33,21 @@ char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, cons
  * mean "unknown" (unknown-8bit, x-user-defined, ...). Static string. */
 const char *dk_charset_iconv_name(const char *declared);
 
-/* The charset that len bytes of data, declared as declared, are really
- * in, by the rules of dk_charset_to_utf8(): "UTF-8" for valid UTF-8 under
- * a Latin-1 or ASCII label, "CP1252" for other text under a Latin-1 label,
- * the superset for a subset label; NULL when only the fallback charset is
- * left. Static string. */
-const char *dk_charset_effective(const char *declared, const char *data, gsize len);
+/* Raw 8-bit header text (RFC 5322 allows none; RFC 6532 allows UTF-8)
+ * to UTF-8: valid UTF-8 is kept; else the first of declared (the charsets
+ * the message's text parts declare, NULL-terminated, or NULL) in which
+ * the bytes read cleanly, a single-byte one other than Latin-1 taken as
+ * it is; else what libuchardet detects, when the bytes read cleanly in
+ * it; else windows-1252 when a part declares Latin-1, else fallback.
+ * Never returns NULL; g_free() it. */
+char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *declared, const char *fallback);
+
+/* The charset libuchardet detects for 8-bit text (1 KiB of it, from
+ * just before its first 8-bit byte), as an iconv name, or NULL when it
+ * finds none or, on fewer than 32 8-bit bytes, names a single-byte
+ * charset other than a Western one (then words made only of 8-bit
+ * letters are read as KOI8-R or windows-1251). Static string. */
+const char *dk_charset_detect(const char *data, gsize len);
 
 /* Whether data is pure 7-bit ASCII. */
 gboolean dk_charset_is_ascii(const char *data, gsize len);

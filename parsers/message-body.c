@@ -356,14 +356,70 @@ static void add_tnef(DkParseContext *c, DkAttachment *container)
 		c->tnef_body = g_steal_pointer(&body);
 }
 
+/* The value of parameter param of the raw header field, read as text in
+ * the message's charsets when it holds raw 8-bit bytes that are not
+ * UTF-8 (GMime would read them as the fallback charset); NULL when it
+ * holds none, or lacks the parameter. */
+static char *raw_8bit_param(DkParseContext *c, GMimeObject *obj, const char *field, const char *param)
+{
+	const char *raw = dk_message_raw_header(obj, field);
+	if (raw == NULL || dk_charset_is_ascii(raw, strlen(raw)) || g_utf8_validate(raw, -1, NULL))
+		return NULL;
+	g_autofree char *utf8 = dk_charset_header_to_utf8(raw, strlen(raw), (const char *const *)c->m->header_charsets,
+							  c->fallback_charset);
+	GMimeParamList *params = NULL;
+	const char *semi = strchr(utf8, ';');
+	if (semi != NULL)
+		params = g_mime_param_list_parse(c->gmime_options, semi + 1);
+	GMimeParam *p = params ? g_mime_param_list_get_parameter(params, param) : NULL;
+	char *value = p ? g_strdup(g_mime_param_get_value(p)) : NULL;
+	if (params != NULL)
+		g_object_unref(params);
+	return value;
+}
+
+/* A part's file name as sent: the filename parameter of its
+ * Content-Disposition, else the name parameter of its Content-Type
+ * (RFC 2183, RFC 2045), each decoded (RFC 2231, RFC 2047, raw 8-bit). */
+static char *part_filename(DkParseContext *c, GMimeObject *obj)
+{
+	const char *field = "Content-Disposition", *param = "filename";
+	const char *sent = g_mime_object_get_content_disposition_parameter(obj, param);
+	if (sent == NULL || *sent == '\0') {
+		field = "Content-Type";
+		param = "name";
+		sent = g_mime_object_get_content_type_parameter(obj, param);
+	}
+	/* Only a name GMime read as something other than ASCII can have been
+	 * raw 8-bit text that it took for the fallback charset. */
+	char *raw = sent != NULL && !dk_charset_is_ascii(sent, strlen(sent)) ? raw_8bit_param(c, obj, field, param)
+									      : NULL;
+	return raw != NULL ? raw : g_strdup(sent);
+}
+
+/* Names the attachment a (just made from obj) when its part had none. */
+static void name_unnamed(DkParseContext *c, DkAttachment *a, GMimeObject *obj)
+{
+	if (a->filename != NULL)
+		return;
+	const char *raw_desc = dk_message_raw_header(obj, "Content-Description");
+	g_autofree char *desc = raw_desc ? dk_message_decode_header(c, raw_desc) : NULL;
+	g_autoptr(GPtrArray) taken = g_ptr_array_new();
+	for (guint i = 0; i < c->m->attachments->len; i++)
+		g_ptr_array_add(taken, ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->filename);
+	a->filename = dk_attachment_generated_filename(a->content_type, a->content_id, desc, taken);
+	a->filename_generated = a->filename != NULL;
+}
+
 static void add_attachment(DkParseContext *c, GMimePart *part)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
 	g_autoptr(GBytes) bytes = decode_part(c, part);
 	g_autofree char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
 	g_autofree char *cid = clean_content_id(g_mime_object_get_content_id(obj));
-	const char *filename = g_mime_part_get_filename(part);
+	g_autofree char *filename = part_filename(c, obj);
 	DkAttachment *a = dk_attachment_new(filename, type, disposition_of(obj), cid, bytes);
+	name_unnamed(c, a, obj);
 	g_ptr_array_add(c->m->attachments, a);
 	if (bytes != NULL && dk_attachment_is_tnef(type, filename))
 		add_tnef(c, a);
@@ -429,15 +485,16 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 		bytes = serialise(c, GMIME_OBJECT(inner));
 	const char *raw_subject = inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
 	g_autofree char *subject = raw_subject ? dk_message_decode_header(c, raw_subject) : NULL;
-	const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
-	if (name == NULL)
-		name = g_mime_object_get_content_type_parameter(obj, "name");
-	g_autofree char *made = NULL;
-	if (name == NULL)
-		name = made = g_strdup_printf("%s.eml", subject && *subject ? subject : "message");
+	g_autofree char *name = part_filename(c, obj);
+	gboolean made = name == NULL || *name == '\0';
+	if (made) {
+		g_free(name);
+		name = g_strdup_printf("%s.eml", subject && *subject ? subject : "message");
+	}
 	g_autofree char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
 	g_autofree char *cid = clean_content_id(g_mime_object_get_content_id(obj));
 	DkAttachment *a = dk_attachment_new(name, type, disposition_of(obj), cid, bytes);
+	a->filename_generated = made;
 	a->message_subject = g_strdup(subject ? subject : "");
 	a->message_from = inner ? dk_message_first_address(g_mime_message_get_from(inner)) : NULL;
 	g_ptr_array_add(c->m->attachments, a);

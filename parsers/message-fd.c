@@ -124,12 +124,18 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 	if ((gsize)r < head_len)
 		size = (gsize)r; /* the file is shorter than said */
 	head_len = (gsize)r;
-	if (dk_message_bare_cr(head, head_len))
+	/* Rare input pays for itself: old Mac OS line ends, and junk before
+	 * the header block other than an mbox "From " line. */
+	gsize junk = dk_message_junk_prefix(head, head_len);
+	if (dk_message_bare_cr(head, head_len) || (junk > 0 && memcmp(head, "From ", 5) != 0))
 		return parse_in_memory(fd, size, o, error);
 	if (size > G_MAXUINT) {
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT, "message larger than 4 GiB");
 		return NULL;
 	}
+	g_autoptr(DkMessage) m = dk_message_new_empty();
+	if (junk > 0)
+		dk_message_note_junk(m, head, junk);
 	g_autoptr(DkSha256) sum = dk_sha256_new();
 	gsize body = 0;
 	if (!dk_message_scan_head(head, head_len, max_header, sum, &body, error))
@@ -145,12 +151,11 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 	g_clear_pointer(&head, g_free);
 	if (!scan_body(fd, size, body, sum, &b, error))
 		return NULL;
-	DkMessage *m = dk_message_new_empty();
 	dk_sha256_finish(sum, m->fingerprint);
 	gsize parse_len = b.cut != 0 ? b.cut : size;
 	GMimeStream *stream = g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)parse_len);
 	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(stream), FALSE);
-	DkMessage *out = dk_message_parse_stream(m, stream, NULL, parse_len, size, o, error);
+	DkMessage *out = dk_message_parse_stream(g_steal_pointer(&m), stream, NULL, parse_len, size, o, error);
 	g_object_unref(stream);
 	return out;
 }

@@ -15,7 +15,6 @@ typedef struct {
 	const char *boundary; /* of the multipart being walked, or NULL */
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;
-	const char *header_charset; /* the body's, for raw 8-bit headers, or NULL */
 	guint max_depth;
 	guint max_parts;
 	gsize max_decoded;
@@ -48,6 +47,15 @@ GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max);
  * part was not decoded whole. */
 GQuark dk_message_decoded_quark(void);
 
+/* Fills the message's crypto.kind and protocol from the structure below
+ * body (message-crypto.c); an encrypted message's texts become
+ * DK_MESSAGE_ENCRYPTED_MARKER. Call after dk_message_body_read(). */
+void dk_message_crypto_read(DkParseContext *c, GMimeObject *body);
+
+/* Fills the message's from (repaired when malformed, see
+ * message-address.c), reply_to, to and cc. */
+void dk_message_read_addresses(DkParseContext *c, GMimeMessage *gm);
+
 /* The first mailbox of an address list, normalised, or NULL. */
 DkAddress *dk_message_first_address(InternetAddressList *list);
 
@@ -55,9 +63,19 @@ DkAddress *dk_message_first_address(InternetAddressList *list);
  * or NULL. */
 const char *dk_message_raw_header(GMimeObject *obj, const char *name);
 
-/* A header value decoded to UTF-8: unfolded, RFC 2047 encoded words
- * (repaired when broken) decoded, raw 8-bit text read as UTF-8 or the
- * fallback charset, surrounding whitespace removed. */
+/* A header value decoded to UTF-8: unfolded, raw 8-bit text read by
+ * dk_charset_header_to_utf8() with charsets (NULL-terminated, or NULL),
+ * RFC 2047 encoded words decoded (dk_header_decode_words), controls made
+ * spaces, surrounding whitespace removed (message-header.c). */
+char *dk_header_decode(const char *raw, const char *const *charsets, const char *fallback);
+
+/* s (UTF-8) with its RFC 2047 encoded words decoded: broken ones too
+ * (inside words, with spaces, without base64 padding); adjacent words of
+ * one charset joined as bytes before conversion; each charset label
+ * checked against its bytes as dk_charset_to_utf8() does. */
+char *dk_header_decode_words(const char *s, const char *fallback);
+
+/* dk_header_decode() with the message's charsets and fallback. */
 char *dk_message_decode_header(DkParseContext *c, const char *raw);
 
 /* The parse shared by dk_message_parse() and dk_message_parse_fd(), after
@@ -75,6 +93,16 @@ DkMessage *dk_message_new_empty(void);
  * the body starts. */
 gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
 			      GError **error);
+
+/* Where the header block starts in the n bytes at p: after a UTF-8 byte
+ * order mark, and after up to five lines of junk ("---- Original email
+ * message ----", an mbox "From " line) when real header fields follow
+ * them; 0 when the input starts with a header field or no header block
+ * is found near the start. */
+gsize dk_message_junk_prefix(const guint8 *p, gsize n);
+
+/* Lists in m's repairs that the len bytes at p were skipped. */
+void dk_message_note_junk(DkMessage *m, const guint8 *p, gsize len);
 
 /* Feeds body bytes to the fingerprint, CRLF as LF (see message.c). */
 void dk_message_checksum_body(DkSha256 *sum, const guint8 *p, gsize n, gboolean last);

@@ -126,6 +126,55 @@ void dk_message_checksum_body(DkSha256 *sum, const guint8 *p, gsize n, gboolean 
 		dk_sha256_update(sum, (const guint8 *)"\n", 1);
 }
 
+/* Whether the field line at p starts a message's header block: a field
+ * every message or its transport writes. */
+static gboolean is_message_field(const guint8 *p, gsize len)
+{
+	static const char *const names[] = {
+		"from", "to", "cc", "subject", "date", "received", "return-path", "message-id",
+		"mime-version", "delivered-to", "reply-to", "sender", "x-original-to", "envelope-to", NULL,
+	};
+	gsize name = 0;
+	while (name < len && p[name] != ':' && p[name] != ' ' && p[name] != '\t')
+		name++;
+	for (guint i = 0; names[i] != NULL; i++)
+		if (strlen(names[i]) == name && g_ascii_strncasecmp((const char *)p, names[i], name) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Whether the lines from i on start a header block: a run of field lines
+ * (folded or not) of which one, among the first ten, is a field every
+ * message or its transport writes, and that has at least two lines. */
+static gboolean header_block_at(const guint8 *p, gsize n, gsize i)
+{
+	gboolean known = FALSE;
+	guint lines = 0;
+	for (gsize next; i < n && lines < 10; lines++, i = next) {
+		gsize end = line_end(p, n, i, &next);
+		if (end == i)
+			break;
+		gboolean folded = lines > 0 && (p[i] == ' ' || p[i] == '\t');
+		if (!folded && !is_field_line(p + i, end - i))
+			break;
+		known |= !folded && is_message_field(p + i, end - i);
+	}
+	return known && lines >= 2;
+}
+
+gsize dk_message_junk_prefix(const guint8 *p, gsize n)
+{
+	gsize i = (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0, next;
+	for (guint lines = 0; i < n && lines <= 5 && i <= 2048; lines++, i = next) {
+		gsize end = line_end(p, n, i, &next);
+		if (lines == 0 && end > i && is_field_line(p + i, end - i))
+			return i; /* the header block starts here (after a BOM, if any) */
+		if (end > i && is_field_line(p + i, end - i) && header_block_at(p, n, i))
+			return i;
+	}
+	return 0;
+}
+
 gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
 			      GError **error)
 {
@@ -135,7 +184,7 @@ gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha2
 	}
 	gsize i = 0, next, fields = 0;
 	gboolean skipping = FALSE, in_body = FALSE;
-	if (n > 5 && memcmp(p, "From ", 5) == 0) /* an mbox separator line */
+	if (n > 5 && memcmp(p, "From ", 5) == 0) /* an mbox separator line (GMime skips it too) */
 		line_end(p, n, 0, &i);
 	while (i < n) {
 		gsize end = line_end(p, n, i, &next);
@@ -215,117 +264,6 @@ void dk_parse_context_error(DkParseContext *c, const char *format, ...)
 	g_ptr_array_add(c->m->errors, msg);
 }
 
-/* The bytes an encoded word's text stands for (RFC 2047 section 4). */
-static GBytes *encoded_word_bytes(char enc, const char *text, gsize len)
-{
-	if (enc == 'b' || enc == 'B') {
-		g_autofree char *padded = g_strndup(text, len);
-		gsize n = 0;
-		guchar *raw = g_base64_decode(padded, &n);
-		return g_bytes_new_take(raw, n);
-	}
-	GByteArray *out = g_byte_array_sized_new((guint)len);
-	for (gsize i = 0; i < len; i++) {
-		guint8 c = (guint8)text[i];
-		if (c == '=' && i + 2 < len && g_ascii_isxdigit(text[i + 1]) && g_ascii_isxdigit(text[i + 2])) {
-			c = (guint8)(g_ascii_xdigit_value(text[i + 1]) << 4 | g_ascii_xdigit_value(text[i + 2]));
-			i += 2;
-		} else if (c == '_') {
-			c = ' ';
-		}
-		g_byte_array_append(out, &c, 1);
-	}
-	return g_byte_array_free_to_bytes(out);
-}
-
-/* Appends one encoded word, repaired: base64 whose padding was lost (GMime
- * would drop the word) gets it back, and the charset label is replaced by
- * the one its bytes are really in (UTF-8 or windows-1252 under a Latin-1
- * label, GB18030 for gb2312, ...). */
-static void append_encoded_word(GString *out, const char *charset, gsize charset_len, char enc,
-				const char *text, gsize len)
-{
-	g_autofree char *label = g_strndup(charset, charset_len);
-	g_autofree char *padded = NULL;
-	if ((enc == 'b' || enc == 'B') && len % 4 != 0 && memchr(text, '=', len) == NULL) {
-		gsize keep = len % 4 == 1 ? len - 1 : len;
-		padded = g_strdup_printf("%.*s%s", (int)keep, text, len % 4 == 2 ? "==" : len % 4 == 3 ? "=" : "");
-		text = padded;
-		len = strlen(padded);
-	}
-	g_autoptr(GBytes) bytes = encoded_word_bytes(enc, text, len);
-	gsize n = 0;
-	const char *data = g_bytes_get_data(bytes, &n);
-	const char *real = dk_charset_effective(label, data ? data : "", n);
-	g_string_append_printf(out, "=?%s?%c?%.*s?=", real ? real : label, enc, (int)len, text);
-}
-
-/* The first "ab" in s, or NULL. A plain loop: sanitizers' strstr measures
- * the whole haystack on every call, which made 15,000 encoded words in a
- * header quadratic (more than 10 s) under AddressSanitizer. */
-static const char *find_pair(const char *s, char a, char b)
-{
-	for (; *s != '\0'; s++)
-		if (s[0] == a && s[1] == b)
-			return s;
-	return NULL;
-}
-
-/* Rewrites the encoded words of a header value (see append_encoded_word);
- * NULL when there are none. */
-static char *repair_encoded_words(const char *s)
-{
-	GString *out = NULL;
-	const char *copied = s;
-	for (const char *p = find_pair(s, '=', '?'); p != NULL; p = find_pair(p + 2, '=', '?')) {
-		const char *q1 = strchr(p + 2, '?');
-		if (q1 == NULL || q1[1] == '\0' || q1[2] != '?' || strchr("bBqQ", q1[1]) == NULL)
-			continue;
-		const char *text = q1 + 3;
-		const char *end = find_pair(text, '?', '=');
-		if (end == NULL)
-			break;
-		if (out == NULL)
-			out = g_string_new(NULL);
-		g_string_append_len(out, copied, p - copied);
-		gsize charset_len = strcspn(p + 2, "*?"); /* RFC 2231 section 5: charset*lang */
-		append_encoded_word(out, p + 2, charset_len, q1[1], text, (gsize)(end - text));
-		copied = end + 2;
-		p = end;
-	}
-	if (out == NULL)
-		return NULL;
-	g_string_append(out, copied);
-	return g_string_free(out, FALSE);
-}
-
-/* A header value with nothing to decode (7-bit, no encoded word),
- * unfolded (RFC 5322 section 2.2.3), controls made spaces, ends trimmed;
- * NULL when it needs decoding. One pass over most header fields. */
-static char *plain_header(const char *raw)
-{
-	char *out = g_malloc(strlen(raw) + 1), *w = out;
-	for (const char *p = raw; *p; p++) {
-		guchar ch = (guchar)*p;
-		if (ch >= 0x7F || (ch == '=' && p[1] == '?')) {
-			g_free(out);
-			return NULL;
-		}
-		if (ch != '\r' && ch != '\n')
-			*w++ = ch < 0x20 ? ' ' : (char)ch;
-	}
-	*w = '\0';
-	return g_strstrip(out);
-}
-
-static char *controls_to_spaces(char *s)
-{
-	for (char *p = s; *p; p++)
-		if ((guchar)*p < 0x20)
-			*p = ' ';
-	return s;
-}
-
 /* Options for GMime's header decoding: raw 8-bit text read as UTF-8 when
  * valid, else in fallback; broken encodings read leniently. */
 static GMimeParserOptions *header_options(const char *fallback)
@@ -338,50 +276,6 @@ static GMimeParserOptions *header_options(const char *fallback)
 	g_mime_parser_options_set_address_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_allow_addresses_without_domain(o, TRUE);
 	return o;
-}
-
-/* dk_message_decode_header with its settings given; options NULL: made
- * here when an encoded word needs them. */
-static char *decode_header(const char *raw, const char *header_charset, const char *fallback,
-			   GMimeParserOptions *options)
-{
-	if (raw == NULL)
-		return g_strdup("");
-	char *plain = plain_header(raw);
-	if (plain != NULL)
-		return plain;
-	g_autofree char *unfolded = g_mime_utils_header_unfold(raw);
-	if (!g_utf8_validate(unfolded, -1, NULL)) {
-		/* Raw 8-bit text (RFC 6532 allows UTF-8 only): read it in the
-		 * body's charset, else guess, else the fallback. */
-		char *utf8 = dk_charset_to_utf8(unfolded, strlen(unfolded), header_charset,
-						fallback, NULL);
-		g_free(unfolded);
-		unfolded = utf8;
-	}
-	g_autofree char *repaired = repair_encoded_words(unfolded);
-	/* Without encoded words there is nothing left to decode. */
-	char *text;
-	if (repaired == NULL) {
-		text = g_strdup(unfolded);
-	} else if (options != NULL) {
-		text = g_mime_utils_header_decode_text(options, repaired);
-	} else {
-		GMimeParserOptions *made = header_options(fallback);
-		text = g_mime_utils_header_decode_text(made, repaired);
-		g_mime_parser_options_free(made);
-	}
-	if (!g_utf8_validate(text, -1, NULL)) {
-		char *valid = g_utf8_make_valid(text, -1);
-		g_free(text);
-		text = valid;
-	}
-	return g_strstrip(controls_to_spaces(text)); /* left by broken encodings */
-}
-
-char *dk_message_decode_header(DkParseContext *c, const char *raw)
-{
-	return decode_header(raw, c->header_charset, c->fallback_charset, c->gmime_options);
 }
 
 /* A Message-ID without brackets, comments or whitespace (RFC 5322
@@ -401,59 +295,6 @@ static char *clean_id(const char *raw)
 	return g_string_free(s, FALSE);
 }
 
-static DkAddress *address_new(InternetAddressMailbox *mb)
-{
-	/* Punycode domains (xn--) are shown in Unicode; the conversion is
-	 * slow, so only they pay for it. */
-	const char *addr = internet_address_mailbox_get_addr(mb);
-	if (addr != NULL && strstr(addr, "xn--") != NULL)
-		addr = internet_address_mailbox_get_idn_addr(mb);
-	if (addr == NULL || *addr == '\0' || !g_utf8_validate(addr, -1, NULL))
-		return NULL;
-	DkAddress *a = g_new0(DkAddress, 1);
-	const char *at = strrchr(addr, '@');
-	if (at != NULL) {
-		g_autofree char *domain = g_utf8_strdown(at + 1, -1);
-		a->address = g_strdup_printf("%.*s@%s", (int)(at - addr), addr, domain);
-	} else {
-		a->address = g_strdup(addr);
-	}
-	const char *name = internet_address_get_name(INTERNET_ADDRESS(mb));
-	if (name != NULL && *name) {
-		a->name = g_utf8_make_valid(name, -1);
-		g_strstrip(a->name);
-		if (*a->name == '\0' || g_strcmp0(a->name, a->address) == 0)
-			g_clear_pointer(&a->name, g_free);
-	}
-	return a;
-}
-
-/* Mailboxes in order; groups (RFC 5322 section 3.4) are flattened. */
-static void collect_addresses(InternetAddressList *list, GPtrArray *out, guint depth)
-{
-	if (list == NULL || depth > 4)
-		return;
-	int n = internet_address_list_length(list);
-	for (int i = 0; i < n; i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
-		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			InternetAddressList *members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
-			collect_addresses(members, out, depth + 1);
-		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			DkAddress *a = address_new(INTERNET_ADDRESS_MAILBOX(ia));
-			if (a != NULL)
-				g_ptr_array_add(out, a);
-		}
-	}
-}
-
-DkAddress *dk_message_first_address(InternetAddressList *list)
-{
-	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
-	collect_addresses(list, all, 0);
-	return all->len > 0 ? g_ptr_array_steal_index(all, 0) : NULL;
-}
-
 /* The raw (undecoded, folded) value of the first header called name:
  * g_mime_object_get_header() would give it decoded already. */
 const char *dk_message_raw_header(GMimeObject *obj, const char *name)
@@ -461,38 +302,6 @@ const char *dk_message_raw_header(GMimeObject *obj, const char *name)
 	GMimeHeaderList *list = g_mime_object_get_header_list(obj);
 	GMimeHeader *h = list ? g_mime_header_list_get_header(list, name) : NULL;
 	return h ? g_mime_header_get_raw_value(h) : NULL;
-}
-
-/* All mailboxes of the first header called name, appended to out. */
-static void read_addresses(DkParseContext *c, GMimeMessage *gm, const char *name, GPtrArray *out)
-{
-	const char *raw = dk_message_raw_header(GMIME_OBJECT(gm), name);
-	InternetAddressList *list = raw ? internet_address_list_parse(c->gmime_options, raw) : NULL;
-	if (list == NULL)
-		return;
-	collect_addresses(list, out, 0);
-	g_object_unref(list);
-}
-
-static DkAddress *read_first_address(DkParseContext *c, GMimeMessage *gm, const char *name)
-{
-	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
-	read_addresses(c, gm, name, all);
-	return all->len > 0 ? g_ptr_array_steal_index(all, 0) : NULL;
-}
-
-static void read_address_headers(DkParseContext *c, GMimeMessage *gm)
-{
-	DkMessage *m = c->m;
-	/* GMime parsed these while building the message, with the same
-	 * options and from the raw values; Sender and Return-Path it does not. */
-	m->from = dk_message_first_address(g_mime_message_get_from(gm));
-	static const char *const senders[] = {"Sender", "Return-Path", NULL};
-	for (guint i = 0; senders[i] != NULL && m->from == NULL; i++)
-		m->from = read_first_address(c, gm, senders[i]);
-	m->reply_to = dk_message_first_address(g_mime_message_get_reply_to(gm));
-	collect_addresses(g_mime_message_get_to(gm), m->to, 0);
-	collect_addresses(g_mime_message_get_cc(gm), m->cc, 0);
 }
 
 /* The ids of a References or In-Reply-To field, cleaned, without
@@ -611,6 +420,7 @@ static DkMessage *message_new(void)
 	m->cc = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
 	m->attachments = g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
 	m->errors = g_ptr_array_new_with_free_func(g_free);
+	m->repairs = g_ptr_array_new_with_free_func(g_free);
 	m->headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					   (GDestroyNotify)header_values_free);
 	return m;
@@ -659,33 +469,37 @@ static GMimeStream *borrowing_stream(const guint8 *p, gsize n, GByteArray *borro
 	return stream;
 }
 
-/* The charset of the first text part: the best guess for raw 8-bit
- * header text of the same message. */
-static const char *body_charset(GMimeObject *obj, guint depth)
+/* The charsets the text parts declare, each once, in order: the best
+ * guesses for raw 8-bit header text of the same message. */
+static void body_charsets(GMimeObject *obj, guint depth, GPtrArray *out)
 {
-	if (obj == NULL || depth > 8)
-		return NULL;
+	if (obj == NULL || depth > 8 || out->len >= 4)
+		return;
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 8; i++) {
-			const char *cs = body_charset(g_mime_multipart_get_part(mp, i), depth + 1);
-			if (cs != NULL)
-				return cs;
-		}
-		return NULL;
+		for (int i = 0; i < g_mime_multipart_get_count(mp) && i < 8; i++)
+			body_charsets(g_mime_multipart_get_part(mp, i), depth + 1, out);
+		return;
 	}
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	if (!g_mime_content_type_is_type(ct, "text", "*"))
-		return NULL;
-	return g_mime_content_type_get_parameter(ct, "charset");
+		return;
+	const char *cs = g_mime_content_type_get_parameter(ct, "charset");
+	for (guint i = 0; cs != NULL && i < out->len; i++)
+		if (g_ascii_strcasecmp(g_ptr_array_index(out, i), cs) == 0)
+			return;
+	if (cs != NULL)
+		g_ptr_array_add(out, g_strdup(cs));
 }
 
 static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptions *o)
 {
 	DkMessage *m = c->m;
 	gint64 arrival = o->arrival_time ? o->arrival_time : g_get_real_time() / G_USEC_PER_SEC;
-	c->header_charset = body_charset(g_mime_message_get_mime_part(gm), 0);
-	m->header_charset = g_strdup(c->header_charset);
+	GPtrArray *charsets = g_ptr_array_new();
+	body_charsets(g_mime_message_get_mime_part(gm), 0, charsets);
+	g_ptr_array_add(charsets, NULL);
+	m->header_charsets = (char **)g_ptr_array_free(charsets, FALSE);
 	m->fallback_charset = g_strdup(c->fallback_charset);
 	read_headers(c, gm);
 	read_ids(c, gm);
@@ -693,11 +507,12 @@ static void read_message(DkParseContext *c, GMimeMessage *gm, const DkParseOptio
 		m->message_id = g_strdup_printf("%.32s@synthetic.docket.invalid", m->fingerprint);
 		m->message_id_synthetic = TRUE;
 	}
-	read_address_headers(c, gm);
+	dk_message_read_addresses(c, gm);
 	const char *subject = dk_message_raw_header(GMIME_OBJECT(gm), "Subject");
 	m->subject = subject ? dk_message_decode_header(c, subject) : g_strdup("");
 	read_date(m, gm, arrival);
 	dk_message_body_read(c, g_mime_message_get_mime_part(gm));
+	dk_message_crypto_read(c, g_mime_message_get_mime_part(gm));
 	dk_classify(gm, m, o->own_domains);
 }
 
@@ -780,6 +595,28 @@ DkMessage *dk_message_new_empty(void)
 	return message_new();
 }
 
+void dk_message_note_junk(DkMessage *m, const guint8 *p, gsize len)
+{
+	gsize first = 0, next;
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		first = 3;
+	gsize end = line_end(p, len, first, &next);
+	while (end == first && next < len) { /* show the first line with text */
+		first = next;
+		end = line_end(p, len, first, &next);
+	}
+	end = MIN(end, first + 80);
+	g_autofree char *shown = g_utf8_make_valid((const char *)p + first, (gssize)(end - first));
+	for (char *c = shown; *c; c++)
+		if ((guchar)*c < 0x20)
+			*c = ' ';
+	if (len == 3 && first == 3)
+		g_ptr_array_add(m->repairs, g_strdup("a byte order mark before the header block was skipped"));
+	else
+		g_ptr_array_add(m->repairs, g_strdup_printf("%" G_GSIZE_FORMAT " bytes before the header block were "
+							    "skipped, starting \"%s\"", len, shown));
+}
+
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error)
 {
 	g_return_val_if_fail(raw != NULL, NULL);
@@ -792,6 +629,14 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 	if (converted != NULL)
 		p = g_bytes_get_data(converted, &n);
 	g_autoptr(DkMessage) m = message_new();
+	gsize junk = dk_message_junk_prefix(p, n);
+	if (junk > 0) {
+		dk_message_note_junk(m, p, junk);
+		GBytes *rest = g_bytes_new_from_bytes(converted ? converted : raw, junk, n - junk);
+		g_clear_pointer(&converted, g_bytes_unref);
+		converted = rest; /* raw as GMime reads it, for slicing attached mail */
+		p = g_bytes_get_data(converted, &n);
+	}
 	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
 	if (!scan_header_block(p, n, max_header, m->fingerprint, error))
 		return NULL;
@@ -822,8 +667,8 @@ const GPtrArray *dk_message_header_all(const DkMessage *message, const char *nam
 	if (!hv->decoded) {
 		for (guint i = 0; i < hv->values->len; i++) {
 			char *raw = g_ptr_array_index(hv->values, i);
-			hv->values->pdata[i] = decode_header(raw, message->header_charset,
-							     message->fallback_charset, NULL);
+			hv->values->pdata[i] = dk_header_decode(raw, (const char *const *)message->header_charsets,
+								message->fallback_charset);
 			g_free(raw);
 		}
 		hv->decoded = TRUE;
@@ -864,8 +709,10 @@ void dk_message_free(DkMessage *m)
 	g_ptr_array_unref(m->attachments);
 	dk_bounce_free(m->classification.bounce);
 	g_ptr_array_unref(m->errors);
+	g_ptr_array_unref(m->repairs);
+	dk_message_crypto_clear(&m->crypto);
 	g_hash_table_unref(m->headers);
-	g_free(m->header_charset);
+	g_strfreev(m->header_charsets);
 	g_free(m->fallback_charset);
 	g_free(m);
 }

@@ -49,7 +49,10 @@ typedef struct {
 } DkAddress;
 
 typedef struct {
-	char *filename;     /* decoded and made safe, or NULL */
+	char *filename;     /* as sent, decoded (see dk_attachment_sent_filename:
+			     * not safe as a path), or generated; NULL only
+			     * for files inside a container without names */
+	gboolean filename_generated; /* the part had no name: docket made one */
 	char *content_type; /* type/subtype, lower case */
 	char *content_id;   /* without angle brackets, or NULL */
 	char *disposition;  /* "attachment" or "inline" */
@@ -76,12 +79,47 @@ typedef struct {
 	DkBounce *bounce; /* NULL unless the message is a bounce */
 } DkClassification;
 
+/* How a message is protected (RFC 1847, RFC 3156 OpenPGP/MIME, RFC 8551
+ * S/MIME, inline OpenPGP armour). */
+typedef enum {
+	DK_CRYPTO_NONE,
+	DK_CRYPTO_SIGNED,
+	DK_CRYPTO_ENCRYPTED, /* and perhaps signed inside */
+} DkCryptoKind;
+
+/* What a check of the signature found. The parser only recognises the
+ * structure (DK_SIGNATURE_UNCHECKED); checking needs keys and gpgme,
+ * which is I/O, so gateway/core/crypto.c fills the rest. */
+typedef enum {
+	DK_SIGNATURE_UNCHECKED, /* no signature, or not checked */
+	DK_SIGNATURE_VERIFIED,  /* good, by a key or certificate the keyring trusts */
+	DK_SIGNATURE_UNTRUSTED, /* good, but the key is not trusted (or expired, revoked) */
+	DK_SIGNATURE_BAD,       /* the signed content was changed, or the signature is broken */
+	DK_SIGNATURE_NO_KEY,    /* the keyring lacks the signer's key or certificate */
+	DK_SIGNATURE_ERROR,     /* the check itself failed (detail says why) */
+} DkSignatureStatus;
+
+typedef struct {
+	DkCryptoKind kind;
+	char *protocol;     /* "pgp-mime", "smime" or "inline-pgp"; NULL for none */
+	gboolean decrypted; /* an encrypted message whose text was decrypted */
+	DkSignatureStatus signature;
+	char *signer;       /* the e-mail address of the key or certificate that
+			     * made a good signature (VERIFIED or UNTRUSTED), lower-case
+			     * domain, or NULL */
+	char *fingerprint;  /* of that key or certificate, or NULL */
+	char *detail;       /* one sentence on what the check found, or NULL */
+} DkCrypto;
+
 typedef struct {
 	char *message_id;            /* without brackets; synthetic when the mail has none */
 	gboolean message_id_synthetic;
 	char *in_reply_to;           /* without brackets, or NULL */
 	GPtrArray *references;       /* of char*, oldest first, without brackets */
 	DkAddress *from;             /* NULL when the message has no usable From */
+	gboolean from_repaired;      /* from was recovered from a malformed From
+				      * field, or its address taken from Sender or
+				      * Return-Path (the repairs say which) */
 	DkAddress *reply_to;         /* NULL when absent */
 	GPtrArray *to;               /* of DkAddress* */
 	GPtrArray *cc;               /* of DkAddress* */
@@ -96,11 +134,15 @@ typedef struct {
 	GPtrArray *attachments;      /* of DkAttachment* */
 	DkClassification classification;
 	GPtrArray *errors;           /* of char*: limits exceeded and other problems */
+	DkCrypto crypto;             /* signed or encrypted, and what a check found */
+	GPtrArray *repairs;          /* of char*: what was mended to read the mail (a
+				      * sender recovered, junk before the header
+				      * skipped), one sentence each */
 	char fingerprint[65];        /* SHA-256 of the message less its trace headers */
 	/* Private, read through dk_message_header_all(): every header field,
 	 * decoded when first asked for (most never are). */
 	GHashTable *headers;         /* lower-case name -> values (message.c) */
-	char *header_charset;        /* for raw 8-bit header text, or NULL */
+	char **header_charsets;      /* the text parts' charsets, for raw 8-bit header text */
 	char *fallback_charset;
 } DkMessage;
 
@@ -121,6 +163,19 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
  * out by GMime rather than sliced from the input. Meant for large
  * messages (a bare-CR message is read into memory whole). The one parser that does I/O: it reads fd, nothing else. */
 DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options, GError **error);
+
+/* Whether the message carries a signature that was checked and found
+ * good, made by a key or certificate the keyring trusts, for address
+ * (compared without case): what agent verification reads. FALSE for an
+ * unchecked, untrusted or bad signature, or another signer. */
+gboolean dk_message_signed_by(const DkMessage *message, const char *address);
+
+/* Frees crypto's strings and sets them NULL (the enums stay). */
+void dk_message_crypto_clear(DkCrypto *crypto);
+
+/* The text an encrypted message that was not decrypted carries instead
+ * of an empty body. */
+#define DK_MESSAGE_ENCRYPTED_MARKER "[encrypted message: no key to decrypt it]"
 
 /* All values of one header, decoded, in order; NULL when absent. The array
  * belongs to the message. A header is decoded the first time it is asked

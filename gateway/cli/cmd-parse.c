@@ -2,6 +2,7 @@
 #include "gateway/cli/cmd-parse.h"
 
 #include "gateway/cli/cli.h"
+#include "gateway/core/crypto.h"
 #include "parsers/message.h"
 
 #include <jansson.h>
@@ -40,8 +41,9 @@ static json_t *attachments_json(const GPtrArray *list)
 	json_t *arr = json_array();
 	for (guint i = 0; i < list->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(list, i);
-		json_array_append_new(arr, json_pack("{s:o, s:s, s:I, s:o, s:o, s:s}",
+		json_array_append_new(arr, json_pack("{s:o, s:b, s:s, s:I, s:o, s:o, s:s}",
 						     "filename", str_or_null(a->filename),
+						     "filename_generated", a->filename_generated,
 						     "content_type", a->content_type,
 						     "size", (json_int_t)a->size,
 						     "sha256", a->data ? json_string(a->sha256) : json_null(),
@@ -93,6 +95,9 @@ static json_t *message_json(const DkMessage *m)
 	json_object_set_new(o, "attachments", attachments_json(m->attachments));
 	json_object_set_new(o, "classification", classification_json(&m->classification));
 	json_object_set_new(o, "errors", strings_json(m->errors));
+	json_object_set_new(o, "crypto", dk_crypto_json(&m->crypto));
+	json_object_set_new(o, "from_repaired", json_boolean(m->from_repaired));
+	json_object_set_new(o, "repairs", strings_json(m->repairs));
 	return o;
 }
 
@@ -142,12 +147,15 @@ static void print_text(const DkMessage *m)
 	print_flags(&m->classification);
 	for (guint i = 0; i < m->attachments->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(m->attachments, i);
-		printf("%-12s %s  %s  %" G_GSIZE_FORMAT " bytes  %s%s%s\n", i == 0 ? "Attachments:" : "",
-		       a->filename ? a->filename : "(no name)", a->content_type, a->size, a->disposition,
+		printf("%-12s %s%s  %s  %" G_GSIZE_FORMAT " bytes  %s%s%s\n", i == 0 ? "Attachments:" : "",
+		       a->filename ? a->filename : "(no name)", a->filename_generated ? " (name made by docket)" : "",
+		       a->content_type, a->size, a->disposition,
 		       a->content_id ? "  cid:" : "", a->content_id ? a->content_id : "");
 	}
 	for (guint i = 0; i < m->errors->len; i++)
 		printf("%-12s %s\n", i == 0 ? "Errors:" : "", (char *)g_ptr_array_index(m->errors, i));
+	for (guint i = 0; i < m->repairs->len; i++)
+		printf("%-12s %s\n", i == 0 ? "Repaired:" : "", (char *)g_ptr_array_index(m->repairs, i));
 	printf("\n--- new text ---\n%s\n", m->new_text);
 	if (*m->quoted_text)
 		printf("\n--- quoted text ---\n%s\n", m->quoted_text);

@@ -1,5 +1,6 @@
 /* The pipeline: prepare (parse) and the entry points every intake calls. */
 #include "gateway/core/pipeline-private.h"
+#include "gateway/core/crypto.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
@@ -58,6 +59,7 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffe
 	p->effects = effects;
 	p->fallback_charset = g_strdup(dk_config_get_string(config, "parse", "fallback_charset"));
 	p->parse.fallback_charset = p->fallback_charset;
+	dk_crypto_setup(dk_config_get_string(config, "crypto", "gnupg_home"));
 	p->parse.max_depth = (guint)dk_config_get_int(config, "parse", "max_depth");
 	p->parse.max_parts = (guint)dk_config_get_int(config, "parse", "max_parts");
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
@@ -162,6 +164,10 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	g_autoptr(GError) local = NULL;
 	DkMessage *message = raw ? dk_message_parse(raw, &options, &local)
 				 : dk_message_parse_fd(fd, size, &options, &local);
+	/* Signatures and encryption (gateway/core/crypto.c); a message read
+	 * from a file (a large one) is left unchecked. */
+	if (message != NULL && raw != NULL)
+		dk_crypto_check(raw, &options, &message);
 	if (message == NULL && g_error_matches(local, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL)) {
 		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;

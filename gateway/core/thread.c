@@ -298,6 +298,9 @@ DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage
 		return DK_AGENT_NONE;
 	if (policy->authserv_id == NULL)
 		return DK_AGENT_VERIFIED;
+	/* A good signature by the agent's own trusted key (gateway/core/crypto.c). */
+	if (dk_message_signed_by(m, m->from->address))
+		return DK_AGENT_VERIFIED;
 	gboolean present = FALSE;
 	if (dk_agent_commands_authenticated(dk_message_header_all(m, "authentication-results"),
 	                                    policy->authserv_id, domain_of(m->from->address),

@@ -2,6 +2,7 @@
  * closed tickets, auto-replies, bounces, agents), ticket, article,
  * participants, events. */
 #include "gateway/core/writer.h"
+#include "gateway/core/crypto.h"
 
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline-private.h"
@@ -451,6 +452,9 @@ static gboolean write_article(Write *w, GError **error)
 	    .full_text = m->text,
 	    .raw_sha256 = w->raw_sha,
 	    .intake = w->item->intake,
+	    .signature = w->m->crypto.kind == DK_CRYPTO_NONE ? NULL
+							    : dk_signature_status_name(w->m->crypto.signature),
+	    .signer = w->m->crypto.signer,
 	    .created_at = w->item->received_at,
 	};
 	if (dk_store_article_add(w->store, &article, error) == 0)

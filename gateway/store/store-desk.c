@@ -252,6 +252,7 @@ typedef struct {
 	GPtrArray *out;
 	GHashTable *seen; /* the tickets in out */
 	guint want;
+	gboolean text;    /* the third column is a text for the snippet, not a rank */
 } Hits;
 
 static gboolean add_hit(sqlite3_stmt *st, gpointer data)
@@ -263,14 +264,80 @@ static gboolean add_hit(sqlite3_stmt *st, gpointer data)
 	DkSearchHit *h = g_new0(DkSearchHit, 1);
 	h->ticket = ticket;
 	h->article = sqlite3_column_int64(st, 1);
-	h->rank = sqlite3_column_double(st, 2);
+	if (hits->text) {
+		const char *snippet = (const char *)sqlite3_column_text(st, 2);
+		h->snippet = g_strdelimit(g_utf8_make_valid(snippet ? snippet : "", -1), "\r\n\t", ' ');
+	} else {
+		h->rank = sqlite3_column_double(st, 2);
+	}
 	g_ptr_array_add(hits->out, h);
 	g_hash_table_add(hits->seen, &h->ticket);
 	return hits->out->len < hits->want;
 }
 
+static gboolean is_cjk(gunichar c)
+{
+	return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0xF900 && c <= 0xFAFF) ||
+	       (c >= 0xFF00 && c <= 0xFFEF);
+}
+
+gboolean dk_store_has_cjk(const char *text)
+{
+	for (const char *p = text; p != NULL && *p; p = g_utf8_next_char(p))
+		if ((guchar)*p >= 0xE2 && is_cjk(g_utf8_get_char(p)))
+			return TRUE;
+	return FALSE;
+}
+
+/* Hits for a query with words in scripts written without spaces, from
+ * the trigram index: each word a substring of the subject or the text.
+ * LIKE on a trigram table uses its index for words of three characters
+ * or more; shorter ones (two-character words) read the table, which
+ * holds only those scripts' articles. Newest first. */
+static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
+	g_auto(GStrv) words = g_strsplit_set(text, " \t\n", -1);
+	GString *sql = g_string_new("SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid,"
+				    " substr(s.new_text, 1, 80) FROM article_search_cjk s WHERE 1");
+	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; words[i] != NULL && args->len < 16; i++) {
+		if (*words[i] == '\0')
+			continue;
+		GString *like = g_string_new("%");
+		for (const char *p = words[i]; *p; p++) {
+			if (*p == '%' || *p == '_' || *p == '\\')
+				g_string_append_c(like, '\\');
+			g_string_append_c(like, *p);
+		}
+		g_string_append_c(like, '%');
+		/* each word its own parameter, ?N */
+		g_string_append_printf(sql, " AND (s.subject LIKE ?%u ESCAPE '\\' OR s.new_text LIKE ?%u ESCAPE '\\')",
+				       args->len + 1, args->len + 1);
+		g_ptr_array_add(args, g_string_free(like, FALSE));
+	}
+	g_string_append(sql, " ORDER BY s.rowid DESC");
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(store->db, sql->str, -1, &st, NULL) != SQLITE_OK) {
+		g_string_free(sql, TRUE);
+		dk_store_set_error(store->db, error, "searching");
+		return NULL;
+	}
+	g_string_free(sql, TRUE);
+	for (guint i = 0; i < args->len; i++)
+		sqlite3_bind_text(st, (int)i + 1, g_ptr_array_index(args, i), -1, SQLITE_STATIC);
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	Hits hits = {out, seen, limit ? limit : 50, TRUE};
+	gboolean ok = dk_store_each_row(store, st, "searching", add_hit, &hits, error);
+	sqlite3_finalize(st);
+	return ok ? g_steal_pointer(&out) : NULL;
+}
+
+
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
 {
+	if (text != NULL && dk_store_has_cjk(text))
+		return search_cjk(store, text, limit, error);
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
@@ -288,7 +355,7 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-	Hits hits = {out, seen, limit ? limit : 50};
+	Hits hits = {out, seen, limit ? limit : 50, FALSE};
 	if (!dk_store_each_row(store, st, "searching", add_hit, &hits, error))
 		return NULL;
 	for (guint i = 0; i < out->len; i++)

@@ -18,6 +18,7 @@ struct DkStore {
 	int wal_frames;           /* frames in the WAL after this connection's last commit; -1: none */
 	gboolean search_deferred; /* see dk_store_search_defer() */
 	gint64 search_after;      /* the articles above this id are not indexed yet */
+	gboolean search_cjk;      /* one of them is in a script without spaces */
 };
 
 /* The cached prepared statement for sql (a string constant: the cache is
@@ -63,3 +64,12 @@ gboolean dk_store_set_error(sqlite3 *db, GError **error, const char *doing);
 
 int dk_store_schema_latest(void);
 gboolean dk_store_schema_migrate(sqlite3 *db, GError **error);
+
+/* Scripts written without spaces between words (Han, kana, Hangul,
+ * fullwidth forms): FTS5's unicode61 tokenizer takes a whole run of them
+ * for one word, so their articles are indexed a second time, by
+ * trigrams, in article_search_cjk. This is the SQL test for a row. */
+#define DK_STORE_CJK_GLOB "(subject || ' ' || new_text) GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*'"
+
+/* Whether text holds a character of those scripts. */
+gboolean dk_store_has_cjk(const char *text);

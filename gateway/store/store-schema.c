@@ -246,10 +246,31 @@ static const char migration_10[] =
  * target when the pause began, so that the desk shows them frozen. */
 static const char migration_11[] = "ALTER TABLE tickets ADD COLUMN sla_paused_left INTEGER;";
 
+/* The check of a signed message recorded on its article (gateway/core/
+ * crypto.c), and a second search index, by trigrams, for the articles in
+ * scripts written without spaces (DK_STORE_CJK_GLOB): "日本語" is found in
+ * "日本語のテキスト", which unicode61 takes for one word. Latin search keeps
+ * its index and does not read this one. */
+static const char migration_12[] =
+	"ALTER TABLE articles ADD COLUMN signature TEXT;"
+	"ALTER TABLE articles ADD COLUMN signer TEXT;"
+	"CREATE VIRTUAL TABLE IF NOT EXISTS article_search_cjk USING fts5(subject, new_text, tokenize='trigram');"
+	"INSERT INTO article_search_cjk (rowid, subject, new_text)"
+	"  SELECT id, subject, new_text FROM articles WHERE " DK_STORE_CJK_GLOB ";"
+	"CREATE TRIGGER IF NOT EXISTS article_search_cjk_delete AFTER DELETE ON articles BEGIN"
+	"  DELETE FROM article_search_cjk WHERE rowid = old.id;"
+	"END;"
+	"CREATE TRIGGER IF NOT EXISTS article_search_cjk_update AFTER UPDATE OF subject, new_text ON articles BEGIN"
+	"  DELETE FROM article_search_cjk WHERE rowid = old.id;"
+	"  INSERT INTO article_search_cjk (rowid, subject, new_text)"
+	"    SELECT new.id, new.subject, new.new_text WHERE (new.subject || ' ' || new.new_text)"
+	"    GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*';"
+	"END;";
+
 /* Each attachment of an article gets an id of its own, by which `docket
  * attachment get` (and the web desk) fetch it; the table is copied, as a
  * WITHOUT ROWID table cannot take a new primary key. */
-static const char migration_12[] =
+static const char migration_13[] =
 	"CREATE TABLE article_attachments_next ("
 	"  id INTEGER PRIMARY KEY,"
 	"  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
@@ -267,7 +288,7 @@ static const char migration_12[] =
 /* Tickets imported as history (`docket import --history`) are marked, so
  * that live tickets keep a numbering of their own: a new live ticket takes
  * the first free number after the highest live one. */
-static const char migration_13[] =
+static const char migration_14[] =
 	"ALTER TABLE tickets ADD COLUMN history INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX tickets_live ON tickets (number) WHERE history = 0;";
 
@@ -285,6 +306,7 @@ static const char *const migrations[] = {
 	migration_11,
 	migration_12,
 	migration_13,
+	migration_14,
 };
 
 int dk_store_schema_latest(void)

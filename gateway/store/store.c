@@ -353,10 +353,17 @@ static gboolean search_index_deferred(DkStore *store, GError **error)
 	if (!store->search_deferred)
 		return TRUE;
 	store->search_deferred = FALSE;
+	gboolean cjk = store->search_cjk; /* the trigram index only when needed */
+	store->search_cjk = FALSE;
 	return dk_store_write(store,
 			      "INSERT INTO article_search (rowid, subject, new_text)"
 			      " SELECT id, subject, new_text FROM articles WHERE id > ? ORDER BY id",
-			      "indexing articles for search", error, "i", store->search_after);
+			      "indexing articles for search", error, "i", store->search_after) &&
+	       (!cjk || dk_store_write(store,
+				       "INSERT INTO article_search_cjk (rowid, subject, new_text)"
+				       " SELECT id, subject, new_text FROM articles WHERE id > ? AND " DK_STORE_CJK_GLOB
+				       " ORDER BY id",
+				       "indexing articles for search", error, "i", store->search_after));
 }
 
 gboolean dk_store_commit(DkStore *store, GError **error)
@@ -701,8 +708,8 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	sqlite3_stmt *st = dk_store_prepare(
 		store,
 		"INSERT INTO articles (ticket, direction, visibility, evidence, sender, recipients, subject,"
-		" message_id, fingerprint, new_text, full_text, raw_sha256, intake, created_at)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		" message_id, fingerprint, new_text, full_text, raw_sha256, intake, created_at, signature, signer)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		error);
 	if (st == NULL)
 		return 0;
@@ -718,6 +725,8 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	sqlite3_bind_text(st, 10, values[8], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, values[9], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, a->created_at);
+	bind_text(st, 15, a->signature);
+	bind_text(st, 16, a->signer);
 	gboolean ok = run(store, st, "adding an article", error);
 	sqlite3_clear_bindings(st);
 	if (!ok)
@@ -725,6 +734,12 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	a->id = sqlite3_last_insert_rowid(store->db);
 	if (!store->search_deferred &&
 	    !dk_store_write(store, "INSERT INTO article_search (rowid, subject, new_text) VALUES (?, ?, ?)",
+			    "indexing an article for search", error, "iss", a->id, values[5], values[8]))
+		return 0;
+	gboolean cjk = dk_store_has_cjk(values[5]) || dk_store_has_cjk(values[8]);
+	store->search_cjk |= store->search_deferred && cjk; /* indexed at commit */
+	if (!store->search_deferred && cjk &&
+	    !dk_store_write(store, "INSERT INTO article_search_cjk (rowid, subject, new_text) VALUES (?, ?, ?)",
 			    "indexing an article for search", error, "iss", a->id, values[5], values[8]))
 		return 0;
 	return a->id;

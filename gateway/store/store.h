@@ -63,6 +63,10 @@ typedef struct {
 	char *raw_sha256;
 	char *intake;
 	gint64 created_at;
+	/* Not read back by the article readers (NULL there): written only. */
+	const char *signature; /* a signed message's check ("verified", "bad", ...;
+				* dk_signature_status_name), or NULL when unsigned */
+	const char *signer;    /* the address of a good signature's key, or NULL */
 } DkArticle;
 
 typedef struct {

@@ -3,6 +3,7 @@ connector, mail for a whole conversation, and the outbox driven by
 `docket outbox run --once` until it is empty."""
 
 import base64
+import copy
 import email
 import email.policy
 import glob
@@ -113,6 +114,22 @@ class ConnectorCase(DocketCase):
         reqs = self.mock.requests if requests is None else requests
         self.assertEqual(specschema.problems_of(spec, reqs, self.spec_prefix,
                                                 self.spec_elsewhere), [])
+
+    def assert_check_is_live(self):
+        """The schema check can fail: the first JSON write the mock saw,
+        with one field the vendor does not document added, is reported.
+        Skipped (and reported as skipped) where the description is absent."""
+        spec = self.require_spec()
+        writes = [r for r in self.mock.requests if r.method in ("POST", "PUT", "PATCH")
+                  and r.headers.get("Content-Type", "").startswith("application/json")
+                  and r.body.strip().startswith(b"{")]
+        self.assertTrue(writes, "no JSON write was sent")
+        r = copy.copy(writes[0])
+        body = json.loads(r.body)
+        body["docketUndocumentedField"] = 1
+        r.body = json.dumps(body).encode()
+        problems = specschema.problems_of(spec, [r], self.spec_prefix, self.spec_elsewhere)
+        self.assertTrue(any("docketUndocumentedField" in p for p in problems), problems)
 
     def deliver_ok(self, message):
         proc = self.deliver(message)

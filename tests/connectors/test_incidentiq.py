@@ -86,6 +86,11 @@ class IncidentIQCase(ConnectorCase):
 
 
 class ConversationTest(IncidentIQCase):
+    def test_an_undocumented_field_fails_the_schema_check(self):
+        self.deliver_ok(conversation()[0])
+        self.drain()
+        self.assert_check_is_live()
+
     def test_whole_conversation(self):
         for m in conversation():
             self.deliver_ok(m)

@@ -98,6 +98,11 @@ class NinjaCase(ConnectorCase):
 
 
 class ConversationTest(NinjaCase):
+    def test_an_undocumented_field_fails_the_schema_check(self):
+        self.deliver_ok(conversation()[0])
+        self.drain()
+        self.assert_check_is_live()
+
     def test_whole_conversation(self):
         rows = self.send_all(conversation())
         self.assertEqual([r["kind"] for r in rows], ["connector"] * 5)

@@ -30,6 +30,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!g_utf8_validate(m->text, -1, NULL) || !g_utf8_validate(m->subject, -1, NULL) ||
 		    !g_utf8_validate(m->new_text, -1, NULL) || m->message_id == NULL)
 			__builtin_trap();
+		if (m->from != NULL && (m->from->address == NULL || !g_utf8_validate(m->from->address, -1, NULL) ||
+					(m->from->name != NULL && !g_utf8_validate(m->from->name, -1, NULL))))
+			__builtin_trap();
+		for (guint i = 0; i < m->attachments->len; i++) {
+			const DkAttachment *a = g_ptr_array_index(m->attachments, i);
+			if (a->filename != NULL && !g_utf8_validate(a->filename, -1, NULL))
+				__builtin_trap();
+		}
+		const char *subject = dk_message_header(m, "subject");
+		if (subject != NULL && !g_utf8_validate(subject, -1, NULL))
+			__builtin_trap();
 		dk_message_free(m);
 	} else if (error == NULL || error->domain != DK_PARSE_ERROR) {
 		__builtin_trap();

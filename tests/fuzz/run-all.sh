@@ -47,7 +47,7 @@ make_seeds() {
 	if [ -d "$shared/corpus" ]; then
 		mails=$(find "$shared/corpus" -type f \( -name '*.eml' -o -name '*.msg' -o -path '*/emails/*' \
 			-o -path '*/messages/*' -o -path '*/data/msg_*' \) -size -64k)
-		for t in message classify; do seed $t $mails; done
+		for t in message classify charset; do seed $t $mails; done
 		seed reply $(find "$shared/corpus" -type f \( -path '*reply*' -o -path '*/emails/*' \) -size -64k)
 		seed html $(find "$shared/corpus" -type f -name '*.htm*' -size -64k)
 		# Real subjects, and real messages as dot-stuffed DATA sessions.

@@ -255,6 +255,43 @@ static void test_search_deferred(void **state)
 	assert_search_consistent(s);
 }
 
+/* Words inside CJK text are found (the trigram index), at once and from
+ * a deferred batch, two-character words too; Latin search is untouched
+ * and a signed message's check is kept on its article. */
+static void test_search_cjk(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
+	assert_true(dk_store_begin(s, &error));
+	gint64 t = dk_store_ticket_create(s, "t", NULL, 1, &error);
+	add_text(s, t, "日本語のテキスト", "会議の件について、プリンターが動きません。printer");
+	assert_true(dk_store_commit(s, &error));
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_search_defer(s, &error));
+	gint64 t2 = dk_store_ticket_create(s, "t2", NULL, 1, &error);
+	add_text(s, t2, "关于发票的问题", "请尽快回复");
+	gint64 t3 = dk_store_ticket_create(s, "t3", NULL, 1, &error);
+	DkArticle a = {.ticket = t3, .direction = DK_INBOUND, .visibility = DK_PUBLIC, .evidence = "new",
+		       .subject = "signed", .new_text = "plain", .full_text = "plain", .created_at = 1,
+		       .signature = "verified", .signer = "alice@example.com"};
+	assert_true(dk_store_article_add(s, &a, &error) > 0);
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(hits(s, "日本語"), 1);
+	assert_int_equal(hits(s, "テキスト"), 1);
+	assert_int_equal(hits(s, "会議"), 1);       /* two characters */
+	assert_int_equal(hits(s, "プリンター 会議"), 1); /* both words */
+	assert_int_equal(hits(s, "发票"), 1);       /* from the deferred batch */
+	assert_int_equal(hits(s, "回复"), 1);
+	assert_int_equal(hits(s, "中国語"), 0);
+	assert_int_equal(hits(s, "100%"), 0);
+	assert_int_equal(hits(s, "printer"), 1);    /* Latin: the word index */
+	assert_int_equal(pragma(s, "SELECT count(*) FROM article_search_cjk"), 2);
+	assert_int_equal(pragma(s, "SELECT count(*) FROM articles WHERE signature = 'verified'"
+				   " AND signer = 'alice@example.com'"),
+			 1);
+	assert_search_consistent(s);
+}
+
 static goffset wal_size(const char *dir)
 {
 	g_autofree char *path = g_build_filename(dir, "docket.db-wal", NULL);
@@ -314,6 +351,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_cjk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_checkpoints_large_wal, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

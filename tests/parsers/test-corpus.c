@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "dk-test.h"
+#include "parsers/attachment.h"
 #include "parsers/html.h"
 #include "parsers/message.h"
 
@@ -39,8 +40,13 @@ static void check_invariants(const char *path, const DkMessage *m)
 		fail_msg("%s: invalid UTF-8 out", path);
 	for (guint i = 0; i < m->attachments->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(m->attachments, i);
-		if (a->filename != NULL && (strpbrk(a->filename, "/\\") != NULL || a->filename[0] == '.'))
-			fail_msg("%s: unsafe file name %s", path, a->filename);
+		g_autofree char *file = dk_attachment_safe_filename(a->filename);
+		if (file != NULL && (strpbrk(file, "/\\") != NULL || file[0] == '.'))
+			fail_msg("%s: unsafe file name %s", path, file);
+		if (a->filename != NULL && (!g_utf8_validate(a->filename, -1, NULL) || strpbrk(a->filename, "\r\n\t")))
+			fail_msg("%s: unreadable file name %s", path, a->filename);
+		if (a->filename == NULL && a->origin == NULL)
+			fail_msg("%s: a MIME part without a name", path);
 		if (a->data != NULL && a->size != g_bytes_get_size(a->data))
 			fail_msg("%s: size mismatch", path);
 	}

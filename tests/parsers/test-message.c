@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "parsers/attachment.h"
 #include "parsers/message.h"
 
 #include <string.h>
@@ -341,10 +342,17 @@ static void test_filename_decoding(void **state)
 	assert_int_equal(m->attachments->len, 6);
 	assert_string_equal(attachment(m, 0)->filename, "新しい.txt");
 	assert_string_equal(attachment(m, 1)->filename, "résumé.pdf");
-	assert_string_equal(attachment(m, 2)->filename, "passwd");
-	assert_string_equal(attachment(m, 3)->filename, "boot.ini");
-	assert_string_equal(attachment(m, 4)->filename, "hidden");
-	assert_string_equal(attachment(m, 5)->filename, "evil_fdp.exe");
+	/* Kept as sent, but for the direction override; made safe only
+	 * where a name becomes a file. */
+	static const char *const sent[] = {"../../etc/passwd", "..\\..\\boot.ini", "...hidden", "evil_fdp.exe"};
+	static const char *const safe[] = {"passwd", "boot.ini", "hidden", "evil_fdp.exe"};
+	for (guint i = 0; i < G_N_ELEMENTS(sent); i++) {
+		const DkAttachment *a = attachment(m, i + 2);
+		assert_string_equal(a->filename, sent[i]);
+		assert_false(a->filename_generated);
+		g_autofree char *file = dk_attachment_safe_filename(a->filename);
+		assert_string_equal(file, safe[i]);
+	}
 }
 
 static void test_attached_message(void **state)
@@ -394,7 +402,8 @@ static void test_safe_filename_length(void **state)
 		"Content-Disposition: attachment; filename=\"%s\"\n\nx\n--b--\n", name->str);
 	g_string_free(name, TRUE);
 	g_autoptr(DkMessage) m = parse(raw);
-	const char *f = attachment(m, 0)->filename;
+	assert_int_equal(strlen(attachment(m, 0)->filename), 300 * 2 + 5); /* as sent */
+	g_autofree char *f = dk_attachment_safe_filename(attachment(m, 0)->filename);
 	assert_true(strlen(f) <= 200);
 	assert_true(g_str_has_suffix(f, "é.docx"));
 	assert_true(g_utf8_validate(f, -1, NULL));

@@ -6,6 +6,8 @@
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
 
+#include "parsers/attachment.h"
+
 #include <string.h>
 
 struct DkConnectors {
@@ -162,7 +164,10 @@ static gboolean load_files(Run *r, GError **error)
 	for (guint i = 0; i < stored->len; i++) {
 		const DkStoredAttachment *a = g_ptr_array_index(stored, i);
 		DkConnectorFile *f = g_new0(DkConnectorFile, 1);
-		f->filename = g_strdup(a->filename && *a->filename ? a->filename : "attachment");
+		/* The name as sent becomes a file on the help desk's side. */
+		f->filename = dk_attachment_safe_filename(a->filename);
+		if (f->filename == NULL)
+			f->filename = g_strdup("attachment");
 		f->content_type = g_strdup(a->content_type);
 		f->size = a->size;
 		g_ptr_array_add(r->files, f);

@@ -1,0 +1,260 @@
+/* Tests for gateway/core/crypto: OpenPGP/MIME signatures checked and
+ * encrypted mail decrypted with a throwaway GnuPG home made here (gpg
+ * from Debian's gnupg); the signed and encrypted messages are made with
+ * GMime's own crypto context, as a mail program would. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "dk-test.h"
+#include "gateway/core/crypto.h"
+
+#include <gmime/gmime.h>
+#include <string.h>
+
+static char *home;
+
+static gboolean run(const char *const *argv)
+{
+	int status = 0;
+	g_autoptr(GError) error = NULL;
+	if (!g_spawn_sync(NULL, (char **)argv, NULL,
+	                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+	                      G_SPAWN_STDERR_TO_DEV_NULL,
+	                  NULL, NULL, NULL, NULL, &status, &error))
+		return FALSE;
+	return g_spawn_check_wait_status(status, NULL);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	dk_gmime_init();
+	home = dk_test_tmpdir();
+	g_chmod(home, 0700);
+	dk_crypto_setup(home);
+	const char *gen[] = {
+	    "gpg",          "--batch", "--pinentry-mode", "loopback",
+	    "--passphrase", "",        "--quick-gen-key", "Alice Agent <alice@example.com>",
+	    "ed25519",      "sign",    "never",           NULL};
+	if (!run(gen))
+		return -1;
+	const char *sub[] = {"gpg",          "--batch", "--pinentry-mode", "loopback",
+	                     "--passphrase", "",        "--quick-add-key", NULL,
+	                     "cv25519",      "encr",    "never",           NULL};
+	/* the fingerprint of the key just made */
+	g_autofree char *out = NULL;
+	const char *list[] = {"gpg", "--batch", "--with-colons", "--list-secret-keys", NULL};
+	if (!g_spawn_sync(NULL, (char **)list, NULL,
+	                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+	                  NULL, NULL))
+		return -1;
+	const char *fpr = strstr(out, "\nfpr:");
+	if (fpr == NULL)
+		return -1;
+	g_auto(GStrv) fields = g_strsplit(fpr + 1, ":", 0);
+	g_autofree char *fingerprint = g_strdup(fields[9]);
+	sub[7] = fingerprint;
+	return run(sub) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	const char *kill[] = {"gpgconf", "--kill", "all", NULL};
+	run(kill);
+	dk_test_rmtree(home);
+	g_free(home);
+	return 0;
+}
+
+static GMimeMessage *new_message(const char *text)
+{
+	GMimeMessage *m = g_mime_message_new(TRUE);
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_FROM, "Alice Agent", "alice@example.com");
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, NULL, "support@example.org");
+	g_mime_message_set_subject(m, "signed", NULL);
+	GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+	g_mime_text_part_set_text(part, text);
+	g_mime_message_set_mime_part(m, GMIME_OBJECT(part));
+	g_object_unref(part);
+	return m;
+}
+
+static GBytes *to_bytes(GMimeMessage *m)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, mem);
+	GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	GBytes *b = g_bytes_new(a->data, a->len);
+	g_object_unref(mem);
+	return b;
+}
+
+static GBytes *signed_message(const char *text)
+{
+	GMimeMessage *m = new_message(text);
+	GMimeCryptoContext *ctx = g_mime_gpg_context_new();
+	g_autoptr(GError) error = NULL;
+	GMimeMultipartSigned *mps = g_mime_multipart_signed_sign(
+	    ctx, g_mime_message_get_mime_part(m), "alice@example.com", &error);
+	if (mps == NULL)
+		fail_msg("signing: %s", error->message);
+	g_mime_message_set_mime_part(m, GMIME_OBJECT(mps));
+	GBytes *b = to_bytes(m);
+	g_object_unref(mps);
+	g_object_unref(ctx);
+	g_object_unref(m);
+	return b;
+}
+
+static DkMessage *check(GBytes *raw)
+{
+	DkParseOptions o = {.arrival_time = 1700000000};
+	DkMessage *m = dk_message_parse(raw, &o, NULL);
+	assert_non_null(m);
+	dk_crypto_check(raw, &o, &m);
+	return m;
+}
+
+static void test_signed_verified(void **state)
+{
+	(void)state;
+	g_autoptr(GBytes) raw = signed_message("Please close ticket 12.\n");
+	g_autoptr(DkMessage) m = check(raw);
+	assert_int_equal(m->crypto.kind, DK_CRYPTO_SIGNED);
+	assert_string_equal(m->crypto.protocol, "pgp-mime");
+	assert_int_equal(m->crypto.signature, DK_SIGNATURE_VERIFIED);
+	assert_string_equal(m->crypto.signer, "alice@example.com");
+	assert_non_null(m->crypto.fingerprint);
+	assert_true(dk_message_signed_by(m, "Alice@Example.com"));
+	assert_false(dk_message_signed_by(m, "mallory@example.com"));
+	assert_non_null(strstr(m->text, "Please close ticket 12."));
+}
+
+static void test_changed_content_is_bad(void **state)
+{
+	(void)state;
+	g_autoptr(GBytes) raw = signed_message("Please close ticket 12.\n");
+	gsize n = 0;
+	const void *data = g_bytes_get_data(raw, &n);
+	char *copy = g_memdup2(data, n);
+	char *at = g_strstr_len(copy, (gssize)n, "ticket 12");
+	assert_non_null(at);
+	at[7] = '9'; /* ticket 92 */
+	g_autoptr(GBytes) changed = g_bytes_new_take(copy, n);
+	g_autoptr(DkMessage) m = check(changed);
+	assert_int_equal(m->crypto.signature, DK_SIGNATURE_BAD);
+	assert_false(dk_message_signed_by(m, "alice@example.com"));
+}
+
+static void test_encrypted_decrypted(void **state)
+{
+	(void)state;
+	GMimeMessage *gm = new_message("The secret text.\n");
+	GMimeCryptoContext *ctx = g_mime_gpg_context_new();
+	GPtrArray *to = g_ptr_array_new();
+	g_ptr_array_add(to, "alice@example.com");
+	g_autoptr(GError) error = NULL;
+	GMimeMultipartEncrypted *mpe = g_mime_multipart_encrypted_encrypt(
+	    ctx, g_mime_message_get_mime_part(gm), TRUE, "alice@example.com",
+	    GMIME_ENCRYPT_ALWAYS_TRUST, to, &error);
+	if (mpe == NULL)
+		fail_msg("encrypting: %s", error->message);
+	g_mime_message_set_mime_part(gm, GMIME_OBJECT(mpe));
+	g_autoptr(GBytes) raw = to_bytes(gm);
+	g_ptr_array_unref(to);
+	g_object_unref(mpe);
+	g_object_unref(ctx);
+	g_object_unref(gm);
+	/* Without keys: the marker, not an empty body. */
+	DkParseOptions o = {.arrival_time = 1700000000};
+	g_autoptr(DkMessage) plain = dk_message_parse(raw, &o, NULL);
+	assert_int_equal(plain->crypto.kind, DK_CRYPTO_ENCRYPTED);
+	assert_string_equal(plain->text, DK_MESSAGE_ENCRYPTED_MARKER);
+	assert_null(strstr(plain->text, "secret"));
+	/* With the administrator's key: the text, and the signature inside. */
+	g_autoptr(DkMessage) m = check(raw);
+	assert_true(m->crypto.decrypted);
+	assert_int_equal(m->crypto.kind, DK_CRYPTO_ENCRYPTED);
+	assert_non_null(strstr(m->text, "The secret text."));
+	assert_string_equal(m->subject, "signed");
+	assert_int_equal(m->crypto.signature, DK_SIGNATURE_VERIFIED);
+	assert_true(dk_message_signed_by(m, "alice@example.com"));
+}
+
+static void test_unknown_key_and_off(void **state)
+{
+	(void)state;
+	g_autoptr(GBytes) raw = signed_message("hello\n");
+	g_autofree char *empty = dk_test_tmpdir();
+	g_chmod(empty, 0700);
+	dk_crypto_setup(empty);
+	g_autoptr(DkMessage) m = check(raw);
+	assert_int_equal(m->crypto.signature, DK_SIGNATURE_NO_KEY);
+	assert_false(dk_message_signed_by(m, "alice@example.com"));
+	dk_crypto_setup(NULL); /* off: nothing checked */
+	assert_false(dk_crypto_enabled());
+	g_autoptr(DkMessage) off = check(raw);
+	assert_int_equal(off->crypto.signature, DK_SIGNATURE_UNCHECKED);
+	const char *kill[] = {"gpgconf", "--kill", "all", NULL};
+	run(kill);
+	dk_test_rmtree(empty);
+	dk_crypto_setup(home);
+}
+
+static void test_corpus_structures(void **state)
+{
+	(void)state;
+	g_autofree char *corpus = dk_test_shared_path("corpus/rt");
+	if (corpus == NULL)
+		skip();
+	static const struct {
+		const char *file;
+		DkCryptoKind kind;
+		const char *protocol;
+	} cases[] = {
+	    {"gnupg-emails/1-signed-MIME-plain.txt", DK_CRYPTO_SIGNED, "pgp-mime"},
+	    {"gnupg-emails/4-signed-inline-plain.txt", DK_CRYPTO_SIGNED, "inline-pgp"},
+	    {"gnupg-emails/7-encrypted-MIME-plain.txt", DK_CRYPTO_ENCRYPTED, "pgp-mime"},
+	    {"gnupg-emails/10-encrypted-inline-plain.txt", DK_CRYPTO_ENCRYPTED, "inline-pgp"},
+	    {"gnupg-emails/13-signed-encrypted-MIME-plain.txt", DK_CRYPTO_ENCRYPTED, "pgp-mime"},
+	    {"smime-mails/1-signed.eml", DK_CRYPTO_SIGNED, "smime"},
+	    {"smime-mails/4-encrypted-plain.eml", DK_CRYPTO_ENCRYPTED, "smime"},
+	    {"smime-mails/7-signed-encrypted-plain.eml", DK_CRYPTO_ENCRYPTED, "smime"},
+	    {"emails/multipart-alternative-with-umlaut", DK_CRYPTO_NONE, NULL},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *path = g_build_filename(corpus, cases[i].file, NULL);
+		g_autofree char *data = NULL;
+		gsize n = 0;
+		assert_true(g_file_get_contents(path, &data, &n, NULL));
+		g_autoptr(GBytes) raw = g_bytes_new(data, n);
+		g_autoptr(DkMessage) m = check(raw); /* keys of RT's tests are not here */
+		if (m->crypto.kind != cases[i].kind ||
+		    g_strcmp0(m->crypto.protocol, cases[i].protocol) != 0)
+			fail_msg("%s: kind %d protocol %s", cases[i].file, m->crypto.kind,
+			         m->crypto.protocol);
+		if (cases[i].kind == DK_CRYPTO_ENCRYPTED)
+			assert_string_equal(m->text, DK_MESSAGE_ENCRYPTED_MARKER);
+		assert_false(dk_message_signed_by(m, m->from ? m->from->address : "x@y"));
+	}
+}
+
+int main(void)
+{
+	g_autofree char *gpg = g_find_program_in_path("gpg");
+	g_autofree char *gpgconf = g_find_program_in_path("gpgconf");
+	if (gpg == NULL || gpgconf == NULL)
+		return DK_TEST_SKIP; /* gnupg, from contrib/setup-debian.sh */
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_signed_verified),
+	    cmocka_unit_test(test_changed_content_is_bad),
+	    cmocka_unit_test(test_encrypted_decrypted),
+	    cmocka_unit_test(test_unknown_key_and_off),
+	    cmocka_unit_test(test_corpus_structures),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
