@@ -207,7 +207,10 @@ gboolean dk_conversation_customer_replied(const DkConversation *c, DkStore *stor
 {
 	if (!dk_desk_customer_reply(store, t, article, now, error))
 		return FALSE;
-	if (!c->notify_customer)
+	/* The team already heard of the new ticket; it hears again when the
+	 * customer comes back to a ticket that waited on them or was done. */
+	gboolean back = t->status == DK_STATUS_WAITING || dk_ticket_status_is_closed(t->status);
+	if (!c->notify_customer || (t->assignee == NULL && !back))
 		return TRUE;
 	if (t->assignee != NULL)
 		return (sender != NULL && g_ascii_strcasecmp(sender, t->assignee) == 0) ||

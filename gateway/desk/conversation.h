@@ -19,8 +19,10 @@
  *   attachment_max_total; a reply over either is refused.
  * - Status: support's public reply moves a new or open ticket to
  *   [desk] reply_status (waiting); a customer's reply moves a waiting
- *   ticket back to open, and the assignee (the [notify] team_addresses
- *   while nobody is assigned) hears of it ([notify] customer_reply). */
+ *   ticket back to open. The assignee hears of every customer's reply;
+ *   while nobody is assigned, the [notify] team_addresses hear of one
+ *   that comes back to a ticket that was waiting, resolved or closed
+ *   ([notify] customer_reply). */
 #pragma once
 
 #include "gateway/config.h"
@@ -77,9 +79,10 @@ gboolean dk_conversation_replied(const DkConversation *conversation, DkStore *st
                                  GError **error);
 
 /* What follows a customer's public reply (article, from sender) on ticket
- * t (as it was before): a waiting ticket is open again, and the assignee,
- * or the team while nobody is assigned, gets an "assignee-reply" notice
- * (unless the sender is that person, or [notify] customer_reply = none). */
+ * t (as it was before): a waiting ticket is open again; the assignee gets
+ * an "assignee-reply" notice, or, while nobody is assigned and t was
+ * waiting, resolved or closed, each team address does (never the sender
+ * itself; nobody with [notify] customer_reply = none). */
 gboolean dk_conversation_customer_replied(const DkConversation *conversation, DkStore *store,
                                           const DkTicket *t, gint64 article, const char *sender,
                                           gint64 now, GError **error);

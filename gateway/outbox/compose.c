@@ -128,7 +128,7 @@ static gint by_time(gconstpointer a, gconstpointer b)
  * or was a recipient of, and what docket sent it (each relay copy has
  * its own), oldest first; *parent_out the message a reply answers:
  * answers (what the agent's mail answered) when address has it, else the
- * newest that is no automatic notice, or NULL. A reply's In-Reply-To and
+ * newest; never an automatic notice (an acknowledgement); or NULL. A reply's In-Reply-To and
  * References name only these, so no client is pointed at mail it never
  * received. */
 static GPtrArray *received_by(DkStore *store, const DkTicket *t, GPtrArray *articles,
@@ -161,7 +161,8 @@ static GPtrArray *received_by(DkStore *store, const DkTicket *t, GPtrArray *arti
 	g_array_sort(seen, by_time);
 	*parent_out = NULL;
 	for (guint i = 0; answers != NULL && i < seen->len && *parent_out == NULL; i++)
-		if (strcmp(g_array_index(seen, Received, i).message_id, answers) == 0)
+		if (strcmp(g_array_index(seen, Received, i).message_id, answers) == 0 &&
+		    !g_array_index(seen, Received, i).automatic)
 			*parent_out = g_array_index(seen, Received, i).message_id;
 	for (guint i = seen->len; i > 0 && *parent_out == NULL; i--)
 		if (!g_array_index(seen, Received, i - 1).automatic)

@@ -239,13 +239,18 @@ static void test_customer_reply_notices(void **state)
 {
 	Fixture *f = *state;
 	DkStore *s = store_of(state);
-	gint64 unassigned = ticket_with(s, NULL), assigned = ticket_with(s, NULL);
+	gint64 unassigned = ticket_with(s, NULL), assigned = ticket_with(s, NULL),
+	       fresh = ticket_with(s, NULL);
 	assert_true(dk_store_begin(s, NULL));
 	assert_true(dk_desk_set_status(s, unassigned, "waiting", NULL, 1100, NULL));
 	assert_true(dk_desk_assign(s, assigned, "bob@example.com", NULL, 1100, NULL));
 	g_autoptr(DkTicket) u = dk_store_ticket_get(s, unassigned, NULL);
 	g_autoptr(DkTicket) a = dk_store_ticket_get(s, assigned, NULL);
 	assert_true(dk_conversation_customer_replied(f->conversation, s, u, 0, "alice@example.org",
+	                                             1200, NULL));
+	/* a new unassigned ticket: the team heard of it already */
+	g_autoptr(DkTicket) n = dk_store_ticket_get(s, fresh, NULL);
+	assert_true(dk_conversation_customer_replied(f->conversation, s, n, 0, "alice@example.org",
 	                                             1200, NULL));
 	assert_true(dk_conversation_customer_replied(f->conversation, s, a, 0, "alice@example.org",
 	                                             1200, NULL));
