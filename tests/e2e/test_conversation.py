@@ -46,6 +46,7 @@ class ServeCase(DocketCase):
     """`docket serve` on a free LMTP port, its outbox sending to self.sink."""
 
     extra_config = ""
+    notify_extra = ""
 
     def setUp(self):
         self.smtp_port, self.lmtp_port = free_port(), free_port()
@@ -58,9 +59,9 @@ class ServeCase(DocketCase):
             "reply_address = %s\n"
             "[agents]\naddresses = agent@example.com\nauthserv_id = mx.example.com\n"
             "[notify]\nteam_addresses = team@example.com\npoll_seconds = 1\n"
-            "retry_initial_seconds = 1\nretry_max_seconds = 2\n"
+            "retry_initial_seconds = 1\nretry_max_seconds = 2\n%s"
             "[smtp]\nurl = smtp://127.0.0.1:%d\nstarttls = insecure-none\n%s" %
-            (SUPPORT, SECRET, SUPPORT, self.smtp_port, self.extra_config))
+            (SUPPORT, SECRET, SUPPORT, self.notify_extra, self.smtp_port, self.extra_config))
         super().setUp()
         self.log = open(os.path.join(self.dir, "serve.log"), "wb")
         self.proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen",
@@ -203,6 +204,33 @@ class AgentClientsTest(ServeCase):
             self.assertIn("Antwort aus %s" % name, text, name)
             self.assertNotIn("Fehler 809", text, name)
             self.assertEqual(ids(relayed["In-Reply-To"]), [original], name)
+
+
+class LimitTest(ServeCase):
+    """An agent's mailed reply whose files are over the limit is refused at
+    the door: the agent's mail server bounces it with the reason."""
+
+    notify_extra = "attachment_max_size = 2K\n"
+
+    def test_oversized_reply_is_refused(self):
+        self.lmtp(gmail(CUSTOMER, SUPPORT, "Log", "Here.", message_id="CADana0002@mail.gmail.com"))
+        self.mail_to(2)
+        before = self.show(1)["articles"]
+        reply = with_files(gmail(AGENT, SUPPORT, "Re: [docket #1] Log", "The whole dump.",
+                                 in_reply_to="CADana0002@mail.gmail.com", extra=[AUTH_PASS]),
+                           [("dump.bin", "application/octet-stream", PDF, None)])
+        refused, = lmtpclient.send(self.lmtp_port, reply, [SUPPORT], sender="agent@example.com")
+        self.assertTrue(refused.startswith("550"), refused)
+        self.assertIn("dump.bin is %d bytes, over [notify] attachment_max_size (2048 bytes)" % len(PDF),
+                      refused)
+        doc = self.show(1)
+        self.assertEqual(doc["articles"], before)  # nothing stored
+        self.assertEqual(doc["ticket"]["status"], "new")
+        # without the file it goes through
+        self.lmtp(gmail(AGENT, SUPPORT, "Re: [docket #1] Log", "The dump is too large to send.",
+                        in_reply_to="CADana0002@mail.gmail.com", extra=[AUTH_PASS]), sender="agent@example.com")
+        rcpts, relayed = self.mail_to(3)[2]
+        self.assertEqual(rcpts, ["dana@customer.example"])
 
 
 if __name__ == "__main__":
