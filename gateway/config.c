@@ -1,222 +1,41 @@
-/* Reads and validates docket.conf against the schema of known keys. */
-#include "gateway/config.h"
+/* Reads docket.conf: its own line reader (so that every error names its
+ * line, and a key set twice is caught), the type of every value against
+ * the schema (config-schema.c), then the validator (config-check.c). All
+ * errors are reported at once. */
+#include "gateway/config-private.h"
 
 #include "gateway/core/error.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-typedef enum {
-	DK_CONF_STRING,
-	DK_CONF_INT,   /* a plain integer */
-	DK_CONF_SIZE,  /* bytes, with an optional K, M or G suffix */
-	DK_CONF_BOOL,
-	DK_CONF_LIST,  /* comma-separated */
-	DK_CONF_ENUM,  /* one of choices, separated by | */
-} DkConfType;
+#define MAX_REPORTED 50 /* errors listed; the rest are counted */
 
-typedef struct {
-	const char *section; /* "name" or "name:*" for one section per instance */
-	const char *key;
-	DkConfType type;
-	const char *value; /* the default */
-	gint64 min, max;   /* for INT and SIZE */
-	const char *choices;
-	gboolean secret;   /* masked in dumps */
-} DkConfKey;
-
-#define G64(x) G_GINT64_CONSTANT(x)
-
-static const DkConfKey schema[] = {
-	{"store", "data_dir", DK_CONF_STRING, "./var"},
-	{"store", "inline_max", DK_CONF_SIZE, "256K", 0, G64(64) << 20},
-	{"store", "busy_timeout_ms", DK_CONF_INT, "5000", 0, 600000},
-	{"intake", "max_message_size", DK_CONF_SIZE, "64M", 1024, G64(4) << 30},
-	{"lmtp", "listen", DK_CONF_LIST, "127.0.0.1:2424"},
-	{"lmtp", "recipients", DK_CONF_LIST, ""},
-	{"lmtp", "max_recipients", DK_CONF_INT, "100", 1, 100000},
-	{"lmtp", "max_connections", DK_CONF_INT, "100", 1, 100000},
-	{"lmtp", "timeout_seconds", DK_CONF_INT, "300", 1, 86400},
-	{"lmtp", "data_timeout_seconds", DK_CONF_INT, "600", 1, 86400}, /* the whole DATA */
-	{"lmtp", "hostname", DK_CONF_STRING, ""},
-	{"lmtp", "unix_mode", DK_CONF_STRING, "0660"},
-	{"lmtp", "unix_group", DK_CONF_STRING, ""},
-	{"limits", "sender_per_hour", DK_CONF_INT, "0", 0, 1000000}, /* 0: no limit */
-	{"limits", "sender_action", DK_CONF_ENUM, "tempfail", 0, 0, "tempfail|hold"},
-	{"http", "listen", DK_CONF_STRING, ""},
-	{"parse", "fallback_charset", DK_CONF_STRING, "windows-1252"},
-	{"parse", "max_depth", DK_CONF_INT, "50", 1, 10000},
-	{"parse", "max_parts", DK_CONF_INT, "1000", 1, 1000000},
-	{"parse", "max_header_size", DK_CONF_SIZE, "1M", 1024, G64(1) << 30},
-	{"parse", "max_decoded_size", DK_CONF_SIZE, "100M", 1024, G64(16) << 30},
-	{"parse", "max_text_size", DK_CONF_SIZE, "1M", 1024, G64(1) << 30},
-	{"parse", "own_domains", DK_CONF_LIST, ""},
-	{"crypto", "gnupg_home", DK_CONF_STRING, ""}, /* empty: signatures not checked, nothing decrypted */
-	{"threading", "token_prefix", DK_CONF_STRING, "docket"},
-	{"threading", "secret", DK_CONF_STRING, "", .secret = TRUE},
-	{"threading", "domain", DK_CONF_STRING, ""}, /* empty: the host name */
-	{"threading", "follow_up", DK_CONF_ENUM, "new_ticket", 0, 0, "accept|new_ticket|reject"},
-	{"threading", "reopen_days", DK_CONF_INT, "14", 0, 36500},
-	{"threading", "reply_addresses", DK_CONF_BOOL, "false"},
-	{"threading", "reply_address", DK_CONF_STRING, ""}, /* the base, e.g. support@example.com */
-	{"threading", "organisation_domain_participants", DK_CONF_BOOL, "false"},
-	{"agents", "addresses", DK_CONF_LIST, ""},
-	{"agents", "domains", DK_CONF_LIST, ""},
-	{"agents", "authserv_id", DK_CONF_STRING, ""}, /* empty: From alone identifies an agent */
-	{"foreign:*", "pattern", DK_CONF_STRING, ""}, /* a GRegex; capture group 1 is the number */
-	{"rules", "script", DK_CONF_STRING, ""},
-	{"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
-	/* The conversation with the customer (gateway/desk/conversation.h). */
-	{"desk", "reply_status", DK_CONF_ENUM, "waiting", 0, 0, "waiting|none"},
-	{"desk", "copy_participants", DK_CONF_BOOL, "true"},
-	/* SLA targets FIRST/RESOLUTION per priority (or none) and the
-	 * business calendar they count in (gateway/desk/sla-policy.h). */
-	{"sla", "critical", DK_CONF_STRING, "15m/4h"},
-	{"sla", "high", DK_CONF_STRING, "1h/8h"},
-	{"sla", "medium", DK_CONF_STRING, "4h/24h"},
-	{"sla", "low", DK_CONF_STRING, "24h/72h"},
-	{"sla", "none", DK_CONF_STRING, "none"},
-	{"sla", "business_hours", DK_CONF_LIST, ""}, /* e.g. mon-fri 09:00-17:00; empty: around the clock */
-	{"sla", "timezone", DK_CONF_STRING, ""},     /* an IANA name; empty: UTC */
-	{"sla", "holidays", DK_CONF_LIST, ""},       /* local dates YYYY-MM-DD */
-	{"sla", "holidays_file", DK_CONF_STRING, ""}, /* one date a line */
-	{"sla", "check_seconds", DK_CONF_INT, "60", 1, 86400}, /* serve's breach check */
-	/* [queue:NAME]: the SLA of one queue; an empty key takes [sla]'s value. */
-	{"queue:*", "critical", DK_CONF_STRING, ""},
-	{"queue:*", "high", DK_CONF_STRING, ""},
-	{"queue:*", "medium", DK_CONF_STRING, ""},
-	{"queue:*", "low", DK_CONF_STRING, ""},
-	{"queue:*", "none", DK_CONF_STRING, ""},
-	{"queue:*", "business_hours", DK_CONF_LIST, ""},
-	{"queue:*", "timezone", DK_CONF_STRING, ""},
-	{"queue:*", "holidays", DK_CONF_LIST, ""},
-	{"queue:*", "holidays_file", DK_CONF_STRING, ""},
-	{"queue:*", "copy_participants", DK_CONF_ENUM, "", 0, 0, "|true|false"}, /* empty: [desk]'s */
-	{"smtp", "url", DK_CONF_STRING, ""}, /* smtp://host:587 or smtps://host:465 */
-	{"smtp", "user", DK_CONF_STRING, ""},
-	{"smtp", "password", DK_CONF_STRING, "", .secret = TRUE},
-	{"smtp", "password_file", DK_CONF_STRING, ""},
-	{"smtp", "starttls", DK_CONF_ENUM, "required", 0, 0, "required|insecure-optional|insecure-none"},
-	{"smtp", "insecure_skip_verify", DK_CONF_BOOL, "false"},
-	{"smtp", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
-	{"notify", "transport", DK_CONF_ENUM, "auto", 0, 0, "auto|maildir|smtp|sendmail"}, /* auto: smtp when [smtp] url is set, else maildir */
-	{"notify", "from", DK_CONF_STRING, ""}, /* empty: docket@<threading domain> */
-	{"notify", "from_name", DK_CONF_STRING, "Support"},
-	{"notify", "bounce_address", DK_CONF_STRING, ""}, /* VERP base; empty: bounces@<from's domain> */
-	{"notify", "organisation", DK_CONF_STRING, ""},
-	{"notify", "ack", DK_CONF_BOOL, "true"},
-	{"notify", "rate_per_hour", DK_CONF_INT, "3", 0, 100000},
-	{"notify", "templates_dir", DK_CONF_STRING, ""},
-	{"notify", "team_addresses", DK_CONF_LIST, ""},
-	{"notify", "customer_reply", DK_CONF_ENUM, "assignee", 0, 0, "assignee|none"},
-	/* a reply's From name, Mustache over agent.name, agent.address, from_name */
-	{"notify", "reply_from_name", DK_CONF_STRING, "{{#agent.name}}{{agent.name}} via {{/agent.name}}{{from_name}}"},
-	{"notify", "ticket_link", DK_CONF_STRING, ""}, /* Mustache over ticket.number, ticket.token */
-	{"notify", "attachment_max_size", DK_CONF_SIZE, "10M", 0, G64(1) << 30},  /* one file of a reply */
-	{"notify", "attachment_max_total", DK_CONF_SIZE, "20M", 0, G64(4) << 30}, /* all files of a reply */
-	{"notify", "sendmail", DK_CONF_STRING, "/usr/sbin/sendmail"},
-	{"notify", "retry_initial_seconds", DK_CONF_INT, "60", 1, 86400},
-	{"notify", "retry_max_seconds", DK_CONF_INT, "21600", 1, 604800},
-	{"notify", "max_age_seconds", DK_CONF_INT, "432000", 1, G64(31536000)},
-	{"notify", "poll_seconds", DK_CONF_INT, "5", 1, 3600},
-	{"log", "level", DK_CONF_ENUM, "info", 0, 0, "error|warning|info|debug"},
-	{"log", "syslog", DK_CONF_BOOL, "false"},
-	{"log", "trace", DK_CONF_LIST, ""},
-	/* [imap:NAME]: one IMAP account (gateway/intake/imap-account.h). */
-	{"imap:*", "host", DK_CONF_STRING, ""},
-	{"imap:*", "port", DK_CONF_INT, "0", 0, 65535}, /* 0: 993 for imaps, else 143 */
-	{"imap:*", "tls", DK_CONF_ENUM, "imaps", 0, 0, "imaps|starttls|insecure-plain"},
-	{"imap:*", "ca_file", DK_CONF_STRING, ""},
-	{"imap:*", "user", DK_CONF_STRING, ""},
-	{"imap:*", "password", DK_CONF_STRING, "", 0, 0, NULL, TRUE},
-	{"imap:*", "password_file", DK_CONF_STRING, ""},
-	{"imap:*", "auth", DK_CONF_ENUM, "login", 0, 0, "login|plain|xoauth2"},
-	{"imap:*", "oauth_token_url", DK_CONF_STRING, ""},
-	{"imap:*", "oauth_client_id", DK_CONF_STRING, ""},
-	{"imap:*", "oauth_client_secret", DK_CONF_STRING, "", 0, 0, NULL, TRUE},
-	{"imap:*", "oauth_client_secret_file", DK_CONF_STRING, ""},
-	{"imap:*", "oauth_refresh_token", DK_CONF_STRING, "", 0, 0, NULL, TRUE},
-	{"imap:*", "oauth_refresh_token_file", DK_CONF_STRING, ""},
-	{"imap:*", "folders", DK_CONF_LIST, "INBOX"},
-	{"imap:*", "after", DK_CONF_ENUM, "move", 0, 0, "move|flag"},
-	{"imap:*", "processed_folder", DK_CONF_STRING, "Processed"},
-	{"imap:*", "error_folder", DK_CONF_STRING, "Refused"},
-	{"imap:*", "poll_seconds", DK_CONF_INT, "60", 1, 86400},
-	{"imap:*", "idle", DK_CONF_BOOL, "true"},
-	{"imap:*", "idle_renew_seconds", DK_CONF_INT, "1500", 1, 1740}, /* RFC 2177: under 29 min */
-	{"imap:*", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
-	{"imap:*", "batch_size", DK_CONF_INT, "50", 1, 1000},
-	/* Help-desk connectors (gateway/outbox/connectors/connector.h). */
-	{"connector:*", "type", DK_CONF_ENUM, "webhook", 0, 0,
-	 "webhook|connectwise|incidentiq|ninjaone|opspilot|omnidesk"},
-	{"connector:*", "base_url", DK_CONF_STRING, ""},
-	{"connector:*", "credentials_file", DK_CONF_STRING, ""}, /* name = value lines */
-	{"connector:*", "queues", DK_CONF_LIST, "*"},
-	{"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
-	{"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
-	{"connector:*", "poll_seconds", DK_CONF_INT, "0", 0, 86400}, /* the way back: 0 off */
-	{"connector:*", "attachment_max_bytes", DK_CONF_INT, "0", 0, 1073741824}, /* 0: the system's */
-	{"connector:*", "ca_file", DK_CONF_STRING, ""},
-	{"connector:*", "insecure_http", DK_CONF_BOOL, "false"}, /* http:// beyond loopback */
-	{"connector:*", "reference_prefix", DK_CONF_STRING, "docket"},
-	{"connector:*", "board", DK_CONF_STRING, ""},
-	{"connector:*", "company", DK_CONF_STRING, ""},
-	{"connector:*", "status_map", DK_CONF_LIST, ""},   /* ours=theirs, over the defaults */
-	{"connector:*", "priority_map", DK_CONF_LIST, ""}, /* ours=theirs, over the defaults */
-	/* Incident IQ (connectors/incidentiq.c): GUIDs for a new ticket. */
-	{"connector:*", "location_id", DK_CONF_STRING, ""},
-	{"connector:*", "issue_type_id", DK_CONF_STRING, ""},
-	{"connector:*", "issue_category_id", DK_CONF_STRING, ""},
-	{"connector:*", "issue_id", DK_CONF_STRING, ""},
-	{"connector:*", "default_requester_id", DK_CONF_STRING, ""},
-	{"connector:*", "ticket_form", DK_CONF_STRING, ""},     /* NinjaOne ticketFormId */
-	/* domain=id, *=default: NinjaOne clientId, OpsPilot customerId, Omnidesk brandID */
-	{"connector:*", "organisation_map", DK_CONF_LIST, ""},
-	{"connector:*", "brand", DK_CONF_STRING, ""},      /* Omnidesk default brandID */
-	{"connector:*", "channel", DK_CONF_INT, "1", 1, 1000000}, /* Omnidesk: mail's channelID */
-	{"connector:*", "note_type", DK_CONF_STRING, "calllog"}, /* Omnidesk: type of support's messages */
-	{"connector:*", "api_key_in", DK_CONF_ENUM, "query", 0, 0, "query|header"}, /* Omnidesk */
-};
-
-struct DkConfig {
-	char *path;
-	GKeyFile *values; /* the effective values, defaults filled in */
-	GHashTable *cache; /* "section\nkey" -> value: GKeyFile only hands out copies */
-	GMutex lock;       /* over cache: threads (the outbox lanes) read at once */
-};
-
-static const DkConfKey *schema_find(const char *section, const char *key)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(schema); i++) {
-		const DkConfKey *k = &schema[i];
-		if (key != NULL && strcmp(k->key, key) != 0)
-			continue;
-		const char *star = strstr(k->section, ":*");
-		if (star != NULL) {
-			gsize plen = (gsize)(star - k->section) + 1;
-			if (strncmp(section, k->section, plen) == 0 && section[plen] != '\0')
-				return k;
-		} else if (strcmp(k->section, section) == 0) {
-			return k;
-		}
-	}
-	return NULL;
-}
-
-static gboolean parse_size(const char *s, gint64 *out)
+gboolean dk_conf_parse_size(const char *s, gint64 *out)
 {
 	char *end = NULL;
 	errno = 0;
 	gint64 v = g_ascii_strtoll(s, &end, 10);
-	if (errno != 0 || end == s || v < 0)
+	if (errno != 0 || end == s || v < 0 || !g_ascii_isdigit(*s))
 		return FALSE;
 	int shift = 0;
 	switch (g_ascii_toupper(*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	default: break;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (g_ascii_toupper(*end) == 'B' && shift > 0)
 		end++;
@@ -241,24 +60,28 @@ static gboolean parse_bool(const char *s, gboolean *out)
 	return TRUE;
 }
 
-/* Checks one value against its schema entry; returns an explanation or NULL. */
-static char *check_value(const DkConfKey *k, const char *value)
+/* Checks one value against its type; returns an explanation or NULL. */
+static char *check_type(const DkConfKey *k, const char *value)
 {
 	gint64 n;
 	gboolean b;
 	switch (k->type) {
 	case DK_CONF_INT:
 	case DK_CONF_SIZE:
-		if (k->type == DK_CONF_INT ? !g_ascii_string_to_signed(value, 10, G_MININT64, G_MAXINT64, &n, NULL)
-					   : !parse_size(value, &n))
+		if (k->type == DK_CONF_INT
+		        ? !g_ascii_string_to_signed(value, 10, G_MININT64, G_MAXINT64, &n, NULL)
+		        : !dk_conf_parse_size(value, &n))
 			return g_strdup_printf("“%s” is not %s", value,
-					       k->type == DK_CONF_INT ? "an integer" : "a size (e.g. 512K, 10M)");
+			                       k->type == DK_CONF_INT ? "an integer"
+			                                              : "a size (e.g. 512K, 10M)");
 		if (n < k->min || (k->max > 0 && n > k->max))
-			return g_strdup_printf("%s is out of range [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]",
-					       value, k->min, k->max);
+			return g_strdup_printf("%s is out of range [%" G_GINT64_FORMAT
+			                       ", %" G_GINT64_FORMAT "]",
+			                       value, k->min, k->max);
 		return NULL;
 	case DK_CONF_BOOL:
-		return parse_bool(value, &b) ? NULL : g_strdup_printf("“%s” is not true or false", value);
+		return parse_bool(value, &b) ? NULL
+		                             : g_strdup_printf("“%s” is not true or false", value);
 	case DK_CONF_ENUM: {
 		g_auto(GStrv) choices = g_strsplit(k->choices, "|", -1);
 		if (g_strv_contains((const char *const *)choices, value))
@@ -272,90 +95,214 @@ static char *check_value(const DkConfKey *k, const char *value)
 	return NULL;
 }
 
-/* GKeyFile does not say where a key stood, so find it in the text. */
-static int find_line(const char *text, const char *section, const char *key)
+static void report_va(DkConfReport *r, int line, const char *section, const char *key,
+                      const char *format, va_list ap)
 {
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	gboolean in_section = FALSE;
-	for (int i = 0; lines[i] != NULL; i++) {
-		char *line = g_strstrip(lines[i]);
-		if (line[0] == '[') {
-			char *close = strchr(line, ']');
-			in_section = close != NULL && (gsize)(close - line - 1) == strlen(section) &&
-				     strncmp(line + 1, section, strlen(section)) == 0;
-			if (in_section && key == NULL)
-				return i + 1;
-		} else if (in_section && key != NULL) {
-			gsize kl = strlen(key);
-			if (strncmp(line, key, kl) == 0 && (line[kl] == '=' || line[kl] == ' ' || line[kl] == '\t'))
-				return i + 1;
-		}
-	}
-	return 0;
+	g_autofree char *why = g_strdup_vprintf(format, ap);
+	GString *text = g_string_new(NULL);
+	const char *path = r->config->path ? r->config->path : "(defaults)";
+	g_string_append_printf(text, "%s:%d: ", path, line);
+	if (section != NULL && key != NULL)
+		g_string_append_printf(text, "[%s] %s: ", section, key);
+	else if (section != NULL)
+		g_string_append_printf(text, "[%s]: ", section);
+	g_string_append(text, why);
+	DkConfError e = {line, r->errors->len, g_string_free(text, FALSE)};
+	g_array_append_val(r->errors, e);
 }
 
-/* GKeyFile's own syntax errors carry no line number: check the lines first. */
-static gboolean check_syntax(const char *path, const char *text, GError **error)
+void dk_conf_report(DkConfReport *r, int line, const char *section, const char *key,
+                    const char *format, ...)
 {
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	for (int i = 0; lines[i] != NULL; i++) {
-		const char *line = g_strstrip(lines[i]);
+	va_list ap;
+	va_start(ap, format);
+	report_va(r, line, section, key, format, ap);
+	va_end(ap);
+}
+
+static int line_of(const DkConfig *c, const char *section, const char *key)
+{
+	g_autofree char *id = g_strconcat(section, "\n", key, NULL);
+	gpointer line = g_hash_table_lookup(c->lines, id);
+	if (line == NULL)
+		line = g_hash_table_lookup(c->lines, section);
+	return GPOINTER_TO_INT(line);
+}
+
+void dk_conf_report_key(DkConfReport *r, const char *section, const char *key, const char *format,
+                        ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	report_va(r, line_of(r->config, section, key), section, key, format, ap);
+	va_end(ap);
+}
+
+void dk_conf_note(DkConfig *config, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	char *note = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	g_ptr_array_insert(config->notes, (gint)config->notes->len - 1, note);
+}
+
+static void derived_free(gpointer p);
+
+static DkConfig *config_new(const char *path)
+{
+	DkConfig *c = g_new0(DkConfig, 1);
+	c->path = g_strdup(path);
+	c->values = g_key_file_new();
+	c->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	c->notes = g_ptr_array_new_with_free_func(g_free);
+	c->derived = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, derived_free);
+	g_ptr_array_add(c->notes, NULL);
+	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_mutex_init(&c->lock);
+	return c;
+}
+
+/* What the line reader knows between lines. */
+typedef struct {
+	DkConfig *c;
+	DkConfReport *r;
+	char *section;  /* the current section, NULL before the first */
+	gboolean known; /* the current section is in the schema */
+} Reader;
+
+static gboolean valid_key_name(const char *key)
+{
+	if (*key == '\0')
+		return FALSE;
+	for (const char *p = key; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
+			return FALSE;
+	return TRUE;
+}
+
+static void read_section(Reader *rd, const char *line, int n)
+{
+	gsize len = strlen(line);
+	g_autofree char *name = g_strstrip(g_strndup(line + 1, len > 1 ? len - 2 : 0));
+	g_clear_pointer(&rd->section, g_free);
+	rd->known = FALSE;
+	if (line[len - 1] != ']' || *name == '\0' || strpbrk(name, "[]") != NULL) {
+		dk_conf_report(rd->r, n, NULL, NULL, "“%s” is not a section header like [lmtp]",
+		               line);
+		return;
+	}
+	rd->section = g_strdup(name);
+	if (dk_conf_schema_find(name, NULL) == NULL) {
+		g_autofree char *hint = dk_conf_schema_suggest_section(name);
+		dk_conf_report(rd->r, n, NULL, NULL, "unknown section [%s]%s%s", name,
+		               hint ? ": " : "", hint ? hint : "");
+		return;
+	}
+	rd->known = TRUE;
+	/* A section written twice is one section (its keys may not repeat). */
+	if (!g_hash_table_contains(rd->c->lines, name))
+		g_hash_table_insert(rd->c->lines, g_strdup(name), GINT_TO_POINTER(n));
+	/* GKeyFile makes a group with its first key: an empty [imap:x] is an
+	 * account too, with every default. */
+	if (!g_key_file_has_group(rd->c->values, name)) {
+		g_key_file_set_value(rd->c->values, name, "_", "");
+		g_key_file_remove_key(rd->c->values, name, "_", NULL);
+	}
+}
+
+static void read_value(Reader *rd, const DkConfKey *entry, const char *key, const char *value,
+                       int n)
+{
+	g_autofree char *id = g_strconcat(rd->section, "\n", key, NULL);
+	gpointer first = g_hash_table_lookup(rd->c->lines, id);
+	if (first != NULL) {
+		dk_conf_report(rd->r, n, rd->section, key, "set twice (first on line %d)",
+		               GPOINTER_TO_INT(first));
+		return;
+	}
+	g_hash_table_insert(rd->c->lines, g_steal_pointer(&id), GINT_TO_POINTER(n));
+	g_autofree char *why = check_type(entry, value);
+	if (why != NULL) {
+		/* "key = value # comment" is one value: say so. */
+		gboolean comment = strstr(value, " #") != NULL || strstr(value, " ;") != NULL ||
+		                   strstr(value, "\t#") != NULL || strstr(value, "\t;") != NULL;
+		dk_conf_report(rd->r, n, rd->section, key, "%s%s", why,
+		               comment ? " (a comment must stand on a line of its own)" : "");
+		return;
+	}
+	g_key_file_set_value(rd->c->values, rd->section, key, value);
+}
+
+static void read_pair(Reader *rd, char *line, int n)
+{
+	char *eq = strchr(line, '=');
+	if (eq == NULL) {
+		dk_conf_report(rd->r, n, NULL, NULL,
+		               "expected “[section]” or “key = value”, found “%s”", line);
+		return;
+	}
+	*eq = '\0';
+	const char *key = g_strstrip(line);
+	const char *value = g_strstrip(eq + 1);
+	if (rd->section == NULL) {
+		dk_conf_report(rd->r, n, NULL, NULL, "“%s = …” comes before any [section]", key);
+		return;
+	}
+	if (!rd->known)
+		return; /* the unknown section was reported */
+	if (!valid_key_name(key)) {
+		dk_conf_report(rd->r, n, rd->section, NULL, "“%s” is not a key name", key);
+		return;
+	}
+	const DkConfKey *entry = dk_conf_schema_find(rd->section, key);
+	if (entry == NULL) {
+		g_autofree char *hint = dk_conf_schema_suggest_key(rd->section, key);
+		dk_conf_report(rd->r, n, NULL, NULL, "unknown key “%s” in [%s]%s%s", key,
+		               rd->section, hint ? ": " : "", hint ? hint : "");
+		return;
+	}
+	read_value(rd, entry, key, value, n);
+}
+
+/* Reads every line; what is wrong goes to r. */
+static void read_text(DkConfig *c, char *text, DkConfReport *r)
+{
+	Reader rd = {.c = c, .r = r};
+	char *next = text;
+	for (int n = 1; next != NULL; n++) {
+		char *line = next;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (!g_utf8_validate(line, -1, NULL)) {
+			dk_conf_report(r, n, NULL, NULL, "the line is not UTF-8 text");
+			continue;
+		}
+		g_strstrip(line);
 		if (*line == '\0' || *line == '#' || *line == ';')
 			continue;
-		if (*line == '[' ? strchr(line, ']') != NULL : strchr(line, '=') != NULL)
-			continue;
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: expected “[section]” or “key = value”, found “%s”",
-			    path, i + 1, line);
-		return FALSE;
+		if (*line == '[')
+			read_section(&rd, line, n);
+		else
+			read_pair(&rd, line, n);
 	}
-	return TRUE;
-}
-
-static gboolean validate_file(DkConfig *c, GKeyFile *file, const char *text, GError **error)
-{
-	g_auto(GStrv) groups = g_key_file_get_groups(file, NULL);
-	for (int g = 0; groups[g] != NULL; g++) {
-		if (schema_find(groups[g], NULL) == NULL) {
-			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: unknown section [%s]", c->path,
-				    find_line(text, groups[g], NULL), groups[g]);
-			return FALSE;
-		}
-		g_auto(GStrv) keys = g_key_file_get_keys(file, groups[g], NULL, NULL);
-		for (int k = 0; keys[k] != NULL; k++) {
-			const DkConfKey *entry = schema_find(groups[g], keys[k]);
-			int line = find_line(text, groups[g], keys[k]);
-			if (entry == NULL) {
-				g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: unknown key “%s” in [%s]",
-					    c->path, line, keys[k], groups[g]);
-				return FALSE;
-			}
-			g_autofree char *value = g_key_file_get_value(file, groups[g], keys[k], NULL);
-			g_strstrip(value);
-			g_autofree char *why = check_value(entry, value);
-			if (why != NULL) {
-				g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s:%d: [%s] %s: %s", c->path, line,
-					    groups[g], keys[k], why);
-				return FALSE;
-			}
-			g_key_file_set_value(c->values, groups[g], keys[k], value);
-		}
-	}
-	return TRUE;
+	g_free(rd.section);
 }
 
 /* Fills in every default, including those of each instance section. */
 static void fill_defaults(DkConfig *c)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(c->values, NULL);
-	for (gsize i = 0; i < G_N_ELEMENTS(schema); i++) {
-		const DkConfKey *k = &schema[i];
+	for (gsize i = 0; i < dk_conf_schema_len; i++) {
+		const DkConfKey *k = &dk_conf_schema[i];
 		if (strstr(k->section, ":*") == NULL) {
 			if (!g_key_file_has_key(c->values, k->section, k->key, NULL))
 				g_key_file_set_value(c->values, k->section, k->key, k->value);
 			continue;
 		}
 		for (int g = 0; groups[g] != NULL; g++) {
-			if (schema_find(groups[g], k->key) == k &&
+			if (dk_conf_section_matches(k->section, groups[g]) &&
 			    !g_key_file_has_key(c->values, groups[g], k->key, NULL))
 				g_key_file_set_value(c->values, groups[g], k->key, k->value);
 		}
@@ -364,25 +311,72 @@ static void fill_defaults(DkConfig *c)
 
 DkConfig *dk_config_new_default(void)
 {
-	DkConfig *c = g_new0(DkConfig, 1);
-	c->values = g_key_file_new();
-	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	g_mutex_init(&c->lock);
+	DkConfig *c = config_new(NULL);
 	fill_defaults(c);
 	return c;
+}
+
+static void error_clear(gpointer data)
+{
+	g_free(((DkConfError *)data)->text);
+}
+
+static gint by_line(gconstpointer a, gconstpointer b)
+{
+	const DkConfError *x = a, *y = b;
+	return x->line != y->line ? x->line - y->line
+	                          : (x->order > y->order) - (x->order < y->order);
+}
+
+static DkConfReport report_new(const DkConfig *c)
+{
+	DkConfReport r = {.config = c, .errors = g_array_new(FALSE, FALSE, sizeof(DkConfError))};
+	g_array_set_clear_func(r.errors, error_clear);
+	return r;
+}
+
+/* Validates c (already read into it, with the errors so far in r); the
+ * configuration, or NULL and every error, in the order of the lines. */
+static DkConfig *finish(DkConfig *c, DkConfReport *r, GError **error)
+{
+	dk_conf_check(c, r);
+	g_autoptr(GArray) errors = r->errors;
+	if (errors->len == 0)
+		return c;
+	g_array_sort(errors, by_line);
+	g_autoptr(GString) text = g_string_new(NULL);
+	for (guint i = 0; i < MIN(errors->len, MAX_REPORTED); i++)
+		g_string_append_printf(text, "%s%s", i ? "\n" : "",
+		                       g_array_index(errors, DkConfError, i).text);
+	if (errors->len > MAX_REPORTED)
+		g_string_append_printf(text, "\n%s: %u more errors", c->path,
+		                       errors->len - MAX_REPORTED);
+	g_set_error_literal(error, DK_ERROR, DK_ERROR_CONFIG, text->str);
+	dk_config_free(c);
+	return NULL;
 }
 
 DkConfig *dk_config_load(const char *path, GError **error)
 {
 	if (path == NULL)
 		path = g_getenv("DOCKET_CONFIG");
-	if (path == NULL || *path == '\0')
-		return dk_config_new_default();
+	if (path == NULL || *path == '\0') {
+		DkConfig *c = dk_config_new_default();
+		DkConfReport r = report_new(c);
+		return finish(c, &r, error);
+	}
 	g_autofree char *text = NULL;
 	gsize len = 0;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &text, &len, &local)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s", local->message);
+	if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s", path,
+		            g_file_test(path, G_FILE_TEST_EXISTS) ? "not a regular file"
+		                                                  : "no such configuration file");
+		return NULL;
+	}
+	if (access(path, R_OK) != 0 || !g_file_get_contents(path, &text, &len, NULL)) {
+		int saved = errno;
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "%s: cannot read the configuration: %s", path, g_strerror(saved));
 		return NULL;
 	}
 	return dk_config_load_data(text, len, path, error);
@@ -390,31 +384,19 @@ DkConfig *dk_config_load(const char *path, GError **error)
 
 DkConfig *dk_config_load_data(const char *data, gsize len, const char *name, GError **error)
 {
-	/* The line checks below read C strings: a NUL would hide the rest. */
+	/* The line reader reads C strings: a NUL would hide the rest. */
 	const char *nul = memchr(data, '\0', len);
 	if (nul != NULL) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: a NUL byte at offset %" G_GSIZE_FORMAT, name,
-			    (gsize)(nul - data));
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "%s: a NUL byte at offset %" G_GSIZE_FORMAT, name, (gsize)(nul - data));
 		return NULL;
 	}
 	g_autofree char *text = g_strndup(data, len);
-	g_autoptr(GError) local = NULL;
-	g_autoptr(DkConfig) c = g_new0(DkConfig, 1);
-	c->path = g_strdup(name);
-	c->values = g_key_file_new();
-	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	g_mutex_init(&c->lock);
-	if (!check_syntax(name, text, error))
-		return NULL;
-	g_autoptr(GKeyFile) file = g_key_file_new();
-	if (!g_key_file_load_from_data(file, text, len, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: %s", name, local->message);
-		return NULL;
-	}
-	if (!validate_file(c, file, text, error))
-		return NULL;
+	DkConfig *c = config_new(name);
+	DkConfReport r = report_new(c);
+	read_text(c, text, &r);
 	fill_defaults(c);
-	return g_steal_pointer(&c);
+	return finish(c, &r, error);
 }
 
 const char *dk_config_path(const DkConfig *config)
@@ -422,10 +404,48 @@ const char *dk_config_path(const DkConfig *config)
 	return config->path;
 }
 
+const char *const *dk_config_notes(const DkConfig *config)
+{
+	return (const char *const *)config->notes->pdata;
+}
+
+typedef struct {
+	gpointer data;
+	GDestroyNotify destroy;
+} Derived;
+
+static void derived_free(gpointer p)
+{
+	Derived *d = p;
+	if (d->destroy != NULL)
+		d->destroy(d->data);
+	g_free(d);
+}
+
+void dk_conf_set_derived(DkConfig *config, const char *name, gpointer data, GDestroyNotify destroy)
+{
+	Derived *d = g_new0(Derived, 1);
+	d->data = data;
+	d->destroy = destroy;
+	g_hash_table_insert(config->derived, g_strdup(name), d);
+}
+
+gpointer dk_config_get_derived(const DkConfig *config, const char *name)
+{
+	Derived *d = g_hash_table_lookup(config->derived, name);
+	return d ? d->data : NULL;
+}
+
+int dk_config_line(const DkConfig *config, const char *section, const char *key)
+{
+	return line_of(config, section, key);
+}
+
 static const char *lookup(const DkConfig *c, const char *section, const char *key, DkConfType type)
 {
-	const DkConfKey *k = schema_find(section, key);
-	g_assert(k != NULL && (k->type == type || (type == DK_CONF_STRING && k->type == DK_CONF_ENUM)));
+	const DkConfKey *k = dk_conf_schema_find(section, key);
+	g_assert(k != NULL &&
+	         (k->type == type || (type == DK_CONF_STRING && k->type == DK_CONF_ENUM)));
 	g_autofree char *id = g_strconcat(section, "\n", key, NULL);
 	/* An entry, once made, stays until the configuration is freed. */
 	GMutex *lock = (GMutex *)&c->lock;
@@ -441,6 +461,11 @@ static const char *lookup(const DkConfig *c, const char *section, const char *ke
 	return value;
 }
 
+const char *dk_conf_raw(const DkConfig *config, const char *section, const char *key)
+{
+	return lookup(config, section, key, dk_conf_schema_find(section, key)->type);
+}
+
 const char *dk_config_get_string(const DkConfig *config, const char *section, const char *key)
 {
 	return lookup(config, section, key, DK_CONF_STRING);
@@ -448,12 +473,12 @@ const char *dk_config_get_string(const DkConfig *config, const char *section, co
 
 gint64 dk_config_get_int(const DkConfig *config, const char *section, const char *key)
 {
-	const DkConfKey *k = schema_find(section, key);
+	const DkConfKey *k = dk_conf_schema_find(section, key);
 	g_assert(k != NULL && (k->type == DK_CONF_INT || k->type == DK_CONF_SIZE));
 	const char *v = lookup(config, section, key, k->type);
 	gint64 n = 0;
 	if (k->type == DK_CONF_SIZE)
-		parse_size(v, &n);
+		dk_conf_parse_size(v, &n);
 	else
 		n = g_ascii_strtoll(v, NULL, 10);
 	return n;
@@ -484,7 +509,8 @@ char **dk_config_get_instances(const DkConfig *config, const char *prefix)
 	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
 	gsize plen = strlen(prefix);
 	for (int g = 0; groups[g] != NULL; g++) {
-		if (strncmp(groups[g], prefix, plen) == 0 && groups[g][plen] == ':' && groups[g][plen + 1])
+		if (strncmp(groups[g], prefix, plen) == 0 && groups[g][plen] == ':' &&
+		    groups[g][plen + 1])
 			g_strv_builder_add(out, groups[g] + plen + 1);
 	}
 	return g_strv_builder_end(out);
@@ -498,10 +524,11 @@ char *dk_config_dump(const DkConfig *config)
 		g_string_append_printf(out, "%s[%s]\n", g > 0 ? "\n" : "", groups[g]);
 		g_auto(GStrv) keys = g_key_file_get_keys(config->values, groups[g], NULL, NULL);
 		for (int k = 0; keys[k] != NULL; k++) {
-			const DkConfKey *entry = schema_find(groups[g], keys[k]);
-			g_autofree char *v = g_key_file_get_value(config->values, groups[g], keys[k], NULL);
+			const DkConfKey *entry = dk_conf_schema_find(groups[g], keys[k]);
+			g_autofree char *v =
+			    g_key_file_get_value(config->values, groups[g], keys[k], NULL);
 			g_string_append_printf(out, "%s = %s\n", keys[k],
-					       (entry && entry->secret && *v) ? "********" : v);
+			                       (entry && entry->secret && *v) ? "********" : v);
 		}
 	}
 	return g_string_free(out, FALSE);
@@ -513,6 +540,9 @@ void dk_config_free(DkConfig *config)
 		return;
 	g_free(config->path);
 	g_key_file_free(config->values);
+	g_hash_table_unref(config->lines);
+	g_ptr_array_unref(config->notes);
+	g_hash_table_unref(config->derived);
 	g_hash_table_unref(config->cache);
 	g_mutex_clear(&config->lock);
 	g_free(config);

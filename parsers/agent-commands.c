@@ -5,7 +5,6 @@
 
 #define MAX_COMMANDS 32
 #define MAX_TAG 64
-#define MAX_RESULTS 64
 
 static const char *const names[] = {
     [DK_AGENT_STATUS] = "status", [DK_AGENT_PRIORITY] = "priority", [DK_AGENT_ASSIGN] = "assign",
@@ -135,97 +134,4 @@ DkAgentCommands *dk_agent_commands_parse(const char *text)
 		rest++;
 	out->text = g_strdup(out->commands->len || out->errors->len ? rest : (text ? text : ""));
 	return out;
-}
-
-/* The domain of an address or "@domain", or the value itself. */
-static const char *domain_of(const char *v)
-{
-	const char *at = strrchr(v, '@');
-	return at ? at + 1 : v;
-}
-
-/* A copy of value without RFC 5322 comments "(...)", which
- * Authentication-Results uses freely (RFC 8601 section 2.2). */
-static char *without_comments(const char *value)
-{
-	GString *out = g_string_new(NULL);
-	int depth = 0;
-	for (const char *p = value; *p; p++) {
-		if (*p == '\\' && depth > 0 && p[1] != '\0')
-			p++;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')' && depth > 0)
-			depth--;
-		else if (depth == 0)
-			g_string_append_c(out, *p == '\t' || *p == '\r' || *p == '\n' ? ' ' : *p);
-	}
-	return g_string_free(out, FALSE);
-}
-
-/* One resinfo ("dkim=pass header.d=example.com header.s=x"): whether it is
- * a pass for domain. */
-static gboolean resinfo_passes(const char *resinfo, const char *domain)
-{
-	g_auto(GStrv) words = g_strsplit_set(resinfo, " ", -1);
-	gboolean dkim = FALSE, spf = FALSE;
-	for (int i = 0; words[i] != NULL; i++) {
-		const char *w = words[i];
-		if (*w == '\0')
-			continue;
-		if (!dkim && !spf) {
-			dkim = g_ascii_strcasecmp(w, "dkim=pass") == 0;
-			spf = g_ascii_strcasecmp(w, "spf=pass") == 0;
-			if (!dkim && !spf)
-				return FALSE;
-			continue;
-		}
-		const char *eq = strchr(w, '=');
-		if (eq == NULL)
-			continue;
-		g_autofree char *property = g_ascii_strdown(w, eq - w);
-		g_autofree char *v = g_strdup(eq + 1);
-		g_strstrip(g_strdelimit(v, "\"", ' '));
-		gboolean relevant =
-		    dkim ? (strcmp(property, "header.d") == 0 || strcmp(property, "header.i") == 0)
-		         : strcmp(property, "smtp.mailfrom") == 0;
-		if (relevant && g_ascii_strcasecmp(domain_of(v), domain) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
-static gboolean value_passes(const char *value, const char *authserv_id, const char *domain,
-                             gboolean *present_out)
-{
-	g_autofree char *clean = without_comments(value);
-	g_auto(GStrv) parts = g_strsplit(clean, ";", MAX_RESULTS);
-	if (parts[0] == NULL)
-		return FALSE;
-	g_strstrip(parts[0]);
-	/* authserv-id [ CFWS authres-version ] */
-	char *space = strchr(parts[0], ' ');
-	if (space != NULL)
-		*space = '\0';
-	if (g_ascii_strcasecmp(parts[0], authserv_id) != 0)
-		return FALSE;
-	*present_out = TRUE;
-	for (int i = 1; parts[i] != NULL; i++) {
-		if (resinfo_passes(g_strstrip(parts[i]), domain))
-			return TRUE;
-	}
-	return FALSE;
-}
-
-gboolean dk_agent_commands_authenticated(const GPtrArray *values, const char *authserv_id,
-                                         const char *domain, gboolean *present_out)
-{
-	*present_out = FALSE;
-	if (values == NULL || authserv_id == NULL || domain == NULL)
-		return FALSE;
-	gboolean pass = FALSE;
-	for (guint i = 0; i < values->len && i < MAX_RESULTS; i++)
-		pass |=
-		    value_passes(g_ptr_array_index(values, i), authserv_id, domain, present_out);
-	return pass;
 }

@@ -1,7 +1,7 @@
 /* Commands an agent writes on the first lines of a reply ("#status
  * resolved", "#priority high", "#assign bob@example.com", "#tag vip",
- * "#internal"), and the check of the Authentication-Results header (RFC
- * 8601) that decides whether the agent is who the From says.
+ * "#internal"). Whether the agent is who the From says is decided
+ * elsewhere (parsers/authres.h, the gateway's policy).
  *
  * Pure functions; whether the commands apply (the sender is a verified
  * agent) is the gateway's decision. */
@@ -44,14 +44,5 @@ const char *dk_agent_command_name(DkAgentCommandKind kind);
 
 void dk_agent_commands_free(DkAgentCommands *commands);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkAgentCommands, dk_agent_commands_free)
-
-/* Reads Authentication-Results values (RFC 8601 section 2.2). Only values
- * whose authserv-id is authserv_id (our own MTA, which removes such headers
- * arriving from outside, section 5) count. TRUE when one of them has
- * dkim=pass with header.d (or the domain of header.i) equal to domain, or
- * spf=pass with the domain of smtp.mailfrom equal to domain. *present_out
- * says whether any value from authserv_id was there at all. */
-gboolean dk_agent_commands_authenticated(const GPtrArray *values, const char *authserv_id,
-                                         const char *domain, gboolean *present_out);
 
 G_END_DECLS

@@ -437,6 +437,7 @@ static DkBounce *bounce_from_dsn(const char *status_text, char **original_id_out
 		b->recipient =
 		    address_value(d.recipient[best] ? d.recipient[best] : d.original[best]);
 		b->status = group_status(d.status[best], d.diagnostic[best]);
+		b->delayed = rank == 2 || (b->status != NULL && b->status[0] == '4');
 	}
 	dsn_clear(&d);
 	return b;

@@ -4,50 +4,6 @@
 
 #include <string.h>
 
-/* Subjects of automatic replies, compared case-folded at the start of the
- * subject. Phrases that are unmistakable may be followed by anything; the
- * plain words need a ":" (or nothing) after them, as "Absence: ...". */
-static const char *const auto_subjects[] = {
-    "out of office",
-    "out of the office",
-    "automatic reply",
-    "auto reply",
-    "auto-reply",
-    "autoreply",
-    "auto response",
-    "auto-response",
-    "automatic response",
-    "vacation reply",
-    "abwesenheitsnotiz",
-    "automatische antwort",
-    "réponse automatique",
-    "absence du bureau",
-    "absent du bureau",
-    "respuesta automática",
-    "respuesta automatica",
-    "fuera de la oficina",
-    "automatisch antwoord",
-    "risposta automatica",
-    "fuori sede",
-    "odpowiedź automatyczna",
-    "automatisk svar",
-    "automatisk besked",
-    "automaattinen vastaus",
-    "resposta automática",
-    "resposta automatica",
-    "fora do escritório",
-    "自动回复",
-    "自動回覆",
-    "自動返信",
-    "自動応答",
-    "автоответ",
-    "автоматический ответ",
-    "otomatik yanıt",
-};
-static const char *const auto_subject_words[] = {
-    "absence", "afwezig", "ausente", "abwesend", "vacation", "urlaub", "vacances", "auto", "oof",
-};
-
 static gboolean header_is(const DkMessage *m, const char *name, const char *value)
 {
 	const GPtrArray *all = dk_message_header_all(m, name);
@@ -67,44 +23,12 @@ static gboolean has_header(const DkMessage *m, const char *name)
 	return dk_message_header(m, name) != NULL;
 }
 
-gboolean dk_classify_auto_reply_subject(const char *subject)
-{
-	if (subject == NULL)
-		return FALSE;
-	/* The phrases, case-folded once for the life of the process. */
-	static char **folded;
-	if (g_once_init_enter(&folded)) {
-		char **f = g_new0(char *, G_N_ELEMENTS(auto_subjects) + 1);
-		for (guint k = 0; k < G_N_ELEMENTS(auto_subjects); k++)
-			f[k] = g_utf8_casefold(auto_subjects[k], -1);
-		g_once_init_leave(&folded, f);
-	}
-	g_autofree char *s = g_utf8_casefold(subject, -1);
-	g_strstrip(s);
-	for (guint k = 0; folded[k] != NULL; k++) {
-		if (g_str_has_prefix(s, folded[k]))
-			return TRUE;
-	}
-	for (guint k = 0; k < G_N_ELEMENTS(auto_subject_words); k++) {
-		gsize n = strlen(auto_subject_words[k]);
-		if (strncmp(s, auto_subject_words[k], n) != 0)
-			continue;
-		const char *rest = s + n;
-		while (*rest == ' ')
-			rest++;
-		if (*rest == ':' || *rest == '\0')
-			return TRUE;
-	}
-	/* Lotus Notes: "Jane Doe is out of the office (back on ...)". */
-	return strstr(s, " is out of the office") != NULL;
-}
-
-/* RFC 3834 section 5: Auto-Submitted with any value other than "no"; the
- * de-facto headers of other responders; Exchange's suppress-all. */
+/* RFC 3834 section 5: "Auto-Submitted: auto-replied" is a response to
+ * a message; the de-facto headers of other responders; an out-of-office
+ * subject. */
 static gboolean is_auto_reply(const DkMessage *m)
 {
-	const char *submitted = dk_message_header(m, "auto-submitted");
-	if (submitted != NULL && !header_is(m, "auto-submitted", "no"))
+	if (header_is(m, "auto-submitted", "auto-replied"))
 		return TRUE;
 	if ((has_header(m, "x-autoreply") && !header_is(m, "x-autoreply", "no")) ||
 	    has_header(m, "x-autorespond") || has_header(m, "x-autoreply-from") ||
@@ -112,9 +36,18 @@ static gboolean is_auto_reply(const DkMessage *m)
 		return TRUE;
 	if (header_is(m, "precedence", "auto_reply") || header_is(m, "x-precedence", "auto_reply"))
 		return TRUE;
-	if (header_is(m, "x-auto-response-suppress", "all"))
-		return TRUE;
 	return dk_classify_auto_reply_subject(m->subject);
+}
+
+/* Machine-generated mail that answers nothing: RFC 3834's
+ * "auto-generated" (and any other value but "no" and "auto-replied",
+ * section 5), or Exchange's request that nobody answer it
+ * (X-Auto-Response-Suppress: All, which monitoring systems set too). */
+static gboolean is_auto_generated(const DkMessage *m)
+{
+	if (dk_message_header(m, "auto-submitted") != NULL && !header_is(m, "auto-submitted", "no"))
+		return TRUE;
+	return header_is(m, "x-auto-response-suppress", "all");
 }
 
 static gboolean is_bulk(const DkMessage *m)
@@ -218,6 +151,7 @@ void dk_classify(GMimeMessage *gm, DkMessage *m, const char *const *own_domains)
 	c->bounce = gm != NULL ? dk_classify_bounce(gm, m) : NULL;
 	/* Bounces often carry Auto-Submitted too; they are bounces only. */
 	c->auto_reply = c->bounce == NULL && (is_auto_reply(m) || is_receipt(gm));
+	c->auto_generated = c->bounce == NULL && !c->auto_reply && is_auto_generated(m);
 	c->bulk = is_bulk(m);
 	c->spam = is_spam(m);
 	c->loop = is_loop(m, own_domains);

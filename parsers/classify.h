@@ -16,13 +16,15 @@ G_BEGIN_DECLS
  * from m's headers (dk_message_header()), subject, from and message_id.
  * own_domains is a NULL-terminated list of docket's own mail domains (lower
  * case), used for loop detection; it may be NULL.
- *  - auto_reply: RFC 3834 Auto-Submitted with any value but "no" (section
- *    5), X-Autoreply, X-Autorespond, Precedence: auto_reply,
- *    X-Auto-Response-Suppress: All (Exchange sets it on the automatic
- *    replies it sends; lists of single values such as "OOF, DR" only ask
- *    others not to respond and are set on ordinary mail too), an
- *    out-of-office subject in one of several languages, or a read receipt
+ *  - auto_reply: an answer a machine made to a message: RFC 3834
+ *    "Auto-Submitted: auto-replied" (section 5), X-Autoreply,
+ *    X-Autorespond, Precedence: auto_reply, an out-of-office subject in one
+ *    of the languages of classify-autoreply.c's table, or a read receipt
  *    (RFC 8098 disposition notification). A bounce is never an auto_reply.
+ *  - auto_generated: other machine mail (monitoring alerts, SaaS notices,
+ *    cron): Auto-Submitted with any other value but "no" ("auto-generated",
+ *    "auto-notified"), or X-Auto-Response-Suppress: All alone. It is mail
+ *    to work on, never to answer automatically; never with auto_reply.
  *  - bounce: a delivery status notification (RFC 3464 multipart/report with
  *    report-type=delivery-status, or a message/delivery-status part) with a
  *    failed or delayed recipient, or a non-standard bounce recognised from a
@@ -43,7 +45,8 @@ void dk_classify(GMimeMessage *gm, DkMessage *m, const char *const *own_domains)
 DkBounce *dk_classify_bounce(GMimeMessage *gm, const DkMessage *m);
 
 /* TRUE when subject reads like an automatic or out-of-office reply
- * ("Out of Office: ...", "Automatische Antwort: ...", "自动回复: ..."). */
+ * ("Out of Office: ...", "Automatiskt svar: ...", "自动回复: ..."), by the
+ * table of languages in classify-autoreply.c. */
 gboolean dk_classify_auto_reply_subject(const char *subject);
 
 /* Frees a DkBounce and its strings; NULL is allowed. */

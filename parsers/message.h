@@ -69,10 +69,13 @@ typedef struct {
 	char *recipient;           /* the failed recipient, or NULL */
 	char *status;              /* the RFC 3463 status code, e.g. "5.1.1", or NULL */
 	char *original_message_id; /* Message-ID of the mail that bounced, or NULL */
+	gboolean delayed;          /* a delay report (Action: delayed, a 4.x.x status):
+	                            * delivery is still being tried */
 } DkBounce;
 
 typedef struct {
-	gboolean auto_reply;
+	gboolean auto_reply;     /* an answer made by a machine: out-of-office, vacation */
+	gboolean auto_generated; /* other machine mail: alerts, notices (never answered) */
 	gboolean bulk;
 	gboolean spam;
 	gboolean loop;

@@ -136,12 +136,22 @@ DkSieveAction *dk_sieve_interp_action(DkSieveInterp *ip, DkSieveActionType type,
 	return a;
 }
 
+gboolean dk_sieve_interp_charge(DkSieveInterp *ip, const DkSieveNode *node, guint64 cost)
+{
+	if (ip->error != NULL)
+		return FALSE;
+	ip->steps += cost;
+	if (ip->steps <= ip->max_steps)
+		return TRUE;
+	dk_sieve_interp_fail(ip, node, "the rules' budget of %" G_GUINT64_FORMAT " steps is spent",
+	                     ip->max_steps);
+	ip->result->budget_exceeded = TRUE;
+	return FALSE;
+}
+
 static gboolean count_step(DkSieveInterp *ip, const DkSieveNode *node)
 {
-	if (++ip->steps <= DK_SIEVE_MAX_STEPS)
-		return TRUE;
-	dk_sieve_interp_fail(ip, node, "more than %d evaluation steps", DK_SIEVE_MAX_STEPS);
-	return FALSE;
+	return dk_sieve_interp_charge(ip, node, 1);
 }
 
 gboolean dk_sieve_interp_test(DkSieveInterp *ip, const DkSieveNode *test)
@@ -234,6 +244,7 @@ static void finish(DkSieveInterp *ip)
 	if (ip->error != NULL) {
 		r->error = g_steal_pointer(&ip->error);
 		g_ptr_array_set_size(r->actions, 0);
+		g_ptr_array_set_size(ip->flags, 0); /* flags set before the error are no action */
 		g_array_set_size(r->fired_lines, 0);
 		ip->keep_cancelled = FALSE;
 	}
@@ -265,9 +276,11 @@ DkSieveResult *dk_sieve_execute(const DkSieveScript *script, const DkSieveInput 
 	    .flags = g_ptr_array_new_with_free_func(g_free),
 	    .addresses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                       (GDestroyNotify)g_ptr_array_unref),
+	    .max_steps = input->max_steps ? input->max_steps : DK_SIEVE_DEFAULT_STEPS,
 	};
 	run_list(&ip, script->commands);
 	finish(&ip);
+	r->steps = ip.steps;
 	g_hash_table_unref(ip.variables);
 	g_ptr_array_unref(ip.captures);
 	g_ptr_array_unref(ip.flags);

@@ -161,14 +161,17 @@ static void wild_captures(const char *value, gsize n, GArray *toks, GPtrArray *o
  * last takes as little as it can, which gives RFC 5229's example
  * "[*] *" on "[acme-users] [fwd] version" ${1} = "acme-users". */
 gboolean dk_sieve_match_wildcard(const char *value, const char *pattern, gboolean casemap,
-                                 GPtrArray *captures_out)
+                                 GPtrArray *captures_out, gsize *work_out)
 {
+	gsize spent = 0;
+	gsize *work = work_out ? work_out : &spent;
+	*work = 0;
 	g_autoptr(GArray) toks = wild_compile(pattern);
-	gsize n = strlen(value), i = 0, star_i = 0, work = 0;
+	gsize n = strlen(value), i = 0, star_i = 0;
 	guint j = 0, m = toks->len;
 	int star_j = -1;
 	while (i < n) {
-		if (++work > DK_SIEVE_MAX_MATCH_WORK)
+		if (++*work > DK_SIEVE_MAX_MATCH_WORK)
 			return FALSE;
 		WildTok *t = j < m ? &g_array_index(toks, WildTok, j) : NULL;
 		if (t && t->kind == TOK_ANY) {
@@ -246,17 +249,33 @@ static gboolean regex_match(DkSieveInterp *ip, const char *value, GRegex *re, GP
 	return TRUE;
 }
 
+/* What one comparison costs of the run's budget before it is made: one
+ * step, one more per 64 octets of the value, and a regular expression
+ * DK_SIEVE_REGEX_COST (PCRE2's match limit bounds each attempt). */
+static gboolean charge_compare(DkSieveInterp *ip, const DkSieveNode *node, const char *value)
+{
+	guint64 cost = 1 + strlen(value) / 64;
+	if (node->match.type == DK_MATCH_REGEX)
+		cost += DK_SIEVE_REGEX_COST;
+	return dk_sieve_interp_charge(ip, node, cost);
+}
+
 static gboolean match_one(DkSieveInterp *ip, const DkSieveNode *node, const char *value,
                           const char *key, guint key_index, GPtrArray *caps)
 {
 	gboolean casemap = node->match.comparator == DK_CMP_CASEMAP;
+	if (!charge_compare(ip, node, value))
+		return FALSE;
 	switch (node->match.type) {
 	case DK_MATCH_IS:
 		return compare(value, key, node->match.comparator) == 0;
 	case DK_MATCH_CONTAINS:
 		return contains(value, key, casemap);
-	case DK_MATCH_MATCHES:
-		return dk_sieve_match_wildcard(value, key, casemap, caps);
+	case DK_MATCH_MATCHES: {
+		gsize work = 0;
+		gboolean matched = dk_sieve_match_wildcard(value, key, casemap, caps, &work);
+		return dk_sieve_interp_charge(ip, node, work / 64) && matched;
+	}
 	case DK_MATCH_REGEX: {
 		if (node->match.regexes)
 			return regex_match(ip, value,

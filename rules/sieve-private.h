@@ -12,7 +12,6 @@ G_BEGIN_DECLS
 #define DK_SIEVE_MAX_DEPTH 32           /* nesting of blocks and tests */
 #define DK_SIEVE_MAX_STRING (64 * 1024) /* one string, also after expansion */
 #define DK_SIEVE_MAX_VARIABLES 256
-#define DK_SIEVE_MAX_STEPS 200000 /* tests and commands per run */
 #define DK_SIEVE_MAX_ACTIONS 1024
 #define DK_SIEVE_MAX_DIAGNOSTICS 50
 #define DK_SIEVE_MAX_MATCH_WORK 2000000 /* comparisons in one :matches */
@@ -194,11 +193,14 @@ struct _DkSieveInterp {
 	GPtrArray *flags;      /* the imap4flags internal variable, of char* */
 	GHashTable *addresses; /* lower-case header name -> GPtrArray of addresses */
 	char *body_lower;      /* the text in lower case, made on first use */
-	guint steps;
+	guint64 steps, max_steps; /* spent and allowed (DkSieveInput's max_steps) */
 	gboolean keep_cancelled; /* by discard, fileinto, redirect, reject */
 	char *error;
 };
 
+/* Spends cost steps of the run's budget; FALSE (the run has failed) when
+ * the budget is spent. */
+gboolean dk_sieve_interp_charge(DkSieveInterp *ip, const DkSieveNode *node, guint64 cost);
 /* Runs a test and records it in the trace. */
 gboolean dk_sieve_interp_test(DkSieveInterp *ip, const DkSieveNode *test);
 /* Fails the run with a runtime error; returns DK_STEP_ERROR. */
@@ -225,9 +227,10 @@ gboolean dk_sieve_variable_name_valid(const char *name);
 gboolean dk_sieve_match_values(DkSieveInterp *ip, const DkSieveNode *node, GPtrArray *values,
                                const DkSieveArg *keys);
 /* Wildcard match of RFC 5228 section 2.7.1; captures_out (may be NULL)
- * receives ${0} and one string per wildcard. */
+ * receives ${0} and one string per wildcard; work_out (may be NULL) the
+ * matching work done (at most DK_SIEVE_MAX_MATCH_WORK). */
 gboolean dk_sieve_match_wildcard(const char *value, const char *pattern, gboolean casemap,
-                                 GPtrArray *captures_out);
+                                 GPtrArray *captures_out, gsize *work_out);
 /* Parses comparator/match-type/relational names; FALSE when unknown. */
 gboolean dk_sieve_comparator_parse(const char *name, DkSieveComparator *out);
 gboolean dk_sieve_relop_parse(const char *name, DkSieveRelOp *out);

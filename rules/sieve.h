@@ -52,7 +52,16 @@ typedef struct {
 	const DkSieveTicket *ticket;
 	gint64 now;            /* Unix seconds for currentdate; 0 = the real time */
 	GTimeZone *local_zone; /* the zone of date tests without :zone; NULL = UTC */
+	/* The run's budget in steps; 0: DK_SIEVE_DEFAULT_STEPS. Every test and
+	 * command costs 1, every value compared 1 more per 64 octets, a
+	 * :matches 1 per 64 units of its matching work, a :regex
+	 * DK_SIEVE_REGEX_COST (each bounded by PCRE2's match limit). The same
+	 * script and message always cost the same, however fast the machine. */
+	guint64 max_steps;
 } DkSieveInput;
+
+#define DK_SIEVE_DEFAULT_STEPS G_GUINT64_CONSTANT(1000000)
+#define DK_SIEVE_REGEX_COST 1000
 
 typedef enum {
 	DK_SIEVE_ACTION_KEEP,
@@ -101,6 +110,8 @@ typedef struct {
 	GPtrArray *flags;    /* of char*: the imap4flags internal variable at the end */
 	char *error;         /* a runtime error, or NULL; on error the actions are
 	                      * just the implicit keep (RFC 5228 section 2.10.6) */
+	gboolean budget_exceeded; /* the error is the spent budget (max_steps) */
+	guint64 steps;            /* the steps the run took */
 } DkSieveResult;
 
 typedef struct _DkSieveScript DkSieveScript;

@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-static const char *const message_classes[] = {"auto_reply", "bounce", "bulk",
-                                              "agent",      "spam",   NULL};
+static const char *const message_classes[] = {"auto_reply", "auto_generated", "bounce", "bulk",
+                                              "agent",      "spam",           NULL};
 static const char *const sla_states[] = {"breached", "first_response_breached", "resolution_breached",
                                          "paused",   "answered",                "no_target",
                                          NULL};
@@ -40,6 +40,8 @@ static gboolean test_class(DkSieveInterp *ip, const DkSieveNode *node)
 	g_autoptr(GPtrArray) values = g_ptr_array_new();
 	if (c->auto_reply)
 		g_ptr_array_add(values, (gpointer) "auto_reply");
+	if (c->auto_generated)
+		g_ptr_array_add(values, (gpointer) "auto_generated");
 	if (c->bounce != NULL)
 		g_ptr_array_add(values, (gpointer) "bounce");
 	if (c->bulk)

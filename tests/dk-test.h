@@ -24,6 +24,14 @@ static inline char *dk_test_shared_path(const char *sub)
 }
 
 /* A fresh temporary folder; the caller removes it with dk_test_rmtree. */
+/* Writes a credentials file only its owner may read (docket refuses any
+ * other); aborts the test on failure. */
+static inline void dk_test_write_secret(const char *path, const char *text)
+{
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	g_assert_true(g_chmod(path, 0600) == 0);
+}
+
 static inline char *dk_test_tmpdir(void)
 {
 	g_autoptr(GError) error = NULL;

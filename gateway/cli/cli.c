@@ -4,10 +4,17 @@
 #include "gateway/cli/cmd-rules.h"
 #include "gateway/cli/cmd-template.h"
 
+#include "gateway/core/error.h"
+
+#include <errno.h>
+#include <grp.h>
 #include <locale.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *config_path;
 
@@ -30,6 +37,7 @@ static const DkCommand net_commands[] = {
 	{"poll", NULL, "fetch mail from the IMAP accounts (--once for one round)"},
 	{"outbox", NULL, "list, run, retry and drop pending notifications"},
 	{"connector", NULL, "check a help-desk connector's configuration and access"},
+	{"imap", NULL, "authorize NAME: the first OAuth token of an IMAP account"},
 };
 
 static const DkCommand commands[] = {
@@ -38,7 +46,8 @@ static const DkCommand commands[] = {
 	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
 	{"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
 	{"template", dk_cmd_template, "preview a notification template with JSON data"},
-	{"quarantine", dk_cmd_quarantine, "list, show and reprocess mail docket could not read"},
+	{"quarantine", dk_cmd_quarantine, "list, show, reprocess and release mail that became no article"},
+	{"bounces", dk_cmd_bounces, "list or clear the addresses marked as bouncing"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
 	{"attachment", dk_cmd_attachment, "get an attachment's bytes as they were received"},
@@ -50,7 +59,10 @@ void dk_cli_error(const char *format, ...)
 	va_start(ap, format);
 	g_autofree char *msg = g_strdup_vprintf(format, ap);
 	va_end(ap);
-	fprintf(stderr, "docket: %s\n", msg);
+	/* A configuration's errors come one a line: each gets the prefix. */
+	g_auto(GStrv) lines = g_strsplit(msg, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++)
+		fprintf(stderr, "docket: %s\n", lines[i]);
 }
 
 gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv)
@@ -62,20 +74,76 @@ gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv)
 	return FALSE;
 }
 
+/* Run by root on a data directory another user owns (the service's),
+ * docket becomes that user, so that nothing it makes there (a database
+ * file, the outbox Maildir, an OAuth token) ends up owned by root where
+ * the service cannot write. */
+static gboolean act_as_owner(const char *data_dir, gboolean *switched_out, GError **error)
+{
+	struct stat st;
+	*switched_out = FALSE;
+	if (geteuid() != 0 || stat(data_dir, &st) != 0 || st.st_uid == 0)
+		return TRUE;
+	struct passwd *pw = getpwuid(st.st_uid);
+	gid_t gid = pw ? pw->pw_gid : st.st_gid;
+	g_autofree char *who = pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", (unsigned)st.st_uid);
+	if ((pw ? initgroups(pw->pw_name, gid) : setgroups(0, NULL)) != 0 || setgid(gid) != 0 ||
+	    setuid(st.st_uid) != 0) {
+		int saved = errno;
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "the data directory %s belongs to %s and docket cannot become that user "
+		            "(%s): run the command as %s, e.g. sudo -u %s docket ...",
+		            data_dir, who, g_strerror(saved), who, who);
+		return FALSE;
+	}
+	*switched_out = TRUE;
+	return TRUE;
+}
+
 DkConfig *dk_cli_load_config(void)
 {
 	g_autoptr(GError) error = NULL;
-	DkConfig *config = dk_config_load(config_path, &error);
+	g_autoptr(DkConfig) config = dk_config_load(config_path, &error);
+	gboolean switched = FALSE;
+	if (config != NULL &&
+	    !act_as_owner(dk_config_get_string(config, "store", "data_dir"), &switched, &error))
+		g_clear_pointer(&config, dk_config_free);
+	/* Validated again as the user the command now runs as: a file that
+	 * user cannot read is said now, not when the service meets it. */
+	if (switched) {
+		g_clear_pointer(&config, dk_config_free);
+		config = dk_config_load(config_path, &error);
+		struct passwd *pw = getpwuid(getuid());
+		g_autofree char *who = pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", getuid());
+		if (config == NULL)
+			g_prefix_error(&error, "as user %s, the owner of the data directory: ", who);
+	}
 	if (config == NULL)
 		dk_cli_error("%s", error->message);
-	return config;
+	return g_steal_pointer(&config);
 }
 
-int dk_cli_open(const char *command, DkConfig **config_out, DkStore **store_out)
+gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command)
+{
+	const char *dir = dk_config_get_string(config, "store", "data_dir");
+	if (dk_config_path(config) != NULL || g_file_test(dir, G_FILE_TEST_IS_DIR))
+		return TRUE;
+	g_autofree char *cwd = g_get_current_dir();
+	g_autofree char *absolute = g_canonicalize_filename(dir, cwd);
+	dk_cli_error("%s: no data directory %s: without -c FILE or $DOCKET_CONFIG docket uses "
+	             "./var, here %s (name your configuration with -c FILE)",
+	             command, dir, absolute);
+	return FALSE;
+}
+
+int dk_cli_open(const char *command, gboolean create, DkConfig **config_out,
+                DkStore **store_out)
 {
 	g_autoptr(DkConfig) config = dk_cli_load_config();
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
+	if (!create && !dk_cli_data_dir_exists(config, command))
+		return DK_EXIT_NOINPUT;
 	g_autoptr(GError) error = NULL;
 	DkStore *store = dk_store_open_config(config, &error);
 	if (store == NULL) {

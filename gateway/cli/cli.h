@@ -41,14 +41,27 @@ extern const GOptionEntry dk_cli_config_entries[];
  * returns FALSE. argv[0] is the subcommand's name. */
 gboolean dk_cli_parse_options(GOptionContext *context, int *argc, char ***argv);
 
-/* Loads the configuration named by --config, $DOCKET_CONFIG or none; on
- * error prints it and returns NULL. */
+/* Loads and validates the configuration named by --config,
+ * $DOCKET_CONFIG or none; on error prints every problem and returns NULL.
+ * Run by root while the data directory belongs to another user (the
+ * service's), the process becomes that user first and the file is
+ * validated as that user reads it (or it refuses, naming the user to run
+ * as). */
 DkConfig *dk_cli_load_config(void);
 
+/* FALSE, having said which data directory the command looked in, when
+ * there is no configuration file and the default ./var does not exist
+ * here (a command run in the wrong folder, or without -c); TRUE
+ * otherwise. */
+gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command);
 
 /* Loads the configuration and opens its store for command; on failure
- * prints why and returns the exit status (config 78, store 75), else 0. */
-int dk_cli_open(const char *command, DkConfig **config_out, DkStore **store_out);
+ * prints why and returns the exit status (config 78, no ./var without a
+ * configuration file 66 unless create, store 75), else 0. Commands that
+ * only work on what is there pass create FALSE, so they never make an
+ * empty ./var wherever they happen to run. */
+int dk_cli_open(const char *command, gboolean create, DkConfig **config_out,
+                DkStore **store_out);
 
 /* Prints "docket: message" to stderr. */
 void dk_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
@@ -58,10 +71,12 @@ int dk_cmd_ticket(int argc, char **argv);
 int dk_cmd_config(int argc, char **argv);
 int dk_cmd_serve(int argc, char **argv);
 int dk_cmd_quarantine(int argc, char **argv);
+int dk_cmd_bounces(int argc, char **argv);
 int dk_cmd_outbox(int argc, char **argv);
 int dk_cmd_poll(int argc, char **argv);
 int dk_cmd_import(int argc, char **argv);
 int dk_cmd_connector(int argc, char **argv);
 int dk_cmd_attachment(int argc, char **argv);
+int dk_cmd_imap(int argc, char **argv);
 
 G_END_DECLS

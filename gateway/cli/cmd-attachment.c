@@ -63,7 +63,7 @@ int dk_cmd_attachment(int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("attachment", &config, &store);
+	int rc = dk_cli_open("attachment", FALSE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	g_autoptr(GError) error = NULL;

@@ -43,7 +43,7 @@ static int poll_once(const char *name)
 {
 	DkConfig *config = NULL;
 	DkStore *store = NULL;
-	int rc = dk_cli_open("connector poll", &config, &store);
+	int rc = dk_cli_open("connector poll", FALSE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	curl_global_init(CURL_GLOBAL_DEFAULT);

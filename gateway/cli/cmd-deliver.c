@@ -5,6 +5,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/ops/log.h"
 #include "gateway/outbox/effects.h"
 
 #include <errno.h>
@@ -34,6 +35,23 @@ static GBytes *read_all(int fd, gsize limit, GError **error)
 		g_byte_array_append(buf, chunk, (guint)n);
 	}
 	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+/* The one log line of the message (to syslog with [log] syslog = true;
+ * stderr is the MTA's), as the LMTP listener writes one. */
+static void log_message(const DkIntake *intake, gsize size, const DkDelivery *d, gint64 started,
+                        const GError *error)
+{
+	g_autofree char *rcpts =
+	    intake->recipients ? g_strjoinv(",", (char **)intake->recipients) : g_strdup("");
+	const char *outcome = d != NULL                       ? dk_outcome_name(d->outcome)
+	                      : dk_error_is_temporary(error) ? "tempfail"
+	                                                      : "refused";
+	g_message("stdin event=message from=<%s> rcpts=%s size=%" G_GSIZE_FORMAT
+	          " ticket=%" G_GINT64_FORMAT " outcome=%s ms=%" G_GINT64_FORMAT "%s%s",
+	          intake->envelope_from ? intake->envelope_from : "", rcpts, size,
+	          d ? d->ticket : 0, outcome, (g_get_monotonic_time() - started) / 1000,
+	          error ? " error=" : "", error ? error->message : "");
 }
 
 static int exit_for(const GError *error)
@@ -86,6 +104,7 @@ int dk_cmd_deliver(int argc, char **argv)
 		dk_cli_error("deliver: %s", error->message);
 		return DK_EXIT_TEMPFAIL;
 	}
+	dk_log_init_quiet(config);
 	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	DkIntake intake = {
 		.intake = "stdin",
@@ -94,10 +113,13 @@ int dk_cmd_deliver(int argc, char **argv)
 		.received_at = MAX(received_at, 0),
 	};
 	DkDelivery result = {0};
+	gint64 started = g_get_monotonic_time();
 	if (!dk_pipeline_deliver(pipeline, raw, &intake, &result, &error)) {
+		log_message(&intake, g_bytes_get_size(raw), NULL, started, error);
 		dk_cli_error("deliver: %s", error->message);
 		return exit_for(error);
 	}
+	log_message(&intake, g_bytes_get_size(raw), &result, started, NULL);
 	if (result.outcome == DK_OUTCOME_QUARANTINED)
 		dk_cli_error("deliver: unreadable or held, kept in quarantine as %" G_GINT64_FORMAT
 			     " (docket quarantine show %" G_GINT64_FORMAT " says why)",

@@ -86,7 +86,7 @@ int dk_cmd_import(int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("import", &config, &store);
+	int rc = dk_cli_open("import", TRUE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	g_autofree char *section = keep_numbers ? g_strconcat("foreign:", keep_numbers, NULL) : NULL;

@@ -7,6 +7,7 @@
 #include "gateway/core/json.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/ops/log.h"
+#include "gateway/outbox/send.h"
 #include "gateway/outbox/worker.h"
 
 #include <glib-unix.h>
@@ -23,8 +24,26 @@ static json_t *row_json(const DkOutboxRow *r)
 	                 (json_int_t)r->created_at, "payload", payload ? payload : json_object());
 }
 
-static int list(DkStore *store, const char *state, gboolean as_json)
+/* Where notifications go, in words: the transport and its destination. */
+static char *transport_target(const DkConfig *config, const char **name_out)
 {
+	const DkSendOps *send = dk_send_for_config(config);
+	*name_out = send->name;
+	if (send == &dk_send_smtp) {
+		const char *url = dk_config_get_string(config, "smtp", "url");
+		g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_HAS_PASSWORD, NULL);
+		return uri ? g_uri_to_string_partial(uri, G_URI_HIDE_PASSWORD) : g_strdup(url);
+	}
+	if (send == &dk_send_sendmail)
+		return g_strdup(dk_config_get_string(config, "notify", "sendmail"));
+	return g_build_filename(dk_config_get_string(config, "store", "data_dir"), "outbox-maildir",
+	                        NULL);
+}
+
+static int list(const DkConfig *config, DkStore *store, const char *state, gboolean as_json)
+{
+	const char *transport = NULL;
+	g_autofree char *target = transport_target(config, &transport);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) rows = dk_store_outbox_list(store, state, 0, &error);
 	if (rows == NULL) {
@@ -35,18 +54,27 @@ static int list(DkStore *store, const char *state, gboolean as_json)
 		g_autoptr(json_t) arr = json_array();
 		for (guint i = 0; i < rows->len; i++)
 			json_array_append_new(arr, row_json(g_ptr_array_index(rows, i)));
-		g_autoptr(json_t) doc = json_pack("{sO}", "outbox", arr);
+		g_autoptr(json_t) doc = json_pack("{s{ssss}sO}", "transport", "name", transport,
+		                                  "target", target, "outbox", arr);
 		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		puts(text);
 		free(text);
 		return DK_EXIT_OK;
 	}
+	if (strcmp(transport, "maildir") == 0)
+		printf("transport: maildir %s (mail is written there, not sent: set [smtp] url)\n\n",
+		       target);
+	else
+		printf("transport: %s %s\n\n", transport, target);
 	printf("%6s  %-7s  %-8s  %6s  %3s  %-19s  %-30s  %s\n", "ID", "KIND", "STATE", "TICKET",
 	       "TRY", "NEXT", "TO", "LAST ERROR");
 	for (guint i = 0; i < rows->len; i++) {
 		const DkOutboxRow *r = g_ptr_array_index(rows, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(r->next_attempt_at);
-		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
+		/* Only a pending row has a next attempt. */
+		g_autofree char *when = strcmp(r->state, "pending") == 0
+		                            ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S")
+		                            : g_strdup("-");
 		printf("%6" G_GINT64_FORMAT "  %-7s  %-8s  %6" G_GINT64_FORMAT
 		       "  %3" G_GINT64_FORMAT "  %-19s  %-30s  %s\n",
 		       r->id, r->kind, r->state, r->ticket, r->attempts, when, r->target,
@@ -68,7 +96,8 @@ static int run_once(const DkConfig *config, DkStore *store, gint64 now)
 	}
 	printf("sent %u, deferred %u, failed %u, held %u\n", stats.sent, stats.deferred, stats.failed,
 	       stats.held);
-	return DK_EXIT_OK;
+	/* A row given up is news for cron's mail: say it in the status too. */
+	return stats.failed > 0 ? DK_EXIT_FAILURE : DK_EXIT_OK;
 }
 
 static gboolean on_signal(gpointer loop)
@@ -147,7 +176,9 @@ int dk_cmd_outbox(int argc, char **argv)
 	g_autoptr(GOptionContext) context =
 	    g_option_context_new("list | run [--once] | retry ID | drop ID");
 	g_option_context_set_summary(
-	    context, "Notifications waiting to be sent, sent, or given up.\n"
+	    context, "Notifications waiting to be sent, sent, or given up, and where they\n"
+	             "go (the transport). run --once sends what is due and exits 1 when a\n"
+	             "row failed for good (0 otherwise).\n"
 	             "retry makes a pending or failed row due now (and the connector rows\n"
 	             "held behind a failed create with it); drop deletes it.");
 	g_option_context_add_main_entries(context, entries, NULL);
@@ -161,6 +192,8 @@ int dk_cmd_outbox(int argc, char **argv)
 	dk_log_init(config);
 	if (strcmp(argv[1], "run") == 0 && !once)
 		return run_forever(config);
+	if (!dk_cli_data_dir_exists(config, "outbox"))
+		return DK_EXIT_NOINPUT;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	if (store == NULL) {
@@ -168,7 +201,7 @@ int dk_cmd_outbox(int argc, char **argv)
 		return DK_EXIT_TEMPFAIL;
 	}
 	if (strcmp(argv[1], "list") == 0)
-		return list(store, state, as_json);
+		return list(config, store, state, as_json);
 	if (strcmp(argv[1], "run") == 0)
 		return run_once(config, store, MAX(now, 0));
 	return steer(store, argv[1], id);

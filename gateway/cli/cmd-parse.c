@@ -60,8 +60,9 @@ static json_t *classification_json(const DkClassification *c)
 		bounce = json_pack("{s:o, s:o, s:o}", "recipient", str_or_null(c->bounce->recipient),
 				   "status", str_or_null(c->bounce->status), "original_message_id",
 				   str_or_null(c->bounce->original_message_id));
-	return json_pack("{s:b, s:b, s:b, s:b, s:o}", "auto_reply", c->auto_reply, "bulk", c->bulk,
-			 "spam", c->spam, "loop", c->loop, "bounce", bounce);
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:o}", "auto_reply", c->auto_reply,
+			 "auto_generated", c->auto_generated, "bulk", c->bulk, "spam", c->spam, "loop",
+			 c->loop, "bounce", bounce);
 }
 
 /* ISO 8601 in the zone the Date header gave. */
@@ -119,8 +120,8 @@ static void print_addresses(const char *label, const GPtrArray *list)
 
 static void print_flags(const DkClassification *c)
 {
-	printf("%-12s auto-reply=%s bulk=%s spam=%s loop=%s bounce=%s\n", "Class:",
-	       c->auto_reply ? "yes" : "no", c->bulk ? "yes" : "no", c->spam ? "yes" : "no",
+	printf("%-12s auto-reply=%s auto-generated=%s bulk=%s spam=%s loop=%s bounce=%s\n",
+	       "Class:", c->auto_reply ? "yes" : "no", c->auto_generated ? "yes" : "no", c->bulk ? "yes" : "no", c->spam ? "yes" : "no",
 	       c->loop ? "yes" : "no", c->bounce ? "yes" : "no");
 	if (c->bounce != NULL)
 		printf("%-12s recipient=%s status=%s original=%s\n", "Bounce:",

@@ -21,7 +21,9 @@ static int exit_for(const GError *error)
 	return DK_EXIT_CONFIG; /* a refused login, an untrusted certificate, a bad section */
 }
 
-static void print_stats(DkImapPollerSet *set)
+/* One line per account; failed: which accounts' last round failed (NULL:
+ * none), so that a line of zeros never passes for a quiet mailbox. */
+static void print_stats(DkImapPollerSet *set, const gboolean *failed)
 {
 	for (guint i = 0; i < dk_imap_poller_set_size(set); i++) {
 		DkImapPoller *poller = dk_imap_poller_set_get(set, i);
@@ -29,24 +31,31 @@ static void print_stats(DkImapPollerSet *set)
 		dk_imap_poller_stats(poller, &s);
 		printf("account=%s fetched=%" G_GUINT64_FORMAT " stored=%" G_GUINT64_FORMAT
 		       " duplicates=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT " deferred=%" G_GUINT64_FORMAT
-		       " quarantined=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT "\n",
+		       " quarantined=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " result=%s\n",
 		       dk_imap_poller_account(poller), s.fetched, s.stored, s.duplicates, s.refused, s.deferred,
-		       s.quarantined, s.dropped);
+		       s.quarantined, s.dropped, failed && failed[i] ? "failed" : "ok");
 	}
 	fflush(stdout);
 }
 
+/* Each account's round, its error (if any) on stderr as it happens, then
+ * the summary. */
 static int run_once(DkImapPollerSet *set)
 {
 	int rc = DK_EXIT_OK;
-	for (guint i = 0; i < dk_imap_poller_set_size(set); i++) {
+	guint n = dk_imap_poller_set_size(set);
+	g_autofree gboolean *failed = g_new0(gboolean, n);
+	fflush(stdout);
+	for (guint i = 0; i < n; i++) {
 		g_autoptr(GError) error = NULL;
 		if (!dk_imap_poller_run_once(dk_imap_poller_set_get(set, i), &error)) {
 			dk_cli_error("poll: %s", error->message);
+			failed[i] = TRUE;
 			rc = MAX(rc, exit_for(error));
 		}
 	}
-	print_stats(set);
+	fflush(stderr);
+	print_stats(set, failed);
 	return rc;
 }
 
@@ -99,7 +108,7 @@ int dk_cmd_poll(int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("poll", &config, &store);
+	int rc = dk_cli_open("poll", TRUE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	dk_log_init(config);
@@ -118,7 +127,7 @@ int dk_cmd_poll(int argc, char **argv)
 	dk_pipeline_set_writer(pipeline, writer);
 	run_forever(set, (guint)for_seconds);
 	dk_imap_poller_set_stop(set);
-	print_stats(set);
+	print_stats(set, NULL);
 	dk_writer_stop(writer);
 	dk_pipeline_set_writer(pipeline, NULL);
 	return DK_EXIT_OK;

@@ -1,6 +1,9 @@
-/* `docket quarantine list|show|reprocess`: mail docket could not read, and
- * mail held by the sender limit, is kept raw with the reason; after a fix
- * or a limit change an administrator runs it through the pipeline again. */
+/* `docket quarantine list|show|reprocess|release`: every message that
+ * became no article is kept raw with its kind and reason (mail docket
+ * could not read, mail held by the sender limit, auto-replies and bounces
+ * that name no ticket, mail the rules discarded); after a fix or a limit
+ * change an administrator runs it through the pipeline again, or releases
+ * it into a ticket. */
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
@@ -14,9 +17,12 @@ static gboolean as_json;
 
 static json_t *entry_json(const DkQuarantined *q)
 {
-	return json_pack("{sI ss ss ss ss? ss? sI sI}", "id", (json_int_t)q->id, "raw_sha256", q->raw_sha256, "reason",
-			 q->reason, "intake", q->intake, "envelope_from", q->envelope_from, "recipients",
-			 q->recipients, "size", (json_int_t)q->size, "received_at", (json_int_t)q->received_at);
+	json_t *o = json_pack("{sI ss ss ss ss ss? ss? sI sI}", "id", (json_int_t)q->id, "raw_sha256",
+			      q->raw_sha256, "kind", q->kind, "reason", q->reason, "intake", q->intake,
+			      "envelope_from", q->envelope_from, "recipients", q->recipients, "size",
+			      (json_int_t)q->size, "received_at", (json_int_t)q->received_at);
+	json_object_set_new(o, "ticket", q->ticket ? json_integer((json_int_t)q->ticket) : json_null());
+	return o;
 }
 
 static void print_json(json_t *doc)
@@ -42,13 +48,13 @@ static int list(DkStore *store)
 		print_json(doc);
 		return DK_EXIT_OK;
 	}
-	printf("%6s  %-19s  %-6s  %10s  %s\n", "ID", "RECEIVED", "INTAKE", "SIZE", "REASON");
+	printf("%6s  %-19s  %-6s  %-10s  %10s  %s\n", "ID", "RECEIVED", "INTAKE", "KIND", "SIZE", "REASON");
 	for (guint i = 0; i < entries->len; i++) {
 		const DkQuarantined *q = g_ptr_array_index(entries, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(q->received_at);
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
-		printf("%6" G_GINT64_FORMAT "  %-19s  %-6s  %10" G_GINT64_FORMAT "  %s\n", q->id, when, q->intake, q->size,
-		       q->reason);
+		printf("%6" G_GINT64_FORMAT "  %-19s  %-6s  %-10s  %10" G_GINT64_FORMAT "  %s\n", q->id, when,
+		       q->intake, q->kind, q->size, q->reason);
 	}
 	return DK_EXIT_OK;
 }
@@ -68,17 +74,21 @@ static int show(DkStore *store, gint64 id, gboolean raw)
 		g_autoptr(json_t) doc = entry_json(q);
 		print_json(doc);
 	} else {
-		printf("quarantine %" G_GINT64_FORMAT "\n  reason: %s\n  intake: %s\n  from: %s\n  to: %s\n"
-		       "  size: %" G_GINT64_FORMAT " bytes\n  sha256: %s\n  (--raw prints the message)\n",
-		       q->id, q->reason, q->intake, q->envelope_from ? q->envelope_from : "-",
+		printf("quarantine %" G_GINT64_FORMAT "\n  kind: %s\n  reason: %s\n  intake: %s\n"
+		       "  from: %s\n  to: %s\n  size: %" G_GINT64_FORMAT " bytes\n  sha256: %s\n",
+		       q->id, q->kind, q->reason, q->intake, q->envelope_from ? q->envelope_from : "-",
 		       q->recipients ? q->recipients : "-", q->size, q->raw_sha256);
+		if (q->ticket != 0)
+			printf("  ticket: %" G_GINT64_FORMAT "\n", q->ticket);
+		printf("  (--raw prints the message)\n");
 	}
 	return DK_EXIT_OK;
 }
 
 /* Runs one entry through the pipeline again. Returns FALSE when it still
  * cannot be read or could not be stored. */
-static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q)
+static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q,
+			      gboolean release)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, &error);
@@ -95,6 +105,7 @@ static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuar
 	}
 	if (item != NULL) {
 		dk_pipeline_item_set_requeued_from(item, q->id);
+		dk_pipeline_item_set_release(item, release);
 		if (dk_pipeline_commit(pipeline, &item, 1, &error))
 			error = dk_pipeline_item_steal_error(item);
 	}
@@ -103,12 +114,15 @@ static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuar
 		return FALSE;
 	}
 	const DkDelivery *result = dk_pipeline_item_result(item);
-	printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id, result->ticket,
-	       dk_outcome_name(result->outcome));
+	if (result->outcome == DK_OUTCOME_DROPPED || result->outcome == DK_OUTCOME_QUARANTINED)
+		printf("%" G_GINT64_FORMAT ": set aside again (release makes it an article)\n", q->id);
+	else
+		printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id, result->ticket,
+		       dk_outcome_name(result->outcome));
 	return TRUE;
 }
 
-static int reprocess(DkStore *store, const DkConfig *config, gint64 id)
+static int reprocess(DkStore *store, const DkConfig *config, gint64 id, gboolean release)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) entries = dk_store_quarantine_list(store, &error);
@@ -123,10 +137,11 @@ static int reprocess(DkStore *store, const DkConfig *config, gint64 id)
 		if (id != 0 && q->id != id)
 			continue;
 		tried++;
-		failed += !reprocess_one(pipeline, store, q);
+		failed += !reprocess_one(pipeline, store, q, release);
 	}
 	if (id != 0 && tried == 0) {
-		dk_cli_error("quarantine reprocess: no quarantined message %" G_GINT64_FORMAT, id);
+		dk_cli_error("quarantine %s: no quarantined message %" G_GINT64_FORMAT,
+			     release ? "release" : "reprocess", id);
 		return DK_EXIT_NOINPUT;
 	}
 	return failed ? DK_EXIT_FAILURE : DK_EXIT_OK;
@@ -139,36 +154,42 @@ int dk_cmd_quarantine(int argc, char **argv)
 	const GOptionEntry entries[] = {
 		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON (list, show)", NULL},
 		{"raw", 0, 0, G_OPTION_ARG_NONE, &raw, "show: print the raw message", NULL},
-		{"all", 0, 0, G_OPTION_ARG_NONE, &all, "reprocess: every quarantined message", NULL},
+		{"all", 0, 0, G_OPTION_ARG_NONE, &all, "reprocess, release: every quarantined message", NULL},
 		G_OPTION_ENTRY_NULL,
 	};
-	g_autoptr(GOptionContext) context = g_option_context_new("list | show ID | reprocess ID|--all");
-	g_option_context_set_summary(context, "Mail docket could not read, and mail held by [limits] sender_action = hold,\n"
-					      "is kept here with the reason. reprocess runs it through the pipeline again\n"
-					      "(exit 1 if some still fail); held mail passes the sender limit then.");
+	g_autoptr(GOptionContext) context =
+		g_option_context_new("list | show ID | reprocess ID|--all | release ID|--all");
+	g_option_context_set_summary(context,
+				     "Every message that became no article is kept here with its kind and reason:\n"
+				     "unreadable mail, mail held by [limits] sender_action = hold, auto-replies\n"
+				     "and bounces that name no ticket, mail the rules discarded. reprocess runs it\n"
+				     "through the pipeline again (exit 1 if some still fail; held mail passes the\n"
+				     "sender limit then); release makes it an article whatever set it aside.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))
 		return DK_EXIT_USAGE;
 	const char *verb = argc > 1 ? argv[1] : "";
 	gint64 id = 0;
-	gboolean wants_id = strcmp(verb, "show") == 0 || (strcmp(verb, "reprocess") == 0 && !all);
+	gboolean rerun = strcmp(verb, "reprocess") == 0 || strcmp(verb, "release") == 0;
+	gboolean wants_id = strcmp(verb, "show") == 0 || (rerun && !all);
 	if (wants_id && (argc != 3 || !g_ascii_string_to_signed(argv[2], 10, 1, G_MAXINT64, &id, NULL))) {
 		dk_cli_error("quarantine %s: expected an entry number (see --help)", verb);
 		return DK_EXIT_USAGE;
 	}
-	if (!wants_id && (argc != 2 || (strcmp(verb, "list") != 0 && strcmp(verb, "reprocess") != 0))) {
-		dk_cli_error("quarantine: expected list, show ID or reprocess ID|--all (see --help)");
+	if (!wants_id && (argc != 2 || (strcmp(verb, "list") != 0 && !rerun))) {
+		dk_cli_error("quarantine: expected list, show ID, reprocess ID|--all or release ID|--all "
+			     "(see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("quarantine", &config, &store);
+	int rc = dk_cli_open("quarantine", FALSE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
 	if (strcmp(verb, "list") == 0)
 		return list(store);
 	if (strcmp(verb, "show") == 0)
 		return show(store, id, raw);
-	return reprocess(store, config, id);
+	return reprocess(store, config, id, strcmp(verb, "release") == 0);
 }

@@ -11,11 +11,15 @@
 static void print_usage(FILE *out)
 {
 	fprintf(out, "Usage: docket rules check FILE\n"
+	             "         compiles a Sieve script: FILE: OK, or FILE:LINE:COLUMN: what was\n"
+	             "         expected for each problem (exit 1)\n"
 	             "       docket rules test SCRIPT FILE.eml [--json] [--envelope-from A] "
 	             "[--envelope-to B]\n"
 	             "             [--existing] [--agent] [--ticket-status S] "
 	             "[--ticket-priority P] [--ticket-queue Q]\n"
-	             "             [--ticket-sla STATE]...\n");
+	             "             [--ticket-sla STATE]... [--max-steps N]\n"
+	             "         runs it on a message, touching nothing: the tests that matched\n"
+	             "         and the actions (docket rules test --help: the options)\n");
 }
 
 static int usage(void)
@@ -48,7 +52,10 @@ static int rules_check(int argc, char **argv)
 	if (argc != 3)
 		return usage();
 	g_autoptr(DkSieveScript) script = compile_file(argv[2]);
-	return script ? DK_EXIT_OK : 1;
+	if (script == NULL)
+		return 1;
+	printf("%s: OK\n", argv[2]);
+	return DK_EXIT_OK;
 }
 
 static json_t *action_json(const DkSieveAction *a)
@@ -88,6 +95,7 @@ static void print_json(const DkSieveResult *r)
 	}
 	json_object_set_new(root, "actions", actions);
 	json_object_set_new(root, "trace", trace);
+	json_object_set_new(root, "steps", json_integer((json_int_t)r->steps));
 	if (r->error)
 		json_object_set_new(root, "error", json_string(r->error));
 	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -124,6 +132,7 @@ typedef struct {
 	gboolean json, existing, agent;
 	char *env_from, *env_to, *status, *priority, *queue;
 	char **sla;
+	gint64 max_steps;
 } TestOptions;
 
 static void test_options_clear(TestOptions *o)
@@ -152,9 +161,15 @@ static gboolean parse_test_options(int *argc, char ***argv, TestOptions *o)
 	    {"ticket-queue", 0, 0, G_OPTION_ARG_STRING, &o->queue, "ticket queue", "Q"},
 	    {"ticket-sla", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->sla,
 	     "an SLA state of the ticket, for ticket_sla (repeatable)", "STATE"},
+	    {"max-steps", 0, 0, G_OPTION_ARG_INT64, &o->max_steps,
+	     "the run's budget in steps (default: [rules] max_steps' default)", "N"},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("SCRIPT FILE.eml");
+	g_autoptr(GOptionContext) ctx = g_option_context_new("test SCRIPT FILE.eml");
+	g_option_context_set_summary(ctx, "Runs the Sieve script on the message, touching nothing, "
+	                                  "and prints the tests\nthat matched and the actions; the "
+	                                  "options describe the envelope and the\nticket the "
+	                                  "message meets.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_autoptr(GError) error = NULL;
 	if (!g_option_context_parse(ctx, argc, argv, &error)) {
@@ -207,6 +222,7 @@ static int rules_test(int argc, char **argv)
 	    .envelope_from = o.env_from,
 	    .envelope_to = o.env_to,
 	    .ticket = &ticket,
+	    .max_steps = o.max_steps > 0 ? (guint64)o.max_steps : 0,
 	};
 	g_autoptr(DkSieveResult) result = dk_sieve_execute(script, &input);
 	if (o.json)
@@ -218,9 +234,14 @@ static int rules_test(int argc, char **argv)
 
 int dk_cmd_rules(int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		print_usage(stdout);
-		return DK_EXIT_OK;
+	/* `rules --help` and `rules check --help`; `rules test --help` is its
+	 * option parser's. */
+	gboolean check = argc >= 2 && strcmp(argv[1], "check") == 0;
+	for (int i = 1; i < argc && i <= (check ? 2 : 1); i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_usage(stdout);
+			return DK_EXIT_OK;
+		}
 	}
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return rules_check(argc, argv);

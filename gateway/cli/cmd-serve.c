@@ -25,6 +25,7 @@ typedef struct {
 	DkHttpServer *http;
 	DkPipeline *pipeline;
 	DkOutboxWorker *outbox;
+	DkImapPollerSet *pollers;
 	DkStore *reader; /* a read connection for the probe, under reader_lock */
 	GMutex reader_lock;
 	GPtrArray *configs; /* every configuration loaded; the newest is last */
@@ -50,12 +51,19 @@ static gboolean on_reload(gpointer data)
 	const DkConfig *current = g_ptr_array_index(s->configs, s->configs->len - 1);
 	DkConfig *fresh = dk_config_load(dk_config_path(current), &error);
 	if (fresh == NULL || !dk_outbox_worker_reload(s->outbox, fresh, &error)) {
+		/* One log line: the validator's errors, one a line, joined. */
+		g_strdelimit(error->message, "\n", ';');
 		g_warning("serve event=reload result=failed keeping=previous error=%s", error->message);
 		dk_config_free(fresh);
 		return G_SOURCE_CONTINUE;
 	}
 	g_ptr_array_add(s->configs, fresh);
 	dk_lmtp_server_reload(s->lmtp, fresh);
+	/* IMAP accounts added start, removed ones stop, changed ones restart. */
+	if (!dk_imap_poller_set_reload(s->pollers, fresh, s->pipeline, &error)) {
+		g_warning("serve event=reload imap=failed error=\"%s\"", error->message);
+		g_clear_error(&error);
+	}
 	if (!dk_pipeline_reload_rules(s->pipeline, fresh, &error)) {
 		g_warning("serve event=reload rules=failed keeping=previous error=%s", error->message);
 		return G_SOURCE_CONTINUE;
@@ -70,12 +78,16 @@ static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
 	g_autoptr(GError) error = NULL;
 	g_mutex_lock(&s->reader_lock);
 	gint64 failed = 0, held = 0;
+	g_autoptr(GHashTable) set_aside = NULL;
 	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error) &&
 		      dk_store_outbox_count(s->reader, "failed", &failed, &error) &&
-		      dk_store_outbox_count(s->reader, "held", &held, &error);
+		      dk_store_outbox_count(s->reader, "held", &held, &error) &&
+		      (set_aside = dk_store_quarantine_counts(s->reader, &error)) != NULL;
 	g_mutex_unlock(&s->reader_lock);
-	if (ok)
+	if (ok) {
 		dk_metrics_outbox_settled(failed, held);
+		dk_metrics_set_aside(set_aside);
+	}
 	if (!ok)
 		g_warning("http event=probe error=%s", error->message);
 	return ok;
@@ -90,7 +102,11 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	s->reader = dk_store_open_config(config, error);
 	if (s->reader == NULL)
 		return FALSE;
-	s->http = dk_http_server_new(listen, probe, s, error);
+	DkHttpLimits limits = {
+	    .max_connections = (guint)dk_config_get_int(config, "http", "max_connections"),
+	    .timeout_ms = (guint)dk_config_get_int(config, "http", "timeout_seconds") * 1000,
+	};
+	s->http = dk_http_server_new(listen, &limits, probe, s, error);
 	return s->http != NULL;
 }
 
@@ -154,14 +170,25 @@ static gboolean on_sla_check(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* A start that failed: logged as a failure with its reason (and, when
+ * the log goes to syslog, said on stderr too). Returns rc. */
+static int start_failed(Serve *s, int rc, const GError *error)
+{
+	const DkConfig *config = g_ptr_array_index(s->configs, s->configs->len - 1);
+	g_autofree char *reason = g_strdelimit(g_strdup(error->message), "\n", ';');
+	g_warning("serve event=failed exit=%d error=\"%s\"", rc, reason);
+	if (dk_config_get_bool(config, "log", "syslog"))
+		dk_cli_error("serve: %s", error->message);
+	return rc;
+}
+
 /* Starts the listeners and runs the main loop until a stop signal. */
 static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipeline)
 {
 	g_autoptr(GError) error = NULL;
 	s->pipeline = pipeline;
 	if (!dk_pipeline_check(pipeline, &error)) {
-		dk_cli_error("serve: %s", error->message);
-		return DK_EXIT_CONFIG;
+		return start_failed(s, DK_EXIT_CONFIG, error);
 	}
 	/* The signals are ours before anyone can connect: a SIGHUP (or a
 	 * SIGTERM) sent as soon as the port answers must not meet the
@@ -174,12 +201,11 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 						 on_sla_check, s)};
 	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
 	if (s->lmtp == NULL || !start_http(s, config, &error)) {
-		dk_cli_error("serve: %s", error->message);
 		dk_lmtp_server_free(s->lmtp);
 		for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
 			g_source_remove(sources[i]);
 		g_main_loop_unref(s->loop);
-		return DK_EXIT_CONFIG;
+		return start_failed(s, DK_EXIT_CONFIG, error);
 	}
 	on_autoclose(s);
 	on_sla_check(s);
@@ -229,10 +255,14 @@ int dk_cmd_serve(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	DkStore *store = dk_store_open_config(config, &error);
 	if (store == NULL) {
-		dk_cli_error("serve: %s", error->message);
+		int rc = start_failed(&s, DK_EXIT_TEMPFAIL, error);
 		g_ptr_array_unref(s.configs);
-		return DK_EXIT_TEMPFAIL;
+		return rc;
 	}
+	/* Said once at start: a default that delivers nothing, an insecure
+	 * setting (`docket config check` prints the same). */
+	for (const char *const *note = dk_config_notes(config); *note != NULL; note++)
+		g_warning("serve event=note %s", *note);
 	DkWriter *writer = dk_writer_start(store, 0, dk_metrics_observe_commit);
 	DkPipeline *pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	dk_pipeline_set_writer(pipeline, writer);
@@ -243,10 +273,11 @@ int dk_cmd_serve(int argc, char **argv)
 	DkOutboxWorker *outbox = pollers ? dk_outbox_worker_start(config, &error) : NULL;
 	int rc = DK_EXIT_CONFIG;
 	if (pollers == NULL || outbox == NULL) {
-		dk_cli_error("serve: %s", error->message);
+		rc = start_failed(&s, DK_EXIT_CONFIG, error);
 	} else {
 		dk_imap_poller_set_start(pollers);
 		s.outbox = outbox;
+		s.pollers = pollers;
 		/* The way back: what agents write in the help desks. */
 		DkReadBackWorker *read_back = dk_read_back_start(config);
 		rc = run(&s, config, listen, pipeline);
@@ -260,6 +291,7 @@ int dk_cmd_serve(int argc, char **argv)
 	dk_store_close(store);
 	g_ptr_array_unref(s.configs);
 	g_mutex_clear(&s.reader_lock);
-	g_message("serve event=stopped");
+	if (rc == DK_EXIT_OK)
+		g_message("serve event=stopped");
 	return rc;
 }

@@ -540,6 +540,74 @@ static void options_clear(DkTicketOptions *o)
 		g_free(strings[i]);
 }
 
+/* `ticket SUB --help`: SUB's own usage, text and options. */
+static const struct {
+	const char *name, *usage, *text;
+} subcommands[] = {
+    {"list", "list [OPTION…]",
+     "The tickets, most urgent first: by the SLA time left to the next target, so\n"
+     "those past it first (most overdue first); a waiting or on-hold ticket by the\n"
+     "time it had left when the pause began, after a running one with as much left;\n"
+     "then the tickets without a target to count to by priority and age.\n"
+     "SLA column: time left (2h5m), exceeded (-35m), frozen while paused (1h\n"
+     "paused), met or late once resolved, - without a target."},
+    {"show", "show NUMBER", "One ticket with its articles, time entries and events."},
+    {"search", "search WORDS…", "Tickets whose subject or text has every word, best first."},
+    {"set", "set NUMBER [OPTION…]", "Changes status, priority, assignee, queue or tags."},
+    {"note", "note NUMBER", "An internal note (the text from stdin, or $EDITOR on a terminal)."},
+    {"reply", "reply NUMBER",
+     "A reply mailed to the requester (the text from stdin, or $EDITOR on a terminal)."},
+    {"time", "time NUMBER DURATION [TEXT]", "Records work (30m, 1h15m, 2h)."},
+    {"merge", "merge A B", "Moves B's articles and Message-IDs to A; B points to A."},
+    {"autoclose", "autoclose [--days N]", "Closes the tickets resolved --days (7) ago or longer."},
+    {"sla-check", "sla-check",
+     "Records the SLA targets missed by now and tells the team (once each)."},
+};
+
+/* The subcommand a --help is about, or -1. */
+static int help_for(int argc, char **argv)
+{
+	gboolean help = FALSE;
+	const char *sub = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			help = TRUE;
+		else if (argv[i][0] != '-' && sub == NULL)
+			sub = argv[i];
+	}
+	for (guint i = 0; help && sub != NULL && i < G_N_ELEMENTS(subcommands); i++)
+		if (strcmp(sub, subcommands[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Whether an option is for sub: its description names the subcommands
+ * it serves ("list, search: at most N"; "list: with this status; set: the
+ * new status"); one that names none serves all. */
+static gboolean option_for(const GOptionEntry *e, const char *sub)
+{
+	if (e->description == NULL)
+		return TRUE;
+	g_auto(GStrv) parts = g_strsplit(e->description, "; ", -1);
+	gboolean named = FALSE;
+	for (guint i = 0; parts[i] != NULL; i++) {
+		const char *colon = strchr(parts[i], ':');
+		if (colon == NULL)
+			continue;
+		g_autofree char *prefix = g_strndup(parts[i], (gsize)(colon - parts[i]));
+		g_auto(GStrv) names = g_strsplit(prefix, ", ", -1);
+		gboolean words = TRUE;
+		for (guint n = 0; names[n] != NULL; n++)
+			words = words && *names[n] != '\0' && strchr(names[n], ' ') == NULL;
+		if (!words)
+			continue;
+		named = TRUE;
+		if (g_strv_contains((const char *const *)names, sub))
+			return TRUE;
+	}
+	return !named;
+}
+
 static const char summary[] =
 	"list: the tickets, most urgent first: by the SLA time left to the next target,\n"
 	"  so those past it first (most overdue first); a waiting or on-hold ticket by\n"
@@ -574,7 +642,7 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	}
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("ticket", &config, &store);
+	int rc = dk_cli_open("ticket", FALSE, &config, &store);
 	if (rc == DK_EXIT_OK && o->days < 0)
 		o->days = (int)dk_config_get_int(config, "desk", "close_after_days");
 	if (rc != DK_EXIT_OK)
@@ -614,9 +682,16 @@ int dk_cmd_ticket(int argc, char **argv)
 		{"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o.now, "the clock, for tests", "TIME"},
 		G_OPTION_ENTRY_NULL,
 	};
-	g_autoptr(GOptionContext) context = g_option_context_new("COMMAND [ARGS]");
-	g_option_context_set_summary(context, summary);
-	g_option_context_add_main_entries(context, entries, NULL);
+	int sub = help_for(argc, argv);
+	g_autoptr(GOptionContext) context =
+	    g_option_context_new(sub >= 0 ? subcommands[sub].usage : "COMMAND [ARGS]");
+	g_option_context_set_summary(context, sub >= 0 ? subcommands[sub].text : summary);
+	GOptionEntry own[G_N_ELEMENTS(entries)];
+	guint n = 0;
+	for (guint i = 0; i < G_N_ELEMENTS(entries); i++)
+		if (sub < 0 || entries[i].long_name == NULL || option_for(&entries[i], subcommands[sub].name))
+			own[n++] = entries[i];
+	g_option_context_add_main_entries(context, own, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	int rc = dk_cli_parse_options(context, &argc, &argv) ? dispatch(&o, argc, argv) : DK_EXIT_USAGE;
 	options_clear(&o);

@@ -1,5 +1,5 @@
 /* docket-net's half of the command line: the commands that need libcurl,
- * libetpan and GnuTLS (serve, poll, outbox, connector). */
+ * libetpan and GnuTLS (serve, poll, outbox, connector, imap). */
 #include "gateway/cli/cli.h"
 
 #include <string.h>
@@ -14,6 +14,8 @@ int dk_cli_net_run(const char *command, int argc, char **argv)
 		return dk_cmd_outbox(argc, argv);
 	if (strcmp(command, "connector") == 0)
 		return dk_cmd_connector(argc, argv);
+	if (strcmp(command, "imap") == 0)
+		return dk_cmd_imap(argc, argv);
 	dk_cli_error("%s: not available in this build", command);
 	return DK_EXIT_SOFTWARE;
 }

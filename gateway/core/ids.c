@@ -7,10 +7,47 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define MESSAGE_ID_MAC_HEX 16 /* 64 bits */
 #define REPLY_MAC_HEX 10      /* 40 bits: reply addresses should stay short */
+#define BOUNCE_MAC_HEX 12     /* 48 bits */
+
+void dk_ids_random(void *buf, gsize n)
+{
+	guint8 *p = buf;
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			g_error("getrandom: %s", g_strerror(errno)); /* no CSPRNG: nothing is safe */
+		p += got;
+		n -= (gsize)got;
+	}
+}
+
+char *dk_ids_random_hex(gsize n)
+{
+	g_autofree guint8 *bytes = g_malloc(n);
+	dk_ids_random(bytes, n);
+	GString *hex = g_string_sized_new(2 * n);
+	for (gsize i = 0; i < n; i++)
+		g_string_append_printf(hex, "%02x", bytes[i]);
+	return g_string_free(hex, FALSE);
+}
+
+char *dk_ids_uuid(void)
+{
+	guint8 u[16];
+	dk_ids_random(u, sizeof u);
+	u[6] = (guint8)((u[6] & 0x0f) | 0x40); /* version 4 */
+	u[8] = (guint8)((u[8] & 0x3f) | 0x80); /* variant 10 */
+	return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	                       u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
+	                       u[11], u[12], u[13], u[14], u[15]);
+}
 
 char *dk_ids_token(const char *prefix, gint64 ticket)
 {
@@ -54,7 +91,8 @@ static gboolean parse_number(const char *s, gsize len, gint64 *out)
 
 char *dk_ids_message_id(GBytes *secret, gint64 ticket, const char *domain)
 {
-	g_autofree char *data = g_strdup_printf("%" G_GINT64_FORMAT ".%08x%08x", ticket, g_random_int(), g_random_int());
+	g_autofree char *random = dk_ids_random_hex(8);
+	g_autofree char *data = g_strdup_printf("%" G_GINT64_FORMAT ".%s", ticket, random);
 	g_autofree char *m = mac(secret, "message-id", data, MESSAGE_ID_MAC_HEX);
 	return g_strdup_printf("docket.%s.%s@%s", data, m, domain);
 }
@@ -81,13 +119,36 @@ gboolean dk_ids_message_id_ticket(GBytes *secret, const char *message_id, gint64
 	return TRUE;
 }
 
-char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket)
+/* "local+<number>.<mac>@domain" for base local@domain, the MAC of
+ * purpose over the number. */
+static char *signed_address(GBytes *secret, const char *base, const char *purpose, gint64 number,
+                            gsize hex)
 {
 	const char *at = strrchr(base, '@');
 	g_return_val_if_fail(at != NULL, NULL);
-	g_autofree char *number = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
-	g_autofree char *m = mac(secret, "reply", number, REPLY_MAC_HEX);
-	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - base), base, number, m, at);
+	g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, number);
+	g_autofree char *m = mac(secret, purpose, text, hex);
+	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - base), base, text, m, at);
+}
+
+/* The number of "<number>.<mac>" (from text up to end) when its MAC of
+ * purpose is valid, else 0. */
+static gint64 signed_number(GBytes *secret, const char *purpose, const char *text,
+                            const char *end, gsize hex)
+{
+	const char *dot = memchr(text, '.', (gsize)(end - text));
+	gint64 number = 0;
+	if (dot == NULL || (gsize)(end - dot - 1) != hex ||
+	    !parse_number(text, (gsize)(dot - text), &number))
+		return 0;
+	g_autofree char *canonical = g_strdup_printf("%" G_GINT64_FORMAT, number);
+	g_autofree char *expected = mac(secret, purpose, canonical, hex);
+	return equal_constant_time(expected, dot + 1, hex) ? number : 0;
+}
+
+char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket)
+{
+	return signed_address(secret, base, "reply", ticket, REPLY_MAC_HEX);
 }
 
 gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const char *address, gint64 *ticket_out)
@@ -100,19 +161,23 @@ gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const cha
 	if ((gsize)(at - address) <= local + 1 || g_ascii_strncasecmp(address, base, local) != 0 ||
 	    address[local] != '+')
 		return FALSE;
-	const char *number = address + local + 1;
-	const char *dot = memchr(number, '.', (gsize)(at - number));
-	if (dot == NULL || (gsize)(at - dot - 1) != REPLY_MAC_HEX)
-		return FALSE;
-	gint64 ticket = 0;
-	if (!parse_number(number, (gsize)(dot - number), &ticket))
-		return FALSE;
-	g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, ticket);
-	g_autofree char *expected = mac(secret, "reply", text, REPLY_MAC_HEX);
-	if (!equal_constant_time(expected, dot + 1, REPLY_MAC_HEX))
+	gint64 ticket = signed_number(secret, "reply", address + local + 1, at, REPLY_MAC_HEX);
+	if (ticket == 0)
 		return FALSE;
 	*ticket_out = ticket;
 	return TRUE;
+}
+
+char *dk_ids_bounce_address(GBytes *secret, const char *base, gint64 id)
+{
+	return signed_address(secret, base, "bounce", id, BOUNCE_MAC_HEX);
+}
+
+gint64 dk_ids_bounce_id(GBytes *secret, const char *address)
+{
+	const char *at = address ? strrchr(address, '@') : NULL;
+	const char *plus = at ? g_strrstr_len(address, at - address, "+") : NULL;
+	return plus ? signed_number(secret, "bounce", plus + 1, at, BOUNCE_MAC_HEX) : 0;
 }
 
 /* Creates data_dir/secret with fresh random bytes, atomically, so that two
@@ -124,10 +189,7 @@ static gboolean create_secret(const char *path, GError **error)
 	if (fd < 0)
 		goto fail;
 	guint8 key[32];
-	for (gsize i = 0; i < sizeof key; i += 4) {
-		guint32 r = g_random_int();
-		memcpy(key + i, &r, 4);
-	}
+	dk_ids_random(key, sizeof key);
 	gboolean ok = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
 	close(fd);
 	/* link() fails if another process won the race: then use theirs. */

@@ -13,6 +13,9 @@ struct DkPipelineItem {
 	DkMessage *message;      /* NULL when the message goes to the quarantine */
 	char *quarantine_reason; /* why it could not be read, when message is NULL */
 	gint64 requeued_from;    /* a quarantine entry this item replaces, or 0 */
+	gboolean release;        /* released: an article whatever set it aside */
+	char *bounce_mark;       /* the address a verified bounce of it marks, or NULL;
+				  * kept here for its DkEffects */
 	char *intake;
 	char *envelope_from;
 	char **recipients;

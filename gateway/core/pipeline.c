@@ -65,6 +65,7 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffe
 	p->parse.max_header_bytes = (gsize)dk_config_get_int(config, "parse", "max_header_size");
 	p->parse.max_decoded_bytes = (gsize)dk_config_get_int(config, "parse", "max_decoded_size");
 	p->parse.max_text_bytes = (gsize)dk_config_get_int(config, "parse", "max_text_size");
+	p->parse.max_millis = (guint)dk_config_get_int(config, "parse", "time_limit_ms");
 	p->own_domains = own_domains(config);
 	p->parse.own_domains = (const char *const *)p->own_domains;
 	p->policy = dk_thread_policy_new(config);
@@ -286,6 +287,11 @@ void dk_pipeline_item_set_requeued_from(DkPipelineItem *item, gint64 id)
 	item->requeued_from = id;
 }
 
+void dk_pipeline_item_set_release(DkPipelineItem *item, gboolean release)
+{
+	item->release = release;
+}
+
 void dk_pipeline_item_free(DkPipelineItem *item)
 {
 	if (item == NULL)
@@ -298,6 +304,7 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 	g_free(item->quarantine_reason);
 	g_free(item->ack_template);
 	g_free(item->keep_numbers);
+	g_free(item->bounce_mark);
 	dk_rules_unref(item->rules);
 	g_free(item->intake);
 	g_free(item->envelope_from);

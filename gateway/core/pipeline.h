@@ -41,7 +41,8 @@ typedef enum {
 	DK_OUTCOME_APPENDED,  /* a new article on an existing ticket */
 	DK_OUTCOME_DUPLICATE, /* already stored: nothing written */
 	DK_OUTCOME_QUARANTINED, /* unreadable: kept raw in the quarantine */
-	DK_OUTCOME_DROPPED,   /* kept raw only: an auto-reply or bounce that names no ticket */
+	DK_OUTCOME_DROPPED,   /* no article, kept in the quarantine with its kind: an
+			       * auto-reply or bounce naming no ticket, a rule's discard */
 } DkOutcome;
 
 /* The outcome's name for logs and output: "created", "appended", ... */
@@ -51,7 +52,7 @@ typedef struct {
 	DkOutcome outcome;
 	gint64 ticket;     /* 0 when quarantined or dropped */
 	gint64 article;
-	gint64 quarantine; /* the quarantine entry, when quarantined */
+	gint64 quarantine; /* the quarantine entry, when quarantined or dropped */
 	char *message_id;  /* NULL when quarantined */
 	const char *evidence; /* static string */
 } DkDelivery;
@@ -142,6 +143,11 @@ const char *dk_pipeline_item_quarantine_reason(const DkPipelineItem *item);
  * commit that stores it removes the entry, and the sender limit does not
  * hold it again. */
 void dk_pipeline_item_set_requeued_from(DkPipelineItem *item, gint64 id);
+
+/* Marks the item as released from the quarantine (`docket quarantine
+ * release`): it becomes an article whatever set it aside before (the
+ * sender limit, its class, the rules' discard). */
+void dk_pipeline_item_set_release(DkPipelineItem *item, gboolean release);
 
 void dk_pipeline_item_free(DkPipelineItem *item);
 void dk_delivery_clear(DkDelivery *delivery);

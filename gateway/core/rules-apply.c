@@ -3,12 +3,14 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
+#include "gateway/desk/desk.h"
 
 #include <string.h>
 
 struct DkRules {
 	gint refcount;
 	DkSieveScript *script;
+	guint64 max_steps; /* [rules] max_steps: each message's budget */
 };
 
 DkRules *dk_rules_load(const DkConfig *config, GError **error)
@@ -16,6 +18,10 @@ DkRules *dk_rules_load(const DkConfig *config, GError **error)
 	const char *path = dk_config_get_string(config, "rules", "script");
 	if (*path == '\0')
 		return NULL;
+	/* The script the validator compiled when the configuration loaded. */
+	DkRules *checked = dk_config_get_derived(config, "rules");
+	if (checked != NULL)
+		return dk_rules_ref(checked);
 	g_autofree char *source = NULL;
 	gsize length = 0;
 	g_autoptr(GError) local = NULL;
@@ -31,6 +37,7 @@ DkRules *dk_rules_load(const DkConfig *config, GError **error)
 	DkRules *rules = g_new0(DkRules, 1);
 	rules->refcount = 1;
 	rules->script = script;
+	rules->max_steps = (guint64)dk_config_get_int(config, "rules", "max_steps");
 	return rules;
 }
 
@@ -68,6 +75,7 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 		.envelope_to = envelope_to,
 		.ticket = &context,
 		.now = now,
+		.max_steps = rules->max_steps,
 	};
 	v->result = dk_sieve_execute(rules->script, &input);
 	gboolean kept = FALSE;
@@ -120,17 +128,49 @@ static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, co
 	       rules_event(store, ticket, event, value, now, error);
 }
 
-/* ticket_status: the rules check its value against the seven names. */
-static gboolean set_status(DkStore *store, gint64 ticket, const char *value, gint64 now, GError **error)
+/* ticket_status: the rules check its value against the seven names, and
+ * the lifecycle holds for them as for the command line: a status that
+ * cannot follow the ticket's is refused with an event naming the line. */
+static gboolean set_status(DkStore *store, const DkSieveAction *a, gint64 ticket, gint64 now,
+			   GError **error)
 {
 	DkTicketStatus status;
-	if (!dk_ticket_status_parse(value, &status)) {
+	if (!dk_ticket_status_parse(a->value, &status)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "the rules set no status: “%s”",
-			    value ? value : "");
+			    a->value ? a->value : "");
 		return FALSE;
 	}
-	return dk_store_ticket_set_status(store, ticket, status, now, error) &&
-	       rules_event(store, ticket, "status_change", value, now, error);
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL)
+		return FALSE;
+	if (dk_desk_transition_allowed(t->status, status))
+		return dk_store_ticket_set_status(store, ticket, status, now, error) &&
+		       rules_event(store, ticket, "status_change", a->value, now, error);
+	g_autoptr(json_t) detail =
+		json_pack("{ss sI ss ss ss}", "action", "ticket_status", "line", (json_int_t)a->line,
+			  "value", a->value, "why", "that status cannot follow the ticket's", "status",
+			  dk_ticket_status_name(t->status));
+	g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+	return dk_store_event_add(store, ticket, 0, "rule_action_refused", text, now, error);
+}
+
+/* Whether an action changes a field of the ticket (or its tags). */
+static gboolean changes_fields(const DkSieveAction *a)
+{
+	switch (a->type) {
+	case DK_SIEVE_ACTION_FILEINTO:
+	case DK_SIEVE_ACTION_TICKET_PRIORITY:
+	case DK_SIEVE_ACTION_TICKET_STATUS:
+	case DK_SIEVE_ACTION_TICKET_ASSIGN:
+	case DK_SIEVE_ACTION_TICKET_ORGANISATION:
+	case DK_SIEVE_ACTION_TICKET_FIELD:
+	case DK_SIEVE_ACTION_ADDFLAG:
+	case DK_SIEVE_ACTION_SETFLAG:
+	case DK_SIEVE_ACTION_REMOVEFLAG:
+		return TRUE;
+	default:
+		return FALSE;
+	}
 }
 
 /* A redirect (RFC 5228 section 4.2): the message as received, relayed by
@@ -165,7 +205,7 @@ static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 tick
 	case DK_SIEVE_ACTION_TICKET_PRIORITY:
 		return set_field(store, ticket, DK_TICKET_PRIORITY, a->value, now, "priority_change", error);
 	case DK_SIEVE_ACTION_TICKET_STATUS:
-		return set_status(store, ticket, a->value, now, error);
+		return set_status(store, a, ticket, now, error);
 	case DK_SIEVE_ACTION_TICKET_ASSIGN:
 		return set_field(store, ticket, DK_TICKET_ASSIGNEE, a->value, now, "assignment", error);
 	case DK_SIEVE_ACTION_TICKET_ORGANISATION:
@@ -195,6 +235,8 @@ static json_t *fired_json(const DkRulesVerdict *v)
 	json_t *o = json_pack("{so}", "actions", actions);
 	if (v->result->error != NULL)
 		json_object_set_new(o, "error", json_string(v->result->error));
+	if (v->result->budget_exceeded)
+		json_object_set_new(o, "steps", json_integer((json_int_t)v->result->steps));
 	return o;
 }
 
@@ -203,11 +245,25 @@ gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, 
 {
 	if (v->result == NULL)
 		return TRUE;
+	g_autoptr(json_t) ignored = json_array();
 	for (guint i = 0; i < v->result->actions->len; i++) {
-		if (!apply_action(store, g_ptr_array_index(v->result->actions, i), ticket, raw_sha256, now, error))
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		if (v->fields_locked != NULL && !a->implicit && changes_fields(a)) {
+			json_array_append_new(ignored, json_pack("{ss sI}", "type",
+								 dk_sieve_action_type_name(a->type), "line",
+								 (json_int_t)a->line));
+			continue;
+		}
+		if (!apply_action(store, a, ticket, raw_sha256, now, error))
 			return FALSE;
 	}
-	for (guint i = 0; v->result->flags != NULL && i < v->result->flags->len; i++) {
+	if (json_array_size(ignored) > 0) {
+		g_autoptr(json_t) detail = json_pack("{ss sO}", "why", v->fields_locked, "actions", ignored);
+		g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!dk_store_event_add(store, ticket, article, "rule_actions_ignored", text, now, error))
+			return FALSE;
+	}
+	for (guint i = 0; v->fields_locked == NULL && v->result->flags != NULL && i < v->result->flags->len; i++) {
 		if (!dk_store_tag_add(store, ticket, g_ptr_array_index(v->result->flags, i), error))
 			return FALSE;
 	}
@@ -215,7 +271,10 @@ gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, 
 	if (json_array_size(json_object_get(fired, "actions")) == 0 && v->result->error == NULL)
 		return TRUE;
 	g_autofree char *text = json_dumps(fired, JSON_COMPACT);
-	return dk_store_event_add(store, ticket, article, "rule_fired", text, now, error);
+	/* A run stopped by its budget did nothing: the message is stored as if
+	 * no rule had matched, and this event says so. */
+	const char *type = v->result->budget_exceeded ? "rules_budget_exceeded" : "rule_fired";
+	return dk_store_event_add(store, ticket, article, type, text, now, error);
 }
 
 void dk_rules_verdict_clear(DkRulesVerdict *v)

@@ -14,7 +14,9 @@ G_BEGIN_DECLS
 /* A compiled script, shared by the pipeline and the items in flight. */
 typedef struct DkRules DkRules;
 
-/* Compiles [rules] script. NULL with *error NULL when no script is set;
+/* Compiles [rules] script (or takes, with a reference, the one the
+ * configuration's validator compiled). NULL with *error NULL when no
+ * script is set;
  * NULL with an error ("FILE:LINE:COL: ...") when it cannot be read or
  * compiled: the caller refuses to run rather than run half the rules. */
 DkRules *dk_rules_load(const DkConfig *config, GError **error);
@@ -31,6 +33,9 @@ typedef struct {
 	const char *correlation; /* ticket_correlate's key, or NULL */
 	gboolean noack;     /* ticket_noack */
 	const char *template_name; /* ticket_template, or NULL */
+	/* Set by the caller before dk_rules_apply when the message may change
+	 * no ticket field (an auto-reply): why, a static string; else NULL. */
+	const char *fields_locked;
 } DkRulesVerdict;
 
 /* Runs the script for message. ticket is the ticket it threads onto, or
@@ -43,7 +48,11 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 
 /* Applies the ticket actions (queue, priority, status, assignee,
  * organisation, fields, tags, redirects) to ticket and records a
- * "rule_fired" event naming the lines and actions. */
+ * "rule_fired" event naming the lines and actions. A status the ticket's
+ * lifecycle does not allow next (dk_desk_transition_allowed, as for
+ * `docket ticket set`) is not set: a "rule_action_refused" event names
+ * the line. With fields_locked, no field or tag changes: one
+ * "rule_actions_ignored" event lists the actions and says why. */
 gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *verdict, gint64 ticket, gint64 article,
 			const char *raw_sha256, gint64 now, GError **error);
 

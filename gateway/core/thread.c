@@ -5,7 +5,9 @@
 #include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
-#include "parsers/agent-commands.h"
+#include "parsers/authres.h"
+
+#include <gmime/gmime.h>
 #include "parsers/subject.h"
 
 #include <string.h>
@@ -63,6 +65,9 @@ DkThreadPolicy *dk_thread_policy_new(const DkConfig *config)
 	    dk_config_get_bool(config, "threading", "organisation_domain_participants");
 	p->staff = dk_staff_new(config);
 	p->authserv_id = nonempty(dk_config_get_string(config, "agents", "authserv_id"));
+	p->relaxed_alignment =
+	    strcmp(dk_config_get_string(config, "agents", "alignment"), "relaxed") == 0;
+	p->insecure_trust_from = dk_config_get_bool(config, "agents", "insecure_trust_from");
 	load_foreign(p, config);
 	const char *secret = dk_config_get_string(config, "threading", "secret");
 	p->secret_configured = *secret != '\0';
@@ -290,25 +295,49 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
 	return TRUE;
 }
 
+/* How many mailboxes the message's header fields called name hold, all of
+ * them together (RFC 5322 section 3.6.2: From may list several). */
+static guint mailboxes(const DkMessage *m, const char *name)
+{
+	const GPtrArray *all = dk_message_header_all(m, name);
+	guint n = 0;
+	for (guint i = 0; all != NULL && i < all->len; i++) {
+		InternetAddressList *list =
+		    internet_address_list_parse(NULL, g_ptr_array_index(all, i));
+		guint k = list ? (guint)internet_address_list_length(list) : 0;
+		n += k > 0 ? k : 1; /* an unreadable field still counts */
+		if (list != NULL)
+			g_object_unref(list);
+	}
+	return n;
+}
+
 DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *m,
                                    const char **why_out)
 {
 	*why_out = NULL;
 	if (m->from == NULL || !dk_thread_is_agent(policy, m->from->address))
 		return DK_AGENT_NONE;
-	if (policy->authserv_id == NULL)
+	if (policy->insecure_trust_from)
 		return DK_AGENT_VERIFIED;
+	if (mailboxes(m, "from") != 1 || mailboxes(m, "sender") > 1) {
+		*why_out = "more than one From or Sender: which one the checks vouch for is unclear";
+		return DK_AGENT_UNVERIFIED;
+	}
 	/* A good signature by the agent's own trusted key (gateway/core/crypto.c). */
 	if (dk_message_signed_by(m, m->from->address))
 		return DK_AGENT_VERIFIED;
-	gboolean present = FALSE;
-	if (dk_agent_commands_authenticated(dk_message_header_all(m, "authentication-results"),
-	                                    policy->authserv_id, domain_of(m->from->address),
-	                                    &present))
+	if (policy->authserv_id == NULL) {
+		*why_out = "no way to verify agents is configured ([agents] authserv_id, or a signature "
+		           "by the agent's trusted key)";
+		return DK_AGENT_UNVERIFIED;
+	}
+	DkAuthresVerdict verdict = dk_authres_verify(
+	    dk_message_header_all(m, "authentication-results"), policy->authserv_id,
+	    domain_of(m->from->address), policy->relaxed_alignment, NULL);
+	if (verdict == DK_AUTHRES_PASS)
 		return DK_AGENT_VERIFIED;
-	*why_out = present
-	               ? "Authentication-Results show no DKIM or SPF pass for the sender's domain"
-	               : "no Authentication-Results from our own server";
+	*why_out = dk_authres_verdict_reason(verdict);
 	return DK_AGENT_UNVERIFIED;
 }
 

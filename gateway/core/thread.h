@@ -48,7 +48,9 @@ typedef struct {
 	char *reply_address; /* the base, or NULL */
 	gboolean organisation_domain_participants;
 	DkStaff *staff;           /* docket's own addresses and the agents */
-	char *authserv_id;        /* or NULL: From alone identifies an agent */
+	char *authserv_id;        /* our MTA's Authentication-Results id, or NULL */
+	gboolean relaxed_alignment; /* [agents] alignment = relaxed */
+	gboolean insecure_trust_from; /* [agents] insecure_trust_from: the From alone */
 	GPtrArray *foreign;       /* of DkForeignPattern* */
 	/* private */
 	GMutex lock;
@@ -65,8 +67,8 @@ typedef struct {
 
 typedef enum {
 	DK_AGENT_NONE,     /* the From is no agent */
-	DK_AGENT_VERIFIED, /* an agent, and the MTA vouches for the From (or no authserv_id is set)
-	                    */
+	DK_AGENT_VERIFIED, /* an agent, and the MTA vouches for the From (or
+	                    * [agents] insecure_trust_from is set) */
 	DK_AGENT_UNVERIFIED, /* the From names an agent, but nothing vouches for it */
 } DkAgentTrust;
 
@@ -104,11 +106,13 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
                                   gboolean *participant_out, GError **error);
 
 /* Whether message comes from an agent, and whether it is verified: the
- * From is in [agents] addresses or domains and, with [agents] authserv_id
- * set, an Authentication-Results header of that id shows dkim=pass or
- * spf=pass for the From's domain. Without authserv_id the From alone
- * counts. why_out (static or owned by nobody: a literal) explains an
- * unverified agent. */
+ * From is in [agents] addresses or domains, the message has one From (of
+ * one mailbox) and at most one Sender, and exactly one
+ * Authentication-Results header of [agents] authserv_id shows DKIM or SPF
+ * passing for a domain aligned with the From's (parsers/authres.h;
+ * [agents] alignment). Without authserv_id no agent mail is verified,
+ * unless [agents] insecure_trust_from lets the From alone count. why_out
+ * (a static string) explains an unverified agent. */
 DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *message,
                                    const char **why_out);
 

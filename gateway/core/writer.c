@@ -5,11 +5,13 @@
 #include "gateway/core/crypto.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/core/pipeline-private.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/core/sender-limit.h"
 #include "gateway/core/thread.h"
 #include "gateway/desk/desk.h"
+#include "gateway/store/store-outbox.h"
 #include "parsers/agent-commands.h"
 #include "parsers/subject.h"
 
@@ -37,12 +39,18 @@ typedef struct {
 	DkDirection direction;
 	DkVisibility visibility;
 	const char *event;
+	const char *set_aside;   /* why no article: a DK_SET_ASIDE_KINDS kind */
+	char *bounce_mark;       /* the address a verified bounce marks, or NULL */
+	const char *bounce_why;  /* why a bounce marks nobody (static), or NULL */
+	gint64 bounce_row;       /* the outbox row its VERP address names, or 0 */
+	guint discard_line;      /* the rule's line, when the rules discarded it */
 } Write;
 
 static void write_clear(Write *w)
 {
 	dk_ticket_free(w->ticket);
 	dk_agent_commands_free(w->commands);
+	g_free(w->bounce_mark);
 }
 
 static char *join_addresses(const DkMessage *m)
@@ -197,13 +205,15 @@ static void open_linked(Write *w, const char *reason)
 	w->match.evidence = "new";
 }
 
-/* Whether only the subject token names the ticket and the sender is no
+/* Whether only a number anyone can write names the ticket (docket's
+ * subject token, or another system's number) and the sender is no
  * participant of it: then the follow-up policy decides. */
 static gboolean stranger_by_token(Write *w, gboolean *stranger_out, GError **error)
 {
 	gboolean participant = FALSE;
 	*stranger_out = FALSE;
-	if (w->ticket == NULL || strcmp(w->match.evidence, "token") != 0 ||
+	if (w->ticket == NULL ||
+	    (strcmp(w->match.evidence, "token") != 0 && strcmp(w->match.evidence, "foreign") != 0) ||
 	    w->agent == DK_AGENT_VERIFIED)
 		return TRUE;
 	if (!dk_thread_is_participant(w->store, w->policy, w->ticket, sender_of(w->m), &participant,
@@ -261,20 +271,86 @@ static gboolean decide_auto_reply(Write *w, gboolean *drop_out, GError **error)
 	*drop_out = w->ticket == NULL || (stranger && w->policy->follow_up != DK_FOLLOW_UP_ACCEPT);
 	w->visibility = DK_INTERNAL;
 	w->event = "auto_reply";
+	w->set_aside = "auto_reply";
+	return TRUE;
+}
+
+/* The outbox row named by a VERP address among the bounce's envelope
+ * recipients and delivery headers (docket's bounce address with a valid
+ * MAC: only the mail server that received that notification knows it), or
+ * 0. Only rows that were sent count. */
+static gboolean verp_row(Write *w, DkOutboxRow **row_out, GError **error)
+{
+	*row_out = NULL;
+	g_autoptr(GBytes) secret = dk_thread_policy_secret(w->policy);
+	g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; w->item->recipients != NULL && w->item->recipients[i] != NULL; i++)
+		g_ptr_array_add(candidates, g_strdup(w->item->recipients[i]));
+	for (guint i = 0; i < w->m->to->len; i++)
+		g_ptr_array_add(candidates, g_strdup(((DkAddress *)g_ptr_array_index(w->m->to, i))->address));
+	const char *const headers[] = {"delivered-to", "x-original-to"};
+	for (guint h = 0; h < G_N_ELEMENTS(headers); h++) {
+		const GPtrArray *all = dk_message_header_all(w->m, headers[h]);
+		for (guint i = 0; all != NULL && i < all->len; i++)
+			g_ptr_array_add(candidates, g_strstrip(g_strdelimit(
+			                                g_strdup(g_ptr_array_index(all, i)), "<>", ' ')));
+	}
+	for (guint i = 0; secret != NULL && i < candidates->len; i++) {
+		gint64 id = dk_ids_bounce_id(secret, g_ptr_array_index(candidates, i));
+		if (id == 0)
+			continue;
+		g_autoptr(GError) local = NULL;
+		g_autoptr(DkOutboxRow) row = dk_store_outbox_get(w->store, id, &local);
+		if (row == NULL && !g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+		if (row != NULL && (row->attempts > 0 || strcmp(row->state, "done") == 0)) {
+			*row_out = g_steal_pointer(&row);
+			return TRUE;
+		}
+	}
+	return TRUE;
+}
+
+/* A bounce counts against an address only when it came back to the VERP
+ * address of a notification docket sent to that address, and reports a
+ * failure: a delay report (Action: delayed, 4.x.x) marks nobody, nor does
+ * a report that merely names a docket Message-ID (anyone can write one). */
+static gboolean bounce_mark(Write *w, gint64 *ticket_out, GError **error)
+{
+	const DkBounce *b = w->m->classification.bounce;
+	g_autoptr(DkOutboxRow) row = NULL;
+	if (!verp_row(w, &row, error))
+		return FALSE;
+	if (row == NULL) {
+		w->bounce_why = "not addressed to the bounce address of a notification docket sent";
+		return TRUE;
+	}
+	w->bounce_row = row->id;
+	*ticket_out = row->ticket;
+	if (b->delayed || (b->status != NULL && b->status[0] == '4'))
+		w->bounce_why = "a delay report: delivery is still being tried";
+	else
+		w->bounce_mark = g_strdup(row->target);
 	return TRUE;
 }
 
 /* A bounce names the message that bounced: when that is ours, the bounce
- * goes onto its ticket (or the ticket the headers name) as an internal
- * article with a "bounce" event, and the address is marked as bouncing.
- * A bounce naming no ticket is dropped, the raw message kept. */
+ * goes onto its ticket (or the ticket its VERP address or the headers
+ * name) as an internal article with a "bounce" event; only a verified
+ * bounce (bounce_mark) marks the address as bouncing. A bounce naming no
+ * ticket is set aside in the quarantine. */
 static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 {
 	const DkBounce *b = w->m->classification.bounce;
 	gint64 ticket = 0;
 	gboolean found = FALSE;
-	if (!dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket, &found,
-	                               error))
+	if (!bounce_mark(w, &ticket, error))
+		return FALSE;
+	found = ticket != 0;
+	if (!found && !dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket,
+	                                         &found, error))
 		return FALSE;
 	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
 		dk_ticket_free(w->ticket);
@@ -289,6 +365,7 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	*drop_out = w->ticket == NULL;
 	w->visibility = DK_INTERNAL;
 	w->event = "bounce";
+	w->set_aside = "bounce";
 	return TRUE;
 }
 
@@ -553,8 +630,9 @@ static gboolean link_events(Write *w, gint64 ticket, GError **error)
 	           error);
 }
 
-/* The detail of a bounce event: who bounced, with which status; and that
- * address is to be marked as bouncing, so notifications skip it. */
+/* The detail of a bounce event: who bounced, with which status, which
+ * address it marks as bouncing (so notifications skip it: an effect) or
+ * why none. */
 static json_t *bounce_detail(Write *w, json_t *extra)
 {
 	const DkBounce *b = w->m->classification.bounce;
@@ -564,7 +642,16 @@ static json_t *bounce_detail(Write *w, json_t *extra)
 	json_object_set_new(extra, "original_message_id",
 	                    b->original_message_id ? json_string(b->original_message_id)
 	                                           : json_null());
-	w->effects->bouncing_address = b->recipient;
+	json_object_set_new(extra, "marked",
+	                    w->bounce_mark ? json_string(w->bounce_mark) : json_null());
+	if (w->bounce_why != NULL)
+		json_object_set_new(extra, "why", json_string(w->bounce_why));
+	if (w->bounce_row != 0)
+		json_object_set_new(extra, "outbox", json_integer((json_int_t)w->bounce_row));
+	/* The effects borrow from the item, which outlives this Write. */
+	g_free(w->item->bounce_mark);
+	w->item->bounce_mark = g_strdup(w->bounce_mark);
+	w->effects->bouncing_address = w->item->bounce_mark;
 	w->effects->bouncing_status = b->status;
 	return extra;
 }
@@ -650,8 +737,46 @@ static gboolean raw_put(DkStore *store, const DkPipelineItem *item, char sha[65]
 	return dk_store_raw_put_digest(store, item->raw, sha, item->received_at, error);
 }
 
-/* The administrator's rules: they may refuse the mail, drop it, or send
- * it to the open ticket of its correlation key (DESIGN.md, threading 4). */
+/* The line of the action that cancelled the implicit keep (discard, or a
+ * redirect without :copy). */
+static guint discard_line(const DkRulesVerdict *v)
+{
+	for (guint i = 0; i < v->result->actions->len; i++) {
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		if (a->type == DK_SIEVE_ACTION_DISCARD || a->type == DK_SIEVE_ACTION_REDIRECT)
+			return a->line;
+	}
+	return 0;
+}
+
+/* Whether the script kept or filed the message by a command of its own. */
+static gboolean kept_explicitly(const DkRulesVerdict *v)
+{
+	for (guint i = 0; i < v->result->actions->len; i++) {
+		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
+		if (!a->implicit &&
+		    (a->type == DK_SIEVE_ACTION_KEEP || a->type == DK_SIEVE_ACTION_FILEINTO))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* A message set aside by its class (an auto-reply or bounce naming no
+ * ticket) that the rules, or a release, keep after all: a ticket of its
+ * own. */
+static void keep_set_aside(Write *w)
+{
+	g_clear_pointer(&w->ticket, dk_ticket_free);
+	w->match = (DkThreadMatch){.ticket = 0, .evidence = "new"};
+	w->linked_from = 0;
+	w->visibility = DK_PUBLIC;
+	w->set_aside = NULL;
+}
+
+/* The administrator's rules see every message, auto-replies and bounces
+ * included: they may refuse it, discard it, keep one that its class sets
+ * aside (by an explicit keep or fileinto), or send it to the open ticket
+ * of its correlation key (DESIGN.md, threading 4). */
 static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GError **error)
 {
 	DkPipelineItem *item = w->item;
@@ -668,10 +793,17 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s", v->reject);
 		return FALSE;
 	}
-	if (v->discard) {
+	if (v->discard && !item->release) {
 		*drop_out = TRUE;
-		w->event = "discarded by the rules";
+		w->set_aside = "discarded";
+		w->discard_line = discard_line(v);
 		return TRUE;
+	}
+	if (*drop_out) {
+		if (!kept_explicitly(v))
+			return TRUE;
+		*drop_out = FALSE;
+		keep_set_aside(w);
 	}
 	w->effects->suppress_ack = v->noack;
 	g_free(item->ack_template);
@@ -691,6 +823,49 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	return (w->ticket = dk_store_ticket_get(w->store, open, error)) != NULL;
 }
 
+/* The sentence of a set-aside kind, for `docket quarantine list`. */
+static char *set_aside_reason(const Write *w)
+{
+	if (strcmp(w->set_aside, "discarded") == 0)
+		return g_strdup_printf("discarded by the rules (line %u)", w->discard_line);
+	if (strcmp(w->set_aside, "bounce") == 0)
+		return g_strdup("a bounce that names no message of a ticket");
+	return g_strdup(w->ticket ? "an auto-reply from someone who is no participant of the ticket"
+	                          : "an auto-reply that names no ticket");
+}
+
+/* A message that becomes no article is kept, findable, in the quarantine
+ * with its kind; a rule's discard of mail for a ticket is an event there
+ * too, naming the line. */
+static gboolean set_aside_message(Write *w, GError **error)
+{
+	DkPipelineItem *item = w->item;
+	g_autofree char *recipients = item->recipients ? g_strjoinv(",", item->recipients) : NULL;
+	g_autofree char *reason = set_aside_reason(w);
+	gint64 ticket = w->ticket ? w->ticket->number : 0;
+	DkQuarantined entry = {
+	    .raw_sha256 = w->raw_sha,
+	    .kind = (char *)w->set_aside,
+	    .reason = reason,
+	    .ticket = ticket,
+	    .intake = item->intake,
+	    .envelope_from = item->envelope_from,
+	    .recipients = recipients,
+	    .received_at = item->received_at,
+	};
+	if (!dk_store_quarantine_add(w->store, &entry, &item->result.quarantine, error))
+		return FALSE;
+	g_message("writer message_id=%s event=set_aside reason=%s quarantine=%" G_GINT64_FORMAT
+	          " size=%zu raw=%s",
+	          w->m->message_id, w->set_aside, item->result.quarantine, item->raw_size, w->raw_sha);
+	if (ticket == 0 || strcmp(w->set_aside, "discarded") != 0)
+		return TRUE;
+	return add_event(w, ticket, "discarded",
+	                 json_pack("{sI sI}", "line", (json_int_t)w->discard_line, "quarantine",
+	                           (json_int_t)item->result.quarantine),
+	                 error);
+}
+
 static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **error)
 {
 	char raw_sha[65];
@@ -705,6 +880,7 @@ static gboolean quarantine_item(DkStore *store, DkPipelineItem *item, GError **e
 	    .recipients = recipients,
 	    .received_at = item->received_at,
 	};
+	entry.kind = g_str_has_prefix(item->quarantine_reason, "held:") ? "held" : "unreadable";
 	item->result.outcome = DK_OUTCOME_QUARANTINED;
 	item->result.evidence = "quarantine";
 	return dk_store_quarantine_add(store, &entry, &item->result.quarantine, error);
@@ -754,15 +930,20 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	           .event = "comment"};
 	DkRulesVerdict verdict = {0};
 	gboolean ok = raw_put(store, item, w.raw_sha, error) &&
-	              decide(&w, &drop, error) && (drop || relay_files_fit(&w, error));
-	if (ok && !drop && item->rules != NULL && !history(&w))
+	              decide(&w, &drop, error);
+	/* Released from the quarantine: an article, whatever its class says. */
+	if (ok && drop && item->release) {
+		drop = FALSE;
+		keep_set_aside(&w);
+	}
+	ok = ok && (drop || relay_files_fit(&w, error));
+	if (ok && item->rules != NULL && !history(&w))
 		ok = run_rules(&w, &verdict, &drop, error);
 	if (ok && drop) {
-		g_message("writer message_id=%s event=dropped reason=%s raw=%s", m->message_id,
-		          w.event, w.raw_sha);
 		r->outcome = DK_OUTCOME_DROPPED;
 		r->evidence = "dropped";
-		ok = dk_rules_redirect(store, &verdict, w.raw_sha, item->received_at, error);
+		ok = set_aside_message(&w, error) &&
+		     dk_rules_redirect(store, &verdict, w.raw_sha, item->received_at, error);
 	} else if (ok) {
 		gboolean created = w.match.ticket == 0;
 		if (created) {
@@ -772,6 +953,9 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		r->outcome = created ? DK_OUTCOME_CREATED : DK_OUTCOME_APPENDED;
 		r->ticket = w.match.ticket;
 		r->evidence = w.match.evidence;
+		/* An auto-reply's rules change no field of the ticket it joins. */
+		if (!created && m->classification.auto_reply)
+			verdict.fields_locked = "an auto-reply changes no ticket field";
 		ok = ok && write_article(&w, error) && write_consequences(&w, created, error) &&
 		     (!created || verdict.correlation == NULL ||
 		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION, verdict.correlation,
@@ -831,9 +1015,10 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 		return quarantine_item(store, item, error);
 	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
 	DkEffects effects = {0};
+	/* Set aside again, the entry stays (with its newest kind and reason). */
 	return write_message(store, item, policy, &effects, error) &&
 	       carry_out(store, item, &effects, error) &&
-	       (item->requeued_from == 0 ||
+	       (item->requeued_from == 0 || item->result.quarantine == item->requeued_from ||
 	        dk_store_quarantine_remove(store, item->requeued_from, error));
 }
 

@@ -28,7 +28,7 @@ DkConversation *dk_conversation_new(const DkConfig *config)
 	for (int i = 0; queues[i] != NULL; i++) {
 		g_autofree char *section = g_strconcat("queue:", queues[i], NULL);
 		const char *v = dk_config_get_string(config, section, "copy_participants");
-		if (*v != '\0')
+		if (strcmp(v, "desk") != 0)
 			g_hash_table_insert(c->queue_copies, g_strdup(queues[i]),
 			                    GINT_TO_POINTER(strcmp(v, "true") == 0 ? 2 : 1));
 	}

@@ -1,59 +1,15 @@
-/* [imap:NAME] configuration to DkImapAccount, secrets included. */
+/* [imap:NAME] configuration to DkImapAccount, secrets included, and the
+ * refresh token docket keeps for an XOAUTH2 account. */
 #include "gateway/intake/imap-account.h"
 
 #include "gateway/core/error.h"
-#include "gateway/ops/url-policy.h"
+#include "gateway/ops/secret-file.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-char *dk_imap_secret_read(const char *path, GError **error)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		int saved = errno;
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "cannot open secret file %s: %s", path,
-			    g_strerror(saved));
-		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is not a regular file", path);
-		return NULL;
-	}
-	/* Checked on the open descriptor, so the file cannot be swapped between
-	 * the check and the read. */
-	if ((st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) != 0) {
-		close(fd);
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-			    "refusing secret file %s: its mode %04o lets other users read it (chmod 600 %s)",
-			    path, (unsigned)(st.st_mode & 07777), path);
-		return NULL;
-	}
-	char buf[4096];
-	ssize_t n;
-	do
-		n = read(fd, buf, sizeof buf - 1);
-	while (n < 0 && errno == EINTR);
-	int saved = errno;
-	close(fd);
-	if (n < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "reading secret file %s: %s", path, g_strerror(saved));
-		return NULL;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	g_strchomp(buf);
-	if (buf[0] == '\0') {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "secret file %s is empty", path);
-		return NULL;
-	}
-	return g_strdup(buf);
-}
+#define STORED_ORIGIN "replaces "
 
 /* A string key, NULL when empty. */
 static char *get_opt(const DkConfig *config, const char *section, const char *key)
@@ -64,17 +20,18 @@ static char *get_opt(const DkConfig *config, const char *section, const char *ke
 
 /* The secret in key, or in the file named by key_file; NULL with *error
  * unset when neither is set. */
-static char *get_secret(const DkConfig *config, const char *section, const char *key, const char *key_file,
-			GError **error)
+static char *get_secret(const DkConfig *config, const char *section, const char *key,
+                        const char *key_file, GError **error)
 {
 	g_autofree char *path = get_opt(config, section, key_file);
 	if (path == NULL)
 		return get_opt(config, section, key);
 	if (*dk_config_get_string(config, section, key) != '\0') {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s]: set %s or %s, not both", section, key, key_file);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[%s]: set %s or %s, not both",
+		            section, key, key_file);
 		return NULL;
 	}
-	char *secret = dk_imap_secret_read(path, error);
+	char *secret = dk_secret_file_read_line(path, error);
 	if (secret == NULL)
 		g_prefix_error(error, "[%s] %s: ", section, key_file);
 	return secret;
@@ -88,34 +45,104 @@ static gboolean require(const char *value, const char *section, const char *what
 	return FALSE;
 }
 
-static gboolean read_credentials(DkImapAccount *a, const DkConfig *config, const char *section, GError **error)
+char *dk_imap_oauth_token_path(const DkConfig *config, const char *name)
+{
+	g_autofree char *file = g_strconcat(name, ".refresh_token", NULL);
+	return g_build_filename(dk_config_get_string(config, "store", "data_dir"), "oauth", file,
+	                        NULL);
+}
+
+/* The refresh token to use: the stored one when it replaced what the
+ * configuration holds now (or the configuration holds none), else the
+ * configured one. */
+static gboolean choose_refresh_token(DkImapAccount *a, char *configured, GError **error)
+{
+	a->oauth_token_origin =
+	    configured ? g_compute_checksum_for_string(G_CHECKSUM_SHA256, configured, -1)
+	               : g_strdup("none");
+	a->oauth_refresh_token = configured;
+	if (!g_file_test(a->oauth_token_path, G_FILE_TEST_EXISTS))
+		return TRUE;
+	g_autofree char *stored = dk_secret_file_read(a->oauth_token_path, error);
+	if (stored == NULL)
+		return FALSE;
+	char *eol = strchr(stored, '\n');
+	const char *origin = eol ? eol + 1 : "";
+	if (eol != NULL)
+		*eol = '\0';
+	g_strstrip(stored);
+	gboolean replaces = g_str_has_prefix(origin, STORED_ORIGIN) &&
+	                    strncmp(origin + strlen(STORED_ORIGIN), a->oauth_token_origin,
+	                            strlen(a->oauth_token_origin)) == 0;
+	if (*stored != '\0' && (configured == NULL || replaces)) {
+		if (configured != NULL)
+			explicit_bzero(configured, strlen(configured));
+		g_free(configured);
+		a->oauth_refresh_token = g_strdup(stored);
+	}
+	explicit_bzero(stored, strlen(stored));
+	return TRUE;
+}
+
+gboolean dk_imap_oauth_token_store(DkImapAccount *a, const char *token, GError **error)
+{
+	if (a->oauth_refresh_token != NULL)
+		explicit_bzero(a->oauth_refresh_token, strlen(a->oauth_refresh_token));
+	g_free(a->oauth_refresh_token);
+	a->oauth_refresh_token = g_strdup(token);
+	g_autofree char *dir = g_path_get_dirname(a->oauth_token_path);
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
+		int saved = errno;
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "cannot make %s: %s", dir,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	g_autofree char *text =
+	    g_strdup_printf("%s\n" STORED_ORIGIN "%s\n", token, a->oauth_token_origin);
+	gboolean ok = dk_secret_file_write(a->oauth_token_path, text, error);
+	explicit_bzero(text, strlen(text));
+	return ok;
+}
+
+static gboolean read_oauth(DkImapAccount *a, const DkConfig *config, const char *section,
+                           GError **error)
+{
+	GError *local = NULL;
+	a->oauth_app =
+	    strcmp(dk_config_get_string(config, section, "oauth_grant"), "client_credentials") == 0;
+	a->oauth_token_url = get_opt(config, section, "oauth_token_url");
+	a->oauth_device_url = get_opt(config, section, "oauth_device_url");
+	a->oauth_scope = get_opt(config, section, "oauth_scope");
+	a->oauth_client_id = get_opt(config, section, "oauth_client_id");
+	a->oauth_token_path = dk_imap_oauth_token_path(config, a->name);
+	a->oauth_client_secret =
+	    get_secret(config, section, "oauth_client_secret", "oauth_client_secret_file", &local);
+	char *configured = NULL;
+	if (local == NULL && !a->oauth_app)
+		configured = get_secret(config, section, "oauth_refresh_token",
+		                        "oauth_refresh_token_file", &local);
+	if (local != NULL)
+		return g_propagate_error(error, local), FALSE;
+	return (a->oauth_app || choose_refresh_token(a, configured, error)) &&
+	       require(a->oauth_token_url, section, "oauth_token_url (auth = xoauth2)", error) &&
+	       require(a->oauth_client_id, section, "oauth_client_id (auth = xoauth2)", error);
+}
+
+static gboolean read_credentials(DkImapAccount *a, const DkConfig *config, const char *section,
+                                 GError **error)
 {
 	static const char *const auths[] = {"login", "plain", "xoauth2"};
 	const char *auth = dk_config_get_string(config, section, "auth");
 	for (guint i = 0; i < G_N_ELEMENTS(auths); i++)
 		if (strcmp(auth, auths[i]) == 0)
 			a->auth = (DkImapAuth)i;
+	if (a->auth == DK_IMAP_AUTH_XOAUTH2)
+		return read_oauth(a, config, section, error);
 	GError *local = NULL;
-	if (a->auth != DK_IMAP_AUTH_XOAUTH2) {
-		a->password = get_secret(config, section, "password", "password_file", &local);
-		if (local != NULL)
-			return g_propagate_error(error, local), FALSE;
-		return require(a->password, section, "password (or password_file)", error);
-	}
-	a->oauth_token_url = get_opt(config, section, "oauth_token_url");
-	a->oauth_client_id = get_opt(config, section, "oauth_client_id");
-	a->oauth_client_secret =
-		get_secret(config, section, "oauth_client_secret", "oauth_client_secret_file", &local);
-	if (local == NULL)
-		a->oauth_refresh_token =
-			get_secret(config, section, "oauth_refresh_token", "oauth_refresh_token_file", &local);
+	a->password = get_secret(config, section, "password", "password_file", &local);
 	if (local != NULL)
 		return g_propagate_error(error, local), FALSE;
-	g_autofree char *what = g_strdup_printf("[%s] oauth_token_url", section);
-	return require(a->oauth_token_url, section, "oauth_token_url (auth = xoauth2)", error) &&
-	       require(a->oauth_client_id, section, "oauth_client_id (auth = xoauth2)", error) &&
-	       require(a->oauth_refresh_token, section, "oauth_refresh_token (or _file)", error) &&
-	       dk_url_policy_check(a->oauth_token_url, FALSE, what, NULL, error);
+	return require(a->password, section, "password (or password_file)", error);
 }
 
 static void read_behaviour(DkImapAccount *a, const DkConfig *config, const char *section)
@@ -135,7 +162,8 @@ DkImapAccount *dk_imap_account_new(const DkConfig *config, const char *name, GEr
 {
 	g_auto(GStrv) names = dk_config_get_instances(config, "imap");
 	if (!g_strv_contains((const char *const *)names, name)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "no [imap:%s] section in the configuration", name);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "no [imap:%s] section in the configuration", name);
 		return NULL;
 	}
 	g_autofree char *section = g_strconcat("imap:", name, NULL);
@@ -146,12 +174,13 @@ DkImapAccount *dk_imap_account_new(const DkConfig *config, const char *name, GEr
 	a->ca_file = get_opt(config, section, "ca_file");
 	const char *tls = dk_config_get_string(config, section, "tls");
 	a->tls = strcmp(tls, "imaps") == 0      ? DK_IMAP_TLS_IMAPS
-		 : strcmp(tls, "starttls") == 0 ? DK_IMAP_TLS_STARTTLS
-						: DK_IMAP_TLS_NONE;
+	         : strcmp(tls, "starttls") == 0 ? DK_IMAP_TLS_STARTTLS
+	                                        : DK_IMAP_TLS_NONE;
 	gint64 port = dk_config_get_int(config, section, "port");
 	a->port = (guint16)(port != 0 ? port : a->tls == DK_IMAP_TLS_IMAPS ? 993 : 143);
 	read_behaviour(a, config, section);
-	if (!require(a->host, section, "host", error) || !require(a->user, section, "user", error) ||
+	if (!require(a->host, section, "host", error) ||
+	    !require(a->user, section, "user", error) ||
 	    !read_credentials(a, config, section, error))
 		return NULL;
 	if (a->folders[0] == NULL) {
@@ -159,6 +188,13 @@ DkImapAccount *dk_imap_account_new(const DkConfig *config, const char *name, GEr
 		return NULL;
 	}
 	return g_steal_pointer(&a);
+}
+
+static void free_secret(char *secret)
+{
+	if (secret != NULL)
+		explicit_bzero(secret, strlen(secret));
+	g_free(secret);
 }
 
 void dk_imap_account_free(DkImapAccount *a)
@@ -169,13 +205,15 @@ void dk_imap_account_free(DkImapAccount *a)
 	g_free(a->host);
 	g_free(a->ca_file);
 	g_free(a->user);
-	if (a->password != NULL)
-		memset(a->password, 0, strlen(a->password));
-	g_free(a->password);
+	free_secret(a->password);
 	g_free(a->oauth_token_url);
+	g_free(a->oauth_device_url);
+	g_free(a->oauth_scope);
 	g_free(a->oauth_client_id);
-	g_free(a->oauth_client_secret);
-	g_free(a->oauth_refresh_token);
+	free_secret(a->oauth_client_secret);
+	free_secret(a->oauth_refresh_token);
+	g_free(a->oauth_token_origin);
+	g_free(a->oauth_token_path);
 	g_strfreev(a->folders);
 	g_free(a->processed_folder);
 	g_free(a->error_folder);

@@ -1,7 +1,15 @@
-/* One [imap:NAME] section of docket.conf as a validated account: where the
- * server is, how to reach it safely, how to log in, which folders to work
- * and what to do with a message once it is stored. Secrets named by a file
- * are read here, and a file other users can read is refused. */
+/* One [imap:NAME] section of docket.conf as an account: where the server
+ * is, how to reach it safely, how to log in, which folders to work and
+ * what to do with a message once it is stored. The configuration's
+ * validator has checked the section (config-rules.c); secrets named by a
+ * file are read here, and a file other users can read is refused.
+ *
+ * XOAUTH2's refresh token: the one written in the section (or its file),
+ * unless docket holds a newer one in data_dir/oauth/NAME.refresh_token
+ * (mode 0600): the one `docket imap authorize NAME` obtained, or the one
+ * the provider rotated to. That file records which configured token it
+ * replaced, so writing a different token into the configuration wins
+ * over it. */
 #pragma once
 
 #include "gateway/config.h"
@@ -29,10 +37,15 @@ typedef struct {
 	char *user;
 	DkImapAuth auth;
 	char *password; /* LOGIN and PLAIN; NULL for XOAUTH2 */
+	gboolean oauth_app;      /* oauth_grant = client_credentials */
 	char *oauth_token_url;
+	char *oauth_device_url;  /* RFC 8628 device authorization; may be NULL */
+	char *oauth_scope;       /* may be NULL */
 	char *oauth_client_id;
 	char *oauth_client_secret; /* may be NULL (public clients) */
-	char *oauth_refresh_token;
+	char *oauth_refresh_token; /* the current one; NULL before authorize */
+	char *oauth_token_origin;  /* SHA-256 of the configured token, or "none" */
+	char *oauth_token_path;    /* data_dir/oauth/NAME.refresh_token */
 	char **folders;
 	gboolean move; /* after = move; FALSE: after = flag (set \Seen) */
 	char *processed_folder;
@@ -51,9 +64,14 @@ DkImapAccount *dk_imap_account_new(const DkConfig *config, const char *name, GEr
 void dk_imap_account_free(DkImapAccount *account);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkImapAccount, dk_imap_account_free)
 
-/* Reads a secret from path: the first line, trailing white space removed.
- * Refuses (DK_ERROR_CONFIG, saying why) a file that is not a regular file
- * or whose mode lets group or others read it. The caller frees the result. */
-char *dk_imap_secret_read(const char *path, GError **error);
+/* Where docket keeps the refresh token of account name. The caller frees
+ * it. */
+char *dk_imap_oauth_token_path(const DkConfig *config, const char *name);
+
+/* Makes token account's refresh token and keeps it in
+ * account->oauth_token_path (mode 0600, its folder 0700), recording the
+ * configured token it replaces. DK_ERROR_TEMPORARY when the file cannot
+ * be written (the token is still used until the process ends). */
+gboolean dk_imap_oauth_token_store(DkImapAccount *account, const char *token, GError **error);
 
 G_END_DECLS

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 
 struct DkImapClient {
-	const DkImapAccount *account;
+	DkImapAccount *account;
 	mailimap *imap;
 	gboolean broken; /* the connection failed: no LOGOUT on it */
 };
@@ -106,7 +106,7 @@ static gboolean open_transport(DkImapClient *c, GError **error)
 
 static gboolean authenticate(DkImapClient *c, GError **error)
 {
-	const DkImapAccount *a = c->account;
+	DkImapAccount *a = c->account;
 	int rc;
 	switch (a->auth) {
 	case DK_IMAP_AUTH_LOGIN:
@@ -138,7 +138,7 @@ static gboolean authenticate(DkImapClient *c, GError **error)
 	return is_ok(rc) || imap_error(c, rc, "CAPABILITY", error);
 }
 
-DkImapClient *dk_imap_client_connect(const DkImapAccount *account, GError **error)
+DkImapClient *dk_imap_client_connect(DkImapAccount *account, GError **error)
 {
 	g_autoptr(DkImapClient) c = g_new0(DkImapClient, 1);
 	c->account = account;

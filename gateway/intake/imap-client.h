@@ -23,8 +23,8 @@ typedef struct {
 /* Connects to account's server (implicit TLS, STARTTLS or plain text as
  * configured), verifies its certificate, authenticates and creates the
  * processed and error folders when missing. account must outlive the
- * client. */
-DkImapClient *dk_imap_client_connect(const DkImapAccount *account, GError **error);
+ * client; an XOAUTH2 login may replace its refresh token (imap-oauth.h). */
+DkImapClient *dk_imap_client_connect(DkImapAccount *account, GError **error);
 
 /* Logs out (best effort) and closes the connection. */
 void dk_imap_client_free(DkImapClient *client);

@@ -99,9 +99,16 @@ static void defer(DkImapPoller *p, const char *folder, Disposition *d, guint32 u
 	count(p, &p->stats.deferred, 1);
 }
 
+/* What the log line of a prepared message needs once it is committed. */
+typedef struct {
+	guint32 uid;
+	gsize size;
+} Fetched;
+
 /* Prepares each fetched message; the ones that are not mail are refused
- * here. Returns the items (with their UIDs in uids_out, same order). */
-static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messages, GArray *uids_out,
+ * here. Returns the items (with their UIDs and sizes in fetched_out, same
+ * order). */
+static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messages, GArray *fetched_out,
 			  Disposition *d)
 {
 	GPtrArray *items = g_ptr_array_new_with_free_func((GDestroyNotify)dk_pipeline_item_free);
@@ -121,8 +128,9 @@ static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messag
 		else
 			item = dk_pipeline_prepare(p->pipeline, m->raw, &intake, &error);
 		if (item != NULL) {
+			Fetched f = {m->uid, g_bytes_get_size(m->raw)};
 			g_ptr_array_add(items, item);
-			g_array_append_val(uids_out, m->uid);
+			g_array_append_val(fetched_out, f);
 		} else if (dk_error_is_temporary(error)) {
 			defer(p, folder, d, m->uid, error);
 		} else {
@@ -146,12 +154,29 @@ static guint64 *outcome_counter(DkImapPoller *p, DkOutcome outcome)
 	}
 }
 
+/* The one line of a message stored (or found stored, or dropped), as
+ * the LMTP listener writes one: the other outcomes have theirs
+ * (quarantined, refused, deferred). */
+static void log_message(DkImapPoller *p, const char *folder, guint32 uid, gsize size,
+			DkPipelineItem *item)
+{
+	const DkMessage *message = dk_pipeline_item_message(item);
+	const DkDelivery *result = dk_pipeline_item_result(item);
+	const DkAddress *from = message ? message->from : NULL;
+	g_message("imap account=%s folder=%s uid=%u event=message from=<%s> size=%" G_GSIZE_FORMAT
+		  " ticket=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=<%s>",
+		  p->account->name, folder, uid, from && from->address ? from->address : "", size,
+		  result->ticket, dk_outcome_name(result->outcome), result->evidence ? result->evidence : "-",
+		  result->message_id ? result->message_id : "");
+}
+
 /* Sorts the committed items into done, refused and deferred. */
-static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArray *uids, Disposition *d)
+static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArray *fetched, Disposition *d)
 {
 	for (guint i = 0; i < items->len; i++) {
 		DkPipelineItem *item = g_ptr_array_index(items, i);
-		guint32 uid = g_array_index(uids, guint32, i);
+		guint32 uid = g_array_index(fetched, Fetched, i).uid;
+		gsize size = g_array_index(fetched, Fetched, i).size;
 		const GError *why = dk_pipeline_item_error(item);
 		const DkDelivery *result = dk_pipeline_item_result(item);
 		if (why == NULL) {
@@ -163,6 +188,8 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 					  " reason=\"%s\"",
 					  p->account->name, folder, uid, result->quarantine,
 					  dk_pipeline_item_quarantine_reason(item));
+			else
+				log_message(p, folder, uid, size, item);
 			count(p, outcome_counter(p, outcome), 1);
 			dk_metrics_count(outcome == DK_OUTCOME_QUARANTINED ? DK_METRIC_QUARANTINED : DK_METRIC_ACCEPTED,
 					 "imap");
@@ -226,13 +253,13 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, G
 	if (messages == NULL)
 		return FALSE;
 	count(p, &p->stats.fetched, messages->len);
-	g_autoptr(GArray) item_uids = g_array_new(FALSE, FALSE, sizeof(guint32));
-	g_autoptr(GPtrArray) items = prepare(p, folder, messages, item_uids, &d);
+	g_autoptr(GArray) fetched = g_array_new(FALSE, FALSE, sizeof(Fetched));
+	g_autoptr(GPtrArray) items = prepare(p, folder, messages, fetched, &d);
 	g_clear_pointer(&messages, g_ptr_array_unref);
 	if (items->len > 0 &&
 	    !dk_pipeline_commit(p->pipeline, (DkPipelineItem **)items->pdata, items->len, error))
 		return FALSE;
-	classify(p, folder, items, item_uids, &d);
+	classify(p, folder, items, fetched, &d);
 	g_clear_pointer(&items, g_ptr_array_unref);
 	if (!dispose(p, &d, error))
 		return FALSE;

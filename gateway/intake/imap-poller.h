@@ -94,6 +94,15 @@ DkImapPoller *dk_imap_poller_set_get(DkImapPollerSet *set, guint i);
 /* Starts a thread per poller running dk_imap_poller_run(). */
 void dk_imap_poller_set_start(DkImapPollerSet *set);
 
+/* Brings the set in line with config after a reload: an account no
+ * longer in it stops (a round in progress ends after its batch), one that
+ * is new starts, one whose settings (or secrets) changed restarts with
+ * them; the others run on undisturbed. Each is logged. When an account
+ * cannot be set up, the others are still brought in line and error says
+ * why (FALSE). */
+gboolean dk_imap_poller_set_reload(DkImapPollerSet *set, const DkConfig *config,
+                                   DkPipeline *pipeline, GError **error);
+
 /* Stops the threads, if started: a round in progress ends after its
  * batch, an IDLE at once. Call it before the writer of the pipeline
  * stops. The statistics stay readable. */

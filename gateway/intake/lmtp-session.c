@@ -2,6 +2,7 @@
 #include "gateway/intake/lmtp-session.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/intake/lmtp-command.h"
 #include "gateway/intake/lmtp-data.h"
 #include "gateway/ops/metrics.h"
@@ -169,12 +170,31 @@ static void do_mail(DkLmtpSession *s, const DkLmtpCommand *c)
 	reply(s, "250 2.1.0 OK");
 }
 
+/* A recipient refused: the reply, and a log line that says why, so that
+ * mail bouncing for a wrong [lmtp] recipients shows in the log. */
+static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why,
+                        const char *format, ...) G_GNUC_PRINTF(4, 5);
+
+static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why,
+                        const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	g_autofree char *text = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	reply(s, "%s", text);
+	g_message("lmtp sid=%s event=rcpt result=refused to=<%s> reason=\"%s\" reply=\"%s\"", s->id,
+	          address ? address : "", why, text);
+}
+
 static void do_rcpt(DkLmtpSession *s, const DkLmtpCommand *c)
 {
 	if (s->recipients->len >= s->settings->max_recipients)
-		reply(s, "452 4.5.3 Too many recipients");
+		refuse_rcpt(s, c->address, "more than [lmtp] max_recipients",
+		            "452 4.5.3 Too many recipients");
 	else if (!dk_lmtp_settings_accepts(s->settings, c->address))
-		reply(s, "550 5.1.1 <%s> User unknown", c->address);
+		refuse_rcpt(s, c->address, "not in [lmtp] recipients", "550 5.1.1 <%s> User unknown",
+		            c->address);
 	else {
 		g_ptr_array_add(s->recipients, g_strdup(c->address));
 		enter_state(s, STATE_RCPT);
@@ -428,6 +448,8 @@ static void dispatch(DkLmtpSession *s, const DkLmtpCommand *c)
 	const CommandDef *def = &commands[c->verb];
 	if (def->states & IN(s->state))
 		def->run(s, c);
+	else if (c->verb == DK_LMTP_RCPT)
+		refuse_rcpt(s, c->address, "out of sequence", "%s", def->refusal(s->state));
 	else
 		reply(s, "%s", def->refusal(s->state));
 }
@@ -439,7 +461,7 @@ DkLmtpSession *dk_lmtp_session_new(DkLmtpSettings *settings, DkPipeline *pipelin
 	s->settings = dk_lmtp_settings_ref(settings);
 	s->pipeline = pipeline;
 	s->peer = g_strdup(peer ? peer : "unknown");
-	s->id = g_strdup_printf("%08x", g_random_int());
+	s->id = dk_ids_random_hex(4);
 	s->in = g_object_ref(in);
 	s->out = g_object_ref(out);
 	s->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
@@ -487,6 +509,8 @@ void dk_lmtp_session_run(DkLmtpSession *s)
 		g_autofree char *error_reply = NULL;
 		if (dk_lmtp_command_parse(line, length, &command, &error_reply))
 			dispatch(s, &command);
+		else if (length >= 4 && g_ascii_strncasecmp(line, "RCPT", 4) == 0)
+			refuse_rcpt(s, NULL, "syntax", "%s", error_reply);
 		else
 			reply(s, "%s", error_reply);
 		dk_lmtp_command_clear(&command);

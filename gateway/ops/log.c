@@ -8,6 +8,7 @@
 
 static GLogLevelFlags threshold = G_LOG_LEVEL_INFO;
 static gboolean use_syslog;
+static gboolean quiet; /* no stderr: a command whose stderr is its caller's */
 
 static int syslog_priority(GLogLevelFlags level)
 {
@@ -48,10 +49,18 @@ static GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields, gs
 		syslog(syslog_priority(flag), "%s", message);
 		return G_LOG_WRITER_HANDLED;
 	}
+	if (quiet)
+		return G_LOG_WRITER_HANDLED;
 	g_autoptr(GDateTime) now = g_date_time_new_now_local();
 	g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S");
 	fprintf(stderr, "%s docket[%d]: %s %s\n", stamp, (int)getpid(), level_name(flag), message);
 	return G_LOG_WRITER_HANDLED;
+}
+
+void dk_log_init_quiet(const DkConfig *config)
+{
+	quiet = TRUE;
+	dk_log_init(config);
 }
 
 void dk_log_init(const DkConfig *config)

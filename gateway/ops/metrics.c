@@ -18,6 +18,7 @@ static guint64 histogram[G_N_ELEMENTS(buckets) + 1];
 static double commit_sum;
 static GHashTable *imap_polls; /* account -> gint64* */
 static gint64 outbox_failed = -1, outbox_held = -1; /* -1: not counted yet */
+static GString *set_aside; /* the rendered gauges, NULL: not counted yet */
 
 static gsize intake_index(const char *intake)
 {
@@ -63,6 +64,23 @@ void dk_metrics_outbox_settled(gint64 failed, gint64 held)
 	g_mutex_unlock(&lock);
 }
 
+void dk_metrics_set_aside(GHashTable *counts)
+{
+	g_autoptr(GList) kinds = g_list_sort(g_hash_table_get_keys(counts), (GCompareFunc)strcmp);
+	GString *text = g_string_new("# HELP docket_set_aside_messages Messages kept without becoming "
+				     "an article (docket quarantine list), per reason.\n"
+				     "# TYPE docket_set_aside_messages gauge\n");
+	for (GList *k = kinds; k != NULL; k = k->next)
+		g_string_append_printf(text, "docket_set_aside_messages{reason=\"%s\"} %" G_GSIZE_FORMAT "\n",
+				       (const char *)k->data,
+				       GPOINTER_TO_SIZE(g_hash_table_lookup(counts, k->data)));
+	g_mutex_lock(&lock);
+	if (set_aside != NULL)
+		g_string_free(set_aside, TRUE);
+	set_aside = text;
+	g_mutex_unlock(&lock);
+}
+
 static void render_outbox_rows(GString *out)
 {
 	if (outbox_failed < 0)
@@ -105,6 +123,8 @@ void dk_metrics_render(GString *out, gint64 outbox_depth, gint64 outbox_oldest_a
 	render_counters(out);
 	render_histogram(out);
 	render_outbox_rows(out);
+	if (set_aside != NULL)
+		g_string_append_len(out, set_aside->str, (gssize)set_aside->len);
 	g_string_append(out, "# TYPE docket_imap_last_poll_timestamp_seconds gauge\n");
 	if (imap_polls != NULL) {
 		GHashTableIter it;
@@ -132,5 +152,8 @@ void dk_metrics_reset(void)
 	memset(histogram, 0, sizeof histogram);
 	commit_sum = 0;
 	g_clear_pointer(&imap_polls, g_hash_table_unref);
+	if (set_aside != NULL)
+		g_string_free(set_aside, TRUE);
+	set_aside = NULL;
 	g_mutex_unlock(&lock);
 }

@@ -29,6 +29,11 @@ void dk_metrics_imap_polled(const char *account, gint64 now);
  * (rendered as docket_outbox_rows{state="failed|held"}). */
 void dk_metrics_outbox_settled(gint64 failed, gint64 held);
 
+/* Records how many messages the quarantine holds per kind (kind ->
+ * count as in dk_store_quarantine_counts; borrowed), rendered as
+ * docket_set_aside_messages{reason="KIND"}. */
+void dk_metrics_set_aside(GHashTable *counts);
+
 /* Appends the metrics to out. outbox_depth and outbox_oldest_age (seconds)
  * come from the store; pass -1 when unknown. */
 void dk_metrics_render(GString *out, gint64 outbox_depth, gint64 outbox_oldest_age);

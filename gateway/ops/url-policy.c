@@ -40,3 +40,18 @@ gboolean dk_url_policy_check(const char *url, gboolean insecure, const char *wha
 	            insecure_key ? " = true)" : "");
 	return FALSE;
 }
+
+char *dk_url_policy_mask(const char *text)
+{
+	static GRegex *userinfo, *query;
+	if (g_once_init_enter(&userinfo)) {
+		query = g_regex_new("([?&][^=&#\\s]*(?:key|token|secret|passw|pass|pwd|auth|sig)"
+		                    "[^=&#\\s]*=)[^&#\\s]+",
+		                    G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+		g_once_init_leave(&userinfo,
+		                  g_regex_new("([a-z][a-z0-9+.-]*://[^/?#@:\\s]*):[^/?#@\\s]*@",
+		                              G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL));
+	}
+	g_autofree char *masked = g_regex_replace(userinfo, text, -1, 0, "\\1:********@", 0, NULL);
+	return g_regex_replace(query, masked, -1, 0, "\\1********", 0, NULL);
+}

@@ -14,4 +14,10 @@ G_BEGIN_DECLS
 gboolean dk_url_policy_check(const char *url, gboolean insecure, const char *what,
                              const char *insecure_key, GError **error);
 
+/* text with the credentials inside its URLs masked: the password of
+ * "scheme://user:password@host" and the values of query parameters whose
+ * names speak of keys, tokens, secrets or passwords become "********".
+ * For `docket config dump`; the caller frees the result. */
+char *dk_url_policy_mask(const char *text);
+
 G_END_DECLS

@@ -103,6 +103,8 @@ static const char *message_refusal(const DkMessage *m, const DkConfig *config)
 		return "bounce";
 	if (c->auto_reply)
 		return "auto-reply";
+	if (c->auto_generated)
+		return "automatic";
 	if (c->loop)
 		return "loop";
 	if (c->bulk)
@@ -129,7 +131,8 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
 		return FALSE;
 	gboolean bouncing = FALSE;
 	gint64 recent = 0;
-	if (!dk_store_bouncing_get(store, address, &bouncing, error) ||
+	gint64 expiry = dk_config_get_int(config, "notify", "bounce_expiry_days") * 86400;
+	if (!dk_store_bouncing_get(store, address, now - expiry, &bouncing, error) ||
 	    !dk_store_outbox_recent(store, address, now - 3600, &recent, error))
 		return FALSE;
 	if (bouncing)

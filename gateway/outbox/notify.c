@@ -10,7 +10,6 @@
 
 #include <string.h>
 
-#define BOUNCE_MAC_HEX 12
 
 static char *domain_of(const char *address)
 {
@@ -405,26 +404,12 @@ GBytes *dk_notify_message_bytes(GMimeMessage *message)
 	return g_bytes_new_take(text, strlen(text));
 }
 
-static char *bounce_mac(const DkNotifySettings *s, const char *number)
-{
-	gsize klen = 0;
-	const guchar *key = g_bytes_get_data(s->secret, &klen);
-	g_autoptr(GHmac) h = g_hmac_new(G_CHECKSUM_SHA256, key, klen);
-	g_hmac_update(h, (const guchar *)"bounce:", 7);
-	g_hmac_update(h, (const guchar *)number, -1);
-	return g_strndup(g_hmac_get_string(h), BOUNCE_MAC_HEX);
-}
-
 char *dk_notify_bounce_address(const DkNotifySettings *s, gint64 outbox_id)
 {
-	const char *at = strrchr(s->bounce_base, '@');
-	g_autofree char *number = g_strdup_printf("%" G_GINT64_FORMAT, outbox_id);
-	g_autofree char *mac = bounce_mac(s, number);
-	return g_strdup_printf("%.*s+%s.%s%s", (int)(at - s->bounce_base), s->bounce_base, number,
-	                       mac, at);
+	return dk_ids_bounce_address(s->secret, s->bounce_base, outbox_id);
 }
 
-/* The outbox id in a bounce address with a valid MAC, or 0. */
+/* The outbox id in a bounce address of our base with a valid MAC, or 0. */
 static gint64 bounce_id(const DkNotifySettings *s, const char *recipient)
 {
 	const char *at = strrchr(s->bounce_base, '@');
@@ -433,22 +418,7 @@ static gint64 bounce_id(const DkNotifySettings *s, const char *recipient)
 	if (rat == NULL || g_ascii_strcasecmp(rat, at) != 0 ||
 	    g_ascii_strncasecmp(recipient, s->bounce_base, local) != 0 || recipient[local] != '+')
 		return 0;
-	g_autofree char *token =
-	    g_strndup(recipient + local + 1, (gsize)(rat - recipient) - local - 1);
-	char *dot = strchr(token, '.');
-	if (dot == NULL)
-		return 0;
-	*dot = '\0';
-	gint64 id = 0;
-	if (!g_ascii_string_to_signed(token, 10, 1, G_MAXINT64, (gint64 *)&id, NULL))
-		return 0;
-	g_autofree char *expected = bounce_mac(s, token);
-	g_autofree char *given = g_ascii_strdown(dot + 1, -1);
-	/* Constant time: the MAC is the only secret here. */
-	guint diff = strlen(given) != BOUNCE_MAC_HEX;
-	for (gsize i = 0; i < BOUNCE_MAC_HEX && given[i] != '\0'; i++)
-		diff |= (guint)(given[i] ^ expected[i]);
-	return diff == 0 ? id : 0;
+	return dk_ids_bounce_id(s->secret, recipient);
 }
 
 gboolean dk_notify_bounce_lookup(DkStore *store, const DkNotifySettings *s, const char *recipient,

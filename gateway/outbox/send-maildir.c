@@ -4,6 +4,7 @@
 #include "gateway/outbox/send.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,9 +74,10 @@ static gboolean maildir_send(const DkConfig *config, const DkOutgoing *mail, GEr
 	if (!make_dirs(root, error))
 		return FALSE;
 	/* Maildir unique names: time, a random part and the host. */
+	g_autofree char *random = dk_ids_random_hex(4);
 	g_autofree char *name =
-	    g_strdup_printf("%" G_GINT64_FORMAT ".P%dR%08x.%s", g_get_real_time() / G_USEC_PER_SEC,
-	                    (int)getpid(), g_random_int(), g_get_host_name());
+	    g_strdup_printf("%" G_GINT64_FORMAT ".P%dR%s.%s", g_get_real_time() / G_USEC_PER_SEC,
+	                    (int)getpid(), random, g_get_host_name());
 	g_autofree char *tmp = g_build_filename(root, "tmp", name, NULL);
 	g_autofree char *dest = g_build_filename(root, "new", name, NULL);
 	g_autofree char *newdir = g_build_filename(root, "new", NULL);

@@ -7,9 +7,9 @@
 #include "gateway/outbox/send.h"
 
 #include "gateway/core/error.h"
+#include "gateway/ops/secret-file.h"
 
 #include <curl/curl.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 typedef struct {
@@ -41,27 +41,20 @@ static GByteArray *to_crlf(GBytes *message)
 }
 
 /* The password, from password_file when set: a file that others may read
- * is refused, as for the IMAP accounts. Errors are temporary: an
- * administrator fixes them and the row goes out on a later attempt. */
+ * is refused, as for the IMAP accounts (the validator has said so when
+ * the configuration was loaded). Errors are temporary: an administrator
+ * fixes them and the row goes out on a later attempt. */
 static char *read_password(const DkConfig *config, GError **error)
 {
 	const char *file = dk_config_get_string(config, "smtp", "password_file");
 	if (*file == '\0')
 		return g_strdup(dk_config_get_string(config, "smtp", "password"));
-	GStatBuf st;
-	char *text = NULL;
 	g_autoptr(GError) local = NULL;
-	if (g_stat(file, &st) == 0 && (st.st_mode & 077) != 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
-		            "[smtp] password_file %s is readable by others (chmod 600 it)", file);
-		return NULL;
-	}
-	if (!g_file_get_contents(file, &text, NULL, &local)) {
+	char *text = dk_secret_file_read(file, &local);
+	if (text == NULL)
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "[smtp] password_file: %s",
 		            local->message);
-		return NULL;
-	}
-	return g_strchomp(text);
+	return text;
 }
 
 static void set_tls(CURL *curl, const DkConfig *config)
@@ -79,13 +72,52 @@ static void set_tls(CURL *curl, const DkConfig *config)
 	}
 }
 
-static gboolean report(CURL *curl, CURLcode rc, const char *errbuf, GError **error)
+/* The relay's last refusal (4xx or 5xx; RFC 5321 section 4.2: the lines
+ * of a multiline reply joined), for the error: its text says why. Only what
+ * the relay sent is kept, never what docket sent (AUTH). */
+typedef struct {
+	GString *pending; /* the lines of the reply being read */
+	GString *last;    /* the last complete reply */
+} Replies;
+
+static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *user)
+{
+	Replies *r = user;
+	if (type != CURLINFO_HEADER_IN || size < 3)
+		return 0;
+	g_autofree char *line = g_strstrip(g_strndup(data, MIN(size, 512)));
+	if (r->pending->len > 0)
+		g_string_append_c(r->pending, ' ');
+	g_string_append(r->pending, line);
+	if (line[3] != '-') { /* "250 ok" ends a reply, "250-..." goes on */
+		if (line[0] == '4' || line[0] == '5') /* the refusal, not the 221 of QUIT */
+			g_string_assign(r->last, r->pending->str);
+		g_string_truncate(r->pending, 0);
+	}
+	return 0;
+}
+
+static gboolean report(CURL *curl, CURLcode rc, const char *errbuf, const GString *reply,
+                       GError **error)
 {
 	long code = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	const char *what = *errbuf ? errbuf : curl_easy_strerror(rc);
+	if (rc == CURLE_USE_SSL_FAILED) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+		            "smtp: the relay does not offer STARTTLS, and [smtp] starttls = required "
+		            "sends nothing in clear; to send anyway set starttls = insecure-optional "
+		            "(%s)",
+		            what);
+		return FALSE;
+	}
 	gboolean permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
-	g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
-	            "smtp: %s (reply %ld)", *errbuf ? errbuf : curl_easy_strerror(rc), code);
+	if (code >= 400 && reply->len > 0 && g_str_has_prefix(reply->str, "4") == (code < 500))
+		g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+		            "smtp: the relay answered “%s” (%s, reply %ld)", reply->str, what, code);
+	else
+		g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+		            "smtp: %s (reply %ld)", what, code);
 	return FALSE;
 }
 
@@ -119,8 +151,14 @@ static gboolean smtp_send(const DkConfig *config, const DkOutgoing *mail, GError
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, password);
 	}
 	set_tls(curl, config);
+	Replies replies = {g_string_new(NULL), g_string_new(NULL)};
+	curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+	curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &replies);
+	curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
 	CURLcode rc = curl_easy_perform(curl);
-	gboolean ok = rc == CURLE_OK || report(curl, rc, errbuf, error);
+	gboolean ok = rc == CURLE_OK || report(curl, rc, errbuf, replies.last, error);
+	g_string_free(replies.pending, TRUE);
+	g_string_free(replies.last, TRUE);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(rcpts);
 	return ok;

@@ -192,8 +192,9 @@ static gboolean record_failure(DkOutbox *o, gpointer data, GError **error)
 static gboolean attempt(DkOutbox *o, RowCtx *c, GError **error)
 {
 	gboolean bouncing = FALSE;
+	gint64 expiry = dk_config_get_int(o->config, "notify", "bounce_expiry_days") * 86400;
 	if (dk_outbox_kind_from_name(c->row->kind) != DK_OUTBOX_RELAY &&
-	    !dk_store_bouncing_get(o->store, c->row->target, &bouncing, error))
+	    !dk_store_bouncing_get(o->store, c->row->target, c->now - expiry, &bouncing, error))
 		return FALSE;
 	if (bouncing) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is marked as bouncing",

@@ -1,12 +1,15 @@
-/* The quarantine: raw messages docket could not read, with the reason. */
+/* The quarantine: raw messages that became no article (docket could not
+ * read them, the sender limit held them, they were auto-replies or bounces
+ * naming no ticket, or the rules discarded them), with kind and reason. */
 #include "gateway/store/store-private.h"
 
 gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 *id_out, GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store,
 					    "INSERT INTO quarantine (raw_sha256, reason, intake, envelope_from,"
-					    " recipients, received_at) VALUES (?, ?, ?, ?, ?, ?)"
-					    " ON CONFLICT (raw_sha256) DO UPDATE SET reason = excluded.reason"
+					    " recipients, received_at, kind, ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+					    " ON CONFLICT (raw_sha256) DO UPDATE SET reason = excluded.reason,"
+					    " kind = excluded.kind, ticket = excluded.ticket"
 					    " RETURNING id",
 					    error);
 	if (st == NULL)
@@ -19,6 +22,11 @@ gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 
 			sqlite3_bind_text(st, (int)i + 1, values[i], -1, SQLITE_TRANSIENT);
 	}
 	sqlite3_bind_int64(st, 6, q->received_at);
+	sqlite3_bind_text(st, 7, q->kind ? q->kind : "unreadable", -1, SQLITE_TRANSIENT);
+	if (q->ticket > 0)
+		sqlite3_bind_int64(st, 8, q->ticket);
+	else
+		sqlite3_bind_null(st, 8);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id_out = sqlite3_column_int64(st, 0);
@@ -43,7 +51,8 @@ gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error)
 
 #define QUARANTINE_SELECT                                                                          \
 	"SELECT q.id, q.raw_sha256, q.reason, q.intake, q.envelope_from, q.recipients, r.size,"     \
-	" q.received_at FROM quarantine q JOIN raw_messages r ON r.sha256 = q.raw_sha256"
+	" q.received_at, q.kind, q.ticket FROM quarantine q"                                       \
+	" JOIN raw_messages r ON r.sha256 = q.raw_sha256"
 
 static gpointer entry_from_row(sqlite3_stmt *st)
 {
@@ -56,6 +65,8 @@ static gpointer entry_from_row(sqlite3_stmt *st)
 	q->recipients = dk_store_column_text(st, 5);
 	q->size = sqlite3_column_int64(st, 6);
 	q->received_at = sqlite3_column_int64(st, 7);
+	q->kind = dk_store_column_text(st, 8);
+	q->ticket = sqlite3_column_int64(st, 9);
 	return q;
 }
 
@@ -92,9 +103,32 @@ void dk_quarantined_free(DkQuarantined *q)
 	if (q == NULL)
 		return;
 	g_free(q->raw_sha256);
+	g_free(q->kind);
 	g_free(q->reason);
 	g_free(q->intake);
 	g_free(q->envelope_from);
 	g_free(q->recipients);
 	g_free(q);
+}
+
+GHashTable *dk_store_quarantine_counts(DkStore *store, GError **error)
+{
+	static const char *const kinds[] = {DK_SET_ASIDE_KINDS};
+	sqlite3_stmt *st =
+		dk_store_prepare(store, "SELECT kind, count(*) FROM quarantine GROUP BY kind", error);
+	if (st == NULL)
+		return NULL;
+	g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
+		g_hash_table_insert(out, g_strdup(kinds[i]), GINT_TO_POINTER(0));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_hash_table_insert(out, dk_store_column_text(st, 0),
+				    GSIZE_TO_POINTER((gsize)sqlite3_column_int64(st, 1)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "counting the quarantine");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
 }

@@ -267,10 +267,23 @@ static const char migration_12[] =
 	"    GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*';"
 	"END;";
 
+/* Nothing accepted disappears: the quarantine also keeps, with their kind,
+ * the messages that became no article (auto-replies, rule discards,
+ * unmatched bounces, held mail), and the ticket one would have gone to. A
+ * bouncing address remembers its last counted bounce, so that marks
+ * expire. */
+static const char migration_13[] =
+	"ALTER TABLE quarantine ADD COLUMN kind TEXT NOT NULL DEFAULT 'unreadable';"
+	"ALTER TABLE quarantine ADD COLUMN ticket INTEGER;"
+	"UPDATE quarantine SET kind = 'held' WHERE reason LIKE 'held:%';"
+	"CREATE INDEX quarantine_kind ON quarantine (kind);"
+	"ALTER TABLE bouncing_addresses ADD COLUMN last_at INTEGER;"
+	"UPDATE bouncing_addresses SET last_at = since;";
+
 /* Each attachment of an article gets an id of its own, by which `docket
  * attachment get` (and the web desk) fetch it; the table is copied, as a
  * WITHOUT ROWID table cannot take a new primary key. */
-static const char migration_13[] =
+static const char migration_14[] =
 	"CREATE TABLE article_attachments_next ("
 	"  id INTEGER PRIMARY KEY,"
 	"  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
@@ -288,7 +301,7 @@ static const char migration_13[] =
 /* Tickets imported as history (`docket import --history`) are marked, so
  * that live tickets keep a numbering of their own: a new live ticket takes
  * the first free number after the highest live one. */
-static const char migration_14[] =
+static const char migration_15[] =
 	"ALTER TABLE tickets ADD COLUMN history INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX tickets_live ON tickets (number) WHERE history = 0;";
 
@@ -307,6 +320,7 @@ static const char *const migrations[] = {
 	migration_12,
 	migration_13,
 	migration_14,
+	migration_15,
 };
 
 int dk_store_schema_latest(void)

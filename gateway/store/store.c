@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void finalize_statement(gpointer st)
@@ -243,6 +244,49 @@ static gboolean configure(DkStore *s, GError **error)
 	return exec(s, "PRAGMA journal_size_limit = 8388608", error);
 }
 
+/* The database, and its -wal and -shm files, which SQLite creates with
+ * the database's mode, are kept from other users whatever the umask: made
+ * 0640 like every other file of the store, and an older database that
+ * others could read loses those bits.
+ *
+ * An existing database is never opened here: closing any descriptor of a
+ * database file drops every POSIX lock this process holds on it, those of
+ * its other connections included, and lets another process write under
+ * them (SQLite's "How To Corrupt" 2.2). Only a file that does not exist yet
+ * is created, exclusively, so no connection can have it open; an existing
+ * one is changed by name. */
+static gboolean private_mode(const char *path, GError **error)
+{
+	GStatBuf st;
+	if (g_lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07) == 0)
+		return TRUE;
+	if (g_chmod(path, st.st_mode & 0770) != 0 && errno != EPERM) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: %s: %s", path,
+		            g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE; /* EPERM: another user's store, opened to read */
+}
+
+static gboolean private_database(const char *path, GError **error)
+{
+	int fd = g_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd >= 0)
+		close(fd); /* new and empty: no connection holds a lock on it */
+	else if (errno != EEXIST && errno != EACCES) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: %s: %s", path,
+		            g_strerror(errno));
+		return FALSE;
+	}
+	const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+		g_autofree char *file = g_strconcat(path, suffixes[i], NULL);
+		if (!private_mode(file, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error)
 {
 	if (g_mkdir_with_parents(data_dir, 0750) != 0) {
@@ -257,6 +301,8 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 	s->options.busy_timeout_ms = options ? options->busy_timeout_ms : 5000;
 	s->statements = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, finalize_statement);
 	g_autofree char *path = g_build_filename(data_dir, "docket.db", NULL);
+	if (!private_database(path, error))
+		return NULL;
 	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	if (rc != SQLITE_OK) {
@@ -910,23 +956,6 @@ gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char 
 				     dk_store_query(store, "SELECT ticket FROM foreign_refs WHERE name = ? AND number = ?",
 						    error, "ss", name, number),
 				     "looking up a foreign ticket number", ticket_out, found_out, error);
-}
-
-gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
-				GError **error)
-{
-	return dk_store_write(store,
-			 "INSERT INTO bouncing_addresses (address, since, last_status) VALUES (lower(?1), ?2, ?3)"
-			 " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3",
-			 "marking an address as bouncing", error, "sis", address, now, status);
-}
-
-gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error)
-{
-	return dk_store_lookup_int64(store,
-				     dk_store_query(store, "SELECT 1 FROM bouncing_addresses WHERE address = lower(?)",
-						    error, "s", address),
-				     "looking up a bouncing address", NULL, bouncing_out, error);
 }
 
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,

@@ -88,6 +88,9 @@ typedef struct {
 	GBytes *data;
 } DkAttachmentIn;
 
+/* Why a message became no article (the quarantine's kinds). */
+#define DK_SET_ASIDE_KINDS "unreadable", "held", "auto_reply", "discarded", "bounce"
+
 /* A custom field of a ticket. */
 typedef struct {
 	char *name;
@@ -116,7 +119,9 @@ typedef struct {
 typedef struct {
 	gint64 id;
 	char *raw_sha256;
-	char *reason;
+	char *kind;   /* one of DK_SET_ASIDE_KINDS; NULL on add: "unreadable" */
+	char *reason; /* the sentence for people */
+	gint64 ticket; /* the ticket it would have gone onto, or 0 */
 	char *intake;
 	char *envelope_from; /* or NULL */
 	char *recipients;    /* comma-separated, or NULL */
@@ -257,11 +262,28 @@ gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *
 				  GError **error);
 gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
 				   gboolean *found_out, GError **error);
-/* Counts a bounce of mail to address (lower-cased) with its RFC 3463 status. */
+/* Counts a bounce of mail to address (lower-cased) with its RFC 3463
+ * status, at now (the mark's last bounce). */
 gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
 				GError **error);
-/* Whether mail to address bounced: notifications skip such addresses. */
-gboolean dk_store_bouncing_get(DkStore *store, const char *address, gboolean *bouncing_out, GError **error);
+/* Whether mail to address bounced at or after not_before (older marks
+ * have expired): notifications skip such addresses. */
+gboolean dk_store_bouncing_get(DkStore *store, const char *address, gint64 not_before,
+			       gboolean *bouncing_out, GError **error);
+
+typedef struct {
+	char *address;
+	char *last_status; /* or NULL */
+	gint64 since, last_at, count;
+} DkBouncing;
+
+/* Every bouncing mark, expired ones too, by address. Of DkBouncing*. */
+GPtrArray *dk_store_bouncing_list(DkStore *store, GError **error);
+/* Forgets the mark of address (NULL: every mark); *count_out (may be
+ * NULL) the marks forgotten. */
+gboolean dk_store_bouncing_clear(DkStore *store, const char *address, gint64 *count_out, GError **error);
+void dk_bouncing_free(DkBouncing *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkBouncing, dk_bouncing_free)
 /* Records a support address (an envelope recipient) ticket's mail came to. */
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
 				     GError **error);
@@ -272,15 +294,20 @@ gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
 			     const char *payload_json, gint64 now, gint64 *id_out, GError **error);
 
-/* Keeps a message docket could not read (its raw bytes already stored
- * with dk_store_raw_put) with the reason; the same raw message twice is one
- * entry. Writes its id into id_out. */
+/* Keeps a message that became no article (its raw bytes already stored
+ * with dk_store_raw_put): unreadable, held, an auto-reply or bounce that
+ * names no ticket, discarded by the rules; with its kind and reason. The
+ * same raw message twice is one entry, the newest kind and reason kept.
+ * Writes its id into id_out. */
 gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *entry, gint64 *id_out, GError **error);
 gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error);
 /* Of DkQuarantined*, oldest first. */
 GPtrArray *dk_store_quarantine_list(DkStore *store, GError **error);
 /* DK_ERROR_NOT_FOUND when there is no such entry. */
 DkQuarantined *dk_store_quarantine_get(DkStore *store, gint64 id, GError **error);
+/* How many entries of each kind (kind -> GINT64 in a pointer-sized
+ * integer); every kind of DK_SET_ASIDE_KINDS is there, 0 when none. */
+GHashTable *dk_store_quarantine_counts(DkStore *store, GError **error);
 void dk_quarantined_free(DkQuarantined *entry);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkQuarantined, dk_quarantined_free)
 

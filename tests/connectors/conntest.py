@@ -16,15 +16,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 
-from dockettest import BINARY, DocketCase  # noqa: E402,F401
+from dockettest import BINARY, DocketCase, write_secret  # noqa: E402,F401
 import specschema  # noqa: E402
 
 SUPPORT = "support@help.example.com"
 CUSTOMER = "alice@customer.example"
 AGENT = "agent@agents.example"
+# What the receiving MTA (authserv-id mx.test.example) adds to the agents'
+# mail: docket trusts agent mail only with it.
+AGENT_AUTH = "Authentication-Results: mx.test.example; dkim=pass header.d=agents.example\n"
 
 
 def mail(frm, subject, message_id, body, headers=""):
+    """One message; the agent's carries what the receiving MTA adds."""
+    if AGENT in frm and AGENT_AUTH not in headers:
+        headers = AGENT_AUTH + headers
     return ("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s>\n"
             "Date: Wed, 25 Nov 2026 10:00:00 +0000\n%s\n%s" %
             (frm, SUPPORT, subject, message_id, headers, body)).encode()
@@ -86,12 +92,11 @@ class ConnectorCase(DocketCase):
             self.addCleanup(self.assert_documented)
         super().setUp()
         creds = os.path.join(self.dir, "credentials")
-        with open(creds, "w") as f:
-            f.write(self.credentials)
+        write_secret(creds, self.credentials)
         with open(self.config, "a") as f:
             f.write("[threading]\ndomain = help.example.com\n[desk]\nreply_status = none\n"
                     "[notify]\nack = false\nretry_initial_seconds = 1\nretry_max_seconds = 2\n"
-                    "[agents]\naddresses = %s\n"
+                    "[agents]\naddresses = %s\nauthserv_id = mx.test.example\n"
                     "[connector:%s]\ncredentials_file = %s\ntimeout_seconds = 1\n%s" %
                     (AGENT, self.name, creds, self.connector_text()))
 
@@ -140,8 +145,11 @@ class ConnectorCase(DocketCase):
 
     def run_once(self):
         """`docket outbox run --once`: (sent, deferred, failed)."""
-        words = self.docket("outbox", "run", "--once").stdout.decode().replace(",", "").split()
-        return int(words[1]), int(words[3]), int(words[5])
+        proc = self.docket("outbox", "run", "--once", check=False)
+        words = proc.stdout.decode().replace(",", "").split()
+        counts = int(words[1]), int(words[3]), int(words[5])
+        self.assertEqual(proc.returncode, 1 if counts[2] else 0, proc.stderr)  # 1: a row failed
+        return counts
 
     def drain(self, limit=30):
         """Runs the outbox until no row is pending; returns the rows."""

@@ -4,6 +4,8 @@ the checks each such connector must pass — `docket connector check`
 succeeds without writing, refuses a wrong or missing key without showing
 it and creates nothing, and `config dump` never shows the key."""
 
+from dockettest import write_secret
+
 
 def normalised(reqs, text_keys, where="path"):
     """(method, path or route, JSON body) per request, the text_keys of
@@ -26,8 +28,7 @@ class KeyChecks:
     bad_key = None
 
     def write_credentials(self, text):
-        with open(self.dir + "/credentials", "w") as f:
-            f.write(text)
+        write_secret(self.dir + "/credentials", text)
 
     def test_check_ok_creates_nothing(self):
         proc = self.docket("connector", "check", "desk")

@@ -29,7 +29,7 @@ static Loaded load(const char *section, GError **error)
 	g_autofree char *conf = g_build_filename(dir, "docket.conf", NULL);
 	g_autofree char *text =
 	    g_strdup_printf("[connector:x]\ncredentials_file = %s\n%s", creds, section);
-	g_assert_true(g_file_set_contents(creds, "api_key = KEY-1234\n", -1, NULL));
+	dk_test_write_secret(creds, "api_key = KEY-1234\n");
 	g_assert_true(g_file_set_contents(conf, text, -1, NULL));
 	l.config = dk_config_load(conf, error);
 	l.c = l.config ? dk_connector_new(l.config, "x", error) : NULL;

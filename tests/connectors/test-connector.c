@@ -24,7 +24,7 @@ static Fixture *fixture_new(const char *text, const char *creds)
 	Fixture *f = g_new0(Fixture, 1);
 	f->dir = dk_test_tmpdir();
 	g_autofree char *cpath = g_build_filename(f->dir, "creds", NULL);
-	g_assert_true(g_file_set_contents(cpath, creds, -1, NULL));
+	dk_test_write_secret(cpath, creds);
 	g_auto(GStrv) parts = g_strsplit(text, "@CREDS@", -1);
 	g_autofree char *conf = g_strjoinv(cpath, parts);
 	g_autofree char *path = g_build_filename(f->dir, "docket.conf", NULL);
@@ -48,7 +48,7 @@ static void test_from_config(void **state)
 	Fixture *f = fixture_new("[connector:psa]\ntype = connectwise\n"
 	                         "base_url = https://cw.example/v4_6_release/apis/3.0//\n"
 	                         "credentials_file = @CREDS@\nqueues = it, billing\n"
-	                         "status_map = waiting = Waiting Customer, bogus\n",
+	                         "status_map = waiting = Waiting Customer\n",
 	                         "# keys\ncompany = acme\n public_key=pub \nprivate_key = p=v\n");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkConnector) c = dk_connector_new(f->config, "psa", &error);
@@ -69,17 +69,21 @@ static void test_from_config(void **state)
 	fixture_free(f);
 }
 
+/* A section without base_url, or naming a credentials file that is not
+ * there, is refused when the configuration loads (the validator). */
 static void test_config_errors(void **state)
 {
-	Fixture *f = fixture_new("[connector:a]\ntype = webhook\n"
-	                         "[connector:b]\nbase_url = https://x\ncredentials_file = /nonexistent/k\n",
-	                         "");
-	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
-	assert_null(dk_connector_new(f->config, "a", &e1));
-	assert_true(g_error_matches(e1, DK_ERROR, DK_ERROR_CONFIG));
-	assert_non_null(strstr(e1->message, "base_url"));
-	assert_null(dk_connector_new(f->config, "b", &e2));
-	assert_true(g_error_matches(e2, DK_ERROR, DK_ERROR_CONFIG));
+	static const char text[] = "[connector:a]\ntype = webhook\n"
+	                           "[connector:b]\nbase_url = https://x\n"
+	                           "credentials_file = /nonexistent/k\n";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkConfig) config = dk_config_load_data(text, strlen(text), "t.conf", &error);
+	assert_null(config);
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG));
+	assert_non_null(strstr(error->message, "t.conf:1: [connector:a]: base_url is not set"));
+	assert_non_null(strstr(error->message, "t.conf:5: [connector:b] credentials_file:"));
+	Fixture *f = fixture_new("[connector:a]\nbase_url = https://x\n", "");
+	g_autoptr(GError) e3 = NULL;
 	assert_null(dk_connector_new(f->config, "c", &e3));
 	assert_true(g_error_matches(e3, DK_ERROR, DK_ERROR_CONFIG));
 	fixture_free(f);

@@ -19,7 +19,7 @@ static DkConnector *make(const char *creds, char **dir_out, DkConfig **config_ou
 {
 	*dir_out = dk_test_tmpdir();
 	g_autofree char *path = g_build_filename(*dir_out, "iiq.key", NULL);
-	g_assert_true(g_file_set_contents(path, creds, -1, NULL));
+	dk_test_write_secret(path, creds);
 	g_autofree char *text = g_strdup_printf(
 	    "[connector:iiq]\ntype = incidentiq\nbase_url = "
 	    "https://district.incidentiq.com/api/v1.0\n"

@@ -34,7 +34,7 @@ static int group_teardown(void **state)
 static DkConnector *connector_new(const char *more, const char *creds, GError **error)
 {
 	g_autofree char *cpath = g_build_filename(dir, "creds", NULL);
-	g_assert_true(g_file_set_contents(cpath, creds, -1, NULL));
+	dk_test_write_secret(cpath, creds);
 	g_autofree char *text = g_strdup_printf("[connector:ninja]\ntype = ninjaone\n"
 	                                        "base_url = http://127.0.0.1:9\n"
 	                                        "credentials_file = %s\ntimeout_seconds = 2\n%s",

@@ -278,8 +278,7 @@ class CheckTest(ConnectWiseCase):
         self.assertEqual(self.mock.tickets, {})
 
     def test_check_reports_a_missing_board(self):
-        with open(self.config, "a") as f:
-            f.write("board = Nowhere\n")
+        self.configure("board = Nowhere\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn('board "Nowhere" does not exist', proc.stdout.decode())
@@ -294,8 +293,7 @@ class CheckTest(ConnectWiseCase):
         self.assertNotIn("wrongKEY", err + proc.stdout.decode())
 
     def test_check_reports_a_wrong_base_url(self):
-        with open(self.config, "a") as f:
-            f.write("base_url = %s/v2019/apis/3.0\n" % self.mock.url)
+        self.configure("base_url = %s/v2019/apis/3.0\n" % self.mock.url)
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("404 on /service/boards", proc.stdout.decode())
@@ -305,8 +303,7 @@ class CheckTest(ConnectWiseCase):
         self.assertNotIn("privKEY", out)
 
     def test_status_map_to_a_missing_status(self):
-        with open(self.config, "a") as f:
-            f.write("status_map = waiting=Waiting Customer\n")
+        self.configure("status_map = waiting=Waiting Customer\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("status Waiting Customer (for waiting) does not exist",

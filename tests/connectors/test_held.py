@@ -87,8 +87,7 @@ class HeldTest(ConnectWiseCase):
     def test_metrics_show_failed_and_held_rows(self):
         self.refuse_the_create()
         port, lmtp = free_port(), free_port()
-        with open(self.config, "a") as f:
-            f.write("[http]\nlisten = 127.0.0.1:%d\n" % port)
+        self.configure("[http]\nlisten = 127.0.0.1:%d\n" % port)
         with open(os.path.join(self.dir, "serve.log"), "wb") as log:
             proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen",
                                      "127.0.0.1:%d" % lmtp], stderr=log)

@@ -145,8 +145,7 @@ class ConversationTest(IncidentIQCase):
 
     def test_a_sender_who_is_no_user_gets_the_default_requester(self):
         intake = iiqmock.USERS[2]["UserId"]
-        with open(self.config, "a") as f:
-            f.write("default_requester_id = %s\n" % intake)
+        self.configure("default_requester_id = %s\n" % intake)
         self.deliver_ok(conversation()[0].replace(CUSTOMER.encode(), b"bob@elsewhere.example"))
         self.drain()
         self.assertEqual(self.changes(), [self.create(for_id=intake)])
@@ -302,8 +301,7 @@ class FaultTest(IncidentIQCase):
         self.assertIn("HTTP 429", row["last_error"])
 
     def test_a_refused_ticket_is_recorded_with_the_answer(self):
-        with open(self.config, "a") as f:
-            f.write("location_id = 00000000-0000-4000-8000-000000000000\n")
+        self.configure("location_id = 00000000-0000-4000-8000-000000000000\n")
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.run_once(), (0, 0, 1))
         row = self.outbox()[0]
@@ -388,8 +386,7 @@ class CheckTest(IncidentIQCase):
         self.assertEqual(self.mock.requests, [])
 
     def test_check_reports_a_missing_step_and_keys(self):
-        with open(self.config, "a") as f:
-            f.write("status_map = on_hold=Paused\npriority_map = high=very\nlocation_id =\n"
+        self.configure("status_map = on_hold=Paused\npriority_map = high=very\nlocation_id =\n"
                     "default_requester_id = 0c0ffee0-0000-4000-8000-0000000000ff\n")
         proc, out, err = self.check()
         self.assertEqual(proc.returncode, 1)

@@ -153,8 +153,7 @@ class ConversationTest(NinjaCase):
         self.assertEqual([p["version"] for p in self.puts()], [1, 2, 3, 4])
 
     def test_tenant_status_by_display_name(self):
-        with open(self.config, "a") as f:
-            f.write("status_map = waiting=Waiting for parts\n")
+        self.configure("status_map = waiting=Waiting for parts\n")
         self.send_all([conversation()[0], self.agent_note("w", "#status waiting")])
         self.assertEqual([p["status"] for p in self.puts()], ["2101"])
         self.assertEqual(self.mock.tickets[4711]["status"]["displayName"], "Waiting for parts")
@@ -289,8 +288,7 @@ class FaultTest(NinjaCase):
         cases = [("customer.example=99", ["HTTP 404", "Organization not found"], 1),
                  ("other.example=12", ["no organisation for %s" % CUSTOMER], 1)]
         for n, (mapping, needles, tried) in enumerate(cases, 1):
-            with open(self.config, "a") as f:
-                f.write("organisation_map = %s\n" % mapping)
+            self.configure("organisation_map = %s\n" % mapping)
             self.deliver_ok(mail(CUSTOMER, "Toner %d" % n, "t%d@customer.example" % n, "Low.\n"))
             self.assertEqual(self.run_once(), (0, 0, 1))
             [row] = [r for r in self.outbox() if r["ticket"] == n]
@@ -407,8 +405,7 @@ class CheckTest(NinjaCase):
     def check(self, settings="", credentials=None):
         """`docket connector check desk` after appending settings to the
         section (and replacing the credentials): (exit code, stdout, stderr)."""
-        with open(self.config, "a") as f:
-            f.write(settings)
+        self.configure(settings)
         if credentials is not None:
             with open(self.dir + "/credentials", "w") as f:
                 f.write(credentials + "token_url = %s\n" % self.mock.token_url)

@@ -208,8 +208,7 @@ class FaultTest(OmnideskCase):
         self.assertIn("HTTP 429", row["last_error"])
 
     def test_unknown_brand_is_a_permanent_failure(self):
-        with open(self.config, "a") as f:
-            f.write("organisation_map = customer.example=99\n")
+        self.configure("organisation_map = customer.example=99\n")
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.run_once(), (0, 0, 1))
         row = self.outbox()[0]
@@ -280,8 +279,7 @@ class CheckTest(KeyChecks, OmnideskCase):
     bad_key = "wrongKEY"
 
     def test_check_reports_words_and_brands(self):
-        with open(self.config, "a") as f:
-            f.write("status_map = resolved=Solved\npriority_map = critical=critical\n"
+        self.configure("status_map = resolved=Solved\npriority_map = critical=critical\n"
                     "organisation_map = customer.example=Customer Brand\nbrand = MyBrand\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)

@@ -161,8 +161,7 @@ class FaultTest(OpsPilotCase):
         self.assertGreaterEqual(self.outbox()[0]["next_attempt_at"], before + 299)
 
     def test_unknown_customer_is_a_permanent_failure(self):
-        with open(self.config, "a") as f:
-            f.write("organisation_map = customer.example=cus_gone\n")
+        self.configure("organisation_map = customer.example=cus_gone\n")
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.run_once(), (0, 0, 1))
         row = self.outbox()[0]
@@ -193,8 +192,7 @@ class FaultTest(OpsPilotCase):
         self.assertIn("NOT_FOUND", states["article.created"]["last_error"])
 
     def test_no_customer_at_all_is_refused_before_sending(self):
-        with open(self.config, "a") as f:
-            f.write("company =\norganisation_map =\n")
+        self.configure("company =\norganisation_map =\n")
         self.deliver_ok(conversation()[0])
         self.assertEqual(self.run_once(), (0, 0, 1))
         self.assertIn("no customer for %s" % CUSTOMER, self.outbox()[0]["last_error"])
@@ -239,8 +237,7 @@ class CheckTest(KeyChecks, OpsPilotCase):
         self.assertIn("UNAUTHORIZED", proc.stderr.decode())
 
     def test_check_reports_words_outside_the_vocabulary(self):
-        with open(self.config, "a") as f:
-            f.write("status_map = waiting=Waiting on Client\npriority_map = none=Urgent\n")
+        self.configure("status_map = waiting=Waiting on Client\npriority_map = none=Urgent\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
         out = proc.stdout.decode()
@@ -248,8 +245,7 @@ class CheckTest(KeyChecks, OpsPilotCase):
         self.assertIn('priority "Urgent" (for none) is not one of the system\'s', out)
 
     def test_check_without_any_customer(self):
-        with open(self.config, "a") as f:
-            f.write("company =\norganisation_map =\n")
+        self.configure("company =\norganisation_map =\n")
         proc = self.docket("connector", "check", "desk", check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("no default customer (company, or \"*\" in organisation_map)",

@@ -106,8 +106,7 @@ class QueueTest(WebhookCase):
         with open(script, "w") as f:
             f.write('require "fileinto";\n'
                     'if header :contains "subject" "invoice" { fileinto "billing"; }\n')
-        with open(self.config, "a") as f:
-            f.write("[rules]\nscript = %s\n" % script)
+        self.configure("[rules]\nscript = %s\n" % script)
         from conntest import mail
         self.deliver_ok(conversation()[0])
         self.deliver_ok(conversation()[1])
@@ -132,8 +131,7 @@ class RulesTest(WebhookCase):
         with open(script, "w") as f:
             f.write('require "vnd.docket.ticket";\n'
                     'if header :contains "subject" "URGENT" { ticket_priority "critical"; }\n')
-        with open(self.config, "a") as f:
-            f.write("[rules]\nscript = %s\n" % script)
+        self.configure("[rules]\nscript = %s\n" % script)
 
     def test_rule_priority_change(self):
         from conntest import mail

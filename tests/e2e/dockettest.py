@@ -4,12 +4,42 @@ and a way to run the docket binary against it."""
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
+import time
 import unittest
 
 BINARY = os.environ.get("DOCKET_BINARY", "docket")
+
+
+def write_secret(path, text):
+    """Writes a credentials file only its owner may read, as docket
+    requires of every secret file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10):
+    """Waits until something accepts on 127.0.0.1:port."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("port %d never opened" % port)
 
 
 class DocketCase(unittest.TestCase):
@@ -26,6 +56,26 @@ class DocketCase(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def configure(self, text):
+        """Adds text's lines to the configuration file; a key that the last
+        section of the file already sets is set again in place of the
+        earlier line (docket refuses a key written twice)."""
+        with open(self.config) as f:
+            lines = f.read().splitlines()
+        start = max([i for i, line in enumerate(lines) if line.lstrip().startswith("[")] + [0])
+        for line in text.splitlines():
+            if line.lstrip().startswith("["):
+                lines.append(line)
+                start = len(lines) - 1
+                continue
+            if "=" in line and not line.lstrip().startswith("#"):
+                key = line.split("=", 1)[0].strip()
+                lines = [old for i, old in enumerate(lines)
+                         if i <= start or old.split("=", 1)[0].strip() != key]
+            lines.append(line)
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
     def docket(self, *args, stdin=b"", check=True):
         """Runs docket with our configuration; returns the CompletedProcess."""

@@ -241,7 +241,7 @@ class ScenarioCase(DeskCase):
 class ScenarioTest(ScenarioCase):
     """A whole ticket life on the default SLA (around the clock, UTC)."""
 
-    config_text = DeskCase.config_text + "[agents]\naddresses = %s\n" % AGENT
+    config_text = DeskCase.config_text + "[agents]\naddresses = %s\nauthserv_id = mx.test.example\n" % AGENT
 
     def test_life_by_mail(self):
         t0 = unix("2026-11-25T10:00:00+00:00")
@@ -260,7 +260,9 @@ class ScenarioTest(ScenarioCase):
         # the requester, and it meets the first-response target.
         self.deliver_at(t0 + 1200, mail(AGENT, "Re: Printer offline", "b1@help.example.com",
                                         "Please switch it off and on again.\n",
-                                        "In-Reply-To: <p1@example.org>\n"))
+                                        "In-Reply-To: <p1@example.org>\n"
+                                        "Authentication-Results: mx.test.example; dkim=pass header.d=%s\n"
+                                        % DOMAIN))
         shown = self.show(1)
         agent = [a for a in shown["articles"] if a["from"] == AGENT]
         self.assertEqual([(a["direction"], a["visibility"]) for a in agent], [("outbound", "public")])

@@ -41,8 +41,10 @@ class QuarantineTest(DocketCase):
         self.assertIn(b"still unreadable", proc.stdout)
         self.assertEqual(len(self.quarantine()), 1)
         # After the administrator raises the limit it becomes a ticket.
-        with open(self.config, "a") as f:
-            f.write("max_header_size = 1M\n")
+        with open(self.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text.replace("max_header_size = 1K", "max_header_size = 1M"))
         out = self.docket("quarantine", "reprocess", "--all").stdout.decode()
         self.assertIn("ticket 1 created", out)
         self.assertEqual(self.quarantine(), [])

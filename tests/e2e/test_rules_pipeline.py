@@ -118,6 +118,8 @@ class RulesPipelineTest(DocketCase):
                 except OSError:
                     self.assertLess(time.time(), deadline, "serve never listened")
                     time.sleep(0.05)
+            with open(self.script) as f:
+                good = f.read()
             with open(self.script, "a") as f:
                 f.write('if header :is "subject" {\n')  # broken from here on
             proc.send_signal(signal.SIGHUP)
@@ -130,7 +132,13 @@ class RulesPipelineTest(DocketCase):
             proc.wait(timeout=30)
             log.close()
         with open(os.path.join(self.dir, "serve.log"), "rb") as f:
-            self.assertIn(b"rules=failed keeping=previous", f.read())
+            log = f.read()
+        # The validator refuses the whole file, naming the script's line.
+        self.assertIn(b"event=reload result=failed keeping=previous", log)
+        self.assertIn(b"[rules] script: %s:24:1:" % self.script.encode(), log)
+        # Every command validates the file: mend the script to read tickets.
+        with open(self.script, "w") as f:
+            f.write(good)
         ticket = self.by_subject()["URGENT: after reload"]
         self.assertEqual(ticket["priority"], "high")  # the old script still ran
 

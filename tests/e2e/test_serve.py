@@ -3,33 +3,14 @@ listener did, and SIGTERM stops the server cleanly."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dockettest import BINARY, DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase, free_port, wait_for_port  # noqa: E402
 import lmtpclient  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("port %d never opened" % port)
 
 
 class ServeTest(DocketCase):

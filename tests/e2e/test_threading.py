@@ -163,14 +163,21 @@ class ConversationTest(ThreadingCase):
 
     def test_foreign_ticket_number(self):
         number, _ = self.open_ticket()
+        # The customer copies the vendor in: the vendor becomes a participant.
         self.put(outlook(CUSTOMER, SUPPORT, "RE: [docket #%d] Drucker druckt nicht" % number,
-                         "Der Hersteller hat den Fall [Case: 778899] eroeffnet."), at=T0 + 60)
+                         "Der Hersteller hat den Fall [Case: 778899] eroeffnet.",
+                         cc="Vendor Support <cases@vendor.example>"), at=T0 + 60)
         doc = self.show(number)
         self.assertEqual(doc["ticket"]["foreign_refs"], [{"name": "vendor", "number": "778899"}])
         # The vendor writes from its own system, naming only its case number.
         out = self.put(gmail("Vendor Support <cases@vendor.example>", SUPPORT, "Update on [Case: 778899]",
                              "A technician is on the way."), at=T0 + 3600)
         self.assertEqual((out["outcome"], out["ticket"], out["evidence"]), ("appended", str(number), "foreign"))
+        # A stranger naming the number is no participant: like docket's own
+        # token, the follow-up policy gives it a new, linked ticket.
+        out = self.put(gmail("Mallory <mallory@evil.example>", SUPPORT, "About [Case: 778899]",
+                             "Send me the details."), at=T0 + 3650)
+        self.assertEqual((out["outcome"], out["evidence"]), ("created", "new"))
         out = self.put(gmail("Vendor Support <cases@vendor.example>", SUPPORT, "Update on [Case: 111]",
                              "Another customer's case."), at=T0 + 3700)
         self.assertEqual(out["outcome"], "created")
@@ -485,8 +492,11 @@ class AutomaticMailTest(ThreadingCase):
         doc = self.show(number)
         bounces = [e["detail"] for e in doc["events"] if e["type"] == "bounce"]
         self.assertEqual([(b["recipient"], b["status"]) for b in bounces], [("dana@customer.example", "5.1.1")])
-        self.assertEqual(self.db("SELECT address, last_status FROM bouncing_addresses"),
-                         [("dana@customer.example", "5.1.1")])
+        # It came to the support address, not to the notification's own
+        # bounce address: it proves nothing about dana, who stays unmarked.
+        self.assertIsNone(bounces[0]["marked"])
+        self.assertIn("bounce address", bounces[0]["why"])
+        self.assertEqual(self.db("SELECT address, last_status FROM bouncing_addresses"), [])
         self.assertEqual(len(self.tickets()), 1)
 
 

@@ -1,9 +1,11 @@
 /* libFuzzer target for the agent commands (parsers/agent-commands.c): the
  * input is the new text of a reply; the first line also serves as an
- * Authentication-Results value list (split at NUL) for the RFC 8601 check.
+ * Authentication-Results value list (split at NUL) for the RFC 8601 parser
+ * and check (parsers/authres.c).
  * Invariants: at most 32 commands, values of the documented shape, the
  * remaining text never longer than the input. */
 #include "parsers/agent-commands.h"
+#include "parsers/authres.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -38,9 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_ptr_array_add(values, g_strndup(p, (gsize)(stop - p)));
 		p = stop + 1;
 	}
-	gboolean present = FALSE;
-	gboolean ok = dk_agent_commands_authenticated(values, "mx.example.org", "example.com", &present);
-	if (ok && !present)
+	const char *method = NULL;
+	DkAuthresVerdict v =
+	    dk_authres_verify(values, "mx.example.org", "example.com", TRUE, &method);
+	if ((v == DK_AUTHRES_PASS) != (method != NULL))
 		__builtin_trap();
+	for (guint i = 0; i < values->len; i++) {
+		g_autoptr(DkAuthres) ar = dk_authres_parse(g_ptr_array_index(values, i), NULL);
+		if (ar != NULL && ar->results->len > 64)
+			__builtin_trap();
+	}
 	return 0;
 }

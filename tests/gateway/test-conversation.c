@@ -28,7 +28,7 @@ static const char conf[] =
     "[notify]\nfrom = docket@example.com\nteam_addresses = team@example.com, lead@example.com\n"
     "attachment_max_size = 100\nattachment_max_total = 150\n"
     "[queue:billing]\ncopy_participants = false\n"
-    "[imap:box]\nuser = Inbox@Example.net\n";
+    "[imap:box]\nhost = imap.example.net\nuser = Inbox@Example.net\npassword = x\n";
 
 static int setup(void **state)
 {

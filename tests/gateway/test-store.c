@@ -4,6 +4,9 @@
 #include "gateway/store/store-private.h"
 
 #include <glib/gstdio.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -340,6 +343,35 @@ static void test_busy_is_temporary(void **state)
 	dk_store_rollback(a);
 }
 
+/* Opening the store again in a process that has it open must not drop the
+ * POSIX locks its first connection holds on the database file (closing any
+ * descriptor of the file drops them all): were they dropped, another
+ * process closing its own connection could take itself for the last one
+ * and checkpoint and remove the WAL under the first — a corrupt store.
+ * SQLite's shared-lock range starts at the pending byte (2^30) + 2. */
+static void test_second_open_keeps_the_locks(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) a = dk_store_open(*state, NULL, &error);
+	assert_non_null(a);
+	g_autoptr(DkStore) b = dk_store_open(*state, NULL, &error);
+	assert_non_null(b);
+	pid_t pid = fork();
+	if (pid == 0) {
+		g_autofree char *path = g_build_filename(*state, "docket.db", NULL);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+		                   .l_start = 0x40000000 + 2, .l_len = 510};
+		int rc = fd >= 0 ? fcntl(fd, F_GETLK, &lk) : -1;
+		_exit(rc == 0 && lk.l_type == F_RDLCK && lk.l_pid == getppid() ? 0 : 1);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	/* The parent still holds its shared lock on the database file. */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +382,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_open_keeps_the_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_deferred, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_cjk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_checkpoints_large_wal, setup, teardown),

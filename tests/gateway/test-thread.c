@@ -10,6 +10,7 @@
 #include "gateway/outbox/effects.h"
 #include "gateway/core/thread.h"
 #include "gateway/core/writer.h"
+#include "gateway/store/store-outbox.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -290,7 +291,8 @@ static void test_reopen_window_edges(void **state)
 /* Neither an auto-reply nor an agent's mail reopens a closed ticket. */
 static void test_closed_stays_closed(void **state)
 {
-	Fixture *f = fixture_new("[agents]\naddresses = alex@helpdesk.example\n");
+	Fixture *f = fixture_new(
+	    "[agents]\naddresses = alex@helpdesk.example\nauthserv_id = mx.example.com\n");
 	gint64 t = open_ticket(f);
 	close_ticket(f, t, T0 + DAY);
 	g_autofree char *ooo = mail("dana@customer.example", "Out of office: [docket #1] Printer",
@@ -299,8 +301,10 @@ static void test_closed_stays_closed(void **state)
 	dk_pipeline_item_message(item)->classification.auto_reply = TRUE;
 	DkDelivery d1 = commit(f, item, NULL);
 	assert_int_equal(d1.ticket, t);
-	g_autofree char *agent = mail("alex@helpdesk.example", "Re: [docket #1] Printer",
-	                              "c2@helpdesk.example", NULL, "One more note.");
+	g_autofree char *agent =
+	    mail("alex@helpdesk.example", "Re: [docket #1] Printer", "c2@helpdesk.example",
+	         "Authentication-Results: mx.example.com; dkim=pass header.d=helpdesk.example\n",
+	         "One more note.");
 	DkDelivery d2 = put(f, agent, T0 + 40 * DAY);
 	assert_int_equal(d2.ticket, t);
 	g_autoptr(DkTicket) ticket = dk_store_ticket_get(f->store, t, NULL);
@@ -366,22 +370,49 @@ static void test_bounce(void **state)
 	assert_int_equal(d.ticket, t);
 	g_autofree char *types = event_types(f, t);
 	assert_string_equal(types, "created,bounce");
-	gboolean bouncing = FALSE;
-	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", &bouncing, NULL));
+	/* Naming our Message-ID places the bounce but proves nothing about
+	 * who bounced: anyone can write one. */
+	gboolean bouncing = TRUE;
+	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", 0, &bouncing, NULL));
+	assert_false(bouncing);
+	/* Sent back to the VERP address of a notification docket sent to
+	 * dana, it marks dana (and nobody else). */
+	gint64 row = 0;
+	assert_true(dk_store_outbox_add(f->store, "ack", "dana@customer.example", t, "{}", T0, &row,
+	                                NULL));
+	assert_true(dk_store_outbox_done(f->store, row, NULL));
+	g_autofree char *verp = dk_ids_bounce_address(f->secret, "bounces@example.com", row);
+	g_autofree char *m2 = mail("MAILER-DAEMON@mx.customer.example", "Undelivered Mail",
+	                           "b2@mx.customer.example", NULL, "failed");
+	g_autoptr(DkPipelineItem) item2 = prepare(f, m2, T0 + 2, verp);
+	DkBounce *b2 = g_new0(DkBounce, 1);
+	b2->recipient = g_strdup("bob@customer.example");
+	b2->status = g_strdup("5.1.1");
+	dk_bounce_free(dk_pipeline_item_message(item2)->classification.bounce);
+	dk_pipeline_item_message(item2)->classification.bounce = b2;
+	DkDelivery d2 = commit(f, item2, NULL);
+	assert_int_equal(d2.ticket, t);
+	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", 0, &bouncing, NULL));
 	assert_true(bouncing);
-	assert_true(dk_store_bouncing_get(f->store, "bob@customer.example", &bouncing, NULL));
+	assert_true(dk_store_bouncing_get(f->store, "bob@customer.example", 0, &bouncing, NULL));
+	assert_false(bouncing);
+	/* Marks expire: not counted before their last bounce. */
+	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", T0 + 3, &bouncing, NULL));
 	assert_false(bouncing);
 	dk_delivery_clear(&d);
+	dk_delivery_clear(&d2);
 	fixture_free(f);
 }
 
 static void test_agent_commands(void **state)
 {
-	Fixture *f = fixture_new("[agents]\ndomains = helpdesk.example\n");
+	/* Verified as the receiving MTA vouches: its Authentication-Results. */
+	Fixture *f = fixture_new("[agents]\ndomains = helpdesk.example\nauthserv_id = mx.example.com\n");
 	gint64 t = open_ticket(f);
 	g_autofree char *m =
 	    mail("Alex <alex@HELPDESK.example>", "Re: [docket #1] Printer", "a1@helpdesk.example",
-	         "In-Reply-To: <orig@customer.example>\n",
+	         "In-Reply-To: <orig@customer.example>\n"
+	         "Authentication-Results: mx.example.com; dkim=pass header.d=helpdesk.example\n",
 	         "#status waiting\n#priority low\n#tag hw\n#tag hw\n\nPlease restart it.");
 	DkDelivery d = put(f, m, T0 + 1);
 	assert_int_equal(d.ticket, t);
@@ -405,8 +436,10 @@ static void test_agent_commands(void **state)
 
 static void test_foreign_and_batch(void **state)
 {
-	Fixture *f = fixture_new(
-	    "[foreign:acme]\npattern = ACME-([0-9]{4,})\n[foreign:broken]\npattern = (\n");
+	/* The vendor is no participant: a foreign number, like the token,
+	 * threads its mail only because the follow-up policy accepts that. */
+	Fixture *f = fixture_new("[threading]\nfollow_up = accept\n"
+	                         "[foreign:acme]\npattern = ACME-([0-9]{4,})\n");
 	g_autofree char *m1 =
 	    mail("dana@customer.example", "Printer ACME-1234", "f1@customer.example", NULL,
 	         "See ACME-1234 and ACME-1234 and ACME-5678.");

@@ -30,10 +30,9 @@ static DkImapAccount *account(const char *dir, const char *text, GError **error)
 {
 	g_autofree char *path = g_build_filename(dir, "docket.conf", NULL);
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	g_autoptr(GError) local = NULL;
-	g_autoptr(DkConfig) config = dk_config_load(path, &local);
-	g_assert_no_error(local);
-	return dk_imap_account_new(config, "a", error);
+	/* The validator refuses a wrong section when it loads the file. */
+	g_autoptr(DkConfig) config = dk_config_load(path, error);
+	return config ? dk_imap_account_new(config, "a", error) : NULL;
 }
 
 static char *secret_file(const char *dir, const char *content, mode_t mode)
@@ -111,8 +110,8 @@ static void test_refusals(void **state)
 		{"[imap:a]\nhost = h\nuser = u\npassword_file = /nonexistent/pw\n", "cannot open secret file"},
 		{"[imap:a]\nhost = h\nuser = u\nauth = xoauth2\noauth_client_id = c\noauth_refresh_token = r\n",
 		 "oauth_token_url"},
-		{"[imap:a]\nhost = h\nuser = u\npassword = p\nfolders = ,\n", "folders is empty"},
-		{"[imap:b]\nhost = h\n", "no [imap:a] section"},
+		{"[imap:a]\nhost = h\nuser = u\npassword = p\nfolders = ,\n", "folders: names no folder"},
+		{"[imap:b]\nhost = h\nuser = u\npassword = p\n", "no [imap:a] section"},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
@@ -138,6 +137,46 @@ static void test_xoauth2(void **state)
 	assert_string_equal(a->oauth_refresh_token, "rt");
 }
 
+static char *replace(const char *text, const char *old, const char *new)
+{
+	g_auto(GStrv) parts = g_strsplit(text, old, -1);
+	return g_strjoinv(new, parts);
+}
+
+/* The refresh token docket keeps: written 0600 in a 0700 folder; used
+ * while it replaces the configured token, and not once the configuration
+ * names another one. */
+static void test_stored_refresh_token(void **state)
+{
+	g_autofree char *text = g_strdup_printf(
+	    "[store]\ndata_dir = %s/var\n[imap:a]\nhost = h\nuser = u\nauth = xoauth2\n"
+	    "oauth_token_url = https://login.example.com/token\noauth_client_id = cid\n"
+	    "oauth_refresh_token = first\n",
+	    (char *)*state);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkImapAccount) a = account(*state, text, &error);
+	assert_non_null(a);
+	assert_string_equal(a->oauth_refresh_token, "first");
+	assert_true(dk_imap_oauth_token_store(a, "rotated", &error));
+	assert_string_equal(a->oauth_refresh_token, "rotated");
+	struct stat st;
+	assert_int_equal(stat(a->oauth_token_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	g_autofree char *dir = g_path_get_dirname(a->oauth_token_path);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	g_autoptr(DkImapAccount) again = account(*state, text, &error);
+	assert_string_equal(again->oauth_refresh_token, "rotated");
+	/* The administrator writes a new token into the file: it wins. */
+	g_autofree char *changed = replace(text, "= first", "= second");
+	g_autoptr(DkImapAccount) b = account(*state, changed, &error);
+	assert_string_equal(b->oauth_refresh_token, "second");
+	/* None configured (after `docket imap authorize`): the stored one. */
+	g_autofree char *none = replace(text, "oauth_refresh_token = first\n", "");
+	g_autoptr(DkImapAccount) c = account(*state, none, &error);
+	assert_string_equal(c->oauth_refresh_token, "rotated");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +185,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_password_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xoauth2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stored_refresh_token, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import urllib.request
 import sys
+import tempfile
 import time
 import unittest
 
@@ -91,8 +92,22 @@ class ImapCase(DocketCase):
         self.assertEqual(sorted(m for m, _ in rows), sorted("msg%d@example.com" % i for i in range(n)))
 
     def background(self, *args):
-        return subprocess.Popen([BINARY, "-c", self.config, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        """docket in the background; its log (a line per message: more than
+        a pipe holds while nobody reads it) goes to a file, which
+        communicate() returns as stderr."""
+        log = tempfile.TemporaryFile()
+        proc = subprocess.Popen([BINARY, "-c", self.config, *args], stdout=subprocess.PIPE,
+                                stderr=log)
+        wait = proc.communicate
+
+        def communicate(timeout=None):
+            out, _ = wait(timeout=timeout)
+            log.seek(0)
+            err = log.read()
+            log.close()
+            return out, err
+        proc.communicate = communicate
+        return proc
 
     def wait_for(self, condition, seconds, step=0.02):
         return wait_for(condition, seconds, step)
@@ -108,6 +123,14 @@ class FetchTest(ImapCase):
         self.assertIn(b"fetched=4 stored=3 duplicates=0 refused=1 deferred=0", proc.stdout)
         self.assertIn(b"event=refused", proc.stderr)
         self.assertIn(b"no header block", proc.stderr)
+        # One log line per message, as over LMTP.
+        lines = [l for l in proc.stderr.decode().splitlines() if "imap account=support" in l]
+        for i in range(3):
+            self.assertEqual(len([l for l in lines if "<msg%d@example.com>" % i in l]), 1, lines)
+            self.assertIn("folder=INBOX uid=%d event=message from=<customer%d@example.com> size="
+                          % (i + 1, i), proc.stderr.decode())
+        self.assertEqual(len([l for l in lines if "event=refused" in l]), 1)
+        self.assertIn("outcome=created evidence=new", proc.stderr.decode())
         tickets = self.tickets()
         self.assertEqual(sorted(t["subject"] for t in tickets),
                          ["Problem number 0", "Problem number 1", "Problem number 2"])
@@ -243,6 +266,20 @@ class ErrorTest(ImapCase):
         self.assertIn("not trusted", err)
         self.assertNotIn("user=<%s>" % self.user, self.dovecot.log())
 
+    def test_summary_follows_the_error(self):
+        """poll --once: the error first, then the summary, which says the
+        round failed (a line of zeros alone reads like an empty mailbox)."""
+        self.account(ca_file=None)
+        proc = subprocess.run([BINARY, "-c", self.config, "poll", "--once"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(proc.returncode, 78)
+        lines = proc.stdout.decode().splitlines()
+        error = [i for i, l in enumerate(lines) if "not trusted" in l]
+        summary = [i for i, l in enumerate(lines) if l.startswith("account=support ")]
+        self.assertEqual(len(summary), 1, lines)
+        self.assertTrue(error and error[-1] < summary[0], lines)
+        self.assertTrue(lines[summary[0]].endswith(" result=failed"), lines)
+
     def test_untrusted_certificate_with_starttls(self):
         self.account(ca_file=None, tls="starttls", port=self.dovecot.plain_port)
         proc = self.poll(check=False)
@@ -348,6 +385,45 @@ class RobustnessTest(ImapCase):
             out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
         self.assert_each_once(2)
+
+    def test_sighup_starts_an_added_account_and_stops_a_removed_one(self):
+        other = "user%d" % next(ImapCase.users)
+        self.account(idle="true", poll_seconds=300)
+        with open(self.config) as f:
+            without = f.read()
+        self.add(message(0))
+        log_path = os.path.join(self.dir, "serve.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen", "127.0.0.1:0"],
+                                    stderr=log)
+
+        def logged(text):
+            with open(log_path, "rb") as f:
+                return text in f.read()
+        try:
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 1, 15))
+            self.dovecot.add(other, message(1))
+            with open(self.config, "a") as f:
+                f.write("[imap:sales]\nhost = 127.0.0.1\nport = %d\nca_file = %s\nuser = %s\n"
+                        "password = %s\nidle = true\npoll_seconds = 300\n"
+                        % (self.dovecot.tls_port, self.dovecot.cert, other, imaptest.PASSWORD))
+            proc.send_signal(signal.SIGHUP)
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 2, 15),
+                            "the added account was not started")
+            self.assertTrue(logged(b"imap account=sales event=started"))
+            with open(self.config, "w") as f:
+                f.write(without)
+            proc.send_signal(signal.SIGHUP)
+            self.assertTrue(self.wait_for(lambda: logged(b"imap account=sales event=stopped"), 15))
+            self.dovecot.add(other, message(2))
+            self.add(message(3))  # the account left in place still works
+            self.assertTrue(self.wait_for(lambda: self.article_count() == 3, 15))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        self.assertEqual(self.db_rows("SELECT count(*) FROM articles WHERE message_id = "
+                                      "'msg2@example.com'"), [(0,)])
+        self.assertFalse(logged(b"imap account=support event=restarting"))
 
     def test_two_accounts_share_the_writer(self):
         other = "user%d" % next(ImapCase.users)

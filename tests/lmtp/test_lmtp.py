@@ -65,6 +65,28 @@ class RecipientTest(LmtpCase):
         self.assertIn("from=<alice@example.com>", line)
         self.assertIn("rcpts=support@example.test,Billing@HELP.example.test,ops@help.example.test", line)
         self.assertIn("outcome=created", line)
+        # And a line for each refused recipient, with the reason.
+        refused = [x for x in server.log().splitlines() if "event=rcpt result=refused" in x]
+        self.assertEqual(len(refused), 3, refused)
+        self.assertIn('to=<nobody@example.test> reason="not in [lmtp] recipients" '
+                      'reply="550 5.1.1 <nobody@example.test> User unknown"', refused[0])
+        self.assertIn('to=<more@help.example.test> reason="more than [lmtp] max_recipients" '
+                      'reply="452 4.5.3 Too many recipients"', refused[1])
+        self.assertIn("to=<nobody@elsewhere.test>", refused[2])
+
+    def test_refused_rcpt_out_of_sequence_or_syntax_is_logged(self):
+        server = self.serve(RECIPIENTS)
+        with server.client() as c:
+            c.greet()
+            self.assertEqual(c.cmd("RCPT TO:<support@example.test>").code, 503)
+            self.assertEqual(c.cmd("MAIL FROM:<a@example.com>").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:support@example.test junk").code // 100, 5)
+            self.assertEqual(c.cmd("QUIT").code, 221)
+        server.wait_log("event=disconnect")
+        refused = [x for x in server.log().splitlines() if "event=rcpt result=refused" in x]
+        self.assertEqual(len(refused), 2, refused)
+        self.assertIn('to=<support@example.test> reason="out of sequence" reply="503 5.5.1', refused[0])
+        self.assertIn('to=<> reason="syntax" reply="5', refused[1])
 
     def test_no_accepted_recipient(self):
         server = self.serve(RECIPIENTS)

@@ -57,9 +57,12 @@ class OutboxCase(DocketCase):
 
     def run_once(self):
         """`docket outbox run --once`; returns (sent, deferred, failed)."""
-        out = self.docket("outbox", "run", "--once").stdout.decode()
-        words = out.replace(",", "").split()
-        return int(words[1]), int(words[3]), int(words[5])
+        proc = self.docket("outbox", "run", "--once", check=False)
+        words = proc.stdout.decode().replace(",", "").split()
+        counts = int(words[1]), int(words[3]), int(words[5])
+        # exit 1 when a row failed for good
+        self.assertEqual(proc.returncode, 1 if counts[2] else 0, proc.stderr)
+        return counts
 
     def deliver_ok(self, message, *args):
         proc = self.deliver(message, *args)

@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "connectors"))
 
 from outboxtest import BINARY, DOMAIN, SUPPORT, customer_mail  # noqa: E402
-from dockettest import DocketCase  # noqa: E402
+from dockettest import DocketCase, write_secret  # noqa: E402
 from lmtpclient import send  # noqa: E402
 from smtpsink import Sink, free_port  # noqa: E402
 from test_serve import wait_for_port  # noqa: E402
@@ -102,8 +102,7 @@ class LanesCase(DocketCase):
         self.sink_times = []
         self.sink.on_message = lambda *args: self.sink_times.append(time.monotonic())
         self.creds = os.path.join(self.dir, "credentials")
-        with open(self.creds, "w") as f:
-            f.write("secret = %s\n" % hookmock.SECRET)
+        write_secret(self.creds, "secret = %s\n" % hookmock.SECRET)
         self.write_config(self.desk)
 
     def write_config(self, desks):

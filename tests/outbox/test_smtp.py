@@ -86,9 +86,13 @@ class SendTest(OutboxCase):
         self.assertEqual(self.run_once(), (0, 0, 1))
         row = self.outbox()[0]
         self.assertEqual(row["state"], "failed")
-        self.assertIn("550", row["last_error"])
+        self.assertIn("550 5.1.1 no such user", row["last_error"])  # the relay's own words
         failed = self.events(1, "notification_failed")
         self.assertEqual(len(failed), 1)
+        listed = self.docket("outbox", "list").stdout.decode().splitlines()
+        self.assertRegex(listed[0], r"^transport: smtp smtp://127\.0\.0\.1:\d+$")
+        row_line = [l for l in listed if l.split()[:1] == [str(row["id"])]][0]
+        self.assertEqual(row_line.split()[5], "-")  # no next attempt for a failed row
         self.assertEqual(self.run_once(), (0, 0, 0))  # no more tries
         self.sink.rcpt_reply = None
         self.docket("outbox", "retry", str(row["id"]))
@@ -131,7 +135,7 @@ class RelayTest(OutboxCase):
     def setUp(self):
         super().setUp()
         with open(self.config, "a") as f:
-            f.write("[agents]\naddresses = agent@agents.example\n")
+            f.write("[agents]\naddresses = agent@agents.example\nauthserv_id = mx.test.example\n")
 
     def test_agent_reply_relayed(self):
         self.deliver_ok(customer_mail("Ann <ann@example.org>", "VPN down", "v1@example.org"))
@@ -139,7 +143,8 @@ class RelayTest(OutboxCase):
         ack = parse(self.sink.messages[0][2])
         agent = customer_mail("Alex Agent <agent@agents.example>", "Re: [docket #1] VPN down", "ag1@agents.example",
                               body="Please restart the router.\n",
-                              headers="In-Reply-To: %s\n" % ack["Message-ID"])
+                              headers="In-Reply-To: %s\nAuthentication-Results: mx.test.example;"
+                                      " dkim=pass header.d=agents.example\n" % ack["Message-ID"])
         self.deliver_ok(agent)
         self.assertEqual([r["kind"] for r in self.outbox("--state", "pending")], ["relay"])
         self.assertEqual(self.run_once(), (1, 0, 0))
@@ -232,6 +237,8 @@ class StartTlsRequiredTest(OutboxCase):
         self.assertEqual(self.run_once(), (0, 1, 0))
         self.assertEqual(self.sink.messages, [])
         self.assertEqual(self.outbox()[0]["state"], "pending")
+        self.assertIn("does not offer STARTTLS", self.outbox()[0]["last_error"])
+        self.assertIn("starttls = insecure-optional", self.outbox()[0]["last_error"])
 
 
 class AuthTest(OutboxCase):
@@ -248,20 +255,25 @@ class AuthTest(OutboxCase):
         self.secret = secret
 
     def test_auth_with_password_file(self):
-        self.deliver_ok(customer_mail("ann@example.org", "VPN", "a0@example.org"))
-        # a password others can read is refused, and the mail waits
-        self.assertEqual(self.run_once(), (0, 1, 0))
-        self.assertIn("readable by others", self.outbox()[0]["last_error"])
-        self.assertEqual(self.sink.credentials, [])
+        # A password others can read is refused when the configuration is
+        # read, naming its line: the MTA keeps the mail meanwhile.
+        check = self.docket("config", "check", check=False)
+        self.assertEqual(check.returncode, 78)
+        self.assertIn(b"[smtp] password_file: refusing secret file", check.stderr)
+        self.assertIn(b"lets other users read it (chmod 600", check.stderr)
+        proc = self.deliver(customer_mail("ann@example.org", "VPN", "a0@example.org"))
+        self.assertEqual(proc.returncode, 75, proc.stderr)
         os.chmod(self.secret, 0o600)
-        self.docket("outbox", "retry", str(self.outbox()[0]["id"]))
+        self.deliver_ok(customer_mail("ann@example.org", "VPN", "a0@example.org"))
         self.deliver_ok(customer_mail("ann@example.org", "VPN", "a1@example.org"))
         self.assertEqual(self.run_once(), (2, 0, 0))
         self.assertEqual(self.sink.credentials, [("docket", "s3cret")] * 2)
 
     def test_inline_password_is_masked(self):
-        with open(self.config, "a") as f:
-            f.write("password = inline-s3cret\n")
+        with open(self.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text.replace("password_file = %s\n" % self.secret, "password = inline-s3cret\n"))
         dump = self.docket("config", "dump").stdout.decode()
         self.assertIn("password = ****", dump)
         self.assertNotIn("inline-s3cret", dump)
@@ -321,7 +333,8 @@ class NoAckTest(OutboxCase):
         import sqlite3
         self.docket("ticket", "list")  # creates the store
         with sqlite3.connect(self.data + "/docket.db") as db:
-            db.execute("INSERT INTO bouncing_addresses (address, since) VALUES ('dead@example.org', 0)")
+            db.execute("INSERT INTO bouncing_addresses (address, since, last_at)"
+                       " VALUES ('dead@example.org', 0, strftime('%s', 'now'))")
         reason = self.suppressed(customer_mail("Dead@Example.org", "Hello", "b1@example.org"))
         self.assertIn("bouncing", str(reason))
 

@@ -5,10 +5,12 @@ arguments and input; its exit status decides retry or give up)."""
 import glob
 import json
 import os
+import signal
 import stat
+import subprocess
 import unittest
 
-from outboxtest import DOMAIN, SUPPORT, DocketCase, customer_mail, parse
+from outboxtest import BINARY, DOMAIN, SUPPORT, DocketCase, customer_mail, parse
 
 
 class MaildirTest(DocketCase):
@@ -35,6 +37,38 @@ class MaildirTest(DocketCase):
         self.assertEqual(m["Auto-Submitted"], "auto-replied")
         shown = json.loads(self.docket("ticket", "show", "1", "--json").stdout)
         self.assertEqual(shown["articles"][1]["direction"], "outbound")
+
+    def test_a_default_that_sends_nothing_says_so(self):
+        note = "notifications are not sent: with no [smtp] url, they are written to the " \
+               "Maildir %s" % os.path.join(self.data, "outbox-maildir")
+        self.assertIn("note: " + note, self.docket("config", "check").stdout.decode())
+        self.docket("deliver", stdin=customer_mail("ann@example.org", "Screen", "s2@example.org"))
+        listed = self.docket("outbox", "list").stdout.decode()
+        self.assertTrue(listed.startswith("transport: maildir %s (mail is written there, not "
+                                          "sent: set [smtp] url)\n" % root_of(self)), listed)
+        doc = json.loads(self.docket("outbox", "list", "--json").stdout)
+        self.assertEqual(doc["transport"], {"name": "maildir", "target": root_of(self)})
+        # serve says it once at start
+        proc = subprocess.Popen([BINARY, "-c", self.config, "serve", "--listen", "127.0.0.1:0"],
+                                stderr=subprocess.PIPE)
+        try:
+            line = b""
+            while b"event=ready" not in line:
+                line = proc.stderr.readline()
+                self.assertNotEqual(line, b"", "serve ended")
+                if b"event=note" in line:
+                    self.assertIn(note.encode(), line)
+                    self.assertIn(b"customers receive nothing by mail", line)
+                    break
+            else:
+                self.fail("serve did not say where notifications go")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+
+
+def root_of(case):
+    return os.path.join(case.data, "outbox-maildir")
 
 
 class SendmailTest(DocketCase):
@@ -76,7 +110,9 @@ class SendmailTest(DocketCase):
     def test_sendmail_permanent_status(self):
         self.docket("deliver", stdin=customer_mail("carl@example.org", "Mouse", "mo1@example.org"))
         self.set_status(67)  # EX_NOUSER
-        self.assertIn("failed 1", self.docket("outbox", "run", "--once").stdout.decode())
+        proc = self.docket("outbox", "run", "--once", check=False)
+        self.assertEqual(proc.returncode, 1)  # a row failed for good
+        self.assertIn("failed 1", proc.stdout.decode())
 
 
 if __name__ == "__main__":

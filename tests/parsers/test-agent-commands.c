@@ -1,5 +1,4 @@
-/* Tests of agent commands on the first lines of a reply and of the
- * Authentication-Results check (RFC 8601). */
+/* Tests of agent commands on the first lines of a reply. */
 #include "dk-test.h"
 #include "parsers/agent-commands.h"
 
@@ -79,64 +78,11 @@ static void test_commands_bounded(void **state)
 	g_string_free(s, TRUE);
 }
 
-typedef struct {
-	const char *value;
-	const char *domain;
-	gboolean pass;
-	gboolean present;
-} AuthCase;
-
-static const AuthCase auth_cases[] = {
-    {"mx.example.com; dkim=pass header.d=example.com header.s=s1", "example.com", TRUE, TRUE},
-    {"mx.example.com 1; spf=pass smtp.mailfrom=agent@example.com", "example.com", TRUE, TRUE},
-    {"MX.Example.COM; dkim=pass (2048-bit key; unprotected) header.d=Example.com", "example.com",
-     TRUE, TRUE},
-    {"mx.example.com; dkim=pass header.i=@example.com", "example.com", TRUE, TRUE},
-    {"mx.example.com;\r\n\tdkim=fail header.d=example.com;\r\n\tspf=pass "
-     "smtp.mailfrom=agent@example.com",
-     "example.com", TRUE, TRUE},
-    {"mx.example.com; dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=agent@example.com",
-     "example.com", FALSE, TRUE},
-    {"mx.example.com; dkim=pass header.d=evil.example; spf=pass smtp.mailfrom=x@evil.example",
-     "example.com", FALSE, TRUE},
-    {"mx.example.com; dkim=pass header.d=sub.example.com", "example.com", FALSE, TRUE},
-    {"mx.example.com; spf=pass smtp.helo=example.com", "example.com", FALSE, TRUE},
-    {"mx.example.com; none", "example.com", FALSE, TRUE},
-    {"mx.evil.example; dkim=pass header.d=example.com", "example.com", FALSE, FALSE},
-    {"mx.example.com.evil.example; dkim=pass header.d=example.com", "example.com", FALSE, FALSE},
-    {"(comment) mx.example.com; dkim=pass header.d=\"example.com\"", "example.com", TRUE, TRUE},
-    {"", "example.com", FALSE, FALSE},
-};
-
-static void test_authentication_results(void **state)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(auth_cases); i++) {
-		g_autoptr(GPtrArray) values = g_ptr_array_new();
-		g_ptr_array_add(values, (gpointer)auth_cases[i].value);
-		gboolean present = FALSE;
-		gboolean pass = dk_agent_commands_authenticated(values, "mx.example.com",
-		                                                auth_cases[i].domain, &present);
-		if (pass != auth_cases[i].pass || present != auth_cases[i].present)
-			fail_msg("“%s”: pass=%d present=%d", auth_cases[i].value, pass, present);
-	}
-	gboolean present = TRUE;
-	assert_false(
-	    dk_agent_commands_authenticated(NULL, "mx.example.com", "example.com", &present));
-	assert_false(present);
-	/* A later value of ours passes even if an earlier (upstream) one fails. */
-	g_autoptr(GPtrArray) two = g_ptr_array_new();
-	g_ptr_array_add(two, "mx.example.com; dkim=fail header.d=example.com");
-	g_ptr_array_add(two, "mx.example.com; dkim=pass header.d=example.com");
-	assert_true(
-	    dk_agent_commands_authenticated(two, "mx.example.com", "example.com", &present));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_commands_bounded),
-	    cmocka_unit_test(test_authentication_results),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

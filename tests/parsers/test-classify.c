@@ -40,6 +40,7 @@ typedef struct {
 	const char *raw;
 	gboolean auto_reply, bulk, spam, loop, bounce;
 	const char *recipient, *status, *original_id; /* when bounce */
+	gboolean auto_generated;
 } ClassifyCase;
 
 #define HDR "From: Ann <ann@example.com>\nTo: help@help.example.org\nMessage-ID: <1@example.com>\n"
@@ -47,13 +48,26 @@ typedef struct {
 static const ClassifyCase cases[] = {
     {"plain", HDR "Subject: printer\n\nIt is broken.\n"},
     {"auto-submitted", HDR "Subject: x\nAuto-Submitted: auto-replied\n\nAway.\n", TRUE},
+    /* Machine mail that answers nothing is no auto-reply (RFC 3834). */
     {"auto-submitted-generated",
-     HDR "Subject: x\nAuto-Submitted: auto-generated; owner-email=\"a@b\"\n\nx\n", TRUE},
+     HDR "Subject: x\nAuto-Submitted: auto-generated; owner-email=\"a@b\"\n\nx\n",
+     .auto_generated = TRUE},
+    {"auto-submitted-notified", HDR "Subject: x\nAuto-Submitted: auto-notified\n\nx\n",
+     .auto_generated = TRUE},
+    {"nagios-alert",
+     HDR "Subject: ** PROBLEM Service Alert: web01/HTTP is CRITICAL **\n"
+         "Auto-Submitted: auto-generated\nX-Auto-Response-Suppress: All\n\nHTTP CRITICAL\n",
+     .auto_generated = TRUE},
     {"auto-submitted-no", HDR "Subject: x\nAuto-Submitted: no\n\nx\n"},
     {"x-autoreply", HDR "Subject: x\nX-Autoreply: yes\n\nx\n", TRUE},
     {"x-autorespond", HDR "Subject: x\nX-Autorespond: Away\n\nx\n", TRUE},
     {"precedence-auto-reply", HDR "Subject: x\nPrecedence: auto_reply\n\nx\n", TRUE},
-    {"suppress-all", HDR "Subject: x\nX-Auto-Response-Suppress: All\n\nx\n", TRUE},
+    {"suppress-all", HDR "Subject: x\nX-Auto-Response-Suppress: All\n\nx\n",
+     .auto_generated = TRUE},
+    {"exchange-ooo",
+     HDR "Subject: Automatic reply: x\nAuto-Submitted: auto-replied\n"
+         "X-Auto-Response-Suppress: All\n\nx\n",
+     TRUE},
     {"suppress-oof-only", HDR "Subject: x\nX-Auto-Response-Suppress: OOF, DR, RN, NRN\n\nx\n"},
     {"subject-en", HDR "Subject: Out of Office: printer\n\nx\n", TRUE},
     {"subject-automatic", HDR "Subject: Automatic reply: printer\n\nx\n", TRUE},
@@ -67,6 +81,20 @@ static const ClassifyCase cases[] = {
     {"subject-nl", HDR "Subject: Afwezig: printer\n\nx\n", TRUE},
     {"subject-it", HDR "Subject: Risposta automatica: stampante\n\nx\n", TRUE},
     {"subject-zh", HDR "Subject: =?utf-8?b?6Ieq5Yqo5Zue5aSNOiDmiZPljbDmnLo=?=\n\nx\n", TRUE},
+    {"subject-sv", HDR "Subject: Automatiskt svar: skrivare\n\nx\n", TRUE},
+    {"subject-nb", HDR "Subject: Autosvar: skriver\n\nx\n", TRUE},
+    {"subject-nl-2", HDR "Subject: Afwezigheidsbericht\n\nx\n", TRUE},
+    {"subject-pl", HDR "Subject: =?utf-8?q?Automatyczna_odpowied=C5=BA=3A_drukarka?=\n\nx\n",
+     TRUE},
+    {"subject-fr-2", HDR "Subject: Je suis absent du bureau\n\nx\n", TRUE},
+    {"subject-cs", HDR "Subject: =?utf-8?q?Automatick=C3=A1_odpov=C4=9B=C4=8F=3A_x?=\n\nx\n",
+     TRUE},
+    {"subject-hu", HDR "Subject: =?utf-8?q?Automatikus_v=C3=A1lasz=3A_x?=\n\nx\n", TRUE},
+    {"subject-fi", HDR "Subject: Automaattinen vastaus: x\n\nx\n", TRUE},
+    {"subject-ja", HDR "Subject: =?utf-8?b?6Ieq5YuV6L+U5L+hOiB4?=\n\nx\n", TRUE},
+    {"subject-ko", HDR "Subject: =?utf-8?b?7J6Q64+ZIOydkeuLtTogeA==?=\n\nx\n", TRUE},
+    {"subject-zh-hant", HDR "Subject: =?utf-8?b?6Ieq5YuV5Zue6KaGOiB4?=\n\nx\n", TRUE},
+    {"subject-not-away", HDR "Subject: Away game tickets\n\nx\n"},
     {"subject-lotus", HDR "Subject: Jane Doe is out of the office (back 2 May)\n\nx\n", TRUE},
     {"subject-not-absence", HDR "Subject: Absence policy question\n\nx\n"},
     {"list-id", HDR "Subject: x\nList-Id: <users.lists.example.com>\n\nx\n", FALSE, TRUE},
@@ -169,7 +197,8 @@ static void test_cases(void **state)
 		assert_non_null(m);
 		const DkClassification *k = &m->classification;
 		const DkBounce *b = k->bounce;
-		gboolean ok = k->auto_reply == c->auto_reply && k->bulk == c->bulk &&
+		gboolean ok = k->auto_reply == c->auto_reply &&
+		              k->auto_generated == c->auto_generated && k->bulk == c->bulk &&
 		              k->spam == c->spam && k->loop == c->loop && (b != NULL) == c->bounce;
 		if (ok && b != NULL)
 			ok = g_strcmp0(b->recipient, c->recipient) == 0 &&
@@ -178,8 +207,9 @@ static void test_cases(void **state)
 		if (!ok) {
 			failed++;
 			printf(
-			    "FAIL %s: auto_reply=%d bulk=%d spam=%d loop=%d bounce=%s/%s/%s/%s\n",
-			    c->name, k->auto_reply, k->bulk, k->spam, k->loop, b ? "yes" : "no",
+			    "FAIL %s: auto_reply=%d auto_generated=%d bulk=%d spam=%d loop=%d "
+			    "bounce=%s/%s/%s/%s\n",
+			    c->name, k->auto_reply, k->auto_generated, k->bulk, k->spam, k->loop, b ? "yes" : "no",
 			    b ? b->recipient : "", b ? b->status : "",
 			    b ? b->original_message_id : "");
 		}

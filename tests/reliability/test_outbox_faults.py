@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 for d in ("e2e", "outbox", "connectors"):
     sys.path.insert(0, os.path.join(HERE, "..", d))
 
-from dockettest import BINARY, DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase, write_secret  # noqa: E402
 from lmtpclient import send  # noqa: E402
 from mockhttp import RandomFaults  # noqa: E402
 from smtpsink import Faults, Sink, free_port, message_id  # noqa: E402
@@ -55,6 +55,8 @@ DOMAIN = "help.example.com"
 SUPPORT = "support@" + DOMAIN
 TEAM = "team@" + DOMAIN
 AGENT = "agent@agents.example"
+# What the receiving MTA adds to the agents' mail (docket trusts it only so).
+AGENT_AUTH = "Authentication-Results: mx.test.example; dkim=pass header.d=agents.example\n"
 MAIL_KINDS = ("ack", "notice", "relay")
 
 
@@ -78,13 +80,13 @@ def conversation(i):
          "Still broken after restart %d." % i),
         (AGENT, mail(AGENT, "Re: " + subject, "a%d@agents.example" % i,
                      "Please replace toner cartridge %d.\n" % i,
-                     "In-Reply-To: <r%d@customer.example>\n" % i),
+                     AGENT_AUTH + "In-Reply-To: <r%d@customer.example>\n" % i),
          "Please replace toner cartridge %d." % i),
     ]
     if i % 3 == 0:
         steps.append((AGENT, mail(AGENT, "Re: " + subject, "n%d@agents.example" % i,
                                   "#internal\n#status resolved\nToner %d replaced.\n" % i,
-                                  "In-Reply-To: <a%d@agents.example>\n" % i),
+                                  AGENT_AUTH + "In-Reply-To: <a%d@agents.example>\n" % i),
                       "Toner %d replaced." % i))
     return subject, steps
 
@@ -112,19 +114,17 @@ class OutboxFaultTest(DocketCase):
 
     def write_config(self):
         psa_key = os.path.join(self.dir, "psa.key")
-        with open(psa_key, "w") as f:
-            f.write("company = %s\npublic_key = %s\nprivate_key = %s\nclient_id = %s\n" %
-                    (cwmock.COMPANY, cwmock.PUBLIC, cwmock.PRIVATE, cwmock.CLIENT_ID))
+        write_secret(psa_key, "company = %s\npublic_key = %s\nprivate_key = %s\nclient_id = %s\n" %
+                     (cwmock.COMPANY, cwmock.PUBLIC, cwmock.PRIVATE, cwmock.CLIENT_ID))
         hook_key = os.path.join(self.dir, "hook.key")
-        with open(hook_key, "w") as f:
-            f.write("secret = %s\n" % hookmock.SECRET)
+        write_secret(hook_key, "secret = %s\n" % hookmock.SECRET)
         with open(self.config, "a") as f:
             f.write("[threading]\ndomain = %s\n"
                     "[notify]\nfrom = %s\nteam_addresses = %s\nrate_per_hour = 100000\n"
                     "poll_seconds = 1\nretry_initial_seconds = 1\nretry_max_seconds = 2\n"
                     "[smtp]\nurl = smtp://127.0.0.1:%d\nstarttls = insecure-none\n"
                     "timeout_seconds = 1\n"
-                    "[agents]\naddresses = %s\n"
+                    "[agents]\naddresses = %s\nauthserv_id = mx.test.example\n"
                     "[connector:psa]\ntype = connectwise\nbase_url = %s\n"
                     "credentials_file = %s\ntimeout_seconds = 1\nboard = Help Desk\n"
                     "company = CUSTCO\n"

@@ -482,7 +482,7 @@ static const Case ticket_cases[] = {
      "implicit-keep"},
     {"message_class unknown",
      "require \"vnd.docket.ticket\"; if message_class \"robot\" { discard; }",
-     "COMPILE: 1:47: unknown message class 'robot': expected auto_reply, bounce, bulk, agent, "
+     "COMPILE: 1:47: unknown message class 'robot': expected auto_reply, auto_generated, bounce, bulk, agent, "
      "spam"},
     {"ticket_sla breached", "require \"vnd.docket.ticket\"; if ticket_sla \"breached\" { discard; }",
      "discard"},

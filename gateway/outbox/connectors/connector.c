@@ -5,6 +5,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
+#include "gateway/ops/secret-file.h"
 #include "gateway/ops/url-policy.h"
 
 #include <curl/curl.h>
@@ -24,15 +25,16 @@ const DkConnectorOps *dk_connector_ops(const char *type)
 	return NULL;
 }
 
-/* "name = value" lines; # starts a comment line. */
+/* "name = value" lines; # starts a comment line. The file must be
+ * private to docket's user, as the IMAP and SMTP secret files. */
 static GHashTable *read_credentials(const char *path, GError **error)
 {
 	GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	if (*path == '\0')
 		return out;
-	g_autofree char *text = NULL;
 	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &text, NULL, &local)) {
+	g_autofree char *text = dk_secret_file_read(path, &local);
+	if (text == NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "credentials: %s", local->message);
 		g_hash_table_unref(out);
 		return NULL;
@@ -47,6 +49,25 @@ static GHashTable *read_credentials(const char *path, GError **error)
 		g_hash_table_replace(out, g_strdup(g_strstrip(line)), g_strdup(g_strstrip(eq + 1)));
 	}
 	return out;
+}
+
+/* Every URL among the credentials (NinjaOne's token_url, any "*_url")
+ * follows the policy of base_url: credentials go over TLS. */
+static gboolean credential_urls_ok(GHashTable *credentials, const char *section,
+                                   gboolean insecure, GError **error)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, credentials);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		if (!g_str_has_suffix(key, "url") || *(const char *)value == '\0')
+			continue;
+		g_autofree char *what = g_strdup_printf("[%s] credentials_file %s", section,
+		                                        (const char *)key);
+		if (!dk_url_policy_check(value, insecure, what, "insecure_http", error))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 static GHashTable *read_map(const DkConfig *config, const char *section, const char *key)
@@ -84,8 +105,12 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 		return NULL;
 	GHashTable *credentials =
 	    read_credentials(dk_config_get_string(config, section, "credentials_file"), error);
-	if (credentials == NULL)
+	if (credentials == NULL ||
+	    !credential_urls_ok(credentials, section,
+	                        dk_config_get_bool(config, section, "insecure_http"), error)) {
+		g_clear_pointer(&credentials, g_hash_table_unref);
 		return NULL;
+	}
 	DkConnector *c = g_new0(DkConnector, 1);
 	c->name = g_strdup(name);
 	c->ops = dk_connector_ops(type);
@@ -295,8 +320,109 @@ static size_t header_cb(char *data, size_t size, size_t n, void *user)
 	return len;
 }
 
+/* The secrets a request carried: every credential, also URL-escaped, and
+ * the credential part of its Authorization header (NULL: none). */
+static GPtrArray *sent_secrets(const DkConnector *c, const struct curl_slist *headers)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, c->credentials);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		if (strlen(value) < 4 || g_str_has_suffix(key, "url"))
+			continue;
+		g_ptr_array_add(out, g_strdup(value));
+		g_ptr_array_add(out, g_uri_escape_string(value, NULL, FALSE));
+	}
+	for (const struct curl_slist *h = headers; h != NULL; h = h->next) {
+		if (g_ascii_strncasecmp(h->data, "Authorization:", 14) != 0)
+			continue;
+		const char *space = strrchr(h->data, ' ');
+		if (space != NULL && strlen(space + 1) >= 4)
+			g_ptr_array_add(out, g_strdup(space + 1));
+	}
+	return out;
+}
+
+/* text with every secret replaced by "[redacted]". */
+static char *redact(const char *text, const GPtrArray *secrets)
+{
+	GString *out = g_string_new(text);
+	for (guint i = 0; i < secrets->len; i++)
+		g_string_replace(out, g_ptr_array_index(secrets, i), "[redacted]", 0);
+	return g_string_free(out, FALSE);
+}
+
+/* The first of names that is a non-empty string member of o, or NULL. */
+static const char *first_string(const json_t *o, const char *const *names)
+{
+	for (guint i = 0; names[i] != NULL; i++) {
+		const char *v = json_string_value(json_object_get(o, names[i]));
+		if (v != NULL && *v != '\0')
+			return v;
+	}
+	return NULL;
+}
+
+/* "code: message" of one JSON error object, into out. */
+static void describe_error(const json_t *o, GString *out)
+{
+	static const char *const codes[] = {"error", "code", "errorCode", "ErrorKey", NULL};
+	static const char *const messages[] = {"error_description", "message", "Message",
+	                                       "errorMessage",      "title",   "detail",
+	                                       NULL};
+	static const char *const fields[] = {"field", "Field", NULL};
+	const char *code = first_string(o, codes), *message = first_string(o, messages);
+	const char *field = first_string(o, fields);
+	const char *parts[] = {field, code, message};
+	gsize start = out->len;
+	for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
+		if (parts[i] != NULL)
+			g_string_append_printf(out, "%s%s", out->len > start ? ": " : "", parts[i]);
+	}
+}
+
+/* What an error reply may show: the codes and messages a server puts in
+ * the usual JSON members (top level, "error", the first "errors"), at most
+ * 300 characters, never the body itself: a server that echoes the request
+ * would give back the key. The secrets the request carried are blanked even
+ * there. */
+static char *error_excerpt(const GString *body, const GPtrArray *secrets)
+{
+	g_autoptr(json_t) root = json_loadb(body->str, body->len, 0, NULL);
+	g_autoptr(GString) text = g_string_new(NULL);
+	if (json_is_object(root)) {
+		describe_error(root, text);
+		json_t *error = json_object_get(root, "error");
+		if (json_is_object(error))
+			describe_error(error, text);
+		json_t *errors = json_object_get(root, "errors");
+		if (errors == NULL)
+			errors = json_object_get(root, "Errors");
+		for (gsize i = 0; i < json_array_size(errors) && i < 5; i++) {
+			gsize before = text->len;
+			if (before > 0)
+				g_string_append(text, "; ");
+			describe_error(json_array_get(errors, i), text);
+			if (text->len == before + (before > 0 ? 2 : 0))
+				g_string_truncate(text, before);
+		}
+	}
+	if (text->len == 0)
+		return g_strdup_printf("(%zu bytes of reply not shown)", body->len);
+	g_autofree char *valid = g_utf8_make_valid(text->str, (gssize)text->len);
+	g_autofree char *clean = redact(valid, secrets);
+	for (char *p = clean; *p; p++)
+		if ((guchar)*p < 0x20)
+			*p = ' ';
+	if (g_utf8_strlen(clean, -1) <= 300)
+		return g_steal_pointer(&clean);
+	g_autofree char *cut = g_utf8_substring(clean, 0, 300);
+	return g_strconcat(cut, "…", NULL);
+}
+
 static gboolean classify(DkConnector *c, const char *method, const char *path, long status,
-                         const GString *body, GError **error)
+                         const GString *body, const GPtrArray *secrets, GError **error)
 {
 	if (status >= 200 && status < 300)
 		return TRUE;
@@ -308,7 +434,7 @@ static gboolean classify(DkConnector *c, const char *method, const char *path, l
 		gint64 wait = c->rate_reset > 1000000000 ? c->rate_reset - now : c->rate_reset;
 		c->retry_after = CLAMP(wait, 1, 86400);
 	}
-	g_autofree char *shown = g_strndup(body->str, MIN(body->len, 512));
+	g_autofree char *shown = error_excerpt(body, secrets);
 	g_set_error(error, DK_ERROR, temporary ? DK_ERROR_TEMPORARY : DK_ERROR_PERMANENT,
 	            "%s: %s %s: HTTP %ld: %s", c->name, method, path, status, shown);
 	return FALSE;
@@ -387,13 +513,14 @@ static gboolean http(DkConnector *c, const char *method, const char *path, const
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(curl);
+	g_autoptr(GPtrArray) secrets = sent_secrets(c, headers);
 	curl_slist_free_all(headers);
 	if (rc != CURLE_OK) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s %s: %s", c->name, method,
 		            path, *errbuf ? errbuf : curl_easy_strerror(rc));
 		return FALSE;
 	}
-	if (!classify(c, method, path, status, received, error))
+	if (!classify(c, method, path, status, received, secrets, error))
 		return FALSE;
 	if (response_out != NULL && received->len > 0)
 		*response_out = json_loadb(received->str, received->len, 0, NULL);

@@ -7,6 +7,7 @@
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/core/json.h"
 
 #include <curl/curl.h>
@@ -269,7 +270,7 @@ static gboolean document_titles(DkConnector *c, const char *ticket, GHashTable *
 static gboolean upload(DkConnector *c, const char *ticket, const char *title,
                        const DkConnectorFile *f, GError **error)
 {
-	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *uuid = dk_ids_uuid();
 	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
 	GByteArray *out = g_byte_array_new();
 	dk_connector_form_field(out, boundary, "recordType", NULL, "Ticket");

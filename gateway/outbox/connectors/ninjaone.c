@@ -5,6 +5,7 @@
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/core/json.h"
 
 #include <curl/curl.h>
@@ -432,7 +433,7 @@ static GBytes *multipart(const char *boundary, const json_t *entry, const GPtrAr
 static gboolean post_comment(DkConnector *c, const char *ticket, const json_t *entry,
                              const GPtrArray *files, json_t **reply_out, GError **error)
 {
-	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *uuid = dk_ids_uuid();
 	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
 	g_autoptr(GBytes) body = multipart(boundary, entry, files);
 	g_autofree char *type =

@@ -11,6 +11,7 @@
 #include "gateway/outbox/connectors/connector.h"
 
 #include "gateway/core/error.h"
+#include "gateway/core/ids.h"
 #include "gateway/core/json.h"
 #include "parsers/html.h"
 
@@ -338,7 +339,7 @@ static gboolean post_message(DkConnector *c, const DkConnectorEvent *e, gint64 t
 	*remote_out = NULL;
 	Message m = {0};
 	message_of(c, e, &m);
-	g_autofree char *uuid = g_uuid_string_random();
+	g_autofree char *uuid = dk_ids_uuid();
 	g_autofree char *boundary = g_strconcat("docket-", uuid, NULL);
 	g_autoptr(GBytes) body = message_multipart(ticket, &m, boundary);
 	g_autofree char *type = g_strconcat("multipart/form-data; boundary=", boundary, NULL);

@@ -1,0 +1,77 @@
+/* Addresses whose mail bounced: marked by a bounce that came back to a
+ * notification's own VERP address, expired by age, listed and cleared by
+ * `docket bounces`. */
+#include "gateway/store/store-private.h"
+
+gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
+                                GError **error)
+{
+	return dk_store_write(
+	    store,
+	    "INSERT INTO bouncing_addresses (address, since, last_status, last_at)"
+	    " VALUES (lower(?1), ?2, ?3, ?2)"
+	    " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3,"
+	    " last_at = ?2",
+	    "marking an address as bouncing", error, "sis", address, now, status);
+}
+
+gboolean dk_store_bouncing_get(DkStore *store, const char *address, gint64 not_before,
+                               gboolean *bouncing_out, GError **error)
+{
+	return dk_store_lookup_int64(
+	    store,
+	    dk_store_query(
+	        store, "SELECT 1 FROM bouncing_addresses WHERE address = lower(?) AND last_at >= ?",
+	        error, "si", address, not_before),
+	    "looking up a bouncing address", NULL, bouncing_out, error);
+}
+
+GPtrArray *dk_store_bouncing_list(DkStore *store, GError **error)
+{
+	sqlite3_stmt *st = dk_store_prepare(store,
+	                                    "SELECT address, last_status, since, last_at, count"
+	                                    " FROM bouncing_addresses ORDER BY address",
+	                                    error);
+	if (st == NULL)
+		return NULL;
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_bouncing_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		DkBouncing *b = g_new0(DkBouncing, 1);
+		b->address = dk_store_column_text(st, 0);
+		b->last_status = dk_store_column_text(st, 1);
+		b->since = sqlite3_column_int64(st, 2);
+		b->last_at = sqlite3_column_int64(st, 3);
+		b->count = sqlite3_column_int64(st, 4);
+		g_ptr_array_add(out, b);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		dk_store_set_error(store->db, error, "reading the bouncing addresses");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
+gboolean dk_store_bouncing_clear(DkStore *store, const char *address, gint64 *count_out,
+                                 GError **error)
+{
+	gboolean ok =
+	    address != NULL
+	        ? dk_store_write(store, "DELETE FROM bouncing_addresses WHERE address = lower(?)",
+	                         "clearing a bouncing address", error, "s", address)
+	        : dk_store_write(store, "DELETE FROM bouncing_addresses",
+	                         "clearing the bouncing addresses", error, "");
+	if (ok && count_out != NULL)
+		*count_out = sqlite3_changes(store->db);
+	return ok;
+}
+
+void dk_bouncing_free(DkBouncing *b)
+{
+	if (b == NULL)
+		return;
+	g_free(b->address);
+	g_free(b->last_status);
+	g_free(b);
+}
