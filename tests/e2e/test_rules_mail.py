@@ -93,6 +93,9 @@ class RulesMailTest(DocketCase):
             self.assertEqual(head, b"X-Loop: docket@help.example.com")
             self.assertEqual(rest.replace(b"\r\n", b"\n"), original.replace(b"\r\n", b"\n"))
         self.assertEqual(len(self.sink.messages), 3)
+        # the moved message made no ticket, yet it is kept: set aside as discarded
+        kept = json.loads(self.docket("quarantine", "list", "--json").stdout)["quarantine"]
+        self.assertEqual([e["kind"] for e in kept], ["discarded"])
 
     def test_redirect_loops_are_refused(self):
         # mail that came round through docket's redirect once already
