@@ -51,6 +51,7 @@ static const DkCommand commands[] = {
 	{"bounces", dk_cmd_bounces, "list or clear the addresses marked as bouncing"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
+	{"attachment", dk_cmd_attachment, "get an attachment's bytes as they were received"},
 };
 
 void dk_cli_error(const char *format, ...)
