@@ -18,14 +18,16 @@ export DEBIAN_FRONTEND=noninteractive
 # the time zones of [sla] timezone (and the SLA tests' Berlin and New York).
 # libgpgme-dev, libidn2-dev and libunistring-dev: the static archives that
 # `docket` links in place of GMime's shared dependencies (gateway/CMakeLists.txt).
+# clang-format: tests/run.sh checks that the tree follows .clang-format.
+# shared-mime-info: the type of a file `docket ticket reply --attach` sends.
 PACKAGES="
-build-essential cmake pkg-config clang
+build-essential cmake pkg-config clang clang-format
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
 libcmocka-dev nettle-dev libuchardet-dev
 libgpgme-dev libidn2-dev libunistring-dev
 gnupg gpgsm
-python3 python3-yaml sqlite3 ca-certificates tzdata
+python3 python3-yaml sqlite3 ca-certificates tzdata shared-mime-info
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 "
 

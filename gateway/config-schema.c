@@ -58,6 +58,9 @@ const DkConfKey dk_conf_schema[] = {
     {"rules", "script", DK_CONF_STRING, "", .check = DK_CHECK_SIEVE},
     {"rules", "max_steps", DK_CONF_INT, "1000000", 100, G64(1000000000)}, /* budget per message */
     {"desk", "close_after_days", DK_CONF_INT, "7", 0, 36500},
+    /* The conversation with the customer (gateway/desk/conversation.h). */
+    {"desk", "reply_status", DK_CONF_ENUM, "waiting", 0, 0, "waiting|none"},
+    {"desk", "copy_participants", DK_CONF_BOOL, "true"},
     /* SLA targets FIRST/RESOLUTION per priority (or none) and the
      * business calendar they count in (gateway/desk/sla-policy.h). */
     {"sla", "critical", DK_CONF_STRING, "15m/4h", .check = DK_CHECK_SLA_TARGET},
@@ -83,6 +86,7 @@ const DkConfKey dk_conf_schema[] = {
     {"queue:*", "timezone", DK_CONF_STRING, "", .check = DK_CHECK_TIMEZONE},
     {"queue:*", "holidays", DK_CONF_LIST, "", .check = DK_CHECK_DATES},
     {"queue:*", "holidays_file", DK_CONF_STRING, "", .check = DK_CHECK_DATES_FILE},
+    {"queue:*", "copy_participants", DK_CONF_ENUM, "desk", 0, 0, "desk|true|false"},
     {"smtp", "url", DK_CONF_STRING, "",
      .check = DK_CHECK_SMTP_URL}, /* smtp://host:587 or smtps://host:465 */
     {"smtp", "user", DK_CONF_STRING, ""},
@@ -105,6 +109,13 @@ const DkConfKey dk_conf_schema[] = {
     {"notify", "bounce_expiry_days", DK_CONF_INT, "30", 1, 36500}, /* a bouncing mark lasts */
     {"notify", "templates_dir", DK_CONF_STRING, "", .check = DK_CHECK_DIR},
     {"notify", "team_addresses", DK_CONF_LIST, "", .check = DK_CHECK_ADDRESSES},
+    {"notify", "customer_reply", DK_CONF_ENUM, "assignee", 0, 0, "assignee|none"},
+    /* a reply's From name, Mustache over agent.name, agent.address, from_name */
+    {"notify", "reply_from_name", DK_CONF_STRING,
+     "{{#agent.name}}{{agent.name}} via {{/agent.name}}{{from_name}}"},
+    {"notify", "ticket_link", DK_CONF_STRING, ""}, /* Mustache over ticket.number, ticket.token */
+    {"notify", "attachment_max_size", DK_CONF_SIZE, "10M", 0, G64(1) << 30},  /* one file of a reply */
+    {"notify", "attachment_max_total", DK_CONF_SIZE, "20M", 0, G64(4) << 30}, /* all files of a reply */
     {"notify", "sendmail", DK_CONF_STRING, "/usr/sbin/sendmail"},
     {"notify", "retry_initial_seconds", DK_CONF_INT, "60", 1, 86400},
     {"notify", "retry_max_seconds", DK_CONF_INT, "21600", 1, 604800},

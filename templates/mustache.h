@@ -82,6 +82,25 @@ char *dk_template_render_with(DkTemplate *t, json_t *data, const DkTemplateOptio
 gboolean dk_template_error_position(const GError *error, guint *line_out, guint *column_out,
                                     const char **what_out);
 
+/* Whether the data a template is rendered against can hold the dotted
+ * path ("ticket" or "ticket.number"). */
+typedef gboolean (*DkTemplateKnownFunc)(const char *path, gpointer user_data);
+
+/* A name a template uses that the data cannot hold. */
+typedef struct {
+	char *name;         /* as written, dotted */
+	guint line, column; /* where its tag starts */
+} DkTemplateName;
+
+void dk_template_name_free(gpointer name);
+
+/* The variable and section names of T (not partials) that KNOWN does not
+ * know, each resolved as rendering resolves it: from the innermost
+ * section's value outwards to the top. A GPtrArray of DkTemplateName*
+ * (empty when every name is known); the caller unrefs it. Partials are
+ * not followed. */
+GPtrArray *dk_template_unknown_names(DkTemplate *t, DkTemplateKnownFunc known, gpointer user_data);
+
 /* Frees T and all its nodes; NULL is allowed. */
 void dk_template_free(DkTemplate *t);
 

@@ -337,3 +337,57 @@ DkNotification *dk_notification_build(const char *name, const char *queue, json_
 	}
 	return dk_notification_render(text, html, origin, data, queue, loader, user_data, error);
 }
+
+gboolean dk_notification_known(const char *path)
+{
+	static const char *const names[] = {
+	    "ticket",       "ticket.number",     "ticket.token",      "ticket.subject",
+	    "ticket.status", "ticket.priority",  "ticket.queue",      "ticket.link",
+	    "article",      "article.new_text",  "article.full_text", "article.sender",
+	    "requester",    "requester.name",    "requester.address", "agent",
+	    "agent.name",   "agent.address",     "organisation",      "organisation.name",
+	    "sla",          "sla.target",        "sla.due",           NULL};
+	return path != NULL && g_strv_contains(names, path);
+}
+
+static gboolean known_name(const char *path, gpointer unused)
+{
+	(void)unused;
+	return dk_notification_known(path);
+}
+
+/* Parses LEN bytes at LINE:COLUMN of ORIGIN and lists its unknown names. */
+static gboolean check_part(const char *src, gsize len, guint line, guint column, const char *origin,
+                           GPtrArray *problems, GError **error)
+{
+	GError *local = NULL;
+	g_autoptr(DkTemplate) t = dk_template_parse_at(src, len, line, column, &local);
+	if (t == NULL) {
+		propagate_template_error(error, local, origin);
+		return FALSE;
+	}
+	g_autoptr(GPtrArray) unknown = dk_template_unknown_names(t, known_name, NULL);
+	for (guint i = 0; i < unknown->len; i++) {
+		const DkTemplateName *n = g_ptr_array_index(unknown, i);
+		g_ptr_array_add(problems, g_strdup_printf("%s:%u:%u: unknown variable “%s”",
+		                                          origin, n->line, n->column, n->name));
+	}
+	return TRUE;
+}
+
+gboolean dk_notification_check(const char *source, const char *origin, GPtrArray *problems,
+                               GError **error)
+{
+	if (!dk_notification_looks_like(source))
+		return check_part(source, strlen(source), 1, 1, origin, problems, error);
+	Parts parts;
+	if (!split_source(source, origin, &parts, error))
+		return FALSE;
+	for (int i = 0; i < HDR_COUNT; i++) {
+		const Header *h = &parts.headers[i];
+		if (h->present &&
+		    !check_part(h->value, h->len, h->line, h->column, origin, problems, error))
+			return FALSE;
+	}
+	return check_part(parts.body, strlen(parts.body), parts.body_line, 1, origin, problems, error);
+}

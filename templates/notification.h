@@ -17,9 +17,23 @@ G_BEGIN_DECLS
  *   requester:    name, address
  *   agent:        name, address (the assignee or the replying agent)
  *   organisation: name
+ *   sla:          target, due (an SLA breach notice only)
  * The default templates are ack, agent-reply, team-new, assignee-reply,
  * resolved and sla-breach (NAME.txt), ack.html, and the partial signature
  * (signature.txt, signature.html). */
+
+/* Whether path ("ticket", "ticket.number") is a name of that data. */
+gboolean dk_notification_known(const char *path);
+
+/* Checks the names a template file uses against that data: a
+ * notification template (header lines, a blank line, a body) when
+ * SOURCE starts like one, else a body alone (an HTML sibling, a partial).
+ * Appends to PROBLEMS_OUT (char*) one "ORIGIN:LINE:COLUMN: unknown
+ * variable “name”" line per name the data cannot hold: such a name
+ * renders as nothing. FALSE with a DK_NOTIFICATION_ERROR_SYNTAX error
+ * when the file does not parse. */
+gboolean dk_notification_check(const char *source, const char *origin, GPtrArray *problems_out,
+                               GError **error);
 
 #define DK_NOTIFICATION_ERROR (dk_notification_error_quark())
 GQuark dk_notification_error_quark(void);

@@ -5,6 +5,7 @@
 #include "gateway/cli/cmd-template.h"
 
 #include "gateway/core/error.h"
+#include "gateway/ops/log.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -50,6 +51,7 @@ static const DkCommand commands[] = {
 	{"bounces", dk_cmd_bounces, "list or clear the addresses marked as bouncing"},
 	{"config", dk_cmd_config, "check or dump the configuration"},
 	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
+	{"attachment", dk_cmd_attachment, "get an attachment's bytes as they were received"},
 };
 
 void dk_cli_error(const char *format, ...)
@@ -119,6 +121,8 @@ DkConfig *dk_cli_load_config(void)
 	}
 	if (config == NULL)
 		dk_cli_error("%s", error->message);
+	else
+		dk_log_init(config); /* every command's log lines in docket's format */
 	return g_steal_pointer(&config);
 }
 

@@ -2,6 +2,7 @@
  * effective one (every key, defaults included, secrets masked). Both load
  * it through the one validator every command uses (config.h). */
 #include "gateway/cli/cli.h"
+#include "gateway/outbox/notify.h"
 #include "gateway/ops/url-policy.h"
 
 #include <stdio.h>
@@ -47,6 +48,15 @@ int dk_cmd_config(int argc, char **argv)
 		return DK_EXIT_CONFIG;
 	if (strcmp(argv[1], "check") == 0) {
 		warn_agents(config);
+		g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+		g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+		dk_notify_check_templates(config, problems, notes);
+		for (guint i = 0; i < notes->len; i++)
+			printf("note: %s\n", (char *)g_ptr_array_index(notes, i));
+		for (guint i = 0; i < problems->len; i++)
+			dk_cli_error("%s", (char *)g_ptr_array_index(problems, i));
+		if (problems->len > 0)
+			return DK_EXIT_CONFIG;
 		const char *path = dk_config_path(config);
 		printf("%s: OK\n", path ? path : "(no configuration file: embedded defaults)");
 		for (const char *const *note = dk_config_notes(config); *note != NULL; note++)

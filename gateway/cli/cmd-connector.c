@@ -5,7 +5,6 @@
  * customer through docket), as `docket serve` makes every poll_seconds. */
 #include "gateway/cli/cli.h"
 #include "gateway/core/error.h"
-#include "gateway/ops/log.h"
 #include "gateway/outbox/connectors/connector.h"
 
 #include <curl/curl.h>
@@ -86,6 +85,5 @@ int dk_cmd_connector(int argc, char **argv)
 	g_autoptr(DkConfig) config = dk_cli_load_config();
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
-	dk_log_init(config);
 	return check(config, argv[2]);
 }

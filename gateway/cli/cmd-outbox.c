@@ -6,7 +6,6 @@
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
 #include "gateway/store/store-outbox.h"
-#include "gateway/ops/log.h"
 #include "gateway/outbox/send.h"
 #include "gateway/outbox/worker.h"
 
@@ -189,7 +188,6 @@ int dk_cmd_outbox(int argc, char **argv)
 	g_autoptr(DkConfig) config = dk_cli_load_config();
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
-	dk_log_init(config);
 	if (strcmp(argv[1], "run") == 0 && !once)
 		return run_forever(config);
 	if (!dk_cli_data_dir_exists(config, "outbox"))

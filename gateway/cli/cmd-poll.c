@@ -8,7 +8,6 @@
 #include "gateway/outbox/effects.h"
 #include "gateway/core/writer.h"
 #include "gateway/intake/imap-poller.h"
-#include "gateway/ops/log.h"
 #include "gateway/ops/metrics.h"
 
 #include <glib-unix.h>
@@ -111,7 +110,6 @@ int dk_cmd_poll(int argc, char **argv)
 	int rc = dk_cli_open("poll", TRUE, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
-	dk_log_init(config);
 	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	const char *const only[] = {account, NULL};
 	g_autoptr(GError) error = NULL;

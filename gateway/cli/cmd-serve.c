@@ -13,7 +13,6 @@
 #include "gateway/outbox/worker.h"
 #include "gateway/outbox/connectors/connector.h"
 #include "gateway/ops/http.h"
-#include "gateway/ops/log.h"
 #include "gateway/ops/metrics.h"
 
 #include <glib-unix.h>
@@ -251,7 +250,6 @@ int dk_cmd_serve(int argc, char **argv)
 	Serve s = {.configs = g_ptr_array_new_with_free_func((GDestroyNotify)dk_config_free)};
 	g_mutex_init(&s.reader_lock);
 	g_ptr_array_add(s.configs, config);
-	dk_log_init(config);
 	g_autoptr(GError) error = NULL;
 	DkStore *store = dk_store_open_config(config, &error);
 	if (store == NULL) {

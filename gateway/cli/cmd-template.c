@@ -152,11 +152,31 @@ static gboolean escape_from(const char *name, const char *file, DkTemplateEscape
 	return TRUE;
 }
 
+/* --strict: every name the template uses is one of the notification
+ * data's (templates/notification.h); else each is listed, exit 65. */
+static int check_names(const char *file, const char *source)
+{
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	if (!dk_notification_check(source, file, problems, &error)) {
+		fprintf(stderr, "%s\n", error->message);
+		return DK_EXIT_DATAERR;
+	}
+	for (guint i = 0; i < problems->len; i++)
+		fprintf(stderr, "%s\n", (char *)g_ptr_array_index(problems, i));
+	return problems->len > 0 ? DK_EXIT_DATAERR : DK_EXIT_OK;
+}
+
 int dk_cmd_template(int argc, char **argv)
 {
 	g_autofree char *partials = NULL;
 	g_autofree char *escape_name = NULL;
+	gboolean strict = FALSE;
 	GOptionEntry entries[] = {
+	    {"strict", 's', 0, G_OPTION_ARG_NONE, &strict,
+	     "Refuse a template that uses a name docket's data has not (it would render as"
+	     " nothing): each is listed as FILE:LINE:COLUMN",
+	     NULL},
 	    {"partials", 'p', 0, G_OPTION_ARG_FILENAME, &partials,
 	     "Find partials ({{> name}}) in DIR", "DIR"},
 	    {"escape", 'e', 0, G_OPTION_ARG_STRING, &escape_name,
@@ -190,6 +210,8 @@ int dk_cmd_template(int argc, char **argv)
 		return EX_NOINPUT;
 	}
 	int status = DK_EXIT_OK;
+	if (strict && strlen(source) == len && (status = check_names(file, source)) != DK_EXIT_OK)
+		return status;
 	json_t *data = load_data(args[3], &status);
 	if (data == NULL)
 		return status;

@@ -1,4 +1,4 @@
-/* `docket ticket set|note|reply|time|merge|autoclose|sla-check`: the
+/* `docket ticket set|note|reply|participants|time|merge|autoclose|sla-check`: the
  * changes an agent makes from the command line, each in one transaction
  * through the desk (desk/desk.h), so they are recorded with the events mail
  * changes make, and the ticket's SLA clocks recomputed at its end. */
@@ -9,6 +9,7 @@
 #include "gateway/outbox/connector-events.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,10 @@ typedef struct {
 	const DkConfig *config;
 	const DkTicketOptions *o;
 	const DkSlaPolicy *sla;
+	const DkConversation *conversation;
+	GArray *files;       /* reply --attach: DkReplyFile */
+	const char *verb;    /* participants: "add" or "remove" */
+	const char *address; /* participants: whom */
 	char **team; /* [notify] team_addresses: who hears of a breach */
 	gint64 ticket, other, minutes, now;
 	const char *text;
@@ -29,12 +34,41 @@ typedef struct {
 
 typedef gboolean (*EditFunc)(DkStore *store, Edit *e, GError **error);
 
-static const char *author(const DkTicketOptions *o)
+/* --as, or $DOCKET_AGENT: "ADDR" or "Name <ADDR>". */
+static const char *acting(const DkTicketOptions *o)
 {
 	if (o->as != NULL && *o->as != '\0')
 		return o->as;
 	const char *env = g_getenv("DOCKET_AGENT");
 	return env != NULL && *env != '\0' ? env : NULL;
+}
+
+/* The address of the agent acting, or NULL. */
+static const char *author(const DkTicketOptions *o)
+{
+	static char *address;
+	const char *as = acting(o);
+	const char *lt = as ? strrchr(as, '<') : NULL;
+	if (lt == NULL || !g_str_has_suffix(as, ">"))
+		return as;
+	g_free(address);
+	address = g_strndup(lt + 1, strlen(lt + 1) - 1);
+	return g_strstrip(address);
+}
+
+/* The display name of the agent acting ("Name" of "Name <ADDR>"), or NULL. */
+static char *author_name(const DkTicketOptions *o)
+{
+	const char *as = acting(o);
+	const char *lt = as ? strrchr(as, '<') : NULL;
+	if (lt == NULL || lt == as)
+		return NULL;
+	char *name = g_strstrip(g_strndup(as, (gsize)(lt - as)));
+	if (name[0] == '"' && strlen(name) >= 2 && g_str_has_suffix(name, "\"")) {
+		memmove(name, name + 1, strlen(name));
+		name[strlen(name) - 1] = '\0';
+	}
+	return name;
 }
 
 /* Runs f in one transaction, with the ticket's SLA clocks recomputed
@@ -166,21 +200,128 @@ static gboolean do_note(DkStore *s, Edit *e, GError **error)
 
 static gboolean do_reply(DkStore *s, Edit *e, GError **error)
 {
-	return (e->article_out = dk_desk_reply(s, e->ticket, e->text, author(e->o), e->now, error)) != 0;
+	g_autofree char *name = author_name(e->o);
+	DkReply reply = {
+		.text = e->text,
+		.author = author(e->o),
+		.author_name = name,
+		.files = (const DkReplyFile *)e->files->data,
+		.n_files = e->files->len,
+	};
+	return (e->article_out = dk_desk_reply(s, e->conversation, e->ticket, &reply, e->now, error)) != 0;
+}
+
+static void file_clear(gpointer data)
+{
+	DkReplyFile *f = data;
+	g_free((char *)f->filename);
+	g_free((char *)f->content_type);
+	g_bytes_unref(f->data);
+}
+
+/* Reads the --attach files into e->files, after checking their sizes
+ * against the limits (so that no oversized file is read whole); the
+ * type is guessed from the name and the content (shared-mime-info). */
+static int read_files(Edit *e)
+{
+	char **paths = e->o->attach;
+	guint n = paths ? g_strv_length(paths) : 0;
+	g_autofree gsize *sizes = g_new0(gsize, n + 1);
+	g_autofree char **names = g_new0(char *, n + 1);
+	for (guint i = 0; i < n; i++) {
+		GStatBuf st;
+		if (g_stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+			dk_cli_error("ticket reply: --attach %s: %s", paths[i],
+				     errno ? g_strerror(errno) : "not a file");
+			return DK_EXIT_NOINPUT;
+		}
+		sizes[i] = (gsize)st.st_size;
+		names[i] = g_path_get_basename(paths[i]);
+	}
+	g_autoptr(GError) error = NULL;
+	gboolean fit = dk_conversation_files_fit(e->conversation, (const char *const *)names, sizes, n, &error);
+	for (guint i = 0; i < n; i++) {
+		char *contents = NULL;
+		gsize len = 0;
+		if (fit && !g_file_get_contents(paths[i], &contents, &len, &error)) {
+			fit = FALSE;
+			g_prefix_error(&error, "--attach: ");
+		}
+		if (!fit) {
+			g_free(names[i]);
+			continue;
+		}
+		g_autofree char *guess = g_content_type_guess(names[i], (const guchar *)contents, len, NULL);
+		DkReplyFile f = {.filename = names[i],
+				 .content_type = g_content_type_get_mime_type(guess),
+				 .data = g_bytes_new_take(contents, len)};
+		g_array_append_val(e->files, f);
+	}
+	if (!fit) {
+		dk_cli_error("ticket reply: %s: nothing sent", error->message);
+		return DK_EXIT_DATAERR;
+	}
+	return DK_EXIT_OK;
 }
 
 static int article(DkStore *store, Edit *e, gboolean public)
 {
 	const char *command = public ? "ticket reply" : "ticket note";
+	if (!public && e->o->attach != NULL) {
+		dk_cli_error("ticket note: --attach goes with reply only");
+		return DK_EXIT_USAGE;
+	}
+	int rc = public ? read_files(e) : DK_EXIT_OK;
+	if (rc != DK_EXIT_OK)
+		return rc;
 	g_autofree char *text = read_text(command);
 	if (text == NULL)
 		return DK_EXIT_DATAERR;
 	e->text = text;
-	int rc = in_transaction(store, command, public ? do_reply : do_note, e);
+	rc = in_transaction(store, command, public ? do_reply : do_note, e);
 	if (rc == DK_EXIT_OK)
 		printf("article %" G_GINT64_FORMAT " on #%" G_GINT64_FORMAT "%s\n", e->article_out, e->ticket,
 		       public ? ", queued for the requester" : " (internal)");
 	return rc;
+}
+
+static gboolean do_participants(DkStore *s, Edit *e, GError **error)
+{
+	const char *by = author(e->o) ? author(e->o) : "cli";
+	if (strcmp(e->verb, "add") == 0)
+		return dk_conversation_participant_add(e->conversation, s, e->ticket, e->address, by, e->now,
+						       error);
+	return dk_conversation_participant_remove(e->conversation, s, e->ticket, e->address, by, e->now,
+						  error);
+}
+
+/* participants N: the list; participants N add|remove ADDRESS: a change. */
+static int participants(DkStore *store, Edit *e, int argc, char **argv)
+{
+	if (argc == 3) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) people = dk_store_participants(store, e->ticket, &error);
+		if (people == NULL)
+			return dk_ticket_fail("ticket participants", error);
+		g_autoptr(DkTicket) t = dk_store_ticket_get(store, e->ticket, &error);
+		if (t == NULL)
+			return dk_ticket_fail("ticket participants", error);
+		gboolean copies = dk_conversation_copies(e->conversation, t->queue);
+		for (guint i = 0; i < people->len; i++) {
+			const DkParticipant *p = g_ptr_array_index(people, i);
+			gboolean copied = p->role == DK_ROLE_REQUESTER || (p->role == DK_ROLE_CC && copies);
+			printf("%s %s%s\n", p->address, dk_participant_role_name(p->role),
+			       copied ? " (gets public replies)" : "");
+		}
+		return DK_EXIT_OK;
+	}
+	if (argc != 5 || (strcmp(argv[3], "add") != 0 && strcmp(argv[3], "remove") != 0)) {
+		dk_cli_error("ticket participants: expected NUMBER [add|remove ADDRESS]");
+		return DK_EXIT_USAGE;
+	}
+	e->verb = argv[3];
+	e->address = argv[4];
+	return in_transaction(store, "ticket participants", do_participants, e);
 }
 
 static gboolean do_time(DkStore *s, Edit *e, GError **error)
@@ -230,7 +371,8 @@ static int merge(DkStore *store, Edit *e, int argc, char **argv)
 
 int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc, char **argv)
 {
-	static const char *const known[] = {"set", "note", "reply", "time", "merge", "autoclose", "sla-check", NULL};
+	static const char *const known[] = {"set",   "note",	  "reply",     "participants", "time",
+					    "merge", "autoclose", "sla-check", NULL};
 	if (argc < 2 || !g_strv_contains(known, argv[1]))
 		return -1;
 	g_autoptr(GError) error = NULL;
@@ -240,7 +382,10 @@ int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions
 		return DK_EXIT_CONFIG;
 	}
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
-	Edit e = {.config = config, .o = o, .sla = sla, .team = team};
+	g_autoptr(DkConversation) conversation = dk_conversation_new(config);
+	g_autoptr(GArray) files = g_array_new(FALSE, TRUE, sizeof(DkReplyFile));
+	g_array_set_clear_func(files, file_clear);
+	Edit e = {.config = config, .o = o, .sla = sla, .team = team, .conversation = conversation, .files = files};
 	if (!dk_ticket_now(o, &e.now))
 		return DK_EXIT_USAGE;
 	if (strcmp(argv[1], "autoclose") == 0) {
@@ -262,6 +407,8 @@ int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions
 		return time_entry(store, &e, argc, argv);
 	if (strcmp(argv[1], "merge") == 0)
 		return merge(store, &e, argc, argv);
+	if (strcmp(argv[1], "participants") == 0)
+		return participants(store, &e, argc, argv);
 	if (argc != 3) {
 		dk_cli_error("%s: expected one ticket number", command);
 		return DK_EXIT_USAGE;

@@ -6,6 +6,7 @@
 
 #include "gateway/desk/desk.h"
 #include "gateway/core/error.h"
+#include "gateway/store/store-attachments.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -233,15 +234,41 @@ static json_t *foreign_json(GPtrArray *rows)
 	return arr;
 }
 
-static json_t *article_json(const DkArticle *a)
+static gboolean inline_part(const DkStoredAttachment *a)
 {
-	return json_pack("{sI ss ss ss so so so so so so so so sb}", "id", (json_int_t)a->id, "direction",
+	return g_strcmp0(a->disposition, "inline") == 0;
+}
+
+/* The attachments of article among all (DkStoredAttachment*, by article). */
+static json_t *attachments_json(GPtrArray *all, gint64 article)
+{
+	json_t *arr = json_array();
+	for (guint i = 0; i < all->len; i++) {
+		const DkStoredAttachment *a = g_ptr_array_index(all, i);
+		if (a->article != article)
+			continue;
+		json_array_append_new(
+		    arr, json_pack("{sI so ss sI so sb so sb}", "id", (json_int_t)a->id, "filename",
+		                   jstr(a->filename), "content_type", a->content_type, "size",
+		                   (json_int_t)a->size, "sha256",
+		                   dk_stored_attachment_kept(a) ? json_string(a->sha256) : json_null(),
+		                   "inline", inline_part(a), "content_id", jstr(a->content_id), "stored",
+		                   dk_stored_attachment_kept(a)));
+	}
+	return arr;
+}
+
+static json_t *article_json(const DkArticle *a, GPtrArray *attachments)
+{
+	json_t *o = json_pack("{sI ss ss ss so so so so so so so so sb}", "id", (json_int_t)a->id, "direction",
 			 dk_direction_name(a->direction), "visibility", dk_visibility_name(a->visibility),
 			 "evidence", a->evidence, "from",
 			 jstr(a->sender), "to", jstr(a->recipients), "subject", jstr(a->subject), "message_id",
 			 jstr(a->message_id), "created_at", jtime(a->created_at), "new_text", jstr(a->new_text),
 			 "text", jstr(a->full_text), "raw_sha256", jstr(a->raw_sha256), "internal",
 			 a->visibility == DK_INTERNAL);
+	json_object_set_new(o, "attachments", attachments_json(attachments, a->id));
+	return o;
 }
 
 static json_t *event_json(const DkEvent *e)
@@ -256,6 +283,7 @@ typedef struct {
 	DkTicket *ticket;
 	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign, *addresses, *fields;
 	GPtrArray *time_entries;
+	GPtrArray *attachments; /* of DkStoredAttachment*, by article */
 	gint64 merged_into;
 	DkTicketSla sla;
 	gint64 now; /* the clock the SLA time left is shown at */
@@ -274,6 +302,7 @@ static void view_clear(TicketView *v)
 	g_clear_pointer(&v->addresses, g_ptr_array_unref);
 	g_clear_pointer(&v->fields, g_ptr_array_unref);
 	g_clear_pointer(&v->time_entries, g_ptr_array_unref);
+	g_clear_pointer(&v->attachments, g_ptr_array_unref);
 }
 
 static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError **error)
@@ -289,6 +318,7 @@ static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError *
 	       (v->addresses = dk_store_ticket_addresses(store, number, error)) != NULL &&
 	       (v->fields = dk_store_ticket_fields(store, number, error)) != NULL &&
 	       (v->time_entries = dk_store_time_entries(store, number, error)) != NULL &&
+	       (v->attachments = dk_store_ticket_attachments(store, number, error)) != NULL &&
 	       dk_store_ticket_merged_into(store, number, &v->merged_into, error) &&
 	       dk_store_ticket_sla_get(store, number, &v->sla, error);
 }
@@ -340,7 +370,8 @@ static void show_json(const TicketView *v, const char *prefix)
 	json_object_set_new(ticket, "sla", sla_json(v));
 	json_t *articles = json_array(), *events = json_array();
 	for (guint i = 0; i < v->articles->len; i++)
-		json_array_append_new(articles, article_json(g_ptr_array_index(v->articles, i)));
+		json_array_append_new(articles,
+				      article_json(g_ptr_array_index(v->articles, i), v->attachments));
 	for (guint i = 0; i < v->events->len; i++)
 		json_array_append_new(events, event_json(g_ptr_array_index(v->events, i)));
 	g_autoptr(json_t) doc = json_pack("{so so so so}", "ticket", ticket, "articles", articles, "message_ids",
@@ -365,6 +396,25 @@ static void show_time(const TicketView *v)
 	}
 	g_autofree char *sum = dk_desk_format_duration(total);
 	printf("  total %s\n", sum);
+}
+
+/* "attachment 7: report.pdf · application/pdf · 12345 bytes · sha256 …". */
+static void show_attachments(GPtrArray *all, gint64 article)
+{
+	gboolean first = TRUE;
+	for (guint i = 0; i < all->len; i++) {
+		const DkStoredAttachment *a = g_ptr_array_index(all, i);
+		if (a->article != article)
+			continue;
+		if (first)
+			printf("\n");
+		first = FALSE;
+		printf("   attachment %" G_GINT64_FORMAT ": %s · %s · %" G_GSIZE_FORMAT " bytes%s%s%s · %s\n",
+		       a->id, a->filename ? a->filename : "(no name)", a->content_type, a->size,
+		       inline_part(a) ? " · inline" : "", a->content_id ? " · cid:" : "",
+		       a->content_id ? a->content_id : "",
+		       dk_stored_attachment_kept(a) ? a->sha256 : "not kept (over a parse limit)");
+	}
 }
 
 static void show_text(const TicketView *v, const char *prefix)
@@ -412,6 +462,7 @@ static void show_text(const TicketView *v, const char *prefix)
 		g_auto(GStrv) lines = g_strsplit(a->new_text ? a->new_text : "", "\n", -1);
 		for (int l = 0; lines[l] != NULL; l++)
 			printf("   %s\n", lines[l]);
+		show_attachments(v->attachments, a->id);
 	}
 	show_time(v);
 	printf("\nevents:\n");
@@ -482,6 +533,7 @@ static void options_clear(DkTicketOptions *o)
 	g_strfreev(o->statuses);
 	g_strfreev(o->tags);
 	g_strfreev(o->untags);
+	g_strfreev(o->attach);
 	char *strings[] = {o->priority, o->queue, o->assignee, o->requester, o->created_since,
 			   o->updated_since, o->assign, o->as, o->now};
 	for (guint i = 0; i < G_N_ELEMENTS(strings); i++)
@@ -567,7 +619,9 @@ static const char summary[] =
 	"search WORDS: tickets whose subject or text has every word, best first.\n"
 	"set NUMBER: change status, priority, assignee, queue or tags.\n"
 	"note NUMBER / reply NUMBER: an internal note, or a reply mailed to the requester\n"
-	"  (the text from stdin, or $EDITOR on a terminal).\n"
+	"  and the participants copied on replies (the text from stdin, or $EDITOR on a\n"
+	"  terminal); reply --attach FILE sends files with it.\n"
+	"participants NUMBER [add|remove ADDRESS]: who is copied on public replies.\n"
 	"time NUMBER DURATION [TEXT]: record work (30m, 1h15m, 2h).\n"
 	"merge A B: move B's articles and Message-IDs to A; B points to A.\n"
 	"autoclose: close the tickets resolved --days (7) ago or longer.\n"
@@ -579,10 +633,11 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	gboolean is_list = argc == 2 && strcmp(sub, "list") == 0;
 	gboolean is_show = argc == 3 && strcmp(sub, "show") == 0;
 	gboolean is_search = strcmp(sub, "search") == 0;
-	static const char *const edits[] = {"set", "note", "reply", "time", "merge", "autoclose", "sla-check", NULL};
+	static const char *const edits[] = {"set",   "note",	  "reply",     "participants", "time",
+					    "merge", "autoclose", "sla-check", NULL};
 	if (!is_list && !is_show && !is_search && !g_strv_contains(edits, sub)) {
-		dk_cli_error("ticket: expected list, show, search, set, note, reply, time, merge, autoclose or"
-			     " sla-check (see --help)");
+		dk_cli_error("ticket: expected list, show, search, set, note, reply, participants, time, merge,"
+			     " autoclose or sla-check (see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;
@@ -621,7 +676,8 @@ int dk_cmd_ticket(int argc, char **argv)
 		{"unassign", 0, 0, G_OPTION_ARG_NONE, &o.unassign, "set: assign to nobody", NULL},
 		{"tag", 't', 0, G_OPTION_ARG_STRING_ARRAY, &o.tags, "set: add a tag (repeatable)", "TAG"},
 		{"untag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.untags, "set: remove a tag (repeatable)", "TAG"},
-		{"as", 0, 0, G_OPTION_ARG_STRING, &o.as, "the agent acting (default $DOCKET_AGENT)", "ADDR"},
+		{"as", 0, 0, G_OPTION_ARG_STRING, &o.as, "the agent acting, ADDR or \"Name <ADDR>\" (default $DOCKET_AGENT)", "ADDR"},
+		{"attach", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.attach, "reply: send FILE with it (repeatable)", "FILE"},
 		{"days", 0, 0, G_OPTION_ARG_INT, &o.days, "autoclose: days after resolution (default [desk] close_after_days, 7)", "N"},
 		{"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o.now, "the clock, for tests", "TIME"},
 		G_OPTION_ENTRY_NULL,

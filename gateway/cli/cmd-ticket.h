@@ -20,6 +20,7 @@ typedef struct {
 	gboolean unassign;
 	char **tags, **untags;
 	char *as;         /* the agent acting: --as, or $DOCKET_AGENT */
+	char **attach;    /* reply --attach FILE, repeatable */
 	char *now;        /* hidden: the clock, for tests */
 	int days;         /* autoclose: [desk] close_after_days */
 } DkTicketOptions;
@@ -35,8 +36,8 @@ gboolean dk_ticket_number(const char *command, const char *arg, gint64 *number_o
 /* The exit status for a failure of command (printed). */
 int dk_ticket_fail(const char *command, const GError *error);
 
-/* Runs set, note, reply, time, merge or autoclose (argv[1]); -1 when
- * argv[1] is none of them. */
+/* Runs set, note, reply, participants, time, merge, autoclose or
+ * sla-check (argv[1]); -1 when argv[1] is none of them. */
 int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc, char **argv);
 
 char *dk_ticket_iso_time(gint64 t);

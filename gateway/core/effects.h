@@ -20,7 +20,8 @@ G_BEGIN_DECLS
 /* The effects of one message; every pointer is borrowed from the message's
  * pipeline item and valid only during DkEffectsOps.write. */
 typedef struct {
-	const char *intake;        /* "lmtp", "imap", "stdin", "import" ("import" is history) */
+	const char *intake;        /* "lmtp", "imap", "stdin", "import", "history" (both
+	                            * imports are history: no mail, no connector rows) */
 	gint64 at;                 /* when the message was received (Unix seconds) */
 	gint64 ticket;             /* the ticket it went onto, or 0 */
 	gint64 article;            /* the article it became, or 0 */
@@ -37,6 +38,9 @@ typedef struct {
 	gboolean ticket_created;
 	/* A rule (ticket_noack) withheld the acknowledgement. */
 	gboolean suppress_ack;
+	/* The template a rule (ticket_template) chose for the acknowledgement,
+	 * or NULL: "ack". */
+	const char *ack_template;
 
 	/* A bounce stored on its ticket: this address bounced (with this
 	 * status, or NULL), so notifications skip it from now on. NULL: none. */

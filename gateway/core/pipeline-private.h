@@ -24,7 +24,11 @@ struct DkPipelineItem {
 	struct DkRules *rules;         /* the Sieve script to run (a reference), or NULL */
 	const DkConfig *config;        /* the pipeline's; NULL: no notifications */
 	const struct DkSlaPolicy *sla; /* the pipeline's SLA policy; NULL: the defaults */
+	const struct DkConversation *conversation; /* the pipeline's; NULL: the defaults */
 	const DkEffectsOps *effects;   /* the pipeline's; NULL: effects are not carried out */
+	char *ack_template;            /* the rules' ticket_template, or NULL */
+	char *keep_numbers;            /* history: DkIntake.keep_numbers */
+	gint64 number_from;            /* history: DkIntake.number_from */
 	DkDelivery result;             /* valid when error is NULL after commit */
 	GError *error;                 /* this message's own failure, if any */
 	int raw_fd;                    /* the raw in a file (from offset 0; the item's own

@@ -4,6 +4,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/rules-apply.h"
+#include "gateway/desk/conversation.h"
 #include "gateway/desk/sla-policy.h"
 #include "gateway/store/store-file.h"
 #include "gateway/core/writer.h"
@@ -28,6 +29,8 @@ struct DkPipeline {
 	DkSlaPolicy *sla;  /* under rules_lock */
 	GError *sla_error; /* [sla] or a [queue:NAME] is wrong */
 	GPtrArray *old_sla; /* policies replaced by a reload: items in flight may hold them */
+	DkConversation *conversation; /* under rules_lock */
+	GPtrArray *old_conversations; /* replaced by a reload, as old_sla */
 };
 
 /* docket's own domains, for loop detection: [parse] own_domains and the
@@ -71,6 +74,8 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffe
 	p->rules = dk_rules_load(config, &p->rules_error);
 	p->sla = dk_sla_policy_new(config, &p->sla_error);
 	p->old_sla = g_ptr_array_new_with_free_func((GDestroyNotify)dk_sla_policy_free);
+	p->conversation = dk_conversation_new(config);
+	p->old_conversations = g_ptr_array_new_with_free_func((GDestroyNotify)dk_conversation_free);
 	return p;
 }
 
@@ -106,6 +111,8 @@ gboolean dk_pipeline_reload_rules(DkPipeline *pipeline, const DkConfig *config, 
 		g_ptr_array_add(pipeline->old_sla, pipeline->sla);
 	pipeline->sla = sla;
 	g_clear_error(&pipeline->sla_error);
+	g_ptr_array_add(pipeline->old_conversations, pipeline->conversation);
+	pipeline->conversation = dk_conversation_new(config);
 	g_mutex_unlock(&pipeline->rules_lock);
 	dk_rules_unref(old);
 	return TRUE;
@@ -136,6 +143,8 @@ void dk_pipeline_free(DkPipeline *pipeline)
 	dk_thread_policy_free(pipeline->policy);
 	dk_sla_policy_free(pipeline->sla);
 	g_ptr_array_unref(pipeline->old_sla);
+	dk_conversation_free(pipeline->conversation);
+	g_ptr_array_unref(pipeline->old_conversations);
 	g_clear_error(&pipeline->sla_error);
 	g_free(pipeline);
 }
@@ -184,12 +193,19 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	item->envelope_from = g_strdup(intake->envelope_from);
 	item->recipients = g_strdupv((char **)intake->recipients);
 	item->received_at = now;
+	/* History is dated by its own Date (the parser marks a missing or
+	 * absurd one). */
+	if (g_strcmp0(intake->intake, "history") == 0 && message != NULL && !message->date_missing)
+		item->received_at = message->date;
+	item->keep_numbers = g_strdup(intake->keep_numbers);
+	item->number_from = intake->number_from;
 	item->policy = pipeline->policy;
 	item->effects = pipeline->effects;
 	item->rules = current_rules(pipeline);
 	g_mutex_lock(&pipeline->rules_lock);
 	item->config = pipeline->items_config;
 	item->sla = pipeline->sla;
+	item->conversation = pipeline->conversation;
 	g_mutex_unlock(&pipeline->rules_lock);
 	if (!raw && item->raw_fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "duplicating a spool descriptor: %s",
@@ -286,6 +302,8 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 		close(item->raw_fd);
 	dk_message_free(item->message);
 	g_free(item->quarantine_reason);
+	g_free(item->ack_template);
+	g_free(item->keep_numbers);
 	g_free(item->bounce_mark);
 	dk_rules_unref(item->rules);
 	g_free(item->intake);

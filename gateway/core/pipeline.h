@@ -20,10 +20,20 @@ G_BEGIN_DECLS
 typedef struct DkPipeline DkPipeline;
 
 typedef struct {
-	const char *intake;            /* "stdin", "lmtp", "imap", "import" */
+	const char *intake;            /* "stdin", "lmtp", "imap", "import", "history" */
 	const char *envelope_from;     /* or NULL */
 	const char *const *recipients; /* NULL-terminated envelope recipients, or NULL */
 	gint64 received_at;            /* Unix seconds; 0 means now */
+	/* "history" (`docket import --history`): the mail of a closed past.
+	 * Each article is dated by the message's Date (received_at when it
+	 * has none), its ticket is closed and numbered apart from live ones;
+	 * no rules run, no SLA clock starts, nothing is sent, no connector
+	 * hears of it. keep_numbers names a [foreign:NAME] pattern whose
+	 * number a new ticket takes where it is free (or NULL); number_from
+	 * is where other history tickets are numbered from (0: after the
+	 * highest number). */
+	const char *keep_numbers;
+	gint64 number_from;
 } DkIntake;
 
 typedef enum {

@@ -56,6 +56,11 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *verdict, gint64 ticket, gint64 article,
 			const char *raw_sha256, gint64 now, GError **error);
 
+/* The redirects of a script that dropped the message (a redirect without
+ * :copy cancels the implicit keep): their outbox rows, naming no ticket. */
+gboolean dk_rules_redirect(DkStore *store, const DkRulesVerdict *verdict, const char *raw_sha256, gint64 now,
+			   GError **error);
+
 void dk_rules_verdict_clear(DkRulesVerdict *verdict);
 
 G_END_DECLS

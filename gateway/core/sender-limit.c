@@ -13,7 +13,7 @@ static gboolean exempt(const DkPipelineItem *item, const DkThreadPolicy *policy)
 {
 	const char *why = NULL;
 	return item->message->from == NULL || item->requeued_from != 0 || item->release ||
-	       g_strcmp0(item->intake, "import") == 0 ||
+	       g_strcmp0(item->intake, "import") == 0 || g_strcmp0(item->intake, "history") == 0 ||
 	       dk_thread_agent_trust(policy, item->message, &why) == DK_AGENT_VERIFIED;
 }
 

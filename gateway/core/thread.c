@@ -21,17 +21,6 @@ static void foreign_free(DkForeignPattern *f)
 	g_free(f);
 }
 
-static char **lower_list(const DkConfig *config, const char *section, const char *key)
-{
-	char **list = dk_config_get_list(config, section, key);
-	for (int i = 0; list[i] != NULL; i++) {
-		char *lower = g_ascii_strdown(list[i], -1);
-		g_free(list[i]);
-		list[i] = lower;
-	}
-	return list;
-}
-
 static char *nonempty(const char *s)
 {
 	return s != NULL && *s != '\0' ? g_strdup(s) : NULL;
@@ -74,19 +63,11 @@ DkThreadPolicy *dk_thread_policy_new(const DkConfig *config)
 	p->reply_address = nonempty(dk_config_get_string(config, "threading", "reply_address"));
 	p->organisation_domain_participants =
 	    dk_config_get_bool(config, "threading", "organisation_domain_participants");
-	p->agent_addresses = lower_list(config, "agents", "addresses");
-	p->agent_domains = lower_list(config, "agents", "domains");
+	p->staff = dk_staff_new(config);
 	p->authserv_id = nonempty(dk_config_get_string(config, "agents", "authserv_id"));
 	p->relaxed_alignment =
 	    strcmp(dk_config_get_string(config, "agents", "alignment"), "relaxed") == 0;
 	p->insecure_trust_from = dk_config_get_bool(config, "agents", "insecure_trust_from");
-	p->support_addresses = lower_list(config, "lmtp", "recipients");
-	if (p->reply_address != NULL) {
-		guint n = g_strv_length(p->support_addresses);
-		p->support_addresses = g_renew(char *, p->support_addresses, n + 2);
-		p->support_addresses[n] = g_ascii_strdown(p->reply_address, -1);
-		p->support_addresses[n + 1] = NULL;
-	}
 	load_foreign(p, config);
 	const char *secret = dk_config_get_string(config, "threading", "secret");
 	p->secret_configured = *secret != '\0';
@@ -104,10 +85,8 @@ void dk_thread_policy_free(DkThreadPolicy *p)
 		return;
 	g_free(p->token_prefix);
 	g_free(p->reply_address);
-	g_strfreev(p->agent_addresses);
-	g_strfreev(p->agent_domains);
+	dk_staff_free(p->staff);
 	g_free(p->authserv_id);
-	g_strfreev(p->support_addresses);
 	g_ptr_array_unref(p->foreign);
 	g_clear_pointer(&p->secret, g_bytes_unref);
 	g_free(p->secret_path);
@@ -288,28 +267,12 @@ static const char *domain_of(const char *address)
 
 gboolean dk_thread_is_support_address(const DkThreadPolicy *policy, const char *address)
 {
-	const char *at = address ? strrchr(address, '@') : NULL;
-	if (at == NULL)
-		return FALSE;
-	const char *plus = memchr(address, '+', (gsize)(at - address));
-	gsize local = (gsize)((plus ? plus : at) - address);
-	g_autofree char *base = g_ascii_strdown(address, (gssize)local);
-	g_autofree char *domain = g_ascii_strdown(at, -1);
-	g_autofree char *plain = g_strconcat(base, domain, NULL);
-	g_autofree char *any = g_strconcat("*", domain, NULL); /* "*@domain" in [lmtp] recipients */
-	return g_strv_contains((const char *const *)policy->support_addresses, plain) ||
-	       g_strv_contains((const char *const *)policy->support_addresses, any);
+	return dk_staff_is_support_address(policy->staff, address);
 }
 
 gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address)
 {
-	const char *domain = domain_of(address);
-	if (domain == NULL)
-		return FALSE;
-	g_autofree char *lower = g_ascii_strdown(address, -1);
-	g_autofree char *lower_domain = g_ascii_strdown(domain, -1);
-	return g_strv_contains((const char *const *)policy->agent_addresses, lower) ||
-	       g_strv_contains((const char *const *)policy->agent_domains, lower_domain);
+	return dk_staff_is_agent(policy->staff, address);
 }
 
 gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,

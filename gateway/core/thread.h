@@ -21,6 +21,7 @@
 #pragma once
 
 #include "gateway/config.h"
+#include "gateway/desk/staff.h"
 #include "gateway/store/store.h"
 #include "parsers/message.h"
 
@@ -46,12 +47,10 @@ typedef struct {
 	gboolean reply_addresses;
 	char *reply_address; /* the base, or NULL */
 	gboolean organisation_domain_participants;
-	char **agent_addresses;   /* lower case */
-	char **agent_domains;     /* lower case */
+	DkStaff *staff;           /* docket's own addresses and the agents */
 	char *authserv_id;        /* our MTA's Authentication-Results id, or NULL */
 	gboolean relaxed_alignment; /* [agents] alignment = relaxed */
 	gboolean insecure_trust_from; /* [agents] insecure_trust_from: the From alone */
-	char **support_addresses; /* [lmtp] recipients and reply_address, lower case */
 	GPtrArray *foreign;       /* of DkForeignPattern* */
 	/* private */
 	GMutex lock;
@@ -117,12 +116,10 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
 DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage *message,
                                    const char **why_out);
 
-/* TRUE when address (any case, a "+detail" subaddress ignored, RFC 5233)
- * is one of docket's own: [lmtp] recipients (a "*@domain" entry covers
- * the domain) or [threading] reply_address. */
+/* TRUE when address is one of docket's own (dk_staff_is_support_address). */
 gboolean dk_thread_is_support_address(const DkThreadPolicy *policy, const char *address);
 
-/* TRUE when address (any case) is one of the agents'. */
+/* TRUE when address (any case) is one of the agents' (dk_staff_is_agent). */
 gboolean dk_thread_is_agent(const DkThreadPolicy *policy, const char *address);
 
 /* Other systems' ticket numbers in message's subject and new text, as

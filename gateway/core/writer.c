@@ -66,17 +66,11 @@ static char *join_addresses(const DkMessage *m)
 	return g_string_free(out, FALSE);
 }
 
-static gboolean among_recipients(const DkMessage *m, const char *address)
+/* Mail taken in as history (`docket import --history`): stored, dated by
+ * its Date, closed; no rules, lifecycle, clocks or mail. */
+static gboolean history(const Write *w)
 {
-	const GPtrArray *lists[] = {m->to, m->cc};
-	for (guint l = 0; address != NULL && l < G_N_ELEMENTS(lists); l++) {
-		for (guint i = 0; i < lists[l]->len; i++) {
-			const DkAddress *a = g_ptr_array_index(lists[l], i);
-			if (g_ascii_strcasecmp(a->address, address) == 0)
-				return TRUE;
-		}
-	}
-	return FALSE;
+	return strcmp(w->item->intake, "history") == 0;
 }
 
 static const char *sender_of(const DkMessage *m)
@@ -145,9 +139,14 @@ static gboolean record_participants(Write *w, gint64 ticket, gboolean created, G
 	if (m->from != NULL &&
 	    !dk_store_participant_add(w->store, ticket, m->from->address, role, error))
 		return FALSE;
+	/* The customer's Cc recipients are in the conversation: public
+	 * replies copy them (desk/conversation.h). An agent's Cc is the
+	 * agent's business. */
+	if (w->direction != DK_INBOUND || w->agent == DK_AGENT_VERIFIED)
+		return TRUE;
 	for (guint i = 0; i < m->cc->len; i++) {
 		const DkAddress *a = g_ptr_array_index(m->cc, i);
-		if (!ours(w, a->address) &&
+		if (!ours(w, a->address) && !dk_thread_is_agent(w->policy, a->address) &&
 		    !dk_store_participant_add(w->store, ticket, a->address, DK_ROLE_CC, error))
 			return FALSE;
 	}
@@ -388,6 +387,23 @@ static void decide_agent(Write *w)
 		w->direction = DK_OUTBOUND;
 }
 
+/* History keeps another system's ticket number where asked (`docket
+ * import --history --keep-numbers NAME`): the number [foreign:NAME]
+ * finds, or 0. */
+static gint64 kept_number(const Write *w)
+{
+	gint64 number = 0;
+	if (w->item->keep_numbers == NULL)
+		return 0;
+	g_autoptr(GPtrArray) pairs = dk_thread_foreign_numbers(w->policy, w->m);
+	for (guint i = 0; i + 1 < pairs->len && number == 0; i += 2)
+		if (strcmp(g_ptr_array_index(pairs, i), w->item->keep_numbers) == 0 &&
+		    !g_ascii_string_to_signed(g_ptr_array_index(pairs, i + 1), 10, 1, G_MAXINT64 / 2,
+		                              &number, NULL))
+			number = 0;
+	return number;
+}
+
 static gboolean create_ticket(Write *w, GError **error)
 {
 	const DkMessage *m = w->m;
@@ -395,7 +411,10 @@ static gboolean create_ticket(Write *w, GError **error)
 	                               ? dk_subject_clean(m->subject, w->policy->token_prefix)
 	                               : g_strdup(m->subject);
 	gint64 number =
-	    dk_store_ticket_create(w->store, subject, sender_of(m), w->item->received_at, error);
+	    history(w) ? dk_store_ticket_create_history(w->store, subject, sender_of(m), kept_number(w),
+	                                                w->item->number_from, w->item->received_at, error)
+	               : dk_store_ticket_create(w->store, subject, sender_of(m), w->item->received_at,
+	                                        error);
 	if (number == 0)
 		return FALSE;
 	w->match.ticket = number;
@@ -462,7 +481,7 @@ static gboolean apply_command(Write *w, const DkTicket *t, const DkAgentCommand 
 static gboolean apply_commands(Write *w, gint64 ticket, GError **error)
 {
 	const DkAgentCommands *c = w->commands;
-	if (c == NULL)
+	if (c == NULL || history(w))
 		return TRUE;
 	gboolean any = c->commands->len > 0 || c->errors->len > 0;
 	if (w->agent != DK_AGENT_VERIFIED) {
@@ -522,31 +541,77 @@ static gboolean write_article(Write *w, GError **error)
 	       dk_store_message_id_add(w->store, m->message_id, w->match.ticket, article.id, error);
 }
 
-/* The outbound side of an agent's public mail: delivered, or relayed. */
-static gboolean outbound_events(Write *w, gint64 ticket, GError **error)
+/* The conversation of items made without a pipeline: the defaults. */
+static const DkConversation *default_conversation(void)
 {
-	if (w->direction != DK_OUTBOUND || w->visibility != DK_PUBLIC)
+	static DkConversation *conversation;
+	if (g_once_init_enter(&conversation)) {
+		g_autoptr(DkConfig) config = dk_config_new_default();
+		g_once_init_leave(&conversation, dk_conversation_new(config));
+	}
+	return conversation;
+}
+
+static const DkConversation *conversation_of(const Write *w)
+{
+	return w->item->conversation ? w->item->conversation : default_conversation();
+}
+
+/* The addresses an agent's mail reached by itself (To and Cc),
+ * NULL-terminated. */
+static GPtrArray *reached(const DkMessage *m)
+{
+	GPtrArray *out = g_ptr_array_new();
+	const GPtrArray *lists[] = {m->to, m->cc};
+	for (guint l = 0; l < G_N_ELEMENTS(lists); l++)
+		for (guint i = 0; i < lists[l]->len; i++)
+			g_ptr_array_add(out, ((DkAddress *)g_ptr_array_index(lists[l], i))->address);
+	g_ptr_array_add(out, NULL);
+	return out;
+}
+
+/* The outbound side of an agent's public mail, as for `docket ticket
+ * reply`: relayed to whoever it did not reach by itself, the first
+ * response, the status (desk/conversation.h). */
+static gboolean outbound_events(Write *w, GError **error)
+{
+	if (w->direction != DK_OUTBOUND || w->visibility != DK_PUBLIC || history(w))
 		return TRUE;
-	/* An agent's public answer by mail meets the first-response target
-	 * like one from `docket ticket reply`. */
-	if (!dk_desk_first_response(w->store, ticket, w->item->received_at, error))
-		return FALSE;
-	const char *requester = w->ticket ? w->ticket->requester : NULL;
-	if (requester == NULL)
+	g_autoptr(GPtrArray) to = reached(w->m);
+	DkReplyOut out = {
+	    .article = w->item->result.article,
+	    .author = sender_of(w->m),
+	    .author_name = w->m->from ? w->m->from->name : NULL,
+	    .by = sender_of(w->m),
+	    .delivered = (const char *const *)to->pdata,
+	    .answers = w->m->in_reply_to,
+	};
+	return dk_conversation_replied(conversation_of(w), w->store, w->ticket, &out,
+	                               w->item->received_at, error);
+}
+
+/* An agent's public reply by mail is refused, before anything is written,
+ * when the files it would relay are over the limits of [notify]
+ * attachment_max_size or attachment_max_total: the agent's mail server
+ * then tells the agent why (a permanent refusal, LMTP 550). */
+static gboolean relay_files_fit(Write *w, GError **error)
+{
+	const DkMessage *m = w->m;
+	if (w->direction != DK_OUTBOUND || w->visibility != DK_PUBLIC || history(w) ||
+	    m->attachments->len == 0)
 		return TRUE;
-	if (among_recipients(w->m, requester))
-		return add_event(w, ticket, "outbound_delivered",
-		                 json_pack("{ss}", "to", requester), error);
-	g_autoptr(json_t) payload =
-	    json_pack("{sI sI ss ss}", "ticket", (json_int_t)ticket, "article",
-	              (json_int_t)w->item->result.article, "message_id", w->m->message_id, "from",
-	              sender_of(w->m));
-	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-	gint64 id = 0;
-	return dk_store_outbox_add(w->store, dk_outbox_kind_name(DK_OUTBOX_RELAY), requester, ticket,
-	                           text, w->item->received_at, &id, error) &&
-	       add_event(w, ticket, "outbound_relay_queued",
-	                 json_pack("{ss sI}", "to", requester, "outbox", (json_int_t)id), error);
+	g_autofree const char **names = g_new0(const char *, m->attachments->len + 1);
+	g_autofree gsize *sizes = g_new0(gsize, m->attachments->len + 1);
+	for (guint i = 0; i < m->attachments->len; i++) {
+		const DkAttachment *a = g_ptr_array_index(m->attachments, i);
+		names[i] = a->filename;
+		sizes[i] = a->size;
+	}
+	if (dk_conversation_files_fit(conversation_of(w), names, sizes, m->attachments->len, error))
+		return TRUE;
+	g_prefix_error(error, "your reply to ticket #%" G_GINT64_FORMAT " was not sent: ",
+	               w->ticket->number);
+	return FALSE;
 }
 
 static gboolean link_events(Write *w, gint64 ticket, GError **error)
@@ -621,12 +686,15 @@ static gboolean write_consequences(Write *w, gboolean created, GError **error)
 	                          dk_ticket_status_name(DK_STATUS_OPEN), "by", "reply"),
 	                error)))
 		return FALSE;
-	/* The desk's lifecycle: a customer's answer to a waiting ticket. */
-	if (!w->reopen && !created && w->ticket != NULL && strcmp(w->event, "comment") == 0 &&
-	    w->direction == DK_INBOUND && w->agent != DK_AGENT_VERIFIED &&
-	    !dk_desk_customer_reply(w->store, w->ticket, w->item->result.article, now, error))
+	/* The desk's lifecycle: a customer's answer to a waiting ticket, and
+	 * the assignee (or the team) hears of it. */
+	if (!created && w->ticket != NULL && strcmp(w->event, "comment") == 0 &&
+	    w->direction == DK_INBOUND && w->visibility == DK_PUBLIC &&
+	    w->agent != DK_AGENT_VERIFIED && !history(w) &&
+	    !dk_conversation_customer_replied(conversation_of(w), w->store, w->ticket,
+	                                      w->item->result.article, sender_of(w->m), now, error))
 		return FALSE;
-	return apply_commands(w, ticket, error) && outbound_events(w, ticket, error) &&
+	return apply_commands(w, ticket, error) && outbound_events(w, error) &&
 	       record_participants(w, ticket, created, error) && foreign_refs(w, ticket, error) &&
 	       record_addresses(w->store, w->item, ticket, error) &&
 	       /* A ticket created by this message has updated_at = now already. */
@@ -648,7 +716,8 @@ static gboolean decide(Write *w, gboolean *drop_out, GError **error)
 	decide_agent(w);
 	if (!apply_follow_up(w, error))
 		return FALSE;
-	apply_closed(w);
+	if (!history(w)) /* history goes onto its ticket, closed or not */
+		apply_closed(w);
 	return TRUE;
 }
 
@@ -737,6 +806,9 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 		keep_set_aside(w);
 	}
 	w->effects->suppress_ack = v->noack;
+	g_free(item->ack_template);
+	item->ack_template = g_strdup(v->template_name);
+	w->effects->ack_template = item->ack_template;
 	if (v->correlation == NULL || w->match.ticket != 0)
 		return TRUE;
 	gint64 open = 0;
@@ -864,12 +936,14 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		drop = FALSE;
 		keep_set_aside(&w);
 	}
-	if (ok && item->rules != NULL)
+	ok = ok && (drop || relay_files_fit(&w, error));
+	if (ok && item->rules != NULL && !history(&w))
 		ok = run_rules(&w, &verdict, &drop, error);
 	if (ok && drop) {
 		r->outcome = DK_OUTCOME_DROPPED;
 		r->evidence = "dropped";
-		ok = set_aside_message(&w, error);
+		ok = set_aside_message(&w, error) &&
+		     dk_rules_redirect(store, &verdict, w.raw_sha, item->received_at, error);
 	} else if (ok) {
 		gboolean created = w.match.ticket == 0;
 		if (created) {
@@ -888,8 +962,9 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		                          item->received_at, error)) &&
 		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, w.raw_sha, item->received_at,
 		                    error) &&
-		     dk_desk_sla_update(store, item->sla ? item->sla : default_sla(), w.match.ticket,
-		                        item->received_at, error);
+		     (history(&w) ? dk_store_ticket_history_span(store, w.match.ticket, item->received_at, error)
+		                  : dk_desk_sla_update(store, item->sla ? item->sla : default_sla(),
+		                                       w.match.ticket, item->received_at, error));
 	}
 	dk_rules_verdict_clear(&verdict);
 	write_clear(&w);
@@ -925,6 +1000,10 @@ static gboolean carry_out(DkStore *store, DkPipelineItem *item, DkEffects *effec
 	effects->article_event =
 	    r->outcome == DK_OUTCOME_CREATED || r->outcome == DK_OUTCOME_APPENDED;
 	effects->ticket_created = r->outcome == DK_OUTCOME_CREATED;
+	/* History asks nothing of the world: no mail, no connector rows, and
+	 * an old bounce marks no address now. */
+	if (strcmp(item->intake, "history") == 0)
+		return TRUE;
 	return item->effects == NULL || item->effects->write(store, item->config, effects, error);
 }
 

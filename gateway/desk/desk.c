@@ -4,6 +4,7 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/json.h"
+#include "parsers/digest.h"
 
 #include <string.h>
 
@@ -250,7 +251,7 @@ gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, 
 }
 
 static gint64 add_article(DkStore *store, const DkTicket *t, DkVisibility visibility, const char *text,
-			  const char *author, gint64 now, GError **error)
+			  const char *author, const char *recipients, gint64 now, GError **error)
 {
 	DkArticle a = {
 		.ticket = t->number,
@@ -258,7 +259,7 @@ static gint64 add_article(DkStore *store, const DkTicket *t, DkVisibility visibi
 		.visibility = visibility,
 		.evidence = "desk",
 		.sender = (char *)author,
-		.recipients = visibility == DK_PUBLIC ? t->requester : NULL,
+		.recipients = (char *)recipients,
 		.subject = t->subject,
 		.new_text = (char *)text,
 		.full_text = (char *)text,
@@ -280,24 +281,42 @@ gint64 dk_desk_note(DkStore *store, gint64 ticket, const char *text, const char 
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return 0;
-	return add_article(store, t, DK_INTERNAL, text, author, now, error);
+	return add_article(store, t, DK_INTERNAL, text, author, NULL, now, error);
 }
 
-/* The relay row the writer also queues for an agent's mailed reply
- * (writer.c outbound_events), with the event it records. */
-static gboolean queue_relay(DkStore *store, const DkTicket *t, gint64 article, const char *author, gint64 now,
-			    GError **error)
+/* The reply's files fit the limits of the conversation. */
+static gboolean files_fit(const DkConversation *c, const DkReply *r, GError **error)
 {
-	g_autoptr(json_t) payload = json_pack("{sI sI}", "ticket", (json_int_t)t->number, "article",
-					      (json_int_t)article);
-	if (author != NULL)
-		json_object_set_new(payload, "from", json_string(author));
-	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-	gint64 id = 0;
-	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_RELAY), t->requester, t->number, text,
-				   now, &id, error) &&
-	       event(store, t->number, article, "outbound_relay_queued",
-		     json_pack("{ss sI}", "to", t->requester, "outbox", (json_int_t)id), author, now, error);
+	g_autofree const char **names = g_new0(const char *, r->n_files + 1);
+	g_autofree gsize *sizes = g_new0(gsize, r->n_files + 1);
+	for (guint i = 0; i < r->n_files; i++) {
+		names[i] = r->files[i].filename;
+		sizes[i] = g_bytes_get_size(r->files[i].data);
+	}
+	return dk_conversation_files_fit(c, names, sizes, r->n_files, error);
+}
+
+/* Keeps the reply's files as the article's attachments. */
+static gboolean store_files(DkStore *store, gint64 article, const DkReply *r, GError **error)
+{
+	for (guint i = 0; i < r->n_files; i++) {
+		const DkReplyFile *f = &r->files[i];
+		gsize size = 0;
+		const void *data = g_bytes_get_data(f->data, &size);
+		char sha[65];
+		dk_sha256_hex(data, size, sha);
+		DkAttachmentIn in = {
+			.filename = (char *)f->filename,
+			.content_type = (char *)(f->content_type ? f->content_type : "application/octet-stream"),
+			.disposition = "attachment",
+			.size = size,
+			.sha256 = sha,
+			.data = f->data,
+		};
+		if (!dk_store_attachment_add(store, article, i, &in, error))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GError **error)
@@ -311,8 +330,8 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
 	return dk_store_ticket_sla_set(store, ticket, &sla, error);
 }
 
-gint64 dk_desk_reply(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
-		     GError **error)
+gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 ticket,
+		     const DkReply *reply, gint64 now, GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
@@ -322,9 +341,21 @@ gint64 dk_desk_reply(DkStore *store, gint64 ticket, const char *text, const char
 			    "ticket #%" G_GINT64_FORMAT " has no requester to reply to", ticket);
 		return 0;
 	}
-	gint64 article = add_article(store, t, DK_PUBLIC, text, author, now, error);
-	if (article == 0 || !queue_relay(store, t, article, author, now, error) ||
-	    !dk_desk_first_response(store, ticket, now, error))
+	g_autoptr(GPtrArray) to = g_ptr_array_new_with_free_func(g_free);
+	if (!files_fit(conversation, reply, error) ||
+	    !dk_conversation_recipients(conversation, store, t, to, error))
+		return 0;
+	g_ptr_array_add(to, NULL);
+	g_autofree char *recipients = g_strjoinv(", ", (char **)to->pdata);
+	gint64 article = add_article(store, t, DK_PUBLIC, reply->text, reply->author, recipients, now, error);
+	DkReplyOut out = {
+		.article = article,
+		.author = reply->author,
+		.author_name = reply->author_name,
+		.by = reply->author,
+	};
+	if (article == 0 || !store_files(store, article, reply, error) ||
+	    !dk_conversation_replied(conversation, store, t, &out, now, error))
 		return 0;
 	return article;
 }

@@ -11,6 +11,7 @@
  * refuse, DK_ERROR_NOT_FOUND for an unknown ticket, else store errors. */
 #pragma once
 
+#include "gateway/desk/conversation.h"
 #include "gateway/desk/sla-policy.h"
 #include "gateway/store/store.h"
 
@@ -61,16 +62,36 @@ gboolean dk_desk_customer_reply(DkStore *store, const DkTicket *ticket, gint64 a
 gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, guint *closed_out,
 			   GError **error);
 
-/* Adds an article an agent wrote (author may be NULL) with a "comment"
- * event: internal notes stay with the team; a public reply is also queued
- * for the requester as an outbox "relay" row, the path an agent's mailed
- * reply takes, so the notifications worker sends it threaded and
- * tokened. Returns the article's id, 0 on error. A public reply to a
- * ticket without requester is DK_ERROR_PERMANENT. */
+/* Adds an internal note an agent wrote (author may be NULL) with a
+ * "comment" event. Returns the article's id, 0 on error. */
 gint64 dk_desk_note(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
 		    GError **error);
-gint64 dk_desk_reply(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
-		     GError **error);
+
+/* A file a reply carries. */
+typedef struct {
+	const char *filename;     /* as the customer will see it */
+	const char *content_type; /* type/subtype; NULL: application/octet-stream */
+	GBytes *data;
+} DkReplyFile;
+
+/* A public reply of support. */
+typedef struct {
+	const char *text;
+	const char *author;      /* the agent's address, or NULL */
+	const char *author_name; /* the agent's display name, or NULL */
+	const DkReplyFile *files; /* n_files of them, or NULL */
+	guint n_files;
+} DkReply;
+
+/* Adds a public reply with its files (kept like the attachments of mail)
+ * and a "comment" event, and does what a reply does (conversation.h,
+ * dk_conversation_replied): a relay row to each recipient, the first
+ * response, the status. The outbox mails it threaded, tokened and with
+ * the files, the path an agent's mailed reply takes. Returns the
+ * article's id, 0 on error: DK_ERROR_PERMANENT for a ticket without
+ * requester or files over the limits. */
+gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 ticket,
+		     const DkReply *reply, gint64 now, GError **error);
 
 /* Records minutes of work with a time_entry event. */
 gboolean dk_desk_add_time(DkStore *store, gint64 ticket, gint64 minutes, const char *note,

@@ -9,6 +9,8 @@
 #include "gateway/intake/imap-account.h"
 #include "gateway/intake/imap-client.h"
 
+#include <string.h>
+
 #define BACKOFF_MAX_SECONDS 300
 #define BATCH_BYTES (G_GUINT64_CONSTANT(32) << 20) /* raw bytes one fetch may hold */
 
@@ -110,7 +112,11 @@ static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messag
 			  Disposition *d)
 {
 	GPtrArray *items = g_ptr_array_new_with_free_func((GDestroyNotify)dk_pipeline_item_free);
-	DkIntake intake = {.intake = "imap"};
+	/* The account's mailbox is the support address the mail came to (a
+	 * reply goes out from it); a user name that is no address names none. */
+	const char *mailbox[] = {p->account->user, NULL};
+	gboolean address = p->account->user != NULL && strchr(p->account->user, '@') != NULL;
+	DkIntake intake = {.intake = "imap", .recipients = address ? mailbox : NULL};
 	for (guint i = 0; i < messages->len; i++) {
 		DkImapMessage *m = g_ptr_array_index(messages, i);
 		g_autoptr(GError) error = NULL;

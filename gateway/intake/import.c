@@ -147,6 +147,14 @@ static void report(Batch *b, guint64 done, guint64 total)
 		b->options->progress(done, total, b->stats, b->options->progress_data);
 }
 
+/* How the messages come in: live mail, or history. */
+static DkIntake intake_of(const DkImportOptions *o)
+{
+	return (DkIntake){.intake = o->history ? "history" : "import",
+	                  .keep_numbers = o->history ? o->keep_numbers : NULL,
+	                  .number_from = o->history ? o->number_from : 0};
+}
+
 static gboolean import_mbox(Batch *b, const char *path, GError **error)
 {
 	g_autoptr(GError) local = NULL;
@@ -171,7 +179,9 @@ static gboolean import_mbox(Batch *b, const char *path, GError **error)
 			break;
 		g_autofree char *where = g_strdup_printf("message %" G_GUINT64_FORMAT " (byte %" G_GSIZE_FORMAT ")",
 							 b->stats->messages + 1, start);
-		DkIntake intake = {.intake = "import", .envelope_from = sender, .received_at = date};
+		DkIntake intake = intake_of(b->options);
+		intake.envelope_from = sender;
+		intake.received_at = date;
 		if (!add(b, raw, where, &intake, error))
 			return FALSE;
 		if (b->items->len == 0)
@@ -212,7 +222,7 @@ static gboolean import_maildir(Batch *b, const char *path, GError **error)
 	g_autoptr(GPtrArray) files = maildir_files(path, error);
 	if (files == NULL)
 		return FALSE;
-	DkIntake intake = {.intake = "import"};
+	DkIntake intake = intake_of(b->options);
 	for (guint i = 0; i < files->len; i++) {
 		const char *name = g_ptr_array_index(files, i);
 		g_autofree char *full = g_build_filename(path, name, NULL);

@@ -24,6 +24,9 @@ typedef void (*DkImportProgress)(guint64 done, guint64 total, const DkImportStat
 
 typedef struct {
 	guint batch_size;     /* messages per transaction (0: 100) */
+	gboolean history;     /* take the mail as history (pipeline.h, DkIntake "history") */
+	const char *keep_numbers; /* history: DkIntake.keep_numbers */
+	gint64 number_from;       /* history: DkIntake.number_from */
 	gsize max_message_size;
 	DkImportProgress progress; /* or NULL */
 	gpointer progress_data;

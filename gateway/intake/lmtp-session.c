@@ -83,9 +83,13 @@ gboolean dk_lmtp_settings_accepts(const DkLmtpSettings *s, const char *address)
 	if (s->recipients == NULL || s->recipients[0] == NULL)
 		return TRUE;
 	const char *at = strrchr(address, '@');
+	/* A subaddress (RFC 5233) reaches its mailbox: support+12.3f9a0c1d2e@
+	 * is support@ (the signed reply address of a ticket). */
+	const char *plus = at ? memchr(address, '+', (gsize)(at - address)) : NULL;
+	g_autofree char *base = plus ? g_strdup_printf("%.*s%s", (int)(plus - address), address, at) : NULL;
 	for (int i = 0; s->recipients[i] != NULL; i++) {
 		const char *p = s->recipients[i];
-		if (g_ascii_strcasecmp(p, address) == 0)
+		if (g_ascii_strcasecmp(p, address) == 0 || (base != NULL && g_ascii_strcasecmp(p, base) == 0))
 			return TRUE;
 		if (p[0] == '*' && p[1] == '@' && at != NULL && g_ascii_strcasecmp(p + 1, at) == 0)
 			return TRUE;

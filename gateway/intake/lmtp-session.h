@@ -29,7 +29,8 @@ DkLmtpSettings *dk_lmtp_settings_ref(DkLmtpSettings *settings);
 void dk_lmtp_settings_unref(DkLmtpSettings *settings);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkLmtpSettings, dk_lmtp_settings_unref)
 
-/* TRUE when address is one of settings' recipients (case-insensitive). */
+/* TRUE when address is one of settings' recipients (case-insensitive;
+ * "*@domain" covers the domain; local+detail@domain is local@domain's). */
 gboolean dk_lmtp_settings_accepts(const DkLmtpSettings *settings, const char *address);
 
 typedef struct DkLmtpSession DkLmtpSession;

@@ -77,5 +77,11 @@ void dk_log_init(const DkConfig *config)
 	use_syslog = dk_config_get_bool(config, "log", "syslog");
 	if (use_syslog)
 		openlog("docket", LOG_PID, LOG_MAIL);
-	g_log_set_writer_func(writer, NULL, NULL);
+	/* GLib takes a writer once per process; a later call (deliver's quiet
+	 * one, serve's after a reload) only changes the settings above. */
+	static gsize installed;
+	if (g_once_init_enter(&installed)) {
+		g_log_set_writer_func(writer, NULL, NULL);
+		g_once_init_leave(&installed, 1);
+	}
 }

@@ -5,12 +5,32 @@
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
 #include "gateway/core/json.h"
+#include "gateway/store/store-attachments.h"
+#include "templates/mustache.h"
 
 #include <string.h>
 
+#define REFERENCES_MAX 30 /* the newest Message-IDs a reply's References keeps */
+
 gboolean dk_compose_handles(DkOutboxKind kind)
 {
-	return kind == DK_OUTBOX_ACK || kind == DK_OUTBOX_RELAY || kind == DK_OUTBOX_NOTICE;
+	return kind == DK_OUTBOX_ACK || kind == DK_OUTBOX_RELAY || kind == DK_OUTBOX_NOTICE ||
+	       kind == DK_OUTBOX_REDIRECT;
+}
+
+/* Renders a Mustache setting of [notify] (one line) against data; NULL
+ * when it does not render or renders empty. */
+static char *render_setting(const char *source, json_t *data)
+{
+	if (source == NULL)
+		return NULL;
+	g_autoptr(DkTemplate) t = dk_template_parse(source, NULL);
+	DkTemplateOptions opts = {.escape = DK_TEMPLATE_ESCAPE_NONE};
+	g_autofree char *out = t ? dk_template_render_with(t, data, &opts, NULL) : NULL;
+	if (out == NULL)
+		return NULL;
+	g_strstrip(g_strdelimit(out, "\r\n", ' '));
+	return *out ? g_steal_pointer(&out) : NULL;
 }
 
 static const char *template_for(DkOutboxKind kind, json_t *payload)
@@ -21,26 +41,6 @@ static const char *template_for(DkOutboxKind kind, json_t *payload)
 	if (kind == DK_OUTBOX_RELAY)
 		return "agent-reply";
 	return kind == DK_OUTBOX_NOTICE ? "team-new" : "ack";
-}
-
-/* The payload's article, and the Message-ID of the ticket's latest inbound
- * article (what a relay answers when the payload names none). */
-static gboolean find_articles(DkStore *store, gint64 ticket, gint64 id, DkArticle **article_out,
-                              char **last_inbound_out, GError **error)
-{
-	g_autoptr(GPtrArray) articles = dk_store_articles(store, ticket, error);
-	if (articles == NULL)
-		return FALSE;
-	for (guint i = 0; i < articles->len; i++) {
-		DkArticle *a = g_ptr_array_index(articles, i);
-		if (a->direction == DK_INBOUND && a->message_id != NULL) {
-			g_free(*last_inbound_out);
-			*last_inbound_out = g_strdup(a->message_id);
-		}
-		if (a->id == id && *article_out == NULL)
-			*article_out = g_ptr_array_steal_index(articles, i--);
-	}
-	return TRUE;
 }
 
 static json_t *person(const char *name, const char *address)
@@ -59,10 +59,16 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 	const char *requester_name =
 	    to_requester ? to_name : json_string_value(json_object_get(payload, "requester_name"));
 	json_t *data = json_object();
-	json_object_set_new(data, "ticket",
-	                    json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number,
-	                              "token", token, "subject", t->subject, "status", dk_ticket_status_name(t->status),
-	                              "priority", t->priority, "queue", t->queue));
+	json_t *ticket = json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number, "token",
+	                           token, "subject", t->subject, "status",
+	                           dk_ticket_status_name(t->status), "priority", t->priority, "queue",
+	                           t->queue);
+	json_object_set_new(data, "ticket", ticket);
+	/* ticket.link only when [notify] ticket_link makes one */
+	char *link = render_setting(s->ticket_link, data);
+	if (link != NULL)
+		json_object_set_new(ticket, "link", json_string(link));
+	g_free(link);
 	if (a != NULL)
 		json_object_set_new(data, "article",
 		                    json_pack("{ss ss ss}", "new_text",
@@ -85,19 +91,182 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 	return data;
 }
 
-static GPtrArray *references(json_t *payload)
+static GPtrArray *string_array(json_t *arr)
 {
-	GPtrArray *refs = g_ptr_array_new();
-	json_t *arr = json_object_get(payload, "references");
+	GPtrArray *out = g_ptr_array_new();
 	for (gsize i = 0; i < json_array_size(arr); i++)
 		if (json_is_string(json_array_get(arr, i)))
-			g_ptr_array_add(refs, (gpointer)json_string_value(json_array_get(arr, i)));
-	return refs;
+			g_ptr_array_add(out, (gpointer)json_string_value(json_array_get(arr, i)));
+	return out;
 }
 
-static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow *row,
-                                   json_t *payload, const DkTicket *t, const DkArticle *a,
-                                   gint64 now, GError **error)
+/* Whether address is the sender or among the recipients of a. */
+static gboolean article_reached(const DkArticle *a, const char *address)
+{
+	if (a->sender != NULL && g_ascii_strcasecmp(a->sender, address) == 0)
+		return TRUE;
+	g_auto(GStrv) to = g_strsplit(a->recipients ? a->recipients : "", ",", -1);
+	for (guint i = 0; to[i] != NULL; i++)
+		if (g_ascii_strcasecmp(g_strstrip(to[i]), address) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+typedef struct {
+	gint64 at;
+	const char *message_id; /* borrowed */
+	gboolean automatic;     /* docket's acknowledgement or notice */
+} Received;
+
+static gint by_time(gconstpointer a, gconstpointer b)
+{
+	const Received *x = a, *y = b;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The Message-IDs of the ticket's mail that address has: what it wrote
+ * or was a recipient of, and what docket sent it (each relay copy has
+ * its own), oldest first; *parent_out the message a reply answers:
+ * answers (what the agent's mail answered) when address has it, else the
+ * newest; never an automatic notice (an acknowledgement); or NULL. A reply's In-Reply-To and
+ * References name only these, so no client is pointed at mail it never
+ * received. */
+static GPtrArray *received_by(DkStore *store, const DkTicket *t, GPtrArray *articles,
+                              const char *address, const char *answers, GPtrArray *rows_out,
+                              const char **parent_out, GError **error)
+{
+	g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(Received));
+	for (guint i = 0; i < articles->len; i++) {
+		const DkArticle *a = g_ptr_array_index(articles, i);
+		if (a->message_id != NULL && a->visibility == DK_PUBLIC &&
+		    !g_str_has_suffix(a->message_id, "@synthetic.docket.invalid") &&
+		    article_reached(a, address))
+			g_array_append_val(seen, ((Received){a->created_at, a->message_id,
+			                                     g_strcmp0(a->evidence, "notification") == 0}));
+	}
+	g_autoptr(GPtrArray) rows = dk_store_outbox_sent_to(store, t->number, address, error);
+	if (rows == NULL)
+		return NULL;
+	for (guint i = 0; i < rows->len; i++) {
+		DkOutboxRow *row = g_ptr_array_index(rows, i);
+		g_autoptr(json_t) p = json_loads(row->payload, 0, NULL);
+		const char *id = json_string_value(json_object_get(p, "sent_message_id"));
+		if (id == NULL || dk_outbox_kind_from_name(row->kind) != DK_OUTBOX_RELAY)
+			continue;
+		/* the row's payload stays alive in rows_out */
+		char *kept = g_strdup(id);
+		g_ptr_array_add(rows_out, kept);
+		g_array_append_val(seen, ((Received){row->created_at, kept, FALSE}));
+	}
+	g_array_sort(seen, by_time);
+	*parent_out = NULL;
+	for (guint i = 0; answers != NULL && i < seen->len && *parent_out == NULL; i++)
+		if (strcmp(g_array_index(seen, Received, i).message_id, answers) == 0 &&
+		    !g_array_index(seen, Received, i).automatic)
+			*parent_out = g_array_index(seen, Received, i).message_id;
+	for (guint i = seen->len; i > 0 && *parent_out == NULL; i--)
+		if (!g_array_index(seen, Received, i - 1).automatic)
+			*parent_out = g_array_index(seen, Received, i - 1).message_id;
+	GPtrArray *ids = g_ptr_array_new();
+	guint first = seen->len > REFERENCES_MAX ? seen->len - REFERENCES_MAX : 0;
+	for (guint i = first; i < seen->len; i++)
+		g_ptr_array_add(ids, (gpointer)g_array_index(seen, Received, i).message_id);
+	return ids;
+}
+
+/* The support mailbox the ticket's mail came to first (staff.h), or NULL:
+ * mail to the customer comes from the address the customer wrote to. */
+static char *support_mailbox(DkStore *store, const DkNotifySettings *s, gint64 ticket,
+                             GError **error)
+{
+	g_autoptr(GPtrArray) addresses = dk_store_ticket_addresses_seen(store, ticket, error);
+	if (addresses == NULL)
+		return NULL;
+	for (guint i = 0; i < addresses->len; i++) {
+		char *mailbox = dk_staff_support_mailbox(s->staff, g_ptr_array_index(addresses, i));
+		if (mailbox != NULL)
+			return mailbox;
+	}
+	return g_strdup("");
+}
+
+/* The article's attachments, read back as files to send. */
+static GPtrArray *article_files(DkStore *store, gint64 article, GError **error)
+{
+	g_autoptr(GPtrArray) stored = g_ptr_array_new_with_free_func(dk_stored_attachment_free);
+	if (!dk_store_article_attachments(store, article, stored, error))
+		return NULL;
+	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(dk_mail_file_free);
+	for (guint i = 0; i < stored->len; i++) {
+		const DkStoredAttachment *a = g_ptr_array_index(stored, i);
+		if (!dk_stored_attachment_kept(a))
+			continue; /* over a parse limit when it came: nothing to send */
+		GBytes *data = dk_store_attachment_read(store, a, error);
+		if (data == NULL)
+			return NULL;
+		DkMailFile *f = g_new0(DkMailFile, 1);
+		f->filename = g_strdup(a->filename);
+		f->content_type = g_strdup(a->content_type);
+		f->content_id = g_strdup(a->content_id);
+		f->inline_part = g_strcmp0(a->disposition, "inline") == 0;
+		f->data = data;
+		g_ptr_array_add(files, f);
+	}
+	return g_steal_pointer(&files);
+}
+
+/* What a mail to a customer adds to the headers: From the support mailbox
+ * the customer wrote to, a relay's display name "Agent via Support", the
+ * signed reply address as Reply-To, and a relay's threading by what its
+ * recipient received, with the reply's files. */
+typedef struct {
+	char *from, *from_name, *reply_to;
+	GPtrArray *references; /* of const char*, or NULL */
+	GPtrArray *kept;       /* of char*: strings references borrows */
+	GPtrArray *files;      /* of DkMailFile*, or NULL */
+	const char *in_reply_to;
+} Customer;
+
+static void customer_clear(Customer *c)
+{
+	g_free(c->from);
+	g_free(c->from_name);
+	g_free(c->reply_to);
+	g_clear_pointer(&c->references, g_ptr_array_unref);
+	g_clear_pointer(&c->kept, g_ptr_array_unref);
+	g_clear_pointer(&c->files, g_ptr_array_unref);
+}
+
+static gboolean customer_headers(DkStore *store, const DkNotifySettings *s, const DkOutboxRow *row,
+                                 json_t *payload, const DkTicket *t, GPtrArray *articles,
+                                 const DkArticle *a, Customer *c, GError **error)
+{
+	if ((c->from = support_mailbox(store, s, t->number, error)) == NULL)
+		return FALSE;
+	if (s->reply_address != NULL)
+		c->reply_to = dk_ids_reply_address(s->secret, s->reply_address, t->number);
+	if (dk_outbox_kind_from_name(row->kind) != DK_OUTBOX_RELAY)
+		return TRUE;
+	const char *agent = json_string_value(json_object_get(payload, "from"));
+	g_autoptr(json_t) who =
+	    json_pack("{s{ss? ss?} ss}", "agent", "name",
+	              json_string_value(json_object_get(payload, "agent_name")), "address", agent,
+	              "from_name", s->from_name);
+	c->from_name = render_setting(s->reply_from_name, who);
+	c->kept = g_ptr_array_new_with_free_func(g_free);
+	c->references =
+	    received_by(store, t, articles, row->target,
+	                json_string_value(json_object_get(payload, "answers")), c->kept, &c->in_reply_to,
+	                error);
+	if (c->references == NULL)
+		return FALSE;
+	return a == NULL || (c->files = article_files(store, a->id, error)) != NULL;
+}
+
+static DkComposed *compose_message(DkStore *store, const DkNotifySettings *s,
+                                   const DkOutboxRow *row, json_t *payload, const DkTicket *t,
+                                   GPtrArray *articles, const DkArticle *a, gint64 now,
+                                   GError **error)
 {
 	DkOutboxKind kind = dk_outbox_kind_from_name(row->kind);
 	g_autofree char *token = dk_ids_token(s->token_prefix, t->number);
@@ -110,13 +279,28 @@ static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow 
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "template: %s", local->message);
 		return NULL;
 	}
-	g_autoptr(GPtrArray) refs = references(payload);
+	Customer c = {0};
+	if ((kind == DK_OUTBOX_ACK || kind == DK_OUTBOX_RELAY) &&
+	    !customer_headers(store, s, row, payload, t, articles, a, &c, error)) {
+		customer_clear(&c);
+		return NULL;
+	}
+	g_autoptr(GPtrArray) refs = string_array(json_object_get(payload, "references"));
+	g_autoptr(GPtrArray) cc = string_array(json_object_get(payload, "cc"));
+	const char *to = json_string_value(json_object_get(payload, "to"));
 	DkMailHeaders h = {
-	    .to = row->target,
+	    .to = kind == DK_OUTBOX_RELAY && to != NULL ? to : row->target,
 	    .to_name = json_string_value(json_object_get(payload, "to_name")),
+	    .cc = cc,
+	    .from = c.from,
+	    .from_name = c.from_name ? c.from_name : s->from_name,
+	    .reply_to = c.reply_to,
+	    .files = c.files,
 	    .message_id = json_string_value(json_object_get(payload, "sent_message_id")),
-	    .in_reply_to = json_string_value(json_object_get(payload, "in_reply_to")),
-	    .references = refs,
+	    .in_reply_to = kind == DK_OUTBOX_RELAY
+	                       ? c.in_reply_to
+	                       : json_string_value(json_object_get(payload, "in_reply_to")),
+	    .references = kind == DK_OUTBOX_RELAY ? c.references : refs,
 	    .token = token,
 	    .auto_submitted = kind == DK_OUTBOX_RELAY ? NULL
 	                      : kind == DK_OUTBOX_ACK ? "auto-replied"
@@ -124,20 +308,92 @@ static DkComposed *compose_message(const DkNotifySettings *s, const DkOutboxRow 
 	    .date = now,
 	};
 	GMimeMessage *msg = dk_notify_build_message(s, n, &h, error);
+	customer_clear(&c);
 	if (msg == NULL)
 		return NULL;
+	DkComposed *out = g_new0(DkComposed, 1);
+	out->message = msg;
+	out->bytes = dk_notify_message_bytes(msg);
+	out->subject = g_strdup(g_mime_message_get_subject(msg));
+	out->text = g_strdup(n->text);
+	out->article = a ? a->id : 0;
+	return out;
+}
+
+/* The payload's article among the ticket's, or NULL. */
+static const DkArticle *article_of(GPtrArray *articles, gint64 id)
+{
+	for (guint i = 0; id != 0 && i < articles->len; i++) {
+		const DkArticle *a = g_ptr_array_index(articles, i);
+		if (a->id == id)
+			return a;
+	}
+	return NULL;
+}
+
+/* Whether the header block of raw has an X-Loop field naming value. */
+static gboolean has_loop(GBytes *raw, const char *value)
+{
+	gsize len = 0;
+	const char *p = g_bytes_get_data(raw, &len), *end = p + len;
+	g_autofree char *want = g_ascii_strdown(value, -1);
+	while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end && p[1] == '\n')) {
+		const char *eol = memchr(p, '\n', (gsize)(end - p));
+		gsize n = eol ? (gsize)(eol - p) : (gsize)(end - p);
+		if (n > 7 && g_ascii_strncasecmp(p, "x-loop:", 7) == 0) {
+			g_autofree char *field = g_ascii_strdown(p + 7, (gssize)(n - 7));
+			if (strstr(field, want) != NULL)
+				return TRUE;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return FALSE;
+}
+
+/* A rule's redirect (RFC 5228 section 4.2): the message as it was
+ * received, with docket's X-Loop on top so that it never goes round
+ * through docket twice; never to docket's own addresses. */
+static DkComposed *compose_redirect(DkStore *store, const DkNotifySettings *s,
+                                    const DkOutboxRow *row, json_t *payload, GError **error)
+{
+	const char *sha = json_string_value(json_object_get(payload, "raw_sha256"));
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GBytes) raw = sha ? dk_store_raw_get(store, sha, &local) : NULL;
+	if (raw == NULL) {
+		gboolean gone = local == NULL || g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND);
+		g_set_error(error, DK_ERROR, gone ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+		            "redirect: the message is not in the store%s%s", local ? ": " : "",
+		            local ? local->message : "");
+		return NULL;
+	}
+	const char *why = dk_staff_is_support_address(s->staff, row->target)
+	                      ? "it is one of docket's own addresses"
+	                  : has_loop(raw, s->from) ? "the message was redirected by docket before"
+	                                           : NULL;
+	if (why != NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "redirect to %s refused: %s (a loop)",
+		            row->target, why);
+		return NULL;
+	}
+	gsize len = 0;
+	const char *p = g_bytes_get_data(raw, &len);
+	GString *out = g_string_sized_new(len + 64);
+	g_string_append_printf(out, "X-Loop: %s\n", s->from);
+	for (gsize i = 0; i < len; i++)
+		if (!(p[i] == '\r' && i + 1 < len && p[i + 1] == '\n'))
+			g_string_append_c(out, p[i]);
 	DkComposed *c = g_new0(DkComposed, 1);
-	c->message = msg;
-	c->bytes = dk_notify_message_bytes(msg);
-	c->subject = g_strdup(g_mime_message_get_subject(msg));
-	c->text = g_strdup(n->text);
-	c->article = a ? a->id : 0;
+	c->bytes = g_string_free_to_bytes(out);
+	c->subject = g_strdup("");
+	c->text = g_strdup("");
 	return c;
 }
 
 DkComposed *dk_compose(DkStore *store, const DkNotifySettings *s, const DkOutboxRow *row,
                        json_t *payload, gint64 now, GError **error)
 {
+	if (dk_outbox_kind_from_name(row->kind) == DK_OUTBOX_REDIRECT)
+		return compose_redirect(store, s, row, payload, error);
 	g_autoptr(GError) local = NULL;
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, row->ticket, &local);
 	if (t == NULL) {
@@ -146,17 +402,12 @@ DkComposed *dk_compose(DkStore *store, const DkNotifySettings *s, const DkOutbox
 		            "ticket %" G_GINT64_FORMAT ": %s", row->ticket, local->message);
 		return NULL;
 	}
-	gint64 article_id = json_integer_value(json_object_get(payload, "article"));
-	DkArticle *a = NULL;
-	g_autofree char *last_inbound = NULL;
-	if (!find_articles(store, t->number, article_id, &a, &last_inbound, error))
+	g_autoptr(GPtrArray) articles = dk_store_articles(store, t->number, error);
+	if (articles == NULL)
 		return NULL;
-	if (json_object_get(payload, "in_reply_to") == NULL && last_inbound != NULL &&
-	    dk_outbox_kind_from_name(row->kind) == DK_OUTBOX_RELAY)
-		json_object_set_new(payload, "in_reply_to", json_string(last_inbound));
-	DkComposed *c = compose_message(s, row, payload, t, a, now, error);
-	dk_article_free(a);
-	return c;
+	const DkArticle *a =
+	    article_of(articles, json_integer_value(json_object_get(payload, "article")));
+	return compose_message(store, s, row, payload, t, articles, a, now, error);
 }
 
 void dk_composed_free(DkComposed *c)

@@ -1,21 +1,25 @@
-/* Turns an outbox row of a mail kind ("ack", "relay", "notice") into the
- * message to send: the ticket and article it names are read from the store,
- * the template rendered (templates/notification.h) and the message built
- * (notify.h).
+/* Turns an outbox row of a mail kind ("ack", "relay", "notice",
+ * "redirect") into the message to send: the ticket and article it names
+ * are read from the store, the template rendered (templates/notification.h)
+ * and the message built (notify.h).
  *
  * The payload of a mail row is a JSON object:
- *   to, to_name     the recipient (to is also the row's target)
+ *   to, to_name     the To of the mail (a relay's is the requester; the
+ *                   row's target is the envelope recipient)
+ *   cc              a relay's Cc: the other recipients of the reply
  *   article         the article the mail is about (the customer's message
- *                   for an ack; for a relay, the agent's reply itself)
+ *                   for an ack; for a relay, the reply itself, whose files
+ *                   it carries)
  *   template        "ack", "agent-reply", "team-new", ...; default by kind:
  *                   ack -> ack, relay -> agent-reply, notice -> team-new
- *   in_reply_to     the Message-ID the mail answers, or absent (a relay
- *                   then answers the ticket's latest inbound message)
- *   references      array of Message-IDs, oldest first
+ *   in_reply_to     an ack's: the customer's Message-ID (a relay is
+ *                   threaded on what its recipient received instead)
+ *   references      an ack's: array of Message-IDs, oldest first
+ *   answers         a relay's: what the agent's mail answered
  *   agent_name, agent_address (or from)   for templates that name the agent
  *   requester_name  the customer's name, for mail to others (notices)
- *   message_id      a relay's: the agent's own mail (not what is sent)
- *   sent_message_id set by the worker before the first attempt */
+ *   sent_message_id set by the worker before the first attempt
+ *   raw_sha256      a redirect's: the message to send on as it came */
 #pragma once
 
 #include "gateway/store/store-outbox.h"

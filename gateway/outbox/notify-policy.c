@@ -149,7 +149,7 @@ static char *ack_payload(const DkEffects *e)
 	for (guint i = 0; m->references != NULL && i < m->references->len; i++)
 		json_array_append_new(refs, json_string(g_ptr_array_index(m->references, i)));
 	g_autoptr(json_t) o = json_object();
-	json_object_set_new(o, "template", json_string("ack"));
+	json_object_set_new(o, "template", json_string(e->ack_template ? e->ack_template : "ack"));
 	json_object_set_new(o, "to", json_string(m->from->address));
 	if (m->from->name != NULL)
 		json_object_set_new(o, "to_name", json_string(m->from->name));
@@ -163,7 +163,7 @@ static char *ack_payload(const DkEffects *e)
 /* Imported mail is history: answering it now would surprise everyone. */
 static gboolean history(const DkEffects *e)
 {
-	return g_strcmp0(e->intake, "import") == 0;
+	return g_strcmp0(e->intake, "import") == 0 || g_strcmp0(e->intake, "history") == 0;
 }
 
 static gboolean record_suppressed(DkStore *store, const DkEffects *e, const char *reason,

@@ -4,7 +4,9 @@
 
 #include "gateway/core/error.h"
 #include "gateway/core/ids.h"
+#include "gateway/desk/staff.h"
 #include "gateway/store/store-outbox.h"
+#include "templates/mustache.h"
 
 #include <string.h>
 
@@ -30,6 +32,13 @@ DkNotifySettings *dk_notify_settings_new(const DkConfig *config, GError **error)
 	const char *dir = dk_config_get_string(config, "notify", "templates_dir");
 	s->templates_dir = *dir ? g_strdup(dir) : NULL;
 	s->token_prefix = g_strdup(dk_config_get_string(config, "threading", "token_prefix"));
+	s->staff = dk_staff_new(config);
+	s->reply_from_name = g_strdup(dk_config_get_string(config, "notify", "reply_from_name"));
+	const char *link = dk_config_get_string(config, "notify", "ticket_link");
+	s->ticket_link = *link ? g_strdup(link) : NULL;
+	const char *reply_address = dk_config_get_string(config, "threading", "reply_address");
+	if (dk_config_get_bool(config, "threading", "reply_addresses") && dk_notify_address_ok(reply_address))
+		s->reply_address = g_strdup(reply_address);
 	if (!dk_notify_address_ok(s->from) || !dk_notify_address_ok(s->bounce_base)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
 		            "[notify] from “%s” or bounce_address “%s” is not an address", s->from,
@@ -53,6 +62,10 @@ void dk_notify_settings_free(DkNotifySettings *s)
 	g_free(s->organisation);
 	g_free(s->templates_dir);
 	g_free(s->token_prefix);
+	dk_staff_free(s->staff);
+	g_free(s->reply_from_name);
+	g_free(s->ticket_link);
+	g_free(s->reply_address);
 	if (s->secret != NULL)
 		g_bytes_unref(s->secret);
 	g_free(s);
@@ -73,20 +86,90 @@ char *dk_notify_template_loader(const char *path, gpointer user_data, GError **e
 	return NULL;
 }
 
+static gboolean setting_name(const char *path, gpointer names)
+{
+	return g_strv_contains(names, path);
+}
+
+/* A Mustache setting of [notify] (key) against the names it may use. */
+static void check_setting(const DkConfig *config, const char *key, const char *const *names,
+                          GPtrArray *problems)
+{
+	const char *source = dk_config_get_string(config, "notify", key);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkTemplate) t = dk_template_parse(source, &error);
+	if (t == NULL) {
+		g_ptr_array_add(problems, g_strdup_printf("[notify] %s: %s", key, error->message));
+		return;
+	}
+	g_autoptr(GPtrArray) unknown = dk_template_unknown_names(t, setting_name, (gpointer)names);
+	for (guint i = 0; i < unknown->len; i++) {
+		const DkTemplateName *n = g_ptr_array_index(unknown, i);
+		g_ptr_array_add(problems, g_strdup_printf("[notify] %s: unknown variable “%s”", key, n->name));
+	}
+}
+
+/* One override file (path, shown as origin); whether it is a
+ * notification template (not a partial). */
+static gboolean check_file(const char *path, const char *origin, GPtrArray *problems)
+{
+	g_autofree char *source = NULL;
+	g_autoptr(GError) error = NULL;
+	if (!g_file_get_contents(path, &source, NULL, &error) ||
+	    !dk_notification_check(source, origin, problems, &error))
+		g_ptr_array_add(problems, g_strdup(error->message));
+	return source != NULL && dk_notification_looks_like(source);
+}
+
+/* The .txt and .html files of one folder (prefix: "" or "QUEUE/"); the
+ * queue folders of the top one. */
+static void check_folder(const char *dir, const char *prefix, GPtrArray *problems, GPtrArray *notes)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
+	if (d == NULL) {
+		g_ptr_array_add(problems, g_strdup_printf("[notify] templates_dir: %s", error->message));
+		return;
+	}
+	for (const char *name; (name = g_dir_read_name(d)) != NULL;) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		g_autofree char *origin = g_strconcat(prefix, name, NULL);
+		if (*prefix == '\0' && name[0] != '.' && g_file_test(path, G_FILE_TEST_IS_DIR)) {
+			g_autofree char *sub = g_strconcat(name, "/", NULL);
+			check_folder(path, sub, problems, notes);
+			continue;
+		}
+		if (!g_str_has_suffix(name, ".txt") && !g_str_has_suffix(name, ".html"))
+			continue;
+		if (!check_file(path, origin, problems) || !g_str_has_suffix(name, ".txt"))
+			continue;
+		g_autofree char *base = g_strndup(name, strlen(name) - 4);
+		g_autofree char *html = g_strconcat(base, ".html", NULL);
+		g_autofree char *html_path = g_build_filename(dir, html, NULL);
+		if (dk_notification_default(html) != NULL && !g_file_test(html_path, G_FILE_TEST_EXISTS))
+			g_ptr_array_add(notes, g_strdup_printf(
+			                           "%s is overridden without %s beside it: that mail goes"
+			                           " as plain text alone (the default %s is dropped, as it"
+			                           " would no longer match the text)",
+			                           origin, html, html));
+	}
+}
+
+void dk_notify_check_templates(const DkConfig *config, GPtrArray *problems, GPtrArray *notes)
+{
+	static const char *const from_names[] = {"agent", "agent.name", "agent.address", "from_name",
+	                                         NULL};
+	static const char *const link_names[] = {"ticket", "ticket.number", "ticket.token", NULL};
+	check_setting(config, "reply_from_name", from_names, problems);
+	check_setting(config, "ticket_link", link_names, problems);
+	const char *dir = dk_config_get_string(config, "notify", "templates_dir");
+	if (*dir != '\0')
+		check_folder(dir, "", problems, notes);
+}
+
 gboolean dk_notify_address_ok(const char *address)
 {
-	if (address == NULL || !g_utf8_validate(address, -1, NULL))
-		return FALSE;
-	const char *at = strrchr(address, '@');
-	if (at == NULL || at == address || at[1] == '\0' || strlen(address) > 254)
-		return FALSE;
-	for (const char *p = address; *p != '\0'; p++) {
-		guchar c = (guchar)*p;
-		if (c <= 0x20 || c == 0x7f || strchr("<>()[],;:\"\\", c) != NULL ||
-		    (c == '@' && p != at))
-			return FALSE;
-	}
-	return TRUE;
+	return dk_staff_address_ok(address);
 }
 
 /* A msg-id (RFC 5322 section 3.6.4) without its brackets: printable ASCII,
@@ -153,6 +236,69 @@ static GMimeObject *body(const DkNotification *n)
 	return GMIME_OBJECT(alt);
 }
 
+void dk_mail_file_free(gpointer file)
+{
+	DkMailFile *f = file;
+	if (f == NULL)
+		return;
+	g_free((char *)f->filename);
+	g_free((char *)f->content_type);
+	g_free((char *)f->content_id);
+	if (f->data != NULL)
+		g_bytes_unref(f->data);
+	g_free(f);
+}
+
+/* One file as a MIME part: base64, the name RFC 2231-encoded where it
+ * needs to be (GMime does that), inline with its Content-ID or an
+ * attachment (RFC 2183). */
+static GMimeObject *file_part(const DkMailFile *f)
+{
+	g_autofree char *type = g_strdup(f->content_type ? f->content_type : "application/octet-stream");
+	char *slash = strchr(type, '/');
+	GMimePart *part = slash ? g_mime_part_new_with_type((*slash = '\0', type), slash + 1)
+	                        : g_mime_part_new_with_type("application", "octet-stream");
+	gsize len = 0;
+	const char *data = g_bytes_get_data(f->data, &len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data ? data : "", len);
+	GMimeDataWrapper *content =
+	    g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, content);
+	g_object_unref(content);
+	g_object_unref(stream);
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	g_autofree char *name = one_line(f->filename);
+	GMimeContentDisposition *disposition = g_mime_content_disposition_new();
+	g_mime_content_disposition_set_disposition(disposition, f->inline_part ? "inline" : "attachment");
+	if (*name != '\0')
+		g_mime_content_disposition_set_parameter(disposition, "filename", name);
+	g_mime_object_set_content_disposition(GMIME_OBJECT(part), disposition);
+	g_object_unref(disposition);
+	if (*name != '\0')
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "name", name);
+	if (f->content_id != NULL && message_id_ok(f->content_id))
+		g_mime_object_set_content_id(GMIME_OBJECT(part), f->content_id);
+	return GMIME_OBJECT(part);
+}
+
+/* The body, and the files after it in a multipart/mixed (RFC 2046
+ * section 5.1.3) when there are any. */
+static GMimeObject *body_with_files(const DkNotification *n, GPtrArray *files)
+{
+	GMimeObject *text = body(n);
+	if (files == NULL || files->len == 0)
+		return text;
+	GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+	g_mime_multipart_add(mixed, text);
+	g_object_unref(text);
+	for (guint i = 0; i < files->len; i++) {
+		GMimeObject *part = file_part(g_ptr_array_index(files, i));
+		g_mime_multipart_add(mixed, part);
+		g_object_unref(part);
+	}
+	return GMIME_OBJECT(mixed);
+}
+
 /* In-Reply-To and References (RFC 5322 section 3.6.4): the customer's
  * message and the thread before it; invalid ids are left out. */
 static void set_thread_headers(GMimeObject *o, const DkMailHeaders *h)
@@ -215,14 +361,18 @@ GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotific
 	GMimeObject *o = GMIME_OBJECT(msg);
 	g_autofree char *from_name = NULL, *from = NULL, *reply_name = NULL, *reply_to = NULL;
 	if (!template_mailbox(n->from, &from_name, &from)) {
-		from_name = g_strdup(s->from_name);
-		from = g_strdup(s->from);
+		from_name = g_strdup(h->from_name ? h->from_name : s->from_name);
+		from = g_strdup(dk_notify_address_ok(h->from) ? h->from : s->from);
 	}
-	template_mailbox(n->reply_to, &reply_name, &reply_to);
-	if (!add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, from, error) ||
-	    !add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, h->to_name, h->to, error) ||
-	    (reply_to != NULL &&
-	     !add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, reply_name, reply_to, error))) {
+	if (!template_mailbox(n->reply_to, &reply_name, &reply_to) && h->reply_to != NULL)
+		reply_to = g_strdup(h->reply_to);
+	gboolean ok = add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, from, error) &&
+	              add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, h->to_name, h->to, error) &&
+	              (reply_to == NULL ||
+	               add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, reply_name, reply_to, error));
+	for (guint i = 0; ok && h->cc != NULL && i < h->cc->len; i++)
+		ok = add_mailbox(msg, GMIME_ADDRESS_TYPE_CC, NULL, g_ptr_array_index(h->cc, i), error);
+	if (!ok) {
 		g_object_unref(msg);
 		return NULL;
 	}
@@ -239,7 +389,7 @@ GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotific
 		g_mime_object_set_header(o, "X-Auto-Response-Suppress", "All", NULL);
 	}
 	g_mime_object_set_header(o, "X-Loop", s->from, NULL);
-	GMimeObject *part = body(n);
+	GMimeObject *part = body_with_files(n, h->files);
 	g_mime_message_set_mime_part(msg, part);
 	g_object_unref(part);
 	return msg;

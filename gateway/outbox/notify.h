@@ -7,6 +7,7 @@
 
 #include "gateway/config.h"
 #include "gateway/core/effects.h"
+#include "gateway/desk/staff.h"
 #include "gateway/store/store.h"
 #include "templates/notification.h"
 
@@ -24,6 +25,11 @@ typedef struct {
 	char *templates_dir; /* override folder, or NULL */
 	char *token_prefix;  /* [threading] token_prefix */
 	GBytes *secret;      /* the installation secret (ids.h) */
+	DkStaff *staff;      /* the support mailboxes a ticket's mail can come to */
+	char *reply_from_name; /* [notify] reply_from_name: Mustache over agent.name,
+	                        * agent.address and from_name */
+	char *ticket_link;     /* [notify] ticket_link (Mustache), or NULL */
+	char *reply_address;   /* [threading] reply_address while reply_addresses is on, or NULL */
 } DkNotifySettings;
 
 /* Reads config and the installation secret; NULL with an error when the
@@ -38,15 +44,42 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkNotifySettings, dk_notify_settings_free)
  * there is none. */
 char *dk_notify_template_loader(const char *path, gpointer user_data, GError **error);
 
+/* Checks the templates of config for `docket config check`: every file
+ * of [notify] templates_dir (and of its queue folders) parses and uses
+ * only names the notification data has (templates/notification.h), and
+ * so do [notify] reply_from_name and ticket_link. Appends one line per
+ * problem to problems_out and, to notes_out, a line for each NAME.txt
+ * overridden without the NAME.html a default has (that mail then goes
+ * as plain text alone: the default HTML part is dropped). */
+void dk_notify_check_templates(const DkConfig *config, GPtrArray *problems_out,
+                               GPtrArray *notes_out);
+
 /* TRUE when address can go into a header and an SMTP envelope as it is:
  * local@domain of printable ASCII or UTF-8, without spaces, controls,
  * brackets, quotes, commas or semicolons. Protects headers from injection. */
 gboolean dk_notify_address_ok(const char *address);
 
+/* A file a message carries. */
+typedef struct {
+	const char *filename;     /* or NULL */
+	const char *content_type; /* type/subtype */
+	const char *content_id;   /* without brackets, or NULL */
+	gboolean inline_part;     /* Content-Disposition inline (else attachment) */
+	GBytes *data;
+} DkMailFile;
+
+/* Frees a DkMailFile whose strings and data are its own. */
+void dk_mail_file_free(gpointer file);
+
 /* The headers of one notification, besides what the template gives. */
 typedef struct {
-	const char *to;             /* the recipient address (checked) */
+	const char *to;             /* the To address (checked) */
 	const char *to_name;        /* or NULL */
+	GPtrArray *cc;              /* of char*: Cc addresses (checked), or NULL */
+	const char *from;           /* the From when the template gives none; NULL: the settings' */
+	const char *from_name;      /* its display name (with from), or NULL */
+	const char *reply_to;       /* the Reply-To when the template gives none, or NULL */
+	GPtrArray *files;           /* of DkMailFile*, or NULL */
 	const char *message_id;     /* without brackets; from dk_ids_message_id() */
 	const char *in_reply_to;    /* the customer's Message-ID, or NULL */
 	GPtrArray *references;      /* of char*, oldest first, or NULL */
@@ -56,13 +89,16 @@ typedef struct {
 } DkMailHeaders;
 
 /* Builds the message: From (the template's when it gives a usable one,
- * else the settings'), To, Reply-To (the template's), Subject (RFC 2047 for non-ASCII),
- * Date, Message-ID, In-Reply-To and References (RFC 5322 section 3.6.4),
- * Auto-Submitted (RFC 3834 section 5) with X-Auto-Response-Suppress, X-Loop,
- * and a text/plain body or multipart/alternative with the HTML. Control
- * characters in any value become spaces; Message-IDs that are not a valid
- * msg-id are left out. NULL with DK_ERROR_PERMANENT when the recipient or
- * the sender address is unusable. The caller unrefs the result. */
+ * else the headers', else the settings'), To, Cc, Reply-To (the
+ * template's, else the headers'), Subject (RFC 2047 for non-ASCII), Date,
+ * Message-ID, In-Reply-To and References (RFC 5322 section 3.6.4),
+ * Auto-Submitted (RFC 3834 section 5) with X-Auto-Response-Suppress,
+ * X-Loop, and a text/plain body or multipart/alternative with the HTML,
+ * inside a multipart/mixed with the files when there are any (RFC 2183
+ * dispositions, file names RFC 2231-encoded). Control characters in any
+ * value become spaces; Message-IDs that are not a valid msg-id are left
+ * out. NULL with DK_ERROR_PERMANENT when the recipient or the sender
+ * address is unusable. The caller unrefs the result. */
 GMimeMessage *dk_notify_build_message(const DkNotifySettings *settings, const DkNotification *n,
                                       const DkMailHeaders *headers, GError **error);
 

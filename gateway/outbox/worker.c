@@ -128,7 +128,9 @@ static gboolean record_sent(DkOutbox *o, gpointer data, GError **error)
 	RowCtx *c = data;
 	const DkOutboxRow *row = c->row;
 	gint64 article = c->mail->article;
-	if (row->ticket != 0 && dk_outbox_kind_from_name(row->kind) != DK_OUTBOX_RELAY) {
+	DkOutboxKind kind = dk_outbox_kind_from_name(row->kind);
+	/* A relay's article is the reply itself; a redirect makes none. */
+	if (row->ticket != 0 && kind != DK_OUTBOX_RELAY && kind != DK_OUTBOX_REDIRECT) {
 		char sha[65];
 		if (!dk_store_raw_put(o->store, c->mail->bytes, c->now, sha, error))
 			return FALSE;

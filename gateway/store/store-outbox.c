@@ -117,6 +117,16 @@ GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, 
 	return query(store, st, error);
 }
 
+GPtrArray *dk_store_outbox_sent_to(DkStore *store, gint64 ticket, const char *target,
+                                   GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+	                                  OUTBOX_SELECT " WHERE ticket = ? AND target = ? COLLATE NOCASE"
+	                                                " AND state = 'done' ORDER BY id",
+	                                  error, "is", ticket, target);
+	return st == NULL ? NULL : query(store, st, error);
+}
+
 DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store, OUTBOX_SELECT " WHERE id = ?", error);
@@ -380,49 +390,6 @@ gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *targe
 	    "reading the outbox", &exists, NULL, error);
 	*exists_out = exists != 0;
 	return ok;
-}
-
-void dk_stored_attachment_free(gpointer attachment)
-{
-	DkStoredAttachment *a = attachment;
-	if (a == NULL)
-		return;
-	g_free(a->filename);
-	g_free(a->content_type);
-	g_free(a->disposition);
-	g_free(a->sha256);
-	g_free(a->path);
-	g_free(a);
-}
-
-gboolean dk_store_article_attachments(DkStore *store, gint64 article, GPtrArray *out,
-                                      GError **error)
-{
-	sqlite3_stmt *st = dk_store_query(
-	    store,
-	    "SELECT aa.position, aa.filename, aa.content_type, aa.disposition, a.sha256, a.size,"
-	    " a.path FROM article_attachments aa JOIN attachments a ON a.sha256 = aa.sha256"
-	    " WHERE aa.article = ? ORDER BY aa.position",
-	    error, "i", article);
-	if (st == NULL)
-		return FALSE;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		DkStoredAttachment *a = g_new0(DkStoredAttachment, 1);
-		a->position = (guint)sqlite3_column_int(st, 0);
-		a->filename = dk_store_column_text(st, 1);
-		a->content_type = dk_store_column_text(st, 2);
-		a->disposition = dk_store_column_text(st, 3);
-		a->sha256 = dk_store_column_text(st, 4);
-		a->size = (gsize)sqlite3_column_int64(st, 5);
-		g_autofree char *rel = dk_store_column_text(st, 6);
-		a->path = g_build_filename(store->data_dir, rel, NULL);
-		g_ptr_array_add(out, a);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "reading the attachments");
-	return TRUE;
 }
 
 gboolean dk_store_outbox_unsettled(DkStore *store, const char *kind, const char *target,

@@ -5,6 +5,7 @@
  * mail per address (bouncing addresses are in store.h). */
 #pragma once
 
+#include "gateway/store/store-attachments.h"
 #include "gateway/store/store.h"
 
 G_BEGIN_DECLS
@@ -42,6 +43,11 @@ GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *conn
 /* Of DkOutboxRow*: rows in state (NULL: every state), newest first, at most
  * limit (0: no limit). */
 GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error);
+
+/* Of DkOutboxRow*: the rows sent (done) to target (any case) about
+ * ticket, oldest first: what that address received from docket. */
+GPtrArray *dk_store_outbox_sent_to(DkStore *store, gint64 ticket, const char *target,
+                                   GError **error);
 
 /* One row; DK_ERROR_NOT_FOUND when there is none. */
 DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error);
@@ -112,24 +118,6 @@ gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_
 /* Whether any row (in any state) of kind and target exists for ticket. */
 gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *target, gint64 ticket,
                              gboolean *exists_out, GError **error);
-
-/* An attachment of an article as stored. */
-typedef struct {
-	guint position;
-	char *filename; /* or NULL */
-	char *content_type;
-	char *disposition;
-	char *sha256;
-	gsize size;
-	char *path; /* the file, absolute */
-} DkStoredAttachment;
-
-void dk_stored_attachment_free(gpointer attachment);
-
-/* The article's attachments in their order into out (DkStoredAttachment,
- * the caller frees them). */
-gboolean dk_store_article_attachments(DkStore *store, gint64 article, GPtrArray *out,
-                                      GError **error);
 
 /* Whether a row of kind and target for ticket is still to go (pending
  * or held). */

@@ -280,6 +280,13 @@ GPtrArray *dk_store_ticket_addresses(DkStore *store, gint64 ticket, GError **err
 		       error);
 }
 
+GPtrArray *dk_store_ticket_addresses_seen(DkStore *store, gint64 ticket, GError **error)
+{
+	return strings(store,
+		       "SELECT address FROM ticket_addresses WHERE ticket = ? ORDER BY first_seen, address",
+		       ticket, error);
+}
+
 gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gint64 *oldest_age_out,
 			       GError **error)
 {

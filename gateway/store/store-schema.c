@@ -280,6 +280,31 @@ static const char migration_13[] =
 	"ALTER TABLE bouncing_addresses ADD COLUMN last_at INTEGER;"
 	"UPDATE bouncing_addresses SET last_at = since;";
 
+/* Each attachment of an article gets an id of its own, by which `docket
+ * attachment get` (and the web desk) fetch it; the table is copied, as a
+ * WITHOUT ROWID table cannot take a new primary key. */
+static const char migration_14[] =
+	"CREATE TABLE article_attachments_next ("
+	"  id INTEGER PRIMARY KEY,"
+	"  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL REFERENCES attachments,"
+	"  filename TEXT, content_type TEXT NOT NULL, content_id TEXT,"
+	"  disposition TEXT NOT NULL,"
+	"  UNIQUE (article, position));"
+	"INSERT INTO article_attachments_next (article, position, sha256, filename, content_type,"
+	"  content_id, disposition) SELECT article, position, sha256, filename, content_type,"
+	"  content_id, disposition FROM article_attachments ORDER BY article, position;"
+	"DROP TABLE article_attachments;"
+	"ALTER TABLE article_attachments_next RENAME TO article_attachments;";
+
+/* Tickets imported as history (`docket import --history`) are marked, so
+ * that live tickets keep a numbering of their own: a new live ticket takes
+ * the first free number after the highest live one. */
+static const char migration_15[] =
+	"ALTER TABLE tickets ADD COLUMN history INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX tickets_live ON tickets (number) WHERE history = 0;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
@@ -294,6 +319,8 @@ static const char *const migrations[] = {
 	migration_11,
 	migration_12,
 	migration_13,
+	migration_14,
+	migration_15,
 };
 
 int dk_store_schema_latest(void)

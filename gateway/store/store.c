@@ -641,22 +641,106 @@ gboolean dk_store_article_find(DkStore *store, const char *message_id, const cha
 	return TRUE;
 }
 
-gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester, gint64 now,
-			      GError **error)
+/* The first number at or after from that no ticket has, into number_out. */
+static gboolean first_free(DkStore *store, gint64 from, gint64 *number_out, GError **error)
+{
+	gboolean taken = FALSE;
+	gint64 found = 0;
+	if (!dk_store_lookup_int64(store,
+				   dk_store_query(store, "SELECT 1 FROM tickets WHERE number = ?", error, "i", from),
+				   "numbering a ticket", &found, &taken, error))
+		return FALSE;
+	if (!taken) {
+		*number_out = from;
+		return TRUE;
+	}
+	/* the end of the run of numbers that starts at from */
+	return dk_store_lookup_int64(store,
+				     dk_store_query(store,
+						    "SELECT t.number + 1 FROM tickets t WHERE t.number >= ? AND NOT EXISTS"
+						    " (SELECT 1 FROM tickets u WHERE u.number = t.number + 1)"
+						    " ORDER BY t.number LIMIT 1",
+						    error, "i", from),
+				     "numbering a ticket", number_out, NULL, error);
+}
+
+static gint64 insert_ticket(DkStore *store, gint64 number, const char *subject, const char *requester,
+			    gboolean history, gint64 now, GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO tickets (subject, requester, created_at, updated_at)"
-				   " VALUES (?, ?, ?, ?)",
+				   "INSERT INTO tickets (number, subject, requester, status, history, closed_at,"
+				   " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 				   error);
 	if (st == NULL)
 		return 0;
-	bind_text(st, 1, subject ? subject : "");
-	bind_text(st, 2, requester);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 1, number);
+	bind_text(st, 2, subject ? subject : "");
+	bind_text(st, 3, requester);
+	bind_text(st, 4, dk_ticket_status_name(history ? DK_STATUS_CLOSED : DK_STATUS_NEW));
+	sqlite3_bind_int(st, 5, history);
+	if (history)
+		sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, now);
 	if (!run(store, st, "creating a ticket", error))
 		return 0;
-	return sqlite3_last_insert_rowid(store->db);
+	return number;
+}
+
+gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester, gint64 now,
+			      GError **error)
+{
+	gint64 last = 0, number = 0;
+	if (!dk_store_lookup_int64(store,
+				   dk_store_query(store, "SELECT coalesce(max(number), 0) FROM tickets WHERE history = 0",
+						  error, ""),
+				   "numbering a ticket", &last, NULL, error) ||
+	    !first_free(store, last + 1, &number, error))
+		return 0;
+	return insert_ticket(store, number, subject, requester, FALSE, now, error);
+}
+
+gint64 dk_store_ticket_create_history(DkStore *store, const char *subject, const char *requester,
+				      gint64 wanted, gint64 from, gint64 at, GError **error)
+{
+	gint64 number = 0;
+	gboolean taken = TRUE;
+	if (wanted > 0 &&
+	    !dk_store_lookup_int64(store,
+				   dk_store_query(store, "SELECT 1 FROM tickets WHERE number = ?", error, "i", wanted),
+				   "numbering a ticket", &number, &taken, error))
+		return 0;
+	if (wanted > 0 && !taken)
+		return insert_ticket(store, wanted, subject, requester, TRUE, at, error);
+	gint64 highest = 0;
+	gboolean any = FALSE;
+	if (!dk_store_lookup_int64(store,
+				   dk_store_query(store, "SELECT max(number) FROM tickets WHERE number >= ?"
+						  " HAVING count(*) > 0",
+						  error, "i", MAX(from, 1)),
+				   "numbering a ticket", &highest, &any, error))
+		return 0;
+	number = any ? highest + 1 : MAX(from, 1);
+	return insert_ticket(store, number, subject, requester, TRUE, at, error);
+}
+
+gboolean dk_store_ticket_is_history(DkStore *store, gint64 ticket, gboolean *history_out, GError **error)
+{
+	gint64 history = 0;
+	gboolean ok = dk_store_lookup_int64(store,
+					    dk_store_query(store, "SELECT history FROM tickets WHERE number = ?",
+							   error, "i", ticket),
+					    "reading a ticket", &history, NULL, error);
+	*history_out = history != 0;
+	return ok;
+}
+
+gboolean dk_store_ticket_history_span(DkStore *store, gint64 ticket, gint64 at, GError **error)
+{
+	return dk_store_write(store,
+			      "UPDATE tickets SET created_at = min(created_at, ?1), updated_at = max(updated_at, ?1),"
+			      " closed_at = max(coalesce(closed_at, 0), ?1) WHERE number = ?2 AND history = 1",
+			      "dating a ticket of history", error, "ii", at, ticket);
 }
 
 gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error)
@@ -758,6 +842,16 @@ gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *add
 			 "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
 			 " ON CONFLICT DO NOTHING",
 			 "recording a participant", error, "iss", ticket, address, dk_participant_role_name(role));
+}
+
+gboolean dk_store_participant_remove(DkStore *store, gint64 ticket, const char *address,
+				     gboolean *removed_out, GError **error)
+{
+	if (!dk_store_write(store, "DELETE FROM participants WHERE ticket = ? AND address = lower(?)",
+			    "removing a participant", error, "is", ticket, address))
+		return FALSE;
+	*removed_out = sqlite3_changes(store->db) > 0;
+	return TRUE;
 }
 
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,

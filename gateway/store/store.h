@@ -199,9 +199,24 @@ gboolean dk_store_article_find(DkStore *store, const char *message_id, const cha
 			       GError **error);
 
 /* Writes; all must be inside a transaction. */
+/* A new (live) ticket: numbered after the highest live ticket, past the
+ * numbers history tickets took. Returns its number, 0 on error. */
 gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester,
 			      gint64 now, GError **error);
 gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error);
+/* A closed ticket of history (`docket import --history`) opened at at:
+ * numbered wanted when that is above 0 and free, else the number after
+ * the highest at or above from (from when none is; from 0: after the
+ * highest of all). Live tickets (dk_store_ticket_create) never take a
+ * number a history ticket has. Returns its number, 0 on error. */
+gint64 dk_store_ticket_create_history(DkStore *store, const char *subject, const char *requester,
+				      gint64 wanted, gint64 from, gint64 at, GError **error);
+/* Whether ticket is history; *history_out. */
+gboolean dk_store_ticket_is_history(DkStore *store, gint64 ticket, gboolean *history_out, GError **error);
+/* A history ticket got an article dated at: its creation, last update
+ * and closing span it (mail of history comes in any order). No change to
+ * a live ticket. */
+gboolean dk_store_ticket_history_span(DkStore *store, gint64 ticket, gint64 at, GError **error);
 /* Adds the article and returns its id; fills article->id. */
 gint64 dk_store_article_add(DkStore *store, DkArticle *article, GError **error);
 gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
@@ -230,6 +245,10 @@ gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *na
 /* The newest ticket that is neither resolved nor closed and carries the
  * correlation key; *ticket_out 0 when there is none. */
 gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error);
+/* Removes address (compared in lower case) from ticket's participants;
+ * *removed_out says whether it was one. */
+gboolean dk_store_participant_remove(DkStore *store, gint64 ticket, const char *address,
+				     gboolean *removed_out, GError **error);
 /* The role address has on ticket (compared in lower case) into role_out;
  * *found_out FALSE when it has none. */
 gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address,
@@ -314,8 +333,11 @@ GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error);
 GPtrArray *dk_store_links(DkStore *store, gint64 ticket, GError **error);
 /* Of DkForeignRef*: other systems' numbers of ticket, by name and number. */
 GPtrArray *dk_store_foreign_refs(DkStore *store, gint64 ticket, GError **error);
-/* Of char*: the support addresses ticket's mail came to. */
+/* Of char*: the support addresses ticket's mail came to, by address. */
 GPtrArray *dk_store_ticket_addresses(DkStore *store, gint64 ticket, GError **error);
+/* The same in the order they were first seen: the first is where the
+ * customer wrote. */
+GPtrArray *dk_store_ticket_addresses_seen(DkStore *store, gint64 ticket, GError **error);
 
 /* Pending outbox rows and the age in seconds of the oldest one (0 when
  * none), as of now. */

@@ -68,7 +68,9 @@ def conversation():
 
 class ConnectorCase(DocketCase):
     """A docket with [connector:NAME] from connector_text() and the given
-    credentials file; acknowledgements off (no mail in these tests)."""
+    credentials file; acknowledgements off (no mail in these tests), and
+    an agent's reply leaves the status alone ([desk] reply_status = none:
+    each status change these scenarios send is one the agent made)."""
 
     name = "desk"
     credentials = ""
@@ -92,7 +94,7 @@ class ConnectorCase(DocketCase):
         creds = os.path.join(self.dir, "credentials")
         write_secret(creds, self.credentials)
         with open(self.config, "a") as f:
-            f.write("[threading]\ndomain = help.example.com\n"
+            f.write("[threading]\ndomain = help.example.com\n[desk]\nreply_status = none\n"
                     "[notify]\nack = false\nretry_initial_seconds = 1\nretry_max_seconds = 2\n"
                     "[agents]\naddresses = %s\nauthserv_id = mx.test.example\n"
                     "[connector:%s]\ncredentials_file = %s\ntimeout_seconds = 1\n%s" %

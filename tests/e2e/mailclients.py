@@ -105,3 +105,27 @@ def thunderbird(sender, to, subject, body, message_id=None, in_reply_to=None, re
                 ("Content-Type", "text/plain; charset=UTF-8; format=flowed"),
                 ("Content-Transfer-Encoding", "7bit")]
     return _render(headers, body)
+
+
+def with_files(message, files, boundary="----=_Part_docket_e2e"):
+    """message (as a client above renders it) with files attached, as
+    mail clients send them: a multipart/mixed of the text and the files,
+    base64. files: (filename, content_type, bytes, content_id or None);
+    a file with a Content-ID is inline (an image the text shows)."""
+    head, body = message.split(b"\n\n", 1)
+    lines = head.decode().split("\n")
+    kept = [h for h in lines if not h.lower().startswith(("content-type:", "content-transfer-encoding:"))]
+    text_type = [h for h in lines if h.lower().startswith("content-type:")]
+    text_encoding = [h for h in lines if h.lower().startswith("content-transfer-encoding:")]
+    kept.append('Content-Type: multipart/mixed; boundary="%s"' % boundary)
+    if not any(h.lower().startswith("mime-version:") for h in kept):
+        kept.append("MIME-Version: 1.0")
+    parts = ["--%s\n%s\n\n%s" % (boundary, "\n".join(text_type + text_encoding), body.decode())]
+    for name, ctype, data, cid in files:
+        encoded = base64.encodebytes(data).decode()
+        disposition = "inline" if cid else "attachment"
+        extra = "Content-ID: <%s>\n" % cid if cid else ""
+        parts.append('--%s\nContent-Type: %s; name="%s"\nContent-Disposition: %s; filename="%s"\n'
+                     "%sContent-Transfer-Encoding: base64\n\n%s" % (boundary, ctype, name, disposition,
+                                                                    name, extra, encoded))
+    return ("\n".join(kept) + "\n\n" + "\n".join(parts) + "--%s--\n" % boundary).encode()

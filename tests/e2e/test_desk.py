@@ -272,7 +272,9 @@ class ScenarioTest(ScenarioCase):
         relayed = self.sent_to("alice@example.org")[-1]
         self.assertIn("switch it off", relayed.get_body(("plain",)).get_content())
 
-        # Waiting on the customer: the clock pauses; her answer reopens.
+        # The reply waits on the customer ([desk] reply_status): the clock
+        # pauses (setting it again changes nothing); her answer reopens.
+        self.assertEqual(self.status(1), "waiting")
         self.at(t0 + 1800, "ticket", "set", "1", "--status", "waiting", "--as", AGENT)
         self.assertTrue(self.show(1)["ticket"]["sla"]["paused"])
         self.deliver_at(t0 + 7200, mail("alice@example.org", "Re: [docket #1] Printer offline",
@@ -282,9 +284,9 @@ class ScenarioTest(ScenarioCase):
         self.assertEqual(shown["ticket"]["status"], "open")
         sla = shown["ticket"]["sla"]
         self.assertFalse(sla["paused"])
-        # 1800 s to 7200 s paused: the resolution is due 5400 s later.
-        self.assertEqual(sla["paused_seconds"], 5400)
-        self.assertEqual(sla["resolution_due"], iso(t0 + 8 * 3600 + 5400))
+        # 1200 s to 7200 s paused: the resolution is due 6000 s later.
+        self.assertEqual(sla["paused_seconds"], 6000)
+        self.assertEqual(sla["resolution_due"], iso(t0 + 8 * 3600 + 6000))
 
         # Resolved in time, then closed by itself seven days on.
         resolved = t0 + 4 * 3600

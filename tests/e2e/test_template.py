@@ -1,5 +1,6 @@
 """docket template render: a notification preview, and errors with their
-position."""
+position; --strict and `config check` report names docket's data does
+not have; an ack.txt overridden alone says that the HTML part goes."""
 
 import json
 import os
@@ -40,6 +41,45 @@ class TemplateTest(DocketCase):
         proc = self.docket("template", "render", bad, self.write("x.json", "{nope"), check=False)
         self.assertEqual(proc.returncode, 65)
         self.assertEqual(self.docket("template", "render", check=False).returncode, 64)
+
+    def test_strict_finds_unknown_names(self):
+        typo = self.write("typo.txt", "Subject: {{ticket.token}} {{ticket.subjct}}\n\n"
+                                      "{{#requester}}Hello {{name}} {{adress}}{{/requester}}\n")
+        data = self.write("data.json", "{}")
+        # without --strict a typo renders as nothing
+        self.assertEqual(self.docket("template", "render", typo, data).returncode, 0)
+        proc = self.docket("template", "render", "--strict", typo, data, check=False)
+        self.assertEqual(proc.returncode, 65)
+        self.assertEqual(proc.stderr.decode().splitlines(),
+                         ["%s:1:27: unknown variable “ticket.subjct”" % typo,
+                          "%s:3:30: unknown variable “adress”" % typo])
+        self.assertEqual(proc.stdout, b"")
+        good = self.write("good.txt", "Subject: {{ticket.token}}\n\n{{ticket.link}} {{sla.due}}\n")
+        self.assertEqual(self.docket("template", "render", "--strict", good, data).returncode, 0)
+
+    def test_config_check_reads_the_templates(self):
+        folder = os.path.join(self.dir, "templates")
+        os.makedirs(os.path.join(folder, "billing"))
+        self.write("templates/ack.txt", "Subject: {{ticket.token}} Got it\n\nWe got {{ticket.subject}}.\n")
+        self.write("templates/billing/team-new.txt", "Subject: {{ticket.token}}\n\n{{article.text}}\n")
+        with open(self.config, "a") as f:
+            f.write("[notify]\ntemplates_dir = %s\nticket_link = https://desk.example.com/t/{{ticket.id}}\n"
+                    % folder)
+        proc = self.docket("config", "check", check=False)
+        self.assertEqual(proc.returncode, 78)
+        errors = proc.stderr.decode()
+        self.assertIn("billing/team-new.txt:3:1: unknown variable “article.text”", errors)
+        self.assertIn("[notify] ticket_link: unknown variable “ticket.id”", errors)
+        self.assertIn("note: ack.txt is overridden without ack.html beside it: that mail goes as plain"
+                      " text alone (the default ack.html is dropped", proc.stdout.decode())
+        # fixed: the note stays, the check passes
+        self.write("templates/billing/team-new.txt", "Subject: {{ticket.token}}\n\n{{article.full_text}}\n")
+        with open(self.config) as f:
+            text = f.read().replace("{{ticket.id}}", "{{ticket.number}}")
+        with open(self.config, "w") as f:
+            f.write(text)
+        proc = self.docket("config", "check")
+        self.assertIn("note: ack.txt", proc.stdout.decode())
 
 
 if __name__ == "__main__":

@@ -252,7 +252,8 @@ class ClosedTicketTest(ThreadingCase):
         # Closed only after resolved: the lifecycle holds for mail too.
         out = self.put(outlook(AGENT, CUSTOMER, "RE: [docket #%d] Drucker druckt nicht" % number,
                                "#status closed\n\nErledigt.", extra=[AUTH_PASS]), at=at - 2)
-        self.assertEqual(self.show(number)["ticket"]["status"], "new")
+        # the command is refused; the reply itself waits on the customer
+        self.assertEqual(self.show(number)["ticket"]["status"], "waiting")
         self.assertIn("agent_command_invalid", [e["type"] for e in self.show(number)["events"]])
         out = self.put(outlook(AGENT, CUSTOMER, "RE: [docket #%d] Drucker druckt nicht" % number,
                                "#status resolved\n\nDer Toner war leer.", extra=[AUTH_PASS]), at=at - 1)
@@ -273,8 +274,8 @@ class ClosedTicketTest(ThreadingCase):
         self.assertIsNone(doc["ticket"]["closed_at"])
         changes = [e["detail"] for e in doc["events"] if e["type"] == "status_change"]
         self.assertEqual([(c["old"], c["new"], c["by"]) for c in changes],
-                         [("new", "resolved", "command"), ("resolved", "closed", "command"),
-                          ("closed", "open", "reply")])
+                         [("new", "waiting", "agent@example.com"), ("waiting", "resolved", "command"),
+                          ("resolved", "closed", "command"), ("closed", "open", "reply")])
 
     def test_reply_30_days_after_closing_opens_linked_ticket(self):
         number, _ = self.open_ticket()
@@ -306,8 +307,10 @@ class AgentTest(ThreadingCase):
         self.assertEqual((article["direction"], article["visibility"]), ("outbound", "public"))
         self.assertTrue(article["new_text"].startswith("Hallo Dana"), article["new_text"])
         self.assertNotIn("#status", article["new_text"])
+        # Dana had it by herself; Bob, whom she copied, gets a copy through the outbox.
         self.assertEqual(self.events(doc), ["created", "comment", "status_change", "priority_change",
-                                            "assignment", "tag", "outbound_delivered"])
+                                            "assignment", "tag", "outbound_delivered",
+                                            "outbound_relay_queued"])
         self.assertIn({"address": "agent@example.com", "role": "agent"}, t["participants"])
 
     def test_spoofed_agent_without_authentication_results(self):
@@ -367,10 +370,15 @@ class AgentTest(ThreadingCase):
         article = doc["articles"][-1]
         self.assertEqual((article["direction"], article["visibility"]), ("outbound", "public"))
         self.assertIn("outbound_relay_queued", self.events(doc))
-        rows = self.db("SELECT kind, target, ticket, state, payload FROM outbox WHERE kind = 'relay'")
-        self.assertEqual(len(rows), 1)
-        self.assertEqual(rows[0][:4], ("relay", "dana@customer.example", number, "pending"))
-        self.assertEqual(json.loads(rows[0][4])["article"], int(out["article"]))
+        rows = self.db("SELECT kind, target, ticket, state, payload FROM outbox WHERE kind = 'relay'"
+                       " ORDER BY id")
+        # to Dana, and a copy to Bob, whom she copied
+        self.assertEqual([r[:4] for r in rows], [("relay", "dana@customer.example", number, "pending"),
+                                                 ("relay", "bob@customer.example", number, "pending")])
+        for row in rows:
+            payload = json.loads(row[4])
+            self.assertEqual(payload["article"], int(out["article"]))
+            self.assertEqual((payload["to"], payload["cc"]), ("dana@customer.example", ["bob@customer.example"]))
 
     def test_internal_note(self):
         number, _ = self.open_ticket()

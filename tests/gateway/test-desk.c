@@ -50,6 +50,19 @@ static gint64 ticket_new(DkStore *s, const char *subject, const char *text, cons
 	return n;
 }
 
+/* dk_desk_reply of text by author, with [desk] reply_status as given
+ * (waiting, or none to leave the status alone). */
+static gint64 reply_as(DkStore *s, gint64 n, const char *text, const char *author, const char *reply_status,
+		       gint64 now)
+{
+	g_autofree char *conf = g_strdup_printf("[desk]\nreply_status = %s\n", reply_status);
+	g_autoptr(DkConfig) config = dk_config_load_data(conf, strlen(conf), "reply.conf", NULL);
+	assert_non_null(config);
+	g_autoptr(DkConversation) conversation = dk_conversation_new(config);
+	DkReply reply = {.text = text, .author = author};
+	return dk_desk_reply(s, conversation, n, &reply, now, NULL);
+}
+
 static char *status_of(DkStore *s, gint64 n)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(s, n, NULL);
@@ -218,7 +231,7 @@ static void test_note_reply_time(void **state)
 	gint64 n = ticket_new(s, "VPN", "does not connect", "open", 1000);
 	assert_true(dk_store_begin(s, NULL));
 	gint64 note = dk_desk_note(s, n, "checked the logs", "bob@example.com", 1100, NULL);
-	gint64 reply = dk_desk_reply(s, n, "please restart", "bob@example.com", 1200, NULL);
+	gint64 reply = reply_as(s, n, "please restart", "bob@example.com", "waiting", 1200);
 	assert_true(note > 0 && reply > note);
 	assert_true(dk_desk_add_time(s, n, 45, "diagnosis", "bob@example.com", 1300, NULL));
 	assert_true(dk_store_commit(s, NULL));
@@ -234,8 +247,8 @@ static void test_note_reply_time(void **state)
 	const DkOutboxRow *row = g_ptr_array_index(rows, 0);
 	assert_string_equal(row->kind, "relay");
 	assert_string_equal(row->target, "alice@example.com");
-	g_autofree char *payload = g_strdup_printf("{\"article\":%" G_GINT64_FORMAT ",\"from\":\"bob@example.com\","
-						   "\"ticket\":%" G_GINT64_FORMAT "}",
+	g_autofree char *payload = g_strdup_printf("{\"article\":%" G_GINT64_FORMAT ",\"cc\":[],\"from\":\"bob@example.com\","
+						   "\"ticket\":%" G_GINT64_FORMAT ",\"to\":\"alice@example.com\"}",
 						   reply, n);
 	assert_string_equal(row->payload, payload);
 	g_autoptr(GPtrArray) entries = dk_store_time_entries(s, n, NULL);
@@ -244,6 +257,9 @@ static void test_note_reply_time(void **state)
 	g_autofree char *events = events_of(s, n);
 	assert_non_null(strstr(events, "time_entry {\"by\":\"bob@example.com\",\"id\":1,\"minutes\":45,\"note\":\"diagnosis\"}"));
 	assert_non_null(strstr(events, "outbound_relay_queued"));
+	/* the reply waits for the customer now */
+	g_autofree char *status = status_of(s, n);
+	assert_string_equal(status, "waiting");
 }
 
 static void test_merge(void **state)
@@ -420,7 +436,7 @@ static void test_sla_stored(void **state)
 	assert_int_equal(sla.resolution_due, 1000 + 4 * 3600);
 	assert_true(dk_desk_set_status(s, n, "waiting", NULL, 1100, NULL));
 	assert_true(dk_desk_set_status(s, n, "open", NULL, 1700, NULL));
-	assert_true(dk_desk_reply(s, n, "on it", NULL, 1800, NULL) > 0);
+	assert_true(reply_as(s, n, "on it", NULL, "none", 1800) > 0);
 	assert_true(dk_desk_sla_update(s, policy, n, 1800, NULL));
 	assert_true(dk_store_ticket_sla_get(s, n, &sla, NULL));
 	assert_true(dk_store_commit(s, NULL));
@@ -562,7 +578,7 @@ static void test_sla_breach_at_resolution(void **state)
 	gint64 answered = ticket_with(s, "Slow", "critical");
 	gint64 in_time = ticket_with(s, "Question", "critical");
 	assert_true(dk_store_begin(s, NULL));
-	assert_true(dk_desk_reply(s, answered, "looking", NULL, 600, NULL) > 0); /* in time */
+	assert_true(reply_as(s, answered, "looking", NULL, "none", 600) > 0); /* in time */
 	assert_true(dk_store_commit(s, NULL));
 	status_at(s, policy, late, "resolved", 20000);
 	status_at(s, policy, answered, "resolved", 14401);

@@ -242,6 +242,9 @@ static void test_accepts(void **state)
 	assert_true(dk_lmtp_settings_accepts(f->settings, "x@help.example.com"));
 	assert_false(dk_lmtp_settings_accepts(f->settings, "x@sub.help.example.com"));
 	assert_false(dk_lmtp_settings_accepts(f->settings, "support@example.org"));
+	/* a subaddress reaches its mailbox (a ticket's signed reply address) */
+	assert_true(dk_lmtp_settings_accepts(f->settings, "support+12.3f9a0c1d2e@example.com"));
+	assert_false(dk_lmtp_settings_accepts(f->settings, "supportx+12@example.com"));
 	g_strfreev(f->settings->recipients);
 	f->settings->recipients = g_new0(char *, 1);
 	assert_true(dk_lmtp_settings_accepts(f->settings, "anyone@anywhere"));

@@ -311,7 +311,9 @@ static void test_closed_stays_closed(void **state)
 	assert_string_equal(dk_ticket_status_name(ticket->status), "closed");
 	assert_int_equal(ticket->closed_at, T0 + DAY);
 	g_autofree char *types = event_types(f, t);
-	assert_string_equal(types, "created,auto_reply,comment,outbound_relay_queued");
+	/* relayed to Dana and to Bob, whom she copied */
+	assert_string_equal(types,
+	                    "created,auto_reply,comment,outbound_relay_queued,outbound_relay_queued");
 	dk_delivery_clear(&d1);
 	dk_delivery_clear(&d2);
 	fixture_free(f);
@@ -420,13 +422,14 @@ static void test_agent_commands(void **state)
 	g_autoptr(DkArticle) a = last_article(f, t);
 	assert_string_equal(dk_direction_name(a->direction), "outbound");
 	assert_string_equal(a->new_text, "Please restart it.");
-	/* Only to support: relayed to the requester through the outbox. */
+	/* Only to support: relayed through the outbox to the requester and to
+	 * Bob, whom she copied. */
 	g_autofree char *types = event_types(f, t);
-	assert_string_equal(
-	    types, "created,comment,status_change,priority_change,tag,tag,outbound_relay_queued");
+	assert_string_equal(types, "created,comment,status_change,priority_change,tag,tag,"
+	                           "outbound_relay_queued,outbound_relay_queued");
 	gint64 depth = 0, age = 0;
 	assert_true(dk_store_outbox_stats(f->store, T0 + 1, &depth, &age, NULL));
-	assert_int_equal(depth, 2); /* the acknowledgement of the new ticket, and the relay */
+	assert_int_equal(depth, 3); /* the acknowledgement of the new ticket, and two relays */
 	dk_delivery_clear(&d);
 	fixture_free(f);
 }

@@ -227,13 +227,48 @@ static void test_looks_like(void **state)
 	assert_false(dk_notification_looks_like(""));
 }
 
+/* Every default template uses only names the data has; a typo is found
+ * with its place, resolved through sections as rendering does. */
+static void test_names_checked(void **state)
+{
+	(void)state;
+	g_autofree const char **names = dk_notification_default_names();
+	for (gsize i = 0; names[i] != NULL; i++) {
+		g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+		g_autoptr(GError) error = NULL;
+		assert_true(dk_notification_check(dk_notification_default(names[i]), names[i], problems, &error));
+		if (problems->len > 0)
+			fail_msg("%s", (char *)g_ptr_array_index(problems, 0));
+	}
+	static const char source[] = "Subject: {{ticket.token}} {{ticket.subjct}}\n"
+	                             "\n"
+	                             "{{#requester}}{{name}} {{nme}}{{/requester}}\n"
+	                             "{{#ticket.link}}{{ticket.link}} {{.}}{{/ticket.link}}\n"
+	                             "{{^agent}}{{agent.name}}{{/agent}}{{> signature}}{{#nothing}}{{x}}{{/nothing}}\n";
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	assert_true(dk_notification_check(source, "t.txt", problems, NULL));
+	assert_int_equal(problems->len, 4);
+	assert_string_equal(g_ptr_array_index(problems, 0), "t.txt:1:27: unknown variable “ticket.subjct”");
+	assert_string_equal(g_ptr_array_index(problems, 1), "t.txt:3:24: unknown variable “nme”");
+	assert_string_equal(g_ptr_array_index(problems, 2), "t.txt:5:50: unknown variable “nothing”");
+	assert_string_equal(g_ptr_array_index(problems, 3), "t.txt:5:62: unknown variable “x”");
+	/* a body alone (an HTML sibling, a partial) */
+	g_ptr_array_set_size(problems, 0);
+	assert_true(dk_notification_check("<p>{{organisation.name}} {{sla.due}} {{org}}</p>", "s.html", problems, NULL));
+	assert_int_equal(problems->len, 1);
+	assert_string_equal(g_ptr_array_index(problems, 0), "s.html:1:38: unknown variable “org”");
+	g_autoptr(GError) error = NULL;
+	assert_false(dk_notification_check("Subject: {{#a}}\n\nx", "bad.txt", problems, &error));
+	assert_true(g_error_matches(error, DK_NOTIFICATION_ERROR, DK_NOTIFICATION_ERROR_SYNTAX));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults_render),  cmocka_unit_test(test_ack_content),
 	    cmocka_unit_test(test_header_injection), cmocka_unit_test(test_override_lookup),
 	    cmocka_unit_test(test_lookup_errors),    cmocka_unit_test(test_split_errors),
-	    cmocka_unit_test(test_looks_like),
+	    cmocka_unit_test(test_looks_like),       cmocka_unit_test(test_names_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

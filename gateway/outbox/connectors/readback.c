@@ -44,7 +44,9 @@ static gboolean apply_comment(Apply *a, const DkConnectorChange *ch, GError **er
 	g_autoptr(GError) refused = NULL;
 	if (!dk_store_last_event(a->store, &last_event, error))
 		return FALSE;
-	gint64 article = dk_desk_reply(a->store, a->ticket, ch->text, ch->author, a->now, &refused);
+	g_autoptr(DkConversation) conversation = dk_conversation_new(a->config);
+	DkReply reply = {.text = ch->text, .author = ch->author};
+	gint64 article = dk_desk_reply(a->store, conversation, a->ticket, &reply, a->now, &refused);
 	if (article == 0 && refused != NULL && refused->code == DK_ERROR_PERMANENT) {
 		/* no requester to write to: the watermark passes it by */
 		g_message("connector %s ticket=%" G_GINT64_FORMAT " comment=%s result=skipped "

@@ -1,0 +1,163 @@
+/* The attachments of articles: listing them, finding one by id or by its
+ * Content-ID, and reading its bytes back. */
+#include "gateway/store/store-attachments.h"
+
+#include "gateway/store/store-private.h"
+#include "parsers/digest.h"
+
+#include <string.h>
+
+#define ATTACHMENT_COLUMNS                                                                         \
+	"SELECT aa.id, aa.article, aa.position, aa.filename, aa.content_type, aa.content_id,"      \
+	" aa.disposition, a.sha256, a.size, a.path"                                                \
+	" FROM article_attachments aa JOIN attachments a ON a.sha256 = aa.sha256"
+
+void dk_stored_attachment_free(gpointer attachment)
+{
+	DkStoredAttachment *a = attachment;
+	if (a == NULL)
+		return;
+	g_free(a->filename);
+	g_free(a->content_type);
+	g_free(a->content_id);
+	g_free(a->disposition);
+	g_free(a->sha256);
+	g_free(a->path);
+	g_free(a);
+}
+
+gboolean dk_stored_attachment_kept(const DkStoredAttachment *a)
+{
+	return a->sha256 != NULL && strlen(a->sha256) == 64;
+}
+
+typedef struct {
+	const DkStore *store;
+	GPtrArray *out;
+} Rows;
+
+static gboolean add_row(sqlite3_stmt *st, gpointer data)
+{
+	Rows *rows = data;
+	DkStoredAttachment *a = g_new0(DkStoredAttachment, 1);
+	a->id = sqlite3_column_int64(st, 0);
+	a->article = sqlite3_column_int64(st, 1);
+	a->position = (guint)sqlite3_column_int(st, 2);
+	a->filename = dk_store_column_text(st, 3);
+	a->content_type = dk_store_column_text(st, 4);
+	a->content_id = dk_store_column_text(st, 5);
+	a->disposition = dk_store_column_text(st, 6);
+	a->sha256 = dk_store_column_text(st, 7);
+	a->size = (gsize)sqlite3_column_int64(st, 8);
+	g_autofree char *rel = dk_store_column_text(st, 9);
+	a->path = g_build_filename(rows->store->data_dir, rel ? rel : "", NULL);
+	g_ptr_array_add(rows->out, a);
+	return TRUE;
+}
+
+/* The attachments st selects (NULL: its error stands). */
+static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(dk_stored_attachment_free);
+	Rows rows = {store, out};
+	if (!dk_store_each_row(store, st, "reading the attachments", add_row, &rows, error))
+		return NULL;
+	return g_steal_pointer(&out);
+}
+
+gboolean dk_store_article_attachments(DkStore *store, gint64 article, GPtrArray *out,
+                                      GError **error)
+{
+	g_autoptr(GPtrArray) rows = collect(
+	    store,
+	    dk_store_query(store, ATTACHMENT_COLUMNS " WHERE aa.article = ? ORDER BY aa.position",
+	                   error, "i", article),
+	    error);
+	if (rows == NULL)
+		return FALSE;
+	for (guint i = 0; i < rows->len; i++)
+		g_ptr_array_add(out, g_steal_pointer(&rows->pdata[i]));
+	return TRUE;
+}
+
+GPtrArray *dk_store_ticket_attachments(DkStore *store, gint64 ticket, GError **error)
+{
+	return collect(store,
+	               dk_store_query(store,
+	                              ATTACHMENT_COLUMNS
+	                              " JOIN articles ar ON ar.id = aa.article WHERE ar.ticket = ?"
+	                              " ORDER BY aa.article, aa.position",
+	                              error, "i", ticket),
+	               error);
+}
+
+/* The one attachment st selects; DK_ERROR_NOT_FOUND (naming what) when none. */
+static DkStoredAttachment *one(DkStore *store, sqlite3_stmt *st, const char *what, GError **error)
+{
+	g_autoptr(GPtrArray) rows = collect(store, st, error);
+	if (rows == NULL)
+		return NULL;
+	if (rows->len == 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no attachment %s", what);
+		return NULL;
+	}
+	return g_steal_pointer(&rows->pdata[0]);
+}
+
+DkStoredAttachment *dk_store_attachment_get(DkStore *store, gint64 id, GError **error)
+{
+	g_autofree char *what = g_strdup_printf("%" G_GINT64_FORMAT, id);
+	return one(store,
+	           dk_store_query(store, ATTACHMENT_COLUMNS " WHERE aa.id = ?", error, "i", id),
+	           what, error);
+}
+
+DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
+                                                 const char *content_id, GError **error)
+{
+	g_autofree char *bare = g_strdup(content_id ? content_id : "");
+	g_strstrip(bare);
+	if (bare[0] == '<' && g_str_has_suffix(bare, ">")) {
+		memmove(bare, bare + 1, strlen(bare));
+		bare[strlen(bare) - 1] = '\0';
+	}
+	g_autofree char *what =
+	    g_strdup_printf("with Content-ID <%s> in article %" G_GINT64_FORMAT, bare, article);
+	return one(store,
+	           dk_store_query(store,
+	                          ATTACHMENT_COLUMNS " WHERE aa.article = ? AND aa.content_id = ?"
+	                                             " ORDER BY aa.position LIMIT 1",
+	                          error, "is", article, bare),
+	           what, error);
+}
+
+GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error)
+{
+	(void)store;
+	if (!dk_stored_attachment_kept(a)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND,
+		            "attachment %" G_GINT64_FORMAT
+		            " (%s) was not kept: it was over a limit of"
+		            " [parse] when its mail arrived",
+		            a->id, a->filename ? a->filename : "no name");
+		return NULL;
+	}
+	g_autofree char *contents = NULL;
+	gsize len = 0;
+	g_autoptr(GError) local = NULL;
+	if (!g_file_get_contents(a->path, &contents, &len, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s", a->path,
+		            local->message);
+		return NULL;
+	}
+	char sha[65];
+	dk_sha256_hex(contents, len, sha);
+	if (strcmp(sha, a->sha256) != 0 || len != a->size) {
+		g_set_error(
+		    error, DK_ERROR, DK_ERROR_PERMANENT,
+		    "store: %s is damaged: its content no longer has the SHA-256 it was stored by",
+		    a->path);
+		return NULL;
+	}
+	return g_bytes_new_take(g_steal_pointer(&contents), len);
+}

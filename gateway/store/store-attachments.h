@@ -1,0 +1,58 @@
+/* Attachments in the store: each content is kept once, as a file named by
+ * its SHA-256 under data_dir/attachments/ (dk_store_attachment_add() in
+ * store.h writes it), and linked to every article that carried it, with
+ * the file name, type, Content-ID and disposition it came with. Each link
+ * has an id of its own: what `docket attachment get ID` and the web desk
+ * fetch. */
+#pragma once
+
+#include "gateway/store/store.h"
+
+G_BEGIN_DECLS
+
+/* An attachment of an article as stored. */
+typedef struct {
+	gint64 id;      /* the link's id */
+	gint64 article; /* the article that carried it */
+	guint position; /* its place among the article's attachments, from 0 */
+	char *filename; /* as sent, or NULL */
+	char *content_type;
+	char *content_id;  /* without angle brackets, or NULL */
+	char *disposition; /* "attachment" or "inline" */
+	char *sha256;      /* 64 hex digits; "" when a parse limit kept the content out */
+	gsize size;
+	char *path; /* the file, absolute */
+} DkStoredAttachment;
+
+void dk_stored_attachment_free(gpointer attachment);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkStoredAttachment, dk_stored_attachment_free)
+
+/* Whether the content of a is in the store (a limit of the parser may
+ * have kept it out: then only its name and type are known). */
+gboolean dk_stored_attachment_kept(const DkStoredAttachment *a);
+
+/* The article's attachments in their order into out (DkStoredAttachment,
+ * the caller frees them). */
+gboolean dk_store_article_attachments(DkStore *store, gint64 article, GPtrArray *out,
+                                      GError **error);
+
+/* Of DkStoredAttachment*: every attachment of the ticket's articles, by
+ * article and position. */
+GPtrArray *dk_store_ticket_attachments(DkStore *store, gint64 ticket, GError **error);
+
+/* The attachment with this id; DK_ERROR_NOT_FOUND when there is none. */
+DkStoredAttachment *dk_store_attachment_get(DkStore *store, gint64 id, GError **error);
+
+/* The attachment of article whose Content-ID is content_id (what a
+ * "cid:" reference in the article's HTML names, RFC 2392), with or
+ * without angle brackets; DK_ERROR_NOT_FOUND when there is none. */
+DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
+                                                 const char *content_id, GError **error);
+
+/* The bytes of a, exactly as they were received (checked against its
+ * SHA-256): DK_ERROR_NOT_FOUND when the content was never kept,
+ * DK_ERROR_TEMPORARY when the file cannot be read now, DK_ERROR_PERMANENT
+ * when it is damaged. The caller unrefs the result. */
+GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error);
+
+G_END_DECLS
