@@ -10,7 +10,8 @@
  * every `docket deliver`. Loaded here on demand, they cost nothing until
  * called. `docket` is a dynamically linked program: the libraries share
  * its C library, as they would if linked. A function GIO starts to use
- * and this file lacks fails the link, not a run. */
+ * that this file lacks is taken from the library itself, which then
+ * loads at every start again: tests/e2e/test_deliver_start.py fails. */
 #include <dlfcn.h>
 #include <libmount.h>
 #include <selinux/selinux.h>
