@@ -8,7 +8,7 @@
  * DkEffectsOps given to the pipeline turns that record into outbox rows in
  * the same transaction, right after the message's own rows (outbox/effects.h
  * is docket's implementation). core/ defines this interface so that it
- * includes nothing of outbox/. */
+ * includes nothing of outbox/: core/ writes no outbox row itself. */
 #pragma once
 
 #include "gateway/config.h"
@@ -46,6 +46,13 @@ typedef struct {
 	 * status, or NULL), so notifications skip it from now on. NULL: none. */
 	const char *bouncing_address;
 	const char *bouncing_status;
+
+	/* The rules' redirects (RFC 5228 section 4.2): the addresses the
+	 * message as received goes to, owned (g_free); NULL: none. They are
+	 * carried out whether the message became an article or was dropped
+	 * (then under ticket 0). raw_sha256 names the message in the store. */
+	GPtrArray *redirects;
+	char raw_sha256[65];
 } DkEffects;
 
 /* The layer that carries effects out. */

@@ -173,31 +173,22 @@ static gboolean changes_fields(const DkSieveAction *a)
 	}
 }
 
-/* A redirect (RFC 5228 section 4.2): the message as received, relayed by
- * the outbox (outbox/compose.c) to the address, under docket's loop
- * protection. */
-static gboolean queue_redirect(DkStore *store, const DkSieveAction *a, gint64 ticket, const char *raw_sha256,
-			       gint64 now, GError **error)
+GPtrArray *dk_rules_redirects(const DkRulesVerdict *v)
 {
-	g_autoptr(json_t) payload = json_pack("{ss}", "raw_sha256", raw_sha256);
-	g_autofree char *text = json_dumps(payload, JSON_COMPACT);
-	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_REDIRECT), a->value, ticket, text, now,
-				   NULL, error);
-}
-
-gboolean dk_rules_redirect(DkStore *store, const DkRulesVerdict *v, const char *raw_sha256, gint64 now,
-			   GError **error)
-{
+	GPtrArray *out = NULL;
 	for (guint i = 0; v->result != NULL && i < v->result->actions->len; i++) {
 		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
-		if (a->type == DK_SIEVE_ACTION_REDIRECT && !queue_redirect(store, a, 0, raw_sha256, now, error))
-			return FALSE;
+		if (a->type != DK_SIEVE_ACTION_REDIRECT)
+			continue;
+		if (out == NULL)
+			out = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(out, g_strdup(a->value));
 	}
-	return TRUE;
+	return out;
 }
 
-static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 ticket, const char *raw_sha256,
-			     gint64 now, GError **error)
+static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 ticket, gint64 now,
+			     GError **error)
 {
 	switch (a->type) {
 	case DK_SIEVE_ACTION_FILEINTO:
@@ -212,8 +203,6 @@ static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 tick
 		return set_field(store, ticket, DK_TICKET_ORGANISATION, a->value, now, "organisation_change", error);
 	case DK_SIEVE_ACTION_TICKET_FIELD:
 		return dk_store_ticket_field_set(store, ticket, a->name, a->value, error);
-	case DK_SIEVE_ACTION_REDIRECT:
-		return queue_redirect(store, a, ticket, raw_sha256, now, error);
 	default:
 		return TRUE;
 	}
@@ -241,7 +230,7 @@ static json_t *fired_json(const DkRulesVerdict *v)
 }
 
 gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, gint64 article,
-			const char *raw_sha256, gint64 now, GError **error)
+			gint64 now, GError **error)
 {
 	if (v->result == NULL)
 		return TRUE;
@@ -254,7 +243,7 @@ gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, 
 								 (json_int_t)a->line));
 			continue;
 		}
-		if (!apply_action(store, a, ticket, raw_sha256, now, error))
+		if (!apply_action(store, a, ticket, now, error))
 			return FALSE;
 	}
 	if (json_array_size(ignored) > 0) {

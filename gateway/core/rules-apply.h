@@ -47,19 +47,20 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 		  gint64 now, DkRulesVerdict *verdict_out);
 
 /* Applies the ticket actions (queue, priority, status, assignee,
- * organisation, fields, tags, redirects) to ticket and records a
+ * organisation, fields, tags) to ticket and records a
  * "rule_fired" event naming the lines and actions. A status the ticket's
  * lifecycle does not allow next (dk_desk_transition_allowed, as for
  * `docket ticket set`) is not set: a "rule_action_refused" event names
  * the line. With fields_locked, no field or tag changes: one
  * "rule_actions_ignored" event lists the actions and says why. */
 gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *verdict, gint64 ticket, gint64 article,
-			const char *raw_sha256, gint64 now, GError **error);
+			gint64 now, GError **error);
 
-/* The redirects of a script that dropped the message (a redirect without
- * :copy cancels the implicit keep): their outbox rows, naming no ticket. */
-gboolean dk_rules_redirect(DkStore *store, const DkRulesVerdict *verdict, const char *raw_sha256, gint64 now,
-			   GError **error);
+/* The addresses the script redirects the message to, in the script's
+ * order (copies, g_free), or NULL for none: the writer hands them to the
+ * outbox as effects (core/effects.h), whether the message was kept or,
+ * a redirect without :copy cancelling the implicit keep, dropped. */
+GPtrArray *dk_rules_redirects(const DkRulesVerdict *verdict);
 
 void dk_rules_verdict_clear(DkRulesVerdict *verdict);
 

@@ -942,8 +942,7 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	if (ok && drop) {
 		r->outcome = DK_OUTCOME_DROPPED;
 		r->evidence = "dropped";
-		ok = set_aside_message(&w, error) &&
-		     dk_rules_redirect(store, &verdict, w.raw_sha, item->received_at, error);
+		ok = set_aside_message(&w, error);
 	} else if (ok) {
 		gboolean created = w.match.ticket == 0;
 		if (created) {
@@ -960,12 +959,13 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		     (!created || verdict.correlation == NULL ||
 		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION, verdict.correlation,
 		                          item->received_at, error)) &&
-		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, w.raw_sha, item->received_at,
-		                    error) &&
+		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, item->received_at, error) &&
 		     (history(&w) ? dk_store_ticket_history_span(store, w.match.ticket, item->received_at, error)
 		                  : dk_desk_sla_update(store, item->sla ? item->sla : default_sla(),
 		                                       w.match.ticket, item->received_at, error));
 	}
+	effects->redirects = dk_rules_redirects(&verdict);
+	memcpy(effects->raw_sha256, w.raw_sha, sizeof effects->raw_sha256);
 	dk_rules_verdict_clear(&verdict);
 	write_clear(&w);
 	return ok;
@@ -985,7 +985,8 @@ static DkThreadPolicy *default_policy(void)
 /* Hands the item's effects to the outbox (core/effects.h), which writes
  * its rows in this same transaction, right after the item's own: the
  * connectors hear of every new article, a new ticket earns its
- * acknowledgement and the team's notice, a bounce marks its address. */
+ * acknowledgement and the team's notice, a bounce marks its address, the
+ * rules' redirects are queued. */
 static gboolean carry_out(DkStore *store, DkPipelineItem *item, DkEffects *effects,
                           GError **error)
 {
@@ -1016,10 +1017,12 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	DkThreadPolicy *policy = item->policy ? item->policy : default_policy();
 	DkEffects effects = {0};
 	/* Set aside again, the entry stays (with its newest kind and reason). */
-	return write_message(store, item, policy, &effects, error) &&
-	       carry_out(store, item, &effects, error) &&
-	       (item->requeued_from == 0 || item->result.quarantine == item->requeued_from ||
-	        dk_store_quarantine_remove(store, item->requeued_from, error));
+	gboolean ok = write_message(store, item, policy, &effects, error) &&
+	              carry_out(store, item, &effects, error) &&
+	              (item->requeued_from == 0 || item->result.quarantine == item->requeued_from ||
+	               dk_store_quarantine_remove(store, item->requeued_from, error));
+	g_clear_pointer(&effects.redirects, g_ptr_array_unref);
+	return ok;
 }
 
 gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GError **error)

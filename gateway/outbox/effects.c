@@ -1,12 +1,33 @@
 /* The outbox's side of core/effects.h: one message's effects as rows. */
 #include "gateway/outbox/effects.h"
 
+#include "gateway/core/json.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/outbox/notify.h"
+#include "gateway/store/store-outbox.h"
+
+/* A redirect row: the message as received, relayed by outbox/compose.c
+ * to the address under docket's loop protection. */
+static gboolean queue_redirects(DkStore *store, const DkEffects *e, GError **error)
+{
+	if (e->redirects == NULL)
+		return TRUE;
+	g_autoptr(json_t) payload = json_pack("{ss}", "raw_sha256", e->raw_sha256);
+	g_autofree char *text = json_dumps(payload, JSON_COMPACT);
+	for (guint i = 0; i < e->redirects->len; i++) {
+		if (!dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_REDIRECT),
+		                         g_ptr_array_index(e->redirects, i), e->ticket, text, e->at,
+		                         NULL, error))
+			return FALSE;
+	}
+	return TRUE;
+}
 
 static gboolean write_effects(DkStore *store, const DkConfig *config, const DkEffects *e,
                               GError **error)
 {
+	if (!queue_redirects(store, e, error))
+		return FALSE;
 	if (e->bouncing_address != NULL &&
 	    !dk_store_bouncing_mark(store, e->bouncing_address, e->bouncing_status, e->at, error))
 		return FALSE;
