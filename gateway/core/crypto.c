@@ -129,26 +129,25 @@ static GMimeObject *protected_part(GMimeMessage *gm)
 }
 
 /* The message again, with its top part replaced by entity: the outer
- * header fields (less the Content-* ones) and entity's own. */
+ * header fields (less the Content-* ones) as they came, raw and folded,
+ * then entity's own. */
 static DkMessage *reparse(GMimeMessage *gm, GMimeObject *entity, const DkParseOptions *options)
 {
-	GMimeMessage *copy = g_mime_message_new(FALSE);
+	GMimeStream *mem = g_mime_stream_mem_new();
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(gm));
 	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		const char *name = g_mime_header_get_name(h);
-		if (g_ascii_strncasecmp(name, "Content-", 8) == 0)
+		const char *raw = g_mime_header_get_raw_value(h);
+		if (g_ascii_strncasecmp(name, "Content-", 8) == 0 || raw == NULL)
 			continue;
-		g_mime_object_append_header(GMIME_OBJECT(copy), name,
-		                            g_mime_header_get_raw_value(h), NULL);
+		g_mime_stream_printf(mem, "%s:%s%s", name, raw,
+		                     g_str_has_suffix(raw, "\n") ? "" : "\n");
 	}
-	g_mime_message_set_mime_part(copy, entity);
-	GMimeStream *mem = g_mime_stream_mem_new();
-	g_mime_object_write_to_stream(GMIME_OBJECT(copy), NULL, mem);
+	g_mime_object_write_to_stream(entity, NULL, mem);
 	GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	g_autoptr(GBytes) raw = g_bytes_new(bytes->data, bytes->len);
 	g_object_unref(mem);
-	g_object_unref(copy);
 	return dk_message_parse(raw, options, NULL);
 }
 
@@ -166,6 +165,16 @@ static void take_decrypted(DkMessage **message, DkMessage *inner, DkCryptoKind i
 	dk_message_free(*message);
 	*message = inner;
 }
+
+static gboolean is_smime_signed_data(GMimeObject *part)
+{
+	return GMIME_IS_APPLICATION_PKCS7_MIME(part) &&
+	       g_mime_application_pkcs7_mime_get_smime_type(GMIME_APPLICATION_PKCS7_MIME(part)) ==
+	           GMIME_SECURE_MIME_TYPE_SIGNED_DATA;
+}
+
+static void check_smime_signed(GMimeMessage *gm, GMimeObject *part, const DkParseOptions *options,
+                               DkMessage **message);
 
 static void check_pgp_mime(GMimeMessage *gm, GMimeObject *part, const DkParseOptions *options,
                            DkMessage **message)
@@ -205,8 +214,13 @@ static void check_pgp_mime(GMimeMessage *gm, GMimeObject *part, const DkParseOpt
 	if (inner != NULL) {
 		DkCryptoKind inner_kind = inner->crypto.kind;
 		take_decrypted(message, inner, inner_kind);
+		/* Signed, then encrypted: a multipart/signed (OpenPGP or S/MIME)
+		 * or S/MIME signed-data inside (RFC 3156 section 6.1, RFC 8551
+		 * section 3.7). */
 		if (inner_kind == DK_CRYPTO_SIGNED && GMIME_IS_MULTIPART_SIGNED(plain))
-			check_pgp_mime(gm, plain, options, message); /* signed, then encrypted */
+			check_pgp_mime(gm, plain, options, message);
+		else if (inner_kind == DK_CRYPTO_SIGNED && is_smime_signed_data(plain))
+			check_smime_signed(gm, plain, options, message);
 	}
 	g_object_unref(plain);
 	g_clear_object(&result);
@@ -264,9 +278,7 @@ void dk_crypto_check(GBytes *raw, const DkParseOptions *options, DkMessage **mes
 	GMimeObject *part = gm ? protected_part(gm) : NULL;
 	if (part == NULL) {
 		set_detail(&m->crypto, DK_SIGNATURE_ERROR, "the protected part could not be read");
-	} else if (GMIME_IS_APPLICATION_PKCS7_MIME(part) &&
-	           g_mime_application_pkcs7_mime_get_smime_type(
-	               GMIME_APPLICATION_PKCS7_MIME(part)) == GMIME_SECURE_MIME_TYPE_SIGNED_DATA) {
+	} else if (is_smime_signed_data(part)) {
 		check_smime_signed(gm, part, options, message);
 	} else {
 		check_pgp_mime(gm, part, options, message);

@@ -531,7 +531,9 @@ static gboolean write_article(Write *w, GError **error)
 	    .intake = w->item->intake,
 	    .signature = w->m->crypto.kind == DK_CRYPTO_NONE ? NULL
 							    : dk_signature_status_name(w->m->crypto.signature),
-	    .signer = w->m->crypto.signer,
+	    /* Only a verified signature names who signed: an untrusted key's
+	     * address is a claim nobody vouched for. */
+	    .signer = w->m->crypto.signature == DK_SIGNATURE_VERIFIED ? w->m->crypto.signer : NULL,
 	    .created_at = w->item->received_at,
 	};
 	if (dk_store_article_add(w->store, &article, error) == 0)

@@ -66,7 +66,7 @@ typedef struct {
 	/* Not read back by the article readers (NULL there): written only. */
 	const char *signature; /* a signed message's check ("verified", "bad", ...;
 				* dk_signature_status_name), or NULL when unsigned */
-	const char *signer;    /* the address of a good signature's key, or NULL */
+	const char *signer;    /* the address of a verified signature's key, or NULL */
 } DkArticle;
 
 typedef struct {

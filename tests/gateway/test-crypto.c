@@ -76,6 +76,8 @@ static GMimeMessage *new_message(const char *text)
 	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_FROM, "Alice Agent", "alice@example.com");
 	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, NULL, "support@example.org");
 	g_mime_message_set_subject(m, "signed", NULL);
+	g_mime_message_set_message_id(m, "m1@example.com");
+	g_mime_object_append_header(GMIME_OBJECT(m), "In-Reply-To", "<c1@example.com>", NULL);
 	GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
 	g_mime_text_part_set_text(part, text);
 	g_mime_message_set_mime_part(m, GMIME_OBJECT(part));
@@ -181,6 +183,11 @@ static void test_encrypted_decrypted(void **state)
 	assert_int_equal(m->crypto.kind, DK_CRYPTO_ENCRYPTED);
 	assert_non_null(strstr(m->text, "The secret text."));
 	assert_string_equal(m->subject, "signed");
+	/* the outer header fields as they came (threading reads them) */
+	assert_string_equal(m->message_id, "m1@example.com");
+	assert_non_null(m->in_reply_to);
+	assert_string_equal(m->in_reply_to, "c1@example.com");
+	assert_int_equal(m->date, plain->date);
 	assert_int_equal(m->crypto.signature, DK_SIGNATURE_VERIFIED);
 	assert_true(dk_message_signed_by(m, "alice@example.com"));
 }
