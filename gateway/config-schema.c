@@ -7,6 +7,8 @@
 
 #define G64(x) G_GINT64_CONSTANT(x)
 
+/* One key a line, its comment beside it: kept from clang-format. */
+/* clang-format off */
 const DkConfKey dk_conf_schema[] = {
     {"store", "data_dir", DK_CONF_STRING, "./var"},
     {"store", "inline_max", DK_CONF_SIZE, "256K", 0, G64(64) << 20},
@@ -190,6 +192,7 @@ const DkConfKey dk_conf_schema[] = {
     {"connector:*", "note_type", DK_CONF_STRING, "calllog"}, /* Omnidesk: type of support's messages */
     {"connector:*", "api_key_in", DK_CONF_ENUM, "query", 0, 0, "query|header"}, /* Omnidesk */
 };
+/* clang-format on */
 const gsize dk_conf_schema_len = G_N_ELEMENTS(dk_conf_schema);
 
 /* "imap:support" matches "imap:*"; "imap:" and "imap" do not. */
