@@ -84,12 +84,12 @@ char *dk_conf_schema_suggest_section(const char *section);
 
 struct DkConfig {
 	char *path;
-	GKeyFile *values;  /* the effective values, defaults filled in */
-	GHashTable *lines; /* "section\nkey" (or "section") -> line number */
-	GPtrArray *notes;  /* of char*, NULL-terminated */
+	GKeyFile *values;    /* the effective values, defaults filled in */
+	GHashTable *lines;   /* "section\nkey" (or "section") -> line number */
+	GPtrArray *notes;    /* of char*, NULL-terminated */
 	GHashTable *derived; /* name -> what the validator made (dk_config_get_derived) */
-	GHashTable *cache; /* "section\nkey" -> value: GKeyFile only hands out copies */
-	GMutex lock;       /* over cache: threads (the outbox lanes) read at once */
+	GHashTable *cache;   /* "section\nkey" -> value: GKeyFile only hands out copies */
+	GMutex lock;         /* over cache: threads (the outbox lanes) read at once */
 };
 
 /* Where the validator collects its findings: every error at once. */

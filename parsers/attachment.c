@@ -51,7 +51,8 @@ static char *bound_length(const char *s, gsize max)
 	if (len <= max)
 		return g_strdup(s);
 	const char *dot = strrchr(s, '.');
-	gsize ext = (dot != NULL && dot != s && len - (gsize)(dot - s) <= 20) ? len - (gsize)(dot - s) : 0;
+	gsize ext =
+	    (dot != NULL && dot != s && len - (gsize)(dot - s) <= 20) ? len - (gsize)(dot - s) : 0;
 	gsize keep = max - ext;
 	while (keep > 0 && ((guchar)s[keep] & 0xC0) == 0x80)
 		keep--; /* do not split a UTF-8 sequence */
@@ -94,12 +95,21 @@ static const char *type_from_name(const char *filename)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-		{"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"png", "image/png"}, {"gif", "image/gif"},
-		{"pdf", "application/pdf"}, {"txt", "text/plain"}, {"htm", "text/html"},
-		{"html", "text/html"}, {"zip", "application/zip"}, {"doc", "application/msword"},
-		{"xls", "application/vnd.ms-excel"}, {"csv", "text/csv"}, {"eml", "message/rfc822"},
-		{"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-		{"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+	    {"jpg", "image/jpeg"},
+	    {"jpeg", "image/jpeg"},
+	    {"png", "image/png"},
+	    {"gif", "image/gif"},
+	    {"pdf", "application/pdf"},
+	    {"txt", "text/plain"},
+	    {"htm", "text/html"},
+	    {"html", "text/html"},
+	    {"zip", "application/zip"},
+	    {"doc", "application/msword"},
+	    {"xls", "application/vnd.ms-excel"},
+	    {"csv", "text/csv"},
+	    {"eml", "message/rfc822"},
+	    {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+	    {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 	};
 	const char *dot = filename ? strrchr(filename, '.') : NULL;
 	for (guint i = 0; dot != NULL && i < G_N_ELEMENTS(types); i++)
@@ -118,8 +128,8 @@ char *dk_attachment_sent_filename(const char *raw)
 		gunichar c = g_utf8_get_char(p);
 		/* Controls and direction overrides are not part of a name a
 		 * person can read ("gpj.exe" shown as "exe.jpg"). */
-		if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) || c == 0x200E || c == 0x200F ||
-		    (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069))
+		if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) || c == 0x200E ||
+		    c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069))
 			g_string_append_c(s, '_');
 		else
 			g_string_append_unichar(s, c);
@@ -131,7 +141,7 @@ char *dk_attachment_sent_filename(const char *raw)
 }
 
 DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
-				const char *disposition, const char *content_id, GBytes *data)
+                                const char *disposition, const char *content_id, GBytes *data)
 {
 	DkAttachment *a = g_new0(DkAttachment, 1);
 	a->filename = dk_attachment_sent_filename(filename);
@@ -168,8 +178,9 @@ void dk_attachment_free(DkAttachment *attachment)
 
 gboolean dk_attachment_is_tnef(const char *content_type, const char *filename)
 {
-	if (content_type != NULL && (g_ascii_strcasecmp(content_type, "application/ms-tnef") == 0 ||
-				     g_ascii_strcasecmp(content_type, "application/vnd.ms-tnef") == 0))
+	if (content_type != NULL &&
+	    (g_ascii_strcasecmp(content_type, "application/ms-tnef") == 0 ||
+	     g_ascii_strcasecmp(content_type, "application/vnd.ms-tnef") == 0))
 		return TRUE;
 	return filename != NULL && g_ascii_strcasecmp(filename, "winmail.dat") == 0;
 }
@@ -190,7 +201,8 @@ static char *prop_string(MAPIProps *props, ULONG id)
 		n = (gsize)v->size & ~(gsize)1;
 		while (n >= 2 && v->data[n - 1] == 0 && v->data[n - 2] == 0)
 			n -= 2;
-		return n ? dk_charset_to_utf8((const char *)v->data, n, "utf-16le", NULL, NULL) : NULL;
+		return n ? dk_charset_to_utf8((const char *)v->data, n, "utf-16le", NULL, NULL)
+		         : NULL;
 	}
 	v = find_prop(props, PT_STRING8, id);
 	if (v == NULL)
@@ -221,8 +233,8 @@ static char *tnef_body(TNEFStruct *tnef)
 {
 	char *body = prop_string(&tnef->MapiProperties, PR_BODY);
 	if (body == NULL && tnef->body.data != NULL && tnef->body.size > 0)
-		body = dk_charset_to_utf8((const char *)tnef->body.data, (gsize)tnef->body.size, NULL,
-					  NULL, NULL);
+		body = dk_charset_to_utf8((const char *)tnef->body.data, (gsize)tnef->body.size,
+		                          NULL, NULL, NULL);
 	if (body == NULL) {
 		g_autofree char *html = prop_string(&tnef->MapiProperties, PR_BODY_HTML);
 		if (html != NULL) {
@@ -248,7 +260,7 @@ static gboolean tnef_well_formed(const guint8 *p, gsize n)
 		if (n - i < 9 || (p[i] != 1 && p[i] != 2))
 			return FALSE;
 		guint32 len = (guint32)p[i + 5] | (guint32)p[i + 6] << 8 | (guint32)p[i + 7] << 16 |
-			      (guint32)p[i + 8] << 24;
+		              (guint32)p[i + 8] << 24;
 		i += 9;
 		if (len == 0 || len > n - i || n - i - len < 2)
 			return FALSE;
@@ -264,7 +276,7 @@ static gboolean tnef_well_formed(const guint8 *p, gsize n)
 }
 
 gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_bytes,
-				    GPtrArray *out, char **body_out, guint *skipped_out)
+                                    GPtrArray *out, char **body_out, guint *skipped_out)
 {
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(data, &n);
@@ -283,8 +295,8 @@ gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_
 	gsize total = 0;
 	for (Attachment *at = tnef.starting_attach.next; at != NULL; at = at->next) {
 		variableLength *v = (at->FileData.data && at->FileData.size > 0)
-					    ? &at->FileData
-					    : find_prop(&at->MAPI, PT_BINARY, PR_ATTACH_DATA_OBJ);
+		                        ? &at->FileData
+		                        : find_prop(&at->MAPI, PT_BINARY, PR_ATTACH_DATA_OBJ);
 		if (v == NULL)
 			continue;
 		if (total + (gsize)v->size > max_bytes) {
@@ -362,7 +374,8 @@ static const char *uu_begin_name(const char *line)
 guint dk_attachment_extract_uuencoded(char **text, gsize max_bytes, GPtrArray *out)
 {
 	gboolean candidate = FALSE; /* a "begin NNN name" line, before splitting */
-	for (const char *p = strstr(*text, "begin "); p != NULL && !candidate; p = strstr(p + 6, "begin "))
+	for (const char *p = strstr(*text, "begin "); p != NULL && !candidate;
+	     p = strstr(p + 6, "begin "))
 		candidate = (p == *text || p[-1] == '\n') && uu_begin_name(p) != NULL;
 	if (!candidate)
 		return 0;
@@ -377,8 +390,10 @@ guint dk_attachment_extract_uuencoded(char **text, gsize max_bytes, GPtrArray *o
 		if (end > 0 && total + data->len <= max_bytes) {
 			total += data->len;
 			g_autofree char *clean = g_strchomp(g_strdup(name));
-			g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes(g_steal_pointer(&data));
-			g_ptr_array_add(out, dk_attachment_new(clean, NULL, "attachment", NULL, bytes));
+			g_autoptr(GBytes) bytes =
+			    g_byte_array_free_to_bytes(g_steal_pointer(&data));
+			g_ptr_array_add(out,
+			                dk_attachment_new(clean, NULL, "attachment", NULL, bytes));
 			found++;
 			i = end;
 			continue;

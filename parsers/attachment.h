@@ -41,7 +41,7 @@ char *dk_attachment_sent_filename(const char *raw);
  * added before the extension until the name is new ("image1.png").
  * g_free() the result. */
 char *dk_attachment_generated_filename(const char *content_type, const char *content_id,
-				       const char *description, GPtrArray *taken);
+                                       const char *description, GPtrArray *taken);
 
 /* A new attachment holding data (a reference is taken; NULL for none,
  * when a limit kept it out): size and SHA-256 are computed here. The
@@ -49,7 +49,7 @@ char *dk_attachment_generated_filename(const char *content_type, const char *con
  * (dk_attachment_sent_filename); a NULL content_type is guessed from the
  * file name's extension. Free with dk_attachment_free(). */
 DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
-				const char *disposition, const char *content_id, GBytes *data);
+                                const char *disposition, const char *content_id, GBytes *data);
 
 /* Whether a part of this type and file name is a TNEF (winmail.dat)
  * container. */
@@ -62,7 +62,7 @@ gboolean dk_attachment_is_tnef(const char *content_type, const char *filename);
  * text it carries (UTF-8) or NULL. Returns FALSE, with out untouched, when
  * data is not readable TNEF. */
 gboolean dk_attachment_extract_tnef(GBytes *data, const char *origin, gsize max_bytes,
-				    GPtrArray *out, char **body_out, guint *skipped_out);
+                                    GPtrArray *out, char **body_out, guint *skipped_out);
 
 /* Finds uuencoded files in plain text ("begin 644 name" ... "end", as Lotus
  * Notes and old mailers embed them), appends each as a DkAttachment to out

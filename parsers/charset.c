@@ -15,30 +15,57 @@ static const struct {
 	const char *mime;
 	const char *iconv;
 } aliases[] = {
-	{"gb2312", "GB18030"},       {"gbk", "GB18030"},           {"x-gbk", "GB18030"},
-	{"cp936", "GB18030"},        {"euc-cn", "GB18030"},        {"x-euc-cn", "GB18030"},
-	{"shift_jis", "CP932"},      {"shift-jis", "CP932"},       {"x-sjis", "CP932"},
-	{"sjis", "CP932"},           {"ms_kanji", "CP932"},        {"windows-31j", "CP932"},
-	{"iso-2022-jp", "ISO-2022-JP-MS"}, {"csiso2022jp", "ISO-2022-JP-MS"}, {"iso-2022-jp-ms", "ISO-2022-JP-MS"},
-	{"cp50220", "ISO-2022-JP-MS"}, {"cp50221", "ISO-2022-JP-MS"}, {"cp50222", "ISO-2022-JP-MS"},
-	{"x-cp50220", "ISO-2022-JP-MS"}, {"x-cp50221", "ISO-2022-JP-MS"}, {"iso-2022-jp-1", "ISO-2022-JP-MS"},
-	{"euc-kr", "CP949"},         {"ks_c_5601-1987", "CP949"},  {"ks_c_5601", "CP949"},
-	{"big5", "BIG5-HKSCS"},      {"x-x-big5", "BIG5-HKSCS"},   {"cn-big5", "BIG5-HKSCS"},
-	{"tis-620", "WINDOWS-874"},  {"iso-8859-11", "WINDOWS-874"},
-	{"iso-8859-8-i", "ISO-8859-8"}, {"iso-8859-6-i", "ISO-8859-6"}, {"iso-8859-6-e", "ISO-8859-6"},
-	{"unicode-1-1-utf-7", "UTF-7"}, {"x-mac-roman", "MACINTOSH"}, {"macintosh", "MACINTOSH"},
-	{"utf8", "UTF-8"},           {"x-utf8", "UTF-8"},          {"latin-1", "ISO-8859-1"},
-	{"ansi_x3.4-1968", "ASCII"}, {"us-ascii", "ASCII"},        {"cp-1252", "CP1252"},
+    {"gb2312", "GB18030"},
+    {"gbk", "GB18030"},
+    {"x-gbk", "GB18030"},
+    {"cp936", "GB18030"},
+    {"euc-cn", "GB18030"},
+    {"x-euc-cn", "GB18030"},
+    {"shift_jis", "CP932"},
+    {"shift-jis", "CP932"},
+    {"x-sjis", "CP932"},
+    {"sjis", "CP932"},
+    {"ms_kanji", "CP932"},
+    {"windows-31j", "CP932"},
+    {"iso-2022-jp", "ISO-2022-JP-MS"},
+    {"csiso2022jp", "ISO-2022-JP-MS"},
+    {"iso-2022-jp-ms", "ISO-2022-JP-MS"},
+    {"cp50220", "ISO-2022-JP-MS"},
+    {"cp50221", "ISO-2022-JP-MS"},
+    {"cp50222", "ISO-2022-JP-MS"},
+    {"x-cp50220", "ISO-2022-JP-MS"},
+    {"x-cp50221", "ISO-2022-JP-MS"},
+    {"iso-2022-jp-1", "ISO-2022-JP-MS"},
+    {"euc-kr", "CP949"},
+    {"ks_c_5601-1987", "CP949"},
+    {"ks_c_5601", "CP949"},
+    {"big5", "BIG5-HKSCS"},
+    {"x-x-big5", "BIG5-HKSCS"},
+    {"cn-big5", "BIG5-HKSCS"},
+    {"tis-620", "WINDOWS-874"},
+    {"iso-8859-11", "WINDOWS-874"},
+    {"iso-8859-8-i", "ISO-8859-8"},
+    {"iso-8859-6-i", "ISO-8859-6"},
+    {"iso-8859-6-e", "ISO-8859-6"},
+    {"unicode-1-1-utf-7", "UTF-7"},
+    {"x-mac-roman", "MACINTOSH"},
+    {"macintosh", "MACINTOSH"},
+    {"utf8", "UTF-8"},
+    {"x-utf8", "UTF-8"},
+    {"latin-1", "ISO-8859-1"},
+    {"ansi_x3.4-1968", "ASCII"},
+    {"us-ascii", "ASCII"},
+    {"cp-1252", "CP1252"},
 };
 
 static const char *const unknown_names[] = {
-	"unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "charset", "none", NULL,
+    "unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "charset", "none", NULL,
 };
 
 /* Declared 7-bit or Latin-1 text is the most often mislabelled. */
 static const char *const latin_names[] = {
-	"ascii", "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1", "cp819",
-	"iso_8859-1:1987", "iso-ir-100", "ibm819", NULL,
+    "ascii", "iso-8859-1",      "iso8859-1",  "iso_8859-1", "latin1", "l1",
+    "cp819", "iso_8859-1:1987", "iso-ir-100", "ibm819",     NULL,
 };
 
 static gboolean in_list(const char *name, const char *const *list)
@@ -222,7 +249,8 @@ static char *from_fallback(const char *data, gsize len, const char *fallback, gb
  * guess of these shows as bytes they cannot read. */
 static gboolean is_multibyte(const char *name)
 {
-	static const char *const marks[] = {"GB", "BIG5", "CP932", "CP949", "EUC", "2022", "UHC", "SHIFT", "HZ", NULL};
+	static const char *const marks[] = {"GB",   "BIG5", "CP932", "CP949", "EUC",
+	                                    "2022", "UHC",  "SHIFT", "HZ",    NULL};
 	g_autofree char *upper = g_ascii_strup(name, -1);
 	for (guint i = 0; marks[i] != NULL; i++)
 		if (strstr(upper, marks[i]) != NULL)
@@ -233,8 +261,9 @@ static gboolean is_multibyte(const char *name)
 static gboolean is_cyrillic(const char *name)
 {
 	g_autofree char *upper = g_ascii_strup(name, -1);
-	return strstr(upper, "1251") != NULL || strstr(upper, "KOI8") != NULL || strstr(upper, "866") != NULL ||
-	       strstr(upper, "CYRILLIC") != NULL || g_str_equal(upper, "ISO-8859-5");
+	return strstr(upper, "1251") != NULL || strstr(upper, "KOI8") != NULL ||
+	       strstr(upper, "866") != NULL || strstr(upper, "CYRILLIC") != NULL ||
+	       g_str_equal(upper, "ISO-8859-5");
 }
 
 /* data read strictly as name: NULL when any byte could not be read. */
@@ -249,8 +278,8 @@ static char *convert_strict(const char *data, gsize len, const char *name)
 
 static gboolean is_latin_family(const char *name)
 {
-	static const char *const names[] = {"windows-1252", "windows-1250", "cp1252", "cp1250", "iso-8859-1",
-					    "iso-8859-2", "iso-8859-15", NULL};
+	static const char *const names[] = {"windows-1252", "windows-1250", "cp1252",      "cp1250",
+	                                    "iso-8859-1",   "iso-8859-2",   "iso-8859-15", NULL};
 	return in_list(name, names);
 }
 
@@ -353,21 +382,23 @@ static gboolean mostly_high(const char *data, gsize len)
  * in ISO-8859-1 and never appear in real text: the writer meant
  * windows-1252, as WHATWG decoders read it), else the fallback. */
 static char *guess(const char *data, gsize len, const char *canon, const char *fallback,
-		   gboolean *replaced)
+                   gboolean *replaced)
 {
 	if (plain_utf8(data, len))
 		return g_strndup(data, len);
 	if (dk_charset_is_ascii(data, len))
 		return make_valid(data, len, replaced); /* NUL bytes */
-	gboolean latin = canon != NULL && !g_str_equal(canon, "ascii") && !g_str_equal(canon, "us-ascii") &&
-			 !g_str_equal(canon, "ansi_x3.4-1968");
+	gboolean latin = canon != NULL && !g_str_equal(canon, "ascii") &&
+	                 !g_str_equal(canon, "us-ascii") && !g_str_equal(canon, "ansi_x3.4-1968");
 	/* A fallback the administrator chose says more than a single-byte
 	 * guess. */
-	gboolean chosen = fallback != NULL && g_ascii_strcasecmp(fallback, DK_CHARSET_DEFAULT_FALLBACK) != 0;
+	gboolean chosen =
+	    fallback != NULL && g_ascii_strcasecmp(fallback, DK_CHARSET_DEFAULT_FALLBACK) != 0;
 	/* Western text under its Latin-1 label is the common case: the
 	 * detector is asked only when 8-bit letters outnumber ASCII ones. */
 	const char *found = latin && !mostly_high(data, len) ? NULL : dk_charset_detect(data, len);
-	if (found != NULL && (is_multibyte(found) || (!latin && !chosen) || (latin && is_cyrillic(found)))) {
+	if (found != NULL &&
+	    (is_multibyte(found) || (!latin && !chosen) || (latin && is_cyrillic(found)))) {
 		char *s = convert_strict(data, len, found);
 		if (s != NULL)
 			return s;
@@ -375,7 +406,8 @@ static char *guess(const char *data, gsize len, const char *canon, const char *f
 	return from_fallback(data, len, latin ? "windows-1252" : fallback, replaced);
 }
 
-char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *declared, const char *fallback)
+char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *declared,
+                                const char *fallback)
 {
 	if (plain_utf8(data, len))
 		return g_strndup(data, len);
@@ -386,7 +418,8 @@ char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *
 	for (guint i = 0; declared != NULL && declared[i] != NULL; i++) {
 		g_autofree char *canon = canonical_name(declared[i]);
 		const char *name = dk_charset_iconv_name(canon);
-		if (name == NULL || g_ascii_strcasecmp(name, "UTF-8") == 0 || g_str_equal(name, "ASCII"))
+		if (name == NULL || g_ascii_strcasecmp(name, "UTF-8") == 0 ||
+		    g_str_equal(name, "ASCII"))
 			continue;
 		if (in_list(canon, latin_names)) {
 			latin = TRUE;
@@ -405,7 +438,7 @@ char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *
 }
 
 char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, const char *fallback,
-			 gboolean *replaced_out)
+                         gboolean *replaced_out)
 {
 	gboolean replaced = FALSE;
 	char *result;
@@ -430,7 +463,7 @@ char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, cons
 		else
 			result = make_valid(data, len, &replaced);
 	} else if (dk_charset_is_ascii(data, len) && !g_str_has_prefix(name, "UTF-") &&
-		   !g_str_has_prefix(name, "utf-") && strstr(name, "2022") == NULL) {
+	           !g_str_has_prefix(name, "utf-") && strstr(name, "2022") == NULL) {
 		result = make_valid(data, len, &replaced); /* ASCII-compatible shortcut */
 	} else {
 		result = convert(data, len, name, &replaced);

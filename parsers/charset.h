@@ -25,7 +25,7 @@ G_BEGIN_DECLS
  * U+FFFD; nothing is dropped after them. Sets *replaced_out, when given, to
  * whether any replacement happened. Never returns NULL; g_free() it. */
 char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, const char *fallback,
-			 gboolean *replaced_out);
+                         gboolean *replaced_out);
 
 /* The iconv name for a MIME charset name, mapping the aliases and the
  * subsets mail uses to the superset glibc knows (gb2312 -> GB18030,
@@ -40,7 +40,8 @@ const char *dk_charset_iconv_name(const char *declared);
  * it is; else what libuchardet detects, when the bytes read cleanly in
  * it; else windows-1252 when a part declares Latin-1, else fallback.
  * Never returns NULL; g_free() it. */
-char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *declared, const char *fallback);
+char *dk_charset_header_to_utf8(const char *data, gsize len, const char *const *declared,
+                                const char *fallback);
 
 /* The charset libuchardet detects for 8-bit text (1 KiB of it, from
  * just before its first 8-bit byte), as an iconv name, or NULL when it

@@ -14,11 +14,11 @@
 
 /* What a walk over the MIME tree collected. */
 typedef struct {
-	GString *text;     /* text parts, outside returned messages */
-	GString *status;   /* message/delivery-status parts */
-	GString *headers;  /* text/rfc822-headers parts and returned headers */
-	char *returned_id; /* Message-ID of the first returned message/rfc822 */
-	gboolean feedback; /* an ARF feedback report or a read receipt */
+	GString *text;      /* text parts, outside returned messages */
+	GString *status;    /* message/delivery-status parts */
+	GString *headers;   /* text/rfc822-headers parts and returned headers */
+	char *returned_id;  /* Message-ID of the first returned message/rfc822 */
+	gboolean feedback;  /* an ARF feedback report or a read receipt */
 	gboolean want_text; /* collect text parts (decoding them costs) */
 	guint parts;
 } Scan;
@@ -162,7 +162,7 @@ static void append_content(GString *out, GMimeObject *part)
 	if (GMIME_IS_TEXT_PART(part)) {
 		const char *charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
 		g_autofree char *text = dk_charset_to_utf8(data ? data : "", len, charset,
-							    DK_CHARSET_DEFAULT_FALLBACK, NULL);
+		                                           DK_CHARSET_DEFAULT_FALLBACK, NULL);
 		append_bounded(out, text, strlen(text));
 		return;
 	}

@@ -12,21 +12,21 @@
  * separator the strongest of them asks for. */
 typedef struct {
 	GString *s;
-	int newlines;  /* line breaks owed before the next text (at most 2) */
+	int newlines;   /* line breaks owed before the next text (at most 2) */
 	gboolean space; /* a space owed before the next text */
 } Out;
 
 typedef struct {
 	Out full, fresh, quoted;
-	xmlNode *quote_node;   /* the quote container we are inside, or NULL */
-	gboolean rest_quoted;  /* an Outlook-style separator was seen */
-	xmlNode *skip_node;    /* hidden subtree being skipped, or NULL */
-	int pre;               /* depth of <pre> */
+	xmlNode *quote_node;  /* the quote container we are inside, or NULL */
+	gboolean rest_quoted; /* an Outlook-style separator was seen */
+	xmlNode *skip_node;   /* hidden subtree being skipped, or NULL */
+	int pre;              /* depth of <pre> */
 	int list_depth;
 	int list_counter[MAX_LIST_DEPTH]; /* 0 for <ul>, next number for <ol> */
-	int cell;              /* cells seen in the current table row */
-	xmlNode *link;         /* the <a> we are in */
-	gsize link_start;      /* full.s->len when it opened */
+	int cell;                         /* cells seen in the current table row */
+	xmlNode *link;                    /* the <a> we are in */
+	gsize link_start;                 /* full.s->len when it opened */
 } Walk;
 
 static void out_flush(Out *o)
@@ -58,7 +58,7 @@ static void out_raw(Out *o, const char *s)
 static gsize invisible_len(const char *p)
 {
 	static const char *const seqs[] = {
-		"\xE2\x80\x8B", "\xE2\x80\x8C", "\xE2\x80\x8D", "\xEF\xBB\xBF", "\xCD\x8F", "\xC2\xAD",
+	    "\xE2\x80\x8B", "\xE2\x80\x8C", "\xE2\x80\x8D", "\xEF\xBB\xBF", "\xCD\x8F", "\xC2\xAD",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(seqs); i++)
 		if (strncmp(p, seqs[i], strlen(seqs[i])) == 0)
@@ -84,8 +84,8 @@ static void out_text(Out *o, const char *p, gboolean pre)
 		} else {
 			out_flush(o);
 			const char *q = p;
-			while (*q && !g_ascii_isspace(*q) && *q != '\xC2' && *q != '\xE2' && *q != '\xEF' &&
-			       *q != '\xCD')
+			while (*q && !g_ascii_isspace(*q) && *q != '\xC2' && *q != '\xE2' &&
+			       *q != '\xEF' && *q != '\xCD')
 				q++;
 			if (q == p)
 				q = p + 1;
@@ -179,8 +179,8 @@ static gboolean attr_contains(xmlNode *n, const char *name, const char *const *n
 static gboolean is_quote_container(xmlNode *n)
 {
 	static const char *const classes[] = {
-		"gmail_quote", "gmail_extra", "moz-cite-prefix", "yahoo_quoted", "zmail_extra",
-		"protonmail_quote", "tutanota_quote", NULL,
+	    "gmail_quote", "gmail_extra",      "moz-cite-prefix", "yahoo_quoted",
+	    "zmail_extra", "protonmail_quote", "tutanota_quote",  NULL,
 	};
 	static const char *const cite[] = {"cite", NULL};
 	if (is(n, "blockquote") && attr_contains(n, "type", cite))
@@ -206,10 +206,13 @@ static char *text_from(xmlNode *start, xmlNode *within, gsize max)
 	for (guint steps = 0; cur != NULL && steps < 128 && text->len < max; steps++) {
 		if (cur->type == XML_TEXT_NODE && cur->content != NULL)
 			for (const xmlChar *p = cur->content; *p && text->len < max; p++)
-				if (!g_ascii_isspace(*p) || (text->len > 0 && text->str[text->len - 1] != ' '))
-					g_string_append_c(text, g_ascii_isspace(*p) ? ' ' : (char)*p);
-		cur = (cur->children != NULL && cur->type == XML_ELEMENT_NODE) ? cur->children
-									       : next_after(cur, within);
+				if (!g_ascii_isspace(*p) ||
+				    (text->len > 0 && text->str[text->len - 1] != ' '))
+					g_string_append_c(text,
+					                  g_ascii_isspace(*p) ? ' ' : (char)*p);
+		cur = (cur->children != NULL && cur->type == XML_ELEMENT_NODE)
+		          ? cur->children
+		          : next_after(cur, within);
 	}
 	return g_string_free(text, FALSE);
 }
@@ -220,8 +223,20 @@ static char *text_from(xmlNode *start, xmlNode *within, gsize max)
 static gboolean starts_header_block(const char *text)
 {
 	static const char *const labels[] = {
-		"From:", "De:", "De :", "Von:", "Van:", "Da:", "Fra:", "Från:", "Od:", "Kimden:",
-		"\xd0\x9e\xd1\x82:", "-----Original Message-----", "-----Ursprüngliche Nachricht-----", NULL,
+	    "From:",
+	    "De:",
+	    "De :",
+	    "Von:",
+	    "Van:",
+	    "Da:",
+	    "Fra:",
+	    "Från:",
+	    "Od:",
+	    "Kimden:",
+	    "\xd0\x9e\xd1\x82:",
+	    "-----Original Message-----",
+	    "-----Ursprüngliche Nachricht-----",
+	    NULL,
 	};
 	for (guint i = 0; labels[i] != NULL; i++)
 		if (g_str_has_prefix(text, labels[i]))
@@ -241,8 +256,18 @@ static gboolean followed_by_header_block(xmlNode *n)
 static gboolean is_header_paragraph(xmlNode *n)
 {
 	static const char *const sent[] = {
-		"Sent:", "Date:", "Gesendet:", "Envoyé :", "Envoyé:", "Verzonden:", "Enviado:", "Enviado el:",
-		"Inviato:", "Skickat:", "\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe:", NULL,
+	    "Sent:",
+	    "Date:",
+	    "Gesendet:",
+	    "Envoyé :",
+	    "Envoyé:",
+	    "Verzonden:",
+	    "Enviado:",
+	    "Enviado el:",
+	    "Inviato:",
+	    "Skickat:",
+	    "\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe:",
+	    NULL,
 	};
 	if (!is(n, "p") && !is(n, "div"))
 		return FALSE;
@@ -264,17 +289,24 @@ static gboolean is_header_paragraph(xmlNode *n)
 static gboolean is_quote_separator(xmlNode *n)
 {
 	static const char *const ids[] = {
-		"divrplyfwdmsg", "mail-editor-reference-message-container", "olk_src_body_section",
-		"stopspelling", NULL,
+	    "divrplyfwdmsg",
+	    "mail-editor-reference-message-container",
+	    "olk_src_body_section",
+	    "stopspelling",
+	    NULL,
 	};
 	static const char *const classes[] = {"outlookmessageheader", NULL};
 	static const char *const borders[] = {
-		"border-top:solid#e1e1e1", "border-top:solid#b5c4df", "border-top-color:rgb(229,229,229)", NULL,
+	    "border-top:solid#e1e1e1",
+	    "border-top:solid#b5c4df",
+	    "border-top-color:rgb(229,229,229)",
+	    NULL,
 	};
 	static const char *const minus_one[] = {"-1", NULL};
 	return attr_contains(n, "id", ids) || attr_contains(n, "class", classes) ||
 	       attr_contains(n, "style", borders) || is_header_paragraph(n) ||
-	       (is(n, "hr") && (attr_contains(n, "tabindex", minus_one) || followed_by_header_block(n)));
+	       (is(n, "hr") &&
+	        (attr_contains(n, "tabindex", minus_one) || followed_by_header_block(n)));
 }
 
 /* The last line written to o, when it ends with ':' as the attribution
@@ -310,20 +342,21 @@ static gboolean starts_attributed_quote(Walk *w, xmlNode *n)
 static gboolean is_hidden(xmlNode *n)
 {
 	static const char *const names[] = {
-		"script", "style", "head", "title", "template", "object", "svg", "math", "meta", NULL,
+	    "script", "style", "head", "title", "template", "object", "svg", "math", "meta", NULL,
 	};
 	static const char *const hidden[] = {"display:none", NULL};
 	return is_any(n, names) || (n->properties != NULL && (attr_contains(n, "style", hidden) ||
-							       find_attr(n, "hidden") != NULL));
+	                                                      find_attr(n, "hidden") != NULL));
 }
 
 static const char *const blocks[] = {
-	"div", "section", "article", "header", "footer", "nav", "aside", "address", "blockquote",
-	"center", "dl", "dt", "dd", "form", "fieldset", "table", "tbody", "thead", "tfoot",
-	"figure", "figcaption", "main", "hr", "tr", NULL,
+    "div",      "section",    "article", "header", "footer", "nav",    "aside",
+    "address",  "blockquote", "center",  "dl",     "dt",     "dd",     "form",
+    "fieldset", "table",      "tbody",   "thead",  "tfoot",  "figure", "figcaption",
+    "main",     "hr",         "tr",      NULL,
 };
 static const char *const paragraphs[] = {
-	"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "ul", "ol", NULL,
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "ul", "ol", NULL,
 };
 
 static void enter_list_item(Walk *w)
@@ -500,10 +533,11 @@ DkHtmlText *dk_html_to_text(const char *html, gsize len)
 	w.fresh.s = g_string_new(NULL);
 	w.quoted.s = g_string_new(NULL);
 	init_parser();
-	int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-		   HTML_PARSE_COMPACT;
-	htmlDocPtr doc = len > 0 ? htmlReadMemory(html, (int)MIN(len, (gsize)G_MAXINT), NULL, "UTF-8", opts)
-				 : NULL;
+	int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+	           HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+	htmlDocPtr doc =
+	    len > 0 ? htmlReadMemory(html, (int)MIN(len, (gsize)G_MAXINT), NULL, "UTF-8", opts)
+	            : NULL;
 	if (doc != NULL) {
 		walk_tree(&w, (xmlNode *)doc);
 		xmlFreeDoc(doc);

@@ -38,18 +38,19 @@ static gboolean within_limits(DkParseContext *c, guint depth)
 		return FALSE;
 	if (g_get_monotonic_time() > c->deadline) {
 		dk_parse_context_error(c, "time limit of %u ms reached: later parts skipped",
-				       c->max_millis);
+		                       c->max_millis);
 		c->stopped = TRUE;
 		return FALSE;
 	}
 	if (++c->parts > c->max_parts) {
-		dk_parse_context_error(c, "part limit of %u reached: later parts skipped", c->max_parts);
+		dk_parse_context_error(c, "part limit of %u reached: later parts skipped",
+		                       c->max_parts);
 		c->stopped = TRUE;
 		return FALSE;
 	}
 	if (depth > c->max_depth) {
 		dk_parse_context_error(c, "MIME depth limit of %u reached: deeper parts skipped",
-				       c->max_depth);
+		                       c->max_depth);
 		return FALSE;
 	}
 	return TRUE;
@@ -57,8 +58,9 @@ static gboolean within_limits(DkParseContext *c, guint depth)
 
 static void note_over_budget(DkParseContext *c)
 {
-	dk_parse_context_error(c, "decoded-size limit of %" G_GSIZE_FORMAT " bytes reached: content left out",
-			       c->max_decoded);
+	dk_parse_context_error(
+	    c, "decoded-size limit of %" G_GSIZE_FORMAT " bytes reached: content left out",
+	    c->max_decoded);
 }
 
 static gboolean over_budget(DkParseContext *c)
@@ -102,8 +104,8 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 	g_object_unref(mem);
 	GBytes *bytes = take_within_budget(c, array); /* the estimate may have been short */
 	if (bytes != NULL)
-		g_object_set_qdata_full(G_OBJECT(part), dk_message_decoded_quark(), g_bytes_ref(bytes),
-					(GDestroyNotify)g_bytes_unref);
+		g_object_set_qdata_full(G_OBJECT(part), dk_message_decoded_quark(),
+		                        g_bytes_ref(bytes), (GDestroyNotify)g_bytes_unref);
 	return bytes;
 }
 
@@ -114,8 +116,9 @@ GQuark dk_message_decoded_quark(void)
 
 static void note_text_cut(DkParseContext *c)
 {
-	dk_parse_context_error(c, "text truncated at %" G_GSIZE_FORMAT " bytes; the raw message is kept whole",
-			       c->max_text);
+	dk_parse_context_error(
+	    c, "text truncated at %" G_GSIZE_FORMAT " bytes; the raw message is kept whole",
+	    c->max_text);
 }
 
 /* len cut down to at most max without splitting a UTF-8 sequence. */
@@ -180,7 +183,8 @@ static GMimeStream *decoding_stream(GMimeDataWrapper *w)
 	g_mime_stream_reset(source);
 	GMimeStream *decoded = g_mime_stream_filter_new(source);
 	GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(w);
-	if (encoding == GMIME_CONTENT_ENCODING_BASE64 || encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+	    encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 	    encoding == GMIME_CONTENT_ENCODING_UUENCODE) {
 		GMimeFilter *filter = g_mime_filter_basic_new(encoding, FALSE);
 		g_mime_stream_filter_add(GMIME_STREAM_FILTER(decoded), filter);
@@ -248,7 +252,7 @@ static char *unflow(const char *text, gboolean delsp)
 			l++;
 		gsize len = strlen(l);
 		gboolean soft = len > 0 && l[len - 1] == ' ' && strcmp(l, "-- ") != 0 &&
-				lines[i + 1] != NULL && lines[i + 1][0] != '>' && l[0] != '>';
+		                lines[i + 1] != NULL && lines[i + 1][0] != '>' && l[0] != '>';
 		g_string_append_len(out, l, (gssize)(soft && delsp ? len - 1 : len));
 		if (!soft && lines[i + 1] != NULL)
 			g_string_append_c(out, '\n');
@@ -270,16 +274,17 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 	const char *data = g_bytes_get_data(bytes, &len);
 	GMimeObject *obj = GMIME_OBJECT(part);
 	const char *declared = g_mime_object_get_content_type_parameter(obj, "charset");
-	g_autofree char *sniffed = (html && declared == NULL && len > 0) ? sniff_meta_charset(data, len) : NULL;
+	g_autofree char *sniffed =
+	    (html && declared == NULL && len > 0) ? sniff_meta_charset(data, len) : NULL;
 	gboolean replaced = FALSE;
-	g_autofree char *utf8 = dk_charset_to_utf8(data ? data : "", len, declared ? declared : sniffed,
-						   c->fallback_charset, &replaced);
+	g_autofree char *utf8 = dk_charset_to_utf8(
+	    data ? data : "", len, declared ? declared : sniffed, c->fallback_charset, &replaced);
 	/* A long text is held several times over (decoded, UTF-8, full and new
 	 * text): drop each copy as soon as the next exists. */
 	g_clear_pointer(&bytes, g_bytes_unref);
 	if (replaced)
 		dk_parse_context_error(c, "unreadable bytes in a text part (charset %s) replaced",
-				       declared ? declared : "undeclared");
+		                       declared ? declared : "undeclared");
 	g_autofree char *fresh = NULL, *quoted = NULL;
 	if (html) {
 		g_autoptr(DkHtmlText) t = dk_html_to_text(utf8, strlen(utf8));
@@ -287,7 +292,7 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 		g_autofree char *quoted_before = NULL;
 		split_plain(t->new_text, &fresh, &quoted_before);
 		quoted = g_strjoin(*quoted_before && *t->quoted_text ? "\n\n" : "", quoted_before,
-				   t->quoted_text, NULL);
+		                   t->quoted_text, NULL);
 		join(c->text, t->text);
 		c->m->html = TRUE;
 	} else {
@@ -303,7 +308,8 @@ static void add_text(DkParseContext *c, GMimePart *part, gboolean html)
 		guint before = c->m->attachments->len;
 		if (dk_attachment_extract_uuencoded(&utf8, budget, c->m->attachments) > 0)
 			for (guint i = before; i < c->m->attachments->len; i++)
-				c->decoded += ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
+				c->decoded +=
+				    ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->size;
 		/* Split the copy in the full text, not utf8, which goes first. */
 		gsize offset = *utf8 != '\0' && c->text->len > 0 ? c->text->len + 2 : c->text->len;
 		join(c->text, utf8);
@@ -343,8 +349,9 @@ static void add_tnef(DkParseContext *c, DkAttachment *container)
 	guint skipped = 0;
 	gsize room = c->max_decoded > c->decoded ? c->max_decoded - c->decoded : 0;
 	guint before = c->m->attachments->len;
-	if (!dk_attachment_extract_tnef(container->data, container->filename ? container->filename : "winmail.dat",
-					room, c->m->attachments, &body, &skipped)) {
+	if (!dk_attachment_extract_tnef(container->data,
+	                                container->filename ? container->filename : "winmail.dat",
+	                                room, c->m->attachments, &body, &skipped)) {
 		dk_parse_context_error(c, "winmail.dat (TNEF) could not be read: kept as it is");
 		return;
 	}
@@ -360,13 +367,14 @@ static void add_tnef(DkParseContext *c, DkAttachment *container)
  * the message's charsets when it holds raw 8-bit bytes that are not
  * UTF-8 (GMime would read them as the fallback charset); NULL when it
  * holds none, or lacks the parameter. */
-static char *raw_8bit_param(DkParseContext *c, GMimeObject *obj, const char *field, const char *param)
+static char *raw_8bit_param(DkParseContext *c, GMimeObject *obj, const char *field,
+                            const char *param)
 {
 	const char *raw = dk_message_raw_header(obj, field);
 	if (raw == NULL || dk_charset_is_ascii(raw, strlen(raw)) || g_utf8_validate(raw, -1, NULL))
 		return NULL;
-	g_autofree char *utf8 = dk_charset_header_to_utf8(raw, strlen(raw), (const char *const *)c->m->header_charsets,
-							  c->fallback_charset);
+	g_autofree char *utf8 = dk_charset_header_to_utf8(
+	    raw, strlen(raw), (const char *const *)c->m->header_charsets, c->fallback_charset);
 	GMimeParamList *params = NULL;
 	const char *semi = strchr(utf8, ';');
 	if (semi != NULL)
@@ -392,8 +400,9 @@ static char *part_filename(DkParseContext *c, GMimeObject *obj)
 	}
 	/* Only a name GMime read as something other than ASCII can have been
 	 * raw 8-bit text that it took for the fallback charset. */
-	char *raw = sent != NULL && !dk_charset_is_ascii(sent, strlen(sent)) ? raw_8bit_param(c, obj, field, param)
-									      : NULL;
+	char *raw = sent != NULL && !dk_charset_is_ascii(sent, strlen(sent))
+	                ? raw_8bit_param(c, obj, field, param)
+	                : NULL;
 	return raw != NULL ? raw : g_strdup(sent);
 }
 
@@ -406,7 +415,8 @@ static void name_unnamed(DkParseContext *c, DkAttachment *a, GMimeObject *obj)
 	g_autofree char *desc = raw_desc ? dk_message_decode_header(c, raw_desc) : NULL;
 	g_autoptr(GPtrArray) taken = g_ptr_array_new();
 	for (guint i = 0; i < c->m->attachments->len; i++)
-		g_ptr_array_add(taken, ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->filename);
+		g_ptr_array_add(
+		    taken, ((DkAttachment *)g_ptr_array_index(c->m->attachments, i))->filename);
 	a->filename = dk_attachment_generated_filename(a->content_type, a->content_id, desc, taken);
 	a->filename_generated = a->filename != NULL;
 }
@@ -415,7 +425,8 @@ static void add_attachment(DkParseContext *c, GMimePart *part)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
 	g_autoptr(GBytes) bytes = decode_part(c, part);
-	g_autofree char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
+	g_autofree char *type =
+	    g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
 	g_autofree char *cid = clean_content_id(g_mime_object_get_content_id(obj));
 	g_autofree char *filename = part_filename(c, obj);
 	DkAttachment *a = dk_attachment_new(filename, type, disposition_of(obj), cid, bytes);
@@ -483,7 +494,8 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 	g_autoptr(GBytes) bytes = inner ? original_bytes(c, inner) : NULL;
 	if (inner != NULL && bytes == NULL && !over_budget(c))
 		bytes = serialise(c, GMIME_OBJECT(inner));
-	const char *raw_subject = inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
+	const char *raw_subject =
+	    inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
 	g_autofree char *subject = raw_subject ? dk_message_decode_header(c, raw_subject) : NULL;
 	g_autofree char *name = part_filename(c, obj);
 	gboolean made = name == NULL || *name == '\0';
@@ -491,7 +503,8 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 		g_free(name);
 		name = g_strdup_printf("%s.eml", subject && *subject ? subject : "message");
 	}
-	g_autofree char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
+	g_autofree char *type =
+	    g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
 	g_autofree char *cid = clean_content_id(g_mime_object_get_content_id(obj));
 	DkAttachment *a = dk_attachment_new(name, type, disposition_of(obj), cid, bytes);
 	a->filename_generated = made;

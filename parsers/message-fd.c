@@ -31,7 +31,8 @@ static gssize read_at(int fd, guint8 *buf, gsize n, goffset offset)
 
 static void read_failed(GError **error)
 {
-	g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID, "reading the message: %s", g_strerror(errno));
+	g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID, "reading the message: %s",
+	            g_strerror(errno));
 }
 
 /* Counts lines starting with "--" from offset on (as boundary_cut does in
@@ -71,7 +72,8 @@ static void count_boundaries(Boundaries *b, const guint8 *p, gsize n, goffset of
 }
 
 /* The fingerprint and boundary count of the body from offset body on. */
-static gboolean scan_body(int fd, gsize size, gsize body, DkSha256 *sum, Boundaries *b, GError **error)
+static gboolean scan_body(int fd, gsize size, gsize body, DkSha256 *sum, Boundaries *b,
+                          GError **error)
 {
 	g_autofree guint8 *buf = g_malloc(CHUNK);
 	goffset at = (goffset)body;
@@ -113,7 +115,8 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 	dk_gmime_init(); /* before the first GMime stream below */
 	DkParseOptions defaults = {0};
 	const DkParseOptions *o = options ? options : &defaults;
-	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
+	gsize max_header =
+	    o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
 	gsize head_len = MIN(size, max_header + CHUNK);
 	g_autofree guint8 *head = g_malloc(head_len + 1);
 	gssize r = read_at(fd, head, head_len, 0);
@@ -130,7 +133,8 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 	if (dk_message_bare_cr(head, head_len) || (junk > 0 && memcmp(head, "From ", 5) != 0))
 		return parse_in_memory(fd, size, o, error);
 	if (size > G_MAXUINT) {
-		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT, "message larger than 4 GiB");
+		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT,
+		            "message larger than 4 GiB");
 		return NULL;
 	}
 	g_autoptr(DkMessage) m = dk_message_new_empty();
@@ -142,11 +146,11 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 		return NULL;
 	if (body >= head_len && head_len < size) { /* the header block runs past what was read */
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT,
-			    "header block larger than %" G_GSIZE_FORMAT " bytes", max_header);
+		            "header block larger than %" G_GSIZE_FORMAT " bytes", max_header);
 		return NULL;
 	}
-	Boundaries b = {.allowed = dk_message_boundary_allowance(o->max_parts ? o->max_parts
-									      : DK_PARSE_DEFAULT_MAX_PARTS)};
+	Boundaries b = {.allowed = dk_message_boundary_allowance(
+	                    o->max_parts ? o->max_parts : DK_PARSE_DEFAULT_MAX_PARTS)};
 	count_boundaries(&b, head, body, 0);
 	g_clear_pointer(&head, g_free);
 	if (!scan_body(fd, size, body, sum, &b, error))
@@ -155,7 +159,8 @@ DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options
 	gsize parse_len = b.cut != 0 ? b.cut : size;
 	GMimeStream *stream = g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)parse_len);
 	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(stream), FALSE);
-	DkMessage *out = dk_message_parse_stream(g_steal_pointer(&m), stream, NULL, parse_len, size, o, error);
+	DkMessage *out =
+	    dk_message_parse_stream(g_steal_pointer(&m), stream, NULL, parse_len, size, o, error);
 	g_object_unref(stream);
 	return out;
 }

@@ -10,24 +10,24 @@ G_BEGIN_DECLS
 
 typedef struct {
 	DkMessage *m;
-	GBytes *raw;       /* the bytes GMime parsed (borrowed), or NULL when
-			    * they are read from a file */
+	GBytes *raw;          /* the bytes GMime parsed (borrowed), or NULL when
+	                       * they are read from a file */
 	const char *boundary; /* of the multipart being walked, or NULL */
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;
 	guint max_depth;
 	guint max_parts;
 	gsize max_decoded;
-	gsize max_text;    /* bytes of each text kept */
+	gsize max_text; /* bytes of each text kept */
 	guint max_millis;
-	gint64 deadline;   /* g_get_monotonic_time() past which the walk stops */
-	guint parts;       /* MIME parts seen so far */
-	gsize decoded;     /* bytes of decoded text and attachments so far */
-	gboolean stopped;  /* a limit ended the walk */
-	GString *text;     /* the inline text parts, joined */
+	gint64 deadline;  /* g_get_monotonic_time() past which the walk stops */
+	guint parts;      /* MIME parts seen so far */
+	gsize decoded;    /* bytes of decoded text and attachments so far */
+	gboolean stopped; /* a limit ended the walk */
+	GString *text;    /* the inline text parts, joined */
 	GString *new_text;
 	GString *quoted_text;
-	char *tnef_body;   /* the body of a winmail.dat, for text-less mail */
+	char *tnef_body; /* the body of a winmail.dat, for text-less mail */
 } DkParseContext;
 
 /* Adds a problem to the message's errors, once per distinct message. */
@@ -82,8 +82,9 @@ char *dk_message_decode_header(DkParseContext *c, const char *raw);
  * the header scan: GMime reads stream (parse_len of the n bytes; raw, when
  * given, is the same bytes in memory, for slicing attached messages). Takes
  * fresh (its fingerprint already set). */
-DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes *raw, gsize parse_len, gsize n,
-				   const DkParseOptions *o, GError **error);
+DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes *raw,
+                                   gsize parse_len, gsize n, const DkParseOptions *o,
+                                   GError **error);
 
 /* An empty DkMessage with its arrays and table made. */
 DkMessage *dk_message_new_empty(void);
@@ -91,8 +92,8 @@ DkMessage *dk_message_new_empty(void);
 /* Checks the header block at the start of p (RFC 5322 section 2.2),
  * feeding its non-trace lines, LF-terminated, to sum; *body_out is where
  * the body starts. */
-gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
-			      GError **error);
+gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum,
+                              gsize *body_out, GError **error);
 
 /* Where the header block starts in the n bytes at p: after a UTF-8 byte
  * order mark, and after up to five lines of junk ("---- Original email

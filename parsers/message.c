@@ -12,16 +12,30 @@
 #include <stdarg.h>
 #include <string.h>
 
-G_DEFINE_QUARK(dk-parse-error-quark, dk_parse_error)
+G_DEFINE_QUARK(dk - parse - error - quark, dk_parse_error)
 
 /* Header fields added in transit: two copies of one message that reached
  * docket by different routes differ only in these, so the fingerprint
  * leaves them out. */
 static const char *const trace_headers[] = {
-	"received", "return-path", "delivered-to", "x-original-to", "x-envelope-from",
-	"x-envelope-to", "x-delivered-to", "x-rcpt-to", "authentication-results",
-	"arc-authentication-results", "received-spf", "x-spam-status", "x-spam-score",
-	"x-spam-flag", "x-spam-level", "x-spam-checker-version", "x-virus-scanned", NULL,
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-original-to",
+    "x-envelope-from",
+    "x-envelope-to",
+    "x-delivered-to",
+    "x-rcpt-to",
+    "authentication-results",
+    "arc-authentication-results",
+    "received-spf",
+    "x-spam-status",
+    "x-spam-score",
+    "x-spam-flag",
+    "x-spam-level",
+    "x-spam-checker-version",
+    "x-virus-scanned",
+    NULL,
 };
 
 /* GMime 3 registers most of its types when first asked for them, in
@@ -30,30 +44,67 @@ static const char *const trace_headers[] = {
  * filter type for the first time both register it, and one of them goes
  * on with no type. All are registered here, before any thread uses them. */
 static GType (*const gmime_types[])(void) = {
-	g_mime_application_pkcs7_mime_get_type, g_mime_autocrypt_header_get_type,
-	g_mime_autocrypt_header_list_get_type, g_mime_certificate_get_type,
-	g_mime_certificate_list_get_type, g_mime_content_disposition_get_type,
-	g_mime_content_type_get_type, g_mime_crypto_context_get_type, g_mime_data_wrapper_get_type,
-	g_mime_decrypt_result_get_type, g_mime_filter_basic_get_type, g_mime_filter_best_get_type,
-	g_mime_filter_charset_get_type, g_mime_filter_checksum_get_type,
-	g_mime_filter_dos2unix_get_type, g_mime_filter_enriched_get_type,
-	g_mime_filter_from_get_type, g_mime_filter_get_type, g_mime_filter_gzip_get_type,
-	g_mime_filter_html_get_type, g_mime_filter_openpgp_get_type,
-	g_mime_filter_smtp_data_get_type, g_mime_filter_strip_get_type,
-	g_mime_filter_unix2dos_get_type, g_mime_filter_windows_get_type,
-	g_mime_filter_yenc_get_type, g_mime_format_options_get_type, g_mime_header_get_type,
-	g_mime_header_list_get_type, g_mime_message_get_type, g_mime_message_part_get_type,
-	g_mime_message_partial_get_type, g_mime_multipart_encrypted_get_type,
-	g_mime_multipart_get_type, g_mime_multipart_signed_get_type, g_mime_object_get_type,
-	g_mime_param_get_type, g_mime_param_list_get_type, g_mime_parser_get_type,
-	g_mime_parser_options_get_type, g_mime_part_get_type, g_mime_part_iter_get_type,
-	g_mime_references_get_type, g_mime_signature_get_type, g_mime_signature_list_get_type,
-	g_mime_stream_buffer_get_type, g_mime_stream_cat_get_type, g_mime_stream_file_get_type,
-	g_mime_stream_filter_get_type, g_mime_stream_fs_get_type, g_mime_stream_get_type,
-	g_mime_stream_gio_get_type, g_mime_stream_mem_get_type, g_mime_stream_mmap_get_type,
-	g_mime_stream_null_get_type, g_mime_stream_pipe_get_type, g_mime_text_part_get_type,
-	internet_address_get_type, internet_address_group_get_type, internet_address_list_get_type,
-	internet_address_mailbox_get_type,
+    g_mime_application_pkcs7_mime_get_type,
+    g_mime_autocrypt_header_get_type,
+    g_mime_autocrypt_header_list_get_type,
+    g_mime_certificate_get_type,
+    g_mime_certificate_list_get_type,
+    g_mime_content_disposition_get_type,
+    g_mime_content_type_get_type,
+    g_mime_crypto_context_get_type,
+    g_mime_data_wrapper_get_type,
+    g_mime_decrypt_result_get_type,
+    g_mime_filter_basic_get_type,
+    g_mime_filter_best_get_type,
+    g_mime_filter_charset_get_type,
+    g_mime_filter_checksum_get_type,
+    g_mime_filter_dos2unix_get_type,
+    g_mime_filter_enriched_get_type,
+    g_mime_filter_from_get_type,
+    g_mime_filter_get_type,
+    g_mime_filter_gzip_get_type,
+    g_mime_filter_html_get_type,
+    g_mime_filter_openpgp_get_type,
+    g_mime_filter_smtp_data_get_type,
+    g_mime_filter_strip_get_type,
+    g_mime_filter_unix2dos_get_type,
+    g_mime_filter_windows_get_type,
+    g_mime_filter_yenc_get_type,
+    g_mime_format_options_get_type,
+    g_mime_header_get_type,
+    g_mime_header_list_get_type,
+    g_mime_message_get_type,
+    g_mime_message_part_get_type,
+    g_mime_message_partial_get_type,
+    g_mime_multipart_encrypted_get_type,
+    g_mime_multipart_get_type,
+    g_mime_multipart_signed_get_type,
+    g_mime_object_get_type,
+    g_mime_param_get_type,
+    g_mime_param_list_get_type,
+    g_mime_parser_get_type,
+    g_mime_parser_options_get_type,
+    g_mime_part_get_type,
+    g_mime_part_iter_get_type,
+    g_mime_references_get_type,
+    g_mime_signature_get_type,
+    g_mime_signature_list_get_type,
+    g_mime_stream_buffer_get_type,
+    g_mime_stream_cat_get_type,
+    g_mime_stream_file_get_type,
+    g_mime_stream_filter_get_type,
+    g_mime_stream_fs_get_type,
+    g_mime_stream_get_type,
+    g_mime_stream_gio_get_type,
+    g_mime_stream_mem_get_type,
+    g_mime_stream_mmap_get_type,
+    g_mime_stream_null_get_type,
+    g_mime_stream_pipe_get_type,
+    g_mime_text_part_get_type,
+    internet_address_get_type,
+    internet_address_group_get_type,
+    internet_address_list_get_type,
+    internet_address_mailbox_get_type,
 };
 
 void dk_gmime_init(void)
@@ -131,14 +182,16 @@ void dk_message_checksum_body(DkSha256 *sum, const guint8 *p, gsize n, gboolean 
 static gboolean is_message_field(const guint8 *p, gsize len)
 {
 	static const char *const names[] = {
-		"from", "to", "cc", "subject", "date", "received", "return-path", "message-id",
-		"mime-version", "delivered-to", "reply-to", "sender", "x-original-to", "envelope-to", NULL,
+	    "from",          "to",          "cc",           "subject",      "date",     "received",
+	    "return-path",   "message-id",  "mime-version", "delivered-to", "reply-to", "sender",
+	    "x-original-to", "envelope-to", NULL,
 	};
 	gsize name = 0;
 	while (name < len && p[name] != ':' && p[name] != ' ' && p[name] != '\t')
 		name++;
 	for (guint i = 0; names[i] != NULL; i++)
-		if (strlen(names[i]) == name && g_ascii_strncasecmp((const char *)p, names[i], name) == 0)
+		if (strlen(names[i]) == name &&
+		    g_ascii_strncasecmp((const char *)p, names[i], name) == 0)
 			return TRUE;
 	return FALSE;
 }
@@ -175,8 +228,8 @@ gsize dk_message_junk_prefix(const guint8 *p, gsize n)
 	return 0;
 }
 
-gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum, gsize *body_out,
-			      GError **error)
+gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha256 *sum,
+                              gsize *body_out, GError **error)
 {
 	if (n == 0) {
 		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL, "empty message");
@@ -192,7 +245,7 @@ gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha2
 		if (!in_body) {
 			if (memchr(p + i, '\0', len) != NULL) {
 				g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL,
-					    "NUL byte in the header block: not a mail message");
+				            "NUL byte in the header block: not a mail message");
 				return FALSE;
 			}
 			if (len == 0) {
@@ -211,8 +264,8 @@ gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha2
 			}
 			if (i > max_header) {
 				g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT,
-					    "header block larger than %" G_GSIZE_FORMAT " bytes",
-					    max_header);
+				            "header block larger than %" G_GSIZE_FORMAT " bytes",
+				            max_header);
 				return FALSE;
 			}
 		}
@@ -230,7 +283,7 @@ gboolean dk_message_scan_head(const guint8 *p, gsize n, gsize max_header, DkSha2
 	return TRUE;
 no_header:
 	g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL,
-		    "no header block: input does not start with a header field");
+	            "no header block: input does not start with a header field");
 	return FALSE;
 }
 
@@ -238,7 +291,7 @@ no_header:
  * and computes the fingerprint on the way: SHA-256 of the message with
  * trace fields removed and line ends normalised to LF. */
 static gboolean scan_header_block(const guint8 *p, gsize n, gsize max_header, char *fingerprint,
-				  GError **error)
+                                  GError **error)
 {
 	g_autoptr(DkSha256) sum = dk_sha256_new();
 	gsize body = 0;
@@ -422,17 +475,19 @@ static DkMessage *message_new(void)
 	m->errors = g_ptr_array_new_with_free_func(g_free);
 	m->repairs = g_ptr_array_new_with_free_func(g_free);
 	m->headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					   (GDestroyNotify)header_values_free);
+	                                   (GDestroyNotify)header_values_free);
 	return m;
 }
 
 static void context_init(DkParseContext *c, DkMessage *m, const DkParseOptions *o)
 {
 	c->m = m;
-	c->fallback_charset = o->fallback_charset ? o->fallback_charset : DK_CHARSET_DEFAULT_FALLBACK;
+	c->fallback_charset =
+	    o->fallback_charset ? o->fallback_charset : DK_CHARSET_DEFAULT_FALLBACK;
 	c->max_depth = o->max_depth ? o->max_depth : DK_PARSE_DEFAULT_MAX_DEPTH;
 	c->max_parts = o->max_parts ? o->max_parts : DK_PARSE_DEFAULT_MAX_PARTS;
-	c->max_decoded = o->max_decoded_bytes ? o->max_decoded_bytes : DK_PARSE_DEFAULT_MAX_DECODED_BYTES;
+	c->max_decoded =
+	    o->max_decoded_bytes ? o->max_decoded_bytes : DK_PARSE_DEFAULT_MAX_DECODED_BYTES;
 	c->max_millis = o->max_millis ? o->max_millis : DK_PARSE_DEFAULT_MAX_MILLIS;
 	c->max_text = o->max_text_bytes ? o->max_text_bytes : DK_PARSE_DEFAULT_MAX_TEXT_BYTES;
 	c->deadline = g_get_monotonic_time() + (gint64)c->max_millis * 1000;
@@ -564,8 +619,9 @@ static GBytes *bare_cr_to_lf(const guint8 *p, gsize n)
 	return g_bytes_new_take(copy, n);
 }
 
-DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes *raw, gsize parse_len, gsize n,
-				   const DkParseOptions *o, GError **error)
+DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes *raw,
+                                   gsize parse_len, gsize n, const DkParseOptions *o,
+                                   GError **error)
 {
 	g_autoptr(DkMessage) m = fresh;
 	dk_gmime_init();
@@ -573,15 +629,19 @@ DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes
 	context_init(&c, m, o);
 	c.raw = raw;
 	if (parse_len < n)
-		dk_parse_context_error(&c, "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
-				       " of %" G_GSIZE_FORMAT, c.max_parts, parse_len, n);
+		dk_parse_context_error(
+		    &c,
+		    "part limit of %u: the message was read only up to byte %" G_GSIZE_FORMAT
+		    " of %" G_GSIZE_FORMAT,
+		    c.max_parts, parse_len, n);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	GMimeMessage *gm = g_mime_parser_construct_message(parser, c.gmime_options);
 	g_object_unref(parser);
 	if (gm == NULL) {
 		context_clear(&c);
-		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID, "GMime could not read the message");
+		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_INVALID,
+		            "GMime could not read the message");
 		return NULL;
 	}
 	read_message(&c, gm, o);
@@ -611,10 +671,13 @@ void dk_message_note_junk(DkMessage *m, const guint8 *p, gsize len)
 		if ((guchar)*c < 0x20)
 			*c = ' ';
 	if (len == 3 && first == 3)
-		g_ptr_array_add(m->repairs, g_strdup("a byte order mark before the header block was skipped"));
+		g_ptr_array_add(m->repairs,
+		                g_strdup("a byte order mark before the header block was skipped"));
 	else
-		g_ptr_array_add(m->repairs, g_strdup_printf("%" G_GSIZE_FORMAT " bytes before the header block were "
-							    "skipped, starting \"%s\"", len, shown));
+		g_ptr_array_add(m->repairs, g_strdup_printf("%" G_GSIZE_FORMAT
+		                                            " bytes before the header block were "
+		                                            "skipped, starting \"%s\"",
+		                                            len, shown));
 }
 
 DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError **error)
@@ -637,18 +700,21 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
 		converted = rest; /* raw as GMime reads it, for slicing attached mail */
 		p = g_bytes_get_data(converted, &n);
 	}
-	gsize max_header = o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
+	gsize max_header =
+	    o->max_header_bytes ? o->max_header_bytes : DK_PARSE_DEFAULT_MAX_HEADER_BYTES;
 	if (!scan_header_block(p, n, max_header, m->fingerprint, error))
 		return NULL;
 	if (n > G_MAXUINT) {
-		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT, "message larger than 4 GiB");
+		g_set_error(error, DK_PARSE_ERROR, DK_PARSE_ERROR_LIMIT,
+		            "message larger than 4 GiB");
 		return NULL;
 	}
-	gsize parse_len = boundary_cut(p, n, o->max_parts ? o->max_parts : DK_PARSE_DEFAULT_MAX_PARTS);
+	gsize parse_len =
+	    boundary_cut(p, n, o->max_parts ? o->max_parts : DK_PARSE_DEFAULT_MAX_PARTS);
 	GByteArray borrowed = {0};
 	GMimeStream *stream = borrowing_stream(p, parse_len, &borrowed);
-	DkMessage *out = dk_message_parse_stream(g_steal_pointer(&m), stream, converted ? converted : raw,
-						 parse_len, n, o, error);
+	DkMessage *out = dk_message_parse_stream(
+	    g_steal_pointer(&m), stream, converted ? converted : raw, parse_len, n, o, error);
 	g_object_unref(stream);
 	return out;
 }
@@ -667,8 +733,9 @@ const GPtrArray *dk_message_header_all(const DkMessage *message, const char *nam
 	if (!hv->decoded) {
 		for (guint i = 0; i < hv->values->len; i++) {
 			char *raw = g_ptr_array_index(hv->values, i);
-			hv->values->pdata[i] = dk_header_decode(raw, (const char *const *)message->header_charsets,
-								message->fallback_charset);
+			hv->values->pdata[i] =
+			    dk_header_decode(raw, (const char *const *)message->header_charsets,
+			                     message->fallback_charset);
 			g_free(raw);
 		}
 		hv->decoded = TRUE;

@@ -21,18 +21,18 @@ typedef enum {
 
 /* Bounds against hostile input; zero means the built-in default. */
 typedef struct {
-	guint max_depth;          /* MIME nesting depth */
-	guint max_parts;          /* MIME parts in total */
-	gsize max_header_bytes;   /* size of one header block */
-	gsize max_decoded_bytes;  /* decoded text and attachments together */
-	guint max_millis;         /* wall time for the walk over the parts */
+	guint max_depth;              /* MIME nesting depth */
+	guint max_parts;              /* MIME parts in total */
+	gsize max_header_bytes;       /* size of one header block */
+	gsize max_decoded_bytes;      /* decoded text and attachments together */
+	guint max_millis;             /* wall time for the walk over the parts */
 	const char *fallback_charset; /* for undeclared 8-bit text; default windows-1252 */
-	gint64 arrival_time;      /* Unix seconds; used when Date is missing or absurd; 0 = now */
+	gint64 arrival_time; /* Unix seconds; used when Date is missing or absurd; 0 = now */
 	const char *const *own_domains; /* docket's own mail domains, NULL-terminated, for
-					 * loop detection; NULL for none */
-	gsize max_text_bytes;     /* text, new_text and quoted_text each: longer
-				   * text is cut at a UTF-8 boundary and the cut
-				   * listed in errors (the raw stays whole) */
+	                                 * loop detection; NULL for none */
+	gsize max_text_bytes;           /* text, new_text and quoted_text each: longer
+	                                 * text is cut at a UTF-8 boundary and the cut
+	                                 * listed in errors (the raw stays whole) */
 } DkParseOptions;
 
 /* The defaults that a zero in DkParseOptions stands for. */
@@ -49,20 +49,20 @@ typedef struct {
 } DkAddress;
 
 typedef struct {
-	char *filename;     /* as sent, decoded (see dk_attachment_sent_filename:
-			     * not safe as a path), or generated; NULL only
-			     * for files inside a container without names */
+	char *filename;              /* as sent, decoded (see dk_attachment_sent_filename:
+	                              * not safe as a path), or generated; NULL only
+	                              * for files inside a container without names */
 	gboolean filename_generated; /* the part had no name: docket made one */
-	char *content_type; /* type/subtype, lower case */
-	char *content_id;   /* without angle brackets, or NULL */
-	char *disposition;  /* "attachment" or "inline" */
-	gsize size;         /* decoded size in bytes (0 when data is NULL) */
-	char sha256[65];    /* hex SHA-256 of the decoded content ("" when data is NULL) */
-	GBytes *data;       /* the decoded content; NULL when a limit kept it out */
-	char *origin;       /* file name of the container it came out of
-			     * (a winmail.dat), or NULL for a MIME part */
-	char *message_subject;  /* message/rfc822 only: the attached mail's subject */
-	DkAddress *message_from; /* message/rfc822 only: its sender, or NULL */
+	char *content_type;          /* type/subtype, lower case */
+	char *content_id;            /* without angle brackets, or NULL */
+	char *disposition;           /* "attachment" or "inline" */
+	gsize size;                  /* decoded size in bytes (0 when data is NULL) */
+	char sha256[65];             /* hex SHA-256 of the decoded content ("" when data is NULL) */
+	GBytes *data;                /* the decoded content; NULL when a limit kept it out */
+	char *origin;                /* file name of the container it came out of
+	                              * (a winmail.dat), or NULL for a MIME part */
+	char *message_subject;       /* message/rfc822 only: the attached mail's subject */
+	DkAddress *message_from;     /* message/rfc822 only: its sender, or NULL */
 } DkAttachment;
 
 typedef struct {
@@ -107,45 +107,45 @@ typedef struct {
 	char *protocol;     /* "pgp-mime", "smime" or "inline-pgp"; NULL for none */
 	gboolean decrypted; /* an encrypted message whose text was decrypted */
 	DkSignatureStatus signature;
-	char *signer;       /* the e-mail address of the key or certificate that
-			     * made a good signature (VERIFIED or UNTRUSTED), lower-case
-			     * domain, or NULL */
-	char *fingerprint;  /* of that key or certificate, or NULL */
-	char *detail;       /* one sentence on what the check found, or NULL */
+	char *signer;      /* the e-mail address of the key or certificate that
+	                    * made a good signature (VERIFIED or UNTRUSTED), lower-case
+	                    * domain, or NULL */
+	char *fingerprint; /* of that key or certificate, or NULL */
+	char *detail;      /* one sentence on what the check found, or NULL */
 } DkCrypto;
 
 typedef struct {
-	char *message_id;            /* without brackets; synthetic when the mail has none */
+	char *message_id; /* without brackets; synthetic when the mail has none */
 	gboolean message_id_synthetic;
-	char *in_reply_to;           /* without brackets, or NULL */
-	GPtrArray *references;       /* of char*, oldest first, without brackets */
-	DkAddress *from;             /* NULL when the message has no usable From */
-	gboolean from_repaired;      /* from was recovered from a malformed From
-				      * field, or its address taken from Sender or
-				      * Return-Path (the repairs say which) */
-	DkAddress *reply_to;         /* NULL when absent */
-	GPtrArray *to;               /* of DkAddress* */
-	GPtrArray *cc;               /* of DkAddress* */
-	char *subject;               /* decoded, UTF-8, unfolded; "" when absent */
-	gint64 date;                 /* Unix seconds */
-	int date_offset;             /* the Date's zone, in minutes east of UTC */
-	gboolean date_missing;       /* Date absent or absurd: date is the arrival time */
-	char *text;                  /* the full text, UTF-8 */
-	char *new_text;              /* the text without quoted history and signature */
-	char *quoted_text;           /* what was stripped as quoted history, or "" */
-	gboolean html;               /* the text came from an HTML part */
-	GPtrArray *attachments;      /* of DkAttachment* */
+	char *in_reply_to;      /* without brackets, or NULL */
+	GPtrArray *references;  /* of char*, oldest first, without brackets */
+	DkAddress *from;        /* NULL when the message has no usable From */
+	gboolean from_repaired; /* from was recovered from a malformed From
+	                         * field, or its address taken from Sender or
+	                         * Return-Path (the repairs say which) */
+	DkAddress *reply_to;    /* NULL when absent */
+	GPtrArray *to;          /* of DkAddress* */
+	GPtrArray *cc;          /* of DkAddress* */
+	char *subject;          /* decoded, UTF-8, unfolded; "" when absent */
+	gint64 date;            /* Unix seconds */
+	int date_offset;        /* the Date's zone, in minutes east of UTC */
+	gboolean date_missing;  /* Date absent or absurd: date is the arrival time */
+	char *text;             /* the full text, UTF-8 */
+	char *new_text;         /* the text without quoted history and signature */
+	char *quoted_text;      /* what was stripped as quoted history, or "" */
+	gboolean html;          /* the text came from an HTML part */
+	GPtrArray *attachments; /* of DkAttachment* */
 	DkClassification classification;
-	GPtrArray *errors;           /* of char*: limits exceeded and other problems */
-	DkCrypto crypto;             /* signed or encrypted, and what a check found */
-	GPtrArray *repairs;          /* of char*: what was mended to read the mail (a
-				      * sender recovered, junk before the header
-				      * skipped), one sentence each */
-	char fingerprint[65];        /* SHA-256 of the message less its trace headers */
+	GPtrArray *errors;    /* of char*: limits exceeded and other problems */
+	DkCrypto crypto;      /* signed or encrypted, and what a check found */
+	GPtrArray *repairs;   /* of char*: what was mended to read the mail (a
+	                       * sender recovered, junk before the header
+	                       * skipped), one sentence each */
+	char fingerprint[65]; /* SHA-256 of the message less its trace headers */
 	/* Private, read through dk_message_header_all(): every header field,
 	 * decoded when first asked for (most never are). */
-	GHashTable *headers;         /* lower-case name -> values (message.c) */
-	char **header_charsets;      /* the text parts' charsets, for raw 8-bit header text */
+	GHashTable *headers;    /* lower-case name -> values (message.c) */
+	char **header_charsets; /* the text parts' charsets, for raw 8-bit header text */
 	char *fallback_charset;
 } DkMessage;
 
@@ -164,7 +164,8 @@ DkMessage *dk_message_parse(GBytes *raw, const DkParseOptions *options, GError *
  * (which the caller keeps owning), read in chunks and never held whole:
  * the same DkMessage, except that an attached message/rfc822 is written
  * out by GMime rather than sliced from the input. Meant for large
- * messages (a bare-CR message is read into memory whole). The one parser that does I/O: it reads fd, nothing else. */
+ * messages (a bare-CR message is read into memory whole). The one parser that does I/O: it reads
+ * fd, nothing else. */
 DkMessage *dk_message_parse_fd(int fd, gsize size, const DkParseOptions *options, GError **error);
 
 /* Whether the message carries a signature that was checked and found

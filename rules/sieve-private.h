@@ -188,13 +188,13 @@ struct _DkSieveInterp {
 	const DkSieveScript *script;
 	const DkSieveInput *input;
 	DkSieveResult *result;
-	GHashTable *variables; /* lower-case name -> char* */
-	GPtrArray *captures;   /* of char*: ${0}..${9} of the last successful match */
-	GPtrArray *flags;      /* the imap4flags internal variable, of char* */
-	GHashTable *addresses; /* lower-case header name -> GPtrArray of addresses */
-	char *body_lower;      /* the text in lower case, made on first use */
+	GHashTable *variables;    /* lower-case name -> char* */
+	GPtrArray *captures;      /* of char*: ${0}..${9} of the last successful match */
+	GPtrArray *flags;         /* the imap4flags internal variable, of char* */
+	GHashTable *addresses;    /* lower-case header name -> GPtrArray of addresses */
+	char *body_lower;         /* the text in lower case, made on first use */
 	guint64 steps, max_steps; /* spent and allowed (DkSieveInput's max_steps) */
-	gboolean keep_cancelled; /* by discard, fileinto, redirect, reject */
+	gboolean keep_cancelled;  /* by discard, fileinto, redirect, reject */
 	char *error;
 };
 

@@ -104,12 +104,12 @@ typedef struct {
 } DkSieveTraceEntry;
 
 typedef struct {
-	GPtrArray *actions;  /* of DkSieveAction*, in order, implicit keep last */
-	GPtrArray *trace;    /* of DkSieveTraceEntry*, in evaluation order */
-	GArray *fired_lines; /* of guint: lines of the action commands executed */
-	GPtrArray *flags;    /* of char*: the imap4flags internal variable at the end */
-	char *error;         /* a runtime error, or NULL; on error the actions are
-	                      * just the implicit keep (RFC 5228 section 2.10.6) */
+	GPtrArray *actions;       /* of DkSieveAction*, in order, implicit keep last */
+	GPtrArray *trace;         /* of DkSieveTraceEntry*, in evaluation order */
+	GArray *fired_lines;      /* of guint: lines of the action commands executed */
+	GPtrArray *flags;         /* of char*: the imap4flags internal variable at the end */
+	char *error;              /* a runtime error, or NULL; on error the actions are
+	                           * just the implicit keep (RFC 5228 section 2.10.6) */
 	gboolean budget_exceeded; /* the error is the spent budget (max_steps) */
 	guint64 steps;            /* the steps the run took */
 } DkSieveResult;

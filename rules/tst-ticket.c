@@ -7,9 +7,9 @@
 
 static const char *const message_classes[] = {"auto_reply", "auto_generated", "bounce", "bulk",
                                               "agent",      "spam",           NULL};
-static const char *const sla_states[] = {"breached", "first_response_breached", "resolution_breached",
-                                         "paused",   "answered",                "no_target",
-                                         NULL};
+static const char *const sla_states[] = {
+    "breached", "first_response_breached", "resolution_breached", "paused", "answered", "no_target",
+    NULL};
 
 static gboolean test_is_new(DkSieveInterp *ip, const DkSieveNode *node)
 {

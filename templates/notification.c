@@ -341,12 +341,12 @@ DkNotification *dk_notification_build(const char *name, const char *queue, json_
 gboolean dk_notification_known(const char *path)
 {
 	static const char *const names[] = {
-	    "ticket",       "ticket.number",     "ticket.token",      "ticket.subject",
+	    "ticket",        "ticket.number",    "ticket.token",      "ticket.subject",
 	    "ticket.status", "ticket.priority",  "ticket.queue",      "ticket.link",
-	    "article",      "article.new_text",  "article.full_text", "article.sender",
-	    "requester",    "requester.name",    "requester.address", "agent",
-	    "agent.name",   "agent.address",     "organisation",      "organisation.name",
-	    "sla",          "sla.target",        "sla.due",           NULL};
+	    "article",       "article.new_text", "article.full_text", "article.sender",
+	    "requester",     "requester.name",   "requester.address", "agent",
+	    "agent.name",    "agent.address",    "organisation",      "organisation.name",
+	    "sla",           "sla.target",       "sla.due",           NULL};
 	return path != NULL && g_strv_contains(names, path);
 }
 
@@ -369,8 +369,8 @@ static gboolean check_part(const char *src, gsize len, guint line, guint column,
 	g_autoptr(GPtrArray) unknown = dk_template_unknown_names(t, known_name, NULL);
 	for (guint i = 0; i < unknown->len; i++) {
 		const DkTemplateName *n = g_ptr_array_index(unknown, i);
-		g_ptr_array_add(problems, g_strdup_printf("%s:%u:%u: unknown variable “%s”",
-		                                          origin, n->line, n->column, n->name));
+		g_ptr_array_add(problems, g_strdup_printf("%s:%u:%u: unknown variable “%s”", origin,
+		                                          n->line, n->column, n->name));
 	}
 	return TRUE;
 }
@@ -389,5 +389,6 @@ gboolean dk_notification_check(const char *source, const char *origin, GPtrArray
 		    !check_part(h->value, h->len, h->line, h->column, origin, problems, error))
 			return FALSE;
 	}
-	return check_part(parts.body, strlen(parts.body), parts.body_line, 1, origin, problems, error);
+	return check_part(parts.body, strlen(parts.body), parts.body_line, 1, origin, problems,
+	                  error);
 }

@@ -1,6 +1,6 @@
 /* Helpers shared by docket's cmocka tests: where the shared corpus is
- * (DOCKET_SHARED), temporary folders, and reading fixture files. Header-only so every test stays one
- * source file. */
+ * (DOCKET_SHARED), temporary folders, and reading fixture files. Header-only so every test stays
+ * one source file. */
 #pragma once
 
 #include <glib.h>

@@ -20,9 +20,9 @@
 static char *config_path;
 
 const GOptionEntry dk_cli_config_entries[] = {
-	{"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (default: $DOCKET_CONFIG, or none)",
-	 "FILE"},
-	G_OPTION_ENTRY_NULL,
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+     "Configuration file (default: $DOCKET_CONFIG, or none)", "FILE"},
+    G_OPTION_ENTRY_NULL,
 };
 
 typedef struct {
@@ -34,24 +34,26 @@ typedef struct {
 /* The commands that need the network libraries (libcurl, libetpan,
  * GnuTLS) run in docket-net; see dk_cli_main(). */
 static const DkCommand net_commands[] = {
-	{"serve", NULL, "run the gateway: LMTP listener, IMAP pollers, outbox worker, /metrics"},
-	{"poll", NULL, "fetch mail from the IMAP accounts (--once for one round)"},
-	{"outbox", NULL, "list, run, retry and drop pending notifications"},
-	{"connector", NULL, "check a help-desk connector's configuration and access"},
-	{"imap", NULL, "authorize NAME: the first OAuth token of an IMAP account"},
+    {"serve", NULL, "run the gateway: LMTP listener, IMAP pollers, outbox worker, /metrics"},
+    {"poll", NULL, "fetch mail from the IMAP accounts (--once for one round)"},
+    {"outbox", NULL, "list, run, retry and drop pending notifications"},
+    {"connector", NULL, "check a help-desk connector's configuration and access"},
+    {"imap", NULL, "authorize NAME: the first OAuth token of an IMAP account"},
 };
 
 static const DkCommand commands[] = {
-	{"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
-	{"ticket", dk_cmd_ticket, "work tickets: list, show, search, set, note, reply, time, merge, autoclose, sla-check"},
-	{"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
-	{"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
-	{"template", dk_cmd_template, "preview a notification template with JSON data"},
-	{"quarantine", dk_cmd_quarantine, "list, show, reprocess and release mail that became no article"},
-	{"bounces", dk_cmd_bounces, "list or clear the addresses marked as bouncing"},
-	{"config", dk_cmd_config, "check or dump the configuration"},
-	{"import", dk_cmd_import, "import an mbox file or a Maildir"},
-	{"attachment", dk_cmd_attachment, "get an attachment's bytes as they were received"},
+    {"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
+    {"ticket", dk_cmd_ticket,
+     "work tickets: list, show, search, set, note, reply, time, merge, autoclose, sla-check"},
+    {"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
+    {"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
+    {"template", dk_cmd_template, "preview a notification template with JSON data"},
+    {"quarantine", dk_cmd_quarantine,
+     "list, show, reprocess and release mail that became no article"},
+    {"bounces", dk_cmd_bounces, "list or clear the addresses marked as bouncing"},
+    {"config", dk_cmd_config, "check or dump the configuration"},
+    {"import", dk_cmd_import, "import an mbox file or a Maildir"},
+    {"attachment", dk_cmd_attachment, "get an attachment's bytes as they were received"},
 };
 
 void dk_cli_error(const char *format, ...)
@@ -87,14 +89,16 @@ static gboolean act_as_owner(const char *data_dir, gboolean *switched_out, GErro
 		return TRUE;
 	struct passwd *pw = getpwuid(st.st_uid);
 	gid_t gid = pw ? pw->pw_gid : st.st_gid;
-	g_autofree char *who = pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", (unsigned)st.st_uid);
+	g_autofree char *who =
+	    pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", (unsigned)st.st_uid);
 	if ((pw ? initgroups(pw->pw_name, gid) : setgroups(0, NULL)) != 0 || setgid(gid) != 0 ||
 	    setuid(st.st_uid) != 0) {
 		int saved = errno;
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-		            "the data directory %s belongs to %s and docket cannot become that user "
-		            "(%s): run the command as %s, e.g. sudo -u %s docket ...",
-		            data_dir, who, g_strerror(saved), who, who);
+		g_set_error(
+		    error, DK_ERROR, DK_ERROR_CONFIG,
+		    "the data directory %s belongs to %s and docket cannot become that user "
+		    "(%s): run the command as %s, e.g. sudo -u %s docket ...",
+		    data_dir, who, g_strerror(saved), who, who);
 		return FALSE;
 	}
 	*switched_out = TRUE;
@@ -117,7 +121,8 @@ DkConfig *dk_cli_load_config(void)
 		struct passwd *pw = getpwuid(getuid());
 		g_autofree char *who = pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", getuid());
 		if (config == NULL)
-			g_prefix_error(&error, "as user %s, the owner of the data directory: ", who);
+			g_prefix_error(&error,
+			               "as user %s, the owner of the data directory: ", who);
 	}
 	if (config == NULL)
 		dk_cli_error("%s", error->message);
@@ -139,8 +144,7 @@ gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command)
 	return FALSE;
 }
 
-int dk_cli_open(const char *command, gboolean create, DkConfig **config_out,
-                DkStore **store_out)
+int dk_cli_open(const char *command, gboolean create, DkConfig **config_out, DkStore **store_out)
 {
 	g_autoptr(DkConfig) config = dk_cli_load_config();
 	if (config == NULL)
@@ -161,13 +165,14 @@ int dk_cli_open(const char *command, gboolean create, DkConfig **config_out,
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: docket [--config FILE] COMMAND [OPTIONS]\n\n"
-		     "An email-to-ticket gateway.\n\nCommands:\n");
+	             "An email-to-ticket gateway.\n\nCommands:\n");
 	for (gsize i = 0; i < G_N_ELEMENTS(net_commands); i++)
 		fprintf(out, "  %-10s %s\n", net_commands[i].name, net_commands[i].summary);
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n`docket COMMAND --help` describes each command.\n"
-		     "Options:\n  -c, --config FILE  configuration file\n  --version          print the version\n");
+	             "Options:\n  -c, --config FILE  configuration file\n  --version          "
+	             "print the version\n");
 }
 
 int dk_cli_main(int argc, char **argv, DkNetRunner net)
@@ -186,7 +191,8 @@ int dk_cli_main(int argc, char **argv, DkNetRunner net)
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return DK_EXIT_OK;
-		} else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+		} else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		           i + 1 < argc) {
 			g_free(config_path);
 			config_path = g_strdup(argv[++i]);
 		} else if (g_str_has_prefix(argv[i], "--config=")) {

@@ -60,8 +60,7 @@ gboolean dk_cli_data_dir_exists(const DkConfig *config, const char *command);
  * configuration file 66 unless create, store 75), else 0. Commands that
  * only work on what is there pass create FALSE, so they never make an
  * empty ./var wherever they happen to run. */
-int dk_cli_open(const char *command, gboolean create, DkConfig **config_out,
-                DkStore **store_out);
+int dk_cli_open(const char *command, gboolean create, DkConfig **config_out, DkStore **store_out);
 
 /* Prints "docket: message" to stderr. */
 void dk_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);

@@ -18,14 +18,16 @@ static void warn_agents(const DkConfig *config)
 		return;
 	if (dk_config_get_bool(config, "agents", "insecure_trust_from"))
 		fprintf(stderr, "docket: warning: [agents] insecure_trust_from = true: anyone who "
-				"writes an agent's address in From runs its commands and mails "
-				"customers as support\n");
+		                "writes an agent's address in From runs its commands and mails "
+		                "customers as support\n");
 	else if (*dk_config_get_string(config, "agents", "authserv_id") == '\0' &&
-		 *dk_config_get_string(config, "crypto", "gnupg_home") == '\0')
-		fprintf(stderr, "docket: warning: [agents] no agent mail can be verified: set "
-				"[agents] authserv_id to the id your MTA writes in Authentication-Results "
-				"(or [crypto] gnupg_home for signed mail); until then agents' mail is stored "
-				"as inbound and its commands and relays are ignored\n");
+	         *dk_config_get_string(config, "crypto", "gnupg_home") == '\0')
+		fprintf(
+		    stderr,
+		    "docket: warning: [agents] no agent mail can be verified: set "
+		    "[agents] authserv_id to the id your MTA writes in Authentication-Results "
+		    "(or [crypto] gnupg_home for signed mail); until then agents' mail is stored "
+		    "as inbound and its commands and relays are ignored\n");
 }
 
 int dk_cmd_config(int argc, char **argv)

@@ -22,14 +22,18 @@ static GBytes *read_all(int fd, gsize limit, GError **error)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "reading stdin: %s", g_strerror(errno));
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "reading stdin: %s",
+			            g_strerror(errno));
 			return NULL;
 		}
 		if (n == 0)
 			break;
 		if (buf->len + (gsize)n > limit) {
-			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-				    "message larger than [intake] max_message_size (%" G_GSIZE_FORMAT " bytes)", limit);
+			g_set_error(
+			    error, DK_ERROR, DK_ERROR_PERMANENT,
+			    "message larger than [intake] max_message_size (%" G_GSIZE_FORMAT
+			    " bytes)",
+			    limit);
 			return NULL;
 		}
 		g_byte_array_append(buf, chunk, (guint)n);
@@ -44,9 +48,9 @@ static void log_message(const DkIntake *intake, gsize size, const DkDelivery *d,
 {
 	g_autofree char *rcpts =
 	    intake->recipients ? g_strjoinv(",", (char **)intake->recipients) : g_strdup("");
-	const char *outcome = d != NULL                       ? dk_outcome_name(d->outcome)
+	const char *outcome = d != NULL                      ? dk_outcome_name(d->outcome)
 	                      : dk_error_is_temporary(error) ? "tempfail"
-	                                                      : "refused";
+	                                                     : "refused";
 	g_message("stdin event=message from=<%s> rcpts=%s size=%" G_GSIZE_FORMAT
 	          " ticket=%" G_GINT64_FORMAT " outcome=%s ms=%" G_GINT64_FORMAT "%s%s",
 	          intake->envelope_from ? intake->envelope_from : "", rcpts, size,
@@ -66,25 +70,27 @@ int dk_cmd_deliver(int argc, char **argv)
 	gboolean verbose = FALSE;
 	gint64 received_at = 0;
 	const GOptionEntry entries[] = {
-		{"recipient", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &recipients,
-		 "Envelope recipient (repeatable)", "ADDR"},
-		{"sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "Envelope sender", "ADDR"},
-		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the outcome on stdout", NULL},
-		/* For tests and imports: the arrival time (Unix seconds) instead of now. */
-		{"received-at", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &received_at, NULL, "UNIX"},
-		G_OPTION_ENTRY_NULL,
+	    {"recipient", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &recipients,
+	     "Envelope recipient (repeatable)", "ADDR"},
+	    {"sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "Envelope sender", "ADDR"},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the outcome on stdout", NULL},
+	    /* For tests and imports: the arrival time (Unix seconds) instead of now. */
+	    {"received-at", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &received_at, NULL,
+	     "UNIX"},
+	    G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new("< MESSAGE");
-	g_option_context_set_summary(context,
-				     "Reads one RFC 5322 message on stdin and files it as a ticket or an article.\n"
-				     "Exit status: 0 stored (or already stored), 75 temporary failure (retry),\n"
-				     "65 not acceptable (the reason is printed on stderr).");
+	g_option_context_set_summary(
+	    context, "Reads one RFC 5322 message on stdin and files it as a ticket or an article.\n"
+	             "Exit status: 0 stored (or already stored), 75 temporary failure (retry),\n"
+	             "65 not acceptable (the reason is printed on stderr).");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))
 		return DK_EXIT_USAGE;
 	if (argc > 1) {
-		dk_cli_error("deliver: unexpected argument “%s”; the message is read on stdin", argv[1]);
+		dk_cli_error("deliver: unexpected argument “%s”; the message is read on stdin",
+		             argv[1]);
 		return DK_EXIT_USAGE;
 	}
 	/* A configuration error is the administrator's to fix: have the MTA
@@ -93,8 +99,8 @@ int dk_cmd_deliver(int argc, char **argv)
 	if (config == NULL)
 		return DK_EXIT_TEMPFAIL;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) raw = read_all(STDIN_FILENO, (gsize)dk_config_get_int(config, "intake", "max_message_size"),
-					 &error);
+	g_autoptr(GBytes) raw = read_all(
+	    STDIN_FILENO, (gsize)dk_config_get_int(config, "intake", "max_message_size"), &error);
 	if (raw == NULL) {
 		dk_cli_error("deliver: %s", error->message);
 		return exit_for(error);
@@ -107,10 +113,10 @@ int dk_cmd_deliver(int argc, char **argv)
 	dk_log_init_quiet(config);
 	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	DkIntake intake = {
-		.intake = "stdin",
-		.envelope_from = sender,
-		.recipients = (const char *const *)recipients,
-		.received_at = MAX(received_at, 0),
+	    .intake = "stdin",
+	    .envelope_from = sender,
+	    .recipients = (const char *const *)recipients,
+	    .received_at = MAX(received_at, 0),
 	};
 	DkDelivery result = {0};
 	gint64 started = g_get_monotonic_time();
@@ -122,12 +128,13 @@ int dk_cmd_deliver(int argc, char **argv)
 	log_message(&intake, g_bytes_get_size(raw), &result, started, NULL);
 	if (result.outcome == DK_OUTCOME_QUARANTINED)
 		dk_cli_error("deliver: unreadable or held, kept in quarantine as %" G_GINT64_FORMAT
-			     " (docket quarantine show %" G_GINT64_FORMAT " says why)",
-			     result.quarantine, result.quarantine);
+		             " (docket quarantine show %" G_GINT64_FORMAT " says why)",
+		             result.quarantine, result.quarantine);
 	else if (verbose)
-		printf("ticket=%" G_GINT64_FORMAT " article=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=%s\n",
-		       result.ticket, result.article, dk_outcome_name(result.outcome), result.evidence,
-		       result.message_id);
+		printf("ticket=%" G_GINT64_FORMAT " article=%" G_GINT64_FORMAT
+		       " outcome=%s evidence=%s message_id=%s\n",
+		       result.ticket, result.article, dk_outcome_name(result.outcome),
+		       result.evidence, result.message_id);
 	dk_delivery_clear(&result);
 	return DK_EXIT_OK;
 }

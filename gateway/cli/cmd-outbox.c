@@ -61,8 +61,9 @@ static int list(const DkConfig *config, DkStore *store, const char *state, gbool
 		return DK_EXIT_OK;
 	}
 	if (strcmp(transport, "maildir") == 0)
-		printf("transport: maildir %s (mail is written there, not sent: set [smtp] url)\n\n",
-		       target);
+		printf(
+		    "transport: maildir %s (mail is written there, not sent: set [smtp] url)\n\n",
+		    target);
 	else
 		printf("transport: %s %s\n\n", transport, target);
 	printf("%6s  %-7s  %-8s  %6s  %3s  %-19s  %-30s  %s\n", "ID", "KIND", "STATE", "TICKET",
@@ -93,8 +94,8 @@ static int run_once(const DkConfig *config, DkStore *store, gint64 now)
 		return g_error_matches(error, DK_ERROR, DK_ERROR_CONFIG) ? DK_EXIT_CONFIG
 		                                                         : DK_EXIT_TEMPFAIL;
 	}
-	printf("sent %u, deferred %u, failed %u, held %u\n", stats.sent, stats.deferred, stats.failed,
-	       stats.held);
+	printf("sent %u, deferred %u, failed %u, held %u\n", stats.sent, stats.deferred,
+	       stats.failed, stats.held);
 	/* A row given up is news for cron's mail: say it in the status too. */
 	return stats.failed > 0 ? DK_EXIT_FAILURE : DK_EXIT_OK;
 }

@@ -41,14 +41,13 @@ static json_t *attachments_json(const GPtrArray *list)
 	json_t *arr = json_array();
 	for (guint i = 0; i < list->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(list, i);
-		json_array_append_new(arr, json_pack("{s:o, s:b, s:s, s:I, s:o, s:o, s:s}",
-						     "filename", str_or_null(a->filename),
-						     "filename_generated", a->filename_generated,
-						     "content_type", a->content_type,
-						     "size", (json_int_t)a->size,
-						     "sha256", a->data ? json_string(a->sha256) : json_null(),
-						     "content_id", str_or_null(a->content_id),
-						     "disposition", a->disposition));
+		json_array_append_new(
+		    arr, json_pack("{s:o, s:b, s:s, s:I, s:o, s:o, s:s}", "filename",
+		                   str_or_null(a->filename), "filename_generated",
+		                   a->filename_generated, "content_type", a->content_type, "size",
+		                   (json_int_t)a->size, "sha256",
+		                   a->data ? json_string(a->sha256) : json_null(), "content_id",
+		                   str_or_null(a->content_id), "disposition", a->disposition));
 	}
 	return arr;
 }
@@ -57,12 +56,13 @@ static json_t *classification_json(const DkClassification *c)
 {
 	json_t *bounce = json_null();
 	if (c->bounce != NULL)
-		bounce = json_pack("{s:o, s:o, s:o}", "recipient", str_or_null(c->bounce->recipient),
-				   "status", str_or_null(c->bounce->status), "original_message_id",
-				   str_or_null(c->bounce->original_message_id));
+		bounce =
+		    json_pack("{s:o, s:o, s:o}", "recipient", str_or_null(c->bounce->recipient),
+		              "status", str_or_null(c->bounce->status), "original_message_id",
+		              str_or_null(c->bounce->original_message_id));
 	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:o}", "auto_reply", c->auto_reply,
-			 "auto_generated", c->auto_generated, "bulk", c->bulk, "spam", c->spam, "loop",
-			 c->loop, "bounce", bounce);
+	                 "auto_generated", c->auto_generated, "bulk", c->bulk, "spam", c->spam,
+	                 "loop", c->loop, "bounce", bounce);
 }
 
 /* ISO 8601 in the zone the Date header gave. */
@@ -121,11 +121,12 @@ static void print_addresses(const char *label, const GPtrArray *list)
 static void print_flags(const DkClassification *c)
 {
 	printf("%-12s auto-reply=%s auto-generated=%s bulk=%s spam=%s loop=%s bounce=%s\n",
-	       "Class:", c->auto_reply ? "yes" : "no", c->auto_generated ? "yes" : "no", c->bulk ? "yes" : "no", c->spam ? "yes" : "no",
-	       c->loop ? "yes" : "no", c->bounce ? "yes" : "no");
+	       "Class:", c->auto_reply ? "yes" : "no", c->auto_generated ? "yes" : "no",
+	       c->bulk ? "yes" : "no", c->spam ? "yes" : "no", c->loop ? "yes" : "no",
+	       c->bounce ? "yes" : "no");
 	if (c->bounce != NULL)
-		printf("%-12s recipient=%s status=%s original=%s\n", "Bounce:",
-		       c->bounce->recipient ? c->bounce->recipient : "-",
+		printf("%-12s recipient=%s status=%s original=%s\n",
+		       "Bounce:", c->bounce->recipient ? c->bounce->recipient : "-",
 		       c->bounce->status ? c->bounce->status : "-",
 		       c->bounce->original_message_id ? c->bounce->original_message_id : "-");
 }
@@ -133,30 +134,36 @@ static void print_flags(const DkClassification *c)
 static void print_text(const DkMessage *m)
 {
 	g_autofree char *date = format_date(m);
-	printf("%-12s %s%s\n", "Message-ID:", m->message_id, m->message_id_synthetic ? " (made up)" : "");
+	printf("%-12s %s%s\n", "Message-ID:", m->message_id,
+	       m->message_id_synthetic ? " (made up)" : "");
 	if (m->in_reply_to)
 		printf("%-12s %s\n", "In-Reply-To:", m->in_reply_to);
 	for (guint i = 0; i < m->references->len; i++)
-		printf("%-12s %s\n", i == 0 ? "References:" : "", (char *)g_ptr_array_index(m->references, i));
+		printf("%-12s %s\n", i == 0 ? "References:" : "",
+		       (char *)g_ptr_array_index(m->references, i));
 	print_address_line("From:", m->from);
 	print_address_line("Reply-To:", m->reply_to);
 	print_addresses("To:", m->to);
 	print_addresses("Cc:", m->cc);
 	printf("%-12s %s\n", "Subject:", m->subject);
-	printf("%-12s %s%s\n", "Date:", date, m->date_missing ? " (missing or absurd: arrival time)" : "");
+	printf("%-12s %s%s\n", "Date:", date,
+	       m->date_missing ? " (missing or absurd: arrival time)" : "");
 	printf("%-12s %s\n", "Text from:", m->html ? "HTML" : "plain text");
 	print_flags(&m->classification);
 	for (guint i = 0; i < m->attachments->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(m->attachments, i);
-		printf("%-12s %s%s  %s  %" G_GSIZE_FORMAT " bytes  %s%s%s\n", i == 0 ? "Attachments:" : "",
-		       a->filename ? a->filename : "(no name)", a->filename_generated ? " (name made by docket)" : "",
-		       a->content_type, a->size, a->disposition,
-		       a->content_id ? "  cid:" : "", a->content_id ? a->content_id : "");
+		printf("%-12s %s%s  %s  %" G_GSIZE_FORMAT " bytes  %s%s%s\n",
+		       i == 0 ? "Attachments:" : "", a->filename ? a->filename : "(no name)",
+		       a->filename_generated ? " (name made by docket)" : "", a->content_type,
+		       a->size, a->disposition, a->content_id ? "  cid:" : "",
+		       a->content_id ? a->content_id : "");
 	}
 	for (guint i = 0; i < m->errors->len; i++)
-		printf("%-12s %s\n", i == 0 ? "Errors:" : "", (char *)g_ptr_array_index(m->errors, i));
+		printf("%-12s %s\n", i == 0 ? "Errors:" : "",
+		       (char *)g_ptr_array_index(m->errors, i));
 	for (guint i = 0; i < m->repairs->len; i++)
-		printf("%-12s %s\n", i == 0 ? "Repaired:" : "", (char *)g_ptr_array_index(m->repairs, i));
+		printf("%-12s %s\n", i == 0 ? "Repaired:" : "",
+		       (char *)g_ptr_array_index(m->repairs, i));
 	printf("\n--- new text ---\n%s\n", m->new_text);
 	if (*m->quoted_text)
 		printf("\n--- quoted text ---\n%s\n", m->quoted_text);
@@ -168,12 +175,13 @@ int dk_cmd_parse(int argc, char **argv)
 	gboolean as_json = FALSE;
 	g_autofree char *fallback = NULL;
 	GOptionEntry entries[] = {
-		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the message as JSON", NULL},
-		{"fallback-charset", 0, 0, G_OPTION_ARG_STRING, &fallback,
-		 "Charset of undeclared 8-bit text (default windows-1252)", "CHARSET"},
-		{NULL},
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the message as JSON", NULL},
+	    {"fallback-charset", 0, 0, G_OPTION_ARG_STRING, &fallback,
+	     "Charset of undeclared 8-bit text (default windows-1252)", "CHARSET"},
+	    {NULL},
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE.eml - show how docket reads a message");
+	g_autoptr(GOptionContext) ctx =
+	    g_option_context_new("FILE.eml - show how docket reads a message");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(ctx, "FILE may be - for standard input.");
 	g_autoptr(GError) error = NULL;

@@ -29,10 +29,11 @@ static void print_stats(DkImapPollerSet *set, const gboolean *failed)
 		DkImapStats s;
 		dk_imap_poller_stats(poller, &s);
 		printf("account=%s fetched=%" G_GUINT64_FORMAT " stored=%" G_GUINT64_FORMAT
-		       " duplicates=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT " deferred=%" G_GUINT64_FORMAT
-		       " quarantined=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " result=%s\n",
-		       dk_imap_poller_account(poller), s.fetched, s.stored, s.duplicates, s.refused, s.deferred,
-		       s.quarantined, s.dropped, failed && failed[i] ? "failed" : "ok");
+		       " duplicates=%" G_GUINT64_FORMAT " refused=%" G_GUINT64_FORMAT
+		       " deferred=%" G_GUINT64_FORMAT " quarantined=%" G_GUINT64_FORMAT
+		       " dropped=%" G_GUINT64_FORMAT " result=%s\n",
+		       dk_imap_poller_account(poller), s.fetched, s.stored, s.duplicates, s.refused,
+		       s.deferred, s.quarantined, s.dropped, failed && failed[i] ? "failed" : "ok");
 	}
 	fflush(stdout);
 }
@@ -69,9 +70,9 @@ static void run_forever(DkImapPollerSet *set, guint for_seconds)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	guint sources[] = {
-		g_unix_signal_add(SIGINT, stop_loop, loop),
-		g_unix_signal_add(SIGTERM, stop_loop, loop),
-		for_seconds > 0 ? g_timeout_add_seconds(for_seconds, stop_loop, loop) : 0,
+	    g_unix_signal_add(SIGINT, stop_loop, loop),
+	    g_unix_signal_add(SIGTERM, stop_loop, loop),
+	    for_seconds > 0 ? g_timeout_add_seconds(for_seconds, stop_loop, loop) : 0,
 	};
 	dk_imap_poller_set_start(set);
 	g_main_loop_run(loop);
@@ -86,23 +87,27 @@ int dk_cmd_poll(int argc, char **argv)
 	g_autofree char *account = NULL;
 	int for_seconds = 0;
 	const GOptionEntry entries[] = {
-		{"once", 0, 0, G_OPTION_ARG_NONE, &once, "One round over each account, then exit", NULL},
-		{"account", 'a', 0, G_OPTION_ARG_STRING, &account, "Only the account [imap:NAME]", "NAME"},
-		{"for-seconds", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &for_seconds, "Stop after N seconds",
-		 "N"},
-		G_OPTION_ENTRY_NULL,
+	    {"once", 0, 0, G_OPTION_ARG_NONE, &once, "One round over each account, then exit",
+	     NULL},
+	    {"account", 'a', 0, G_OPTION_ARG_STRING, &account, "Only the account [imap:NAME]",
+	     "NAME"},
+	    {"for-seconds", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &for_seconds,
+	     "Stop after N seconds", "N"},
+	    G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
-	g_option_context_set_summary(context,
-				     "Fetches mail from the [imap:NAME] accounts of the configuration into tickets.\n"
-				     "Exit status: 0 done, 75 temporary failure (network, server), 78 a\n"
-				     "configuration problem (refused login, untrusted certificate).");
+	g_option_context_set_summary(
+	    context,
+	    "Fetches mail from the [imap:NAME] accounts of the configuration into tickets.\n"
+	    "Exit status: 0 done, 75 temporary failure (network, server), 78 a\n"
+	    "configuration problem (refused login, untrusted certificate).");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))
 		return DK_EXIT_USAGE;
 	if (argc > 1 || for_seconds < 0) {
-		dk_cli_error("poll: unexpected argument “%s”", argc > 1 ? argv[1] : "--for-seconds");
+		dk_cli_error("poll: unexpected argument “%s”",
+		             argc > 1 ? argv[1] : "--for-seconds");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;
@@ -113,9 +118,11 @@ int dk_cmd_poll(int argc, char **argv)
 	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	const char *const only[] = {account, NULL};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkImapPollerSet) set = dk_imap_poller_set_new(config, account ? only : NULL, pipeline, &error);
+	g_autoptr(DkImapPollerSet) set =
+	    dk_imap_poller_set_new(config, account ? only : NULL, pipeline, &error);
 	if (set == NULL || dk_imap_poller_set_size(set) == 0) {
-		dk_cli_error("poll: %s", error ? error->message : "no [imap:NAME] section in the configuration");
+		dk_cli_error("poll: %s", error ? error->message
+		                               : "no [imap:NAME] section in the configuration");
 		return error && error->code != DK_ERROR_CONFIG ? exit_for(error) : DK_EXIT_CONFIG;
 	}
 	if (once)

@@ -17,11 +17,13 @@ static gboolean as_json;
 
 static json_t *entry_json(const DkQuarantined *q)
 {
-	json_t *o = json_pack("{sI ss ss ss ss ss? ss? sI sI}", "id", (json_int_t)q->id, "raw_sha256",
-			      q->raw_sha256, "kind", q->kind, "reason", q->reason, "intake", q->intake,
-			      "envelope_from", q->envelope_from, "recipients", q->recipients, "size",
-			      (json_int_t)q->size, "received_at", (json_int_t)q->received_at);
-	json_object_set_new(o, "ticket", q->ticket ? json_integer((json_int_t)q->ticket) : json_null());
+	json_t *o =
+	    json_pack("{sI ss ss ss ss ss? ss? sI sI}", "id", (json_int_t)q->id, "raw_sha256",
+	              q->raw_sha256, "kind", q->kind, "reason", q->reason, "intake", q->intake,
+	              "envelope_from", q->envelope_from, "recipients", q->recipients, "size",
+	              (json_int_t)q->size, "received_at", (json_int_t)q->received_at);
+	json_object_set_new(o, "ticket",
+	                    q->ticket ? json_integer((json_int_t)q->ticket) : json_null());
 	return o;
 }
 
@@ -48,13 +50,14 @@ static int list(DkStore *store)
 		print_json(doc);
 		return DK_EXIT_OK;
 	}
-	printf("%6s  %-19s  %-6s  %-10s  %10s  %s\n", "ID", "RECEIVED", "INTAKE", "KIND", "SIZE", "REASON");
+	printf("%6s  %-19s  %-6s  %-10s  %10s  %s\n", "ID", "RECEIVED", "INTAKE", "KIND", "SIZE",
+	       "REASON");
 	for (guint i = 0; i < entries->len; i++) {
 		const DkQuarantined *q = g_ptr_array_index(entries, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(q->received_at);
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
-		printf("%6" G_GINT64_FORMAT "  %-19s  %-6s  %-10s  %10" G_GINT64_FORMAT "  %s\n", q->id, when,
-		       q->intake, q->kind, q->size, q->reason);
+		printf("%6" G_GINT64_FORMAT "  %-19s  %-6s  %-10s  %10" G_GINT64_FORMAT "  %s\n",
+		       q->id, when, q->intake, q->kind, q->size, q->reason);
 	}
 	return DK_EXIT_OK;
 }
@@ -66,7 +69,8 @@ static int show(DkStore *store, gint64 id, gboolean raw)
 	g_autoptr(GBytes) bytes = q ? dk_store_raw_get(store, q->raw_sha256, &error) : NULL;
 	if (bytes == NULL) {
 		dk_cli_error("quarantine show: %s", error->message);
-		return g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ? DK_EXIT_NOINPUT : DK_EXIT_TEMPFAIL;
+		return g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ? DK_EXIT_NOINPUT
+		                                                            : DK_EXIT_TEMPFAIL;
 	}
 	if (raw) {
 		fwrite(g_bytes_get_data(bytes, NULL), 1, g_bytes_get_size(bytes), stdout);
@@ -76,7 +80,8 @@ static int show(DkStore *store, gint64 id, gboolean raw)
 	} else {
 		printf("quarantine %" G_GINT64_FORMAT "\n  kind: %s\n  reason: %s\n  intake: %s\n"
 		       "  from: %s\n  to: %s\n  size: %" G_GINT64_FORMAT " bytes\n  sha256: %s\n",
-		       q->id, q->kind, q->reason, q->intake, q->envelope_from ? q->envelope_from : "-",
+		       q->id, q->kind, q->reason, q->intake,
+		       q->envelope_from ? q->envelope_from : "-",
 		       q->recipients ? q->recipients : "-", q->size, q->raw_sha256);
 		if (q->ticket != 0)
 			printf("  ticket: %" G_GINT64_FORMAT "\n", q->ticket);
@@ -88,16 +93,17 @@ static int show(DkStore *store, gint64 id, gboolean raw)
 /* Runs one entry through the pipeline again. Returns FALSE when it still
  * cannot be read or could not be stored. */
 static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q,
-			      gboolean release)
+                              gboolean release)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, &error);
 	g_auto(GStrv) recipients = q->recipients ? g_strsplit(q->recipients, ",", -1) : NULL;
 	DkIntake intake = {.intake = q->intake,
-			   .envelope_from = q->envelope_from,
-			   .recipients = (const char *const *)recipients,
-			   .received_at = q->received_at};
-	g_autoptr(DkPipelineItem) item = raw ? dk_pipeline_prepare(pipeline, raw, &intake, &error) : NULL;
+	                   .envelope_from = q->envelope_from,
+	                   .recipients = (const char *const *)recipients,
+	                   .received_at = q->received_at};
+	g_autoptr(DkPipelineItem) item =
+	    raw ? dk_pipeline_prepare(pipeline, raw, &intake, &error) : NULL;
 	if (item != NULL && dk_pipeline_item_message(item) == NULL) {
 		printf("%" G_GINT64_FORMAT ": still unreadable: %s\n", q->id,
 		       dk_pipeline_item_quarantine_reason(item));
@@ -115,10 +121,11 @@ static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuar
 	}
 	const DkDelivery *result = dk_pipeline_item_result(item);
 	if (result->outcome == DK_OUTCOME_DROPPED || result->outcome == DK_OUTCOME_QUARANTINED)
-		printf("%" G_GINT64_FORMAT ": set aside again (release makes it an article)\n", q->id);
+		printf("%" G_GINT64_FORMAT ": set aside again (release makes it an article)\n",
+		       q->id);
 	else
-		printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id, result->ticket,
-		       dk_outcome_name(result->outcome));
+		printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id,
+		       result->ticket, dk_outcome_name(result->outcome));
 	return TRUE;
 }
 
@@ -141,7 +148,7 @@ static int reprocess(DkStore *store, const DkConfig *config, gint64 id, gboolean
 	}
 	if (id != 0 && tried == 0) {
 		dk_cli_error("quarantine %s: no quarantined message %" G_GINT64_FORMAT,
-			     release ? "release" : "reprocess", id);
+		             release ? "release" : "reprocess", id);
 		return DK_EXIT_NOINPUT;
 	}
 	return failed ? DK_EXIT_FAILURE : DK_EXIT_OK;
@@ -152,19 +159,21 @@ int dk_cmd_quarantine(int argc, char **argv)
 	gboolean all = FALSE, raw = FALSE;
 	as_json = FALSE;
 	const GOptionEntry entries[] = {
-		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON (list, show)", NULL},
-		{"raw", 0, 0, G_OPTION_ARG_NONE, &raw, "show: print the raw message", NULL},
-		{"all", 0, 0, G_OPTION_ARG_NONE, &all, "reprocess, release: every quarantined message", NULL},
-		G_OPTION_ENTRY_NULL,
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON (list, show)", NULL},
+	    {"raw", 0, 0, G_OPTION_ARG_NONE, &raw, "show: print the raw message", NULL},
+	    {"all", 0, 0, G_OPTION_ARG_NONE, &all, "reprocess, release: every quarantined message",
+	     NULL},
+	    G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context =
-		g_option_context_new("list | show ID | reprocess ID|--all | release ID|--all");
-	g_option_context_set_summary(context,
-				     "Every message that became no article is kept here with its kind and reason:\n"
-				     "unreadable mail, mail held by [limits] sender_action = hold, auto-replies\n"
-				     "and bounces that name no ticket, mail the rules discarded. reprocess runs it\n"
-				     "through the pipeline again (exit 1 if some still fail; held mail passes the\n"
-				     "sender limit then); release makes it an article whatever set it aside.");
+	    g_option_context_new("list | show ID | reprocess ID|--all | release ID|--all");
+	g_option_context_set_summary(
+	    context,
+	    "Every message that became no article is kept here with its kind and reason:\n"
+	    "unreadable mail, mail held by [limits] sender_action = hold, auto-replies\n"
+	    "and bounces that name no ticket, mail the rules discarded. reprocess runs it\n"
+	    "through the pipeline again (exit 1 if some still fail; held mail passes the\n"
+	    "sender limit then); release makes it an article whatever set it aside.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))
@@ -173,13 +182,15 @@ int dk_cmd_quarantine(int argc, char **argv)
 	gint64 id = 0;
 	gboolean rerun = strcmp(verb, "reprocess") == 0 || strcmp(verb, "release") == 0;
 	gboolean wants_id = strcmp(verb, "show") == 0 || (rerun && !all);
-	if (wants_id && (argc != 3 || !g_ascii_string_to_signed(argv[2], 10, 1, G_MAXINT64, &id, NULL))) {
+	if (wants_id &&
+	    (argc != 3 || !g_ascii_string_to_signed(argv[2], 10, 1, G_MAXINT64, &id, NULL))) {
 		dk_cli_error("quarantine %s: expected an entry number (see --help)", verb);
 		return DK_EXIT_USAGE;
 	}
 	if (!wants_id && (argc != 2 || (strcmp(verb, "list") != 0 && !rerun))) {
-		dk_cli_error("quarantine: expected list, show ID, reprocess ID|--all or release ID|--all "
-			     "(see --help)");
+		dk_cli_error(
+		    "quarantine: expected list, show ID, reprocess ID|--all or release ID|--all "
+		    "(see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;

@@ -52,7 +52,8 @@ static gboolean on_reload(gpointer data)
 	if (fresh == NULL || !dk_outbox_worker_reload(s->outbox, fresh, &error)) {
 		/* One log line: the validator's errors, one a line, joined. */
 		g_strdelimit(error->message, "\n", ';');
-		g_warning("serve event=reload result=failed keeping=previous error=%s", error->message);
+		g_warning("serve event=reload result=failed keeping=previous error=%s",
+		          error->message);
 		dk_config_free(fresh);
 		return G_SOURCE_CONTINUE;
 	}
@@ -64,7 +65,8 @@ static gboolean on_reload(gpointer data)
 		g_clear_error(&error);
 	}
 	if (!dk_pipeline_reload_rules(s->pipeline, fresh, &error)) {
-		g_warning("serve event=reload rules=failed keeping=previous error=%s", error->message);
+		g_warning("serve event=reload rules=failed keeping=previous error=%s",
+		          error->message);
 		return G_SOURCE_CONTINUE;
 	}
 	g_message("serve event=reload result=ok");
@@ -78,10 +80,11 @@ static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
 	g_mutex_lock(&s->reader_lock);
 	gint64 failed = 0, held = 0;
 	g_autoptr(GHashTable) set_aside = NULL;
-	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC, depth_out, age_out, &error) &&
-		      dk_store_outbox_count(s->reader, "failed", &failed, &error) &&
-		      dk_store_outbox_count(s->reader, "held", &held, &error) &&
-		      (set_aside = dk_store_quarantine_counts(s->reader, &error)) != NULL;
+	gboolean ok = dk_store_outbox_stats(s->reader, g_get_real_time() / G_USEC_PER_SEC,
+	                                    depth_out, age_out, &error) &&
+	              dk_store_outbox_count(s->reader, "failed", &failed, &error) &&
+	              dk_store_outbox_count(s->reader, "held", &held, &error) &&
+	              (set_aside = dk_store_quarantine_counts(s->reader, &error)) != NULL;
 	g_mutex_unlock(&s->reader_lock);
 	if (ok) {
 		dk_metrics_outbox_settled(failed, held);
@@ -112,7 +115,7 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 /* One periodic piece of desk work: does it inside a transaction and says
  * how many tickets it changed. */
 typedef gboolean (*DeskWork)(DkStore *store, const DkConfig *config, gint64 now, guint *count_out,
-			     GError **error);
+                             GError **error);
 
 /* Runs work on a connection of its own, in one short transaction, with
  * the newest configuration, its status changes queued for the help-desk
@@ -132,25 +135,27 @@ static void desk_work(Serve *s, DeskWork work, const char *name, const char *key
 	    !dk_store_commit(store, &error)) {
 		if (store != NULL)
 			dk_store_rollback(store);
-		g_warning("desk event=%s result=error error=%s", name, error ? error->message : "?");
+		g_warning("desk event=%s result=error error=%s", name,
+		          error ? error->message : "?");
 	} else if (count > 0) {
 		g_message("desk event=%s %s=%u", name, key, count);
 	}
 }
 
-static gboolean autoclose(DkStore *store, const DkConfig *config, gint64 now, guint *closed_out, GError **error)
+static gboolean autoclose(DkStore *store, const DkConfig *config, gint64 now, guint *closed_out,
+                          GError **error)
 {
 	int days = (int)dk_config_get_int(config, "desk", "close_after_days");
 	return dk_desk_autoclose(store, days, now, closed_out, error);
 }
 
 static gboolean sla_check(DkStore *store, const DkConfig *config, gint64 now, guint *breaches_out,
-			  GError **error)
+                          GError **error)
 {
 	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new(config, error);
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
-	return policy != NULL &&
-	       dk_desk_sla_check(store, policy, (const char *const *)team, now, breaches_out, error);
+	return policy != NULL && dk_desk_sla_check(store, policy, (const char *const *)team, now,
+	                                           breaches_out, error);
 }
 
 /* Hourly: resolved tickets close by themselves after [desk]
@@ -194,10 +199,11 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	 * default action and kill the gateway. They are handled once the
 	 * loop runs. */
 	s->loop = g_main_loop_new(NULL, FALSE);
-	guint sources[] = {g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
-			   g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s),
-			   g_timeout_add_seconds((guint)dk_config_get_int(config, "sla", "check_seconds"),
-						 on_sla_check, s)};
+	guint sources[] = {
+	    g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
+	    g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s),
+	    g_timeout_add_seconds((guint)dk_config_get_int(config, "sla", "check_seconds"),
+	                          on_sla_check, s)};
 	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
 	if (s->lmtp == NULL || !start_http(s, config, &error)) {
 		dk_lmtp_server_free(s->lmtp);
@@ -229,17 +235,18 @@ int dk_cmd_serve(int argc, char **argv)
 {
 	g_auto(GStrv) listen = NULL;
 	const GOptionEntry entries[] = {
-		{"listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
-		 "LMTP address, repeatable (instead of [lmtp] listen): 127.0.0.1:2424, [::1]:2424, unix:/path",
-		 "ADDR"},
-		G_OPTION_ENTRY_NULL,
+	    {"listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+	     "LMTP address, repeatable (instead of [lmtp] listen): 127.0.0.1:2424, [::1]:2424, "
+	     "unix:/path",
+	     "ADDR"},
+	    G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
-	g_option_context_set_summary(context,
-	                             "Runs the gateway: the LMTP listener and the writer, the IMAP\n"
-	                             "pollers, the outbox worker and, with [http] listen, /healthz\n"
-	                             "and /metrics. SIGTERM finishes transactions in progress and\n"
-	                             "exits; SIGHUP reloads.");
+	g_option_context_set_summary(
+	    context, "Runs the gateway: the LMTP listener and the writer, the IMAP\n"
+	             "pollers, the outbox worker and, with [http] listen, /healthz\n"
+	             "and /metrics. SIGTERM finishes transactions in progress and\n"
+	             "exits; SIGHUP reloads.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))

@@ -25,7 +25,7 @@ typedef struct {
 	GArray *files;       /* reply --attach: DkReplyFile */
 	const char *verb;    /* participants: "add" or "remove" */
 	const char *address; /* participants: whom */
-	char **team; /* [notify] team_addresses: who hears of a breach */
+	char **team;         /* [notify] team_addresses: who hears of a breach */
 	gint64 ticket, other, minutes, now;
 	const char *text;
 	gint64 article_out;
@@ -82,8 +82,8 @@ static int in_transaction(DkStore *store, const char *command, EditFunc f, Edit 
 		return dk_ticket_fail(command, error);
 	if (!dk_store_last_event(store, &last_event, &error) || !f(store, e, &error) ||
 	    (e->ticket != 0 && !dk_desk_sla_update(store, e->sla, e->ticket, e->now, &error)) ||
-	    !dk_connector_enqueue_desk(store, e->config, last_event, e->ticket, e->article_out, e->now,
-				       &error)) {
+	    !dk_connector_enqueue_desk(store, e->config, last_event, e->ticket, e->article_out,
+	                               e->now, &error)) {
 		dk_store_rollback(store);
 		return dk_ticket_fail(command, error);
 	}
@@ -98,7 +98,8 @@ static gboolean do_set(DkStore *s, Edit *e, GError **error)
 	const char *by = author(o) ? author(o) : "cli";
 	if (o->priority && !dk_desk_set_priority(s, e->ticket, o->priority, by, e->now, error))
 		return FALSE;
-	if ((o->assign || o->unassign) && !dk_desk_assign(s, e->ticket, o->assign, by, e->now, error))
+	if ((o->assign || o->unassign) &&
+	    !dk_desk_assign(s, e->ticket, o->assign, by, e->now, error))
 		return FALSE;
 	if (o->queue && !dk_desk_set_queue(s, e->ticket, o->queue, by, e->now, error))
 		return FALSE;
@@ -109,7 +110,8 @@ static gboolean do_set(DkStore *s, Edit *e, GError **error)
 		if (!dk_desk_untag(s, e->ticket, o->untags[i], by, e->now, error))
 			return FALSE;
 	/* Last, so that a ticket resolved here carries the rest already. */
-	return o->statuses == NULL || dk_desk_set_status(s, e->ticket, o->statuses[0], by, e->now, error);
+	return o->statuses == NULL ||
+	       dk_desk_set_status(s, e->ticket, o->statuses[0], by, e->now, error);
 }
 
 static int set(DkStore *store, const DkTicketOptions *o, Edit *e)
@@ -122,9 +124,11 @@ static int set(DkStore *store, const DkTicketOptions *o, Edit *e)
 		dk_cli_error("ticket set: --assign or --unassign, not both");
 		return DK_EXIT_USAGE;
 	}
-	if (!o->statuses && !o->priority && !o->assign && !o->unassign && !o->queue && !o->tags && !o->untags) {
-		dk_cli_error("ticket set: nothing to change (--status, --priority, --assign, --unassign, --queue,"
-			     " --tag, --untag)");
+	if (!o->statuses && !o->priority && !o->assign && !o->unassign && !o->queue && !o->tags &&
+	    !o->untags) {
+		dk_cli_error("ticket set: nothing to change (--status, --priority, --assign, "
+		             "--unassign, --queue,"
+		             " --tag, --untag)");
 		return DK_EXIT_USAGE;
 	}
 	return in_transaction(store, "ticket set", do_set, e);
@@ -139,7 +143,8 @@ static char *read_fd(int fd, GError **error)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "reading the text: %s", g_strerror(errno));
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "reading the text: %s",
+			            g_strerror(errno));
 			g_string_free(out, TRUE);
 			return NULL;
 		}
@@ -160,11 +165,12 @@ static char *from_editor(GError **error)
 	close(fd);
 	const char *editor = g_getenv("VISUAL") ? g_getenv("VISUAL") : g_getenv("EDITOR");
 	const char *argv[] = {"/bin/sh", "-c", "exec ${DK_EDITOR} \"$1\"", "sh", path, NULL};
-	g_auto(GStrv) env = g_environ_setenv(g_get_environ(), "DK_EDITOR", editor ? editor : "vi", TRUE);
+	g_auto(GStrv) env =
+	    g_environ_setenv(g_get_environ(), "DK_EDITOR", editor ? editor : "vi", TRUE);
 	int status = 0;
 	char *text = NULL;
-	if (g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, &status,
-			 error) &&
+	if (g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL,
+	                 NULL, &status, error) &&
 	    g_spawn_check_wait_status(status, error))
 		g_file_get_contents(path, &text, NULL, error);
 	g_unlink(path);
@@ -176,7 +182,8 @@ static char *from_editor(GError **error)
 static char *read_text(const char *command)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *text = isatty(STDIN_FILENO) ? from_editor(&error) : read_fd(STDIN_FILENO, &error);
+	g_autofree char *text =
+	    isatty(STDIN_FILENO) ? from_editor(&error) : read_fd(STDIN_FILENO, &error);
 	if (text == NULL) {
 		dk_cli_error("%s: %s", command, error->message);
 		return NULL;
@@ -195,20 +202,22 @@ static char *read_text(const char *command)
 
 static gboolean do_note(DkStore *s, Edit *e, GError **error)
 {
-	return (e->article_out = dk_desk_note(s, e->ticket, e->text, author(e->o), e->now, error)) != 0;
+	return (e->article_out =
+	            dk_desk_note(s, e->ticket, e->text, author(e->o), e->now, error)) != 0;
 }
 
 static gboolean do_reply(DkStore *s, Edit *e, GError **error)
 {
 	g_autofree char *name = author_name(e->o);
 	DkReply reply = {
-		.text = e->text,
-		.author = author(e->o),
-		.author_name = name,
-		.files = (const DkReplyFile *)e->files->data,
-		.n_files = e->files->len,
+	    .text = e->text,
+	    .author = author(e->o),
+	    .author_name = name,
+	    .files = (const DkReplyFile *)e->files->data,
+	    .n_files = e->files->len,
 	};
-	return (e->article_out = dk_desk_reply(s, e->conversation, e->ticket, &reply, e->now, error)) != 0;
+	return (e->article_out =
+	            dk_desk_reply(s, e->conversation, e->ticket, &reply, e->now, error)) != 0;
 }
 
 static void file_clear(gpointer data)
@@ -232,14 +241,15 @@ static int read_files(Edit *e)
 		GStatBuf st;
 		if (g_stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode)) {
 			dk_cli_error("ticket reply: --attach %s: %s", paths[i],
-				     errno ? g_strerror(errno) : "not a file");
+			             errno ? g_strerror(errno) : "not a file");
 			return DK_EXIT_NOINPUT;
 		}
 		sizes[i] = (gsize)st.st_size;
 		names[i] = g_path_get_basename(paths[i]);
 	}
 	g_autoptr(GError) error = NULL;
-	gboolean fit = dk_conversation_files_fit(e->conversation, (const char *const *)names, sizes, n, &error);
+	gboolean fit = dk_conversation_files_fit(e->conversation, (const char *const *)names, sizes,
+	                                         n, &error);
 	for (guint i = 0; i < n; i++) {
 		char *contents = NULL;
 		gsize len = 0;
@@ -251,10 +261,11 @@ static int read_files(Edit *e)
 			g_free(names[i]);
 			continue;
 		}
-		g_autofree char *guess = g_content_type_guess(names[i], (const guchar *)contents, len, NULL);
+		g_autofree char *guess =
+		    g_content_type_guess(names[i], (const guchar *)contents, len, NULL);
 		DkReplyFile f = {.filename = names[i],
-				 .content_type = g_content_type_get_mime_type(guess),
-				 .data = g_bytes_new_take(contents, len)};
+		                 .content_type = g_content_type_get_mime_type(guess),
+		                 .data = g_bytes_new_take(contents, len)};
 		g_array_append_val(e->files, f);
 	}
 	if (!fit) {
@@ -280,8 +291,8 @@ static int article(DkStore *store, Edit *e, gboolean public)
 	e->text = text;
 	rc = in_transaction(store, command, public ? do_reply : do_note, e);
 	if (rc == DK_EXIT_OK)
-		printf("article %" G_GINT64_FORMAT " on #%" G_GINT64_FORMAT "%s\n", e->article_out, e->ticket,
-		       public ? ", queued for the requester" : " (internal)");
+		printf("article %" G_GINT64_FORMAT " on #%" G_GINT64_FORMAT "%s\n", e->article_out,
+		       e->ticket, public ? ", queued for the requester" : " (internal)");
 	return rc;
 }
 
@@ -289,10 +300,10 @@ static gboolean do_participants(DkStore *s, Edit *e, GError **error)
 {
 	const char *by = author(e->o) ? author(e->o) : "cli";
 	if (strcmp(e->verb, "add") == 0)
-		return dk_conversation_participant_add(e->conversation, s, e->ticket, e->address, by, e->now,
-						       error);
-	return dk_conversation_participant_remove(e->conversation, s, e->ticket, e->address, by, e->now,
-						  error);
+		return dk_conversation_participant_add(e->conversation, s, e->ticket, e->address,
+		                                       by, e->now, error);
+	return dk_conversation_participant_remove(e->conversation, s, e->ticket, e->address, by,
+	                                          e->now, error);
 }
 
 /* participants N: the list; participants N add|remove ADDRESS: a change. */
@@ -309,7 +320,8 @@ static int participants(DkStore *store, Edit *e, int argc, char **argv)
 		gboolean copies = dk_conversation_copies(e->conversation, t->queue);
 		for (guint i = 0; i < people->len; i++) {
 			const DkParticipant *p = g_ptr_array_index(people, i);
-			gboolean copied = p->role == DK_ROLE_REQUESTER || (p->role == DK_ROLE_CC && copies);
+			gboolean copied =
+			    p->role == DK_ROLE_REQUESTER || (p->role == DK_ROLE_CC && copies);
 			printf("%s %s%s\n", p->address, dk_participant_role_name(p->role),
 			       copied ? " (gets public replies)" : "");
 		}
@@ -331,7 +343,8 @@ static gboolean do_time(DkStore *s, Edit *e, GError **error)
 
 static gboolean do_merge(DkStore *s, Edit *e, GError **error)
 {
-	return dk_desk_merge(s, e->ticket, e->other, author(e->o) ? author(e->o) : "cli", e->now, error);
+	return dk_desk_merge(s, e->ticket, e->other, author(e->o) ? author(e->o) : "cli", e->now,
+	                     error);
 }
 
 static gboolean do_autoclose(DkStore *s, Edit *e, GError **error)
@@ -341,7 +354,8 @@ static gboolean do_autoclose(DkStore *s, Edit *e, GError **error)
 
 static gboolean do_sla_check(DkStore *s, Edit *e, GError **error)
 {
-	return dk_desk_sla_check(s, e->sla, (const char *const *)e->team, e->now, &e->breaches_out, error);
+	return dk_desk_sla_check(s, e->sla, (const char *const *)e->team, e->now, &e->breaches_out,
+	                         error);
 }
 
 static int time_entry(DkStore *store, Edit *e, int argc, char **argv)
@@ -365,14 +379,17 @@ static int merge(DkStore *store, Edit *e, int argc, char **argv)
 		return DK_EXIT_USAGE;
 	int rc = in_transaction(store, "ticket merge", do_merge, e);
 	if (rc == DK_EXIT_OK)
-		printf("#%" G_GINT64_FORMAT " merged into #%" G_GINT64_FORMAT "\n", e->other, e->ticket);
+		printf("#%" G_GINT64_FORMAT " merged into #%" G_GINT64_FORMAT "\n", e->other,
+		       e->ticket);
 	return rc;
 }
 
-int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc, char **argv)
+int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc,
+                   char **argv)
 {
-	static const char *const known[] = {"set",   "note",	  "reply",     "participants", "time",
-					    "merge", "autoclose", "sla-check", NULL};
+	static const char *const known[] = {"set",          "note",      "reply",
+	                                    "participants", "time",      "merge",
+	                                    "autoclose",    "sla-check", NULL};
 	if (argc < 2 || !g_strv_contains(known, argv[1]))
 		return -1;
 	g_autoptr(GError) error = NULL;
@@ -385,7 +402,12 @@ int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions
 	g_autoptr(DkConversation) conversation = dk_conversation_new(config);
 	g_autoptr(GArray) files = g_array_new(FALSE, TRUE, sizeof(DkReplyFile));
 	g_array_set_clear_func(files, file_clear);
-	Edit e = {.config = config, .o = o, .sla = sla, .team = team, .conversation = conversation, .files = files};
+	Edit e = {.config = config,
+	          .o = o,
+	          .sla = sla,
+	          .team = team,
+	          .conversation = conversation,
+	          .files = files};
 	if (!dk_ticket_now(o, &e.now))
 		return DK_EXIT_USAGE;
 	if (strcmp(argv[1], "autoclose") == 0) {

@@ -33,11 +33,13 @@ static json_t *jtime(gint64 t)
 static json_t *ticket_json(const DkTicket *t, const char *prefix)
 {
 	g_autofree char *token = g_strdup_printf("[%s #%" G_GINT64_FORMAT "]", prefix, t->number);
-	return json_pack("{sI ss so ss ss ss so so so sI so so}", "number", (json_int_t)t->number, "token", token,
-			 "subject", jstr(t->subject), "status", dk_ticket_status_name(t->status), "priority", t->priority, "queue",
-			 t->queue, "requester", jstr(t->requester), "organisation", jstr(t->organisation),
-			 "assignee", jstr(t->assignee), "articles", (json_int_t)t->articles, "created_at",
-			 jtime(t->created_at), "updated_at", jtime(t->updated_at));
+	return json_pack("{sI ss so ss ss ss so so so sI so so}", "number", (json_int_t)t->number,
+	                 "token", token, "subject", jstr(t->subject), "status",
+	                 dk_ticket_status_name(t->status), "priority", t->priority, "queue",
+	                 t->queue, "requester", jstr(t->requester), "organisation",
+	                 jstr(t->organisation), "assignee", jstr(t->assignee), "articles",
+	                 (json_int_t)t->articles, "created_at", jtime(t->created_at), "updated_at",
+	                 jtime(t->updated_at));
 }
 
 void dk_ticket_print_json(json_t *doc)
@@ -52,11 +54,13 @@ static gboolean parse_since(const char *option, const char *text, gint64 *out)
 {
 	if (text == NULL)
 		return TRUE;
-	g_autofree char *full = strlen(text) == 10 ? g_strconcat(text, "T00:00:00Z", NULL) : g_strdup(text);
+	g_autofree char *full =
+	    strlen(text) == 10 ? g_strconcat(text, "T00:00:00Z", NULL) : g_strdup(text);
 	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
 	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(full, utc);
 	if (dt == NULL) {
-		dk_cli_error("ticket list: %s “%s” is not a date (2026-11-01) or ISO 8601 time", option, text);
+		dk_cli_error("ticket list: %s “%s” is not a date (2026-11-01) or ISO 8601 time",
+		             option, text);
 		return FALSE;
 	}
 	*out = g_date_time_to_unix(dt);
@@ -104,18 +108,20 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 {
 	DkTicketStatus statuses[DK_STATUS_COUNT];
 	DkTicketQuery q = {
-		.statuses = statuses,
-		.priority = o->priority,
-		.queue = o->queue,
-		.assignee = o->assignee,
-		.requester = o->requester,
-		.include_merged = o->all,
-		.breached = o->breached,
-		.limit = (guint)MAX(o->limit, 0),
+	    .statuses = statuses,
+	    .priority = o->priority,
+	    .queue = o->queue,
+	    .assignee = o->assignee,
+	    .requester = o->requester,
+	    .include_merged = o->all,
+	    .breached = o->breached,
+	    .limit = (guint)MAX(o->limit, 0),
 	};
 	gint64 now = 0;
-	if (!valid_filters(o, statuses, &q.n_statuses) || !parse_since("--created-since", o->created_since, &q.created_since) ||
-	    !parse_since("--updated-since", o->updated_since, &q.updated_since) || !dk_ticket_now(o, &now))
+	if (!valid_filters(o, statuses, &q.n_statuses) ||
+	    !parse_since("--created-since", o->created_since, &q.created_since) ||
+	    !parse_since("--updated-since", o->updated_since, &q.updated_since) ||
+	    !dk_ticket_now(o, &now))
 		return DK_EXIT_USAGE;
 	q.now = now;
 	g_autoptr(GError) error = NULL;
@@ -135,7 +141,8 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 			json_t *o = ticket_json(t, prefix);
 			json_object_set_new(o, "sla", json_string(g_ptr_array_index(left, i)));
 			json_object_set_new(o, "sla_left_seconds", left_seconds_json(t, &sla, now));
-			json_object_set_new(o, "sla_paused", json_boolean(dk_ticket_status_is_paused(t->status)));
+			json_object_set_new(o, "sla_paused",
+			                    json_boolean(dk_ticket_status_is_paused(t->status)));
 			json_array_append_new(arr, o);
 		}
 	}
@@ -144,16 +151,18 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 		dk_ticket_print_json(doc);
 		return DK_EXIT_OK;
 	}
-	printf("%6s  %-11s  %-8s  %-10s  %4s  %13s  %-16s  %-24s  %s\n", "NUMBER", "STATUS", "PRIORITY", "QUEUE",
-	       "AGE", "SLA", "UPDATED", "REQUESTER", "SUBJECT");
+	printf("%6s  %-11s  %-8s  %-10s  %4s  %13s  %-16s  %-24s  %s\n", "NUMBER", "STATUS",
+	       "PRIORITY", "QUEUE", "AGE", "SLA", "UPDATED", "REQUESTER", "SUBJECT");
 	for (guint i = 0; i < tickets->len; i++) {
 		const DkTicket *t = g_ptr_array_index(tickets, i);
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t->updated_at);
 		g_autofree char *when = g_date_time_format(dt, "%Y-%m-%d %H:%M");
 		g_autofree char *old = age(now, t->created_at);
-		printf("%6" G_GINT64_FORMAT "  %-11s  %-8s  %-10s  %4s  %13s  %-16s  %-24.24s  %s\n", t->number,
-		       dk_ticket_status_name(t->status), t->priority, t->queue, old, (char *)g_ptr_array_index(left, i), when,
-		       t->requester ? t->requester : "-", t->subject);
+		printf("%6" G_GINT64_FORMAT
+		       "  %-11s  %-8s  %-10s  %4s  %13s  %-16s  %-24.24s  %s\n",
+		       t->number, dk_ticket_status_name(t->status), t->priority, t->queue, old,
+		       (char *)g_ptr_array_index(left, i), when, t->requester ? t->requester : "-",
+		       t->subject);
 	}
 	return DK_EXIT_OK;
 }
@@ -166,7 +175,8 @@ static int search(DkStore *store, const DkTicketOptions *o, int argc, char **arg
 	}
 	g_autofree char *text = g_strjoinv(" ", argv + 2);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) hits = dk_store_search(store, text, o->limit > 0 ? (guint)o->limit : 50, &error);
+	g_autoptr(GPtrArray) hits =
+	    dk_store_search(store, text, o->limit > 0 ? (guint)o->limit : 50, &error);
 	if (hits == NULL)
 		return dk_ticket_fail("ticket search", error);
 	g_autoptr(json_t) arr = json_array();
@@ -176,14 +186,16 @@ static int search(DkStore *store, const DkTicketOptions *o, int argc, char **arg
 		if (t == NULL)
 			return dk_ticket_fail("ticket search", error);
 		if (as_json)
-			json_array_append_new(arr, json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket,
-							     "article", (json_int_t)h->article, "rank", h->rank,
-							     "status", dk_ticket_status_name(t->status), "subject",
-							     t->subject, "snippet",
-							     h->snippet ? h->snippet : ""));
+			json_array_append_new(
+			    arr, json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket,
+			                   "article", (json_int_t)h->article, "rank", h->rank,
+			                   "status", dk_ticket_status_name(t->status), "subject",
+			                   t->subject, "snippet", h->snippet ? h->snippet : ""));
 		else
-			printf("#%-6" G_GINT64_FORMAT " %-11s %s\n        article %" G_GINT64_FORMAT ": %s\n",
-			       h->ticket, dk_ticket_status_name(t->status), t->subject, h->article, h->snippet ? h->snippet : "");
+			printf("#%-6" G_GINT64_FORMAT " %-11s %s\n        article %" G_GINT64_FORMAT
+			       ": %s\n",
+			       h->ticket, dk_ticket_status_name(t->status), t->subject, h->article,
+			       h->snippet ? h->snippet : "");
 	}
 	if (as_json) {
 		g_autoptr(json_t) doc = json_pack("{ss sO}", "query", text, "hits", arr);
@@ -207,7 +219,7 @@ static json_t *participants_json(GPtrArray *rows)
 	for (guint i = 0; i < rows->len; i++) {
 		const DkParticipant *p = g_ptr_array_index(rows, i);
 		json_array_append_new(arr, json_pack("{ss ss}", "address", p->address, "role",
-						     dk_participant_role_name(p->role)));
+		                                     dk_participant_role_name(p->role)));
 	}
 	return arr;
 }
@@ -218,7 +230,8 @@ static json_t *links_json(GPtrArray *rows)
 	json_t *arr = json_array();
 	for (guint i = 0; i < rows->len; i++) {
 		const DkLink *l = g_ptr_array_index(rows, i);
-		json_array_append_new(arr, json_pack("{sI ss}", "ticket", (json_int_t)l->ticket, "reason", l->reason));
+		json_array_append_new(arr, json_pack("{sI ss}", "ticket", (json_int_t)l->ticket,
+		                                     "reason", l->reason));
 	}
 	return arr;
 }
@@ -229,7 +242,8 @@ static json_t *foreign_json(GPtrArray *rows)
 	json_t *arr = json_array();
 	for (guint i = 0; i < rows->len; i++) {
 		const DkForeignRef *r = g_ptr_array_index(rows, i);
-		json_array_append_new(arr, json_pack("{ss ss}", "name", r->name, "number", r->number));
+		json_array_append_new(arr,
+		                      json_pack("{ss ss}", "name", r->name, "number", r->number));
 	}
 	return arr;
 }
@@ -248,25 +262,26 @@ static json_t *attachments_json(GPtrArray *all, gint64 article)
 		if (a->article != article)
 			continue;
 		json_array_append_new(
-		    arr, json_pack("{sI so ss sI so sb so sb}", "id", (json_int_t)a->id, "filename",
-		                   jstr(a->filename), "content_type", a->content_type, "size",
-		                   (json_int_t)a->size, "sha256",
-		                   dk_stored_attachment_kept(a) ? json_string(a->sha256) : json_null(),
-		                   "inline", inline_part(a), "content_id", jstr(a->content_id), "stored",
-		                   dk_stored_attachment_kept(a)));
+		    arr,
+		    json_pack("{sI so ss sI so sb so sb}", "id", (json_int_t)a->id, "filename",
+		              jstr(a->filename), "content_type", a->content_type, "size",
+		              (json_int_t)a->size, "sha256",
+		              dk_stored_attachment_kept(a) ? json_string(a->sha256) : json_null(),
+		              "inline", inline_part(a), "content_id", jstr(a->content_id), "stored",
+		              dk_stored_attachment_kept(a)));
 	}
 	return arr;
 }
 
 static json_t *article_json(const DkArticle *a, GPtrArray *attachments)
 {
-	json_t *o = json_pack("{sI ss ss ss so so so so so so so so sb}", "id", (json_int_t)a->id, "direction",
-			 dk_direction_name(a->direction), "visibility", dk_visibility_name(a->visibility),
-			 "evidence", a->evidence, "from",
-			 jstr(a->sender), "to", jstr(a->recipients), "subject", jstr(a->subject), "message_id",
-			 jstr(a->message_id), "created_at", jtime(a->created_at), "new_text", jstr(a->new_text),
-			 "text", jstr(a->full_text), "raw_sha256", jstr(a->raw_sha256), "internal",
-			 a->visibility == DK_INTERNAL);
+	json_t *o = json_pack(
+	    "{sI ss ss ss so so so so so so so so sb}", "id", (json_int_t)a->id, "direction",
+	    dk_direction_name(a->direction), "visibility", dk_visibility_name(a->visibility),
+	    "evidence", a->evidence, "from", jstr(a->sender), "to", jstr(a->recipients), "subject",
+	    jstr(a->subject), "message_id", jstr(a->message_id), "created_at", jtime(a->created_at),
+	    "new_text", jstr(a->new_text), "text", jstr(a->full_text), "raw_sha256",
+	    jstr(a->raw_sha256), "internal", a->visibility == DK_INTERNAL);
 	json_object_set_new(o, "attachments", attachments_json(attachments, a->id));
 	return o;
 }
@@ -275,13 +290,14 @@ static json_t *event_json(const DkEvent *e)
 {
 	json_t *detail = json_loads(e->detail, 0, NULL);
 	return json_pack("{sI ss so so so}", "id", (json_int_t)e->id, "type", e->type, "article",
-			 e->article ? json_integer(e->article) : json_null(), "created_at", jtime(e->created_at),
-			 "detail", detail ? detail : json_object());
+	                 e->article ? json_integer(e->article) : json_null(), "created_at",
+	                 jtime(e->created_at), "detail", detail ? detail : json_object());
 }
 
 typedef struct {
 	DkTicket *ticket;
-	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign, *addresses, *fields;
+	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign,
+	    *addresses, *fields;
 	GPtrArray *time_entries;
 	GPtrArray *attachments; /* of DkStoredAttachment*, by article */
 	gint64 merged_into;
@@ -333,11 +349,12 @@ static json_t *sla_json(const TicketView *v)
 {
 	const DkTicketSla *s = &v->sla;
 	g_autofree char *left = dk_desk_sla_left(v->ticket, s, v->now);
-	return json_pack("{so so so sI sb ss so}", "first_response_due", jtime_or_null(s->first_response_due),
-			 "resolution_due", jtime_or_null(s->resolution_due), "first_response_at",
-			 jtime_or_null(s->first_response_at), "paused_seconds", (json_int_t)s->paused_seconds,
-			 "paused", s->paused_since != 0, "left", left, "left_seconds",
-			 left_seconds_json(v->ticket, s, v->now));
+	return json_pack("{so so so sI sb ss so}", "first_response_due",
+	                 jtime_or_null(s->first_response_due), "resolution_due",
+	                 jtime_or_null(s->resolution_due), "first_response_at",
+	                 jtime_or_null(s->first_response_at), "paused_seconds",
+	                 (json_int_t)s->paused_seconds, "paused", s->paused_since != 0, "left",
+	                 left, "left_seconds", left_seconds_json(v->ticket, s, v->now));
 }
 
 static void show_json(const TicketView *v, const char *prefix)
@@ -354,28 +371,32 @@ static void show_json(const TicketView *v, const char *prefix)
 	json_object_set_new(ticket, "links", links_json(v->links));
 	json_object_set_new(ticket, "foreign_refs", foreign_json(v->foreign));
 	json_object_set_new(ticket, "addresses", strings_json(v->addresses));
-	json_object_set_new(ticket, "closed_at", v->ticket->closed_at ? jtime(v->ticket->closed_at) : json_null());
-	json_object_set_new(ticket, "merged_into", v->merged_into ? json_integer(v->merged_into) : json_null());
+	json_object_set_new(ticket, "closed_at",
+	                    v->ticket->closed_at ? jtime(v->ticket->closed_at) : json_null());
+	json_object_set_new(ticket, "merged_into",
+	                    v->merged_into ? json_integer(v->merged_into) : json_null());
 	json_t *entries = json_array();
 	gint64 total = 0;
 	for (guint i = 0; i < v->time_entries->len; i++) {
 		const DkTimeEntry *e = g_ptr_array_index(v->time_entries, i);
 		total += e->minutes;
-		json_array_append_new(entries, json_pack("{sI sI ss so so}", "id", (json_int_t)e->id, "minutes",
-							 (json_int_t)e->minutes, "note", e->note, "author",
-							 jstr(e->author), "created_at", jtime(e->created_at)));
+		json_array_append_new(
+		    entries, json_pack("{sI sI ss so so}", "id", (json_int_t)e->id, "minutes",
+		                       (json_int_t)e->minutes, "note", e->note, "author",
+		                       jstr(e->author), "created_at", jtime(e->created_at)));
 	}
 	json_object_set_new(ticket, "time_entries", entries);
 	json_object_set_new(ticket, "time_minutes", json_integer(total));
 	json_object_set_new(ticket, "sla", sla_json(v));
 	json_t *articles = json_array(), *events = json_array();
 	for (guint i = 0; i < v->articles->len; i++)
-		json_array_append_new(articles,
-				      article_json(g_ptr_array_index(v->articles, i), v->attachments));
+		json_array_append_new(
+		    articles, article_json(g_ptr_array_index(v->articles, i), v->attachments));
 	for (guint i = 0; i < v->events->len; i++)
 		json_array_append_new(events, event_json(g_ptr_array_index(v->events, i)));
-	g_autoptr(json_t) doc = json_pack("{so so so so}", "ticket", ticket, "articles", articles, "message_ids",
-					  strings_json(v->message_ids), "events", events);
+	g_autoptr(json_t) doc =
+	    json_pack("{so so so so}", "ticket", ticket, "articles", articles, "message_ids",
+	              strings_json(v->message_ids), "events", events);
 	dk_ticket_print_json(doc);
 }
 
@@ -409,7 +430,8 @@ static void show_attachments(GPtrArray *all, gint64 article)
 		if (first)
 			printf("\n");
 		first = FALSE;
-		printf("   attachment %" G_GINT64_FORMAT ": %s · %s · %" G_GSIZE_FORMAT " bytes%s%s%s · %s\n",
+		printf("   attachment %" G_GINT64_FORMAT ": %s · %s · %" G_GSIZE_FORMAT
+		       " bytes%s%s%s · %s\n",
 		       a->id, a->filename ? a->filename : "(no name)", a->content_type, a->size,
 		       inline_part(a) ? " · inline" : "", a->content_id ? " · cid:" : "",
 		       a->content_id ? a->content_id : "",
@@ -422,8 +444,8 @@ static void show_text(const TicketView *v, const char *prefix)
 	const DkTicket *t = v->ticket;
 	g_autofree char *created = dk_ticket_iso_time(t->created_at);
 	printf("[%s #%" G_GINT64_FORMAT "] %s\n", prefix, t->number, t->subject);
-	printf("  status %s · priority %s · queue %s · assignee %s\n", dk_ticket_status_name(t->status),
-	       t->priority, t->queue,
+	printf("  status %s · priority %s · queue %s · assignee %s\n",
+	       dk_ticket_status_name(t->status), t->priority, t->queue,
 	       t->assignee ? t->assignee : "-");
 	printf("  requester %s · created %s\n", t->requester ? t->requester : "-", created);
 	if (v->sla.resolution_due != 0) {
@@ -431,9 +453,9 @@ static void show_text(const TicketView *v, const char *prefix)
 		g_autofree char *first = dk_ticket_iso_time(v->sla.first_response_due);
 		g_autofree char *resolution = dk_ticket_iso_time(v->sla.resolution_due);
 		printf("  sla %s · first response due %s%s · resolution due %s\n", left, first,
-		       v->sla.first_response_at == 0				    ? ""
+		       v->sla.first_response_at == 0                           ? ""
 		       : v->sla.first_response_at <= v->sla.first_response_due ? " (met)"
-									    : " (late)",
+		                                                               : " (late)",
 		       resolution);
 	}
 	for (guint i = 0; i < v->participants->len; i++) {
@@ -453,9 +475,9 @@ static void show_text(const TicketView *v, const char *prefix)
 	for (guint i = 0; i < v->articles->len; i++) {
 		const DkArticle *a = g_ptr_array_index(v->articles, i);
 		g_autofree char *when = dk_ticket_iso_time(a->created_at);
-		printf("\n── article %" G_GINT64_FORMAT " · %s · %s · %s · from %s · evidence %s\n", a->id,
-		       dk_direction_name(a->direction), dk_visibility_name(a->visibility), when,
-		       a->sender ? a->sender : "-", a->evidence);
+		printf("\n── article %" G_GINT64_FORMAT " · %s · %s · %s · from %s · evidence %s\n",
+		       a->id, dk_direction_name(a->direction), dk_visibility_name(a->visibility),
+		       when, a->sender ? a->sender : "-", a->evidence);
 		if (a->message_id != NULL)
 			printf("   Message-ID: <%s>\n", a->message_id);
 		printf("   Subject: %s\n\n", a->subject);
@@ -483,7 +505,8 @@ static int show(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 	if (!view_load(store, number, &v, &error)) {
 		view_clear(&v);
 		dk_cli_error("ticket show: %s", error->message);
-		return g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ? DK_EXIT_NOINPUT : DK_EXIT_TEMPFAIL;
+		return g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ? DK_EXIT_NOINPUT
+		                                                            : DK_EXIT_TEMPFAIL;
 	}
 	const char *prefix = dk_config_get_string(config, "threading", "token_prefix");
 	if (as_json)
@@ -505,7 +528,8 @@ gboolean dk_ticket_now(const DkTicketOptions *o, gint64 *now_out)
 	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
 	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(o->now, utc);
 	if (dt == NULL) {
-		dk_cli_error("ticket: --now “%s” is neither Unix seconds nor an ISO 8601 time", o->now);
+		dk_cli_error("ticket: --now “%s” is neither Unix seconds nor an ISO 8601 time",
+		             o->now);
 		return FALSE;
 	}
 	*now_out = g_date_time_to_unix(dt);
@@ -514,7 +538,8 @@ gboolean dk_ticket_now(const DkTicketOptions *o, gint64 *now_out)
 
 gboolean dk_ticket_number(const char *command, const char *arg, gint64 *number_out)
 {
-	if (g_ascii_string_to_signed(arg[0] == '#' ? arg + 1 : arg, 10, 1, G_MAXINT64, number_out, NULL))
+	if (g_ascii_string_to_signed(arg[0] == '#' ? arg + 1 : arg, 10, 1, G_MAXINT64, number_out,
+	                             NULL))
 		return TRUE;
 	dk_cli_error("%s: “%s” is not a ticket number", command, arg);
 	return FALSE;
@@ -534,8 +559,8 @@ static void options_clear(DkTicketOptions *o)
 	g_strfreev(o->tags);
 	g_strfreev(o->untags);
 	g_strfreev(o->attach);
-	char *strings[] = {o->priority, o->queue, o->assignee, o->requester, o->created_since,
-			   o->updated_since, o->assign, o->as, o->now};
+	char *strings[] = {o->priority,      o->queue,  o->assignee, o->requester, o->created_since,
+	                   o->updated_since, o->assign, o->as,       o->now};
 	for (guint i = 0; i < G_N_ELEMENTS(strings); i++)
 		g_free(strings[i]);
 }
@@ -609,23 +634,23 @@ static gboolean option_for(const GOptionEntry *e, const char *sub)
 }
 
 static const char summary[] =
-	"list: the tickets, most urgent first: by the SLA time left to the next target,\n"
-	"  so those past it first (most overdue first); a waiting or on-hold ticket by\n"
-	"  the time it had left when the pause began, after a running one with as much\n"
-	"  left; then the tickets without a target to count to by priority and age.\n"
-	"  SLA column: time left (2h5m), exceeded (-35m), frozen while paused\n"
-	"  (1h paused), met or late once resolved, - without a target.\n"
-	"show NUMBER: one ticket with its articles, time entries and events.\n"
-	"search WORDS: tickets whose subject or text has every word, best first.\n"
-	"set NUMBER: change status, priority, assignee, queue or tags.\n"
-	"note NUMBER / reply NUMBER: an internal note, or a reply mailed to the requester\n"
-	"  and the participants copied on replies (the text from stdin, or $EDITOR on a\n"
-	"  terminal); reply --attach FILE sends files with it.\n"
-	"participants NUMBER [add|remove ADDRESS]: who is copied on public replies.\n"
-	"time NUMBER DURATION [TEXT]: record work (30m, 1h15m, 2h).\n"
-	"merge A B: move B's articles and Message-IDs to A; B points to A.\n"
-	"autoclose: close the tickets resolved --days (7) ago or longer.\n"
-	"sla-check: record the SLA targets missed by now and tell the team (once each).";
+    "list: the tickets, most urgent first: by the SLA time left to the next target,\n"
+    "  so those past it first (most overdue first); a waiting or on-hold ticket by\n"
+    "  the time it had left when the pause began, after a running one with as much\n"
+    "  left; then the tickets without a target to count to by priority and age.\n"
+    "  SLA column: time left (2h5m), exceeded (-35m), frozen while paused\n"
+    "  (1h paused), met or late once resolved, - without a target.\n"
+    "show NUMBER: one ticket with its articles, time entries and events.\n"
+    "search WORDS: tickets whose subject or text has every word, best first.\n"
+    "set NUMBER: change status, priority, assignee, queue or tags.\n"
+    "note NUMBER / reply NUMBER: an internal note, or a reply mailed to the requester\n"
+    "  and the participants copied on replies (the text from stdin, or $EDITOR on a\n"
+    "  terminal); reply --attach FILE sends files with it.\n"
+    "participants NUMBER [add|remove ADDRESS]: who is copied on public replies.\n"
+    "time NUMBER DURATION [TEXT]: record work (30m, 1h15m, 2h).\n"
+    "merge A B: move B's articles and Message-IDs to A; B points to A.\n"
+    "autoclose: close the tickets resolved --days (7) ago or longer.\n"
+    "sla-check: record the SLA targets missed by now and tell the team (once each).";
 
 static int dispatch(DkTicketOptions *o, int argc, char **argv)
 {
@@ -633,11 +658,13 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	gboolean is_list = argc == 2 && strcmp(sub, "list") == 0;
 	gboolean is_show = argc == 3 && strcmp(sub, "show") == 0;
 	gboolean is_search = strcmp(sub, "search") == 0;
-	static const char *const edits[] = {"set",   "note",	  "reply",     "participants", "time",
-					    "merge", "autoclose", "sla-check", NULL};
+	static const char *const edits[] = {"set",          "note",      "reply",
+	                                    "participants", "time",      "merge",
+	                                    "autoclose",    "sla-check", NULL};
 	if (!is_list && !is_show && !is_search && !g_strv_contains(edits, sub)) {
-		dk_cli_error("ticket: expected list, show, search, set, note, reply, participants, time, merge,"
-			     " autoclose or sla-check (see --help)");
+		dk_cli_error("ticket: expected list, show, search, set, note, reply, participants, "
+		             "time, merge,"
+		             " autoclose or sla-check (see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;
@@ -661,26 +688,39 @@ int dk_cmd_ticket(int argc, char **argv)
 	DkTicketOptions o = {.days = -1};
 	as_json = FALSE;
 	const GOptionEntry entries[] = {
-		{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL},
-		{"status", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.statuses, "list: with this status (repeatable); set: the new status", "STATUS"},
-		{"priority", 'p', 0, G_OPTION_ARG_STRING, &o.priority, "list: with this priority; set: the new one", "P"},
-		{"queue", 'q', 0, G_OPTION_ARG_STRING, &o.queue, "list: in this queue; set: move to it", "Q"},
-		{"assignee", 0, 0, G_OPTION_ARG_STRING, &o.assignee, "list: assigned to ADDR", "ADDR"},
-		{"requester", 0, 0, G_OPTION_ARG_STRING, &o.requester, "list: requested by ADDR", "ADDR"},
-		{"created-since", 0, 0, G_OPTION_ARG_STRING, &o.created_since, "list: created on or after", "DATE"},
-		{"updated-since", 0, 0, G_OPTION_ARG_STRING, &o.updated_since, "list: updated on or after", "DATE"},
-		{"all", 'a', 0, G_OPTION_ARG_NONE, &o.all, "list: merged tickets too", NULL},
-		{"breached", 0, 0, G_OPTION_ARG_NONE, &o.breached, "list: only tickets that missed an SLA target", NULL},
-		{"limit", 'n', 0, G_OPTION_ARG_INT, &o.limit, "list, search: at most N", "N"},
-		{"assign", 0, 0, G_OPTION_ARG_STRING, &o.assign, "set: assign to ADDR", "ADDR"},
-		{"unassign", 0, 0, G_OPTION_ARG_NONE, &o.unassign, "set: assign to nobody", NULL},
-		{"tag", 't', 0, G_OPTION_ARG_STRING_ARRAY, &o.tags, "set: add a tag (repeatable)", "TAG"},
-		{"untag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.untags, "set: remove a tag (repeatable)", "TAG"},
-		{"as", 0, 0, G_OPTION_ARG_STRING, &o.as, "the agent acting, ADDR or \"Name <ADDR>\" (default $DOCKET_AGENT)", "ADDR"},
-		{"attach", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.attach, "reply: send FILE with it (repeatable)", "FILE"},
-		{"days", 0, 0, G_OPTION_ARG_INT, &o.days, "autoclose: days after resolution (default [desk] close_after_days, 7)", "N"},
-		{"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o.now, "the clock, for tests", "TIME"},
-		G_OPTION_ENTRY_NULL,
+	    {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL},
+	    {"status", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.statuses,
+	     "list: with this status (repeatable); set: the new status", "STATUS"},
+	    {"priority", 'p', 0, G_OPTION_ARG_STRING, &o.priority,
+	     "list: with this priority; set: the new one", "P"},
+	    {"queue", 'q', 0, G_OPTION_ARG_STRING, &o.queue, "list: in this queue; set: move to it",
+	     "Q"},
+	    {"assignee", 0, 0, G_OPTION_ARG_STRING, &o.assignee, "list: assigned to ADDR", "ADDR"},
+	    {"requester", 0, 0, G_OPTION_ARG_STRING, &o.requester, "list: requested by ADDR",
+	     "ADDR"},
+	    {"created-since", 0, 0, G_OPTION_ARG_STRING, &o.created_since,
+	     "list: created on or after", "DATE"},
+	    {"updated-since", 0, 0, G_OPTION_ARG_STRING, &o.updated_since,
+	     "list: updated on or after", "DATE"},
+	    {"all", 'a', 0, G_OPTION_ARG_NONE, &o.all, "list: merged tickets too", NULL},
+	    {"breached", 0, 0, G_OPTION_ARG_NONE, &o.breached,
+	     "list: only tickets that missed an SLA target", NULL},
+	    {"limit", 'n', 0, G_OPTION_ARG_INT, &o.limit, "list, search: at most N", "N"},
+	    {"assign", 0, 0, G_OPTION_ARG_STRING, &o.assign, "set: assign to ADDR", "ADDR"},
+	    {"unassign", 0, 0, G_OPTION_ARG_NONE, &o.unassign, "set: assign to nobody", NULL},
+	    {"tag", 't', 0, G_OPTION_ARG_STRING_ARRAY, &o.tags, "set: add a tag (repeatable)",
+	     "TAG"},
+	    {"untag", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.untags, "set: remove a tag (repeatable)",
+	     "TAG"},
+	    {"as", 0, 0, G_OPTION_ARG_STRING, &o.as,
+	     "the agent acting, ADDR or \"Name <ADDR>\" (default $DOCKET_AGENT)", "ADDR"},
+	    {"attach", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.attach,
+	     "reply: send FILE with it (repeatable)", "FILE"},
+	    {"days", 0, 0, G_OPTION_ARG_INT, &o.days,
+	     "autoclose: days after resolution (default [desk] close_after_days, 7)", "N"},
+	    {"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o.now, "the clock, for tests",
+	     "TIME"},
+	    G_OPTION_ENTRY_NULL,
 	};
 	int sub = help_for(argc, argv);
 	g_autoptr(GOptionContext) context =
@@ -689,11 +729,13 @@ int dk_cmd_ticket(int argc, char **argv)
 	GOptionEntry own[G_N_ELEMENTS(entries)];
 	guint n = 0;
 	for (guint i = 0; i < G_N_ELEMENTS(entries); i++)
-		if (sub < 0 || entries[i].long_name == NULL || option_for(&entries[i], subcommands[sub].name))
+		if (sub < 0 || entries[i].long_name == NULL ||
+		    option_for(&entries[i], subcommands[sub].name))
 			own[n++] = entries[i];
 	g_option_context_add_main_entries(context, own, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
-	int rc = dk_cli_parse_options(context, &argc, &argv) ? dispatch(&o, argc, argv) : DK_EXIT_USAGE;
+	int rc =
+	    dk_cli_parse_options(context, &argc, &argv) ? dispatch(&o, argc, argv) : DK_EXIT_USAGE;
 	options_clear(&o);
 	return rc;
 }

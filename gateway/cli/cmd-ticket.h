@@ -14,15 +14,15 @@ typedef struct {
 	char *priority, *queue, *assignee, *requester;
 	char *created_since, *updated_since;
 	int limit;
-	gboolean all;     /* list: merged tickets too */
+	gboolean all;      /* list: merged tickets too */
 	gboolean breached; /* list: only those that missed an SLA target */
-	char *assign;     /* set --assign */
+	char *assign;      /* set --assign */
 	gboolean unassign;
 	char **tags, **untags;
-	char *as;         /* the agent acting: --as, or $DOCKET_AGENT */
-	char **attach;    /* reply --attach FILE, repeatable */
-	char *now;        /* hidden: the clock, for tests */
-	int days;         /* autoclose: [desk] close_after_days */
+	char *as;      /* the agent acting: --as, or $DOCKET_AGENT */
+	char **attach; /* reply --attach FILE, repeatable */
+	char *now;     /* hidden: the clock, for tests */
+	int days;      /* autoclose: [desk] close_after_days */
 } DkTicketOptions;
 
 /* The current time, or the one --now gives (Unix seconds or ISO 8601);
@@ -38,7 +38,8 @@ int dk_ticket_fail(const char *command, const GError *error);
 
 /* Runs set, note, reply, participants, time, merge, autoclose or
  * sla-check (argv[1]); -1 when argv[1] is none of them. */
-int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc, char **argv);
+int dk_ticket_edit(DkStore *store, const DkConfig *config, const DkTicketOptions *o, int argc,
+                   char **argv);
 
 char *dk_ticket_iso_time(gint64 t);
 void dk_ticket_print_json(json_t *doc);

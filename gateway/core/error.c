@@ -3,7 +3,7 @@
 
 #include "parsers/message.h"
 
-G_DEFINE_QUARK(dk-error-quark, dk_error)
+G_DEFINE_QUARK(dk - error - quark, dk_error)
 
 gboolean dk_error_is_temporary(const GError *error)
 {

@@ -11,10 +11,10 @@ G_BEGIN_DECLS
 GQuark dk_error_quark(void);
 
 typedef enum {
-	DK_ERROR_TEMPORARY, /* a fault that may clear by itself: retry later */
-	DK_ERROR_PERMANENT, /* the input can never be accepted */
-	DK_ERROR_CONFIG,    /* the configuration is wrong */
-	DK_ERROR_NOT_FOUND, /* no such ticket, article, row */
+	DK_ERROR_TEMPORARY,    /* a fault that may clear by itself: retry later */
+	DK_ERROR_PERMANENT,    /* the input can never be accepted */
+	DK_ERROR_CONFIG,       /* the configuration is wrong */
+	DK_ERROR_NOT_FOUND,    /* no such ticket, article, row */
 	DK_ERROR_RATE_LIMITED, /* a sender over [limits] sender_per_hour: retry later (temporary) */
 } DkErrorCode;
 

@@ -22,7 +22,8 @@ void dk_ids_random(void *buf, gsize n)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			g_error("getrandom: %s", g_strerror(errno)); /* no CSPRNG: nothing is safe */
+			g_error("getrandom: %s",
+			        g_strerror(errno)); /* no CSPRNG: nothing is safe */
 		p += got;
 		n -= (gsize)got;
 	}
@@ -44,9 +45,10 @@ char *dk_ids_uuid(void)
 	dk_ids_random(u, sizeof u);
 	u[6] = (guint8)((u[6] & 0x0f) | 0x40); /* version 4 */
 	u[8] = (guint8)((u[8] & 0x3f) | 0x80); /* variant 10 */
-	return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	                       u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
-	                       u[11], u[12], u[13], u[14], u[15]);
+	return g_strdup_printf(
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+	    u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+	    u[15]);
 }
 
 char *dk_ids_token(const char *prefix, gint64 ticket)
@@ -106,7 +108,8 @@ gboolean dk_ids_message_id_ticket(GBytes *secret, const char *message_id, gint64
 	const char *dot1 = strchr(data, '.');
 	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
 	const char *at = dot2 ? strchr(dot2 + 1, '@') : NULL;
-	if (at == NULL || (gsize)(at - dot2 - 1) != MESSAGE_ID_MAC_HEX || (gsize)(dot2 - dot1 - 1) != 16)
+	if (at == NULL || (gsize)(at - dot2 - 1) != MESSAGE_ID_MAC_HEX ||
+	    (gsize)(dot2 - dot1 - 1) != 16)
 		return FALSE;
 	gint64 ticket = 0;
 	if (!parse_number(data, (gsize)(dot1 - data), &ticket))
@@ -133,8 +136,8 @@ static char *signed_address(GBytes *secret, const char *base, const char *purpos
 
 /* The number of "<number>.<mac>" (from text up to end) when its MAC of
  * purpose is valid, else 0. */
-static gint64 signed_number(GBytes *secret, const char *purpose, const char *text,
-                            const char *end, gsize hex)
+static gint64 signed_number(GBytes *secret, const char *purpose, const char *text, const char *end,
+                            gsize hex)
 {
 	const char *dot = memchr(text, '.', (gsize)(end - text));
 	gint64 number = 0;
@@ -151,7 +154,8 @@ char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket)
 	return signed_address(secret, base, "reply", ticket, REPLY_MAC_HEX);
 }
 
-gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const char *address, gint64 *ticket_out)
+gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const char *address,
+                                     gint64 *ticket_out)
 {
 	const char *base_at = strrchr(base, '@');
 	const char *at = strrchr(address, '@');
@@ -199,7 +203,8 @@ static gboolean create_secret(const char *path, GError **error)
 	if (ok)
 		return TRUE;
 fail:
-	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", path, g_strerror(errno));
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", path,
+	            g_strerror(errno));
 	return FALSE;
 }
 
@@ -218,7 +223,8 @@ GBytes *dk_ids_secret_load(const DkConfig *config, GError **error)
 	if (!g_file_get_contents(path, &contents, &length, error))
 		return NULL;
 	if (length < 16) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s is too short to be a secret", path);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s is too short to be a secret",
+		            path);
 		return NULL;
 	}
 	return g_bytes_new_take(g_steal_pointer(&contents), length);

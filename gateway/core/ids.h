@@ -43,7 +43,7 @@ char *dk_ids_reply_address(GBytes *secret, const char *base, gint64 ticket);
 /* TRUE when address is base's signed reply address for some ticket with a
  * valid MAC; the ticket into ticket_out. Case-insensitive in the domain. */
 gboolean dk_ids_reply_address_ticket(GBytes *secret, const char *base, const char *address,
-				     gint64 *ticket_out);
+                                     gint64 *ticket_out);
 
 /* The envelope sender of outbox row id (VERP): "local+<id>.<mac>@domain"
  * for the bounce base local@domain, the MAC keyed by the secret. */

@@ -15,7 +15,7 @@ struct DkPipelineItem {
 	gint64 requeued_from;    /* a quarantine entry this item replaces, or 0 */
 	gboolean release;        /* released: an article whatever set it aside */
 	char *bounce_mark;       /* the address a verified bounce of it marks, or NULL;
-				  * kept here for its DkEffects */
+	                          * kept here for its DkEffects */
 	char *intake;
 	char *envelope_from;
 	char **recipients;
@@ -25,15 +25,15 @@ struct DkPipelineItem {
 	const DkConfig *config;        /* the pipeline's; NULL: no notifications */
 	const struct DkSlaPolicy *sla; /* the pipeline's SLA policy; NULL: the defaults */
 	const struct DkConversation *conversation; /* the pipeline's; NULL: the defaults */
-	const DkEffectsOps *effects;   /* the pipeline's; NULL: effects are not carried out */
-	char *ack_template;            /* the rules' ticket_template, or NULL */
-	char *keep_numbers;            /* history: DkIntake.keep_numbers */
-	gint64 number_from;            /* history: DkIntake.number_from */
-	DkDelivery result;             /* valid when error is NULL after commit */
-	GError *error;                 /* this message's own failure, if any */
-	int raw_fd;                    /* the raw in a file (from offset 0; the item's own
-	                                * descriptor) when raw is NULL; -1 otherwise */
-	gsize raw_size;                /* the raw's size, in either case */
+	const DkEffectsOps *effects; /* the pipeline's; NULL: effects are not carried out */
+	char *ack_template;          /* the rules' ticket_template, or NULL */
+	char *keep_numbers;          /* history: DkIntake.keep_numbers */
+	gint64 number_from;          /* history: DkIntake.number_from */
+	DkDelivery result;           /* valid when error is NULL after commit */
+	GError *error;               /* this message's own failure, if any */
+	int raw_fd;                  /* the raw in a file (from offset 0; the item's own
+	                              * descriptor) when raw is NULL; -1 otherwise */
+	gsize raw_size;              /* the raw's size, in either case */
 	char raw_sha256[65]; /* the hex SHA-256 of raw, computed while preparing; "" if not */
 };
 

@@ -24,10 +24,10 @@ struct DkPipeline {
 	DkThreadPolicy *policy;
 	GMutex rules_lock;
 	const DkConfig *items_config; /* what items carry; under rules_lock */
-	DkRules *rules;     /* under rules_lock */
-	GError *rules_error; /* the script given could not be loaded */
-	DkSlaPolicy *sla;  /* under rules_lock */
-	GError *sla_error; /* [sla] or a [queue:NAME] is wrong */
+	DkRules *rules;               /* under rules_lock */
+	GError *rules_error;          /* the script given could not be loaded */
+	DkSlaPolicy *sla;             /* under rules_lock */
+	GError *sla_error;            /* [sla] or a [queue:NAME] is wrong */
 	GPtrArray *old_sla; /* policies replaced by a reload: items in flight may hold them */
 	DkConversation *conversation; /* under rules_lock */
 	GPtrArray *old_conversations; /* replaced by a reload, as old_sla */
@@ -151,8 +151,8 @@ void dk_pipeline_free(DkPipeline *pipeline)
 
 /* Parses raw, or the size bytes of fd when raw is NULL; the item keeps
  * what the message came from. */
-static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize size, const DkIntake *intake,
-			       GError **error)
+static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize size,
+                               const DkIntake *intake, GError **error)
 {
 	const GError *wrong = pipeline->rules_error ? pipeline->rules_error : pipeline->sla_error;
 	if (wrong != NULL) {
@@ -164,7 +164,7 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	options.arrival_time = now;
 	g_autoptr(GError) local = NULL;
 	DkMessage *message = raw ? dk_message_parse(raw, &options, &local)
-				 : dk_message_parse_fd(fd, size, &options, &local);
+	                         : dk_message_parse_fd(fd, size, &options, &local);
 	/* Signatures and encryption (gateway/core/crypto.c); a message read
 	 * from a file (a large one) is left unchecked. */
 	if (message != NULL && raw != NULL)
@@ -208,8 +208,8 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	item->conversation = pipeline->conversation;
 	g_mutex_unlock(&pipeline->rules_lock);
 	if (!raw && item->raw_fd < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "duplicating a spool descriptor: %s",
-			    g_strerror(errno));
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+		            "duplicating a spool descriptor: %s", g_strerror(errno));
 		dk_pipeline_item_free(item);
 		return NULL;
 	}
@@ -217,13 +217,13 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 }
 
 DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
-				    GError **error)
+                                    GError **error)
 {
 	return prepare(pipeline, raw, -1, 0, intake, error);
 }
 
-DkPipelineItem *dk_pipeline_prepare_fd(DkPipeline *pipeline, int fd, gsize size, const DkIntake *intake,
-				       GError **error)
+DkPipelineItem *dk_pipeline_prepare_fd(DkPipeline *pipeline, int fd, gsize size,
+                                       const DkIntake *intake, GError **error)
 {
 	return prepare(pipeline, NULL, fd, size, intake, error);
 }
@@ -235,8 +235,8 @@ gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint 
 	return dk_writer_commit(pipeline->store, items, n, error);
 }
 
-gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake, DkDelivery *out,
-			     GError **error)
+gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
+                             DkDelivery *out, GError **error)
 {
 	g_autoptr(DkPipelineItem) item = dk_pipeline_prepare(pipeline, raw, intake, error);
 	if (item == NULL)
@@ -317,11 +317,9 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 const char *dk_outcome_name(DkOutcome outcome)
 {
 	static const char *const names[] = {
-		[DK_OUTCOME_CREATED] = "created",
-		[DK_OUTCOME_APPENDED] = "appended",
-		[DK_OUTCOME_DUPLICATE] = "duplicate",
-		[DK_OUTCOME_QUARANTINED] = "quarantined",
-		[DK_OUTCOME_DROPPED] = "dropped",
+	    [DK_OUTCOME_CREATED] = "created",     [DK_OUTCOME_APPENDED] = "appended",
+	    [DK_OUTCOME_DUPLICATE] = "duplicate", [DK_OUTCOME_QUARANTINED] = "quarantined",
+	    [DK_OUTCOME_DROPPED] = "dropped",
 	};
 	return names[outcome];
 }

@@ -37,12 +37,12 @@ typedef struct {
 } DkIntake;
 
 typedef enum {
-	DK_OUTCOME_CREATED,   /* a new ticket with this message as its first article */
-	DK_OUTCOME_APPENDED,  /* a new article on an existing ticket */
-	DK_OUTCOME_DUPLICATE, /* already stored: nothing written */
+	DK_OUTCOME_CREATED,     /* a new ticket with this message as its first article */
+	DK_OUTCOME_APPENDED,    /* a new article on an existing ticket */
+	DK_OUTCOME_DUPLICATE,   /* already stored: nothing written */
 	DK_OUTCOME_QUARANTINED, /* unreadable: kept raw in the quarantine */
-	DK_OUTCOME_DROPPED,   /* no article, kept in the quarantine with its kind: an
-			       * auto-reply or bounce naming no ticket, a rule's discard */
+	DK_OUTCOME_DROPPED,     /* no article, kept in the quarantine with its kind: an
+	                         * auto-reply or bounce naming no ticket, a rule's discard */
 } DkOutcome;
 
 /* The outcome's name for logs and output: "created", "appended", ... */
@@ -50,10 +50,10 @@ const char *dk_outcome_name(DkOutcome outcome);
 
 typedef struct {
 	DkOutcome outcome;
-	gint64 ticket;     /* 0 when quarantined or dropped */
+	gint64 ticket; /* 0 when quarantined or dropped */
 	gint64 article;
-	gint64 quarantine; /* the quarantine entry, when quarantined or dropped */
-	char *message_id;  /* NULL when quarantined */
+	gint64 quarantine;    /* the quarantine entry, when quarantined or dropped */
+	char *message_id;     /* NULL when quarantined */
 	const char *evidence; /* static string */
 } DkDelivery;
 
@@ -94,15 +94,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkPipeline, dk_pipeline_free)
  * failing) gives an item without a message, bound for the quarantine: it is
  * kept and acknowledged, never lost. Touches no store; safe on any thread. */
 DkPipelineItem *dk_pipeline_prepare(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
-				    GError **error);
+                                    GError **error);
 
 /* dk_pipeline_prepare() of the size bytes of the file fd (a spool file;
  * the item keeps a duplicate of the descriptor, the caller keeps fd): for
  * large messages, which are then parsed and stored without being held in
  * memory whole (the raw is linked into the store where the file system
  * allows). */
-DkPipelineItem *dk_pipeline_prepare_fd(DkPipeline *pipeline, int fd, gsize size, const DkIntake *intake,
-				       GError **error);
+DkPipelineItem *dk_pipeline_prepare_fd(DkPipeline *pipeline, int fd, gsize size,
+                                       const DkIntake *intake, GError **error);
 
 /* Threads and stores items in one transaction (the writer's, when one is
  * set: then the call blocks until that transaction committed). Returns FALSE (and every
@@ -116,7 +116,7 @@ gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint 
 /* prepare + commit of one message. On success fills out (free with
  * dk_delivery_clear). */
 gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
-			     DkDelivery *out, GError **error);
+                             DkDelivery *out, GError **error);
 
 /* The item's own failure after commit (NULL: it was stored; then its
  * result is valid); the item keeps it. */

@@ -55,27 +55,27 @@ void dk_rules_unref(DkRules *rules)
 	g_free(rules);
 }
 
-void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, const char *envelope_from,
-		  const char *envelope_to, const DkTicket *ticket, const char *const *sla, gboolean from_agent,
-		  gint64 now, DkRulesVerdict *v)
+void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size,
+                  const char *envelope_from, const char *envelope_to, const DkTicket *ticket,
+                  const char *const *sla, gboolean from_agent, gint64 now, DkRulesVerdict *v)
 {
 	memset(v, 0, sizeof *v);
 	DkSieveTicket context = {
-		.is_new = ticket == NULL,
-		.status = dk_ticket_status_name(ticket ? ticket->status : DK_STATUS_NEW),
-		.priority = ticket ? ticket->priority : "none",
-		.queue = ticket ? ticket->queue : "default",
-		.is_agent = from_agent,
-		.sla = sla,
+	    .is_new = ticket == NULL,
+	    .status = dk_ticket_status_name(ticket ? ticket->status : DK_STATUS_NEW),
+	    .priority = ticket ? ticket->priority : "none",
+	    .queue = ticket ? ticket->queue : "default",
+	    .is_agent = from_agent,
+	    .sla = sla,
 	};
 	DkSieveInput input = {
-		.message = message,
-		.size = size,
-		.envelope_from = envelope_from,
-		.envelope_to = envelope_to,
-		.ticket = &context,
-		.now = now,
-		.max_steps = rules->max_steps,
+	    .message = message,
+	    .size = size,
+	    .envelope_from = envelope_from,
+	    .envelope_to = envelope_to,
+	    .ticket = &context,
+	    .now = now,
+	    .max_steps = rules->max_steps,
 	};
 	v->result = dk_sieve_execute(rules->script, &input);
 	gboolean kept = FALSE;
@@ -113,16 +113,16 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
 }
 
 /* The event of a change the rules made: {"value", "by": "rules"}. */
-static gboolean rules_event(DkStore *store, gint64 ticket, const char *event, const char *value, gint64 now,
-			    GError **error)
+static gboolean rules_event(DkStore *store, gint64 ticket, const char *event, const char *value,
+                            gint64 now, GError **error)
 {
 	g_autoptr(json_t) detail = json_pack("{ss ss}", "value", value ? value : "", "by", "rules");
 	g_autofree char *text = json_dumps(detail, JSON_COMPACT);
 	return dk_store_event_add(store, ticket, 0, event, text, now, error);
 }
 
-static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *value, gint64 now,
-			  const char *event, GError **error)
+static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *value,
+                          gint64 now, const char *event, GError **error)
 {
 	return dk_store_ticket_set(store, ticket, field, value, now, error) &&
 	       rules_event(store, ticket, event, value, now, error);
@@ -132,12 +132,12 @@ static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, co
  * the lifecycle holds for them as for the command line: a status that
  * cannot follow the ticket's is refused with an event naming the line. */
 static gboolean set_status(DkStore *store, const DkSieveAction *a, gint64 ticket, gint64 now,
-			   GError **error)
+                           GError **error)
 {
 	DkTicketStatus status;
 	if (!dk_ticket_status_parse(a->value, &status)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "the rules set no status: “%s”",
-			    a->value ? a->value : "");
+		            a->value ? a->value : "");
 		return FALSE;
 	}
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
@@ -147,9 +147,9 @@ static gboolean set_status(DkStore *store, const DkSieveAction *a, gint64 ticket
 		return dk_store_ticket_set_status(store, ticket, status, now, error) &&
 		       rules_event(store, ticket, "status_change", a->value, now, error);
 	g_autoptr(json_t) detail =
-		json_pack("{ss sI ss ss ss}", "action", "ticket_status", "line", (json_int_t)a->line,
-			  "value", a->value, "why", "that status cannot follow the ticket's", "status",
-			  dk_ticket_status_name(t->status));
+	    json_pack("{ss sI ss ss ss}", "action", "ticket_status", "line", (json_int_t)a->line,
+	              "value", a->value, "why", "that status cannot follow the ticket's", "status",
+	              dk_ticket_status_name(t->status));
 	g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
 	return dk_store_event_add(store, ticket, 0, "rule_action_refused", text, now, error);
 }
@@ -188,19 +188,23 @@ GPtrArray *dk_rules_redirects(const DkRulesVerdict *v)
 }
 
 static gboolean apply_action(DkStore *store, const DkSieveAction *a, gint64 ticket, gint64 now,
-			     GError **error)
+                             GError **error)
 {
 	switch (a->type) {
 	case DK_SIEVE_ACTION_FILEINTO:
-		return set_field(store, ticket, DK_TICKET_QUEUE, a->value, now, "queue_change", error);
+		return set_field(store, ticket, DK_TICKET_QUEUE, a->value, now, "queue_change",
+		                 error);
 	case DK_SIEVE_ACTION_TICKET_PRIORITY:
-		return set_field(store, ticket, DK_TICKET_PRIORITY, a->value, now, "priority_change", error);
+		return set_field(store, ticket, DK_TICKET_PRIORITY, a->value, now,
+		                 "priority_change", error);
 	case DK_SIEVE_ACTION_TICKET_STATUS:
 		return set_status(store, a, ticket, now, error);
 	case DK_SIEVE_ACTION_TICKET_ASSIGN:
-		return set_field(store, ticket, DK_TICKET_ASSIGNEE, a->value, now, "assignment", error);
+		return set_field(store, ticket, DK_TICKET_ASSIGNEE, a->value, now, "assignment",
+		                 error);
 	case DK_SIEVE_ACTION_TICKET_ORGANISATION:
-		return set_field(store, ticket, DK_TICKET_ORGANISATION, a->value, now, "organisation_change", error);
+		return set_field(store, ticket, DK_TICKET_ORGANISATION, a->value, now,
+		                 "organisation_change", error);
 	case DK_SIEVE_ACTION_TICKET_FIELD:
 		return dk_store_ticket_field_set(store, ticket, a->name, a->value, error);
 	default:
@@ -215,8 +219,8 @@ static json_t *fired_json(const DkRulesVerdict *v)
 		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
 		if (a->implicit)
 			continue;
-		json_t *item = json_pack("{ss sI}", "type", dk_sieve_action_type_name(a->type), "line",
-					 (json_int_t)a->line);
+		json_t *item = json_pack("{ss sI}", "type", dk_sieve_action_type_name(a->type),
+		                         "line", (json_int_t)a->line);
 		if (a->value != NULL)
 			json_object_set_new(item, "value", json_string(a->value));
 		json_array_append_new(actions, item);
@@ -230,7 +234,7 @@ static json_t *fired_json(const DkRulesVerdict *v)
 }
 
 gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, gint64 article,
-			gint64 now, GError **error)
+                        gint64 now, GError **error)
 {
 	if (v->result == NULL)
 		return TRUE;
@@ -239,20 +243,24 @@ gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *v, gint64 ticket, 
 		const DkSieveAction *a = g_ptr_array_index(v->result->actions, i);
 		if (v->fields_locked != NULL && !a->implicit && changes_fields(a)) {
 			json_array_append_new(ignored, json_pack("{ss sI}", "type",
-								 dk_sieve_action_type_name(a->type), "line",
-								 (json_int_t)a->line));
+			                                         dk_sieve_action_type_name(a->type),
+			                                         "line", (json_int_t)a->line));
 			continue;
 		}
 		if (!apply_action(store, a, ticket, now, error))
 			return FALSE;
 	}
 	if (json_array_size(ignored) > 0) {
-		g_autoptr(json_t) detail = json_pack("{ss sO}", "why", v->fields_locked, "actions", ignored);
+		g_autoptr(json_t) detail =
+		    json_pack("{ss sO}", "why", v->fields_locked, "actions", ignored);
 		g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!dk_store_event_add(store, ticket, article, "rule_actions_ignored", text, now, error))
+		if (!dk_store_event_add(store, ticket, article, "rule_actions_ignored", text, now,
+		                        error))
 			return FALSE;
 	}
-	for (guint i = 0; v->fields_locked == NULL && v->result->flags != NULL && i < v->result->flags->len; i++) {
+	for (guint i = 0;
+	     v->fields_locked == NULL && v->result->flags != NULL && i < v->result->flags->len;
+	     i++) {
 		if (!dk_store_tag_add(store, ticket, g_ptr_array_index(v->result->flags, i), error))
 			return FALSE;
 	}

@@ -27,11 +27,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkRules, dk_rules_unref)
 /* What the script decided for one message, before its ticket is written. */
 typedef struct {
 	DkSieveResult *result;
-	gboolean discard;   /* no article: the mail is dropped (logged) */
-	char *reject;       /* the reason, when the script rejected the mail */
-	const char *queue;  /* fileinto: the queue, or NULL */
-	const char *correlation; /* ticket_correlate's key, or NULL */
-	gboolean noack;     /* ticket_noack */
+	gboolean discard;          /* no article: the mail is dropped (logged) */
+	char *reject;              /* the reason, when the script rejected the mail */
+	const char *queue;         /* fileinto: the queue, or NULL */
+	const char *correlation;   /* ticket_correlate's key, or NULL */
+	gboolean noack;            /* ticket_noack */
 	const char *template_name; /* ticket_template, or NULL */
 	/* Set by the caller before dk_rules_apply when the message may change
 	 * no ticket field (an auto-reply): why, a static string; else NULL. */
@@ -42,9 +42,10 @@ typedef struct {
  * NULL for a new one; sla its SLA states for ticket_sla (NULL-terminated,
  * see dk_desk_sla_states; may be NULL). Never fails: a runtime error keeps
  * the message (RFC 5228 section 2.10.6) and is reported in the events. */
-void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, const char *envelope_from,
-		  const char *envelope_to, const DkTicket *ticket, const char *const *sla, gboolean from_agent,
-		  gint64 now, DkRulesVerdict *verdict_out);
+void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size,
+                  const char *envelope_from, const char *envelope_to, const DkTicket *ticket,
+                  const char *const *sla, gboolean from_agent, gint64 now,
+                  DkRulesVerdict *verdict_out);
 
 /* Applies the ticket actions (queue, priority, status, assignee,
  * organisation, fields, tags) to ticket and records a
@@ -53,8 +54,8 @@ void dk_rules_run(const DkRules *rules, const DkMessage *message, gsize size, co
  * `docket ticket set`) is not set: a "rule_action_refused" event names
  * the line. With fields_locked, no field or tag changes: one
  * "rule_actions_ignored" event lists the actions and says why. */
-gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *verdict, gint64 ticket, gint64 article,
-			gint64 now, GError **error);
+gboolean dk_rules_apply(DkStore *store, const DkRulesVerdict *verdict, gint64 ticket,
+                        gint64 article, gint64 now, GError **error);
 
 /* The addresses the script redirects the message to, in the script's
  * order (copies, g_free), or NULL for none: the writer hands them to the

@@ -288,8 +288,7 @@ gboolean dk_thread_is_participant(DkStore *store, const DkThreadPolicy *policy,
 		return FALSE;
 	const char *mine = domain_of(address), *theirs = domain_of(ticket->requester);
 	*participant_out =
-	    listed ||
-	    (ticket->requester && g_ascii_strcasecmp(ticket->requester, address) == 0) ||
+	    listed || (ticket->requester && g_ascii_strcasecmp(ticket->requester, address) == 0) ||
 	    (policy->organisation_domain_participants && mine && theirs &&
 	     g_ascii_strcasecmp(mine, theirs) == 0);
 	return TRUE;
@@ -321,15 +320,17 @@ DkAgentTrust dk_thread_agent_trust(const DkThreadPolicy *policy, const DkMessage
 	if (policy->insecure_trust_from)
 		return DK_AGENT_VERIFIED;
 	if (mailboxes(m, "from") != 1 || mailboxes(m, "sender") > 1) {
-		*why_out = "more than one From or Sender: which one the checks vouch for is unclear";
+		*why_out =
+		    "more than one From or Sender: which one the checks vouch for is unclear";
 		return DK_AGENT_UNVERIFIED;
 	}
 	/* A good signature by the agent's own trusted key (gateway/core/crypto.c). */
 	if (dk_message_signed_by(m, m->from->address))
 		return DK_AGENT_VERIFIED;
 	if (policy->authserv_id == NULL) {
-		*why_out = "no way to verify agents is configured ([agents] authserv_id, or a signature "
-		           "by the agent's trusted key)";
+		*why_out =
+		    "no way to verify agents is configured ([agents] authserv_id, or a signature "
+		    "by the agent's trusted key)";
 		return DK_AGENT_UNVERIFIED;
 	}
 	DkAuthresVerdict verdict = dk_authres_verify(

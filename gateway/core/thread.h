@@ -47,11 +47,11 @@ typedef struct {
 	gboolean reply_addresses;
 	char *reply_address; /* the base, or NULL */
 	gboolean organisation_domain_participants;
-	DkStaff *staff;           /* docket's own addresses and the agents */
-	char *authserv_id;        /* our MTA's Authentication-Results id, or NULL */
-	gboolean relaxed_alignment; /* [agents] alignment = relaxed */
+	DkStaff *staff;               /* docket's own addresses and the agents */
+	char *authserv_id;            /* our MTA's Authentication-Results id, or NULL */
+	gboolean relaxed_alignment;   /* [agents] alignment = relaxed */
 	gboolean insecure_trust_from; /* [agents] insecure_trust_from: the From alone */
-	GPtrArray *foreign;       /* of DkForeignPattern* */
+	GPtrArray *foreign;           /* of DkForeignPattern* */
 	/* private */
 	GMutex lock;
 	GBytes *secret;
@@ -66,9 +66,9 @@ typedef struct {
 } DkThreadMatch;
 
 typedef enum {
-	DK_AGENT_NONE,     /* the From is no agent */
-	DK_AGENT_VERIFIED, /* an agent, and the MTA vouches for the From (or
-	                    * [agents] insecure_trust_from is set) */
+	DK_AGENT_NONE,       /* the From is no agent */
+	DK_AGENT_VERIFIED,   /* an agent, and the MTA vouches for the From (or
+	                      * [agents] insecure_trust_from is set) */
 	DK_AGENT_UNVERIFIED, /* the From names an agent, but nothing vouches for it */
 } DkAgentTrust;
 

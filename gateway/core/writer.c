@@ -39,11 +39,11 @@ typedef struct {
 	DkDirection direction;
 	DkVisibility visibility;
 	const char *event;
-	const char *set_aside;   /* why no article: a DK_SET_ASIDE_KINDS kind */
-	char *bounce_mark;       /* the address a verified bounce marks, or NULL */
-	const char *bounce_why;  /* why a bounce marks nobody (static), or NULL */
-	gint64 bounce_row;       /* the outbox row its VERP address names, or 0 */
-	guint discard_line;      /* the rule's line, when the rules discarded it */
+	const char *set_aside;  /* why no article: a DK_SET_ASIDE_KINDS kind */
+	char *bounce_mark;      /* the address a verified bounce marks, or NULL */
+	const char *bounce_why; /* why a bounce marks nobody (static), or NULL */
+	gint64 bounce_row;      /* the outbox row its VERP address names, or 0 */
+	guint discard_line;     /* the rule's line, when the rules discarded it */
 } Write;
 
 static void write_clear(Write *w)
@@ -213,7 +213,8 @@ static gboolean stranger_by_token(Write *w, gboolean *stranger_out, GError **err
 	gboolean participant = FALSE;
 	*stranger_out = FALSE;
 	if (w->ticket == NULL ||
-	    (strcmp(w->match.evidence, "token") != 0 && strcmp(w->match.evidence, "foreign") != 0) ||
+	    (strcmp(w->match.evidence, "token") != 0 &&
+	     strcmp(w->match.evidence, "foreign") != 0) ||
 	    w->agent == DK_AGENT_VERIFIED)
 		return TRUE;
 	if (!dk_thread_is_participant(w->store, w->policy, w->ticket, sender_of(w->m), &participant,
@@ -287,13 +288,15 @@ static gboolean verp_row(Write *w, DkOutboxRow **row_out, GError **error)
 	for (guint i = 0; w->item->recipients != NULL && w->item->recipients[i] != NULL; i++)
 		g_ptr_array_add(candidates, g_strdup(w->item->recipients[i]));
 	for (guint i = 0; i < w->m->to->len; i++)
-		g_ptr_array_add(candidates, g_strdup(((DkAddress *)g_ptr_array_index(w->m->to, i))->address));
+		g_ptr_array_add(candidates,
+		                g_strdup(((DkAddress *)g_ptr_array_index(w->m->to, i))->address));
 	const char *const headers[] = {"delivered-to", "x-original-to"};
 	for (guint h = 0; h < G_N_ELEMENTS(headers); h++) {
 		const GPtrArray *all = dk_message_header_all(w->m, headers[h]);
 		for (guint i = 0; all != NULL && i < all->len; i++)
-			g_ptr_array_add(candidates, g_strstrip(g_strdelimit(
-			                                g_strdup(g_ptr_array_index(all, i)), "<>", ' ')));
+			g_ptr_array_add(candidates,
+			                g_strstrip(g_strdelimit(g_strdup(g_ptr_array_index(all, i)),
+			                                        "<>", ' ')));
 	}
 	for (guint i = 0; secret != NULL && i < candidates->len; i++) {
 		gint64 id = dk_ids_bounce_id(secret, g_ptr_array_index(candidates, i));
@@ -349,8 +352,8 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	if (!bounce_mark(w, &ticket, error))
 		return FALSE;
 	found = ticket != 0;
-	if (!found && !dk_thread_find_message_id(w->store, w->policy, b->original_message_id, &ticket,
-	                                         &found, error))
+	if (!found && !dk_thread_find_message_id(w->store, w->policy, b->original_message_id,
+	                                         &ticket, &found, error))
 		return FALSE;
 	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
 		dk_ticket_free(w->ticket);
@@ -398,8 +401,8 @@ static gint64 kept_number(const Write *w)
 	g_autoptr(GPtrArray) pairs = dk_thread_foreign_numbers(w->policy, w->m);
 	for (guint i = 0; i + 1 < pairs->len && number == 0; i += 2)
 		if (strcmp(g_ptr_array_index(pairs, i), w->item->keep_numbers) == 0 &&
-		    !g_ascii_string_to_signed(g_ptr_array_index(pairs, i + 1), 10, 1, G_MAXINT64 / 2,
-		                              &number, NULL))
+		    !g_ascii_string_to_signed(g_ptr_array_index(pairs, i + 1), 10, 1,
+		                              G_MAXINT64 / 2, &number, NULL))
 			number = 0;
 	return number;
 }
@@ -411,10 +414,11 @@ static gboolean create_ticket(Write *w, GError **error)
 	                               ? dk_subject_clean(m->subject, w->policy->token_prefix)
 	                               : g_strdup(m->subject);
 	gint64 number =
-	    history(w) ? dk_store_ticket_create_history(w->store, subject, sender_of(m), kept_number(w),
-	                                                w->item->number_from, w->item->received_at, error)
-	               : dk_store_ticket_create(w->store, subject, sender_of(m), w->item->received_at,
-	                                        error);
+	    history(w)
+	        ? dk_store_ticket_create_history(w->store, subject, sender_of(m), kept_number(w),
+	                                         w->item->number_from, w->item->received_at, error)
+	        : dk_store_ticket_create(w->store, subject, sender_of(m), w->item->received_at,
+	                                 error);
 	if (number == 0)
 		return FALSE;
 	w->match.ticket = number;
@@ -450,8 +454,8 @@ static gboolean apply_command(Write *w, const DkTicket *t, const DkAgentCommand 
 			                 error);
 		return dk_store_ticket_set_status(w->store, t->number, to, now, error) &&
 		       add_event(w, t->number, "status_change",
-		                 json_pack("{ss ss ss}", "old", dk_ticket_status_name(t->status), "new",
-		                           c->value, "by", "command"),
+		                 json_pack("{ss ss ss}", "old", dk_ticket_status_name(t->status),
+		                           "new", c->value, "by", "command"),
 		                 error);
 	}
 	case DK_AGENT_PRIORITY:
@@ -529,8 +533,9 @@ static gboolean write_article(Write *w, GError **error)
 	    .full_text = m->text,
 	    .raw_sha256 = w->raw_sha,
 	    .intake = w->item->intake,
-	    .signature = w->m->crypto.kind == DK_CRYPTO_NONE ? NULL
-							    : dk_signature_status_name(w->m->crypto.signature),
+	    .signature = w->m->crypto.kind == DK_CRYPTO_NONE
+	                     ? NULL
+	                     : dk_signature_status_name(w->m->crypto.signature),
 	    /* Only a verified signature names who signed: an untrusted key's
 	     * address is a claim nobody vouched for. */
 	    .signer = w->m->crypto.signature == DK_SIGNATURE_VERIFIED ? w->m->crypto.signer : NULL,
@@ -567,7 +572,8 @@ static GPtrArray *reached(const DkMessage *m)
 	const GPtrArray *lists[] = {m->to, m->cc};
 	for (guint l = 0; l < G_N_ELEMENTS(lists); l++)
 		for (guint i = 0; i < lists[l]->len; i++)
-			g_ptr_array_add(out, ((DkAddress *)g_ptr_array_index(lists[l], i))->address);
+			g_ptr_array_add(out,
+			                ((DkAddress *)g_ptr_array_index(lists[l], i))->address);
 	g_ptr_array_add(out, NULL);
 	return out;
 }
@@ -611,8 +617,8 @@ static gboolean relay_files_fit(Write *w, GError **error)
 	}
 	if (dk_conversation_files_fit(conversation_of(w), names, sizes, m->attachments->len, error))
 		return TRUE;
-	g_prefix_error(error, "your reply to ticket #%" G_GINT64_FORMAT " was not sent: ",
-	               w->ticket->number);
+	g_prefix_error(
+	    error, "your reply to ticket #%" G_GINT64_FORMAT " was not sent: ", w->ticket->number);
 	return FALSE;
 }
 
@@ -684,8 +690,8 @@ static gboolean write_consequences(Write *w, gboolean created, GError **error)
 	if (w->reopen &&
 	    (!dk_store_ticket_set_status(w->store, ticket, DK_STATUS_OPEN, now, error) ||
 	     !add_event(w, ticket, "status_change",
-	                json_pack("{ss ss ss}", "old", dk_ticket_status_name(w->ticket->status), "new",
-	                          dk_ticket_status_name(DK_STATUS_OPEN), "by", "reply"),
+	                json_pack("{ss ss ss}", "old", dk_ticket_status_name(w->ticket->status),
+	                          "new", dk_ticket_status_name(DK_STATUS_OPEN), "by", "reply"),
 	                error)))
 		return FALSE;
 	/* The desk's lifecycle: a customer's answer to a waiting ticket, and
@@ -728,8 +734,8 @@ static gboolean raw_put(DkStore *store, const DkPipelineItem *item, char sha[65]
 {
 	if (item->raw_sha256[0] == '\0') {
 		if (item->raw == NULL)
-			return dk_store_raw_put_fd(store, item->raw_fd, item->raw_size, item->received_at, sha,
-			                           error);
+			return dk_store_raw_put_fd(store, item->raw_fd, item->raw_size,
+			                           item->received_at, sha, error);
 		return dk_store_raw_put(store, item->raw, item->received_at, sha, error);
 	}
 	memcpy(sha, item->raw_sha256, 65);
@@ -790,9 +796,11 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 		return FALSE;
 	g_auto(GStrv) states = ticket ? dk_desk_sla_states(&sla, item->received_at) : NULL;
 	dk_rules_run(item->rules, w->m, item->raw_size, item->envelope_from, to, ticket,
-	             (const char *const *)states, w->agent == DK_AGENT_VERIFIED, item->received_at, v);
+	             (const char *const *)states, w->agent == DK_AGENT_VERIFIED, item->received_at,
+	             v);
 	if (v->reject != NULL) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s", v->reject);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "rejected by the rules: %s",
+		            v->reject);
 		return FALSE;
 	}
 	if (v->discard && !item->release) {
@@ -859,7 +867,8 @@ static gboolean set_aside_message(Write *w, GError **error)
 		return FALSE;
 	g_message("writer message_id=%s event=set_aside reason=%s quarantine=%" G_GINT64_FORMAT
 	          " size=%zu raw=%s",
-	          w->m->message_id, w->set_aside, item->result.quarantine, item->raw_size, w->raw_sha);
+	          w->m->message_id, w->set_aside, item->result.quarantine, item->raw_size,
+	          w->raw_sha);
 	if (ticket == 0 || strcmp(w->set_aside, "discarded") != 0)
 		return TRUE;
 	return add_event(w, ticket, "discarded",
@@ -931,8 +940,7 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	           .visibility = DK_PUBLIC,
 	           .event = "comment"};
 	DkRulesVerdict verdict = {0};
-	gboolean ok = raw_put(store, item, w.raw_sha, error) &&
-	              decide(&w, &drop, error);
+	gboolean ok = raw_put(store, item, w.raw_sha, error) && decide(&w, &drop, error);
 	/* Released from the quarantine: an article, whatever its class says. */
 	if (ok && drop && item->release) {
 		drop = FALSE;
@@ -959,10 +967,12 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 			verdict.fields_locked = "an auto-reply changes no ticket field";
 		ok = ok && write_article(&w, error) && write_consequences(&w, created, error) &&
 		     (!created || verdict.correlation == NULL ||
-		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION, verdict.correlation,
-		                          item->received_at, error)) &&
-		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, item->received_at, error) &&
-		     (history(&w) ? dk_store_ticket_history_span(store, w.match.ticket, item->received_at, error)
+		      dk_store_ticket_set(store, w.match.ticket, DK_TICKET_CORRELATION,
+		                          verdict.correlation, item->received_at, error)) &&
+		     dk_rules_apply(store, &verdict, w.match.ticket, r->article, item->received_at,
+		                    error) &&
+		     (history(&w) ? dk_store_ticket_history_span(store, w.match.ticket,
+		                                                 item->received_at, error)
 		                  : dk_desk_sla_update(store, item->sla ? item->sla : default_sla(),
 		                                       w.match.ticket, item->received_at, error));
 	}
@@ -989,8 +999,7 @@ static DkThreadPolicy *default_policy(void)
  * connectors hear of every new article, a new ticket earns its
  * acknowledgement and the team's notice, a bounce marks its address, the
  * rules' redirects are queued. */
-static gboolean carry_out(DkStore *store, DkPipelineItem *item, DkEffects *effects,
-                          GError **error)
+static gboolean carry_out(DkStore *store, DkPipelineItem *item, DkEffects *effects, GError **error)
 {
 	const DkDelivery *r = &item->result;
 	effects->intake = item->intake;

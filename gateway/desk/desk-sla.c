@@ -37,11 +37,12 @@ void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gin
 	/* A pause freezes the time left: what it was when the pause began,
 	 * the next target's due time without the pause that is still open. */
 	gint64 target = sla->first_response_at == 0 && sla->first_response_due != 0 ? first
-	                : sla->resolution_due != 0                                   ? resolution
-	                                                                             : 0;
-	gint64 frozen = target > 0 && sla->paused_since != 0 && !dk_ticket_status_is_closed(t->status)
-	                    ? dk_sla_due(calendar, t->created_at, target, p, pauses->len - 1)
-	                    : G_MAXINT64;
+	                : sla->resolution_due != 0                                  ? resolution
+	                                                                            : 0;
+	gint64 frozen =
+	    target > 0 && sla->paused_since != 0 && !dk_ticket_status_is_closed(t->status)
+	        ? dk_sla_due(calendar, t->created_at, target, p, pauses->len - 1)
+	        : G_MAXINT64;
 	sla->has_paused_left = frozen != G_MAXINT64;
 	sla->paused_left = sla->has_paused_left ? frozen - sla->paused_since : 0;
 }
@@ -93,14 +94,16 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 	    !dk_store_ticket_status_history(store, ticket, &times, &statuses, error))
 		return FALSE;
 	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,
-	                    (const DkTicketStatus *)(gpointer)statuses->data, times->len, now, &sla);
+	                    (const DkTicketStatus *)(gpointer)statuses->data, times->len, now,
+	                    &sla);
 	/* A ticket resolved after a target passed, before any check saw it:
 	 * the breach as of the moment its clock stopped, in the change that
 	 * stops it only (a later change to a resolved ticket, perhaps under
 	 * other targets, does not judge it again). */
 	guint n = 0;
 	if (dk_ticket_status_is_closed(t->status) && sla.paused_since == now &&
-	    !record_missed(store, t, &sla, sla.paused_since, dk_sla_policy_team(policy), now, &n, error))
+	    !record_missed(store, t, &sla, sla.paused_since, dk_sla_policy_team(policy), now, &n,
+	                   error))
 		return FALSE;
 	return dk_store_ticket_sla_set(store, ticket, &sla, error);
 }

@@ -63,7 +63,8 @@ gboolean dk_desk_parse_duration(const char *text, gint64 *minutes_out, GError **
 	return TRUE;
 bad:
 	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-		    "“%s” is not a duration like 30m, 1h15m or 2h (at most 1000h)", text ? text : "");
+	            "“%s” is not a duration like 30m, 1h15m or 2h (at most 1000h)",
+	            text ? text : "");
 	return FALSE;
 }
 
@@ -77,12 +78,13 @@ char *dk_desk_format_duration(gint64 minutes)
 		return g_strdup_printf("%" G_GINT64_FORMAT "h", minutes / 60);
 	if (minutes < 60)
 		return g_strdup_printf("%" G_GINT64_FORMAT "m", minutes);
-	return g_strdup_printf("%" G_GINT64_FORMAT "h%" G_GINT64_FORMAT "m", minutes / 60, minutes % 60);
+	return g_strdup_printf("%" G_GINT64_FORMAT "h%" G_GINT64_FORMAT "m", minutes / 60,
+	                       minutes % 60);
 }
 
 /* Records an event with detail (stolen) and "by". */
-static gboolean event(DkStore *store, gint64 ticket, gint64 article, const char *type, json_t *detail,
-		      const char *by, gint64 now, GError **error)
+static gboolean event(DkStore *store, gint64 ticket, gint64 article, const char *type,
+                      json_t *detail, const char *by, gint64 now, GError **error)
 {
 	g_autoptr(json_t) o = detail;
 	if (by != NULL)
@@ -102,14 +104,15 @@ static json_t *change(const char *old, const char *new)
 }
 
 /* Moves ticket t to status after checking the transition, with its event. */
-static gboolean change_status(DkStore *store, const DkTicket *t, DkTicketStatus status, const char *by,
-			      gint64 now, GError **error)
+static gboolean change_status(DkStore *store, const DkTicket *t, DkTicketStatus status,
+                              const char *by, gint64 now, GError **error)
 {
 	const char *from = dk_ticket_status_name(t->status), *to = dk_ticket_status_name(status);
 	if (!dk_desk_transition_allowed(t->status, status)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "ticket #%" G_GINT64_FORMAT " cannot go from %s to %s%s",
-			    t->number, from, to,
-			    status == DK_STATUS_CLOSED ? ": a ticket is resolved before it is closed" : "");
+		g_set_error(
+		    error, DK_ERROR, DK_ERROR_PERMANENT,
+		    "ticket #%" G_GINT64_FORMAT " cannot go from %s to %s%s", t->number, from, to,
+		    status == DK_STATUS_CLOSED ? ": a ticket is resolved before it is closed" : "");
 		return FALSE;
 	}
 	if (t->status == status)
@@ -118,15 +121,15 @@ static gboolean change_status(DkStore *store, const DkTicket *t, DkTicketStatus 
 	       event(store, t->number, 0, "status_change", change(from, to), by, now, error);
 }
 
-static gboolean set_status(DkStore *store, gint64 ticket, DkTicketStatus status, const char *by, gint64 now,
-			   GError **error)
+static gboolean set_status(DkStore *store, gint64 ticket, DkTicketStatus status, const char *by,
+                           gint64 now, GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	return t != NULL && change_status(store, t, status, by, now, error);
 }
 
-gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, const char *by, gint64 now,
-			    GError **error)
+gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, const char *by,
+                            gint64 now, GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
@@ -134,7 +137,9 @@ gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, c
 	DkTicketStatus to;
 	if (!dk_ticket_status_parse(status, &to)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-			    "“%s” is no status (new, open, in_progress, waiting, on_hold, resolved, closed)", status);
+		            "“%s” is no status (new, open, in_progress, waiting, on_hold, "
+		            "resolved, closed)",
+		            status);
 		return FALSE;
 	}
 	return change_status(store, t, to, by, now, error);
@@ -142,8 +147,9 @@ gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, c
 
 /* Sets field to value (NULL clears) and records type {old, new} when it
  * changes; old is the current value. */
-static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *old, const char *value,
-			  const char *type, const char *by, gint64 now, GError **error)
+static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, const char *old,
+                          const char *value, const char *type, const char *by, gint64 now,
+                          GError **error)
 {
 	if (g_strcmp0(old, value) == 0)
 		return TRUE;
@@ -151,34 +157,35 @@ static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, co
 	       event(store, ticket, 0, type, change(old, value), by, now, error);
 }
 
-gboolean dk_desk_set_priority(DkStore *store, gint64 ticket, const char *priority, const char *by, gint64 now,
-			      GError **error)
+gboolean dk_desk_set_priority(DkStore *store, gint64 ticket, const char *priority, const char *by,
+                              gint64 now, GError **error)
 {
 	static const char *const known[] = {"critical", "high", "medium", "low", "none", NULL};
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return FALSE;
 	if (!g_strv_contains(known, priority)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "“%s” is no priority (critical, high, medium, low, none)",
-			    priority);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "“%s” is no priority (critical, high, medium, low, none)", priority);
 		return FALSE;
 	}
-	return set_field(store, ticket, DK_TICKET_PRIORITY, t->priority, priority, "priority_change", by, now,
-			 error);
+	return set_field(store, ticket, DK_TICKET_PRIORITY, t->priority, priority,
+	                 "priority_change", by, now, error);
 }
 
-gboolean dk_desk_assign(DkStore *store, gint64 ticket, const char *assignee, const char *by, gint64 now,
-			GError **error)
+gboolean dk_desk_assign(DkStore *store, gint64 ticket, const char *assignee, const char *by,
+                        gint64 now, GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return FALSE;
 	const char *value = assignee != NULL && *assignee != '\0' ? assignee : NULL;
-	return set_field(store, ticket, DK_TICKET_ASSIGNEE, t->assignee, value, "assignment", by, now, error);
+	return set_field(store, ticket, DK_TICKET_ASSIGNEE, t->assignee, value, "assignment", by,
+	                 now, error);
 }
 
-gboolean dk_desk_set_queue(DkStore *store, gint64 ticket, const char *queue, const char *by, gint64 now,
-			   GError **error)
+gboolean dk_desk_set_queue(DkStore *store, gint64 ticket, const char *queue, const char *by,
+                           gint64 now, GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
@@ -187,10 +194,12 @@ gboolean dk_desk_set_queue(DkStore *store, gint64 ticket, const char *queue, con
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "a queue needs a name");
 		return FALSE;
 	}
-	return set_field(store, ticket, DK_TICKET_QUEUE, t->queue, queue, "queue_change", by, now, error);
+	return set_field(store, ticket, DK_TICKET_QUEUE, t->queue, queue, "queue_change", by, now,
+	                 error);
 }
 
-static gboolean has_tag(DkStore *store, gint64 ticket, const char *tag, gboolean *has_out, GError **error)
+static gboolean has_tag(DkStore *store, gint64 ticket, const char *tag, gboolean *has_out,
+                        GError **error)
 {
 	g_autoptr(GPtrArray) tags = dk_store_tags(store, ticket, error);
 	if (tags == NULL)
@@ -199,7 +208,8 @@ static gboolean has_tag(DkStore *store, gint64 ticket, const char *tag, gboolean
 	return TRUE;
 }
 
-gboolean dk_desk_tag(DkStore *store, gint64 ticket, const char *tag, const char *by, gint64 now, GError **error)
+gboolean dk_desk_tag(DkStore *store, gint64 ticket, const char *tag, const char *by, gint64 now,
+                     GError **error)
 {
 	gboolean has = FALSE;
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
@@ -207,12 +217,13 @@ gboolean dk_desk_tag(DkStore *store, gint64 ticket, const char *tag, const char 
 		return FALSE;
 	if (has)
 		return TRUE;
-	return dk_store_tag_add(store, ticket, tag, error) && dk_store_ticket_touch(store, ticket, now, error) &&
+	return dk_store_tag_add(store, ticket, tag, error) &&
+	       dk_store_ticket_touch(store, ticket, now, error) &&
 	       event(store, ticket, 0, "tag", json_pack("{ss}", "tag", tag), by, now, error);
 }
 
 gboolean dk_desk_untag(DkStore *store, gint64 ticket, const char *tag, const char *by, gint64 now,
-		       GError **error)
+                       GError **error)
 {
 	gboolean removed = FALSE;
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
@@ -225,24 +236,27 @@ gboolean dk_desk_untag(DkStore *store, gint64 ticket, const char *tag, const cha
 }
 
 gboolean dk_desk_customer_reply(DkStore *store, const DkTicket *ticket, gint64 article, gint64 now,
-				GError **error)
+                                GError **error)
 {
 	if (ticket->status != DK_STATUS_WAITING)
 		return TRUE;
 	return dk_store_ticket_set_status(store, ticket->number, DK_STATUS_OPEN, now, error) &&
 	       event(store, ticket->number, article, "status_change",
-		     change(dk_ticket_status_name(DK_STATUS_WAITING), dk_ticket_status_name(DK_STATUS_OPEN)),
-		     "customer_reply", now, error);
+	             change(dk_ticket_status_name(DK_STATUS_WAITING),
+	                    dk_ticket_status_name(DK_STATUS_OPEN)),
+	             "customer_reply", now, error);
 }
 
 gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, guint *closed_out,
-			   GError **error)
+                           GError **error)
 {
-	g_autoptr(GArray) due = dk_store_tickets_resolved_before(store, now - close_after_days * 86400, error);
+	g_autoptr(GArray) due =
+	    dk_store_tickets_resolved_before(store, now - close_after_days * 86400, error);
 	if (due == NULL)
 		return FALSE;
 	for (guint i = 0; i < due->len; i++) {
-		if (!set_status(store, g_array_index(due, gint64, i), DK_STATUS_CLOSED, "autoclose", now, error))
+		if (!set_status(store, g_array_index(due, gint64, i), DK_STATUS_CLOSED, "autoclose",
+		                now, error))
 			return FALSE;
 	}
 	if (closed_out != NULL)
@@ -250,33 +264,35 @@ gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, 
 	return TRUE;
 }
 
-static gint64 add_article(DkStore *store, const DkTicket *t, DkVisibility visibility, const char *text,
-			  const char *author, const char *recipients, gint64 now, GError **error)
+static gint64 add_article(DkStore *store, const DkTicket *t, DkVisibility visibility,
+                          const char *text, const char *author, const char *recipients, gint64 now,
+                          GError **error)
 {
 	DkArticle a = {
-		.ticket = t->number,
-		.direction = DK_OUTBOUND,
-		.visibility = visibility,
-		.evidence = "desk",
-		.sender = (char *)author,
-		.recipients = (char *)recipients,
-		.subject = t->subject,
-		.new_text = (char *)text,
-		.full_text = (char *)text,
-		.intake = "desk",
-		.created_at = now,
+	    .ticket = t->number,
+	    .direction = DK_OUTBOUND,
+	    .visibility = visibility,
+	    .evidence = "desk",
+	    .sender = (char *)author,
+	    .recipients = (char *)recipients,
+	    .subject = t->subject,
+	    .new_text = (char *)text,
+	    .full_text = (char *)text,
+	    .intake = "desk",
+	    .created_at = now,
 	};
 	if (dk_store_article_add(store, &a, error) == 0)
 		return 0;
 	if (!event(store, t->number, a.id, "comment",
-		   json_pack("{ss}", "visibility", dk_visibility_name(visibility)), author, now, error) ||
+	           json_pack("{ss}", "visibility", dk_visibility_name(visibility)), author, now,
+	           error) ||
 	    !dk_store_ticket_touch(store, t->number, now, error))
 		return 0;
 	return a.id;
 }
 
 gint64 dk_desk_note(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
-		    GError **error)
+                    GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
@@ -306,12 +322,13 @@ static gboolean store_files(DkStore *store, gint64 article, const DkReply *r, GE
 		char sha[65];
 		dk_sha256_hex(data, size, sha);
 		DkAttachmentIn in = {
-			.filename = (char *)f->filename,
-			.content_type = (char *)(f->content_type ? f->content_type : "application/octet-stream"),
-			.disposition = "attachment",
-			.size = size,
-			.sha256 = sha,
-			.data = f->data,
+		    .filename = (char *)f->filename,
+		    .content_type =
+		        (char *)(f->content_type ? f->content_type : "application/octet-stream"),
+		    .disposition = "attachment",
+		    .size = size,
+		    .sha256 = sha,
+		    .data = f->data,
 		};
 		if (!dk_store_attachment_add(store, article, i, &in, error))
 			return FALSE;
@@ -331,14 +348,14 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
 }
 
 gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 ticket,
-		     const DkReply *reply, gint64 now, GError **error)
+                     const DkReply *reply, gint64 now, GError **error)
 {
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return 0;
 	if (t->requester == NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-			    "ticket #%" G_GINT64_FORMAT " has no requester to reply to", ticket);
+		            "ticket #%" G_GINT64_FORMAT " has no requester to reply to", ticket);
 		return 0;
 	}
 	g_autoptr(GPtrArray) to = g_ptr_array_new_with_free_func(g_free);
@@ -347,12 +364,13 @@ gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 
 		return 0;
 	g_ptr_array_add(to, NULL);
 	g_autofree char *recipients = g_strjoinv(", ", (char **)to->pdata);
-	gint64 article = add_article(store, t, DK_PUBLIC, reply->text, reply->author, recipients, now, error);
+	gint64 article =
+	    add_article(store, t, DK_PUBLIC, reply->text, reply->author, recipients, now, error);
 	DkReplyOut out = {
-		.article = article,
-		.author = reply->author,
-		.author_name = reply->author_name,
-		.by = reply->author,
+	    .article = article,
+	    .author = reply->author,
+	    .author_name = reply->author_name,
+	    .by = reply->author,
 	};
 	if (article == 0 || !store_files(store, article, reply, error) ||
 	    !dk_conversation_replied(conversation, store, t, &out, now, error))
@@ -360,8 +378,8 @@ gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 
 	return article;
 }
 
-gboolean dk_desk_add_time(DkStore *store, gint64 ticket, gint64 minutes, const char *note, const char *author,
-			  gint64 now, GError **error)
+gboolean dk_desk_add_time(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
+                          const char *author, gint64 now, GError **error)
 {
 	gint64 id = 0;
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
@@ -370,29 +388,32 @@ gboolean dk_desk_add_time(DkStore *store, gint64 ticket, gint64 minutes, const c
 	return dk_store_time_entry_add(store, ticket, minutes, note, author, now, &id, error) &&
 	       dk_store_ticket_touch(store, ticket, now, error) &&
 	       event(store, ticket, 0, "time_entry",
-		     json_pack("{sI sI ss}", "id", (json_int_t)id, "minutes", (json_int_t)minutes, "note",
-			       note ? note : ""),
-		     author, now, error);
+	             json_pack("{sI sI ss}", "id", (json_int_t)id, "minutes", (json_int_t)minutes,
+	                       "note", note ? note : ""),
+	             author, now, error);
 }
 
 /* Refuses what cannot be merged. */
-static gboolean merge_check(DkStore *store, const DkTicket *target, const DkTicket *source, GError **error)
+static gboolean merge_check(DkStore *store, const DkTicket *target, const DkTicket *source,
+                            GError **error)
 {
 	gint64 into_target = 0, into_source = 0;
 	if (!dk_store_ticket_merged_into(store, target->number, &into_target, error) ||
 	    !dk_store_ticket_merged_into(store, source->number, &into_source, error))
 		return FALSE;
 	const char *why = target->number == source->number ? "a ticket cannot be merged into itself"
-			  : into_source != 0			    ? "the ticket to merge was merged already"
-			  : into_target != 0			    ? "the target was merged into another ticket"
-								    : NULL;
+	                  : into_source != 0 ? "the ticket to merge was merged already"
+	                  : into_target != 0 ? "the target was merged into another ticket"
+	                                     : NULL;
 	if (why != NULL)
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "merging #%" G_GINT64_FORMAT " into #%" G_GINT64_FORMAT ": %s",
-			    source->number, target->number, why);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "merging #%" G_GINT64_FORMAT " into #%" G_GINT64_FORMAT ": %s",
+		            source->number, target->number, why);
 	return why == NULL;
 }
 
-gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char *by, gint64 now, GError **error)
+gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char *by, gint64 now,
+                       GError **error)
 {
 	g_autoptr(DkTicket) to = dk_store_ticket_get(store, target, error);
 	if (to == NULL)
@@ -407,8 +428,10 @@ gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char 
 	    !set_status(store, source, DK_STATUS_CLOSED, "merge", now, error))
 		return FALSE;
 	return dk_store_link_add(store, target, source, "merged", now, error) &&
-	       event(store, target, 0, "merged", json_pack("{sI}", "from", (json_int_t)source), by, now, error) &&
-	       event(store, source, 0, "merged", json_pack("{sI}", "into", (json_int_t)target), by, now, error) &&
+	       event(store, target, 0, "merged", json_pack("{sI}", "from", (json_int_t)source), by,
+	             now, error) &&
+	       event(store, source, 0, "merged", json_pack("{sI}", "into", (json_int_t)target), by,
+	             now, error) &&
 	       dk_store_ticket_touch(store, target, now, error);
 }
 

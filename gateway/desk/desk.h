@@ -35,37 +35,37 @@ char *dk_desk_format_duration(gint64 minutes);
  * after checking the name and the transition; records a status_change
  * event {old, new, by}. The same status is no change and no event. */
 gboolean dk_desk_set_status(DkStore *store, gint64 ticket, const char *status, const char *by,
-			    gint64 now, GError **error);
+                            gint64 now, GError **error);
 
 /* The other fields an agent sets, each with its event: priority_change,
  * assignment (value NULL unassigns), queue_change, tag, untag. A value
  * equal to the current one records nothing. */
 gboolean dk_desk_set_priority(DkStore *store, gint64 ticket, const char *priority, const char *by,
-			      gint64 now, GError **error);
-gboolean dk_desk_assign(DkStore *store, gint64 ticket, const char *assignee, const char *by, gint64 now,
-			GError **error);
-gboolean dk_desk_set_queue(DkStore *store, gint64 ticket, const char *queue, const char *by, gint64 now,
-			   GError **error);
+                              gint64 now, GError **error);
+gboolean dk_desk_assign(DkStore *store, gint64 ticket, const char *assignee, const char *by,
+                        gint64 now, GError **error);
+gboolean dk_desk_set_queue(DkStore *store, gint64 ticket, const char *queue, const char *by,
+                           gint64 now, GError **error);
 gboolean dk_desk_tag(DkStore *store, gint64 ticket, const char *tag, const char *by, gint64 now,
-		     GError **error);
+                     GError **error);
 gboolean dk_desk_untag(DkStore *store, gint64 ticket, const char *tag, const char *by, gint64 now,
-		       GError **error);
+                       GError **error);
 
 /* The writer's hook for an inbound customer comment on an existing ticket
  * (its article given): a ticket waiting on the customer is open again. */
 gboolean dk_desk_customer_reply(DkStore *store, const DkTicket *ticket, gint64 article, gint64 now,
-				GError **error);
+                                GError **error);
 
 /* Closes every ticket resolved at least close_after_days ago (as of now),
  * each with a status_change event by "autoclose"; how many into
  * closed_out (may be NULL). */
 gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, guint *closed_out,
-			   GError **error);
+                           GError **error);
 
 /* Adds an internal note an agent wrote (author may be NULL) with a
  * "comment" event. Returns the article's id, 0 on error. */
 gint64 dk_desk_note(DkStore *store, gint64 ticket, const char *text, const char *author, gint64 now,
-		    GError **error);
+                    GError **error);
 
 /* A file a reply carries. */
 typedef struct {
@@ -77,8 +77,8 @@ typedef struct {
 /* A public reply of support. */
 typedef struct {
 	const char *text;
-	const char *author;      /* the agent's address, or NULL */
-	const char *author_name; /* the agent's display name, or NULL */
+	const char *author;       /* the agent's address, or NULL */
+	const char *author_name;  /* the agent's display name, or NULL */
 	const DkReplyFile *files; /* n_files of them, or NULL */
 	guint n_files;
 } DkReply;
@@ -91,22 +91,23 @@ typedef struct {
  * article's id, 0 on error: DK_ERROR_PERMANENT for a ticket without
  * requester or files over the limits. */
 gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 ticket,
-		     const DkReply *reply, gint64 now, GError **error);
+                     const DkReply *reply, gint64 now, GError **error);
 
 /* Records minutes of work with a time_entry event. */
 gboolean dk_desk_add_time(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
-			  const char *author, gint64 now, GError **error);
+                          const char *author, gint64 now, GError **error);
 
 /* Merges source into target: source's articles, Message-IDs, participants,
  * tags and time entries move, source is closed and keeps a pointer to
  * target (threading follows it), both get a "merged" event and a link.
  * Refuses merging a ticket into itself, or a ticket already merged. */
 gboolean dk_desk_merge(DkStore *store, gint64 target, gint64 source, const char *by, gint64 now,
-		       GError **error);
+                       GError **error);
 
 /* The ticket that stands for ticket: itself, or the end of its chain of
  * merges (at most 16 steps). */
-gboolean dk_desk_resolve_merged(DkStore *store, gint64 ticket, gint64 *resolved_out, GError **error);
+gboolean dk_desk_resolve_merged(DkStore *store, gint64 ticket, gint64 *resolved_out,
+                                GError **error);
 
 /* The first public answer meets the first-response target: records now
  * as the first response unless one was recorded. dk_desk_reply() calls
@@ -130,14 +131,15 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
  * (see dk_store_ticket_status_history), as of now, into sla (its
  * first_response_at and breach times are kept). */
 void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
-			 const DkTicketStatus *statuses, guint n, gint64 now, DkTicketSla *sla);
+                         const DkTicketStatus *statuses, guint n, gint64 now, DkTicketSla *sla);
 
 /* dk_desk_sla_compute on the stored ticket, written back. When the
  * ticket's clock stopped now (resolved), a target it had missed by then and
  * that no check recorded is recorded as dk_desk_sla_check() does, with its
  * event and the notices to dk_sla_policy_team(): in the transaction that
  * resolves it, once per target. */
-gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now, GError **error);
+gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
+                            GError **error);
 
 /* The breach check (`docket serve` every [sla] check_seconds, `docket
  * ticket sla-check`): recomputes every ticket that can still breach and,
@@ -146,8 +148,8 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
  * records an sla_breach event {target, due} and queues an "sla-breach"
  * notice to each of team (may be NULL). How many breaches into
  * breaches_out (may be NULL). */
-gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team, gint64 now,
-			   guint *breaches_out, GError **error);
+gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
+                           gint64 now, guint *breaches_out, GError **error);
 
 /* The SLA states the rules' ticket_sla test reads (rules/README.md), as
  * of now: "breached" when a target was missed (recorded, or its due time

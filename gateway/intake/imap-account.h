@@ -36,11 +36,11 @@ typedef struct {
 	char *ca_file; /* NULL: the system trust store */
 	char *user;
 	DkImapAuth auth;
-	char *password; /* LOGIN and PLAIN; NULL for XOAUTH2 */
-	gboolean oauth_app;      /* oauth_grant = client_credentials */
+	char *password;     /* LOGIN and PLAIN; NULL for XOAUTH2 */
+	gboolean oauth_app; /* oauth_grant = client_credentials */
 	char *oauth_token_url;
-	char *oauth_device_url;  /* RFC 8628 device authorization; may be NULL */
-	char *oauth_scope;       /* may be NULL */
+	char *oauth_device_url; /* RFC 8628 device authorization; may be NULL */
+	char *oauth_scope;      /* may be NULL */
 	char *oauth_client_id;
 	char *oauth_client_secret; /* may be NULL (public clients) */
 	char *oauth_refresh_token; /* the current one; NULL before authorize */

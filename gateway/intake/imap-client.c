@@ -33,8 +33,9 @@ static gboolean imap_error(DkImapClient *c, int rc, const char *doing, GError **
 {
 	const char *said = c->imap->imap_response;
 	gboolean network = rc == MAILIMAP_ERROR_STREAM || rc == MAILIMAP_ERROR_CONNECTION_REFUSED ||
-			   rc == MAILIMAP_ERROR_PARSE || rc == MAILIMAP_ERROR_FATAL || rc == MAILIMAP_ERROR_SSL ||
-			   rc == MAILIMAP_ERROR_MEMORY || rc == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION;
+	                   rc == MAILIMAP_ERROR_PARSE || rc == MAILIMAP_ERROR_FATAL ||
+	                   rc == MAILIMAP_ERROR_SSL || rc == MAILIMAP_ERROR_MEMORY ||
+	                   rc == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION;
 	gboolean refused = rc == MAILIMAP_ERROR_LOGIN || rc == MAILIMAP_ERROR_SASL;
 	const char *what = network ? "connection lost or timed out" : "the server refused";
 	c->broken = c->broken || network;
@@ -43,9 +44,9 @@ static gboolean imap_error(DkImapClient *c, int rc, const char *doing, GError **
 	else if (rc == MAILIMAP_ERROR_SSL)
 		what = "TLS handshake failed (is tls = imaps right for this port?)";
 	g_set_error(error, DK_ERROR, refused ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
-		    "imap %s:%u: %s: %s%s%s%s", c->account->host, c->account->port, doing, what,
-		    (!network && said && *said) ? " (server said: " : "", (!network && said) ? said : "",
-		    (!network && said && *said) ? ")" : "");
+	            "imap %s:%u: %s: %s%s%s%s", c->account->host, c->account->port, doing, what,
+	            (!network && said && *said) ? " (server said: " : "",
+	            (!network && said) ? said : "", (!network && said && *said) ? ")" : "");
 	return FALSE;
 }
 
@@ -84,19 +85,22 @@ static gboolean open_transport(DkImapClient *c, GError **error)
 	const DkImapAccount *a = c->account;
 	int rc;
 	if (a->tls == DK_IMAP_TLS_IMAPS)
-		rc = mailimap_ssl_connect_with_callback(c->imap, a->host, a->port, dk_imap_tls_setup, a->host);
+		rc = mailimap_ssl_connect_with_callback(c->imap, a->host, a->port,
+		                                        dk_imap_tls_setup, a->host);
 	else
 		rc = mailimap_socket_connect(c->imap, a->host, a->port);
 	if (!is_ok(rc))
-		return imap_error(c, rc == MAILIMAP_ERROR_STREAM ? MAILIMAP_ERROR_CONNECTION_REFUSED : rc,
-				  "connecting", error);
+		return imap_error(
+		    c, rc == MAILIMAP_ERROR_STREAM ? MAILIMAP_ERROR_CONNECTION_REFUSED : rc,
+		    "connecting", error);
 	tune_socket(c);
 	if (a->tls == DK_IMAP_TLS_STARTTLS) {
 		rc = mailimap_socket_starttls_with_callback(c->imap, dk_imap_tls_setup, a->host);
 		if (!is_ok(rc))
 			return imap_error(c, rc, "STARTTLS", error);
 	}
-	if (a->tls != DK_IMAP_TLS_NONE && !dk_imap_tls_verify(c->imap->imap_stream, a->host, a->ca_file, error)) {
+	if (a->tls != DK_IMAP_TLS_NONE &&
+	    !dk_imap_tls_verify(c->imap->imap_stream, a->host, a->ca_file, error)) {
 		c->broken = TRUE; /* say nothing more to an untrusted server */
 		g_prefix_error(error, "imap %s:%u: ", a->host, a->port);
 		return FALSE;
@@ -113,8 +117,8 @@ static gboolean authenticate(DkImapClient *c, GError **error)
 		rc = mailimap_login(c->imap, a->user, a->password);
 		break;
 	case DK_IMAP_AUTH_PLAIN:
-		rc = mailimap_authenticate(c->imap, "PLAIN", a->host, NULL, NULL, a->user, a->user, a->password,
-					   NULL);
+		rc = mailimap_authenticate(c->imap, "PLAIN", a->host, NULL, NULL, a->user, a->user,
+		                           a->password, NULL);
 		break;
 	case DK_IMAP_AUTH_XOAUTH2: {
 		g_autofree char *token = dk_imap_oauth_access_token(a, error);
@@ -128,7 +132,8 @@ static gboolean authenticate(DkImapClient *c, GError **error)
 	}
 	if (!is_ok(rc)) {
 		g_autofree char *doing = g_strdup_printf("authentication as %s", a->user);
-		return imap_error(c, rc == MAILIMAP_ERROR_STREAM ? rc : MAILIMAP_ERROR_LOGIN, doing, error);
+		return imap_error(c, rc == MAILIMAP_ERROR_STREAM ? rc : MAILIMAP_ERROR_LOGIN, doing,
+		                  error);
 	}
 	/* Capabilities change after login (RFC 3501 section 6.2.3): ask again. */
 	struct mailimap_capability_data *caps = NULL;
@@ -166,14 +171,16 @@ void dk_imap_client_free(DkImapClient *client)
 	g_free(client);
 }
 
-gboolean dk_imap_client_select(DkImapClient *c, const char *folder, guint32 *uidvalidity_out, GError **error)
+gboolean dk_imap_client_select(DkImapClient *c, const char *folder, guint32 *uidvalidity_out,
+                               GError **error)
 {
 	int rc = mailimap_select(c->imap, folder);
 	if (!is_ok(rc)) {
 		g_autofree char *doing = g_strdup_printf("SELECT %s", folder);
 		return imap_error(c, rc, doing, error);
 	}
-	*uidvalidity_out = c->imap->imap_selection_info ? c->imap->imap_selection_info->sel_uidvalidity : 0;
+	*uidvalidity_out =
+	    c->imap->imap_selection_info ? c->imap->imap_selection_info->sel_uidvalidity : 0;
 	return TRUE;
 }
 
@@ -188,7 +195,7 @@ GArray *dk_imap_client_search_after(DkImapClient *c, guint32 last_uid, GError **
 	/* "UID n:*" always matches the highest UID, even one below n
 	 * (RFC 3501 section 6.4.8): filter. */
 	struct mailimap_search_key *key =
-		mailimap_search_key_new_uid(mailimap_set_new_interval(last_uid + 1, 0));
+	    mailimap_search_key_new_uid(mailimap_set_new_interval(last_uid + 1, 0));
 	clist *result = NULL;
 	int rc = mailimap_uid_search(c->imap, NULL, key, &result);
 	mailimap_search_key_free(key);
@@ -256,7 +263,7 @@ static gboolean size_from(struct mailimap_msg_att *att, guint32 *uid_out, guint3
 }
 
 gboolean dk_imap_client_sizes(DkImapClient *c, const guint32 *uids, guint n, guint32 *sizes_out,
-			      GError **error)
+                              GError **error)
 {
 	struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid());
@@ -286,7 +293,7 @@ GPtrArray *dk_imap_client_fetch(DkImapClient *c, const guint32 *uids, guint n, G
 	struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(
-		type, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+	    type, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
 	struct mailimap_set *set = make_set(uids, n);
 	clist *result = NULL;
 	int rc = mailimap_uid_fetch(c->imap, set, type, &result);
@@ -304,8 +311,8 @@ GPtrArray *dk_imap_client_fetch(DkImapClient *c, const guint32 *uids, guint n, G
 	return out;
 }
 
-static gboolean store_flag(DkImapClient *c, const guint32 *uids, guint n, struct mailimap_flag *flag,
-			   GError **error)
+static gboolean store_flag(DkImapClient *c, const guint32 *uids, guint n,
+                           struct mailimap_flag *flag, GError **error)
 {
 	struct mailimap_flag_list *flags = mailimap_flag_list_new_empty();
 	mailimap_flag_list_add(flags, flag);
@@ -323,7 +330,7 @@ gboolean dk_imap_client_flag_seen(DkImapClient *c, const guint32 *uids, guint n,
 }
 
 gboolean dk_imap_client_move(DkImapClient *c, const guint32 *uids, guint n, const char *folder,
-			     GError **error)
+                             GError **error)
 {
 	g_autofree char *doing = g_strdup_printf("moving to %s", folder);
 	struct mailimap_set *set = make_set(uids, n);
@@ -338,7 +345,7 @@ gboolean dk_imap_client_move(DkImapClient *c, const guint32 *uids, guint n, cons
 		/* Without UIDPLUS, EXPUNGE also removes whatever else another
 		 * client marked \Deleted: the best RFC 3501 allows. */
 		rc = mailimap_has_extension(c->imap, "UIDPLUS") ? mailimap_uid_expunge(c->imap, set)
-								: mailimap_expunge(c->imap);
+		                                                : mailimap_expunge(c->imap);
 	} else if (is_ok(rc)) {
 		mailimap_set_free(set);
 		return FALSE;
@@ -376,8 +383,8 @@ static gboolean wait_readable(DkImapClient *c, gint64 ms, GCancellable *cancella
 	return rc > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
-gboolean dk_imap_client_idle(DkImapClient *c, guint seconds, GCancellable *cancellable, gboolean *activity_out,
-			     GError **error)
+gboolean dk_imap_client_idle(DkImapClient *c, guint seconds, GCancellable *cancellable,
+                             gboolean *activity_out, GError **error)
 {
 	*activity_out = FALSE;
 	int rc = mailimap_idle(c->imap);

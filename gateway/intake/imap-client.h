@@ -32,7 +32,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkImapClient, dk_imap_client_free)
 
 /* SELECT folder (RFC 3501 section 6.3.1); gives its UIDVALIDITY. */
 gboolean dk_imap_client_select(DkImapClient *client, const char *folder, guint32 *uidvalidity_out,
-			       GError **error);
+                               GError **error);
 
 /* UID SEARCH for the UIDs above last_uid in the selected folder, ascending.
  * The caller frees the GArray (of guint32). */
@@ -40,8 +40,8 @@ GArray *dk_imap_client_search_after(DkImapClient *client, guint32 last_uid, GErr
 
 /* UID FETCH (RFC822.SIZE) of n UIDs, ascending: sizes_out[i] is the size
  * of uids[i] in bytes, 0 for a UID the server no longer has. */
-gboolean dk_imap_client_sizes(DkImapClient *client, const guint32 *uids, guint n, guint32 *sizes_out,
-			      GError **error);
+gboolean dk_imap_client_sizes(DkImapClient *client, const guint32 *uids, guint n,
+                              guint32 *sizes_out, GError **error);
 
 /* UID FETCH (BODY.PEEK[]) of n UIDs, so nothing is marked \Seen before it
  * is stored (RFC 3501 section 6.4.5). Returns DkImapMessage* in any order,
@@ -52,10 +52,11 @@ GPtrArray *dk_imap_client_fetch(DkImapClient *client, const guint32 *uids, guint
  * offered, else UID COPY, \Deleted and UID EXPUNGE (RFC 4315), else UID
  * COPY, \Deleted and EXPUNGE. */
 gboolean dk_imap_client_move(DkImapClient *client, const guint32 *uids, guint n, const char *folder,
-			     GError **error);
+                             GError **error);
 
 /* Adds \Seen to n UIDs of the selected folder. */
-gboolean dk_imap_client_flag_seen(DkImapClient *client, const guint32 *uids, guint n, GError **error);
+gboolean dk_imap_client_flag_seen(DkImapClient *client, const guint32 *uids, guint n,
+                                  GError **error);
 
 /* NOOP: proves the connection is alive within the configured time-out. */
 gboolean dk_imap_client_noop(DkImapClient *client, GError **error);
@@ -68,7 +69,7 @@ gboolean dk_imap_client_can_idle(DkImapClient *client);
  * server spoke. A server that does not answer DONE within the time-out is
  * a temporary error: the connection is dead. */
 gboolean dk_imap_client_idle(DkImapClient *client, guint seconds, GCancellable *cancellable,
-			     gboolean *activity_out, GError **error);
+                             gboolean *activity_out, GError **error);
 
 void dk_imap_message_free(DkImapMessage *message);
 

@@ -20,22 +20,22 @@ struct DkImapPoller {
 	DkStore *state; /* own connection: the UID state */
 	DkImapClient *client;
 	gsize max_message_size;
-	guint handled; /* messages stored or refused in the current round */
+	guint handled;             /* messages stored or refused in the current round */
 	GCancellable *cancellable; /* of dk_imap_poller_run(): ends a round between batches */
-	GMutex lock; /* guards stats */
+	GMutex lock;               /* guards stats */
 	DkImapStats stats;
 };
 
 /* What became of the messages of one batch. */
 typedef struct {
-	GArray *done;    /* stored or duplicate: to processed_folder / \Seen */
-	GArray *refused; /* to error_folder */
+	GArray *done;           /* stored or duplicate: to processed_folder / \Seen */
+	GArray *refused;        /* to error_folder */
 	guint32 first_deferred; /* 0: none */
 	guint fresh;            /* stored for the first time */
 } Disposition;
 
 DkImapPoller *dk_imap_poller_new(const DkConfig *config, const char *account, DkPipeline *pipeline,
-				 GError **error)
+                                 GError **error)
 {
 	g_autoptr(DkImapAccount) a = dk_imap_account_new(config, account, error);
 	if (a == NULL)
@@ -82,18 +82,20 @@ static void count(DkImapPoller *p, guint64 *field, guint64 n)
 	g_mutex_unlock(&p->lock);
 }
 
-static void refuse(DkImapPoller *p, const char *folder, Disposition *d, guint32 uid, const GError *why)
+static void refuse(DkImapPoller *p, const char *folder, Disposition *d, guint32 uid,
+                   const GError *why)
 {
-	g_warning("imap account=%s folder=%s uid=%u event=refused reason=\"%s\"", p->account->name, folder, uid,
-		  why->message);
+	g_warning("imap account=%s folder=%s uid=%u event=refused reason=\"%s\"", p->account->name,
+	          folder, uid, why->message);
 	g_array_append_val(d->refused, uid);
 	count(p, &p->stats.refused, 1);
 }
 
-static void defer(DkImapPoller *p, const char *folder, Disposition *d, guint32 uid, const GError *why)
+static void defer(DkImapPoller *p, const char *folder, Disposition *d, guint32 uid,
+                  const GError *why)
 {
-	g_message("imap account=%s folder=%s uid=%u event=deferred reason=\"%s\"", p->account->name, folder, uid,
-		  why->message);
+	g_message("imap account=%s folder=%s uid=%u event=deferred reason=\"%s\"", p->account->name,
+	          folder, uid, why->message);
 	if (d->first_deferred == 0 || uid < d->first_deferred)
 		d->first_deferred = uid;
 	count(p, &p->stats.deferred, 1);
@@ -108,8 +110,8 @@ typedef struct {
 /* Prepares each fetched message; the ones that are not mail are refused
  * here. Returns the items (with their UIDs and sizes in fetched_out, same
  * order). */
-static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messages, GArray *fetched_out,
-			  Disposition *d)
+static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messages,
+                          GArray *fetched_out, Disposition *d)
 {
 	GPtrArray *items = g_ptr_array_new_with_free_func((GDestroyNotify)dk_pipeline_item_free);
 	/* The account's mailbox is the support address the mail came to (a
@@ -122,9 +124,11 @@ static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messag
 		g_autoptr(GError) error = NULL;
 		DkPipelineItem *item = NULL;
 		if (g_bytes_get_size(m->raw) > p->max_message_size)
-			g_set_error(&error, DK_ERROR, DK_ERROR_PERMANENT,
-				    "message larger than [intake] max_message_size (%" G_GSIZE_FORMAT " bytes)",
-				    p->max_message_size);
+			g_set_error(
+			    &error, DK_ERROR, DK_ERROR_PERMANENT,
+			    "message larger than [intake] max_message_size (%" G_GSIZE_FORMAT
+			    " bytes)",
+			    p->max_message_size);
 		else
 			item = dk_pipeline_prepare(p->pipeline, m->raw, &intake, &error);
 		if (item != NULL) {
@@ -158,20 +162,22 @@ static guint64 *outcome_counter(DkImapPoller *p, DkOutcome outcome)
  * the LMTP listener writes one: the other outcomes have theirs
  * (quarantined, refused, deferred). */
 static void log_message(DkImapPoller *p, const char *folder, guint32 uid, gsize size,
-			DkPipelineItem *item)
+                        DkPipelineItem *item)
 {
 	const DkMessage *message = dk_pipeline_item_message(item);
 	const DkDelivery *result = dk_pipeline_item_result(item);
 	const DkAddress *from = message ? message->from : NULL;
 	g_message("imap account=%s folder=%s uid=%u event=message from=<%s> size=%" G_GSIZE_FORMAT
-		  " ticket=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=<%s>",
-		  p->account->name, folder, uid, from && from->address ? from->address : "", size,
-		  result->ticket, dk_outcome_name(result->outcome), result->evidence ? result->evidence : "-",
-		  result->message_id ? result->message_id : "");
+	          " ticket=%" G_GINT64_FORMAT " outcome=%s evidence=%s message_id=<%s>",
+	          p->account->name, folder, uid, from && from->address ? from->address : "", size,
+	          result->ticket, dk_outcome_name(result->outcome),
+	          result->evidence ? result->evidence : "-",
+	          result->message_id ? result->message_id : "");
 }
 
 /* Sorts the committed items into done, refused and deferred. */
-static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArray *fetched, Disposition *d)
+static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArray *fetched,
+                     Disposition *d)
 {
 	for (guint i = 0; i < items->len; i++) {
 		DkPipelineItem *item = g_ptr_array_index(items, i);
@@ -184,15 +190,16 @@ static void classify(DkImapPoller *p, const char *folder, GPtrArray *items, GArr
 			g_array_append_val(d->done, uid);
 			d->fresh += outcome != DK_OUTCOME_DUPLICATE;
 			if (outcome == DK_OUTCOME_QUARANTINED)
-				g_warning("imap account=%s folder=%s uid=%u event=quarantined entry=%" G_GINT64_FORMAT
-					  " reason=\"%s\"",
-					  p->account->name, folder, uid, result->quarantine,
-					  dk_pipeline_item_quarantine_reason(item));
+				g_warning("imap account=%s folder=%s uid=%u event=quarantined "
+				          "entry=%" G_GINT64_FORMAT " reason=\"%s\"",
+				          p->account->name, folder, uid, result->quarantine,
+				          dk_pipeline_item_quarantine_reason(item));
 			else
 				log_message(p, folder, uid, size, item);
 			count(p, outcome_counter(p, outcome), 1);
-			dk_metrics_count(outcome == DK_OUTCOME_QUARANTINED ? DK_METRIC_QUARANTINED : DK_METRIC_ACCEPTED,
-					 "imap");
+			dk_metrics_count(outcome == DK_OUTCOME_QUARANTINED ? DK_METRIC_QUARANTINED
+			                                                   : DK_METRIC_ACCEPTED,
+			                 "imap");
 		} else if (dk_error_is_temporary(why)) {
 			dk_metrics_count(DK_METRIC_TEMPFAILED, "imap");
 			defer(p, folder, d, uid, why);
@@ -218,38 +225,41 @@ static gboolean dispose(DkImapPoller *p, Disposition *d, GError **error)
 	g_array_sort(d->refused, compare_uid);
 	if (d->done->len > 0) {
 		const guint32 *uids = (const guint32 *)(void *)d->done->data;
-		if (a->move ? !dk_imap_client_move(p->client, uids, d->done->len, a->processed_folder, error)
-			    : !dk_imap_client_flag_seen(p->client, uids, d->done->len, error))
+		if (a->move ? !dk_imap_client_move(p->client, uids, d->done->len,
+		                                   a->processed_folder, error)
+		            : !dk_imap_client_flag_seen(p->client, uids, d->done->len, error))
 			return FALSE;
 	}
 	return d->refused->len == 0 ||
-	       dk_imap_client_move(p->client, (const guint32 *)(void *)d->refused->data, d->refused->len,
-				   a->error_folder, error);
+	       dk_imap_client_move(p->client, (const guint32 *)(void *)d->refused->data,
+	                           d->refused->len, a->error_folder, error);
 }
 
 /* Fetches, commits and disposes of one batch (fetch: UIDs to fetch;
  * too_big: UIDs refused unread for their size); then records that every
  * UID up to last is handled, or stops short of the first deferred one.
  * *stop_out says the folder's round should end (a deferral). */
-static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, GArray *too_big, guint32 last,
-			   DkImapState *state, gboolean *stop_out, GError **error)
+static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, GArray *too_big,
+                           guint32 last, DkImapState *state, gboolean *stop_out, GError **error)
 {
 	Disposition d = {
-		.done = g_array_new(FALSE, FALSE, sizeof(guint32)),
-		.refused = g_array_new(FALSE, FALSE, sizeof(guint32)),
+	    .done = g_array_new(FALSE, FALSE, sizeof(guint32)),
+	    .refused = g_array_new(FALSE, FALSE, sizeof(guint32)),
 	};
 	/* Owners of the arrays, for their cleanup only. */
 	g_autoptr(GArray) done G_GNUC_UNUSED = d.done;
 	g_autoptr(GArray) refused G_GNUC_UNUSED = d.refused;
 	for (guint i = 0; i < too_big->len; i++) {
-		g_autoptr(GError) why = g_error_new(DK_ERROR, DK_ERROR_PERMANENT,
-						    "larger than [intake] max_message_size (%" G_GSIZE_FORMAT " bytes)",
-						    p->max_message_size);
+		g_autoptr(GError) why =
+		    g_error_new(DK_ERROR, DK_ERROR_PERMANENT,
+		                "larger than [intake] max_message_size (%" G_GSIZE_FORMAT " bytes)",
+		                p->max_message_size);
 		refuse(p, folder, &d, g_array_index(too_big, guint32, i), why);
 	}
-	g_autoptr(GPtrArray) messages = fetch->len == 0 ? g_ptr_array_new()
-							: dk_imap_client_fetch(p->client, (const guint32 *)(void *)fetch->data,
-									       fetch->len, error);
+	g_autoptr(GPtrArray) messages =
+	    fetch->len == 0 ? g_ptr_array_new()
+	                    : dk_imap_client_fetch(p->client, (const guint32 *)(void *)fetch->data,
+	                                           fetch->len, error);
 	if (messages == NULL)
 		return FALSE;
 	count(p, &p->stats.fetched, messages->len);
@@ -277,7 +287,7 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, G
  * holds at most BATCH_BYTES (or a single larger message): memory stays
  * bounded however large the folder and its messages. */
 static gboolean work_chunk(DkImapPoller *p, const char *folder, const guint32 *uids, guint n,
-			   DkImapState *state, gboolean *stop_out, GError **error)
+                           DkImapState *state, gboolean *stop_out, GError **error)
 {
 	g_autofree guint32 *sizes = g_new0(guint32, n);
 	if (!dk_imap_client_sizes(p->client, uids, n, sizes, error))
@@ -291,7 +301,8 @@ static gboolean work_chunk(DkImapPoller *p, const char *folder, const guint32 *u
 			continue;
 		}
 		if (fetch->len > 0 && bytes + sizes[i] > BATCH_BYTES) {
-			if (!work_batch(p, folder, fetch, too_big, uids[i - 1], state, stop_out, error))
+			if (!work_batch(p, folder, fetch, too_big, uids[i - 1], state, stop_out,
+			                error))
 				return FALSE;
 			if (*stop_out)
 				return TRUE;
@@ -317,8 +328,9 @@ static gboolean work_folder(DkImapPoller *p, const char *folder, GError **error)
 		/* RFC 3501 section 2.3.1.1: the old UIDs mean nothing now. The
 		 * pipeline dedupes whatever was stored before. */
 		if (state.uidvalidity != 0)
-			g_message("imap account=%s folder=%s event=uidvalidity-changed old=%u new=%u", name, folder,
-				  state.uidvalidity, uidvalidity);
+			g_message(
+			    "imap account=%s folder=%s event=uidvalidity-changed old=%u new=%u",
+			    name, folder, state.uidvalidity, uidvalidity);
 		state = (DkImapState){.uidvalidity = uidvalidity, .last_uid = 0};
 	}
 	g_autoptr(GArray) uids = dk_imap_client_search_after(p->client, state.last_uid, error);
@@ -391,7 +403,8 @@ static gboolean wait_for_news(DkImapPoller *p, GCancellable *cancellable, GError
 {
 	const DkImapAccount *a = p->account;
 	if (!a->idle || !dk_imap_client_can_idle(p->client)) {
-		return !pause_for(a->poll_seconds, cancellable) || dk_imap_client_noop(p->client, error);
+		return !pause_for(a->poll_seconds, cancellable) ||
+		       dk_imap_client_noop(p->client, error);
 	}
 	guint seconds = MIN(a->poll_seconds, a->idle_renew_seconds);
 	gboolean activity = FALSE;
@@ -413,8 +426,8 @@ void dk_imap_poller_run(DkImapPoller *p, GCancellable *cancellable)
 		}
 		if (g_cancellable_is_cancelled(cancellable))
 			break;
-		g_warning("imap account=%s event=error retry_in=%us reason=\"%s\"", p->account->name, backoff,
-			  error->message);
+		g_warning("imap account=%s event=error retry_in=%us reason=\"%s\"",
+		          p->account->name, backoff, error->message);
 		g_clear_pointer(&p->client, dk_imap_client_free);
 		if (!pause_for(backoff, cancellable))
 			break;

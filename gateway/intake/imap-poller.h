@@ -38,15 +38,15 @@ typedef struct DkImapPoller DkImapPoller;
 
 /* Counters since the poller was made. */
 typedef struct {
-	guint64 fetched;    /* messages fetched from the server */
-	guint64 stored;     /* committed as a new ticket or article */
-	guint64 duplicates; /* already in the store */
+	guint64 fetched;     /* messages fetched from the server */
+	guint64 stored;      /* committed as a new ticket or article */
+	guint64 duplicates;  /* already in the store */
 	guint64 quarantined; /* unreadable, kept in the quarantine (and acknowledged) */
-	guint64 dropped;    /* kept raw only: an auto-reply or bounce naming no ticket */
-	guint64 refused;    /* refused for good, moved to error_folder */
-	guint64 deferred;   /* temporary failures, left for a later round */
-	guint64 rounds;     /* completed rounds */
-	guint64 reconnects; /* connections opened */
+	guint64 dropped;     /* kept raw only: an auto-reply or bounce naming no ticket */
+	guint64 refused;     /* refused for good, moved to error_folder */
+	guint64 deferred;    /* temporary failures, left for a later round */
+	guint64 rounds;      /* completed rounds */
+	guint64 reconnects;  /* connections opened */
 } DkImapStats;
 
 /* A poller for account [imap:account] committing through pipeline (both
@@ -54,7 +54,7 @@ typedef struct {
  * the store that config names. DK_ERROR_CONFIG for an invalid account
  * (see imap-account.h); store errors as dk_store_open() gives them. */
 DkImapPoller *dk_imap_poller_new(const DkConfig *config, const char *account, DkPipeline *pipeline,
-				 GError **error);
+                                 GError **error);
 void dk_imap_poller_free(DkImapPoller *poller);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkImapPoller, dk_imap_poller_free)
 
@@ -85,7 +85,7 @@ typedef struct DkImapPollerSet DkImapPollerSet;
  * an empty set), committing through pipeline. Fails, freeing what it made,
  * when one account cannot be set up (see dk_imap_poller_new()). */
 DkImapPollerSet *dk_imap_poller_set_new(const DkConfig *config, const char *const *accounts,
-					DkPipeline *pipeline, GError **error);
+                                        DkPipeline *pipeline, GError **error);
 
 /* How many pollers the set holds, and the i-th (owned by the set). */
 guint dk_imap_poller_set_size(DkImapPollerSet *set);

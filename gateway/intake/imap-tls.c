@@ -18,20 +18,22 @@ void dk_imap_tls_setup(struct mailstream_ssl_context *context, void *data)
 static gboolean fail(GError **error, const char *host, const char *format, const char *detail)
 {
 	g_autofree char *why = g_strdup_printf(format, detail);
-	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "TLS certificate of %s not trusted: %s", host, why);
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "TLS certificate of %s not trusted: %s",
+	            host, why);
 	return FALSE;
 }
 
 static gboolean load_trust(gnutls_x509_trust_list_t list, const char *host, const char *ca_file,
-			   GError **error)
+                           GError **error)
 {
-	int rc = ca_file != NULL
-			 ? gnutls_x509_trust_list_add_trust_file(list, ca_file, NULL, GNUTLS_X509_FMT_PEM, 0, 0)
-			 : gnutls_x509_trust_list_add_system_trust(list, 0, 0);
+	int rc = ca_file != NULL ? gnutls_x509_trust_list_add_trust_file(list, ca_file, NULL,
+	                                                                 GNUTLS_X509_FMT_PEM, 0, 0)
+	                         : gnutls_x509_trust_list_add_system_trust(list, 0, 0);
 	if (rc > 0)
 		return TRUE;
-	g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "%s: no CA certificate could be loaded from %s%s", host,
-		    ca_file ? ca_file : "the system trust store", rc < 0 ? gnutls_strerror(rc) : "");
+	g_set_error(
+	    error, DK_ERROR, DK_ERROR_CONFIG, "%s: no CA certificate could be loaded from %s%s",
+	    host, ca_file ? ca_file : "the system trust store", rc < 0 ? gnutls_strerror(rc) : "");
 	return FALSE;
 }
 
@@ -41,7 +43,8 @@ static guint import_chain(carray *chain, gnutls_x509_crt_t *certs)
 	guint n = 0;
 	for (guint i = 0; i < carray_count(chain) && n < MAX_CHAIN; i++) {
 		MMAPString *der = carray_get(chain, i);
-		gnutls_datum_t datum = {.data = (unsigned char *)der->str, .size = (unsigned)der->len};
+		gnutls_datum_t datum = {.data = (unsigned char *)der->str,
+		                        .size = (unsigned)der->len};
 		if (gnutls_x509_crt_init(&certs[n]) < 0)
 			break;
 		if (gnutls_x509_crt_import(certs[n], &datum, GNUTLS_X509_FMT_DER) < 0) {
@@ -61,7 +64,7 @@ static void free_chain(carray *chain)
 }
 
 static gboolean check(gnutls_x509_crt_t *certs, guint n, const char *host, const char *ca_file,
-		      GError **error)
+                      GError **error)
 {
 	gnutls_x509_trust_list_t list = NULL;
 	if (gnutls_x509_trust_list_init(&list, 0) < 0)
@@ -88,7 +91,8 @@ static gboolean check(gnutls_x509_crt_t *certs, guint n, const char *host, const
 	return TRUE;
 }
 
-gboolean dk_imap_tls_verify(mailstream *stream, const char *host, const char *ca_file, GError **error)
+gboolean dk_imap_tls_verify(mailstream *stream, const char *host, const char *ca_file,
+                            GError **error)
 {
 	carray *chain = mailstream_low_get_certificate_chain(mailstream_get_low(stream));
 	if (chain == NULL || carray_count(chain) == 0) {
@@ -100,8 +104,9 @@ gboolean dk_imap_tls_verify(mailstream *stream, const char *host, const char *ca
 	guint n = import_chain(chain, certs);
 	guint total = carray_count(chain);
 	free_chain(chain);
-	gboolean ok = n == total ? check(certs, n, host, ca_file, error)
-				 : fail(error, host, "%s", "a certificate of the chain could not be parsed");
+	gboolean ok =
+	    n == total ? check(certs, n, host, ca_file, error)
+	               : fail(error, host, "%s", "a certificate of the chain could not be parsed");
 	for (guint i = 0; i < n; i++)
 		gnutls_x509_crt_deinit(certs[i]);
 	return ok;

@@ -12,7 +12,8 @@ G_BEGIN_DECLS
  * to a CA in ca_file (PEM; NULL: the system trust store), be valid now, and
  * name host (a DNS name or an IP address; RFC 6125). FALSE with a
  * DK_ERROR_PERMANENT that names the host and the reason otherwise. */
-gboolean dk_imap_tls_verify(mailstream *stream, const char *host, const char *ca_file, GError **error);
+gboolean dk_imap_tls_verify(mailstream *stream, const char *host, const char *ca_file,
+                            GError **error);
 
 /* A libetpan TLS set-up callback that asks for host by SNI (RFC 6066
  * section 3); data is the host name, a string that outlives the handshake.

@@ -34,18 +34,20 @@ static void parse_from_line(const char *line, gsize len, char **sender_out, gint
 	char wday[4], mon[4];
 	int day, h, m, s, year;
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	if (space != NULL && sscanf(space, " %3s %3s %d %d:%d:%d %d", wday, mon, &day, &h, &m, &s, &year) == 7) {
+	if (space != NULL &&
+	    sscanf(space, " %3s %3s %d %d:%d:%d %d", wday, mon, &day, &h, &m, &s, &year) == 7) {
 		const char *found = strstr(months, mon);
 		if (found != NULL && (found - months) % 3 == 0) {
-			g_autoptr(GDateTime) dt =
-				g_date_time_new_utc(year, (int)((found - months) / 3) + 1, day, h, m, s);
+			g_autoptr(GDateTime) dt = g_date_time_new_utc(
+			    year, (int)((found - months) / 3) + 1, day, h, m, s);
 			if (dt != NULL)
 				*date_out = g_date_time_to_unix(dt);
 		}
 	}
 }
 
-GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **sender_out, gint64 *date_out)
+GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **sender_out,
+                            gint64 *date_out)
 {
 	*sender_out = NULL;
 	*date_out = 0;
@@ -76,7 +78,8 @@ GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **s
 			n--;
 		}
 		g_byte_array_append(out, (const guint8 *)line, (guint)n);
-		blank_before = (n == 1 && line[0] == '\n') || (n == 2 && line[0] == '\r' && line[1] == '\n');
+		blank_before =
+		    (n == 1 && line[0] == '\n') || (n == 2 && line[0] == '\r' && line[1] == '\n');
 		pos = end;
 	}
 	/* The empty line before the next From_ line belongs to the format. */
@@ -99,7 +102,8 @@ static gboolean flush(Batch *b, GError **error)
 {
 	if (b->items->len == 0)
 		return TRUE;
-	if (!dk_pipeline_commit(b->pipeline, (DkPipelineItem **)b->items->pdata, b->items->len, error))
+	if (!dk_pipeline_commit(b->pipeline, (DkPipelineItem **)b->items->pdata, b->items->len,
+	                        error))
 		return FALSE;
 	for (guint i = 0; i < b->items->len; i++) {
 		DkPipelineItem *item = g_ptr_array_index(b->items, i);
@@ -122,13 +126,15 @@ static gboolean flush(Batch *b, GError **error)
 }
 
 /* Prepares one message into the batch; commits the batch when full. */
-static gboolean add(Batch *b, GBytes *raw, const char *where, const DkIntake *intake, GError **error)
+static gboolean add(Batch *b, GBytes *raw, const char *where, const DkIntake *intake,
+                    GError **error)
 {
 	b->stats->messages++;
 	g_autoptr(GError) why = NULL;
 	DkPipelineItem *item = NULL;
 	if (g_bytes_get_size(raw) > b->options->max_message_size)
-		g_set_error(&why, DK_ERROR, DK_ERROR_PERMANENT, "larger than [intake] max_message_size");
+		g_set_error(&why, DK_ERROR, DK_ERROR_PERMANENT,
+		            "larger than [intake] max_message_size");
 	else
 		item = dk_pipeline_prepare(b->pipeline, raw, intake, &why);
 	if (item == NULL) {
@@ -166,8 +172,8 @@ static gboolean import_mbox(Batch *b, const char *path, GError **error)
 	const char *data = g_mapped_file_get_contents(file);
 	gsize len = g_mapped_file_get_length(file), offset = 0;
 	if (len > 0 && !starts_from_line(data, len)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is not an mbox file (no \"From \" line first)",
-			    path);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s is not an mbox file (no \"From \" line first)", path);
 		return FALSE;
 	}
 	for (;;) {
@@ -177,8 +183,9 @@ static gboolean import_mbox(Batch *b, const char *path, GError **error)
 		g_autoptr(GBytes) raw = dk_import_mbox_next(data, len, &offset, &sender, &date);
 		if (raw == NULL)
 			break;
-		g_autofree char *where = g_strdup_printf("message %" G_GUINT64_FORMAT " (byte %" G_GSIZE_FORMAT ")",
-							 b->stats->messages + 1, start);
+		g_autofree char *where =
+		    g_strdup_printf("message %" G_GUINT64_FORMAT " (byte %" G_GSIZE_FORMAT ")",
+		                    b->stats->messages + 1, start);
 		DkIntake intake = intake_of(b->options);
 		intake.envelope_from = sender;
 		intake.received_at = date;
@@ -205,7 +212,8 @@ static GPtrArray *maildir_files(const char *path, GError **error)
 		g_autoptr(GError) local = NULL;
 		g_autoptr(GDir) dir = g_dir_open(dir_path, 0, &local);
 		if (dir == NULL) {
-			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is not a Maildir: %s", path, local->message);
+			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s is not a Maildir: %s",
+			            path, local->message);
 			g_ptr_array_unref(files);
 			return NULL;
 		}
@@ -244,16 +252,18 @@ static gboolean import_maildir(Batch *b, const char *path, GError **error)
 }
 
 gboolean dk_import_path(DkPipeline *pipeline, const char *path, const DkImportOptions *options,
-			DkImportStats *stats, GError **error)
+                        DkImportStats *stats, GError **error)
 {
 	*stats = (DkImportStats){.reasons = g_ptr_array_new_with_free_func(g_free)};
-	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func((GDestroyNotify)dk_pipeline_item_free);
+	g_autoptr(GPtrArray) items =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_pipeline_item_free);
 	g_autoptr(GPtrArray) wheres = g_ptr_array_new_with_free_func(g_free);
 	Batch b = {pipeline, options, stats, items, wheres};
 	if (g_file_test(path, G_FILE_TEST_IS_DIR))
 		return import_maildir(&b, path, error);
 	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: no such file or folder", path);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: no such file or folder",
+		            path);
 		return FALSE;
 	}
 	return import_mbox(&b, path, error);

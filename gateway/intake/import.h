@@ -9,22 +9,23 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	guint64 messages;   /* messages read */
-	guint64 imported;   /* new tickets or articles */
-	guint64 duplicates; /* already stored */
+	guint64 messages;    /* messages read */
+	guint64 imported;    /* new tickets or articles */
+	guint64 duplicates;  /* already stored */
 	guint64 quarantined; /* unreadable: kept in the quarantine */
 	guint64 dropped;     /* kept raw only: an auto-reply or bounce naming no ticket */
-	guint64 refused;    /* not stored; reasons holds why */
-	GPtrArray *reasons; /* of char*: "WHERE: why", one per refused message */
+	guint64 refused;     /* not stored; reasons holds why */
+	GPtrArray *reasons;  /* of char*: "WHERE: why", one per refused message */
 } DkImportStats;
 
 /* Called after each batch: done and total count bytes of an mbox or files
  * of a Maildir. */
-typedef void (*DkImportProgress)(guint64 done, guint64 total, const DkImportStats *stats, gpointer data);
+typedef void (*DkImportProgress)(guint64 done, guint64 total, const DkImportStats *stats,
+                                 gpointer data);
 
 typedef struct {
-	guint batch_size;     /* messages per transaction (0: 100) */
-	gboolean history;     /* take the mail as history (pipeline.h, DkIntake "history") */
+	guint batch_size;         /* messages per transaction (0: 100) */
+	gboolean history;         /* take the mail as history (pipeline.h, DkIntake "history") */
 	const char *keep_numbers; /* history: DkIntake.keep_numbers */
 	gint64 number_from;       /* history: DkIntake.number_from */
 	gsize max_message_size;
@@ -42,7 +43,7 @@ typedef struct {
  * pipeline refuses is counted with its reason, one it cannot read is kept
  * in the quarantine and counted: neither is fatal. */
 gboolean dk_import_path(DkPipeline *pipeline, const char *path, const DkImportOptions *options,
-			DkImportStats *stats, GError **error);
+                        DkImportStats *stats, GError **error);
 
 void dk_import_stats_clear(DkImportStats *stats);
 
@@ -50,6 +51,7 @@ void dk_import_stats_clear(DkImportStats *stats);
  * the From_ line removed and >From lines un-escaped, its envelope sender
  * (or NULL) and its From_ date as Unix seconds (or 0). Advances *offset.
  * NULL at the end. Exposed for tests. */
-GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **sender_out, gint64 *date_out);
+GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **sender_out,
+                            gint64 *date_out);
 
 G_END_DECLS

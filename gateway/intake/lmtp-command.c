@@ -11,9 +11,9 @@ typedef struct {
 } Verb;
 
 static const Verb verbs[] = {
-	{"LHLO", DK_LMTP_LHLO}, {"HELO", DK_LMTP_HELO}, {"EHLO", DK_LMTP_HELO}, {"MAIL", DK_LMTP_MAIL},
-	{"RCPT", DK_LMTP_RCPT}, {"DATA", DK_LMTP_DATA}, {"RSET", DK_LMTP_RSET}, {"NOOP", DK_LMTP_NOOP},
-	{"QUIT", DK_LMTP_QUIT}, {"VRFY", DK_LMTP_VRFY},
+    {"LHLO", DK_LMTP_LHLO}, {"HELO", DK_LMTP_HELO}, {"EHLO", DK_LMTP_HELO}, {"MAIL", DK_LMTP_MAIL},
+    {"RCPT", DK_LMTP_RCPT}, {"DATA", DK_LMTP_DATA}, {"RSET", DK_LMTP_RSET}, {"NOOP", DK_LMTP_NOOP},
+    {"QUIT", DK_LMTP_QUIT}, {"VRFY", DK_LMTP_VRFY},
 };
 
 static gboolean fail(char **reply_out, const char *reply)
@@ -77,11 +77,12 @@ static gboolean parse_mail_params(const char *rest, DkLmtpCommand *c, char **rep
 	return TRUE;
 }
 
-static gboolean parse_path_command(const char *args, const char *keyword, DkLmtpCommand *c, char **reply_out)
+static gboolean parse_path_command(const char *args, const char *keyword, DkLmtpCommand *c,
+                                   char **reply_out)
 {
 	gsize kl = strlen(keyword);
 	const char *syntax = c->verb == DK_LMTP_MAIL ? "501 5.5.4 Syntax: MAIL FROM:<address>"
-						     : "501 5.5.4 Syntax: RCPT TO:<address>";
+	                                             : "501 5.5.4 Syntax: RCPT TO:<address>";
 	if (g_ascii_strncasecmp(args, keyword, kl) != 0)
 		return fail(reply_out, syntax);
 	const char *rest = NULL;

@@ -32,7 +32,7 @@ typedef struct {
  * FALSE and sets *reply_out to the complete reply line to send, e.g.
  * "501 5.5.4 Syntax: MAIL FROM:<address>" (caller frees). */
 gboolean dk_lmtp_command_parse(const char *line, gsize length, DkLmtpCommand *command_out,
-			       char **reply_out);
+                               char **reply_out);
 
 void dk_lmtp_command_clear(DkLmtpCommand *command);
 

@@ -49,7 +49,7 @@ static gssize fill(DkLmtpReader *r, GInputStream *in, GCancellable *cancellable,
 }
 
 DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, const char **line_out,
-			       gsize *length_out, GCancellable *cancellable, GError **error)
+                               gsize *length_out, GCancellable *cancellable, GError **error)
 {
 	gboolean skipping = FALSE;
 	max = MIN(max, r->size - 1); /* room to see one octet past the limit */
@@ -88,7 +88,7 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *r, GInputStream *in, gsize max, con
 struct DkLmtpSpool {
 	char *dir;
 	char *path;
-	int fd;             /* -1 while the message is held in memory */
+	int fd; /* -1 while the message is held in memory */
 	gsize size;
 	GByteArray *pending; /* not yet written; the whole message while fd is -1 */
 };
@@ -102,7 +102,8 @@ struct DkLmtpSpool {
 DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
 {
 	if (g_mkdir_with_parents(dir, 0750) != 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir, g_strerror(errno));
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir,
+		            g_strerror(errno));
 		return NULL;
 	}
 	DkLmtpSpool *s = g_new0(DkLmtpSpool, 1);
@@ -126,8 +127,8 @@ static gboolean spool_open(DkLmtpSpool *s, GError **error)
 			g_unlink(s->path);
 	}
 	if (fd < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s", s->dir,
-			    g_strerror(errno));
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s",
+		            s->dir, g_strerror(errno));
 		return FALSE;
 	}
 	s->fd = fd;
@@ -145,7 +146,8 @@ static gboolean spool_flush(DkLmtpSpool *s, GError **error)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", s->path, g_strerror(errno));
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", s->path,
+			            g_strerror(errno));
 			return FALSE;
 		}
 		p += w;
@@ -265,15 +267,16 @@ static gboolean unstuff(DkLmtpReader *r, DataState *state, GByteArray *out)
 	return FALSE;
 }
 
-DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *r, GInputStream *in, DkLmtpSpool *spool, gint64 max_size,
-				   GError **error)
+DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *r, GInputStream *in, DkLmtpSpool *spool,
+                                   gint64 max_size, GError **error)
 {
 	DataState state = AT_LINE_START;
 	g_autoptr(GByteArray) chunk = g_byte_array_sized_new((guint)r->size);
 	DkLmtpDataResult result = DK_LMTP_DATA_OK;
 	for (;;) {
 		gboolean done = unstuff(r, &state, chunk);
-		if (result == DK_LMTP_DATA_OK && (gint64)(dk_lmtp_spool_size(spool) + chunk->len) > max_size)
+		if (result == DK_LMTP_DATA_OK &&
+		    (gint64)(dk_lmtp_spool_size(spool) + chunk->len) > max_size)
 			result = DK_LMTP_DATA_TOO_BIG;
 		/* After a failure, read on to the final dot, then answer. */
 		if (result == DK_LMTP_DATA_OK && chunk->len > 0 &&
@@ -286,7 +289,8 @@ DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *r, GInputStream *in, DkLmtpSpoo
 		gssize n = g_input_stream_read(in, r->buf, r->size, NULL, error);
 		if (n <= 0) {
 			if (n == 0 && error != NULL && *error == NULL)
-				g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, "connection closed in DATA");
+				g_set_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+				            "connection closed in DATA");
 			return DK_LMTP_DATA_BROKEN;
 		}
 		r->end = (gsize)n;

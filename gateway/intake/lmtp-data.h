@@ -10,11 +10,11 @@ G_BEGIN_DECLS
 
 typedef struct {
 	guint8 *buf;
-	gsize size;  /* capacity */
-	gsize start; /* first unread byte */
-	gsize end;   /* one past the last buffered byte */
+	gsize size;      /* capacity */
+	gsize start;     /* first unread byte */
+	gsize end;       /* one past the last buffered byte */
 	gint64 deadline; /* monotonic time (µs) by which the line or the DATA
-			  * being read must be complete; 0: none */
+	                  * being read must be complete; 0: none */
 } DkLmtpReader;
 
 void dk_lmtp_reader_init(DkLmtpReader *reader, gsize size);
@@ -27,7 +27,7 @@ typedef enum {
 	DK_LMTP_LINE_OK,
 	DK_LMTP_LINE_TOO_LONG, /* the line was longer than max and was discarded */
 	DK_LMTP_LINE_EOF,
-	DK_LMTP_LINE_ERROR,    /* error set: timeout, cancelled, I/O */
+	DK_LMTP_LINE_ERROR, /* error set: timeout, cancelled, I/O */
 } DkLmtpLine;
 
 /* Reads one line, CRLF or bare LF ended. *line_out points into the
@@ -35,8 +35,9 @@ typedef enum {
  * the reader's deadline (checked after each read, so a client trickling
  * bytes cannot hold the session): DK_LMTP_LINE_ERROR with
  * G_IO_ERROR_TIMED_OUT. */
-DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *reader, GInputStream *in, gsize max, const char **line_out,
-			       gsize *length_out, GCancellable *cancellable, GError **error);
+DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *reader, GInputStream *in, gsize max,
+                               const char **line_out, gsize *length_out, GCancellable *cancellable,
+                               GError **error);
 
 typedef struct DkLmtpSpool DkLmtpSpool;
 
@@ -70,6 +71,6 @@ typedef enum {
 /* Reads DATA up to the line ".", undoing dot-stuffing, into spool. Past
  * the reader's deadline: DK_LMTP_DATA_BROKEN with G_IO_ERROR_TIMED_OUT. */
 DkLmtpDataResult dk_lmtp_data_read(DkLmtpReader *reader, GInputStream *in, DkLmtpSpool *spool,
-				   gint64 max_size, GError **error);
+                                   gint64 max_size, GError **error);
 
 G_END_DECLS

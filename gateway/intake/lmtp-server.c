@@ -48,9 +48,9 @@ static gpointer session_thread(gpointer data)
 	DkLmtpServer *server = job->server;
 	g_autofree char *peer = peer_name(job->connection);
 	GIOStream *io = G_IO_STREAM(job->connection);
-	g_autoptr(DkLmtpSession) session =
-		dk_lmtp_session_new(job->settings, server->pipeline, peer, g_io_stream_get_input_stream(io),
-				    g_io_stream_get_output_stream(io), server->cancellable);
+	g_autoptr(DkLmtpSession) session = dk_lmtp_session_new(
+	    job->settings, server->pipeline, peer, g_io_stream_get_input_stream(io),
+	    g_io_stream_get_output_stream(io), server->cancellable);
 	dk_lmtp_session_run(session);
 	g_io_stream_close(io, NULL, NULL);
 	g_object_unref(job->connection);
@@ -64,7 +64,7 @@ static gpointer session_thread(gpointer data)
 }
 
 static gboolean on_incoming(GSocketService *service, GSocketConnection *connection, GObject *source,
-			    gpointer data)
+                            gpointer data)
 {
 	DkLmtpServer *server = data;
 	g_mutex_lock(&server->lock);
@@ -92,34 +92,40 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *connecti
 	return TRUE;
 }
 
-static gboolean listen_unix(DkLmtpServer *server, const DkConfig *config, const char *path, GError **error)
+static gboolean listen_unix(DkLmtpServer *server, const DkConfig *config, const char *path,
+                            GError **error)
 {
 	/* A socket file left by an earlier run would make bind fail. */
 	if (g_file_test(path, G_FILE_TEST_EXISTS) && !g_file_test(path, G_FILE_TEST_IS_REGULAR))
 		g_unlink(path);
 	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
-	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(server->service), addr, G_SOCKET_TYPE_STREAM,
-					   G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, error))
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(server->service), addr,
+	                                   G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL,
+	                                   NULL, error))
 		return FALSE;
 	g_ptr_array_add(server->unix_paths, g_strdup(path));
 	guint64 mode = 0660;
-	g_ascii_string_to_unsigned(dk_config_get_string(config, "lmtp", "unix_mode"), 8, 0, 0777, &mode, NULL);
+	g_ascii_string_to_unsigned(dk_config_get_string(config, "lmtp", "unix_mode"), 8, 0, 0777,
+	                           &mode, NULL);
 	const char *group = dk_config_get_string(config, "lmtp", "unix_group");
 	if (*group != '\0') {
 		struct group *g = getgrnam(group);
 		if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0) {
-			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "cannot give %s to group %s", path, group);
+			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "cannot give %s to group %s",
+			            path, group);
 			return FALSE;
 		}
 	}
 	if (g_chmod(path, (int)mode) != 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "chmod %s: %s", path, g_strerror(errno));
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "chmod %s: %s", path,
+		            g_strerror(errno));
 		return FALSE;
 	}
 	return TRUE;
 }
 
-static gboolean listen_one(DkLmtpServer *server, const DkConfig *config, const char *spec, GError **error)
+static gboolean listen_one(DkLmtpServer *server, const DkConfig *config, const char *spec,
+                           GError **error)
 {
 	if (g_str_has_prefix(spec, "unix:"))
 		return listen_unix(server, config, spec + 5, error);
@@ -127,17 +133,19 @@ static gboolean listen_one(DkLmtpServer *server, const DkConfig *config, const c
 	if (addr == NULL)
 		return FALSE;
 	g_autoptr(GSocketAddress) bound = NULL;
-	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(server->service), addr, G_SOCKET_TYPE_STREAM,
-					   G_SOCKET_PROTOCOL_TCP, NULL, &bound, error))
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(server->service), addr,
+	                                   G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+	                                   &bound, error))
 		return FALSE;
 	GInetAddress *ia = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(bound));
 	g_autofree char *ip = g_inet_address_to_string(ia);
 	g_message("lmtp event=listening address=%s port=%u", ip,
-		  g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
+	          g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
 	return TRUE;
 }
 
-DkLmtpServer *dk_lmtp_server_new(const DkConfig *config, char **listen, DkPipeline *pipeline, GError **error)
+DkLmtpServer *dk_lmtp_server_new(const DkConfig *config, char **listen, DkPipeline *pipeline,
+                                 GError **error)
 {
 	DkLmtpServer *server = g_new0(DkLmtpServer, 1);
 	g_mutex_init(&server->lock);
@@ -152,7 +160,7 @@ DkLmtpServer *dk_lmtp_server_new(const DkConfig *config, char **listen, DkPipeli
 	 * cookies) and drops them, and their clients wait for a greeting that
 	 * never comes. Room for every connection we would serve. */
 	g_socket_listener_set_backlog(G_SOCKET_LISTENER(server->service),
-				      (int)MAX(server->max_connections, 128));
+	                              (int)MAX(server->max_connections, 128));
 	g_auto(GStrv) configured = listen ? NULL : dk_config_get_list(config, "lmtp", "listen");
 	char **addresses = listen ? listen : configured;
 	for (int i = 0; addresses[i] != NULL; i++) {

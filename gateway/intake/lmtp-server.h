@@ -13,7 +13,7 @@ typedef struct DkLmtpServer DkLmtpServer;
  * "[::1]:2424", "unix:/run/docket/lmtp". Sessions run once the main loop
  * runs. pipeline must outlive the server. */
 DkLmtpServer *dk_lmtp_server_new(const DkConfig *config, char **listen, DkPipeline *pipeline,
-				 GError **error);
+                                 GError **error);
 
 /* Takes limits and recipients from config for sessions that start from
  * now on. */

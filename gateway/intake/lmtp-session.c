@@ -86,10 +86,12 @@ gboolean dk_lmtp_settings_accepts(const DkLmtpSettings *s, const char *address)
 	/* A subaddress (RFC 5233) reaches its mailbox: support+12.3f9a0c1d2e@
 	 * is support@ (the signed reply address of a ticket). */
 	const char *plus = at ? memchr(address, '+', (gsize)(at - address)) : NULL;
-	g_autofree char *base = plus ? g_strdup_printf("%.*s%s", (int)(plus - address), address, at) : NULL;
+	g_autofree char *base =
+	    plus ? g_strdup_printf("%.*s%s", (int)(plus - address), address, at) : NULL;
 	for (int i = 0; s->recipients[i] != NULL; i++) {
 		const char *p = s->recipients[i];
-		if (g_ascii_strcasecmp(p, address) == 0 || (base != NULL && g_ascii_strcasecmp(p, base) == 0))
+		if (g_ascii_strcasecmp(p, address) == 0 ||
+		    (base != NULL && g_ascii_strcasecmp(p, base) == 0))
 			return TRUE;
 		if (p[0] == '*' && p[1] == '@' && at != NULL && g_ascii_strcasecmp(p + 1, at) == 0)
 			return TRUE;
@@ -172,11 +174,11 @@ static void do_mail(DkLmtpSession *s, const DkLmtpCommand *c)
 
 /* A recipient refused: the reply, and a log line that says why, so that
  * mail bouncing for a wrong [lmtp] recipients shows in the log. */
-static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why,
-                        const char *format, ...) G_GNUC_PRINTF(4, 5);
+static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why, const char *format,
+                        ...) G_GNUC_PRINTF(4, 5);
 
-static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why,
-                        const char *format, ...)
+static void refuse_rcpt(DkLmtpSession *s, const char *address, const char *why, const char *format,
+                        ...)
 {
 	va_list ap;
 	va_start(ap, format);
@@ -193,8 +195,8 @@ static void do_rcpt(DkLmtpSession *s, const DkLmtpCommand *c)
 		refuse_rcpt(s, c->address, "more than [lmtp] max_recipients",
 		            "452 4.5.3 Too many recipients");
 	else if (!dk_lmtp_settings_accepts(s->settings, c->address))
-		refuse_rcpt(s, c->address, "not in [lmtp] recipients", "550 5.1.1 <%s> User unknown",
-		            c->address);
+		refuse_rcpt(s, c->address, "not in [lmtp] recipients",
+		            "550 5.1.1 <%s> User unknown", c->address);
 	else {
 		g_ptr_array_add(s->recipients, g_strdup(c->address));
 		enter_state(s, STATE_RCPT);

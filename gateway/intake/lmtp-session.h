@@ -15,13 +15,13 @@ G_BEGIN_DECLS
  * one. */
 typedef struct {
 	gint refcount;
-	char *hostname;         /* in the greeting and replies */
-	gint64 max_size;        /* bytes; announced with SIZE */
-	guint max_recipients;   /* per transaction */
-	char **recipients;      /* accepted addresses and *@domain patterns; empty: all */
-	char *spool_dir;        /* where DATA is spooled */
-	guint command_seconds;  /* a command line must be complete within this */
-	guint data_seconds;     /* DATA must be complete within this */
+	char *hostname;        /* in the greeting and replies */
+	gint64 max_size;       /* bytes; announced with SIZE */
+	guint max_recipients;  /* per transaction */
+	char **recipients;     /* accepted addresses and *@domain patterns; empty: all */
+	char *spool_dir;       /* where DATA is spooled */
+	guint command_seconds; /* a command line must be complete within this */
+	guint data_seconds;    /* DATA must be complete within this */
 } DkLmtpSettings;
 
 DkLmtpSettings *dk_lmtp_settings_new(const DkConfig *config);
@@ -40,7 +40,7 @@ typedef struct DkLmtpSession DkLmtpSession;
  * at the next command boundary with 421 (shutdown); a transaction in DATA
  * is finished first. */
 DkLmtpSession *dk_lmtp_session_new(DkLmtpSettings *settings, DkPipeline *pipeline, const char *peer,
-				   GInputStream *in, GOutputStream *out, GCancellable *cancellable);
+                                   GInputStream *in, GOutputStream *out, GCancellable *cancellable);
 
 /* Runs the session until QUIT, end of input, a timeout or an I/O error.
  * A command line not complete within command_seconds, or DATA not within

@@ -34,7 +34,8 @@ static const char *level_name(GLogLevelFlags level)
 	return "info";
 }
 
-static GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+static GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields, gsize n,
+                               gpointer data)
 {
 	/* GLib's levels grow less severe as the flag grows (ERROR = 1<<2). */
 	GLogLevelFlags flag = level & G_LOG_LEVEL_MASK;

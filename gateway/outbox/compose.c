@@ -59,10 +59,10 @@ static json_t *template_data(const DkNotifySettings *s, const DkTicket *t, const
 	const char *requester_name =
 	    to_requester ? to_name : json_string_value(json_object_get(payload, "requester_name"));
 	json_t *data = json_object();
-	json_t *ticket = json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number, "token",
-	                           token, "subject", t->subject, "status",
-	                           dk_ticket_status_name(t->status), "priority", t->priority, "queue",
-	                           t->queue);
+	json_t *ticket =
+	    json_pack("{sI ss ss ss ss ss}", "number", (json_int_t)t->number, "token", token,
+	              "subject", t->subject, "status", dk_ticket_status_name(t->status), "priority",
+	              t->priority, "queue", t->queue);
 	json_object_set_new(data, "ticket", ticket);
 	/* ticket.link only when [notify] ticket_link makes one */
 	char *link = render_setting(s->ticket_link, data);
@@ -141,8 +141,9 @@ static GPtrArray *received_by(DkStore *store, const DkTicket *t, GPtrArray *arti
 		if (a->message_id != NULL && a->visibility == DK_PUBLIC &&
 		    !g_str_has_suffix(a->message_id, "@synthetic.docket.invalid") &&
 		    article_reached(a, address))
-			g_array_append_val(seen, ((Received){a->created_at, a->message_id,
-			                                     g_strcmp0(a->evidence, "notification") == 0}));
+			g_array_append_val(
+			    seen, ((Received){a->created_at, a->message_id,
+			                      g_strcmp0(a->evidence, "notification") == 0}));
 	}
 	g_autoptr(GPtrArray) rows = dk_store_outbox_sent_to(store, t->number, address, error);
 	if (rows == NULL)
@@ -248,16 +249,14 @@ static gboolean customer_headers(DkStore *store, const DkNotifySettings *s, cons
 	if (dk_outbox_kind_from_name(row->kind) != DK_OUTBOX_RELAY)
 		return TRUE;
 	const char *agent = json_string_value(json_object_get(payload, "from"));
-	g_autoptr(json_t) who =
-	    json_pack("{s{ss? ss?} ss}", "agent", "name",
-	              json_string_value(json_object_get(payload, "agent_name")), "address", agent,
-	              "from_name", s->from_name);
+	g_autoptr(json_t) who = json_pack("{s{ss? ss?} ss}", "agent", "name",
+	                                  json_string_value(json_object_get(payload, "agent_name")),
+	                                  "address", agent, "from_name", s->from_name);
 	c->from_name = render_setting(s->reply_from_name, who);
 	c->kept = g_ptr_array_new_with_free_func(g_free);
-	c->references =
-	    received_by(store, t, articles, row->target,
-	                json_string_value(json_object_get(payload, "answers")), c->kept, &c->in_reply_to,
-	                error);
+	c->references = received_by(store, t, articles, row->target,
+	                            json_string_value(json_object_get(payload, "answers")), c->kept,
+	                            &c->in_reply_to, error);
 	if (c->references == NULL)
 		return FALSE;
 	return a == NULL || (c->files = article_files(store, a->id, error)) != NULL;
@@ -360,7 +359,8 @@ static DkComposed *compose_redirect(DkStore *store, const DkNotifySettings *s,
 	g_autoptr(GError) local = NULL;
 	g_autoptr(GBytes) raw = sha ? dk_store_raw_get(store, sha, &local) : NULL;
 	if (raw == NULL) {
-		gboolean gone = local == NULL || g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND);
+		gboolean gone =
+		    local == NULL || g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND);
 		g_set_error(error, DK_ERROR, gone ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
 		            "redirect: the message is not in the store%s%s", local ? ": " : "",
 		            local ? local->message : "");
@@ -371,8 +371,8 @@ static DkComposed *compose_redirect(DkStore *store, const DkNotifySettings *s,
 	                  : has_loop(raw, s->from) ? "the message was redirected by docket before"
 	                                           : NULL;
 	if (why != NULL) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "redirect to %s refused: %s (a loop)",
-		            row->target, why);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "redirect to %s refused: %s (a loop)", row->target, why);
 		return NULL;
 	}
 	gsize len = 0;

@@ -36,8 +36,8 @@ static gboolean add_row(DkStore *store, const char *name, gint64 ticket, json_t 
                         GError **error)
 {
 	g_autofree char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR), name, ticket, text, at,
-	                           NULL, error);
+	return dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR), name, ticket,
+	                           text, at, NULL, error);
 }
 
 /* The "ticket.updated" payload of a change event, or NULL for another
@@ -77,23 +77,26 @@ static gboolean enqueue_ticket(DkStore *store, const DkConfig *config, const DkT
 		/* A ticket the connector has not seen yet (it came into the
 		 * queue, or was older than the connector) is created there. */
 		gboolean known = FALSE;
-		if (!created && !dk_store_outbox_has(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR),
-		                                     names[i], ticket->number, &known, error))
+		if (!created &&
+		    !dk_store_outbox_has(store, dk_outbox_kind_name(DK_OUTBOX_CONNECTOR), names[i],
+		                         ticket->number, &known, error))
 			return FALSE;
 		gint64 description = created ? article : first_article;
 		if (!known) {
-			g_autoptr(json_t) o = base_payload("ticket.created", ticket->number, description);
+			g_autoptr(json_t) o =
+			    base_payload("ticket.created", ticket->number, description);
 			if (!add_row(store, names[i], ticket->number, o, at, error))
 				return FALSE;
 		}
 		if (article != 0 && (known || article != description)) {
-			g_autoptr(json_t) o = base_payload("article.created", ticket->number, article);
+			g_autoptr(json_t) o =
+			    base_payload("article.created", ticket->number, article);
 			if (!add_row(store, names[i], ticket->number, o, at, error))
 				return FALSE;
 		}
 		for (guint j = 0; j < changes->len; j++)
-			if (!add_row(store, names[i], ticket->number, g_ptr_array_index(changes, j), at,
-			             error))
+			if (!add_row(store, names[i], ticket->number, g_ptr_array_index(changes, j),
+			             at, error))
 				return FALSE;
 	}
 	return TRUE;
@@ -189,12 +192,14 @@ gboolean dk_connector_enqueue_desk(DkStore *store, const DkConfig *config, gint6
 		gint64 first = 0;
 		if (t == NULL || !first_article(store, number, &first, error))
 			return FALSE;
-		g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
+		g_autoptr(GPtrArray) changes =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
 		for (guint i = 0; i < events->len; i++) {
 			const DkEvent *e = g_ptr_array_index(events, i);
 			if (e->ticket != number)
 				continue;
-			g_autoptr(json_t) detail = json_loads(e->detail ? e->detail : "{}", 0, NULL);
+			g_autoptr(json_t) detail =
+			    json_loads(e->detail ? e->detail : "{}", 0, NULL);
 			json_t *o = change_payload(e, detail, number == ticket ? article : 0);
 			if (o != NULL)
 				g_ptr_array_add(changes, o);

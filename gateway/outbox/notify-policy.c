@@ -214,8 +214,7 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
 	    g_strcmp0(message_refusal(m, config), "loop") == 0)
 		return TRUE;
 	for (guint i = 0; team[i] != NULL; i++) {
-		if (!dk_notify_address_ok(team[i]) ||
-		    own_address(config, e->recipients, team[i]) ||
+		if (!dk_notify_address_ok(team[i]) || own_address(config, e->recipients, team[i]) ||
 		    (m->from != NULL && same_address(team[i], m->from->address)))
 			continue;
 		g_autoptr(json_t) o = json_pack("{ss ss sI}", "template", "team-new", "to", team[i],
@@ -223,8 +222,8 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
 		if (m->from != NULL && m->from->name != NULL)
 			json_object_set_new(o, "requester_name", json_string(m->from->name));
 		g_autofree char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_NOTICE), team[i], e->ticket,
-		                         payload, e->at, NULL, error))
+		if (!dk_store_outbox_add(store, dk_outbox_kind_name(DK_OUTBOX_NOTICE), team[i],
+		                         e->ticket, payload, e->at, NULL, error))
 			return FALSE;
 	}
 	return TRUE;

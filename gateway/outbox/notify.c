@@ -10,7 +10,6 @@
 
 #include <string.h>
 
-
 static char *domain_of(const char *address)
 {
 	const char *at = strrchr(address, '@');
@@ -37,7 +36,8 @@ DkNotifySettings *dk_notify_settings_new(const DkConfig *config, GError **error)
 	const char *link = dk_config_get_string(config, "notify", "ticket_link");
 	s->ticket_link = *link ? g_strdup(link) : NULL;
 	const char *reply_address = dk_config_get_string(config, "threading", "reply_address");
-	if (dk_config_get_bool(config, "threading", "reply_addresses") && dk_notify_address_ok(reply_address))
+	if (dk_config_get_bool(config, "threading", "reply_addresses") &&
+	    dk_notify_address_ok(reply_address))
 		s->reply_address = g_strdup(reply_address);
 	if (!dk_notify_address_ok(s->from) || !dk_notify_address_ok(s->bounce_base)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
@@ -105,7 +105,8 @@ static void check_setting(const DkConfig *config, const char *key, const char *c
 	g_autoptr(GPtrArray) unknown = dk_template_unknown_names(t, setting_name, (gpointer)names);
 	for (guint i = 0; i < unknown->len; i++) {
 		const DkTemplateName *n = g_ptr_array_index(unknown, i);
-		g_ptr_array_add(problems, g_strdup_printf("[notify] %s: unknown variable “%s”", key, n->name));
+		g_ptr_array_add(
+		    problems, g_strdup_printf("[notify] %s: unknown variable “%s”", key, n->name));
 	}
 }
 
@@ -128,7 +129,8 @@ static void check_folder(const char *dir, const char *prefix, GPtrArray *problem
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
 	if (d == NULL) {
-		g_ptr_array_add(problems, g_strdup_printf("[notify] templates_dir: %s", error->message));
+		g_ptr_array_add(problems,
+		                g_strdup_printf("[notify] templates_dir: %s", error->message));
 		return;
 	}
 	for (const char *name; (name = g_dir_read_name(d)) != NULL;) {
@@ -146,19 +148,21 @@ static void check_folder(const char *dir, const char *prefix, GPtrArray *problem
 		g_autofree char *base = g_strndup(name, strlen(name) - 4);
 		g_autofree char *html = g_strconcat(base, ".html", NULL);
 		g_autofree char *html_path = g_build_filename(dir, html, NULL);
-		if (dk_notification_default(html) != NULL && !g_file_test(html_path, G_FILE_TEST_EXISTS))
-			g_ptr_array_add(notes, g_strdup_printf(
-			                           "%s is overridden without %s beside it: that mail goes"
-			                           " as plain text alone (the default %s is dropped, as it"
-			                           " would no longer match the text)",
-			                           origin, html, html));
+		if (dk_notification_default(html) != NULL &&
+		    !g_file_test(html_path, G_FILE_TEST_EXISTS))
+			g_ptr_array_add(
+			    notes,
+			    g_strdup_printf("%s is overridden without %s beside it: that mail goes"
+			                    " as plain text alone (the default %s is dropped, as it"
+			                    " would no longer match the text)",
+			                    origin, html, html));
 	}
 }
 
 void dk_notify_check_templates(const DkConfig *config, GPtrArray *problems, GPtrArray *notes)
 {
-	static const char *const from_names[] = {"agent", "agent.name", "agent.address", "from_name",
-	                                         NULL};
+	static const char *const from_names[] = {"agent", "agent.name", "agent.address",
+	                                         "from_name", NULL};
 	static const char *const link_names[] = {"ticket", "ticket.number", "ticket.token", NULL};
 	check_setting(config, "reply_from_name", from_names, problems);
 	check_setting(config, "ticket_link", link_names, problems);
@@ -254,7 +258,8 @@ void dk_mail_file_free(gpointer file)
  * attachment (RFC 2183). */
 static GMimeObject *file_part(const DkMailFile *f)
 {
-	g_autofree char *type = g_strdup(f->content_type ? f->content_type : "application/octet-stream");
+	g_autofree char *type =
+	    g_strdup(f->content_type ? f->content_type : "application/octet-stream");
 	char *slash = strchr(type, '/');
 	GMimePart *part = slash ? g_mime_part_new_with_type((*slash = '\0', type), slash + 1)
 	                        : g_mime_part_new_with_type("application", "octet-stream");
@@ -269,7 +274,8 @@ static GMimeObject *file_part(const DkMailFile *f)
 	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
 	g_autofree char *name = one_line(f->filename);
 	GMimeContentDisposition *disposition = g_mime_content_disposition_new();
-	g_mime_content_disposition_set_disposition(disposition, f->inline_part ? "inline" : "attachment");
+	g_mime_content_disposition_set_disposition(disposition,
+	                                           f->inline_part ? "inline" : "attachment");
 	if (*name != '\0')
 		g_mime_content_disposition_set_parameter(disposition, "filename", name);
 	g_mime_object_set_content_disposition(GMIME_OBJECT(part), disposition);
@@ -332,7 +338,6 @@ static gboolean add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char
 	return TRUE;
 }
 
-
 /* A From or Reply-To line a template gave ("Name <a@b>" or "a@b"): TRUE
  * with its name and address when it holds one usable mailbox. */
 static gboolean template_mailbox(const char *text, char **name_out, char **address_out)
@@ -371,7 +376,8 @@ GMimeMessage *dk_notify_build_message(const DkNotifySettings *s, const DkNotific
 	              (reply_to == NULL ||
 	               add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, reply_name, reply_to, error));
 	for (guint i = 0; ok && h->cc != NULL && i < h->cc->len; i++)
-		ok = add_mailbox(msg, GMIME_ADDRESS_TYPE_CC, NULL, g_ptr_array_index(h->cc, i), error);
+		ok = add_mailbox(msg, GMIME_ADDRESS_TYPE_CC, NULL, g_ptr_array_index(h->cc, i),
+		                 error);
 	if (!ok) {
 		g_object_unref(msg);
 		return NULL;

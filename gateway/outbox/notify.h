@@ -17,15 +17,15 @@ G_BEGIN_DECLS
 
 /* What every outgoing message needs, read from the configuration once. */
 typedef struct {
-	char *domain;        /* [threading] domain, or the host name */
-	char *from;          /* [notify] from, or docket@domain */
-	char *from_name;     /* display name of From, may be "" */
-	char *bounce_base;   /* [notify] bounce_address, or bounces@<from's domain> */
-	char *organisation;  /* may be "" */
-	char *templates_dir; /* override folder, or NULL */
-	char *token_prefix;  /* [threading] token_prefix */
-	GBytes *secret;      /* the installation secret (ids.h) */
-	DkStaff *staff;      /* the support mailboxes a ticket's mail can come to */
+	char *domain;          /* [threading] domain, or the host name */
+	char *from;            /* [notify] from, or docket@domain */
+	char *from_name;       /* display name of From, may be "" */
+	char *bounce_base;     /* [notify] bounce_address, or bounces@<from's domain> */
+	char *organisation;    /* may be "" */
+	char *templates_dir;   /* override folder, or NULL */
+	char *token_prefix;    /* [threading] token_prefix */
+	GBytes *secret;        /* the installation secret (ids.h) */
+	DkStaff *staff;        /* the support mailboxes a ticket's mail can come to */
 	char *reply_from_name; /* [notify] reply_from_name: Mustache over agent.name,
 	                        * agent.address and from_name */
 	char *ticket_link;     /* [notify] ticket_link (Mustache), or NULL */

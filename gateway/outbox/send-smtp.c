@@ -89,7 +89,7 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
 	if (r->pending->len > 0)
 		g_string_append_c(r->pending, ' ');
 	g_string_append(r->pending, line);
-	if (line[3] != '-') { /* "250 ok" ends a reply, "250-..." goes on */
+	if (line[3] != '-') {                         /* "250 ok" ends a reply, "250-..." goes on */
 		if (line[0] == '4' || line[0] == '5') /* the refusal, not the 221 of QUIT */
 			g_string_assign(r->last, r->pending->str);
 		g_string_truncate(r->pending, 0);
@@ -104,17 +104,19 @@ static gboolean report(CURL *curl, CURLcode rc, const char *errbuf, const GStrin
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	const char *what = *errbuf ? errbuf : curl_easy_strerror(rc);
 	if (rc == CURLE_USE_SSL_FAILED) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
-		            "smtp: the relay does not offer STARTTLS, and [smtp] starttls = required "
-		            "sends nothing in clear; to send anyway set starttls = insecure-optional "
-		            "(%s)",
-		            what);
+		g_set_error(
+		    error, DK_ERROR, DK_ERROR_TEMPORARY,
+		    "smtp: the relay does not offer STARTTLS, and [smtp] starttls = required "
+		    "sends nothing in clear; to send anyway set starttls = insecure-optional "
+		    "(%s)",
+		    what);
 		return FALSE;
 	}
 	gboolean permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
 	if (code >= 400 && reply->len > 0 && g_str_has_prefix(reply->str, "4") == (code < 500))
 		g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
-		            "smtp: the relay answered “%s” (%s, reply %ld)", reply->str, what, code);
+		            "smtp: the relay answered “%s” (%s, reply %ld)", reply->str, what,
+		            code);
 	else
 		g_set_error(error, DK_ERROR, permanent ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
 		            "smtp: %s (reply %ld)", what, code);

@@ -58,22 +58,24 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 	 * running clock before a paused one. One pass over the tickets the
 	 * filters keep, sorted by SQLite (a top-N sort under a limit). */
 	sqlite3_stmt *st = dk_store_prepare(
-		store,
-		"SELECT number FROM (SELECT t.number, t.priority, t.created_at,"
-		" t.sla_paused_since IS NOT NULL AS paused,"
-		" CASE WHEN t.status IN ('resolved', 'closed') THEN NULL"
-		" WHEN t.sla_paused_since IS NOT NULL THEN t.sla_paused_left"
-		" WHEN t.first_response_at IS NULL AND t.first_response_due IS NOT NULL"
-		" THEN t.first_response_due - ?11 ELSE t.resolution_due - ?11 END AS left"
-		" FROM tickets t WHERE (?1 IS NULL OR instr(?1, ',' || t.status || ',') > 0)"
-		" AND (?2 IS NULL OR t.priority = ?2) AND (?3 IS NULL OR t.queue = ?3)"
-		" AND (?4 IS NULL OR lower(t.assignee) = lower(?4))"
-		" AND (?5 IS NULL OR lower(t.requester) = lower(?5))"
-		" AND t.created_at >= ?6 AND t.updated_at >= ?7 AND (?8 OR t.merged_into IS NULL)"
-		" AND (?10 = 0 OR t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL))"
-		" ORDER BY left IS NULL, left, left IS NOT NULL AND paused, CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-		" WHEN 'low' THEN 3 ELSE 4 END, created_at, number LIMIT ?9",
-		error);
+	    store,
+	    "SELECT number FROM (SELECT t.number, t.priority, t.created_at,"
+	    " t.sla_paused_since IS NOT NULL AS paused,"
+	    " CASE WHEN t.status IN ('resolved', 'closed') THEN NULL"
+	    " WHEN t.sla_paused_since IS NOT NULL THEN t.sla_paused_left"
+	    " WHEN t.first_response_at IS NULL AND t.first_response_due IS NOT NULL"
+	    " THEN t.first_response_due - ?11 ELSE t.resolution_due - ?11 END AS left"
+	    " FROM tickets t WHERE (?1 IS NULL OR instr(?1, ',' || t.status || ',') > 0)"
+	    " AND (?2 IS NULL OR t.priority = ?2) AND (?3 IS NULL OR t.queue = ?3)"
+	    " AND (?4 IS NULL OR lower(t.assignee) = lower(?4))"
+	    " AND (?5 IS NULL OR lower(t.requester) = lower(?5))"
+	    " AND t.created_at >= ?6 AND t.updated_at >= ?7 AND (?8 OR t.merged_into IS NULL)"
+	    " AND (?10 = 0 OR t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at "
+	    "IS NOT NULL))"
+	    " ORDER BY left IS NULL, left, left IS NOT NULL AND paused, CASE priority WHEN "
+	    "'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
+	    " WHEN 'low' THEN 3 ELSE 4 END, created_at, number LIMIT ?9",
+	    error);
 	if (st == NULL)
 		return NULL;
 	g_autofree char *statuses = status_set(q->statuses, q->n_statuses);
@@ -102,9 +104,10 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 }
 
 gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gboolean *removed_out,
-			     GError **error)
+                             GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "DELETE FROM tags WHERE ticket = ? AND tag = ?", error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store, "DELETE FROM tags WHERE ticket = ? AND tag = ?", error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
@@ -116,12 +119,13 @@ gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gbo
 }
 
 gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
-				 const char *author, gint64 now, gint64 *id_out, GError **error)
+                                 const char *author, gint64 now, gint64 *id_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO time_entries (ticket, minutes, note, author, created_at)"
-					    " VALUES (?, ?, ?, ?, ?)",
-					    error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "INSERT INTO time_entries (ticket, minutes, note, author, created_at)"
+	                     " VALUES (?, ?, ?, ?, ?)",
+	                     error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
@@ -150,21 +154,23 @@ static gpointer time_entry_from_row(sqlite3_stmt *st)
 
 GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT id, ticket, minutes, note, author, created_at FROM time_entries"
-					    " WHERE ticket = ? ORDER BY id",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "SELECT id, ticket, minutes, note, author, created_at FROM time_entries"
+	    " WHERE ticket = ? ORDER BY id",
+	    error);
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, ticket);
 	return dk_store_collect(store, st, "reading time entries", time_entry_from_row,
-				(GDestroyNotify)dk_time_entry_free, error);
+	                        (GDestroyNotify)dk_time_entry_free, error);
 }
 
-gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out, GError **error)
+gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out,
+                                     GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "SELECT coalesce(merged_into, 0) FROM tickets WHERE number = ?",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, "SELECT coalesce(merged_into, 0) FROM tickets WHERE number = ?", error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
@@ -179,14 +185,15 @@ gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into
 gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GError **error)
 {
 	static const char *const steps[] = {
-		"UPDATE articles SET ticket = ?1 WHERE ticket = ?2",
-		"UPDATE message_ids SET ticket = ?1 WHERE ticket = ?2",
-		"INSERT INTO participants (ticket, address, role) SELECT ?1, address,"
-		" CASE role WHEN 'requester' THEN 'sender' ELSE role END FROM participants"
-		" WHERE ticket = ?2 ON CONFLICT DO NOTHING",
-		"INSERT INTO tags (ticket, tag) SELECT ?1, tag FROM tags WHERE ticket = ?2 ON CONFLICT DO NOTHING",
-		"UPDATE time_entries SET ticket = ?1 WHERE ticket = ?2",
-		"UPDATE tickets SET merged_into = ?1 WHERE number = ?2",
+	    "UPDATE articles SET ticket = ?1 WHERE ticket = ?2",
+	    "UPDATE message_ids SET ticket = ?1 WHERE ticket = ?2",
+	    "INSERT INTO participants (ticket, address, role) SELECT ?1, address,"
+	    " CASE role WHEN 'requester' THEN 'sender' ELSE role END FROM participants"
+	    " WHERE ticket = ?2 ON CONFLICT DO NOTHING",
+	    "INSERT INTO tags (ticket, tag) SELECT ?1, tag FROM tags WHERE ticket = ?2 ON CONFLICT "
+	    "DO NOTHING",
+	    "UPDATE time_entries SET ticket = ?1 WHERE ticket = ?2",
+	    "UPDATE tickets SET merged_into = ?1 WHERE number = ?2",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
 		sqlite3_stmt *st = dk_store_prepare(store, steps[i], error);
@@ -202,10 +209,11 @@ gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GEr
 
 GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT number FROM tickets WHERE status = 'resolved'"
-					    " AND coalesce(closed_at, updated_at) <= ? ORDER BY number",
-					    error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "SELECT number FROM tickets WHERE status = 'resolved'"
+	                     " AND coalesce(closed_at, updated_at) <= ? ORDER BY number",
+	                     error);
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, before);
@@ -240,10 +248,11 @@ static char *fts_query(const char *text)
  * that matches, so it is asked for the hits kept. */
 static gboolean search_snippet(DkStore *store, const char *query, DkSearchHit *hit, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store,
-					  "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
-					  " WHERE article_search MATCH ? AND rowid = ?",
-					  error, "si", query, hit->article);
+	sqlite3_stmt *st = dk_store_query(
+	    store,
+	    "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
+	    " WHERE article_search MATCH ? AND rowid = ?",
+	    error, "si", query, hit->article);
 	return dk_store_lookup_text(store, st, "making a search snippet", &hit->snippet, error);
 }
 
@@ -252,7 +261,7 @@ typedef struct {
 	GPtrArray *out;
 	GHashTable *seen; /* the tickets in out */
 	guint want;
-	gboolean text;    /* the third column is a text for the snippet, not a rank */
+	gboolean text; /* the third column is a text for the snippet, not a rank */
 } Hits;
 
 static gboolean add_hit(sqlite3_stmt *st, gpointer data)
@@ -266,7 +275,8 @@ static gboolean add_hit(sqlite3_stmt *st, gpointer data)
 	h->article = sqlite3_column_int64(st, 1);
 	if (hits->text) {
 		const char *snippet = (const char *)sqlite3_column_text(st, 2);
-		h->snippet = g_strdelimit(g_utf8_make_valid(snippet ? snippet : "", -1), "\r\n\t", ' ');
+		h->snippet =
+		    g_strdelimit(g_utf8_make_valid(snippet ? snippet : "", -1), "\r\n\t", ' ');
 	} else {
 		h->rank = sqlite3_column_double(st, 2);
 	}
@@ -277,8 +287,8 @@ static gboolean add_hit(sqlite3_stmt *st, gpointer data)
 
 static gboolean is_cjk(gunichar c)
 {
-	return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0xF900 && c <= 0xFAFF) ||
-	       (c >= 0xFF00 && c <= 0xFFEF);
+	return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) ||
+	       (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF00 && c <= 0xFFEF);
 }
 
 gboolean dk_store_has_cjk(const char *text)
@@ -314,10 +324,12 @@ gboolean dk_store_has_cjk(const char *text)
  * holds only those scripts' articles. Newest first. */
 static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GError **error)
 {
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
+	g_autoptr(GPtrArray) out =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
 	g_auto(GStrv) words = g_strsplit_set(text, " \t\n", -1);
-	GString *sql = g_string_new("SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid,"
-				    " substr(s.new_text, 1, 80) FROM article_search_cjk s WHERE 1");
+	GString *sql =
+	    g_string_new("SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid,"
+	                 " substr(s.new_text, 1, 80) FROM article_search_cjk s WHERE 1");
 	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; words[i] != NULL && args->len < 16; i++) {
 		if (*words[i] == '\0')
@@ -330,8 +342,9 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 		}
 		g_string_append_c(like, '%');
 		/* each word its own parameter, ?N */
-		g_string_append_printf(sql, " AND (s.subject LIKE ?%u ESCAPE '\\' OR s.new_text LIKE ?%u ESCAPE '\\')",
-				       args->len + 1, args->len + 1);
+		g_string_append_printf(
+		    sql, " AND (s.subject LIKE ?%u ESCAPE '\\' OR s.new_text LIKE ?%u ESCAPE '\\')",
+		    args->len + 1, args->len + 1);
 		g_ptr_array_add(args, g_string_free(like, FALSE));
 	}
 	g_string_append(sql, " ORDER BY s.rowid DESC");
@@ -351,12 +364,12 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 	return ok ? g_steal_pointer(&out) : NULL;
 }
 
-
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
 {
 	if (text != NULL && dk_store_has_cjk(text))
 		return search_cjk(store, text, limit, error);
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
+	g_autoptr(GPtrArray) out =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
@@ -366,10 +379,11 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	 * only for the rows stepped over. A hit in the subject weighs twice
 	 * one in the text. */
 	sqlite3_stmt *st = dk_store_query(
-		store,
-		"SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank FROM article_search s"
-		" WHERE article_search MATCH ? AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank",
-		error, "s", query);
+	    store,
+	    "SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank FROM "
+	    "article_search s"
+	    " WHERE article_search MATCH ? AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank",
+	    error, "s", query);
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
@@ -384,27 +398,32 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
-					    " coalesce(first_response_at, 0), sla_paused_seconds,"
-					    " coalesce(sla_paused_since, 0), coalesce(first_response_breached_at, 0),"
-					    " coalesce(resolution_breached_at, 0), sla_paused_left IS NOT NULL,"
-					    " coalesce(sla_paused_left, 0) FROM tickets WHERE number = ?",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
+	    " coalesce(first_response_at, 0), sla_paused_seconds,"
+	    " coalesce(sla_paused_since, 0), coalesce(first_response_breached_at, 0),"
+	    " coalesce(resolution_breached_at, 0), sla_paused_left IS NOT NULL,"
+	    " coalesce(sla_paused_left, 0) FROM tickets WHERE number = ?",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
 	int rc = sqlite3_step(st);
-	gint64 *fields[] = {&sla->first_response_due, &sla->resolution_due, &sla->first_response_at,
-			    &sla->paused_seconds, &sla->paused_since, &sla->first_response_breached_at,
-			    &sla->resolution_breached_at};
+	gint64 *fields[] = {&sla->first_response_due,    &sla->resolution_due,
+	                    &sla->first_response_at,     &sla->paused_seconds,
+	                    &sla->paused_since,          &sla->first_response_breached_at,
+	                    &sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)i) : 0;
-	sla->has_paused_left = rc == SQLITE_ROW && sqlite3_column_int(st, (int)G_N_ELEMENTS(fields)) != 0;
-	sla->paused_left = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)G_N_ELEMENTS(fields) + 1) : 0;
+	sla->has_paused_left =
+	    rc == SQLITE_ROW && sqlite3_column_int(st, (int)G_N_ELEMENTS(fields)) != 0;
+	sla->paused_left =
+	    rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)G_N_ELEMENTS(fields) + 1) : 0;
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
-		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
+		            ticket);
 		return FALSE;
 	}
 	if (rc != SQLITE_ROW)
@@ -412,21 +431,24 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 	return TRUE;
 }
 
-gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error)
+gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla,
+                                 GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
-					    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
-					    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0),"
-					    " first_response_breached_at = nullif(?7, 0), resolution_breached_at = nullif(?8, 0),"
-					    " sla_paused_left = ?9 WHERE number = ?1",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
+	    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
+	    " sla_paused_seconds = ?5, sla_paused_since = nullif(?6, 0),"
+	    " first_response_breached_at = nullif(?7, 0), resolution_breached_at = nullif(?8, 0),"
+	    " sla_paused_left = ?9 WHERE number = ?1",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, ticket);
-	const gint64 values[] = {sla->first_response_due, sla->resolution_due, sla->first_response_at,
-				 sla->paused_seconds, sla->paused_since, sla->first_response_breached_at,
-				 sla->resolution_breached_at};
+	const gint64 values[] = {sla->first_response_due,    sla->resolution_due,
+	                         sla->first_response_at,     sla->paused_seconds,
+	                         sla->paused_since,          sla->first_response_breached_at,
+	                         sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
 		sqlite3_bind_int64(st, (int)i + 2, values[i]);
 	if (sla->has_paused_left)
@@ -453,17 +475,19 @@ static gboolean add_history(sqlite3_stmt *st, gpointer data)
 	return TRUE;
 }
 
-gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GArray **statuses_out,
-					GError **error)
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out,
+                                        GArray **statuses_out, GError **error)
 {
 	/* The desk and the writer record {"old", "new"}, the rules {"value"}. */
-	sqlite3_stmt *st = dk_store_query(
-		store,
-		"SELECT created_at, 'new' FROM tickets WHERE number = ?1 UNION ALL"
-		" SELECT created_at, coalesce(json_extract(detail, '$.new'), json_extract(detail, '$.value'))"
-		" FROM (SELECT created_at, detail FROM events WHERE ticket = ?1 AND type = 'status_change'"
-		" ORDER BY id)",
-		error, "i", ticket);
+	sqlite3_stmt *st =
+	    dk_store_query(store,
+	                   "SELECT created_at, 'new' FROM tickets WHERE number = ?1 UNION ALL"
+	                   " SELECT created_at, coalesce(json_extract(detail, '$.new'), "
+	                   "json_extract(detail, '$.value'))"
+	                   " FROM (SELECT created_at, detail FROM events WHERE ticket = ?1 AND "
+	                   "type = 'status_change'"
+	                   " ORDER BY id)",
+	                   error, "i", ticket);
 	if (st == NULL)
 		return FALSE;
 	g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
@@ -472,7 +496,8 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 	if (!dk_store_each_row(store, st, "reading a status history", add_history, &h, error))
 		return FALSE;
 	if (times->len == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, ticket);
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
+		            ticket);
 		return FALSE;
 	}
 	*times_out = g_steal_pointer(&times);
@@ -482,11 +507,12 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 
 GArray *dk_store_tickets_sla_open(DkStore *store, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store,
-					  "SELECT number FROM tickets WHERE status NOT IN ('resolved', 'closed')"
-					  " AND merged_into IS NULL AND (first_response_breached_at IS NULL"
-					  " OR resolution_breached_at IS NULL) ORDER BY number",
-					  error, "");
+	sqlite3_stmt *st =
+	    dk_store_query(store,
+	                   "SELECT number FROM tickets WHERE status NOT IN ('resolved', 'closed')"
+	                   " AND merged_into IS NULL AND (first_response_breached_at IS NULL"
+	                   " OR resolution_breached_at IS NULL) ORDER BY number",
+	                   error, "");
 	return st == NULL ? NULL : numbers(store, st, error);
 }
 

@@ -111,7 +111,7 @@ gboolean dk_store_file_link(const char *dir, const char *name, int fd, gsize siz
 		goto fail;
 	return TRUE;
 fail:
-	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: writing %s: %s", path, g_strerror(errno));
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: writing %s: %s", path,
+	            g_strerror(errno));
 	return FALSE;
 }
-

@@ -5,11 +5,12 @@
 #include "gateway/store/store-private.h"
 
 gboolean dk_store_imap_state_get(DkStore *store, const char *account, const char *folder,
-				 DkImapState *state_out, GError **error)
+                                 DkImapState *state_out, GError **error)
 {
 	*state_out = (DkImapState){0};
 	sqlite3_stmt *st = dk_store_prepare(
-		store, "SELECT uidvalidity, last_uid FROM imap_state WHERE account = ? AND folder = ?", error);
+	    store, "SELECT uidvalidity, last_uid FROM imap_state WHERE account = ? AND folder = ?",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
@@ -26,13 +27,14 @@ gboolean dk_store_imap_state_get(DkStore *store, const char *account, const char
 }
 
 gboolean dk_store_imap_state_set(DkStore *store, const char *account, const char *folder,
-				 const DkImapState *state, GError **error)
+                                 const DkImapState *state, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO imap_state (account, folder, uidvalidity, last_uid)"
-					    " VALUES (?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE"
-					    " SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "INSERT INTO imap_state (account, folder, uidvalidity, last_uid)"
+	    " VALUES (?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE"
+	    " SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);

@@ -15,12 +15,12 @@ typedef struct {
 /* Reads the state of account/folder into state_out; both fields are 0 when
  * none is recorded. FALSE and a DK_ERROR only when the query failed. */
 gboolean dk_store_imap_state_get(DkStore *store, const char *account, const char *folder,
-				 DkImapState *state_out, GError **error);
+                                 DkImapState *state_out, GError **error);
 
 /* Records the state of account/folder (insert or replace). Works inside a
  * transaction or, outside one, as its own. DK_ERROR_TEMPORARY on a busy
  * database. */
 gboolean dk_store_imap_state_set(DkStore *store, const char *account, const char *folder,
-				 const DkImapState *state, GError **error);
+                                 const DkImapState *state, GError **error);
 
 G_END_DECLS

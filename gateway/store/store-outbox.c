@@ -120,10 +120,11 @@ GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, 
 GPtrArray *dk_store_outbox_sent_to(DkStore *store, gint64 ticket, const char *target,
                                    GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store,
-	                                  OUTBOX_SELECT " WHERE ticket = ? AND target = ? COLLATE NOCASE"
-	                                                " AND state = 'done' ORDER BY id",
-	                                  error, "is", ticket, target);
+	sqlite3_stmt *st =
+	    dk_store_query(store,
+	                   OUTBOX_SELECT " WHERE ticket = ? AND target = ? COLLATE NOCASE"
+	                                 " AND state = 'done' ORDER BY id",
+	                   error, "is", ticket, target);
 	return st == NULL ? NULL : query(store, st, error);
 }
 
@@ -227,19 +228,20 @@ gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **e
 		return FALSE;
 	if (blocker != NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-		            "outbox row %" G_GINT64_FORMAT " is held behind failed row %" G_GINT64_FORMAT
-		            ": retry that one",
+		            "outbox row %" G_GINT64_FORMAT
+		            " is held behind failed row %" G_GINT64_FORMAT ": retry that one",
 		            id, blocker->id);
 		return FALSE;
 	}
 	/* One statement, so the rows held behind this one are released with
 	 * it or not at all; they go out after it, in order (the worker sends a
 	 * ticket's rows oldest first). */
-	if (!dk_store_write(store,
-	                    "UPDATE outbox SET state = 'pending', next_attempt_at = ?1 WHERE id = ?2"
-	                    " OR (state = 'held' AND id > ?2 AND kind = ?3 AND target = ?4 AND ticket = ?5)",
-	                    "retrying an outbox row", error, "iissi", now, id, row->kind, row->target,
-	                    row->ticket))
+	if (!dk_store_write(
+	        store,
+	        "UPDATE outbox SET state = 'pending', next_attempt_at = ?1 WHERE id = ?2"
+	        " OR (state = 'held' AND id > ?2 AND kind = ?3 AND target = ?4 AND ticket = ?5)",
+	        "retrying an outbox row", error, "iissi", now, id, row->kind, row->target,
+	        row->ticket))
 		return FALSE;
 	return TRUE;
 }
@@ -248,10 +250,11 @@ gboolean dk_store_outbox_earlier_failed(DkStore *store, const DkOutboxRow *row,
                                         DkOutboxRow **failed_out, GError **error)
 {
 	*failed_out = NULL;
-	sqlite3_stmt *st = dk_store_query(store,
-	                                  OUTBOX_SELECT " WHERE kind = ? AND target = ? AND ticket = ?"
-	                                                " AND state = 'failed' AND id < ? ORDER BY id LIMIT 1",
-	                                  error, "ssii", row->kind, row->target, row->ticket, row->id);
+	sqlite3_stmt *st =
+	    dk_store_query(store,
+	                   OUTBOX_SELECT " WHERE kind = ? AND target = ? AND ticket = ?"
+	                                 " AND state = 'failed' AND id < ? ORDER BY id LIMIT 1",
+	                   error, "ssii", row->kind, row->target, row->ticket, row->id);
 	if (st == NULL)
 		return FALSE;
 	g_autoptr(GPtrArray) rows = query(store, st, error);
@@ -275,11 +278,11 @@ gboolean dk_store_outbox_hold(DkStore *store, const DkOutboxRow *blocker, const 
 	return TRUE;
 }
 
-gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_out,
-                               GError **error)
+gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_out, GError **error)
 {
 	return dk_store_lookup_int64(
-	    store, dk_store_query(store, "SELECT count(*) FROM outbox WHERE state = ?", error, "s", state),
+	    store,
+	    dk_store_query(store, "SELECT count(*) FROM outbox WHERE state = ?", error, "s", state),
 	    "counting outbox rows", count_out, NULL, error);
 }
 
@@ -346,22 +349,22 @@ void dk_outbox_row_free(DkOutboxRow *row)
 gboolean dk_store_external_ref_get(DkStore *store, const char *connector, const char *kind,
                                    gint64 local_id, char **remote_out, GError **error)
 {
-	return dk_store_lookup_text(
-	    store,
-	    dk_store_query(store,
-	                   "SELECT remote_id FROM external_refs WHERE connector = ? AND kind = ? AND local_id = ?",
-	                   error, "ssi", connector, kind, local_id),
-	    "reading an external reference", remote_out, error);
+	return dk_store_lookup_text(store,
+	                            dk_store_query(store,
+	                                           "SELECT remote_id FROM external_refs WHERE "
+	                                           "connector = ? AND kind = ? AND local_id = ?",
+	                                           error, "ssi", connector, kind, local_id),
+	                            "reading an external reference", remote_out, error);
 }
 
 gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const char *kind,
                                    gint64 local_id, const char *remote_id, GError **error)
 {
-	return dk_store_write(store,
-	                      "INSERT OR REPLACE INTO external_refs (connector, kind, local_id, remote_id)"
-	                      " VALUES (?, ?, ?, ?)",
-	                      "recording an external reference", error, "ssis", connector, kind, local_id,
-	                      remote_id);
+	return dk_store_write(
+	    store,
+	    "INSERT OR REPLACE INTO external_refs (connector, kind, local_id, remote_id)"
+	    " VALUES (?, ?, ?, ?)",
+	    "recording an external reference", error, "ssis", connector, kind, local_id, remote_id);
 }
 
 gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
@@ -370,10 +373,11 @@ gboolean dk_store_outbox_earlier_pending(DkStore *store, const DkOutboxRow *row,
 	gint64 exists = 0;
 	gboolean ok = dk_store_lookup_int64(
 	    store,
-	    dk_store_query(store,
-	                   "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?"
-	                   " AND state = 'pending' AND id < ?)",
-	                   error, "ssii", row->kind, row->target, row->ticket, row->id),
+	    dk_store_query(
+	        store,
+	        "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?"
+	        " AND state = 'pending' AND id < ?)",
+	        error, "ssii", row->kind, row->target, row->ticket, row->id),
 	    "reading the outbox", &exists, NULL, error);
 	*exists_out = exists != 0;
 	return ok;
@@ -385,8 +389,10 @@ gboolean dk_store_outbox_has(DkStore *store, const char *kind, const char *targe
 	gint64 exists = 0;
 	gboolean ok = dk_store_lookup_int64(
 	    store,
-	    dk_store_query(store, "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?)",
-	                   error, "ssi", kind, target, ticket),
+	    dk_store_query(
+	        store,
+	        "SELECT EXISTS (SELECT 1 FROM outbox WHERE kind = ? AND target = ? AND ticket = ?)",
+	        error, "ssi", kind, target, ticket),
 	    "reading the outbox", &exists, NULL, error);
 	*exists_out = exists != 0;
 	return ok;

@@ -15,7 +15,7 @@ struct DkStore {
 	char *data_dir;
 	DkStoreOptions options;
 	GHashTable *statements; /* SQL text -> sqlite3_stmt*, prepared once */
-	int wal_frames;           /* frames in the WAL after this connection's last commit; -1: none */
+	int wal_frames; /* frames in the WAL after this connection's last commit; -1: none */
 	gboolean search_deferred; /* see dk_store_search_defer() */
 	gint64 search_after;      /* the articles above this id are not indexed yet */
 	gboolean search_cjk;      /* one of them is in a script without spaces */
@@ -28,21 +28,22 @@ sqlite3_stmt *dk_store_prepare(DkStore *store, const char *sql, GError **error);
 /* dk_store_prepare, then binds the arguments that follow as types says:
  * 'i' a gint64, 'n' a row id (0 binds NULL), 's' a string (NULL binds
  * NULL). NULL and error when the statement cannot be prepared. */
-sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...);
+sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types,
+                             ...);
 
 /* dk_store_query, then runs the statement: every write that returns no
  * rows. doing names the work in the error. */
-gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error, const char *types,
-			...);
+gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error,
+                        const char *types, ...);
 
 /* Steps a statement from dk_store_query (NULL: its error stands) once and
  * reads the first column of the row, if any, into *value_out; *found_out
  * (may be NULL) says whether there was a row. */
-gboolean dk_store_lookup_int64(DkStore *store, sqlite3_stmt *st, const char *doing, gint64 *value_out,
-			       gboolean *found_out, GError **error);
+gboolean dk_store_lookup_int64(DkStore *store, sqlite3_stmt *st, const char *doing,
+                               gint64 *value_out, gboolean *found_out, GError **error);
 /* The same for a text column; *value_out NULL when there is no row. */
 gboolean dk_store_lookup_text(DkStore *store, sqlite3_stmt *st, const char *doing, char **value_out,
-			      GError **error);
+                              GError **error);
 
 /* A copy of a text column, or NULL. */
 char *dk_store_column_text(sqlite3_stmt *st, int i);
@@ -52,13 +53,15 @@ char *dk_store_column_text(sqlite3_stmt *st, int i);
  * stop, not an error), and resets st. FALSE with the store's error, doing
  * naming the work, when a step fails. */
 gboolean dk_store_each_row(DkStore *store, sqlite3_stmt *st, const char *doing,
-			   gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data, GError **error);
+                           gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data,
+                           GError **error);
 
 /* The elements from_row makes of the rows of st (NULL: st's error
  * stands), in a GPtrArray that frees them with free_func; NULL with the
  * store's error when a step fails. */
-GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing, gpointer (*from_row)(sqlite3_stmt *),
-			    GDestroyNotify free_func, GError **error);
+GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing,
+                            gpointer (*from_row)(sqlite3_stmt *), GDestroyNotify free_func,
+                            GError **error);
 
 gboolean dk_store_set_error(sqlite3 *db, GError **error, const char *doing);
 

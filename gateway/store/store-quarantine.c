@@ -3,18 +3,21 @@
  * naming no ticket, or the rules discarded them), with kind and reason. */
 #include "gateway/store/store-private.h"
 
-gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 *id_out, GError **error)
+gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 *id_out,
+                                 GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO quarantine (raw_sha256, reason, intake, envelope_from,"
-					    " recipients, received_at, kind, ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-					    " ON CONFLICT (raw_sha256) DO UPDATE SET reason = excluded.reason,"
-					    " kind = excluded.kind, ticket = excluded.ticket"
-					    " RETURNING id",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "INSERT INTO quarantine (raw_sha256, reason, intake, envelope_from,"
+	    " recipients, received_at, kind, ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (raw_sha256) DO UPDATE SET reason = excluded.reason,"
+	    " kind = excluded.kind, ticket = excluded.ticket"
+	    " RETURNING id",
+	    error);
 	if (st == NULL)
 		return FALSE;
-	const char *values[] = {q->raw_sha256, q->reason, q->intake, q->envelope_from, q->recipients};
+	const char *values[] = {q->raw_sha256, q->reason, q->intake, q->envelope_from,
+	                        q->recipients};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++) {
 		if (values[i] == NULL)
 			sqlite3_bind_null(st, (int)i + 1);
@@ -50,7 +53,7 @@ gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error)
 }
 
 #define QUARANTINE_SELECT                                                                          \
-	"SELECT q.id, q.raw_sha256, q.reason, q.intake, q.envelope_from, q.recipients, r.size,"     \
+	"SELECT q.id, q.raw_sha256, q.reason, q.intake, q.envelope_from, q.recipients, r.size,"    \
 	" q.received_at, q.kind, q.ticket FROM quarantine q"                                       \
 	" JOIN raw_messages r ON r.sha256 = q.raw_sha256"
 
@@ -73,7 +76,7 @@ static gpointer entry_from_row(sqlite3_stmt *st)
 static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 {
 	return dk_store_collect(store, st, "reading the quarantine", entry_from_row,
-				(GDestroyNotify)dk_quarantined_free, error);
+	                        (GDestroyNotify)dk_quarantined_free, error);
 }
 
 GPtrArray *dk_store_quarantine_list(DkStore *store, GError **error)
@@ -92,7 +95,8 @@ DkQuarantined *dk_store_quarantine_get(DkStore *store, gint64 id, GError **error
 	if (rows == NULL)
 		return NULL;
 	if (rows->len == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no quarantined message %" G_GINT64_FORMAT, id);
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND,
+		            "no quarantined message %" G_GINT64_FORMAT, id);
 		return NULL;
 	}
 	return g_ptr_array_steal_index(rows, 0);
@@ -115,7 +119,7 @@ GHashTable *dk_store_quarantine_counts(DkStore *store, GError **error)
 {
 	static const char *const kinds[] = {DK_SET_ASIDE_KINDS};
 	sqlite3_stmt *st =
-		dk_store_prepare(store, "SELECT kind, count(*) FROM quarantine GROUP BY kind", error);
+	    dk_store_prepare(store, "SELECT kind, count(*) FROM quarantine GROUP BY kind", error);
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -124,7 +128,7 @@ GHashTable *dk_store_quarantine_counts(DkStore *store, GError **error)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		g_hash_table_insert(out, dk_store_column_text(st, 0),
-				    GSIZE_TO_POINTER((gsize)sqlite3_column_int64(st, 1)));
+		                    GSIZE_TO_POINTER((gsize)sqlite3_column_int64(st, 1)));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		dk_store_set_error(store->db, error, "counting the quarantine");

@@ -2,7 +2,7 @@
  * `docket ticket show` prints. */
 #include "gateway/store/store-private.h"
 
-#define TICKET_COLUMNS                                                                            \
+#define TICKET_COLUMNS                                                                             \
 	"t.number, t.subject, t.status, t.priority, t.queue, t.requester, t.organisation,"         \
 	" t.assignee, t.created_at, t.updated_at,"                                                 \
 	" (SELECT count(*) FROM articles a WHERE a.ticket = t.number), coalesce(t.closed_at, 0)"
@@ -58,8 +58,9 @@ static gboolean add_row(sqlite3_stmt *st, gpointer data)
 	return TRUE;
 }
 
-GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing, gpointer (*from_row)(sqlite3_stmt *),
-			    GDestroyNotify free_func, GError **error)
+GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing,
+                            gpointer (*from_row)(sqlite3_stmt *), GDestroyNotify free_func,
+                            GError **error)
 {
 	if (st == NULL)
 		return NULL;
@@ -72,36 +73,38 @@ GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing,
 
 /* dk_store_collect() for the read queries here. */
 static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, gpointer (*from_row)(sqlite3_stmt *),
-			  GDestroyNotify free_func, GError **error)
+                          GDestroyNotify free_func, GError **error)
 {
 	return dk_store_collect(store, st, "reading", from_row, free_func, error);
 }
 
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "SELECT " TICKET_COLUMNS " FROM tickets t WHERE number = ?",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, "SELECT " TICKET_COLUMNS " FROM tickets t WHERE number = ?", error);
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, number);
-	g_autoptr(GPtrArray) rows = collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free,
-					    error);
+	g_autoptr(GPtrArray) rows =
+	    collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 	if (rows == NULL)
 		return NULL;
 	if (rows->len == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT, number);
+		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
+		            number);
 		return NULL;
 	}
 	return g_ptr_array_steal_index(rows, 0);
 }
 
-GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit, GError **error)
+GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit,
+                                GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT " TICKET_COLUMNS " FROM tickets t"
-					    " WHERE ?1 IS NULL OR t.status = ?1"
-					    " ORDER BY t.updated_at DESC, t.number DESC LIMIT ?2",
-					    error);
+	                                    "SELECT " TICKET_COLUMNS " FROM tickets t"
+	                                    " WHERE ?1 IS NULL OR t.status = ?1"
+	                                    " ORDER BY t.updated_at DESC, t.number DESC LIMIT ?2",
+	                                    error);
 	if (st == NULL)
 		return NULL;
 	if (status != NULL)
@@ -117,9 +120,9 @@ static gpointer article_from_row(sqlite3_stmt *st)
 	a->ticket = sqlite3_column_int64(st, 1);
 	a->direction = dk_direction_from_name(column_name(st, 2));
 	a->visibility = dk_visibility_from_name(column_name(st, 3));
-	char **fields[] = {&a->evidence,    &a->sender,   &a->recipients, &a->subject,
-			   &a->message_id,  &a->fingerprint, &a->new_text, &a->full_text,
-			   &a->raw_sha256, &a->intake};
+	char **fields[] = {&a->evidence,   &a->sender,      &a->recipients, &a->subject,
+	                   &a->message_id, &a->fingerprint, &a->new_text,   &a->full_text,
+	                   &a->raw_sha256, &a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = dk_store_column_text(st, (int)i + 4);
 	a->created_at = sqlite3_column_int64(st, 14);
@@ -128,11 +131,12 @@ static gpointer article_from_row(sqlite3_stmt *st)
 
 GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT id, ticket, direction, visibility, evidence, sender, recipients,"
-					    " subject, message_id, fingerprint, new_text, full_text, raw_sha256,"
-					    " intake, created_at FROM articles WHERE ticket = ? ORDER BY id",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "SELECT id, ticket, direction, visibility, evidence, sender, recipients,"
+	    " subject, message_id, fingerprint, new_text, full_text, raw_sha256,"
+	    " intake, created_at FROM articles WHERE ticket = ? ORDER BY id",
+	    error);
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, ticket);
@@ -174,7 +178,8 @@ GPtrArray *dk_store_events_after(DkStore *store, gint64 after, GError **error)
 
 gboolean dk_store_last_event(DkStore *store, gint64 *id_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store, "SELECT coalesce(max(id), 0) FROM events", error, "");
+	sqlite3_stmt *st =
+	    dk_store_query(store, "SELECT coalesce(max(id), 0) FROM events", error, "");
 	return dk_store_lookup_int64(store, st, "reading the newest event", id_out, NULL, error);
 }
 
@@ -194,16 +199,18 @@ static GPtrArray *strings(DkStore *store, const char *sql, gint64 ticket, GError
 
 GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error)
 {
-	return strings(store,
-		       "SELECT m.message_id FROM message_ids m LEFT JOIN articles a ON a.id = m.article"
-		       " WHERE m.ticket = ? ORDER BY coalesce(a.id, 0), m.message_id",
-		       ticket, error);
+	return strings(
+	    store,
+	    "SELECT m.message_id FROM message_ids m LEFT JOIN articles a ON a.id = m.article"
+	    " WHERE m.ticket = ? ORDER BY coalesce(a.id, 0), m.message_id",
+	    ticket, error);
 }
 
 /* The rows sql (a condition on one ticket) selects, each made by
  * from_row. */
-static GPtrArray *rows_of(DkStore *store, const char *sql, gint64 ticket, gpointer (*from_row)(sqlite3_stmt *),
-			  GDestroyNotify free_func, GError **error)
+static GPtrArray *rows_of(DkStore *store, const char *sql, gint64 ticket,
+                          gpointer (*from_row)(sqlite3_stmt *), GDestroyNotify free_func,
+                          GError **error)
 {
 	sqlite3_stmt *st = dk_store_query(store, sql, error, "i", ticket);
 	if (st == NULL)
@@ -221,8 +228,9 @@ static gpointer custom_field_from_row(sqlite3_stmt *st)
 
 GPtrArray *dk_store_ticket_fields(DkStore *store, gint64 ticket, GError **error)
 {
-	return rows_of(store, "SELECT name, value FROM ticket_fields WHERE ticket = ? ORDER BY name", ticket,
-		       custom_field_from_row, (GDestroyNotify)dk_custom_field_free, error);
+	return rows_of(store,
+	               "SELECT name, value FROM ticket_fields WHERE ticket = ? ORDER BY name",
+	               ticket, custom_field_from_row, (GDestroyNotify)dk_custom_field_free, error);
 }
 
 GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error)
@@ -241,9 +249,9 @@ static gpointer participant_from_row(sqlite3_stmt *st)
 GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error)
 {
 	return rows_of(store,
-		       "SELECT address, role FROM participants WHERE ticket = ?"
-		       " ORDER BY role = 'requester' DESC, address",
-		       ticket, participant_from_row, (GDestroyNotify)dk_participant_free, error);
+	               "SELECT address, role FROM participants WHERE ticket = ?"
+	               " ORDER BY role = 'requester' DESC, address",
+	               ticket, participant_from_row, (GDestroyNotify)dk_participant_free, error);
 }
 
 static gpointer link_from_row(sqlite3_stmt *st)
@@ -256,8 +264,9 @@ static gpointer link_from_row(sqlite3_stmt *st)
 
 GPtrArray *dk_store_links(DkStore *store, gint64 ticket, GError **error)
 {
-	return rows_of(store, "SELECT linked, reason FROM ticket_links WHERE ticket = ? ORDER BY linked", ticket,
-		       link_from_row, (GDestroyNotify)dk_link_free, error);
+	return rows_of(store,
+	               "SELECT linked, reason FROM ticket_links WHERE ticket = ? ORDER BY linked",
+	               ticket, link_from_row, (GDestroyNotify)dk_link_free, error);
 }
 
 static gpointer foreign_ref_from_row(sqlite3_stmt *st)
@@ -270,30 +279,34 @@ static gpointer foreign_ref_from_row(sqlite3_stmt *st)
 
 GPtrArray *dk_store_foreign_refs(DkStore *store, gint64 ticket, GError **error)
 {
-	return rows_of(store, "SELECT name, number FROM foreign_refs WHERE ticket = ? ORDER BY name, number", ticket,
-		       foreign_ref_from_row, (GDestroyNotify)dk_foreign_ref_free, error);
+	return rows_of(
+	    store, "SELECT name, number FROM foreign_refs WHERE ticket = ? ORDER BY name, number",
+	    ticket, foreign_ref_from_row, (GDestroyNotify)dk_foreign_ref_free, error);
 }
 
 GPtrArray *dk_store_ticket_addresses(DkStore *store, gint64 ticket, GError **error)
 {
-	return strings(store, "SELECT address FROM ticket_addresses WHERE ticket = ? ORDER BY address", ticket,
-		       error);
+	return strings(store,
+	               "SELECT address FROM ticket_addresses WHERE ticket = ? ORDER BY address",
+	               ticket, error);
 }
 
 GPtrArray *dk_store_ticket_addresses_seen(DkStore *store, gint64 ticket, GError **error)
 {
-	return strings(store,
-		       "SELECT address FROM ticket_addresses WHERE ticket = ? ORDER BY first_seen, address",
-		       ticket, error);
+	return strings(
+	    store,
+	    "SELECT address FROM ticket_addresses WHERE ticket = ? ORDER BY first_seen, address",
+	    ticket, error);
 }
 
-gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gint64 *oldest_age_out,
-			       GError **error)
+gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out,
+                               gint64 *oldest_age_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "SELECT count(*), coalesce(min(created_at), ?) FROM outbox"
-					    " WHERE state = 'pending'",
-					    error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "SELECT count(*), coalesce(min(created_at), ?) FROM outbox"
+	                     " WHERE state = 'pending'",
+	                     error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, now);
@@ -325,8 +338,8 @@ void dk_article_free(DkArticle *a)
 {
 	if (a == NULL)
 		return;
-	char *fields[] = {a->evidence,	  a->sender,   a->recipients, a->subject,   a->message_id,
-			  a->fingerprint, a->new_text, a->full_text,  a->raw_sha256, a->intake};
+	char *fields[] = {a->evidence,    a->sender,   a->recipients, a->subject,    a->message_id,
+	                  a->fingerprint, a->new_text, a->full_text,  a->raw_sha256, a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		g_free(fields[i]);
 	g_free(a);

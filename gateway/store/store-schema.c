@@ -3,230 +3,231 @@
 #include "gateway/store/store-private.h"
 
 static const char migration_1[] =
-	"CREATE TABLE tickets ("
-	"  number INTEGER PRIMARY KEY,"
-	"  subject TEXT NOT NULL DEFAULT '',"
-	"  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN"
-	"    ('new','open','in_progress','waiting','on_hold','resolved','closed')),"
-	"  priority TEXT NOT NULL DEFAULT 'none' CHECK (priority IN"
-	"    ('critical','high','medium','low','none')),"
-	"  queue TEXT NOT NULL DEFAULT 'default',"
-	"  requester TEXT,"
-	"  organisation TEXT,"
-	"  assignee TEXT,"
-	"  correlation_key TEXT,"
-	"  first_response_due INTEGER,"
-	"  resolution_due INTEGER,"
-	"  created_at INTEGER NOT NULL,"
-	"  updated_at INTEGER NOT NULL);"
-	"CREATE INDEX tickets_status ON tickets (status, updated_at);"
-	"CREATE INDEX tickets_correlation ON tickets (correlation_key) WHERE correlation_key IS NOT NULL;"
-	"CREATE TABLE ticket_fields ("
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  name TEXT NOT NULL, value TEXT NOT NULL,"
-	"  PRIMARY KEY (ticket, name)) WITHOUT ROWID;"
-	"CREATE TABLE tags ("
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  tag TEXT NOT NULL,"
-	"  PRIMARY KEY (ticket, tag)) WITHOUT ROWID;"
-	"CREATE TABLE participants ("
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  address TEXT NOT NULL,"
-	"  role TEXT NOT NULL CHECK (role IN ('requester','sender','cc','agent')),"
-	"  PRIMARY KEY (ticket, address)) WITHOUT ROWID;"
-	/* Raw messages as received, by SHA-256 of their bytes: inline in data,
-	 * or (large ones) in a file under the data directory named by path. */
-	"CREATE TABLE raw_messages ("
-	"  sha256 TEXT PRIMARY KEY,"
-	"  size INTEGER NOT NULL,"
-	"  data BLOB,"
-	"  path TEXT,"
-	"  received_at INTEGER NOT NULL,"
-	"  CHECK ((data IS NULL) <> (path IS NULL))) WITHOUT ROWID;"
-	"CREATE TABLE articles ("
-	"  id INTEGER PRIMARY KEY,"
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  direction TEXT NOT NULL CHECK (direction IN ('inbound','outbound')),"
-	"  visibility TEXT NOT NULL CHECK (visibility IN ('public','internal')),"
-	"  evidence TEXT NOT NULL,"
-	"  sender TEXT,"
-	"  recipients TEXT,"
-	"  subject TEXT NOT NULL DEFAULT '',"
-	"  message_id TEXT,"
-	"  fingerprint TEXT,"
-	"  new_text TEXT NOT NULL DEFAULT '',"
-	"  full_text TEXT NOT NULL DEFAULT '',"
-	"  raw_sha256 TEXT REFERENCES raw_messages,"
-	"  intake TEXT,"
-	"  sent_at INTEGER,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX articles_ticket ON articles (ticket, id);"
-	"CREATE INDEX articles_message ON articles (message_id, fingerprint);"
-	/* The threading index: every Message-ID seen or sent. */
-	"CREATE TABLE message_ids ("
-	"  message_id TEXT PRIMARY KEY,"
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  article INTEGER REFERENCES articles ON DELETE SET NULL) WITHOUT ROWID;"
-	"CREATE INDEX message_ids_ticket ON message_ids (ticket);"
-	"CREATE TABLE attachments ("
-	"  sha256 TEXT PRIMARY KEY,"
-	"  size INTEGER NOT NULL,"
-	"  path TEXT NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE article_attachments ("
-	"  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
-	"  position INTEGER NOT NULL,"
-	"  sha256 TEXT NOT NULL REFERENCES attachments,"
-	"  filename TEXT, content_type TEXT NOT NULL, content_id TEXT,"
-	"  disposition TEXT NOT NULL,"
-	"  PRIMARY KEY (article, position)) WITHOUT ROWID;"
-	"CREATE TABLE events ("
-	"  id INTEGER PRIMARY KEY,"
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  article INTEGER REFERENCES articles ON DELETE SET NULL,"
-	"  type TEXT NOT NULL,"
-	"  detail TEXT NOT NULL DEFAULT '{}',"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX events_ticket ON events (ticket, id);"
-	"CREATE TABLE outbox ("
-	"  id INTEGER PRIMARY KEY,"
-	"  kind TEXT NOT NULL,"
-	"  target TEXT NOT NULL,"
-	"  ticket INTEGER REFERENCES tickets ON DELETE SET NULL,"
-	"  payload TEXT NOT NULL,"
-	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed')),"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_attempt_at INTEGER NOT NULL,"
-	"  last_error TEXT,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
-	"CREATE TABLE external_refs ("
-	"  connector TEXT NOT NULL,"
-	"  kind TEXT NOT NULL,"
-	"  local_id INTEGER NOT NULL,"
-	"  remote_id TEXT NOT NULL,"
-	"  PRIMARY KEY (connector, kind, local_id)) WITHOUT ROWID;"
-	"CREATE TABLE imap_state ("
-	"  account TEXT NOT NULL,"
-	"  folder TEXT NOT NULL,"
-	"  uidvalidity INTEGER NOT NULL,"
-	"  last_uid INTEGER NOT NULL,"
-	"  PRIMARY KEY (account, folder)) WITHOUT ROWID;";
+    "CREATE TABLE tickets ("
+    "  number INTEGER PRIMARY KEY,"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN"
+    "    ('new','open','in_progress','waiting','on_hold','resolved','closed')),"
+    "  priority TEXT NOT NULL DEFAULT 'none' CHECK (priority IN"
+    "    ('critical','high','medium','low','none')),"
+    "  queue TEXT NOT NULL DEFAULT 'default',"
+    "  requester TEXT,"
+    "  organisation TEXT,"
+    "  assignee TEXT,"
+    "  correlation_key TEXT,"
+    "  first_response_due INTEGER,"
+    "  resolution_due INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX tickets_status ON tickets (status, updated_at);"
+    "CREATE INDEX tickets_correlation ON tickets (correlation_key) WHERE correlation_key IS NOT "
+    "NULL;"
+    "CREATE TABLE ticket_fields ("
+    "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+    "  name TEXT NOT NULL, value TEXT NOT NULL,"
+    "  PRIMARY KEY (ticket, name)) WITHOUT ROWID;"
+    "CREATE TABLE tags ("
+    "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+    "  tag TEXT NOT NULL,"
+    "  PRIMARY KEY (ticket, tag)) WITHOUT ROWID;"
+    "CREATE TABLE participants ("
+    "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+    "  address TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('requester','sender','cc','agent')),"
+    "  PRIMARY KEY (ticket, address)) WITHOUT ROWID;"
+    /* Raw messages as received, by SHA-256 of their bytes: inline in data,
+     * or (large ones) in a file under the data directory named by path. */
+    "CREATE TABLE raw_messages ("
+    "  sha256 TEXT PRIMARY KEY,"
+    "  size INTEGER NOT NULL,"
+    "  data BLOB,"
+    "  path TEXT,"
+    "  received_at INTEGER NOT NULL,"
+    "  CHECK ((data IS NULL) <> (path IS NULL))) WITHOUT ROWID;"
+    "CREATE TABLE articles ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+    "  direction TEXT NOT NULL CHECK (direction IN ('inbound','outbound')),"
+    "  visibility TEXT NOT NULL CHECK (visibility IN ('public','internal')),"
+    "  evidence TEXT NOT NULL,"
+    "  sender TEXT,"
+    "  recipients TEXT,"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  message_id TEXT,"
+    "  fingerprint TEXT,"
+    "  new_text TEXT NOT NULL DEFAULT '',"
+    "  full_text TEXT NOT NULL DEFAULT '',"
+    "  raw_sha256 TEXT REFERENCES raw_messages,"
+    "  intake TEXT,"
+    "  sent_at INTEGER,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX articles_ticket ON articles (ticket, id);"
+    "CREATE INDEX articles_message ON articles (message_id, fingerprint);"
+    /* The threading index: every Message-ID seen or sent. */
+    "CREATE TABLE message_ids ("
+    "  message_id TEXT PRIMARY KEY,"
+    "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+    "  article INTEGER REFERENCES articles ON DELETE SET NULL) WITHOUT ROWID;"
+    "CREATE INDEX message_ids_ticket ON message_ids (ticket);"
+    "CREATE TABLE attachments ("
+    "  sha256 TEXT PRIMARY KEY,"
+    "  size INTEGER NOT NULL,"
+    "  path TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE article_attachments ("
+    "  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL REFERENCES attachments,"
+    "  filename TEXT, content_type TEXT NOT NULL, content_id TEXT,"
+    "  disposition TEXT NOT NULL,"
+    "  PRIMARY KEY (article, position)) WITHOUT ROWID;"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+    "  article INTEGER REFERENCES articles ON DELETE SET NULL,"
+    "  type TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX events_ticket ON events (ticket, id);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  ticket INTEGER REFERENCES tickets ON DELETE SET NULL,"
+    "  payload TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
+    "CREATE TABLE external_refs ("
+    "  connector TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  local_id INTEGER NOT NULL,"
+    "  remote_id TEXT NOT NULL,"
+    "  PRIMARY KEY (connector, kind, local_id)) WITHOUT ROWID;"
+    "CREATE TABLE imap_state ("
+    "  account TEXT NOT NULL,"
+    "  folder TEXT NOT NULL,"
+    "  uidvalidity INTEGER NOT NULL,"
+    "  last_uid INTEGER NOT NULL,"
+    "  PRIMARY KEY (account, folder)) WITHOUT ROWID;";
 
 /* Mail docket could not read, kept raw with the reason until an
  * administrator reprocesses it. */
-static const char migration_2[] =
-	"CREATE TABLE quarantine ("
-	"  id INTEGER PRIMARY KEY,"
-	"  raw_sha256 TEXT NOT NULL UNIQUE REFERENCES raw_messages,"
-	"  reason TEXT NOT NULL,"
-	"  intake TEXT NOT NULL,"
-	"  envelope_from TEXT,"
-	"  recipients TEXT,"
-	"  received_at INTEGER NOT NULL);";
+static const char migration_2[] = "CREATE TABLE quarantine ("
+                                  "  id INTEGER PRIMARY KEY,"
+                                  "  raw_sha256 TEXT NOT NULL UNIQUE REFERENCES raw_messages,"
+                                  "  reason TEXT NOT NULL,"
+                                  "  intake TEXT NOT NULL,"
+                                  "  envelope_from TEXT,"
+                                  "  recipients TEXT,"
+                                  "  received_at INTEGER NOT NULL);";
 
 /* Threading, direction and trust: when a ticket was closed (for the
  * reopen window), links between tickets, other systems' ticket numbers,
  * addresses whose mail bounces, and the support addresses a ticket's mail
  * came in through. */
-static const char migration_3[] =
-	"ALTER TABLE tickets ADD COLUMN closed_at INTEGER;"
-	"CREATE TABLE ticket_links ("
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  linked INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  reason TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  PRIMARY KEY (ticket, linked)) WITHOUT ROWID;"
-	"CREATE TABLE foreign_refs ("
-	"  name TEXT NOT NULL,"
-	"  number TEXT NOT NULL,"
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  PRIMARY KEY (name, number)) WITHOUT ROWID;"
-	"CREATE INDEX foreign_refs_ticket ON foreign_refs (ticket);"
-	"CREATE TABLE bouncing_addresses ("
-	"  address TEXT PRIMARY KEY,"
-	"  since INTEGER NOT NULL,"
-	"  last_status TEXT,"
-	"  count INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;"
-	"CREATE TABLE ticket_addresses ("
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  address TEXT NOT NULL,"
-	"  first_seen INTEGER NOT NULL,"
-	"  PRIMARY KEY (ticket, address)) WITHOUT ROWID;";
+static const char migration_3[] = "ALTER TABLE tickets ADD COLUMN closed_at INTEGER;"
+                                  "CREATE TABLE ticket_links ("
+                                  "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+                                  "  linked INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+                                  "  reason TEXT NOT NULL,"
+                                  "  created_at INTEGER NOT NULL,"
+                                  "  PRIMARY KEY (ticket, linked)) WITHOUT ROWID;"
+                                  "CREATE TABLE foreign_refs ("
+                                  "  name TEXT NOT NULL,"
+                                  "  number TEXT NOT NULL,"
+                                  "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+                                  "  PRIMARY KEY (name, number)) WITHOUT ROWID;"
+                                  "CREATE INDEX foreign_refs_ticket ON foreign_refs (ticket);"
+                                  "CREATE TABLE bouncing_addresses ("
+                                  "  address TEXT PRIMARY KEY,"
+                                  "  since INTEGER NOT NULL,"
+                                  "  last_status TEXT,"
+                                  "  count INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;"
+                                  "CREATE TABLE ticket_addresses ("
+                                  "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+                                  "  address TEXT NOT NULL,"
+                                  "  first_seen INTEGER NOT NULL,"
+                                  "  PRIMARY KEY (ticket, address)) WITHOUT ROWID;";
 
 /* The outbox's guard on the rate of automatic mail per address counts
  * rows by (target, created_at). */
 static const char migration_4[] =
-	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
+    "CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
 
 /* The ticket desk: a merged ticket's pointer to the ticket that took its
  * articles, SLA clock state, time entries for billing, and a full-text index (SQLite FTS5,
  * external content) over the articles' subjects and new text, kept current
  * by triggers. */
 static const char migration_5[] =
-	"ALTER TABLE tickets ADD COLUMN merged_into INTEGER REFERENCES tickets ON DELETE SET NULL;"
-	/* SLA clocks: the first public answer, and the time spent paused
-	 * (waiting, on hold) so far plus since when the clock is paused now. */
-	"ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;"
-	"ALTER TABLE tickets ADD COLUMN sla_paused_seconds INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE tickets ADD COLUMN sla_paused_since INTEGER;"
-	"CREATE TABLE time_entries ("
-	"  id INTEGER PRIMARY KEY,"
-	"  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
-	"  minutes INTEGER NOT NULL CHECK (minutes > 0),"
-	"  note TEXT NOT NULL DEFAULT '',"
-	"  author TEXT,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX time_entries_ticket ON time_entries (ticket, id);"
-	"CREATE INDEX tickets_resolved ON tickets (closed_at) WHERE status = 'resolved';"
-	"CREATE VIRTUAL TABLE article_search USING fts5(subject, new_text, content='articles',"
-	"  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
-	"CREATE TRIGGER article_search_insert AFTER INSERT ON articles BEGIN"
-	"  INSERT INTO article_search (rowid, subject, new_text) VALUES (new.id, new.subject, new.new_text);"
-	"END;"
-	"CREATE TRIGGER article_search_delete AFTER DELETE ON articles BEGIN"
-	"  INSERT INTO article_search (article_search, rowid, subject, new_text)"
-	"  VALUES ('delete', old.id, old.subject, old.new_text);"
-	"END;"
-	"CREATE TRIGGER article_search_update AFTER UPDATE OF subject, new_text ON articles BEGIN"
-	"  INSERT INTO article_search (article_search, rowid, subject, new_text)"
-	"  VALUES ('delete', old.id, old.subject, old.new_text);"
-	"  INSERT INTO article_search (rowid, subject, new_text) VALUES (new.id, new.subject, new.new_text);"
-	"END;"
-	"INSERT INTO article_search (article_search) VALUES ('rebuild');";
+    "ALTER TABLE tickets ADD COLUMN merged_into INTEGER REFERENCES tickets ON DELETE SET NULL;"
+    /* SLA clocks: the first public answer, and the time spent paused
+     * (waiting, on hold) so far plus since when the clock is paused now. */
+    "ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;"
+    "ALTER TABLE tickets ADD COLUMN sla_paused_seconds INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tickets ADD COLUMN sla_paused_since INTEGER;"
+    "CREATE TABLE time_entries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ticket INTEGER NOT NULL REFERENCES tickets ON DELETE CASCADE,"
+    "  minutes INTEGER NOT NULL CHECK (minutes > 0),"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  author TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX time_entries_ticket ON time_entries (ticket, id);"
+    "CREATE INDEX tickets_resolved ON tickets (closed_at) WHERE status = 'resolved';"
+    "CREATE VIRTUAL TABLE article_search USING fts5(subject, new_text, content='articles',"
+    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER article_search_insert AFTER INSERT ON articles BEGIN"
+    "  INSERT INTO article_search (rowid, subject, new_text) VALUES (new.id, new.subject, "
+    "new.new_text);"
+    "END;"
+    "CREATE TRIGGER article_search_delete AFTER DELETE ON articles BEGIN"
+    "  INSERT INTO article_search (article_search, rowid, subject, new_text)"
+    "  VALUES ('delete', old.id, old.subject, old.new_text);"
+    "END;"
+    "CREATE TRIGGER article_search_update AFTER UPDATE OF subject, new_text ON articles BEGIN"
+    "  INSERT INTO article_search (article_search, rowid, subject, new_text)"
+    "  VALUES ('delete', old.id, old.subject, old.new_text);"
+    "  INSERT INTO article_search (rowid, subject, new_text) VALUES (new.id, new.subject, "
+    "new.new_text);"
+    "END;"
+    "INSERT INTO article_search (article_search) VALUES ('rebuild');";
 
 /* Connector rows held behind their ticket's failed create get a state of
  * their own, "held"; SQLite cannot change a CHECK in place, so the table
  * is copied. */
 static const char migration_6[] =
-	"CREATE TABLE outbox_next ("
-	"  id INTEGER PRIMARY KEY,"
-	"  kind TEXT NOT NULL,"
-	"  target TEXT NOT NULL,"
-	"  ticket INTEGER REFERENCES tickets ON DELETE SET NULL,"
-	"  payload TEXT NOT NULL,"
-	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed','held')),"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_attempt_at INTEGER NOT NULL,"
-	"  last_error TEXT,"
-	"  created_at INTEGER NOT NULL);"
-	"INSERT INTO outbox_next SELECT id, kind, target, ticket, payload, state, attempts,"
-	"  next_attempt_at, last_error, created_at FROM outbox;"
-	"DROP TABLE outbox;"
-	"ALTER TABLE outbox_next RENAME TO outbox;"
-	"CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
-	"CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
+    "CREATE TABLE outbox_next ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  ticket INTEGER REFERENCES tickets ON DELETE SET NULL,"
+    "  payload TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed','held')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "INSERT INTO outbox_next SELECT id, kind, target, ticket, payload, state, attempts,"
+    "  next_attempt_at, last_error, created_at FROM outbox;"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_next RENAME TO outbox;"
+    "CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
+    "CREATE INDEX outbox_target ON outbox (target COLLATE NOCASE, created_at);";
 
 /* The intake's per-sender rate limit ([limits] sender_per_hour) counts a
  * sender's recent articles; this index makes that one short range scan. */
 static const char migration_7[] =
-	"CREATE INDEX articles_sender ON articles (sender COLLATE NOCASE, created_at);";
+    "CREATE INDEX articles_sender ON articles (sender COLLATE NOCASE, created_at);";
 
 /* SLA breaches: when each target was found missed, so that the breach is
  * recorded and the team told once per target. */
 static const char migration_8[] =
-	"ALTER TABLE tickets ADD COLUMN first_response_breached_at INTEGER;"
-	"ALTER TABLE tickets ADD COLUMN resolution_breached_at INTEGER;"
-	"CREATE INDEX events_ticket_type ON events (ticket, type);";
+    "ALTER TABLE tickets ADD COLUMN first_response_breached_at INTEGER;"
+    "ALTER TABLE tickets ADD COLUMN resolution_breached_at INTEGER;"
+    "CREATE INDEX events_ticket_type ON events (ticket, type);";
 
 /* New articles are indexed for search by the store itself (store.c), a
  * whole batch in one statement, instead of by a trigger row by row: FTS5
@@ -240,7 +241,7 @@ static const char migration_9[] = "DROP TRIGGER IF EXISTS article_search_insert;
  * both look a ticket's rows up by (kind, target, ticket). (IF NOT
  * EXISTS: a store an earlier build migrated under another number has it.) */
 static const char migration_10[] =
-	"CREATE INDEX IF NOT EXISTS outbox_ticket_rows ON outbox (kind, target, ticket, state, id);";
+    "CREATE INDEX IF NOT EXISTS outbox_ticket_rows ON outbox (kind, target, ticket, state, id);";
 
 /* A paused ticket's SLA clock stands: the seconds it had left to its next
  * target when the pause began, so that the desk shows them frozen. */
@@ -252,20 +253,22 @@ static const char migration_11[] = "ALTER TABLE tickets ADD COLUMN sla_paused_le
  * "日本語のテキスト", which unicode61 takes for one word. Latin search keeps
  * its index and does not read this one. */
 static const char migration_12[] =
-	"ALTER TABLE articles ADD COLUMN signature TEXT;"
-	"ALTER TABLE articles ADD COLUMN signer TEXT;"
-	"CREATE VIRTUAL TABLE IF NOT EXISTS article_search_cjk USING fts5(subject, new_text, tokenize='trigram');"
-	"INSERT INTO article_search_cjk (rowid, subject, new_text)"
-	"  SELECT id, subject, new_text FROM articles WHERE " DK_STORE_CJK_GLOB ";"
-	"CREATE TRIGGER IF NOT EXISTS article_search_cjk_delete AFTER DELETE ON articles BEGIN"
-	"  DELETE FROM article_search_cjk WHERE rowid = old.id;"
-	"END;"
-	"CREATE TRIGGER IF NOT EXISTS article_search_cjk_update AFTER UPDATE OF subject, new_text ON articles BEGIN"
-	"  DELETE FROM article_search_cjk WHERE rowid = old.id;"
-	"  INSERT INTO article_search_cjk (rowid, subject, new_text)"
-	"    SELECT new.id, new.subject, new.new_text WHERE (new.subject || ' ' || new.new_text)"
-	"    GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*';"
-	"END;";
+    "ALTER TABLE articles ADD COLUMN signature TEXT;"
+    "ALTER TABLE articles ADD COLUMN signer TEXT;"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS article_search_cjk USING fts5(subject, new_text, "
+    "tokenize='trigram');"
+    "INSERT INTO article_search_cjk (rowid, subject, new_text)"
+    "  SELECT id, subject, new_text FROM articles WHERE " DK_STORE_CJK_GLOB ";"
+    "CREATE TRIGGER IF NOT EXISTS article_search_cjk_delete AFTER DELETE ON articles BEGIN"
+    "  DELETE FROM article_search_cjk WHERE rowid = old.id;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS article_search_cjk_update AFTER UPDATE OF subject, new_text ON "
+    "articles BEGIN"
+    "  DELETE FROM article_search_cjk WHERE rowid = old.id;"
+    "  INSERT INTO article_search_cjk (rowid, subject, new_text)"
+    "    SELECT new.id, new.subject, new.new_text WHERE (new.subject || ' ' || new.new_text)"
+    "    GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*';"
+    "END;";
 
 /* Nothing accepted disappears: the quarantine also keeps, with their kind,
  * the messages that became no article (auto-replies, rule discards,
@@ -273,54 +276,42 @@ static const char migration_12[] =
  * bouncing address remembers its last counted bounce, so that marks
  * expire. */
 static const char migration_13[] =
-	"ALTER TABLE quarantine ADD COLUMN kind TEXT NOT NULL DEFAULT 'unreadable';"
-	"ALTER TABLE quarantine ADD COLUMN ticket INTEGER;"
-	"UPDATE quarantine SET kind = 'held' WHERE reason LIKE 'held:%';"
-	"CREATE INDEX quarantine_kind ON quarantine (kind);"
-	"ALTER TABLE bouncing_addresses ADD COLUMN last_at INTEGER;"
-	"UPDATE bouncing_addresses SET last_at = since;";
+    "ALTER TABLE quarantine ADD COLUMN kind TEXT NOT NULL DEFAULT 'unreadable';"
+    "ALTER TABLE quarantine ADD COLUMN ticket INTEGER;"
+    "UPDATE quarantine SET kind = 'held' WHERE reason LIKE 'held:%';"
+    "CREATE INDEX quarantine_kind ON quarantine (kind);"
+    "ALTER TABLE bouncing_addresses ADD COLUMN last_at INTEGER;"
+    "UPDATE bouncing_addresses SET last_at = since;";
 
 /* Each attachment of an article gets an id of its own, by which `docket
  * attachment get` (and the web desk) fetch it; the table is copied, as a
  * WITHOUT ROWID table cannot take a new primary key. */
 static const char migration_14[] =
-	"CREATE TABLE article_attachments_next ("
-	"  id INTEGER PRIMARY KEY,"
-	"  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
-	"  position INTEGER NOT NULL,"
-	"  sha256 TEXT NOT NULL REFERENCES attachments,"
-	"  filename TEXT, content_type TEXT NOT NULL, content_id TEXT,"
-	"  disposition TEXT NOT NULL,"
-	"  UNIQUE (article, position));"
-	"INSERT INTO article_attachments_next (article, position, sha256, filename, content_type,"
-	"  content_id, disposition) SELECT article, position, sha256, filename, content_type,"
-	"  content_id, disposition FROM article_attachments ORDER BY article, position;"
-	"DROP TABLE article_attachments;"
-	"ALTER TABLE article_attachments_next RENAME TO article_attachments;";
+    "CREATE TABLE article_attachments_next ("
+    "  id INTEGER PRIMARY KEY,"
+    "  article INTEGER NOT NULL REFERENCES articles ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL REFERENCES attachments,"
+    "  filename TEXT, content_type TEXT NOT NULL, content_id TEXT,"
+    "  disposition TEXT NOT NULL,"
+    "  UNIQUE (article, position));"
+    "INSERT INTO article_attachments_next (article, position, sha256, filename, content_type,"
+    "  content_id, disposition) SELECT article, position, sha256, filename, content_type,"
+    "  content_id, disposition FROM article_attachments ORDER BY article, position;"
+    "DROP TABLE article_attachments;"
+    "ALTER TABLE article_attachments_next RENAME TO article_attachments;";
 
 /* Tickets imported as history (`docket import --history`) are marked, so
  * that live tickets keep a numbering of their own: a new live ticket takes
  * the first free number after the highest live one. */
 static const char migration_15[] =
-	"ALTER TABLE tickets ADD COLUMN history INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX tickets_live ON tickets (number) WHERE history = 0;";
+    "ALTER TABLE tickets ADD COLUMN history INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX tickets_live ON tickets (number) WHERE history = 0;";
 
 static const char *const migrations[] = {
-	migration_1,
-	migration_2,
-	migration_3,
-	migration_4,
-	migration_5,
-	migration_6,
-	migration_7,
-	migration_8,
-	migration_9,
-	migration_10,
-	migration_11,
-	migration_12,
-	migration_13,
-	migration_14,
-	migration_15,
+    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
+    migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
+    migration_11, migration_12, migration_13, migration_14, migration_15,
 };
 
 int dk_store_schema_latest(void)
@@ -337,8 +328,8 @@ static gboolean read_version(sqlite3 *db, int *version_out, GError **error)
 	sqlite3_finalize(st);
 	if (*version_out > dk_store_schema_latest()) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-			    "the store has schema version %d, newer than this docket knows (%d)", *version_out,
-			    dk_store_schema_latest());
+		            "the store has schema version %d, newer than this docket knows (%d)",
+		            *version_out, dk_store_schema_latest());
 		return FALSE;
 	}
 	return TRUE;

@@ -22,11 +22,12 @@ gboolean dk_store_set_error(sqlite3 *db, GError **error, const char *doing)
 {
 	int code = sqlite3_extended_errcode(db);
 	int primary = code & 0xff;
-	gboolean temporary = primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL ||
-			     primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_NOMEM ||
-			     primary == SQLITE_PROTOCOL || primary == SQLITE_READONLY;
-	g_set_error(error, DK_ERROR, temporary ? DK_ERROR_TEMPORARY : DK_ERROR_PERMANENT, "store: %s: %s",
-		    doing, sqlite3_errmsg(db));
+	gboolean temporary = primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+	                     primary == SQLITE_FULL || primary == SQLITE_IOERR ||
+	                     primary == SQLITE_CANTOPEN || primary == SQLITE_NOMEM ||
+	                     primary == SQLITE_PROTOCOL || primary == SQLITE_READONLY;
+	g_set_error(error, DK_ERROR, temporary ? DK_ERROR_TEMPORARY : DK_ERROR_PERMANENT,
+	            "store: %s: %s", doing, sqlite3_errmsg(db));
 	return FALSE;
 }
 
@@ -84,7 +85,8 @@ static void bind_values(sqlite3_stmt *st, const char *types, va_list ap)
 	}
 }
 
-static sqlite3_stmt *query_va(DkStore *store, const char *sql, GError **error, const char *types, va_list ap)
+static sqlite3_stmt *query_va(DkStore *store, const char *sql, GError **error, const char *types,
+                              va_list ap)
 {
 	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
 	if (st != NULL)
@@ -92,7 +94,8 @@ static sqlite3_stmt *query_va(DkStore *store, const char *sql, GError **error, c
 	return st;
 }
 
-sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...)
+sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types,
+                             ...)
 {
 	va_list ap;
 	va_start(ap, types);
@@ -101,7 +104,8 @@ sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, co
 	return st;
 }
 
-gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error, const char *types, ...)
+gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error,
+                        const char *types, ...)
 {
 	va_list ap;
 	va_start(ap, types);
@@ -111,8 +115,8 @@ gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GErr
 }
 
 /* Steps st once: the first column of the row, if there is one. */
-static gboolean lookup(DkStore *store, sqlite3_stmt *st, const char *doing, gint64 *number_out, char **text_out,
-		       gboolean *found_out, GError **error)
+static gboolean lookup(DkStore *store, sqlite3_stmt *st, const char *doing, gint64 *number_out,
+                       char **text_out, gboolean *found_out, GError **error)
 {
 	if (st == NULL)
 		return FALSE;
@@ -130,14 +134,14 @@ static gboolean lookup(DkStore *store, sqlite3_stmt *st, const char *doing, gint
 	return TRUE;
 }
 
-gboolean dk_store_lookup_int64(DkStore *store, sqlite3_stmt *st, const char *doing, gint64 *value_out,
-			       gboolean *found_out, GError **error)
+gboolean dk_store_lookup_int64(DkStore *store, sqlite3_stmt *st, const char *doing,
+                               gint64 *value_out, gboolean *found_out, GError **error)
 {
 	return lookup(store, st, doing, value_out, NULL, found_out, error);
 }
 
 gboolean dk_store_lookup_text(DkStore *store, sqlite3_stmt *st, const char *doing, char **value_out,
-			      GError **error)
+                              GError **error)
 {
 	*value_out = NULL;
 	return lookup(store, st, doing, NULL, value_out, NULL, error);
@@ -150,7 +154,8 @@ char *dk_store_column_text(sqlite3_stmt *st, int i)
 }
 
 gboolean dk_store_each_row(DkStore *store, sqlite3_stmt *st, const char *doing,
-			   gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data, GError **error)
+                           gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data,
+                           GError **error)
 {
 	if (st == NULL)
 		return FALSE;
@@ -196,7 +201,8 @@ static gboolean set_wal(DkStore *s, GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)s->options.busy_timeout_ms * 1000;
 	int rc;
-	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK &&
+	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) !=
+	           SQLITE_OK &&
 	       (rc & 0xFF) == SQLITE_BUSY && g_get_monotonic_time() < deadline)
 		g_usleep(2000);
 	if (rc != SQLITE_OK)
@@ -291,8 +297,8 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 {
 	if (g_mkdir_with_parents(data_dir, 0750) != 0) {
 		int saved = errno;
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: cannot create %s: %s", data_dir,
-			    g_strerror(saved));
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: cannot create %s: %s",
+		            data_dir, g_strerror(saved));
 		return NULL;
 	}
 	g_autoptr(DkStore) s = g_new0(DkStore, 1);
@@ -303,8 +309,8 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 	g_autofree char *path = g_build_filename(data_dir, "docket.db", NULL);
 	if (!private_database(path, error))
 		return NULL;
-	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		dk_store_set_error(s->db, error, "opening the database");
 		g_prefix_error(error, "%s: ", path);
@@ -320,8 +326,8 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 DkStore *dk_store_open_config(const DkConfig *config, GError **error)
 {
 	DkStoreOptions options = {
-		.inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-		.busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
+	    .inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
+	    .busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
 	};
 	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
 }
@@ -347,7 +353,8 @@ void dk_store_close(DkStore *store)
 	 * that saw the WAL grow past the limit still checkpoints, and so does
 	 * one that committed nothing (it does not know the WAL's size), so
 	 * the WAL stays small between processes. */
-	if (store->db != NULL && store->wal_frames >= 0 && store->wal_frames < CLOSE_CHECKPOINT_FRAMES)
+	if (store->db != NULL && store->wal_frames >= 0 &&
+	    store->wal_frames < CLOSE_CHECKPOINT_FRAMES)
 		sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (store->db != NULL)
 		sqlite3_close(store->db);
@@ -382,9 +389,10 @@ gboolean dk_store_begin(DkStore *store, GError **error)
 gboolean dk_store_search_defer(DkStore *store, GError **error)
 {
 	store->search_after = 0;
-	if (!dk_store_lookup_int64(store,
-				   dk_store_query(store, "SELECT coalesce(max(id), 0) FROM articles", error, ""),
-				   "reading the last article", &store->search_after, NULL, error))
+	if (!dk_store_lookup_int64(
+	        store,
+	        dk_store_query(store, "SELECT coalesce(max(id), 0) FROM articles", error, ""),
+	        "reading the last article", &store->search_after, NULL, error))
 		return FALSE;
 	store->search_deferred = TRUE;
 	return TRUE;
@@ -401,15 +409,17 @@ static gboolean search_index_deferred(DkStore *store, GError **error)
 	store->search_deferred = FALSE;
 	gboolean cjk = store->search_cjk; /* the trigram index only when needed */
 	store->search_cjk = FALSE;
-	return dk_store_write(store,
-			      "INSERT INTO article_search (rowid, subject, new_text)"
-			      " SELECT id, subject, new_text FROM articles WHERE id > ? ORDER BY id",
-			      "indexing articles for search", error, "i", store->search_after) &&
-	       (!cjk || dk_store_write(store,
-				       "INSERT INTO article_search_cjk (rowid, subject, new_text)"
-				       " SELECT id, subject, new_text FROM articles WHERE id > ? AND " DK_STORE_CJK_GLOB
-				       " ORDER BY id",
-				       "indexing articles for search", error, "i", store->search_after));
+	return dk_store_write(
+	           store,
+	           "INSERT INTO article_search (rowid, subject, new_text)"
+	           " SELECT id, subject, new_text FROM articles WHERE id > ? ORDER BY id",
+	           "indexing articles for search", error, "i", store->search_after) &&
+	       (!cjk ||
+	        dk_store_write(store,
+	                       "INSERT INTO article_search_cjk (rowid, subject, new_text)"
+	                       " SELECT id, subject, new_text FROM articles WHERE id > ? "
+	                       "AND " DK_STORE_CJK_GLOB " ORDER BY id",
+	                       "indexing articles for search", error, "i", store->search_after));
 }
 
 gboolean dk_store_commit(DkStore *store, GError **error)
@@ -490,7 +500,8 @@ static gboolean write_durable(const char *dir, const char *name, GBytes *data, G
 	close(dfd);
 	return TRUE;
 fail:
-	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: writing %s: %s", path, g_strerror(errno));
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: writing %s: %s", path,
+	            g_strerror(errno));
 	return FALSE;
 }
 
@@ -500,7 +511,8 @@ static char *blob_dir(DkStore *s, const char *kind, const char *sha256)
 	return g_build_filename(s->data_dir, kind, shard, NULL);
 }
 
-gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65], GError **error)
+gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65],
+                          GError **error)
 {
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(raw, &n);
@@ -508,25 +520,29 @@ gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_o
 	return dk_store_raw_put_digest(store, raw, sha256_out, now, error);
 }
 
-gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, gint64 now, GError **error)
+gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, gint64 now,
+                                 GError **error)
 {
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(raw, &n);
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
-				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-				   error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
+	                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	                     error);
 	if (st == NULL)
 		return FALSE;
 	bind_text(st, 1, sha);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
 	if (n <= store->options.inline_max) {
-		sqlite3_bind_blob64(st, 3, n ? (const void *)p : (const void *)"", n, SQLITE_STATIC);
+		sqlite3_bind_blob64(st, 3, n ? (const void *)p : (const void *)"", n,
+		                    SQLITE_STATIC);
 	} else {
 		g_autofree char *dir = blob_dir(store, "raw", sha);
 		if (!write_durable(dir, sha, raw, error))
 			return FALSE;
-		g_autofree char *rel = g_build_filename("raw", (char[]){sha[0], sha[1], 0}, sha, NULL);
+		g_autofree char *rel =
+		    g_build_filename("raw", (char[]){sha[0], sha[1], 0}, sha, NULL);
 		bind_text(st, 4, rel);
 	}
 	sqlite3_bind_int64(st, 5, now);
@@ -535,12 +551,13 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 
 static gboolean read_failed(GError **error)
 {
-	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s", g_strerror(errno));
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading a raw message: %s",
+	            g_strerror(errno));
 	return FALSE;
 }
 
 gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
-			     GError **error)
+                             GError **error)
 {
 	if (!dk_store_file_sha256(fd, size, sha256_out))
 		return read_failed(error);
@@ -548,7 +565,7 @@ gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, cha
 }
 
 gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha, gint64 now,
-				    GError **error)
+                                    GError **error)
 {
 	if (size <= store->options.inline_max) {
 		g_autofree guint8 *all = g_malloc(size + 1);
@@ -557,10 +574,11 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 		g_autoptr(GBytes) raw = g_bytes_new_static(all, size);
 		return dk_store_raw_put_digest(store, raw, sha, now, error);
 	}
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
-				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-				   error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
+	                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	                     error);
 	if (st == NULL)
 		return FALSE;
 	g_autofree char *dir = blob_dir(store, "raw", sha);
@@ -578,14 +596,16 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "SELECT data, path FROM raw_messages WHERE sha256 = ?", error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store, "SELECT data, path FROM raw_messages WHERE sha256 = ?", error);
 	if (st == NULL)
 		return NULL;
 	bind_text(st, 1, sha256);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		if (rc == SQLITE_DONE)
-			g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no raw message %s", sha256);
+			g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no raw message %s",
+			            sha256);
 		else
 			dk_store_set_error(store->db, error, "reading a raw message");
 		sqlite3_reset(st);
@@ -595,7 +615,8 @@ GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		out = g_bytes_new(sqlite3_column_blob(st, 0), (gsize)sqlite3_column_bytes(st, 0));
 	} else {
-		g_autofree char *path = g_build_filename(store->data_dir, sqlite3_column_text(st, 1), NULL);
+		g_autofree char *path =
+		    g_build_filename(store->data_dir, sqlite3_column_text(st, 1), NULL);
 		g_autofree char *contents = NULL;
 		gsize len = 0;
 		GError *local = NULL;
@@ -609,22 +630,24 @@ GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 }
 
 gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64 *ticket_out,
-				  gboolean *found_out, GError **error)
+                                  gboolean *found_out, GError **error)
 {
-	return dk_store_lookup_int64(store,
-				     dk_store_query(store, "SELECT ticket FROM message_ids WHERE message_id = ?", error,
-						    "s", message_id),
-				     "looking up a Message-ID", ticket_out, found_out, error);
+	return dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store, "SELECT ticket FROM message_ids WHERE message_id = ?", error, "s",
+	                   message_id),
+	    "looking up a Message-ID", ticket_out, found_out, error);
 }
 
 gboolean dk_store_article_find(DkStore *store, const char *message_id, const char *fingerprint,
-			       gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
-			       GError **error)
+                               gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
+                               GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "SELECT ticket, id FROM articles WHERE message_id = ? AND fingerprint = ?"
-				   " ORDER BY id LIMIT 1",
-				   error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "SELECT ticket, id FROM articles WHERE message_id = ? AND fingerprint = ?"
+	    " ORDER BY id LIMIT 1",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	bind_text(st, 1, message_id);
@@ -646,31 +669,34 @@ static gboolean first_free(DkStore *store, gint64 from, gint64 *number_out, GErr
 {
 	gboolean taken = FALSE;
 	gint64 found = 0;
-	if (!dk_store_lookup_int64(store,
-				   dk_store_query(store, "SELECT 1 FROM tickets WHERE number = ?", error, "i", from),
-				   "numbering a ticket", &found, &taken, error))
+	if (!dk_store_lookup_int64(
+	        store,
+	        dk_store_query(store, "SELECT 1 FROM tickets WHERE number = ?", error, "i", from),
+	        "numbering a ticket", &found, &taken, error))
 		return FALSE;
 	if (!taken) {
 		*number_out = from;
 		return TRUE;
 	}
 	/* the end of the run of numbers that starts at from */
-	return dk_store_lookup_int64(store,
-				     dk_store_query(store,
-						    "SELECT t.number + 1 FROM tickets t WHERE t.number >= ? AND NOT EXISTS"
-						    " (SELECT 1 FROM tickets u WHERE u.number = t.number + 1)"
-						    " ORDER BY t.number LIMIT 1",
-						    error, "i", from),
-				     "numbering a ticket", number_out, NULL, error);
+	return dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store,
+	                   "SELECT t.number + 1 FROM tickets t WHERE t.number >= ? AND NOT EXISTS"
+	                   " (SELECT 1 FROM tickets u WHERE u.number = t.number + 1)"
+	                   " ORDER BY t.number LIMIT 1",
+	                   error, "i", from),
+	    "numbering a ticket", number_out, NULL, error);
 }
 
-static gint64 insert_ticket(DkStore *store, gint64 number, const char *subject, const char *requester,
-			    gboolean history, gint64 now, GError **error)
+static gint64 insert_ticket(DkStore *store, gint64 number, const char *subject,
+                            const char *requester, gboolean history, gint64 now, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO tickets (number, subject, requester, status, history, closed_at,"
-				   " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-				   error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "INSERT INTO tickets (number, subject, requester, status, history, closed_at,"
+	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    error);
 	if (st == NULL)
 		return 0;
 	sqlite3_bind_int64(st, 1, number);
@@ -687,83 +713,102 @@ static gint64 insert_ticket(DkStore *store, gint64 number, const char *subject, 
 	return number;
 }
 
-gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester, gint64 now,
-			      GError **error)
+gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester,
+                              gint64 now, GError **error)
 {
 	gint64 last = 0, number = 0;
-	if (!dk_store_lookup_int64(store,
-				   dk_store_query(store, "SELECT coalesce(max(number), 0) FROM tickets WHERE history = 0",
-						  error, ""),
-				   "numbering a ticket", &last, NULL, error) ||
+	if (!dk_store_lookup_int64(
+	        store,
+	        dk_store_query(store,
+	                       "SELECT coalesce(max(number), 0) FROM tickets WHERE history = 0",
+	                       error, ""),
+	        "numbering a ticket", &last, NULL, error) ||
 	    !first_free(store, last + 1, &number, error))
 		return 0;
 	return insert_ticket(store, number, subject, requester, FALSE, now, error);
 }
 
 gint64 dk_store_ticket_create_history(DkStore *store, const char *subject, const char *requester,
-				      gint64 wanted, gint64 from, gint64 at, GError **error)
+                                      gint64 wanted, gint64 from, gint64 at, GError **error)
 {
 	gint64 number = 0;
 	gboolean taken = TRUE;
 	if (wanted > 0 &&
-	    !dk_store_lookup_int64(store,
-				   dk_store_query(store, "SELECT 1 FROM tickets WHERE number = ?", error, "i", wanted),
-				   "numbering a ticket", &number, &taken, error))
+	    !dk_store_lookup_int64(
+	        store,
+	        dk_store_query(store, "SELECT 1 FROM tickets WHERE number = ?", error, "i", wanted),
+	        "numbering a ticket", &number, &taken, error))
 		return 0;
 	if (wanted > 0 && !taken)
 		return insert_ticket(store, wanted, subject, requester, TRUE, at, error);
 	gint64 highest = 0;
 	gboolean any = FALSE;
-	if (!dk_store_lookup_int64(store,
-				   dk_store_query(store, "SELECT max(number) FROM tickets WHERE number >= ?"
-						  " HAVING count(*) > 0",
-						  error, "i", MAX(from, 1)),
-				   "numbering a ticket", &highest, &any, error))
+	if (!dk_store_lookup_int64(
+	        store,
+	        dk_store_query(store,
+	                       "SELECT max(number) FROM tickets WHERE number >= ?"
+	                       " HAVING count(*) > 0",
+	                       error, "i", MAX(from, 1)),
+	        "numbering a ticket", &highest, &any, error))
 		return 0;
 	number = any ? highest + 1 : MAX(from, 1);
 	return insert_ticket(store, number, subject, requester, TRUE, at, error);
 }
 
-gboolean dk_store_ticket_is_history(DkStore *store, gint64 ticket, gboolean *history_out, GError **error)
+gboolean dk_store_ticket_is_history(DkStore *store, gint64 ticket, gboolean *history_out,
+                                    GError **error)
 {
 	gint64 history = 0;
-	gboolean ok = dk_store_lookup_int64(store,
-					    dk_store_query(store, "SELECT history FROM tickets WHERE number = ?",
-							   error, "i", ticket),
-					    "reading a ticket", &history, NULL, error);
+	gboolean ok = dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store, "SELECT history FROM tickets WHERE number = ?", error, "i",
+	                   ticket),
+	    "reading a ticket", &history, NULL, error);
 	*history_out = history != 0;
 	return ok;
 }
 
 gboolean dk_store_ticket_history_span(DkStore *store, gint64 ticket, gint64 at, GError **error)
 {
-	return dk_store_write(store,
-			      "UPDATE tickets SET created_at = min(created_at, ?1), updated_at = max(updated_at, ?1),"
-			      " closed_at = max(coalesce(closed_at, 0), ?1) WHERE number = ?2 AND history = 1",
-			      "dating a ticket of history", error, "ii", at, ticket);
+	return dk_store_write(
+	    store,
+	    "UPDATE tickets SET created_at = min(created_at, ?1), updated_at = max(updated_at, ?1),"
+	    " closed_at = max(coalesce(closed_at, 0), ?1) WHERE number = ?2 AND history = 1",
+	    "dating a ticket of history", error, "ii", at, ticket);
 }
 
 gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error)
 {
-	return dk_store_write(store, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
-			 "updating a ticket", error, "ii", now, ticket);
+	return dk_store_write(store,
+	                      "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
+	                      "updating a ticket", error, "ii", now, ticket);
 }
 
 gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
-		store,
-		"INSERT INTO articles (ticket, direction, visibility, evidence, sender, recipients, subject,"
-		" message_id, fingerprint, new_text, full_text, raw_sha256, intake, created_at, signature, signer)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "INSERT INTO articles (ticket, direction, visibility, evidence, "
+	                     "sender, recipients, subject,"
+	                     " message_id, fingerprint, new_text, full_text, raw_sha256, intake, "
+	                     "created_at, signature, signer)"
+	                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                     error);
 	if (st == NULL)
 		return 0;
 	sqlite3_bind_int64(st, 1, a->ticket);
-	const char *values[] = {dk_direction_name(a->direction), dk_visibility_name(a->visibility), a->evidence, a->sender, a->recipients,
-				a->subject ? a->subject : "", a->message_id, a->fingerprint,
-				a->new_text ? a->new_text : "", a->full_text ? a->full_text : "",
-				a->raw_sha256, a->intake};
+	const char *values[] = {dk_direction_name(a->direction),
+	                        dk_visibility_name(a->visibility),
+	                        a->evidence,
+	                        a->sender,
+	                        a->recipients,
+	                        a->subject ? a->subject : "",
+	                        a->message_id,
+	                        a->fingerprint,
+	                        a->new_text ? a->new_text : "",
+	                        a->full_text ? a->full_text : "",
+	                        a->raw_sha256,
+	                        a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
 		bind_text(st, (int)i + 2, values[i]);
 	/* The texts, the largest values, are bound without a copy: a lives
@@ -779,41 +824,45 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 		return 0;
 	a->id = sqlite3_last_insert_rowid(store->db);
 	if (!store->search_deferred &&
-	    !dk_store_write(store, "INSERT INTO article_search (rowid, subject, new_text) VALUES (?, ?, ?)",
-			    "indexing an article for search", error, "iss", a->id, values[5], values[8]))
+	    !dk_store_write(
+	        store, "INSERT INTO article_search (rowid, subject, new_text) VALUES (?, ?, ?)",
+	        "indexing an article for search", error, "iss", a->id, values[5], values[8]))
 		return 0;
 	gboolean cjk = dk_store_has_cjk(values[5]) || dk_store_has_cjk(values[8]);
 	store->search_cjk |= store->search_deferred && cjk; /* indexed at commit */
 	if (!store->search_deferred && cjk &&
-	    !dk_store_write(store, "INSERT INTO article_search_cjk (rowid, subject, new_text) VALUES (?, ?, ?)",
-			    "indexing an article for search", error, "iss", a->id, values[5], values[8]))
+	    !dk_store_write(
+	        store, "INSERT INTO article_search_cjk (rowid, subject, new_text) VALUES (?, ?, ?)",
+	        "indexing an article for search", error, "iss", a->id, values[5], values[8]))
 		return 0;
 	return a->id;
 }
 
 gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
-				 const DkAttachmentIn *att, GError **error)
+                                 const DkAttachmentIn *att, GError **error)
 {
 	g_autofree char *dir = blob_dir(store, "attachments", att->sha256);
 	if (att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
 		return FALSE;
-	sqlite3_stmt *st = dk_store_prepare(store,
-				   "INSERT INTO attachments (sha256, size, path) VALUES (?, ?, ?)"
-				   " ON CONFLICT DO NOTHING",
-				   error);
+	sqlite3_stmt *st =
+	    dk_store_prepare(store,
+	                     "INSERT INTO attachments (sha256, size, path) VALUES (?, ?, ?)"
+	                     " ON CONFLICT DO NOTHING",
+	                     error);
 	if (st == NULL)
 		return FALSE;
-	g_autofree char *rel = g_build_filename("attachments", (char[]){att->sha256[0], att->sha256[1], 0},
-						att->sha256, NULL);
+	g_autofree char *rel = g_build_filename(
+	    "attachments", (char[]){att->sha256[0], att->sha256[1], 0}, att->sha256, NULL);
 	bind_text(st, 1, att->sha256);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)att->size);
 	bind_text(st, 3, rel);
 	if (!run(store, st, "storing an attachment", error))
 		return FALSE;
-	st = dk_store_prepare(store,
-		     "INSERT INTO article_attachments (article, position, sha256, filename, content_type,"
-		     " content_id, disposition) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		     error);
+	st = dk_store_prepare(
+	    store,
+	    "INSERT INTO article_attachments (article, position, sha256, filename, content_type,"
+	    " content_id, disposition) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, article);
@@ -826,154 +875,173 @@ gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
 	return run(store, st, "linking an attachment", error);
 }
 
-gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket, gint64 article,
-				 GError **error)
+gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket,
+                                 gint64 article, GError **error)
 {
-	return dk_store_write(store,
-			 "INSERT INTO message_ids (message_id, ticket, article) VALUES (?, ?, ?)"
-			 " ON CONFLICT DO NOTHING",
-			 "recording a Message-ID", error, "sin", message_id, ticket, article);
+	return dk_store_write(
+	    store,
+	    "INSERT INTO message_ids (message_id, ticket, article) VALUES (?, ?, ?)"
+	    " ON CONFLICT DO NOTHING",
+	    "recording a Message-ID", error, "sin", message_id, ticket, article);
 }
 
-gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address, DkParticipantRole role,
-				  GError **error)
+gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address,
+                                  DkParticipantRole role, GError **error)
 {
-	return dk_store_write(store,
-			 "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
-			 " ON CONFLICT DO NOTHING",
-			 "recording a participant", error, "iss", ticket, address, dk_participant_role_name(role));
+	return dk_store_write(
+	    store,
+	    "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
+	    " ON CONFLICT DO NOTHING",
+	    "recording a participant", error, "iss", ticket, address,
+	    dk_participant_role_name(role));
 }
 
 gboolean dk_store_participant_remove(DkStore *store, gint64 ticket, const char *address,
-				     gboolean *removed_out, GError **error)
+                                     gboolean *removed_out, GError **error)
 {
-	if (!dk_store_write(store, "DELETE FROM participants WHERE ticket = ? AND address = lower(?)",
-			    "removing a participant", error, "is", ticket, address))
+	if (!dk_store_write(store,
+	                    "DELETE FROM participants WHERE ticket = ? AND address = lower(?)",
+	                    "removing a participant", error, "is", ticket, address))
 		return FALSE;
 	*removed_out = sqlite3_changes(store->db) > 0;
 	return TRUE;
 }
 
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
-			    const char *detail_json, gint64 now, GError **error)
+                            const char *detail_json, gint64 now, GError **error)
 {
-	return dk_store_write(store,
-			 "INSERT INTO events (ticket, article, type, detail, created_at) VALUES (?, ?, ?, ?, ?)",
-			 "recording an event", error, "inssi", ticket, article, type,
-			 detail_json ? detail_json : "{}", now);
+	return dk_store_write(
+	    store,
+	    "INSERT INTO events (ticket, article, type, detail, created_at) VALUES (?, ?, ?, ?, ?)",
+	    "recording an event", error, "inssi", ticket, article, type,
+	    detail_json ? detail_json : "{}", now);
 }
 
-gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value, gint64 now,
-			     GError **error)
+gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value,
+                             gint64 now, GError **error)
 {
 	static const char *const sql[] = {
-		[DK_TICKET_PRIORITY] = "UPDATE tickets SET priority = ?1, updated_at = max(updated_at, ?3)"
-				       " WHERE number = ?2",
-		[DK_TICKET_ASSIGNEE] = "UPDATE tickets SET assignee = nullif(?1, ''), updated_at = max(updated_at, ?3)"
-				       " WHERE number = ?2",
-		[DK_TICKET_QUEUE] = "UPDATE tickets SET queue = ?1, updated_at = max(updated_at, ?3) WHERE number = ?2",
-		[DK_TICKET_ORGANISATION] = "UPDATE tickets SET organisation = nullif(?1, ''),"
-					   " updated_at = max(updated_at, ?3) WHERE number = ?2",
-		[DK_TICKET_CORRELATION] = "UPDATE tickets SET correlation_key = nullif(?1, ''),"
-					  " updated_at = max(updated_at, ?3) WHERE number = ?2",
+	    [DK_TICKET_PRIORITY] =
+	        "UPDATE tickets SET priority = ?1, updated_at = max(updated_at, ?3)"
+	        " WHERE number = ?2",
+	    [DK_TICKET_ASSIGNEE] =
+	        "UPDATE tickets SET assignee = nullif(?1, ''), updated_at = max(updated_at, ?3)"
+	        " WHERE number = ?2",
+	    [DK_TICKET_QUEUE] =
+	        "UPDATE tickets SET queue = ?1, updated_at = max(updated_at, ?3) WHERE number = ?2",
+	    [DK_TICKET_ORGANISATION] = "UPDATE tickets SET organisation = nullif(?1, ''),"
+	                               " updated_at = max(updated_at, ?3) WHERE number = ?2",
+	    [DK_TICKET_CORRELATION] = "UPDATE tickets SET correlation_key = nullif(?1, ''),"
+	                              " updated_at = max(updated_at, ?3) WHERE number = ?2",
 	};
-	return dk_store_write(store, sql[field], "changing a ticket", error, "sii", value, ticket, now);
+	return dk_store_write(store, sql[field], "changing a ticket", error, "sii", value, ticket,
+	                      now);
 }
 
-gboolean dk_store_ticket_set_status(DkStore *store, gint64 ticket, DkTicketStatus status, gint64 now,
-				    GError **error)
+gboolean dk_store_ticket_set_status(DkStore *store, gint64 ticket, DkTicketStatus status,
+                                    gint64 now, GError **error)
 {
 	return dk_store_write(store,
-			      "UPDATE tickets SET status = ?1, updated_at = max(updated_at, ?3),"
-			      " closed_at = CASE WHEN ?4 THEN coalesce(closed_at, ?3) ELSE NULL END"
-			      " WHERE number = ?2",
-			      "changing a ticket", error, "siii", dk_ticket_status_name(status), ticket, now,
-			      (gint64)dk_ticket_status_is_closed(status));
+	                      "UPDATE tickets SET status = ?1, updated_at = max(updated_at, ?3),"
+	                      " closed_at = CASE WHEN ?4 THEN coalesce(closed_at, ?3) ELSE NULL END"
+	                      " WHERE number = ?2",
+	                      "changing a ticket", error, "siii", dk_ticket_status_name(status),
+	                      ticket, now, (gint64)dk_ticket_status_is_closed(status));
 }
 
-gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
-				   GError **error)
+gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name,
+                                   const char *value, GError **error)
 {
 	return dk_store_write(store,
-			 "INSERT INTO ticket_fields (ticket, name, value) VALUES (?, ?, ?)"
-			 " ON CONFLICT (ticket, name) DO UPDATE SET value = excluded.value",
-			 "setting a ticket field", error, "iss", ticket, name, value ? value : "");
+	                      "INSERT INTO ticket_fields (ticket, name, value) VALUES (?, ?, ?)"
+	                      " ON CONFLICT (ticket, name) DO UPDATE SET value = excluded.value",
+	                      "setting a ticket field", error, "iss", ticket, name,
+	                      value ? value : "");
 }
 
-gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error)
+gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out,
+                                         GError **error)
 {
 	*ticket_out = 0;
-	return dk_store_lookup_int64(store,
-				     dk_store_query(store,
-						    "SELECT number FROM tickets WHERE correlation_key = ?"
-						    " AND status NOT IN ('resolved', 'closed') ORDER BY number DESC LIMIT 1",
-						    error, "s", key),
-				     "looking up a correlation key", ticket_out, NULL, error);
+	return dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store,
+	                   "SELECT number FROM tickets WHERE correlation_key = ?"
+	                   " AND status NOT IN ('resolved', 'closed') ORDER BY number DESC LIMIT 1",
+	                   error, "s", key),
+	    "looking up a correlation key", ticket_out, NULL, error);
 }
 
 gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error)
 {
-	return dk_store_write(store, "INSERT INTO tags (ticket, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-			 "adding a tag", error, "is", ticket, tag);
+	return dk_store_write(
+	    store, "INSERT INTO tags (ticket, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	    "adding a tag", error, "is", ticket, tag);
 }
 
 gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address,
-				   DkParticipantRole *role_out, gboolean *found_out, GError **error)
+                                   DkParticipantRole *role_out, gboolean *found_out, GError **error)
 {
 	g_autofree char *role = NULL;
-	if (!dk_store_lookup_text(store,
-				  dk_store_query(store,
-						 "SELECT role FROM participants WHERE ticket = ? AND address = lower(?)",
-						 error, "is", ticket, address),
-				  "looking up a participant", &role, error))
+	if (!dk_store_lookup_text(
+	        store,
+	        dk_store_query(
+	            store, "SELECT role FROM participants WHERE ticket = ? AND address = lower(?)",
+	            error, "is", ticket, address),
+	        "looking up a participant", &role, error))
 		return FALSE;
 	/* The schema admits only the four roles. */
 	*found_out = role != NULL && dk_participant_role_parse(role, role_out);
 	return TRUE;
 }
 
-gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,
-			   GError **error)
+gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason,
+                           gint64 now, GError **error)
 {
 	return dk_store_write(store,
-			 "INSERT INTO ticket_links (ticket, linked, reason, created_at)"
-			 " VALUES (?1, ?2, ?3, ?4), (?2, ?1, ?3, ?4) ON CONFLICT DO NOTHING",
-			 "linking tickets", error, "iisi", ticket, linked, reason, now);
+	                      "INSERT INTO ticket_links (ticket, linked, reason, created_at)"
+	                      " VALUES (?1, ?2, ?3, ?4), (?2, ?1, ?3, ?4) ON CONFLICT DO NOTHING",
+	                      "linking tickets", error, "iisi", ticket, linked, reason, now);
 }
 
-gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number, gint64 ticket,
-				  GError **error)
+gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number,
+                                  gint64 ticket, GError **error)
 {
 	return dk_store_write(store,
-			 "INSERT INTO foreign_refs (name, number, ticket) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			 "recording a foreign ticket number", error, "ssi", name, number, ticket);
+	                      "INSERT INTO foreign_refs (name, number, ticket) VALUES (?, ?, ?) ON "
+	                      "CONFLICT DO NOTHING",
+	                      "recording a foreign ticket number", error, "ssi", name, number,
+	                      ticket);
 }
 
-gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
-				   gboolean *found_out, GError **error)
+gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number,
+                                   gint64 *ticket_out, gboolean *found_out, GError **error)
 {
-	return dk_store_lookup_int64(store,
-				     dk_store_query(store, "SELECT ticket FROM foreign_refs WHERE name = ? AND number = ?",
-						    error, "ss", name, number),
-				     "looking up a foreign ticket number", ticket_out, found_out, error);
+	return dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store, "SELECT ticket FROM foreign_refs WHERE name = ? AND number = ?",
+	                   error, "ss", name, number),
+	    "looking up a foreign ticket number", ticket_out, found_out, error);
 }
 
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
-				     GError **error)
+                                     GError **error)
 {
-	return dk_store_write(store,
-			 "INSERT INTO ticket_addresses (ticket, address, first_seen) VALUES (?, lower(?), ?)"
-			 " ON CONFLICT DO NOTHING",
-			 "recording a support address", error, "isi", ticket, address, now);
+	return dk_store_write(
+	    store,
+	    "INSERT INTO ticket_addresses (ticket, address, first_seen) VALUES (?, lower(?), ?)"
+	    " ON CONFLICT DO NOTHING",
+	    "recording a support address", error, "isi", ticket, address, now);
 }
 
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
-			     const char *payload_json, gint64 now, gint64 *id_out, GError **error)
+                             const char *payload_json, gint64 now, gint64 *id_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-					    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
-					    " VALUES (?, ?, ?, ?, ?, ?)",
-					    error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store,
+	    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?)",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	bind_text(st, 1, kind);

@@ -18,8 +18,8 @@ G_BEGIN_DECLS
 typedef struct DkStore DkStore;
 
 typedef struct {
-	gsize inline_max;     /* raw messages up to this size live in the database */
-	int busy_timeout_ms;  /* how long to wait for another writer */
+	gsize inline_max;    /* raw messages up to this size live in the database */
+	int busy_timeout_ms; /* how long to wait for another writer */
 } DkStoreOptions;
 
 typedef struct {
@@ -33,8 +33,8 @@ typedef struct {
 	char *assignee;     /* or NULL */
 	gint64 created_at;
 	gint64 updated_at;
-	gint64 articles;    /* how many articles it has */
-	gint64 closed_at;   /* when it became resolved or closed; 0 while open */
+	gint64 articles;  /* how many articles it has */
+	gint64 closed_at; /* when it became resolved or closed; 0 while open */
 } DkTicket;
 
 /* The fields dk_store_ticket_set() changes (the status has its own
@@ -52,7 +52,7 @@ typedef struct {
 	gint64 ticket;
 	DkDirection direction;
 	DkVisibility visibility;
-	char *evidence;   /* how it was threaded: "new", "header", ... */
+	char *evidence; /* how it was threaded: "new", "header", ... */
 	char *sender;
 	char *recipients; /* comma-separated */
 	char *subject;
@@ -65,7 +65,7 @@ typedef struct {
 	gint64 created_at;
 	/* Not read back by the article readers (NULL there): written only. */
 	const char *signature; /* a signed message's check ("verified", "bad", ...;
-				* dk_signature_status_name), or NULL when unsigned */
+	                        * dk_signature_status_name), or NULL when unsigned */
 	const char *signer;    /* the address of a verified signature's key, or NULL */
 } DkArticle;
 
@@ -74,7 +74,7 @@ typedef struct {
 	gint64 ticket;
 	gint64 article; /* 0 when none */
 	char *type;
-	char *detail;   /* a JSON object */
+	char *detail; /* a JSON object */
 	gint64 created_at;
 } DkEvent;
 
@@ -119,8 +119,8 @@ typedef struct {
 typedef struct {
 	gint64 id;
 	char *raw_sha256;
-	char *kind;   /* one of DK_SET_ASIDE_KINDS; NULL on add: "unreadable" */
-	char *reason; /* the sentence for people */
+	char *kind;    /* one of DK_SET_ASIDE_KINDS; NULL on add: "unreadable" */
+	char *reason;  /* the sentence for people */
 	gint64 ticket; /* the ticket it would have gone onto, or 0 */
 	char *intake;
 	char *envelope_from; /* or NULL */
@@ -171,11 +171,12 @@ gboolean dk_store_search_defer(DkStore *store, GError **error);
  * ones go into the database; large ones into a file that is fsynced before
  * this returns, so the commit that names it makes it durable. Writes the hex
  * SHA-256 into sha256_out. Must be inside a transaction. */
-gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65], GError **error);
+gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65],
+                          GError **error);
 /* dk_store_raw_put() of raw whose hex SHA-256 the caller computed already
  * (off the writer's thread: dk_pipeline_prepare() does). */
 gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha256, gint64 now,
-				 GError **error);
+                                 GError **error);
 
 /* dk_store_raw_put() of the size bytes of the file fd (from offset 0),
  * never held in memory whole: the SHA-256 is computed over chunks, and a
@@ -183,26 +184,26 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha256
  * spool file on the data directory's file system, is fsynced and gets a
  * name there), or copied in chunks where it cannot be linked. */
 gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
-			     GError **error);
+                             GError **error);
 /* dk_store_raw_put_fd() of a file whose hex SHA-256 the caller computed. */
-gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha256, gint64 now,
-				    GError **error);
+gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha256,
+                                    gint64 now, GError **error);
 /* The raw message with that SHA-256; DK_ERROR_NOT_FOUND when unknown. */
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error);
 
 /* Threading lookups. Each returns FALSE only on error; *found_out says
  * whether a row matched. */
 gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64 *ticket_out,
-				  gboolean *found_out, GError **error);
+                                  gboolean *found_out, GError **error);
 gboolean dk_store_article_find(DkStore *store, const char *message_id, const char *fingerprint,
-			       gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
-			       GError **error);
+                               gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
+                               GError **error);
 
 /* Writes; all must be inside a transaction. */
 /* A new (live) ticket: numbered after the highest live ticket, past the
  * numbers history tickets took. Returns its number, 0 on error. */
 gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester,
-			      gint64 now, GError **error);
+                              gint64 now, GError **error);
 gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error);
 /* A closed ticket of history (`docket import --history`) opened at at:
  * numbered wanted when that is above 0 and free, else the number after
@@ -210,9 +211,10 @@ gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError
  * highest of all). Live tickets (dk_store_ticket_create) never take a
  * number a history ticket has. Returns its number, 0 on error. */
 gint64 dk_store_ticket_create_history(DkStore *store, const char *subject, const char *requester,
-				      gint64 wanted, gint64 from, gint64 at, GError **error);
+                                      gint64 wanted, gint64 from, gint64 at, GError **error);
 /* Whether ticket is history; *history_out. */
-gboolean dk_store_ticket_is_history(DkStore *store, gint64 ticket, gboolean *history_out, GError **error);
+gboolean dk_store_ticket_is_history(DkStore *store, gint64 ticket, gboolean *history_out,
+                                    GError **error);
 /* A history ticket got an article dated at: its creation, last update
  * and closing span it (mail of history comes in any order). No change to
  * a live ticket. */
@@ -220,56 +222,58 @@ gboolean dk_store_ticket_history_span(DkStore *store, gint64 ticket, gint64 at, 
 /* Adds the article and returns its id; fills article->id. */
 gint64 dk_store_article_add(DkStore *store, DkArticle *article, GError **error);
 gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
-				 const DkAttachmentIn *attachment, GError **error);
+                                 const DkAttachmentIn *attachment, GError **error);
 /* Records message_id for ticket/article; a known id keeps its first owner. */
 gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket,
-				 gint64 article, GError **error);
+                                 gint64 article, GError **error);
 gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address,
-				  DkParticipantRole role, GError **error);
+                                  DkParticipantRole role, GError **error);
 /* detail_json NULL means "{}". */
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
-			    const char *detail_json, gint64 now, GError **error);
+                            const char *detail_json, gint64 now, GError **error);
 
 /* Changes one field of a ticket (the priority is checked by the schema: a
  * bad value is DK_ERROR_PERMANENT). */
 gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field, const char *value,
-			     gint64 now, GError **error);
+                             gint64 now, GError **error);
 /* Changes a ticket's status; sets closed_at (to now) on resolved or
  * closed, clears it otherwise. */
-gboolean dk_store_ticket_set_status(DkStore *store, gint64 ticket, DkTicketStatus status, gint64 now,
-				    GError **error);
+gboolean dk_store_ticket_set_status(DkStore *store, gint64 ticket, DkTicketStatus status,
+                                    gint64 now, GError **error);
 gboolean dk_store_tag_add(DkStore *store, gint64 ticket, const char *tag, GError **error);
 /* Sets a custom field (name, value) of ticket. */
-gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name, const char *value,
-				   GError **error);
+gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name,
+                                   const char *value, GError **error);
 /* The newest ticket that is neither resolved nor closed and carries the
  * correlation key; *ticket_out 0 when there is none. */
-gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out, GError **error);
+gboolean dk_store_ticket_find_correlated(DkStore *store, const char *key, gint64 *ticket_out,
+                                         GError **error);
 /* Removes address (compared in lower case) from ticket's participants;
  * *removed_out says whether it was one. */
 gboolean dk_store_participant_remove(DkStore *store, gint64 ticket, const char *address,
-				     gboolean *removed_out, GError **error);
+                                     gboolean *removed_out, GError **error);
 /* The role address has on ticket (compared in lower case) into role_out;
  * *found_out FALSE when it has none. */
 gboolean dk_store_participant_role(DkStore *store, gint64 ticket, const char *address,
-				   DkParticipantRole *role_out, gboolean *found_out, GError **error);
+                                   DkParticipantRole *role_out, gboolean *found_out,
+                                   GError **error);
 /* Links two tickets both ways with a reason ("follow_up", "closed"). */
-gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason, gint64 now,
-			   GError **error);
+gboolean dk_store_link_add(DkStore *store, gint64 ticket, gint64 linked, const char *reason,
+                           gint64 now, GError **error);
 /* Another system's ticket number (pattern name, number) names ticket; the
  * first ticket to carry it keeps it. */
-gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number, gint64 ticket,
-				  GError **error);
-gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number, gint64 *ticket_out,
-				   gboolean *found_out, GError **error);
+gboolean dk_store_foreign_ref_add(DkStore *store, const char *name, const char *number,
+                                  gint64 ticket, GError **error);
+gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char *number,
+                                   gint64 *ticket_out, gboolean *found_out, GError **error);
 /* Counts a bounce of mail to address (lower-cased) with its RFC 3463
  * status, at now (the mark's last bounce). */
 gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char *status, gint64 now,
-				GError **error);
+                                GError **error);
 /* Whether mail to address bounced at or after not_before (older marks
  * have expired): notifications skip such addresses. */
 gboolean dk_store_bouncing_get(DkStore *store, const char *address, gint64 not_before,
-			       gboolean *bouncing_out, GError **error);
+                               gboolean *bouncing_out, GError **error);
 
 typedef struct {
 	char *address;
@@ -281,25 +285,27 @@ typedef struct {
 GPtrArray *dk_store_bouncing_list(DkStore *store, GError **error);
 /* Forgets the mark of address (NULL: every mark); *count_out (may be
  * NULL) the marks forgotten. */
-gboolean dk_store_bouncing_clear(DkStore *store, const char *address, gint64 *count_out, GError **error);
+gboolean dk_store_bouncing_clear(DkStore *store, const char *address, gint64 *count_out,
+                                 GError **error);
 void dk_bouncing_free(DkBouncing *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkBouncing, dk_bouncing_free)
 /* Records a support address (an envelope recipient) ticket's mail came to. */
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
-				     GError **error);
+                                     GError **error);
 /* Queues work for the outbox, due now: kind names what it is (docket's
  * kinds: dk_outbox_kind_name(); the store keeps any name, and a kind the
  * outbox does not know stays pending), target an address or a connector's
  * name, payload a JSON object. Its id into id_out (may be NULL). */
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
-			     const char *payload_json, gint64 now, gint64 *id_out, GError **error);
+                             const char *payload_json, gint64 now, gint64 *id_out, GError **error);
 
 /* Keeps a message that became no article (its raw bytes already stored
  * with dk_store_raw_put): unreadable, held, an auto-reply or bounce that
  * names no ticket, discarded by the rules; with its kind and reason. The
  * same raw message twice is one entry, the newest kind and reason kept.
  * Writes its id into id_out. */
-gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *entry, gint64 *id_out, GError **error);
+gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *entry, gint64 *id_out,
+                                 GError **error);
 gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error);
 /* Of DkQuarantined*, oldest first. */
 GPtrArray *dk_store_quarantine_list(DkStore *store, GError **error);
@@ -314,7 +320,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkQuarantined, dk_quarantined_free)
 /* Reads. The returned arrays own their elements. */
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error);
 /* Of DkTicket*, the newest first; status NULL: of every status. */
-GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit, GError **error);
+GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit,
+                                GError **error);
 GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error);
 GPtrArray *dk_store_events(DkStore *store, gint64 ticket, GError **error);
 /* Every event after event id `after`, of all tickets, oldest first. */
@@ -341,8 +348,8 @@ GPtrArray *dk_store_ticket_addresses_seen(DkStore *store, gint64 ticket, GError 
 
 /* Pending outbox rows and the age in seconds of the oldest one (0 when
  * none), as of now. */
-gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out, gint64 *oldest_age_out,
-			       GError **error);
+gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out,
+                               gint64 *oldest_age_out, GError **error);
 
 void dk_ticket_free(DkTicket *ticket);
 void dk_article_free(DkArticle *article);
@@ -393,8 +400,8 @@ typedef struct {
 typedef struct {
 	gint64 first_response_due, resolution_due;
 	gint64 first_response_at;
-	gint64 paused_seconds; /* paused before paused_since */
-	gint64 paused_since;   /* 0 while the clock runs */
+	gint64 paused_seconds;                                     /* paused before paused_since */
+	gint64 paused_since;                                       /* 0 while the clock runs */
 	gint64 first_response_breached_at, resolution_breached_at; /* when found missed */
 	/* While waiting or on hold with a target: the seconds that were left
 	 * to the next target when the pause began (negative: exceeded). */
@@ -402,15 +409,17 @@ typedef struct {
 	gint64 paused_left;
 } DkTicketSla;
 
-gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out, GError **error);
+gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out,
+                                 GError **error);
 /* Writes every field of sla. */
-gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla, GError **error);
+gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla,
+                                 GError **error);
 
 /* The status history of ticket: (*times_out)[i] (a GArray of gint64) is
  * when it took the status (*statuses_out)[i] (a GArray of DkTicketStatus);
  * the first is new at its creation, then every status_change event. */
-gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out, GArray **statuses_out,
-					GError **error);
+gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out,
+                                        GArray **statuses_out, GError **error);
 /* Of gint64 (in a GArray): the tickets whose SLA clock can still be
  * breached (neither resolved, closed nor merged, with a target not yet
  * recorded as breached). */
@@ -425,14 +434,15 @@ GArray *dk_store_tickets_sla_open(DkStore *store, GError **error);
 GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *query, GError **error);
 /* Removes a tag; *removed_out says whether the ticket had it. */
 gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gboolean *removed_out,
-			     GError **error);
+                             GError **error);
 /* Records minutes of work on ticket; its id into id_out (may be NULL). */
 gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
-				 const char *author, gint64 now, gint64 *id_out, GError **error);
+                                 const char *author, gint64 now, gint64 *id_out, GError **error);
 /* Of DkTimeEntry*, oldest first. */
 GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error);
 /* The ticket that ticket was merged into, 0 when none. */
-gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out, GError **error);
+gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out,
+                                     GError **error);
 /* Moves source's articles, Message-IDs, participants (its requester as a
  * "sender"), tags and time entries to target and leaves source pointing at
  * target; the caller checks the tickets and records the events. */

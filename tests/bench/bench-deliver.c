@@ -51,21 +51,24 @@ typedef struct {
 static char *make_message(int round, int i, gsize size)
 {
 	GString *m = g_string_new(NULL);
-	g_string_append_printf(m,
-			       "From: Customer %d <customer%d@example.com>\r\nTo: support@example.com\r\n"
-			       "Subject: Benchmark message %d of round %d\r\n"
-			       "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <bench-%d-%d@example.com>\r\n"
-			       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
-			       i % 97, i % 97, i, round, round, i);
+	g_string_append_printf(
+	    m,
+	    "From: Customer %d <customer%d@example.com>\r\nTo: support@example.com\r\n"
+	    "Subject: Benchmark message %d of round %d\r\n"
+	    "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <bench-%d-%d@example.com>\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+	    i % 97, i % 97, i, round, round, i);
 	while (m->len < size)
-		g_string_append(m, "The quick brown fox jumps over the lazy dog, again and again.\r\n");
+		g_string_append(
+		    m, "The quick brown fox jumps over the lazy dog, again and again.\r\n");
 	g_string_truncate(m, size);
 	return g_string_free(m, FALSE);
 }
 
 static double rusage_ms(const struct rusage *ru)
 {
-	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 + (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
+	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 +
+	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
 }
 
 /* Starts `docket -c conf deliver` with text on its stdin (a pipe: the
@@ -116,7 +119,8 @@ static void reap(Children *acc, const char *what)
 	}
 }
 
-static Cost run_docket(const char *docket, int round, int count, gsize size, int jobs, long *peak_kib)
+static Cost run_docket(const char *docket, int round, int count, gsize size, int jobs,
+                       long *peak_kib)
 {
 	g_autofree char *dir = dk_test_tmpdir();
 	g_autofree char *conf = g_build_filename(dir, "docket.conf", NULL);
@@ -165,7 +169,8 @@ static Cost run_true(int count)
 static void must(int rc, sqlite3 *db, const char *doing)
 {
 	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-		fprintf(stderr, "bench-deliver: commit floor: %s: %s\n", doing, db ? sqlite3_errmsg(db) : "?");
+		fprintf(stderr, "bench-deliver: commit floor: %s: %s\n", doing,
+		        db ? sqlite3_errmsg(db) : "?");
 		exit(1);
 	}
 }
@@ -180,7 +185,8 @@ static void floor_commit(const char *path, const char *row, gsize size)
 	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	must(sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL), db, "synchronous");
 	sqlite3_stmt *st = NULL;
-	must(sqlite3_prepare_v2(db, "INSERT INTO messages (data) VALUES (?)", -1, &st, NULL), db, "prepare");
+	must(sqlite3_prepare_v2(db, "INSERT INTO messages (data) VALUES (?)", -1, &st, NULL), db,
+	     "prepare");
 	sqlite3_bind_blob(st, 1, row, (int)size, SQLITE_STATIC);
 	must(sqlite3_step(st), db, "insert");
 	sqlite3_finalize(st);
@@ -210,9 +216,9 @@ static Cost run_commit(int count, gsize size)
 	sqlite3 *db = NULL;
 	must(sqlite3_open(path, &db), db, "create");
 	must(sqlite3_exec(db,
-			  "PRAGMA journal_mode = WAL;"
-			  "CREATE TABLE messages (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
-			  NULL, NULL, NULL),
+	                  "PRAGMA journal_mode = WAL;"
+	                  "CREATE TABLE messages (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+	                  NULL, NULL, NULL),
 	     db, "schema");
 	sqlite3_close(db);
 	char *row = g_malloc(size);
@@ -227,8 +233,9 @@ static Cost run_commit(int count, gsize size)
 		wall += (double)(g_get_monotonic_time() - t0) / 1000.0;
 		if ((i + 1) % FLOOR_CHECKPOINT_EVERY == 0) {
 			must(sqlite3_open(path, &db), db, "open");
-			must(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL), db,
-			     "checkpoint");
+			must(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+			                               NULL),
+			     db, "checkpoint");
 			sqlite3_close(db);
 		}
 	}
@@ -252,8 +259,10 @@ int main(int argc, char **argv)
 	gsize size = argc > 3 ? (gsize)atol(argv[3]) : 4096;
 	int rounds = argc > 4 ? atoi(argv[4]) : 3;
 	int jobs = argc > 5 ? atoi(argv[5]) : 1;
-	if (docket == NULL || count <= 0 || size < 512 || rounds <= 0 || rounds > MAX_ROUNDS || jobs <= 0) {
-		fprintf(stderr, "usage: bench-deliver DOCKET_BINARY [MESSAGES [SIZE [ROUNDS [JOBS]]]]\n");
+	if (docket == NULL || count <= 0 || size < 512 || rounds <= 0 || rounds > MAX_ROUNDS ||
+	    jobs <= 0) {
+		fprintf(stderr,
+		        "usage: bench-deliver DOCKET_BINARY [MESSAGES [SIZE [ROUNDS [JOBS]]]]\n");
 		return 64;
 	}
 	double d_wall[MAX_ROUNDS], d_cpu[MAX_ROUNDS], d_flt[MAX_ROUNDS];
@@ -261,13 +270,15 @@ int main(int argc, char **argv)
 	double c_wall[MAX_ROUNDS], c_cpu[MAX_ROUNDS], c_flt[MAX_ROUNDS];
 	double r_wall[MAX_ROUNDS], r_cpu[MAX_ROUNDS], rate[MAX_ROUNDS];
 	long peak = 0;
-	printf("docket deliver, one process per message, %d messages of %zu bytes, synchronous=FULL, "
-	       "%d at a time;\nfloors: /bin/true, and one durable SQLite commit (open, insert, commit, close)\n",
-	       count, size, jobs);
+	printf(
+	    "docket deliver, one process per message, %d messages of %zu bytes, synchronous=FULL, "
+	    "%d at a time;\nfloors: /bin/true, and one durable SQLite commit (open, insert, "
+	    "commit, close)\n",
+	    count, size, jobs);
 	printf("%-6s %-28s %-28s %-28s %s\n", "", "docket deliver", "start (/bin/true)", "commit",
 	       "docket / (start + commit)");
-	printf("%-6s %-28s %-28s %-28s %s\n", "", "wall ms  cpu ms  faults", "wall ms  cpu ms  faults",
-	       "wall ms  cpu ms  faults", "wall   cpu");
+	printf("%-6s %-28s %-28s %-28s %s\n", "", "wall ms  cpu ms  faults",
+	       "wall ms  cpu ms  faults", "wall ms  cpu ms  faults", "wall   cpu");
 	for (int r = 0; r < rounds; r++) {
 		Cost d = run_docket(docket, r, count, size, jobs, &peak);
 		Cost t = run_true(count);
@@ -278,22 +289,27 @@ int main(int argc, char **argv)
 		r_wall[r] = d.wall_ms / (t.wall_ms + c.wall_ms);
 		r_cpu[r] = d.cpu_ms / (t.cpu_ms + c.cpu_ms);
 		rate[r] = 1000.0 / d.wall_ms;
-		printf("round %d %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    %5.2f  %5.2f\n", r + 1,
-		       d.wall_ms, d.cpu_ms, d.faults, t.wall_ms, t.cpu_ms, t.faults, c.wall_ms, c.cpu_ms, c.faults,
-		       r_wall[r], r_cpu[r]);
+		printf("round %d %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    "
+		       "%5.2f  %5.2f\n",
+		       r + 1, d.wall_ms, d.cpu_ms, d.faults, t.wall_ms, t.cpu_ms, t.faults,
+		       c.wall_ms, c.cpu_ms, c.faults, r_wall[r], r_cpu[r]);
 	}
 	double dw = median(d_wall, rounds), dc = median(d_cpu, rounds);
 	double tw = median(t_wall, rounds), tc = median(t_cpu, rounds);
 	double cw = median(c_wall, rounds), cc = median(c_cpu, rounds);
-	printf("median  %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    %5.2f  %5.2f\n", dw, dc,
-	       median(d_flt, rounds), tw, tc, median(t_flt, rounds), cw, cc, median(c_flt, rounds), dw / (tw + cw),
-	       dc / (tc + cc));
-	printf("docket: median %.1f messages/s (wall), %.0f messages/s per core in CPU time; peak RSS of one "
+	printf(
+	    "median  %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    %7.2f %7.2f %6.0f    %5.2f  %5.2f\n",
+	    dw, dc, median(d_flt, rounds), tw, tc, median(t_flt, rounds), cw, cc,
+	    median(c_flt, rounds), dw / (tw + cw), dc / (tc + cc));
+	printf("docket: median %.1f messages/s (wall), %.0f messages/s per core in CPU time; peak "
+	       "RSS of one "
 	       "deliver %.1f MiB\n",
 	       median(rate, rounds), 1000.0 / dc, peak / 1024.0);
 	dk_bench_sort(r_wall, (size_t)rounds);
 	dk_bench_sort(r_cpu, (size_t)rounds);
-	printf("target: docket / (start + commit) <= 3: wall %.2f (rounds %.2f-%.2f), CPU %.2f (rounds %.2f-%.2f)\n",
-	       dw / (tw + cw), r_wall[0], r_wall[rounds - 1], dc / (tc + cc), r_cpu[0], r_cpu[rounds - 1]);
+	printf("target: docket / (start + commit) <= 3: wall %.2f (rounds %.2f-%.2f), CPU %.2f "
+	       "(rounds %.2f-%.2f)\n",
+	       dw / (tw + cw), r_wall[0], r_wall[rounds - 1], dc / (tc + cc), r_cpu[0],
+	       r_cpu[rounds - 1]);
 	return 0;
 }

@@ -17,9 +17,9 @@
 #define NOW 1800000000
 
 static const char *const priorities[] = {"critical", "high", "medium", "low", "none"};
-static const DkTicketStatus statuses[] = {DK_STATUS_NEW,     DK_STATUS_OPEN,    DK_STATUS_IN_PROGRESS,
-					  DK_STATUS_OPEN,    DK_STATUS_WAITING, DK_STATUS_ON_HOLD,
-					  DK_STATUS_RESOLVED, DK_STATUS_CLOSED};
+static const DkTicketStatus statuses[] = {
+    DK_STATUS_NEW,     DK_STATUS_OPEN,    DK_STATUS_IN_PROGRESS, DK_STATUS_OPEN,
+    DK_STATUS_WAITING, DK_STATUS_ON_HOLD, DK_STATUS_RESOLVED,    DK_STATUS_CLOSED};
 
 /* One ticket made at created with a random priority, status and clocks. */
 static gboolean add_ticket(DkStore *store, GRand *rand, gint64 created, GError **error)
@@ -28,13 +28,15 @@ static gboolean add_ticket(DkStore *store, GRand *rand, gint64 created, GError *
 	gint64 n = dk_store_ticket_create(store, subject, "customer@example.com", created, error);
 	const char *priority = priorities[g_rand_int_range(rand, 0, G_N_ELEMENTS(priorities))];
 	DkTicketStatus status = statuses[g_rand_int_range(rand, 0, G_N_ELEMENTS(statuses))];
-	if (n == 0 || !dk_store_ticket_set(store, n, DK_TICKET_PRIORITY, priority, created, error) ||
+	if (n == 0 ||
+	    !dk_store_ticket_set(store, n, DK_TICKET_PRIORITY, priority, created, error) ||
 	    !dk_store_ticket_set_status(store, n, status, created, error))
 		return FALSE;
 	DkTicketSla sla = {0};
 	if (g_strcmp0(priority, "none") != 0) {
 		sla.first_response_due = created + g_rand_int_range(rand, 900, 86400);
-		sla.resolution_due = sla.first_response_due + g_rand_int_range(rand, 3600, 3 * 86400);
+		sla.resolution_due =
+		    sla.first_response_due + g_rand_int_range(rand, 3600, 3 * 86400);
 		if (g_rand_boolean(rand))
 			sla.first_response_at = created + 600;
 		else if (sla.first_response_due < NOW)
@@ -58,7 +60,9 @@ static gboolean build(DkStore *store, guint tickets, GRand *rand, GError **error
 			return FALSE;
 		for (guint i = 0; i < BATCH && done < tickets; i++, done++) {
 			/* spread over the 30 days before NOW */
-			if (!add_ticket(store, rand, NOW - 30 * 86400 + (gint64)done * 30 * 86400 / tickets, error)) {
+			if (!add_ticket(store, rand,
+			                NOW - 30 * 86400 + (gint64)done * 30 * 86400 / tickets,
+			                error)) {
 				dk_store_rollback(store);
 				return FALSE;
 			}
@@ -107,14 +111,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("built %u tickets in %.1f s\n", tickets, (g_get_monotonic_time() - start) / 1e6);
-	static const DkTicketStatus working[] = {DK_STATUS_NEW, DK_STATUS_OPEN, DK_STATUS_IN_PROGRESS, DK_STATUS_WAITING,
-						 DK_STATUS_ON_HOLD};
+	static const DkTicketStatus working[] = {DK_STATUS_NEW, DK_STATUS_OPEN,
+	                                         DK_STATUS_IN_PROGRESS, DK_STATUS_WAITING,
+	                                         DK_STATUS_ON_HOLD};
 	run(store, "all, top 50", &(DkTicketQuery){.now = NOW, .limit = 50});
-	run(store, "working statuses, top 50", &(DkTicketQuery){.now = NOW, .statuses = working, .n_statuses = G_N_ELEMENTS(working), .limit = 50});
-	run(store, "priority critical, top 50", &(DkTicketQuery){.now = NOW, .priority = "critical", .limit = 50});
+	run(store, "working statuses, top 50",
+	    &(DkTicketQuery){
+	        .now = NOW, .statuses = working, .n_statuses = G_N_ELEMENTS(working), .limit = 50});
+	run(store, "priority critical, top 50",
+	    &(DkTicketQuery){.now = NOW, .priority = "critical", .limit = 50});
 	run(store, "breached, top 50", &(DkTicketQuery){.now = NOW, .breached = TRUE, .limit = 50});
-	run(store, "requester, all of theirs", &(DkTicketQuery){.now = NOW, .requester = "nobody@example.com"});
-	run(store, "working statuses, all", &(DkTicketQuery){.now = NOW, .statuses = working, .n_statuses = G_N_ELEMENTS(working)});
+	run(store, "requester, all of theirs",
+	    &(DkTicketQuery){.now = NOW, .requester = "nobody@example.com"});
+	run(store, "working statuses, all",
+	    &(DkTicketQuery){.now = NOW, .statuses = working, .n_statuses = G_N_ELEMENTS(working)});
 	dk_store_close(store);
 	if (argc <= 2)
 		dk_test_rmtree(dir);

@@ -25,8 +25,8 @@ static void load(const char *path, GPtrArray *out, guint depth)
 		g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
 		const char *name;
 		while (d != NULL && depth < 16 && (name = g_dir_read_name(d)) != NULL) {
-			if (name[0] == '.' || g_str_has_prefix(name, "LICENSE") || g_str_has_suffix(name, ".md") ||
-			    g_str_has_suffix(name, ".json"))
+			if (name[0] == '.' || g_str_has_prefix(name, "LICENSE") ||
+			    g_str_has_suffix(name, ".md") || g_str_has_suffix(name, ".json"))
 				continue;
 			g_autofree char *child = g_build_filename(path, name, NULL);
 			load(child, out, depth + 1);
@@ -106,15 +106,18 @@ int main(int argc, char **argv)
 	}
 	g_mime_init();
 	g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-	g_autofree char *corpus = g_getenv("DOCKET_SHARED") ? g_build_filename(g_getenv("DOCKET_SHARED"), "corpus", NULL) : NULL;
+	g_autofree char *corpus = g_getenv("DOCKET_SHARED")
+	                              ? g_build_filename(g_getenv("DOCKET_SHARED"), "corpus", NULL)
+	                              : NULL;
 	if (opt < argc)
 		for (int i = opt; i < argc; i++)
 			load(argv[i], msgs, 0);
 	else if (corpus != NULL)
 		load(corpus, msgs, 0);
 	if (msgs->len == 0) {
-		fprintf(stderr, "usage: bench-parse [-n REPS] [-r ROUNDS] [-o bare|full|hash] PATH... "
-		                "(or set DOCKET_SHARED)\n");
+		fprintf(stderr,
+		        "usage: bench-parse [-n REPS] [-r ROUNDS] [-o bare|full|hash] PATH... "
+		        "(or set DOCKET_SHARED)\n");
 		return 2;
 	}
 	gsize bytes = 0;
@@ -124,9 +127,10 @@ int main(int argc, char **argv)
 	rounds = MIN(rounds, 64);
 	if (only != NULL) {
 		for (guint r = 0; r < rounds; r++)
-			time_round(msgs, reps, strcmp(only, "bare") == 0   ? bare_parse
-					       : strcmp(only, "full") == 0 ? full_parse
-									   : hash_only);
+			time_round(msgs, reps,
+			           strcmp(only, "bare") == 0   ? bare_parse
+			           : strcmp(only, "full") == 0 ? full_parse
+			                                       : hash_only);
 		return 0;
 	}
 	for (guint r = 0; r < rounds; r++) { /* interleaved, so drift hits both */
@@ -139,10 +143,12 @@ int main(int argc, char **argv)
 	dk_bench_sort(hash, rounds);
 	double tb = bare[rounds / 2], tf = full[rounds / 2], th = hash[rounds / 2];
 	double n = (double)msgs->len * reps, mb = (double)bytes * reps / 1e6;
-	printf("messages: %u (%.2f MB), %u repetitions, median of %u rounds, CPU time\n", msgs->len, bytes / 1e6, reps, rounds);
+	printf("messages: %u (%.2f MB), %u repetitions, median of %u rounds, CPU time\n", msgs->len,
+	       bytes / 1e6, reps, rounds);
 	printf("gmime bare parse:  %9.0f messages/s  %7.1f MB/s\n", n / tb, mb / tb);
 	printf("dk_message_parse:  %9.0f messages/s  %7.1f MB/s\n", n / tf, mb / tf);
 	printf("normalisation / bare parse time: %.2fx\n", tf / tb);
-	printf("of which SHA-256 of the raw bytes (the fingerprint; Nettle, %.0f MB/s): %.2fx\n", mb / th, th / tb);
+	printf("of which SHA-256 of the raw bytes (the fingerprint; Nettle, %.0f MB/s): %.2fx\n",
+	       mb / th, th / tb);
 	return 0;
 }

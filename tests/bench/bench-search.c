@@ -25,14 +25,16 @@ static double cumulative[VOCABULARY];
 /* Pronounceable made-up words, the same on every run. */
 static void make_vocabulary(GRand *rand)
 {
-	static const char *const syllables[] = {"ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "zi", "pa",
-						"dor", "fen", "gil", "hak", "jun", "bre", "cly", "wen", "tor", "qua"};
+	static const char *const syllables[] = {"ka",  "lo",  "mi",  "ne",  "ru",  "sa",  "te",
+	                                        "vo",  "zi",  "pa",  "dor", "fen", "gil", "hak",
+	                                        "jun", "bre", "cly", "wen", "tor", "qua"};
 	double total = 0;
 	for (int i = 0; i < VOCABULARY; i++) {
 		GString *w = g_string_new(NULL);
 		int n = 2 + g_rand_int_range(rand, 0, 3);
 		for (int s = 0; s < n; s++)
-			g_string_append(w, syllables[g_rand_int_range(rand, 0, G_N_ELEMENTS(syllables))]);
+			g_string_append(
+			    w, syllables[g_rand_int_range(rand, 0, G_N_ELEMENTS(syllables))]);
 		g_string_append_printf(w, "%d", i % 10); /* keeps the words distinct enough */
 		vocabulary[i] = g_string_free(w, FALSE);
 		total += 1.0 / (i + 1);
@@ -72,9 +74,14 @@ static gboolean add_ticket(DkStore *store, GRand *rand, gint64 now, GError **err
 		return FALSE;
 	for (int a = 0; a < PER_TICKET; a++) {
 		g_autofree char *text = sentence(rand, WORDS_PER_ARTICLE);
-		DkArticle art = {.ticket = n, .direction = a % 2 ? DK_OUTBOUND : DK_INBOUND, .visibility = DK_PUBLIC,
-				 .evidence = "bench", .subject = subject, .new_text = text, .full_text = text,
-				 .created_at = now};
+		DkArticle art = {.ticket = n,
+		                 .direction = a % 2 ? DK_OUTBOUND : DK_INBOUND,
+		                 .visibility = DK_PUBLIC,
+		                 .evidence = "bench",
+		                 .subject = subject,
+		                 .new_text = text,
+		                 .full_text = text,
+		                 .created_at = now};
 		if (dk_store_article_add(store, &art, error) == 0)
 			return FALSE;
 	}
@@ -117,9 +124,9 @@ static void run_class(DkStore *store, const char *name, GRand *rand, char *(*mak
 		hits += found->len;
 	}
 	dk_bench_sort(ms, QUERIES);
-	printf("%-22s p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (%.1f hits/query)\n", name,
-	       ms[QUERIES / 2], ms[QUERIES * 95 / 100], ms[QUERIES * 99 / 100], ms[QUERIES - 1],
-	       (double)hits / QUERIES);
+	printf("%-22s p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (%.1f hits/query)\n",
+	       name, ms[QUERIES / 2], ms[QUERIES * 95 / 100], ms[QUERIES * 99 / 100],
+	       ms[QUERIES - 1], (double)hits / QUERIES);
 }
 
 static char *common_word(GRand *rand)

@@ -104,14 +104,28 @@ static void test_event_json(void **state)
 	Fixture *f = fixture_new("[connector:hook]\nbase_url = http://127.0.0.1:9/\n", "");
 	g_autoptr(DkConnector) c = dk_connector_new(f->config, "hook", NULL);
 	assert_non_null(c);
-	DkTicket t = {.number = 7, .subject = "S", .status = DK_STATUS_RESOLVED, .priority = "high",
-	              .queue = "default", .requester = "a@example.org", .created_at = 10,
+	DkTicket t = {.number = 7,
+	              .subject = "S",
+	              .status = DK_STATUS_RESOLVED,
+	              .priority = "high",
+	              .queue = "default",
+	              .requester = "a@example.org",
+	              .created_at = 10,
 	              .updated_at = 20};
-	DkArticle a = {.id = 3, .direction = DK_OUTBOUND, .visibility = DK_INTERNAL,
-	               .sender = "agent@example.org", .new_text = "Done.", .created_at = 20};
-	DkConnectorEvent e = {.event = "ticket.updated", .ticket = &t, .article = &a,
-	                      .field = "status", .old_value = "new", .new_value = "resolved",
-	                      .reference = "docket-7", .outbox_id = 42};
+	DkArticle a = {.id = 3,
+	               .direction = DK_OUTBOUND,
+	               .visibility = DK_INTERNAL,
+	               .sender = "agent@example.org",
+	               .new_text = "Done.",
+	               .created_at = 20};
+	DkConnectorEvent e = {.event = "ticket.updated",
+	                      .ticket = &t,
+	                      .article = &a,
+	                      .field = "status",
+	                      .old_value = "new",
+	                      .new_value = "resolved",
+	                      .reference = "docket-7",
+	                      .outbox_id = 42};
 	g_autoptr(json_t) o = dk_connector_event_json(c, &e);
 	assert_int_equal(json_integer_value(json_object_get(o, "version")), 1);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), "hook-42");

@@ -104,8 +104,12 @@ static void test_token_endpoint_unreachable(void **state)
 	g_autoptr(DkConnector) c = connector_new("ticket_form = 4\norganisation_map = *=3\n",
 	                                         "client_id = id\nclient_secret = s\n", NULL);
 	assert_non_null(c);
-	DkTicket t = {.number = 1, .subject = "S", .status = DK_STATUS_NEW, .priority = "none",
-	              .queue = "default", .requester = "a@customer.example"};
+	DkTicket t = {.number = 1,
+	              .subject = "S",
+	              .status = DK_STATUS_NEW,
+	              .priority = "none",
+	              .queue = "default",
+	              .requester = "a@customer.example"};
 	DkConnectorEvent e = {.event = "ticket.created", .ticket = &t, .reference = "docket-1"};
 	g_autofree char *remote = NULL;
 	g_autoptr(GError) error = NULL;

@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	g_autofree char *html = g_utf8_make_valid((const char *)data, (gssize)size);
 	g_autoptr(DkHtmlText) t = dk_html_to_text(html, strlen(html));
-	if (t == NULL || !g_utf8_validate(t->text, -1, NULL) || !g_utf8_validate(t->new_text, -1, NULL) ||
-	    !g_utf8_validate(t->quoted_text, -1, NULL))
+	if (t == NULL || !g_utf8_validate(t->text, -1, NULL) ||
+	    !g_utf8_validate(t->new_text, -1, NULL) || !g_utf8_validate(t->quoted_text, -1, NULL))
 		__builtin_trap();
 	/* The raw bytes too: the converter must not trust its input. */
 	g_autoptr(DkHtmlText) raw = dk_html_to_text((const char *)data, size);

@@ -16,7 +16,8 @@ static void parse_one(const char *line, gsize length)
 	if (dk_lmtp_command_parse(line, length, &command, &reply)) {
 		if (reply != NULL)
 			__builtin_trap();
-		if ((command.verb == DK_LMTP_MAIL || command.verb == DK_LMTP_RCPT) && command.address == NULL)
+		if ((command.verb == DK_LMTP_MAIL || command.verb == DK_LMTP_RCPT) &&
+		    command.address == NULL)
 			__builtin_trap();
 	} else {
 		if (reply == NULL || strlen(reply) < 4 || (reply[0] != '4' && reply[0] != '5') ||

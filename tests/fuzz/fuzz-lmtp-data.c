@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		spool_dir = g_dir_make_tmp("docket-fuzz-XXXXXX", NULL);
 	gsize buffer = 8 + data[0];
 	gsize max = 1 + data[1];
-	g_autoptr(GInputStream) in = g_memory_input_stream_new_from_data(data + 2, (gssize)(size - 2), NULL);
+	g_autoptr(GInputStream) in =
+	    g_memory_input_stream_new_from_data(data + 2, (gssize)(size - 2), NULL);
 	DkLmtpReader reader;
 	dk_lmtp_reader_init(&reader, buffer);
 	const char *line;

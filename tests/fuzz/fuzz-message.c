@@ -16,11 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Small limits reach the limit paths; the time bound stays above what
 	 * a sanitized build needs for an honest 64 KiB message. */
 	DkParseOptions o = {
-		.max_depth = 12,
-		.max_parts = 200,
-		.max_decoded_bytes = 256 * 1024,
-		.max_millis = 5000,
-		.arrival_time = 1700000000,
+	    .max_depth = 12,
+	    .max_parts = 200,
+	    .max_decoded_bytes = 256 * 1024,
+	    .max_millis = 5000,
+	    .arrival_time = 1700000000,
 	};
 	GBytes *raw = g_bytes_new_static(data, size);
 	GError *error = NULL;
@@ -30,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!g_utf8_validate(m->text, -1, NULL) || !g_utf8_validate(m->subject, -1, NULL) ||
 		    !g_utf8_validate(m->new_text, -1, NULL) || m->message_id == NULL)
 			__builtin_trap();
-		if (m->from != NULL && (m->from->address == NULL || !g_utf8_validate(m->from->address, -1, NULL) ||
-					(m->from->name != NULL && !g_utf8_validate(m->from->name, -1, NULL))))
+		if (m->from != NULL &&
+		    (m->from->address == NULL || !g_utf8_validate(m->from->address, -1, NULL) ||
+		     (m->from->name != NULL && !g_utf8_validate(m->from->name, -1, NULL))))
 			__builtin_trap();
 		for (guint i = 0; i < m->attachments->len; i++) {
 			const DkAttachment *a = g_ptr_array_index(m->attachments, i);

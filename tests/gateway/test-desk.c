@@ -30,15 +30,23 @@ static DkStore *store_of(void **state)
 }
 
 /* A ticket with one inbound article, in status. */
-static gint64 ticket_new(DkStore *s, const char *subject, const char *text, const char *status, gint64 now)
+static gint64 ticket_new(DkStore *s, const char *subject, const char *text, const char *status,
+                         gint64 now)
 {
 	assert_true(dk_store_begin(s, NULL));
 	gint64 n = dk_store_ticket_create(s, subject, "alice@example.com", now, NULL);
 	assert_true(n > 0);
 	g_autofree char *mid = g_strdup_printf("m%" G_GINT64_FORMAT "@example.com", n);
-	DkArticle a = {.ticket = n, .direction = DK_INBOUND, .visibility = DK_PUBLIC, .evidence = "new",
-		       .sender = "alice@example.com", .subject = (char *)subject, .message_id = mid,
-		       .new_text = (char *)text, .full_text = (char *)text, .created_at = now};
+	DkArticle a = {.ticket = n,
+	               .direction = DK_INBOUND,
+	               .visibility = DK_PUBLIC,
+	               .evidence = "new",
+	               .sender = "alice@example.com",
+	               .subject = (char *)subject,
+	               .message_id = mid,
+	               .new_text = (char *)text,
+	               .full_text = (char *)text,
+	               .created_at = now};
 	assert_true(dk_store_article_add(s, &a, NULL) > 0);
 	assert_true(dk_store_message_id_add(s, mid, n, a.id, NULL));
 	assert_true(dk_store_participant_add(s, n, "alice@example.com", DK_ROLE_REQUESTER, NULL));
@@ -52,8 +60,8 @@ static gint64 ticket_new(DkStore *s, const char *subject, const char *text, cons
 
 /* dk_desk_reply of text by author, with [desk] reply_status as given
  * (waiting, or none to leave the status alone). */
-static gint64 reply_as(DkStore *s, gint64 n, const char *text, const char *author, const char *reply_status,
-		       gint64 now)
+static gint64 reply_as(DkStore *s, gint64 n, const char *text, const char *author,
+                       const char *reply_status, gint64 now)
 {
 	g_autofree char *conf = g_strdup_printf("[desk]\nreply_status = %s\n", reply_status);
 	g_autoptr(DkConfig) config = dk_config_load_data(conf, strlen(conf), "reply.conf", NULL);
@@ -89,23 +97,42 @@ static void test_transitions(void **state)
 		const char *from, *to;
 		gboolean allowed;
 	} cases[] = {
-		{"new", "open", TRUE},		 {"new", "in_progress", TRUE},	   {"new", "waiting", TRUE},
-		{"new", "on_hold", TRUE},	 {"new", "resolved", TRUE},	   {"new", "closed", FALSE},
-		{"open", "new", FALSE},		 {"open", "waiting", TRUE},	   {"open", "closed", FALSE},
-		{"waiting", "open", TRUE},	 {"waiting", "on_hold", TRUE},	   {"waiting", "resolved", TRUE},
-		{"on_hold", "in_progress", TRUE}, {"in_progress", "closed", FALSE}, {"resolved", "closed", TRUE},
-		{"resolved", "open", TRUE},	 {"resolved", "in_progress", TRUE}, {"resolved", "waiting", FALSE},
-		{"resolved", "new", FALSE},	 {"closed", "open", TRUE},	   {"closed", "resolved", FALSE},
-		{"closed", "in_progress", FALSE}, {"closed", "closed", TRUE},	   {"open", "open", TRUE},
-		{"open", "bogus", FALSE},	 {"bogus", "open", FALSE},	   {NULL, "open", FALSE},
+	    {"new", "open", TRUE},
+	    {"new", "in_progress", TRUE},
+	    {"new", "waiting", TRUE},
+	    {"new", "on_hold", TRUE},
+	    {"new", "resolved", TRUE},
+	    {"new", "closed", FALSE},
+	    {"open", "new", FALSE},
+	    {"open", "waiting", TRUE},
+	    {"open", "closed", FALSE},
+	    {"waiting", "open", TRUE},
+	    {"waiting", "on_hold", TRUE},
+	    {"waiting", "resolved", TRUE},
+	    {"on_hold", "in_progress", TRUE},
+	    {"in_progress", "closed", FALSE},
+	    {"resolved", "closed", TRUE},
+	    {"resolved", "open", TRUE},
+	    {"resolved", "in_progress", TRUE},
+	    {"resolved", "waiting", FALSE},
+	    {"resolved", "new", FALSE},
+	    {"closed", "open", TRUE},
+	    {"closed", "resolved", FALSE},
+	    {"closed", "in_progress", FALSE},
+	    {"closed", "closed", TRUE},
+	    {"open", "open", TRUE},
+	    {"open", "bogus", FALSE},
+	    {"bogus", "open", FALSE},
+	    {NULL, "open", FALSE},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		DkTicketStatus from, to;
 		gboolean allowed = dk_ticket_status_parse(cases[i].from, &from) &&
-				   dk_ticket_status_parse(cases[i].to, &to) && dk_desk_transition_allowed(from, to);
+		                   dk_ticket_status_parse(cases[i].to, &to) &&
+		                   dk_desk_transition_allowed(from, to);
 		if (allowed != cases[i].allowed)
 			fail_msg("%s -> %s should be %s", cases[i].from, cases[i].to,
-				 cases[i].allowed ? "allowed" : "refused");
+			         cases[i].allowed ? "allowed" : "refused");
 	}
 }
 
@@ -116,9 +143,10 @@ static void test_durations(void **state)
 		const char *text;
 		gint64 minutes; /* 0: refused */
 	} cases[] = {
-		{"30m", 30}, {"1h15m", 75}, {"2h", 120}, {"1h 5m", 65}, {"90m", 90}, {"1H", 60},
-		{"1000h", 60000}, {"1001h", 0}, {"0m", 0}, {"", 0}, {"15", 0}, {"h", 0}, {"1d", 0},
-		{"-5m", 0}, {"1h15", 0}, {"99999999999999999999h", 0},
+	    {"30m", 30}, {"1h15m", 75}, {"2h", 120},      {"1h 5m", 65},
+	    {"90m", 90}, {"1H", 60},    {"1000h", 60000}, {"1001h", 0},
+	    {"0m", 0},   {"", 0},       {"15", 0},        {"h", 0},
+	    {"1d", 0},   {"-5m", 0},    {"1h15", 0},      {"99999999999999999999h", 0},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		gint64 minutes = 0;
@@ -130,7 +158,8 @@ static void test_durations(void **state)
 	static const struct {
 		gint64 minutes;
 		const char *text;
-	} formats[] = {{30, "30m"}, {75, "1h15m"}, {120, "2h"}, {61, "1h1m"}, {0, "0m"}, {-5, "-5m"}, {-127, "-2h7m"}};
+	} formats[] = {{30, "30m"}, {75, "1h15m"}, {120, "2h"},    {61, "1h1m"},
+	               {0, "0m"},   {-5, "-5m"},   {-127, "-2h7m"}};
 	for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
 		g_autofree char *s = dk_desk_format_duration(formats[i].minutes);
 		assert_string_equal(s, formats[i].text);
@@ -164,13 +193,14 @@ static void test_set_status_checks(void **state)
 	assert_true(dk_desk_assign(s, n, NULL, "cli", 1400, NULL));
 	assert_true(dk_store_commit(s, NULL));
 	g_autofree char *events = events_of(s, n);
-	assert_string_equal(events, "status_change {\"by\":\"cli\",\"new\":\"open\",\"old\":\"new\"}\n"
-				    "priority_change {\"by\":\"cli\",\"new\":\"high\",\"old\":\"none\"}\n"
-				    "assignment {\"by\":\"cli\",\"new\":\"bob@example.com\",\"old\":null}\n"
-				    "queue_change {\"by\":\"cli\",\"new\":\"hardware\",\"old\":\"default\"}\n"
-				    "tag {\"by\":\"cli\",\"tag\":\"printer\"}\n"
-				    "untag {\"by\":\"cli\",\"tag\":\"printer\"}\n"
-				    "assignment {\"by\":\"cli\",\"new\":null,\"old\":\"bob@example.com\"}\n");
+	assert_string_equal(
+	    events, "status_change {\"by\":\"cli\",\"new\":\"open\",\"old\":\"new\"}\n"
+	            "priority_change {\"by\":\"cli\",\"new\":\"high\",\"old\":\"none\"}\n"
+	            "assignment {\"by\":\"cli\",\"new\":\"bob@example.com\",\"old\":null}\n"
+	            "queue_change {\"by\":\"cli\",\"new\":\"hardware\",\"old\":\"default\"}\n"
+	            "tag {\"by\":\"cli\",\"tag\":\"printer\"}\n"
+	            "untag {\"by\":\"cli\",\"tag\":\"printer\"}\n"
+	            "assignment {\"by\":\"cli\",\"new\":null,\"old\":\"bob@example.com\"}\n");
 	g_autoptr(DkTicket) t = dk_store_ticket_get(s, n, NULL);
 	assert_string_equal(t->priority, "high");
 	assert_string_equal(t->queue, "hardware");
@@ -197,12 +227,15 @@ static void test_autoclose(void **state)
 	assert_true(dk_desk_autoclose(s, 7, t0 + 7 * day + 1, &closed, NULL)); /* closed once */
 	assert_int_equal(closed, 0);
 	assert_true(dk_store_commit(s, NULL));
-	g_autofree char *s1 = status_of(s, old), *s2 = status_of(s, recent), *s3 = status_of(s, open);
+	g_autofree char *s1 = status_of(s, old), *s2 = status_of(s, recent),
+	                *s3 = status_of(s, open);
 	assert_string_equal(s1, "closed");
 	assert_string_equal(s2, "resolved");
 	assert_string_equal(s3, "open");
 	g_autofree char *events = events_of(s, old);
-	assert_non_null(strstr(events, "status_change {\"by\":\"autoclose\",\"new\":\"closed\",\"old\":\"resolved\"}"));
+	assert_non_null(
+	    strstr(events,
+	           "status_change {\"by\":\"autoclose\",\"new\":\"closed\",\"old\":\"resolved\"}"));
 	g_autoptr(DkTicket) t = dk_store_ticket_get(s, old, NULL);
 	assert_int_equal(t->closed_at, t0); /* when it was resolved */
 }
@@ -222,7 +255,9 @@ static void test_customer_reply_reopens_waiting(void **state)
 	assert_string_equal(a, "open");
 	assert_string_equal(b, "on_hold");
 	g_autofree char *events = events_of(s, waiting);
-	assert_string_equal(events, "status_change {\"by\":\"customer_reply\",\"new\":\"open\",\"old\":\"waiting\"}\n");
+	assert_string_equal(
+	    events,
+	    "status_change {\"by\":\"customer_reply\",\"new\":\"open\",\"old\":\"waiting\"}\n");
 }
 
 static void test_note_reply_time(void **state)
@@ -247,15 +282,18 @@ static void test_note_reply_time(void **state)
 	const DkOutboxRow *row = g_ptr_array_index(rows, 0);
 	assert_string_equal(row->kind, "relay");
 	assert_string_equal(row->target, "alice@example.com");
-	g_autofree char *payload = g_strdup_printf("{\"article\":%" G_GINT64_FORMAT ",\"cc\":[],\"from\":\"bob@example.com\","
-						   "\"ticket\":%" G_GINT64_FORMAT ",\"to\":\"alice@example.com\"}",
-						   reply, n);
+	g_autofree char *payload = g_strdup_printf(
+	    "{\"article\":%" G_GINT64_FORMAT ",\"cc\":[],\"from\":\"bob@example.com\","
+	    "\"ticket\":%" G_GINT64_FORMAT ",\"to\":\"alice@example.com\"}",
+	    reply, n);
 	assert_string_equal(row->payload, payload);
 	g_autoptr(GPtrArray) entries = dk_store_time_entries(s, n, NULL);
 	assert_int_equal(entries->len, 1);
 	assert_int_equal(((DkTimeEntry *)g_ptr_array_index(entries, 0))->minutes, 45);
 	g_autofree char *events = events_of(s, n);
-	assert_non_null(strstr(events, "time_entry {\"by\":\"bob@example.com\",\"id\":1,\"minutes\":45,\"note\":\"diagnosis\"}"));
+	assert_non_null(strstr(
+	    events, "time_entry "
+	            "{\"by\":\"bob@example.com\",\"id\":1,\"minutes\":45,\"note\":\"diagnosis\"}"));
 	assert_non_null(strstr(events, "outbound_relay_queued"));
 	/* the reply waits for the customer now */
 	g_autofree char *status = status_of(s, n);
@@ -304,7 +342,8 @@ static void test_query_and_search(void **state)
 {
 	DkStore *s = store_of(state);
 	gint64 low = ticket_new(s, "Coffee machine", "the espresso grinder is noisy", "open", 1000);
-	gint64 crit = ticket_new(s, "Database outage", "replication lag on the primary", "open", 2000);
+	gint64 crit =
+	    ticket_new(s, "Database outage", "replication lag on the primary", "open", 2000);
 	gint64 done = ticket_new(s, "Old thing", "espresso again", "resolved", 500);
 	assert_true(dk_store_begin(s, NULL));
 	assert_true(dk_desk_set_priority(s, low, "low", NULL, 1000, NULL));
@@ -314,10 +353,13 @@ static void test_query_and_search(void **state)
 	DkTicketQuery q = {0};
 	g_autoptr(GPtrArray) all = dk_store_ticket_query(s, &q, NULL);
 	assert_int_equal(all->len, 3);
-	assert_int_equal(((DkTicket *)g_ptr_array_index(all, 0))->number, crit); /* most urgent first */
+	assert_int_equal(((DkTicket *)g_ptr_array_index(all, 0))->number,
+	                 crit); /* most urgent first */
 	assert_int_equal(((DkTicket *)g_ptr_array_index(all, 1))->number, low);
 	const DkTicketStatus open_only[] = {DK_STATUS_OPEN, DK_STATUS_WAITING};
-	q = (DkTicketQuery){.statuses = open_only, .n_statuses = G_N_ELEMENTS(open_only), .assignee = "bob@example.com"};
+	q = (DkTicketQuery){.statuses = open_only,
+	                    .n_statuses = G_N_ELEMENTS(open_only),
+	                    .assignee = "bob@example.com"};
 	g_autoptr(GPtrArray) mine = dk_store_ticket_query(s, &q, NULL);
 	assert_int_equal(mine->len, 1);
 	q = (DkTicketQuery){.created_since = 900, .priority = "low"};
@@ -347,7 +389,8 @@ static void test_search_one_hit_per_ticket(void **state)
 	gint64 b = ticket_new(s, "Scanner", "the toner light blinks on the scanner", "open", 1000);
 	assert_true(dk_store_begin(s, NULL));
 	assert_true(dk_desk_note(s, a, "ordered toner", NULL, 1100, NULL) > 0);
-	gint64 best = dk_desk_note(s, a, "toner toner toner: all three toner cartridges", NULL, 1200, NULL);
+	gint64 best =
+	    dk_desk_note(s, a, "toner toner toner: all three toner cartridges", NULL, 1200, NULL);
 	assert_true(best > 0);
 	assert_true(dk_desk_note(s, a, "toner arrived today", NULL, 1300, NULL) > 0);
 	assert_true(dk_store_commit(s, NULL));
@@ -371,8 +414,9 @@ static void test_sla_clock(void **state)
 	(void)state;
 	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
 	static const gint64 times[] = {0, 1800, 5000, 5400, 40000};
-	static const DkTicketStatus statuses[] = {DK_STATUS_NEW, DK_STATUS_WAITING, DK_STATUS_ON_HOLD, DK_STATUS_OPEN,
-						  DK_STATUS_RESOLVED};
+	static const DkTicketStatus statuses[] = {DK_STATUS_NEW, DK_STATUS_WAITING,
+	                                          DK_STATUS_ON_HOLD, DK_STATUS_OPEN,
+	                                          DK_STATUS_RESOLVED};
 	static const struct {
 		gint64 now;
 		guint n; /* how much of the history has happened */
@@ -380,23 +424,25 @@ static void test_sla_clock(void **state)
 		gint64 first_due, resolution_due, paused_seconds;
 		const char *left;
 	} steps[] = {
-		{0, 1, 0, 0, 3600, 28800, 0, "1h"},
-		{600, 1, 0, 0, 3600, 28800, 0, "50m"},
-		/* paused at 1800: the pause counts up to now, so due moves on,
-		 * and the time left stands at what it was then */
-		{1800, 2, 0, 0, 3600, 28800, 0, "30m paused"},
-		{5000, 3, 0, 0, 3600 + 3200, 28800 + 3200, 3200, "30m paused"},
-		/* open again at 5400 after 1 h paused: 3600 + 3600, 28800 + 3600 */
-		{5400, 4, 0, 0, 7200, 32400, 3600, "30m"},
-		{7300, 4, 0, 0, 7200, 32400, 3600, "-2m"},		/* first response late */
-		{7300, 4, 7300, 0, 7200, 32400, 3600, "6h58m"},		/* answered: resolution next */
-		{40000, 4, 7300, 0, 7200, 32400, 3600, "-2h7m"},
-		{40000, 5, 7300, 40000, 7200, 32400, 3600, "late"}, /* resolved after 32400 */
+	    {0, 1, 0, 0, 3600, 28800, 0, "1h"},
+	    {600, 1, 0, 0, 3600, 28800, 0, "50m"},
+	    /* paused at 1800: the pause counts up to now, so due moves on,
+	     * and the time left stands at what it was then */
+	    {1800, 2, 0, 0, 3600, 28800, 0, "30m paused"},
+	    {5000, 3, 0, 0, 3600 + 3200, 28800 + 3200, 3200, "30m paused"},
+	    /* open again at 5400 after 1 h paused: 3600 + 3600, 28800 + 3600 */
+	    {5400, 4, 0, 0, 7200, 32400, 3600, "30m"},
+	    {7300, 4, 0, 0, 7200, 32400, 3600, "-2m"},      /* first response late */
+	    {7300, 4, 7300, 0, 7200, 32400, 3600, "6h58m"}, /* answered: resolution next */
+	    {40000, 4, 7300, 0, 7200, 32400, 3600, "-2h7m"},
+	    {40000, 5, 7300, 40000, 7200, 32400, 3600, "late"}, /* resolved after 32400 */
 	};
 	DkTicketSla sla = {0};
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
-		DkTicket t = {.priority = "high", .queue = "default", .status = statuses[steps[i].n - 1],
-			      .closed_at = steps[i].closed_at};
+		DkTicket t = {.priority = "high",
+		              .queue = "default",
+		              .status = statuses[steps[i].n - 1],
+		              .closed_at = steps[i].closed_at};
 		sla.first_response_at = steps[i].first_response_at;
 		dk_desk_sla_compute(policy, &t, times, statuses, steps[i].n, steps[i].now, &sla);
 		assert_int_equal(sla.first_response_due, steps[i].first_due);
@@ -405,8 +451,8 @@ static void test_sla_clock(void **state)
 		g_autofree char *left = dk_desk_sla_left(&t, &sla, steps[i].now);
 		gint64 seconds = 0;
 		if (dk_desk_sla_left_seconds(&t, &sla, steps[i].now, &seconds)) {
-			g_autofree char *minutes = dk_desk_format_duration(seconds >= 0 ? seconds / 60
-										: -((-seconds + 59) / 60));
+			g_autofree char *minutes = dk_desk_format_duration(
+			    seconds >= 0 ? seconds / 60 : -((-seconds + 59) / 60));
 			assert_non_null(g_str_has_prefix(left, minutes) ? left : NULL);
 		}
 		if (strcmp(left, steps[i].left) != 0)
@@ -455,19 +501,28 @@ static void test_sla_states(void **state)
 		gint64 now;
 		const char *states;
 	} cases[] = {
-		{{.first_response_due = 900, .resolution_due = 14400}, 100, ""},
-		/* due passed while the clock runs */
-		{{.first_response_due = 900, .resolution_due = 14400}, 900, "breached first_response_breached"},
-		/* a paused clock's due time is only a lower bound */
-		{{.first_response_due = 900, .resolution_due = 14400, .paused_since = 500}, 900, "paused"},
-		{{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 800}, 15000,
-		 "breached resolution_breached answered"},
-		{{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 1000}, 1000,
-		 "breached first_response_breached answered"},
-		/* recorded breaches stay, even when the due time moved on */
-		{{.first_response_due = 5000, .resolution_due = 20000, .first_response_breached_at = 900}, 1000,
-		 "breached first_response_breached"},
-		{{0}, 100, "no_target"},
+	    {{.first_response_due = 900, .resolution_due = 14400}, 100, ""},
+	    /* due passed while the clock runs */
+	    {{.first_response_due = 900, .resolution_due = 14400},
+	     900,
+	     "breached first_response_breached"},
+	    /* a paused clock's due time is only a lower bound */
+	    {{.first_response_due = 900, .resolution_due = 14400, .paused_since = 500},
+	     900,
+	     "paused"},
+	    {{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 800},
+	     15000,
+	     "breached resolution_breached answered"},
+	    {{.first_response_due = 900, .resolution_due = 14400, .first_response_at = 1000},
+	     1000,
+	     "breached first_response_breached answered"},
+	    /* recorded breaches stay, even when the due time moved on */
+	    {{.first_response_due = 5000,
+	      .resolution_due = 20000,
+	      .first_response_breached_at = 900},
+	     1000,
+	     "breached first_response_breached"},
+	    {{0}, 100, "no_target"},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_auto(GStrv) states = dk_desk_sla_states(&cases[i].sla, cases[i].now);
@@ -511,12 +566,12 @@ static void test_sla_breach_once(void **state)
 	assert_true(dk_store_begin(s, NULL));
 	assert_true(dk_desk_set_priority(s, a, "critical", NULL, 0, NULL)); /* 15 min / 4 h */
 	assert_true(dk_desk_set_priority(s, b, "critical", NULL, 0, NULL));
-	assert_true(dk_desk_set_status(s, b, "waiting", NULL, 600, NULL));  /* paused after 10 min */
+	assert_true(dk_desk_set_status(s, b, "waiting", NULL, 600, NULL)); /* paused after 10 min */
 	assert_true(dk_store_commit(s, NULL));
 	assert_int_equal(breach_check(s, policy, 899), 0);
-	assert_int_equal(breach_check(s, policy, 900), 1); /* a: first response due at 900 */
-	assert_int_equal(breach_check(s, policy, 960), 0); /* once */
-	assert_int_equal(breach_check(s, policy, 7200), 0); /* b is paused */
+	assert_int_equal(breach_check(s, policy, 900), 1);   /* a: first response due at 900 */
+	assert_int_equal(breach_check(s, policy, 960), 0);   /* once */
+	assert_int_equal(breach_check(s, policy, 7200), 0);  /* b is paused */
 	assert_int_equal(breach_check(s, policy, 14400), 1); /* a: resolution due at 14400 */
 	assert_int_equal(breach_check(s, policy, 20000), 0);
 	g_autofree char *ev = events_of(s, a);
@@ -547,7 +602,8 @@ static gint64 ticket_with(DkStore *s, const char *subject, const char *priority)
 
 /* Sets ticket's status at now and recomputes its clocks, as the command
  * line does. */
-static void status_at(DkStore *s, const DkSlaPolicy *policy, gint64 n, const char *status, gint64 now)
+static void status_at(DkStore *s, const DkSlaPolicy *policy, gint64 n, const char *status,
+                      gint64 now)
 {
 	assert_true(dk_store_begin(s, NULL));
 	assert_true(dk_desk_set_status(s, n, status, NULL, now, NULL));
@@ -569,12 +625,13 @@ static guint count_of(const char *text, const char *needle)
 static void test_sla_breach_at_resolution(void **state)
 {
 	DkStore *s = store_of(state);
-	static const char conf[] = "[notify]\nteam_addresses = team@example.com, lead@example.com\n";
+	static const char conf[] =
+	    "[notify]\nteam_addresses = team@example.com, lead@example.com\n";
 	g_autoptr(DkConfig) config = dk_config_load_data(conf, sizeof conf - 1, "team.conf", NULL);
 	assert_non_null(config);
 	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new(config, NULL);
 	assert_non_null(policy);
-	gint64 late = ticket_with(s, "Outage", "critical");    /* 15 min / 4 h */
+	gint64 late = ticket_with(s, "Outage", "critical"); /* 15 min / 4 h */
 	gint64 answered = ticket_with(s, "Slow", "critical");
 	gint64 in_time = ticket_with(s, "Question", "critical");
 	assert_true(dk_store_begin(s, NULL));
@@ -618,7 +675,8 @@ static void test_sla_breach_at_resolution(void **state)
 	/* Resolved in time, then changed under tighter targets: it was judged
 	 * when it was resolved, not again. */
 	static const char strict_conf[] = "[sla]\ncritical = 1m/2m\n";
-	g_autoptr(DkConfig) strict_config = dk_config_load_data(strict_conf, sizeof strict_conf - 1, "strict.conf", NULL);
+	g_autoptr(DkConfig) strict_config =
+	    dk_config_load_data(strict_conf, sizeof strict_conf - 1, "strict.conf", NULL);
 	g_autoptr(DkSlaPolicy) strict = dk_sla_policy_new(strict_config, NULL);
 	assert_non_null(strict);
 	assert_true(dk_store_begin(s, NULL));
@@ -659,7 +717,8 @@ static void test_sla_paused_frozen(void **state)
 	}
 	/* At 3000: overdue (-2100), waiting (300 frozen), running (600), then
 	 * those without a target to count to by priority. */
-	static const DkTicketStatus statuses[] = {DK_STATUS_NEW, DK_STATUS_WAITING, DK_STATUS_RESOLVED};
+	static const DkTicketStatus statuses[] = {DK_STATUS_NEW, DK_STATUS_WAITING,
+	                                          DK_STATUS_RESOLVED};
 	DkTicketQuery q = {.now = 3000, .statuses = statuses, .n_statuses = G_N_ELEMENTS(statuses)};
 	g_autoptr(GPtrArray) listed = dk_store_ticket_query(s, &q, NULL);
 	const gint64 expected[] = {overdue, waiting, running, done, none};
@@ -691,21 +750,21 @@ static void test_sla_paused_frozen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_transitions),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test_setup_teardown(test_set_status_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_autoclose, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_customer_reply_reopens_waiting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_note_reply_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_query_and_search, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search_one_hit_per_ticket, setup, teardown),
-		cmocka_unit_test(test_sla_clock),
-		cmocka_unit_test(test_sla_states),
-		cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sla_breach_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sla_breach_at_resolution, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sla_paused_frozen, setup, teardown),
+	    cmocka_unit_test(test_transitions),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test_setup_teardown(test_set_status_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_autoclose, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_customer_reply_reopens_waiting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_note_reply_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_query_and_search, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_one_hit_per_ticket, setup, teardown),
+	    cmocka_unit_test(test_sla_clock),
+	    cmocka_unit_test(test_sla_states),
+	    cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sla_breach_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sla_breach_at_resolution, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sla_paused_frozen, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

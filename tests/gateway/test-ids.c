@@ -35,8 +35,9 @@ static void test_message_id(void **state)
 	g_autofree char *forged = g_strdup(a);
 	forged[strlen("docket.")] = '3';
 	assert_false(dk_ids_message_id_ticket(k, forged, &t));
-	static const char *const junk[] = {"docket.", "docket.12", "docket.12.x.y@z", "x@y",
-					   "docket.99999999999999999999.0000000000000000.0000000000000000@x"};
+	static const char *const junk[] = {
+	    "docket.", "docket.12", "docket.12.x.y@z", "x@y",
+	    "docket.99999999999999999999.0000000000000000.0000000000000000@x"};
 	for (gsize i = 0; i < G_N_ELEMENTS(junk); i++)
 		assert_false(dk_ids_message_id_ticket(k, junk[i], &t));
 }
@@ -58,9 +59,12 @@ static void test_reply_address(void **state)
 	forged[strlen("support+")] = '8';
 	assert_false(dk_ids_reply_address_ticket(k, "support@example.com", forged, &t));
 	assert_false(dk_ids_reply_address_ticket(k, "help@example.com", a, &t));
-	assert_false(dk_ids_reply_address_ticket(k, "support@example.com", "support+7.0000000000@example.com", &t));
-	assert_false(dk_ids_reply_address_ticket(k, "support@example.com", "support@example.com", &t));
-	assert_false(dk_ids_reply_address_ticket(k, "support@example.com", "support+7@example.com", &t));
+	assert_false(dk_ids_reply_address_ticket(k, "support@example.com",
+	                                         "support+7.0000000000@example.com", &t));
+	assert_false(
+	    dk_ids_reply_address_ticket(k, "support@example.com", "support@example.com", &t));
+	assert_false(
+	    dk_ids_reply_address_ticket(k, "support@example.com", "support+7@example.com", &t));
 }
 
 static void test_secret_file(void **state)
@@ -86,10 +90,10 @@ static void test_secret_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_token),
-		cmocka_unit_test(test_message_id),
-		cmocka_unit_test(test_reply_address),
-		cmocka_unit_test(test_secret_file),
+	    cmocka_unit_test(test_token),
+	    cmocka_unit_test(test_message_id),
+	    cmocka_unit_test(test_reply_address),
+	    cmocka_unit_test(test_secret_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,44 +18,46 @@ typedef struct {
 } Case;
 
 static const Case cases[] = {
-	{"LHLO mx.example.com", DK_LMTP_LHLO, NULL, "mx.example.com", -1},
-	{"lhlo mx", DK_LMTP_LHLO, NULL, "mx", -1},
-	{"LHLO", DK_LMTP_LHLO, .reply = "501 5.5.4"},
-	{"HELO mx", DK_LMTP_HELO, NULL, "mx", -1},
-	{"EHLO mx", DK_LMTP_HELO, NULL, "mx", -1},
-	{"MAIL FROM:<a@example.com>", DK_LMTP_MAIL, "a@example.com", NULL, -1},
-	{"MAIL FROM:<>", DK_LMTP_MAIL, "", NULL, -1},
-	{"mail from: <a@example.com>", DK_LMTP_MAIL, "a@example.com", NULL, -1},
-	{"MAIL FROM:a@example.com", DK_LMTP_MAIL, "a@example.com", NULL, -1},
-	{"MAIL FROM:<@relay.example,@b.example:a@example.com>", DK_LMTP_MAIL, "a@example.com", NULL, -1},
-	{"MAIL FROM:<a@example.com> SIZE=1234 BODY=8bitmime", DK_LMTP_MAIL, "a@example.com", NULL, 1234,
-	 "8BITMIME"},
-	{"MAIL FROM:<a@example.com>  BODY=7BIT", DK_LMTP_MAIL, "a@example.com", NULL, -1, "7BIT"},
-	{"MAIL FROM:<a@example.com> SIZE=abc", DK_LMTP_MAIL, .reply = "501 5.5.4 Bad SIZE"},
-	{"MAIL FROM:<a@example.com> SIZE=-1", DK_LMTP_MAIL, .reply = "501 5.5.4 Bad SIZE"},
-	{"MAIL FROM:<a@example.com> BODY=BINARYMIME", DK_LMTP_MAIL, .reply = "501 5.5.4 Unsupported BODY"},
-	{"MAIL FROM:<a@example.com> AUTH=<>", DK_LMTP_MAIL, .reply = "555 5.5.4"},
-	{"MAIL TO:<a@example.com>", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
-	{"MAIL FROM:<a@example.com", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
-	{"MAIL FROM:<a@example.com>x", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
-	{"MAIL", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
-	{"RCPT TO:<support@example.com>", DK_LMTP_RCPT, "support@example.com", NULL, -1},
-	{"RCPT TO: support@example.com", DK_LMTP_RCPT, "support@example.com", NULL, -1},
-	{"RCPT TO:<>", DK_LMTP_RCPT, .reply = "501 5.1.3"},
-	{"RCPT TO:<a@example.com> NOTIFY=NEVER", DK_LMTP_RCPT, .reply = "555 5.5.4"},
-	{"RCPT FROM:<a@example.com>", DK_LMTP_RCPT, .reply = "501 5.5.4 Syntax: RCPT"},
-	{"DATA", DK_LMTP_DATA, NULL, NULL, -1},
-	{"DATA now", DK_LMTP_DATA, .reply = "501 5.5.4"},
-	{"RSET", DK_LMTP_RSET, NULL, NULL, -1},
-	{"NOOP", DK_LMTP_NOOP, NULL, NULL, -1},
-	{"NOOP anything", DK_LMTP_NOOP, NULL, "anything", -1},
-	{"QUIT", DK_LMTP_QUIT, NULL, NULL, -1},
-	{"QUIT  ", DK_LMTP_QUIT, NULL, NULL, -1},
-	{"VRFY postmaster", DK_LMTP_VRFY, NULL, "postmaster", -1},
-	{"VRFY", DK_LMTP_VRFY, .reply = "501 5.5.4"},
-	{"BDAT 100 LAST", DK_LMTP_UNKNOWN, .reply = "500 5.5.2"},
-	{"", DK_LMTP_UNKNOWN, .reply = "500 5.5.2"},
-	{"GET / HTTP/1.1", DK_LMTP_UNKNOWN, .reply = "500 5.5.2"},
+    {"LHLO mx.example.com", DK_LMTP_LHLO, NULL, "mx.example.com", -1},
+    {"lhlo mx", DK_LMTP_LHLO, NULL, "mx", -1},
+    {"LHLO", DK_LMTP_LHLO, .reply = "501 5.5.4"},
+    {"HELO mx", DK_LMTP_HELO, NULL, "mx", -1},
+    {"EHLO mx", DK_LMTP_HELO, NULL, "mx", -1},
+    {"MAIL FROM:<a@example.com>", DK_LMTP_MAIL, "a@example.com", NULL, -1},
+    {"MAIL FROM:<>", DK_LMTP_MAIL, "", NULL, -1},
+    {"mail from: <a@example.com>", DK_LMTP_MAIL, "a@example.com", NULL, -1},
+    {"MAIL FROM:a@example.com", DK_LMTP_MAIL, "a@example.com", NULL, -1},
+    {"MAIL FROM:<@relay.example,@b.example:a@example.com>", DK_LMTP_MAIL, "a@example.com", NULL,
+     -1},
+    {"MAIL FROM:<a@example.com> SIZE=1234 BODY=8bitmime", DK_LMTP_MAIL, "a@example.com", NULL, 1234,
+     "8BITMIME"},
+    {"MAIL FROM:<a@example.com>  BODY=7BIT", DK_LMTP_MAIL, "a@example.com", NULL, -1, "7BIT"},
+    {"MAIL FROM:<a@example.com> SIZE=abc", DK_LMTP_MAIL, .reply = "501 5.5.4 Bad SIZE"},
+    {"MAIL FROM:<a@example.com> SIZE=-1", DK_LMTP_MAIL, .reply = "501 5.5.4 Bad SIZE"},
+    {"MAIL FROM:<a@example.com> BODY=BINARYMIME", DK_LMTP_MAIL,
+     .reply = "501 5.5.4 Unsupported BODY"},
+    {"MAIL FROM:<a@example.com> AUTH=<>", DK_LMTP_MAIL, .reply = "555 5.5.4"},
+    {"MAIL TO:<a@example.com>", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
+    {"MAIL FROM:<a@example.com", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
+    {"MAIL FROM:<a@example.com>x", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
+    {"MAIL", DK_LMTP_MAIL, .reply = "501 5.5.4 Syntax: MAIL"},
+    {"RCPT TO:<support@example.com>", DK_LMTP_RCPT, "support@example.com", NULL, -1},
+    {"RCPT TO: support@example.com", DK_LMTP_RCPT, "support@example.com", NULL, -1},
+    {"RCPT TO:<>", DK_LMTP_RCPT, .reply = "501 5.1.3"},
+    {"RCPT TO:<a@example.com> NOTIFY=NEVER", DK_LMTP_RCPT, .reply = "555 5.5.4"},
+    {"RCPT FROM:<a@example.com>", DK_LMTP_RCPT, .reply = "501 5.5.4 Syntax: RCPT"},
+    {"DATA", DK_LMTP_DATA, NULL, NULL, -1},
+    {"DATA now", DK_LMTP_DATA, .reply = "501 5.5.4"},
+    {"RSET", DK_LMTP_RSET, NULL, NULL, -1},
+    {"NOOP", DK_LMTP_NOOP, NULL, NULL, -1},
+    {"NOOP anything", DK_LMTP_NOOP, NULL, "anything", -1},
+    {"QUIT", DK_LMTP_QUIT, NULL, NULL, -1},
+    {"QUIT  ", DK_LMTP_QUIT, NULL, NULL, -1},
+    {"VRFY postmaster", DK_LMTP_VRFY, NULL, "postmaster", -1},
+    {"VRFY", DK_LMTP_VRFY, .reply = "501 5.5.4"},
+    {"BDAT 100 LAST", DK_LMTP_UNKNOWN, .reply = "500 5.5.2"},
+    {"", DK_LMTP_UNKNOWN, .reply = "500 5.5.2"},
+    {"GET / HTTP/1.1", DK_LMTP_UNKNOWN, .reply = "500 5.5.2"},
 };
 
 static void test_table(void **state)
@@ -66,10 +68,12 @@ static void test_table(void **state)
 		g_autofree char *reply = NULL;
 		gboolean ok = dk_lmtp_command_parse(t->line, strlen(t->line), &c, &reply);
 		if (ok != (t->reply == NULL))
-			fail_msg("“%s”: parse %s (%s)", t->line, ok ? "succeeded" : "failed", reply ? reply : "");
+			fail_msg("“%s”: parse %s (%s)", t->line, ok ? "succeeded" : "failed",
+			         reply ? reply : "");
 		if (!ok) {
 			if (!g_str_has_prefix(reply, t->reply))
-				fail_msg("“%s”: reply “%s”, expected “%s…”", t->line, reply, t->reply);
+				fail_msg("“%s”: reply “%s”, expected “%s…”", t->line, reply,
+				         t->reply);
 			dk_lmtp_command_clear(&c);
 			continue;
 		}
@@ -99,8 +103,8 @@ static void test_nul_byte(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_nul_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,9 +49,11 @@ static int teardown(void **state)
 /* Runs a session on script; returns everything the server said. */
 static char *converse(Fixture *f, const char *script, gsize length)
 {
-	g_autoptr(GInputStream) in = g_memory_input_stream_new_from_data(script, (gssize)length, NULL);
+	g_autoptr(GInputStream) in =
+	    g_memory_input_stream_new_from_data(script, (gssize)length, NULL);
 	g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
-	g_autoptr(DkLmtpSession) s = dk_lmtp_session_new(f->settings, f->pipeline, "[127.0.0.1]", in, out, NULL);
+	g_autoptr(DkLmtpSession) s =
+	    dk_lmtp_session_new(f->settings, f->pipeline, "[127.0.0.1]", in, out, NULL);
 	dk_lmtp_session_run(s);
 	g_output_stream_write_all(out, "", 1, NULL, NULL, NULL);
 	g_output_stream_close(out, NULL, NULL);
@@ -69,7 +71,8 @@ static void expect_codes(const char *output, const char *const *codes)
 		if (codes[n] == NULL)
 			fail_msg("extra reply “%s”\n%s", lines[i], output);
 		if (!g_str_has_prefix(lines[i], codes[n]))
-			fail_msg("reply %u is “%s”, expected “%s…”\n%s", n, lines[i], codes[n], output);
+			fail_msg("reply %u is “%s”, expected “%s…”\n%s", n, lines[i], codes[n],
+			         output);
 		n++;
 	}
 	if (codes[n] != NULL)
@@ -91,14 +94,23 @@ static void test_transaction(void **state)
 {
 	Fixture *f = *state;
 	const char script[] = "LHLO client\r\nMAIL FROM:<alice@example.com>\r\n"
-			      "RCPT TO:<support@example.com>\r\nRCPT TO:<nobody@example.com>\r\n"
-			      "RCPT TO:<Ops@Help.Example.com>\r\nDATA\r\n" MSG ".\r\nQUIT\r\n";
+	                      "RCPT TO:<support@example.com>\r\nRCPT TO:<nobody@example.com>\r\n"
+	                      "RCPT TO:<Ops@Help.Example.com>\r\nDATA\r\n" MSG ".\r\nQUIT\r\n";
 	g_autofree char *out = converse(f, script, sizeof script - 1);
-	static const char *const codes[] = {"220 lmtp.test", "250 SIZE 2000", "250 2.1.0", "250 2.1.5",
-					    "550 5.1.1", "250 2.1.5", "354", "250 2.0.0 <s1@x> ticket 1 created",
-					    "250 2.0.0 <s1@x> ticket 1 created", "221", NULL};
+	static const char *const codes[] = {"220 lmtp.test",
+	                                    "250 SIZE 2000",
+	                                    "250 2.1.0",
+	                                    "250 2.1.5",
+	                                    "550 5.1.1",
+	                                    "250 2.1.5",
+	                                    "354",
+	                                    "250 2.0.0 <s1@x> ticket 1 created",
+	                                    "250 2.0.0 <s1@x> ticket 1 created",
+	                                    "221",
+	                                    NULL};
 	expect_codes(out, codes);
-	assert_non_null(strstr(out, "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"));
+	assert_non_null(
+	    strstr(out, "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"));
 	assert_int_equal(articles(f), 1);
 	/* The stored message is what the client sent. */
 	g_autoptr(GPtrArray) list = dk_store_articles(f->store, 1, NULL);
@@ -111,13 +123,15 @@ static void test_transaction(void **state)
 static void test_sequence_errors(void **state)
 {
 	Fixture *f = *state;
-	const char script[] = "MAIL FROM:<a@x>\r\nEHLO x\r\nLHLO x\r\nRCPT TO:<support@example.com>\r\n"
-			      "DATA\r\nMAIL FROM:<a@x>\r\nMAIL FROM:<a@x>\r\nDATA\r\nRSET\r\nDATA\r\n"
-			      "VRFY me\r\nNOOP\r\nWHAT\r\nQUIT\r\n";
+	const char script[] =
+	    "MAIL FROM:<a@x>\r\nEHLO x\r\nLHLO x\r\nRCPT TO:<support@example.com>\r\n"
+	    "DATA\r\nMAIL FROM:<a@x>\r\nMAIL FROM:<a@x>\r\nDATA\r\nRSET\r\nDATA\r\n"
+	    "VRFY me\r\nNOOP\r\nWHAT\r\nQUIT\r\n";
 	g_autofree char *out = converse(f, script, sizeof script - 1);
-	static const char *const codes[] = {"220", "503 5.5.1 Send LHLO", "500 5.5.1", "250 SIZE", "503 5.5.1",
-					    "503 5.5.1", "250 2.1.0", "503 5.5.1 Nested", "554 5.5.1",
-					    "250 2.0.0", "503 5.5.1", "252", "250", "500 5.5.2", "221", NULL};
+	static const char *const codes[] = {
+	    "220",       "503 5.5.1 Send LHLO", "500 5.5.1", "250 SIZE",  "503 5.5.1", "503 5.5.1",
+	    "250 2.1.0", "503 5.5.1 Nested",    "554 5.5.1", "250 2.0.0", "503 5.5.1", "252",
+	    "250",       "500 5.5.2",           "221",       NULL};
 	expect_codes(out, codes);
 	assert_int_equal(articles(f), 0);
 }
@@ -125,12 +139,14 @@ static void test_sequence_errors(void **state)
 static void test_limits(void **state)
 {
 	Fixture *f = *state;
-	GString *script = g_string_new("LHLO x\r\nMAIL FROM:<a@x> SIZE=999999\r\nMAIL FROM:<a@x> SIZE=10\r\n");
+	GString *script =
+	    g_string_new("LHLO x\r\nMAIL FROM:<a@x> SIZE=999999\r\nMAIL FROM:<a@x> SIZE=10\r\n");
 	for (int i = 0; i < 4; i++)
 		g_string_append(script, "RCPT TO:<support@example.com>\r\n");
 	g_string_append(script, "DATA\r\n" MSG);
 	for (int i = 0; i < 40; i++)
-		g_string_append(script, "a line of text that makes the message larger than the limit\r\n");
+		g_string_append(script,
+		                "a line of text that makes the message larger than the limit\r\n");
 	g_string_append(script, ".\r\nNOOP\r\n");
 	g_string_append_len(script, "NOOP\0x\r\n", 8);
 	for (int i = 0; i < 5000; i++)
@@ -138,10 +154,10 @@ static void test_limits(void **state)
 	g_string_append(script, "\r\nQUIT\r\n");
 	g_autofree char *out = converse(f, script->str, script->len);
 	g_string_free(script, TRUE);
-	static const char *const codes[] = {"220",	 "250 SIZE",  "552 5.3.4", "250 2.1.0", "250 2.1.5",
-					    "250 2.1.5", "250 2.1.5", "452 4.5.3", "354",	"552 5.3.4",
-					    "552 5.3.4", "552 5.3.4", "250",	   "500 5.5.2", "500 5.5.2",
-					    "221",	 NULL};
+	static const char *const codes[] = {
+	    "220",       "250 SIZE",  "552 5.3.4", "250 2.1.0", "250 2.1.5", "250 2.1.5",
+	    "250 2.1.5", "452 4.5.3", "354",       "552 5.3.4", "552 5.3.4", "552 5.3.4",
+	    "250",       "500 5.5.2", "500 5.5.2", "221",       NULL};
 	expect_codes(out, codes);
 	assert_int_equal(articles(f), 0);
 }
@@ -149,8 +165,9 @@ static void test_limits(void **state)
 static void test_dropped_in_data(void **state)
 {
 	Fixture *f = *state;
-	const char script[] = "LHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n"
-			      "From: a@x\r\nSubject: cut\r\n\r\nhalf a mes";
+	const char script[] =
+	    "LHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n"
+	    "From: a@x\r\nSubject: cut\r\n\r\nhalf a mes";
 	g_autofree char *out = converse(f, script, sizeof script - 1);
 	static const char *const codes[] = {"220", "250 SIZE", "250", "250", "354", NULL};
 	expect_codes(out, codes);
@@ -164,14 +181,20 @@ static void test_dropped_in_data(void **state)
 static void test_not_mail_and_duplicate(void **state)
 {
 	Fixture *f = *state;
-	const char script[] = "LHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n"
-			      "\r\nno header block here\r\n.\r\n"
-			      "MAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n" MSG ".\r\n"
-			      "MAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n" MSG ".\r\nQUIT\r\n";
+	const char script[] =
+	    "LHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n"
+	    "\r\nno header block here\r\n.\r\n"
+	    "MAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n" MSG ".\r\n"
+	    "MAIL FROM:<a@x>\r\nRCPT TO:<support@example.com>\r\nDATA\r\n" MSG ".\r\nQUIT\r\n";
 	g_autofree char *out = converse(f, script, sizeof script - 1);
-	static const char *const codes[] = {"220", "250 SIZE", "250", "250", "354", "554 5.6.0", "250", "250",
-					    "354", "250 2.0.0 <s1@x> ticket 1 created", "250", "250", "354",
-					    "250 2.0.0 <s1@x> ticket 1 duplicate", "221", NULL};
+	static const char *const codes[] = {"220", "250 SIZE",
+	                                    "250", "250",
+	                                    "354", "554 5.6.0",
+	                                    "250", "250",
+	                                    "354", "250 2.0.0 <s1@x> ticket 1 created",
+	                                    "250", "250",
+	                                    "354", "250 2.0.0 <s1@x> ticket 1 duplicate",
+	                                    "221", NULL};
 	expect_codes(out, codes);
 	assert_int_equal(articles(f), 1);
 }
@@ -184,28 +207,33 @@ static void test_data_bytewise(void **state)
 		const char *wire;
 		const char *message;
 	} cases[] = {
-		{"a\r\n..b\r\n.\r\n", "a\r\n.b\r\n"},
-		{"..\r\n.\r\n", ".\r\n"},
-		{"a\nb\n.\n", "a\nb\n"},
-		{".x\r\n.\r\n", "x\r\n"},
-		{"a.\r\n.\r\nAFTER", "a.\r\n"},
-		{".\r\n", ""},
-		{"x\r\n.\ry\r\n.\r\n", "x\r\n\ry\r\n"},
+	    {"a\r\n..b\r\n.\r\n", "a\r\n.b\r\n"},
+	    {"..\r\n.\r\n", ".\r\n"},
+	    {"a\nb\n.\n", "a\nb\n"},
+	    {".x\r\n.\r\n", "x\r\n"},
+	    {"a.\r\n.\r\nAFTER", "a.\r\n"},
+	    {".\r\n", ""},
+	    {"x\r\n.\ry\r\n.\r\n", "x\r\n\ry\r\n"},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		for (gsize chunk = 1; chunk <= 64; chunk *= 64) {
-			g_autoptr(GInputStream) in =
-				g_memory_input_stream_new_from_data(cases[i].wire, (gssize)strlen(cases[i].wire), NULL);
+			g_autoptr(GInputStream) in = g_memory_input_stream_new_from_data(
+			    cases[i].wire, (gssize)strlen(cases[i].wire), NULL);
 			DkLmtpReader reader;
 			dk_lmtp_reader_init(&reader, chunk);
-			g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(f->settings->spool_dir, NULL);
+			g_autoptr(DkLmtpSpool) spool =
+			    dk_lmtp_spool_new(f->settings->spool_dir, NULL);
 			g_autoptr(GError) error = NULL;
-			assert_int_equal(dk_lmtp_data_read(&reader, in, spool, 1000, &error), DK_LMTP_DATA_OK);
+			assert_int_equal(dk_lmtp_data_read(&reader, in, spool, 1000, &error),
+			                 DK_LMTP_DATA_OK);
 			assert_true(dk_lmtp_spool_finish(spool, NULL));
 			g_autoptr(GBytes) got = dk_lmtp_spool_contents(spool, NULL);
-			g_autofree char *text = g_strndup(g_bytes_get_size(got) ? g_bytes_get_data(got, NULL) : "", g_bytes_get_size(got));
+			g_autofree char *text =
+			    g_strndup(g_bytes_get_size(got) ? g_bytes_get_data(got, NULL) : "",
+			              g_bytes_get_size(got));
 			if (strcmp(text, cases[i].message) != 0)
-				fail_msg("case %zu chunk %zu: got “%s”", i, chunk, g_strescape(text, NULL));
+				fail_msg("case %zu chunk %zu: got “%s”", i, chunk,
+				         g_strescape(text, NULL));
 			dk_lmtp_reader_clear(&reader);
 		}
 	}
@@ -217,16 +245,19 @@ static void test_deadline(void **state)
 {
 	Fixture *f = *state;
 	static const char wire[] = "NOOP\r\nfrom here on too late\r\n.\r\n";
-	g_autoptr(GInputStream) in = g_memory_input_stream_new_from_data(wire, sizeof wire - 1, NULL);
+	g_autoptr(GInputStream) in =
+	    g_memory_input_stream_new_from_data(wire, sizeof wire - 1, NULL);
 	DkLmtpReader reader;
 	dk_lmtp_reader_init(&reader, 8);
 	const char *line = NULL;
 	gsize length = 0;
 	g_autoptr(GError) error = NULL;
 	reader.deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	assert_int_equal(dk_lmtp_reader_line(&reader, in, 100, &line, &length, NULL, &error), DK_LMTP_LINE_OK);
+	assert_int_equal(dk_lmtp_reader_line(&reader, in, 100, &line, &length, NULL, &error),
+	                 DK_LMTP_LINE_OK);
 	reader.deadline = g_get_monotonic_time() - 1;
-	assert_int_equal(dk_lmtp_reader_line(&reader, in, 100, &line, &length, NULL, &error), DK_LMTP_LINE_ERROR);
+	assert_int_equal(dk_lmtp_reader_line(&reader, in, 100, &line, &length, NULL, &error),
+	                 DK_LMTP_LINE_ERROR);
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
 	g_clear_error(&error);
 	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(f->settings->spool_dir, NULL);
@@ -253,14 +284,14 @@ static void test_accepts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sequence_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dropped_in_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_mail_and_duplicate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_data_bytewise, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_accepts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sequence_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dropped_in_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_mail_and_duplicate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_data_bytewise, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accepts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,25 +59,30 @@ static void test_conversation(void **state)
 	g_autoptr(GError) error = NULL;
 	DkOutcome o;
 	gint64 t1 = deliver(f,
-			    "From: Alice <alice@example.com>\r\nTo: support@example.com\r\n"
-			    "Subject: =?UTF-8?Q?Dr=C3=BCcker?= broken\r\nMessage-ID: <orig@example.com>\r\n\r\nHelp\r\n",
-			    &o, &error);
+	                    "From: Alice <alice@example.com>\r\nTo: support@example.com\r\n"
+	                    "Subject: =?UTF-8?Q?Dr=C3=BCcker?= broken\r\nMessage-ID: "
+	                    "<orig@example.com>\r\n\r\nHelp\r\n",
+	                    &o, &error);
 	assert_null(error);
 	assert_int_equal(o, DK_OUTCOME_CREATED);
-	gint64 t2 = deliver(f,
-			    "From: support@example.com\nSubject: Re: Drucker\nMessage-ID: <r1@example.com>\n"
-			    "In-Reply-To: <orig@example.com>\n\nOn it.\n",
-			    &o, &error);
+	gint64 t2 = deliver(
+	    f,
+	    "From: support@example.com\nSubject: Re: Drucker\nMessage-ID: <r1@example.com>\n"
+	    "In-Reply-To: <orig@example.com>\n\nOn it.\n",
+	    &o, &error);
 	assert_int_equal(o, DK_OUTCOME_APPENDED);
 	assert_int_equal(t2, t1);
 	/* Only References, naming the reply, with an unknown id after it. */
-	gint64 t3 = deliver(f,
-			    "From: alice@example.com\nSubject: Re: Re: Drucker\nMessage-ID: <r2@example.com>\n"
-			    "References: <r1@example.com> <unknown@elsewhere>\n\nThanks\n",
-			    &o, &error);
+	gint64 t3 = deliver(
+	    f,
+	    "From: alice@example.com\nSubject: Re: Re: Drucker\nMessage-ID: <r2@example.com>\n"
+	    "References: <r1@example.com> <unknown@elsewhere>\n\nThanks\n",
+	    &o, &error);
 	assert_int_equal(t3, t1);
 	/* An unrelated message opens its own ticket. */
-	gint64 t4 = deliver(f, "From: bob@example.com\nSubject: Other\nMessage-ID: <b@example.com>\n\nx\n", &o, &error);
+	gint64 t4 =
+	    deliver(f, "From: bob@example.com\nSubject: Other\nMessage-ID: <b@example.com>\n\nx\n",
+	            &o, &error);
 	assert_int_not_equal(t4, t1);
 	assert_int_equal(count_tickets(f), 2);
 	assert_int_equal(count_articles(f, t1), 3);
@@ -97,10 +102,12 @@ static void test_conversation(void **state)
 static void test_duplicate(void **state)
 {
 	Fixture *f = *state;
-	const char *msg = "From: a@example.com\nSubject: s\nMessage-ID: <dup@example.com>\n\nbody\n";
+	const char *msg =
+	    "From: a@example.com\nSubject: s\nMessage-ID: <dup@example.com>\n\nbody\n";
 	/* The same message again by another route: other trace fields, CRLF. */
-	const char *again = "Received: from mx2 by here\r\nReturn-Path: <a@example.com>\r\n"
-			    "From: a@example.com\r\nSubject: s\r\nMessage-ID: <dup@example.com>\r\n\r\nbody\r\n";
+	const char *again =
+	    "Received: from mx2 by here\r\nReturn-Path: <a@example.com>\r\n"
+	    "From: a@example.com\r\nSubject: s\r\nMessage-ID: <dup@example.com>\r\n\r\nbody\r\n";
 	DkOutcome o;
 	g_autoptr(GError) error = NULL;
 	gint64 t = deliver(f, msg, &o, &error);
@@ -111,13 +118,15 @@ static void test_duplicate(void **state)
 	assert_int_equal(o, DK_OUTCOME_DUPLICATE);
 	assert_int_equal(count_articles(f, t), 1);
 	/* Same Message-ID, other content: kept, on the same ticket, flagged. */
-	assert_int_equal(deliver(f, "From: a@example.com\nSubject: s\nMessage-ID: <dup@example.com>\n\nother\n",
-				 &o, &error),
-			 t);
+	assert_int_equal(
+	    deliver(f, "From: a@example.com\nSubject: s\nMessage-ID: <dup@example.com>\n\nother\n",
+	            &o, &error),
+	    t);
 	assert_int_equal(o, DK_OUTCOME_APPENDED);
 	assert_int_equal(count_articles(f, t), 2);
 	g_autoptr(GPtrArray) events = dk_store_events(f->store, t, &error);
-	assert_string_equal(((DkEvent *)g_ptr_array_index(events, events->len - 1))->type, "message_id_conflict");
+	assert_string_equal(((DkEvent *)g_ptr_array_index(events, events->len - 1))->type,
+	                    "message_id_conflict");
 }
 
 static void test_no_message_id(void **state)
@@ -134,17 +143,19 @@ static void test_no_message_id(void **state)
 	const DkArticle *a = g_ptr_array_index(articles, 0);
 	assert_true(g_str_has_suffix(a->message_id, "@synthetic.docket.invalid"));
 	/* Other bytes, other synthetic id, other ticket. */
-	assert_int_not_equal(deliver(f, "From: a@example.com\nSubject: no id\n\nbody 2\n", &o, &error), t);
+	assert_int_not_equal(
+	    deliver(f, "From: a@example.com\nSubject: no id\n\nbody 2\n", &o, &error), t);
 }
 
 static void test_odd_but_real(void **state)
 {
 	Fixture *f = *state;
 	static const char *const cases[] = {
-		"From: a@example.com\nSubject: headers only\nMessage-ID: <h@x>\n",
-		"From: a@example.com\nSubject: empty body\nMessage-ID: <e@x>\n\n",
-		"Subject: no date, no id, bare LF\n\nline\n",
-		"From a@example.com Tue Nov 24 10:00:00 2026\nFrom: a@example.com\nSubject: mbox line\n\nx\n",
+	    "From: a@example.com\nSubject: headers only\nMessage-ID: <h@x>\n",
+	    "From: a@example.com\nSubject: empty body\nMessage-ID: <e@x>\n\n",
+	    "Subject: no date, no id, bare LF\n\nline\n",
+	    "From a@example.com Tue Nov 24 10:00:00 2026\nFrom: a@example.com\nSubject: mbox "
+	    "line\n\nx\n",
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
@@ -161,13 +172,13 @@ static void test_not_mail(void **state)
 		const char *data;
 		gsize len;
 	} cases[] = {
-		{"", 0},
-		{"\x7f"
-		 "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
-		 16},
-		{"Just a line of text\nand another\n", 32},
-		{"\n\nSubject: after blank lines\n", 29},
-		{"Subject: nul\0inside\n\nx\n", 23},
+	    {"", 0},
+	    {"\x7f"
+	     "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+	     16},
+	    {"Just a line of text\nand another\n", 32},
+	    {"\n\nSubject: after blank lines\n", 29},
+	    {"Subject: nul\0inside\n\nx\n", 23},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GBytes) raw = g_bytes_new(cases[i].data, cases[i].len);
@@ -188,9 +199,10 @@ static void test_batch(void **state)
 {
 	Fixture *f = *state;
 	const char *texts[] = {
-		"From: a@example.com\nSubject: first\nMessage-ID: <b1@x>\n\nx\n",
-		"From: b@example.com\nSubject: Re: first\nMessage-ID: <b2@x>\nIn-Reply-To: <b1@x>\n\ny\n",
-		"From: c@example.com\nSubject: other\nMessage-ID: <b3@x>\n\nz\n",
+	    "From: a@example.com\nSubject: first\nMessage-ID: <b1@x>\n\nx\n",
+	    "From: b@example.com\nSubject: Re: first\nMessage-ID: <b2@x>\nIn-Reply-To: "
+	    "<b1@x>\n\ny\n",
+	    "From: c@example.com\nSubject: other\nMessage-ID: <b3@x>\n\nz\n",
 	};
 	DkPipelineItem *items[3];
 	DkIntake intake = {.intake = "test"};
@@ -202,9 +214,11 @@ static void test_batch(void **state)
 	g_autoptr(GError) error = NULL;
 	assert_true(dk_pipeline_commit(f->pipeline, items, 3, &error));
 	assert_null(dk_pipeline_item_error(items[0]));
-	assert_int_equal(dk_pipeline_item_result(items[1])->ticket, dk_pipeline_item_result(items[0])->ticket);
+	assert_int_equal(dk_pipeline_item_result(items[1])->ticket,
+	                 dk_pipeline_item_result(items[0])->ticket);
 	assert_int_equal(dk_pipeline_item_result(items[1])->outcome, DK_OUTCOME_APPENDED);
-	assert_int_not_equal(dk_pipeline_item_result(items[2])->ticket, dk_pipeline_item_result(items[0])->ticket);
+	assert_int_not_equal(dk_pipeline_item_result(items[2])->ticket,
+	                     dk_pipeline_item_result(items[0])->ticket);
 	for (int i = 0; i < 3; i++)
 		dk_pipeline_item_free(items[i]);
 	assert_int_equal(count_tickets(f), 2);
@@ -241,9 +255,10 @@ static gpointer send_many(gpointer data)
 {
 	Sender *s = data;
 	for (int i = 0; i < 50; i++) {
-		g_autofree char *text = g_strdup_printf("From: t%d@example.com\nSubject: thread %d message %d\n"
-							"Message-ID: <w-%d-%d@x>\n\nbody\n",
-							s->thread, s->thread, i, s->thread, i);
+		g_autofree char *text =
+		    g_strdup_printf("From: t%d@example.com\nSubject: thread %d message %d\n"
+		                    "Message-ID: <w-%d-%d@x>\n\nbody\n",
+		                    s->thread, s->thread, i, s->thread, i);
 		g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
 		DkIntake intake = {.intake = "test"};
 		DkDelivery d = {0};
@@ -300,7 +315,8 @@ static gint64 first_response_due(Fixture *f, gint64 ticket)
 static void test_reload_sla(void **state)
 {
 	Fixture *f = *state;
-	gint64 a = deliver(f, "From: a@example.com\nSubject: one\nMessage-ID: <r1@x>\n\nx\n", NULL, NULL);
+	gint64 a =
+	    deliver(f, "From: a@example.com\nSubject: one\nMessage-ID: <r1@x>\n\nx\n", NULL, NULL);
 	assert_int_equal(first_response_due(f, a), 0); /* priority none: no target */
 	/* A wrong [sla] never loads (the validator names its line), so the
 	 * pipeline keeps what it has. */
@@ -309,12 +325,14 @@ static void test_reload_sla(void **state)
 	g_autoptr(DkConfig) bad = dk_config_load_data(wrong, strlen(wrong), "bad.conf", &error);
 	assert_null(bad);
 	assert_non_null(strstr(error->message, "bad.conf:2: [sla] none:"));
-	gint64 b = deliver(f, "From: b@example.com\nSubject: two\nMessage-ID: <r2@x>\n\nx\n", NULL, NULL);
+	gint64 b =
+	    deliver(f, "From: b@example.com\nSubject: two\nMessage-ID: <r2@x>\n\nx\n", NULL, NULL);
 	assert_int_equal(first_response_due(f, b), 0);
 	static const char right[] = "[sla]\nnone = 1h/2h\n";
 	g_autoptr(DkConfig) good = dk_config_load_data(right, strlen(right), "good.conf", NULL);
 	assert_true(dk_pipeline_reload_rules(f->pipeline, good, NULL));
-	static const char three[] = "From: c@example.com\nSubject: three\nMessage-ID: <r3@x>\n\nx\n";
+	static const char three[] =
+	    "From: c@example.com\nSubject: three\nMessage-ID: <r3@x>\n\nx\n";
 	g_autoptr(GBytes) raw = g_bytes_new_static(three, strlen(three));
 	DkIntake intake = {.intake = "test", .received_at = 5000};
 	DkDelivery d = {0};
@@ -326,15 +344,15 @@ static void test_reload_sla(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_conversation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_message_id, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_but_real, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_mail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_writer_thread, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reload_sla, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_conversation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_message_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_odd_but_real, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_mail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_thread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_sla, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -263,8 +263,8 @@ static void test_pauses_from_history(void **state)
 	/* new, waiting at 100, open at 300, on_hold at 400, in_progress at
 	 * 500, resolved at 900, now 1000: three pauses, the last still open. */
 	const gint64 t1[] = {0, 100, 300, 400, 500, 900};
-	const DkTicketStatus s1[] = {DK_STATUS_NEW,	DK_STATUS_WAITING,     DK_STATUS_OPEN,
-				     DK_STATUS_ON_HOLD, DK_STATUS_IN_PROGRESS, DK_STATUS_RESOLVED};
+	const DkTicketStatus s1[] = {DK_STATUS_NEW,     DK_STATUS_WAITING,     DK_STATUS_OPEN,
+	                             DK_STATUS_ON_HOLD, DK_STATUS_IN_PROGRESS, DK_STATUS_RESOLVED};
 	g_autoptr(GArray) p1 = dk_sla_pauses_from_history(t1, s1, G_N_ELEMENTS(t1), 1000);
 	const DkSlaPause want1[] = {{100, 300}, {400, 500}, {900, 1000}};
 	assert_int_equal(p1->len, G_N_ELEMENTS(want1));
@@ -275,7 +275,7 @@ static void test_pauses_from_history(void **state)
 	/* waiting then on_hold is one pause; closed after resolved too. */
 	const gint64 t2[] = {0, 100, 200, 300, 600, 700};
 	const DkTicketStatus s2[] = {DK_STATUS_NEW,  DK_STATUS_WAITING,  DK_STATUS_ON_HOLD,
-				     DK_STATUS_OPEN, DK_STATUS_RESOLVED, DK_STATUS_CLOSED};
+	                             DK_STATUS_OPEN, DK_STATUS_RESOLVED, DK_STATUS_CLOSED};
 	g_autoptr(GArray) p2 = dk_sla_pauses_from_history(t2, s2, G_N_ELEMENTS(t2), 800);
 	assert_int_equal(p2->len, 2);
 	assert_int_equal(g_array_index(p2, DkSlaPause, 0).start, 100);

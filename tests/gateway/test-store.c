@@ -62,7 +62,8 @@ static void test_refuses_newer_schema(void **state)
 	{
 		g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
 		assert_non_null(s);
-		assert_int_equal(sqlite3_exec(s->db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(s->db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+		                 SQLITE_OK);
 	}
 	g_autoptr(DkStore) s = dk_store_open(*state, NULL, &error);
 	assert_null(s);
@@ -76,7 +77,8 @@ static void test_raw_inline_and_file(void **state)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStore) s = dk_store_open(*state, &options, &error);
 	g_autoptr(GBytes) small = g_bytes_new_static("Subject: x\n\nhi\n", 15);
-	g_autoptr(GBytes) large = g_bytes_new_static("Subject: large\n\nthis is longer than sixteen\n", 44);
+	g_autoptr(GBytes) large =
+	    g_bytes_new_static("Subject: large\n\nthis is longer than sixteen\n", 44);
 	char sha_small[65], sha_large[65], again[65];
 	assert_true(dk_store_begin(s, &error));
 	assert_true(dk_store_raw_put(s, small, 1, sha_small, &error));
@@ -86,7 +88,8 @@ static void test_raw_inline_and_file(void **state)
 	assert_string_equal(sha_small, again);
 	assert_int_equal(pragma(s, "SELECT count(*) FROM raw_messages"), 2);
 	assert_int_equal(pragma(s, "SELECT count(*) FROM raw_messages WHERE path IS NOT NULL"), 1);
-	g_autofree char *file = g_build_filename(*state, "raw", (char[]){sha_large[0], sha_large[1], 0}, sha_large, NULL);
+	g_autofree char *file = g_build_filename(
+	    *state, "raw", (char[]){sha_large[0], sha_large[1], 0}, sha_large, NULL);
 	assert_true(g_file_test(file, G_FILE_TEST_IS_REGULAR));
 	g_autoptr(GBytes) back_small = dk_store_raw_get(s, sha_small, &error);
 	g_autoptr(GBytes) back_large = dk_store_raw_get(s, sha_large, &error);
@@ -104,9 +107,17 @@ static void test_ticket_roundtrip(void **state)
 	assert_true(dk_store_begin(s, &error));
 	gint64 t = dk_store_ticket_create(s, "Printer", "alice@example.com", 100, &error);
 	assert_int_equal(t, 1);
-	DkArticle a = {.ticket = t, .direction = DK_INBOUND, .visibility = DK_PUBLIC, .evidence = "new",
-		       .sender = "alice@example.com", .subject = "Printer", .message_id = "m1@x",
-		       .fingerprint = "f1", .new_text = "hello", .full_text = "hello", .created_at = 100};
+	DkArticle a = {.ticket = t,
+	               .direction = DK_INBOUND,
+	               .visibility = DK_PUBLIC,
+	               .evidence = "new",
+	               .sender = "alice@example.com",
+	               .subject = "Printer",
+	               .message_id = "m1@x",
+	               .fingerprint = "f1",
+	               .new_text = "hello",
+	               .full_text = "hello",
+	               .created_at = 100};
 	assert_true(dk_store_article_add(s, &a, &error) > 0);
 	assert_true(dk_store_message_id_add(s, "m1@x", t, a.id, &error));
 	assert_true(dk_store_message_id_add(s, "m1@x", 99, 0, &error)); /* the first owner stays */
@@ -121,10 +132,12 @@ static void test_ticket_roundtrip(void **state)
 	assert_int_equal(found_ticket, t);
 	assert_true(dk_store_message_id_find(s, "other@x", &found_ticket, &found, &error));
 	assert_false(found);
-	assert_true(dk_store_article_find(s, "m1@x", "f1", &found_ticket, &found_article, &found, &error));
+	assert_true(
+	    dk_store_article_find(s, "m1@x", "f1", &found_ticket, &found_article, &found, &error));
 	assert_true(found);
 	assert_int_equal(found_article, a.id);
-	assert_true(dk_store_article_find(s, "m1@x", "f2", &found_ticket, &found_article, &found, &error));
+	assert_true(
+	    dk_store_article_find(s, "m1@x", "f2", &found_ticket, &found_article, &found, &error));
 	assert_false(found);
 
 	g_autoptr(DkTicket) ticket = dk_store_ticket_get(s, t, &error);
@@ -134,7 +147,8 @@ static void test_ticket_roundtrip(void **state)
 	g_autoptr(GPtrArray) people = dk_store_participants(s, t, &error);
 	assert_int_equal(people->len, 1);
 	const DkParticipant *person = g_ptr_array_index(people, 0);
-	g_autofree char *who = g_strdup_printf("%s %s", person->address, dk_participant_role_name(person->role));
+	g_autofree char *who =
+	    g_strdup_printf("%s %s", person->address, dk_participant_role_name(person->role));
 	assert_string_equal(who, "alice@example.com requester");
 	g_autoptr(GPtrArray) events = dk_store_events(s, t, &error);
 	assert_int_equal(events->len, 1);
@@ -155,8 +169,10 @@ static void test_rollback_leaves_nothing(void **state)
 	/* A check constraint is a permanent error, not a temporary one. */
 	assert_true(dk_store_begin(s, &error));
 	gint64 t = dk_store_ticket_create(s, "x", NULL, 1, &error);
-	DkArticle bad = {.ticket = t, .direction = (DkDirection)7 /* sideways */, .visibility = DK_PUBLIC,
-			 .evidence = "new"};
+	DkArticle bad = {.ticket = t,
+	                 .direction = (DkDirection)7 /* sideways */,
+	                 .visibility = DK_PUBLIC,
+	                 .evidence = "new"};
 	assert_int_equal(dk_store_article_add(s, &bad, &error), 0);
 	assert_false(dk_error_is_temporary(error));
 	dk_store_rollback(s);
@@ -190,9 +206,14 @@ static void test_savepoint_after_lost_transaction(void **state)
 
 static gint64 add_text(DkStore *s, gint64 ticket, const char *subject, const char *text)
 {
-	DkArticle a = {.ticket = ticket, .direction = DK_INBOUND, .visibility = DK_PUBLIC, .evidence = "new",
-		       .subject = (char *)subject, .new_text = (char *)text, .full_text = (char *)text,
-		       .created_at = 1};
+	DkArticle a = {.ticket = ticket,
+	               .direction = DK_INBOUND,
+	               .visibility = DK_PUBLIC,
+	               .evidence = "new",
+	               .subject = (char *)subject,
+	               .new_text = (char *)text,
+	               .full_text = (char *)text,
+	               .created_at = 1};
 	g_autoptr(GError) error = NULL;
 	gint64 id = dk_store_article_add(s, &a, &error);
 	assert_null(error);
@@ -210,10 +231,11 @@ static guint hits(DkStore *s, const char *text)
 /* FTS5's own check of the index against the articles. */
 static void assert_search_consistent(DkStore *s)
 {
-	assert_int_equal(sqlite3_exec(s->db, "INSERT INTO article_search (article_search, rank)"
-					     " VALUES ('integrity-check', 1)",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "INSERT INTO article_search (article_search, rank)"
+	                              " VALUES ('integrity-check', 1)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 }
 
 /* A batch indexes its articles at commit: the ones of a savepoint rolled
@@ -240,7 +262,7 @@ static void test_search_deferred(void **state)
 	assert_true(dk_store_release(s, &error));
 	gint64 t2 = dk_store_ticket_create(s, "t2", NULL, 1, &error);
 	add_text(s, t2, "Toner", "still empty"); /* search shows one hit per ticket */
-	assert_int_equal(hits(s, "toner"), 0); /* not until the commit */
+	assert_int_equal(hits(s, "toner"), 0);   /* not until the commit */
 	assert_true(dk_store_commit(s, &error));
 	assert_int_equal(hits(s, "toner"), 2);
 	assert_int_equal(hits(s, "cracked"), 0);
@@ -274,9 +296,16 @@ static void test_search_cjk(void **state)
 	gint64 t2 = dk_store_ticket_create(s, "t2", NULL, 1, &error);
 	add_text(s, t2, "关于发票的问题", "请尽快回复");
 	gint64 t3 = dk_store_ticket_create(s, "t3", NULL, 1, &error);
-	DkArticle a = {.ticket = t3, .direction = DK_INBOUND, .visibility = DK_PUBLIC, .evidence = "new",
-		       .subject = "signed", .new_text = "plain", .full_text = "plain", .created_at = 1,
-		       .signature = "verified", .signer = "alice@example.com"};
+	DkArticle a = {.ticket = t3,
+	               .direction = DK_INBOUND,
+	               .visibility = DK_PUBLIC,
+	               .evidence = "new",
+	               .subject = "signed",
+	               .new_text = "plain",
+	               .full_text = "plain",
+	               .created_at = 1,
+	               .signature = "verified",
+	               .signer = "alice@example.com"};
 	assert_true(dk_store_article_add(s, &a, &error) > 0);
 	/* Other characters of three bytes (a dash, the euro sign) and of two
 	 * are not CJK, nor do they hide what follows them. */
@@ -288,17 +317,17 @@ static void test_search_cjk(void **state)
 	assert_int_equal(hits(s, "倉庫"), 1);
 	assert_int_equal(hits(s, "日本語"), 1);
 	assert_int_equal(hits(s, "テキスト"), 1);
-	assert_int_equal(hits(s, "会議"), 1);       /* two characters */
+	assert_int_equal(hits(s, "会議"), 1);            /* two characters */
 	assert_int_equal(hits(s, "プリンター 会議"), 1); /* both words */
-	assert_int_equal(hits(s, "发票"), 1);       /* from the deferred batch */
+	assert_int_equal(hits(s, "发票"), 1);            /* from the deferred batch */
 	assert_int_equal(hits(s, "回复"), 1);
 	assert_int_equal(hits(s, "中国語"), 0);
 	assert_int_equal(hits(s, "100%"), 0);
-	assert_int_equal(hits(s, "printer"), 1);    /* Latin: the word index */
+	assert_int_equal(hits(s, "printer"), 1); /* Latin: the word index */
 	assert_int_equal(pragma(s, "SELECT count(*) FROM article_search_cjk"), 3);
 	assert_int_equal(pragma(s, "SELECT count(*) FROM articles WHERE signature = 'verified'"
-				   " AND signer = 'alice@example.com'"),
-			 1);
+	                           " AND signer = 'alice@example.com'"),
+	                 1);
 	assert_search_consistent(s);
 }
 
@@ -367,8 +396,10 @@ static void test_second_open_keeps_the_locks(void **state)
 	if (pid == 0) {
 		g_autofree char *path = g_build_filename(*state, "docket.db", NULL);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
-		                   .l_start = 0x40000000 + 2, .l_len = 510};
+		struct flock lk = {.l_type = F_WRLCK,
+		                   .l_whence = SEEK_SET,
+		                   .l_start = 0x40000000 + 2,
+		                   .l_len = 510};
 		int rc = fd >= 0 ? fcntl(fd, F_GETLK, &lk) : -1;
 		_exit(rc == 0 && lk.l_type == F_RDLCK && lk.l_pid == getppid() ? 0 : 1);
 	}
@@ -382,17 +413,17 @@ static void test_second_open_keeps_the_locks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_migrates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ticket_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_open_keeps_the_locks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search_deferred, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search_cjk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_checkpoints_large_wal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_migrates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ticket_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_open_keeps_the_locks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_deferred, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_cjk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_checkpoints_large_wal, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

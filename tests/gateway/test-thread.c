@@ -233,7 +233,8 @@ static void test_follow_up_policies(void **state)
 			g_autofree char *want =
 			    g_strdup_printf("%" G_GINT64_FORMAT " follow_up", d.ticket);
 			const DkLink *link = g_ptr_array_index(links, 0);
-			g_autofree char *got = g_strdup_printf("%" G_GINT64_FORMAT " %s", link->ticket, link->reason);
+			g_autofree char *got =
+			    g_strdup_printf("%" G_GINT64_FORMAT " %s", link->ticket, link->reason);
 			assert_string_equal(got, want);
 		} else {
 			assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT));
@@ -312,8 +313,8 @@ static void test_closed_stays_closed(void **state)
 	assert_int_equal(ticket->closed_at, T0 + DAY);
 	g_autofree char *types = event_types(f, t);
 	/* relayed to Dana and to Bob, whom she copied */
-	assert_string_equal(types,
-	                    "created,auto_reply,comment,outbound_relay_queued,outbound_relay_queued");
+	assert_string_equal(
+	    types, "created,auto_reply,comment,outbound_relay_queued,outbound_relay_queued");
 	dk_delivery_clear(&d1);
 	dk_delivery_clear(&d2);
 	fixture_free(f);
@@ -364,7 +365,8 @@ static void test_bounce(void **state)
 	b->recipient = g_strdup("Dana@customer.example");
 	b->status = g_strdup("5.1.1");
 	b->original_message_id = g_strdup(ours);
-	dk_bounce_free(dk_pipeline_item_message(item)->classification.bounce); /* what the classifier made of it */
+	dk_bounce_free(dk_pipeline_item_message(item)
+	                   ->classification.bounce); /* what the classifier made of it */
 	dk_pipeline_item_message(item)->classification.bounce = b;
 	DkDelivery d = commit(f, item, NULL);
 	assert_int_equal(d.ticket, t);
@@ -378,8 +380,8 @@ static void test_bounce(void **state)
 	/* Sent back to the VERP address of a notification docket sent to
 	 * dana, it marks dana (and nobody else). */
 	gint64 row = 0;
-	assert_true(dk_store_outbox_add(f->store, "ack", "dana@customer.example", t, "{}", T0, &row,
-	                                NULL));
+	assert_true(
+	    dk_store_outbox_add(f->store, "ack", "dana@customer.example", t, "{}", T0, &row, NULL));
 	assert_true(dk_store_outbox_done(f->store, row, NULL));
 	g_autofree char *verp = dk_ids_bounce_address(f->secret, "bounces@example.com", row);
 	g_autofree char *m2 = mail("MAILER-DAEMON@mx.customer.example", "Undelivered Mail",
@@ -397,7 +399,8 @@ static void test_bounce(void **state)
 	assert_true(dk_store_bouncing_get(f->store, "bob@customer.example", 0, &bouncing, NULL));
 	assert_false(bouncing);
 	/* Marks expire: not counted before their last bounce. */
-	assert_true(dk_store_bouncing_get(f->store, "dana@customer.example", T0 + 3, &bouncing, NULL));
+	assert_true(
+	    dk_store_bouncing_get(f->store, "dana@customer.example", T0 + 3, &bouncing, NULL));
 	assert_false(bouncing);
 	dk_delivery_clear(&d);
 	dk_delivery_clear(&d2);
@@ -407,7 +410,8 @@ static void test_bounce(void **state)
 static void test_agent_commands(void **state)
 {
 	/* Verified as the receiving MTA vouches: its Authentication-Results. */
-	Fixture *f = fixture_new("[agents]\ndomains = helpdesk.example\nauthserv_id = mx.example.com\n");
+	Fixture *f =
+	    fixture_new("[agents]\ndomains = helpdesk.example\nauthserv_id = mx.example.com\n");
 	gint64 t = open_ticket(f);
 	g_autofree char *m =
 	    mail("Alex <alex@HELPDESK.example>", "Re: [docket #1] Printer", "a1@helpdesk.example",
@@ -451,11 +455,14 @@ static void test_foreign_and_batch(void **state)
 	                           prepare(f, m3, T0 + 2, NULL)};
 	assert_true(dk_pipeline_commit(f->pipeline, items, G_N_ELEMENTS(items), NULL));
 	assert_null(dk_pipeline_item_error(items[1]));
-	assert_int_equal(dk_pipeline_item_result(items[1])->ticket, dk_pipeline_item_result(items[0])->ticket);
+	assert_int_equal(dk_pipeline_item_result(items[1])->ticket,
+	                 dk_pipeline_item_result(items[0])->ticket);
 	assert_string_equal(dk_pipeline_item_result(items[1])->evidence, "foreign");
-	assert_int_equal(dk_pipeline_item_result(items[2])->ticket, dk_pipeline_item_result(items[0])->ticket);
+	assert_int_equal(dk_pipeline_item_result(items[2])->ticket,
+	                 dk_pipeline_item_result(items[0])->ticket);
 	assert_string_equal(dk_pipeline_item_result(items[2])->evidence, "token");
-	g_autoptr(GPtrArray) refs = dk_store_foreign_refs(f->store, dk_pipeline_item_result(items[0])->ticket, NULL);
+	g_autoptr(GPtrArray) refs =
+	    dk_store_foreign_refs(f->store, dk_pipeline_item_result(items[0])->ticket, NULL);
 	assert_int_equal(refs->len, 2);
 	for (guint i = 0; i < refs->len; i++) {
 		const DkForeignRef *r = g_ptr_array_index(refs, i);

@@ -46,8 +46,8 @@ static char *secret_file(const char *dir, const char *content, mode_t mode)
 static void test_defaults(void **state)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkImapAccount) a =
-		account(*state, "[imap:a]\nhost = mail.example.com\nuser = support\npassword = pw\n", &error);
+	g_autoptr(DkImapAccount) a = account(
+	    *state, "[imap:a]\nhost = mail.example.com\nuser = support\npassword = pw\n", &error);
 	assert_non_null(a);
 	assert_string_equal(a->host, "mail.example.com");
 	assert_int_equal(a->port, 993);
@@ -66,10 +66,11 @@ static void test_defaults(void **state)
 static void test_starttls_folders_flag(void **state)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkImapAccount) a = account(*state,
-					     "[imap:a]\nhost = h\nuser = u\npassword = p\ntls = starttls\n"
-					     "folders = INBOX, Support/Urgent ,\nafter = flag\nauth = plain\n",
-					     &error);
+	g_autoptr(DkImapAccount) a =
+	    account(*state,
+	            "[imap:a]\nhost = h\nuser = u\npassword = p\ntls = starttls\n"
+	            "folders = INBOX, Support/Urgent ,\nafter = flag\nauth = plain\n",
+	            &error);
 	assert_non_null(a);
 	assert_int_equal(a->port, 143);
 	assert_int_equal(a->auth, DK_IMAP_AUTH_PLAIN);
@@ -82,7 +83,8 @@ static void test_password_file(void **state)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = secret_file(*state, "from-file \nsecond line\n", 0600);
-	g_autofree char *text = g_strdup_printf("[imap:a]\nhost = h\nuser = u\npassword_file = %s\n", path);
+	g_autofree char *text =
+	    g_strdup_printf("[imap:a]\nhost = h\nuser = u\npassword_file = %s\n", path);
 	g_autoptr(DkImapAccount) a = account(*state, text, &error);
 	assert_non_null(a);
 	assert_string_equal(a->password, "from-file");
@@ -103,15 +105,19 @@ static void test_refusals(void **state)
 		const char *text;
 		const char *says;
 	} cases[] = {
-		{"[imap:a]\nuser = u\npassword = p\n", "host is not set"},
-		{"[imap:a]\nhost = h\npassword = p\n", "user is not set"},
-		{"[imap:a]\nhost = h\nuser = u\n", "password (or password_file) is not set"},
-		{"[imap:a]\nhost = h\nuser = u\npassword = p\npassword_file = /nonexistent\n", "not both"},
-		{"[imap:a]\nhost = h\nuser = u\npassword_file = /nonexistent/pw\n", "cannot open secret file"},
-		{"[imap:a]\nhost = h\nuser = u\nauth = xoauth2\noauth_client_id = c\noauth_refresh_token = r\n",
-		 "oauth_token_url"},
-		{"[imap:a]\nhost = h\nuser = u\npassword = p\nfolders = ,\n", "folders: names no folder"},
-		{"[imap:b]\nhost = h\nuser = u\npassword = p\n", "no [imap:a] section"},
+	    {"[imap:a]\nuser = u\npassword = p\n", "host is not set"},
+	    {"[imap:a]\nhost = h\npassword = p\n", "user is not set"},
+	    {"[imap:a]\nhost = h\nuser = u\n", "password (or password_file) is not set"},
+	    {"[imap:a]\nhost = h\nuser = u\npassword = p\npassword_file = /nonexistent\n",
+	     "not both"},
+	    {"[imap:a]\nhost = h\nuser = u\npassword_file = /nonexistent/pw\n",
+	     "cannot open secret file"},
+	    {"[imap:a]\nhost = h\nuser = u\nauth = xoauth2\noauth_client_id = "
+	     "c\noauth_refresh_token = r\n",
+	     "oauth_token_url"},
+	    {"[imap:a]\nhost = h\nuser = u\npassword = p\nfolders = ,\n",
+	     "folders: names no folder"},
+	    {"[imap:b]\nhost = h\nuser = u\npassword = p\n", "no [imap:a] section"},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
@@ -119,7 +125,8 @@ static void test_refusals(void **state)
 		assert_null(a);
 		assert_non_null(error);
 		if (strstr(error->message, cases[i].says) == NULL)
-			fail_msg("case %u: “%s” does not say “%s”", i, error->message, cases[i].says);
+			fail_msg("case %u: “%s” does not say “%s”", i, error->message,
+			         cases[i].says);
 	}
 }
 
@@ -127,10 +134,10 @@ static void test_xoauth2(void **state)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkImapAccount) a = account(*state,
-					     "[imap:a]\nhost = h\nuser = u\nauth = xoauth2\n"
-					     "oauth_token_url = https://login.example.com/token\n"
-					     "oauth_client_id = cid\noauth_refresh_token = rt\n",
-					     &error);
+	                                     "[imap:a]\nhost = h\nuser = u\nauth = xoauth2\n"
+	                                     "oauth_token_url = https://login.example.com/token\n"
+	                                     "oauth_client_id = cid\noauth_refresh_token = rt\n",
+	                                     &error);
 	assert_non_null(a);
 	assert_null(a->password);
 	assert_null(a->oauth_client_secret);
@@ -180,12 +187,12 @@ static void test_stored_refresh_token(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_starttls_folders_flag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_password_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_xoauth2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stored_refresh_token, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_starttls_folders_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_password_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_xoauth2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stored_refresh_token, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

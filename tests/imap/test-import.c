@@ -10,18 +10,17 @@
 #include <cmocka.h>
 #include <string.h>
 
-static const char MBOX[] =
-	"From alice@example.com Tue Nov 24 09:15:00 2026\n"
-	"Subject: one\n"
-	"\n"
-	">From the start\n"
-	">>From twice\n"
-	"From inside is not a separator without an empty line before\n"
-	"\n"
-	"From bob@example.com Wed Nov 25 10:00:01 2026\n"
-	"Subject: two\n"
-	"\n"
-	"body two\n";
+static const char MBOX[] = "From alice@example.com Tue Nov 24 09:15:00 2026\n"
+                           "Subject: one\n"
+                           "\n"
+                           ">From the start\n"
+                           ">>From twice\n"
+                           "From inside is not a separator without an empty line before\n"
+                           "\n"
+                           "From bob@example.com Wed Nov 25 10:00:01 2026\n"
+                           "Subject: two\n"
+                           "\n"
+                           "body two\n";
 
 static void test_split(void **state)
 {
@@ -36,7 +35,7 @@ static void test_split(void **state)
 	g_free(sender);
 	g_autofree char *text = g_strndup(g_bytes_get_data(one, NULL), g_bytes_get_size(one));
 	assert_string_equal(text, "Subject: one\n\nFrom the start\n>From twice\n"
-				  "From inside is not a separator without an empty line before\n");
+	                          "From inside is not a separator without an empty line before\n");
 	g_autoptr(GBytes) two = dk_import_mbox_next(MBOX, len, &offset, &sender, &date);
 	assert_non_null(two);
 	assert_string_equal(sender, "bob@example.com");
@@ -49,8 +48,9 @@ static void test_split(void **state)
 static void test_crlf_and_odd_dates(void **state)
 {
 	(void)state;
-	static const char crlf[] = "From x Mon Foo 1 00:00:00 2026\r\nSubject: a\r\n\r\nbody\r\n\r\n"
-				   "From y\r\nSubject: b\r\n\r\n";
+	static const char crlf[] =
+	    "From x Mon Foo 1 00:00:00 2026\r\nSubject: a\r\n\r\nbody\r\n\r\n"
+	    "From y\r\nSubject: b\r\n\r\n";
 	gsize offset = 0, len = strlen(crlf);
 	char *sender = NULL;
 	gint64 date = 1;
@@ -76,7 +76,8 @@ static void test_every_prefix(void **state)
 		for (;;) {
 			char *sender = NULL;
 			gint64 date;
-			g_autoptr(GBytes) m = dk_import_mbox_next(copy, cut, &offset, &sender, &date);
+			g_autoptr(GBytes) m =
+			    dk_import_mbox_next(copy, cut, &offset, &sender, &date);
 			g_free(sender);
 			if (m == NULL)
 				break;
@@ -90,9 +91,9 @@ static void test_every_prefix(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_crlf_and_odd_dates),
-		cmocka_unit_test(test_every_prefix),
+	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_crlf_and_odd_dates),
+	    cmocka_unit_test(test_every_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,23 +15,25 @@ static void test_safe_filenames(void **state)
 	static const struct {
 		const char *raw, *safe;
 	} cases[] = {
-		{"report.pdf", "report.pdf"},
-		{"../../etc/passwd", "passwd"},
-		{"C:\\Users\\x\\doc.txt", "doc.txt"},
-		{"dir/", "dir"},
-		{".htaccess", "htaccess"},
-		{"  ..hidden", "hidden"},
-		{"trailing. . ", "trailing"},
-		{"tab\there", "tab_here"},
-		{"bell\x07.txt", "bell_.txt"},
-		{"a<b>c:d\"e|f?g*h", "a_b_c_d_e_f_g_h"},
-		{"invoice\xe2\x80\xae" "fdp.exe", "invoice_fdp.exe"},  /* U+202E */
-		{"CON", "_CON"},
-		{"nul.txt", "_nul.txt"},
-		{"com1.log", "_com1.log"},
-		{"console.log", "console.log"},
-		{"caf\xc3\xa9.txt", "café.txt"},
-		{"bad\xff.txt", "bad_.txt"},
+	    {"report.pdf", "report.pdf"},
+	    {"../../etc/passwd", "passwd"},
+	    {"C:\\Users\\x\\doc.txt", "doc.txt"},
+	    {"dir/", "dir"},
+	    {".htaccess", "htaccess"},
+	    {"  ..hidden", "hidden"},
+	    {"trailing. . ", "trailing"},
+	    {"tab\there", "tab_here"},
+	    {"bell\x07.txt", "bell_.txt"},
+	    {"a<b>c:d\"e|f?g*h", "a_b_c_d_e_f_g_h"},
+	    {"invoice\xe2\x80\xae"
+	     "fdp.exe",
+	     "invoice_fdp.exe"}, /* U+202E */
+	    {"CON", "_CON"},
+	    {"nul.txt", "_nul.txt"},
+	    {"com1.log", "_com1.log"},
+	    {"console.log", "console.log"},
+	    {"caf\xc3\xa9.txt", "café.txt"},
+	    {"bad\xff.txt", "bad_.txt"},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *safe = dk_attachment_safe_filename(cases[i].raw);
@@ -63,7 +65,8 @@ static void test_new_hashes_and_types(void **state)
 	(void)state;
 	g_autoptr(GBytes) data = g_bytes_new_static("abc", 3);
 	DkAttachment *a = dk_attachment_new("pic.JPG", NULL, NULL, "<id>", data);
-	assert_string_equal(a->sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(a->sha256,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_int_equal(a->size, 3);
 	assert_string_equal(a->content_type, "image/jpeg");
 	assert_string_equal(a->disposition, "attachment");
@@ -90,13 +93,16 @@ static void test_is_tnef(void **state)
 static void test_tnef_rejects_garbage(void **state)
 {
 	(void)state;
-	static const char *const inputs[] = {"", "x\x9f>\"", "x\x9f>\"\x01\x00\x01\x00\x00\x00\x00\xff\xff\xff\x7f"};
+	static const char *const inputs[] = {
+	    "", "x\x9f>\"", "x\x9f>\"\x01\x00\x01\x00\x00\x00\x00\xff\xff\xff\x7f"};
 	for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
 		g_autoptr(GBytes) b = g_bytes_new(inputs[i], i == 2 ? 15 : strlen(inputs[i]));
-		g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
+		g_autoptr(GPtrArray) out =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
 		g_autofree char *body = NULL;
 		guint skipped = 0;
-		assert_false(dk_attachment_extract_tnef(b, "winmail.dat", 1 << 20, out, &body, &skipped));
+		assert_false(
+		    dk_attachment_extract_tnef(b, "winmail.dat", 1 << 20, out, &body, &skipped));
 		assert_int_equal(out->len, 0);
 	}
 }
@@ -104,25 +110,27 @@ static void test_tnef_rejects_garbage(void **state)
 static void test_uuencode_budget(void **state)
 {
 	(void)state;
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
+	g_autoptr(GPtrArray) out =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
 	char *text = g_strdup("a\nbegin 600 f.bin\n#86)C\n`\nend\nb");
 	assert_int_equal(dk_attachment_extract_uuencoded(&text, 2, out), 0); /* 3 bytes > 2 */
 	assert_non_null(strstr(text, "begin 600"));
 	assert_int_equal(dk_attachment_extract_uuencoded(&text, 100, out), 1);
 	assert_string_equal(text, "a\nb");
-	assert_memory_equal(g_bytes_get_data(((DkAttachment *)out->pdata[0])->data, NULL), "abc", 3);
+	assert_memory_equal(g_bytes_get_data(((DkAttachment *)out->pdata[0])->data, NULL), "abc",
+	                    3);
 	g_free(text);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_safe_filenames),
-		cmocka_unit_test(test_long_names_keep_extension),
-		cmocka_unit_test(test_new_hashes_and_types),
-		cmocka_unit_test(test_is_tnef),
-		cmocka_unit_test(test_tnef_rejects_garbage),
-		cmocka_unit_test(test_uuencode_budget),
+	    cmocka_unit_test(test_safe_filenames),
+	    cmocka_unit_test(test_long_names_keep_extension),
+	    cmocka_unit_test(test_new_hashes_and_types),
+	    cmocka_unit_test(test_is_tnef),
+	    cmocka_unit_test(test_tnef_rejects_garbage),
+	    cmocka_unit_test(test_uuencode_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,42 +17,42 @@ typedef struct {
 } Case;
 
 static const Case cases[] = {
-	/* declared and right */
-	{"caf\xc3\xa9", "utf-8", "café", FALSE},
-	{"caf\xe9", "iso-8859-1", "café", FALSE},
-	{"\xa4", "iso-8859-15", "€", FALSE},
-	{"\xd4\xc5\xd3\xd4", "koi8-r", "тест", FALSE},
-	{"\x93\xfa\x96\x7b", "shift_jis", "日本", FALSE},
-	{"\x1b$BF|K\\\x1b(B", "iso-2022-jp", "日本", FALSE},
-	{"\xc4\xe3\xba\xc3", "gb2312", "你好", FALSE},
-	{"\xc4\xe3\xba\xc3", "GB18030", "你好", FALSE},
-	{"\xc7\xd1\xb1\xb9", "ks_c_5601-1987", "한국", FALSE},
-	{"\"caf\xe9\"", "\"ISO-8859-1\"", "\"café\"", FALSE},
-	/* mislabelled: UTF-8 under a Latin-1 or ASCII label */
-	{"caf\xc3\xa9", "iso-8859-1", "café", FALSE},
-	{"caf\xc3\xa9", "us-ascii", "café", FALSE},
-	/* windows-1252 under iso-8859-1: 0x80-0x9F are C1 controls there */
-	{"\x93quoted\x94 \x80", "iso-8859-1", "\u201cquoted\u201d \u20ac", FALSE},
-	{"\x93quoted\x94", "us-ascii", "\u201cquoted\u201d", FALSE},
-	/* windows-1252 under a UTF-8 label, with no UTF-8 sequence at all */
-	{"caf\xe9 cr\xe8me", "utf-8", "café crème", FALSE},
-	/* undeclared */
-	{"plain", NULL, "plain", FALSE},
-	{"caf\xc3\xa9", NULL, "café", FALSE},
-	{"caf\xe9", NULL, "café", FALSE},
-	{"caf\xe9", "unknown-8bit", "café", FALSE},
-	/* undeclared Cyrillic: KOI8-R or windows-1251 by where lower case sits */
-	{"\xd4\xc5\xd3\xd4 \xd4\xc5\xd3\xd4", NULL, "тест тест", FALSE},
-	{"\xf2\xe5\xf1\xf2 ok", "us-ascii", "тест ok", FALSE},
-	{"d\xe9j\xe0 vu, \xe0 la cr\xe8me", NULL, "déjà vu, à la crème", FALSE},
-	{"caf\xe9", "x-no-such-charset", "café", FALSE},
-	/* broken UTF-8 in UTF-8: replaced, the rest kept */
-	{"caf\xc3\xa9 \xff end", "utf-8", "café \xef\xbf\xbd end", TRUE},
-	/* unconvertible bytes: replaced, nothing after them lost */
-	{"\x81\x20 tail", "shift_jis", "\xef\xbf\xbd  tail", TRUE},
-	{"a\x1b$B\x21", "iso-2022-jp", "a\xef\xbf\xbd", TRUE},
-	/* a UTF-8 byte order mark is dropped */
-	{"\xef\xbb\xbfhi", "iso-8859-1", "hi", FALSE},
+    /* declared and right */
+    {"caf\xc3\xa9", "utf-8", "café", FALSE},
+    {"caf\xe9", "iso-8859-1", "café", FALSE},
+    {"\xa4", "iso-8859-15", "€", FALSE},
+    {"\xd4\xc5\xd3\xd4", "koi8-r", "тест", FALSE},
+    {"\x93\xfa\x96\x7b", "shift_jis", "日本", FALSE},
+    {"\x1b$BF|K\\\x1b(B", "iso-2022-jp", "日本", FALSE},
+    {"\xc4\xe3\xba\xc3", "gb2312", "你好", FALSE},
+    {"\xc4\xe3\xba\xc3", "GB18030", "你好", FALSE},
+    {"\xc7\xd1\xb1\xb9", "ks_c_5601-1987", "한국", FALSE},
+    {"\"caf\xe9\"", "\"ISO-8859-1\"", "\"café\"", FALSE},
+    /* mislabelled: UTF-8 under a Latin-1 or ASCII label */
+    {"caf\xc3\xa9", "iso-8859-1", "café", FALSE},
+    {"caf\xc3\xa9", "us-ascii", "café", FALSE},
+    /* windows-1252 under iso-8859-1: 0x80-0x9F are C1 controls there */
+    {"\x93quoted\x94 \x80", "iso-8859-1", "\u201cquoted\u201d \u20ac", FALSE},
+    {"\x93quoted\x94", "us-ascii", "\u201cquoted\u201d", FALSE},
+    /* windows-1252 under a UTF-8 label, with no UTF-8 sequence at all */
+    {"caf\xe9 cr\xe8me", "utf-8", "café crème", FALSE},
+    /* undeclared */
+    {"plain", NULL, "plain", FALSE},
+    {"caf\xc3\xa9", NULL, "café", FALSE},
+    {"caf\xe9", NULL, "café", FALSE},
+    {"caf\xe9", "unknown-8bit", "café", FALSE},
+    /* undeclared Cyrillic: KOI8-R or windows-1251 by where lower case sits */
+    {"\xd4\xc5\xd3\xd4 \xd4\xc5\xd3\xd4", NULL, "тест тест", FALSE},
+    {"\xf2\xe5\xf1\xf2 ok", "us-ascii", "тест ok", FALSE},
+    {"d\xe9j\xe0 vu, \xe0 la cr\xe8me", NULL, "déjà vu, à la crème", FALSE},
+    {"caf\xe9", "x-no-such-charset", "café", FALSE},
+    /* broken UTF-8 in UTF-8: replaced, the rest kept */
+    {"caf\xc3\xa9 \xff end", "utf-8", "café \xef\xbf\xbd end", TRUE},
+    /* unconvertible bytes: replaced, nothing after them lost */
+    {"\x81\x20 tail", "shift_jis", "\xef\xbf\xbd  tail", TRUE},
+    {"a\x1b$B\x21", "iso-2022-jp", "a\xef\xbf\xbd", TRUE},
+    /* a UTF-8 byte order mark is dropped */
+    {"\xef\xbb\xbfhi", "iso-8859-1", "hi", FALSE},
 };
 
 static void test_cases(void **state)
@@ -61,7 +61,8 @@ static void test_cases(void **state)
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		const Case *c = &cases[i];
 		gboolean replaced = FALSE;
-		g_autofree char *out = dk_charset_to_utf8(c->input, strlen(c->input), c->declared, NULL, &replaced);
+		g_autofree char *out =
+		    dk_charset_to_utf8(c->input, strlen(c->input), c->declared, NULL, &replaced);
 		assert_non_null(out);
 		assert_true(g_utf8_validate(out, -1, NULL));
 		if (c->expected != NULL)
@@ -121,12 +122,12 @@ static void test_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),
-		cmocka_unit_test(test_nul_bytes_are_replaced_not_truncated),
-		cmocka_unit_test(test_utf16),
-		cmocka_unit_test(test_fallback_charset),
-		cmocka_unit_test(test_iconv_names),
-		cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_nul_bytes_are_replaced_not_truncated),
+	    cmocka_unit_test(test_utf16),
+	    cmocka_unit_test(test_fallback_charset),
+	    cmocka_unit_test(test_iconv_names),
+	    cmocka_unit_test(test_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,11 +84,9 @@ static const ClassifyCase cases[] = {
     {"subject-sv", HDR "Subject: Automatiskt svar: skrivare\n\nx\n", TRUE},
     {"subject-nb", HDR "Subject: Autosvar: skriver\n\nx\n", TRUE},
     {"subject-nl-2", HDR "Subject: Afwezigheidsbericht\n\nx\n", TRUE},
-    {"subject-pl", HDR "Subject: =?utf-8?q?Automatyczna_odpowied=C5=BA=3A_drukarka?=\n\nx\n",
-     TRUE},
+    {"subject-pl", HDR "Subject: =?utf-8?q?Automatyczna_odpowied=C5=BA=3A_drukarka?=\n\nx\n", TRUE},
     {"subject-fr-2", HDR "Subject: Je suis absent du bureau\n\nx\n", TRUE},
-    {"subject-cs", HDR "Subject: =?utf-8?q?Automatick=C3=A1_odpov=C4=9B=C4=8F=3A_x?=\n\nx\n",
-     TRUE},
+    {"subject-cs", HDR "Subject: =?utf-8?q?Automatick=C3=A1_odpov=C4=9B=C4=8F=3A_x?=\n\nx\n", TRUE},
     {"subject-hu", HDR "Subject: =?utf-8?q?Automatikus_v=C3=A1lasz=3A_x?=\n\nx\n", TRUE},
     {"subject-fi", HDR "Subject: Automaattinen vastaus: x\n\nx\n", TRUE},
     {"subject-ja", HDR "Subject: =?utf-8?b?6Ieq5YuV6L+U5L+hOiB4?=\n\nx\n", TRUE},
@@ -206,12 +204,11 @@ static void test_cases(void **state)
 			     g_strcmp0(b->original_message_id, c->original_id) == 0;
 		if (!ok) {
 			failed++;
-			printf(
-			    "FAIL %s: auto_reply=%d auto_generated=%d bulk=%d spam=%d loop=%d "
-			    "bounce=%s/%s/%s/%s\n",
-			    c->name, k->auto_reply, k->auto_generated, k->bulk, k->spam, k->loop, b ? "yes" : "no",
-			    b ? b->recipient : "", b ? b->status : "",
-			    b ? b->original_message_id : "");
+			printf("FAIL %s: auto_reply=%d auto_generated=%d bulk=%d spam=%d loop=%d "
+			       "bounce=%s/%s/%s/%s\n",
+			       c->name, k->auto_reply, k->auto_generated, k->bulk, k->spam, k->loop,
+			       b ? "yes" : "no", b ? b->recipient : "", b ? b->status : "",
+			       b ? b->original_message_id : "");
 		}
 	}
 	printf("classify cases: %u/%u\n", (guint)G_N_ELEMENTS(cases) - failed,

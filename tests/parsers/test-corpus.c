@@ -43,7 +43,8 @@ static void check_invariants(const char *path, const DkMessage *m)
 		g_autofree char *file = dk_attachment_safe_filename(a->filename);
 		if (file != NULL && (strpbrk(file, "/\\") != NULL || file[0] == '.'))
 			fail_msg("%s: unsafe file name %s", path, file);
-		if (a->filename != NULL && (!g_utf8_validate(a->filename, -1, NULL) || strpbrk(a->filename, "\r\n\t")))
+		if (a->filename != NULL &&
+		    (!g_utf8_validate(a->filename, -1, NULL) || strpbrk(a->filename, "\r\n\t")))
 			fail_msg("%s: unreadable file name %s", path, a->filename);
 		if (a->filename == NULL && a->origin == NULL)
 			fail_msg("%s: a MIME part without a name", path);
@@ -87,8 +88,8 @@ static void test_every_message_parses(void **state)
 	(void)state;
 	Counts counts = {0};
 	walk_dir(corpus, &counts, 0);
-	printf("corpus: %u messages parsed, %u files not mail (bare bodies), %u failed\n", counts.parsed,
-	       counts.not_mail, counts.failed);
+	printf("corpus: %u messages parsed, %u files not mail (bare bodies), %u failed\n",
+	       counts.parsed, counts.not_mail, counts.failed);
 	assert_int_equal(counts.failed, 0);
 	assert_true(counts.parsed >= 450);
 }
@@ -118,22 +119,28 @@ static guint check_rt_entry(const char *name, json_t *facts)
 		/* RT cuts subjects to the 200 characters its database holds;
 		 * docket keeps all 300, so RT's value is a prefix of ours. */
 		gboolean rt_cut = strcmp(name, "emails/very-long-subject") == 0;
-		if (rt_cut ? !(g_str_has_prefix(m->subject, s) && strlen(m->subject) == 300) : strcmp(m->subject, s) != 0)
+		if (rt_cut ? !(g_str_has_prefix(m->subject, s) && strlen(m->subject) == 300)
+		           : strcmp(m->subject, s) != 0)
 			fail_msg("rt %s: subject \"%s\"", name, m->subject);
 	}
 	if (((s = json_string_value(json_object_get(facts, "body_matches"))) != NULL ||
-	     (s = json_string_value(json_object_get(facts, "first_part_content_matches"))) != NULL) && ++n)
+	     (s = json_string_value(json_object_get(facts, "first_part_content_matches"))) !=
+	         NULL) &&
+	    ++n)
 		if (strstr(m->text, s) == NULL)
 			fail_msg("rt %s: text lacks \"%s\": %s", name, s, m->text);
 	if ((s = json_string_value(json_object_get(facts, "first_part_content_type"))) != NULL &&
 	    g_str_has_prefix(s, "text/") && ++n)
 		assert_int_equal(m->html, strcmp(s, "text/html") == 0);
 	if (((s = json_string_value(json_object_get(facts, "attachment_filename"))) != NULL ||
-	     (s = json_string_value(json_object_get(facts, "message_rfc822_attachment_filename"))) != NULL) && ++n)
+	     (s = json_string_value(
+	          json_object_get(facts, "message_rfc822_attachment_filename"))) != NULL) &&
+	    ++n)
 		if (find_attachment(m, s) == NULL)
 			fail_msg("rt %s: no attachment named \"%s\"", name, s);
 	if ((o = json_object_get(facts, "attached_message")) != NULL && ++n) {
-		const DkAttachment *a = find_attachment(m, json_string_value(json_object_get(o, "filename")));
+		const DkAttachment *a =
+		    find_attachment(m, json_string_value(json_object_get(o, "filename")));
 		if (a == NULL)
 			fail_msg("rt %s: attached message missing", name);
 		assert_string_equal(a->content_type, "message/rfc822");
@@ -142,7 +149,8 @@ static guint check_rt_entry(const char *name, json_t *facts)
 		if (strcmp(name, "emails/email-file-attachment-2.eml") == 0)
 			assert_string_equal(a->message_subject, "");
 		else
-			assert_string_equal(a->message_subject, json_string_value(json_object_get(o, "subject")));
+			assert_string_equal(a->message_subject,
+			                    json_string_value(json_object_get(o, "subject")));
 	}
 	return n;
 }
@@ -179,13 +187,16 @@ static void test_rt_expectations(void **state)
 	const char *name;
 	json_t *facts;
 	guint entries = 0, checked = 0;
-	json_object_foreach(json_object_get(root, "expectations"), name, facts) {
+	json_object_foreach(json_object_get(root, "expectations"), name, facts)
+	{
 		if (g_str_has_suffix(name, "/") || strcmp(name, "emails/lorem-ipsum") == 0)
 			continue; /* a folder note, and a bare body that is no message */
 		entries++;
 		checked += check_rt_entry(name, facts);
 	}
-	printf("rt: %u facts checked in %u messages; 2 differ on purpose (very-long-subject, email-file-attachment-2)\n", checked, entries);
+	printf("rt: %u facts checked in %u messages; 2 differ on purpose (very-long-subject, "
+	       "email-file-attachment-2)\n",
+	       checked, entries);
 	assert_true(checked >= 15);
 	json_decref(root);
 }
@@ -210,7 +221,8 @@ static gboolean check_html_reply(const char *file, const char *want)
 	g_autofree char *html = NULL;
 	gsize len = 0;
 	assert_true(g_file_get_contents(path, &html, &len, NULL));
-	g_autofree char *raw = g_strdup_printf("Content-Type: text/html; charset=utf-8\n\n%s", html);
+	g_autofree char *raw =
+	    g_strdup_printf("Content-Type: text/html; charset=utf-8\n\n%s", html);
 	g_autoptr(GBytes) b = g_bytes_new(raw, strlen(raw));
 	g_autoptr(DkMessage) m = dk_message_parse(b, NULL, NULL);
 	assert_non_null(m);
@@ -233,15 +245,19 @@ static void test_talon_html_replies(void **state)
 	const char *name;
 	json_t *facts;
 	guint total = 0, met = 0;
-	json_object_foreach(json_object_get(exp, "html_replies"), name, facts) {
+	json_object_foreach(json_object_get(exp, "html_replies"), name, facts)
+	{
 		g_autofree char *file = g_build_filename("html_replies", name, NULL);
 		total++;
-		met += check_html_reply(file, json_string_value(json_object_get(facts, "reply_plain_text_ignoring_all_whitespace")));
+		met +=
+		    check_html_reply(file, json_string_value(json_object_get(
+		                               facts, "reply_plain_text_ignoring_all_whitespace")));
 	}
 	/* the "other" HTML cases state the reply as HTML: its text is what counts */
 	static const struct {
 		const char *file, *text;
-	} others[] = {{"OLK_SRC_BODY_SECTION.html", "Reply"}, {"reply-separated-by-hr.html", "Hi there"}};
+	} others[] = {{"OLK_SRC_BODY_SECTION.html", "Reply"},
+	              {"reply-separated-by-hr.html", "Hi there"}};
 	for (guint i = 0; i < G_N_ELEMENTS(others); i++) {
 		total++;
 		met += check_html_reply(others[i].file, others[i].text);
@@ -258,10 +274,10 @@ int main(void)
 		return DK_TEST_SKIP;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_message_parses),
-		cmocka_unit_test(test_rt_expectations),
-		cmocka_unit_test(test_rt_uuencoded),
-		cmocka_unit_test(test_talon_html_replies),
+	    cmocka_unit_test(test_every_message_parses),
+	    cmocka_unit_test(test_rt_expectations),
+	    cmocka_unit_test(test_rt_uuencoded),
+	    cmocka_unit_test(test_talon_html_replies),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	g_free(corpus);

@@ -49,7 +49,8 @@ static void test_text_cut_at_utf8_boundary(void **state)
 	(void)state;
 	g_autofree char *body = repeat("\xc3\xa9", 1500);
 	g_autofree char *raw = g_strconcat("From: a@example.com\nSubject: long\n"
-					   "Content-Type: text/plain; charset=utf-8\n\n", body, "\n", NULL);
+	                                   "Content-Type: text/plain; charset=utf-8\n\n",
+	                                   body, "\n", NULL);
 	g_autoptr(DkMessage) m = parse_text(raw, 1025);
 	assert_int_equal(strlen(m->text), 1024);
 	assert_true(g_utf8_validate(m->text, -1, NULL));
@@ -79,8 +80,9 @@ static void test_base64_text_cut(void **state)
 	g_autofree char *plain = repeat("abcdefghij", 1000);
 	g_autofree char *b64 = g_base64_encode((const guchar *)plain, strlen(plain));
 	g_autofree char *raw = g_strconcat("From: a@example.com\nSubject: b64\nMIME-Version: 1.0\n"
-					   "Content-Type: text/plain; charset=us-ascii\n"
-					   "Content-Transfer-Encoding: base64\n\n", b64, "\n", NULL);
+	                                   "Content-Type: text/plain; charset=us-ascii\n"
+	                                   "Content-Transfer-Encoding: base64\n\n",
+	                                   b64, "\n", NULL);
 	g_autoptr(DkMessage) m = parse_text(raw, 4096);
 	assert_int_equal(strlen(m->text), 4096);
 	assert_true(g_str_has_prefix(plain, m->text));
@@ -91,7 +93,8 @@ static void test_base64_text_cut(void **state)
 static void test_short_text_untouched(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse_text("From: a@example.com\nSubject: s\n\nHello there.\n", 1024);
+	g_autoptr(DkMessage) m =
+	    parse_text("From: a@example.com\nSubject: s\n\nHello there.\n", 1024);
 	assert_string_equal(m->text, "Hello there.\n");
 	assert_false(has_error(m, "truncated"));
 }
@@ -150,17 +153,19 @@ static gboolean compare_both(const char *data, gsize n)
 static void test_parse_fd_large_multipart(void **state)
 {
 	(void)state;
-	GString *s = g_string_new("Received: from x\r\nFrom: A <a@example.com>\r\nSubject: =?utf-8?q?gro=C3=9F?=\r\n"
-				  "Message-ID: <large@example.com>\r\nMIME-Version: 1.0\r\n"
-				  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
-				  "Content-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n\r\n> quoted\r\n");
+	GString *s = g_string_new(
+	    "Received: from x\r\nFrom: A <a@example.com>\r\nSubject: =?utf-8?q?gro=C3=9F?=\r\n"
+	    "Message-ID: <large@example.com>\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n\r\n> quoted\r\n");
 	while (s->len < 262144 - 1)
 		g_string_append_c(s, 'x');
 	g_string_append(s, "\r\n");
 	for (guint i = 0; i < 20000; i++)
 		g_string_append(s, "a line of the attachment's text\r\n");
-	g_string_append(s, "--b\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
-			   "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgcICQ==\r\n--b--\r\n");
+	g_string_append(s,
+	                "--b\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+	                "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgcICQ==\r\n--b--\r\n");
 	assert_true(compare_both(s->str, s->len));
 	g_string_free(s, TRUE);
 }
@@ -200,12 +205,12 @@ int main(void)
 {
 	corpus = dk_test_shared_path("corpus");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_text_cut_at_utf8_boundary),
-		cmocka_unit_test(test_text_cut_at_line_end),
-		cmocka_unit_test(test_base64_text_cut),
-		cmocka_unit_test(test_short_text_untouched),
-		cmocka_unit_test(test_parse_fd_large_multipart),
-		cmocka_unit_test(test_parse_fd_corpus),
+	    cmocka_unit_test(test_text_cut_at_utf8_boundary),
+	    cmocka_unit_test(test_text_cut_at_line_end),
+	    cmocka_unit_test(test_base64_text_cut),
+	    cmocka_unit_test(test_short_text_untouched),
+	    cmocka_unit_test(test_parse_fd_large_multipart),
+	    cmocka_unit_test(test_parse_fd_corpus),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	g_free(corpus);

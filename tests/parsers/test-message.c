@@ -49,27 +49,28 @@ static void test_rfc2047_subject(void **state)
 		const char *header;
 		const char *subject;
 	} cases[] = {
-		{"=?utf-8?q?caf=C3=A9?=", "café"},
-		{"=?ISO-8859-1?B?SGV2YXJk?= =?ISO-8859-1?Q?_H=E5vard?=", "Hevard Håvard"},
-		{"=?utf-8?q?split_=C3?= =?utf-8?q?=A9_char?=", "split é char"},    /* split sequence */
-		{"=?utf-8?B?w6k?=", "é"},                                         /* lost padding */
-		{"pre=?utf-8?q?mid?=post", "premidpost"},                         /* inside a word */
-		{"=?utf-8?q?with space?=", "with space"},                         /* space inside */
-		{"=?koi8-r?B?1MXT1A==?=", "тест"},
-		{"=?iso-2022-jp?B?GyRCRnxLXBsoQg==?=", "日本"},
-		{"=?unknown?q?plain?=", "plain"},
-		{"=?iso-8859-1?q?=93quoted=94_it=92s?=", "\u201cquoted\u201d it\u2019s"}, /* windows-1252 */
-		{"=?us-ascii?q?caf=C3=A9?=", "café"},                                /* really UTF-8 */
-		{"=?iso-8859-1?B?Y2Fmw6k=?=", "café"},
-		{"=?gb2312?B?xOO6ww==?=", "你好"},
-		{"=?utf-8*en?q?lang?=", "lang"},
-		{"raw caf\xc3\xa9 utf8", "raw café utf8"},
-		{"raw caf\xe9 latin", "raw café latin"},
-		{"test\r\n \r\n", "test"}, /* whitespace-only folded line */
+	    {"=?utf-8?q?caf=C3=A9?=", "café"},
+	    {"=?ISO-8859-1?B?SGV2YXJk?= =?ISO-8859-1?Q?_H=E5vard?=", "Hevard Håvard"},
+	    {"=?utf-8?q?split_=C3?= =?utf-8?q?=A9_char?=", "split é char"}, /* split sequence */
+	    {"=?utf-8?B?w6k?=", "é"},                                       /* lost padding */
+	    {"pre=?utf-8?q?mid?=post", "premidpost"},                       /* inside a word */
+	    {"=?utf-8?q?with space?=", "with space"},                       /* space inside */
+	    {"=?koi8-r?B?1MXT1A==?=", "тест"},
+	    {"=?iso-2022-jp?B?GyRCRnxLXBsoQg==?=", "日本"},
+	    {"=?unknown?q?plain?=", "plain"},
+	    {"=?iso-8859-1?q?=93quoted=94_it=92s?=",
+	     "\u201cquoted\u201d it\u2019s"},     /* windows-1252 */
+	    {"=?us-ascii?q?caf=C3=A9?=", "café"}, /* really UTF-8 */
+	    {"=?iso-8859-1?B?Y2Fmw6k=?=", "café"},
+	    {"=?gb2312?B?xOO6ww==?=", "你好"},
+	    {"=?utf-8*en?q?lang?=", "lang"},
+	    {"raw caf\xc3\xa9 utf8", "raw café utf8"},
+	    {"raw caf\xe9 latin", "raw café latin"},
+	    {"test\r\n \r\n", "test"}, /* whitespace-only folded line */
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *raw = g_strdup_printf("From: a@b.example\r\nSubject: %s\r\n\r\nbody\r\n",
-						       cases[i].header);
+		g_autofree char *raw = g_strdup_printf(
+		    "From: a@b.example\r\nSubject: %s\r\n\r\nbody\r\n", cases[i].header);
 		g_autoptr(DkMessage) m = parse(raw);
 		if (strcmp(m->subject, cases[i].subject) != 0)
 			fail_msg("case %u: got \"%s\"", i, m->subject);
@@ -87,12 +88,12 @@ static void test_fallback_charset_for_raw_headers(void **state)
 static void test_addresses(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse(
-		"From: =?utf-8?q?J=C3=B6rg_M=C3=BCller?= <Joerg@Example.COM>\n"
-		"Reply-To: \"Help, Desk\" <help@EXAMPLE.org>\n"
-		"To: a@x.example, team: b@y.example, \"C\" <c@Z.example>;, <D@W.EXAMPLE>\n"
-		"Cc: broken <,  e@v.example\n"
-		"\nbody\n");
+	g_autoptr(DkMessage) m =
+	    parse("From: =?utf-8?q?J=C3=B6rg_M=C3=BCller?= <Joerg@Example.COM>\n"
+	          "Reply-To: \"Help, Desk\" <help@EXAMPLE.org>\n"
+	          "To: a@x.example, team: b@y.example, \"C\" <c@Z.example>;, <D@W.EXAMPLE>\n"
+	          "Cc: broken <,  e@v.example\n"
+	          "\nbody\n");
 	assert_string_equal(m->from->name, "Jörg Müller");
 	assert_string_equal(m->from->address, "Joerg@example.com");
 	assert_string_equal(m->reply_to->name, "Help, Desk");
@@ -104,7 +105,8 @@ static void test_addresses(void **state)
 	assert_string_equal(((DkAddress *)g_ptr_array_index(m->to, 3))->address, "D@w.example");
 	gboolean found = FALSE;
 	for (guint i = 0; i < m->cc->len; i++)
-		found |= strcmp(((DkAddress *)g_ptr_array_index(m->cc, i))->address, "e@v.example") == 0;
+		found |=
+		    strcmp(((DkAddress *)g_ptr_array_index(m->cc, i))->address, "e@v.example") == 0;
 	assert_true(found);
 }
 
@@ -128,10 +130,10 @@ static void test_date_missing_or_absurd(void **state)
 {
 	(void)state;
 	static const char *const raws[] = {
-		"Subject: no date\n\nb\n",
-		"Date: not a date at all\n\nb\n",
-		"Date: Thu, 1 Jan 1970 00:00:00 +0000\n\nb\n",
-		"Date: Sat, 1 Jan 2050 00:00:00 +0000\n\nb\n",
+	    "Subject: no date\n\nb\n",
+	    "Date: not a date at all\n\nb\n",
+	    "Date: Thu, 1 Jan 1970 00:00:00 +0000\n\nb\n",
+	    "Date: Sat, 1 Jan 2050 00:00:00 +0000\n\nb\n",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(raws); i++) {
 		g_autoptr(DkMessage) m = parse(raws[i]);
@@ -143,12 +145,12 @@ static void test_date_missing_or_absurd(void **state)
 static void test_ids_cleaned(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse(
-		"Message-ID:  < abc@x.example >\n"
-		"In-Reply-To: <p1@x.example> (sent by someone)\n"
-		"References: <r1@x.example>\n <r2@x.example> garbage <r1@x.example>\n"
-		"\t<abc@x.example> <r3@\n x.example>\n"
-		"\nb\n");
+	g_autoptr(DkMessage) m =
+	    parse("Message-ID:  < abc@x.example >\n"
+	          "In-Reply-To: <p1@x.example> (sent by someone)\n"
+	          "References: <r1@x.example>\n <r2@x.example> garbage <r1@x.example>\n"
+	          "\t<abc@x.example> <r3@\n x.example>\n"
+	          "\nb\n");
 	assert_string_equal(m->message_id, "abc@x.example");
 	assert_false(m->message_id_synthetic);
 	assert_string_equal(m->in_reply_to, "p1@x.example");
@@ -171,7 +173,8 @@ static void test_missing_message_id_is_synthetic(void **state)
 static void test_headers_table(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse("X-Thing: =?utf-8?q?one_=C3=A9?=\nX-THING: two\nSubject: s\n\nb\n");
+	g_autoptr(DkMessage) m =
+	    parse("X-Thing: =?utf-8?q?one_=C3=A9?=\nX-THING: two\nSubject: s\n\nb\n");
 	const GPtrArray *all = dk_message_header_all(m, "x-thing");
 	assert_non_null(all);
 	assert_int_equal(all->len, 2);
@@ -201,12 +204,11 @@ static void test_bare_cr_lines(void **state)
 	assert_string_equal(m->text, "old mac body\n");
 }
 
-
 /* ---- body ---- */
 
-#define ALT(plain, html)                                                                       \
-	"Subject: alt\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n"  \
-	"--b\nContent-Type: text/plain; charset=utf-8\n\n" plain "\n"                             \
+#define ALT(plain, html)                                                                           \
+	"Subject: alt\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n"     \
+	"--b\nContent-Type: text/plain; charset=utf-8\n\n" plain "\n"                              \
 	"--b\nContent-Type: text/html; charset=utf-8\n\n" html "\n--b--\n"
 
 static void test_alternative_prefers_plain(void **state)
@@ -229,9 +231,10 @@ static void test_alternative_empty_plain_takes_html(void **state)
 static void test_html_only(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse("Content-Type: text/html; charset=iso-8859-1\n\n"
-				       "<html><head><style>x{}</style></head><body><p>Gr\xfc\xdf"
-				       "e</p><ul><li>eins</li></ul><a href=\"https://x.example/\">hier</a></body></html>\n");
+	g_autoptr(DkMessage) m = parse(
+	    "Content-Type: text/html; charset=iso-8859-1\n\n"
+	    "<html><head><style>x{}</style></head><body><p>Gr\xfc\xdf"
+	    "e</p><ul><li>eins</li></ul><a href=\"https://x.example/\">hier</a></body></html>\n");
 	assert_true(m->html);
 	assert_string_equal(m->text, "Grüße\n\n- eins\n\nhier <https://x.example/>");
 }
@@ -239,19 +242,22 @@ static void test_html_only(void **state)
 static void test_html_meta_charset(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse("Content-Type: text/html\n\n<meta charset=\"koi8-r\"><p>\xd4\xc5\xd3\xd4</p>\n");
+	g_autoptr(DkMessage) m =
+	    parse("Content-Type: text/html\n\n<meta charset=\"koi8-r\"><p>\xd4\xc5\xd3\xd4</p>\n");
 	assert_string_equal(m->text, "тест");
 	/* the MIME label wins over a contradicting meta, once converted */
 	g_autoptr(DkMessage) n = parse("Content-Type: text/html; charset=utf-8\n\n"
-				       "<meta charset=\"windows-1252\"><p>Gr\xc3\xbc\xc3\x9f""e</p>\n");
+	                               "<meta charset=\"windows-1252\"><p>Gr\xc3\xbc\xc3\x9f"
+	                               "e</p>\n");
 	assert_string_equal(n->text, "Grüße");
 }
 
 static void test_html_quote_split(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse(ALT("", "<div>My answer</div><div class=\"gmail_quote\">On Mon, X wrote:"
-					      "<blockquote>the question</blockquote></div>"));
+	g_autoptr(DkMessage) m =
+	    parse(ALT("", "<div>My answer</div><div class=\"gmail_quote\">On Mon, X wrote:"
+	                  "<blockquote>the question</blockquote></div>"));
 	assert_string_equal(m->new_text, "My answer");
 	assert_string_equal(m->quoted_text, "On Mon, X wrote:\nthe question");
 	assert_non_null(strstr(m->text, "the question"));
@@ -260,16 +266,18 @@ static void test_html_quote_split(void **state)
 static void test_related_and_mixed(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse(
-		"Subject: r\nContent-Type: multipart/mixed; boundary=o\n\n"
-		"--o\nContent-Type: multipart/related; boundary=r\n\n"
-		"--r\nContent-Type: text/html\n\n<p>see <img src=\"cid:img1@x\"></p>\n"
-		"--r\nContent-Type: image/png\nContent-ID: <img1@x>\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n"
-		"--r--\n"
-		"--o\nContent-Type: text/plain\n\nsecond inline part\n"
-		"--o\nContent-Type: application/pdf; name=\"doc.pdf\"\nContent-Disposition: attachment\n"
-		"Content-Transfer-Encoding: base64\n\nJVBERg==\n"
-		"--o--\n");
+	g_autoptr(DkMessage) m =
+	    parse("Subject: r\nContent-Type: multipart/mixed; boundary=o\n\n"
+	          "--o\nContent-Type: multipart/related; boundary=r\n\n"
+	          "--r\nContent-Type: text/html\n\n<p>see <img src=\"cid:img1@x\"></p>\n"
+	          "--r\nContent-Type: image/png\nContent-ID: <img1@x>\nContent-Transfer-Encoding: "
+	          "base64\n\naGVsbG8=\n"
+	          "--r--\n"
+	          "--o\nContent-Type: text/plain\n\nsecond inline part\n"
+	          "--o\nContent-Type: application/pdf; name=\"doc.pdf\"\nContent-Disposition: "
+	          "attachment\n"
+	          "Content-Transfer-Encoding: base64\n\nJVBERg==\n"
+	          "--o--\n");
 	assert_string_equal(m->text, "see\n\nsecond inline part");
 	assert_int_equal(m->attachments->len, 2);
 	const DkAttachment *img = attachment(m, 0);
@@ -277,7 +285,8 @@ static void test_related_and_mixed(void **state)
 	assert_string_equal(img->content_id, "img1@x");
 	assert_string_equal(img->disposition, "inline");
 	assert_int_equal(img->size, 5);
-	assert_string_equal(img->sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+	assert_string_equal(img->sha256,
+	                    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
 	const DkAttachment *pdf = attachment(m, 1);
 	assert_string_equal(pdf->filename, "doc.pdf");
 	assert_string_equal(pdf->disposition, "attachment");
@@ -287,19 +296,22 @@ static void test_related_and_mixed(void **state)
 static void test_mislabelled_body(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) a = parse("Content-Type: text/plain; charset=us-ascii\n\ncaf\xc3\xa9\n");
+	g_autoptr(DkMessage) a =
+	    parse("Content-Type: text/plain; charset=us-ascii\n\ncaf\xc3\xa9\n");
 	assert_string_equal(a->text, "café\n");
-	g_autoptr(DkMessage) b = parse("Content-Type: text/plain; charset=iso-8859-1\n\n\x93hi\x94\n");
+	g_autoptr(DkMessage) b =
+	    parse("Content-Type: text/plain; charset=iso-8859-1\n\n\x93hi\x94\n");
 	assert_string_equal(b->text, "\u201chi\u201d\n");
 	g_autoptr(DkMessage) c = parse("Content-Type: text/plain; charset=shift_jis\n"
-				       "Content-Transfer-Encoding: base64\n\nk/qWew==\n");
+	                               "Content-Transfer-Encoding: base64\n\nk/qWew==\n");
 	assert_string_equal(c->text, "日本");
 }
 
 static void test_invalid_bytes_replaced_not_truncated(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse("Content-Type: text/plain; charset=utf-8\n\n\xc3\xa9 bad \xff\xfe and\0 more\n");
+	g_autoptr(DkMessage) m =
+	    parse("Content-Type: text/plain; charset=utf-8\n\n\xc3\xa9 bad \xff\xfe and\0 more\n");
 	assert_string_equal(m->text, "é bad \xef\xbf\xbd\xef\xbf\xbd and");
 	assert_true(has_error(m, "replaced"));
 }
@@ -308,7 +320,7 @@ static void test_flowed(void **state)
 {
 	(void)state;
 	g_autoptr(DkMessage) m = parse("Content-Type: text/plain; format=flowed\n\n"
-				       "a long line \nthat goes on\n>quoted \n>more\n-- \nsig\n");
+	                               "a long line \nthat goes on\n>quoted \n>more\n-- \nsig\n");
 	assert_string_equal(m->text, "a long line that goes on\n>quoted \n>more\n-- \nsig\n");
 }
 
@@ -326,25 +338,28 @@ static void test_filename_decoding(void **state)
 {
 	(void)state;
 	g_autoptr(DkMessage) m = parse(
-		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
-		"--b\nContent-Type: application/octet-stream\n"
-		"Content-Disposition: attachment; filename*0*=utf-8''%E6%96%B0%E3%81%97;\n filename*1*=%E3%81%84.txt\n\nx\n"
-		"--b\nContent-Type: application/octet-stream; name=\"=?utf-8?q?r=C3=A9sum=C3=A9.pdf?=\"\n\nx\n"
-		"--b\nContent-Type: application/octet-stream\n"
-		"Content-Disposition: attachment; filename=\"../../etc/passwd\"\n\nx\n"
-		"--b\nContent-Type: application/octet-stream\n"
-		"Content-Disposition: attachment; filename=\"..\\\\..\\\\boot.ini\"\n\nx\n"
-		"--b\nContent-Type: application/octet-stream\n"
-		"Content-Disposition: attachment; filename=\"...hidden\"\n\nx\n"
-		"--b\nContent-Type: application/octet-stream\n"
-		"Content-Disposition: attachment; filename=\"=?utf-8?q?evil=E2=80=AEfdp.exe?=\"\n\nx\n"
-		"--b--\n");
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+	    "--b\nContent-Type: application/octet-stream\n"
+	    "Content-Disposition: attachment; filename*0*=utf-8''%E6%96%B0%E3%81%97;\n "
+	    "filename*1*=%E3%81%84.txt\n\nx\n"
+	    "--b\nContent-Type: application/octet-stream; "
+	    "name=\"=?utf-8?q?r=C3=A9sum=C3=A9.pdf?=\"\n\nx\n"
+	    "--b\nContent-Type: application/octet-stream\n"
+	    "Content-Disposition: attachment; filename=\"../../etc/passwd\"\n\nx\n"
+	    "--b\nContent-Type: application/octet-stream\n"
+	    "Content-Disposition: attachment; filename=\"..\\\\..\\\\boot.ini\"\n\nx\n"
+	    "--b\nContent-Type: application/octet-stream\n"
+	    "Content-Disposition: attachment; filename=\"...hidden\"\n\nx\n"
+	    "--b\nContent-Type: application/octet-stream\n"
+	    "Content-Disposition: attachment; filename=\"=?utf-8?q?evil=E2=80=AEfdp.exe?=\"\n\nx\n"
+	    "--b--\n");
 	assert_int_equal(m->attachments->len, 6);
 	assert_string_equal(attachment(m, 0)->filename, "新しい.txt");
 	assert_string_equal(attachment(m, 1)->filename, "résumé.pdf");
 	/* Kept as sent, but for the direction override; made safe only
 	 * where a name becomes a file. */
-	static const char *const sent[] = {"../../etc/passwd", "..\\..\\boot.ini", "...hidden", "evil_fdp.exe"};
+	static const char *const sent[] = {"../../etc/passwd", "..\\..\\boot.ini", "...hidden",
+	                                   "evil_fdp.exe"};
 	static const char *const safe[] = {"passwd", "boot.ini", "hidden", "evil_fdp.exe"};
 	for (guint i = 0; i < G_N_ELEMENTS(sent); i++) {
 		const DkAttachment *a = attachment(m, i + 2);
@@ -358,12 +373,12 @@ static void test_filename_decoding(void **state)
 static void test_attached_message(void **state)
 {
 	(void)state;
-	g_autoptr(DkMessage) m = parse(
-		"Subject: fwd\nContent-Type: multipart/mixed; boundary=b\n\n"
-		"--b\nContent-Type: text/plain\n\nsee attached\n"
-		"--b\nContent-Type: message/rfc822\n\n"
-		"From: Inner Person <Inner@Example.NET>\nSubject: =?utf-8?q?Inner_=C3=A9?=\n\ninner body\n"
-		"--b--\n");
+	g_autoptr(DkMessage) m = parse("Subject: fwd\nContent-Type: multipart/mixed; boundary=b\n\n"
+	                               "--b\nContent-Type: text/plain\n\nsee attached\n"
+	                               "--b\nContent-Type: message/rfc822\n\n"
+	                               "From: Inner Person <Inner@Example.NET>\nSubject: "
+	                               "=?utf-8?q?Inner_=C3=A9?=\n\ninner body\n"
+	                               "--b--\n");
 	assert_string_equal(m->text, "see attached");
 	assert_int_equal(m->attachments->len, 1);
 	const DkAttachment *a = attachment(m, 0);
@@ -371,7 +386,8 @@ static void test_attached_message(void **state)
 	assert_string_equal(a->filename, "Inner é.eml");
 	assert_string_equal(a->message_subject, "Inner é");
 	assert_string_equal(a->message_from->address, "Inner@example.net");
-	static const char inner[] = "From: Inner Person <Inner@Example.NET>\nSubject: =?utf-8?q?Inner_=C3=A9?=\n\ninner body";
+	static const char inner[] = "From: Inner Person <Inner@Example.NET>\nSubject: "
+	                            "=?utf-8?q?Inner_=C3=A9?=\n\ninner body";
 	assert_int_equal(a->size, sizeof inner - 1); /* the original bytes */
 	assert_memory_equal(g_bytes_get_data(a->data, NULL), inner, sizeof inner - 1);
 }
@@ -380,12 +396,12 @@ static void test_attached_text_files_are_attachments(void **state)
 {
 	(void)state;
 	g_autoptr(DkMessage) m = parse(
-		"Content-Type: multipart/mixed; boundary=b\n\n"
-		"--b\nContent-Type: text/plain\n\nbody\n"
-		"--b\nContent-Type: text/plain; name=log.txt\n\nlog line\n"
-		"--b\nContent-Type: text/csv\nContent-Disposition: inline; filename=a.csv\n\n1,2\n"
-		"--b\nContent-Type: text/plain\nContent-Disposition: attachment\n\nnot body\n"
-		"--b--\n");
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\nbody\n"
+	    "--b\nContent-Type: text/plain; name=log.txt\n\nlog line\n"
+	    "--b\nContent-Type: text/csv\nContent-Disposition: inline; filename=a.csv\n\n1,2\n"
+	    "--b\nContent-Type: text/plain\nContent-Disposition: attachment\n\nnot body\n"
+	    "--b--\n");
 	assert_string_equal(m->text, "body");
 	assert_int_equal(m->attachments->len, 3);
 }
@@ -398,8 +414,9 @@ static void test_safe_filename_length(void **state)
 		g_string_append(name, "é");
 	g_string_append(name, ".docx");
 	g_autofree char *raw = g_strdup_printf(
-		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/x\n"
-		"Content-Disposition: attachment; filename=\"%s\"\n\nx\n--b--\n", name->str);
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/x\n"
+	    "Content-Disposition: attachment; filename=\"%s\"\n\nx\n--b--\n",
+	    name->str);
 	g_string_free(name, TRUE);
 	g_autoptr(DkMessage) m = parse(raw);
 	assert_int_equal(strlen(attachment(m, 0)->filename), 300 * 2 + 5); /* as sent */
@@ -409,13 +426,13 @@ static void test_safe_filename_length(void **state)
 	assert_true(g_utf8_validate(f, -1, NULL));
 }
 
-
 /* ---- TNEF ---- */
 
 static void tnef_attr(GByteArray *a, guint8 level, guint32 id, const void *data, guint32 len)
 {
-	guint8 head[9] = {level, id & 0xFF, (id >> 8) & 0xFF, (id >> 16) & 0xFF, id >> 24,
-			  len & 0xFF, (len >> 8) & 0xFF, (len >> 16) & 0xFF, len >> 24};
+	guint8 head[9] = {level,    id & 0xFF,  (id >> 8) & 0xFF,  (id >> 16) & 0xFF,
+	                  id >> 24, len & 0xFF, (len >> 8) & 0xFF, (len >> 16) & 0xFF,
+	                  len >> 24};
 	g_byte_array_append(a, head, sizeof head);
 	g_byte_array_append(a, data, len);
 	guint32 sum = 0;
@@ -450,10 +467,11 @@ static void test_tnef(void **state)
 {
 	(void)state;
 	g_autofree char *b64 = tnef_base64(FALSE);
-	g_autofree char *raw = g_strdup_printf(
-		"Subject: t\nContent-Type: multipart/mixed; boundary=b\n\n"
-		"--b\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\n"
-		"Content-Transfer-Encoding: base64\n\n%s\n--b--\n", b64);
+	g_autofree char *raw =
+	    g_strdup_printf("Subject: t\nContent-Type: multipart/mixed; boundary=b\n\n"
+	                    "--b\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\n"
+	                    "Content-Transfer-Encoding: base64\n\n%s\n--b--\n",
+	                    b64);
 	g_autoptr(DkMessage) m = parse(raw);
 	assert_int_equal(m->attachments->len, 2);
 	assert_string_equal(attachment(m, 0)->filename, "winmail.dat");
@@ -472,9 +490,10 @@ static void test_tnef_damaged(void **state)
 	(void)state;
 	g_autofree char *b64 = tnef_base64(TRUE);
 	g_autofree char *raw = g_strdup_printf(
-		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
-		"--b\nContent-Type: application/octet-stream; name=\"WINMAIL.DAT\"\n"
-		"Content-Transfer-Encoding: base64\n\n%s\n--b--\n", b64);
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n"
+	    "--b\nContent-Type: application/octet-stream; name=\"WINMAIL.DAT\"\n"
+	    "Content-Transfer-Encoding: base64\n\n%s\n--b--\n",
+	    b64);
 	g_autoptr(DkMessage) m = parse(raw);
 	assert_int_equal(m->attachments->len, 1); /* the original, kept */
 	assert_true(has_error(m, "TNEF"));
@@ -485,7 +504,7 @@ static void test_uuencoded_in_text(void **state)
 {
 	(void)state;
 	g_autoptr(DkMessage) m = parse("Subject: notes\n\nSee the file.\n\nbegin 644 hi.txt\n"
-				       ",:&5L;&\\@=V]R;&0*\n`\nend\nThanks\n");
+	                               ",:&5L;&\\@=V]R;&0*\n`\nend\nThanks\n");
 	assert_string_equal(m->text, "See the file.\n\nThanks\n");
 	assert_int_equal(m->attachments->len, 1);
 	assert_string_equal(attachment(m, 0)->filename, "hi.txt");
@@ -502,7 +521,8 @@ static char *nested(int depth)
 {
 	GString *s = g_string_new("Subject: deep\n");
 	for (int i = 0; i < depth; i++)
-		g_string_append_printf(s, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
+		g_string_append_printf(s, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n",
+		                       i, i);
 	g_string_append(s, "Content-Type: text/plain\n\ninnermost\n");
 	for (int i = depth - 1; i >= 0; i--)
 		g_string_append_printf(s, "--b%d--\n", i);
@@ -559,8 +579,9 @@ static void test_many_parts_cut_before_gmime(void **state)
 static void test_decoded_limit(void **state)
 {
 	(void)state;
-	GString *s = g_string_new("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsmall\n"
-				  "--b\nContent-Type: application/octet-stream; name=big.bin\n\n");
+	GString *s = g_string_new(
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsmall\n"
+	    "--b\nContent-Type: application/octet-stream; name=big.bin\n\n");
 	for (int i = 0; i < 2000; i++)
 		g_string_append(s, "0123456789\n");
 	g_string_append(s, "--b--\n");
@@ -604,8 +625,9 @@ static void test_time_limit(void **state)
 /* Content-* fields live on GMime's top part; the headers table has them. */
 static void test_content_headers_listed(void **state)
 {
-	g_autoptr(DkMessage) m = parse("From: a@example.com\nSubject: x\nMIME-Version: 1.0\n"
-				       "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nhi\n");
+	g_autoptr(DkMessage) m = parse(
+	    "From: a@example.com\nSubject: x\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nhi\n");
 	assert_non_null(dk_message_header(m, "Content-Type"));
 	assert_non_null(strstr(dk_message_header(m, "content-type"), "text/plain"));
 	assert_string_equal(dk_message_header(m, "content-transfer-encoding"), "8bit");
@@ -615,41 +637,41 @@ static void test_content_headers_listed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_content_headers_listed),
-		cmocka_unit_test(test_rfc2047_subject),
-		cmocka_unit_test(test_fallback_charset_for_raw_headers),
-		cmocka_unit_test(test_addresses),
-		cmocka_unit_test(test_from_falls_back_to_sender),
-		cmocka_unit_test(test_date_with_zone),
-		cmocka_unit_test(test_date_missing_or_absurd),
-		cmocka_unit_test(test_ids_cleaned),
-		cmocka_unit_test(test_missing_message_id_is_synthetic),
-		cmocka_unit_test(test_headers_table),
-		cmocka_unit_test(test_not_mail),
-		cmocka_unit_test(test_bare_cr_lines),
-		cmocka_unit_test(test_alternative_prefers_plain),
-		cmocka_unit_test(test_alternative_empty_plain_takes_html),
-		cmocka_unit_test(test_html_only),
-		cmocka_unit_test(test_html_meta_charset),
-		cmocka_unit_test(test_html_quote_split),
-		cmocka_unit_test(test_related_and_mixed),
-		cmocka_unit_test(test_mislabelled_body),
-		cmocka_unit_test(test_invalid_bytes_replaced_not_truncated),
-		cmocka_unit_test(test_flowed),
-		cmocka_unit_test(test_crlf_normalised),
-		cmocka_unit_test(test_filename_decoding),
-		cmocka_unit_test(test_attached_message),
-		cmocka_unit_test(test_attached_text_files_are_attachments),
-		cmocka_unit_test(test_safe_filename_length),
-		cmocka_unit_test(test_uuencoded_in_text),
-		cmocka_unit_test(test_tnef),
-		cmocka_unit_test(test_tnef_damaged),
-		cmocka_unit_test(test_depth_limit),
-		cmocka_unit_test(test_part_limit),
-		cmocka_unit_test(test_many_parts_cut_before_gmime),
-		cmocka_unit_test(test_decoded_limit),
-		cmocka_unit_test(test_header_limit),
-		cmocka_unit_test(test_time_limit),
+	    cmocka_unit_test(test_content_headers_listed),
+	    cmocka_unit_test(test_rfc2047_subject),
+	    cmocka_unit_test(test_fallback_charset_for_raw_headers),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_from_falls_back_to_sender),
+	    cmocka_unit_test(test_date_with_zone),
+	    cmocka_unit_test(test_date_missing_or_absurd),
+	    cmocka_unit_test(test_ids_cleaned),
+	    cmocka_unit_test(test_missing_message_id_is_synthetic),
+	    cmocka_unit_test(test_headers_table),
+	    cmocka_unit_test(test_not_mail),
+	    cmocka_unit_test(test_bare_cr_lines),
+	    cmocka_unit_test(test_alternative_prefers_plain),
+	    cmocka_unit_test(test_alternative_empty_plain_takes_html),
+	    cmocka_unit_test(test_html_only),
+	    cmocka_unit_test(test_html_meta_charset),
+	    cmocka_unit_test(test_html_quote_split),
+	    cmocka_unit_test(test_related_and_mixed),
+	    cmocka_unit_test(test_mislabelled_body),
+	    cmocka_unit_test(test_invalid_bytes_replaced_not_truncated),
+	    cmocka_unit_test(test_flowed),
+	    cmocka_unit_test(test_crlf_normalised),
+	    cmocka_unit_test(test_filename_decoding),
+	    cmocka_unit_test(test_attached_message),
+	    cmocka_unit_test(test_attached_text_files_are_attachments),
+	    cmocka_unit_test(test_safe_filename_length),
+	    cmocka_unit_test(test_uuencoded_in_text),
+	    cmocka_unit_test(test_tnef),
+	    cmocka_unit_test(test_tnef_damaged),
+	    cmocka_unit_test(test_depth_limit),
+	    cmocka_unit_test(test_part_limit),
+	    cmocka_unit_test(test_many_parts_cut_before_gmime),
+	    cmocka_unit_test(test_decoded_limit),
+	    cmocka_unit_test(test_header_limit),
+	    cmocka_unit_test(test_time_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

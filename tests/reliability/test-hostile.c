@@ -75,10 +75,11 @@ static GString *head(const char *subject, const char *content_type)
 {
 	GString *s = g_string_new(NULL);
 	g_string_append_printf(s,
-			       "From: Mallory <mallory@example.com>\r\nTo: support@example.org\r\n"
-			       "Subject: %s\r\nMessage-ID: <%s@hostile.example>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n"
-			       "MIME-Version: 1.0\r\nContent-Type: %s\r\n\r\n",
-			       subject, subject, content_type);
+	                       "From: Mallory <mallory@example.com>\r\nTo: support@example.org\r\n"
+	                       "Subject: %s\r\nMessage-ID: <%s@hostile.example>\r\nDate: Tue, 1 "
+	                       "Dec 2026 10:00:00 +0000\r\n"
+	                       "MIME-Version: 1.0\r\nContent-Type: %s\r\n\r\n",
+	                       subject, subject, content_type);
 	return s;
 }
 
@@ -88,8 +89,10 @@ static GBytes *build_nesting(double scale_unused)
 	const int depth = 10000;
 	GString *s = head("nesting", "multipart/mixed; boundary=b0");
 	for (int i = 1; i < depth; i++)
-		g_string_append_printf(s, "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n", i - 1, i);
-	g_string_append_printf(s, "--b%d\r\nContent-Type: text/plain\r\n\r\ndeep inside\r\n", depth - 1);
+		g_string_append_printf(
+		    s, "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n", i - 1, i);
+	g_string_append_printf(s, "--b%d\r\nContent-Type: text/plain\r\n\r\ndeep inside\r\n",
+	                       depth - 1);
 	for (int i = depth - 1; i >= 0; i--)
 		g_string_append_printf(s, "--b%d--\r\n", i);
 	return finish(s);
@@ -148,15 +151,24 @@ static GBytes *build_charsets(double scale_unused)
 {
 	(void)scale_unused;
 	GString *s = head("=?x-no-such-charset?B?aGVsbG8=?= =?utf-7?Q?+AOk-t+AOk-?=",
-			  "multipart/mixed; boundary=c");
-	static const char *const charsets[] = {"x-no-such-charset", "utf-7",    "iso-2022-jp", "cp1047",
-					       "utf-32",            "\"\"",     "utf-8",       "gb18030",
-					       "../../etc/passwd",  "utf-16le", NULL};
+	                  "multipart/mixed; boundary=c");
+	static const char *const charsets[] = {"x-no-such-charset",
+	                                       "utf-7",
+	                                       "iso-2022-jp",
+	                                       "cp1047",
+	                                       "utf-32",
+	                                       "\"\"",
+	                                       "utf-8",
+	                                       "gb18030",
+	                                       "../../etc/passwd",
+	                                       "utf-16le",
+	                                       NULL};
 	for (int i = 0; charsets[i] != NULL; i++)
-		g_string_append_printf(s,
-				       "--c\r\nContent-Type: text/plain; charset=%s\r\n\r\n"
-				       "readable %d \xff\xfe\xc3\x28 \x1b$B\x30\x21\x1b(B +AGEA-\r\n",
-				       charsets[i], i);
+		g_string_append_printf(
+		    s,
+		    "--c\r\nContent-Type: text/plain; charset=%s\r\n\r\n"
+		    "readable %d \xff\xfe\xc3\x28 \x1b$B\x30\x21\x1b(B +AGEA-\r\n",
+		    charsets[i], i);
 	g_string_append(s, "--c--\r\n");
 	return finish(s);
 }
@@ -164,8 +176,9 @@ static GBytes *build_charsets(double scale_unused)
 static GBytes *build_nul_body(double scale_unused)
 {
 	(void)scale_unused;
-	static const char text[] = "From: mallory@example.com\r\nSubject: nul bytes\r\n"
-				   "Message-ID: <nul@hostile.example>\r\n\r\nbefore\0after\r\n\0\0\0readable tail\r\n";
+	static const char text[] =
+	    "From: mallory@example.com\r\nSubject: nul bytes\r\n"
+	    "Message-ID: <nul@hostile.example>\r\n\r\nbefore\0after\r\n\0\0\0readable tail\r\n";
 	return g_bytes_new(text, sizeof(text) - 1);
 }
 
@@ -174,7 +187,7 @@ static GBytes *build_nul_header(double scale_unused)
 {
 	(void)scale_unused;
 	static const char text[] = "From: mallory@example.com\r\nSubject: nul\0bytes\r\n"
-				   "Message-ID: <nulh@hostile.example>\r\n\r\nbody\r\n";
+	                           "Message-ID: <nulh@hostile.example>\r\n\r\nbody\r\n";
 	return g_bytes_new(text, sizeof(text) - 1);
 }
 
@@ -182,15 +195,18 @@ static GBytes *build_transfer(double scale_unused)
 {
 	(void)scale_unused;
 	GString *s = head("transfer", "multipart/mixed; boundary=t");
-	g_string_append(s, "--t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-			   "!!!!not base64 at all====\r\n=\r\nQUJD*&^%\r\n====\r\n"
-			   "--t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-			   "qp =ZZ =\r\n=4 =\r\n=\r\nsoft=\r\nbreak =C3=\r\n"
-			   "--t\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
-			   "Content-Disposition: attachment; filename=garbage.bin\r\n\r\n"
-			   "=====\r\n\x80\x81\xff\r\n"
-			   "--t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode-unknown\r\n\r\n"
-			   "begin 644 x\r\n--t--\r\n");
+	g_string_append(
+	    s,
+	    "--t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	    "!!!!not base64 at all====\r\n=\r\nQUJD*&^%\r\n====\r\n"
+	    "--t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "qp =ZZ =\r\n=4 =\r\n=\r\nsoft=\r\nbreak =C3=\r\n"
+	    "--t\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+	    "Content-Disposition: attachment; filename=garbage.bin\r\n\r\n"
+	    "=====\r\n\x80\x81\xff\r\n"
+	    "--t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: "
+	    "x-uuencode-unknown\r\n\r\n"
+	    "begin 644 x\r\n--t--\r\n");
 	return finish(s);
 }
 
@@ -210,9 +226,9 @@ static GBytes *build_filenames(double scale_unused)
 	    NULL};
 	for (int i = 0; names[i] != NULL; i++)
 		g_string_append_printf(s,
-				       "--f\r\nContent-Type: application/octet-stream\r\n"
-				       "Content-Disposition: attachment; %s\r\n\r\ncontent %d\r\n",
-				       names[i], i);
+		                       "--f\r\nContent-Type: application/octet-stream\r\n"
+		                       "Content-Disposition: attachment; %s\r\n\r\ncontent %d\r\n",
+		                       names[i], i);
 	g_string_append(s, "--f--\r\n");
 	return finish(s);
 }
@@ -223,17 +239,20 @@ static GBytes *build_zip_bomb(double scale_unused)
 {
 	(void)scale_unused;
 	static const guint8 zip[] = {
-	    'P', 'K', 3, 4, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0,
-	    0xff, 0xff, 0xff, 0xff, 5, 0, 0, 0, 'b', 'o', 'm', 'b', 'x',
-	    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	    'P', 'K', 5, 6, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	    'P',  'K',  3,    4,    20,   0,    0,    0,    8,    0,    0,    0,    0,
+	    0,    0,    0,    0,    0,    16,   0,    0,    0,    0xff, 0xff, 0xff, 0xff,
+	    5,    0,    0,    0,    'b',  'o',  'm',  'b',  'x',  0x03, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 'P',
+	    'K',  5,    6,    0,    0,    0,    0,    1,    0,    1,    0,    0,    0,
+	    0,    0,    0,    0,    0,    0,    0,    0};
 	g_autofree char *b64 = g_base64_encode(zip, sizeof(zip));
 	GString *s = head("zipbomb", "multipart/mixed; boundary=z");
-	g_string_append_printf(s,
-			       "--z\r\nContent-Type: text/plain\r\n\r\nthe report you asked for\r\n"
-			       "--z\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n"
-			       "Content-Disposition: attachment; filename=report.zip\r\n\r\n%s\r\n--z--\r\n",
-			       b64);
+	g_string_append_printf(
+	    s,
+	    "--z\r\nContent-Type: text/plain\r\n\r\nthe report you asked for\r\n"
+	    "--z\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n"
+	    "Content-Disposition: attachment; filename=report.zip\r\n\r\n%s\r\n--z--\r\n",
+	    b64);
 	return finish(s);
 }
 
@@ -249,7 +268,8 @@ static GBytes *build_encoded_words(double scale_unused)
 	g_string_append(s, "=?utf-8?B?");
 	for (int i = 0; i < 100000; i++)
 		g_string_append_c(s, 'A');
-	g_string_append(s, "?=\r\nMessage-ID: <ew@hostile.example>\r\n\r\nbody of the encoded words\r\n");
+	g_string_append(
+	    s, "?=\r\nMessage-ID: <ew@hostile.example>\r\n\r\nbody of the encoded words\r\n");
 	return finish(s);
 }
 
@@ -262,7 +282,8 @@ static GBytes *build_folding(double scale_unused)
 	g_string_append(s, "\r\nX-Empty:");
 	for (int i = 0; i < 100000; i++)
 		g_string_append(s, "\r\n \t");
-	g_string_append(s, "\r\nMessage-ID: <fold@hostile.example>\r\n\r\nbody after the folds\r\n");
+	g_string_append(s,
+	                "\r\nMessage-ID: <fold@hostile.example>\r\n\r\nbody after the folds\r\n");
 	return finish(s);
 }
 
@@ -303,7 +324,8 @@ static void check_line(const DkMessage *m)
 	gboolean said = FALSE;
 	for (guint i = 0; i < m->errors->len; i++) {
 		const char *e = g_ptr_array_index(m->errors, i);
-		said = said || strstr(e, "truncated") != NULL || strstr(e, "decoded-size limit") != NULL;
+		said = said || strstr(e, "truncated") != NULL ||
+		       strstr(e, "decoded-size limit") != NULL;
 	}
 	assert_true(said);
 }
@@ -512,11 +534,12 @@ static void test_catalogue(void **state)
 		Expect got = run_case(r, c);
 		double seconds = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
 		double growth = peak_mib() - before;
-		printf("%-20s %-11s %8.2f %8.1f %9.1f\n", c->name, expect_names[got], seconds, growth,
-		       (double)g_bytes_get_size(r->raw) / MIB);
+		printf("%-20s %-11s %8.2f %8.1f %9.1f\n", c->name, expect_names[got], seconds,
+		       growth, (double)g_bytes_get_size(r->raw) / MIB);
 		fflush(stdout);
 		if (got != c->expect)
-			fail_msg("%s: %s, expected %s", c->name, expect_names[got], expect_names[c->expect]);
+			fail_msg("%s: %s, expected %s", c->name, expect_names[got],
+			         expect_names[c->expect]);
 		if (growth > (c->max_mib > 0 ? c->max_mib * SANITIZER_MEMORY : MAX_GROWTH_MIB))
 			fail_msg("%s: %.0f MiB", c->name, growth);
 	}
@@ -539,7 +562,7 @@ static int write_catalogue(const char *dir)
 		if (!g_file_set_contents(path, data, (gssize)n, &error))
 			break;
 		g_string_append_printf(index, "%s\t%s\t%s\n", file, expect_names[cases[i].expect],
-				       cases[i].name);
+		                       cases[i].name);
 	}
 	g_autofree char *path = g_build_filename(dir, "index.tsv", NULL);
 	if (error == NULL && g_file_set_contents(path, index->str, (gssize)index->len, &error))

@@ -1,6 +1,6 @@
 /* Pigeonhole's core-language test scripts (conformance/sieve of the shared
- * folder, DOCKET_SHARED in tests/CMakeLists.txt), run on docket's engine. The .svtest files are Sieve with Pigeonhole's
- * "vnd.dovecot.testsuite" extension; this runner implements its small core
+ * folder, DOCKET_SHARED in tests/CMakeLists.txt), run on docket's engine. The .svtest files are
+ * Sieve with Pigeonhole's "vnd.dovecot.testsuite" extension; this runner implements its small core
  * itself: each `test "name" { ... }` block runs as a script of its own, with
  * `test_set "message"|"envelope.from"|"envelope.to"` applied by the runner
  * and `test_fail "reason"` turned into an action the runner looks for.

@@ -482,15 +482,18 @@ static const Case ticket_cases[] = {
      "implicit-keep"},
     {"message_class unknown",
      "require \"vnd.docket.ticket\"; if message_class \"robot\" { discard; }",
-     "COMPILE: 1:47: unknown message class 'robot': expected auto_reply, auto_generated, bounce, bulk, agent, "
+     "COMPILE: 1:47: unknown message class 'robot': expected auto_reply, auto_generated, bounce, "
+     "bulk, agent, "
      "spam"},
-    {"ticket_sla breached", "require \"vnd.docket.ticket\"; if ticket_sla \"breached\" { discard; }",
-     "discard"},
-    {"ticket_sla any of", "require \"vnd.docket.ticket\"; if ticket_sla [\"paused\", \"answered\"] "
+    {"ticket_sla breached",
+     "require \"vnd.docket.ticket\"; if ticket_sla \"breached\" { discard; }", "discard"},
+    {"ticket_sla any of",
+     "require \"vnd.docket.ticket\"; if ticket_sla [\"paused\", \"answered\"] "
      "{ discard; }",
      "implicit-keep"},
     {"ticket_sla matches",
-     "require \"vnd.docket.ticket\"; if ticket_sla :matches \"*_breached\" { discard; }", "discard"},
+     "require \"vnd.docket.ticket\"; if ticket_sla :matches \"*_breached\" { discard; }",
+     "discard"},
     {"ticket_sla unknown", "require \"vnd.docket.ticket\"; if ticket_sla \"late\" { discard; }",
      "COMPILE: 1:44: unknown SLA state 'late': expected breached, first_response_breached, "
      "resolution_breached, paused, answered, no_target"},
@@ -505,7 +508,8 @@ static void test_ticket(void **state)
 	                   .priority = "high",
 	                   .queue = "Sales",
 	                   .is_agent = TRUE,
-	                   .sla = (const char *const[]){"breached", "first_response_breached", NULL}};
+	                   .sla =
+	                       (const char *const[]){"breached", "first_response_breached", NULL}};
 	DkSieveTestEnv env = {.ticket = &t};
 	run_cases(ticket_cases, G_N_ELEMENTS(ticket_cases), NULL, &env);
 }

@@ -236,25 +236,30 @@ static void test_names_checked(void **state)
 	for (gsize i = 0; names[i] != NULL; i++) {
 		g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 		g_autoptr(GError) error = NULL;
-		assert_true(dk_notification_check(dk_notification_default(names[i]), names[i], problems, &error));
+		assert_true(dk_notification_check(dk_notification_default(names[i]), names[i],
+		                                  problems, &error));
 		if (problems->len > 0)
 			fail_msg("%s", (char *)g_ptr_array_index(problems, 0));
 	}
-	static const char source[] = "Subject: {{ticket.token}} {{ticket.subjct}}\n"
-	                             "\n"
-	                             "{{#requester}}{{name}} {{nme}}{{/requester}}\n"
-	                             "{{#ticket.link}}{{ticket.link}} {{.}}{{/ticket.link}}\n"
-	                             "{{^agent}}{{agent.name}}{{/agent}}{{> signature}}{{#nothing}}{{x}}{{/nothing}}\n";
+	static const char source[] =
+	    "Subject: {{ticket.token}} {{ticket.subjct}}\n"
+	    "\n"
+	    "{{#requester}}{{name}} {{nme}}{{/requester}}\n"
+	    "{{#ticket.link}}{{ticket.link}} {{.}}{{/ticket.link}}\n"
+	    "{{^agent}}{{agent.name}}{{/agent}}{{> signature}}{{#nothing}}{{x}}{{/nothing}}\n";
 	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 	assert_true(dk_notification_check(source, "t.txt", problems, NULL));
 	assert_int_equal(problems->len, 4);
-	assert_string_equal(g_ptr_array_index(problems, 0), "t.txt:1:27: unknown variable “ticket.subjct”");
+	assert_string_equal(g_ptr_array_index(problems, 0),
+	                    "t.txt:1:27: unknown variable “ticket.subjct”");
 	assert_string_equal(g_ptr_array_index(problems, 1), "t.txt:3:24: unknown variable “nme”");
-	assert_string_equal(g_ptr_array_index(problems, 2), "t.txt:5:50: unknown variable “nothing”");
+	assert_string_equal(g_ptr_array_index(problems, 2),
+	                    "t.txt:5:50: unknown variable “nothing”");
 	assert_string_equal(g_ptr_array_index(problems, 3), "t.txt:5:62: unknown variable “x”");
 	/* a body alone (an HTML sibling, a partial) */
 	g_ptr_array_set_size(problems, 0);
-	assert_true(dk_notification_check("<p>{{organisation.name}} {{sla.due}} {{org}}</p>", "s.html", problems, NULL));
+	assert_true(dk_notification_check("<p>{{organisation.name}} {{sla.due}} {{org}}</p>",
+	                                  "s.html", problems, NULL));
 	assert_int_equal(problems->len, 1);
 	assert_string_equal(g_ptr_array_index(problems, 0), "s.html:1:38: unknown variable “org”");
 	g_autoptr(GError) error = NULL;

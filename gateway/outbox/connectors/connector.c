@@ -13,12 +13,9 @@
 
 const DkConnectorOps *dk_connector_ops(const char *type)
 {
-	static const DkConnectorOps *const all[] = {&dk_connector_webhook,
-	                                            &dk_connector_connectwise,
-	                                            &dk_connector_incidentiq,
-	                                            &dk_connector_ninjaone,
-	                                            &dk_connector_opspilot,
-	                                            &dk_connector_omnidesk};
+	static const DkConnectorOps *const all[] = {
+	    &dk_connector_webhook,  &dk_connector_connectwise, &dk_connector_incidentiq,
+	    &dk_connector_ninjaone, &dk_connector_opspilot,    &dk_connector_omnidesk};
 	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
 		if (g_strcmp0(all[i]->type, type) == 0)
 			return all[i];
@@ -53,8 +50,8 @@ static GHashTable *read_credentials(const char *path, GError **error)
 
 /* Every URL among the credentials (NinjaOne's token_url, any "*_url")
  * follows the policy of base_url: credentials go over TLS. */
-static gboolean credential_urls_ok(GHashTable *credentials, const char *section,
-                                   gboolean insecure, GError **error)
+static gboolean credential_urls_ok(GHashTable *credentials, const char *section, gboolean insecure,
+                                   GError **error)
 {
 	GHashTableIter it;
 	gpointer key, value;
@@ -62,8 +59,8 @@ static gboolean credential_urls_ok(GHashTable *credentials, const char *section,
 	while (g_hash_table_iter_next(&it, &key, &value)) {
 		if (!g_str_has_suffix(key, "url") || *(const char *)value == '\0')
 			continue;
-		g_autofree char *what = g_strdup_printf("[%s] credentials_file %s", section,
-		                                        (const char *)key);
+		g_autofree char *what =
+		    g_strdup_printf("[%s] credentials_file %s", section, (const char *)key);
 		if (!dk_url_policy_check(value, insecure, what, "insecure_http", error))
 			return FALSE;
 	}
@@ -79,7 +76,8 @@ static GHashTable *read_map(const DkConfig *config, const char *section, const c
 		if (eq == NULL)
 			continue;
 		*eq = '\0';
-		g_hash_table_replace(map, g_strdup(g_strstrip(items[i])), g_strdup(g_strstrip(eq + 1)));
+		g_hash_table_replace(map, g_strdup(g_strstrip(items[i])),
+		                     g_strdup(g_strstrip(eq + 1)));
 	}
 	return map;
 }
@@ -89,8 +87,8 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 	g_autofree char *section = g_strconcat("connector:", name, NULL);
 	g_auto(GStrv) names = dk_config_get_instances(config, "connector");
 	if (!g_strv_contains((const char *const *)names, name)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "no [%s] section in the configuration",
-		            section);
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "no [%s] section in the configuration", section);
 		return NULL;
 	}
 	const char *type = dk_config_get_string(config, section, "type");
@@ -192,8 +190,8 @@ char *dk_connector_words_back(const DkConnector *c, const DkConnectorVocabulary 
 	return out->len ? g_strdup(out->str) : NULL;
 }
 
-static gboolean word_known(const DkConnector *c, const DkConnectorVocabulary *v,
-                           const char *ours, GString *report)
+static gboolean word_known(const DkConnector *c, const DkConnectorVocabulary *v, const char *ours,
+                           GString *report)
 {
 	const char *word = dk_connector_word(c, v, ours);
 	if (g_strv_contains(v->known, word))
@@ -273,8 +271,9 @@ const char *dk_connector_text(const DkArticle *a)
 char *dk_connector_id(const json_t *o)
 {
 	json_t *id = json_object_get(o, "id");
-	return json_is_integer(id) ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(id))
-	                           : NULL;
+	return json_is_integer(id)
+	           ? g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(id))
+	           : NULL;
 }
 
 gboolean dk_connector_take_id(const DkConnector *c, const json_t *reply, char **remote_out,
@@ -368,9 +367,8 @@ static const char *first_string(const json_t *o, const char *const *names)
 static void describe_error(const json_t *o, GString *out)
 {
 	static const char *const codes[] = {"error", "code", "errorCode", "ErrorKey", NULL};
-	static const char *const messages[] = {"error_description", "message", "Message",
-	                                       "errorMessage",      "title",   "detail",
-	                                       NULL};
+	static const char *const messages[] = {
+	    "error_description", "message", "Message", "errorMessage", "title", "detail", NULL};
 	static const char *const fields[] = {"field", "Field", NULL};
 	const char *code = first_string(o, codes), *message = first_string(o, messages);
 	const char *field = first_string(o, fields);

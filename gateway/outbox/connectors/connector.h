@@ -73,19 +73,19 @@ void dk_connector_file_free(gpointer file);
 
 /* What happened, as a connector sees it. */
 typedef struct {
-	const char *event;          /* "ticket.created", "article.created", "ticket.updated" */
+	const char *event; /* "ticket.created", "article.created", "ticket.updated" */
 	const DkTicket *ticket;
-	const DkArticle *article;   /* the article the event came with, or NULL */
-	const char *field;          /* ticket.updated: "status", "priority" or "assignee" */
-	const char *old_value;      /* ticket.updated; may be NULL */
-	const char *new_value;      /* ticket.updated; may be NULL */
-	const char *reference;      /* our reference: PREFIX-NUMBER */
-	const char *remote_ticket;  /* the system's id of the ticket, or NULL */
-	gint64 outbox_id;           /* the row: stable over retries */
-	gint64 since;               /* the row's creation (Unix seconds): whatever
-	                             * the event made on the system is newer */
-	const GPtrArray *files;     /* the article's attachments (DkConnectorFile),
-	                             * empty when it has none */
+	const DkArticle *article;  /* the article the event came with, or NULL */
+	const char *field;         /* ticket.updated: "status", "priority" or "assignee" */
+	const char *old_value;     /* ticket.updated; may be NULL */
+	const char *new_value;     /* ticket.updated; may be NULL */
+	const char *reference;     /* our reference: PREFIX-NUMBER */
+	const char *remote_ticket; /* the system's id of the ticket, or NULL */
+	gint64 outbox_id;          /* the row: stable over retries */
+	gint64 since;              /* the row's creation (Unix seconds): whatever
+	                            * the event made on the system is newer */
+	const GPtrArray *files;    /* the article's attachments (DkConnectorFile),
+	                            * empty when it has none */
 } DkConnectorEvent;
 
 /* What an agent did on the system, as the way back reads it: a public
@@ -168,16 +168,16 @@ struct DkConnector {
 	GHashTable *credentials; /* name -> value */
 	char **queues;
 	gint64 timeout_seconds;
-	char *ca_file;           /* or NULL */
+	char *ca_file; /* or NULL */
 	char *reference_prefix;
-	char *board, *company;   /* "" when unset */
-	GHashTable *status_map;  /* ours -> theirs, defaults filled in */
+	char *board, *company;  /* "" when unset */
+	GHashTable *status_map; /* ours -> theirs, defaults filled in */
 	GHashTable *priority_map;
-	gint64 retry_after;      /* seconds from the last 429/503, 0 when none */
-	const DkConfig *config;  /* borrowed: outlives the connector */
-	gpointer state;          /* the type's own cache (ops->init may set it), or NULL */
+	gint64 retry_after;     /* seconds from the last 429/503, 0 when none */
+	const DkConfig *config; /* borrowed: outlives the connector */
+	gpointer state;         /* the type's own cache (ops->init may set it), or NULL */
 	GDestroyNotify state_free;
-	gint64 rate_reset;       /* X-RateLimit-Reset of the last answer, or 0 */
+	gint64 rate_reset; /* X-RateLimit-Reset of the last answer, or 0 */
 };
 
 /* The connector of [connector:NAME]; DK_ERROR_CONFIG when the section is
@@ -200,9 +200,8 @@ const char *dk_connector_map(GHashTable *map, const char *value);
  * 10.2.3, or on a 429 without it from X-RateLimit-Reset); other statuses
  * DK_ERROR_PERMANENT with the body in the message. extra: more headers,
  * NULL-terminated, or NULL. */
-gboolean dk_connector_http(DkConnector *c, const char *method, const char *path,
-                           const char *body, const char *const *extra, json_t **response_out,
-                           GError **error);
+gboolean dk_connector_http(DkConnector *c, const char *method, const char *path, const char *body,
+                           const char *const *extra, json_t **response_out, GError **error);
 
 /* The article's new text, "(no text)" when it has none or a is NULL. */
 const char *dk_connector_text(const DkArticle *a);

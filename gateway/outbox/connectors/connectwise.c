@@ -21,8 +21,12 @@
  * recordId, title and file, listed by GET with the same recordType and
  * recordId (the vendor reference notes mark this endpoint unverified) [3P]. */
 static const char *const default_statuses[][2] = {
-    {"new", "New"},           {"open", "In Progress"},     {"in_progress", "In Progress"},
-    {"waiting", "Waiting on Client"}, {"on_hold", "On Hold"}, {"resolved", "Resolved"},
+    {"new", "New"},
+    {"open", "In Progress"},
+    {"in_progress", "In Progress"},
+    {"waiting", "Waiting on Client"},
+    {"on_hold", "On Hold"},
+    {"resolved", "Resolved"},
     {"closed", "Closed"},
 };
 static const char *const default_priorities[][2] = {
@@ -384,11 +388,12 @@ static gboolean names_present(DkConnector *c, const json_t *list, const char *co
 		json_t *item;
 		json_array_foreach(list, k, item)
 		{
-			seen = seen || g_strcmp0(json_string_value(json_object_get(item, "name")), want) == 0;
+			seen = seen || g_strcmp0(json_string_value(json_object_get(item, "name")),
+			                         want) == 0;
 		}
 		if (!seen) {
-			g_string_append_printf(report, "%s: %s %s (for %s) does not exist\n", c->name, what,
-			                       want, pairs[i][0]);
+			g_string_append_printf(report, "%s: %s %s (for %s) does not exist\n",
+			                       c->name, what, want, pairs[i][0]);
 			ok = FALSE;
 		}
 	}
@@ -404,13 +409,16 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	if (!query(c, "/service/boards", bcond, &boards, error)) {
 		/* Some ConnectWise clouds answer wrong keys with 404, not 401 [3P]. */
 		if (strstr((*error)->message, "HTTP 404") != NULL)
-			g_string_append_printf(report, "%s: 404 on /service/boards: check base_url, "
-			                       "and the company and keys\n", c->name);
+			g_string_append_printf(report,
+			                       "%s: 404 on /service/boards: check base_url, "
+			                       "and the company and keys\n",
+			                       c->name);
 		return FALSE;
 	}
 	g_string_append_printf(report, "%s: authenticated\n", c->name);
 	if (json_array_size(boards) == 0) {
-		g_string_append_printf(report, "%s: board \"%s\" does not exist\n", c->name, c->board);
+		g_string_append_printf(report, "%s: board \"%s\" does not exist\n", c->name,
+		                       c->board);
 		return FALSE;
 	}
 	g_autofree char *board = dk_connector_id(json_array_get(boards, 0));
@@ -422,14 +430,16 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	gboolean ok = names_present(c, statuses, default_statuses, G_N_ELEMENTS(default_statuses),
 	                            c->status_map, "status", report);
 	ok = names_present(c, priorities, default_priorities, G_N_ELEMENTS(default_priorities),
-	                   c->priority_map, "priority", report) && ok;
+	                   c->priority_map, "priority", report) &&
+	     ok;
 	if (json_array_size(companies) == 0) {
 		g_string_append_printf(report, "%s: company \"%s\" does not exist\n", c->name,
 		                       c->company);
 		ok = FALSE;
 	}
 	if (ok)
-		g_string_append_printf(report, "%s: board %s, statuses, priorities and company found\n",
+		g_string_append_printf(report,
+		                       "%s: board %s, statuses, priorities and company found\n",
 		                       c->name, c->board);
 	return ok;
 }

@@ -19,8 +19,8 @@ DkConnectors *dk_connectors_new(const DkConfig *config, GError **error)
 {
 	(void)error;
 	DkConnectors *set = g_new0(DkConnectors, 1);
-	set->connectors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-	                                        (GDestroyNotify)dk_connector_free);
+	set->connectors =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)dk_connector_free);
 	set->broken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_auto(GStrv) names = dk_config_get_instances(config, "connector");
 	for (guint i = 0; names[i] != NULL; i++) {
@@ -29,7 +29,8 @@ DkConnectors *dk_connectors_new(const DkConfig *config, GError **error)
 		if (c != NULL)
 			g_hash_table_insert(set->connectors, c->name, c);
 		else
-			g_hash_table_insert(set->broken, g_strdup(names[i]), g_strdup(local->message));
+			g_hash_table_insert(set->broken, g_strdup(names[i]),
+			                    g_strdup(local->message));
 	}
 	return set;
 }
@@ -59,12 +60,12 @@ typedef struct {
 	gboolean claimed;
 	DkTicket *ticket;
 	DkArticle *article;
-	char *remote_ticket;  /* known before the attempt */
-	char *new_ticket;     /* learnt by it */
+	char *remote_ticket; /* known before the attempt */
+	char *new_ticket;    /* learnt by it */
 	char *new_comment;
 	GPtrArray *files; /* the article's (DkConnectorFile) */
 	const GError *failure;
-	guint held;           /* rows held by this run */
+	guint held; /* rows held by this run */
 } Run;
 
 static void run_clear(Run *r)
@@ -93,7 +94,8 @@ static gboolean in_transaction(DkStore *store, gboolean (*body)(Run *, GError **
 static gboolean is_create(const DkOutboxRow *row)
 {
 	g_autoptr(json_t) payload = json_loads(row->payload, 0, NULL);
-	return g_strcmp0(json_string_value(json_object_get(payload, "event")), "ticket.created") == 0;
+	return g_strcmp0(json_string_value(json_object_get(payload, "event")), "ticket.created") ==
+	       0;
 }
 
 /* Holds the rows after blocker, a create that failed for good: later
@@ -109,12 +111,13 @@ static gboolean hold_after(Run *r, const DkOutboxRow *blocker, GError **error)
 		return FALSE;
 	if (held == 0)
 		return TRUE;
-	g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s result=held rows=%" G_GINT64_FORMAT,
+	g_message("outbox id=%" G_GINT64_FORMAT
+	          " kind=connector to=%s result=held rows=%" G_GINT64_FORMAT,
 	          blocker->id, blocker->target, held);
 	r->held += (guint)held;
-	g_autoptr(json_t) o = json_pack("{sI ss sI ss}", "outbox", (json_int_t)blocker->id,
-	                                "connector", blocker->target, "held", (json_int_t)held,
-	                                "error", reason);
+	g_autoptr(json_t) o =
+	    json_pack("{sI ss sI ss}", "outbox", (json_int_t)blocker->id, "connector",
+	              blocker->target, "held", (json_int_t)held, "error", reason);
 	g_autofree char *detail = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	return dk_store_event_add(r->store, blocker->ticket, 0, "connector_held", detail, r->now,
 	                          error);
@@ -303,10 +306,9 @@ static gboolean perform(Run *r, GError **error)
 
 static char *detail_json(const Run *r, const char *remote, const char *error_text)
 {
-	g_autoptr(json_t) o = json_pack("{sI ss s? s* s*}", "outbox", (json_int_t)r->row->id,
-	                                "connector", r->row->target, "event",
-	                                json_object_get(r->payload, "event"), "remote", remote,
-	                                "error", error_text);
+	g_autoptr(json_t) o = json_pack(
+	    "{sI ss s? s* s*}", "outbox", (json_int_t)r->row->id, "connector", r->row->target,
+	    "event", json_object_get(r->payload, "event"), "remote", remote, "error", error_text);
 	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
@@ -386,8 +388,13 @@ gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStor
 		json_decref(payload);
 		payload = json_object();
 	}
-	Run r = {.set = set, .config = config, .store = store, .row = row, .payload = payload,
-	         .now = now, .c = g_hash_table_lookup(set->connectors, row->target)};
+	Run r = {.set = set,
+	         .config = config,
+	         .store = store,
+	         .row = row,
+	         .payload = payload,
+	         .now = now,
+	         .c = g_hash_table_lookup(set->connectors, row->target)};
 	gboolean ok = in_transaction(store, claim, &r, error);
 	stats->held += r.held;
 	if (!ok || !r.claimed)
@@ -395,14 +402,16 @@ gboolean dk_connectors_run_row(DkConnectors *set, const DkConfig *config, DkStor
 	g_autoptr(GError) failure = NULL;
 	r.held = 0;
 	if (attempt(&r, &failure)) {
-		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=%s result=sent",
-		          row->id, row->target, json_string_value(json_object_get(payload, "event")));
+		g_message(
+		    "outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=%s result=sent",
+		    row->id, row->target, json_string_value(json_object_get(payload, "event")));
 		stats->sent++;
 		ok = in_transaction(store, record_done, &r, error);
 	} else {
 		r.failure = failure;
 		gboolean deferred = dk_error_is_temporary(failure) && !too_old(&r);
-		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s result=%s error=\"%s\"",
+		g_message("outbox id=%" G_GINT64_FORMAT
+		          " kind=connector to=%s result=%s error=\"%s\"",
 		          row->id, row->target, deferred ? "deferred" : "failed", failure->message);
 		if (deferred)
 			stats->deferred++;

@@ -334,7 +334,8 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
                               GError **error)
 {
 	*remote_out = NULL;
-	const char *location = dk_connector_setting(c, "location_id"), *type = dk_connector_setting(c, "issue_type_id");
+	const char *location = dk_connector_setting(c, "location_id"),
+	           *type = dk_connector_setting(c, "issue_type_id");
 	if (*location == '\0' || *type == '\0') {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 		            "%s: location_id and issue_type_id are needed", c->name);

@@ -26,19 +26,22 @@
 #define REFRESH_MARGIN 60 /* seconds before expiry */
 #define SUBJECT_MAX 200
 #define LOOKUP_PAGE 50
-#define FILE_LIMIT (10 * 1024 * 1024) /* one attachment; none documented [INF] */
+#define FILE_LIMIT (10 * 1024 * 1024)                   /* one attachment; none documented [INF] */
 #define FIRST_FILES "The attachments of the first mail" /* docket's own comment */
-#define LOOKUP_PAGES 20               /* newest tickets read after a lost create: 1,000 */
-#define CLOCK_SLACK 900               /* seconds NinjaOne's clock may lag docket's */
+#define LOOKUP_PAGES 20 /* newest tickets read after a lost create: 1,000 */
+#define CLOCK_SLACK 900 /* seconds NinjaOne's clock may lag docket's */
 static const char *const default_statuses[][2] = {
-    {"new", "NEW"},         {"open", "OPEN"},         {"in_progress", "OPEN"},
-    {"waiting", "WAITING"}, {"on_hold", "PAUSED"},    {"resolved", "RESOLVED"},
+    {"new", "NEW"},         {"open", "OPEN"},      {"in_progress", "OPEN"},
+    {"waiting", "WAITING"}, {"on_hold", "PAUSED"}, {"resolved", "RESOLVED"},
     {"closed", "RESOLVED"},
 };
 /* PRIORITY or PRIORITY+SEVERITY. */
 static const char *const default_priorities[][2] = {
-    {"critical", "HIGH+CRITICAL"}, {"high", "HIGH"}, {"medium", "MEDIUM"},
-    {"low", "LOW"},                {"none", "NONE"},
+    {"critical", "HIGH+CRITICAL"},
+    {"high", "HIGH"},
+    {"medium", "MEDIUM"},
+    {"low", "LOW"},
+    {"none", "NONE"},
 };
 
 typedef struct {
@@ -89,8 +92,8 @@ static gboolean init(DkConnector *c, const DkConfig *config, const char *section
 		gint64 id = 0;
 		if (eq == NULL || !parse_id(g_strstrip(eq + 1), &id)) {
 			g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
-			            "[%s] organisation_map: “%s” is not domain=organisation id", section,
-			            items[i]);
+			            "[%s] organisation_map: “%s” is not domain=organisation id",
+			            section, items[i]);
 			return FALSE;
 		}
 		*eq = '\0';
@@ -123,14 +126,14 @@ static gboolean fetch_token(DkConnector *c, GError **error)
 	g_autofree char *eid = g_uri_escape_string(id, NULL, FALSE);
 	g_autofree char *esecret = g_uri_escape_string(secret, NULL, FALSE);
 	g_autofree char *escope = g_uri_escape_string(scope ? scope : DEFAULT_SCOPE, NULL, FALSE);
-	g_autofree char *body = g_strdup_printf(
-	    "grant_type=client_credentials&client_id=%s&client_secret=%s&scope=%s", eid, esecret,
-	    escope);
+	g_autofree char *body =
+	    g_strdup_printf("grant_type=client_credentials&client_id=%s&client_secret=%s&scope=%s",
+	                    eid, esecret, escope);
 	const char *extra[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
 	g_autoptr(json_t) reply = NULL;
 	n->fetching = TRUE;
-	gboolean ok = dk_connector_http(c, "POST", url && *url ? url : fallback, body, extra, &reply,
-	                                error);
+	gboolean ok =
+	    dk_connector_http(c, "POST", url && *url ? url : fallback, body, extra, &reply, error);
 	n->fetching = FALSE;
 	if (!ok)
 		return FALSE;
@@ -231,8 +234,8 @@ static const char *map_or_default(GHashTable *map, const char *const (*pairs)[2]
  * (or id) looked up among the tenant's statuses by name or display name. */
 static char *status_id(DkConnector *c, const char *ours, GError **error)
 {
-	const char *want = map_or_default(c->status_map, default_statuses,
-	                                  G_N_ELEMENTS(default_statuses), ours);
+	const char *want =
+	    map_or_default(c->status_map, default_statuses, G_N_ELEMENTS(default_statuses), ours);
 	gint64 id = 0;
 	if (want != NULL && parse_id(want, &id))
 		return g_strdup(want);
@@ -288,8 +291,8 @@ static gint64 organisation_of(const DkConnector *c, const DkTicket *t)
 }
 
 /* The user or contact with this e-mail address (userType NULL: any). */
-static gboolean find_person(DkConnector *c, const char *email, const char *type,
-                            json_t **found_out, GError **error)
+static gboolean find_person(DkConnector *c, const char *email, const char *type, json_t **found_out,
+                            GError **error)
 {
 	*found_out = NULL;
 	g_autofree char *q = g_uri_escape_string(email, NULL, FALSE);
@@ -314,8 +317,8 @@ static gboolean find_person(DkConnector *c, const char *email, const char *type,
 
 static json_t *log_entry_json(const DkArticle *a)
 {
-	return json_pack("{sb ss}", "public", a == NULL || a->visibility != DK_INTERNAL,
-	                 "body", dk_connector_text(a));
+	return json_pack("{sb ss}", "public", a == NULL || a->visibility != DK_INTERNAL, "body",
+	                 dk_connector_text(a));
 }
 
 /* A comment's entry: the article's text, with a line for each attachment
@@ -345,7 +348,8 @@ static gboolean add_requester(DkConnector *c, const DkTicket *t, json_t *o, GErr
 	if (uid != NULL)
 		json_object_set_new(o, "requesterUid", json_string(uid));
 	else
-		json_object_set_new(o, "cc", json_pack("{s[] s[s]}", "uids", "emails", t->requester));
+		json_object_set_new(o, "cc",
+		                    json_pack("{s[] s[s]}", "uids", "emails", t->requester));
 	return TRUE;
 }
 
@@ -356,9 +360,10 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	*remote_out = NULL;
 	gint64 client = organisation_of(c, e->ticket);
 	if (client == 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
-		            "%s: no organisation for %s (organisation_map, * for a default)", c->name,
-		            e->ticket->requester ? e->ticket->requester : "a ticket without requester");
+		g_set_error(
+		    error, DK_ERROR, DK_ERROR_PERMANENT,
+		    "%s: no organisation for %s (organisation_map, * for a default)", c->name,
+		    e->ticket->requester ? e->ticket->requester : "a ticket without requester");
 		return FALSE;
 	}
 	/* born new: later status events replay in order, and comments do not
@@ -366,15 +371,15 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 	g_autofree char *status = status_id(c, "new", error);
 	if (status == NULL)
 		return FALSE;
-	const char *s = e->ticket->subject && *e->ticket->subject ? e->ticket->subject
-	                                                           : "(no subject)";
+	const char *s =
+	    e->ticket->subject && *e->ticket->subject ? e->ticket->subject : "(no subject)";
 	g_autofree char *subject = g_utf8_substring(s, 0, MIN(g_utf8_strlen(s, -1), SUBJECT_MAX));
 	g_autofree char *priority = NULL, *severity = NULL;
 	priority_of(c, e->ticket->priority, &priority, &severity);
-	g_autoptr(json_t) o = json_pack(
-	    "{sI sI ss ss so s[s]}", "clientId", (json_int_t)client, "ticketFormId",
-	    (json_int_t)n->form, "subject", subject, "status", status, "description",
-	    log_entry_json(e->article), "tags", e->reference);
+	g_autoptr(json_t) o =
+	    json_pack("{sI sI ss ss so s[s]}", "clientId", (json_int_t)client, "ticketFormId",
+	              (json_int_t)n->form, "subject", subject, "status", status, "description",
+	              log_entry_json(e->article), "tags", e->reference);
 	if (priority != NULL)
 		json_object_set_new(o, "priority", json_string(priority));
 	if (severity != NULL)
@@ -392,12 +397,13 @@ static gboolean create_ticket(DkConnector *c, const DkConnectorEvent *e, char **
 static gboolean matching_comments(DkConnector *c, const char *ticket, const json_t *want,
                                   GPtrArray *ids_out, GError **error)
 {
-	g_autofree char *path = g_strdup_printf(
-	    "/ticketing/ticket/%s/log-entry?type=COMMENT&pageSize=500", ticket);
+	g_autofree char *path =
+	    g_strdup_printf("/ticketing/ticket/%s/log-entry?type=COMMENT&pageSize=500", ticket);
 	g_autoptr(json_t) entries = NULL;
 	if (!call(c, "GET", path, NULL, NULL, &entries, error))
 		return FALSE;
-	g_autofree char *body = g_strstrip(g_strdup(json_string_value(json_object_get(want, "body"))));
+	g_autofree char *body =
+	    g_strstrip(g_strdup(json_string_value(json_object_get(want, "body"))));
 	size_t i;
 	json_t *entry;
 	json_array_foreach(entries, i, entry)
@@ -406,7 +412,8 @@ static gboolean matching_comments(DkConnector *c, const char *ticket, const json
 		g_autofree char *stripped = g_strstrip(g_strdup(got ? got : ""));
 		char *id = dk_connector_id(entry);
 		if (id != NULL && g_strcmp0(stripped, body) == 0 &&
-		    json_equal(json_object_get(entry, "publicEntry"), json_object_get(want, "public")))
+		    json_equal(json_object_get(entry, "publicEntry"),
+		               json_object_get(want, "public")))
 			g_ptr_array_add(ids_out, id);
 		else
 			g_free(id);
@@ -497,10 +504,14 @@ static gboolean attach(DkConnector *c, const DkConnectorEvent *e, const char *re
 static json_t *update_from(const json_t *t)
 {
 	static const char *const copied[] = {
-	    "version",  "clientId", "ticketFormId",      "locationId",
-	    "nodeId",   "subject",  "type",              "assignedAppUserId",
-	    "requesterUid", "severity", "priority", "parentTicketId",
-	    "tags", "additionalAssignedTechnicianIds", "followupTime",
+	    "version",      "clientId",
+	    "ticketFormId", "locationId",
+	    "nodeId",       "subject",
+	    "type",         "assignedAppUserId",
+	    "requesterUid", "severity",
+	    "priority",     "parentTicketId",
+	    "tags",         "additionalAssignedTechnicianIds",
+	    "followupTime",
 	};
 	json_t *o = json_object();
 	for (gsize i = 0; i < G_N_ELEMENTS(copied); i++) {
@@ -510,8 +521,8 @@ static json_t *update_from(const json_t *t)
 	}
 	json_t *sid = json_object_get(json_object_get(t, "status"), "statusId");
 	if (json_is_integer(sid))
-		json_object_set_new(o, "status", json_sprintf("%" JSON_INTEGER_FORMAT,
-		                                              json_integer_value(sid)));
+		json_object_set_new(o, "status",
+		                    json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(sid)));
 	json_t *cc = json_object_get(t, "ccList");
 	if (json_is_object(cc))
 		json_object_set(o, "cc", cc);
@@ -520,11 +531,12 @@ static json_t *update_from(const json_t *t)
 	json_array_foreach(json_object_get(t, "attributeValues"), i, a)
 	{
 		json_t *v = json_object_get(a, "value");
-		g_autofree char *text = json_is_string(v) ? g_strdup(json_string_value(v))
-		                                          : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		json_array_append_new(attrs, json_pack("{sO? sO? ss}", "id", json_object_get(a, "id"),
-		                                       "attributeId", json_object_get(a, "attributeId"),
-		                                       "value", text ? text : ""));
+		g_autofree char *text = json_is_string(v)
+		                            ? g_strdup(json_string_value(v))
+		                            : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_array_append_new(
+		    attrs, json_pack("{sO? sO? ss}", "id", json_object_get(a, "id"), "attributeId",
+		                     json_object_get(a, "attributeId"), "value", text ? text : ""));
 	}
 	json_object_set_new(o, "attributes", attrs);
 	return o;
@@ -532,8 +544,7 @@ static json_t *update_from(const json_t *t)
 
 /* The change on an UpdateTicket; FALSE with an error when it cannot be
  * expressed. */
-static gboolean apply_change(DkConnector *c, const DkConnectorEvent *e, json_t *o,
-                             GError **error)
+static gboolean apply_change(DkConnector *c, const DkConnectorEvent *e, json_t *o, GError **error)
 {
 	const char *v = e->new_value;
 	if (g_strcmp0(e->field, "status") == 0) {
@@ -550,7 +561,8 @@ static gboolean apply_change(DkConnector *c, const DkConnectorEvent *e, json_t *
 			json_object_set_new(o, "priority", json_string(priority));
 		/* leaving critical takes its severity away; others keep theirs */
 		if (severity != NULL || old_s != NULL)
-			json_object_set_new(o, "severity", json_string(severity ? severity : "NONE"));
+			json_object_set_new(o, "severity",
+			                    json_string(severity ? severity : "NONE"));
 		return TRUE;
 	}
 	if (v == NULL || *v == '\0') {
@@ -562,8 +574,8 @@ static gboolean apply_change(DkConnector *c, const DkConnectorEvent *e, json_t *
 		return FALSE;
 	json_t *id = json_object_get(tech, "id");
 	if (!json_is_integer(id)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "%s: no technician with address %s",
-		            c->name, v);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+		            "%s: no technician with address %s", c->name, v);
 		return FALSE;
 	}
 	json_object_set(o, "assignedAppUserId", id);
@@ -650,8 +662,8 @@ static gboolean board_page(DkConnector *c, gint64 board, gint64 cursor, GArray *
 	if (cursor > 0)
 		json_object_set_new(req, "lastCursorId", json_integer(cursor));
 	g_autofree char *body = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
-	g_autofree char *path = g_strdup_printf("/ticketing/trigger/board/%" G_GINT64_FORMAT "/run",
-	                                        board);
+	g_autofree char *path =
+	    g_strdup_printf("/ticketing/trigger/board/%" G_GINT64_FORMAT "/run", board);
 	g_autoptr(json_t) page = NULL;
 	if (!call(c, "POST", path, body, NULL, &page, error))
 		return FALSE;
@@ -842,20 +854,21 @@ static gboolean check_statuses(DkConnector *c, GString *report)
 static gboolean check_priorities(DkConnector *c, GString *report)
 {
 	static const char *const priorities[] = {"NONE", "LOW", "MEDIUM", "HIGH", NULL};
-	static const char *const severities[] = {"NONE", "MINOR", "MODERATE", "MAJOR", "CRITICAL",
-	                                         NULL};
+	static const char *const severities[] = {"NONE",  "MINOR",    "MODERATE",
+	                                         "MAJOR", "CRITICAL", NULL};
 	gboolean ok = TRUE;
 	for (gsize i = 0; i < G_N_ELEMENTS(default_priorities); i++) {
 		g_autofree char *priority = NULL, *severity = NULL;
 		priority_of(c, default_priorities[i][0], &priority, &severity);
 		if (!g_strv_contains(priorities, priority) ||
 		    (severity != NULL && !g_strv_contains(severities, severity))) {
-			g_string_append_printf(report,
-			                       "%s: priority %s%s%s (for %s) is not NONE, LOW, MEDIUM or "
-			                       "HIGH with a severity NONE, MINOR, MODERATE, MAJOR or "
-			                       "CRITICAL\n",
-			                       c->name, priority, severity ? "+" : "",
-			                       severity ? severity : "", default_priorities[i][0]);
+			g_string_append_printf(
+			    report,
+			    "%s: priority %s%s%s (for %s) is not NONE, LOW, MEDIUM or "
+			    "HIGH with a severity NONE, MINOR, MODERATE, MAJOR or "
+			    "CRITICAL\n",
+			    c->name, priority, severity ? "+" : "", severity ? severity : "",
+			    default_priorities[i][0]);
 			ok = FALSE;
 		}
 	}
@@ -884,14 +897,17 @@ static gboolean check_organisations(DkConnector *c, const json_t *orgs, GString 
 	g_hash_table_iter_init(&it, n->organisations);
 	while (g_hash_table_iter_next(&it, &key, &value)) {
 		if (!listed(orgs, GPOINTER_TO_INT(value))) {
-			g_string_append_printf(report, "%s: organisation %d (for %s) does not exist\n",
+			g_string_append_printf(report,
+			                       "%s: organisation %d (for %s) does not exist\n",
 			                       c->name, GPOINTER_TO_INT(value), (const char *)key);
 			ok = FALSE;
 		}
 	}
 	if (g_hash_table_lookup(n->organisations, "*") == NULL)
-		g_string_append_printf(report, "%s: no default organisation (organisation_map *=ID): "
-		                       "unmapped domains fail\n", c->name);
+		g_string_append_printf(report,
+		                       "%s: no default organisation (organisation_map *=ID): "
+		                       "unmapped domains fail\n",
+		                       c->name);
 	return ok;
 }
 
@@ -912,7 +928,8 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 	    !call(c, "GET", "/organizations", NULL, NULL, &orgs, error))
 		return FALSE;
 	if (!listed(forms, n->form)) {
-		g_string_append_printf(report, "%s: ticket form %" G_GINT64_FORMAT " does not exist\n",
+		g_string_append_printf(report,
+		                       "%s: ticket form %" G_GINT64_FORMAT " does not exist\n",
 		                       c->name, n->form);
 		ok = FALSE;
 	}
@@ -927,9 +944,11 @@ static gboolean check(DkConnector *c, GString *report, GError **error)
 		ok = FALSE;
 	}
 	if (ok)
-		g_string_append_printf(report, "%s: ticket form %" G_GINT64_FORMAT
+		g_string_append_printf(report,
+		                       "%s: ticket form %" G_GINT64_FORMAT
 		                       ", statuses, organisations and board %" G_GINT64_FORMAT
-		                       " found\n", c->name, n->form, board);
+		                       " found\n",
+		                       c->name, n->form, board);
 	return ok;
 }
 

@@ -158,8 +158,7 @@ static void message_of(const DkConnector *c, const DkConnectorEvent *e, Message 
 	const DkArticle *a = e->article;
 	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
 	g_autofree char *text = g_strconcat(dk_connector_text(a), left, NULL);
-	gboolean inbound =
-	    a->direction == DK_INBOUND && a->visibility != DK_INTERNAL;
+	gboolean inbound = a->direction == DK_INBOUND && a->visibility != DK_INTERNAL;
 	g_autofree char *led =
 	    inbound
 	        ? g_strdup(text)

@@ -67,9 +67,8 @@ static json_t *comment_body(const DkConnectorEvent *e)
 	const DkArticle *a = e->article;
 	g_autofree char *left = dk_connector_files_left_out(e->files, 0);
 	g_autofree char *text = g_strconcat(dk_connector_text(a), left, NULL);
-	return json_pack("{ss sb ss}", "body", text, "isInternal",
-	                 a->visibility == DK_INTERNAL, "direction",
-	                 a->direction == DK_INBOUND ? "inbound" : "outbound");
+	return json_pack("{ss sb ss}", "body", text, "isInternal", a->visibility == DK_INTERNAL,
+	                 "direction", a->direction == DK_INBOUND ? "inbound" : "outbound");
 }
 
 static gboolean has_tag(const json_t *ticket, const char *tag)

@@ -16,23 +16,22 @@ static json_t *opt_string(const char *s)
 
 static json_t *ticket_json(const DkTicket *t)
 {
-	return json_pack("{sI ss ss ss ss so so so sI sI}", "number", (json_int_t)t->number,
-	                 "subject", t->subject ? t->subject : "", "status",
-	                 dk_ticket_status_name(t->status), "priority",
-	                 t->priority, "queue", t->queue, "requester", opt_string(t->requester),
-	                 "organisation", opt_string(t->organisation), "assignee",
-	                 opt_string(t->assignee), "created_at", (json_int_t)t->created_at,
-	                 "updated_at", (json_int_t)t->updated_at);
+	return json_pack(
+	    "{sI ss ss ss ss so so so sI sI}", "number", (json_int_t)t->number, "subject",
+	    t->subject ? t->subject : "", "status", dk_ticket_status_name(t->status), "priority",
+	    t->priority, "queue", t->queue, "requester", opt_string(t->requester), "organisation",
+	    opt_string(t->organisation), "assignee", opt_string(t->assignee), "created_at",
+	    (json_int_t)t->created_at, "updated_at", (json_int_t)t->updated_at);
 }
 
 static json_t *article_json(const DkArticle *a)
 {
 	return json_pack("{sI ss ss so so so so so sI}", "id", (json_int_t)a->id, "direction",
-	                 dk_direction_name(a->direction), "visibility", dk_visibility_name(a->visibility),
-	                 "sender",
-	                 opt_string(a->sender), "recipients", opt_string(a->recipients), "subject",
-	                 opt_string(a->subject), "message_id", opt_string(a->message_id), "text",
-	                 opt_string(a->new_text), "created_at", (json_int_t)a->created_at);
+	                 dk_direction_name(a->direction), "visibility",
+	                 dk_visibility_name(a->visibility), "sender", opt_string(a->sender),
+	                 "recipients", opt_string(a->recipients), "subject", opt_string(a->subject),
+	                 "message_id", opt_string(a->message_id), "text", opt_string(a->new_text),
+	                 "created_at", (json_int_t)a->created_at);
 }
 
 json_t *dk_connector_event_json(const DkConnector *c, const DkConnectorEvent *e)
@@ -64,8 +63,8 @@ static gboolean post(DkConnector *c, const DkConnectorEvent *e, GError **error)
 	                                                 strlen(secret), body, -1);
 	g_autofree char *sig = g_strconcat("X-Docket-Signature: sha256=", mac, NULL);
 	g_autofree char *event = g_strconcat("X-Docket-Event: ", e->event, NULL);
-	g_autofree char *delivery = g_strdup_printf("X-Docket-Delivery: %s-%" G_GINT64_FORMAT,
-	                                            c->name, e->outbox_id);
+	g_autofree char *delivery =
+	    g_strdup_printf("X-Docket-Delivery: %s-%" G_GINT64_FORMAT, c->name, e->outbox_id);
 	const char *extra[] = {sig, event, delivery, NULL};
 	return dk_connector_http(c, "POST", "", body, extra, NULL, error);
 }
@@ -85,7 +84,9 @@ static gboolean update(DkConnector *c, const DkConnectorEvent *e, GError **error
 /* Sends a ping event (no ticket) and expects 2xx. */
 static gboolean check(DkConnector *c, GString *report, GError **error)
 {
-	DkTicket t = {.subject = "docket connector check", .status = DK_STATUS_NEW, .priority = "none",
+	DkTicket t = {.subject = "docket connector check",
+	              .status = DK_STATUS_NEW,
+	              .priority = "none",
 	              .queue = "default"};
 	DkConnectorEvent e = {.event = "ping", .ticket = &t, .reference = "check"};
 	if (!post(c, &e, error))
