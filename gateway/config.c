@@ -4,7 +4,7 @@
  * errors are reported at once. */
 #include "gateway/config-private.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #include "gateway/cli/cmd-rules.h"
 #include "gateway/cli/cmd-template.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/ops/log.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* `docket attachment get ID [-o FILE]`: the bytes of one attachment
  * exactly as they were received (the ids are in `docket ticket show`). */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/store/store-attachments.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * automatic mail goes to them while the mark lasts, [notify]
  * bounce_expiry_days after their last bounce), and forgetting a mark. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 
 #include <stdio.h>
 #include <string.h>

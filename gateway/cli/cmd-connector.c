@@ -4,7 +4,7 @@
  * [NAME]`: one pass of the way back (what agents did there reaches the
  * customer through docket), as `docket serve` makes every poll_seconds. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/outbox/connectors/connector.h"
 
 #include <curl/curl.h>

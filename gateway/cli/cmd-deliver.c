@@ -3,7 +3,7 @@
  * message is committed, 75 to have it retried, 65 for input that can never
  * be accepted. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/ops/log.h"
 #include "gateway/outbox/effects.h"

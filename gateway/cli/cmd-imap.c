@@ -4,7 +4,7 @@
  * owner approves there, and docket keeps the refresh token in
  * data_dir/oauth/NAME.refresh_token (mode 0600). */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/intake/imap-oauth.h"
 
 #include <curl/curl.h>

@@ -2,7 +2,7 @@
  * progress bar on a terminal (plain progress lines otherwise) and a summary
  * at the end. Re-running it stores nothing twice. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/intake/import.h"
 #include "gateway/outbox/effects.h"
 

@@ -3,8 +3,8 @@
  * what is due and exits, for cron and for installations that only use
  * `docket deliver`; `run` alone keeps the worker going until SIGTERM. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/outbox/send.h"
 #include "gateway/outbox/worker.h"

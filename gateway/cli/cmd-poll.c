@@ -3,7 +3,7 @@
  * (IDLE, watchdog, reconnects) until SIGINT or SIGTERM, as in
  * `docket serve`. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"
 #include "gateway/core/writer.h"

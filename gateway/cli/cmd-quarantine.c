@@ -5,8 +5,8 @@
  * change an administrator runs it through the pipeline again, or releases
  * it into a ticket. */
 #include "gateway/cli/cli.h"
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"
 

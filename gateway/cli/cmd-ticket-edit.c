@@ -5,7 +5,7 @@
 #include "gateway/cli/cmd-ticket.h"
 
 #include "gateway/desk/desk.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/outbox/connector-events.h"
 
 #include <errno.h>

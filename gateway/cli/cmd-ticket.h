@@ -3,7 +3,7 @@
 #pragma once
 
 #include "gateway/cli/cli.h"
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 
 G_BEGIN_DECLS
 

@@ -1,7 +1,7 @@
 /* Tokens, MAC'd Message-IDs and signed reply addresses. */
 #include "gateway/core/ids.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

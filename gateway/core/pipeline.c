@@ -2,7 +2,7 @@
 #include "gateway/core/pipeline-private.h"
 #include "gateway/core/crypto.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/rules-apply.h"
 #include "gateway/desk/conversation.h"
 #include "gateway/desk/sla-policy.h"

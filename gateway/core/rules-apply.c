@@ -1,8 +1,8 @@
 /* Runs the Sieve script for a message and applies what it decided. */
 #include "gateway/core/rules-apply.h"
 
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/desk/desk.h"
 
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The per-sender rate limit of the intake (sender-limit.h). */
 #include "gateway/core/sender-limit.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/pipeline-private.h"
 #include "gateway/store/store-limits.h"
 

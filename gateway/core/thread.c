@@ -3,7 +3,7 @@
 #include "gateway/core/thread.h"
 
 #include "gateway/desk/desk.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
 #include "parsers/authres.h"
 

@@ -1,5 +1,5 @@
 /* The writer thread: group commit for concurrent intakes. */
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/writer.h"
 
 typedef struct {

@@ -4,7 +4,7 @@
 #include "gateway/core/writer.h"
 #include "gateway/core/crypto.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
 #include "gateway/core/pipeline-private.h"
 #include "gateway/core/rules-apply.h"
@@ -15,7 +15,7 @@
 #include "parsers/agent-commands.h"
 #include "parsers/subject.h"
 
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 
 #include <string.h>
 

@@ -2,8 +2,8 @@
  * ticket's status. */
 #include "gateway/desk/conversation.h"
 
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/desk/desk.h"
 
 #include <string.h>

@@ -3,8 +3,8 @@
  * with its event and its notice to the team. */
 #include "gateway/desk/desk.h"
 
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 
 #include <string.h>
 

@@ -2,8 +2,8 @@
  * events, notes and replies, time entries, merging and auto-closing. */
 #include "gateway/desk/desk.h"
 
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "parsers/digest.h"
 
 #include <string.h>

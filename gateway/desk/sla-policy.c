@@ -4,7 +4,7 @@
 #include "gateway/desk/sla-policy.h"
 
 #include "gateway/desk/desk.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <string.h>
 

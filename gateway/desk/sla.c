@@ -3,7 +3,7 @@
  * turned into instants with GTimeZone, pauses cut out of it. */
 #include "gateway/desk/sla.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * refresh token docket keeps for an XOAUTH2 account. */
 #include "gateway/intake/imap-account.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/ops/secret-file.h"
 
 #include <errno.h>

@@ -3,7 +3,7 @@
  * after-commit MOVE or flag, NOOP and IDLE. */
 #include "gateway/intake/imap-client.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/intake/imap-oauth.h"
 #include "gateway/intake/imap-tls.h"
 

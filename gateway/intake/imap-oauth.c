@@ -1,7 +1,7 @@
 /* The OAuth 2.0 grants of imap-oauth.h with libcurl and jansson. */
 #include "gateway/intake/imap-oauth.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <curl/curl.h>
 #include <jansson.h>

@@ -4,7 +4,7 @@
 #include "gateway/intake/imap-poller.h"
 #include "gateway/ops/metrics.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/store/store-imap.h"
 #include "gateway/intake/imap-account.h"
 #include "gateway/intake/imap-client.h"

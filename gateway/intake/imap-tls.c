@@ -1,7 +1,7 @@
 /* Verifies an IMAP server's certificate chain and name with GnuTLS. */
 #include "gateway/intake/imap-tls.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>

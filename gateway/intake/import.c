@@ -1,7 +1,7 @@
 /* Importing an mbox file or a Maildir through the pipeline, in batches. */
 #include "gateway/intake/import.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <stdio.h>
 #include <string.h>

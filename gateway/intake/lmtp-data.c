@@ -1,7 +1,7 @@
 /* Line reading, DATA dot-unstuffing and spool files for LMTP sessions. */
 #include "gateway/intake/lmtp-data.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* Accepts LMTP connections and runs each session on its own thread. */
 #include "gateway/intake/lmtp-server.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/intake/lmtp-session.h"
 #include "gateway/ops/http.h"
 

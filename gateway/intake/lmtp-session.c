@@ -1,7 +1,7 @@
 /* The LMTP session state machine: commands, DATA, per-recipient replies. */
 #include "gateway/intake/lmtp-session.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
 #include "gateway/intake/lmtp-command.h"
 #include "gateway/intake/lmtp-data.h"

@@ -5,7 +5,7 @@
  * whatever other clients do. */
 #include "gateway/ops/http.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/ops/metrics.h"
 
 #include <string.h>

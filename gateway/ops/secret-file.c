@@ -2,7 +2,7 @@
  * them (secret-file.h). */
 #include "gateway/ops/secret-file.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* The rule for URLs that carry credentials (url-policy.h). */
 #include "gateway/ops/url-policy.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <gio/gio.h>
 

@@ -2,9 +2,9 @@
  * ticket and article, the rendered template, the headers. */
 #include "gateway/outbox/compose.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 #include "gateway/store/store-attachments.h"
 #include "templates/mustache.h"
 

@@ -1,7 +1,7 @@
 /* Ticket events become connector outbox rows in the writer's transaction. */
 #include "gateway/outbox/connector-events.h"
 
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 #include "gateway/store/store-outbox.h"
 
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The outbox's side of core/effects.h: one message's effects as rows. */
 #include "gateway/outbox/effects.h"
 
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/outbox/notify.h"
 #include "gateway/store/store-outbox.h"

@@ -2,7 +2,7 @@
  * of the acknowledgement written in the pipeline's transaction. */
 #include "gateway/outbox/notify.h"
 
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 #include "gateway/store/store-outbox.h"
 #include "parsers/classify.h"
 

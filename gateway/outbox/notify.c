@@ -2,7 +2,7 @@
  * bounce addresses (VERP). */
 #include "gateway/outbox/notify.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
 #include "gateway/desk/staff.h"
 #include "gateway/store/store-outbox.h"

@@ -3,7 +3,7 @@
  * new/, where a person (or a mail reader) can read what docket would send. */
 #include "gateway/outbox/send.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * permanent, anything else a temporary failure. */
 #include "gateway/outbox/send.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <gio/gio.h>
 

@@ -6,7 +6,7 @@
  * login failure, which an administrator can fix) is temporary. */
 #include "gateway/outbox/send.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/ops/secret-file.h"
 
 #include <curl/curl.h>

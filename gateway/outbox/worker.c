@@ -3,9 +3,9 @@
 #define G_LOG_DOMAIN "outbox"
 #include "gateway/outbox/worker.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 #include "gateway/outbox/compose.h"
 #include "gateway/outbox/connectors/connector.h"
 #include "gateway/outbox/send.h"

@@ -3,7 +3,7 @@
 #include "gateway/store/store-file.h"
 #include "parsers/digest.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

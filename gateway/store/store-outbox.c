@@ -1,7 +1,7 @@
 /* The outbox rows and the rate count that guards them. */
 #include "gateway/store/store-outbox.h"
 
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 #include "gateway/store/store-private.h"
 
 static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)

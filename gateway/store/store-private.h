@@ -2,7 +2,7 @@
  * store-schema.c (migrations). */
 #pragma once
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/store/store.h"
 
 #include <sqlite3.h>

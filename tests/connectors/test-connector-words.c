@@ -4,8 +4,8 @@
  * domain, ids in answers, and an API key carried on the URL that never
  * shows in an error. */
 #include "dk-test.h"
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/outbox/connectors/connector.h"
 
 #include <setjmp.h>

@@ -2,8 +2,8 @@
  * (credentials, maps, errors), queue matching, the webhook's event JSON,
  * and HTTP failures classified as temporary. */
 #include "dk-test.h"
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/outbox/connectors/connector.h"
 

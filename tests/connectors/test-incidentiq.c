@@ -2,7 +2,7 @@
  * in the configuration, and the headers its authentication adds (Bearer
  * token, SiteId, ProductId with the Ticketing default, Client). */
 #include "dk-test.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/outbox/connectors/connector.h"
 
 #include <curl/curl.h>

@@ -4,8 +4,8 @@
  * that sends nothing. The requests themselves are tested against the mock
  * in test_ninjaone.py. */
 #include "dk-test.h"
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/outbox/connectors/connector.h"
 
 #include <setjmp.h>

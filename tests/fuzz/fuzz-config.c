@@ -3,7 +3,7 @@
  * A configuration that loads dumps and reloads to the same dump; one that
  * does not gives a DK_ERROR_CONFIG error. */
 #include "gateway/config.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #include "dk-test.h"
 #include "gateway/config-private.h"
 #include "gateway/config.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

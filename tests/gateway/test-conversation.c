@@ -4,7 +4,7 @@
  * answer, participants added and removed; and the store's numbering of
  * live and history tickets and its attachments. */
 #include "dk-test-store.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/desk/desk.h"
 #include "gateway/store/store-attachments.h"
 #include "gateway/store/store-outbox.h"

@@ -3,7 +3,7 @@
  * time entries, merging and search. */
 #include "dk-test-store.h"
 #include "gateway/desk/desk.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/store/store-outbox.h"
 
 #include <setjmp.h>

@@ -2,7 +2,7 @@
  * builds (RFC 5322 headers, RFC 2047, no header injection from any value),
  * VERP bounce addresses and their lookup, and the never-loop guard. */
 #include "dk-test.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/outbox/notify.h"
 

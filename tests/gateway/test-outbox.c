@@ -4,7 +4,7 @@
  * article; bouncing addresses; rows of other kinds left to their owners;
  * the rows of each lane. */
 #include "dk-test.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"
 #include "gateway/store/store-outbox.h"

@@ -2,7 +2,7 @@
  * synthetic Message-IDs, refusals that leave the store untouched, and a
  * batch whose messages see each other. */
 #include "dk-test-store.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/config.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"

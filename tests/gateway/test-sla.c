@@ -8,7 +8,7 @@
  * 11-01 Sun, 11-25 Wed, 11-26 Thu (Thanksgiving), 11-30 Mon, 12-24 Thu,
  * 12-25 Fri. */
 #include "gateway/config.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/desk/sla-policy.h"
 #include "gateway/desk/sla.h"
 

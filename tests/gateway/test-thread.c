@@ -4,7 +4,7 @@
  * agents, foreign numbers, and a batch whose messages see each other. */
 #include "dk-test.h"
 #include "parsers/classify.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"

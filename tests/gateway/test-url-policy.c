@@ -1,6 +1,6 @@
 /* Tests of the rule for URLs that carry credentials (gateway/ops/url-policy.c). */
 #include "dk-test.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/ops/url-policy.h"
 
 #include <setjmp.h>

@@ -13,10 +13,10 @@ SOURCE = os.environ.get("DOCKET_SOURCE_DIR",
                         os.path.join(os.path.dirname(__file__), "..", ".."))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
-# folder -> the folders of this repository it may include from. core/'s
-# error.h (the error domain) and json.h (jansson's cleanup) are the two
-# headers every layer shares.
-SHARED = {"gateway/core/error.h", "gateway/core/json.h", "gateway/config.h"}
+# folder -> the folders of this repository it may include from. gateway/'s
+# error.h (the error domain), json.h (jansson's cleanup) and config.h are
+# the headers every layer of gateway/ shares.
+SHARED = {"gateway/error.h", "gateway/json.h", "gateway/config.h"}
 ALLOWED = {
     "parsers": {"parsers"},
     "rules": {"rules", "parsers"},

@@ -2,7 +2,7 @@
  * files and the refusal of files others can read, and the errors for what
  * is missing. */
 #include "dk-test.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/intake/imap-account.h"
 
 #include <setjmp.h>

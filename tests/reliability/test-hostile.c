@@ -20,7 +20,7 @@
  * instead (see write_catalogue), for the same cases over LMTP.
  */
 #include "dk-test-store.h"
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "parsers/attachment.h"
 
 #include <setjmp.h>

@@ -3,8 +3,8 @@
 #define G_LOG_DOMAIN "connector"
 #include "gateway/outbox/connectors/connector.h"
 
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 #include "gateway/ops/secret-file.h"
 #include "gateway/ops/url-policy.h"
 

@@ -6,9 +6,9 @@
  * vendor's [DOC]. */
 #include "gateway/outbox/connectors/connector.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 
 #include <curl/curl.h>
 #include <string.h>

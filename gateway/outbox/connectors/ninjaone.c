@@ -4,9 +4,9 @@
  * flag, full PUT updates carrying the current version. */
 #include "gateway/outbox/connectors/connector.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

@@ -10,9 +10,9 @@
  * JSON envelopes. */
 #include "gateway/outbox/connectors/connector.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 #include "gateway/core/ids.h"
-#include "gateway/core/json.h"
+#include "gateway/json.h"
 #include "parsers/html.h"
 
 #include <curl/curl.h>

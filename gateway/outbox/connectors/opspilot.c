@@ -5,8 +5,8 @@
  * field names are not (see below). */
 #include "gateway/outbox/connectors/connector.h"
 
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 
 #include <curl/curl.h>
 #include <string.h>

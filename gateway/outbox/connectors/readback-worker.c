@@ -4,7 +4,7 @@
 #define G_LOG_DOMAIN "connector"
 #include "gateway/outbox/connectors/connector.h"
 
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include <curl/curl.h>
 

@@ -2,8 +2,8 @@
  * "Connectors") with an HMAC-SHA256 signature over the body (RFC 2104). */
 #include "gateway/outbox/connectors/connector.h"
 
-#include "gateway/core/error.h"
-#include "gateway/core/json.h"
+#include "gateway/error.h"
+#include "gateway/json.h"
 
 #include <string.h>
 

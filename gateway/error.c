@@ -1,5 +1,5 @@
 /* Classifies errors as temporary or permanent for the intakes. */
-#include "gateway/core/error.h"
+#include "gateway/error.h"
 
 #include "parsers/message.h"
 
