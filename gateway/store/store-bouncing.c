@@ -26,31 +26,25 @@ gboolean dk_store_bouncing_get(DkStore *store, const char *address, gint64 not_b
 	    "looking up a bouncing address", NULL, bouncing_out, error);
 }
 
+static gpointer bouncing_from_row(sqlite3_stmt *st)
+{
+	DkBouncing *b = g_new0(DkBouncing, 1);
+	b->address = dk_store_column_text(st, 0);
+	b->last_status = dk_store_column_text(st, 1);
+	b->since = sqlite3_column_int64(st, 2);
+	b->last_at = sqlite3_column_int64(st, 3);
+	b->count = sqlite3_column_int64(st, 4);
+	return b;
+}
+
 GPtrArray *dk_store_bouncing_list(DkStore *store, GError **error)
 {
 	sqlite3_stmt *st = dk_store_prepare(store,
 	                                    "SELECT address, last_status, since, last_at, count"
 	                                    " FROM bouncing_addresses ORDER BY address",
 	                                    error);
-	if (st == NULL)
-		return NULL;
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_bouncing_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		DkBouncing *b = g_new0(DkBouncing, 1);
-		b->address = dk_store_column_text(st, 0);
-		b->last_status = dk_store_column_text(st, 1);
-		b->since = sqlite3_column_int64(st, 2);
-		b->last_at = sqlite3_column_int64(st, 3);
-		b->count = sqlite3_column_int64(st, 4);
-		g_ptr_array_add(out, b);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "reading the bouncing addresses");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return dk_store_collect(store, st, "reading the bouncing addresses", bouncing_from_row,
+	                        (GDestroyNotify)dk_bouncing_free, error);
 }
 
 gboolean dk_store_bouncing_clear(DkStore *store, const char *address, gint64 *count_out,

@@ -413,6 +413,13 @@ gboolean dk_store_outbox_unsettled(DkStore *store, const char *kind, const char 
 	return ok;
 }
 
+static gboolean add_local_id(sqlite3_stmt *st, gpointer data)
+{
+	gint64 id = sqlite3_column_int64(st, 0);
+	g_array_append_val((GArray *)data, id);
+	return TRUE;
+}
+
 gboolean dk_store_external_refs(DkStore *store, const char *connector, const char *kind,
                                 GArray *local_out, GError **error)
 {
@@ -420,17 +427,8 @@ gboolean dk_store_external_refs(DkStore *store, const char *connector, const cha
 	                                  "SELECT local_id FROM external_refs WHERE connector = ?"
 	                                  " AND kind = ? ORDER BY local_id",
 	                                  error, "ss", connector, kind);
-	if (st == NULL)
-		return FALSE;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 id = sqlite3_column_int64(st, 0);
-		g_array_append_val(local_out, id);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "reading the external references");
-	return TRUE;
+	return dk_store_each_row(store, st, "reading the external references", add_local_id,
+	                         local_out, error);
 }
 
 gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,

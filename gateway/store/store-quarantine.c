@@ -115,6 +115,14 @@ void dk_quarantined_free(DkQuarantined *q)
 	g_free(q);
 }
 
+/* One kind's count into the table of counts. */
+static gboolean add_count(sqlite3_stmt *st, gpointer data)
+{
+	g_hash_table_insert(data, dk_store_column_text(st, 0),
+	                    GSIZE_TO_POINTER((gsize)sqlite3_column_int64(st, 1)));
+	return TRUE;
+}
+
 GHashTable *dk_store_quarantine_counts(DkStore *store, GError **error)
 {
 	static const char *const kinds[] = {DK_SET_ASIDE_KINDS};
@@ -125,14 +133,7 @@ GHashTable *dk_store_quarantine_counts(DkStore *store, GError **error)
 	g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
 		g_hash_table_insert(out, g_strdup(kinds[i]), GINT_TO_POINTER(0));
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_hash_table_insert(out, dk_store_column_text(st, 0),
-		                    GSIZE_TO_POINTER((gsize)sqlite3_column_int64(st, 1)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		dk_store_set_error(store->db, error, "counting the quarantine");
+	if (!dk_store_each_row(store, st, "counting the quarantine", add_count, out, error))
 		return NULL;
-	}
 	return g_steal_pointer(&out);
 }

@@ -19,15 +19,6 @@ struct DkReadBackWorker {
 	gint64 *due;       /* monotonic seconds of their next pass */
 };
 
-static DkStore *open_store(const DkConfig *config, GError **error)
-{
-	DkStoreOptions options = {
-	    .inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
-	    .busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
-	};
-	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
-}
-
 /* One pass for each connector that is due; the soonest next due time. */
 static gint64 passes(DkReadBackWorker *w, DkConnectors *set, DkStore *store)
 {
@@ -58,7 +49,7 @@ static gpointer worker_main(gpointer data)
 {
 	DkReadBackWorker *w = data;
 	g_autoptr(GError) error = NULL;
-	DkStore *store = open_store(w->config, &error);
+	DkStore *store = dk_store_open_config(w->config, &error);
 	if (store == NULL) {
 		g_warning("connector event=read_back result=failed error=\"%s\"", error->message);
 		return NULL;
