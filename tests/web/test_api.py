@@ -451,6 +451,23 @@ class ApiTest(unittest.TestCase):
         r = self.api.raw("GET", "/healthz")
         self.assertEqual((r.status, r.body), (200, b"ok\n"))
 
+    def test_spec_is_whole(self):
+        """Every $ref of the spec resolves, and every operation documents
+        its answers, 401 included (every path needs a user)."""
+        def walk(node):
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    SPEC.resolve(node)
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+        walk(SPEC.doc)
+        self.assertTrue(SPEC.doc["openapi"].startswith("3."))
+        for template, method in SPEC.operations():
+            self.assertIn("401", SPEC.statuses(template, method), (method, template))
+
     def test_zz_every_operation_and_status(self):
         """Runs last: every operation of the spec and every status it
         documents was answered (and checked) by the tests above."""
