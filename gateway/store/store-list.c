@@ -8,23 +8,18 @@
  * clock first), then those without one (resolved, closed, no target) by
  * priority and age. Migration 17 keeps the parts of that order that do not
  * depend on now as columns of each ticket (sla_class, sla_key,
- * priority_rank) with an index by (status, sla_class, sla_key,
- * priority_rank, created_at), in which each (status, class) range is in
- * the order of the list. Two plans:
+ * priority_rank) and indexes them by (status, sla_class, sla_key,
+ * priority_rank, created_at), alone and after the requester, the assignee
+ * and the queue: within one (status, class) range, and one requester,
+ * assignee or queue where the list asks for one, the index is in the
+ * list's order. So the list is one arm per status and class, each the
+ * first page of its index range (the other filters checked row by row),
+ * merged by SQLite; the tickets without a target are read only when those
+ * with one fill no page.
  *
- *   by urgency: one arm per status and class, each the first page of its
- *     index range (the other filters checked row by row), merged by SQLite;
- *     the tickets without a target only when those with one fill no page.
- *   by a narrow filter: a requester, an assignee or a queue that keeps at
- *     most NARROW tickets of the statuses asked for is read by its own
- *     index and its tickets sorted.
- *
- * The statements depend on the filters given, so they are prepared for
- * each call (about 0.1 ms) instead of kept. */
+ * The statement depends on the filters given, so it is prepared for each
+ * call (a fraction of a millisecond) instead of kept. */
 #include "gateway/store/store-private.h"
-
-/* A filter keeping at most this many tickets is read by its index. */
-#define NARROW 4000
 
 /* The statuses q asks for, each once (all when none). */
 static guint query_statuses(const DkTicketQuery *q, DkTicketStatus *out)
@@ -71,16 +66,6 @@ static void append_filters(GString *sql, const DkTicketQuery *q)
 		                     " OR t.resolution_breached_at IS NOT NULL)");
 }
 
-/* " AND t.status IN ('new', 'open')": the names are the schema's own. */
-static void append_status_set(GString *sql, const DkTicketStatus *statuses, guint n)
-{
-	g_string_append(sql, " AND t.status IN (");
-	for (guint i = 0; i < n; i++)
-		g_string_append_printf(sql, "%s'%s'", i ? ", " : "",
-		                       dk_ticket_status_name(statuses[i]));
-	g_string_append_c(sql, ')');
-}
-
 /* Prepares sql and binds what append_filters() and the queries below use:
  * ?8 the limit (-1: none), ?9 now. A parameter the statement lacks is
  * left alone (sqlite3_bind_* says SQLITE_RANGE). */
@@ -122,7 +107,28 @@ static gboolean select_numbers(DkStore *store, const char *sql, const DkTicketQu
 	return ok;
 }
 
-/* The urgency plan's arms for the classes in classes (0, 1: with a
+/* The index the arms read: the one that starts with the requester, the
+ * assignee or the queue when the list asks for one (in that order: the
+ * fewest tickets first), with the condition on it into *leading. */
+static const char *index_for(const DkTicketQuery *q, const char **leading)
+{
+	if (given(q->requester)) {
+		*leading = "lower(t.requester) = lower(?5) AND ";
+		return "tickets_requester_urgency";
+	}
+	if (given(q->assignee)) {
+		*leading = "lower(t.assignee) = lower(?4) AND ";
+		return "tickets_assignee_urgency";
+	}
+	if (given(q->queue)) {
+		*leading = "t.queue = ?3 AND ";
+		return "tickets_queue_urgency";
+	}
+	*leading = "";
+	return "tickets_urgency";
+}
+
+/* The arms for the classes in classes (0, 1: with a
  * target; 2: without), each its range's first ?8 tickets as
  * (number, left, paused, priority_rank, created_at); how many (none for
  * closed statuses asked for the classes with a target). */
@@ -130,6 +136,8 @@ static guint append_arms(GString *sql, const DkTicketQuery *q, const DkTicketSta
                          guint n, int first_class, int last_class)
 {
 	static const char *const left[] = {"t.sla_key - ?9", "t.sla_key", "NULL"};
+	const char *leading = NULL;
+	const char *index = index_for(q, &leading);
 	guint arms = 0;
 	for (guint i = 0; i < n; i++) {
 		for (int c = first_class; c <= last_class; c++) {
@@ -139,10 +147,9 @@ static guint append_arms(GString *sql, const DkTicketQuery *q, const DkTicketSta
 			g_string_append_printf(
 			    sql,
 			    "%sSELECT * FROM (SELECT t.number, %s AS left, %d AS paused,"
-			    " t.priority_rank, t.created_at FROM tickets t INDEXED BY "
-			    "tickets_urgency"
-			    " WHERE t.status = '%s' AND t.sla_class = %d%s",
-			    arms++ ? " UNION ALL " : "", left[c], c == 1,
+			    " t.priority_rank, t.created_at FROM tickets t INDEXED BY %s"
+			    " WHERE %st.status = '%s' AND t.sla_class = %d%s",
+			    arms++ ? " UNION ALL " : "", left[c], c == 1, index, leading,
 			    dk_ticket_status_name(statuses[i]), c,
 			    c == 2 ? " AND t.sla_key IS NULL" : "");
 			append_filters(sql, q);
@@ -179,76 +186,12 @@ static gboolean by_urgency(DkStore *store, const DkTicketQuery *q, const DkTicke
 	return TRUE;
 }
 
-/* A requester, assignee or queue filter and the index it is read by. */
-typedef struct {
-	const char *index;
-	const char *condition;
-} Narrow;
-
-/* The filter of q that keeps the fewest tickets (of its statuses) when
- * one keeps at most NARROW, else NULL. */
-static const Narrow *narrowest(DkStore *store, const DkTicketQuery *q,
-                               const DkTicketStatus *statuses, guint n, GError **error)
-{
-	static const Narrow narrows[] = {
-	    {"tickets_requester", "lower(t.requester) = lower(?5)"},
-	    {"tickets_assignee", "lower(t.assignee) = lower(?4)"},
-	    {"tickets_queue", "t.queue = ?3"},
-	};
-	const char *values[] = {q->requester, q->assignee, q->queue};
-	const Narrow *best = NULL;
-	gint64 fewest = NARROW + 1;
-	for (guint i = 0; i < G_N_ELEMENTS(narrows); i++) {
-		if (!given(values[i]))
-			continue;
-		g_autoptr(GString) sql = g_string_new(NULL);
-		g_string_printf(sql,
-		                "SELECT count(*) FROM (SELECT 1 FROM tickets t INDEXED BY %s"
-		                " WHERE %s",
-		                narrows[i].index, narrows[i].condition);
-		append_status_set(sql, statuses, n);
-		g_string_append(sql, " LIMIT ?8)");
-		g_autoptr(GArray) count = g_array_new(FALSE, FALSE, sizeof(gint64));
-		if (!select_numbers(store, sql->str, q, fewest, count, error))
-			return NULL;
-		if (g_array_index(count, gint64, 0) < fewest) {
-			fewest = g_array_index(count, gint64, 0);
-			best = &narrows[i];
-		}
-	}
-	return best;
-}
-
-/* The narrow plan: every ticket the filter keeps, sorted. */
-static gboolean by_filter(DkStore *store, const DkTicketQuery *q, const Narrow *narrow,
-                          const DkTicketStatus *statuses, guint n, GArray *found, GError **error)
-{
-	g_autoptr(GString) sql = g_string_new(NULL);
-	g_string_printf(sql,
-	                "SELECT number FROM (SELECT t.number, CASE t.sla_class WHEN 0 THEN"
-	                " t.sla_key - ?9 WHEN 1 THEN t.sla_key END AS left, t.sla_class = 1 AS"
-	                " paused, t.priority_rank, t.created_at FROM tickets t INDEXED BY %s"
-	                " WHERE %s",
-	                narrow->index, narrow->condition);
-	append_status_set(sql, statuses, n);
-	append_filters(sql, q);
-	g_string_append_printf(sql, ")%s", ORDER);
-	return select_numbers(store, sql->str, q, q->limit ? (gint64)q->limit : -1, found, error);
-}
-
 GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError **error)
 {
 	DkTicketStatus statuses[DK_STATUS_COUNT];
 	guint n = query_statuses(q, statuses);
 	g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(gint64));
-	g_autoptr(GError) local = NULL;
-	const Narrow *narrow = narrowest(store, q, statuses, n, &local);
-	if (local != NULL) {
-		g_propagate_error(error, g_steal_pointer(&local));
-		return NULL;
-	}
-	if (!(narrow != NULL ? by_filter(store, q, narrow, statuses, n, found, error)
-	                     : by_urgency(store, q, statuses, n, found, error)))
+	if (!by_urgency(store, q, statuses, n, found, error))
 		return NULL;
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_ticket_free);
 	for (guint i = 0; i < found->len; i++) {

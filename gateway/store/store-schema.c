@@ -323,8 +323,8 @@ static const char migration_16[] = "";
  *   sla_key: for 0 the time of the next target, for 1 the seconds that
  *     were left when the pause began, NULL for 2;
  *   priority_rank: critical 0 to none 4.
- * Filters on a requester, an assignee or a queue that keep few tickets
- * read them by indexes of their own. */
+ * A list of one requester's, one assignee's or one queue's tickets reads
+ * the same order from an index that starts with that column. */
 static const char migration_17[] =
     "ALTER TABLE tickets ADD COLUMN sla_class INTEGER GENERATED ALWAYS AS (CASE"
     " WHEN status IN ('resolved', 'closed') THEN 2"
@@ -341,9 +341,12 @@ static const char migration_17[] =
     " ELSE 4 END) VIRTUAL;"
     "CREATE INDEX tickets_urgency ON tickets (status, sla_class, sla_key, priority_rank,"
     " created_at);"
-    "CREATE INDEX tickets_requester ON tickets (lower(requester), status);"
-    "CREATE INDEX tickets_assignee ON tickets (lower(assignee), status);"
-    "CREATE INDEX tickets_queue ON tickets (queue, status);";
+    "CREATE INDEX tickets_requester_urgency ON tickets (lower(requester), status, sla_class,"
+    " sla_key, priority_rank, created_at);"
+    "CREATE INDEX tickets_assignee_urgency ON tickets (lower(assignee), status, sla_class,"
+    " sla_key, priority_rank, created_at);"
+    "CREATE INDEX tickets_queue_urgency ON tickets (queue, status, sla_class, sla_key,"
+    " priority_rank, created_at);";
 
 static const char *const migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
