@@ -201,27 +201,49 @@ typedef struct {
 	GPtrArray *out;
 	GHashTable *seen; /* the tickets in out */
 	guint want;
-	gboolean text; /* the third column is a text for the snippet, not a rank */
+	DkStore *store;
+	GError *error; /* looking up an article's ticket failed */
 } Hits;
 
+/* A new hit for article unless ticket has one; NULL when it has. */
+static DkSearchHit *keep_hit(Hits *hits, gint64 ticket, gint64 article)
+{
+	if (g_hash_table_contains(hits->seen, &ticket))
+		return NULL;
+	DkSearchHit *h = g_new0(DkSearchHit, 1);
+	h->ticket = ticket;
+	h->article = article;
+	g_ptr_array_add(hits->out, h);
+	g_hash_table_add(hits->seen, &h->ticket);
+	return h;
+}
+
+/* A row of (ticket, article, snippet text). */
 static gboolean add_hit(sqlite3_stmt *st, gpointer data)
 {
 	Hits *hits = data;
-	gint64 ticket = sqlite3_column_int64(st, 0);
-	if (g_hash_table_contains(hits->seen, &ticket))
-		return TRUE;
-	DkSearchHit *h = g_new0(DkSearchHit, 1);
-	h->ticket = ticket;
-	h->article = sqlite3_column_int64(st, 1);
-	if (hits->text) {
+	DkSearchHit *h = keep_hit(hits, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+	if (h != NULL) {
 		const char *snippet = (const char *)sqlite3_column_text(st, 2);
 		h->snippet =
 		    g_strdelimit(g_utf8_make_valid(snippet ? snippet : "", -1), "\r\n\t", ' ');
-	} else {
-		h->rank = sqlite3_column_double(st, 2);
 	}
-	g_ptr_array_add(hits->out, h);
-	g_hash_table_add(hits->seen, &h->ticket);
+	return hits->out->len < hits->want;
+}
+
+/* A row of (article, rank), best first: the article's ticket is looked up
+ * here, only for the rows stepped over, not for every one ranked. */
+static gboolean add_ranked(sqlite3_stmt *st, gpointer data)
+{
+	Hits *hits = data;
+	gint64 article = sqlite3_column_int64(st, 0), ticket = 0;
+	sqlite3_stmt *q = dk_store_query(hits->store, "SELECT ticket FROM articles WHERE id = ?",
+	                                 &hits->error, "i", article);
+	if (!dk_store_lookup_int64(hits->store, q, "searching", &ticket, NULL, &hits->error))
+		return FALSE;
+	DkSearchHit *h = keep_hit(hits, ticket, article);
+	if (h != NULL)
+		h->rank = sqlite3_column_double(st, 1);
 	return hits->out->len < hits->want;
 }
 
@@ -298,7 +320,7 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 	for (guint i = 0; i < args->len; i++)
 		sqlite3_bind_text(st, (int)i + 1, g_ptr_array_index(args, i), -1, SQLITE_STATIC);
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-	Hits hits = {out, seen, limit ? limit : 50, TRUE};
+	Hits hits = {out, seen, limit ? limit : 50, store, NULL};
 	gboolean ok = dk_store_each_row(store, st, "searching", add_hit, &hits, error);
 	sqlite3_finalize(st);
 	return ok ? g_steal_pointer(&out) : NULL;
@@ -317,23 +339,26 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	 * matches (FTS5 reads them newest first and stops there, so a word in
 	 * millions of articles costs as much as one in a few thousand) are
 	 * ranked, best first, and a ticket's later ones are skipped until
-	 * limit tickets are found; the article's ticket is looked up only for
-	 * the rows stepped over. A hit in the subject weighs twice one in the
-	 * text. */
+	 * limit tickets are found. A hit in the subject weighs twice one in
+	 * the text. */
 	if (!dk_store_rank_register(store, error))
 		return NULL;
 	sqlite3_stmt *st = dk_store_query(
 	    store,
-	    "SELECT (SELECT ticket FROM articles WHERE id = c.id), c.id, c.rank FROM"
-	    " (SELECT rowid AS id, dk_rank(article_search, 2.0, 1.0) AS rank FROM article_search"
-	    " WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?) c ORDER BY c.rank, c.id "
-	    "DESC",
+	    "SELECT id, rank FROM (SELECT rowid AS id, dk_rank(article_search, 2.0, 1.0) AS rank"
+	    " FROM article_search WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)"
+	    " ORDER BY rank, id DESC",
 	    error, "si", query, (gint64)SEARCH_CANDIDATES);
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-	Hits hits = {out, seen, limit ? limit : 50, FALSE};
-	if (!dk_store_each_row(store, st, "searching", add_hit, &hits, error))
+	Hits hits = {out, seen, limit ? limit : 50, store, NULL};
+	gboolean ok = dk_store_each_row(store, st, "searching", add_ranked, &hits, error);
+	if (hits.error != NULL) {
+		g_propagate_error(error, hits.error);
+		return NULL;
+	}
+	if (!ok)
 		return NULL;
 	for (guint i = 0; i < out->len; i++)
 		if (!search_snippet(store, query, g_ptr_array_index(out, i), error))

@@ -13,13 +13,15 @@
  *     replies quoting the article before.
  *
  *   bench-scale run DIR [--docket BIN] [--api URL --token TOKEN] [--rounds N]
+ *                       [--only PREFIX]
  *     times the first page (50) of the ticket list for the filters an agent
  *     uses, and search (top 50) for words from the most common ("the") to
  *     the rarest, each through dk_store_ticket_query / dk_store_search in
  *     this process, then `BIN ticket list|search` (a process per query,
  *     with the configuration DIR/bench-scale.conf), then GET on the API
  *     (keep-alive, the token as a bearer). Every figure is the median over
- *     N rounds (default 3) of that round's p50 and p99.
+ *     N rounds (default 3) of that round's p50 and p99. --only: the cases
+ *     whose name starts with PREFIX ("list", "search: rare").
  *
  * Figures are in README.md ("Benchmarks") and in the notes of the change
  * that made the store meet them. Not a test: nothing here asserts a time. */
@@ -293,6 +295,7 @@ typedef struct {
 	const char *docket; /* NULL: no CLI figures */
 	const char *api;    /* NULL: no API figures */
 	const char *token;
+	const char *only; /* NULL, or the cases whose name starts so */
 	guint rounds;
 	DkScaleVocabulary vocabulary;
 	CURL *curl;
@@ -526,7 +529,7 @@ static double time_api(Bench *b, const Case *c, GRand *rand, guint *found)
 /* samples per round: in this process, and through a process or a request */
 static guint samples(const Case *c, gboolean in_process)
 {
-	return in_process ? (c->search ? 200 : 100) : 50;
+	return in_process ? (c->search ? 200 : 100) : 100;
 }
 
 enum { WAY_STORE, WAY_CLI, WAY_API, WAYS };
@@ -629,6 +632,8 @@ static int run(int argc, char **argv)
 			b.api = argv[i + 1];
 		else if (strcmp(argv[i], "--token") == 0)
 			b.token = argv[i + 1];
+		else if (strcmp(argv[i], "--only") == 0)
+			b.only = argv[i + 1];
 		else if (strcmp(argv[i], "--rounds") == 0)
 			b.rounds = CLAMP((guint)strtoul(argv[i + 1], NULL, 10), 1, 9);
 	}
@@ -654,7 +659,8 @@ static int run(int argc, char **argv)
 		curl_easy_setopt(b.curl, CURLOPT_WRITEFUNCTION, keep_body);
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
-		run_case(&b, store, &cases[i]);
+		if (b.only == NULL || g_str_has_prefix(cases[i].name, b.only))
+			run_case(&b, store, &cases[i]);
 	if (b.curl != NULL) {
 		curl_easy_cleanup(b.curl);
 		curl_slist_free_all(headers);
@@ -672,6 +678,6 @@ int main(int argc, char **argv)
 		return run(argc, argv);
 	fprintf(stderr, "usage: bench-scale build DIR [TICKETS]\n"
 	                "       bench-scale run DIR [--docket BIN] [--api URL --token TOKEN]"
-	                " [--rounds N]\n");
+	                " [--rounds N] [--only PREFIX]\n");
 	return 2;
 }
