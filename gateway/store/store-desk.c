@@ -158,7 +158,7 @@ GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError *
 
 /* A search ranks at most this many of the articles that match, the
  * newest: a query matching more is answered from the most recent mail. */
-#define SEARCH_CANDIDATES 2000
+#define SEARCH_CANDIDATES 1000
 
 /* The FTS5 query for text: every word as a string, so that the user's
  * punctuation is never query syntax; NULL when there is no word. */

@@ -9,10 +9,10 @@
  * priority and age. Migration 17 keeps the parts of that order that do not
  * depend on now as columns of each ticket (sla_class, sla_key,
  * priority_rank) and indexes them by (status, sla_class, sla_key,
- * priority_rank, created_at), alone and after the requester, the assignee
- * and the queue: within one (status, class) range, and one requester,
- * assignee or queue where the list asks for one, the index is in the
- * list's order. So the list is one arm per status and class, each the
+ * priority_rank, created_at), alone and after the requester, the
+ * assignee, the queue and the priority: within one (status, class) range,
+ * and one requester, assignee, queue or priority where the list asks for
+ * one, the index is in the list's order. So the list is one arm per status and class, each the
  * first page of its index range (the other filters checked row by row),
  * merged by SQLite; the tickets without a target are read only when those
  * with one fill no page.
@@ -108,8 +108,9 @@ static gboolean select_numbers(DkStore *store, const char *sql, const DkTicketQu
 }
 
 /* The index the arms read: the one that starts with the requester, the
- * assignee or the queue when the list asks for one (in that order: the
- * fewest tickets first), with the condition on it into *leading. */
+ * assignee, the queue or the priority when the list asks for one (in that
+ * order: the fewest tickets first), with the condition on it into
+ * *leading. */
 static const char *index_for(const DkTicketQuery *q, const char **leading)
 {
 	if (given(q->requester)) {
@@ -123,6 +124,10 @@ static const char *index_for(const DkTicketQuery *q, const char **leading)
 	if (given(q->queue)) {
 		*leading = "t.queue = ?3 AND ";
 		return "tickets_queue_urgency";
+	}
+	if (given(q->priority)) {
+		*leading = "t.priority = ?2 AND ";
+		return "tickets_priority_urgency";
 	}
 	*leading = "";
 	return "tickets_urgency";

@@ -323,8 +323,9 @@ static const char migration_16[] = "";
  *   sla_key: for 0 the time of the next target, for 1 the seconds that
  *     were left when the pause began, NULL for 2;
  *   priority_rank: critical 0 to none 4.
- * A list of one requester's, one assignee's or one queue's tickets reads
- * the same order from an index that starts with that column. */
+ * A list of one requester's, one assignee's, one queue's or one
+ * priority's tickets reads the same order from an index that starts with
+ * that column. */
 static const char migration_17[] =
     "ALTER TABLE tickets ADD COLUMN sla_class INTEGER GENERATED ALWAYS AS (CASE"
     " WHEN status IN ('resolved', 'closed') THEN 2"
@@ -346,6 +347,8 @@ static const char migration_17[] =
     "CREATE INDEX tickets_assignee_urgency ON tickets (lower(assignee), status, sla_class,"
     " sla_key, priority_rank, created_at);"
     "CREATE INDEX tickets_queue_urgency ON tickets (queue, status, sla_class, sla_key,"
+    " priority_rank, created_at);"
+    "CREATE INDEX tickets_priority_urgency ON tickets (priority, status, sla_class, sla_key,"
     " priority_rank, created_at);";
 
 static const char *const migrations[] = {

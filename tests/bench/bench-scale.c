@@ -13,7 +13,7 @@
  *     replies quoting the article before.
  *
  *   bench-scale run DIR [--docket BIN] [--api URL --token TOKEN] [--rounds N]
- *                       [--only PREFIX]
+ *                       [--only PREFIX] [--slow MS]
  *     times the first page (50) of the ticket list for the filters an agent
  *     uses, and search (top 50) for words from the most common ("the") to
  *     the rarest, each through dk_store_ticket_query / dk_store_search in
@@ -21,7 +21,8 @@
  *     with the configuration DIR/bench-scale.conf), then GET on the API
  *     (keep-alive, the token as a bearer). Every figure is the median over
  *     N rounds (default 3) of that round's p50 and p99. --only: the cases
- *     whose name starts with PREFIX ("list", "search: rare").
+ *     whose name starts with PREFIX ("list", "search: rare"); --slow: prints
+ *     each query that took MS or longer in this process.
  *
  * Figures are in README.md ("Benchmarks") and in the notes of the change
  * that made the store meet them. Not a test: nothing here asserts a time. */
@@ -296,6 +297,7 @@ typedef struct {
 	const char *api;    /* NULL: no API figures */
 	const char *token;
 	const char *only; /* NULL, or the cases whose name starts so */
+	double slow;      /* print the store's samples that took this long (ms) */
 	guint rounds;
 	DkScaleVocabulary vocabulary;
 	CURL *curl;
@@ -389,6 +391,8 @@ static double time_store(Bench *b, const Case *c, GRand *rand, DkStore *store, g
 		fprintf(stderr, "%s: %s\n", c->name, error->message);
 		exit(1);
 	}
+	if (b->slow > 0 && ms >= b->slow)
+		fprintf(stderr, "slow: %.1f ms %s %s\n", ms, c->name, words ? words : "");
 	*found = out->len;
 	return ms;
 }
@@ -632,6 +636,8 @@ static int run(int argc, char **argv)
 			b.api = argv[i + 1];
 		else if (strcmp(argv[i], "--token") == 0)
 			b.token = argv[i + 1];
+		else if (strcmp(argv[i], "--slow") == 0)
+			b.slow = g_ascii_strtod(argv[i + 1], NULL);
 		else if (strcmp(argv[i], "--only") == 0)
 			b.only = argv[i + 1];
 		else if (strcmp(argv[i], "--rounds") == 0)
@@ -678,6 +684,6 @@ int main(int argc, char **argv)
 		return run(argc, argv);
 	fprintf(stderr, "usage: bench-scale build DIR [TICKETS]\n"
 	                "       bench-scale run DIR [--docket BIN] [--api URL --token TOKEN]"
-	                " [--rounds N] [--only PREFIX]\n");
+	                " [--rounds N] [--only PREFIX] [--slow MS]\n");
 	return 2;
 }
