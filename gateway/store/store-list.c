@@ -21,6 +21,10 @@
  * call (a fraction of a millisecond) instead of kept. */
 #include "gateway/store/store-private.h"
 
+/* A time filter that keeps at most this many of a status's tickets
+ * without a target reads them by its own index (time_indexes()). */
+#define TIME_NARROW 5000
+
 /* The statuses q asks for, each once (all when none). */
 static guint query_statuses(const DkTicketQuery *q, DkTicketStatus *out)
 {
@@ -138,17 +142,18 @@ static const char *index_for(const DkTicketQuery *q, const char **leading)
  * (number, left, paused, priority_rank, created_at); how many (none for
  * closed statuses asked for the classes with a target). */
 static guint append_arms(GString *sql, const DkTicketQuery *q, const DkTicketStatus *statuses,
-                         guint n, int first_class, int last_class)
+                         guint n, int first_class, int last_class, const char *const *by_time)
 {
 	static const char *const left[] = {"t.sla_key - ?9", "t.sla_key", "NULL"};
 	const char *leading = NULL;
-	const char *index = index_for(q, &leading);
+	const char *urgency = index_for(q, &leading);
 	guint arms = 0;
 	for (guint i = 0; i < n; i++) {
 		for (int c = first_class; c <= last_class; c++) {
 			/* a resolved or closed ticket has nothing to count to */
 			if (c < 2 && dk_ticket_status_is_closed(statuses[i]))
 				continue;
+			const char *index = c == 2 && by_time[i] != NULL ? by_time[i] : urgency;
 			g_string_append_printf(
 			    sql,
 			    "%sSELECT * FROM (SELECT t.number, %s AS left, %d AS paused,"
@@ -167,6 +172,42 @@ static guint append_arms(GString *sql, const DkTicketQuery *q, const DkTicketSta
 	return arms;
 }
 
+/* For the arms without a target, where the resolved and closed tickets
+ * (most of a store) are: when the list asks for tickets updated or created
+ * since a time and no requester, assignee, queue or priority, by_time[i]
+ * is the index of that time (by status) if it keeps at most TIME_NARROW
+ * of statuses[i]'s tickets, whose arm then reads them by it and sorts
+ * them, instead of reading that status's tickets in order until a page of
+ * them is recent enough; else NULL. */
+static gboolean time_indexes(DkStore *store, const DkTicketQuery *q, const DkTicketStatus *statuses,
+                             guint n, const char **by_time, GError **error)
+{
+	const char *leading = NULL, *index = NULL, *condition = NULL;
+	for (guint i = 0; i < n; i++)
+		by_time[i] = NULL;
+	index_for(q, &leading);
+	if (*leading != '\0')
+		return TRUE;
+	if (q->updated_since != 0)
+		index = "tickets_status", condition = "t.updated_at >= ?7";
+	else if (q->created_since != 0)
+		index = "tickets_status_created", condition = "t.created_at >= ?6";
+	else
+		return TRUE;
+	for (guint i = 0; i < n; i++) {
+		g_autofree char *sql =
+		    g_strdup_printf("SELECT count(*) FROM (SELECT 1 FROM tickets t INDEXED BY %s"
+		                    " WHERE t.status = '%s' AND %s LIMIT ?8)",
+		                    index, dk_ticket_status_name(statuses[i]), condition);
+		g_autoptr(GArray) count = g_array_new(FALSE, FALSE, sizeof(gint64));
+		if (!select_numbers(store, sql, q, TIME_NARROW + 1, count, error))
+			return FALSE;
+		if (g_array_index(count, gint64, 0) <= TIME_NARROW)
+			by_time[i] = index;
+	}
+	return TRUE;
+}
+
 static const char ORDER[] =
     " ORDER BY left IS NULL, left, paused, priority_rank, created_at, number LIMIT ?8";
 
@@ -176,9 +217,12 @@ static gboolean by_urgency(DkStore *store, const DkTicketQuery *q, const DkTicke
                            guint n, GArray *found, GError **error)
 {
 	gint64 limit = q->limit ? (gint64)q->limit : -1;
+	const char *by_time[DK_STATUS_COUNT] = {NULL};
 	for (int part = 0; part < 2; part++) {
+		if (part == 1 && !time_indexes(store, q, statuses, n, by_time, error))
+			return FALSE;
 		g_autoptr(GString) sql = g_string_new("SELECT number FROM (");
-		if (append_arms(sql, q, statuses, n, part ? 2 : 0, part ? 2 : 1) == 0)
+		if (append_arms(sql, q, statuses, n, part ? 2 : 0, part ? 2 : 1, by_time) == 0)
 			continue;
 		g_string_append_printf(sql, ")%s", ORDER);
 		if (!select_numbers(store, sql->str, q, limit, found, error))

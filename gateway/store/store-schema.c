@@ -325,7 +325,8 @@ static const char migration_16[] = "";
  *   priority_rank: critical 0 to none 4.
  * A list of one requester's, one assignee's, one queue's or one
  * priority's tickets reads the same order from an index that starts with
- * that column. */
+ * that column; the resolved and closed tickets created or updated since a
+ * recent time are read by (status, created_at) or (status, updated_at). */
 static const char migration_17[] =
     "ALTER TABLE tickets ADD COLUMN sla_class INTEGER GENERATED ALWAYS AS (CASE"
     " WHEN status IN ('resolved', 'closed') THEN 2"
@@ -349,7 +350,8 @@ static const char migration_17[] =
     "CREATE INDEX tickets_queue_urgency ON tickets (queue, status, sla_class, sla_key,"
     " priority_rank, created_at);"
     "CREATE INDEX tickets_priority_urgency ON tickets (priority, status, sla_class, sla_key,"
-    " priority_rank, created_at);";
+    " priority_rank, created_at);"
+    "CREATE INDEX tickets_status_created ON tickets (status, created_at);";
 
 static const char *const migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,

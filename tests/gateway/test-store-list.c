@@ -234,6 +234,9 @@ static void test_list_order_and_filters(void **state)
 	    {.now = NOW, .priority = "critical"},
 	    {.now = NOW, .breached = TRUE, .include_merged = TRUE},
 	    {.now = NOW, .created_since = NOW - 20000, .updated_since = NOW - 30000},
+	    /* read by (status, created_at) and (status, updated_at) */
+	    {.now = NOW, .created_since = NOW / 2, .statuses = closed, .n_statuses = 2},
+	    {.now = NOW, .updated_since = NOW - 100000},
 	    /* by the assignee's, the queue's and the requester's indexes */
 	    {.now = NOW, .assignee = "busy@example.com"},
 	    {.now = NOW, .queue = "default", .priority = "high"},
