@@ -467,6 +467,10 @@ static GPtrArray *cli_args(Bench *b, const Case *c, GRand *rand)
 			g_autofree char *since = dk_scale_iso(q.created_since);
 			g_ptr_array_add(args, g_strdup_printf("--created-since=%s", since));
 		}
+		if (q.updated_since) {
+			g_autofree char *since = dk_scale_iso(q.updated_since);
+			g_ptr_array_add(args, g_strdup_printf("--updated-since=%s", since));
+		}
 		g_ptr_array_add(args, g_strdup_printf("--now=%d", NOW));
 	}
 	g_ptr_array_add(args, g_strdup_printf("--limit=%d", PAGE));
@@ -537,6 +541,10 @@ static char *api_path(Bench *b, const Case *c, GRand *rand)
 	if (q.created_since) {
 		g_autofree char *since = dk_scale_iso(q.created_since);
 		g_string_append_printf(path, "&created_since=%s", since);
+	}
+	if (q.updated_since) {
+		g_autofree char *since = dk_scale_iso(q.updated_since);
+		g_string_append_printf(path, "&updated_since=%s", since);
 	}
 	return g_string_free(path, FALSE);
 }
@@ -648,6 +656,15 @@ static const Case cases[] = {
      FALSE,
      {.now = NOW, .created_since = NOW - 7 * 86400, .limit = PAGE},
      NULL,
+     NULL},
+    {"list: closed, updated in the last 14 days",
+     FALSE,
+     {.now = NOW,
+      .statuses = only_closed,
+      .n_statuses = 1,
+      .updated_since = NOW - 14 * 86400,
+      .limit = PAGE},
+     "closed",
      NULL},
     {"search: commonest words (the, to, and...)", TRUE, {0}, NULL, commonest},
     {"search: help-desk words (error, printer...)", TRUE, {0}, NULL, desk_word},
