@@ -12,10 +12,12 @@
  * priority_rank, created_at), alone and after the requester, the
  * assignee, the queue and the priority: within one (status, class) range,
  * and one requester, assignee, queue or priority where the list asks for
- * one, the index is in the list's order. So the list is one arm per status and class, each the
- * first page of its index range (the other filters checked row by row),
- * merged by SQLite; the tickets without a target are read only when those
- * with one fill no page.
+ * one, the index is in the list's order. So the list is one arm per
+ * status and class, each the first page of its index range (the other
+ * filters checked row by row), merged by SQLite; the tickets without a
+ * target are read only when those with one fill no page, and those of a
+ * status that a recent "created since" or "updated since" narrows to a
+ * few are read by (status, created_at) or (status, updated_at) instead.
  *
  * The statement depends on the filters given, so it is prepared for each
  * call (a fraction of a millisecond) instead of kept. */
@@ -48,7 +50,7 @@ static gboolean given(const char *text)
 }
 
 /* The conditions on t other than the status, with the parameter numbers
- * that bind_filters() binds. */
+ * that prepare() binds. */
 static void append_filters(GString *sql, const DkTicketQuery *q)
 {
 	if (given(q->priority))
@@ -137,10 +139,11 @@ static const char *index_for(const DkTicketQuery *q, const char **leading)
 	return "tickets_urgency";
 }
 
-/* The arms for the classes in classes (0, 1: with a
- * target; 2: without), each its range's first ?8 tickets as
- * (number, left, paused, priority_rank, created_at); how many (none for
- * closed statuses asked for the classes with a target). */
+/* The arms for the classes first_class to last_class (0, 1: with a
+ * target; 2: without), each its range's first ?8 tickets as (number, left,
+ * paused, priority_rank, created_at), a status's class 2 read by
+ * by_time[i] when that is set; how many (none for closed statuses asked
+ * for the classes with a target). */
 static guint append_arms(GString *sql, const DkTicketQuery *q, const DkTicketStatus *statuses,
                          guint n, int first_class, int last_class, const char *const *by_time)
 {
@@ -211,8 +214,8 @@ static gboolean time_indexes(DkStore *store, const DkTicketQuery *q, const DkTic
 static const char ORDER[] =
     " ORDER BY left IS NULL, left, paused, priority_rank, created_at, number LIMIT ?8";
 
-/* The urgency plan: the tickets with a target, then, when they fill no
- * page, those without. */
+/* The numbers of the tickets listed: those with a target, then, when they
+ * fill no page, those without. */
 static gboolean by_urgency(DkStore *store, const DkTicketQuery *q, const DkTicketStatus *statuses,
                            guint n, GArray *found, GError **error)
 {
