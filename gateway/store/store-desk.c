@@ -1,4 +1,4 @@
-/* The store's queries for the ticket desk: filtered lists by SLA urgency, tag
+/* The store's queries for the ticket desk (the list is store-list.c): tag
  * removal, time entries, merging, the resolved tickets due to close, and
  * full-text search over the articles (FTS5, ranked by bm25). */
 #include "gateway/store/store-private.h"
@@ -23,17 +23,6 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
-/* ",a,b," for the statuses, or NULL: matched with instr() in one statement. */
-static char *status_set(const DkTicketStatus *statuses, guint n)
-{
-	if (statuses == NULL || n == 0)
-		return NULL;
-	GString *set = g_string_new(",");
-	for (guint i = 0; i < n; i++)
-		g_string_append_printf(set, "%s,", dk_ticket_status_name(statuses[i]));
-	return g_string_free(set, FALSE);
-}
-
 static gboolean add_number(sqlite3_stmt *st, gpointer out)
 {
 	gint64 n = sqlite3_column_int64(st, 0);
@@ -47,59 +36,6 @@ static GArray *numbers(DkStore *store, sqlite3_stmt *st, GError **error)
 	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(gint64));
 	if (!dk_store_each_row(store, st, "reading tickets", add_number, out, error))
 		return NULL;
-	return g_steal_pointer(&out);
-}
-
-GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError **error)
-{
-	/* left: the seconds to the next target as dk_desk_sla_left_seconds()
-	 * counts them (NULL without a running or paused target), negative
-	 * once exceeded, so the most overdue come first; on equal time left a
-	 * running clock before a paused one. One pass over the tickets the
-	 * filters keep, sorted by SQLite (a top-N sort under a limit). */
-	sqlite3_stmt *st = dk_store_prepare(
-	    store,
-	    "SELECT number FROM (SELECT t.number, t.priority, t.created_at,"
-	    " t.sla_paused_since IS NOT NULL AS paused,"
-	    " CASE WHEN t.status IN ('resolved', 'closed') THEN NULL"
-	    " WHEN t.sla_paused_since IS NOT NULL THEN t.sla_paused_left"
-	    " WHEN t.first_response_at IS NULL AND t.first_response_due IS NOT NULL"
-	    " THEN t.first_response_due - ?11 ELSE t.resolution_due - ?11 END AS left"
-	    " FROM tickets t WHERE (?1 IS NULL OR instr(?1, ',' || t.status || ',') > 0)"
-	    " AND (?2 IS NULL OR t.priority = ?2) AND (?3 IS NULL OR t.queue = ?3)"
-	    " AND (?4 IS NULL OR lower(t.assignee) = lower(?4))"
-	    " AND (?5 IS NULL OR lower(t.requester) = lower(?5))"
-	    " AND t.created_at >= ?6 AND t.updated_at >= ?7 AND (?8 OR t.merged_into IS NULL)"
-	    " AND (?10 = 0 OR t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at "
-	    "IS NOT NULL))"
-	    " ORDER BY left IS NULL, left, left IS NOT NULL AND paused, CASE priority WHEN "
-	    "'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-	    " WHEN 'low' THEN 3 ELSE 4 END, created_at, number LIMIT ?9",
-	    error);
-	if (st == NULL)
-		return NULL;
-	g_autofree char *statuses = status_set(q->statuses, q->n_statuses);
-	bind_text_or_null(st, 1, statuses);
-	bind_text_or_null(st, 2, q->priority);
-	bind_text_or_null(st, 3, q->queue);
-	bind_text_or_null(st, 4, q->assignee);
-	bind_text_or_null(st, 5, q->requester);
-	sqlite3_bind_int64(st, 6, q->created_since);
-	sqlite3_bind_int64(st, 7, q->updated_since);
-	sqlite3_bind_int(st, 8, q->include_merged ? 1 : 0);
-	sqlite3_bind_int64(st, 9, q->limit ? q->limit : G_MAXINT64);
-	sqlite3_bind_int(st, 10, q->breached ? 1 : 0);
-	sqlite3_bind_int64(st, 11, q->now);
-	g_autoptr(GArray) found = numbers(store, st, error);
-	if (found == NULL)
-		return NULL;
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_ticket_free);
-	for (guint i = 0; i < found->len; i++) {
-		DkTicket *t = dk_store_ticket_get(store, g_array_index(found, gint64, i), error);
-		if (t == NULL)
-			return NULL;
-		g_ptr_array_add(out, t);
-	}
 	return g_steal_pointer(&out);
 }
 
@@ -220,6 +156,10 @@ GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError *
 	return numbers(store, st, error);
 }
 
+/* A search ranks at most this many of the articles that match, the
+ * newest: a query matching more is answered from the most recent mail. */
+#define SEARCH_CANDIDATES 1000
+
 /* The FTS5 query for text: every word as a string, so that the user's
  * punctuation is never query syntax; NULL when there is no word. */
 static char *fts_query(const char *text)
@@ -261,27 +201,49 @@ typedef struct {
 	GPtrArray *out;
 	GHashTable *seen; /* the tickets in out */
 	guint want;
-	gboolean text; /* the third column is a text for the snippet, not a rank */
+	DkStore *store;
+	GError *error; /* looking up an article's ticket failed */
 } Hits;
 
+/* A new hit for article unless ticket has one; NULL when it has. */
+static DkSearchHit *keep_hit(Hits *hits, gint64 ticket, gint64 article)
+{
+	if (g_hash_table_contains(hits->seen, &ticket))
+		return NULL;
+	DkSearchHit *h = g_new0(DkSearchHit, 1);
+	h->ticket = ticket;
+	h->article = article;
+	g_ptr_array_add(hits->out, h);
+	g_hash_table_add(hits->seen, &h->ticket);
+	return h;
+}
+
+/* A row of (ticket, article, snippet text). */
 static gboolean add_hit(sqlite3_stmt *st, gpointer data)
 {
 	Hits *hits = data;
-	gint64 ticket = sqlite3_column_int64(st, 0);
-	if (g_hash_table_contains(hits->seen, &ticket))
-		return TRUE;
-	DkSearchHit *h = g_new0(DkSearchHit, 1);
-	h->ticket = ticket;
-	h->article = sqlite3_column_int64(st, 1);
-	if (hits->text) {
+	DkSearchHit *h = keep_hit(hits, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+	if (h != NULL) {
 		const char *snippet = (const char *)sqlite3_column_text(st, 2);
 		h->snippet =
 		    g_strdelimit(g_utf8_make_valid(snippet ? snippet : "", -1), "\r\n\t", ' ');
-	} else {
-		h->rank = sqlite3_column_double(st, 2);
 	}
-	g_ptr_array_add(hits->out, h);
-	g_hash_table_add(hits->seen, &h->ticket);
+	return hits->out->len < hits->want;
+}
+
+/* A row of (article, rank), best first: the article's ticket is looked up
+ * here, only for the rows stepped over, not for every one ranked. */
+static gboolean add_ranked(sqlite3_stmt *st, gpointer data)
+{
+	Hits *hits = data;
+	gint64 article = sqlite3_column_int64(st, 0), ticket = 0;
+	sqlite3_stmt *q = dk_store_query(hits->store, "SELECT ticket FROM articles WHERE id = ?",
+	                                 &hits->error, "i", article);
+	if (!dk_store_lookup_int64(hits->store, q, "searching", &ticket, NULL, &hits->error))
+		return FALSE;
+	DkSearchHit *h = keep_hit(hits, ticket, article);
+	if (h != NULL)
+		h->rank = sqlite3_column_double(st, 1);
 	return hits->out->len < hits->want;
 }
 
@@ -358,7 +320,7 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 	for (guint i = 0; i < args->len; i++)
 		sqlite3_bind_text(st, (int)i + 1, g_ptr_array_index(args, i), -1, SQLITE_STATIC);
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-	Hits hits = {out, seen, limit ? limit : 50, TRUE};
+	Hits hits = {out, seen, limit ? limit : 50, store, NULL};
 	gboolean ok = dk_store_each_row(store, st, "searching", add_hit, &hits, error);
 	sqlite3_finalize(st);
 	return ok ? g_steal_pointer(&out) : NULL;
@@ -373,22 +335,30 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
-	/* One hit per ticket, its best article: the matches come best first
-	 * (FTS5 sorts by rank itself) and a ticket's later ones are skipped,
-	 * until limit tickets are found; the article's ticket is looked up
-	 * only for the rows stepped over. A hit in the subject weighs twice
-	 * one in the text. */
+	/* One hit per ticket, its best article: the newest SEARCH_CANDIDATES
+	 * matches (FTS5 reads them newest first and stops there, so a word in
+	 * millions of articles costs as much as one in a few thousand) are
+	 * ranked, best first, and a ticket's later ones are skipped until
+	 * limit tickets are found. A hit in the subject weighs twice one in
+	 * the text. */
+	if (!dk_store_rank_register(store, error))
+		return NULL;
 	sqlite3_stmt *st = dk_store_query(
 	    store,
-	    "SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid, rank FROM "
-	    "article_search s"
-	    " WHERE article_search MATCH ? AND rank MATCH 'bm25(2.0, 1.0)' ORDER BY rank",
-	    error, "s", query);
+	    "SELECT id, rank FROM (SELECT rowid AS id, dk_rank(article_search, 2.0, 1.0) AS rank"
+	    " FROM article_search WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)"
+	    " ORDER BY rank, id DESC",
+	    error, "si", query, (gint64)SEARCH_CANDIDATES);
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-	Hits hits = {out, seen, limit ? limit : 50, FALSE};
-	if (!dk_store_each_row(store, st, "searching", add_hit, &hits, error))
+	Hits hits = {out, seen, limit ? limit : 50, store, NULL};
+	gboolean ok = dk_store_each_row(store, st, "searching", add_ranked, &hits, error);
+	if (hits.error != NULL) {
+		g_propagate_error(error, hits.error);
+		return NULL;
+	}
+	if (!ok)
 		return NULL;
 	for (guint i = 0; i < out->len; i++)
 		if (!search_snippet(store, query, g_ptr_array_index(out, i), error))

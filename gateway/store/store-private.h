@@ -19,6 +19,7 @@ struct DkStore {
 	gboolean search_deferred; /* see dk_store_search_defer() */
 	gint64 search_after;      /* the articles above this id are not indexed yet */
 	gboolean search_cjk;      /* one of them is in a script without spaces */
+	gboolean rank_registered; /* dk_rank() is known to this connection */
 };
 
 /* The cached prepared statement for sql (a string constant: the cache is
@@ -73,6 +74,10 @@ gboolean dk_store_schema_migrate(sqlite3 *db, GError **error);
  * for one word, so their articles are indexed a second time, by
  * trigrams, in article_search_cjk. This is the SQL test for a row. */
 #define DK_STORE_CJK_GLOB "(subject || ' ' || new_text) GLOB '*[⺀-鿿가-힯豈-﫿＀-￯]*'"
+
+/* Adds dk_rank() (store-rank.c), the rank of search hits, to the
+ * connection, once. */
+gboolean dk_store_rank_register(DkStore *store, GError **error);
 
 /* Whether text holds a character of those scripts. */
 gboolean dk_store_has_cjk(const char *text);

@@ -392,7 +392,7 @@ typedef struct {
 typedef struct {
 	gint64 ticket;
 	gint64 article;
-	double rank;   /* bm25: lower is better */
+	double rank;   /* BM25 (dk_rank, store-rank.c): lower is better */
 	char *snippet; /* the matching text with [brackets] around the hits */
 } DkSearchHit;
 
@@ -451,7 +451,9 @@ gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GEr
 GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError **error);
 /* Of DkSearchHit*: one per ticket, its best article among those whose
  * subject or new text match every word of text (each word a prefix-free
- * FTS5 string), best first, at most limit tickets (0: 50). */
+ * FTS5 string), best first, at most limit tickets (0: 50). When more than
+ * 1,000 articles match, the newest 1,000 are ranked (a search costs about
+ * the same whatever its words). */
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error);
 void dk_time_entry_free(DkTimeEntry *entry);
 void dk_search_hit_free(DkSearchHit *hit);

@@ -1,0 +1,755 @@
+/* Benchmark of the ticket list and search at the scale of a large help
+ * desk: one store of 1,000,000 tickets and about 5,000,000 articles, built
+ * once, then timed through the store API, the CLI and the HTTP API side by
+ * side on the same store.
+ *
+ *   bench-scale build DIR [TICKETS]
+ *     builds (or finishes building: it resumes after the last ticket
+ *     written) a store in DIR through the store API: tickets spread over
+ *     three years before a fixed clock, most of the old ones closed, the
+ *     last month's in every status, with priorities, queues, requesters,
+ *     assignees and SLA clocks; 1 to 9 articles each (5 on average), their
+ *     text mail-like English drawn by Zipf's law (bench-scale-text.h),
+ *     replies quoting the article before.
+ *
+ *   bench-scale run DIR [--docket BIN] [--api URL --token TOKEN] [--rounds N]
+ *                       [--only PREFIX] [--slow MS]
+ *     times the first page (50) of the ticket list for the filters an agent
+ *     uses, and search (top 50) for words from the most common ("the") to
+ *     the rarest, each through dk_store_ticket_query / dk_store_search in
+ *     this process, then `BIN ticket list|search` (a process per query,
+ *     with the configuration DIR/bench-scale.conf), then GET on the API
+ *     (keep-alive, the token as a bearer). Every figure is the median over
+ *     N rounds (default 3) of that round's p50 and p99. --only: the cases
+ *     whose name starts with PREFIX ("list", "search: rare"); --slow: prints
+ *     each query that took MS or longer in this process.
+ *
+ * Figures are in README.md ("Benchmarks") and in the notes of the change
+ * that made the store meet them. Not a test: nothing here asserts a time. */
+#include "bench.h"
+#include "bench-scale-text.h"
+#include <curl/curl.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/store/store-private.h"
+
+#define NOW 1800000000
+#define SPAN (3 * 365 * 86400)
+#define RECENT (30 * 86400)
+#define BATCH 2000
+#define CUSTOMERS 200000
+#define AGENTS 40
+#define PAGE 50
+#define MAX_SAMPLES 400
+
+/* ---- building ---------------------------------------------------------- */
+
+static const char *const priorities[] = {"none", "low", "medium", "high", "critical"};
+static const int priority_weights[] = {10, 30, 35, 20, 5};
+static const char *const queues[] = {"default",  "billing",  "technical", "sales",
+                                     "accounts", "shipping", "security",  "legal"};
+static const int queue_weights[] = {30, 20, 25, 10, 6, 5, 3, 1};
+
+static guint weighted(GRand *rand, const int *weights, guint n)
+{
+	int total = 0;
+	for (guint i = 0; i < n; i++)
+		total += weights[i];
+	int x = g_rand_int_range(rand, 0, total);
+	for (guint i = 0; i < n; i++) {
+		if (x < weights[i])
+			return i;
+		x -= weights[i];
+	}
+	return n - 1;
+}
+
+/* Old tickets are nearly all closed; the last month's are in every status. */
+static DkTicketStatus pick_status(GRand *rand, gint64 created)
+{
+	static const DkTicketStatus recent[] = {
+	    DK_STATUS_NEW,     DK_STATUS_OPEN,    DK_STATUS_IN_PROGRESS, DK_STATUS_OPEN,
+	    DK_STATUS_WAITING, DK_STATUS_ON_HOLD, DK_STATUS_RESOLVED,    DK_STATUS_CLOSED};
+	if (NOW - created < RECENT)
+		return recent[g_rand_int_range(rand, 0, G_N_ELEMENTS(recent))];
+	int x = g_rand_int_range(rand, 0, 1000);
+	return x < 960   ? DK_STATUS_CLOSED
+	       : x < 980 ? DK_STATUS_RESOLVED
+	       : x < 990 ? DK_STATUS_WAITING
+	       : x < 995 ? DK_STATUS_ON_HOLD
+	                 : DK_STATUS_OPEN;
+}
+
+static DkTicketSla pick_sla(GRand *rand, const char *priority, DkTicketStatus status,
+                            gint64 created)
+{
+	DkTicketSla sla = {0};
+	if (g_strcmp0(priority, "none") != 0) {
+		sla.first_response_due = created + g_rand_int_range(rand, 900, 86400);
+		sla.resolution_due =
+		    sla.first_response_due + g_rand_int_range(rand, 3600, 3 * 86400);
+		if (status != DK_STATUS_NEW && g_rand_int_range(rand, 0, 4) != 0)
+			sla.first_response_at = created + g_rand_int_range(rand, 300, 7200);
+		else if (sla.first_response_due < NOW)
+			sla.first_response_breached_at = sla.first_response_due;
+		if (dk_ticket_status_is_closed(status) && g_rand_int_range(rand, 0, 10) == 0)
+			sla.resolution_breached_at = sla.resolution_due;
+	}
+	gboolean paused = dk_ticket_status_is_paused(status);
+	if (paused || dk_ticket_status_is_closed(status))
+		sla.paused_since = created + 1200;
+	if (paused && sla.resolution_due != 0) {
+		sla.has_paused_left = TRUE;
+		sla.paused_left = g_rand_int_range(rand, -3600, 86400);
+	}
+	return sla;
+}
+
+static char *make_subject(const DkScaleVocabulary *v, GRand *rand)
+{
+	GString *s = g_string_new(NULL);
+	guint words = 3 + g_rand_int_range(rand, 0, 5);
+	for (guint i = 0; i < words; i++) /* topic words: past the commonest 60 */
+		g_string_append_printf(s, "%s%s", i ? " " : "", dk_scale_word(v, rand, 60));
+	s->str[0] = g_ascii_toupper(s->str[0]);
+	return g_string_free(s, FALSE);
+}
+
+/* The articles of ticket n: inbound first, then replies and notes, each
+ * quoting the one before in its full text. Returns the last one's time. */
+static gint64 add_articles(DkStore *store, const DkScaleVocabulary *v, GRand *rand, gint64 n,
+                           const char *subject, const char *requester, gint64 at, GError **error)
+{
+	guint count = 1 + g_rand_int_range(rand, 0, 9);
+	g_autofree char *previous = NULL;
+	g_autofree char *reply_subject = g_strconcat("Re: ", subject, NULL);
+	for (guint a = 0; a < count; a++) {
+		if (a > 0)
+			at = MIN(at + g_rand_int_range(rand, 600, 2 * 86400), NOW - 60);
+		g_autoptr(GString) text = g_string_new(NULL);
+		dk_scale_text(text, v, rand, 20 + g_rand_int_range(rand, 0, 81));
+		g_autoptr(GString) full = g_string_new(text->str);
+		if (previous != NULL)
+			g_string_append_printf(full, "\n\nOn an earlier day someone wrote:\n> %s",
+			                       previous);
+		gboolean inbound = a % 2 == 0;
+		gboolean note = !inbound && g_rand_int_range(rand, 0, 10) == 0;
+		DkArticle art = {.ticket = n,
+		                 .direction = inbound ? DK_INBOUND : DK_OUTBOUND,
+		                 .visibility = note ? DK_INTERNAL : DK_PUBLIC,
+		                 .evidence = a ? "header" : "new",
+		                 .sender = inbound ? (char *)requester : "agent@support.example",
+		                 .subject = a ? reply_subject : (char *)subject,
+		                 .new_text = text->str,
+		                 .full_text = full->str,
+		                 .created_at = at};
+		if (dk_store_article_add(store, &art, error) == 0)
+			return 0;
+		g_free(previous);
+		previous = g_strdup(text->str);
+	}
+	return at;
+}
+
+static gboolean add_ticket(DkStore *store, const DkScaleVocabulary *v, guint i, guint tickets,
+                           GError **error)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(i + 1);
+	gint64 created = NOW - SPAN + (gint64)i * SPAN / tickets;
+	g_autofree char *subject = make_subject(v, rand);
+	g_autofree char *requester =
+	    g_strdup_printf("customer%d@company%d.example", g_rand_int_range(rand, 0, CUSTOMERS),
+	                    g_rand_int_range(rand, 0, 5000));
+	gint64 n = dk_store_ticket_create(store, subject, requester, created, error);
+	if (n == 0)
+		return FALSE;
+	const char *priority = priorities[weighted(rand, priority_weights, 5)];
+	const char *queue = queues[weighted(rand, queue_weights, G_N_ELEMENTS(queues))];
+	DkTicketStatus status = pick_status(rand, created);
+	g_autofree char *assignee =
+	    status == DK_STATUS_NEW && g_rand_boolean(rand)
+	        ? NULL
+	        : g_strdup_printf("agent%d@support.example", g_rand_int_range(rand, 0, AGENTS));
+	gint64 last = add_articles(store, v, rand, n, subject, requester, created, error);
+	DkTicketSla sla = pick_sla(rand, priority, status, created);
+	return last != 0 &&
+	       dk_store_ticket_set(store, n, DK_TICKET_PRIORITY, priority, created, error) &&
+	       dk_store_ticket_set(store, n, DK_TICKET_QUEUE, queue, created, error) &&
+	       dk_store_ticket_set(store, n, DK_TICKET_ASSIGNEE, assignee, created, error) &&
+	       dk_store_ticket_set_status(store, n, status, last, error) &&
+	       dk_store_ticket_sla_set(store, n, &sla, error) &&
+	       dk_store_ticket_touch(store, n, last, error);
+}
+
+static gint64 count_rows(DkStore *store, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	gint64 n = 0;
+	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int build(const char *dir, guint tickets)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) store = dk_store_open(dir, NULL, &error);
+	if (store == NULL) {
+		fprintf(stderr, "%s\n", error->message);
+		return 1;
+	}
+	/* a benchmark's store: a crash means building again */
+	sqlite3_exec(store->db, "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+	sqlite3_exec(store->db, "PRAGMA cache_size = -262144", NULL, NULL, NULL);
+	DkScaleVocabulary v = dk_scale_vocabulary();
+	guint done = (guint)count_rows(store, "SELECT coalesce(max(number), 0) FROM tickets");
+	gint64 start = g_get_monotonic_time();
+	printf("building tickets %u to %u in %s\n", done + 1, tickets, dir);
+	while (done < tickets) {
+		if (!dk_store_begin(store, &error) || !dk_store_search_defer(store, &error))
+			break;
+		for (guint i = 0; i < BATCH && done < tickets; i++, done++)
+			if (!add_ticket(store, &v, done, tickets, &error))
+				break;
+		if (error != NULL) {
+			dk_store_rollback(store);
+			break;
+		}
+		if (!dk_store_commit(store, &error))
+			break;
+		if (done % 50000 == 0) {
+			printf("  %u tickets, %.0f s\n", done,
+			       (g_get_monotonic_time() - start) / 1e6);
+			fflush(stdout);
+		}
+	}
+	dk_scale_vocabulary_free(&v);
+	if (error != NULL) {
+		fprintf(stderr, "building: %s\n", error->message);
+		return 1;
+	}
+	/* a few merged tickets, pointing at the ticket before them */
+	sqlite3_exec(store->db,
+	             "UPDATE tickets SET merged_into = number - 1 WHERE number % 331 = 0"
+	             " AND status = 'closed' AND merged_into IS NULL",
+	             NULL, NULL, NULL);
+	printf("built: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT " articles in %.0f s\n",
+	       count_rows(store, "SELECT count(*) FROM tickets"),
+	       count_rows(store, "SELECT count(*) FROM articles"),
+	       (g_get_monotonic_time() - start) / 1e6);
+	return 0;
+}
+
+/* ---- timing ------------------------------------------------------------ */
+
+/* The p50 and p99 of one round, and the medians over the rounds: of the
+ * time taken, and of the CPU time the query took (the store: this thread's;
+ * the CLI: the process's, user and system; the API: not known here). On a
+ * shared machine the time waits for the CPU, the CPU time does not. */
+typedef struct {
+	double p50[9], p99[9], cpu50[9], cpu99[9];
+	guint rounds;
+	guint found; /* tickets listed or hits, in the last sample */
+} Figures;
+
+/* The CPU time of the last sample, in ms; negative: not known. */
+static double sample_cpu;
+
+static void figures_add(Figures *f, double *ms, double *cpu, guint n)
+{
+	dk_bench_sort(ms, n);
+	dk_bench_sort(cpu, n);
+	guint p99 = MIN(n - 1, (guint)(n * 0.99));
+	f->p50[f->rounds] = ms[n / 2];
+	f->p99[f->rounds] = ms[p99];
+	f->cpu50[f->rounds] = cpu[n / 2];
+	f->cpu99[f->rounds] = cpu[p99];
+	f->rounds++;
+}
+
+static double thread_cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double children_cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static double median(double *values, guint n)
+{
+	double copy[9];
+	memcpy(copy, values, n * sizeof copy[0]);
+	dk_bench_sort(copy, n);
+	return copy[n / 2];
+}
+
+static void figures_print(const char *way, const Figures *f)
+{
+	if (f->rounds == 0)
+		return;
+	Figures c = *f;
+	printf("    %-6s p50 %8.2f ms  p99 %8.2f ms", way, median(c.p50, c.rounds),
+	       median(c.p99, c.rounds));
+	if (median(c.cpu50, c.rounds) >= 0)
+		printf("   CPU p50 %7.2f ms  p99 %7.2f ms", median(c.cpu50, c.rounds),
+		       median(c.cpu99, c.rounds));
+	printf("  (%u found)\n", f->found);
+}
+
+/* One case: what the store, the CLI and the API are asked for its n-th
+ * sample (the CLI's arguments and the API's path and query). */
+typedef struct Case Case;
+struct Case {
+	const char *name;
+	gboolean search;
+	/* list: the query; its requester, when "*", is drawn per sample */
+	DkTicketQuery query;
+	const char *statuses_arg; /* the CLI's --status options, comma-separated */
+	/* search: the words of the n-th sample */
+	char *(*words)(const DkScaleVocabulary *v, GRand *rand);
+};
+
+typedef struct {
+	const char *dir;
+	const char *docket; /* NULL: no CLI figures */
+	const char *api;    /* NULL: no API figures */
+	const char *token;
+	const char *only; /* NULL, or the cases whose name starts so */
+	double slow;      /* print the store's samples that took this long (ms) */
+	guint rounds;
+	DkScaleVocabulary vocabulary;
+	CURL *curl;
+} Bench;
+
+/* Requesters of the store's tickets, to draw from. */
+static GPtrArray *requesters;
+
+static void load_requesters(DkStore *store)
+{
+	requesters = g_ptr_array_new_with_free_func(g_free);
+	sqlite3_stmt *st = NULL;
+	sqlite3_prepare_v2(store->db,
+	                   "SELECT requester FROM tickets WHERE number % 997 = 1 LIMIT 1000", -1,
+	                   &st, NULL);
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		g_ptr_array_add(requesters, g_strdup((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	if (requesters->len == 0)
+		g_ptr_array_add(requesters, g_strdup("nobody@example.com"));
+}
+
+static char *random_requester(GRand *rand)
+{
+	return g_strdup(g_ptr_array_index(requesters, g_rand_int_range(rand, 0, requesters->len)));
+}
+
+static char *word_in(const DkScaleVocabulary *v, GRand *rand, guint from, guint to)
+{
+	return g_strdup(g_ptr_array_index(v->words, g_rand_int_range(rand, from, to)));
+}
+
+static char *commonest(const DkScaleVocabulary *v, GRand *rand)
+{
+	return word_in(v, rand, 0, 10); /* the, to, and, a, i, ... */
+}
+
+static char *desk_word(const DkScaleVocabulary *v, GRand *rand)
+{
+	return word_in(v, rand, 70, 200); /* error, printer, invoice, ... */
+}
+
+static char *middling(const DkScaleVocabulary *v, GRand *rand)
+{
+	return word_in(v, rand, 1000, 5000);
+}
+
+static char *rare(const DkScaleVocabulary *v, GRand *rand)
+{
+	return word_in(v, rand, 20000, v->words->len);
+}
+
+static char *two_words(const DkScaleVocabulary *v, GRand *rand)
+{
+	return g_strdup_printf("%s %s", dk_scale_word(v, rand, 0), dk_scale_word(v, rand, 0));
+}
+
+static char *common_and_desk(const DkScaleVocabulary *v, GRand *rand)
+{
+	g_autofree char *a = commonest(v, rand), *b = desk_word(v, rand);
+	return g_strdup_printf("%s %s", a, b);
+}
+
+static char *dk_scale_iso(gint64 t)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
+	return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/* The query of a list case's sample: a drawn requester where it says "*". */
+static DkTicketQuery sample_query(const Case *c, GRand *rand, char **requester_out)
+{
+	DkTicketQuery q = c->query;
+	*requester_out = NULL;
+	if (g_strcmp0(q.requester, "*") == 0)
+		q.requester = *requester_out = random_requester(rand);
+	return q;
+}
+
+static double time_store(Bench *b, const Case *c, GRand *rand, DkStore *store, guint *found)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *requester = NULL;
+	g_autofree char *words = c->search ? c->words(&b->vocabulary, rand) : NULL;
+	DkTicketQuery q = sample_query(c, rand, &requester);
+	double cpu = thread_cpu_ms();
+	gint64 start = g_get_monotonic_time();
+	g_autoptr(GPtrArray) out = c->search ? dk_store_search(store, words, PAGE, &error)
+	                                     : dk_store_ticket_query(store, &q, &error);
+	double ms = (g_get_monotonic_time() - start) / 1000.0;
+	sample_cpu = thread_cpu_ms() - cpu;
+	if (out == NULL) {
+		fprintf(stderr, "%s: %s\n", c->name, error->message);
+		exit(1);
+	}
+	if (b->slow > 0 && ms >= b->slow)
+		fprintf(stderr, "slow: %.1f ms %s %s\n", ms, c->name, words ? words : "");
+	*found = out->len;
+	return ms;
+}
+
+/* The CLI's arguments after "docket -c CONF" for a sample. */
+static GPtrArray *cli_args(Bench *b, const Case *c, GRand *rand)
+{
+	GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *conf = g_build_filename(b->dir, "bench-scale.conf", NULL);
+	g_ptr_array_add(args, g_strdup(b->docket));
+	g_ptr_array_add(args, g_strdup("-c"));
+	g_ptr_array_add(args, g_strdup(conf));
+	g_ptr_array_add(args, g_strdup("ticket"));
+	if (c->search) {
+		g_ptr_array_add(args, g_strdup("search"));
+		g_autofree char *text = c->words(&b->vocabulary, rand);
+		g_auto(GStrv) words = g_strsplit(text, " ", -1);
+		for (guint i = 0; words[i] != NULL; i++)
+			g_ptr_array_add(args, g_strdup(words[i]));
+	} else {
+		g_ptr_array_add(args, g_strdup("list"));
+		g_autofree char *requester = NULL;
+		DkTicketQuery q = sample_query(c, rand, &requester);
+		g_auto(GStrv) statuses =
+		    g_strsplit(c->statuses_arg ? c->statuses_arg : "", ",", -1);
+		for (guint i = 0; statuses[i] != NULL && *statuses[i]; i++)
+			g_ptr_array_add(args, g_strdup_printf("--status=%s", statuses[i]));
+		const char *opts[][2] = {{"--priority", q.priority},
+		                         {"--queue", q.queue},
+		                         {"--assignee", q.assignee},
+		                         {"--requester", q.requester}};
+		for (guint i = 0; i < G_N_ELEMENTS(opts); i++)
+			if (opts[i][1] != NULL)
+				g_ptr_array_add(args,
+				                g_strdup_printf("%s=%s", opts[i][0], opts[i][1]));
+		if (q.breached)
+			g_ptr_array_add(args, g_strdup("--breached"));
+		if (q.created_since) {
+			g_autofree char *since = dk_scale_iso(q.created_since);
+			g_ptr_array_add(args, g_strdup_printf("--created-since=%s", since));
+		}
+		if (q.updated_since) {
+			g_autofree char *since = dk_scale_iso(q.updated_since);
+			g_ptr_array_add(args, g_strdup_printf("--updated-since=%s", since));
+		}
+		g_ptr_array_add(args, g_strdup_printf("--now=%d", NOW));
+	}
+	g_ptr_array_add(args, g_strdup_printf("--limit=%d", PAGE));
+	g_ptr_array_add(args, g_strdup("--json"));
+	g_ptr_array_add(args, NULL);
+	return args;
+}
+
+static double time_cli(Bench *b, const Case *c, GRand *rand, guint *found)
+{
+	g_autoptr(GPtrArray) args = cli_args(b, c, rand);
+	g_autofree char *out = NULL, *err = NULL;
+	int status = 0;
+	g_autoptr(GError) error = NULL;
+	double cpu = children_cpu_ms();
+	gint64 start = g_get_monotonic_time();
+	gboolean ok = g_spawn_sync(NULL, (char **)args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+	                           &out, &err, &status, &error);
+	double ms = (g_get_monotonic_time() - start) / 1000.0;
+	sample_cpu = children_cpu_ms() - cpu;
+	if (!ok || !g_spawn_check_wait_status(status, NULL)) {
+		fprintf(stderr, "%s: the CLI failed: %s\n", c->name, ok ? err : error->message);
+		exit(1);
+	}
+	/* a ticket or a hit is one "number" or "article" key each */
+	*found = 0;
+	for (const char *p = out; (p = strstr(p, c->search ? "\"article\":" : "\"number\":")); p++)
+		(*found)++;
+	return ms;
+}
+
+static size_t keep_body(char *data, size_t size, size_t n, void *out)
+{
+	g_string_append_len(out, data, (gssize)(size * n));
+	return size * n;
+}
+
+/* The API's path and query for a sample (GET, relative to the base URL). */
+static char *api_path(Bench *b, const Case *c, GRand *rand)
+{
+	GString *path = g_string_new(NULL);
+	if (c->search) {
+		g_autofree char *words = c->words(&b->vocabulary, rand);
+		char *q = curl_easy_escape(b->curl, words, 0);
+		g_string_printf(path, "/api/v1/search?q=%s&limit=%d", q, PAGE);
+		curl_free(q);
+		return g_string_free(path, FALSE);
+	}
+	g_autofree char *requester = NULL;
+	DkTicketQuery q = sample_query(c, rand, &requester);
+	/* the API orders by its own clock: the same work, other times left */
+	g_string_printf(path, "/api/v1/tickets?limit=%d", PAGE);
+	if (c->statuses_arg != NULL)
+		g_string_append_printf(path, "&status=%s", c->statuses_arg);
+	const char *opts[][2] = {{"priority", q.priority},
+	                         {"queue", q.queue},
+	                         {"assignee", q.assignee},
+	                         {"requester", q.requester}};
+	for (guint i = 0; i < G_N_ELEMENTS(opts); i++) {
+		if (opts[i][1] == NULL)
+			continue;
+		char *v = curl_easy_escape(b->curl, opts[i][1], 0);
+		g_string_append_printf(path, "&%s=%s", opts[i][0], v);
+		curl_free(v);
+	}
+	if (q.breached)
+		g_string_append(path, "&breached=true");
+	if (q.created_since) {
+		g_autofree char *since = dk_scale_iso(q.created_since);
+		g_string_append_printf(path, "&created_since=%s", since);
+	}
+	if (q.updated_since) {
+		g_autofree char *since = dk_scale_iso(q.updated_since);
+		g_string_append_printf(path, "&updated_since=%s", since);
+	}
+	return g_string_free(path, FALSE);
+}
+
+static double time_api(Bench *b, const Case *c, GRand *rand, guint *found)
+{
+	g_autofree char *path = api_path(b, c, rand);
+	g_autofree char *url = g_strconcat(b->api, path, NULL);
+	g_autoptr(GString) body = g_string_new(NULL);
+	curl_easy_setopt(b->curl, CURLOPT_URL, url);
+	curl_easy_setopt(b->curl, CURLOPT_WRITEDATA, body);
+	gint64 start = g_get_monotonic_time();
+	CURLcode rc = curl_easy_perform(b->curl);
+	double ms = (g_get_monotonic_time() - start) / 1000.0;
+	sample_cpu = -1;
+	long code = 0;
+	curl_easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK || code != 200) {
+		fprintf(stderr, "%s: GET %s: %s %ld %s\n", c->name, url, curl_easy_strerror(rc),
+		        code, body->str);
+		exit(1);
+	}
+	*found = 0;
+	for (const char *p = body->str; (p = strstr(p, c->search ? "\"article\":" : "\"number\":"));
+	     p++)
+		(*found)++;
+	return ms;
+}
+
+/* samples per round: in this process, and through a process or a request */
+static guint samples(const Case *c, gboolean in_process)
+{
+	return in_process ? (c->search ? 200 : 100) : 100;
+}
+
+enum { WAY_STORE, WAY_CLI, WAY_API, WAYS };
+
+static void run_case(Bench *b, DkStore *store, const Case *c)
+{
+	static const char *const ways[] = {"store", "cli", "api"};
+	Figures f[WAYS] = {0};
+	double ms[MAX_SAMPLES], cpu[MAX_SAMPLES];
+	for (guint way = 0; way < WAYS; way++) {
+		if ((way == WAY_CLI && b->docket == NULL) || (way == WAY_API && b->api == NULL))
+			continue;
+		for (guint r = 0; r < b->rounds; r++) {
+			/* the same samples in every round and every way */
+			g_autoptr(GRand) rand = g_rand_new_with_seed(99);
+			guint n = samples(c, way == WAY_STORE);
+			for (guint i = 0; i < n; i++) {
+				ms[i] = way == WAY_STORE
+				            ? time_store(b, c, rand, store, &f[way].found)
+				        : way == WAY_CLI ? time_cli(b, c, rand, &f[way].found)
+				                         : time_api(b, c, rand, &f[way].found);
+				cpu[i] = sample_cpu;
+			}
+			figures_add(&f[way], ms, cpu, n);
+		}
+	}
+	printf("%s\n", c->name);
+	for (guint way = 0; way < WAYS; way++)
+		figures_print(ways[way], &f[way]);
+	fflush(stdout);
+}
+
+static const DkTicketStatus working[] = {DK_STATUS_NEW, DK_STATUS_OPEN, DK_STATUS_IN_PROGRESS,
+                                         DK_STATUS_WAITING, DK_STATUS_ON_HOLD};
+static const DkTicketStatus only_new[] = {DK_STATUS_NEW};
+static const DkTicketStatus only_closed[] = {DK_STATUS_CLOSED};
+#define WORKING .statuses = working, .n_statuses = G_N_ELEMENTS(working)
+#define WORKING_ARG "new,open,in_progress,waiting,on_hold"
+
+static const Case cases[] = {
+    {"list: all", FALSE, {.now = NOW, .limit = PAGE}, NULL, NULL},
+    {"list: working statuses", FALSE, {.now = NOW, WORKING, .limit = PAGE}, WORKING_ARG, NULL},
+    {"list: status new",
+     FALSE,
+     {.now = NOW, .statuses = only_new, .n_statuses = 1, .limit = PAGE},
+     "new",
+     NULL},
+    {"list: status closed",
+     FALSE,
+     {.now = NOW, .statuses = only_closed, .n_statuses = 1, .limit = PAGE},
+     "closed",
+     NULL},
+    {"list: priority critical",
+     FALSE,
+     {.now = NOW, .priority = "critical", .limit = PAGE},
+     NULL,
+     NULL},
+    {"list: queue legal, working",
+     FALSE,
+     {.now = NOW, WORKING, .queue = "legal", .limit = PAGE},
+     WORKING_ARG,
+     NULL},
+    {"list: assignee, working (my tickets)",
+     FALSE,
+     {.now = NOW, WORKING, .assignee = "agent7@support.example", .limit = PAGE},
+     WORKING_ARG,
+     NULL},
+    {"list: assignee, every status",
+     FALSE,
+     {.now = NOW, .assignee = "agent7@support.example", .limit = PAGE},
+     NULL,
+     NULL},
+    {"list: requester (drawn)", FALSE, {.now = NOW, .requester = "*", .limit = PAGE}, NULL, NULL},
+    {"list: breached", FALSE, {.now = NOW, .breached = TRUE, .limit = PAGE}, NULL, NULL},
+    {"list: created in the last 7 days",
+     FALSE,
+     {.now = NOW, .created_since = NOW - 7 * 86400, .limit = PAGE},
+     NULL,
+     NULL},
+    {"list: closed, updated in the last 14 days",
+     FALSE,
+     {.now = NOW,
+      .statuses = only_closed,
+      .n_statuses = 1,
+      .updated_since = NOW - 14 * 86400,
+      .limit = PAGE},
+     "closed",
+     NULL},
+    {"search: commonest words (the, to, and...)", TRUE, {0}, NULL, commonest},
+    {"search: help-desk words (error, printer...)", TRUE, {0}, NULL, desk_word},
+    {"search: middling word", TRUE, {0}, NULL, middling},
+    {"search: rare word", TRUE, {0}, NULL, rare},
+    {"search: two words by frequency (AND)", TRUE, {0}, NULL, two_words},
+    {"search: commonest + help-desk word", TRUE, {0}, NULL, common_and_desk},
+};
+
+/* The machine's load average: the CLI's figures (a process per query)
+ * move with what else runs on it. */
+static void print_load(const char *when)
+{
+	g_autofree char *load = NULL;
+	if (g_file_get_contents("/proc/loadavg", &load, NULL, NULL))
+		printf("load average %s: %s", when, load);
+}
+
+static gboolean write_config(const char *dir)
+{
+	g_autofree char *conf = g_build_filename(dir, "bench-scale.conf", NULL);
+	g_autofree char *text = g_strdup_printf("[store]\ndata_dir = %s\n", dir);
+	return g_file_set_contents(conf, text, -1, NULL);
+}
+
+static int run(int argc, char **argv)
+{
+	Bench b = {.dir = argv[2], .rounds = 3};
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--docket") == 0)
+			b.docket = argv[i + 1];
+		else if (strcmp(argv[i], "--api") == 0)
+			b.api = argv[i + 1];
+		else if (strcmp(argv[i], "--token") == 0)
+			b.token = argv[i + 1];
+		else if (strcmp(argv[i], "--slow") == 0)
+			b.slow = g_ascii_strtod(argv[i + 1], NULL);
+		else if (strcmp(argv[i], "--only") == 0)
+			b.only = argv[i + 1];
+		else if (strcmp(argv[i], "--rounds") == 0)
+			b.rounds = CLAMP((guint)strtoul(argv[i + 1], NULL, 10), 1, 9);
+	}
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) store = dk_store_open(b.dir, NULL, &error);
+	if (store == NULL || !write_config(b.dir)) {
+		fprintf(stderr, "%s\n", error ? error->message : "cannot write the configuration");
+		return 1;
+	}
+	printf("store %s: %" G_GINT64_FORMAT " tickets, %" G_GINT64_FORMAT " articles;"
+	       " medians of %u rounds\n",
+	       b.dir, count_rows(store, "SELECT count(*) FROM tickets"),
+	       count_rows(store, "SELECT max(id) FROM articles"), b.rounds);
+	b.vocabulary = dk_scale_vocabulary();
+	load_requesters(store);
+	struct curl_slist *headers = NULL;
+	if (b.api != NULL) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		b.curl = curl_easy_init();
+		g_autofree char *auth = g_strdup_printf("Authorization: Bearer %s", b.token);
+		headers = curl_slist_append(NULL, auth);
+		curl_easy_setopt(b.curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(b.curl, CURLOPT_WRITEFUNCTION, keep_body);
+	}
+	print_load("before");
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+		if (b.only == NULL || g_str_has_prefix(cases[i].name, b.only))
+			run_case(&b, store, &cases[i]);
+	print_load("after");
+	if (b.curl != NULL) {
+		curl_easy_cleanup(b.curl);
+		curl_slist_free_all(headers);
+	}
+	dk_scale_vocabulary_free(&b.vocabulary);
+	g_ptr_array_unref(requesters);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "build") == 0)
+		return build(argv[2], argc > 3 ? (guint)strtoul(argv[3], NULL, 10) : 1000000);
+	if (argc >= 3 && strcmp(argv[1], "run") == 0)
+		return run(argc, argv);
+	fprintf(stderr, "usage: bench-scale build DIR [TICKETS]\n"
+	                "       bench-scale run DIR [--docket BIN] [--api URL --token TOKEN]"
+	                " [--rounds N] [--only PREFIX] [--slow MS]\n");
+	return 2;
+}

@@ -1,0 +1,352 @@
+/* Tests of the ticket list (gateway/store/store-list.c) and of the rank of
+ * search hits (store-rank.c): the list's order and filters, read by each
+ * of its indexes, against the same list worked out here ticket by ticket; search
+ * ranks equal to FTS5's bm25() where a word is in fewer rows than the rank
+ * counts, and a word in more articles than a search ranks answered from
+ * the newest. */
+#include "dk-test.h"
+#include "gateway/store/store-private.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* Enough tickets for every status, class and filter to hold many, and
+ * ties in the time left (times are multiples of 600 s). */
+#define TICKETS 2000
+#define NOW 480000 /* a multiple of 600, as the times are */
+
+typedef struct {
+	char *dir;
+	DkStore *store;
+} Fixture;
+
+static int setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	f->dir = dk_test_tmpdir();
+	f->store = dk_store_open(f->dir, NULL, NULL);
+	assert_non_null(f->store);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	Fixture *f = *state;
+	dk_store_close(f->store);
+	dk_test_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f);
+	return 0;
+}
+
+static const char *const priorities[] = {"critical", "high", "medium", "low", "none"};
+
+/* A ticket drawn at random, its clocks as the desk keeps them: paused
+ * since a time in waiting and on hold, stopped once resolved or closed. */
+static void add_ticket(DkStore *s, GRand *rand, guint i)
+{
+	g_autofree char *requester =
+	    g_strdup_printf("c%d@example.com", g_rand_int_range(rand, 0, 40));
+	gint64 created = 600 * g_rand_int_range(rand, 0, NOW / 600);
+	gint64 n = dk_store_ticket_create(s, "a ticket", requester, created, NULL);
+	assert_true(n > 0);
+	const char *priority = priorities[g_rand_int_range(rand, 0, 5)];
+	DkTicketStatus status = (DkTicketStatus)g_rand_int_range(rand, 0, DK_STATUS_COUNT);
+	const char *assignee = g_rand_int_range(rand, 0, 50) ? "Busy@Example.com"
+	                       : g_rand_boolean(rand)        ? "idle@example.com"
+	                                                     : NULL;
+	assert_true(dk_store_ticket_set(s, n, DK_TICKET_PRIORITY, priority, created, NULL));
+	assert_true(dk_store_ticket_set(s, n, DK_TICKET_ASSIGNEE, assignee, created, NULL));
+	assert_true(dk_store_ticket_set(s, n, DK_TICKET_QUEUE, i % 97 == 3 ? "legal" : "default",
+	                                created, NULL));
+	assert_true(dk_store_ticket_set_status(s, n, status, created, NULL));
+	DkTicketSla sla = {0};
+	if (strcmp(priority, "none") != 0) {
+		/* coarse times, so that equal times left show the ties' order */
+		sla.first_response_due = created + 600 * g_rand_int_range(rand, 1, 40);
+		sla.resolution_due = sla.first_response_due + 600 * g_rand_int_range(rand, 1, 40);
+		if (g_rand_boolean(rand))
+			sla.first_response_at = created + 60;
+		else if (g_rand_boolean(rand))
+			sla.first_response_breached_at = sla.first_response_due;
+	}
+	if (dk_ticket_status_is_paused(status) || dk_ticket_status_is_closed(status))
+		sla.paused_since = created + 30;
+	if (dk_ticket_status_is_paused(status) && sla.resolution_due != 0 &&
+	    g_rand_int_range(rand, 0, 8)) {
+		sla.has_paused_left = TRUE;
+		sla.paused_left = 600 * g_rand_int_range(rand, -20, 40);
+	}
+	assert_true(dk_store_ticket_sla_set(s, n, &sla, NULL));
+}
+
+static void add_tickets(DkStore *s)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(11);
+	assert_true(dk_store_begin(s, NULL));
+	for (guint i = 0; i < TICKETS; i++)
+		add_ticket(s, rand, i);
+	assert_true(dk_store_commit(s, NULL));
+	/* a few merged */
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "UPDATE tickets SET merged_into = 1 WHERE number % 89 = 5",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+}
+
+/* A ticket as the reference order sees it. */
+typedef struct {
+	DkTicket *ticket;
+	DkTicketSla sla;
+	gboolean has_left;
+	gint64 left;
+	gboolean paused;
+	int rank;
+	gboolean merged;
+} Row;
+
+/* The time left as the store's documentation (store.h) counts it. */
+static void row_left(Row *r, gint64 now)
+{
+	const DkTicketSla *sla = &r->sla;
+	r->paused = sla->paused_since != 0;
+	if (dk_ticket_status_is_closed(r->ticket->status))
+		r->has_left = FALSE;
+	else if (r->paused)
+		r->has_left = sla->has_paused_left, r->left = sla->paused_left;
+	else if (sla->first_response_at == 0 && sla->first_response_due != 0)
+		r->has_left = TRUE, r->left = sla->first_response_due - now;
+	else
+		r->has_left = sla->resolution_due != 0, r->left = sla->resolution_due - now;
+}
+
+static int compare_rows(gconstpointer pa, gconstpointer pb)
+{
+	const Row *a = pa, *b = pb;
+	if (a->has_left != b->has_left)
+		return a->has_left ? -1 : 1;
+	if (a->has_left && a->left != b->left)
+		return a->left < b->left ? -1 : 1;
+	if (a->has_left && a->paused != b->paused)
+		return a->paused ? 1 : -1;
+	if (a->rank != b->rank)
+		return a->rank - b->rank;
+	if (a->ticket->created_at != b->ticket->created_at)
+		return a->ticket->created_at < b->ticket->created_at ? -1 : 1;
+	return a->ticket->number < b->ticket->number ? -1 : 1;
+}
+
+static gboolean row_kept(const Row *r, const DkTicketQuery *q)
+{
+	const DkTicket *t = r->ticket;
+	gboolean status_kept = q->n_statuses == 0;
+	for (guint i = 0; i < q->n_statuses; i++)
+		status_kept = status_kept || q->statuses[i] == t->status;
+	gboolean breached =
+	    r->sla.first_response_breached_at != 0 || r->sla.resolution_breached_at != 0;
+	return status_kept && (q->priority == NULL || strcmp(q->priority, t->priority) == 0) &&
+	       (q->queue == NULL || strcmp(q->queue, t->queue) == 0) &&
+	       (q->assignee == NULL ||
+	        (t->assignee != NULL && g_ascii_strcasecmp(q->assignee, t->assignee) == 0)) &&
+	       (q->requester == NULL ||
+	        (t->requester != NULL && g_ascii_strcasecmp(q->requester, t->requester) == 0)) &&
+	       t->created_at >= q->created_since && t->updated_at >= q->updated_since &&
+	       (q->include_merged || !r->merged) && (!q->breached || breached);
+}
+
+/* Every ticket with its clocks, read once. */
+static GArray *load_rows(DkStore *s)
+{
+	GArray *rows = g_array_new(FALSE, TRUE, sizeof(Row));
+	for (gint64 n = 1; n <= TICKETS; n++) {
+		Row r = {.ticket = dk_store_ticket_get(s, n, NULL)};
+		assert_non_null(r.ticket);
+		assert_true(dk_store_ticket_sla_get(s, n, &r.sla, NULL));
+		gint64 into = 0;
+		assert_true(dk_store_ticket_merged_into(s, n, &into, NULL));
+		r.merged = into != 0;
+		for (r.rank = 0; strcmp(priorities[r.rank], r.ticket->priority) != 0; r.rank++)
+			;
+		g_array_append_val(rows, r);
+	}
+	return rows;
+}
+
+static void free_rows(GArray *rows)
+{
+	for (guint i = 0; i < rows->len; i++)
+		dk_ticket_free(g_array_index(rows, Row, i).ticket);
+	g_array_unref(rows);
+}
+
+/* The numbers the list should show, worked out ticket by ticket. */
+static GArray *expected(GArray *all, const DkTicketQuery *q)
+{
+	g_autoptr(GArray) rows = g_array_new(FALSE, TRUE, sizeof(Row));
+	for (guint i = 0; i < all->len; i++) {
+		Row r = g_array_index(all, Row, i);
+		row_left(&r, q->now);
+		if (row_kept(&r, q))
+			g_array_append_val(rows, r);
+	}
+	g_array_sort(rows, compare_rows);
+	GArray *numbers = g_array_new(FALSE, FALSE, sizeof(gint64));
+	for (guint i = 0; i < rows->len && (q->limit == 0 || i < q->limit); i++)
+		g_array_append_val(numbers, g_array_index(rows, Row, i).ticket->number);
+	return numbers;
+}
+
+static void check_query(DkStore *s, GArray *rows, DkTicketQuery q)
+{
+	static const guint limits[] = {0, 1, 7, 50};
+	for (guint l = 0; l < G_N_ELEMENTS(limits); l++) {
+		q.limit = limits[l];
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) listed = dk_store_ticket_query(s, &q, &error);
+		assert_non_null(listed);
+		g_autoptr(GArray) want = expected(rows, &q);
+		assert_int_equal(listed->len, want->len);
+		for (guint i = 0; i < listed->len; i++)
+			assert_int_equal(((DkTicket *)g_ptr_array_index(listed, i))->number,
+			                 g_array_index(want, gint64, i));
+	}
+}
+
+static void test_list_order_and_filters(void **state)
+{
+	DkStore *s = ((Fixture *)*state)->store;
+	add_tickets(s);
+	static const DkTicketStatus working[] = {DK_STATUS_NEW, DK_STATUS_OPEN,
+	                                         DK_STATUS_IN_PROGRESS, DK_STATUS_WAITING,
+	                                         DK_STATUS_ON_HOLD};
+	static const DkTicketStatus closed[] = {DK_STATUS_CLOSED, DK_STATUS_RESOLVED};
+	static const DkTicketStatus waiting[] = {DK_STATUS_WAITING, DK_STATUS_WAITING};
+	const DkTicketQuery queries[] = {
+	    {.now = NOW},
+	    {.now = NOW / 2},
+	    {.now = NOW, .statuses = working, .n_statuses = G_N_ELEMENTS(working)},
+	    {.now = NOW, .statuses = closed, .n_statuses = G_N_ELEMENTS(closed)},
+	    {.now = NOW, .statuses = waiting, .n_statuses = G_N_ELEMENTS(waiting)},
+	    {.now = NOW, .priority = "critical"},
+	    {.now = NOW, .breached = TRUE, .include_merged = TRUE},
+	    {.now = NOW, .created_since = NOW - 20000, .updated_since = NOW - 30000},
+	    /* read by (status, created_at) and (status, updated_at) */
+	    {.now = NOW, .created_since = NOW / 2, .statuses = closed, .n_statuses = 2},
+	    {.now = NOW, .updated_since = NOW - 100000},
+	    /* by the assignee's, the queue's and the requester's indexes */
+	    {.now = NOW, .assignee = "busy@example.com"},
+	    {.now = NOW, .queue = "default", .priority = "high"},
+	    {.now = NOW, .assignee = "busy@example.com", .statuses = closed, .n_statuses = 2},
+	    {.now = NOW, .assignee = "IDLE@example.com"},
+	    {.now = NOW, .queue = "legal"},
+	    {.now = NOW, .requester = "c7@example.com", .queue = "default"},
+	    {.now = NOW,
+	     .requester = "c9@example.com",
+	     .assignee = "busy@example.com",
+	     .statuses = working,
+	     .n_statuses = 5,
+	     .include_merged = TRUE},
+	    {.now = NOW, .requester = "nobody@example.com"},
+	};
+	GArray *rows = load_rows(s);
+	for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+		check_query(s, rows, queries[i]);
+	free_rows(rows);
+}
+
+/* An article of its own ticket with that subject and text, at time at. */
+static gint64 add_article(DkStore *s, const char *subject, const char *text, gint64 at)
+{
+	gint64 n = dk_store_ticket_create(s, subject, "alice@example.com", at, NULL);
+	DkArticle a = {.ticket = n,
+	               .direction = DK_INBOUND,
+	               .visibility = DK_PUBLIC,
+	               .evidence = "new",
+	               .subject = (char *)subject,
+	               .new_text = (char *)text,
+	               .full_text = (char *)text,
+	               .created_at = at};
+	return dk_store_article_add(s, &a, NULL);
+}
+
+static double bm25_of(DkStore *s, const char *match, gint64 article)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(
+	    sqlite3_prepare_v2(s->db,
+	                       "SELECT bm25(article_search, 2.0, 1.0) FROM article_search"
+	                       " WHERE article_search MATCH ? AND rowid = ?",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, article);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	double rank = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return rank;
+}
+
+/* Below the count the rank keeps, dk_rank() is bm25(). */
+static void test_rank_is_bm25(void **state)
+{
+	DkStore *s = ((Fixture *)*state)->store;
+	assert_true(dk_store_begin(s, NULL));
+	add_article(s, "Printer", "the printer prints nothing at all", 10);
+	add_article(s, "Toner", "the toner of the printer is low; printer toner", 20);
+	add_article(s, "Lunch", "nothing about printers here, the toner is fine", 30);
+	add_article(s, "Printer toner printer", "printer", 40);
+	assert_true(dk_store_commit(s, NULL));
+	const char *queries[][2] = {{"printer", "\"printer\""},
+	                            {"toner printer", "\"toner\" \"printer\""},
+	                            {"the", "\"the\""}};
+	for (guint q = 0; q < G_N_ELEMENTS(queries); q++) {
+		g_autoptr(GPtrArray) hits = dk_store_search(s, queries[q][0], 0, NULL);
+		assert_non_null(hits);
+		assert_true(hits->len > 0);
+		for (guint i = 0; i < hits->len; i++) {
+			const DkSearchHit *h = g_ptr_array_index(hits, i);
+			assert_float_equal(h->rank, bm25_of(s, queries[q][1], h->article), 1e-12);
+			if (i > 0)
+				assert_true(((DkSearchHit *)g_ptr_array_index(hits, i - 1))->rank <=
+				            h->rank);
+		}
+	}
+}
+
+/* A word in more articles than a search ranks: the newest are ranked, so
+ * an old article, however well it matches, gives way to recent mail. */
+static void test_search_common_word_newest(void **state)
+{
+	DkStore *s = ((Fixture *)*state)->store;
+	assert_true(dk_store_begin(s, NULL));
+	gint64 old = add_article(s, "zebra zebra", "zebra zebra zebra zebra", 1);
+	for (gint64 i = 0; i < 2100; i++)
+		add_article(s, "a question", "one zebra among many other words of a long mail text",
+		            10 + i);
+	assert_true(dk_store_commit(s, NULL));
+	g_autoptr(GPtrArray) hits = dk_store_search(s, "zebra", 3, NULL);
+	assert_int_equal(hits->len, 3);
+	for (guint i = 0; i < hits->len; i++)
+		assert_true(((DkSearchHit *)g_ptr_array_index(hits, i))->article != old);
+	/* a rare word is ranked among all its articles */
+	assert_true(dk_store_begin(s, NULL));
+	gint64 rare = add_article(s, "okapi", "an okapi and a zebra", 5000);
+	assert_true(dk_store_commit(s, NULL));
+	g_autoptr(GPtrArray) okapi = dk_store_search(s, "okapi", 0, NULL);
+	assert_int_equal(okapi->len, 1);
+	assert_int_equal(((DkSearchHit *)g_ptr_array_index(okapi, 0))->article, rare);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_list_order_and_filters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rank_is_bm25, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_common_word_newest, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
