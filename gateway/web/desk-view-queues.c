@@ -1,0 +1,110 @@
+/* The web desk's quarantine and outbox pages, read from the store
+ * (desk-view.h). */
+#include "gateway/web/desk-view.h"
+
+#include "gateway/error.h"
+#include "gateway/store/store-outbox.h"
+#include "gateway/web/desk-view-private.h"
+
+#include <string.h>
+
+static json_t *quarantined_json(const DkQuarantined *q)
+{
+	g_autofree char *size = g_format_size((guint64)q->size);
+	json_t *o =
+	    json_pack("{sI ss ss so ss so}", "id", (json_int_t)q->id, "kind",
+	              q->kind ? q->kind : "unreadable", "reason", q->reason ? q->reason : "",
+	              "envelope_from", dk_desk_jstr(q->envelope_from), "size_label", size, "ticket",
+	              q->ticket ? json_integer(q->ticket) : json_null());
+	dk_desk_set_time(o, "received", q->received_at);
+	return o;
+}
+
+json_t *dk_desk_view_quarantine(DkStore *store, GError **error)
+{
+	static const char *const kinds[] = {DK_SET_ASIDE_KINDS};
+	g_autoptr(GPtrArray) entries = dk_store_quarantine_list(store, error);
+	g_autoptr(GHashTable) counts = entries ? dk_store_quarantine_counts(store, error) : NULL;
+	if (counts == NULL)
+		return NULL;
+	json_t *rows = json_array(), *totals = json_array();
+	for (guint i = entries->len; i-- > 0;) /* the newest first */
+		json_array_append_new(rows, quarantined_json(g_ptr_array_index(entries, i)));
+	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
+		json_array_append_new(
+		    totals,
+		    json_pack("{ss sI}", "kind", kinds[i], "count",
+		              (json_int_t)GPOINTER_TO_SIZE(g_hash_table_lookup(counts, kinds[i]))));
+	return json_pack("{so sb so}", "entries", rows, "has_entries", entries->len > 0, "counts",
+	                 totals);
+}
+
+/* The names of the files a relayed reply carries, its article's
+ * attachments ("a.pdf, b.png"), into names (empty for none). */
+static gboolean relay_files(DkStore *store, const DkOutboxRow *row, GString *names, GError **error)
+{
+	g_autoptr(json_t) payload = json_loads(row->payload ? row->payload : "{}", 0, NULL);
+	json_int_t article = json_integer_value(json_object_get(payload, "article"));
+	if (article <= 0)
+		return TRUE;
+	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(dk_stored_attachment_free);
+	if (!dk_store_article_attachments(store, article, files, error))
+		return FALSE;
+	for (guint i = 0; i < files->len; i++) {
+		const DkStoredAttachment *a = g_ptr_array_index(files, i);
+		g_string_append_printf(names, "%s%s", i ? ", " : "",
+		                       a->filename ? a->filename : "?");
+	}
+	return TRUE;
+}
+
+static json_t *outbox_json(DkStore *store, const DkOutboxRow *r, GError **error)
+{
+	g_autoptr(GString) files = g_string_new(NULL);
+	if (!relay_files(store, r, files, error))
+		return NULL;
+	gboolean pending = strcmp(r->state, "pending") == 0;
+	json_t *o = json_pack("{sI ss ss so ss sI sb so so sb}", "id", (json_int_t)r->id, "kind",
+	                      r->kind, "target", r->target ? r->target : "", "ticket",
+	                      r->ticket ? json_integer(r->ticket) : json_null(), "state", r->state,
+	                      "attempts", (json_int_t)r->attempts, "pending", pending, "last_error",
+	                      dk_desk_jstr(r->last_error), "files", dk_desk_jstr(files->str),
+	                      "can_retry", pending || strcmp(r->state, "failed") == 0);
+	dk_desk_set_time(o, "next", r->next_attempt_at);
+	dk_desk_set_time(o, "created", r->created_at);
+	return o;
+}
+
+json_t *dk_desk_view_outbox(DkStore *store, const char *state, GError **error)
+{
+	static const char *const states[] = {"all", "pending", "failed", "held", "done"};
+	const char *chosen = state != NULL && *state != '\0' ? state : "all";
+	json_t *options = json_array();
+	gboolean known = FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(states); i++) {
+		gboolean selected = strcmp(chosen, states[i]) == 0;
+		known = known || selected;
+		json_array_append_new(options,
+		                      dk_desk_option(states[i], json_string(states[i]), selected));
+	}
+	g_autoptr(json_t) page = json_pack("{so}", "states", options);
+	if (!known) {
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "“%s” is no state of the outbox",
+		            chosen);
+		return NULL;
+	}
+	g_autoptr(GPtrArray) rows = dk_store_outbox_list(
+	    store, strcmp(chosen, "all") == 0 ? NULL : chosen, DK_DESK_OUTBOX_ROWS, error);
+	if (rows == NULL)
+		return NULL;
+	json_t *arr = json_array();
+	json_object_set_new(page, "rows", arr);
+	json_object_set_new(page, "has_rows", json_boolean(rows->len > 0));
+	for (guint i = 0; i < rows->len; i++) {
+		json_t *o = outbox_json(store, g_ptr_array_index(rows, i), error);
+		if (o == NULL)
+			return NULL;
+		json_array_append_new(arr, o);
+	}
+	return g_steal_pointer(&page);
+}
