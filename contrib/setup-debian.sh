@@ -20,12 +20,15 @@ export DEBIAN_FRONTEND=noninteractive
 # `docket` links in place of GMime's shared dependencies (gateway/CMakeLists.txt).
 # clang-format: tests/run.sh checks that the tree follows .clang-format.
 # shared-mime-info: the type of a file `docket ticket reply --attach` sends.
+# libsoup-3.0-dev and glib-networking (GIO's TLS): the web server of
+# `docket serve`; libargon2-dev: the users' password hashes.
 PACKAGES="
 build-essential cmake pkg-config clang clang-format
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
 libjansson-dev libetpan-dev libxml2-dev libytnef0-dev libgnutls28-dev
 libcmocka-dev nettle-dev libuchardet-dev
 libgpgme-dev libidn2-dev libunistring-dev
+libsoup-3.0-dev glib-networking libargon2-dev
 gnupg gpgsm
 python3 python3-yaml sqlite3 ca-certificates tzdata shared-mime-info
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
