@@ -39,8 +39,9 @@ static void add_layout(DkDeskRequest *r, json_t *data)
 		json_object_set_new(
 		    data, "user",
 		    json_pack("{ss ss}", "name", name, "role", dk_user_role_name(r->user->role)));
-		json_object_set_new(data, "can_write",
-		                    json_boolean(dk_user_can(r->user, DK_USER_AGENT)));
+		if (json_object_get(data, "can_write") == NULL) /* a page may ask for more */
+			json_object_set_new(data, "can_write",
+			                    json_boolean(dk_user_can(r->user, DK_USER_AGENT)));
 	}
 	if (r->session != NULL)
 		json_object_set_new(data, "csrf", json_string(r->session->csrf));
