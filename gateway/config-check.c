@@ -7,7 +7,7 @@
 #include "gateway/core/rules-apply.h"
 #include "gateway/desk/sla-policy.h"
 #include "gateway/desk/sla.h"
-#include "gateway/ops/http.h"
+#include "gateway/ops/address.h"
 #include "gateway/ops/secret-file.h"
 #include "gateway/ops/url-policy.h"
 

@@ -68,6 +68,20 @@ static void check_smtp(DkConfig *c, DkConfReport *r)
 		       "is not checked");
 }
 
+/* TLS takes a certificate and its key; without TLS, passwords and tokens
+ * cross in the clear unless the listener is on loopback (a reverse proxy
+ * beside it terminates TLS). */
+static void check_http(DkConfig *c, DkConfReport *r)
+{
+	if (set(c, "http", "tls_certificate") != set(c, "http", "tls_key"))
+		dk_conf_report_key(r, "http",
+		                   set(c, "http", "tls_key") ? "tls_key" : "tls_certificate",
+		                   "needs tls_certificate and tls_key both");
+	if (dk_config_get_bool(c, "http", "insecure_plain"))
+		dk_conf_note(c, "insecure: [http] insecure_plain = true: passwords and API tokens "
+		                "may cross the network unencrypted");
+}
+
 /* The From docket's notifications will carry, as notify.c makes it. */
 static char *effective_from(const DkConfig *c)
 {
@@ -233,6 +247,7 @@ void dk_conf_check(DkConfig *config, DkConfReport *r)
 	check_store(config, r);
 	check_threading(config, r);
 	check_smtp(config, r);
+	check_http(config, r);
 	check_notify(config, r);
 	each_instance(config, r, "imap", check_imap);
 	each_instance(config, r, "connector", check_connector);

@@ -28,6 +28,11 @@ const DkConfKey dk_conf_schema[] = {
     {"http", "listen", DK_CONF_STRING, "", .check = DK_CHECK_INET},
     {"http", "timeout_seconds", DK_CONF_INT, "10", 1, 3600}, /* each connection, in all */
     {"http", "max_connections", DK_CONF_INT, "32", 1, 10000}, /* the oldest makes room */
+    {"http", "tls_certificate", DK_CONF_STRING, "", .check = DK_CHECK_FILE}, /* PEM, with the chain */
+    {"http", "tls_key", DK_CONF_STRING, "", .check = DK_CHECK_SECRET_FILE}, /* PEM */
+    {"http", "max_body_size", DK_CONF_SIZE, "32M", 1024, G64(1) << 30}, /* a request's body */
+    {"http", "session_hours", DK_CONF_INT, "12", 1, 720}, /* a web desk log-in lasts */
+    {"http", "insecure_plain", DK_CONF_BOOL, "false"}, /* logins over plain HTTP beyond loopback */
     {"parse", "fallback_charset", DK_CONF_STRING, "windows-1252", .check = DK_CHECK_CHARSET},
     {"parse", "max_depth", DK_CONF_INT, "50", 1, 10000},
     {"parse", "max_parts", DK_CONF_INT, "1000", 1, 1000000},

@@ -12,8 +12,8 @@
 #include "gateway/intake/lmtp-server.h"
 #include "gateway/outbox/worker.h"
 #include "gateway/outbox/connectors/connector.h"
-#include "gateway/ops/http.h"
 #include "gateway/ops/metrics.h"
+#include "gateway/web/web.h"
 
 #include <glib-unix.h>
 #include <unistd.h>
@@ -21,7 +21,7 @@
 typedef struct {
 	GMainLoop *loop;
 	DkLmtpServer *lmtp;
-	DkHttpServer *http;
+	DkWebServer *http;
 	DkPipeline *pipeline;
 	DkOutboxWorker *outbox;
 	DkImapPollerSet *pollers;
@@ -95,7 +95,8 @@ static gboolean probe(gint64 *depth_out, gint64 *age_out, gpointer data)
 	return ok;
 }
 
-/* The operations endpoint, when [http] listen is set. */
+/* The web server (/healthz, /metrics, the API, the web desk), when
+ * [http] listen is set. */
 static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 {
 	const char *listen = dk_config_get_string(config, "http", "listen");
@@ -104,11 +105,7 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	s->reader = dk_store_open_config(config, error);
 	if (s->reader == NULL)
 		return FALSE;
-	DkHttpLimits limits = {
-	    .max_connections = (guint)dk_config_get_int(config, "http", "max_connections"),
-	    .timeout_ms = (guint)dk_config_get_int(config, "http", "timeout_seconds") * 1000,
-	};
-	s->http = dk_http_server_new(listen, &limits, probe, s, error);
+	s->http = dk_web_server_new(config, probe, s, error);
 	return s->http != NULL;
 }
 
@@ -220,7 +217,7 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
 		g_source_remove(sources[i]);
 	g_main_loop_unref(s->loop);
-	dk_http_server_free(s->http);
+	dk_web_server_free(s->http);
 	if (dk_lmtp_server_active(s->lmtp) > 0) {
 		/* Sessions past the grace period still use the server and the
 		 * writer: what they hold is uncommitted, so the client retries. */
@@ -244,9 +241,9 @@ int dk_cmd_serve(int argc, char **argv)
 	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
 	g_option_context_set_summary(
 	    context, "Runs the gateway: the LMTP listener and the writer, the IMAP\n"
-	             "pollers, the outbox worker and, with [http] listen, /healthz\n"
-	             "and /metrics. SIGTERM finishes transactions in progress and\n"
-	             "exits; SIGHUP reloads.");
+	             "pollers, the outbox worker and, with [http] listen, the web\n"
+	             "server: /healthz, /metrics, the API and the web desk. SIGTERM\n"
+	             "finishes transactions in progress and exits; SIGHUP reloads.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv))

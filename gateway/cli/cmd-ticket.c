@@ -5,6 +5,7 @@
 #include "gateway/cli/cmd-ticket.h"
 
 #include "gateway/desk/desk.h"
+#include "gateway/desk/ticket-view.h"
 #include "gateway/error.h"
 #include "gateway/store/store-attachments.h"
 
@@ -13,33 +14,9 @@
 
 static gboolean as_json;
 
-static json_t *jstr(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 char *dk_ticket_iso_time(gint64 t)
 {
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
-	return dt ? g_date_time_format_iso8601(dt) : g_strdup("");
-}
-
-static json_t *jtime(gint64 t)
-{
-	g_autofree char *s = dk_ticket_iso_time(t);
-	return json_string(s);
-}
-
-static json_t *ticket_json(const DkTicket *t, const char *prefix)
-{
-	g_autofree char *token = g_strdup_printf("[%s #%" G_GINT64_FORMAT "]", prefix, t->number);
-	return json_pack("{sI ss so ss ss ss so so so sI so so}", "number", (json_int_t)t->number,
-	                 "token", token, "subject", jstr(t->subject), "status",
-	                 dk_ticket_status_name(t->status), "priority", t->priority, "queue",
-	                 t->queue, "requester", jstr(t->requester), "organisation",
-	                 jstr(t->organisation), "assignee", jstr(t->assignee), "articles",
-	                 (json_int_t)t->articles, "created_at", jtime(t->created_at), "updated_at",
-	                 jtime(t->updated_at));
+	return dk_iso_time(t);
 }
 
 void dk_ticket_print_json(json_t *doc)
@@ -76,13 +53,6 @@ static char *age(gint64 now, gint64 t)
 	if (s >= 3600)
 		return g_strdup_printf("%" G_GINT64_FORMAT "h", s / 3600);
 	return g_strdup_printf("%" G_GINT64_FORMAT "m", s / 60);
-}
-
-/* The seconds left to the next SLA target (negative: exceeded), or null. */
-static json_t *left_seconds_json(const DkTicket *t, const DkTicketSla *sla, gint64 now)
-{
-	gint64 left = 0;
-	return dk_desk_sla_left_seconds(t, sla, now, &left) ? json_integer(left) : json_null();
 }
 
 /* The --status filters into statuses (room for DK_STATUS_COUNT). */
@@ -138,9 +108,10 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 			return dk_ticket_fail("ticket list", error);
 		g_ptr_array_add(left, dk_desk_sla_left(t, &sla, now));
 		if (as_json) {
-			json_t *o = ticket_json(t, prefix);
+			json_t *o = dk_ticket_json(t, prefix);
 			json_object_set_new(o, "sla", json_string(g_ptr_array_index(left, i)));
-			json_object_set_new(o, "sla_left_seconds", left_seconds_json(t, &sla, now));
+			json_object_set_new(o, "sla_left_seconds",
+			                    dk_ticket_sla_left_json(t, &sla, now));
 			json_object_set_new(o, "sla_paused",
 			                    json_boolean(dk_ticket_status_is_paused(t->status)));
 			json_array_append_new(arr, o);
@@ -204,203 +175,7 @@ static int search(DkStore *store, const DkTicketOptions *o, int argc, char **arg
 	return DK_EXIT_OK;
 }
 
-static json_t *strings_json(GPtrArray *items)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; items != NULL && i < items->len; i++)
-		json_array_append_new(arr, json_string(g_ptr_array_index(items, i)));
-	return arr;
-}
-
-/* Of DkParticipant*: {"address", "role"} objects. */
-static json_t *participants_json(GPtrArray *rows)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; i < rows->len; i++) {
-		const DkParticipant *p = g_ptr_array_index(rows, i);
-		json_array_append_new(arr, json_pack("{ss ss}", "address", p->address, "role",
-		                                     dk_participant_role_name(p->role)));
-	}
-	return arr;
-}
-
-/* Of DkLink*: {"ticket", "reason"} objects. */
-static json_t *links_json(GPtrArray *rows)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; i < rows->len; i++) {
-		const DkLink *l = g_ptr_array_index(rows, i);
-		json_array_append_new(arr, json_pack("{sI ss}", "ticket", (json_int_t)l->ticket,
-		                                     "reason", l->reason));
-	}
-	return arr;
-}
-
-/* Of DkForeignRef*: {"name", "number"} objects. */
-static json_t *foreign_json(GPtrArray *rows)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; i < rows->len; i++) {
-		const DkForeignRef *r = g_ptr_array_index(rows, i);
-		json_array_append_new(arr,
-		                      json_pack("{ss ss}", "name", r->name, "number", r->number));
-	}
-	return arr;
-}
-
-static gboolean inline_part(const DkStoredAttachment *a)
-{
-	return g_strcmp0(a->disposition, "inline") == 0;
-}
-
-/* The attachments of article among all (DkStoredAttachment*, by article). */
-static json_t *attachments_json(GPtrArray *all, gint64 article)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; i < all->len; i++) {
-		const DkStoredAttachment *a = g_ptr_array_index(all, i);
-		if (a->article != article)
-			continue;
-		json_array_append_new(
-		    arr,
-		    json_pack("{sI so ss sI so sb so sb}", "id", (json_int_t)a->id, "filename",
-		              jstr(a->filename), "content_type", a->content_type, "size",
-		              (json_int_t)a->size, "sha256",
-		              dk_stored_attachment_kept(a) ? json_string(a->sha256) : json_null(),
-		              "inline", inline_part(a), "content_id", jstr(a->content_id), "stored",
-		              dk_stored_attachment_kept(a)));
-	}
-	return arr;
-}
-
-static json_t *article_json(const DkArticle *a, GPtrArray *attachments)
-{
-	json_t *o = json_pack(
-	    "{sI ss ss ss so so so so so so so so sb}", "id", (json_int_t)a->id, "direction",
-	    dk_direction_name(a->direction), "visibility", dk_visibility_name(a->visibility),
-	    "evidence", a->evidence, "from", jstr(a->sender), "to", jstr(a->recipients), "subject",
-	    jstr(a->subject), "message_id", jstr(a->message_id), "created_at", jtime(a->created_at),
-	    "new_text", jstr(a->new_text), "text", jstr(a->full_text), "raw_sha256",
-	    jstr(a->raw_sha256), "internal", a->visibility == DK_INTERNAL);
-	json_object_set_new(o, "attachments", attachments_json(attachments, a->id));
-	return o;
-}
-
-static json_t *event_json(const DkEvent *e)
-{
-	json_t *detail = json_loads(e->detail, 0, NULL);
-	return json_pack("{sI ss so so so}", "id", (json_int_t)e->id, "type", e->type, "article",
-	                 e->article ? json_integer(e->article) : json_null(), "created_at",
-	                 jtime(e->created_at), "detail", detail ? detail : json_object());
-}
-
-typedef struct {
-	DkTicket *ticket;
-	GPtrArray *articles, *events, *message_ids, *tags, *participants, *links, *foreign,
-	    *addresses, *fields;
-	GPtrArray *time_entries;
-	GPtrArray *attachments; /* of DkStoredAttachment*, by article */
-	gint64 merged_into;
-	DkTicketSla sla;
-	gint64 now; /* the clock the SLA time left is shown at */
-} TicketView;
-
-static void view_clear(TicketView *v)
-{
-	dk_ticket_free(v->ticket);
-	g_clear_pointer(&v->articles, g_ptr_array_unref);
-	g_clear_pointer(&v->events, g_ptr_array_unref);
-	g_clear_pointer(&v->message_ids, g_ptr_array_unref);
-	g_clear_pointer(&v->tags, g_ptr_array_unref);
-	g_clear_pointer(&v->participants, g_ptr_array_unref);
-	g_clear_pointer(&v->links, g_ptr_array_unref);
-	g_clear_pointer(&v->foreign, g_ptr_array_unref);
-	g_clear_pointer(&v->addresses, g_ptr_array_unref);
-	g_clear_pointer(&v->fields, g_ptr_array_unref);
-	g_clear_pointer(&v->time_entries, g_ptr_array_unref);
-	g_clear_pointer(&v->attachments, g_ptr_array_unref);
-}
-
-static gboolean view_load(DkStore *store, gint64 number, TicketView *v, GError **error)
-{
-	return (v->ticket = dk_store_ticket_get(store, number, error)) != NULL &&
-	       (v->articles = dk_store_articles(store, number, error)) != NULL &&
-	       (v->events = dk_store_events(store, number, error)) != NULL &&
-	       (v->message_ids = dk_store_message_ids(store, number, error)) != NULL &&
-	       (v->tags = dk_store_tags(store, number, error)) != NULL &&
-	       (v->participants = dk_store_participants(store, number, error)) != NULL &&
-	       (v->links = dk_store_links(store, number, error)) != NULL &&
-	       (v->foreign = dk_store_foreign_refs(store, number, error)) != NULL &&
-	       (v->addresses = dk_store_ticket_addresses(store, number, error)) != NULL &&
-	       (v->fields = dk_store_ticket_fields(store, number, error)) != NULL &&
-	       (v->time_entries = dk_store_time_entries(store, number, error)) != NULL &&
-	       (v->attachments = dk_store_ticket_attachments(store, number, error)) != NULL &&
-	       dk_store_ticket_merged_into(store, number, &v->merged_into, error) &&
-	       dk_store_ticket_sla_get(store, number, &v->sla, error);
-}
-
-static json_t *jtime_or_null(gint64 t)
-{
-	return t ? jtime(t) : json_null();
-}
-
-/* The stored clocks, and what the list shows as of now. */
-static json_t *sla_json(const TicketView *v)
-{
-	const DkTicketSla *s = &v->sla;
-	g_autofree char *left = dk_desk_sla_left(v->ticket, s, v->now);
-	return json_pack("{so so so sI sb ss so}", "first_response_due",
-	                 jtime_or_null(s->first_response_due), "resolution_due",
-	                 jtime_or_null(s->resolution_due), "first_response_at",
-	                 jtime_or_null(s->first_response_at), "paused_seconds",
-	                 (json_int_t)s->paused_seconds, "paused", s->paused_since != 0, "left",
-	                 left, "left_seconds", left_seconds_json(v->ticket, s, v->now));
-}
-
-static void show_json(const TicketView *v, const char *prefix)
-{
-	json_t *ticket = ticket_json(v->ticket, prefix);
-	json_object_set_new(ticket, "tags", strings_json(v->tags));
-	json_t *fields = json_object();
-	for (guint i = 0; i < v->fields->len; i++) {
-		const DkCustomField *f = g_ptr_array_index(v->fields, i);
-		json_object_set_new(fields, f->name, json_string(f->value ? f->value : ""));
-	}
-	json_object_set_new(ticket, "fields", fields);
-	json_object_set_new(ticket, "participants", participants_json(v->participants));
-	json_object_set_new(ticket, "links", links_json(v->links));
-	json_object_set_new(ticket, "foreign_refs", foreign_json(v->foreign));
-	json_object_set_new(ticket, "addresses", strings_json(v->addresses));
-	json_object_set_new(ticket, "closed_at",
-	                    v->ticket->closed_at ? jtime(v->ticket->closed_at) : json_null());
-	json_object_set_new(ticket, "merged_into",
-	                    v->merged_into ? json_integer(v->merged_into) : json_null());
-	json_t *entries = json_array();
-	gint64 total = 0;
-	for (guint i = 0; i < v->time_entries->len; i++) {
-		const DkTimeEntry *e = g_ptr_array_index(v->time_entries, i);
-		total += e->minutes;
-		json_array_append_new(
-		    entries, json_pack("{sI sI ss so so}", "id", (json_int_t)e->id, "minutes",
-		                       (json_int_t)e->minutes, "note", e->note, "author",
-		                       jstr(e->author), "created_at", jtime(e->created_at)));
-	}
-	json_object_set_new(ticket, "time_entries", entries);
-	json_object_set_new(ticket, "time_minutes", json_integer(total));
-	json_object_set_new(ticket, "sla", sla_json(v));
-	json_t *articles = json_array(), *events = json_array();
-	for (guint i = 0; i < v->articles->len; i++)
-		json_array_append_new(
-		    articles, article_json(g_ptr_array_index(v->articles, i), v->attachments));
-	for (guint i = 0; i < v->events->len; i++)
-		json_array_append_new(events, event_json(g_ptr_array_index(v->events, i)));
-	g_autoptr(json_t) doc =
-	    json_pack("{so so so so}", "ticket", ticket, "articles", articles, "message_ids",
-	              strings_json(v->message_ids), "events", events);
-	dk_ticket_print_json(doc);
-}
-
-static void show_time(const TicketView *v)
+static void show_time(const DkTicketView *v)
 {
 	if (v->merged_into)
 		printf("\nmerged into #%" G_GINT64_FORMAT "\n", v->merged_into);
@@ -433,13 +208,13 @@ static void show_attachments(GPtrArray *all, gint64 article)
 		printf("   attachment %" G_GINT64_FORMAT ": %s · %s · %" G_GSIZE_FORMAT
 		       " bytes%s%s%s · %s\n",
 		       a->id, a->filename ? a->filename : "(no name)", a->content_type, a->size,
-		       inline_part(a) ? " · inline" : "", a->content_id ? " · cid:" : "",
-		       a->content_id ? a->content_id : "",
+		       dk_stored_attachment_inline(a) ? " · inline" : "",
+		       a->content_id ? " · cid:" : "", a->content_id ? a->content_id : "",
 		       dk_stored_attachment_kept(a) ? a->sha256 : "not kept (over a parse limit)");
 	}
 }
 
-static void show_text(const TicketView *v, const char *prefix)
+static void show_text(const DkTicketView *v, const char *prefix)
 {
 	const DkTicket *t = v->ticket;
 	g_autofree char *created = dk_ticket_iso_time(t->created_at);
@@ -498,22 +273,23 @@ static void show_text(const TicketView *v, const char *prefix)
 static int show(DkStore *store, const DkConfig *config, const DkTicketOptions *o, const char *arg)
 {
 	gint64 number = 0;
-	TicketView v = {0};
+	DkTicketView v = {0};
 	if (!dk_ticket_number("ticket show", arg, &number) || !dk_ticket_now(o, &v.now))
 		return DK_EXIT_USAGE;
 	g_autoptr(GError) error = NULL;
-	if (!view_load(store, number, &v, &error)) {
-		view_clear(&v);
+	if (!dk_ticket_view_load(store, number, &v, &error)) {
+		dk_ticket_view_clear(&v);
 		dk_cli_error("ticket show: %s", error->message);
 		return g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ? DK_EXIT_NOINPUT
 		                                                            : DK_EXIT_TEMPFAIL;
 	}
 	const char *prefix = dk_config_get_string(config, "threading", "token_prefix");
-	if (as_json)
-		show_json(&v, prefix);
-	else
+	if (as_json) {
+		g_autoptr(json_t) doc = dk_ticket_view_json(&v, prefix);
+		dk_ticket_print_json(doc);
+	} else
 		show_text(&v, prefix);
-	view_clear(&v);
+	dk_ticket_view_clear(&v);
 	return DK_EXIT_OK;
 }
 

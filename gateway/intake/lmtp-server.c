@@ -3,7 +3,7 @@
 
 #include "gateway/error.h"
 #include "gateway/intake/lmtp-session.h"
-#include "gateway/ops/http.h"
+#include "gateway/ops/address.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>

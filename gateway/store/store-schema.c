@@ -308,10 +308,37 @@ static const char migration_15[] =
     "ALTER TABLE tickets ADD COLUMN history INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX tickets_live ON tickets (number) WHERE history = 0;";
 
+/* The people of the web desk and the API (gateway/web/auth.h): users with
+ * a role and an Argon2 password hash, API tokens and browser sessions,
+ * both kept as the SHA-256 of their secret only. */
+static const char migration_16[] =
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('read_only','agent','admin')),"
+    "  email TEXT, display_name TEXT,"
+    "  password_hash TEXT,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE api_tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user INTEGER NOT NULL REFERENCES users ON DELETE CASCADE,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  label TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER);"
+    "CREATE TABLE sessions ("
+    "  sha256 TEXT PRIMARY KEY,"
+    "  user INTEGER NOT NULL REFERENCES users ON DELETE CASCADE,"
+    "  csrf TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_user ON sessions (user);";
+
 static const char *const migrations[] = {
-    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
-    migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
-    migration_11, migration_12, migration_13, migration_14, migration_15,
+    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
+    migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
+    migration_13, migration_14, migration_15, migration_16,
 };
 
 int dk_store_schema_latest(void)

@@ -26,7 +26,7 @@ typedef struct {
 	const char *status;   /* "open", ...: checked against the lifecycle */
 	const char *priority; /* "low", "normal", "high", "urgent" */
 	const char *queue;
-	const char *assignee; /* "" unassigns */
+	const char *assignee;           /* "" unassigns */
 	const char *const *tags_add;    /* NULL-terminated, or NULL */
 	const char *const *tags_remove; /* NULL-terminated, or NULL */
 } DkTicketChange;
@@ -56,14 +56,12 @@ gboolean dk_web_ticket_create(DkWeb *web, const DkUser *user, const DkTicketNew 
  * reply --attach` (dk_desk_reply). The article's id into article_out.
  * Over the [limits] of attachments: DK_WEB_ERROR_TOO_LARGE. Needs agent. */
 gboolean dk_web_reply(DkWeb *web, const DkUser *user, gint64 ticket, const char *text,
-                      const DkReplyFile *files, guint n_files, gint64 *article_out,
-                      GError **error);
+                      const DkReplyFile *files, guint n_files, gint64 *article_out, GError **error);
 
 /* An internal note by user, with files kept as its attachments (mailed
  * to no one). The article's id into article_out. Needs agent. */
 gboolean dk_web_note(DkWeb *web, const DkUser *user, gint64 ticket, const char *text,
-                     const DkReplyFile *files, guint n_files, gint64 *article_out,
-                     GError **error);
+                     const DkReplyFile *files, guint n_files, gint64 *article_out, GError **error);
 
 /* Records minutes of work by user with a note (may be NULL); the time
  * entry's id into id_out (may be NULL). Needs agent. */
@@ -71,8 +69,7 @@ gboolean dk_web_time_add(DkWeb *web, const DkUser *user, gint64 ticket, gint64 m
                          const char *note, gint64 *id_out, GError **error);
 
 /* Merges source into target (dk_desk_merge). Needs agent. */
-gboolean dk_web_merge(DkWeb *web, const DkUser *user, gint64 target, gint64 source,
-                      GError **error);
+gboolean dk_web_merge(DkWeb *web, const DkUser *user, gint64 target, gint64 source, GError **error);
 
 /* Runs quarantined message id through the pipeline again (release: makes
  * it an article whatever set it aside), as `docket quarantine reprocess`.

@@ -65,8 +65,9 @@ gboolean dk_auth_password_set(DkStore *store, const char *name, const char *pass
 gboolean dk_auth_user_set_role(DkStore *store, const char *name, DkUserRole role, GError **error);
 gboolean dk_auth_user_set_disabled(DkStore *store, const char *name, gboolean disabled,
                                    GError **error);
-/* The user named name; DK_ERROR_NOT_FOUND when none. */
+/* The user named name, or with id; DK_ERROR_NOT_FOUND when none. */
 DkUser *dk_auth_user_get(DkStore *store, const char *name, GError **error);
+DkUser *dk_auth_user_get_id(DkStore *store, gint64 id, GError **error);
 /* Of DkUser*, by name. */
 GPtrArray *dk_auth_user_list(DkStore *store, GError **error);
 
@@ -84,8 +85,14 @@ gboolean dk_auth_token_create(DkStore *store, const char *name, const char *labe
 /* Revokes token id; DK_ERROR_NOT_FOUND when none. */
 gboolean dk_auth_token_revoke(DkStore *store, gint64 id, GError **error);
 /* The user a token belongs to (enabled), or NULL and
- * DK_WEB_ERROR_UNAUTHORIZED. Records the token's last use. */
-DkUser *dk_auth_token_user(DkStore *store, const char *token, gint64 now, GError **error);
+ * DK_WEB_ERROR_UNAUTHORIZED for a token unknown, revoked or of a disabled
+ * user. */
+DkUser *dk_auth_token_user(DkStore *store, const char *token, GError **error);
+
+/* A fresh secret: prefix and 32 random bytes in unpadded base64url. */
+char *dk_auth_random_token(const char *prefix);
+/* The hex SHA-256 of a secret: what the store keeps of it. */
+char *dk_auth_digest(const char *secret);
 
 /* A browser session. */
 typedef struct {
@@ -101,8 +108,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkSession, dk_session_free)
 /* Starts a session for user (after dk_auth_login) and sets its cookie on
  * msg's response (Set-Cookie). Returns the session (its csrf for the next
  * page), or NULL and an error. */
-DkSession *dk_session_start(DkWeb *web, SoupServerMessage *msg, const DkUser *user,
-                            GError **error);
+DkSession *dk_session_start(DkWeb *web, SoupServerMessage *msg, const DkUser *user, GError **error);
 
 /* The user of msg's session cookie, and the session into session_out (may
  * be NULL); NULL and DK_WEB_ERROR_UNAUTHORIZED when msg has no valid

@@ -28,6 +28,9 @@ ALLOWED = {
     "gateway/outbox": {"gateway/outbox", "gateway/core", "gateway/store", "gateway/desk",
                        "gateway/ops", "parsers", "rules", "templates"},
     "gateway/ops": {"gateway/ops"},
+    # The web server, the API and the web desk: on top, beside cli/.
+    "gateway/web": {"gateway/web", "gateway/core", "gateway/store", "gateway/desk",
+                    "gateway/outbox", "gateway/ops", "parsers", "rules", "templates"},
 }
 
 

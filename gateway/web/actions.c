@@ -1,0 +1,1 @@
+#include "gateway/web/actions.h"

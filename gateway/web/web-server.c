@@ -1,0 +1,461 @@
+/* The web server (web.h): libsoup 3 on a thread of its own. docket accepts
+ * the connections itself and hands each to libsoup
+ * (soup_server_accept_iostream), wrapped in TLS when configured, so that
+ * it keeps the limits libsoup does not have: at [http] max_connections the
+ * oldest connection is shut down to make room, and every connection is
+ * shut down at its deadline ([http] timeout_seconds), so slow or idle
+ * clients cannot keep /healthz from being answered. */
+#include "gateway/web/web.h"
+
+#include "gateway/error.h"
+#include "gateway/ops/address.h"
+#include "gateway/ops/metrics.h"
+#include "gateway/web/api.h"
+
+#include <string.h>
+
+/* The modules that add handlers: the API, then the web desk. */
+static const DkWebRegister modules[] = {
+    dk_api_register,
+};
+
+struct DkWeb {
+	const DkConfig *config;
+	DkStore *store;
+	GTlsCertificate *certificate; /* NULL: plain HTTP */
+	gboolean loopback;            /* the listener is on loopback */
+	DkWebProbe probe;
+	gpointer probe_data;
+};
+
+struct DkWebServer {
+	DkWeb web;
+	SoupServer *soup;
+	GSocket *listener;
+	GSource *accept_source;
+	GMainContext *context;
+	GMainLoop *loop;
+	GThread *thread;
+	GQueue conns; /* of Conn*, oldest first; the server thread's */
+	guint max_connections;
+	guint timeout_ms;
+	gint64 max_body;
+};
+
+/* One connection handed to libsoup: tracked until libsoup drops its
+ * stream. */
+typedef struct {
+	DkWebServer *server;
+	GSocket *socket;
+	GIOStream *stream; /* weak: libsoup owns it */
+	GSource *deadline;
+	GList *link;
+	gboolean shut; /* shut down by docket, waiting for libsoup to let go */
+} Conn;
+
+G_DEFINE_QUARK(dk - web - error - quark, dk_web_error)
+
+static const struct {
+	GQuark (*domain)(void);
+	int code;
+	guint status;
+	const char *name;
+} error_table[] = {
+    {dk_web_error_quark, DK_WEB_ERROR_INVALID, 400, "invalid"},
+    {dk_web_error_quark, DK_WEB_ERROR_UNAUTHORIZED, 401, "unauthorized"},
+    {dk_web_error_quark, DK_WEB_ERROR_FORBIDDEN, 403, "forbidden"},
+    {dk_web_error_quark, DK_WEB_ERROR_CSRF, 403, "csrf"},
+    {dk_web_error_quark, DK_WEB_ERROR_TOO_LARGE, 413, "too_large"},
+    {dk_error_quark, DK_ERROR_NOT_FOUND, 404, "not_found"},
+    {dk_error_quark, DK_ERROR_PERMANENT, 409, "conflict"},
+};
+
+guint dk_web_error_status(const GError *error)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(error_table); i++)
+		if (g_error_matches(error, error_table[i].domain(), error_table[i].code))
+			return error_table[i].status;
+	return dk_error_is_temporary(error) ? 503 : 500;
+}
+
+const char *dk_web_error_code(const GError *error)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(error_table); i++)
+		if (g_error_matches(error, error_table[i].domain(), error_table[i].code))
+			return error_table[i].name;
+	return dk_error_is_temporary(error) ? "unavailable" : "internal";
+}
+
+const DkConfig *dk_web_config(DkWeb *web)
+{
+	return web->config;
+}
+
+DkStore *dk_web_store(DkWeb *web)
+{
+	return web->store;
+}
+
+gboolean dk_web_tls(DkWeb *web)
+{
+	return web->certificate != NULL;
+}
+
+gboolean dk_web_request_is_https(DkWeb *web, SoupServerMessage *msg)
+{
+	if (web->certificate != NULL)
+		return TRUE;
+	const char *proto = soup_message_headers_get_one(
+	    soup_server_message_get_request_headers(msg), "X-Forwarded-Proto");
+	return web->loopback && proto != NULL && g_ascii_strcasecmp(proto, "https") == 0;
+}
+
+void dk_web_respond(SoupServerMessage *msg, guint status, const char *content_type,
+                    const char *body, gsize len)
+{
+	soup_server_message_set_status(msg, status, NULL);
+	soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body, len);
+}
+
+void dk_web_security_headers(SoupServerMessage *msg)
+{
+	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+	soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
+	soup_message_headers_replace(h, "X-Frame-Options", "DENY");
+	soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
+	soup_message_headers_replace(h, "Cache-Control", "no-store");
+}
+
+/* /healthz and /metrics: the store's outbox figures through the probe. */
+static void on_ops(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+                   gpointer data)
+{
+	DkWeb *web = data;
+	const char *method = soup_server_message_get_method(msg);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+		                             "GET, HEAD");
+		dk_web_respond(msg, 405, "text/plain", "only GET\n", 9);
+		return;
+	}
+	gint64 depth = -1, age = -1;
+	gboolean healthy = web->probe == NULL || web->probe(&depth, &age, web->probe_data);
+	if (strcmp(path, "/healthz") == 0) {
+		const char *body = healthy ? "ok\n" : "store unavailable\n";
+		dk_web_respond(msg, healthy ? 200 : 503, "text/plain", body, strlen(body));
+		return;
+	}
+	g_autoptr(GString) body = g_string_new(NULL);
+	dk_metrics_render(body, depth, age);
+	dk_web_respond(msg, 200, "text/plain; version=0.0.4", body->str, body->len);
+}
+
+static void conn_free(Conn *c)
+{
+	g_queue_delete_link(&c->server->conns, c->link);
+	g_source_destroy(c->deadline);
+	g_source_unref(c->deadline);
+	g_object_unref(c->socket);
+	g_free(c);
+}
+
+/* libsoup let go of the connection's stream. */
+static void on_stream_gone(gpointer data, GObject *stream)
+{
+	conn_free(data);
+}
+
+/* Ends a connection: libsoup sees the end of its stream and drops it. */
+static void conn_shut(Conn *c, const char *why)
+{
+	if (c->shut)
+		return;
+	c->shut = TRUE;
+	g_debug("http event=%s", why);
+	g_socket_shutdown(c->socket, TRUE, TRUE, NULL);
+}
+
+static gboolean on_deadline(gpointer data)
+{
+	conn_shut(data, "deadline");
+	return G_SOURCE_REMOVE;
+}
+
+/* The oldest connection not shut yet, or NULL; how many are open into
+ * open_out. */
+static Conn *oldest_open(DkWebServer *server, guint *open_out)
+{
+	Conn *oldest = NULL;
+	*open_out = 0;
+	for (GList *l = server->conns.head; l != NULL; l = l->next) {
+		Conn *c = l->data;
+		if (c->shut)
+			continue;
+		if (oldest == NULL)
+			oldest = c;
+		(*open_out)++;
+	}
+	return oldest;
+}
+
+static GIOStream *wrap_tls(DkWebServer *server, GSocketConnection *plain, GError **error)
+{
+	if (server->web.certificate == NULL)
+		return G_IO_STREAM(g_object_ref(plain));
+	return (GIOStream *)g_tls_server_connection_new(G_IO_STREAM(plain), server->web.certificate,
+	                                                error);
+}
+
+static void conn_new(DkWebServer *server, GSocket *socket)
+{
+	guint open = 0;
+	Conn *oldest = oldest_open(server, &open);
+	if (open >= server->max_connections)
+		conn_shut(oldest, "evicted");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketConnection) plain = g_socket_connection_factory_create_connection(socket);
+	g_autoptr(GIOStream) stream = wrap_tls(server, plain, &error);
+	g_autoptr(GSocketAddress) local = g_socket_get_local_address(socket, NULL);
+	g_autoptr(GSocketAddress) remote = g_socket_get_remote_address(socket, NULL);
+	Conn *c = g_new0(Conn, 1);
+	c->server = server;
+	c->socket = g_object_ref(socket);
+	g_queue_push_tail(&server->conns, c);
+	c->link = g_queue_peek_tail_link(&server->conns);
+	c->deadline = g_timeout_source_new(server->timeout_ms);
+	g_source_set_callback(c->deadline, on_deadline, c, NULL);
+	g_source_attach(c->deadline, server->context);
+	if (stream == NULL ||
+	    !soup_server_accept_iostream(server->soup, stream, local, remote, &error)) {
+		g_warning("http event=accept error=\"%s\"", error->message);
+		conn_free(c);
+		return;
+	}
+	c->stream = stream;
+	g_object_weak_ref(G_OBJECT(stream), on_stream_gone, c);
+}
+
+static gboolean on_accept(GSocket *listener, GIOCondition condition, gpointer data)
+{
+	DkWebServer *server = data;
+	for (;;) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GSocket) socket = g_socket_accept(listener, NULL, &error);
+		if (socket == NULL) {
+			if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+				g_warning("http event=accept error=\"%s\"", error->message);
+			return G_SOURCE_CONTINUE;
+		}
+		conn_new(server, socket);
+	}
+}
+
+/* A body over [http] max_body_size is refused before it is read. */
+static void on_got_headers(SoupServerMessage *msg, gpointer data)
+{
+	DkWebServer *server = data;
+	goffset length =
+	    soup_message_headers_get_content_length(soup_server_message_get_request_headers(msg));
+	if (length > server->max_body) {
+		const char *body = "{\"code\":\"too_large\",\"message\":\"the request body is over "
+		                   "[http] max_body_size\"}";
+		dk_web_respond(msg, 413, "application/json", body, strlen(body));
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+		                             "Connection", "close");
+	}
+}
+
+/* A body sent in chunks, without a length, meets the same limit. */
+static void on_got_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
+{
+	DkWebServer *server = data;
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	if (body->length > server->max_body) {
+		GSocket *socket = soup_server_message_get_socket(msg);
+		if (socket != NULL)
+			g_socket_shutdown(socket, TRUE, TRUE, NULL);
+	}
+}
+
+static void on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+	g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), data);
+	g_signal_connect(msg, "got-chunk", G_CALLBACK(on_got_chunk), data);
+}
+
+static void on_request_read(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+	dk_web_security_headers(msg);
+}
+
+static void on_request_finished(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+	g_debug(
+	    "http event=request method=%s path=%s status=%u", soup_server_message_get_method(msg),
+	    g_uri_get_path(soup_server_message_get_uri(msg)), soup_server_message_get_status(msg));
+}
+
+static gpointer server_thread(gpointer data)
+{
+	DkWebServer *server = data;
+	g_main_context_push_thread_default(server->context);
+	g_main_loop_run(server->loop);
+	for (GList *l = server->conns.head; l != NULL; l = l->next)
+		conn_shut(l->data, "stopping");
+	soup_server_disconnect(server->soup);
+	g_clear_object(&server->soup);
+	/* What libsoup still holds it drops as its sources finish; a bounded
+	 * number of rounds, then docket forgets the rest. */
+	for (guint i = 0; i < 100 && !g_queue_is_empty(&server->conns); i++)
+		g_main_context_iteration(server->context, FALSE);
+	while (!g_queue_is_empty(&server->conns)) {
+		Conn *c = g_queue_peek_head(&server->conns);
+		g_object_weak_unref(G_OBJECT(c->stream), on_stream_gone, c);
+		conn_free(c);
+	}
+	g_main_context_pop_thread_default(server->context);
+	return NULL;
+}
+
+static GSocket *listen_on(GSocketAddress *addr, GError **error)
+{
+	g_autoptr(GSocket) socket = g_socket_new(
+	    g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+	if (socket == NULL || !g_socket_bind(socket, addr, TRUE, error) ||
+	    !g_socket_listen(socket, error))
+		return NULL;
+	g_socket_set_blocking(socket, FALSE);
+	return g_steal_pointer(&socket);
+}
+
+/* The API and the web desk carry passwords and tokens: over plain HTTP
+ * only on loopback (a reverse proxy beside docket), unless insecure. */
+static gboolean web_allowed(const DkWebServer *server)
+{
+	return server->web.certificate != NULL || server->web.loopback ||
+	       dk_config_get_bool(server->web.config, "http", "insecure_plain");
+}
+
+static gboolean register_modules(DkWebServer *server, GError **error)
+{
+	soup_server_add_handler(server->soup, "/healthz", on_ops, &server->web, NULL);
+	soup_server_add_handler(server->soup, "/metrics", on_ops, &server->web, NULL);
+	if (!web_allowed(server)) {
+		g_warning("http event=web_off reason=\"plain HTTP beyond loopback: set "
+		          "tls_certificate and tls_key, or insecure_plain\"");
+		return TRUE;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(modules); i++)
+		if (!modules[i](&server->web, server->soup, error))
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean load_tls(DkWebServer *server, GError **error)
+{
+	const DkConfig *config = server->web.config;
+	const char *cert = dk_config_get_string(config, "http", "tls_certificate");
+	const char *key = dk_config_get_string(config, "http", "tls_key");
+	if (*cert == '\0')
+		return TRUE;
+	server->web.certificate = g_tls_certificate_new_from_files(cert, key, error);
+	if (server->web.certificate == NULL) {
+		g_prefix_error(error, "[http] tls_certificate/tls_key: ");
+		(*error)->domain = DK_ERROR;
+		(*error)->code = DK_ERROR_CONFIG;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Everything but the thread, built with the server's context as the
+ * thread default so that libsoup's sources attach to it. */
+static gboolean server_setup(DkWebServer *server, const char *listen, GError **error)
+{
+	g_autoptr(GSocketAddress) addr = dk_socket_address_parse(listen, error);
+	if (addr == NULL || !load_tls(server, error))
+		return FALSE;
+	server->web.loopback = dk_socket_address_is_loopback(addr);
+	server->web.store = dk_store_open_config(server->web.config, error);
+	if (server->web.store == NULL)
+		return FALSE;
+	server->soup = soup_server_new("server-header", "docket", NULL);
+	g_signal_connect(server->soup, "request-started", G_CALLBACK(on_request_started), server);
+	g_signal_connect(server->soup, "request-read", G_CALLBACK(on_request_read), server);
+	g_signal_connect(server->soup, "request-finished", G_CALLBACK(on_request_finished), server);
+	if (!register_modules(server, error))
+		return FALSE;
+	server->listener = listen_on(addr, error);
+	if (server->listener == NULL) {
+		g_prefix_error(error, "http: listening on %s: ", listen);
+		return FALSE;
+	}
+	server->accept_source = g_socket_create_source(server->listener, G_IO_IN, NULL);
+	g_source_set_callback(server->accept_source, G_SOURCE_FUNC(on_accept), server, NULL);
+	g_source_attach(server->accept_source, server->context);
+	return TRUE;
+}
+
+static void server_release(DkWebServer *server)
+{
+	if (server->accept_source != NULL) {
+		g_source_destroy(server->accept_source);
+		g_source_unref(server->accept_source);
+	}
+	if (server->listener != NULL) {
+		g_socket_close(server->listener, NULL);
+		g_object_unref(server->listener);
+	}
+	g_clear_object(&server->soup);
+	g_clear_object(&server->web.certificate);
+	dk_store_close(server->web.store);
+	g_main_loop_unref(server->loop);
+	g_main_context_unref(server->context);
+	g_free(server);
+}
+
+DkWebServer *dk_web_server_new(const DkConfig *config, DkWebProbe probe, gpointer data,
+                               GError **error)
+{
+	const char *listen = dk_config_get_string(config, "http", "listen");
+	DkWebServer *server = g_new0(DkWebServer, 1);
+	server->web.config = config;
+	server->web.probe = probe;
+	server->web.probe_data = data;
+	server->max_connections =
+	    (guint)MAX(dk_config_get_int(config, "http", "max_connections"), 1);
+	server->timeout_ms =
+	    (guint)MAX(dk_config_get_int(config, "http", "timeout_seconds"), 1) * 1000;
+	server->max_body = dk_config_get_int(config, "http", "max_body_size");
+	g_queue_init(&server->conns);
+	server->context = g_main_context_new();
+	server->loop = g_main_loop_new(server->context, FALSE);
+	g_main_context_push_thread_default(server->context);
+	gboolean ok = server_setup(server, listen, error);
+	g_main_context_pop_thread_default(server->context);
+	if (!ok) {
+		server_release(server);
+		return NULL;
+	}
+	server->thread = g_thread_new("docket-http", server_thread, server);
+	g_message("http event=listening address=%s tls=%s max_connections=%u timeout_ms=%u", listen,
+	          server->web.certificate ? "yes" : "no", server->max_connections,
+	          server->timeout_ms);
+	return server;
+}
+
+/* Runs in the server thread, so the loop is running when it quits. */
+static gboolean quit_loop(gpointer data)
+{
+	g_main_loop_quit(((DkWebServer *)data)->loop);
+	return G_SOURCE_REMOVE;
+}
+
+void dk_web_server_free(DkWebServer *server)
+{
+	if (server == NULL)
+		return;
+	g_main_context_invoke(server->context, quit_loop, server);
+	g_thread_join(server->thread);
+	server_release(server);
+}
