@@ -74,6 +74,7 @@ const char *dk_desk_pages_static(const char *name, const char **type_out)
 	} types[] = {
 	    {".css", "text/css; charset=utf-8"},
 	    {".js", "text/javascript; charset=utf-8"},
+	    {".svg", "image/svg+xml"},
 	};
 	const DkDeskAsset *a = asset_find(name);
 	for (guint i = 0; a != NULL && i < G_N_ELEMENTS(types); i++)

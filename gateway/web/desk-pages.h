@@ -25,7 +25,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkDeskPages, dk_desk_pages_free)
  * error (a limit). */
 char *dk_desk_pages_render(DkDeskPages *pages, const char *page, json_t *data, GError **error);
 
-/* A file served as it is ("desk.css", "desk.js"): its bytes (static, NUL
+/* A file served as it is ("desk.css", "desk.js", "favicon.svg"): its bytes (static, NUL
  * terminated) and its media type into type_out; NULL for any other name,
  * the templates included. */
 const char *dk_desk_pages_static(const char *name, const char **type_out);

@@ -54,6 +54,16 @@ static json_t *attachments_of(GPtrArray *all, gint64 article)
 	return arr;
 }
 
+/* Whether the whole message says more than the new text shown. */
+static gboolean more_text(const char *full, const char *shown)
+{
+	if (full == NULL || shown == NULL)
+		return full != NULL;
+	g_autofree char *a = g_strstrip(g_strdup(full));
+	g_autofree char *b = g_strstrip(g_strdup(shown));
+	return strcmp(a, b) != 0;
+}
+
 static json_t *article_json(const DkArticle *a, GPtrArray *attachments)
 {
 	gboolean in = a->direction == DK_INBOUND, internal = a->visibility == DK_INTERNAL;
@@ -68,8 +78,7 @@ static json_t *article_json(const DkArticle *a, GPtrArray *attachments)
 	    dk_desk_jstr(a->subject), "evidence", a->evidence ? a->evidence : "", "evidence_label",
 	    evidence_label(a->evidence), "message_id", dk_desk_jstr(a->message_id), "new_text",
 	    text ? text : "", "text", dk_desk_jstr(a->full_text), "has_more_text",
-	    a->full_text != NULL && g_strcmp0(a->full_text, text) != 0, "has_attachments",
-	    json_array_size(files) > 0);
+	    more_text(a->full_text, text), "has_attachments", json_array_size(files) > 0);
 	json_object_set_new(o, "attachments", files);
 	dk_desk_set_time(o, "created", a->created_at);
 	return o;

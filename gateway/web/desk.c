@@ -345,16 +345,18 @@ static void get_page(DkDeskRequest *r)
 
 /* A form posted from another site (the browser says so): refused before
  * anything is read. SameSite=Strict keeps the session cookie away from
- * such requests already; this also covers the log-in form. */
+ * such requests already; this also covers the log-in form. Browsers send
+ * Sec-Fetch-Site; under the desk's Referrer-Policy (no-referrer) their
+ * Origin is "null", so Origin is compared only where it names a site. */
 static gboolean cross_site(SoupServerMessage *msg)
 {
 	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
 	const char *site = soup_message_headers_get_one(h, "Sec-Fetch-Site");
-	if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
-		return TRUE;
+	if (site != NULL)
+		return strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
 	const char *origin = soup_message_headers_get_one(h, "Origin");
 	const char *host = soup_message_headers_get_one(h, "Host");
-	if (origin == NULL)
+	if (origin == NULL || strcmp(origin, "null") == 0)
 		return FALSE;
 	g_autoptr(GUri) uri = g_uri_parse(origin, G_URI_FLAGS_NONE, NULL);
 	if (uri == NULL || host == NULL || g_uri_get_host(uri) == NULL)
