@@ -39,6 +39,7 @@ static const DkCommand net_commands[] = {
     {"outbox", NULL, "list, run, retry and drop pending notifications"},
     {"connector", NULL, "check a help-desk connector's configuration and access"},
     {"imap", NULL, "authorize NAME: the first OAuth token of an IMAP account"},
+    {"user", NULL, "users of the web desk and the API: add, password, role, token"},
 };
 
 static const DkCommand commands[] = {

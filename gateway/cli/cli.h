@@ -77,5 +77,6 @@ int dk_cmd_import(int argc, char **argv);
 int dk_cmd_connector(int argc, char **argv);
 int dk_cmd_attachment(int argc, char **argv);
 int dk_cmd_imap(int argc, char **argv);
+int dk_cmd_user(int argc, char **argv);
 
 G_END_DECLS

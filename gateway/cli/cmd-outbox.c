@@ -3,6 +3,7 @@
  * what is due and exits, for cron and for installations that only use
  * `docket deliver`; `run` alone keeps the worker going until SIGTERM. */
 #include "gateway/cli/cli.h"
+#include "gateway/desk/ticket-view.h"
 #include "gateway/error.h"
 #include "gateway/json.h"
 #include "gateway/store/store-outbox.h"
@@ -12,16 +13,6 @@
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
-
-static json_t *row_json(const DkOutboxRow *r)
-{
-	json_t *payload = json_loads(r->payload, 0, NULL);
-	return json_pack("{sI ss ss sI ss sI sI ss? sI so}", "id", (json_int_t)r->id, "kind",
-	                 r->kind, "target", r->target, "ticket", (json_int_t)r->ticket, "state",
-	                 r->state, "attempts", (json_int_t)r->attempts, "next_attempt_at",
-	                 (json_int_t)r->next_attempt_at, "last_error", r->last_error, "created_at",
-	                 (json_int_t)r->created_at, "payload", payload ? payload : json_object());
-}
 
 /* Where notifications go, in words: the transport and its destination. */
 static char *transport_target(const DkConfig *config, const char **name_out)
@@ -52,7 +43,7 @@ static int list(const DkConfig *config, DkStore *store, const char *state, gbool
 	if (as_json) {
 		g_autoptr(json_t) arr = json_array();
 		for (guint i = 0; i < rows->len; i++)
-			json_array_append_new(arr, row_json(g_ptr_array_index(rows, i)));
+			json_array_append_new(arr, dk_outbox_row_json(g_ptr_array_index(rows, i)));
 		g_autoptr(json_t) doc = json_pack("{s{ssss}sO}", "transport", "name", transport,
 		                                  "target", target, "outbox", arr);
 		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

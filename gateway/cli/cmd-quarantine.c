@@ -5,27 +5,17 @@
  * change an administrator runs it through the pipeline again, or releases
  * it into a ticket. */
 #include "gateway/cli/cli.h"
+#include "gateway/desk/ticket-view.h"
 #include "gateway/error.h"
 #include "gateway/json.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/core/reprocess.h"
 #include "gateway/outbox/effects.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static gboolean as_json;
-
-static json_t *entry_json(const DkQuarantined *q)
-{
-	json_t *o =
-	    json_pack("{sI ss ss ss ss ss? ss? sI sI}", "id", (json_int_t)q->id, "raw_sha256",
-	              q->raw_sha256, "kind", q->kind, "reason", q->reason, "intake", q->intake,
-	              "envelope_from", q->envelope_from, "recipients", q->recipients, "size",
-	              (json_int_t)q->size, "received_at", (json_int_t)q->received_at);
-	json_object_set_new(o, "ticket",
-	                    q->ticket ? json_integer((json_int_t)q->ticket) : json_null());
-	return o;
-}
 
 static void print_json(json_t *doc)
 {
@@ -45,7 +35,8 @@ static int list(DkStore *store)
 	if (as_json) {
 		g_autoptr(json_t) arr = json_array();
 		for (guint i = 0; i < entries->len; i++)
-			json_array_append_new(arr, entry_json(g_ptr_array_index(entries, i)));
+			json_array_append_new(arr,
+			                      dk_quarantined_json(g_ptr_array_index(entries, i)));
 		g_autoptr(json_t) doc = json_pack("{sO}", "quarantine", arr);
 		print_json(doc);
 		return DK_EXIT_OK;
@@ -75,7 +66,7 @@ static int show(DkStore *store, gint64 id, gboolean raw)
 	if (raw) {
 		fwrite(g_bytes_get_data(bytes, NULL), 1, g_bytes_get_size(bytes), stdout);
 	} else if (as_json) {
-		g_autoptr(json_t) doc = entry_json(q);
+		g_autoptr(json_t) doc = dk_quarantined_json(q);
 		print_json(doc);
 	} else {
 		printf("quarantine %" G_GINT64_FORMAT "\n  kind: %s\n  reason: %s\n  intake: %s\n"
@@ -96,36 +87,20 @@ static gboolean reprocess_one(DkPipeline *pipeline, DkStore *store, const DkQuar
                               gboolean release)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, &error);
-	g_auto(GStrv) recipients = q->recipients ? g_strsplit(q->recipients, ",", -1) : NULL;
-	DkIntake intake = {.intake = q->intake,
-	                   .envelope_from = q->envelope_from,
-	                   .recipients = (const char *const *)recipients,
-	                   .received_at = q->received_at};
-	g_autoptr(DkPipelineItem) item =
-	    raw ? dk_pipeline_prepare(pipeline, raw, &intake, &error) : NULL;
-	if (item != NULL && dk_pipeline_item_message(item) == NULL) {
-		printf("%" G_GINT64_FORMAT ": still unreadable: %s\n", q->id,
-		       dk_pipeline_item_quarantine_reason(item));
+	DkOutcome outcome = DK_OUTCOME_QUARANTINED;
+	gint64 ticket = 0;
+	if (!dk_pipeline_reprocess(pipeline, store, q, release, &outcome, &ticket, &error)) {
+		printf("%" G_GINT64_FORMAT ": %s%s\n", q->id,
+		       g_str_has_prefix(error->message, "still unreadable") ? "" : "failed: ",
+		       error->message);
 		return FALSE;
 	}
-	if (item != NULL) {
-		dk_pipeline_item_set_requeued_from(item, q->id);
-		dk_pipeline_item_set_release(item, release);
-		if (dk_pipeline_commit(pipeline, &item, 1, &error))
-			error = dk_pipeline_item_steal_error(item);
-	}
-	if (error != NULL) {
-		printf("%" G_GINT64_FORMAT ": failed: %s\n", q->id, error->message);
-		return FALSE;
-	}
-	const DkDelivery *result = dk_pipeline_item_result(item);
-	if (result->outcome == DK_OUTCOME_DROPPED || result->outcome == DK_OUTCOME_QUARANTINED)
+	if (outcome == DK_OUTCOME_DROPPED || outcome == DK_OUTCOME_QUARANTINED)
 		printf("%" G_GINT64_FORMAT ": set aside again (release makes it an article)\n",
 		       q->id);
 	else
-		printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id,
-		       result->ticket, dk_outcome_name(result->outcome));
+		printf("%" G_GINT64_FORMAT ": ticket %" G_GINT64_FORMAT " %s\n", q->id, ticket,
+		       dk_outcome_name(outcome));
 	return TRUE;
 }
 

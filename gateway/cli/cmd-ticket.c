@@ -31,17 +31,11 @@ static gboolean parse_since(const char *option, const char *text, gint64 *out)
 {
 	if (text == NULL)
 		return TRUE;
-	g_autofree char *full =
-	    strlen(text) == 10 ? g_strconcat(text, "T00:00:00Z", NULL) : g_strdup(text);
-	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
-	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(full, utc);
-	if (dt == NULL) {
-		dk_cli_error("ticket list: %s “%s” is not a date (2026-11-01) or ISO 8601 time",
-		             option, text);
-		return FALSE;
-	}
-	*out = g_date_time_to_unix(dt);
-	return TRUE;
+	if (dk_time_parse(text, out))
+		return TRUE;
+	dk_cli_error("ticket list: %s “%s” is not a date (2026-11-01) or ISO 8601 time", option,
+	             text);
+	return FALSE;
 }
 
 /* "3d", "5h", "12m": how long ago t was. */
@@ -65,11 +59,7 @@ static gboolean valid_filters(const DkTicketOptions *o, DkTicketStatus *statuses
 			dk_cli_error("ticket list: “%s” is no status", o->statuses[i]);
 			return FALSE;
 		}
-		gboolean listed = FALSE;
-		for (guint j = 0; j < *n_out; j++)
-			listed = listed || statuses[j] == status;
-		if (!listed)
-			statuses[(*n_out)++] = status;
+		dk_ticket_status_set_add(statuses, n_out, status);
 	}
 	return TRUE;
 }

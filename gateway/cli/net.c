@@ -1,5 +1,6 @@
 /* docket-net's half of the command line: the commands that need libcurl,
- * libetpan and GnuTLS (serve, poll, outbox, connector, imap). */
+ * libetpan, GnuTLS, libsoup and Argon2 (serve, poll, outbox, connector,
+ * imap, user). */
 #include "gateway/cli/cli.h"
 
 #include <string.h>
@@ -16,6 +17,8 @@ int dk_cli_net_run(const char *command, int argc, char **argv)
 		return dk_cmd_connector(argc, argv);
 	if (strcmp(command, "imap") == 0)
 		return dk_cmd_imap(argc, argv);
+	if (strcmp(command, "user") == 0)
+		return dk_cmd_user(argc, argv);
 	dk_cli_error("%s: not available in this build", command);
 	return DK_EXIT_SOFTWARE;
 }

@@ -264,9 +264,11 @@ gboolean dk_desk_autoclose(DkStore *store, gint64 close_after_days, gint64 now, 
 	return TRUE;
 }
 
+/* An article support wrote, by author (its sender), with a "comment"
+ * event by by. */
 static gint64 add_article(DkStore *store, const DkTicket *t, DkVisibility visibility,
-                          const char *text, const char *author, const char *recipients, gint64 now,
-                          GError **error)
+                          const char *text, const char *author, const char *by,
+                          const char *recipients, gint64 now, GError **error)
 {
 	DkArticle a = {
 	    .ticket = t->number,
@@ -284,7 +286,7 @@ static gint64 add_article(DkStore *store, const DkTicket *t, DkVisibility visibi
 	if (dk_store_article_add(store, &a, error) == 0)
 		return 0;
 	if (!event(store, t->number, a.id, "comment",
-	           json_pack("{ss}", "visibility", dk_visibility_name(visibility)), author, now,
+	           json_pack("{ss}", "visibility", dk_visibility_name(visibility)), by, now,
 	           error) ||
 	    !dk_store_ticket_touch(store, t->number, now, error))
 		return 0;
@@ -297,7 +299,7 @@ gint64 dk_desk_note(DkStore *store, gint64 ticket, const char *text, const char 
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return 0;
-	return add_article(store, t, DK_INTERNAL, text, author, NULL, now, error);
+	return add_article(store, t, DK_INTERNAL, text, author, author, NULL, now, error);
 }
 
 /* The reply's files fit the limits of the conversation. */
@@ -347,6 +349,25 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
 	return dk_store_ticket_sla_set(store, ticket, &sla, error);
 }
 
+/* Who the events of a reply or note name. */
+static const char *reply_by(const DkReply *r)
+{
+	return r->by != NULL ? r->by : r->author;
+}
+
+gint64 dk_desk_note_files(DkStore *store, const DkConversation *conversation, gint64 ticket,
+                          const DkReply *note, gint64 now, GError **error)
+{
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
+	if (t == NULL || !files_fit(conversation, note, error))
+		return 0;
+	gint64 article = add_article(store, t, DK_INTERNAL, note->text, note->author,
+	                             reply_by(note), NULL, now, error);
+	if (article == 0 || !store_files(store, article, note, error))
+		return 0;
+	return article;
+}
+
 gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 ticket,
                      const DkReply *reply, gint64 now, GError **error)
 {
@@ -364,13 +385,13 @@ gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 
 		return 0;
 	g_ptr_array_add(to, NULL);
 	g_autofree char *recipients = g_strjoinv(", ", (char **)to->pdata);
-	gint64 article =
-	    add_article(store, t, DK_PUBLIC, reply->text, reply->author, recipients, now, error);
+	gint64 article = add_article(store, t, DK_PUBLIC, reply->text, reply->author,
+	                             reply_by(reply), recipients, now, error);
 	DkReplyOut out = {
 	    .article = article,
 	    .author = reply->author,
 	    .author_name = reply->author_name,
-	    .by = reply->author,
+	    .by = reply_by(reply),
 	};
 	if (article == 0 || !store_files(store, article, reply, error) ||
 	    !dk_conversation_replied(conversation, store, t, &out, now, error))

@@ -81,6 +81,7 @@ typedef struct {
 	const char *author_name;  /* the agent's display name, or NULL */
 	const DkReplyFile *files; /* n_files of them, or NULL */
 	guint n_files;
+	const char *by; /* who the events name (a web user's name), or NULL: the author */
 } DkReply;
 
 /* Adds a public reply with its files (kept like the attachments of mail)
@@ -92,6 +93,12 @@ typedef struct {
  * requester or files over the limits. */
 gint64 dk_desk_reply(DkStore *store, const DkConversation *conversation, gint64 ticket,
                      const DkReply *reply, gint64 now, GError **error);
+
+/* An internal note (note->text by note->author, events by note->by) with
+ * its files kept as its attachments, mailed to no one; the files within
+ * the same limits as a reply's. Returns the article's id, 0 on error. */
+gint64 dk_desk_note_files(DkStore *store, const DkConversation *conversation, gint64 ticket,
+                          const DkReply *note, gint64 now, GError **error);
 
 /* Records minutes of work with a time_entry event. */
 gboolean dk_desk_add_time(DkStore *store, gint64 ticket, gint64 minutes, const char *note,

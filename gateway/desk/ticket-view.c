@@ -5,10 +5,24 @@
 
 #include "gateway/desk/desk.h"
 
+#include <string.h>
+
 char *dk_iso_time(gint64 t)
 {
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
 	return dt ? g_date_time_format_iso8601(dt) : g_strdup("");
+}
+
+gboolean dk_time_parse(const char *text, gint64 *out)
+{
+	g_autofree char *full =
+	    strlen(text) == 10 ? g_strconcat(text, "T00:00:00Z", NULL) : g_strdup(text);
+	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(full, utc);
+	if (dt == NULL)
+		return FALSE;
+	*out = g_date_time_to_unix(dt);
+	return TRUE;
 }
 
 json_t *dk_json_string_or_null(const char *s)
@@ -228,4 +242,26 @@ json_t *dk_ticket_view_json(const DkTicketView *v, const char *prefix)
 		json_array_append_new(events, dk_event_json(g_ptr_array_index(v->events, i)));
 	return json_pack("{so so so so}", "ticket", ticket, "articles", articles, "message_ids",
 	                 dk_json_strings(v->message_ids), "events", events);
+}
+
+json_t *dk_outbox_row_json(const DkOutboxRow *r)
+{
+	json_t *payload = json_loads(r->payload, 0, NULL);
+	return json_pack("{sI ss ss sI ss sI sI ss? sI so}", "id", (json_int_t)r->id, "kind",
+	                 r->kind, "target", r->target, "ticket", (json_int_t)r->ticket, "state",
+	                 r->state, "attempts", (json_int_t)r->attempts, "next_attempt_at",
+	                 (json_int_t)r->next_attempt_at, "last_error", r->last_error, "created_at",
+	                 (json_int_t)r->created_at, "payload", payload ? payload : json_object());
+}
+
+json_t *dk_quarantined_json(const DkQuarantined *q)
+{
+	json_t *o =
+	    json_pack("{sI ss ss ss ss ss? ss? sI sI}", "id", (json_int_t)q->id, "raw_sha256",
+	              q->raw_sha256, "kind", q->kind, "reason", q->reason, "intake", q->intake,
+	              "envelope_from", q->envelope_from, "recipients", q->recipients, "size",
+	              (json_int_t)q->size, "received_at", (json_int_t)q->received_at);
+	json_object_set_new(o, "ticket",
+	                    q->ticket ? json_integer((json_int_t)q->ticket) : json_null());
+	return o;
 }

@@ -6,6 +6,7 @@
 
 #include "gateway/json.h"
 #include "gateway/store/store-attachments.h"
+#include "gateway/store/store-outbox.h"
 #include "gateway/store/store.h"
 
 G_BEGIN_DECLS
@@ -48,6 +49,18 @@ json_t *dk_event_json(const DkEvent *e);
 
 /* Whether a is an inline part (shown in the text, e.g. a cid: image). */
 gboolean dk_stored_attachment_inline(const DkStoredAttachment *a);
+
+/* An outbox row (`docket outbox list --json`, the API): id, kind,
+ * target, ticket, state, attempts, next_attempt_at, last_error,
+ * created_at (Unix seconds) and payload. */
+json_t *dk_outbox_row_json(const DkOutboxRow *r);
+
+/* A quarantined message (`docket quarantine list --json`, the API). */
+json_t *dk_quarantined_json(const DkQuarantined *q);
+
+/* A date ("2026-11-01", midnight UTC) or an ISO 8601 time as Unix time
+ * into out; FALSE when text is neither. */
+gboolean dk_time_parse(const char *text, gint64 *out);
 
 /* "2026-12-06T20:15:00Z". */
 char *dk_iso_time(gint64 t);

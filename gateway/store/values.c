@@ -120,3 +120,11 @@ DkOutboxKind dk_outbox_kind_from_name(const char *name)
 	int i = find(outbox_kind_names, G_N_ELEMENTS(outbox_kind_names), name);
 	return i < 0 ? DK_OUTBOX_OTHER : (DkOutboxKind)i;
 }
+
+void dk_ticket_status_set_add(DkTicketStatus *set, guint *n_io, DkTicketStatus status)
+{
+	for (guint i = 0; i < *n_io; i++)
+		if (set[i] == status)
+			return;
+	set[(*n_io)++] = status;
+}

@@ -29,6 +29,10 @@ const char *dk_ticket_status_name(DkTicketStatus status);
  * NULL or a name that is none of the seven. */
 gboolean dk_ticket_status_parse(const char *name, DkTicketStatus *status_out);
 
+/* Adds status to the n_io statuses of set (room for DK_STATUS_COUNT)
+ * unless it is there already. */
+void dk_ticket_status_set_add(DkTicketStatus *set, guint *n_io, DkTicketStatus status);
+
 /* Resolved or closed: the work is done, the SLA clock stopped, a reply
  * reopens the ticket or opens a new one. */
 gboolean dk_ticket_status_is_closed(DkTicketStatus status);

@@ -250,19 +250,26 @@ static gboolean on_accept(GSocket *listener, GIOCondition condition, gpointer da
 	}
 }
 
-/* A body over [http] max_body_size is refused before it is read. */
+/* A body over [http] max_body_size is refused before it is read: docket
+ * takes the connection from libsoup, answers 413 and closes it. */
 static void on_got_headers(SoupServerMessage *msg, gpointer data)
 {
 	DkWebServer *server = data;
 	goffset length =
 	    soup_message_headers_get_content_length(soup_server_message_get_request_headers(msg));
-	if (length > server->max_body) {
-		const char *body = "{\"code\":\"too_large\",\"message\":\"the request body is over "
-		                   "[http] max_body_size\"}";
-		dk_web_respond(msg, 413, "application/json", body, strlen(body));
-		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-		                             "Connection", "close");
-	}
+	if (length <= server->max_body)
+		return;
+	static const char answer[] =
+	    "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\nContent-Length: 78\r\n\r\n"
+	    "{\"code\":\"too_large\",\"message\":\"the request body is over [http] "
+	    "max_body_size\"}";
+	g_autoptr(GIOStream) stream = soup_server_message_steal_connection(msg);
+	if (stream == NULL)
+		return;
+	g_output_stream_write_all(g_io_stream_get_output_stream(stream), answer, sizeof answer - 1,
+	                          NULL, NULL, NULL);
+	g_io_stream_close(stream, NULL, NULL);
 }
 
 /* A body sent in chunks, without a length, meets the same limit. */
