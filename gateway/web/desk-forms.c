@@ -182,10 +182,12 @@ static gboolean post_ticket(DkDeskRequest *r, const Form *form, gint64 ticket, c
 	return TRUE;
 }
 
-static gboolean post_reprocess(DkDeskRequest *r, gint64 id, GError **error)
+/* A quarantined message through the pipeline again; released, it becomes
+ * an article whatever set it aside. */
+static gboolean post_reprocess(DkDeskRequest *r, gint64 id, gboolean release, GError **error)
 {
 	gint64 ticket = 0;
-	if (!dk_web_quarantine_reprocess(r->desk->web, r->user, id, FALSE, &ticket, error))
+	if (!dk_web_quarantine_reprocess(r->desk->web, r->user, id, release, &ticket, error))
 		return FALSE;
 	g_autofree char *to =
 	    ticket ? g_strdup_printf(DK_DESK_BASE "/tickets/%" G_GINT64_FORMAT, ticket)
@@ -220,8 +222,8 @@ static gboolean dispatch(DkDeskRequest *r, const Form *form, char **parts, gbool
 	    (!strcmp(parts[2], "reply") || !strcmp(parts[2], "note") || !strcmp(parts[2], "set")))
 		return post_ticket(r, form, id, parts[2], error);
 	if (n == 3 && strcmp(parts[0], "quarantine") == 0 && dk_desk_parse_id(parts[1], &id) &&
-	    strcmp(parts[2], "reprocess") == 0)
-		return post_reprocess(r, id, error);
+	    (!strcmp(parts[2], "reprocess") || !strcmp(parts[2], "release")))
+		return post_reprocess(r, id, strcmp(parts[2], "release") == 0, error);
 	if (n == 3 && strcmp(parts[0], "outbox") == 0 && dk_desk_parse_id(parts[1], &id) &&
 	    strcmp(parts[2], "retry") == 0)
 		return post_retry(r, id, error);

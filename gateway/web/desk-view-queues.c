@@ -5,10 +5,50 @@
 #include "gateway/error.h"
 #include "gateway/store/store-outbox.h"
 #include "gateway/web/desk-view-private.h"
+#include "parsers/message.h"
 
+#include <gmime/gmime.h>
 #include <string.h>
 
-static json_t *quarantined_json(const DkQuarantined *q)
+/* How much of a set-aside message is read for its From and Subject. */
+#define HEADER_PEEK (64 * 1024)
+
+/* The value of header field name (unfolded, decoded) in the header block
+ * at the start of raw, or NULL: what a person recognises a set-aside
+ * message by. Reads at most HEADER_PEEK bytes; mail docket could not parse
+ * may be anything, so nothing here trusts it. */
+static char *peek_header(GBytes *raw, const char *name)
+{
+	gsize len = 0;
+	const char *p = g_bytes_get_data(raw, &len);
+	const char *end = p + MIN(len, HEADER_PEEK);
+	gsize n = strlen(name);
+	g_autoptr(GString) value = NULL;
+	while (p != NULL && p < end && *p != '\r' && *p != '\n') {
+		const char *eol = memchr(p, '\n', (gsize)(end - p));
+		const char *stop = eol != NULL ? eol : end;
+		if (stop > p && stop[-1] == '\r')
+			stop--;
+		gboolean folded = *p == ' ' || *p == '\t';
+		if (value != NULL && !folded)
+			break;
+		if (value != NULL)
+			g_string_append_len(value, p, stop - p);
+		else if ((gsize)(stop - p) > n && g_ascii_strncasecmp(p, name, n) == 0 &&
+		         p[n] == ':')
+			value = g_string_new_len(p + n + 1, stop - p - (gssize)n - 1);
+		p = eol != NULL ? eol + 1 : NULL;
+	}
+	if (value == NULL)
+		return NULL;
+	g_autofree char *text =
+	    g_strstrip(g_strdelimit(g_string_free(g_steal_pointer(&value), FALSE), "\r\t", ' '));
+	g_autofree char *valid = g_utf8_make_valid(text, -1);
+	dk_gmime_init();
+	return g_mime_utils_header_decode_text(NULL, valid);
+}
+
+static json_t *quarantined_json(DkStore *store, const DkQuarantined *q)
 {
 	g_autofree char *size = g_format_size((guint64)q->size);
 	json_t *o =
@@ -17,6 +57,13 @@ static json_t *quarantined_json(const DkQuarantined *q)
 	              "envelope_from", dk_desk_jstr(q->envelope_from), "size_label", size, "ticket",
 	              q->ticket ? json_integer(q->ticket) : json_null());
 	dk_desk_set_time(o, "received", q->received_at);
+	g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, NULL);
+	if (raw != NULL) {
+		g_autofree char *from = peek_header(raw, "From");
+		g_autofree char *subject = peek_header(raw, "Subject");
+		json_object_set_new(o, "from", dk_desk_jstr(from));
+		json_object_set_new(o, "subject", dk_desk_jstr(subject));
+	}
 	return o;
 }
 
@@ -28,8 +75,9 @@ json_t *dk_desk_view_quarantine(DkStore *store, GError **error)
 	if (counts == NULL)
 		return NULL;
 	json_t *rows = json_array(), *totals = json_array();
-	for (guint i = entries->len; i-- > 0;) /* the newest first */
-		json_array_append_new(rows, quarantined_json(g_ptr_array_index(entries, i)));
+	/* the newest first, at most a page of them */
+	for (guint i = entries->len; i-- > 0 && json_array_size(rows) < DK_DESK_OUTBOX_ROWS;)
+		json_array_append_new(rows, quarantined_json(store, g_ptr_array_index(entries, i)));
 	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
 		json_array_append_new(
 		    totals,

@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 #define DK_DESK_PAGE_SIZE 50
 /* The most tickets one page lists. */
 #define DK_DESK_PAGE_MAX 1000
-/* Outbox rows one page lists, newest first. */
+/* Outbox rows (and quarantined messages) one page lists, newest first. */
 #define DK_DESK_OUTBOX_ROWS 200
 
 /* The list's filters, as the page's form sends them; NULL or "" for a
@@ -50,7 +50,9 @@ json_t *dk_desk_view_ticket(DkStore *store, const DkConfig *config,
                             const DkConversation *conversation, gint64 number, gint64 now,
                             GError **error);
 
-/* The quarantine (quarantine.html): {entries, has_entries, counts}. */
+/* The quarantine (quarantine.html): {entries, has_entries, counts}, the
+ * newest DK_DESK_OUTBOX_ROWS entries, each with the From and Subject of
+ * its message where its header block can be read. */
 json_t *dk_desk_view_quarantine(DkStore *store, GError **error);
 
 /* The outbox (outbox.html): the rows in state ("pending", "failed",

@@ -10,9 +10,10 @@
  * /desk/outbox (?state=), /desk/static/desk.css and desk.js. Forms that
  * change something, each with the session's CSRF token: POST
  * /desk/tickets/N/reply and /note (multipart, with files), /set (status,
- * priority, queue, assignee), /desk/quarantine/ID/reprocess,
- * /desk/outbox/ID/retry; each answers with a redirect to the page it came
- * from (303), or with the page again and the error (4xx, nothing changed).
+ * priority, queue, assignee), /desk/quarantine/ID/reprocess and /release
+ * (administrators), /desk/outbox/ID/retry; each answers with a redirect
+ * to the page it came from (303), or with an error page (4xx, nothing
+ * changed).
  *
  * Every page carries a Content-Security-Policy that allows only the desk's
  * own style sheet, script and images, and forms posting to the desk; a

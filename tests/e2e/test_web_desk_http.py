@@ -13,6 +13,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from dockettest import free_port  # noqa: E402
 from test_desk import mail  # noqa: E402
 from webdesk import WebDeskCase, multipart  # noqa: E402
 
@@ -155,6 +156,84 @@ class DeskHttpTest(WebDeskCase):
         status, headers, _ = self.ann.request("/desk/logout", {"csrf": csrf})
         self.assertEqual((status, headers["Location"]), (303, "/desk/login"))
         self.assertEqual(self.ann.request("/desk/")[0], 303)
+
+
+class QueuesHttpTest(WebDeskCase):
+    """The quarantine and the outbox pages and their buttons. The SMTP relay
+    is a closed port, so the outbox's rows wait with their error."""
+
+    def setUp(self):
+        super().setUp()
+        self.configure("[smtp]\nurl = smtp://127.0.0.1:%d\nstarttls = insecure-none\n"
+                       % free_port())
+        # An out-of-office reply naming no ticket: set aside.
+        self.deliver_ok(mail("otto@example.org", "Out of office: back Monday", "o1@example.org",
+                             "I am away until Monday.\n", "Auto-Submitted: auto-replied\n"))
+        self.deliver_ok(mail("alice@example.org", "VPN down", "a1@example.org", "Error 809.\n"))
+        self.start()
+
+    def login(self, name):
+        c = self.client()
+        self.assertEqual(c.login(name)[0], 303)
+        return c
+
+    def quarantine(self):
+        return json.loads(self.docket("quarantine", "list", "--json").stdout)["quarantine"]
+
+    def test_quarantine_reprocess_and_release(self):
+        entry, = self.quarantine()
+        self.assertEqual(entry["kind"], "auto_reply")
+        ann, root = self.login("ann"), self.login("root")
+        status, _, page = ann.request("/desk/quarantine")
+        self.assertEqual(status, 200)
+        self.assertIn(b"otto@example.org", page)
+        self.assertNotIn(b"/reprocess", page)  # agents see no button
+        csrf = ann.csrf("/desk/quarantine")
+        before = self.dump_store()
+        status, _, _ = ann.request("/desk/quarantine/%d/reprocess" % entry["id"], {"csrf": csrf})
+        self.assertEqual(status, 403)
+        self.assertEqual(self.dump_store(), before)
+
+        csrf = root.csrf("/desk/quarantine")
+        status, _, page = root.request("/desk/quarantine")
+        self.assertIn(b"/desk/quarantine/%d/reprocess" % entry["id"], page)
+        # Still an auto-reply naming no ticket: set aside again.
+        status, headers, _ = root.request("/desk/quarantine/%d/reprocess" % entry["id"],
+                                          {"csrf": csrf})
+        self.assertEqual((status, headers["Location"]), (303, "/desk/quarantine?done=reprocess"))
+        self.assertEqual(len(self.quarantine()), 1)
+        status, _, _ = root.request("/desk/quarantine/999/release", {"csrf": csrf})
+        self.assertEqual(status, 404)
+        # Released, it becomes an article whatever set it aside.
+        status, headers, _ = root.request("/desk/quarantine/%d/release" % entry["id"],
+                                          {"csrf": csrf})
+        self.assertEqual(status, 303)
+        self.assertRegex(headers["Location"], r"^/desk/tickets/\d+$")
+        self.assertEqual(self.quarantine(), [])
+        status, _, page = root.request(headers["Location"])
+        self.assertIn(b"I am away until Monday.", page)
+
+    def test_outbox_lists_and_retries(self):
+        ann = self.login("ann")
+        rows = json.loads(self.docket("outbox", "list", "--json").stdout)["outbox"]
+        ack = [r for r in rows if r["target"] == "alice@example.org"][0]
+        status, _, page = ann.request("/desk/outbox?state=pending")
+        self.assertEqual(status, 200)
+        self.assertIn(b"alice@example.org", page)
+        self.assertIn(b"/desk/outbox/%d/retry" % ack["id"], page)
+        csrf = ann.csrf("/desk/outbox")
+        status, headers, _ = ann.request("/desk/outbox/%d/retry" % ack["id"], {"csrf": csrf})
+        self.assertEqual((status, headers["Location"]), (303, "/desk/outbox?done=retry"))
+        status, _, page = ann.request("/desk/outbox?done=retry")
+        self.assertIn(b"The row is due again.", page)
+        self.assertEqual(ann.request("/desk/outbox/999/retry", {"csrf": csrf})[0], 404)
+        reader = self.login("reader")
+        status, _, page = reader.request("/desk/outbox")
+        self.assertEqual(status, 200)
+        self.assertNotIn(b"/retry", page)
+        csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+        self.assertEqual(reader.request("/desk/outbox/%d/retry" % ack["id"], {"csrf": csrf})[0],
+                         403)
 
 
 if __name__ == "__main__":

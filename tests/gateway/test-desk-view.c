@@ -2,8 +2,9 @@
  * desk-pages.c, desk-view*.c): every page parses; the list shows the SLA
  * column and escapes what mail wrote; a search marks its hits; the ticket
  * page shows each article's direction, visibility, threading evidence and
- * attachments; the outbox names the files a reply carries; filters that
- * name nothing are refused. */
+ * attachments; the quarantine names each message by its From and
+ * Subject; the outbox names the files a reply carries; filters that name
+ * nothing are refused. */
 #include "dk-test-store.h"
 #include "gateway/desk/desk.h"
 #include "gateway/error.h"
@@ -200,7 +201,10 @@ static void test_quarantine_page(void **state)
 {
 	Fixture *f = *state;
 	DkStore *s = f->store->store;
-	g_autoptr(GBytes) raw = g_bytes_new_static("Subject: x\r\n\r\nbody\r\n", 21);
+	static const char text[] = "From: =?utf-8?q?M=C3=BCller?= <m@example.net>\r\n"
+	                           "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n folded\r\n"
+	                           "To: support@example.com\r\n\r\nSubject: not this\r\n";
+	g_autoptr(GBytes) raw = g_bytes_new_static(text, sizeof text - 1);
 	char sha[65];
 	DkQuarantined q = {.kind = "held",
 	                   .reason = "over <limits>",
@@ -218,6 +222,8 @@ static void test_quarantine_page(void **state)
 	g_autofree char *html = render(f, "quarantine.html", dk_desk_view_quarantine(s, &error));
 	assert_non_null(strstr(html, "over &lt;limits&gt;"));
 	assert_non_null(strstr(html, "held: 1"));
+	assert_non_null(strstr(html, "Grüße folded"));
+	assert_non_null(strstr(html, "Müller &lt;m@example.net&gt;"));
 	assert_non_null(strstr(html, "/reprocess"));
 }
 
