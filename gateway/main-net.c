@@ -5,10 +5,6 @@
 
 int main(int argc, char **argv)
 {
-#ifdef DOCKET_STATIC_GLIB
-	g_setenv("GIO_MODULE_DIR", "/nonexistent", TRUE);
-	g_setenv("GIO_USE_VFS", "local", TRUE);
-#endif
 	/* Every docket-net command runs threads that use GMime: its types
 	 * are registered here, before any of them starts. */
 	dk_gmime_init();

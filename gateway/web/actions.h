@@ -24,7 +24,7 @@ G_BEGIN_DECLS
 /* The fields an update changes; NULL leaves one as it is. */
 typedef struct {
 	const char *status;   /* "open", ...: checked against the lifecycle */
-	const char *priority; /* "low", "normal", "high", "urgent" */
+	const char *priority; /* "critical", "high", "medium", "low", "none" */
 	const char *queue;
 	const char *assignee;           /* "" unassigns */
 	const char *const *tags_add;    /* NULL-terminated, or NULL */

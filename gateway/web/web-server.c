@@ -1,8 +1,8 @@
-/* The web server (web.h): libsoup 3 on a thread of its own. docket accepts
- * the connections itself and hands each to libsoup
- * (soup_server_accept_iostream), wrapped in TLS when configured, so that
- * it keeps the limits libsoup does not have: at [http] max_connections the
- * oldest connection is shut down to make room, and every connection is
+/* The web server (web.h): libsoup 3 on a thread of its own, with TLS when
+ * configured, and the limits libsoup does not have: docket follows each
+ * connection from its first request (libsoup starts one as soon as it
+ * accepts) until libsoup lets go of its socket; at [http] max_connections
+ * the oldest connection is shut down to make room, and every connection is
  * shut down at its deadline ([http] timeout_seconds), so slow or idle
  * clients cannot keep /healthz from being answered. */
 #include "gateway/web/web.h"
@@ -33,23 +33,20 @@ struct DkWeb {
 struct DkWebServer {
 	DkWeb web;
 	SoupServer *soup;
-	GSocket *listener;
-	GSource *accept_source;
 	GMainContext *context;
 	GMainLoop *loop;
 	GThread *thread;
-	GQueue conns; /* of Conn*, oldest first; the server thread's */
+	GQueue conns;          /* of Conn*, oldest first; the server thread's */
+	GHashTable *by_socket; /* GSocket* -> Conn* */
 	guint max_connections;
 	guint timeout_ms;
 	gint64 max_body;
 };
 
-/* One connection handed to libsoup: tracked until libsoup drops its
- * stream. */
+/* One connection of libsoup's: followed until libsoup drops its socket. */
 typedef struct {
 	DkWebServer *server;
-	GSocket *socket;
-	GIOStream *stream; /* weak: libsoup owns it */
+	GSocket *socket; /* weak: libsoup owns it */
 	GSource *deadline;
 	GList *link;
 	gboolean shut; /* shut down by docket, waiting for libsoup to let go */
@@ -154,15 +151,15 @@ static void on_ops(SoupServer *soup, SoupServerMessage *msg, const char *path, G
 
 static void conn_free(Conn *c)
 {
+	g_hash_table_remove(c->server->by_socket, c->socket);
 	g_queue_delete_link(&c->server->conns, c->link);
 	g_source_destroy(c->deadline);
 	g_source_unref(c->deadline);
-	g_object_unref(c->socket);
 	g_free(c);
 }
 
-/* libsoup let go of the connection's stream. */
-static void on_stream_gone(gpointer data, GObject *stream)
+/* libsoup let go of the connection's socket. */
+static void on_socket_gone(gpointer data, GObject *socket)
 {
 	conn_free(data);
 }
@@ -200,56 +197,24 @@ static Conn *oldest_open(DkWebServer *server, guint *open_out)
 	return oldest;
 }
 
-static GIOStream *wrap_tls(DkWebServer *server, GSocketConnection *plain, GError **error)
-{
-	if (server->web.certificate == NULL)
-		return G_IO_STREAM(g_object_ref(plain));
-	return (GIOStream *)g_tls_server_connection_new(G_IO_STREAM(plain), server->web.certificate,
-	                                                error);
-}
-
+/* A connection seen for the first time: at the limit, the oldest makes
+ * room; its deadline starts now. */
 static void conn_new(DkWebServer *server, GSocket *socket)
 {
 	guint open = 0;
 	Conn *oldest = oldest_open(server, &open);
 	if (open >= server->max_connections)
 		conn_shut(oldest, "evicted");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GSocketConnection) plain = g_socket_connection_factory_create_connection(socket);
-	g_autoptr(GIOStream) stream = wrap_tls(server, plain, &error);
-	g_autoptr(GSocketAddress) local = g_socket_get_local_address(socket, NULL);
-	g_autoptr(GSocketAddress) remote = g_socket_get_remote_address(socket, NULL);
 	Conn *c = g_new0(Conn, 1);
 	c->server = server;
-	c->socket = g_object_ref(socket);
+	c->socket = socket;
 	g_queue_push_tail(&server->conns, c);
 	c->link = g_queue_peek_tail_link(&server->conns);
+	g_hash_table_insert(server->by_socket, socket, c);
 	c->deadline = g_timeout_source_new(server->timeout_ms);
 	g_source_set_callback(c->deadline, on_deadline, c, NULL);
 	g_source_attach(c->deadline, server->context);
-	if (stream == NULL ||
-	    !soup_server_accept_iostream(server->soup, stream, local, remote, &error)) {
-		g_warning("http event=accept error=\"%s\"", error->message);
-		conn_free(c);
-		return;
-	}
-	c->stream = stream;
-	g_object_weak_ref(G_OBJECT(stream), on_stream_gone, c);
-}
-
-static gboolean on_accept(GSocket *listener, GIOCondition condition, gpointer data)
-{
-	DkWebServer *server = data;
-	for (;;) {
-		g_autoptr(GError) error = NULL;
-		g_autoptr(GSocket) socket = g_socket_accept(listener, NULL, &error);
-		if (socket == NULL) {
-			if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-				g_warning("http event=accept error=\"%s\"", error->message);
-			return G_SOURCE_CONTINUE;
-		}
-		conn_new(server, socket);
-	}
+	g_object_weak_ref(G_OBJECT(socket), on_socket_gone, c);
 }
 
 /* A body over [http] max_body_size is refused before it is read: docket
@@ -288,6 +253,10 @@ static void on_got_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
 
 static void on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
+	DkWebServer *server = data;
+	GSocket *socket = soup_server_message_get_socket(msg);
+	if (socket != NULL && !g_hash_table_contains(server->by_socket, socket))
+		conn_new(server, socket);
 	g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), data);
 	g_signal_connect(msg, "got-chunk", G_CALLBACK(on_got_chunk), data);
 }
@@ -319,7 +288,7 @@ static gpointer server_thread(gpointer data)
 		g_main_context_iteration(server->context, FALSE);
 	while (!g_queue_is_empty(&server->conns)) {
 		Conn *c = g_queue_peek_head(&server->conns);
-		g_object_weak_unref(G_OBJECT(c->stream), on_stream_gone, c);
+		g_object_weak_unref(G_OBJECT(c->socket), on_socket_gone, c);
 		conn_free(c);
 	}
 	g_main_context_pop_thread_default(server->context);
@@ -392,30 +361,25 @@ static gboolean server_setup(DkWebServer *server, const char *listen, GError **e
 	g_signal_connect(server->soup, "request-started", G_CALLBACK(on_request_started), server);
 	g_signal_connect(server->soup, "request-read", G_CALLBACK(on_request_read), server);
 	g_signal_connect(server->soup, "request-finished", G_CALLBACK(on_request_finished), server);
+	if (server->web.certificate != NULL)
+		soup_server_set_tls_certificate(server->soup, server->web.certificate);
 	if (!register_modules(server, error))
 		return FALSE;
-	server->listener = listen_on(addr, error);
-	if (server->listener == NULL) {
+	g_autoptr(GSocket) listener = listen_on(addr, error);
+	if (listener == NULL ||
+	    !soup_server_listen_socket(server->soup, listener,
+	                               server->web.certificate ? SOUP_SERVER_LISTEN_HTTPS : 0,
+	                               error)) {
 		g_prefix_error(error, "http: listening on %s: ", listen);
 		return FALSE;
 	}
-	server->accept_source = g_socket_create_source(server->listener, G_IO_IN, NULL);
-	g_source_set_callback(server->accept_source, G_SOURCE_FUNC(on_accept), server, NULL);
-	g_source_attach(server->accept_source, server->context);
 	return TRUE;
 }
 
 static void server_release(DkWebServer *server)
 {
-	if (server->accept_source != NULL) {
-		g_source_destroy(server->accept_source);
-		g_source_unref(server->accept_source);
-	}
-	if (server->listener != NULL) {
-		g_socket_close(server->listener, NULL);
-		g_object_unref(server->listener);
-	}
 	g_clear_object(&server->soup);
+	g_hash_table_unref(server->by_socket);
 	g_clear_object(&server->web.certificate);
 	dk_store_close(server->web.store);
 	g_main_loop_unref(server->loop);
@@ -437,6 +401,7 @@ DkWebServer *dk_web_server_new(const DkConfig *config, DkWebProbe probe, gpointe
 	    (guint)MAX(dk_config_get_int(config, "http", "timeout_seconds"), 1) * 1000;
 	server->max_body = dk_config_get_int(config, "http", "max_body_size");
 	g_queue_init(&server->conns);
+	server->by_socket = g_hash_table_new(NULL, NULL);
 	server->context = g_main_context_new();
 	server->loop = g_main_loop_new(server->context, FALSE);
 	g_main_context_push_thread_default(server->context);
