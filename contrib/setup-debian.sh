@@ -23,7 +23,7 @@ export DEBIAN_FRONTEND=noninteractive
 # libsoup-3.0-dev and glib-networking (GIO's TLS): the web server of
 # `docket serve`; libargon2-dev: the users' password hashes.
 # chromium, chromium-driver, python3-selenium: the web desk's browser tests
-# (tests/e2e/test_web_desk.py, headless); fonts-dejavu-core: its screenshots.
+# (tests/web/test_desk_browser.py, headless); fonts-dejavu-core: its screenshots.
 PACKAGES="
 build-essential cmake pkg-config clang clang-format
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev

@@ -11,9 +11,11 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+import sys
 
-from dockettest import BINARY, free_port, wait_for_port
-from test_desk import DeskCase
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from dockettest import BINARY, free_port, wait_for_port  # noqa: E402
+from test_desk import DeskCase  # noqa: E402
 
 PASSWORD = "correct horse battery"
 

@@ -12,10 +12,10 @@ import re
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from webdesk import PASSWORD, WebDeskCase, multipart  # noqa: E402,F401 (tests/e2e on the path)
 from dockettest import free_port  # noqa: E402
 from test_desk import mail  # noqa: E402
-from webdesk import WebDeskCase, multipart  # noqa: E402
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 2 + b"\n%%EOF\n"
 

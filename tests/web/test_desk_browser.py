@@ -12,9 +12,9 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from webdesk import PASSWORD, WebDeskCase, multipart  # noqa: E402,F401 (tests/e2e on the path)
 from test_desk import SUPPORT, mail  # noqa: E402
-from webdesk import PASSWORD, WebDeskCase  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
