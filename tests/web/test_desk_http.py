@@ -3,8 +3,9 @@ never shown. Pages need a session; the session cookie is HttpOnly and
 SameSite=Strict; every page carries a strict Content-Security-Policy;
 a form without the session's CSRF token, or sent from another site, is
 refused and changes nothing; a read-only user sees no forms and may not
-post them; attachments download as files; wrong input gives 4xx and
-leaves the store as it was."""
+post them; attachments download as files; files over the limit, wrong
+input and refused changes give 4xx and leave the store as it was; the
+cookie is Secure behind a proxy that says HTTPS."""
 
 import json
 import os
@@ -13,7 +14,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from webdesk import PASSWORD, WebDeskCase, multipart  # noqa: E402,F401 (tests/e2e on the path)
+from webdesk import PASSWORD, WebDeskCase, multipart  # noqa: E402 (puts tests/e2e on the path)
 from dockettest import free_port  # noqa: E402
 from test_desk import mail  # noqa: E402
 
@@ -23,6 +24,7 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 2 + b"\n%%EOF\n"
 class DeskHttpTest(WebDeskCase):
     def setUp(self):
         super().setUp()
+        self.configure("[notify]\nattachment_max_size = 4K\n")
         self.deliver_ok(mail("alice@example.org", "VPN <b>down</b>", "a1@example.org",
                              "The handshake fails with error 809.\n"))
         self.start()
@@ -138,6 +140,27 @@ class DeskHttpTest(WebDeskCase):
         self.assertIn("alice@example.org", [r["target"] for r in outbox if r["kind"] == "relay"])
         status, _, page = self.ann.request("/desk/tickets/1")
         self.assertIn(b">report.pdf</a>", page)
+
+    def test_files_over_the_limit_are_refused(self):
+        csrf = self.ann.csrf("/desk/tickets/1")
+        before = self.dump_store()
+        body, ctype = multipart({"csrf": csrf, "text": "Too big."}, [("files", "big.bin", b"x" * 5000)])
+        status, _, page = self.ann.request("/desk/tickets/1/reply", body, content_type=ctype)
+        self.assertEqual(status, 413)
+        self.assertIn(b"big.bin", page)
+        self.assertEqual(self.dump_store(), before)
+        status, _, _ = self.ann.request("/desk/tickets/1/reply", b"text=x&csrf=" + csrf.encode(),
+                                        content_type="text/plain")
+        self.assertEqual(status, 400)
+        self.assertEqual(self.dump_store(), before)
+
+    def test_cookie_is_secure_behind_a_proxy(self):
+        status, headers, _ = self.client().request(
+            "/desk/login", {"name": "ann", "password": PASSWORD},
+            headers={"X-Forwarded-Proto": "https"})
+        self.assertEqual(status, 303)
+        self.assertIn("; Secure", headers["Set-Cookie"])
+        self.assertNotIn("Secure", self.cookie)  # plain HTTP on loopback
 
     def test_read_only_sees_no_forms_and_may_not_post(self):
         reader = self.client()
