@@ -152,10 +152,8 @@ static char *more_query(const DkDeskFilters *f, guint limit)
 	return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-json_t *dk_desk_view_list(DkStore *store, const DkConfig *config, const DkDeskFilters *f,
-                          gint64 now, GError **error)
+json_t *dk_desk_view_list(DkStore *store, const DkDeskFilters *f, gint64 now, GError **error)
 {
-	(void)config;
 	DkTicketStatus statuses[DK_STATUS_COUNT];
 	guint limit = f->limit == 0 ? DK_DESK_PAGE_SIZE : MIN(f->limit, DK_DESK_PAGE_MAX);
 	DkTicketQuery q = {

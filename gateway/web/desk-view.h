@@ -34,8 +34,7 @@ typedef struct {
 /* The ticket list (list.html), most urgent first as `docket ticket list`
  * orders it, each with its SLA column as of now: {tickets, has_tickets,
  * filters, more (the query string of a longer page, or absent)}. */
-json_t *dk_desk_view_list(DkStore *store, const DkConfig *config, const DkDeskFilters *filters,
-                          gint64 now, GError **error);
+json_t *dk_desk_view_list(DkStore *store, const DkDeskFilters *filters, gint64 now, GError **error);
 
 /* A search of subjects and article text (list.html's search part):
  * {search: {query, hits: [{ticket, subject, status, snippet: [{text,

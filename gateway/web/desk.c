@@ -222,8 +222,7 @@ static void list_page(DkDeskRequest *r)
 		    .breached = g_strcmp0(query_get(r, "breached"), "1") == 0,
 		    .limit = (guint)limit,
 		};
-		data = dk_desk_view_list(store, dk_web_config(r->desk->web), &f, now_seconds(),
-		                         &error);
+		data = dk_desk_view_list(store, &f, now_seconds(), &error);
 	}
 	if (data == NULL) {
 		fail_filter(r, error);

@@ -121,7 +121,7 @@ static void test_list_escapes_and_shows_sla(void **state)
 	Fixture *f = *state;
 	DkDeskFilters filters = {0};
 	g_autoptr(GError) error = NULL;
-	json_t *data = dk_desk_view_list(f->store->store, f->store->config, &filters, NOW, &error);
+	json_t *data = dk_desk_view_list(f->store->store, &filters, NOW, &error);
 	g_autofree char *html = render(f, "list.html", data);
 	assert_null(strstr(html, "<script>alert"));
 	assert_non_null(strstr(html, "Printer &lt;script&gt;alert(1)&lt;/script&gt; on fire"));
@@ -136,12 +136,12 @@ static void test_list_filters(void **state)
 	Fixture *f = *state;
 	g_autoptr(GError) error = NULL;
 	DkDeskFilters closed = {.status = "closed"};
-	json_t *data = dk_desk_view_list(f->store->store, f->store->config, &closed, NOW, &error);
+	json_t *data = dk_desk_view_list(f->store->store, &closed, NOW, &error);
 	g_autofree char *html = render(f, "list.html", data);
 	assert_null(strstr(html, "Printer"));
 	assert_non_null(strstr(html, "No ticket matches these filters."));
 	DkDeskFilters bad = {.status = "lost"};
-	assert_null(dk_desk_view_list(f->store->store, f->store->config, &bad, NOW, &error));
+	assert_null(dk_desk_view_list(f->store->store, &bad, NOW, &error));
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT));
 }
 
