@@ -124,9 +124,18 @@ static gboolean usage_ok(int argc, char **argv, const UserOptions *o)
 	return FALSE;
 }
 
+static void options_clear(UserOptions *o)
+{
+	g_free(o->role);
+	g_free(o->email);
+	g_free(o->display_name);
+	g_free(o->label);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(UserOptions, options_clear)
+
 int dk_cmd_user(int argc, char **argv)
 {
-	UserOptions o = {0};
+	g_auto(UserOptions) o = {0};
 	const GOptionEntry entries[] = {
 	    {"role", 0, 0, G_OPTION_ARG_STRING, &o.role,
 	     "add: read_only, agent (the default) or admin", "ROLE"},
