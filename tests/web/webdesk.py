@@ -105,16 +105,22 @@ class WebDeskCase(DeskCase):
         wait_for_port(self.http_port)
 
     def tearDown(self):
+        """Stops docket serve, which must exit cleanly (under the sanitizers
+        a leak or an error in a handler makes its status other than 0)."""
+        rc = 0
         if self.serve is not None:
             if self.serve.poll() is None:
                 self.serve.send_signal(signal.SIGTERM)
-                try:
-                    self.serve.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self.serve.kill()
-                    self.serve.wait()
+            try:
+                rc = self.serve.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                self.serve.kill()
+                rc = self.serve.wait()
             self.log.close()
+            with open(self.log.name, "rb") as f:
+                log = f.read().decode(errors="replace")
         super().tearDown()
+        self.assertEqual(rc, 0, "docket serve exited %d:\n%s" % (rc, log[-4000:] if rc else ""))
 
     def client(self):
         return Client(self.base)
