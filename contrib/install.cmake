@@ -2,7 +2,8 @@
 # side in PREFIX/bin (docket runs docket-net from its own folder), the
 # default notification templates, the manual page made from the binary's
 # own --help texts, the systemd unit with this prefix's paths, and the
-# example configuration with the Postfix snippets.
+# example configuration with the Postfix snippets, and the API's OpenAPI
+# description.
 set(DOCKET_SYSTEMD_UNIT_DIR "lib/systemd/system"
   CACHE STRING "where the systemd unit is installed (relative: below the prefix)")
 set(DOCKET_DOC_DIR "${CMAKE_INSTALL_DATADIR}/doc/docket")
@@ -42,5 +43,6 @@ install(FILES ${CMAKE_BINARY_DIR}/docket.service.installed
   DESTINATION ${DOCKET_SYSTEMD_UNIT_DIR} RENAME docket.service)
 
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/docket.conf.example ${CMAKE_SOURCE_DIR}/README.md
-  ${CMAKE_SOURCE_DIR}/contrib/nginx-docket.conf DESTINATION ${DOCKET_DOC_DIR})
+  ${CMAKE_SOURCE_DIR}/contrib/openapi.yaml ${CMAKE_SOURCE_DIR}/contrib/nginx-docket.conf
+  DESTINATION ${DOCKET_DOC_DIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/contrib/postfix DESTINATION ${DOCKET_DOC_DIR})

@@ -26,7 +26,7 @@ const DkConfKey dk_conf_schema[] = {
     {"limits", "sender_per_hour", DK_CONF_INT, "0", 0, 1000000}, /* 0: no limit */
     {"limits", "sender_action", DK_CONF_ENUM, "tempfail", 0, 0, "tempfail|hold"},
     {"http", "listen", DK_CONF_STRING, "", .check = DK_CHECK_INET},
-    {"http", "timeout_seconds", DK_CONF_INT, "10", 1, 3600}, /* each connection, in all */
+    {"http", "timeout_seconds", DK_CONF_INT, "10", 1, 3600}, /* each request; each idle wait */
     {"http", "max_connections", DK_CONF_INT, "32", 1, 10000}, /* the oldest makes room */
     {"http", "tls_certificate", DK_CONF_STRING, "", .check = DK_CHECK_FILE}, /* PEM, with the chain */
     {"http", "tls_key", DK_CONF_STRING, "", .check = DK_CHECK_SECRET_FILE}, /* PEM */

@@ -290,6 +290,23 @@ gboolean dk_web_merge(DkWeb *web, const DkUser *user, gint64 target, gint64 sour
 	return dk_user_require(user, DK_USER_AGENT, error) && in_transaction(&a, do_merge, error);
 }
 
+/* An event by user on ticket about a row that is not the ticket's own
+ * (an outbox row, a quarantined message), in its own transaction. */
+static gboolean record(DkWeb *web, const DkUser *user, gint64 ticket, const char *type,
+                       const char *key, gint64 id, GError **error)
+{
+	DkStore *store = dk_web_store(web);
+	g_autoptr(json_t) detail = json_pack("{ss sI}", "by", user->name, key, (json_int_t)id);
+	g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!dk_store_begin(store, error))
+		return FALSE;
+	if (!dk_store_event_add(store, ticket, 0, type, text, now_seconds(), error)) {
+		dk_store_rollback(store);
+		return FALSE;
+	}
+	return dk_store_commit(store, error);
+}
+
 gboolean dk_web_quarantine_reprocess(DkWeb *web, const DkUser *user, gint64 id, gboolean release,
                                      gint64 *ticket_out, GError **error)
 {
@@ -306,7 +323,9 @@ gboolean dk_web_quarantine_reprocess(DkWeb *web, const DkUser *user, gint64 id, 
 		return FALSE;
 	g_message("web event=reprocess id=%" G_GINT64_FORMAT " by=%s outcome=%s", id, user->name,
 	          dk_outcome_name(outcome));
-	return TRUE;
+	/* The message is stored: the record of who did it follows. */
+	return *ticket_out == 0 ||
+	       record(web, user, *ticket_out, "quarantine_reprocess", "quarantine", id, error);
 }
 
 gboolean dk_web_outbox_retry(DkWeb *web, const DkUser *user, gint64 id, GError **error)
@@ -314,9 +333,16 @@ gboolean dk_web_outbox_retry(DkWeb *web, const DkUser *user, gint64 id, GError *
 	if (!dk_user_require(user, DK_USER_AGENT, error))
 		return FALSE;
 	DkStore *store = dk_web_store(web);
+	g_autoptr(DkOutboxRow) row = NULL;
+	gint64 now = now_seconds();
 	if (!dk_store_begin(store, error))
 		return FALSE;
-	if (!dk_store_outbox_retry(store, id, now_seconds(), error)) {
+	g_autoptr(json_t) detail = json_pack("{ss sI}", "by", user->name, "outbox", (json_int_t)id);
+	g_autofree char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+	if ((row = dk_store_outbox_get(store, id, error)) == NULL ||
+	    !dk_store_outbox_retry(store, id, now, error) ||
+	    (row->ticket != 0 &&
+	     !dk_store_event_add(store, row->ticket, 0, "outbox_retry", text, now, error))) {
 		dk_store_rollback(store);
 		return FALSE;
 	}

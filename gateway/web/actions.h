@@ -74,11 +74,13 @@ gboolean dk_web_merge(DkWeb *web, const DkUser *user, gint64 target, gint64 sour
 /* Runs quarantined message id through the pipeline again (release: makes
  * it an article whatever set it aside), as `docket quarantine reprocess`.
  * The ticket it went to into ticket_out (0 when it was set aside again).
- * A message still unreadable: DK_ERROR_PERMANENT. Needs admin. */
+ * A message still unreadable: DK_ERROR_PERMANENT. The ticket records a
+ * "quarantine_reprocess" event {by, quarantine}. Needs admin. */
 gboolean dk_web_quarantine_reprocess(DkWeb *web, const DkUser *user, gint64 id, gboolean release,
                                      gint64 *ticket_out, GError **error);
 
-/* Makes outbox row id due now (`docket outbox retry`). Needs agent. */
+/* Makes outbox row id due now (`docket outbox retry`); a row of a ticket
+ * records an "outbox_retry" event {by, outbox} there. Needs agent. */
 gboolean dk_web_outbox_retry(DkWeb *web, const DkUser *user, gint64 id, GError **error);
 
 G_END_DECLS

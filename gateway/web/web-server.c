@@ -2,9 +2,10 @@
  * configured, and the limits libsoup does not have: docket follows each
  * connection from its first request (libsoup starts one as soon as it
  * accepts) until libsoup lets go of its socket; at [http] max_connections
- * the oldest connection is shut down to make room, and every connection is
- * shut down at its deadline ([http] timeout_seconds), so slow or idle
- * clients cannot keep /healthz from being answered. */
+ * the oldest connection is shut down to make room, and a connection is
+ * shut down when a request, or the wait for the next one, takes longer
+ * than [http] timeout_seconds, so slow or idle clients cannot keep
+ * /healthz from being answered. */
 #include "gateway/web/web.h"
 
 #include "gateway/error.h"
@@ -180,6 +181,19 @@ static gboolean on_deadline(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* The connection's deadline starts again: timeout_ms for a request, or
+ * for the wait for the next one on a kept-alive connection. */
+static void conn_restart(Conn *c)
+{
+	if (c->deadline != NULL) {
+		g_source_destroy(c->deadline);
+		g_source_unref(c->deadline);
+	}
+	c->deadline = g_timeout_source_new(c->server->timeout_ms);
+	g_source_set_callback(c->deadline, on_deadline, c, NULL);
+	g_source_attach(c->deadline, c->server->context);
+}
+
 /* The oldest connection not shut yet, or NULL; how many are open into
  * open_out. */
 static Conn *oldest_open(DkWebServer *server, guint *open_out)
@@ -211,9 +225,7 @@ static void conn_new(DkWebServer *server, GSocket *socket)
 	g_queue_push_tail(&server->conns, c);
 	c->link = g_queue_peek_tail_link(&server->conns);
 	g_hash_table_insert(server->by_socket, socket, c);
-	c->deadline = g_timeout_source_new(server->timeout_ms);
-	g_source_set_callback(c->deadline, on_deadline, c, NULL);
-	g_source_attach(c->deadline, server->context);
+	conn_restart(c);
 	g_object_weak_ref(G_OBJECT(socket), on_socket_gone, c);
 }
 
@@ -255,7 +267,10 @@ static void on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointe
 {
 	DkWebServer *server = data;
 	GSocket *socket = soup_server_message_get_socket(msg);
-	if (socket != NULL && !g_hash_table_contains(server->by_socket, socket))
+	Conn *c = socket ? g_hash_table_lookup(server->by_socket, socket) : NULL;
+	if (c != NULL)
+		conn_restart(c);
+	else if (socket != NULL)
 		conn_new(server, socket);
 	g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), data);
 	g_signal_connect(msg, "got-chunk", G_CALLBACK(on_got_chunk), data);
@@ -268,6 +283,11 @@ static void on_request_read(SoupServer *soup, SoupServerMessage *msg, gpointer d
 
 static void on_request_finished(SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
+	DkWebServer *server = data;
+	GSocket *socket = soup_server_message_get_socket(msg);
+	Conn *c = socket ? g_hash_table_lookup(server->by_socket, socket) : NULL;
+	if (c != NULL && !c->shut)
+		conn_restart(c);
 	g_debug(
 	    "http event=request method=%s path=%s status=%u", soup_server_message_get_method(msg),
 	    g_uri_get_path(soup_server_message_get_uri(msg)), soup_server_message_get_status(msg));

@@ -72,7 +72,8 @@ typedef struct DkWebServer DkWebServer;
 
 /* Starts the server on [http] listen of config with its limits ([http]
  * max_connections: at the limit the oldest connection is closed to make
- * room; [http] timeout_seconds: each connection's whole life) and, with
+ * room; [http] timeout_seconds: each request, and each wait for the next
+ * on a kept-alive connection) and, with
  * [http] tls_certificate and tls_key, TLS. Opens its own store
  * connection. NULL and an error (DK_ERROR_CONFIG for a bad address or
  * certificate) when it cannot. The config must outlive the server. */

@@ -74,13 +74,14 @@ class Server:
         return sqlite3.connect(os.path.join(self.data, "docket.db"), timeout=60)
 
     def quiet(self):
-        """Waits (bounded) until the outbox worker has nothing due, so that
-        the store holds still between two dumps."""
+        """Waits (bounded) until the outbox worker has nothing due and no
+        first attempt in flight (a claimed row's next attempt lies ahead),
+        so that the store holds still between two dumps."""
         for _ in range(600):
             with self.db() as db:
                 due = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending' AND "
-                                 "kind != 'x-test' AND next_attempt_at <= strftime('%s')"
-                                 ).fetchone()[0]
+                                 "kind != 'x-test' AND (attempts = 0 OR "
+                                 "next_attempt_at <= strftime('%s'))").fetchone()[0]
             if due == 0:
                 return
             time.sleep(0.1)
@@ -373,14 +374,18 @@ class ApiTest(unittest.TestCase):
         released = self.call("POST", path % kinds["auto_reply"], token="admin",
                              json_body={"release": True}, status=200).json()
         self.assertIsInstance(released["ticket"], int)
+        events = self.call("GET", "/tickets/%d" % released["ticket"], status=200).json()["events"]
+        self.assertIn({"by": "ada", "quarantine": kinds["auto_reply"]},
+                      [e["detail"] for e in events if e["type"] == "quarantine_reprocess"])
         left = self.call("GET", "/quarantine", status=200).json()["quarantine"]
         self.assertEqual([e["kind"] for e in left], ["unreadable"])
 
     def test_outbox(self):
+        owner = self.ticket(requester="erin@example.com")
         with self.server.db() as db:
-            db.execute("INSERT INTO outbox (kind, target, payload, state, attempts,"
+            db.execute("INSERT INTO outbox (kind, target, ticket, payload, state, attempts,"
                        " next_attempt_at, last_error, created_at) VALUES ('x-test',"
-                       " 'nobody@example.com', '{}', 'failed', 3, 0, 'gave up', 1)")
+                       " 'nobody@example.com', ?, '{}', 'failed', 3, 0, 'gave up', 1)", (owner,))
             (failed,) = db.execute("SELECT max(id) FROM outbox").fetchone()
         rows = self.call("GET", "/outbox?state=failed", token="reader", status=200).json()
         self.assertIn(failed, [row["id"] for row in rows["outbox"]])
@@ -390,6 +395,9 @@ class ApiTest(unittest.TestCase):
         self.refused(404, "POST", "/outbox/99999/retry")
         row = self.call("POST", "/outbox/%d/retry" % failed, status=200).json()
         self.assertEqual(row["state"], "pending")
+        events = self.call("GET", "/tickets/%d" % owner, status=200).json()["events"]
+        self.assertIn({"by": "alice", "outbox": failed},
+                      [e["detail"] for e in events if e["type"] == "outbox_retry"])
         # A row that was sent cannot be retried.
         number = self.ticket(requester="dave@example.com")
         self.call("POST", "/tickets/%d/replies" % number, json_body={"text": "done"},
@@ -442,6 +450,23 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(r.header("cache-control"), "no-store")
         r = self.api.raw("GET", "/healthz")
         self.assertEqual((r.status, r.body), (200, b"ok\n"))
+
+    def test_spec_is_whole(self):
+        """Every $ref of the spec resolves, and every operation documents
+        its answers, 401 included (every path needs a user)."""
+        def walk(node):
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    SPEC.resolve(node)
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+        walk(SPEC.doc)
+        self.assertTrue(SPEC.doc["openapi"].startswith("3."))
+        for template, method in SPEC.operations():
+            self.assertIn("401", SPEC.statuses(template, method), (method, template))
 
     def test_zz_every_operation_and_status(self):
         """Runs last: every operation of the spec and every status it
