@@ -87,6 +87,24 @@ json_t *dk_desk_view_quarantine(DkStore *store, GError **error)
 	                 totals);
 }
 
+json_t *dk_desk_view_quarantined(DkStore *store, gint64 id, GError **error)
+{
+	g_autoptr(DkQuarantined) q = dk_store_quarantine_get(store, id, error);
+	g_autoptr(GBytes) raw = q != NULL ? dk_store_raw_get(store, q->raw_sha256, error) : NULL;
+	if (raw == NULL)
+		return NULL;
+	json_t *entry = quarantined_json(store, q);
+	gsize len = 0;
+	const char *data = g_bytes_get_data(raw, &len);
+	g_autofree char *text = g_utf8_make_valid(data ? data : "", MIN(len, DK_DESK_RAW_SHOWN));
+	json_object_set_new(entry, "raw", json_string(text));
+	json_object_set_new(entry, "cut", json_boolean(len > DK_DESK_RAW_SHOWN));
+	json_object_set_new(entry, "intake", dk_desk_jstr(q->intake));
+	json_object_set_new(entry, "recipients", dk_desk_jstr(q->recipients));
+	json_object_set_new(entry, "sha256", dk_desk_jstr(q->raw_sha256));
+	return json_pack("{so}", "entry", entry);
+}
+
 /* The names of the files a relayed reply carries, its article's
  * attachments ("a.pdf, b.png"), into names (empty for none). */
 static gboolean relay_files(DkStore *store, const DkOutboxRow *row, GString *names, GError **error)

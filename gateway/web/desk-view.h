@@ -54,6 +54,15 @@ json_t *dk_desk_view_ticket(DkStore *store, const DkConfig *config,
  * its message where its header block can be read. */
 json_t *dk_desk_view_quarantine(DkStore *store, GError **error);
 
+/* One quarantined message (quarantine-entry.html): {entry} with its
+ * reason, From, Subject and the start of its raw text (at most
+ * DK_DESK_RAW_SHOWN bytes, invalid UTF-8 replaced), and whether it was
+ * cut. DK_ERROR_NOT_FOUND for no such entry. */
+json_t *dk_desk_view_quarantined(DkStore *store, gint64 id, GError **error);
+
+/* How much of a quarantined message its page shows. */
+#define DK_DESK_RAW_SHOWN (256 * 1024)
+
 /* The outbox (outbox.html): the rows in state ("pending", "failed",
  * "done", "held"; NULL, "" or "all": every row), newest first, with the
  * files a relayed reply carries: {rows, has_rows, states}. */

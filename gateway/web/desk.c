@@ -291,6 +291,19 @@ static void quarantine_page(DkDeskRequest *r)
 	dk_desk_page(r, 200, "quarantine.html", data);
 }
 
+static void quarantined_page(DkDeskRequest *r, gint64 id)
+{
+	g_autoptr(GError) error = NULL;
+	json_t *data = dk_desk_view_quarantined(dk_web_store(r->desk->web), id, &error);
+	if (data == NULL) {
+		dk_desk_fail(r, error);
+		return;
+	}
+	json_object_set_new(data, "nav", json_pack("{sb}", "quarantine", TRUE));
+	json_object_set_new(data, "can_write", json_boolean(dk_user_can(r->user, DK_USER_ADMIN)));
+	dk_desk_page(r, 200, "quarantined.html", data);
+}
+
 static void outbox_page(DkDeskRequest *r)
 {
 	g_autoptr(GError) error = NULL;
@@ -336,6 +349,8 @@ static void get_page(DkDeskRequest *r)
 		attachment_get(r, id);
 	else if (strcmp(r->path, "/quarantine") == 0)
 		quarantine_page(r);
+	else if (n == 2 && strcmp(parts[0], "quarantine") == 0 && dk_desk_parse_id(parts[1], &id))
+		quarantined_page(r, id);
 	else if (strcmp(r->path, "/outbox") == 0)
 		outbox_page(r);
 	else

@@ -6,7 +6,8 @@
  * Pages: GET /desk/login and POST (a session cookie, auth.h), POST
  * /desk/logout; GET /desk/ (the ticket list: ?status= &priority= &queue=
  * &assignee= &breached=1 &limit=; ?q= searches), /desk/tickets/N,
- * /desk/attachments/ID (the bytes, as a download), /desk/quarantine,
+ * /desk/attachments/ID (the bytes, as a download), /desk/quarantine and
+ * /desk/quarantine/ID (one message, its raw text),
  * /desk/outbox (?state=), /desk/static/desk.css and desk.js. Forms that
  * change something, each with the session's CSRF token: POST
  * /desk/tickets/N/reply and /note (multipart, with files), /set (status,

@@ -225,6 +225,12 @@ static void test_quarantine_page(void **state)
 	assert_non_null(strstr(html, "Grüße folded"));
 	assert_non_null(strstr(html, "Müller &lt;m@example.net&gt;"));
 	assert_non_null(strstr(html, "/reprocess"));
+	g_autofree char *one =
+	    render(f, "quarantined.html", dk_desk_view_quarantined(s, id, &error));
+	assert_non_null(strstr(one, "To: support@example.com\r\n\r\nSubject: not this"));
+	assert_non_null(strstr(one, "<h1><span class=\"number\">#1</span> Grüße folded</h1>"));
+	assert_null(dk_desk_view_quarantined(s, 99, &error));
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
 }
 
 int main(void)

@@ -217,6 +217,11 @@ class QueuesHttpTest(WebDeskCase):
         self.assertEqual(status, 403)
         self.assertEqual(self.dump_store(), before)
 
+        status, _, page = ann.request("/desk/quarantine/%d" % entry["id"])
+        self.assertEqual(status, 200)
+        self.assertIn(b"Auto-Submitted: auto-replied", page)  # the raw message, as text
+        self.assertNotIn(b"/release", page)
+        self.assertEqual(ann.request("/desk/quarantine/999")[0], 404)
         csrf = root.csrf("/desk/quarantine")
         status, _, page = root.request("/desk/quarantine")
         self.assertIn(b"/desk/quarantine/%d/reprocess" % entry["id"], page)
