@@ -72,7 +72,8 @@ static void add_part(Form *form, SoupMessageHeaders *headers, GBytes *body)
 	if (strcmp(name, "files") != 0 || *filename == '\0')
 		return; /* no file chosen: an empty part */
 	const char *sent = soup_message_headers_get_content_type(headers, NULL);
-	FormFile f = {.name = g_path_get_basename(filename), .data = g_bytes_ref(body)};
+	g_autofree char *base = g_path_get_basename(filename);
+	FormFile f = {.name = g_utf8_make_valid(base, -1), .data = g_bytes_ref(body)};
 	f.type = file_type(sent, f.name, body);
 	g_array_append_val(form->files, f);
 }
@@ -93,6 +94,9 @@ static gboolean form_read(SoupServerMessage *msg, Form *form, GError **error)
 		    g_strndup(g_bytes_get_data(body, NULL), g_bytes_get_size(body));
 		g_hash_table_unref(form->fields);
 		form->fields = soup_form_decode(text);
+		if (form->fields == NULL)
+			form->fields =
+			    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 		return TRUE;
 	}
 	SoupMultipart *multipart =
@@ -111,6 +115,22 @@ static gboolean form_read(SoupServerMessage *msg, Form *form, GError **error)
 			add_part(form, part_headers, part);
 	}
 	soup_multipart_free(multipart);
+	return TRUE;
+}
+
+/* Every field's text must be UTF-8 (what the pages declare): else the
+ * form is refused whole, DK_WEB_ERROR_INVALID. */
+static gboolean fields_valid(const Form *form, GError **error)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, form->fields);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		if (!g_utf8_validate(key, -1, NULL) || !g_utf8_validate(value, -1, NULL)) {
+			g_set_error(error, DK_WEB_ERROR, DK_WEB_ERROR_INVALID,
+			            "The form's text is not UTF-8.");
+			return FALSE;
+		}
 	return TRUE;
 }
 
@@ -237,7 +257,7 @@ gboolean dk_desk_forms_post(DkDeskRequest *r)
 	g_autoptr(GError) error = NULL;
 	g_auto(GStrv) parts = g_strsplit(r->path + 1, "/", 4);
 	gboolean known = TRUE;
-	if (!form_read(r->msg, &form, &error) ||
+	if (!form_read(r->msg, &form, &error) || !fields_valid(&form, &error) ||
 	    !dk_session_check_csrf(r->session, field(&form, "csrf"), &error) ||
 	    !dispatch(r, &form, parts, &known, &error)) {
 		g_message("desk event=form path=%s user=%s result=refused error=\"%s\"", r->path,

@@ -141,6 +141,10 @@ static void login_post(DkDeskRequest *r)
 		return;
 	}
 	user = dk_auth_login(dk_web_store(r->desk->web), name, password, &error);
+	if (user == NULL && !g_error_matches(error, DK_WEB_ERROR, DK_WEB_ERROR_UNAUTHORIZED)) {
+		dk_desk_fail(r, error); /* the store, not the password */
+		return;
+	}
 	if (user == NULL) {
 		g_message("desk event=login name=%s result=refused", name);
 		login_page(r, dk_web_error_status(error), name, "Wrong name or password.");
@@ -397,12 +401,17 @@ static void route(DkDeskRequest *r)
 		return;
 	}
 	if (post && cross_site(r->msg)) {
-		g_autoptr(GError) error = g_error_new(DK_WEB_ERROR, DK_WEB_ERROR_CSRF,
-		                                      "This form was sent from another site.");
-		dk_desk_fail(r, error);
+		g_autoptr(GError) refused = g_error_new(DK_WEB_ERROR, DK_WEB_ERROR_CSRF,
+		                                        "This form was sent from another site.");
+		dk_desk_fail(r, refused);
 		return;
 	}
-	r->user = dk_session_user(r->desk->web, r->msg, &r->session, NULL);
+	g_autoptr(GError) error = NULL;
+	r->user = dk_session_user(r->desk->web, r->msg, &r->session, &error);
+	if (r->user == NULL && !g_error_matches(error, DK_WEB_ERROR, DK_WEB_ERROR_UNAUTHORIZED)) {
+		dk_desk_fail(r, error); /* the store could not say: not "logged out" */
+		return;
+	}
 	if (strcmp(r->path, "/login") == 0) {
 		if (post)
 			login_post(r);

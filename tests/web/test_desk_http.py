@@ -141,7 +141,7 @@ class DeskHttpTest(WebDeskCase):
         status, _, page = self.ann.request("/desk/tickets/1")
         self.assertIn(b">report.pdf</a>", page)
 
-    def test_files_over_the_limit_are_refused(self):
+    def test_files_over_the_limit_and_bad_forms_are_refused(self):
         csrf = self.ann.csrf("/desk/tickets/1")
         before = self.dump_store()
         body, ctype = multipart({"csrf": csrf, "text": "Too big."}, [("files", "big.bin", b"x" * 5000)])
@@ -151,6 +151,9 @@ class DeskHttpTest(WebDeskCase):
         self.assertEqual(self.dump_store(), before)
         status, _, _ = self.ann.request("/desk/tickets/1/reply", b"text=x&csrf=" + csrf.encode(),
                                         content_type="text/plain")
+        self.assertEqual(status, 400)
+        status, _, _ = self.ann.request("/desk/tickets/1/note", b"text=%FF%FE&csrf=" + csrf.encode(),
+                                        content_type="application/x-www-form-urlencoded")
         self.assertEqual(status, 400)
         self.assertEqual(self.dump_store(), before)
 
