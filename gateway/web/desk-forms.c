@@ -204,6 +204,27 @@ static gboolean post_ticket(DkDeskRequest *r, const Form *form, gint64 ticket, c
 
 /* A quarantined message through the pipeline again; released, it becomes
  * an article whatever set it aside. */
+/* A ticket an agent opens for a customer (a call, a chat). */
+static gboolean post_new(DkDeskRequest *r, const Form *form, GError **error)
+{
+	const char *assignee = field(form, "assignee");
+	DkTicketNew t = {
+	    .subject = field(form, "subject"),
+	    .requester = field(form, "requester"),
+	    .text = field(form, "text"),
+	    .priority = field(form, "priority"),
+	    .queue = field(form, "queue"),
+	    .assignee = assignee != NULL && *assignee != '\0' ? assignee : NULL,
+	};
+	gint64 number = 0;
+	if (!dk_web_ticket_create(r->desk->web, r->user, &t, &number, error))
+		return FALSE;
+	g_autofree char *to =
+	    g_strdup_printf(DK_DESK_BASE "/tickets/%" G_GINT64_FORMAT "?done=new", number);
+	dk_desk_redirect(r, to);
+	return TRUE;
+}
+
 static gboolean post_reprocess(DkDeskRequest *r, gint64 id, gboolean release, GError **error)
 {
 	gint64 ticket = 0;
@@ -238,6 +259,8 @@ static gboolean dispatch(DkDeskRequest *r, const Form *form, char **parts, gbool
 		dk_desk_redirect(r, DK_DESK_BASE "/login");
 		return TRUE;
 	}
+	if (n == 1 && strcmp(parts[0], "new") == 0)
+		return post_new(r, form, error);
 	if (n == 3 && strcmp(parts[0], "tickets") == 0 && dk_desk_parse_id(parts[1], &id) &&
 	    (!strcmp(parts[2], "reply") || !strcmp(parts[2], "note") || !strcmp(parts[2], "set")))
 		return post_ticket(r, form, id, parts[2], error);

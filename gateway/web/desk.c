@@ -6,6 +6,7 @@
 #include "gateway/error.h"
 #include "gateway/store/store-attachments.h"
 #include "gateway/web/desk-private.h"
+#include "gateway/web/desk-view-private.h"
 #include "gateway/web/desk-view.h"
 
 #include <string.h>
@@ -190,6 +191,7 @@ static void add_flash(DkDeskRequest *r, json_t *data)
 	static const struct {
 		const char *done, *text;
 	} done[] = {
+	    {"new", "The ticket is open."},
 	    {"reply", "The reply is in the outbox, on its way to the customer."},
 	    {"note", "The note is added."},
 	    {"set", "The ticket is saved."},
@@ -308,6 +310,12 @@ static void quarantined_page(DkDeskRequest *r, gint64 id)
 	dk_desk_page(r, 200, "quarantined.html", data);
 }
 
+static void new_page(DkDeskRequest *r)
+{
+	json_t *data = json_pack("{so}", "priorities", dk_desk_priority_options("none"));
+	dk_desk_page(r, 200, "new.html", data);
+}
+
 static void outbox_page(DkDeskRequest *r)
 {
 	g_autoptr(GError) error = NULL;
@@ -357,6 +365,8 @@ static void get_page(DkDeskRequest *r)
 		quarantined_page(r, id);
 	else if (strcmp(r->path, "/outbox") == 0)
 		outbox_page(r);
+	else if (strcmp(r->path, "/new") == 0 && dk_user_can(r->user, DK_USER_AGENT))
+		new_page(r);
 	else
 		not_found(r);
 }

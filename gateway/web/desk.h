@@ -7,14 +7,14 @@
  * /desk/logout; GET /desk/ (the ticket list: ?status= &priority= &queue=
  * &assignee= &breached=1 &limit=; ?q= searches), /desk/tickets/N,
  * /desk/attachments/ID (the bytes, as a download), /desk/quarantine and
- * /desk/quarantine/ID (one message, its raw text),
+ * /desk/quarantine/ID (one message, its raw text), /desk/new (agents),
  * /desk/outbox (?state=), /desk/static/desk.css and desk.js. Forms that
- * change something, each with the session's CSRF token: POST
- * /desk/tickets/N/reply and /note (multipart, with files), /set (status,
- * priority, queue, assignee), /desk/quarantine/ID/reprocess and /release
- * (administrators), /desk/outbox/ID/retry; each answers with a redirect
- * to the page it came from (303), or with an error page (4xx, nothing
- * changed).
+ * change something, each with the session's CSRF token: POST /desk/new
+ * (a ticket for a customer), /desk/tickets/N/reply and /note (multipart,
+ * with files), /set (status, priority, queue, assignee),
+ * /desk/quarantine/ID/reprocess and /release (administrators),
+ * /desk/outbox/ID/retry; each answers with a redirect to the page it came
+ * from (303), or with an error page (4xx, nothing changed).
  *
  * Every page carries a Content-Security-Policy that allows only the desk's
  * own style sheet, script and images, and forms posting to the desk; a

@@ -165,6 +165,31 @@ class DeskHttpTest(WebDeskCase):
         self.assertIn("; Secure", headers["Set-Cookie"])
         self.assertNotIn("Secure", self.cookie)  # plain HTTP on loopback
 
+    def test_new_ticket_for_a_customer(self):
+        status, _, page = self.ann.request("/desk/")
+        self.assertIn(b'href="/desk/new"', page)
+        csrf = self.ann.csrf("/desk/new")
+        before = self.dump_store()
+        status, _, _ = self.ann.request("/desk/new", {
+            "csrf": csrf, "requester": "not an address", "subject": "Phone call",
+            "text": "x", "priority": "high", "queue": "default"})
+        self.assertEqual(status, 400)
+        self.assertEqual(self.dump_store(), before)
+        status, headers, _ = self.ann.request("/desk/new", {
+            "csrf": csrf, "requester": "dave@example.com", "subject": "Phone call: printer",
+            "text": "Dave called: the printer is offline.", "priority": "high",
+            "queue": "default", "assignee": ""})
+        self.assertEqual((status, headers["Location"]), (303, "/desk/tickets/2?done=new"))
+        doc = self.show(2)
+        self.assertEqual((doc["ticket"]["requester"], doc["ticket"]["priority"]),
+                         ("dave@example.com", "high"))
+        self.assertEqual(doc["articles"][0]["direction"], "inbound")
+        self.assertIn("printer is offline", doc["articles"][0]["text"])
+        reader = self.client()
+        reader.login("reader")
+        self.assertEqual(reader.request("/desk/new")[0], 404)
+        self.assertNotIn(b'href="/desk/new"', reader.request("/desk/")[2])
+
     def test_read_only_sees_no_forms_and_may_not_post(self):
         reader = self.client()
         self.assertEqual(reader.login("reader")[0], 303)
