@@ -312,7 +312,8 @@ static void quarantined_page(DkDeskRequest *r, gint64 id)
 
 static void new_page(DkDeskRequest *r)
 {
-	json_t *data = json_pack("{so}", "priorities", dk_desk_priority_options("none"));
+	json_t *data = json_pack("{so s{ss}}", "priorities", dk_desk_priority_options("none"),
+	                         "ticket", "queue", "default");
 	dk_desk_page(r, 200, "new.html", data);
 }
 

@@ -169,6 +169,9 @@ class DeskHttpTest(WebDeskCase):
         status, _, page = self.ann.request("/desk/")
         self.assertIn(b'href="/desk/new"', page)
         csrf = self.ann.csrf("/desk/new")
+        page = self.ann.request("/desk/new")[2]
+        self.assertIn(b'<input name="queue" value="default" required>', page)
+        self.assertIn(b'<option value="none" selected>', page)
         before = self.dump_store()
         status, _, _ = self.ann.request("/desk/new", {
             "csrf": csrf, "requester": "not an address", "subject": "Phone call",
