@@ -1,11 +1,13 @@
 """The web desk in a real browser: headless Chromium (Debian's chromium
 and chromium-driver, through python3-selenium) logs in, finds a ticket
 by search, replies with an attachment, and the customer's mail leaves
-through the outbox with the file. The list also reads on a phone's
+through the outbox with the file; an internal note with a file stays on
+the ticket. The list also reads on a phone's
 width. With DOCKET_SCREENSHOTS=DIR it saves the screenshots the README
 shows (desk-list.png, desk-ticket.png, desk-phone.png). Skips (77) when
 the browser or its driver is not installed."""
 
+import json
 import os
 import shutil
 import sys
@@ -157,8 +159,22 @@ class BrowserTest(WebDeskCase):
         self.assertEqual(link.text, "calibration-report.bin")
         status = self.browser.find_element(By.CSS_SELECTOR, "dl.facts .status").text
         self.assertEqual(status, "waiting")
+        # An internal note with a file: kept on the ticket, mailed to no one.
+        notes = os.path.join(self.dir, "call-notes.txt")
+        with open(notes, "w") as f:
+            f.write("Called Bob: readings normal after the recalibration.\n")
+        self.browser.find_element(By.ID, "note-text").send_keys("Bob confirmed by phone.")
+        self.browser.find_element(By.ID, "note-files").send_keys(notes)
+        self.browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+        self.wait_for("p.flash")
+        self.assertIn("/desk/tickets/2?done=note", self.browser.current_url)
+        note = self.browser.find_elements(By.CSS_SELECTOR, "article.article")[-1]
+        self.assertEqual(note.get_attribute("class"), "article outbound internal")
+        self.assertIn("Bob confirmed by phone.", note.text)
+        self.assertEqual(note.find_element(By.CSS_SELECTOR, "ul.attachments a").text,
+                         "call-notes.txt")
         if self.shots:  # the ticket from its top, tall enough for the forms
-            self.browser.set_window_size(1280, 1700)
+            self.browser.set_window_size(1280, 2150)
             self.browser.get(self.base + "/desk/tickets/2")
             self.wait_for("#reply-form")
             self.shot("desk-ticket.png")
@@ -176,6 +192,9 @@ class BrowserTest(WebDeskCase):
         self.assertIn("[docket #2]", str(sent[0]["Subject"]))
         files = {p.get_filename(): p.get_content() for p in sent[0].iter_attachments()}
         self.assertEqual(files, {"calibration-report.bin": REPORT})
+        outbox = json.loads(self.docket("outbox", "list", "--json").stdout)["outbox"]
+        self.assertEqual([r["target"] for r in outbox if r["kind"] == "relay"],
+                         ["bob@example.net"])  # the reply's; the note went nowhere
         self.assertEqual(sent[0]["From"].addresses[0].addr_spec, SUPPORT)
         # The ticket's history names the agent who wrote it.
         events = self.show(2)["events"]
