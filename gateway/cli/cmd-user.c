@@ -5,6 +5,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/error.h"
 #include "gateway/json.h"
+#include "gateway/store/store-users.h"
 #include "gateway/web/auth.h"
 
 #include <stdio.h>
@@ -66,6 +67,24 @@ static void list_print(GPtrArray *users, gboolean as_json)
 	}
 }
 
+/* `user tokens NAME`: id, label, created, and whether revoked. */
+static int tokens_print(DkStore *store, const char *name)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkUserRow) user = dk_store_user_get(store, name, &error);
+	g_autoptr(GPtrArray) rows = user ? dk_store_tokens(store, user->id, &error) : NULL;
+	if (rows == NULL)
+		return fail("tokens", error);
+	for (guint i = 0; i < rows->len; i++) {
+		const DkTokenRow *t = g_ptr_array_index(rows, i);
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t->created_at);
+		g_autofree char *when = g_date_time_format_iso8601(dt);
+		printf("%6" G_GINT64_FORMAT "  %-20s  %s%s\n", t->id, when,
+		       t->label ? t->label : "-", t->revoked_at ? "  (revoked)" : "");
+	}
+	return DK_EXIT_OK;
+}
+
 /* The verbs that change something, in one transaction. */
 static gboolean change(DkStore *store, const UserOptions *o, char **argv, GError **error)
 {
@@ -110,7 +129,7 @@ static gboolean change(DkStore *store, const UserOptions *o, char **argv, GError
 static gboolean usage_ok(int argc, char **argv, const UserOptions *o)
 {
 	static const char *const one[] = {"add",   "password", "disable", "enable",
-	                                  "token", "revoke",   NULL};
+	                                  "token", "tokens",   "revoke",  NULL};
 	const char *verb = argc > 1 ? argv[1] : "";
 	DkUserRole role;
 	if (strcmp(verb, "list") == 0 && argc == 2)
@@ -120,7 +139,7 @@ static gboolean usage_ok(int argc, char **argv, const UserOptions *o)
 	if (g_strv_contains(one, verb) && argc == 3)
 		return strcmp(verb, "add") != 0 || o->role == NULL || role_of(o->role, &role);
 	dk_cli_error("user: expected list, add NAME, password NAME, role NAME ROLE, disable NAME, "
-	             "enable NAME, token NAME or revoke ID (see --help)");
+	             "enable NAME, token NAME, tokens NAME or revoke ID (see --help)");
 	return FALSE;
 }
 
@@ -148,22 +167,26 @@ int dk_cmd_user(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(
 	    "list | add NAME | password NAME | role NAME ROLE | disable NAME | enable NAME | "
-	    "token NAME | revoke ID");
+	    "token NAME | tokens NAME | revoke ID");
 	g_option_context_set_summary(
 	    context, "The users of the web desk and the API, with their roles: read_only\n"
 	             "(reads), agent (works tickets, retries the outbox), admin (also\n"
 	             "reprocesses the quarantine). password reads the new password from\n"
 	             "stdin (Argon2id-hashed; ends the user's sessions); token prints a new\n"
-	             "API token once (\"Authorization: Bearer TOKEN\"); revoke ends one.");
+	             "API token once (\"Authorization: Bearer TOKEN\"); tokens lists a user's\n"
+	             "tokens by id (never their secret); revoke ID ends one.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);
 	if (!dk_cli_parse_options(context, &argc, &argv) || !usage_ok(argc, argv, &o))
 		return DK_EXIT_USAGE;
 	g_autoptr(DkConfig) config = NULL;
 	g_autoptr(DkStore) store = NULL;
-	int rc = dk_cli_open("user", strcmp(argv[1], "list") != 0, &config, &store);
+	gboolean reads = strcmp(argv[1], "list") == 0 || strcmp(argv[1], "tokens") == 0;
+	int rc = dk_cli_open("user", !reads, &config, &store);
 	if (rc != DK_EXIT_OK)
 		return rc;
+	if (strcmp(argv[1], "tokens") == 0)
+		return tokens_print(store, argv[2]);
 	g_autoptr(GError) error = NULL;
 	if (strcmp(argv[1], "list") == 0) {
 		g_autoptr(GPtrArray) users = dk_auth_user_list(store, &error);

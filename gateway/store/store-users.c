@@ -136,6 +136,34 @@ gboolean dk_store_token_find(DkStore *store, const char *sha256, gint64 *user_ou
 	return dk_store_lookup_int64(store, st, "reading an API token", user_out, found_out, error);
 }
 
+void dk_token_row_free(DkTokenRow *row)
+{
+	if (row == NULL)
+		return;
+	g_free(row->label);
+	g_free(row);
+}
+
+static gpointer token_from_row(sqlite3_stmt *st)
+{
+	DkTokenRow *t = g_new0(DkTokenRow, 1);
+	t->id = sqlite3_column_int64(st, 0);
+	t->label = dk_store_column_text(st, 1);
+	t->created_at = sqlite3_column_int64(st, 2);
+	t->revoked_at = sqlite3_column_int64(st, 3);
+	return t;
+}
+
+GPtrArray *dk_store_tokens(DkStore *store, gint64 user, GError **error)
+{
+	sqlite3_stmt *st = dk_store_query(store,
+	                                  "SELECT id, label, created_at, coalesce(revoked_at, 0)"
+	                                  " FROM api_tokens WHERE user = ? ORDER BY id",
+	                                  error, "i", user);
+	return dk_store_collect(store, st, "reading the API tokens", token_from_row,
+	                        (GDestroyNotify)dk_token_row_free, error);
+}
+
 gboolean dk_store_token_revoke(DkStore *store, gint64 id, gint64 now, GError **error)
 {
 	g_autofree char *what = g_strdup_printf("active API token %" G_GINT64_FORMAT, id);

@@ -55,6 +55,18 @@ gboolean dk_store_token_add(DkStore *store, gint64 user, const char *sha256, con
  * *found_out FALSE when there is none. */
 gboolean dk_store_token_find(DkStore *store, const char *sha256, gint64 *user_out,
                              gboolean *found_out, GError **error);
+/* An API token as listed (never its secret). */
+typedef struct {
+	gint64 id;
+	char *label; /* or NULL */
+	gint64 created_at;
+	gint64 revoked_at; /* 0 while active */
+} DkTokenRow;
+
+void dk_token_row_free(DkTokenRow *row);
+/* Of DkTokenRow*: user's tokens, oldest first. */
+GPtrArray *dk_store_tokens(DkStore *store, gint64 user, GError **error);
+
 /* Revokes token id (at now); DK_ERROR_NOT_FOUND when none is active. */
 gboolean dk_store_token_revoke(DkStore *store, gint64 id, gint64 now, GError **error);
 

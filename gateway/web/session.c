@@ -36,8 +36,9 @@ static void set_cookie(DkWeb *web, SoupServerMessage *msg, const char *value, gi
 	                            header);
 }
 
-/* Runs write in a transaction of its own. */
-static gboolean in_transaction(DkStore *store, gboolean ok_so_far, GError **error)
+/* Ends the transaction the caller began: commits what was written when
+ * ok_so_far, else rolls it back. */
+static gboolean transaction_end(DkStore *store, gboolean ok_so_far, GError **error)
 {
 	if (!ok_so_far) {
 		dk_store_rollback(store);
@@ -57,10 +58,10 @@ DkSession *dk_session_start(DkWeb *web, SoupServerMessage *msg, const DkUser *us
 	session->expires_at = now + hours * 3600;
 	g_autofree char *digest = dk_auth_digest(session->cookie);
 	if (!dk_store_begin(store, error) ||
-	    !in_transaction(store,
-	                    dk_store_session_add(store, digest, user->id, session->csrf, now,
-	                                         session->expires_at, error),
-	                    error))
+	    !transaction_end(store,
+	                     dk_store_session_add(store, digest, user->id, session->csrf, now,
+	                                          session->expires_at, error),
+	                     error))
 		return NULL;
 	set_cookie(web, msg, session->cookie, hours * 3600);
 	return g_steal_pointer(&session);
@@ -129,7 +130,7 @@ gboolean dk_session_end(DkWeb *web, SoupServerMessage *msg, GError **error)
 	DkStore *store = dk_web_store(web);
 	g_autofree char *digest = dk_auth_digest(cookie);
 	return dk_store_begin(store, error) &&
-	       in_transaction(store, dk_store_session_remove(store, digest, 0, error), error);
+	       transaction_end(store, dk_store_session_remove(store, digest, 0, error), error);
 }
 
 DkUser *dk_auth_request_user(DkWeb *web, SoupServerMessage *msg, GError **error)

@@ -14,7 +14,7 @@ COMMANDS = {
     "outbox": ["list", "run", "retry", "drop"], "bounces": ["list", "clear"],
     "quarantine": ["list", "show", "reprocess", "release"],
     "imap": ["authorize"], "rules": ["check", "test"],
-    "user": ["list", "add", "password", "role", "disable", "enable", "token", "revoke"],
+    "user": ["list", "add", "password", "role", "disable", "enable", "token", "tokens", "revoke"],
     "ticket": ["list", "show", "search", "set", "note", "reply", "time", "merge", "autoclose",
                "sla-check"],
 }

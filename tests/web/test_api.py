@@ -153,8 +153,11 @@ class ApiTest(unittest.TestCase):
             hashes = [h for (h,) in db.execute("SELECT sha256 FROM api_tokens")]
         self.assertIn(hashlib.sha256(token.encode()).hexdigest(), hashes)
         self.assertNotIn(token, hashes, "the store keeps the hash only")
+        listed = self.server.docket("user", "tokens", "tess")
+        self.assertRegex(listed, r"^ +%d  \S+  -\n$" % token_id)
         self.server.docket("user", "revoke", str(token_id))
         self.call("GET", "/me", token=token, status=401)
+        self.assertIn("(revoked)", self.server.docket("user", "tokens", "tess"))
 
     def test_create_and_show(self):
         number = self.ticket()
