@@ -88,6 +88,12 @@ class BrowserTest(WebDeskCase):
         return WebDriverWait(self.browser, PAGE_WAIT).until(
             EC.presence_of_element_located((By.CSS_SELECTOR, css)))
 
+    def wait_for_url(self, part):
+        """Waits for the page a form leads to (the one before may still be
+        showing when the click returns), then for its message."""
+        WebDriverWait(self.browser, PAGE_WAIT).until(EC.url_contains(part))
+        return self.wait_for("p.flash")
+
     def shot(self, name):
         if self.shots:
             os.makedirs(self.shots, exist_ok=True)
@@ -149,8 +155,7 @@ class BrowserTest(WebDeskCase):
             "We recalibrated it remotely; the report is attached.")
         self.browser.find_element(By.ID, "reply-files").send_keys(path)
         self.browser.find_element(By.CSS_SELECTOR, "#reply-form button[type=submit]").click()
-        self.wait_for("p.flash")
-        self.assertIn("/desk/tickets/2?done=reply", self.browser.current_url)
+        self.wait_for_url("/desk/tickets/2?done=reply")
         # the last article: after the acknowledgement docket sent
         reply = self.browser.find_elements(By.CSS_SELECTOR, "article.article")[-1]
         self.assertEqual(reply.get_attribute("class"), "article outbound public")
@@ -166,8 +171,7 @@ class BrowserTest(WebDeskCase):
         self.browser.find_element(By.ID, "note-text").send_keys("Bob confirmed by phone.")
         self.browser.find_element(By.ID, "note-files").send_keys(notes)
         self.browser.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
-        self.wait_for("p.flash")
-        self.assertIn("/desk/tickets/2?done=note", self.browser.current_url)
+        self.wait_for_url("/desk/tickets/2?done=note")
         note = self.browser.find_elements(By.CSS_SELECTOR, "article.article")[-1]
         self.assertEqual(note.get_attribute("class"), "article outbound internal")
         self.assertIn("Bob confirmed by phone.", note.text)
