@@ -153,6 +153,14 @@ static void test_search_marks_hits(void **state)
 	g_autofree char *html = render(f, "list.html", data);
 	assert_non_null(strstr(html, "<mark>jammed</mark>"));
 	assert_non_null(strstr(html, "href=\"/desk/tickets/1\""));
+	/* what the search index would read as its syntax is text */
+	const char *odd[] = {"\"", "AND", "a*", "NEAR(", "-x", "'; DROP", "col:x"};
+	for (guint i = 0; i < G_N_ELEMENTS(odd); i++) {
+		json_t *page = dk_desk_view_search(f->store->store, odd[i], &error);
+		assert_null(error);
+		g_autofree char *text = render(f, "list.html", page);
+		assert_non_null(strstr(text, "<h1>Search"));
+	}
 	json_t *none = dk_desk_view_search(f->store->store, "zebra", &error);
 	g_autofree char *empty = render(f, "list.html", none);
 	assert_non_null(strstr(empty, "No ticket matches."));
