@@ -165,20 +165,49 @@ static gboolean post_article(DkDeskRequest *r, const Form *form, gint64 ticket, 
 	                   error);
 }
 
+/* The tags of the form's "tags" field (comma-separated) against the
+ * ticket's: those to add and to remove, NULL-terminated, into the arrays. */
+static gboolean tag_changes(DkDeskRequest *r, const char *text, gint64 ticket, GPtrArray *add,
+                            GPtrArray *remove, GError **error)
+{
+	g_autoptr(GPtrArray) now = dk_store_tags(dk_web_store(r->desk->web), ticket, error);
+	if (now == NULL)
+		return FALSE;
+	g_auto(GStrv) wanted = g_strsplit(text, ",", -1);
+	for (guint i = 0; wanted[i] != NULL; i++) {
+		g_strstrip(wanted[i]);
+		if (*wanted[i] != '\0' &&
+		    !g_ptr_array_find_with_equal_func(now, wanted[i], g_str_equal, NULL) &&
+		    !g_ptr_array_find_with_equal_func(add, wanted[i], g_str_equal, NULL))
+			g_ptr_array_add(add, g_strdup(wanted[i]));
+	}
+	for (guint i = 0; i < now->len; i++)
+		if (!g_strv_contains((const char *const *)wanted, g_ptr_array_index(now, i)))
+			g_ptr_array_add(remove, g_strdup(g_ptr_array_index(now, i)));
+	g_ptr_array_add(add, NULL);
+	g_ptr_array_add(remove, NULL);
+	return TRUE;
+}
+
 /* The ticket form: every field as it stands in the form (one equal to the
- * ticket's changes nothing). */
+ * ticket's changes nothing); the tags listed are the ticket's tags after. */
 static gboolean post_set(DkDeskRequest *r, const Form *form, gint64 ticket, GError **error)
 {
-	const char *assignee = field(form, "assignee");
+	const char *assignee = field(form, "assignee"), *tags = field(form, "tags");
+	g_autofree char *who = assignee != NULL ? g_strstrip(g_strdup(assignee)) : NULL;
+	g_autoptr(GPtrArray) add = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) remove = g_ptr_array_new_with_free_func(g_free);
+	if (tags != NULL && !tag_changes(r, tags, ticket, add, remove, error))
+		return FALSE;
 	DkTicketChange change = {
 	    .status = field(form, "status"),
 	    .priority = field(form, "priority"),
 	    .queue = field(form, "queue"),
-	    .assignee = assignee != NULL ? g_strstrip(g_strdup(assignee)) : NULL,
+	    .assignee = who,
+	    .tags_add = add->len > 1 ? (const char *const *)add->pdata : NULL,
+	    .tags_remove = remove->len > 1 ? (const char *const *)remove->pdata : NULL,
 	};
-	gboolean ok = dk_web_ticket_update(r->desk->web, r->user, ticket, &change, error);
-	g_free((char *)change.assignee);
-	return ok;
+	return dk_web_ticket_update(r->desk->web, r->user, ticket, &change, error);
 }
 
 /* A form of a ticket's page: reply, note or set. */

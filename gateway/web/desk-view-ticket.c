@@ -158,6 +158,9 @@ static json_t *ticket_json(DkStore *store, const DkConfig *config, const DkTicke
 	    "requester", dk_desk_jstr(t->requester), "sla", sla_json(t, &sla, now), "has_tags",
 	    tags->len > 0, "tags", strings_json(tags), "has_links", links->len > 0, "links",
 	    links_json(links), "participants", participants_json(people));
+	g_ptr_array_add(tags, NULL);
+	g_autofree char *tags_text = g_strjoinv(", ", (char **)tags->pdata);
+	json_object_set_new(o, "tags_text", json_string(tags_text));
 	json_object_set_new(o, "merged_into",
 	                    merged_into ? json_integer(merged_into) : json_null());
 	dk_desk_set_time(o, "created", t->created_at);

@@ -102,6 +102,15 @@ class DeskHttpTest(WebDeskCase):
                          ("in_progress", "high", "network", "ann@help.example.com"))
         changes = [e for e in self.show(1)["events"] if e["type"] == "status_change"]
         self.assertEqual(changes[-1]["detail"].get("by"), "ann")
+        # The tags field lists the tags the ticket has after saving.
+        fields = {"status": "in_progress", "priority": "high", "queue": "network",
+                  "assignee": "ann@help.example.com", "csrf": csrf}
+        self.assertEqual(self.ann.request("/desk/tickets/1/set",
+                                          dict(fields, tags="vpn, urgent ,vpn"))[0], 303)
+        self.assertEqual(sorted(self.show(1)["ticket"]["tags"]), ["urgent", "vpn"])
+        self.assertIn(b'name="tags" value="urgent, vpn"', self.ann.request("/desk/tickets/1")[2])
+        self.assertEqual(self.ann.request("/desk/tickets/1/set", dict(fields, tags="vpn"))[0], 303)
+        self.assertEqual(self.show(1)["ticket"]["tags"], ["vpn"])
         before = self.dump_store()
         # closed only follows resolved: refused, nothing changed
         status, _, body = self.ann.request("/desk/tickets/1/set", {
