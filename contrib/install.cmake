@@ -43,5 +43,6 @@ install(FILES ${CMAKE_BINARY_DIR}/docket.service.installed
   DESTINATION ${DOCKET_SYSTEMD_UNIT_DIR} RENAME docket.service)
 
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/docket.conf.example ${CMAKE_SOURCE_DIR}/README.md
-  ${CMAKE_SOURCE_DIR}/contrib/openapi.yaml DESTINATION ${DOCKET_DOC_DIR})
+  ${CMAKE_SOURCE_DIR}/contrib/openapi.yaml ${CMAKE_SOURCE_DIR}/contrib/nginx-docket.conf
+  DESTINATION ${DOCKET_DOC_DIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/contrib/postfix DESTINATION ${DOCKET_DOC_DIR})

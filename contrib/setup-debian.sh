@@ -22,6 +22,10 @@ export DEBIAN_FRONTEND=noninteractive
 # shared-mime-info: the type of a file `docket ticket reply --attach` sends.
 # libsoup-3.0-dev and glib-networking (GIO's TLS): the web server of
 # `docket serve`; libargon2-dev: the users' password hashes.
+# chromium, chromium-driver, python3-selenium: the web desk's browser tests
+# (tests/web/test_desk_browser.py, headless); fonts-dejavu-core: its screenshots;
+# nginx-light: contrib/nginx-docket.conf tried in front of docket
+# (tests/web/test_desk_nginx.py runs a private instance).
 PACKAGES="
 build-essential cmake pkg-config clang clang-format
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
@@ -32,6 +36,7 @@ libsoup-3.0-dev glib-networking libargon2-dev
 gnupg gpgsm
 python3 python3-yaml sqlite3 ca-certificates tzdata shared-mime-info
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
+chromium chromium-driver python3-selenium fonts-dejavu-core nginx-light
 "
 
 # Postfix (tests/lmtp/test_postfix.py, smtp-source for tests/bench) must

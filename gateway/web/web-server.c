@@ -12,12 +12,14 @@
 #include "gateway/ops/address.h"
 #include "gateway/ops/metrics.h"
 #include "gateway/web/api.h"
+#include "gateway/web/desk.h"
 
 #include <string.h>
 
 /* The modules that add handlers: the API, then the web desk. */
 static const DkWebRegister modules[] = {
     dk_api_register,
+    dk_desk_register,
 };
 
 struct DkWeb {

@@ -41,7 +41,8 @@ class InstallTest(unittest.TestCase):
             self.assertTrue(os.access(self.path(name), os.X_OK), name)
         for name in ("ack.txt", "ack.html", "signature.txt", "team-new.txt", "sla-breach.txt"):
             self.assertTrue(os.path.isfile(self.path("share", "docket", "templates", name)), name)
-        for name in ("docket.conf.example", "README.md", "postfix/master.cf", "openapi.yaml"):
+        for name in ("docket.conf.example", "README.md", "postfix/master.cf", "openapi.yaml",
+                     "nginx-docket.conf"):
             self.assertTrue(os.path.isfile(self.path("share", "doc", "docket", name)), name)
 
     def test_installed_programs_work(self):
