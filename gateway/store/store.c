@@ -31,9 +31,24 @@ gboolean dk_store_set_error(sqlite3 *db, GError **error, const char *doing)
 	return FALSE;
 }
 
+/* The statement prepared for this text, found by its address first:
+ * callers pass string literals, and hashing the whole text of a statement
+ * for every use was a twentieth of the writer's work. The text confirms
+ * what the address found. */
+static sqlite3_stmt *prepared(DkStore *s, const char *sql)
+{
+	sqlite3_stmt *st = g_hash_table_lookup(s->by_address, sql);
+	if (st != NULL && strcmp(sqlite3_sql(st), sql) == 0)
+		return st;
+	st = g_hash_table_lookup(s->statements, sql);
+	if (st != NULL)
+		g_hash_table_insert(s->by_address, (gpointer)sql, st);
+	return st;
+}
+
 sqlite3_stmt *dk_store_prepare(DkStore *s, const char *sql, GError **error)
 {
-	sqlite3_stmt *st = g_hash_table_lookup(s->statements, sql);
+	sqlite3_stmt *st = prepared(s, sql);
 	if (st != NULL) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -44,6 +59,7 @@ sqlite3_stmt *dk_store_prepare(DkStore *s, const char *sql, GError **error)
 		return NULL;
 	}
 	g_hash_table_insert(s->statements, (gpointer)sql, st);
+	g_hash_table_insert(s->by_address, (gpointer)sql, st);
 	return st;
 }
 
@@ -306,6 +322,7 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 	s->options.inline_max = options ? options->inline_max : 256 * 1024;
 	s->options.busy_timeout_ms = options ? options->busy_timeout_ms : 5000;
 	s->statements = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, finalize_statement);
+	s->by_address = g_hash_table_new(g_direct_hash, g_direct_equal);
 	g_autofree char *path = g_build_filename(data_dir, "docket.db", NULL);
 	if (!private_database(path, error))
 		return NULL;
@@ -343,6 +360,8 @@ void dk_store_close(DkStore *store)
 {
 	if (store == NULL)
 		return;
+	if (store->by_address != NULL)
+		g_hash_table_unref(store->by_address);
 	if (store->statements != NULL)
 		g_hash_table_unref(store->statements);
 	/* The last connection to close checkpoints the WAL into the database
@@ -445,6 +464,16 @@ gboolean dk_store_savepoint(DkStore *store, GError **error)
 gboolean dk_store_release(DkStore *store, GError **error)
 {
 	return control(store, "RELEASE item", error);
+}
+
+gint64 dk_store_changes(DkStore *store)
+{
+	return sqlite3_total_changes64(store->db);
+}
+
+gboolean dk_store_in_transaction(DkStore *store)
+{
+	return !sqlite3_get_autocommit(store->db);
 }
 
 gboolean dk_store_rollback_savepoint(DkStore *store, GError **error)
