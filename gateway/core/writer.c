@@ -1013,6 +1013,7 @@ static gboolean carry_out(DkStore *store, DkPipelineItem *item, DkEffects *effec
 	effects->message = item->message;
 	effects->envelope_from = item->envelope_from;
 	effects->recipients = (const char *const *)item->recipients;
+	effects->prepared = item->effects_prepared;
 	effects->article_event =
 	    r->outcome == DK_OUTCOME_CREATED || r->outcome == DK_OUTCOME_APPENDED;
 	effects->ticket_created = r->outcome == DK_OUTCOME_CREATED;
