@@ -237,8 +237,9 @@ static gboolean configure(DkStore *s, GError **error)
 	if (!set_wal(s, error) || !exec(s, "PRAGMA synchronous = FULL", error) ||
 	    !exec(s, "PRAGMA foreign_keys = ON", error))
 		return FALSE;
-	/* The writer gives every message its own savepoint, and SQLite keeps
-	 * the pages a savepoint changes in a statement journal, which spills
+	/* The writer may give every message its own savepoint (a batch it
+	 * starts over), and SQLite keeps the pages a savepoint changes in a
+	 * statement journal, which spills
 	 * to a temporary file past 64 KiB: one batch would write and read it
 	 * back through the kernel. It is only needed until the transaction
 	 * ends, so memory holds it; durability rests on the WAL alone. */
@@ -406,7 +407,7 @@ int dk_store_schema_version(DkStore *store)
 }
 
 /* Runs one of the fixed statements that frame transactions. They are
- * prepared once like every other: the writer runs a savepoint and its
+ * prepared once like every other: the writer may run a savepoint and its
  * release for every message, and parsing them anew each time cost more
  * than some of the writes they frame. */
 static gboolean control(DkStore *s, const char *sql, GError **error)
