@@ -88,7 +88,8 @@ struct DkConfig {
 	GHashTable *lines;   /* "section\nkey" (or "section") -> line number */
 	GPtrArray *notes;    /* of char*, NULL-terminated */
 	GHashTable *derived; /* name -> what the validator made (dk_config_get_derived) */
-	GHashTable *cache;   /* "section\nkey" -> value: GKeyFile only hands out copies */
+	GHashTable *cache;   /* "section\nkey" -> its value and type (config.c): GKeyFile
+	                      * only hands out copies */
 	GMutex lock;         /* over cache: threads (the outbox lanes) read at once */
 };
 

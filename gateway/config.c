@@ -155,6 +155,19 @@ void dk_conf_note(DkConfig *config, const char *format, ...)
 
 static void derived_free(gpointer p);
 
+/* A value of the cache, with the type the schema gives its key. */
+typedef struct {
+	char *value;
+	DkConfType type;
+} Cached;
+
+static void cached_free(gpointer p)
+{
+	Cached *entry = p;
+	g_free(entry->value);
+	g_free(entry);
+}
+
 static DkConfig *config_new(const char *path)
 {
 	DkConfig *c = g_new0(DkConfig, 1);
@@ -164,7 +177,7 @@ static DkConfig *config_new(const char *path)
 	c->notes = g_ptr_array_new_with_free_func(g_free);
 	c->derived = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, derived_free);
 	g_ptr_array_add(c->notes, NULL);
-	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	c->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cached_free);
 	g_mutex_init(&c->lock);
 	return c;
 }
@@ -447,24 +460,40 @@ int dk_config_line(const DkConfig *config, const char *section, const char *key)
 	return line_of(config, section, key);
 }
 
+/* The cache's key of section and key, in buf when it fits. */
+static const char *cache_id(const char *section, const char *key, char *buf, gsize size,
+                            char **long_out)
+{
+	if ((gsize)g_snprintf(buf, size, "%s\n%s", section, key) < size)
+		return buf;
+	return *long_out = g_strconcat(section, "\n", key, NULL);
+}
+
+/* The writer reads a dozen settings for every message: a value found in
+ * the cache costs neither an allocation nor a look-up in the schema (the
+ * entry keeps its key's type for the check). */
 static const char *lookup(const DkConfig *c, const char *section, const char *key, DkConfType type)
 {
-	const DkConfKey *k = dk_conf_schema_find(section, key);
-	g_assert(k != NULL &&
-	         (k->type == type || (type == DK_CONF_STRING && k->type == DK_CONF_ENUM)));
-	g_autofree char *id = g_strconcat(section, "\n", key, NULL);
+	char buf[96];
+	g_autofree char *long_id = NULL;
+	const char *id = cache_id(section, key, buf, sizeof buf, &long_id);
 	/* An entry, once made, stays until the configuration is freed. */
 	GMutex *lock = (GMutex *)&c->lock;
 	g_mutex_lock(lock);
-	char *value = g_hash_table_lookup(c->cache, id);
-	if (value == NULL) {
-		value = g_key_file_get_value(c->values, section, key, NULL);
-		if (value == NULL)
-			value = g_strdup(k->value);
-		g_hash_table_insert(c->cache, g_steal_pointer(&id), value);
+	Cached *entry = g_hash_table_lookup(c->cache, id);
+	if (entry == NULL) {
+		const DkConfKey *k = dk_conf_schema_find(section, key);
+		g_assert(k != NULL);
+		entry = g_new(Cached, 1);
+		entry->type = k->type;
+		entry->value = g_key_file_get_value(c->values, section, key, NULL);
+		if (entry->value == NULL)
+			entry->value = g_strdup(k->value);
+		g_hash_table_insert(c->cache, g_strdup(id), entry);
 	}
 	g_mutex_unlock(lock);
-	return value;
+	g_assert(entry->type == type || (type == DK_CONF_STRING && entry->type == DK_CONF_ENUM));
+	return entry->value;
 }
 
 const char *dk_conf_raw(const DkConfig *config, const char *section, const char *key)

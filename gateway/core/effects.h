@@ -53,6 +53,9 @@ typedef struct {
 	 * (then under ticket 0). raw_sha256 names the message in the store. */
 	GPtrArray *redirects;
 	char raw_sha256[65];
+
+	/* What DkEffectsOps.prepare returned for the message, or NULL. */
+	gconstpointer prepared;
 } DkEffects;
 
 /* The layer that carries effects out. */
@@ -63,6 +66,15 @@ typedef struct {
 	 * written). FALSE with the store's error fails the message. */
 	gboolean (*write)(DkStore *store, const DkConfig *config, const DkEffects *effects,
 	                  GError **error);
+	/* Optional: called while the message is prepared, on the intake's
+	 * thread, with the same config (non-NULL), the message and its
+	 * envelope recipients (may be NULL): works out what of its effects
+	 * depends on them alone, so that the one writer does not. Returns
+	 * what write then finds in DkEffects.prepared (NULL: nothing), freed
+	 * with free_prepared. */
+	gpointer (*prepare)(const DkConfig *config, const DkMessage *message,
+	                    const char *const *recipients);
+	void (*free_prepared)(gpointer prepared);
 } DkEffectsOps;
 
 G_END_DECLS

@@ -26,6 +26,7 @@ struct DkPipelineItem {
 	const struct DkSlaPolicy *sla; /* the pipeline's SLA policy; NULL: the defaults */
 	const struct DkConversation *conversation; /* the pipeline's; NULL: the defaults */
 	const DkEffectsOps *effects; /* the pipeline's; NULL: effects are not carried out */
+	gpointer effects_prepared;   /* what effects->prepare returned, or NULL */
 	char *ack_template;          /* the rules' ticket_template, or NULL */
 	char *keep_numbers;          /* history: DkIntake.keep_numbers */
 	gint64 number_from;          /* history: DkIntake.number_from */

@@ -207,6 +207,10 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	item->sla = pipeline->sla;
 	item->conversation = pipeline->conversation;
 	g_mutex_unlock(&pipeline->rules_lock);
+	if (message != NULL && item->config != NULL && item->effects != NULL &&
+	    item->effects->prepare != NULL)
+		item->effects_prepared = item->effects->prepare(
+		    item->config, message, (const char *const *)item->recipients);
 	if (!raw && item->raw_fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
 		            "duplicating a spool descriptor: %s", g_strerror(errno));
@@ -300,6 +304,8 @@ void dk_pipeline_item_free(DkPipelineItem *item)
 		g_bytes_unref(item->raw);
 	if (item->raw_fd >= 0 && item->raw == NULL)
 		close(item->raw_fd);
+	if (item->effects_prepared != NULL)
+		item->effects->free_prepared(item->effects_prepared);
 	dk_message_free(item->message);
 	g_free(item->quarantine_reason);
 	g_free(item->ack_template);

@@ -1,8 +1,10 @@
 /* The writer: the one place that writes messages into the store.
  *
  * dk_writer_commit() takes a batch of prepared messages, threads and stores
- * each inside one transaction (each in its own savepoint, so one bad message
- * does not sink the others), and commits once.
+ * each inside one transaction, and commits once. One bad message does not
+ * sink the others: a refusal comes before the message's first write, and a
+ * message that fails after writing makes the batch start over with each
+ * message in a savepoint of its own.
  *
  * A DkWriter runs that on its own thread for a long-running process: any
  * number of intake threads submit their messages and block until the

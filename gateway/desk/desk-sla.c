@@ -83,16 +83,29 @@ static gboolean record_missed(DkStore *store, const DkTicket *t, DkTicketSla *sl
 	return TRUE;
 }
 
+static gboolean sla_equal(const DkTicketSla *a, const DkTicketSla *b)
+{
+	return a->first_response_due == b->first_response_due &&
+	       a->resolution_due == b->resolution_due &&
+	       a->first_response_at == b->first_response_at &&
+	       a->paused_seconds == b->paused_seconds && a->paused_since == b->paused_since &&
+	       a->first_response_breached_at == b->first_response_breached_at &&
+	       a->resolution_breached_at == b->resolution_breached_at &&
+	       a->has_paused_left == b->has_paused_left &&
+	       (!a->has_paused_left || a->paused_left == b->paused_left);
+}
+
 gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
                             GError **error)
 {
-	DkTicketSla sla;
+	DkTicketSla sla, before;
 	g_autoptr(GArray) times = NULL;
 	g_autoptr(GArray) statuses = NULL;
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL || !dk_store_ticket_sla_get(store, ticket, &sla, error) ||
 	    !dk_store_ticket_status_history(store, ticket, &times, &statuses, error))
 		return FALSE;
+	before = sla;
 	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,
 	                    (const DkTicketStatus *)(gpointer)statuses->data, times->len, now,
 	                    &sla);
@@ -105,7 +118,9 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 	    !record_missed(store, t, &sla, sla.paused_since, dk_sla_policy_team(policy), now, &n,
 	                   error))
 		return FALSE;
-	return dk_store_ticket_sla_set(store, ticket, &sla, error);
+	/* Most messages move no clock (a ticket without targets, a comment
+	 * that changes nothing): then there is nothing to write. */
+	return sla_equal(&sla, &before) || dk_store_ticket_sla_set(store, ticket, &sla, error);
 }
 
 gboolean dk_desk_sla_left_seconds(const DkTicket *t, const DkTicketSla *sla, gint64 now,

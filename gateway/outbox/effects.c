@@ -39,6 +39,19 @@ static gboolean write_effects(DkStore *store, const DkConfig *config, const DkEf
 	       dk_notify_enqueue_team(store, config, e, error);
 }
 
+static gpointer prepare_effects(const DkConfig *config, const DkMessage *message,
+                                const char *const *recipients)
+{
+	return dk_notify_prepare(config, message, recipients);
+}
+
+static void free_prepared(gpointer prepared)
+{
+	g_free(prepared);
+}
+
 const DkEffectsOps dk_outbox_effects = {
     .write = write_effects,
+    .prepare = prepare_effects,
+    .free_prepared = free_prepared,
 };

@@ -114,21 +114,25 @@ static const char *message_refusal(const DkMessage *m, const DkConfig *config)
 	return NULL;
 }
 
-gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMessage *m,
-                            const char *const *own_recipients, const char *address, gint64 now,
-                            const char **reason_out, GError **error)
+/* Why no automatic message goes to address, by the address alone. */
+static const char *address_refusal(const DkConfig *config, const char *const *own_recipients,
+                                   const char *address)
+{
+	if (!dk_notify_address_ok(address))
+		return "unusable address";
+	if (system_address(address))
+		return "system address";
+	if (own_address(config, own_recipients, address))
+		return "own address";
+	return NULL;
+}
+
+/* Why no automatic message goes to address, by what the store knows of
+ * it: bouncing, or over the hourly limit. */
+static gboolean store_allows(DkStore *store, const DkConfig *config, const char *address,
+                             gint64 now, const char **reason_out, GError **error)
 {
 	*reason_out = NULL;
-	if (m != NULL && (*reason_out = message_refusal(m, config)) != NULL)
-		return FALSE;
-	if (!dk_notify_address_ok(address))
-		*reason_out = "unusable address";
-	else if (system_address(address))
-		*reason_out = "system address";
-	else if (own_address(config, own_recipients, address))
-		*reason_out = "own address";
-	if (*reason_out != NULL)
-		return FALSE;
 	gboolean bouncing = FALSE;
 	gint64 recent = 0;
 	gint64 expiry = dk_config_get_int(config, "notify", "bounce_expiry_days") * 86400;
@@ -140,6 +144,34 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
 	else if (recent >= dk_config_get_int(config, "notify", "rate_per_hour"))
 		*reason_out = "rate limit";
 	return *reason_out == NULL;
+}
+
+gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMessage *m,
+                            const char *const *own_recipients, const char *address, gint64 now,
+                            const char **reason_out, GError **error)
+{
+	*reason_out = m != NULL ? message_refusal(m, config) : NULL;
+	if (*reason_out == NULL)
+		*reason_out = address_refusal(config, own_recipients, address);
+	return *reason_out == NULL && store_allows(store, config, address, now, reason_out, error);
+}
+
+/* Why the sender gets no acknowledgement, before the store is asked. */
+static const char *ack_refusal(const DkConfig *config, const DkMessage *m,
+                               const char *message_refused, const char *const *own_recipients)
+{
+	if (message_refused != NULL || m->from == NULL)
+		return message_refused;
+	return address_refusal(config, own_recipients, m->from->address);
+}
+
+DkNotifyPrepared *dk_notify_prepare(const DkConfig *config, const DkMessage *m,
+                                    const char *const *own_recipients)
+{
+	DkNotifyPrepared *p = g_new0(DkNotifyPrepared, 1);
+	p->message_refusal = message_refusal(m, config);
+	p->ack_refusal = ack_refusal(config, m, p->message_refusal, own_recipients);
+	return p;
 }
 
 static char *ack_payload(const DkEffects *e)
@@ -190,9 +222,12 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkE
 		reason = "no sender";
 	else if (e->envelope_from != NULL && *e->envelope_from == '\0')
 		reason = "null envelope sender"; /* RFC 5321 section 4.5.5: a bounce */
-	else if (!dk_notify_may_send(store, config, m, e->recipients, m->from->address, e->at,
-	                             &reason, error) &&
-	         reason == NULL)
+	else if (e->prepared != NULL)
+		reason = ((const DkNotifyPrepared *)e->prepared)->ack_refusal;
+	else
+		reason = ack_refusal(config, m, message_refusal(m, config), e->recipients);
+	if (reason == NULL &&
+	    !store_allows(store, config, m->from->address, e->at, &reason, error) && reason == NULL)
 		return FALSE;
 	if (reason != NULL)
 		return record_suppressed(store, e, reason, error);
@@ -210,8 +245,12 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
 	if (config == NULL || m == NULL || history(e))
 		return TRUE;
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
-	if (team[0] == NULL || m->classification.loop ||
-	    g_strcmp0(message_refusal(m, config), "loop") == 0)
+	if (team[0] == NULL || m->classification.loop)
+		return TRUE;
+	const char *refusal = e->prepared != NULL
+	                          ? ((const DkNotifyPrepared *)e->prepared)->message_refusal
+	                          : message_refusal(m, config);
+	if (g_strcmp0(refusal, "loop") == 0)
 		return TRUE;
 	for (guint i = 0; team[i] != NULL; i++) {
 		if (!dk_notify_address_ok(team[i]) || own_address(config, e->recipients, team[i]) ||

@@ -131,6 +131,21 @@ gboolean dk_notify_may_send(DkStore *store, const DkConfig *config, const DkMess
                             const char *const *own_recipients, const char *address, gint64 now,
                             const char **reason_out, GError **error);
 
+/* What the acknowledgement and the team's notices of a message ask of the
+ * message alone, worked out before the writer's transaction: the reasons
+ * (static strings, or NULL) for which dk_notify_may_send() refuses any
+ * automatic message it prompts, and the acknowledgement to its sender
+ * before the store is asked. */
+typedef struct {
+	const char *message_refusal;
+	const char *ack_refusal;
+} DkNotifyPrepared;
+
+/* For DkEffectsOps.prepare (effects.h): a DkNotifyPrepared for message
+ * and its envelope recipients (docket's own addresses); g_free it. */
+DkNotifyPrepared *dk_notify_prepare(const DkConfig *config, const DkMessage *m,
+                                    const char *const *own_recipients);
+
 /* For a message that created a ticket (effects.h), inside the writer's
  * transaction: unless it was imported (history), a rule withheld the
  * acknowledgement (e->suppress_ack), [notify] ack is off or

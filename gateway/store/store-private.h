@@ -15,6 +15,7 @@ struct DkStore {
 	char *data_dir;
 	DkStoreOptions options;
 	GHashTable *statements; /* SQL text -> sqlite3_stmt*, prepared once */
+	GHashTable *by_address; /* the same statements by the address of their text */
 	int wal_frames; /* frames in the WAL after this connection's last commit; -1: none */
 	gboolean search_deferred; /* see dk_store_search_defer() */
 	gint64 search_after;      /* the articles above this id are not indexed yet */

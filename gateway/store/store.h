@@ -150,6 +150,12 @@ gboolean dk_store_commit(DkStore *store, GError **error);
 void dk_store_rollback(DkStore *store);
 gboolean dk_store_savepoint(DkStore *store, GError **error);
 gboolean dk_store_release(DkStore *store, GError **error);
+/* The rows inserted, updated or deleted on this connection since it was
+ * opened: unchanged across a piece of work means it wrote nothing. */
+gint64 dk_store_changes(DkStore *store);
+/* Whether a transaction is open (SQLite may end one by itself after a
+ * full disk, an I/O error or a lack of memory). */
+gboolean dk_store_in_transaction(DkStore *store);
 /* Undoes the writes since the savepoint, leaving the transaction open.
  * After a full disk, an I/O error or a lack of memory SQLite may have
  * rolled back the whole transaction by itself: then, or when the rollback

@@ -224,6 +224,70 @@ static void test_batch(void **state)
 	assert_int_equal(count_tickets(f), 2);
 }
 
+/* Effects that fail for the message whose subject starts with "fail",
+ * after its ticket and article are written. */
+static gboolean failing_write(DkStore *store, const DkConfig *config, const DkEffects *effects,
+                              GError **error)
+{
+	(void)store, (void)config;
+	if (!g_str_has_prefix(effects->message->subject, "fail"))
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "effects refused");
+	return FALSE;
+}
+
+static const DkEffectsOps failing_effects = {.write = failing_write};
+
+/* Commits a batch of messages with these subjects through a pipeline
+ * whose effects fail for "fail...": the ticket each stored message got. */
+static void commit_subjects(Fixture *f, const char *const *subjects, guint n, gint64 *tickets_out)
+{
+	g_autoptr(DkPipeline) p = dk_pipeline_new(f->config, f->store, &failing_effects);
+	DkPipelineItem *items[8];
+	DkIntake intake = {.intake = "test"};
+	for (guint i = 0; i < n; i++) {
+		g_autofree char *text =
+		    g_strdup_printf("From: s%u@example.com\nSubject: %s\nMessage-ID: <%s@x>\n\nx\n",
+		                    i, subjects[i], subjects[i]);
+		g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
+		items[i] = dk_pipeline_prepare(p, raw, &intake, NULL);
+		assert_non_null(items[i]);
+	}
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_pipeline_commit(p, items, n, &error));
+	for (guint i = 0; i < n; i++) {
+		const GError *e = dk_pipeline_item_error(items[i]);
+		assert_true(g_str_has_prefix(subjects[i], "fail") == (e != NULL));
+		tickets_out[i] = e ? 0 : dk_pipeline_item_result(items[i])->ticket;
+		dk_pipeline_item_free(items[i]);
+	}
+}
+
+/* A message that fails after its rows were written takes them with it,
+ * and only them: the others of its batch, before and after it, are
+ * stored, and none twice. */
+static void test_batch_item_fails_after_writing(void **state)
+{
+	Fixture *f = *state;
+	const char *const subjects[] = {"ok-1", "fail-1", "ok-2", "ok-3", "fail-2"};
+	gint64 tickets[G_N_ELEMENTS(subjects)];
+	commit_subjects(f, subjects, G_N_ELEMENTS(subjects), tickets);
+	assert_int_equal(count_tickets(f), 3);
+	assert_int_equal(tickets[1], 0);
+	for (guint i = 0; i < G_N_ELEMENTS(subjects); i++) {
+		if (tickets[i] != 0)
+			assert_int_equal(count_articles(f, tickets[i]), 1);
+	}
+	gint64 owner = 0;
+	gboolean known = TRUE;
+	assert_true(dk_store_message_id_find(f->store, "fail-1@x", &owner, &known, NULL));
+	assert_false(known);
+	/* The failed ones are not in the store at all: delivered again, they
+	 * fail again, and the stored ones are duplicates. */
+	commit_subjects(f, subjects, G_N_ELEMENTS(subjects), tickets);
+	assert_int_equal(count_tickets(f), 3);
+}
+
 static void test_store_busy_is_temporary(void **state)
 {
 	Fixture *f = *state;
@@ -350,6 +414,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_odd_but_real, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_mail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_item_fails_after_writing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_sla, setup, teardown),
