@@ -64,8 +64,7 @@ json_t *dk_json_strings(GPtrArray *items)
 	return arr;
 }
 
-/* Of DkParticipant*: {"address", "role"} objects. */
-static json_t *participants_json(GPtrArray *rows)
+json_t *dk_json_participants(GPtrArray *rows)
 {
 	json_t *arr = json_array();
 	for (guint i = 0; i < rows->len; i++) {
@@ -76,8 +75,7 @@ static json_t *participants_json(GPtrArray *rows)
 	return arr;
 }
 
-/* Of DkLink*: {"ticket", "reason"} objects. */
-static json_t *links_json(GPtrArray *rows)
+json_t *dk_json_links(GPtrArray *rows)
 {
 	json_t *arr = json_array();
 	for (guint i = 0; i < rows->len; i++) {
@@ -211,8 +209,8 @@ json_t *dk_ticket_view_json(const DkTicketView *v, const char *prefix)
 		json_object_set_new(fields, f->name, json_string(f->value ? f->value : ""));
 	}
 	json_object_set_new(ticket, "fields", fields);
-	json_object_set_new(ticket, "participants", participants_json(v->participants));
-	json_object_set_new(ticket, "links", links_json(v->links));
+	json_object_set_new(ticket, "participants", dk_json_participants(v->participants));
+	json_object_set_new(ticket, "links", dk_json_links(v->links));
 	json_object_set_new(ticket, "foreign_refs", foreign_json(v->foreign));
 	json_object_set_new(ticket, "addresses", dk_json_strings(v->addresses));
 	json_object_set_new(ticket, "closed_at",

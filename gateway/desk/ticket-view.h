@@ -69,5 +69,9 @@ json_t *dk_json_time_or_null(gint64 t); /* 0: null */
 json_t *dk_json_string_or_null(const char *s);
 /* Of char*: an array of strings. */
 json_t *dk_json_strings(GPtrArray *items);
+/* Of DkParticipant*: {"address", "role"} objects. */
+json_t *dk_json_participants(GPtrArray *rows);
+/* Of DkLink*: {"ticket", "reason"} objects. */
+json_t *dk_json_links(GPtrArray *rows);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 #include "gateway/web/desk-view.h"
 
 #include "gateway/desk/desk.h"
+#include "gateway/desk/ticket-view.h"
 #include "gateway/store/store-attachments.h"
 #include "gateway/web/desk-view-private.h"
 
@@ -106,36 +107,6 @@ static json_t *sla_json(const DkTicket *t, const DkTicketSla *sla, gint64 now)
 	return o;
 }
 
-static json_t *participants_json(GPtrArray *rows)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; i < rows->len; i++) {
-		const DkParticipant *p = g_ptr_array_index(rows, i);
-		json_array_append_new(arr, json_pack("{ss ss}", "address", p->address, "role",
-		                                     dk_participant_role_name(p->role)));
-	}
-	return arr;
-}
-
-static json_t *strings_json(GPtrArray *items)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; i < items->len; i++)
-		json_array_append_new(arr, json_string(g_ptr_array_index(items, i)));
-	return arr;
-}
-
-static json_t *links_json(GPtrArray *rows)
-{
-	json_t *arr = json_array();
-	for (guint i = 0; i < rows->len; i++) {
-		const DkLink *l = g_ptr_array_index(rows, i);
-		json_array_append_new(arr, json_pack("{sI ss}", "ticket", (json_int_t)l->ticket,
-		                                     "reason", l->reason));
-	}
-	return arr;
-}
-
 /* The ticket's own part: its fields, clocks, tags, participants, links. */
 static json_t *ticket_json(DkStore *store, const DkConfig *config, const DkTicket *t, gint64 now,
                            GError **error)
@@ -156,8 +127,8 @@ static json_t *ticket_json(DkStore *store, const DkConfig *config, const DkTicke
 	    dk_ticket_status_name(t->status), "status_label", dk_desk_status_label(t->status),
 	    "priority", t->priority, "queue", t->queue, "assignee", dk_desk_jstr(t->assignee),
 	    "requester", dk_desk_jstr(t->requester), "sla", sla_json(t, &sla, now), "has_tags",
-	    tags->len > 0, "tags", strings_json(tags), "has_links", links->len > 0, "links",
-	    links_json(links), "participants", participants_json(people));
+	    tags->len > 0, "tags", dk_json_strings(tags), "has_links", links->len > 0, "links",
+	    dk_json_links(links), "participants", dk_json_participants(people));
 	g_ptr_array_add(tags, NULL);
 	g_autofree char *tags_text = g_strjoinv(", ", (char **)tags->pdata);
 	json_object_set_new(o, "tags_text", json_string(tags_text));
@@ -215,7 +186,7 @@ json_t *dk_desk_view_ticket(DkStore *store, const DkConfig *config,
 		return NULL;
 	g_autoptr(json_t) page = json_pack(
 	    "{so so so so}", "ticket", ticket, "statuses", status_options(t), "priorities",
-	    dk_desk_priority_options(t->priority), "recipients", strings_json(recipients));
+	    dk_desk_priority_options(t->priority), "recipients", dk_json_strings(recipients));
 	if (!add_conversation(store, number, page, error))
 		return NULL;
 	return g_steal_pointer(&page);
