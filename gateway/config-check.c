@@ -273,7 +273,6 @@ static char *map_item_why(const char *item, const char *const *names, const char
 
 static const char *const statuses[] = {"new",     "open",     "in_progress", "waiting",
                                        "on_hold", "resolved", "closed",      NULL};
-static const char *const priorities[] = {"critical", "high", "medium", "low", "none", NULL};
 
 /* Why one item of a list is wrong, or NULL. */
 static char *item_why(const DkConfig *config, const DkConfKey *k, const char *section,
@@ -301,7 +300,7 @@ static char *item_why(const DkConfig *config, const DkConfKey *k, const char *se
 	case DK_CHECK_STATUS_MAP:
 		return map_item_why(item, statuses, "ticket status");
 	case DK_CHECK_PRIORITY_MAP:
-		return map_item_why(item, priorities, "ticket priority");
+		return map_item_why(item, dk_priority_names, "ticket priority");
 	default:
 		return NULL;
 	}

@@ -160,11 +160,10 @@ static gboolean set_field(DkStore *store, gint64 ticket, DkTicketField field, co
 gboolean dk_desk_set_priority(DkStore *store, gint64 ticket, const char *priority, const char *by,
                               gint64 now, GError **error)
 {
-	static const char *const known[] = {"critical", "high", "medium", "low", "none", NULL};
 	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
 	if (t == NULL)
 		return FALSE;
-	if (!g_strv_contains(known, priority)) {
+	if (!dk_priority_known(priority)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 		            "“%s” is no priority (critical, high, medium, low, none)", priority);
 		return FALSE;

@@ -8,12 +8,9 @@
 
 #include <string.h>
 
-static const char *const priorities[] = {"critical", "high", "medium", "low", "none"};
-#define N_PRIORITIES G_N_ELEMENTS(priorities)
-
 typedef struct {
 	DkSlaCalendar *calendar;
-	gint64 first[N_PRIORITIES], resolution[N_PRIORITIES];
+	gint64 first[DK_PRIORITY_COUNT], resolution[DK_PRIORITY_COUNT];
 } Rules;
 
 struct DkSlaPolicy {
@@ -88,10 +85,10 @@ static char **holidays(const DkConfig *config, const char *section, GError **err
 
 static gboolean rules_fill(const DkConfig *config, const char *section, Rules *r, GError **error)
 {
-	for (guint i = 0; i < N_PRIORITIES; i++)
-		if (!dk_sla_policy_parse_target(value(config, section, priorities[i]), &r->first[i],
-		                                &r->resolution[i], error)) {
-			g_prefix_error(error, "%s: ", priorities[i]);
+	for (guint i = 0; i < DK_PRIORITY_COUNT; i++)
+		if (!dk_sla_policy_parse_target(value(config, section, dk_priority_names[i]),
+		                                &r->first[i], &r->resolution[i], error)) {
+			g_prefix_error(error, "%s: ", dk_priority_names[i]);
 			return FALSE;
 		}
 	g_autoptr(GError) local = NULL;
@@ -169,8 +166,8 @@ gboolean dk_sla_policy_targets(const DkSlaPolicy *p, const char *queue, const ch
 		r = &p->defaults;
 	*first_out = *resolution_out = 0;
 	*calendar_out = r->calendar;
-	for (guint i = 0; priority != NULL && i < N_PRIORITIES; i++) {
-		if (strcmp(priority, priorities[i]) == 0) {
+	for (guint i = 0; priority != NULL && i < DK_PRIORITY_COUNT; i++) {
+		if (strcmp(priority, dk_priority_names[i]) == 0) {
 			*first_out = r->first[i];
 			*resolution_out = r->resolution[i];
 		}

@@ -13,6 +13,9 @@ static const char *const status_names[] = {
     [DK_STATUS_CLOSED] = "closed",
 };
 
+const char *const dk_priority_names[DK_PRIORITY_COUNT + 1] = {"critical", "high", "medium",
+                                                              "low",      "none", NULL};
+
 static const char *const direction_names[] = {
     [DK_INBOUND] = "inbound",
     [DK_OUTBOUND] = "outbound",
@@ -127,4 +130,9 @@ void dk_ticket_status_set_add(DkTicketStatus *set, guint *n_io, DkTicketStatus s
 		if (set[i] == status)
 			return;
 	set[(*n_io)++] = status;
+}
+
+gboolean dk_priority_known(const char *name)
+{
+	return find(dk_priority_names, DK_PRIORITY_COUNT, name) >= 0;
 }

@@ -40,6 +40,14 @@ gboolean dk_ticket_status_is_closed(DkTicketStatus status);
 /* Waiting or on hold: the ticket waits on someone else, its clock pauses. */
 gboolean dk_ticket_status_is_paused(DkTicketStatus status);
 
+/* A ticket's priorities, most urgent first: "critical", "high",
+ * "medium", "low", "none", then NULL. The store keeps the name. */
+#define DK_PRIORITY_COUNT 5
+extern const char *const dk_priority_names[DK_PRIORITY_COUNT + 1];
+
+/* TRUE for the name of one of the five priorities. */
+gboolean dk_priority_known(const char *name);
+
 /* Who an article is from: a customer (inbound) or support (outbound: an
  * agent's reply, a notification docket sent). */
 typedef enum {

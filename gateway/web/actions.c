@@ -84,7 +84,6 @@ static gboolean do_update(DkStore *s, Action *a, gint64 now, GError **error)
 /* The values of a change that are wrong whatever the ticket: 400, not 409. */
 static gboolean change_valid(const DkTicketChange *c, GError **error)
 {
-	static const char *const priorities[] = {"critical", "high", "medium", "low", "none", NULL};
 	DkTicketStatus status;
 	if (!c->status && !c->priority && !c->queue && !c->assignee && !c->tags_add &&
 	    !c->tags_remove)
@@ -93,7 +92,7 @@ static gboolean change_valid(const DkTicketChange *c, GError **error)
 	if (c->status && !dk_ticket_status_parse(c->status, &status))
 		return invalid(error, "unknown status (new, open, in_progress, waiting, on_hold, "
 		                      "resolved, closed)");
-	if (c->priority && !g_strv_contains(priorities, c->priority))
+	if (c->priority && !dk_priority_known(c->priority))
 		return invalid(error, "unknown priority (critical, high, medium, low, none)");
 	if (c->queue && *c->queue == '\0')
 		return invalid(error, "the queue must not be empty");

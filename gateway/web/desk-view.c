@@ -10,8 +10,6 @@
 
 #include <string.h>
 
-static const char *const priorities[] = {"critical", "high", "medium", "low", "none"};
-
 /* The working statuses: the list's default filter. */
 static const DkTicketStatus working[] = {DK_STATUS_NEW, DK_STATUS_OPEN, DK_STATUS_IN_PROGRESS,
                                          DK_STATUS_WAITING, DK_STATUS_ON_HOLD};
@@ -54,9 +52,9 @@ json_t *dk_desk_option(const char *value, json_t *label, gboolean selected)
 json_t *dk_desk_priority_options(const char *chosen)
 {
 	json_t *arr = json_array();
-	for (guint i = 0; i < G_N_ELEMENTS(priorities); i++)
-		json_array_append_new(arr, dk_desk_option(priorities[i], json_string(priorities[i]),
-		                                          g_strcmp0(chosen, priorities[i]) == 0));
+	for (const char *const *p = dk_priority_names; *p != NULL; p++)
+		json_array_append_new(
+		    arr, dk_desk_option(*p, json_string(*p), g_strcmp0(chosen, *p) == 0));
 	return arr;
 }
 
