@@ -147,11 +147,7 @@ static int search(DkStore *store, const DkTicketOptions *o, int argc, char **arg
 		if (t == NULL)
 			return dk_ticket_fail("ticket search", error);
 		if (as_json)
-			json_array_append_new(
-			    arr, json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket,
-			                   "article", (json_int_t)h->article, "rank", h->rank,
-			                   "status", dk_ticket_status_name(t->status), "subject",
-			                   t->subject, "snippet", h->snippet ? h->snippet : ""));
+			json_array_append_new(arr, dk_search_hit_json(h, t));
 		else
 			printf("#%-6" G_GINT64_FORMAT " %-11s %s\n        article %" G_GINT64_FORMAT
 			       ": %s\n",

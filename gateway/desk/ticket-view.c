@@ -263,3 +263,11 @@ json_t *dk_quarantined_json(const DkQuarantined *q)
 	                    q->ticket ? json_integer((json_int_t)q->ticket) : json_null());
 	return o;
 }
+
+json_t *dk_search_hit_json(const DkSearchHit *h, const DkTicket *t)
+{
+	return json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket, "article",
+	                 (json_int_t)h->article, "rank", h->rank, "status",
+	                 dk_ticket_status_name(t->status), "subject", t->subject, "snippet",
+	                 h->snippet ? h->snippet : "");
+}

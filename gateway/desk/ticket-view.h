@@ -40,6 +40,10 @@ json_t *dk_ticket_json(const DkTicket *t, const char *prefix);
 /* The seconds left to the next SLA target (negative: exceeded), or null. */
 json_t *dk_ticket_sla_left_json(const DkTicket *t, const DkTicketSla *sla, gint64 now);
 
+/* One hit of `ticket search` with its ticket t: {"ticket", "article",
+ * "rank", "status", "subject", "snippet"}. */
+json_t *dk_search_hit_json(const DkSearchHit *h, const DkTicket *t);
+
 /* An article with the attachments of it among attachments (of
  * DkStoredAttachment*). */
 json_t *dk_article_json(const DkArticle *a, GPtrArray *attachments);

@@ -222,11 +222,7 @@ json_t *dk_api_search(DkApiRequest *r, GError **error)
 		g_autoptr(DkTicket) t = dk_store_ticket_get(store, h->ticket, error);
 		if (t == NULL)
 			return NULL;
-		json_array_append_new(
-		    arr, json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket,
-		                   "article", (json_int_t)h->article, "rank", h->rank, "status",
-		                   dk_ticket_status_name(t->status), "subject", t->subject,
-		                   "snippet", h->snippet ? h->snippet : ""));
+		json_array_append_new(arr, dk_search_hit_json(h, t));
 	}
 	return json_pack("{ss sO}", "query", text, "hits", arr);
 }
