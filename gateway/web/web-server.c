@@ -70,19 +70,28 @@ static const struct {
     {dk_error_quark, DK_ERROR_PERMANENT, 409, "conflict"},
 };
 
-guint dk_web_error_status(const GError *error)
+/* The row of error_table error matches, or -1. */
+static int error_row(const GError *error)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(error_table); i++)
 		if (g_error_matches(error, error_table[i].domain(), error_table[i].code))
-			return error_table[i].status;
+			return (int)i;
+	return -1;
+}
+
+guint dk_web_error_status(const GError *error)
+{
+	int row = error_row(error);
+	if (row >= 0)
+		return error_table[row].status;
 	return dk_error_is_temporary(error) ? 503 : 500;
 }
 
 const char *dk_web_error_code(const GError *error)
 {
-	for (guint i = 0; i < G_N_ELEMENTS(error_table); i++)
-		if (g_error_matches(error, error_table[i].domain(), error_table[i].code))
-			return error_table[i].name;
+	int row = error_row(error);
+	if (row >= 0)
+		return error_table[row].name;
 	return dk_error_is_temporary(error) ? "unavailable" : "internal";
 }
 
