@@ -33,3 +33,22 @@ static inline void dk_test_store_free(DkTestStore *f)
 	g_free(f->dir);
 	g_free(f);
 }
+
+/* An inbound public article of ticket with that subject and text, made at
+ * at; its id. The test stops when the store refuses it. */
+static inline gint64 dk_test_article_add(DkStore *s, gint64 ticket, const char *subject,
+                                         const char *text, gint64 at)
+{
+	DkArticle a = {.ticket = ticket,
+	               .direction = DK_INBOUND,
+	               .visibility = DK_PUBLIC,
+	               .evidence = "new",
+	               .subject = (char *)subject,
+	               .new_text = (char *)text,
+	               .full_text = (char *)text,
+	               .created_at = at};
+	g_autoptr(GError) error = NULL;
+	gint64 id = dk_store_article_add(s, &a, &error);
+	g_assert_no_error(error);
+	return id;
+}

@@ -4,7 +4,7 @@
  * ranks equal to FTS5's bm25() where a word is in fewer rows than the rank
  * counts, and a word in more articles than a search ranks answered from
  * the newest. */
-#include "dk-test.h"
+#include "dk-test-store.h"
 #include "gateway/store/store-private.h"
 
 #include <setjmp.h>
@@ -262,15 +262,7 @@ static void test_list_order_and_filters(void **state)
 static gint64 add_article(DkStore *s, const char *subject, const char *text, gint64 at)
 {
 	gint64 n = dk_store_ticket_create(s, subject, "alice@example.com", at, NULL);
-	DkArticle a = {.ticket = n,
-	               .direction = DK_INBOUND,
-	               .visibility = DK_PUBLIC,
-	               .evidence = "new",
-	               .subject = (char *)subject,
-	               .new_text = (char *)text,
-	               .full_text = (char *)text,
-	               .created_at = at};
-	return dk_store_article_add(s, &a, NULL);
+	return dk_test_article_add(s, n, subject, text, at);
 }
 
 static double bm25_of(DkStore *s, const char *match, gint64 article)

@@ -1,6 +1,6 @@
 /* Tests of the store: schema migrations, durability settings, raw
  * messages inline and in files, and the write/read round trip. */
-#include "dk-test.h"
+#include "dk-test-store.h"
 #include "gateway/store/store-private.h"
 
 #include <glib/gstdio.h>
@@ -206,18 +206,7 @@ static void test_savepoint_after_lost_transaction(void **state)
 
 static gint64 add_text(DkStore *s, gint64 ticket, const char *subject, const char *text)
 {
-	DkArticle a = {.ticket = ticket,
-	               .direction = DK_INBOUND,
-	               .visibility = DK_PUBLIC,
-	               .evidence = "new",
-	               .subject = (char *)subject,
-	               .new_text = (char *)text,
-	               .full_text = (char *)text,
-	               .created_at = 1};
-	g_autoptr(GError) error = NULL;
-	gint64 id = dk_store_article_add(s, &a, &error);
-	assert_null(error);
-	return id;
+	return dk_test_article_add(s, ticket, subject, text, 1);
 }
 
 static guint hits(DkStore *s, const char *text)
