@@ -140,23 +140,23 @@ static int search(DkStore *store, const DkTicketOptions *o, int argc, char **arg
 	    dk_store_search(store, text, o->limit > 0 ? (guint)o->limit : 50, &error);
 	if (hits == NULL)
 		return dk_ticket_fail("ticket search", error);
-	g_autoptr(json_t) arr = json_array();
+	if (as_json) {
+		g_autoptr(json_t) doc = dk_search_json(store, text, hits, &error);
+		if (doc == NULL)
+			return dk_ticket_fail("ticket search", error);
+		dk_ticket_print_json(doc);
+		return DK_EXIT_OK;
+	}
+	g_autoptr(GPtrArray) tickets = dk_search_tickets(store, hits, &error);
+	if (tickets == NULL)
+		return dk_ticket_fail("ticket search", error);
 	for (guint i = 0; i < hits->len; i++) {
 		const DkSearchHit *h = g_ptr_array_index(hits, i);
-		g_autoptr(DkTicket) t = dk_store_ticket_get(store, h->ticket, &error);
-		if (t == NULL)
-			return dk_ticket_fail("ticket search", error);
-		if (as_json)
-			json_array_append_new(arr, dk_search_hit_json(h, t));
-		else
-			printf("#%-6" G_GINT64_FORMAT " %-11s %s\n        article %" G_GINT64_FORMAT
-			       ": %s\n",
-			       h->ticket, dk_ticket_status_name(t->status), t->subject, h->article,
-			       h->snippet ? h->snippet : "");
-	}
-	if (as_json) {
-		g_autoptr(json_t) doc = json_pack("{ss sO}", "query", text, "hits", arr);
-		dk_ticket_print_json(doc);
+		const DkTicket *t = g_ptr_array_index(tickets, i);
+		printf("#%-6" G_GINT64_FORMAT " %-11s %s\n        article %" G_GINT64_FORMAT
+		       ": %s\n",
+		       h->ticket, dk_ticket_status_name(t->status), t->subject, h->article,
+		       h->snippet ? h->snippet : "");
 	}
 	return DK_EXIT_OK;
 }

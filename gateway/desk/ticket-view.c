@@ -264,10 +264,36 @@ json_t *dk_quarantined_json(const DkQuarantined *q)
 	return o;
 }
 
-json_t *dk_search_hit_json(const DkSearchHit *h, const DkTicket *t)
+/* One hit with its ticket t. */
+static json_t *search_hit_json(const DkSearchHit *h, const DkTicket *t)
 {
 	return json_pack("{sI sI sf ss ss ss}", "ticket", (json_int_t)h->ticket, "article",
 	                 (json_int_t)h->article, "rank", h->rank, "status",
 	                 dk_ticket_status_name(t->status), "subject", t->subject, "snippet",
 	                 h->snippet ? h->snippet : "");
+}
+
+GPtrArray *dk_search_tickets(DkStore *store, GPtrArray *hits, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_ticket_free);
+	for (guint i = 0; i < hits->len; i++) {
+		const DkSearchHit *h = g_ptr_array_index(hits, i);
+		DkTicket *t = dk_store_ticket_get(store, h->ticket, error);
+		if (t == NULL)
+			return NULL;
+		g_ptr_array_add(out, t);
+	}
+	return g_steal_pointer(&out);
+}
+
+json_t *dk_search_json(DkStore *store, const char *query, GPtrArray *hits, GError **error)
+{
+	g_autoptr(GPtrArray) tickets = dk_search_tickets(store, hits, error);
+	if (tickets == NULL)
+		return NULL;
+	json_t *arr = json_array();
+	for (guint i = 0; i < hits->len; i++)
+		json_array_append_new(arr, search_hit_json(g_ptr_array_index(hits, i),
+		                                           g_ptr_array_index(tickets, i)));
+	return json_pack("{ss so}", "query", query, "hits", arr);
 }

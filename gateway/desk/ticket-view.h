@@ -40,9 +40,13 @@ json_t *dk_ticket_json(const DkTicket *t, const char *prefix);
 /* The seconds left to the next SLA target (negative: exceeded), or null. */
 json_t *dk_ticket_sla_left_json(const DkTicket *t, const DkTicketSla *sla, gint64 now);
 
-/* One hit of `ticket search` with its ticket t: {"ticket", "article",
- * "rank", "status", "subject", "snippet"}. */
-json_t *dk_search_hit_json(const DkSearchHit *h, const DkTicket *t);
+/* The ticket of each of hits (of DkSearchHit*), in their order (of
+ * DkTicket*); NULL and the store's error when one cannot be read. */
+GPtrArray *dk_search_tickets(DkStore *store, GPtrArray *hits, GError **error);
+
+/* `ticket search --json`'s document: {"query", "hits"}, each hit
+ * {"ticket", "article", "rank", "status", "subject", "snippet"}; NULL and the store's error. */
+json_t *dk_search_json(DkStore *store, const char *query, GPtrArray *hits, GError **error);
 
 /* An article with the attachments of it among attachments (of
  * DkStoredAttachment*). */

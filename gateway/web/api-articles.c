@@ -216,13 +216,5 @@ json_t *dk_api_search(DkApiRequest *r, GError **error)
 	g_autoptr(GPtrArray) hits = dk_store_search(store, text, (guint)limit, error);
 	if (hits == NULL)
 		return NULL;
-	g_autoptr(json_t) arr = json_array();
-	for (guint i = 0; i < hits->len; i++) {
-		const DkSearchHit *h = g_ptr_array_index(hits, i);
-		g_autoptr(DkTicket) t = dk_store_ticket_get(store, h->ticket, error);
-		if (t == NULL)
-			return NULL;
-		json_array_append_new(arr, dk_search_hit_json(h, t));
-	}
-	return json_pack("{ss sO}", "query", text, "hits", arr);
+	return dk_search_json(store, text, hits, error);
 }

@@ -4,6 +4,7 @@
 #include "gateway/web/desk-view.h"
 
 #include "gateway/desk/desk.h"
+#include "gateway/desk/ticket-view.h"
 #include "gateway/error.h"
 #include "gateway/store/store-attachments.h"
 #include "gateway/web/desk-view-private.h"
@@ -209,12 +210,13 @@ json_t *dk_desk_view_search(DkStore *store, const char *query, GError **error)
 	g_autoptr(GPtrArray) hits = dk_store_search(store, query, DK_DESK_PAGE_SIZE, error);
 	if (hits == NULL)
 		return NULL;
+	g_autoptr(GPtrArray) tickets = dk_search_tickets(store, hits, error);
+	if (tickets == NULL)
+		return NULL;
 	g_autoptr(json_t) arr = json_array();
 	for (guint i = 0; i < hits->len; i++) {
 		const DkSearchHit *h = g_ptr_array_index(hits, i);
-		g_autoptr(DkTicket) t = dk_store_ticket_get(store, h->ticket, error);
-		if (t == NULL)
-			return NULL;
+		const DkTicket *t = g_ptr_array_index(tickets, i);
 		json_array_append_new(arr,
 		                      json_pack("{sI ss ss so so}", "ticket", (json_int_t)h->ticket,
 		                                "subject", t->subject ? t->subject : "", "status",
