@@ -174,6 +174,17 @@ DkNotifyPrepared *dk_notify_prepare(const DkConfig *config, const DkMessage *m,
 	return p;
 }
 
+/* What prepare worked out for e's message, or, for effects made without
+ * it, the same worked out now. */
+static DkNotifyPrepared prepared_of(const DkEffects *e, const DkConfig *config)
+{
+	if (e->prepared != NULL)
+		return *(const DkNotifyPrepared *)e->prepared;
+	DkNotifyPrepared p = {.message_refusal = message_refusal(e->message, config)};
+	p.ack_refusal = ack_refusal(config, e->message, p.message_refusal, e->recipients);
+	return p;
+}
+
 static char *ack_payload(const DkEffects *e)
 {
 	const DkMessage *m = e->message;
@@ -222,10 +233,8 @@ gboolean dk_notify_enqueue_ack(DkStore *store, const DkConfig *config, const DkE
 		reason = "no sender";
 	else if (e->envelope_from != NULL && *e->envelope_from == '\0')
 		reason = "null envelope sender"; /* RFC 5321 section 4.5.5: a bounce */
-	else if (e->prepared != NULL)
-		reason = ((const DkNotifyPrepared *)e->prepared)->ack_refusal;
 	else
-		reason = ack_refusal(config, m, message_refusal(m, config), e->recipients);
+		reason = prepared_of(e, config).ack_refusal;
 	if (reason == NULL &&
 	    !store_allows(store, config, m->from->address, e->at, &reason, error) && reason == NULL)
 		return FALSE;
@@ -247,10 +256,7 @@ gboolean dk_notify_enqueue_team(DkStore *store, const DkConfig *config, const Dk
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
 	if (team[0] == NULL || m->classification.loop)
 		return TRUE;
-	const char *refusal = e->prepared != NULL
-	                          ? ((const DkNotifyPrepared *)e->prepared)->message_refusal
-	                          : message_refusal(m, config);
-	if (g_strcmp0(refusal, "loop") == 0)
+	if (g_strcmp0(prepared_of(e, config).message_refusal, "loop") == 0)
 		return TRUE;
 	for (guint i = 0; team[i] != NULL; i++) {
 		if (!dk_notify_address_ok(team[i]) || own_address(config, e->recipients, team[i]) ||
