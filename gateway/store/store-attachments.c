@@ -36,19 +36,19 @@ typedef struct {
 	GPtrArray *out;
 } Rows;
 
-static gboolean add_row(sqlite3_stmt *st, gpointer data)
+static gboolean add_row(DkStmt *st, gpointer data)
 {
 	Rows *rows = data;
 	DkStoredAttachment *a = g_new0(DkStoredAttachment, 1);
-	a->id = sqlite3_column_int64(st, 0);
-	a->article = sqlite3_column_int64(st, 1);
-	a->position = (guint)sqlite3_column_int(st, 2);
+	a->id = dk_stmt_int64(st, 0);
+	a->article = dk_stmt_int64(st, 1);
+	a->position = (guint)(int)dk_stmt_int64(st, 2);
 	a->filename = dk_store_column_text(st, 3);
 	a->content_type = dk_store_column_text(st, 4);
 	a->content_id = dk_store_column_text(st, 5);
 	a->disposition = dk_store_column_text(st, 6);
 	a->sha256 = dk_store_column_text(st, 7);
-	a->size = (gsize)sqlite3_column_int64(st, 8);
+	a->size = (gsize)dk_stmt_int64(st, 8);
 	g_autofree char *rel = dk_store_column_text(st, 9);
 	a->path = g_build_filename(rows->store->data_dir, rel ? rel : "", NULL);
 	g_ptr_array_add(rows->out, a);
@@ -56,7 +56,7 @@ static gboolean add_row(sqlite3_stmt *st, gpointer data)
 }
 
 /* The attachments st selects (NULL: its error stands). */
-static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, GError **error)
+static GPtrArray *collect(DkStore *store, DkStmt *st, GError **error)
 {
 	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(dk_stored_attachment_free);
 	Rows rows = {store, out};
@@ -92,7 +92,7 @@ GPtrArray *dk_store_ticket_attachments(DkStore *store, gint64 ticket, GError **e
 }
 
 /* The one attachment st selects; DK_ERROR_NOT_FOUND (naming what) when none. */
-static DkStoredAttachment *one(DkStore *store, sqlite3_stmt *st, const char *what, GError **error)
+static DkStoredAttachment *one(DkStore *store, DkStmt *st, const char *what, GError **error)
 {
 	g_autoptr(GPtrArray) rows = collect(store, st, error);
 	if (rows == NULL)

@@ -26,23 +26,23 @@ gboolean dk_store_bouncing_get(DkStore *store, const char *address, gint64 not_b
 	    "looking up a bouncing address", NULL, bouncing_out, error);
 }
 
-static gpointer bouncing_from_row(sqlite3_stmt *st)
+static gpointer bouncing_from_row(DkStmt *st)
 {
 	DkBouncing *b = g_new0(DkBouncing, 1);
 	b->address = dk_store_column_text(st, 0);
 	b->last_status = dk_store_column_text(st, 1);
-	b->since = sqlite3_column_int64(st, 2);
-	b->last_at = sqlite3_column_int64(st, 3);
-	b->count = sqlite3_column_int64(st, 4);
+	b->since = dk_stmt_int64(st, 2);
+	b->last_at = dk_stmt_int64(st, 3);
+	b->count = dk_stmt_int64(st, 4);
 	return b;
 }
 
 GPtrArray *dk_store_bouncing_list(DkStore *store, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-	                                    "SELECT address, last_status, since, last_at, count"
-	                                    " FROM bouncing_addresses ORDER BY address",
-	                                    error);
+	DkStmt *st = dk_store_prepare(store,
+	                              "SELECT address, last_status, since, last_at, count"
+	                              " FROM bouncing_addresses ORDER BY address",
+	                              error);
 	return dk_store_collect(store, st, "reading the bouncing addresses", bouncing_from_row,
 	                        (GDestroyNotify)dk_bouncing_free, error);
 }
@@ -57,7 +57,7 @@ gboolean dk_store_bouncing_clear(DkStore *store, const char *address, gint64 *co
 	        : dk_store_write(store, "DELETE FROM bouncing_addresses",
 	                         "clearing the bouncing addresses", error, "");
 	if (ok && count_out != NULL)
-		*count_out = sqlite3_changes(store->db);
+		*count_out = dk_store_last_changes(store);
 	return ok;
 }
 

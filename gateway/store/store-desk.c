@@ -5,33 +5,23 @@
 
 #include <string.h>
 
-/* Steps a statement that returns no rows. */
-static gboolean step_done(DkStore *store, sqlite3_stmt *st, const char *doing, GError **error)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, doing);
-	return TRUE;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+static void bind_text_or_null(DkStmt *st, int i, const char *v)
 {
 	if (v == NULL || *v == '\0')
-		sqlite3_bind_null(st, i);
+		dk_stmt_bind_null(st, i);
 	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+		dk_stmt_bind_text(st, i, v);
 }
 
-static gboolean add_number(sqlite3_stmt *st, gpointer out)
+static gboolean add_number(DkStmt *st, gpointer out)
 {
-	gint64 n = sqlite3_column_int64(st, 0);
+	gint64 n = dk_stmt_int64(st, 0);
 	g_array_append_val((GArray *)out, n);
 	return TRUE;
 }
 
 /* Reads the numbers st selects into a GArray of gint64. */
-static GArray *numbers(DkStore *store, sqlite3_stmt *st, GError **error)
+static GArray *numbers(DkStore *store, DkStmt *st, GError **error)
 {
 	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(gint64));
 	if (!dk_store_each_row(store, st, "reading tickets", add_number, out, error))
@@ -42,62 +32,62 @@ static GArray *numbers(DkStore *store, sqlite3_stmt *st, GError **error)
 gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gboolean *removed_out,
                              GError **error)
 {
-	sqlite3_stmt *st =
+	DkStmt *st =
 	    dk_store_prepare(store, "DELETE FROM tags WHERE ticket = ? AND tag = ?", error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
-	if (!step_done(store, st, "removing a tag", error))
+	dk_stmt_bind_int64(st, 1, ticket);
+	dk_stmt_bind_text(st, 2, tag);
+	if (!dk_store_run(store, st, "removing a tag", error))
 		return FALSE;
-	*removed_out = sqlite3_changes(store->db) > 0;
+	*removed_out = dk_store_last_changes(store) > 0;
 	return TRUE;
 }
 
 gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
                                  const char *author, gint64 now, gint64 *id_out, GError **error)
 {
-	sqlite3_stmt *st =
+	DkStmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO time_entries (ticket, minutes, note, author, created_at)"
 	                     " VALUES (?, ?, ?, ?, ?)",
 	                     error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	sqlite3_bind_int64(st, 2, minutes);
-	sqlite3_bind_text(st, 3, note ? note : "", -1, SQLITE_TRANSIENT);
+	dk_stmt_bind_int64(st, 1, ticket);
+	dk_stmt_bind_int64(st, 2, minutes);
+	dk_stmt_bind_text(st, 3, note ? note : "");
 	bind_text_or_null(st, 4, author);
-	sqlite3_bind_int64(st, 5, now);
-	if (!step_done(store, st, "recording a time entry", error))
+	dk_stmt_bind_int64(st, 5, now);
+	if (!dk_store_run(store, st, "recording a time entry", error))
 		return FALSE;
 	if (id_out != NULL)
-		*id_out = sqlite3_last_insert_rowid(store->db);
+		*id_out = dk_store_last_id(store);
 	return TRUE;
 }
 
-static gpointer time_entry_from_row(sqlite3_stmt *st)
+static gpointer time_entry_from_row(DkStmt *st)
 {
 	DkTimeEntry *e = g_new0(DkTimeEntry, 1);
-	e->id = sqlite3_column_int64(st, 0);
-	e->ticket = sqlite3_column_int64(st, 1);
-	e->minutes = sqlite3_column_int64(st, 2);
+	e->id = dk_stmt_int64(st, 0);
+	e->ticket = dk_stmt_int64(st, 1);
+	e->minutes = dk_stmt_int64(st, 2);
 	e->note = dk_store_column_text(st, 3);
 	e->author = dk_store_column_text(st, 4);
-	e->created_at = sqlite3_column_int64(st, 5);
+	e->created_at = dk_stmt_int64(st, 5);
 	return e;
 }
 
 GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store,
 	    "SELECT id, ticket, minutes, note, author, created_at FROM time_entries"
 	    " WHERE ticket = ? ORDER BY id",
 	    error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, ticket);
+	dk_stmt_bind_int64(st, 1, ticket);
 	return dk_store_collect(store, st, "reading time entries", time_entry_from_row,
 	                        (GDestroyNotify)dk_time_entry_free, error);
 }
@@ -105,16 +95,16 @@ GPtrArray *dk_store_time_entries(DkStore *store, gint64 ticket, GError **error)
 gboolean dk_store_ticket_merged_into(DkStore *store, gint64 ticket, gint64 *into_out,
                                      GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store, "SELECT coalesce(merged_into, 0) FROM tickets WHERE number = ?", error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	int rc = sqlite3_step(st);
-	*into_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "looking up a merged ticket");
+	dk_stmt_bind_int64(st, 1, ticket);
+	int rc = dk_stmt_step(st);
+	*into_out = rc == DK_STMT_ROW ? dk_stmt_int64(st, 0) : 0;
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_ROW && rc != DK_STMT_DONE)
+		return dk_store_set_error(store, error, "looking up a merged ticket");
 	return TRUE;
 }
 
@@ -132,12 +122,12 @@ gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GEr
 	    "UPDATE tickets SET merged_into = ?1 WHERE number = ?2",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
-		sqlite3_stmt *st = dk_store_prepare(store, steps[i], error);
+		DkStmt *st = dk_store_prepare(store, steps[i], error);
 		if (st == NULL)
 			return FALSE;
-		sqlite3_bind_int64(st, 1, target);
-		sqlite3_bind_int64(st, 2, source);
-		if (!step_done(store, st, "merging tickets", error))
+		dk_stmt_bind_int64(st, 1, target);
+		dk_stmt_bind_int64(st, 2, source);
+		if (!dk_store_run(store, st, "merging tickets", error))
 			return FALSE;
 	}
 	return TRUE;
@@ -145,14 +135,13 @@ gboolean dk_store_ticket_merge(DkStore *store, gint64 target, gint64 source, GEr
 
 GArray *dk_store_tickets_resolved_before(DkStore *store, gint64 before, GError **error)
 {
-	sqlite3_stmt *st =
-	    dk_store_prepare(store,
-	                     "SELECT number FROM tickets WHERE status = 'resolved'"
-	                     " AND coalesce(closed_at, updated_at) <= ? ORDER BY number",
-	                     error);
+	DkStmt *st = dk_store_prepare(store,
+	                              "SELECT number FROM tickets WHERE status = 'resolved'"
+	                              " AND coalesce(closed_at, updated_at) <= ? ORDER BY number",
+	                              error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, before);
+	dk_stmt_bind_int64(st, 1, before);
 	return numbers(store, st, error);
 }
 
@@ -188,7 +177,7 @@ static char *fts_query(const char *text)
  * that matches, so it is asked for the hits kept. */
 static gboolean search_snippet(DkStore *store, const char *query, DkSearchHit *hit, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(
+	DkStmt *st = dk_store_query(
 	    store,
 	    "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
 	    " WHERE article_search MATCH ? AND rowid = ?",
@@ -219,12 +208,12 @@ static DkSearchHit *keep_hit(Hits *hits, gint64 ticket, gint64 article)
 }
 
 /* A row of (ticket, article, snippet text). */
-static gboolean add_hit(sqlite3_stmt *st, gpointer data)
+static gboolean add_hit(DkStmt *st, gpointer data)
 {
 	Hits *hits = data;
-	DkSearchHit *h = keep_hit(hits, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+	DkSearchHit *h = keep_hit(hits, dk_stmt_int64(st, 0), dk_stmt_int64(st, 1));
 	if (h != NULL) {
-		const char *snippet = (const char *)sqlite3_column_text(st, 2);
+		const char *snippet = dk_stmt_text(st, 2);
 		h->snippet =
 		    g_strdelimit(g_utf8_make_valid(snippet ? snippet : "", -1), "\r\n\t", ' ');
 	}
@@ -233,17 +222,17 @@ static gboolean add_hit(sqlite3_stmt *st, gpointer data)
 
 /* A row of (article, rank), best first: the article's ticket is looked up
  * here, only for the rows stepped over, not for every one ranked. */
-static gboolean add_ranked(sqlite3_stmt *st, gpointer data)
+static gboolean add_ranked(DkStmt *st, gpointer data)
 {
 	Hits *hits = data;
-	gint64 article = sqlite3_column_int64(st, 0), ticket = 0;
-	sqlite3_stmt *q = dk_store_query(hits->store, "SELECT ticket FROM articles WHERE id = ?",
-	                                 &hits->error, "i", article);
+	gint64 article = dk_stmt_int64(st, 0), ticket = 0;
+	DkStmt *q = dk_store_query(hits->store, "SELECT ticket FROM articles WHERE id = ?",
+	                           &hits->error, "i", article);
 	if (!dk_store_lookup_int64(hits->store, q, "searching", &ticket, NULL, &hits->error))
 		return FALSE;
 	DkSearchHit *h = keep_hit(hits, ticket, article);
 	if (h != NULL)
-		h->rank = sqlite3_column_double(st, 1);
+		h->rank = dk_stmt_double(st, 1);
 	return hits->out->len < hits->want;
 }
 
@@ -310,19 +299,16 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 		g_ptr_array_add(args, g_string_free(like, FALSE));
 	}
 	g_string_append(sql, " ORDER BY s.rowid DESC");
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(store->db, sql->str, -1, &st, NULL) != SQLITE_OK) {
-		g_string_free(sql, TRUE);
-		dk_store_set_error(store->db, error, "searching");
-		return NULL;
-	}
+	DkStmt *st = dk_store_prepare_once(store, sql->str, error);
 	g_string_free(sql, TRUE);
+	if (st == NULL)
+		return NULL;
 	for (guint i = 0; i < args->len; i++)
-		sqlite3_bind_text(st, (int)i + 1, g_ptr_array_index(args, i), -1, SQLITE_STATIC);
+		dk_stmt_bind_static(st, (int)i + 1, g_ptr_array_index(args, i));
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
 	Hits hits = {out, seen, limit ? limit : 50, store, NULL};
 	gboolean ok = dk_store_each_row(store, st, "searching", add_hit, &hits, error);
-	sqlite3_finalize(st);
+	dk_stmt_free(st);
 	return ok ? g_steal_pointer(&out) : NULL;
 }
 
@@ -343,7 +329,7 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	 * the text. */
 	if (!dk_store_rank_register(store, error))
 		return NULL;
-	sqlite3_stmt *st = dk_store_query(
+	DkStmt *st = dk_store_query(
 	    store,
 	    "SELECT id, rank FROM (SELECT rowid AS id, dk_rank(article_search, 2.0, 1.0) AS rank"
 	    " FROM article_search WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)"
@@ -368,7 +354,7 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store,
 	    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
 	    " coalesce(first_response_at, 0), sla_paused_seconds,"
@@ -378,33 +364,32 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 	    error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
-	int rc = sqlite3_step(st);
+	dk_stmt_bind_int64(st, 1, ticket);
+	int rc = dk_stmt_step(st);
 	gint64 *fields[] = {&sla->first_response_due,    &sla->resolution_due,
 	                    &sla->first_response_at,     &sla->paused_seconds,
 	                    &sla->paused_since,          &sla->first_response_breached_at,
 	                    &sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
-		*fields[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)i) : 0;
+		*fields[i] = rc == DK_STMT_ROW ? dk_stmt_int64(st, (int)i) : 0;
 	sla->has_paused_left =
-	    rc == SQLITE_ROW && sqlite3_column_int(st, (int)G_N_ELEMENTS(fields)) != 0;
-	sla->paused_left =
-	    rc == SQLITE_ROW ? sqlite3_column_int64(st, (int)G_N_ELEMENTS(fields) + 1) : 0;
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
+	    rc == DK_STMT_ROW && (int)dk_stmt_int64(st, (int)G_N_ELEMENTS(fields)) != 0;
+	sla->paused_left = rc == DK_STMT_ROW ? dk_stmt_int64(st, (int)G_N_ELEMENTS(fields) + 1) : 0;
+	dk_stmt_reset(st);
+	if (rc == DK_STMT_DONE) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
 		            ticket);
 		return FALSE;
 	}
-	if (rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, "reading SLA clocks");
+	if (rc != DK_STMT_ROW)
+		return dk_store_set_error(store, error, "reading SLA clocks");
 	return TRUE;
 }
 
 gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla,
                                  GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store,
 	    "UPDATE tickets SET first_response_due = nullif(?2, 0),"
 	    " resolution_due = nullif(?3, 0), first_response_at = nullif(?4, 0),"
@@ -414,32 +399,32 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 	    error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, ticket);
+	dk_stmt_bind_int64(st, 1, ticket);
 	const gint64 values[] = {sla->first_response_due,    sla->resolution_due,
 	                         sla->first_response_at,     sla->paused_seconds,
 	                         sla->paused_since,          sla->first_response_breached_at,
 	                         sla->resolution_breached_at};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)
-		sqlite3_bind_int64(st, (int)i + 2, values[i]);
+		dk_stmt_bind_int64(st, (int)i + 2, values[i]);
 	if (sla->has_paused_left)
-		sqlite3_bind_int64(st, 9, sla->paused_left);
+		dk_stmt_bind_int64(st, 9, sla->paused_left);
 	else
-		sqlite3_bind_null(st, 9);
-	return step_done(store, st, "writing SLA clocks", error);
+		dk_stmt_bind_null(st, 9);
+	return dk_store_run(store, st, "writing SLA clocks", error);
 }
 
 typedef struct {
 	GArray *times, *statuses;
 } History;
 
-static gboolean add_history(sqlite3_stmt *st, gpointer data)
+static gboolean add_history(DkStmt *st, gpointer data)
 {
 	History *h = data;
-	gint64 at = sqlite3_column_int64(st, 0);
+	gint64 at = dk_stmt_int64(st, 0);
 	/* An event without a status it names counts as a working status:
 	 * the clock runs. */
 	DkTicketStatus status = DK_STATUS_OPEN;
-	dk_ticket_status_parse((const char *)sqlite3_column_text(st, 1), &status);
+	dk_ticket_status_parse(dk_stmt_text(st, 1), &status);
 	g_array_append_val(h->times, at);
 	g_array_append_val(h->statuses, status);
 	return TRUE;
@@ -449,7 +434,7 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
                                         GArray **statuses_out, GError **error)
 {
 	/* The desk and the writer record {"old", "new"}, the rules {"value"}. */
-	sqlite3_stmt *st =
+	DkStmt *st =
 	    dk_store_query(store,
 	                   "SELECT created_at, 'new' FROM tickets WHERE number = ?1 UNION ALL"
 	                   " SELECT created_at, coalesce(json_extract(detail, '$.new'), "
@@ -477,7 +462,7 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 
 GArray *dk_store_tickets_sla_open(DkStore *store, GError **error)
 {
-	sqlite3_stmt *st =
+	DkStmt *st =
 	    dk_store_query(store,
 	                   "SELECT number FROM tickets WHERE status NOT IN ('resolved', 'closed')"
 	                   " AND merged_into IS NULL AND (first_response_breached_at IS NULL"

@@ -8,7 +8,7 @@ gboolean dk_store_sender_recent(DkStore *store, const char *sender, gint64 since
 {
 	/* The index holds both columns: the count reads no table row, and
 	 * stops at upto whatever the sender's history. */
-	sqlite3_stmt *st = dk_store_query(
+	DkStmt *st = dk_store_query(
 	    store,
 	    "SELECT count(*) FROM (SELECT 1 FROM articles WHERE sender = ? COLLATE NOCASE"
 	    " AND created_at >= ? LIMIT ?)",

@@ -74,29 +74,27 @@ static void append_filters(GString *sql, const DkTicketQuery *q)
 
 /* Prepares sql and binds what append_filters() and the queries below use:
  * ?8 the limit (-1: none), ?9 now. A parameter the statement lacks is
- * left alone (sqlite3_bind_* says SQLITE_RANGE). */
-static sqlite3_stmt *prepare(DkStore *store, const char *sql, const DkTicketQuery *q, gint64 limit,
-                             GError **error)
+ * left alone (dk_stmt_bind_* ignores it). */
+static DkStmt *prepare(DkStore *store, const char *sql, const DkTicketQuery *q, gint64 limit,
+                       GError **error)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		dk_store_set_error(store->db, error, "preparing the ticket list");
+	DkStmt *st = dk_store_prepare_once(store, sql, error);
+	if (st == NULL)
 		return NULL;
-	}
 	const char *texts[] = {q->priority, q->queue, q->assignee, q->requester};
 	for (guint i = 0; i < G_N_ELEMENTS(texts); i++)
 		if (given(texts[i]))
-			sqlite3_bind_text(st, (int)i + 2, texts[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, q->created_since);
-	sqlite3_bind_int64(st, 7, q->updated_since);
-	sqlite3_bind_int64(st, 8, limit);
-	sqlite3_bind_int64(st, 9, q->now);
+			dk_stmt_bind_static(st, (int)i + 2, texts[i]);
+	dk_stmt_bind_int64(st, 6, q->created_since);
+	dk_stmt_bind_int64(st, 7, q->updated_since);
+	dk_stmt_bind_int64(st, 8, limit);
+	dk_stmt_bind_int64(st, 9, q->now);
 	return st;
 }
 
-static gboolean add_number(sqlite3_stmt *st, gpointer out)
+static gboolean add_number(DkStmt *st, gpointer out)
 {
-	gint64 n = sqlite3_column_int64(st, 0);
+	gint64 n = dk_stmt_int64(st, 0);
 	g_array_append_val((GArray *)out, n);
 	return TRUE;
 }
@@ -105,11 +103,11 @@ static gboolean add_number(sqlite3_stmt *st, gpointer out)
 static gboolean select_numbers(DkStore *store, const char *sql, const DkTicketQuery *q,
                                gint64 limit, GArray *found, GError **error)
 {
-	sqlite3_stmt *st = prepare(store, sql, q, limit, error);
+	DkStmt *st = prepare(store, sql, q, limit, error);
 	if (st == NULL)
 		return FALSE;
 	gboolean ok = dk_store_each_row(store, st, "reading tickets", add_number, found, error);
-	sqlite3_finalize(st);
+	dk_stmt_free(st);
 	return ok;
 }
 

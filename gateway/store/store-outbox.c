@@ -4,24 +4,16 @@
 #include "gateway/json.h"
 #include "gateway/store/store-private.h"
 
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-}
-
 /* Steps a statement that returns no rows; with must_change, a statement
  * that changed no row is DK_ERROR_NOT_FOUND. */
-static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean must_change,
+static gboolean step_done(DkStore *store, DkStmt *st, gint64 id, gboolean must_change,
                           const char *doing, GError **error)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, doing);
-	if (must_change && sqlite3_changes(store->db) == 0) {
+	int rc = dk_stmt_step(st);
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_DONE)
+		return dk_store_set_error(store, error, doing);
+	if (must_change && dk_store_last_changes(store) == 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no outbox row %" G_GINT64_FORMAT,
 		            id);
 		return FALSE;
@@ -34,23 +26,23 @@ static gboolean step_done(DkStore *store, sqlite3_stmt *st, gint64 id, gboolean 
 	"next_attempt_at, last_error,"                                                             \
 	" created_at FROM outbox"
 
-static gpointer row_from_row(sqlite3_stmt *st)
+static gpointer row_from_row(DkStmt *st)
 {
 	DkOutboxRow *r = g_new0(DkOutboxRow, 1);
-	r->id = sqlite3_column_int64(st, 0);
+	r->id = dk_stmt_int64(st, 0);
 	r->kind = dk_store_column_text(st, 1);
 	r->target = dk_store_column_text(st, 2);
-	r->ticket = sqlite3_column_int64(st, 3);
+	r->ticket = dk_stmt_int64(st, 3);
 	r->payload = dk_store_column_text(st, 4);
 	r->state = dk_store_column_text(st, 5);
-	r->attempts = sqlite3_column_int64(st, 6);
-	r->next_attempt_at = sqlite3_column_int64(st, 7);
+	r->attempts = dk_stmt_int64(st, 6);
+	r->next_attempt_at = dk_stmt_int64(st, 7);
 	r->last_error = dk_store_column_text(st, 8);
-	r->created_at = sqlite3_column_int64(st, 9);
+	r->created_at = dk_stmt_int64(st, 9);
 	return r;
 }
 
-static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
+static GPtrArray *query(DkStore *store, DkStmt *st, GError **error)
 {
 	return dk_store_collect(store, st, "reading the outbox", row_from_row,
 	                        (GDestroyNotify)dk_outbox_row_free, error);
@@ -58,22 +50,22 @@ static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 
 GPtrArray *dk_store_outbox_due(DkStore *store, gint64 now, guint limit, GError **error)
 {
-	sqlite3_stmt *st =
+	DkStmt *st =
 	    dk_store_prepare(store,
 	                     OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ? "
 	                                   "ORDER BY next_attempt_at, id LIMIT ?",
 	                     error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, limit);
+	dk_stmt_bind_int64(st, 1, now);
+	dk_stmt_bind_int64(st, 2, limit);
 	return query(store, st, error);
 }
 
 GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *connector,
                                     const char *const *except, guint limit, GError **error)
 {
-	sqlite3_stmt *st;
+	DkStmt *st;
 	if (connector != NULL) {
 		/* A row behind an older pending row of its ticket waits for it
 		 * (per-ticket order): left out, so a ticket with many waiting
@@ -107,33 +99,32 @@ GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *conn
 
 GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store, OUTBOX_SELECT " WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2",
 	    error);
 	if (st == NULL)
 		return NULL;
-	bind_opt_text(st, 1, state);
-	sqlite3_bind_int64(st, 2, limit > 0 ? (gint64)limit : -1);
+	dk_stmt_bind_text(st, 1, state);
+	dk_stmt_bind_int64(st, 2, limit > 0 ? (gint64)limit : -1);
 	return query(store, st, error);
 }
 
 GPtrArray *dk_store_outbox_sent_to(DkStore *store, gint64 ticket, const char *target,
                                    GError **error)
 {
-	sqlite3_stmt *st =
-	    dk_store_query(store,
-	                   OUTBOX_SELECT " WHERE ticket = ? AND target = ? COLLATE NOCASE"
-	                                 " AND state = 'done' ORDER BY id",
-	                   error, "is", ticket, target);
+	DkStmt *st = dk_store_query(store,
+	                            OUTBOX_SELECT " WHERE ticket = ? AND target = ? COLLATE NOCASE"
+	                                          " AND state = 'done' ORDER BY id",
+	                            error, "is", ticket, target);
 	return st == NULL ? NULL : query(store, st, error);
 }
 
 DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, OUTBOX_SELECT " WHERE id = ?", error);
+	DkStmt *st = dk_store_prepare(store, OUTBOX_SELECT " WHERE id = ?", error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
+	dk_stmt_bind_int64(st, 1, id);
 	g_autoptr(GPtrArray) rows = query(store, st, error);
 	if (rows == NULL)
 		return NULL;
@@ -148,30 +139,29 @@ DkOutboxRow *dk_store_outbox_get(DkStore *store, gint64 id, GError **error)
 gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payload_json,
                                      GError **error)
 {
-	sqlite3_stmt *st =
-	    dk_store_prepare(store, "UPDATE outbox SET payload = ? WHERE id = ?", error);
+	DkStmt *st = dk_store_prepare(store, "UPDATE outbox SET payload = ? WHERE id = ?", error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_text(st, 1, payload_json, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, id);
+	dk_stmt_bind_text(st, 1, payload_json);
+	dk_stmt_bind_int64(st, 2, id);
 	return step_done(store, st, id, TRUE, "updating an outbox row", error);
 }
 
 gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 until,
                                gboolean *claimed_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-	                                    "UPDATE outbox SET next_attempt_at = ? WHERE id = ?"
-	                                    " AND state = 'pending' AND next_attempt_at <= ?",
-	                                    error);
+	DkStmt *st = dk_store_prepare(store,
+	                              "UPDATE outbox SET next_attempt_at = ? WHERE id = ?"
+	                              " AND state = 'pending' AND next_attempt_at <= ?",
+	                              error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, until);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_int64(st, 3, now);
+	dk_stmt_bind_int64(st, 1, until);
+	dk_stmt_bind_int64(st, 2, id);
+	dk_stmt_bind_int64(st, 3, now);
 	if (!step_done(store, st, id, FALSE, "claiming an outbox row", error))
 		return FALSE;
-	*claimed_out = sqlite3_changes(store->db) > 0;
+	*claimed_out = dk_store_last_changes(store) > 0;
 	return TRUE;
 }
 
@@ -179,20 +169,20 @@ gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 unt
 static gboolean finish(DkStore *store, gint64 id, const char *state, gint64 next_at,
                        const char *last_error, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store,
 	    "UPDATE outbox SET state = ?, attempts = attempts + 1,"
 	    " next_attempt_at = coalesce(?, next_attempt_at), last_error = ? WHERE id = ?",
 	    error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	dk_stmt_bind_static(st, 1, state);
 	if (next_at > 0)
-		sqlite3_bind_int64(st, 2, next_at);
+		dk_stmt_bind_int64(st, 2, next_at);
 	else
-		sqlite3_bind_null(st, 2);
-	bind_opt_text(st, 3, last_error);
-	sqlite3_bind_int64(st, 4, id);
+		dk_stmt_bind_null(st, 2);
+	dk_stmt_bind_text(st, 3, last_error);
+	dk_stmt_bind_int64(st, 4, id);
 	return step_done(store, st, id, TRUE, "updating an outbox row", error);
 }
 
@@ -250,7 +240,7 @@ gboolean dk_store_outbox_earlier_failed(DkStore *store, const DkOutboxRow *row,
                                         DkOutboxRow **failed_out, GError **error)
 {
 	*failed_out = NULL;
-	sqlite3_stmt *st =
+	DkStmt *st =
 	    dk_store_query(store,
 	                   OUTBOX_SELECT " WHERE kind = ? AND target = ? AND ticket = ?"
 	                                 " AND state = 'failed' AND id < ? ORDER BY id LIMIT 1",
@@ -274,7 +264,7 @@ gboolean dk_store_outbox_hold(DkStore *store, const DkOutboxRow *blocker, const 
 	                    "holding outbox rows", error, "sssii", reason, blocker->kind,
 	                    blocker->target, blocker->ticket, blocker->id))
 		return FALSE;
-	*held_out = sqlite3_changes(store->db);
+	*held_out = dk_store_last_changes(store);
 	return TRUE;
 }
 
@@ -288,49 +278,48 @@ gboolean dk_store_outbox_count(DkStore *store, const char *state, gint64 *count_
 
 gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "DELETE FROM outbox WHERE id = ?", error);
+	DkStmt *st = dk_store_prepare(store, "DELETE FROM outbox WHERE id = ?", error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
+	dk_stmt_bind_int64(st, 1, id);
 	return step_done(store, st, id, TRUE, "dropping an outbox row", error);
 }
 
 gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
                                 gint64 *count_out, GError **error)
 {
-	sqlite3_stmt *st =
-	    dk_store_prepare(store,
-	                     "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
-	                     " AND created_at >= ? AND kind <> 'relay'",
-	                     error);
+	DkStmt *st = dk_store_prepare(store,
+	                              "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
+	                              " AND created_at >= ? AND kind <> 'relay'",
+	                              error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_text(st, 1, address, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, since);
-	int rc = sqlite3_step(st);
-	*count_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, "counting recent outbox rows");
+	dk_stmt_bind_text(st, 1, address);
+	dk_stmt_bind_int64(st, 2, since);
+	int rc = dk_stmt_step(st);
+	*count_out = rc == DK_STMT_ROW ? dk_stmt_int64(st, 0) : 0;
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_ROW)
+		return dk_store_set_error(store, error, "counting recent outbox rows");
 	return TRUE;
 }
 
 gboolean dk_store_outbox_sent_article(DkStore *store, const char *message_id, gint64 article,
                                       gint64 sent_at, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store, "UPDATE message_ids SET article = ? WHERE message_id = ?", error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, article);
-	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_TRANSIENT);
+	dk_stmt_bind_int64(st, 1, article);
+	dk_stmt_bind_text(st, 2, message_id);
 	if (!step_done(store, st, article, FALSE, "linking a sent Message-ID", error))
 		return FALSE;
 	st = dk_store_prepare(store, "UPDATE articles SET sent_at = ? WHERE id = ?", error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, sent_at);
-	sqlite3_bind_int64(st, 2, article);
+	dk_stmt_bind_int64(st, 1, sent_at);
+	dk_stmt_bind_int64(st, 2, article);
 	return step_done(store, st, article, TRUE, "stamping a sent article", error);
 }
 
@@ -413,9 +402,9 @@ gboolean dk_store_outbox_unsettled(DkStore *store, const char *kind, const char 
 	return ok;
 }
 
-static gboolean add_local_id(sqlite3_stmt *st, gpointer data)
+static gboolean add_local_id(DkStmt *st, gpointer data)
 {
-	gint64 id = sqlite3_column_int64(st, 0);
+	gint64 id = dk_stmt_int64(st, 0);
 	g_array_append_val((GArray *)data, id);
 	return TRUE;
 }
@@ -423,10 +412,10 @@ static gboolean add_local_id(sqlite3_stmt *st, gpointer data)
 gboolean dk_store_external_refs(DkStore *store, const char *connector, const char *kind,
                                 GArray *local_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store,
-	                                  "SELECT local_id FROM external_refs WHERE connector = ?"
-	                                  " AND kind = ? ORDER BY local_id",
-	                                  error, "ss", connector, kind);
+	DkStmt *st = dk_store_query(store,
+	                            "SELECT local_id FROM external_refs WHERE connector = ?"
+	                            " AND kind = ? ORDER BY local_id",
+	                            error, "ss", connector, kind);
 	return dk_store_each_row(store, st, "reading the external references", add_local_id,
 	                         local_out, error);
 }
@@ -434,19 +423,19 @@ gboolean dk_store_external_refs(DkStore *store, const char *connector, const cha
 gboolean dk_store_external_ref_taken(DkStore *store, const char *connector, const char *kind,
                                      const char *remote_id, gboolean *taken_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-	                                    "SELECT EXISTS (SELECT 1 FROM external_refs WHERE"
-	                                    " connector = ? AND kind = ? AND remote_id = ?)",
-	                                    error);
+	DkStmt *st = dk_store_prepare(store,
+	                              "SELECT EXISTS (SELECT 1 FROM external_refs WHERE"
+	                              " connector = ? AND kind = ? AND remote_id = ?)",
+	                              error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_text(st, 1, connector, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, remote_id, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	*taken_out = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, "reading the external references");
+	dk_stmt_bind_text(st, 1, connector);
+	dk_stmt_bind_text(st, 2, kind);
+	dk_stmt_bind_text(st, 3, remote_id);
+	int rc = dk_stmt_step(st);
+	*taken_out = rc == DK_STMT_ROW && (int)dk_stmt_int64(st, 0) != 0;
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_ROW)
+		return dk_store_set_error(store, error, "reading the external references");
 	return TRUE;
 }

@@ -5,16 +5,28 @@
 #include "gateway/error.h"
 #include "gateway/store/store.h"
 
-#include <sqlite3.h>
+/* The statement seam: the store's files run every statement through these
+ * functions and read its rows through DkStmt, whichever database is behind
+ * the store. SQLite is built in (store.c, store-stmt.c); another backend
+ * (PostgreSQL, store-pg.c in the network library) registers a table of
+ * functions (DkStoreOps) that the seam calls instead. SQL text is
+ * written once where both dialects take it: ? or ?N placeholders, which a
+ * backend that numbers them differently rewrites when it prepares the
+ * statement; where they differ, DK_SQL() picks a string literal per
+ * backend (statements are cached by the address of their text). */
+typedef struct DkStmt DkStmt;
+typedef struct DkStoreOps DkStoreOps;
 
-/* Sets error from the connection's last SQLite error, with what was being
- * done; busy, locked, full and I/O errors are DK_ERROR_TEMPORARY. Returns
- * FALSE so that callers can `return dk_store_set_error(...)`. */
+/* What dk_stmt_step() returns. */
+enum { DK_STMT_ERROR = -1, DK_STMT_DONE = 0, DK_STMT_ROW = 1 };
+
 struct DkStore {
-	sqlite3 *db;
+	struct sqlite3 *db;        /* SQLite; NULL with another backend */
+	const DkStoreOps *backend; /* NULL for SQLite */
+	gpointer conn;             /* the other backend's connection */
 	char *data_dir;
 	DkStoreOptions options;
-	GHashTable *statements; /* SQL text -> sqlite3_stmt*, prepared once */
+	GHashTable *statements; /* SQL text -> DkStmt*, prepared once */
 	GHashTable *by_address; /* the same statements by the address of their text */
 	int wal_frames; /* frames in the WAL after this connection's last commit; -1: none */
 	gboolean search_deferred; /* see dk_store_search_defer() */
@@ -23,15 +35,105 @@ struct DkStore {
 	gboolean rank_registered; /* dk_rank() is known to this connection */
 };
 
+/* sqlite on SQLite, other on any other backend: both string literals. */
+#define DK_SQL(store, sqlite, other) ((store)->backend == NULL ? (sqlite) : (other))
+
+/* The columns of the row dk_stmt_step() stepped to, counted from 0. A
+ * text is the statement's until the next step or reset; NULL for SQL
+ * NULL. A blob of no bytes may be NULL (size 0). */
+gint64 dk_stmt_int64(DkStmt *st, int i);
+double dk_stmt_double(DkStmt *st, int i);
+const char *dk_stmt_text(DkStmt *st, int i);
+gboolean dk_stmt_is_null(DkStmt *st, int i);
+const void *dk_stmt_blob(DkStmt *st, int i, gsize *size_out);
+
+/* Binds parameter i (from 1). Texts are copied except by
+ * dk_stmt_bind_static(), whose text must live until the statement has run
+ * (the statement is reset or stepped to its end). A parameter the
+ * statement lacks is ignored. NULL text binds NULL. */
+void dk_stmt_bind_int64(DkStmt *st, int i, gint64 value);
+void dk_stmt_bind_text(DkStmt *st, int i, const char *value);
+void dk_stmt_bind_static(DkStmt *st, int i, const char *value);
+void dk_stmt_bind_blob_static(DkStmt *st, int i, const void *data, gsize size);
+void dk_stmt_bind_null(DkStmt *st, int i);
+/* A row id: 0 (or less) binds NULL. */
+void dk_stmt_bind_id(DkStmt *st, int i, gint64 id);
+
+/* Runs the statement (the first call) or moves to its next row:
+ * DK_STMT_ROW, DK_STMT_DONE, or DK_STMT_ERROR with the store's error set
+ * for dk_store_set_error(). */
+int dk_stmt_step(DkStmt *st);
+/* Makes the statement ready to run again, keeping its bindings. */
+void dk_stmt_reset(DkStmt *st);
+/* Resets the statement and drops its bindings. */
+void dk_stmt_clear(DkStmt *st);
+/* Frees a statement from dk_store_prepare_once() (NULL is ignored). */
+void dk_stmt_free(DkStmt *st);
+
+/* A statement prepared for one use (a text made at run time), not cached;
+ * free it with dk_stmt_free(). NULL and error on failure. */
+DkStmt *dk_store_prepare_once(DkStore *store, const char *sql, GError **error);
+
+/* The row id the last INSERT gave its row (an INTEGER PRIMARY KEY or an
+ * identity column named id). */
+gint64 dk_store_last_id(DkStore *store);
+/* The rows the last INSERT, UPDATE or DELETE changed. */
+gint64 dk_store_last_changes(DkStore *store);
+/* Whether the last failure was a unique constraint's. */
+gboolean dk_store_failed_unique(DkStore *store);
+
+/* A backend other than SQLite: how the seam reaches it. Columns, binds and
+ * steps are those of DkStmt; prepare fills a statement's backend data from
+ * its text; exec runs text of one or more statements without result. */
+struct DkStoreOps {
+	const char *name;
+	gboolean (*open)(DkStore *store, const DkConfig *config, GError **error);
+	void (*close)(DkStore *store);
+	gpointer (*prepare)(DkStore *store, const char *sql, GError **error);
+	void (*finalize)(gpointer stmt);
+	int (*step)(DkStore *store, gpointer stmt);
+	void (*reset)(gpointer stmt);
+	void (*clear)(gpointer stmt); /* drops the bindings */
+	gint64 (*column_int64)(gpointer stmt, int i);
+	double (*column_double)(gpointer stmt, int i);
+	const char *(*column_text)(gpointer stmt, int i);
+	gboolean (*column_is_null)(gpointer stmt, int i);
+	const void *(*column_blob)(gpointer stmt, int i, gsize *size_out);
+	/* text NULL binds NULL; size is text's length for a blob, -1 for a
+	 * text; copy says whether to copy it; number when text is NULL and
+	 * is_number. */
+	void (*bind)(gpointer stmt, int i, const char *text, gssize size, gboolean copy,
+	             gboolean is_number, gint64 number);
+	gboolean (*exec)(DkStore *store, const char *sql, GError **error);
+	gint64 (*last_id)(DkStore *store);
+	gint64 (*last_changes)(DkStore *store);
+	gint64 (*total_changes)(DkStore *store);
+	gboolean (*in_transaction)(DkStore *store);
+	gboolean (*failed_unique)(DkStore *store);
+	void (*set_error)(DkStore *store, GError **error, const char *doing);
+	int (*schema_version)(DkStore *store);
+	/* makes a statement from prepare one that is kept (dk_store_prepare) */
+	void (*name_statement)(gpointer stmt);
+};
+
+/* A store with no connection yet: options (NULL: the defaults) and the
+ * cache of statements; data_dir may be NULL. */
+DkStore *dk_store_new(const char *data_dir, const DkStoreOptions *options);
+
+/* Makes backend the one dk_store_open_config() uses for [store] backend =
+ * its name (the network library registers PostgreSQL's at start). */
+void dk_store_backend_register(const DkStoreOps *backend);
+/* The registered backend of that name, or NULL. */
+const DkStoreOps *dk_store_backend_find(const char *name);
+
 /* The cached prepared statement for sql (a string constant: the cache is
  * keyed by its text), reset and ready to bind; NULL and error on failure. */
-sqlite3_stmt *dk_store_prepare(DkStore *store, const char *sql, GError **error);
+DkStmt *dk_store_prepare(DkStore *store, const char *sql, GError **error);
 
 /* dk_store_prepare, then binds the arguments that follow as types says:
  * 'i' a gint64, 'n' a row id (0 binds NULL), 's' a string (NULL binds
  * NULL). NULL and error when the statement cannot be prepared. */
-sqlite3_stmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types,
-                             ...);
+DkStmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...);
 
 /* dk_store_query, then runs the statement: every write that returns no
  * rows. doing names the work in the error. */
@@ -41,35 +143,52 @@ gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GErr
 /* Steps a statement from dk_store_query (NULL: its error stands) once and
  * reads the first column of the row, if any, into *value_out; *found_out
  * (may be NULL) says whether there was a row. */
-gboolean dk_store_lookup_int64(DkStore *store, sqlite3_stmt *st, const char *doing,
-                               gint64 *value_out, gboolean *found_out, GError **error);
+gboolean dk_store_lookup_int64(DkStore *store, DkStmt *st, const char *doing, gint64 *value_out,
+                               gboolean *found_out, GError **error);
 /* The same for a text column; *value_out NULL when there is no row. */
-gboolean dk_store_lookup_text(DkStore *store, sqlite3_stmt *st, const char *doing, char **value_out,
+gboolean dk_store_lookup_text(DkStore *store, DkStmt *st, const char *doing, char **value_out,
                               GError **error);
 
 /* A copy of a text column, or NULL. */
-char *dk_store_column_text(sqlite3_stmt *st, int i);
+char *dk_store_column_text(DkStmt *st, int i);
 
 /* Steps st (from dk_store_query or dk_store_prepare, bound) through its
  * rows, calling row(st, data) on each until it returns FALSE (an early
  * stop, not an error), and resets st. FALSE with the store's error, doing
  * naming the work, when a step fails. */
-gboolean dk_store_each_row(DkStore *store, sqlite3_stmt *st, const char *doing,
-                           gboolean (*row)(sqlite3_stmt *st, gpointer data), gpointer data,
+gboolean dk_store_each_row(DkStore *store, DkStmt *st, const char *doing,
+                           gboolean (*row)(DkStmt *st, gpointer data), gpointer data,
                            GError **error);
 
 /* The elements from_row makes of the rows of st (NULL: st's error
  * stands), in a GPtrArray that frees them with free_func; NULL with the
  * store's error when a step fails. */
-GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing,
-                            gpointer (*from_row)(sqlite3_stmt *), GDestroyNotify free_func,
+GPtrArray *dk_store_collect(DkStore *store, DkStmt *st, const char *doing,
+                            gpointer (*from_row)(DkStmt *), GDestroyNotify free_func,
                             GError **error);
 
-gboolean dk_store_set_error(sqlite3 *db, GError **error, const char *doing);
+/* Steps st, a statement that returns no rows, and resets it; FALSE with
+ * the store's error (doing names the work) when it fails. */
+gboolean dk_store_run(DkStore *store, DkStmt *st, const char *doing, GError **error);
 
+/* Makes the store's cache of statements (dk_store_prepare). */
+void dk_store_statements_init(DkStore *store);
+
+/* Runs sql, one or more statements without rows, unprepared. */
+gboolean dk_store_exec(DkStore *store, const char *sql, GError **error);
+
+/* Sets error from the store's last error, with what was being done;
+ * failures that may pass (SQLite: busy, locked, full, I/O; another
+ * backend: a lost connection, a conflict between transactions) are
+ * DK_ERROR_TEMPORARY. Returns FALSE so that callers can `return
+ * dk_store_set_error(...)`. */
+gboolean dk_store_set_error(DkStore *store, GError **error, const char *doing);
+
+/* SQLite's own (store-schema.c, store-rank.c). */
 int dk_store_schema_latest(void);
-gboolean dk_store_schema_migrate(sqlite3 *db, GError **error);
-
+gboolean dk_store_schema_migrate(struct sqlite3 *db, GError **error);
+/* The SQLite error of db as error. */
+gboolean dk_store_sqlite_error(struct sqlite3 *db, GError **error, const char *doing);
 /* Scripts written without spaces between words (Han, kana, Hangul,
  * fullwidth forms): FTS5's unicode61 tokenizer takes a whole run of them
  * for one word, so their articles are indexed a second time, by

@@ -6,7 +6,7 @@
 gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 *id_out,
                                  GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store,
 	    "INSERT INTO quarantine (raw_sha256, reason, intake, envelope_from,"
 	    " recipients, received_at, kind, ticket) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -20,35 +20,35 @@ gboolean dk_store_quarantine_add(DkStore *store, const DkQuarantined *q, gint64 
 	                        q->recipients};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++) {
 		if (values[i] == NULL)
-			sqlite3_bind_null(st, (int)i + 1);
+			dk_stmt_bind_null(st, (int)i + 1);
 		else
-			sqlite3_bind_text(st, (int)i + 1, values[i], -1, SQLITE_TRANSIENT);
+			dk_stmt_bind_text(st, (int)i + 1, values[i]);
 	}
-	sqlite3_bind_int64(st, 6, q->received_at);
-	sqlite3_bind_text(st, 7, q->kind ? q->kind : "unreadable", -1, SQLITE_TRANSIENT);
+	dk_stmt_bind_int64(st, 6, q->received_at);
+	dk_stmt_bind_text(st, 7, q->kind ? q->kind : "unreadable");
 	if (q->ticket > 0)
-		sqlite3_bind_int64(st, 8, q->ticket);
+		dk_stmt_bind_int64(st, 8, q->ticket);
 	else
-		sqlite3_bind_null(st, 8);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, "quarantining a message");
+		dk_stmt_bind_null(st, 8);
+	int rc = dk_stmt_step(st);
+	if (rc == DK_STMT_ROW)
+		*id_out = dk_stmt_int64(st, 0);
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_ROW)
+		return dk_store_set_error(store, error, "quarantining a message");
 	return TRUE;
 }
 
 gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, "DELETE FROM quarantine WHERE id = ?", error);
+	DkStmt *st = dk_store_prepare(store, "DELETE FROM quarantine WHERE id = ?", error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return dk_store_set_error(store->db, error, "releasing a quarantined message");
+	dk_stmt_bind_int64(st, 1, id);
+	int rc = dk_stmt_step(st);
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_DONE)
+		return dk_store_set_error(store, error, "releasing a quarantined message");
 	return TRUE;
 }
 
@@ -57,23 +57,23 @@ gboolean dk_store_quarantine_remove(DkStore *store, gint64 id, GError **error)
 	" q.received_at, q.kind, q.ticket FROM quarantine q"                                       \
 	" JOIN raw_messages r ON r.sha256 = q.raw_sha256"
 
-static gpointer entry_from_row(sqlite3_stmt *st)
+static gpointer entry_from_row(DkStmt *st)
 {
 	DkQuarantined *q = g_new0(DkQuarantined, 1);
-	q->id = sqlite3_column_int64(st, 0);
+	q->id = dk_stmt_int64(st, 0);
 	q->raw_sha256 = dk_store_column_text(st, 1);
 	q->reason = dk_store_column_text(st, 2);
 	q->intake = dk_store_column_text(st, 3);
 	q->envelope_from = dk_store_column_text(st, 4);
 	q->recipients = dk_store_column_text(st, 5);
-	q->size = sqlite3_column_int64(st, 6);
-	q->received_at = sqlite3_column_int64(st, 7);
+	q->size = dk_stmt_int64(st, 6);
+	q->received_at = dk_stmt_int64(st, 7);
 	q->kind = dk_store_column_text(st, 8);
-	q->ticket = sqlite3_column_int64(st, 9);
+	q->ticket = dk_stmt_int64(st, 9);
 	return q;
 }
 
-static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
+static GPtrArray *query(DkStore *store, DkStmt *st, GError **error)
 {
 	return dk_store_collect(store, st, "reading the quarantine", entry_from_row,
 	                        (GDestroyNotify)dk_quarantined_free, error);
@@ -81,16 +81,16 @@ static GPtrArray *query(DkStore *store, sqlite3_stmt *st, GError **error)
 
 GPtrArray *dk_store_quarantine_list(DkStore *store, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, QUARANTINE_SELECT " ORDER BY q.id", error);
+	DkStmt *st = dk_store_prepare(store, QUARANTINE_SELECT " ORDER BY q.id", error);
 	return st ? query(store, st, error) : NULL;
 }
 
 DkQuarantined *dk_store_quarantine_get(DkStore *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, QUARANTINE_SELECT " WHERE q.id = ?", error);
+	DkStmt *st = dk_store_prepare(store, QUARANTINE_SELECT " WHERE q.id = ?", error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
+	dk_stmt_bind_int64(st, 1, id);
 	g_autoptr(GPtrArray) rows = query(store, st, error);
 	if (rows == NULL)
 		return NULL;
@@ -116,17 +116,17 @@ void dk_quarantined_free(DkQuarantined *q)
 }
 
 /* One kind's count into the table of counts. */
-static gboolean add_count(sqlite3_stmt *st, gpointer data)
+static gboolean add_count(DkStmt *st, gpointer data)
 {
 	g_hash_table_insert(data, dk_store_column_text(st, 0),
-	                    GSIZE_TO_POINTER((gsize)sqlite3_column_int64(st, 1)));
+	                    GSIZE_TO_POINTER((gsize)dk_stmt_int64(st, 1)));
 	return TRUE;
 }
 
 GHashTable *dk_store_quarantine_counts(DkStore *store, GError **error)
 {
 	static const char *const kinds[] = {DK_SET_ASIDE_KINDS};
-	sqlite3_stmt *st =
+	DkStmt *st =
 	    dk_store_prepare(store, "SELECT kind, count(*) FROM quarantine GROUP BY kind", error);
 	if (st == NULL)
 		return NULL;

@@ -10,6 +10,8 @@
  * in either, and the estimate keeps the order of two common words. */
 #include "gateway/store/store-private.h"
 
+#include <sqlite3.h>
+
 #include <math.h>
 
 #define DK_RANK_COUNTED 2000
@@ -134,7 +136,7 @@ gboolean dk_store_rank_register(DkStore *store, GError **error)
 	fts5_api *fts = NULL;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(store->db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
-		return dk_store_set_error(store->db, error, "finding FTS5");
+		return dk_store_sqlite_error(store->db, error, "finding FTS5");
 	sqlite3_bind_pointer(st, 1, (void *)&fts, "fts5_api_ptr", NULL);
 	sqlite3_step(st);
 	sqlite3_finalize(st);

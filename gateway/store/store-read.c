@@ -9,29 +9,29 @@
 
 /* The enumerated values of columns, by their names (values.h). The schema
  * admits no other names; an unknown one would read as the first value. */
-static const char *column_name(sqlite3_stmt *st, int i)
+static const char *column_name(DkStmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	return dk_stmt_text(st, i);
 }
 
-static DkTicketStatus column_status(sqlite3_stmt *st, int i)
+static DkTicketStatus column_status(DkStmt *st, int i)
 {
 	DkTicketStatus status = DK_STATUS_NEW;
 	dk_ticket_status_parse(column_name(st, i), &status);
 	return status;
 }
 
-static DkParticipantRole column_role(sqlite3_stmt *st, int i)
+static DkParticipantRole column_role(DkStmt *st, int i)
 {
 	DkParticipantRole role = DK_ROLE_REQUESTER;
 	dk_participant_role_parse(column_name(st, i), &role);
 	return role;
 }
 
-static gpointer ticket_from_row(sqlite3_stmt *st)
+static gpointer ticket_from_row(DkStmt *st)
 {
 	DkTicket *t = g_new0(DkTicket, 1);
-	t->number = sqlite3_column_int64(st, 0);
+	t->number = dk_stmt_int64(st, 0);
 	t->subject = dk_store_column_text(st, 1);
 	t->status = column_status(st, 2);
 	t->priority = dk_store_column_text(st, 3);
@@ -39,27 +39,27 @@ static gpointer ticket_from_row(sqlite3_stmt *st)
 	t->requester = dk_store_column_text(st, 5);
 	t->organisation = dk_store_column_text(st, 6);
 	t->assignee = dk_store_column_text(st, 7);
-	t->created_at = sqlite3_column_int64(st, 8);
-	t->updated_at = sqlite3_column_int64(st, 9);
-	t->articles = sqlite3_column_int64(st, 10);
-	t->closed_at = sqlite3_column_int64(st, 11);
+	t->created_at = dk_stmt_int64(st, 8);
+	t->updated_at = dk_stmt_int64(st, 9);
+	t->articles = dk_stmt_int64(st, 10);
+	t->closed_at = dk_stmt_int64(st, 11);
 	return t;
 }
 
 typedef struct {
 	GPtrArray *out;
-	gpointer (*from_row)(sqlite3_stmt *);
+	gpointer (*from_row)(DkStmt *);
 } Collecting;
 
-static gboolean add_row(sqlite3_stmt *st, gpointer data)
+static gboolean add_row(DkStmt *st, gpointer data)
 {
 	Collecting *c = data;
 	g_ptr_array_add(c->out, c->from_row(st));
 	return TRUE;
 }
 
-GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing,
-                            gpointer (*from_row)(sqlite3_stmt *), GDestroyNotify free_func,
+GPtrArray *dk_store_collect(DkStore *store, DkStmt *st, const char *doing,
+                            gpointer (*from_row)(DkStmt *), GDestroyNotify free_func,
                             GError **error)
 {
 	if (st == NULL)
@@ -72,7 +72,7 @@ GPtrArray *dk_store_collect(DkStore *store, sqlite3_stmt *st, const char *doing,
 }
 
 /* dk_store_collect() for the read queries here. */
-static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, gpointer (*from_row)(sqlite3_stmt *),
+static GPtrArray *collect(DkStore *store, DkStmt *st, gpointer (*from_row)(DkStmt *),
                           GDestroyNotify free_func, GError **error)
 {
 	return dk_store_collect(store, st, "reading", from_row, free_func, error);
@@ -80,11 +80,11 @@ static GPtrArray *collect(DkStore *store, sqlite3_stmt *st, gpointer (*from_row)
 
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store, "SELECT " TICKET_COLUMNS " FROM tickets t WHERE number = ?", error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, number);
+	dk_stmt_bind_int64(st, 1, number);
 	g_autoptr(GPtrArray) rows =
 	    collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 	if (rows == NULL)
@@ -100,24 +100,24 @@ DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit,
                                 GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store,
-	                                    "SELECT " TICKET_COLUMNS " FROM tickets t"
-	                                    " WHERE ?1 IS NULL OR t.status = ?1"
-	                                    " ORDER BY t.updated_at DESC, t.number DESC LIMIT ?2",
-	                                    error);
+	DkStmt *st = dk_store_prepare(store,
+	                              "SELECT " TICKET_COLUMNS " FROM tickets t"
+	                              " WHERE ?1 IS NULL OR t.status = ?1"
+	                              " ORDER BY t.updated_at DESC, t.number DESC LIMIT ?2",
+	                              error);
 	if (st == NULL)
 		return NULL;
 	if (status != NULL)
-		sqlite3_bind_text(st, 1, dk_ticket_status_name(*status), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, limit ? limit : G_MAXINT64);
+		dk_stmt_bind_static(st, 1, dk_ticket_status_name(*status));
+	dk_stmt_bind_int64(st, 2, limit ? limit : G_MAXINT64);
 	return collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 }
 
-static gpointer article_from_row(sqlite3_stmt *st)
+static gpointer article_from_row(DkStmt *st)
 {
 	DkArticle *a = g_new0(DkArticle, 1);
-	a->id = sqlite3_column_int64(st, 0);
-	a->ticket = sqlite3_column_int64(st, 1);
+	a->id = dk_stmt_int64(st, 0);
+	a->ticket = dk_stmt_int64(st, 1);
 	a->direction = dk_direction_from_name(column_name(st, 2));
 	a->visibility = dk_visibility_from_name(column_name(st, 3));
 	char **fields[] = {&a->evidence,   &a->sender,      &a->recipients, &a->subject,
@@ -125,13 +125,13 @@ static gpointer article_from_row(sqlite3_stmt *st)
 	                   &a->raw_sha256, &a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = dk_store_column_text(st, (int)i + 4);
-	a->created_at = sqlite3_column_int64(st, 14);
+	a->created_at = dk_stmt_int64(st, 14);
 	return a;
 }
 
 GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store,
 	    "SELECT id, ticket, direction, visibility, evidence, sender, recipients,"
 	    " subject, message_id, fingerprint, new_text, full_text, raw_sha256,"
@@ -139,19 +139,19 @@ GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error)
 	    error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, ticket);
+	dk_stmt_bind_int64(st, 1, ticket);
 	return collect(store, st, article_from_row, (GDestroyNotify)dk_article_free, error);
 }
 
-static gpointer event_from_row(sqlite3_stmt *st)
+static gpointer event_from_row(DkStmt *st)
 {
 	DkEvent *e = g_new0(DkEvent, 1);
-	e->id = sqlite3_column_int64(st, 0);
-	e->ticket = sqlite3_column_int64(st, 1);
-	e->article = sqlite3_column_int64(st, 2);
+	e->id = dk_stmt_int64(st, 0);
+	e->ticket = dk_stmt_int64(st, 1);
+	e->article = dk_stmt_int64(st, 2);
 	e->type = dk_store_column_text(st, 3);
 	e->detail = dk_store_column_text(st, 4);
-	e->created_at = sqlite3_column_int64(st, 5);
+	e->created_at = dk_stmt_int64(st, 5);
 	return e;
 }
 
@@ -160,7 +160,7 @@ static gpointer event_from_row(sqlite3_stmt *st)
 /* The events sql (EVENTS and a condition on one integer) selects. */
 static GPtrArray *events_where(DkStore *store, const char *sql, gint64 value, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store, sql, error, "i", value);
+	DkStmt *st = dk_store_query(store, sql, error, "i", value);
 	if (st == NULL)
 		return NULL;
 	return collect(store, st, event_from_row, (GDestroyNotify)dk_event_free, error);
@@ -178,22 +178,21 @@ GPtrArray *dk_store_events_after(DkStore *store, gint64 after, GError **error)
 
 gboolean dk_store_last_event(DkStore *store, gint64 *id_out, GError **error)
 {
-	sqlite3_stmt *st =
-	    dk_store_query(store, "SELECT coalesce(max(id), 0) FROM events", error, "");
+	DkStmt *st = dk_store_query(store, "SELECT coalesce(max(id), 0) FROM events", error, "");
 	return dk_store_lookup_int64(store, st, "reading the newest event", id_out, NULL, error);
 }
 
-static gpointer first_column(sqlite3_stmt *st)
+static gpointer first_column(DkStmt *st)
 {
 	return dk_store_column_text(st, 0);
 }
 
 static GPtrArray *strings(DkStore *store, const char *sql, gint64 ticket, GError **error)
 {
-	sqlite3_stmt *st = dk_store_prepare(store, sql, error);
+	DkStmt *st = dk_store_prepare(store, sql, error);
 	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, ticket);
+	dk_stmt_bind_int64(st, 1, ticket);
 	return collect(store, st, first_column, g_free, error);
 }
 
@@ -209,16 +208,15 @@ GPtrArray *dk_store_message_ids(DkStore *store, gint64 ticket, GError **error)
 /* The rows sql (a condition on one ticket) selects, each made by
  * from_row. */
 static GPtrArray *rows_of(DkStore *store, const char *sql, gint64 ticket,
-                          gpointer (*from_row)(sqlite3_stmt *), GDestroyNotify free_func,
-                          GError **error)
+                          gpointer (*from_row)(DkStmt *), GDestroyNotify free_func, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store, sql, error, "i", ticket);
+	DkStmt *st = dk_store_query(store, sql, error, "i", ticket);
 	if (st == NULL)
 		return NULL;
 	return collect(store, st, from_row, free_func, error);
 }
 
-static gpointer custom_field_from_row(sqlite3_stmt *st)
+static gpointer custom_field_from_row(DkStmt *st)
 {
 	DkCustomField *f = g_new0(DkCustomField, 1);
 	f->name = dk_store_column_text(st, 0);
@@ -238,7 +236,7 @@ GPtrArray *dk_store_tags(DkStore *store, gint64 ticket, GError **error)
 	return strings(store, "SELECT tag FROM tags WHERE ticket = ? ORDER BY tag", ticket, error);
 }
 
-static gpointer participant_from_row(sqlite3_stmt *st)
+static gpointer participant_from_row(DkStmt *st)
 {
 	DkParticipant *p = g_new0(DkParticipant, 1);
 	p->address = dk_store_column_text(st, 0);
@@ -254,10 +252,10 @@ GPtrArray *dk_store_participants(DkStore *store, gint64 ticket, GError **error)
 	               ticket, participant_from_row, (GDestroyNotify)dk_participant_free, error);
 }
 
-static gpointer link_from_row(sqlite3_stmt *st)
+static gpointer link_from_row(DkStmt *st)
 {
 	DkLink *l = g_new0(DkLink, 1);
-	l->ticket = sqlite3_column_int64(st, 0);
+	l->ticket = dk_stmt_int64(st, 0);
 	l->reason = dk_store_column_text(st, 1);
 	return l;
 }
@@ -269,7 +267,7 @@ GPtrArray *dk_store_links(DkStore *store, gint64 ticket, GError **error)
 	               ticket, link_from_row, (GDestroyNotify)dk_link_free, error);
 }
 
-static gpointer foreign_ref_from_row(sqlite3_stmt *st)
+static gpointer foreign_ref_from_row(DkStmt *st)
 {
 	DkForeignRef *r = g_new0(DkForeignRef, 1);
 	r->name = dk_store_column_text(st, 0);
@@ -302,22 +300,21 @@ GPtrArray *dk_store_ticket_addresses_seen(DkStore *store, gint64 ticket, GError 
 gboolean dk_store_outbox_stats(DkStore *store, gint64 now, gint64 *depth_out,
                                gint64 *oldest_age_out, GError **error)
 {
-	sqlite3_stmt *st =
-	    dk_store_prepare(store,
-	                     "SELECT count(*), coalesce(min(created_at), ?) FROM outbox"
-	                     " WHERE state = 'pending'",
-	                     error);
+	DkStmt *st = dk_store_prepare(store,
+	                              "SELECT count(*), coalesce(min(created_at), ?) FROM outbox"
+	                              " WHERE state = 'pending'",
+	                              error);
 	if (st == NULL)
 		return FALSE;
-	sqlite3_bind_int64(st, 1, now);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*depth_out = sqlite3_column_int64(st, 0);
-		*oldest_age_out = now - sqlite3_column_int64(st, 1);
+	dk_stmt_bind_int64(st, 1, now);
+	int rc = dk_stmt_step(st);
+	if (rc == DK_STMT_ROW) {
+		*depth_out = dk_stmt_int64(st, 0);
+		*oldest_age_out = now - dk_stmt_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return dk_store_set_error(store->db, error, "reading the outbox");
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_ROW)
+		return dk_store_set_error(store, error, "reading the outbox");
 	return TRUE;
 }
 

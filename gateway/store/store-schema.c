@@ -2,6 +2,8 @@
  * migration is never edited once released: add the next one instead. */
 #include "gateway/store/store-private.h"
 
+#include <sqlite3.h>
+
 static const char migration_1[] =
     "CREATE TABLE tickets ("
     "  number INTEGER PRIMARY KEY,"
@@ -390,7 +392,7 @@ static gboolean read_version(sqlite3 *db, int *version_out, GError **error)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return dk_store_set_error(db, error, "reading the schema version");
+		return dk_store_sqlite_error(db, error, "reading the schema version");
 	*version_out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (*version_out > dk_store_schema_latest()) {
@@ -413,7 +415,7 @@ gboolean dk_store_schema_migrate(sqlite3 *db, GError **error)
 		return FALSE;
 	while (version < dk_store_schema_latest()) {
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			return dk_store_set_error(db, error, "starting a migration");
+			return dk_store_sqlite_error(db, error, "starting a migration");
 		if (!read_version(db, &version, error)) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return FALSE;
@@ -425,13 +427,13 @@ gboolean dk_store_schema_migrate(sqlite3 *db, GError **error)
 		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", version + 1);
 		if (sqlite3_exec(db, migrations[version], NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(db, bump, NULL, NULL, NULL) != SQLITE_OK) {
-			dk_store_set_error(db, error, "applying schema migration");
+			dk_store_sqlite_error(db, error, "applying schema migration");
 			g_prefix_error(error, "migration %d: ", version + 1);
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return FALSE;
 		}
 		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			return dk_store_set_error(db, error, "committing a migration");
+			return dk_store_sqlite_error(db, error, "committing a migration");
 		version++;
 	}
 	return TRUE;

@@ -23,7 +23,7 @@ gboolean dk_store_user_add(DkStore *store, const char *name, const char *role, c
 	                    " VALUES (?, ?, ?, ?, ?)",
 	                    "adding a user", error, "ssssi", name, role, email, display_name,
 	                    now)) {
-		if (sqlite3_extended_errcode(store->db) == SQLITE_CONSTRAINT_UNIQUE) {
+		if (dk_store_failed_unique(store)) {
 			g_clear_error(error);
 			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "user %s exists already",
 			            name);
@@ -31,7 +31,7 @@ gboolean dk_store_user_add(DkStore *store, const char *name, const char *role, c
 		return FALSE;
 	}
 	if (id_out != NULL)
-		*id_out = sqlite3_last_insert_rowid(store->db);
+		*id_out = dk_store_last_id(store);
 	return TRUE;
 }
 
@@ -39,21 +39,21 @@ gboolean dk_store_user_add(DkStore *store, const char *name, const char *role, c
 	"SELECT id, name, role, email, display_name, password_hash, disabled, created_at FROM "    \
 	"users"
 
-static gpointer user_from_row(sqlite3_stmt *st)
+static gpointer user_from_row(DkStmt *st)
 {
 	DkUserRow *u = g_new0(DkUserRow, 1);
-	u->id = sqlite3_column_int64(st, 0);
+	u->id = dk_stmt_int64(st, 0);
 	u->name = dk_store_column_text(st, 1);
 	u->role = dk_store_column_text(st, 2);
 	u->email = dk_store_column_text(st, 3);
 	u->display_name = dk_store_column_text(st, 4);
 	u->password_hash = dk_store_column_text(st, 5);
-	u->disabled = sqlite3_column_int(st, 6) != 0;
-	u->created_at = sqlite3_column_int64(st, 7);
+	u->disabled = (int)dk_stmt_int64(st, 6) != 0;
+	u->created_at = dk_stmt_int64(st, 7);
 	return u;
 }
 
-static DkUserRow *user_one(DkStore *store, sqlite3_stmt *st, const char *who, GError **error)
+static DkUserRow *user_one(DkStore *store, DkStmt *st, const char *who, GError **error)
 {
 	g_autoptr(GPtrArray) rows = dk_store_collect(store, st, "reading a user", user_from_row,
 	                                             (GDestroyNotify)dk_user_row_free, error);
@@ -68,20 +68,20 @@ static DkUserRow *user_one(DkStore *store, sqlite3_stmt *st, const char *who, GE
 
 DkUserRow *dk_store_user_get(DkStore *store, const char *name, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store, USER_SELECT " WHERE name = ?", error, "s", name);
+	DkStmt *st = dk_store_query(store, USER_SELECT " WHERE name = ?", error, "s", name);
 	return user_one(store, st, name, error);
 }
 
 DkUserRow *dk_store_user_get_id(DkStore *store, gint64 id, GError **error)
 {
 	g_autofree char *who = g_strdup_printf("%" G_GINT64_FORMAT, id);
-	sqlite3_stmt *st = dk_store_query(store, USER_SELECT " WHERE id = ?", error, "i", id);
+	DkStmt *st = dk_store_query(store, USER_SELECT " WHERE id = ?", error, "i", id);
 	return user_one(store, st, who, error);
 }
 
 GPtrArray *dk_store_user_list(DkStore *store, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store, USER_SELECT " ORDER BY name", error, "");
+	DkStmt *st = dk_store_query(store, USER_SELECT " ORDER BY name", error, "");
 	return dk_store_collect(store, st, "reading the users", user_from_row,
 	                        (GDestroyNotify)dk_user_row_free, error);
 }
@@ -89,7 +89,7 @@ GPtrArray *dk_store_user_list(DkStore *store, GError **error)
 /* Fails with DK_ERROR_NOT_FOUND when the last write changed no row. */
 static gboolean changed_some(DkStore *store, const char *what, GError **error)
 {
-	if (sqlite3_changes(store->db) > 0)
+	if (dk_store_last_changes(store) > 0)
 		return TRUE;
 	g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no %s", what);
 	return FALSE;
@@ -123,14 +123,14 @@ gboolean dk_store_token_add(DkStore *store, gint64 user, const char *sha256, con
 	                    "adding an API token", error, "issi", user, sha256, label, now))
 		return FALSE;
 	if (id_out != NULL)
-		*id_out = sqlite3_last_insert_rowid(store->db);
+		*id_out = dk_store_last_id(store);
 	return TRUE;
 }
 
 gboolean dk_store_token_find(DkStore *store, const char *sha256, gint64 *user_out,
                              gboolean *found_out, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(
+	DkStmt *st = dk_store_query(
 	    store, "SELECT user FROM api_tokens WHERE sha256 = ? AND revoked_at IS NULL", error,
 	    "s", sha256);
 	return dk_store_lookup_int64(store, st, "reading an API token", user_out, found_out, error);
@@ -144,22 +144,22 @@ void dk_token_row_free(DkTokenRow *row)
 	g_free(row);
 }
 
-static gpointer token_from_row(sqlite3_stmt *st)
+static gpointer token_from_row(DkStmt *st)
 {
 	DkTokenRow *t = g_new0(DkTokenRow, 1);
-	t->id = sqlite3_column_int64(st, 0);
+	t->id = dk_stmt_int64(st, 0);
 	t->label = dk_store_column_text(st, 1);
-	t->created_at = sqlite3_column_int64(st, 2);
-	t->revoked_at = sqlite3_column_int64(st, 3);
+	t->created_at = dk_stmt_int64(st, 2);
+	t->revoked_at = dk_stmt_int64(st, 3);
 	return t;
 }
 
 GPtrArray *dk_store_tokens(DkStore *store, gint64 user, GError **error)
 {
-	sqlite3_stmt *st = dk_store_query(store,
-	                                  "SELECT id, label, created_at, coalesce(revoked_at, 0)"
-	                                  " FROM api_tokens WHERE user = ? ORDER BY id",
-	                                  error, "i", user);
+	DkStmt *st = dk_store_query(store,
+	                            "SELECT id, label, created_at, coalesce(revoked_at, 0)"
+	                            " FROM api_tokens WHERE user = ? ORDER BY id",
+	                            error, "i", user);
 	return dk_store_collect(store, st, "reading the API tokens", token_from_row,
 	                        (GDestroyNotify)dk_token_row_free, error);
 }
@@ -192,12 +192,12 @@ typedef struct {
 	gboolean found;
 } SessionRow;
 
-static gboolean session_row(sqlite3_stmt *st, gpointer data)
+static gboolean session_row(DkStmt *st, gpointer data)
 {
 	SessionRow *row = data;
-	row->user = sqlite3_column_int64(st, 0);
+	row->user = dk_stmt_int64(st, 0);
 	row->csrf = dk_store_column_text(st, 1);
-	row->expires = sqlite3_column_int64(st, 2);
+	row->expires = dk_stmt_int64(st, 2);
 	row->found = TRUE;
 	return FALSE;
 }
@@ -207,7 +207,7 @@ gboolean dk_store_session_find(DkStore *store, const char *sha256, gint64 now, g
                                GError **error)
 {
 	SessionRow row = {0};
-	sqlite3_stmt *st = dk_store_query(
+	DkStmt *st = dk_store_query(
 	    store,
 	    "SELECT user, csrf, expires_at FROM sessions WHERE sha256 = ? AND expires_at > ?",
 	    error, "si", sha256, now);

@@ -37,6 +37,8 @@
 
 #include "gateway/store/store-private.h"
 
+#include <sqlite3.h>
+
 #define NOW 1800000000
 #define SPAN (3 * 365 * 86400)
 #define RECENT (30 * 86400)

@@ -241,13 +241,12 @@ static DkPipelineItem *deliver(Fixture *f, GBytes *raw, gint64 *article_out)
 static char *column(Fixture *f, gint64 article, const char *name)
 {
 	g_autofree char *sql = g_strdup_printf("SELECT %s FROM articles WHERE id = ?", name);
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(f->store->db, sql, -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_int64(st, 1, article);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	const unsigned char *v = sqlite3_column_text(st, 0);
-	char *out = v ? g_strdup((const char *)v) : NULL;
-	sqlite3_finalize(st);
+	DkStmt *st = dk_store_prepare_once(f->store, sql, NULL);
+	assert_non_null(st);
+	dk_stmt_bind_int64(st, 1, article);
+	assert_int_equal(dk_stmt_step(st), DK_STMT_ROW);
+	char *out = dk_store_column_text(st, 0);
+	dk_stmt_free(st);
 	return out;
 }
 

@@ -7,6 +7,8 @@
 #include "dk-test-store.h"
 #include "gateway/store/store-private.h"
 
+#include <sqlite3.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

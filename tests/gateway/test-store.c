@@ -3,6 +3,8 @@
 #include "dk-test-store.h"
 #include "gateway/store/store-private.h"
 
+#include <sqlite3.h>
+
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <sys/wait.h>
