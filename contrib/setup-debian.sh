@@ -26,6 +26,10 @@ export DEBIAN_FRONTEND=noninteractive
 # (tests/web/test_desk_browser.py, headless); fonts-dejavu-core: its screenshots;
 # nginx-light: contrib/nginx-docket.conf tried in front of docket
 # (tests/web/test_desk_nginx.py runs a private instance).
+# libpq-dev: the PostgreSQL store ([store] backend = postgresql, docket-net
+# only); postgresql: the server binaries (initdb, postgres, with pg_trgm) with
+# which tests/pg/pg-cluster.py starts a throwaway cluster (below: no cluster
+# of the system's own).
 PACKAGES="
 build-essential cmake pkg-config clang clang-format
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
@@ -37,6 +41,7 @@ gnupg gpgsm
 python3 python3-yaml sqlite3 ca-certificates tzdata shared-mime-info
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 chromium chromium-driver python3-selenium fonts-dejavu-core nginx-light
+libpq-dev postgresql
 "
 
 # Postfix (tests/lmtp/test_postfix.py, smtp-source for tests/bench) must
@@ -51,9 +56,42 @@ for p in $PACKAGES; do
 	fi
 done
 
+# PostgreSQL: installing the server must not leave a database running on
+# the machine. Debian's postgresql-common creates and starts a cluster
+# "<version>/main" on first install unless createcluster.conf says
+# create_main_cluster = false: write it before the package comes (ucf then
+# keeps the file as it is, UCF_FORCE_CONFFOLD), and stop and disable the
+# service after it, in case a cluster came anyway.
+pg_fresh=""
+case " $(echo $missing) " in
+*" postgresql "*)
+	if [ -z "$(ls /etc/postgresql/*/*/postgresql.conf 2>/dev/null)" ]; then
+		pg_fresh=yes
+		mkdir -p /etc/postgresql-common
+		if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+			echo "create_main_cluster = false" >>/etc/postgresql-common/createcluster.conf
+		fi
+	fi
+	;;
+esac
+
 if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing
+	UCF_FORCE_CONFFOLD=1 apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if [ -n "$pg_fresh" ]; then
+	for conf in /etc/postgresql/*/*/postgresql.conf; do
+		[ -e "$conf" ] || continue
+		dir=${conf%/postgresql.conf}
+		pg_ctlcluster "$(basename "$(dirname "$dir")")" "$(basename "$dir")" stop 2>/dev/null || :
+	done
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl disable --now postgresql.service >/dev/null 2>&1 || :
+	fi
+	if command -v update-rc.d >/dev/null 2>&1; then
+		update-rc.d postgresql disable >/dev/null 2>&1 || :
+	fi
 fi
 echo "setup-debian.sh: all packages present"
