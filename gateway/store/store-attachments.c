@@ -50,7 +50,8 @@ static gboolean add_row(DkStmt *st, gpointer data)
 	a->sha256 = dk_store_column_text(st, 7);
 	a->size = (gsize)dk_stmt_int64(st, 8);
 	g_autofree char *rel = dk_store_column_text(st, 9);
-	a->path = g_build_filename(rows->store->data_dir, rel ? rel : "", NULL);
+	/* PostgreSQL keeps the bytes in the database: no file */
+	a->path = rel ? g_build_filename(rows->store->data_dir, rel, NULL) : NULL;
 	g_ptr_array_add(rows->out, a);
 	return TRUE;
 }
@@ -131,9 +132,35 @@ DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
 	           what, error);
 }
 
+/* The bytes of a, from its file or (PostgreSQL) from the database. */
+static gboolean attachment_bytes(DkStore *store, const DkStoredAttachment *a, char **contents,
+                                 gsize *len, GError **error)
+{
+	if (a->path != NULL) {
+		g_autoptr(GError) local = NULL;
+		if (g_file_get_contents(a->path, contents, len, &local))
+			return TRUE;
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s", a->path,
+		            local->message);
+		return FALSE;
+	}
+	DkStmt *st = dk_store_query(store, "SELECT data FROM attachments WHERE sha256 = ?", error,
+	                            "s", a->sha256);
+	if (st == NULL)
+		return FALSE;
+	int rc = dk_stmt_step(st);
+	const void *p = rc == DK_STMT_ROW ? dk_stmt_blob(st, 0, len) : NULL;
+	*contents = p ? g_memdup2(p, *len) : g_strdup("");
+	if (p == NULL)
+		*len = 0;
+	if (rc == DK_STMT_ERROR)
+		dk_store_set_error(store, error, "reading an attachment");
+	dk_stmt_reset(st);
+	return rc != DK_STMT_ERROR;
+}
+
 GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error)
 {
-	(void)store;
 	if (!dk_stored_attachment_kept(a)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND,
 		            "attachment %" G_GINT64_FORMAT
@@ -144,19 +171,15 @@ GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GE
 	}
 	g_autofree char *contents = NULL;
 	gsize len = 0;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(a->path, &contents, &len, &local)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s", a->path,
-		            local->message);
+	if (!attachment_bytes(store, a, &contents, &len, error))
 		return NULL;
-	}
 	char sha[65];
 	dk_sha256_hex(contents, len, sha);
 	if (strcmp(sha, a->sha256) != 0 || len != a->size) {
 		g_set_error(
 		    error, DK_ERROR, DK_ERROR_PERMANENT,
 		    "store: %s is damaged: its content no longer has the SHA-256 it was stored by",
-		    a->path);
+		    a->path ? a->path : a->sha256);
 		return NULL;
 	}
 	return g_bytes_new_take(g_steal_pointer(&contents), len);

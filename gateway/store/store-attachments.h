@@ -21,7 +21,7 @@ typedef struct {
 	char *disposition; /* "attachment" or "inline" */
 	char *sha256;      /* 64 hex digits; "" when a parse limit kept the content out */
 	gsize size;
-	char *path; /* the file, absolute */
+	char *path; /* the file, absolute; NULL on PostgreSQL (the bytes are in the database) */
 } DkStoredAttachment;
 
 void dk_stored_attachment_free(gpointer attachment);

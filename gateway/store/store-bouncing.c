@@ -10,7 +10,8 @@ gboolean dk_store_bouncing_mark(DkStore *store, const char *address, const char 
 	    store,
 	    "INSERT INTO bouncing_addresses (address, since, last_status, last_at)"
 	    " VALUES (lower(?1), ?2, ?3, ?2)"
-	    " ON CONFLICT (address) DO UPDATE SET count = count + 1, last_status = ?3,"
+	    " ON CONFLICT (address) DO UPDATE SET count = bouncing_addresses.count + 1, "
+	    "last_status = ?3,"
 	    " last_at = ?2",
 	    "marking an address as bouncing", error, "sis", address, now, status);
 }

@@ -173,14 +173,32 @@ static char *fts_query(const char *text)
 	return g_string_free(q, FALSE);
 }
 
+/* PostgreSQL's search (store-schema-pg.c): articles.search_vector, a
+ * tsvector of the subject (weight A) and the text (B) in the 'simple'
+ * configuration docket_search, indexed by GIN; plainto_tsquery() makes
+ * every word of the text a term that must match, and leaves punctuation
+ * out of the query syntax. ts_rank_cd() weighs a hit in the subject twice
+ * one in the text; negated, so that lower is better as with bm25. */
+#define PG_QUERY "plainto_tsquery('docket_search', ?1)"
+#define PG_RANKED                                                                                  \
+	"SELECT id, rank FROM (SELECT a.id, -ts_rank_cd('{0, 0, 0.5, 1}', a.search_vector, q)"     \
+	" AS rank FROM articles a, " PG_QUERY " q WHERE a.search_vector @@ q"                      \
+	" ORDER BY a.id DESC LIMIT ?2) c ORDER BY rank, id DESC"
+#define PG_SNIPPET                                                                                 \
+	"SELECT ts_headline('docket_search', subject || ' … ' || new_text, " PG_QUERY ","          \
+	" 'StartSel=[, StopSel=], MaxWords=12, MinWords=3, MaxFragments=1,"                        \
+	" FragmentDelimiter=…') FROM articles WHERE id = ?2"
+
 /* The snippet of one matching article: FTS5 makes it only in a query
  * that matches, so it is asked for the hits kept. */
 static gboolean search_snippet(DkStore *store, const char *query, DkSearchHit *hit, GError **error)
 {
 	DkStmt *st = dk_store_query(
 	    store,
-	    "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
-	    " WHERE article_search MATCH ? AND rowid = ?",
+	    DK_SQL(store,
+	           "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
+	           " WHERE article_search MATCH ? AND rowid = ?",
+	           PG_SNIPPET),
 	    error, "si", query, hit->article);
 	return dk_store_lookup_text(store, st, "making a search snippet", &hit->snippet, error);
 }
@@ -278,9 +296,14 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 	g_autoptr(GPtrArray) out =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
 	g_auto(GStrv) words = g_strsplit_set(text, " \t\n", -1);
-	GString *sql =
-	    g_string_new("SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid,"
-	                 " substr(s.new_text, 1, 80) FROM article_search_cjk s WHERE 1");
+	/* PostgreSQL: the articles themselves, with the condition of their
+	 * trigram index (articles_search_cjk, store-schema-pg.c) */
+	GString *sql = g_string_new(
+	    DK_SQL(store,
+	           "SELECT (SELECT ticket FROM articles WHERE id = s.rowid), s.rowid,"
+	           " substr(s.new_text, 1, 80) FROM article_search_cjk s WHERE 1",
+	           "SELECT s.ticket, s.id AS rowid, substr(s.new_text, 1, 80) FROM articles s"
+	           " WHERE (s.subject || ' ' || s.new_text) ~ '[⺀-鿿가-힯豈-﫿＀-￯]'"));
 	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; words[i] != NULL && args->len < 16; i++) {
 		if (*words[i] == '\0')
@@ -293,12 +316,18 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 		}
 		g_string_append_c(like, '%');
 		/* each word its own parameter, ?N */
-		g_string_append_printf(
-		    sql, " AND (s.subject LIKE ?%u ESCAPE '\\' OR s.new_text LIKE ?%u ESCAPE '\\')",
-		    args->len + 1, args->len + 1);
+		if (store->backend == NULL)
+			g_string_append_printf(sql,
+			                       " AND (s.subject LIKE ?%u ESCAPE '\\'"
+			                       " OR s.new_text LIKE ?%u ESCAPE '\\')",
+			                       args->len + 1, args->len + 1);
+		else
+			g_string_append_printf(
+			    sql, " AND (s.subject || ' ' || s.new_text) LIKE ?%u ESCAPE '\\'",
+			    args->len + 1);
 		g_ptr_array_add(args, g_string_free(like, FALSE));
 	}
-	g_string_append(sql, " ORDER BY s.rowid DESC");
+	g_string_append(sql, DK_SQL(store, " ORDER BY s.rowid DESC", " ORDER BY s.id DESC"));
 	DkStmt *st = dk_store_prepare_once(store, sql->str, error);
 	g_string_free(sql, TRUE);
 	if (st == NULL)
@@ -321,19 +350,25 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
+	if (store->backend != NULL) { /* PostgreSQL parses the words itself */
+		g_free(query);
+		query = g_strdup(text);
+	}
 	/* One hit per ticket, its best article: the newest SEARCH_CANDIDATES
 	 * matches (FTS5 reads them newest first and stops there, so a word in
 	 * millions of articles costs as much as one in a few thousand) are
 	 * ranked, best first, and a ticket's later ones are skipped until
 	 * limit tickets are found. A hit in the subject weighs twice one in
 	 * the text. */
-	if (!dk_store_rank_register(store, error))
+	if (store->backend == NULL && !dk_store_rank_register(store, error))
 		return NULL;
 	DkStmt *st = dk_store_query(
 	    store,
-	    "SELECT id, rank FROM (SELECT rowid AS id, dk_rank(article_search, 2.0, 1.0) AS rank"
-	    " FROM article_search WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT ?)"
-	    " ORDER BY rank, id DESC",
+	    DK_SQL(store,
+	           "SELECT id, rank FROM (SELECT rowid AS id, dk_rank(article_search, 2.0, 1.0)"
+	           " AS rank FROM article_search WHERE article_search MATCH ? ORDER BY rowid DESC"
+	           " LIMIT ?) ORDER BY rank, id DESC",
+	           PG_RANKED),
 	    error, "si", query, (gint64)SEARCH_CANDIDATES);
 	if (st == NULL)
 		return NULL;
@@ -441,7 +476,7 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 	                   "json_extract(detail, '$.value'))"
 	                   " FROM (SELECT created_at, detail FROM events WHERE ticket = ?1 AND "
 	                   "type = 'status_change'"
-	                   " ORDER BY id)",
+	                   " ORDER BY id) AS e",
 	                   error, "i", ticket);
 	if (st == NULL)
 		return FALSE;

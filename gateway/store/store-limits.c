@@ -11,7 +11,7 @@ gboolean dk_store_sender_recent(DkStore *store, const char *sender, gint64 since
 	DkStmt *st = dk_store_query(
 	    store,
 	    "SELECT count(*) FROM (SELECT 1 FROM articles WHERE sender = ? COLLATE NOCASE"
-	    " AND created_at >= ? LIMIT ?)",
+	    " AND created_at >= ? LIMIT ?) AS recent",
 	    error, "sii", sender, since, upto);
 	*count_out = 0;
 	return dk_store_lookup_int64(store, st, "counting a sender's recent articles", count_out,

@@ -137,13 +137,26 @@ static const char *index_for(const DkTicketQuery *q, const char **leading)
 	return "tickets_urgency";
 }
 
+/* SQLite is told which index an arm reads (" INDEXED BY " and the name
+ * that follows); PostgreSQL's planner takes no such hint. */
+static const char *indexed(DkStore *store)
+{
+	return DK_SQL(store, " INDEXED BY ", "");
+}
+
+static const char *index_name(DkStore *store, const char *index)
+{
+	return store->backend == NULL ? index : "";
+}
+
 /* The arms for the classes first_class to last_class (0, 1: with a
  * target; 2: without), each its range's first ?8 tickets as (number, left,
  * paused, priority_rank, created_at), a status's class 2 read by
  * by_time[i] when that is set; how many (none for closed statuses asked
  * for the classes with a target). */
-static guint append_arms(GString *sql, const DkTicketQuery *q, const DkTicketStatus *statuses,
-                         guint n, int first_class, int last_class, const char *const *by_time)
+static guint append_arms(DkStore *store, GString *sql, const DkTicketQuery *q,
+                         const DkTicketStatus *statuses, guint n, int first_class, int last_class,
+                         const char *const *by_time)
 {
 	static const char *const left[] = {"t.sla_key - ?9", "t.sla_key", "NULL"};
 	const char *leading = NULL;
@@ -157,17 +170,17 @@ static guint append_arms(GString *sql, const DkTicketQuery *q, const DkTicketSta
 			const char *index = c == 2 && by_time[i] != NULL ? by_time[i] : urgency;
 			g_string_append_printf(
 			    sql,
-			    "%sSELECT * FROM (SELECT t.number, %s AS left, %d AS paused,"
-			    " t.priority_rank, t.created_at FROM tickets t INDEXED BY %s"
+			    "%sSELECT * FROM (SELECT t.number, %s AS time_left, %d AS paused,"
+			    " t.priority_rank, t.created_at FROM tickets t%s%s"
 			    " WHERE %st.status = '%s' AND t.sla_class = %d%s",
-			    arms++ ? " UNION ALL " : "", left[c], c == 1, index, leading,
-			    dk_ticket_status_name(statuses[i]), c,
-			    c == 2 ? " AND t.sla_key IS NULL" : "");
+			    arms ? " UNION ALL " : "", left[c], c == 1, indexed(store),
+			    index_name(store, index), leading, dk_ticket_status_name(statuses[i]),
+			    c, c == 2 ? " AND t.sla_key IS NULL" : "");
 			append_filters(sql, q);
 			g_string_append_printf(sql,
 			                       " ORDER BY %st.priority_rank, t.created_at,"
-			                       " t.number LIMIT ?8)",
-			                       c < 2 ? "t.sla_key, " : "");
+			                       " t.number LIMIT ?8) AS arm%u",
+			                       c < 2 ? "t.sla_key, " : "", arms++);
 		}
 	}
 	return arms;
@@ -197,9 +210,10 @@ static gboolean time_indexes(DkStore *store, const DkTicketQuery *q, const DkTic
 		return TRUE;
 	for (guint i = 0; i < n; i++) {
 		g_autofree char *sql =
-		    g_strdup_printf("SELECT count(*) FROM (SELECT 1 FROM tickets t INDEXED BY %s"
-		                    " WHERE t.status = '%s' AND %s LIMIT ?8)",
-		                    index, dk_ticket_status_name(statuses[i]), condition);
+		    g_strdup_printf("SELECT count(*) FROM (SELECT 1 FROM tickets t%s%s"
+		                    " WHERE t.status = '%s' AND %s LIMIT ?8) AS recent",
+		                    indexed(store), index_name(store, index),
+		                    dk_ticket_status_name(statuses[i]), condition);
 		g_autoptr(GArray) count = g_array_new(FALSE, FALSE, sizeof(gint64));
 		if (!select_numbers(store, sql, q, TIME_NARROW + 1, count, error))
 			return FALSE;
@@ -210,7 +224,8 @@ static gboolean time_indexes(DkStore *store, const DkTicketQuery *q, const DkTic
 }
 
 static const char ORDER[] =
-    " ORDER BY left IS NULL, left, paused, priority_rank, created_at, number LIMIT ?8";
+    " ORDER BY time_left IS NULL, time_left, paused, priority_rank, created_at, number"
+    " LIMIT ?8";
 
 /* The numbers of the tickets listed: those with a target, then, when they
  * fill no page, those without. */
@@ -223,9 +238,10 @@ static gboolean by_urgency(DkStore *store, const DkTicketQuery *q, const DkTicke
 		if (part == 1 && !time_indexes(store, q, statuses, n, by_time, error))
 			return FALSE;
 		g_autoptr(GString) sql = g_string_new("SELECT number FROM (");
-		if (append_arms(sql, q, statuses, n, part ? 2 : 0, part ? 2 : 1, by_time) == 0)
+		if (append_arms(store, sql, q, statuses, n, part ? 2 : 0, part ? 2 : 1, by_time) ==
+		    0)
 			continue;
-		g_string_append_printf(sql, ")%s", ORDER);
+		g_string_append_printf(sql, ") AS arms%s", ORDER);
 		if (!select_numbers(store, sql->str, q, limit, found, error))
 			return FALSE;
 		if (limit >= 0 && found->len >= (guint)limit)

@@ -81,18 +81,24 @@ GPtrArray *dk_store_outbox_due_lane(DkStore *store, gint64 now, const char *conn
 		                    " ORDER BY next_attempt_at, id LIMIT ?3",
 		                    error, "isi", now, connector, (gint64)limit);
 	} else {
-		/* The names travel as one JSON array, read back by json_each. */
+		/* The names travel as one JSON array, read back by json_each
+		 * (PostgreSQL: json_array_elements_text). */
 		g_autoptr(json_t) names = json_array();
 		for (guint i = 0; except != NULL && except[i] != NULL; i++)
 			json_array_append_new(names, json_string(except[i]));
 		g_autofree char *text = json_dumps(names, JSON_COMPACT);
-		st =
-		    dk_store_query(store,
-		                   OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
-		                                 " AND NOT (kind = 'connector' AND target IN"
-		                                 " (SELECT value FROM json_each(?)))"
-		                                 " ORDER BY next_attempt_at, id LIMIT ?",
-		                   error, "isi", now, text, (gint64)limit);
+		st = dk_store_query(
+		    store,
+		    DK_SQL(store,
+		           OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
+		                         " AND NOT (kind = 'connector' AND target IN"
+		                         " (SELECT value FROM json_each(?)))"
+		                         " ORDER BY next_attempt_at, id LIMIT ?",
+		           OUTBOX_SELECT " WHERE state = 'pending' AND next_attempt_at <= ?"
+		                         " AND NOT (kind = 'connector' AND target IN"
+		                         " (SELECT json_array_elements_text(?::json)))"
+		                         " ORDER BY next_attempt_at, id LIMIT ?"),
+		    error, "isi", now, text, (gint64)limit);
 	}
 	return st != NULL ? query(store, st, error) : NULL;
 }
@@ -351,8 +357,12 @@ gboolean dk_store_external_ref_set(DkStore *store, const char *connector, const 
 {
 	return dk_store_write(
 	    store,
-	    "INSERT OR REPLACE INTO external_refs (connector, kind, local_id, remote_id)"
-	    " VALUES (?, ?, ?, ?)",
+	    DK_SQL(store,
+	           "INSERT OR REPLACE INTO external_refs (connector, kind, local_id, remote_id)"
+	           " VALUES (?, ?, ?, ?)",
+	           "INSERT INTO external_refs (connector, kind, local_id, remote_id)"
+	           " VALUES (?, ?, ?, ?) ON CONFLICT (connector, kind, local_id)"
+	           " DO UPDATE SET remote_id = excluded.remote_id"),
 	    "recording an external reference", error, "ssis", connector, kind, local_id, remote_id);
 }
 

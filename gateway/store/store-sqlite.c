@@ -205,13 +205,42 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
 	return g_steal_pointer(&s);
 }
 
+/* The backend [store] backend names other than SQLite, or NULL for
+ * SQLite. */
+static const char *other_backend(const DkConfig *config)
+{
+	(void)config; /* [store] backend: not yet */
+	return NULL;
+}
+
+gboolean dk_store_backend_available(const DkConfig *config)
+{
+	const char *name = other_backend(config);
+	return name == NULL || dk_store_backend_find(name) != NULL;
+}
+
 DkStore *dk_store_open_config(const DkConfig *config, GError **error)
 {
 	DkStoreOptions options = {
 	    .inline_max = (gsize)dk_config_get_int(config, "store", "inline_max"),
 	    .busy_timeout_ms = (int)dk_config_get_int(config, "store", "busy_timeout_ms"),
 	};
-	return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options, error);
+	const char *name = other_backend(config);
+	if (name == NULL)
+		return dk_store_open(dk_config_get_string(config, "store", "data_dir"), &options,
+		                     error);
+	const DkStoreOps *ops = dk_store_backend_find(name);
+	if (ops == NULL) {
+		g_set_error(error, DK_ERROR, DK_ERROR_CONFIG,
+		            "store: [store] backend = %s: not in this program (docket-net has it)",
+		            name);
+		return NULL;
+	}
+	g_autoptr(DkStore) s =
+	    dk_store_new(dk_config_get_string(config, "store", "data_dir"), &options);
+	if (!ops->open(s, config, error))
+		return NULL;
+	return g_steal_pointer(&s);
 }
 
 /* Closing leaves a WAL of fewer frames than this as it is (see

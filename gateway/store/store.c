@@ -30,6 +30,8 @@ gboolean dk_store_begin(DkStore *store, GError **error)
 
 gboolean dk_store_search_defer(DkStore *store, GError **error)
 {
+	if (store->backend != NULL)
+		return TRUE; /* PostgreSQL indexes a row as it is written */
 	store->search_after = 0;
 	if (!dk_store_lookup_int64(
 	        store,
@@ -176,7 +178,9 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 		return FALSE;
 	dk_stmt_bind_text(st, 1, sha);
 	dk_stmt_bind_int64(st, 2, (gint64)n);
-	if (n <= store->options.inline_max) {
+	/* PostgreSQL's store keeps every raw message in the database: several
+	 * gateways share no folder */
+	if (n <= store->options.inline_max || store->backend != NULL) {
 		dk_stmt_bind_blob_static(st, 3, p, n);
 	} else {
 		g_autofree char *dir = blob_dir(store, "raw", sha);
@@ -208,7 +212,7 @@ gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, cha
 gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha, gint64 now,
                                     GError **error)
 {
-	if (size <= store->options.inline_max) {
+	if (size <= store->options.inline_max || store->backend != NULL) {
 		g_autofree guint8 *all = g_malloc(size + 1);
 		if (!dk_store_file_read(fd, all, size))
 			return read_failed(error);
@@ -427,6 +431,27 @@ gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError
 	                      "updating a ticket", error, "ii", now, ticket);
 }
 
+/* Indexes an article for search on SQLite (FTS5 tables; held back to the
+ * commit after dk_store_search_defer()). PostgreSQL's index is a column of
+ * the article. */
+static gboolean index_article(DkStore *store, gint64 id, const char *subject, const char *text,
+                              GError **error)
+{
+	if (!store->search_deferred &&
+	    !dk_store_write(
+	        store, "INSERT INTO article_search (rowid, subject, new_text) VALUES (?, ?, ?)",
+	        "indexing an article for search", error, "iss", id, subject, text))
+		return FALSE;
+	gboolean cjk = dk_store_has_cjk(subject) || dk_store_has_cjk(text);
+	store->search_cjk |= store->search_deferred && cjk; /* indexed at commit */
+	if (!store->search_deferred && cjk &&
+	    !dk_store_write(
+	        store, "INSERT INTO article_search_cjk (rowid, subject, new_text) VALUES (?, ?, ?)",
+	        "indexing an article for search", error, "iss", id, subject, text))
+		return FALSE;
+	return TRUE;
+}
+
 gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 {
 	DkStmt *st =
@@ -466,42 +491,49 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	if (!ok)
 		return 0;
 	a->id = dk_store_last_id(store);
-	if (!store->search_deferred &&
-	    !dk_store_write(
-	        store, "INSERT INTO article_search (rowid, subject, new_text) VALUES (?, ?, ?)",
-	        "indexing an article for search", error, "iss", a->id, values[5], values[8]))
-		return 0;
-	gboolean cjk = dk_store_has_cjk(values[5]) || dk_store_has_cjk(values[8]);
-	store->search_cjk |= store->search_deferred && cjk; /* indexed at commit */
-	if (!store->search_deferred && cjk &&
-	    !dk_store_write(
-	        store, "INSERT INTO article_search_cjk (rowid, subject, new_text) VALUES (?, ?, ?)",
-	        "indexing an article for search", error, "iss", a->id, values[5], values[8]))
+	if (store->backend == NULL && !index_article(store, a->id, values[5], values[8], error))
 		return 0;
 	return a->id;
+}
+
+/* The bytes of an attachment, once per SHA-256: on SQLite a file under
+ * data_dir/attachments/; on PostgreSQL in the database (attachments.data),
+ * as several gateways share no folder. */
+static gboolean attachment_keep(DkStore *store, const DkAttachmentIn *att, GError **error)
+{
+	if (store->backend != NULL) {
+		gsize n = 0;
+		const void *p = att->data ? g_bytes_get_data(att->data, &n) : NULL;
+		DkStmt *st = dk_store_prepare(store,
+		                              "INSERT INTO attachments (sha256, size, data)"
+		                              " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+		                              error);
+		if (st == NULL)
+			return FALSE;
+		dk_stmt_bind_text(st, 1, att->sha256);
+		dk_stmt_bind_int64(st, 2, (gint64)att->size);
+		if (p != NULL)
+			dk_stmt_bind_blob_static(st, 3, p, n);
+		return dk_store_run(store, st, "storing an attachment", error);
+	}
+	g_autofree char *dir = blob_dir(store, "attachments", att->sha256);
+	if (att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
+		return FALSE;
+	g_autofree char *rel = g_build_filename(
+	    "attachments", (char[]){att->sha256[0], att->sha256[1], 0}, att->sha256, NULL);
+	return dk_store_write(store,
+	                      "INSERT INTO attachments (sha256, size, path) VALUES (?, ?, ?)"
+	                      " ON CONFLICT DO NOTHING",
+	                      "storing an attachment", error, "sis", att->sha256, (gint64)att->size,
+	                      rel);
 }
 
 gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
                                  const DkAttachmentIn *att, GError **error)
 {
-	g_autofree char *dir = blob_dir(store, "attachments", att->sha256);
-	if (att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
+	if (!attachment_keep(store, att, error))
 		return FALSE;
-	DkStmt *st =
-	    dk_store_prepare(store,
-	                     "INSERT INTO attachments (sha256, size, path) VALUES (?, ?, ?)"
-	                     " ON CONFLICT DO NOTHING",
-	                     error);
-	if (st == NULL)
-		return FALSE;
-	g_autofree char *rel = g_build_filename(
-	    "attachments", (char[]){att->sha256[0], att->sha256[1], 0}, att->sha256, NULL);
-	dk_stmt_bind_text(st, 1, att->sha256);
-	dk_stmt_bind_int64(st, 2, (gint64)att->size);
-	dk_stmt_bind_text(st, 3, rel);
-	if (!dk_store_run(store, st, "storing an attachment", error))
-		return FALSE;
-	st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare(
 	    store,
 	    "INSERT INTO article_attachments (article, position, sha256, filename, content_type,"
 	    " content_id, disposition) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -585,12 +617,13 @@ gboolean dk_store_ticket_set(DkStore *store, gint64 ticket, DkTicketField field,
 gboolean dk_store_ticket_set_status(DkStore *store, gint64 ticket, DkTicketStatus status,
                                     gint64 now, GError **error)
 {
-	return dk_store_write(store,
-	                      "UPDATE tickets SET status = ?1, updated_at = max(updated_at, ?3),"
-	                      " closed_at = CASE WHEN ?4 THEN coalesce(closed_at, ?3) ELSE NULL END"
-	                      " WHERE number = ?2",
-	                      "changing a ticket", error, "siii", dk_ticket_status_name(status),
-	                      ticket, now, (gint64)dk_ticket_status_is_closed(status));
+	return dk_store_write(
+	    store,
+	    "UPDATE tickets SET status = ?1, updated_at = max(updated_at, ?3),"
+	    " closed_at = CASE WHEN ?4 <> 0 THEN coalesce(closed_at, ?3) ELSE NULL END"
+	    " WHERE number = ?2",
+	    "changing a ticket", error, "siii", dk_ticket_status_name(status), ticket, now,
+	    (gint64)dk_ticket_status_is_closed(status));
 }
 
 gboolean dk_store_ticket_field_set(DkStore *store, gint64 ticket, const char *name,

@@ -133,8 +133,16 @@ typedef struct {
  * migrations. The data directory is created with mode 0750. */
 DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GError **error);
 /* dk_store_open() of [store] data_dir with the options [store] inline_max
- * and busy_timeout_ms: how every command and thread of docket opens it. */
+ * and busy_timeout_ms: how every command and thread of docket opens it.
+ * With [store] backend = postgresql, the PostgreSQL database of [store]
+ * url instead, through the backend the program registered (docket-net's;
+ * DK_ERROR_CONFIG in a program without it, see
+ * dk_store_backend_available()). */
 DkStore *dk_store_open_config(const DkConfig *config, GError **error);
+/* Whether this program can open the store config names: FALSE for a
+ * PostgreSQL store in `docket`, which then runs the command through
+ * docket-net. */
+gboolean dk_store_backend_available(const DkConfig *config);
 void dk_store_close(DkStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkStore, dk_store_close)
 

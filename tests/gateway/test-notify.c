@@ -1,6 +1,7 @@
 /* Tests of notification mail: addresses fit for headers, the message GMime
  * builds (RFC 5322 headers, RFC 2047, no header injection from any value),
  * VERP bounce addresses and their lookup, and the never-loop guard. */
+#include "dk-test-store.h"
 #include "dk-test.h"
 #include "gateway/error.h"
 #include "gateway/store/store-outbox.h"
@@ -32,7 +33,7 @@ static int setup(void **state)
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	f->config = dk_config_load(path, NULL);
 	g_assert_nonnull(f->config);
-	f->store = dk_store_open(f->dir, NULL, NULL);
+	f->store = dk_test_store_open(f->dir, NULL, NULL);
 	f->settings = dk_notify_settings_new(f->config, NULL);
 	g_assert_nonnull(f->settings);
 	*state = f;

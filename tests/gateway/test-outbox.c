@@ -3,6 +3,7 @@
  * article; exponential backoff and giving up; relays linked to their
  * article; bouncing addresses; rows of other kinds left to their owners;
  * the rows of each lane. */
+#include "dk-test-store.h"
 #include "dk-test.h"
 #include "gateway/error.h"
 #include "gateway/core/pipeline.h"
@@ -35,7 +36,7 @@ static int setup_with(void **state, const char *extra)
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	f->config = dk_config_load(path, NULL);
 	g_assert_nonnull(f->config);
-	f->store = dk_store_open(f->dir, NULL, NULL);
+	f->store = dk_test_store_open(f->dir, NULL, NULL);
 	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	*state = f;
 	return 0;

@@ -290,10 +290,11 @@ static void test_batch_item_fails_after_writing(void **state)
 
 static void test_store_busy_is_temporary(void **state)
 {
+	DK_TEST_SQLITE_ONLY(); /* SQLite's file lock; PostgreSQL locks rows */
 	Fixture *f = *state;
 	DkStoreOptions options = {.inline_max = 1024, .busy_timeout_ms = 10};
-	g_autoptr(DkStore) other = dk_store_open(f->dir, &options, NULL);
-	g_autoptr(DkStore) mine = dk_store_open(f->dir, &options, NULL);
+	g_autoptr(DkStore) other = dk_test_store_open(f->dir, &options, NULL);
+	g_autoptr(DkStore) mine = dk_test_store_open(f->dir, &options, NULL);
 	g_autoptr(DkPipeline) p = dk_pipeline_new(f->config, mine, &dk_outbox_effects);
 	assert_true(dk_store_begin(other, NULL));
 	const char *msg = "From: a@example.com\nSubject: s\nMessage-ID: <busy@x>\n\nb\n";
@@ -338,7 +339,7 @@ static gpointer send_many(gpointer data)
 static void test_writer_thread(void **state)
 {
 	Fixture *f = *state;
-	g_autoptr(DkStore) own = dk_store_open(f->dir, NULL, NULL);
+	g_autoptr(DkStore) own = dk_test_store_open(f->dir, NULL, NULL);
 	DkWriter *writer = dk_writer_start(own, 0, NULL);
 	dk_pipeline_set_writer(f->pipeline, writer);
 	Sender senders[8];

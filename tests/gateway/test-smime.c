@@ -6,6 +6,7 @@
  * never goes to the network (no dirmngr, no CRLs). The mail is signed and
  * encrypted by `openssl smime`, another implementation than the gpgsm
  * that checks it. */
+#include "dk-test-store.h"
 #include "dk-test.h"
 #include "gateway/config.h"
 #include "gateway/core/crypto.h"
@@ -195,7 +196,7 @@ static int fixture_setup(void **state)
 	g_autoptr(GError) error = NULL;
 	f->config = dk_config_load_data(text, strlen(text), "test", &error);
 	assert_null(error);
-	f->store = dk_store_open(f->data, NULL, &error);
+	f->store = dk_test_store_open(f->data, NULL, &error);
 	assert_null(error);
 	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	assert_true(dk_crypto_enabled());

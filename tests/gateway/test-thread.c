@@ -2,6 +2,7 @@
  * restore, signed reply addresses, the follow-up policy, the reopen
  * window's edges, auto-replies and bounces (classification set by hand),
  * agents, foreign numbers, and a batch whose messages see each other. */
+#include "dk-test-store.h"
 #include "dk-test.h"
 #include "parsers/classify.h"
 #include "gateway/error.h"
@@ -43,7 +44,7 @@ static Fixture *fixture_new(const char *extra)
 	g_autoptr(GError) error = NULL;
 	f->config = dk_config_load(path, &error);
 	g_assert_no_error(error);
-	f->store = dk_store_open(f->dir, NULL, &error);
+	f->store = dk_test_store_open(f->dir, NULL, &error);
 	g_assert_no_error(error);
 	f->pipeline = dk_pipeline_new(f->config, f->store, &dk_outbox_effects);
 	f->secret = g_bytes_new(SECRET, strlen(SECRET));

@@ -1,0 +1,559 @@
+/* The PostgreSQL backend of the store ([store] backend = postgresql): the
+ * statement seam (store-private.h) over libpq. One connection per DkStore;
+ * a statement is prepared once per connection under a name of its own
+ * (PQprepare) when it first runs, then run with PQexecPrepared: parameters
+ * as text, blobs (bytea) in binary; results as text. Placeholders ? and ?N
+ * are rewritten to $N when a statement is prepared. */
+#include "gateway/store/store-pg.h"
+
+#include "gateway/store/store-private.h"
+#include "gateway/store/store-schema-pg.h"
+
+#include <libpq-fe.h>
+#include <string.h>
+
+/* Type OIDs of pg_type (catalog/pg_type_d.h, not in libpq-dev). */
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_TEXT 25
+
+typedef struct {
+	PGconn *conn;
+	guint next_name;
+	gint64 last_changes;
+	gint64 total_changes;
+	char sqlstate[6];    /* of the last failure; "" when none */
+	char *error_message; /* of the last failure */
+} PgConn;
+
+typedef struct {
+	PgConn *pg;
+	char *name; /* the prepared statement's; NULL: run once with PQexecParams */
+	char *sql;  /* with $N placeholders */
+	int n_params;
+	gboolean prepared;
+	char **values;
+	int *lengths;
+	int *formats;
+	gboolean *owned;
+	gboolean *numbers; /* bound as an integer */
+	PGresult *result;
+	int row; /* the current row; -1 before the first */
+	int rows;
+	GPtrArray *blobs; /* unescaped bytea values of the current result */
+} PgStmt;
+
+static PgConn *conn_of(DkStore *store)
+{
+	return store->conn;
+}
+
+static void note_error(PgConn *pg, const PGresult *res, const char *fallback)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	g_strlcpy(pg->sqlstate, state ? state : "", sizeof pg->sqlstate);
+	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	if (msg == NULL || *msg == '\0')
+		msg = PQerrorMessage(pg->conn);
+	if (msg == NULL || *msg == '\0')
+		msg = fallback;
+	g_free(pg->error_message);
+	pg->error_message = g_strchomp(g_strdup(msg));
+}
+
+/* Whether a failure may pass: the connection (class 08, or a connection
+ * that is gone), a conflict between transactions (40001 serialization,
+ * 40P01 deadlock), a lock not granted in time (55P03), too many
+ * connections and other shortages (class 53), the server shutting down
+ * or restarting (class 57: 57P01 admin shutdown...). */
+static gboolean temporary(PgConn *pg)
+{
+	const char *s = pg->sqlstate;
+	if (PQstatus(pg->conn) != CONNECTION_OK || *s == '\0')
+		return TRUE;
+	return g_str_has_prefix(s, "08") || g_str_has_prefix(s, "40") ||
+	       g_str_has_prefix(s, "53") || g_str_has_prefix(s, "57") || strcmp(s, "55P03") == 0;
+}
+
+static void pg_set_error(DkStore *store, GError **error, const char *doing)
+{
+	PgConn *pg = conn_of(store);
+	g_set_error(error, DK_ERROR, temporary(pg) ? DK_ERROR_TEMPORARY : DK_ERROR_PERMANENT,
+	            "store: %s: %s", doing,
+	            pg->error_message ? pg->error_message : "PostgreSQL failed");
+}
+
+static gboolean pg_failed_unique(DkStore *store)
+{
+	return strcmp(conn_of(store)->sqlstate, "23505") == 0;
+}
+
+/* Whether out ends with the keyword LIMIT (and a space). */
+static gboolean after_limit(const GString *out)
+{
+	return out->len >= 6 && g_ascii_strncasecmp(out->str + out->len - 6, "LIMIT ", 6) == 0;
+}
+
+/* sql with ? and ?N rewritten to $N (a bare ? takes the number after the
+ * highest so far, as in SQLite), outside quotes; the highest into *n_out.
+ * SQLite reads a negative LIMIT as none, PostgreSQL refuses it and takes
+ * NULL for none: LIMIT ?N becomes LIMIT nullif(greatest($N, -1), -1). */
+static char *rewrite(const char *sql, int *n_out)
+{
+	GString *out = g_string_sized_new(strlen(sql) + 16);
+	int highest = 0;
+	char quote = 0;
+	for (const char *p = sql; *p != '\0'; p++) {
+		if (quote != 0) {
+			if (*p == quote)
+				quote = 0;
+			g_string_append_c(out, *p);
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+			g_string_append_c(out, *p);
+		} else if (*p == '?') {
+			int n = 0;
+			while (g_ascii_isdigit(p[1]))
+				n = n * 10 + (*++p - '0');
+			if (n == 0)
+				n = highest + 1;
+			highest = MAX(highest, n);
+			if (after_limit(out))
+				g_string_append_printf(out, "nullif(greatest($%d, -1), -1)", n);
+			else
+				g_string_append_printf(out, "$%d", n);
+		} else {
+			g_string_append_c(out, *p);
+		}
+	}
+	*n_out = highest;
+	return g_string_free(out, FALSE);
+}
+
+static gpointer pg_prepare(DkStore *store, const char *sql, GError **error)
+{
+	(void)error; /* prepared when it first runs, when its types are known */
+	PgStmt *st = g_new0(PgStmt, 1);
+	st->pg = conn_of(store);
+	st->sql = rewrite(sql, &st->n_params);
+	int n = MAX(st->n_params, 1);
+	st->values = g_new0(char *, n);
+	st->lengths = g_new0(int, n);
+	st->formats = g_new0(int, n);
+	st->owned = g_new0(gboolean, n);
+	st->numbers = g_new0(gboolean, n);
+	st->row = -1;
+	/* a cached statement (dk_store_prepare) gets a name; the statements of
+	 * one use (dk_store_prepare_once) are freed at once and run unnamed */
+	return st;
+}
+
+/* Gives st a name, making it a statement prepared once per connection. */
+static void pg_name(gpointer stmt)
+{
+	PgStmt *st = stmt;
+	if (st->name == NULL)
+		st->name = g_strdup_printf("dk%u", ++st->pg->next_name);
+}
+
+static void drop_result(PgStmt *st)
+{
+	if (st->result != NULL)
+		PQclear(st->result);
+	st->result = NULL;
+	st->row = -1;
+	st->rows = 0;
+	if (st->blobs != NULL)
+		g_ptr_array_set_size(st->blobs, 0);
+}
+
+static void clear_value(PgStmt *st, int i)
+{
+	if (st->owned[i])
+		g_free(st->values[i]);
+	st->values[i] = NULL;
+	st->owned[i] = FALSE;
+	st->lengths[i] = 0;
+	st->formats[i] = 0;
+	st->numbers[i] = FALSE;
+}
+
+static void pg_clear(gpointer stmt)
+{
+	PgStmt *st = stmt;
+	for (int i = 0; i < st->n_params; i++)
+		clear_value(st, i);
+}
+
+static void pg_reset(gpointer stmt)
+{
+	drop_result(stmt);
+}
+
+static void pg_finalize(gpointer stmt)
+{
+	PgStmt *st = stmt;
+	drop_result(st);
+	pg_clear(st);
+	if (st->name != NULL && st->prepared && PQstatus(st->pg->conn) == CONNECTION_OK) {
+		g_autofree char *sql = g_strdup_printf("DEALLOCATE %s", st->name);
+		PQclear(PQexec(st->pg->conn, sql));
+	}
+	if (st->blobs != NULL)
+		g_ptr_array_unref(st->blobs);
+	g_free(st->values);
+	g_free(st->lengths);
+	g_free(st->formats);
+	g_free(st->owned);
+	g_free(st->numbers);
+	g_free(st->sql);
+	g_free(st->name);
+	g_free(st);
+}
+
+static void pg_bind(gpointer stmt, int i, const char *text, gssize size, gboolean copy,
+                    gboolean is_number, gint64 number)
+{
+	PgStmt *st = stmt;
+	if (i < 1 || i > st->n_params)
+		return;
+	int k = i - 1;
+	clear_value(st, k);
+	if (is_number) {
+		st->values[k] = g_strdup_printf("%" G_GINT64_FORMAT, number);
+		st->owned[k] = TRUE;
+		st->numbers[k] = TRUE;
+	} else if (text != NULL && size >= 0) {
+		st->values[k] = copy ? g_memdup2(text, (gsize)size) : (char *)text;
+		st->owned[k] = copy;
+		st->lengths[k] = (int)size;
+		st->formats[k] = 1;
+	} else if (text != NULL) {
+		st->values[k] = copy ? g_strdup(text) : (char *)text;
+		st->owned[k] = copy;
+	}
+}
+
+/* Whether $n appears in sql (followed by after, when not NULL). */
+static gboolean uses_param(const char *sql, int n, const char *after)
+{
+	char mark[16];
+	g_snprintf(mark, sizeof mark, "$%d", n);
+	size_t len = strlen(mark);
+	for (const char *p = strstr(sql, mark); p != NULL; p = strstr(p + 1, mark))
+		if (!g_ascii_isdigit(p[len]) && (after == NULL || g_str_has_prefix(p + len, after)))
+			return TRUE;
+	return FALSE;
+}
+
+/* The parameters' types: integers and blobs as bound; text for a
+ * parameter the statement does not use or only tests for NULL (`?1 IS
+ * NULL OR ...`), where PostgreSQL cannot infer one; the others left to
+ * PostgreSQL to infer from where they stand. */
+static Oid *param_types(PgStmt *st)
+{
+	Oid *types = g_new0(Oid, MAX(st->n_params, 1));
+	for (int i = 0; i < st->n_params; i++) {
+		if (st->numbers[i])
+			types[i] = OID_INT8;
+		else if (st->formats[i] == 1)
+			types[i] = OID_BYTEA;
+		else if (!uses_param(st->sql, i + 1, NULL) || uses_param(st->sql, i + 1, " IS "))
+			types[i] = OID_TEXT;
+	}
+	return types;
+}
+
+static PGresult *execute(PgStmt *st)
+{
+	PGconn *conn = st->pg->conn;
+	const char *const *values = (const char *const *)st->values;
+	if (st->name == NULL) {
+		g_autofree Oid *types = param_types(st);
+		return PQexecParams(conn, st->sql, st->n_params, types, values, st->lengths,
+		                    st->formats, 0);
+	}
+	if (!st->prepared) {
+		g_autofree Oid *types = param_types(st);
+		PGresult *res = PQprepare(conn, st->name, st->sql, st->n_params, types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		st->prepared = TRUE;
+	}
+	return PQexecPrepared(conn, st->name, st->n_params, values, st->lengths, st->formats, 0);
+}
+
+/* COMMIT of a transaction that an error aborted answers ROLLBACK. */
+static gboolean rolled_back(PGresult *res, PgStmt *st)
+{
+	return strcmp(PQcmdStatus(res), "ROLLBACK") == 0 && g_str_has_prefix(st->sql, "COMMIT");
+}
+
+static int pg_step(DkStore *store, gpointer stmt)
+{
+	(void)store;
+	PgStmt *st = stmt;
+	if (st->result == NULL) {
+		PGresult *res = execute(st);
+		ExecStatusType status = PQresultStatus(res);
+		if (status == PGRES_COMMAND_OK && rolled_back(res, st)) {
+			PQclear(res);
+			g_strlcpy(st->pg->sqlstate, "25P02", sizeof st->pg->sqlstate);
+			g_free(st->pg->error_message);
+			st->pg->error_message =
+			    g_strdup("an earlier error rolled the transaction back");
+			return DK_STMT_ERROR;
+		}
+		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+			note_error(st->pg, res, "PostgreSQL failed");
+			PQclear(res);
+			return DK_STMT_ERROR;
+		}
+		st->pg->sqlstate[0] = '\0';
+		st->result = res;
+		st->rows = PQntuples(res);
+		const char *changed = PQcmdTuples(res);
+		if (changed != NULL && *changed != '\0' && status == PGRES_COMMAND_OK) {
+			st->pg->last_changes = g_ascii_strtoll(changed, NULL, 10);
+			st->pg->total_changes += st->pg->last_changes;
+		}
+	}
+	if (st->row + 1 >= st->rows) {
+		st->row = st->rows;
+		return DK_STMT_DONE;
+	}
+	st->row++;
+	return DK_STMT_ROW;
+}
+
+static const char *value(PgStmt *st, int i)
+{
+	if (st->result == NULL || st->row < 0 || st->row >= st->rows ||
+	    PQgetisnull(st->result, st->row, i))
+		return NULL;
+	return PQgetvalue(st->result, st->row, i);
+}
+
+static gint64 pg_column_int64(gpointer stmt, int i)
+{
+	const char *v = value(stmt, i);
+	if (v == NULL)
+		return 0;
+	if (strcmp(v, "t") == 0) /* a boolean */
+		return 1;
+	return g_ascii_strtoll(v, NULL, 10);
+}
+
+static double pg_column_double(gpointer stmt, int i)
+{
+	const char *v = value(stmt, i);
+	return v ? g_ascii_strtod(v, NULL) : 0;
+}
+
+static const char *pg_column_text(gpointer stmt, int i)
+{
+	return value(stmt, i);
+}
+
+static gboolean pg_column_is_null(gpointer stmt, int i)
+{
+	return value(stmt, i) == NULL;
+}
+
+static const void *pg_column_blob(gpointer stmt, int i, gsize *size_out)
+{
+	PgStmt *st = stmt;
+	*size_out = 0;
+	const char *v = value(st, i);
+	if (v == NULL)
+		return NULL;
+	size_t n = 0;
+	unsigned char *bytes = PQunescapeBytea((const unsigned char *)v, &n);
+	if (bytes == NULL)
+		return NULL;
+	if (st->blobs == NULL)
+		st->blobs = g_ptr_array_new_with_free_func(PQfreemem);
+	g_ptr_array_add(st->blobs, bytes);
+	*size_out = n;
+	return bytes;
+}
+
+static gboolean pg_exec(DkStore *store, const char *sql, GError **error)
+{
+	PgConn *pg = conn_of(store);
+	PGresult *res = PQexec(pg->conn, sql);
+	ExecStatusType status = PQresultStatus(res);
+	gboolean ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+	if (!ok)
+		note_error(pg, res, "PostgreSQL failed");
+	PQclear(res);
+	if (!ok)
+		pg_set_error(store, error, sql);
+	return ok;
+}
+
+static gint64 pg_last_id(DkStore *store)
+{
+	PgConn *pg = conn_of(store);
+	PGresult *res = PQexec(pg->conn, "SELECT lastval()");
+	gint64 id = 0;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+static gint64 pg_last_changes(DkStore *store)
+{
+	return conn_of(store)->last_changes;
+}
+
+static gint64 pg_total_changes(DkStore *store)
+{
+	return conn_of(store)->total_changes;
+}
+
+static gboolean pg_in_transaction(DkStore *store)
+{
+	PGTransactionStatusType t = PQtransactionStatus(conn_of(store)->conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+static int pg_schema_version(DkStore *store)
+{
+	return dk_store_pg_schema_version(conn_of(store)->conn, NULL);
+}
+
+static void pg_close(DkStore *store)
+{
+	PgConn *pg = conn_of(store);
+	if (pg == NULL)
+		return;
+	PQfinish(pg->conn);
+	g_free(pg->error_message);
+	g_free(pg);
+	store->conn = NULL;
+}
+
+static gboolean pg_open_config(DkStore *store, const DkConfig *config, GError **error);
+
+static const DkStoreOps pg_ops = {
+    .name = "postgresql",
+    .open = pg_open_config,
+    .close = pg_close,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .step = pg_step,
+    .reset = pg_reset,
+    .clear = pg_clear,
+    .column_int64 = pg_column_int64,
+    .column_double = pg_column_double,
+    .column_text = pg_column_text,
+    .column_is_null = pg_column_is_null,
+    .column_blob = pg_column_blob,
+    .bind = pg_bind,
+    .exec = pg_exec,
+    .last_id = pg_last_id,
+    .last_changes = pg_last_changes,
+    .total_changes = pg_total_changes,
+    .in_transaction = pg_in_transaction,
+    .failed_unique = pg_failed_unique,
+    .set_error = pg_set_error,
+    .schema_version = pg_schema_version,
+    .name_statement = pg_name,
+};
+
+/* SQLite's functions and collation that the store's portable statements
+ * use, made in the database once (under the schema's advisory lock, so
+ * that gateways starting together make them once): max(a, b) and min(a,
+ * b) of two numbers, json_extract(text, path), and COLLATE NOCASE (ICU's
+ * case-insensitive comparison, for equality). */
+static const char compat_sql[] =
+    "CREATE FUNCTION max(bigint, bigint) RETURNS bigint"
+    "  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest($1, $2)';"
+    "CREATE FUNCTION min(bigint, bigint) RETURNS bigint"
+    "  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT least($1, $2)';"
+    "CREATE FUNCTION json_extract(text, text) RETURNS text"
+    "  LANGUAGE sql IMMUTABLE PARALLEL SAFE"
+    "  AS $f$SELECT jsonb_path_query_first($1::jsonb, $2::jsonpath) #>> '{}'$f$;"
+    "CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2',"
+    "  deterministic = false);"
+    /* attachments' bytes in the database: several gateways share no folder */
+    "ALTER TABLE attachments ADD COLUMN data BYTEA, ALTER COLUMN path DROP NOT NULL;";
+
+/* Whether the database has them already. */
+static gboolean has_compat(PgConn *pg)
+{
+	PGresult *res =
+	    PQexec(pg->conn, "SELECT to_regprocedure('json_extract(text, text)') IS NOT NULL");
+	gboolean done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	                strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return done;
+}
+
+static gboolean add_compat(DkStore *store, GError **error)
+{
+	PgConn *pg = conn_of(store);
+	if (has_compat(pg))
+		return TRUE;
+	g_autofree char *lock = g_strdup_printf(
+	    "BEGIN; SELECT pg_advisory_xact_lock(%" G_GINT64_FORMAT ")", DK_STORE_PG_LOCK_SCHEMA);
+	if (!pg_exec(store, lock, error))
+		return FALSE;
+	gboolean ok = has_compat(pg) || pg_exec(store, compat_sql, error);
+	if (ok && pg_exec(store, "COMMIT", error))
+		return TRUE;
+	PQclear(PQexec(pg->conn, "ROLLBACK"));
+	return FALSE;
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Connects store to the database conninfo names and brings its schema up
+ * to date. */
+static gboolean connect_store(DkStore *store, const char *conninfo, GError **error)
+{
+	PgConn *pg = g_new0(PgConn, 1);
+	store->conn = pg;
+	store->backend = &pg_ops;
+	pg->conn = PQconnectdb(conninfo);
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		note_error(pg, NULL, "cannot connect");
+		pg_set_error(store, error, "connecting to PostgreSQL");
+		return FALSE;
+	}
+	/* notices (a NOTICE of CREATE ... IF NOT EXISTS) are not docket's log */
+	PQsetNoticeProcessor(pg->conn, ignore_notice, NULL);
+	if (!pg_exec(store, "SET client_encoding = 'UTF8'", error))
+		return FALSE;
+	if (!dk_store_pg_schema_migrate(pg->conn, error))
+		return FALSE;
+	return add_compat(store, error);
+}
+
+DkStore *dk_store_pg_open(const char *conninfo, const DkStoreOptions *options, GError **error)
+{
+	g_autoptr(DkStore) s = dk_store_new(NULL, options);
+	if (!connect_store(s, conninfo, error))
+		return NULL;
+	return g_steal_pointer(&s);
+}
+
+static gboolean pg_open_config(DkStore *store, const DkConfig *config, GError **error)
+{
+	(void)store;
+	(void)config; /* [store] url: not yet */
+	g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[store] url: not configured");
+	return FALSE;
+}
+
+void dk_store_pg_register(void)
+{
+	dk_store_backend_register(&pg_ops);
+}

@@ -1,0 +1,20 @@
+/* The PostgreSQL backend of the store (store-pg.c), in the network
+ * library: `docket` runs every command that opens a PostgreSQL store
+ * through docket-net, which registers it at start. */
+#pragma once
+
+#include "gateway/store/store.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Makes [store] backend = postgresql known to dk_store_open_config(). */
+void dk_store_pg_register(void);
+
+/* A store on the PostgreSQL database conninfo (a libpq connection string
+ * or URI) with its schema brought up to date; NULL and error (TEMPORARY
+ * when the server cannot be reached) on failure. options may be NULL. */
+DkStore *dk_store_pg_open(const char *conninfo, const DkStoreOptions *options, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,134 @@
+/* The PostgreSQL backend's own behaviour, against the fixture's cluster:
+ * a connection the server ends mid-work is a temporary error and the next
+ * open works; a unique violation is permanent and recognised as one; a
+ * transaction an error aborted fails its commit. (The store's other tests
+ * run on PostgreSQL as gateway-<name>-pg.) */
+#include "dk-test-store.h"
+#include "gateway/store/store-private.h"
+#include "gateway/store/store-users.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static char *conninfo;
+
+static int setup(void **state)
+{
+	(void)state;
+	g_autofree char *db = dk_test_pg_create_database("pgcore");
+	g_free(conninfo);
+	conninfo = dk_test_pg_conninfo(db);
+	return 0;
+}
+
+static DkStore *open_store(void)
+{
+	g_autoptr(GError) error = NULL;
+	DkStore *s = dk_store_pg_open(conninfo, NULL, &error);
+	g_assert_no_error(error);
+	return s;
+}
+
+/* The server ends the store's connection in the middle of a transaction
+ * (an administrator's pg_terminate_backend, a failover): the next
+ * statement fails with a temporary error, nothing of the transaction is
+ * kept, and opening the store again works. */
+static void test_connection_lost_is_temporary(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	gint64 pid = dk_test_store_number(s, "SELECT pg_backend_pid()");
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_ticket_create(s, "lost", NULL, 1, &error) > 0);
+	PGconn *admin = dk_test_pg_admin(NULL);
+	g_autofree char *kill =
+	    g_strdup_printf("SELECT pg_terminate_backend(%" G_GINT64_FORMAT ", 10000)", pid);
+	PGresult *res = PQexec(admin, kill);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	PQfinish(admin);
+	assert_int_equal(dk_store_ticket_create(s, "after", NULL, 2, &error), 0);
+	assert_non_null(error);
+	assert_true(dk_error_is_temporary(error));
+	g_clear_error(&error);
+	assert_false(dk_store_commit(s, &error));
+	assert_true(dk_error_is_temporary(error));
+	g_clear_error(&error);
+
+	g_autoptr(DkStore) again = open_store();
+	g_autoptr(GPtrArray) none = dk_store_ticket_list(again, NULL, 0, &error);
+	g_assert_no_error(error);
+	assert_int_equal(none->len, 0);
+	assert_true(dk_store_begin(again, &error));
+	assert_int_equal(dk_store_ticket_create(again, "kept", NULL, 3, &error), 1);
+	assert_true(dk_store_commit(again, &error));
+}
+
+/* A unique violation is permanent and known as one (a user's name taken);
+ * the error aborts PostgreSQL's transaction, so its commit fails, and a
+ * savepoint rolled back lets it go on, as the writer does. */
+static void test_unique_violation(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	g_autoptr(GError) error = NULL;
+	gint64 id = 0;
+	assert_true(dk_store_user_add(s, "dana", "agent", NULL, NULL, 1, &id, &error));
+	assert_true(id > 0);
+	assert_false(dk_store_user_add(s, "dana", "agent", NULL, NULL, 1, &id, &error));
+	assert_false(dk_error_is_temporary(error));
+	assert_non_null(strstr(error->message, "exists already"));
+	g_clear_error(&error);
+
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_savepoint(s, &error));
+	assert_false(dk_store_user_add(s, "dana", "agent", NULL, NULL, 1, &id, &error));
+	g_clear_error(&error);
+	assert_true(dk_store_rollback_savepoint(s, &error));
+	assert_true(dk_store_user_add(s, "erin", "agent", NULL, NULL, 1, &id, &error));
+	assert_false(dk_store_user_add(s, "erin", "agent", NULL, NULL, 1, &id, &error));
+	g_clear_error(&error);
+	assert_false(dk_store_commit(s, &error)); /* aborted by the error */
+	assert_false(dk_error_is_temporary(error));
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM users"), 1);
+}
+
+/* Raw messages of any size are in the database, in one bytea. */
+static void test_raw_in_database(void **state)
+{
+	(void)state;
+	DkStoreOptions options = {.inline_max = 8, .busy_timeout_ms = 100};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_store_pg_open(conninfo, &options, &error);
+	g_assert_no_error(error);
+	GString *big = g_string_new("Subject: big\n\n");
+	for (int i = 0; i < 20000; i++)
+		g_string_append_printf(big, "line %d \x01\xff\n", i);
+	g_autoptr(GBytes) raw = g_string_free_to_bytes(big);
+	char sha[65];
+	assert_true(dk_store_raw_put(s, raw, 1, sha, &error));
+	g_autoptr(GBytes) back = dk_store_raw_get(s, sha, &error);
+	g_assert_no_error(error);
+	assert_true(g_bytes_equal(back, raw));
+	assert_int_equal(
+	    dk_test_store_number(s, "SELECT count(*) FROM raw_messages WHERE data IS NOT NULL"
+	                            " AND path IS NULL"),
+	    1);
+}
+
+int main(void)
+{
+	dk_test_pg_setenv();
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_connection_lost_is_temporary, setup),
+	    cmocka_unit_test_setup(test_unique_violation, setup),
+	    cmocka_unit_test_setup(test_raw_in_database, setup),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	g_free(conninfo);
+	return failed;
+}
