@@ -383,6 +383,8 @@ static char *value_why(const DkConfig *config, const DkConfKey *k, const char *s
 		return smtp_url_why(value);
 	case DK_CHECK_HTTP_URL:
 		return http_url_why(config, section, k->key, value);
+	case DK_CHECK_PG_URL:
+		return dk_conf_pg_url_why(value);
 	default:
 		return NULL;
 	}

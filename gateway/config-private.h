@@ -48,6 +48,7 @@ typedef enum {
 	DK_CHECK_STATUS_MAP,   /* ours=theirs, ours a ticket status */
 	DK_CHECK_PRIORITY_MAP, /* ours=theirs, ours a ticket priority */
 	DK_CHECK_FOLDERS,      /* IMAP folder names */
+	DK_CHECK_PG_URL,       /* postgresql://, no password in it (config-store.c) */
 } DkConfCheck;
 
 typedef struct {
@@ -141,6 +142,15 @@ gboolean dk_conf_is_set(const DkConfig *config, const char *section, const char 
 
 /* The text of any key's value, whatever its type. */
 const char *dk_conf_raw(const DkConfig *config, const char *section, const char *key);
+
+/* Why url is not a PostgreSQL URL docket accepts (not postgresql://, a
+ * password in it, a bad host or parameter), or NULL (config-store.c). */
+char *dk_conf_pg_url_why(const char *url);
+
+/* The rules of [store] backend = postgresql: url required, TLS that
+ * proves the server unless insecure_tls, the keys unused with sqlite
+ * (config-store.c). */
+void dk_conf_check_store_backend(DkConfig *config, DkConfReport *r);
 
 /* Parses a SIZE value. */
 gboolean dk_conf_parse_size(const char *s, gint64 *out);

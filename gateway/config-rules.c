@@ -245,6 +245,7 @@ void dk_conf_check(DkConfig *config, DkConfReport *r)
 	guint before = r->errors->len;
 	dk_conf_check_values(config, r);
 	check_store(config, r);
+	dk_conf_check_store_backend(config, r);
 	check_threading(config, r);
 	check_smtp(config, r);
 	check_http(config, r);

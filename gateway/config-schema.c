@@ -13,6 +13,11 @@ const DkConfKey dk_conf_schema[] = {
     {"store", "data_dir", DK_CONF_STRING, "./var"},
     {"store", "inline_max", DK_CONF_SIZE, "256K", 0, G64(64) << 20},
     {"store", "busy_timeout_ms", DK_CONF_INT, "5000", 0, 600000},
+    /* postgresql: several gateways on one database (config-store.c) */
+    {"store", "backend", DK_CONF_ENUM, "sqlite", 0, 0, "sqlite|postgresql"},
+    {"store", "url", DK_CONF_STRING, "", .check = DK_CHECK_PG_URL}, /* a libpq URI, no password */
+    {"store", "password_file", DK_CONF_STRING, "", .check = DK_CHECK_SECRET_FILE},
+    {"store", "insecure_tls", DK_CONF_BOOL, "false"}, /* less than sslmode=verify-full */
     {"intake", "max_message_size", DK_CONF_SIZE, "64M", 1024, G64(4) << 30},
     {"lmtp", "listen", DK_CONF_LIST, "127.0.0.1:2424", .check = DK_CHECK_LISTEN},
     {"lmtp", "recipients", DK_CONF_LIST, "", .check = DK_CHECK_RECIPIENTS},

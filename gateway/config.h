@@ -31,6 +31,14 @@ DkConfig *dk_config_load(const char *path, GError **error);
  * NUL byte in the text is an error (DK_ERROR_CONFIG). */
 DkConfig *dk_config_load_data(const char *data, gsize len, const char *name, GError **error);
 
+/* [store] backend: where the tickets are kept. */
+typedef enum {
+	DK_STORE_BACKEND_SQLITE,     /* data_dir/docket.db, the default */
+	DK_STORE_BACKEND_POSTGRESQL, /* [store] url, password_file (store-pg-conninfo.h) */
+} DkStoreBackend;
+
+DkStoreBackend dk_config_store_backend(const DkConfig *config);
+
 /* The file the configuration came from, or NULL for the defaults. */
 const char *dk_config_path(const DkConfig *config);
 

@@ -192,8 +192,8 @@ static const struct {
     /* The nearest known name. */
     {"[lmtp]\nrecipient = a@x.example\n",
      {":2: unknown key “recipient” in [lmtp]", "did you mean “recipients”?", NULL}},
-    {"[lmtp]\nurl = smtp://x\n",
-     {":2: unknown key “url” in [lmtp]", "“url” belongs in [smtp]", NULL}},
+    {"[lmtp]\nstarttls = required\n",
+     {":2: unknown key “starttls” in [lmtp]", "“starttls” belongs in [smtp]", NULL}},
     {"\n\n[nonsense]\na = b\n", {":3: unknown section [nonsense]", NULL, NULL}},
     {"[lmpt]\nlisten = 127.0.0.1:1\n",
      {":1: unknown section [lmpt]", "did you mean [lmtp]?", NULL}},
@@ -267,6 +267,40 @@ static const struct {
     {"[connector:desk]\nbase_url = https://d.example\npriority_map = urgent=P1\n",
      {":3: [connector:desk] priority_map:", "“urgent” is not a ticket priority", NULL}},
     {"[store]\ndata_dir =\n", {":2: [store] data_dir:", "must not be empty", NULL}},
+    /* [store] backend = postgresql: its URL, its TLS, its password. */
+    {"[store]\nbackend = mysql\n", {":2: [store] backend:", "not one of sqlite|postgresql", NULL}},
+    {"[store]\nbackend = postgresql\n", {":2: [store] backend:", "postgresql needs url", NULL}},
+    {"[store]\nbackend = postgresql\nurl = mysql://db.example/docket\n",
+     {":3: [store] url:", "is not a PostgreSQL URL", "postgresql://"}},
+    {"[store]\nbackend = postgresql\nurl = postgres://db.example/docket\n",
+     {":3: [store] url:", "is not a PostgreSQL URL", NULL}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://docket:s3cret@db.example/docket\n",
+     {":3: [store] url:", "holds a password", "password_file"}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://db.example/d?sslmode=verify-full&"
+     "password=s3cret\n",
+     {":3: [store] url:", "holds a password (password=)", "password_file"}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://db.example/d?sslmode=verify%zzull\n",
+     {":3: [store] url:", "sslmode=verify%zzull", "two hex digits"}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://db.example/docket\n",
+     {":3: [store] url:", "sslmode=prefer does not prove the server", "insecure_tls = true"}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://db.example/docket?sslmode=require\n",
+     {":3: [store] url:", "sslmode=require does not prove", "sslmode=verify-full"}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://db.example/docket?sslmode=verify-full\n",
+     {":3: [store] url:", "without sslrootcert", NULL}},
+    {"[store]\nbackend = postgresql\nurl = postgresql:///docket?host=/run/pg&hostaddr=10.0.0.1\n",
+     {":3: [store] url:", "sslmode=prefer does not prove", NULL}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://%2Frun%2Fpg/d?host=db.example\n",
+     {":3: [store] url:", "sslmode=prefer does not prove", NULL}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://db.example/docket?sslmode=verify-full&"
+     "sslrootcert=@DIR@/nope.crt\n",
+     {":3: [store] url:", "sslrootcert=", "nope.crt is not a file"}},
+    {"[store]\nbackend = postgresql\nurl = postgresql://%2Frun%2Fpg/docket\n"
+     "password_file = @DIR@/secret-0644\n",
+     {":4: [store] password_file:", "mode 0644", "chmod 600"}},
+    {"[store]\nurl = postgresql://%2Frun%2Fpg/docket\n",
+     {":2: [store] url:", "is used only with backend = postgresql", NULL}},
+    {"[store]\ninsecure_tls = true\n",
+     {":2: [store] insecure_tls:", "is used only with backend = postgresql", NULL}},
 };
 
 static void test_bad_files(void **state)
@@ -336,6 +370,13 @@ static void test_good_files(void **state)
 	    "parts\norganisation_map = x.example=3, *=1\n",
 	    "[foreign:acme]\npattern = ACME-([0-9]{4,})\n[http]\nlisten = 127.0.0.1:0\n",
 	    "[smtp]\nurl = smtps://relay.example:465\nuser = u\npassword = p\n",
+	    "[store]\nbackend = postgresql\nurl = postgresql://docket@db.example:5433,[::1]:5432/"
+	    "docket?sslmode=verify-full&sslrootcert=@DIR@/secret-0600&application_name=x\n"
+	    "password_file = @DIR@/secret-0600\n",
+	    "[store]\nbackend = postgresql\nurl = "
+	    "postgresql://docket@%2Fvar%2Frun%2Fpostgresql/d\n",
+	    "[store]\nbackend = postgresql\nurl = postgresql:///docket?host=/run/pg,@abstract\n",
+	    "[store]\nbackend = postgresql\nurl = postgresql://\n",
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
 		g_autoptr(GError) error = NULL;
@@ -365,6 +406,16 @@ static void test_notes(void **state)
 	assert_int_equal(g_strv_length((char **)notes), 2);
 	assert_non_null(strstr(notes[0], "insecure: [smtp] starttls = insecure-optional"));
 	assert_non_null(strstr(notes[1], "insecure: [imap:x] tls = insecure-plain"));
+	g_autoptr(DkConfig) pg = load(*state,
+	                              "[store]\nbackend = postgresql\ninsecure_tls = true\n"
+	                              "url = postgresql://db.example/docket?sslmode=require\n",
+	                              NULL);
+	assert_non_null(pg);
+	notes = dk_config_notes(pg);
+	assert_non_null(strstr(notes[0], "insecure: [store] insecure_tls = true: sslmode=require"));
+	assert_int_equal(dk_config_store_backend(pg), DK_STORE_BACKEND_POSTGRESQL);
+	g_autoptr(DkConfig) d = dk_config_new_default();
+	assert_int_equal(dk_config_store_backend(d), DK_STORE_BACKEND_SQLITE);
 }
 
 static void test_missing_file(void **state)
