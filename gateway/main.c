@@ -3,8 +3,9 @@
  * This binary carries no network library: `docket deliver` runs once per
  * message as an MTA pipe, and loading libcurl, libetpan and GnuTLS (with
  * their dozens of dependencies) would cost more than filing the message.
- * The commands that need them (serve, poll, outbox) execute docket-net,
- * installed beside this binary, with the same arguments. */
+ * The commands that need them (serve, poll, outbox), and every command
+ * on a PostgreSQL store (libpq), execute docket-net, installed beside
+ * this binary, with the same arguments. */
 #include "gateway/cli/cli.h"
 
 #include <errno.h>
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 	g_setenv("GIO_MODULE_DIR", "/nonexistent", TRUE);
 	g_setenv("GIO_USE_VFS", "local", TRUE);
 #endif
-	original_argv = argv;
+	/* a copy: a command parses its options out of argv before it may be
+	 * run again as docket-net (a PostgreSQL store, dk_cli_load_config) */
+	original_argv = g_strdupv(argv);
 	return dk_cli_main(argc, argv, exec_net);
 }

@@ -106,6 +106,16 @@ static gboolean act_as_owner(const char *data_dir, gboolean *switched_out, GErro
 	return TRUE;
 }
 
+/* The command being run, so that a command of `docket` on a store only
+ * docket-net can open (PostgreSQL) is run again there, before it has read
+ * anything (dk_cli_load_config() comes first in every command). */
+static struct {
+	DkNetRunner net;
+	const char *command;
+	int argc;
+	char **argv;
+} running;
+
 DkConfig *dk_cli_load_config(void)
 {
 	g_autoptr(GError) error = NULL;
@@ -129,6 +139,8 @@ DkConfig *dk_cli_load_config(void)
 		dk_cli_error("%s", error->message);
 	else
 		dk_log_init(config); /* every command's log lines in docket's format */
+	if (config != NULL && !dk_store_backend_available(config) && running.net != NULL)
+		exit(running.net(running.command, running.argc, running.argv));
 	return g_steal_pointer(&config);
 }
 
@@ -217,6 +229,10 @@ int dk_cli_main(int argc, char **argv, DkNetRunner net)
 	}
 	for (gsize c = 0; c < G_N_ELEMENTS(commands); c++) {
 		if (strcmp(argv[i], commands[c].name) == 0) {
+			running.net = net;
+			running.command = argv[i];
+			running.argc = argc - i;
+			running.argv = argv + i;
 			int rc = commands[c].run(argc - i, argv + i);
 			g_clear_pointer(&config_path, g_free);
 			return rc;

@@ -6,6 +6,7 @@
  * are rewritten to $N when a statement is prepared. */
 #include "gateway/store/store-pg.h"
 
+#include "gateway/store/store-pg-conninfo.h"
 #include "gateway/store/store-private.h"
 #include "gateway/store/store-schema-pg.h"
 
@@ -547,10 +548,10 @@ DkStore *dk_store_pg_open(const char *conninfo, const DkStoreOptions *options, G
 
 static gboolean pg_open_config(DkStore *store, const DkConfig *config, GError **error)
 {
-	(void)store;
-	(void)config; /* [store] url: not yet */
-	g_set_error(error, DK_ERROR, DK_ERROR_CONFIG, "[store] url: not configured");
-	return FALSE;
+	g_autofree char *conninfo = dk_store_pg_conninfo(config, error);
+	if (conninfo == NULL)
+		return FALSE;
+	return connect_store(store, conninfo, error);
 }
 
 void dk_store_pg_register(void)

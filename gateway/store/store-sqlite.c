@@ -209,8 +209,7 @@ DkStore *dk_store_open(const char *data_dir, const DkStoreOptions *options, GErr
  * SQLite. */
 static const char *other_backend(const DkConfig *config)
 {
-	(void)config; /* [store] backend: not yet */
-	return NULL;
+	return dk_config_store_backend(config) == DK_STORE_BACKEND_POSTGRESQL ? "postgresql" : NULL;
 }
 
 gboolean dk_store_backend_available(const DkConfig *config)

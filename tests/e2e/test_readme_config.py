@@ -40,7 +40,13 @@ class ReadmeConfigTest(unittest.TestCase):
             return "%s = %s" % (m.group(1), path)
 
         for i, block in enumerate(found):
-            text = "[store]\ndata_dir = %s/var\n%s" % (work, FILE_KEY.sub(stand_in, block))
+            block = FILE_KEY.sub(stand_in, block)
+            # a PostgreSQL URL's CA certificate: a file of that name
+            ca = os.path.join(work, "ca.crt")
+            with open(ca, "w") as f:
+                f.write("certificate\n")
+            block = re.sub(r"sslrootcert=/\S+", "sslrootcert=" + ca, block)
+            text = "[store]\ndata_dir = %s/var\n%s" % (work, block)
             path = os.path.join(work, "block%d.conf" % i)
             with open(path, "w") as f:
                 f.write(text)

@@ -1,0 +1,83 @@
+"""The docket binary on a PostgreSQL store ([store] backend = postgresql),
+against the fixture's cluster (tests/pg/pg-cluster.py): `docket deliver`,
+which carries no libpq, runs itself again as docket-net and files the
+message in the database; `docket ticket` reads it back; nothing of the
+store is written under data_dir (no SQLite file, no raw file)."""
+
+import os
+import shlex
+import subprocess
+import sys
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+import dockettest  # noqa: E402
+
+
+def cluster_env():
+    """The fixture's variables, or None without a cluster."""
+    path = os.environ.get("DOCKET_TEST_PG_ENV")
+    if not path or not os.path.exists(path):
+        return None
+    env = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            key, sep, value = line.rstrip("\n").partition("=")
+            if sep:
+                env[key] = shlex.split(value)[0] if value else ""
+    return env
+
+
+ENV = cluster_env()
+
+
+def psql(sql):
+    """Runs sql as the cluster's superuser over its socket."""
+    subprocess.run([os.path.join(ENV["DOCKET_TEST_PG_BINDIR"], "psql"), "-X", "-q",
+                    "-v", "ON_ERROR_STOP=1", "-d", ENV["DOCKET_TEST_PG_ADMIN_URL"],
+                    "-c", sql], check=True, stdout=subprocess.DEVNULL)
+
+
+MESSAGE = (b"From: Dana <dana@customer.example>\r\nTo: support@example.org\r\n"
+           b"Subject: Printer on fire\r\nMessage-ID: <pg-1@customer.example>\r\n\r\n"
+           b"The printer on floor 2 is on fire.\r\n")
+
+
+@unittest.skipIf(ENV is None, "no PostgreSQL test cluster")
+class DeliverOnPostgres(dockettest.DocketCase):
+    def setUp(self):
+        super().setUp()
+        self.db = "e2e_" + uuid.uuid4().hex[:12]
+        psql("CREATE DATABASE %s OWNER docket" % self.db)
+        url = ENV["DOCKET_TEST_PG_URL"].replace("/docket?", "/%s?" % self.db)
+        self.configure("backend = postgresql\nurl = %s\npassword_file = %s\n"
+                       % (url, ENV["DOCKET_TEST_PG_PASSWORD_FILE"]))
+
+    def test_deliver_and_read(self):
+        proc = self.deliver(MESSAGE)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+        again = self.deliver(MESSAGE)  # the same message: stored once
+        self.assertEqual(again.returncode, 0, again.stderr.decode(errors="replace"))
+        tickets = self.tickets()
+        self.assertEqual([t["subject"] for t in tickets], ["Printer on fire"])
+        shown = self.show(tickets[0]["number"])
+        self.assertEqual(len(shown["articles"]), 1)
+        found = self.docket("ticket", "search", "fire", "--json").stdout.decode()
+        self.assertIn("Printer on fire", found)
+        stored = []
+        for _, _, files in os.walk(self.data):
+            stored += [f for f in files if f.startswith("docket.db") or len(f) == 64]
+        self.assertEqual(stored, [])
+
+    def test_unreachable_is_temporary(self):
+        self.configure("backend = postgresql\nurl = postgresql://docket@127.0.0.1:%d/x"
+                       "?sslmode=verify-full&sslrootcert=%s\npassword_file = %s\n"
+                       % (dockettest.free_port(), ENV["DOCKET_TEST_PG_CA"],
+                          ENV["DOCKET_TEST_PG_PASSWORD_FILE"]))
+        proc = self.deliver(MESSAGE)
+        self.assertEqual(proc.returncode, 75, proc.stderr.decode(errors="replace"))
+
+
+if __name__ == "__main__":
+    unittest.main()
