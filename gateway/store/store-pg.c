@@ -20,6 +20,8 @@
 
 typedef struct {
 	PGconn *conn;
+	guint generation; /* connections made so far (see reconnect()) */
+	gboolean idle;    /* no transaction was open after the last statement */
 	guint next_name;
 	gint64 last_changes;
 	gint64 total_changes;
@@ -32,7 +34,7 @@ typedef struct {
 	char *name; /* the prepared statement's; NULL: run once with PQexecParams */
 	char *sql;  /* with $N placeholders */
 	int n_params;
-	gboolean prepared;
+	guint prepared; /* the connection's generation it was prepared in; 0: none */
 	char **values;
 	int *lengths;
 	int *formats;
@@ -196,7 +198,8 @@ static void pg_finalize(gpointer stmt)
 	PgStmt *st = stmt;
 	drop_result(st);
 	pg_clear(st);
-	if (st->name != NULL && st->prepared && PQstatus(st->pg->conn) == CONNECTION_OK) {
+	if (st->name != NULL && st->prepared == st->pg->generation &&
+	    PQstatus(st->pg->conn) == CONNECTION_OK) {
 		g_autofree char *sql = g_strdup_printf("DEALLOCATE %s", st->name);
 		PQclear(PQexec(st->pg->conn, sql));
 	}
@@ -265,8 +268,27 @@ static Oid *param_types(PgStmt *st)
 	return types;
 }
 
+/* A connection the server ended (a restart, a failover, an administrator)
+ * is made again before a statement that opens a transaction, or one run
+ * when none was open: never in the middle of one, whose statements would
+ * then run outside it. The statements prepared on the old connection are
+ * prepared again on the new one (the generation changes). */
+static void reconnect(PgStmt *st)
+{
+	PgConn *pg = st->pg;
+	if (PQstatus(pg->conn) == CONNECTION_OK ||
+	    !(pg->idle || g_str_has_prefix(st->sql, "BEGIN")))
+		return;
+	PQreset(pg->conn);
+	if (PQstatus(pg->conn) == CONNECTION_OK) {
+		pg->generation++;
+		pg->idle = TRUE;
+	}
+}
+
 static PGresult *execute(PgStmt *st)
 {
+	reconnect(st);
 	PGconn *conn = st->pg->conn;
 	const char *const *values = (const char *const *)st->values;
 	if (st->name == NULL) {
@@ -274,13 +296,13 @@ static PGresult *execute(PgStmt *st)
 		return PQexecParams(conn, st->sql, st->n_params, types, values, st->lengths,
 		                    st->formats, 0);
 	}
-	if (!st->prepared) {
+	if (st->prepared != st->pg->generation) {
 		g_autofree Oid *types = param_types(st);
 		PGresult *res = PQprepare(conn, st->name, st->sql, st->n_params, types);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
-		st->prepared = TRUE;
+		st->prepared = st->pg->generation;
 	}
 	return PQexecPrepared(conn, st->name, st->n_params, values, st->lengths, st->formats, 0);
 }
@@ -298,6 +320,8 @@ static int pg_step(DkStore *store, gpointer stmt)
 	if (st->result == NULL) {
 		PGresult *res = execute(st);
 		ExecStatusType status = PQresultStatus(res);
+		if (PQstatus(st->pg->conn) == CONNECTION_OK)
+			st->pg->idle = PQtransactionStatus(st->pg->conn) == PQTRANS_IDLE;
 		if (status == PGRES_COMMAND_OK && rolled_back(res, st)) {
 			PQclear(res);
 			g_strlcpy(st->pg->sqlstate, "25P02", sizeof st->pg->sqlstate);
@@ -383,6 +407,10 @@ static const void *pg_column_blob(gpointer stmt, int i, gsize *size_out)
 static gboolean pg_exec(DkStore *store, const char *sql, GError **error)
 {
 	PgConn *pg = conn_of(store);
+	if (PQstatus(pg->conn) != CONNECTION_OK && strcmp(sql, "ROLLBACK") == 0) {
+		pg->idle = TRUE; /* the server rolled it back when the connection ended */
+		return TRUE;
+	}
 	PGresult *res = PQexec(pg->conn, sql);
 	ExecStatusType status = PQresultStatus(res);
 	gboolean ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
@@ -415,9 +443,15 @@ static gint64 pg_total_changes(DkStore *store)
 	return conn_of(store)->total_changes;
 }
 
+/* A transaction whose connection was lost stays open for the caller until
+ * it rolls back (the server has): until then no new connection is made
+ * (reconnect()). */
 static gboolean pg_in_transaction(DkStore *store)
 {
-	PGTransactionStatusType t = PQtransactionStatus(conn_of(store)->conn);
+	PgConn *pg = conn_of(store);
+	if (PQstatus(pg->conn) != CONNECTION_OK)
+		return !pg->idle;
+	PGTransactionStatusType t = PQtransactionStatus(pg->conn);
 	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
@@ -521,6 +555,8 @@ static void ignore_notice(void *arg, const char *message)
 static gboolean connect_store(DkStore *store, const char *conninfo, GError **error)
 {
 	PgConn *pg = g_new0(PgConn, 1);
+	pg->generation = 1;
+	pg->idle = TRUE;
 	store->conn = pg;
 	store->backend = &pg_ops;
 	pg->conn = PQconnectdb(conninfo);

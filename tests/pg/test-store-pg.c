@@ -34,7 +34,8 @@ static DkStore *open_store(void)
 /* The server ends the store's connection in the middle of a transaction
  * (an administrator's pg_terminate_backend, a failover): the next
  * statement fails with a temporary error, nothing of the transaction is
- * kept, and opening the store again works. */
+ * kept, the store connects again for the next transaction (not within
+ * the lost one), and opening the store again works. */
 static void test_connection_lost_is_temporary(void **state)
 {
 	(void)state;
@@ -58,13 +59,18 @@ static void test_connection_lost_is_temporary(void **state)
 	assert_false(dk_store_commit(s, &error));
 	assert_true(dk_error_is_temporary(error));
 	g_clear_error(&error);
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM tickets"), 0);
+	assert_true(dk_store_begin(s, &error));
+	assert_int_equal(dk_store_ticket_create(s, "next", NULL, 3, &error), 1);
+	assert_true(dk_store_commit(s, &error));
+	assert_true(dk_test_store_number(s, "SELECT pg_backend_pid()") != pid);
 
 	g_autoptr(DkStore) again = open_store();
-	g_autoptr(GPtrArray) none = dk_store_ticket_list(again, NULL, 0, &error);
+	g_autoptr(GPtrArray) one = dk_store_ticket_list(again, NULL, 0, &error);
 	g_assert_no_error(error);
-	assert_int_equal(none->len, 0);
+	assert_int_equal(one->len, 1);
 	assert_true(dk_store_begin(again, &error));
-	assert_int_equal(dk_store_ticket_create(again, "kept", NULL, 3, &error), 1);
+	assert_int_equal(dk_store_ticket_create(again, "kept", NULL, 4, &error), 2);
 	assert_true(dk_store_commit(again, &error));
 }
 
