@@ -505,11 +505,12 @@ static const DkStoreOps pg_ops = {
     .name_statement = pg_name,
 };
 
-/* SQLite's functions and collation that the store's portable statements
- * use, made in the database once (under the schema's advisory lock, so
- * that gateways starting together make them once): max(a, b) and min(a,
- * b) of two numbers, json_extract(text, path), and COLLATE NOCASE (ICU's
- * case-insensitive comparison, for equality). */
+/* SQLite's functions that the store's portable statements use, made in
+ * the database once (under the schema's advisory lock, so that gateways
+ * starting together make them once): max(a, b) and min(a, b) of two
+ * numbers, json_extract(text, path); and the attachments' bytes in the
+ * database. (COLLATE NOCASE is written lower() = lower() for PostgreSQL,
+ * whose indexes are on lower().) */
 static const char compat_sql[] =
     "CREATE FUNCTION max(bigint, bigint) RETURNS bigint"
     "  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest($1, $2)';"
@@ -518,8 +519,6 @@ static const char compat_sql[] =
     "CREATE FUNCTION json_extract(text, text) RETURNS text"
     "  LANGUAGE sql IMMUTABLE PARALLEL SAFE"
     "  AS $f$SELECT jsonb_path_query_first($1::jsonb, $2::jsonpath) #>> '{}'$f$;"
-    "CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2',"
-    "  deterministic = false);"
     /* attachments' bytes in the database: several gateways share no folder */
     "ALTER TABLE attachments ADD COLUMN data BYTEA, ALTER COLUMN path DROP NOT NULL;";
 
