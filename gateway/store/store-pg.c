@@ -313,6 +313,18 @@ static PGresult *execute(PgStmt *st)
 	return PQexecPrepared(conn, st->name, st->n_params, values, st->lengths, st->formats, 0);
 }
 
+/* The rows an INSERT, UPDATE or DELETE changed (with RETURNING too), as
+ * SQLite's changes counters count them; a SELECT changes none. */
+static void count_changes(PgConn *pg, PGresult *res)
+{
+	const char *tag = PQcmdStatus(res);
+	if (!g_str_has_prefix(tag, "INSERT ") && !g_str_has_prefix(tag, "UPDATE ") &&
+	    !g_str_has_prefix(tag, "DELETE "))
+		return;
+	pg->last_changes = g_ascii_strtoll(PQcmdTuples(res), NULL, 10);
+	pg->total_changes += pg->last_changes;
+}
+
 /* COMMIT of a transaction that an error aborted answers ROLLBACK. */
 static gboolean rolled_back(PGresult *res, PgStmt *st)
 {
@@ -344,11 +356,7 @@ static int pg_step(DkStore *store, gpointer stmt)
 		st->pg->sqlstate[0] = '\0';
 		st->result = res;
 		st->rows = PQntuples(res);
-		const char *changed = PQcmdTuples(res);
-		if (changed != NULL && *changed != '\0' && status == PGRES_COMMAND_OK) {
-			st->pg->last_changes = g_ascii_strtoll(changed, NULL, 10);
-			st->pg->total_changes += st->pg->last_changes;
-		}
+		count_changes(st->pg, res);
 	}
 	if (st->row + 1 >= st->rows) {
 		st->row = st->rows;
