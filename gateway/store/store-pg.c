@@ -204,11 +204,9 @@ static void pg_finalize(gpointer stmt)
 	PgStmt *st = stmt;
 	drop_result(st);
 	pg_clear(st);
-	if (st->name != NULL && st->prepared == st->pg->generation &&
-	    PQstatus(st->pg->conn) == CONNECTION_OK) {
-		g_autofree char *sql = g_strdup_printf("DEALLOCATE %s", st->name);
-		PQclear(PQexec(st->pg->conn, sql));
-	}
+	/* A named statement is kept as long as the store's connection, which
+	 * drops it when it ends: no DEALLOCATE (a round trip each, for every
+	 * statement of a closing `docket deliver`). */
 	if (st->blobs != NULL)
 		g_ptr_array_unref(st->blobs);
 	g_free(st->values);
