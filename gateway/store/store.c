@@ -4,6 +4,7 @@
 
 #include "parsers/digest.h"
 #include "gateway/store/store-file.h"
+#include "gateway/store/store-retention.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -573,7 +574,7 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 	sqlite3_stmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
-	                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	                     " VALUES (?, ?, ?, ?, ?)" DK_STORE_RAW_REVIVE,
 	                     error);
 	if (st == NULL)
 		return FALSE;
@@ -622,7 +623,7 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 	sqlite3_stmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
-	                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	                     " VALUES (?, ?, ?, ?, ?)" DK_STORE_RAW_REVIVE,
 	                     error);
 	if (st == NULL)
 		return FALSE;
@@ -641,8 +642,8 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 {
-	sqlite3_stmt *st =
-	    dk_store_prepare(store, "SELECT data, path FROM raw_messages WHERE sha256 = ?", error);
+	sqlite3_stmt *st = dk_store_prepare(
+	    store, "SELECT data, path, purged_at FROM raw_messages WHERE sha256 = ?", error);
 	if (st == NULL)
 		return NULL;
 	bind_text(st, 1, sha256);
@@ -657,7 +658,9 @@ GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 		return NULL;
 	}
 	GBytes *out = NULL;
-	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		dk_store_raw_gone(sha256, sqlite3_column_int64(st, 2), error);
+	} else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		out = g_bytes_new(sqlite3_column_blob(st, 0), (gsize)sqlite3_column_bytes(st, 0));
 	} else {
 		g_autofree char *path =
@@ -892,7 +895,8 @@ gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
 	sqlite3_stmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO attachments (sha256, size, path) VALUES (?, ?, ?)"
-	                     " ON CONFLICT DO NOTHING",
+	                     " ON CONFLICT (sha256) DO UPDATE SET path = excluded.path,"
+	                     " purged_at = NULL WHERE attachments.purged_at IS NOT NULL",
 	                     error);
 	if (st == NULL)
 		return FALSE;

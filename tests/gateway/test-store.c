@@ -332,7 +332,12 @@ static goffset wal_size(const char *dir)
 static void test_close_checkpoints_large_wal(void **state)
 {
 	g_autoptr(GError) error = NULL;
+	/* A new store's migrations leave a WAL near the limit: checkpointed
+	 * first, so that what follows starts from an empty one. */
 	DkStore *s = dk_store_open(*state, NULL, &error);
+	assert_int_equal(
+	    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+	    SQLITE_OK);
 	assert_true(dk_store_begin(s, &error));
 	assert_int_equal(dk_store_ticket_create(s, "kept", NULL, 1, &error), 1);
 	assert_true(dk_store_commit(s, &error));
