@@ -132,7 +132,8 @@ static gboolean export_view(DkStore *store, const DkTicketView *v, const char *p
 gboolean dk_retention_export(DkStore *store, gint64 number, const char *prefix, const char *dir,
                              gint64 now, DkExportReport *report, GError **error)
 {
-	report->purged = g_ptr_array_new_with_free_func(g_free);
+	dk_export_report_clear(report);
+	*report = (DkExportReport){.purged = g_ptr_array_new_with_free_func(g_free)};
 	DkTicketView v = {.now = now};
 	gboolean ok = dk_ticket_view_load(store, number, &v, error) &&
 	              export_view(store, &v, prefix, dir, report, error);

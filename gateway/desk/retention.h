@@ -77,7 +77,8 @@ void dk_export_report_clear(DkExportReport *report);
  * refused, DK_ERROR_PERMANENT): ticket.json (the `ticket show --json`
  * document; prefix: [threading] token_prefix), each article's raw message
  * as article-ID.eml, each attachment's content as attachment-ID-NAME.
- * The contents retention purged are listed in report->purged. */
+ * The contents retention purged are listed in report->purged (report is
+ * filled anew; clear it after). */
 gboolean dk_retention_export(DkStore *store, gint64 number, const char *prefix, const char *dir,
                              gint64 now, DkExportReport *report, GError **error);
 
