@@ -191,6 +191,12 @@ static gboolean record_events(Purge *p, GError **error)
 	return TRUE;
 }
 
+/* Notes how long a write transaction begun at start held the lock. */
+static void held(Purge *p, gint64 start)
+{
+	p->stats->longest_us = MAX(p->stats->longest_us, g_get_monotonic_time() - start);
+}
+
 /* One batch: the tickets of page, in one transaction (rolled back in a
  * dry run). */
 static gboolean purge_batch(Purge *p, GPtrArray *page, GError **error)
@@ -198,6 +204,7 @@ static gboolean purge_batch(Purge *p, GPtrArray *page, GError **error)
 	g_hash_table_remove_all(p->touched);
 	if (!dk_store_begin(p->store, error))
 		return FALSE;
+	gint64 start = g_get_monotonic_time();
 	for (guint i = 0; i < page->len; i++) {
 		const DkRetentionTicket *t = g_ptr_array_index(page, i);
 		if (!purge_ticket(p, t->number, error)) {
@@ -215,14 +222,17 @@ static gboolean purge_batch(Purge *p, GPtrArray *page, GError **error)
 	}
 	if (!dk_store_commit(p->store, error))
 		return FALSE;
+	held(p, start);
 	if (g_hash_table_size(p->touched) > 0)
 		p->stats->batches++;
 	return TRUE;
 }
 
-/* Removes f's file if its content is still purged; adds its folder to
- * dirs. */
-static gboolean remove_file(Purge *p, const DkPurgedFile *f, GHashTable *dirs, GError **error)
+/* Removes f's file if its content is still purged (under the write
+ * lock, so that no writer stores the same bytes meanwhile); keeps f in
+ * removed and its folder in dirs. */
+static gboolean remove_file(Purge *p, DkPurgedFile *f, GPtrArray *removed, GHashTable *dirs,
+                            GError **error)
 {
 	gboolean purged = FALSE;
 	if (!dk_store_purged_file_check(p->store, f, &purged, error))
@@ -235,12 +245,11 @@ static gboolean remove_file(Purge *p, const DkPurgedFile *f, GHashTable *dirs, G
 		return FALSE;
 	}
 	g_hash_table_add(dirs, g_path_get_dirname(f->path));
-	p->stats->files++;
-	return dk_store_purged_file_done(p->store, f, error);
+	g_ptr_array_add(removed, f);
+	return TRUE;
 }
 
-/* Makes the removals in dirs durable before the commit that records
- * them: a removal lost to a crash would leave a file nothing names. */
+/* Makes the removals in dirs durable. */
 static gboolean sync_dirs(GHashTable *dirs, GError **error)
 {
 	GHashTableIter it;
@@ -263,24 +272,61 @@ static gboolean sync_dirs(GHashTable *dirs, GError **error)
 	return TRUE;
 }
 
-/* Removes up to limit files of purged contents in one transaction (the
- * write lock keeps a writer from storing the same bytes again meanwhile);
- * *count_out how many it looked at. */
-static gboolean remove_some(Purge *p, guint limit, guint *count_out, GError **error)
+/* The files of files whose content is still purged, removed in one short
+ * transaction, into removed. */
+static gboolean unlink_some(Purge *p, GPtrArray *files, GPtrArray *removed, GHashTable *dirs,
+                            GError **error)
 {
 	if (!dk_store_begin(p->store, error))
 		return FALSE;
-	g_autoptr(GHashTable) dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_autoptr(GPtrArray) files = dk_store_purged_files(p->store, limit, error);
-	gboolean ok = files != NULL;
-	for (guint i = 0; ok && i < files->len; i++)
-		ok = remove_file(p, g_ptr_array_index(files, i), dirs, error);
-	if (!ok || !sync_dirs(dirs, error)) {
-		dk_store_rollback(p->store);
+	gint64 start = g_get_monotonic_time();
+	for (guint i = 0; i < files->len; i++)
+		if (!remove_file(p, g_ptr_array_index(files, i), removed, dirs, error)) {
+			dk_store_rollback(p->store);
+			return FALSE;
+		}
+	if (!dk_store_commit(p->store, error))
 		return FALSE;
-	}
+	held(p, start);
+	return TRUE;
+}
+
+/* Records the removals (of the same purge: a content stored again and
+ * purged anew since keeps its file). */
+static gboolean record_removed(Purge *p, GPtrArray *removed, GError **error)
+{
+	if (!dk_store_begin(p->store, error))
+		return FALSE;
+	gint64 start = g_get_monotonic_time();
+	for (guint i = 0; i < removed->len; i++)
+		if (!dk_store_purged_file_done(p->store, g_ptr_array_index(removed, i), error)) {
+			dk_store_rollback(p->store);
+			return FALSE;
+		}
+	if (!dk_store_commit(p->store, error))
+		return FALSE;
+	held(p, start);
+	p->stats->files += removed->len;
+	return TRUE;
+}
+
+/* Removes up to limit files of purged contents: unlinked under the write
+ * lock, made durable (fsync of their folders) without it, then recorded
+ * under it. A crash in between leaves them recorded as still to remove:
+ * the next purge removes them (again) and records it. *count_out: how
+ * many it looked at. */
+static gboolean remove_some(Purge *p, guint limit, guint *count_out, GError **error)
+{
+	g_autoptr(GPtrArray) files = dk_store_purged_files(p->store, limit, error);
+	if (files == NULL)
+		return FALSE;
 	*count_out = files->len;
-	return dk_store_commit(p->store, error);
+	if (files->len == 0)
+		return TRUE;
+	g_autoptr(GPtrArray) removed = g_ptr_array_new();
+	g_autoptr(GHashTable) dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return unlink_some(p, files, removed, dirs, error) && sync_dirs(dirs, error) &&
+	       record_removed(p, removed, error);
 }
 
 /* Removes the files of every purged content, a batch at a time. */
@@ -317,13 +363,13 @@ static gboolean purge_batches(Purge *p, guint batch, gint64 before, GError **err
 		gint64 start = g_get_monotonic_time();
 		if (!purge_batch(p, page, error))
 			return FALSE;
-		gint64 held = g_get_monotonic_time() - start;
+		gint64 took = g_get_monotonic_time() - start;
 		if (p->o->after_commit != NULL && !p->o->after_commit(p->o->data))
 			return TRUE;
 		if (!p->o->dry_run && !remove_files(p, batch, error))
 			return FALSE;
 		/* The writer's turn: it waits for the lock in a busy handler. */
-		g_usleep((gulong)(p->o->pause_us > 0 ? p->o->pause_us : MAX(held, 1000)));
+		g_usleep((gulong)(p->o->pause_us > 0 ? p->o->pause_us : MAX(took, 1000)));
 	}
 	return TRUE;
 }

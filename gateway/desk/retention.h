@@ -56,6 +56,7 @@ typedef struct {
 	gint64 bytes;       /* the sizes of the contents purged */
 	guint kept;         /* contents kept because something else needs them */
 	guint batches;      /* write transactions that purged */
+	gint64 longest_us;  /* the longest any of its write transactions took */
 } DkPurgeStats;
 
 /* Purges what r says is due as of o->now into stats (zeroed by the

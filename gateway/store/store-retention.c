@@ -222,6 +222,7 @@ static gboolean add_file(sqlite3_stmt *st, gpointer data)
 	f->sha256 = dk_store_column_text(st, 1);
 	g_autofree char *rel = dk_store_column_text(st, 2);
 	f->path = g_build_filename(files->store->data_dir, rel ? rel : "", NULL);
+	f->purged_at = sqlite3_column_int64(st, 3);
 	g_ptr_array_add(files->out, f);
 	return TRUE;
 }
@@ -233,11 +234,11 @@ GPtrArray *dk_store_purged_files(DkStore *store, guint limit, GError **error)
 	if (!dk_store_each_row(
 	        store,
 	        dk_store_query(store,
-	                       "SELECT 0, sha256, path FROM (SELECT sha256, path FROM raw_messages"
-	                       " WHERE purged_at IS NOT NULL AND path IS NOT NULL LIMIT ?1)"
-	                       " UNION ALL SELECT 1, sha256, path FROM (SELECT sha256, path"
-	                       " FROM attachments WHERE purged_at IS NOT NULL AND path <> ''"
-	                       " LIMIT ?1)",
+	                       "SELECT 0, sha256, path, purged_at FROM (SELECT sha256, path,"
+	                       " purged_at FROM raw_messages WHERE purged_at IS NOT NULL"
+	                       " AND path IS NOT NULL LIMIT ?1) UNION ALL SELECT 1, sha256, path,"
+	                       " purged_at FROM (SELECT sha256, path, purged_at FROM attachments"
+	                       " WHERE purged_at IS NOT NULL AND path <> '' LIMIT ?1)",
 	                       error, "i", (gint64)limit),
 	        "reading the files of purged contents", add_file, &files, error))
 		return NULL;
@@ -271,10 +272,11 @@ gboolean dk_store_purged_file_done(DkStore *store, const DkPurgedFile *f, GError
 	if (f->attachment)
 		return dk_store_write(store,
 		                      "UPDATE attachments SET path = '' WHERE sha256 = ?"
-		                      " AND purged_at IS NOT NULL",
-		                      "recording a removed file", error, "s", f->sha256);
+		                      " AND purged_at = ?",
+		                      "recording a removed file", error, "si", f->sha256,
+		                      f->purged_at);
 	return dk_store_write(store,
 	                      "UPDATE raw_messages SET path = NULL, data = x''"
-	                      " WHERE sha256 = ? AND purged_at IS NOT NULL",
-	                      "recording a removed file", error, "s", f->sha256);
+	                      " WHERE sha256 = ? AND purged_at = ?",
+	                      "recording a removed file", error, "si", f->sha256, f->purged_at);
 }

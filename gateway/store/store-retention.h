@@ -88,6 +88,7 @@ typedef struct {
 	gboolean attachment;
 	char *sha256;
 	char *path; /* absolute */
+	gint64 purged_at;
 } DkPurgedFile;
 
 void dk_purged_file_free(gpointer file);
@@ -103,7 +104,9 @@ GPtrArray *dk_store_purged_files(DkStore *store, guint limit, GError **error);
 gboolean dk_store_purged_file_check(DkStore *store, const DkPurgedFile *f, gboolean *purged_out,
                                     GError **error);
 
-/* Records that f's file was removed. Inside a transaction. */
+/* Records that f's file was removed, unless its content was stored again
+ * since (and maybe purged anew: another purged_at). Inside a
+ * transaction. */
 gboolean dk_store_purged_file_done(DkStore *store, const DkPurgedFile *f, GError **error);
 
 G_END_DECLS

@@ -289,6 +289,27 @@ static void test_files_go_after_the_commit(void **state)
 	assert_int_equal(left->len, 0);
 }
 
+static gboolean stop(gpointer data)
+{
+	(void)data;
+	return FALSE;
+}
+
+/* The same bytes stored again between the purge's commit and the removal
+ * of its file: the file is theirs now, and stays. */
+static void test_file_of_revived_content_stays(void **state)
+{
+	Fixture *f = *state;
+	ticket(f, "default", BIG_RAW("revived"), "revived attachment", OLD);
+	purge(f, (DkPurgeOptions){.after_commit = stop});
+	gint64 t = ticket(f, "default", BIG_RAW("revived"), "revived attachment", 0);
+	DkPurgeStats s = purge(f, (DkPurgeOptions){0});
+	assert_int_equal(s.files, 0);
+	assert_true(file_exists(f, "raw", BIG_RAW("revived")));
+	assert_true(raw_kept(f, BIG_RAW("revived")));
+	assert_true(attachment_kept(f, t));
+}
+
 static gboolean count_batch(gpointer data)
 {
 	guint *batches = data;
@@ -393,6 +414,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_keeps_what_is_not_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keeps_shared_content, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_files_go_after_the_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_of_revived_content_stays, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batches_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_bytes_again_come_back, setup, teardown),
