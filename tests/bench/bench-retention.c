@@ -55,8 +55,8 @@ static gboolean add_ticket(DkStore *store, guint i, GError **error)
 	               .raw_sha256 = sha,
 	               .created_at = at};
 	gint64 article = dk_store_article_add(store, &a, error);
-	g_autofree char *content =
-	    i % 10 == 0 || i % 10 == 3 ? g_strdup("the shared report") : g_strdup_printf("report %u", i);
+	g_autofree char *content = i % 10 == 0 || i % 10 == 3 ? g_strdup("the shared report")
+	                                                      : g_strdup_printf("report %u", i);
 	if (article == 0 || !add_attachment(store, article, content, error))
 		return FALSE;
 	if (open)
