@@ -70,7 +70,21 @@ typedef struct {
 	GHashTable *seen;    /* "r:SHA"/"a:SHA" looked at in this purge */
 	GHashTable *touched; /* ticket -> Lost, in this batch */
 	GHashTable *tickets; /* every ticket that lost raw mail in this purge */
+	guint batch;         /* tickets (and files) per transaction */
+	GHashTable *dirs;    /* the folders of unlinked */
+	GPtrArray *unlinked; /* of DkPurgedFile*: files removed, their folders not yet synced */
+	GPtrArray *synced;   /* files removed and synced, to record as removed */
 } Purge;
+
+static void purge_clear(Purge *p)
+{
+	g_hash_table_unref(p->seen);
+	g_hash_table_unref(p->touched);
+	g_hash_table_unref(p->tickets);
+	g_hash_table_unref(p->dirs);
+	g_ptr_array_unref(p->unlinked);
+	g_ptr_array_unref(p->synced);
+}
 
 /* What one ticket lost in a batch. */
 typedef struct {
@@ -194,67 +208,65 @@ static gboolean record_events(Purge *p, GError **error)
 /* Notes how long a write transaction begun at start held the lock. */
 static void held(Purge *p, gint64 start)
 {
-	p->stats->longest_us = MAX(p->stats->longest_us, g_get_monotonic_time() - start);
-}
-
-/* One batch: the tickets of page, in one transaction (rolled back in a
- * dry run). */
-static gboolean purge_batch(Purge *p, GPtrArray *page, GError **error)
-{
-	g_hash_table_remove_all(p->touched);
-	if (!dk_store_begin(p->store, error))
-		return FALSE;
-	gint64 start = g_get_monotonic_time();
-	for (guint i = 0; i < page->len; i++) {
-		const DkRetentionTicket *t = g_ptr_array_index(page, i);
-		if (!purge_ticket(p, t->number, error)) {
-			dk_store_rollback(p->store);
-			return FALSE;
-		}
-	}
-	if (!record_events(p, error)) {
-		dk_store_rollback(p->store);
-		return FALSE;
-	}
-	if (p->o->dry_run) {
-		dk_store_rollback(p->store);
-		return TRUE;
-	}
-	if (!dk_store_commit(p->store, error))
-		return FALSE;
-	held(p, start);
-	if (g_hash_table_size(p->touched) > 0)
-		p->stats->batches++;
-	return TRUE;
+	gint64 took = g_get_monotonic_time() - start;
+	p->stats->longest_us = MAX(p->stats->longest_us, took);
+	/* The writers' turn. One that found the lock taken sleeps in SQLite's
+	 * busy handler, up to 100 ms between tries: a pause at least that
+	 * long lets it in before the next transaction. */
+	g_usleep((gulong)(p->o->pause_us > 0 ? p->o->pause_us : MAX(took, DK_RETENTION_PAUSE_US)));
 }
 
 /* Removes f's file if its content is still purged (under the write
- * lock, so that no writer stores the same bytes meanwhile); keeps f in
- * removed and its folder in dirs. */
-static gboolean remove_file(Purge *p, DkPurgedFile *f, GPtrArray *removed, GHashTable *dirs,
-                            GError **error)
+ * lock, so that no writer stores the same bytes meanwhile); FALSE when
+ * the file cannot be removed. *removed_out whether it was. */
+static gboolean remove_file(Purge *p, const DkPurgedFile *f, gboolean *removed_out, GError **error)
 {
-	gboolean purged = FALSE;
-	if (!dk_store_purged_file_check(p->store, f, &purged, error))
+	if (!dk_store_purged_file_check(p->store, f, removed_out, error))
 		return FALSE;
-	if (!purged)
+	if (!*removed_out)
 		return TRUE;
-	if (g_unlink(f->path) != 0 && errno != ENOENT) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "retention: removing %s: %s",
-		            f->path, g_strerror(errno));
-		return FALSE;
+	if (g_unlink(f->path) == 0 || errno == ENOENT) {
+		g_hash_table_add(p->dirs, g_path_get_dirname(f->path));
+		return TRUE;
 	}
-	g_hash_table_add(dirs, g_path_get_dirname(f->path));
-	g_ptr_array_add(removed, f);
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "retention: removing %s: %s", f->path,
+	            g_strerror(errno));
+	return FALSE;
+}
+
+/* Inside a write transaction: records the removals made durable since
+ * the last one, then removes up to the batch's number of files of purged
+ * contents (whose purge committed before); *looked_out how many it found. */
+static gboolean remove_files(Purge *p, guint *looked_out, GError **error)
+{
+	for (guint i = 0; i < p->synced->len; i++)
+		if (!dk_store_purged_file_done(p->store, g_ptr_array_index(p->synced, i), error))
+			return FALSE;
+	p->stats->files += p->synced->len;
+	g_ptr_array_set_size(p->synced, 0);
+	g_autoptr(GPtrArray) files = dk_store_purged_files(p->store, p->batch, error);
+	if (files == NULL)
+		return FALSE;
+	*looked_out = files->len;
+	for (guint i = 0; i < files->len; i++) {
+		gboolean removed = FALSE;
+		if (!remove_file(p, g_ptr_array_index(files, i), &removed, error))
+			return FALSE;
+		if (removed)
+			g_ptr_array_add(p->unlinked, g_steal_pointer(&files->pdata[i]));
+	}
 	return TRUE;
 }
 
-/* Makes the removals in dirs durable. */
-static gboolean sync_dirs(GHashTable *dirs, GError **error)
+/* After the commit, without the lock: makes the removals durable (an
+ * fsync of their folders), to be recorded by the next transaction. A
+ * crash before that leaves them recorded as still to remove: the next
+ * purge removes them (again) and records it. */
+static gboolean sync_removed(Purge *p, GError **error)
 {
 	GHashTableIter it;
 	gpointer dir = NULL;
-	g_hash_table_iter_init(&it, dirs);
+	g_hash_table_iter_init(&it, p->dirs);
 	while (g_hash_table_iter_next(&it, &dir, NULL)) {
 		int fd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 		if (fd < 0 && errno == ENOENT)
@@ -269,73 +281,56 @@ static gboolean sync_dirs(GHashTable *dirs, GError **error)
 		}
 		close(fd);
 	}
+	g_hash_table_remove_all(p->dirs);
+	for (guint i = 0; i < p->unlinked->len; i++)
+		g_ptr_array_add(p->synced, g_steal_pointer(&p->unlinked->pdata[i]));
+	g_ptr_array_set_size(p->unlinked, 0);
 	return TRUE;
 }
 
-/* The files of files whose content is still purged, removed in one short
- * transaction, into removed. */
-static gboolean unlink_some(Purge *p, GPtrArray *files, GPtrArray *removed, GHashTable *dirs,
-                            GError **error)
+/* One batch in one write transaction (rolled back in a dry run): the
+ * files of what earlier batches purged, then the tickets of page. */
+static gboolean purge_batch(Purge *p, GPtrArray *page, GError **error)
 {
+	g_hash_table_remove_all(p->touched);
 	if (!dk_store_begin(p->store, error))
 		return FALSE;
 	gint64 start = g_get_monotonic_time();
-	for (guint i = 0; i < files->len; i++)
-		if (!remove_file(p, g_ptr_array_index(files, i), removed, dirs, error)) {
-			dk_store_rollback(p->store);
-			return FALSE;
-		}
+	guint looked = 0;
+	gboolean ok = p->o->dry_run || remove_files(p, &looked, error);
+	for (guint i = 0; ok && i < page->len; i++)
+		ok = purge_ticket(p, ((DkRetentionTicket *)g_ptr_array_index(page, i))->number,
+		                  error);
+	if (!ok || !record_events(p, error) || p->o->dry_run) {
+		dk_store_rollback(p->store);
+		return ok && p->o->dry_run;
+	}
 	if (!dk_store_commit(p->store, error))
 		return FALSE;
 	held(p, start);
-	return TRUE;
+	if (g_hash_table_size(p->touched) > 0)
+		p->stats->batches++;
+	return sync_removed(p, error);
 }
 
-/* Records the removals (of the same purge: a content stored again and
- * purged anew since keeps its file). */
-static gboolean record_removed(Purge *p, GPtrArray *removed, GError **error)
+/* Removes every file of purged contents still there, a transaction for
+ * each batch of them. */
+static gboolean drain(Purge *p, GError **error)
 {
-	if (!dk_store_begin(p->store, error))
-		return FALSE;
-	gint64 start = g_get_monotonic_time();
-	for (guint i = 0; i < removed->len; i++)
-		if (!dk_store_purged_file_done(p->store, g_ptr_array_index(removed, i), error)) {
+	for (guint looked = p->batch; looked == p->batch || p->synced->len > 0;) {
+		if (!dk_store_begin(p->store, error))
+			return FALSE;
+		gint64 start = g_get_monotonic_time();
+		if (!remove_files(p, &looked, error)) {
 			dk_store_rollback(p->store);
 			return FALSE;
 		}
-	if (!dk_store_commit(p->store, error))
-		return FALSE;
-	held(p, start);
-	p->stats->files += removed->len;
-	return TRUE;
-}
-
-/* Removes up to limit files of purged contents: unlinked under the write
- * lock, made durable (fsync of their folders) without it, then recorded
- * under it. A crash in between leaves them recorded as still to remove:
- * the next purge removes them (again) and records it. *count_out: how
- * many it looked at. */
-static gboolean remove_some(Purge *p, guint limit, guint *count_out, GError **error)
-{
-	g_autoptr(GPtrArray) files = dk_store_purged_files(p->store, limit, error);
-	if (files == NULL)
-		return FALSE;
-	*count_out = files->len;
-	if (files->len == 0)
-		return TRUE;
-	g_autoptr(GPtrArray) removed = g_ptr_array_new();
-	g_autoptr(GHashTable) dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	return unlink_some(p, files, removed, dirs, error) && sync_dirs(dirs, error) &&
-	       record_removed(p, removed, error);
-}
-
-/* Removes the files of every purged content, a batch at a time. */
-static gboolean remove_files(Purge *p, guint limit, GError **error)
-{
-	guint count = limit;
-	while (count == limit)
-		if (!remove_some(p, limit, &count, error))
+		if (!dk_store_commit(p->store, error))
 			return FALSE;
+		held(p, start);
+		if (!sync_removed(p, error))
+			return FALSE;
+	}
 	return TRUE;
 }
 
@@ -344,50 +339,49 @@ static gboolean cancelled(const DkPurgeOptions *o)
 	return o->cancel != NULL && g_atomic_int_get(o->cancel) != 0;
 }
 
-/* The batches, from the oldest closed ticket on. */
-static gboolean purge_batches(Purge *p, guint batch, gint64 before, GError **error)
+/* The batches, from the oldest closed ticket on, then the files left. */
+static gboolean purge_batches(Purge *p, gint64 before, GError **error)
 {
 	gint64 after_at = 0, after_number = 0;
 	for (guint n = 0; !cancelled(p->o); n++) {
 		if (p->o->max_batches != 0 && n >= p->o->max_batches)
-			return TRUE;
+			break;
 		g_autoptr(GPtrArray) page = dk_store_retention_candidates(
-		    p->store, before, after_at, after_number, batch, error);
+		    p->store, before, after_at, after_number, p->batch, error);
 		if (page == NULL)
 			return FALSE;
 		if (page->len == 0)
-			return TRUE;
+			break;
 		const DkRetentionTicket *last = g_ptr_array_index(page, page->len - 1);
 		after_at = last->closed_at;
 		after_number = last->number;
-		gint64 start = g_get_monotonic_time();
 		if (!purge_batch(p, page, error))
 			return FALSE;
-		gint64 took = g_get_monotonic_time() - start;
 		if (p->o->after_commit != NULL && !p->o->after_commit(p->o->data))
 			return TRUE;
-		if (!p->o->dry_run && !remove_files(p, batch, error))
-			return FALSE;
-		/* The writer's turn: it waits for the lock in a busy handler. */
-		g_usleep((gulong)(p->o->pause_us > 0 ? p->o->pause_us : MAX(took, 1000)));
 	}
-	return TRUE;
+	return p->o->dry_run || drain(p, error);
 }
 
 gboolean dk_retention_purge(DkStore *store, const DkRetention *r, const DkPurgeOptions *o,
                             DkPurgeStats *stats, GError **error)
 {
-	guint batch = o->batch > 0 ? o->batch : DK_RETENTION_BATCH;
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_autoptr(GHashTable) touched =
-	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-	g_autoptr(GHashTable) tickets =
-	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-	Purge p = {store, r, o, stats, seen, touched, tickets};
-	if (!o->dry_run && !remove_files(&p, batch, error))
-		return FALSE;
+	Purge p = {
+	    .store = store,
+	    .r = r,
+	    .o = o,
+	    .stats = stats,
+	    .batch = o->batch > 0 ? o->batch : DK_RETENTION_BATCH,
+	    .seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+	    .touched = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free),
+	    .tickets = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL),
+	    .dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+	    .unlinked = g_ptr_array_new_with_free_func(dk_purged_file_free),
+	    .synced = g_ptr_array_new_with_free_func(dk_purged_file_free),
+	};
 	gint64 days = shortest_days(r);
-	if (days == 0)
-		return TRUE;
-	return purge_batches(&p, batch, o->now - days * 86400, error);
+	gboolean ok = (o->dry_run || drain(&p, error)) &&
+	              (days == 0 || purge_batches(&p, o->now - days * 86400, error));
+	purge_clear(&p);
+	return ok;
 }

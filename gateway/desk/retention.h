@@ -24,6 +24,11 @@ G_BEGIN_DECLS
  * lock for a few milliseconds (README, Retention). */
 #define DK_RETENTION_BATCH 50
 
+/* The shortest pause after each of the purge's write transactions: the
+ * longest sleep of SQLite's busy handler, so that a delivery waiting for
+ * the lock gets it before the purge's next transaction. */
+#define DK_RETENTION_PAUSE_US 100000
+
 /* The policy: keep_raw_days of each queue. */
 typedef struct DkRetention DkRetention;
 
@@ -40,7 +45,8 @@ typedef struct {
 	guint batch;       /* tickets per transaction; 0: DK_RETENTION_BATCH */
 	guint max_batches; /* stop after this many batches (the next purge goes on); 0: no limit */
 	gboolean dry_run;  /* count what would go, change nothing */
-	gint64 pause_us;   /* between batches; 0: as long as the batch held the lock */
+	gint64 pause_us;   /* after each write transaction; 0: as long as it took, at least
+	                    * DK_RETENTION_PAUSE_US */
 	/* Called after each batch committed, before its files are removed;
 	 * FALSE stops the purge there (tests: a crash at that point). */
 	gboolean (*after_commit)(gpointer data);
