@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 
 /* Tickets per transaction by default: a transaction then holds the write
  * lock for a few milliseconds (README, Retention). */
-#define DK_RETENTION_BATCH 50
+#define DK_RETENTION_BATCH 20
 
 /* The shortest pause after each of the purge's write transactions: the
  * longest sleep of SQLite's busy handler, so that a delivery waiting for

@@ -113,14 +113,27 @@ static gpointer writer_run(gpointer data)
 	return NULL;
 }
 
-static void print_writes(GArray *ms)
+static void print_writes(const char *when, GArray *ms)
 {
 	if (ms->len == 0)
 		return;
 	double *v = (double *)(void *)ms->data;
 	dk_bench_sort(v, ms->len);
-	printf("meanwhile %u writes on another connection: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+	printf("%s: %u writes on another connection, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", when,
 	       ms->len, v[ms->len / 2], v[(guint)(ms->len * 0.99)], v[ms->len - 1]);
+}
+
+/* The writes alone for seconds: what the machine gives without a purge. */
+static void writes_alone(const char *dir, guint seconds)
+{
+	Writer w = {.dir = dir, .ms = g_array_new(FALSE, FALSE, sizeof(double))};
+	GThread *writer = g_thread_new("writer", writer_run, &w);
+	g_usleep(seconds * G_USEC_PER_SEC);
+	g_atomic_int_set(&w.stop, 1);
+	g_thread_join(writer);
+	print_writes("without a purge", w.ms);
+	g_array_unref(w.ms);
+	g_clear_error(&w.error);
 }
 
 static gboolean build(DkStore *store, guint tickets, GError **error)
@@ -156,6 +169,7 @@ int main(int argc, char **argv)
 	g_autoptr(DkRetention) policy = dk_retention_new(config);
 	DkPurgeOptions o = {.now = NOW, .batch = batch, .pause_us = argc > 4 ? atoi(argv[4]) : 0};
 	DkPurgeStats s = {0};
+	writes_alone(dir, 10);
 	Writer w = {.dir = dir, .ms = g_array_new(FALSE, FALSE, sizeof(double))};
 	GThread *writer = g_thread_new("writer", writer_run, &w);
 	gint64 start = g_get_monotonic_time();
@@ -172,7 +186,7 @@ int main(int argc, char **argv)
 	       " (%.0f tickets/s); longest write transaction %.1f ms\n",
 	       tickets, batch, s.tickets, s.raw_messages, s.attachments, s.files, s.bytes, s.kept,
 	       s.batches, seconds, s.tickets / seconds, (double)s.longest_us / 1000.0);
-	print_writes(w.ms);
+	print_writes("during the purge", w.ms);
 	g_array_unref(w.ms);
 	if (argc <= 3)
 		dk_test_rmtree(dir);
