@@ -159,11 +159,14 @@ class DeskHttpTest(WebDeskCase):
                                 [("files", "report.pdf", PDF)])
         self.assertEqual(self.ann.request("/desk/tickets/1/reply", body, content_type=ctype)[0], 303)
         [attachment] = self.show(1)["articles"][-1]["attachments"]
-        for _ in range(600):  # the outbox sends the reply (bounded wait)
+        waiting = None
+        for _ in range(1200):  # the outbox sends the reply first (bounded wait)
             rows = json.loads(self.docket("outbox", "list", "--json").stdout)["outbox"]
-            if not [r for r in rows if r["state"] in ("pending", "held")]:
+            waiting = [r for r in rows if r["state"] in ("pending", "held")]
+            if not waiting:
                 break
             time.sleep(0.1)
+        self.assertEqual(waiting, [], "a pending outbox row keeps the ticket's raw mail")
         self.configure("[queue:archive]\nkeep_raw_days = 30\n")
         long_ago = str(int(time.time()) - 40 * 86400)
         self.docket("ticket", "set", "1", "--queue", "archive")
