@@ -18,6 +18,7 @@ const DkConfKey dk_conf_schema[] = {
     {"store", "url", DK_CONF_STRING, "", .check = DK_CHECK_PG_URL}, /* a libpq URI, no password */
     {"store", "password_file", DK_CONF_STRING, "", .check = DK_CHECK_SECRET_FILE},
     {"store", "insecure_tls", DK_CONF_BOOL, "false"}, /* less than sslmode=verify-full */
+    {"store", "keep_raw_days", DK_CONF_INT, "0", 0, 36500}, /* 0: raw mail kept forever */
     {"intake", "max_message_size", DK_CONF_SIZE, "64M", 1024, G64(4) << 30},
     {"lmtp", "listen", DK_CONF_LIST, "127.0.0.1:2424", .check = DK_CHECK_LISTEN},
     {"lmtp", "recipients", DK_CONF_LIST, "", .check = DK_CHECK_RECIPIENTS},
@@ -99,6 +100,7 @@ const DkConfKey dk_conf_schema[] = {
     {"queue:*", "holidays", DK_CONF_LIST, "", .check = DK_CHECK_DATES},
     {"queue:*", "holidays_file", DK_CONF_STRING, "", .check = DK_CHECK_DATES_FILE},
     {"queue:*", "copy_participants", DK_CONF_ENUM, "desk", 0, 0, "desk|true|false"},
+    {"queue:*", "keep_raw_days", DK_CONF_INT, "-1", -1, 36500}, /* -1: [store]'s */
     {"smtp", "url", DK_CONF_STRING, "",
      .check = DK_CHECK_SMTP_URL}, /* smtp://host:587 or smtps://host:465 */
     {"smtp", "user", DK_CONF_STRING, ""},

@@ -16,6 +16,7 @@ typedef enum {
 	DK_ERROR_CONFIG,       /* the configuration is wrong */
 	DK_ERROR_NOT_FOUND,    /* no such ticket, article, row */
 	DK_ERROR_RATE_LIMITED, /* a sender over [limits] sender_per_hour: retry later (temporary) */
+	DK_ERROR_GONE,         /* it was there, and retention ([store] keep_raw_days) removed it */
 } DkErrorCode;
 
 /* TRUE when error describes a fault that may clear by itself: a busy or full

@@ -45,7 +45,8 @@ static const DkCommand net_commands[] = {
 static const DkCommand commands[] = {
     {"deliver", dk_cmd_deliver, "read one message on stdin and file it (the MTA pipe)"},
     {"ticket", dk_cmd_ticket,
-     "work tickets: list, show, search, set, note, reply, time, merge, autoclose, sla-check"},
+     "work tickets: list, show, export, search, set, note, reply, time, merge, autoclose,"
+     " sla-check"},
     {"parse", dk_cmd_parse, "show how docket reads a message (--json)"},
     {"rules", dk_cmd_rules, "check a Sieve script, or test it on a message"},
     {"template", dk_cmd_template, "preview a notification template with JSON data"},
@@ -55,6 +56,7 @@ static const DkCommand commands[] = {
     {"config", dk_cmd_config, "check or dump the configuration"},
     {"import", dk_cmd_import, "import an mbox file or a Maildir"},
     {"attachment", dk_cmd_attachment, "get an attachment's bytes as they were received"},
+    {"store", dk_cmd_store, "purge the raw mail retention lets go ([store] keep_raw_days)"},
 };
 
 void dk_cli_error(const char *format, ...)

@@ -76,6 +76,7 @@ int dk_cmd_poll(int argc, char **argv);
 int dk_cmd_import(int argc, char **argv);
 int dk_cmd_connector(int argc, char **argv);
 int dk_cmd_attachment(int argc, char **argv);
+int dk_cmd_store(int argc, char **argv);
 int dk_cmd_imap(int argc, char **argv);
 int dk_cmd_user(int argc, char **argv);
 

@@ -10,7 +10,8 @@
 static int failed(const GError *error)
 {
 	dk_cli_error("attachment get: %s", error->message);
-	if (g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND))
+	if (g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ||
+	    g_error_matches(error, DK_ERROR, DK_ERROR_GONE))
 		return DK_EXIT_NOINPUT;
 	return dk_error_is_temporary(error) ? DK_EXIT_TEMPFAIL : DK_EXIT_DATAERR;
 }
@@ -49,7 +50,8 @@ int dk_cmd_attachment(int argc, char **argv)
 	    context, "get ID: the attachment's bytes exactly as they were received, checked\n"
 	             "against their SHA-256. `docket ticket show N` lists each article's\n"
 	             "attachments with their ids. Exit status: 0 written, 66 no such attachment\n"
-	             "(or its content was over a parse limit and not kept), 65 the stored file\n"
+	             "(or its content was over a parse limit and not kept, or retention purged\n"
+	             "it), 65 the stored file\n"
 	             "is damaged, 75 it cannot be read or written now.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	g_option_context_add_main_entries(context, dk_cli_config_entries, NULL);

@@ -3,6 +3,7 @@
  * exit; SIGHUP reloads the configuration. */
 #include "gateway/cli/cli.h"
 #include "gateway/desk/desk.h"
+#include "gateway/desk/retention.h"
 #include "gateway/outbox/connector-events.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"
@@ -29,7 +30,13 @@ typedef struct {
 	GMutex reader_lock;
 	GPtrArray *configs; /* every configuration loaded; the newest is last */
 	gboolean stopping;
+	GThread *retention;       /* the last purge's thread, or NULL */
+	const DkConfig *retained; /* the configuration it runs with */
+	gint retention_running;   /* 1 while it runs */
 } Serve;
+
+/* Set at stop: a purge under way stops after its batch. */
+static gint stop_batches;
 
 static gboolean on_stop(gpointer data)
 {
@@ -109,34 +116,56 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 	return s->http != NULL;
 }
 
-/* One periodic piece of desk work: does it inside a transaction and says
- * how many tickets it changed. */
+/* One periodic piece of desk work: does it and says how many tickets it
+ * changed. */
 typedef gboolean (*DeskWork)(DkStore *store, const DkConfig *config, gint64 now, guint *count_out,
                              GError **error);
 
-/* Runs work on a connection of its own, in one short transaction, with
- * the newest configuration, its status changes queued for the help-desk
- * connectors; logs "desk event=NAME KEY=count" when it did anything, and
- * errors. */
-static void desk_work(Serve *s, DeskWork work, const char *name, const char *key)
+typedef struct {
+	const char *name, *key; /* for the log: "desk event=NAME KEY=count" */
+	DeskWork work;
+	gboolean batched; /* it takes short transactions of its own */
+} DeskJob;
+
+/* Runs the job inside one transaction, its status changes queued for the
+ * help-desk connectors. */
+static gboolean in_transaction(DkStore *store, const DkConfig *config, const DeskJob *job,
+                               gint64 now, guint *count_out, GError **error)
 {
-	const DkConfig *config = g_ptr_array_index(s->configs, s->configs->len - 1);
+	gint64 last_event = 0;
+	if (!dk_store_begin(store, error))
+		return FALSE;
+	if (dk_store_last_event(store, &last_event, error) &&
+	    job->work(store, config, now, count_out, error) &&
+	    dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, error) &&
+	    dk_store_commit(store, error))
+		return TRUE;
+	dk_store_rollback(store);
+	return FALSE;
+}
+
+/* Runs job on a connection of its own with config (in one short
+ * transaction unless it is batched); logs "desk event=NAME KEY=count"
+ * when it did anything, and errors. */
+static void desk_work(const DkConfig *config, const DeskJob *job)
+{
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	guint count = 0;
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC, last_event = 0;
-	if (store == NULL || !dk_store_begin(store, &error) ||
-	    !dk_store_last_event(store, &last_event, &error) ||
-	    !work(store, config, now, &count, &error) ||
-	    !dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, &error) ||
-	    !dk_store_commit(store, &error)) {
-		if (store != NULL)
-			dk_store_rollback(store);
-		g_warning("desk event=%s result=error error=%s", name,
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gboolean ok = store != NULL &&
+	              (job->batched ? job->work(store, config, now, &count, &error)
+	                            : in_transaction(store, config, job, now, &count, &error));
+	if (!ok)
+		g_warning("desk event=%s result=error error=%s", job->name,
 		          error ? error->message : "?");
-	} else if (count > 0) {
-		g_message("desk event=%s %s=%u", name, key, count);
-	}
+	else if (count > 0)
+		g_message("desk event=%s %s=%u", job->name, job->key, count);
+}
+
+static const DkConfig *newest(Serve *s)
+{
+	return g_ptr_array_index(s->configs, s->configs->len - 1);
 }
 
 static gboolean autoclose(DkStore *store, const DkConfig *config, gint64 now, guint *closed_out,
@@ -155,11 +184,33 @@ static gboolean sla_check(DkStore *store, const DkConfig *config, gint64 now, gu
 	                                           breaches_out, error);
 }
 
+/* Retention (desk/retention.h): the raw mail of tickets closed longer
+ * than their queue's keep_raw_days, in batches. */
+static gboolean purge(DkStore *store, const DkConfig *config, gint64 now, guint *tickets_out,
+                      GError **error)
+{
+	g_autoptr(DkRetention) policy = dk_retention_new(config);
+	DkPurgeOptions o = {.now = now, .cancel = &stop_batches};
+	DkPurgeStats stats = {0};
+	gboolean ok = dk_retention_purge(store, policy, &o, &stats, error);
+	if (stats.tickets > 0 || stats.files > 0)
+		g_message("desk event=retention tickets=%u raw_messages=%u attachments=%u files=%u"
+		          " bytes=%" G_GINT64_FORMAT " kept=%u",
+		          stats.tickets, stats.raw_messages, stats.attachments, stats.files,
+		          stats.bytes, stats.kept);
+	*tickets_out = 0; /* said above, with its figures */
+	return ok;
+}
+
+static const DeskJob autoclose_job = {"autoclose", "closed", autoclose, FALSE};
+static const DeskJob sla_job = {"sla_check", "breaches", sla_check, FALSE};
+static const DeskJob retention_job = {"retention", "tickets", purge, TRUE};
+
 /* Hourly: resolved tickets close by themselves after [desk]
  * close_after_days. */
 static gboolean on_autoclose(gpointer data)
 {
-	desk_work(data, autoclose, "autoclose", "closed");
+	desk_work(newest(data), &autoclose_job);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -167,8 +218,40 @@ static gboolean on_autoclose(gpointer data)
  * and the team told, once each (desk/desk.h). */
 static gboolean on_sla_check(gpointer data)
 {
-	desk_work(data, sla_check, "sla_check", "breaches");
+	desk_work(newest(data), &sla_job);
 	return G_SOURCE_CONTINUE;
+}
+
+static gpointer retention_thread(gpointer data)
+{
+	Serve *s = data;
+	desk_work(s->retained, &retention_job);
+	g_atomic_int_set(&s->retention_running, 0);
+	return NULL;
+}
+
+/* Hourly, and at start: the purge, on a thread of its own (it may take
+ * many batches; the main loop goes on accepting connections), unless the
+ * last one still runs. */
+static gboolean on_retention(gpointer data)
+{
+	Serve *s = data;
+	if (!g_atomic_int_compare_and_exchange(&s->retention_running, 0, 1))
+		return G_SOURCE_CONTINUE;
+	if (s->retention != NULL)
+		g_thread_join(s->retention);
+	s->retained = newest(s);
+	s->retention = g_thread_new("retention", retention_thread, s);
+	return G_SOURCE_CONTINUE;
+}
+
+/* Stops a purge under way after its batch and waits for it. */
+static void retention_stop(Serve *s)
+{
+	g_atomic_int_set(&stop_batches, 1);
+	if (s->retention != NULL)
+		g_thread_join(s->retention);
+	s->retention = NULL;
 }
 
 /* A start that failed: logged as a failure with its reason (and, when
@@ -197,10 +280,13 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	 * loop runs. */
 	s->loop = g_main_loop_new(NULL, FALSE);
 	guint sources[] = {
-	    g_unix_signal_add(SIGTERM, on_stop, s), g_unix_signal_add(SIGINT, on_stop, s),
-	    g_unix_signal_add(SIGHUP, on_reload, s), g_timeout_add_seconds(3600, on_autoclose, s),
+	    g_unix_signal_add(SIGTERM, on_stop, s),
+	    g_unix_signal_add(SIGINT, on_stop, s),
+	    g_unix_signal_add(SIGHUP, on_reload, s),
+	    g_timeout_add_seconds(3600, on_autoclose, s),
 	    g_timeout_add_seconds((guint)dk_config_get_int(config, "sla", "check_seconds"),
-	                          on_sla_check, s)};
+	                          on_sla_check, s),
+	    g_timeout_add_seconds(3600, on_retention, s)};
 	s->lmtp = dk_lmtp_server_new(config, listen, pipeline, &error);
 	if (s->lmtp == NULL || !start_http(s, config, &error)) {
 		dk_lmtp_server_free(s->lmtp);
@@ -211,8 +297,10 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	}
 	on_autoclose(s);
 	on_sla_check(s);
+	on_retention(s);
 	g_message("serve event=ready version=%s", DOCKET_VERSION);
 	g_main_loop_run(s->loop);
+	retention_stop(s);
 	dk_lmtp_server_shutdown(s->lmtp, 30);
 	for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
 		g_source_remove(sources[i]);

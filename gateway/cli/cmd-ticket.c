@@ -7,7 +7,9 @@
 #include "gateway/desk/desk.h"
 #include "gateway/desk/ticket-view.h"
 #include "gateway/error.h"
+#include "gateway/desk/retention.h"
 #include "gateway/store/store-attachments.h"
+#include "gateway/store/store-retention.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -191,12 +193,16 @@ static void show_attachments(GPtrArray *all, gint64 article)
 		if (first)
 			printf("\n");
 		first = FALSE;
+		g_autofree char *day = dk_store_retention_date(a->purged_at);
+		g_autofree char *purged = g_strdup_printf("content purged on %s", day);
 		printf("   attachment %" G_GINT64_FORMAT ": %s · %s · %" G_GSIZE_FORMAT
 		       " bytes%s%s%s · %s\n",
 		       a->id, a->filename ? a->filename : "(no name)", a->content_type, a->size,
 		       dk_stored_attachment_inline(a) ? " · inline" : "",
 		       a->content_id ? " · cid:" : "", a->content_id ? a->content_id : "",
-		       dk_stored_attachment_kept(a) ? a->sha256 : "not kept (over a parse limit)");
+		       !dk_stored_attachment_kept(a) ? "not kept (over a parse limit)"
+		       : a->purged_at != 0           ? purged
+		                                     : a->sha256);
 	}
 }
 
@@ -241,6 +247,10 @@ static void show_text(const DkTicketView *v, const char *prefix)
 		       when, a->sender ? a->sender : "-", a->evidence);
 		if (a->message_id != NULL)
 			printf("   Message-ID: <%s>\n", a->message_id);
+		if (a->raw_purged_at != 0) {
+			g_autofree char *day = dk_store_retention_date(a->raw_purged_at);
+			printf("   raw message purged on %s\n", day);
+		}
 		printf("   Subject: %s\n\n", a->subject);
 		g_auto(GStrv) lines = g_strsplit(a->new_text ? a->new_text : "", "\n", -1);
 		for (int l = 0; lines[l] != NULL; l++)
@@ -277,6 +287,30 @@ static int show(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 		show_text(&v, prefix);
 	dk_ticket_view_clear(&v);
 	return DK_EXIT_OK;
+}
+
+/* `ticket export NUMBER --to DIR`. */
+static int export(DkStore *store, const DkConfig *config, const DkTicketOptions *o, const char *arg)
+{
+	gint64 number = 0, now = 0;
+	if (!dk_ticket_number("ticket export", arg, &number) || !dk_ticket_now(o, &now))
+		return DK_EXIT_USAGE;
+	if (o->to == NULL) {
+		dk_cli_error("ticket export: --to DIR says where to write it");
+		return DK_EXIT_USAGE;
+	}
+	const char *prefix = dk_config_get_string(config, "threading", "token_prefix");
+	g_autoptr(GError) error = NULL;
+	DkExportReport report = {0};
+	gboolean ok = dk_retention_export(store, number, prefix, o->to, now, &report, &error);
+	for (guint i = 0; report.purged != NULL && i < report.purged->len; i++)
+		printf("not exported: %s\n", (char *)g_ptr_array_index(report.purged, i));
+	if (ok)
+		printf("ticket %" G_GINT64_FORMAT " exported to %s: ticket.json, %u raw message(s),"
+		       " %u attachment(s)\n",
+		       number, o->to, report.articles, report.attachments);
+	dk_export_report_clear(&report);
+	return ok ? DK_EXIT_OK : dk_ticket_fail("ticket export", error);
 }
 
 gboolean dk_ticket_now(const DkTicketOptions *o, gint64 *now_out)
@@ -322,7 +356,7 @@ static void options_clear(DkTicketOptions *o)
 	g_strfreev(o->untags);
 	g_strfreev(o->attach);
 	char *strings[] = {o->priority,      o->queue,  o->assignee, o->requester, o->created_since,
-	                   o->updated_since, o->assign, o->as,       o->now};
+	                   o->updated_since, o->assign, o->as,       o->now,       o->to};
 	for (guint i = 0; i < G_N_ELEMENTS(strings); i++)
 		g_free(strings[i]);
 }
@@ -339,6 +373,10 @@ static const struct {
      "SLA column: time left (2h5m), exceeded (-35m), frozen while paused (1h\n"
      "paused), met or late once resolved, - without a target."},
     {"show", "show NUMBER", "One ticket with its articles, time entries and events."},
+    {"export", "export NUMBER --to DIR",
+     "Writes the ticket into a new or empty DIR: ticket.json (as show --json),\n"
+     "each article's raw message (article-ID.eml) and each attachment's content,\n"
+     "and names what retention ([store] keep_raw_days) purged already."},
     {"search", "search WORDS…", "Tickets whose subject or text has every word, best first."},
     {"set", "set NUMBER [OPTION…]", "Changes status, priority, assignee, queue or tags."},
     {"note", "note NUMBER", "An internal note (the text from stdin, or $EDITOR on a terminal)."},
@@ -403,6 +441,7 @@ static const char summary[] =
     "  SLA column: time left (2h5m), exceeded (-35m), frozen while paused\n"
     "  (1h paused), met or late once resolved, - without a target.\n"
     "show NUMBER: one ticket with its articles, time entries and events.\n"
+    "export NUMBER --to DIR: the ticket with its raw mail and attachments, as files.\n"
     "search WORDS: tickets whose subject or text has every word, best first.\n"
     "set NUMBER: change status, priority, assignee, queue or tags.\n"
     "note NUMBER / reply NUMBER: an internal note, or a reply mailed to the requester\n"
@@ -420,13 +459,13 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 	gboolean is_list = argc == 2 && strcmp(sub, "list") == 0;
 	gboolean is_show = argc == 3 && strcmp(sub, "show") == 0;
 	gboolean is_search = strcmp(sub, "search") == 0;
+	gboolean is_export = argc == 3 && strcmp(sub, "export") == 0;
 	static const char *const edits[] = {"set",          "note",      "reply",
 	                                    "participants", "time",      "merge",
 	                                    "autoclose",    "sla-check", NULL};
-	if (!is_list && !is_show && !is_search && !g_strv_contains(edits, sub)) {
-		dk_cli_error("ticket: expected list, show, search, set, note, reply, participants, "
-		             "time, merge,"
-		             " autoclose or sla-check (see --help)");
+	if (!is_list && !is_show && !is_search && !is_export && !g_strv_contains(edits, sub)) {
+		dk_cli_error("ticket: expected list, show, export, search, set, note, reply,"
+		             " participants, time, merge, autoclose or sla-check (see --help)");
 		return DK_EXIT_USAGE;
 	}
 	g_autoptr(DkConfig) config = NULL;
@@ -442,6 +481,8 @@ static int dispatch(DkTicketOptions *o, int argc, char **argv)
 		return show(store, config, o, argv[2]);
 	if (is_search)
 		return search(store, o, argc, argv);
+	if (is_export)
+		return export(store, config, o, argv[2]);
 	return dk_ticket_edit(store, config, o, argc, argv);
 }
 
@@ -478,6 +519,8 @@ int dk_cmd_ticket(int argc, char **argv)
 	     "the agent acting, ADDR or \"Name <ADDR>\" (default $DOCKET_AGENT)", "ADDR"},
 	    {"attach", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.attach,
 	     "reply: send FILE with it (repeatable)", "FILE"},
+	    {"to", 0, 0, G_OPTION_ARG_FILENAME, &o.to, "export: write into DIR (new or empty)",
+	     "DIR"},
 	    {"days", 0, 0, G_OPTION_ARG_INT, &o.days,
 	     "autoclose: days after resolution (default [desk] close_after_days, 7)", "N"},
 	    {"now", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o.now, "the clock, for tests",

@@ -23,6 +23,7 @@ typedef struct {
 	char **attach; /* reply --attach FILE, repeatable */
 	char *now;     /* hidden: the clock, for tests */
 	int days;      /* autoclose: [desk] close_after_days */
+	char *to;      /* export: the folder */
 } DkTicketOptions;
 
 /* The current time, or the one --now gives (Unix seconds or ISO 8601);

@@ -113,13 +113,14 @@ json_t *dk_attachments_json(GPtrArray *all, gint64 article)
 			continue;
 		json_array_append_new(
 		    arr,
-		    json_pack("{sI so ss sI so sb so sb}", "id", (json_int_t)a->id, "filename",
+		    json_pack("{sI so ss sI so sb so sb so}", "id", (json_int_t)a->id, "filename",
 		              dk_json_string_or_null(a->filename), "content_type", a->content_type,
 		              "size", (json_int_t)a->size, "sha256",
 		              dk_stored_attachment_kept(a) ? json_string(a->sha256) : json_null(),
 		              "inline", dk_stored_attachment_inline(a), "content_id",
 		              dk_json_string_or_null(a->content_id), "stored",
-		              dk_stored_attachment_kept(a)));
+		              dk_stored_attachment_kept(a) && a->purged_at == 0, "purged_at",
+		              dk_json_time_or_null(a->purged_at)));
 	}
 	return arr;
 }
@@ -135,6 +136,7 @@ json_t *dk_article_json(const DkArticle *a, GPtrArray *attachments)
 	    dk_json_time(a->created_at), "new_text", dk_json_string_or_null(a->new_text), "text",
 	    dk_json_string_or_null(a->full_text), "raw_sha256",
 	    dk_json_string_or_null(a->raw_sha256), "internal", a->visibility == DK_INTERNAL);
+	json_object_set_new(o, "raw_purged_at", dk_json_time_or_null(a->raw_purged_at));
 	json_object_set_new(o, "attachments", dk_attachments_json(attachments, a->id));
 	return o;
 }

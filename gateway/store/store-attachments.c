@@ -3,13 +3,14 @@
 #include "gateway/store/store-attachments.h"
 
 #include "gateway/store/store-private.h"
+#include "gateway/store/store-retention.h"
 #include "parsers/digest.h"
 
 #include <string.h>
 
 #define ATTACHMENT_COLUMNS                                                                         \
 	"SELECT aa.id, aa.article, aa.position, aa.filename, aa.content_type, aa.content_id,"      \
-	" aa.disposition, a.sha256, a.size, a.path"                                                \
+	" aa.disposition, a.sha256, a.size, a.path, coalesce(a.purged_at, 0)"                      \
 	" FROM article_attachments aa JOIN attachments a ON a.sha256 = aa.sha256"
 
 void dk_stored_attachment_free(gpointer attachment)
@@ -52,6 +53,7 @@ static gboolean add_row(DkStmt *st, gpointer data)
 	g_autofree char *rel = dk_store_column_text(st, 9);
 	/* PostgreSQL keeps the bytes in the database: no file */
 	a->path = rel ? g_build_filename(rows->store->data_dir, rel, NULL) : NULL;
+	a->purged_at = dk_stmt_int64(st, 10);
 	g_ptr_array_add(rows->out, a);
 	return TRUE;
 }
@@ -167,6 +169,14 @@ GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GE
 		            " (%s) was not kept: it was over a limit of"
 		            " [parse] when its mail arrived",
 		            a->id, a->filename ? a->filename : "no name");
+		return NULL;
+	}
+	if (a->purged_at != 0) {
+		g_autofree char *day = dk_store_retention_date(a->purged_at);
+		g_set_error(error, DK_ERROR, DK_ERROR_GONE,
+		            "attachment %" G_GINT64_FORMAT " (%s): its content was purged on %s"
+		            " ([store] keep_raw_days)",
+		            a->id, a->filename ? a->filename : "no name", day);
 		return NULL;
 	}
 	g_autofree char *contents = NULL;

@@ -22,6 +22,7 @@ typedef struct {
 	char *sha256;      /* 64 hex digits; "" when a parse limit kept the content out */
 	gsize size;
 	char *path; /* the file, absolute; NULL on PostgreSQL (the bytes are in the database) */
+	gint64 purged_at; /* when retention removed the content; 0 while kept */
 } DkStoredAttachment;
 
 void dk_stored_attachment_free(gpointer attachment);
@@ -51,6 +52,7 @@ DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
 
 /* The bytes of a, exactly as they were received (checked against its
  * SHA-256): DK_ERROR_NOT_FOUND when the content was never kept,
+ * DK_ERROR_GONE when retention purged it,
  * DK_ERROR_TEMPORARY when the file cannot be read now, DK_ERROR_PERMANENT
  * when it is damaged. The caller unrefs the result. */
 GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error);

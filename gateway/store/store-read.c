@@ -126,6 +126,7 @@ static gpointer article_from_row(DkStmt *st)
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = dk_store_column_text(st, (int)i + 4);
 	a->created_at = dk_stmt_int64(st, 14);
+	a->raw_purged_at = dk_stmt_int64(st, 15);
 	return a;
 }
 
@@ -135,7 +136,8 @@ GPtrArray *dk_store_articles(DkStore *store, gint64 ticket, GError **error)
 	    store,
 	    "SELECT id, ticket, direction, visibility, evidence, sender, recipients,"
 	    " subject, message_id, fingerprint, new_text, full_text, raw_sha256,"
-	    " intake, created_at FROM articles WHERE ticket = ? ORDER BY id",
+	    " intake, created_at, (SELECT coalesce(purged_at, 0) FROM raw_messages r"
+	    " WHERE r.sha256 = articles.raw_sha256) FROM articles WHERE ticket = ? ORDER BY id",
 	    error);
 	if (st == NULL)
 		return NULL;

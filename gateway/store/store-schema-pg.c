@@ -256,6 +256,21 @@ static const char *const migration_17[] = {
     migration_17_rest,   migration_17_users,   NULL,
 };
 
+/* SQLite's 18: when retention purged a raw message or an attachment's
+ * content, and what the purge looks things up by. */
+static const char migration_18_retention[] =
+    "ALTER TABLE raw_messages ADD COLUMN purged_at BIGINT;"
+    "ALTER TABLE attachments ADD COLUMN purged_at BIGINT;"
+    "CREATE INDEX articles_raw ON articles (raw_sha256) WHERE raw_sha256 IS NOT NULL;"
+    "CREATE INDEX article_attachments_sha256 ON article_attachments (sha256);"
+    "CREATE INDEX tickets_closed ON tickets (status, closed_at);"
+    "CREATE INDEX raw_messages_purging ON raw_messages (sha256)"
+    " WHERE purged_at IS NOT NULL AND path IS NOT NULL;"
+    "CREATE INDEX attachments_purging ON attachments (sha256)"
+    " WHERE purged_at IS NOT NULL AND path <> '';";
+
+static const char *const migration_18[] = {migration_18_retention, NULL};
+
 typedef struct {
 	int version;            /* the SQLite migration it matches */
 	const char *const *sql; /* its statements, in parts; NULL-terminated */
@@ -263,6 +278,7 @@ typedef struct {
 
 static const Migration migrations[] = {
     {17, migration_17},
+    {18, migration_18},
 };
 
 int dk_store_pg_schema_latest(void)

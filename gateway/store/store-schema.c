@@ -377,10 +377,30 @@ static const char migration_17[] =
     " priority_rank, created_at);"
     "CREATE INDEX tickets_status_created ON tickets (status, created_at);";
 
+/* Retention ([store] keep_raw_days): a raw message or attachment content
+ * whose bytes were purged keeps its row, with the time of the purge, so
+ * that articles and attachment links still name it (its size, name and
+ * type stay) and readers can say when it went. A purged raw message holds
+ * an empty blob; one that was a file keeps its path until the file is
+ * removed (after the commit that purged it), an attachment keeps its path
+ * until then and has '' after: the partial indexes find the files still
+ * to remove. The other indexes find what still references a content
+ * (articles, attachment links) and the closed tickets by closing time. */
+static const char migration_18[] =
+    "ALTER TABLE raw_messages ADD COLUMN purged_at INTEGER;"
+    "ALTER TABLE attachments ADD COLUMN purged_at INTEGER;"
+    "CREATE INDEX articles_raw ON articles (raw_sha256) WHERE raw_sha256 IS NOT NULL;"
+    "CREATE INDEX article_attachments_sha256 ON article_attachments (sha256);"
+    "CREATE INDEX tickets_closed ON tickets (status, closed_at);"
+    "CREATE INDEX raw_messages_purging ON raw_messages (sha256)"
+    " WHERE purged_at IS NOT NULL AND path IS NOT NULL;"
+    "CREATE INDEX attachments_purging ON attachments (sha256)"
+    " WHERE purged_at IS NOT NULL AND path <> '';";
+
 static const char *const migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
     migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
-    migration_13, migration_14, migration_15, migration_16, migration_17,
+    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
 };
 
 int dk_store_schema_latest(void)

@@ -5,6 +5,7 @@
 
 #include "parsers/digest.h"
 #include "gateway/store/store-file.h"
+#include "gateway/store/store-retention.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,7 +173,7 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 	DkStmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
-	                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	                     " VALUES (?, ?, ?, ?, ?)" DK_STORE_RAW_REVIVE,
 	                     error);
 	if (st == NULL)
 		return FALSE;
@@ -222,7 +223,7 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 	DkStmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
-	                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+	                     " VALUES (?, ?, ?, ?, ?)" DK_STORE_RAW_REVIVE,
 	                     error);
 	if (st == NULL)
 		return FALSE;
@@ -241,8 +242,8 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 {
-	DkStmt *st =
-	    dk_store_prepare(store, "SELECT data, path FROM raw_messages WHERE sha256 = ?", error);
+	DkStmt *st = dk_store_prepare(
+	    store, "SELECT data, path, purged_at FROM raw_messages WHERE sha256 = ?", error);
 	if (st == NULL)
 		return NULL;
 	dk_stmt_bind_text(st, 1, sha256);
@@ -257,7 +258,9 @@ GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 		return NULL;
 	}
 	GBytes *out = NULL;
-	if (!dk_stmt_is_null(st, 0)) {
+	if (!dk_stmt_is_null(st, 2)) {
+		dk_store_raw_gone(sha256, dk_stmt_int64(st, 2), error);
+	} else if (!dk_stmt_is_null(st, 0)) {
 		gsize size = 0;
 		const void *data = dk_stmt_blob(st, 0, &size);
 		out = g_bytes_new(data, size);
@@ -506,7 +509,9 @@ static gboolean attachment_keep(DkStore *store, const DkAttachmentIn *att, GErro
 		const void *p = att->data ? g_bytes_get_data(att->data, &n) : NULL;
 		DkStmt *st = dk_store_prepare(store,
 		                              "INSERT INTO attachments (sha256, size, data)"
-		                              " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+		                              " VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE"
+		                              " SET data = excluded.data, purged_at = NULL"
+		                              " WHERE attachments.purged_at IS NOT NULL",
 		                              error);
 		if (st == NULL)
 			return FALSE;
@@ -523,7 +528,8 @@ static gboolean attachment_keep(DkStore *store, const DkAttachmentIn *att, GErro
 	    "attachments", (char[]){att->sha256[0], att->sha256[1], 0}, att->sha256, NULL);
 	return dk_store_write(store,
 	                      "INSERT INTO attachments (sha256, size, path) VALUES (?, ?, ?)"
-	                      " ON CONFLICT DO NOTHING",
+	                      " ON CONFLICT (sha256) DO UPDATE SET path = excluded.path,"
+	                      " purged_at = NULL WHERE attachments.purged_at IS NOT NULL",
 	                      "storing an attachment", error, "sis", att->sha256, (gint64)att->size,
 	                      rel);
 }

@@ -63,6 +63,7 @@ typedef struct {
 	char *raw_sha256;
 	char *intake;
 	gint64 created_at;
+	gint64 raw_purged_at; /* read only: when retention purged its raw message; 0: kept */
 	/* Not read back by the article readers (NULL there): written only. */
 	const char *signature; /* a signed message's check ("verified", "bad", ...;
 	                        * dk_signature_status_name), or NULL when unsigned */

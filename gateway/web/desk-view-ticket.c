@@ -7,6 +7,7 @@
 #include "gateway/desk/desk.h"
 #include "gateway/desk/ticket-view.h"
 #include "gateway/store/store-attachments.h"
+#include "gateway/store/store-retention.h"
 #include "gateway/web/desk-view-private.h"
 
 #include <string.h>
@@ -37,10 +38,14 @@ static json_t *attachment_json(const DkStoredAttachment *a)
 {
 	g_autofree char *size = g_format_size(a->size);
 	const char *name = a->filename != NULL && *a->filename != '\0' ? a->filename : "(unnamed)";
-	return json_pack("{sI ss ss ss sb sb}", "id", (json_int_t)a->id, "name", name,
-	                 "content_type", a->content_type ? a->content_type : "", "size_label", size,
-	                 "stored", dk_stored_attachment_kept(a), "inline",
-	                 g_strcmp0(a->disposition, "inline") == 0);
+	json_t *o = json_pack("{sI ss ss ss sb sb}", "id", (json_int_t)a->id, "name", name,
+	                      "content_type", a->content_type ? a->content_type : "", "size_label",
+	                      size, "stored", dk_stored_attachment_kept(a) && a->purged_at == 0,
+	                      "inline", g_strcmp0(a->disposition, "inline") == 0);
+	g_autofree char *purged = a->purged_at ? dk_store_retention_date(a->purged_at) : NULL;
+	if (purged != NULL)
+		json_object_set_new(o, "purged_on", json_string(purged));
+	return o;
 }
 
 /* The attachments of article among all (by article). */
@@ -81,6 +86,10 @@ static json_t *article_json(const DkArticle *a, GPtrArray *attachments)
 	    text ? text : "", "text", dk_desk_jstr(a->full_text), "has_more_text",
 	    more_text(a->full_text, text), "has_attachments", json_array_size(files) > 0);
 	json_object_set_new(o, "attachments", files);
+	g_autofree char *purged =
+	    a->raw_purged_at ? dk_store_retention_date(a->raw_purged_at) : NULL;
+	if (purged != NULL)
+		json_object_set_new(o, "raw_purged_on", json_string(purged));
 	dk_desk_set_time(o, "created", a->created_at);
 	return o;
 }

@@ -71,6 +71,7 @@ void dk_desk_fail(DkDeskRequest *r, const GError *error)
 {
 	guint status = dk_web_error_status(error);
 	const char *heading = status == 404   ? "Not found"
+	                      : status == 410 ? "Gone"
 	                      : status == 403 ? "Not allowed"
 	                      : status == 409 ? "Not possible"
 	                      : status >= 500 ? "Something went wrong"

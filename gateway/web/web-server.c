@@ -67,6 +67,7 @@ static const struct {
     {dk_web_error_quark, DK_WEB_ERROR_CSRF, 403, "csrf"},
     {dk_web_error_quark, DK_WEB_ERROR_TOO_LARGE, 413, "too_large"},
     {dk_error_quark, DK_ERROR_NOT_FOUND, 404, "not_found"},
+    {dk_error_quark, DK_ERROR_GONE, 410, "gone"},
     {dk_error_quark, DK_ERROR_PERMANENT, 409, "conflict"},
 };
 

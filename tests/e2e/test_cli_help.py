@@ -15,12 +15,14 @@ COMMANDS = {
     "quarantine": ["list", "show", "reprocess", "release"],
     "imap": ["authorize"], "rules": ["check", "test"],
     "user": ["list", "add", "password", "role", "disable", "enable", "token", "tokens", "revoke"],
-    "ticket": ["list", "show", "search", "set", "note", "reply", "time", "merge", "autoclose",
-               "sla-check"],
+    "ticket": ["list", "show", "export", "search", "set", "note", "reply", "time", "merge",
+               "autoclose", "sla-check"],
+    "store": ["purge"],
 }
 # What only that ticket subcommand's help says.
 TICKET_WORDS = {
     "list": "most urgent first", "show": "its articles, time entries", "search": "every word",
+    "export": "each article's raw message",
     "set": "Changes status", "note": "An internal note", "reply": "mailed to the requester",
     "time": "Records work", "merge": "Moves B's articles", "autoclose": "Closes the tickets",
     "sla-check": "Records the SLA targets missed",

@@ -339,7 +339,12 @@ static void test_close_checkpoints_large_wal(void **state)
 {
 	DK_TEST_SQLITE_ONLY();
 	g_autoptr(GError) error = NULL;
+	/* A new store's migrations leave a WAL near the limit: checkpointed
+	 * first, so that what follows starts from an empty one. */
 	DkStore *s = dk_test_store_open(*state, NULL, &error);
+	assert_int_equal(
+	    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+	    SQLITE_OK);
 	assert_true(dk_store_begin(s, &error));
 	assert_int_equal(dk_store_ticket_create(s, "kept", NULL, 1, &error), 1);
 	assert_true(dk_store_commit(s, &error));

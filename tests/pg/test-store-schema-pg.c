@@ -51,6 +51,10 @@ static GHashTable *pg_set(PGconn *conn, const char *sql)
 	return set;
 }
 
+/* How many migrations a database up to date has applied: the first is
+ * SQLite's 17 (the whole schema), then one for each of SQLite's. */
+#define PG_MIGRATIONS (dk_store_pg_schema_latest() - 16)
+
 static char *pg_text(PGconn *conn, const char *sql)
 {
 	PGresult *res = PQexec(conn, sql);
@@ -189,10 +193,10 @@ static void test_second_migration_does_nothing(void **state)
 {
 	Fixture *f = *state;
 	migrate_ok(f->conn);
-	g_autofree char *before = pg_text(f->conn, "SELECT applied_at FROM schema_version");
+	g_autofree char *before = pg_text(f->conn, "SELECT max(applied_at) FROM schema_version");
 	migrate_ok(f->conn);
-	assert_int_equal(pg_int(f->conn, "SELECT count(*) FROM schema_version"), 1);
-	g_autofree char *after = pg_text(f->conn, "SELECT applied_at FROM schema_version");
+	assert_int_equal(pg_int(f->conn, "SELECT count(*) FROM schema_version"), PG_MIGRATIONS);
+	g_autofree char *after = pg_text(f->conn, "SELECT max(applied_at) FROM schema_version");
 	assert_string_equal(before, after);
 }
 
@@ -245,7 +249,7 @@ static void test_concurrent_migrations(void **state)
 		         b.message ? b.message : "ok");
 	g_free(a.message);
 	g_free(b.message);
-	assert_int_equal(pg_int(f->conn, "SELECT count(*) FROM schema_version"), 1);
+	assert_int_equal(pg_int(f->conn, "SELECT count(*) FROM schema_version"), PG_MIGRATIONS);
 	assert_int_equal(pg_int(f->conn, "SELECT max(version) FROM schema_version"),
 	                 dk_store_pg_schema_latest());
 }
@@ -262,7 +266,7 @@ static void test_newer_database_refused(void **state)
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_PERMANENT));
 	assert_non_null(strstr(error->message, "newer than this docket knows"));
 	assert_true(PQtransactionStatus(f->conn) == PQTRANS_IDLE);
-	assert_int_equal(pg_int(f->conn, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(pg_int(f->conn, "SELECT count(*) FROM schema_version"), PG_MIGRATIONS + 1);
 }
 
 /* A migration that fails part-way leaves the database as it was. */

@@ -43,7 +43,8 @@ class Server:
         with open(self.config, "w") as f:
             f.write("[store]\ndata_dir = %s\n[http]\nlisten = 127.0.0.1:%d\n"
                     "max_body_size = 64K\n[notify]\nattachment_max_size = 2K\n"
-                    "[parse]\nmax_header_size = 1K\n[sla]\ncheck_seconds = 86400\n%s"
+                    "[parse]\nmax_header_size = 1K\n[sla]\ncheck_seconds = 86400\n"
+                    "[queue:archive]\nkeep_raw_days = 30\n%s"
                     % (self.data, self.port, extra))
 
     def docket(self, *args, stdin=b""):
@@ -314,6 +315,29 @@ class ApiTest(unittest.TestCase):
         self.server.quiet()
         rows = self.call("GET", "/outbox", status=200).json()["outbox"]
         self.assertFalse(any(row["payload"].get("article") == note["id"] for row in rows))
+
+    def test_purged_attachment_is_gone(self):
+        """An attachment whose content retention purged answers 410 with
+        the day it went; the article still lists its name and size."""
+        number = self.ticket(subject="Old news")
+        r = self.call("POST", "/tickets/%d/notes" % number, status=201, form=[
+            ("text", "The old report."), ("file", ("old.txt", b"kept a while\n", "text/plain"))])
+        [attachment] = r.json()["article"]["attachments"]
+        self.server.quiet()
+        long_ago = str(int(time.time()) - 40 * 86400)
+        for args in (["--queue", "archive"], ["--status", "resolved", "--now", long_ago],
+                     ["--status", "closed", "--now", long_ago]):
+            self.server.docket("ticket", "set", str(number), *args)
+        out = self.server.docket("store", "purge", "--json")
+        self.assertEqual(json.loads(out)["attachments"], 1)
+        r = self.call("GET", "/attachments/%d" % attachment["id"], status=410)
+        self.assertEqual(r.json()["code"], "gone")
+        self.assertIn("purged on", r.json()["message"])
+        articles = self.call("GET", "/tickets/%d/articles" % number, status=200).json()["articles"]
+        listed = [a for a in articles if a["attachments"]][0]["attachments"][0]
+        self.assertEqual((listed["filename"], listed["size"], listed["stored"]),
+                         ("old.txt", 13, False))
+        self.assertIsNotNone(listed["purged_at"])
 
     def test_time_entries(self):
         number = self.ticket()

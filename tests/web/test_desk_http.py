@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -149,6 +150,38 @@ class DeskHttpTest(WebDeskCase):
         self.assertIn("alice@example.org", [r["target"] for r in outbox if r["kind"] == "relay"])
         status, _, page = self.ann.request("/desk/tickets/1")
         self.assertIn(b">report.pdf</a>", page)
+
+    def test_purged_attachment_says_when(self):
+        """After retention purged a closed ticket's raw mail, the page says
+        so and the attachment's download answers 410."""
+        csrf = self.ann.csrf("/desk/tickets/1")
+        body, ctype = multipart({"csrf": csrf, "text": "Report attached."},
+                                [("files", "report.pdf", PDF)])
+        self.assertEqual(self.ann.request("/desk/tickets/1/reply", body, content_type=ctype)[0], 303)
+        [attachment] = self.show(1)["articles"][-1]["attachments"]
+        waiting = None
+        for _ in range(1200):  # the outbox sends the reply first (bounded wait)
+            rows = json.loads(self.docket("outbox", "list", "--json").stdout)["outbox"]
+            waiting = [r for r in rows if r["state"] in ("pending", "held")]
+            if not waiting:
+                break
+            time.sleep(0.1)
+        self.assertEqual(waiting, [], "a pending outbox row keeps the ticket's raw mail")
+        self.configure("[queue:archive]\nkeep_raw_days = 30\n")
+        long_ago = str(int(time.time()) - 40 * 86400)
+        self.docket("ticket", "set", "1", "--queue", "archive")
+        self.docket("ticket", "set", "1", "--status", "resolved", "--now", long_ago)
+        self.docket("ticket", "set", "1", "--status", "closed", "--now", long_ago)
+        done = json.loads(self.docket("store", "purge", "--json").stdout)
+        self.assertEqual(done["attachments"], 1)
+        status, _, page = self.ann.request("/desk/attachments/%d" % attachment["id"])
+        self.assertEqual(status, 410)
+        self.assertIn(b"Gone", page)
+        self.assertIn(b"purged on", page)
+        status, _, page = self.ann.request("/desk/tickets/1")
+        self.assertEqual(status, 200)
+        self.assertIn(b"content purged on", page)
+        self.assertIn(b"Raw message", page)
 
     def test_files_over_the_limit_and_bad_forms_are_refused(self):
         csrf = self.ann.csrf("/desk/tickets/1")
