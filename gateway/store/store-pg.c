@@ -13,6 +13,10 @@
 #include <libpq-fe.h>
 #include <string.h>
 
+/* The key of the writers' advisory lock (pg_begin()); the schema's is
+ * DK_STORE_PG_LOCK_SCHEMA, ...0001. */
+#define DK_STORE_PG_LOCK_WRITER G_GINT64_CONSTANT(0x646F636B65740002)
+
 /* Type OIDs of pg_type (catalog/pg_type_d.h, not in libpq-dev). */
 #define OID_BYTEA 17
 #define OID_INT8 20
@@ -20,8 +24,9 @@
 
 typedef struct {
 	PGconn *conn;
-	guint generation; /* connections made so far (see reconnect()) */
-	gboolean idle;    /* no transaction was open after the last statement */
+	int busy_timeout_ms; /* lock_timeout: how long to wait for another writer */
+	guint generation;    /* connections made so far (see reconnect()) */
+	gboolean idle;       /* no transaction was open after the last statement */
 	guint next_name;
 	gint64 last_changes;
 	gint64 total_changes;
@@ -272,19 +277,32 @@ static Oid *param_types(PgStmt *st)
 	return types;
 }
 
+/* The session's settings, on every new connection: UTF-8, and how long a
+ * statement waits for a lock another transaction holds (SQLite's busy
+ * timeout: then 55P03, a temporary failure). */
+static gboolean session_setup(PgConn *pg)
+{
+	g_autofree char *sql = g_strdup_printf(
+	    "SET client_encoding = 'UTF8'; SET lock_timeout = %d", MAX(pg->busy_timeout_ms, 1));
+	PGresult *res = PQexec(pg->conn, sql);
+	gboolean ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		note_error(pg, res, "PostgreSQL failed");
+	PQclear(res);
+	return ok;
+}
+
 /* A connection the server ended (a restart, a failover, an administrator)
  * is made again before a statement that opens a transaction, or one run
  * when none was open: never in the middle of one, whose statements would
  * then run outside it. The statements prepared on the old connection are
  * prepared again on the new one (the generation changes). */
-static void reconnect(PgStmt *st)
+static void reconnect(PgConn *pg, gboolean begins)
 {
-	PgConn *pg = st->pg;
-	if (PQstatus(pg->conn) == CONNECTION_OK ||
-	    !(pg->idle || g_str_has_prefix(st->sql, "BEGIN")))
+	if (PQstatus(pg->conn) == CONNECTION_OK || !(pg->idle || begins))
 		return;
 	PQreset(pg->conn);
-	if (PQstatus(pg->conn) == CONNECTION_OK) {
+	if (PQstatus(pg->conn) == CONNECTION_OK && session_setup(pg)) {
 		pg->generation++;
 		pg->idle = TRUE;
 	}
@@ -292,7 +310,7 @@ static void reconnect(PgStmt *st)
 
 static PGresult *execute(PgStmt *st)
 {
-	reconnect(st);
+	reconnect(st->pg, g_str_has_prefix(st->sql, "BEGIN"));
 	PGconn *conn = st->pg->conn;
 	const char *const *values = (const char *const *)st->values;
 	if (st->name == NULL) {
@@ -429,9 +447,31 @@ static gboolean pg_exec(DkStore *store, const char *sql, GError **error)
 	if (!ok)
 		note_error(pg, res, "PostgreSQL failed");
 	PQclear(res);
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		pg->idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
 	if (!ok)
 		pg_set_error(store, error, sql);
 	return ok;
+}
+
+/* BEGIN, then the writers' lock (an advisory lock of the transaction), in
+ * one round trip: one transaction writes at a time, whichever process or
+ * gateway runs it, as SQLite's BEGIN IMMEDIATE has it, so that the
+ * store's look-ups before a write (the next ticket number, a Message-ID
+ * seen) still hold when it writes. Waits up to lock_timeout, then fails
+ * as a temporary error with no transaction left open. */
+static gboolean pg_begin(DkStore *store, GError **error)
+{
+	PgConn *pg = conn_of(store);
+	reconnect(pg, TRUE);
+	g_autofree char *sql = g_strdup_printf(
+	    "BEGIN; SELECT pg_advisory_xact_lock(%" G_GINT64_FORMAT ")", DK_STORE_PG_LOCK_WRITER);
+	if (pg_exec(store, sql, error))
+		return TRUE;
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		PQclear(PQexec(pg->conn, "ROLLBACK"));
+	pg->idle = TRUE;
+	return FALSE;
 }
 
 static gint64 pg_last_id(DkStore *store)
@@ -509,6 +549,7 @@ static const DkStoreOps pg_ops = {
     .set_error = pg_set_error,
     .schema_version = pg_schema_version,
     .name_statement = pg_name,
+    .begin = pg_begin,
 };
 
 /* SQLite's functions that the store's portable statements use, made in
@@ -531,8 +572,12 @@ static const char compat_sql[] =
 /* Whether the database has them already. */
 static gboolean has_compat(PgConn *pg)
 {
-	PGresult *res =
-	    PQexec(pg->conn, "SELECT to_regprocedure('json_extract(text, text)') IS NOT NULL");
+	/* pg_proc read as a table, not to_regprocedure(): the catalog cache
+	 * may still say "none" within the transaction that waited for the
+	 * lock while another made them */
+	PGresult *res = PQexec(pg->conn, "SELECT EXISTS (SELECT 1 FROM pg_proc"
+	                                 " WHERE proname = 'json_extract'"
+	                                 " AND pronamespace = current_schema()::regnamespace)");
 	gboolean done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 	                strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
@@ -568,6 +613,7 @@ static gboolean connect_store(DkStore *store, const char *conninfo, GError **err
 	PgConn *pg = g_new0(PgConn, 1);
 	pg->generation = 1;
 	pg->idle = TRUE;
+	pg->busy_timeout_ms = store->options.busy_timeout_ms;
 	store->conn = pg;
 	store->backend = &pg_ops;
 	pg->conn = PQconnectdb(conninfo);
@@ -578,8 +624,10 @@ static gboolean connect_store(DkStore *store, const char *conninfo, GError **err
 	}
 	/* notices (a NOTICE of CREATE ... IF NOT EXISTS) are not docket's log */
 	PQsetNoticeProcessor(pg->conn, ignore_notice, NULL);
-	if (!pg_exec(store, "SET client_encoding = 'UTF8'", error))
+	if (!session_setup(pg)) {
+		pg_set_error(store, error, "setting up the PostgreSQL session");
 		return FALSE;
+	}
 	if (!dk_store_pg_schema_migrate(pg->conn, error))
 		return FALSE;
 	return add_compat(store, error);
