@@ -552,54 +552,6 @@ static const DkStoreOps pg_ops = {
     .begin = pg_begin,
 };
 
-/* SQLite's functions that the store's portable statements use, made in
- * the database once (under the schema's advisory lock, so that gateways
- * starting together make them once): max(a, b) and min(a, b) of two
- * numbers, json_extract(text, path); and the attachments' bytes in the
- * database. (COLLATE NOCASE is written lower() = lower() for PostgreSQL,
- * whose indexes are on lower().) */
-static const char compat_sql[] =
-    "CREATE FUNCTION max(bigint, bigint) RETURNS bigint"
-    "  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest($1, $2)';"
-    "CREATE FUNCTION min(bigint, bigint) RETURNS bigint"
-    "  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT least($1, $2)';"
-    "CREATE FUNCTION json_extract(text, text) RETURNS text"
-    "  LANGUAGE sql IMMUTABLE PARALLEL SAFE"
-    "  AS $f$SELECT jsonb_path_query_first($1::jsonb, $2::jsonpath) #>> '{}'$f$;"
-    /* attachments' bytes in the database: several gateways share no folder */
-    "ALTER TABLE attachments ADD COLUMN data BYTEA, ALTER COLUMN path DROP NOT NULL;";
-
-/* Whether the database has them already. */
-static gboolean has_compat(PgConn *pg)
-{
-	/* pg_proc read as a table, not to_regprocedure(): the catalog cache
-	 * may still say "none" within the transaction that waited for the
-	 * lock while another made them */
-	PGresult *res = PQexec(pg->conn, "SELECT EXISTS (SELECT 1 FROM pg_proc"
-	                                 " WHERE proname = 'json_extract'"
-	                                 " AND pronamespace = current_schema()::regnamespace)");
-	gboolean done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	                strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	return done;
-}
-
-static gboolean add_compat(DkStore *store, GError **error)
-{
-	PgConn *pg = conn_of(store);
-	if (has_compat(pg))
-		return TRUE;
-	g_autofree char *lock = g_strdup_printf(
-	    "BEGIN; SELECT pg_advisory_xact_lock(%" G_GINT64_FORMAT ")", DK_STORE_PG_LOCK_SCHEMA);
-	if (!pg_exec(store, lock, error))
-		return FALSE;
-	gboolean ok = has_compat(pg) || pg_exec(store, compat_sql, error);
-	if (ok && pg_exec(store, "COMMIT", error))
-		return TRUE;
-	PQclear(PQexec(pg->conn, "ROLLBACK"));
-	return FALSE;
-}
-
 static void ignore_notice(void *arg, const char *message)
 {
 	(void)arg;
@@ -628,9 +580,7 @@ static gboolean connect_store(DkStore *store, const char *conninfo, GError **err
 		pg_set_error(store, error, "setting up the PostgreSQL session");
 		return FALSE;
 	}
-	if (!dk_store_pg_schema_migrate(pg->conn, error))
-		return FALSE;
-	return add_compat(store, error);
+	return dk_store_pg_schema_migrate(pg->conn, error);
 }
 
 DkStore *dk_store_pg_open(const char *conninfo, const DkStoreOptions *options, GError **error)
