@@ -125,8 +125,15 @@ static void desk_work(Serve *s, DeskWork work, const char *name, const char *key
 	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	guint count = 0;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC, last_event = 0;
-	if (store == NULL || !dk_store_begin(store, &error) ||
-	    !dk_store_last_event(store, &last_event, &error) ||
+	gboolean mine = TRUE;
+	/* Gateways sharing a PostgreSQL store: one of them at a time. */
+	if (store != NULL && dk_store_begin(store, &error) &&
+	    dk_store_job_try(store, name, &mine, &error) && !mine) {
+		dk_store_rollback(store);
+		g_debug("desk event=%s result=skipped reason=another-gateway", name);
+		return;
+	}
+	if (store == NULL || error != NULL || !dk_store_last_event(store, &last_event, &error) ||
 	    !work(store, config, now, &count, &error) ||
 	    !dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, &error) ||
 	    !dk_store_commit(store, &error)) {

@@ -256,6 +256,13 @@ static const char *const migration_17[] = {
     migration_17_rest,   migration_17_users,   NULL,
 };
 
+/* SQLite's 18: a message is stored once across the gateways. */
+static const char migration_18_unique[] =
+    "DROP INDEX articles_message;"
+    "CREATE UNIQUE INDEX articles_message ON articles (message_id, fingerprint);";
+
+static const char *const migration_18[] = {migration_18_unique, NULL};
+
 typedef struct {
 	int version;            /* the SQLite migration it matches */
 	const char *const *sql; /* its statements, in parts; NULL-terminated */
@@ -263,6 +270,7 @@ typedef struct {
 
 static const Migration migrations[] = {
     {17, migration_17},
+    {18, migration_18},
 };
 
 int dk_store_pg_schema_latest(void)

@@ -28,6 +28,79 @@ gboolean dk_store_begin(DkStore *store, GError **error)
 	return control(store, DK_SQL(store, "BEGIN IMMEDIATE", "BEGIN"), error);
 }
 
+/* PostgreSQL's advisory locks of the gateways (two-key form: a class,
+ * "dock" and 2 to 4, then a number within it); DK_STORE_PG_LOCK_SCHEMA is
+ * in the one-key space. */
+#define LOCK_TICKETS "1685021547, 2"
+#define LOCK_JOBS "1685021548"
+#define LOCK_LEASES "1685021549"
+
+/* Takes the ticket lock on PostgreSQL, until the transaction ends. */
+static gboolean lock_tickets(DkStore *store, GError **error)
+{
+	if (store->backend == NULL)
+		return TRUE; /* SQLite: BEGIN IMMEDIATE holds the only write lock */
+	return dk_store_write(store, "SELECT 1 FROM pg_advisory_xact_lock(" LOCK_TICKETS ")",
+	                      "waiting for the ticket lock", error, "");
+}
+
+gboolean dk_store_begin_tickets(DkStore *store, GError **error)
+{
+	if (!dk_store_begin(store, error))
+		return FALSE;
+	if (lock_tickets(store, error))
+		return TRUE;
+	dk_store_rollback(store);
+	return FALSE;
+}
+
+gboolean dk_store_conflicted(DkStore *store)
+{
+	return dk_store_failed_unique(store);
+}
+
+gboolean dk_store_job_try(DkStore *store, const char *job, gboolean *mine_out, GError **error)
+{
+	*mine_out = TRUE;
+	if (store->backend == NULL)
+		return TRUE;
+	gint64 mine = 0;
+	if (!dk_store_lookup_int64(store,
+	                           dk_store_query(store,
+	                                          "SELECT pg_try_advisory_xact_lock(" LOCK_JOBS
+	                                          ", hashtext(?))::int",
+	                                          error, "s", job),
+	                           "asking for a job's lock", &mine, NULL, error))
+		return FALSE;
+	*mine_out = mine != 0;
+	return TRUE;
+}
+
+gboolean dk_store_lease_hold(DkStore *store, const char *name, gboolean *held_out, GError **error)
+{
+	*held_out = TRUE;
+	if (store->backend == NULL)
+		return TRUE;
+	/* Held already (a second pg_try_advisory_lock would stack a second
+	 * hold that one unlock leaves): pg_locks says, by the key's halves. */
+	gint64 held = 0;
+	if (!dk_store_lookup_int64(
+	        store,
+	        dk_store_query(store,
+	                       "SELECT (CASE WHEN EXISTS (SELECT 1 FROM pg_locks"
+	                       " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+	                       " AND classid = " LOCK_LEASES
+	                       " AND objid = (hashtext(?1)::bigint & 4294967295)::oid"
+	                       " AND objsubid = 2 AND granted) THEN true"
+	                       " ELSE pg_try_advisory_lock(" LOCK_LEASES
+	                       ", hashtext(?1)) END)::int",
+	                       error, "s", name),
+	        "asking for a lease", &held, NULL, error))
+		return FALSE;
+	*held_out = held != 0;
+	return TRUE;
+}
+
 gboolean dk_store_search_defer(DkStore *store, GError **error)
 {
 	if (store->backend != NULL)
@@ -364,7 +437,8 @@ gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *r
                               gint64 now, GError **error)
 {
 	gint64 last = 0, number = 0;
-	if (!dk_store_lookup_int64(
+	if (!lock_tickets(store, error) ||
+	    !dk_store_lookup_int64(
 	        store,
 	        dk_store_query(store,
 	                       "SELECT coalesce(max(number), 0) FROM tickets WHERE history = 0",
@@ -380,6 +454,8 @@ gint64 dk_store_ticket_create_history(DkStore *store, const char *subject, const
 {
 	gint64 number = 0;
 	gboolean taken = TRUE;
+	if (!lock_tickets(store, error))
+		return 0;
 	if (wanted > 0 &&
 	    !dk_store_lookup_int64(
 	        store,
