@@ -22,6 +22,7 @@ struct DkImapPoller {
 	gsize max_message_size;
 	guint handled;             /* messages stored or refused in the current round */
 	gboolean leased;           /* held the account's lease at the last look */
+	gboolean lease_known;      /* leased was looked at since the run began */
 	GCancellable *cancellable; /* of dk_imap_poller_run(): ends a round between batches */
 	GMutex lock;               /* guards stats */
 	DkImapStats stats;
@@ -412,19 +413,21 @@ static gboolean wait_for_news(DkImapPoller *p, GCancellable *cancellable, GError
 	return dk_imap_client_idle(p->client, seconds, cancellable, &activity, error);
 }
 
-/* Whether this gateway polls the account now: of the gateways sharing a
- * PostgreSQL store, the one holding its lease (dk_store_lease_hold), which
- * another takes when the holder dies. The others wait poll_seconds and
- * ask again; one that lost the lease lets its connection go. */
+/* Whether this gateway polls the account now (into p->leased): of the
+ * gateways sharing a PostgreSQL store, the one holding its lease
+ * (dk_store_lease_hold), which another takes when the holder dies. The
+ * others wait poll_seconds and ask again; one that lost the lease lets
+ * its connection go. Logged when it changes. */
 static gboolean hold_lease(DkImapPoller *p, GError **error)
 {
 	g_autofree char *lease = g_strconcat("imap:", p->account->name, NULL);
 	gboolean held = FALSE;
 	if (!dk_store_lease_hold(p->state, lease, &held, error))
 		return FALSE;
-	if (held != p->leased)
-		g_message("imap account=%s event=%s", p->account->name,
-		          held ? "lease-taken" : "standby");
+	if (p->lease_known && held == p->leased)
+		return TRUE;
+	g_message("imap account=%s event=%s", p->account->name, held ? "lease-taken" : "standby");
+	p->lease_known = TRUE;
 	p->leased = held;
 	if (!held)
 		g_clear_pointer(&p->client, dk_imap_client_free);
@@ -435,7 +438,7 @@ void dk_imap_poller_run(DkImapPoller *p, GCancellable *cancellable)
 {
 	guint backoff = 1;
 	p->cancellable = cancellable;
-	p->leased = TRUE; /* said only when it changes: standby is news */
+	p->lease_known = FALSE;
 	while (!g_cancellable_is_cancelled(cancellable)) {
 		g_autoptr(GError) error = NULL;
 		gboolean leased = hold_lease(p, &error);
@@ -444,8 +447,6 @@ void dk_imap_poller_run(DkImapPoller *p, GCancellable *cancellable)
 				break;
 			continue;
 		}
-		/* Mail that came during a busy round is fetched at once: only an
-		 * empty round waits. */
 		if (leased && dk_imap_poller_run_once(p, &error) &&
 		    (p->handled > 0 || wait_for_news(p, cancellable, &error))) {
 			backoff = 1;
