@@ -123,7 +123,10 @@ class Gateway:
 class Failover(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="docket-failover-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
+        if os.environ.get("DOCKET_FAILOVER_KEEP"):  # the logs, to look at
+            print("failover: keeping %s" % self.dir)
+        else:
+            self.addCleanup(shutil.rmtree, self.dir, True)
         os.chmod(self.dir, 0o755)  # Postfix's daemons run as postfix
         self.db = "failover_" + uuid.uuid4().hex[:12]
         psql("CREATE DATABASE %s OWNER docket" % self.db)
@@ -137,7 +140,7 @@ class Failover(unittest.TestCase):
         for name in ("a", "b"):
             self.gateways.append(Gateway(name, self.write_config(name), dockettest.free_port(),
                                          self.dir))
-        a, b = ("inet:127.0.0.1:%d" % g.port for g in self.gateways)
+        a, b = ("[127.0.0.1]:%d" % g.port for g in self.gateways)
         # Each address tries one gateway first and the other when the
         # first does not answer (Postfix 3.5 and later: a list of nexthops).
         transport = ("support@example.com docket:%s, %s\nhelp@example.com docket:%s, %s\n"
@@ -157,7 +160,7 @@ class Failover(unittest.TestCase):
                     "[threading]\ndomain = help.example.com\n"
                     "[notify]\nfrom = support@help.example.com\n"
                     "[smtp]\nurl = smtp://127.0.0.1:%d\nstarttls = insecure-none\n"
-                    "timeout_seconds = 5\n"
+                    "timeout_seconds = 5\nclaim_seconds = 10\n"
                     "[imap:support]\nhost = 127.0.0.1\nport = %d\ntls = imaps\nca_file = %s\n"
                     "user = user1\npassword = %s\npoll_seconds = 1\ntimeout_seconds = 5\n"
                     % (os.path.join(self.dir, name), url, ENV["DOCKET_TEST_PG_PASSWORD_FILE"],
@@ -222,6 +225,7 @@ class Failover(unittest.TestCase):
         self.postfix.flush()
         wait_until(lambda: self.postfix.queue() == [], "Postfix's queue empty")
         wait_until(lambda: set(self.stored()) >= set(sent), "every message stored")
+        phases = {"stored": time.monotonic() - started}
 
         # Takeover: the holder of the account's lease dies; a new message
         # is then stored by the other.
@@ -240,6 +244,7 @@ class Failover(unittest.TestCase):
         # Acknowledgements: every ticket's, sent; the outbox settled.
         wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
                    == [["0"]], "the outbox settled")
+        phases["settled"] = time.monotonic() - started
         stored = self.stored()
         lost = [m for m in sent if m not in stored]
         duplicated = [m for m, n in stored.items() if n > 1]
@@ -249,8 +254,10 @@ class Failover(unittest.TestCase):
         rows = int(self.query("SELECT count(*) FROM outbox WHERE state = 'done'")[0][0])
         print("failover: seed=%d messages=%d kills=%d lost=%d duplicated=%d tickets=%d "
               "notifications=%d sent=%d sent_twice=%d takeover_seconds=%.1f total_seconds=%.0f"
+              " (stored at %.0f, outbox settled at %.0f)"
               % (SEED, len(sent), kills, len(lost), len(duplicated), tickets, rows, len(acks),
-                 len(twice), takeover, time.monotonic() - started))
+                 len(twice), takeover, time.monotonic() - started, phases["stored"],
+                 phases["settled"]))
         self.assertEqual(lost, [])
         self.assertEqual(duplicated, [])
         self.assertEqual(tickets, len(sent))
