@@ -1099,7 +1099,7 @@ static gboolean run_batch(DkStore *store, DkPipelineItem **items, guint n, gbool
                           gboolean *redo_out, GError **error)
 {
 	*redo_out = FALSE;
-	if (!dk_store_begin_tickets(store, error))
+	if (!dk_store_begin(store, error))
 		return FALSE;
 	if (!dk_store_search_defer(store, error))
 		goto broken;

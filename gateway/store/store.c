@@ -25,34 +25,16 @@ static gboolean control(DkStore *s, const char *sql, GError **error)
 
 gboolean dk_store_begin(DkStore *store, GError **error)
 {
-	return control(store, DK_SQL(store, "BEGIN IMMEDIATE", "BEGIN"), error);
+	if (store->backend != NULL)
+		return store->backend->begin(store, error);
+	return control(store, "BEGIN IMMEDIATE", error);
 }
 
-/* PostgreSQL's advisory locks of the gateways (two-key form: a class,
- * "dock" and 2 to 4, then a number within it); DK_STORE_PG_LOCK_SCHEMA is
- * in the one-key space. */
-#define LOCK_TICKETS "1685021547, 2"
+/* PostgreSQL's advisory locks of the gateways besides the writers' (the
+ * backend's begin): the two-key form, a class ("dock" and 3 or 4) then a
+ * number within it, so as not to meet the one-key DK_STORE_PG_LOCK_*. */
 #define LOCK_JOBS "1685021548"
 #define LOCK_LEASES "1685021549"
-
-/* Takes the ticket lock on PostgreSQL, until the transaction ends. */
-static gboolean lock_tickets(DkStore *store, GError **error)
-{
-	if (store->backend == NULL)
-		return TRUE; /* SQLite: BEGIN IMMEDIATE holds the only write lock */
-	return dk_store_write(store, "SELECT 1 FROM pg_advisory_xact_lock(" LOCK_TICKETS ")",
-	                      "waiting for the ticket lock", error, "");
-}
-
-gboolean dk_store_begin_tickets(DkStore *store, GError **error)
-{
-	if (!dk_store_begin(store, error))
-		return FALSE;
-	if (lock_tickets(store, error))
-		return TRUE;
-	dk_store_rollback(store);
-	return FALSE;
-}
 
 gboolean dk_store_conflicted(DkStore *store)
 {
@@ -437,8 +419,7 @@ gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *r
                               gint64 now, GError **error)
 {
 	gint64 last = 0, number = 0;
-	if (!lock_tickets(store, error) ||
-	    !dk_store_lookup_int64(
+	if (!dk_store_lookup_int64(
 	        store,
 	        dk_store_query(store,
 	                       "SELECT coalesce(max(number), 0) FROM tickets WHERE history = 0",
@@ -454,8 +435,6 @@ gint64 dk_store_ticket_create_history(DkStore *store, const char *subject, const
 {
 	gint64 number = 0;
 	gboolean taken = TRUE;
-	if (!lock_tickets(store, error))
-		return 0;
 	if (wanted > 0 &&
 	    !dk_store_lookup_int64(
 	        store,

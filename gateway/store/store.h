@@ -158,15 +158,6 @@ gboolean dk_store_commit(DkStore *store, GError **error);
 void dk_store_rollback(DkStore *store);
 gboolean dk_store_savepoint(DkStore *store, GError **error);
 gboolean dk_store_release(DkStore *store, GError **error);
-/* dk_store_begin() for a transaction that may number tickets (the
- * writer's batches). On PostgreSQL, where several gateways share the
- * database, it also takes the group's ticket lock, a transaction advisory
- * lock held until the transaction ends: the gateways' writers take turns,
- * as SQLite's BEGIN IMMEDIATE makes processes do, so that a new ticket's
- * number and the look-up of a message already stored see every commit
- * before them. (Any other transaction takes the lock too when it creates
- * a ticket.) */
-gboolean dk_store_begin_tickets(DkStore *store, GError **error);
 /* Whether the last statement failed on a unique constraint: a row that
  * another transaction wrote first (the same message, stored by another
  * gateway). */
