@@ -212,6 +212,36 @@ class Failover(unittest.TestCase):
                 break
         return kills
 
+    def test_one_gateway_polls_and_sends(self):
+        """Without kills: one gateway holds the account (the other never
+        connects to the IMAP server), and every acknowledgement is sent
+        once though both gateways' outbox workers look at every row."""
+        sent = []
+        for i in range(IMAP_MESSAGES):
+            mid = "one%d.%d@customer.example" % (i, os.getpid())
+            self.dovecot.add("user1", compose(mid, "o%d@customer.example" % i,
+                                              "support@example.com"))
+            sent.append(mid)
+        for i in range(IMAP_MESSAGES):
+            mid = "lm%d.%d@customer.example" % (i, os.getpid())
+            to = ("support@example.com", "help@example.com")[i % 2]
+            sender = "l%d@customer.example" % i
+            self.postfix.sendmail(compose(mid, sender, to), sender, to)
+            sent.append(mid)
+        wait_until(lambda: set(self.stored()) >= set(sent), "every message stored")
+        wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
+                   == [["0"]], "the outbox settled")
+        wait_until(lambda: len(self.sink.messages) >= len(sent), "every acknowledgement sent")
+        connected = [g.name for g in self.gateways
+                     if "imap account=support event=connected" in g.log()]
+        standby = [g.name for g in self.gateways if "imap account=support event=standby" in g.log()]
+        self.assertEqual(len(connected), 1, "gateways that polled: %r" % connected)
+        self.assertEqual(standby, [g.name for g in self.gateways if g.name not in connected])
+        acks = [message_id(data) for _, _, data in self.sink.messages]
+        self.assertEqual(len(acks), len(set(acks)), "an acknowledgement sent twice")
+        self.assertEqual(len(acks), len(sent))
+        self.assertEqual(max(self.stored().values()), 1)
+
     def test_failover(self):
         rng = random.Random(SEED)
         sent = []
