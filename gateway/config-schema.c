@@ -110,6 +110,8 @@ const DkConfKey dk_conf_schema[] = {
      "required|insecure-optional|insecure-none"},
     {"smtp", "insecure_skip_verify", DK_CONF_BOOL, "false"},
     {"smtp", "timeout_seconds", DK_CONF_INT, "60", 1, 3600},
+    /* how long a gateway's claim on a row lasts; 0: 5 x timeout_seconds + 60 */
+    {"smtp", "claim_seconds", DK_CONF_INT, "0", 0, 86400},
     {"notify", "transport", DK_CONF_ENUM, "auto", 0, 0,
      "auto|maildir|smtp|sendmail"}, /* auto: smtp when [smtp] url is set, else maildir */
     {"notify", "from", DK_CONF_STRING, "",

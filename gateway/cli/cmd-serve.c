@@ -128,20 +128,38 @@ typedef struct {
 } DeskJob;
 
 /* Runs the job inside one transaction, its status changes queued for the
- * help-desk connectors. */
+ * help-desk connectors; unless another gateway sharing the PostgreSQL
+ * store runs it now (*mine_out FALSE). */
 static gboolean in_transaction(DkStore *store, const DkConfig *config, const DeskJob *job,
-                               gint64 now, guint *count_out, GError **error)
+                               gint64 now, gboolean *mine_out, guint *count_out, GError **error)
 {
 	gint64 last_event = 0;
 	if (!dk_store_begin(store, error))
 		return FALSE;
-	if (dk_store_last_event(store, &last_event, error) &&
+	gboolean asked = dk_store_job_try(store, job->name, mine_out, error);
+	if (asked && !*mine_out) {
+		dk_store_rollback(store);
+		return TRUE;
+	}
+	if (asked && dk_store_last_event(store, &last_event, error) &&
 	    job->work(store, config, now, count_out, error) &&
 	    dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, error) &&
 	    dk_store_commit(store, error))
 		return TRUE;
 	dk_store_rollback(store);
 	return FALSE;
+}
+
+/* Runs a job that takes short transactions of its own, on one gateway of
+ * those sharing a PostgreSQL store at a time: the job's lease is held by
+ * this connection until desk_work() closes it. */
+static gboolean batched(DkStore *store, const DkConfig *config, const DeskJob *job, gint64 now,
+                        gboolean *mine_out, guint *count_out, GError **error)
+{
+	g_autofree char *lease = g_strdup_printf("desk %s", job->name);
+	if (!dk_store_lease_hold(store, lease, mine_out, error))
+		return FALSE;
+	return !*mine_out || job->work(store, config, now, count_out, error);
 }
 
 /* Runs job on a connection of its own with config (in one short
@@ -153,12 +171,16 @@ static void desk_work(const DkConfig *config, const DeskJob *job)
 	g_autoptr(DkStore) store = dk_store_open_config(config, &error);
 	guint count = 0;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	gboolean ok = store != NULL &&
-	              (job->batched ? job->work(store, config, now, &count, &error)
-	                            : in_transaction(store, config, job, now, &count, &error));
+	gboolean mine = TRUE;
+	gboolean ok =
+	    store != NULL &&
+	    (job->batched ? batched(store, config, job, now, &mine, &count, &error)
+	                  : in_transaction(store, config, job, now, &mine, &count, &error));
 	if (!ok)
 		g_warning("desk event=%s result=error error=%s", job->name,
 		          error ? error->message : "?");
+	else if (!mine) /* gateways sharing a PostgreSQL store: one at a time */
+		g_debug("desk event=%s result=skipped reason=another-gateway", job->name);
 	else if (count > 0)
 		g_message("desk event=%s %s=%u", job->name, job->key, count);
 }

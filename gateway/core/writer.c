@@ -1063,7 +1063,9 @@ static gboolean run_item(DkStore *store, DkPipelineItem *item, gboolean guarded,
 			            item->error->message);
 			return FALSE;
 		}
-		*redo_out = dk_store_changes(store) != before;
+		/* PostgreSQL refuses the rest of a transaction after a failed
+		 * statement: only the batch begun again can go on. */
+		*redo_out = dk_store_changes(store) != before || dk_store_transaction_failed(store);
 		return TRUE;
 	}
 	/* A savepoint that cannot start or end means the transaction itself
@@ -1074,6 +1076,16 @@ static gboolean run_item(DkStore *store, DkPipelineItem *item, gboolean guarded,
 	 * back after a full disk or an I/O error): then the items before it
 	 * are gone too, and the batch fails. */
 	gboolean written = write_item(store, item, &item->error);
+	/* A row that another gateway committed first (the same message taken
+	 * by both, Postfix retrying on the other after a timeout): once more,
+	 * which finds it stored. */
+	if (!written && dk_store_conflicted(store)) {
+		if (!dk_store_rollback_savepoint(store, error) || !dk_store_savepoint(store, error))
+			return FALSE;
+		g_clear_error(&item->error);
+		dk_delivery_clear(&item->result);
+		written = write_item(store, item, &item->error);
+	}
 	if (written ? dk_store_release(store, error) : dk_store_rollback_savepoint(store, error))
 		return TRUE;
 	if (item->error != NULL)

@@ -21,6 +21,8 @@ struct DkImapPoller {
 	DkImapClient *client;
 	gsize max_message_size;
 	guint handled;             /* messages stored or refused in the current round */
+	gboolean leased;           /* held the account's lease at the last look */
+	gboolean lease_known;      /* leased was looked at since the run began */
 	GCancellable *cancellable; /* of dk_imap_poller_run(): ends a round between batches */
 	GMutex lock;               /* guards stats */
 	DkImapStats stats;
@@ -411,15 +413,41 @@ static gboolean wait_for_news(DkImapPoller *p, GCancellable *cancellable, GError
 	return dk_imap_client_idle(p->client, seconds, cancellable, &activity, error);
 }
 
+/* Whether this gateway polls the account now (into p->leased): of the
+ * gateways sharing a PostgreSQL store, the one holding its lease
+ * (dk_store_lease_hold), which another takes when the holder dies. The
+ * others wait poll_seconds and ask again; one that lost the lease lets
+ * its connection go. Logged when it changes. */
+static gboolean hold_lease(DkImapPoller *p, GError **error)
+{
+	g_autofree char *lease = g_strconcat("imap:", p->account->name, NULL);
+	gboolean held = FALSE;
+	if (!dk_store_lease_hold(p->state, lease, &held, error))
+		return FALSE;
+	if (p->lease_known && held == p->leased)
+		return TRUE;
+	g_message("imap account=%s event=%s", p->account->name, held ? "lease-taken" : "standby");
+	p->lease_known = TRUE;
+	p->leased = held;
+	if (!held)
+		g_clear_pointer(&p->client, dk_imap_client_free);
+	return TRUE;
+}
+
 void dk_imap_poller_run(DkImapPoller *p, GCancellable *cancellable)
 {
 	guint backoff = 1;
 	p->cancellable = cancellable;
+	p->lease_known = FALSE;
 	while (!g_cancellable_is_cancelled(cancellable)) {
 		g_autoptr(GError) error = NULL;
-		/* Mail that came during a busy round is fetched at once: only an
-		 * empty round waits. */
-		if (dk_imap_poller_run_once(p, &error) &&
+		gboolean leased = hold_lease(p, &error);
+		if (leased && !p->leased) {
+			if (!pause_for(p->account->poll_seconds, cancellable))
+				break;
+			continue;
+		}
+		if (leased && dk_imap_poller_run_once(p, &error) &&
 		    (p->handled > 0 || wait_for_news(p, cancellable, &error))) {
 			backoff = 1;
 			continue;

@@ -105,8 +105,11 @@ typedef struct {
 static gboolean claim(DkOutbox *o, gpointer data, GError **error)
 {
 	RowCtx *c = data;
-	/* Longer than an SMTP attempt can take (curl's whole-transfer timeout). */
-	gint64 lease = 5 * dk_config_get_int(o->config, "smtp", "timeout_seconds") + 60;
+	/* Longer than an SMTP attempt can take (curl's whole-transfer
+	 * timeout), unless [smtp] claim_seconds says otherwise. */
+	gint64 lease = dk_config_get_int(o->config, "smtp", "claim_seconds");
+	if (lease == 0)
+		lease = 5 * dk_config_get_int(o->config, "smtp", "timeout_seconds") + 60;
 	if (!dk_store_outbox_claim(o->store, c->row->id, c->now, c->now + lease, &c->claimed,
 	                           error))
 		return FALSE;

@@ -160,10 +160,17 @@ gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payl
 gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 until,
                                gboolean *claimed_out, GError **error)
 {
-	DkStmt *st = dk_store_prepare(store,
-	                              "UPDATE outbox SET next_attempt_at = ? WHERE id = ?"
-	                              " AND state = 'pending' AND next_attempt_at <= ?",
-	                              error);
+	/* PostgreSQL: a row another gateway is claiming right now is skipped,
+	 * not waited for (its claim moves it past now anyway). */
+	DkStmt *st = dk_store_prepare(
+	    store,
+	    DK_SQL(store,
+	           "UPDATE outbox SET next_attempt_at = ? WHERE id = ?"
+	           " AND state = 'pending' AND next_attempt_at <= ?",
+	           "UPDATE outbox SET next_attempt_at = ?1 WHERE id = (SELECT id FROM outbox"
+	           " WHERE id = ?2 AND state = 'pending' AND next_attempt_at <= ?3"
+	           " FOR UPDATE SKIP LOCKED)"),
+	    error);
 	if (st == NULL)
 		return FALSE;
 	dk_stmt_bind_int64(st, 1, until);

@@ -507,6 +507,13 @@ static gboolean pg_in_transaction(DkStore *store)
 	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
+static gboolean pg_transaction_failed(DkStore *store)
+{
+	PgConn *pg = conn_of(store);
+	return PQstatus(pg->conn) == CONNECTION_OK &&
+	       PQtransactionStatus(pg->conn) == PQTRANS_INERROR;
+}
+
 static int pg_schema_version(DkStore *store)
 {
 	return dk_store_pg_schema_version(conn_of(store)->conn, NULL);
@@ -545,6 +552,7 @@ static const DkStoreOps pg_ops = {
     .last_changes = pg_last_changes,
     .total_changes = pg_total_changes,
     .in_transaction = pg_in_transaction,
+    .transaction_failed = pg_transaction_failed,
     .failed_unique = pg_failed_unique,
     .set_error = pg_set_error,
     .schema_version = pg_schema_version,

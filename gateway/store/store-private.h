@@ -109,6 +109,8 @@ struct DkStoreOps {
 	gint64 (*last_changes)(DkStore *store);
 	gint64 (*total_changes)(DkStore *store);
 	gboolean (*in_transaction)(DkStore *store);
+	/* an open transaction that refuses statements until rolled back */
+	gboolean (*transaction_failed)(DkStore *store);
 	gboolean (*failed_unique)(DkStore *store);
 	void (*set_error)(DkStore *store, GError **error, const char *doing);
 	int (*schema_version)(DkStore *store);

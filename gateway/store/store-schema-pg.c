@@ -292,6 +292,13 @@ static const char migration_18_retention[] =
 
 static const char *const migration_18[] = {migration_18_retention, NULL};
 
+/* SQLite's 19: a message is stored once across the gateways. */
+static const char migration_19_unique[] =
+    "DROP INDEX articles_message;"
+    "CREATE UNIQUE INDEX articles_message ON articles (message_id, fingerprint);";
+
+static const char *const migration_19[] = {migration_19_unique, NULL};
+
 typedef struct {
 	int version;            /* the SQLite migration it matches */
 	const char *const *sql; /* its statements, in parts; NULL-terminated */
@@ -300,6 +307,7 @@ typedef struct {
 static const Migration migrations[] = {
     {17, migration_17},
     {18, migration_18},
+    {19, migration_19},
 };
 
 int dk_store_pg_schema_latest(void)

@@ -397,10 +397,21 @@ static const char migration_18[] =
     "CREATE INDEX attachments_purging ON attachments (sha256)"
     " WHERE purged_at IS NOT NULL AND path <> '';";
 
+/* A message is stored once, also when two gateways on one PostgreSQL take
+ * it at the same moment (Postfix retrying on the other after a timeout):
+ * the duplicate look-up's columns, unique. The second insert fails, and
+ * the writer, trying the message again, finds it stored. Rows without a
+ * Message-ID or fingerprint (notifications, desk replies) are NULL there
+ * and never collide. SQLite has it too: the schemas stay one. */
+static const char migration_19[] =
+    "DROP INDEX articles_message;"
+    "CREATE UNIQUE INDEX articles_message ON articles (message_id, fingerprint);";
+
 static const char *const migrations[] = {
-    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
-    migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
-    migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
+    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
+    migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
+    migration_11, migration_12, migration_13, migration_14, migration_15,
+    migration_16, migration_17, migration_18, migration_19,
 };
 
 int dk_store_schema_latest(void)

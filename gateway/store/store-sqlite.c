@@ -294,6 +294,11 @@ gint64 dk_store_changes(DkStore *store)
 	return sqlite3_total_changes64(store->db);
 }
 
+gboolean dk_store_transaction_failed(DkStore *store)
+{
+	return store->backend != NULL && store->backend->transaction_failed(store);
+}
+
 gboolean dk_store_in_transaction(DkStore *store)
 {
 	if (store->backend != NULL)

@@ -159,6 +159,28 @@ gboolean dk_store_commit(DkStore *store, GError **error);
 void dk_store_rollback(DkStore *store);
 gboolean dk_store_savepoint(DkStore *store, GError **error);
 gboolean dk_store_release(DkStore *store, GError **error);
+/* Whether the last statement failed on a unique constraint: a row that
+ * another transaction wrote first (the same message, stored by another
+ * gateway). */
+gboolean dk_store_conflicted(DkStore *store);
+/* Whether the open transaction can run no more statements until it (or
+ * its savepoint) is rolled back: PostgreSQL's after any failed statement;
+ * never SQLite's. */
+gboolean dk_store_transaction_failed(DkStore *store);
+/* Work done once across the gateways that share the store (SLA checks,
+ * autoclose): inside a transaction, *mine_out says whether this
+ * connection does job now. On PostgreSQL the first to ask holds it (a
+ * transaction advisory lock) until its transaction ends, and the others
+ * are told FALSE meanwhile; on SQLite always TRUE (one process writes at a
+ * time anyway). */
+gboolean dk_store_job_try(DkStore *store, const char *job, gboolean *mine_out, GError **error);
+/* A lease on name (an IMAP account), held by this connection for as long
+ * as it stays open: on PostgreSQL a session advisory lock, which the
+ * server frees when the holder's connection ends (the gateway died or was
+ * cut off), so that another gateway asking takes it; on SQLite always
+ * held. Ask before each round: *held_out says whether this connection
+ * holds it now (taken before or just now). Outside a transaction. */
+gboolean dk_store_lease_hold(DkStore *store, const char *name, gboolean *held_out, GError **error);
 /* The rows inserted, updated or deleted on this connection since it was
  * opened: unchanged across a piece of work means it wrote nothing. */
 gint64 dk_store_changes(DkStore *store);

@@ -1,0 +1,302 @@
+"""Failover: two `docket serve` gateways on one PostgreSQL (the fixture's
+cluster), behind a private Postfix that delivers over LMTP to both (each
+address's transport lists both gateways, in opposite orders), an SMTP sink
+for the acknowledgements, and a Dovecot account that both gateways
+configure. Under load, one gateway at a time is killed with SIGKILL at
+random moments and started again. Then:
+
+  every message is stored exactly once (counted by Message-ID),
+  every acknowledgement reached the sink; one sent twice (a gateway killed
+    between the SMTP send and the commit that records it: the row's claim
+    expires and the other gateway sends it again, with the same
+    Message-ID) is counted and reported, not hidden,
+  the gateway left holding the IMAP account's lease is killed, and the
+    other takes the account over: a message put in the mailbox afterwards
+    is stored; the seconds from the kill are reported.
+
+It prints: messages, kills, lost, duplicated, notifications, notifications
+sent twice, takeover seconds. Nothing is timed: the waits are generous
+bounds. Needs root (Postfix, Dovecot) and the pg fixture; runs with the
+ctest label "failover" (README: Developers)."""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+for sub in ("../e2e", "../lmtp", "../imap", "../outbox"):
+    sys.path.insert(0, os.path.join(HERE, sub))
+
+import dockettest  # noqa: E402
+import imaptest  # noqa: E402
+import postfixtest  # noqa: E402
+from smtpsink import Sink, message_id  # noqa: E402
+from test_docket_pg import ENV, psql  # noqa: E402
+
+MESSAGES = int(os.environ.get("DOCKET_FAILOVER_MESSAGES", "300"))
+KILLS = int(os.environ.get("DOCKET_FAILOVER_KILLS", "4"))
+IMAP_MESSAGES = 20
+SEED = int(os.environ.get("DOCKET_FAILOVER_SEED", str(random.randrange(1 << 30))))
+WAIT = 600  # the bound of every wait, in seconds: generous, never a measure
+
+
+def skip_reason():
+    if ENV is None:
+        return "no PostgreSQL test cluster"
+    return postfixtest.skip_reason() or imaptest.available()
+
+
+def compose(mid, sender, to):
+    return ("From: <%s>\nTo: <%s>\nSubject: Failover %s\nMessage-ID: <%s>\n"
+            "Date: Sun, 06 Dec 2026 10:00:00 +0000\n\nPlease help (%s).\n"
+            % (sender, to, mid, mid, mid)).encode()
+
+
+def wait_until(predicate, what, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("never %s within %d s" % (what, timeout))
+
+
+class Gateway:
+    """One `docket serve`, its log appended to across restarts."""
+
+    def __init__(self, name, config, port, root):
+        self.name = name
+        self.config = config
+        self.port = port
+        self.log_path = os.path.join(root, name + ".log")
+        self.proc = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(b"--- start %d\n" % self.starts)
+            log.flush()
+            self.proc = subprocess.Popen(
+                [dockettest.BINARY, "-c", self.config, "serve", "--listen",
+                 "127.0.0.1:%d" % self.port], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        wait_until(lambda: "serve event=ready" in self.this_run() or self.proc.poll() is not None,
+                   "%s ready" % self.name)
+        if self.proc.poll() is not None:
+            raise AssertionError("%s exited %s:\n%s" % (self.name, self.proc.returncode, self.log()))
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def this_run(self):
+        return self.log().rsplit("--- start ", 1)[-1]
+
+    def holds_lease(self):
+        """Whether this run's last word on the account is that it took it."""
+        run = self.this_run()
+        taken = run.rfind("imap account=support event=lease-taken")
+        return self.proc.poll() is None and taken > run.rfind("imap account=support event=standby")
+
+
+@unittest.skipIf(skip_reason(), skip_reason())
+class Failover(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="docket-failover-")
+        if os.environ.get("DOCKET_FAILOVER_KEEP"):  # the logs, to look at
+            print("failover: keeping %s" % self.dir)
+        else:
+            self.addCleanup(shutil.rmtree, self.dir, True)
+        os.chmod(self.dir, 0o755)  # Postfix's daemons run as postfix
+        self.db = "failover_" + uuid.uuid4().hex[:12]
+        psql("CREATE DATABASE %s OWNER docket" % self.db)
+        self.addCleanup(psql, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db)
+        self.sink = Sink(dockettest.free_port())
+        self.sink.start()
+        self.addCleanup(self.sink.stop)
+        self.dovecot = imaptest.Dovecot(users=1)
+        self.addCleanup(self.dovecot.close)
+        self.gateways = []
+        for name in ("a", "b"):
+            self.gateways.append(Gateway(name, self.write_config(name), dockettest.free_port(),
+                                         self.dir))
+        a, b = ("[127.0.0.1]:%d" % g.port for g in self.gateways)
+        # Each address tries one gateway first and the other when the
+        # first does not answer (Postfix 3.5 and later: a list of nexthops).
+        transport = ("support@example.com docket:%s, %s\nhelp@example.com docket:%s, %s\n"
+                     % (a, b, b, a))
+        self.postfix = postfixtest.Postfix(os.path.join(self.dir, "postfix"), transport)
+        self.addCleanup(self.postfix.stop)
+        self.postfix.start()
+        for g in self.gateways:
+            self.addCleanup(g.stop)
+            g.start()
+
+    def write_config(self, name):
+        url = ENV["DOCKET_TEST_PG_URL"].replace("/docket?", "/%s?" % self.db)
+        path = os.path.join(self.dir, name + ".conf")
+        with open(path, "w") as f:
+            f.write("[store]\ndata_dir = %s\nbackend = postgresql\nurl = %s\npassword_file = %s\n"
+                    "[threading]\ndomain = help.example.com\n"
+                    "[notify]\nfrom = support@help.example.com\n"
+                    "[smtp]\nurl = smtp://127.0.0.1:%d\nstarttls = insecure-none\n"
+                    "timeout_seconds = 5\nclaim_seconds = 10\n"
+                    "[imap:support]\nhost = 127.0.0.1\nport = %d\ntls = imaps\nca_file = %s\n"
+                    "user = user1\npassword = %s\npoll_seconds = 1\ntimeout_seconds = 5\n"
+                    % (os.path.join(self.dir, name), url, ENV["DOCKET_TEST_PG_PASSWORD_FILE"],
+                       self.sink.port, self.dovecot.tls_port, self.dovecot.cert,
+                       imaptest.PASSWORD))
+        return path
+
+    def query(self, sql):
+        url = ENV["DOCKET_TEST_PG_ADMIN_URL"].replace("@/docket?", "@/%s?" % self.db)
+        out = subprocess.run([os.path.join(ENV["DOCKET_TEST_PG_BINDIR"], "psql"), "-X", "-At",
+                              "-d", url, "-c", sql], check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE).stdout.decode()
+        return [line.split("|") for line in out.splitlines() if line]
+
+    def stored(self):
+        """Message-ID -> inbound articles holding it."""
+        return {mid: int(n) for mid, n in self.query(
+            "SELECT message_id, count(*) FROM articles WHERE direction = 'inbound'"
+            " GROUP BY message_id")}
+
+    def submit_load(self, sent):
+        running = []
+        for i in range(MESSAGES):
+            mid = "fo%d.%d@customer.example" % (i, os.getpid())
+            to = ("support@example.com", "help@example.com")[i % 2]
+            sender = "c%d@customer.example" % i
+            if len(running) >= 8:
+                self.postfix.wait_submitted(running.pop(0))
+            running.append(self.postfix.submit(compose(mid, sender, to), sender, to))
+            sent.append(mid)
+            if i % (MESSAGES // IMAP_MESSAGES) == 0:
+                imid = "im%d.%d@customer.example" % (i, os.getpid())
+                self.dovecot.add("user1", compose(imid, "i%d@customer.example" % i,
+                                                  "support@example.com"))
+                sent.append(imid)
+        for proc in running:
+            self.postfix.wait_submitted(proc)
+
+    def kill_at_random(self, rng, loading):
+        kills = 0
+        while kills < KILLS:
+            time.sleep(rng.uniform(0.5, 3.0))
+            g = rng.choice(self.gateways)
+            g.kill()
+            kills += 1
+            time.sleep(rng.uniform(0.2, 1.5))
+            g.start()
+            if not loading.is_set() and kills >= KILLS:
+                break
+        return kills
+
+    def test_one_gateway_polls_and_sends(self):
+        """Without kills: one gateway holds the account (the other never
+        connects to the IMAP server), and every acknowledgement is sent
+        once though both gateways' outbox workers look at every row."""
+        sent = []
+        for i in range(IMAP_MESSAGES):
+            mid = "one%d.%d@customer.example" % (i, os.getpid())
+            self.dovecot.add("user1", compose(mid, "o%d@customer.example" % i,
+                                              "support@example.com"))
+            sent.append(mid)
+        for i in range(IMAP_MESSAGES):
+            mid = "lm%d.%d@customer.example" % (i, os.getpid())
+            to = ("support@example.com", "help@example.com")[i % 2]
+            sender = "l%d@customer.example" % i
+            self.postfix.sendmail(compose(mid, sender, to), sender, to)
+            sent.append(mid)
+        wait_until(lambda: set(self.stored()) >= set(sent), "every message stored")
+        wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
+                   == [["0"]], "the outbox settled")
+        wait_until(lambda: len(self.sink.messages) >= len(sent), "every acknowledgement sent")
+        connected = [g.name for g in self.gateways
+                     if "imap account=support event=connected" in g.log()]
+        standby = [g.name for g in self.gateways if "imap account=support event=standby" in g.log()]
+        self.assertEqual(len(connected), 1, "gateways that polled: %r" % connected)
+        self.assertEqual(standby, [g.name for g in self.gateways if g.name not in connected])
+        acks = [message_id(data) for _, _, data in self.sink.messages]
+        self.assertEqual(len(acks), len(set(acks)), "an acknowledgement sent twice")
+        self.assertEqual(len(acks), len(sent))
+        self.assertEqual(max(self.stored().values()), 1)
+
+    def test_failover(self):
+        rng = random.Random(SEED)
+        sent = []
+        loading = threading.Event()
+        loading.set()
+        loader = threading.Thread(target=lambda: (self.submit_load(sent), loading.clear()))
+        started = time.monotonic()
+        loader.start()
+        kills = self.kill_at_random(rng, loading)
+        loader.join()
+        self.postfix.flush()
+        wait_until(lambda: self.postfix.queue() == [], "Postfix's queue empty")
+        wait_until(lambda: set(self.stored()) >= set(sent), "every message stored")
+        phases = {"stored": time.monotonic() - started}
+
+        # Takeover: the holder of the account's lease dies; a new message
+        # is then stored by the other.
+        wait_until(lambda: any(g.holds_lease() for g in self.gateways), "a lease holder")
+        holder = next(g for g in self.gateways if g.holds_lease())
+        holder.kill()
+        killed_at = time.monotonic()
+        kills += 1
+        last = "takeover.%d@customer.example" % os.getpid()
+        self.dovecot.add("user1", compose(last, "t@customer.example", "support@example.com"))
+        sent.append(last)
+        wait_until(lambda: last in self.stored(), "the IMAP account taken over")
+        takeover = time.monotonic() - killed_at
+        holder.start()
+
+        # Acknowledgements: every ticket's, sent; the outbox settled.
+        wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
+                   == [["0"]], "the outbox settled")
+        phases["settled"] = time.monotonic() - started
+        stored = self.stored()
+        lost = [m for m in sent if m not in stored]
+        duplicated = [m for m, n in stored.items() if n > 1]
+        tickets = int(self.query("SELECT count(*) FROM tickets")[0][0])
+        acks = [message_id(data) for _, _, data in self.sink.messages]
+        twice = sorted({m for m in acks if acks.count(m) > 1})
+        rows = int(self.query("SELECT count(*) FROM outbox WHERE state = 'done'")[0][0])
+        print("failover: seed=%d messages=%d kills=%d lost=%d duplicated=%d tickets=%d "
+              "notifications=%d sent=%d sent_twice=%d takeover_seconds=%.1f total_seconds=%.0f"
+              " (stored at %.0f, outbox settled at %.0f)"
+              % (SEED, len(sent), kills, len(lost), len(duplicated), tickets, rows, len(acks),
+                 len(twice), takeover, time.monotonic() - started, phases["stored"],
+                 phases["settled"]))
+        self.assertEqual(lost, [])
+        self.assertEqual(duplicated, [])
+        self.assertEqual(tickets, len(sent))
+        self.assertEqual(rows, tickets, "one acknowledgement per ticket")
+        recorded = {m[0].strip("<>") for m in self.query(
+            "SELECT payload::json->>'sent_message_id' FROM outbox")}
+        self.assertEqual(set(acks), recorded, "every one sent")
+        self.assertNotIn("status=bounced", self.postfix.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
