@@ -32,6 +32,11 @@ typedef struct {
 	gint64 total_changes;
 	char sqlstate[6];    /* of the last failure; "" when none */
 	char *error_message; /* of the last failure */
+	/* The failure that aborted the open transaction, "" when none: a
+	 * COMMIT of it fails as that one did (a lock not granted in time
+	 * stays temporary). */
+	char aborted_by[6];
+	char *aborted_message;
 } PgConn;
 
 typedef struct {
@@ -347,6 +352,33 @@ static gboolean rolled_back(PGresult *res, PgStmt *st)
 	return strcmp(PQcmdStatus(res), "ROLLBACK") == 0 && g_str_has_prefix(st->sql, "COMMIT");
 }
 
+/* Keeps the failure just noted when it aborted the open transaction and
+ * is the first to. */
+static void note_abort(PgConn *pg)
+{
+	if (PQstatus(pg->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(pg->conn) != PQTRANS_INERROR || pg->aborted_by[0] != '\0')
+		return;
+	g_strlcpy(pg->aborted_by, pg->sqlstate[0] ? pg->sqlstate : "25P02", sizeof pg->aborted_by);
+	g_free(pg->aborted_message);
+	pg->aborted_message = g_strdup(pg->error_message);
+}
+
+/* A COMMIT that found its transaction aborted fails as the failure that
+ * aborted it did. */
+static void commit_failed(PgConn *pg)
+{
+	g_strlcpy(pg->sqlstate, pg->aborted_by[0] ? pg->aborted_by : "25P02", sizeof pg->sqlstate);
+	g_free(pg->error_message);
+	pg->error_message =
+	    pg->aborted_message
+	        ? g_strdup_printf("an earlier error rolled the transaction back: %s",
+	                          pg->aborted_message)
+	        : g_strdup("an earlier error rolled the transaction back");
+	pg->aborted_by[0] = '\0';
+	g_clear_pointer(&pg->aborted_message, g_free);
+}
+
 static int pg_step(DkStore *store, gpointer stmt)
 {
 	(void)store;
@@ -358,15 +390,13 @@ static int pg_step(DkStore *store, gpointer stmt)
 			st->pg->idle = PQtransactionStatus(st->pg->conn) == PQTRANS_IDLE;
 		if (status == PGRES_COMMAND_OK && rolled_back(res, st)) {
 			PQclear(res);
-			g_strlcpy(st->pg->sqlstate, "25P02", sizeof st->pg->sqlstate);
-			g_free(st->pg->error_message);
-			st->pg->error_message =
-			    g_strdup("an earlier error rolled the transaction back");
+			commit_failed(st->pg);
 			return DK_STMT_ERROR;
 		}
 		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
 			note_error(st->pg, res, "PostgreSQL failed");
 			PQclear(res);
+			note_abort(st->pg);
 			return DK_STMT_ERROR;
 		}
 		st->pg->sqlstate[0] = '\0';
@@ -464,6 +494,8 @@ static gboolean pg_begin(DkStore *store, GError **error)
 {
 	PgConn *pg = conn_of(store);
 	reconnect(pg, TRUE);
+	pg->aborted_by[0] = '\0';
+	g_clear_pointer(&pg->aborted_message, g_free);
 	g_autofree char *sql = g_strdup_printf(
 	    "BEGIN; SELECT pg_advisory_xact_lock(%" G_GINT64_FORMAT ")", DK_STORE_PG_LOCK_WRITER);
 	if (pg_exec(store, sql, error))
@@ -526,6 +558,7 @@ static void pg_close(DkStore *store)
 		return;
 	PQfinish(pg->conn);
 	g_free(pg->error_message);
+	g_free(pg->aborted_message);
 	g_free(pg);
 	store->conn = NULL;
 }

@@ -120,6 +120,12 @@ static void test_lock_timeout_is_temporary(void **state)
 	assert_int_equal(dk_store_ticket_create(s, "waits", NULL, 1, &error), 0);
 	assert_non_null(error);
 	assert_true(dk_error_is_temporary(error));
+	/* Committed all the same (a caller that went on): the commit fails
+	 * as the lock did, temporarily, not as a permanent refusal. */
+	g_clear_error(&error);
+	assert_false(dk_store_commit(s, &error));
+	assert_true(dk_error_is_temporary(error));
+	assert_non_null(strstr(error->message, "lock timeout"));
 	dk_store_rollback(s);
 	PQfinish(other); /* its transaction ends with it */
 	g_clear_error(&error);
