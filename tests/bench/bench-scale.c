@@ -19,6 +19,11 @@
  *     records a Message-ID for every article in message_ids, as the
  *     pipeline records a message's, for the threading cases.
  *
+ *   bench-scale size TARGET
+ *     prints the store's rows and its size on disk per article (with
+ *     PostgreSQL: the database, and each large table's heap, TOAST and
+ *     indexes), and a last line "bytes N" for scripts.
+ *
  *   bench-scale run TARGET [--docket BIN] [--api URL --token TOKEN] [--rounds N]
  *                       [--only PREFIX] [--slow MS]
  *     times the look-ups the pipeline makes to thread a reply (by
@@ -40,7 +45,9 @@
 #include "bench-scale-text.h"
 #include <curl/curl.h>
 #include <stdio.h>
+#include <glib/gstdio.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -833,6 +840,79 @@ static int add_ids(const char *target)
 	return 0;
 }
 
+/* ---- size ---------------------------------------------------------------- */
+
+/* The bytes of the files under path (a file or a folder), recursively. */
+static gint64 du(const char *path)
+{
+	GStatBuf st;
+	if (g_lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return S_ISREG(st.st_mode) ? (gint64)st.st_size : 0;
+	gint64 total = 0;
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	for (const char *name; dir != NULL && (name = g_dir_read_name(dir)) != NULL;) {
+		g_autofree char *child = g_build_filename(path, name, NULL);
+		total += du(child);
+	}
+	return total;
+}
+
+static void size_line(const char *what, gint64 bytes, gint64 articles)
+{
+	printf("  %-34s %14" G_GINT64_FORMAT " bytes %9.0f per article\n", what, bytes,
+	       articles ? (double)bytes / (double)articles : 0.0);
+}
+
+/* The store's size: its rows, and the bytes it takes on disk (SQLite: the
+ * data directory's files, database and raw mail; PostgreSQL: the database,
+ * its largest tables with their TOAST and indexes, and the data directory
+ * docket keeps beside it), per article. */
+static int print_size(const char *target)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) store = open_target(target, &error);
+	if (store == NULL) {
+		fprintf(stderr, "%s\n", error->message);
+		return 1;
+	}
+	gint64 tickets = count_rows(store, "SELECT count(*) FROM tickets");
+	gint64 articles = count_rows(store, "SELECT count(*) FROM articles");
+	gint64 raws = count_rows(store, "SELECT count(*) FROM raw_messages");
+	gint64 files = du(store->data_dir);
+	printf("tickets %" G_GINT64_FORMAT " articles %" G_GINT64_FORMAT
+	       " raw_messages %" G_GINT64_FORMAT "\n",
+	       tickets, articles, raws);
+	if (store->db != NULL) {
+		size_line("data directory (database, raw mail)", files, articles);
+		printf("bytes %" G_GINT64_FORMAT "\n", files);
+		return 0;
+	}
+	static const char *const tables[] = {"tickets", "articles", "message_ids", "events",
+	                                     "raw_messages"};
+	for (guint i = 0; i < G_N_ELEMENTS(tables); i++) {
+		g_autofree char *heap = g_strdup_printf("SELECT pg_relation_size('%s')", tables[i]);
+		g_autofree char *toast = g_strdup_printf(
+		    "SELECT coalesce(pg_total_relation_size(reltoastrelid), 0) FROM pg_class"
+		    " WHERE oid = '%s'::regclass",
+		    tables[i]);
+		g_autofree char *indexes =
+		    g_strdup_printf("SELECT pg_indexes_size('%s')", tables[i]);
+		g_autofree char *l1 = g_strdup_printf("%s: table", tables[i]);
+		g_autofree char *l2 = g_strdup_printf("%s: TOAST", tables[i]);
+		g_autofree char *l3 = g_strdup_printf("%s: indexes", tables[i]);
+		size_line(l1, count_rows(store, heap), articles);
+		size_line(l2, count_rows(store, toast), articles);
+		size_line(l3, count_rows(store, indexes), articles);
+	}
+	gint64 database = count_rows(store, "SELECT pg_database_size(current_database())");
+	size_line("pg_database_size", database, articles);
+	size_line("data directory (raw mail in files)", files, articles);
+	printf("bytes %" G_GINT64_FORMAT "\n", database + files);
+	return 0;
+}
+
 /* The machine's load average: the CLI's figures (a process per query)
  * move with what else runs on it. */
 static void print_load(const char *when)
@@ -918,8 +998,11 @@ int main(int argc, char **argv)
 		return run(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "ids") == 0)
 		return add_ids(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "size") == 0)
+		return print_size(argv[2]);
 	fprintf(stderr, "usage: bench-scale build TARGET [TICKETS]\n"
 	                "       bench-scale ids TARGET\n"
+	                "       bench-scale size TARGET\n"
 	                "       bench-scale run TARGET [--docket BIN] [--api URL --token TOKEN]"
 	                " [--rounds N] [--only PREFIX] [--slow MS]\n");
 	return 2;
