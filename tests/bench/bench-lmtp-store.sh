@@ -73,8 +73,7 @@ results="$work/results"
 : >"$results"
 for size in $SIZES; do
 	for s in $SESSIONS; do
-		n=$((s * PER_SESSION))
-		[ "$n" -gt "$MAX_MESSAGES" ] && n=$MAX_MESSAGES
+		n=$(messages_for "$s")
 		for round in $(seq 1 "$ROUNDS"); do
 			read -r t0 b0 < <(size_of)
 			serve_store
