@@ -55,7 +55,8 @@ static void note_error(PgConn *pg, const PGresult *res, const char *fallback)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	g_strlcpy(pg->sqlstate, state ? state : "", sizeof pg->sqlstate);
-	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	/* the server's message without its "ERROR:  " and DETAIL lines */
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (msg == NULL || *msg == '\0')
 		msg = PQerrorMessage(pg->conn);
 	if (msg == NULL || *msg == '\0')
@@ -65,17 +66,22 @@ static void note_error(PgConn *pg, const PGresult *res, const char *fallback)
 }
 
 /* Whether a failure may pass: the connection (class 08, or a connection
- * that is gone), a conflict between transactions (40001 serialization,
- * 40P01 deadlock), a lock not granted in time (55P03), too many
- * connections and other shortages (class 53), the server shutting down
- * or restarting (class 57: 57P01 admin shutdown...). */
+ * that is gone or never made, which has no SQLSTATE), a transaction
+ * rolled back for another's sake (class 40: 40001 serialization, 40P01
+ * deadlock; not 40002, a constraint checked at commit), a lock not
+ * granted in time (55P03), too many connections and other shortages
+ * (class 53: 53300, a full disk 53100), the server shutting down,
+ * restarting or cancelling the statement (class 57: 57P01 admin shutdown,
+ * 57014), an I/O error of the server (58030). */
 static gboolean temporary(PgConn *pg)
 {
 	const char *s = pg->sqlstate;
 	if (PQstatus(pg->conn) != CONNECTION_OK || *s == '\0')
 		return TRUE;
-	return g_str_has_prefix(s, "08") || g_str_has_prefix(s, "40") ||
-	       g_str_has_prefix(s, "53") || g_str_has_prefix(s, "57") || strcmp(s, "55P03") == 0;
+	return g_str_has_prefix(s, "08") ||
+	       (g_str_has_prefix(s, "40") && strcmp(s, "40002") != 0) ||
+	       g_str_has_prefix(s, "53") || g_str_has_prefix(s, "57") || strcmp(s, "55P03") == 0 ||
+	       strcmp(s, "58030") == 0;
 }
 
 static void pg_set_error(DkStore *store, GError **error, const char *doing)

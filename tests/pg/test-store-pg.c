@@ -103,6 +103,31 @@ static void test_unique_violation(void **state)
 	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM users"), 1);
 }
 
+/* A lock not granted in time (another gateway's long transaction) is a
+ * temporary failure: the message is answered 451 and comes again. */
+static void test_lock_timeout_is_temporary(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_store_exec(s, "SET lock_timeout = '100ms'", &error));
+	PGconn *other = PQconnectdb(conninfo);
+	assert_int_equal(PQstatus(other), CONNECTION_OK);
+	PGresult *res = PQexec(other, "BEGIN; LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	assert_true(dk_store_begin(s, &error));
+	assert_int_equal(dk_store_ticket_create(s, "waits", NULL, 1, &error), 0);
+	assert_non_null(error);
+	assert_true(dk_error_is_temporary(error));
+	dk_store_rollback(s);
+	PQfinish(other); /* its transaction ends with it */
+	g_clear_error(&error);
+	assert_true(dk_store_begin(s, &error));
+	assert_int_equal(dk_store_ticket_create(s, "waits", NULL, 1, &error), 1);
+	assert_true(dk_store_commit(s, &error));
+}
+
 /* Raw messages of any size are in the database, in one bytea. */
 static void test_raw_in_database(void **state)
 {
@@ -132,6 +157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_connection_lost_is_temporary, setup),
 	    cmocka_unit_test_setup(test_unique_violation, setup),
+	    cmocka_unit_test_setup(test_lock_timeout_is_temporary, setup),
 	    cmocka_unit_test_setup(test_raw_in_database, setup),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);

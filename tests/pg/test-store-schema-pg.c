@@ -342,6 +342,49 @@ static void test_rows(void **state)
 	                 0);
 }
 
+/* The plan of sql holds "Bitmap Index Scan on index" when the planner may
+ * use nothing else (no sequential scan, no plain index scan): the query's
+ * condition is one the index serves. */
+static void assert_uses_index(PGconn *conn, const char *sql, const char *index)
+{
+	dk_test_pg_exec(conn, "SET enable_seqscan = off");
+	dk_test_pg_exec(conn, "SET enable_indexscan = off");
+	g_autofree char *explain = g_strconcat("EXPLAIN ", sql, NULL);
+	PGresult *res = PQexec(conn, explain);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(conn));
+	g_autoptr(GString) plan = g_string_new(NULL);
+	for (int i = 0; i < PQntuples(res); i++)
+		g_string_append_printf(plan, "%s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+	g_autofree char *want = g_strconcat("Bitmap Index Scan on ", index, " ", NULL);
+	if (strstr(plan->str, want) == NULL)
+		fail_msg("%s does not use %s:\n%s", sql, index, plan->str);
+	dk_test_pg_exec(conn, "RESET ALL");
+}
+
+/* The searches as the notes write them are served by their indexes (the
+ * CJK one only when its condition is written as the index's). */
+static void test_search_uses_indexes(void **state)
+{
+	Fixture *f = *state;
+	migrate_ok(f->conn);
+	assert_uses_index(f->conn,
+	                  "SELECT id, ts_rank('{0, 0, 0.5, 1}', search_vector, q) FROM articles,"
+	                  " (SELECT phraseto_tsquery('docket_search', 'printer')"
+	                  " && phraseto_tsquery('docket_search', 'jam') AS q) w"
+	                  " WHERE search_vector @@ q ORDER BY id DESC LIMIT 1000",
+	                  "articles_search");
+	assert_uses_index(f->conn,
+	                  "SELECT id FROM articles WHERE " DK_STORE_PG_CJK_MATCH
+	                  " AND " DK_STORE_PG_CJK_TEXT " ILIKE '%日本語%' ORDER BY id DESC",
+	                  "articles_search_cjk");
+	assert_uses_index(f->conn,
+	                  "SELECT count(*) FROM outbox WHERE lower(target) = lower('A@x.example')"
+	                  " AND created_at >= 0",
+	                  "outbox_target");
+}
+
 int main(void)
 {
 	dk_test_pg_setenv();
@@ -354,6 +397,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failed_migration_changes_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_connection_is_temporary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_uses_indexes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
