@@ -177,10 +177,16 @@ static guint append_arms(DkStore *store, GString *sql, const DkTicketQuery *q,
 			    index_name(store, index), leading, dk_ticket_status_name(statuses[i]),
 			    c, c == 2 ? " AND t.sla_key IS NULL" : "");
 			append_filters(sql, q);
+			/* class 2's sla_key is NULL throughout, so ordering by it
+			 * too changes nothing, but tells PostgreSQL's planner that
+			 * the urgency index's order (…, sla_key, priority_rank,
+			 * created_at) is the arm's: it reads the first page
+			 * instead of sorting every closed ticket (0.7 s at 1,000,000) */
 			g_string_append_printf(sql,
 			                       " ORDER BY %st.priority_rank, t.created_at,"
 			                       " t.number LIMIT ?8) AS arm%u",
-			                       c < 2 ? "t.sla_key, " : "", arms++);
+			                       c < 2 || store->backend != NULL ? "t.sla_key, " : "",
+			                       arms++);
 		}
 	}
 	return arms;

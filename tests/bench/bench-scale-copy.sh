@@ -52,8 +52,12 @@ copy articles "$articles"
 copy events "$events"
 copy message_ids "$message_ids"
 
+# each index in its own session and transaction, three at a time: in one
+# transaction they are built one after another, each reading the whole table
 start=$(date +%s)
-psql_run -c "SET maintenance_work_mem = '1GB'" -c "$indexes"
+export url
+printf '%s\n' "$indexes" | xargs -d '\n' -P 3 -I '{}' \
+	psql -X -q -v ON_ERROR_STOP=1 -d "$url" -c "SET maintenance_work_mem = '512MB'" -c '{}'
 echo "indexes: $(($(date +%s) - start)) s"
 psql_run -c "SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles" \
 	-c "SELECT setval(pg_get_serial_sequence('events', 'id'), max(id)) FROM events" \
