@@ -265,12 +265,6 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 	g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(gint64));
 	if (!by_urgency(store, q, statuses, n, found, error))
 		return NULL;
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_ticket_free);
-	for (guint i = 0; i < found->len; i++) {
-		DkTicket *t = dk_store_ticket_get(store, g_array_index(found, gint64, i), error);
-		if (t == NULL)
-			return NULL;
-		g_ptr_array_add(out, t);
-	}
-	return g_steal_pointer(&out);
+	return dk_store_tickets_get(store, (const gint64 *)(gpointer)found->data, found->len,
+	                            error);
 }

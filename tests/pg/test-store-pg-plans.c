@@ -44,14 +44,15 @@ static DkStore *open_closed_store(void)
 /* The tuples of tickets this transaction has read so far. */
 static gint64 tickets_read(DkStore *s)
 {
-	return dk_test_store_number(
-	    s, "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
-	       " FROM pg_stat_xact_user_tables WHERE relname = 'tickets'");
+	return dk_test_store_number(s,
+	                            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
+	                            " FROM pg_stat_xact_user_tables WHERE relname = 'tickets'");
 }
 
 /* The first page of the closed tickets (the arm of the tickets without a
  * target, where most of a store is) is read in the urgency index's order,
- * oldest first, a page's worth of rows. */
+ * oldest first, a page's worth of rows; then the page's tickets, by their
+ * numbers in one statement, through the primary key. */
 static void test_closed_page_reads_a_page(void **state)
 {
 	(void)state;
