@@ -73,11 +73,39 @@ static void test_closed_page_reads_a_page(void **state)
 	dk_store_rollback(s);
 }
 
+/* The closed tickets updated since a recent time: few, so the arm reads
+ * them by the time's index (status, updated_at) and sorts them, rather
+ * than skipping old tickets one by one in the urgency index's order. */
+static void test_recent_closed_reads_the_recent(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_closed_store();
+	g_autoptr(GError) error = NULL;
+	static const DkTicketStatus closed[] = {DK_STATUS_CLOSED};
+	DkTicketQuery q = {.statuses = closed,
+	                   .n_statuses = 1,
+	                   .updated_since = TICKETS - 9,
+	                   .limit = 5,
+	                   .now = TICKETS};
+	assert_true(dk_store_begin(s, &error));
+	gint64 before = tickets_read(s);
+	g_autoptr(GPtrArray) page = dk_store_ticket_query(s, &q, &error);
+	g_assert_no_error(error);
+	gint64 read = tickets_read(s) - before;
+	assert_int_equal(page->len, 5);
+	for (guint i = 0; i < page->len; i++)
+		assert_int_equal(((DkTicket *)g_ptr_array_index(page, i))->number, TICKETS - 9 + i);
+	/* the ten recent ones counted, read and sorted, the page: not 5,000 */
+	assert_in_range(read, 5, 100);
+	dk_store_rollback(s);
+}
+
 int main(void)
 {
 	dk_test_pg_setenv();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_closed_page_reads_a_page, setup),
+	    cmocka_unit_test_setup(test_recent_closed_reads_the_recent, setup),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	g_free(conninfo);
