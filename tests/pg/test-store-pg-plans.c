@@ -49,6 +49,31 @@ static gint64 tickets_read(DkStore *s)
 	                            " FROM pg_stat_xact_user_tables WHERE relname = 'tickets'");
 }
 
+/* Lists the closed tickets of a store of closed tickets as q asks (5 a
+ * page): the page must be first, first + 1, ... and the query must read at
+ * most 100 tuples of tickets (the page, the tickets read for it, a few
+ * more), not the 5,000. */
+static void assert_page_read_narrowly(DkTicketQuery *q, gint64 first)
+{
+	g_autoptr(DkStore) s = open_closed_store();
+	g_autoptr(GError) error = NULL;
+	static const DkTicketStatus closed[] = {DK_STATUS_CLOSED};
+	q->statuses = closed;
+	q->n_statuses = 1;
+	q->limit = 5;
+	q->now = TICKETS;
+	assert_true(dk_store_begin(s, &error));
+	gint64 before = tickets_read(s);
+	g_autoptr(GPtrArray) page = dk_store_ticket_query(s, q, &error);
+	g_assert_no_error(error);
+	gint64 read = tickets_read(s) - before;
+	assert_int_equal(page->len, 5);
+	for (guint i = 0; i < page->len; i++)
+		assert_int_equal(((DkTicket *)g_ptr_array_index(page, i))->number, first + i);
+	assert_in_range(read, 5, 100);
+	dk_store_rollback(s);
+}
+
 /* The first page of the closed tickets (the arm of the tickets without a
  * target, where most of a store is) is read in the urgency index's order,
  * oldest first, a page's worth of rows; then the page's tickets, by their
@@ -56,48 +81,19 @@ static gint64 tickets_read(DkStore *s)
 static void test_closed_page_reads_a_page(void **state)
 {
 	(void)state;
-	g_autoptr(DkStore) s = open_closed_store();
-	g_autoptr(GError) error = NULL;
-	static const DkTicketStatus closed[] = {DK_STATUS_CLOSED};
-	DkTicketQuery q = {.statuses = closed, .n_statuses = 1, .limit = 5, .now = TICKETS};
-	assert_true(dk_store_begin(s, &error));
-	gint64 before = tickets_read(s);
-	g_autoptr(GPtrArray) page = dk_store_ticket_query(s, &q, &error);
-	g_assert_no_error(error);
-	gint64 read = tickets_read(s) - before;
-	assert_int_equal(page->len, 5);
-	for (guint i = 0; i < page->len; i++)
-		assert_int_equal(((DkTicket *)g_ptr_array_index(page, i))->number, i + 1);
-	/* the page, the tickets read for it, a few more: not the 5,000 */
-	assert_in_range(read, 5, 100);
-	dk_store_rollback(s);
+	DkTicketQuery q = {0};
+	assert_page_read_narrowly(&q, 1);
 }
 
 /* The closed tickets updated since a recent time: few, so the arm reads
- * them by the time's index (status, updated_at) and sorts them, rather
- * than skipping old tickets one by one in the urgency index's order. */
+ * them by the time's index (status, updated_at) and sorts them. (At this
+ * size the planner does so even when the arm's order is the urgency
+ * index's; at 1,000,000 tickets it then skipped the old ones one by one.) */
 static void test_recent_closed_reads_the_recent(void **state)
 {
 	(void)state;
-	g_autoptr(DkStore) s = open_closed_store();
-	g_autoptr(GError) error = NULL;
-	static const DkTicketStatus closed[] = {DK_STATUS_CLOSED};
-	DkTicketQuery q = {.statuses = closed,
-	                   .n_statuses = 1,
-	                   .updated_since = TICKETS - 9,
-	                   .limit = 5,
-	                   .now = TICKETS};
-	assert_true(dk_store_begin(s, &error));
-	gint64 before = tickets_read(s);
-	g_autoptr(GPtrArray) page = dk_store_ticket_query(s, &q, &error);
-	g_assert_no_error(error);
-	gint64 read = tickets_read(s) - before;
-	assert_int_equal(page->len, 5);
-	for (guint i = 0; i < page->len; i++)
-		assert_int_equal(((DkTicket *)g_ptr_array_index(page, i))->number, TICKETS - 9 + i);
-	/* the ten recent ones counted, read and sorted, the page: not 5,000 */
-	assert_in_range(read, 5, 100);
-	dk_store_rollback(s);
+	DkTicketQuery q = {.updated_since = TICKETS - 9};
+	assert_page_read_narrowly(&q, TICKETS - 9);
 }
 
 int main(void)
