@@ -13,7 +13,10 @@
 # copying (the rows come from a store that kept them) and build the
 # secondary indexes once afterwards, as a restore does. The generated
 # columns (tickets' urgency, articles' search_vector) are computed by
-# PostgreSQL as rows arrive. The tables must be empty.
+# PostgreSQL as rows arrive. The tables must be empty. Only the tables
+# that `bench-scale build` and `bench-scale ids` fill are copied (tickets,
+# articles, events, message_ids): a store that received mail also has raw
+# messages, participants and more, which this leaves behind.
 set -eu
 db=$1
 url=$2
