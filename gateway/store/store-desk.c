@@ -175,19 +175,25 @@ static char *fts_query(const char *text)
 
 /* PostgreSQL's search (store-schema-pg.c): articles.search_vector, a
  * tsvector of the subject (weight A) and the text (B) in the 'simple'
- * configuration docket_search, indexed by GIN; plainto_tsquery() makes
- * every word of the text a term that must match, and leaves punctuation
- * out of the query syntax. ts_rank_cd() weighs a hit in the subject twice
- * one in the text; negated, so that lower is better as with bm25. */
-#define PG_QUERY "plainto_tsquery('docket_search', ?1)"
+ * configuration docket_search, indexed by GIN. As fts_query() does for
+ * FTS5, every whitespace-separated word of ?1 is a phrase that must
+ * match (phraseto_tsquery: "foo.bar" is foo followed by bar), and the
+ * user's punctuation is never query syntax; a word of punctuation alone
+ * is left out. ts_rank_cd() weighs a hit in the subject twice one in the
+ * text; negated, so that lower is better as with bm25. */
+#define PG_QUERY                                                                                   \
+	"(SELECT coalesce(string_agg('(' || phraseto_tsquery('docket_search', w)::text || ')',"    \
+	" ' & '), '')::tsquery AS q FROM regexp_split_to_table(?1, '\\s+') AS w"                   \
+	" WHERE numnode(phraseto_tsquery('docket_search', w)) > 0) AS words"
 #define PG_RANKED                                                                                  \
-	"SELECT id, rank FROM (SELECT a.id, -ts_rank_cd('{0, 0, 0.5, 1}', a.search_vector, q)"     \
-	" AS rank FROM articles a, " PG_QUERY " q WHERE a.search_vector @@ q"                      \
-	" ORDER BY a.id DESC LIMIT ?2) c ORDER BY rank, id DESC"
+	"SELECT id, rank FROM (SELECT a.id,"                                                       \
+	" -ts_rank_cd('{0, 0, 0.5, 1}', a.search_vector, words.q) AS rank FROM " PG_QUERY ","      \
+	" articles a WHERE a.search_vector @@ words.q ORDER BY a.id DESC LIMIT ?2) AS c"           \
+	" ORDER BY rank, id DESC"
 #define PG_SNIPPET                                                                                 \
-	"SELECT ts_headline('docket_search', subject || ' … ' || new_text, " PG_QUERY ","          \
+	"SELECT ts_headline('docket_search', subject || ' … ' || new_text, words.q,"             \
 	" 'StartSel=[, StopSel=], MaxWords=12, MinWords=3, MaxFragments=1,"                        \
-	" FragmentDelimiter=…') FROM articles WHERE id = ?2"
+	" FragmentDelimiter=…') FROM " PG_QUERY ", articles WHERE id = ?2"
 
 /* PostgreSQL's ranked candidates for query, planned for its words each
  * time (an unnamed statement): the plan depends on how common they are.

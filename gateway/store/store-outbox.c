@@ -118,10 +118,14 @@ GPtrArray *dk_store_outbox_list(DkStore *store, const char *state, guint limit, 
 GPtrArray *dk_store_outbox_sent_to(DkStore *store, gint64 ticket, const char *target,
                                    GError **error)
 {
-	DkStmt *st = dk_store_query(store,
-	                            OUTBOX_SELECT " WHERE ticket = ? AND target = ? COLLATE NOCASE"
-	                                          " AND state = 'done' ORDER BY id",
-	                            error, "is", ticket, target);
+	DkStmt *st =
+	    dk_store_query(store,
+	                   DK_SQL(store,
+	                          OUTBOX_SELECT " WHERE ticket = ? AND target = ? COLLATE NOCASE"
+	                                        " AND state = 'done' ORDER BY id",
+	                          OUTBOX_SELECT " WHERE ticket = ? AND lower(target) = lower(?)"
+	                                        " AND state = 'done' ORDER BY id"),
+	                   error, "is", ticket, target);
 	return st == NULL ? NULL : query(store, st, error);
 }
 
@@ -294,10 +298,15 @@ gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error)
 gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
                                 gint64 *count_out, GError **error)
 {
-	DkStmt *st = dk_store_prepare(store,
-	                              "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
-	                              " AND created_at >= ? AND kind <> 'relay'",
-	                              error);
+	/* PostgreSQL's index is on lower(target) (store-schema-pg.c) */
+	DkStmt *st =
+	    dk_store_prepare(store,
+	                     DK_SQL(store,
+	                            "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
+	                            " AND created_at >= ? AND kind <> 'relay'",
+	                            "SELECT count(*) FROM outbox WHERE lower(target) = lower(?)"
+	                            " AND created_at >= ? AND kind <> 'relay'"),
+	                     error);
 	if (st == NULL)
 		return FALSE;
 	dk_stmt_bind_text(st, 1, address);

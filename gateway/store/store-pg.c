@@ -13,6 +13,10 @@
 #include <libpq-fe.h>
 #include <string.h>
 
+/* The key of the writers' advisory lock (pg_begin()); the schema's is
+ * DK_STORE_PG_LOCK_SCHEMA, ...0001. */
+#define DK_STORE_PG_LOCK_WRITER G_GINT64_CONSTANT(0x646F636B65740002)
+
 /* Type OIDs of pg_type (catalog/pg_type_d.h, not in libpq-dev). */
 #define OID_BYTEA 17
 #define OID_INT8 20
@@ -20,8 +24,9 @@
 
 typedef struct {
 	PGconn *conn;
-	guint generation; /* connections made so far (see reconnect()) */
-	gboolean idle;    /* no transaction was open after the last statement */
+	int busy_timeout_ms; /* lock_timeout: how long to wait for another writer */
+	guint generation;    /* connections made so far (see reconnect()) */
+	gboolean idle;       /* no transaction was open after the last statement */
 	guint next_name;
 	gint64 last_changes;
 	gint64 total_changes;
@@ -204,11 +209,9 @@ static void pg_finalize(gpointer stmt)
 	PgStmt *st = stmt;
 	drop_result(st);
 	pg_clear(st);
-	if (st->name != NULL && st->prepared == st->pg->generation &&
-	    PQstatus(st->pg->conn) == CONNECTION_OK) {
-		g_autofree char *sql = g_strdup_printf("DEALLOCATE %s", st->name);
-		PQclear(PQexec(st->pg->conn, sql));
-	}
+	/* A named statement is kept as long as the store's connection, which
+	 * drops it when it ends: no DEALLOCATE (a round trip each, for every
+	 * statement of a closing `docket deliver`). */
 	if (st->blobs != NULL)
 		g_ptr_array_unref(st->blobs);
 	g_free(st->values);
@@ -274,19 +277,32 @@ static Oid *param_types(PgStmt *st)
 	return types;
 }
 
+/* The session's settings, on every new connection: UTF-8, and how long a
+ * statement waits for a lock another transaction holds (SQLite's busy
+ * timeout: then 55P03, a temporary failure). */
+static gboolean session_setup(PgConn *pg)
+{
+	g_autofree char *sql = g_strdup_printf(
+	    "SET client_encoding = 'UTF8'; SET lock_timeout = %d", MAX(pg->busy_timeout_ms, 1));
+	PGresult *res = PQexec(pg->conn, sql);
+	gboolean ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		note_error(pg, res, "PostgreSQL failed");
+	PQclear(res);
+	return ok;
+}
+
 /* A connection the server ended (a restart, a failover, an administrator)
  * is made again before a statement that opens a transaction, or one run
  * when none was open: never in the middle of one, whose statements would
  * then run outside it. The statements prepared on the old connection are
  * prepared again on the new one (the generation changes). */
-static void reconnect(PgStmt *st)
+static void reconnect(PgConn *pg, gboolean begins)
 {
-	PgConn *pg = st->pg;
-	if (PQstatus(pg->conn) == CONNECTION_OK ||
-	    !(pg->idle || g_str_has_prefix(st->sql, "BEGIN")))
+	if (PQstatus(pg->conn) == CONNECTION_OK || !(pg->idle || begins))
 		return;
 	PQreset(pg->conn);
-	if (PQstatus(pg->conn) == CONNECTION_OK) {
+	if (PQstatus(pg->conn) == CONNECTION_OK && session_setup(pg)) {
 		pg->generation++;
 		pg->idle = TRUE;
 	}
@@ -294,7 +310,7 @@ static void reconnect(PgStmt *st)
 
 static PGresult *execute(PgStmt *st)
 {
-	reconnect(st);
+	reconnect(st->pg, g_str_has_prefix(st->sql, "BEGIN"));
 	PGconn *conn = st->pg->conn;
 	const char *const *values = (const char *const *)st->values;
 	if (st->name == NULL) {
@@ -311,6 +327,18 @@ static PGresult *execute(PgStmt *st)
 		st->prepared = st->pg->generation;
 	}
 	return PQexecPrepared(conn, st->name, st->n_params, values, st->lengths, st->formats, 0);
+}
+
+/* The rows an INSERT, UPDATE or DELETE changed (with RETURNING too), as
+ * SQLite's changes counters count them; a SELECT changes none. */
+static void count_changes(PgConn *pg, PGresult *res)
+{
+	const char *tag = PQcmdStatus(res);
+	if (!g_str_has_prefix(tag, "INSERT ") && !g_str_has_prefix(tag, "UPDATE ") &&
+	    !g_str_has_prefix(tag, "DELETE "))
+		return;
+	pg->last_changes = g_ascii_strtoll(PQcmdTuples(res), NULL, 10);
+	pg->total_changes += pg->last_changes;
 }
 
 /* COMMIT of a transaction that an error aborted answers ROLLBACK. */
@@ -344,11 +372,7 @@ static int pg_step(DkStore *store, gpointer stmt)
 		st->pg->sqlstate[0] = '\0';
 		st->result = res;
 		st->rows = PQntuples(res);
-		const char *changed = PQcmdTuples(res);
-		if (changed != NULL && *changed != '\0' && status == PGRES_COMMAND_OK) {
-			st->pg->last_changes = g_ascii_strtoll(changed, NULL, 10);
-			st->pg->total_changes += st->pg->last_changes;
-		}
+		count_changes(st->pg, res);
 	}
 	if (st->row + 1 >= st->rows) {
 		st->row = st->rows;
@@ -423,9 +447,31 @@ static gboolean pg_exec(DkStore *store, const char *sql, GError **error)
 	if (!ok)
 		note_error(pg, res, "PostgreSQL failed");
 	PQclear(res);
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		pg->idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
 	if (!ok)
 		pg_set_error(store, error, sql);
 	return ok;
+}
+
+/* BEGIN, then the writers' lock (an advisory lock of the transaction), in
+ * one round trip: one transaction writes at a time, whichever process or
+ * gateway runs it, as SQLite's BEGIN IMMEDIATE has it, so that the
+ * store's look-ups before a write (the next ticket number, a Message-ID
+ * seen) still hold when it writes. Waits up to lock_timeout, then fails
+ * as a temporary error with no transaction left open. */
+static gboolean pg_begin(DkStore *store, GError **error)
+{
+	PgConn *pg = conn_of(store);
+	reconnect(pg, TRUE);
+	g_autofree char *sql = g_strdup_printf(
+	    "BEGIN; SELECT pg_advisory_xact_lock(%" G_GINT64_FORMAT ")", DK_STORE_PG_LOCK_WRITER);
+	if (pg_exec(store, sql, error))
+		return TRUE;
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		PQclear(PQexec(pg->conn, "ROLLBACK"));
+	pg->idle = TRUE;
+	return FALSE;
 }
 
 static gint64 pg_last_id(DkStore *store)
@@ -503,13 +549,15 @@ static const DkStoreOps pg_ops = {
     .set_error = pg_set_error,
     .schema_version = pg_schema_version,
     .name_statement = pg_name,
+    .begin = pg_begin,
 };
 
-/* SQLite's functions and collation that the store's portable statements
- * use, made in the database once (under the schema's advisory lock, so
- * that gateways starting together make them once): max(a, b) and min(a,
- * b) of two numbers, json_extract(text, path), and COLLATE NOCASE (ICU's
- * case-insensitive comparison, for equality). */
+/* SQLite's functions that the store's portable statements use, made in
+ * the database once (under the schema's advisory lock, so that gateways
+ * starting together make them once): max(a, b) and min(a, b) of two
+ * numbers, json_extract(text, path); and the attachments' bytes in the
+ * database. (COLLATE NOCASE is written lower() = lower() for PostgreSQL,
+ * whose indexes are on lower().) */
 static const char compat_sql[] =
     "CREATE FUNCTION max(bigint, bigint) RETURNS bigint"
     "  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest($1, $2)';"
@@ -518,16 +566,18 @@ static const char compat_sql[] =
     "CREATE FUNCTION json_extract(text, text) RETURNS text"
     "  LANGUAGE sql IMMUTABLE PARALLEL SAFE"
     "  AS $f$SELECT jsonb_path_query_first($1::jsonb, $2::jsonpath) #>> '{}'$f$;"
-    "CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2',"
-    "  deterministic = false);"
     /* attachments' bytes in the database: several gateways share no folder */
     "ALTER TABLE attachments ADD COLUMN data BYTEA, ALTER COLUMN path DROP NOT NULL;";
 
 /* Whether the database has them already. */
 static gboolean has_compat(PgConn *pg)
 {
-	PGresult *res =
-	    PQexec(pg->conn, "SELECT to_regprocedure('json_extract(text, text)') IS NOT NULL");
+	/* pg_proc read as a table, not to_regprocedure(): the catalog cache
+	 * may still say "none" within the transaction that waited for the
+	 * lock while another made them */
+	PGresult *res = PQexec(pg->conn, "SELECT EXISTS (SELECT 1 FROM pg_proc"
+	                                 " WHERE proname = 'json_extract'"
+	                                 " AND pronamespace = current_schema()::regnamespace)");
 	gboolean done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 	                strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
@@ -563,6 +613,7 @@ static gboolean connect_store(DkStore *store, const char *conninfo, GError **err
 	PgConn *pg = g_new0(PgConn, 1);
 	pg->generation = 1;
 	pg->idle = TRUE;
+	pg->busy_timeout_ms = store->options.busy_timeout_ms;
 	store->conn = pg;
 	store->backend = &pg_ops;
 	pg->conn = PQconnectdb(conninfo);
@@ -573,8 +624,10 @@ static gboolean connect_store(DkStore *store, const char *conninfo, GError **err
 	}
 	/* notices (a NOTICE of CREATE ... IF NOT EXISTS) are not docket's log */
 	PQsetNoticeProcessor(pg->conn, ignore_notice, NULL);
-	if (!pg_exec(store, "SET client_encoding = 'UTF8'", error))
+	if (!session_setup(pg)) {
+		pg_set_error(store, error, "setting up the PostgreSQL session");
 		return FALSE;
+	}
 	if (!dk_store_pg_schema_migrate(pg->conn, error))
 		return FALSE;
 	return add_compat(store, error);

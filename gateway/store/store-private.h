@@ -114,6 +114,8 @@ struct DkStoreOps {
 	int (*schema_version)(DkStore *store);
 	/* makes a statement from prepare one that is kept (dk_store_prepare) */
 	void (*name_statement)(gpointer stmt);
+	/* dk_store_begin(): a transaction that writes, one at a time */
+	gboolean (*begin)(DkStore *store, GError **error);
 };
 
 /* A store with no connection yet: options (NULL: the defaults) and the

@@ -25,7 +25,9 @@ static gboolean control(DkStore *s, const char *sql, GError **error)
 
 gboolean dk_store_begin(DkStore *store, GError **error)
 {
-	return control(store, DK_SQL(store, "BEGIN IMMEDIATE", "BEGIN"), error);
+	if (store->backend != NULL)
+		return store->backend->begin(store, error);
+	return control(store, "BEGIN IMMEDIATE", error);
 }
 
 gboolean dk_store_search_defer(DkStore *store, GError **error)

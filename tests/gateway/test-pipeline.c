@@ -290,7 +290,6 @@ static void test_batch_item_fails_after_writing(void **state)
 
 static void test_store_busy_is_temporary(void **state)
 {
-	DK_TEST_SQLITE_ONLY(); /* SQLite's file lock; PostgreSQL locks rows */
 	Fixture *f = *state;
 	DkStoreOptions options = {.inline_max = 1024, .busy_timeout_ms = 10};
 	g_autoptr(DkStore) other = dk_test_store_open(f->dir, &options, NULL);

@@ -128,6 +128,64 @@ static void test_lock_timeout_is_temporary(void **state)
 	assert_true(dk_store_commit(s, &error));
 }
 
+/* dk_store_changes() counts the rows written, as SQLite's total changes
+ * do (the writer reads "wrote nothing" from it): an INSERT ... RETURNING
+ * counts, a SELECT does not. */
+static void test_changes_count_writes(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	g_autoptr(GError) error = NULL;
+	gint64 before = dk_store_changes(s);
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_ticket_create(s, "one", NULL, 1, &error) > 0);
+	g_autoptr(GPtrArray) list = dk_store_ticket_list(s, NULL, 0, &error);
+	assert_int_equal(list->len, 1);
+	assert_int_equal(dk_store_changes(s), before + 1);
+	g_autoptr(GBytes) raw = g_bytes_new_static("Subject: q\n\nx\n", 14);
+	char sha[65];
+	assert_true(dk_store_raw_put(s, raw, 1, sha, &error));
+	DkQuarantined q = {.raw_sha256 = sha, .reason = "unreadable", .intake = "test"};
+	gint64 id = 0;
+	assert_true(dk_store_quarantine_add(s, &q, &id, &error));
+	assert_true(id > 0);
+	assert_int_equal(dk_store_changes(s), before + 3); /* RETURNING counts */
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(dk_store_changes(s), before + 3);
+}
+
+static gpointer create_tickets(gpointer data)
+{
+	(void)data;
+	g_autoptr(DkStore) s = open_store();
+	for (int i = 0; i < 25; i++) {
+		g_autoptr(GError) error = NULL;
+		if (!dk_store_begin(s, &error) ||
+		    dk_store_ticket_create(s, "parallel", NULL, 1, &error) == 0 ||
+		    !dk_store_commit(s, &error))
+			return g_strdup(error ? error->message : "failed");
+	}
+	return NULL;
+}
+
+/* Writers in several processes (`docket deliver` runs, gateways) take
+ * turns, as with SQLite's BEGIN IMMEDIATE: the number a ticket gets,
+ * looked up before it is written, is still free when it is written. */
+static void test_writers_take_turns(void **state)
+{
+	(void)state;
+	GThread *threads[3];
+	for (guint i = 0; i < G_N_ELEMENTS(threads); i++)
+		threads[i] = g_thread_new("writer", create_tickets, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(threads); i++) {
+		g_autofree char *failure = g_thread_join(threads[i]);
+		assert_null(failure);
+	}
+	g_autoptr(DkStore) s = open_store();
+	assert_int_equal(dk_test_store_number(s, "SELECT count(DISTINCT number) FROM tickets"), 75);
+	assert_int_equal(dk_test_store_number(s, "SELECT max(number) FROM tickets"), 75);
+}
+
 /* Raw messages of any size are in the database, in one bytea. */
 static void test_raw_in_database(void **state)
 {
@@ -158,6 +216,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_connection_lost_is_temporary, setup),
 	    cmocka_unit_test_setup(test_unique_violation, setup),
 	    cmocka_unit_test_setup(test_lock_timeout_is_temporary, setup),
+	    cmocka_unit_test_setup(test_changes_count_writes, setup),
+	    cmocka_unit_test_setup(test_writers_take_turns, setup),
 	    cmocka_unit_test_setup(test_raw_in_database, setup),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);

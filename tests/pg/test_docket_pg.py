@@ -2,7 +2,8 @@
 against the fixture's cluster (tests/pg/pg-cluster.py): `docket deliver`,
 which carries no libpq, runs itself again as docket-net and files the
 message in the database; `docket ticket` reads it back; nothing of the
-store is written under data_dir (no SQLite file, no raw file)."""
+store is written under data_dir (no SQLite file, no raw file); `docket
+serve` takes mail over LMTP into the database."""
 
 import os
 import shlex
@@ -12,7 +13,9 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lmtp"))
 import dockettest  # noqa: E402
+import lmtptest  # noqa: E402
 
 
 def cluster_env():
@@ -44,15 +47,20 @@ MESSAGE = (b"From: Dana <dana@customer.example>\r\nTo: support@example.org\r\n"
            b"The printer on floor 2 is on fire.\r\n")
 
 
+def new_store():
+    """The [store] lines of a new database of the cluster."""
+    db = "e2e_" + uuid.uuid4().hex[:12]
+    psql("CREATE DATABASE %s OWNER docket" % db)
+    url = ENV["DOCKET_TEST_PG_URL"].replace("/docket?", "/%s?" % db)
+    return ("backend = postgresql\nurl = %s\npassword_file = %s\n"
+            % (url, ENV["DOCKET_TEST_PG_PASSWORD_FILE"]))
+
+
 @unittest.skipIf(ENV is None, "no PostgreSQL test cluster")
 class DeliverOnPostgres(dockettest.DocketCase):
     def setUp(self):
         super().setUp()
-        self.db = "e2e_" + uuid.uuid4().hex[:12]
-        psql("CREATE DATABASE %s OWNER docket" % self.db)
-        url = ENV["DOCKET_TEST_PG_URL"].replace("/docket?", "/%s?" % self.db)
-        self.configure("backend = postgresql\nurl = %s\npassword_file = %s\n"
-                       % (url, ENV["DOCKET_TEST_PG_PASSWORD_FILE"]))
+        self.configure(new_store())
 
     def test_deliver_and_read(self):
         proc = self.deliver(MESSAGE)
@@ -77,6 +85,27 @@ class DeliverOnPostgres(dockettest.DocketCase):
                           ENV["DOCKET_TEST_PG_PASSWORD_FILE"]))
         proc = self.deliver(MESSAGE)
         self.assertEqual(proc.returncode, 75, proc.stderr.decode(errors="replace"))
+
+
+@unittest.skipIf(ENV is None, "no PostgreSQL test cluster")
+class ServeOnPostgres(lmtptest.LmtpCase):
+    def test_lmtp_into_the_database(self):
+        server = self.serve("[store]\n" + new_store())
+        def send(client, n):
+            _, done = client.transaction("c%d@customer.example" % n, ["support@example.org"],
+                                         MESSAGE.replace(b"pg-1@", b"pg-%d@" % n))
+            self.assertEqual([r.code for r in done], [250])
+
+        for session in range(2):
+            with server.client() as client:
+                client.greet()
+                for i in range(10):
+                    send(client, session * 10 + i)
+        with server.client() as client:  # again: stored once
+            client.greet()
+            send(client, 0)
+        self.assertEqual(len(self.tickets()), 20)
+        self.assertFalse(os.path.exists(os.path.join(self.data, "docket.db")))
 
 
 if __name__ == "__main__":
