@@ -177,10 +177,19 @@ static guint append_arms(DkStore *store, GString *sql, const DkTicketQuery *q,
 			    index_name(store, index), leading, dk_ticket_status_name(statuses[i]),
 			    c, c == 2 ? " AND t.sla_key IS NULL" : "");
 			append_filters(sql, q);
+			/* class 2's sla_key is NULL throughout, so ordering by it
+			 * too changes nothing, but tells PostgreSQL's planner that
+			 * the urgency index's order (…, sla_key, priority_rank,
+			 * created_at) is the arm's: it reads the first page
+			 * instead of sorting every closed ticket (0.7 s at
+			 * 1,000,000). Not where the arm reads a time's index and
+			 * sorts what it finds: there the planner would take the
+			 * urgency index's order and skip the old tickets one by one. */
+			gboolean sla_order = c < 2 || (store->backend != NULL && index == urgency);
 			g_string_append_printf(sql,
 			                       " ORDER BY %st.priority_rank, t.created_at,"
 			                       " t.number LIMIT ?8) AS arm%u",
-			                       c < 2 ? "t.sla_key, " : "", arms++);
+			                       sla_order ? "t.sla_key, " : "", arms++);
 		}
 	}
 	return arms;
@@ -259,12 +268,6 @@ GPtrArray *dk_store_ticket_query(DkStore *store, const DkTicketQuery *q, GError 
 	g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(gint64));
 	if (!by_urgency(store, q, statuses, n, found, error))
 		return NULL;
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_ticket_free);
-	for (guint i = 0; i < found->len; i++) {
-		DkTicket *t = dk_store_ticket_get(store, g_array_index(found, gint64, i), error);
-		if (t == NULL)
-			return NULL;
-		g_ptr_array_add(out, t);
-	}
-	return g_steal_pointer(&out);
+	return dk_store_tickets_get(store, (const gint64 *)(gpointer)found->data, found->len,
+	                            error);
 }

@@ -188,6 +188,11 @@ gboolean dk_store_exec(DkStore *store, const char *sql, GError **error);
  * dk_store_set_error(...)`. */
 gboolean dk_store_set_error(DkStore *store, GError **error, const char *doing);
 
+/* The tickets of numbers[0..n) that exist, in that order (of DkTicket*),
+ * read by one statement: on a backend over the network one round trip,
+ * not one a ticket. NULL and error on failure. */
+GPtrArray *dk_store_tickets_get(DkStore *store, const gint64 *numbers, guint n, GError **error);
+
 /* SQLite's own (store-schema.c, store-rank.c). */
 int dk_store_schema_latest(void);
 gboolean dk_store_schema_migrate(struct sqlite3 *db, GError **error);

@@ -97,6 +97,50 @@ DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 	return g_ptr_array_steal_index(rows, 0);
 }
 
+GPtrArray *dk_store_tickets_get(DkStore *store, const gint64 *numbers, guint n, GError **error)
+{
+	/* the numbers as a JSON array for SQLite, an array literal for
+	 * PostgreSQL (= ANY reads its index once a number) */
+	g_autoptr(GString) list = g_string_new(DK_SQL(store, "[", "{"));
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(list, "%s%" G_GINT64_FORMAT, i ? "," : "", numbers[i]);
+	g_string_append(list, DK_SQL(store, "]", "}"));
+	DkStmt *st = dk_store_prepare(store,
+	                              DK_SQL(store,
+	                                     "SELECT " TICKET_COLUMNS " FROM tickets t"
+	                                     " WHERE t.number IN (SELECT value FROM json_each(?))",
+	                                     "SELECT " TICKET_COLUMNS " FROM tickets t"
+	                                     " WHERE t.number = ANY (?::bigint[])"),
+	                              error);
+	if (st == NULL)
+		return NULL;
+	dk_stmt_bind_text(st, 1, list->str);
+	g_autoptr(GPtrArray) rows =
+	    collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
+	if (rows == NULL)
+		return NULL;
+	/* in the order asked for */
+	g_autoptr(GHashTable) by_number = g_hash_table_new(g_int64_hash, g_int64_equal);
+	for (guint i = 0; i < rows->len; i++) {
+		DkTicket *t = g_ptr_array_index(rows, i);
+		g_hash_table_insert(by_number, &t->number, t);
+	}
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)dk_ticket_free);
+	for (guint i = 0; i < n; i++) {
+		DkTicket *t = g_hash_table_lookup(by_number, &numbers[i]);
+		if (t != NULL && g_hash_table_steal(by_number, &numbers[i]))
+			g_ptr_array_add(out, t);
+	}
+	/* rows not handed out (none, unless a number was asked for twice) */
+	g_ptr_array_set_free_func(rows, NULL);
+	GHashTableIter it;
+	gpointer left = NULL;
+	g_hash_table_iter_init(&it, by_number);
+	while (g_hash_table_iter_next(&it, NULL, &left))
+		dk_ticket_free(left);
+	return out;
+}
+
 GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit,
                                 GError **error)
 {

@@ -23,6 +23,14 @@ wait_port() {
 	die "nothing listens on 127.0.0.1:$1"
 }
 
+# messages_for SESSIONS: the messages of one run, PER_SESSION a session
+# and at most MAX_MESSAGES.
+messages_for() {
+	local n=$(($1 * PER_SESSION))
+	[ "$n" -gt "$MAX_MESSAGES" ] && n=$MAX_MESSAGES
+	echo "$n"
+}
+
 now_ns() {
 	date +%s%N
 }

@@ -47,8 +47,7 @@ results="$work/results"
 
 for size in $SIZES; do
 	for s in $SESSIONS; do
-		n=$((s * PER_SESSION))
-		[ "$n" -gt "$MAX_MESSAGES" ] && n=$MAX_MESSAGES
+		n=$(messages_for "$s")
 		for round in $(seq 1 "$ROUNDS"); do
 			out=$(run_docket "$s" "$n" "$size")
 			echo "docket $size $s $out" >>"$results"

@@ -334,12 +334,45 @@ static void test_search_common_word_newest(void **state)
 	assert_int_equal(((DkSearchHit *)g_ptr_array_index(okapi, 0))->article, rare);
 }
 
+/* The tickets of a list of numbers, read by one statement: in the order
+ * asked for, the numbers of no ticket left out, each ticket whole. */
+static void test_tickets_by_numbers(void **state)
+{
+	Fixture *f = *state;
+	DkStore *s = f->store;
+	assert_true(dk_store_begin(s, NULL));
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(dk_store_ticket_create(s, "a ticket", "c@example.com", i, NULL),
+		                 i);
+	assert_true(dk_test_article_add(s, 4, "one", "its first article", 10) > 0);
+	assert_true(dk_store_commit(s, NULL));
+	static const gint64 numbers[] = {4, 99, 2, 5};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) got = dk_store_tickets_get(s, numbers, G_N_ELEMENTS(numbers), &error);
+	g_assert_no_error(error);
+	assert_int_equal(got->len, 3);
+	static const gint64 expected[] = {4, 2, 5};
+	for (guint i = 0; i < got->len; i++) {
+		DkTicket *t = g_ptr_array_index(got, i);
+		g_autoptr(DkTicket) one = dk_store_ticket_get(s, t->number, NULL);
+		assert_int_equal(t->number, expected[i]);
+		assert_string_equal(t->subject, one->subject);
+		assert_string_equal(t->requester, one->requester);
+		assert_int_equal(t->created_at, one->created_at);
+		assert_int_equal(t->articles, one->articles);
+	}
+	g_autoptr(GPtrArray) none = dk_store_tickets_get(s, NULL, 0, &error);
+	g_assert_no_error(error);
+	assert_int_equal(none->len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_list_order_and_filters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rank_is_bm25, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search_common_word_newest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tickets_by_numbers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
