@@ -197,13 +197,48 @@ static gboolean autoclose(DkStore *store, const DkConfig *config, gint64 now, gu
 	return dk_desk_autoclose(store, days, now, closed_out, error);
 }
 
+/* Tickets the SLA check recomputes in one transaction: intake waits for
+ * the write lock while it runs, and a store of PostgreSQL takes a few
+ * round trips a ticket. */
+#define SLA_BATCH 200
+
+/* The next SLA_BATCH tickets above *after in one transaction, their
+ * breaches' events and notices and the connectors' copies of them
+ * committed together; *after: the last one, 0 when none was left. */
+static gboolean sla_check_batch(DkStore *store, const DkConfig *config, const DkSlaPolicy *policy,
+                                const char *const *team, gint64 now, gint64 *after,
+                                guint *breaches_out, GError **error)
+{
+	gint64 last_event = 0;
+	if (!dk_store_begin(store, error))
+		return FALSE;
+	if (dk_store_last_event(store, &last_event, error) &&
+	    dk_desk_sla_check_from(store, policy, team, now, *after, SLA_BATCH, after, breaches_out,
+	                           error) &&
+	    dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, error) &&
+	    dk_store_commit(store, error))
+		return TRUE;
+	dk_store_rollback(store);
+	return FALSE;
+}
+
 static gboolean sla_check(DkStore *store, const DkConfig *config, gint64 now, guint *breaches_out,
                           GError **error)
 {
 	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new(config, error);
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
-	return policy != NULL && dk_desk_sla_check(store, policy, (const char *const *)team, now,
-	                                           breaches_out, error);
+	if (policy == NULL)
+		return FALSE;
+	gint64 after = 0;
+	*breaches_out = 0;
+	do {
+		guint n = 0;
+		if (!sla_check_batch(store, config, policy, (const char *const *)team, now, &after,
+		                     &n, error))
+			return FALSE;
+		*breaches_out += n;
+	} while (after != 0);
+	return TRUE;
 }
 
 /* Retention (desk/retention.h): the raw mail of tickets closed longer
@@ -225,7 +260,7 @@ static gboolean purge(DkStore *store, const DkConfig *config, gint64 now, guint 
 }
 
 static const DeskJob autoclose_job = {"autoclose", "closed", autoclose, FALSE};
-static const DeskJob sla_job = {"sla_check", "breaches", sla_check, FALSE};
+static const DeskJob sla_job = {"sla_check", "breaches", sla_check, TRUE};
 static const DeskJob retention_job = {"retention", "tickets", purge, TRUE};
 
 /* Hourly: resolved tickets close by themselves after [desk]

@@ -228,10 +228,11 @@ static gboolean check_ticket(DkStore *store, const DkSlaPolicy *policy, gint64 n
 	return *n == before || dk_store_ticket_sla_set(store, number, &sla, error);
 }
 
-gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
-                           gint64 now, guint *breaches_out, GError **error)
+gboolean dk_desk_sla_check_from(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
+                                gint64 now, gint64 after, guint limit, gint64 *last_out,
+                                guint *breaches_out, GError **error)
 {
-	g_autoptr(GArray) open = dk_store_tickets_sla_open(store, error);
+	g_autoptr(GArray) open = dk_store_tickets_sla_open(store, after, limit, error);
 	if (open == NULL)
 		return FALSE;
 	guint n = 0;
@@ -239,7 +240,15 @@ gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char
 		if (!check_ticket(store, policy, g_array_index(open, gint64, i), team, now, &n,
 		                  error))
 			return FALSE;
+	if (last_out != NULL)
+		*last_out = open->len > 0 ? g_array_index(open, gint64, open->len - 1) : 0;
 	if (breaches_out != NULL)
 		*breaches_out = n;
 	return TRUE;
+}
+
+gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
+                           gint64 now, guint *breaches_out, GError **error)
+{
+	return dk_desk_sla_check_from(store, policy, team, now, 0, 0, NULL, breaches_out, error);
 }

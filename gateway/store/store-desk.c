@@ -533,14 +533,15 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 	return TRUE;
 }
 
-GArray *dk_store_tickets_sla_open(DkStore *store, GError **error)
+GArray *dk_store_tickets_sla_open(DkStore *store, gint64 after, guint limit, GError **error)
 {
 	DkStmt *st =
 	    dk_store_query(store,
-	                   "SELECT number FROM tickets WHERE status NOT IN ('resolved', 'closed')"
+	                   "SELECT number FROM tickets WHERE number > ?"
+	                   " AND status NOT IN ('resolved', 'closed')"
 	                   " AND merged_into IS NULL AND (first_response_breached_at IS NULL"
-	                   " OR resolution_breached_at IS NULL) ORDER BY number",
-	                   error, "");
+	                   " OR resolution_breached_at IS NULL) ORDER BY number LIMIT ?",
+	                   error, "ii", after, limit == 0 ? G_MAXINT64 : (gint64)limit);
 	return st == NULL ? NULL : numbers(store, st, error);
 }
 

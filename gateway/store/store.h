@@ -459,8 +459,9 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
                                         GArray **statuses_out, GError **error);
 /* Of gint64 (in a GArray): the tickets whose SLA clock can still be
  * breached (neither resolved, closed nor merged, with a target not yet
- * recorded as breached). */
-GArray *dk_store_tickets_sla_open(DkStore *store, GError **error);
+ * recorded as breached), numbered above after, by number, at most limit
+ * of them (0: all). */
+GArray *dk_store_tickets_sla_open(DkStore *store, gint64 after, guint limit, GError **error);
 
 /* Of DkTicket*: the tickets query selects, by urgency as of query->now:
  * by the SLA time left to the next target (dk_desk_sla_left_seconds), so

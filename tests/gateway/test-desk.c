@@ -588,6 +588,40 @@ static void test_sla_breach_once(void **state)
 	assert_int_equal(breach_check(s, policy, 7200 + 300), 1);
 }
 
+/* The check in batches (what `docket serve` commits one by one): five
+ * tickets two at a time, in order, each missed target found once, and
+ * the end said by a last ticket of 0. */
+static void test_sla_check_in_batches(void **state)
+{
+	DkStore *s = store_of(state);
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
+	gint64 t[5];
+	for (guint i = 0; i < G_N_ELEMENTS(t); i++) {
+		t[i] = ticket_new(s, "Outage", "down", "new", 0);
+		assert_true(dk_store_begin(s, NULL));
+		assert_true(dk_desk_set_priority(s, t[i], "critical", NULL, 0, NULL));
+		assert_true(dk_store_commit(s, NULL));
+	}
+	gint64 after = 0, seen[4] = {0};
+	guint batches = 0, breaches = 0;
+	do {
+		guint n = 0;
+		assert_true(dk_store_begin(s, NULL));
+		assert_true(
+		    dk_desk_sla_check_from(s, policy, NULL, 900, after, 2, &after, &n, NULL));
+		assert_true(dk_store_commit(s, NULL));
+		assert_true(batches < G_N_ELEMENTS(seen));
+		seen[batches++] = after;
+		breaches += n;
+	} while (after != 0);
+	assert_int_equal(batches, 4); /* 2, 2, 1, then none left */
+	assert_int_equal(seen[0], t[1]);
+	assert_int_equal(seen[1], t[3]);
+	assert_int_equal(seen[2], t[4]);
+	assert_int_equal(breaches, 5); /* every first response due at 900 */
+	assert_int_equal(breach_check(s, policy, 960), 0);
+}
+
 /* A ticket made at 0 with priority and its clocks (the default policy). */
 static gint64 ticket_with(DkStore *s, const char *subject, const char *priority)
 {
@@ -763,6 +797,7 @@ int main(void)
 	    cmocka_unit_test(test_sla_states),
 	    cmocka_unit_test_setup_teardown(test_sla_stored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sla_breach_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sla_check_in_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sla_breach_at_resolution, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sla_paused_frozen, setup, teardown),
 	};
