@@ -19,6 +19,16 @@
 #include <glib-unix.h>
 #include <unistd.h>
 
+/* Desk work that may take many batches (the SLA check of a large
+ * backlog, the purge) runs on a thread of its own, so that the main loop
+ * goes on accepting connections; one run at a time. */
+typedef struct {
+	const struct DeskJob *job;
+	GThread *thread;        /* the last run's, or NULL */
+	const DkConfig *config; /* the configuration it runs with */
+	gint running;           /* 1 while it runs */
+} Background;
+
 typedef struct {
 	GMainLoop *loop;
 	DkLmtpServer *lmtp;
@@ -30,9 +40,7 @@ typedef struct {
 	GMutex reader_lock;
 	GPtrArray *configs; /* every configuration loaded; the newest is last */
 	gboolean stopping;
-	GThread *retention;       /* the last purge's thread, or NULL */
-	const DkConfig *retained; /* the configuration it runs with */
-	gint retention_running;   /* 1 while it runs */
+	Background sla, retention; /* the SLA check's and the purge's threads */
 } Serve;
 
 /* Set at stop: a purge under way stops after its batch. */
@@ -121,7 +129,7 @@ static gboolean start_http(Serve *s, const DkConfig *config, GError **error)
 typedef gboolean (*DeskWork)(DkStore *store, const DkConfig *config, gint64 now, guint *count_out,
                              GError **error);
 
-typedef struct {
+typedef struct DeskJob {
 	const char *name, *key; /* for the log: "desk event=NAME KEY=count" */
 	DeskWork work;
 	gboolean batched; /* it takes short transactions of its own */
@@ -237,7 +245,7 @@ static gboolean sla_check(DkStore *store, const DkConfig *config, gint64 now, gu
 		                     &n, error))
 			return FALSE;
 		*breaches_out += n;
-	} while (after != 0);
+	} while (after != 0 && !g_atomic_int_get(&stop_batches));
 	return TRUE;
 }
 
@@ -271,44 +279,52 @@ static gboolean on_autoclose(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static gpointer background_thread(gpointer data)
+{
+	Background *b = data;
+	desk_work(b->config, b->job);
+	g_atomic_int_set(&b->running, 0);
+	return NULL;
+}
+
+/* Starts a run of b's job with the newest configuration, unless the last
+ * one still runs. */
+static void background_start(Serve *s, Background *b)
+{
+	if (!g_atomic_int_compare_and_exchange(&b->running, 0, 1))
+		return;
+	if (b->thread != NULL)
+		g_thread_join(b->thread);
+	b->config = newest(s);
+	b->thread = g_thread_new(b->job->name, background_thread, b);
+}
+
 /* Every [sla] check_seconds: the SLA targets missed by now are recorded
  * and the team told, once each (desk/desk.h). */
 static gboolean on_sla_check(gpointer data)
 {
-	desk_work(newest(data), &sla_job);
+	Serve *s = data;
+	background_start(s, &s->sla);
 	return G_SOURCE_CONTINUE;
 }
 
-static gpointer retention_thread(gpointer data)
-{
-	Serve *s = data;
-	desk_work(s->retained, &retention_job);
-	g_atomic_int_set(&s->retention_running, 0);
-	return NULL;
-}
-
-/* Hourly, and at start: the purge, on a thread of its own (it may take
- * many batches; the main loop goes on accepting connections), unless the
- * last one still runs. */
+/* Hourly, and at start: the purge. */
 static gboolean on_retention(gpointer data)
 {
 	Serve *s = data;
-	if (!g_atomic_int_compare_and_exchange(&s->retention_running, 0, 1))
-		return G_SOURCE_CONTINUE;
-	if (s->retention != NULL)
-		g_thread_join(s->retention);
-	s->retained = newest(s);
-	s->retention = g_thread_new("retention", retention_thread, s);
+	background_start(s, &s->retention);
 	return G_SOURCE_CONTINUE;
 }
 
-/* Stops a purge under way after its batch and waits for it. */
-static void retention_stop(Serve *s)
+/* Stops the SLA check and the purge under way after their batch and waits
+ * for them. */
+static void background_stop(Serve *s)
 {
 	g_atomic_int_set(&stop_batches, 1);
-	if (s->retention != NULL)
-		g_thread_join(s->retention);
-	s->retention = NULL;
+	Background *all[] = {&s->sla, &s->retention};
+	for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
+		if (all[i]->thread != NULL)
+			g_thread_join(g_steal_pointer(&all[i]->thread));
 }
 
 /* A start that failed: logged as a failure with its reason (and, when
@@ -357,7 +373,7 @@ static int run(Serve *s, const DkConfig *config, char **listen, DkPipeline *pipe
 	on_retention(s);
 	g_message("serve event=ready version=%s", DOCKET_VERSION);
 	g_main_loop_run(s->loop);
-	retention_stop(s);
+	background_stop(s);
 	dk_lmtp_server_shutdown(s->lmtp, 30);
 	for (gsize i = 0; i < G_N_ELEMENTS(sources); i++)
 		g_source_remove(sources[i]);
@@ -396,7 +412,9 @@ int dk_cmd_serve(int argc, char **argv)
 	DkConfig *config = dk_cli_load_config();
 	if (config == NULL)
 		return DK_EXIT_CONFIG;
-	Serve s = {.configs = g_ptr_array_new_with_free_func((GDestroyNotify)dk_config_free)};
+	Serve s = {.configs = g_ptr_array_new_with_free_func((GDestroyNotify)dk_config_free),
+	           .sla = {.job = &sla_job},
+	           .retention = {.job = &retention_job}};
 	g_mutex_init(&s.reader_lock);
 	g_ptr_array_add(s.configs, config);
 	g_autoptr(GError) error = NULL;
