@@ -43,8 +43,13 @@ typedef struct {
 	Background sla, retention; /* the SLA check's and the purge's threads */
 } Serve;
 
-/* Set at stop: a purge under way stops after its batch. */
+/* Set at stop: the SLA check or purge under way stops after its batch. */
 static gint stop_batches;
+
+/* A whole SLA check is due (at start, after a reload: the policy may have
+ * moved every due time); the others recompute only the tickets with a
+ * target due by then. */
+static gint sla_whole = 1;
 
 static gboolean on_stop(gpointer data)
 {
@@ -84,6 +89,7 @@ static gboolean on_reload(gpointer data)
 		          error->message);
 		return G_SOURCE_CONTINUE;
 	}
+	g_atomic_int_set(&sla_whole, 1); /* the policy may have changed */
 	g_message("serve event=reload result=ok");
 	return G_SOURCE_CONTINUE;
 }
@@ -214,15 +220,15 @@ static gboolean autoclose(DkStore *store, const DkConfig *config, gint64 now, gu
  * breaches' events and notices and the connectors' copies of them
  * committed together; *after: the last one, 0 when none was left. */
 static gboolean sla_check_batch(DkStore *store, const DkConfig *config, const DkSlaPolicy *policy,
-                                const char *const *team, gint64 now, gint64 *after,
+                                const char *const *team, gint64 now, gboolean whole, gint64 *after,
                                 guint *breaches_out, GError **error)
 {
 	gint64 last_event = 0;
 	if (!dk_store_begin(store, error))
 		return FALSE;
 	if (dk_store_last_event(store, &last_event, error) &&
-	    dk_desk_sla_check_from(store, policy, team, now, *after, SLA_BATCH, after, breaches_out,
-	                           error) &&
+	    dk_desk_sla_check_from(store, policy, team, now, !whole, *after, SLA_BATCH, after,
+	                           breaches_out, error) &&
 	    dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, error) &&
 	    dk_store_commit(store, error))
 		return TRUE;
@@ -237,14 +243,22 @@ static gboolean sla_check(DkStore *store, const DkConfig *config, gint64 now, gu
 	g_auto(GStrv) team = dk_config_get_list(config, "notify", "team_addresses");
 	if (policy == NULL)
 		return FALSE;
+	gboolean whole = g_atomic_int_compare_and_exchange(&sla_whole, 1, 0);
 	gint64 after = 0;
 	*breaches_out = 0;
 	do {
 		guint n = 0;
-		if (!sla_check_batch(store, config, policy, (const char *const *)team, now, &after,
-		                     &n, error))
+		gint64 started = g_get_monotonic_time();
+		if (!sla_check_batch(store, config, policy, (const char *const *)team, now, whole,
+		                     &after, &n, error)) {
+			if (whole)
+				g_atomic_int_set(&sla_whole, 1);
 			return FALSE;
+		}
 		*breaches_out += n;
+		/* as long again for intake, which waited for the write lock */
+		if (after != 0)
+			g_usleep((gulong)(g_get_monotonic_time() - started));
 	} while (after != 0 && !g_atomic_int_get(&stop_batches));
 	return TRUE;
 }

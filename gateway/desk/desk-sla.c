@@ -229,10 +229,11 @@ static gboolean check_ticket(DkStore *store, const DkSlaPolicy *policy, gint64 n
 }
 
 gboolean dk_desk_sla_check_from(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
-                                gint64 now, gint64 after, guint limit, gint64 *last_out,
-                                guint *breaches_out, GError **error)
+                                gint64 now, gboolean due_only, gint64 after, guint limit,
+                                gint64 *last_out, guint *breaches_out, GError **error)
 {
-	g_autoptr(GArray) open = dk_store_tickets_sla_open(store, after, limit, error);
+	g_autoptr(GArray) open =
+	    dk_store_tickets_sla_open(store, after, limit, due_only ? MAX(now, 1) : 0, error);
 	if (open == NULL)
 		return FALSE;
 	guint n = 0;
@@ -250,5 +251,6 @@ gboolean dk_desk_sla_check_from(DkStore *store, const DkSlaPolicy *policy, const
 gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
                            gint64 now, guint *breaches_out, GError **error)
 {
-	return dk_desk_sla_check_from(store, policy, team, now, 0, 0, NULL, breaches_out, error);
+	return dk_desk_sla_check_from(store, policy, team, now, FALSE, 0, 0, NULL, breaches_out,
+	                              error);
 }

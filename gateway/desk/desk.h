@@ -159,11 +159,13 @@ gboolean dk_desk_sla_check(DkStore *store, const DkSlaPolicy *policy, const char
                            gint64 now, guint *breaches_out, GError **error);
 /* The same check of the next limit tickets (0: all) numbered above after,
  * so that a large backlog is checked in short transactions (`docket
- * serve`: intake waits for the write lock meanwhile). *last_out: the last
- * ticket checked, 0 when none was left. */
+ * serve`: intake waits for the write lock meanwhile); only of the tickets
+ * with a target due by now when due_only (their clocks as last computed:
+ * a check after the policy changed must be a whole one). *last_out: the
+ * last ticket checked, 0 when none was left. */
 gboolean dk_desk_sla_check_from(DkStore *store, const DkSlaPolicy *policy, const char *const *team,
-                                gint64 now, gint64 after, guint limit, gint64 *last_out,
-                                guint *breaches_out, GError **error);
+                                gint64 now, gboolean due_only, gint64 after, guint limit,
+                                gint64 *last_out, guint *breaches_out, GError **error);
 
 /* The SLA states the rules' ticket_sla test reads (rules/README.md), as
  * of now: "breached" when a target was missed (recorded, or its due time

@@ -533,15 +533,18 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 	return TRUE;
 }
 
-GArray *dk_store_tickets_sla_open(DkStore *store, gint64 after, guint limit, GError **error)
+GArray *dk_store_tickets_sla_open(DkStore *store, gint64 after, guint limit, gint64 due_by,
+                                  GError **error)
 {
-	DkStmt *st =
-	    dk_store_query(store,
-	                   "SELECT number FROM tickets WHERE number > ?"
-	                   " AND status NOT IN ('resolved', 'closed')"
-	                   " AND merged_into IS NULL AND (first_response_breached_at IS NULL"
-	                   " OR resolution_breached_at IS NULL) ORDER BY number LIMIT ?",
-	                   error, "ii", after, limit == 0 ? G_MAXINT64 : (gint64)limit);
+	DkStmt *st = dk_store_query(
+	    store,
+	    "SELECT number FROM tickets WHERE number > ?1"
+	    " AND status NOT IN ('resolved', 'closed') AND merged_into IS NULL"
+	    " AND ((first_response_breached_at IS NULL AND (?3 = 0 OR (first_response_due <= ?3"
+	    " AND (first_response_at IS NULL OR first_response_at > first_response_due))))"
+	    " OR (resolution_breached_at IS NULL AND (?3 = 0 OR resolution_due <= ?3)))"
+	    " ORDER BY number LIMIT ?2",
+	    error, "iii", after, limit == 0 ? G_MAXINT64 : (gint64)limit, due_by);
 	return st == NULL ? NULL : numbers(store, st, error);
 }
 

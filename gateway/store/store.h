@@ -460,8 +460,10 @@ gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **
 /* Of gint64 (in a GArray): the tickets whose SLA clock can still be
  * breached (neither resolved, closed nor merged, with a target not yet
  * recorded as breached), numbered above after, by number, at most limit
- * of them (0: all). */
-GArray *dk_store_tickets_sla_open(DkStore *store, gint64 after, guint limit, GError **error);
+ * of them (0: all); with due_by above 0 only those with such a target due
+ * by then (a first response not given, or given after its due time). */
+GArray *dk_store_tickets_sla_open(DkStore *store, gint64 after, guint limit, gint64 due_by,
+                                  GError **error);
 
 /* Of DkTicket*: the tickets query selects, by urgency as of query->now:
  * by the SLA time left to the next target (dk_desk_sla_left_seconds), so

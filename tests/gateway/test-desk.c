@@ -607,8 +607,8 @@ static void test_sla_check_in_batches(void **state)
 	do {
 		guint n = 0;
 		assert_true(dk_store_begin(s, NULL));
-		assert_true(
-		    dk_desk_sla_check_from(s, policy, NULL, 900, after, 2, &after, &n, NULL));
+		assert_true(dk_desk_sla_check_from(s, policy, NULL, 900, FALSE, after, 2, &after,
+		                                   &n, NULL));
 		assert_true(dk_store_commit(s, NULL));
 		assert_true(batches < G_N_ELEMENTS(seen));
 		seen[batches++] = after;
@@ -656,6 +656,35 @@ static guint count_of(const char *text, const char *needle)
 /* A ticket resolved after its targets passed, with no check in between:
  * the breaches are recorded when it is resolved, in that transaction, once
  * per target, with the team's notices; one resolved in time has none. */
+/* The check of the tickets due by now only (`docket serve` between whole
+ * checks): a ticket whose first response is due later is not looked at;
+ * one answered in time neither. */
+static void test_sla_check_due_only(void **state)
+{
+	DkStore *s = store_of(state);
+	g_autoptr(DkSlaPolicy) policy = dk_sla_policy_new_default();
+	gint64 late = ticket_with(s, "Outage", "critical"); /* first response due at 900 */
+	ticket_with(s, "Question", "low");
+	gint64 answered = ticket_with(s, "Slow", "critical");
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(reply_as(s, answered, "looking", NULL, "none", 600) > 0);
+	assert_true(dk_store_commit(s, NULL));
+	g_autoptr(GArray) early = dk_store_tickets_sla_open(s, 0, 0, 899, NULL);
+	assert_int_equal(early->len, 0);
+	g_autoptr(GArray) due = dk_store_tickets_sla_open(s, 0, 0, 900, NULL);
+	assert_int_equal(due->len, 1);
+	assert_int_equal(g_array_index(due, gint64, 0), late);
+	g_autoptr(GArray) all = dk_store_tickets_sla_open(s, 0, 0, 0, NULL);
+	assert_int_equal(all->len, 3);
+	guint n = 0;
+	gint64 last = 0;
+	assert_true(dk_store_begin(s, NULL));
+	assert_true(dk_desk_sla_check_from(s, policy, NULL, 900, TRUE, 0, 0, &last, &n, NULL));
+	assert_true(dk_store_commit(s, NULL));
+	assert_int_equal(n, 1);
+	assert_int_equal(last, late);
+}
+
 static void test_sla_breach_at_resolution(void **state)
 {
 	DkStore *s = store_of(state);
@@ -799,6 +828,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sla_breach_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sla_check_in_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sla_breach_at_resolution, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sla_check_due_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sla_paused_frozen, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
