@@ -141,27 +141,52 @@ typedef struct DeskJob {
 	gboolean batched; /* it takes short transactions of its own */
 } DeskJob;
 
+/* The body of a desk transaction: its work, told how many tickets it
+ * changed. */
+typedef gboolean (*DeskBody)(DkStore *store, gpointer data, guint *count_out, GError **error);
+
+/* Ends a transaction of desk work begun by the caller: body, then the
+ * events it recorded queued for the help-desk connectors, then the commit;
+ * a rollback on any failure. */
+static gboolean commit_desk_work(DkStore *store, const DkConfig *config, gint64 now, DeskBody body,
+                                 gpointer data, guint *count_out, GError **error)
+{
+	gint64 last_event = 0;
+	if (dk_store_last_event(store, &last_event, error) && body(store, data, count_out, error) &&
+	    dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, error) &&
+	    dk_store_commit(store, error))
+		return TRUE;
+	dk_store_rollback(store);
+	return FALSE;
+}
+
+typedef struct {
+	const DeskJob *job;
+	const DkConfig *config;
+	gint64 now;
+} JobRun;
+
+static gboolean job_body(DkStore *store, gpointer data, guint *count_out, GError **error)
+{
+	JobRun *r = data;
+	return r->job->work(store, r->config, r->now, count_out, error);
+}
+
 /* Runs the job inside one transaction, its status changes queued for the
  * help-desk connectors; unless another gateway sharing the PostgreSQL
  * store runs it now (*mine_out FALSE). */
 static gboolean in_transaction(DkStore *store, const DkConfig *config, const DeskJob *job,
                                gint64 now, gboolean *mine_out, guint *count_out, GError **error)
 {
-	gint64 last_event = 0;
 	if (!dk_store_begin(store, error))
 		return FALSE;
 	gboolean asked = dk_store_job_try(store, job->name, mine_out, error);
-	if (asked && !*mine_out) {
+	if (!asked || !*mine_out) {
 		dk_store_rollback(store);
-		return TRUE;
+		return asked; /* asked and not ours: another gateway runs it */
 	}
-	if (asked && dk_store_last_event(store, &last_event, error) &&
-	    job->work(store, config, now, count_out, error) &&
-	    dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, error) &&
-	    dk_store_commit(store, error))
-		return TRUE;
-	dk_store_rollback(store);
-	return FALSE;
+	JobRun run = {job, config, now};
+	return commit_desk_work(store, config, now, job_body, &run, count_out, error);
 }
 
 /* Runs a job that takes short transactions of its own, on one gateway of
@@ -219,21 +244,29 @@ static gboolean autoclose(DkStore *store, const DkConfig *config, gint64 now, gu
 /* The next SLA_BATCH tickets above *after in one transaction, their
  * breaches' events and notices and the connectors' copies of them
  * committed together; *after: the last one, 0 when none was left. */
+typedef struct {
+	const DkSlaPolicy *policy;
+	const char *const *team;
+	gint64 now;
+	gboolean whole;
+	gint64 *after;
+} SlaBatch;
+
+static gboolean sla_batch_body(DkStore *store, gpointer data, guint *breaches_out, GError **error)
+{
+	SlaBatch *b = data;
+	return dk_desk_sla_check_from(store, b->policy, b->team, b->now, !b->whole, *b->after,
+	                              SLA_BATCH, b->after, breaches_out, error);
+}
+
 static gboolean sla_check_batch(DkStore *store, const DkConfig *config, const DkSlaPolicy *policy,
                                 const char *const *team, gint64 now, gboolean whole, gint64 *after,
                                 guint *breaches_out, GError **error)
 {
-	gint64 last_event = 0;
 	if (!dk_store_begin(store, error))
 		return FALSE;
-	if (dk_store_last_event(store, &last_event, error) &&
-	    dk_desk_sla_check_from(store, policy, team, now, !whole, *after, SLA_BATCH, after,
-	                           breaches_out, error) &&
-	    dk_connector_enqueue_desk(store, config, last_event, 0, 0, now, error) &&
-	    dk_store_commit(store, error))
-		return TRUE;
-	dk_store_rollback(store);
-	return FALSE;
+	SlaBatch batch = {policy, team, now, whole, after};
+	return commit_desk_work(store, config, now, sla_batch_body, &batch, breaches_out, error);
 }
 
 static gboolean sla_check(DkStore *store, const DkConfig *config, gint64 now, guint *breaches_out,
