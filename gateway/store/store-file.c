@@ -12,10 +12,10 @@
 
 #define RAW_CHUNK (256 * 1024)
 
-gboolean dk_store_file_read(int fd, guint8 *buf, gsize size)
+gboolean dk_store_file_read_at(int fd, guint8 *buf, gsize size, gsize offset)
 {
 	for (gsize at = 0; at < size;) {
-		ssize_t r = pread(fd, buf + at, size - at, (off_t)at);
+		ssize_t r = pread(fd, buf + at, size - at, (off_t)(offset + at));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -25,6 +25,11 @@ gboolean dk_store_file_read(int fd, guint8 *buf, gsize size)
 		at += (gsize)r;
 	}
 	return TRUE;
+}
+
+gboolean dk_store_file_read(int fd, guint8 *buf, gsize size)
+{
+	return dk_store_file_read_at(fd, buf, size, 0);
 }
 
 gboolean dk_store_file_sha256(int fd, gsize size, char out[65])

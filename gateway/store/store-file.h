@@ -9,6 +9,10 @@ G_BEGIN_DECLS
 /* Reads the size bytes at the start of fd into buf; FALSE with errno set. */
 gboolean dk_store_file_read(int fd, guint8 *buf, gsize size);
 
+/* Reads the size bytes of fd at offset into buf; FALSE with errno set (EIO
+ * when the file ends before them). */
+gboolean dk_store_file_read_at(int fd, guint8 *buf, gsize size, gsize offset);
+
 /* The hex SHA-256 of the size bytes at the start of fd, read in chunks;
  * FALSE with errno set when they cannot be read. */
 gboolean dk_store_file_sha256(int fd, gsize size, char out[65]);

@@ -195,18 +195,20 @@ gboolean dk_store_content_purge(DkStore *store, gboolean attachment, const char 
 		                             "UPDATE attachments SET purged_at = ?, data = NULL"
 		                             " WHERE sha256 = ? AND purged_at IS NULL"),
 		                      "purging an attachment", error, "is", now, sha256);
-	/* A raw message's bytes inside the database go now; a file's path
-	 * stays until the file is removed. */
+	/* A raw message's bytes inside the database go now, in one value or
+	 * in pieces; a file's path stays until the file is removed. */
 	return dk_store_write(
-	    store,
-	    DK_SQL(store,
-	           "UPDATE raw_messages SET purged_at = ?,"
-	           " data = CASE WHEN path IS NULL THEN x'' ELSE NULL END"
-	           " WHERE sha256 = ? AND purged_at IS NULL",
-	           "UPDATE raw_messages SET purged_at = ?,"
-	           " data = CASE WHEN path IS NULL THEN '\\x'::bytea ELSE NULL END"
-	           " WHERE sha256 = ? AND purged_at IS NULL"),
-	    "purging a raw message", error, "is", now, sha256);
+	           store,
+	           DK_SQL(store,
+	                  "UPDATE raw_messages SET purged_at = ?, chunks = 0,"
+	                  " data = CASE WHEN path IS NULL THEN x'' ELSE NULL END"
+	                  " WHERE sha256 = ? AND purged_at IS NULL",
+	                  "UPDATE raw_messages SET purged_at = ?, chunks = 0,"
+	                  " data = CASE WHEN path IS NULL THEN '\\x'::bytea ELSE NULL END"
+	                  " WHERE sha256 = ? AND purged_at IS NULL"),
+	           "purging a raw message", error, "is", now, sha256) &&
+	       dk_store_write(store, "DELETE FROM raw_chunks WHERE sha256 = ?",
+	                      "purging a raw message's pieces", error, "s", sha256);
 }
 
 void dk_purged_file_free(gpointer file)

@@ -5,20 +5,21 @@
  * 18): the articles and attachment links that name it stay valid, with
  * their sizes, names and types, and a reader learns when the bytes went
  * (DK_ERROR_GONE). A raw message kept inside the database loses its bytes
- * in the purging transaction; a content kept as a file keeps its path
- * until the file is removed, which happens only after that transaction
- * committed (dk_store_purged_files() finds them, also after a crash). */
+ * in the purging transaction (a large one its rows of raw_chunks too); a content kept as a file
+ * keeps its path until the file is removed, which happens only after that transaction committed
+ * (dk_store_purged_files() finds them, also after a crash). */
 #pragma once
 
 #include "gateway/store/store.h"
 
 G_BEGIN_DECLS
 
-/* The conflict clause of an INSERT INTO raw_messages (store.c): the same
- * bytes arriving again after a purge bring the raw message back. */
+/* The conflict clause of an INSERT INTO raw_messages (store.c,
+ * store-chunks.c): the same bytes arriving again after a purge bring the
+ * raw message back (in pieces again when they came so). */
 #define DK_STORE_RAW_REVIVE                                                                        \
 	" ON CONFLICT (sha256) DO UPDATE SET data = excluded.data, path = excluded.path,"          \
-	" purged_at = NULL WHERE raw_messages.purged_at IS NOT NULL"
+	" chunks = excluded.chunks, purged_at = NULL WHERE raw_messages.purged_at IS NOT NULL"
 
 /* The day of a purge, "2026-12-06" (UTC), for the sentences that say
  * when a content went. The caller frees it. */
@@ -79,7 +80,8 @@ gboolean dk_store_raw_needed(DkStore *store, const char *sha256, gboolean *neede
 
 /* Marks the raw message (attachment FALSE) or attachment content (TRUE)
  * sha256 purged at now; a raw message inside the database loses its
- * bytes at once. Inside a transaction. */
+ * bytes at once, those kept in pieces (raw_chunks) too. Inside a
+ * transaction. */
 gboolean dk_store_content_purge(DkStore *store, gboolean attachment, const char *sha256, gint64 now,
                                 GError **error);
 

@@ -299,6 +299,20 @@ static const char migration_19_unique[] =
 
 static const char *const migration_19[] = {migration_19_unique, NULL};
 
+/* SQLite's 20: a large raw message in pieces of about a MiB, so that it
+ * is never one bytea held whole by the gateway or sent as one parameter
+ * (store.c, dk_store_raw_put_fd()). PostgreSQL keeps every raw message
+ * above inline_max so. */
+static const char migration_20_chunks[] =
+    "ALTER TABLE raw_messages ADD COLUMN chunks BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE raw_chunks ("
+    "  sha256 TEXT NOT NULL REFERENCES raw_messages ON DELETE CASCADE,"
+    "  seq BIGINT NOT NULL,"
+    "  data BYTEA NOT NULL,"
+    "  PRIMARY KEY (sha256, seq));";
+
+static const char *const migration_20[] = {migration_20_chunks, NULL};
+
 typedef struct {
 	int version;            /* the SQLite migration it matches */
 	const char *const *sql; /* its statements, in parts; NULL-terminated */
@@ -308,6 +322,7 @@ static const Migration migrations[] = {
     {17, migration_17},
     {18, migration_18},
     {19, migration_19},
+    {20, migration_20},
 };
 
 int dk_store_pg_schema_latest(void)

@@ -407,11 +407,28 @@ static const char migration_19[] =
     "DROP INDEX articles_message;"
     "CREATE UNIQUE INDEX articles_message ON articles (message_id, fingerprint);";
 
+/* A raw message may be kept in pieces (PostgreSQL, above inline_max):
+ * its rows of raw_chunks, about a MiB each, numbered from 0, written one
+ * at a time in the transaction that stores the message and read back one
+ * at a time, so that neither the gateway nor the database holds it whole
+ * at once; raw_messages.chunks says how many (0: none), and data is then
+ * the empty blob (the CHECK wants data or path). SQLite keeps a large raw
+ * message as a file instead and leaves the table empty: it is here so
+ * that the two schemas stay one (tests/pg compares them), and so that
+ * reading and purging are the same statements on both. */
+static const char migration_20[] =
+    "ALTER TABLE raw_messages ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE raw_chunks ("
+    "  sha256 TEXT NOT NULL REFERENCES raw_messages ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (sha256, seq)) WITHOUT ROWID;";
+
 static const char *const migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
     migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
     migration_11, migration_12, migration_13, migration_14, migration_15,
-    migration_16, migration_17, migration_18, migration_19,
+    migration_16, migration_17, migration_18, migration_19, migration_20,
 };
 
 int dk_store_schema_latest(void)

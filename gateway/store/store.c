@@ -4,6 +4,7 @@
 #include "gateway/store/store-private.h"
 
 #include "parsers/digest.h"
+#include "gateway/store/store-chunks.h"
 #include "gateway/store/store-file.h"
 #include "gateway/store/store-retention.h"
 
@@ -225,6 +226,10 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 {
 	gsize n = 0;
 	const guint8 *p = g_bytes_get_data(raw, &n);
+	/* PostgreSQL's store keeps every raw message in the database (several
+	 * gateways share no folder), a large one in pieces */
+	if (n > store->options.inline_max && store->backend != NULL)
+		return dk_store_chunks_put(store, sha, -1, p, n, now, error);
 	DkStmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO raw_messages (sha256, size, data, path, received_at)"
@@ -234,9 +239,7 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 		return FALSE;
 	dk_stmt_bind_text(st, 1, sha);
 	dk_stmt_bind_int64(st, 2, (gint64)n);
-	/* PostgreSQL's store keeps every raw message in the database: several
-	 * gateways share no folder */
-	if (n <= store->options.inline_max || store->backend != NULL) {
+	if (n <= store->options.inline_max) {
 		dk_stmt_bind_blob_static(st, 3, p, n);
 	} else {
 		g_autofree char *dir = blob_dir(store, "raw", sha);
@@ -268,7 +271,9 @@ gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, cha
 gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha, gint64 now,
                                     GError **error)
 {
-	if (size <= store->options.inline_max || store->backend != NULL) {
+	if (store->backend != NULL && size > store->options.inline_max)
+		return dk_store_chunks_put(store, sha, fd, NULL, size, now, error);
+	if (size <= store->options.inline_max) {
 		g_autofree guint8 *all = g_malloc(size + 1);
 		if (!dk_store_file_read(fd, all, size))
 			return read_failed(error);
@@ -295,12 +300,14 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 	return dk_store_run(store, st, "storing a raw message", error);
 }
 
-GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
+gboolean dk_store_raw_read(DkStore *store, const char *sha256, DkStoreRawSink sink, gpointer data,
+                           GError **error)
 {
 	DkStmt *st = dk_store_prepare(
-	    store, "SELECT data, path, purged_at FROM raw_messages WHERE sha256 = ?", error);
+	    store, "SELECT data, path, purged_at, chunks, size FROM raw_messages WHERE sha256 = ?",
+	    error);
 	if (st == NULL)
-		return NULL;
+		return FALSE;
 	dk_stmt_bind_text(st, 1, sha256);
 	int rc = dk_stmt_step(st);
 	if (rc != DK_STMT_ROW) {
@@ -310,28 +317,55 @@ GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
 		else
 			dk_store_set_error(store, error, "reading a raw message");
 		dk_stmt_reset(st);
-		return NULL;
+		return FALSE;
 	}
-	GBytes *out = NULL;
-	if (!dk_stmt_is_null(st, 2)) {
-		dk_store_raw_gone(sha256, dk_stmt_int64(st, 2), error);
-	} else if (!dk_stmt_is_null(st, 0)) {
-		gsize size = 0;
-		const void *data = dk_stmt_blob(st, 0, &size);
-		out = g_bytes_new(data, size);
-	} else {
-		g_autofree char *path =
-		    g_build_filename(store->data_dir, dk_stmt_text(st, 1), NULL);
-		g_autofree char *contents = NULL;
-		gsize len = 0;
+	gint64 purged_at = dk_stmt_is_null(st, 2) ? 0 : dk_stmt_int64(st, 2);
+	gint64 chunks = dk_stmt_int64(st, 3), size = dk_stmt_int64(st, 4);
+	g_autofree char *path = dk_store_column_text(st, 1);
+	if (purged_at == 0 && path == NULL && chunks == 0) { /* the one value */
+		gsize n = 0;
+		const guint8 *bytes = dk_stmt_blob(st, 0, &n);
 		GError *local = NULL;
-		if (g_file_get_contents(path, &contents, &len, &local))
-			out = g_bytes_new_take(g_steal_pointer(&contents), len);
-		else
+		sink(bytes, n, data, &local);
+		dk_stmt_reset(st);
+		if (local != NULL)
 			g_propagate_error(error, local);
+		return local == NULL;
 	}
 	dk_stmt_reset(st);
-	return out;
+	if (purged_at != 0)
+		return dk_store_raw_gone(sha256, purged_at, error);
+	if (chunks > 0)
+		return dk_store_chunks_read(store, sha256, chunks, size, sink, data, error);
+	g_autofree char *file = g_build_filename(store->data_dir, path, NULL);
+	return dk_store_chunks_read_file(file, size, sink, data, error);
+}
+
+typedef struct {
+	GByteArray *bytes;
+	gsize max; /* G_MAXSIZE: all */
+} Gather;
+
+static gboolean gather(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	(void)error;
+	Gather *g = data;
+	g_byte_array_append(g->bytes, bytes, (guint)MIN(size, g->max - g->bytes->len));
+	return g->bytes->len < g->max;
+}
+
+GBytes *dk_store_raw_head(DkStore *store, const char *sha256, gsize max, GError **error)
+{
+	Gather g = {g_byte_array_new(), max};
+	if (dk_store_raw_read(store, sha256, gather, &g, error))
+		return g_byte_array_free_to_bytes(g.bytes);
+	g_byte_array_unref(g.bytes);
+	return NULL;
+}
+
+GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error)
+{
+	return dk_store_raw_head(store, sha256, G_MAXSIZE, error);
 }
 
 gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64 *ticket_out,

@@ -205,9 +205,12 @@ gboolean dk_store_rollback_savepoint(DkStore *store, GError **error);
 gboolean dk_store_search_defer(DkStore *store, GError **error);
 
 /* Keeps a raw message (idempotent: the same bytes are stored once). Small
- * ones go into the database; large ones into a file that is fsynced before
- * this returns, so the commit that names it makes it durable. Writes the hex
- * SHA-256 into sha256_out. Must be inside a transaction. */
+ * ones (up to inline_max) go into the database as one value; large ones
+ * into a file that is fsynced before this returns, so the commit that
+ * names it makes it durable, or on PostgreSQL into the database in pieces
+ * of a MiB (raw_chunks), written one at a time. Writes the hex SHA-256
+ * into sha256_out. Must be inside a transaction: a failure part-way leaves
+ * rows that the caller's rollback removes. */
 gboolean dk_store_raw_put(DkStore *store, GBytes *raw, gint64 now, char sha256_out[65],
                           GError **error);
 /* dk_store_raw_put() of raw whose hex SHA-256 the caller computed already
@@ -219,14 +222,37 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha256
  * never held in memory whole: the SHA-256 is computed over chunks, and a
  * large message's file is linked into the store (fd, e.g. an O_TMPFILE
  * spool file on the data directory's file system, is fsynced and gets a
- * name there), or copied in chunks where it cannot be linked. */
+ * name there), or copied in chunks where it cannot be linked; on
+ * PostgreSQL read and written a piece at a time. */
 gboolean dk_store_raw_put_fd(DkStore *store, int fd, gsize size, gint64 now, char sha256_out[65],
                              GError **error);
 /* dk_store_raw_put_fd() of a file whose hex SHA-256 the caller computed. */
 gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const char *sha256,
                                     gint64 now, GError **error);
-/* The raw message with that SHA-256; DK_ERROR_NOT_FOUND when unknown. */
+/* The raw message with that SHA-256, whole in memory; DK_ERROR_NOT_FOUND
+ * when unknown, DK_ERROR_GONE when retention purged it. For the callers
+ * that need all of it at once (a redirect sends it, a reprocess parses
+ * it); dk_store_raw_read() gives it piece by piece. */
 GBytes *dk_store_raw_get(DkStore *store, const char *sha256, GError **error);
+
+/* Takes the next piece of a raw message read by dk_store_raw_read() (the
+ * bytes are the reader's until it returns). Returns TRUE to go on; FALSE
+ * to stop, with error set when that is a failure. */
+typedef gboolean (*DkStoreRawSink)(const guint8 *bytes, gsize size, gpointer data, GError **error);
+
+/* Passes the raw message with that SHA-256 to sink in order, a piece at a
+ * time, holding no more than one piece (up to a MiB) of a large one: from
+ * its file (SQLite), its rows of pieces (PostgreSQL), or the one value of
+ * a small one. FALSE with error as dk_store_raw_get(), or the sink's, or
+ * DK_ERROR_PERMANENT when the bytes found are not the size stored; TRUE
+ * when the sink stopped early without an error. */
+gboolean dk_store_raw_read(DkStore *store, const char *sha256, DkStoreRawSink sink, gpointer data,
+                           GError **error);
+
+/* The first max bytes of the raw message with that SHA-256 (all of it
+ * when shorter), read as dk_store_raw_read() does: the header block for a
+ * list, the start for a preview. Errors as dk_store_raw_get(). */
+GBytes *dk_store_raw_head(DkStore *store, const char *sha256, gsize max, GError **error);
 
 /* Threading lookups. Each returns FALSE only on error; *found_out says
  * whether a row matched. */

@@ -424,6 +424,41 @@ static void test_export(void **state)
 	dk_export_report_clear(&r);
 }
 
+/* A raw message of several MiB (PostgreSQL: in pieces, raw_chunks):
+ * exported byte for byte, then purged with all its pieces. */
+static void test_large_raw_purged_whole(void **state)
+{
+	Fixture *f = *state;
+	GString *text = g_string_new("From: a@example.com\nSubject: large\n\n");
+	for (guint line = 0; text->len < 2 * 1024 * 1024 + 999; line++)
+		g_string_append_printf(text, "line %08u of a large message\n", line);
+	g_autofree char *raw = g_string_free(text, FALSE);
+	gint64 t = ticket(f, "default", raw, NULL, OLD);
+	gint64 pieces = dk_test_store_number(f->store, "SELECT count(*) FROM raw_chunks");
+	assert_int_equal(pieces, dk_test_store_is_pg() ? 3 : 0);
+	g_autofree char *dir = g_build_filename(f->dir, "export", NULL);
+	DkExportReport r = {0};
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_retention_export(f->store, t, "docket", dir, NOW, &r, &error));
+	assert_int_equal(r.articles, 1);
+	dk_export_report_clear(&r);
+	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, t, NULL);
+	const DkArticle *a = g_ptr_array_index(articles, 0);
+	g_autofree char *name = g_strdup_printf("article-%" G_GINT64_FORMAT ".eml", a->id);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *exported = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(path, &exported, &len, NULL));
+	assert_int_equal(len, strlen(raw));
+	assert_memory_equal(exported, raw, len);
+	DkPurgeStats s = purge(f, (DkPurgeOptions){0});
+	assert_int_equal(s.raw_messages, 1);
+	assert_int_equal(s.bytes, strlen(raw));
+	assert_false(raw_kept(f, raw));
+	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM raw_chunks"), 0);
+	FILE_GONE(f, "raw", raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +471,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_bytes_again_come_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_raw_purged_whole, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
