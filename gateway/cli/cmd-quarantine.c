@@ -12,6 +12,7 @@
 #include "gateway/core/reprocess.h"
 #include "gateway/outbox/effects.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,18 +54,36 @@ static int list(DkStore *store)
 	return DK_EXIT_OK;
 }
 
+/* Prints a piece of a raw message. */
+static gboolean print_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	(void)data;
+	if (fwrite(bytes, 1, size, stdout) == size)
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing the message: %s",
+	            g_strerror(errno));
+	return FALSE;
+}
+
 static int show(DkStore *store, gint64 id, gboolean raw)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkQuarantined) q = dk_store_quarantine_get(store, id, &error);
-	g_autoptr(GBytes) bytes = q ? dk_store_raw_get(store, q->raw_sha256, &error) : NULL;
-	if (bytes == NULL) {
+	/* --raw prints the message a piece at a time (a large one is never
+	 * held whole); the summary reads its first piece, to say when it is
+	 * gone */
+	g_autoptr(GBytes) head =
+	    q != NULL && !raw ? dk_store_raw_head(store, q->raw_sha256, 1, &error) : NULL;
+	gboolean ok =
+	    head != NULL || (q != NULL && raw &&
+	                     dk_store_raw_read(store, q->raw_sha256, print_piece, NULL, &error));
+	if (!ok) {
 		dk_cli_error("quarantine show: %s", error->message);
 		return g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND) ? DK_EXIT_NOINPUT
 		                                                            : DK_EXIT_TEMPFAIL;
 	}
 	if (raw) {
-		fwrite(g_bytes_get_data(bytes, NULL), 1, g_bytes_get_size(bytes), stdout);
+		fflush(stdout);
 	} else if (as_json) {
 		g_autoptr(json_t) doc = dk_quarantined_json(q);
 		print_json(doc);

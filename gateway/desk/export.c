@@ -8,8 +8,10 @@
 #include "gateway/store/store-retention.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void dk_export_report_clear(DkExportReport *report)
 {
@@ -71,23 +73,60 @@ static gboolean note_gone(GError **local, DkExportReport *report, GError **error
 	return FALSE;
 }
 
+/* The open file a raw message is exported into. */
+typedef struct {
+	int fd;
+	const char *path;
+} Out;
+
+/* Appends a piece of the raw message to its file. */
+static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	Out *out = data;
+	while (size > 0) {
+		ssize_t w = write(out->fd, bytes, size);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s",
+			            out->path, g_strerror(errno));
+			return FALSE;
+		}
+		bytes += w;
+		size -= (gsize)w;
+	}
+	return TRUE;
+}
+
+/* The article's raw mail, copied a piece at a time (a large message is
+ * never held whole); no file when it cannot be read. */
 static gboolean export_article(DkStore *store, const DkArticle *a, const char *dir,
                                DkExportReport *report, GError **error)
 {
 	if (a->raw_sha256 == NULL)
 		return TRUE; /* a note or reply written here: no raw mail */
-	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) raw = dk_store_raw_get(store, a->raw_sha256, &local);
-	if (raw == NULL) {
-		if (local != NULL)
-			g_prefix_error(&local, "article %" G_GINT64_FORMAT ": ", a->id);
-		return note_gone(&local, report, error);
-	}
 	g_autofree char *name = g_strdup_printf("article-%" G_GINT64_FORMAT ".eml", a->id);
-	gsize len = 0;
-	const void *data = g_bytes_get_data(raw, &len);
-	report->articles++;
-	return write_file(dir, name, data ? data : "", len, error);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	Out out = {g_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666), path};
+	if (out.fd < 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path,
+		            g_strerror(errno));
+		return FALSE;
+	}
+	g_autoptr(GError) local = NULL;
+	gboolean ok = dk_store_raw_read(store, a->raw_sha256, write_piece, &out, &local);
+	if (close(out.fd) != 0 && ok) {
+		g_set_error(&local, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path,
+		            g_strerror(errno));
+		ok = FALSE;
+	}
+	if (ok) {
+		report->articles++;
+		return TRUE;
+	}
+	g_unlink(path);
+	g_prefix_error(&local, "article %" G_GINT64_FORMAT ": ", a->id);
+	return note_gone(&local, report, error);
 }
 
 static gboolean export_attachment(DkStore *store, const DkStoredAttachment *a, const char *dir,

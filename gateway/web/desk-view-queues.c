@@ -57,7 +57,7 @@ static json_t *quarantined_json(DkStore *store, const DkQuarantined *q)
 	              "envelope_from", dk_desk_jstr(q->envelope_from), "size_label", size, "ticket",
 	              q->ticket ? json_integer(q->ticket) : json_null());
 	dk_desk_set_time(o, "received", q->received_at);
-	g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, NULL);
+	g_autoptr(GBytes) raw = dk_store_raw_head(store, q->raw_sha256, HEADER_PEEK, NULL);
 	if (raw != NULL) {
 		g_autofree char *from = peek_header(raw, "From");
 		g_autofree char *subject = peek_header(raw, "Subject");
@@ -90,7 +90,10 @@ json_t *dk_desk_view_quarantine(DkStore *store, GError **error)
 json_t *dk_desk_view_quarantined(DkStore *store, gint64 id, GError **error)
 {
 	g_autoptr(DkQuarantined) q = dk_store_quarantine_get(store, id, error);
-	g_autoptr(GBytes) raw = q != NULL ? dk_store_raw_get(store, q->raw_sha256, error) : NULL;
+	/* what is shown, and a byte more to tell whether that is all */
+	g_autoptr(GBytes) raw =
+	    q != NULL ? dk_store_raw_head(store, q->raw_sha256, DK_DESK_RAW_SHOWN + 1, error)
+	              : NULL;
 	if (raw == NULL)
 		return NULL;
 	json_t *entry = quarantined_json(store, q);

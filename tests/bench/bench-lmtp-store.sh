@@ -6,12 +6,17 @@
 # (bench-scale size: SQLite's files with the raw mail, or PostgreSQL's
 # pg_database_size). The messages stay in the store.
 #
+# With BIG_MIB=N instead: docket serve's peak RSS (VmHWM) while it
+# receives and stores one message of N MiB on that store (bench-lmtp.sh
+# measures it on a fresh SQLite store), ROUNDS times.
+#
 # Usage: tests/bench/bench-lmtp-store.sh TARGET   (from the source tree)
 #   TARGET: a SQLite data directory, or a docket.conf whose [store]
 #   section names the store (e.g. [store] backend = postgresql).
 # Environment: DOCKET (build/gateway/docket), BENCH_SCALE
 #   (build/tests/bench/bench-scale), ROUNDS (3), SESSIONS ("4 20"), SIZES
-#   ("4096"), PER_SESSION (200), MAX_MESSAGES (2000), BENCH_DIR (/var/tmp).
+#   ("4096"), PER_SESSION (200), MAX_MESSAGES (2000), BENCH_DIR (/var/tmp),
+#   BIG_MIB (unset: throughput).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +50,7 @@ else
 	store_section=$(awk '/^\[/ { on = ($0 == "[store]") } on' "$target")
 fi
 
-# serve_store: docket serve on the store, on a free port
+# serve_store [extra config]: docket serve on the store, on a free port
 serve_store() {
 	local port
 	port=$(free_port)
@@ -54,6 +59,7 @@ serve_store() {
 		[lmtp]
 		hostname = docket.bench.test
 		max_connections = 500
+		${1:-}
 	EOF
 	"$DOCKET" -c "$work/docket.conf" serve --listen "127.0.0.1:$port" 2>>"$work/docket.log" &
 	docket_pid=$!
@@ -66,9 +72,41 @@ size_of() {
 	"$BENCH_SCALE" size "$target" | awk '$1 == "tickets" { t = $2 } $1 == "bytes" { print t, $2 }'
 }
 
+# big_round: one message of BIG_MIB MiB to a fresh docket serve; prints
+# its VmHWM before and after, RssAnon after (KiB), the tickets it stored
+# and the time taken (ms).
+big_round() {
+	local before after anon t0 t1 tickets0 tickets1
+	read -r tickets0 _ < <(size_of)
+	serve_store "[intake]
+max_message_size = $((BIG_MIB * 2))M
+[parse]
+max_decoded_size = $((BIG_MIB * 2))M"
+	before=$(vm_kib "$docket_pid" VmHWM)
+	t0=$(now_ns)
+	drive "$docket_port" 1 1 "$((BIG_MIB * 1048576))" >/dev/null
+	t1=$(now_ns)
+	after=$(vm_kib "$docket_pid" VmHWM)
+	anon=$(vm_kib "$docket_pid" RssAnon)
+	stop_docket
+	read -r tickets1 _ < <(size_of)
+	echo "$before $after $anon $((tickets1 - tickets0)) $(((t1 - t0) / 1000000))"
+}
+
 echo "bench-lmtp-store: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, store $target"
 echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (machine shared with others)"
 echo "  the store before: $(size_of) (tickets, bytes)"
+if [ -n "${BIG_MIB:-}" ]; then
+	echo "peak RSS of docket serve for one ${BIG_MIB} MiB message (KiB):"
+	for round in $(seq 1 "$ROUNDS"); do
+		read -r before after anon stored ms < <(big_round)
+		echo "  round $round: VmHWM $after (idle before: $before), RssAnon $anon after;" \
+			"tickets stored: $stored; $ms ms"
+	done
+	grep -h 'event=message' "$work/docket.log" | tail -n "$ROUNDS" | cut -c1-200 | sed 's/^/  docket log: /'
+	echo "  load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 results="$work/results"
 : >"$results"
 for size in $SIZES; do

@@ -47,13 +47,29 @@ MESSAGE = (b"From: Dana <dana@customer.example>\r\nTo: support@example.org\r\n"
            b"The printer on floor 2 is on fire.\r\n")
 
 
-def new_store():
-    """The [store] lines of a new database of the cluster."""
-    db = "e2e_" + uuid.uuid4().hex[:12]
+def psql_value(db, sql):
+    """The one value sql selects in database db, as text."""
+    url = ENV["DOCKET_TEST_PG_ADMIN_URL"].replace("/docket?", "/%s?" % db)
+    return subprocess.run([os.path.join(ENV["DOCKET_TEST_PG_BINDIR"], "psql"), "-X", "-q",
+                           "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                          check=True, stdout=subprocess.PIPE).stdout.decode().strip()
+
+
+def new_store(db=None):
+    """The [store] lines of a new database of the cluster (named db)."""
+    db = db or "e2e_" + uuid.uuid4().hex[:12]
     psql("CREATE DATABASE %s OWNER docket" % db)
     url = ENV["DOCKET_TEST_PG_URL"].replace("/docket?", "/%s?" % db)
     return ("backend = postgresql\nurl = %s\npassword_file = %s\n"
             % (url, ENV["DOCKET_TEST_PG_PASSWORD_FILE"]))
+
+
+def large_message(size):
+    """A message of size bytes, every line numbered."""
+    head = (b"From: Dana <dana@customer.example>\r\nTo: support@example.org\r\n"
+            b"Subject: The logs\r\nMessage-ID: <pg-large@customer.example>\r\n\r\n")
+    body = b"".join(b"log line %08d of a large message\r\n" % i for i in range(size // 30))
+    return (head + body)[:size - 2] + b"\r\n"
 
 
 @unittest.skipIf(ENV is None, "no PostgreSQL test cluster")
@@ -77,6 +93,23 @@ class DeliverOnPostgres(dockettest.DocketCase):
         for _, _, files in os.walk(self.data):
             stored += [f for f in files if f.startswith("docket.db") or len(f) == 64]
         self.assertEqual(stored, [])
+
+    def test_large_message_in_pieces(self):
+        """A message of several MiB is kept in pieces of a MiB
+        (raw_chunks) and exported byte for byte."""
+        db = "e2e_" + uuid.uuid4().hex[:12]
+        self.configure(new_store(db))
+        message = large_message(3 * 1048576 + 777)
+        proc = self.deliver(message)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace"))
+        self.assertEqual(psql_value(db, "SELECT count(*) || ' ' || max(length(data))"
+                                        " FROM raw_chunks"), "4 1048576")
+        number = self.tickets()[0]["number"]
+        out = os.path.join(self.dir, "export")
+        self.docket("ticket", "export", str(number), "--to", out)
+        eml = [f for f in os.listdir(out) if f.endswith(".eml")]
+        with open(os.path.join(out, eml[0]), "rb") as f:
+            self.assertEqual(f.read(), message)
 
     def test_unreachable_is_temporary(self):
         self.configure("backend = postgresql\nurl = postgresql://docket@127.0.0.1:%d/x"
