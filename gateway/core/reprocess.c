@@ -3,19 +3,85 @@
 
 #include "gateway/error.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+/* Past this size a message is parsed again from a file, read in chunks,
+ * as LMTP parses one past the same size (lmtp-session.c): a large raw
+ * message is never held whole. */
+#define LARGE_MESSAGE (1024 * 1024)
+
+static gboolean write_failed(GError **error)
+{
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "reprocess: writing a temporary file: %s",
+	            g_strerror(errno));
+	return FALSE;
+}
+
+/* Appends a piece of the raw message to the file data points at. */
+static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	int fd = *(int *)data;
+	while (size > 0) {
+		ssize_t w = write(fd, bytes, size);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return write_failed(error);
+		bytes += w;
+		size -= (gsize)w;
+	}
+	return TRUE;
+}
+
+/* A file without a name in the temporary folder ($TMPDIR), gone once
+ * closed; -1 with error on failure. */
+static int unnamed_file(GError **error)
+{
+	int fd = open(g_get_tmp_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) { /* a file system without O_TMPFILE: a name, removed at once */
+		g_autofree char *path =
+		    g_build_filename(g_get_tmp_dir(), "docket-reprocess-XXXXXX", NULL);
+		fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			g_unlink(path);
+	}
+	if (fd < 0)
+		write_failed(error);
+	return fd;
+}
+
+/* q's raw message ready for the pipeline: read whole when small, else
+ * copied a piece at a time into a file the pipeline reads. */
+static DkPipelineItem *prepare(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q,
+                               const DkIntake *intake, GError **error)
+{
+	if (q->size <= LARGE_MESSAGE) {
+		g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, error);
+		return raw != NULL ? dk_pipeline_prepare(pipeline, raw, intake, error) : NULL;
+	}
+	int fd = unnamed_file(error);
+	if (fd < 0)
+		return NULL;
+	DkPipelineItem *item = NULL;
+	if (dk_store_raw_read(store, q->raw_sha256, write_piece, &fd, error))
+		item = dk_pipeline_prepare_fd(pipeline, fd, (gsize)q->size, intake, error);
+	close(fd); /* the item holds a descriptor of its own */
+	return item;
+}
+
 gboolean dk_pipeline_reprocess(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q,
                                gboolean release, DkOutcome *outcome_out, gint64 *ticket_out,
                                GError **error)
 {
-	g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, error);
-	if (raw == NULL)
-		return FALSE;
 	g_auto(GStrv) recipients = q->recipients ? g_strsplit(q->recipients, ",", -1) : NULL;
 	DkIntake intake = {.intake = q->intake,
 	                   .envelope_from = q->envelope_from,
 	                   .recipients = (const char *const *)recipients,
 	                   .received_at = q->received_at};
-	g_autoptr(DkPipelineItem) item = dk_pipeline_prepare(pipeline, raw, &intake, error);
+	g_autoptr(DkPipelineItem) item = prepare(pipeline, store, q, &intake, error);
 	if (item == NULL)
 		return FALSE;
 	if (dk_pipeline_item_message(item) == NULL) {

@@ -59,5 +59,35 @@ class QuarantineTest(DocketCase):
         self.assertIn(b"ID", self.docket("quarantine", "list").stdout)
 
 
+# Past a MiB a quarantined message is parsed again from a file, read a
+# piece at a time from the store (gateway/core/reprocess.c).
+LARGE = (BIG_HEADER.replace("<q1@", "<q-large@").replace("body of", "large body of")
+         + "".join("line %07d of the large message's body\n" % i for i in range(80000)))
+
+
+class LargeQuarantineTest(DocketCase):
+    config_text = "[parse]\nmax_header_size = 1K\n"
+
+    def test_large_shown_and_reprocessed_whole(self):
+        self.assertGreater(len(LARGE), 2 * 1048576)
+        self.assertEqual(self.deliver(LARGE).returncode, 0)
+        entries = json.loads(self.docket("quarantine", "list", "--json").stdout)["quarantine"]
+        self.assertEqual([e["size"] for e in entries], [len(LARGE)])
+        raw = self.docket("quarantine", "show", str(entries[0]["id"]), "--raw").stdout
+        self.assertEqual(raw, LARGE.encode())
+        self.configure("max_header_size = 1M\n")  # the last section is [parse]
+        out = self.docket("quarantine", "release", str(entries[0]["id"])).stdout.decode()
+        self.assertIn("ticket 1 created", out)
+        doc = self.show(1)
+        self.assertEqual(doc["ticket"]["subject"], "huge header")
+        # (the article's text is cut at [parse]'s text limit; the raw mail is whole)
+        self.assertTrue(doc["articles"][0]["text"].startswith("large body of the quarantined"))
+        export = os.path.join(self.dir, "export")
+        self.docket("ticket", "export", "1", "--to", export)
+        eml = [f for f in os.listdir(export) if f.endswith(".eml")]
+        with open(os.path.join(export, eml[0]), "rb") as f:
+            self.assertEqual(f.read(), LARGE.encode())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

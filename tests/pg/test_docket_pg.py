@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lmtp"))
 import dockettest  # noqa: E402
 import lmtptest  # noqa: E402
+import test_quarantine  # noqa: E402
 
 
 def cluster_env():
@@ -118,6 +119,16 @@ class DeliverOnPostgres(dockettest.DocketCase):
                           ENV["DOCKET_TEST_PG_PASSWORD_FILE"]))
         proc = self.deliver(MESSAGE)
         self.assertEqual(proc.returncode, 75, proc.stderr.decode(errors="replace"))
+
+
+@unittest.skipIf(ENV is None, "no PostgreSQL test cluster")
+class LargeQuarantineOnPostgres(test_quarantine.LargeQuarantineTest):
+    """A large message quarantined, shown, released and exported on
+    PostgreSQL, where it is kept in pieces."""
+
+    def setUp(self):
+        self.config_text = new_store() + test_quarantine.LargeQuarantineTest.config_text
+        super().setUp()
 
 
 @unittest.skipIf(ENV is None, "no PostgreSQL test cluster")
