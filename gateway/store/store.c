@@ -300,6 +300,29 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 	return dk_store_run(store, st, "storing a raw message", error);
 }
 
+/* dk_store_chunks_read(), outside any transaction of the reader's: a
+ * purge that committed between two pieces leaves the rest missing, which
+ * is said as the purge (DK_ERROR_GONE), not as damage. */
+static gboolean read_pieces(DkStore *store, const char *sha256, gint64 chunks, gint64 size,
+                            DkStoreRawSink sink, gpointer data, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	if (dk_store_chunks_read(store, sha256, chunks, size, sink, data, &local))
+		return TRUE;
+	gint64 purged_at = 0;
+	if (g_error_matches(local, DK_ERROR, DK_ERROR_PERMANENT) &&
+	    dk_store_lookup_int64(store,
+	                          dk_store_query(store,
+	                                         "SELECT purged_at FROM raw_messages"
+	                                         " WHERE sha256 = ? AND purged_at IS NOT NULL",
+	                                         NULL, "s", sha256),
+	                          "reading a raw message", &purged_at, NULL, NULL) &&
+	    purged_at != 0)
+		return dk_store_raw_gone(sha256, purged_at, error);
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
 gboolean dk_store_raw_read(DkStore *store, const char *sha256, DkStoreRawSink sink, gpointer data,
                            GError **error)
 {
@@ -336,7 +359,7 @@ gboolean dk_store_raw_read(DkStore *store, const char *sha256, DkStoreRawSink si
 	if (purged_at != 0)
 		return dk_store_raw_gone(sha256, purged_at, error);
 	if (chunks > 0)
-		return dk_store_chunks_read(store, sha256, chunks, size, sink, data, error);
+		return read_pieces(store, sha256, chunks, size, sink, data, error);
 	g_autofree char *file = g_build_filename(store->data_dir, path, NULL);
 	return dk_store_chunks_read_file(file, size, sink, data, error);
 }

@@ -3,6 +3,7 @@
 #include "dk-test-store.h"
 #include "gateway/store/store-chunks.h"
 #include "gateway/store/store-private.h"
+#include "gateway/store/store-retention.h"
 
 #include <sqlite3.h>
 
@@ -212,6 +213,40 @@ static void test_raw_large_failure_leaves_nothing(void **state)
 	dk_store_rollback(s);
 	close(fd);
 	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM raw_messages"), 0);
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM raw_chunks"), 0);
+}
+
+/* Purges the raw message data names (its SHA-256) after the first piece
+ * read, as retention's purge may between two of a reader's statements. */
+static gboolean purge_after_first(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	(void)bytes;
+	(void)size;
+	DkStore *s = ((gpointer *)data)[0];
+	const char *sha = ((gpointer *)data)[1];
+	g_assert_true(dk_store_begin(s, error));
+	g_assert_true(dk_store_content_purge(s, FALSE, sha, 1800000000, error));
+	g_assert_true(dk_store_commit(s, error));
+	return TRUE;
+}
+
+/* A raw message in pieces purged while it is read: the reader learns
+ * that it was purged (not that it is damaged). */
+static void test_raw_purged_while_read(void **state)
+{
+	if (!dk_test_store_is_pg())
+		skip(); /* SQLite's file stays until after the purge's commit */
+	DkStoreOptions options = {.inline_max = 4096, .busy_timeout_ms = 1000};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_test_store_open(*state, &options, &error);
+	g_autoptr(GBytes) big = big_message(2 * DK_STORE_CHUNK + 1);
+	char sha[65];
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_raw_put(s, big, 1, sha, &error));
+	assert_true(dk_store_commit(s, &error));
+	gpointer data[] = {s, sha};
+	assert_false(dk_store_raw_read(s, sha, purge_after_first, data, &error));
+	g_assert_error(error, DK_ERROR, DK_ERROR_GONE);
 	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM raw_chunks"), 0);
 }
 
@@ -541,6 +576,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_large_in_pieces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_large_failure_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw_purged_while_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ticket_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
