@@ -2,6 +2,7 @@
  * Content-ID, and reading its bytes back. */
 #include "gateway/store/store-attachments.h"
 
+#include "gateway/store/store-chunks.h"
 #include "gateway/store/store-private.h"
 #include "gateway/store/store-retention.h"
 #include "parsers/digest.h"
@@ -134,6 +135,26 @@ DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
 	           what, error);
 }
 
+static gboolean gather(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	(void)error;
+	g_byte_array_append(data, bytes, (guint)size);
+	return TRUE;
+}
+
+/* The bytes of a kept in pieces (PostgreSQL, above inline_max). */
+static gboolean attachment_pieces(DkStore *store, const DkStoredAttachment *a, gint64 chunks,
+                                  char **contents, gsize *len, GError **error)
+{
+	g_autoptr(GByteArray) all = g_byte_array_sized_new((guint)a->size);
+	if (!dk_store_chunks_read(store, DK_STORE_CHUNKS_ATTACHMENT, a->sha256, chunks,
+	                          (gint64)a->size, gather, all, error))
+		return FALSE;
+	*len = all->len;
+	*contents = (char *)g_byte_array_free(g_steal_pointer(&all), FALSE);
+	return TRUE;
+}
+
 /* The bytes of a, from its file or (PostgreSQL) from the database. */
 static gboolean attachment_bytes(DkStore *store, const DkStoredAttachment *a, char **contents,
                                  gsize *len, GError **error)
@@ -146,19 +167,26 @@ static gboolean attachment_bytes(DkStore *store, const DkStoredAttachment *a, ch
 		            local->message);
 		return FALSE;
 	}
-	DkStmt *st = dk_store_query(store, "SELECT data FROM attachments WHERE sha256 = ?", error,
-	                            "s", a->sha256);
+	DkStmt *st = dk_store_query(store, "SELECT data, chunks FROM attachments WHERE sha256 = ?",
+	                            error, "s", a->sha256);
 	if (st == NULL)
 		return FALSE;
 	int rc = dk_stmt_step(st);
+	gint64 chunks = rc == DK_STMT_ROW ? dk_stmt_int64(st, 1) : 0;
 	const void *p = rc == DK_STMT_ROW ? dk_stmt_blob(st, 0, len) : NULL;
-	*contents = p ? g_memdup2(p, *len) : g_strdup("");
+	*contents = p ? g_memdup2(p, *len) : NULL;
 	if (p == NULL)
 		*len = 0;
 	if (rc == DK_STMT_ERROR)
 		dk_store_set_error(store, error, "reading an attachment");
 	dk_stmt_reset(st);
-	return rc != DK_STMT_ERROR;
+	if (rc == DK_STMT_ERROR)
+		return FALSE;
+	if (chunks > 0)
+		return attachment_pieces(store, a, chunks, contents, len, error);
+	if (*contents == NULL)
+		*contents = g_strdup("");
+	return TRUE;
 }
 
 GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error)

@@ -1,6 +1,7 @@
 /* Attachments in the store: each content is kept once, as a file named by
  * its SHA-256 under data_dir/attachments/ (dk_store_attachment_add() in
- * store.h writes it), and linked to every article that carried it, with
+ * store.h writes it; on PostgreSQL in the database, above inline_max in
+ * pieces of a MiB), and linked to every article that carried it, with
  * the file name, type, Content-ID and disposition it came with. Each link
  * has an id of its own: what `docket attachment get ID` and the web desk
  * fetch. */
@@ -51,7 +52,8 @@ DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
                                                  const char *content_id, GError **error);
 
 /* The bytes of a, exactly as they were received (checked against its
- * SHA-256): DK_ERROR_NOT_FOUND when the content was never kept,
+ * SHA-256), whole in memory (from pieces one at a time: never a second
+ * copy of a large one): DK_ERROR_NOT_FOUND when the content was never kept,
  * DK_ERROR_GONE when retention purged it,
  * DK_ERROR_TEMPORARY when the file cannot be read now, DK_ERROR_PERMANENT
  * when it is damaged. The caller unrefs the result. */

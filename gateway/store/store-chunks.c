@@ -1,6 +1,6 @@
-/* A raw message in pieces: written a piece at a time into raw_chunks (the
- * PostgreSQL store, above inline_max), and read back a piece at a time,
- * from those rows or from a file, by dk_store_raw_read(). */
+/* Contents in pieces: written a piece at a time into raw_chunks or
+ * attachment_chunks (the PostgreSQL store, above inline_max), and read
+ * back a piece at a time, from those rows or from a file. */
 #include "gateway/store/store-chunks.h"
 
 #include "gateway/store/store-file.h"
@@ -12,9 +12,30 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
-/* The row of raw_messages of a raw message kept in chunks pieces; into
- * *new_out whether it was written now (not there, or purged and back). */
-static gboolean put_row(DkStore *store, const char *sha256, gsize size, gint64 chunks, gint64 now,
+/* The statements of each kind's pieces. */
+static const char *const insert_piece[] = {
+    [DK_STORE_CHUNKS_RAW] = "INSERT INTO raw_chunks (sha256, seq, data) VALUES (?, ?, ?)",
+    [DK_STORE_CHUNKS_ATTACHMENT] =
+        "INSERT INTO attachment_chunks (sha256, seq, data) VALUES (?, ?, ?)",
+};
+static const char *const select_piece[] = {
+    [DK_STORE_CHUNKS_RAW] = "SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?",
+    [DK_STORE_CHUNKS_ATTACHMENT] =
+        "SELECT data FROM attachment_chunks WHERE sha256 = ? AND seq = ?",
+};
+static const char *const kind_name[] = {
+    [DK_STORE_CHUNKS_RAW] = "raw message",
+    [DK_STORE_CHUNKS_ATTACHMENT] = "attachment content",
+};
+
+gint64 dk_store_chunks_count(gsize size)
+{
+	return (gint64)((size + DK_STORE_CHUNK - 1) / DK_STORE_CHUNK);
+}
+
+/* The row of raw_messages of a raw message kept in pieces; into *new_out
+ * whether it was written now (not there, or purged and back). */
+static gboolean put_row(DkStore *store, const char *sha256, gsize size, gint64 now,
                         gboolean *new_out, GError **error)
 {
 	DkStmt *st = dk_store_prepare(
@@ -28,57 +49,64 @@ static gboolean put_row(DkStore *store, const char *sha256, gsize size, gint64 c
 	dk_stmt_bind_int64(st, 2, (gint64)size);
 	dk_stmt_bind_blob_static(st, 3, "", 0); /* the CHECK wants data or path */
 	dk_stmt_bind_int64(st, 4, now);
-	dk_stmt_bind_int64(st, 5, chunks);
+	dk_stmt_bind_int64(st, 5, dk_store_chunks_count(size));
 	if (!dk_store_run(store, st, "storing a raw message", error))
 		return FALSE;
 	*new_out = dk_store_last_changes(store) > 0;
 	return TRUE;
 }
 
-static gboolean put_piece(DkStore *store, const char *sha256, gint64 seq, const guint8 *bytes,
-                          gsize size, GError **error)
+static gboolean put_piece(DkStore *store, DkStoreChunksKind kind, const char *sha256, gint64 seq,
+                          const guint8 *bytes, gsize size, GError **error)
 {
-	DkStmt *st = dk_store_prepare(
-	    store, "INSERT INTO raw_chunks (sha256, seq, data) VALUES (?, ?, ?)", error);
+	DkStmt *st = dk_store_prepare(store, insert_piece[kind], error);
 	if (st == NULL)
 		return FALSE;
 	dk_stmt_bind_text(st, 1, sha256);
 	dk_stmt_bind_int64(st, 2, seq);
 	dk_stmt_bind_blob_static(st, 3, bytes, size);
-	gboolean ok = dk_store_run(store, st, "storing a piece of a raw message", error);
+	g_autofree char *doing = g_strdup_printf("storing a piece of a %s", kind_name[kind]);
+	gboolean ok = dk_store_run(store, st, doing, error);
 	dk_stmt_clear(st); /* the bytes are the caller's */
 	return ok;
 }
 
-gboolean dk_store_chunks_put(DkStore *store, const char *sha256, int fd, const guint8 *bytes,
-                             gsize size, gint64 now, GError **error)
+gboolean dk_store_chunks_write(DkStore *store, DkStoreChunksKind kind, const char *sha256, int fd,
+                               const guint8 *bytes, gsize size, GError **error)
 {
-	gint64 chunks = (gint64)((size + DK_STORE_CHUNK - 1) / DK_STORE_CHUNK);
-	gboolean fresh = FALSE;
-	if (!put_row(store, sha256, size, chunks, now, &fresh, error))
-		return FALSE;
-	if (!fresh)
-		return TRUE; /* the same bytes are kept already */
+	gint64 chunks = dk_store_chunks_count(size);
 	g_autofree guint8 *buf = fd >= 0 ? g_malloc(MIN(size, (gsize)DK_STORE_CHUNK)) : NULL;
 	for (gint64 seq = 0; seq < chunks; seq++) {
 		gsize at = (gsize)seq * DK_STORE_CHUNK, n = MIN(size - at, (gsize)DK_STORE_CHUNK);
 		const guint8 *piece = bytes != NULL ? bytes + at : buf;
 		if (fd >= 0 && !dk_store_file_read_at(fd, buf, n, at)) {
 			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
-			            "store: reading a raw message at byte %" G_GSIZE_FORMAT ": %s",
-			            at, g_strerror(errno));
+			            "store: reading a %s at byte %" G_GSIZE_FORMAT ": %s",
+			            kind_name[kind], at, g_strerror(errno));
 			return FALSE;
 		}
-		if (!put_piece(store, sha256, seq, piece, n, error))
+		if (!put_piece(store, kind, sha256, seq, piece, n, error))
 			return FALSE;
 	}
 	return TRUE;
 }
 
-static gboolean damaged(const char *sha256, const char *what, GError **error)
+gboolean dk_store_chunks_put(DkStore *store, const char *sha256, int fd, const guint8 *bytes,
+                             gsize size, gint64 now, GError **error)
 {
-	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "store: raw message %s is damaged: %s",
-	            sha256, what);
+	gboolean fresh = FALSE;
+	if (!put_row(store, sha256, size, now, &fresh, error))
+		return FALSE;
+	/* nothing more when the same bytes are kept already */
+	return !fresh ||
+	       dk_store_chunks_write(store, DK_STORE_CHUNKS_RAW, sha256, fd, bytes, size, error);
+}
+
+static gboolean damaged(DkStoreChunksKind kind, const char *sha256, const char *what,
+                        GError **error)
+{
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "store: %s %s is damaged: %s",
+	            kind_name[kind], sha256, what);
 	return FALSE;
 }
 
@@ -95,22 +123,21 @@ static gboolean give(DkStoreRawSink sink, gpointer data, const guint8 *bytes, gs
 	return FALSE;
 }
 
-gboolean dk_store_chunks_read(DkStore *store, const char *sha256, gint64 chunks, gint64 size,
-                              DkStoreRawSink sink, gpointer data, GError **error)
+gboolean dk_store_chunks_read(DkStore *store, DkStoreChunksKind kind, const char *sha256,
+                              gint64 chunks, gint64 size, DkStoreRawSink sink, gpointer data,
+                              GError **error)
 {
 	gint64 got = 0;
 	for (gint64 seq = 0; seq < chunks; seq++) {
-		DkStmt *st = dk_store_query(
-		    store, "SELECT data FROM raw_chunks WHERE sha256 = ? AND seq = ?", error, "si",
-		    sha256, seq);
+		DkStmt *st = dk_store_query(store, select_piece[kind], error, "si", sha256, seq);
 		if (st == NULL)
 			return FALSE;
 		int rc = dk_stmt_step(st);
 		if (rc != DK_STMT_ROW) {
 			dk_stmt_reset(st);
 			return rc == DK_STMT_ERROR
-			           ? dk_store_set_error(store, error, "reading a raw message")
-			           : damaged(sha256, "a piece is missing", error);
+			           ? dk_store_set_error(store, error, "reading a piece")
+			           : damaged(kind, sha256, "a piece is missing", error);
 		}
 		gsize n = 0;
 		const guint8 *bytes = dk_stmt_blob(st, 0, &n);
@@ -119,10 +146,10 @@ gboolean dk_store_chunks_read(DkStore *store, const char *sha256, gint64 chunks,
 		gboolean ok = got <= size && give(sink, data, bytes, n, &go_on, error);
 		dk_stmt_reset(st); /* frees the piece */
 		if (!ok || !go_on)
-			return ok ||
-			       (got > size && damaged(sha256, "more bytes than stored", error));
+			return ok || (got > size &&
+			              damaged(kind, sha256, "more bytes than stored", error));
 	}
-	return got == size || damaged(sha256, "fewer bytes than stored", error);
+	return got == size || damaged(kind, sha256, "fewer bytes than stored", error);
 }
 
 gboolean dk_store_chunks_read_file(const char *path, gint64 size, DkStoreRawSink sink,

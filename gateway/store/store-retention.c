@@ -192,9 +192,11 @@ gboolean dk_store_content_purge(DkStore *store, gboolean attachment, const char 
 		                             "UPDATE attachments SET purged_at = ?"
 		                             " WHERE sha256 = ? AND purged_at IS NULL",
 		                             /* the bytes are in the database */
-		                             "UPDATE attachments SET purged_at = ?, data = NULL"
-		                             " WHERE sha256 = ? AND purged_at IS NULL"),
-		                      "purging an attachment", error, "is", now, sha256);
+		                             "UPDATE attachments SET purged_at = ?, data = NULL,"
+		                             " chunks = 0 WHERE sha256 = ? AND purged_at IS NULL"),
+		                      "purging an attachment", error, "is", now, sha256) &&
+		       dk_store_write(store, "DELETE FROM attachment_chunks WHERE sha256 = ?",
+		                      "purging an attachment's pieces", error, "s", sha256);
 	/* A raw message's bytes inside the database go now, in one value or
 	 * in pieces; a file's path stays until the file is removed. */
 	return dk_store_write(

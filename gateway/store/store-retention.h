@@ -5,7 +5,7 @@
  * 18): the articles and attachment links that name it stay valid, with
  * their sizes, names and types, and a reader learns when the bytes went
  * (DK_ERROR_GONE). A raw message kept inside the database loses its bytes
- * in the purging transaction (a large one its rows of raw_chunks too); a content kept as a file
+ * in the purging transaction (a large one its rows of pieces too); a content kept as a file
  * keeps its path until the file is removed, which happens only after that transaction committed
  * (dk_store_purged_files() finds them, also after a crash). */
 #pragma once
@@ -79,9 +79,9 @@ gboolean dk_store_raw_needed(DkStore *store, const char *sha256, gboolean *neede
                              GError **error);
 
 /* Marks the raw message (attachment FALSE) or attachment content (TRUE)
- * sha256 purged at now; a raw message inside the database loses its
- * bytes at once, those kept in pieces (raw_chunks) too. Inside a
- * transaction. */
+ * sha256 purged at now; a content inside the database loses its bytes
+ * at once, those kept in pieces (raw_chunks, attachment_chunks) too.
+ * Inside a transaction. */
 gboolean dk_store_content_purge(DkStore *store, gboolean attachment, const char *sha256, gint64 now,
                                 GError **error);
 

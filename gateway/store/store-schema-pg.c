@@ -299,14 +299,20 @@ static const char migration_19_unique[] =
 
 static const char *const migration_19[] = {migration_19_unique, NULL};
 
-/* SQLite's 20: a large raw message in pieces of about a MiB, so that it
- * is never one bytea held whole by the gateway or sent as one parameter
- * (store.c, dk_store_raw_put_fd()). PostgreSQL keeps every raw message
- * above inline_max so. */
+/* SQLite's 20: a large raw message or attachment content in pieces of a
+ * MiB, so that it is never one bytea held whole by the gateway or sent as
+ * one parameter (store-chunks.c). PostgreSQL keeps every content above
+ * inline_max so. */
 static const char migration_20_chunks[] =
     "ALTER TABLE raw_messages ADD COLUMN chunks BIGINT NOT NULL DEFAULT 0;"
     "CREATE TABLE raw_chunks ("
     "  sha256 TEXT NOT NULL REFERENCES raw_messages ON DELETE CASCADE,"
+    "  seq BIGINT NOT NULL,"
+    "  data BYTEA NOT NULL,"
+    "  PRIMARY KEY (sha256, seq));"
+    "ALTER TABLE attachments ADD COLUMN chunks BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE attachment_chunks ("
+    "  sha256 TEXT NOT NULL REFERENCES attachments ON DELETE CASCADE,"
     "  seq BIGINT NOT NULL,"
     "  data BYTEA NOT NULL,"
     "  PRIMARY KEY (sha256, seq));";

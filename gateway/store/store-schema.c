@@ -407,19 +407,26 @@ static const char migration_19[] =
     "DROP INDEX articles_message;"
     "CREATE UNIQUE INDEX articles_message ON articles (message_id, fingerprint);";
 
-/* A raw message may be kept in pieces (PostgreSQL, above inline_max):
- * its rows of raw_chunks, about a MiB each, numbered from 0, written one
- * at a time in the transaction that stores the message and read back one
- * at a time, so that neither the gateway nor the database holds it whole
- * at once; raw_messages.chunks says how many (0: none), and data is then
- * the empty blob (the CHECK wants data or path). SQLite keeps a large raw
- * message as a file instead and leaves the table empty: it is here so
- * that the two schemas stay one (tests/pg compares them), and so that
- * reading and purging are the same statements on both. */
+/* A raw message or an attachment's content may be kept in pieces
+ * (PostgreSQL, above inline_max): its rows of raw_chunks or
+ * attachment_chunks, a MiB each, numbered from 0, written one at a time
+ * in the transaction that stores it and read back one at a time, so that
+ * the gateway never holds a large raw message whole (nor sends it as one
+ * value); the column chunks says how many (0: none), and a raw message's
+ * data is then the empty blob (the CHECK wants data or path). SQLite keeps
+ * large contents as files instead and leaves the tables empty: they are
+ * here so that the two schemas stay one (tests/pg compares them), and so
+ * that reading and purging are the same statements on both. */
 static const char migration_20[] =
     "ALTER TABLE raw_messages ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE raw_chunks ("
     "  sha256 TEXT NOT NULL REFERENCES raw_messages ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (sha256, seq)) WITHOUT ROWID;"
+    "ALTER TABLE attachments ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE attachment_chunks ("
+    "  sha256 TEXT NOT NULL REFERENCES attachments ON DELETE CASCADE,"
     "  seq INTEGER NOT NULL,"
     "  data BLOB NOT NULL,"
     "  PRIMARY KEY (sha256, seq)) WITHOUT ROWID;";

@@ -307,7 +307,8 @@ static gboolean read_pieces(DkStore *store, const char *sha256, gint64 chunks, g
                             DkStoreRawSink sink, gpointer data, GError **error)
 {
 	g_autoptr(GError) local = NULL;
-	if (dk_store_chunks_read(store, sha256, chunks, size, sink, data, &local))
+	if (dk_store_chunks_read(store, DK_STORE_CHUNKS_RAW, sha256, chunks, size, sink, data,
+	                         &local))
 		return TRUE;
 	gint64 purged_at = 0;
 	if (g_error_matches(local, DK_ERROR, DK_ERROR_PERMANENT) &&
@@ -611,28 +612,42 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	return a->id;
 }
 
+/* An attachment's bytes on PostgreSQL, in the database (several gateways
+ * share no folder): one value up to inline_max, else in pieces of a MiB
+ * (attachment_chunks), so that no statement carries the whole content. */
+static gboolean attachment_keep_pg(DkStore *store, const DkAttachmentIn *att, GError **error)
+{
+	gsize n = 0;
+	const guint8 *p = att->data ? g_bytes_get_data(att->data, &n) : NULL;
+	gboolean pieces = p != NULL && n > store->options.inline_max;
+	DkStmt *st =
+	    dk_store_prepare(store,
+	                     "INSERT INTO attachments (sha256, size, data, chunks)"
+	                     " VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE"
+	                     " SET data = excluded.data, chunks = excluded.chunks, purged_at = NULL"
+	                     " WHERE attachments.purged_at IS NOT NULL",
+	                     error);
+	if (st == NULL)
+		return FALSE;
+	dk_stmt_bind_text(st, 1, att->sha256);
+	dk_stmt_bind_int64(st, 2, (gint64)att->size);
+	if (p != NULL && !pieces)
+		dk_stmt_bind_blob_static(st, 3, p, n);
+	dk_stmt_bind_int64(st, 4, pieces ? dk_store_chunks_count(n) : 0);
+	if (!dk_store_run(store, st, "storing an attachment", error))
+		return FALSE;
+	/* the pieces unless the same bytes are kept already */
+	return !pieces || dk_store_last_changes(store) == 0 ||
+	       dk_store_chunks_write(store, DK_STORE_CHUNKS_ATTACHMENT, att->sha256, -1, p, n,
+	                             error);
+}
+
 /* The bytes of an attachment, once per SHA-256: on SQLite a file under
- * data_dir/attachments/; on PostgreSQL in the database (attachments.data),
- * as several gateways share no folder. */
+ * data_dir/attachments/; on PostgreSQL in the database. */
 static gboolean attachment_keep(DkStore *store, const DkAttachmentIn *att, GError **error)
 {
-	if (store->backend != NULL) {
-		gsize n = 0;
-		const void *p = att->data ? g_bytes_get_data(att->data, &n) : NULL;
-		DkStmt *st = dk_store_prepare(store,
-		                              "INSERT INTO attachments (sha256, size, data)"
-		                              " VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE"
-		                              " SET data = excluded.data, purged_at = NULL"
-		                              " WHERE attachments.purged_at IS NOT NULL",
-		                              error);
-		if (st == NULL)
-			return FALSE;
-		dk_stmt_bind_text(st, 1, att->sha256);
-		dk_stmt_bind_int64(st, 2, (gint64)att->size);
-		if (p != NULL)
-			dk_stmt_bind_blob_static(st, 3, p, n);
-		return dk_store_run(store, st, "storing an attachment", error);
-	}
+	if (store->backend != NULL)
+		return attachment_keep_pg(store, att, error);
 	g_autofree char *dir = blob_dir(store, "attachments", att->sha256);
 	if (att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
 		return FALSE;

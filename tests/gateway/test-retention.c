@@ -424,23 +424,36 @@ static void test_export(void **state)
 	dk_export_report_clear(&r);
 }
 
-/* A raw message of several MiB (PostgreSQL: in pieces, raw_chunks):
- * exported byte for byte, then purged with all its pieces. */
-static void test_large_raw_purged_whole(void **state)
+/* Text of at least size bytes, every line numbered. */
+static char *numbered(const char *head, gsize size)
+{
+	GString *text = g_string_new(head);
+	for (guint line = 0; text->len < size; line++)
+		g_string_append_printf(text, "line %08u of a large content\n", line);
+	return g_string_free(text, FALSE);
+}
+
+/* A raw message and an attachment of several MiB (PostgreSQL: in pieces,
+ * raw_chunks and attachment_chunks): read and exported byte for byte,
+ * then purged with all their pieces. */
+static void test_large_contents_purged_whole(void **state)
 {
 	Fixture *f = *state;
-	GString *text = g_string_new("From: a@example.com\nSubject: large\n\n");
-	for (guint line = 0; text->len < 2 * 1024 * 1024 + 999; line++)
-		g_string_append_printf(text, "line %08u of a large message\n", line);
-	g_autofree char *raw = g_string_free(text, FALSE);
-	gint64 t = ticket(f, "default", raw, NULL, OLD);
-	gint64 pieces = dk_test_store_number(f->store, "SELECT count(*) FROM raw_chunks");
-	assert_int_equal(pieces, dk_test_store_is_pg() ? 3 : 0);
+	g_autofree char *raw = numbered("From: a@example.com\nSubject: large\n\n", 2097152 + 999);
+	g_autofree char *attachment = numbered("%PDF-1.4\n", 3 * 1048576 + 5);
+	gint64 t = ticket(f, "default", raw, attachment, OLD);
+	gboolean pg = dk_test_store_is_pg();
+	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM raw_chunks"),
+	                 pg ? 3 : 0);
+	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM attachment_chunks"),
+	                 pg ? 4 : 0);
+	assert_true(attachment_kept(f, t));
 	g_autofree char *dir = g_build_filename(f->dir, "export", NULL);
 	DkExportReport r = {0};
 	g_autoptr(GError) error = NULL;
 	assert_true(dk_retention_export(f->store, t, "docket", dir, NOW, &r, &error));
 	assert_int_equal(r.articles, 1);
+	assert_int_equal(r.attachments, 1);
 	dk_export_report_clear(&r);
 	g_autoptr(GPtrArray) articles = dk_store_articles(f->store, t, NULL);
 	const DkArticle *a = g_ptr_array_index(articles, 0);
@@ -453,10 +466,21 @@ static void test_large_raw_purged_whole(void **state)
 	assert_memory_equal(exported, raw, len);
 	DkPurgeStats s = purge(f, (DkPurgeOptions){0});
 	assert_int_equal(s.raw_messages, 1);
-	assert_int_equal(s.bytes, strlen(raw));
+	assert_int_equal(s.attachments, 1);
+	assert_int_equal(s.bytes, strlen(raw) + strlen(attachment));
 	assert_false(raw_kept(f, raw));
+	assert_false(attachment_kept(f, t));
 	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM raw_chunks"), 0);
+	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM attachment_chunks"),
+	                 0);
 	FILE_GONE(f, "raw", raw);
+	FILE_GONE(f, "attachments", attachment);
+	/* The same bytes again: kept again, in pieces again. */
+	gint64 back = ticket(f, "default", raw, attachment, 0);
+	assert_true(raw_kept(f, raw));
+	assert_true(attachment_kept(f, back));
+	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM attachment_chunks"),
+	                 pg ? 4 : 0);
 }
 
 int main(void)
@@ -471,7 +495,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_same_bytes_again_come_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_large_raw_purged_whole, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_contents_purged_whole, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
