@@ -33,7 +33,7 @@ typedef struct {
 	char *assignee;     /* or NULL */
 	gint64 created_at;
 	gint64 updated_at;
-	gint64 articles;  /* how many articles it has */
+	gint64 articles;  /* how many articles it has; -1: not counted */
 	gint64 closed_at; /* when it became resolved or closed; 0 while open */
 } DkTicket;
 
@@ -356,6 +356,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkQuarantined, dk_quarantined_free)
 
 /* Reads. The returned arrays own their elements. */
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error);
+/* The ticket without counting its articles (articles is -1): for the
+ * pipeline, which reads a ticket for every reply and never its count. */
+DkTicket *dk_store_ticket_head(DkStore *store, gint64 number, GError **error);
 /* Of DkTicket*, the newest first; status NULL: of every status. */
 GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit,
                                 GError **error);

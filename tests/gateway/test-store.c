@@ -141,6 +141,13 @@ static void test_ticket_roundtrip(void **state)
 	assert_string_equal(ticket->subject, "Printer");
 	assert_string_equal(dk_ticket_status_name(ticket->status), "new");
 	assert_int_equal(ticket->articles, 1);
+	/* the pipeline's read: the same row, the articles not counted */
+	g_autoptr(DkTicket) head = dk_store_ticket_head(s, t, &error);
+	assert_string_equal(head->subject, "Printer");
+	assert_string_equal(head->requester, "alice@example.com");
+	assert_int_equal(head->status, ticket->status);
+	assert_int_equal(head->created_at, 100);
+	assert_int_equal(head->articles, -1);
 	g_autoptr(GPtrArray) people = dk_store_participants(s, t, &error);
 	assert_int_equal(people->len, 1);
 	const DkParticipant *person = g_ptr_array_index(people, 0);
@@ -151,6 +158,10 @@ static void test_ticket_roundtrip(void **state)
 	assert_int_equal(events->len, 1);
 	g_autoptr(DkTicket) missing = dk_store_ticket_get(s, 42, &error);
 	assert_null(missing);
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
+	g_clear_error(&error);
+	g_autoptr(DkTicket) no_head = dk_store_ticket_head(s, 42, &error);
+	assert_null(no_head);
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
 }
 
