@@ -49,6 +49,77 @@ static void test_open_migrates(void **state)
 	assert_int_equal(dk_store_schema_version(s), dk_store_schema_latest());
 }
 
+/* How many tables' CHECKs list more than two values with IN. */
+static guint value_lists(DkStore *s)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(s->db,
+	                                    "SELECT sql FROM sqlite_schema WHERE type = 'table'",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	guint n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		n += g_regex_match_simple("CHECK \\(\\w+ IN \\([^)]*,[^)]*,",
+		                          (const char *)sqlite3_column_text(st, 0), 0, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void assert_refused(DkStore *s, const char *sql)
+{
+	/* the store's connection reports extended codes */
+	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_CONSTRAINT_CHECK);
+}
+
+/* Migration 20 writes the CHECKs' value lists as comparisons (SQLite
+ * builds a table for a list at every statement): a store at 19 gets the
+ * same constraints in the new form, its rows kept. */
+static void test_checks_without_value_lists(void **state)
+{
+	DK_TEST_SQLITE_ONLY();
+	g_autoptr(GError) error = NULL;
+	{
+		g_autoptr(DkStore) s = dk_test_store_open(*state, NULL, &error);
+		assert_int_equal(value_lists(s), 0);
+		assert_true(dk_store_begin(s, &error));
+		assert_int_equal(dk_store_ticket_create(s, "Printer", "a@example.com", 100, &error),
+		                 1);
+		assert_true(dk_store_commit(s, &error));
+		/* back to the form of 19, as a store made before it */
+		gint64 version = dk_test_store_number(s, "PRAGMA schema_version");
+		g_autofree char *bump =
+		    g_strdup_printf("PRAGMA writable_schema = ON;"
+		                    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (role = "
+		                    "''requester'' OR role ="
+		                    " ''sender'' OR role = ''cc'' OR role = ''agent'')', 'CHECK "
+		                    "(role IN (''requester'',"
+		                    "''sender'',''cc'',''agent''))') WHERE name = 'participants';"
+		                    "PRAGMA schema_version = %" G_GINT64_FORMAT ";"
+		                    "PRAGMA writable_schema = OFF; PRAGMA user_version = 19;",
+		                    version + 1);
+		assert_int_equal(sqlite3_exec(s->db, bump, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(value_lists(s), 1);
+	}
+	g_autoptr(DkStore) s = dk_test_store_open(*state, NULL, &error);
+	assert_non_null(s);
+	assert_int_equal(value_lists(s), 0);
+	assert_int_equal(dk_store_schema_version(s), dk_store_schema_latest());
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM tickets"), 1);
+	assert_refused(s, "UPDATE tickets SET status = 'gone'");
+	assert_refused(s, "UPDATE tickets SET priority = 'urgent'");
+	assert_refused(
+	    s, "INSERT INTO participants (ticket, address, role) VALUES (1, 'b@x', 'boss')");
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "UPDATE tickets SET status = 'on_hold', priority = 'low'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "INSERT INTO participants (ticket, address, role)"
+	                              " VALUES (1, 'b@x', 'cc')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+}
+
 static void test_refuses_newer_schema(void **state)
 {
 	DK_TEST_SQLITE_ONLY();
@@ -431,6 +502,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_migrates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checks_without_value_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ticket_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
