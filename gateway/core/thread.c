@@ -112,7 +112,7 @@ GBytes *dk_thread_policy_secret(DkThreadPolicy *p)
 static gboolean ticket_exists(DkStore *store, gint64 number, gboolean *exists_out, GError **error)
 {
 	g_autoptr(GError) local = NULL;
-	g_autoptr(DkTicket) t = dk_store_ticket_head(store, number, &local);
+	g_autoptr(DkTicket) t = dk_store_ticket_get(store, number, &local);
 	*exists_out = t != NULL;
 	if (t == NULL && !g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND)) {
 		g_propagate_error(error, g_steal_pointer(&local));

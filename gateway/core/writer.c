@@ -190,7 +190,7 @@ static gboolean find_ticket(Write *w, GError **error)
 		return FALSE;
 	}
 	if (w->match.ticket != 0 &&
-	    (w->ticket = dk_store_ticket_head(w->store, w->match.ticket, error)) == NULL)
+	    (w->ticket = dk_store_ticket_get(w->store, w->match.ticket, error)) == NULL)
 		return FALSE;
 	return TRUE;
 }
@@ -357,7 +357,7 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 		return FALSE;
 	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
 		dk_ticket_free(w->ticket);
-		if ((w->ticket = dk_store_ticket_head(w->store, ticket, error)) == NULL)
+		if ((w->ticket = dk_store_ticket_get(w->store, ticket, error)) == NULL)
 			return FALSE;
 		w->match = (DkThreadMatch){.ticket = ticket, .evidence = "header"};
 	}
@@ -505,7 +505,7 @@ static gboolean apply_commands(Write *w, gint64 ticket, GError **error)
 	}
 	for (guint i = 0; i < c->commands->len; i++) {
 		/* Each command sees the ticket as the one before left it. */
-		g_autoptr(DkTicket) t = dk_store_ticket_head(w->store, ticket, error);
+		g_autoptr(DkTicket) t = dk_store_ticket_get(w->store, ticket, error);
 		if (t == NULL || !apply_command(w, t, g_ptr_array_index(c->commands, i), error))
 			return FALSE;
 	}
@@ -830,7 +830,7 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	w->match.ticket = open;
 	w->match.evidence = "correlation";
 	w->linked_from = 0;
-	return (w->ticket = dk_store_ticket_head(w->store, open, error)) != NULL;
+	return (w->ticket = dk_store_ticket_get(w->store, open, error)) != NULL;
 }
 
 /* The sentence of a set-aside kind, for `docket quarantine list`. */

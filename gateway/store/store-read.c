@@ -96,18 +96,19 @@ static DkTicket *ticket_by_number(DkStore *store, const char *sql, gint64 number
 	return g_ptr_array_steal_index(rows, 0);
 }
 
+/* The count reads a leaf of the articles' index that nothing else of a
+ * reply's threading touches (at a million tickets, from the disk or the
+ * kernel); only the ticket's document shows it. */
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
-{
-	return ticket_by_number(store, "SELECT " TICKET_COLUMNS " FROM tickets t WHERE number = ?",
-	                        number, error);
-}
-
-/* In a store of a million tickets the count reads a leaf of the articles'
- * index that nothing else of a reply's threading touches. */
-DkTicket *dk_store_ticket_head(DkStore *store, gint64 number, GError **error)
 {
 	return ticket_by_number(
 	    store, "SELECT " TICKET_FIELDS("-1") " FROM tickets t WHERE number = ?", number, error);
+}
+
+DkTicket *dk_store_ticket_get_counted(DkStore *store, gint64 number, GError **error)
+{
+	return ticket_by_number(store, "SELECT " TICKET_COLUMNS " FROM tickets t WHERE number = ?",
+	                        number, error);
 }
 
 GPtrArray *dk_store_tickets_get(DkStore *store, const gint64 *numbers, guint n, GError **error)

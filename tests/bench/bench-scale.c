@@ -766,7 +766,7 @@ static double time_thread(DkStore *store, DkThreadPolicy *policy, const DkMessag
 	              dk_store_message_id_find(store, m->message_id, &ticket, &known, &error) &&
 	              dk_thread_find(store, policy, m, NULL, &match, &error);
 	g_autoptr(DkTicket) t =
-	    ok && match.ticket != 0 ? dk_store_ticket_head(store, match.ticket, &error) : NULL;
+	    ok && match.ticket != 0 ? dk_store_ticket_get(store, match.ticket, &error) : NULL;
 	double ms = (g_get_monotonic_time() - start) / 1000.0;
 	if (!ok || (match.ticket != 0 && t == NULL)) {
 		fprintf(stderr, "threading: %s\n", error->message);
