@@ -167,7 +167,7 @@ void dk_ticket_view_clear(DkTicketView *v)
 
 gboolean dk_ticket_view_load(DkStore *store, gint64 number, DkTicketView *v, GError **error)
 {
-	return (v->ticket = dk_store_ticket_get(store, number, error)) != NULL &&
+	return (v->ticket = dk_store_ticket_get_counted(store, number, error)) != NULL &&
 	       (v->articles = dk_store_articles(store, number, error)) != NULL &&
 	       (v->events = dk_store_events(store, number, error)) != NULL &&
 	       (v->message_ids = dk_store_message_ids(store, number, error)) != NULL &&

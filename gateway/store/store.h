@@ -33,7 +33,7 @@ typedef struct {
 	char *assignee;     /* or NULL */
 	gint64 created_at;
 	gint64 updated_at;
-	gint64 articles;  /* how many articles it has */
+	gint64 articles;  /* how many articles it has; -1: not counted */
 	gint64 closed_at; /* when it became resolved or closed; 0 while open */
 } DkTicket;
 
@@ -381,7 +381,11 @@ void dk_quarantined_free(DkQuarantined *entry);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkQuarantined, dk_quarantined_free)
 
 /* Reads. The returned arrays own their elements. */
+/* A ticket without counting its articles (articles is -1), as the
+ * pipeline, the desk and the connectors read one; _counted() counts them,
+ * for the ticket's document (ticket show, the API). */
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error);
+DkTicket *dk_store_ticket_get_counted(DkStore *store, gint64 number, GError **error);
 /* Of DkTicket*, the newest first; status NULL: of every status. */
 GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, guint limit,
                                 GError **error);

@@ -776,6 +776,37 @@ static double time_thread(DkStore *store, DkThreadPolicy *policy, const DkMessag
 	return ms;
 }
 
+/* One round's replies: to articles drawn from the whole store, new ones
+ * each round, so that no round finds the pages an earlier one read in the
+ * store's cache (a long-running gateway keeps the B-trees' upper pages
+ * there, not the leaves of the tickets customers answer). */
+typedef struct {
+	DkMessage *messages[MAX_SAMPLES];
+	GBytes *raws[MAX_SAMPLES];
+	gint64 wanted[MAX_SAMPLES];
+} Replies;
+
+static void replies_draw(Replies *r, DkStore *store, gint64 articles, guint round,
+                         gboolean by_references)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(7 + round);
+	for (guint i = 0; i < MAX_SAMPLES; i++) {
+		gint64 article = 1 + (gint64)g_rand_double_range(rand, 0, (double)articles);
+		r->messages[i] = reply_to(article, i, by_references, &r->raws[i]);
+		g_autofree char *sql = g_strdup_printf(
+		    "SELECT ticket FROM articles WHERE id = %" G_GINT64_FORMAT, article);
+		r->wanted[i] = count_rows(store, sql);
+	}
+}
+
+static void replies_clear(Replies *r)
+{
+	for (guint i = 0; i < MAX_SAMPLES; i++) {
+		dk_message_free(r->messages[i]);
+		g_bytes_unref(r->raws[i]);
+	}
+}
+
 static void run_thread(Bench *b, DkStore *store, gboolean by_references)
 {
 	const char *name =
@@ -787,38 +818,26 @@ static void run_thread(Bench *b, DkStore *store, gboolean by_references)
 	    store, "SELECT max(article) FROM message_ids WHERE message_id LIKE 'article%'");
 	g_autoptr(DkConfig) config = dk_config_new_default();
 	g_autoptr(DkThreadPolicy) policy = dk_thread_policy_new(config);
-	DkMessage *messages[MAX_SAMPLES];
-	GBytes *raws[MAX_SAMPLES];
-	gint64 wanted[MAX_SAMPLES];
-	g_autoptr(GRand) rand = g_rand_new_with_seed(7);
-	for (guint i = 0; i < MAX_SAMPLES; i++) {
-		gint64 article = 1 + (gint64)g_rand_double_range(rand, 0, (double)articles);
-		messages[i] = reply_to(article, i, by_references, &raws[i]);
-		g_autofree char *sql = g_strdup_printf(
-		    "SELECT ticket FROM articles WHERE id = %" G_GINT64_FORMAT, article);
-		wanted[i] = count_rows(store, sql);
-	}
 	Figures f = {0};
 	double ms[MAX_SAMPLES], cpu[MAX_SAMPLES];
 	guint threaded = 0;
 	for (guint r = 0; r < b->rounds; r++) {
+		Replies replies;
+		replies_draw(&replies, store, articles, r, by_references);
 		threaded = 0;
 		for (guint i = 0; i < MAX_SAMPLES; i++) {
 			gint64 ticket = 0;
 			double before = thread_cpu_ms();
-			ms[i] = time_thread(store, policy, messages[i], &ticket);
+			ms[i] = time_thread(store, policy, replies.messages[i], &ticket);
 			cpu[i] = thread_cpu_ms() - before;
-			threaded += ticket == wanted[i];
+			threaded += ticket == replies.wanted[i];
 		}
 		figures_add(&f, ms, cpu, MAX_SAMPLES);
+		replies_clear(&replies);
 	}
 	f.found = threaded;
 	printf("%s\n", name);
 	figures_print("store", &f);
-	for (guint i = 0; i < MAX_SAMPLES; i++) {
-		dk_message_free(messages[i]);
-		g_bytes_unref(raws[i]);
-	}
 	fflush(stdout);
 }
 

@@ -354,7 +354,7 @@ static void test_tickets_by_numbers(void **state)
 	static const gint64 expected[] = {4, 2, 5};
 	for (guint i = 0; i < got->len; i++) {
 		DkTicket *t = g_ptr_array_index(got, i);
-		g_autoptr(DkTicket) one = dk_store_ticket_get(s, t->number, NULL);
+		g_autoptr(DkTicket) one = dk_store_ticket_get_counted(s, t->number, NULL);
 		assert_int_equal(t->number, expected[i]);
 		assert_string_equal(t->subject, one->subject);
 		assert_string_equal(t->requester, one->requester);

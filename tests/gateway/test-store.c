@@ -51,6 +51,77 @@ static void test_open_migrates(void **state)
 	assert_int_equal(dk_store_schema_version(s), dk_store_schema_latest());
 }
 
+/* How many tables' CHECKs list more than two values with IN. */
+static guint value_lists(DkStore *s)
+{
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(s->db,
+	                                    "SELECT sql FROM sqlite_schema WHERE type = 'table'",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	guint n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		n += g_regex_match_simple("CHECK \\(\\w+ IN \\([^)]*,[^)]*,",
+		                          (const char *)sqlite3_column_text(st, 0), 0, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void assert_refused(DkStore *s, const char *sql)
+{
+	/* the store's connection reports extended codes */
+	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_CONSTRAINT_CHECK);
+}
+
+/* Migration 21 writes the CHECKs' value lists as comparisons (SQLite
+ * builds a table for a list at every statement): a store at 20 gets the
+ * same constraints in the new form, its rows kept. */
+static void test_checks_without_value_lists(void **state)
+{
+	DK_TEST_SQLITE_ONLY();
+	g_autoptr(GError) error = NULL;
+	{
+		g_autoptr(DkStore) s = dk_test_store_open(*state, NULL, &error);
+		assert_int_equal(value_lists(s), 0);
+		assert_true(dk_store_begin(s, &error));
+		assert_int_equal(dk_store_ticket_create(s, "Printer", "a@example.com", 100, &error),
+		                 1);
+		assert_true(dk_store_commit(s, &error));
+		/* back to the form of 20, as a store made before it */
+		gint64 version = dk_test_store_number(s, "PRAGMA schema_version");
+		g_autofree char *bump =
+		    g_strdup_printf("PRAGMA writable_schema = ON;"
+		                    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (role = "
+		                    "''requester'' OR role ="
+		                    " ''sender'' OR role = ''cc'' OR role = ''agent'')', 'CHECK "
+		                    "(role IN (''requester'',"
+		                    "''sender'',''cc'',''agent''))') WHERE name = 'participants';"
+		                    "PRAGMA schema_version = %" G_GINT64_FORMAT ";"
+		                    "PRAGMA writable_schema = OFF; PRAGMA user_version = 20;",
+		                    version + 1);
+		assert_int_equal(sqlite3_exec(s->db, bump, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(value_lists(s), 1);
+	}
+	g_autoptr(DkStore) s = dk_test_store_open(*state, NULL, &error);
+	assert_non_null(s);
+	assert_int_equal(value_lists(s), 0);
+	assert_int_equal(dk_store_schema_version(s), dk_store_schema_latest());
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM tickets"), 1);
+	assert_refused(s, "UPDATE tickets SET status = 'gone'");
+	assert_refused(s, "UPDATE tickets SET priority = 'urgent'");
+	assert_refused(
+	    s, "INSERT INTO participants (ticket, address, role) VALUES (1, 'b@x', 'boss')");
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "UPDATE tickets SET status = 'on_hold', priority = 'low'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s->db,
+	                              "INSERT INTO participants (ticket, address, role)"
+	                              " VALUES (1, 'b@x', 'cc')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+}
+
 static void test_refuses_newer_schema(void **state)
 {
 	DK_TEST_SQLITE_ONLY();
@@ -290,10 +361,17 @@ static void test_ticket_roundtrip(void **state)
 	    dk_store_article_find(s, "m1@x", "f2", &found_ticket, &found_article, &found, &error));
 	assert_false(found);
 
-	g_autoptr(DkTicket) ticket = dk_store_ticket_get(s, t, &error);
+	g_autoptr(DkTicket) ticket = dk_store_ticket_get_counted(s, t, &error);
 	assert_string_equal(ticket->subject, "Printer");
 	assert_string_equal(dk_ticket_status_name(ticket->status), "new");
 	assert_int_equal(ticket->articles, 1);
+	/* the pipeline's read: the same row, the articles not counted */
+	g_autoptr(DkTicket) head = dk_store_ticket_get(s, t, &error);
+	assert_string_equal(head->subject, "Printer");
+	assert_string_equal(head->requester, "alice@example.com");
+	assert_int_equal(head->status, ticket->status);
+	assert_int_equal(head->created_at, 100);
+	assert_int_equal(head->articles, -1);
 	g_autoptr(GPtrArray) people = dk_store_participants(s, t, &error);
 	assert_int_equal(people->len, 1);
 	const DkParticipant *person = g_ptr_array_index(people, 0);
@@ -304,6 +382,10 @@ static void test_ticket_roundtrip(void **state)
 	assert_int_equal(events->len, 1);
 	g_autoptr(DkTicket) missing = dk_store_ticket_get(s, 42, &error);
 	assert_null(missing);
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
+	g_clear_error(&error);
+	g_autoptr(DkTicket) no_head = dk_store_ticket_get_counted(s, 42, &error);
+	assert_null(no_head);
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
 }
 
@@ -573,6 +655,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_migrates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checks_without_value_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_large_in_pieces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_large_failure_leaves_nothing, setup, teardown),
