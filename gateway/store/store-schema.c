@@ -436,10 +436,12 @@ static const char migration_20[] =
  * temporary table for a list of more than two values at every execution
  * of a statement that checks it, and a new ticket checked five of them
  * (its status and priority, each participant's role, the outbox row's
- * state): 3.5 us each, in all a seventh of the writer's work a message. SQLite cannot alter a
- * CHECK; the text of a table's schema may be rewritten in place when the constraint stays the same
- * (https://www.sqlite.org/lang_altertable.html, "otheralter"), with the schema's version bumped so
- * that every connection reads it again. The SQL is in migration_21_checks(). */
+ * state): 3.5 us each, in all a seventh of the writer's work a message.
+ * SQLite cannot alter a CHECK; the text of a table's schema may be
+ * rewritten in place when the constraint stays the same
+ * (https://www.sqlite.org/lang_altertable.html, "otheralter"), with the
+ * schema's version bumped so that every connection reads it again. The
+ * SQL is in migration_21_checks(). */
 static const char migration_21[] = "";
 
 static const char *const migrations[] = {
