@@ -37,6 +37,7 @@ typedef struct {
 	 * stays temporary). */
 	char aborted_by[6];
 	char *aborted_message;
+	guint64 round_trips; /* requests answered by the server (dk_store_pg_round_trips) */
 } PgConn;
 
 typedef struct {
@@ -282,6 +283,13 @@ static Oid *param_types(PgStmt *st)
 	return types;
 }
 
+/* Runs sql, text of one or more statements, in one round trip. */
+static PGresult *simple_query(PgConn *pg, const char *sql)
+{
+	pg->round_trips++;
+	return PQexec(pg->conn, sql);
+}
+
 /* The session's settings, on every new connection: UTF-8, and how long a
  * statement waits for a lock another transaction holds (SQLite's busy
  * timeout: then 55P03, a temporary failure). */
@@ -289,7 +297,7 @@ static gboolean session_setup(PgConn *pg)
 {
 	g_autofree char *sql = g_strdup_printf(
 	    "SET client_encoding = 'UTF8'; SET lock_timeout = %d", MAX(pg->busy_timeout_ms, 1));
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = simple_query(pg, sql);
 	gboolean ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		note_error(pg, res, "PostgreSQL failed");
@@ -318,6 +326,7 @@ static PGresult *execute(PgStmt *st)
 	reconnect(st->pg, g_str_has_prefix(st->sql, "BEGIN"));
 	PGconn *conn = st->pg->conn;
 	const char *const *values = (const char *const *)st->values;
+	st->pg->round_trips++; /* the statement's run; its preparation is another */
 	if (st->name == NULL) {
 		g_autofree Oid *types = param_types(st);
 		return PQexecParams(conn, st->sql, st->n_params, types, values, st->lengths,
@@ -325,6 +334,7 @@ static PGresult *execute(PgStmt *st)
 	}
 	if (st->prepared != st->pg->generation) {
 		g_autofree Oid *types = param_types(st);
+		st->pg->round_trips++;
 		PGresult *res = PQprepare(conn, st->name, st->sql, st->n_params, types);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
@@ -471,7 +481,7 @@ static gboolean pg_exec(DkStore *store, const char *sql, GError **error)
 		pg->idle = TRUE; /* the server rolled it back when the connection ended */
 		return TRUE;
 	}
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = simple_query(pg, sql);
 	ExecStatusType status = PQresultStatus(res);
 	gboolean ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 	if (!ok)
@@ -501,7 +511,7 @@ static gboolean pg_begin(DkStore *store, GError **error)
 	if (pg_exec(store, sql, error))
 		return TRUE;
 	if (PQstatus(pg->conn) == CONNECTION_OK)
-		PQclear(PQexec(pg->conn, "ROLLBACK"));
+		PQclear(simple_query(pg, "ROLLBACK"));
 	pg->idle = TRUE;
 	return FALSE;
 }
@@ -509,7 +519,7 @@ static gboolean pg_begin(DkStore *store, GError **error)
 static gint64 pg_last_id(DkStore *store)
 {
 	PgConn *pg = conn_of(store);
-	PGresult *res = PQexec(pg->conn, "SELECT lastval()");
+	PGresult *res = simple_query(pg, "SELECT lastval()");
 	gint64 id = 0;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -638,6 +648,11 @@ static gboolean pg_open_config(DkStore *store, const DkConfig *config, GError **
 	if (conninfo == NULL)
 		return FALSE;
 	return connect_store(store, conninfo, error);
+}
+
+guint64 dk_store_pg_round_trips(DkStore *store)
+{
+	return store->backend == &pg_ops ? conn_of(store)->round_trips : 0;
 }
 
 void dk_store_pg_register(void)
