@@ -18,21 +18,17 @@ void dk_user_row_free(DkUserRow *row)
 gboolean dk_store_user_add(DkStore *store, const char *name, const char *role, const char *email,
                            const char *display_name, gint64 now, gint64 *id_out, GError **error)
 {
-	if (!dk_store_write(store,
+	if (dk_store_insert(store,
 	                    "INSERT INTO users (name, role, email, display_name, created_at)"
 	                    " VALUES (?, ?, ?, ?, ?)",
-	                    "adding a user", error, "ssssi", name, role, email, display_name,
-	                    now)) {
-		if (dk_store_failed_unique(store)) {
-			g_clear_error(error);
-			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "user %s exists already",
-			            name);
-		}
-		return FALSE;
+	                    "adding a user", id_out, error, "ssssi", name, role, email,
+	                    display_name, now))
+		return TRUE;
+	if (dk_store_failed_unique(store)) {
+		g_clear_error(error);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "user %s exists already", name);
 	}
-	if (id_out != NULL)
-		*id_out = dk_store_last_id(store);
-	return TRUE;
+	return FALSE;
 }
 
 #define USER_SELECT                                                                                \
@@ -117,14 +113,11 @@ gboolean dk_store_user_set(DkStore *store, const char *name, DkUserColumn column
 gboolean dk_store_token_add(DkStore *store, gint64 user, const char *sha256, const char *label,
                             gint64 now, gint64 *id_out, GError **error)
 {
-	if (!dk_store_write(store,
-	                    "INSERT INTO api_tokens (user, sha256, label, created_at)"
-	                    " VALUES (?, ?, ?, ?)",
-	                    "adding an API token", error, "issi", user, sha256, label, now))
-		return FALSE;
-	if (id_out != NULL)
-		*id_out = dk_store_last_id(store);
-	return TRUE;
+	return dk_store_insert(store,
+	                       "INSERT INTO api_tokens (user, sha256, label, created_at)"
+	                       " VALUES (?, ?, ?, ?)",
+	                       "adding an API token", id_out, error, "issi", user, sha256, label,
+	                       now);
 }
 
 gboolean dk_store_token_find(DkStore *store, const char *sha256, gint64 *user_out,

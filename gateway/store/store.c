@@ -512,14 +512,14 @@ static gboolean index_article(DkStore *store, gint64 id, const char *subject, co
 
 gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 {
-	DkStmt *st =
-	    dk_store_prepare(store,
-	                     "INSERT INTO articles (ticket, direction, visibility, evidence, "
-	                     "sender, recipients, subject,"
-	                     " message_id, fingerprint, new_text, full_text, raw_sha256, intake, "
-	                     "created_at, signature, signer)"
-	                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                     error);
+	DkStmt *st = dk_store_prepare_insert(
+	    store,
+	    "INSERT INTO articles (ticket, direction, visibility, evidence, "
+	    "sender, recipients, subject,"
+	    " message_id, fingerprint, new_text, full_text, raw_sha256, intake, "
+	    "created_at, signature, signer)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    error);
 	if (st == NULL)
 		return 0;
 	dk_stmt_bind_int64(st, 1, a->ticket);
@@ -544,11 +544,10 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	dk_stmt_bind_int64(st, 14, a->created_at);
 	dk_stmt_bind_text(st, 15, a->signature);
 	dk_stmt_bind_text(st, 16, a->signer);
-	gboolean ok = dk_store_run(store, st, "adding an article", error);
+	gboolean ok = dk_store_insert_run(store, st, "adding an article", &a->id, error);
 	dk_stmt_clear(st);
 	if (!ok)
 		return 0;
-	a->id = dk_store_last_id(store);
 	if (store->backend == NULL && !index_article(store, a->id, values[5], values[8], error))
 		return 0;
 	return a->id;
@@ -775,7 +774,7 @@ gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
                              const char *payload_json, gint64 now, gint64 *id_out, GError **error)
 {
-	DkStmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare_insert(
 	    store,
 	    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
 	    " VALUES (?, ?, ?, ?, ?, ?)",
@@ -788,9 +787,5 @@ gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *targe
 	dk_stmt_bind_text(st, 4, payload_json ? payload_json : "{}");
 	dk_stmt_bind_int64(st, 5, now);
 	dk_stmt_bind_int64(st, 6, now);
-	if (!dk_store_run(store, st, "queueing outbox work", error))
-		return FALSE;
-	if (id_out != NULL)
-		*id_out = dk_store_last_id(store);
-	return TRUE;
+	return dk_store_insert_run(store, st, "queueing outbox work", id_out, error);
 }
