@@ -526,6 +526,54 @@ static gboolean pg_begin(DkStore *store, GError **error)
 	return FALSE;
 }
 
+/* The advisory locks of the gateways besides the writers' (pg_begin()):
+ * the two-key form, a class ("dock" and 3 or 4) then a number within it,
+ * so as not to meet the one-key DK_STORE_PG_LOCK_*. */
+#define LOCK_JOBS "1685021548"
+#define LOCK_LEASES "1685021549"
+
+/* Runs sql, a statement (a string constant) that selects whether it got
+ * the lock of key, as an integer; into *got_out. */
+static gboolean lock_try(DkStore *store, const char *sql, const char *key, const char *doing,
+                         gboolean *got_out, GError **error)
+{
+	gint64 got = 0;
+	if (!dk_store_lookup_int64(store, dk_store_query(store, sql, error, "s", key), doing, &got,
+	                           NULL, error))
+		return FALSE;
+	*got_out = got != 0;
+	return TRUE;
+}
+
+/* A job: the transaction's advisory lock, if no other transaction holds
+ * it; held to the transaction's end. */
+static gboolean pg_job_try(DkStore *store, const char *job, gboolean *mine_out, GError **error)
+{
+	return lock_try(store, "SELECT pg_try_advisory_xact_lock(" LOCK_JOBS ", hashtext(?))::int",
+	                job, "asking for a job's lock", mine_out, error);
+}
+
+/* A lease: the session's advisory lock, which the server frees when the
+ * connection ends. Held already, it is not taken again (a second
+ * pg_try_advisory_lock would stack a second hold that one unlock
+ * leaves): pg_locks says, by the key's halves. */
+static gboolean pg_lease_hold(DkStore *store, const char *name, gboolean *held_out, GError **error)
+{
+	return lock_try(store,
+	                "SELECT (CASE WHEN EXISTS (SELECT 1 FROM pg_locks"
+	                " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+	                " AND classid = " LOCK_LEASES
+	                " AND objid = (hashtext(?1)::bigint & 4294967295)::oid"
+	                " AND objsubid = 2 AND granted) THEN true"
+	                " ELSE pg_try_advisory_lock(" LOCK_LEASES ", hashtext(?1)) END)::int",
+	                name, "asking for a lease", held_out, error);
+}
+
+static const DkStoreGroupOps pg_group = {
+    .job_try = pg_job_try,
+    .lease_hold = pg_lease_hold,
+};
+
 static gint64 pg_last_changes(DkStore *store)
 {
 	return conn_of(store)->last_changes;
@@ -600,6 +648,7 @@ static const DkStoreOps pg_ops = {
     .name_statement = pg_name,
     .return_id = pg_return_id,
     .begin = pg_begin,
+    .group = &pg_group,
 };
 
 static void ignore_notice(void *arg, const char *message)
@@ -618,6 +667,7 @@ static gboolean connect_store(DkStore *store, const char *conninfo, GError **err
 	pg->busy_timeout_ms = store->options.busy_timeout_ms;
 	store->conn = pg;
 	store->backend = &pg_ops;
+	store->group = pg_ops.group;
 	pg->conn = PQconnectdb(conninfo);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		note_error(pg, NULL, "cannot connect");

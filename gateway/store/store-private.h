@@ -17,13 +17,25 @@
 typedef struct DkStmt DkStmt;
 typedef struct DkStoreOps DkStoreOps;
 
+/* What a backend does for the gateways that share its store: store.h's
+ * dk_store_job_try() and dk_store_lease_hold(), which call through the
+ * store's table. Every backend has one: SQLite's (store-sqlite.c), where
+ * one process writes at a time and every job and lease is the caller's;
+ * PostgreSQL's (store-pg.c), advisory locks. */
+typedef struct {
+	gboolean (*job_try)(DkStore *store, const char *job, gboolean *mine_out, GError **error);
+	gboolean (*lease_hold)(DkStore *store, const char *name, gboolean *held_out,
+	                       GError **error);
+} DkStoreGroupOps;
+
 /* What dk_stmt_step() returns. */
 enum { DK_STMT_ERROR = -1, DK_STMT_DONE = 0, DK_STMT_ROW = 1 };
 
 struct DkStore {
-	struct sqlite3 *db;        /* SQLite; NULL with another backend */
-	const DkStoreOps *backend; /* NULL for SQLite */
-	gpointer conn;             /* the other backend's connection */
+	struct sqlite3 *db;           /* SQLite; NULL with another backend */
+	const DkStoreOps *backend;    /* NULL for SQLite */
+	const DkStoreGroupOps *group; /* the backend's (SQLite's by default) */
+	gpointer conn;                /* the other backend's connection */
 	char *data_dir;
 	DkStoreOptions options;
 	GHashTable *statements; /* SQL text -> DkStmt*, prepared once */
@@ -117,10 +129,12 @@ struct DkStoreOps {
 	void (*return_id)(gpointer stmt);
 	/* dk_store_begin(): a transaction that writes, one at a time */
 	gboolean (*begin)(DkStore *store, GError **error);
+	/* the store's group (DkStore.group) once open */
+	const DkStoreGroupOps *group;
 };
 
-/* A store with no connection yet: options (NULL: the defaults) and the
- * cache of statements; data_dir may be NULL. */
+/* A store with no connection yet: options (NULL: the defaults), the
+ * cache of statements and SQLite's group; data_dir may be NULL. */
 DkStore *dk_store_new(const char *data_dir, const DkStoreOptions *options);
 
 /* Makes backend the one dk_store_open_config() uses for [store] backend =

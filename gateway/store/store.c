@@ -31,12 +31,6 @@ gboolean dk_store_begin(DkStore *store, GError **error)
 	return control(store, "BEGIN IMMEDIATE", error);
 }
 
-/* PostgreSQL's advisory locks of the gateways besides the writers' (the
- * backend's begin): the two-key form, a class ("dock" and 3 or 4) then a
- * number within it, so as not to meet the one-key DK_STORE_PG_LOCK_*. */
-#define LOCK_JOBS "1685021548"
-#define LOCK_LEASES "1685021549"
-
 gboolean dk_store_conflicted(DkStore *store)
 {
 	return dk_store_failed_unique(store);
@@ -44,44 +38,12 @@ gboolean dk_store_conflicted(DkStore *store)
 
 gboolean dk_store_job_try(DkStore *store, const char *job, gboolean *mine_out, GError **error)
 {
-	*mine_out = TRUE;
-	if (store->backend == NULL)
-		return TRUE;
-	gint64 mine = 0;
-	if (!dk_store_lookup_int64(store,
-	                           dk_store_query(store,
-	                                          "SELECT pg_try_advisory_xact_lock(" LOCK_JOBS
-	                                          ", hashtext(?))::int",
-	                                          error, "s", job),
-	                           "asking for a job's lock", &mine, NULL, error))
-		return FALSE;
-	*mine_out = mine != 0;
-	return TRUE;
+	return store->group->job_try(store, job, mine_out, error);
 }
 
 gboolean dk_store_lease_hold(DkStore *store, const char *name, gboolean *held_out, GError **error)
 {
-	*held_out = TRUE;
-	if (store->backend == NULL)
-		return TRUE;
-	/* Held already (a second pg_try_advisory_lock would stack a second
-	 * hold that one unlock leaves): pg_locks says, by the key's halves. */
-	gint64 held = 0;
-	if (!dk_store_lookup_int64(
-	        store,
-	        dk_store_query(store,
-	                       "SELECT (CASE WHEN EXISTS (SELECT 1 FROM pg_locks"
-	                       " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
-	                       " AND classid = " LOCK_LEASES
-	                       " AND objid = (hashtext(?1)::bigint & 4294967295)::oid"
-	                       " AND objsubid = 2 AND granted) THEN true"
-	                       " ELSE pg_try_advisory_lock(" LOCK_LEASES
-	                       ", hashtext(?1)) END)::int",
-	                       error, "s", name),
-	        "asking for a lease", &held, NULL, error))
-		return FALSE;
-	*held_out = held != 0;
-	return TRUE;
+	return store->group->lease_hold(store, name, held_out, error);
 }
 
 gboolean dk_store_search_defer(DkStore *store, GError **error)
