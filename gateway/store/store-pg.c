@@ -13,9 +13,12 @@
 #include <libpq-fe.h>
 #include <string.h>
 
-/* The key of the writers' advisory lock (pg_begin()); the schema's is
- * DK_STORE_PG_LOCK_SCHEMA, ...0001. */
-#define DK_STORE_PG_LOCK_WRITER G_GINT64_CONSTANT(0x646F636B65740002)
+/* The key of the writers' advisory lock (pg_begin()), 0x646F636B65740002
+ * ("docket" and 2) in decimal, for the text of BEGIN_WRITE; the schema's
+ * is DK_STORE_PG_LOCK_SCHEMA, ...0001. */
+#define LOCK_WRITER "7237112439122427906"
+/* BEGIN with the writers' lock, one text made once, by the compiler. */
+#define BEGIN_WRITE "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_WRITER ")"
 
 /* Type OIDs of pg_type (catalog/pg_type_d.h, not in libpq-dev). */
 #define OID_BYTEA 17
@@ -516,9 +519,7 @@ static gboolean pg_begin(DkStore *store, GError **error)
 	reconnect(pg, TRUE);
 	pg->aborted_by[0] = '\0';
 	g_clear_pointer(&pg->aborted_message, g_free);
-	g_autofree char *sql = g_strdup_printf(
-	    "BEGIN; SELECT pg_advisory_xact_lock(%" G_GINT64_FORMAT ")", DK_STORE_PG_LOCK_WRITER);
-	if (pg_exec(store, sql, error))
+	if (pg_exec(store, BEGIN_WRITE, error))
 		return TRUE;
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		PQclear(simple_query(pg, "ROLLBACK"));

@@ -240,6 +240,23 @@ static void test_insert_id_in_one_round_trip(void **state)
 	}
 }
 
+/* The writers' lock that a write transaction holds is the advisory lock
+ * of key 0x646F636B65740002 ("docket" and 2): pg_locks shows its halves. */
+static void test_writers_lock_key(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	g_autoptr(GError) error = NULL;
+	const char *held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+	                   " AND pid = pg_backend_pid() AND classid = x'646F636B'::bigint"
+	                   " AND objid = x'65740002'::bigint AND objsubid = 1 AND granted";
+	assert_int_equal(dk_test_store_number(s, held), 0);
+	assert_true(dk_store_begin(s, &error));
+	assert_int_equal(dk_test_store_number(s, held), 1);
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(dk_test_store_number(s, held), 0);
+}
+
 /* Raw messages of any size are in the database, in one bytea. */
 static void test_raw_in_database(void **state)
 {
@@ -274,6 +291,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_writers_take_turns, setup),
 	    cmocka_unit_test_setup(test_raw_in_database, setup),
 	    cmocka_unit_test_setup(test_insert_id_in_one_round_trip, setup),
+	    cmocka_unit_test_setup(test_writers_lock_key, setup),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	g_free(conninfo);
