@@ -47,11 +47,11 @@ gboolean dk_store_tag_remove(DkStore *store, gint64 ticket, const char *tag, gbo
 gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, const char *note,
                                  const char *author, gint64 now, gint64 *id_out, GError **error)
 {
-	DkStmt *st =
-	    dk_store_prepare(store,
-	                     "INSERT INTO time_entries (ticket, minutes, note, author, created_at)"
-	                     " VALUES (?, ?, ?, ?, ?)",
-	                     error);
+	DkStmt *st = dk_store_prepare_insert(
+	    store,
+	    "INSERT INTO time_entries (ticket, minutes, note, author, created_at)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	    error);
 	if (st == NULL)
 		return FALSE;
 	dk_stmt_bind_int64(st, 1, ticket);
@@ -59,11 +59,7 @@ gboolean dk_store_time_entry_add(DkStore *store, gint64 ticket, gint64 minutes, 
 	dk_stmt_bind_text(st, 3, note ? note : "");
 	bind_text_or_null(st, 4, author);
 	dk_stmt_bind_int64(st, 5, now);
-	if (!dk_store_run(store, st, "recording a time entry", error))
-		return FALSE;
-	if (id_out != NULL)
-		*id_out = dk_store_last_id(store);
-	return TRUE;
+	return dk_store_insert_run(store, st, "recording a time entry", id_out, error);
 }
 
 static gpointer time_entry_from_row(DkStmt *st)

@@ -13,9 +13,12 @@
 #include <libpq-fe.h>
 #include <string.h>
 
-/* The key of the writers' advisory lock (pg_begin()); the schema's is
- * DK_STORE_PG_LOCK_SCHEMA, ...0001. */
-#define DK_STORE_PG_LOCK_WRITER G_GINT64_CONSTANT(0x646F636B65740002)
+/* The key of the writers' advisory lock (pg_begin()), 0x646F636B65740002
+ * ("docket" and 2) in decimal, for the text of BEGIN_WRITE; the schema's
+ * is DK_STORE_PG_LOCK_SCHEMA, ...0001. */
+#define LOCK_WRITER "7237112439122427906"
+/* BEGIN with the writers' lock, one text made once, by the compiler. */
+#define BEGIN_WRITE "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_WRITER ")"
 
 /* Type OIDs of pg_type (catalog/pg_type_d.h, not in libpq-dev). */
 #define OID_BYTEA 17
@@ -37,6 +40,7 @@ typedef struct {
 	 * stays temporary). */
 	char aborted_by[6];
 	char *aborted_message;
+	guint64 round_trips; /* requests answered by the server (dk_store_pg_round_trips) */
 } PgConn;
 
 typedef struct {
@@ -175,6 +179,16 @@ static void pg_name(gpointer stmt)
 		st->name = g_strdup_printf("dk%u", ++st->pg->next_name);
 }
 
+/* An INSERT whose id is wanted answers it in its own result: no
+ * `SELECT lastval()` after it, a round trip more for each. */
+static void pg_return_id(gpointer stmt)
+{
+	PgStmt *st = stmt;
+	char *sql = g_strconcat(st->sql, " RETURNING id", NULL);
+	g_free(st->sql);
+	st->sql = sql;
+}
+
 static void drop_result(PgStmt *st)
 {
 	if (st->result != NULL)
@@ -282,6 +296,13 @@ static Oid *param_types(PgStmt *st)
 	return types;
 }
 
+/* Runs sql, text of one or more statements, in one round trip. */
+static PGresult *simple_query(PgConn *pg, const char *sql)
+{
+	pg->round_trips++;
+	return PQexec(pg->conn, sql);
+}
+
 /* The session's settings, on every new connection: UTF-8, and how long a
  * statement waits for a lock another transaction holds (SQLite's busy
  * timeout: then 55P03, a temporary failure). */
@@ -289,7 +310,7 @@ static gboolean session_setup(PgConn *pg)
 {
 	g_autofree char *sql = g_strdup_printf(
 	    "SET client_encoding = 'UTF8'; SET lock_timeout = %d", MAX(pg->busy_timeout_ms, 1));
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = simple_query(pg, sql);
 	gboolean ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		note_error(pg, res, "PostgreSQL failed");
@@ -318,6 +339,7 @@ static PGresult *execute(PgStmt *st)
 	reconnect(st->pg, g_str_has_prefix(st->sql, "BEGIN"));
 	PGconn *conn = st->pg->conn;
 	const char *const *values = (const char *const *)st->values;
+	st->pg->round_trips++; /* the statement's run; its preparation is another */
 	if (st->name == NULL) {
 		g_autofree Oid *types = param_types(st);
 		return PQexecParams(conn, st->sql, st->n_params, types, values, st->lengths,
@@ -325,6 +347,7 @@ static PGresult *execute(PgStmt *st)
 	}
 	if (st->prepared != st->pg->generation) {
 		g_autofree Oid *types = param_types(st);
+		st->pg->round_trips++;
 		PGresult *res = PQprepare(conn, st->name, st->sql, st->n_params, types);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
@@ -471,7 +494,7 @@ static gboolean pg_exec(DkStore *store, const char *sql, GError **error)
 		pg->idle = TRUE; /* the server rolled it back when the connection ended */
 		return TRUE;
 	}
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = simple_query(pg, sql);
 	ExecStatusType status = PQresultStatus(res);
 	gboolean ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 	if (!ok)
@@ -496,26 +519,61 @@ static gboolean pg_begin(DkStore *store, GError **error)
 	reconnect(pg, TRUE);
 	pg->aborted_by[0] = '\0';
 	g_clear_pointer(&pg->aborted_message, g_free);
-	g_autofree char *sql = g_strdup_printf(
-	    "BEGIN; SELECT pg_advisory_xact_lock(%" G_GINT64_FORMAT ")", DK_STORE_PG_LOCK_WRITER);
-	if (pg_exec(store, sql, error))
+	if (pg_exec(store, BEGIN_WRITE, error))
 		return TRUE;
 	if (PQstatus(pg->conn) == CONNECTION_OK)
-		PQclear(PQexec(pg->conn, "ROLLBACK"));
+		PQclear(simple_query(pg, "ROLLBACK"));
 	pg->idle = TRUE;
 	return FALSE;
 }
 
-static gint64 pg_last_id(DkStore *store)
+/* The advisory locks of the gateways besides the writers' (pg_begin()):
+ * the two-key form, a class ("dock" and 3 or 4) then a number within it,
+ * so as not to meet the one-key DK_STORE_PG_LOCK_*. */
+#define LOCK_JOBS "1685021548"
+#define LOCK_LEASES "1685021549"
+
+/* Runs sql, a statement (a string constant) that selects whether it got
+ * the lock of key, as an integer; into *got_out. */
+static gboolean lock_try(DkStore *store, const char *sql, const char *key, const char *doing,
+                         gboolean *got_out, GError **error)
 {
-	PgConn *pg = conn_of(store);
-	PGresult *res = PQexec(pg->conn, "SELECT lastval()");
-	gint64 id = 0;
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return id;
+	gint64 got = 0;
+	if (!dk_store_lookup_int64(store, dk_store_query(store, sql, error, "s", key), doing, &got,
+	                           NULL, error))
+		return FALSE;
+	*got_out = got != 0;
+	return TRUE;
 }
+
+/* A job: the transaction's advisory lock, if no other transaction holds
+ * it; held to the transaction's end. */
+static gboolean pg_job_try(DkStore *store, const char *job, gboolean *mine_out, GError **error)
+{
+	return lock_try(store, "SELECT pg_try_advisory_xact_lock(" LOCK_JOBS ", hashtext(?))::int",
+	                job, "asking for a job's lock", mine_out, error);
+}
+
+/* A lease: the session's advisory lock, which the server frees when the
+ * connection ends. Held already, it is not taken again (a second
+ * pg_try_advisory_lock would stack a second hold that one unlock
+ * leaves): pg_locks says, by the key's halves. */
+static gboolean pg_lease_hold(DkStore *store, const char *name, gboolean *held_out, GError **error)
+{
+	return lock_try(store,
+	                "SELECT (CASE WHEN EXISTS (SELECT 1 FROM pg_locks"
+	                " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+	                " AND classid = " LOCK_LEASES
+	                " AND objid = (hashtext(?1)::bigint & 4294967295)::oid"
+	                " AND objsubid = 2 AND granted) THEN true"
+	                " ELSE pg_try_advisory_lock(" LOCK_LEASES ", hashtext(?1)) END)::int",
+	                name, "asking for a lease", held_out, error);
+}
+
+static const DkStoreGroupOps pg_group = {
+    .job_try = pg_job_try,
+    .lease_hold = pg_lease_hold,
+};
 
 static gint64 pg_last_changes(DkStore *store)
 {
@@ -581,7 +639,6 @@ static const DkStoreOps pg_ops = {
     .column_blob = pg_column_blob,
     .bind = pg_bind,
     .exec = pg_exec,
-    .last_id = pg_last_id,
     .last_changes = pg_last_changes,
     .total_changes = pg_total_changes,
     .in_transaction = pg_in_transaction,
@@ -590,7 +647,9 @@ static const DkStoreOps pg_ops = {
     .set_error = pg_set_error,
     .schema_version = pg_schema_version,
     .name_statement = pg_name,
+    .return_id = pg_return_id,
     .begin = pg_begin,
+    .group = &pg_group,
 };
 
 static void ignore_notice(void *arg, const char *message)
@@ -609,6 +668,7 @@ static gboolean connect_store(DkStore *store, const char *conninfo, GError **err
 	pg->busy_timeout_ms = store->options.busy_timeout_ms;
 	store->conn = pg;
 	store->backend = &pg_ops;
+	store->group = pg_ops.group;
 	pg->conn = PQconnectdb(conninfo);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		note_error(pg, NULL, "cannot connect");
@@ -638,6 +698,11 @@ static gboolean pg_open_config(DkStore *store, const DkConfig *config, GError **
 	if (conninfo == NULL)
 		return FALSE;
 	return connect_store(store, conninfo, error);
+}
+
+guint64 dk_store_pg_round_trips(DkStore *store)
+{
+	return store->backend == &pg_ops ? conn_of(store)->round_trips : 0;
 }
 
 void dk_store_pg_register(void)

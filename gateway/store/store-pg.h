@@ -17,4 +17,12 @@ void dk_store_pg_register(void);
  * when the server cannot be reached) on failure. options may be NULL. */
 DkStore *dk_store_pg_open(const char *conninfo, const DkStoreOptions *options, GError **error);
 
+/* The requests store's connection has sent the server and waited for
+ * its answer, each a round trip over the network: every statement run
+ * (its preparation, once per connection, another), BEGIN with the
+ * writers' lock, the settings of each new connection; not connecting
+ * (TLS, authentication) nor the schema's migration at open. 0 for a
+ * store on another backend. */
+guint64 dk_store_pg_round_trips(DkStore *store);
+
 G_END_DECLS

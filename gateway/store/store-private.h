@@ -17,13 +17,25 @@
 typedef struct DkStmt DkStmt;
 typedef struct DkStoreOps DkStoreOps;
 
+/* What a backend does for the gateways that share its store: store.h's
+ * dk_store_job_try() and dk_store_lease_hold(), which call through the
+ * store's table. Every backend has one: SQLite's (store-sqlite.c), where
+ * one process writes at a time and every job and lease is the caller's;
+ * PostgreSQL's (store-pg.c), advisory locks. */
+typedef struct {
+	gboolean (*job_try)(DkStore *store, const char *job, gboolean *mine_out, GError **error);
+	gboolean (*lease_hold)(DkStore *store, const char *name, gboolean *held_out,
+	                       GError **error);
+} DkStoreGroupOps;
+
 /* What dk_stmt_step() returns. */
 enum { DK_STMT_ERROR = -1, DK_STMT_DONE = 0, DK_STMT_ROW = 1 };
 
 struct DkStore {
-	struct sqlite3 *db;        /* SQLite; NULL with another backend */
-	const DkStoreOps *backend; /* NULL for SQLite */
-	gpointer conn;             /* the other backend's connection */
+	struct sqlite3 *db;           /* SQLite; NULL with another backend */
+	const DkStoreOps *backend;    /* NULL for SQLite */
+	const DkStoreGroupOps *group; /* the backend's (SQLite's by default) */
+	gpointer conn;                /* the other backend's connection */
 	char *data_dir;
 	DkStoreOptions options;
 	GHashTable *statements; /* SQL text -> DkStmt*, prepared once */
@@ -74,9 +86,6 @@ void dk_stmt_free(DkStmt *st);
  * free it with dk_stmt_free(). NULL and error on failure. */
 DkStmt *dk_store_prepare_once(DkStore *store, const char *sql, GError **error);
 
-/* The row id the last INSERT gave its row (an INTEGER PRIMARY KEY or an
- * identity column named id). */
-gint64 dk_store_last_id(DkStore *store);
 /* The rows the last INSERT, UPDATE or DELETE changed. */
 gint64 dk_store_last_changes(DkStore *store);
 /* Whether the last failure was a unique constraint's. */
@@ -105,7 +114,6 @@ struct DkStoreOps {
 	void (*bind)(gpointer stmt, int i, const char *text, gssize size, gboolean copy,
 	             gboolean is_number, gint64 number);
 	gboolean (*exec)(DkStore *store, const char *sql, GError **error);
-	gint64 (*last_id)(DkStore *store);
 	gint64 (*last_changes)(DkStore *store);
 	gint64 (*total_changes)(DkStore *store);
 	gboolean (*in_transaction)(DkStore *store);
@@ -116,12 +124,17 @@ struct DkStoreOps {
 	int (*schema_version)(DkStore *store);
 	/* makes a statement from prepare one that is kept (dk_store_prepare) */
 	void (*name_statement)(gpointer stmt);
+	/* makes an INSERT from prepare, not run yet, answer its row's id as
+	 * its one row of one column (dk_store_prepare_insert) */
+	void (*return_id)(gpointer stmt);
 	/* dk_store_begin(): a transaction that writes, one at a time */
 	gboolean (*begin)(DkStore *store, GError **error);
+	/* the store's group (DkStore.group) once open */
+	const DkStoreGroupOps *group;
 };
 
-/* A store with no connection yet: options (NULL: the defaults) and the
- * cache of statements; data_dir may be NULL. */
+/* A store with no connection yet: options (NULL: the defaults), the
+ * cache of statements and SQLite's group; data_dir may be NULL. */
 DkStore *dk_store_new(const char *data_dir, const DkStoreOptions *options);
 
 /* Makes backend the one dk_store_open_config() uses for [store] backend =
@@ -138,6 +151,27 @@ DkStmt *dk_store_prepare(DkStore *store, const char *sql, GError **error);
  * 'i' a gint64, 'n' a row id (0 binds NULL), 's' a string (NULL binds
  * NULL). NULL and error when the statement cannot be prepared. */
 DkStmt *dk_store_query(DkStore *store, const char *sql, GError **error, const char *types, ...);
+
+/* The cached statement for sql, an INSERT of one row whose id the caller
+ * wants (an INTEGER PRIMARY KEY or an identity column named id), as
+ * dk_store_prepare; run it with dk_store_insert_run(). sql is a string
+ * constant that only this function prepares; it always inserts its row
+ * (no ON CONFLICT DO NOTHING, after which SQLite's last row id would be
+ * an earlier row's) and ends where a RETURNING clause may follow. */
+DkStmt *dk_store_prepare_insert(DkStore *store, const char *sql, GError **error);
+
+/* Runs st from dk_store_prepare_insert (bound) and resets it; the row's
+ * id into *id_out (may be NULL). On SQLite
+ * the connection's last row id; on another backend the INSERT's own
+ * answer (RETURNING id), read in the same round trip. FALSE with the
+ * store's error, doing naming the work, when it fails. */
+gboolean dk_store_insert_run(DkStore *store, DkStmt *st, const char *doing, gint64 *id_out,
+                             GError **error);
+
+/* dk_store_prepare_insert, the arguments bound as dk_store_query binds
+ * them, then dk_store_insert_run. */
+gboolean dk_store_insert(DkStore *store, const char *sql, const char *doing, gint64 *id_out,
+                         GError **error, const char *types, ...);
 
 /* dk_store_query, then runs the statement: every write that returns no
  * rows. doing names the work in the error. */

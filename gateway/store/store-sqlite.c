@@ -145,6 +145,32 @@ static void configure_library(void)
 	}
 }
 
+/* One process writes to a SQLite store at a time, and its one `docket
+ * serve` runs each job: every job and lease is the caller's. */
+static gboolean sqlite_job_try(DkStore *store, const char *job, gboolean *mine_out, GError **error)
+{
+	(void)store;
+	(void)job;
+	(void)error;
+	*mine_out = TRUE;
+	return TRUE;
+}
+
+static gboolean sqlite_lease_hold(DkStore *store, const char *name, gboolean *held_out,
+                                  GError **error)
+{
+	(void)store;
+	(void)name;
+	(void)error;
+	*held_out = TRUE;
+	return TRUE;
+}
+
+static const DkStoreGroupOps sqlite_group = {
+    .job_try = sqlite_job_try,
+    .lease_hold = sqlite_lease_hold,
+};
+
 DkStore *dk_store_new(const char *data_dir, const DkStoreOptions *options)
 {
 	DkStore *s = g_new0(DkStore, 1);
@@ -152,6 +178,7 @@ DkStore *dk_store_new(const char *data_dir, const DkStoreOptions *options)
 	s->options.inline_max = options ? options->inline_max : 256 * 1024;
 	s->options.busy_timeout_ms = options ? options->busy_timeout_ms : 5000;
 	s->wal_frames = -1;
+	s->group = &sqlite_group;
 	dk_store_statements_init(s);
 	return s;
 }

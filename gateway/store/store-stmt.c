@@ -13,6 +13,7 @@ struct DkStmt {
 	DkStore *store;
 	gpointer other; /* the other backend's statement */
 	const char *sql;
+	gboolean returns_id; /* from dk_store_prepare_insert() */
 };
 
 gint64 dk_stmt_int64(DkStmt *st, int i)
@@ -166,13 +167,6 @@ gboolean dk_store_set_error(DkStore *store, GError **error, const char *doing)
 	return FALSE;
 }
 
-gint64 dk_store_last_id(DkStore *store)
-{
-	if (store->backend == NULL)
-		return sqlite3_last_insert_rowid(store->db);
-	return store->backend->last_id(store);
-}
-
 gint64 dk_store_last_changes(DkStore *store)
 {
 	if (store->backend == NULL)
@@ -247,21 +241,55 @@ static DkStmt *prepared(DkStore *s, const char *sql)
 	return st;
 }
 
-DkStmt *dk_store_prepare(DkStore *s, const char *sql, GError **error)
+/* The cached statement for sql; a new one is an INSERT that answers its
+ * row's id on a backend that can (dk_store_prepare_insert) when
+ * returns_id. */
+static DkStmt *cached(DkStore *s, const char *sql, gboolean returns_id, GError **error)
 {
 	DkStmt *st = prepared(s, sql);
 	if (st != NULL) {
+		g_assert(st->returns_id == returns_id); /* one text, one way to prepare it */
 		dk_stmt_clear(st);
 		return st;
 	}
 	st = stmt_new(s, sql, TRUE, error);
 	if (st == NULL)
 		return NULL;
+	st->returns_id = returns_id;
 	if (st->other != NULL)
 		s->backend->name_statement(st->other);
+	if (st->other != NULL && returns_id)
+		s->backend->return_id(st->other);
 	g_hash_table_insert(s->statements, (gpointer)sql, st);
 	g_hash_table_insert(s->by_address, (gpointer)sql, st);
 	return st;
+}
+
+DkStmt *dk_store_prepare(DkStore *s, const char *sql, GError **error)
+{
+	return cached(s, sql, FALSE, error);
+}
+
+DkStmt *dk_store_prepare_insert(DkStore *s, const char *sql, GError **error)
+{
+	return cached(s, sql, TRUE, error);
+}
+
+gboolean dk_store_insert_run(DkStore *s, DkStmt *st, const char *doing, gint64 *id_out,
+                             GError **error)
+{
+	int rc = dk_stmt_step(st);
+	gint64 id = 0;
+	if (st->lite != NULL)
+		id = sqlite3_last_insert_rowid(s->db);
+	else if (rc == DK_STMT_ROW)
+		id = dk_stmt_int64(st, 0);
+	if (rc == DK_STMT_ERROR)
+		dk_store_set_error(s, error, doing);
+	else if (id_out != NULL)
+		*id_out = id;
+	dk_stmt_reset(st);
+	return rc != DK_STMT_ERROR;
 }
 
 /* Steps a statement that returns no rows. */
@@ -303,6 +331,19 @@ DkStmt *dk_store_query(DkStore *store, const char *sql, GError **error, const ch
 	DkStmt *st = query_va(store, sql, error, types, ap);
 	va_end(ap);
 	return st;
+}
+
+gboolean dk_store_insert(DkStore *store, const char *sql, const char *doing, gint64 *id_out,
+                         GError **error, const char *types, ...)
+{
+	DkStmt *st = dk_store_prepare_insert(store, sql, error);
+	if (st == NULL)
+		return FALSE;
+	va_list ap;
+	va_start(ap, types);
+	bind_values(st, types, ap);
+	va_end(ap);
+	return dk_store_insert_run(store, st, doing, id_out, error);
 }
 
 gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error,

@@ -18,21 +18,17 @@ void dk_user_row_free(DkUserRow *row)
 gboolean dk_store_user_add(DkStore *store, const char *name, const char *role, const char *email,
                            const char *display_name, gint64 now, gint64 *id_out, GError **error)
 {
-	if (!dk_store_write(store,
+	if (dk_store_insert(store,
 	                    "INSERT INTO users (name, role, email, display_name, created_at)"
 	                    " VALUES (?, ?, ?, ?, ?)",
-	                    "adding a user", error, "ssssi", name, role, email, display_name,
-	                    now)) {
-		if (dk_store_failed_unique(store)) {
-			g_clear_error(error);
-			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "user %s exists already",
-			            name);
-		}
-		return FALSE;
+	                    "adding a user", id_out, error, "ssssi", name, role, email,
+	                    display_name, now))
+		return TRUE;
+	if (dk_store_failed_unique(store)) {
+		g_clear_error(error);
+		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT, "user %s exists already", name);
 	}
-	if (id_out != NULL)
-		*id_out = dk_store_last_id(store);
-	return TRUE;
+	return FALSE;
 }
 
 #define USER_SELECT                                                                                \
@@ -117,21 +113,18 @@ gboolean dk_store_user_set(DkStore *store, const char *name, DkUserColumn column
 gboolean dk_store_token_add(DkStore *store, gint64 user, const char *sha256, const char *label,
                             gint64 now, gint64 *id_out, GError **error)
 {
-	if (!dk_store_write(store,
-	                    "INSERT INTO api_tokens (user, sha256, label, created_at)"
-	                    " VALUES (?, ?, ?, ?)",
-	                    "adding an API token", error, "issi", user, sha256, label, now))
-		return FALSE;
-	if (id_out != NULL)
-		*id_out = dk_store_last_id(store);
-	return TRUE;
+	return dk_store_insert(store,
+	                       "INSERT INTO api_tokens (\"user\", sha256, label, created_at)"
+	                       " VALUES (?, ?, ?, ?)",
+	                       "adding an API token", id_out, error, "issi", user, sha256, label,
+	                       now);
 }
 
 gboolean dk_store_token_find(DkStore *store, const char *sha256, gint64 *user_out,
                              gboolean *found_out, GError **error)
 {
 	DkStmt *st = dk_store_query(
-	    store, "SELECT user FROM api_tokens WHERE sha256 = ? AND revoked_at IS NULL", error,
+	    store, "SELECT \"user\" FROM api_tokens WHERE sha256 = ? AND revoked_at IS NULL", error,
 	    "s", sha256);
 	return dk_store_lookup_int64(store, st, "reading an API token", user_out, found_out, error);
 }
@@ -158,7 +151,7 @@ GPtrArray *dk_store_tokens(DkStore *store, gint64 user, GError **error)
 {
 	DkStmt *st = dk_store_query(store,
 	                            "SELECT id, label, created_at, coalesce(revoked_at, 0)"
-	                            " FROM api_tokens WHERE user = ? ORDER BY id",
+	                            " FROM api_tokens WHERE \"user\" = ? ORDER BY id",
 	                            error, "i", user);
 	return dk_store_collect(store, st, "reading the API tokens", token_from_row,
 	                        (GDestroyNotify)dk_token_row_free, error);
@@ -179,11 +172,11 @@ gboolean dk_store_session_add(DkStore *store, const char *sha256, gint64 user, c
 {
 	return dk_store_write(store, "DELETE FROM sessions WHERE expires_at <= ?",
 	                      "forgetting expired sessions", error, "i", now) &&
-	       dk_store_write(store,
-	                      "INSERT INTO sessions (sha256, user, csrf, created_at, expires_at)"
-	                      " VALUES (?, ?, ?, ?, ?)",
-	                      "starting a session", error, "sisii", sha256, user, csrf, now,
-	                      expires_at);
+	       dk_store_write(
+	           store,
+	           "INSERT INTO sessions (sha256, \"user\", csrf, created_at, expires_at)"
+	           " VALUES (?, ?, ?, ?, ?)",
+	           "starting a session", error, "sisii", sha256, user, csrf, now, expires_at);
 }
 
 typedef struct {
@@ -209,7 +202,7 @@ gboolean dk_store_session_find(DkStore *store, const char *sha256, gint64 now, g
 	SessionRow row = {0};
 	DkStmt *st = dk_store_query(
 	    store,
-	    "SELECT user, csrf, expires_at FROM sessions WHERE sha256 = ? AND expires_at > ?",
+	    "SELECT \"user\", csrf, expires_at FROM sessions WHERE sha256 = ? AND expires_at > ?",
 	    error, "si", sha256, now);
 	if (st == NULL ||
 	    !dk_store_each_row(store, st, "reading a session", session_row, &row, error)) {
@@ -228,6 +221,6 @@ gboolean dk_store_session_remove(DkStore *store, const char *sha256, gint64 user
 	if (sha256 != NULL)
 		return dk_store_write(store, "DELETE FROM sessions WHERE sha256 = ?",
 		                      "ending a session", error, "s", sha256);
-	return dk_store_write(store, "DELETE FROM sessions WHERE user = ?", "ending the sessions",
-	                      error, "i", user);
+	return dk_store_write(store, "DELETE FROM sessions WHERE \"user\" = ?",
+	                      "ending the sessions", error, "i", user);
 }

@@ -32,12 +32,6 @@ gboolean dk_store_begin(DkStore *store, GError **error)
 	return control(store, "BEGIN IMMEDIATE", error);
 }
 
-/* PostgreSQL's advisory locks of the gateways besides the writers' (the
- * backend's begin): the two-key form, a class ("dock" and 3 or 4) then a
- * number within it, so as not to meet the one-key DK_STORE_PG_LOCK_*. */
-#define LOCK_JOBS "1685021548"
-#define LOCK_LEASES "1685021549"
-
 gboolean dk_store_conflicted(DkStore *store)
 {
 	return dk_store_failed_unique(store);
@@ -45,44 +39,12 @@ gboolean dk_store_conflicted(DkStore *store)
 
 gboolean dk_store_job_try(DkStore *store, const char *job, gboolean *mine_out, GError **error)
 {
-	*mine_out = TRUE;
-	if (store->backend == NULL)
-		return TRUE;
-	gint64 mine = 0;
-	if (!dk_store_lookup_int64(store,
-	                           dk_store_query(store,
-	                                          "SELECT pg_try_advisory_xact_lock(" LOCK_JOBS
-	                                          ", hashtext(?))::int",
-	                                          error, "s", job),
-	                           "asking for a job's lock", &mine, NULL, error))
-		return FALSE;
-	*mine_out = mine != 0;
-	return TRUE;
+	return store->group->job_try(store, job, mine_out, error);
 }
 
 gboolean dk_store_lease_hold(DkStore *store, const char *name, gboolean *held_out, GError **error)
 {
-	*held_out = TRUE;
-	if (store->backend == NULL)
-		return TRUE;
-	/* Held already (a second pg_try_advisory_lock would stack a second
-	 * hold that one unlock leaves): pg_locks says, by the key's halves. */
-	gint64 held = 0;
-	if (!dk_store_lookup_int64(
-	        store,
-	        dk_store_query(store,
-	                       "SELECT (CASE WHEN EXISTS (SELECT 1 FROM pg_locks"
-	                       " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
-	                       " AND classid = " LOCK_LEASES
-	                       " AND objid = (hashtext(?1)::bigint & 4294967295)::oid"
-	                       " AND objsubid = 2 AND granted) THEN true"
-	                       " ELSE pg_try_advisory_lock(" LOCK_LEASES
-	                       ", hashtext(?1)) END)::int",
-	                       error, "s", name),
-	        "asking for a lease", &held, NULL, error))
-		return FALSE;
-	*held_out = held != 0;
-	return TRUE;
+	return store->group->lease_hold(store, name, held_out, error);
 }
 
 gboolean dk_store_search_defer(DkStore *store, GError **error)
@@ -570,14 +532,14 @@ static gboolean index_article(DkStore *store, gint64 id, const char *subject, co
 
 gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 {
-	DkStmt *st =
-	    dk_store_prepare(store,
-	                     "INSERT INTO articles (ticket, direction, visibility, evidence, "
-	                     "sender, recipients, subject,"
-	                     " message_id, fingerprint, new_text, full_text, raw_sha256, intake, "
-	                     "created_at, signature, signer)"
-	                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                     error);
+	DkStmt *st = dk_store_prepare_insert(
+	    store,
+	    "INSERT INTO articles (ticket, direction, visibility, evidence, "
+	    "sender, recipients, subject,"
+	    " message_id, fingerprint, new_text, full_text, raw_sha256, intake, "
+	    "created_at, signature, signer)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    error);
 	if (st == NULL)
 		return 0;
 	dk_stmt_bind_int64(st, 1, a->ticket);
@@ -602,11 +564,10 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	dk_stmt_bind_int64(st, 14, a->created_at);
 	dk_stmt_bind_text(st, 15, a->signature);
 	dk_stmt_bind_text(st, 16, a->signer);
-	gboolean ok = dk_store_run(store, st, "adding an article", error);
+	gboolean ok = dk_store_insert_run(store, st, "adding an article", &a->id, error);
 	dk_stmt_clear(st);
 	if (!ok)
 		return 0;
-	a->id = dk_store_last_id(store);
 	if (store->backend == NULL && !index_article(store, a->id, values[5], values[8], error))
 		return 0;
 	return a->id;
@@ -847,7 +808,7 @@ gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
                              const char *payload_json, gint64 now, gint64 *id_out, GError **error)
 {
-	DkStmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_prepare_insert(
 	    store,
 	    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
 	    " VALUES (?, ?, ?, ?, ?, ?)",
@@ -860,9 +821,5 @@ gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *targe
 	dk_stmt_bind_text(st, 4, payload_json ? payload_json : "{}");
 	dk_stmt_bind_int64(st, 5, now);
 	dk_stmt_bind_int64(st, 6, now);
-	if (!dk_store_run(store, st, "queueing outbox work", error))
-		return FALSE;
-	if (id_out != NULL)
-		*id_out = dk_store_last_id(store);
-	return TRUE;
+	return dk_store_insert_run(store, st, "queueing outbox work", id_out, error);
 }

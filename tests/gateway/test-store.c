@@ -4,6 +4,7 @@
 #include "gateway/store/store-chunks.h"
 #include "gateway/store/store-private.h"
 #include "gateway/store/store-retention.h"
+#include "gateway/store/store-users.h"
 
 #include <sqlite3.h>
 
@@ -389,6 +390,43 @@ static void test_ticket_roundtrip(void **state)
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
 }
 
+/* A user's API tokens and sessions are the user's, on either backend
+ * (their column "user" is a keyword of PostgreSQL's, quoted). */
+static void test_tokens_and_sessions(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_test_store_open(*state, NULL, &error);
+	gint64 ann = 0, bob = 0, token = 0, user = 0;
+	gboolean found = FALSE;
+	assert_true(dk_store_user_add(s, "ann", "agent", NULL, NULL, 1, &ann, &error));
+	assert_true(dk_store_user_add(s, "bob", "agent", NULL, NULL, 1, &bob, &error));
+	assert_true(dk_store_token_add(s, bob, "b0b", "cli", 2, &token, &error));
+	assert_true(token > 0);
+	assert_true(dk_store_token_find(s, "b0b", &user, &found, &error));
+	assert_true(found);
+	assert_int_equal(user, bob);
+	g_autoptr(GPtrArray) none = dk_store_tokens(s, ann, &error);
+	assert_int_equal(none->len, 0);
+	g_autoptr(GPtrArray) one = dk_store_tokens(s, bob, &error);
+	assert_int_equal(one->len, 1);
+
+	assert_true(dk_store_session_add(s, "5e55", bob, "csrf", 3, 100, &error));
+	g_autofree char *csrf = NULL;
+	gint64 expires = 0;
+	assert_true(dk_store_session_find(s, "5e55", 4, &user, &csrf, &expires, &found, &error));
+	assert_true(found);
+	assert_int_equal(user, bob);
+	assert_true(dk_store_session_remove(s, NULL, ann, &error));
+	g_clear_pointer(&csrf, g_free);
+	assert_true(dk_store_session_find(s, "5e55", 4, &user, &csrf, &expires, &found, &error));
+	assert_true(found);
+	assert_true(dk_store_session_remove(s, NULL, bob, &error));
+	g_clear_pointer(&csrf, g_free);
+	assert_true(dk_store_session_find(s, "5e55", 4, &user, &csrf, &expires, &found, &error));
+	assert_false(found);
+	g_assert_no_error(error);
+}
+
 static void test_rollback_leaves_nothing(void **state)
 {
 	g_autoptr(GError) error = NULL;
@@ -661,6 +699,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_raw_large_failure_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_purged_while_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ticket_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tokens_and_sessions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_savepoint_after_lost_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),

@@ -192,6 +192,71 @@ static void test_writers_take_turns(void **state)
 	assert_int_equal(dk_test_store_number(s, "SELECT max(number) FROM tickets"), 75);
 }
 
+/* The round trips of what follows from this point: run, then call again. */
+static guint64 trips_since(DkStore *s, guint64 *mark)
+{
+	guint64 now = dk_store_pg_round_trips(s), spent = now - *mark;
+	*mark = now;
+	return spent;
+}
+
+/* An INSERT whose row's id is wanted (an article, an outbox row, a time
+ * entry, a user) answers the id in its own result: one
+ * round trip once its statement is prepared, not a second for `SELECT
+ * lastval()`; and the id is the row's. */
+static void test_insert_id_in_one_round_trip(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_store_begin(s, &error));
+	gint64 ticket = dk_store_ticket_create(s, "ids", NULL, 1, &error);
+	assert_true(ticket > 0);
+	gint64 ids[4][2] = {{0}};
+	guint64 mark = 0;
+	for (int i = 0; i < 2; i++) {
+		/* the first of each prepares its statement (a round trip more) */
+		trips_since(s, &mark);
+		ids[0][i] = dk_test_article_add(s, ticket, "subject", "text", 1);
+		assert_int_equal(trips_since(s, &mark), i == 0 ? 2 : 1);
+		assert_true(dk_store_outbox_add(s, "notify", "x@example.com", ticket, NULL, 1,
+		                                &ids[1][i], &error));
+		assert_int_equal(trips_since(s, &mark), i == 0 ? 2 : 1);
+		assert_true(
+		    dk_store_time_entry_add(s, ticket, 5, "call", NULL, 1, &ids[2][i], &error));
+		assert_int_equal(trips_since(s, &mark), i == 0 ? 2 : 1);
+		g_autofree char *name = g_strdup_printf("agent%d", i);
+		assert_true(dk_store_user_add(s, name, "agent", NULL, NULL, 1, &ids[3][i], &error));
+		assert_int_equal(trips_since(s, &mark), i == 0 ? 2 : 1);
+	}
+	g_assert_no_error(error);
+	assert_true(dk_store_commit(s, &error));
+	const char *tables[] = {"articles", "outbox", "time_entries", "users"};
+	for (guint t = 0; t < G_N_ELEMENTS(tables); t++) {
+		assert_true(ids[t][0] > 0);
+		assert_true(ids[t][1] > ids[t][0]);
+		g_autofree char *sql = g_strdup_printf("SELECT max(id) FROM %s", tables[t]);
+		assert_int_equal(dk_test_store_number(s, sql), ids[t][1]);
+	}
+}
+
+/* The writers' lock that a write transaction holds is the advisory lock
+ * of key 0x646F636B65740002 ("docket" and 2): pg_locks shows its halves. */
+static void test_writers_lock_key(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	g_autoptr(GError) error = NULL;
+	const char *held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+	                   " AND pid = pg_backend_pid() AND classid = x'646F636B'::bigint"
+	                   " AND objid = x'65740002'::bigint AND objsubid = 1 AND granted";
+	assert_int_equal(dk_test_store_number(s, held), 0);
+	assert_true(dk_store_begin(s, &error));
+	assert_int_equal(dk_test_store_number(s, held), 1);
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(dk_test_store_number(s, held), 0);
+}
+
 /* Raw messages of any size are in the database: above inline_max in
  * pieces (raw_chunks), not as a file. */
 static void test_raw_in_database(void **state)
@@ -227,6 +292,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_changes_count_writes, setup),
 	    cmocka_unit_test_setup(test_writers_take_turns, setup),
 	    cmocka_unit_test_setup(test_raw_in_database, setup),
+	    cmocka_unit_test_setup(test_insert_id_in_one_round_trip, setup),
+	    cmocka_unit_test_setup(test_writers_lock_key, setup),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	g_free(conninfo);
