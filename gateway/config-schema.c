@@ -181,6 +181,8 @@ const DkConfKey dk_conf_schema[] = {
     {"connector:*", "queues", DK_CONF_LIST, "*"},
     {"connector:*", "timeout_seconds", DK_CONF_INT, "30", 1, 600},
     {"connector:*", "max_parallel", DK_CONF_INT, "4", 1, 64}, /* requests at once */
+    /* a row being sent; 0: 4 x timeout_seconds + 60 */
+    {"connector:*", "claim_seconds", DK_CONF_INT, "0", 0, 86400},
     {"connector:*", "poll_seconds", DK_CONF_INT, "0", 0, 86400}, /* the way back: 0 off */
     {"connector:*", "attachment_max_bytes", DK_CONF_INT, "0", 0, 1073741824}, /* 0: the system's */
     {"connector:*", "ca_file", DK_CONF_STRING, "", .check = DK_CHECK_FILE},

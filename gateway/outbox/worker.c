@@ -110,8 +110,8 @@ static gboolean claim(DkOutbox *o, gpointer data, GError **error)
 	gint64 lease = dk_config_get_int(o->config, "smtp", "claim_seconds");
 	if (lease == 0)
 		lease = 5 * dk_config_get_int(o->config, "smtp", "timeout_seconds") + 60;
-	if (!dk_store_outbox_claim(o->store, c->row->id, c->now, c->now + lease, &c->claimed,
-	                           error))
+	if (!dk_store_outbox_claim(o->store, c->row->id, c->now,
+	                           dk_store_outbox_claim_until(c->now, lease), &c->claimed, error))
 		return FALSE;
 	if (!c->claimed || json_object_get(c->payload, "sent_message_id") != NULL)
 		return TRUE;

@@ -182,6 +182,11 @@ gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 unt
 	return TRUE;
 }
 
+gint64 dk_store_outbox_claim_until(gint64 now, gint64 lease)
+{
+	return MAX(now, g_get_real_time() / G_USEC_PER_SEC) + lease;
+}
+
 /* One UPDATE for done, defer and fail: they differ in state and time. */
 static gboolean finish(DkStore *store, gint64 id, const char *state, gint64 next_at,
                        const char *last_error, GError **error)

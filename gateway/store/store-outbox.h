@@ -65,6 +65,13 @@ gboolean dk_store_outbox_set_payload(DkStore *store, gint64 id, const char *payl
 gboolean dk_store_outbox_claim(DkStore *store, gint64 id, gint64 now, gint64 until,
                                gboolean *claimed_out, GError **error);
 
+/* The until of a claim made at now that lasts lease seconds: from the
+ * later of now and the clock. A pass of the outbox keeps the time it
+ * started with, and a row claimed late in a long pass would otherwise be
+ * claimed until a time already past, free for another gateway to send
+ * again while this one sends it. */
+gint64 dk_store_outbox_claim_until(gint64 now, gint64 lease);
+
 /* The row was performed: state done, attempts + 1. */
 gboolean dk_store_outbox_done(DkStore *store, gint64 id, GError **error);
 

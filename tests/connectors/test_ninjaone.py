@@ -248,6 +248,30 @@ class FaultTest(NinjaCase):
         self.assertEqual(len([r for r in self.mock.requests if r.method == "GET" and
                               re.fullmatch(API + r"/ticket/\d+", r.route)]), 71)
 
+    def test_create_of_a_killed_worker_is_found(self):
+        # The worker dies (SIGKILL) after NinjaOne made the ticket, before
+        # it heard back: the row counts no attempt, and once its claim ran
+        # out the next worker looks the ticket up instead of making another.
+        self.configure("timeout_seconds = 30\n")  # the kill comes first
+        self.mock.inject("POST", API + "/ticket", pause=60)  # made, the answer later
+        self.deliver_ok(conversation()[0])
+        proc = subprocess.Popen([BINARY, "-c", self.config, "outbox", "run", "--once"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not self.mock.tickets and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait()
+        self.assertEqual(len(self.mock.tickets), 1)
+        [row] = self.outbox()
+        self.assertEqual((row["state"], row["attempts"]), ("pending", 0))
+        later = str(int(time.time()) + 3600)  # past the claim (4 x 30 + 60 s)
+        proc = self.docket("outbox", "run", "--once", "--now", later)
+        self.assertIn(b"event=lookup result=found remote=4711", proc.stderr)
+        self.assertEqual([r["state"] for r in self.outbox()], ["done"])
+        self.assertEqual(len(self.mock.tickets), 1)
+        self.assertEqual(len([r for r in self.mock.requests if r.route == API + "/ticket"]), 1)
+
     def test_lost_create_that_never_arrived_is_made_once(self):
         # The create times out before NinjaOne made it: the lookup meets an
         # older ticket first and the create goes again, once.

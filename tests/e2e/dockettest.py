@@ -1,8 +1,10 @@
 """Shared helpers for docket's end-to-end tests: a scratch data directory
 and a way to run the docket binary against it."""
 
+import glob
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -40,6 +42,49 @@ def wait_for_port(port, timeout=10):
         except OSError:
             time.sleep(0.05)
     raise AssertionError("port %d never opened" % port)
+
+
+# The sanitizer options of tests/run.sh, for a run of the sanitizer build
+# outside it (ctest in build-asan by hand).
+ASAN_DEFAULTS = "detect_leaks=1:abort_on_error=0:exitcode=86"
+UBSAN_DEFAULTS = "print_stacktrace=1:halt_on_error=1"
+
+
+# What a sanitizer's report starts with.
+SANITIZER_REPORT = re.compile(r"^(==\d+==ERROR: \w+Sanitizer|.*: runtime error: )", re.M)
+
+
+def sanitizer_env(prefix, env=None):
+    """The environment (os.environ's, or env) for a docket whose
+    AddressSanitizer and LeakSanitizer reports go to files prefix.PID (one
+    a process: docket and the docket-net it runs) instead of its stderr,
+    for sanitizer_reports() to read: a report cannot then be lost with a
+    process the test kills later. UndefinedBehaviorSanitizer takes the same
+    option, but beside AddressSanitizer (GCC's two runtimes) it still
+    writes to stderr: sanitizer_reports() reads the program's log for it.
+    Without the sanitizer build the variables do nothing."""
+    env = dict(os.environ if env is None else env)
+    for name, defaults in (("ASAN_OPTIONS", ASAN_DEFAULTS), ("UBSAN_OPTIONS", UBSAN_DEFAULTS)):
+        env[name] = "%s:log_path=%s" % (env.get(name) or defaults, prefix)
+    return env
+
+
+def sanitizer_reports(prefix, log=""):
+    """The sanitizer reports of sanitizer_env's processes, as one text (""
+    when none): the files written under prefix since the last call (each
+    read once and removed, so a test may call this after every run of the
+    program) and, in log (the program's stderr for that run), whatever
+    follows the first line that starts a report. A process killed with
+    SIGKILL writes none."""
+    texts = []
+    for path in sorted(glob.glob(glob.escape(prefix) + ".*")):
+        with open(path, "rb") as f:
+            texts.append("%s:\n%s" % (path, f.read().decode("utf-8", "replace")))
+        os.unlink(path)
+    found = SANITIZER_REPORT.search(log)
+    if found:
+        texts.append("in the log:\n" + log[found.start():][:8000])
+    return "\n".join(texts)
 
 
 class DocketCase(unittest.TestCase):

@@ -260,6 +260,16 @@ static void test_claimed_row(void **state)
 	assert_int_equal(stats.sent, 1);
 }
 
+/* A claim runs from the later of the pass's time and the clock: a row
+ * claimed late in a long pass is not claimed until a time already past. */
+static void test_claim_until(void **state)
+{
+	(void)state;
+	gint64 clock = g_get_real_time() / G_USEC_PER_SEC;
+	assert_true(dk_store_outbox_claim_until(clock - 600, 60) >= clock + 60);
+	assert_int_equal(dk_store_outbox_claim_until(clock + 86400, 60), clock + 86460);
+}
+
 static void test_relay_and_other_kinds(void **state)
 {
 	Fixture *f = *state;
@@ -318,6 +328,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_sent_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backoff_then_give_up, setup_failing, teardown),
 	    cmocka_unit_test_setup_teardown(test_claimed_row, setup, teardown),
+	    cmocka_unit_test(test_claim_until),
 	    cmocka_unit_test_setup_teardown(test_lane_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relay_and_other_kinds, setup, teardown),
 	};

@@ -119,6 +119,7 @@ DkConnector *dk_connector_new(const DkConfig *config, const char *name, GError *
 	c->credentials = credentials;
 	c->queues = dk_config_get_list(config, section, "queues");
 	c->timeout_seconds = dk_config_get_int(config, section, "timeout_seconds");
+	c->claim_seconds = dk_config_get_int(config, section, "claim_seconds");
 	const char *ca = dk_config_get_string(config, section, "ca_file");
 	c->ca_file = *ca ? g_strdup(ca) : NULL;
 	c->reference_prefix = g_strdup(dk_config_get_string(config, section, "reference_prefix"));

@@ -28,6 +28,8 @@
  *                    opspilot, omnidesk: api_key
  *   queues           docket queues whose tickets go there ("*": all)
  *   timeout_seconds  per request (default 30)
+ *   claim_seconds    how long a row being sent is claimed (0, default:
+ *                    4 x timeout_seconds + 60)
  *   max_parallel     runners of its outbox lane: requests at once (default 4)
  *   ca_file          extra CA bundle; TLS verification is always on
  *   reference_prefix our reference is PREFIX-NUMBER (default "docket")
@@ -168,7 +170,8 @@ struct DkConnector {
 	GHashTable *credentials; /* name -> value */
 	char **queues;
 	gint64 timeout_seconds;
-	char *ca_file; /* or NULL */
+	gint64 claim_seconds; /* 0: from timeout_seconds */
+	char *ca_file;        /* or NULL */
 	char *reference_prefix;
 	char *board, *company;  /* "" when unset */
 	GHashTable *status_map; /* ours -> theirs, defaults filled in */

@@ -58,6 +58,7 @@ typedef struct {
 	json_t *payload;
 	gint64 now;
 	gboolean claimed;
+	gboolean tried; /* an earlier attempt began: it may have been performed */
 	DkTicket *ticket;
 	DkArticle *article;
 	char *remote_ticket; /* known before the attempt */
@@ -123,12 +124,32 @@ static gboolean hold_after(Run *r, const DkOutboxRow *blocker, GError **error)
 	                          error);
 }
 
+/* Whether an earlier attempt at the row began, read under the claim (the
+ * row as listed may be older than another gateway's claim), and marks this
+ * one as begun: an attempt whose gateway died before recording it counts
+ * no attempt but left the mark, and may have been performed. */
+static gboolean mark_begun(Run *r, GError **error)
+{
+	g_autoptr(DkOutboxRow) fresh = dk_store_outbox_get(r->store, r->row->id, error);
+	if (fresh == NULL)
+		return FALSE;
+	g_autoptr(json_t) payload = json_loads(fresh->payload, 0, NULL);
+	r->tried = fresh->attempts > 0 || json_object_get(payload, "begun_at") != NULL;
+	if (r->tried || !json_is_object(payload))
+		return TRUE;
+	json_object_set_new(payload, "begun_at", json_integer(r->now));
+	g_autofree char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	return dk_store_outbox_set_payload(r->store, r->row->id, text, error);
+}
+
 /* A ticket's events go out in order: a row waits while an older one of
  * the same connector and ticket is pending, and is held while the
  * ticket's create has failed (until `docket outbox retry` of the create). */
 static gboolean claim(Run *r, GError **error)
 {
-	gint64 timeout = r->c ? r->c->timeout_seconds : 30;
+	gint64 lease = r->c ? r->c->claim_seconds : 0;
+	if (lease == 0)
+		lease = 4 * (r->c ? r->c->timeout_seconds : 30) + 60;
 	g_autoptr(DkOutboxRow) failed = NULL;
 	if (!dk_store_outbox_earlier_failed(r->store, r->row, &failed, error))
 		return FALSE;
@@ -139,8 +160,10 @@ static gboolean claim(Run *r, GError **error)
 		return FALSE;
 	if (waiting)
 		return TRUE;
-	return dk_store_outbox_claim(r->store, r->row->id, r->now, r->now + 4 * timeout + 60,
-	                             &r->claimed, error);
+	return dk_store_outbox_claim(r->store, r->row->id, r->now,
+	                             dk_store_outbox_claim_until(r->now, lease), &r->claimed,
+	                             error) &&
+	       (!r->claimed || mark_begun(r, error));
 }
 
 static gint64 payload_int(const Run *r, const char *key)
@@ -214,10 +237,16 @@ static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 	const DkConnectorOps *ops = r->c->ops;
 	if (r->remote_ticket != NULL)
 		return TRUE; /* made by an earlier attempt that recorded it */
-	/* An earlier attempt may have created it and lost the answer. */
-	if (r->row->attempts > 0 && ops->lookup != NULL &&
-	    !ops->lookup(r->c, e, &r->new_ticket, error))
-		return FALSE;
+	/* An earlier attempt may have created it and lost the answer, or
+	 * died before recording it. */
+	if (r->tried && ops->lookup != NULL) {
+		if (!ops->lookup(r->c, e, &r->new_ticket, error))
+			return FALSE;
+		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=lookup "
+		          "result=%s remote=%s",
+		          r->row->id, r->c->name, r->new_ticket ? "found" : "none",
+		          r->new_ticket ? r->new_ticket : "-");
+	}
 	if (r->new_ticket == NULL && !ops->create_ticket(r->c, e, &r->new_ticket, error))
 		return FALSE;
 	return ops->attach == NULL || r->new_ticket == NULL ||
@@ -251,7 +280,7 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 		return FALSE;
 	if (known != NULL)
 		return TRUE;
-	if (r->row->attempts > 0 && ops->find_comment != NULL && !find_comment(r, e, error))
+	if (r->tried && ops->find_comment != NULL && !find_comment(r, e, error))
 		return FALSE;
 	if (r->new_comment == NULL && !ops->add_comment(r->c, e, &r->new_comment, error))
 		return FALSE;
