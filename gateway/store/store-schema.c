@@ -472,44 +472,64 @@ static gboolean check_as_ors(const GMatchInfo *match, GString *out, gpointer dat
 	return FALSE;
 }
 
-/* The value lists are quoted words, with no commas or parentheses in them. */
-static gboolean migration_21_checks(sqlite3 *db, GError **error)
+/* The tables whose CHECKs list values, each with its text rewritten: into
+ * rewrites, a table's name then its new text. */
+static gboolean rewritten_tables(sqlite3 *db, GPtrArray *rewrites)
 {
 	g_autoptr(GRegex) in_list = g_regex_new(
 	    "CHECK \\((\\w+) IN\\s*\\(('[a-z_]+'(?:\\s*,\\s*'[a-z_]+')*)\\)\\)", 0, 0, NULL);
-	sqlite3_stmt *tables = NULL, *version = NULL, *update = NULL;
-	gboolean ok =
-	    sqlite3_prepare_v2(db,
+	sqlite3_stmt *tables = NULL;
+	if (sqlite3_prepare_v2(db,
 	                       "SELECT name, sql FROM sqlite_schema WHERE type = 'table'"
 	                       " AND sql LIKE '%CHECK (% IN %'",
-	                       -1, &tables, NULL) == SQLITE_OK &&
+	                       -1, &tables, NULL) != SQLITE_OK)
+		return FALSE;
+	int rc;
+	while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
+		g_ptr_array_add(rewrites, g_strdup((const char *)sqlite3_column_text(tables, 0)));
+		g_ptr_array_add(rewrites, g_regex_replace_eval(
+		                              in_list, (const char *)sqlite3_column_text(tables, 1),
+		                              -1, 0, 0, check_as_ors, NULL, NULL));
+	}
+	sqlite3_finalize(tables);
+	return rc == SQLITE_DONE;
+}
+
+/* Writes each table's new text into the schema, the schema's version one
+ * more, between writable_schema on and off (off again whatever happened). */
+static gboolean write_schema(sqlite3 *db, const GPtrArray *rewrites)
+{
+	sqlite3_stmt *version = NULL, *update = NULL;
+	gboolean ok =
 	    sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &version, NULL) == SQLITE_OK &&
 	    sqlite3_step(version) == SQLITE_ROW &&
 	    sqlite3_exec(db, "PRAGMA writable_schema = ON", NULL, NULL, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db,
-	                       "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?",
-	                       -1, &update, NULL) == SQLITE_OK;
-	int schema_version = version ? sqlite3_column_int(version, 0) : 0;
-	while (ok && sqlite3_step(tables) == SQLITE_ROW) {
-		g_autofree char *sql =
-		    g_regex_replace_eval(in_list, (const char *)sqlite3_column_text(tables, 1), -1,
-		                         0, 0, check_as_ors, NULL, NULL);
-		sqlite3_bind_text(update, 1, sql, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(update, 2, (const char *)sqlite3_column_text(tables, 0), -1,
-		                  SQLITE_TRANSIENT);
+	    sqlite3_prepare_v2(
+	        db, "UPDATE sqlite_schema SET sql = ?2 WHERE type = 'table' AND name = ?1", -1,
+	        &update, NULL) == SQLITE_OK;
+	int schema_version = ok ? sqlite3_column_int(version, 0) : 0;
+	for (guint i = 0; ok && i + 1 < rewrites->len; i += 2) {
+		sqlite3_bind_text(update, 1, g_ptr_array_index(rewrites, i), -1, SQLITE_STATIC);
+		sqlite3_bind_text(update, 2, g_ptr_array_index(rewrites, i + 1), -1, SQLITE_STATIC);
 		ok = sqlite3_step(update) == SQLITE_DONE;
 		sqlite3_reset(update);
 	}
-	sqlite3_finalize(tables);
 	sqlite3_finalize(version);
 	sqlite3_finalize(update);
 	g_autofree char *bump = g_strdup_printf("PRAGMA schema_version = %d", schema_version + 1);
 	ok = ok && sqlite3_exec(db, bump, NULL, NULL, NULL) == SQLITE_OK;
-	/* off again whatever happened; then the new text parsed, or the
-	 * migration fails and rolls back */
-	ok = sqlite3_exec(db, "PRAGMA writable_schema = OFF", NULL, NULL, NULL) == SQLITE_OK &&
-	     ok && sqlite3_exec(db, "SELECT 1 FROM tickets LIMIT 0", NULL, NULL, NULL) == SQLITE_OK;
-	if (!ok)
+	return sqlite3_exec(db, "PRAGMA writable_schema = OFF", NULL, NULL, NULL) == SQLITE_OK &&
+	       ok;
+}
+
+/* The value lists are quoted words, with no commas or parentheses in
+ * them. The new text is read back (a statement on tickets parses the
+ * schema again), or the migration fails and rolls back. */
+static gboolean migration_21_checks(sqlite3 *db, GError **error)
+{
+	g_autoptr(GPtrArray) rewrites = g_ptr_array_new_with_free_func(g_free);
+	if (!rewritten_tables(db, rewrites) || !write_schema(db, rewrites) ||
+	    sqlite3_exec(db, "SELECT 1 FROM tickets LIMIT 0", NULL, NULL, NULL) != SQLITE_OK)
 		return dk_store_sqlite_error(db, error, "writing the CHECKs without value lists");
 	return TRUE;
 }
