@@ -93,17 +93,18 @@ static int list(DkStore *store, const DkConfig *config, const DkTicketOptions *o
 	const char *prefix = dk_config_get_string(config, "threading", "token_prefix");
 	g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(json_t) arr = json_array();
+	g_autoptr(GArray) slas = dk_store_tickets_sla_get(store, tickets, 0, tickets->len, &error);
+	if (slas == NULL)
+		return dk_ticket_fail("ticket list", error);
 	for (guint i = 0; i < tickets->len; i++) {
 		const DkTicket *t = g_ptr_array_index(tickets, i);
-		DkTicketSla sla;
-		if (!dk_store_ticket_sla_get(store, t->number, &sla, &error))
-			return dk_ticket_fail("ticket list", error);
-		g_ptr_array_add(left, dk_desk_sla_left(t, &sla, now));
+		const DkTicketSla *sla = &g_array_index(slas, DkTicketSla, i);
+		g_ptr_array_add(left, dk_desk_sla_left(t, sla, now));
 		if (as_json) {
 			json_t *o = dk_ticket_json(t, prefix);
 			json_object_set_new(o, "sla", json_string(g_ptr_array_index(left, i)));
 			json_object_set_new(o, "sla_left_seconds",
-			                    dk_ticket_sla_left_json(t, &sla, now));
+			                    dk_ticket_sla_left_json(t, sla, now));
 			json_object_set_new(o, "sla_paused",
 			                    json_boolean(dk_ticket_status_is_paused(t->status)));
 			json_array_append_new(arr, o);

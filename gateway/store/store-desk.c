@@ -421,29 +421,38 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	return g_steal_pointer(&out);
 }
 
-gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
+#define SLA_COLUMNS                                                                                \
+	"coalesce(first_response_due, 0), coalesce(resolution_due, 0),"                            \
+	" coalesce(first_response_at, 0), sla_paused_seconds,"                                     \
+	" coalesce(sla_paused_since, 0), coalesce(first_response_breached_at, 0),"                 \
+	" coalesce(resolution_breached_at, 0), sla_paused_left IS NOT NULL,"                       \
+	" coalesce(sla_paused_left, 0)"
+
+/* The SLA_COLUMNS of a row, from its column from on. */
+static void sla_from_row(DkStmt *st, int from, DkTicketSla *sla)
 {
-	DkStmt *st = dk_store_prepare(
-	    store,
-	    "SELECT coalesce(first_response_due, 0), coalesce(resolution_due, 0),"
-	    " coalesce(first_response_at, 0), sla_paused_seconds,"
-	    " coalesce(sla_paused_since, 0), coalesce(first_response_breached_at, 0),"
-	    " coalesce(resolution_breached_at, 0), sla_paused_left IS NOT NULL,"
-	    " coalesce(sla_paused_left, 0) FROM tickets WHERE number = ?",
-	    error);
-	if (st == NULL)
-		return FALSE;
-	dk_stmt_bind_int64(st, 1, ticket);
-	int rc = dk_stmt_step(st);
 	gint64 *fields[] = {&sla->first_response_due,    &sla->resolution_due,
 	                    &sla->first_response_at,     &sla->paused_seconds,
 	                    &sla->paused_since,          &sla->first_response_breached_at,
 	                    &sla->resolution_breached_at};
-	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
-		*fields[i] = rc == DK_STMT_ROW ? dk_stmt_int64(st, (int)i) : 0;
-	sla->has_paused_left =
-	    rc == DK_STMT_ROW && (int)dk_stmt_int64(st, (int)G_N_ELEMENTS(fields)) != 0;
-	sla->paused_left = rc == DK_STMT_ROW ? dk_stmt_int64(st, (int)G_N_ELEMENTS(fields) + 1) : 0;
+	int n = (int)G_N_ELEMENTS(fields);
+	for (int i = 0; i < n; i++)
+		*fields[i] = dk_stmt_int64(st, from + i);
+	sla->has_paused_left = dk_stmt_int64(st, from + n) != 0;
+	sla->paused_left = dk_stmt_int64(st, from + n + 1);
+}
+
+gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
+{
+	DkStmt *st =
+	    dk_store_prepare(store, "SELECT " SLA_COLUMNS " FROM tickets WHERE number = ?", error);
+	if (st == NULL)
+		return FALSE;
+	dk_stmt_bind_int64(st, 1, ticket);
+	int rc = dk_stmt_step(st);
+	*sla = (DkTicketSla){0};
+	if (rc == DK_STMT_ROW)
+		sla_from_row(st, 0, sla);
 	dk_stmt_reset(st);
 	if (rc == DK_STMT_DONE) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
@@ -453,6 +462,54 @@ gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla
 	if (rc != DK_STMT_ROW)
 		return dk_store_set_error(store, error, "reading SLA clocks");
 	return TRUE;
+}
+
+GArray *dk_store_tickets_sla_get(DkStore *store, GPtrArray *tickets, guint from, guint to,
+                                 GError **error)
+{
+	to = MIN(to, tickets->len);
+	guint n = from < to ? to - from : 0;
+	g_autofree gint64 *numbers = g_new0(gint64, n + 1);
+	for (guint i = 0; i < n; i++)
+		numbers[i] = ((const DkTicket *)g_ptr_array_index(tickets, from + i))->number;
+	DkStmt *st =
+	    dk_store_prepare(store,
+	                     DK_SQL(store,
+	                            "SELECT number, " SLA_COLUMNS
+	                            " FROM tickets WHERE number IN " DK_STORE_NUMBERS_SQLITE,
+	                            "SELECT number, " SLA_COLUMNS
+	                            " FROM tickets WHERE number = " DK_STORE_NUMBERS_PG),
+	                     error);
+	if (st == NULL)
+		return NULL;
+	g_autofree char *list = dk_store_numbers(store, numbers, n);
+	dk_stmt_bind_text(st, 1, list);
+	g_autoptr(GHashTable) found =
+	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	int rc;
+	while ((rc = dk_stmt_step(st)) == DK_STMT_ROW) {
+		DkTicketSla *sla = g_new0(DkTicketSla, 1);
+		sla_from_row(st, 1, sla);
+		g_hash_table_insert(
+		    found, g_memdup2(&(gint64){dk_stmt_int64(st, 0)}, sizeof(gint64)), sla);
+	}
+	dk_stmt_reset(st);
+	if (rc != DK_STMT_DONE) {
+		dk_store_set_error(store, error, "reading SLA clocks");
+		return NULL;
+	}
+	GArray *out = g_array_sized_new(FALSE, TRUE, sizeof(DkTicketSla), n);
+	for (guint i = 0; i < n; i++) {
+		const DkTicketSla *sla = g_hash_table_lookup(found, &numbers[i]);
+		if (sla == NULL) {
+			g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND,
+			            "no ticket #%" G_GINT64_FORMAT, numbers[i]);
+			g_array_unref(out);
+			return NULL;
+		}
+		g_array_append_vals(out, sla, 1);
+	}
+	return out;
 }
 
 gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla,

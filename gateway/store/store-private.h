@@ -50,6 +50,13 @@ struct DkStore {
 /* sqlite on SQLite, other on any other backend: both string literals. */
 #define DK_SQL(store, sqlite, other) ((store)->backend == NULL ? (sqlite) : (other))
 
+/* A list of numbers as one parameter: a JSON array that SQLite reads with
+ * `IN DK_STORE_NUMBERS_SQLITE`, an array literal that PostgreSQL reads with
+ * `= DK_STORE_NUMBERS_PG` (ANY reads its index once a number). */
+#define DK_STORE_NUMBERS_SQLITE "(SELECT value FROM json_each(?))"
+#define DK_STORE_NUMBERS_PG "ANY (?::bigint[])"
+char *dk_store_numbers(DkStore *store, const gint64 *numbers, guint n);
+
 /* The columns of the row dk_stmt_step() stepped to, counted from 0. A
  * text is the statement's until the next step or reset; NULL for SQL
  * NULL. A blob of no bytes may be NULL (size 0). */

@@ -113,22 +113,17 @@ DkTicket *dk_store_ticket_get_counted(DkStore *store, gint64 number, GError **er
 
 GPtrArray *dk_store_tickets_get(DkStore *store, const gint64 *numbers, guint n, GError **error)
 {
-	/* the numbers as a JSON array for SQLite, an array literal for
-	 * PostgreSQL (= ANY reads its index once a number) */
-	g_autoptr(GString) list = g_string_new(DK_SQL(store, "[", "{"));
-	for (guint i = 0; i < n; i++)
-		g_string_append_printf(list, "%s%" G_GINT64_FORMAT, i ? "," : "", numbers[i]);
-	g_string_append(list, DK_SQL(store, "]", "}"));
 	DkStmt *st = dk_store_prepare(store,
 	                              DK_SQL(store,
 	                                     "SELECT " TICKET_COLUMNS " FROM tickets t"
-	                                     " WHERE t.number IN (SELECT value FROM json_each(?))",
+	                                     " WHERE t.number IN " DK_STORE_NUMBERS_SQLITE,
 	                                     "SELECT " TICKET_COLUMNS " FROM tickets t"
-	                                     " WHERE t.number = ANY (?::bigint[])"),
+	                                     " WHERE t.number = " DK_STORE_NUMBERS_PG),
 	                              error);
 	if (st == NULL)
 		return NULL;
-	dk_stmt_bind_text(st, 1, list->str);
+	g_autofree char *list = dk_store_numbers(store, numbers, n);
+	dk_stmt_bind_text(st, 1, list);
 	g_autoptr(GPtrArray) rows =
 	    collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 	if (rows == NULL)

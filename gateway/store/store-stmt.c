@@ -412,3 +412,12 @@ gboolean dk_store_each_row(DkStore *store, DkStmt *st, const char *doing,
 	dk_stmt_reset(st);
 	return rc != DK_STMT_ERROR;
 }
+
+char *dk_store_numbers(DkStore *store, const gint64 *numbers, guint n)
+{
+	GString *list = g_string_new(DK_SQL(store, "[", "{"));
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(list, "%s%" G_GINT64_FORMAT, i ? "," : "", numbers[i]);
+	g_string_append(list, DK_SQL(store, "]", "}"));
+	return g_string_free(list, FALSE);
+}

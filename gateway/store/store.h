@@ -478,6 +478,11 @@ typedef struct {
 
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out,
                                  GError **error);
+/* The SLA clocks of tickets[from..to) (of DkTicket*), in their order, in
+ * one statement (a page of the ticket list: one round trip on PostgreSQL,
+ * not one a ticket); NOT_FOUND if one is gone. */
+GArray *dk_store_tickets_sla_get(DkStore *store, GPtrArray *tickets, guint from, guint to,
+                                 GError **error);
 /* Writes every field of sla. */
 gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla,
                                  GError **error);

@@ -96,16 +96,12 @@ static gboolean query_parse(DkApiRequest *r, DkTicketQuery *q, DkTicketStatus *s
 	       param_time(r, "updated_since", &q->updated_since, error);
 }
 
-static json_t *list_item(DkStore *store, const DkTicket *t, const char *prefix, gint64 now,
-                         GError **error)
+static json_t *list_item(const DkTicket *t, const DkTicketSla *sla, const char *prefix, gint64 now)
 {
-	DkTicketSla sla;
-	if (!dk_store_ticket_sla_get(store, t->number, &sla, error))
-		return NULL;
-	g_autofree char *left = dk_desk_sla_left(t, &sla, now);
+	g_autofree char *left = dk_desk_sla_left(t, sla, now);
 	json_t *o = dk_ticket_json(t, prefix);
 	json_object_set_new(o, "sla", json_string(left));
-	json_object_set_new(o, "sla_left_seconds", dk_ticket_sla_left_json(t, &sla, now));
+	json_object_set_new(o, "sla_left_seconds", dk_ticket_sla_left_json(t, sla, now));
 	json_object_set_new(o, "sla_paused", json_boolean(dk_ticket_status_is_paused(t->status)));
 	return o;
 }
@@ -128,13 +124,15 @@ json_t *dk_api_tickets_list(DkApiRequest *r, GError **error)
 		return NULL;
 	const char *prefix =
 	    dk_config_get_string(dk_web_config(r->web), "threading", "token_prefix");
+	g_autoptr(GArray) slas =
+	    dk_store_tickets_sla_get(store, tickets, (guint)offset, (guint)(offset + limit), error);
+	if (slas == NULL)
+		return NULL;
 	g_autoptr(json_t) arr = json_array();
-	for (guint i = (guint)offset; i < tickets->len && i < (guint)(offset + limit); i++) {
-		json_t *o = list_item(store, g_ptr_array_index(tickets, i), prefix, now, error);
-		if (o == NULL)
-			return NULL;
-		json_array_append_new(arr, o);
-	}
+	for (guint i = 0; i < slas->len; i++)
+		json_array_append_new(arr,
+		                      list_item(g_ptr_array_index(tickets, (guint)offset + i),
+		                                &g_array_index(slas, DkTicketSla, i), prefix, now));
 	gboolean more = tickets->len > (guint)(offset + limit);
 	g_autofree char *next = more ? cursor_make(now, offset + limit) : NULL;
 	return json_pack("{sO so}", "tickets", arr, "next_cursor", dk_json_string_or_null(next));

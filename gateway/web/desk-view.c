@@ -74,12 +74,9 @@ const char *dk_desk_sla_state(const char *left)
 	return "running";
 }
 
-static json_t *ticket_row(DkStore *store, const DkTicket *t, gint64 now, GError **error)
+static json_t *ticket_row(const DkTicket *t, const DkTicketSla *sla, gint64 now)
 {
-	DkTicketSla sla;
-	if (!dk_store_ticket_sla_get(store, t->number, &sla, error))
-		return NULL;
-	g_autofree char *left = dk_desk_sla_left(t, &sla, now);
+	g_autofree char *left = dk_desk_sla_left(t, sla, now);
 	json_t *o = json_pack(
 	    "{sI ss ss so ss ss so so ss ss}", "number", (json_int_t)t->number, "subject",
 	    t->subject ? t->subject : "", "status", dk_ticket_status_name(t->status),
@@ -168,13 +165,13 @@ json_t *dk_desk_view_list(DkStore *store, const DkDeskFilters *f, gint64 now, GE
 	g_autoptr(GPtrArray) tickets = dk_store_ticket_query(store, &q, error);
 	if (tickets == NULL)
 		return NULL;
+	g_autoptr(GArray) slas = dk_store_tickets_sla_get(store, tickets, 0, limit, error);
+	if (slas == NULL)
+		return NULL;
 	g_autoptr(json_t) rows = json_array();
-	for (guint i = 0; i < tickets->len && i < limit; i++) {
-		json_t *row = ticket_row(store, g_ptr_array_index(tickets, i), now, error);
-		if (row == NULL)
-			return NULL;
-		json_array_append_new(rows, row);
-	}
+	for (guint i = 0; i < slas->len; i++)
+		json_array_append_new(rows, ticket_row(g_ptr_array_index(tickets, i),
+		                                       &g_array_index(slas, DkTicketSla, i), now));
 	json_t *page = json_pack("{sO sb so}", "tickets", rows, "has_tickets",
 	                         json_array_size(rows) > 0, "filters", filters_json(f));
 	if (tickets->len > limit && limit < DK_DESK_PAGE_MAX) {

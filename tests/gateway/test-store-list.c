@@ -366,6 +366,57 @@ static void test_tickets_by_numbers(void **state)
 	assert_int_equal(none->len, 0);
 }
 
+/* The SLA clocks of a page of the list in one statement: each ticket's
+ * own, in the page's order, from the slice asked for; a ticket gone is an
+ * error. */
+static void test_page_sla_in_one_read(void **state)
+{
+	Fixture *f = *state;
+	DkStore *s = f->store;
+	add_tickets(s);
+	DkTicketQuery q = {.now = NOW, .limit = 30};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) page = dk_store_ticket_query(s, &q, &error);
+	g_assert_no_error(error);
+	assert_int_equal(page->len, 30);
+	g_autoptr(GArray) slas = dk_store_tickets_sla_get(s, page, 5, 25, &error);
+	g_assert_no_error(error);
+	assert_int_equal(slas->len, 20);
+	guint running = 0;
+	for (guint i = 0; i < slas->len; i++) {
+		const DkTicket *t = g_ptr_array_index(page, 5 + i);
+		const DkTicketSla *got = &g_array_index(slas, DkTicketSla, i);
+		DkTicketSla one;
+		assert_true(dk_store_ticket_sla_get(s, t->number, &one, NULL));
+		const gint64 a[] = {got->first_response_due,
+		                    got->resolution_due,
+		                    got->first_response_at,
+		                    got->paused_seconds,
+		                    got->paused_since,
+		                    got->first_response_breached_at,
+		                    got->resolution_breached_at,
+		                    got->has_paused_left,
+		                    got->paused_left};
+		const gint64 b[] = {
+		    one.first_response_due,     one.resolution_due,  one.first_response_at,
+		    one.paused_seconds,         one.paused_since,    one.first_response_breached_at,
+		    one.resolution_breached_at, one.has_paused_left, one.paused_left};
+		assert_memory_equal(a, b, sizeof a);
+		running += got->resolution_due != 0;
+	}
+	assert_true(running > 0); /* the clocks compared are not all zero */
+	g_autoptr(GArray) none = dk_store_tickets_sla_get(s, page, 30, 40, &error);
+	g_assert_no_error(error);
+	assert_int_equal(none->len, 0);
+	const DkTicket *first = g_ptr_array_index(page, 0);
+	g_autofree char *drop =
+	    g_strdup_printf("DELETE FROM tickets WHERE number = %" G_GINT64_FORMAT, first->number);
+	assert_true(dk_store_exec(s, drop, NULL));
+	g_autoptr(GArray) gone = dk_store_tickets_sla_get(s, page, 0, 3, &error);
+	assert_null(gone);
+	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +424,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rank_is_bm25, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search_common_word_newest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tickets_by_numbers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_page_sla_in_one_read, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
