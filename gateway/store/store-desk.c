@@ -472,18 +472,13 @@ GArray *dk_store_tickets_sla_get(DkStore *store, GPtrArray *tickets, guint from,
 	g_autofree gint64 *numbers = g_new0(gint64, n + 1);
 	for (guint i = 0; i < n; i++)
 		numbers[i] = ((const DkTicket *)g_ptr_array_index(tickets, from + i))->number;
-	DkStmt *st =
-	    dk_store_prepare(store,
-	                     DK_SQL(store,
-	                            "SELECT number, " SLA_COLUMNS
-	                            " FROM tickets WHERE number IN " DK_STORE_NUMBERS_SQLITE,
-	                            "SELECT number, " SLA_COLUMNS
-	                            " FROM tickets WHERE number = " DK_STORE_NUMBERS_PG),
-	                     error);
+	DkStmt *st = dk_store_prepare_numbers(
+	    store,
+	    "SELECT number, " SLA_COLUMNS " FROM tickets WHERE number IN " DK_STORE_NUMBERS_SQLITE,
+	    "SELECT number, " SLA_COLUMNS " FROM tickets WHERE number = " DK_STORE_NUMBERS_PG,
+	    numbers, n, error);
 	if (st == NULL)
 		return NULL;
-	g_autofree char *list = dk_store_numbers(store, numbers, n);
-	dk_stmt_bind_text(st, 1, list);
 	g_autoptr(GHashTable) found =
 	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	int rc;

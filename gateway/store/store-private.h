@@ -50,12 +50,16 @@ struct DkStore {
 /* sqlite on SQLite, other on any other backend: both string literals. */
 #define DK_SQL(store, sqlite, other) ((store)->backend == NULL ? (sqlite) : (other))
 
-/* A list of numbers as one parameter: a JSON array that SQLite reads with
- * `IN DK_STORE_NUMBERS_SQLITE`, an array literal that PostgreSQL reads with
- * `= DK_STORE_NUMBERS_PG` (ANY reads its index once a number). */
+/* A list of numbers as one parameter (dk_store_prepare_numbers()): a
+ * JSON array that SQLite reads with `IN DK_STORE_NUMBERS_SQLITE`, an array
+ * literal that PostgreSQL reads with `= DK_STORE_NUMBERS_PG` (ANY reads
+ * its index once a number). */
 #define DK_STORE_NUMBERS_SQLITE "(SELECT value FROM json_each(?))"
 #define DK_STORE_NUMBERS_PG "ANY (?::bigint[])"
-char *dk_store_numbers(DkStore *store, const gint64 *numbers, guint n);
+/* sqlite or other, by the store's backend, prepared with the list of
+ * numbers bound as its one parameter. */
+DkStmt *dk_store_prepare_numbers(DkStore *store, const char *sqlite, const char *other,
+                                 const gint64 *numbers, guint n, GError **error);
 
 /* The columns of the row dk_stmt_step() stepped to, counted from 0. A
  * text is the statement's until the next step or reset; NULL for SQL

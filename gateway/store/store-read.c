@@ -113,17 +113,13 @@ DkTicket *dk_store_ticket_get_counted(DkStore *store, gint64 number, GError **er
 
 GPtrArray *dk_store_tickets_get(DkStore *store, const gint64 *numbers, guint n, GError **error)
 {
-	DkStmt *st = dk_store_prepare(store,
-	                              DK_SQL(store,
-	                                     "SELECT " TICKET_COLUMNS " FROM tickets t"
-	                                     " WHERE t.number IN " DK_STORE_NUMBERS_SQLITE,
-	                                     "SELECT " TICKET_COLUMNS " FROM tickets t"
-	                                     " WHERE t.number = " DK_STORE_NUMBERS_PG),
-	                              error);
+	DkStmt *st = dk_store_prepare_numbers(
+	    store,
+	    "SELECT " TICKET_COLUMNS " FROM tickets t WHERE t.number IN " DK_STORE_NUMBERS_SQLITE,
+	    "SELECT " TICKET_COLUMNS " FROM tickets t WHERE t.number = " DK_STORE_NUMBERS_PG,
+	    numbers, n, error);
 	if (st == NULL)
 		return NULL;
-	g_autofree char *list = dk_store_numbers(store, numbers, n);
-	dk_stmt_bind_text(st, 1, list);
 	g_autoptr(GPtrArray) rows =
 	    collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 	if (rows == NULL)

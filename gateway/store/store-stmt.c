@@ -413,11 +413,22 @@ gboolean dk_store_each_row(DkStore *store, DkStmt *st, const char *doing,
 	return rc != DK_STMT_ERROR;
 }
 
-char *dk_store_numbers(DkStore *store, const gint64 *numbers, guint n)
+static char *numbers_param(DkStore *store, const gint64 *numbers, guint n)
 {
 	GString *list = g_string_new(DK_SQL(store, "[", "{"));
 	for (guint i = 0; i < n; i++)
 		g_string_append_printf(list, "%s%" G_GINT64_FORMAT, i ? "," : "", numbers[i]);
 	g_string_append(list, DK_SQL(store, "]", "}"));
 	return g_string_free(list, FALSE);
+}
+
+DkStmt *dk_store_prepare_numbers(DkStore *store, const char *sqlite, const char *other,
+                                 const gint64 *numbers, guint n, GError **error)
+{
+	DkStmt *st = dk_store_prepare(store, DK_SQL(store, sqlite, other), error);
+	if (st == NULL)
+		return NULL;
+	g_autofree char *list = numbers_param(store, numbers, n);
+	dk_stmt_bind_text(st, 1, list);
+	return st;
 }
