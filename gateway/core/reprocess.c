@@ -1,11 +1,10 @@
 /* A quarantined message through the pipeline again (reprocess.h). */
 #include "gateway/core/reprocess.h"
+#include "gateway/store/store-file.h"
 
 #include "gateway/error.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <unistd.h>
 
 /* Past this size a message is parsed again from a file, read in chunks,
@@ -23,31 +22,16 @@ static gboolean write_failed(GError **error)
 /* Appends a piece of the raw message to the file data points at. */
 static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
 {
-	int fd = *(int *)data;
-	while (size > 0) {
-		ssize_t w = write(fd, bytes, size);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return write_failed(error);
-		bytes += w;
-		size -= (gsize)w;
-	}
-	return TRUE;
+	return dk_store_file_write_all(*(int *)data, bytes, size) || write_failed(error);
 }
 
 /* A file without a name in the temporary folder ($TMPDIR), gone once
  * closed; -1 with error on failure. */
 static int unnamed_file(GError **error)
 {
-	int fd = open(g_get_tmp_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) { /* a file system without O_TMPFILE: a name, removed at once */
-		g_autofree char *path =
-		    g_build_filename(g_get_tmp_dir(), "docket-reprocess-XXXXXX", NULL);
-		fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			g_unlink(path);
-	}
+	g_autofree char *name_if_needed =
+	    g_build_filename(g_get_tmp_dir(), "docket-reprocess-XXXXXX", NULL);
+	int fd = dk_store_file_unnamed(g_get_tmp_dir(), name_if_needed, 0600);
 	if (fd < 0)
 		write_failed(error);
 	return fd;

@@ -5,6 +5,7 @@
 
 #include "gateway/desk/ticket-view.h"
 #include "gateway/error.h"
+#include "gateway/store/store-file.h"
 #include "gateway/store/store-retention.h"
 
 #include <errno.h>
@@ -83,19 +84,11 @@ typedef struct {
 static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
 {
 	Out *out = data;
-	while (size > 0) {
-		ssize_t w = write(out->fd, bytes, size);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s",
-			            out->path, g_strerror(errno));
-			return FALSE;
-		}
-		bytes += w;
-		size -= (gsize)w;
-	}
-	return TRUE;
+	if (dk_store_file_write_all(out->fd, bytes, size))
+		return TRUE;
+	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", out->path,
+	            g_strerror(errno));
+	return FALSE;
 }
 
 /* The article's raw mail, copied a piece at a time (a large message is

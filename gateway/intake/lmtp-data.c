@@ -1,11 +1,10 @@
 /* Line reading, DATA dot-unstuffing and spool files for LMTP sessions. */
 #include "gateway/intake/lmtp-data.h"
+#include "gateway/store/store-file.h"
 
 #include "gateway/error.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,12 +119,7 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
  * name goes at once. */
 static gboolean spool_open(DkLmtpSpool *s, GError **error)
 {
-	int fd = open(s->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0640);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		fd = g_mkstemp_full(s->path, O_RDWR | O_CLOEXEC, 0640);
-		if (fd >= 0)
-			g_unlink(s->path);
-	}
+	int fd = dk_store_file_unnamed(s->dir, s->path, 0640);
 	if (fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s",
 		            s->dir, g_strerror(errno));
@@ -139,19 +133,10 @@ static gboolean spool_flush(DkLmtpSpool *s, GError **error)
 {
 	if (s->fd < 0)
 		return TRUE;
-	const guint8 *p = s->pending->data;
-	gsize n = s->pending->len;
-	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", s->path,
-			            g_strerror(errno));
-			return FALSE;
-		}
-		p += w;
-		n -= (gsize)w;
+	if (!dk_store_file_write_all(s->fd, s->pending->data, s->pending->len)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", s->path,
+		            g_strerror(errno));
+		return FALSE;
 	}
 	g_byte_array_set_size(s->pending, 0);
 	return TRUE;

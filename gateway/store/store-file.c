@@ -32,6 +32,34 @@ gboolean dk_store_file_read(int fd, guint8 *buf, gsize size)
 	return dk_store_file_read_at(fd, buf, size, 0);
 }
 
+gboolean dk_store_file_write_all(int fd, const void *data, gsize size)
+{
+	const guint8 *p = data;
+	while (size > 0) {
+		ssize_t w = write(fd, p, size);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			errno = w == 0 ? EIO : errno;
+			return FALSE;
+		}
+		p += w;
+		size -= (gsize)w;
+	}
+	return TRUE;
+}
+
+int dk_store_file_unnamed(const char *dir, char *template_path, int mode)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		fd = g_mkstemp_full(template_path, O_RDWR | O_CLOEXEC, mode);
+		if (fd >= 0)
+			g_unlink(template_path);
+	}
+	return fd;
+}
+
 gboolean dk_store_file_sha256(int fd, gsize size, char out[65])
 {
 	g_autoptr(DkSha256) sum = dk_sha256_new();
@@ -63,14 +91,8 @@ static gboolean copy_fd(int fd, gsize size, int out)
 			errno = r == 0 ? EIO : errno;
 			return FALSE;
 		}
-		for (ssize_t done = 0; done < r;) {
-			ssize_t w = write(out, buf + done, (size_t)(r - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return FALSE;
-			done += w;
-		}
+		if (!dk_store_file_write_all(out, buf, (gsize)r))
+			return FALSE;
 		at += (gsize)r;
 	}
 	return TRUE;

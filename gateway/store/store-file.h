@@ -13,6 +13,15 @@ gboolean dk_store_file_read(int fd, guint8 *buf, gsize size);
  * when the file ends before them). */
 gboolean dk_store_file_read_at(int fd, guint8 *buf, gsize size, gsize offset);
 
+/* Writes the size bytes of data to fd, however few each write() takes;
+ * FALSE with errno set. */
+gboolean dk_store_file_write_all(int fd, const void *data, gsize size);
+
+/* A new file in dir that has no name, read-write with mode: O_TMPFILE;
+ * where the file system lacks it, one made from template_path
+ * (DIR/NAME-XXXXXX, filled in) and unlinked at once. -1 with errno set. */
+int dk_store_file_unnamed(const char *dir, char *template_path, int mode);
+
 /* The hex SHA-256 of the size bytes at the start of fd, read in chunks;
  * FALSE with errno set when they cannot be read. */
 gboolean dk_store_file_sha256(int fd, gsize size, char out[65]);

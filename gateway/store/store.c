@@ -138,19 +138,12 @@ static gboolean write_durable(const char *dir, const char *name, GBytes *data, G
 		goto fail;
 	gsize n = 0;
 	const char *p = g_bytes_get_data(data, &n);
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int saved = errno;
-			close(fd);
-			g_unlink(tmp);
-			errno = saved;
-			goto fail;
-		}
-		p += w;
-		n -= (gsize)w;
+	if (!dk_store_file_write_all(fd, p, n)) {
+		int saved = errno;
+		close(fd);
+		g_unlink(tmp);
+		errno = saved;
+		goto fail;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0 || g_rename(tmp, path) != 0)
 		goto fail;
