@@ -25,18 +25,6 @@ static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GErr
 	return dk_store_file_write_all(*(int *)data, bytes, size) || write_failed(error);
 }
 
-/* A file without a name in the temporary folder ($TMPDIR), gone once
- * closed; -1 with error on failure. */
-static int unnamed_file(GError **error)
-{
-	g_autofree char *name_if_needed =
-	    g_build_filename(g_get_tmp_dir(), "docket-reprocess-XXXXXX", NULL);
-	int fd = dk_store_file_unnamed(g_get_tmp_dir(), name_if_needed, 0600);
-	if (fd < 0)
-		write_failed(error);
-	return fd;
-}
-
 /* q's raw message ready for the pipeline: read whole when small, else
  * copied a piece at a time into a file the pipeline reads. */
 static DkPipelineItem *prepare(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q,
@@ -46,9 +34,11 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, DkStore *store, const DkQua
 		g_autoptr(GBytes) raw = dk_store_raw_get(store, q->raw_sha256, error);
 		return raw != NULL ? dk_pipeline_prepare(pipeline, raw, intake, error) : NULL;
 	}
-	int fd = unnamed_file(error);
-	if (fd < 0)
+	int fd = dk_store_file_temporary("reprocess");
+	if (fd < 0) {
+		write_failed(error);
 		return NULL;
+	}
 	DkPipelineItem *item = NULL;
 	if (dk_store_raw_read(store, q->raw_sha256, write_piece, &fd, error))
 		item = dk_pipeline_prepare_fd(pipeline, fd, (gsize)q->size, intake, error);

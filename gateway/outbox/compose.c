@@ -6,9 +6,12 @@
 #include "gateway/core/ids.h"
 #include "gateway/json.h"
 #include "gateway/store/store-attachments.h"
+#include "gateway/store/store-file.h"
 #include "templates/mustache.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REFERENCES_MAX 30 /* the newest Message-IDs a reply's References keeps */
 
@@ -311,6 +314,7 @@ static DkComposed *compose_message(DkStore *store, const DkNotifySettings *s,
 	if (msg == NULL)
 		return NULL;
 	DkComposed *out = g_new0(DkComposed, 1);
+	out->fd = -1;
 	out->message = msg;
 	out->bytes = dk_notify_message_bytes(msg);
 	out->subject = g_strdup(g_mime_message_get_subject(msg));
@@ -330,63 +334,143 @@ static const DkArticle *article_of(GPtrArray *articles, gint64 id)
 	return NULL;
 }
 
-/* Whether the header block of raw has an X-Loop field naming value. */
-static gboolean has_loop(GBytes *raw, const char *value)
+/* What the loop check reads of a redirect's message: its header, which
+ * mail rarely has longer than 100 KiB (Postfix's header_size_limit). */
+#define HEAD_MAX (256 * 1024)
+
+/* Whether the header block of head, the first bytes of a message (all of
+ * it when whole), has an X-Loop field naming value: *loop_out. FALSE when
+ * the header goes on past head: a field beyond it could be the X-Loop,
+ * so the check cannot pass. */
+static gboolean has_loop(GBytes *head, gboolean whole, const char *value, gboolean *loop_out)
 {
 	gsize len = 0;
-	const char *p = g_bytes_get_data(raw, &len), *end = p + len;
+	const char *p = g_bytes_get_data(head, &len), *end = p + len;
 	g_autofree char *want = g_ascii_strdown(value, -1);
+	*loop_out = FALSE;
 	while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end && p[1] == '\n')) {
 		const char *eol = memchr(p, '\n', (gsize)(end - p));
 		gsize n = eol ? (gsize)(eol - p) : (gsize)(end - p);
 		if (n > 7 && g_ascii_strncasecmp(p, "x-loop:", 7) == 0) {
 			g_autofree char *field = g_ascii_strdown(p + 7, (gssize)(n - 7));
 			if (strstr(field, want) != NULL)
-				return TRUE;
+				return *loop_out = TRUE;
 		}
 		p = eol ? eol + 1 : end;
 	}
-	return FALSE;
+	return p < end || whole;
+}
+
+/* The error of a redirect whose message could not be read (local): gone
+ * from the store (never there, or purged) is permanent, anything else
+ * (the store, a file) temporary. Returns NULL. */
+static DkComposed *unreadable(GError *local, GError **error)
+{
+	gboolean gone = local == NULL || g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND) ||
+	                g_error_matches(local, DK_ERROR, DK_ERROR_GONE);
+	g_set_error(error, DK_ERROR, gone ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
+	            "redirect: %s%s%s", gone ? "the message is not in the store" : "",
+	            local && gone ? ": " : "", local ? local->message : "");
+	return NULL;
+}
+
+/* Why a redirect of the message that starts with head to target would
+ * be a loop, or NULL. */
+static const char *loop_reason(const DkNotifySettings *s, const char *target, GBytes *head)
+{
+	gboolean loop = FALSE;
+	if (dk_staff_is_support_address(s->staff, target))
+		return "it is one of docket's own addresses";
+	if (!has_loop(head, g_bytes_get_size(head) <= HEAD_MAX, s->from, &loop))
+		return "its header is longer than 256 KiB, so docket cannot tell whether it "
+		       "went round before";
+	return loop ? "the message was redirected by docket before" : NULL;
+}
+
+/* The raw message on its way into a redirect's file: line ends CRLF made
+ * LF, a CR held back until the byte after it is known (at the end of one
+ * piece, the first of the next). */
+typedef struct {
+	int fd;
+	gsize size;       /* written so far */
+	gboolean cr_held; /* a CR read, not yet written */
+	GByteArray *out;  /* a piece as written */
+} Copy;
+
+static gboolean copy_write(Copy *c, const guint8 *bytes, gsize size, GError **error)
+{
+	if (!dk_store_file_write_all(c->fd, bytes, size)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing a temporary file: %s",
+		            g_strerror(errno));
+		return FALSE;
+	}
+	c->size += size;
+	return TRUE;
+}
+
+static gboolean copy_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	Copy *c = data;
+	g_byte_array_set_size(c->out, (guint)size + 1);
+	guint8 *out = c->out->data;
+	gsize n = 0;
+	for (gsize i = 0; i < size; i++) {
+		if (c->cr_held && bytes[i] != '\n')
+			out[n++] = '\r';
+		c->cr_held = bytes[i] == '\r';
+		if (!c->cr_held)
+			out[n++] = bytes[i];
+	}
+	return copy_write(c, out, n, error);
+}
+
+/* Writes X-Loop and the raw message sha into c's file. */
+static gboolean copy_message(DkStore *store, const DkNotifySettings *s, const char *sha, Copy *c,
+                             GError **error)
+{
+	g_autofree char *loop = g_strdup_printf("X-Loop: %s\n", s->from);
+	if (!copy_write(c, (const guint8 *)loop, strlen(loop), error))
+		return FALSE;
+	if (!dk_store_raw_read(store, sha, copy_piece, c, error))
+		return FALSE;
+	return !c->cr_held || copy_write(c, (const guint8 *)"\r", 1, error);
 }
 
 /* A rule's redirect (RFC 5228 section 4.2): the message as it was
  * received, with docket's X-Loop on top so that it never goes round
- * through docket twice; never to docket's own addresses. */
+ * through docket twice; never to docket's own addresses. Streamed from
+ * the store into a temporary file: a large message is never held whole. */
 static DkComposed *compose_redirect(DkStore *store, const DkNotifySettings *s,
                                     const DkOutboxRow *row, json_t *payload, GError **error)
 {
 	const char *sha = json_string_value(json_object_get(payload, "raw_sha256"));
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) raw = sha ? dk_store_raw_get(store, sha, &local) : NULL;
-	if (raw == NULL) {
-		gboolean gone =
-		    local == NULL || g_error_matches(local, DK_ERROR, DK_ERROR_NOT_FOUND);
-		g_set_error(error, DK_ERROR, gone ? DK_ERROR_PERMANENT : DK_ERROR_TEMPORARY,
-		            "redirect: the message is not in the store%s%s", local ? ": " : "",
-		            local ? local->message : "");
-		return NULL;
-	}
-	const char *why = dk_staff_is_support_address(s->staff, row->target)
-	                      ? "it is one of docket's own addresses"
-	                  : has_loop(raw, s->from) ? "the message was redirected by docket before"
-	                                           : NULL;
+	g_autoptr(GBytes) head = sha ? dk_store_raw_head(store, sha, HEAD_MAX + 1, &local) : NULL;
+	if (head == NULL)
+		return unreadable(local, error);
+	const char *why = loop_reason(s, row->target, head);
 	if (why != NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 		            "redirect to %s refused: %s (a loop)", row->target, why);
 		return NULL;
 	}
-	gsize len = 0;
-	const char *p = g_bytes_get_data(raw, &len);
-	GString *out = g_string_sized_new(len + 64);
-	g_string_append_printf(out, "X-Loop: %s\n", s->from);
-	for (gsize i = 0; i < len; i++)
-		if (!(p[i] == '\r' && i + 1 < len && p[i + 1] == '\n'))
-			g_string_append_c(out, p[i]);
-	DkComposed *c = g_new0(DkComposed, 1);
-	c->bytes = g_string_free_to_bytes(out);
-	c->subject = g_strdup("");
-	c->text = g_strdup("");
-	return c;
+	Copy c = {.fd = dk_store_file_temporary("redirect"), .out = g_byte_array_new()};
+	if (c.fd < 0)
+		g_set_error(&local, DK_ERROR, DK_ERROR_TEMPORARY, "a temporary file: %s",
+		            g_strerror(errno));
+	gboolean ok = c.fd >= 0 && copy_message(store, s, sha, &c, &local);
+	g_byte_array_unref(c.out);
+	if (!ok) {
+		if (c.fd >= 0)
+			close(c.fd);
+		return unreadable(local, error);
+	}
+	DkComposed *out = g_new0(DkComposed, 1);
+	out->fd = c.fd;
+	out->size = c.size;
+	out->subject = g_strdup("");
+	out->text = g_strdup("");
+	return out;
 }
 
 DkComposed *dk_compose(DkStore *store, const DkNotifySettings *s, const DkOutboxRow *row,
@@ -417,6 +501,8 @@ void dk_composed_free(DkComposed *c)
 	g_clear_object(&c->message);
 	if (c->bytes != NULL)
 		g_bytes_unref(c->bytes);
+	if (c->fd >= 0)
+		close(c->fd);
 	g_free(c->subject);
 	g_free(c->text);
 	g_free(c);

@@ -31,7 +31,9 @@ G_BEGIN_DECLS
 
 typedef struct {
 	GMimeMessage *message;
-	GBytes *bytes;  /* the message, LF line endings */
+	GBytes *bytes;  /* the message, LF line endings; NULL for a redirect: */
+	int fd;         /* its file (a redirect's, which can be large), or -1 */
+	gsize size;     /* the size of the file's message */
 	char *subject;  /* as sent (UTF-8) */
 	char *text;     /* the plain-text body */
 	gint64 article; /* the payload's article, 0 when none */
@@ -44,9 +46,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DkComposed, dk_composed_free)
 gboolean dk_compose_handles(DkOutboxKind kind);
 
 /* Composes row (payload already parsed, with its message_id) as of now.
- * NULL with DK_ERROR_PERMANENT when it can never be sent (no such ticket,
- * a template that does not render, an unusable address); other errors
- * come from the store. */
+ * A redirect is composed into an unnamed temporary file ($TMPDIR), the
+ * raw message streamed from the store a piece at a time, never held
+ * whole. NULL with DK_ERROR_PERMANENT when it can never be sent (no such
+ * ticket, a template that does not render, an unusable address, a
+ * redirect's message gone from the store or refused as a loop); other
+ * errors come from the store or the temporary file (DK_ERROR_TEMPORARY). */
 DkComposed *dk_compose(DkStore *store, const DkNotifySettings *settings, const DkOutboxRow *row,
                        json_t *payload, gint64 now, GError **error);
 

@@ -5,6 +5,7 @@
 
 #include "gateway/error.h"
 #include "gateway/core/ids.h"
+#include "gateway/store/store-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,24 +28,29 @@ static gboolean make_dirs(const char *root, GError **error)
 	return TRUE;
 }
 
-static gboolean write_synced(const char *path, GBytes *data, GError **error)
+/* Appends a piece of the message to the file data points at. */
+static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	(void)error; /* errno says why */
+	return dk_store_file_write_all(*(int *)data, bytes, size);
+}
+
+/* Writes head, then the message a piece at a time, to fd. */
+static gboolean write_message(int fd, const char *head, const DkOutgoing *mail, GError **error)
+{
+	return dk_store_file_write_all(fd, head, strlen(head)) &&
+	       dk_outgoing_each(mail, write_piece, &fd, error);
+}
+
+/* A new file at path holding head and the message, fsynced; nothing at
+ * path on failure. */
+static gboolean write_synced(const char *path, const char *head, const DkOutgoing *mail,
+                             GError **error)
 {
 	int fd = g_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	gsize len = 0;
-	const char *p = g_bytes_get_data(data, &len);
-	gboolean ok = fd >= 0;
-	while (ok && len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		ok = n > 0;
-		p += ok ? n : 0;
-		len -= ok ? (gsize)n : 0;
-	}
+	g_autoptr(GError) local = NULL;
+	gboolean ok = fd >= 0 && write_message(fd, head, mail, &local) && fsync(fd) == 0;
 	int e = errno;
-	ok = ok && fsync(fd) == 0;
-	if (!ok)
-		e = errno;
 	if (fd >= 0 && close(fd) != 0 && ok) {
 		ok = FALSE;
 		e = errno;
@@ -52,7 +58,7 @@ static gboolean write_synced(const char *path, GBytes *data, GError **error)
 	if (!ok) {
 		g_unlink(path);
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path,
-		            g_strerror(e));
+		            local != NULL ? local->message : g_strerror(e));
 	}
 	return ok;
 }
@@ -84,13 +90,7 @@ static gboolean maildir_send(const DkConfig *config, const DkOutgoing *mail, GEr
 	/* What a delivery agent adds (RFC 5321 section 4.4): the envelope. */
 	g_autofree char *envelope = g_strdup_printf("Return-Path: <%s>\nDelivered-To: %s\n",
 	                                            mail->envelope_from, mail->recipient);
-	gsize len = 0;
-	const char *data = g_bytes_get_data(mail->message, &len);
-	g_autoptr(GByteArray) file = g_byte_array_sized_new((guint)(strlen(envelope) + len));
-	g_byte_array_append(file, (const guint8 *)envelope, (guint)strlen(envelope));
-	g_byte_array_append(file, (const guint8 *)data, (guint)len);
-	g_autoptr(GBytes) bytes = g_bytes_new_static(file->data, file->len);
-	if (!write_synced(tmp, bytes, error))
+	if (!write_synced(tmp, envelope, mail, error))
 		return FALSE;
 	if (g_rename(tmp, dest) != 0 || !sync_dir(newdir)) {
 		int e = errno;

@@ -12,32 +12,72 @@
 #include <curl/curl.h>
 #include <string.h>
 
+#define PIECE (64 * 1024) /* what the upload reads of the message at a time */
+
+/* The message on its way to libcurl, a piece at a time, its LF line
+ * endings made CRLF (RFC 5321 section 2.3.8: lines end in CRLF on the
+ * wire) as it goes; a CR already before an LF stays alone. */
 typedef struct {
-	const char *data;
-	gsize len, pos;
+	const DkOutgoing *mail;
+	gsize offset;     /* of the next piece in the message */
+	guint8 *piece;    /* read, not yet all passed on */
+	gsize len, pos;   /* its length, and what was passed on */
+	gboolean last_cr; /* the last byte passed on was a CR */
+	gboolean lf_due;  /* a CR was put before the LF at pos */
+	GError *failure;  /* why the message could not be read */
 } Upload;
+
+/* The next piece into u->piece; FALSE at the end or on a failure. */
+static gboolean upload_refill(Upload *u)
+{
+	if (!dk_outgoing_read(u->mail, u->offset, u->piece, PIECE, &u->len, &u->failure))
+		return FALSE;
+	u->offset += u->len;
+	u->pos = 0;
+	return u->len > 0;
+}
 
 static size_t read_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 {
 	Upload *u = userdata;
-	size_t n = MIN(size * nitems, u->len - u->pos);
-	memcpy(buffer, u->data + u->pos, n);
-	u->pos += n;
+	size_t room = size * nitems, n = 0;
+	while (n < room) {
+		if (u->pos == u->len && !upload_refill(u)) {
+			if (u->failure != NULL)
+				return CURL_READFUNC_ABORT;
+			break;
+		}
+		char c = (char)u->piece[u->pos];
+		if (c == '\n' && !u->last_cr && !u->lf_due) {
+			buffer[n++] = '\r';
+			u->lf_due = TRUE;
+			continue;
+		}
+		buffer[n++] = c;
+		u->last_cr = c == '\r';
+		u->lf_due = FALSE;
+		u->pos++;
+	}
 	return n;
 }
 
-/* RFC 5321 section 2.3.8: lines end in CRLF on the wire. */
-static GByteArray *to_crlf(GBytes *message)
+/* The size of the message on the wire, for the SIZE the relay is told
+ * (RFC 1870): each LF without a CR before it gains one. */
+typedef struct {
+	curl_off_t size;
+	gboolean last_cr;
+} Wire;
+
+static gboolean count_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
 {
-	gsize len = 0;
-	const char *p = g_bytes_get_data(message, &len);
-	GByteArray *out = g_byte_array_sized_new((guint)(len + len / 32 + 2));
-	for (gsize i = 0; i < len; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			g_byte_array_append(out, (const guint8 *)"\r", 1);
-		g_byte_array_append(out, (const guint8 *)&p[i], 1);
+	(void)error;
+	Wire *w = data;
+	w->size += (curl_off_t)size;
+	for (gsize i = 0; i < size; i++) {
+		w->size += bytes[i] == '\n' && !w->last_cr;
+		w->last_cr = bytes[i] == '\r';
 	}
-	return out;
+	return TRUE;
 }
 
 /* The password, from password_file when set: a file that others may read
@@ -128,8 +168,11 @@ static gboolean smtp_send(const DkConfig *config, const DkOutgoing *mail, GError
 	g_autofree char *password = read_password(config, error);
 	if (password == NULL)
 		return FALSE;
-	g_autoptr(GByteArray) wire = to_crlf(mail->message);
-	Upload upload = {(const char *)wire->data, wire->len, 0};
+	Wire wire = {0};
+	if (!dk_outgoing_each(mail, count_piece, &wire, error))
+		return FALSE;
+	g_autofree guint8 *piece = g_malloc(PIECE);
+	Upload upload = {.mail = mail, .piece = piece};
 	g_autofree char *from = g_strdup_printf("<%s>", mail->envelope_from);
 	g_autofree char *rcpt = g_strdup_printf("<%s>", mail->recipient);
 	struct curl_slist *rcpts = curl_slist_append(NULL, rcpt);
@@ -146,7 +189,7 @@ static gboolean smtp_send(const DkConfig *config, const DkOutgoing *mail, GError
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
-	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)wire->len);
+	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, wire.size);
 	const char *user = dk_config_get_string(config, "smtp", "user");
 	if (*user != '\0') {
 		curl_easy_setopt(curl, CURLOPT_USERNAME, user);
@@ -158,7 +201,11 @@ static gboolean smtp_send(const DkConfig *config, const DkOutgoing *mail, GError
 	curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &replies);
 	curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
 	CURLcode rc = curl_easy_perform(curl);
-	gboolean ok = rc == CURLE_OK || report(curl, rc, errbuf, replies.last, error);
+	gboolean ok = rc == CURLE_OK;
+	if (!ok && upload.failure != NULL)
+		g_propagate_error(error, g_steal_pointer(&upload.failure));
+	else if (!ok)
+		report(curl, rc, errbuf, replies.last, error);
 	g_string_free(replies.pending, TRUE);
 	g_string_free(replies.last, TRUE);
 	curl_easy_cleanup(curl);

@@ -10,12 +10,37 @@
 G_BEGIN_DECLS
 
 /* One message to send: the envelope (RFC 5321 MAIL FROM and RCPT TO) and
- * the message with LF line endings. */
+ * the message with LF line endings, either in memory (message, a
+ * notification) or, when message is NULL, the size bytes at the start of
+ * the file fd (a rule's redirect, however large: each sender streams it
+ * and never holds it whole). */
 typedef struct {
 	const char *envelope_from;
 	const char *recipient;
 	GBytes *message;
+	int fd;
+	gsize size;
 } DkOutgoing;
+
+/* The size of mail's message in bytes. */
+gsize dk_outgoing_size(const DkOutgoing *mail);
+
+/* Takes the next piece of the message for dk_outgoing_each() (the bytes
+ * are the reader's until it returns). FALSE to stop, with error set when
+ * that is a failure. */
+typedef gboolean (*DkOutgoingPiece)(const guint8 *bytes, gsize size, gpointer data, GError **error);
+
+/* Passes mail's message to piece in order, up to 64 KiB at a time. TRUE
+ * when all of it went through; FALSE when piece stopped (with its error,
+ * if any) or with DK_ERROR_TEMPORARY when the file cannot be read. */
+gboolean dk_outgoing_each(const DkOutgoing *mail, DkOutgoingPiece piece, gpointer data,
+                          GError **error);
+
+/* Copies up to max bytes of mail's message, from offset on, into buf;
+ * the count copied, 0 past the end. FALSE with DK_ERROR_TEMPORARY when
+ * its file cannot be read. */
+gboolean dk_outgoing_read(const DkOutgoing *mail, gsize offset, guint8 *buf, gsize max,
+                          gsize *count_out, GError **error);
 
 typedef struct {
 	const char *name;

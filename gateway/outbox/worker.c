@@ -208,8 +208,11 @@ static gboolean attempt(DkOutbox *o, RowCtx *c, GError **error)
 	if (c->mail == NULL)
 		return FALSE;
 	g_autofree char *bounce = dk_notify_bounce_address(o->settings, c->row->id);
-	DkOutgoing out = {
-	    .envelope_from = bounce, .recipient = c->row->target, .message = c->mail->bytes};
+	DkOutgoing out = {.envelope_from = bounce,
+	                  .recipient = c->row->target,
+	                  .message = c->mail->bytes,
+	                  .fd = c->mail->fd,
+	                  .size = c->mail->size};
 	return o->send->send(o->config, &out, error);
 }
 

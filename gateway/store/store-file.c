@@ -60,6 +60,13 @@ int dk_store_file_unnamed(const char *dir, char *template_path, int mode)
 	return fd;
 }
 
+int dk_store_file_temporary(const char *what)
+{
+	g_autofree char *prefix = g_strconcat("docket-", what, "-XXXXXX", NULL);
+	g_autofree char *name_if_needed = g_build_filename(g_get_tmp_dir(), prefix, NULL);
+	return dk_store_file_unnamed(g_get_tmp_dir(), name_if_needed, 0600);
+}
+
 gboolean dk_store_file_sha256(int fd, gsize size, char out[65])
 {
 	g_autoptr(DkSha256) sum = dk_sha256_new();

@@ -22,6 +22,12 @@ gboolean dk_store_file_write_all(int fd, const void *data, gsize size);
  * (DIR/NAME-XXXXXX, filled in) and unlinked at once. -1 with errno set. */
 int dk_store_file_unnamed(const char *dir, char *template_path, int mode);
 
+/* A new file without a name in the temporary folder ($TMPDIR),
+ * read-write, mode 0600, gone once closed: dk_store_file_unnamed(), where
+ * a name is needed $TMPDIR/docket-WHAT-XXXXXX unlinked at once. -1 with
+ * errno set. */
+int dk_store_file_temporary(const char *what);
+
 /* The hex SHA-256 of the size bytes at the start of fd, read in chunks;
  * FALSE with errno set when they cannot be read. */
 gboolean dk_store_file_sha256(int fd, gsize size, char out[65]);

@@ -37,6 +37,27 @@ Dear {{requester.name}}, your personal team has your request {{ticket.token}}.
 """
 
 
+PIECE = 1024 * 1024  # how the store reads a large raw message back
+
+
+def large_mail(size):
+    """A message of about size bytes, CRLF line ends but for a few bare
+    LF ones, with the CRLF at the end of the store's first piece cut
+    between it and the next (its CR the piece's last byte)."""
+    m = mail("Carl <carl@customer.example>", "Big invoice 9", "inv9@customer.example").replace(
+        b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+    line = 0
+    while len(m) + 80 < PIECE - 1:
+        m += b"%-64d%s\r\n" % (line, b"-" * 14 if line % 1000 else b"bare LF line\n")
+        line += 1
+    m += b"p" * (PIECE - 1 - len(m)) + b"\r\n"
+    assert m[PIECE - 1:PIECE + 1] == b"\r\n"
+    while len(m) < size:
+        m += b"%-78d\r\n" % line
+        line += 1
+    return m
+
+
 def mail(sender, subject, mid, headers=""):
     return ("From: %s\nTo: support@example.com\nSubject: %s\nMessage-ID: <%s>\n"
             "Date: Wed, 25 Nov 2026 10:00:00 +0000\n%s\nThe text, with a line\r\nending in CRLF.\n"
@@ -96,6 +117,16 @@ class RulesMailTest(DocketCase):
         # the moved message made no ticket, yet it is kept: set aside as discarded
         kept = json.loads(self.docket("quarantine", "list", "--json").stdout)["quarantine"]
         self.assertEqual([e["kind"] for e in kept], ["discarded"])
+
+    def test_large_redirect_leaves_as_received(self):
+        big = large_mail(PIECE + PIECE // 2)
+        self.assertEqual(self.deliver(big).returncode, 0)
+        self.assertIn("sent 2, deferred 0, failed 0", self.run_outbox())
+        (_, data), = self.sent_to("billing@partner.example")
+        # X-Loop on top, then every byte as received; on the wire every
+        # line ends in CRLF (RFC 5321), the bare LF ones too
+        wire = big.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        self.assertEqual(data, b"X-Loop: docket@help.example.com\r\n" + wire)
 
     def test_redirect_loops_are_refused(self):
         # mail that came round through docket's redirect once already
