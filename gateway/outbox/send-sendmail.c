@@ -1,6 +1,9 @@
 /* Hands a message to the local MTA: [notify] sendmail (/usr/sbin/sendmail)
- * -t -i -f <bounce address>, the message written to its standard input a
- * piece at a time. The exit status follows sysexits.h: EX_DATAERR,
+ * -i -f <bounce address> -- <recipient>, the message written to its
+ * standard input a piece at a time. The recipient is the row's alone, as
+ * over SMTP: not the message's To and Cc (-t), which name others for a
+ * relay's copies (each has a row of its own) and the original recipients
+ * for a rule's redirect. The exit status follows sysexits.h: EX_DATAERR,
  * EX_NOUSER, EX_NOHOST and EX_USAGE are permanent, anything else a
  * temporary failure. */
 #include "gateway/outbox/send.h"
@@ -94,7 +97,8 @@ static GSubprocess *start(const char *const *argv, int err, GError **error)
 static gboolean sendmail_send(const DkConfig *config, const DkOutgoing *mail, GError **error)
 {
 	const char *program = dk_config_get_string(config, "notify", "sendmail");
-	const char *argv[] = {program, "-t", "-i", "-f", mail->envelope_from, NULL};
+	const char *argv[] = {program,         "-i", "-f", mail->envelope_from, "--",
+	                      mail->recipient, NULL};
 	int err = error_file(error);
 	if (err < 0)
 		return FALSE;

@@ -168,7 +168,8 @@ static void test_large_through_sendmail(void **state)
 	Fixture *f = *state;
 	g_autofree char *script = g_build_filename(f->dir, "fake-sendmail", NULL);
 	g_autofree char *captured = g_build_filename(f->dir, "captured", NULL);
-	g_autofree char *body = g_strdup_printf("#!/bin/sh\ncat > %s\n", captured);
+	g_autofree char *body =
+	    g_strdup_printf("#!/bin/sh\necho \"$@\" > %s.args\ncat > %s\n", captured, captured);
 	assert_true(g_file_set_contents(script, body, -1, NULL));
 	assert_int_equal(g_chmod(script, 0700), 0);
 	g_autofree char *extra = g_strdup_printf("transport = sendmail\nsendmail = %s\n", script);
@@ -184,6 +185,12 @@ static void test_large_through_sendmail(void **state)
 	assert_true(g_file_get_contents(captured, &text, &len, NULL));
 	g_autoptr(GBytes) want = expected(raw);
 	assert_bytes_equal(text, len, want);
+	/* to the redirect's address, not to the message's own To */
+	g_autofree char *args_file = g_strconcat(captured, ".args", NULL);
+	g_autofree char *args = NULL;
+	assert_true(g_file_get_contents(args_file, &args, NULL, NULL));
+	assert_true(g_str_has_suffix(args, " -- " TARGET "\n"));
+	assert_null(strstr(args, "-t"));
 }
 
 /* A program that exits without reading the message (far more than a

@@ -101,8 +101,10 @@ class SendmailTest(DocketCase):
         self.assertIn("sent 1", self.docket("outbox", "run", "--once").stdout.decode())
         with open(self.capture + ".args") as f:
             args = f.read().split("\n")
-        self.assertEqual(args[:3], ["-t", "-i", "-f"])
-        self.assertRegex(args[3], r"^bounces\+%d\.[0-9a-f]{12}@%s$" % (row["id"], DOMAIN.replace(".", r"\.")))
+        # the row's recipient alone, named on the command line (no -t)
+        self.assertEqual(args[:2], ["-i", "-f"])
+        self.assertRegex(args[2], r"^bounces\+%d\.[0-9a-f]{12}@%s$" % (row["id"], DOMAIN.replace(".", r"\.")))
+        self.assertEqual(args[3:], ["--", "bob@example.org", ""])
         with open(self.capture + ".mail", "rb") as f:
             m = parse(f.read())
         self.assertEqual(m["To"], "bob@example.org")
