@@ -63,9 +63,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A message of size bytes with CRLF line ends, its CRLF at the end of
- * the first piece cut between that piece and the next (CR its last
- * byte), and a lone CR at the end of the second piece (kept). */
+/* A message of size bytes (above a piece) with CRLF line ends, its CRLF
+ * at the end of the first piece cut between that piece and the next (CR
+ * its last byte), and, when it has a third piece, a lone CR at the end
+ * of the second (kept). */
 static GBytes *large_message(gsize size)
 {
 	GString *m =
@@ -79,8 +80,10 @@ static GBytes *large_message(gsize size)
 	m->str[DK_STORE_CHUNK - 2] = 'x';
 	m->str[DK_STORE_CHUNK - 1] = '\r';
 	m->str[DK_STORE_CHUNK] = '\n';
-	m->str[2 * DK_STORE_CHUNK - 1] = '\r';
-	m->str[2 * DK_STORE_CHUNK] = 'y';
+	if (size > 2 * DK_STORE_CHUNK) {
+		m->str[2 * DK_STORE_CHUNK - 1] = '\r';
+		m->str[2 * DK_STORE_CHUNK] = 'y';
+	}
 	return g_string_free_to_bytes(m);
 }
 
