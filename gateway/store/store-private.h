@@ -226,6 +226,14 @@ void dk_store_statements_init(DkStore *store);
 /* Runs sql, one or more statements without rows, unprepared. */
 gboolean dk_store_exec(DkStore *store, const char *sql, GError **error);
 
+/* An article's full text as stored beside its new text, which it repeats
+ * with white space after in most articles: that white space alone (a
+ * pointer into full_text), else full_text itself ("" for NULL). */
+const char *dk_store_full_text_stored(const char *new_text, const char *full_text);
+/* The full text again from the new text and what was stored (NULL: "");
+ * newly allocated. */
+char *dk_store_full_text_read(const char *new_text, const char *stored);
+
 /* Sets error from the store's last error, with what was being done;
  * failures that may pass (SQLite: busy, locked, full, I/O; another
  * backend: a lost connection, a conflict between transactions) are

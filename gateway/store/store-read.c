@@ -174,6 +174,9 @@ static gpointer article_from_row(DkStmt *st)
 	                   &a->raw_sha256, &a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
 		*fields[i] = dk_store_column_text(st, (int)i + 4);
+	char *stored = a->full_text;
+	a->full_text = dk_store_full_text_read(a->new_text, stored);
+	g_free(stored);
 	a->created_at = dk_stmt_int64(st, 14);
 	a->raw_purged_at = dk_stmt_int64(st, 15);
 	return a;

@@ -523,6 +523,35 @@ static gboolean index_article(DkStore *store, gint64 id, const char *subject, co
 	return TRUE;
 }
 
+static gboolean has_text(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (!g_ascii_isspace(*s))
+			return TRUE;
+	return FALSE;
+}
+
+/* A full text that is the new text and white space after it (a message
+ * that quotes nothing, a note, a notification: the new text is the full
+ * one trimmed) keeps only that white space: new_text holds the rest. A
+ * full text always contains its new text, so one of white space alone
+ * beside a new text that is more never meant anything else. */
+const char *dk_store_full_text_stored(const char *new_text, const char *full_text)
+{
+	const char *full = full_text ? full_text : "";
+	gsize n = new_text ? strlen(new_text) : 0;
+	if (has_text(new_text) && strncmp(full, new_text, n) == 0 && !has_text(full + n))
+		return full + n;
+	return full;
+}
+
+char *dk_store_full_text_read(const char *new_text, const char *stored)
+{
+	if (has_text(new_text) && !has_text(stored))
+		return g_strconcat(new_text, stored, NULL);
+	return g_strdup(stored ? stored : "");
+}
+
 gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 {
 	DkStmt *st = dk_store_prepare_insert(
@@ -536,6 +565,7 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	if (st == NULL)
 		return 0;
 	dk_stmt_bind_int64(st, 1, a->ticket);
+	const char *full = dk_store_full_text_stored(a->new_text, a->full_text);
 	const char *values[] = {dk_direction_name(a->direction),
 	                        dk_visibility_name(a->visibility),
 	                        a->evidence,
@@ -545,7 +575,7 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
 	                        a->message_id,
 	                        a->fingerprint,
 	                        a->new_text ? a->new_text : "",
-	                        a->full_text ? a->full_text : "",
+	                        full,
 	                        a->raw_sha256,
 	                        a->intake};
 	for (guint i = 0; i < G_N_ELEMENTS(values); i++)

@@ -238,15 +238,21 @@ static DkPipelineItem *deliver(Fixture *f, GBytes *raw, gint64 *article_out)
 	return item;
 }
 
-/* One text column of the article (signature, signer, full_text), or NULL. */
+/* One text column of the article (signature, signer, full_text: read as
+ * the store reads it beside the new text), or NULL. */
 static char *column(Fixture *f, gint64 article, const char *name)
 {
-	g_autofree char *sql = g_strdup_printf("SELECT %s FROM articles WHERE id = ?", name);
+	g_autofree char *sql =
+	    g_strdup_printf("SELECT %s, new_text FROM articles WHERE id = ?", name);
 	DkStmt *st = dk_store_prepare_once(f->store, sql, NULL);
 	assert_non_null(st);
 	dk_stmt_bind_int64(st, 1, article);
 	assert_int_equal(dk_stmt_step(st), DK_STMT_ROW);
 	char *out = dk_store_column_text(st, 0);
+	if (strcmp(name, "full_text") == 0) {
+		g_autofree char *stored = out;
+		out = dk_store_full_text_read(dk_stmt_text(st, 1), stored);
+	}
 	dk_stmt_free(st);
 	return out;
 }

@@ -390,6 +390,46 @@ static void test_ticket_roundtrip(void **state)
 	assert_true(g_error_matches(error, DK_ERROR, DK_ERROR_NOT_FOUND));
 }
 
+/* A full text that is the new text is stored once and read back whole;
+ * one that quotes more is stored as it is. */
+static void test_full_text_stored_once(void **state)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkStore) s = dk_test_store_open(*state, NULL, &error);
+	assert_true(dk_store_begin(s, &error));
+	gint64 t = dk_store_ticket_create(s, "Printer", "alice@example.com", 100, &error);
+	DkArticle same = {.ticket = t,
+	                  .direction = DK_INBOUND,
+	                  .visibility = DK_PUBLIC,
+	                  .evidence = "new",
+	                  .new_text = "the printer is out of toner",
+	                  .full_text = "the printer is out of toner",
+	                  .created_at = 100};
+	DkArticle quoting = same;
+	quoting.new_text = "still out";
+	quoting.full_text = "still out\n> the printer is out of toner";
+	DkArticle trailing = same; /* the new text is the full one trimmed */
+	trailing.full_text = "the printer is out of toner\r\n\n";
+	DkArticle empty = same;
+	empty.new_text = empty.full_text = "";
+	DkArticle blank = same; /* a new text of white space: nothing to lean on */
+	blank.new_text = "\n";
+	blank.full_text = " ";
+	const DkArticle *added[] = {&same, &quoting, &trailing, &empty, &blank};
+	for (guint i = 0; i < G_N_ELEMENTS(added); i++)
+		assert_true(dk_store_article_add(s, (DkArticle *)added[i], &error) > 0);
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(dk_test_store_number(s, "SELECT sum(length(full_text)) FROM articles"),
+	                 strlen(quoting.full_text) + 3 + 1);
+	g_autoptr(GPtrArray) articles = dk_store_articles(s, t, &error);
+	assert_int_equal(articles->len, G_N_ELEMENTS(added));
+	for (guint i = 0; i < G_N_ELEMENTS(added); i++) {
+		const DkArticle *a = g_ptr_array_index(articles, i);
+		assert_string_equal(a->full_text, added[i]->full_text);
+		assert_string_equal(a->new_text, added[i]->new_text);
+	}
+}
+
 /* A user's API tokens and sessions are the user's, on either backend
  * (their column "user" is a keyword of PostgreSQL's, quoted). */
 static void test_tokens_and_sessions(void **state)
@@ -692,6 +732,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_migrates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_text_stored_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checks_without_value_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_inline_and_file, setup, teardown),
