@@ -19,12 +19,6 @@ static gboolean write_failed(GError **error)
 	return FALSE;
 }
 
-/* Appends a piece of the raw message to the file data points at. */
-static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
-{
-	return dk_store_file_write_all(*(int *)data, bytes, size) || write_failed(error);
-}
-
 /* q's raw message ready for the pipeline: read whole when small, else
  * copied a piece at a time into a file the pipeline reads. */
 static DkPipelineItem *prepare(DkPipeline *pipeline, DkStore *store, const DkQuarantined *q,
@@ -40,7 +34,8 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, DkStore *store, const DkQua
 		return NULL;
 	}
 	DkPipelineItem *item = NULL;
-	if (dk_store_raw_read(store, q->raw_sha256, write_piece, &fd, error))
+	DkStoreFileSink sink = {fd, "reprocess: writing a temporary file"};
+	if (dk_store_raw_read(store, q->raw_sha256, dk_store_file_sink_write, &sink, error))
 		item = dk_pipeline_prepare_fd(pipeline, fd, (gsize)q->size, intake, error);
 	close(fd); /* the item holds a descriptor of its own */
 	return item;

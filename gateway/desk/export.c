@@ -74,23 +74,6 @@ static gboolean note_gone(GError **local, DkExportReport *report, GError **error
 	return FALSE;
 }
 
-/* The open file a raw message is exported into. */
-typedef struct {
-	int fd;
-	const char *path;
-} Out;
-
-/* Appends a piece of the raw message to its file. */
-static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
-{
-	Out *out = data;
-	if (dk_store_file_write_all(out->fd, bytes, size))
-		return TRUE;
-	g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", out->path,
-	            g_strerror(errno));
-	return FALSE;
-}
-
 /* The article's raw mail, copied a piece at a time (a large message is
  * never held whole); no file when it cannot be read. */
 static gboolean export_article(DkStore *store, const DkArticle *a, const char *dir,
@@ -100,14 +83,16 @@ static gboolean export_article(DkStore *store, const DkArticle *a, const char *d
 		return TRUE; /* a note or reply written here: no raw mail */
 	g_autofree char *name = g_strdup_printf("article-%" G_GINT64_FORMAT ".eml", a->id);
 	g_autofree char *path = g_build_filename(dir, name, NULL);
-	Out out = {g_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666), path};
+	g_autofree char *doing = g_strdup_printf("writing %s", path);
+	DkStoreFileSink out = {g_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666), doing};
 	if (out.fd < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path,
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
 		            g_strerror(errno));
 		return FALSE;
 	}
 	g_autoptr(GError) local = NULL;
-	gboolean ok = dk_store_raw_read(store, a->raw_sha256, write_piece, &out, &local);
+	gboolean ok =
+	    dk_store_raw_read(store, a->raw_sha256, dk_store_file_sink_write, &out, &local);
 	if (close(out.fd) != 0 && ok) {
 		g_set_error(&local, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path,
 		            g_strerror(errno));

@@ -391,22 +391,10 @@ static const char *loop_reason(const DkNotifySettings *s, const char *target, GB
  * LF, a CR held back until the byte after it is known (at the end of one
  * piece, the first of the next). */
 typedef struct {
-	int fd;
-	gsize size;       /* written so far */
+	DkStoreFileSink file;
 	gboolean cr_held; /* a CR read, not yet written */
 	GByteArray *out;  /* a piece as written */
 } Copy;
-
-static gboolean copy_write(Copy *c, const guint8 *bytes, gsize size, GError **error)
-{
-	if (!dk_store_file_write_all(c->fd, bytes, size)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "writing a temporary file: %s",
-		            g_strerror(errno));
-		return FALSE;
-	}
-	c->size += size;
-	return TRUE;
-}
 
 static gboolean copy_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
 {
@@ -421,7 +409,7 @@ static gboolean copy_piece(const guint8 *bytes, gsize size, gpointer data, GErro
 		if (!c->cr_held)
 			out[n++] = bytes[i];
 	}
-	return copy_write(c, out, n, error);
+	return dk_store_file_sink_write(out, n, &c->file, error);
 }
 
 /* Writes X-Loop and the raw message sha into c's file. */
@@ -429,11 +417,11 @@ static gboolean copy_message(DkStore *store, const DkNotifySettings *s, const ch
                              GError **error)
 {
 	g_autofree char *loop = g_strdup_printf("X-Loop: %s\n", s->from);
-	if (!copy_write(c, (const guint8 *)loop, strlen(loop), error))
+	if (!dk_store_file_sink_write((const guint8 *)loop, strlen(loop), &c->file, error))
 		return FALSE;
 	if (!dk_store_raw_read(store, sha, copy_piece, c, error))
 		return FALSE;
-	return !c->cr_held || copy_write(c, (const guint8 *)"\r", 1, error);
+	return !c->cr_held || dk_store_file_sink_write((const guint8 *)"\r", 1, &c->file, error);
 }
 
 /* A rule's redirect (RFC 5228 section 4.2): the message as it was
@@ -454,20 +442,21 @@ static DkComposed *compose_redirect(DkStore *store, const DkNotifySettings *s,
 		            "redirect to %s refused: %s (a loop)", row->target, why);
 		return NULL;
 	}
-	Copy c = {.fd = dk_store_file_temporary("redirect"), .out = g_byte_array_new()};
-	if (c.fd < 0)
+	Copy c = {.file = {dk_store_file_temporary("redirect"), "writing a temporary file"},
+	          .out = g_byte_array_new()};
+	if (c.file.fd < 0)
 		g_set_error(&local, DK_ERROR, DK_ERROR_TEMPORARY, "a temporary file: %s",
 		            g_strerror(errno));
-	gboolean ok = c.fd >= 0 && copy_message(store, s, sha, &c, &local);
+	gboolean ok = c.file.fd >= 0 && copy_message(store, s, sha, &c, &local);
 	g_byte_array_unref(c.out);
 	if (!ok) {
-		if (c.fd >= 0)
-			close(c.fd);
+		if (c.file.fd >= 0)
+			close(c.file.fd);
 		return unreadable(local, error);
 	}
 	DkComposed *out = g_new0(DkComposed, 1);
-	out->fd = c.fd;
-	out->size = c.size;
+	out->fd = c.file.fd;
+	out->size = c.file.written;
 	out->subject = g_strdup("");
 	out->text = g_strdup("");
 	return out;

@@ -28,18 +28,13 @@ static gboolean make_dirs(const char *root, GError **error)
 	return TRUE;
 }
 
-/* Appends a piece of the message to the file data points at. */
-static gboolean write_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
-{
-	(void)error; /* errno says why */
-	return dk_store_file_write_all(*(int *)data, bytes, size);
-}
-
-/* Writes head, then the message a piece at a time, to fd. */
+/* Writes head, then the message a piece at a time, to fd (errno says
+ * why it failed, or error when the message could not be read). */
 static gboolean write_message(int fd, const char *head, const DkOutgoing *mail, GError **error)
 {
+	DkStoreFileSink sink = {fd, NULL};
 	return dk_store_file_write_all(fd, head, strlen(head)) &&
-	       dk_outgoing_each(mail, write_piece, &fd, error);
+	       dk_outgoing_each(mail, dk_store_file_sink_write, &sink, error);
 }
 
 /* A new file at path holding head and the message, fsynced; nothing at

@@ -49,6 +49,21 @@ gboolean dk_store_file_write_all(int fd, const void *data, gsize size)
 	return TRUE;
 }
 
+gboolean dk_store_file_sink_write(const guint8 *bytes, gsize size, gpointer sink, GError **error)
+{
+	DkStoreFileSink *s = sink;
+	if (dk_store_file_write_all(s->fd, bytes, size)) {
+		s->written += size;
+		return TRUE;
+	}
+	int saved = errno;
+	if (s->doing != NULL)
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", s->doing,
+		            g_strerror(saved));
+	errno = saved;
+	return FALSE;
+}
+
 int dk_store_file_unnamed(const char *dir, char *template_path, int mode)
 {
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);

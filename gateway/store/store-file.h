@@ -17,6 +17,20 @@ gboolean dk_store_file_read_at(int fd, guint8 *buf, gsize size, gsize offset);
  * FALSE with errno set. */
 gboolean dk_store_file_write_all(int fd, const void *data, gsize size);
 
+/* A file that pieces are appended to (the data of a DkStoreRawSink or a
+ * DkOutgoingPiece): its descriptor, what a failure says ("writing FILE";
+ * NULL: errno alone says why), and the bytes written so far. */
+typedef struct {
+	int fd;
+	const char *doing;
+	gsize written;
+} DkStoreFileSink;
+
+/* Appends size bytes to the file of sink (a DkStoreFileSink *). FALSE on
+ * failure with errno set and, unless its doing is NULL, error set to
+ * DK_ERROR_TEMPORARY "DOING: why". */
+gboolean dk_store_file_sink_write(const guint8 *bytes, gsize size, gpointer sink, GError **error);
+
 /* A new file in dir that has no name, read-write with mode: O_TMPFILE;
  * where the file system lacks it, one made from template_path
  * (DIR/NAME-XXXXXX, filled in) and unlinked at once. -1 with errno set. */
