@@ -20,6 +20,13 @@ struct DkWriter {
 	GQueue queue; /* of Request* */
 	gboolean stopping;
 	guint64 commits, messages;
+	/* the search index (see dk_writer_start()); times are monotonic, in us */
+	guint search_batch;
+	gint64 search_idle, search_lag;
+	gint64 search_since; /* when the oldest noted article was noted; 0: none */
+	gint64 last_commit;
+	gint64 search_backoff, search_not_before; /* after a failed catch-up */
+	guint64 catch_ups, indexed;
 };
 
 /* Takes requests off the queue until max_batch items (at least one). */
@@ -70,21 +77,80 @@ static void commit_batch(DkWriter *w, GPtrArray *batch, guint total)
 	g_mutex_unlock(&w->lock);
 }
 
+/* Indexes the articles noted for search; called with the lock held,
+ * which it lets go meanwhile. A failure (the disk full, the store busy
+ * past its timeout) leaves them noted, to be tried again after the
+ * longer of the lag and the idle time (a second at least), twice as long
+ * after each failure in a row up to a minute; a search
+ * indexes them itself in the meantime. */
+static void search_catch_up(DkWriter *w)
+{
+	g_mutex_unlock(&w->lock);
+	g_autoptr(GError) error = NULL;
+	gint64 indexed = 0;
+	gboolean ok = dk_store_search_catch_up(w->store, &indexed, &error);
+	if (!ok)
+		g_warning("writer event=search_index result=failed error=\"%s\"", error->message);
+	g_mutex_lock(&w->lock);
+	w->search_since = 0;
+	if (!ok) {
+		w->search_backoff = w->search_backoff == 0
+		                        ? MAX(MAX(w->search_lag, w->search_idle), G_USEC_PER_SEC)
+		                        : MIN(2 * w->search_backoff, 60 * G_USEC_PER_SEC);
+		w->search_not_before = g_get_monotonic_time() + w->search_backoff;
+		return;
+	}
+	w->search_backoff = w->search_not_before = 0;
+	if (indexed > 0) {
+		w->catch_ups++;
+		w->indexed += (guint64)indexed;
+	}
+}
+
+/* When the noted articles are to be indexed: once no message came for a
+ * while, or the oldest was noted long enough ago (not before a failed
+ * attempt's backoff is over); 0: none are noted. */
+static gint64 search_due(DkWriter *w)
+{
+	if (dk_store_search_pending(w->store) <= 0)
+		return 0;
+	if (w->search_since == 0)
+		w->search_since = g_get_monotonic_time();
+	return MAX(MIN(w->last_commit + w->search_idle, w->search_since + w->search_lag),
+	           w->search_not_before);
+}
+
 static gpointer writer_main(gpointer data)
 {
 	DkWriter *w = data;
 	g_mutex_lock(&w->lock);
+	if (w->search_batch > 0)
+		search_catch_up(w); /* left noted by an earlier process */
 	for (;;) {
-		while (g_queue_is_empty(&w->queue) && !w->stopping)
-			g_cond_wait(&w->wake, &w->lock);
+		while (g_queue_is_empty(&w->queue) && !w->stopping) {
+			gint64 due = search_due(w);
+			if (due == 0)
+				g_cond_wait(&w->wake, &w->lock);
+			else if (!g_cond_wait_until(&w->wake, &w->lock, due) &&
+			         g_queue_is_empty(&w->queue) && !w->stopping)
+				search_catch_up(w);
+		}
 		if (g_queue_is_empty(&w->queue) && w->stopping)
 			break;
 		guint total = 0;
 		g_autoptr(GPtrArray) batch = take_batch(w, &total);
+		dk_store_search_lag(w->store, w->search_batch);
 		g_mutex_unlock(&w->lock);
 		commit_batch(w, batch, total);
 		g_mutex_lock(&w->lock);
+		w->last_commit = g_get_monotonic_time();
+		gint64 due = search_due(w);
+		if (due != 0 && w->last_commit >= w->search_not_before &&
+		    w->last_commit >= w->search_since + w->search_lag)
+			search_catch_up(w);
 	}
+	if (dk_store_search_pending(w->store) > 0)
+		search_catch_up(w);
 	g_mutex_unlock(&w->lock);
 	return NULL;
 }
@@ -95,6 +161,9 @@ DkWriter *dk_writer_start(DkStore *store, guint max_batch, DkWriterObserver obse
 	w->store = store;
 	w->observer = observer;
 	w->max_batch = max_batch ? max_batch : 256;
+	w->search_batch = DK_WRITER_SEARCH_BATCH;
+	w->search_idle = (gint64)DK_WRITER_SEARCH_IDLE_MS * 1000;
+	w->search_lag = (gint64)DK_WRITER_SEARCH_LAG_MS * 1000;
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->wake);
 	g_queue_init(&w->queue);
@@ -144,5 +213,23 @@ void dk_writer_stats(DkWriter *w, guint64 *commits_out, guint64 *messages_out)
 	g_mutex_lock(&w->lock);
 	*commits_out = w->commits;
 	*messages_out = w->messages;
+	g_mutex_unlock(&w->lock);
+}
+
+void dk_writer_search_timing(DkWriter *w, guint batch, guint idle_ms, guint lag_ms)
+{
+	g_mutex_lock(&w->lock);
+	w->search_batch = batch;
+	w->search_idle = (gint64)idle_ms * 1000;
+	w->search_lag = (gint64)lag_ms * 1000;
+	g_cond_signal(&w->wake);
+	g_mutex_unlock(&w->lock);
+}
+
+void dk_writer_search_stats(DkWriter *w, guint64 *catch_ups_out, guint64 *articles_out)
+{
+	g_mutex_lock(&w->lock);
+	*catch_ups_out = w->catch_ups;
+	*articles_out = w->indexed;
 	g_mutex_unlock(&w->lock);
 }

@@ -373,8 +373,28 @@ static GPtrArray *search_cjk(DkStore *store, const char *text, guint limit, GErr
 	return ok ? g_steal_pointer(&out) : NULL;
 }
 
+/* Indexes the articles noted for search by a writer whose index lags
+ * (dk_store_search_lag()), so that a search finds every article committed
+ * before it. Within a transaction the caller's own articles are not
+ * noted yet anyway (dk_store_search_defer()), and a catch-up cannot begin
+ * there. */
+static gboolean search_catch_up(DkStore *store, GError **error)
+{
+	if (store->backend != NULL || dk_store_in_transaction(store))
+		return TRUE;
+	gboolean noted = FALSE;
+	if (!dk_store_lookup_int64(
+	        store,
+	        dk_store_query(store, "SELECT 1 FROM article_search_pending LIMIT 1", error, ""),
+	        "looking for articles to index", NULL, &noted, error))
+		return FALSE;
+	return !noted || dk_store_search_catch_up(store, NULL, error);
+}
+
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
 {
+	if (!search_catch_up(store, error))
+		return NULL;
 	if (text != NULL && dk_store_has_cjk(text))
 		return search_cjk(store, text, limit, error);
 	g_autoptr(GPtrArray) out =

@@ -44,6 +44,10 @@ struct DkStore {
 	gboolean search_deferred; /* see dk_store_search_defer() */
 	gint64 search_after;      /* the articles above this id are not indexed yet */
 	gboolean search_cjk;      /* one of them is in a script without spaces */
+	guint search_lag;         /* see dk_store_search_lag(); 0: none */
+	gint64 search_noted;      /* articles noted for search by the open transaction */
+	gboolean search_flushed;  /* which indexed every noted article */
+	gint64 search_pending;    /* noted by this connection's commits since its last catch-up */
 	gboolean rank_registered; /* dk_rank() is known to this connection */
 };
 

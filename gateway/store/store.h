@@ -204,6 +204,28 @@ gboolean dk_store_rollback_savepoint(DkStore *store, GError **error);
  * would act on an entry not written yet). */
 gboolean dk_store_search_defer(DkStore *store, GError **error);
 
+/* Search indexing that lags the commit (SQLite; nothing on PostgreSQL):
+ * with a lag of batch articles (0: none), the articles of a transaction
+ * that called dk_store_search_defer() are not indexed at its commit but
+ * noted, in the same transaction, in article_search_pending, a table of
+ * their ids, until the commit that brings the articles this connection
+ * noted to batch, which indexes them all; dk_store_search_catch_up()
+ * indexes the noted ones in a transaction of its own. FTS5 writes an index
+ * segment at every commit that indexes something and merges segments as
+ * they pile up: for `docket serve` taking LMTP sessions on a store of a
+ * million tickets, two messages a commit, that was half of the writer's
+ * time. Nothing is lost in a crash: the notes are committed with their
+ * articles. A search (dk_store_search()) first indexes whatever is noted,
+ * so it finds every article committed before it, lag or not. */
+void dk_store_search_lag(DkStore *store, guint batch);
+/* Articles this connection noted for search since its last catch-up (or
+ * since it was opened), as far as it knows: others may have noted more. */
+gint64 dk_store_search_pending(DkStore *store);
+/* Indexes the noted articles and forgets them, in a transaction of its
+ * own (not inside one); *indexed_out (may be NULL): how many. Nothing to
+ * do on PostgreSQL. */
+gboolean dk_store_search_catch_up(DkStore *store, gint64 *indexed_out, GError **error);
+
 /* Keeps a raw message (idempotent: the same bytes are stored once). Small
  * ones (up to inline_max) go into the database as one value; large ones
  * into a file that is fsynced before this returns, so the commit that

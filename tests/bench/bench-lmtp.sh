@@ -9,6 +9,7 @@
 # Environment: DOCKET (binary, default build/gateway/docket), ROUNDS (3),
 #   SESSIONS ("1 4 20"), SIZES ("4096 65536"), PER_SESSION (messages per
 #   session per run, 200), MAX_MESSAGES (per run, 2000), BIG_MIB (100),
+#   WARMUP (messages each server takes, untimed, before a run: 0),
 #   BENCH_DIR (scratch parent, default /var/tmp), SKIP_DOVECOT=1.
 # Needs: postfix (smtp-source), dovecot-core and dovecot-lmtpd
 # (contrib/setup-debian.sh installs them). Only loopback is used.
@@ -23,6 +24,7 @@ SIZES=${SIZES:-"4096 65536"}
 PER_SESSION=${PER_SESSION:-200}
 MAX_MESSAGES=${MAX_MESSAGES:-2000}
 BIG_MIB=${BIG_MIB:-100}
+WARMUP=${WARMUP:-0}
 SMTP_SOURCE=/usr/sbin/smtp-source
 
 . "$here/bench-lmtp-lib.sh"

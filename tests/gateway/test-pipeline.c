@@ -367,6 +367,158 @@ static void test_writer_thread(void **state)
 	dk_delivery_clear(&d);
 }
 
+/* Articles FTS5's word index holds for a word, and those noted for it,
+ * read from the store itself: a search would index the noted first. */
+static gint64 in_index(Fixture *f, const char *word)
+{
+	g_autofree char *sql = g_strdup_printf(
+	    "SELECT count(*) FROM article_search WHERE article_search MATCH '%s'", word);
+	return dk_test_store_number(f->store, sql);
+}
+
+static gint64 noted(Fixture *f)
+{
+	return dk_test_store_number(f->store, "SELECT count(*) FROM article_search_pending");
+}
+
+/* FTS5's own check of its index against the articles. */
+static void assert_search_whole(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_store_exec(f->store,
+	                          "INSERT INTO article_search (article_search, rank)"
+	                          " VALUES ('integrity-check', 1)",
+	                          &error));
+}
+
+static void deliver_word(Fixture *f, int i, const char *word)
+{
+	g_autofree char *text = g_strdup_printf("From: lag@example.com\nSubject: lag %d\n"
+	                                        "Message-ID: <lag-%d@x>\n\n%s\n",
+	                                        i, i, word);
+	g_autoptr(GError) error = NULL;
+	assert_true(deliver(f, text, NULL, &error) > 0);
+}
+
+/* Adds an article with text in a transaction that notes it for search
+ * and does not index it (as the writer thread's commits do). */
+static void note_article(Fixture *f, const char *text)
+{
+	g_autoptr(GError) error = NULL;
+	dk_store_search_lag(f->store, 1000);
+	assert_true(dk_store_begin(f->store, &error));
+	assert_true(dk_store_search_defer(f->store, &error));
+	dk_test_article_add(f->store, dk_store_ticket_create(f->store, "t", NULL, 1, &error),
+	                    "left", text, 1);
+	assert_true(dk_store_commit(f->store, &error));
+	dk_store_search_lag(f->store, 0);
+}
+
+/* Waits until the writer has indexed `articles` noted articles in all;
+ * the limit is far beyond any machine's time for it. */
+static void wait_indexed(DkWriter *writer, guint64 articles)
+{
+	guint64 catch_ups = 0, indexed = 0;
+	for (int i = 0; i < 600000; i++) {
+		dk_writer_search_stats(writer, &catch_ups, &indexed);
+		if (indexed >= articles)
+			break;
+		g_usleep(100);
+	}
+	assert_int_equal(indexed, articles);
+}
+
+/* The writer thread's search index lags its commits: its articles are
+ * noted, and indexed by the commit that brings the third, and in a
+ * transaction of their own when nothing comes for a while, at the
+ * thread's stop, and at its start for what an earlier writer left noted.
+ * Each trigger alone: the others set far out of reach. */
+static void test_writer_search_lag(void **state)
+{
+	Fixture *f = *state;
+	if (dk_test_store_is_pg())
+		skip(); /* PostgreSQL indexes an article with it */
+	const guint never = 24 * 3600 * 1000;
+	g_autoptr(DkStore) own = dk_test_store_open(f->dir, NULL, NULL);
+	DkWriter *writer = dk_writer_start(own, 0, NULL);
+	dk_writer_search_timing(writer, 3, never, never);
+	dk_pipeline_set_writer(f->pipeline, writer);
+	deliver_word(f, 1, "zeppelin");
+	deliver_word(f, 2, "zeppelin");
+	assert_int_equal(in_index(f, "zeppelin"), 0);
+	assert_int_equal(noted(f), 2);
+	deliver_word(f, 3, "zeppelin"); /* its commit indexes the three */
+	assert_int_equal(in_index(f, "zeppelin"), 3);
+	assert_int_equal(noted(f), 0);
+	deliver_word(f, 4, "zeppelin");
+	assert_int_equal(noted(f), 1);
+	guint64 catch_ups = 0, indexed = 0;
+	dk_writer_search_stats(writer, &catch_ups, &indexed);
+	assert_int_equal(catch_ups, 0); /* none in a transaction of their own */
+	dk_writer_stop(writer);         /* indexes the fourth */
+	assert_int_equal(in_index(f, "zeppelin"), 4);
+	assert_int_equal(noted(f), 0);
+
+	writer = dk_writer_start(own, 0, NULL);
+	dk_writer_search_timing(writer, 1000, never, 0); /* lag: right after a commit */
+	dk_pipeline_set_writer(f->pipeline, writer);
+	deliver_word(f, 5, "dirigible");
+	wait_indexed(writer, 1);
+	assert_int_equal(in_index(f, "dirigible"), 1);
+	dk_writer_search_timing(writer, 1000, never, never);
+	deliver_word(f, 6, "blimp");
+	dk_pipeline_set_writer(f->pipeline, NULL);
+
+	/* noted, then the connection gone without a catch-up (a crash) */
+	note_article(f, "blimp");
+	assert_int_equal(noted(f), 2);
+	g_autoptr(DkStore) next = dk_test_store_open(f->dir, NULL, NULL);
+	DkWriter *second = dk_writer_start(next, 0, NULL);
+	dk_writer_search_timing(second, 1000, never, never);
+	wait_indexed(second, 2);
+	assert_int_equal(in_index(f, "blimp"), 2);
+	assert_int_equal(noted(f), 0);
+	dk_writer_stop(second);
+	dk_writer_stop(writer);
+	assert_search_whole(f);
+}
+
+/* A catch-up that failed (the store locked by another connection) is not
+ * tried again before its backoff is over, however old the noted articles
+ * are: a backoff out of reach here (the idle time's), so only the stop
+ * indexes them. */
+static void test_writer_search_backoff(void **state)
+{
+	Fixture *f = *state;
+	if (dk_test_store_is_pg())
+		skip(); /* PostgreSQL indexes an article with it */
+	const guint never = 24 * 3600 * 1000;
+	g_autoptr(GError) error = NULL;
+	note_article(f, "quokka"); /* left noted by an earlier process */
+
+	DkStoreOptions at_once = {.inline_max = 256 * 1024, .busy_timeout_ms = 0};
+	g_autoptr(DkStore) own = dk_test_store_open(f->dir, &at_once, NULL);
+	g_autoptr(DkStore) holder = dk_test_store_open(f->dir, NULL, NULL);
+	assert_true(dk_store_begin(holder, &error)); /* the write lock */
+	DkWriter *writer = dk_writer_start(own, 0, NULL);
+	dk_writer_search_timing(writer, 1000, never, 0); /* lag: right after a commit */
+	dk_pipeline_set_writer(f->pipeline, writer);
+	/* taken after the start's catch-up, which failed the same way */
+	assert_int_equal(deliver(f, "Subject: locked\n\nquokka\n", NULL, &error), 0);
+	assert_true(dk_error_is_temporary(error));
+	g_clear_error(&error);
+	dk_store_rollback(holder);
+	deliver_word(f, 1, "quokka");
+	deliver_word(f, 2, "quokka"); /* taken after the first one's catch-up, if any */
+	assert_int_equal(noted(f), 3);
+	assert_int_equal(in_index(f, "quokka"), 0);
+	dk_pipeline_set_writer(f->pipeline, NULL);
+	dk_writer_stop(writer);
+	assert_int_equal(noted(f), 0);
+	assert_int_equal(in_index(f, "quokka"), 3);
+	assert_search_whole(f);
+}
+
 static gint64 first_response_due(Fixture *f, gint64 ticket)
 {
 	DkTicketSla sla;
@@ -417,6 +569,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch_item_fails_after_writing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_thread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_search_lag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_search_backoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_sla, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

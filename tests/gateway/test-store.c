@@ -585,6 +585,104 @@ static void test_search_deferred(void **state)
 	assert_search_consistent(s);
 }
 
+/* Articles FTS5's word index holds for a word, read from the index
+ * itself: dk_store_search() would index the noted ones first. */
+static gint64 in_index(DkStore *s, const char *word)
+{
+	g_autofree char *sql = g_strdup_printf(
+	    "SELECT count(*) FROM article_search WHERE article_search MATCH '%s'", word);
+	return dk_test_store_number(s, sql);
+}
+
+static void sql_ok(DkStore *s, const char *format, gint64 id)
+{
+	g_autofree char *sql = g_strdup_printf(format, id);
+	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static gint64 noted(DkStore *s)
+{
+	return dk_test_store_number(s, "SELECT count(*) FROM article_search_pending");
+}
+
+/* An index that lags its commits (the writer thread's): a batch's
+ * articles are noted at its commit, not indexed; a rolled-back batch
+ * notes nothing; a noted article changed or deleted before it is indexed
+ * leaves the index whole (FTS5's own check), the changed one found by its
+ * new words; the notes outlive the connection (a process that ended), and
+ * a search indexes them first. PostgreSQL indexes an article with it. */
+static void test_search_lag(void **state)
+{
+	if (dk_test_store_is_pg())
+		skip();
+	g_autoptr(GError) error = NULL;
+	DkStore *s = dk_test_store_open(*state, NULL, &error);
+	dk_store_search_lag(s, 1000);
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_search_defer(s, &error));
+	gint64 t = dk_store_ticket_create(s, "t", NULL, 1, &error);
+	gint64 jam = add_text(s, t, "Printer", "paper jam in tray two");
+	gint64 gone = add_text(s, t, "Scanner", "glass cracked");
+	gint64 cjk = add_text(s, t, "会議の件", "プリンターが動きません");
+	add_text(s, t, "Kept", "stapler kept");
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(dk_store_search_pending(s), 4);
+	assert_int_equal(noted(s), 4);
+	assert_int_equal(in_index(s, "jam"), 0);
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM article_search_cjk"), 0);
+
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_search_defer(s, &error));
+	add_text(s, t, "Fax", "fax rolled back");
+	dk_store_rollback(s);
+	assert_int_equal(dk_store_search_pending(s), 4);
+	assert_int_equal(noted(s), 4);
+
+	sql_ok(s, "UPDATE articles SET new_text = 'toner low' WHERE id = %" G_GINT64_FORMAT, jam);
+	sql_ok(s, "DELETE FROM articles WHERE id = %" G_GINT64_FORMAT, gone);
+	assert_int_equal(noted(s), 3);
+	assert_int_equal(in_index(s, "toner"), 0);
+	dk_store_close(s);
+
+	s = dk_test_store_open(*state, NULL, &error);
+	assert_int_equal(dk_store_search_pending(s), 0); /* another connection's notes */
+	assert_int_equal(hits(s, "toner"), 1);
+	assert_int_equal(noted(s), 0);
+	assert_int_equal(in_index(s, "toner"), 1);
+	assert_int_equal(hits(s, "jam"), 0);
+	assert_int_equal(hits(s, "cracked"), 0);
+	assert_int_equal(hits(s, "stapler"), 1);
+	assert_int_equal(hits(s, "会議"), 1);
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM article_search_cjk"), 1);
+	assert_search_consistent(s);
+	gint64 indexed = -1;
+	assert_true(dk_store_search_catch_up(s, &indexed, &error));
+	assert_int_equal(indexed, 0);
+
+	/* indexed now: the triggers keep the index as before */
+	sql_ok(s, "UPDATE articles SET new_text = 'drum worn' WHERE id = %" G_GINT64_FORMAT, jam);
+	assert_int_equal(hits(s, "toner"), 0);
+	assert_int_equal(hits(s, "drum"), 1);
+	sql_ok(s, "DELETE FROM articles WHERE id = %" G_GINT64_FORMAT, cjk);
+	assert_int_equal(hits(s, "会議"), 0);
+	assert_search_consistent(s);
+
+	/* the commit that brings the lag's batch indexes every noted article */
+	dk_store_search_lag(s, 3);
+	for (int i = 0; i < 2; i++) {
+		assert_true(dk_store_begin(s, &error));
+		assert_true(dk_store_search_defer(s, &error));
+		add_text(s, t, "Batch", "kettle");
+		add_text(s, t, "Batch", "kettle");
+		assert_true(dk_store_commit(s, &error));
+		assert_int_equal(noted(s), i == 0 ? 2 : 0);
+		assert_int_equal(dk_store_search_pending(s), i == 0 ? 2 : 0);
+		assert_int_equal(in_index(s, "kettle"), i == 0 ? 0 : 4);
+	}
+	assert_search_consistent(s);
+	dk_store_close(s);
+}
+
 /* Words inside CJK text are found (the trigram index), at once and from
  * a deferred batch, two-character words too; Latin search is untouched
  * and a signed message's check is kept on its article. */
@@ -746,6 +844,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_busy_is_temporary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_second_open_keeps_the_locks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search_deferred, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_lag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search_cjk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_checkpoints_large_wal, setup, teardown),
 	};
