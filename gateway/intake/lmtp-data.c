@@ -98,13 +98,8 @@ struct DkLmtpSpool {
  * message costs more than the message (ext4 inode work). */
 #define SPOOL_MEMORY_MAX (256 * 1024)
 
-DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
+DkLmtpSpool *dk_lmtp_spool_new(const char *dir)
 {
-	if (g_mkdir_with_parents(dir, 0750) != 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", dir,
-		            g_strerror(errno));
-		return NULL;
-	}
 	DkLmtpSpool *s = g_new0(DkLmtpSpool, 1);
 	s->dir = g_strdup(dir);
 	s->path = g_build_filename(dir, "lmtp-XXXXXX", NULL);
@@ -119,6 +114,11 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error)
  * name goes at once. */
 static gboolean spool_open(DkLmtpSpool *s, GError **error)
 {
+	if (g_mkdir_with_parents(s->dir, 0750) != 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating %s: %s", s->dir,
+		            g_strerror(errno));
+		return FALSE;
+	}
 	int fd = dk_store_file_unnamed(s->dir, s->path, 0640);
 	if (fd < 0) {
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "creating a spool file in %s: %s",

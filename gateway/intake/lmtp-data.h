@@ -42,9 +42,9 @@ DkLmtpLine dk_lmtp_reader_line(DkLmtpReader *reader, GInputStream *in, gsize max
 typedef struct DkLmtpSpool DkLmtpSpool;
 
 /* A new, empty spool: in memory up to 256 KiB, then a file in dir
- * (created if needed) without a name (O_TMPFILE): nothing is left in dir
- * when the process dies. */
-DkLmtpSpool *dk_lmtp_spool_new(const char *dir, GError **error);
+ * (created then if needed) without a name (O_TMPFILE): nothing is left in
+ * dir when the process dies. */
+DkLmtpSpool *dk_lmtp_spool_new(const char *dir);
 gboolean dk_lmtp_spool_write(DkLmtpSpool *spool, const void *data, gsize length, GError **error);
 /* Flushes what is buffered; call before reading the contents. */
 gboolean dk_lmtp_spool_finish(DkLmtpSpool *spool, GError **error);

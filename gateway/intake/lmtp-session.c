@@ -336,12 +336,7 @@ static void do_data(DkLmtpSession *s, const DkLmtpCommand *c)
 {
 	gint64 started = g_get_monotonic_time();
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(s->settings->spool_dir, &error);
-	if (spool == NULL) {
-		g_warning("lmtp sid=%s event=spool error=%s", s->id, error->message);
-		reply(s, "451 4.3.0 Cannot spool the message, try again later");
-		return;
-	}
+	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(s->settings->spool_dir);
 	reply(s, "354 2.0.0 End data with <CR><LF>.<CR><LF>");
 	flush(s);
 	s->reader.deadline =

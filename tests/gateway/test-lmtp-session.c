@@ -172,10 +172,9 @@ static void test_dropped_in_data(void **state)
 	static const char *const codes[] = {"220", "250 SIZE", "250", "250", "354", NULL};
 	expect_codes(out, codes);
 	assert_int_equal(articles(f), 0);
-	/* Nothing is left in the spool. */
+	/* Nothing is left in the spool (a small message did not need it). */
 	g_autoptr(GDir) dir = g_dir_open(f->settings->spool_dir, 0, NULL);
-	assert_non_null(dir);
-	assert_null(g_dir_read_name(dir));
+	assert_true(dir == NULL || g_dir_read_name(dir) == NULL);
 }
 
 static void test_not_mail_and_duplicate(void **state)
@@ -221,8 +220,7 @@ static void test_data_bytewise(void **state)
 			    cases[i].wire, (gssize)strlen(cases[i].wire), NULL);
 			DkLmtpReader reader;
 			dk_lmtp_reader_init(&reader, chunk);
-			g_autoptr(DkLmtpSpool) spool =
-			    dk_lmtp_spool_new(f->settings->spool_dir, NULL);
+			g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(f->settings->spool_dir);
 			g_autoptr(GError) error = NULL;
 			assert_int_equal(dk_lmtp_data_read(&reader, in, spool, 1000, &error),
 			                 DK_LMTP_DATA_OK);
@@ -260,7 +258,7 @@ static void test_deadline(void **state)
 	                 DK_LMTP_LINE_ERROR);
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
 	g_clear_error(&error);
-	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(f->settings->spool_dir, NULL);
+	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(f->settings->spool_dir);
 	assert_int_equal(dk_lmtp_data_read(&reader, in, spool, 1000, &error), DK_LMTP_DATA_BROKEN);
 	assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
 	dk_lmtp_reader_clear(&reader);
