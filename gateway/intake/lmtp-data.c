@@ -93,6 +93,10 @@ struct DkLmtpSpool {
 };
 
 #define SPOOL_CHUNK 65536
+/* What a spool holds at first; it grows by doubling. Most mail is a few
+ * KiB: a first 64 KiB took malloc's slow path (consolidating its free
+ * lists) at every message. */
+#define SPOOL_FIRST 8192
 
 /* Below this size a message stays in memory: creating a file per small
  * message costs more than the message (ext4 inode work). */
@@ -104,7 +108,7 @@ DkLmtpSpool *dk_lmtp_spool_new(const char *dir)
 	s->dir = g_strdup(dir);
 	s->path = g_build_filename(dir, "lmtp-XXXXXX", NULL);
 	s->fd = -1;
-	s->pending = g_byte_array_sized_new(SPOOL_CHUNK);
+	s->pending = g_byte_array_sized_new(SPOOL_FIRST);
 	return s;
 }
 

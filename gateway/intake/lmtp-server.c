@@ -16,6 +16,7 @@ struct DkLmtpServer {
 	GSocketService *service;
 	DkPipeline *pipeline;
 	GCancellable *cancellable; /* cancelled at shutdown */
+	gboolean pollfd_held;      /* its descriptor kept open (see dk_lmtp_server_new()) */
 	GMutex lock;
 	GCond idle;
 	DkLmtpSettings *settings; /* under lock */
@@ -152,6 +153,13 @@ DkLmtpServer *dk_lmtp_server_new(const DkConfig *config, char **listen, DkPipeli
 	g_cond_init(&server->idle);
 	server->pipeline = pipeline;
 	server->cancellable = g_cancellable_new();
+	/* A session waiting for its client polls the socket and the
+	 * cancellable's descriptor, which GIO makes for the wait and closes
+	 * after it unless someone holds it: held here, one eventfd for the
+	 * server's life instead of an eventfd2 and a close a wait (three a
+	 * message at one session). */
+	GPollFD unused;
+	server->pollfd_held = g_cancellable_make_pollfd(server->cancellable, &unused);
 	server->unix_paths = g_ptr_array_new_with_free_func(g_free);
 	server->service = g_socket_service_new();
 	dk_lmtp_server_reload(server, config);
@@ -221,6 +229,8 @@ void dk_lmtp_server_free(DkLmtpServer *server)
 	for (guint i = 0; i < server->unix_paths->len; i++)
 		g_unlink(g_ptr_array_index(server->unix_paths, i));
 	g_ptr_array_unref(server->unix_paths);
+	if (server->pollfd_held)
+		g_cancellable_release_fd(server->cancellable);
 	g_object_unref(server->cancellable);
 	dk_lmtp_settings_unref(server->settings);
 	g_mutex_clear(&server->lock);

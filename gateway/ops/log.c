@@ -14,6 +14,7 @@ static gboolean quiet; /* no stderr: a command whose stderr is its caller's */
  * is unset, 7 us a line. */
 static GTimeZone *zone;
 G_LOCK_DEFINE_STATIC(zone);
+static int pid; /* docket never forks without an exec */
 
 static int syslog_priority(GLogLevelFlags level)
 {
@@ -62,7 +63,7 @@ static GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields, gs
 	G_UNLOCK(zone);
 	g_autoptr(GDateTime) now = g_date_time_new_now(tz);
 	g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S");
-	fprintf(stderr, "%s docket[%d]: %s %s\n", stamp, (int)getpid(), level_name(flag), message);
+	fprintf(stderr, "%s docket[%d]: %s %s\n", stamp, pid, level_name(flag), message);
 	return G_LOG_WRITER_HANDLED;
 }
 
@@ -84,6 +85,7 @@ void dk_log_init(const DkConfig *config)
 	else
 		threshold = G_LOG_LEVEL_INFO;
 	use_syslog = dk_config_get_bool(config, "log", "syslog");
+	pid = (int)getpid();
 	GTimeZone *local = g_time_zone_new_local();
 	G_LOCK(zone);
 	GTimeZone *old = zone;
