@@ -6,7 +6,9 @@ and one connector on both: NinjaOne's mock from tests/connectors, every
 request it receives checked against NinjaOne's own description
 (../shared/specs; the check is left out where that is absent). Under load,
 one gateway at a time is killed with SIGKILL at random moments and started
-again. Then:
+again. After every REPLY_EVERY messages the customer of the oldest message
+already stored replies to it (In-Reply-To), which docket threads onto that
+ticket and the connector sends as a comment. Then:
 
   every message is stored exactly once (counted by Message-ID),
   every acknowledgement reached the sink; one sent twice (a gateway killed
@@ -21,6 +23,12 @@ again. Then:
     reference (NinjaOne takes no idempotency key) and records the one it
     finds; these are counted (in_flight_at_kill), checked against the
     kills (the create's sender was killed after sending it), and reported,
+  every reply is on its original's ticket and reached the vendor as one
+    comment there, whose id is the one recorded for its article; a comment
+    in flight when its gateway died is found among the ticket's comments
+    by its text (comments_in_flight_at_kill): once at random, and once
+    for certain at the end, where the vendor holds the answer to one more
+    reply's comment while its sender is killed,
   the gateway left holding the IMAP account's lease is killed, and the
     other takes the account over: a message put in the mailbox afterwards
     is stored; the seconds from the kill are reported,
@@ -29,11 +37,12 @@ again. Then:
     directory and UndefinedBehaviorSanitizer's lines in the gateway's log,
     read after every run; a run ended by SIGKILL writes none).
 
-The vendor answers each create 0.25 s after making it, so that most kills
-meet creates in flight. It prints: messages, kills, lost, duplicated,
-notifications, notifications sent twice, takeover seconds, connector
-events, creates, creates made twice, creates in flight at a kill, answers
-lost, look-ups that found nothing, requests the vendor received.
+The vendor answers each create and comment 0.25 s after making it, so
+that most kills meet creates in flight. It prints: messages, kills, lost,
+duplicated, notifications, notifications sent twice, takeover seconds,
+connector events, creates, creates made twice, creates in flight at a
+kill, answers lost, look-ups that found nothing, the same for replies'
+comments, requests the vendor received.
 
 Measured (3 runs, 300 messages by LMTP, 20 by IMAP and the takeover's
 one; 4 random kills and the takeover's, on the shared 2-core machine,
@@ -46,14 +55,20 @@ acknowledgement sent twice (its gateway killed between the send and the
 commit); 10 and 16 creates in flight at a kill, takeover 0.9 s, no
 sanitizer report, 52 s. No run had a kill between a claim and the create
 reaching the vendor (a look-up that finds nothing);
-tests/connectors/test_ninjaone.py covers that path.
+tests/connectors/test_ninjaone.py covers that path. With the replies (4
+runs, 351-352 messages: 320-321 new, 30-31 replies, 6 kills with the held
+comment's): lost 0, duplicated 0, comments 30-31 made once each, 2-3 in
+flight at a kill and found by their text, creates in flight 9-14, the test
+39-40 s.
 
 Nothing is timed: the waits are generous bounds. Needs root (Postfix,
 Dovecot) and the pg fixture; runs with the ctest label "failover"
 (README: Developers)."""
 
 import collections
+import json
 import os
+import queue
 import random
 import re
 import shutil
@@ -85,7 +100,10 @@ IMAP_MESSAGES = 20
 SEED = int(os.environ.get("DOCKET_FAILOVER_SEED", str(random.randrange(1 << 30))))
 WAIT = 600  # the bound of every wait, in seconds: generous, never a measure
 CREATE = "/api/v2/ticketing/ticket"  # NinjaOne's create, as the vendor sees it
-CREATE_PAUSE = 0.25  # seconds the vendor takes to answer a create (not a bound)
+COMMENT = re.compile(re.escape(CREATE) + r"/(\d+)/comment$")  # its comment on a ticket
+CREATE_PAUSE = 0.25  # seconds the vendor takes to answer a create or a comment (not a bound)
+HOLD_PAUSE = 120  # seconds it holds the answer to a comment whose sender is killed (not a bound)
+REPLY_EVERY = 10  # a customer's reply to a stored message after every so many messages
 
 
 def skip_reason():
@@ -98,6 +116,17 @@ def compose(mid, sender, to):
     return ("From: <%s>\nTo: <%s>\nSubject: Failover %s\nMessage-ID: <%s>\n"
             "Date: Sun, 06 Dec 2026 10:00:00 +0000\n\nPlease help (%s).\n"
             % (sender, to, mid, mid, mid)).encode()
+
+
+def reply_text(mid):
+    return "Still broken (%s)." % mid
+
+
+def compose_reply(mid, original, sender, to):
+    return ("From: <%s>\nTo: <%s>\nSubject: Re: Failover %s\nMessage-ID: <%s>\n"
+            "In-Reply-To: <%s>\nReferences: <%s>\n"
+            "Date: Sun, 06 Dec 2026 10:05:00 +0000\n\n%s\n"
+            % (sender, to, original, mid, original, original, reply_text(mid))).encode()
 
 
 def wait_until(predicate, what, timeout=WAIT):
@@ -183,19 +212,26 @@ class Vendor(ninjamock.NinjaOne):
     """NinjaOne's mock (tests/connectors/ninjamock.py), which each gateway
     reaches under its own path prefix (/a, /b: its base_url and token_url),
     so that every request is known by its sender (req.sender) and its time
-    (req.at); it answers each create CREATE_PAUSE seconds after it made the
-    ticket: a window in which a kill leaves the vendor with a ticket the
-    gateway never recorded."""
+    (req.at); it answers each create and each comment CREATE_PAUSE seconds
+    after it made the ticket or the comment: a window in which a kill
+    leaves the vendor with a ticket or a comment the gateway never
+    recorded."""
 
     def __init__(self):
         super().__init__()
-        self.random_faults = self.slow_create  # mockhttp: a fault per request, or None
+        self.random_faults = self.slow_writes  # mockhttp: a fault per request, or None
+        self.hold = None  # a queue.Queue: the next comment's request goes there, held
 
-    @staticmethod
-    def slow_create(req):
-        if req.method == "POST" and req.route.endswith(CREATE):
-            return (req.method, req.route, None, b"", {}, CREATE_PAUSE)  # made, answered late
-        return None
+    def slow_writes(self, req):
+        """Before the request is handled (req.path still has its prefix)."""
+        if req.method != "POST" or not (req.route.endswith(CREATE) or COMMENT.search(req.route)):
+            return None
+        with self.lock:
+            held, self.hold = (self.hold, None) if COMMENT.search(req.route) else (None, self.hold)
+        if held is not None:
+            held.put(req)
+            return (req.method, req.route, None, b"", {}, HOLD_PAUSE)  # made, the answer later
+        return (req.method, req.route, None, b"", {}, CREATE_PAUSE)  # made, answered late
 
     def handle(self, req):
         req.sender, _, rest = req.path[1:].partition("/")
@@ -208,6 +244,14 @@ class Vendor(ninjamock.NinjaOne):
         with self.lock:
             return [(r.json()["tags"][0], r) for r in self.requests
                     if r.method == "POST" and r.route == CREATE and r.status == 200]
+
+    def comments_posted(self):
+        """Each comment the vendor took, as ((ticket id, body), request)."""
+        with self.lock:
+            posted = [(COMMENT.search(r.route), r) for r in self.requests
+                      if r.method == "POST" and r.status == 200]
+        return [((int(m.group(1)), json.loads(ninjamock.form_parts(r)["comment"][0])["body"]), r)
+                for m, r in posted if m]
 
 
 @unittest.skipIf(skip_reason(), skip_reason())
@@ -282,8 +326,14 @@ class Failover(unittest.TestCase):
             "SELECT message_id, count(*) FROM articles WHERE direction = 'inbound'"
             " GROUP BY message_id")}
 
-    def submit_load(self, sent):
+    def submit_load(self, sent, replies):
+        """MESSAGES new messages by LMTP, IMAP_MESSAGES by IMAP, and after
+        every REPLY_EVERY a customer's reply to the oldest LMTP message
+        already stored and not replied to (stored: a reply to a message not
+        there yet would open a ticket of its own); replies: the reply's
+        Message-ID -> the original's."""
         running = []
+        waiting = []  # (Message-ID, sender, address) of LMTP messages not replied to
         for i in range(MESSAGES):
             mid = "fo%d.%d@customer.example" % (i, os.getpid())
             to = ("support@example.com", "help@example.com")[i % 2]
@@ -292,6 +342,18 @@ class Failover(unittest.TestCase):
                 self.postfix.wait_submitted(running.pop(0))
             running.append(self.postfix.submit(compose(mid, sender, to), sender, to))
             sent.append(mid)
+            waiting.append((mid, sender, to))
+            if i % REPLY_EVERY == REPLY_EVERY - 1:
+                stored = self.stored()
+                original = next((w for w in waiting if w[0] in stored), None)
+                if original is not None:
+                    waiting.remove(original)
+                    omid, osender, oto = original
+                    rmid = "re." + omid
+                    running.append(self.postfix.submit(
+                        compose_reply(rmid, omid, osender, oto), osender, oto))
+                    sent.append(rmid)
+                    replies[rmid] = omid
             if i % (MESSAGES // IMAP_MESSAGES) == 0:
                 imid = "im%d.%d@customer.example" % (i, os.getpid())
                 self.dovecot.add("user1", compose(imid, "i%d@customer.example" % i,
@@ -300,7 +362,56 @@ class Failover(unittest.TestCase):
         for proc in running:
             self.postfix.wait_submitted(proc)
 
-    def connector_figures(self):
+    def comment_figures(self, replies, killed_after):
+        """Each reply (Message-ID -> the original's) threaded onto its
+        original's ticket and made a comment there once, on the ticket
+        recorded as that ticket's, with the comment's id recorded for the
+        reply's article; a comment made by a gateway killed before it
+        recorded it is looked up by the gateway that runs the row again
+        (event=lookup_comment result=found): counted as in flight at a kill
+        (killed_after(request): its sender was killed after sending it),
+        else as an answer lost."""
+        articles = {mid: (aid, ticket) for aid, mid, ticket in self.query(
+            "SELECT id, message_id, ticket FROM articles WHERE direction = 'inbound'")}
+        self.assertEqual({r: articles[r][1] for r in replies},
+                         {r: articles[o][1] for r, o in replies.items()},
+                         "a reply not on its original's ticket")
+        remote_ticket = {local: int(r) for local, r in self.query(
+            "SELECT local_id, remote_id FROM external_refs"
+            " WHERE connector = 'ninja' AND kind = 'ticket'")}
+        remote_comment = dict(self.query(
+            "SELECT local_id, remote_id FROM external_refs"
+            " WHERE connector = 'ninja' AND kind = 'article'"))
+        with self.vendor.lock:
+            entries = {tid: [e for e in self.vendor.comments(tid)] for tid in self.vendor.tickets}
+        made = {}
+        for r in replies:
+            aid, ticket = articles[r]
+            made[r] = [e for e in entries.get(remote_ticket[ticket], [])
+                       if reply_text(r) in (e["body"] or "")]
+        twice = sorted(r for r, e in made.items() if len(e) > 1)
+        self.assertEqual(twice, [], "comments made twice")
+        self.assertEqual(sorted(r for r, e in made.items() if not e), [], "replies not sent")
+        self.assertEqual({r: remote_comment.get(articles[r][0]) for r in replies},
+                         {r: str(e[0]["id"]) for r, e in made.items()},
+                         "the remote comment ids recorded")
+        # The request that made each reply's comment, and the replies whose
+        # comment a look-up found.
+        request = {r: req for (_, body), req in self.vendor.comments_posted()
+                   for r in replies if reply_text(r) in body}
+        reply_of = {str(e[0]["id"]): r for r, e in made.items()}
+        found = []
+        for g in self.gateways:
+            found += [reply_of[c] for c in
+                      re.findall(r"event=lookup_comment result=found remote=(\S+)", g.log())]
+        killed = [r for r in found if killed_after(request[r])]
+        lookups = sum(g.log().count("event=lookup_comment") for g in self.gateways)
+        return {"replies": len(replies), "comments": sum(len(e) for e in made.values()),
+                "comments_twice": len(twice), "comments_in_flight_at_kill": len(killed),
+                "comment_answer_lost": len(found) - len(killed),
+                "comments_looked_up_not_made": lookups - len(found)}
+
+    def connector_figures(self, replies=None):
         """What the vendor received per ticket event (each ticket's one
         event here is its create): the figures, after checking that every
         ticket was made there once, recorded with that ticket's id, and that
@@ -332,19 +443,24 @@ class Failover(unittest.TestCase):
         found = [tags[r] for result, r in lookups if result == "found"]
         sent_by = {tag: req for tag, req in creates}
         gateway = {g.name: g for g in self.gateways}
-        killed = [tag for tag in found
-                  if any(k > sent_by[tag].at for k in gateway[sent_by[tag].sender].kills)]
+        def killed_after(req):
+            return any(k > req.at for k in gateway[req.sender].kills)
+
+        killed = [tag for tag in found if killed_after(sent_by[tag])]
         spec = specschema.load(specschema.NINJAONE)
         if spec is not None:
             self.assertEqual(specschema.problems_of(
                 spec, self.vendor.requests, test_ninjaone.NinjaCase.spec_prefix,
                 test_ninjaone.NinjaCase.spec_elsewhere), [])
-        return {"connector_events": sum(events.values()), "creates": len(creates),
-                "creates_twice": len(twice), "in_flight_at_kill": len(killed),
-                "answer_lost": len(found) - len(killed),
-                "looked_up_not_made": len(lookups) - len(found),
-                "vendor_requests": len(self.vendor.requests),
-                "spec": "checked" if spec is not None else "absent"}
+        figures = {"connector_events": sum(events.values()), "creates": len(creates),
+                   "creates_twice": len(twice), "in_flight_at_kill": len(killed),
+                   "answer_lost": len(found) - len(killed),
+                   "looked_up_not_made": len(lookups) - len(found)}
+        if replies:
+            figures.update(self.comment_figures(replies, killed_after))
+        figures.update({"vendor_requests": len(self.vendor.requests),
+                        "spec": "checked" if spec is not None else "absent"})
+        return figures
 
     def stop_all(self):
         """Stops both gateways; each must exit 0 with no sanitizer report."""
@@ -402,9 +518,11 @@ class Failover(unittest.TestCase):
     def test_failover(self):
         rng = random.Random(SEED)
         sent = []
+        replies = {}
         loading = threading.Event()
         loading.set()
-        loader = threading.Thread(target=lambda: (self.submit_load(sent), loading.clear()))
+        loader = threading.Thread(target=lambda: (self.submit_load(sent, replies),
+                                                  loading.clear()))
         started = time.monotonic()
         loader.start()
         kills = self.kill_at_random(rng, loading)
@@ -432,6 +550,30 @@ class Failover(unittest.TestCase):
         wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
                    == [["0"]], "the outbox settled")
         phases["settled"] = time.monotonic() - started
+
+        # A comment in flight at a kill, for certain: one more reply, whose
+        # comment the vendor makes and holds the answer to while its sender
+        # is killed; the gateway that runs the row once its claim ran out
+        # must find the comment, not make a second.
+        held = queue.Queue()
+        with self.vendor.lock:
+            self.vendor.hold = held
+        original = next(m for m in sent if m.startswith("fo") and m not in replies.values())
+        i = int(original[2:].split(".")[0])
+        to = ("support@example.com", "help@example.com")[i % 2]
+        sender = "c%d@customer.example" % i
+        rmid = "re.held." + original
+        self.postfix.sendmail(compose_reply(rmid, original, sender, to), sender, to)
+        sent.append(rmid)
+        replies[rmid] = original
+        req = held.get(timeout=WAIT)
+        wait_until(lambda: req.status is not None, "the held comment made")
+        victim = next(g for g in self.gateways if g.name == req.sender)
+        victim.kill()
+        kills += 1
+        victim.start()
+        wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
+                   == [["0"]], "the outbox settled after the held comment")
         stored = self.stored()
         lost = [m for m in sent if m not in stored]
         duplicated = [m for m, n in stored.items() if n > 1]
@@ -440,7 +582,7 @@ class Failover(unittest.TestCase):
         twice = sorted({m for m in acks if acks.count(m) > 1})
         rows = int(self.query("SELECT count(*) FROM outbox WHERE state = 'done'"
                               " AND kind <> 'connector'")[0][0])
-        figures = self.connector_figures()
+        figures = self.connector_figures(replies)
         self.stop_all()
         print("failover: seed=%d messages=%d kills=%d lost=%d duplicated=%d tickets=%d "
               "notifications=%d sent=%d sent_twice=%d takeover_seconds=%.1f total_seconds=%.0f"
@@ -450,7 +592,8 @@ class Failover(unittest.TestCase):
                  phases["settled"], " ".join("%s=%s" % kv for kv in figures.items())))
         self.assertEqual(lost, [])
         self.assertEqual(duplicated, [])
-        self.assertEqual(tickets, len(sent))
+        self.assertGreaterEqual(figures["comments_in_flight_at_kill"], 1, "the held comment")
+        self.assertEqual(tickets, len(sent) - len(replies))
         self.assertEqual(rows, tickets, "one acknowledgement per ticket")
         recorded = {m[0].strip("<>") for m in self.query(
             "SELECT payload::json->>'sent_message_id' FROM outbox")}

@@ -280,8 +280,14 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 		return FALSE;
 	if (known != NULL)
 		return TRUE;
-	if (r->tried && ops->find_comment != NULL && !find_comment(r, e, error))
-		return FALSE;
+	if (r->tried && ops->find_comment != NULL) {
+		if (!find_comment(r, e, error))
+			return FALSE;
+		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=lookup_comment "
+		          "result=%s remote=%s",
+		          r->row->id, r->c->name, r->new_comment ? "found" : "none",
+		          r->new_comment ? r->new_comment : "-");
+	}
 	if (r->new_comment == NULL && !ops->add_comment(r->c, e, &r->new_comment, error))
 		return FALSE;
 	return ops->attach == NULL || ops->attach(r->c, e, e->remote_ticket, error);
