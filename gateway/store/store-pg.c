@@ -2,8 +2,9 @@
  * statement seam (store-private.h) over libpq. One connection per DkStore;
  * a statement is prepared once per connection under a name of its own
  * (PQprepare) when it first runs, then run with PQexecPrepared: parameters
- * as text, blobs (bytea) in binary; results as text. Placeholders ? and ?N
- * are rewritten to $N when a statement is prepared. */
+ * as text, blobs (bytea) in binary; results as text, except those of a
+ * statement whose first result held a bytea (see binary_worth()).
+ * Placeholders ? and ?N are rewritten to $N when a statement is prepared. */
 #include "gateway/store/store-pg.h"
 
 #include "gateway/store/store-pg-conninfo.h"
@@ -21,9 +22,13 @@
 #define BEGIN_WRITE "BEGIN; SELECT pg_advisory_xact_lock(" LOCK_WRITER ")"
 
 /* Type OIDs of pg_type (catalog/pg_type_d.h, not in libpq-dev). */
+#define OID_BOOL 16
 #define OID_BYTEA 17
 #define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
 #define OID_TEXT 25
+#define OID_VARCHAR 1043
 
 typedef struct {
 	PGconn *conn;
@@ -40,7 +45,8 @@ typedef struct {
 	 * stays temporary). */
 	char aborted_by[6];
 	char *aborted_message;
-	guint64 round_trips; /* requests answered by the server (dk_store_pg_round_trips) */
+	guint64 round_trips;    /* requests answered by the server (dk_store_pg_round_trips) */
+	guint64 binary_results; /* results that came in binary (dk_store_pg_binary_results) */
 } PgConn;
 
 typedef struct {
@@ -58,6 +64,8 @@ typedef struct {
 	int row; /* the current row; -1 before the first */
 	int rows;
 	GPtrArray *blobs; /* unescaped bytea values of the current result */
+	gboolean binary;  /* results in binary from now on (binary_worth()) */
+	GPtrArray *texts; /* numbers of the current binary result made text */
 } PgStmt;
 
 static PgConn *conn_of(DkStore *store)
@@ -198,6 +206,8 @@ static void drop_result(PgStmt *st)
 	st->rows = 0;
 	if (st->blobs != NULL)
 		g_ptr_array_set_size(st->blobs, 0);
+	if (st->texts != NULL)
+		g_ptr_array_set_size(st->texts, 0);
 }
 
 static void clear_value(PgStmt *st, int i)
@@ -233,6 +243,8 @@ static void pg_finalize(gpointer stmt)
 	 * statement of a closing `docket deliver`). */
 	if (st->blobs != NULL)
 		g_ptr_array_unref(st->blobs);
+	if (st->texts != NULL)
+		g_ptr_array_unref(st->texts);
 	g_free(st->values);
 	g_free(st->lengths);
 	g_free(st->formats);
@@ -354,7 +366,36 @@ static PGresult *execute(PgStmt *st)
 		PQclear(res);
 		st->prepared = st->pg->generation;
 	}
-	return PQexecPrepared(conn, st->name, st->n_params, values, st->lengths, st->formats, 0);
+	return PQexecPrepared(conn, st->name, st->n_params, values, st->lengths, st->formats,
+	                      st->binary ? 1 : 0);
+}
+
+/* Whether a prepared statement should take its results in binary from its
+ * next run on, as its result res shows their columns: they hold a bytea
+ * (as text, hex: twice its size over the wire and in memory, and decoded
+ * again; a piece of a large raw message or attachment is 1 MiB), and
+ * every column is of a type read here in binary as well: integers,
+ * booleans, text. */
+static gboolean binary_worth(const PGresult *res)
+{
+	gboolean bytea = FALSE;
+	for (int i = 0; i < PQnfields(res); i++) {
+		switch (PQftype(res, i)) {
+		case OID_BYTEA:
+			bytea = TRUE;
+			break;
+		case OID_BOOL:
+		case OID_INT2:
+		case OID_INT4:
+		case OID_INT8:
+		case OID_TEXT:
+		case OID_VARCHAR:
+			break;
+		default:
+			return FALSE;
+		}
+	}
+	return bytea;
 }
 
 /* The rows an INSERT, UPDATE or DELETE changed (with RETURNING too), as
@@ -426,6 +467,10 @@ static int pg_step(DkStore *store, gpointer stmt)
 		st->result = res;
 		st->rows = PQntuples(res);
 		count_changes(st->pg, res);
+		if (PQbinaryTuples(res))
+			st->pg->binary_results++;
+		else if (st->name != NULL)
+			st->binary = binary_worth(res);
 	}
 	if (st->row + 1 >= st->rows) {
 		st->row = st->rows;
@@ -443,11 +488,48 @@ static const char *value(PgStmt *st, int i)
 	return PQgetvalue(st->result, st->row, i);
 }
 
+/* Whether column i of the current result is in binary and a number (an
+ * integer or a boolean): read with binary_number(). */
+static gboolean binary_number(PgStmt *st, int i)
+{
+	if (!PQbinaryTuples(st->result) || PQfformat(st->result, i) != 1)
+		return FALSE;
+	Oid type = PQftype(st->result, i);
+	return type == OID_INT8 || type == OID_INT4 || type == OID_INT2 || type == OID_BOOL;
+}
+
+/* A number in binary: network byte order, as wide as its type. */
+static gint64 binary_value(PgStmt *st, int i, const char *v)
+{
+	switch (PQftype(st->result, i)) {
+	case OID_INT8: {
+		guint64 x;
+		memcpy(&x, v, sizeof x);
+		return (gint64)GUINT64_FROM_BE(x);
+	}
+	case OID_INT4: {
+		guint32 x;
+		memcpy(&x, v, sizeof x);
+		return (gint32)GUINT32_FROM_BE(x);
+	}
+	case OID_INT2: {
+		guint16 x;
+		memcpy(&x, v, sizeof x);
+		return (gint16)GUINT16_FROM_BE(x);
+	}
+	default: /* OID_BOOL */
+		return v[0] != 0;
+	}
+}
+
 static gint64 pg_column_int64(gpointer stmt, int i)
 {
-	const char *v = value(stmt, i);
+	PgStmt *st = stmt;
+	const char *v = value(st, i);
 	if (v == NULL)
 		return 0;
+	if (binary_number(st, i))
+		return binary_value(st, i, v);
 	if (strcmp(v, "t") == 0) /* a boolean */
 		return 1;
 	return g_ascii_strtoll(v, NULL, 10);
@@ -455,13 +537,31 @@ static gint64 pg_column_int64(gpointer stmt, int i)
 
 static double pg_column_double(gpointer stmt, int i)
 {
-	const char *v = value(stmt, i);
+	PgStmt *st = stmt;
+	const char *v = value(st, i);
+	if (v != NULL && binary_number(st, i))
+		return (double)binary_value(st, i, v);
 	return v ? g_ascii_strtod(v, NULL) : 0;
+}
+
+/* A number in binary as the text PostgreSQL would have sent ("t" and "f"
+ * for a boolean), kept until the result goes. */
+static const char *binary_text(PgStmt *st, int i, const char *v)
+{
+	char *text = PQftype(st->result, i) == OID_BOOL
+	                 ? g_strdup(v[0] ? "t" : "f")
+	                 : g_strdup_printf("%" G_GINT64_FORMAT, binary_value(st, i, v));
+	if (st->texts == NULL)
+		st->texts = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(st->texts, text);
+	return text;
 }
 
 static const char *pg_column_text(gpointer stmt, int i)
 {
-	return value(stmt, i);
+	PgStmt *st = stmt;
+	const char *v = value(st, i);
+	return v != NULL && binary_number(st, i) ? binary_text(st, i, v) : v;
 }
 
 static gboolean pg_column_is_null(gpointer stmt, int i)
@@ -476,6 +576,15 @@ static const void *pg_column_blob(gpointer stmt, int i, gsize *size_out)
 	const char *v = value(st, i);
 	if (v == NULL)
 		return NULL;
+	if (binary_number(st, i)) {
+		const char *text = binary_text(st, i, v);
+		*size_out = strlen(text);
+		return text;
+	}
+	if (PQbinaryTuples(st->result) || PQftype(st->result, i) != OID_BYTEA) {
+		*size_out = (gsize)PQgetlength(st->result, st->row, i); /* the bytes as they are */
+		return v;
+	}
 	size_t n = 0;
 	unsigned char *bytes = PQunescapeBytea((const unsigned char *)v, &n);
 	if (bytes == NULL)
@@ -703,6 +812,11 @@ static gboolean pg_open_config(DkStore *store, const DkConfig *config, GError **
 guint64 dk_store_pg_round_trips(DkStore *store)
 {
 	return store->backend == &pg_ops ? conn_of(store)->round_trips : 0;
+}
+
+guint64 dk_store_pg_binary_results(DkStore *store)
+{
+	return store->backend == &pg_ops ? conn_of(store)->binary_results : 0;
 }
 
 void dk_store_pg_register(void)

@@ -25,4 +25,9 @@ DkStore *dk_store_pg_open(const char *conninfo, const DkStoreOptions *options, G
  * store on another backend. */
 guint64 dk_store_pg_round_trips(DkStore *store);
 
+/* The results store's connection took in binary (libpq's result format
+ * 1): those of a prepared statement whose first result held a bytea,
+ * from its second run on; 0 for a store on another backend. */
+guint64 dk_store_pg_binary_results(DkStore *store);
+
 G_END_DECLS

@@ -283,7 +283,8 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 	if (r->tried && ops->find_comment != NULL) {
 		if (!find_comment(r, e, error))
 			return FALSE;
-		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=lookup_comment "
+		g_message("outbox id=%" G_GINT64_FORMAT
+		          " kind=connector to=%s event=lookup_comment "
 		          "result=%s remote=%s",
 		          r->row->id, r->c->name, r->new_comment ? "found" : "none",
 		          r->new_comment ? r->new_comment : "-");
