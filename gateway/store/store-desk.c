@@ -393,8 +393,12 @@ static gboolean search_catch_up(DkStore *store, GError **error)
 
 GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError **error)
 {
-	if (!search_catch_up(store, error))
-		return NULL;
+	/* Should it fail (the write lock busy past the timeout, a file only
+	 * readable), the search goes on with the index as it is: the newest
+	 * articles may be missing, nothing else. */
+	g_autoptr(GError) behind = NULL;
+	if (!search_catch_up(store, &behind))
+		g_warning("store event=search_index result=failed error=\"%s\"", behind->message);
 	if (text != NULL && dk_store_has_cjk(text))
 		return search_cjk(store, text, limit, error);
 	g_autoptr(GPtrArray) out =

@@ -216,7 +216,8 @@ gboolean dk_store_search_defer(DkStore *store, GError **error);
  * million tickets, two messages a commit, that was half of the writer's
  * time. Nothing is lost in a crash: the notes are committed with their
  * articles. A search (dk_store_search()) first indexes whatever is noted,
- * so it finds every article committed before it, lag or not. */
+ * so it finds every article committed before it, lag or not (should that
+ * fail, it warns and searches the index as it is). */
 void dk_store_search_lag(DkStore *store, guint batch);
 /* Articles this connection noted for search since its last catch-up (or
  * since it was opened), as far as it knows: others may have noted more. */

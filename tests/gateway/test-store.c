@@ -681,6 +681,27 @@ static void test_search_lag(void **state)
 	}
 	assert_search_consistent(s);
 	dk_store_close(s);
+
+	/* A search whose catch-up cannot write (another connection holds the
+	 * write lock past the busy timeout) answers from the index as it is,
+	 * and leaves the notes for later. */
+	DkStoreOptions quick = {.inline_max = 256 * 1024, .busy_timeout_ms = 50};
+	s = dk_test_store_open(*state, &quick, &error);
+	dk_store_search_lag(s, 1000);
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_search_defer(s, &error));
+	add_text(s, t, "Late", "lantern");
+	assert_true(dk_store_commit(s, &error));
+	DkStore *other = dk_test_store_open(*state, NULL, &error);
+	sql_ok(other, "BEGIN IMMEDIATE", 0);
+	assert_int_equal(hits(s, "kettle"), 1);
+	assert_int_equal(hits(s, "lantern"), 0);
+	assert_int_equal(noted(s), 1);
+	sql_ok(other, "ROLLBACK", 0);
+	dk_store_close(other);
+	assert_int_equal(hits(s, "lantern"), 1);
+	assert_int_equal(noted(s), 0);
+	dk_store_close(s);
 }
 
 /* Words inside CJK text are found (the trigram index), at once and from
