@@ -101,9 +101,8 @@ gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ti
 	DkTicketSla sla, before;
 	g_autoptr(GArray) times = NULL;
 	g_autoptr(GArray) statuses = NULL;
-	g_autoptr(DkTicket) t = dk_store_ticket_get(store, ticket, error);
-	if (t == NULL || !dk_store_ticket_sla_get(store, ticket, &sla, error) ||
-	    !dk_store_ticket_status_history(store, ticket, &times, &statuses, error))
+	g_autoptr(DkTicket) t = dk_store_ticket_get_with_sla(store, ticket, &sla, error);
+	if (t == NULL || !dk_store_ticket_status_history(store, ticket, &times, &statuses, error))
 		return FALSE;
 	before = sla;
 	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,

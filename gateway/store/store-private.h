@@ -213,6 +213,14 @@ gboolean dk_store_each_row(DkStore *store, DkStmt *st, const char *doing,
                            gboolean (*row)(DkStmt *st, gpointer data), gpointer data,
                            GError **error);
 
+/* A ticket's columns (DkTicket's fields, in its order) of tickets t, with
+ * articles the SQL of its article count; and the DkTicket of a row that
+ * starts with them. */
+#define DK_STORE_TICKET_FIELDS(articles)                                                           \
+	"t.number, t.subject, t.status, t.priority, t.queue, t.requester, t.organisation,"         \
+	" t.assignee, t.created_at, t.updated_at, " articles ", coalesce(t.closed_at, 0)"
+gpointer dk_store_ticket_from_row(DkStmt *st);
+
 /* The elements from_row makes of the rows of st (NULL: st's error
  * stands), in a GPtrArray that frees them with free_func; NULL with the
  * store's error when a step fails. */

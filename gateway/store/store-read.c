@@ -2,10 +2,8 @@
  * `docket ticket show` prints. */
 #include "gateway/store/store-private.h"
 
-#define TICKET_FIELDS(articles)                                                                    \
-	"t.number, t.subject, t.status, t.priority, t.queue, t.requester, t.organisation,"         \
-	" t.assignee, t.created_at, t.updated_at, " articles ", coalesce(t.closed_at, 0)"
-#define TICKET_COLUMNS TICKET_FIELDS("(SELECT count(*) FROM articles a WHERE a.ticket = t.number)")
+#define TICKET_COLUMNS                                                                             \
+	DK_STORE_TICKET_FIELDS("(SELECT count(*) FROM articles a WHERE a.ticket = t.number)")
 
 /* The enumerated values of columns, by their names (values.h). The schema
  * admits no other names; an unknown one would read as the first value. */
@@ -28,7 +26,7 @@ static DkParticipantRole column_role(DkStmt *st, int i)
 	return role;
 }
 
-static gpointer ticket_from_row(DkStmt *st)
+gpointer dk_store_ticket_from_row(DkStmt *st)
 {
 	DkTicket *t = g_new0(DkTicket, 1);
 	t->number = dk_stmt_int64(st, 0);
@@ -85,7 +83,7 @@ static DkTicket *ticket_by_number(DkStore *store, const char *sql, gint64 number
 		return NULL;
 	dk_stmt_bind_int64(st, 1, number);
 	g_autoptr(GPtrArray) rows =
-	    collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
+	    collect(store, st, dk_store_ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 	if (rows == NULL)
 		return NULL;
 	if (rows->len == 0) {
@@ -102,7 +100,8 @@ static DkTicket *ticket_by_number(DkStore *store, const char *sql, gint64 number
 DkTicket *dk_store_ticket_get(DkStore *store, gint64 number, GError **error)
 {
 	return ticket_by_number(
-	    store, "SELECT " TICKET_FIELDS("-1") " FROM tickets t WHERE number = ?", number, error);
+	    store, "SELECT " DK_STORE_TICKET_FIELDS("-1") " FROM tickets t WHERE number = ?",
+	    number, error);
 }
 
 DkTicket *dk_store_ticket_get_counted(DkStore *store, gint64 number, GError **error)
@@ -121,7 +120,7 @@ GPtrArray *dk_store_tickets_get(DkStore *store, const gint64 *numbers, guint n, 
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GPtrArray) rows =
-	    collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
+	    collect(store, st, dk_store_ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 	if (rows == NULL)
 		return NULL;
 	/* in the order asked for */
@@ -159,7 +158,7 @@ GPtrArray *dk_store_ticket_list(DkStore *store, const DkTicketStatus *status, gu
 	if (status != NULL)
 		dk_stmt_bind_static(st, 1, dk_ticket_status_name(*status));
 	dk_stmt_bind_int64(st, 2, limit ? limit : G_MAXINT64);
-	return collect(store, st, ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
+	return collect(store, st, dk_store_ticket_from_row, (GDestroyNotify)dk_ticket_free, error);
 }
 
 static gpointer article_from_row(DkStmt *st)
