@@ -93,6 +93,14 @@ class NinjaOne(MockServer):
         self.next_id = 4711
         self.next_entry = 90001
         self.issued = 0
+        self.known = [dict(p) for p in PEOPLE]  # users and contacts: PEOPLE, and add_contact()'s
+
+    def add_contact(self, email):
+        """A contact of organisation 12 with that address (under the lock)."""
+        n = len(self.known) + 1000
+        self.known.append({"uid": "00000000-0000-4000-8000-%012d" % n, "id": n, "clientId": 12,
+                           "firstName": "Contact", "lastName": str(n), "email": email,
+                           "userType": "CONTACT", "naturalId": str(n)})
 
     @property
     def base_url(self):
@@ -166,7 +174,7 @@ class NinjaOne(MockServer):
             ("/ticketing/trigger/board/#/run", "POST", self.run_board),
             ("/ticketing/app-user-contact", "GET", self.people),
             ("/ticketing/contact/contacts", "GET",
-             lambda r: (200, {}, [p for p in PEOPLE if p["userType"] == "CONTACT"])),
+             lambda r: (200, {}, [p for p in self.known if p["userType"] == "CONTACT"])),
             ("/organizations", "GET", lambda r: (200, {}, ORGANISATIONS)),
         ]
 
@@ -237,10 +245,10 @@ class NinjaOne(MockServer):
             if body.get(field) is not None and body[field] not in allowed:
                 return failure(400, "HTTP 400 Bad Request: %s %r" % (field, body[field]))
         uid = body.get("requesterUid")
-        if uid is not None and uid not in [p["uid"] for p in PEOPLE]:
+        if uid is not None and uid not in [p["uid"] for p in self.known]:
             return failure(404, "Requester not found")
         tech = body.get("assignedAppUserId")
-        if tech is not None and tech not in [p["id"] for p in PEOPLE
+        if tech is not None and tech not in [p["id"] for p in self.known
                                              if p["userType"] == "TECHNICIAN"]:
             return failure(404, "Technician not found")
         return None
@@ -398,7 +406,7 @@ class NinjaOne(MockServer):
     def people(self, req):
         q = (req.query.get("searchCriteria", [""])[0]).lower()
         kind = req.query.get("userType", [None])[0]
-        out = [p for p in PEOPLE if (kind is None or p["userType"] == kind) and
+        out = [p for p in self.known if (kind is None or p["userType"] == kind) and
                (not q or q in p["email"].lower() or q in p["firstName"].lower() or
                 q in p["lastName"].lower())]
         return 200, {}, out

@@ -8,7 +8,10 @@ request it receives checked against NinjaOne's own description
 one gateway at a time is killed with SIGKILL at random moments and started
 again. After every REPLY_EVERY messages the customer of the oldest message
 already stored replies to it (In-Reply-To), which docket threads onto that
-ticket and the connector sends as a comment. Then:
+ticket and the connector sends as a comment; every UPDATE_EVERY-th
+message comes from a contact the vendor knows, and after it an agent sets
+the newest such ticket to waiting with `docket ticket set` (a connector
+update: NinjaOne's PUT of the whole ticket). Then:
 
   every message is stored exactly once (counted by Message-ID),
   every acknowledgement reached the sink; one sent twice (a gateway killed
@@ -29,6 +32,8 @@ ticket and the connector sends as a comment. Then:
     by its text (comments_in_flight_at_kill): once at random, and once
     for certain at the end, where the vendor holds the answer to one more
     reply's comment while its sender is killed,
+  every ticket set to waiting is waiting in docket and at the vendor; an
+    update sent again after a kill is counted (updates_sent_again),
   the gateway left holding the IMAP account's lease is killed, and the
     other takes the account over: a message put in the mailbox afterwards
     is stored; the seconds from the kill are reported,
@@ -59,7 +64,9 @@ tests/connectors/test_ninjaone.py covers that path. With the replies (4
 runs, 351-352 messages: 320-321 new, 30-31 replies, 6 kills with the held
 comment's): lost 0, duplicated 0, comments 30-31 made once each, 2-3 in
 flight at a kill and found by their text, creates in flight 9-14, the test
-39-40 s.
+39-40 s. With the updates (3 runs): 19-20 tickets set to waiting, each
+WAITING at the vendor, none sent again; comments in flight at a kill 1-4;
+the two tests 62-64 s.
 
 Nothing is timed: the waits are generous bounds. Needs root (Postfix,
 Dovecot) and the pg fixture; runs with the ctest label "failover"
@@ -104,6 +111,7 @@ COMMENT = re.compile(re.escape(CREATE) + r"/(\d+)/comment$")  # its comment on a
 CREATE_PAUSE = 0.25  # seconds the vendor takes to answer a create or a comment (not a bound)
 HOLD_PAUSE = 120  # seconds it holds the answer to a comment whose sender is killed (not a bound)
 REPLY_EVERY = 10  # a customer's reply to a stored message after every so many messages
+UPDATE_EVERY = 15  # an agent's status change (`docket ticket set`) after every so many
 
 
 def skip_reason():
@@ -320,29 +328,59 @@ class Failover(unittest.TestCase):
                              stderr=subprocess.PIPE).stdout.decode()
         return [line.split("|") for line in out.splitlines() if line]
 
+    def outbox_settled(self):
+        """Whether every outbox row is done; a row failed for good fails
+        the test at once, with its error (it would never settle)."""
+        failed = self.query("SELECT id, kind, last_error FROM outbox WHERE state = 'failed'")
+        self.assertEqual(failed, [], "outbox rows failed for good")
+        return self.query("SELECT count(*) FROM outbox WHERE state <> 'done'") == [["0"]]
+
     def stored(self):
         """Message-ID -> inbound articles holding it."""
         return {mid: int(n) for mid, n in self.query(
             "SELECT message_id, count(*) FROM articles WHERE direction = 'inbound'"
             " GROUP BY message_id")}
 
-    def submit_load(self, sent, replies):
+    def set_status(self, number, status):
+        """`docket ticket set NUMBER --status STATUS` on the store, as an
+        agent would, beside the gateways; it must succeed and leave no
+        sanitizer report."""
+        prefix = os.path.join(self.dir, "cli.sanitizer")
+        proc = subprocess.run([dockettest.BINARY, "-c", self.gateways[0].config, "ticket", "set",
+                               str(number), "--status", status],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=dockettest.sanitizer_env(prefix))
+        err = proc.stderr.decode("utf-8", "replace")
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(dockettest.sanitizer_reports(prefix, err), "")
+
+    def submit_load(self, sent, replies, updated):
         """MESSAGES new messages by LMTP, IMAP_MESSAGES by IMAP, and after
         every REPLY_EVERY a customer's reply to the oldest LMTP message
         already stored and not replied to (stored: a reply to a message not
         there yet would open a ticket of its own); replies: the reply's
-        Message-ID -> the original's."""
+        Message-ID -> the original's. Every UPDATE_EVERY-th message comes
+        from a contact the vendor knows (NinjaOne's UpdateTicket wants the
+        ticket's requesterUid), and after it the newest stored ticket of
+        such a message is set to waiting by an agent; updated: those
+        tickets' numbers."""
         running = []
         waiting = []  # (Message-ID, sender, address) of LMTP messages not replied to
+        known = []  # Message-IDs of the vendor's contacts' messages, to update
         for i in range(MESSAGES):
             mid = "fo%d.%d@customer.example" % (i, os.getpid())
             to = ("support@example.com", "help@example.com")[i % 2]
             sender = "c%d@customer.example" % i
+            if i % UPDATE_EVERY == 0:
+                with self.vendor.lock:
+                    self.vendor.add_contact(sender)
+                known.append(mid)
+            else:
+                waiting.append((mid, sender, to))
             if len(running) >= 8:
                 self.postfix.wait_submitted(running.pop(0))
             running.append(self.postfix.submit(compose(mid, sender, to), sender, to))
             sent.append(mid)
-            waiting.append((mid, sender, to))
             if i % REPLY_EVERY == REPLY_EVERY - 1:
                 stored = self.stored()
                 original = next((w for w in waiting if w[0] in stored), None)
@@ -354,6 +392,15 @@ class Failover(unittest.TestCase):
                         compose_reply(rmid, omid, osender, oto), osender, oto))
                     sent.append(rmid)
                     replies[rmid] = omid
+            if i % UPDATE_EVERY == UPDATE_EVERY - 1:
+                stored = self.stored()
+                newest = next((m for m in reversed(known) if m in stored), None)
+                if newest is not None:
+                    known.remove(newest)
+                    [[number]] = self.query("SELECT ticket FROM articles WHERE message_id = '%s'"
+                                            % newest)
+                    self.set_status(int(number), "waiting")
+                    updated.append(int(number))
             if i % (MESSAGES // IMAP_MESSAGES) == 0:
                 imid = "im%d.%d@customer.example" % (i, os.getpid())
                 self.dovecot.add("user1", compose(imid, "i%d@customer.example" % i,
@@ -410,6 +457,27 @@ class Failover(unittest.TestCase):
                 "comments_twice": len(twice), "comments_in_flight_at_kill": len(killed),
                 "comment_answer_lost": len(found) - len(killed),
                 "comments_looked_up_not_made": lookups - len(found)}
+
+    def update_figures(self, updated):
+        """Each ticket an agent set to waiting is waiting in docket and at
+        the vendor (NinjaOne's WAITING), and its status was sent there: by
+        one PUT, or more where a gateway was killed after sending one (the
+        next sends it again, a full PUT of the same fields with the
+        version it reads first: the same ticket results), counted."""
+        remote = {int(local): int(r) for local, r in self.query(
+            "SELECT local_id, remote_id FROM external_refs"
+            " WHERE connector = 'ninja' AND kind = 'ticket'")}
+        ours = {int(n): s for n, s in self.query("SELECT number, status FROM tickets")}
+        with self.vendor.lock:
+            theirs = {n: self.vendor.tickets[remote[n]]["status"]["name"] for n in updated}
+            puts = collections.Counter(
+                int(r.route.rsplit("/", 1)[1]) for r in self.vendor.requests
+                if r.method == "PUT" and r.status == 200 and re.search(r"/ticket/\d+$", r.route))
+        self.assertEqual({n: ours[n] for n in updated}, {n: "waiting" for n in updated})
+        self.assertEqual(theirs, {n: "WAITING" for n in updated}, "the status at the vendor")
+        self.assertEqual(sorted(n for n in updated if puts[remote[n]] == 0), [], "not sent")
+        return {"updated": len(updated),
+                "updates_sent_again": sum(puts[remote[n]] - 1 for n in updated)}
 
     def connector_figures(self, replies=None):
         """What the vendor received per ticket event (each ticket's one
@@ -498,8 +566,7 @@ class Failover(unittest.TestCase):
             self.postfix.sendmail(compose(mid, sender, to), sender, to)
             sent.append(mid)
         wait_until(lambda: set(self.stored()) >= set(sent), "every message stored")
-        wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
-                   == [["0"]], "the outbox settled")
+        wait_until(self.outbox_settled, "the outbox settled")
         wait_until(lambda: len(self.sink.messages) >= len(sent), "every acknowledgement sent")
         connected = [g.name for g in self.gateways
                      if "imap account=support event=connected" in g.log()]
@@ -519,9 +586,10 @@ class Failover(unittest.TestCase):
         rng = random.Random(SEED)
         sent = []
         replies = {}
+        updated = []
         loading = threading.Event()
         loading.set()
-        loader = threading.Thread(target=lambda: (self.submit_load(sent, replies),
+        loader = threading.Thread(target=lambda: (self.submit_load(sent, replies, updated),
                                                   loading.clear()))
         started = time.monotonic()
         loader.start()
@@ -547,8 +615,7 @@ class Failover(unittest.TestCase):
         holder.start()
 
         # Acknowledgements: every ticket's, sent; the outbox settled.
-        wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
-                   == [["0"]], "the outbox settled")
+        wait_until(self.outbox_settled, "the outbox settled")
         phases["settled"] = time.monotonic() - started
 
         # A comment in flight at a kill, for certain: one more reply, whose
@@ -558,8 +625,10 @@ class Failover(unittest.TestCase):
         held = queue.Queue()
         with self.vendor.lock:
             self.vendor.hold = held
-        original = next(m for m in sent if m.startswith("fo") and m not in replies.values())
-        i = int(original[2:].split(".")[0])
+        # (not to a ticket an agent set to waiting: the reply would reopen it)
+        original, i = next((m, i) for m, i in ((m, int(m[2:].split(".")[0])) for m in sent
+                                               if m.startswith("fo"))
+                           if m not in replies.values() and i % UPDATE_EVERY != 0)
         to = ("support@example.com", "help@example.com")[i % 2]
         sender = "c%d@customer.example" % i
         rmid = "re.held." + original
@@ -572,8 +641,7 @@ class Failover(unittest.TestCase):
         victim.kill()
         kills += 1
         victim.start()
-        wait_until(lambda: self.query("SELECT count(*) FROM outbox WHERE state <> 'done'")
-                   == [["0"]], "the outbox settled after the held comment")
+        wait_until(self.outbox_settled, "the outbox settled after the held comment")
         stored = self.stored()
         lost = [m for m in sent if m not in stored]
         duplicated = [m for m, n in stored.items() if n > 1]
@@ -583,6 +651,7 @@ class Failover(unittest.TestCase):
         rows = int(self.query("SELECT count(*) FROM outbox WHERE state = 'done'"
                               " AND kind <> 'connector'")[0][0])
         figures = self.connector_figures(replies)
+        figures.update(self.update_figures(updated))
         self.stop_all()
         print("failover: seed=%d messages=%d kills=%d lost=%d duplicated=%d tickets=%d "
               "notifications=%d sent=%d sent_twice=%d takeover_seconds=%.1f total_seconds=%.0f"
