@@ -10,6 +10,7 @@ import http.server
 import json
 import random
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -172,6 +173,14 @@ class MockServer:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        default_handle_error = self.server.handle_error
+
+        def handle_error(request, client_address):
+            if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+                return  # a client that went away (a process the test killed), not a fault
+            default_handle_error(request, client_address)
+
+        self.server.handle_error = handle_error
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
