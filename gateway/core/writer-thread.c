@@ -144,9 +144,9 @@ static gpointer writer_main(gpointer data)
 		commit_batch(w, batch, total);
 		g_mutex_lock(&w->lock);
 		w->last_commit = g_get_monotonic_time();
-		gint64 due = search_due(w);
-		if (due != 0 && w->last_commit >= w->search_not_before &&
-		    w->last_commit >= w->search_since + w->search_lag)
+		/* Under steady mail the idle time never comes: the lag's deadline. */
+		if (search_due(w) != 0 &&
+		    w->last_commit >= MAX(w->search_since + w->search_lag, w->search_not_before))
 			search_catch_up(w);
 	}
 	if (dk_store_search_pending(w->store) > 0)

@@ -215,10 +215,9 @@ static gboolean check_ticket(DkStore *store, const DkSlaPolicy *policy, gint64 n
                              const char *const *team, gint64 now, guint *n, GError **error)
 {
 	DkTicketSla sla;
-	if (!dk_desk_sla_update(store, policy, number, now, error) ||
-	    !dk_store_ticket_sla_get(store, number, &sla, error))
+	if (!dk_desk_sla_update(store, policy, number, now, error))
 		return FALSE;
-	g_autoptr(DkTicket) t = dk_store_ticket_get(store, number, error);
+	g_autoptr(DkTicket) t = dk_store_ticket_get_with_sla(store, number, &sla, error);
 	if (t == NULL)
 		return FALSE;
 	guint before = *n;

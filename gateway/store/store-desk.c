@@ -466,52 +466,49 @@ static void sla_from_row(DkStmt *st, int from, DkTicketSla *sla)
 	sla->paused_left = dk_stmt_int64(st, from + n + 1);
 }
 
-DkTicket *dk_store_ticket_get_with_sla(DkStore *store, gint64 number, DkTicketSla *sla,
-                                       GError **error)
+/* The SLA clocks of ticket number by sql, whose SLA_COLUMNS come last;
+ * with t_out, the ticket too, from the DK_STORE_TICKET_FIELDS before them.
+ * NOT_FOUND when there is no such ticket. */
+static gboolean read_sla(DkStore *store, const char *sql, gint64 number, DkTicket **t_out,
+                         DkTicketSla *sla, GError **error)
 {
-	DkStmt *st = dk_store_prepare(store,
-	                              "SELECT " DK_STORE_TICKET_FIELDS(
-	                                  "-1") ", " SLA_COLUMNS " FROM tickets t WHERE number = ?",
-	                              error);
-	if (st == NULL)
-		return NULL;
-	dk_stmt_bind_int64(st, 1, number);
-	int rc = dk_stmt_step(st);
-	DkTicket *t = NULL;
 	*sla = (DkTicketSla){0};
-	if (rc == DK_STMT_ROW) {
-		t = dk_store_ticket_from_row(st);
-		sla_from_row(st, 12, sla); /* after the twelve of DK_STORE_TICKET_FIELDS */
-	}
-	dk_stmt_reset(st);
-	if (rc == DK_STMT_DONE)
-		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
-		            number);
-	else if (rc != DK_STMT_ROW)
-		dk_store_set_error(store, error, "reading a ticket and its SLA clocks");
-	return t;
-}
-
-gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
-{
-	DkStmt *st =
-	    dk_store_prepare(store, "SELECT " SLA_COLUMNS " FROM tickets WHERE number = ?", error);
+	DkStmt *st = dk_store_prepare(store, sql, error);
 	if (st == NULL)
 		return FALSE;
-	dk_stmt_bind_int64(st, 1, ticket);
+	dk_stmt_bind_int64(st, 1, number);
 	int rc = dk_stmt_step(st);
-	*sla = (DkTicketSla){0};
-	if (rc == DK_STMT_ROW)
-		sla_from_row(st, 0, sla);
+	if (rc == DK_STMT_ROW) {
+		if (t_out != NULL)
+			*t_out = dk_store_ticket_from_row(st);
+		sla_from_row(st, t_out != NULL ? 12 : 0, sla); /* after DkTicket's twelve */
+	}
 	dk_stmt_reset(st);
 	if (rc == DK_STMT_DONE) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
-		            ticket);
+		            number);
 		return FALSE;
 	}
 	if (rc != DK_STMT_ROW)
 		return dk_store_set_error(store, error, "reading SLA clocks");
 	return TRUE;
+}
+
+DkTicket *dk_store_ticket_get_with_sla(DkStore *store, gint64 number, DkTicketSla *sla,
+                                       GError **error)
+{
+	DkTicket *t = NULL;
+	read_sla(store,
+	         "SELECT " DK_STORE_TICKET_FIELDS("-1") ", " SLA_COLUMNS
+	                                                " FROM tickets t WHERE number = ?",
+	         number, &t, sla, error);
+	return t;
+}
+
+gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
+{
+	return read_sla(store, "SELECT " SLA_COLUMNS " FROM tickets WHERE number = ?", ticket, NULL,
+	                sla, error);
 }
 
 GArray *dk_store_tickets_sla_get(DkStore *store, GPtrArray *tickets, guint from, guint to,

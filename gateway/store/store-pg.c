@@ -65,6 +65,7 @@ typedef struct {
 	int rows;
 	GPtrArray *blobs; /* unescaped bytea values of the current result */
 	gboolean binary;  /* results in binary from now on (binary_worth()) */
+	gboolean decided; /* binary was set from the statement's first result */
 	GPtrArray *texts; /* numbers of the current binary result made text */
 } PgStmt;
 
@@ -469,8 +470,10 @@ static int pg_step(DkStore *store, gpointer stmt)
 		count_changes(st->pg, res);
 		if (PQbinaryTuples(res))
 			st->pg->binary_results++;
-		else if (st->name != NULL)
+		if (!st->decided && st->name != NULL) {
 			st->binary = binary_worth(res);
+			st->decided = TRUE;
+		}
 	}
 	if (st->row + 1 >= st->rows) {
 		st->row = st->rows;
@@ -492,7 +495,7 @@ static const char *value(PgStmt *st, int i)
  * integer or a boolean): read with binary_number(). */
 static gboolean binary_number(PgStmt *st, int i)
 {
-	if (!PQbinaryTuples(st->result) || PQfformat(st->result, i) != 1)
+	if (PQfformat(st->result, i) != 1)
 		return FALSE;
 	Oid type = PQftype(st->result, i);
 	return type == OID_INT8 || type == OID_INT4 || type == OID_INT2 || type == OID_BOOL;

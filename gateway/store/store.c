@@ -62,7 +62,7 @@ gboolean dk_store_search_defer(DkStore *store, GError **error)
 }
 
 /* Indexes the noted articles (dk_store_search_lag()) in the open
- * transaction and forgets them; *indexed_out: how many. Each goes into the
+ * transaction and forgets them; *indexed_out (may be NULL): how many. Each goes into the
  * trigram index too when its text needs it: the GLOB reads the whole text
  * (a 4 KiB article 0.2 ms), so only for the articles of a transaction that
  * had one (see search_index_deferred()). The index's triggers leave noted
@@ -85,7 +85,8 @@ static gboolean index_noted(DkStore *store, gint64 *indexed_out, GError **error)
 	    !dk_store_write(store, "DELETE FROM article_search_pending",
 	                    "indexing articles for search", error, ""))
 		return FALSE;
-	*indexed_out = dk_store_last_changes(store);
+	if (indexed_out != NULL)
+		*indexed_out = dk_store_last_changes(store);
 	store->search_flushed = TRUE;
 	return TRUE;
 }
@@ -111,9 +112,8 @@ static gboolean search_index_deferred(DkStore *store, GError **error)
 		                    store->search_after))
 			return FALSE;
 		store->search_noted = dk_store_last_changes(store);
-		gint64 indexed = 0;
 		return store->search_pending + store->search_noted < (gint64)store->search_lag ||
-		       index_noted(store, &indexed, error);
+		       index_noted(store, NULL, error);
 	}
 	return dk_store_write(
 	           store,
@@ -169,10 +169,12 @@ gboolean dk_store_search_catch_up(DkStore *store, gint64 *indexed_out, GError **
 		return TRUE;
 	if (!dk_store_begin(store, error))
 		return FALSE;
-	if (!index_noted(store, &indexed, error) || !dk_store_commit(store, error)) {
+	if (!index_noted(store, &indexed, error)) {
 		dk_store_rollback(store);
 		return FALSE;
 	}
+	if (!dk_store_commit(store, error)) /* which rolls back */
+		return FALSE;
 	if (indexed_out != NULL)
 		*indexed_out = indexed;
 	return TRUE;

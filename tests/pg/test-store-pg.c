@@ -23,12 +23,17 @@ static int setup(void **state)
 	return 0;
 }
 
-static DkStore *open_store(void)
+static DkStore *open_store_with(const DkStoreOptions *options)
 {
 	g_autoptr(GError) error = NULL;
-	DkStore *s = dk_store_pg_open(conninfo, NULL, &error);
+	DkStore *s = dk_store_pg_open(conninfo, options, &error);
 	g_assert_no_error(error);
 	return s;
+}
+
+static DkStore *open_store(void)
+{
+	return open_store_with(NULL);
 }
 
 /* The server ends the store's connection in the middle of a transaction
@@ -264,8 +269,7 @@ static void test_raw_in_database(void **state)
 	(void)state;
 	DkStoreOptions options = {.inline_max = 8, .busy_timeout_ms = 100};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) s = dk_store_pg_open(conninfo, &options, &error);
-	g_assert_no_error(error);
+	g_autoptr(DkStore) s = open_store_with(&options);
 	GString *big = g_string_new("Subject: big\n\n");
 	for (int i = 0; i < 20000; i++)
 		g_string_append_printf(big, "line %d \x01\xff\n", i);
@@ -329,8 +333,7 @@ static void test_binary_results(void **state)
 	(void)state;
 	DkStoreOptions options = {.inline_max = 8, .busy_timeout_ms = 100};
 	g_autoptr(GError) error = NULL;
-	g_autoptr(DkStore) s = dk_store_pg_open(conninfo, &options, &error);
-	g_assert_no_error(error);
+	g_autoptr(DkStore) s = open_store_with(&options);
 	assert_true(dk_store_exec(s,
 	                          "CREATE TABLE bin_values (id BIGINT, b BYTEA, i4 INTEGER,"
 	                          " i2 SMALLINT, flag BOOLEAN, t TEXT, n BIGINT, empty BYTEA);"

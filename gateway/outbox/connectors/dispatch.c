@@ -232,6 +232,15 @@ static gboolean load(Run *r, GError **error)
 	                                 &r->remote_ticket, error);
 }
 
+/* What a look-up for an earlier attempt's work found (found: its remote
+ * id, or NULL). */
+static void log_lookup(const Run *r, const char *event, const char *found)
+{
+	g_message("outbox id=%" G_GINT64_FORMAT
+	          " kind=connector to=%s event=%s result=%s remote=%s",
+	          r->row->id, r->c->name, event, found ? "found" : "none", found ? found : "-");
+}
+
 static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 {
 	const DkConnectorOps *ops = r->c->ops;
@@ -242,10 +251,7 @@ static gboolean create(Run *r, const DkConnectorEvent *e, GError **error)
 	if (r->tried && ops->lookup != NULL) {
 		if (!ops->lookup(r->c, e, &r->new_ticket, error))
 			return FALSE;
-		g_message("outbox id=%" G_GINT64_FORMAT " kind=connector to=%s event=lookup "
-		          "result=%s remote=%s",
-		          r->row->id, r->c->name, r->new_ticket ? "found" : "none",
-		          r->new_ticket ? r->new_ticket : "-");
+		log_lookup(r, "lookup", r->new_ticket);
 	}
 	if (r->new_ticket == NULL && !ops->create_ticket(r->c, e, &r->new_ticket, error))
 		return FALSE;
@@ -283,11 +289,7 @@ static gboolean comment(Run *r, const DkConnectorEvent *e, GError **error)
 	if (r->tried && ops->find_comment != NULL) {
 		if (!find_comment(r, e, error))
 			return FALSE;
-		g_message("outbox id=%" G_GINT64_FORMAT
-		          " kind=connector to=%s event=lookup_comment "
-		          "result=%s remote=%s",
-		          r->row->id, r->c->name, r->new_comment ? "found" : "none",
-		          r->new_comment ? r->new_comment : "-");
+		log_lookup(r, "lookup_comment", r->new_comment);
 	}
 	if (r->new_comment == NULL && !ops->add_comment(r->c, e, &r->new_comment, error))
 		return FALSE;
