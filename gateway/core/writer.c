@@ -27,9 +27,12 @@ typedef struct {
 	const DkMessage *m;
 	DkThreadPolicy *policy;
 	char raw_sha[65];
+	gint64 owner;   /* the ticket that holds its Message-ID, if known */
+	gboolean known; /* (looked up with the duplicate, dk_store_article_find()) */
 	DkThreadMatch match;
 	gboolean conflict;
 	DkTicket *ticket;        /* the existing ticket it goes onto, or NULL */
+	DkTicketSla sla;         /* its SLA clocks, read with it (load_ticket()) */
 	gint64 linked_from;      /* a new ticket is linked to this one */
 	const char *link_reason; /* "follow_up" or "closed" */
 	gboolean reopen;
@@ -176,23 +179,25 @@ static gboolean store_attachments(DkStore *store, gint64 article, const DkMessag
 /* Where the message goes by the evidence: a ticket it threads onto, or a
  * new one. A known Message-ID with different content (a conflict) stays
  * with the ticket that holds the first copy. */
+/* Makes ticket number the one the message goes onto, read with its SLA
+ * clocks (for the rules' ticket_sla): one statement. */
+static gboolean load_ticket(Write *w, gint64 number, GError **error)
+{
+	dk_ticket_free(w->ticket);
+	w->ticket = dk_store_ticket_get_with_sla(w->store, number, &w->sla, error);
+	return w->ticket != NULL;
+}
+
 static gboolean find_ticket(Write *w, GError **error)
 {
-	gint64 owner = 0;
-	gboolean known = FALSE;
-	if (!dk_store_message_id_find(w->store, w->m->message_id, &owner, &known, error))
-		return FALSE;
-	if (known) {
+	if (w->known) { /* the ticket that holds its Message-ID already */
 		w->conflict = TRUE;
-		w->match = (DkThreadMatch){.ticket = owner, .evidence = "header"};
+		w->match = (DkThreadMatch){.ticket = w->owner, .evidence = "header"};
 	} else if (!dk_thread_find(w->store, w->policy, w->m, w->item->recipients, &w->match,
 	                           error)) {
 		return FALSE;
 	}
-	if (w->match.ticket != 0 &&
-	    (w->ticket = dk_store_ticket_get(w->store, w->match.ticket, error)) == NULL)
-		return FALSE;
-	return TRUE;
+	return w->match.ticket == 0 || load_ticket(w, w->match.ticket, error);
 }
 
 /* Leaves the ticket found: the message opens a new one linked to it. */
@@ -356,8 +361,7 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	                                         &ticket, &found, error))
 		return FALSE;
 	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
-		dk_ticket_free(w->ticket);
-		if ((w->ticket = dk_store_ticket_get(w->store, ticket, error)) == NULL)
+		if (!load_ticket(w, ticket, error))
 			return FALSE;
 		w->match = (DkThreadMatch){.ticket = ticket, .evidence = "header"};
 	}
@@ -791,10 +795,7 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	const char *to = item->recipients && item->recipients[0] ? item->recipients[0] : NULL;
 	const DkTicket *ticket = w->match.ticket != 0 ? w->ticket : NULL;
 	/* What the ticket's SLA clocks say, for ticket_sla. */
-	DkTicketSla sla = {0};
-	if (ticket != NULL && !dk_store_ticket_sla_get(w->store, ticket->number, &sla, error))
-		return FALSE;
-	g_auto(GStrv) states = ticket ? dk_desk_sla_states(&sla, item->received_at) : NULL;
+	g_auto(GStrv) states = ticket ? dk_desk_sla_states(&w->sla, item->received_at) : NULL;
 	dk_rules_run(item->rules, w->m, item->raw_size, item->envelope_from, to, ticket,
 	             (const char *const *)states, w->agent == DK_AGENT_VERIFIED, item->received_at,
 	             v);
@@ -826,11 +827,10 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 		return FALSE;
 	if (open == 0)
 		return TRUE;
-	dk_ticket_free(w->ticket);
 	w->match.ticket = open;
 	w->match.evidence = "correlation";
 	w->linked_from = 0;
-	return (w->ticket = dk_store_ticket_get(w->store, open, error)) != NULL;
+	return load_ticket(w, open, error);
 }
 
 /* The sentence of a set-aside kind, for `docket quarantine list`. */
@@ -913,8 +913,10 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 	const DkMessage *m = item->message;
 	gboolean duplicate = FALSE, drop = FALSE;
 	r->message_id = g_strdup(m->message_id);
+	gint64 owner = 0;
+	gboolean known = FALSE;
 	if (!dk_store_article_find(store, m->message_id, m->fingerprint, &r->ticket, &r->article,
-	                           &duplicate, error))
+	                           &duplicate, &owner, &known, error))
 		return FALSE;
 	if (duplicate) {
 		r->outcome = DK_OUTCOME_DUPLICATE;
@@ -932,6 +934,8 @@ static gboolean write_message(DkStore *store, DkPipelineItem *item, DkThreadPoli
 		return quarantine_item(store, item, error);
 	}
 	Write w = {.store = store,
+	           .owner = owner,
+	           .known = known,
 	           .item = item,
 	           .effects = effects,
 	           .m = m,
@@ -1055,6 +1059,9 @@ static gboolean run_item(DkStore *store, DkPipelineItem *item, gboolean guarded,
 	dk_delivery_clear(&item->result);
 	if (!guarded) {
 		gint64 before = dk_store_changes(store);
+		/* A write whose answer was not waited for (PostgreSQL) that
+		 * failed shows in the next item, which then fails too: the
+		 * transaction is aborted, and the batch begins again guarded. */
 		if (write_item(store, item, &item->error))
 			return TRUE;
 		if (!dk_store_in_transaction(store)) {
@@ -1075,7 +1082,10 @@ static gboolean run_item(DkStore *store, DkPipelineItem *item, gboolean guarded,
 	/* A failed item may have cost the whole transaction (SQLite rolls it
 	 * back after a full disk or an I/O error): then the items before it
 	 * are gone too, and the batch fails. */
-	gboolean written = write_item(store, item, &item->error);
+	/* guarded, the answers of its writes are read before its savepoint
+	 * ends, so that a failure is its own */
+	gboolean written =
+	    write_item(store, item, &item->error) && dk_store_written(store, &item->error);
 	/* A row that another gateway committed first (the same message taken
 	 * by both, Postfix retrying on the other after a timeout): once more,
 	 * which finds it stored. */
@@ -1084,7 +1094,8 @@ static gboolean run_item(DkStore *store, DkPipelineItem *item, gboolean guarded,
 			return FALSE;
 		g_clear_error(&item->error);
 		dk_delivery_clear(&item->result);
-		written = write_item(store, item, &item->error);
+		written =
+		    write_item(store, item, &item->error) && dk_store_written(store, &item->error);
 	}
 	if (written ? dk_store_release(store, error) : dk_store_rollback_savepoint(store, error))
 		return TRUE;
@@ -1120,6 +1131,10 @@ gboolean dk_writer_commit(DkStore *store, DkPipelineItem **items, guint n, GErro
 	gboolean redo = FALSE;
 	if (!run_batch(store, items, n, FALSE, &redo, error))
 		return FALSE;
+	/* the last items' writes whose answers were not waited for: when one
+	 * of them failed, which item it was is told only guarded */
+	if (!redo && !dk_store_written(store, NULL))
+		redo = TRUE;
 	if (redo) {
 		dk_store_rollback(store);
 		if (!run_batch(store, items, n, TRUE, &redo, error))

@@ -95,31 +95,42 @@ static gboolean sla_equal(const DkTicketSla *a, const DkTicketSla *b)
 	       (!a->has_paused_left || a->paused_left == b->paused_left);
 }
 
-gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
-                            GError **error)
+/* dk_desk_sla_update(), leaving in *t_out the ticket as read and in *sla
+ * its clocks as they are now in the store. */
+static gboolean update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
+                       DkTicket **t_out, DkTicketSla *sla_out, GError **error)
 {
-	DkTicketSla sla, before;
+	DkTicketSla before;
+	DkTicketSla *sla = sla_out;
 	g_autoptr(GArray) times = NULL;
 	g_autoptr(GArray) statuses = NULL;
-	g_autoptr(DkTicket) t = dk_store_ticket_get_with_sla(store, ticket, &sla, error);
-	if (t == NULL || !dk_store_ticket_status_history(store, ticket, &times, &statuses, error))
+	DkTicket *t = *t_out =
+	    dk_store_ticket_get_with_history(store, ticket, sla, &times, &statuses, error);
+	if (t == NULL)
 		return FALSE;
-	before = sla;
+	before = *sla;
 	dk_desk_sla_compute(policy, t, (const gint64 *)(gpointer)times->data,
-	                    (const DkTicketStatus *)(gpointer)statuses->data, times->len, now,
-	                    &sla);
+	                    (const DkTicketStatus *)(gpointer)statuses->data, times->len, now, sla);
 	/* A ticket resolved after a target passed, before any check saw it:
 	 * the breach as of the moment its clock stopped, in the change that
 	 * stops it only (a later change to a resolved ticket, perhaps under
 	 * other targets, does not judge it again). */
 	guint n = 0;
-	if (dk_ticket_status_is_closed(t->status) && sla.paused_since == now &&
-	    !record_missed(store, t, &sla, sla.paused_since, dk_sla_policy_team(policy), now, &n,
+	if (dk_ticket_status_is_closed(t->status) && sla->paused_since == now &&
+	    !record_missed(store, t, sla, sla->paused_since, dk_sla_policy_team(policy), now, &n,
 	                   error))
 		return FALSE;
 	/* Most messages move no clock (a ticket without targets, a comment
 	 * that changes nothing): then there is nothing to write. */
-	return sla_equal(&sla, &before) || dk_store_ticket_sla_set(store, ticket, &sla, error);
+	return sla_equal(sla, &before) || dk_store_ticket_sla_set(store, ticket, sla, error);
+}
+
+gboolean dk_desk_sla_update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
+                            GError **error)
+{
+	g_autoptr(DkTicket) t = NULL;
+	DkTicketSla sla;
+	return update(store, policy, ticket, now, &t, &sla, error);
 }
 
 gboolean dk_desk_sla_left_seconds(const DkTicket *t, const DkTicketSla *sla, gint64 now,
@@ -215,10 +226,8 @@ static gboolean check_ticket(DkStore *store, const DkSlaPolicy *policy, gint64 n
                              const char *const *team, gint64 now, guint *n, GError **error)
 {
 	DkTicketSla sla;
-	if (!dk_desk_sla_update(store, policy, number, now, error))
-		return FALSE;
-	g_autoptr(DkTicket) t = dk_store_ticket_get_with_sla(store, number, &sla, error);
-	if (t == NULL)
+	g_autoptr(DkTicket) t = NULL; /* and its clocks as update() left them */
+	if (!update(store, policy, number, now, &t, &sla, error))
 		return FALSE;
 	guint before = *n;
 	if (!record_missed(store, t, &sla, now, team, now, n, error))

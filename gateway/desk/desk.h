@@ -135,7 +135,7 @@ gboolean dk_desk_first_response(DkStore *store, gint64 ticket, gint64 now, GErro
  * in the same transaction. */
 
 /* Pure: the clocks of ticket t, whose status history is times/statuses
- * (see dk_store_ticket_status_history), as of now, into sla (its
+ * (see dk_store_ticket_get_with_history), as of now, into sla (its
  * first_response_at and breach times are kept). */
 void dk_desk_sla_compute(const DkSlaPolicy *policy, const DkTicket *t, const gint64 *times,
                          const DkTicketStatus *statuses, guint n, gint64 now, DkTicketSla *sla);

@@ -136,8 +136,8 @@ static gboolean store_allows(DkStore *store, const DkConfig *config, const char 
 	gboolean bouncing = FALSE;
 	gint64 recent = 0;
 	gint64 expiry = dk_config_get_int(config, "notify", "bounce_expiry_days") * 86400;
-	if (!dk_store_bouncing_get(store, address, now - expiry, &bouncing, error) ||
-	    !dk_store_outbox_recent(store, address, now - 3600, &recent, error))
+	if (!dk_store_outbox_standing(store, address, now - expiry, now - 3600, &bouncing, &recent,
+	                              error))
 		return FALSE;
 	if (bouncing)
 		*reason_out = "bouncing";

@@ -581,51 +581,67 @@ gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSl
 	return dk_store_run(store, st, "writing SLA clocks", error);
 }
 
+/* The status history's rows: the ticket's creation, then its status
+ * changes in the order made (the desk and the writer record {"old",
+ * "new"}, the rules {"value"}), each as (order, time, status). */
+#define STATUS_HISTORY                                                                             \
+	"SELECT 0 AS k, created_at AS at, 'new' AS status FROM tickets WHERE number = ?1"          \
+	" UNION ALL SELECT id, created_at, coalesce(json_extract(detail, '$.new'),"                \
+	" json_extract(detail, '$.value')) FROM events WHERE ticket = ?1"                          \
+	" AND type = 'status_change'"
+
 typedef struct {
 	GArray *times, *statuses;
-} History;
+	DkTicket *ticket;
+	DkTicketSla *sla;
+} TicketHistory;
 
-static gboolean add_history(DkStmt *st, gpointer data)
+static gboolean add_ticket_history(DkStmt *st, gpointer data)
 {
-	History *h = data;
-	gint64 at = dk_stmt_int64(st, 0);
+	TicketHistory *th = data;
+	if (th->ticket == NULL) {
+		th->ticket = dk_store_ticket_from_row(st);
+		sla_from_row(st, 12, th->sla); /* after DkTicket's twelve */
+	}
+	gint64 at = dk_stmt_int64(st, 21); /* and the nine of SLA_COLUMNS */
 	/* An event without a status it names counts as a working status:
 	 * the clock runs. */
 	DkTicketStatus status = DK_STATUS_OPEN;
-	dk_ticket_status_parse(dk_stmt_text(st, 1), &status);
-	g_array_append_val(h->times, at);
-	g_array_append_val(h->statuses, status);
+	dk_ticket_status_parse(dk_stmt_text(st, 22), &status);
+	g_array_append_val(th->times, at);
+	g_array_append_val(th->statuses, status);
 	return TRUE;
 }
 
-gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out,
-                                        GArray **statuses_out, GError **error)
+DkTicket *dk_store_ticket_get_with_history(DkStore *store, gint64 number, DkTicketSla *sla_out,
+                                           GArray **times_out, GArray **statuses_out,
+                                           GError **error)
 {
-	/* The desk and the writer record {"old", "new"}, the rules {"value"}. */
-	DkStmt *st =
-	    dk_store_query(store,
-	                   "SELECT created_at, 'new' FROM tickets WHERE number = ?1 UNION ALL"
-	                   " SELECT created_at, coalesce(json_extract(detail, '$.new'), "
-	                   "json_extract(detail, '$.value'))"
-	                   " FROM (SELECT created_at, detail FROM events WHERE ticket = ?1 AND "
-	                   "type = 'status_change'"
-	                   " ORDER BY id) AS e",
-	                   error, "i", ticket);
+	*sla_out = (DkTicketSla){0};
+	DkStmt *st = dk_store_query(
+	    store,
+	    "SELECT " DK_STORE_TICKET_FIELDS(
+	        "-1") ", " SLA_COLUMNS ", h.at, h.status FROM tickets t, (" STATUS_HISTORY ") h"
+	              " WHERE t.number = ?1 ORDER BY h.k",
+	    error, "i", number);
 	if (st == NULL)
-		return FALSE;
+		return NULL;
 	g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
 	g_autoptr(GArray) statuses = g_array_new(FALSE, FALSE, sizeof(DkTicketStatus));
-	History h = {times, statuses};
-	if (!dk_store_each_row(store, st, "reading a status history", add_history, &h, error))
-		return FALSE;
-	if (times->len == 0) {
+	TicketHistory th = {times, statuses, NULL, sla_out};
+	if (!dk_store_each_row(store, st, "reading a ticket's SLA clocks and status history",
+	                       add_ticket_history, &th, error)) {
+		g_clear_pointer(&th.ticket, dk_ticket_free);
+		return NULL;
+	}
+	if (th.ticket == NULL) {
 		g_set_error(error, DK_ERROR, DK_ERROR_NOT_FOUND, "no ticket #%" G_GINT64_FORMAT,
-		            ticket);
-		return FALSE;
+		            number);
+		return NULL;
 	}
 	*times_out = g_steal_pointer(&times);
 	*statuses_out = g_steal_pointer(&statuses);
-	return TRUE;
+	return th.ticket;
 }
 
 GArray *dk_store_tickets_sla_open(DkStore *store, gint64 after, guint limit, gint64 due_by,

@@ -307,27 +307,30 @@ gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error)
 	return step_done(store, st, id, TRUE, "dropping an outbox row", error);
 }
 
-gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
-                                gint64 *count_out, GError **error)
+gboolean dk_store_outbox_standing(DkStore *store, const char *address, gint64 bounced_since,
+                                  gint64 recent_since, gboolean *bouncing_out, gint64 *recent_out,
+                                  GError **error)
 {
 	/* PostgreSQL's index is on lower(target) (store-schema-pg.c) */
-	DkStmt *st =
-	    dk_store_prepare(store,
-	                     DK_SQL(store,
-	                            "SELECT count(*) FROM outbox WHERE target = ? COLLATE NOCASE"
-	                            " AND created_at >= ? AND kind <> 'relay'",
-	                            "SELECT count(*) FROM outbox WHERE lower(target) = lower(?)"
-	                            " AND created_at >= ? AND kind <> 'relay'"),
-	                     error);
+	DkStmt *st = dk_store_query(
+	    store,
+	    DK_SQL(store,
+	           "SELECT EXISTS (SELECT 1 FROM bouncing_addresses WHERE address = lower(?1)"
+	           " AND last_at >= ?2), (SELECT count(*) FROM outbox WHERE target = ?1"
+	           " COLLATE NOCASE AND created_at >= ?3 AND kind <> 'relay')",
+	           "SELECT CASE WHEN EXISTS (SELECT 1 FROM bouncing_addresses"
+	           " WHERE address = lower(?1) AND last_at >= ?2) THEN 1 ELSE 0 END,"
+	           " (SELECT count(*) FROM outbox WHERE lower(target) = lower(?1)"
+	           " AND created_at >= ?3 AND kind <> 'relay')"),
+	    error, "sii", address, bounced_since, recent_since);
 	if (st == NULL)
 		return FALSE;
-	dk_stmt_bind_text(st, 1, address);
-	dk_stmt_bind_int64(st, 2, since);
 	int rc = dk_stmt_step(st);
-	*count_out = rc == DK_STMT_ROW ? dk_stmt_int64(st, 0) : 0;
+	*bouncing_out = rc == DK_STMT_ROW && dk_stmt_int64(st, 0) != 0;
+	*recent_out = rc == DK_STMT_ROW ? dk_stmt_int64(st, 1) : 0;
 	dk_stmt_reset(st);
 	if (rc != DK_STMT_ROW)
-		return dk_store_set_error(store, error, "counting recent outbox rows");
+		return dk_store_set_error(store, error, "reading what is known of an address");
 	return TRUE;
 }
 

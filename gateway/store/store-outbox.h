@@ -92,10 +92,13 @@ gboolean dk_store_outbox_retry(DkStore *store, gint64 id, gint64 now, GError **e
 /* Deletes a row (`docket outbox drop`); DK_ERROR_NOT_FOUND when none. */
 gboolean dk_store_outbox_drop(DkStore *store, gint64 id, GError **error);
 
-/* How many rows other than relays (automatic mail) were written for address
- * (case-insensitive) since the Unix time since. */
-gboolean dk_store_outbox_recent(DkStore *store, const char *address, gint64 since,
-                                gint64 *count_out, GError **error);
+/* What the store says of sending address automatic mail, in one
+ * statement: whether it bounced since bounced_since (see
+ * dk_store_bouncing_get()), and how many rows other than relays (automatic
+ * mail) were written for it (case-insensitive) since recent_since. */
+gboolean dk_store_outbox_standing(DkStore *store, const char *address, gint64 bounced_since,
+                                  gint64 recent_since, gboolean *bouncing_out, gint64 *recent_out,
+                                  GError **error);
 
 /* Links a sent notification's article to its Message-ID (recorded before
  * sending, without an article) and stamps the article's sent_at. */

@@ -47,6 +47,10 @@ typedef struct {
 	char *aborted_message;
 	guint64 round_trips;    /* requests answered by the server (dk_store_pg_round_trips) */
 	guint64 binary_results; /* results that came in binary (dk_store_pg_binary_results) */
+	/* Statements sent in pipeline mode whose answers are not read yet
+	 * (pg_run_later()), each by what it does: while any are, the
+	 * connection is in pipeline mode. */
+	GPtrArray *sent;
 } PgConn;
 
 typedef struct {
@@ -347,6 +351,21 @@ static void reconnect(PgConn *pg, gboolean begins)
 	}
 }
 
+/* Prepares a named statement on this connection, once. */
+static PGresult *prepare_named(PgStmt *st)
+{
+	if (st->prepared == st->pg->generation)
+		return NULL;
+	g_autofree Oid *types = param_types(st);
+	st->pg->round_trips++;
+	PGresult *res = PQprepare(st->pg->conn, st->name, st->sql, st->n_params, types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return res;
+	PQclear(res);
+	st->prepared = st->pg->generation;
+	return NULL;
+}
+
 static PGresult *execute(PgStmt *st)
 {
 	reconnect(st->pg, g_str_has_prefix(st->sql, "BEGIN"));
@@ -358,15 +377,9 @@ static PGresult *execute(PgStmt *st)
 		return PQexecParams(conn, st->sql, st->n_params, types, values, st->lengths,
 		                    st->formats, 0);
 	}
-	if (st->prepared != st->pg->generation) {
-		g_autofree Oid *types = param_types(st);
-		st->pg->round_trips++;
-		PGresult *res = PQprepare(conn, st->name, st->sql, st->n_params, types);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return res;
-		PQclear(res);
-		st->prepared = st->pg->generation;
-	}
+	PGresult *failed = prepare_named(st);
+	if (failed != NULL)
+		return failed;
 	return PQexecPrepared(conn, st->name, st->n_params, values, st->lengths, st->formats,
 	                      st->binary ? 1 : 0);
 }
@@ -444,12 +457,175 @@ static void commit_failed(PgConn *pg)
 	g_clear_pointer(&pg->aborted_message, g_free);
 }
 
+/* Reads the answers of the statements sent without waiting (and the
+ * pipeline's end, asked for now: one round trip), leaving pipeline mode.
+ * FALSE after the first that failed (the rest of the pipeline is skipped
+ * by the server, and the transaction is aborted), noted as that one's
+ * failure, named by what it did. With own_out, the last statement sent
+ * is the caller's own, sent in the same round trip (pg_step()): its
+ * result, failed or not, into *own_out, unless one before it failed
+ * (then NULL). */
+static gboolean answers(PgConn *pg, PGresult **own_out)
+{
+	if (own_out != NULL)
+		*own_out = NULL;
+	if (pg->sent == NULL || pg->sent->len == 0)
+		return TRUE;
+	guint others = pg->sent->len - (own_out != NULL ? 1 : 0);
+	gboolean ok = TRUE;
+	pg->round_trips++;
+	if (PQpipelineSync(pg->conn) != 1) {
+		note_error(pg, NULL, "PostgreSQL failed");
+		ok = FALSE;
+	}
+	/* each statement's result and a NULL after it, then the pipeline's
+	 * end; none of that once the connection is gone */
+	guint answered = 0, nulls = 0;
+	while (ok || PQstatus(pg->conn) == CONNECTION_OK) {
+		PGresult *res = PQgetResult(pg->conn);
+		if (res == NULL) {
+			if (PQstatus(pg->conn) != CONNECTION_OK || ++nulls > pg->sent->len)
+				break;
+			continue;
+		}
+		ExecStatusType status = PQresultStatus(res);
+		if (status == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (answered >= others) {
+			if (own_out != NULL && ok && *own_out == NULL) {
+				*own_out = res; /* the caller reads it as execute()'s */
+				answered++;
+				continue;
+			}
+		} else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+			pg->total_changes--; /* counted as one when sent (pg_total_changes()) */
+			count_changes(pg, res);
+		} else if (status != PGRES_PIPELINE_ABORTED && ok) {
+			note_error(pg, res, "PostgreSQL failed");
+			char *message = g_strdup_printf(
+			    "%s: %s", (const char *)g_ptr_array_index(pg->sent, answered),
+			    pg->error_message);
+			g_free(pg->error_message);
+			pg->error_message = message;
+			ok = FALSE;
+		}
+		answered++;
+		PQclear(res);
+	}
+	if (ok && answered < pg->sent->len) {
+		note_error(pg, NULL, "PostgreSQL failed");
+		ok = FALSE;
+	}
+	if (!ok && own_out != NULL)
+		g_clear_pointer(own_out, PQclear);
+	g_ptr_array_set_size(pg->sent, 0);
+	PQexitPipelineMode(pg->conn);
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		pg->idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
+	if (!ok)
+		note_abort(pg);
+	return ok;
+}
+
+/* Sends st in pipeline mode (entered if need be): FALSE, noted, when
+ * libpq cannot. */
+static gboolean send_piped(PgStmt *st, const char *doing, int result_format)
+{
+	PgConn *pg = st->pg;
+	if (PQpipelineStatus(pg->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(pg->conn) != 1) {
+		note_error(pg, NULL, "PostgreSQL failed");
+		return FALSE;
+	}
+	const char *const *values = (const char *const *)st->values;
+	int sent;
+	if (st->name == NULL) {
+		g_autofree Oid *types = param_types(st);
+		sent = PQsendQueryParams(pg->conn, st->sql, st->n_params, types, values,
+		                         st->lengths, st->formats, result_format);
+	} else {
+		sent = PQsendQueryPrepared(pg->conn, st->name, st->n_params, values, st->lengths,
+		                           st->formats, result_format);
+	}
+	if (pg->sent == NULL)
+		pg->sent = g_ptr_array_new();
+	if (sent != 1) {
+		g_autofree char *why = g_strdup(PQerrorMessage(pg->conn));
+		answers(pg, NULL); /* what was sent before, then out of pipeline mode */
+		note_error(pg, NULL, why);
+		return FALSE;
+	}
+	g_ptr_array_add(pg->sent, (gpointer)doing);
+	if (doing != NULL)
+		pg->total_changes++; /* until its answer says (pg_total_changes()) */
+	return TRUE;
+}
+
+/* Runs st: alone, or, when statements sent without waiting are still to
+ * answer, sent after them in the same round trip (it must be prepared on
+ * this connection already). */
+static PGresult *execute_after_sent(PgStmt *st)
+{
+	PgConn *pg = st->pg;
+	if (pg->sent == NULL || pg->sent->len == 0 || st->name == NULL ||
+	    st->prepared != pg->generation) {
+		if (!answers(pg, NULL))
+			return NULL;
+		PGresult *res = execute(st);
+		if (res == NULL)
+			note_error(pg, NULL, "PostgreSQL failed");
+		return res;
+	}
+	PGresult *res = NULL;
+	if (!send_piped(st, NULL, st->binary ? 1 : 0))
+		return NULL;
+	answers(pg, &res);
+	return res;
+}
+
+/* Sends st in pipeline mode, its answer to be read by answers() before
+ * the next statement runs: a round trip saved for each write in a row
+ * whose answer nobody reads. At most SENT_MAX wait for their answers (the
+ * server's answers, small as they are, must fit the socket's buffers:
+ * libpq blocks while it sends). */
+#define SENT_MAX 256
+
+static gboolean pg_run_later(DkStore *store, gpointer stmt, const char *doing)
+{
+	(void)store;
+	PgStmt *st = stmt;
+	PgConn *pg = st->pg;
+	/* a prepared statement not yet prepared on this connection, apart,
+	 * once; and a bound on what waits for its answer */
+	if ((st->name != NULL && st->prepared != pg->generation) ||
+	    (pg->sent != NULL && pg->sent->len >= SENT_MAX)) {
+		if (!answers(pg, NULL))
+			return FALSE;
+		PGresult *failed = st->name != NULL ? prepare_named(st) : NULL;
+		if (failed != NULL) {
+			note_error(pg, failed, "PostgreSQL failed");
+			PQclear(failed);
+			note_abort(pg);
+			return FALSE;
+		}
+	}
+	return send_piped(st, doing, 0);
+}
+
+static gboolean pg_written(DkStore *store)
+{
+	return answers(conn_of(store), NULL);
+}
+
 static int pg_step(DkStore *store, gpointer stmt)
 {
 	(void)store;
 	PgStmt *st = stmt;
 	if (st->result == NULL) {
-		PGresult *res = execute(st);
+		PGresult *res = execute_after_sent(st);
+		if (res == NULL)
+			return DK_STMT_ERROR; /* a statement sent before failed, noted */
 		ExecStatusType status = PQresultStatus(res);
 		if (PQstatus(st->pg->conn) == CONNECTION_OK)
 			st->pg->idle = PQtransactionStatus(st->pg->conn) == PQTRANS_IDLE;
@@ -602,7 +778,12 @@ static const void *pg_column_blob(gpointer stmt, int i, gsize *size_out)
 static gboolean pg_exec(DkStore *store, const char *sql, GError **error)
 {
 	PgConn *pg = conn_of(store);
-	if (PQstatus(pg->conn) != CONNECTION_OK && strcmp(sql, "ROLLBACK") == 0) {
+	gboolean rollback = strcmp(sql, "ROLLBACK") == 0;
+	if (!answers(pg, NULL) && !rollback) {
+		pg_set_error(store, error, sql);
+		return FALSE;
+	}
+	if (PQstatus(pg->conn) != CONNECTION_OK && rollback) {
 		pg->idle = TRUE; /* the server rolled it back when the connection ended */
 		return TRUE;
 	}
@@ -692,6 +873,9 @@ static gint64 pg_last_changes(DkStore *store)
 	return conn_of(store)->last_changes;
 }
 
+/* A write sent without waiting counts as one row changed until its
+ * answer says how many (answers()): so that work that sent one never
+ * looks as if it wrote nothing. */
 static gint64 pg_total_changes(DkStore *store)
 {
 	return conn_of(store)->total_changes;
@@ -712,6 +896,7 @@ static gboolean pg_in_transaction(DkStore *store)
 static gboolean pg_transaction_failed(DkStore *store)
 {
 	PgConn *pg = conn_of(store);
+	answers(pg, NULL);
 	return PQstatus(pg->conn) == CONNECTION_OK &&
 	       PQtransactionStatus(pg->conn) == PQTRANS_INERROR;
 }
@@ -726,6 +911,9 @@ static void pg_close(DkStore *store)
 	PgConn *pg = conn_of(store);
 	if (pg == NULL)
 		return;
+	answers(pg, NULL);
+	if (pg->sent != NULL)
+		g_ptr_array_free(pg->sent, TRUE);
 	PQfinish(pg->conn);
 	g_free(pg->error_message);
 	g_free(pg->aborted_message);
@@ -761,6 +949,8 @@ static const DkStoreOps pg_ops = {
     .name_statement = pg_name,
     .return_id = pg_return_id,
     .begin = pg_begin,
+    .run_later = pg_run_later,
+    .written = pg_written,
     .group = &pg_group,
 };
 

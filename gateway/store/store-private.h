@@ -144,6 +144,11 @@ struct DkStoreOps {
 	void (*return_id)(gpointer stmt);
 	/* dk_store_begin(): a transaction that writes, one at a time */
 	gboolean (*begin)(DkStore *store, GError **error);
+	/* dk_store_run_later() inside a transaction (may be NULL: run now):
+	 * sends the statement; its answer is read with the next one's */
+	gboolean (*run_later)(DkStore *store, gpointer stmt, const char *doing);
+	/* dk_store_written(): reads the answers of the statements sent so */
+	gboolean (*written)(DkStore *store);
 	/* the store's group (DkStore.group) once open */
 	const DkStoreGroupOps *group;
 };
@@ -192,6 +197,19 @@ gboolean dk_store_insert(DkStore *store, const char *sql, const char *doing, gin
  * rows. doing names the work in the error. */
 gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GError **error,
                         const char *types, ...);
+
+/* A write whose answer nobody reads: dk_store_write, except that inside a
+ * transaction a backend with round trips (PostgreSQL) may send it without
+ * waiting for its answer, which it reads with the next statement's
+ * (libpq's pipeline mode): a failure then shows there, or at
+ * dk_store_written(), or at the commit, named by this doing. Only for a
+ * write that changes nothing the caller looks at before its next
+ * statement: dk_store_last_changes() says nothing of it, and it must not
+ * be one whose failure the caller handles (a unique constraint's). */
+gboolean dk_store_write_later(DkStore *store, const char *sql, const char *doing, GError **error,
+                              const char *types, ...);
+/* The same for a statement prepared and bound by the caller. */
+gboolean dk_store_run_later(DkStore *store, DkStmt *st, const char *doing, GError **error);
 
 /* Steps a statement from dk_store_query (NULL: its error stands) once and
  * reads the first column of the row, if any, into *value_out; *found_out

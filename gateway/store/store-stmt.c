@@ -356,6 +356,37 @@ gboolean dk_store_write(DkStore *store, const char *sql, const char *doing, GErr
 	return st != NULL && dk_store_run(store, st, doing, error);
 }
 
+gboolean dk_store_run_later(DkStore *store, DkStmt *st, const char *doing, GError **error)
+{
+	if (st->lite != NULL || store->backend->run_later == NULL ||
+	    !dk_store_in_transaction(store))
+		return dk_store_run(store, st, doing, error);
+	gboolean ok = store->backend->run_later(store, st->other, doing);
+	if (!ok)
+		dk_store_set_error(store, error, doing);
+	dk_stmt_reset(st);
+	return ok;
+}
+
+gboolean dk_store_write_later(DkStore *store, const char *sql, const char *doing, GError **error,
+                              const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	DkStmt *st = query_va(store, sql, error, types, ap);
+	va_end(ap);
+	return st != NULL && dk_store_run_later(store, st, doing, error);
+}
+
+gboolean dk_store_written(DkStore *store, GError **error)
+{
+	if (store->backend == NULL || store->backend->written == NULL ||
+	    store->backend->written(store))
+		return TRUE;
+	dk_store_set_error(store, error, "writing");
+	return FALSE;
+}
+
 /* Steps st once: the first column of the row, if there is one. */
 static gboolean lookup(DkStore *store, DkStmt *st, const char *doing, gint64 *number_out,
                        char **text_out, gboolean *found_out, GError **error)

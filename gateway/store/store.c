@@ -285,7 +285,7 @@ gboolean dk_store_raw_put_digest(DkStore *store, GBytes *raw, const char *sha, g
 		dk_stmt_bind_text(st, 4, rel);
 	}
 	dk_stmt_bind_int64(st, 5, now);
-	return dk_store_run(store, st, "storing a raw message", error);
+	return dk_store_run_later(store, st, "storing a raw message", error);
 }
 
 static gboolean read_failed(GError **error)
@@ -439,44 +439,37 @@ gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64
 
 gboolean dk_store_article_find(DkStore *store, const char *message_id, const char *fingerprint,
                                gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
-                               GError **error)
+                               gint64 *owner_out, gboolean *known_out, GError **error)
 {
-	DkStmt *st = dk_store_prepare(
+	DkStmt *st = dk_store_query(
 	    store,
-	    "SELECT ticket, id FROM articles WHERE message_id = ? AND fingerprint = ?"
-	    " ORDER BY id LIMIT 1",
-	    error);
+	    "SELECT a.ticket, a.id, m.ticket FROM (SELECT 1 AS one) x"
+	    " LEFT JOIN (SELECT ticket, id FROM articles WHERE message_id = ?1 AND fingerprint = ?2"
+	    " ORDER BY id LIMIT 1) a ON TRUE LEFT JOIN message_ids m ON m.message_id = ?1",
+	    error, "ss", message_id, fingerprint);
 	if (st == NULL)
 		return FALSE;
-	dk_stmt_bind_text(st, 1, message_id);
-	dk_stmt_bind_text(st, 2, fingerprint);
 	int rc = dk_stmt_step(st);
-	*found_out = rc == DK_STMT_ROW;
-	if (rc == DK_STMT_ROW) {
+	*found_out = rc == DK_STMT_ROW && !dk_stmt_is_null(st, 0);
+	if (*found_out) {
 		*ticket_out = dk_stmt_int64(st, 0);
 		*article_out = dk_stmt_int64(st, 1);
 	}
+	if (owner_out != NULL) {
+		*known_out = rc == DK_STMT_ROW && !dk_stmt_is_null(st, 2);
+		if (*known_out)
+			*owner_out = dk_stmt_int64(st, 2);
+	}
 	dk_stmt_reset(st);
-	if (rc != DK_STMT_ROW && rc != DK_STMT_DONE)
+	if (rc != DK_STMT_ROW)
 		return dk_store_set_error(store, error, "looking up an article");
 	return TRUE;
 }
 
-/* The first number at or after from that no ticket has, into number_out. */
-static gboolean first_free(DkStore *store, gint64 from, gint64 *number_out, GError **error)
+/* The first number after the run of taken numbers that starts at from,
+ * into number_out. */
+static gboolean after_run(DkStore *store, gint64 from, gint64 *number_out, GError **error)
 {
-	gboolean taken = FALSE;
-	gint64 found = 0;
-	if (!dk_store_lookup_int64(
-	        store,
-	        dk_store_query(store, "SELECT 1 FROM tickets WHERE number = ?", error, "i", from),
-	        "numbering a ticket", &found, &taken, error))
-		return FALSE;
-	if (!taken) {
-		*number_out = from;
-		return TRUE;
-	}
-	/* the end of the run of numbers that starts at from */
 	return dk_store_lookup_int64(
 	    store,
 	    dk_store_query(store,
@@ -506,7 +499,9 @@ static gint64 insert_ticket(DkStore *store, gint64 number, const char *subject,
 		dk_stmt_bind_int64(st, 6, now);
 	dk_stmt_bind_int64(st, 7, now);
 	dk_stmt_bind_int64(st, 8, now);
-	if (!dk_store_run(store, st, "creating a ticket", error))
+	/* its answer is not needed: the writers' lock (dk_store_begin())
+	 * keeps the number free until the commit */
+	if (!dk_store_run_later(store, st, "creating a ticket", error))
 		return 0;
 	return number;
 }
@@ -514,14 +509,22 @@ static gint64 insert_ticket(DkStore *store, gint64 number, const char *subject,
 gint64 dk_store_ticket_create(DkStore *store, const char *subject, const char *requester,
                               gint64 now, GError **error)
 {
-	gint64 last = 0, number = 0;
+	/* the number after the last live ticket's, when free (positive), or
+	 * the first free after it (negated, it is taken by a ticket of
+	 * history): one statement for the common case */
+	gint64 next = 0, number = 0;
 	if (!dk_store_lookup_int64(
 	        store,
 	        dk_store_query(store,
-	                       "SELECT coalesce(max(number), 0) FROM tickets WHERE history = 0",
+	                       "SELECT CASE WHEN EXISTS (SELECT 1 FROM tickets WHERE number = m.n)"
+	                       " THEN -m.n ELSE m.n END FROM (SELECT coalesce(max(number), 0) + 1"
+	                       " AS n FROM tickets WHERE history = 0) m",
 	                       error, ""),
-	        "numbering a ticket", &last, NULL, error) ||
-	    !first_free(store, last + 1, &number, error))
+	        "numbering a ticket", &next, NULL, error))
+		return 0;
+	if (next > 0)
+		number = next;
+	else if (!after_run(store, -next, &number, error))
 		return 0;
 	return insert_ticket(store, number, subject, requester, FALSE, now, error);
 }
@@ -577,9 +580,9 @@ gboolean dk_store_ticket_history_span(DkStore *store, gint64 ticket, gint64 at, 
 
 gboolean dk_store_ticket_touch(DkStore *store, gint64 ticket, gint64 now, GError **error)
 {
-	return dk_store_write(store,
-	                      "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
-	                      "updating a ticket", error, "ii", now, ticket);
+	return dk_store_write_later(
+	    store, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE number = ?",
+	    "updating a ticket", error, "ii", now, ticket);
 }
 
 /* Indexes an article for search on SQLite (FTS5 tables; held back to the
@@ -751,7 +754,7 @@ gboolean dk_store_attachment_add(DkStore *store, gint64 article, guint position,
 gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 ticket,
                                  gint64 article, GError **error)
 {
-	return dk_store_write(
+	return dk_store_write_later(
 	    store,
 	    "INSERT INTO message_ids (message_id, ticket, article) VALUES (?, ?, ?)"
 	    " ON CONFLICT DO NOTHING",
@@ -761,7 +764,7 @@ gboolean dk_store_message_id_add(DkStore *store, const char *message_id, gint64 
 gboolean dk_store_participant_add(DkStore *store, gint64 ticket, const char *address,
                                   DkParticipantRole role, GError **error)
 {
-	return dk_store_write(
+	return dk_store_write_later(
 	    store,
 	    "INSERT INTO participants (ticket, address, role) VALUES (?, lower(?), ?)"
 	    " ON CONFLICT DO NOTHING",
@@ -783,7 +786,7 @@ gboolean dk_store_participant_remove(DkStore *store, gint64 ticket, const char *
 gboolean dk_store_event_add(DkStore *store, gint64 ticket, gint64 article, const char *type,
                             const char *detail_json, gint64 now, GError **error)
 {
-	return dk_store_write(
+	return dk_store_write_later(
 	    store,
 	    "INSERT INTO events (ticket, article, type, detail, created_at) VALUES (?, ?, ?, ?, ?)",
 	    "recording an event", error, "inssi", ticket, article, type,
@@ -901,7 +904,7 @@ gboolean dk_store_foreign_ref_find(DkStore *store, const char *name, const char 
 gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *address, gint64 now,
                                      GError **error)
 {
-	return dk_store_write(
+	return dk_store_write_later(
 	    store,
 	    "INSERT INTO ticket_addresses (ticket, address, first_seen) VALUES (?, lower(?), ?)"
 	    " ON CONFLICT DO NOTHING",
@@ -911,11 +914,19 @@ gboolean dk_store_ticket_address_add(DkStore *store, gint64 ticket, const char *
 gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *target, gint64 ticket,
                              const char *payload_json, gint64 now, gint64 *id_out, GError **error)
 {
-	DkStmt *st = dk_store_prepare_insert(
-	    store,
-	    "INSERT INTO outbox (kind, target, ticket, payload, next_attempt_at, created_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?)",
-	    error);
+	/* without its id wanted, a write whose answer is not waited for: a
+	 * text of its own (one text, one way to prepare it) */
+	DkStmt *st = id_out != NULL
+	                 ? dk_store_prepare_insert(store,
+	                                           "INSERT INTO outbox (kind, target, ticket, "
+	                                           "payload, next_attempt_at, created_at)"
+	                                           " VALUES (?, ?, ?, ?, ?, ?)",
+	                                           error)
+	                 : dk_store_prepare(store,
+	                                    "INSERT INTO outbox (kind, target, ticket, payload, "
+	                                    "next_attempt_at, created_at)"
+	                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                                    error);
 	if (st == NULL)
 		return FALSE;
 	dk_stmt_bind_text(st, 1, kind);
@@ -924,5 +935,7 @@ gboolean dk_store_outbox_add(DkStore *store, const char *kind, const char *targe
 	dk_stmt_bind_text(st, 4, payload_json ? payload_json : "{}");
 	dk_stmt_bind_int64(st, 5, now);
 	dk_stmt_bind_int64(st, 6, now);
+	if (id_out == NULL)
+		return dk_store_run_later(store, st, "queueing outbox work", error);
 	return dk_store_insert_run(store, st, "queueing outbox work", id_out, error);
 }

@@ -184,6 +184,12 @@ gboolean dk_store_lease_hold(DkStore *store, const char *name, gboolean *held_ou
 /* The rows inserted, updated or deleted on this connection since it was
  * opened: unchanged across a piece of work means it wrote nothing. */
 gint64 dk_store_changes(DkStore *store);
+/* Whether the writes of the open transaction so far all succeeded, as far
+ * as the store knows now: on PostgreSQL some writes are sent without
+ * waiting for their answer (store-private.h, dk_store_write_later()), and
+ * this reads the answers, in one round trip if there are any; FALSE with
+ * the first failure. On SQLite every write has answered already. */
+gboolean dk_store_written(DkStore *store, GError **error);
 /* Whether a transaction is open (SQLite may end one by itself after a
  * full disk, an I/O error or a lack of memory). */
 gboolean dk_store_in_transaction(DkStore *store);
@@ -281,9 +287,12 @@ GBytes *dk_store_raw_head(DkStore *store, const char *sha256, gsize max, GError 
  * whether a row matched. */
 gboolean dk_store_message_id_find(DkStore *store, const char *message_id, gint64 *ticket_out,
                                   gboolean *found_out, GError **error);
+/* The article of message_id and fingerprint (a duplicate); and, in the
+ * same statement, with owner_out (may be NULL), dk_store_message_id_find()
+ * of message_id into *owner_out and *known_out. */
 gboolean dk_store_article_find(DkStore *store, const char *message_id, const char *fingerprint,
                                gint64 *ticket_out, gint64 *article_out, gboolean *found_out,
-                               GError **error);
+                               gint64 *owner_out, gboolean *known_out, GError **error);
 
 /* Writes; all must be inside a transaction. */
 /* A new (live) ticket: numbered after the highest live ticket, past the
@@ -514,11 +523,15 @@ GArray *dk_store_tickets_sla_get(DkStore *store, GPtrArray *tickets, guint from,
 gboolean dk_store_ticket_sla_set(DkStore *store, gint64 ticket, const DkTicketSla *sla,
                                  GError **error);
 
-/* The status history of ticket: (*times_out)[i] (a GArray of gint64) is
- * when it took the status (*statuses_out)[i] (a GArray of DkTicketStatus);
- * the first is new at its creation, then every status_change event. */
-gboolean dk_store_ticket_status_history(DkStore *store, gint64 ticket, GArray **times_out,
-                                        GArray **statuses_out, GError **error);
+/* dk_store_ticket_get_with_sla() and, in the same statement, the
+ * ticket's status history (what the SLA clocks are computed from, for
+ * every message the writer stores): (*times_out)[i] (a GArray of gint64)
+ * is when it took the status (*statuses_out)[i] (a GArray of
+ * DkTicketStatus); the first is new at its creation, then every
+ * status_change event. */
+DkTicket *dk_store_ticket_get_with_history(DkStore *store, gint64 number, DkTicketSla *sla_out,
+                                           GArray **times_out, GArray **statuses_out,
+                                           GError **error);
 /* Of gint64 (in a GArray): the tickets whose SLA clock can still be
  * breached (neither resolved, closed nor merged, with a target not yet
  * recorded as breached), numbered above after, by number, at most limit

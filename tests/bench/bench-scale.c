@@ -776,8 +776,7 @@ static double time_thread(DkStore *store, DkThreadPolicy *policy, const DkMessag
 	misses_since(store);
 	gint64 start = g_get_monotonic_time();
 	gboolean ok = dk_store_article_find(store, m->message_id, m->fingerprint, &ticket, &article,
-	                                    &duplicate, &error) &&
-	              dk_store_message_id_find(store, m->message_id, &ticket, &known, &error) &&
+	                                    &duplicate, &ticket, &known, &error) &&
 	              dk_thread_find(store, policy, m, NULL, &match, &error);
 	g_autoptr(DkTicket) t =
 	    ok && match.ticket != 0 ? dk_store_ticket_get(store, match.ticket, &error) : NULL;

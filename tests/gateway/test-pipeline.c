@@ -238,11 +238,29 @@ static gboolean failing_write(DkStore *store, const DkConfig *config, const DkEf
 
 static const DkEffectsOps failing_effects = {.write = failing_write};
 
-/* Commits a batch of messages with these subjects through a pipeline
- * whose effects fail for "fail...": the ticket each stored message got. */
-static void commit_subjects(Fixture *f, const char *const *subjects, guint n, gint64 *tickets_out)
+/* Effects whose write for "fail..." fails in the database, not here: an
+ * event of a ticket that does not exist (its foreign key). SQLite says so
+ * at once; PostgreSQL sends the write without waiting for its answer
+ * (dk_store_write_later()), so the failure shows only later, when the
+ * answers are read: it must still be that message's alone. */
+static gboolean late_failing_write(DkStore *store, const DkConfig *config, const DkEffects *effects,
+                                   GError **error)
 {
-	g_autoptr(DkPipeline) p = dk_pipeline_new(f->config, f->store, &failing_effects);
+	(void)config;
+	if (!g_str_has_prefix(effects->message->subject, "fail"))
+		return TRUE;
+	return dk_store_event_add(store, 987654321, 0, "test", NULL, 1, error);
+}
+
+static const DkEffectsOps late_failing_effects = {.write = late_failing_write};
+
+/* Commits a batch of messages with these subjects through a pipeline
+ * whose effects (failing_effects or late_failing_effects) fail for
+ * "fail...": the ticket each stored message got. */
+static void commit_subjects_with(Fixture *f, const DkEffectsOps *effects,
+                                 const char *const *subjects, guint n, gint64 *tickets_out)
+{
+	g_autoptr(DkPipeline) p = dk_pipeline_new(f->config, f->store, effects);
 	DkPipelineItem *items[8];
 	DkIntake intake = {.intake = "test"};
 	for (guint i = 0; i < n; i++) {
@@ -258,9 +276,33 @@ static void commit_subjects(Fixture *f, const char *const *subjects, guint n, gi
 	for (guint i = 0; i < n; i++) {
 		const GError *e = dk_pipeline_item_error(items[i]);
 		assert_true(g_str_has_prefix(subjects[i], "fail") == (e != NULL));
+		if (e != NULL && effects == &late_failing_effects)
+			assert_non_null(strstr(e->message, "recording an event"));
 		tickets_out[i] = e ? 0 : dk_pipeline_item_result(items[i])->ticket;
 		dk_pipeline_item_free(items[i]);
 	}
+}
+
+static void commit_subjects(Fixture *f, const char *const *subjects, guint n, gint64 *tickets_out)
+{
+	commit_subjects_with(f, &failing_effects, subjects, n, tickets_out);
+}
+
+/* The store after such a batch: stored tickets in all, each stored
+ * message's with its one article, and a failed message's Message-ID
+ * not known. */
+static void assert_stored(Fixture *f, const gint64 *tickets, guint n, gint64 stored,
+                          const char *failed_message_id)
+{
+	assert_int_equal(count_tickets(f), stored);
+	for (guint i = 0; i < n; i++) {
+		if (tickets[i] != 0)
+			assert_int_equal(count_articles(f, tickets[i]), 1);
+	}
+	gint64 owner = 0;
+	gboolean known = TRUE;
+	assert_true(dk_store_message_id_find(f->store, failed_message_id, &owner, &known, NULL));
+	assert_false(known);
 }
 
 /* A message that fails after its rows were written takes them with it,
@@ -272,20 +314,27 @@ static void test_batch_item_fails_after_writing(void **state)
 	const char *const subjects[] = {"ok-1", "fail-1", "ok-2", "ok-3", "fail-2"};
 	gint64 tickets[G_N_ELEMENTS(subjects)];
 	commit_subjects(f, subjects, G_N_ELEMENTS(subjects), tickets);
-	assert_int_equal(count_tickets(f), 3);
+	assert_stored(f, tickets, G_N_ELEMENTS(subjects), 3, "fail-1@x");
 	assert_int_equal(tickets[1], 0);
-	for (guint i = 0; i < G_N_ELEMENTS(subjects); i++) {
-		if (tickets[i] != 0)
-			assert_int_equal(count_articles(f, tickets[i]), 1);
-	}
-	gint64 owner = 0;
-	gboolean known = TRUE;
-	assert_true(dk_store_message_id_find(f->store, "fail-1@x", &owner, &known, NULL));
-	assert_false(known);
 	/* The failed ones are not in the store at all: delivered again, they
 	 * fail again, and the stored ones are duplicates. */
 	commit_subjects(f, subjects, G_N_ELEMENTS(subjects), tickets);
 	assert_int_equal(count_tickets(f), 3);
+}
+
+/* The same when the failing write is one whose answer may come later
+ * (PostgreSQL): in the middle of the batch, where the next message's
+ * first statement would read it, and last, where the commit would; the
+ * failure is named as that write's. */
+static void test_batch_item_fails_late(void **state)
+{
+	Fixture *f = *state;
+	const char *const subjects[] = {"ok-1", "fail-1", "ok-2", "fail-2"};
+	gint64 tickets[G_N_ELEMENTS(subjects)];
+	commit_subjects_with(f, &late_failing_effects, subjects, G_N_ELEMENTS(subjects), tickets);
+	assert_stored(f, tickets, G_N_ELEMENTS(subjects), 2, "fail-2@x");
+	commit_subjects_with(f, &late_failing_effects, subjects, G_N_ELEMENTS(subjects), tickets);
+	assert_int_equal(count_tickets(f), 2);
 }
 
 static void test_store_busy_is_temporary(void **state)
@@ -567,6 +616,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_mail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_item_fails_after_writing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_item_fails_late, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_busy_is_temporary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_search_lag, setup, teardown),

@@ -354,13 +354,28 @@ static void test_ticket_roundtrip(void **state)
 	assert_int_equal(found_ticket, t);
 	assert_true(dk_store_message_id_find(s, "other@x", &found_ticket, &found, &error));
 	assert_false(found);
-	assert_true(
-	    dk_store_article_find(s, "m1@x", "f1", &found_ticket, &found_article, &found, &error));
+	assert_true(dk_store_article_find(s, "m1@x", "f1", &found_ticket, &found_article, &found,
+	                                  NULL, NULL, &error));
 	assert_true(found);
 	assert_int_equal(found_article, a.id);
-	assert_true(
-	    dk_store_article_find(s, "m1@x", "f2", &found_ticket, &found_article, &found, &error));
+	/* with the owner of the Message-ID, in the same statement */
+	gint64 owner = 0;
+	gboolean known = FALSE;
+	found_article = 0;
+	assert_true(dk_store_article_find(s, "m1@x", "f2", &found_ticket, &found_article, &found,
+	                                  &owner, &known, &error));
 	assert_false(found);
+	assert_int_equal(found_article, 0);
+	assert_true(known);
+	assert_int_equal(owner, t);
+	assert_true(dk_store_article_find(s, "m1@x", "f1", &found_ticket, &found_article, &found,
+	                                  &owner, &known, &error));
+	assert_true(found && known);
+	assert_int_equal(found_article, a.id);
+	assert_true(dk_store_article_find(s, "other@x", "f1", &found_ticket, &found_article, &found,
+	                                  &owner, &known, &error));
+	assert_false(found);
+	assert_false(known);
 
 	g_autoptr(DkTicket) ticket = dk_store_ticket_get_counted(s, t, &error);
 	assert_string_equal(ticket->subject, "Printer");

@@ -217,6 +217,7 @@ static void test_insert_id_in_one_round_trip(void **state)
 	assert_true(dk_store_begin(s, &error));
 	gint64 ticket = dk_store_ticket_create(s, "ids", NULL, 1, &error);
 	assert_true(ticket > 0);
+	assert_true(dk_store_written(s, &error)); /* the ticket's row, sent without waiting */
 	gint64 ids[4][2] = {{0}};
 	guint64 mark = 0;
 	for (int i = 0; i < 2; i++) {
@@ -243,6 +244,97 @@ static void test_insert_id_in_one_round_trip(void **state)
 		g_autofree char *sql = g_strdup_printf("SELECT max(id) FROM %s", tables[t]);
 		assert_int_equal(dk_test_store_number(s, sql), ids[t][1]);
 	}
+}
+
+/* Writes whose answer nobody reads (dk_store_write_later()) are sent
+ * without waiting: in a row, they cost no round trip until a statement
+ * that is read, whose round trip answers them too; one that fails fails
+ * what reads the answers next (the next statement, dk_store_written(),
+ * the commit), named as itself, and a savepoint rolled back lets the
+ * transaction go on; outside a transaction a write runs at once. */
+static void test_writes_answered_later(void **state)
+{
+	(void)state;
+	g_autoptr(DkStore) s = open_store();
+	g_autoptr(GError) error = NULL;
+	assert_true(dk_store_begin(s, &error));
+	gint64 ticket = dk_store_ticket_create(s, "later", NULL, 1, &error);
+	assert_true(ticket > 0);
+	guint64 mark = 0;
+	for (int round = 0; round < 2; round++) {
+		/* the first round prepares the two statements apart */
+		assert_true(dk_store_event_add(s, ticket, 0, "note", NULL, 1, &error));
+		assert_true(
+		    dk_store_participant_add(s, ticket, "a@example.com", DK_ROLE_CC, &error));
+		trips_since(s, &mark);
+		gint64 changes = dk_store_changes(s);
+		for (int i = 0; i < 3; i++)
+			assert_true(dk_store_event_add(s, ticket, 0, "note", NULL, 1, &error));
+		/* counted as written before their answers come (the writer's
+		 * "wrote nothing" must not be said of them) */
+		assert_true(dk_store_changes(s) > changes);
+		assert_true(
+		    dk_store_participant_add(s, ticket, "b@example.com", DK_ROLE_CC, &error));
+		assert_int_equal(trips_since(s, &mark), 0);
+		gint64 events = 0;
+		assert_true(dk_store_lookup_int64(
+		    s,
+		    dk_store_query(s, "SELECT count(*) FROM events WHERE ticket = ?", &error, "i",
+		                   ticket),
+		    "counting", &events, NULL, &error));
+		assert_int_equal(events, 4 * (round + 1));
+		/* the first count is prepared first, so the answers come apart */
+		assert_int_equal(trips_since(s, &mark), round == 0 ? 3 : 1);
+	}
+	assert_true(dk_store_written(s, &error)); /* nothing waits: no round trip */
+	assert_int_equal(trips_since(s, &mark), 0);
+	assert_true(dk_store_commit(s, &error));
+	g_assert_no_error(error);
+
+	/* a failure (no ticket 99999: the foreign key) read by the next
+	 * statement, in a savepoint that then rolls back */
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_savepoint(s, &error));
+	assert_true(dk_store_event_add(s, 99999, 0, "note", NULL, 1, &error));
+	assert_true(dk_store_event_add(s, ticket, 0, "skipped", NULL, 1, &error));
+	gint64 n = 0;
+	assert_false(
+	    dk_store_lookup_int64(s, dk_store_query(s, "SELECT count(*) FROM events", &error, ""),
+	                          "counting", &n, NULL, &error));
+	assert_non_null(strstr(error->message, "recording an event"));
+	assert_false(dk_error_is_temporary(error));
+	g_clear_error(&error);
+	assert_true(dk_store_transaction_failed(s));
+	assert_true(dk_store_rollback_savepoint(s, &error));
+	/* read by dk_store_written() */
+	assert_true(dk_store_savepoint(s, &error));
+	assert_true(dk_store_event_add(s, 99999, 0, "note", NULL, 1, &error));
+	assert_false(dk_store_written(s, &error));
+	assert_non_null(strstr(error->message, "recording an event"));
+	g_clear_error(&error);
+	assert_true(dk_store_rollback_savepoint(s, &error));
+	assert_true(dk_store_event_add(s, ticket, 0, "kept", NULL, 1, &error));
+	assert_true(dk_store_commit(s, &error));
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM events WHERE type = 'kept'"),
+	                 1);
+	assert_int_equal(
+	    dk_test_store_number(s, "SELECT count(*) FROM events WHERE type = 'skipped'"), 0);
+
+	/* read by the commit, which fails: nothing of the transaction stays */
+	assert_true(dk_store_begin(s, &error));
+	assert_true(dk_store_event_add(s, ticket, 0, "lost", NULL, 1, &error));
+	assert_true(dk_store_event_add(s, 99999, 0, "note", NULL, 1, &error));
+	assert_false(dk_store_commit(s, &error));
+	assert_non_null(strstr(error->message, "recording an event"));
+	g_clear_error(&error);
+	dk_store_rollback(s);
+	assert_int_equal(dk_test_store_number(s, "SELECT count(*) FROM events WHERE type = 'lost'"),
+	                 0);
+
+	/* outside a transaction: at once */
+	assert_false(dk_store_event_add(s, 99999, 0, "note", NULL, 1, &error));
+	assert_non_null(strstr(error->message, "recording an event"));
+	assert_false(dk_store_in_transaction(s));
 }
 
 /* The writers' lock that a write transaction holds is the advisory lock
@@ -378,6 +470,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_insert_id_in_one_round_trip, setup),
 	    cmocka_unit_test_setup(test_writers_lock_key, setup),
 	    cmocka_unit_test_setup(test_binary_results, setup),
+	    cmocka_unit_test_setup(test_writes_answered_later, setup),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	g_free(conninfo);
