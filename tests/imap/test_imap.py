@@ -417,7 +417,10 @@ class RobustnessTest(ImapCase):
             self.assertTrue(self.wait_for(lambda: logged(b"imap account=sales event=stopped"), 15))
             self.dovecot.add(other, message(2))
             self.add(message(3))  # the account left in place still works
-            self.assertTrue(self.wait_for(lambda: self.article_count() == 3, 15))
+            if not self.wait_for(lambda: self.article_count() == 3, 15):
+                with open(log_path, "rb") as f:
+                    self.fail("the account left in place took no new mail; docket's log:\n"
+                              + f.read().decode(errors="replace"))
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
