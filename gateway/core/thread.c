@@ -241,8 +241,8 @@ static gboolean by_foreign(DkStore *store, const DkThreadPolicy *policy, const D
 	return TRUE;
 }
 
-gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
-                        char **recipients, DkThreadMatch *match_out, GError **error)
+gboolean dk_thread_find_unmerged(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                                 char **recipients, DkThreadMatch *match_out, GError **error)
 {
 	*match_out = (DkThreadMatch){.ticket = 0, .evidence = "new"};
 	if (!by_header(store, policy, m, match_out, error))
@@ -252,11 +252,16 @@ gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage 
 		return FALSE;
 	if (match_out->ticket == 0 && !by_token(store, policy, m, match_out, error))
 		return FALSE;
-	if (match_out->ticket == 0 && !by_foreign(store, policy, m, match_out, error))
-		return FALSE;
+	return match_out->ticket != 0 || by_foreign(store, policy, m, match_out, error);
+}
+
+gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage *m,
+                        char **recipients, DkThreadMatch *match_out, GError **error)
+{
 	/* A merged ticket's mail goes to the ticket it was merged into. */
-	return match_out->ticket == 0 ||
-	       dk_desk_resolve_merged(store, match_out->ticket, &match_out->ticket, error);
+	return dk_thread_find_unmerged(store, policy, m, recipients, match_out, error) &&
+	       (match_out->ticket == 0 ||
+	        dk_desk_resolve_merged(store, match_out->ticket, &match_out->ticket, error));
 }
 
 static const char *domain_of(const char *address)

@@ -90,6 +90,11 @@ GBytes *dk_thread_policy_secret(DkThreadPolicy *policy);
  * store error. */
 gboolean dk_thread_find(DkStore *store, DkThreadPolicy *policy, const DkMessage *message,
                         char **recipients, DkThreadMatch *match_out, GError **error);
+/* The same, except that a ticket merged into another is given as it is:
+ * the caller resolves it (dk_desk_resolve_merged()), as the writer does
+ * with the ticket's read, in the same statement. */
+gboolean dk_thread_find_unmerged(DkStore *store, DkThreadPolicy *policy, const DkMessage *message,
+                                 char **recipients, DkThreadMatch *match_out, GError **error);
 
 /* The ticket a Message-ID names: in the store, or by a valid MAC (when
  * that ticket exists). FALSE only on a store error. */

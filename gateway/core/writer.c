@@ -180,11 +180,12 @@ static gboolean store_attachments(DkStore *store, gint64 article, const DkMessag
  * new one. A known Message-ID with different content (a conflict) stays
  * with the ticket that holds the first copy. */
 /* Makes ticket number the one the message goes onto, read with its SLA
- * clocks (for the rules' ticket_sla): one statement. */
-static gboolean load_ticket(Write *w, gint64 number, GError **error)
+ * clocks (for the rules' ticket_sla) and, with merged_into_out, what it
+ * was merged into (0: nothing): one statement. */
+static gboolean load_ticket(Write *w, gint64 number, gint64 *merged_into_out, GError **error)
 {
 	dk_ticket_free(w->ticket);
-	w->ticket = dk_store_ticket_get_with_sla(w->store, number, &w->sla, error);
+	w->ticket = dk_store_ticket_get_with_sla(w->store, number, &w->sla, merged_into_out, error);
 	return w->ticket != NULL;
 }
 
@@ -193,11 +194,20 @@ static gboolean find_ticket(Write *w, GError **error)
 	if (w->known) { /* the ticket that holds its Message-ID already */
 		w->conflict = TRUE;
 		w->match = (DkThreadMatch){.ticket = w->owner, .evidence = "header"};
-	} else if (!dk_thread_find(w->store, w->policy, w->m, w->item->recipients, &w->match,
-	                           error)) {
-		return FALSE;
+		return w->match.ticket == 0 || load_ticket(w, w->match.ticket, NULL, error);
 	}
-	return w->match.ticket == 0 || load_ticket(w, w->match.ticket, error);
+	if (!dk_thread_find_unmerged(w->store, w->policy, w->m, w->item->recipients, &w->match,
+	                             error))
+		return FALSE;
+	if (w->match.ticket == 0)
+		return TRUE;
+	gint64 into = 0;
+	if (!load_ticket(w, w->match.ticket, &into, error))
+		return FALSE;
+	/* A merged ticket's mail goes to the ticket it was merged into
+	 * (dk_thread_find()), known from the ticket's own row. */
+	return into == 0 || (dk_desk_resolve_merged(w->store, into, &w->match.ticket, error) &&
+	                     load_ticket(w, w->match.ticket, NULL, error));
 }
 
 /* Leaves the ticket found: the message opens a new one linked to it. */
@@ -361,7 +371,7 @@ static gboolean decide_bounce(Write *w, gboolean *drop_out, GError **error)
 	                                         &ticket, &found, error))
 		return FALSE;
 	if (found && (w->ticket == NULL || w->ticket->number != ticket)) {
-		if (!load_ticket(w, ticket, error))
+		if (!load_ticket(w, ticket, NULL, error))
 			return FALSE;
 		w->match = (DkThreadMatch){.ticket = ticket, .evidence = "header"};
 	}
@@ -830,7 +840,7 @@ static gboolean run_rules(Write *w, DkRulesVerdict *v, gboolean *drop_out, GErro
 	w->match.ticket = open;
 	w->match.evidence = "correlation";
 	w->linked_from = 0;
-	return load_ticket(w, open, error);
+	return load_ticket(w, open, NULL, error);
 }
 
 /* The sentence of a set-aside kind, for `docket quarantine list`. */

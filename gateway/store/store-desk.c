@@ -470,7 +470,7 @@ static void sla_from_row(DkStmt *st, int from, DkTicketSla *sla)
  * with t_out, the ticket too, from the DK_STORE_TICKET_FIELDS before them.
  * NOT_FOUND when there is no such ticket. */
 static gboolean read_sla(DkStore *store, const char *sql, gint64 number, DkTicket **t_out,
-                         DkTicketSla *sla, GError **error)
+                         DkTicketSla *sla, gint64 *after_out, GError **error)
 {
 	*sla = (DkTicketSla){0};
 	DkStmt *st = dk_store_prepare(store, sql, error);
@@ -482,6 +482,8 @@ static gboolean read_sla(DkStore *store, const char *sql, gint64 number, DkTicke
 		if (t_out != NULL)
 			*t_out = dk_store_ticket_from_row(st);
 		sla_from_row(st, t_out != NULL ? 12 : 0, sla); /* after DkTicket's twelve */
+		if (after_out != NULL) /* a column after SLA_COLUMNS' nine */
+			*after_out = dk_stmt_int64(st, (t_out != NULL ? 12 : 0) + 9);
 	}
 	dk_stmt_reset(st);
 	if (rc == DK_STMT_DONE) {
@@ -495,20 +497,27 @@ static gboolean read_sla(DkStore *store, const char *sql, gint64 number, DkTicke
 }
 
 DkTicket *dk_store_ticket_get_with_sla(DkStore *store, gint64 number, DkTicketSla *sla,
-                                       GError **error)
+                                       gint64 *merged_into_out, GError **error)
 {
 	DkTicket *t = NULL;
-	read_sla(store,
-	         "SELECT " DK_STORE_TICKET_FIELDS("-1") ", " SLA_COLUMNS
-	                                                " FROM tickets t WHERE number = ?",
-	         number, &t, sla, error);
+	if (merged_into_out == NULL)
+		read_sla(store,
+		         "SELECT " DK_STORE_TICKET_FIELDS("-1") ", " SLA_COLUMNS
+		                                                " FROM tickets t WHERE number = ?",
+		         number, &t, sla, NULL, error);
+	else
+		read_sla(store,
+		         "SELECT " DK_STORE_TICKET_FIELDS("-1") ", " SLA_COLUMNS
+		                                                ", coalesce(t.merged_into, 0)"
+		                                                " FROM tickets t WHERE number = ?",
+		         number, &t, sla, merged_into_out, error);
 	return t;
 }
 
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla, GError **error)
 {
 	return read_sla(store, "SELECT " SLA_COLUMNS " FROM tickets WHERE number = ?", ticket, NULL,
-	                sla, error);
+	                sla, NULL, error);
 }
 
 GArray *dk_store_tickets_sla_get(DkStore *store, GPtrArray *tickets, guint from, guint to,

@@ -511,9 +511,10 @@ typedef struct {
 gboolean dk_store_ticket_sla_get(DkStore *store, gint64 ticket, DkTicketSla *sla_out,
                                  GError **error);
 /* dk_store_ticket_get() (its articles not counted: -1) and
- * dk_store_ticket_sla_get() in one statement. */
+ * dk_store_ticket_sla_get() in one statement; with merged_into_out (may
+ * be NULL), dk_store_ticket_merged_into() too. */
 DkTicket *dk_store_ticket_get_with_sla(DkStore *store, gint64 number, DkTicketSla *sla_out,
-                                       GError **error);
+                                       gint64 *merged_into_out, GError **error);
 /* The SLA clocks of tickets[from..to) (of DkTicket*), in their order, in
  * one statement (a page of the ticket list: one round trip on PostgreSQL,
  * not one a ticket); NOT_FOUND if one is gone. */
