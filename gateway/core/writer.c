@@ -176,9 +176,6 @@ static gboolean store_attachments(DkStore *store, gint64 article, const DkMessag
 	return TRUE;
 }
 
-/* Where the message goes by the evidence: a ticket it threads onto, or a
- * new one. A known Message-ID with different content (a conflict) stays
- * with the ticket that holds the first copy. */
 /* Makes ticket number the one the message goes onto, read with its SLA
  * clocks (for the rules' ticket_sla) and, with merged_into_out, what it
  * was merged into (0: nothing): one statement. */
@@ -189,6 +186,9 @@ static gboolean load_ticket(Write *w, gint64 number, gint64 *merged_into_out, GE
 	return w->ticket != NULL;
 }
 
+/* Where the message goes by the evidence: a ticket it threads onto, or a
+ * new one. A known Message-ID with different content (a conflict) stays
+ * with the ticket that holds the first copy. */
 static gboolean find_ticket(Write *w, GError **error)
 {
 	if (w->known) { /* the ticket that holds its Message-ID already */
