@@ -269,6 +269,13 @@ static void test_may_send(void **state)
 	add_row(f, "notice", "ann@example.org", 10100);
 	assert_string_equal(refusal(f, "ann@example.org", 10200), "rate limit");
 	assert_null(refusal(f, "ann@example.org", 10000 + 3601));
+	/* bouncing (the default 30 days), said before the hourly limit, in
+	 * the same statement as it (dk_store_outbox_standing()) */
+	assert_true(dk_store_bouncing_mark(f->store, "Ann@Example.org", "5.1.1", 10150, NULL));
+	assert_string_equal(refusal(f, "ann@example.org", 10200), "bouncing");
+	assert_string_equal(refusal(f, "ANN@example.org", 10000 + 3601), "bouncing");
+	assert_null(refusal(f, "ann@example.org", 10150 + 30 * 86400 + 1));
+	assert_null(refusal(f, "bob@example.org", 10200));
 }
 
 int main(void)
