@@ -324,8 +324,10 @@ static void test_batch_item_fails_after_writing(void **state)
 
 /* The same when the failing write is one whose answer may come later
  * (PostgreSQL): in the middle of the batch, where the next message's
- * first statement would read it, and last, where the commit would; the
- * failure is named as that write's. */
+ * first statement reads it (and the batch begins again guarded); and
+ * last in a batch where nothing failed before, where only the reading
+ * before the commit finds it (without it the commit failed, and with it
+ * the whole batch). The failure is named as that write's. */
 static void test_batch_item_fails_late(void **state)
 {
 	Fixture *f = *state;
@@ -335,6 +337,11 @@ static void test_batch_item_fails_late(void **state)
 	assert_stored(f, tickets, G_N_ELEMENTS(subjects), 2, "fail-2@x");
 	commit_subjects_with(f, &late_failing_effects, subjects, G_N_ELEMENTS(subjects), tickets);
 	assert_int_equal(count_tickets(f), 2);
+
+	const char *const last[] = {"ok-3", "ok-4", "fail-3"};
+	gint64 more[G_N_ELEMENTS(last)];
+	commit_subjects_with(f, &late_failing_effects, last, G_N_ELEMENTS(last), more);
+	assert_stored(f, more, G_N_ELEMENTS(last), 4, "fail-3@x");
 }
 
 static void test_store_busy_is_temporary(void **state)
