@@ -510,11 +510,18 @@ class RobustnessTest(ImapCase):
         self.assertLess(stopped_at, n, "the restart came too late to test anything")
         self.assertIn(b"event=error", err)
         self.assert_each_once(n)
-        # A MOVE cut short by the kill may leave its copy behind (RFC 6851
-        # section 4.4 allows copy and expunge to be apart): the retry
-        # moves the message again, the store keeps one article.
+        # A MOVE cut short may leave its copy behind (RFC 6851 section 4.4
+        # allows copy and expunge to be apart): the retry moves the
+        # message again, the store keeps one article. One message a MOVE
+        # (batch_size = 1), so at most one copy more for each session
+        # docket gave up on (each an event=error): the kill's, and those
+        # that timed out after the restart while the server let their
+        # MOVE wait for a lock the killed server left (Dovecot's stale
+        # lock timeout is two minutes; the MOVEs it held back all ran
+        # when it expired, after docket had moved on).
+        given_up = err.count(b"event=error")
         self.assertGreaterEqual(len(self.files("Processed")), n)
-        self.assertLessEqual(len(self.files("Processed")), n + 1,
+        self.assertLessEqual(len(self.files("Processed")), n + given_up,
                              "the server's log:\n" + self.dovecot.log()[-4000:])
 
     def test_sigkill_mid_batch_then_rerun(self):
