@@ -1055,6 +1055,14 @@ static gboolean write_item(DkStore *store, DkPipelineItem *item, GError **error)
 	return ok;
 }
 
+/* write_item() in a savepoint: the answers of its writes are read before
+ * the savepoint ends (PostgreSQL sends some without waiting), so that a
+ * failure among them is this item's. */
+static gboolean write_answered(DkStore *store, DkPipelineItem *item)
+{
+	return write_item(store, item, &item->error) && dk_store_written(store, &item->error);
+}
+
 /* Runs one item in the open transaction. Guarded, in a savepoint of its
  * own: a failure undoes its writes and the batch goes on. Unguarded, with
  * none (a savepoint copies every page its item changes, a tenth of the
@@ -1092,10 +1100,7 @@ static gboolean run_item(DkStore *store, DkPipelineItem *item, gboolean guarded,
 	/* A failed item may have cost the whole transaction (SQLite rolls it
 	 * back after a full disk or an I/O error): then the items before it
 	 * are gone too, and the batch fails. */
-	/* guarded, the answers of its writes are read before its savepoint
-	 * ends, so that a failure is its own */
-	gboolean written =
-	    write_item(store, item, &item->error) && dk_store_written(store, &item->error);
+	gboolean written = write_answered(store, item);
 	/* A row that another gateway committed first (the same message taken
 	 * by both, Postfix retrying on the other after a timeout): once more,
 	 * which finds it stored. */
@@ -1104,8 +1109,7 @@ static gboolean run_item(DkStore *store, DkPipelineItem *item, gboolean guarded,
 			return FALSE;
 		g_clear_error(&item->error);
 		dk_delivery_clear(&item->result);
-		written =
-		    write_item(store, item, &item->error) && dk_store_written(store, &item->error);
+		written = write_answered(store, item);
 	}
 	if (written ? dk_store_release(store, error) : dk_store_rollback_savepoint(store, error))
 		return TRUE;

@@ -98,10 +98,9 @@ static gboolean sla_equal(const DkTicketSla *a, const DkTicketSla *b)
 /* dk_desk_sla_update(), leaving in *t_out the ticket as read and in *sla
  * its clocks as they are now in the store. */
 static gboolean update(DkStore *store, const DkSlaPolicy *policy, gint64 ticket, gint64 now,
-                       DkTicket **t_out, DkTicketSla *sla_out, GError **error)
+                       DkTicket **t_out, DkTicketSla *sla, GError **error)
 {
 	DkTicketSla before;
-	DkTicketSla *sla = sla_out;
 	g_autoptr(GArray) times = NULL;
 	g_autoptr(GArray) statuses = NULL;
 	DkTicket *t = *t_out =

@@ -452,6 +452,9 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	" coalesce(resolution_breached_at, 0), sla_paused_left IS NOT NULL,"                       \
 	" coalesce(sla_paused_left, 0)"
 
+/* DK_STORE_TICKET_FIELDS' columns, and SLA_COLUMNS'. */
+enum { TICKET_COLUMNS = 12, SLA_COLUMN_COUNT = 9 };
+
 /* The SLA_COLUMNS of a row, from its column from on. */
 static void sla_from_row(DkStmt *st, int from, DkTicketSla *sla)
 {
@@ -466,8 +469,9 @@ static void sla_from_row(DkStmt *st, int from, DkTicketSla *sla)
 	sla->paused_left = dk_stmt_int64(st, from + n + 1);
 }
 
-/* The SLA clocks of ticket number by sql, whose SLA_COLUMNS come last;
- * with t_out, the ticket too, from the DK_STORE_TICKET_FIELDS before them.
+/* The SLA clocks of ticket number by sql, whose SLA_COLUMNS come after
+ * the DK_STORE_TICKET_FIELDS of the ticket (into *t_out) or first (t_out
+ * NULL); with after_out, the number in the column after them.
  * NOT_FOUND when there is no such ticket. */
 static gboolean read_sla(DkStore *store, const char *sql, gint64 number, DkTicket **t_out,
                          DkTicketSla *sla, gint64 *after_out, GError **error)
@@ -479,11 +483,12 @@ static gboolean read_sla(DkStore *store, const char *sql, gint64 number, DkTicke
 	dk_stmt_bind_int64(st, 1, number);
 	int rc = dk_stmt_step(st);
 	if (rc == DK_STMT_ROW) {
+		int from = t_out != NULL ? TICKET_COLUMNS : 0;
 		if (t_out != NULL)
 			*t_out = dk_store_ticket_from_row(st);
-		sla_from_row(st, t_out != NULL ? 12 : 0, sla); /* after DkTicket's twelve */
-		if (after_out != NULL) /* a column after SLA_COLUMNS' nine */
-			*after_out = dk_stmt_int64(st, (t_out != NULL ? 12 : 0) + 9);
+		sla_from_row(st, from, sla);
+		if (after_out != NULL)
+			*after_out = dk_stmt_int64(st, from + SLA_COLUMN_COUNT);
 	}
 	dk_stmt_reset(st);
 	if (rc == DK_STMT_DONE) {
@@ -500,17 +505,11 @@ DkTicket *dk_store_ticket_get_with_sla(DkStore *store, gint64 number, DkTicketSl
                                        gint64 *merged_into_out, GError **error)
 {
 	DkTicket *t = NULL;
-	if (merged_into_out == NULL)
-		read_sla(store,
-		         "SELECT " DK_STORE_TICKET_FIELDS("-1") ", " SLA_COLUMNS
-		                                                " FROM tickets t WHERE number = ?",
-		         number, &t, sla, NULL, error);
-	else
-		read_sla(store,
-		         "SELECT " DK_STORE_TICKET_FIELDS("-1") ", " SLA_COLUMNS
-		                                                ", coalesce(t.merged_into, 0)"
-		                                                " FROM tickets t WHERE number = ?",
-		         number, &t, sla, merged_into_out, error);
+	read_sla(store,
+	         "SELECT " DK_STORE_TICKET_FIELDS("-1") ", " SLA_COLUMNS
+	                                                ", coalesce(t.merged_into, 0)"
+	                                                " FROM tickets t WHERE number = ?",
+	         number, &t, sla, merged_into_out, error);
 	return t;
 }
 
@@ -610,13 +609,14 @@ static gboolean add_ticket_history(DkStmt *st, gpointer data)
 	TicketHistory *th = data;
 	if (th->ticket == NULL) {
 		th->ticket = dk_store_ticket_from_row(st);
-		sla_from_row(st, 12, th->sla); /* after DkTicket's twelve */
+		sla_from_row(st, TICKET_COLUMNS, th->sla);
 	}
-	gint64 at = dk_stmt_int64(st, 21); /* and the nine of SLA_COLUMNS */
+	const int h = TICKET_COLUMNS + SLA_COLUMN_COUNT; /* the history's columns */
+	gint64 at = dk_stmt_int64(st, h);
 	/* An event without a status it names counts as a working status:
 	 * the clock runs. */
 	DkTicketStatus status = DK_STATUS_OPEN;
-	dk_ticket_status_parse(dk_stmt_text(st, 22), &status);
+	dk_ticket_status_parse(dk_stmt_text(st, h + 1), &status);
 	g_array_append_val(th->times, at);
 	g_array_append_val(th->statuses, status);
 	return TRUE;

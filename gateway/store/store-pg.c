@@ -48,8 +48,9 @@ typedef struct {
 	guint64 round_trips;    /* requests answered by the server (dk_store_pg_round_trips) */
 	guint64 binary_results; /* results that came in binary (dk_store_pg_binary_results) */
 	/* Statements sent in pipeline mode whose answers are not read yet
-	 * (pg_run_later()), each by what it does: while any are, the
-	 * connection is in pipeline mode. */
+	 * (pg_run_later()), each by what it does (NULL: the caller's own,
+	 * execute_after_sent()): while any are, the connection is in
+	 * pipeline mode. */
 	GPtrArray *sent;
 } PgConn;
 
@@ -469,7 +470,7 @@ static gboolean answers(PgConn *pg, PGresult **own_out)
 {
 	if (own_out != NULL)
 		*own_out = NULL;
-	if (pg->sent == NULL || pg->sent->len == 0)
+	if (pg->sent->len == 0)
 		return TRUE;
 	guint others = pg->sent->len - (own_out != NULL ? 1 : 0);
 	gboolean ok = TRUE;
@@ -548,8 +549,6 @@ static gboolean send_piped(PgStmt *st, const char *doing, int result_format)
 		sent = PQsendQueryPrepared(pg->conn, st->name, st->n_params, values, st->lengths,
 		                           st->formats, result_format);
 	}
-	if (pg->sent == NULL)
-		pg->sent = g_ptr_array_new();
 	if (sent != 1) {
 		g_autofree char *why = g_strdup(PQerrorMessage(pg->conn));
 		answers(pg, NULL); /* what was sent before, then out of pipeline mode */
@@ -568,8 +567,7 @@ static gboolean send_piped(PgStmt *st, const char *doing, int result_format)
 static PGresult *execute_after_sent(PgStmt *st)
 {
 	PgConn *pg = st->pg;
-	if (pg->sent == NULL || pg->sent->len == 0 || st->name == NULL ||
-	    st->prepared != pg->generation) {
+	if (pg->sent->len == 0 || st->name == NULL || st->prepared != pg->generation) {
 		if (!answers(pg, NULL))
 			return NULL;
 		PGresult *res = execute(st);
@@ -598,8 +596,7 @@ static gboolean pg_run_later(DkStore *store, gpointer stmt, const char *doing)
 	PgConn *pg = st->pg;
 	/* a prepared statement not yet prepared on this connection, apart,
 	 * once; and a bound on what waits for its answer */
-	if ((st->name != NULL && st->prepared != pg->generation) ||
-	    (pg->sent != NULL && pg->sent->len >= SENT_MAX)) {
+	if ((st->name != NULL && st->prepared != pg->generation) || pg->sent->len >= SENT_MAX) {
 		if (!answers(pg, NULL))
 			return FALSE;
 		PGresult *failed = st->name != NULL ? prepare_named(st) : NULL;
@@ -912,8 +909,7 @@ static void pg_close(DkStore *store)
 	if (pg == NULL)
 		return;
 	answers(pg, NULL);
-	if (pg->sent != NULL)
-		g_ptr_array_free(pg->sent, TRUE);
+	g_ptr_array_free(pg->sent, TRUE);
 	PQfinish(pg->conn);
 	g_free(pg->error_message);
 	g_free(pg->aborted_message);
@@ -965,6 +961,7 @@ static void ignore_notice(void *arg, const char *message)
 static gboolean connect_store(DkStore *store, const char *conninfo, GError **error)
 {
 	PgConn *pg = g_new0(PgConn, 1);
+	pg->sent = g_ptr_array_new();
 	pg->generation = 1;
 	pg->idle = TRUE;
 	pg->busy_timeout_ms = store->options.busy_timeout_ms;
