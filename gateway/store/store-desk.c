@@ -175,62 +175,164 @@ static char *fts_query(const char *text)
  * FTS5, every whitespace-separated word of ?1 is a phrase that must
  * match (phraseto_tsquery: "foo.bar" is foo followed by bar), and the
  * user's punctuation is never query syntax; a word of punctuation alone
- * is left out. ts_rank_cd() weighs a hit in the subject twice one in the
- * text; negated, so that lower is better as with bm25. */
+ * is left out. */
 #define PG_QUERY                                                                                   \
 	"(SELECT coalesce(string_agg('(' || phraseto_tsquery('docket_search', w)::text || ')',"    \
 	" ' & '), '')::tsquery AS q FROM regexp_split_to_table(?1, '\\s+') AS w"                   \
 	" WHERE numnode(phraseto_tsquery('docket_search', w)) > 0) AS words"
-/* The ranked candidates for ?1, the text of a tsquery that PG_QUERY
- * made ("" when no word is left, which matches nothing). */
-#define PG_RANKED                                                                                  \
-	"SELECT id, rank FROM (SELECT a.id,"                                                       \
-	" -ts_rank_cd('{0, 0, 0.5, 1}', a.search_vector, nullif(?1, '')::tsquery) AS rank"         \
-	" FROM articles a WHERE a.search_vector @@ nullif(?1, '')::tsquery"                        \
-	" ORDER BY a.id DESC LIMIT ?2) AS c ORDER BY rank, id DESC"
-#define PG_SNIPPET                                                                                 \
-	"SELECT ts_headline('docket_search', subject || ' … ' || new_text, words.q,"             \
+/* The text of the tsquery for ?1 ("" when no word is left) and the
+ * newest article's id. */
+#define PG_WORDS "SELECT words.q::text, (SELECT coalesce(max(id), 0) FROM articles) FROM " PG_QUERY
+/* The planner's reckoning of how many articles match the tsquery ?1. */
+#define PG_ESTIMATE "EXPLAIN SELECT 1 FROM articles WHERE search_vector @@ ?1::tsquery"
+/* The newest articles that match the tsquery ?1 among those with an id
+ * in (?2, ?3], at most a number written in (so that the planner sees
+ * it), with their rank and ticket, the rank computed only for those
+ * kept. ts_rank_cd() weighs a hit in the subject twice one in the text;
+ * negated, so that lower is better as with bm25. Ordered by "id", the
+ * planner may read the primary key backwards until enough match; by "id
+ * + 0" it may not (below). */
+#define PG_SLICE                                                                                   \
+	"SELECT id, -ts_rank_cd('{0, 0, 0.5, 1}', search_vector, ?1::tsquery), ticket"             \
+	" FROM (SELECT id, search_vector, ticket FROM articles WHERE search_vector @@ ?1::tsquery" \
+	" AND id > ?2 AND id <= ?3 ORDER BY %s DESC LIMIT %u) AS newest"
+/* The snippets of the articles ?2 (an array) for the tsquery ?1. */
+#define PG_SNIPPETS                                                                                \
+	"SELECT id, ts_headline('docket_search', subject || ' … ' || new_text, ?1::tsquery,"     \
 	" 'StartSel=[, StopSel=], MaxWords=12, MinWords=3, MaxFragments=1,"                        \
-	" FragmentDelimiter=…') FROM " PG_QUERY ", articles WHERE id = ?2"
+	" FragmentDelimiter=…') FROM articles WHERE id = ANY (?2::bigint[])"
 
-/* PostgreSQL's ranked candidates for query, planned for its words each
- * time: the tsquery is made first (PG_QUERY, a round trip of its own) and
- * passed to an unnamed statement as a value, so the planner weighs the
- * words by the column's statistics. "the" is in nearly every article, so
- * the newest articles are read by the primary key until 1,000 match (11
- * ms at 5,000,000 articles); a rarer word is found by the GIN index (a
- * middling word 72 ms). With the tsquery made inside the statement the
- * planner cannot see the words and always reads the primary key: 4.7 s
- * for a middling word, the whole table for a rare one; and a plan cached
- * for every word (a prepared statement's generic plan, which PostgreSQL
- * may settle on after five runs) reads all of a common word's matches:
- * 37 s for "the". */
-static DkStmt *pg_ranked(DkStore *store, const char *query, GError **error)
+/* The first slice of ids PostgreSQL's search reads is this wide at least;
+ * the planner may read it by the primary key when it is this wide at most
+ * (should the planner misjudge the words, it reads no more rows). */
+#define PG_FIRST_SLICE 2000
+#define PG_WALK_MAX 100000
+
+/* An article that matches, as PostgreSQL's search ranks it. */
+typedef struct {
+	gint64 id, ticket;
+	double rank;
+} Candidate;
+
+static gboolean add_candidate(DkStmt *st, gpointer data)
 {
-	g_autofree char *tsquery = NULL;
-	if (!dk_store_lookup_text(
-	        store,
-	        dk_store_query(store, "SELECT words.q::text FROM " PG_QUERY, error, "s", query),
-	        "making a search query", &tsquery, error))
-		return NULL;
-	DkStmt *st = dk_store_prepare_once(store, PG_RANKED, error);
-	if (st == NULL)
-		return NULL;
-	dk_stmt_bind_text(st, 1, tsquery ? tsquery : "");
-	dk_stmt_bind_int64(st, 2, SEARCH_CANDIDATES);
-	return st;
+	Candidate c = {dk_stmt_int64(st, 0), dk_stmt_int64(st, 2), dk_stmt_double(st, 1)};
+	g_array_append_val(data, c);
+	return TRUE;
 }
 
-/* The snippet of one matching article: FTS5 makes it only in a query
- * that matches, so it is asked for the hits kept. */
+/* Best first: the lower rank, then the newer article. */
+static int by_rank(gconstpointer a, gconstpointer b)
+{
+	const Candidate *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/* A row of EXPLAIN's text: the first, the plan's top, says how many rows
+ * the planner reckons on ("rows=N"). */
+static gboolean read_estimate(DkStmt *st, gpointer data)
+{
+	const char *line = dk_stmt_text(st, 0), *rows = line ? strstr(line, " rows=") : NULL;
+	if (rows != NULL)
+		*(gint64 *)data = g_ascii_strtoll(rows + 6, NULL, 10);
+	return FALSE;
+}
+
+/* The newest of the articles with an id in (low, high] that match
+ * tsquery, at most want, added to out; order: PG_SLICE's. */
+static gboolean pg_slice(DkStore *store, const char *tsquery, gint64 low, gint64 high,
+                         const char *order, guint want, GArray *out, GError **error)
+{
+	g_autofree char *sql = g_strdup_printf(PG_SLICE, order, want);
+	DkStmt *st = dk_store_prepare_once(store, sql, error);
+	if (st == NULL)
+		return FALSE;
+	dk_stmt_bind_text(st, 1, tsquery);
+	dk_stmt_bind_int64(st, 2, low);
+	dk_stmt_bind_int64(st, 3, high);
+	gboolean ok = dk_store_each_row(store, st, "searching", add_candidate, out, error);
+	dk_stmt_free(st);
+	return ok;
+}
+
+/* PostgreSQL's ranked candidates for query, the newest SEARCH_CANDIDATES
+ * that match, best first; *tsquery_out the query's tsquery text (NULL
+ * when it has no word).
+ *
+ * The GIN index finds the articles that hold the words, but not their
+ * ids: each match is read from the table for its id, and the newest
+ * 1,000 kept. Reading all the matches of a word in 7,500 of 5,000,000
+ * articles took 7,000 pages; reading the newest articles by the primary
+ * key until 1,000 match is right for "the" (in nearly every article) and
+ * ruinous for a rare word. So the articles are read in slices of ids,
+ * newest first, each sized to hold the matches still wanted with half as
+ * many again: the first by the planner's reckoning of the words (a
+ * statement of its own, EXPLAIN), the next by the matches found so far,
+ * eight times as wide where none was. The BRIN index on the id (articles
+ * are written in the order of their ids) confines a slice to its own
+ * pages. The planner may read the first slice by the primary key when it
+ * is narrow (the words are common, and its reckoning holds); any other
+ * slice only by the indexes ("id + 0" is no index's order): its
+ * statistics know the commonest words only, and reckon any other ten
+ * times as common as it may be; a word in 1,334 articles, read by the
+ * primary key, took 3.7 s for 1.7 million rows.
+ * Each statement is planned for its values (an unnamed statement, the
+ * tsquery a value): with the tsquery made inside the statement the
+ * planner cannot see the words (a middling word read the primary key for
+ * 4.7 s), and a plan cached for every word (a prepared statement's
+ * generic plan, which PostgreSQL may settle on after five runs) read all
+ * of a common word's matches (37 s for "the"). */
+static GArray *pg_candidates(DkStore *store, const char *query, char **tsquery_out, GError **error)
+{
+	DkStmt *st = dk_store_query(store, PG_WORDS, error, "s", query);
+	if (st == NULL)
+		return NULL;
+	if (dk_stmt_step(st) != DK_STMT_ROW) {
+		dk_stmt_reset(st);
+		dk_store_set_error(store, error, "making a search query");
+		return NULL;
+	}
+	g_autofree char *tsquery = dk_store_column_text(st, 0);
+	gint64 newest = dk_stmt_int64(st, 1), reckoned = 0;
+	dk_stmt_reset(st);
+	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(Candidate));
+	if (tsquery == NULL || *tsquery == '\0' || newest == 0)
+		return g_steal_pointer(&out);
+	DkStmt *estimate = dk_store_prepare_once(store, PG_ESTIMATE, error);
+	if (estimate == NULL)
+		return NULL;
+	dk_stmt_bind_text(estimate, 1, tsquery);
+	gboolean ok =
+	    dk_store_each_row(store, estimate, "searching", read_estimate, &reckoned, error);
+	dk_stmt_free(estimate);
+	if (!ok)
+		return NULL;
+	gint64 width = SEARCH_CANDIDATES * newest / MAX(reckoned, 1) * 3 / 2;
+	for (gint64 high = newest; high > 0 && out->len < SEARCH_CANDIDATES;) {
+		gint64 low = MAX(high - MAX(width, PG_FIRST_SLICE), 0);
+		gboolean walk = high == newest && high - low <= PG_WALK_MAX;
+		if (!pg_slice(store, tsquery, low, high, walk ? "id" : "id + 0",
+		              SEARCH_CANDIDATES - out->len, out, error))
+			return NULL;
+		gint64 read = newest - low, want = SEARCH_CANDIDATES - out->len;
+		width = out->len ? want * read / out->len * 3 / 2 : read * 8;
+		high = low;
+	}
+	g_array_sort(out, by_rank);
+	*tsquery_out = g_steal_pointer(&tsquery);
+	return g_steal_pointer(&out);
+}
+
+/* The snippet of one matching article on SQLite: FTS5 makes it only in
+ * a query that matches, so it is asked for the hits kept. */
 static gboolean search_snippet(DkStore *store, const char *query, DkSearchHit *hit, GError **error)
 {
 	DkStmt *st = dk_store_query(
 	    store,
-	    DK_SQL(store,
-	           "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
-	           " WHERE article_search MATCH ? AND rowid = ?",
-	           PG_SNIPPET),
+	    "SELECT snippet(article_search, -1, '[', ']', '…', 12) FROM article_search"
+	    " WHERE article_search MATCH ? AND rowid = ?",
 	    error, "si", query, hit->article);
 	return dk_store_lookup_text(store, st, "making a search snippet", &hit->snippet, error);
 }
@@ -284,6 +386,51 @@ static gboolean add_ranked(DkStmt *st, gpointer data)
 	if (h != NULL)
 		h->rank = dk_stmt_double(st, 1);
 	return hits->out->len < hits->want;
+}
+
+/* A row of (article, snippet) for the hits of PostgreSQL's search. */
+static gboolean add_snippet(DkStmt *st, gpointer data)
+{
+	GPtrArray *out = data;
+	gint64 article = dk_stmt_int64(st, 0);
+	for (guint i = 0; i < out->len; i++) {
+		DkSearchHit *h = g_ptr_array_index(out, i);
+		if (h->article == article && h->snippet == NULL)
+			h->snippet = dk_store_column_text(st, 1);
+	}
+	return TRUE;
+}
+
+/* dk_store_search on PostgreSQL: one hit per ticket from the candidates,
+ * best first, then the hits' snippets in one statement. */
+static GPtrArray *pg_search(DkStore *store, const char *text, guint limit, GError **error)
+{
+	g_autofree char *tsquery = NULL;
+	g_autoptr(GArray) candidates = pg_candidates(store, text, &tsquery, error);
+	if (candidates == NULL)
+		return NULL;
+	g_autoptr(GPtrArray) out =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)dk_search_hit_free);
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	Hits hits = {out, seen, limit ? limit : 50, store, NULL};
+	for (guint i = 0; i < candidates->len && out->len < hits.want; i++) {
+		const Candidate *c = &g_array_index(candidates, Candidate, i);
+		DkSearchHit *h = keep_hit(&hits, c->ticket, c->id);
+		if (h != NULL)
+			h->rank = c->rank;
+	}
+	if (out->len == 0)
+		return g_steal_pointer(&out);
+	g_autoptr(GString) ids = g_string_new("{");
+	for (guint i = 0; i < out->len; i++)
+		g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, i ? "," : "",
+		                       ((DkSearchHit *)g_ptr_array_index(out, i))->article);
+	g_string_append_c(ids, '}');
+	DkStmt *st = dk_store_query(store, PG_SNIPPETS, error, "ss", tsquery, ids->str);
+	if (st == NULL ||
+	    !dk_store_each_row(store, st, "making search snippets", add_snippet, out, error))
+		return NULL;
+	return g_steal_pointer(&out);
 }
 
 static gboolean is_cjk(gunichar c)
@@ -406,33 +553,27 @@ GPtrArray *dk_store_search(DkStore *store, const char *text, guint limit, GError
 	g_autofree char *query = fts_query(text ? text : "");
 	if (query == NULL)
 		return g_steal_pointer(&out);
-	if (store->backend != NULL) { /* PostgreSQL parses the words itself */
-		g_free(query);
-		query = g_strdup(text);
-	}
+	if (store->backend != NULL) /* PostgreSQL parses the words itself */
+		return pg_search(store, text, limit, error);
 	/* One hit per ticket, its best article: the newest SEARCH_CANDIDATES
 	 * matches (FTS5 reads them newest first and stops there, so a word in
 	 * millions of articles costs as much as one in a few thousand) are
 	 * ranked, best first, and a ticket's later ones are skipped until
 	 * limit tickets are found. A hit in the subject weighs twice one in
 	 * the text. */
-	if (store->backend == NULL && !dk_store_rank_register(store, error))
+	if (!dk_store_rank_register(store, error))
 		return NULL;
-	DkStmt *st = store->backend == NULL
-	                 ? dk_store_query(store,
-	                                  "SELECT id, rank FROM (SELECT rowid AS id,"
-	                                  " dk_rank(article_search, 2.0, 1.0) AS rank"
-	                                  " FROM article_search WHERE article_search MATCH ?"
-	                                  " ORDER BY rowid DESC LIMIT ?) ORDER BY rank, id DESC",
-	                                  error, "si", query, (gint64)SEARCH_CANDIDATES)
-	                 : pg_ranked(store, query, error);
+	DkStmt *st = dk_store_query(store,
+	                            "SELECT id, rank FROM (SELECT rowid AS id,"
+	                            " dk_rank(article_search, 2.0, 1.0) AS rank"
+	                            " FROM article_search WHERE article_search MATCH ?"
+	                            " ORDER BY rowid DESC LIMIT ?) ORDER BY rank, id DESC",
+	                            error, "si", query, (gint64)SEARCH_CANDIDATES);
 	if (st == NULL)
 		return NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
 	Hits hits = {out, seen, limit ? limit : 50, store, NULL};
 	gboolean ok = dk_store_each_row(store, st, "searching", add_ranked, &hits, error);
-	if (store->backend != NULL)
-		dk_stmt_free(st);
 	if (hits.error != NULL) {
 		g_propagate_error(error, hits.error);
 		return NULL;

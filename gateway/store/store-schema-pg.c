@@ -327,14 +327,32 @@ static const char *const migration_21[] = {NULL};
  * PostgreSQL's index is a column of the article, written with it. */
 static const char *const migration_22[] = {NULL};
 
+/* SQLite's 23: a BRIN index of articles' ids, by block range. Articles
+ * are written in the order of their ids, so each range of the table's
+ * pages holds a narrow range of ids, and the search reads only the pages
+ * of the slice of ids it asks for (store-desk.c, pg_candidates()): 1 MB
+ * for 5,000,000 articles, made in seconds. 32 pages a range, not 128:
+ * reading the finer index costs the planner more than the GIN index's,
+ * so it takes the GIN index's exact bitmap first and rechecks only the
+ * matches in the slice (with 128 it put the BRIN's lossy one first, and
+ * rechecked every article of each page holding a match: 8,957 read for
+ * 2,322 kept, each reading its search_vector out of TOAST).
+ * autosummarize: a range is summarized once filled, not only by VACUUM
+ * (a range not summarized yet is read whatever the slice: slower, never
+ * wrong). */
+static const char migration_23_newest[] = "CREATE INDEX articles_newest ON articles USING brin (id)"
+                                          " WITH (pages_per_range = 32, autosummarize = on);";
+
+static const char *const migration_23[] = {migration_23_newest, NULL};
+
 typedef struct {
 	int version;            /* the SQLite migration it matches */
 	const char *const *sql; /* its statements, in parts; NULL-terminated */
 } Migration;
 
 static const Migration migrations[] = {
-    {17, migration_17}, {18, migration_18}, {19, migration_19},
-    {20, migration_20}, {21, migration_21}, {22, migration_22},
+    {17, migration_17}, {18, migration_18}, {19, migration_19}, {20, migration_20},
+    {21, migration_21}, {22, migration_22}, {23, migration_23},
 };
 
 int dk_store_pg_schema_latest(void)

@@ -334,6 +334,63 @@ static void test_search_common_word_newest(void **state)
 	assert_int_equal(((DkSearchHit *)g_ptr_array_index(okapi, 0))->article, rare);
 }
 
+/* More matches than a search ranks, the newest of them behind thousands
+ * of newer articles that do not match: PostgreSQL reads the newest slice
+ * of ids first, as wide as its statistics say 1,000 matches need (here
+ * they say every article matches: they were taken before the newer
+ * articles came), then older slices, wider. Either way the newest 1,000
+ * matches are ranked, the best of them first, and a word in two
+ * articles far apart is found in both. */
+static void test_search_across_id_slices(void **state)
+{
+	DkStore *s = ((Fixture *)*state)->store;
+	assert_true(dk_store_begin(s, NULL));
+	gint64 old[102] = {add_article(s, "quagga quagga", "quagga quagga quagga quagga", 1),
+	                   add_article(s, "okapi", "an okapi and a quagga", 2)};
+	gint64 best = 0;
+	for (gint64 i = 0; i < 1100; i++) {
+		gint64 id =
+		    add_article(s, "a question", "one quagga among the words of a mail", 10 + i);
+		if (i < 100)
+			old[2 + i] = id;
+		if (i == 500)
+			best = add_article(s, "quagga quagga", "quagga quagga quagga quagga quagga",
+			                   700);
+	}
+	assert_true(dk_store_commit(s, NULL));
+	if (dk_test_store_is_pg())
+		assert_true(dk_store_exec(s, "ANALYZE articles", NULL));
+	assert_true(dk_store_begin(s, NULL));
+	gint64 lunch = dk_store_ticket_create(s, "lunch", "bob@example.com", 2000, NULL);
+	for (gint64 i = 0; i < 3000; i++)
+		dk_test_article_add(s, lunch, "lunch", "nothing to see here", 2000 + i);
+	gint64 okapi = dk_test_article_add(s, lunch, "okapi", "an okapi", 6000);
+	assert_true(dk_store_commit(s, NULL));
+
+	/* 1,102 articles hold "quagga": the 102 oldest are not ranked */
+	g_autoptr(GPtrArray) hits = dk_store_search(s, "quagga", 0, NULL);
+	assert_non_null(hits);
+	assert_int_equal(hits->len, 50);
+	assert_int_equal(((DkSearchHit *)g_ptr_array_index(hits, 0))->article, best);
+	g_autoptr(GHashTable) tickets = g_hash_table_new(g_int64_hash, g_int64_equal);
+	for (guint i = 0; i < hits->len; i++) {
+		DkSearchHit *h = g_ptr_array_index(hits, i);
+		for (guint j = 0; j < G_N_ELEMENTS(old); j++)
+			assert_true(h->article != old[j]);
+		assert_true(g_hash_table_add(tickets, &h->ticket));
+		assert_non_null(strstr(h->snippet, "[quagga]"));
+		if (i > 0)
+			assert_true(((DkSearchHit *)g_ptr_array_index(hits, i - 1))->rank <=
+			            h->rank);
+	}
+	/* a word in two articles, the oldest and the newest */
+	g_autoptr(GPtrArray) found = dk_store_search(s, "okapi", 0, NULL);
+	assert_int_equal(found->len, 2);
+	assert_int_equal(((DkSearchHit *)g_ptr_array_index(found, 0))->ticket, lunch);
+	assert_int_equal(((DkSearchHit *)g_ptr_array_index(found, 0))->article, okapi);
+	assert_int_equal(((DkSearchHit *)g_ptr_array_index(found, 1))->article, old[1]);
+}
+
 /* The tickets of a list of numbers, read by one statement: in the order
  * asked for, the numbers of no ticket left out, each ticket whole. */
 static void test_tickets_by_numbers(void **state)
@@ -423,6 +480,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_list_order_and_filters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rank_is_bm25, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search_common_word_newest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_across_id_slices, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tickets_by_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_page_sla_in_one_read, setup, teardown),
 	};
