@@ -191,11 +191,12 @@ static char *fts_query(const char *text)
  * kept. ts_rank_cd() weighs a hit in the subject twice one in the text;
  * negated, so that lower is better as with bm25. Ordered by "id", the
  * planner may read the primary key backwards until enough match; by "id
- * + 0" it may not (below). */
+ * + 0" it may not; the upper bound on "id + 0" is a filter, on "id" it
+ * may be read by an index (below). */
 #define PG_SLICE                                                                                   \
 	"SELECT id, -ts_rank_cd('{0, 0, 0.5, 1}', search_vector, ?1::tsquery), ticket"             \
 	" FROM (SELECT id, search_vector, ticket FROM articles WHERE search_vector @@ ?1::tsquery" \
-	" AND id > ?2 AND id <= ?3 ORDER BY %s DESC LIMIT %u) AS newest"
+	" AND id > ?2 AND %s <= ?3 ORDER BY %s DESC LIMIT %u) AS newest"
 /* The snippets of the articles ?2 (an array) for the tsquery ?1. */
 #define PG_SNIPPETS                                                                                \
 	"SELECT id, ts_headline('docket_search', subject || ' … ' || new_text, ?1::tsquery,"     \
@@ -241,11 +242,15 @@ static gboolean read_estimate(DkStmt *st, gpointer data)
 }
 
 /* The newest of the articles with an id in (low, high] that match
- * tsquery, at most want, added to out; order: PG_SLICE's. */
+ * tsquery, at most want, added to out; walk: the planner may read the
+ * primary key. A slice down to the first article is read by the GIN
+ * index alone: the BRIN index would bring it nothing but a recheck of
+ * every match, each reading its tsvector out of TOAST. */
 static gboolean pg_slice(DkStore *store, const char *tsquery, gint64 low, gint64 high,
-                         const char *order, guint want, GArray *out, GError **error)
+                         gboolean walk, guint want, GArray *out, GError **error)
 {
-	g_autofree char *sql = g_strdup_printf(PG_SLICE, order, want);
+	g_autofree char *sql =
+	    g_strdup_printf(PG_SLICE, low == 0 ? "id + 0" : "id", walk ? "id" : "id + 0", want);
 	DkStmt *st = dk_store_prepare_once(store, sql, error);
 	if (st == NULL)
 		return FALSE;
@@ -313,8 +318,8 @@ static GArray *pg_candidates(DkStore *store, const char *query, char **tsquery_o
 	for (gint64 high = newest; high > 0 && out->len < SEARCH_CANDIDATES;) {
 		gint64 low = MAX(high - MAX(width, PG_FIRST_SLICE), 0);
 		gboolean walk = high == newest && high - low <= PG_WALK_MAX;
-		if (!pg_slice(store, tsquery, low, high, walk ? "id" : "id + 0",
-		              SEARCH_CANDIDATES - out->len, out, error))
+		if (!pg_slice(store, tsquery, low, high, walk, SEARCH_CANDIDATES - out->len, out,
+		              error))
 			return NULL;
 		gint64 read = newest - low, want = SEARCH_CANDIDATES - out->len;
 		width = out->len ? want * read / out->len * 3 / 2 : read * 8;
