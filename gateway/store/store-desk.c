@@ -277,7 +277,9 @@ static gboolean pg_slice(DkStore *store, const char *tsquery, gint64 low, gint64
  * statement of its own, EXPLAIN), the next by the matches found so far,
  * eight times as wide where none was. The BRIN index on the id (articles
  * are written in the order of their ids) confines a slice to its own
- * pages. The planner may read the first slice by the primary key when it
+ * pages; a slice down to the first article needs no confining and is
+ * read by the GIN index alone (pg_slice()). The planner may read the
+ * first slice by the primary key when it
  * is narrow (the words are common, and its reckoning holds); any other
  * slice only by the indexes ("id + 0" is no index's order): its
  * statistics know the commonest words only, and reckon any other ten
