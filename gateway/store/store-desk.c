@@ -197,11 +197,12 @@ static char *fts_query(const char *text)
 	"SELECT id, -ts_rank_cd('{0, 0, 0.5, 1}', search_vector, ?1::tsquery), ticket"             \
 	" FROM (SELECT id, search_vector, ticket FROM articles WHERE search_vector @@ ?1::tsquery" \
 	" AND id > ?2 AND %s <= ?3 ORDER BY %s DESC LIMIT %u) AS newest"
-/* The snippets of the articles ?2 (an array) for the tsquery ?1. */
+/* The snippets of the articles ?1 (dk_store_prepare_numbers()'s list) for
+ * the tsquery ?2. */
 #define PG_SNIPPETS                                                                                \
-	"SELECT id, ts_headline('docket_search', subject || ' … ' || new_text, ?1::tsquery,"     \
+	"SELECT id, ts_headline('docket_search', subject || ' … ' || new_text, ?2::tsquery,"     \
 	" 'StartSel=[, StopSel=], MaxWords=12, MinWords=3, MaxFragments=1,"                        \
-	" FragmentDelimiter=…') FROM articles WHERE id = ANY (?2::bigint[])"
+	" FragmentDelimiter=…') FROM articles WHERE id = ANY (?1::bigint[])"
 
 /* The first slice of ids PostgreSQL's search reads is this wide at least;
  * the planner may read it by the primary key when it is this wide at most
@@ -428,14 +429,16 @@ static GPtrArray *pg_search(DkStore *store, const char *text, guint limit, GErro
 	}
 	if (out->len == 0)
 		return g_steal_pointer(&out);
-	g_autoptr(GString) ids = g_string_new("{");
+	g_autofree gint64 *articles = g_new(gint64, out->len);
 	for (guint i = 0; i < out->len; i++)
-		g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, i ? "," : "",
-		                       ((DkSearchHit *)g_ptr_array_index(out, i))->article);
-	g_string_append_c(ids, '}');
-	DkStmt *st = dk_store_query(store, PG_SNIPPETS, error, "ss", tsquery, ids->str);
-	if (st == NULL ||
-	    !dk_store_each_row(store, st, "making search snippets", add_snippet, out, error))
+		articles[i] = ((DkSearchHit *)g_ptr_array_index(out, i))->article;
+	/* PostgreSQL's only: its text stands for both backends' */
+	DkStmt *st =
+	    dk_store_prepare_numbers(store, PG_SNIPPETS, PG_SNIPPETS, articles, out->len, error);
+	if (st == NULL)
+		return NULL;
+	dk_stmt_bind_text(st, 2, tsquery);
+	if (!dk_store_each_row(store, st, "making search snippets", add_snippet, out, error))
 		return NULL;
 	return g_steal_pointer(&out);
 }

@@ -61,7 +61,7 @@ struct DkStore {
 #define DK_STORE_NUMBERS_SQLITE "(SELECT value FROM json_each(?))"
 #define DK_STORE_NUMBERS_PG "ANY (?::bigint[])"
 /* sqlite or other, by the store's backend, prepared with the list of
- * numbers bound as its one parameter. */
+ * numbers bound as its first parameter (any other the caller binds). */
 DkStmt *dk_store_prepare_numbers(DkStore *store, const char *sqlite, const char *other,
                                  const gint64 *numbers, guint n, GError **error);
 
