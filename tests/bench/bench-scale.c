@@ -797,20 +797,34 @@ static double time_thread(DkStore *store, DkThreadPolicy *policy, const DkMessag
 typedef struct {
 	DkMessage *messages[MAX_SAMPLES];
 	GBytes *raws[MAX_SAMPLES];
-	gint64 wanted[MAX_SAMPLES];
+	gint64 wanted[MAX_SAMPLES]; /* the articles they answer */
 } Replies;
 
-static void replies_draw(Replies *r, DkStore *store, gint64 articles, guint round,
-                         gboolean by_references)
+static void replies_draw(Replies *r, gint64 articles, guint round, gboolean by_references)
 {
 	g_autoptr(GRand) rand = g_rand_new_with_seed(7 + round);
 	for (guint i = 0; i < MAX_SAMPLES; i++) {
 		gint64 article = 1 + (gint64)g_rand_double_range(rand, 0, (double)articles);
 		r->messages[i] = reply_to(article, i, by_references, &r->raws[i]);
-		g_autofree char *sql = g_strdup_printf(
-		    "SELECT ticket FROM articles WHERE id = %" G_GINT64_FORMAT, article);
-		r->wanted[i] = count_rows(store, sql);
+		r->wanted[i] = article;
 	}
+}
+
+/* How many of the tickets found (found[i] for reply i) are the ones the
+ * replies belong on: their article's ticket, or the one that ticket was
+ * merged into (the fill merges a few, one level). Read after the timed
+ * look-ups, whose pages it would otherwise have put in the cache. */
+static guint replies_found(const Replies *r, DkStore *store, const gint64 *found)
+{
+	guint right = 0;
+	for (guint i = 0; i < MAX_SAMPLES; i++) {
+		g_autofree char *sql = g_strdup_printf(
+		    "SELECT coalesce(t.merged_into, t.number) FROM articles a JOIN tickets t"
+		    " ON t.number = a.ticket WHERE a.id = %" G_GINT64_FORMAT,
+		    r->wanted[i]);
+		right += count_rows(store, sql) == found[i];
+	}
+	return right;
 }
 
 static void replies_clear(Replies *r)
@@ -837,15 +851,14 @@ static void run_thread(Bench *b, DkStore *store, gboolean by_references)
 	guint threaded = 0;
 	for (guint r = 0; r < b->rounds; r++) {
 		Replies replies;
-		replies_draw(&replies, store, articles, r, by_references);
-		threaded = 0;
+		replies_draw(&replies, articles, r, by_references);
+		gint64 found[MAX_SAMPLES];
 		for (guint i = 0; i < MAX_SAMPLES; i++) {
-			gint64 ticket = 0;
 			double before = thread_cpu_ms();
-			ms[i] = time_thread(store, policy, replies.messages[i], &ticket);
+			ms[i] = time_thread(store, policy, replies.messages[i], &found[i]);
 			cpu[i] = thread_cpu_ms() - before;
-			threaded += ticket == replies.wanted[i];
 		}
+		threaded = replies_found(&replies, store, found);
 		figures_add(&f, ms, cpu, MAX_SAMPLES);
 		replies_clear(&replies);
 	}
