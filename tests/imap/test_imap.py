@@ -77,8 +77,12 @@ class ImapCase(DocketCase):
             return db.execute(sql).fetchall()
 
     def article_count(self):
+        """The articles of the mail fetched: not the acknowledgements, which
+        the outbox records as outbound articles when it has sent them, at a
+        moment of its own (counted, they made a test that waits for an
+        exact count miss it)."""
         try:
-            rows = self.db_rows("SELECT count(*) FROM articles")
+            rows = self.db_rows("SELECT count(*) FROM articles WHERE direction = 'inbound'")
         except sqlite3.OperationalError:
             return 0
         return rows[0][0] if rows else 0
