@@ -180,7 +180,8 @@ DkLmtpServer *dk_lmtp_server_new(const DkConfig *config, char **listen, DkPipeli
 	/* as many threads as sessions (max_connections bounds them); up to
 	 * 32 kept when unused, for the next connections */
 	server->sessions = g_thread_pool_new(session_run, server, -1, FALSE, NULL);
-	if (g_thread_pool_get_max_unused_threads() < 32)
+	int kept = g_thread_pool_get_max_unused_threads(); /* -1: no limit */
+	if (kept >= 0 && kept < 32)
 		g_thread_pool_set_max_unused_threads(32);
 	server->service = g_socket_service_new();
 	dk_lmtp_server_reload(server, config);
@@ -249,8 +250,8 @@ void dk_lmtp_server_free(DkLmtpServer *server)
 	g_object_unref(server->service);
 	/* a session still running (past the shutdown's wait) keeps its
 	 * thread: the pool is let go without waiting for it, as a thread of
-	 * its own was */
-	g_thread_pool_free(server->sessions, FALSE, FALSE);
+	 * its own was; one still queued (no thread could be made) never runs */
+	g_thread_pool_free(server->sessions, TRUE, FALSE);
 	for (guint i = 0; i < server->unix_paths->len; i++)
 		g_unlink(g_ptr_array_index(server->unix_paths, i));
 	g_ptr_array_unref(server->unix_paths);
