@@ -195,9 +195,7 @@ json_t *dk_api_attachment_get(DkApiRequest *r, GError **error)
 	g_autofree char *disposition = content_disposition(a->filename);
 	soup_message_headers_replace(h, "Content-Disposition", disposition);
 	soup_message_headers_replace(h, "Content-Security-Policy", "sandbox; default-src 'none'");
-	soup_server_message_set_status(r->msg, 200, NULL);
-	soup_server_message_set_response(r->msg, a->content_type, SOUP_MEMORY_COPY,
-	                                 g_bytes_get_data(data, NULL), g_bytes_get_size(data));
+	dk_web_respond_bytes(r->msg, 200, a->content_type, data);
 	return NULL;
 }
 

@@ -279,9 +279,7 @@ static void attachment_get(DkDeskRequest *r, gint64 id)
 	soup_message_headers_replace(h, "Content-Disposition", cd);
 	/* Never a page of the desk's origin, whatever the file holds. */
 	soup_message_headers_replace(h, "Content-Security-Policy", "default-src 'none'; sandbox");
-	gsize size = 0;
-	const char *data = g_bytes_get_data(bytes, &size);
-	dk_web_respond(r->msg, 200, "application/octet-stream", data ? data : "", size);
+	dk_web_respond_bytes(r->msg, 200, "application/octet-stream", bytes);
 }
 
 static void quarantine_page(DkDeskRequest *r)

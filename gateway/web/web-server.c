@@ -127,6 +127,18 @@ void dk_web_respond(SoupServerMessage *msg, guint status, const char *content_ty
 	soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body, len);
 }
 
+void dk_web_respond_bytes(SoupServerMessage *msg, guint status, const char *content_type,
+                          GBytes *body)
+{
+	soup_server_message_set_status(msg, status, NULL);
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Content-Type",
+	                             content_type != NULL ? content_type
+	                                                  : "application/octet-stream");
+	SoupMessageBody *out = soup_server_message_get_response_body(msg);
+	soup_message_body_truncate(out);
+	soup_message_body_append_bytes(out, body);
+}
+
 void dk_web_security_headers(SoupServerMessage *msg)
 {
 	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);

@@ -86,6 +86,12 @@ void dk_web_server_free(DkWebServer *server);
 void dk_web_respond(SoupServerMessage *msg, guint status, const char *content_type,
                     const char *body, gsize len);
 
+/* The same with a body held by bytes, which the response takes a
+ * reference to instead of a copy (an attachment: one copy of it in memory
+ * while it is sent, not two). */
+void dk_web_respond_bytes(SoupServerMessage *msg, guint status, const char *content_type,
+                          GBytes *body);
+
 /* The response headers every answer carries: nosniff, no framing,
  * no referrer, and no caching of anything that needs a user. Called by
  * the server on every response; listed here so the desk knows. */

@@ -253,6 +253,8 @@ class ApiTest(unittest.TestCase):
         [attachment] = article["attachments"]
         got = self.call("GET", "/attachments/%d" % attachment["id"], status=200)
         self.assertEqual(got.body, b"fire is out\n")
+        self.assertEqual(got.header("content-type"), "text/plain")
+        self.assertEqual(got.header("content-length"), "12")
         self.assertTrue(got.header("content-disposition").startswith("attachment;"))
         self.assertIn("sandbox", got.header("content-security-policy"))
         self.call("GET", "/attachments/99999", status=404)
