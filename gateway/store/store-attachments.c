@@ -7,6 +7,7 @@
 #include "gateway/store/store-retention.h"
 #include "parsers/digest.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 #define ATTACHMENT_COLUMNS                                                                         \
@@ -189,6 +190,14 @@ static gboolean attachment_bytes(DkStore *store, const DkStoredAttachment *a, ch
 	return TRUE;
 }
 
+/* An error that a's content no longer matches what it was stored by. */
+static void set_damaged(const DkStoredAttachment *a, GError **error)
+{
+	g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+	            "store: %s is damaged: its content no longer has the SHA-256 it was stored by",
+	            a->path ? a->path : a->sha256);
+}
+
 GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error)
 {
 	if (!dk_stored_attachment_kept(a)) {
@@ -214,11 +223,42 @@ GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GE
 	char sha[65];
 	dk_sha256_hex(contents, len, sha);
 	if (strcmp(sha, a->sha256) != 0 || len != a->size) {
-		g_set_error(
-		    error, DK_ERROR, DK_ERROR_PERMANENT,
-		    "store: %s is damaged: its content no longer has the SHA-256 it was stored by",
-		    a->path ? a->path : a->sha256);
+		set_damaged(a, error);
 		return NULL;
 	}
 	return g_bytes_new_take(g_steal_pointer(&contents), len);
+}
+
+GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
+                                         GError **error)
+{
+	if (a->path == NULL || !dk_stored_attachment_kept(a) || a->purged_at != 0) {
+		g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, error);
+		return bytes != NULL ? g_memory_input_stream_new_from_bytes(bytes) : NULL;
+	}
+	g_autoptr(GFile) file = g_file_new_for_path(a->path);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GFileInputStream) in = g_file_read(file, NULL, &local);
+	g_autoptr(DkSha256) sha = dk_sha256_new();
+	g_autofree guint8 *piece = g_malloc(DK_STORE_ATTACHMENT_PIECE);
+	gsize total = 0;
+	gssize n = 0;
+	while (in != NULL &&
+	       (n = g_input_stream_read(G_INPUT_STREAM(in), piece, DK_STORE_ATTACHMENT_PIECE, NULL,
+	                                &local)) > 0) {
+		dk_sha256_update(sha, piece, (gsize)n);
+		total += (gsize)n;
+	}
+	if (in == NULL || n < 0 || !g_seekable_seek(G_SEEKABLE(in), 0, G_SEEK_SET, NULL, &local)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s", a->path,
+		            local->message);
+		return NULL;
+	}
+	char hex[65];
+	dk_sha256_finish(sha, hex);
+	if (strcmp(hex, a->sha256) != 0 || total != a->size) {
+		set_damaged(a, error);
+		return NULL;
+	}
+	return G_INPUT_STREAM(g_steal_pointer(&in));
 }

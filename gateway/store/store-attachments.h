@@ -9,6 +9,8 @@
 
 #include "gateway/store/store.h"
 
+#include <gio/gio.h>
+
 G_BEGIN_DECLS
 
 /* An attachment of an article as stored. */
@@ -58,5 +60,16 @@ DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
  * DK_ERROR_TEMPORARY when the file cannot be read now, DK_ERROR_PERMANENT
  * when it is damaged. The caller unrefs the result. */
 GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error);
+
+/* The pieces a stream of an attachment is read and sent in. */
+#define DK_STORE_ATTACHMENT_PIECE 65536
+
+/* a's content as a stream to read from its start, once its SHA-256 and
+ * size have been checked: a file is read through for the check a piece at
+ * a time and never held whole; a content kept in the database (PostgreSQL)
+ * is read whole as by dk_store_attachment_read(). Its errors are that
+ * function's. */
+GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
+                                         GError **error);
 
 G_END_DECLS

@@ -187,15 +187,15 @@ json_t *dk_api_attachment_get(DkApiRequest *r, GError **error)
 		            r->id);
 		return NULL;
 	}
-	g_autoptr(GBytes) data = dk_store_attachment_read(store, a, error);
-	if (data == NULL)
+	g_autoptr(GInputStream) in = dk_store_attachment_stream(store, a, error);
+	if (in == NULL)
 		return NULL;
 	/* Always a download, never rendered in docket's origin. */
 	SoupMessageHeaders *h = soup_server_message_get_response_headers(r->msg);
 	g_autofree char *disposition = content_disposition(a->filename);
 	soup_message_headers_replace(h, "Content-Disposition", disposition);
 	soup_message_headers_replace(h, "Content-Security-Policy", "sandbox; default-src 'none'");
-	dk_web_respond_bytes(r->msg, 200, a->content_type, data);
+	dk_web_respond_stream(r->msg, 200, a->content_type, in, (goffset)a->size);
 	return NULL;
 }
 

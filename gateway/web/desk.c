@@ -269,8 +269,9 @@ static void attachment_get(DkDeskRequest *r, gint64 id)
 	DkStore *store = dk_web_store(r->desk->web);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStoredAttachment) a = dk_store_attachment_get(store, id, &error);
-	g_autoptr(GBytes) bytes = a != NULL ? dk_store_attachment_read(store, a, &error) : NULL;
-	if (bytes == NULL) {
+	g_autoptr(GInputStream) in =
+	    a != NULL ? dk_store_attachment_stream(store, a, &error) : NULL;
+	if (in == NULL) {
 		dk_desk_fail(r, error);
 		return;
 	}
@@ -279,7 +280,7 @@ static void attachment_get(DkDeskRequest *r, gint64 id)
 	soup_message_headers_replace(h, "Content-Disposition", cd);
 	/* Never a page of the desk's origin, whatever the file holds. */
 	soup_message_headers_replace(h, "Content-Security-Policy", "default-src 'none'; sandbox");
-	dk_web_respond_bytes(r->msg, 200, "application/octet-stream", bytes);
+	dk_web_respond_stream(r->msg, 200, "application/octet-stream", in, (goffset)a->size);
 }
 
 static void quarantine_page(DkDeskRequest *r)

@@ -11,6 +11,7 @@
 #include "gateway/error.h"
 #include "gateway/ops/address.h"
 #include "gateway/ops/metrics.h"
+#include "gateway/store/store-attachments.h"
 #include "gateway/web/api.h"
 #include "gateway/web/desk.h"
 
@@ -127,16 +128,67 @@ void dk_web_respond(SoupServerMessage *msg, guint status, const char *content_ty
 	soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body, len);
 }
 
-void dk_web_respond_bytes(SoupServerMessage *msg, guint status, const char *content_type,
-                          GBytes *body)
+/* A body being sent a piece at a time. */
+typedef struct {
+	GInputStream *in;
+	goffset left;
+	gulong wrote, finished; /* the handlers */
+} Streamed;
+
+/* Appends the next piece, or completes the body after the last (or a
+ * failed read, the body then short). */
+static void stream_next(SoupServerMessage *msg, Streamed *s)
+{
+	SoupMessageBody *body = soup_server_message_get_response_body(msg);
+	if (s->left > 0) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) piece = g_input_stream_read_bytes(
+		    s->in, (gsize)MIN(s->left, (goffset)DK_STORE_ATTACHMENT_PIECE), NULL, &error);
+		gsize n = piece != NULL ? g_bytes_get_size(piece) : 0;
+		if (n > 0) {
+			s->left -= (goffset)n;
+			soup_message_body_append_bytes(body, piece);
+			return;
+		}
+		g_warning("web event=stream result=cut left=%" G_GOFFSET_FORMAT " error=\"%s\"",
+		          s->left, error != NULL ? error->message : "the end came early");
+		s->left = 0;
+	}
+	soup_message_body_complete(body);
+}
+
+static void stream_wrote(SoupServerMessage *msg, gpointer data)
+{
+	stream_next(msg, data);
+}
+
+static void stream_finished(SoupServerMessage *msg, gpointer data)
+{
+	Streamed *s = data;
+	g_signal_handler_disconnect(msg, s->wrote);
+	g_signal_handler_disconnect(msg, s->finished);
+	g_object_unref(s->in);
+	g_free(s);
+}
+
+void dk_web_respond_stream(SoupServerMessage *msg, guint status, const char *content_type,
+                           GInputStream *in, goffset size)
 {
 	soup_server_message_set_status(msg, status, NULL);
-	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Content-Type",
-	                             content_type != NULL ? content_type
-	                                                  : "application/octet-stream");
-	SoupMessageBody *out = soup_server_message_get_response_body(msg);
-	soup_message_body_truncate(out);
-	soup_message_body_append_bytes(out, body);
+	SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+	soup_message_headers_replace(
+	    h, "Content-Type", content_type != NULL ? content_type : "application/octet-stream");
+	soup_message_headers_set_content_length(h, size);
+	SoupMessageBody *body = soup_server_message_get_response_body(msg);
+	soup_message_body_truncate(body);
+	/* a piece sent is dropped from the body */
+	soup_message_body_set_accumulate(body, FALSE);
+	Streamed *s = g_new0(Streamed, 1);
+	s->in = g_object_ref(in);
+	s->left = size;
+	s->wrote = g_signal_connect(msg, "wrote-chunk", G_CALLBACK(stream_wrote), s);
+	s->finished = g_signal_connect(msg, "finished", G_CALLBACK(stream_finished), s);
+	stream_next(msg, s);
 }
 
 void dk_web_security_headers(SoupServerMessage *msg)

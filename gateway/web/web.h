@@ -86,11 +86,13 @@ void dk_web_server_free(DkWebServer *server);
 void dk_web_respond(SoupServerMessage *msg, guint status, const char *content_type,
                     const char *body, gsize len);
 
-/* The same with a body held by bytes, which the response takes a
- * reference to instead of a copy (an attachment: one copy of it in memory
- * while it is sent, not two). */
-void dk_web_respond_bytes(SoupServerMessage *msg, guint status, const char *content_type,
-                          GBytes *body);
+/* Replies to msg with status and a body of content_type and size bytes,
+ * read from in a piece at a time (DK_STORE_ATTACHMENT_PIECE) as the
+ * client takes them, so that no more than a piece is held: an attachment.
+ * The response takes in; a read that fails midway ends the body short of
+ * its Content-Length, which the client sees as a cut transfer. */
+void dk_web_respond_stream(SoupServerMessage *msg, guint status, const char *content_type,
+                           GInputStream *in, goffset size);
 
 /* The response headers every answer carries: nosniff, no framing,
  * no referrer, and no caching of anything that needs a user. Called by

@@ -120,7 +120,29 @@ static gboolean raw_kept(Fixture *f, const char *text)
 	return FALSE;
 }
 
-/* Whether the first attachment of ticket t is readable. */
+/* a's content read to its end through dk_store_attachment_stream(), a
+ * piece at a time as the web server sends it; NULL and *error if it gave
+ * no stream. */
+static GBytes *streamed(Fixture *f, const DkStoredAttachment *a, GError **error)
+{
+	g_autoptr(GInputStream) in = dk_store_attachment_stream(f->store, a, error);
+	if (in == NULL)
+		return NULL;
+	GByteArray *all = g_byte_array_new();
+	for (;;) {
+		g_autoptr(GBytes) piece =
+		    g_input_stream_read_bytes(in, DK_STORE_ATTACHMENT_PIECE, NULL, NULL);
+		assert_non_null(piece);
+		if (g_bytes_get_size(piece) == 0)
+			break;
+		g_byte_array_append(all, g_bytes_get_data(piece, NULL),
+		                    (guint)g_bytes_get_size(piece));
+	}
+	return g_byte_array_free_to_bytes(all);
+}
+
+/* Whether the first attachment of ticket t is readable, read whole and
+ * streamed alike. */
 static gboolean attachment_kept(Fixture *f, gint64 t)
 {
 	g_autoptr(GError) error = NULL;
@@ -129,9 +151,16 @@ static gboolean attachment_kept(Fixture *f, gint64 t)
 	const DkStoredAttachment *a = g_ptr_array_index(all, 0);
 	assert_string_equal(a->filename, "report.pdf"); /* the name stays in any case */
 	g_autoptr(GBytes) bytes = dk_store_attachment_read(f->store, a, &error);
-	if (bytes != NULL)
+	g_autoptr(GError) stream_error = NULL;
+	g_autoptr(GBytes) stream = streamed(f, a, &stream_error);
+	if (bytes != NULL) {
+		assert_non_null(stream);
+		assert_true(g_bytes_equal(bytes, stream));
 		return TRUE;
+	}
 	g_assert_error(error, DK_ERROR, DK_ERROR_GONE);
+	assert_null(stream);
+	g_assert_error(stream_error, DK_ERROR, DK_ERROR_GONE);
 	return FALSE;
 }
 
@@ -483,6 +512,35 @@ static void test_large_contents_purged_whole(void **state)
 	                 pg ? 4 : 0);
 }
 
+/* An attachment's file changed on disk (one byte, the size the same) is
+ * refused as damaged, read whole or streamed: nothing of it is given out
+ * (SQLite: the file; PostgreSQL keeps contents in the database). */
+static void test_damaged_file_refused(void **state)
+{
+	if (dk_test_store_is_pg())
+		skip();
+	Fixture *f = *state;
+	g_autofree char *attachment = numbered("%PDF-1.4\n", 200000);
+	gint64 t = ticket(f, "default", BIG_RAW("damaged"), attachment, 0);
+	assert_true(attachment_kept(f, t));
+	g_autofree char *sha = sha_of(attachment);
+	char shard[3] = {sha[0], sha[1], 0};
+	g_autofree char *path = g_build_filename(f->dir, "attachments", shard, sha, NULL);
+	attachment[150000] ^= 1;
+	assert_true(g_file_set_contents(path, attachment, -1, NULL));
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) all = dk_store_ticket_attachments(f->store, t, &error);
+	const DkStoredAttachment *a = g_ptr_array_index(all, 0);
+	g_autoptr(GBytes) bytes = dk_store_attachment_read(f->store, a, &error);
+	assert_null(bytes);
+	g_assert_error(error, DK_ERROR, DK_ERROR_PERMANENT);
+	g_clear_error(&error);
+	g_autoptr(GBytes) stream = streamed(f, a, &error);
+	assert_null(stream);
+	g_assert_error(error, DK_ERROR, DK_ERROR_PERMANENT);
+	assert_non_null(strstr(error->message, "damaged"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +554,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_same_bytes_again_come_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_contents_purged_whole, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_file_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

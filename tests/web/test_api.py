@@ -5,12 +5,15 @@ refused request (4xx) must leave the store as it was; and the last test
 proves that every operation and every status the spec documents was
 answered at least once."""
 
+import base64
 import email
 import email.policy
 import glob
 import hashlib
+import http.client
 import json
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -284,6 +287,41 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(r.json()["code"], "too_large")
         r = self.refused(413, "POST", path, form=[("text", "y" * 70000)])
         self.assertEqual(r.json()["code"], "too_large")
+
+    def test_large_attachment_comes_whole(self):
+        """A file of several pieces (the server sends 64 KiB at a time, as
+        the client takes them), delivered by mail: byte for byte, with its
+        length announced, twice over one connection."""
+        big = bytes(random.Random(7).getrandbits(8) for _ in range(200001))
+        mail = ("From: dora@example.com\r\nTo: support@example.com\r\n"
+                "Subject: the full log\r\nMessage-ID: <log1@example.com>\r\n"
+                "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                "--b\r\nContent-Type: text/plain\r\n\r\nthe log attached\r\n"
+                "--b\r\nContent-Type: application/octet-stream\r\n"
+                "Content-Disposition: attachment; filename=log.bin\r\n"
+                "Content-Transfer-Encoding: base64\r\n\r\n"
+                + base64.encodebytes(big).decode().replace("\n", "\r\n")
+                + "--b--\r\n")
+        proc = subprocess.run([BINARY, "-c", self.server.config, "deliver"],
+                              input=mail.encode(), capture_output=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        [hit] = self.call("GET", "/search?q=log", status=200).json()["hits"]
+        articles = self.call("GET", "/tickets/%d/articles" % hit["ticket"],
+                             status=200).json()["articles"]
+        [log] = [x for a in articles for x in a["attachments"] if x["filename"] == "log.bin"]
+        got = self.call("GET", "/attachments/%d" % log["id"], status=200)
+        self.assertEqual(got.header("content-length"), "200001")
+        self.assertEqual(got.header("content-type"), "application/octet-stream")
+        self.assertEqual(got.body, big)
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        try:
+            for _ in range(2):
+                conn.request("GET", SPEC.base + "/attachments/%d" % log["id"],
+                             headers={"Authorization": "Bearer " + self.agent})
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (200, big))
+        finally:
+            conn.close()
 
     def test_reply_without_requester_conflicts(self):
         proc = subprocess.run([BINARY, "-c", self.server.config, "deliver"],
