@@ -4,8 +4,11 @@
 #include "gateway/error.h"
 #include "gateway/store/store-attachments.h"
 
-#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failed(const GError *error)
 {
@@ -16,22 +19,59 @@ static int failed(const GError *error)
 	return dk_error_is_temporary(error) ? DK_EXIT_TEMPFAIL : DK_EXIT_DATAERR;
 }
 
-/* Writes bytes to path (replacing it whole: no half-written file is left
- * on failure), or to standard output when path is NULL or "-". */
-static int write_out(GBytes *bytes, const char *path)
+/* Copies in to fd a piece at a time; FALSE and *error (or errno) on a
+ * failure. */
+static gboolean copy_out(GInputStream *in, int fd, GError **error)
 {
-	gsize len = 0;
-	const char *data = g_bytes_get_data(bytes, &len);
+	g_autofree guint8 *piece = g_malloc(DK_STORE_ATTACHMENT_PIECE);
+	gssize n = 0;
+	while ((n = g_input_stream_read(in, piece, DK_STORE_ATTACHMENT_PIECE, NULL, error)) > 0) {
+		for (gssize done = 0; done < n;) {
+			ssize_t w = write(fd, piece + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s",
+				            g_strerror(errno));
+				return FALSE;
+			}
+			done += w;
+		}
+	}
+	return n == 0;
+}
+
+/* Copies in to path (a file beside it, renamed over it when the copy is
+ * complete: no half-written file is left on failure), or to standard
+ * output when path is NULL or "-". */
+static int write_out(GInputStream *in, const char *path)
+{
+	g_autoptr(GError) error = NULL;
 	if (path == NULL || strcmp(path, "-") == 0) {
-		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
-			dk_cli_error("attachment get: writing to standard output failed");
+		if (!copy_out(in, STDOUT_FILENO, &error)) {
+			dk_cli_error("attachment get: writing to standard output failed: %s",
+			             error->message);
 			return DK_EXIT_TEMPFAIL;
 		}
 		return DK_EXIT_OK;
 	}
-	g_autoptr(GError) error = NULL;
-	if (!g_file_set_contents(path, data, (gssize)len, &error)) {
-		dk_cli_error("attachment get: %s", error->message);
+	g_autofree char *partial = g_strconcat(path, ".XXXXXX", NULL);
+	int fd = g_mkstemp_full(partial, O_WRONLY | O_CLOEXEC, 0666);
+	gboolean ok = fd >= 0 && copy_out(in, fd, &error) && fsync(fd) == 0;
+	int saved = errno;
+	if (fd >= 0 && close(fd) != 0 && ok) {
+		ok = FALSE;
+		saved = errno;
+	}
+	if (ok && rename(partial, path) != 0) {
+		ok = FALSE;
+		saved = errno;
+	}
+	if (!ok) {
+		if (fd >= 0)
+			unlink(partial);
+		dk_cli_error("attachment get: %s: %s", path,
+		             error != NULL ? error->message : g_strerror(saved));
 		return DK_EXIT_TEMPFAIL;
 	}
 	return DK_EXIT_OK;
@@ -70,8 +110,8 @@ int dk_cmd_attachment(int argc, char **argv)
 		return rc;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStoredAttachment) a = dk_store_attachment_get(store, id, &error);
-	g_autoptr(GBytes) bytes = a ? dk_store_attachment_read(store, a, &error) : NULL;
-	if (bytes == NULL)
+	g_autoptr(GInputStream) in = a ? dk_store_attachment_stream(store, a, &error) : NULL;
+	if (in == NULL)
 		return failed(error);
-	return write_out(bytes, output);
+	return write_out(in, output);
 }

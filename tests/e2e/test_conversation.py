@@ -172,6 +172,11 @@ class ConversationTest(ServeCase):
             self.docket("attachment", "get", str(stored[name]["id"]), "-o", out)
             with open(out, "rb") as f:
                 self.assertEqual(f.read(), data)
+            # written beside it and renamed over it: nothing else is left
+            self.assertEqual([n for n in os.listdir(self.dir) if n.startswith(name)], [name])
+            self.docket("attachment", "get", str(stored[name]["id"]), "-o", out)  # over it
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), data)
             self.assertEqual(self.docket("attachment", "get", str(stored[name]["id"])).stdout, data)
         self.assertEqual(len(self.sink.messages), 5)  # nothing else went out
 
