@@ -3,6 +3,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/error.h"
 #include "gateway/store/store-attachments.h"
+#include "gateway/store/store-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,60 +20,44 @@ static int failed(const GError *error)
 	return dk_error_is_temporary(error) ? DK_EXIT_TEMPFAIL : DK_EXIT_DATAERR;
 }
 
-/* Copies in to fd a piece at a time; FALSE and *error (or errno) on a
- * failure. */
-static gboolean copy_out(GInputStream *in, int fd, GError **error)
-{
-	g_autofree guint8 *piece = g_malloc(DK_STORE_ATTACHMENT_PIECE);
-	gssize n = 0;
-	while ((n = g_input_stream_read(in, piece, DK_STORE_ATTACHMENT_PIECE, NULL, error)) > 0) {
-		for (gssize done = 0; done < n;) {
-			ssize_t w = write(fd, piece + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s",
-				            g_strerror(errno));
-				return FALSE;
-			}
-			done += w;
-		}
-	}
-	return n == 0;
-}
-
-/* Copies in to path (a file beside it, renamed over it when the copy is
+/* Writes a's bytes to path (to a file beside it, renamed over it when
  * complete: no half-written file is left on failure), or to standard
- * output when path is NULL or "-". */
-static int write_out(GInputStream *in, const char *path)
+ * output when path is NULL or "-", a piece at a time. */
+static int write_out(DkStore *store, const DkStoredAttachment *a, const char *path)
 {
 	g_autoptr(GError) error = NULL;
 	if (path == NULL || strcmp(path, "-") == 0) {
-		if (!copy_out(in, STDOUT_FILENO, &error)) {
-			dk_cli_error("attachment get: writing to standard output failed: %s",
-			             error->message);
-			return DK_EXIT_TEMPFAIL;
-		}
-		return DK_EXIT_OK;
+		DkStoreFileSink out = {STDOUT_FILENO, "writing to standard output", 0};
+		return dk_store_attachment_copy(store, a, dk_store_file_sink_write, &out, &error)
+		           ? DK_EXIT_OK
+		           : failed(error);
 	}
 	g_autofree char *partial = g_strconcat(path, ".XXXXXX", NULL);
-	int fd = g_mkstemp_full(partial, O_WRONLY | O_CLOEXEC, 0666);
-	gboolean ok = fd >= 0 && copy_out(in, fd, &error) && fsync(fd) == 0;
-	int saved = errno;
-	if (fd >= 0 && close(fd) != 0 && ok) {
+	g_autofree char *doing = g_strdup_printf("writing %s", path);
+	DkStoreFileSink out = {g_mkstemp_full(partial, O_WRONLY | O_CLOEXEC, 0666), doing, 0};
+	if (out.fd < 0) {
+		dk_cli_error("attachment get: %s: %s", doing, g_strerror(errno));
+		return DK_EXIT_TEMPFAIL;
+	}
+	gboolean ok = dk_store_attachment_copy(store, a, dk_store_file_sink_write, &out, &error);
+	if (ok && fsync(out.fd) != 0) {
+		g_set_error(&error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
+		            g_strerror(errno));
 		ok = FALSE;
-		saved = errno;
+	}
+	if (close(out.fd) != 0 && ok) {
+		g_set_error(&error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
+		            g_strerror(errno));
+		ok = FALSE;
 	}
 	if (ok && rename(partial, path) != 0) {
+		g_set_error(&error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
+		            g_strerror(errno));
 		ok = FALSE;
-		saved = errno;
 	}
 	if (!ok) {
-		if (fd >= 0)
-			unlink(partial);
-		dk_cli_error("attachment get: %s: %s", path,
-		             error != NULL ? error->message : g_strerror(saved));
-		return DK_EXIT_TEMPFAIL;
+		unlink(partial);
+		return failed(error);
 	}
 	return DK_EXIT_OK;
 }
@@ -110,8 +95,7 @@ int dk_cmd_attachment(int argc, char **argv)
 		return rc;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkStoredAttachment) a = dk_store_attachment_get(store, id, &error);
-	g_autoptr(GInputStream) in = a ? dk_store_attachment_stream(store, a, &error) : NULL;
-	if (in == NULL)
+	if (a == NULL)
 		return failed(error);
-	return write_out(in, output);
+	return write_out(store, a, output);
 }

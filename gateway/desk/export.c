@@ -5,6 +5,7 @@
 
 #include "gateway/desk/ticket-view.h"
 #include "gateway/error.h"
+#include "gateway/store/store-attachments.h"
 #include "gateway/store/store-file.h"
 #include "gateway/store/store-retention.h"
 
@@ -74,14 +75,29 @@ static gboolean note_gone(GError **local, DkExportReport *report, GError **error
 	return FALSE;
 }
 
-/* The article's raw mail, copied a piece at a time (a large message is
- * never held whole); no file when it cannot be read. */
-static gboolean export_article(DkStore *store, const DkArticle *a, const char *dir,
-                               DkExportReport *report, GError **error)
+/* Fills a sink with the content of what (an article's raw mail, an
+ * attachment's bytes). */
+typedef gboolean (*Fill)(DkStore *store, gconstpointer what, DkStoreFileSink *out, GError **error);
+
+static gboolean fill_raw(DkStore *store, gconstpointer what, DkStoreFileSink *out, GError **error)
 {
-	if (a->raw_sha256 == NULL)
-		return TRUE; /* a note or reply written here: no raw mail */
-	g_autofree char *name = g_strdup_printf("article-%" G_GINT64_FORMAT ".eml", a->id);
+	const DkArticle *a = what;
+	return dk_store_raw_read(store, a->raw_sha256, dk_store_file_sink_write, out, error);
+}
+
+static gboolean fill_attachment(DkStore *store, gconstpointer what, DkStoreFileSink *out,
+                                GError **error)
+{
+	return dk_store_attachment_copy(store, what, dk_store_file_sink_write, out, error);
+}
+
+/* A new file dir/name filled a piece at a time (a large content is never
+ * held whole): TRUE when written; FALSE with *local set and no file left
+ * when the content could not be read or written, FALSE with error set
+ * when the file could not be made. */
+static gboolean export_file(DkStore *store, const char *dir, const char *name, Fill fill,
+                            gconstpointer what, GError **local, GError **error)
+{
 	g_autofree char *path = g_build_filename(dir, name, NULL);
 	g_autofree char *doing = g_strdup_printf("writing %s", path);
 	DkStoreFileSink out = {g_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666), doing};
@@ -90,35 +106,46 @@ static gboolean export_article(DkStore *store, const DkArticle *a, const char *d
 		            g_strerror(errno));
 		return FALSE;
 	}
-	g_autoptr(GError) local = NULL;
-	gboolean ok =
-	    dk_store_raw_read(store, a->raw_sha256, dk_store_file_sink_write, &out, &local);
+	gboolean ok = fill(store, what, &out, local);
 	if (close(out.fd) != 0 && ok) {
-		g_set_error(&local, DK_ERROR, DK_ERROR_TEMPORARY, "writing %s: %s", path,
+		g_set_error(local, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
 		            g_strerror(errno));
 		ok = FALSE;
 	}
-	if (ok) {
+	if (!ok)
+		g_unlink(path);
+	return ok;
+}
+
+/* The article's raw mail; no file when it cannot be read. */
+static gboolean export_article(DkStore *store, const DkArticle *a, const char *dir,
+                               DkExportReport *report, GError **error)
+{
+	if (a->raw_sha256 == NULL)
+		return TRUE; /* a note or reply written here: no raw mail */
+	g_autofree char *name = g_strdup_printf("article-%" G_GINT64_FORMAT ".eml", a->id);
+	g_autoptr(GError) local = NULL;
+	if (export_file(store, dir, name, fill_raw, a, &local, error)) {
 		report->articles++;
 		return TRUE;
 	}
-	g_unlink(path);
+	if (local == NULL)
+		return FALSE;
 	g_prefix_error(&local, "article %" G_GINT64_FORMAT ": ", a->id);
 	return note_gone(&local, report, error);
 }
 
+/* The attachment's bytes; no file when they cannot be read. */
 static gboolean export_attachment(DkStore *store, const DkStoredAttachment *a, const char *dir,
                                   DkExportReport *report, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, &local);
-	if (bytes == NULL)
-		return note_gone(&local, report, error);
 	g_autofree char *name = safe_name(a);
-	gsize len = 0;
-	const void *data = g_bytes_get_data(bytes, &len);
-	report->attachments++;
-	return write_file(dir, name, data ? data : "", len, error);
+	g_autoptr(GError) local = NULL;
+	if (export_file(store, dir, name, fill_attachment, a, &local, error)) {
+		report->attachments++;
+		return TRUE;
+	}
+	return local == NULL ? FALSE : note_gone(&local, report, error);
 }
 
 /* ticket.json, the document `ticket show --json` prints. */

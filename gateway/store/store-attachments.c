@@ -262,3 +262,23 @@ GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachmen
 	}
 	return G_INPUT_STREAM(g_steal_pointer(&in));
 }
+
+gboolean dk_store_attachment_copy(DkStore *store, const DkStoredAttachment *a, DkStoreRawSink sink,
+                                  gpointer data, GError **error)
+{
+	g_autoptr(GInputStream) in = dk_store_attachment_stream(store, a, error);
+	if (in == NULL)
+		return FALSE;
+	g_autofree guint8 *piece = g_malloc(DK_STORE_ATTACHMENT_PIECE);
+	g_autoptr(GError) local = NULL;
+	gssize n = 0;
+	while ((n = g_input_stream_read(in, piece, DK_STORE_ATTACHMENT_PIECE, NULL, &local)) > 0)
+		if (!sink(piece, (gsize)n, data, error))
+			return FALSE;
+	if (n < 0) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s",
+		            a->path ? a->path : a->sha256, local->message);
+		return FALSE;
+	}
+	return TRUE;
+}

@@ -72,4 +72,11 @@ GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GE
 GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
                                          GError **error);
 
+/* Passes a's content to sink (as dk_store_raw_read() passes a raw
+ * message) a piece at a time from dk_store_attachment_stream(), after its
+ * check: nothing reaches the sink from a damaged file. FALSE with that
+ * function's error, a read's, or the sink's. */
+gboolean dk_store_attachment_copy(DkStore *store, const DkStoredAttachment *a, DkStoreRawSink sink,
+                                  gpointer data, GError **error);
+
 G_END_DECLS
