@@ -493,6 +493,16 @@ static void test_large_contents_purged_whole(void **state)
 	assert_true(g_file_get_contents(path, &exported, &len, NULL));
 	assert_int_equal(len, strlen(raw));
 	assert_memory_equal(exported, raw, len);
+	/* the attachment too, copied a piece at a time */
+	g_autoptr(GPtrArray) stored = dk_store_ticket_attachments(f->store, t, NULL);
+	const DkStoredAttachment *sa = g_ptr_array_index(stored, 0);
+	g_autofree char *aname =
+	    g_strdup_printf("attachment-%" G_GINT64_FORMAT "-report.pdf", sa->id);
+	g_autofree char *apath = g_build_filename(dir, aname, NULL);
+	g_autofree char *aexported = NULL;
+	assert_true(g_file_get_contents(apath, &aexported, &len, NULL));
+	assert_int_equal(len, strlen(attachment));
+	assert_memory_equal(aexported, attachment, len);
 	DkPurgeStats s = purge(f, (DkPurgeOptions){0});
 	assert_int_equal(s.raw_messages, 1);
 	assert_int_equal(s.attachments, 1);
