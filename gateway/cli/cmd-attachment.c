@@ -39,23 +39,15 @@ static int write_out(DkStore *store, const DkStoredAttachment *a, const char *pa
 		dk_cli_error("attachment get: %s: %s", doing, g_strerror(errno));
 		return DK_EXIT_TEMPFAIL;
 	}
-	gboolean ok = dk_store_attachment_copy(store, a, dk_store_file_sink_write, &out, &error);
-	if (ok && fsync(out.fd) != 0) {
-		g_set_error(&error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
-		            g_strerror(errno));
-		ok = FALSE;
-	}
-	if (close(out.fd) != 0 && ok) {
-		g_set_error(&error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
-		            g_strerror(errno));
-		ok = FALSE;
-	}
-	if (ok && rename(partial, path) != 0) {
-		g_set_error(&error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
-		            g_strerror(errno));
-		ok = FALSE;
-	}
-	if (!ok) {
+	gboolean copied =
+	    dk_store_attachment_copy(store, a, dk_store_file_sink_write, &out, &error);
+	gboolean written = copied && fsync(out.fd) == 0;
+	written = close(out.fd) == 0 && written;
+	written = written && rename(partial, path) == 0;
+	if (!written) {
+		if (copied) /* the copy's own failure is in error already */
+			g_set_error(&error, DK_ERROR, DK_ERROR_TEMPORARY, "%s: %s", doing,
+			            g_strerror(errno));
 		unlink(partial);
 		return failed(error);
 	}

@@ -3,12 +3,17 @@
 #include "gateway/store/store-attachments.h"
 
 #include "gateway/store/store-chunks.h"
+#include "gateway/store/store-file.h"
 #include "gateway/store/store-private.h"
 #include "gateway/store/store-retention.h"
 #include "parsers/digest.h"
 
+#include <fcntl.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ATTACHMENT_COLUMNS                                                                         \
 	"SELECT aa.id, aa.article, aa.position, aa.filename, aa.content_type, aa.content_id,"      \
@@ -229,56 +234,74 @@ GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GE
 	return g_bytes_new_take(g_steal_pointer(&contents), len);
 }
 
+/* Whether a's file still has the size and SHA-256 it was stored by,
+ * read through in pieces (dk_store_file_sha256()); FALSE with error
+ * DK_ERROR_PERMANENT when not, DK_ERROR_TEMPORARY when it cannot be read. */
+static gboolean file_intact(const DkStoredAttachment *a, GError **error)
+{
+	int fd = g_open(a->path, O_RDONLY | O_CLOEXEC, 0);
+	struct stat st;
+	char hex[65] = "";
+	gboolean read = fd >= 0 && fstat(fd, &st) == 0;
+	gboolean same = read && (gsize)st.st_size == a->size;
+	if (same) {
+		read = dk_store_file_sha256(fd, a->size, hex);
+		same = read && strcmp(hex, a->sha256) == 0;
+	}
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (!read) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s", a->path,
+		            g_strerror(saved));
+		return FALSE;
+	}
+	if (!same) {
+		set_damaged(a, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Whether a is served from its file: kept, not purged, and a file (every
+ * one on SQLite; PostgreSQL keeps contents in the database). */
+static gboolean from_file(const DkStoredAttachment *a)
+{
+	return a->path != NULL && dk_stored_attachment_kept(a) && a->purged_at == 0;
+}
+
 GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
                                          GError **error)
 {
-	if (a->path == NULL || !dk_stored_attachment_kept(a) || a->purged_at != 0) {
+	if (!from_file(a)) {
 		g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, error);
 		return bytes != NULL ? g_memory_input_stream_new_from_bytes(bytes) : NULL;
 	}
+	if (!file_intact(a, error))
+		return NULL;
 	g_autoptr(GFile) file = g_file_new_for_path(a->path);
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GFileInputStream) in = g_file_read(file, NULL, &local);
-	g_autoptr(DkSha256) sha = dk_sha256_new();
-	g_autofree guint8 *piece = g_malloc(DK_STORE_ATTACHMENT_PIECE);
-	gsize total = 0;
-	gssize n = 0;
-	while (in != NULL &&
-	       (n = g_input_stream_read(G_INPUT_STREAM(in), piece, DK_STORE_ATTACHMENT_PIECE, NULL,
-	                                &local)) > 0) {
-		dk_sha256_update(sha, piece, (gsize)n);
-		total += (gsize)n;
-	}
-	if (in == NULL || n < 0 || !g_seekable_seek(G_SEEKABLE(in), 0, G_SEEK_SET, NULL, &local)) {
+	GFileInputStream *in = g_file_read(file, NULL, &local);
+	if (in == NULL)
 		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s", a->path,
 		            local->message);
-		return NULL;
-	}
-	char hex[65];
-	dk_sha256_finish(sha, hex);
-	if (strcmp(hex, a->sha256) != 0 || total != a->size) {
-		set_damaged(a, error);
-		return NULL;
-	}
-	return G_INPUT_STREAM(g_steal_pointer(&in));
+	return G_INPUT_STREAM(in);
 }
 
 gboolean dk_store_attachment_copy(DkStore *store, const DkStoredAttachment *a, DkStoreRawSink sink,
                                   gpointer data, GError **error)
 {
-	g_autoptr(GInputStream) in = dk_store_attachment_stream(store, a, error);
-	if (in == NULL)
+	if (from_file(a))
+		return file_intact(a, error) &&
+		       dk_store_chunks_read_file(a->path, (gint64)a->size, sink, data, error);
+	g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, error);
+	if (bytes == NULL)
 		return FALSE;
-	g_autofree guint8 *piece = g_malloc(DK_STORE_ATTACHMENT_PIECE);
-	g_autoptr(GError) local = NULL;
-	gssize n = 0;
-	while ((n = g_input_stream_read(in, piece, DK_STORE_ATTACHMENT_PIECE, NULL, &local)) > 0)
-		if (!sink(piece, (gsize)n, data, error))
-			return FALSE;
-	if (n < 0) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s",
-		            a->path ? a->path : a->sha256, local->message);
-		return FALSE;
-	}
-	return TRUE;
+	/* a sink that stops without an error stops early, as in
+	 * dk_store_raw_read() */
+	GError *local = NULL;
+	gboolean ok = sink(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes), data, &local);
+	if (local != NULL)
+		g_propagate_error(error, local);
+	return ok || local == NULL;
 }

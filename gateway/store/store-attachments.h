@@ -64,18 +64,20 @@ GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GE
 /* The pieces a stream of an attachment is read and sent in. */
 #define DK_STORE_ATTACHMENT_PIECE 65536
 
-/* a's content as a stream to read from its start, once its SHA-256 and
- * size have been checked: a file is read through for the check a piece at
- * a time and never held whole; a content kept in the database (PostgreSQL)
- * is read whole as by dk_store_attachment_read(). Its errors are that
- * function's. */
+/* a's content as a stream to read from its start, once its size and
+ * SHA-256 have been checked: a file is read through for the check a piece
+ * at a time and never held whole; a content kept in the database
+ * (PostgreSQL) is read whole as by dk_store_attachment_read(). Its errors
+ * are that function's. */
 GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
                                          GError **error);
 
-/* Passes a's content to sink (as dk_store_raw_read() passes a raw
- * message) a piece at a time from dk_store_attachment_stream(), after its
- * check: nothing reaches the sink from a damaged file. FALSE with that
- * function's error, a read's, or the sink's. */
+/* Passes a's content to sink as dk_store_raw_read() passes a raw message:
+ * a file, once checked as above, a piece at a time
+ * (dk_store_chunks_read_file()); a content kept in the database, whole.
+ * Nothing reaches the sink from a damaged file. FALSE with
+ * dk_store_attachment_read()'s errors, a read's, or the sink's; TRUE when
+ * the sink stopped early without an error. */
 gboolean dk_store_attachment_copy(DkStore *store, const DkStoredAttachment *a, DkStoreRawSink sink,
                                   gpointer data, GError **error);
 

@@ -136,9 +136,11 @@ typedef struct {
 } Streamed;
 
 /* Appends the next piece, or completes the body after the last (or a
- * failed read, the body then short). */
-static void stream_next(SoupServerMessage *msg, Streamed *s)
+ * failed read, the body then short); at the start and after each piece
+ * is written ("wrote-chunk"). */
+static void stream_next(SoupServerMessage *msg, gpointer data)
 {
+	Streamed *s = data;
 	SoupMessageBody *body = soup_server_message_get_response_body(msg);
 	if (s->left > 0) {
 		g_autoptr(GError) error = NULL;
@@ -155,11 +157,6 @@ static void stream_next(SoupServerMessage *msg, Streamed *s)
 		s->left = 0;
 	}
 	soup_message_body_complete(body);
-}
-
-static void stream_wrote(SoupServerMessage *msg, gpointer data)
-{
-	stream_next(msg, data);
 }
 
 static void stream_finished(SoupServerMessage *msg, gpointer data)
@@ -186,7 +183,7 @@ void dk_web_respond_stream(SoupServerMessage *msg, guint status, const char *con
 	Streamed *s = g_new0(Streamed, 1);
 	s->in = g_object_ref(in);
 	s->left = size;
-	s->wrote = g_signal_connect(msg, "wrote-chunk", G_CALLBACK(stream_wrote), s);
+	s->wrote = g_signal_connect(msg, "wrote-chunk", G_CALLBACK(stream_next), s);
 	s->finished = g_signal_connect(msg, "finished", G_CALLBACK(stream_finished), s);
 	stream_next(msg, s);
 }
