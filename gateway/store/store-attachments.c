@@ -270,13 +270,51 @@ static gboolean from_file(const DkStoredAttachment *a)
 	return a->path != NULL && dk_stored_attachment_kept(a) && a->purged_at == 0;
 }
 
-GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
-                                         GError **error)
+/* Into *chunks_out the pieces a's content is kept in (PostgreSQL, above
+ * inline_max); 0 for a file, a content kept as one value, or one with
+ * nothing to read (not kept, purged), which dk_store_attachment_read()
+ * reads or refuses. */
+static gboolean pieces_of(DkStore *store, const DkStoredAttachment *a, gint64 *chunks_out,
+                          GError **error)
 {
-	if (!from_file(a)) {
-		g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, error);
-		return bytes != NULL ? g_memory_input_stream_new_from_bytes(bytes) : NULL;
-	}
+	*chunks_out = 0;
+	if (a->path != NULL || !dk_stored_attachment_kept(a) || a->purged_at != 0)
+		return TRUE;
+	gboolean found = FALSE;
+	return dk_store_lookup_int64(
+	    store,
+	    dk_store_query(store, "SELECT chunks FROM attachments WHERE sha256 = ?", error, "s",
+	                   a->sha256),
+	    "reading an attachment", chunks_out, &found, error);
+}
+
+static gboolean hash_piece(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	(void)error;
+	dk_sha256_update(data, bytes, size);
+	return TRUE;
+}
+
+/* Whether a's chunks pieces add up to its size and SHA-256, read through a
+ * piece at a time; FALSE with error as file_intact() when not. */
+static gboolean pieces_intact(DkStore *store, const DkStoredAttachment *a, gint64 chunks,
+                              GError **error)
+{
+	g_autoptr(DkSha256) sum = dk_sha256_new();
+	if (!dk_store_chunks_read(store, DK_STORE_CHUNKS_ATTACHMENT, a->sha256, chunks,
+	                          (gint64)a->size, hash_piece, sum, error))
+		return FALSE;
+	char hex[65];
+	dk_sha256_finish(sum, hex);
+	if (strcmp(hex, a->sha256) == 0)
+		return TRUE;
+	set_damaged(a, error);
+	return FALSE;
+}
+
+/* a's file, checked, as a stream from its start. */
+static GInputStream *file_stream(const DkStoredAttachment *a, GError **error)
+{
 	if (!file_intact(a, error))
 		return NULL;
 	g_autoptr(GFile) file = g_file_new_for_path(a->path);
@@ -288,12 +326,36 @@ GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachmen
 	return G_INPUT_STREAM(in);
 }
 
+GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
+                                         GError **error)
+{
+	if (from_file(a))
+		return file_stream(a, error);
+	gint64 chunks = 0;
+	if (!pieces_of(store, a, &chunks, error))
+		return NULL;
+	if (chunks > 0)
+		return pieces_intact(store, a, chunks, error)
+		           ? dk_store_chunks_stream(store, DK_STORE_CHUNKS_ATTACHMENT, a->sha256,
+		                                    chunks, (gint64)a->size)
+		           : NULL;
+	g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, error);
+	return bytes != NULL ? g_memory_input_stream_new_from_bytes(bytes) : NULL;
+}
+
 gboolean dk_store_attachment_copy(DkStore *store, const DkStoredAttachment *a, DkStoreRawSink sink,
                                   gpointer data, GError **error)
 {
 	if (from_file(a))
 		return file_intact(a, error) &&
 		       dk_store_chunks_read_file(a->path, (gint64)a->size, sink, data, error);
+	gint64 chunks = 0;
+	if (!pieces_of(store, a, &chunks, error))
+		return FALSE;
+	if (chunks > 0)
+		return pieces_intact(store, a, chunks, error) &&
+		       dk_store_chunks_read(store, DK_STORE_CHUNKS_ATTACHMENT, a->sha256, chunks,
+		                            (gint64)a->size, sink, data, error);
 	g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, error);
 	if (bytes == NULL)
 		return FALSE;

@@ -65,16 +65,19 @@ GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GE
 #define DK_STORE_ATTACHMENT_PIECE 65536
 
 /* a's content as a stream to read from its start, once its size and
- * SHA-256 have been checked: a file is read through for the check a piece
- * at a time and never held whole; a content kept in the database
- * (PostgreSQL) is read whole as by dk_store_attachment_read(). Its errors
+ * SHA-256 have been checked: a file, or a content kept in pieces
+ * (PostgreSQL, above inline_max), is read through for the check a piece
+ * at a time, then given a piece at a time, never held whole (the pieces'
+ * stream uses store at each read: it must not outlive it); a content kept
+ * as one value is read whole as by dk_store_attachment_read(). Its errors
  * are that function's. */
 GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
                                          GError **error);
 
 /* Passes a's content to sink as dk_store_raw_read() passes a raw message:
- * a file, once checked as above, a piece at a time
- * (dk_store_chunks_read_file()); a content kept in the database, whole.
+ * a file or a content in pieces, once checked as above, a piece at a time
+ * (dk_store_chunks_read_file(), dk_store_chunks_read()); a content kept
+ * as one value, whole.
  * Nothing reaches the sink from a damaged file. FALSE with
  * dk_store_attachment_read()'s errors, a read's, or the sink's; TRUE when
  * the sink stopped early without an error. */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The statements of each kind's pieces. */
@@ -123,22 +124,35 @@ static gboolean give(DkStoreRawSink sink, gpointer data, const guint8 *bytes, gs
 	return FALSE;
 }
 
+/* The statement of piece seq of content sha256, stepped to its row (the
+ * caller resets it); NULL with error when the read fails or the piece is
+ * missing. */
+static DkStmt *piece_row(DkStore *store, DkStoreChunksKind kind, const char *sha256, gint64 seq,
+                         GError **error)
+{
+	DkStmt *st = dk_store_query(store, select_piece[kind], error, "si", sha256, seq);
+	if (st == NULL)
+		return NULL;
+	int rc = dk_stmt_step(st);
+	if (rc == DK_STMT_ROW)
+		return st;
+	dk_stmt_reset(st);
+	if (rc == DK_STMT_ERROR)
+		dk_store_set_error(store, error, "reading a piece");
+	else
+		damaged(kind, sha256, "a piece is missing", error);
+	return NULL;
+}
+
 gboolean dk_store_chunks_read(DkStore *store, DkStoreChunksKind kind, const char *sha256,
                               gint64 chunks, gint64 size, DkStoreRawSink sink, gpointer data,
                               GError **error)
 {
 	gint64 got = 0;
 	for (gint64 seq = 0; seq < chunks; seq++) {
-		DkStmt *st = dk_store_query(store, select_piece[kind], error, "si", sha256, seq);
+		DkStmt *st = piece_row(store, kind, sha256, seq, error);
 		if (st == NULL)
 			return FALSE;
-		int rc = dk_stmt_step(st);
-		if (rc != DK_STMT_ROW) {
-			dk_stmt_reset(st);
-			return rc == DK_STMT_ERROR
-			           ? dk_store_set_error(store, error, "reading a piece")
-			           : damaged(kind, sha256, "a piece is missing", error);
-		}
 		gsize n = 0;
 		const guint8 *bytes = dk_stmt_blob(st, 0, &n);
 		got += (gint64)n;
@@ -150,6 +164,93 @@ gboolean dk_store_chunks_read(DkStore *store, DkStoreChunksKind kind, const char
 			              damaged(kind, sha256, "more bytes than stored", error));
 	}
 	return got == size || damaged(kind, sha256, "fewer bytes than stored", error);
+}
+
+/* A content in pieces read as a stream: one piece (one statement) in
+ * memory at a time, fetched when the reader has taken the one before. */
+typedef struct {
+	GInputStream parent;
+	DkStore *store;
+	DkStoreChunksKind kind;
+	char *sha256;
+	gint64 chunks, size;
+	gint64 seq;   /* the next piece to fetch */
+	gint64 given; /* bytes of the pieces fetched so far */
+	GBytes *piece;
+	gsize at; /* how much of piece the reader has taken */
+} DkPiecesStream;
+typedef GInputStreamClass DkPiecesStreamClass;
+
+G_DEFINE_TYPE(DkPiecesStream, dk_pieces_stream, G_TYPE_INPUT_STREAM)
+
+/* Makes the next piece s->piece: FALSE with error when it cannot be read
+ * or the pieces come to more bytes than stored. */
+static gboolean next_piece(DkPiecesStream *s, GError **error)
+{
+	g_clear_pointer(&s->piece, g_bytes_unref);
+	s->at = 0;
+	DkStmt *st = piece_row(s->store, s->kind, s->sha256, s->seq, error);
+	if (st == NULL)
+		return FALSE;
+	gsize n = 0;
+	const guint8 *bytes = dk_stmt_blob(st, 0, &n);
+	s->piece = g_bytes_new(bytes, n);
+	dk_stmt_reset(st);
+	s->seq++;
+	s->given += (gint64)n;
+	return s->given <= s->size || damaged(s->kind, s->sha256, "more bytes than stored", error);
+}
+
+static gssize pieces_read(GInputStream *stream, void *buffer, gsize count,
+                          GCancellable *cancellable, GError **error)
+{
+	(void)cancellable;
+	DkPiecesStream *s = (DkPiecesStream *)stream;
+	while (s->piece == NULL || s->at == g_bytes_get_size(s->piece)) {
+		if (s->seq == s->chunks) {
+			if (s->given == s->size)
+				return 0; /* the end */
+			damaged(s->kind, s->sha256, "fewer bytes than stored", error);
+			return -1;
+		}
+		if (!next_piece(s, error))
+			return -1;
+	}
+	gsize n = MIN(count, g_bytes_get_size(s->piece) - s->at);
+	memcpy(buffer, (const guint8 *)g_bytes_get_data(s->piece, NULL) + s->at, n);
+	s->at += n;
+	return (gssize)n;
+}
+
+static void pieces_finalize(GObject *object)
+{
+	DkPiecesStream *s = (DkPiecesStream *)object;
+	g_clear_pointer(&s->piece, g_bytes_unref);
+	g_free(s->sha256);
+	G_OBJECT_CLASS(dk_pieces_stream_parent_class)->finalize(object);
+}
+
+static void dk_pieces_stream_class_init(DkPiecesStreamClass *klass)
+{
+	G_OBJECT_CLASS(klass)->finalize = pieces_finalize;
+	klass->read_fn = pieces_read;
+}
+
+static void dk_pieces_stream_init(DkPiecesStream *s)
+{
+	(void)s;
+}
+
+GInputStream *dk_store_chunks_stream(DkStore *store, DkStoreChunksKind kind, const char *sha256,
+                                     gint64 chunks, gint64 size)
+{
+	DkPiecesStream *s = g_object_new(dk_pieces_stream_get_type(), NULL);
+	s->store = store;
+	s->kind = kind;
+	s->sha256 = g_strdup(sha256);
+	s->chunks = chunks;
+	s->size = size;
+	return G_INPUT_STREAM(s);
 }
 
 gboolean dk_store_chunks_read_file(const char *path, gint64 size, DkStoreRawSink sink,

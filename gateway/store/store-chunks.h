@@ -6,6 +6,8 @@
 
 #include "gateway/store/store.h"
 
+#include <gio/gio.h>
+
 G_BEGIN_DECLS
 
 /* The size of a piece: large enough that a 100 MiB message is a hundred
@@ -43,6 +45,13 @@ gboolean dk_store_chunks_put(DkStore *store, const char *sha256, int fd, const g
 gboolean dk_store_chunks_read(DkStore *store, DkStoreChunksKind kind, const char *sha256,
                               gint64 chunks, gint64 size, DkStoreRawSink sink, gpointer data,
                               GError **error);
+
+/* The chunks pieces of content sha256 as a stream to read from its start,
+ * one piece fetched (one statement) when the reader has taken the one
+ * before: a read fails as dk_store_chunks_read() does. It uses store at
+ * each read, from the caller's thread, and must not outlive it. */
+GInputStream *dk_store_chunks_stream(DkStore *store, DkStoreChunksKind kind, const char *sha256,
+                                     gint64 chunks, gint64 size);
 
 /* Passes the size bytes of the file path to sink in pieces, as
  * dk_store_chunks_read() does (a raw message kept as a file). */

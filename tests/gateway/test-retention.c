@@ -141,8 +141,15 @@ static GBytes *streamed(Fixture *f, const DkStoredAttachment *a, GError **error)
 	return g_byte_array_free_to_bytes(all);
 }
 
-/* Whether the first attachment of ticket t is readable, read whole and
- * streamed alike. */
+static gboolean gather_bytes(const guint8 *bytes, gsize size, gpointer data, GError **error)
+{
+	(void)error;
+	g_byte_array_append(data, bytes, (guint)size);
+	return TRUE;
+}
+
+/* Whether the first attachment of ticket t is readable, read whole,
+ * streamed and copied alike. */
 static gboolean attachment_kept(Fixture *f, gint64 t)
 {
 	g_autoptr(GError) error = NULL;
@@ -153,14 +160,22 @@ static gboolean attachment_kept(Fixture *f, gint64 t)
 	g_autoptr(GBytes) bytes = dk_store_attachment_read(f->store, a, &error);
 	g_autoptr(GError) stream_error = NULL;
 	g_autoptr(GBytes) stream = streamed(f, a, &stream_error);
+	g_autoptr(GError) copy_error = NULL;
+	g_autoptr(GByteArray) copied = g_byte_array_new();
+	gboolean copy = dk_store_attachment_copy(f->store, a, gather_bytes, copied, &copy_error);
 	if (bytes != NULL) {
 		assert_non_null(stream);
 		assert_true(g_bytes_equal(bytes, stream));
+		assert_true(copy);
+		assert_int_equal(copied->len, g_bytes_get_size(bytes));
+		assert_memory_equal(copied->data, g_bytes_get_data(bytes, NULL), copied->len);
 		return TRUE;
 	}
 	g_assert_error(error, DK_ERROR, DK_ERROR_GONE);
 	assert_null(stream);
 	g_assert_error(stream_error, DK_ERROR, DK_ERROR_GONE);
+	assert_false(copy);
+	g_assert_error(copy_error, DK_ERROR, DK_ERROR_GONE);
 	return FALSE;
 }
 
@@ -522,22 +537,30 @@ static void test_large_contents_purged_whole(void **state)
 	                 pg ? 4 : 0);
 }
 
-/* An attachment's file changed on disk (one byte, the size the same) is
- * refused as damaged, read whole or streamed: nothing of it is given out
- * (SQLite: the file; PostgreSQL keeps contents in the database). */
-static void test_damaged_file_refused(void **state)
+/* An attachment changed where it is kept (one byte of its second MiB,
+ * the size the same: on SQLite in its file, on PostgreSQL in its second
+ * piece) is refused as damaged, read whole, streamed or copied: nothing of
+ * it is given out, not even the first piece, which is intact. */
+static void test_damaged_content_refused(void **state)
 {
-	if (dk_test_store_is_pg())
-		skip();
 	Fixture *f = *state;
-	g_autofree char *attachment = numbered("%PDF-1.4\n", 200000);
+	g_autofree char *attachment = numbered("%PDF-1.4\n", 1048576 + 200000);
 	gint64 t = ticket(f, "default", BIG_RAW("damaged"), attachment, 0);
 	assert_true(attachment_kept(f, t));
-	g_autofree char *sha = sha_of(attachment);
-	char shard[3] = {sha[0], sha[1], 0};
-	g_autofree char *path = g_build_filename(f->dir, "attachments", shard, sha, NULL);
-	attachment[150000] ^= 1;
-	assert_true(g_file_set_contents(path, attachment, -1, NULL));
+	if (dk_test_store_is_pg()) {
+		assert_int_equal(dk_test_store_number(f->store,
+		                                      "UPDATE attachment_chunks SET data ="
+		                                      " set_byte(data, 150000,"
+		                                      " get_byte(data, 150000) # 1)"
+		                                      " WHERE seq = 1 RETURNING seq"),
+		                 1);
+	} else {
+		g_autofree char *sha = sha_of(attachment);
+		char shard[3] = {sha[0], sha[1], 0};
+		g_autofree char *path = g_build_filename(f->dir, "attachments", shard, sha, NULL);
+		attachment[1048576 + 150000] ^= 1;
+		assert_true(g_file_set_contents(path, attachment, -1, NULL));
+	}
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) all = dk_store_ticket_attachments(f->store, t, &error);
 	const DkStoredAttachment *a = g_ptr_array_index(all, 0);
@@ -549,6 +572,11 @@ static void test_damaged_file_refused(void **state)
 	assert_null(stream);
 	g_assert_error(error, DK_ERROR, DK_ERROR_PERMANENT);
 	assert_non_null(strstr(error->message, "damaged"));
+	g_clear_error(&error);
+	g_autoptr(GByteArray) copied = g_byte_array_new();
+	assert_false(dk_store_attachment_copy(f->store, a, gather_bytes, copied, &error));
+	g_assert_error(error, DK_ERROR, DK_ERROR_PERMANENT);
+	assert_int_equal(copied->len, 0);
 }
 
 int main(void)
@@ -564,7 +592,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_same_bytes_again_come_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_contents_purged_whole, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_damaged_file_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_content_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
