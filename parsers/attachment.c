@@ -7,6 +7,7 @@
 
 #include <stdio.h> /* ytnef.h needs FILE */
 #include <string.h>
+#include <unistd.h>
 #include <ytnef.h>
 
 /* Characters that must not reach a file system or a screen unescaped:
@@ -144,6 +145,7 @@ DkAttachment *dk_attachment_new(const char *filename, const char *content_type,
                                 const char *disposition, const char *content_id, GBytes *data)
 {
 	DkAttachment *a = g_new0(DkAttachment, 1);
+	a->fd = -1;
 	a->filename = dk_attachment_sent_filename(filename);
 	if (content_type != NULL) {
 		a->content_type = g_ascii_strdown(content_type, -1);
@@ -173,6 +175,8 @@ void dk_attachment_free(DkAttachment *attachment)
 	g_free(attachment->message_subject);
 	dk_address_free(attachment->message_from);
 	g_clear_pointer(&attachment->data, g_bytes_unref);
+	if (attachment->fd >= 0)
+		close(attachment->fd);
 	g_free(attachment);
 }
 

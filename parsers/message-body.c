@@ -7,7 +7,9 @@
 #include "parsers/charset.h"
 #include "parsers/html.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Which text parts below a node are the body (WANT_TEXT), and which are
  * unused alternatives of it that are neither body nor attachment. */
@@ -83,16 +85,23 @@ static GBytes *take_within_budget(DkParseContext *c, GByteArray *array)
 
 /* The decoded content of a part (RFC 2045 section 6), or NULL when it
  * would take the message past the decoded-size limit. */
+/* What w's content decodes to at most: decoding never grows a part, and
+ * base64 shrinks it by a quarter. */
+static gsize decoded_estimate(GMimeDataWrapper *w)
+{
+	gint64 encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
+	gsize estimate = encoded > 0 ? (gsize)encoded : 0;
+	if (g_mime_data_wrapper_get_encoding(w) == GMIME_CONTENT_ENCODING_BASE64)
+		estimate = estimate / 4 * 3;
+	return estimate;
+}
+
 static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	if (w == NULL)
 		return g_bytes_new(NULL, 0);
-	gint64 encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(w));
-	/* Decoding never grows a part; base64 shrinks it by a quarter. */
-	gsize estimate = encoded > 0 ? (gsize)encoded : 0;
-	if (g_mime_data_wrapper_get_encoding(w) == GMIME_CONTENT_ENCODING_BASE64)
-		estimate = estimate / 4 * 3;
+	gsize estimate = decoded_estimate(w);
 	if (c->decoded + estimate > c->max_decoded) {
 		note_over_budget(c);
 		return NULL;
@@ -107,6 +116,80 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 		g_object_set_qdata_full(G_OBJECT(part), dk_message_decoded_quark(),
 		                        g_bytes_ref(bytes), (GDestroyNotify)g_bytes_unref);
 	return bytes;
+}
+
+static GMimeStream *decoding_stream(GMimeDataWrapper *w);
+
+/* Writes the n bytes at p to fd, however few each write() takes. */
+static gboolean write_all(int fd, const char *p, gsize n)
+{
+	while (n > 0) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return FALSE;
+		p += r;
+		n -= (gsize)r;
+	}
+	return TRUE;
+}
+
+/* w's content decoded into fd a piece at a time, hashed on the way:
+ * its size and SHA-256; FALSE when a read or a write fails. */
+static gboolean decode_into(GMimeDataWrapper *w, int fd, gsize *size_out, char sha_out[65])
+{
+	g_autoptr(DkSha256) sum = dk_sha256_new();
+	GMimeStream *decoded = decoding_stream(w);
+	g_autofree char *buf = g_malloc(65536);
+	gsize size = 0;
+	gssize r = 0;
+	gboolean written = TRUE;
+	while (written && (r = g_mime_stream_read(decoded, buf, 65536)) > 0) {
+		written = write_all(fd, buf, (gsize)r);
+		dk_sha256_update(sum, buf, (gsize)r);
+		size += (gsize)r;
+	}
+	gboolean ok = written && (r == 0 || g_mime_stream_eos(decoded));
+	g_object_unref(decoded);
+	dk_sha256_finish(sum, sha_out);
+	*size_out = size;
+	return ok;
+}
+
+/* A large part's content (DK_PARSE_SPILL_MIN encoded bytes or more)
+ * decoded into a file of the options' spill instead of memory: into
+ * *fd_out, with *size_out and sha_out; *fd_out -1 when it would take the
+ * message past the decoded-size limit (not kept, as decode_part()).
+ * FALSE when it is not for the spill (small, no spill) or no file could
+ * be had or written: decode_part() then decodes it into memory. */
+static gboolean spill_part(DkParseContext *c, GMimePart *part, int *fd_out, gsize *size_out,
+                           char sha_out[65])
+{
+	*fd_out = -1;
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	if (c->spill == NULL || w == NULL ||
+	    g_mime_stream_length(g_mime_data_wrapper_get_stream(w)) < DK_PARSE_SPILL_MIN)
+		return FALSE;
+	if (c->decoded + decoded_estimate(w) > c->max_decoded) {
+		note_over_budget(c);
+		return TRUE;
+	}
+	int fd = c->spill(c->spill_data);
+	if (fd < 0)
+		return FALSE;
+	if (!decode_into(w, fd, size_out, sha_out)) {
+		close(fd);
+		return FALSE;
+	}
+	if (c->decoded + *size_out > c->max_decoded) {
+		close(fd);
+		note_over_budget(c);
+		return TRUE;
+	}
+	c->decoded += *size_out;
+	*fd_out = fd;
+	return TRUE;
 }
 
 GQuark dk_message_decoded_quark(void)
@@ -424,15 +507,26 @@ static void name_unnamed(DkParseContext *c, DkAttachment *a, GMimeObject *obj)
 static void add_attachment(DkParseContext *c, GMimePart *part)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
-	g_autoptr(GBytes) bytes = decode_part(c, part);
 	g_autofree char *type =
 	    g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
 	g_autofree char *cid = clean_content_id(g_mime_object_get_content_id(obj));
 	g_autofree char *filename = part_filename(c, obj);
+	/* a winmail.dat is read whole for the files inside it */
+	gboolean tnef = dk_attachment_is_tnef(type, filename);
+	int fd = -1;
+	gsize size = 0;
+	char sha[65] = "";
+	gboolean spilled = !tnef && spill_part(c, part, &fd, &size, sha);
+	g_autoptr(GBytes) bytes = spilled ? NULL : decode_part(c, part);
 	DkAttachment *a = dk_attachment_new(filename, type, disposition_of(obj), cid, bytes);
+	if (fd >= 0) {
+		a->fd = fd;
+		a->size = size;
+		memcpy(a->sha256, sha, sizeof sha);
+	}
 	name_unnamed(c, a, obj);
 	g_ptr_array_add(c->m->attachments, a);
-	if (bytes != NULL && dk_attachment_is_tnef(type, filename))
+	if (bytes != NULL && tnef)
 		add_tnef(c, a);
 }
 

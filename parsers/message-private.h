@@ -27,7 +27,9 @@ typedef struct {
 	GString *text;    /* the inline text parts, joined */
 	GString *new_text;
 	GString *quoted_text;
-	char *tnef_body; /* the body of a winmail.dat, for text-less mail */
+	char *tnef_body;             /* the body of a winmail.dat, for text-less mail */
+	int (*spill)(gpointer data); /* the options' spill and its data */
+	gpointer spill_data;
 } DkParseContext;
 
 /* Adds a problem to the message's errors, once per distinct message. */

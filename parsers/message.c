@@ -490,6 +490,8 @@ static void context_init(DkParseContext *c, DkMessage *m, const DkParseOptions *
 	    o->max_decoded_bytes ? o->max_decoded_bytes : DK_PARSE_DEFAULT_MAX_DECODED_BYTES;
 	c->max_millis = o->max_millis ? o->max_millis : DK_PARSE_DEFAULT_MAX_MILLIS;
 	c->max_text = o->max_text_bytes ? o->max_text_bytes : DK_PARSE_DEFAULT_MAX_TEXT_BYTES;
+	c->spill = o->spill;
+	c->spill_data = o->spill_data;
 	c->deadline = g_get_monotonic_time() + (gint64)c->max_millis * 1000;
 	/* Raw 8-bit header text: UTF-8 when it is valid, else the fallback. */
 	c->gmime_options = header_options(c->fallback_charset);

@@ -33,7 +33,18 @@ typedef struct {
 	gsize max_text_bytes;           /* text, new_text and quoted_text each: longer
 	                                 * text is cut at a UTF-8 boundary and the cut
 	                                 * listed in errors (the raw stays whole) */
+	/* Where a large attachment goes instead of memory (encoded content
+	 * of DK_PARSE_SPILL_MIN bytes or more, other than a winmail.dat):
+	 * spill(spill_data) gives a new empty file, read-write, and the
+	 * decoded content is written into it (DkAttachment.fd). NULL, or -1
+	 * from it, keeps the content in memory. The one exception to "no
+	 * I/O" besides reading a message from a file. */
+	int (*spill)(gpointer spill_data);
+	gpointer spill_data;
 } DkParseOptions;
+
+/* The encoded size from which an attachment goes to options' spill. */
+#define DK_PARSE_SPILL_MIN (1024 * 1024)
 
 /* The defaults that a zero in DkParseOptions stands for. */
 #define DK_PARSE_DEFAULT_MAX_DEPTH 32
@@ -56,9 +67,13 @@ typedef struct {
 	char *content_type;          /* type/subtype, lower case */
 	char *content_id;            /* without angle brackets, or NULL */
 	char *disposition;           /* "attachment" or "inline" */
-	gsize size;                  /* decoded size in bytes (0 when data is NULL) */
-	char sha256[65];             /* hex SHA-256 of the decoded content ("" when data is NULL) */
-	GBytes *data;                /* the decoded content; NULL when a limit kept it out */
+	gsize size;                  /* decoded size in bytes (0 when not kept) */
+	char sha256[65];             /* hex SHA-256 of the decoded content ("" when not kept) */
+	GBytes *data;                /* the decoded content; NULL when a limit kept it out
+	                              * or it is in fd */
+	int fd;                      /* a large content written to a file of the options'
+	                              * spill (its size bytes from offset 0), closed with
+	                              * the attachment; else -1 */
 	char *origin;                /* file name of the container it came out of
 	                              * (a winmail.dat), or NULL for a MIME part */
 	char *message_subject;       /* message/rfc822 only: the attached mail's subject */

@@ -42,12 +42,12 @@ static json_t *attachments_json(const GPtrArray *list)
 	for (guint i = 0; i < list->len; i++) {
 		const DkAttachment *a = g_ptr_array_index(list, i);
 		json_array_append_new(
-		    arr, json_pack("{s:o, s:b, s:s, s:I, s:o, s:o, s:s}", "filename",
-		                   str_or_null(a->filename), "filename_generated",
-		                   a->filename_generated, "content_type", a->content_type, "size",
-		                   (json_int_t)a->size, "sha256",
-		                   a->data ? json_string(a->sha256) : json_null(), "content_id",
-		                   str_or_null(a->content_id), "disposition", a->disposition));
+		    arr, json_pack(
+		             "{s:o, s:b, s:s, s:I, s:o, s:o, s:s}", "filename",
+		             str_or_null(a->filename), "filename_generated", a->filename_generated,
+		             "content_type", a->content_type, "size", (json_int_t)a->size, "sha256",
+		             a->sha256[0] ? json_string(a->sha256) : json_null(), "content_id",
+		             str_or_null(a->content_id), "disposition", a->disposition));
 	}
 	return arr;
 }

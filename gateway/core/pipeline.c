@@ -6,6 +6,7 @@
 #include "gateway/core/rules-apply.h"
 #include "gateway/desk/conversation.h"
 #include "gateway/desk/sla-policy.h"
+#include "gateway/store/store-attachments.h"
 #include "gateway/store/store-file.h"
 #include "gateway/core/writer.h"
 #include "parsers/digest.h"
@@ -51,6 +52,13 @@ static char **own_domains(const DkConfig *config)
 	return g_strv_builder_end(b);
 }
 
+/* The parser's spill: a file for a large attachment's decoded content
+ * (dk_store_attachment_spill()). */
+static int spill(gpointer store)
+{
+	return store != NULL ? dk_store_attachment_spill(store) : -1;
+}
+
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffectsOps *effects)
 {
 	DkPipeline *p = g_new0(DkPipeline, 1);
@@ -68,6 +76,8 @@ DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffe
 	p->parse.max_millis = (guint)dk_config_get_int(config, "parse", "time_limit_ms");
 	p->own_domains = own_domains(config);
 	p->parse.own_domains = (const char *const *)p->own_domains;
+	p->parse.spill = spill;
+	p->parse.spill_data = store;
 	p->policy = dk_thread_policy_new(config);
 	g_mutex_init(&p->rules_lock);
 	p->items_config = config;

@@ -169,6 +169,8 @@ static gboolean store_attachments(DkStore *store, gint64 article, const DkMessag
 		    .size = a->size,
 		    .sha256 = a->sha256,
 		    .data = a->data,
+		    .in_file = a->fd >= 0,
+		    .fd = a->fd,
 		};
 		if (!dk_store_attachment_add(store, article, i, &in, error))
 			return FALSE;

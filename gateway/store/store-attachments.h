@@ -61,6 +61,14 @@ DkStoredAttachment *dk_store_attachment_find_cid(DkStore *store, gint64 article,
  * when it is damaged. The caller unrefs the result. */
 GBytes *dk_store_attachment_read(DkStore *store, const DkStoredAttachment *a, GError **error);
 
+/* A new empty file, without a name, for the parser to decode a large
+ * attachment into (DkParseOptions.spill) before the writer keeps it: in
+ * data_dir/spool on SQLite, so that the store gives it its name in
+ * data_dir/attachments by a link, not a copy; in $TMPDIR on PostgreSQL,
+ * which copies it into the database. -1 with errno set when none can be
+ * made. */
+int dk_store_attachment_spill(DkStore *store);
+
 /* The pieces a stream of an attachment is read and sent in. */
 #define DK_STORE_ATTACHMENT_PIECE 65536
 

@@ -684,9 +684,24 @@ gint64 dk_store_article_add(DkStore *store, DkArticle *a, GError **error)
  * (attachment_chunks), so that no statement carries the whole content. */
 static gboolean attachment_keep_pg(DkStore *store, const DkAttachmentIn *att, GError **error)
 {
-	gsize n = 0;
-	const guint8 *p = att->data ? g_bytes_get_data(att->data, &n) : NULL;
-	gboolean pieces = p != NULL && n > store->options.inline_max;
+	/* a content in a file: its pieces read from there, or, as one value,
+	 * read into memory (it is small) */
+	gboolean from_fd = att->in_file && att->size > store->options.inline_max;
+	g_autoptr(GBytes) small = NULL;
+	if (att->in_file && !from_fd) {
+		guint8 *buf = g_malloc(att->size + 1);
+		if (!dk_store_file_read(att->fd, buf, att->size)) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+			            "store: reading an attachment's file: %s", g_strerror(errno));
+			g_free(buf);
+			return FALSE;
+		}
+		small = g_bytes_new_take(buf, att->size);
+	}
+	GBytes *data = small != NULL ? small : att->data;
+	gsize n = from_fd ? att->size : 0;
+	const guint8 *p = data ? g_bytes_get_data(data, &n) : NULL;
+	gboolean pieces = from_fd || (p != NULL && n > store->options.inline_max);
 	DkStmt *st =
 	    dk_store_prepare(store,
 	                     "INSERT INTO attachments (sha256, size, data, chunks)"
@@ -705,8 +720,8 @@ static gboolean attachment_keep_pg(DkStore *store, const DkAttachmentIn *att, GE
 		return FALSE;
 	/* the pieces unless the same bytes are kept already */
 	return !pieces || dk_store_last_changes(store) == 0 ||
-	       dk_store_chunks_write(store, DK_STORE_CHUNKS_ATTACHMENT, att->sha256, -1, p, n,
-	                             error);
+	       dk_store_chunks_write(store, DK_STORE_CHUNKS_ATTACHMENT, att->sha256,
+	                             from_fd ? att->fd : -1, p, n, error);
 }
 
 /* The bytes of an attachment, once per SHA-256: on SQLite a file under
@@ -716,7 +731,8 @@ static gboolean attachment_keep(DkStore *store, const DkAttachmentIn *att, GErro
 	if (store->backend != NULL)
 		return attachment_keep_pg(store, att, error);
 	g_autofree char *dir = blob_dir(store, "attachments", att->sha256);
-	if (att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
+	if (att->in_file ? !dk_store_file_link(dir, att->sha256, att->fd, att->size, error)
+	                 : att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
 		return FALSE;
 	g_autofree char *rel = g_build_filename(
 	    "attachments", (char[]){att->sha256[0], att->sha256[1], 0}, att->sha256, NULL);

@@ -7,6 +7,7 @@
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"
 #include "gateway/core/writer.h"
+#include "gateway/store/store-attachments.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -613,6 +614,77 @@ static void test_reload_sla(void **state)
 	dk_delivery_clear(&d);
 }
 
+/* A message with an attachment of size bytes (base64, over the parser's
+ * DK_PARSE_SPILL_MIN) made of seed's noise; into *content_out its bytes. */
+static char *with_large_attachment(const char *message_id, gsize size, guint32 seed,
+                                   GBytes **content_out)
+{
+	guint8 *p = g_malloc(size);
+	for (gsize i = 0; i < size; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (guint8)(seed >> 16);
+	}
+	*content_out = g_bytes_new_take(p, size);
+	g_autofree char *b64 = g_base64_encode(p, size);
+	GString *m = g_string_new(NULL);
+	g_string_append_printf(
+	    m,
+	    "From: a@example.com\r\nSubject: the dump\r\nMessage-ID: <%s>\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\nThe dump.\r\n"
+	    "--b\r\nContent-Type: application/octet-stream; name=core.bin\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n",
+	    message_id);
+	for (gsize at = 0, len = strlen(b64); at < len; at += 76)
+		g_string_append_printf(m, "%.76s\r\n", b64 + at);
+	g_string_append(m, "--b--\r\n");
+	return g_string_free(m, FALSE);
+}
+
+static void assert_attachment(Fixture *f, gint64 ticket, GBytes *content)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) all = dk_store_ticket_attachments(f->store, ticket, &error);
+	assert_non_null(all);
+	assert_int_equal(all->len, 1);
+	const DkStoredAttachment *a = g_ptr_array_index(all, 0);
+	assert_int_equal(a->size, g_bytes_get_size(content));
+	g_autoptr(GBytes) kept = dk_store_attachment_read(f->store, a, &error);
+	assert_non_null(kept);
+	assert_true(g_bytes_equal(kept, content));
+}
+
+/* A large attachment, which the parser decodes into a file rather than
+ * memory, is kept whole (SQLite: that file linked into attachments/;
+ * PostgreSQL: copied from it in pieces); the same content again in
+ * another message, and another large content, likewise; nothing is left
+ * behind in the spool. */
+static void test_large_attachment_kept(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) one = NULL, same = NULL, other = NULL;
+	g_autofree char *m1 = with_large_attachment("dump1@example.com", 1536 * 1024 + 3, 1, &one);
+	g_autofree char *m2 = with_large_attachment("dump2@example.com", 1536 * 1024 + 3, 1, &same);
+	g_autofree char *m3 =
+	    with_large_attachment("dump3@example.com", 3 * 1024 * 1024 + 11, 2, &other);
+	gint64 t1 = deliver(f, m1, NULL, &error);
+	assert_true(t1 > 0);
+	gint64 t2 = deliver(f, m2, NULL, &error);
+	gint64 t3 = deliver(f, m3, NULL, &error);
+	assert_true(t2 > 0 && t3 > 0 && t1 != t2);
+	assert_attachment(f, t1, one);
+	assert_attachment(f, t2, one);
+	assert_attachment(f, t3, other);
+	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM attachments"), 2);
+	if (!dk_test_store_is_pg()) {
+		g_autofree char *spool = g_build_filename(f->dir, "spool", NULL);
+		g_autoptr(GDir) d = g_dir_open(spool, 0, NULL);
+		assert_non_null(d); /* made for the attachments' files */
+		assert_null(g_dir_read_name(d));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +701,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_search_lag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_search_backoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_sla, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_attachment_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,6 +201,185 @@ static void test_parse_fd_corpus(void **state)
 	assert_true(compared > 100);
 }
 
+/* The parser's spill as the pipeline's: an unnamed file; counts its
+ * calls, and gives none when refuse is set. */
+typedef struct {
+	guint calls;
+	gboolean refuse;
+} Spill;
+
+static int spill_file(gpointer data)
+{
+	Spill *s = data;
+	s->calls++;
+	if (s->refuse)
+		return -1;
+	char name[] = "/tmp/docket-test-spill-XXXXXX";
+	int fd = g_mkstemp(name);
+	assert_true(fd >= 0);
+	unlink(name);
+	return fd;
+}
+
+/* n bytes that do not repeat in any short period. */
+static GBytes *noise(gsize n, guint32 seed)
+{
+	guint8 *p = g_malloc(n);
+	for (gsize i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (guint8)(seed >> 16);
+	}
+	return g_bytes_new_take(p, n);
+}
+
+/* A message with a 1.5 MiB attachment in base64, a 1.2 MiB text file in
+ * quoted-printable, a small file and a 1.1 MiB winmail.dat. */
+static char *large_attachments(GBytes **binary_out, char **text_out)
+{
+	*binary_out = noise(1536 * 1024 + 7, 42);
+	GString *text = g_string_new(NULL);
+	for (guint i = 0; text->len < 1200 * 1024; i++)
+		g_string_append_printf(text, "line %u of the log, caf\xc3\xa9 = tea\n", i);
+	*text_out = g_string_free(text, FALSE);
+	gsize n = 0;
+	const guint8 *bin = g_bytes_get_data(*binary_out, &n);
+	g_autofree char *b64 = g_base64_encode(bin, n);
+	GString *m = g_string_new("From: a@example.com\nSubject: files\nMIME-Version: 1.0\n"
+	                          "Content-Type: multipart/mixed; boundary=b\n\n"
+	                          "--b\nContent-Type: text/plain\n\nThe files.\n"
+	                          "--b\nContent-Type: application/octet-stream; name=big.bin\n"
+	                          "Content-Transfer-Encoding: base64\n\n");
+	for (gsize at = 0, len = strlen(b64); at < len; at += 76)
+		g_string_append_printf(m, "%.76s\n", b64 + at);
+	g_string_append(m, "--b\nContent-Type: text/plain; charset=utf-8; name=log.txt\n"
+	                   "Content-Disposition: attachment; filename=log.txt\n"
+	                   "Content-Transfer-Encoding: quoted-printable\n\n");
+	for (const char *p = *text_out; *p; p++) {
+		if (*p == '\n')
+			g_string_append(m, "\n");
+		else if ((guint8)*p >= 0x80 || *p == '=')
+			g_string_append_printf(m, "=%02X", (guint8)*p);
+		else
+			g_string_append_c(m, *p);
+	}
+	g_string_append(m, "--b\nContent-Type: application/pdf; name=small.pdf\n"
+	                   "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n"
+	                   "--b\nContent-Type: application/ms-tnef; name=winmail.dat\n"
+	                   "Content-Transfer-Encoding: base64\n\n");
+	g_autoptr(GBytes) tnef = noise(1100 * 1024, 7);
+	g_autofree char *tb64 =
+	    g_base64_encode(g_bytes_get_data(tnef, NULL), g_bytes_get_size(tnef));
+	for (gsize at = 0, len = strlen(tb64); at < len; at += 76)
+		g_string_append_printf(m, "%.76s\n", tb64 + at);
+	g_string_append(m, "--b--\n");
+	return g_string_free(m, FALSE);
+}
+
+static const DkAttachment *named(const DkMessage *m, const char *filename)
+{
+	for (guint i = 0; i < m->attachments->len; i++) {
+		const DkAttachment *a = g_ptr_array_index(m->attachments, i);
+		if (g_strcmp0(a->filename, filename) == 0)
+			return a;
+	}
+	fail_msg("no attachment %s", filename);
+	return NULL;
+}
+
+/* The size bytes at the start of fd. */
+static GBytes *file_bytes(int fd, gsize size)
+{
+	guint8 *p = g_malloc(size + 1);
+	assert_int_equal(pread(fd, p, size, 0), (ssize_t)size);
+	return g_bytes_new_take(p, size);
+}
+
+/* With a spill, the large attachments are decoded into its files, not
+ * memory, with the size and SHA-256 the parse in memory gives them and
+ * the same bytes; the small file and the winmail.dat (read for the files
+ * inside) stay in memory. Read from memory and from a file alike. */
+static void test_large_attachments_spilled(void **state)
+{
+	(void)state;
+	g_autoptr(GBytes) binary = NULL;
+	g_autofree char *text = NULL;
+	g_autofree char *raw = large_attachments(&binary, &text);
+	gsize n = strlen(raw);
+	g_autoptr(GBytes) b = g_bytes_new(raw, n);
+	DkParseOptions plain = {.arrival_time = 1700000000};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(DkMessage) whole = dk_message_parse(b, &plain, &error);
+	assert_non_null(whole);
+	assert_true(g_bytes_equal(named(whole, "big.bin")->data, binary));
+	/* the last line break goes with the boundary after it (RFC 2046) */
+	assert_int_equal(g_bytes_get_size(named(whole, "log.txt")->data), strlen(text) - 1);
+	for (guint way = 0; way < 2; way++) {
+		Spill spill = {0};
+		DkParseOptions o = {
+		    .arrival_time = 1700000000, .spill = spill_file, .spill_data = &spill};
+		int fd = way == 1 ? file_of(raw, n) : -1;
+		g_autoptr(DkMessage) m = way == 0 ? dk_message_parse(b, &o, &error)
+		                                  : dk_message_parse_fd(fd, n, &o, &error);
+		assert_non_null(m);
+		assert_same(whole, m);
+		assert_int_equal(spill.calls, 2);
+		const char *large[] = {"big.bin", "log.txt"};
+		for (guint i = 0; i < G_N_ELEMENTS(large); i++) {
+			const DkAttachment *a = named(m, large[i]), *w = named(whole, large[i]);
+			assert_null(a->data);
+			assert_true(a->fd >= 0);
+			assert_int_equal(a->size, w->size);
+			assert_string_equal(a->sha256, w->sha256);
+			g_autoptr(GBytes) kept = file_bytes(a->fd, a->size);
+			assert_true(g_bytes_equal(kept, w->data));
+		}
+		const char *small[] = {"small.pdf", "winmail.dat"};
+		for (guint i = 0; i < G_N_ELEMENTS(small); i++) {
+			const DkAttachment *a = named(m, small[i]);
+			assert_non_null(a->data);
+			assert_int_equal(a->fd, -1);
+			assert_string_equal(a->sha256, named(whole, small[i])->sha256);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* A spill that gives no file: the content is decoded into memory as
+ * without one. Over the decoded-size limit: not kept, and no file asked
+ * for. */
+static void test_spill_refused_or_over_the_limit(void **state)
+{
+	(void)state;
+	g_autoptr(GBytes) binary = NULL;
+	g_autofree char *text = NULL;
+	g_autofree char *raw = large_attachments(&binary, &text);
+	g_autoptr(GBytes) b = g_bytes_new(raw, strlen(raw));
+	g_autoptr(GError) error = NULL;
+	Spill refused = {.refuse = TRUE};
+	DkParseOptions o = {
+	    .arrival_time = 1700000000, .spill = spill_file, .spill_data = &refused};
+	g_autoptr(DkMessage) m = dk_message_parse(b, &o, &error);
+	assert_non_null(m);
+	assert_int_equal(refused.calls, 2);
+	assert_true(g_bytes_equal(named(m, "big.bin")->data, binary));
+	assert_int_equal(named(m, "big.bin")->fd, -1);
+	Spill spill = {0};
+	DkParseOptions tight = {.arrival_time = 1700000000,
+	                        .max_decoded_bytes = 1024 * 1024,
+	                        .spill = spill_file,
+	                        .spill_data = &spill};
+	g_autoptr(DkMessage) over = dk_message_parse(b, &tight, &error);
+	assert_non_null(over);
+	const DkAttachment *a = named(over, "big.bin");
+	assert_null(a->data);
+	assert_int_equal(a->fd, -1);
+	assert_int_equal(a->size, 0);
+	assert_string_equal(a->sha256, "");
+	assert_int_equal(spill.calls, 0);
+	assert_true(has_error(over, "decoded-size limit"));
+}
+
 int main(void)
 {
 	corpus = dk_test_shared_path("corpus");
@@ -211,6 +390,8 @@ int main(void)
 	    cmocka_unit_test(test_short_text_untouched),
 	    cmocka_unit_test(test_parse_fd_large_multipart),
 	    cmocka_unit_test(test_parse_fd_corpus),
+	    cmocka_unit_test(test_large_attachments_spilled),
+	    cmocka_unit_test(test_spill_refused_or_over_the_limit),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	g_free(corpus);
