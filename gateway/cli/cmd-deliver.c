@@ -5,6 +5,7 @@
 #include "gateway/cli/cli.h"
 #include "gateway/error.h"
 #include "gateway/core/pipeline.h"
+#include "gateway/intake/lmtp-data.h"
 #include "gateway/ops/log.h"
 #include "gateway/outbox/effects.h"
 
@@ -12,13 +13,14 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* Reads all of fd, refusing more than limit bytes. */
-static GBytes *read_all(int fd, gsize limit, GError **error)
+/* Reads all of fd into a spool in dir (memory, then a file without a
+ * name past 256 KiB), refusing more than limit bytes. */
+static DkLmtpSpool *read_all(int fd, const char *dir, gsize limit, GError **error)
 {
-	g_autoptr(GByteArray) buf = g_byte_array_new();
-	guint8 chunk[65536];
+	g_autoptr(DkLmtpSpool) spool = dk_lmtp_spool_new(dir);
+	g_autofree guint8 *chunk = g_malloc(65536);
 	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof chunk);
+		ssize_t n = read(fd, chunk, 65536);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -28,7 +30,7 @@ static GBytes *read_all(int fd, gsize limit, GError **error)
 		}
 		if (n == 0)
 			break;
-		if (buf->len + (gsize)n > limit) {
+		if (dk_lmtp_spool_size(spool) + (gsize)n > limit) {
 			g_set_error(
 			    error, DK_ERROR, DK_ERROR_PERMANENT,
 			    "message larger than [intake] max_message_size (%" G_GSIZE_FORMAT
@@ -36,9 +38,23 @@ static GBytes *read_all(int fd, gsize limit, GError **error)
 			    limit);
 			return NULL;
 		}
-		g_byte_array_append(buf, chunk, (guint)n);
+		if (!dk_lmtp_spool_write(spool, chunk, (gsize)n, error))
+			return NULL;
 	}
-	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+	return dk_lmtp_spool_finish(spool, error) ? g_steal_pointer(&spool) : NULL;
+}
+
+/* Through the pipeline: a large message from its spool file, in chunks
+ * (as LMTP does), a small one from memory. */
+static gboolean deliver(DkPipeline *pipeline, DkLmtpSpool *spool, const DkIntake *intake,
+                        DkDelivery *out, GError **error)
+{
+	gsize size = dk_lmtp_spool_size(spool);
+	if (size > DK_PIPELINE_LARGE_MESSAGE)
+		return dk_pipeline_deliver_fd(pipeline, dk_lmtp_spool_fd(spool), size, intake, out,
+		                              error);
+	g_autoptr(GBytes) raw = dk_lmtp_spool_contents(spool, error);
+	return raw != NULL && dk_pipeline_deliver(pipeline, raw, intake, out, error);
 }
 
 /* The one log line of the message (to syslog with [log] syslog = true;
@@ -99,9 +115,12 @@ int dk_cmd_deliver(int argc, char **argv)
 	if (config == NULL)
 		return DK_EXIT_TEMPFAIL;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) raw = read_all(
-	    STDIN_FILENO, (gsize)dk_config_get_int(config, "intake", "max_message_size"), &error);
-	if (raw == NULL) {
+	g_autofree char *spool_dir =
+	    g_build_filename(dk_config_get_string(config, "store", "data_dir"), "spool", NULL);
+	g_autoptr(DkLmtpSpool) spool =
+	    read_all(STDIN_FILENO, spool_dir,
+	             (gsize)dk_config_get_int(config, "intake", "max_message_size"), &error);
+	if (spool == NULL) {
 		dk_cli_error("deliver: %s", error->message);
 		return exit_for(error);
 	}
@@ -120,12 +139,13 @@ int dk_cmd_deliver(int argc, char **argv)
 	};
 	DkDelivery result = {0};
 	gint64 started = g_get_monotonic_time();
-	if (!dk_pipeline_deliver(pipeline, raw, &intake, &result, &error)) {
-		log_message(&intake, g_bytes_get_size(raw), NULL, started, error);
+	gsize size = dk_lmtp_spool_size(spool);
+	if (!deliver(pipeline, spool, &intake, &result, &error)) {
+		log_message(&intake, size, NULL, started, error);
 		dk_cli_error("deliver: %s", error->message);
 		return exit_for(error);
 	}
-	log_message(&intake, g_bytes_get_size(raw), &result, started, NULL);
+	log_message(&intake, size, &result, started, NULL);
 	if (result.outcome == DK_OUTCOME_QUARANTINED)
 		dk_cli_error("deliver: unreadable or held, kept in quarantine as %" G_GINT64_FORMAT
 		             " (docket quarantine show %" G_GINT64_FORMAT " says why)",

@@ -249,10 +249,12 @@ gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint 
 	return dk_writer_commit(pipeline->store, items, n, error);
 }
 
-gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
-                             DkDelivery *out, GError **error)
+/* Commits item, a prepared message (NULL: not prepared, error set), and
+ * hands its result over into out. */
+static gboolean deliver_item(DkPipeline *pipeline, DkPipelineItem *prepared, DkDelivery *out,
+                             GError **error)
 {
-	g_autoptr(DkPipelineItem) item = dk_pipeline_prepare(pipeline, raw, intake, error);
+	g_autoptr(DkPipelineItem) item = prepared;
 	if (item == NULL)
 		return FALSE;
 	if (!dk_pipeline_commit(pipeline, &item, 1, error))
@@ -263,6 +265,20 @@ gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *
 	}
 	dk_pipeline_item_steal_result(item, out);
 	return TRUE;
+}
+
+gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
+                             DkDelivery *out, GError **error)
+{
+	return deliver_item(pipeline, dk_pipeline_prepare(pipeline, raw, intake, error), out,
+	                    error);
+}
+
+gboolean dk_pipeline_deliver_fd(DkPipeline *pipeline, int fd, gsize size, const DkIntake *intake,
+                                DkDelivery *out, GError **error)
+{
+	return deliver_item(pipeline, dk_pipeline_prepare_fd(pipeline, fd, size, intake, error),
+	                    out, error);
 }
 
 const GError *dk_pipeline_item_error(const DkPipelineItem *item)

@@ -113,10 +113,19 @@ DkPipelineItem *dk_pipeline_prepare_fd(DkPipeline *pipeline, int fd, gsize size,
  * naming a ticket only by its token); intakes answer 550 / exit 65. */
 gboolean dk_pipeline_commit(DkPipeline *pipeline, DkPipelineItem **items, guint n, GError **error);
 
+/* Past this size an intake hands the pipeline a message's spool file
+ * (dk_pipeline_prepare_fd()) rather than its bytes: it is parsed and
+ * stored in chunks, never mapped or held whole. */
+#define DK_PIPELINE_LARGE_MESSAGE (1024 * 1024)
+
 /* prepare + commit of one message. On success fills out (free with
  * dk_delivery_clear). */
 gboolean dk_pipeline_deliver(DkPipeline *pipeline, GBytes *raw, const DkIntake *intake,
                              DkDelivery *out, GError **error);
+
+/* The same of the size bytes of the file fd, as dk_pipeline_prepare_fd(). */
+gboolean dk_pipeline_deliver_fd(DkPipeline *pipeline, int fd, gsize size, const DkIntake *intake,
+                                DkDelivery *out, GError **error);
 
 /* The item's own failure after commit (NULL: it was stored; then its
  * result is valid); the item keeps it. */

@@ -302,10 +302,6 @@ static void account(DkLmtpSession *s, gsize size, const DkDelivery *d, const GEr
 	}
 }
 
-/* Past this size a message is parsed and stored from its spool file in
- * chunks, never mapped or held whole, so that memory stays bounded. */
-#define LARGE_MESSAGE (1024 * 1024)
-
 /* The message is in the spool: through the pipeline, then the replies. */
 static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 {
@@ -317,9 +313,10 @@ static void deliver(DkLmtpSession *s, DkLmtpSpool *spool, gint64 started)
 	    .recipients = (const char *const *)s->recipients->pdata,
 	};
 	gsize size = dk_lmtp_spool_size(spool);
-	g_autoptr(GBytes) raw = size > LARGE_MESSAGE ? NULL : dk_lmtp_spool_contents(spool, &error);
+	g_autoptr(GBytes) raw =
+	    size > DK_PIPELINE_LARGE_MESSAGE ? NULL : dk_lmtp_spool_contents(spool, &error);
 	g_autoptr(DkPipelineItem) item = NULL;
-	if (size > LARGE_MESSAGE)
+	if (size > DK_PIPELINE_LARGE_MESSAGE)
 		item = dk_pipeline_prepare_fd(s->pipeline, dk_lmtp_spool_fd(spool), size, &intake,
 		                              &error);
 	else if (raw != NULL)

@@ -2,6 +2,7 @@
 duplicate is stored once, and input that is not mail is refused with exit
 65, a reason, and the store unchanged."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -115,6 +116,42 @@ class DeliverTest(DocketCase):
                 p.stdout.close()
                 p.stderr.close()
             self.assertEqual(len(self.tickets()), 12)
+
+    def test_large_message_read_from_its_spool(self):
+        # Over 1 MiB the message goes through a spool file, parsed and
+        # stored from there in pieces, its attachment decoded into a file:
+        # every byte kept, and the size limit still holds.
+        content = bytes((i * 7919 + i // 251) % 256 for i in range(1536 * 1024 + 5))
+        encoded = base64.encodebytes(content).decode().replace("\n", "\r\n")
+        message = ("From: Alice <alice@example.com>\r\nTo: support@example.com\r\n"
+                   "Subject: the core dump\r\nMessage-ID: <dump@example.com>\r\n"
+                   "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                   "--b\r\nContent-Type: text/plain\r\n\r\nIt crashed again.\r\n"
+                   "--b\r\nContent-Type: application/octet-stream; name=core.bin\r\n"
+                   "Content-Transfer-Encoding: base64\r\n\r\n" + encoded + "--b--\r\n").encode()
+        self.assertGreater(len(message), 2 * 1024 * 1024)
+        proc = self.deliver(message, "-v")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(b"outcome=created", proc.stdout)
+        doc = self.show(1)
+        self.assertIn("It crashed again.", doc["articles"][0]["text"])
+        attachments = doc["articles"][0]["attachments"]
+        self.assertEqual([(a["filename"], a["size"]) for a in attachments],
+                         [("core.bin", len(content))])
+        got = self.docket("attachment", "get", str(attachments[0]["id"])).stdout
+        self.assertEqual(got, content)
+        export = os.path.join(self.dir, "export")
+        self.docket("ticket", "export", "1", "--to", export)
+        article = doc["articles"][0]["id"]
+        with open(os.path.join(export, "article-%d.eml" % article), "rb") as f:
+            self.assertEqual(f.read(), message)
+        self.assertEqual(os.listdir(os.path.join(self.data, "spool")), [])
+        self.assertEqual(self.deliver(message, "-v").stdout.count(b"outcome=duplicate"), 1)
+        self.configure("[intake]\nmax_message_size = 2M")
+        proc = self.deliver(message.replace(b"<dump@", b"<dump2@"))
+        self.assertEqual(proc.returncode, 65)
+        self.assertIn(b"larger than [intake] max_message_size", proc.stderr)
+        self.assertEqual(len(self.tickets()), 1)
 
     def test_not_mail_is_refused_and_store_unchanged(self):
         self.assertEqual(self.deliver(ORIGINAL).returncode, 0)
