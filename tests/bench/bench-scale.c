@@ -28,8 +28,10 @@
  *                       [--only PREFIX] [--slow MS]
  *     times the look-ups the pipeline makes to thread a reply (by
  *     In-Reply-To, or by References behind unknown ids) on articles drawn
- *     from the whole store, the first page (50) of the ticket list for
- *     the filters an agent uses, and search (top 50) for words from the
+ *     from the whole store, and the two rows such a look-up cannot do
+ *     without (its Message-ID's, its ticket's) each alone, the first page
+ *     (50) of the ticket list for the filters an agent uses, and search
+ *     (top 50) for words from the
  *     most common ("the") to the rarest, each through the store API in
  *     this process, then (list and search) `BIN ticket list|search` (a
  *     process per query, with TARGET or the configuration
@@ -314,6 +316,15 @@ static double thread_cpu_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The monotonic clock in ms, to the nanosecond (g_get_monotonic_time()
+ * counts whole microseconds). */
+static double monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -872,6 +883,53 @@ static void run_thread(Bench *b, DkStore *store, gboolean by_references)
 	fflush(stdout);
 }
 
+/* The two reads a reply's threading cannot do without, each alone: its
+ * In-Reply-To's row of message_ids and its ticket's row, drawn as the
+ * threading cases draw them (new ones each round). What a look-up costs
+ * at a million tickets over a thousand, where every page is in the cache,
+ * is at least what these two cost more there. */
+static void run_rows(Bench *b, DkStore *store)
+{
+	const char *name = "thread: one row each (message_ids, tickets)";
+	if (b->only != NULL && !g_str_has_prefix(name, b->only))
+		return;
+	gint64 articles = count_rows(
+	    store, "SELECT max(article) FROM message_ids WHERE message_id LIKE 'article%'");
+	gint64 tickets = count_rows(store, "SELECT max(number) FROM tickets");
+	printf("%s\n", name);
+	const char *sql[] = {"SELECT ticket FROM message_ids WHERE message_id = ?",
+	                     "SELECT status, merged_into FROM tickets WHERE number = ?"};
+	for (guint q = 0; q < G_N_ELEMENTS(sql); q++) {
+		Figures f = {0};
+		double ms[MAX_SAMPLES], cpu[MAX_SAMPLES];
+		for (guint r = 0; r < b->rounds; r++) {
+			g_autoptr(GRand) rand = g_rand_new_with_seed(1000 + 10 * r + q);
+			for (guint i = 0; i < MAX_SAMPLES; i++) {
+				gint64 n = 1 + (gint64)g_rand_double_range(
+				                   rand, 0, (double)(q == 0 ? articles : tickets));
+				g_autofree char *id = g_strdup_printf(ARTICLE_ID_FORMAT, n);
+				double before = thread_cpu_ms(), start = monotonic_ms();
+				DkStmt *st = q == 0 ? dk_store_query(store, sql[q], NULL, "s", id)
+				                    : dk_store_query(store, sql[q], NULL, "i", n);
+				if (st == NULL || dk_stmt_step(st) != DK_STMT_ROW) {
+					fprintf(stderr, "%s: no row for %" G_GINT64_FORMAT "\n",
+					        sql[q], n);
+					exit(1);
+				}
+				dk_stmt_reset(st);
+				ms[i] = monotonic_ms() - start;
+				cpu[i] = thread_cpu_ms() - before;
+			}
+			figures_add(&f, ms, cpu, MAX_SAMPLES);
+		}
+		/* a row takes microseconds */
+		printf("    %-6s p50 %6.2f us  p99 %6.2f us   CPU p50 %6.2f us\n",
+		       q == 0 ? "ids" : "ticket", 1000 * median(f.p50, f.rounds),
+		       1000 * median(f.p99, f.rounds), 1000 * median(f.cpu50, f.rounds));
+	}
+	fflush(stdout);
+}
+
 /* Gives every article the Message-ID the threading cases look up, in
  * message_ids as the pipeline records a message's (the fill writes
  * articles without one). */
@@ -1031,6 +1089,7 @@ static int run(int argc, char **argv)
 	print_load("before");
 	run_thread(&b, store, FALSE);
 	run_thread(&b, store, TRUE);
+	run_rows(&b, store);
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
 		if (b.only == NULL || g_str_has_prefix(cases[i].name, b.only))
 			run_case(&b, store, &cases[i]);
