@@ -157,7 +157,7 @@ static gboolean decode_into(GMimeDataWrapper *w, int fd, gsize *size_out, char s
 	return ok;
 }
 
-/* A large part's content (DK_PARSE_SPILL_MIN encoded bytes or more)
+/* A large part's content (spill_min encoded bytes or more)
  * decoded into a file of the options' spill instead of memory: into
  * *fd_out, with *size_out and sha_out; *fd_out -1 when it would take the
  * message past the decoded-size limit (not kept, as decode_part()).
@@ -169,7 +169,7 @@ static gboolean spill_part(DkParseContext *c, GMimePart *part, int *fd_out, gsiz
 	*fd_out = -1;
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	if (c->spill == NULL || w == NULL ||
-	    g_mime_stream_length(g_mime_data_wrapper_get_stream(w)) < DK_PARSE_SPILL_MIN)
+	    g_mime_stream_length(g_mime_data_wrapper_get_stream(w)) < (gint64)c->spill_min)
 		return FALSE;
 	if (c->decoded + decoded_estimate(w) > c->max_decoded) {
 		note_over_budget(c);

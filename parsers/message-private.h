@@ -28,8 +28,9 @@ typedef struct {
 	GString *new_text;
 	GString *quoted_text;
 	char *tnef_body;             /* the body of a winmail.dat, for text-less mail */
-	int (*spill)(gpointer data); /* the options' spill and its data */
+	int (*spill)(gpointer data); /* the options' spill, its data and threshold */
 	gpointer spill_data;
+	gsize spill_min;
 } DkParseContext;
 
 /* Adds a problem to the message's errors, once per distinct message. */

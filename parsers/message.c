@@ -492,6 +492,7 @@ static void context_init(DkParseContext *c, DkMessage *m, const DkParseOptions *
 	c->max_text = o->max_text_bytes ? o->max_text_bytes : DK_PARSE_DEFAULT_MAX_TEXT_BYTES;
 	c->spill = o->spill;
 	c->spill_data = o->spill_data;
+	c->spill_min = o->spill_min ? o->spill_min : DK_PARSE_SPILL_MIN;
 	c->deadline = g_get_monotonic_time() + (gint64)c->max_millis * 1000;
 	/* Raw 8-bit header text: UTF-8 when it is valid, else the fallback. */
 	c->gmime_options = header_options(c->fallback_charset);

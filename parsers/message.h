@@ -34,16 +34,18 @@ typedef struct {
 	                                 * text is cut at a UTF-8 boundary and the cut
 	                                 * listed in errors (the raw stays whole) */
 	/* Where a large attachment goes instead of memory (encoded content
-	 * of DK_PARSE_SPILL_MIN bytes or more, other than a winmail.dat):
+	 * of spill_min bytes or more, other than a winmail.dat):
 	 * spill(spill_data) gives a new empty file, read-write, and the
 	 * decoded content is written into it (DkAttachment.fd). NULL, or -1
 	 * from it, keeps the content in memory. The one exception to "no
 	 * I/O" besides reading a message from a file. */
 	int (*spill)(gpointer spill_data);
 	gpointer spill_data;
+	gsize spill_min; /* 0: DK_PARSE_SPILL_MIN; the tests set less */
 } DkParseOptions;
 
-/* The encoded size from which an attachment goes to options' spill. */
+/* The encoded size from which an attachment goes to options' spill, by
+ * default. */
 #define DK_PARSE_SPILL_MIN (1024 * 1024)
 
 /* The defaults that a zero in DkParseOptions stands for. */

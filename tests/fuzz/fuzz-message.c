@@ -1,5 +1,6 @@
 /* libFuzzer target for the message normaliser (parsers/message.c and all
- * it calls: charsets, HTML, attachments, TNEF). Run, from a build made with
+ * it calls: charsets, HTML, attachments, TNEF, the spill of attachments
+ * into files). Run, from a build made with
  * CC=clang cmake -S . -B build-fuzz -DDOCKET_FUZZ=ON -DDOCKET_TESTS=ON:
  *   mkdir -p /tmp/fuzz-message
  *   build-fuzz/tests/fuzz/fuzz-message -max_len=65536 -timeout=10 \
@@ -8,8 +9,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The spill, in memory (memfd): attachments of 64 encoded bytes or more
+ * are decoded into it a piece at a time. */
+static int spill(gpointer data)
+{
+	(void)data;
+	return memfd_create("fuzz-spill", MFD_CLOEXEC);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,6 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .max_decoded_bytes = 256 * 1024,
 	    .max_millis = 5000,
 	    .arrival_time = 1700000000,
+	    .spill = spill,
+	    .spill_min = 64,
 	};
 	GBytes *raw = g_bytes_new_static(data, size);
 	GError *error = NULL;
@@ -37,6 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (guint i = 0; i < m->attachments->len; i++) {
 			const DkAttachment *a = g_ptr_array_index(m->attachments, i);
 			if (a->filename != NULL && !g_utf8_validate(a->filename, -1, NULL))
+				__builtin_trap();
+			/* a spilled content is all in its file, and counted */
+			struct stat st;
+			if (a->fd >= 0 && (a->data != NULL || fstat(a->fd, &st) != 0 ||
+			                   (gsize)st.st_size != a->size || a->sha256[0] == '\0'))
 				__builtin_trap();
 		}
 		const char *subject = dk_message_header(m, "subject");
