@@ -6,7 +6,9 @@
 #include "gateway/error.h"
 #include "gateway/intake/imap-oauth.h"
 #include "gateway/intake/imap-tls.h"
+#include "gateway/store/store-file.h"
 
+#include <errno.h>
 #include <libetpan/libetpan.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct DkImapClient {
 	DkImapAccount *account;
@@ -216,13 +219,16 @@ void dk_imap_message_free(DkImapMessage *message)
 {
 	if (message == NULL)
 		return;
-	g_bytes_unref(message->raw);
+	if (message->raw != NULL)
+		g_bytes_unref(message->raw);
+	if (message->fd >= 0)
+		close(message->fd);
 	g_free(message);
 }
 
-/* The UID and body of one FETCH response; NULL when it lacks either (an
- * unsolicited flag update, say). */
-static DkImapMessage *message_from(struct mailimap_msg_att *att)
+/* The UID of one FETCH response (0: none), its body section into *out
+ * (NULL: none). */
+static guint32 body_of(struct mailimap_msg_att *att, struct mailimap_msg_att_body_section **out)
 {
 	guint32 uid = 0;
 	struct mailimap_msg_att_body_section *body = NULL;
@@ -236,10 +242,22 @@ static DkImapMessage *message_from(struct mailimap_msg_att *att)
 		else if (s->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
 			body = s->att_data.att_body_section;
 	}
+	*out = body;
+	return uid;
+}
+
+/* The message of one FETCH response; NULL when it lacks its UID or body
+ * (an unsolicited flag update, say). */
+static DkImapMessage *message_from(struct mailimap_msg_att *att)
+{
+	struct mailimap_msg_att_body_section *body = NULL;
+	guint32 uid = body_of(att, &body);
 	if (uid == 0 || body == NULL)
 		return NULL;
 	DkImapMessage *m = g_new0(DkImapMessage, 1);
 	m->uid = uid;
+	m->fd = -1;
+	m->size = body->sec_length;
 	m->raw = g_bytes_new(body->sec_body_part ? body->sec_body_part : "", body->sec_length);
 	return m;
 }
@@ -309,6 +327,69 @@ GPtrArray *dk_imap_client_fetch(DkImapClient *c, const guint32 *uids, guint n, G
 	}
 	mailimap_fetch_list_free(result);
 	return out;
+}
+
+/* One piece of uid from offset: written to fd, its length into *length_out;
+ * *found_out FALSE when the server sent no body for uid. */
+static gboolean fetch_piece(DkImapClient *c, guint32 uid, gsize offset, int fd, gsize *length_out,
+                            gboolean *found_out, GError **error)
+{
+	struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(
+	    type, mailimap_fetch_att_new_body_peek_section_partial(
+	              mailimap_section_new(NULL), (uint32_t)offset, DK_IMAP_PIECE));
+	struct mailimap_set *set = mailimap_set_new_single(uid);
+	clist *result = NULL;
+	int rc = mailimap_uid_fetch(c->imap, set, type, &result);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(type);
+	if (!is_ok(rc))
+		return imap_error(c, rc, "UID FETCH BODY.PEEK[]<>", error);
+	*found_out = FALSE;
+	gboolean written = TRUE;
+	for (clistiter *it = clist_begin(result); it != NULL && !*found_out; it = clist_next(it)) {
+		struct mailimap_msg_att_body_section *body = NULL;
+		if (body_of(clist_content(it), &body) != uid || body == NULL)
+			continue;
+		*found_out = TRUE;
+		*length_out = body->sec_length;
+		written = dk_store_file_write_all(fd, body->sec_body_part, body->sec_length);
+	}
+	int saved = errno;
+	mailimap_fetch_list_free(result);
+	if (!written)
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+		            "writing a fetched message to its spool file: %s", g_strerror(saved));
+	return written;
+}
+
+DkImapMessage *dk_imap_client_fetch_to(DkImapClient *c, guint32 uid, int fd, GError **error)
+{
+	gsize size = 0, length = DK_IMAP_PIECE;
+	while (length == DK_IMAP_PIECE) {
+		gboolean found = FALSE;
+		if (size > G_MAXUINT32 - DK_IMAP_PIECE) {
+			g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
+			            "UID %u is larger than 4 GiB", uid);
+			return NULL;
+		}
+		if (!fetch_piece(c, uid, size, fd, &length, &found, error))
+			return NULL;
+		if (!found && size == 0)
+			return NULL; /* expunged meanwhile */
+		if (!found) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+			            "UID %u went away while it was fetched", uid);
+			return NULL;
+		}
+		size += length;
+	}
+	DkImapMessage *m = g_new0(DkImapMessage, 1);
+	m->uid = uid;
+	m->fd = fd;
+	m->size = size;
+	return m;
 }
 
 static gboolean store_flag(DkImapClient *c, const guint32 *uids, guint n,

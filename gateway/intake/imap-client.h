@@ -14,10 +14,13 @@ G_BEGIN_DECLS
 
 typedef struct DkImapClient DkImapClient;
 
-/* One message fetched by UID. */
+/* One message fetched by UID: its bytes in raw, or (a large one,
+ * dk_imap_client_fetch_to()) the size bytes of the file fd. */
 typedef struct {
 	guint32 uid;
 	GBytes *raw;
+	int fd; /* -1 with raw; closed with the message */
+	gsize size;
 } DkImapMessage;
 
 /* Connects to account's server (implicit TLS, STARTTLS or plain text as
@@ -47,6 +50,17 @@ gboolean dk_imap_client_sizes(DkImapClient *client, const guint32 *uids, guint n
  * is stored (RFC 3501 section 6.4.5). Returns DkImapMessage* in any order,
  * freed with the array; UIDs the server no longer has are missing. */
 GPtrArray *dk_imap_client_fetch(DkImapClient *client, const guint32 *uids, guint n, GError **error);
+
+/* The pieces a large message is fetched in. */
+#define DK_IMAP_PIECE (1024 * 1024)
+
+/* UID FETCH (BODY.PEEK[]<offset.length>) of one UID in pieces of
+ * DK_IMAP_PIECE bytes (RFC 3501 section 6.4.5), each written to the file
+ * fd as it comes, so that a message of any size costs a piece or two of
+ * memory: a message (fd, its size), which then owns fd; or NULL, fd
+ * still the caller's, with *error unset when the server no longer has
+ * the UID. */
+DkImapMessage *dk_imap_client_fetch_to(DkImapClient *client, guint32 uid, int fd, GError **error);
 
 /* Moves n UIDs of the selected folder to folder: UID MOVE (RFC 6851) when
  * offered, else UID COPY, \Deleted and UID EXPUNGE (RFC 4315), else UID

@@ -8,6 +8,10 @@
 #include "gateway/store/store-imap.h"
 #include "gateway/intake/imap-account.h"
 #include "gateway/intake/imap-client.h"
+#include "gateway/store/store-file.h"
+
+#include <errno.h>
+#include <unistd.h>
 
 #include <string.h>
 
@@ -20,6 +24,7 @@ struct DkImapPoller {
 	DkStore *state; /* own connection: the UID state */
 	DkImapClient *client;
 	gsize max_message_size;
+	char *spool_dir;           /* data_dir/spool: large messages are fetched into files there */
 	guint handled;             /* messages stored or refused in the current round */
 	gboolean leased;           /* held the account's lease at the last look */
 	gboolean lease_known;      /* leased was looked at since the run began */
@@ -50,6 +55,8 @@ DkImapPoller *dk_imap_poller_new(const DkConfig *config, const char *account, Dk
 	p->pipeline = pipeline;
 	p->state = state;
 	p->max_message_size = (gsize)dk_config_get_int(config, "intake", "max_message_size");
+	p->spool_dir =
+	    g_build_filename(dk_config_get_string(config, "store", "data_dir"), "spool", NULL);
 	g_mutex_init(&p->lock);
 	return p;
 }
@@ -61,6 +68,7 @@ void dk_imap_poller_free(DkImapPoller *p)
 	dk_imap_client_free(p->client);
 	dk_store_close(p->state);
 	dk_imap_account_free(p->account);
+	g_free(p->spool_dir);
 	g_mutex_clear(&p->lock);
 	g_free(p);
 }
@@ -125,16 +133,18 @@ static GPtrArray *prepare(DkImapPoller *p, const char *folder, GPtrArray *messag
 		DkImapMessage *m = g_ptr_array_index(messages, i);
 		g_autoptr(GError) error = NULL;
 		DkPipelineItem *item = NULL;
-		if (g_bytes_get_size(m->raw) > p->max_message_size)
+		if (m->size > p->max_message_size)
 			g_set_error(
 			    &error, DK_ERROR, DK_ERROR_PERMANENT,
 			    "message larger than [intake] max_message_size (%" G_GSIZE_FORMAT
 			    " bytes)",
 			    p->max_message_size);
+		else if (m->raw == NULL)
+			item = dk_pipeline_prepare_fd(p->pipeline, m->fd, m->size, &intake, &error);
 		else
 			item = dk_pipeline_prepare(p->pipeline, m->raw, &intake, &error);
 		if (item != NULL) {
-			Fetched f = {m->uid, g_bytes_get_size(m->raw)};
+			Fetched f = {m->uid, m->size};
 			g_ptr_array_add(items, item);
 			g_array_append_val(fetched_out, f);
 		} else if (dk_error_is_temporary(error)) {
@@ -237,12 +247,47 @@ static gboolean dispose(DkImapPoller *p, Disposition *d, GError **error)
 	                           d->refused->len, a->error_folder, error);
 }
 
+/* Fetches each UID of large into a file of its own in the spool folder,
+ * a piece at a time, adding the messages to messages (a UID the server no
+ * longer has is left out). */
+static gboolean fetch_large(DkImapPoller *p, GArray *large, GPtrArray *messages, GError **error)
+{
+	for (guint i = 0; i < large->len; i++) {
+		g_autofree char *name_if_needed =
+		    g_build_filename(p->spool_dir, "imap-XXXXXX", NULL);
+		int fd = g_mkdir_with_parents(p->spool_dir, 0750) == 0
+		             ? dk_store_file_unnamed(p->spool_dir, name_if_needed, 0640)
+		             : -1;
+		if (fd < 0) {
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
+			            "creating a spool file in %s: %s", p->spool_dir,
+			            g_strerror(errno));
+			return FALSE;
+		}
+		GError *local = NULL;
+		DkImapMessage *m = dk_imap_client_fetch_to(
+		    p->client, g_array_index(large, guint32, i), fd, &local);
+		if (m == NULL) {
+			close(fd);
+			if (local != NULL) {
+				g_propagate_error(error, local);
+				return FALSE;
+			}
+			continue;
+		}
+		g_ptr_array_add(messages, m);
+	}
+	return TRUE;
+}
+
 /* Fetches, commits and disposes of one batch (fetch: UIDs to fetch;
- * too_big: UIDs refused unread for their size); then records that every
- * UID up to last is handled, or stops short of the first deferred one.
- * *stop_out says the folder's round should end (a deferral). */
-static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, GArray *too_big,
-                           guint32 last, DkImapState *state, gboolean *stop_out, GError **error)
+ * large: UIDs to fetch into files; too_big: UIDs refused unread for their
+ * size); then records that every UID up to last is handled, or stops
+ * short of the first deferred one. *stop_out says the folder's round
+ * should end (a deferral). */
+static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, GArray *large,
+                           GArray *too_big, guint32 last, DkImapState *state, gboolean *stop_out,
+                           GError **error)
 {
 	Disposition d = {
 	    .done = g_array_new(FALSE, FALSE, sizeof(guint32)),
@@ -262,7 +307,7 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, G
 	    fetch->len == 0 ? g_ptr_array_new()
 	                    : dk_imap_client_fetch(p->client, (const guint32 *)(void *)fetch->data,
 	                                           fetch->len, error);
-	if (messages == NULL)
+	if (messages == NULL || !fetch_large(p, large, messages, error))
 		return FALSE;
 	count(p, &p->stats.fetched, messages->len);
 	g_autoptr(GArray) fetched = g_array_new(FALSE, FALSE, sizeof(Fetched));
@@ -285,9 +330,11 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, G
 }
 
 /* Works n UIDs (at most batch_size): their sizes first, so that a message
- * over max_message_size is refused without being downloaded and one fetch
- * holds at most BATCH_BYTES (or a single larger message): memory stays
- * bounded however large the folder and its messages. */
+ * over max_message_size is refused without being downloaded, one over
+ * DK_PIPELINE_LARGE_MESSAGE is fetched into a file a piece at a time and
+ * read from there, as LMTP reads a large one, and one fetch of the others
+ * holds at most BATCH_BYTES: memory stays bounded however large the folder
+ * and its messages. */
 static gboolean work_chunk(DkImapPoller *p, const char *folder, const guint32 *uids, guint n,
                            DkImapState *state, gboolean *stop_out, GError **error)
 {
@@ -295,6 +342,7 @@ static gboolean work_chunk(DkImapPoller *p, const char *folder, const guint32 *u
 	if (!dk_imap_client_sizes(p->client, uids, n, sizes, error))
 		return FALSE;
 	g_autoptr(GArray) fetch = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_autoptr(GArray) large = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_autoptr(GArray) too_big = g_array_new(FALSE, FALSE, sizeof(guint32));
 	guint64 bytes = 0;
 	for (guint i = 0; i < n; i++) {
@@ -302,20 +350,25 @@ static gboolean work_chunk(DkImapPoller *p, const char *folder, const guint32 *u
 			g_array_append_val(too_big, uids[i]);
 			continue;
 		}
+		if (sizes[i] > DK_PIPELINE_LARGE_MESSAGE) {
+			g_array_append_val(large, uids[i]);
+			continue;
+		}
 		if (fetch->len > 0 && bytes + sizes[i] > BATCH_BYTES) {
-			if (!work_batch(p, folder, fetch, too_big, uids[i - 1], state, stop_out,
-			                error))
+			if (!work_batch(p, folder, fetch, large, too_big, uids[i - 1], state,
+			                stop_out, error))
 				return FALSE;
 			if (*stop_out)
 				return TRUE;
 			g_array_set_size(fetch, 0);
+			g_array_set_size(large, 0);
 			g_array_set_size(too_big, 0);
 			bytes = 0;
 		}
 		g_array_append_val(fetch, uids[i]);
 		bytes += sizes[i];
 	}
-	return work_batch(p, folder, fetch, too_big, uids[n - 1], state, stop_out, error);
+	return work_batch(p, folder, fetch, large, too_big, uids[n - 1], state, stop_out, error);
 }
 
 static gboolean work_folder(DkImapPoller *p, const char *folder, GError **error)

@@ -1,6 +1,7 @@
 """Shared helpers for docket's end-to-end tests: a scratch data directory
 and a way to run the docket binary against it."""
 
+import base64
 import glob
 import json
 import os
@@ -85,6 +86,19 @@ def sanitizer_reports(prefix, log=""):
     if found:
         texts.append("in the log:\n" + log[found.start():][:8000])
     return "\n".join(texts)
+
+
+def with_attachment(message_id, content, subject="the core dump"):
+    """A CRLF message from alice@example.com with a line of text and
+    content attached (core.bin, base64)."""
+    encoded = base64.encodebytes(content).decode().replace("\n", "\r\n")
+    return ("From: Alice <alice@example.com>\r\nTo: support@example.com\r\n"
+            "Subject: %s\r\nMessage-ID: <%s>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nIt crashed again.\r\n"
+            "--b\r\nContent-Type: application/octet-stream; name=core.bin\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n%s--b--\r\n"
+            % (subject, message_id, encoded)).encode()
 
 
 class DocketCase(unittest.TestCase):

@@ -2,14 +2,13 @@
 duplicate is stored once, and input that is not mail is refused with exit
 65, a reason, and the store unchanged."""
 
-import base64
 import os
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dockettest import BINARY, DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase, with_attachment  # noqa: E402
 
 ORIGINAL = """\
 From: Alice Example <alice@Example.COM>
@@ -122,13 +121,7 @@ class DeliverTest(DocketCase):
         # stored from there in pieces, its attachment decoded into a file:
         # every byte kept, and the size limit still holds.
         content = bytes((i * 7919 + i // 251) % 256 for i in range(1536 * 1024 + 5))
-        encoded = base64.encodebytes(content).decode().replace("\n", "\r\n")
-        message = ("From: Alice <alice@example.com>\r\nTo: support@example.com\r\n"
-                   "Subject: the core dump\r\nMessage-ID: <dump@example.com>\r\n"
-                   "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-                   "--b\r\nContent-Type: text/plain\r\n\r\nIt crashed again.\r\n"
-                   "--b\r\nContent-Type: application/octet-stream; name=core.bin\r\n"
-                   "Content-Transfer-Encoding: base64\r\n\r\n" + encoded + "--b--\r\n").encode()
+        message = with_attachment("dump@example.com", content)
         self.assertGreater(len(message), 2 * 1024 * 1024)
         proc = self.deliver(message, "-v")
         self.assertEqual(proc.returncode, 0, proc.stderr)

@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
 import imaptest  # noqa: E402
-from dockettest import BINARY, DocketCase  # noqa: E402
+from dockettest import BINARY, DocketCase, with_attachment  # noqa: E402
 from imaptest import message  # noqa: E402
 
 NOT_MAIL = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64
@@ -205,6 +205,43 @@ class FetchTest(ImapCase):
                       proc.stderr)
         self.assertEqual(len(self.files("Refused")), 1)
         self.assertEqual(len(self.files("Processed")), 2)
+
+    def test_large_messages_are_fetched_in_pieces(self):
+        # Over 1 MiB a message is fetched a MiB at a time into a spool file
+        # (BODY.PEEK[]<offset.length>) and read from there: every byte kept,
+        # whether its size is a multiple of the piece or not, beside small
+        # mail in the same batch.
+        content = bytes((i * 7919 + i // 251) % 256 for i in range(1536 * 1024 + 5))
+        with_file = with_attachment("dump@example.com", content, subject="the dump")
+        head = (b"From: Bob <bob@example.com>\r\nTo: support@example.com\r\n"
+                b"Subject: two MiB exactly\r\nMessage-ID: <exact@example.com>\r\n\r\n")
+        line = b"a line of a long log, sixty-four bytes with its CRLF, no more.\r\n"
+        exact = head + line * ((2 * 1048576 - len(head)) // len(line))
+        exact += b"x" * (2 * 1048576 - len(exact) - 2) + b"\r\n"
+        self.assertEqual(len(exact), 2 * 1048576)
+        sent = [message(0), with_file, exact, message(1)]
+        for m in sent:
+            self.add(m)
+        self.account(batch_size=10)
+        proc = self.poll()
+        self.assertIn(b"fetched=4 stored=4 duplicates=0 refused=0", proc.stdout, proc.stderr)
+        self.assertEqual(len(self.files("Processed")), 4)
+        tickets = json.loads(self.docket("ticket", "list", "--json").stdout)["tickets"]
+        by_subject = {t["subject"]: t["number"] for t in tickets}
+        doc = json.loads(self.docket("ticket", "show", str(by_subject["the dump"]),
+                                     "--json").stdout)
+        attachment = doc["articles"][0]["attachments"][0]
+        self.assertEqual(attachment["size"], len(content))
+        self.assertEqual(self.docket("attachment", "get", str(attachment["id"])).stdout, content)
+        for subject, raw in (("the dump", with_file), ("two MiB exactly", exact)):
+            export = os.path.join(self.dir, "export-%d" % by_subject[subject])
+            self.docket("ticket", "export", str(by_subject[subject]), "--to", export)
+            doc = json.loads(self.docket("ticket", "show", str(by_subject[subject]),
+                                         "--json").stdout)
+            name = "article-%d.eml" % doc["articles"][0]["id"]
+            with open(os.path.join(export, name), "rb") as f:
+                self.assertEqual(f.read(), raw, subject)
+        self.assertEqual(os.listdir(os.path.join(self.data, "spool")), [])
 
     def test_unreadable_mail_is_quarantined_and_acknowledged(self):
         with open(self.config, "a") as f:
