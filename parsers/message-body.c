@@ -83,8 +83,6 @@ static GBytes *take_within_budget(DkParseContext *c, GByteArray *array)
 	return g_byte_array_free_to_bytes(array);
 }
 
-/* The decoded content of a part (RFC 2045 section 6), or NULL when it
- * would take the message past the decoded-size limit. */
 /* What w's content decodes to at most: decoding never grows a part, and
  * base64 shrinks it by a quarter. */
 static gsize decoded_estimate(GMimeDataWrapper *w)
@@ -96,6 +94,8 @@ static gsize decoded_estimate(GMimeDataWrapper *w)
 	return estimate;
 }
 
+/* The decoded content of a part (RFC 2045 section 6), or NULL when it
+ * would take the message past the decoded-size limit. */
 static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
@@ -116,80 +116,6 @@ static GBytes *decode_part(DkParseContext *c, GMimePart *part)
 		g_object_set_qdata_full(G_OBJECT(part), dk_message_decoded_quark(),
 		                        g_bytes_ref(bytes), (GDestroyNotify)g_bytes_unref);
 	return bytes;
-}
-
-static GMimeStream *decoding_stream(GMimeDataWrapper *w);
-
-/* Writes the n bytes at p to fd, however few each write() takes. */
-static gboolean write_all(int fd, const char *p, gsize n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return FALSE;
-		p += r;
-		n -= (gsize)r;
-	}
-	return TRUE;
-}
-
-/* w's content decoded into fd a piece at a time, hashed on the way:
- * its size and SHA-256; FALSE when a read or a write fails. */
-static gboolean decode_into(GMimeDataWrapper *w, int fd, gsize *size_out, char sha_out[65])
-{
-	g_autoptr(DkSha256) sum = dk_sha256_new();
-	GMimeStream *decoded = decoding_stream(w);
-	g_autofree char *buf = g_malloc(65536);
-	gsize size = 0;
-	gssize r = 0;
-	gboolean written = TRUE;
-	while (written && (r = g_mime_stream_read(decoded, buf, 65536)) > 0) {
-		written = write_all(fd, buf, (gsize)r);
-		dk_sha256_update(sum, buf, (gsize)r);
-		size += (gsize)r;
-	}
-	gboolean ok = written && (r == 0 || g_mime_stream_eos(decoded));
-	g_object_unref(decoded);
-	dk_sha256_finish(sum, sha_out);
-	*size_out = size;
-	return ok;
-}
-
-/* A large part's content (spill_min encoded bytes or more)
- * decoded into a file of the options' spill instead of memory: into
- * *fd_out, with *size_out and sha_out; *fd_out -1 when it would take the
- * message past the decoded-size limit (not kept, as decode_part()).
- * FALSE when it is not for the spill (small, no spill) or no file could
- * be had or written: decode_part() then decodes it into memory. */
-static gboolean spill_part(DkParseContext *c, GMimePart *part, int *fd_out, gsize *size_out,
-                           char sha_out[65])
-{
-	*fd_out = -1;
-	GMimeDataWrapper *w = g_mime_part_get_content(part);
-	if (c->spill == NULL || w == NULL ||
-	    g_mime_stream_length(g_mime_data_wrapper_get_stream(w)) < (gint64)c->spill_min)
-		return FALSE;
-	if (c->decoded + decoded_estimate(w) > c->max_decoded) {
-		note_over_budget(c);
-		return TRUE;
-	}
-	int fd = c->spill(c->spill_data);
-	if (fd < 0)
-		return FALSE;
-	if (!decode_into(w, fd, size_out, sha_out)) {
-		close(fd);
-		return FALSE;
-	}
-	if (c->decoded + *size_out > c->max_decoded) {
-		close(fd);
-		note_over_budget(c);
-		return TRUE;
-	}
-	c->decoded += *size_out;
-	*fd_out = fd;
-	return TRUE;
 }
 
 GQuark dk_message_decoded_quark(void)
@@ -274,6 +200,78 @@ static GMimeStream *decoding_stream(GMimeDataWrapper *w)
 		g_object_unref(filter);
 	}
 	return decoded;
+}
+
+/* Writes the n bytes at p to fd, however few each write() takes. */
+static gboolean write_all(int fd, const char *p, gsize n)
+{
+	while (n > 0) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return FALSE;
+		p += r;
+		n -= (gsize)r;
+	}
+	return TRUE;
+}
+
+/* w's content decoded into fd a piece at a time, hashed on the way:
+ * its size and SHA-256; FALSE when a read or a write fails. */
+static gboolean decode_into(GMimeDataWrapper *w, int fd, gsize *size_out, char sha_out[65])
+{
+	g_autoptr(DkSha256) sum = dk_sha256_new();
+	GMimeStream *decoded = decoding_stream(w);
+	g_autofree char *buf = g_malloc(65536);
+	gsize size = 0;
+	gssize r = 0;
+	gboolean written = TRUE;
+	while (written && (r = g_mime_stream_read(decoded, buf, 65536)) > 0) {
+		written = write_all(fd, buf, (gsize)r);
+		dk_sha256_update(sum, buf, (gsize)r);
+		size += (gsize)r;
+	}
+	gboolean ok = written && (r == 0 || g_mime_stream_eos(decoded));
+	g_object_unref(decoded);
+	dk_sha256_finish(sum, sha_out);
+	*size_out = size;
+	return ok;
+}
+
+/* A large part's content (spill_min encoded bytes or more)
+ * decoded into a file of the options' spill instead of memory: into
+ * *fd_out, with *size_out and sha_out; *fd_out -1 when it would take the
+ * message past the decoded-size limit (not kept, as decode_part()).
+ * FALSE when it is not for the spill (small, no spill) or no file could
+ * be had or written: decode_part() then decodes it into memory. */
+static gboolean spill_part(DkParseContext *c, GMimePart *part, int *fd_out, gsize *size_out,
+                           char sha_out[65])
+{
+	*fd_out = -1;
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	if (c->spill == NULL || w == NULL ||
+	    g_mime_stream_length(g_mime_data_wrapper_get_stream(w)) < (gint64)c->spill_min)
+		return FALSE;
+	if (c->decoded + decoded_estimate(w) > c->max_decoded) {
+		note_over_budget(c);
+		return TRUE;
+	}
+	int fd = c->spill(c->spill_data);
+	if (fd < 0)
+		return FALSE;
+	if (!decode_into(w, fd, size_out, sha_out)) {
+		close(fd);
+		return FALSE;
+	}
+	if (c->decoded + *size_out > c->max_decoded) {
+		close(fd);
+		note_over_budget(c);
+		return TRUE;
+	}
+	c->decoded += *size_out;
+	*fd_out = fd;
+	return TRUE;
 }
 
 GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max)
