@@ -53,10 +53,17 @@ static char **own_domains(const DkConfig *config)
 }
 
 /* The parser's spill: a file for a large attachment's decoded content
- * (dk_store_attachment_spill()). */
+ * (dk_store_attachment_spill()). Without one the parser decodes it into
+ * memory, which works but is not what the administrator expects: said in
+ * the log. */
 static int spill(gpointer store)
 {
-	return store != NULL ? dk_store_attachment_spill(store) : -1;
+	if (store == NULL)
+		return -1;
+	int fd = dk_store_attachment_spill(store);
+	if (fd < 0)
+		g_warning("pipeline event=spill result=memory error=\"%s\"", g_strerror(errno));
+	return fd;
 }
 
 DkPipeline *dk_pipeline_new(const DkConfig *config, DkStore *store, const DkEffectsOps *effects)

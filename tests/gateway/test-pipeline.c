@@ -685,6 +685,24 @@ static void test_large_attachment_kept(void **state)
 	}
 }
 
+/* With no spool to be had (a file where its folder would be), a large
+ * attachment is decoded into memory and kept all the same (a warning is
+ * logged). */
+static void test_large_attachment_kept_without_spool(void **state)
+{
+	DK_TEST_SQLITE_ONLY();
+	Fixture *f = *state;
+	g_autofree char *spool = g_build_filename(f->dir, "spool", NULL);
+	assert_true(g_file_set_contents(spool, "not a folder", -1, NULL));
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) content = NULL;
+	g_autofree char *m = with_large_attachment("nospool@example.com", 1536 * 1024, 3, &content);
+	gint64 t = deliver(f, m, NULL, &error);
+	assert_true(t > 0);
+	assert_attachment(f, t, content);
+	assert_true(g_file_test(spool, G_FILE_TEST_IS_REGULAR));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +720,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_search_backoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_sla, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_attachment_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_attachment_kept_without_spool, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
