@@ -217,25 +217,31 @@ static gboolean write_all(int fd, const char *p, gsize n)
 	return TRUE;
 }
 
-/* w's content decoded into fd a piece at a time, hashed on the way:
+/* What is left of in written to fd a piece at a time, hashed on the way:
  * its size and SHA-256; FALSE when a read or a write fails. */
-static gboolean decode_into(GMimeDataWrapper *w, int fd, gsize *size_out, char sha_out[65])
+static gboolean stream_into(GMimeStream *in, int fd, gsize *size_out, char sha_out[65])
 {
 	g_autoptr(DkSha256) sum = dk_sha256_new();
-	GMimeStream *decoded = decoding_stream(w);
 	g_autofree char *buf = g_malloc(65536);
 	gsize size = 0;
 	gssize r = 0;
 	gboolean written = TRUE;
-	while (written && (r = g_mime_stream_read(decoded, buf, 65536)) > 0) {
+	while (written && (r = g_mime_stream_read(in, buf, 65536)) > 0) {
 		written = write_all(fd, buf, (gsize)r);
 		dk_sha256_update(sum, buf, (gsize)r);
 		size += (gsize)r;
 	}
-	gboolean ok = written && (r == 0 || g_mime_stream_eos(decoded));
-	g_object_unref(decoded);
 	dk_sha256_finish(sum, sha_out);
 	*size_out = size;
+	return written && (r == 0 || g_mime_stream_eos(in));
+}
+
+/* w's content decoded into fd, as stream_into(). */
+static gboolean decode_into(GMimeDataWrapper *w, int fd, gsize *size_out, char sha_out[65])
+{
+	GMimeStream *decoded = decoding_stream(w);
+	gboolean ok = stream_into(decoded, fd, size_out, sha_out);
+	g_object_unref(decoded);
 	return ok;
 }
 
@@ -577,6 +583,83 @@ static GBytes *original_bytes(DkParseContext *c, GMimeMessage *inner)
 	return g_bytes_new_from_bytes(c->raw, (gsize)start, end - (gsize)start);
 }
 
+/* Where the delimiter of the enclosing multipart's next boundary starts
+ * in c->source from start on (as original_bytes() finds it in memory),
+ * searched a piece at a time: the end of the part, before the line break
+ * (its CR too); the end of what was parsed when there is no multipart;
+ * -1 when no delimiter follows. */
+static gint64 source_end(DkParseContext *c, gint64 start)
+{
+	if (c->boundary == NULL)
+		return (gint64)c->source_len;
+	g_autofree char *delimiter = g_strconcat("\n--", c->boundary, NULL);
+	gsize dlen = strlen(delimiter), keep = dlen + 1, have = 0;
+	GMimeStream *in = g_mime_stream_substream(c->source, start, (gint64)c->source_len);
+	g_autofree char *buf = g_malloc(65536 + keep);
+	gint64 base = start, end = -1;
+	gboolean eof = FALSE;
+	while (end < 0 && !eof) {
+		gssize r = g_mime_stream_read(in, buf + have, 65536);
+		if (r < 0)
+			break; /* unreadable: not told */
+		eof = r == 0;
+		have += (gsize)r;
+		/* the delimiter, then a line end, white space or "--" */
+		for (const char *at = buf; end < 0 && (at = memmem(at, have - (gsize)(at - buf),
+		                                                   delimiter, dlen)) != NULL;
+		     at++) {
+			gsize after = (gsize)(at - buf) + dlen;
+			if (after == have && !eof)
+				break; /* the byte that decides comes with the next piece */
+			if (after == have || strchr("\r\n \t-", buf[after]) != NULL)
+				end = base + (at - buf) - (at > buf && at[-1] == '\r');
+		}
+		/* a delimiter may straddle this piece and the next: keep its
+		 * start, and the byte before it */
+		if (end < 0 && have > keep) {
+			memmove(buf, buf + have - keep, keep);
+			base += (gint64)(have - keep);
+			have = keep;
+		}
+	}
+	g_object_unref(in);
+	return end;
+}
+
+/* A large attached message of a message read from a file (no raw bytes to
+ * slice): its original bytes copied into a file of the options' spill, as
+ * spill_part() decodes a part (same returns). */
+static gboolean spill_message(DkParseContext *c, GMimeMessage *inner, int *fd_out, gsize *size_out,
+                              char sha_out[65])
+{
+	*fd_out = -1;
+	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(inner));
+	if (c->spill == NULL || c->source == NULL || headers == NULL ||
+	    g_mime_header_list_get_count(headers) == 0)
+		return FALSE;
+	gint64 start = g_mime_header_get_offset(g_mime_header_list_get_header_at(headers, 0));
+	gint64 end = start >= 0 && (gsize)start < c->source_len ? source_end(c, start) : -1;
+	if (end < 0 || (gsize)(end - start) < c->spill_min)
+		return FALSE;
+	if (c->decoded + (gsize)(end - start) > c->max_decoded) {
+		note_over_budget(c);
+		return TRUE;
+	}
+	int fd = c->spill(c->spill_data);
+	if (fd < 0)
+		return FALSE;
+	GMimeStream *in = g_mime_stream_substream(c->source, start, end);
+	gboolean ok = stream_into(in, fd, size_out, sha_out) && *size_out == (gsize)(end - start);
+	g_object_unref(in);
+	if (!ok) {
+		close(fd);
+		return FALSE;
+	}
+	c->decoded += *size_out;
+	*fd_out = fd;
+	return TRUE;
+}
+
 /* A forwarded message (RFC 2046 section 5.2.1) stays one attachment, named
  * after its subject when the sender gave it no name. */
 static void add_message(DkParseContext *c, GMimeMessagePart *mp)
@@ -584,7 +667,12 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 	GMimeObject *obj = GMIME_OBJECT(mp);
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
 	g_autoptr(GBytes) bytes = inner ? original_bytes(c, inner) : NULL;
-	if (inner != NULL && bytes == NULL && !over_budget(c))
+	int fd = -1;
+	gsize size = 0;
+	char sha[65] = "";
+	gboolean spilled =
+	    inner != NULL && bytes == NULL && spill_message(c, inner, &fd, &size, sha);
+	if (inner != NULL && bytes == NULL && !spilled && !over_budget(c))
 		bytes = serialise(c, GMIME_OBJECT(inner));
 	const char *raw_subject =
 	    inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
@@ -602,6 +690,11 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 	a->filename_generated = made;
 	a->message_subject = g_strdup(subject ? subject : "");
 	a->message_from = inner ? dk_message_first_address(g_mime_message_get_from(inner)) : NULL;
+	if (fd >= 0) {
+		a->fd = fd;
+		a->size = size;
+		memcpy(a->sha256, sha, sizeof sha);
+	}
 	g_ptr_array_add(c->m->attachments, a);
 }
 

@@ -11,7 +11,9 @@ G_BEGIN_DECLS
 typedef struct {
 	DkMessage *m;
 	GBytes *raw;          /* the bytes GMime parsed (borrowed), or NULL when
-	                       * they are read from a file */
+	                       * they are read from a file: */
+	GMimeStream *source;  /* then the stream of that file (borrowed) */
+	gsize source_len;     /* and the bytes of it GMime parsed */
 	const char *boundary; /* of the multipart being walked, or NULL */
 	GMimeParserOptions *gmime_options;
 	const char *fallback_charset;

@@ -631,6 +631,8 @@ DkMessage *dk_message_parse_stream(DkMessage *fresh, GMimeStream *stream, GBytes
 	DkParseContext c = {0};
 	context_init(&c, m, o);
 	c.raw = raw;
+	c.source = raw == NULL ? stream : NULL;
+	c.source_len = parse_len;
 	if (parse_len < n)
 		dk_parse_context_error(
 		    &c,
