@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,7 +38,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	GBytes *raw = g_bytes_new_static(data, size);
 	GError *error = NULL;
-	DkMessage *m = dk_message_parse(raw, &o, &error);
+	/* an input of odd length is read as a spool file is (large mail:
+	 * dk_message_parse_fd()), the others from memory */
+	DkMessage *m = NULL;
+	int fd = size % 2 == 1 ? memfd_create("fuzz-message", MFD_CLOEXEC) : -1;
+	if (fd >= 0 && write(fd, data, size) == (ssize_t)size)
+		m = dk_message_parse_fd(fd, size, &o, &error);
+	else
+		m = dk_message_parse(raw, &o, &error);
 	if (m != NULL) {
 		/* the invariants every caller relies on */
 		if (!g_utf8_validate(m->text, -1, NULL) || !g_utf8_validate(m->subject, -1, NULL) ||
@@ -66,5 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	g_clear_error(&error);
 	g_bytes_unref(raw);
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
