@@ -311,3 +311,71 @@ max_decoded_size = $((BIG_MIB * 2))M"
 	echo "  dovecot lmtp process: $peak"
 	rm -rf "$dir"
 }
+
+# send_file PORT FILE: one LMTP transaction of FILE's bytes (Python's
+# smtplib; smtp-source makes no attachments).
+send_file() {
+	/usr/bin/python3 - "$1" "$2" <<-'PY' || die "sending $2 to port $1 failed"
+		import smtplib, sys
+		with open(sys.argv[2], "rb") as f:
+		    message = f.read()
+		client = smtplib.LMTP("127.0.0.1", int(sys.argv[1]))
+		refused = client.sendmail("bench@example.com", ["support@example.test"], message)
+		client.quit()
+		sys.exit(1 if refused else 0)
+	PY
+}
+
+# big_attachment_rss: peak RSS for one message carrying an attachment of
+# BIG_ATTACHMENT_MIB MiB of random bytes in base64 (docket decodes it
+# into a spool file, never into memory), and whether the stored file is
+# the attachment byte for byte.
+big_attachment_rss() {
+	local dir="$work/docket-attachment" file="$work/attachment.bin" mail="$work/attachment.eml"
+	local before after stored
+	/usr/bin/python3 - "$BIG_ATTACHMENT_MIB" "$file" "$mail" <<-'PY'
+		import base64, os, sys
+		data = os.urandom(int(sys.argv[1]) * 1048576)
+		with open(sys.argv[2], "wb") as f:
+		    f.write(data)
+		with open(sys.argv[3], "wb") as f:
+		    f.write(b"From: Bench <bench@example.com>\r\nTo: support@example.test\r\n"
+		            b"Subject: a large attachment\r\nMessage-ID: <attachment@bench.example>\r\n"
+		            b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		            b"--b\r\nContent-Type: text/plain\r\n\r\nThe file.\r\n--b\r\n"
+		            b"Content-Type: application/octet-stream; name=file.bin\r\n"
+		            b"Content-Transfer-Encoding: base64\r\n\r\n")
+		    f.write(base64.encodebytes(data).replace(b"\n", b"\r\n"))
+		    f.write(b"--b--\r\n")
+	PY
+	rm -rf "$dir"
+	start_docket "$dir" "[intake]
+max_message_size = $((BIG_ATTACHMENT_MIB * 2))M
+[parse]
+max_decoded_size = $((BIG_ATTACHMENT_MIB * 2))M"
+	before=$(vm_kib "$docket_pid" VmHWM)
+	send_file "$docket_port" "$mail"
+	after=$(vm_kib "$docket_pid" VmHWM)
+	stop_docket
+	stored=$(find "$dir/var/attachments" -type f -size "$(stat -c %s "$file")c" \
+		-exec cmp -s {} "$file" \; -print | wc -l)
+	echo
+	echo "peak RSS for one message with a ${BIG_ATTACHMENT_MIB} MiB attachment ($(stat -c %s "$mail") bytes; VmHWM, KiB):"
+	echo "  docket: $after (idle before: $before); the attachment stored byte for byte: $stored"
+	rm -rf "$dir"
+	if [ "$use_dovecot" = 1 ]; then
+		dir="$work/dovecot-attachment"
+		rm -rf "$dir"
+		start_dovecot "$dir"
+		send_file "$dovecot_port" "$mail"
+		local pid peak=0 k
+		for pid in $(pgrep -f 'docket-bench-dovecot/lmtp' || true); do
+			k=$(vm_kib "$pid" VmHWM || echo 0)
+			[ "${k:-0}" -gt "$peak" ] && peak=$k
+		done
+		stop_dovecot
+		echo "  dovecot lmtp process: $peak"
+		rm -rf "$dir"
+	fi
+	rm -f "$file" "$mail"
+}

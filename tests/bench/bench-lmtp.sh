@@ -2,13 +2,15 @@
 # LMTP throughput of docket against a throwaway Dovecot LMTP (delivering to
 # a Maildir with mail_fsync=always, so that both are durable), driven by
 # Postfix's smtp-source -L at several session counts and message sizes;
-# then docket's peak RSS while it receives and stores one 100 MiB message.
+# then docket's peak RSS while it receives and stores one 100 MiB message,
+# and one with a 60 MiB attachment, beside Dovecot's.
 # Prints messages/s (median of ROUNDS) for both and their ratio.
 #
 # Usage: tests/bench/bench-lmtp.sh        (from the source tree, as root)
 # Environment: DOCKET (binary, default build/gateway/docket), ROUNDS (3),
 #   SESSIONS ("1 4 20"), SIZES ("4096 65536"), PER_SESSION (messages per
 #   session per run, 200), MAX_MESSAGES (per run, 2000), BIG_MIB (100),
+#   BIG_ATTACHMENT_MIB (60: a message with an attachment that large; 0: none),
 #   WARMUP (messages each server takes, untimed, before a run: 0),
 #   BENCH_DIR (scratch parent, default /var/tmp), SKIP_DOVECOT=1.
 # Needs: postfix (smtp-source), dovecot-core and dovecot-lmtpd
@@ -24,6 +26,7 @@ SIZES=${SIZES:-"4096 65536"}
 PER_SESSION=${PER_SESSION:-200}
 MAX_MESSAGES=${MAX_MESSAGES:-2000}
 BIG_MIB=${BIG_MIB:-100}
+BIG_ATTACHMENT_MIB=${BIG_ATTACHMENT_MIB:-60}
 WARMUP=${WARMUP:-0}
 SMTP_SOURCE=/usr/sbin/smtp-source
 
@@ -65,3 +68,4 @@ done
 
 print_table "$results"
 big_message_rss
+[ "$BIG_ATTACHMENT_MIB" = 0 ] || big_attachment_rss
