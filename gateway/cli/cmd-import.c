@@ -107,8 +107,11 @@ int dk_cmd_import(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(DkPipeline) pipeline = dk_pipeline_new(config, store, &dk_outbox_effects);
 	Progress progress = {.tty = isatty(STDERR_FILENO), .last_step = -1};
+	g_autofree char *spool_dir =
+	    g_build_filename(dk_config_get_string(config, "store", "data_dir"), "spool", NULL);
 	DkImportOptions options = {
 	    .batch_size = (guint)batch,
+	    .spool_dir = spool_dir,
 	    .history = history,
 	    .keep_numbers = keep_numbers,
 	    .number_from = number_from,

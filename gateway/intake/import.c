@@ -2,11 +2,18 @@
 #include "gateway/intake/import.h"
 
 #include "gateway/error.h"
+#include "gateway/store/store-file.h"
+
+#include <errno.h>
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define DEFAULT_BATCH 100
+/* A multiple of the page size of every platform docket runs on. */
+#define PAGE_BYTES 65536
 
 /* A batch being filled: the items, and where each came from. */
 typedef struct {
@@ -125,6 +132,33 @@ static gboolean flush(Batch *b, GError **error)
 	return TRUE;
 }
 
+/* A large message prepared from a file it is written into (an unnamed one
+ * in the options' spool_dir), so that the batch holds a descriptor for it
+ * until the commit, not its bytes, as LMTP and IMAP hand over a large
+ * message. */
+static DkPipelineItem *prepare_spooled(Batch *b, GBytes *raw, const DkIntake *intake,
+                                       GError **error)
+{
+	const char *dir = b->options->spool_dir;
+	g_autofree char *name_if_needed = dir ? g_build_filename(dir, "import-XXXXXX", NULL) : NULL;
+	int fd = dir == NULL ? dk_store_file_temporary("import")
+	         : g_mkdir_with_parents(dir, 0750) == 0
+	             ? dk_store_file_unnamed(dir, name_if_needed, 0640)
+	             : -1;
+	gsize n = 0;
+	const char *p = g_bytes_get_data(raw, &n);
+	if (fd < 0 || !dk_store_file_write_all(fd, p, n)) {
+		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "spooling the message in %s: %s",
+		            dir ? dir : g_get_tmp_dir(), g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	DkPipelineItem *item = dk_pipeline_prepare_fd(b->pipeline, fd, n, intake, error);
+	close(fd); /* the item keeps its own descriptor */
+	return item;
+}
+
 /* Prepares one message into the batch; commits the batch when full. */
 static gboolean add(Batch *b, GBytes *raw, const char *where, const DkIntake *intake,
                     GError **error)
@@ -135,6 +169,8 @@ static gboolean add(Batch *b, GBytes *raw, const char *where, const DkIntake *in
 	if (g_bytes_get_size(raw) > b->options->max_message_size)
 		g_set_error(&why, DK_ERROR, DK_ERROR_PERMANENT,
 		            "larger than [intake] max_message_size");
+	else if (g_bytes_get_size(raw) > DK_PIPELINE_LARGE_MESSAGE)
+		item = prepare_spooled(b, raw, intake, &why);
 	else
 		item = dk_pipeline_prepare(b->pipeline, raw, intake, &why);
 	if (item == NULL) {
@@ -170,7 +206,7 @@ static gboolean import_mbox(Batch *b, const char *path, GError **error)
 		return FALSE;
 	}
 	const char *data = g_mapped_file_get_contents(file);
-	gsize len = g_mapped_file_get_length(file), offset = 0;
+	gsize len = g_mapped_file_get_length(file), offset = 0, dropped = 0;
 	if (len > 0 && !starts_from_line(data, len)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 		            "%s is not an mbox file (no \"From \" line first)", path);
@@ -191,6 +227,13 @@ static gboolean import_mbox(Batch *b, const char *path, GError **error)
 		intake.received_at = date;
 		if (!add(b, raw, where, &intake, error))
 			return FALSE;
+		/* the pages read so far are not read again: let them go, so
+		 * that a large mbox does not stay resident as it is read */
+		gsize done = offset / PAGE_BYTES * PAGE_BYTES;
+		if (done > dropped) {
+			madvise((char *)data + dropped, done - dropped, MADV_DONTNEED);
+			dropped = done;
+		}
 		if (b->items->len == 0)
 			report(b, offset, len);
 	}

@@ -29,6 +29,8 @@ typedef struct {
 	const char *keep_numbers; /* history: DkIntake.keep_numbers */
 	gint64 number_from;       /* history: DkIntake.number_from */
 	gsize max_message_size;
+	const char *spool_dir;     /* where a message over 1 MiB waits for its batch's
+	                            * commit in a file without a name (NULL: $TMPDIR) */
 	DkImportProgress progress; /* or NULL */
 	gpointer progress_data;
 } DkImportOptions;

@@ -9,7 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
-from dockettest import DocketCase  # noqa: E402
+from dockettest import DocketCase, with_attachment  # noqa: E402
 from imaptest import message  # noqa: E402
 
 
@@ -65,6 +65,35 @@ class ImportTest(DocketCase):
         second = self.import_(root)
         self.assertIn(b"messages=6 imported=0 duplicates=6 refused=0", second.stdout)
         self.assertEqual(len(self.tickets()), 6)
+
+    def test_large_messages_between_small_ones(self):
+        # Messages over 1 MiB wait for their batch's commit in spool files,
+        # the mbox's pages already read are let go: every byte still kept,
+        # small ones beside them in the same batch.
+        contents = [bytes((i * 131 + k) % 256 for i in range(1200 * 1024 + k)) for k in (1, 2)]
+        mails = [with_attachment("large%d@example.com" % k, c, subject="large %d" % k)
+                 .replace(b"\r\n", b"\n") for k, c in enumerate(contents)]
+        path = os.path.join(self.dir, "large.mbox")
+        with open(path, "wb") as f:
+            for i, mail in enumerate((message(0), mails[0], message(1), mails[1], message(2))):
+                f.write(b"From customer@example.com Tue Nov 24 09:0%d:00 2026\n" % i)
+                f.write(mail.replace(b"\r\n", b"\n"))
+                f.write(b"\n")
+        out = self.import_(path, "--quiet", "--batch", "4")
+        self.assertIn(b"messages=5 imported=5 duplicates=0 refused=0", out.stdout)
+        by_subject = {t["subject"]: t["number"] for t in self.tickets()}
+        for k, content in enumerate(contents):
+            doc = self.show(by_subject["large %d" % k])
+            attachment = doc["articles"][0]["attachments"][0]
+            self.assertEqual(self.docket("attachment", "get", str(attachment["id"])).stdout,
+                             content)
+            export = os.path.join(self.dir, "export-%d" % k)
+            self.docket("ticket", "export", str(by_subject["large %d" % k]), "--to", export)
+            with open(os.path.join(export, "article-%d.eml" % doc["articles"][0]["id"]),
+                      "rb") as f:
+                self.assertEqual(f.read(), mails[k])
+        self.assertEqual(os.listdir(os.path.join(self.data, "spool")), [])
+        self.assertIn(b"messages=5 imported=0 duplicates=5", self.import_(path).stdout)
 
     def test_unreadable_mail_is_quarantined_once(self):
         with open(self.config, "a") as f:
