@@ -253,11 +253,7 @@ static gboolean dispose(DkImapPoller *p, Disposition *d, GError **error)
 static gboolean fetch_large(DkImapPoller *p, GArray *large, GPtrArray *messages, GError **error)
 {
 	for (guint i = 0; i < large->len; i++) {
-		g_autofree char *name_if_needed =
-		    g_build_filename(p->spool_dir, "imap-XXXXXX", NULL);
-		int fd = g_mkdir_with_parents(p->spool_dir, 0750) == 0
-		             ? dk_store_file_unnamed(p->spool_dir, name_if_needed, 0640)
-		             : -1;
+		int fd = dk_store_file_spool(p->spool_dir, "imap");
 		if (fd < 0) {
 			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
 			            "creating a spool file in %s: %s", p->spool_dir,
@@ -304,7 +300,7 @@ static gboolean work_batch(DkImapPoller *p, const char *folder, GArray *fetch, G
 		refuse(p, folder, &d, g_array_index(too_big, guint32, i), why);
 	}
 	g_autoptr(GPtrArray) messages =
-	    fetch->len == 0 ? g_ptr_array_new()
+	    fetch->len == 0 ? g_ptr_array_new_with_free_func((GDestroyNotify)dk_imap_message_free)
 	                    : dk_imap_client_fetch(p->client, (const guint32 *)(void *)fetch->data,
 	                                           fetch->len, error);
 	if (messages == NULL || !fetch_large(p, large, messages, error))

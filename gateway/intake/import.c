@@ -140,11 +140,7 @@ static DkPipelineItem *prepare_spooled(Batch *b, GBytes *raw, const DkIntake *in
                                        GError **error)
 {
 	const char *dir = b->options->spool_dir;
-	g_autofree char *name_if_needed = dir ? g_build_filename(dir, "import-XXXXXX", NULL) : NULL;
-	int fd = dir == NULL ? dk_store_file_temporary("import")
-	         : g_mkdir_with_parents(dir, 0750) == 0
-	             ? dk_store_file_unnamed(dir, name_if_needed, 0640)
-	             : -1;
+	int fd = dir ? dk_store_file_spool(dir, "import") : dk_store_file_temporary("import");
 	gsize n = 0;
 	const char *p = g_bytes_get_data(raw, &n);
 	if (fd < 0 || !dk_store_file_write_all(fd, p, n)) {

@@ -268,10 +268,7 @@ int dk_store_attachment_spill(DkStore *store)
 	if (store->data_dir == NULL)
 		return dk_store_file_temporary("attachment");
 	g_autofree char *dir = g_build_filename(store->data_dir, "spool", NULL);
-	g_autofree char *name_if_needed = g_build_filename(dir, "attachment-XXXXXX", NULL);
-	if (g_mkdir_with_parents(dir, 0750) != 0)
-		return -1;
-	return dk_store_file_unnamed(dir, name_if_needed, 0640);
+	return dk_store_file_spool(dir, "attachment");
 }
 
 /* Whether a is served from its file: kept, not purged, and a file (every

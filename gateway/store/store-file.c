@@ -75,6 +75,15 @@ int dk_store_file_unnamed(const char *dir, char *template_path, int mode)
 	return fd;
 }
 
+int dk_store_file_spool(const char *dir, const char *what)
+{
+	g_autofree char *name = g_strconcat(what, "-XXXXXX", NULL);
+	g_autofree char *name_if_needed = g_build_filename(dir, name, NULL);
+	if (g_mkdir_with_parents(dir, 0750) != 0)
+		return -1;
+	return dk_store_file_unnamed(dir, name_if_needed, 0640);
+}
+
 int dk_store_file_temporary(const char *what)
 {
 	g_autofree char *prefix = g_strconcat("docket-", what, "-XXXXXX", NULL);

@@ -36,6 +36,12 @@ gboolean dk_store_file_sink_write(const guint8 *bytes, gsize size, gpointer sink
  * (DIR/NAME-XXXXXX, filled in) and unlinked at once. -1 with errno set. */
 int dk_store_file_unnamed(const char *dir, char *template_path, int mode);
 
+/* A new file without a name in the spool folder dir (made when missing,
+ * mode 0750), read-write, mode 0640, where a large message or attachment
+ * waits until it is stored: dk_store_file_unnamed(), where a name is
+ * needed DIR/WHAT-XXXXXX unlinked at once. -1 with errno set. */
+int dk_store_file_spool(const char *dir, const char *what);
+
 /* A new file without a name in the temporary folder ($TMPDIR),
  * read-write, mode 0600, gone once closed: dk_store_file_unnamed(), where
  * a name is needed $TMPDIR/docket-WHAT-XXXXXX unlinked at once. -1 with

@@ -242,6 +242,9 @@ class FetchTest(ImapCase):
             with open(os.path.join(export, name), "rb") as f:
                 self.assertEqual(f.read(), raw, subject)
         self.assertEqual(os.listdir(os.path.join(self.data, "spool")), [])
+        # a batch of a large message alone
+        self.add(exact.replace(b"<exact@", b"<alone@"))
+        self.assertIn(b"fetched=1 stored=1 duplicates=0 refused=0", self.poll().stdout)
 
     def test_unreadable_mail_is_quarantined_and_acknowledged(self):
         with open(self.config, "a") as f:
