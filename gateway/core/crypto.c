@@ -257,24 +257,18 @@ static void check_smime_signed(GMimeMessage *gm, GMimeObject *part, const DkPars
 	g_clear_object(&entity);
 }
 
-void dk_crypto_check(GBytes *raw, const DkParseOptions *options, DkMessage **message)
+/* The check of dk_crypto_check() on the message GMime reads from stream. */
+static void check_stream(GMimeStream *stream, const DkParseOptions *options, DkMessage **message)
 {
 	DkMessage *m = *message;
-	if (!enabled || m == NULL || raw == NULL || m->crypto.kind == DK_CRYPTO_NONE)
-		return;
 	if (g_strcmp0(m->crypto.protocol, "inline-pgp") == 0) {
 		set_detail(&m->crypto, DK_SIGNATURE_UNCHECKED,
 		           "inline OpenPGP is not checked; PGP/MIME and S/MIME are");
 		return;
 	}
-	dk_gmime_init();
-	gsize n = 0;
-	const char *p = g_bytes_get_data(raw, &n);
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(p, n);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *gm = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
-	g_object_unref(stream);
 	GMimeObject *part = gm ? protected_part(gm) : NULL;
 	if (part == NULL) {
 		set_detail(&m->crypto, DK_SIGNATURE_ERROR, "the protected part could not be read");
@@ -284,4 +278,28 @@ void dk_crypto_check(GBytes *raw, const DkParseOptions *options, DkMessage **mes
 		check_pgp_mime(gm, part, options, message);
 	}
 	g_clear_object(&gm);
+}
+
+void dk_crypto_check(GBytes *raw, const DkParseOptions *options, DkMessage **message)
+{
+	if (!enabled || *message == NULL || raw == NULL ||
+	    (*message)->crypto.kind == DK_CRYPTO_NONE)
+		return;
+	dk_gmime_init();
+	gsize n = 0;
+	const char *p = g_bytes_get_data(raw, &n);
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(p, n);
+	check_stream(stream, options, message);
+	g_object_unref(stream);
+}
+
+void dk_crypto_check_fd(int fd, gsize size, const DkParseOptions *options, DkMessage **message)
+{
+	if (!enabled || *message == NULL || (*message)->crypto.kind == DK_CRYPTO_NONE)
+		return;
+	dk_gmime_init();
+	GMimeStream *stream = g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)size);
+	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(stream), FALSE);
+	check_stream(stream, options, message);
+	g_object_unref(stream);
 }

@@ -32,6 +32,13 @@ gboolean dk_crypto_enabled(void);
  * is off. Thread-safe as far as gpgme is. */
 void dk_crypto_check(GBytes *raw, const DkParseOptions *options, DkMessage **message);
 
+/* The same of a message read from the size bytes of the file fd (a
+ * spool file): GMime reads the parts from the file, but hands gpgme the
+ * content a signature covers, or the encrypted content and what it
+ * decrypts to, in memory: one to two times the message's size while it
+ * is checked. */
+void dk_crypto_check_fd(int fd, gsize size, const DkParseOptions *options, DkMessage **message);
+
 /* The name of a signature status ("verified", "untrusted", "bad",
  * "no-key", "error", "unchecked"). */
 const char *dk_signature_status_name(DkSignatureStatus status);

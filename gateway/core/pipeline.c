@@ -182,10 +182,11 @@ static DkPipelineItem *prepare(DkPipeline *pipeline, GBytes *raw, int fd, gsize 
 	g_autoptr(GError) local = NULL;
 	DkMessage *message = raw ? dk_message_parse(raw, &options, &local)
 	                         : dk_message_parse_fd(fd, size, &options, &local);
-	/* Signatures and encryption (gateway/core/crypto.c); a message read
-	 * from a file (a large one) is left unchecked. */
+	/* Signatures and encryption (gateway/core/crypto.c). */
 	if (message != NULL && raw != NULL)
 		dk_crypto_check(raw, &options, &message);
+	else if (message != NULL)
+		dk_crypto_check_fd(fd, size, &options, &message);
 	if (message == NULL && g_error_matches(local, DK_PARSE_ERROR, DK_PARSE_ERROR_NOT_MAIL)) {
 		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;

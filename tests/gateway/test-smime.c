@@ -12,6 +12,7 @@
 #include "gateway/core/crypto.h"
 #include "gateway/core/pipeline.h"
 #include "gateway/outbox/effects.h"
+#include "gateway/store/store-file.h"
 #include "gateway/store/store-private.h"
 
 #include <gio/gio.h>
@@ -21,6 +22,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *dir;  /* certificates, keys and the store */
 static char *home; /* the gpgsm home */
@@ -228,7 +230,19 @@ static DkPipelineItem *deliver(Fixture *f, GBytes *raw, gint64 *article_out)
 {
 	DkIntake intake = {.intake = "test"};
 	g_autoptr(GError) error = NULL;
-	DkPipelineItem *item = dk_pipeline_prepare(f->pipeline, raw, &intake, &error);
+	DkPipelineItem *item = NULL;
+	if (g_bytes_get_size(raw) > DK_PIPELINE_LARGE_MESSAGE) {
+		/* from a spool file, as every intake hands over a large one */
+		int fd = dk_store_file_temporary("test-smime");
+		assert_true(fd >= 0);
+		assert_true(dk_store_file_write_all(fd, g_bytes_get_data(raw, NULL),
+		                                    g_bytes_get_size(raw)));
+		item =
+		    dk_pipeline_prepare_fd(f->pipeline, fd, g_bytes_get_size(raw), &intake, &error);
+		close(fd);
+	} else {
+		item = dk_pipeline_prepare(f->pipeline, raw, &intake, &error);
+	}
 	assert_null(error);
 	assert_true(dk_pipeline_commit(f->pipeline, &item, 1, &error));
 	assert_null(error);
@@ -474,6 +488,35 @@ static void test_signed_then_encrypted(void **state)
 	assert_int_equal(assert_verified(*state, entity2, "se2"), DK_CRYPTO_ENCRYPTED);
 }
 
+/* The body with a 1.2 MiB file beside it: a message over
+ * DK_PIPELINE_LARGE_MESSAGE, which the pipeline reads from its file. */
+static char *large_body(void)
+{
+	GString *b64 = g_string_new(NULL);
+	for (guint i = 0; b64->len < 1200 * 1024; i++)
+		g_string_append_printf(b64, "%076u\n", i);
+	char *out = g_strdup_printf("Content-Type: multipart/mixed; boundary=z\n\n--z\n%s"
+	                            "--z\nContent-Type: application/octet-stream; name=log.bin\n"
+	                            "Content-Transfer-Encoding: base64\n\n%s--z--\n",
+	                            body, b64->str);
+	g_string_free(b64, TRUE);
+	return out;
+}
+
+/* Large signed and encrypted mail, read from a spool file, is checked as
+ * small mail is: both signed forms, and signed then encrypted. */
+static void test_large_mail_checked_from_its_file(void **state)
+{
+	g_autofree char *large = large_body();
+	g_autofree char *detached = sign(large, "alice", FALSE);
+	g_autofree char *opaque = sign(large, "alice", TRUE);
+	g_autofree char *encrypted = encrypt_to(detached, "support.pem");
+	assert_true(strlen(detached) > DK_PIPELINE_LARGE_MESSAGE);
+	assert_int_equal(assert_verified(*state, detached, "l1"), DK_CRYPTO_SIGNED);
+	assert_int_equal(assert_verified(*state, opaque, "l2"), DK_CRYPTO_SIGNED);
+	assert_int_equal(assert_verified(*state, encrypted, "l3"), DK_CRYPTO_ENCRYPTED);
+}
+
 int main(void)
 {
 	g_autofree char *gpgsm = g_find_program_in_path("gpgsm");
@@ -492,6 +535,8 @@ int main(void)
 	                                    fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_encrypted_no_key, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_signed_then_encrypted, fixture_setup,
+	                                    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_large_mail_checked_from_its_file, fixture_setup,
 	                                    fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
