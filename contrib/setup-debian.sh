@@ -30,6 +30,7 @@ export DEBIAN_FRONTEND=noninteractive
 # only); postgresql: the server binaries (initdb, postgres, with pg_trgm) with
 # which tests/pg/pg-cluster.py starts a throwaway cluster (below: no cluster
 # of the system's own).
+# time: GNU time, the peak RSS of one docket process in tests/bench.
 PACKAGES="
 build-essential cmake pkg-config clang clang-format
 libglib2.0-dev libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev
@@ -42,6 +43,7 @@ python3 python3-yaml sqlite3 ca-certificates tzdata shared-mime-info
 dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl postfix
 chromium chromium-driver python3-selenium fonts-dejavu-core nginx-light
 libpq-dev postgresql
+time
 "
 
 # Postfix (tests/lmtp/test_postfix.py, smtp-source for tests/bench) must

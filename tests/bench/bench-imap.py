@@ -3,11 +3,17 @@ Dovecot (see tests/imap/imaptest.py), fills a folder with N distinct
 messages, and times `docket poll --once` fetching and committing them all
 (moved to Processed afterwards); then times `docket import` of an N-message
 mbox, and its idempotent re-run. Prints messages/s and the peak RSS of the
-docket process. Run by hand (root, Dovecot installed):
+docket process. Then, unless BIG_MIB is 0, the peak RSS of `docket poll
+--once` and of `docket import` for one message carrying a BIG_MIB (60) MiB
+attachment, which both read into a spool file rather than memory (GNU
+time's figure), and whether the stored file is the attachment byte for
+byte. Run by hand (root, Dovecot and GNU time installed):
 
     python3 tests/bench/bench-imap.py build/gateway/docket [N [SIZE [BATCH]]]
 """
 
+import base64
+import hashlib
 import os
 import resource
 import shutil
@@ -39,6 +45,82 @@ def run(docket, config, *args):
         sys.exit("docket %s failed: %s" % (" ".join(args), proc.stderr.decode()))
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return elapsed, proc.stdout.decode().strip(), rss
+
+
+def run_alone(docket, config, *args):
+    """run() of one process, with its own peak RSS (KiB) as GNU time
+    reports it: a child of this process would count this process's peak
+    too (its memory map is copied at fork, high-water mark and all)."""
+    start = time.monotonic()
+    proc = subprocess.run(["/usr/bin/time", "-f", "peak-rss-kib %M", docket, "-c", config,
+                           *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = time.monotonic() - start
+    err = proc.stderr.decode()
+    if proc.returncode != 0:
+        sys.exit("docket %s failed: %s" % (" ".join(args), err))
+    rss = int(err.rsplit("peak-rss-kib ", 1)[1].split()[0])
+    return elapsed, proc.stdout.decode().strip(), rss
+
+
+def with_attachment(mib, path):
+    """Writes to path a message with mib MiB of random bytes attached
+    (base64); returns their SHA-256 (so that this process holds none of
+    it while docket runs: a child's peak RSS counts this process's too,
+    as it was when the child started)."""
+    data = os.urandom(mib * 1048576)
+    digest = hashlib.sha256(data).hexdigest()
+    with open(path, "wb") as f:
+        f.write(b"From: Customer <customer@example.com>\r\nTo: support@example.com\r\n"
+                b"Subject: a large attachment\r\nMessage-ID: <attachment@bench.example>\r\n"
+                b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                b"--b\r\nContent-Type: text/plain\r\n\r\nThe file.\r\n--b\r\n"
+                b"Content-Type: application/octet-stream; name=file.bin\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n")
+        f.write(base64.encodebytes(data).replace(b"\n", b"\r\n"))
+        f.write(b"--b--\r\n")
+    return digest
+
+
+def stored_whole(work, digest):
+    """Whether a file under the store's attachments/ has that SHA-256."""
+    for root, _, files in os.walk(os.path.join(work, "var", "attachments")):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                if hashlib.file_digest(f, "sha256").hexdigest() == digest:
+                    return True
+    return False
+
+
+def big(docket, dovecot, mib):
+    work = tempfile.mkdtemp(prefix="docket-bench-imap-big-")
+    try:
+        path = os.path.join(work, "big.eml")
+        digest = with_attachment(mib, path)
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            dovecot.add("user2", f.read())
+        config = os.path.join(work, "docket.conf")
+        with open(config, "w") as f:
+            f.write("[store]\ndata_dir = %s/var\n[intake]\nmax_message_size = %dM\n"
+                    "[parse]\nmax_decoded_size = %dM\n[imap:big]\nhost = 127.0.0.1\n"
+                    "port = %d\nca_file = %s\nuser = user2\npassword = %s\n"
+                    % (work, 2 * mib, 2 * mib, dovecot.tls_port, dovecot.cert,
+                       imaptest.PASSWORD))
+        elapsed, out, rss = run_alone(docket, config, "poll", "--once")
+        print("imap poll: one %d-byte message with a %d MiB attachment: %.2f s, peak RSS %d KiB"
+              " (%s); stored byte for byte: %s"
+              % (size, mib, elapsed, rss, out, stored_whole(work, digest)))
+        shutil.rmtree(os.path.join(work, "var"))
+        mbox = os.path.join(work, "big.mbox")
+        with open(mbox, "wb") as f, open(path, "rb") as message:
+            f.write(b"From customer@example.com Tue Nov 24 10:00:00 2026\n")
+            f.write(message.read().replace(b"\r\n", b"\n"))
+            f.write(b"\n")
+        elapsed, out, rss = run_alone(docket, config, "import", "--quiet", mbox)
+        print("import mbox: the same message: %.2f s, peak RSS %d KiB (%s);"
+              " stored byte for byte: %s" % (elapsed, rss, out, stored_whole(work, digest)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main():
@@ -76,6 +158,9 @@ def main():
         elapsed, out, rss = run(docket, config, "import", "--quiet", mbox)
         print("import mbox again (all duplicates): %.2f s, %.0f messages/s (%s)"
               % (elapsed, n / elapsed, out))
+        mib = int(os.environ.get("BIG_MIB", "60"))
+        if mib > 0:
+            big(docket, dovecot, mib)
     finally:
         dovecot.close()
         shutil.rmtree(work, ignore_errors=True)
