@@ -2,9 +2,11 @@
 #include "gateway/intake/import.h"
 
 #include "gateway/error.h"
-#include "gateway/store/store-file.h"
+#include "gateway/intake/lmtp-data.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -53,21 +55,34 @@ static void parse_from_line(const char *line, gsize len, char **sender_out, gint
 	}
 }
 
-GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **sender_out,
-                            gint64 *date_out)
+/* Where mbox_read() puts a message's bytes, a line at a time: FALSE (with
+ * error) stops it. */
+typedef gboolean (*MboxSink)(const char *bytes, gsize n, gpointer data, GError **error);
+
+/* Reads the message at data[*offset..len) into sink: its lines with the
+ * From_ line taken off and >From lines un-escaped, less the empty line
+ * that ends it before the next From_ line (which belongs to the format).
+ * Its envelope sender (or NULL) and From_ date (or 0) into the outs;
+ * advances *offset. FALSE at the end (nothing read), or when the sink
+ * failed (error set). */
+static gboolean mbox_read(const char *data, gsize len, gsize *offset, MboxSink sink,
+                          gpointer sink_data, char **sender_out, gint64 *date_out, GError **error)
 {
 	*sender_out = NULL;
 	*date_out = 0;
 	gsize pos = *offset;
 	if (pos >= len)
-		return NULL;
+		return FALSE;
 	if (starts_from_line(data + pos, len - pos)) {
 		const char *eol = memchr(data + pos, '\n', len - pos);
 		gsize line_end = eol ? (gsize)(eol - data) + 1 : len;
 		parse_from_line(data + pos, line_end - pos, sender_out, date_out);
 		pos = line_end;
 	}
-	GByteArray *out = g_byte_array_new();
+	/* a line goes to the sink once the next is read: the last one, the
+	 * empty line before a From_ line, is then left out */
+	const char *held = NULL;
+	gsize held_n = 0;
 	gboolean blank_before = FALSE;
 	while (pos < len) {
 		if (blank_before && starts_from_line(data + pos, len - pos))
@@ -84,18 +99,35 @@ GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **s
 			line++;
 			n--;
 		}
-		g_byte_array_append(out, (const guint8 *)line, (guint)n);
+		if (held != NULL && !sink(held, held_n, sink_data, error))
+			return FALSE;
+		held = line;
+		held_n = n;
 		blank_before =
 		    (n == 1 && line[0] == '\n') || (n == 2 && line[0] == '\r' && line[1] == '\n');
 		pos = end;
 	}
-	/* The empty line before the next From_ line belongs to the format. */
-	if (pos < len && out->len > 0 && out->data[out->len - 1] == '\n') {
-		g_byte_array_set_size(out, out->len - 1);
-		if (out->len > 0 && out->data[out->len - 1] == '\r')
-			g_byte_array_set_size(out, out->len - 1);
-	}
 	*offset = pos;
+	if (held == NULL || (pos < len && blank_before))
+		return TRUE;
+	return sink(held, held_n, sink_data, error);
+}
+
+static gboolean append(const char *bytes, gsize n, gpointer data, GError **error)
+{
+	(void)error;
+	g_byte_array_append(data, (const guint8 *)bytes, (guint)n);
+	return TRUE;
+}
+
+GBytes *dk_import_mbox_next(const char *data, gsize len, gsize *offset, char **sender_out,
+                            gint64 *date_out)
+{
+	GByteArray *out = g_byte_array_new();
+	if (!mbox_read(data, len, offset, append, out, sender_out, date_out, NULL)) {
+		g_byte_array_unref(out);
+		return NULL;
+	}
 	return g_byte_array_free_to_bytes(out);
 }
 
@@ -132,43 +164,72 @@ static gboolean flush(Batch *b, GError **error)
 	return TRUE;
 }
 
-/* A large message prepared from a file it is written into (an unnamed one
- * in the options' spool_dir), so that the batch holds a descriptor for it
- * until the commit, not its bytes, as LMTP and IMAP hand over a large
- * message. */
-static DkPipelineItem *prepare_spooled(Batch *b, GBytes *raw, const DkIntake *intake,
-                                       GError **error)
+/* A message being read: into a spool (memory, then past 256 KiB a file
+ * without a name in the options' spool_dir or $TMPDIR), not past
+ * max_message_size: the rest of a larger one is read and dropped. */
+typedef struct {
+	DkLmtpSpool *spool;
+	gsize read, max;
+	const char *map; /* an mbox's map, whose pages read are let go */
+	gsize dropped;   /* bytes of map let go */
+} Reading;
+
+static void reading_init(Reading *r, Batch *b, const char *map)
 {
 	const char *dir = b->options->spool_dir;
-	int fd = dir ? dk_store_file_spool(dir, "import") : dk_store_file_temporary("import");
-	gsize n = 0;
-	const char *p = g_bytes_get_data(raw, &n);
-	if (fd < 0 || !dk_store_file_write_all(fd, p, n)) {
-		g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "spooling the message in %s: %s",
-		            dir ? dir : g_get_tmp_dir(), g_strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	DkPipelineItem *item = dk_pipeline_prepare_fd(b->pipeline, fd, n, intake, error);
-	close(fd); /* the item keeps its own descriptor */
-	return item;
+	*r = (Reading){.spool = dk_lmtp_spool_new(dir ? dir : g_get_tmp_dir()),
+	               .max = b->options->max_message_size,
+	               .map = map};
 }
 
-/* Prepares one message into the batch; commits the batch when full. */
-static gboolean add(Batch *b, GBytes *raw, const char *where, const DkIntake *intake,
-                    GError **error)
+static void reading_clear(Reading *r)
+{
+	g_clear_pointer(&r->spool, dk_lmtp_spool_free);
+}
+
+static gboolean spool_piece(const char *bytes, gsize n, gpointer data, GError **error)
+{
+	Reading *r = data;
+	r->read += n;
+	if (r->read > r->max)
+		return TRUE;
+	if (!dk_lmtp_spool_write(r->spool, bytes, n, error))
+		return FALSE;
+	/* pages of the map read before this line are not read again: let
+	 * them go, so that a large mbox does not stay resident as it is read */
+	gsize done = r->map ? (gsize)(bytes - r->map) / PAGE_BYTES * PAGE_BYTES : 0;
+	if (done >= r->dropped + 16 * PAGE_BYTES) {
+		madvise((char *)r->map + r->dropped, done - r->dropped, MADV_DONTNEED);
+		r->dropped = done;
+	}
+	return TRUE;
+}
+
+/* Prepares the message read into the batch: a large one from its spool
+ * file (the item keeps a descriptor of it, not its bytes, as LMTP and IMAP
+ * hand one over), a small one from memory; commits the batch when full.
+ * FALSE when the spool fails (a temporary error: the import stops) or
+ * the commit does. */
+static gboolean add(Batch *b, Reading *r, const char *where, const DkIntake *intake, GError **error)
 {
 	b->stats->messages++;
+	if (!dk_lmtp_spool_finish(r->spool, error))
+		return FALSE;
 	g_autoptr(GError) why = NULL;
 	DkPipelineItem *item = NULL;
-	if (g_bytes_get_size(raw) > b->options->max_message_size)
+	gsize size = dk_lmtp_spool_size(r->spool);
+	if (r->read > r->max) {
 		g_set_error(&why, DK_ERROR, DK_ERROR_PERMANENT,
 		            "larger than [intake] max_message_size");
-	else if (g_bytes_get_size(raw) > DK_PIPELINE_LARGE_MESSAGE)
-		item = prepare_spooled(b, raw, intake, &why);
-	else
+	} else if (size > DK_PIPELINE_LARGE_MESSAGE) {
+		item = dk_pipeline_prepare_fd(b->pipeline, dk_lmtp_spool_fd(r->spool), size, intake,
+		                              &why);
+	} else {
+		g_autoptr(GBytes) raw = dk_lmtp_spool_contents(r->spool, error);
+		if (raw == NULL)
+			return FALSE;
 		item = dk_pipeline_prepare(b->pipeline, raw, intake, &why);
+	}
 	if (item == NULL) {
 		refused(b->stats, where, why);
 		return TRUE;
@@ -212,24 +273,29 @@ static gboolean import_mbox(Batch *b, const char *path, GError **error)
 		gsize start = offset;
 		g_autofree char *sender = NULL;
 		gint64 date = 0;
-		g_autoptr(GBytes) raw = dk_import_mbox_next(data, len, &offset, &sender, &date);
-		if (raw == NULL)
+		Reading r;
+		reading_init(&r, b, data);
+		r.dropped = dropped;
+		GError *failed = NULL;
+		gboolean more =
+		    mbox_read(data, len, &offset, spool_piece, &r, &sender, &date, &failed);
+		dropped = r.dropped;
+		if (!more && failed == NULL) {
+			reading_clear(&r);
 			break;
+		}
 		g_autofree char *where =
 		    g_strdup_printf("message %" G_GUINT64_FORMAT " (byte %" G_GSIZE_FORMAT ")",
 		                    b->stats->messages + 1, start);
 		DkIntake intake = intake_of(b->options);
 		intake.envelope_from = sender;
 		intake.received_at = date;
-		if (!add(b, raw, where, &intake, error))
+		gboolean ok = failed == NULL && add(b, &r, where, &intake, error);
+		reading_clear(&r);
+		if (failed != NULL)
+			g_propagate_error(error, failed);
+		if (!ok)
 			return FALSE;
-		/* the pages read so far are not read again: let them go, so
-		 * that a large mbox does not stay resident as it is read */
-		gsize done = offset / PAGE_BYTES * PAGE_BYTES;
-		if (done > dropped) {
-			madvise((char *)data + dropped, done - dropped, MADV_DONTNEED);
-			dropped = done;
-		}
 		if (b->items->len == 0)
 			report(b, offset, len);
 	}
@@ -264,6 +330,38 @@ static GPtrArray *maildir_files(const char *path, GError **error)
 	return files;
 }
 
+/* Reads the file path into r a piece at a time: FALSE with *why set when
+ * it cannot be read (the message is refused), with *error when the spool
+ * fails (the import stops). */
+static gboolean read_file(const char *path, Reading *r, GError **why, GError **error)
+{
+	int fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		g_set_error(why, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s", path, g_strerror(errno));
+		return FALSE;
+	}
+	g_autofree char *buf = g_malloc(65536);
+	gboolean ok = TRUE;
+	for (;;) {
+		ssize_t n = read(fd, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			g_set_error(why, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s", path,
+			            g_strerror(errno));
+		if (n <= 0) {
+			ok = n == 0;
+			break;
+		}
+		if (!spool_piece(buf, (gsize)n, r, error)) {
+			ok = FALSE;
+			break;
+		}
+	}
+	close(fd);
+	return ok;
+}
+
 static gboolean import_maildir(Batch *b, const char *path, GError **error)
 {
 	g_autoptr(GPtrArray) files = maildir_files(path, error);
@@ -273,16 +371,23 @@ static gboolean import_maildir(Batch *b, const char *path, GError **error)
 	for (guint i = 0; i < files->len; i++) {
 		const char *name = g_ptr_array_index(files, i);
 		g_autofree char *full = g_build_filename(path, name, NULL);
-		g_autofree char *contents = NULL;
-		gsize size = 0;
+		Reading r;
+		reading_init(&r, b, NULL);
 		g_autoptr(GError) why = NULL;
-		if (!g_file_get_contents(full, &contents, &size, &why)) {
+		GError *failed = NULL;
+		if (!read_file(full, &r, &why, &failed)) {
+			reading_clear(&r);
+			if (failed != NULL) {
+				g_propagate_error(error, failed);
+				return FALSE;
+			}
 			b->stats->messages++;
 			refused(b->stats, name, why);
 			continue;
 		}
-		g_autoptr(GBytes) raw = g_bytes_new_take(g_steal_pointer(&contents), size);
-		if (!add(b, raw, name, &intake, error))
+		gboolean ok = add(b, &r, name, &intake, error);
+		reading_clear(&r);
+		if (!ok)
 			return FALSE;
 		if (b->items->len == 0)
 			report(b, i + 1, files->len);

@@ -28,6 +28,13 @@ class ImportTest(DocketCase):
     def import_(self, path, *args):
         return self.docket("import", path, *args)
 
+    def maildir(self):
+        """An empty Maildir (cur/, new/, tmp/) in the test's folder."""
+        root = os.path.join(self.dir, "Maildir")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(root, sub))
+        return root
+
     def test_mbox_twice(self):
         path = os.path.join(self.dir, "history.mbox")
         with open(path, "wb") as f:
@@ -49,9 +56,7 @@ class ImportTest(DocketCase):
         self.assertEqual(len(self.tickets()), 25)
 
     def test_maildir_twice(self):
-        root = os.path.join(self.dir, "Maildir")
-        for sub in ("cur", "new", "tmp"):
-            os.makedirs(os.path.join(root, sub))
+        root = self.maildir()
         for i in range(6):
             sub = "cur" if i % 2 else "new"
             suffix = ":2,S" if sub == "cur" else ""
@@ -94,6 +99,43 @@ class ImportTest(DocketCase):
                 self.assertEqual(f.read(), mails[k])
         self.assertEqual(os.listdir(os.path.join(self.data, "spool")), [])
         self.assertIn(b"messages=5 imported=0 duplicates=5", self.import_(path).stdout)
+
+    def test_over_the_size_limit_then_on(self):
+        # A message over max_message_size is read to its end, not kept,
+        # refused with the reason; the messages after it are imported.
+        with open(self.config, "a") as f:
+            f.write("[intake]\nmax_message_size = 1M\n")
+        content = bytes(range(256)) * 6000  # 1.5 MiB
+        large = with_attachment("over@example.com", content).replace(b"\r\n", b"\n")
+        path = os.path.join(self.dir, "over.mbox")
+        with open(path, "wb") as f:
+            for i, mail in enumerate((message(0), large, message(1))):
+                f.write(b"From customer@example.com Tue Nov 24 09:0%d:00 2026\n" % i)
+                f.write(mail.replace(b"\r\n", b"\n") + b"\n")
+        out = self.import_(path, "--quiet")
+        self.assertIn(b"messages=3 imported=2 duplicates=0 refused=1", out.stdout)
+        self.assertIn(b"message 2 (byte ", out.stdout)
+        self.assertIn(b"larger than [intake] max_message_size", out.stdout)
+        self.assertEqual(len(self.tickets()), 2)
+
+    def test_large_maildir_file(self):
+        root = self.maildir()
+        content = bytes((i * 7) % 256 for i in range(1300 * 1024))
+        mail = with_attachment("maildir@example.com", content)
+        with open(os.path.join(root, "new", "1700000000.1.host"), "wb") as f:
+            f.write(mail)
+        with open(os.path.join(root, "new", "1700000000.2.host"), "wb") as f:
+            f.write(message(0))
+        out = self.import_(root, "--quiet")
+        self.assertIn(b"messages=2 imported=2 duplicates=0 refused=0", out.stdout)
+        number = {t["subject"]: t["number"] for t in self.tickets()}["the core dump"]
+        doc = self.show(number)
+        attachment = doc["articles"][0]["attachments"][0]
+        self.assertEqual(self.docket("attachment", "get", str(attachment["id"])).stdout, content)
+        export = os.path.join(self.dir, "export")
+        self.docket("ticket", "export", str(number), "--to", export)
+        with open(os.path.join(export, "article-%d.eml" % doc["articles"][0]["id"]), "rb") as f:
+            self.assertEqual(f.read(), mail)
 
     def test_unreadable_mail_is_quarantined_once(self):
         with open(self.config, "a") as f:
