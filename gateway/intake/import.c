@@ -190,19 +190,15 @@ static void reading_clear(Reading *r)
 static gboolean spool_piece(const char *bytes, gsize n, gpointer data, GError **error)
 {
 	Reading *r = data;
-	r->read += n;
-	if (r->read > r->max)
-		return TRUE;
-	if (!dk_lmtp_spool_write(r->spool, bytes, n, error))
-		return FALSE;
-	/* pages of the map read before this line are not read again: let
-	 * them go, so that a large mbox does not stay resident as it is read */
+	/* pages of the map before this line are not read again: let them
+	 * go, so that a large mbox does not stay resident as it is read */
 	gsize done = r->map ? (gsize)(bytes - r->map) / PAGE_BYTES * PAGE_BYTES : 0;
 	if (done >= r->dropped + 16 * PAGE_BYTES) {
 		madvise((char *)r->map + r->dropped, done - r->dropped, MADV_DONTNEED);
 		r->dropped = done;
 	}
-	return TRUE;
+	r->read += n;
+	return r->read > r->max || dk_lmtp_spool_write(r->spool, bytes, n, error);
 }
 
 /* Prepares the message read into the batch: a large one from its spool
