@@ -2,6 +2,7 @@
 #include "gateway/cli/cmd-parse.h"
 
 #include "gateway/cli/cli.h"
+#include "gateway/store/store-file.h"
 #include "gateway/core/crypto.h"
 #include "parsers/message.h"
 
@@ -170,6 +171,12 @@ static void print_text(const DkMessage *m)
 	printf("\n--- full text ---\n%s\n", m->text);
 }
 
+static int temporary_file(gpointer data)
+{
+	(void)data;
+	return dk_store_file_temporary("parse");
+}
+
 int dk_cmd_parse(int argc, char **argv)
 {
 	gboolean as_json = FALSE;
@@ -206,7 +213,9 @@ int dk_cmd_parse(int argc, char **argv)
 		fprintf(stderr, "docket parse: %s\n", error->message);
 		return DK_EXIT_DATAERR;
 	}
-	DkParseOptions options = {.fallback_charset = fallback};
+	/* a large attachment decoded into a temporary file, as the pipeline
+	 * does, not memory */
+	DkParseOptions options = {.fallback_charset = fallback, .spill = temporary_file};
 	g_autoptr(DkMessage) m = dk_message_parse(raw, &options, &error);
 	if (m == NULL) {
 		fprintf(stderr, "docket parse: %s: %s\n", argv[1], error->message);
