@@ -175,8 +175,6 @@ void dk_attachment_free(DkAttachment *attachment)
 	g_free(attachment->message_subject);
 	dk_address_free(attachment->message_from);
 	g_clear_pointer(&attachment->data, g_bytes_unref);
-	if (attachment->fd >= 0)
-		close(attachment->fd);
 	g_free(attachment);
 }
 

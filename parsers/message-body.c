@@ -202,59 +202,90 @@ static GMimeStream *decoding_stream(GMimeDataWrapper *w)
 	return decoded;
 }
 
-/* Writes the n bytes at p to fd, however few each write() takes. */
-static gboolean write_all(int fd, const char *p, gsize n)
+/* Writes the n bytes at p to fd at offset at, however few each pwrite()
+ * takes. */
+static gboolean pwrite_all(int fd, const char *p, gsize n, gsize at)
 {
 	while (n > 0) {
-		ssize_t r = write(fd, p, n);
+		ssize_t r = pwrite(fd, p, n, (off_t)at);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return FALSE;
 		p += r;
 		n -= (gsize)r;
+		at += (gsize)r;
 	}
 	return TRUE;
 }
 
-/* What is left of in written to fd a piece at a time, hashed on the way:
- * its size and SHA-256; FALSE when a read or a write fails. */
-static gboolean stream_into(GMimeStream *in, int fd, gsize *size_out, char sha_out[65])
+/* A content in the message's spill file: where, its size and SHA-256. */
+typedef struct {
+	int fd; /* -1: not there */
+	gsize offset, size;
+	char sha256[65];
+} Spilled;
+
+/* The message's spill file, asked of the options' spill at the first
+ * large content (then the message's); -1 when there is none. */
+static int spill_file(DkParseContext *c)
 {
+	if (c->m->spill_fd < 0)
+		c->m->spill_fd = c->spill(c->spill_data);
+	return c->m->spill_fd;
+}
+
+/* What is left of in, written a piece at a time after what the message's
+ * spill file holds, hashed on the way, into *s; FALSE when there is no
+ * file or a read or a write fails (what was written is then overwritten
+ * by the next). */
+static gboolean spill_stream(DkParseContext *c, GMimeStream *in, Spilled *s)
+{
+	int fd = spill_file(c);
+	if (fd < 0)
+		return FALSE;
 	g_autoptr(DkSha256) sum = dk_sha256_new();
 	g_autofree char *buf = g_malloc(65536);
 	gsize size = 0;
 	gssize r = 0;
 	gboolean written = TRUE;
 	while (written && (r = g_mime_stream_read(in, buf, 65536)) > 0) {
-		written = write_all(fd, buf, (gsize)r);
+		written = pwrite_all(fd, buf, (gsize)r, c->spill_end + size);
 		dk_sha256_update(sum, buf, (gsize)r);
 		size += (gsize)r;
 	}
-	dk_sha256_finish(sum, sha_out);
-	*size_out = size;
-	return written && (r == 0 || g_mime_stream_eos(in));
+	if (!written || (r < 0 && !g_mime_stream_eos(in)))
+		return FALSE;
+	dk_sha256_finish(sum, s->sha256);
+	s->fd = fd;
+	s->offset = c->spill_end;
+	s->size = size;
+	return TRUE;
 }
 
-/* w's content decoded into fd, as stream_into(). */
-static gboolean decode_into(GMimeDataWrapper *w, int fd, gsize *size_out, char sha_out[65])
+/* Counts a spilled content against the decoded-size limit: within it, it
+ * stays in the file; past it, it is left out (s->fd -1) and the next
+ * takes its place. */
+static void spill_count(DkParseContext *c, Spilled *s)
 {
-	GMimeStream *decoded = decoding_stream(w);
-	gboolean ok = stream_into(decoded, fd, size_out, sha_out);
-	g_object_unref(decoded);
-	return ok;
+	if (c->decoded + s->size > c->max_decoded) {
+		s->fd = -1;
+		note_over_budget(c);
+		return;
+	}
+	c->decoded += s->size;
+	c->spill_end += s->size;
 }
 
-/* A large part's content (spill_min encoded bytes or more)
- * decoded into a file of the options' spill instead of memory: into
- * *fd_out, with *size_out and sha_out; *fd_out -1 when it would take the
- * message past the decoded-size limit (not kept, as decode_part()).
- * FALSE when it is not for the spill (small, no spill) or no file could
- * be had or written: decode_part() then decodes it into memory. */
-static gboolean spill_part(DkParseContext *c, GMimePart *part, int *fd_out, gsize *size_out,
-                           char sha_out[65])
+/* A large part's content (spill_min encoded bytes or more) decoded into
+ * the message's spill file instead of memory, into *s; s->fd -1 when it
+ * would take the message past the decoded-size limit (not kept, as
+ * decode_part()). FALSE when it is not for the spill (small, no spill)
+ * or no file could be had or written: decode_part() then decodes it into
+ * memory. */
+static gboolean spill_part(DkParseContext *c, GMimePart *part, Spilled *s)
 {
-	*fd_out = -1;
+	s->fd = -1;
 	GMimeDataWrapper *w = g_mime_part_get_content(part);
 	if (c->spill == NULL || w == NULL ||
 	    g_mime_stream_length(g_mime_data_wrapper_get_stream(w)) < (gint64)c->spill_min)
@@ -263,21 +294,12 @@ static gboolean spill_part(DkParseContext *c, GMimePart *part, int *fd_out, gsiz
 		note_over_budget(c);
 		return TRUE;
 	}
-	int fd = c->spill(c->spill_data);
-	if (fd < 0)
-		return FALSE;
-	if (!decode_into(w, fd, size_out, sha_out)) {
-		close(fd);
-		return FALSE;
-	}
-	if (c->decoded + *size_out > c->max_decoded) {
-		close(fd);
-		note_over_budget(c);
-		return TRUE;
-	}
-	c->decoded += *size_out;
-	*fd_out = fd;
-	return TRUE;
+	GMimeStream *decoded = decoding_stream(w);
+	gboolean ok = spill_stream(c, decoded, s);
+	g_object_unref(decoded);
+	if (ok)
+		spill_count(c, s);
+	return ok;
 }
 
 GByteArray *dk_message_read_decoded(GMimeDataWrapper *w, gsize max)
@@ -508,6 +530,17 @@ static void name_unnamed(DkParseContext *c, DkAttachment *a, GMimeObject *obj)
 	a->filename_generated = a->filename != NULL;
 }
 
+/* a's content is the one s says is in the message's spill file, if any. */
+static void attachment_in_spill(DkAttachment *a, const Spilled *s)
+{
+	if (s->fd < 0)
+		return;
+	a->fd = s->fd;
+	a->offset = s->offset;
+	a->size = s->size;
+	memcpy(a->sha256, s->sha256, sizeof s->sha256);
+}
+
 static void add_attachment(DkParseContext *c, GMimePart *part)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
@@ -517,17 +550,11 @@ static void add_attachment(DkParseContext *c, GMimePart *part)
 	g_autofree char *filename = part_filename(c, obj);
 	/* a winmail.dat is read whole for the files inside it */
 	gboolean tnef = dk_attachment_is_tnef(type, filename);
-	int fd = -1;
-	gsize size = 0;
-	char sha[65] = "";
-	gboolean spilled = !tnef && spill_part(c, part, &fd, &size, sha);
-	g_autoptr(GBytes) bytes = spilled ? NULL : decode_part(c, part);
+	Spilled spilled = {.fd = -1};
+	gboolean taken = !tnef && spill_part(c, part, &spilled);
+	g_autoptr(GBytes) bytes = taken ? NULL : decode_part(c, part);
 	DkAttachment *a = dk_attachment_new(filename, type, disposition_of(obj), cid, bytes);
-	if (fd >= 0) {
-		a->fd = fd;
-		a->size = size;
-		memcpy(a->sha256, sha, sizeof sha);
-	}
+	attachment_in_spill(a, &spilled);
 	name_unnamed(c, a, obj);
 	g_ptr_array_add(c->m->attachments, a);
 	if (bytes != NULL && tnef)
@@ -627,12 +654,11 @@ static gint64 source_end(DkParseContext *c, gint64 start)
 }
 
 /* A large attached message of a message read from a file (no raw bytes to
- * slice): its original bytes copied into a file of the options' spill, as
+ * slice): its original bytes copied into the message's spill file, as
  * spill_part() decodes a part (same returns). */
-static gboolean spill_message(DkParseContext *c, GMimeMessage *inner, int *fd_out, gsize *size_out,
-                              char sha_out[65])
+static gboolean spill_message(DkParseContext *c, GMimeMessage *inner, Spilled *s)
 {
-	*fd_out = -1;
+	s->fd = -1;
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(inner));
 	if (c->spill == NULL || c->source == NULL || headers == NULL ||
 	    g_mime_header_list_get_count(headers) == 0)
@@ -645,19 +671,14 @@ static gboolean spill_message(DkParseContext *c, GMimeMessage *inner, int *fd_ou
 		note_over_budget(c);
 		return TRUE;
 	}
-	int fd = c->spill(c->spill_data);
-	if (fd < 0)
-		return FALSE;
 	GMimeStream *in = g_mime_stream_substream(c->source, start, end);
-	gboolean ok = stream_into(in, fd, size_out, sha_out) && *size_out == (gsize)(end - start);
+	gboolean ok = spill_stream(c, in, s) && s->size == (gsize)(end - start);
 	g_object_unref(in);
-	if (!ok) {
-		close(fd);
-		return FALSE;
-	}
-	c->decoded += *size_out;
-	*fd_out = fd;
-	return TRUE;
+	if (ok)
+		spill_count(c, s);
+	else
+		s->fd = -1;
+	return ok;
 }
 
 /* A forwarded message (RFC 2046 section 5.2.1) stays one attachment, named
@@ -667,12 +688,9 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 	GMimeObject *obj = GMIME_OBJECT(mp);
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
 	g_autoptr(GBytes) bytes = inner ? original_bytes(c, inner) : NULL;
-	int fd = -1;
-	gsize size = 0;
-	char sha[65] = "";
-	gboolean spilled =
-	    inner != NULL && bytes == NULL && spill_message(c, inner, &fd, &size, sha);
-	if (inner != NULL && bytes == NULL && !spilled && !over_budget(c))
+	Spilled spilled = {.fd = -1};
+	gboolean taken = inner != NULL && bytes == NULL && spill_message(c, inner, &spilled);
+	if (inner != NULL && bytes == NULL && !taken && !over_budget(c))
 		bytes = serialise(c, GMIME_OBJECT(inner));
 	const char *raw_subject =
 	    inner ? dk_message_raw_header(GMIME_OBJECT(inner), "Subject") : NULL;
@@ -690,11 +708,7 @@ static void add_message(DkParseContext *c, GMimeMessagePart *mp)
 	a->filename_generated = made;
 	a->message_subject = g_strdup(subject ? subject : "");
 	a->message_from = inner ? dk_message_first_address(g_mime_message_get_from(inner)) : NULL;
-	if (fd >= 0) {
-		a->fd = fd;
-		a->size = size;
-		memcpy(a->sha256, sha, sizeof sha);
-	}
+	attachment_in_spill(a, &spilled);
 	g_ptr_array_add(c->m->attachments, a);
 }
 

@@ -33,6 +33,7 @@ typedef struct {
 	int (*spill)(gpointer data); /* the options' spill, its data and threshold */
 	gpointer spill_data;
 	gsize spill_min;
+	gsize spill_end; /* bytes of the message's spill file written */
 } DkParseContext;
 
 /* Adds a problem to the message's errors, once per distinct message. */

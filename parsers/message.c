@@ -11,6 +11,7 @@
 #include <gmime/gmime.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(dk - parse - error - quark, dk_parse_error)
 
@@ -472,6 +473,7 @@ static DkMessage *message_new(void)
 	m->to = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
 	m->cc = g_ptr_array_new_with_free_func((GDestroyNotify)dk_address_free);
 	m->attachments = g_ptr_array_new_with_free_func((GDestroyNotify)dk_attachment_free);
+	m->spill_fd = -1;
 	m->errors = g_ptr_array_new_with_free_func(g_free);
 	m->repairs = g_ptr_array_new_with_free_func(g_free);
 	m->headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -779,6 +781,8 @@ void dk_message_free(DkMessage *m)
 	g_free(m->new_text);
 	g_free(m->quoted_text);
 	g_ptr_array_unref(m->attachments);
+	if (m->spill_fd >= 0)
+		close(m->spill_fd);
 	dk_bounce_free(m->classification.bounce);
 	g_ptr_array_unref(m->errors);
 	g_ptr_array_unref(m->repairs);

@@ -33,12 +33,13 @@ typedef struct {
 	gsize max_text_bytes;           /* text, new_text and quoted_text each: longer
 	                                 * text is cut at a UTF-8 boundary and the cut
 	                                 * listed in errors (the raw stays whole) */
-	/* Where a large attachment goes instead of memory (encoded content
-	 * of spill_min bytes or more, other than a winmail.dat):
-	 * spill(spill_data) gives a new empty file, read-write, and the
-	 * decoded content is written into it (DkAttachment.fd). NULL, or -1
-	 * from it, keeps the content in memory. The one exception to "no
-	 * I/O" besides reading a message from a file. */
+	/* Where large attachments go instead of memory (encoded content of
+	 * spill_min bytes or more, other than a winmail.dat): at the first,
+	 * spill(spill_data) gives a new empty file, read-write
+	 * (DkMessage.spill_fd), and each is decoded into it after the one
+	 * before (DkAttachment.fd and offset). NULL, or -1 from it, keeps the
+	 * content in memory. The one exception to "no I/O" besides reading a
+	 * message from a file. */
 	int (*spill)(gpointer spill_data);
 	gpointer spill_data;
 	gsize spill_min; /* 0: DK_PARSE_SPILL_MIN; the tests set less */
@@ -73,13 +74,14 @@ typedef struct {
 	char sha256[65];             /* hex SHA-256 of the decoded content ("" when not kept) */
 	GBytes *data;                /* the decoded content; NULL when a limit kept it out
 	                              * or it is in fd */
-	int fd;                      /* a large content written to a file of the options'
-	                              * spill (its size bytes from offset 0), closed with
-	                              * the attachment; else -1 */
-	char *origin;                /* file name of the container it came out of
-	                              * (a winmail.dat), or NULL for a MIME part */
-	char *message_subject;       /* message/rfc822 only: the attached mail's subject */
-	DkAddress *message_from;     /* message/rfc822 only: its sender, or NULL */
+	int fd;                      /* a large content written to the message's spill
+	                              * file (DkMessage.spill_fd: its size bytes from
+	                              * offset); else -1 */
+	gsize offset;
+	char *origin;            /* file name of the container it came out of
+	                          * (a winmail.dat), or NULL for a MIME part */
+	char *message_subject;   /* message/rfc822 only: the attached mail's subject */
+	DkAddress *message_from; /* message/rfc822 only: its sender, or NULL */
 } DkAttachment;
 
 typedef struct {
@@ -152,6 +154,9 @@ typedef struct {
 	char *quoted_text;      /* what was stripped as quoted history, or "" */
 	gboolean html;          /* the text came from an HTML part */
 	GPtrArray *attachments; /* of DkAttachment* */
+	int spill_fd;           /* the one file the options' spill gave for the large
+	                         * attachments, one after the other, or -1; closed with
+	                         * the message */
 	DkClassification classification;
 	GPtrArray *errors;    /* of char*: limits exceeded and other problems */
 	DkCrypto crypto;      /* signed or encrypted, and what a check found */

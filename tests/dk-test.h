@@ -58,3 +58,15 @@ static inline void dk_test_rmtree(const char *path)
 		g_unlink(path);
 	}
 }
+
+/* n bytes of noise from seed (a linear congruential sequence): content
+ * that no compression or repetition shortcut favours, the same each run. */
+static inline GBytes *dk_test_noise(gsize n, guint32 seed)
+{
+	guint8 *p = g_malloc(n + 1);
+	for (gsize i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (guint8)(seed >> 16);
+	}
+	return g_bytes_new_take(p, n);
+}

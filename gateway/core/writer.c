@@ -171,6 +171,7 @@ static gboolean store_attachments(DkStore *store, gint64 article, const DkMessag
 		    .data = a->data,
 		    .in_file = a->fd >= 0,
 		    .fd = a->fd,
+		    .offset = a->offset,
 		};
 		if (!dk_store_attachment_add(store, article, i, &in, error))
 			return FALSE;

@@ -73,14 +73,14 @@ static gboolean put_piece(DkStore *store, DkStoreChunksKind kind, const char *sh
 }
 
 gboolean dk_store_chunks_write(DkStore *store, DkStoreChunksKind kind, const char *sha256, int fd,
-                               const guint8 *bytes, gsize size, GError **error)
+                               gsize offset, const guint8 *bytes, gsize size, GError **error)
 {
 	gint64 chunks = dk_store_chunks_count(size);
 	g_autofree guint8 *buf = fd >= 0 ? g_malloc(MIN(size, (gsize)DK_STORE_CHUNK)) : NULL;
 	for (gint64 seq = 0; seq < chunks; seq++) {
 		gsize at = (gsize)seq * DK_STORE_CHUNK, n = MIN(size - at, (gsize)DK_STORE_CHUNK);
 		const guint8 *piece = bytes != NULL ? bytes + at : buf;
-		if (fd >= 0 && !dk_store_file_read_at(fd, buf, n, at)) {
+		if (fd >= 0 && !dk_store_file_read_at(fd, buf, n, offset + at)) {
 			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
 			            "store: reading a %s at byte %" G_GSIZE_FORMAT ": %s",
 			            kind_name[kind], at, g_strerror(errno));
@@ -100,7 +100,7 @@ gboolean dk_store_chunks_put(DkStore *store, const char *sha256, int fd, const g
 		return FALSE;
 	/* nothing more when the same bytes are kept already */
 	return !fresh ||
-	       dk_store_chunks_write(store, DK_STORE_CHUNKS_RAW, sha256, fd, bytes, size, error);
+	       dk_store_chunks_write(store, DK_STORE_CHUNKS_RAW, sha256, fd, 0, bytes, size, error);
 }
 
 static gboolean damaged(DkStoreChunksKind kind, const char *sha256, const char *what,

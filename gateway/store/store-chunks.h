@@ -24,12 +24,12 @@ gint64 dk_store_chunks_count(gsize size);
 
 /* Writes the pieces of the content sha256 of that kind, whose row (with
  * chunks = dk_store_chunks_count(size)) the caller wrote: the size bytes
- * of the file fd (from offset 0), or of bytes when fd < 0, each piece
+ * of the file fd from offset, or of bytes when fd < 0, each piece
  * read and written in turn. Inside the caller's transaction: a failure
  * part-way (a piece that cannot be read or written) returns FALSE, and
  * the caller's rollback takes away what was written. */
 gboolean dk_store_chunks_write(DkStore *store, DkStoreChunksKind kind, const char *sha256, int fd,
-                               const guint8 *bytes, gsize size, GError **error);
+                               gsize offset, const guint8 *bytes, gsize size, GError **error);
 
 /* Keeps the size bytes of the file fd (fd < 0: of bytes) as the raw
  * message sha256 in pieces: its row of raw_messages (data empty, chunks

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RAW_CHUNK (256 * 1024)
@@ -110,12 +111,13 @@ gboolean dk_store_file_sha256(int fd, gsize size, char out[65])
 	return TRUE;
 }
 
-/* Copies the size bytes of fd to the open file out, in chunks. */
-static gboolean copy_fd(int fd, gsize size, int out)
+/* Copies the size bytes of fd from offset to the open file out, in
+ * chunks. */
+static gboolean copy_fd(int fd, gsize offset, gsize size, int out)
 {
 	g_autofree guint8 *buf = g_malloc(RAW_CHUNK);
 	for (gsize at = 0; at < size;) {
-		ssize_t r = pread(fd, buf, MIN((gsize)RAW_CHUNK, size - at), (off_t)at);
+		ssize_t r = pread(fd, buf, MIN((gsize)RAW_CHUNK, size - at), (off_t)(offset + at));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -141,21 +143,27 @@ static gboolean fsync_dir(const char *dir)
 	return ok;
 }
 
-gboolean dk_store_file_link(const char *dir, const char *name, int fd, gsize size, GError **error)
+gboolean dk_store_file_link(const char *dir, const char *name, int fd, gsize offset, gsize size,
+                            GError **error)
 {
 	g_autofree char *path = g_build_filename(dir, name, NULL);
 	if (g_file_test(path, G_FILE_TEST_EXISTS))
 		return TRUE;
 	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
 	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
-	if (g_mkdir_with_parents(dir, 0750) != 0 || fsync(fd) != 0)
+	struct stat st;
+	if (g_mkdir_with_parents(dir, 0750) != 0 || fstat(fd, &st) != 0)
+		goto fail;
+	/* the whole file is the content: its first name, or a link */
+	gboolean whole = offset == 0 && (gsize)st.st_size == size;
+	if (whole && fsync(fd) != 0)
 		goto fail;
 	g_unlink(tmp);
-	if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
+	if (!whole || linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
 		int out = g_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 		if (out < 0)
 			goto fail;
-		if (!copy_fd(fd, size, out) || fsync(out) != 0) {
+		if (!copy_fd(fd, offset, size, out) || fsync(out) != 0) {
 			int saved = errno;
 			close(out);
 			g_unlink(tmp);

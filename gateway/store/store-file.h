@@ -52,10 +52,12 @@ int dk_store_file_temporary(const char *what);
  * FALSE with errno set when they cannot be read. */
 gboolean dk_store_file_sha256(int fd, gsize size, char out[65]);
 
-/* Gives the file fd the name dir/name durably (fsync of the file and of
- * dir): a hard link to it through /proc/self/fd (an O_TMPFILE spool file
- * on the same file system gets its first name), else a copy in chunks
- * renamed into place. TRUE at once when dir/name exists. */
-gboolean dk_store_file_link(const char *dir, const char *name, int fd, gsize size, GError **error);
+/* Gives the size bytes of the file fd from offset the name dir/name
+ * durably (fsync of the file and of dir): when they are the whole file, a
+ * hard link to it through /proc/self/fd (an O_TMPFILE spool file on the
+ * same file system gets its first name), else (or where the link fails) a
+ * copy in chunks renamed into place. TRUE at once when dir/name exists. */
+gboolean dk_store_file_link(const char *dir, const char *name, int fd, gsize offset, gsize size,
+                            GError **error);
 
 G_END_DECLS

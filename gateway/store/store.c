@@ -323,7 +323,7 @@ gboolean dk_store_raw_put_fd_digest(DkStore *store, int fd, gsize size, const ch
 	if (st == NULL)
 		return FALSE;
 	g_autofree char *dir = blob_dir(store, "raw", sha);
-	if (!dk_store_file_link(dir, sha, fd, size, error)) {
+	if (!dk_store_file_link(dir, sha, fd, 0, size, error)) {
 		dk_stmt_reset(st);
 		return FALSE;
 	}
@@ -690,7 +690,7 @@ static gboolean attachment_keep_pg(DkStore *store, const DkAttachmentIn *att, GE
 	g_autoptr(GBytes) small = NULL;
 	if (att->in_file && !from_fd) {
 		guint8 *buf = g_malloc(att->size + 1);
-		if (!dk_store_file_read(att->fd, buf, att->size)) {
+		if (!dk_store_file_read_at(att->fd, buf, att->size, att->offset)) {
 			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY,
 			            "store: reading an attachment's file: %s", g_strerror(errno));
 			g_free(buf);
@@ -721,7 +721,7 @@ static gboolean attachment_keep_pg(DkStore *store, const DkAttachmentIn *att, GE
 	/* the pieces unless the same bytes are kept already */
 	return !pieces || dk_store_last_changes(store) == 0 ||
 	       dk_store_chunks_write(store, DK_STORE_CHUNKS_ATTACHMENT, att->sha256,
-	                             from_fd ? att->fd : -1, p, n, error);
+	                             from_fd ? att->fd : -1, att->offset, p, n, error);
 }
 
 /* The bytes of an attachment, once per SHA-256: on SQLite a file under
@@ -731,8 +731,9 @@ static gboolean attachment_keep(DkStore *store, const DkAttachmentIn *att, GErro
 	if (store->backend != NULL)
 		return attachment_keep_pg(store, att, error);
 	g_autofree char *dir = blob_dir(store, "attachments", att->sha256);
-	if (att->in_file ? !dk_store_file_link(dir, att->sha256, att->fd, att->size, error)
-	                 : att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
+	if (att->in_file
+	        ? !dk_store_file_link(dir, att->sha256, att->fd, att->offset, att->size, error)
+	        : att->data != NULL && !write_durable(dir, att->sha256, att->data, error))
 		return FALSE;
 	g_autofree char *rel = g_build_filename(
 	    "attachments", (char[]){att->sha256[0], att->sha256[1], 0}, att->sha256, NULL);

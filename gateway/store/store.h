@@ -87,9 +87,10 @@ typedef struct {
 	gsize size;
 	const char *sha256; /* 64 hex digits */
 	GBytes *data;
-	gboolean in_file; /* the content is instead the size bytes at the start of fd
+	gboolean in_file; /* the content is instead the size bytes of fd from offset
 	                   * (an attachment the parser decoded into a file) */
 	int fd;
+	gsize offset;
 } DkAttachmentIn;
 
 /* Why a message became no article (the quarantine's kinds). */

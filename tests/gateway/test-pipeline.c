@@ -614,18 +614,22 @@ static void test_reload_sla(void **state)
 	dk_delivery_clear(&d);
 }
 
+/* content in base64 lines of 76 characters, CRLF-ended, onto m. */
+static void append_base64(GString *m, GBytes *content)
+{
+	gsize n = 0;
+	const guint8 *p = g_bytes_get_data(content, &n);
+	g_autofree char *b64 = g_base64_encode(p, n);
+	for (gsize at = 0, len = strlen(b64); at < len; at += 76)
+		g_string_append_printf(m, "%.76s\r\n", b64 + at);
+}
+
 /* A message with an attachment of size bytes (base64, over the parser's
  * DK_PARSE_SPILL_MIN) made of seed's noise; into *content_out its bytes. */
 static char *with_large_attachment(const char *message_id, gsize size, guint32 seed,
                                    GBytes **content_out)
 {
-	guint8 *p = g_malloc(size);
-	for (gsize i = 0; i < size; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (guint8)(seed >> 16);
-	}
-	*content_out = g_bytes_new_take(p, size);
-	g_autofree char *b64 = g_base64_encode(p, size);
+	*content_out = dk_test_noise(size, seed);
 	GString *m = g_string_new(NULL);
 	g_string_append_printf(
 	    m,
@@ -635,8 +639,7 @@ static char *with_large_attachment(const char *message_id, gsize size, guint32 s
 	    "--b\r\nContent-Type: application/octet-stream; name=core.bin\r\n"
 	    "Content-Transfer-Encoding: base64\r\n\r\n",
 	    message_id);
-	for (gsize at = 0, len = strlen(b64); at < len; at += 76)
-		g_string_append_printf(m, "%.76s\r\n", b64 + at);
+	append_base64(m, *content_out);
 	g_string_append(m, "--b--\r\n");
 	return g_string_free(m, FALSE);
 }
@@ -685,6 +688,47 @@ static void test_large_attachment_kept(void **state)
 	}
 }
 
+/* Several large attachments of one message go into one spill file, one
+ * after the other: each is kept whole from its place in it (on SQLite a
+ * copy of that part of the file, the whole file being no one's), the same
+ * content twice once. */
+static void test_large_attachments_share_a_file(void **state)
+{
+	Fixture *f = *state;
+	GBytes *contents[3];
+	contents[0] = dk_test_noise(1536 * 1024 + 1, 11);
+	contents[1] = dk_test_noise(1200 * 1024 + 2, 12);
+	contents[2] = g_bytes_ref(contents[0]);
+	GString *m = g_string_new("From: a@example.com\r\nSubject: three dumps\r\n"
+	                          "Message-ID: <three@example.com>\r\nMIME-Version: 1.0\r\n"
+	                          "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	                          "--b\r\nContent-Type: text/plain\r\n\r\nThree.\r\n");
+	for (guint i = 0; i < 3; i++) {
+		g_string_append_printf(
+		    m,
+		    "--b\r\nContent-Type: application/octet-stream; name=d%u.bin\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n",
+		    i);
+		append_base64(m, contents[i]);
+	}
+	g_string_append(m, "--b--\r\n");
+	g_autoptr(GError) error = NULL;
+	gint64 t = deliver(f, m->str, NULL, &error);
+	g_string_free(m, TRUE);
+	assert_true(t > 0);
+	g_autoptr(GPtrArray) all = dk_store_ticket_attachments(f->store, t, &error);
+	assert_int_equal(all->len, 3);
+	for (guint i = 0; i < 3; i++) {
+		const DkStoredAttachment *a = g_ptr_array_index(all, i);
+		g_autoptr(GBytes) kept = dk_store_attachment_read(f->store, a, &error);
+		assert_non_null(kept);
+		assert_true(g_bytes_equal(kept, contents[i]));
+	}
+	assert_int_equal(dk_test_store_number(f->store, "SELECT count(*) FROM attachments"), 2);
+	for (guint i = 0; i < 3; i++)
+		g_bytes_unref(contents[i]);
+}
+
 /* With no spool to be had (a file where its folder would be), a large
  * attachment is decoded into memory and kept all the same (a warning is
  * logged). */
@@ -722,6 +766,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_large_attachment_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_attachment_kept_without_spool, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_large_attachments_share_a_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
