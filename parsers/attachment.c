@@ -7,7 +7,6 @@
 
 #include <stdio.h> /* ytnef.h needs FILE */
 #include <string.h>
-#include <unistd.h>
 #include <ytnef.h>
 
 /* Characters that must not reach a file system or a screen unescaped:
