@@ -94,6 +94,8 @@ static char *canonical_name(const char *declared)
 	return s;
 }
 
+static GIConv converter(const char *charset);
+
 const char *dk_charset_iconv_name(const char *declared)
 {
 	g_autofree char *name = canonical_name(declared);
@@ -102,6 +104,13 @@ const char *dk_charset_iconv_name(const char *declared)
 	for (guint i = 0; i < G_N_ELEMENTS(aliases); i++)
 		if (strcmp(name, aliases[i].mime) == 0)
 			return aliases[i].iconv;
+	/* Interned, for a static string, only when iconv reads it: the names
+	 * iconv knows are a bounded set, the names mail declares are not (an
+	 * interned string is never freed). One it does not know is unknown. */
+	if (g_quark_try_string(name) != 0)
+		return g_intern_string(name);
+	if (converter(name) == (GIConv)-1)
+		return NULL;
 	return g_intern_string(name);
 }
 

@@ -30,7 +30,8 @@ char *dk_charset_to_utf8(const char *data, gsize len, const char *declared, cons
 /* The iconv name for a MIME charset name, mapping the aliases and the
  * subsets mail uses to the superset glibc knows (gb2312 -> GB18030,
  * shift_jis -> CP932, ks_c_5601-1987 -> CP949, ...), or NULL for names that
- * mean "unknown" (unknown-8bit, x-user-defined, ...). Static string. */
+ * mean "unknown" (unknown-8bit, x-user-defined, ...) and for names iconv
+ * does not know. Static string (interned: only names iconv knows are). */
 const char *dk_charset_iconv_name(const char *declared);
 
 /* Raw 8-bit header text (RFC 5322 allows none; RFC 6532 allows UTF-8)

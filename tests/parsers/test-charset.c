@@ -112,6 +112,27 @@ static void test_iconv_names(void **state)
 	assert_null(dk_charset_iconv_name(NULL));
 }
 
+/* A charset name iconv does not know is unknown, and not kept: interned
+ * strings are never freed, and mail can declare any number of names (a
+ * gateway that interned them all grew without bound). Its text still
+ * reads, by the fallback. */
+static void test_unknown_names_not_kept(void **state)
+{
+	(void)state;
+	for (guint i = 0; i < 3; i++) {
+		g_autofree char *name =
+		    g_strdup_printf("x-no-such-charset-%u-%u", g_random_int(), i);
+		assert_null(dk_charset_iconv_name(name));
+		assert_int_equal(g_quark_try_string(name), 0);
+		gboolean replaced = FALSE;
+		g_autofree char *text = dk_charset_to_utf8("caf\xe9", 4, name, NULL, &replaced);
+		assert_string_equal(text, "caf\xc3\xa9");
+		assert_int_equal(g_quark_try_string(name), 0);
+	}
+	assert_string_equal(dk_charset_iconv_name("KOI8-R"), "koi8-r");
+	assert_string_equal(dk_charset_iconv_name("koi8-r"), "koi8-r");
+}
+
 static void test_empty(void **state)
 {
 	(void)state;
@@ -127,6 +148,7 @@ int main(void)
 	    cmocka_unit_test(test_utf16),
 	    cmocka_unit_test(test_fallback_charset),
 	    cmocka_unit_test(test_iconv_names),
+	    cmocka_unit_test(test_unknown_names_not_kept),
 	    cmocka_unit_test(test_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
