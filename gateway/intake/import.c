@@ -164,27 +164,39 @@ static gboolean flush(Batch *b, GError **error)
 	return TRUE;
 }
 
-/* A message being read: into a spool (memory, then past 256 KiB a file
- * without a name in the options' spool_dir or $TMPDIR), not past
- * max_message_size: the rest of a larger one is read and dropped. */
+/* The messages of one mbox or Maildir being read, one at a time: each
+ * into a spool (memory, then past 256 KiB a file without a name in the
+ * options' spool_dir or $TMPDIR), not past max_message_size: the rest of
+ * a larger one is read and dropped. */
 typedef struct {
-	DkLmtpSpool *spool;
-	gsize read, max;
+	DkLmtpSpool *spool; /* the message being read */
+	gsize read;         /* its bytes, those past max included */
+	gsize max;
+	const char *dir;
 	const char *map; /* an mbox's map, whose pages read are let go */
 	gsize dropped;   /* bytes of map let go */
 } Reading;
 
-static void reading_init(Reading *r, Batch *b, const char *map)
+static Reading reading_of(Batch *b, const char *map)
 {
 	const char *dir = b->options->spool_dir;
-	*r = (Reading){.spool = dk_lmtp_spool_new(dir ? dir : g_get_tmp_dir()),
-	               .max = b->options->max_message_size,
-	               .map = map};
+	return (Reading){
+	    .max = b->options->max_message_size, .dir = dir ? dir : g_get_tmp_dir(), .map = map};
 }
 
 static void reading_clear(Reading *r)
 {
 	g_clear_pointer(&r->spool, dk_lmtp_spool_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Reading, reading_clear)
+
+/* Starts the next message: a new spool, nothing read. */
+static void reading_next(Reading *r)
+{
+	reading_clear(r);
+	r->spool = dk_lmtp_spool_new(r->dir);
+	r->read = 0;
 }
 
 static gboolean spool_piece(const char *bytes, gsize n, gpointer data, GError **error)
@@ -259,38 +271,34 @@ static gboolean import_mbox(Batch *b, const char *path, GError **error)
 		return FALSE;
 	}
 	const char *data = g_mapped_file_get_contents(file);
-	gsize len = g_mapped_file_get_length(file), offset = 0, dropped = 0;
+	gsize len = g_mapped_file_get_length(file), offset = 0;
 	if (len > 0 && !starts_from_line(data, len)) {
 		g_set_error(error, DK_ERROR, DK_ERROR_PERMANENT,
 		            "%s is not an mbox file (no \"From \" line first)", path);
 		return FALSE;
 	}
+	g_auto(Reading) r = reading_of(b, data);
 	for (;;) {
 		gsize start = offset;
 		g_autofree char *sender = NULL;
 		gint64 date = 0;
-		Reading r;
-		reading_init(&r, b, data);
-		r.dropped = dropped;
+		reading_next(&r);
 		GError *failed = NULL;
 		gboolean more =
 		    mbox_read(data, len, &offset, spool_piece, &r, &sender, &date, &failed);
-		dropped = r.dropped;
-		if (!more && failed == NULL) {
-			reading_clear(&r);
+		if (!more && failed == NULL)
 			break;
-		}
 		g_autofree char *where =
 		    g_strdup_printf("message %" G_GUINT64_FORMAT " (byte %" G_GSIZE_FORMAT ")",
 		                    b->stats->messages + 1, start);
 		DkIntake intake = intake_of(b->options);
 		intake.envelope_from = sender;
 		intake.received_at = date;
-		gboolean ok = failed == NULL && add(b, &r, where, &intake, error);
-		reading_clear(&r);
-		if (failed != NULL)
+		if (failed != NULL) {
 			g_propagate_error(error, failed);
-		if (!ok)
+			return FALSE;
+		}
+		if (!add(b, &r, where, &intake, error))
 			return FALSE;
 		if (b->items->len == 0)
 			report(b, offset, len);
@@ -364,15 +372,14 @@ static gboolean import_maildir(Batch *b, const char *path, GError **error)
 	if (files == NULL)
 		return FALSE;
 	DkIntake intake = intake_of(b->options);
+	g_auto(Reading) r = reading_of(b, NULL);
 	for (guint i = 0; i < files->len; i++) {
 		const char *name = g_ptr_array_index(files, i);
 		g_autofree char *full = g_build_filename(path, name, NULL);
-		Reading r;
-		reading_init(&r, b, NULL);
+		reading_next(&r);
 		g_autoptr(GError) why = NULL;
 		GError *failed = NULL;
 		if (!read_file(full, &r, &why, &failed)) {
-			reading_clear(&r);
 			if (failed != NULL) {
 				g_propagate_error(error, failed);
 				return FALSE;
@@ -381,9 +388,7 @@ static gboolean import_maildir(Batch *b, const char *path, GError **error)
 			refused(b->stats, name, why);
 			continue;
 		}
-		gboolean ok = add(b, &r, name, &intake, error);
-		reading_clear(&r);
-		if (!ok)
+		if (!add(b, &r, name, &intake, error))
 			return FALSE;
 		if (b->items->len == 0)
 			report(b, i + 1, files->len);

@@ -12,8 +12,6 @@ byte. Run by hand (root, Dovecot and GNU time installed):
     python3 tests/bench/bench-imap.py build/gateway/docket [N [SIZE [BATCH]]]
 """
 
-import base64
-import hashlib
 import os
 import resource
 import shutil
@@ -24,6 +22,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "imap"))
 import imaptest  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_mail  # noqa: E402
 
 
 def body(i, size):
@@ -62,40 +63,11 @@ def run_alone(docket, config, *args):
     return elapsed, proc.stdout.decode().strip(), rss
 
 
-def with_attachment(mib, path):
-    """Writes to path a message with mib MiB of random bytes attached
-    (base64); returns their SHA-256 (so that this process holds none of
-    it while docket runs: a child's peak RSS counts this process's too,
-    as it was when the child started)."""
-    data = os.urandom(mib * 1048576)
-    digest = hashlib.sha256(data).hexdigest()
-    with open(path, "wb") as f:
-        f.write(b"From: Customer <customer@example.com>\r\nTo: support@example.com\r\n"
-                b"Subject: a large attachment\r\nMessage-ID: <attachment@bench.example>\r\n"
-                b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-                b"--b\r\nContent-Type: text/plain\r\n\r\nThe file.\r\n--b\r\n"
-                b"Content-Type: application/octet-stream; name=file.bin\r\n"
-                b"Content-Transfer-Encoding: base64\r\n\r\n")
-        f.write(base64.encodebytes(data).replace(b"\n", b"\r\n"))
-        f.write(b"--b--\r\n")
-    return digest
-
-
-def stored_whole(work, digest):
-    """Whether a file under the store's attachments/ has that SHA-256."""
-    for root, _, files in os.walk(os.path.join(work, "var", "attachments")):
-        for name in files:
-            with open(os.path.join(root, name), "rb") as f:
-                if hashlib.file_digest(f, "sha256").hexdigest() == digest:
-                    return True
-    return False
-
-
 def big(docket, dovecot, mib):
     work = tempfile.mkdtemp(prefix="docket-bench-imap-big-")
     try:
         path = os.path.join(work, "big.eml")
-        digest = with_attachment(mib, path)
+        digest = bench_mail.write(mib, path)
         size = os.path.getsize(path)
         with open(path, "rb") as f:
             dovecot.add("user2", f.read())
@@ -109,7 +81,7 @@ def big(docket, dovecot, mib):
         elapsed, out, rss = run_alone(docket, config, "poll", "--once")
         print("imap poll: one %d-byte message with a %d MiB attachment: %.2f s, peak RSS %d KiB"
               " (%s); stored byte for byte: %s"
-              % (size, mib, elapsed, rss, out, stored_whole(work, digest)))
+              % (size, mib, elapsed, rss, out, bench_mail.stored_whole(os.path.join(work, "var"), digest)))
         shutil.rmtree(os.path.join(work, "var"))
         mbox = os.path.join(work, "big.mbox")
         with open(mbox, "wb") as f, open(path, "rb") as message:
@@ -118,7 +90,7 @@ def big(docket, dovecot, mib):
             f.write(b"\n")
         elapsed, out, rss = run_alone(docket, config, "import", "--quiet", mbox)
         print("import mbox: the same message: %.2f s, peak RSS %d KiB (%s);"
-              " stored byte for byte: %s" % (elapsed, rss, out, stored_whole(work, digest)))
+              " stored byte for byte: %s" % (elapsed, rss, out, bench_mail.stored_whole(os.path.join(work, "var"), digest)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -273,6 +273,18 @@ vm_kib() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
+# dovecot_lmtp_peak: stops Dovecot and prints the highest peak RSS of
+# its lmtp processes (VmHWM, read before they go).
+dovecot_lmtp_peak() {
+	local pid peak=0 k
+	for pid in $(pgrep -f 'docket-bench-dovecot/lmtp' || true); do
+		k=$(vm_kib "$pid" VmHWM || echo 0)
+		[ "${k:-0}" -gt "$peak" ] && peak=$k
+	done
+	stop_dovecot
+	echo "  dovecot lmtp process: $peak"
+}
+
 big_message_rss() {
 	local dir="$work/docket-big" bytes before after anon file got
 	bytes=$((BIG_MIB * 1048576))
@@ -302,13 +314,7 @@ max_decoded_size = $((BIG_MIB * 2))M"
 	rm -rf "$dir"
 	start_dovecot "$dir"
 	drive "$dovecot_port" 1 1 "$bytes" >/dev/null
-	local pid peak=0 k
-	for pid in $(pgrep -f 'docket-bench-dovecot/lmtp' || true); do
-		k=$(vm_kib "$pid" VmHWM || echo 0)
-		[ "${k:-0}" -gt "$peak" ] && peak=$k
-	done
-	stop_dovecot
-	echo "  dovecot lmtp process: $peak"
+	dovecot_lmtp_peak
 	rm -rf "$dir"
 }
 
@@ -331,23 +337,9 @@ send_file() {
 # into a spool file, never into memory), and whether the stored file is
 # the attachment byte for byte.
 big_attachment_rss() {
-	local dir="$work/docket-attachment" file="$work/attachment.bin" mail="$work/attachment.eml"
-	local before after stored
-	/usr/bin/python3 - "$BIG_ATTACHMENT_MIB" "$file" "$mail" <<-'PY'
-		import base64, os, sys
-		data = os.urandom(int(sys.argv[1]) * 1048576)
-		with open(sys.argv[2], "wb") as f:
-		    f.write(data)
-		with open(sys.argv[3], "wb") as f:
-		    f.write(b"From: Bench <bench@example.com>\r\nTo: support@example.test\r\n"
-		            b"Subject: a large attachment\r\nMessage-ID: <attachment@bench.example>\r\n"
-		            b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-		            b"--b\r\nContent-Type: text/plain\r\n\r\nThe file.\r\n--b\r\n"
-		            b"Content-Type: application/octet-stream; name=file.bin\r\n"
-		            b"Content-Transfer-Encoding: base64\r\n\r\n")
-		    f.write(base64.encodebytes(data).replace(b"\n", b"\r\n"))
-		    f.write(b"--b--\r\n")
-	PY
+	local dir="$work/docket-attachment" mail="$work/attachment.eml"
+	local before after stored digest
+	digest=$(/usr/bin/python3 "$here/bench_mail.py" write "$BIG_ATTACHMENT_MIB" "$mail")
 	rm -rf "$dir"
 	start_docket "$dir" "[intake]
 max_message_size = $((BIG_ATTACHMENT_MIB * 2))M
@@ -357,8 +349,7 @@ max_decoded_size = $((BIG_ATTACHMENT_MIB * 2))M"
 	send_file "$docket_port" "$mail"
 	after=$(vm_kib "$docket_pid" VmHWM)
 	stop_docket
-	stored=$(find "$dir/var/attachments" -type f -size "$(stat -c %s "$file")c" \
-		-exec cmp -s {} "$file" \; -print | wc -l)
+	stored=$(/usr/bin/python3 "$here/bench_mail.py" stored "$dir/var" "$digest")
 	echo
 	echo "peak RSS for one message with a ${BIG_ATTACHMENT_MIB} MiB attachment ($(stat -c %s "$mail") bytes; VmHWM, KiB):"
 	echo "  docket: $after (idle before: $before); the attachment stored byte for byte: $stored"
@@ -368,14 +359,8 @@ max_decoded_size = $((BIG_ATTACHMENT_MIB * 2))M"
 		rm -rf "$dir"
 		start_dovecot "$dir"
 		send_file "$dovecot_port" "$mail"
-		local pid peak=0 k
-		for pid in $(pgrep -f 'docket-bench-dovecot/lmtp' || true); do
-			k=$(vm_kib "$pid" VmHWM || echo 0)
-			[ "${k:-0}" -gt "$peak" ] && peak=$k
-		done
-		stop_dovecot
-		echo "  dovecot lmtp process: $peak"
+		dovecot_lmtp_peak
 		rm -rf "$dir"
 	fi
-	rm -f "$file" "$mail"
+	rm -f "$mail"
 }
