@@ -354,24 +354,33 @@ GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachmen
 gboolean dk_store_attachment_copy(DkStore *store, const DkStoredAttachment *a, DkStoreRawSink sink,
                                   gpointer data, GError **error)
 {
-	if (from_file(a))
-		return file_intact(a, error) &&
-		       dk_store_chunks_read_file(a->path, (gint64)a->size, sink, data, error);
-	gint64 chunks = 0;
-	if (!pieces_of(store, a, &chunks, error))
+	g_autoptr(GInputStream) in = dk_store_attachment_stream(store, a, error);
+	if (in == NULL)
 		return FALSE;
-	if (chunks > 0)
-		return pieces_intact(store, a, chunks, error) &&
-		       dk_store_chunks_read(store, DK_STORE_CHUNKS_ATTACHMENT, a->sha256, chunks,
-		                            (gint64)a->size, sink, data, error);
-	g_autoptr(GBytes) bytes = dk_store_attachment_read(store, a, error);
-	if (bytes == NULL)
-		return FALSE;
-	/* a sink that stops without an error stops early, as in
-	 * dk_store_raw_read() */
-	GError *local = NULL;
-	gboolean ok = sink(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes), data, &local);
-	if (local != NULL)
-		g_propagate_error(error, local);
-	return ok || local == NULL;
+	g_autofree guint8 *buf = g_malloc(DK_STORE_CHUNK);
+	for (;;) {
+		GError *local = NULL;
+		gssize n = g_input_stream_read(in, buf, DK_STORE_CHUNK, NULL, &local);
+		if (n < 0 && local->domain != DK_ERROR) { /* the file's: try again later */
+			g_set_error(error, DK_ERROR, DK_ERROR_TEMPORARY, "store: reading %s: %s",
+			            a->path ? a->path : a->sha256, local->message);
+			g_error_free(local);
+			return FALSE;
+		}
+		if (n < 0) {
+			g_propagate_error(error, local);
+			return FALSE;
+		}
+		if (n == 0)
+			return TRUE;
+		/* a sink that stops without an error stops early, as in
+		 * dk_store_raw_read() */
+		gboolean go_on = sink(buf, (gsize)n, data, &local);
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return FALSE;
+		}
+		if (!go_on)
+			return TRUE;
+	}
 }

@@ -82,10 +82,9 @@ int dk_store_attachment_spill(DkStore *store);
 GInputStream *dk_store_attachment_stream(DkStore *store, const DkStoredAttachment *a,
                                          GError **error);
 
-/* Passes a's content to sink as dk_store_raw_read() passes a raw message:
- * a file or a content in pieces, once checked as above, a piece at a time
- * (dk_store_chunks_read_file(), dk_store_chunks_read()); a content kept
- * as one value, whole.
+/* Passes a's content to sink as dk_store_raw_read() passes a raw message,
+ * a piece (up to DK_STORE_CHUNK) at a time, read from
+ * dk_store_attachment_stream() and so checked as above.
  * Nothing reaches the sink from a damaged file. FALSE with
  * dk_store_attachment_read()'s errors, a read's, or the sink's; TRUE when
  * the sink stopped early without an error. */
