@@ -246,7 +246,8 @@ static gboolean read_estimate(DkStmt *st, gpointer data)
  * tsquery, at most want, added to out; walk: the planner may read the
  * primary key. A slice down to the first article is read by the GIN
  * index alone: the BRIN index would bring it nothing but a recheck of
- * every match, each reading its tsvector out of TOAST. */
+ * every match, each reading its row (and the tsvector of an article stored
+ * before migration 24 out of TOAST). */
 static gboolean pg_slice(DkStore *store, const char *tsquery, gint64 low, gint64 high,
                          gboolean walk, guint want, GArray *out, GError **error)
 {

@@ -484,11 +484,15 @@ static const char migration_22[] =
  * FTS5's index holds the ids in order: nothing here. */
 static const char migration_23[] = "";
 
+/* PostgreSQL's 24 keeps an article's tsvector in its row; FTS5's index is
+ * its own tables: nothing here. */
+static const char migration_24[] = "";
+
 static const char *const migrations[] = {
     migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
     migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
     migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
-    migration_19, migration_20, migration_21, migration_22, migration_23,
+    migration_19, migration_20, migration_21, migration_22, migration_23, migration_24,
 };
 
 /* One `CHECK (c IN (list))` as `CHECK (c = v OR ...)`; a list of one or

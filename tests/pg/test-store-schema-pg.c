@@ -399,6 +399,76 @@ static void test_search_uses_indexes(void **state)
 	                  "outbox_target");
 }
 
+/* The pages PostgreSQL read (from its buffers or the kernel) to run sql
+ * once, by EXPLAIN (ANALYZE, BUFFERS): the plan's top node counts its
+ * children's. */
+static gint64 pages_read(PGconn *conn, const char *sql)
+{
+	g_autofree char *explain =
+	    g_strconcat("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ", sql, NULL);
+	g_autofree char *plan = pg_text(conn, explain);
+	gint64 pages = 0;
+	const char *const counts[] = {"\"Shared Hit Blocks\": ", "\"Shared Read Blocks\": "};
+	for (gsize i = 0; i < G_N_ELEMENTS(counts); i++) {
+		const char *at = strstr(plan, counts[i]);
+		if (at == NULL)
+			fail_msg("no %s in %s", counts[i], plan);
+		pages += g_ascii_strtoll(at + strlen(counts[i]), NULL, 10);
+	}
+	return pages;
+}
+
+/* An article whose texts and tsvector cannot all stay in its row: 120
+ * words of 33 letters (4 KB of text, a tsvector of about 4.6 KB) as its
+ * new text, and again in its full text. Returns its id. */
+static gint64 insert_wide_article(PGconn *conn, int seed)
+{
+	g_autofree char *sql = g_strdup_printf(
+	    "WITH words AS (SELECT string_agg('w' || md5((g * %d)::text), ' ') AS t"
+	    " FROM generate_series(1, 120) g) INSERT INTO articles (ticket, direction,"
+	    " visibility, evidence, subject, new_text, full_text, created_at)"
+	    " SELECT 1, 'inbound', 'public', 'new', 'wide', t, 'quoted: ' || t, 1 FROM words"
+	    " RETURNING id",
+	    seed);
+	return pg_int(conn, sql);
+}
+
+/* Migration 24: an article's tsvector stays in its row (the texts go to
+ * TOAST first), so that reading it to match or rank an article reads no
+ * page beyond the row's. With the column's storage set back to
+ * PostgreSQL's default, the same article's tsvector is read from TOAST:
+ * the count below tells the two apart. */
+static void test_search_vector_in_row(void **state)
+{
+	Fixture *f = *state;
+	migrate_ok(f->conn);
+	g_autofree char *storage =
+	    pg_text(f->conn, "SELECT attstorage FROM pg_attribute WHERE attrelid ="
+	                     " 'articles'::regclass AND attname = 'search_vector'");
+	assert_string_equal(storage, "m");
+	dk_test_pg_exec(f->conn, "INSERT INTO tickets (number, subject, created_at, updated_at)"
+	                         " VALUES (1, 'wide', 1, 1)");
+	gint64 kept = insert_wide_article(f->conn, 7);
+	dk_test_pg_exec(f->conn,
+	                "ALTER TABLE articles ALTER COLUMN search_vector SET STORAGE EXTENDED");
+	gint64 moved = insert_wide_article(f->conn, 11);
+	const gint64 ids[] = {kept, moved};
+	gint64 row[2], vector[2];
+	for (int i = 0; i < 2; i++) {
+		g_autofree char *by_row = g_strdup_printf(
+		    "SELECT ticket FROM articles WHERE id = %" G_GINT64_FORMAT, ids[i]);
+		g_autofree char *by_vector = g_strdup_printf(
+		    "SELECT length(search_vector) FROM articles WHERE id = %" G_GINT64_FORMAT,
+		    ids[i]);
+		pages_read(f->conn, by_vector); /* the first run reads the catalog */
+		row[i] = pages_read(f->conn, by_row);
+		vector[i] = pages_read(f->conn, by_vector);
+	}
+	assert_true(pg_int(f->conn, "SELECT min(length(search_vector)) FROM articles") >= 120);
+	assert_int_equal(vector[0], row[0]);
+	assert_true(vector[1] > row[1]);
+}
+
 int main(void)
 {
 	dk_test_pg_setenv();
@@ -412,6 +482,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lost_connection_is_temporary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search_uses_indexes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_vector_in_row, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
