@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Exit status that ctest reports as "skipped" (SKIP_RETURN_CODE). */
 #define DK_TEST_SKIP 77
@@ -69,4 +70,30 @@ static inline GBytes *dk_test_noise(gsize n, guint32 seed)
 		p[i] = (guint8)(seed >> 16);
 	}
 	return g_bytes_new_take(p, n);
+}
+
+/* A file holding raw, gone from its folder once closed: its descriptor,
+ * the caller's to close. */
+static inline int dk_test_file_of(GBytes *raw)
+{
+	g_autofree char *path = NULL;
+	int fd = g_file_open_tmp("docket-test-XXXXXX", &path, NULL);
+	g_assert_true(fd >= 0);
+	g_unlink(path);
+	gsize n = 0;
+	const char *data = g_bytes_get_data(raw, &n);
+	g_assert_true(write(fd, data, n) == (gssize)n);
+	return fd;
+}
+
+/* A DkParseOptions spill as the pipeline's: a new empty file each call,
+ * gone once closed; counts the calls in *(guint *)counter. */
+static inline int dk_test_spill_file(gpointer counter)
+{
+	(*(guint *)counter)++;
+	g_autofree char *path = NULL;
+	int fd = g_file_open_tmp("docket-test-spill-XXXXXX", &path, NULL);
+	if (fd >= 0)
+		g_unlink(path);
+	return fd;
 }

@@ -517,6 +517,45 @@ static void test_large_mail_checked_from_its_file(void **state)
 	assert_int_equal(assert_verified(*state, encrypted, "l3"), DK_CRYPTO_ENCRYPTED);
 }
 
+/* The same large mail opened by the check from a file, as the pipeline
+ * hands it over, goes through files of the parse options' spill, not
+ * memory (an encrypted 90 MB message took 258 MiB before): opaque
+ * signed-data asks for its signed data's file, the message made again
+ * around it and, as that is read, its 1.2 MiB attachment's; encrypted
+ * detached-signed mail for the same three and the signed content's. */
+static void test_large_opened_through_files(void **state)
+{
+	(void)state;
+	g_autofree char *large = large_body();
+	g_autofree char *opaque = sign(large, "alice", TRUE);
+	g_autofree char *detached = sign(large, "alice", FALSE);
+	g_autofree char *encrypted = encrypt_to(detached, "support.pem");
+	const char *entities[] = {opaque, encrypted};
+	const guint files[] = {3, 4};
+	const DkCryptoKind kinds[] = {DK_CRYPTO_SIGNED, DK_CRYPTO_ENCRYPTED};
+	const guint attachments[] = {1, 2}; /* log.bin, and the detached signature */
+	for (guint i = 0; i < G_N_ELEMENTS(entities); i++) {
+		g_autoptr(GBytes) raw = mail(entities[i], i ? "f2" : "f1");
+		DkParseOptions o = {.arrival_time = 1700000000};
+		DkMessage *m = dk_message_parse(raw, &o, NULL);
+		assert_non_null(m);
+		int fd = dk_test_file_of(raw);
+		guint spills = 0;
+		o.spill = dk_test_spill_file;
+		o.spill_data = &spills;
+		dk_crypto_check_fd(fd, g_bytes_get_size(raw), &o, &m);
+		close(fd);
+		assert_int_equal(spills, files[i]);
+		assert_int_equal(m->crypto.kind, kinds[i]);
+		assert_int_equal(m->crypto.signature, DK_SIGNATURE_VERIFIED);
+		assert_string_equal(m->crypto.signer, "alice@example.com");
+		assert_non_null(strstr(m->text, "Please replace the toner, ticket 12."));
+		assert_string_equal(m->message_id, i ? "f2@example.com" : "f1@example.com");
+		assert_int_equal(m->attachments->len, attachments[i]);
+		dk_message_free(m);
+	}
+}
+
 int main(void)
 {
 	g_autofree char *gpgsm = g_find_program_in_path("gpgsm");
@@ -534,6 +573,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_encrypted_decrypted, fixture_setup,
 	                                    fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_encrypted_no_key, fixture_setup, fixture_teardown),
+	    cmocka_unit_test(test_large_opened_through_files),
 	    cmocka_unit_test_setup_teardown(test_signed_then_encrypted, fixture_setup,
 	                                    fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_mail_checked_from_its_file, fixture_setup,
