@@ -303,11 +303,11 @@ char *dk_conf_schema_suggest_key(const char *section, const char *key)
 	for (gsize i = 0; i < dk_conf_schema_len; i++) {
 		const DkConfKey *k = &dk_conf_schema[i];
 		if (strcmp(k->key, key) == 0) {
-			g_autofree char *name = g_strdup(k->section);
-			char *star = strstr(name, ":*");
-			if (star != NULL)
-				strcpy(star, ":NAME");
-			return g_strdup_printf("“%s” belongs in [%s]", key, name);
+			/* an instance section's "*" is the NAME the administrator gives */
+			const char *star = strstr(k->section, ":*");
+			int kind = star ? (int)(star - k->section) : (int)strlen(k->section);
+			return g_strdup_printf("“%s” belongs in [%.*s%s]", key, kind, k->section,
+			                       star ? ":NAME" : "");
 		}
 	}
 	return NULL;

@@ -194,6 +194,9 @@ static const struct {
      {":2: unknown key “recipient” in [lmtp]", "did you mean “recipients”?", NULL}},
     {"[lmtp]\nstarttls = required\n",
      {":2: unknown key “starttls” in [lmtp]", "“starttls” belongs in [smtp]", NULL}},
+    /* a key of a named section's, whose name is the administrator's */
+    {"[intake]\nhost = imap.example.org\n",
+     {":2: unknown key “host” in [intake]", "“host” belongs in [imap:NAME]", NULL}},
     {"\n\n[nonsense]\na = b\n", {":3: unknown section [nonsense]", NULL, NULL}},
     {"[lmpt]\nlisten = 127.0.0.1:1\n",
      {":1: unknown section [lmpt]", "did you mean [lmtp]?", NULL}},
