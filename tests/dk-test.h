@@ -72,16 +72,14 @@ static inline GBytes *dk_test_noise(gsize n, guint32 seed)
 	return g_bytes_new_take(p, n);
 }
 
-/* A file holding raw, gone from its folder once closed: its descriptor,
- * the caller's to close. */
-static inline int dk_test_file_of(GBytes *raw)
+/* A file holding the n bytes at data, gone from its folder once closed:
+ * its descriptor, the caller's to close. */
+static inline int dk_test_file_of(const void *data, gsize n)
 {
 	g_autofree char *path = NULL;
 	int fd = g_file_open_tmp("docket-test-XXXXXX", &path, NULL);
 	g_assert_true(fd >= 0);
 	g_unlink(path);
-	gsize n = 0;
-	const char *data = g_bytes_get_data(raw, &n);
 	g_assert_true(write(fd, data, n) == (gssize)n);
 	return fd;
 }

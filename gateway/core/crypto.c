@@ -159,19 +159,27 @@ static DkMessage *reparse(GMimeMessage *gm, GMimeObject *entity, const DkParseOp
 	return dk_message_parse(raw, options, NULL);
 }
 
-/* Moves a decrypted parse into place, keeping what the first parse knew
- * of the protection. */
-static void take_decrypted(DkMessage **message, DkMessage *inner, DkCryptoKind inner_kind)
+/* Puts inner (the message made again around what was protected) in
+ * place of *message, with what *message knew of the protection. */
+static void take_inner(DkMessage **message, DkMessage *inner)
 {
 	DkCrypto keep = (*message)->crypto;
 	memset(&(*message)->crypto, 0, sizeof keep);
 	dk_message_crypto_clear(&inner->crypto);
 	inner->crypto = keep;
+	dk_message_free(*message);
+	*message = inner;
+}
+
+/* Moves a decrypted parse into place, keeping what the first parse knew
+ * of the protection. */
+static void take_decrypted(DkMessage **message, DkMessage *inner, DkCryptoKind inner_kind)
+{
+	DkCrypto keep = (*message)->crypto;
+	take_inner(message, inner);
 	inner->crypto.decrypted = TRUE;
 	if (inner_kind == DK_CRYPTO_SIGNED && keep.signature == DK_SIGNATURE_UNCHECKED)
 		inner->crypto.kind = DK_CRYPTO_ENCRYPTED; /* still encrypted, and signed inside */
-	dk_message_free(*message);
-	*message = inner;
 }
 
 static gboolean is_smime_signed_data(GMimeObject *part)
@@ -212,14 +220,20 @@ static const char *protocol_parts(GMimeObject *multipart, GMimeObject **first, G
 	return g_mime_object_get_content_type_parameter(multipart, "protocol");
 }
 
+/* Whether a message of message_size bytes is checked through files of
+ * options' spill: one of DK_PARSE_SPILL_MIN bytes or more, when there is a
+ * spill. */
+static gboolean through_files(const DkParseOptions *options, gint64 message_size)
+{
+	return message_size >= DK_PARSE_SPILL_MIN && options != NULL && options->spill != NULL;
+}
+
 /* Where the content a signature covers is written for gpgme to read: a
- * file of options' spill for a message of DK_PARSE_SPILL_MIN bytes or
- * more (closed with the stream), else memory. */
+ * file of options' spill (closed with the stream) when through_files(),
+ * else memory. */
 static GMimeStream *covered_stream(const DkParseOptions *options, gint64 message_size)
 {
-	int fd = message_size >= DK_PARSE_SPILL_MIN && options != NULL && options->spill != NULL
-	             ? options->spill(options->spill_data)
-	             : -1;
+	int fd = through_files(options, message_size) ? options->spill(options->spill_data) : -1;
 	return fd >= 0 ? g_mime_stream_fs_new(fd) : g_mime_stream_mem_new();
 }
 
@@ -317,10 +331,13 @@ static GMimeStream *spill_stream(const DkParseOptions *options, int *fd_out)
 	return stream;
 }
 
-/* The crypto context for part's encryption and the part that holds the
- * ciphertext, with GMime's refusals (g_mime_multipart_encrypted_decrypt(),
+/* The crypto context for part and the part that holds its protected
+ * content: an S/MIME part itself (enveloped- or signed-data), or the
+ * ciphertext of a multipart/encrypted, with GMime's refusals
+ * (g_mime_multipart_encrypted_decrypt(),
  * g_mime_application_pkcs7_mime_decrypt()); NULL with error. */
-static GMimeCryptoContext *cipher_part(GMimeObject *part, GMimePart **encrypted_out, GError **error)
+static GMimeCryptoContext *protected_content(GMimeObject *part, GMimePart **encrypted_out,
+                                             GError **error)
 {
 	if (GMIME_IS_APPLICATION_PKCS7_MIME(part)) {
 		*encrypted_out = GMIME_PART(part);
@@ -394,16 +411,7 @@ static gboolean open_large(GMimeMessage *gm, GMimeObject *part, const DkParseOpt
 		return FALSE;
 	}
 	GMimePart *content = NULL;
-	GMimeCryptoContext *ctx = NULL;
-	if (verify) {
-		content = GMIME_PART(part);
-		ctx = g_mime_crypto_context_new("application/pkcs7-mime");
-		if (ctx == NULL)
-			g_set_error_literal(error, GMIME_ERROR, GMIME_ERROR_PROTOCOL_ERROR,
-			                    "no S/MIME crypto context");
-	} else {
-		ctx = cipher_part(part, &content, error);
-	}
+	GMimeCryptoContext *ctx = protected_content(part, &content, error);
 	if (ctx != NULL &&
 	    (g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(content), cipher) < 0 ||
 	     g_mime_stream_reset(cipher) != 0))
@@ -471,8 +479,7 @@ static void check_pgp_mime(GMimeMessage *gm, GMimeObject *part, const DkParseOpt
 		set_detail(c, DK_SIGNATURE_ERROR, "the protected part could not be found");
 		return;
 	}
-	if (message_size >= DK_PARSE_SPILL_MIN && options != NULL && options->spill != NULL &&
-	    decrypt_large(gm, part, options, message))
+	if (through_files(options, message_size) && decrypt_large(gm, part, options, message))
 		return;
 	GMimeDecryptResult *result = NULL;
 	GMimeObject *plain = NULL;
@@ -501,7 +508,7 @@ static void check_smime_signed(GMimeMessage *gm, GMimeObject *part, const DkPars
 	DkMessage *inner = NULL;
 	Opened o = {.fd = -1};
 	/* Opaque signed data carries the text inside the signature. */
-	if (message_size >= DK_PARSE_SPILL_MIN && options != NULL && options->spill != NULL &&
+	if (through_files(options, message_size) &&
 	    open_large(gm, part, options, TRUE, &o, &error)) {
 		list = o.result ? GMIME_SIGNATURE_LIST(g_steal_pointer(&o.result)) : NULL;
 		inner = list ? g_steal_pointer(&o.inner) : NULL;
@@ -516,14 +523,8 @@ static void check_smime_signed(GMimeMessage *gm, GMimeObject *part, const DkPars
 	DkCrypto result = {0};
 	read_signatures(&result, list, error);
 	g_clear_object(&list);
-	if (inner != NULL) {
-		DkCrypto keep = (*message)->crypto;
-		memset(&(*message)->crypto, 0, sizeof keep);
-		dk_message_crypto_clear(&inner->crypto);
-		inner->crypto = keep;
-		dk_message_free(*message);
-		*message = inner;
-	}
+	if (inner != NULL)
+		take_inner(message, inner);
 	DkCrypto *c = &(*message)->crypto;
 	c->signature = result.signature;
 	g_free(c->signer);

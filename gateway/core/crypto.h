@@ -33,10 +33,11 @@ gboolean dk_crypto_enabled(void);
 void dk_crypto_check(GBytes *raw, const DkParseOptions *options, DkMessage **message);
 
 /* The same of a message read from the size bytes of the file fd (a
- * spool file): GMime reads the parts from the file, but hands gpgme the
- * content a signature covers, or the encrypted content and what it
- * decrypts to, in memory: one to two times the message's size while it
- * is checked. */
+ * spool file): GMime reads the parts from the file, and for a message of
+ * DK_PARSE_SPILL_MIN bytes or more the content a signature covers, the
+ * encrypted or S/MIME signed-data content and the message made again
+ * around what it holds go through files of options' spill, not memory
+ * (without a spill, memory). */
 void dk_crypto_check_fd(int fd, gsize size, const DkParseOptions *options, DkMessage **message);
 
 /* The name of a signature status ("verified", "untrusted", "bad",

@@ -16,6 +16,8 @@
 #define DEFAULT_BATCH 100
 /* A multiple of the page size of every platform docket runs on. */
 #define PAGE_BYTES 65536
+/* A Maildir file is read this much at a time. */
+#define READ_BYTES 65536
 
 /* A batch being filled: the items, and where each came from. */
 typedef struct {
@@ -344,10 +346,10 @@ static gboolean read_file(const char *path, Reading *r, GError **why, GError **e
 		g_set_error(why, DK_ERROR, DK_ERROR_PERMANENT, "%s: %s", path, g_strerror(errno));
 		return FALSE;
 	}
-	g_autofree char *buf = g_malloc(65536);
+	g_autofree char *buf = g_malloc(READ_BYTES);
 	gboolean ok = TRUE;
 	for (;;) {
-		ssize_t n = read(fd, buf, 65536);
+		ssize_t n = read(fd, buf, READ_BYTES);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

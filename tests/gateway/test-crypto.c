@@ -165,7 +165,7 @@ static DkMessage *check_fd(GBytes *raw, guint *spills)
 	DkParseOptions o = {.arrival_time = 1700000000, .max_text_bytes = TEXT_MAX};
 	DkMessage *m = dk_message_parse(raw, &o, NULL);
 	assert_non_null(m);
-	int fd = dk_test_file_of(raw);
+	int fd = dk_test_file_of(g_bytes_get_data(raw, NULL), g_bytes_get_size(raw));
 	*spills = 0;
 	o.spill = dk_test_spill_file;
 	o.spill_data = spills;

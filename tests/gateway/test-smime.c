@@ -539,7 +539,7 @@ static void test_large_opened_through_files(void **state)
 		DkParseOptions o = {.arrival_time = 1700000000};
 		DkMessage *m = dk_message_parse(raw, &o, NULL);
 		assert_non_null(m);
-		int fd = dk_test_file_of(raw);
+		int fd = dk_test_file_of(g_bytes_get_data(raw, NULL), g_bytes_get_size(raw));
 		guint spills = 0;
 		o.spill = dk_test_spill_file;
 		o.spill_data = &spills;

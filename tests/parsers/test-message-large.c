@@ -99,16 +99,6 @@ static void test_short_text_untouched(void **state)
 	assert_false(has_error(m, "truncated"));
 }
 
-static int file_of(const char *data, gsize n)
-{
-	char name[] = "/tmp/docket-test-fd-XXXXXX";
-	int fd = g_mkstemp(name);
-	assert_true(fd >= 0);
-	unlink(name);
-	assert_int_equal(write(fd, data, n), (ssize_t)n);
-	return fd;
-}
-
 static void assert_same(const DkMessage *a, const DkMessage *b)
 {
 	assert_string_equal(a->fingerprint, b->fingerprint);
@@ -137,13 +127,12 @@ typedef struct {
 static int spill_file(gpointer data)
 {
 	Spill *s = data;
-	s->calls++;
-	if (s->refuse)
+	if (s->refuse) {
+		s->calls++;
 		return -1;
-	char name[] = "/tmp/docket-test-spill-XXXXXX";
-	int fd = g_mkstemp(name);
+	}
+	int fd = dk_test_spill_file(&s->calls);
 	assert_true(fd >= 0);
-	unlink(name);
 	return fd;
 }
 
@@ -167,7 +156,7 @@ static gboolean compare_both(const char *data, gsize n)
 	g_autoptr(GBytes) b = g_bytes_new(data, n);
 	g_autoptr(GError) e1 = NULL, e2 = NULL;
 	g_autoptr(DkMessage) m1 = dk_message_parse(b, &o, &e1);
-	int fd = file_of(data, n);
+	int fd = dk_test_file_of(data, n);
 	g_autoptr(DkMessage) m2 = dk_message_parse_fd(fd, n, &o, &e2);
 	close(fd);
 	if (m1 == NULL) {
@@ -201,7 +190,7 @@ static gboolean compare_both(const char *data, gsize n)
 	}
 	/* and from a file: an attached message too is copied into the spill
 	 * as its original bytes, the same as sliced from memory */
-	fd = file_of(data, n);
+	fd = dk_test_file_of(data, n);
 	g_autoptr(DkMessage) m4 = dk_message_parse_fd(fd, n, &spilling, &e2);
 	close(fd);
 	assert_non_null(m4);
@@ -362,7 +351,7 @@ static void test_large_attachments_spilled(void **state)
 		Spill spill = {0};
 		DkParseOptions o = {
 		    .arrival_time = 1700000000, .spill = spill_file, .spill_data = &spill};
-		int fd = way == 1 ? file_of(raw, n) : -1;
+		int fd = way == 1 ? dk_test_file_of(raw, n) : -1;
 		g_autoptr(DkMessage) m = way == 0 ? dk_message_parse(b, &o, &error)
 		                                  : dk_message_parse_fd(fd, n, &o, &error);
 		assert_non_null(m);
